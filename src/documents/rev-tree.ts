@@ -1,0 +1,236 @@
+// The revision tree of one document, as plain data and pure functions (CouchDB's key tree).
+// Nodes point at their parent by rev id, even after stemming drops that parent, so merging
+// histories is a union of (rev -> parent) facts and gives the same tree in any order.
+
+import { RefugeError } from '../errors/index.ts';
+
+export type Rev = string;
+
+export interface RevNode {
+  /** Parent rev, or null when unknown (a root, or the oldest rev of a stemmed history). */
+  parent: Rev | null;
+  deleted: boolean;
+  /** Whether a body is stored for this revision (false once compacted or when known only by id). */
+  available: boolean;
+}
+
+/** rev -> node. Treat as immutable: every function returns a new tree. */
+export type RevTree = Record<Rev, RevNode>;
+
+const REV_RE = /^([1-9][0-9]{0,15})-([0-9a-f]{1,64})$/;
+
+export function isValidRev(rev: unknown): rev is Rev {
+  return typeof rev === 'string' && REV_RE.test(rev);
+}
+
+export function revGeneration(rev: Rev): number {
+  // Validated revs only: the generation is everything before the first '-'.
+  return Number.parseInt(rev.slice(0, rev.indexOf('-')), 10);
+}
+
+export function parseRev(rev: unknown): { gen: number; hash: string } {
+  if (typeof rev !== 'string') throw new RefugeError('bad_request', 'Invalid rev format');
+  const m = REV_RE.exec(rev);
+  if (!m) throw new RefugeError('bad_request', 'Invalid rev format');
+  return { gen: Number.parseInt(m[1]!, 10), hash: m[2]! };
+}
+
+/** CouchDB's ordering of leaves: non-deleted first, then higher generation, then higher rev string. */
+export function compareLeaves(a: { rev: Rev; deleted: boolean }, b: { rev: Rev; deleted: boolean }): number {
+  if (a.deleted !== b.deleted) return a.deleted ? 1 : -1;
+  const ga = revGeneration(a.rev);
+  const gb = revGeneration(b.rev);
+  if (ga !== gb) return gb - ga;
+  return a.rev < b.rev ? 1 : a.rev > b.rev ? -1 : 0;
+}
+
+function childSet(tree: RevTree): Set<Rev> {
+  // A node is internal when some present node names it as parent.
+  const parents = new Set<Rev>();
+  for (const rev in tree) {
+    const p = tree[rev]!.parent;
+    if (p !== null && p in tree) parents.add(p);
+  }
+  return parents;
+}
+
+export function leaves(tree: RevTree): Rev[] {
+  const internal = childSet(tree);
+  const out: Rev[] = [];
+  for (const rev in tree) if (!internal.has(rev)) out.push(rev);
+  return out;
+}
+
+export function isLeaf(tree: RevTree, rev: Rev): boolean {
+  if (!(rev in tree)) return false;
+  for (const r in tree) if (tree[r]!.parent === rev) return false;
+  return true;
+}
+
+/** Leaves sorted best first: element 0 is the winner. */
+export function sortedLeaves(tree: RevTree): Array<{ rev: Rev; deleted: boolean }> {
+  return leaves(tree)
+    .map((rev) => ({ rev, deleted: tree[rev]!.deleted }))
+    .sort(compareLeaves);
+}
+
+export function winner(tree: RevTree): { rev: Rev; deleted: boolean } {
+  const all = sortedLeaves(tree);
+  if (all.length === 0) throw new RefugeError('internal', 'empty revision tree');
+  return all[0]!;
+}
+
+/** Non-deleted leaves other than the winner (CouchDB's `_conflicts`). */
+export function conflicts(tree: RevTree): Rev[] {
+  return sortedLeaves(tree)
+    .slice(1)
+    .filter((l) => !l.deleted)
+    .map((l) => l.rev);
+}
+
+/** Deleted leaves other than the winner (CouchDB's `_deleted_conflicts`). */
+export function deletedConflicts(tree: RevTree): Rev[] {
+  return sortedLeaves(tree)
+    .slice(1)
+    .filter((l) => l.deleted)
+    .map((l) => l.rev);
+}
+
+/** The history of `rev`, newest first, following parents while they are present. */
+export function ancestry(tree: RevTree, rev: Rev, limit = Infinity): Rev[] {
+  const out: Rev[] = [];
+  let cur: Rev | null = rev;
+  while (cur !== null && cur in tree && out.length < limit) {
+    out.push(cur);
+    cur = tree[cur]!.parent;
+  }
+  return out;
+}
+
+/** A local edit: `rev` becomes a child of `parent` (which must be a leaf, or null for a new root). */
+export function addRevision(tree: RevTree, rev: Rev, parent: Rev | null, deleted: boolean): RevTree {
+  return { ...tree, [rev]: { parent, deleted, available: true } };
+}
+
+/**
+ * Merges a replicated history (newest first, as CouchDB's `_revisions` gives it) into the tree.
+ * The newest rev gets `deleted` and a body; older revs are known by id only unless already present.
+ * Returns whether the newest rev was new.
+ */
+export function mergePath(
+  tree: RevTree,
+  path: readonly Rev[],
+  deleted: boolean,
+): { tree: RevTree; added: boolean } {
+  if (path.length === 0) return { tree, added: false };
+  const head = path[0]!;
+  if (head in tree) {
+    // Known leaf or ancestor: only a missing parent link can be learned.
+    const next = learnParents(tree, path);
+    return { tree: next, added: false };
+  }
+  const out: RevTree = { ...tree };
+  for (let i = path.length - 1; i >= 0; i--) {
+    const rev = path[i]!;
+    const parent = i + 1 < path.length ? path[i + 1]! : null;
+    const existing = out[rev];
+    if (existing) {
+      if (existing.parent === null && parent !== null) out[rev] = { ...existing, parent };
+    } else if (i === 0) {
+      out[rev] = { parent, deleted, available: true };
+    } else {
+      out[rev] = { parent, deleted: false, available: false };
+    }
+  }
+  return { tree: out, added: true };
+}
+
+function learnParents(tree: RevTree, path: readonly Rev[]): RevTree {
+  let out: RevTree | null = null;
+  for (let i = 0; i + 1 < path.length; i++) {
+    const node = (out ?? tree)[path[i]!];
+    if (node && node.parent === null) {
+      out ??= { ...tree };
+      out[path[i]!] = { ...node, parent: path[i + 1]! };
+    }
+  }
+  return out ?? tree;
+}
+
+/**
+ * Keeps only revisions within `limit` steps of a leaf (the leaf counts as one), as CouchDB's
+ * `revs_limit` does. Parent pointers of kept nodes are kept even when the parent goes.
+ */
+export function stem(tree: RevTree, limit: number): RevTree {
+  if (!(limit >= 1)) throw new RefugeError('bad_request', 'revs_limit must be a positive integer');
+  const keep = new Set<Rev>();
+  for (const leaf of leaves(tree)) for (const rev of ancestry(tree, leaf, limit)) keep.add(rev);
+  let dropped = false;
+  for (const rev in tree) if (!keep.has(rev)) dropped = true;
+  if (!dropped) return tree;
+  const out: RevTree = {};
+  for (const rev in tree) if (keep.has(rev)) out[rev] = tree[rev]!;
+  return out;
+}
+
+/** Compaction: only leaves keep their bodies. */
+export function dropInternalBodies(tree: RevTree): { tree: RevTree; dropped: Rev[] } {
+  const leafSet = new Set(leaves(tree));
+  const dropped: Rev[] = [];
+  const out: RevTree = {};
+  for (const rev in tree) {
+    const node = tree[rev]!;
+    if (node.available && !leafSet.has(rev)) {
+      dropped.push(rev);
+      out[rev] = { ...node, available: false };
+    } else out[rev] = node;
+  }
+  return { tree: dropped.length ? out : tree, dropped };
+}
+
+/** Leaves that descend from `rev` (itself when it is a leaf): what CouchDB's `latest=true` returns. */
+export function latestLeaves(tree: RevTree, rev: Rev): Rev[] {
+  if (!(rev in tree)) return [];
+  return leaves(tree).filter((leaf) => ancestry(tree, leaf).includes(rev));
+}
+
+/**
+ * CouchDB's `_revs_diff` for one document: which of `revs` the tree lacks, and for those, the
+ * leaves of lower generation that may be their ancestors.
+ */
+export function revsDiff(tree: RevTree | undefined, revs: readonly Rev[]): { missing: Rev[]; possibleAncestors: Rev[] } {
+  const missing = [...new Set(revs.filter((r) => !tree || !(r in tree)))];
+  if (!tree || missing.length === 0) return { missing, possibleAncestors: [] };
+  const maxGen = Math.max(...missing.map(revGeneration));
+  const possibleAncestors = leaves(tree)
+    .filter((leaf) => revGeneration(leaf) < maxGen)
+    .sort();
+  return { missing, possibleAncestors };
+}
+
+/** CouchDB's `_revs_info` for `rev`: its history with each body's status. */
+export function revsInfo(tree: RevTree, rev: Rev): Array<{ rev: Rev; status: 'available' | 'deleted' | 'missing' }> {
+  return ancestry(tree, rev).map((r) => {
+    const node = tree[r]!;
+    return { rev: r, status: !node.available ? 'missing' : node.deleted ? 'deleted' : 'available' };
+  });
+}
+
+/** Compact serialisation: rev -> [parent, flags] with bit 0 = deleted, bit 1 = available. */
+export function encodeTree(tree: RevTree): Record<Rev, [Rev | null, number]> {
+  const out: Record<Rev, [Rev | null, number]> = {};
+  for (const rev in tree) {
+    const n = tree[rev]!;
+    out[rev] = [n.parent, (n.deleted ? 1 : 0) | (n.available ? 2 : 0)];
+  }
+  return out;
+}
+
+export function decodeTree(data: Record<Rev, [Rev | null, number]>): RevTree {
+  const out: RevTree = {};
+  for (const rev in data) {
+    const [parent, flags] = data[rev]!;
+    out[rev] = { parent, deleted: (flags & 1) !== 0, available: (flags & 2) !== 0 };
+  }
+  return out;
+}

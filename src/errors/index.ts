@@ -1,0 +1,73 @@
+// The one error hierarchy: every failure Refuge reports carries a stable `code` (CouchDB's `error`
+// on the wire), a human `reason`, and the HTTP status CouchDB would use.
+
+export type ErrorCode =
+  | 'bad_request'
+  | 'not_found'
+  | 'conflict'
+  | 'file_exists'
+  | 'precondition_failed'
+  | 'forbidden'
+  | 'unauthorized'
+  | 'doc_validation'
+  | 'invalid_rev'
+  | 'bad_selector'
+  | 'no_usable_index'
+  | 'hash_mismatch'
+  | 'too_large'
+  | 'not_implemented'
+  | 'closed'
+  | 'internal';
+
+const STATUS: Record<ErrorCode, number> = {
+  bad_request: 400,
+  not_found: 404,
+  conflict: 409,
+  file_exists: 412,
+  precondition_failed: 412,
+  forbidden: 403,
+  unauthorized: 401,
+  doc_validation: 400,
+  invalid_rev: 400,
+  bad_selector: 400,
+  no_usable_index: 400,
+  hash_mismatch: 400,
+  too_large: 413,
+  not_implemented: 501,
+  closed: 500,
+  internal: 500,
+};
+
+export class RefugeError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly reason: string;
+
+  constructor(code: ErrorCode, reason: string, options?: { cause?: unknown; status?: number }) {
+    super(reason, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'RefugeError';
+    this.code = code;
+    this.reason = reason;
+    this.status = options?.status ?? STATUS[code];
+  }
+
+  /** CouchDB's wire shape. */
+  toJSON(): { error: string; reason: string } {
+    return { error: this.code, reason: this.reason };
+  }
+}
+
+export const badRequest = (reason: string, cause?: unknown) => new RefugeError('bad_request', reason, { cause });
+export const notFound = (reason = 'missing') => new RefugeError('not_found', reason);
+export const conflict = (reason = 'Document update conflict.') => new RefugeError('conflict', reason);
+
+export function isRefugeError(err: unknown, code?: ErrorCode): err is RefugeError {
+  return err instanceof RefugeError && (code === undefined || err.code === code);
+}
+
+/** Wraps an unknown failure so callers always see a RefugeError, keeping the original as `cause`. */
+export function toRefugeError(err: unknown): RefugeError {
+  if (err instanceof RefugeError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new RefugeError('internal', message, { cause: err });
+}

@@ -1,0 +1,49 @@
+// The LevelDB engine (classic-level): Refuge's default on disk. Node-only, so it lives outside the
+// portable core; a browser build swaps in browser-level (IndexedDB) behind the same interface.
+
+import { rm } from 'node:fs/promises';
+import { ClassicLevel } from 'classic-level';
+import { RefugeError } from '../errors/index.ts';
+import { LevelKvStore, type KvStore, type OpenStoreOptions, type StorageEngine } from '../storage/index.ts';
+
+export interface LevelDbTuning {
+  /** LevelDB block cache in bytes (default 8 MiB, LevelDB's own default). */
+  cacheSize?: number;
+  /** Memtable size in bytes before it is flushed to a table file. */
+  writeBufferSize?: number;
+}
+
+export function leveldbEngine(tuning: LevelDbTuning = {}): StorageEngine {
+  return {
+    name: 'leveldb',
+    async open(options: OpenStoreOptions): Promise<KvStore> {
+      const db = new ClassicLevel<string, string>(options.location, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
+      try {
+        await db.open({
+          createIfMissing: true,
+          cacheSize: tuning.cacheSize ?? 8 * 1024 * 1024,
+          writeBufferSize: tuning.writeBufferSize ?? 4 * 1024 * 1024,
+        } as any);
+      } catch (err) {
+        const locked = /lock/i.test(String((err as { cause?: unknown })?.cause ?? err));
+        throw new RefugeError(
+          'internal',
+          locked ? `database at ${options.location} is in use by another process` : `cannot open LevelDB at ${options.location}`,
+          { cause: err },
+        );
+      }
+      return new LevelKvStore(
+        db as any,
+        'leveldb',
+        { persistent: true, syncWrites: true, getSync: (db.supports as { getSync?: boolean }).getSync === true, approximateSize: true, compactRange: true },
+        {
+          approximateSize: (gte, lt) => db.approximateSize(gte, lt),
+          compactRange: (gte, lt) => db.compactRange(gte, lt),
+        },
+      );
+    },
+    async destroy(location: string): Promise<void> {
+      await rm(location, { recursive: true, force: true });
+    },
+  };
+}

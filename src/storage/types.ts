@@ -1,0 +1,72 @@
+// The storage engine contract: an ordered key/value store (bytewise order over UTF-8 keys) with
+// atomic batches, range scans and read snapshots. Everything above storage sees only this.
+
+export interface KvRange {
+  gt?: string;
+  gte?: string;
+  lt?: string;
+  lte?: string;
+  reverse?: boolean;
+  /** Maximum number of entries; omitted or negative means no limit. */
+  limit?: number;
+}
+
+export type KvOp = { type: 'put'; key: string; value: string } | { type: 'del'; key: string };
+
+export interface WriteOptions {
+  /** When true the write is on stable storage before the promise resolves. */
+  sync?: boolean;
+}
+
+export interface KvReader {
+  get(key: string): Promise<string | undefined>;
+  getMany(keys: readonly string[]): Promise<(string | undefined)[]>;
+  /** Entries in key order, delivered in chunks so a caller can stream without one promise per entry. */
+  scan(range: KvRange, chunkSize?: number): AsyncIterableIterator<Array<[string, string]>>;
+  /** Keys only (cheaper: values are not copied). */
+  scanKeys(range: KvRange, chunkSize?: number): AsyncIterableIterator<string[]>;
+}
+
+export interface KvSnapshot extends KvReader {
+  close(): Promise<void>;
+}
+
+/** Optional abilities an implementation declares; callers check them, never guess. */
+export interface KvCapabilities {
+  /** Data outlives the process. */
+  persistent: boolean;
+  /** `sync: true` reaches stable storage (fsync). */
+  syncWrites: boolean;
+  /** `getSync` answers without a promise. */
+  getSync: boolean;
+  /** `approximateSize` reports bytes on disk for a range. */
+  approximateSize: boolean;
+  /** `compactRange` reclaims space now. */
+  compactRange: boolean;
+}
+
+export interface KvStore extends KvReader {
+  readonly engine: string;
+  readonly capabilities: KvCapabilities;
+  batch(ops: readonly KvOp[], options?: WriteOptions): Promise<void>;
+  /** A consistent read view as of now; close it when done. */
+  snapshot(): KvSnapshot;
+  getSync?(key: string): string | undefined;
+  approximateSize?(range: { gte: string; lt: string }): Promise<number>;
+  compactRange?(range: { gte: string; lt: string }): Promise<void>;
+  /** Deletes every entry in the range (all entries when omitted). */
+  clear(range?: KvRange): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface OpenStoreOptions {
+  /** Where the store lives; ignored by engines that are not persistent. */
+  location: string;
+}
+
+/** A storage engine opens and destroys stores by location. */
+export interface StorageEngine {
+  readonly name: string;
+  open(options: OpenStoreOptions): Promise<KvStore>;
+  destroy(location: string): Promise<void>;
+}
