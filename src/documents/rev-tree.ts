@@ -44,12 +44,17 @@ export function compareLeaves(a: { rev: Rev; deleted: boolean }, b: { rev: Rev; 
   return a.rev < b.rev ? 1 : a.rev > b.rev ? -1 : 0;
 }
 
+/** Own keys only: a rev like `constructor` must not be found on Object.prototype. */
+function has(tree: RevTree, rev: Rev): boolean {
+  return Object.hasOwn(tree, rev);
+}
+
 function childSet(tree: RevTree): Set<Rev> {
   // A node is internal when some present node names it as parent.
   const parents = new Set<Rev>();
   for (const rev in tree) {
     const p = tree[rev]!.parent;
-    if (p !== null && p in tree) parents.add(p);
+    if (p !== null && has(tree, p)) parents.add(p);
   }
   return parents;
 }
@@ -62,7 +67,7 @@ export function leaves(tree: RevTree): Rev[] {
 }
 
 export function isLeaf(tree: RevTree, rev: Rev): boolean {
-  if (!(rev in tree)) return false;
+  if (!has(tree, rev)) return false;
   for (const r in tree) if (tree[r]!.parent === rev) return false;
   return true;
 }
@@ -100,7 +105,7 @@ export function deletedConflicts(tree: RevTree): Rev[] {
 export function ancestry(tree: RevTree, rev: Rev, limit = Infinity): Rev[] {
   const out: Rev[] = [];
   let cur: Rev | null = rev;
-  while (cur !== null && cur in tree && out.length < limit) {
+  while (cur !== null && has(tree, cur) && out.length < limit) {
     out.push(cur);
     cur = tree[cur]!.parent;
   }
@@ -115,7 +120,14 @@ export function addRevision(tree: RevTree, rev: Rev, parent: Rev | null, deleted
 /**
  * Merges a replicated history (newest first, as CouchDB's `_revisions` gives it) into the tree.
  * The newest rev gets `deleted` and a body; older revs are known by id only unless already present.
- * Returns whether the newest rev was new.
+ * Every rev of the path and every parent link it states is learnt, whether or not the newest rev
+ * was already known, so merging the same histories in any order gives the same tree.
+ * Returns whether the newest rev's body is new: the rev was unknown, or known only by id (as the
+ * ancestor of another history, or compacted) and now arrives with its body, which the caller stores.
+ * The tree can change while `added` is false (a parent link or a stemmed ancestor learnt): persist
+ * whenever the returned tree is not the one passed in, and stem again to re-apply `revs_limit`.
+ * Throws `bad_request` unless every rev is valid and generations fall by one along the path (a
+ * malformed path could otherwise make a rev its own ancestor).
  */
 export function mergePath(
   tree: RevTree,
@@ -123,38 +135,31 @@ export function mergePath(
   deleted: boolean,
 ): { tree: RevTree; added: boolean } {
   if (path.length === 0) return { tree, added: false };
-  const head = path[0]!;
-  if (head in tree) {
-    // Known leaf or ancestor: only a missing parent link can be learned.
-    const next = learnParents(tree, path);
-    return { tree: next, added: false };
+  for (let i = 0; i < path.length; i++) {
+    const rev = path[i];
+    if (!isValidRev(rev) || (i > 0 && revGeneration(rev) !== revGeneration(path[i - 1]!) - 1)) {
+      throw new RefugeError('bad_request', 'Invalid rev history');
+    }
   }
-  const out: RevTree = { ...tree };
+  let out: RevTree | null = null;
+  let added = false;
   for (let i = path.length - 1; i >= 0; i--) {
     const rev = path[i]!;
     const parent = i + 1 < path.length ? path[i + 1]! : null;
-    const existing = out[rev];
-    if (existing) {
-      if (existing.parent === null && parent !== null) out[rev] = { ...existing, parent };
-    } else if (i === 0) {
-      out[rev] = { parent, deleted, available: true };
-    } else {
-      out[rev] = { parent, deleted: false, available: false };
+    const existing = has(out ?? tree, rev) ? (out ?? tree)[rev]! : undefined;
+    let node: RevNode;
+    if (!existing) node = { parent, deleted: i === 0 && deleted, available: i === 0 };
+    else {
+      node = existing;
+      if (node.parent === null && parent !== null) node = { ...node, parent };
+      if (i === 0 && !node.available) node = { ...node, deleted, available: true };
+      if (node === existing) continue;
     }
+    if (i === 0 && !existing?.available) added = true;
+    out ??= { ...tree };
+    out[rev] = node;
   }
-  return { tree: out, added: true };
-}
-
-function learnParents(tree: RevTree, path: readonly Rev[]): RevTree {
-  let out: RevTree | null = null;
-  for (let i = 0; i + 1 < path.length; i++) {
-    const node = (out ?? tree)[path[i]!];
-    if (node && node.parent === null) {
-      out ??= { ...tree };
-      out[path[i]!] = { ...node, parent: path[i + 1]! };
-    }
-  }
-  return out ?? tree;
+  return { tree: out ?? tree, added };
 }
 
 /**
@@ -190,7 +195,7 @@ export function dropInternalBodies(tree: RevTree): { tree: RevTree; dropped: Rev
 
 /** Leaves that descend from `rev` (itself when it is a leaf): what CouchDB's `latest=true` returns. */
 export function latestLeaves(tree: RevTree, rev: Rev): Rev[] {
-  if (!(rev in tree)) return [];
+  if (!has(tree, rev)) return [];
   return leaves(tree).filter((leaf) => ancestry(tree, leaf).includes(rev));
 }
 
@@ -199,7 +204,7 @@ export function latestLeaves(tree: RevTree, rev: Rev): Rev[] {
  * leaves of lower generation that may be their ancestors.
  */
 export function revsDiff(tree: RevTree | undefined, revs: readonly Rev[]): { missing: Rev[]; possibleAncestors: Rev[] } {
-  const missing = [...new Set(revs.filter((r) => !tree || !(r in tree)))];
+  const missing = [...new Set(revs.filter((r) => !tree || !has(tree, r)))];
   if (!tree || missing.length === 0) return { missing, possibleAncestors: [] };
   const maxGen = Math.max(...missing.map(revGeneration));
   const possibleAncestors = leaves(tree)

@@ -1,0 +1,33 @@
+// The portable core (Node and browsers): documents and queries over any StorageEngine.
+// tsconfig.core.json typechecks this entry without Node's types, so a Node-only import fails.
+
+import { Database, type OpenDatabaseOptions } from './documents/index.ts';
+import { indexEntries, matchSelector, normalizeSelector } from './query/index.ts';
+import { memoryEngine, type StorageEngine } from './storage/index.ts';
+
+export * from './documents/index.ts';
+export * from './errors/index.ts';
+export { memoryEngine, type StorageEngine, type KvStore } from './storage/index.ts';
+
+export interface CoreOpenOptions extends Partial<Omit<OpenDatabaseOptions, 'engine' | 'location'>> {
+  engine?: StorageEngine;
+  /** Engine-specific location; defaults to the database name. */
+  location?: string;
+}
+
+/** Validates a Mango selector once and returns a predicate over documents. */
+export function compileSelector(selector: unknown): (doc: object) => boolean {
+  const sel = normalizeSelector(selector);
+  return (doc) => matchSelector(doc, sel);
+}
+
+/** Opens (creating if needed) a database on the given engine (memory by default). */
+export function openCoreDatabase(name: string, options: CoreOpenOptions = {}): Promise<Database> {
+  return Database.open(name, {
+    indexEntries,
+    compileSelector,
+    ...options,
+    engine: options.engine ?? memoryEngine,
+    location: options.location ?? name,
+  });
+}

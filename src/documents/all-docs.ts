@@ -1,0 +1,100 @@
+// `allDocs`: documents in id order from the record keyspace, streamed in chunks so a large
+// listing never holds more than one chunk of records in memory at a time.
+
+import { RefugeError } from '../errors/index.ts';
+import type { KvRange, KvReader } from '../storage/index.ts';
+import { decodeHead, decodeRecord } from './doc-record.ts';
+import { DOC, docKey } from './keys.ts';
+import { buildDoc } from './reads.ts';
+import type { AllDocsOptions, AllDocsResult, AllDocsRow } from './types.ts';
+
+function checkOptions(o: AllDocsOptions): void {
+  for (const k of ['startkey', 'endkey', 'key'] as const) {
+    if (o[k] !== undefined && typeof o[k] !== 'string') throw new RefugeError('bad_request', `${k} must be a string`);
+  }
+  if (o.keys !== undefined && (!Array.isArray(o.keys) || !o.keys.every((k) => typeof k === 'string'))) {
+    throw new RefugeError('bad_request', '`keys` must be an array of strings');
+  }
+  for (const k of ['limit', 'skip'] as const) {
+    const v = o[k];
+    if (v !== undefined && (!Number.isSafeInteger(v) || v < 0)) {
+      throw new RefugeError('bad_request', `${k} must be a non-negative integer`);
+    }
+  }
+}
+
+export function idRange(o: AllDocsOptions): KvRange {
+  const inclusiveEnd = o.inclusiveEnd !== false;
+  const lo = o.descending ? o.endkey : o.startkey;
+  const hi = o.descending ? o.startkey : o.endkey;
+  const range: KvRange = { reverse: o.descending === true };
+  range.gte = lo === undefined ? DOC : DOC + lo;
+  if (hi === undefined) range.lt = 'd"'; // '"' follows '!': the end of the d! keyspace
+  else if (inclusiveEnd || o.descending) range.lte = DOC + hi;
+  else range.lt = DOC + hi;
+  // CouchDB applies inclusive_end to endkey whichever the direction.
+  if (o.descending && !inclusiveEnd && lo !== undefined) {
+    delete range.gte;
+    range.gt = DOC + lo;
+  }
+  return range;
+}
+
+export async function allDocs(
+  reader: KvReader,
+  o: AllDocsOptions,
+  ctx: { docCount: number; revsLimit: number },
+): Promise<AllDocsResult> {
+  checkOptions(o);
+  const skip = o.skip ?? 0;
+  const limit = o.limit ?? Infinity;
+  const rows: AllDocsRow[] = [];
+  const docOpts = { conflicts: o.conflicts };
+
+  if (o.keys !== undefined || o.key !== undefined) {
+    const keys = o.keys ?? [o.key!];
+    const ordered = o.descending && o.keys === undefined ? [...keys].reverse() : keys;
+    const values = await reader.getMany(ordered.map(docKey));
+    ordered.forEach((key, i) => {
+      const v = values[i];
+      if (v === undefined) {
+        if (o.keys) rows.push({ key, error: 'not_found' });
+        return;
+      }
+      const head = decodeHead(v);
+      if (head.deleted) {
+        if (o.keys) rows.push({ id: key, key, value: { rev: head.rev, deleted: true }, ...(o.includeDocs ? { doc: null } : {}) });
+        return;
+      }
+      const row: AllDocsRow = { id: key, key, value: { rev: head.rev } };
+      if (o.includeDocs) {
+        const rec = decodeRecord(key, v);
+        row.doc = buildDoc(rec, rec.rev, rec.body, docOpts, ctx.revsLimit);
+      }
+      rows.push(row);
+    });
+    return { totalRows: ctx.docCount, offset: skip, rows: rows.slice(skip, skip + limit) };
+  }
+
+  if (limit === 0) return { totalRows: ctx.docCount, offset: skip, rows };
+  let skipped = 0;
+  outer: for await (const chunk of reader.scan(idRange(o), 512)) {
+    for (const [key, v] of chunk) {
+      const head = decodeHead(v);
+      if (head.deleted) continue;
+      if (skipped < skip) {
+        skipped++;
+        continue;
+      }
+      const id = key.slice(DOC.length);
+      const row: AllDocsRow = { id, key: id, value: { rev: head.rev } };
+      if (o.includeDocs) {
+        const rec = decodeRecord(id, v);
+        row.doc = buildDoc(rec, rec.rev, rec.body, docOpts, ctx.revsLimit);
+      }
+      rows.push(row);
+      if (rows.length >= limit) break outer;
+    }
+  }
+  return { totalRows: ctx.docCount, offset: skip, rows };
+}

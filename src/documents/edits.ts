@@ -1,0 +1,51 @@
+// How one incoming edit changes a document's revision tree: a local edit (new_edits=true) or a
+// replicated revision history (new_edits=false). Pure: bodies and storage are the writer's job.
+
+import { RefugeError, conflict } from '../errors/index.ts';
+import type { DocRecord } from './doc-record.ts';
+import { computeRev } from './rev-id.ts';
+import { addRevision, isLeaf, mergePath, parseRev, type Rev, type RevTree } from './rev-tree.ts';
+import type { SplitDoc } from './validate.ts';
+
+export interface EditOutcome {
+  tree: RevTree;
+  rev: Rev;
+  /** True when a new revision joined the tree (a new sequence is due). */
+  added: boolean;
+}
+
+export function applyLocalEdit(current: DocRecord | undefined, edit: SplitDoc): EditOutcome {
+  let parent: Rev | null;
+  if (edit.rev === undefined) {
+    // No rev: a create, or a re-create on top of a deleted winner (CouchDB extends that branch).
+    if (current && !current.deleted) throw conflict();
+    parent = current ? current.rev : null;
+  } else {
+    if (!current || !(edit.rev in current.tree) || !isLeaf(current.tree, edit.rev)) throw conflict();
+    parent = edit.rev;
+  }
+  const rev = computeRev(parent, edit.deleted, edit.body);
+  if (current && rev in current.tree) {
+    // The identical edit already exists (same parent, same body): CouchDB reports a conflict.
+    throw conflict();
+  }
+  const base: RevTree = current ? current.tree : {};
+  return { tree: addRevision(base, rev, parent, edit.deleted), rev, added: true };
+}
+
+export function applyReplicatedEdit(current: DocRecord | undefined, edit: SplitDoc): EditOutcome {
+  if (edit.rev === undefined) throw new RefugeError('bad_request', 'new_edits=false needs a _rev on every document');
+  const { gen, hash } = parseRev(edit.rev);
+  let path: Rev[];
+  if (edit.revisions) {
+    const { start, ids } = edit.revisions;
+    if (start !== gen || ids[0] !== hash) {
+      throw new RefugeError('bad_request', '_revisions does not start with _rev');
+    }
+    path = ids.map((h, i) => `${start - i}-${h}`);
+  } else {
+    path = [edit.rev];
+  }
+  const { tree, added } = mergePath(current ? current.tree : {}, path, edit.deleted);
+  return { tree, rev: edit.rev, added };
+}

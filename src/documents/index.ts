@@ -1,0 +1,23 @@
+// Documents: the embeddable CouchDB-compatible database (revision trees, changes, local docs,
+// compaction, path index and Mango find). Portable: storage comes in through a StorageEngine.
+
+export { Database, type OpenDatabaseOptions } from './database.ts';
+export * from './types.ts';
+export {
+  compareLeaves,
+  conflicts,
+  isValidRev,
+  leaves,
+  mergePath,
+  parseRev,
+  revGeneration,
+  stem,
+  winner,
+  type Rev,
+  type RevNode,
+  type RevTree,
+} from './rev-tree.ts';
+export { computeRev } from './rev-id.ts';
+export { canonicalJson } from './canonical-json.ts';
+export { validateDbName, validateDocId } from './validate.ts';
+export { randomUuid } from './ids.ts';

@@ -1,0 +1,67 @@
+// `_local/` documents: per-replica state such as replication checkpoints. No revision tree, no
+// sequence, never in changes or allDocs; `_rev` is `0-N`, bumped on each write.
+
+import { RefugeError, conflict, notFound } from '../errors/index.ts';
+import type { KvReader } from '../storage/index.ts';
+import { localKey } from './keys.ts';
+import type { Doc, JsonObject, WriteResult } from './types.ts';
+import type { WriteBatch } from './write-batch.ts';
+
+interface LocalRecord {
+  n: number;
+  body: JsonObject;
+}
+
+export function checkLocalId(id: unknown): string {
+  if (typeof id !== 'string' || !id.startsWith('_local/') || id.length === '_local/'.length || id.includes('\u0000')) {
+    throw new RefugeError('bad_request', 'Local document ids start with _local/');
+  }
+  return id;
+}
+
+export async function getLocal(reader: KvReader, id: string): Promise<Doc> {
+  const raw = await reader.get(localKey(checkLocalId(id)));
+  if (raw === undefined) throw notFound('missing');
+  const rec = JSON.parse(raw) as LocalRecord;
+  return { _id: id, _rev: `0-${rec.n}`, ...rec.body };
+}
+
+function bodyOf(doc: JsonObject): JsonObject {
+  const body: JsonObject = {};
+  for (const k of Object.keys(doc)) if (!k.startsWith('_')) body[k] = doc[k];
+  return body;
+}
+
+/** Runs inside the writer so concurrent updates of one checkpoint serialise. */
+export async function writeLocal(
+  batch: WriteBatch,
+  reader: KvReader,
+  doc: Doc,
+  deleting: boolean,
+): Promise<WriteResult> {
+  const id = doc._id!;
+  const raw = await reader.get(localKey(id));
+  const current = raw === undefined ? undefined : (JSON.parse(raw) as LocalRecord);
+  const given = doc._rev;
+  if (current && given !== undefined && given !== `0-${current.n}`) throw conflict();
+  if (deleting) {
+    if (!current) throw notFound('missing');
+    batch.setRaw(localKey(id), null);
+    return { ok: true, id, rev: '0-0' };
+  }
+  const n = (current?.n ?? 0) + 1;
+  batch.setRaw(localKey(id), JSON.stringify({ n, body: bodyOf(doc) } satisfies LocalRecord));
+  return { ok: true, id, rev: `0-${n}` };
+}
+
+export function validateLocalDoc(doc: unknown): Doc {
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
+    throw new RefugeError('bad_request', 'Document must be a JSON object');
+  }
+  const d = doc as Doc;
+  checkLocalId(d._id);
+  if (d._rev !== undefined && (typeof d._rev !== 'string' || !/^0-[0-9]+$/.test(d._rev))) {
+    throw new RefugeError('bad_request', 'Invalid rev format');
+  }
+  return d;
+}

@@ -1,0 +1,157 @@
+// Reading documents: by id, by revision, every open revision, in bulk, and the revs_diff answer
+// replication asks first. Winner bodies live in the record; other revisions under r!.
+
+import { RefugeError, notFound } from '../errors/index.ts';
+import type { KvReader } from '../storage/index.ts';
+import { decodeMeta, decodeRecord, type DocRecord } from './doc-record.ts';
+import { docKey, revBodyKey } from './keys.ts';
+import {
+  ancestry,
+  conflicts,
+  deletedConflicts,
+  isValidRev,
+  latestLeaves,
+  leaves,
+  revsDiff as treeRevsDiff,
+  revsInfo,
+  sortedLeaves,
+  type Rev,
+} from './rev-tree.ts';
+import type { BulkGetRequest, BulkGetResult, Doc, GetOptions, JsonObject, OpenRevsResult, RevsDiffResult } from './types.ts';
+
+export async function readRecord(reader: KvReader, id: string): Promise<DocRecord | undefined> {
+  const v = await reader.get(docKey(id));
+  return v === undefined ? undefined : decodeRecord(id, v);
+}
+
+async function bodyOf(reader: KvReader, rec: DocRecord, rev: Rev): Promise<JsonObject | undefined> {
+  if (rev === rec.rev) return rec.body;
+  const node = rec.tree[rev];
+  if (!node || !node.available) return undefined;
+  const raw = await reader.get(revBodyKey(rec.id, rev));
+  return raw === undefined ? undefined : JSON.parse(raw);
+}
+
+/** Assembles the document CouchDB would return for `rev`, with the special fields asked for. */
+export function buildDoc(rec: DocRecord, rev: Rev, body: JsonObject, opts: GetOptions, revsLimit: number): Doc {
+  const doc: Doc = { _id: rec.id, _rev: rev, ...body };
+  const node = rec.tree[rev]!;
+  if (node.deleted) doc._deleted = true;
+  if (opts.revs) {
+    const path = ancestry(rec.tree, rev, revsLimit);
+    doc._revisions = {
+      start: Number.parseInt(rev, 10),
+      ids: path.map((r) => r.slice(r.indexOf('-') + 1)),
+    };
+  }
+  if (opts.revsInfo && rev === rec.rev) doc._revs_info = revsInfo(rec.tree, rev);
+  if (opts.conflicts && rev === rec.rev) {
+    const c = conflicts(rec.tree);
+    if (c.length) doc._conflicts = c;
+  }
+  if (opts.deletedConflicts && rev === rec.rev) {
+    const d = deletedConflicts(rec.tree);
+    if (d.length) doc._deleted_conflicts = d;
+  }
+  if (opts.localSeq) doc._local_seq = rec.seq;
+  return doc;
+}
+
+export async function getDoc(reader: KvReader, id: string, opts: GetOptions, revsLimit: number): Promise<Doc> {
+  if (opts.rev !== undefined && !isValidRev(opts.rev)) throw new RefugeError('bad_request', 'Invalid rev format');
+  const rec = await readRecord(reader, id);
+  if (!rec) throw notFound('missing');
+  let rev = opts.rev;
+  if (rev === undefined) {
+    if (rec.deleted) throw notFound('deleted');
+    rev = rec.rev;
+  } else {
+    if (!isValidRev(rev)) throw new RefugeError('bad_request', 'Invalid rev format');
+    if (opts.latest && rev in rec.tree) {
+      const best = sortedLeaves(rec.tree).find((l) => latestLeaves(rec.tree, rev!).includes(l.rev));
+      if (best) rev = best.rev;
+    }
+  }
+  const body = await bodyOf(reader, rec, rev);
+  if (!body) throw notFound('missing');
+  return buildDoc(rec, rev, body, opts, revsLimit);
+}
+
+/** CouchDB's `open_revs`: 'all' leaves, or the listed revisions (each found or reported missing). */
+export async function getOpenRevs(
+  reader: KvReader,
+  id: string,
+  revs: 'all' | readonly Rev[],
+  opts: GetOptions,
+  revsLimit: number,
+): Promise<OpenRevsResult> {
+  if (revs !== 'all' && (!Array.isArray(revs) || !revs.every(isValidRev))) {
+    throw new RefugeError('bad_request', 'Invalid rev format');
+  }
+  const rec = await readRecord(reader, id);
+  if (!rec) {
+    if (revs === 'all') throw notFound('missing');
+    return revs.map((r) => ({ missing: r }));
+  }
+  let wanted: Rev[];
+  if (revs === 'all') wanted = leaves(rec.tree).sort();
+  else if (opts.latest) wanted = [...new Set(revs.flatMap((r) => (r in rec.tree ? latestLeaves(rec.tree, r) : [r])))];
+  else wanted = [...revs];
+  const out: OpenRevsResult = [];
+  for (const rev of wanted) {
+    const body = rev in rec.tree ? await bodyOf(reader, rec, rev) : undefined;
+    out.push(body ? { ok: buildDoc(rec, rev, body, { ...opts, revsInfo: false }, revsLimit) } : { missing: rev });
+  }
+  return out;
+}
+
+export async function bulkGet(
+  reader: KvReader,
+  requests: readonly BulkGetRequest[],
+  opts: { revs?: boolean; latest?: boolean },
+  revsLimit: number,
+): Promise<BulkGetResult> {
+  const results: BulkGetResult['results'] = [];
+  for (const req of requests) {
+    const id = req?.id;
+    const rev = req?.rev;
+    const fail = (error: string, reason: string) => ({ error: { id: String(id), rev, error, reason } });
+    if (typeof id !== 'string' || (rev !== undefined && !isValidRev(rev))) {
+      results.push({ id: String(id), docs: [fail('bad_request', typeof id !== 'string' ? 'Document id must be a string' : 'Invalid rev format')] });
+      continue;
+    }
+    try {
+      if (rev === undefined) {
+        results.push({ id, docs: [{ ok: await getDoc(reader, id, { revs: opts.revs }, revsLimit) }] });
+      } else {
+        const docs = await getOpenRevs(reader, id, [rev], { revs: opts.revs, latest: opts.latest }, revsLimit);
+        results.push({ id, docs: docs.map((d) => ('ok' in d ? d : fail('not_found', 'missing'))) });
+      }
+    } catch (err) {
+      const e = err instanceof RefugeError ? err : new RefugeError('internal', String(err), { cause: err });
+      if (e.code === 'internal' || e.code === 'closed') throw e;
+      results.push({ id, docs: [fail(e.code, e.reason)] });
+    }
+  }
+  return { results };
+}
+
+export async function revsDiff(reader: KvReader, request: Record<string, unknown>): Promise<RevsDiffResult> {
+  if (request === null || typeof request !== 'object' || Array.isArray(request)) {
+    throw new RefugeError('bad_request', 'revs_diff expects an object of id -> [revs]');
+  }
+  const ids = Object.keys(request);
+  for (const id of ids) {
+    const revs = request[id];
+    if (!Array.isArray(revs) || !revs.every(isValidRev)) throw new RefugeError('bad_request', 'Invalid rev format');
+  }
+  const values = await reader.getMany(ids.map(docKey));
+  const out: RevsDiffResult = {};
+  ids.forEach((id, i) => {
+    const v = values[i];
+    const tree = v === undefined ? undefined : decodeMeta(v).tree;
+    const { missing, possibleAncestors } = treeRevsDiff(tree, request[id] as Rev[]);
+    if (missing.length) out[id] = possibleAncestors.length ? { missing, possibleAncestors } : { missing };
+  });
+  return out;
+}

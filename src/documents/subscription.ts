@@ -1,0 +1,89 @@
+// Live changes: a subscriber pulls batches; the database only signals "something was committed".
+// Rows are read from storage when the subscriber asks for the next batch, so a slow consumer
+// holds at most one batch in memory however fast writers go (back-pressure by construction).
+
+import type { ChangeRow } from './types.ts';
+
+export class CommitSignal {
+  private waiters = new Set<() => void>();
+  private closed = false;
+
+  notify(): void {
+    const waiters = this.waiters;
+    this.waiters = new Set();
+    for (const wake of waiters) wake();
+  }
+
+  close(): void {
+    this.closed = true;
+    this.notify();
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Resolves at the next commit, on close, or when `signal` aborts. */
+  next(signal?: AbortSignal): Promise<void> {
+    if (this.closed || signal?.aborted) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const wake = () => {
+        signal?.removeEventListener('abort', wake);
+        this.waiters.delete(wake);
+        resolve();
+      };
+      this.waiters.add(wake);
+      signal?.addEventListener('abort', wake, { once: true });
+    });
+  }
+}
+
+function delay(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+export interface FeedSource {
+  /** The committed sequence right now. */
+  currentSeq(): number;
+  read(since: number, limit: number): Promise<{ results: ChangeRow[]; lastSeq: number }>;
+  signal: CommitSignal;
+}
+
+/** Yields batches of at most `batchSize` rows, forever, until aborted or the database closes. */
+export async function* liveChanges(
+  source: FeedSource,
+  since: number,
+  batchSize: number,
+  intervalMs: number,
+  abort?: AbortSignal,
+): AsyncGenerator<ChangeRow[], void, undefined> {
+  let cursor = since;
+  let waited = false;
+  while (!abort?.aborted && !source.signal.isClosed) {
+    if (waited && intervalMs > 0) await delay(intervalMs, abort);
+    if (abort?.aborted || source.signal.isClosed) return;
+    const { results, lastSeq } = await source.read(cursor, batchSize);
+    cursor = lastSeq;
+    if (results.length > 0) {
+      waited = false;
+      yield results;
+      continue;
+    }
+    // Subscribe before re-checking, so a commit between the read and the wait is not missed.
+    const next = source.signal.next(abort);
+    if (source.currentSeq() > cursor) {
+      waited = false;
+      continue;
+    }
+    await next;
+    waited = true;
+  }
+}

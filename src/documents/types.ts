@@ -1,0 +1,135 @@
+// Public shapes of the document API. CouchDB's wire names (`_id`, `_rev`, `_deleted`) stay inside
+// documents because they are part of the document; options and results are camelCase.
+
+import type { Rev } from './rev-tree.ts';
+
+export type JsonObject = { [key: string]: unknown };
+
+/** A document as callers see it: a JSON object with optional CouchDB special fields. */
+export interface Doc extends JsonObject {
+  _id?: string;
+  _rev?: Rev;
+  _deleted?: boolean;
+}
+
+export type Durability = 'durable' | 'fast';
+
+export interface DatabaseInfo {
+  dbName: string;
+  docCount: number;
+  docDelCount: number;
+  updateSeq: number;
+  engine: string;
+  durability: Durability;
+  autoIndex: boolean;
+  revsLimit: number;
+  /** Bytes on disk when the engine can tell. */
+  sizes?: { file: number };
+}
+
+export interface WriteResult {
+  ok: true;
+  id: string;
+  rev: Rev;
+}
+
+export interface WriteFailure {
+  id: string;
+  error: string;
+  reason: string;
+}
+
+export interface BulkDocsOptions {
+  /** false: store the given revisions as they are (replication), merging `_revisions` histories. */
+  newEdits?: boolean;
+}
+
+export interface GetOptions {
+  rev?: Rev;
+  revs?: boolean;
+  revsInfo?: boolean;
+  conflicts?: boolean;
+  deletedConflicts?: boolean;
+  latest?: boolean;
+  localSeq?: boolean;
+}
+
+export type OpenRevsResult = Array<{ ok: Doc } | { missing: Rev }>;
+
+export interface AllDocsOptions {
+  startkey?: string;
+  endkey?: string;
+  key?: string;
+  keys?: string[];
+  inclusiveEnd?: boolean;
+  descending?: boolean;
+  limit?: number;
+  skip?: number;
+  includeDocs?: boolean;
+  conflicts?: boolean;
+}
+
+export interface AllDocsRow {
+  id?: string;
+  key: string;
+  value?: { rev: Rev; deleted?: true };
+  doc?: Doc | null;
+  error?: string;
+}
+
+export interface AllDocsResult {
+  totalRows: number;
+  offset: number;
+  rows: AllDocsRow[];
+}
+
+export type ChangesStyle = 'main_only' | 'all_docs';
+
+export interface ChangesOptions {
+  since?: number;
+  limit?: number;
+  descending?: boolean;
+  includeDocs?: boolean;
+  conflicts?: boolean;
+  style?: ChangesStyle;
+  docIds?: string[];
+  selector?: unknown;
+}
+
+export interface ChangeRow {
+  seq: number;
+  id: string;
+  changes: Array<{ rev: Rev }>;
+  deleted?: true;
+  doc?: Doc;
+}
+
+export interface ChangesResult {
+  results: ChangeRow[];
+  lastSeq: number;
+}
+
+export interface SubscribeOptions extends Omit<ChangesOptions, 'descending' | 'limit'> {
+  /** Largest batch delivered at once (default 100). */
+  batchSize?: number;
+  /** After a first change arrives, wait up to this many ms for more before delivering (default 0). */
+  intervalMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface RevsDiffResult {
+  [id: string]: { missing: Rev[]; possibleAncestors?: Rev[] };
+}
+
+export interface BulkGetRequest {
+  id: string;
+  rev?: Rev;
+  atts_since?: Rev[];
+}
+
+export interface BulkGetResult {
+  results: Array<{
+    id: string;
+    docs: Array<{ ok: Doc } | { error: { id: string; rev: Rev | undefined; error: string; reason: string } }>;
+  }>;
+}

@@ -1,0 +1,130 @@
+// Input checks for documents, ids and database names, with CouchDB's errors and wording.
+// Everything a caller hands us passes through here before it can reach storage.
+
+import { RefugeError } from '../errors/index.ts';
+import { isValidRev, type Rev } from './rev-tree.ts';
+import type { JsonObject } from './types.ts';
+
+/** Special fields a client may send; CouchDB ignores the read-only ones on write. */
+const ACCEPTED_SPECIAL = new Set([
+  '_id',
+  '_rev',
+  '_deleted',
+  '_revisions',
+  '_attachments',
+  '_revs_info',
+  '_conflicts',
+  '_deleted_conflicts',
+  '_local_seq',
+]);
+
+const DB_NAME_RE = /^[a-z][a-z0-9_$()+/-]*$/;
+
+export function validateDbName(name: unknown): string {
+  if (typeof name !== 'string' || !DB_NAME_RE.test(name) || name.length > 238) {
+    throw new RefugeError(
+      'bad_request',
+      'Name: ' + JSON.stringify(String(name)) + '. Only lowercase characters (a-z), digits (0-9), and any of the characters _, $, (, ), +, -, and / are allowed. Must begin with a letter.',
+      { status: 400 },
+    );
+  }
+  return name;
+}
+
+export function validateDocId(id: unknown): string {
+  if (typeof id !== 'string') throw new RefugeError('bad_request', 'Document id must be a string');
+  if (id.length === 0) throw new RefugeError('bad_request', 'Document id must not be empty');
+  if (id.includes('\u0000')) throw new RefugeError('bad_request', 'Document id must not contain NUL');
+  if (id.startsWith('_') && !id.startsWith('_design/') && !id.startsWith('_local/')) {
+    throw new RefugeError('bad_request', 'Only reserved document ids may start with underscore.');
+  }
+  if (id === '_design/' || id === '_local/') throw new RefugeError('bad_request', 'Document id must not be empty');
+  if (!isWellFormedUtf16(id)) throw new RefugeError('bad_request', 'Document id must be valid UTF-8');
+  return id;
+}
+
+function isWellFormedUtf16(s: string): boolean {
+  // A lone surrogate cannot be stored as UTF-8 and would silently change the id.
+  return !/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(s);
+}
+
+export interface SplitDoc {
+  id: string | undefined;
+  rev: Rev | undefined;
+  deleted: boolean;
+  revisions: { start: number; ids: string[] } | undefined;
+  body: JsonObject;
+}
+
+/** Separates CouchDB's special fields from the body, rejecting unknown `_` fields and bad types. */
+export function splitDoc(doc: unknown): SplitDoc {
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
+    throw new RefugeError('bad_request', 'Document must be a JSON object');
+  }
+  const body: JsonObject = {};
+  let id: string | undefined;
+  let rev: Rev | undefined;
+  let deleted = false;
+  let revisions: SplitDoc['revisions'];
+  for (const key of Object.keys(doc)) {
+    const value = (doc as JsonObject)[key];
+    if (key.charCodeAt(0) !== 95 /* _ */) {
+      if (value !== undefined) body[key] = value;
+      continue;
+    }
+    if (!ACCEPTED_SPECIAL.has(key)) throw new RefugeError('doc_validation', `Bad special document member: ${key}`);
+    switch (key) {
+      case '_id':
+        if (value !== undefined) id = validateDocId(value);
+        break;
+      case '_rev':
+        if (value !== undefined && value !== null) {
+          if (!isValidRev(value)) throw new RefugeError('bad_request', 'Invalid rev format');
+          rev = value;
+        }
+        break;
+      case '_deleted':
+        if (value !== undefined && typeof value !== 'boolean') {
+          throw new RefugeError('doc_validation', '_deleted must be a boolean');
+        }
+        deleted = value === true;
+        break;
+      case '_revisions':
+        if (value !== undefined) revisions = validateRevisions(value);
+        break;
+      case '_attachments':
+        if (value !== undefined && value !== null && (typeof value !== 'object' || Object.keys(value).length > 0)) {
+          throw new RefugeError('not_implemented', 'Attachments are not stored yet: they arrive with the blob store');
+        }
+        break;
+      default:
+        // Read-only fields (_revs_info, _conflicts, ...) are ignored on write, as CouchDB does.
+        break;
+    }
+  }
+  return { id, rev, deleted, revisions, body };
+}
+
+function validateRevisions(value: unknown): { start: number; ids: string[] } {
+  const v = value as { start?: unknown; ids?: unknown };
+  if (
+    value === null ||
+    typeof value !== 'object' ||
+    !Number.isSafeInteger(v.start) ||
+    (v.start as number) < 1 ||
+    !Array.isArray(v.ids) ||
+    v.ids.length === 0 ||
+    v.ids.length > (v.start as number) ||
+    !v.ids.every((h) => typeof h === 'string' && /^[0-9a-f]{1,64}$/.test(h))
+  ) {
+    throw new RefugeError('doc_validation', '_revisions must be {start: positive integer, ids: [hex strings]}');
+  }
+  return { start: v.start as number, ids: v.ids as string[] };
+}
+
+export function validateRevsLimit(limit: unknown): number {
+  if (!Number.isSafeInteger(limit) || (limit as number) < 1) {
+    throw new RefugeError('bad_request', 'revs_limit must be a positive integer');
+  }
+  return limit as number;
+}

@@ -1,0 +1,161 @@
+// Builds one atomic storage batch from many document edits: reads current records once, applies
+// edits in order (later edits of the same doc see earlier ones), and collects every key change —
+// record, body store, sequence entry, path index, counters — so they commit together or not at all.
+
+import { RefugeError, toRefugeError } from '../errors/index.ts';
+import type { KvOp } from '../storage/index.ts';
+import type { DbCore, DbState } from './core.ts';
+import { encodeState } from './core.ts';
+import { decodeRecord, encodeRecord, type DocRecord } from './doc-record.ts';
+import { applyLocalEdit, applyReplicatedEdit } from './edits.ts';
+import { IdGenerator } from './ids.ts';
+import { docKey, indexKey, META_KEY, revBodyKey, seqKey } from './keys.ts';
+import { stem, winner } from './rev-tree.ts';
+import type { JsonObject, WriteFailure, WriteResult } from './types.ts';
+import { splitDoc } from './validate.ts';
+
+const ids = new IdGenerator();
+
+export class WriteBatch {
+  /** key -> value (null = delete), last write wins; insertion order is irrelevant to LevelDB. */
+  private readonly ops = new Map<string, string | null>();
+  private readonly records = new Map<string, DocRecord | null>();
+  readonly state: DbState;
+
+  constructor(private readonly core: DbCore) {
+    this.state = { ...core.state };
+  }
+
+  get size(): number {
+    return this.ops.size;
+  }
+
+  /** Loads the current records of these ids in one storage round trip. */
+  async preload(docIds: Iterable<string>): Promise<void> {
+    const missing = [...new Set(docIds)].filter((id) => !this.records.has(id));
+    if (missing.length === 0) return;
+    const values = await this.core.store.getMany(missing.map(docKey));
+    missing.forEach((id, i) => {
+      const v = values[i];
+      this.records.set(id, v === undefined ? null : decodeRecord(id, v));
+    });
+  }
+
+  private async record(id: string): Promise<DocRecord | undefined> {
+    if (!this.records.has(id)) await this.preload([id]);
+    return this.records.get(id) ?? undefined;
+  }
+
+  private async revBody(id: string, rev: string): Promise<JsonObject> {
+    const key = revBodyKey(id, rev);
+    const pending = this.ops.get(key);
+    const raw = pending !== undefined ? pending : await this.core.store.get(key);
+    if (raw === null || raw === undefined) {
+      throw new RefugeError('internal', `body of ${id} ${rev} is missing from the store`);
+    }
+    return JSON.parse(raw);
+  }
+
+  /** Applies one document edit; per-document failures come back as results, as CouchDB does. */
+  async write(doc: unknown, newEdits: boolean): Promise<WriteResult | WriteFailure> {
+    let id = (doc as { _id?: unknown } | null)?._id;
+    try {
+      const edit = splitDoc(doc);
+      if (edit.id === undefined) {
+        if (!newEdits) throw new RefugeError('bad_request', 'new_edits=false needs an _id on every document');
+        edit.id = ids.next();
+      }
+      id = edit.id;
+      if (edit.id.startsWith('_local/')) throw new RefugeError('bad_request', '_local documents are written with putLocal');
+      const current = await this.record(edit.id);
+      const outcome = newEdits ? applyLocalEdit(current, edit) : applyReplicatedEdit(current, edit);
+      if (!outcome.added && current && outcome.tree === current.tree) return { ok: true, id: edit.id, rev: outcome.rev };
+      await this.commitTree(edit.id, current, outcome.tree, outcome.added, outcome.rev, edit.body);
+      return { ok: true, id: edit.id, rev: outcome.rev };
+    } catch (err) {
+      const e = toRefugeError(err);
+      if (e.code === 'internal' || e.code === 'closed') throw e;
+      return { id: typeof id === 'string' ? id : '', error: e.code, reason: e.reason };
+    }
+  }
+
+  private async commitTree(
+    id: string,
+    current: DocRecord | undefined,
+    grown: DocRecord['tree'],
+    added: boolean,
+    newRev: string,
+    newBody: JsonObject,
+  ): Promise<void> {
+    const tree = stem(grown, this.state.revsLimit);
+    const win = winner(tree);
+    let body: JsonObject;
+    if (win.rev === newRev) body = newBody;
+    else if (current && win.rev === current.rev) body = current.body;
+    else {
+      body = await this.revBody(id, win.rev);
+      this.ops.set(revBodyKey(id, win.rev), null);
+    }
+    // Every available non-winning revision keeps its body under r!, until compaction.
+    if (current && current.rev !== win.rev && current.rev in tree && tree[current.rev]!.available) {
+      this.ops.set(revBodyKey(id, current.rev), JSON.stringify(current.body));
+    }
+    if (added && newRev !== win.rev && newRev in tree) {
+      this.ops.set(revBodyKey(id, newRev), JSON.stringify(newBody));
+    }
+    if (current) {
+      for (const rev in grown) {
+        if (!(rev in tree) && grown[rev]!.available && rev !== current.rev) this.ops.set(revBodyKey(id, rev), null);
+      }
+    }
+
+    let seq = current ? current.seq : 0;
+    if (added || !current) {
+      if (current) this.ops.set(seqKey(current.seq), null);
+      seq = ++this.state.seq;
+      this.ops.set(seqKey(seq), JSON.stringify([id, win.rev, win.deleted ? 1 : 0]));
+    }
+    const next: DocRecord = { id, tree, rev: win.rev, deleted: win.deleted, seq, body };
+    this.records.set(id, next);
+    this.ops.set(docKey(id), encodeRecord(next));
+
+    if (current) {
+      if (current.deleted) this.state.delCount--;
+      else this.state.docCount--;
+    }
+    if (next.deleted) this.state.delCount++;
+    else this.state.docCount++;
+
+    if (this.state.autoIndex && (current?.body !== body || current?.deleted !== next.deleted)) {
+      this.reindex(id, current && !current.deleted ? current.body : undefined, next.deleted ? undefined : body);
+    }
+  }
+
+  private reindex(id: string, before: JsonObject | undefined, after: JsonObject | undefined): void {
+    const add = after ? this.core.indexEntries(after) : [];
+    const keep = new Set<string>();
+    for (const [path, value] of add) keep.add(indexKey(path, value, id));
+    if (before) {
+      for (const [path, value] of this.core.indexEntries(before)) {
+        const key = indexKey(path, value, id);
+        if (keep.has(key)) keep.delete(key);
+        else this.ops.set(key, null);
+      }
+    }
+    for (const key of keep) this.ops.set(key, '');
+  }
+
+  /** Raw key changes for work outside documents (local docs, compaction). */
+  setRaw(key: string, value: string | null): void {
+    this.ops.set(key, value);
+  }
+
+  toOps(): KvOp[] {
+    const out: KvOp[] = [];
+    for (const [key, value] of this.ops) {
+      out.push(value === null ? { type: 'del', key } : { type: 'put', key, value });
+    }
+    out.push({ type: 'put', key: META_KEY, value: encodeState(this.state) });
+    return out;
+  }
+}

@@ -1,0 +1,261 @@
+// The document engine's behaviour on both storage engines: CRUD, conflicts, bulk semantics,
+// replicated writes, local docs, allDocs, info and errors with stable codes.
+
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ENGINES, freshDb } from '../helpers/db.ts';
+import { isRefugeError } from '../../src/core.ts';
+
+async function rejectsWith(p: Promise<unknown>, code: string): Promise<void> {
+  await assert.rejects(p, (err: unknown) => {
+    assert.ok(isRefugeError(err), `expected RefugeError, got ${String(err)}`);
+    assert.equal(err.code, code);
+    return true;
+  });
+}
+
+for (const engine of ENGINES) {
+  describe(`documents on ${engine}`, () => {
+    test('put, get, update, remove, and the counts in info', async (t) => {
+      const { db, cleanup } = await freshDb(engine);
+      t.after(cleanup);
+      const r1 = await db.put({ _id: 'a', n: 1 });
+      assert.match(r1.rev, /^1-[0-9a-f]{32}$/);
+      const doc = await db.get('a');
+      assert.deepEqual(doc, { _id: 'a', _rev: r1.rev, n: 1 });
+      const r2 = await db.put({ ...doc, n: 2 });
+      assert.match(r2.rev, /^2-/);
+      assert.equal((await db.get('a')).n, 2);
+      let info = await db.info();
+      assert.equal(info.docCount, 1);
+      assert.equal(info.updateSeq, 2);
+      const r3 = await db.remove('a', r2.rev);
+      assert.match(r3.rev, /^3-/);
+      await rejectsWith(db.get('a'), 'not_found');
+      const tomb = await db.get('a', { rev: r3.rev });
+      assert.equal(tomb._deleted, true);
+      info = await db.info();
+      assert.equal(info.docCount, 0);
+      assert.equal(info.docDelCount, 1);
+      assert.equal(info.updateSeq, 3);
+      // An old revision stays readable until compaction.
+      assert.equal((await db.get('a', { rev: r1.rev })).n, 1);
+    });
+
+    test('same edit on two databases gets the same deterministic rev', async (t) => {
+      const a = await freshDb(engine);
+      const b = await freshDb(engine);
+      t.after(a.cleanup);
+      t.after(b.cleanup);
+      const ra = await a.db.put({ _id: 'x', b: 1, a: [1, { d: 2, c: 3 }] });
+      const rb = await b.db.put({ a: [1, { c: 3, d: 2 }], _id: 'x', b: 1 });
+      assert.equal(ra.rev, rb.rev);
+    });
+
+    test('conflicts: stale rev, missing doc with rev, non-leaf rev, create over existing', async (t) => {
+      const { db, cleanup } = await freshDb(engine);
+      t.after(cleanup);
+      const r1 = await db.put({ _id: 'a', v: 1 });
+      await db.put({ _id: 'a', _rev: r1.rev, v: 2 });
+      await rejectsWith(db.put({ _id: 'a', _rev: r1.rev, v: 3 }), 'conflict');
+      await rejectsWith(db.put({ _id: 'a', v: 3 }), 'conflict');
+      await rejectsWith(db.put({ _id: 'nope', _rev: r1.rev }), 'conflict');
+      await rejectsWith(db.remove('a', r1.rev), 'conflict');
+      assert.equal((await db.get('a')).v, 2);
+    });
+
+    test('re-creating a deleted doc extends the deleted branch', async (t) => {
+      const { db, cleanup } = await freshDb(engine);
+      t.after(cleanup);
+      const r1 = await db.put({ _id: 'a' });
+      const r2 = await db.remove('a', r1.rev);
+      const r3 = await db.put({ _id: 'a', again: true });
+      assert.match(r3.rev, /^3-/);
+      const doc = await db.get('a', { revs: true });
+      assert.deepEqual(doc._revisions, {
+        start: 3,
+        ids: [r3.rev, r2.rev, r1.rev].map((r) => r.split('-')[1]),
+      });
+    });
+
+    test('bulkDocs returns per-document results and ids are generated', async (t) => {
+      const { db, cleanup } = await freshDb(engine);
+      t.after(cleanup);
+      const first = await db.put({ _id: 'dup' });
+      const res = await db.bulkDocs([{ v: 1 }, { _id: 'dup', v: 2 }, { _id: 'ok', v: 3 }, { _id: 'bad', _foo: 1 }, 'x' as never, { _id: 'ok', v: 4 }]);
+      assert.equal(res.length, 6);
+      assert.ok('ok' in res[0]! && /^[0-9a-f]{32}$/.test(res[0].id));
+      assert.deepEqual(res[1], { id: 'dup', error: 'conflict', reason: 'Document update conflict.' });
+      assert.ok('ok' in res[2]!);
+      assert.equal((res[3] as { error: string }).error, 'doc_validation');
+      assert.equal((res[4] as { error: string }).error, 'bad_request');
+      assert.equal((res[5] as { error: string }).error, 'conflict');
+      assert.equal((await db.info()).docCount, 3);
+      assert.equal((await db.get('dup'))._rev, first.rev);
+    });
+
+    test('reserved fields and bad ids are rejected with clear codes', async (t) => {
+      const { db, cleanup } = await freshDb(engine);
+      t.after(cleanup);
+      await rejectsWith(db.put({ _id: 'a', _bogus: 1 }), 'doc_validation');
+      await rejectsWith(db.put({ _id: '_bad' }), 'bad_request');
+      await rejectsWith(db.put({ _id: 42 as never }), 'bad_request');
+      await rejectsWith(db.put({ _id: '' }), 'bad_request');
+      await rejectsWith(db.put({ _id: 'a', _rev: 'garbage' }), 'bad_request');
+      await rejectsWith(db.put([] as never), 'bad_request');
+      await rejectsWith(db.put({ _id: 'a', _deleted: 'yes' as never }), 'doc_validation');
+      await rejectsWith(db.get('x', { rev: 'zz' }), 'bad_request');
+      assert.equal((await db.info()).updateSeq, 0);
+      // Design documents are ordinary replicated documents.
+      await db.put({ _id: '_design/app', views: {} });
+      assert.equal((await db.info()).docCount, 1);
+    });
+
+    test('new_edits=false merges histories, keeps conflicts, picks the CouchDB winner', async (t) => {
+      const { db, cleanup } = await freshDb(engine);
+      t.after(cleanup);
+      const h = (n: number, c: string) => `${n}-${c.repeat(32)}`;
+      await db.bulkDocs(
+        [
+          { _id: 'd', _rev: h(2, 'b'), v: 'b', _revisions: { start: 2, ids: ['b'.repeat(32), 'a'.repeat(32)] } },
+          { _id: 'd', _rev: h(2, 'c'), v: 'c', _revisions: { start: 2, ids: ['c'.repeat(32), 'a'.repeat(32)] } },
+        ],
+        { newEdits: false },
+      );
+      const doc = await db.get('d', { conflicts: true });
+      assert.equal(doc._rev, h(2, 'c'));
+      assert.equal(doc.v, 'c');
+      assert.deepEqual(doc._conflicts, [h(2, 'b')]);
+      // Re-sending a known revision changes nothing (no new sequence).
+      const seq = (await db.info()).updateSeq;
+      await db.bulkDocs([{ _id: 'd', _rev: h(2, 'b'), v: 'b' }], { newEdits: false });
+      assert.equal((await db.info()).updateSeq, seq);
+      // Deleting the winner makes the other branch win, body moved from the revision store.
+      await db.remove('d', h(2, 'c'));
+      const after = await db.get('d', { conflicts: true, deletedConflicts: true });
+      assert.equal(after._rev, h(2, 'b'));
+      assert.equal(after.v, 'b');
+      assert.equal(after._conflicts, undefined);
+      assert.equal((after._deleted_conflicts as string[]).length, 1);
+      // Updating a non-leaf revision is a conflict.
+      await rejectsWith(db.put({ _id: 'd', _rev: h(1, 'a'), v: 'x' }), 'conflict');
+      const open = await db.getOpenRevs('d', 'all');
+      assert.equal(open.length, 2);
+      const missing = await db.getOpenRevs('d', [h(1, 'a'), h(9, 'f')]);
+      assert.deepEqual(missing, [{ missing: h(1, 'a') }, { missing: h(9, 'f') }]);
+      const latest = await db.get('d', { rev: h(1, 'a'), latest: true });
+      assert.equal(latest._rev, h(2, 'b'));
+      const info = await db.get('d', { revsInfo: true });
+      assert.deepEqual(info._revs_info, [
+        { rev: h(2, 'b'), status: 'available' },
+        { rev: h(1, 'a'), status: 'missing' },
+      ]);
+    });
+
+    test('revsDiff and bulkGet', async (t) => {
+      const { db, cleanup } = await freshDb(engine);
+      t.after(cleanup);
+      const r1 = await db.put({ _id: 'a', v: 1 });
+      const r2 = await db.put({ _id: 'a', _rev: r1.rev, v: 2 });
+      const diff = await db.revsDiff({ a: [r2.rev, '3-' + 'f'.repeat(32)], b: ['1-' + 'e'.repeat(32)] });
+      assert.deepEqual(diff, {
+        a: { missing: ['3-' + 'f'.repeat(32)], possibleAncestors: [r2.rev] },
+        b: { missing: ['1-' + 'e'.repeat(32)] },
+      });
+      const got = await db.bulkGet([{ id: 'a', rev: r1.rev }, { id: 'a' }, { id: 'zz' }], { revs: true });
+      assert.equal((got.results[0]!.docs[0] as { ok: { v: number } }).ok.v, 1);
+      assert.deepEqual((got.results[1]!.docs[0] as { ok: { _revisions: unknown } }).ok._revisions, {
+        start: 2,
+        ids: [r2.rev, r1.rev].map((r) => r.split('-')[1]),
+      });
+      assert.equal((got.results[2]!.docs[0] as { error: { error: string } }).error.error, 'not_found');
+      await rejectsWith(db.revsDiff({ a: ['nope'] }), 'bad_request');
+    });
+
+    test('revs_limit stems history; compaction drops old bodies', async (t) => {
+      const { db, cleanup } = await freshDb(engine, { revsLimit: 3 });
+      t.after(cleanup);
+      let rev = (await db.put({ _id: 'a', n: 0 })).rev;
+      const revs = [rev];
+      for (let i = 1; i < 6; i++) {
+        rev = (await db.put({ _id: 'a', _rev: rev, n: i })).rev;
+        revs.push(rev);
+      }
+      const doc = await db.get('a', { revs: true });
+      assert.equal((doc._revisions as { ids: string[] }).ids.length, 3);
+      await assert.rejects(db.get('a', { rev: revs[0] }));
+      assert.equal((await db.get('a', { rev: revs[4] })).n, 4);
+      const { droppedBodies } = await db.compact();
+      assert.equal(droppedBodies, 2);
+      await rejectsWith(db.get('a', { rev: revs[4] }), 'not_found');
+      assert.equal((await db.get('a')).n, 5);
+    });
+
+    test('local documents: 0-N revs, conflicts, never in changes or allDocs', async (t) => {
+      const { db, cleanup } = await freshDb(engine);
+      t.after(cleanup);
+      const r1 = await db.put({ _id: '_local/ck', seq: 1 });
+      assert.equal(r1.rev, '0-1');
+      const r2 = await db.put({ _id: '_local/ck', _rev: '0-1', seq: 2 });
+      assert.equal(r2.rev, '0-2');
+      await rejectsWith(db.put({ _id: '_local/ck', _rev: '0-1', seq: 3 }), 'conflict');
+      assert.deepEqual(await db.get('_local/ck'), { _id: '_local/ck', _rev: '0-2', seq: 2 });
+      assert.equal((await db.changes()).results.length, 0);
+      assert.equal((await db.allDocs()).rows.length, 0);
+      assert.equal((await db.info()).updateSeq, 0);
+      await db.remove('_local/ck', '0-2');
+      await rejectsWith(db.get('_local/ck'), 'not_found');
+    });
+
+    test('allDocs: ranges, descending, inclusive_end, keys, skip/limit, deleted excluded', async (t) => {
+      const { db, cleanup } = await freshDb(engine);
+      t.after(cleanup);
+      for (const id of ['a', 'b', 'c', 'd', 'e']) await db.put({ _id: id, id });
+      await db.remove('c', (await db.get('c'))._rev!);
+      const ids = async (o: object) => (await db.allDocs(o)).rows.map((r) => r.key);
+      assert.deepEqual(await ids({}), ['a', 'b', 'd', 'e']);
+      assert.deepEqual(await ids({ startkey: 'b', endkey: 'd' }), ['b', 'd']);
+      assert.deepEqual(await ids({ startkey: 'b', endkey: 'd', inclusiveEnd: false }), ['b']);
+      assert.deepEqual(await ids({ descending: true }), ['e', 'd', 'b', 'a']);
+      assert.deepEqual(await ids({ descending: true, startkey: 'd', endkey: 'b' }), ['d', 'b']);
+      assert.deepEqual(await ids({ descending: true, startkey: 'd', endkey: 'b', inclusiveEnd: false }), ['d']);
+      assert.deepEqual(await ids({ skip: 1, limit: 2 }), ['b', 'd']);
+      assert.deepEqual(await ids({ limit: 0 }), []);
+      const byKeys = await db.allDocs({ keys: ['e', 'c', 'zz'], includeDocs: true });
+      assert.equal(byKeys.rows[0]!.doc!.id, 'e');
+      assert.deepEqual(byKeys.rows[1]!.value, { rev: byKeys.rows[1]!.value!.rev, deleted: true });
+      assert.equal(byKeys.rows[1]!.doc, null);
+      assert.deepEqual(byKeys.rows[2], { key: 'zz', error: 'not_found' });
+      assert.equal(byKeys.totalRows, 4);
+      await rejectsWith(db.allDocs({ limit: -1 }), 'bad_request');
+    });
+
+    test('changes: one entry per doc at its latest seq; since, limit, descending, docIds, all_docs', async (t) => {
+      const { db, cleanup } = await freshDb(engine);
+      t.after(cleanup);
+      const a1 = await db.put({ _id: 'a', v: 1 });
+      await db.put({ _id: 'b', v: 1 });
+      await db.put({ _id: 'a', _rev: a1.rev, v: 2 });
+      const all = await db.changes({ includeDocs: true });
+      assert.deepEqual(all.results.map((r) => [r.seq, r.id]), [[2, 'b'], [3, 'a']]);
+      assert.equal(all.results[1]!.doc!.v, 2);
+      assert.equal(all.lastSeq, 3);
+      assert.deepEqual((await db.changes({ since: 2 })).results.map((r) => r.id), ['a']);
+      assert.deepEqual((await db.changes({ limit: 1 })).lastSeq, 2);
+      assert.deepEqual((await db.changes({ descending: true })).results.map((r) => r.id), ['a', 'b']);
+      assert.deepEqual((await db.changes({ docIds: ['b'] })).results.map((r) => r.id), ['b']);
+      await db.bulkDocs([{ _id: 'b', _rev: '2-' + 'f'.repeat(32), _revisions: { start: 2, ids: ['f'.repeat(32), 'e'.repeat(32)] } }], { newEdits: false });
+      const styled = await db.changes({ style: 'all_docs', since: 3 });
+      assert.equal(styled.results[0]!.changes.length, 2);
+      await rejectsWith(db.changes({ since: -1 }), 'bad_request');
+    });
+
+    test('operations after close fail with code closed', async (t) => {
+      const { db, cleanup } = await freshDb(engine);
+      await db.close();
+      t.after(cleanup);
+      await rejectsWith(db.get('a'), 'closed');
+      await rejectsWith(db.put({ _id: 'a' }), 'closed');
+    });
+  });
+}
