@@ -6,6 +6,7 @@ import type { KvStore, StorageEngine } from '../storage/index.ts';
 import { allDocs } from './all-docs.ts';
 import { checkChangesOptions, readChanges, type ChangesFilter } from './changes.ts';
 import { compact, rebuildPathIndex } from './compaction.ts';
+import { executeFind, explainFind, parseFind, pathQuery, type FindRequest, type FindResult, type PathQuery, type PathQueryRow } from './find.ts';
 import { decodeState, type DbCore, type DbState } from './core.ts';
 import { getLocal, validateLocalDoc, writeLocal } from './local-docs.ts';
 import { META_KEY } from './keys.ts';
@@ -218,6 +219,37 @@ export class Database {
     if (options.docIds) filter.docIds = new Set(options.docIds);
     if (options.selector !== undefined) filter.match = this.options.compileSelector(options.selector);
     return filter;
+  }
+
+  // ---- queries ----
+
+  /** Mango `_find`: exact results, using the path index where a clause allows. */
+  async find(request: FindRequest): Promise<FindResult> {
+    this.check();
+    const parsed = parseFind(request, this.core.state.autoIndex);
+    return this.withSnapshot((snap) =>
+      executeFind(snap, parsed, {
+        conflicts: request.conflicts,
+        revsLimit: this.core.state.revsLimit,
+        executionStats: request.executionStats,
+      }),
+    );
+  }
+
+  /** Mango `_explain`: which index scan `find` would use, and why. */
+  async explain(request: FindRequest): Promise<ReturnType<typeof explainFind>> {
+    this.check();
+    return explainFind(this.core.name, parseFind(request, this.core.state.autoIndex), request);
+  }
+
+  /**
+   * Queries the path index directly: rows stream in value order (one per matching entry), so a
+   * large result is never held in memory. Needs `autoIndex` on.
+   */
+  query(q: PathQuery): AsyncGenerator<PathQueryRow> {
+    this.check();
+    if (!this.core.state.autoIndex) throw new RefugeError('bad_request', 'the path index is off for this database (autoIndex: false)');
+    return pathQuery(this.core.store, q, this.core.state.revsLimit);
   }
 
   // ---- local documents ----

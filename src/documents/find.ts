@@ -1,0 +1,290 @@
+// Mango `find` and the path query API, executed over the automatic path index: the planner picks
+// one index scan (or none), the executor reads its keys in chunks and re-checks the full selector
+// on each candidate, so results are exact whatever the index could narrow.
+
+import { RefugeError } from '../errors/index.ts';
+import {
+  decodeIndexValue,
+  matchSelector,
+  normalizeSelector,
+  parseFields,
+  parseIndexKey,
+  parseSort,
+  planFind,
+  projectFields,
+  scanBounds,
+  sortComparator,
+  type FindPlan,
+  type IndexScan,
+  type Selector,
+  type SortField,
+} from '../query/index.ts';
+import type { KvRange, KvReader } from '../storage/index.ts';
+import { decodeHead, decodeRecord } from './doc-record.ts';
+import { DOC, docKey, INDEX } from './keys.ts';
+import { buildDoc } from './reads.ts';
+import type { Doc } from './types.ts';
+
+export interface FindRequest {
+  selector: unknown;
+  fields?: unknown;
+  sort?: unknown;
+  limit?: number;
+  skip?: number;
+  bookmark?: string;
+  conflicts?: boolean;
+  executionStats?: boolean;
+}
+
+export interface FindResult {
+  docs: Doc[];
+  bookmark: string;
+  warning?: string;
+  executionStats?: {
+    totalKeysExamined: number;
+    totalDocsExamined: number;
+    resultsReturned: number;
+    executionTimeMs: number;
+  };
+}
+
+export interface ParsedFind {
+  selector: Selector;
+  sort: SortField[];
+  fields: string[] | undefined;
+  limit: number;
+  skip: number;
+  plan: FindPlan;
+}
+
+const MAX_LIMIT = 1 << 30;
+
+function nonNegative(v: unknown, name: string, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (!Number.isSafeInteger(v) || (v as number) < 0) throw new RefugeError('bad_request', `${name} must be a non-negative integer`);
+  return v as number;
+}
+
+function decodeBookmark(b: unknown): number {
+  if (b === undefined || b === null || b === 'nil') return 0;
+  try {
+    const { o } = JSON.parse(atob(String(b))) as { o: unknown };
+    if (Number.isSafeInteger(o) && (o as number) >= 0) return o as number;
+  } catch {
+    // fall through to the error below
+  }
+  throw new RefugeError('bad_request', 'Invalid bookmark value');
+}
+
+export function parseFind(req: FindRequest, autoIndex: boolean): ParsedFind {
+  if (req === null || typeof req !== 'object') throw new RefugeError('bad_request', 'Request body must be a JSON object');
+  if (req.selector === undefined) throw new RefugeError('bad_request', 'Missing required key: selector');
+  const selector = normalizeSelector(req.selector);
+  const sort = parseSort(req.sort);
+  const fields = parseFields(req.fields);
+  const limit = nonNegative(req.limit, 'limit', 25);
+  const skip = nonNegative(req.skip, 'skip', 0) + decodeBookmark(req.bookmark);
+  const plan: FindPlan = autoIndex
+    ? planFind(selector, sort)
+    : { scan: null, sortedByIndex: false, reason: 'full scan: the path index is off (autoIndex: false)' };
+  return { selector, sort, fields, limit: Math.min(limit, MAX_LIMIT), skip, plan };
+}
+
+/** Doc ids of index entries in scan order (duplicates possible for array paths). */
+async function* scanIds(
+  reader: KvReader,
+  scan: IndexScan,
+  descending: boolean,
+  stats: { keys: number },
+): AsyncGenerator<string[]> {
+  const bounds = scanBounds(scan);
+  if (descending) bounds.reverse();
+  for (const b of bounds) {
+    const range: KvRange = { gte: INDEX + b.gte, lt: INDEX + b.lt, reverse: descending };
+    for await (const keys of reader.scanKeys(range, 512)) {
+      stats.keys += keys.length;
+      yield keys.map((k) => parseIndexKey(k.slice(INDEX.length)).docId);
+    }
+  }
+}
+
+/** Every live document, in id order, when no index clause applies. */
+async function* scanAllDocs(reader: KvReader, stats: { keys: number }): AsyncGenerator<Array<[string, string]>> {
+  for await (const chunk of reader.scan({ gte: DOC, lt: 'd"' }, 256)) {
+    stats.keys += chunk.length;
+    yield chunk.map(([k, v]) => [k.slice(DOC.length), v]);
+  }
+}
+
+export async function executeFind(
+  reader: KvReader,
+  parsed: ParsedFind,
+  opts: { conflicts?: boolean; revsLimit: number; executionStats?: boolean },
+): Promise<FindResult> {
+  const started = Date.now();
+  const { selector, sort, plan, limit, skip } = parsed;
+  const stats = { keys: 0, docs: 0 };
+  const inMemorySort = sort.length > 0 && !plan.sortedByIndex;
+  const wanted = inMemorySort ? Infinity : skip + limit;
+  const matches: Doc[] = [];
+  const seen = new Set<string>();
+  const consider = (id: string, raw: string | undefined) => {
+    if (raw === undefined || decodeHead(raw).deleted) return;
+    stats.docs++;
+    const rec = decodeRecord(id, raw);
+    const doc = buildDoc(rec, rec.rev, rec.body, { conflicts: opts.conflicts }, opts.revsLimit);
+    if (matchSelector(doc, selector)) matches.push(doc);
+  };
+
+  if (wanted > 0) {
+    if (plan.scan) {
+      const descending = plan.sortedByIndex && sort[0]!.dir === 'desc';
+      outer: for await (const ids of scanIds(reader, plan.scan, descending, stats)) {
+        const fresh = ids.filter((id) => !seen.has(id) && (seen.add(id), true));
+        const values = await reader.getMany(fresh.map(docKey));
+        for (let i = 0; i < fresh.length; i++) {
+          consider(fresh[i]!, values[i]);
+          if (matches.length >= wanted) break outer;
+        }
+      }
+    } else {
+      outer: for await (const chunk of scanAllDocs(reader, stats)) {
+        for (const [id, raw] of chunk) {
+          consider(id, raw);
+          if (matches.length >= wanted) break outer;
+        }
+      }
+    }
+  }
+  if (inMemorySort) matches.sort(sortComparator(sort));
+  const page = matches.slice(skip, skip + limit);
+  const docs = parsed.fields ? page.map((d) => projectFields(d, parsed.fields) as Doc) : page;
+  const result: FindResult = { docs, bookmark: btoa(JSON.stringify({ o: skip + page.length })) };
+  if (!plan.scan) result.warning = 'No matching index found, create an index to optimize query time.';
+  if (opts.executionStats) {
+    result.executionStats = {
+      totalKeysExamined: stats.keys,
+      totalDocsExamined: stats.docs,
+      resultsReturned: docs.length,
+      executionTimeMs: Date.now() - started,
+    };
+  }
+  return result;
+}
+
+export function explainFind(dbName: string, parsed: ParsedFind, req: FindRequest) {
+  const scan = parsed.plan.scan;
+  return {
+    dbname: dbName,
+    index: scan
+      ? { ddoc: null, name: '_path_index', type: 'path', def: { path: scan.path, scan } }
+      : { ddoc: null, name: '_all_docs', type: 'special', def: { fields: [{ _id: 'asc' }] } },
+    selector: req.selector,
+    opts: { sort: req.sort ?? {}, fields: req.fields ?? 'all_fields', conflicts: req.conflicts === true },
+    limit: parsed.limit,
+    skip: parsed.skip,
+    fields: parsed.fields ?? 'all_fields',
+    sortedByIndex: parsed.plan.sortedByIndex,
+    reason: parsed.plan.reason,
+    range: scan ? scanBounds(scan) : null,
+  };
+}
+
+// ---- the path query API ----
+
+export interface PathQuery {
+  /** Index path, e.g. `exports/[]/city` (object keys joined by '/', array levels as `[]`). */
+  path: string;
+  eq?: unknown;
+  gt?: unknown;
+  gte?: unknown;
+  lt?: unknown;
+  lte?: unknown;
+  /** Any value at the path (including arrays and objects), when no bound is given. */
+  exists?: boolean;
+  descending?: boolean;
+  limit?: number;
+  skip?: number;
+  includeDocs?: boolean;
+}
+
+export interface PathQueryRow {
+  id: string;
+  value: unknown;
+  doc?: Doc;
+}
+
+function pathScan(q: PathQuery): IndexScan {
+  if (q === null || typeof q !== 'object' || typeof q.path !== 'string' || q.path === '' || q.path.includes('\u0000')) {
+    throw new RefugeError('bad_request', 'query needs a non-empty string `path`');
+  }
+  const bounds = (['gt', 'gte', 'lt', 'lte'] as const).filter((k) => q[k] !== undefined);
+  for (const v of [q.eq, ...bounds.map((k) => q[k])]) {
+    if (v !== undefined && v !== null && typeof v === 'object') throw new RefugeError('bad_request', 'query bounds must be scalars');
+  }
+  if (q.eq !== undefined) {
+    if (bounds.length) throw new RefugeError('bad_request', 'eq cannot be combined with a range');
+    return { kind: 'eq', path: q.path, values: [q.eq], elements: false };
+  }
+  if (bounds.length) {
+    const scan: IndexScan = { kind: 'range', path: q.path };
+    for (const k of bounds) scan[k] = q[k];
+    return scan;
+  }
+  return { kind: 'exists', path: q.path };
+}
+
+/**
+ * Streams index rows (one per matching entry) in value order, reading keys chunk by chunk.
+ * Arguments are checked now, so bad input throws here rather than at the first `next()`.
+ */
+export function pathQuery(reader: KvReader, q: PathQuery, revsLimit: number): AsyncGenerator<PathQueryRow> {
+  const scan = pathScan(q);
+  const skip = nonNegative(q.skip, 'skip', 0);
+  const limit = nonNegative(q.limit, 'limit', Infinity);
+  return streamPathQuery(reader, q, scan, skip, limit, revsLimit);
+}
+
+async function* streamPathQuery(
+  reader: KvReader,
+  q: PathQuery,
+  scan: IndexScan,
+  skip: number,
+  left: number,
+  revsLimit: number,
+): AsyncGenerator<PathQueryRow> {
+  if (left === 0) return;
+  const stats = { keys: 0 };
+  const bounds = scanBounds(scan);
+  if (q.descending) bounds.reverse();
+  for (const b of bounds) {
+    const range: KvRange = { gte: INDEX + b.gte, lt: INDEX + b.lt, reverse: q.descending === true };
+    for await (const keys of reader.scanKeys(range, 256)) {
+      stats.keys += keys.length;
+      let rows = keys.map((k) => {
+        const { encodedValue, docId } = parseIndexKey(k.slice(INDEX.length));
+        return { id: docId, value: decodeIndexValue(encodedValue) } as PathQueryRow;
+      });
+      if (skip > 0) {
+        const n = Math.min(skip, rows.length);
+        skip -= n;
+        rows = rows.slice(n);
+      }
+      if (rows.length > left) rows = rows.slice(0, left);
+      if (q.includeDocs && rows.length) {
+        // Documents are read after their keys: one deleted in between is left out.
+        const values = await reader.getMany(rows.map((r) => docKey(r.id)));
+        rows = rows.filter((r, i) => {
+          const raw = values[i];
+          if (raw === undefined || decodeHead(raw).deleted) return false;
+          const rec = decodeRecord(r.id, raw);
+          r.doc = buildDoc(rec, rec.rev, rec.body, {}, revsLimit);
+          return true;
+        });
+      }
+      for (const r of rows) yield r;
+      left -= rows.length;
+      if (left <= 0) return;
+    }
+  }
+}

@@ -1,0 +1,96 @@
+// Mango find and the path query API over the automatic path index, on both engines.
+
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ENGINES, freshDb } from '../helpers/db.ts';
+import { isRefugeError } from '../../src/core.ts';
+
+const PEOPLE = [
+  { _id: 'p1', name: 'Ann', age: 31, city: 'Moscow', tags: ['a', 'b'], exports: [{ city: 'Moscow' }, { city: 'Paris' }] },
+  { _id: 'p2', name: 'Bob', age: 25, city: 'Paris', tags: ['b'], exports: [{ city: 'Berlin' }] },
+  { _id: 'p3', name: 'Cid', age: 42, city: 'Moscow', tags: [], exports: [] },
+  { _id: 'p4', name: 'Dee', age: '40', city: null, nested: { deep: { x: 1 } } },
+  { _id: 'p5', name: 'Eve', age: 19, active: true },
+];
+
+for (const engine of ENGINES) {
+  describe(`find on ${engine}`, () => {
+    test('path query: exports/[]/city = Moscow, ranges, order, limit/skip, includeDocs', async (t) => {
+      const { db, cleanup } = await freshDb(engine);
+      t.after(cleanup);
+      await db.bulkDocs(PEOPLE);
+      const rows = async (q: Parameters<typeof db.query>[0]) => {
+        const out = [];
+        for await (const r of db.query(q)) out.push(r);
+        return out;
+      };
+      assert.deepEqual((await rows({ path: 'exports/[]/city', eq: 'Moscow' })).map((r) => r.id), ['p1']);
+      assert.deepEqual(
+        (await rows({ path: 'age', gte: 20, lt: 40 })).map((r) => [r.id, r.value]),
+        [['p2', 25], ['p1', 31]],
+      );
+      // Numbers sort before strings, as CouchDB collates.
+      assert.deepEqual((await rows({ path: 'age', descending: true })).map((r) => r.value), ['40', 42, 31, 25, 19]);
+      assert.deepEqual((await rows({ path: 'age', skip: 1, limit: 2 })).map((r) => r.value), [25, 31]);
+      const withDocs = await rows({ path: 'city', eq: 'Paris', includeDocs: true });
+      assert.equal(withDocs[0]!.doc!.name, 'Bob');
+      assert.deepEqual((await rows({ path: 'nested/deep/x', eq: 1 })).map((r) => r.id), ['p4']);
+      assert.deepEqual((await rows({ path: 'city', eq: null })).map((r) => r.id), ['p4']);
+      // Updates move entries; deletes remove them.
+      const p2 = await db.get('p2');
+      await db.put({ ...p2, city: 'Rome' });
+      await db.remove('p1', (await db.get('p1'))._rev!);
+      assert.deepEqual(await rows({ path: 'city', eq: 'Paris' }), []);
+      assert.deepEqual((await rows({ path: 'exports/[]/city', eq: 'Moscow' })).map((r) => r.id), []);
+      assert.deepEqual((await rows({ path: 'city', eq: 'Rome' })).map((r) => r.id), ['p2']);
+      assert.throws(() => db.query({ path: '' }), (e: unknown) => isRefugeError(e, 'bad_request'));
+    });
+
+    test('Mango find: operators, sort, fields, limit/skip/bookmark, explain', async (t) => {
+      const { db, cleanup } = await freshDb(engine);
+      t.after(cleanup);
+      await db.bulkDocs(PEOPLE);
+      const ids = async (req: Parameters<typeof db.find>[0]) => (await db.find(req)).docs.map((d) => d._id);
+      assert.deepEqual(await ids({ selector: { city: 'Moscow' } }), ['p1', 'p3']);
+      assert.deepEqual(await ids({ selector: { age: { $gt: 20, $lt: 40 } }, sort: [{ age: 'asc' }] }), ['p2', 'p1']);
+      assert.deepEqual(await ids({ selector: { age: { $type: 'number' } }, sort: [{ age: 'desc' }] }), ['p3', 'p1', 'p2', 'p5']);
+      assert.deepEqual(await ids({ selector: { tags: { $all: ['b'] } } }), ['p1', 'p2']);
+      assert.deepEqual(await ids({ selector: { tags: { $size: 0 } } }), ['p3']);
+      assert.deepEqual(await ids({ selector: { exports: { $elemMatch: { city: 'Berlin' } } } }), ['p2']);
+      assert.deepEqual(await ids({ selector: { $or: [{ name: 'Ann' }, { active: true }] } }), ['p1', 'p5']);
+      assert.deepEqual(await ids({ selector: { name: { $regex: '^[AB]' } } }), ['p1', 'p2']);
+      assert.deepEqual(await ids({ selector: { 'nested.deep.x': 1 } }), ['p4']);
+      assert.deepEqual(await ids({ selector: { name: { $in: ['Eve', 'Cid'] } } }), ['p3', 'p5']);
+      assert.deepEqual(await ids({ selector: { city: { $exists: false } } }), ['p5']);
+      const projected = await db.find({ selector: { _id: 'p2' }, fields: ['name'] });
+      assert.deepEqual(projected.docs, [{ name: 'Bob' }]);
+      const page1 = await db.find({ selector: { name: { $gt: null } }, sort: ['name'], limit: 2 });
+      assert.deepEqual(page1.docs.map((d) => d.name), ['Ann', 'Bob']);
+      const page2 = await db.find({ selector: { name: { $gt: null } }, sort: ['name'], limit: 2, bookmark: page1.bookmark });
+      assert.deepEqual(page2.docs.map((d) => d.name), ['Cid', 'Dee']);
+      const ex = await db.explain({ selector: { city: 'Moscow', age: { $gt: 1 } } });
+      assert.equal(ex.index.name, '_path_index');
+      assert.match(ex.reason, /eq on city/);
+      const full = await db.explain({ selector: { $or: [{ a: 1 }, { b: 2 }] } });
+      assert.equal(full.index.name, '_all_docs');
+      const stats = await db.find({ selector: { city: 'Moscow' }, executionStats: true });
+      assert.equal(stats.executionStats!.totalDocsExamined, 2);
+      await assert.rejects(db.find({ selector: { a: { $bogus: 1 } } }), (e: unknown) => isRefugeError(e, 'bad_request'));
+      await assert.rejects(db.find({} as never), (e: unknown) => isRefugeError(e, 'bad_request'));
+    });
+
+    test('autoIndex off: find still exact by full scan; turning it on rebuilds the index', async (t) => {
+      const { db, dataDir, cleanup } = await freshDb(engine, { autoIndex: false });
+      t.after(cleanup);
+      await db.bulkDocs(PEOPLE);
+      assert.deepEqual((await db.find({ selector: { city: 'Moscow' } })).docs.map((d) => d._id), ['p1', 'p3']);
+      assert.equal((await db.explain({ selector: { city: 'Moscow' } })).index.name, '_all_docs');
+      assert.throws(() => db.query({ path: 'city' }));
+      await db.setAutoIndex(true);
+      const out = [];
+      for await (const r of db.query({ path: 'city', eq: 'Moscow' })) out.push(r.id);
+      assert.deepEqual(out, ['p1', 'p3']);
+      void dataDir;
+    });
+  });
+}
