@@ -1,0 +1,89 @@
+// Live changes: batches of bounded size, delivery of later commits, filters, clean ending, and
+// back-pressure (a consumer that does not pull holds nothing beyond one batch).
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { freshDb } from '../helpers/db.ts';
+
+test('subscribe delivers existing and later changes in bounded batches', async (t) => {
+  const { db, cleanup } = await freshDb('memory');
+  t.after(cleanup);
+  await db.bulkDocs(Array.from({ length: 25 }, (_, i) => ({ _id: `d${String(i).padStart(2, '0')}` })));
+  const ac = new AbortController();
+  const feed = db.subscribe({ batchSize: 10, signal: ac.signal, includeDocs: true });
+  const sizes: number[] = [];
+  const seen: string[] = [];
+  for await (const batch of feed) {
+    sizes.push(batch.length);
+    seen.push(...batch.map((r) => r.id));
+    assert.ok(batch.every((r) => r.doc?._id === r.id));
+    if (seen.length === 25) {
+      // Nothing pending: the next pull waits for a commit, which we make now.
+      void db.put({ _id: 'late' });
+    }
+    if (seen.includes('late')) break;
+  }
+  assert.deepEqual(sizes.slice(0, 3), [10, 10, 5]);
+  assert.equal(seen.length, 26);
+  ac.abort();
+});
+
+test('subscribe with selector and docIds filters; abort ends a waiting feed', async (t) => {
+  const { db, cleanup } = await freshDb('memory');
+  t.after(cleanup);
+  const ac = new AbortController();
+  const feed = db.subscribe({ selector: { type: 'keep' }, signal: ac.signal });
+  const got: string[] = [];
+  const consumer = (async () => {
+    for await (const batch of feed) {
+      got.push(...batch.map((r) => r.id));
+      if (got.length === 2) ac.abort();
+    }
+  })();
+  await db.bulkDocs([{ _id: 'a', type: 'keep' }, { _id: 'b', type: 'drop' }]);
+  await db.put({ _id: 'c', type: 'keep' });
+  await consumer;
+  assert.deepEqual(got, ['a', 'c']);
+
+  const ids = await db.changes({ docIds: ['b'] });
+  assert.deepEqual(ids.results.map((r) => r.id), ['b']);
+});
+
+test('closing the database ends live feeds', async (t) => {
+  const { db, cleanup } = await freshDb('memory');
+  t.after(cleanup);
+  const feed = db.subscribe({});
+  const done = (async () => {
+    let n = 0;
+    for await (const _ of feed) n++;
+    return n;
+  })();
+  await db.close();
+  assert.equal(await done, 0);
+});
+
+test('back-pressure: a consumer that stops pulling holds at most one batch while writes go on', async (t) => {
+  const { db, cleanup } = await freshDb('memory');
+  t.after(cleanup);
+  await db.put({ _id: 'first' });
+  const feed = db.subscribe({ batchSize: 50 });
+  const first = await feed.next();
+  assert.equal(first.done, false);
+  // While the consumer is not pulling, 5,000 more documents are committed.
+  const pendingNext = feed.next();
+  for (let i = 0; i < 50; i++) {
+    await db.bulkDocs(Array.from({ length: 100 }, (_, j) => ({ _id: `x${i}-${j}` })));
+  }
+  // The feed only reads from storage when pulled: each pull returns at most batchSize rows.
+  const second = await pendingNext;
+  assert.ok(!second.done && second.value.length <= 50);
+  let total = (first.value as unknown[]).length + (second.value as unknown[]).length;
+  while (total < 5001) {
+    const n = await feed.next();
+    assert.ok(!n.done);
+    assert.ok(n.value.length <= 50);
+    total += n.value.length;
+  }
+  assert.equal(total, 5001);
+  await feed.return();
+});
