@@ -3,7 +3,7 @@
 
 import { RefugeError, notFound } from '../errors/index.ts';
 import type { KvReader } from '../storage/index.ts';
-import { decodeMeta, decodeRecord, type DocRecord } from './doc-record.ts';
+import { decodeBody, decodeHead, decodeMeta, decodeRecord, type DocRecord } from './doc-record.ts';
 import { docKey, revBodyKey } from './keys.ts';
 import {
   ancestry,
@@ -57,8 +57,20 @@ export function buildDoc(rec: DocRecord, rev: Rev, body: JsonObject, opts: GetOp
   return doc;
 }
 
+function isPlainGet(o: GetOptions): boolean {
+  return o.rev === undefined && !o.revs && !o.revsInfo && !o.conflicts && !o.deletedConflicts && !o.localSeq;
+}
+
 export async function getDoc(reader: KvReader, id: string, opts: GetOptions, revsLimit: number): Promise<Doc> {
   if (opts.rev !== undefined && !isValidRev(opts.rev)) throw new RefugeError('bad_request', 'Invalid rev format');
+  if (isPlainGet(opts)) {
+    // The common case needs neither the tree nor other revisions: skip decoding them.
+    const raw = await reader.get(docKey(id));
+    if (raw === undefined) throw notFound('missing');
+    const head = decodeHead(raw);
+    if (head.deleted) throw notFound('deleted');
+    return { _id: id, _rev: head.rev, ...decodeBody(raw) };
+  }
   const rec = await readRecord(reader, id);
   if (!rec) throw notFound('missing');
   let rev = opts.rev;

@@ -45,7 +45,7 @@ test('every write acknowledged in durable mode survives kill -9', async (t) => {
   // The path index was written in the same atomic batches.
   const singles = [];
   for await (const row of db.query({ path: 'nested/path/[]', gte: 0, lt: '' })) singles.push(row.id);
-  assert.equal(singles.length, listed.rows.filter((r) => r.id.startsWith('single-')).length);
+  assert.equal(singles.length, listed.rows.filter((r) => r.key.startsWith('single-')).length);
   // And the database takes writes again.
   await db.put({ _id: 'after-crash' });
 });
