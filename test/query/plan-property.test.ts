@@ -10,7 +10,8 @@ import { scanBounds, type IndexScan } from '../../src/query/scan-bounds.ts';
 import { matchSelector, normalizeSelector } from '../../src/query/selector.ts';
 import { matchCondition } from '../../src/query/selector-match.ts';
 import { collate } from '../../src/query/collate.ts';
-import { inBounds } from './helpers.ts';
+import { sortComparator, type SortField } from '../../src/query/sort.ts';
+import { compareBytes, inBounds } from './helpers.ts';
 
 // Biased towards a few names so that selectors often meet the fields they ask about.
 const key = fc.oneof(
@@ -101,6 +102,36 @@ describe('planner vs matcher (fast-check)', () => {
       }),
       { numRuns: 3000 },
     );
+  });
+});
+
+describe('sortedByIndex (fast-check)', () => {
+  test('reading the bounds in key order (backwards for desc) yields the matches in sort order', () => {
+    const sortField = fc.constantFrom('a', 'b', 'a.b');
+    const sortedSelector = fc.tuple(sortField, scalarCond, fc.option(clause, { nil: undefined })).map(([f, c, extra]) =>
+      extra === undefined ? { [f]: c } : { $and: [{ [f]: c }, extra] },
+    );
+    let sortedPlans = 0;
+    fc.assert(
+      fc.property(sortedSelector, fc.constantFrom<'asc' | 'desc'>('asc', 'desc'), docs, (raw, dir, ds) => {
+        const sel = normalizeSelector(raw);
+        const field = Object.keys(raw)[0] === '$and' ? Object.keys((raw as any).$and[0])[0]! : Object.keys(raw)[0]!;
+        const sort: SortField[] = [{ field, dir }];
+        const plan = planFind(sel, sort);
+        if (!plan.sortedByIndex || plan.scan === null) return;
+        sortedPlans++;
+        const withIds = ds.map((d, i) => ({ ...d, _id: `doc${i}` }));
+        const bounds = scanBounds(plan.scan);
+        const keys = withIds.flatMap((d) => keysOf(d, d._id).filter((k) => inBounds(k, bounds))).sort(compareBytes);
+        if (dir === 'desc') keys.reverse();
+        const byId = new Map(withIds.map((d) => [d._id, d]));
+        const fromIndex = [...new Set(keys.map((k) => parseIndexKey(k).docId))].filter((id) => matchSelector(byId.get(id), sel));
+        const inMemory = withIds.filter((d) => matchSelector(d, sel)).sort(sortComparator(sort)).map((d) => d._id);
+        assert.deepEqual(fromIndex, inMemory, `${JSON.stringify(raw)} ${dir} via ${JSON.stringify(plan.scan)}`);
+      }),
+      { numRuns: 2000 },
+    );
+    assert.ok(sortedPlans > 200, `only ${sortedPlans} sorted plans were tried`);
   });
 });
 

@@ -31,6 +31,7 @@ describe('planFind', () => {
   test('rank: eq (fewest values) > two-sided range > one-sided range > typed exists > exists', () => {
     assert.equal(plan({ a: { $exists: true }, b: { $gt: 1 } }).scan?.path, 'b');
     assert.equal(plan({ a: { $gt: 1 }, b: { $gt: 1, $lt: 3 } }).scan?.path, 'b');
+    assert.equal(plan({ a: { $gt: 1 }, b: { $gt: null, $lt: null } }).scan?.path, 'b');
     assert.equal(plan({ a: { $gt: 1, $lt: 3 }, b: 4 }).scan?.path, 'b');
     assert.equal(plan({ a: { $in: [1, 2] }, b: 4 }).scan?.path, 'b');
     assert.deepEqual(plan({ a: { $ne: 1 }, b: { $regex: 'x' } }).scan, { kind: 'exists', path: 'b', type: 'string' });
@@ -58,17 +59,21 @@ describe('planFind', () => {
   });
 
   test('a sort on a field with a usable clause is served in index order', () => {
-    const p = plan({ a: { $gt: 1 }, b: { $exists: true } }, [{ b: 'desc' }]);
-    assert.deepEqual(p.scan, { kind: 'exists', path: 'b' });
+    const p = plan({ a: { $gt: 1, $lt: 3 }, b: { $type: 'number' } }, [{ b: 'desc' }]);
+    assert.deepEqual(p.scan, { kind: 'exists', path: 'b', type: 'number' });
     assert.equal(p.sortedByIndex, true);
-    assert.equal(plan({ a: { $gt: 1 } }, ['a', '_id']).sortedByIndex, true);
-    assert.equal(plan({ a: { $gt: 1 } }, ['a', 'b']).sortedByIndex, false);
+    assert.equal(plan({ a: { $lt: null } }, ['a']).sortedByIndex, true);
+    assert.equal(plan({ a: { $lt: 'z' } }, ['a', '_id']).sortedByIndex, true);
+    assert.equal(plan({ a: { $lt: 'z' } }, ['a', 'b']).sortedByIndex, false);
+    // Arrays share one marker in the index, so a scan reaching them cannot give collation order.
+    assert.equal(plan({ a: { $gt: 1 } }, ['a']).sortedByIndex, false);
+    assert.equal(plan({ a: { $exists: true } }, ['a']).sortedByIndex, false);
     assert.equal(plan({ a: { $in: [1, 2] } }, ['a']).sortedByIndex, false); // element entries break the order
     assert.equal(plan({ a: 1 }, ['a']).sortedByIndex, true);
   });
 
   test('an equality elsewhere beats a sorted range', () => {
-    const p = plan({ a: { $gt: 1 }, b: 2 }, ['a']);
+    const p = plan({ a: { $gt: 1, $lt: 5 }, b: 2 }, ['a']);
     assert.equal(p.scan?.path, 'b');
     assert.equal(p.sortedByIndex, false);
   });

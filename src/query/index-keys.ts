@@ -1,0 +1,63 @@
+// What the path index holds for one document: every JSON path with its value, and the key layout
+// `<path>\0<encoded value>\0<docid>` the executor stores them under.
+
+import { isPlainObject } from './collate.ts';
+import { encodeIndexValue, encodeContainerMarker, INDEX_VALUE_SEPARATOR } from './index-value.ts';
+import { encodePathSegment, ARRAY_SEGMENT, PATH_SEPARATOR } from './index-path.ts';
+
+export {
+  encodeIndexValue,
+  decodeIndexValue,
+  encodeContainerMarker,
+  INDEX_VALUE_SEPARATOR,
+} from './index-value.ts';
+export type { ContainerKind } from './index-value.ts';
+export { encodePathSegment, joinPath, fieldToPath, ARRAY } from './index-path.ts';
+
+export type IndexEntry = [path: string, encodedValue: string];
+
+/**
+ * Every path of `doc` with its value, deduplicated; top-level fields starting with `_` (`_id`,
+ * `_rev`, `_attachments`...) are left out. Arrays and objects appear as their container marker at
+ * their own path, their content below it: `{"tags":["a"]}` gives `tags`=array marker, `tags/[]`="a".
+ */
+export function indexEntries(doc: Record<string, unknown>): IndexEntry[] {
+  const seen = new Set<string>();
+  const out: IndexEntry[] = [];
+  const add = (path: string, enc: string) => {
+    const key = path + INDEX_VALUE_SEPARATOR + enc;
+    if (seen.has(key)) return;
+    seen.add(key);
+    out.push([path, enc]);
+  };
+  const walk = (path: string, v: unknown) => {
+    if (Array.isArray(v)) {
+      add(path, encodeContainerMarker('array'));
+      const inner = path + PATH_SEPARATOR + ARRAY_SEGMENT;
+      for (const item of v) walk(inner, item);
+    } else if (isPlainObject(v)) {
+      add(path, encodeContainerMarker('object'));
+      for (const k of Object.keys(v)) walk(path + PATH_SEPARATOR + encodePathSegment(k), v[k]);
+    } else {
+      add(path, encodeIndexValue(v));
+    }
+  };
+  for (const k of Object.keys(doc)) {
+    if (k.startsWith('_')) continue;
+    walk(encodePathSegment(k), doc[k]);
+  }
+  return out;
+}
+
+/** The stored key of one entry (without any outer storage prefix). */
+export function makeIndexKey(path: string, encodedValue: string, docId: string): string {
+  return path + INDEX_VALUE_SEPARATOR + encodedValue + INDEX_VALUE_SEPARATOR + docId;
+}
+
+/** Splits a stored key; the doc id is everything after the second separator. */
+export function parseIndexKey(key: string): { path: string; encodedValue: string; docId: string } {
+  const a = key.indexOf(INDEX_VALUE_SEPARATOR);
+  const b = key.indexOf(INDEX_VALUE_SEPARATOR, a + 1);
+  if (a < 0 || b < 0) throw new TypeError('not an index key');
+  return { path: key.slice(0, a), encodedValue: key.slice(a + 1, b), docId: key.slice(b + 1) };
+}

@@ -1,0 +1,36 @@
+// The query folder's face: Mango selectors, collation, the path index's key layout and the planner.
+// Everything here is pure and portable (plain JSON in, plain data out).
+
+export { collate, compareStrings, jsonType, type JsonType } from './collate.ts';
+export { parseField, getField, type FieldLookup } from './field-path.ts';
+export {
+  encodeIndexValue,
+  decodeIndexValue,
+  encodeContainerMarker,
+  INDEX_VALUE_SEPARATOR,
+  encodePathSegment,
+  joinPath,
+  fieldToPath,
+  ARRAY,
+  indexEntries,
+  makeIndexKey,
+  parseIndexKey,
+  type ContainerKind,
+  type IndexEntry,
+} from './index-keys.ts';
+export {
+  normalizeSelector,
+  matchSelector,
+  matchCondition,
+  selectorFields,
+  isMatchAll,
+  MATCH_ALL,
+  type Selector,
+  type Condition,
+  type CompareOp,
+  type SubSelectorOp,
+} from './selector.ts';
+export { planFind, type FindPlan } from './plan.ts';
+export { scanBounds, type IndexScan, type KeyBounds } from './scan-bounds.ts';
+export { parseSort, sortComparator, type SortField } from './sort.ts';
+export { parseFields, projectFields } from './project.ts';

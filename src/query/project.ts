@@ -1,0 +1,29 @@
+// Mango `fields`: keeps only the named fields of a result document (mango_fields:extract).
+
+import { RefugeError } from '../errors/index.ts';
+import { getField, parseField, setField } from './field-path.ts';
+
+/** Validates `fields`; undefined or [] means the whole document. */
+export function parseFields(fields: unknown): string[] | undefined {
+  if (fields === undefined || fields === null) return undefined;
+  if (!Array.isArray(fields) || !fields.every((f) => typeof f === 'string')) {
+    throw new RefugeError('bad_request', `Fields must be an array of strings, not: ${JSON.stringify(fields)}`);
+  }
+  for (const f of fields) parseField(f);
+  return fields.length === 0 ? undefined : fields;
+}
+
+/**
+ * A new document holding only `fields` (dotted paths, array positions allowed), nested as in the
+ * original; fields the document lacks are left out. `_id` is not added implicitly (CouchDB does not).
+ */
+export function projectFields(doc: Record<string, unknown>, fields: readonly string[] | undefined): Record<string, unknown> {
+  if (fields === undefined || fields.length === 0) return doc;
+  let out: unknown = {};
+  for (const f of fields) {
+    const path = parseField(f);
+    const got = getField(doc, path);
+    if (got.found) out = setField(out, path, got.value);
+  }
+  return out as Record<string, unknown>;
+}

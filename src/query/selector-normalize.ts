@@ -1,0 +1,174 @@
+// Validates a Mango selector and normalizes it the way CouchDB's mango_selector:normalize does:
+// implicit $and/$eq made explicit, nested field objects flattened to dotted fields, negations pushed
+// down to the conditions (De Morgan), operator arguments checked.
+
+import { RefugeError } from '../errors/index.ts';
+import { isPlainObject, type JsonType } from './collate.ts';
+import { parseField } from './field-path.ts';
+import { MATCH_ALL, type Condition, type Selector, type SubSelectorOp } from './selector-types.ts';
+
+// Before negations are pushed down, $not and $nor still stand as nodes.
+type Pre =
+  | { kind: 'and' | 'or' | 'nor'; clauses: Pre[] }
+  | { kind: 'not'; clause: Pre }
+  | Extract<Selector, { kind: 'field' }>;
+
+const JSON_TYPES: ReadonlySet<string> = new Set<JsonType>(['null', 'boolean', 'number', 'string', 'array', 'object']);
+const UNSUPPORTED = new Set(['$where', '$geoWithin', '$geoIntersects', '$near', '$nearSphere', '$text']);
+
+export function normalizeSelector(sel: unknown): Selector {
+  if (!isPlainObject(sel)) throw bad(`Selector must be a JSON object, not: ${show(sel)}`);
+  if (Object.keys(sel).length === 0) return MATCH_ALL;
+  const out = norm(parse(sel, ''));
+  // CouchDB refuses a bare operator at the root ({"$gt": 1}); deeper ones apply to the value at hand.
+  if (out.kind === 'field' && out.field === '') throw bad('One or more conditions is missing a field name.');
+  return out;
+}
+
+/** A sub-selector ($elemMatch...) is normalized on its own, its fields relative to the element. */
+function normalizeSub(sel: Record<string, unknown>): Selector {
+  return norm(parse(sel, ''));
+}
+
+function parse(value: unknown, field: string): Pre {
+  if (!isPlainObject(value)) return leaf(field, { op: '$eq', value });
+  const keys = Object.keys(value);
+  if (keys.length === 0) return leaf(field, { op: '$eq', value });
+  if (keys.length > 1) return { kind: 'and', clauses: keys.map((k) => parseEntry(k, value[k], field)) };
+  return parseEntry(keys[0]!, value[keys[0]!], field);
+}
+
+function parseEntry(key: string, arg: unknown, field: string): Pre {
+  if (!key.startsWith('$')) return parse(arg, field === '' ? key : `${field}.${key}`);
+  switch (key) {
+    case '$and':
+    case '$or':
+    case '$nor':
+      if (!Array.isArray(arg)) throw badArg(key, arg);
+      return { kind: key === '$and' ? 'and' : key === '$or' ? 'or' : 'nor', clauses: arg.map((a) => parse(a, field)) };
+    case '$not':
+      if (!isPlainObject(arg)) throw badArg(key, arg);
+      return { kind: 'not', clause: parse(arg, field) };
+    case '$eq':
+    case '$ne':
+    case '$gt':
+    case '$gte':
+    case '$lt':
+    case '$lte':
+      return leaf(field, { op: key, value: arg });
+    case '$in':
+    case '$nin':
+    case '$all':
+      if (!Array.isArray(arg)) throw badArg(key, arg);
+      return leaf(field, { op: key, values: arg });
+    case '$exists':
+      if (typeof arg !== 'boolean') throw badArg(key, arg);
+      return leaf(field, { op: key, value: arg });
+    case '$type':
+      if (typeof arg !== 'string' || !JSON_TYPES.has(arg)) throw badArg(key, arg);
+      return leaf(field, { op: key, value: arg as JsonType });
+    case '$size':
+      if (!Number.isInteger(arg) || (arg as number) < 0) throw badArg(key, arg);
+      return leaf(field, { op: key, value: arg as number });
+    case '$mod': {
+      const ok = Array.isArray(arg) && arg.length === 2 && Number.isInteger(arg[0]) && Number.isInteger(arg[1]);
+      if (!ok || arg[0] === 0) throw badArg(key, arg);
+      return leaf(field, { op: key, divisor: arg[0] as number, remainder: arg[1] as number });
+    }
+    case '$regex':
+      if (typeof arg !== 'string') throw badArg(key, arg);
+      return leaf(field, { op: key, source: arg, regex: compileRegex(arg) });
+    case '$elemMatch':
+    case '$allMatch':
+    case '$keyMapMatch':
+      if (!isPlainObject(arg)) throw badArg(key, arg);
+      return leaf(field, { op: key as SubSelectorOp, selector: normalizeSub(arg) });
+    default:
+      if (UNSUPPORTED.has(key)) throw bad(`Unsupported operator: ${key}`);
+      throw bad(`Invalid operator: ${key}`);
+  }
+}
+
+function leaf(field: string, cond: Condition): Pre {
+  return { kind: 'field', field, path: field === '' ? [] : parseField(field), cond };
+}
+
+/**
+ * CouchDB writes regexes for Erlang's PCRE; JS RegExp understands nearly all of that syntax, but not
+ * inline flags, so a leading `(?i)`, `(?m)`, `(?s)` becomes a RegExp flag.
+ */
+function compileRegex(source: string): RegExp {
+  const m = /^\(\?([ims]+)\)/.exec(source);
+  const flags = m ? [...new Set(m[1])].join('') : '';
+  try {
+    return new RegExp(m ? source.slice(m[0].length) : source, flags);
+  } catch {
+    throw badArg('$regex', source);
+  }
+}
+
+function norm(s: Pre): Selector {
+  switch (s.kind) {
+    case 'not':
+      return negate(s.clause);
+    case 'nor':
+      return { kind: 'and', clauses: s.clauses.map(negate) };
+    case 'and':
+    case 'or':
+      return { kind: s.kind, clauses: s.clauses.map(norm) };
+    case 'field':
+      return s;
+  }
+}
+
+// Note what this implies, as in CouchDB: {"$not": {"a": 1}} becomes {"a": {"$ne": 1}}, which (like
+// every condition but $exists:false) needs the field to exist.
+function negate(s: Pre): Selector {
+  switch (s.kind) {
+    case 'not':
+      return norm(s.clause);
+    case 'nor':
+      return { kind: 'or', clauses: s.clauses.map(norm) };
+    case 'and':
+      return { kind: 'or', clauses: s.clauses.map(negate) };
+    case 'or':
+      return { kind: 'and', clauses: s.clauses.map(negate) };
+    case 'field':
+      return { ...s, cond: negateCondition(s.cond) };
+  }
+}
+
+const OPPOSITE = { $lt: '$gte', $lte: '$gt', $gt: '$lte', $gte: '$lt', $eq: '$ne', $ne: '$eq' } as const;
+
+function negateCondition(c: Condition): Condition {
+  switch (c.op) {
+    case '$lt':
+    case '$lte':
+    case '$gt':
+    case '$gte':
+    case '$eq':
+    case '$ne':
+      return { op: OPPOSITE[c.op], value: c.value };
+    case '$in':
+      return { op: '$nin', values: c.values };
+    case '$nin':
+      return { op: '$in', values: c.values };
+    case '$exists':
+      return { op: '$exists', value: !c.value };
+    case '$not':
+      return c.cond;
+    default:
+      return { op: '$not', cond: c };
+  }
+}
+
+const bad = (reason: string) => new RefugeError('bad_request', reason);
+const badArg = (op: string, arg: unknown) => bad(`Bad argument for operator ${op}: ${show(arg)}`);
+
+function show(v: unknown): string {
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return String(v);
+  }
+}

@@ -1,0 +1,30 @@
+// The normalized Mango selector: what `normalizeSelector` produces and everything else consumes.
+// Negations are already pushed down to the conditions (as CouchDB's normalizer does).
+
+import type { JsonType } from './collate.ts';
+
+export type Selector =
+  | { kind: 'and'; clauses: Selector[] }
+  | { kind: 'or'; clauses: Selector[] }
+  /**
+   * A condition on one field. `field` is the Mango name ("a.b"), `path` its parsed keys; an empty
+   * path means the value at hand (an element inside `$elemMatch`, say).
+   */
+  | { kind: 'field'; field: string; path: string[]; cond: Condition };
+
+export type CompareOp = '$eq' | '$ne' | '$gt' | '$gte' | '$lt' | '$lte';
+export type SubSelectorOp = '$elemMatch' | '$allMatch' | '$keyMapMatch';
+
+export type Condition =
+  | { op: CompareOp; value: unknown }
+  | { op: '$in' | '$nin' | '$all'; values: unknown[] }
+  | { op: '$exists'; value: boolean }
+  | { op: '$type'; value: JsonType }
+  | { op: '$size'; value: number }
+  | { op: '$mod'; divisor: number; remainder: number }
+  | { op: '$regex'; source: string; regex: RegExp }
+  | { op: SubSelectorOp; selector: Selector }
+  /** Only around conditions that have no direct opposite ($regex, $all, $elemMatch...). */
+  | { op: '$not'; cond: Condition };
+
+export const MATCH_ALL: Selector = { kind: 'and', clauses: [] };
