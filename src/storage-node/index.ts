@@ -28,7 +28,9 @@ export function leveldbEngine(tuning: LevelDbTuning = {}): StorageEngine {
         const locked = /lock/i.test(String((err as { cause?: unknown })?.cause ?? err));
         throw new RefugeError(
           'internal',
-          locked ? `database at ${options.location} is in use by another process` : `cannot open LevelDB at ${options.location}`,
+          locked
+            ? `database at ${options.location} is already open (locked by this or another process)`
+            : `cannot open LevelDB at ${options.location}`,
           { cause: err },
         );
       }

@@ -20,10 +20,49 @@ function levelRange(range: KvRange): Record<string, unknown> {
   return out;
 }
 
+function chunk(size: number | undefined): number {
+  return size !== undefined && Number.isFinite(size) && size >= 1 ? Math.floor(size) : DEFAULT_CHUNK;
+}
+
+// The store, a snapshot or an iterator used after close() all mean the same thing to callers.
+const CLOSED_CODES = new Set(['LEVEL_DATABASE_NOT_OPEN', 'LEVEL_SNAPSHOT_NOT_OPEN', 'LEVEL_ITERATOR_NOT_OPEN']);
+
 function wrapFailure(err: unknown, what: string): RefugeError {
+  if (err instanceof RefugeError) return err;
   const code = (err as { code?: string } | null)?.code;
-  if (code === 'LEVEL_DATABASE_NOT_OPEN') return new RefugeError('closed', `storage is closed (${what})`, { cause: err });
+  if (code !== undefined && CLOSED_CODES.has(code)) return new RefugeError('closed', `storage is closed (${what})`, { cause: err });
+  if (code === 'LEVEL_INVALID_KEY' || code === 'LEVEL_INVALID_VALUE') {
+    return new RefugeError('bad_request', `storage ${what}: ${(err as Error).message}`, { cause: err });
+  }
   return new RefugeError('internal', `storage ${what} failed`, { cause: err });
+}
+
+// Lone surrogates cannot be encoded as UTF-8: LevelDB would store U+FFFD instead, so two different
+// keys could silently become the same one. (With the `u` flag, only unpaired surrogates match.)
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+
+/**
+ * abstract-level turns any non-nullish key into a string (`5` -> "5", `{}` -> "[object Object]"),
+ * so a batch is checked as a whole before anything is written: all or nothing.
+ */
+function checkOps(ops: readonly KvOp[]): void {
+  for (const op of ops as ReadonlyArray<Partial<{ type: unknown; key: unknown; value: unknown }> | null>) {
+    if (op === null || typeof op !== 'object' || (op.type !== 'put' && op.type !== 'del')) {
+      throw new RefugeError('bad_request', "storage batch: each operation needs type 'put' or 'del'");
+    }
+    if (typeof op.key !== 'string') throw new RefugeError('bad_request', 'storage batch: keys must be strings');
+    if (LONE_SURROGATE.test(op.key)) throw new RefugeError('bad_request', 'storage batch: key is not well-formed Unicode');
+    if (op.type === 'put' && typeof op.value !== 'string') {
+      throw new RefugeError('bad_request', 'storage batch: values must be strings');
+    }
+  }
+}
+
+/** Whether the empty key lies in the range (abstract-level: gte wins over gt, lte over lt). */
+function admitsEmptyKey(range: KvRange): boolean {
+  if (range.gte === undefined && range.gt !== undefined) return false;
+  if (range.gte !== undefined && range.gte !== '') return false;
+  return range.lte !== undefined || range.lt !== '';
 }
 
 class LevelReader {
@@ -52,34 +91,38 @@ class LevelReader {
   async *scan(range: KvRange, chunkSize = DEFAULT_CHUNK): AsyncIterableIterator<Array<[string, string]>> {
     const opts = levelRange(range);
     if (this.snap) opts.snapshot = this.snap;
-    const it = this.db.iterator(opts);
+    const size = chunk(chunkSize);
+    let it: ReturnType<Db['iterator']> | undefined;
     try {
+      it = this.db.iterator(opts);
       for (;;) {
-        const entries = (await it.nextv(chunkSize)) as Array<[string, string]>;
+        const entries = (await it.nextv(size)) as Array<[string, string]>;
         if (entries.length === 0) return;
         yield entries;
       }
     } catch (err) {
       throw wrapFailure(err, 'scan');
     } finally {
-      await it.close();
+      await it?.close();
     }
   }
 
   async *scanKeys(range: KvRange, chunkSize = DEFAULT_CHUNK): AsyncIterableIterator<string[]> {
     const opts = levelRange(range);
     if (this.snap) opts.snapshot = this.snap;
-    const it = this.db.keys(opts);
+    const size = chunk(chunkSize);
+    let it: ReturnType<Db['keys']> | undefined;
     try {
+      it = this.db.keys(opts);
       for (;;) {
-        const keys = (await it.nextv(chunkSize)) as string[];
+        const keys = (await it.nextv(size)) as string[];
         if (keys.length === 0) return;
         yield keys;
       }
     } catch (err) {
       throw wrapFailure(err, 'scan');
     } finally {
-      await it.close();
+      await it?.close();
     }
   }
 }
@@ -91,22 +134,47 @@ class LevelSnapshot extends LevelReader implements KvSnapshot {
 }
 
 export class LevelKvStore extends LevelReader implements KvStore {
+  // Present only when the engine declares the capability, so `store.getSync?.()` is the check.
   readonly getSync?: (key: string) => string | undefined;
+  readonly approximateSize?: (range: { gte: string; lt: string }) => Promise<number>;
+  readonly compactRange?: (range: { gte: string; lt: string }) => Promise<void>;
 
   constructor(
     db: Db,
     readonly engine: string,
     readonly capabilities: KvCapabilities,
-    private readonly extras: {
+    extras: {
       approximateSize?: (gte: string, lt: string) => Promise<number>;
       compactRange?: (gte: string, lt: string) => Promise<void>;
     } = {},
   ) {
     super(db, undefined);
-    if (capabilities.getSync) this.getSync = (key) => db.getSync(key);
+    if (capabilities.getSync) {
+      this.getSync = (key) => {
+        try {
+          return db.getSync(key);
+        } catch (err) {
+          throw wrapFailure(err, 'getSync');
+        }
+      };
+    }
+    const { approximateSize, compactRange } = extras;
+    if (capabilities.approximateSize && approximateSize) {
+      this.approximateSize = (range) =>
+        approximateSize(range.gte, range.lt).catch((err: unknown) => {
+          throw wrapFailure(err, 'approximateSize');
+        });
+    }
+    if (capabilities.compactRange && compactRange) {
+      this.compactRange = (range) =>
+        compactRange(range.gte, range.lt).catch((err: unknown) => {
+          throw wrapFailure(err, 'compactRange');
+        });
+    }
   }
 
   async batch(ops: readonly KvOp[], options?: WriteOptions): Promise<void> {
+    checkOps(ops);
     if (ops.length === 0) return;
     try {
       await this.db.batch(ops as any, options?.sync ? ({ sync: true } as any) : undefined);
@@ -116,22 +184,33 @@ export class LevelKvStore extends LevelReader implements KvStore {
   }
 
   snapshot(): KvSnapshot {
-    return new LevelSnapshot(this.db, this.db.snapshot());
-  }
-
-  approximateSize(range: { gte: string; lt: string }): Promise<number> {
-    if (!this.extras.approximateSize) throw new RefugeError('not_implemented', `${this.engine} has no approximateSize`);
-    return this.extras.approximateSize(range.gte, range.lt);
-  }
-
-  compactRange(range: { gte: string; lt: string }): Promise<void> {
-    if (!this.extras.compactRange) throw new RefugeError('not_implemented', `${this.engine} has no compactRange`);
-    return this.extras.compactRange(range.gte, range.lt);
+    try {
+      return new LevelSnapshot(this.db, this.db.snapshot());
+    } catch (err) {
+      throw wrapFailure(err, 'snapshot');
+    }
   }
 
   async clear(range: KvRange = {}): Promise<void> {
     try {
-      await this.db.clear(levelRange(range) as any);
+      if (!admitsEmptyKey(range)) return await this.db.clear(levelRange(range) as any);
+      // classic-level's clear() counts the bytes of the keys it reads and stops at a run of
+      // zero bytes, so when the empty key is all that is left in the range it is never deleted.
+      if (range.limit === undefined || range.limit < 0) {
+        await this.db.clear(levelRange(range) as any);
+        await this.db.del('');
+        return;
+      }
+      const it = this.db.keys(levelRange(range));
+      try {
+        for (;;) {
+          const keys = (await it.nextv(DEFAULT_CHUNK)) as string[];
+          if (keys.length === 0) break;
+          await this.db.batch(keys.map((key) => ({ type: 'del' as const, key })));
+        }
+      } finally {
+        await it.close();
+      }
     } catch (err) {
       throw wrapFailure(err, 'clear');
     }

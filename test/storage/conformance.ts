@@ -364,6 +364,38 @@ export function runStorageConformance(
       await store.clear(); // clearing an empty store is fine
     });
 
+    // Regression: classic-level's clear() stops at a run of keys with zero bytes, so the empty key
+    // survived whenever it was the last one left to delete.
+    test('clear deletes the empty key too', async () => {
+      const { store } = await fresh();
+      await store.batch(puts({ '': 'e' }));
+      await store.clear();
+      assert.deepEqual(await readKeys(store, {}), []);
+      await store.batch(puts({ '': 'e', a: 'x' }));
+      await store.clear({ lte: '' });
+      assert.deepEqual(await readKeys(store, {}), ['a']);
+      await store.batch(puts({ '': 'e' }));
+      await store.clear({ gte: '', lt: 'a' });
+      assert.deepEqual(await readKeys(store, {}), ['a']);
+      await store.batch(puts({ '': 'e' }));
+      await store.clear({ limit: 1 });
+      assert.deepEqual(await readKeys(store, {}), ['a']);
+      await store.batch(puts({ '': 'e', b: 'y' }));
+      await store.clear({ reverse: true, limit: 2 });
+      assert.deepEqual(await readKeys(store, {}), ['']);
+      await store.clear({ gt: '' }); // excludes the empty key
+      assert.deepEqual(await readKeys(store, {}), ['']);
+      await store.clear({ lt: '' }); // an empty range
+      assert.deepEqual(await readKeys(store, {}), ['']);
+      await store.batch(puts({ a: 'x', b: 'y' }));
+      await store.clear({ reverse: true, limit: 5 });
+      assert.deepEqual(await readKeys(store, {}), []);
+      // Reverse, with the empty key alone in the last run of a long clear (>16 KiB of keys).
+      await store.batch(puts([['', 'e'], ...Array.from({ length: 17 }, (_, i): [string, string] => [`${i}`.padStart(1000, 'k'), 'v'])]));
+      await store.clear({ reverse: true });
+      assert.deepEqual(await readKeys(store, {}), []);
+    });
+
     test('prefixRange selects exactly the keys with the prefix, astral continuations included', async () => {
       const { store } = await fresh();
       const inside = ['doc/', 'doc/a', 'doc/\u007f', 'doc/\uffff', 'doc/\u{1F600}', 'doc/\u{10FFFF}\u{10FFFF}', 'doc/\ue000'];
