@@ -65,7 +65,8 @@ export async function getDoc(reader: KvReader, id: string, opts: GetOptions, rev
   if (opts.rev !== undefined && !isValidRev(opts.rev)) throw new RefugeError('bad_request', 'Invalid rev format');
   if (isPlainGet(opts)) {
     // The common case needs neither the tree nor other revisions: skip decoding them.
-    const raw = await reader.get(docKey(id));
+    const key = docKey(id);
+    const raw = reader.getSync ? reader.getSync(key) : await reader.get(key);
     if (raw === undefined) throw notFound('missing');
     const head = decodeHead(raw);
     if (head.deleted) throw notFound('deleted');

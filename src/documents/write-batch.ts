@@ -3,7 +3,6 @@
 // record, body store, sequence entry, path index, counters — so they commit together or not at all.
 
 import { RefugeError, toRefugeError } from '../errors/index.ts';
-import type { KvOp } from '../storage/index.ts';
 import type { DbCore, DbState } from './core.ts';
 import { encodeState } from './core.ts';
 import { decodeRecord, encodeRecord, type DocRecord } from './doc-record.ts';
@@ -34,7 +33,12 @@ export class WriteBatch {
   async preload(docIds: Iterable<string>): Promise<void> {
     const missing = [...new Set(docIds)].filter((id) => !this.records.has(id));
     if (missing.length === 0) return;
-    const values = await this.core.store.getMany(missing.map(docKey));
+    const store = this.core.store;
+    // A few keys are cheaper read synchronously than through the thread pool.
+    const values =
+      store.getSync && missing.length <= 8
+        ? missing.map((id) => store.getSync!(docKey(id)))
+        : await store.getMany(missing.map(docKey));
     missing.forEach((id, i) => {
       const v = values[i];
       this.records.set(id, v === undefined ? null : decodeRecord(id, v));
@@ -133,14 +137,17 @@ export class WriteBatch {
 
   private reindex(id: string, before: JsonObject | undefined, after: JsonObject | undefined): void {
     const add = after ? this.core.indexEntries(after) : [];
+    if (!before) {
+      // A new document (the bulk-load case): nothing to diff against.
+      for (const [path, value] of add) this.ops.set(indexKey(path, value, id), '');
+      return;
+    }
     const keep = new Set<string>();
     for (const [path, value] of add) keep.add(indexKey(path, value, id));
-    if (before) {
-      for (const [path, value] of this.core.indexEntries(before)) {
-        const key = indexKey(path, value, id);
-        if (keep.has(key)) keep.delete(key);
-        else this.ops.set(key, null);
-      }
+    for (const [path, value] of this.core.indexEntries(before)) {
+      const key = indexKey(path, value, id);
+      if (keep.has(key)) keep.delete(key);
+      else this.ops.set(key, null);
     }
     for (const key of keep) this.ops.set(key, '');
   }
@@ -150,12 +157,9 @@ export class WriteBatch {
     this.ops.set(key, value);
   }
 
-  toOps(): KvOp[] {
-    const out: KvOp[] = [];
-    for (const [key, value] of this.ops) {
-      out.push(value === null ? { type: 'del', key } : { type: 'put', key, value });
-    }
-    out.push({ type: 'put', key: META_KEY, value: encodeState(this.state) });
-    return out;
+  /** Every key change of the batch, with the updated counters, ready for `KvStore.batch`. */
+  changes(): Map<string, string | null> {
+    this.ops.set(META_KEY, encodeState(this.state));
+    return this.ops;
   }
 }

@@ -75,7 +75,7 @@ export class Writer {
         }
         values.push(await group[i]!.run(batch));
       }
-      await this.core.store.batch(batch.toOps(), { sync: this.core.durability === 'durable' });
+      await this.core.store.batch(batch.changes(), { sync: this.core.durability === 'durable' });
     } catch (error) {
       for (const job of group.slice(0, taken)) job.reject(error);
       return;

@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'too_large'
   | 'not_implemented'
   | 'closed'
+  | 'unavailable'
   | 'internal';
 
 const STATUS: Record<ErrorCode, number> = {
@@ -35,8 +36,15 @@ const STATUS: Record<ErrorCode, number> = {
   too_large: 413,
   not_implemented: 501,
   closed: 500,
+  // A peer or service that could not be reached or answered 5xx: worth retrying later.
+  unavailable: 503,
   internal: 500,
 };
+
+/** True for the codes Refuge knows, so a peer's `{error}` on the wire can be mapped back. */
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && Object.hasOwn(STATUS, code);
+}
 
 export class RefugeError extends Error {
   readonly code: ErrorCode;

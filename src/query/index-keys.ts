@@ -22,29 +22,34 @@ export type IndexEntry = [path: string, encodedValue: string];
  * their own path, their content below it: `{"tags":["a"]}` gives `tags`=array marker, `tags/[]`="a".
  */
 export function indexEntries(doc: Record<string, unknown>): IndexEntry[] {
-  const seen = new Set<string>();
   const out: IndexEntry[] = [];
-  const add = (path: string, enc: string) => {
-    const key = path + INDEX_VALUE_SEPARATOR + enc;
-    if (seen.has(key)) return;
-    seen.add(key);
+  // Outside arrays every path occurs once (object keys are unique), so only entries below an
+  // array need the duplicate check: this is the write path's hottest loop.
+  let seen: Set<string> | undefined;
+  const add = (path: string, enc: string, inArray: boolean) => {
+    if (inArray) {
+      const key = path + INDEX_VALUE_SEPARATOR + enc;
+      seen ??= new Set();
+      if (seen.has(key)) return;
+      seen.add(key);
+    }
     out.push([path, enc]);
   };
-  const walk = (path: string, v: unknown) => {
+  const walk = (path: string, v: unknown, inArray: boolean) => {
     if (Array.isArray(v)) {
-      add(path, encodeContainerMarker('array'));
+      add(path, encodeContainerMarker('array'), inArray);
       const inner = path + PATH_SEPARATOR + ARRAY_SEGMENT;
-      for (const item of v) walk(inner, item);
+      for (const item of v) walk(inner, item, true);
     } else if (isPlainObject(v)) {
-      add(path, encodeContainerMarker('object'));
-      for (const k of Object.keys(v)) walk(path + PATH_SEPARATOR + encodePathSegment(k), v[k]);
+      add(path, encodeContainerMarker('object'), inArray);
+      for (const k of Object.keys(v)) walk(path + PATH_SEPARATOR + encodePathSegment(k), v[k], inArray);
     } else {
-      add(path, encodeIndexValue(v));
+      add(path, encodeIndexValue(v), inArray);
     }
   };
   for (const k of Object.keys(doc)) {
-    if (k.startsWith('_')) continue;
-    walk(encodePathSegment(k), doc[k]);
+    if (k.charCodeAt(0) === 95 /* _ */) continue;
+    walk(encodePathSegment(k), doc[k], false);
   }
   return out;
 }

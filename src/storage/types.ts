@@ -20,6 +20,8 @@ export interface WriteOptions {
 
 export interface KvReader {
   get(key: string): Promise<string | undefined>;
+  /** Present when the engine declares `getSync`: a point read without a thread-pool round trip. */
+  getSync?(key: string): string | undefined;
   getMany(keys: readonly string[]): Promise<(string | undefined)[]>;
   /** Entries in key order, delivered in chunks so a caller can stream without one promise per entry. */
   scan(range: KvRange, chunkSize?: number): AsyncIterableIterator<Array<[string, string]>>;
@@ -48,7 +50,8 @@ export interface KvCapabilities {
 export interface KvStore extends KvReader {
   readonly engine: string;
   readonly capabilities: KvCapabilities;
-  batch(ops: readonly KvOp[], options?: WriteOptions): Promise<void>;
+  /** Atomic: all changes or none. A Map is key -> value, null meaning delete. */
+  batch(ops: readonly KvOp[] | ReadonlyMap<string, string | null>, options?: WriteOptions): Promise<void>;
   /** A consistent read view as of now; close it when done. */
   snapshot(): KvSnapshot;
   getSync?(key: string): string | undefined;

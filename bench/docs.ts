@@ -1,0 +1,106 @@
+// The docs suite: Refuge (LevelDB, durability 'fast', path index on) against pouchdb-node 9 on the
+// same 100k-doc workload, plus the raw classic-level ceiling and Refuge's peak RSS.
+
+import { openPouch, openRefuge, type DocStore } from './doc-store.ts';
+import { leveldbCeiling } from './leveldb-ceiling.ts';
+import { collectGarbage, note, perSecond, timed, type Emit, type Suite } from './report.ts';
+import { RssSampler } from './rss-sampler.ts';
+import { withTempDir } from './temp-dir.ts';
+import { docId, makeDocs, randomIndices, workloadSize } from './workload.ts';
+
+const PHASES = ['bulk_insert', 'get_random', 'all_docs', 'changes', 'update_single'] as const;
+type Phase = (typeof PHASES)[number];
+type Rates = Record<Phase, number>;
+
+const RSS_TARGET_MB = 300;
+
+function expectCount(label: string, what: string, got: number, want: number): void {
+  if (got !== want) throw new Error(`${label} ${what}: expected ${want} rows, got ${got}`);
+}
+
+/** Runs every timed phase against one store, in a fresh directory removed afterwards. */
+async function runSide(label: string, open: (dir: string) => Promise<DocStore>): Promise<Rates> {
+  const { docs: n, ops, batch } = workloadSize();
+  const docs = makeDocs(n);
+  const getIdx = randomIndices(ops, n, 7);
+  const updIdx = randomIndices(ops, n, 11);
+  collectGarbage();
+  return withTempDir(label, async (dir) => {
+    const store = await open(dir);
+    try {
+      const rates = {} as Rates;
+      const revs = new Map<string, string>();
+      const insert = await timed(async () => {
+        for (let i = 0; i < n; i += batch) {
+          const chunk = docs.slice(i, i + batch);
+          const got = await store.bulkInsert(chunk);
+          for (let j = 0; j < chunk.length; j++) revs.set(chunk[j]!._id, got[j]!);
+        }
+      });
+      rates.bulk_insert = perSecond(n, insert.ms);
+      collectGarbage();
+
+      const gets = await timed(async () => {
+        for (const i of getIdx) await store.get(docId(i));
+      });
+      rates.get_random = perSecond(ops, gets.ms);
+      collectGarbage();
+
+      const all = await timed(() => store.allDocs());
+      expectCount(label, 'allDocs', all.value, n);
+      rates.all_docs = perSecond(n, all.ms);
+      collectGarbage();
+
+      const changes = await timed(() => store.changes());
+      expectCount(label, 'changes', changes.value, n);
+      rates.changes = perSecond(n, changes.ms);
+      collectGarbage();
+
+      const updates = await timed(async () => {
+        for (let k = 0; k < updIdx.length; k++) {
+          const doc = docs[updIdx[k]!]!;
+          const rev = await store.put({ ...doc, _rev: revs.get(doc._id)!, age: (doc.age + k) % 100, active: k % 2 === 0 });
+          revs.set(doc._id, rev);
+        }
+      });
+      rates.update_single = perSecond(ops, updates.ms);
+      note(`${label}: ${PHASES.map((p) => `${p}=${Math.round(rates[p])}`).join(' ')}`);
+      return rates;
+    } finally {
+      await store.destroy();
+    }
+  });
+}
+
+export const docsSuite: Suite = {
+  figures: [...PHASES.map((p) => `docs.${p}`), 'docs.leveldb_ceiling', 'docs.peak_rss'],
+
+  async run(wants, emit: Emit) {
+    const size = workloadSize();
+    note(`docs workload: ${size.docs} docs (~200 B each), ${size.ops} random gets/updates, batches of ${size.batch}`);
+
+    // Refuge first, in a process that has not loaded PouchDB yet, so its peak RSS is its own.
+    const sampler = new RssSampler(50);
+    let peakMb = 0;
+    let refuge: Rates;
+    try {
+      refuge = await runSide('refuge', openRefuge);
+    } finally {
+      peakMb = sampler.stop();
+      note(`refuge side RSS: ${Math.round(sampler.startMb)} MB at start (node + tsx + pouchdb-free process), peak ${Math.round(peakMb)} MB`);
+    }
+    collectGarbage();
+    const pouch = await runSide('pouchdb', openPouch);
+    collectGarbage();
+
+    for (const p of PHASES) {
+      emit({ bench: `docs.${p}`, unit: 'docs/s', refuge: refuge[p], anchor: 'pouchdb-node', anchorValue: pouch[p] });
+    }
+    if (wants('docs.leveldb_ceiling')) {
+      const raw = await withTempDir('raw', (dir) => leveldbCeiling(dir, makeDocs(size.docs), size.batch));
+      note(`classic-level raw batch put: ${Math.round(raw)} docs/s`);
+      emit({ bench: 'docs.leveldb_ceiling', unit: 'docs/s', refuge: refuge.bulk_insert, anchor: 'classic-level', anchorValue: raw });
+    }
+    emit({ bench: 'docs.peak_rss', unit: 'MB', refuge: peakMb, anchor: 'target', anchorValue: RSS_TARGET_MB, higherIsBetter: false });
+  },
+};
