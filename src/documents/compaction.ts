@@ -45,7 +45,7 @@ export async function rebuildPathIndex(core: DbCore, writer: Writer): Promise<vo
   await forEachRecordChunk(core, writer, (batch, _key, id, value) => {
     const rec = decodeRecord(id, value);
     if (rec.deleted) return;
-    for (const [path, v] of core.indexEntries(rec.body)) batch.setRaw(indexKey(path, v, id), '');
+    core.indexEntries(rec.body, (path, v) => batch.setRaw(indexKey(path, v, id), ''));
   });
 }
 

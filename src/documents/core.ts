@@ -17,8 +17,8 @@ export interface DbCore {
   readonly durability: Durability;
   /** Committed counters; only the writer changes them, after a batch is on disk. */
   state: DbState;
-  /** Path index entries of a winning body: [path, encodedValue] pairs. */
-  indexEntries(body: JsonObject): Array<[string, string]>;
+  /** Calls `emit` with each path index entry (path, encoded value) of a winning body. */
+  indexEntries(body: JsonObject, emit: (path: string, encodedValue: string) => void): void;
 }
 
 export function encodeState(s: DbState): string {

@@ -46,8 +46,8 @@ export interface OpenDatabaseOptions {
   autoIndex?: boolean;
   /** Revisions kept per branch; applies when the database is created (default 1000). */
   revsLimit?: number;
-  /** Builds the path index entries of a body; provided by the query layer. */
-  indexEntries: (body: JsonObject) => Array<[string, string]>;
+  /** Emits the path index entries of a body; provided by the query layer. */
+  indexEntries: (body: JsonObject, emit: (path: string, encodedValue: string) => void) => void;
   /** Compiles a Mango selector into a predicate, for changes filtered by selector. */
   compileSelector: (selector: unknown) => (doc: Doc) => boolean;
 }
@@ -103,6 +103,12 @@ export class Database {
     if (this.closed) throw new RefugeError('closed', `database ${this.core.name} is closed`);
   }
 
+  /** Reads wait for computed-but-unflushed writes, so callers always read their own writes. */
+  private async settle(): Promise<void> {
+    this.check();
+    if (this.writer.hasPending) await this.writer.flushed();
+  }
+
   async info(): Promise<DatabaseInfo> {
     this.check();
     const s = this.core.state;
@@ -154,36 +160,36 @@ export class Database {
   // ---- reads ----
 
   async get(id: string, options: GetOptions = {}): Promise<Doc> {
-    this.check();
+    await this.settle();
     if (typeof id !== 'string') throw new RefugeError('bad_request', 'Document id must be a string');
     if (id.startsWith('_local/')) return getLocal(this.core.store, id);
     return getDoc(this.core.store, id, options, this.core.state.revsLimit);
   }
 
   async getOpenRevs(id: string, revs: 'all' | readonly Rev[], options: GetOptions = {}): Promise<OpenRevsResult> {
-    this.check();
+    await this.settle();
     return getOpenRevs(this.core.store, id, revs, options, this.core.state.revsLimit);
   }
 
   async bulkGet(requests: readonly BulkGetRequest[], options: { revs?: boolean; latest?: boolean } = {}): Promise<BulkGetResult> {
-    this.check();
+    await this.settle();
     if (!Array.isArray(requests)) throw new RefugeError('bad_request', '`docs` must be an array');
     return this.withSnapshot((snap) => bulkGet(snap, requests, options, this.core.state.revsLimit));
   }
 
   async revsDiff(request: Record<string, unknown>): Promise<RevsDiffResult> {
-    this.check();
+    await this.settle();
     return revsDiff(this.core.store, request);
   }
 
   async allDocs(options: AllDocsOptions = {}): Promise<AllDocsResult> {
-    this.check();
+    await this.settle();
     const state = this.core.state;
     return this.withSnapshot((snap) => allDocs(snap, options, { docCount: state.docCount, revsLimit: state.revsLimit }));
   }
 
   async changes(options: ChangesOptions = {}): Promise<ChangesResult> {
-    this.check();
+    await this.settle();
     checkChangesOptions(options);
     const filter = this.compileFilter(options);
     const upTo = this.core.state.seq;
@@ -204,7 +210,8 @@ export class Database {
     const source = {
       signal: this.commits,
       currentSeq: () => this.core.state.seq,
-      read: (since: number, limit: number) => {
+      read: async (since: number, limit: number) => {
+        await this.settle();
         const upTo = this.core.state.seq;
         return this.withSnapshot((snap) =>
           readChanges(snap, { ...options, since, limit, descending: false }, filter, upTo, this.core.state.revsLimit),
@@ -225,7 +232,7 @@ export class Database {
 
   /** Mango `_find`: exact results, using the path index where a clause allows. */
   async find(request: FindRequest): Promise<FindResult> {
-    this.check();
+    await this.settle();
     const parsed = parseFind(request, this.core.state.autoIndex);
     return this.withSnapshot((snap) =>
       executeFind(snap, parsed, {
@@ -249,7 +256,12 @@ export class Database {
   query(q: PathQuery): AsyncGenerator<PathQueryRow> {
     this.check();
     if (!this.core.state.autoIndex) throw new RefugeError('bad_request', 'the path index is off for this database (autoIndex: false)');
-    return pathQuery(this.core.store, q, this.core.state.revsLimit);
+    const rows = pathQuery(this.core.store, q, this.core.state.revsLimit);
+    const settle = () => this.settle();
+    return (async function* () {
+      await settle();
+      yield* rows;
+    })();
   }
 
   // ---- local documents ----
@@ -257,13 +269,13 @@ export class Database {
   async putLocal(doc: Doc): Promise<WriteResult> {
     this.check();
     const d = validateLocalDoc(doc);
-    return this.writer.submit((batch) => writeLocal(batch, this.core.store, d, false));
+    return this.writer.submit((batch) => writeLocal(batch, d, false));
   }
 
   async removeLocal(id: string, rev?: string): Promise<WriteResult> {
     this.check();
     const d = validateLocalDoc({ _id: id, _rev: rev });
-    return this.writer.submit((batch) => writeLocal(batch, this.core.store, d, true));
+    return this.writer.submit((batch) => writeLocal(batch, d, true));
   }
 
   // ---- maintenance ----

@@ -2,7 +2,7 @@
 // body, as `<meta json>\n<body json>` so listings that need no body never parse it.
 
 import type { Rev, RevTree } from './rev-tree.ts';
-import { decodeTree, encodeTree } from './rev-tree.ts';
+import { decodeTree } from './rev-tree.ts';
 import type { JsonObject } from './types.ts';
 
 export interface DocRecord {
@@ -23,9 +23,18 @@ export interface DocMeta {
   seq: number;
 }
 
+/**
+ * Built by hand rather than through JSON.stringify of an intermediate object: this runs once per
+ * written document. Safe because revision ids are validated `N-<hex>` strings (no escaping needed).
+ */
 export function encodeRecord(rec: DocRecord): string {
-  const meta = JSON.stringify({ t: encodeTree(rec.tree), r: rec.rev, d: rec.deleted ? 1 : 0, s: rec.seq });
-  return meta + '\n' + JSON.stringify(rec.body);
+  let t = '';
+  for (const rev in rec.tree) {
+    const n = rec.tree[rev]!;
+    const flags = (n.deleted ? 1 : 0) | (n.available ? 2 : 0);
+    t += (t === '' ? '"' : ',"') + rev + '":[' + (n.parent === null ? 'null' : '"' + n.parent + '"') + ',' + flags + ']';
+  }
+  return '{"t":{' + t + '},"r":"' + rec.rev + '","d":' + (rec.deleted ? 1 : 0) + ',"s":' + rec.seq + '}\n' + JSON.stringify(rec.body);
 }
 
 export function decodeMeta(value: string): DocMeta {

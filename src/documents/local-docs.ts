@@ -33,14 +33,9 @@ function bodyOf(doc: JsonObject): JsonObject {
 }
 
 /** Runs inside the writer so concurrent updates of one checkpoint serialise. */
-export async function writeLocal(
-  batch: WriteBatch,
-  reader: KvReader,
-  doc: Doc,
-  deleting: boolean,
-): Promise<WriteResult> {
+export async function writeLocal(batch: WriteBatch, doc: Doc, deleting: boolean): Promise<WriteResult> {
   const id = doc._id!;
-  const raw = await reader.get(localKey(id));
+  const raw = await batch.read(localKey(id));
   const current = raw === undefined ? undefined : (JSON.parse(raw) as LocalRecord);
   const given = doc._rev;
   if (current && given !== undefined && given !== `0-${current.n}`) throw conflict();

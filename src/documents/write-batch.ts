@@ -21,8 +21,22 @@ export class WriteBatch {
   private readonly records = new Map<string, DocRecord | null>();
   readonly state: DbState;
 
-  constructor(private readonly core: DbCore) {
+  /** `pending` answers for keys written by earlier change sets not yet flushed to storage. */
+  constructor(
+    private readonly core: DbCore,
+    private readonly pending: (key: string) => string | null | undefined = () => undefined,
+  ) {
     this.state = { ...core.state };
+  }
+
+  /** A key's current value: this batch's own changes, then unflushed ones, then storage. */
+  async read(key: string): Promise<string | undefined> {
+    const mine = this.ops.get(key);
+    if (mine !== undefined) return mine ?? undefined;
+    const queued = this.pending(key);
+    if (queued !== undefined) return queued ?? undefined;
+    const store = this.core.store;
+    return store.getSync ? store.getSync(key) : store.get(key);
   }
 
   get size(): number {
@@ -34,13 +48,13 @@ export class WriteBatch {
     const missing = [...new Set(docIds)].filter((id) => !this.records.has(id));
     if (missing.length === 0) return;
     const store = this.core.store;
+    const keys = missing.map(docKey);
     // A few keys are cheaper read synchronously than through the thread pool.
     const values =
-      store.getSync && missing.length <= 8
-        ? missing.map((id) => store.getSync!(docKey(id)))
-        : await store.getMany(missing.map(docKey));
+      store.getSync && missing.length <= 8 ? keys.map((k) => store.getSync!(k)) : await store.getMany(keys);
     missing.forEach((id, i) => {
-      const v = values[i];
+      const queued = this.pending(keys[i]!);
+      const v = queued === undefined ? values[i] : (queued ?? undefined);
       this.records.set(id, v === undefined ? null : decodeRecord(id, v));
     });
   }
@@ -51,10 +65,8 @@ export class WriteBatch {
   }
 
   private async revBody(id: string, rev: string): Promise<JsonObject> {
-    const key = revBodyKey(id, rev);
-    const pending = this.ops.get(key);
-    const raw = pending !== undefined ? pending : await this.core.store.get(key);
-    if (raw === null || raw === undefined) {
+    const raw = await this.read(revBodyKey(id, rev));
+    if (raw === undefined) {
       throw new RefugeError('internal', `body of ${id} ${rev} is missing from the store`);
     }
     return JSON.parse(raw);
@@ -136,20 +148,20 @@ export class WriteBatch {
   }
 
   private reindex(id: string, before: JsonObject | undefined, after: JsonObject | undefined): void {
-    const add = after ? this.core.indexEntries(after) : [];
+    const ops = this.ops;
     if (!before) {
       // A new document (the bulk-load case): nothing to diff against.
-      for (const [path, value] of add) this.ops.set(indexKey(path, value, id), '');
+      if (after) this.core.indexEntries(after, (path, value) => ops.set(indexKey(path, value, id), ''));
       return;
     }
     const keep = new Set<string>();
-    for (const [path, value] of add) keep.add(indexKey(path, value, id));
-    for (const [path, value] of this.core.indexEntries(before)) {
+    if (after) this.core.indexEntries(after, (path, value) => keep.add(indexKey(path, value, id)));
+    this.core.indexEntries(before, (path, value) => {
       const key = indexKey(path, value, id);
       if (keep.has(key)) keep.delete(key);
-      else this.ops.set(key, null);
-    }
-    for (const key of keep) this.ops.set(key, '');
+      else ops.set(key, null);
+    });
+    for (const key of keep) ops.set(key, '');
   }
 
   /** Raw key changes for work outside documents (local docs, compaction). */

@@ -1,26 +1,42 @@
-// The single writer of a database. Requests queue up; whatever is waiting when the writer gets
-// to it is applied as one atomic batch (group commit), so durable mode pays one fsync per batch
-// rather than per request, and readers never see half of a bulk write.
+// The single writer of a database, as a two-stage pipeline. Stage 1 applies queued requests to
+// revision trees and builds one atomic change set per group (group commit); stage 2 flushes change
+// sets to storage in order, merging whatever has accumulated. While one set is being written the
+// next is computed, so CPU work and storage I/O overlap.
+//
+// Durability decides when a write is acknowledged: `durable` after its set is fsynced; `fast` as
+// soon as stage 1 has applied it (it reaches storage within the next flush; a process crash can
+// lose the unflushed tail, never corrupt). Reads wait for pending flushes, so a caller always
+// reads its own writes.
 
-import { RefugeError } from '../errors/index.ts';
+import { RefugeError, toRefugeError } from '../errors/index.ts';
 import type { DbCore } from './core.ts';
 import { WriteBatch } from './write-batch.ts';
 
 type Job = {
   run: (batch: WriteBatch) => Promise<unknown>;
-  /** Jobs that must see the store without other pending writes (compaction) run alone. */
+  /** Jobs that scan storage (compaction, index rebuild) run alone, after every pending flush. */
   exclusive: boolean;
   resolve: (v: any) => void;
   reject: (e: unknown) => void;
 };
 
-/** Upper bound on key changes merged into one batch, to keep memory and latency bounded. */
-const MAX_BATCH_OPS = 200_000;
+type Waiting = Array<{ job: Job; value: unknown }>;
+
+/** Bounds on one change set and on unflushed keys, so memory stays bounded under any load. */
+const MAX_GROUP_KEYS = 100_000;
+const MAX_PENDING_KEYS = 400_000;
 
 export class Writer {
   private queue: Job[] = [];
   private running: Promise<void> | null = null;
+  // Change sets computed since the last flush began, merged key by key (later sets win), and the
+  // set being written now. Two maps keep lookups O(1) however many small writes pile up.
+  private queued: Map<string, string | null> | null = null;
+  private queuedWaiting: Waiting = [];
+  private inFlight: Map<string, string | null> | null = null;
+  private flushing: Promise<void> | null = null;
   private closed = false;
+  private failure: RefugeError | null = null;
 
   constructor(
     private readonly core: DbCore,
@@ -28,6 +44,7 @@ export class Writer {
   ) {}
 
   submit<T>(run: (batch: WriteBatch) => Promise<T>, exclusive = false): Promise<T> {
+    if (this.failure) return Promise.reject(this.failure);
     if (this.closed) return Promise.reject(new RefugeError('closed', `database ${this.core.name} is closed`));
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ run, exclusive, resolve, reject });
@@ -35,17 +52,37 @@ export class Writer {
     });
   }
 
-  /** Waits for queued writes, then refuses new ones. */
+  /** True while some acknowledged or computed writes are not yet in storage. */
+  get hasPending(): boolean {
+    return this.queued !== null || this.flushing !== null;
+  }
+
+  /** Resolves when everything computed so far is in storage. */
+  async flushed(): Promise<void> {
+    while (this.flushing) await this.flushing;
+    if (this.failure) throw this.failure;
+  }
+
+  /** The newest unflushed value of a key: a string, null (deleted), or undefined (not pending). */
+  pendingValue(key: string): string | null | undefined {
+    const v = this.queued?.get(key);
+    return v !== undefined ? v : this.inFlight?.get(key);
+  }
+
+  /** Finishes queued and pending writes, then refuses new ones. */
   async close(): Promise<void> {
     this.closed = true;
     while (this.running) await this.running;
+    await this.flushed().catch(() => undefined);
   }
 
   private async drain(): Promise<void> {
     try {
       while (this.queue.length > 0) {
         const group = this.takeGroup();
-        await this.commitGroup(group);
+        const pendingKeys = (this.queued?.size ?? 0) + (this.inFlight?.size ?? 0);
+        if (group[0]!.exclusive || pendingKeys > MAX_PENDING_KEYS) await this.flushed().catch(() => undefined);
+        await this.computeGroup(group);
       }
     } finally {
       this.running = null;
@@ -60,28 +97,72 @@ export class Writer {
     return group;
   }
 
-  private async commitGroup(group: Job[]): Promise<void> {
-    // Jobs validate their arguments before queueing and report per-document failures as results,
-    // so a throw here is a storage failure: the whole group fails and nothing is committed.
-    const batch = new WriteBatch(this.core);
+  private async computeGroup(group: Job[]): Promise<void> {
+    if (this.failure) {
+      for (const job of group) job.reject(this.failure);
+      return;
+    }
+    // Jobs validate arguments before queueing and report per-document failures as results, so a
+    // throw here is a storage failure: the whole group fails and nothing of it is kept.
+    const batch = new WriteBatch(this.core, (key) => this.pendingValue(key));
     const values: unknown[] = [];
     let taken = group.length;
     try {
       for (let i = 0; i < group.length; i++) {
-        if (i > 0 && batch.size > MAX_BATCH_OPS) {
+        if (i > 0 && batch.size > MAX_GROUP_KEYS) {
           taken = i;
           this.queue.unshift(...group.slice(i));
           break;
         }
         values.push(await group[i]!.run(batch));
       }
-      await this.core.store.batch(batch.changes(), { sync: this.core.durability === 'durable' });
     } catch (error) {
       for (const job of group.slice(0, taken)) job.reject(error);
       return;
     }
     this.core.state = batch.state;
-    for (let i = 0; i < taken; i++) group[i]!.resolve(values[i]);
-    this.onCommit();
+    const changes = batch.changes();
+    const ackNow = this.core.durability === 'fast' && !group[0]!.exclusive;
+    if (this.queued === null) this.queued = changes;
+    else for (const [k, v] of changes) this.queued.set(k, v);
+    for (let i = 0; i < taken; i++) {
+      if (ackNow) group[i]!.resolve(values[i]);
+      else this.queuedWaiting.push({ job: group[i]!, value: values[i] });
+    }
+    if (ackNow) this.onCommit();
+    this.flushing ??= this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    try {
+      while (this.queued !== null && !this.failure) {
+        const changes = (this.inFlight = this.queued);
+        const waiting = this.queuedWaiting;
+        this.queued = null;
+        this.queuedWaiting = [];
+        try {
+          await this.core.store.batch(changes, { sync: this.core.durability === 'durable' });
+        } catch (err) {
+          this.fail(err, waiting);
+          return;
+        } finally {
+          this.inFlight = null;
+        }
+        for (const w of waiting) w.job.resolve(w.value);
+        if (waiting.length > 0) this.onCommit();
+      }
+    } finally {
+      this.flushing = null;
+    }
+  }
+
+  /** A failed flush loses acknowledged fast-mode writes: the database refuses all further work. */
+  private fail(err: unknown, waiting: Waiting): void {
+    this.failure = new RefugeError('internal', `database ${this.core.name} failed to write; reopen it`, {
+      cause: toRefugeError(err),
+    });
+    for (const w of [...waiting, ...this.queuedWaiting]) w.job.reject(this.failure);
+    this.queued = null;
+    this.queuedWaiting = [];
   }
 }

@@ -23,35 +23,51 @@ export type IndexEntry = [path: string, encodedValue: string];
  */
 export function indexEntries(doc: Record<string, unknown>): IndexEntry[] {
   const out: IndexEntry[] = [];
-  // Outside arrays every path occurs once (object keys are unique), so only entries below an
-  // array need the duplicate check: this is the write path's hottest loop.
-  let seen: Set<string> | undefined;
-  const add = (path: string, enc: string, inArray: boolean) => {
-    if (inArray) {
-      const key = path + INDEX_VALUE_SEPARATOR + enc;
-      seen ??= new Set();
-      if (seen.has(key)) return;
-      seen.add(key);
-    }
+  forEachIndexEntry(doc, (path, enc) => {
     out.push([path, enc]);
-  };
-  const walk = (path: string, v: unknown, inArray: boolean) => {
-    if (Array.isArray(v)) {
-      add(path, encodeContainerMarker('array'), inArray);
-      const inner = path + PATH_SEPARATOR + ARRAY_SEGMENT;
-      for (const item of v) walk(inner, item, true);
-    } else if (isPlainObject(v)) {
-      add(path, encodeContainerMarker('object'), inArray);
-      for (const k of Object.keys(v)) walk(path + PATH_SEPARATOR + encodePathSegment(k), v[k], inArray);
-    } else {
-      add(path, encodeIndexValue(v), inArray);
-    }
-  };
+  });
+  return out;
+}
+
+/**
+ * The same entries as `indexEntries`, handed to `emit` one by one without building tuples: the
+ * write path's hottest loop, so it avoids per-call closures and allocations.
+ */
+export function forEachIndexEntry(doc: Record<string, unknown>, emit: (path: string, enc: string) => void): void {
+  const state: WalkState = { emit, seen: undefined };
   for (const k of Object.keys(doc)) {
     if (k.charCodeAt(0) === 95 /* _ */) continue;
-    walk(encodePathSegment(k), doc[k], false);
+    walk(state, encodePathSegment(k), doc[k], false);
   }
-  return out;
+}
+
+interface WalkState {
+  emit: (path: string, enc: string) => void;
+  /** Outside arrays every path occurs once (object keys are unique): only entries below an array need the duplicate check. */
+  seen: Set<string> | undefined;
+}
+
+function add(state: WalkState, path: string, enc: string, inArray: boolean): void {
+  if (inArray) {
+    const key = path + INDEX_VALUE_SEPARATOR + enc;
+    state.seen ??= new Set();
+    if (state.seen.has(key)) return;
+    state.seen.add(key);
+  }
+  state.emit(path, enc);
+}
+
+function walk(state: WalkState, path: string, v: unknown, inArray: boolean): void {
+  if (Array.isArray(v)) {
+    add(state, path, encodeContainerMarker('array'), inArray);
+    const inner = path + PATH_SEPARATOR + ARRAY_SEGMENT;
+    for (const item of v) walk(state, inner, item, true);
+  } else if (isPlainObject(v)) {
+    add(state, path, encodeContainerMarker('object'), inArray);
+    for (const k of Object.keys(v)) walk(state, path + PATH_SEPARATOR + encodePathSegment(k), v[k], inArray);
+  } else {
+    add(state, path, encodeIndexValue(v), inArray);
+  }
 }
 
 /** The stored key of one entry (without any outer storage prefix). */

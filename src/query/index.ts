@@ -13,6 +13,7 @@ export {
   fieldToPath,
   ARRAY,
   indexEntries,
+  forEachIndexEntry,
   makeIndexKey,
   parseIndexKey,
   type ContainerKind,

@@ -1,0 +1,159 @@
+// JSON over HTTP to one CouchDB-compatible database: credentials taken out of the URL (fetch refuses
+// them there), per-request timeouts, and failures mapped onto RefugeError codes.
+
+import { RefugeError, isErrorCode, type ErrorCode } from '../errors/index.ts';
+import { timeoutSignal } from './retry.ts';
+
+export interface HttpClientOptions {
+  /** Extra headers on every request (e.g. a bearer token). */
+  headers?: Record<string, string>;
+  /** Overrides credentials given in the URL. */
+  auth?: { username: string; password: string };
+  /** Per-request timeout in ms (default 60 s); long-polls add their own wait on top. */
+  timeoutMs?: number;
+  /** The fetch to use (default the global one: undici in Node, the browser's otherwise). */
+  fetch?: typeof fetch;
+}
+
+export interface HttpRequest {
+  method?: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'HEAD';
+  /** Path below the database URL, already encoded (see `docPath`); '' is the database itself. */
+  path?: string;
+  query?: Record<string, string | number | boolean | undefined>;
+  body?: unknown;
+  signal?: AbortSignal;
+  /** Extra time this request may legitimately take (long-poll). */
+  extraTimeoutMs?: number;
+  /** Error statuses answered rather than thrown (CouchDB's 417 on _bulk_docs carries per-doc errors). */
+  acceptStatus?: readonly number[];
+}
+
+export interface HttpResponse {
+  status: number;
+  body: unknown;
+}
+
+function base64(text: string): string {
+  let binary = '';
+  for (const byte of new TextEncoder().encode(text)) binary += String.fromCharCode(byte);
+  return btoa(binary);
+}
+
+/**
+ * A document's path: `_design/` and `_local/` keep their slash (servers route on it), every other
+ * character is percent-encoded, so an id containing '/' travels as %2F.
+ */
+export function docPath(id: string): string {
+  for (const prefix of ['_design/', '_local/']) {
+    if (id.startsWith(prefix)) return prefix + encodeURIComponent(id.slice(prefix.length));
+  }
+  return encodeURIComponent(id);
+}
+
+/** CouchDB's {error, reason} answer as a RefugeError; 5xx and 408/429 become retryable. */
+export function httpError(status: number, body: unknown, what: string): RefugeError {
+  const wire = (typeof body === 'object' && body !== null ? body : {}) as { error?: unknown; reason?: unknown };
+  const reason = typeof wire.reason === 'string' ? wire.reason : typeof wire.error === 'string' ? wire.error : `HTTP ${status}`;
+  const transient = (status >= 500 && status !== 501) || status === 408 || status === 429;
+  let code: ErrorCode;
+  if (transient) code = 'unavailable';
+  else if (isErrorCode(wire.error)) code = wire.error;
+  else code = statusCode(status);
+  return new RefugeError(code, `${what}: ${reason}`, { status });
+}
+
+function statusCode(status: number): ErrorCode {
+  switch (status) {
+    case 400: return 'bad_request';
+    case 401: return 'unauthorized';
+    case 403: return 'forbidden';
+    case 404: return 'not_found';
+    case 409: return 'conflict';
+    case 412: return 'precondition_failed';
+    case 413: return 'too_large';
+    case 501: return 'not_implemented';
+    default: return 'internal';
+  }
+}
+
+export class HttpClient {
+  /** The database URL without credentials and without a trailing slash. */
+  readonly url: string;
+  private readonly headers: Record<string, string>;
+  private readonly timeoutMs: number;
+  private readonly fetchFn: typeof fetch;
+
+  constructor(url: string | URL, options: HttpClientOptions = {}) {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch (err) {
+      throw new RefugeError('bad_request', `not a URL: ${String(url)}`, { cause: err });
+    }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+      throw new RefugeError('bad_request', `unsupported protocol ${parsed.protocol} (http: or https:)`);
+    }
+    this.headers = { accept: 'application/json', ...options.headers };
+    const user = options.auth?.username ?? decodeURIComponent(parsed.username);
+    const pass = options.auth?.password ?? decodeURIComponent(parsed.password);
+    if (user || pass) this.headers.authorization = `Basic ${base64(`${user}:${pass}`)}`;
+    parsed.username = '';
+    parsed.password = '';
+    parsed.hash = '';
+    this.url = parsed.href.replace(/\/+$/, '');
+    this.timeoutMs = options.timeoutMs ?? 60_000;
+    this.fetchFn = options.fetch ?? globalThis.fetch.bind(globalThis);
+  }
+
+  async request(req: HttpRequest): Promise<HttpResponse> {
+    const method = req.method ?? 'GET';
+    let href = req.path ? `${this.url}/${req.path}` : this.url;
+    const params = new URLSearchParams();
+    for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) params.set(k, String(v));
+    const qs = params.toString();
+    if (qs) href += `?${qs}`;
+    const headers = { ...this.headers };
+    if (req.body !== undefined) headers['content-type'] = 'application/json';
+    const what = `${method} ${href}`;
+    const timer = timeoutSignal(req.signal, this.timeoutMs + (req.extraTimeoutMs ?? 0));
+    try {
+      let res: Response;
+      try {
+        res = await this.fetchFn(href, {
+          method,
+          headers,
+          body: req.body === undefined ? undefined : JSON.stringify(req.body),
+          signal: timer.signal,
+        });
+      } catch (err) {
+        if (req.signal?.aborted) throw err;
+        throw new RefugeError('unavailable', `${what}: ${describe(err, timer.signal)}`, { cause: err });
+      }
+      let text: string;
+      try {
+        text = await res.text();
+      } catch (err) {
+        if (req.signal?.aborted) throw err;
+        throw new RefugeError('unavailable', `${what}: connection lost reading the answer`, { cause: err });
+      }
+      let body: unknown;
+      try {
+        body = text === '' ? undefined : JSON.parse(text);
+      } catch (err) {
+        if (res.status >= 500) throw httpError(res.status, undefined, what);
+        throw new RefugeError('bad_request', `${what}: the answer is not JSON (HTTP ${res.status})`, { cause: err });
+      }
+      if (res.status >= 400 && !req.acceptStatus?.includes(res.status)) throw httpError(res.status, body, what);
+      return { status: res.status, body };
+    } finally {
+      timer.clear();
+    }
+  }
+}
+
+function describe(err: unknown, signal: AbortSignal): string {
+  if (signal.aborted && signal.reason instanceof RefugeError) return signal.reason.reason;
+  const cause = (err as { cause?: { code?: string; message?: string } })?.cause;
+  const message = err instanceof Error ? err.message : String(err);
+  return cause?.code ? `${message} (${cause.code})` : message;
+}

@@ -1,0 +1,213 @@
+// The replication peer over any CouchDB-compatible HTTP endpoint (Refuge, CouchDB, pouchdb-server),
+// speaking CouchDB's wire names and falling back to open_revs reads where _bulk_get is missing.
+
+import type { BulkGetRequest, BulkGetResult, Doc, RevsDiffResult } from '../documents/index.ts';
+import { RefugeError, isRefugeError } from '../errors/index.ts';
+import { HttpClient, docPath, type HttpClientOptions } from './http-client.ts';
+import type {
+  CallOptions,
+  PeerCapabilities,
+  PeerChangeRow,
+  PeerChanges,
+  PeerChangesRequest,
+  PeerInfo,
+  PeerWriteResult,
+  ReplicationPeer,
+} from './peer.ts';
+
+export interface HttpPeerOptions extends HttpClientOptions {
+  /** Declared abilities; `bulkGet` is also turned off by itself when the server lacks _bulk_get. */
+  capabilities?: Partial<PeerCapabilities>;
+  /** Documents read at once when _bulk_get is missing (default 8). */
+  fallbackConcurrency?: number;
+}
+
+type Wire = Record<string, unknown>;
+
+/** Statuses with which servers without _bulk_get answer it (CouchDB 1.x, some proxies). */
+const NO_BULK_GET = new Set([400, 404, 405, 501]);
+
+export class HttpPeer implements ReplicationPeer {
+  readonly capabilities: PeerCapabilities;
+  readonly client: HttpClient;
+  private readonly fallbackConcurrency: number;
+
+  constructor(url: string | URL, options: HttpPeerOptions = {}) {
+    this.client = new HttpClient(url, options);
+    this.capabilities = { bulkGet: true, selector: true, longpoll: true, ...options.capabilities };
+    this.fallbackConcurrency = options.fallbackConcurrency ?? 8;
+  }
+
+  identity(): Promise<string> {
+    return Promise.resolve(this.client.url);
+  }
+
+  async info(options: CallOptions = {}): Promise<PeerInfo> {
+    const { body } = await this.client.request({ signal: options.signal });
+    const b = body as Wire;
+    if (typeof b?.update_seq !== 'string' && typeof b?.update_seq !== 'number') {
+      throw new RefugeError('bad_request', `${this.client.url} does not look like a CouchDB database (no update_seq)`);
+    }
+    const info: PeerInfo = { updateSeq: b.update_seq };
+    if (typeof b.db_name === 'string') info.dbName = b.db_name;
+    if (typeof b.instance_start_time === 'string') info.instanceStartTime = b.instance_start_time;
+    if (typeof b.doc_count === 'number') info.docCount = b.doc_count;
+    return info;
+  }
+
+  async createDatabase(options: CallOptions = {}): Promise<void> {
+    try {
+      await this.client.request({ method: 'PUT', signal: options.signal });
+    } catch (err) {
+      // Someone else created it between our check and this request: that is what we wanted.
+      if (!isRefugeError(err, 'file_exists') && !(isRefugeError(err) && err.status === 412)) throw err;
+    }
+  }
+
+  async changes(req: PeerChangesRequest): Promise<PeerChanges> {
+    const longpoll = req.feed === 'longpoll';
+    const query: Record<string, string | number | undefined> = {
+      style: req.style,
+      since: req.since,
+      limit: req.limit,
+      feed: longpoll ? 'longpoll' : undefined,
+      timeout: longpoll ? Math.max(1, Math.round(req.timeoutMs ?? 30_000)) : undefined,
+    };
+    let body: unknown;
+    if (req.docIds) {
+      query.filter = '_doc_ids';
+      body = { doc_ids: req.docIds };
+    } else if (req.selector !== undefined) {
+      query.filter = '_selector';
+      body = { selector: req.selector };
+    }
+    const res = await this.client.request({
+      method: body === undefined ? 'GET' : 'POST',
+      path: '_changes',
+      query,
+      body,
+      signal: req.signal,
+      extraTimeoutMs: longpoll ? (req.timeoutMs ?? 30_000) : 0,
+    });
+    const b = res.body as Wire;
+    if (!Array.isArray(b?.results)) throw new RefugeError('bad_request', `${this.client.url}/_changes: no results in the answer`);
+    const results: PeerChangeRow[] = b.results.map((r: Wire) => {
+      const row: PeerChangeRow = { seq: r.seq as PeerChangeRow['seq'], id: r.id as string, changes: r.changes as PeerChangeRow['changes'] };
+      if (r.deleted === true) row.deleted = true;
+      return row;
+    });
+    const lastSeq = (b.last_seq ?? results[results.length - 1]?.seq ?? req.since) as PeerChanges['lastSeq'];
+    const out: PeerChanges = { results, lastSeq };
+    if (typeof b.pending === 'number') out.pending = b.pending;
+    return out;
+  }
+
+  async revsDiff(request: Record<string, string[]>, options: CallOptions = {}): Promise<RevsDiffResult> {
+    const { body } = await this.client.request({ method: 'POST', path: '_revs_diff', body: request, signal: options.signal });
+    const out: RevsDiffResult = {};
+    for (const [id, entry] of Object.entries((body ?? {}) as Record<string, Wire>)) {
+      const missing = Array.isArray(entry?.missing) ? (entry.missing as string[]) : [];
+      if (missing.length === 0) continue;
+      out[id] = Array.isArray(entry.possible_ancestors)
+        ? { missing, possibleAncestors: entry.possible_ancestors as string[] }
+        : { missing };
+    }
+    return out;
+  }
+
+  async bulkGet(requests: readonly BulkGetRequest[], options: { revs: true; latest: true } & CallOptions): Promise<BulkGetResult> {
+    if (this.capabilities.bulkGet) {
+      try {
+        const { body } = await this.client.request({
+          method: 'POST',
+          path: '_bulk_get',
+          query: { revs: true, latest: true },
+          body: { docs: requests },
+          signal: options.signal,
+        });
+        const results = (body as Wire)?.results;
+        if (!Array.isArray(results)) throw new RefugeError('bad_request', `${this.client.url}/_bulk_get: no results in the answer`);
+        return { results };
+      } catch (err) {
+        if (!(isRefugeError(err) && NO_BULK_GET.has(err.status))) throw err;
+        this.capabilities.bulkGet = false;
+      }
+    }
+    return this.readEach(requests, options.signal);
+  }
+
+  /** _bulk_get emulated: one open_revs read per document, a few at a time. */
+  private async readEach(requests: readonly BulkGetRequest[], signal?: AbortSignal): Promise<BulkGetResult> {
+    const byId = new Map<string, Array<string | undefined>>();
+    for (const r of requests) byId.set(r.id, [...(byId.get(r.id) ?? []), r.rev]);
+    const ids = [...byId.keys()];
+    const results: BulkGetResult['results'] = new Array(ids.length);
+    let next = 0;
+    const worker = async () => {
+      while (next < ids.length) {
+        const i = next++;
+        results[i] = await this.readOne(ids[i]!, byId.get(ids[i]!)!, signal);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.fallbackConcurrency, ids.length) }, worker));
+    return { results };
+  }
+
+  private async readOne(id: string, revs: Array<string | undefined>, signal?: AbortSignal): Promise<BulkGetResult['results'][number]> {
+    const wanted = revs.filter((r): r is string => r !== undefined);
+    const missing = (rev: string | undefined, error = 'not_found', reason = 'missing') => ({ error: { id, rev, error, reason } });
+    try {
+      if (wanted.length === 0) {
+        const { body } = await this.client.request({ path: docPath(id), query: { revs: true }, signal });
+        return { id, docs: [{ ok: body as Doc }] };
+      }
+      const { body } = await this.client.request({
+        path: docPath(id),
+        query: { revs: true, latest: true, open_revs: JSON.stringify(wanted) },
+        signal,
+      });
+      if (!Array.isArray(body)) throw new RefugeError('bad_request', `${this.client.url}/${docPath(id)}: open_revs did not answer a list`);
+      return { id, docs: body.map((e: Wire) => (e.ok ? { ok: e.ok as Doc } : missing(e.missing as string))) };
+    } catch (err) {
+      if (!isRefugeError(err, 'not_found')) throw err;
+      return { id, docs: (wanted.length ? wanted : [undefined]).map((r) => missing(r)) };
+    }
+  }
+
+  async bulkDocs(docs: readonly Doc[], options: { newEdits: false } & CallOptions): Promise<PeerWriteResult[]> {
+    const { body } = await this.client.request({
+      method: 'POST',
+      path: '_bulk_docs',
+      body: { docs, new_edits: options.newEdits },
+      signal: options.signal,
+      acceptStatus: [417],
+    });
+    if (!Array.isArray(body)) throw new RefugeError('bad_request', `${this.client.url}/_bulk_docs: the answer is not a list`);
+    return body as PeerWriteResult[];
+  }
+
+  async getLocal(id: string, options: CallOptions = {}): Promise<Doc | undefined> {
+    try {
+      const { body } = await this.client.request({ path: docPath(id), signal: options.signal });
+      return body as Doc;
+    } catch (err) {
+      if (isRefugeError(err, 'not_found')) return undefined;
+      throw err;
+    }
+  }
+
+  async putLocal(doc: Doc, options: CallOptions = {}): Promise<{ rev: string }> {
+    if (typeof doc._id !== 'string') throw new RefugeError('bad_request', 'a _local document needs an _id');
+    const { body } = await this.client.request({ method: 'PUT', path: docPath(doc._id), body: doc, signal: options.signal });
+    return { rev: String((body as Wire)?.rev) };
+  }
+
+  async ensureFullCommit(options: CallOptions = {}): Promise<void> {
+    try {
+      await this.client.request({ method: 'POST', path: '_ensure_full_commit', body: {}, signal: options.signal });
+    } catch (err) {
+      // Servers that commit every write before answering (CouchDB 3, Refuge durable) may not have it.
+      if (!(isRefugeError(err) && NO_BULK_GET.has(err.status))) throw err;
+    }
+  }
+}

@@ -1,0 +1,32 @@
+// Replication: CouchDB's replication protocol as a client, between any two peers (a local Database,
+// a CouchDB-compatible HTTP endpoint). Portable: fetch, AbortController and timers only.
+
+export type {
+  CallOptions,
+  PeerCapabilities,
+  PeerChangeRow,
+  PeerChanges,
+  PeerChangesRequest,
+  PeerInfo,
+  PeerWriteResult,
+  ReplicationPeer,
+  Seq,
+} from './peer.ts';
+export { LocalPeer, type LocalPeerOptions } from './local-peer.ts';
+export { HttpPeer, type HttpPeerOptions } from './http-peer.ts';
+export { docPath, type HttpClientOptions } from './http-client.ts';
+export {
+  Replication,
+  replicate,
+  type ChangeEvent,
+  type ReplicationEvents,
+  type ReplicationProgress,
+  type ReplicationReport,
+} from './replicator.ts';
+export { Sync, sync, type Direction, type SyncEvents, type SyncOptions } from './sync.ts';
+export type { ReplicateOptions } from './options.ts';
+export type { RetryOptions } from './retry.ts';
+export { isRetryable } from './retry.ts';
+export { compareReplicationLogs, type HistoryEntry, type ReplicationLog } from './checkpoint.ts';
+export { checkpointDocId, replicationId } from './replication-id.ts';
+export { toPeer, type PeerLike } from './to-peer.ts';

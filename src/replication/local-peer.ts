@@ -1,0 +1,114 @@
+// The replication peer over an in-process Database: no serialisation, no network; long-poll waits
+// on the database's own live subscription instead of a timer.
+
+import type { BulkGetRequest, BulkGetResult, Database, Doc, RevsDiffResult } from '../documents/index.ts';
+import { randomUuid } from '../documents/index.ts';
+import { RefugeError, isRefugeError } from '../errors/index.ts';
+import type {
+  CallOptions,
+  PeerCapabilities,
+  PeerChanges,
+  PeerChangesRequest,
+  PeerInfo,
+  PeerWriteResult,
+  ReplicationPeer,
+  Seq,
+} from './peer.ts';
+import { timeoutSignal } from './retry.ts';
+
+export interface LocalPeerOptions {
+  /**
+   * Overrides the stable identity used in replication ids. By default each database gets a random
+   * one, stored in `_local/refuge-replication-identity`, so two databases with the same name in
+   * different directories never share checkpoints.
+   */
+  identity?: string;
+}
+
+const IDENTITY_DOC = '_local/refuge-replication-identity';
+const identities = new WeakMap<Database, Promise<string>>();
+
+function toLocalSeq(seq: Seq): number {
+  const n = typeof seq === 'number' ? seq : /^[0-9]+$/.test(seq) ? Number(seq) : NaN;
+  if (!Number.isSafeInteger(n) || n < 0) throw new RefugeError('bad_request', `not a sequence of this database: ${String(seq)}`);
+  return n;
+}
+
+export class LocalPeer implements ReplicationPeer {
+  readonly capabilities: PeerCapabilities = { bulkGet: true, selector: true, longpoll: true };
+
+  constructor(
+    readonly db: Database,
+    private readonly options: LocalPeerOptions = {},
+  ) {}
+
+  identity(): Promise<string> {
+    if (this.options.identity !== undefined) return Promise.resolve(this.options.identity);
+    let id = identities.get(this.db);
+    if (!id) {
+      // Cached per Database object so concurrent replications cannot race to create two identities.
+      id = this.loadIdentity();
+      identities.set(this.db, id);
+      id.catch(() => identities.delete(this.db));
+    }
+    return id;
+  }
+
+  private async loadIdentity(): Promise<string> {
+    const existing = await this.getLocal(IDENTITY_DOC);
+    if (typeof existing?.identity === 'string') return existing.identity;
+    const identity = `local:${this.db.name}:${randomUuid()}`;
+    await this.db.putLocal({ _id: IDENTITY_DOC, identity });
+    return identity;
+  }
+
+  async info(): Promise<PeerInfo> {
+    const info = await this.db.info();
+    return { updateSeq: info.updateSeq, dbName: info.dbName, docCount: info.docCount };
+  }
+
+  async changes(request: PeerChangesRequest): Promise<PeerChanges> {
+    const since = toLocalSeq(request.since);
+    const filter = { style: request.style, docIds: request.docIds ? [...request.docIds] : undefined, selector: request.selector };
+    const first = await this.db.changes({ ...filter, since, limit: request.limit });
+    if (first.results.length > 0 || request.feed !== 'longpoll' || request.signal?.aborted) return first;
+    // Nothing new: wait for the first matching commit, the timeout, or the caller giving up.
+    const wait = timeoutSignal(request.signal, request.timeoutMs ?? 60_000);
+    const live = this.db.subscribe({ ...filter, since: first.lastSeq, batchSize: request.limit, signal: wait.signal });
+    try {
+      const next = await live.next();
+      const rows = next.done ? [] : next.value;
+      if (rows.length > 0) return { results: rows, lastSeq: rows[rows.length - 1]!.seq };
+    } finally {
+      wait.clear();
+      await live.return(undefined);
+    }
+    return { results: [], lastSeq: first.lastSeq };
+  }
+
+  revsDiff(request: Record<string, string[]>): Promise<RevsDiffResult> {
+    return this.db.revsDiff(request);
+  }
+
+  bulkGet(requests: readonly BulkGetRequest[], options: { revs: true; latest: true }): Promise<BulkGetResult> {
+    return this.db.bulkGet(requests, { revs: options.revs, latest: options.latest });
+  }
+
+  async bulkDocs(docs: readonly Doc[], options: { newEdits: false }): Promise<PeerWriteResult[]> {
+    return this.db.bulkDocs(docs, { newEdits: options.newEdits });
+  }
+
+  async getLocal(id: string, _options?: CallOptions): Promise<Doc | undefined> {
+    try {
+      return await this.db.get(id);
+    } catch (err) {
+      if (isRefugeError(err, 'not_found')) return undefined;
+      throw err;
+    }
+  }
+
+  async putLocal(doc: Doc): Promise<{ rev: string }> {
+    const { rev } = await this.db.putLocal(doc);
+    return { rev };
+  }
+}

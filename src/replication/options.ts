@@ -1,0 +1,87 @@
+// Replication options, their defaults and their validation (bad options fail before anything runs).
+
+import { RefugeError } from '../errors/index.ts';
+import type { Seq } from './peer.ts';
+import { retryPolicy, type RetryOptions, type RetryPolicy } from './retry.ts';
+
+export interface ReplicateOptions {
+  /** Keep following the source's changes until cancelled (default false: stop once caught up). */
+  continuous?: boolean;
+  /** Replicate only these documents. */
+  docIds?: readonly string[];
+  /** Replicate only documents whose winning revision matches this Mango selector. */
+  selector?: unknown;
+  /** Changes per batch (default 100). */
+  batchSize?: number;
+  /** Batches being fetched and written at once (default 2). Checkpoints stay in feed order. */
+  batchesInFlight?: number;
+  /** Back-off on network failures and 5xx; false fails at the first one. */
+  retry?: RetryOptions | false;
+  /** At most one checkpoint per this many ms while busy (default 0: after every batch). */
+  checkpointInterval?: number;
+  /** Start here instead of at the checkpoint (the checkpoint history is still kept). */
+  since?: Seq;
+  /** Create the target database when it does not exist. */
+  createTarget?: boolean;
+  /** How long one long-poll waits for a change in continuous mode (default 30 s). */
+  longpollTimeoutMs?: number;
+  /** Poll interval in continuous mode when the source cannot long-poll (default 1 s). */
+  pollIntervalMs?: number;
+}
+
+export interface ResolvedOptions {
+  continuous: boolean;
+  docIds?: string[];
+  selector?: unknown;
+  batchSize: number;
+  batchesInFlight: number;
+  retry: RetryPolicy;
+  checkpointInterval: number;
+  since?: Seq;
+  createTarget: boolean;
+  longpollTimeoutMs: number;
+  pollIntervalMs: number;
+}
+
+function positiveInt(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < 1) throw new RefugeError('bad_request', `${name} must be a positive integer`);
+  return value;
+}
+
+function nonNegative(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !(value >= 0) || !Number.isFinite(value)) {
+    throw new RefugeError('bad_request', `${name} must be a non-negative number`);
+  }
+  return value;
+}
+
+export function resolveOptions(o: ReplicateOptions = {}): ResolvedOptions {
+  if (o.docIds !== undefined && (!Array.isArray(o.docIds) || !o.docIds.every((id) => typeof id === 'string'))) {
+    throw new RefugeError('bad_request', 'docIds must be an array of strings');
+  }
+  if (o.docIds !== undefined && o.selector !== undefined) {
+    throw new RefugeError('bad_request', 'docIds and selector cannot be combined');
+  }
+  if (o.selector !== undefined && (o.selector === null || typeof o.selector !== 'object' || Array.isArray(o.selector))) {
+    throw new RefugeError('bad_selector', 'selector must be an object');
+  }
+  if (o.since !== undefined && typeof o.since !== 'string' && typeof o.since !== 'number') {
+    throw new RefugeError('bad_request', 'since must be a sequence (string or number)');
+  }
+  const continuous = o.continuous === true;
+  return {
+    continuous,
+    docIds: o.docIds ? [...o.docIds] : undefined,
+    selector: o.selector,
+    batchSize: positiveInt('batchSize', o.batchSize, 100),
+    batchesInFlight: positiveInt('batchesInFlight', o.batchesInFlight, 2),
+    retry: retryPolicy(o.retry, continuous),
+    checkpointInterval: nonNegative('checkpointInterval', o.checkpointInterval, 0),
+    since: o.since,
+    createTarget: o.createTarget === true,
+    longpollTimeoutMs: positiveInt('longpollTimeoutMs', o.longpollTimeoutMs, 30_000),
+    pollIntervalMs: nonNegative('pollIntervalMs', o.pollIntervalMs, 1000),
+  };
+}

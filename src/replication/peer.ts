@@ -1,0 +1,90 @@
+// The one thing the replicator talks to: a database seen through CouchDB's replication protocol.
+// A local Database, a CouchDB-compatible HTTP endpoint or (later) a mesh stream all implement it.
+
+import type { BulkGetRequest, BulkGetResult, Doc, RevsDiffResult } from '../documents/index.ts';
+
+/**
+ * A position in a changes feed. Opaque: CouchDB 2+ uses strings like "12-g1AAA…", Refuge and
+ * pouchdb-server use numbers. The replicator only ever passes them back, never compares or parses.
+ */
+export type Seq = string | number;
+
+export interface PeerInfo {
+  updateSeq: Seq;
+  dbName?: string;
+  instanceStartTime?: string;
+  docCount?: number;
+}
+
+export interface PeerChangesRequest {
+  since: Seq;
+  limit: number;
+  style: 'all_docs';
+  docIds?: readonly string[];
+  /** A Mango selector; only sent when `capabilities.selector` is true. */
+  selector?: unknown;
+  /** 'longpoll': when nothing is new, wait up to `timeoutMs` for a change before answering. */
+  feed?: 'normal' | 'longpoll';
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface PeerChangeRow {
+  seq: Seq;
+  id: string;
+  changes: Array<{ rev: string }>;
+  deleted?: boolean;
+}
+
+export interface PeerChanges {
+  results: PeerChangeRow[];
+  lastSeq: Seq;
+  /** Changes left after this answer, when the peer can tell (CouchDB 2+). */
+  pending?: number;
+}
+
+/** One entry per document the target refused; successes may be left out (CouchDB does). */
+export interface PeerWriteResult {
+  id: string;
+  rev?: string;
+  ok?: boolean;
+  error?: string;
+  reason?: string;
+}
+
+export interface PeerCapabilities {
+  /** A real `_bulk_get`; false when the peer emulates it (one request per document). */
+  bulkGet: boolean;
+  /** Changes filtered by a Mango selector. */
+  selector: boolean;
+  /** Changes can wait for the next change instead of being polled. */
+  longpoll: boolean;
+}
+
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
+export interface ReplicationPeer {
+  readonly capabilities: PeerCapabilities;
+  /** A stable name for this database as seen from here; part of the replication id. */
+  identity(): Promise<string>;
+  /** Fails with `not_found` when the database does not exist. */
+  info(options?: CallOptions): Promise<PeerInfo>;
+  /** Creates the database if it is missing (used for `createTarget`). Absent: cannot create. */
+  createDatabase?(options?: CallOptions): Promise<void>;
+  changes(request: PeerChangesRequest): Promise<PeerChanges>;
+  revsDiff(request: Record<string, string[]>, options?: CallOptions): Promise<RevsDiffResult>;
+  /** Each returned document carries `_revisions` (revs) and is the newest leaf of its branch (latest). */
+  bulkGet(
+    requests: readonly BulkGetRequest[],
+    options: { revs: true; latest: true } & CallOptions,
+  ): Promise<BulkGetResult>;
+  bulkDocs(docs: readonly Doc[], options: { newEdits: false } & CallOptions): Promise<PeerWriteResult[]>;
+  /** A `_local/` document, or undefined when there is none. */
+  getLocal(id: string, options?: CallOptions): Promise<Doc | undefined>;
+  /** Writes a `_local/` document (with `_rev` when replacing); answers its new rev. */
+  putLocal(doc: Doc, options?: CallOptions): Promise<{ rev: string }>;
+  /** Asks the peer to make written data durable before a checkpoint names it. */
+  ensureFullCommit?(options?: CallOptions): Promise<void>;
+}

@@ -1,0 +1,328 @@
+// One replication from a source peer to a target peer: reads the changes feed in order, runs a few
+// batches at once, checkpoints only fully written prefixes, and retries transient failures.
+
+import { randomUuid, type Doc } from '../documents/index.ts';
+import { RefugeError, isRefugeError, toRefugeError } from '../errors/index.ts';
+import { replicateBatch, type BatchResult } from './batch.ts';
+import { Checkpointer, LOWEST_SEQ, type HistoryEntry } from './checkpoint.ts';
+import { Emitter } from './emitter.ts';
+import { resolveOptions, type ReplicateOptions, type ResolvedOptions } from './options.ts';
+import { OrderedSeqs, sameSeq } from './ordered-seqs.ts';
+import type { PeerChangeRow, PeerWriteResult, ReplicationPeer, Seq } from './peer.ts';
+import { checkpointDocId, replicationId } from './replication-id.ts';
+import { backoffDelay, isRetryable, sleep } from './retry.ts';
+import { toPeer, type PeerLike } from './to-peer.ts';
+
+export interface ReplicationProgress {
+  docsRead: number;
+  docsWritten: number;
+  docWriteFailures: number;
+  missingChecked: number;
+  missingFound: number;
+  /** Changes the source says are left, when it can tell. */
+  pending?: number;
+  /** The last sequence saved in a checkpoint (where a restart would resume). */
+  checkpointedSeq: Seq;
+  /** The last sequence read from the source's changes feed. */
+  lastSeq: Seq;
+}
+
+export interface ChangeEvent extends ReplicationProgress {
+  /** The documents this batch wrote (or tried to). */
+  docs: Doc[];
+  failures: PeerWriteResult[];
+}
+
+export interface ReplicationReport extends ReplicationProgress {
+  ok: true;
+  status: 'complete' | 'cancelled';
+  replicationId: string | undefined;
+  sessionId: string;
+  startTime: string;
+  endTime: string;
+  startSeq: Seq;
+  /** The checkpoint history as last written, newest first. */
+  history: HistoryEntry[];
+}
+
+export interface ReplicationEvents {
+  /** Replicating (at start, after catching up in continuous mode, or after a retry succeeded). */
+  active: ReplicationProgress;
+  /** Caught up in continuous mode, or waiting to retry (then `error` is set). */
+  paused: ReplicationProgress & { error?: RefugeError };
+  change: ChangeEvent;
+  checkpoint: ReplicationProgress;
+  retry: { error: RefugeError; attempt: number; delayMs: number };
+  /** The replication failed for good; `done` rejects with the same error. */
+  error: RefugeError;
+  /** Finished or cancelled. */
+  complete: ReplicationReport;
+}
+
+export class Replication extends Emitter<ReplicationEvents> {
+  readonly done: Promise<ReplicationReport>;
+  readonly sessionId = randomUuid();
+  readonly startTime = new Date().toISOString();
+  replicationId: string | undefined;
+
+  private readonly options: ResolvedOptions;
+  private readonly controller = new AbortController();
+  private readonly signal = this.controller.signal;
+  private readonly seqs = new OrderedSeqs();
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly stats = { docsRead: 0, docsWritten: 0, docWriteFailures: 0, missingChecked: 0, missingFound: 0 };
+  private checkpointer: Checkpointer | undefined;
+  private checkpointChain: Promise<void> = Promise.resolve();
+  private lastCheckpointAt = 0;
+  private startSeq: Seq = LOWEST_SEQ;
+  private lastSeq: Seq = LOWEST_SEQ;
+  private checkpointedSeq: Seq = LOWEST_SEQ;
+  private pending: number | undefined;
+  private state: 'starting' | 'active' | 'paused' | 'finished' = 'starting';
+  private caughtUp = false;
+  private cancelled = false;
+  private fatal: unknown;
+
+  constructor(
+    readonly source: ReplicationPeer,
+    readonly target: ReplicationPeer,
+    options: ReplicateOptions = {},
+  ) {
+    super();
+    this.options = resolveOptions(options);
+    // Start on the next tick so listeners attached right after construction see every event.
+    this.done = Promise.resolve().then(() => this.run());
+    // Callers may only listen to events; a rejection nobody awaits must not crash the process.
+    this.done.catch(() => undefined);
+  }
+
+  /** Stops as soon as possible; `done` then resolves with status 'cancelled'. */
+  cancel(): void {
+    if (this.state === 'finished' || this.cancelled) return;
+    this.cancelled = true;
+    this.controller.abort(new RefugeError('closed', 'replication cancelled'));
+  }
+
+  get progress(): ReplicationProgress {
+    const p: ReplicationProgress = { ...this.stats, checkpointedSeq: this.checkpointedSeq, lastSeq: this.lastSeq };
+    if (this.pending !== undefined) p.pending = this.pending;
+    return p;
+  }
+
+  private async run(): Promise<ReplicationReport> {
+    try {
+      await this.prepare();
+      this.setState('active');
+      await this.readChanges();
+      await this.settle();
+      if (this.fatal === undefined && !this.cancelled) await this.requestCheckpoint(true);
+      await this.checkpointChain;
+    } catch (err) {
+      if (!this.cancelled) this.fail(err);
+    }
+    if (this.fatal !== undefined) {
+      await this.settle();
+      await this.finalCheckpoint();
+      const error = toRefugeError(this.fatal);
+      this.state = 'finished';
+      this.emit('error', error);
+      throw error;
+    }
+    if (this.cancelled) {
+      await this.settle();
+      await this.finalCheckpoint();
+    }
+    this.state = 'finished';
+    const report: ReplicationReport = {
+      ok: true,
+      status: this.cancelled ? 'cancelled' : 'complete',
+      replicationId: this.replicationId,
+      sessionId: this.sessionId,
+      startTime: this.startTime,
+      endTime: new Date().toISOString(),
+      startSeq: this.startSeq,
+      history: this.checkpointer?.history ?? [],
+      ...this.progress,
+    };
+    this.emit('complete', report);
+    return report;
+  }
+
+  private async prepare(): Promise<void> {
+    const { source, target, options } = this;
+    await this.call(() => source.info({ signal: this.signal })).catch((err) => {
+      throw isRefugeError(err, 'not_found') ? new RefugeError('not_found', 'the source database does not exist', { cause: err }) : err;
+    });
+    try {
+      await this.call(() => target.info({ signal: this.signal }));
+    } catch (err) {
+      if (!isRefugeError(err, 'not_found')) throw err;
+      if (!options.createTarget || !target.createDatabase) {
+        throw new RefugeError('not_found', 'the target database does not exist (createTarget creates it)', { cause: err });
+      }
+      await this.call(() => target.createDatabase!({ signal: this.signal }));
+    }
+    if (options.selector !== undefined && !source.capabilities.selector) {
+      throw new RefugeError('not_implemented', 'the source cannot filter changes by selector');
+    }
+    this.replicationId = await replicationId(source, target, options);
+    const checkpointer = new Checkpointer(source, target, checkpointDocId(this.replicationId), {
+      sessionId: this.sessionId,
+      startTime: this.startTime,
+    });
+    this.startSeq = await this.call(() => checkpointer.read(this.signal, options.since));
+    this.checkpointer = checkpointer;
+    this.lastSeq = this.checkpointedSeq = this.startSeq;
+  }
+
+  /** The reader: changes batches strictly in order, handed to at most `batchesInFlight` writers. */
+  private async readChanges(): Promise<void> {
+    const { source, options } = this;
+    const longpoll = source.capabilities.longpoll;
+    let since = this.startSeq;
+    while (!this.signal.aborted) {
+      if (this.caughtUp && !longpoll) await sleep(options.pollIntervalMs, this.signal);
+      const changes = await this.call(() =>
+        source.changes({
+          since,
+          limit: options.batchSize,
+          style: 'all_docs',
+          docIds: options.docIds,
+          selector: options.selector,
+          feed: this.caughtUp && longpoll ? 'longpoll' : 'normal',
+          timeoutMs: options.longpollTimeoutMs,
+          signal: this.signal,
+        }),
+      );
+      if (this.signal.aborted) return;
+      since = this.lastSeq = changes.lastSeq;
+      this.pending = changes.pending;
+      if (changes.results.length > 0) {
+        if (this.caughtUp) this.setState('active');
+        this.caughtUp = false;
+        while (this.inFlight.size >= options.batchesInFlight) await Promise.race(this.inFlight);
+        if (this.signal.aborted) return;
+        this.startBatch(changes.results, changes.lastSeq);
+      } else {
+        // A filtered feed moves on without rows; checkpointing that seq spares the rescan.
+        this.seqs.add(changes.lastSeq).finish();
+      }
+      if (changes.results.length < options.batchSize) {
+        if (!options.continuous) return;
+        if (!this.caughtUp) {
+          await this.settle();
+          if (this.signal.aborted) return;
+          await this.requestCheckpoint(true);
+          this.caughtUp = true;
+          this.setState('paused');
+        }
+      }
+    }
+  }
+
+  private startBatch(rows: PeerChangeRow[], lastSeq: Seq): void {
+    const slot = this.seqs.add(lastSeq);
+    const work = replicateBatch(rows, this.source, this.target, (fn) => this.call(fn), this.signal)
+      .then((result) => {
+        slot.finish();
+        this.record(result);
+        return this.requestCheckpoint(false);
+      })
+      .catch((err) => this.fail(err))
+      .finally(() => this.inFlight.delete(work));
+    this.inFlight.add(work);
+  }
+
+  private record(result: BatchResult): void {
+    this.stats.docsRead += result.docsRead;
+    this.stats.docsWritten += result.docsWritten;
+    this.stats.docWriteFailures += result.docWriteFailures;
+    this.stats.missingChecked += result.missingChecked;
+    this.stats.missingFound += result.missingFound;
+    this.emit('change', { ...this.progress, docs: result.docs, failures: result.failures });
+  }
+
+  /** Waits for every batch in flight to finish (they never reject: failures go to `fail`). */
+  private async settle(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.all(this.inFlight);
+  }
+
+  /** Queues a checkpoint of the written prefix; checkpoints run one at a time, in order. */
+  private requestCheckpoint(force: boolean): Promise<void> {
+    const interval = this.options.checkpointInterval;
+    if (!force && interval > 0 && Date.now() - this.lastCheckpointAt < interval) return Promise.resolve();
+    this.checkpointChain = this.checkpointChain.then(async () => {
+      const seq = this.seqs.completed;
+      if (seq === undefined || sameSeq(seq, this.checkpointedSeq) || this.signal.aborted) return;
+      try {
+        await this.call(() => this.checkpointer!.write(seq, this.stats, this.signal));
+        this.noteCheckpoint(seq);
+      } catch (err) {
+        this.fail(err);
+      }
+    });
+    return this.checkpointChain;
+  }
+
+  /** After a cancel or a failure: one unretried attempt to save what was fully written. */
+  private async finalCheckpoint(): Promise<void> {
+    await this.checkpointChain;
+    const seq = this.seqs.completed;
+    if (!this.checkpointer || seq === undefined || sameSeq(seq, this.checkpointedSeq)) return;
+    try {
+      await this.checkpointer.write(seq, this.stats);
+      this.noteCheckpoint(seq);
+    } catch {
+      // The next run resumes from the previous checkpoint; re-sent batches are answered by revs_diff.
+    }
+  }
+
+  private noteCheckpoint(seq: Seq): void {
+    this.checkpointedSeq = seq;
+    this.lastCheckpointAt = Date.now();
+    this.emit('checkpoint', this.progress);
+  }
+
+  private fail(err: unknown): void {
+    if (this.cancelled || this.fatal !== undefined) return;
+    this.fatal = err;
+    this.controller.abort(err);
+  }
+
+  private setState(state: 'active' | 'paused', error?: RefugeError): void {
+    if (this.state === 'finished' || (this.state === state && !error)) return;
+    this.state = state;
+    if (state === 'active') this.emit('active', this.progress);
+    else this.emit('paused', error ? { ...this.progress, error } : this.progress);
+  }
+
+  /** Runs one peer call, backing off and retrying while the failure is transient. */
+  private async call<T>(fn: () => Promise<T>): Promise<T> {
+    const policy = this.options.retry;
+    for (let failures = 0; ; ) {
+      if (this.signal.aborted) throw this.signal.reason;
+      try {
+        const value = await fn();
+        if (failures > 0) {
+          this.setState('active');
+          if (this.caughtUp) this.setState('paused');
+        }
+        return value;
+      } catch (err) {
+        if (this.signal.aborted) throw this.signal.reason;
+        failures++;
+        if (!isRetryable(err) || failures >= policy.maxAttempts) throw err;
+        const error = toRefugeError(err);
+        const delayMs = backoffDelay(failures, policy);
+        this.emit('retry', { error, attempt: failures, delayMs });
+        this.setState('paused', error);
+        await sleep(delayMs, this.signal);
+      }
+    }
+  }
+}
+
+/** Starts replicating `source` into `target` (peers, Databases or URLs); see ReplicateOptions. */
+export function replicate(source: PeerLike, target: PeerLike, options: ReplicateOptions = {}): Replication {
+  return new Replication(toPeer(source), toPeer(target), options);
+}

@@ -1,0 +1,80 @@
+// Which failures are worth retrying, and the exponential back-off between attempts. Portable: only
+// setTimeout and AbortSignal, so a browser tab replicates over a flaky link the same way.
+
+import { RefugeError, isRefugeError } from '../errors/index.ts';
+
+export interface RetryOptions {
+  /** First wait after a retryable failure (default 500 ms); doubles on each further failure. */
+  initialDelayMs?: number;
+  /** Ceiling of the wait (default 30 s). */
+  maxDelayMs?: number;
+  /** Attempts of one call before the replication fails (default: unlimited when continuous, else 10). */
+  maxAttempts?: number;
+}
+
+export interface RetryPolicy {
+  initialDelayMs: number;
+  maxDelayMs: number;
+  maxAttempts: number;
+}
+
+export function retryPolicy(options: RetryOptions | false | undefined, continuous: boolean): RetryPolicy {
+  if (options === false) return { initialDelayMs: 0, maxDelayMs: 0, maxAttempts: 1 };
+  const policy = {
+    initialDelayMs: options?.initialDelayMs ?? 500,
+    maxDelayMs: options?.maxDelayMs ?? 30_000,
+    maxAttempts: options?.maxAttempts ?? (continuous ? Infinity : 10),
+  };
+  const ok = (n: number) => typeof n === 'number' && n >= 0 && !Number.isNaN(n);
+  if (!ok(policy.initialDelayMs) || !ok(policy.maxDelayMs) || !(policy.maxAttempts >= 1)) {
+    throw new RefugeError('bad_request', 'retry: delays must be non-negative numbers and maxAttempts at least 1');
+  }
+  return policy;
+}
+
+/**
+ * Network failures and 5xx answers (code `unavailable`), or anything flagged `retryable`, are
+ * transient; every other error (bad request, forbidden, missing database) would fail again.
+ */
+export function isRetryable(err: unknown): boolean {
+  if (isRefugeError(err, 'unavailable')) return true;
+  return typeof err === 'object' && err !== null && (err as { retryable?: unknown }).retryable === true;
+}
+
+/** The wait before attempt `failures + 1`: doubling, capped, with jitter so peers do not stampede. */
+export function backoffDelay(failures: number, policy: RetryPolicy): number {
+  const full = Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** Math.max(0, failures - 1));
+  return full / 2 + Math.random() * (full / 2);
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts (the caller checks the signal). */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** An AbortSignal that fires when `parent` does or after `ms`; `clear` releases its timer. */
+export function timeoutSignal(parent: AbortSignal | undefined, ms: number): { signal: AbortSignal; clear: () => void } {
+  const controller = new AbortController();
+  const onAbort = () => controller.abort(parent?.reason);
+  if (parent?.aborted) controller.abort(parent.reason);
+  else parent?.addEventListener('abort', onAbort, { once: true });
+  const timer = Number.isFinite(ms)
+    ? setTimeout(() => controller.abort(new RefugeError('unavailable', `no answer within ${ms} ms`)), ms)
+    : undefined;
+  return {
+    signal: controller.signal,
+    clear: () => {
+      if (timer !== undefined) clearTimeout(timer);
+      parent?.removeEventListener('abort', onAbort);
+    },
+  };
+}
