@@ -114,7 +114,10 @@ export function ancestry(tree: RevTree, rev: Rev, limit = Infinity): Rev[] {
 
 /** A local edit: `rev` becomes a child of `parent` (which must be a leaf, or null for a new root). */
 export function addRevision(tree: RevTree, rev: Rev, parent: Rev | null, deleted: boolean): RevTree {
-  return { ...tree, [rev]: { parent, deleted, available: true } };
+  const out: RevTree = {};
+  for (const r in tree) out[r] = tree[r]!;
+  out[rev] = { parent, deleted, available: true };
+  return out;
 }
 
 /**

@@ -23,8 +23,8 @@ type Job = {
 type Waiting = Array<{ job: Job; value: unknown }>;
 
 /** Bounds on one change set and on unflushed keys, so memory stays bounded under any load. */
-const MAX_GROUP_KEYS = 100_000;
-const MAX_PENDING_KEYS = 400_000;
+const MAX_GROUP_KEYS = 50_000;
+const MAX_PENDING_KEYS = 25_000;
 
 export class Writer {
   private queue: Job[] = [];

@@ -1,0 +1,19 @@
+// Canonical JSON (the input of revision ids) against a plain reference implementation.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { canonicalJson } from '../../src/documents/canonical-json.ts';
+
+function reference(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  if (Array.isArray(value)) return '[' + value.map(reference).join(',') + ']';
+  const obj = value as Record<string, unknown>;
+  return '{' + Object.keys(obj).sort().map((k) => JSON.stringify(k) + ':' + reference(obj[k])).join(',') + '}';
+}
+
+test('canonical JSON sorts keys at every depth, whatever the input order', () => {
+  assert.equal(canonicalJson({ b: 1, a: { d: [1, { z: 1, y: 2 }], c: '1' } }), '{"a":{"c":"1","d":[1,{"y":2,"z":1}]},"b":1}');
+  assert.equal(canonicalJson(JSON.parse('{"x":{"__proto__":1},"a":2}')), '{"a":2,"x":{"__proto__":1}}');
+  fc.assert(fc.property(fc.jsonValue(), (v) => canonicalJson(v) === reference(v)), { numRuns: 3000 });
+});
