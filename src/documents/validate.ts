@@ -23,7 +23,7 @@ const DB_NAME_RE = /^[a-z][a-z0-9_$()+/-]*$/;
 export function validateDbName(name: unknown): string {
   if (typeof name !== 'string' || !DB_NAME_RE.test(name) || name.length > 238) {
     throw new RefugeError(
-      'bad_request',
+      'illegal_database_name',
       'Name: ' + JSON.stringify(String(name)) + '. Only lowercase characters (a-z), digits (0-9), and any of the characters _, $, (, ), +, -, and / are allowed. Must begin with a letter.',
       { status: 400 },
     );

@@ -4,6 +4,9 @@
 export type ErrorCode =
   | 'bad_request'
   | 'not_found'
+  | 'illegal_database_name'
+  | 'bad_content_type'
+  | 'method_not_allowed'
   | 'conflict'
   | 'file_exists'
   | 'precondition_failed'
@@ -23,6 +26,9 @@ export type ErrorCode =
 const STATUS: Record<ErrorCode, number> = {
   bad_request: 400,
   not_found: 404,
+  illegal_database_name: 400,
+  bad_content_type: 415,
+  method_not_allowed: 405,
   conflict: 409,
   file_exists: 412,
   precondition_failed: 412,

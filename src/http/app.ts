@@ -1,0 +1,80 @@
+// The node's HTTP server: Fastify with CouchDB's routes, JSON bodies parsed without prototype
+// tricks, a size limit, CouchDB-shaped errors, and the admin check before any handler runs.
+
+import Fastify, { type FastifyInstance } from 'fastify';
+import { RefugeError } from '../errors/index.ts';
+import { ANONYMOUS, requireAdmin, type UserCtx } from './auth.ts';
+import type { ServerContext } from './context.ts';
+import { errorHandler } from './errors.ts';
+import { bulkRoutes } from './routes-bulk.ts';
+import { changesRoutes } from './routes-changes.ts';
+import { dbRoutes } from './routes-db.ts';
+import { docRoutes } from './routes-docs.ts';
+import { findRoutes } from './routes-find.ts';
+import { serverRoutes } from './routes-server.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    user: UserCtx;
+  }
+}
+
+export interface AppOptions {
+  /** Largest request body accepted, in bytes (413 above it). */
+  bodyLimit?: number;
+  logger?: boolean;
+}
+
+/** Paths anyone may use even when an admin is configured. */
+const OPEN = new Set(['/', '/_up', '/_session']);
+
+export function buildApp(ctx: ServerContext, options: AppOptions = {}): FastifyInstance {
+  const bodyLimit = options.bodyLimit ?? 64 * 1024 * 1024;
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit,
+    return503OnClosing: true,
+    forceCloseConnections: true,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 64 * 1024 },
+  });
+
+  app.removeAllContentTypeParsers();
+  // JSON.parse makes `__proto__` an ordinary own key, which is what a document store wants.
+  app.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'string', bodyLimit }, (_req, body, done) => {
+    if (body === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(body as string));
+    } catch (err) {
+      done(new RefugeError('bad_request', 'invalid UTF-8 JSON', { cause: err }), undefined);
+    }
+  });
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit }, (_req, body, done) => {
+    done(null, Object.fromEntries(new URLSearchParams(body as string)));
+  });
+
+  app.decorateRequest('user', null as unknown as UserCtx);
+  app.addHook('onRequest', async (req) => {
+    req.user = ANONYMOUS;
+    req.user = ctx.auth.identify(req.headers.authorization, req.headers.cookie);
+    const path = req.url.split('?', 1)[0]!;
+    if (ctx.auth.enabled && !OPEN.has(path)) requireAdmin(req.user);
+  });
+
+  if (process.env.REFUGE_TRACE_HTTP) {
+    app.addHook('onResponse', async (req, reply) => {
+      process.stderr.write(`${req.method} ${req.url} -> ${reply.statusCode}\n`);
+    });
+  }
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler(async (req) => {
+    throw new RefugeError(req.method === 'GET' || req.method === 'HEAD' ? 'not_found' : 'method_not_allowed', req.method === 'GET' || req.method === 'HEAD' ? 'missing' : 'Only GET,HEAD allowed');
+  });
+
+  serverRoutes(app, ctx);
+  dbRoutes(app, ctx);
+  bulkRoutes(app, ctx);
+  changesRoutes(app, ctx);
+  findRoutes(app, ctx);
+  docRoutes(app, ctx);
+  return app;
+}

@@ -1,0 +1,105 @@
+// The server admin (CouchDB's minimum): with an admin configured, Basic and cookie (`/_session`)
+// authentication identify the caller, and every write or server-wide request needs the admin.
+// Without one the server only ever listens on loopback (enforced at start).
+
+import { createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { RefugeError } from '../errors/index.ts';
+
+export interface AdminCredentials {
+  name: string;
+  password: string;
+}
+
+export interface UserCtx {
+  name: string | null;
+  roles: string[];
+}
+
+export const ANONYMOUS: UserCtx = { name: null, roles: [] };
+const COOKIE = 'AuthSession';
+const SESSION_SECONDS = 600;
+
+export function parseAdmin(spec: string): AdminCredentials {
+  const i = spec.indexOf(':');
+  if (i <= 0 || i === spec.length - 1) throw new RefugeError('bad_request', 'admin must be given as user:password');
+  return { name: spec.slice(0, i), password: spec.slice(i + 1) };
+}
+
+export class Auth {
+  private readonly salt = randomBytes(16);
+  private readonly secret = randomBytes(32);
+  private readonly hash: Buffer | null;
+
+  constructor(readonly admin: AdminCredentials | null) {
+    this.hash = admin ? this.derive(admin.password) : null;
+  }
+
+  get enabled(): boolean {
+    return this.admin !== null;
+  }
+
+  private derive(password: string): Buffer {
+    return pbkdf2Sync(password, this.salt, 10_000, 32, 'sha256');
+  }
+
+  /** Constant-time check, so response timing says nothing about the password. */
+  checkPassword(name: string, password: string): boolean {
+    if (!this.admin || !this.hash) return false;
+    const okName = name.length === this.admin.name.length && timingSafeEqual(Buffer.from(name), Buffer.from(this.admin.name));
+    const okPass = timingSafeEqual(this.derive(password), this.hash);
+    return okName && okPass;
+  }
+
+  /** Who is calling, from an Authorization header or a session cookie; anonymous when neither. */
+  identify(authorization: string | undefined, cookie: string | undefined): UserCtx {
+    if (!this.admin) return { name: null, roles: ['_admin'] }; // admin party: loopback only
+    if (authorization?.startsWith('Basic ')) {
+      const decoded = Buffer.from(authorization.slice(6), 'base64').toString('utf8');
+      const i = decoded.indexOf(':');
+      if (i < 0 || !this.checkPassword(decoded.slice(0, i), decoded.slice(i + 1))) {
+        throw new RefugeError('unauthorized', 'Name or password is incorrect.');
+      }
+      return { name: this.admin.name, roles: ['_admin'] };
+    }
+    const session = readCookie(cookie, COOKIE);
+    if (session && this.verifySession(session)) return { name: this.admin.name, roles: ['_admin'] };
+    return ANONYMOUS;
+  }
+
+  /** A signed session cookie value: name:expiry:hmac, base64url. */
+  issueSession(name: string): string {
+    const expires = Math.floor(Date.now() / 1000) + SESSION_SECONDS;
+    const payload = `${name}:${expires.toString(16)}`;
+    const mac = createHmac('sha256', this.secret).update(payload).digest('base64url');
+    return Buffer.from(`${payload}:${mac}`).toString('base64url');
+  }
+
+  cookieHeader(value: string, maxAge = SESSION_SECONDS): string {
+    return `${COOKIE}=${value}; Version=1; Path=/; HttpOnly; SameSite=Lax; Max-Age=${maxAge}`;
+  }
+
+  private verifySession(value: string): boolean {
+    const decoded = Buffer.from(value, 'base64url').toString('utf8');
+    const parts = decoded.split(':');
+    if (parts.length !== 3) return false;
+    const [name, expires, mac] = parts as [string, string, string];
+    const expect = createHmac('sha256', this.secret).update(`${name}:${expires}`).digest('base64url');
+    if (mac.length !== expect.length || !timingSafeEqual(Buffer.from(mac), Buffer.from(expect))) return false;
+    return name === this.admin?.name && Number.parseInt(expires, 16) * 1000 > Date.now();
+  }
+}
+
+function readCookie(header: string | undefined, name: string): string | undefined {
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const [k, ...v] = part.trim().split('=');
+    if (k === name) return v.join('=');
+  }
+  return undefined;
+}
+
+export function requireAdmin(user: UserCtx): void {
+  if (!user.roles.includes('_admin')) {
+    throw new RefugeError('unauthorized', 'You are not a server admin.');
+  }
+}

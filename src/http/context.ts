@@ -1,0 +1,38 @@
+// What every route handler can reach: the node's databases, the admin check, server identity.
+
+import type { FastifyRequest } from 'fastify';
+import type { Database } from '../documents/index.ts';
+import type { RefugeNode } from '../node/index.ts';
+import type { Auth } from './auth.ts';
+
+export interface ServerContext {
+  node: RefugeNode;
+  auth: Auth;
+  uuid: string;
+  version: string;
+  /** Long-lived responses (feeds) register here so shutdown can end them. */
+  feeds: Set<AbortController>;
+  /** Optional subsystems that later parts attach (replicator jobs, blobs, ...). */
+  extras: Record<string, unknown>;
+}
+
+export type DbRequest = FastifyRequest<{ Params: { db: string; [k: string]: string }; Querystring: Record<string, string> }>;
+
+export function dbOf(ctx: ServerContext, req: { params: unknown }): Promise<Database> {
+  return ctx.node.db((req.params as { db: string }).db);
+}
+
+/** An AbortSignal that fires when the client goes away or the server shuts down. */
+export function lifetimeSignal(ctx: ServerContext, req: FastifyRequest): { signal: AbortSignal; done: () => void } {
+  const ac = new AbortController();
+  ctx.feeds.add(ac);
+  const onClose = () => ac.abort();
+  req.raw.socket.once('close', onClose);
+  return {
+    signal: ac.signal,
+    done: () => {
+      ctx.feeds.delete(ac);
+      req.raw.socket.off('close', onClose);
+    },
+  };
+}

@@ -1,0 +1,39 @@
+// Every failure leaves the server as CouchDB's `{"error","reason"}` with CouchDB's status: our own
+// RefugeErrors as they are, framework errors (bad JSON, oversize bodies, media types) translated.
+
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { RefugeError, isRefugeError } from '../errors/index.ts';
+
+export function toWireError(err: unknown): RefugeError {
+  if (isRefugeError(err)) return err;
+  const e = err as Partial<FastifyError> & { status?: number };
+  switch (e.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new RefugeError('too_large', 'Request entity too large', { cause: err });
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new RefugeError('bad_content_type', 'Content-Type must be application/json', { cause: err });
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new RefugeError('bad_request', 'Request body must not be empty', { cause: err });
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new RefugeError('bad_request', 'Invalid Content-Length', { cause: err });
+    case 'FST_ERR_BAD_URL':
+    case 'FST_ERR_ASYNC_CONSTRAINT':
+      return new RefugeError('bad_request', 'Invalid URL', { cause: err });
+  }
+  const status = e.statusCode ?? e.status;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return new RefugeError('bad_request', e.message ?? 'Bad request', { cause: err, status });
+  }
+  return new RefugeError('internal', 'Internal server error', { cause: err });
+}
+
+export function errorHandler(err: unknown, req: FastifyRequest, reply: FastifyReply): void {
+  const e = toWireError(err);
+  if (e.status >= 500 && e.code !== 'not_implemented') {
+    req.log.error({ err }, 'request failed');
+  }
+  if (e.code === 'unauthorized' && !req.headers['x-requested-with']) {
+    reply.header('WWW-Authenticate', 'Basic realm="refuge"');
+  }
+  void reply.code(e.status).type('application/json').send(JSON.stringify(e.toJSON()));
+}

@@ -1,0 +1,65 @@
+// HTTP: the node's CouchDB-compatible API. `startServer` listens (port 0 picks a free port) and
+// returns the URL and a `close` that ends feeds, stops listening and flushes the node.
+
+import { randomUuid } from '../documents/index.ts';
+import { RefugeError } from '../errors/index.ts';
+import type { RefugeNode } from '../node/index.ts';
+import { buildApp, type AppOptions } from './app.ts';
+import { Auth, parseAdmin, type AdminCredentials } from './auth.ts';
+import type { ServerContext } from './context.ts';
+
+export { buildApp } from './app.ts';
+export { parseAdmin, type AdminCredentials } from './auth.ts';
+export type { ServerContext } from './context.ts';
+
+export const VERSION = '0.1.0';
+
+export interface ServerOptions extends AppOptions {
+  node: RefugeNode;
+  host?: string;
+  port?: number;
+  admin?: AdminCredentials | string | null;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  host: string;
+  context: ServerContext;
+  close(): Promise<void>;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const host = options.host ?? '127.0.0.1';
+  const admin = typeof options.admin === 'string' ? parseAdmin(options.admin) : (options.admin ?? null);
+  if (!admin && !LOOPBACK.has(host) && !host.startsWith('127.')) {
+    throw new RefugeError('forbidden', `refusing to listen on ${host} without an admin: configure one (--admin user:pass) or bind to 127.0.0.1`);
+  }
+  const ctx: ServerContext = {
+    node: options.node,
+    auth: new Auth(admin),
+    uuid: randomUuid(),
+    version: VERSION,
+    feeds: new Set(),
+    extras: {},
+  };
+  const app = buildApp(ctx, options);
+  await app.listen({ host, port: options.port ?? 6986 });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : (options.port ?? 6986);
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+  let closing: Promise<void> | null = null;
+  return {
+    url: `http://${urlHost}:${port}`,
+    port,
+    host,
+    context: ctx,
+    close: () =>
+      (closing ??= (async () => {
+        for (const feed of ctx.feeds) feed.abort();
+        await app.close();
+      })()),
+  };
+}

@@ -1,0 +1,67 @@
+// Query-string parsing with CouchDB's conventions: keys are JSON-encoded, booleans are the words
+// true/false, numbers are integers; anything else is a 400 with the parameter named.
+
+import { RefugeError } from '../errors/index.ts';
+
+export type Query = Record<string, string | string[] | undefined>;
+
+function one(q: Query, name: string): string | undefined {
+  const v = q[name];
+  return Array.isArray(v) ? v[v.length - 1] : v;
+}
+
+export function bool(q: Query, name: string, dflt = false): boolean {
+  const v = one(q, name);
+  if (v === undefined) return dflt;
+  if (v === 'true') return true;
+  if (v === 'false') return false;
+  throw new RefugeError('bad_request', `Invalid boolean parameter: "${name}"`);
+}
+
+export function int(q: Query, name: string): number | undefined {
+  const v = one(q, name);
+  if (v === undefined) return undefined;
+  if (!/^[0-9]{1,15}$/.test(v)) throw new RefugeError('bad_request', `Invalid integer parameter: "${name}"`);
+  return Number(v);
+}
+
+export function json(q: Query, name: string): unknown {
+  const v = one(q, name);
+  if (v === undefined) return undefined;
+  try {
+    return JSON.parse(v);
+  } catch (err) {
+    throw new RefugeError('bad_request', `Invalid JSON in parameter "${name}"`, { cause: err });
+  }
+}
+
+export function str(q: Query, name: string): string | undefined {
+  return one(q, name);
+}
+
+/** A JSON-encoded string parameter (`startkey="a"`), with CouchDB's `start_key` spelling too. */
+export function jsonKey(q: Query, ...names: string[]): string | undefined {
+  for (const name of names) {
+    const v = json(q, name);
+    if (v === undefined) continue;
+    if (typeof v !== 'string') throw new RefugeError('bad_request', `${name} must be a JSON string`);
+    return v;
+  }
+  return undefined;
+}
+
+export function jsonStringArray(value: unknown, name: string): string[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
+    throw new RefugeError('bad_request', `${name} must be an array of strings`);
+  }
+  return value;
+}
+
+/** A request body that must be a JSON object. */
+export function objectBody(body: unknown): Record<string, unknown> {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new RefugeError('bad_request', 'Request body must be a JSON object');
+  }
+  return body as Record<string, unknown>;
+}

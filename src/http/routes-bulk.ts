@@ -1,0 +1,70 @@
+// Many documents at once: `_all_docs`, `_bulk_docs`, `_bulk_get`, `_revs_diff`, `_missing_revs`.
+
+import type { FastifyInstance } from 'fastify';
+import { RefugeError } from '../errors/index.ts';
+import type { AllDocsOptions, BulkGetRequest } from '../documents/index.ts';
+import { dbOf, type ServerContext } from './context.ts';
+import { bool, int, json, jsonKey, jsonStringArray, objectBody, type Query } from './params.ts';
+import { allDocsWire, bulkDocsWire, revsDiffWire } from './wire.ts';
+
+function allDocsOptions(q: Query, body?: Record<string, unknown>): AllDocsOptions {
+  const keys = jsonStringArray(body?.keys ?? json(q, 'keys'), 'keys');
+  return {
+    startkey: jsonKey(q, 'startkey', 'start_key'),
+    endkey: jsonKey(q, 'endkey', 'end_key'),
+    key: jsonKey(q, 'key'),
+    keys,
+    inclusiveEnd: bool(q, 'inclusive_end', true),
+    descending: bool(q, 'descending'),
+    limit: int(q, 'limit'),
+    skip: int(q, 'skip'),
+    includeDocs: bool(q, 'include_docs'),
+    conflicts: bool(q, 'conflicts'),
+  };
+}
+
+export function bulkRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  app.get('/:db/_all_docs', async (req) => {
+    const db = await dbOf(ctx, req);
+    return allDocsWire(await db.allDocs(allDocsOptions(req.query as Query)));
+  });
+
+  app.post('/:db/_all_docs', async (req) => {
+    const db = await dbOf(ctx, req);
+    return allDocsWire(await db.allDocs(allDocsOptions(req.query as Query, objectBody(req.body))));
+  });
+
+  app.post('/:db/_bulk_docs', async (req, reply) => {
+    const db = await dbOf(ctx, req);
+    const body = objectBody(req.body);
+    if (!Array.isArray(body.docs)) throw new RefugeError('bad_request', 'POST body must include `docs` parameter.');
+    if (body.new_edits !== undefined && typeof body.new_edits !== 'boolean') {
+      throw new RefugeError('bad_request', '`new_edits` parameter must be a boolean.');
+    }
+    const newEdits = body.new_edits !== false;
+    const results = await db.bulkDocs(body.docs, { newEdits });
+    reply.code(201);
+    return bulkDocsWire(results, newEdits);
+  });
+
+  app.post('/:db/_bulk_get', async (req) => {
+    const db = await dbOf(ctx, req);
+    const body = objectBody(req.body);
+    if (!Array.isArray(body.docs)) throw new RefugeError('bad_request', 'Missing JSON list of `docs`.');
+    const q = req.query as Query;
+    return db.bulkGet(body.docs as BulkGetRequest[], { revs: bool(q, 'revs'), latest: bool(q, 'latest') });
+  });
+
+  app.post('/:db/_revs_diff', async (req) => {
+    const db = await dbOf(ctx, req);
+    return revsDiffWire(await db.revsDiff(objectBody(req.body)));
+  });
+
+  app.post('/:db/_missing_revs', async (req) => {
+    const db = await dbOf(ctx, req);
+    const diff = await db.revsDiff(objectBody(req.body));
+    const missing: Record<string, string[]> = {};
+    for (const [id, v] of Object.entries(diff)) missing[id] = v.missing;
+    return { missing_revs: missing };
+  });
+}

@@ -1,0 +1,88 @@
+// Database-level endpoints: create, info, delete, `POST /{db}`, compaction, revs_limit.
+
+import type { FastifyInstance } from 'fastify';
+import { RefugeError } from '../errors/index.ts';
+import type { Doc } from '../documents/index.ts';
+import { dbOf, type ServerContext } from './context.ts';
+import { objectBody } from './params.ts';
+
+export function dbRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  app.put<{ Params: { db: string } }>('/:db', async (req, reply) => {
+    await ctx.node.createDb(req.params.db);
+    reply.code(201).header('Location', `/${encodeURIComponent(req.params.db)}`);
+    return { ok: true };
+  });
+
+  const info = async (req: { params: { db: string } }) => {
+    const db = await dbOf(ctx, req);
+    const i = await db.info();
+    const file = i.sizes?.file ?? 0;
+    return {
+      db_name: i.dbName,
+      update_seq: i.updateSeq,
+      doc_count: i.docCount,
+      doc_del_count: i.docDelCount,
+      purge_seq: 0,
+      compact_running: false,
+      sizes: { active: file, external: file, file },
+      instance_start_time: '0',
+      disk_format_version: 1,
+      props: {},
+      refuge: { engine: i.engine, durability: i.durability, auto_index: i.autoIndex },
+    };
+  };
+  app.get<{ Params: { db: string } }>('/:db', info);
+
+  app.delete<{ Params: { db: string } }>('/:db', async (req) => {
+    if (typeof (req.query as Record<string, unknown>).rev === 'string') {
+      throw new RefugeError('bad_request', 'You tried to DELETE a database with a ?rev= parameter. Did you mean to DELETE a document instead?');
+    }
+    await ctx.node.deleteDb(req.params.db);
+    return { ok: true };
+  });
+
+  app.post<{ Params: { db: string } }>('/:db', async (req, reply) => {
+    const db = await dbOf(ctx, req);
+    const doc = objectBody(req.body) as Doc;
+    const r = await db.put(doc);
+    reply.code(201).header('Location', `/${encodeURIComponent(req.params.db)}/${encodeURIComponent(r.id)}`);
+    return { ok: true, id: r.id, rev: r.rev };
+  });
+
+  app.post<{ Params: { db: string } }>('/:db/_compact', async (req, reply) => {
+    const db = await dbOf(ctx, req);
+    // CouchDB compacts in the background and answers 202 at once.
+    void db.compact().catch((err) => req.log.error({ err }, 'compaction failed'));
+    reply.code(202);
+    return { ok: true };
+  });
+
+  app.post<{ Params: { db: string } }>('/:db/_view_cleanup', async (_req, reply) => {
+    reply.code(202);
+    return { ok: true };
+  });
+
+  app.post<{ Params: { db: string } }>('/:db/_ensure_full_commit', async (req, reply) => {
+    const db = await dbOf(ctx, req);
+    await db.info();
+    reply.code(201);
+    return { ok: true, instance_start_time: '0' };
+  });
+
+  app.get<{ Params: { db: string } }>('/:db/_revs_limit', async (req) => (await dbOf(ctx, req)).getRevsLimit());
+
+  app.put<{ Params: { db: string } }>('/:db/_revs_limit', async (req) => {
+    const db = await dbOf(ctx, req);
+    await db.setRevsLimit(req.body as number);
+    return { ok: true };
+  });
+
+  app.get<{ Params: { db: string } }>('/:db/_security', async (req) => {
+    await dbOf(ctx, req);
+    return {};
+  });
+
+  app.post<{ Params: { db: string } }>('/:db/_purge', async () => {
+    throw new RefugeError('not_implemented', 'Purge is not implemented by this engine yet');
+  });
+}

@@ -1,0 +1,101 @@
+// Document endpoints: GET/PUT/DELETE (HEAD comes with GET) of `/{db}/{docid}`, also under `_design/` and `_local/`,
+// with CouchDB's query options, ETags and If-Match. Attachments wait for the blob store (501).
+
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { RefugeError } from '../errors/index.ts';
+import type { Doc, GetOptions } from '../documents/index.ts';
+import { dbOf, type ServerContext } from './context.ts';
+import { bool, json, objectBody, str, type Query } from './params.ts';
+
+type Req = FastifyRequest<{ Params: { db: string; docid?: string; ddoc?: string; local?: string; att?: string } }>;
+
+function docIdOf(req: Req): string {
+  const p = req.params;
+  if (p.ddoc !== undefined) return `_design/${p.ddoc}`;
+  if (p.local !== undefined) return `_local/${p.local}`;
+  return p.docid!;
+}
+
+function getOptions(q: Query): GetOptions {
+  const meta = bool(q, 'meta');
+  return {
+    rev: str(q, 'rev'),
+    revs: bool(q, 'revs'),
+    revsInfo: bool(q, 'revs_info') || meta,
+    conflicts: bool(q, 'conflicts') || meta,
+    deletedConflicts: bool(q, 'deleted_conflicts') || meta,
+    latest: bool(q, 'latest'),
+    localSeq: bool(q, 'local_seq'),
+  };
+}
+
+/** The rev a write refers to: ?rev=, If-Match or the body's _rev, which must agree. */
+function writeRev(req: Req, bodyRev: unknown): string | undefined {
+  const q = req.query as Query;
+  const fromQuery = str(q, 'rev');
+  const ifMatch = req.headers['if-match']?.replace(/^"|"$/g, '');
+  const candidates = [fromQuery, ifMatch, typeof bodyRev === 'string' ? bodyRev : undefined].filter((r) => r !== undefined);
+  if (new Set(candidates).size > 1) throw new RefugeError('bad_request', 'Document rev from request body and query string have different values');
+  return candidates[0];
+}
+
+export function docRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  const get = async (req: Req, reply: FastifyReply) => {
+    const db = await dbOf(ctx, req);
+    const id = docIdOf(req);
+    const q = req.query as Query;
+    const openRevs = str(q, 'open_revs');
+    if (openRevs !== undefined) {
+      const revs = openRevs === 'all' ? 'all' : json(q, 'open_revs');
+      if (revs !== 'all' && (!Array.isArray(revs) || !revs.every((r) => typeof r === 'string'))) {
+        throw new RefugeError('bad_request', 'open_revs must be "all" or a JSON array of revs');
+      }
+      // CouchDB answers multipart unless JSON is asked for; JSON is what every client here reads.
+      return db.getOpenRevs(id, revs as 'all' | string[], getOptions(q));
+    }
+    const doc = await db.get(id, getOptions(q));
+    const etag = `"${doc._rev}"`;
+    if (req.headers['if-none-match'] === etag) return reply.code(304).send();
+    reply.header('ETag', etag);
+    return doc;
+  };
+
+  const put = async (req: Req, reply: FastifyReply) => {
+    const db = await dbOf(ctx, req);
+    const id = docIdOf(req);
+    const q = req.query as Query;
+    const body = objectBody(req.body) as Doc;
+    if (body._id !== undefined && body._id !== id) throw new RefugeError('bad_request', 'Document id must match the URL');
+    const rev = writeRev(req, body._rev);
+    const doc: Doc = { ...body, _id: id };
+    if (rev !== undefined) doc._rev = rev;
+    const newEdits = bool(q, 'new_edits', true);
+    const r = await db.put(doc, { newEdits });
+    reply.code(str(q, 'batch') === 'ok' ? 202 : 201).header('ETag', `"${r.rev}"`);
+    return { ok: true, id: r.id, rev: r.rev };
+  };
+
+  const del = async (req: Req, reply: FastifyReply) => {
+    const db = await dbOf(ctx, req);
+    const rev = writeRev(req, undefined);
+    if (rev === undefined) throw new RefugeError('conflict', 'Document update conflict.');
+    const r = await db.remove(docIdOf(req), rev);
+    reply.header('ETag', `"${r.rev}"`);
+    return { ok: true, id: r.id, rev: r.rev };
+  };
+
+  for (const path of ['/:db/:docid', '/:db/_design/:ddoc', '/:db/_local/:local']) {
+    app.get(path, get);
+    app.put(path, put);
+    app.delete(path, del);
+  }
+
+  const noAttachments = async () => {
+    throw new RefugeError('not_implemented', 'Attachments are stored by the blob store, which is not part of this node yet');
+  };
+  for (const path of ['/:db/:docid/*', '/:db/_design/:ddoc/*']) {
+    app.get(path, noAttachments);
+    app.put(path, noAttachments);
+    app.delete(path, noAttachments);
+  }
+}

@@ -1,0 +1,56 @@
+// Server-level endpoints: the welcome document, `_up`, `_uuids`, `_all_dbs`, `_session`.
+
+import type { FastifyInstance } from 'fastify';
+import { RefugeError } from '../errors/index.ts';
+import { randomUuid } from '../documents/index.ts';
+import { requireAdmin } from './auth.ts';
+import type { ServerContext } from './context.ts';
+import { int, objectBody, type Query } from './params.ts';
+
+export function serverRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  app.get('/', async () => ({
+    couchdb: 'Welcome',
+    version: '3.3.3',
+    git_sha: 'refuge',
+    uuid: ctx.uuid,
+    features: ['access-ready', 'partitioned'].slice(0, 0),
+    vendor: { name: 'Refuge', version: ctx.version },
+  }));
+
+  app.get('/_up', async () => ({ status: 'ok', seeds: {} }));
+
+  app.get('/_uuids', async (req) => {
+    const count = int(req.query as Query, 'count') ?? 1;
+    if (count < 1 || count > 1000) throw new RefugeError('bad_request', 'count must be between 1 and 1000');
+    return { uuids: Array.from({ length: count }, randomUuid) };
+  });
+
+  app.get('/_all_dbs', async () => ctx.node.allDbs());
+
+  app.get('/_session', async (req) => ({
+    ok: true,
+    userCtx: req.user,
+    info: { authentication_handlers: ['cookie', 'default'], authenticated: req.user.name ? 'cookie' : undefined },
+  }));
+
+  app.post('/_session', async (req, reply) => {
+    const body = req.body === undefined ? {} : objectBody(req.body);
+    const { name, password } = body as { name?: unknown; password?: unknown };
+    if (typeof name !== 'string' || typeof password !== 'string' || !ctx.auth.checkPassword(name, password)) {
+      throw new RefugeError('unauthorized', 'Name or password is incorrect.');
+    }
+    reply.header('Set-Cookie', ctx.auth.cookieHeader(ctx.auth.issueSession(name)));
+    return { ok: true, name, roles: ['_admin'] };
+  });
+
+  app.delete('/_session', async (_req, reply) => {
+    reply.header('Set-Cookie', ctx.auth.cookieHeader('', 0));
+    return { ok: true };
+  });
+
+  app.get('/_active_tasks', async (req) => {
+    requireAdmin(req.user);
+    const tasks = ctx.extras.activeTasks as (() => unknown[]) | undefined;
+    return tasks ? tasks() : [];
+  });
+}

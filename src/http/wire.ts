@@ -1,0 +1,39 @@
+// camelCase library results to CouchDB's snake_case wire shapes (and back for request options).
+
+import type { AllDocsResult, ChangesResult, FindResult, RevsDiffResult, WriteFailure, WriteResult } from '../documents/index.ts';
+
+export function allDocsWire(r: AllDocsResult) {
+  return { total_rows: r.totalRows, offset: r.offset, rows: r.rows };
+}
+
+export function changesWire(r: ChangesResult, pending?: number) {
+  return pending === undefined ? { results: r.results, last_seq: r.lastSeq } : { results: r.results, last_seq: r.lastSeq, pending };
+}
+
+export function revsDiffWire(r: RevsDiffResult) {
+  const out: Record<string, { missing: string[]; possible_ancestors?: string[] }> = {};
+  for (const [id, v] of Object.entries(r)) {
+    out[id] = v.possibleAncestors ? { missing: v.missing, possible_ancestors: v.possibleAncestors } : { missing: v.missing };
+  }
+  return out;
+}
+
+export function findWire(r: FindResult) {
+  const out: Record<string, unknown> = { docs: r.docs, bookmark: r.bookmark };
+  if (r.warning) out.warning = r.warning;
+  if (r.executionStats) {
+    out.execution_stats = {
+      total_keys_examined: r.executionStats.totalKeysExamined,
+      total_docs_examined: r.executionStats.totalDocsExamined,
+      total_quorum_docs_examined: 0,
+      results_returned: r.executionStats.resultsReturned,
+      execution_time_ms: r.executionStats.executionTimeMs,
+    };
+  }
+  return out;
+}
+
+export function bulkDocsWire(results: Array<WriteResult | WriteFailure>, newEdits: boolean) {
+  // CouchDB answers replicated writes (new_edits=false) with their failures only.
+  return newEdits ? results : results.filter((r) => 'error' in r);
+}

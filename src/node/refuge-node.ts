@@ -1,0 +1,117 @@
+// A node's databases: a catalog of names (in its own small store, so every engine can list them)
+// and the open Database objects, opened lazily and shared by everyone who asks for the same name.
+
+import { RefugeError } from '../errors/index.ts';
+import { Database, validateDbName, type Durability } from '../documents/index.ts';
+import type { KvStore, StorageEngine } from '../storage/index.ts';
+import { compileSelector } from '../core.ts';
+import { forEachIndexEntry } from '../query/index.ts';
+
+export interface NodeOptions {
+  engine: StorageEngine;
+  /** Where the catalog and the databases live, as the engine understands locations. */
+  locationOf: (dbName: string) => string;
+  catalogLocation: string;
+  durability?: Durability;
+}
+
+const CATALOG_PREFIX = 'db!';
+
+export class RefugeNode {
+  private readonly open = new Map<string, Promise<Database>>();
+  private closed = false;
+
+  private constructor(
+    private readonly options: NodeOptions,
+    private readonly catalog: KvStore,
+  ) {}
+
+  static async open(options: NodeOptions): Promise<RefugeNode> {
+    const catalog = await options.engine.open({ location: options.catalogLocation });
+    return new RefugeNode(options, catalog);
+  }
+
+  get durability(): Durability {
+    return this.options.durability ?? 'durable';
+  }
+
+  private check(): void {
+    if (this.closed) throw new RefugeError('closed', 'the node is shutting down');
+  }
+
+  async allDbs(): Promise<string[]> {
+    this.check();
+    const out: string[] = [];
+    for await (const keys of this.catalog.scanKeys({ gte: CATALOG_PREFIX, lt: 'db"' })) {
+      for (const k of keys) out.push(k.slice(CATALOG_PREFIX.length));
+    }
+    return out;
+  }
+
+  async exists(name: string): Promise<boolean> {
+    this.check();
+    return (await this.catalog.get(CATALOG_PREFIX + name)) !== undefined;
+  }
+
+  async createDb(name: string, options: { autoIndex?: boolean } = {}): Promise<Database> {
+    this.check();
+    validateDbName(name);
+    if (await this.exists(name)) {
+      throw new RefugeError('file_exists', 'The database could not be created, the file already exists.');
+    }
+    const db = await this.openDb(name, options);
+    await this.catalog.batch([{ type: 'put', key: CATALOG_PREFIX + name, value: JSON.stringify({ created: Date.now() }) }], {
+      sync: this.durability === 'durable',
+    });
+    return db;
+  }
+
+  /** The open database `name`; not_found when it was never created. */
+  async db(name: string): Promise<Database> {
+    this.check();
+    const cached = this.open.get(name);
+    if (cached) return cached;
+    if (typeof name !== 'string' || !(await this.exists(name))) {
+      throw new RefugeError('not_found', 'Database does not exist.');
+    }
+    return this.openDb(name, {});
+  }
+
+  private openDb(name: string, options: { autoIndex?: boolean }): Promise<Database> {
+    let p = this.open.get(name);
+    if (!p) {
+      p = Database.open(name, {
+        engine: this.options.engine,
+        location: this.options.locationOf(name),
+        durability: this.options.durability,
+        autoIndex: options.autoIndex,
+        indexEntries: forEachIndexEntry,
+        compileSelector,
+      });
+      this.open.set(name, p);
+      p.catch(() => this.open.delete(name));
+    }
+    return p;
+  }
+
+  async deleteDb(name: string): Promise<void> {
+    this.check();
+    validateDbName(name);
+    if (!(await this.exists(name))) throw new RefugeError('not_found', 'Database does not exist.');
+    await this.catalog.batch([{ type: 'del', key: CATALOG_PREFIX + name }], { sync: this.durability === 'durable' });
+    const p = this.open.get(name);
+    this.open.delete(name);
+    if (p) await (await p).destroy();
+    else await this.options.engine.destroy(this.options.locationOf(name));
+  }
+
+  /** Flushes and closes every open database and the catalog. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const dbs = await Promise.allSettled(this.open.values());
+    await Promise.all(dbs.map((r) => (r.status === 'fulfilled' ? r.value.close() : undefined)));
+    this.open.clear();
+    await this.catalog.close();
+  }
+}
