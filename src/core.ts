@@ -31,3 +31,4 @@ export function openCoreDatabase(name: string, options: CoreOpenOptions = {}): P
     location: options.location ?? name,
   });
 }
+export * from './replication/index.ts';

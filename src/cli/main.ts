@@ -1,43 +1,87 @@
-// The `refuge` command line. Until the HTTP server lands, `refuge demo` (what `npm start` runs)
-// shows the embedded database at work on the default on-disk engine.
+// The `refuge` command line: one file per command; this one parses arguments and dispatches.
+// Exit codes: 0 success, 1 failure, 2 bad usage.
 
 import { parseArgs } from 'node:util';
+import { isRefugeError } from '../errors/index.ts';
+import { loadSettings, SETTING_HELP } from './config.ts';
 import { runDemo } from './demo.ts';
+import { runStart } from './start.ts';
 
 const HELP = `refuge — store, sync and share your data without a central cloud
 
 Usage:
-  refuge demo [--data DIR]   write, query and list documents in DIR/demo (default ./refuge-data)
-  refuge --help              this text
+  refuge start [options]      run a node: CouchDB-compatible HTTP API on 127.0.0.1:6986
+  refuge demo [--data DIR]    write and query a few documents in DIR/demo, then exit
+  refuge help [COMMAND]       this text, or a command's options
 
 Exit codes: 0 success, 1 failure, 2 bad usage.`;
+
+const START_HELP = `refuge start [options] — run a node until Ctrl-C
+
+Options (each also from an environment variable or the config file):
+${SETTING_HELP.map(([flag, env, text]) => `  ${flag.padEnd(20)} ${text}${env ? ` [${env}]` : ''}`).join('\n')}
+
+Without --admin the node only listens on loopback and anyone on this machine may use it.`;
+
+const OPTIONS = {
+  help: { type: 'boolean', short: 'h' },
+  data: { type: 'string' },
+  host: { type: 'string' },
+  port: { type: 'string' },
+  admin: { type: 'string' },
+  engine: { type: 'string' },
+  durability: { type: 'string' },
+  'body-limit': { type: 'string' },
+  config: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
 
 export async function main(argv: string[]): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: { help: { type: 'boolean', short: 'h' }, data: { type: 'string' }, json: { type: 'boolean' } },
-    });
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: OPTIONS });
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n\n${HELP}\n`);
     return 2;
   }
-  const [command] = parsed.positionals;
-  if (parsed.values.help || command === undefined || command === 'help') {
-    process.stdout.write(HELP + '\n');
-    return command === undefined && !parsed.values.help ? 2 : 0;
+  const { values: v, positionals } = parsed;
+  const [command, topic] = positionals;
+  if (command === undefined || command === 'help' || (v.help && command !== 'start')) {
+    process.stdout.write((topic === 'start' ? START_HELP : HELP) + '\n');
+    return command === undefined && !v.help ? 2 : 0;
   }
-  if (command === 'demo') return runDemo({ dataDir: parsed.values.data, json: parsed.values.json === true });
-  process.stderr.write(`unknown command: ${command}\n\n${HELP}\n`);
-  return 2;
+  switch (command) {
+    case 'start': {
+      if (v.help) {
+        process.stdout.write(START_HELP + '\n');
+        return 0;
+      }
+      const settings = loadSettings({
+        data: v.data,
+        host: v.host,
+        port: v.port,
+        admin: v.admin,
+        engine: v.engine,
+        durability: v.durability,
+        bodyLimit: v['body-limit'],
+        config: v.config,
+      });
+      return runStart(settings);
+    }
+    case 'demo':
+      return runDemo({ dataDir: v.data, json: v.json === true });
+    default:
+      process.stderr.write(`unknown command: ${command}\n\n${HELP}\n`);
+      return 2;
+  }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (err) => {
-    process.stderr.write(`refuge: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
-  },
-);
+/** Exits once stdout and stderr have drained: a pipe reader must see the last lines. */
+function exit(code: number): void {
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+}
+
+main(process.argv.slice(2)).then(exit, (err) => {
+  process.stderr.write(`refuge: ${isRefugeError(err) ? err.reason : err instanceof Error ? err.message : String(err)}\n`);
+  exit(isRefugeError(err) && err.status < 500 ? 2 : 1);
+});

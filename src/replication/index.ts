@@ -15,14 +15,8 @@ export type {
 export { LocalPeer, type LocalPeerOptions } from './local-peer.ts';
 export { HttpPeer, type HttpPeerOptions } from './http-peer.ts';
 export { docPath, type HttpClientOptions } from './http-client.ts';
-export {
-  Replication,
-  replicate,
-  type ChangeEvent,
-  type ReplicationEvents,
-  type ReplicationProgress,
-  type ReplicationReport,
-} from './replicator.ts';
+export { Replication, replicate } from './replicator.ts';
+export type { ChangeEvent, ReplicationEvents, ReplicationProgress, ReplicationReport } from './events.ts';
 export { Sync, sync, type Direction, type SyncEvents, type SyncOptions } from './sync.ts';
 export type { ReplicateOptions } from './options.ts';
 export type { RetryOptions } from './retry.ts';

@@ -1,63 +1,20 @@
 // One replication from a source peer to a target peer: reads the changes feed in order, runs a few
 // batches at once, checkpoints only fully written prefixes, and retries transient failures.
 
-import { randomUuid, type Doc } from '../documents/index.ts';
+import { randomUuid } from '../documents/index.ts';
 import { RefugeError, isRefugeError, toRefugeError } from '../errors/index.ts';
 import { replicateBatch, type BatchResult } from './batch.ts';
-import { Checkpointer, LOWEST_SEQ, type HistoryEntry } from './checkpoint.ts';
+import { Checkpointer, LOWEST_SEQ } from './checkpoint.ts';
 import { Emitter } from './emitter.ts';
+import type { ReplicationEvents, ReplicationProgress, ReplicationReport } from './events.ts';
 import { resolveOptions, type ReplicateOptions, type ResolvedOptions } from './options.ts';
 import { OrderedSeqs, sameSeq } from './ordered-seqs.ts';
-import type { PeerChangeRow, PeerWriteResult, ReplicationPeer, Seq } from './peer.ts';
+import type { PeerChangeRow, ReplicationPeer, Seq } from './peer.ts';
 import { checkpointDocId, replicationId } from './replication-id.ts';
-import { backoffDelay, isRetryable, sleep } from './retry.ts';
+import { backoffDelay, isRetryable, sleep, timeoutSignal } from './retry.ts';
 import { toPeer, type PeerLike } from './to-peer.ts';
 
-export interface ReplicationProgress {
-  docsRead: number;
-  docsWritten: number;
-  docWriteFailures: number;
-  missingChecked: number;
-  missingFound: number;
-  /** Changes the source says are left, when it can tell. */
-  pending?: number;
-  /** The last sequence saved in a checkpoint (where a restart would resume). */
-  checkpointedSeq: Seq;
-  /** The last sequence read from the source's changes feed. */
-  lastSeq: Seq;
-}
-
-export interface ChangeEvent extends ReplicationProgress {
-  /** The documents this batch wrote (or tried to). */
-  docs: Doc[];
-  failures: PeerWriteResult[];
-}
-
-export interface ReplicationReport extends ReplicationProgress {
-  ok: true;
-  status: 'complete' | 'cancelled';
-  replicationId: string | undefined;
-  sessionId: string;
-  startTime: string;
-  endTime: string;
-  startSeq: Seq;
-  /** The checkpoint history as last written, newest first. */
-  history: HistoryEntry[];
-}
-
-export interface ReplicationEvents {
-  /** Replicating (at start, after catching up in continuous mode, or after a retry succeeded). */
-  active: ReplicationProgress;
-  /** Caught up in continuous mode, or waiting to retry (then `error` is set). */
-  paused: ReplicationProgress & { error?: RefugeError };
-  change: ChangeEvent;
-  checkpoint: ReplicationProgress;
-  retry: { error: RefugeError; attempt: number; delayMs: number };
-  /** The replication failed for good; `done` rejects with the same error. */
-  error: RefugeError;
-  /** Finished or cancelled. */
-  complete: ReplicationReport;
-}
+const FINAL_CHECKPOINT_MS = 10_000;
 
 export class Replication extends Emitter<ReplicationEvents> {
   readonly done: Promise<ReplicationReport>;
@@ -269,11 +226,15 @@ export class Replication extends Emitter<ReplicationEvents> {
     await this.checkpointChain;
     const seq = this.seqs.completed;
     if (!this.checkpointer || seq === undefined || sameSeq(seq, this.checkpointedSeq)) return;
+    // Bounded: when the failure was a peer gone silent, reporting it must not wait on that peer.
+    const limit = timeoutSignal(undefined, FINAL_CHECKPOINT_MS);
     try {
-      await this.checkpointer.write(seq, this.stats);
+      await this.checkpointer.write(seq, this.stats, limit.signal);
       this.noteCheckpoint(seq);
     } catch {
       // The next run resumes from the previous checkpoint; re-sent batches are answered by revs_diff.
+    } finally {
+      limit.clear();
     }
   }
 

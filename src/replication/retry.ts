@@ -64,17 +64,24 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 /** An AbortSignal that fires when `parent` does or after `ms`; `clear` releases its timer. */
 export function timeoutSignal(parent: AbortSignal | undefined, ms: number): { signal: AbortSignal; clear: () => void } {
   const controller = new AbortController();
-  const onAbort = () => controller.abort(parent?.reason);
-  if (parent?.aborted) controller.abort(parent.reason);
-  else parent?.addEventListener('abort', onAbort, { once: true });
   const timer = Number.isFinite(ms)
     ? setTimeout(() => controller.abort(new RefugeError('unavailable', `no answer within ${ms} ms`)), ms)
     : undefined;
+  const clearTimer = () => {
+    if (timer !== undefined) clearTimeout(timer);
+  };
+  if (!parent) return { signal: controller.signal, clear: clearTimer };
+  // AbortSignal.any links without an abort listener on the parent: a replication's one signal is
+  // shared by many concurrent requests, and per-request listeners would pile up on it.
+  if (typeof AbortSignal.any === 'function') return { signal: AbortSignal.any([parent, controller.signal]), clear: clearTimer };
+  const onAbort = () => controller.abort(parent.reason);
+  if (parent.aborted) controller.abort(parent.reason);
+  else parent.addEventListener('abort', onAbort, { once: true });
   return {
     signal: controller.signal,
     clear: () => {
-      if (timer !== undefined) clearTimeout(timer);
-      parent?.removeEventListener('abort', onAbort);
+      clearTimer();
+      parent.removeEventListener('abort', onAbort);
     },
   };
 }

@@ -6,7 +6,8 @@ import { Emitter } from './emitter.ts';
 import type { ReplicateOptions } from './options.ts';
 import type { ReplicationPeer } from './peer.ts';
 import { toPeer, type PeerLike } from './to-peer.ts';
-import { Replication, type ReplicationEvents, type ReplicationReport } from './replicator.ts';
+import type { ReplicationEvents, ReplicationReport } from './events.ts';
+import { Replication } from './replicator.ts';
 
 export type Direction = 'push' | 'pull';
 

@@ -1,0 +1,86 @@
+// Node settings from, in order of precedence: command-line flags, REFUGE_* environment variables,
+// a JSON config file (--config FILE, or refuge.json in the data directory), then defaults.
+
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { RefugeError } from '../errors/index.ts';
+
+export interface NodeSettings {
+  data: string;
+  host: string;
+  port: number;
+  admin?: string;
+  engine: 'leveldb' | 'memory';
+  durability: 'durable' | 'fast';
+  bodyLimit: number;
+}
+
+const DEFAULTS: NodeSettings = {
+  data: './refuge-data',
+  host: '127.0.0.1',
+  port: 6986,
+  engine: 'leveldb',
+  durability: 'durable',
+  bodyLimit: 64 * 1024 * 1024,
+};
+
+const ENV: Record<keyof NodeSettings, string> = {
+  data: 'REFUGE_DATA',
+  host: 'REFUGE_HOST',
+  port: 'REFUGE_PORT',
+  admin: 'REFUGE_ADMIN',
+  engine: 'REFUGE_ENGINE',
+  durability: 'REFUGE_DURABILITY',
+  bodyLimit: 'REFUGE_BODY_LIMIT',
+};
+
+export const SETTING_HELP: Array<[flag: string, env: string, text: string]> = [
+  ['--data DIR', ENV.data, `data directory (default ${DEFAULTS.data})`],
+  ['--host HOST', ENV.host, `address to listen on (default ${DEFAULTS.host}; other than loopback needs --admin)`],
+  ['--port PORT', ENV.port, `port to listen on (default ${DEFAULTS.port}; 0 picks a free one)`],
+  ['--admin USER:PASS', ENV.admin, 'server admin: enables Basic and cookie auth, then every request but / needs it'],
+  ['--engine NAME', ENV.engine, 'storage engine: leveldb (default, on disk) or memory'],
+  ['--durability MODE', ENV.durability, 'durable (default: acknowledged writes are fsynced) or fast'],
+  ['--body-limit BYTES', ENV.bodyLimit, `largest request body (default ${DEFAULTS.bodyLimit})`],
+  ['--config FILE', '', 'JSON file with any of these settings (default DATA/refuge.json if present)'],
+];
+
+function coerce(key: keyof NodeSettings, value: unknown, from: string): unknown {
+  if (key === 'port' || key === 'bodyLimit') {
+    const n = typeof value === 'number' ? value : Number(value);
+    if (!Number.isSafeInteger(n) || n < 0 || (key === 'port' && n > 65535)) throw new RefugeError('bad_request', `${from}: ${key} must be a number`);
+    return n;
+  }
+  if (typeof value !== 'string') throw new RefugeError('bad_request', `${from}: ${key} must be a string`);
+  if (key === 'engine' && value !== 'leveldb' && value !== 'memory') throw new RefugeError('bad_request', `${from}: engine must be leveldb or memory`);
+  if (key === 'durability' && value !== 'durable' && value !== 'fast') throw new RefugeError('bad_request', `${from}: durability must be durable or fast`);
+  return value;
+}
+
+export function loadSettings(flags: Partial<Record<keyof NodeSettings | 'config', string>>, env: NodeJS.ProcessEnv = process.env): NodeSettings {
+  const out: Record<string, unknown> = { ...DEFAULTS };
+  const data = flags.data ?? env[ENV.data] ?? DEFAULTS.data;
+  const file = flags.config ?? (existsSync(join(data, 'refuge.json')) ? join(data, 'refuge.json') : undefined);
+  if (file) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (err) {
+      throw new RefugeError('bad_request', `cannot read config file ${file}`, { cause: err });
+    }
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new RefugeError('bad_request', `${file}: must hold a JSON object`);
+    for (const [k, v] of Object.entries(parsed)) {
+      if (!(k in ENV)) throw new RefugeError('bad_request', `${file}: unknown setting ${k}`);
+      out[k] = coerce(k as keyof NodeSettings, v, file);
+    }
+  }
+  for (const key of Object.keys(ENV) as Array<keyof NodeSettings>) {
+    const v = env[ENV[key]];
+    if (v !== undefined && v !== '') out[key] = coerce(key, v, ENV[key]);
+  }
+  for (const key of Object.keys(ENV) as Array<keyof NodeSettings>) {
+    const v = flags[key];
+    if (v !== undefined) out[key] = coerce(key, v, `--${key}`);
+  }
+  return out as unknown as NodeSettings;
+}

@@ -1,0 +1,79 @@
+// `refuge start` as a user runs it: a child process on a free port, reached over HTTP, stopped
+// with SIGINT; the writes it acknowledged are there when the data directory is opened again.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { openNode } from '../../src/node/index.ts';
+import { tempDir } from '../helpers/db.ts';
+
+const bin = fileURLToPath(new URL('../../bin/refuge.mjs', import.meta.url));
+
+function run(args: string[]) {
+  const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines = createInterface({ input: child.stdout! });
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  const exit = new Promise<{ code: number | null; stderr: string }>((resolve) => child.on('exit', (code) => resolve({ code, stderr })));
+  return { child, lines, exit };
+}
+
+test('refuge start serves the data directory and stops cleanly on SIGINT', async (t) => {
+  const dir = await tempDir('refuge-cli-');
+  t.after(dir.cleanup);
+  const { child, lines, exit } = run(['start', '--port', '0', '--data', dir.path]);
+  // Breaking out of `for await` would close the reader: collect lines with events instead.
+  const output: string[] = [];
+  const url = await new Promise<string>((resolve) => {
+    lines.on('line', (line) => {
+      output.push(line);
+      const m = /listening on (http:\/\/\S+)/.exec(line);
+      if (m) resolve(m[1]!);
+    });
+    lines.on('close', () => resolve(''));
+  });
+  assert.ok(url, `no listening line in: ${output.join('\n')}`);
+  const welcome = await (await fetch(url + '/')).json();
+  assert.equal(welcome.couchdb, 'Welcome');
+  assert.equal(welcome.vendor.name, 'Refuge');
+  assert.equal((await fetch(url + '/notes', { method: 'PUT' })).status, 201);
+  const put = await fetch(url + '/notes/n1', { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{"title":"kept"}' });
+  assert.equal(put.status, 201);
+  const closed = new Promise((resolve) => lines.once('close', resolve));
+  child.kill('SIGINT');
+  const { code } = await exit;
+  await closed;
+  const rest = output;
+  assert.equal(code, 0);
+  assert.ok(rest.some((l) => l.includes('stopped cleanly')), rest.join('\n'));
+  // No stale lock: the same data directory opens again, with the write in it.
+  const node = await openNode({ dataDir: dir.path });
+  t.after(() => node.close());
+  assert.deepEqual(await node.allDbs(), ['notes']);
+  assert.equal((await (await node.db('notes')).get('n1')).title, 'kept');
+});
+
+test('refuge --help, start --help and bad usage', async () => {
+  const help = run(['--help']);
+  const out: string[] = [];
+  for await (const l of help.lines) out.push(l);
+  assert.equal((await help.exit).code, 0);
+  assert.ok(out.join('\n').includes('refuge start'));
+  const startHelp = run(['start', '--help']);
+  const out2: string[] = [];
+  for await (const l of startHelp.lines) out2.push(l);
+  assert.equal((await startHelp.exit).code, 0);
+  for (const flag of ['--data', '--port', '--host', '--admin', 'REFUGE_PORT', '--config']) assert.ok(out2.join('\n').includes(flag), flag);
+  const bad = run(['start', '--port', 'nope']);
+  for await (const _ of bad.lines);
+  const { code, stderr } = await bad.exit;
+  assert.equal(code, 2);
+  assert.match(stderr, /port must be a number/);
+  const open = run(['start', '--host', '0.0.0.0', '--port', '0', '--engine', 'memory']);
+  for await (const _ of open.lines);
+  const r = await open.exit;
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /without an admin/);
+});
