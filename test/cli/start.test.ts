@@ -35,7 +35,7 @@ test('refuge start serves the data directory and stops cleanly on SIGINT', async
     lines.on('close', () => resolve(''));
   });
   assert.ok(url, `no listening line in: ${output.join('\n')}`);
-  const welcome = await (await fetch(url + '/')).json();
+  const welcome = (await (await fetch(url + '/')).json()) as { couchdb: string; vendor: { name: string } };
   assert.equal(welcome.couchdb, 'Welcome');
   assert.equal(welcome.vendor.name, 'Refuge');
   assert.equal((await fetch(url + '/notes', { method: 'PUT' })).status, 201);
