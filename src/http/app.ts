@@ -11,6 +11,7 @@ import { changesRoutes } from './routes-changes.ts';
 import { dbRoutes } from './routes-db.ts';
 import { docRoutes } from './routes-docs.ts';
 import { findRoutes } from './routes-find.ts';
+import { replicateRoutes } from './routes-replicate.ts';
 import { serverRoutes } from './routes-server.ts';
 
 declare module 'fastify' {
@@ -75,6 +76,7 @@ export function buildApp(ctx: ServerContext, options: AppOptions = {}): FastifyI
   bulkRoutes(app, ctx);
   changesRoutes(app, ctx);
   findRoutes(app, ctx);
+  replicateRoutes(app, ctx);
   docRoutes(app, ctx);
   return app;
 }

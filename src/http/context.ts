@@ -2,6 +2,7 @@
 
 import type { FastifyRequest } from 'fastify';
 import type { Database } from '../documents/index.ts';
+import type { ReplicationJobs } from '../jobs/index.ts';
 import type { RefugeNode } from '../node/index.ts';
 import type { Auth } from './auth.ts';
 
@@ -12,7 +13,9 @@ export interface ServerContext {
   version: string;
   /** Long-lived responses (feeds) register here so shutdown can end them. */
   feeds: Set<AbortController>;
-  /** Optional subsystems that later parts attach (replicator jobs, blobs, ...). */
+  /** Replication jobs (`/_replicate`, `_replicator`), when enabled. */
+  jobs?: ReplicationJobs;
+  /** Optional subsystems that later parts attach (blobs, ...). */
   extras: Record<string, unknown>;
 }
 

@@ -3,6 +3,7 @@
 
 import { randomUuid } from '../documents/index.ts';
 import { RefugeError } from '../errors/index.ts';
+import { ReplicationJobs } from '../jobs/index.ts';
 import type { RefugeNode } from '../node/index.ts';
 import { buildApp, type AppOptions } from './app.ts';
 import { Auth, parseAdmin, type AdminCredentials } from './auth.ts';
@@ -19,6 +20,8 @@ export interface ServerOptions extends AppOptions {
   host?: string;
   port?: number;
   admin?: AdminCredentials | string | null;
+  /** Run replication jobs (`/_replicate`, the `_replicator` database); default true. */
+  replicator?: boolean;
 }
 
 export interface RunningServer {
@@ -45,8 +48,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     feeds: new Set(),
     extras: {},
   };
+  if (options.replicator !== false) {
+    ctx.jobs = new ReplicationJobs(options.node);
+    await ctx.jobs.start();
+  }
   const app = buildApp(ctx, options);
-  await app.listen({ host, port: options.port ?? 6986 });
+  try {
+    await app.listen({ host, port: options.port ?? 6986 });
+  } catch (err) {
+    await ctx.jobs?.stop();
+    throw err;
+  }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : (options.port ?? 6986);
   const urlHost = host.includes(':') ? `[${host}]` : host;
@@ -59,6 +71,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     close: () =>
       (closing ??= (async () => {
         for (const feed of ctx.feeds) feed.abort();
+        await ctx.jobs?.stop();
         await app.close();
       })()),
   };

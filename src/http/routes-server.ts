@@ -50,7 +50,6 @@ export function serverRoutes(app: FastifyInstance, ctx: ServerContext): void {
 
   app.get('/_active_tasks', async (req) => {
     requireAdmin(req.user);
-    const tasks = ctx.extras.activeTasks as (() => unknown[]) | undefined;
-    return tasks ? tasks() : [];
+    return ctx.jobs ? ctx.jobs.activeTasks() : [];
   });
 }

@@ -51,7 +51,7 @@ test('refuge start serves the data directory and stops cleanly on SIGINT', async
   // No stale lock: the same data directory opens again, with the write in it.
   const node = await openNode({ dataDir: dir.path });
   t.after(() => node.close());
-  assert.deepEqual(await node.allDbs(), ['notes']);
+  assert.deepEqual(await node.allDbs(), ['_replicator', 'notes']);
   assert.equal((await (await node.db('notes')).get('n1')).title, 'kept');
 });
 

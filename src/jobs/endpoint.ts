@@ -1,0 +1,35 @@
+// Turns a CouchDB replication endpoint — a local database name, a URL, or {url, headers} — into
+// a replication peer on this node.
+
+import { RefugeError } from '../errors/index.ts';
+import type { RefugeNode } from '../node/index.ts';
+import { HttpPeer, LocalPeer, type ReplicationPeer } from '../replication/index.ts';
+
+export type Endpoint = string | { url: string; headers?: Record<string, string> };
+
+export function checkEndpoint(value: unknown, name: string): Endpoint {
+  if (typeof value === 'string' && value.length > 0) return value;
+  if (value && typeof value === 'object' && typeof (value as { url?: unknown }).url === 'string') {
+    const headers = (value as { headers?: unknown }).headers;
+    if (headers !== undefined && (headers === null || typeof headers !== 'object' || Array.isArray(headers) || !Object.values(headers).every((v) => typeof v === 'string'))) {
+      throw new RefugeError('bad_request', `${name}.headers must be an object of strings`);
+    }
+    return value as Endpoint;
+  }
+  throw new RefugeError('bad_request', `${name} must be a database name, a URL or {url, headers}`);
+}
+
+export function describeEndpoint(e: Endpoint): string {
+  const url = typeof e === 'string' ? e : e.url;
+  // Never show credentials in task lists or logs.
+  return url.replace(/\/\/[^/@]*@/, '//');
+}
+
+export async function endpointPeer(node: RefugeNode, e: Endpoint, create: boolean): Promise<ReplicationPeer> {
+  const url = typeof e === 'string' ? e : e.url;
+  if (/^https?:\/\//i.test(url)) {
+    return new HttpPeer(url, typeof e === 'string' ? {} : { headers: e.headers });
+  }
+  if (create && !(await node.exists(url))) await node.createDb(url);
+  return new LocalPeer(await node.db(url));
+}

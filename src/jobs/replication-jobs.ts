@@ -1,0 +1,202 @@
+// Replication jobs on a node: one-shot and continuous replications started over HTTP
+// (`POST /_replicate`) or by documents in the `_replicator` database, which are restarted when the
+// node starts and follow edits of their documents. `_active_tasks` lists what runs.
+
+import { RefugeError } from '../errors/index.ts';
+import type { Database, Doc } from '../documents/index.ts';
+import type { RefugeNode } from '../node/index.ts';
+import { replicate, type Replication, type ReplicationReport } from '../replication/index.ts';
+import { checkEndpoint, describeEndpoint, endpointPeer, type Endpoint } from './endpoint.ts';
+
+export interface JobSpec {
+  source: Endpoint;
+  target: Endpoint;
+  continuous: boolean;
+  createTarget: boolean;
+  docIds?: string[];
+  selector?: unknown;
+}
+
+interface Job {
+  spec: JobSpec;
+  replication: Replication;
+  docId?: string;
+  startedOn: number;
+  updatedOn: number;
+  lastError?: string;
+}
+
+const STATE_DOC = '_local/refuge-job-state';
+
+export function parseSpec(body: Record<string, unknown>): JobSpec {
+  if (body.filter !== undefined) throw new RefugeError('not_implemented', 'filter functions need design documents, which this node does not run yet');
+  const docIds = body.doc_ids;
+  if (docIds !== undefined && (!Array.isArray(docIds) || !docIds.every((d) => typeof d === 'string'))) {
+    throw new RefugeError('bad_request', 'doc_ids must be an array of strings');
+  }
+  return {
+    source: checkEndpoint(body.source, 'source'),
+    target: checkEndpoint(body.target, 'target'),
+    continuous: body.continuous === true,
+    createTarget: body.create_target === true,
+    docIds: docIds as string[] | undefined,
+    selector: body.selector,
+  };
+}
+
+export class ReplicationJobs {
+  private readonly jobs = new Map<string, Job>();
+  private follow: AbortController | null = null;
+  private replicator: Database | null = null;
+
+  constructor(private readonly node: RefugeNode) {}
+
+  /** Starts the jobs described in `_replicator` and follows that database's changes. */
+  async start(): Promise<void> {
+    if (!(await this.node.exists('_replicator'))) await this.node.createDb('_replicator');
+    this.replicator = await this.node.db('_replicator');
+    this.follow = new AbortController();
+    const feed = this.replicator.subscribe({ includeDocs: true, signal: this.follow.signal });
+    void (async () => {
+      for await (const batch of feed) {
+        for (const row of batch) await this.onReplicatorDoc(row.id, row.deleted ? undefined : row.doc);
+      }
+    })().catch(() => undefined);
+  }
+
+  private async completed(): Promise<Record<string, string>> {
+    try {
+      return ((await this.replicator!.get(STATE_DOC)) as { completed?: Record<string, string> }).completed ?? {};
+    } catch {
+      return {};
+    }
+  }
+
+  private async markCompleted(docId: string, rev: string): Promise<void> {
+    const db = this.replicator!;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      let current: Doc = { _id: STATE_DOC };
+      try {
+        current = await db.get(STATE_DOC);
+      } catch {
+        // first completion
+      }
+      const completed = { ...((current as { completed?: Record<string, string> }).completed ?? {}), [docId]: rev };
+      try {
+        await db.putLocal({ ...current, _id: STATE_DOC, completed });
+        return;
+      } catch {
+        // a concurrent completion: read again
+      }
+    }
+  }
+
+  private async onReplicatorDoc(docId: string, doc: Doc | undefined): Promise<void> {
+    if (docId.startsWith('_design/')) return;
+    const key = `doc:${docId}`;
+    const running = this.jobs.get(key);
+    if (running) {
+      running.replication.cancel();
+      this.jobs.delete(key);
+    }
+    if (!doc) return;
+    let spec: JobSpec;
+    try {
+      spec = parseSpec(doc);
+    } catch {
+      return; // an invalid job document is ignored, as CouchDB marks it failed
+    }
+    if (!spec.continuous && (await this.completed())[docId] === doc._rev) return;
+    const job = await this.launch(key, spec, docId);
+    if (!spec.continuous) {
+      job.replication.done.then(
+        () => this.markCompleted(docId, doc._rev!),
+        () => undefined,
+      );
+    }
+  }
+
+  private async launch(key: string, spec: JobSpec, docId?: string): Promise<Job> {
+    const source = await endpointPeer(this.node, spec.source, false);
+    const target = await endpointPeer(this.node, spec.target, spec.createTarget);
+    const replication = replicate(source, target, {
+      continuous: spec.continuous,
+      createTarget: spec.createTarget,
+      docIds: spec.docIds,
+      selector: spec.selector,
+    });
+    const job: Job = { spec, replication, docId, startedOn: Date.now(), updatedOn: Date.now() };
+    replication.on('change', () => (job.updatedOn = Date.now()));
+    replication.on('error', (e) => (job.lastError = e.reason));
+    this.jobs.set(key, job);
+    replication.done.then(
+      () => this.jobs.get(key) === job && !spec.continuous && this.jobs.delete(key),
+      () => this.jobs.get(key) === job && this.jobs.delete(key),
+    );
+    return job;
+  }
+
+  /** `POST /_replicate`: one-shot waits for the report; continuous returns its id at once. */
+  async replicate(spec: JobSpec): Promise<{ continuous: true; id: string } | { continuous: false; report: ReplicationReport }> {
+    const key = `api:${describeEndpoint(spec.source)}>${describeEndpoint(spec.target)}:${spec.continuous}:${JSON.stringify(spec.docIds ?? spec.selector ?? null)}`;
+    if (spec.continuous && this.jobs.has(key)) return { continuous: true, id: this.jobs.get(key)!.replication.replicationId ?? key };
+    const job = await this.launch(key, spec);
+    if (spec.continuous) return { continuous: true, id: job.replication.replicationId ?? key };
+    return { continuous: false, report: await job.replication.done };
+  }
+
+  /** Cancels the API job with this replication id (or matching source/target); false when none runs. */
+  cancel(spec: Partial<JobSpec> & { id?: string }): boolean {
+    for (const [key, job] of this.jobs) {
+      if (!key.startsWith('api:')) continue;
+      const sameId = spec.id !== undefined && job.replication.replicationId === spec.id;
+      const sameEnds =
+        spec.source !== undefined &&
+        spec.target !== undefined &&
+        describeEndpoint(job.spec.source) === describeEndpoint(spec.source) &&
+        describeEndpoint(job.spec.target) === describeEndpoint(spec.target);
+      if (sameId || sameEnds) {
+        job.replication.cancel();
+        this.jobs.delete(key);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  activeTasks(): unknown[] {
+    return [...this.jobs.values()].map((job) => {
+      const p = job.replication.progress;
+      return {
+        type: 'replication',
+        node: 'refuge',
+        pid: job.replication.sessionId,
+        replication_id: job.replication.replicationId,
+        doc_id: job.docId ?? null,
+        database: job.docId ? '_replicator' : null,
+        source: describeEndpoint(job.spec.source),
+        target: describeEndpoint(job.spec.target),
+        continuous: job.spec.continuous,
+        docs_read: p.docsRead,
+        docs_written: p.docsWritten,
+        doc_write_failures: p.docWriteFailures,
+        missing_revisions_found: p.missingFound,
+        revisions_checked: p.missingChecked,
+        changes_pending: p.pending ?? null,
+        checkpointed_source_seq: p.checkpointedSeq ?? null,
+        source_seq: p.lastSeq ?? null,
+        started_on: Math.floor(job.startedOn / 1000),
+        updated_on: Math.floor(job.updatedOn / 1000),
+        last_error: job.lastError,
+      };
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.follow?.abort();
+    const all = [...this.jobs.values()];
+    this.jobs.clear();
+    for (const job of all) job.replication.cancel();
+    await Promise.allSettled(all.map((j) => j.replication.done));
+  }
+}

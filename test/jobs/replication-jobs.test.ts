@@ -1,0 +1,90 @@
+// Replication jobs on a node: POST /_replicate (one-shot, continuous, cancel), `_active_tasks`,
+// and `_replicator` documents that restart with the node and resume from their checkpoints.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Database } from '../../src/documents/index.ts';
+import { startServer } from '../../src/http/index.ts';
+import { openNode } from '../../src/node/index.ts';
+import { tempDir } from '../helpers/db.ts';
+
+/** Resolves once `id` is readable in `db`, driven by the changes feed (no polling). */
+async function waitForDoc(db: Database, id: string): Promise<void> {
+  const ac = new AbortController();
+  try {
+    for await (const batch of db.subscribe({ signal: ac.signal, docIds: [id] })) {
+      if (batch.some((r) => r.id === id)) return;
+    }
+  } finally {
+    ac.abort();
+  }
+}
+
+const json = (url: string, method: string, body?: unknown) =>
+  fetch(url, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+
+test('POST /_replicate one-shot, continuous, _active_tasks and cancel', async (t) => {
+  const node = await openNode({ engine: 'memory' });
+  const srv = await startServer({ node, port: 0 });
+  t.after(async () => {
+    await srv.close();
+    await node.close();
+  });
+  const a = await node.createDb('a');
+  await a.bulkDocs([{ _id: 'x', v: 1 }, { _id: 'y', v: 2 }]);
+  const one = await json(srv.url + '/_replicate', 'POST', { source: 'a', target: 'b', create_target: true });
+  assert.equal(one.status, 200);
+  const report = (await one.json()) as { ok: boolean; docs_written: number };
+  assert.equal(report.ok, true);
+  assert.equal(report.docs_written, 2);
+  assert.equal((await (await node.db('b')).info()).docCount, 2);
+
+  const cont = await json(srv.url + '/_replicate', 'POST', { source: srv.url + '/a', target: 'c', create_target: true, continuous: true });
+  assert.equal(cont.status, 202);
+  const tasks = (await (await fetch(srv.url + '/_active_tasks')).json()) as Array<{ type: string; continuous: boolean }>;
+  assert.equal(tasks.length, 1);
+  assert.equal(tasks[0]!.continuous, true);
+  const c = await node.db('c');
+  await a.put({ _id: 'later' });
+  await waitForDoc(c, 'later');
+  const cancel = await json(srv.url + '/_replicate', 'POST', { source: srv.url + '/a', target: 'c', cancel: true });
+  assert.equal(cancel.status, 200);
+  assert.deepEqual(await (await fetch(srv.url + '/_active_tasks')).json(), []);
+  const again = await json(srv.url + '/_replicate', 'POST', { source: srv.url + '/a', target: 'c', cancel: true });
+  assert.equal(again.status, 404);
+  const bad = await json(srv.url + '/_replicate', 'POST', { source: 42, target: 'c' });
+  assert.equal(bad.status, 400);
+  const missing = await json(srv.url + '/_replicate', 'POST', { source: 'nope', target: 'c' });
+  assert.equal(missing.status, 404);
+});
+
+test('_replicator jobs restart with the node and resume from their checkpoint', async (t) => {
+  const dir = await tempDir('refuge-jobs-');
+  t.after(dir.cleanup);
+  let node = await openNode({ dataDir: dir.path });
+  let srv = await startServer({ node, port: 0 });
+  const src = await node.createDb('src');
+  await src.bulkDocs(Array.from({ length: 50 }, (_, i) => ({ _id: `d${i}` })));
+  const dstDb = await node.createDb('dst');
+  const put = await json(srv.url + '/_replicator/mirror', 'PUT', { source: 'src', target: 'dst', create_target: true, continuous: true });
+  assert.equal(put.status, 201);
+  await waitForDoc(dstDb, 'd49');
+  await srv.close();
+  await node.close();
+
+  // While the node is down, the source changes.
+  node = await openNode({ dataDir: dir.path });
+  await (await node.db('src')).put({ _id: 'while-down' });
+  srv = await startServer({ node, port: 0 });
+  t.after(async () => {
+    await srv.close();
+    await node.close();
+  });
+  const dst = await node.db('dst');
+  await waitForDoc(dst, 'while-down');
+  assert.equal((await dst.info()).docCount, 51);
+  // The job resumed from its checkpoint: it read only the one change made while it was down.
+  const tasks = (await (await fetch(srv.url + '/_active_tasks')).json()) as Array<{ doc_id: string; docs_read: number }>;
+  assert.equal(tasks[0]!.doc_id, 'mirror');
+  assert.equal(tasks[0]!.docs_read, 1);
+});
