@@ -5,12 +5,15 @@ import { parseArgs } from 'node:util';
 import { isRefugeError } from '../errors/index.ts';
 import { loadSettings, SETTING_HELP } from './config.ts';
 import { runDemo } from './demo.ts';
+import { runReplicate } from './replicate.ts';
 import { runStart } from './start.ts';
 
 const HELP = `refuge — store, sync and share your data without a central cloud
 
 Usage:
   refuge start [options]      run a node: CouchDB-compatible HTTP API on 127.0.0.1:6986
+  refuge replicate SOURCE TARGET [--continuous] [--selector JSON] [--doc-ids a,b] [--create-target]
+                              replicate between URLs and/or databases of a stopped node (--data)
   refuge demo [--data DIR]    write and query a few documents in DIR/demo, then exit
   refuge help [COMMAND]       this text, or a command's options
 
@@ -34,6 +37,10 @@ const OPTIONS = {
   'body-limit': { type: 'string' },
   config: { type: 'string' },
   json: { type: 'boolean' },
+  continuous: { type: 'boolean' },
+  selector: { type: 'string' },
+  'doc-ids': { type: 'string' },
+  'create-target': { type: 'boolean' },
 } as const;
 
 export async function main(argv: string[]): Promise<number> {
@@ -67,6 +74,23 @@ export async function main(argv: string[]): Promise<number> {
         config: v.config,
       });
       return runStart(settings);
+    }
+    case 'replicate': {
+      const [, source, target] = positionals;
+      if (!source || !target) {
+        process.stderr.write(`usage: refuge replicate SOURCE TARGET [--continuous] [--selector JSON]\n`);
+        return 2;
+      }
+      return runReplicate({
+        source,
+        target,
+        data: v.data ?? process.env.REFUGE_DATA ?? './refuge-data',
+        continuous: v.continuous === true,
+        selector: v.selector,
+        docIds: v['doc-ids'],
+        createTarget: v['create-target'] === true,
+        json: v.json === true,
+      });
     }
     case 'demo':
       return runDemo({ dataDir: v.data, json: v.json === true });

@@ -77,3 +77,23 @@ test('refuge --help, start --help and bad usage', async () => {
   assert.equal(r.code, 2);
   assert.match(r.stderr, /without an admin/);
 });
+
+test('refuge replicate copies a database between two running nodes, with a selector', async (t) => {
+  const { openNode: open } = await import('../../src/node/index.ts');
+  const { startServer } = await import('../../src/http/index.ts');
+  const node = await open({ engine: 'memory' });
+  const srv = await startServer({ node, port: 0 });
+  t.after(async () => {
+    await srv.close();
+    await node.close();
+  });
+  const src = await node.createDb('src');
+  await src.bulkDocs([{ _id: 'a', keep: true }, { _id: 'b', keep: false }, { _id: 'c', keep: true }]);
+  const r = run(['replicate', `${srv.url}/src`, `${srv.url}/dst`, '--create-target', '--selector', '{"keep":true}', '--json']);
+  const out: string[] = [];
+  for await (const l of r.lines) out.push(l);
+  assert.equal((await r.exit).code, 0);
+  const report = JSON.parse(out.at(-1)!);
+  assert.equal(report.docsWritten, 2);
+  assert.deepEqual((await (await node.db('dst')).allDocs()).rows.map((row) => row.id), ['a', 'c']);
+});

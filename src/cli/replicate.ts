@@ -1,0 +1,58 @@
+// `refuge replicate SOURCE TARGET`: one replication between URLs (any CouchDB-compatible server)
+// and/or database names in a stopped node's data directory (--data), with live progress.
+
+import { RefugeError } from '../errors/index.ts';
+import { endpointPeer } from '../jobs/index.ts';
+import { openNode, type RefugeNode } from '../node/index.ts';
+import { replicate } from '../replication/index.ts';
+
+export interface ReplicateArgs {
+  source: string;
+  target: string;
+  data: string;
+  continuous: boolean;
+  selector?: string;
+  docIds?: string;
+  createTarget: boolean;
+  json: boolean;
+}
+
+const isUrl = (s: string) => /^https?:\/\//i.test(s);
+
+export async function runReplicate(args: ReplicateArgs, out: NodeJS.WritableStream = process.stdout): Promise<number> {
+  let selector: unknown;
+  if (args.selector !== undefined) {
+    try {
+      selector = JSON.parse(args.selector);
+    } catch (err) {
+      throw new RefugeError('bad_request', '--selector must be JSON', { cause: err });
+    }
+  }
+  const docIds = args.docIds?.split(',').filter(Boolean);
+  let node: RefugeNode | undefined;
+  if (!isUrl(args.source) || !isUrl(args.target)) node = await openNode({ dataDir: args.data });
+  try {
+    const source = await endpointPeer(node!, args.source, false);
+    const target = await endpointPeer(node!, args.target, args.createTarget);
+    const rep = replicate(source, target, { continuous: args.continuous, selector, docIds, createTarget: args.createTarget });
+    const tty = (out as { isTTY?: boolean }).isTTY === true && !args.json;
+    rep.on('change', (e) => {
+      if (tty) out.write(`\r  read ${e.docsRead}  written ${e.docsWritten}  failed ${e.docWriteFailures}  seq ${String(e.lastSeq ?? '')}   `);
+    });
+    rep.on('paused', (e) => {
+      if (args.continuous && !args.json) out.write(`${tty ? '\n' : ''}  caught up at seq ${String(e.lastSeq ?? '')}, following changes (Ctrl-C to stop)\n`);
+    });
+    if (args.continuous) {
+      process.once('SIGINT', () => rep.cancel());
+      process.once('SIGTERM', () => rep.cancel());
+    }
+    const report = await rep.done;
+    if (args.json) out.write(JSON.stringify(report) + '\n');
+    else {
+      out.write(`${tty ? '\n' : ''}replicated ${args.source} -> ${args.target}: ${report.docsRead} read, ${report.docsWritten} written, ${report.docWriteFailures} failed (${report.status})\n`);
+    }
+    return report.docWriteFailures > 0 ? 1 : 0;
+  } finally {
+    await node?.close();
+  }
+}
