@@ -3,19 +3,18 @@
 
 import { ClassicLevel } from 'classic-level';
 import { perSecond, timed } from './report.ts';
-import type { BenchDoc } from './workload.ts';
+import { makeDocs } from './workload.ts';
 
-export async function leveldbCeiling(dir: string, docs: BenchDoc[], batchSize: number): Promise<number> {
+export async function leveldbCeiling(dir: string, count: number, batchSize: number): Promise<number> {
   const db = new ClassicLevel<string, string>(`${dir}/raw`, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
   await db.open();
   try {
-    const { ms } = await timed(async () => {
-      for (let i = 0; i < docs.length; i += batchSize) {
-        const ops = docs.slice(i, i + batchSize).map((d) => ({ type: 'put' as const, key: d._id, value: JSON.stringify(d) }));
-        await db.batch(ops);
-      }
-    });
-    return perSecond(docs.length, ms);
+    let ms = 0;
+    for (let i = 0; i < count; i += batchSize) {
+      const docs = makeDocs(Math.min(batchSize, count - i), 42, i);
+      ms += (await timed(() => db.batch(docs.map((d) => ({ type: 'put' as const, key: d._id, value: JSON.stringify(d) }))))).ms;
+    }
+    return perSecond(count, ms);
   } finally {
     await db.close();
   }

@@ -36,24 +36,28 @@ function pick<T>(rand: () => number, from: readonly T[]): T {
   return from[Math.floor(rand() * from.length)]!;
 }
 
-/** `n` documents of about 200 bytes of JSON each; call again for a fresh, identical copy. */
-export function makeDocs(n: number, seed = 42): BenchDoc[] {
-  const rand = prng(seed);
-  const docs: BenchDoc[] = new Array(n);
-  for (let i = 0; i < n; i++) {
-    const words: string[] = [];
-    for (let w = 0; w < 12; w++) words.push(pick(rand, WORDS));
-    docs[i] = {
-      _id: docId(i),
-      name: `${pick(rand, NAMES)} ${pick(rand, NAMES)}son`,
-      city: pick(rand, CITIES),
-      age: 18 + Math.floor(rand() * 70),
-      tags: [pick(rand, TAGS), pick(rand, TAGS), pick(rand, TAGS)],
-      active: rand() < 0.5,
-      text: words.join(' '),
-    };
-  }
-  return docs;
+/**
+ * Document `i` of the workload (~200 bytes of JSON), from a PRNG seeded by `i`: any document can be
+ * made again on demand, so a benchmark never has to hold the whole workload in memory.
+ */
+export function makeDoc(i: number, seed = 42): BenchDoc {
+  const rand = prng(seed * 1_000_003 + i);
+  const words: string[] = [];
+  for (let w = 0; w < 12; w++) words.push(pick(rand, WORDS));
+  return {
+    _id: docId(i),
+    name: `${pick(rand, NAMES)} ${pick(rand, NAMES)}son`,
+    city: pick(rand, CITIES),
+    age: 18 + Math.floor(rand() * 70),
+    tags: [pick(rand, TAGS), pick(rand, TAGS), pick(rand, TAGS)],
+    active: rand() < 0.5,
+    text: words.join(' '),
+  };
+}
+
+/** Documents `from` .. `from + n - 1`. */
+export function makeDocs(n: number, seed = 42, from = 0): BenchDoc[] {
+  return Array.from({ length: n }, (_, k) => makeDoc(from + k, seed));
 }
 
 /** `count` random indices in [0, n), the same sequence for a given seed. */
