@@ -20,5 +20,5 @@ export {
 } from './rev-tree.ts';
 export { computeRev } from './rev-id.ts';
 export { canonicalJson } from './canonical-json.ts';
-export { validateDbName, validateDocId } from './validate.ts';
+export { splitDoc, validateDbName, validateDocId } from './validate.ts';
 export { randomUuid } from './ids.ts';

@@ -97,7 +97,9 @@ export function splitDoc(doc: unknown): SplitDoc {
         if (value !== undefined) revisions = validateRevisions(value);
         break;
       case '_attachments':
-        if (value !== undefined && value !== null && (typeof value !== 'object' || Object.keys(value).length > 0)) {
+        if (value === undefined || value === null) break;
+        if (typeof value !== 'object' || Array.isArray(value)) throw new RefugeError('doc_validation', '_attachments must be an object');
+        if (Object.keys(value).length > 0) {
           throw new RefugeError('not_implemented', 'Attachments are not stored yet: they arrive with the blob store');
         }
         break;

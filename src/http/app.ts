@@ -1,11 +1,12 @@
 // The node's HTTP server: Fastify with CouchDB's routes, JSON bodies parsed without prototype
 // tricks, a size limit, CouchDB-shaped errors, and the admin check before any handler runs.
 
+import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { RefugeError } from '../errors/index.ts';
 import { ANONYMOUS, requireAdmin, type UserCtx } from './auth.ts';
 import type { ServerContext } from './context.ts';
-import { errorHandler } from './errors.ts';
+import { clientErrorHandler, errorHandler } from './errors.ts';
 import { bulkRoutes } from './routes-bulk.ts';
 import { changesRoutes } from './routes-changes.ts';
 import { dbRoutes } from './routes-db.ts';
@@ -37,19 +38,33 @@ export function buildApp(ctx: ServerContext, options: AppOptions = {}): FastifyI
     return503OnClosing: true,
     forceCloseConnections: true,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 64 * 1024 },
+    // Bad percent-encodings and the like are found by the router, before the error handler.
+    frameworkErrors: errorHandler,
+    clientErrorHandler,
+  });
+  // CONNECT never reaches a route; without a listener Node drops the socket unanswered.
+  app.server.on('connect', (_req, socket: Duplex) => {
+    const body = JSON.stringify({ error: 'method_not_allowed', reason: 'CONNECT is not supported' });
+    socket.end(`HTTP/1.1 405 Method Not Allowed\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
   });
 
   app.removeAllContentTypeParsers();
   // JSON.parse makes `__proto__` an ordinary own key, which is what a document store wants.
-  app.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'string', bodyLimit }, (_req, body, done) => {
-    if (body === '') return done(null, undefined);
+  // Bytes are decoded strictly: invalid UTF-8 is refused rather than stored as U+FFFD.
+  const utf8 = new TextDecoder('utf-8', { fatal: true });
+  app.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'buffer', bodyLimit }, (_req, body, done) => {
+    if ((body as Buffer).length === 0) return done(null, undefined);
     try {
-      done(null, JSON.parse(body as string));
+      done(null, JSON.parse(utf8.decode(body as Buffer)));
     } catch (err) {
       done(new RefugeError('bad_request', 'invalid UTF-8 JSON', { cause: err }), undefined);
     }
   });
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit }, (_req, body, done) => {
+  // Forms only log in (`POST /_session`); anywhere else they would turn into documents.
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit }, (req, body, done) => {
+    if (req.url.split('?', 1)[0] !== '/_session') {
+      return done(new RefugeError('bad_content_type', 'Content-Type must be application/json'), undefined);
+    }
     done(null, Object.fromEntries(new URLSearchParams(body as string)));
   });
 

@@ -45,7 +45,7 @@ export class Auth {
   /** Constant-time check, so response timing says nothing about the password. */
   checkPassword(name: string, password: string): boolean {
     if (!this.admin || !this.hash) return false;
-    const okName = name.length === this.admin.name.length && timingSafeEqual(Buffer.from(name), Buffer.from(this.admin.name));
+    const okName = sameBytes(name, this.admin.name);
     const okPass = timingSafeEqual(this.derive(password), this.hash);
     return okName && okPass;
   }
@@ -84,9 +84,16 @@ export class Auth {
     if (parts.length !== 3) return false;
     const [name, expires, mac] = parts as [string, string, string];
     const expect = createHmac('sha256', this.secret).update(`${name}:${expires}`).digest('base64url');
-    if (mac.length !== expect.length || !timingSafeEqual(Buffer.from(mac), Buffer.from(expect))) return false;
+    if (!sameBytes(mac, expect)) return false;
     return name === this.admin?.name && Number.parseInt(expires, 16) * 1000 > Date.now();
   }
+}
+
+/** Constant-time string equality; compares UTF-8 bytes (timingSafeEqual throws on unequal lengths). */
+function sameBytes(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 function readCookie(header: string | undefined, name: string): string | undefined {

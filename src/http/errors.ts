@@ -1,6 +1,7 @@
 // Every failure leaves the server as CouchDB's `{"error","reason"}` with CouchDB's status: our own
 // RefugeErrors as they are, framework errors (bad JSON, oversize bodies, media types) translated.
 
+import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { RefugeError, isRefugeError } from '../errors/index.ts';
 
@@ -17,6 +18,7 @@ export function toWireError(err: unknown): RefugeError {
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new RefugeError('bad_request', 'Invalid Content-Length', { cause: err });
     case 'FST_ERR_BAD_URL':
+    case 'FST_ERR_MAX_PARAM_LENGTH':
     case 'FST_ERR_ASYNC_CONSTRAINT':
       return new RefugeError('bad_request', 'Invalid URL', { cause: err });
   }
@@ -36,4 +38,23 @@ export function errorHandler(err: unknown, req: FastifyRequest, reply: FastifyRe
     reply.header('WWW-Authenticate', 'Basic realm="refuge"');
   }
   void reply.code(e.status).type('application/json').send(JSON.stringify(e.toJSON()));
+}
+
+/**
+ * Requests Node's HTTP parser rejects before any route runs (unknown methods, oversized headers,
+ * broken framing) still get CouchDB's JSON error, then the connection closes.
+ */
+export function clientErrorHandler(err: Error & { code?: string }, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, text, reason] =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'Request Header Fields Too Large', 'Request headers (or URL) too large']
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'Request Timeout', 'Request timed out']
+        : [400, 'Bad Request', 'Malformed HTTP request'];
+  const body = JSON.stringify({ error: status === 400 ? 'bad_request' : status === 431 ? 'too_large' : 'timeout', reason });
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${text}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy();
 }

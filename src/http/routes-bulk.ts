@@ -1,8 +1,8 @@
 // Many documents at once: `_all_docs`, `_bulk_docs`, `_bulk_get`, `_revs_diff`, `_missing_revs`.
 
 import type { FastifyInstance } from 'fastify';
-import { RefugeError } from '../errors/index.ts';
-import type { AllDocsOptions, BulkGetRequest } from '../documents/index.ts';
+import { RefugeError, isRefugeError } from '../errors/index.ts';
+import { splitDoc, type AllDocsOptions, type BulkGetRequest } from '../documents/index.ts';
 import { dbOf, type ServerContext } from './context.ts';
 import { bool, int, json, jsonKey, jsonStringArray, objectBody, type Query } from './params.ts';
 import { allDocsWire, bulkDocsWire, revsDiffWire } from './wire.ts';
@@ -42,6 +42,15 @@ export function bulkRoutes(app: FastifyInstance, ctx: ServerContext): void {
       throw new RefugeError('bad_request', '`new_edits` parameter must be a boolean.');
     }
     const newEdits = body.new_edits !== false;
+    // As CouchDB: a malformed document (not an object, bad id, bad special field) fails the whole
+    // request with nothing written; conflicts and the like stay per-document results.
+    for (const doc of body.docs) {
+      try {
+        splitDoc(doc);
+      } catch (err) {
+        if (isRefugeError(err) && err.status === 400) throw err;
+      }
+    }
     const results = await db.bulkDocs(body.docs, { newEdits });
     reply.code(201);
     return bulkDocsWire(results, newEdits);

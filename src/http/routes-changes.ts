@@ -74,6 +74,8 @@ async function stream(ctx: ServerContext, req: FastifyRequest, reply: FastifyRep
     'Cache-Control': 'no-cache',
     'Transfer-Encoding': 'chunked',
   });
+  // Send the headers now: a feed with nothing to say yet must still open at once for the client.
+  reply.raw.flushHeaders();
   const idleLimit = p.timeout ?? (p.heartbeat ? undefined : 60_000);
   let idle: ReturnType<typeof setTimeout> | undefined;
   const armIdle = () => {

@@ -90,12 +90,21 @@ export function docRoutes(app: FastifyInstance, ctx: ServerContext): void {
     app.delete(path, del);
   }
 
-  const noAttachments = async () => {
+  const noAttachments = async (req: Req) => {
+    // The database (and, to read or delete, the document) must exist: 404 before the 501.
+    const db = await dbOf(ctx, req);
+    if (req.method !== 'PUT') await db.get(docIdOf(req));
     throw new RefugeError('not_implemented', 'Attachments are stored by the blob store, which is not part of this node yet');
   };
-  for (const path of ['/:db/:docid/*', '/:db/_design/:ddoc/*']) {
-    app.get(path, noAttachments);
-    app.put(path, noAttachments);
-    app.delete(path, noAttachments);
-  }
+  // Attachment bodies are any media type: in their own scope, every body is read (within the size
+  // limit) and dropped, so the answer is the 501 rather than a 400/415 about the body.
+  void app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, _body, done) => done(null, undefined));
+    for (const path of ['/:db/:docid/*', '/:db/_design/:ddoc/*']) {
+      scope.get(path, noAttachments);
+      scope.put(path, noAttachments);
+      scope.delete(path, noAttachments);
+    }
+  });
 }

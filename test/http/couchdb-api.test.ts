@@ -1,0 +1,347 @@
+// Status codes, headers and body shapes as CouchDB 3 answers them: server, database and document
+// endpoints, ETags and If-Match/If-None-Match, replication helpers, unimplemented routes, and the
+// admin: Basic auth, cookie sessions, and refusing to listen publicly without one.
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { isRefugeError } from '../../src/errors/index.ts';
+import { startServer } from '../../src/http/index.ts';
+import { request, startTestServer, type TestServer } from './server.ts';
+
+const REV1 = '1-' + 'a'.repeat(32);
+const REV2 = '2-' + 'b'.repeat(32);
+
+const isCouchError = (body: any, error?: string) =>
+  typeof body?.error === 'string' && typeof body?.reason === 'string' && (error === undefined || body.error === error);
+
+describe('CouchDB API shapes', () => {
+  let server: TestServer;
+  let u: string;
+  before(async () => {
+    server = await startTestServer();
+    u = server.url;
+  });
+  after(() => server.close());
+
+  test('GET / welcomes like CouchDB, with the vendor', async () => {
+    const res = await request(`${u}/`);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type')!, /^application\/json/);
+    assert.equal(res.body.couchdb, 'Welcome');
+    assert.match(res.body.version, /^3\./);
+    assert.equal(res.body.vendor.name, 'Refuge');
+    assert.equal(typeof res.body.vendor.version, 'string');
+    assert.match(res.body.uuid, /^[0-9a-f]{32}$/);
+  });
+
+  test('_up, _uuids, _all_dbs', async () => {
+    assert.deepEqual((await request(`${u}/_up`)).body.status, 'ok');
+    const uuids = await request(`${u}/_uuids?count=3`);
+    assert.equal(uuids.status, 200);
+    assert.equal(uuids.body.uuids.length, 3);
+    assert.equal(new Set(uuids.body.uuids).size, 3);
+    for (const id of uuids.body.uuids) assert.match(id, /^[0-9a-f]{32}$/);
+    assert.equal((await request(`${u}/_uuids`)).body.uuids.length, 1);
+    for (const bad of ['0', '-1', 'x', '100000']) {
+      const r = await request(`${u}/_uuids?count=${bad}`);
+      assert.equal(r.status, 400, bad);
+      assert.ok(isCouchError(r.body, 'bad_request'));
+    }
+    await request(`${u}/alpha`, { method: 'PUT' });
+    await request(`${u}/beta`, { method: 'PUT' });
+    const dbs = await request(`${u}/_all_dbs`);
+    assert.ok(Array.isArray(dbs.body));
+    assert.ok(dbs.body.includes('alpha') && dbs.body.includes('beta'));
+    assert.deepEqual(dbs.body, [...dbs.body].sort());
+  });
+
+  test('database lifecycle: PUT 201/412/400, GET/HEAD 200/404, DELETE 200/404', async () => {
+    const created = await request(`${u}/lifecycle`, { method: 'PUT' });
+    assert.equal(created.status, 201);
+    assert.deepEqual(created.body, { ok: true });
+    assert.equal(created.headers.get('location'), '/lifecycle');
+    const again = await request(`${u}/lifecycle`, { method: 'PUT' });
+    assert.equal(again.status, 412);
+    assert.ok(isCouchError(again.body, 'file_exists'));
+    for (const bad of ['Upper', '1digit', '_underscore', 'sp%20ace', 'a%3Fb', 'dot.name']) {
+      const r = await request(`${u}/${bad}`, { method: 'PUT' });
+      assert.equal(r.status, 400, bad);
+      assert.ok(isCouchError(r.body, 'illegal_database_name'), `${bad}: ${r.text}`);
+    }
+    const info = await request(`${u}/lifecycle`);
+    assert.equal(info.status, 200);
+    for (const key of ['db_name', 'update_seq', 'doc_count', 'doc_del_count', 'sizes', 'instance_start_time']) assert.ok(key in info.body, key);
+    assert.equal(info.body.db_name, 'lifecycle');
+    const head = await request(`${u}/lifecycle`, { method: 'HEAD' });
+    assert.equal(head.status, 200);
+    assert.equal(head.text, '');
+    const headMissing = await request(`${u}/nothere`, { method: 'HEAD' });
+    assert.equal(headMissing.status, 404);
+    const missing = await request(`${u}/nothere`);
+    assert.equal(missing.status, 404);
+    assert.ok(isCouchError(missing.body, 'not_found'));
+    const withRev = await request(`${u}/lifecycle?rev=1-abc`, { method: 'DELETE' });
+    assert.equal(withRev.status, 400);
+    assert.equal((await request(`${u}/lifecycle`, { method: 'DELETE' })).status, 200);
+    assert.equal((await request(`${u}/lifecycle`, { method: 'DELETE' })).status, 404);
+    assert.equal((await request(`${u}/lifecycle`)).status, 404);
+    // Names with a slash are legal when encoded.
+    assert.equal((await request(`${u}/team%2Fnotes`, { method: 'PUT' })).status, 201);
+    assert.equal((await request(`${u}/team%2Fnotes`)).body.db_name, 'team/notes');
+  });
+
+  test('POST /db creates a document with a generated id; documents carry ETags', async () => {
+    await request(`${u}/docs`, { method: 'PUT' });
+    const posted = await request(`${u}/docs`, { method: 'POST', body: { a: 1 } });
+    assert.equal(posted.status, 201);
+    assert.equal(posted.body.ok, true);
+    assert.match(posted.body.id, /^[0-9a-f]{32}$/);
+    assert.match(posted.body.rev, /^1-[0-9a-f]{32}$/);
+    assert.equal(posted.headers.get('location'), `/docs/${posted.body.id}`);
+    const withId = await request(`${u}/docs`, { method: 'POST', body: { _id: 'chosen', a: 2 } });
+    assert.equal(withId.body.id, 'chosen');
+
+    const put = await request(`${u}/docs/d1`, { method: 'PUT', body: { v: 1 } });
+    assert.equal(put.status, 201);
+    assert.equal(put.headers.get('etag'), `"${put.body.rev}"`);
+    const got = await request(`${u}/docs/d1`);
+    assert.equal(got.status, 200);
+    assert.equal(got.headers.get('etag'), `"${put.body.rev}"`);
+    const notModified = await request(`${u}/docs/d1`, { headers: { 'if-none-match': `"${put.body.rev}"` } });
+    assert.equal(notModified.status, 304);
+    assert.equal(notModified.text, '');
+    const modified = await request(`${u}/docs/d1`, { headers: { 'if-none-match': `"${REV1}"` } });
+    assert.equal(modified.status, 200);
+    const head = await request(`${u}/docs/d1`, { method: 'HEAD' });
+    assert.equal(head.status, 200);
+    assert.equal(head.headers.get('etag'), `"${put.body.rev}"`);
+    assert.equal((await request(`${u}/docs/nope`, { method: 'HEAD' })).status, 404);
+  });
+
+  test('If-Match on PUT and DELETE; rev disagreements are 400', async () => {
+    const first = await request(`${u}/docs/ifm`, { method: 'PUT', body: { v: 1 } });
+    const rev = first.body.rev as string;
+    const stale = await request(`${u}/docs/ifm`, { method: 'PUT', body: { v: 2 }, headers: { 'if-match': `"${REV1}"` } });
+    assert.equal(stale.status, 409);
+    assert.ok(isCouchError(stale.body, 'conflict'));
+    const ok = await request(`${u}/docs/ifm`, { method: 'PUT', body: { v: 2 }, headers: { 'if-match': `"${rev}"` } });
+    assert.equal(ok.status, 201);
+    const rev2 = ok.body.rev as string;
+    const disagree = await request(`${u}/docs/ifm?rev=${rev2}`, { method: 'PUT', body: { _rev: rev, v: 3 } });
+    assert.equal(disagree.status, 400);
+    assert.ok(isCouchError(disagree.body, 'bad_request'));
+    const noRev = await request(`${u}/docs/ifm`, { method: 'DELETE' });
+    assert.equal(noRev.status, 409);
+    const staleDel = await request(`${u}/docs/ifm`, { method: 'DELETE', headers: { 'if-match': `"${rev}"` } });
+    assert.equal(staleDel.status, 409);
+    const del = await request(`${u}/docs/ifm`, { method: 'DELETE', headers: { 'if-match': `"${rev2}"` } });
+    assert.equal(del.status, 200);
+    assert.equal(del.body.ok, true);
+    assert.match(del.body.rev, /^3-/);
+    assert.equal(del.headers.get('etag'), `"${del.body.rev}"`);
+    const gone = await request(`${u}/docs/ifm`);
+    assert.equal(gone.status, 404);
+    assert.deepEqual(gone.body, { error: 'not_found', reason: 'deleted' });
+    const rqDel = await request(`${u}/docs/d1?rev=${REV1}`, { method: 'DELETE' });
+    assert.equal(rqDel.status, 409);
+  });
+
+  test('ids with a slash, _design/ and _local/ documents', async () => {
+    const slash = await request(`${u}/docs/a%2Fb%2Fc`, { method: 'PUT', body: { s: 1 } });
+    assert.equal(slash.status, 201);
+    assert.equal(slash.body.id, 'a/b/c');
+    assert.equal((await request(`${u}/docs/a%2Fb%2Fc`)).body._id, 'a/b/c');
+    const ids = (await request(`${u}/docs/_all_docs`)).body.rows.map((r: any) => r.id);
+    assert.ok(ids.includes('a/b/c'));
+
+    const ddoc = await request(`${u}/docs/_design/app`, { method: 'PUT', body: { language: 'javascript', views: {} } });
+    assert.equal(ddoc.status, 201);
+    assert.equal(ddoc.body.id, '_design/app');
+    assert.equal((await request(`${u}/docs/_design/app`)).body.language, 'javascript');
+    assert.equal((await request(`${u}/docs/_design%2Fapp`)).body._id, '_design/app');
+    const ddocDel = await request(`${u}/docs/_design/app?rev=${ddoc.body.rev}`, { method: 'DELETE' });
+    assert.equal(ddocDel.status, 200);
+
+    const local = await request(`${u}/docs/_local/ckpt`, { method: 'PUT', body: { seq: 5 } });
+    assert.equal(local.status, 201);
+    assert.equal(local.body.id, '_local/ckpt');
+    const localGet = await request(`${u}/docs/_local/ckpt`);
+    assert.equal(localGet.body.seq, 5);
+    const localPut2 = await request(`${u}/docs/_local/ckpt`, { method: 'PUT', body: { _rev: localGet.body._rev, seq: 6 } });
+    assert.equal(localPut2.status, 201);
+    // Local documents never show in _all_docs or _changes.
+    assert.ok(!(await request(`${u}/docs/_all_docs`)).body.rows.some((r: any) => r.id.startsWith('_local/')));
+    assert.ok(!(await request(`${u}/docs/_changes`)).body.results.some((r: any) => r.id.startsWith('_local/')));
+    const localDel = await request(`${u}/docs/_local/ckpt?rev=${localPut2.body.rev}`, { method: 'DELETE' });
+    assert.equal(localDel.status, 200);
+    assert.equal((await request(`${u}/docs/_local/ckpt`)).status, 404);
+  });
+
+  test('replication helpers: _bulk_docs new_edits:false, _revs_diff, _missing_revs, _bulk_get, _ensure_full_commit', async () => {
+    await request(`${u}/repl`, { method: 'PUT' });
+    const bulk = await request(`${u}/repl/_bulk_docs`, {
+      method: 'POST',
+      body: { new_edits: false, docs: [{ _id: 'r', _rev: REV1, v: 1 }] },
+    });
+    assert.equal(bulk.status, 201);
+    assert.deepEqual(bulk.body, []);
+    const diff = await request(`${u}/repl/_revs_diff`, { method: 'POST', body: { r: [REV2, REV1], other: [REV1] } });
+    assert.equal(diff.status, 200);
+    assert.deepEqual(diff.body, {
+      r: { missing: [REV2], possible_ancestors: [REV1] },
+      other: { missing: [REV1] },
+    });
+    const missing = await request(`${u}/repl/_missing_revs`, { method: 'POST', body: { r: [REV2, REV1] } });
+    assert.deepEqual(missing.body, { missing_revs: { r: [REV2] } });
+    const got = await request(`${u}/repl/_bulk_get?revs=true`, { method: 'POST', body: { docs: [{ id: 'r', rev: REV1 }, { id: 'zz' }] } });
+    assert.equal(got.status, 200);
+    assert.equal(got.body.results[0].docs[0].ok._rev, REV1);
+    assert.deepEqual(got.body.results[0].docs[0].ok._revisions, { start: 1, ids: ['a'.repeat(32)] });
+    assert.equal(got.body.results[1].docs[0].error.error, 'not_found');
+    const efc = await request(`${u}/repl/_ensure_full_commit`, { method: 'POST', headers: { 'content-type': 'application/json' } });
+    assert.equal(efc.status, 201);
+    assert.equal(efc.body.ok, true);
+    assert.equal(typeof efc.body.instance_start_time, 'string');
+  });
+
+  test('_revs_limit GET/PUT, _compact 202, _purge and attachments 501', async () => {
+    await request(`${u}/maint`, { method: 'PUT' });
+    const limit = await request(`${u}/maint/_revs_limit`);
+    assert.equal(limit.status, 200);
+    assert.equal(limit.body, 1000);
+    const set = await request(`${u}/maint/_revs_limit`, { method: 'PUT', raw: '7', headers: { 'content-type': 'application/json' } });
+    assert.equal(set.status, 200);
+    assert.deepEqual(set.body, { ok: true });
+    assert.equal((await request(`${u}/maint/_revs_limit`)).body, 7);
+    for (const bad of ['"x"', '0', '-3', '1.5', '{}']) {
+      const r = await request(`${u}/maint/_revs_limit`, { method: 'PUT', raw: bad, headers: { 'content-type': 'application/json' } });
+      assert.equal(r.status, 400, bad);
+      assert.ok(isCouchError(r.body));
+    }
+    const compact = await request(`${u}/maint/_compact`, { method: 'POST', headers: { 'content-type': 'application/json' } });
+    assert.equal(compact.status, 202);
+    assert.deepEqual(compact.body, { ok: true });
+    const purge = await request(`${u}/maint/_purge`, { method: 'POST', body: { x: [REV1] } });
+    assert.equal(purge.status, 501);
+    assert.ok(isCouchError(purge.body, 'not_implemented'));
+    await request(`${u}/maint/withatt`, { method: 'PUT', body: {} });
+    for (const [method, type] of [
+      ['GET', undefined],
+      ['PUT', 'text/plain'],
+      ['PUT', 'application/octet-stream'],
+      ['PUT', 'image/png'],
+      ['DELETE', undefined],
+    ] as const) {
+      const r = await request(`${u}/maint/withatt/file.txt`, {
+        method,
+        raw: method === 'PUT' ? 'hello' : undefined,
+        headers: type ? { 'content-type': type } : {},
+      });
+      assert.equal(r.status, 501, `${method} ${type}: ${r.text}`);
+      assert.ok(isCouchError(r.body, 'not_implemented'));
+    }
+  });
+});
+
+describe('admin authentication', () => {
+  let server: TestServer;
+  let u: string;
+  const basic = (user: string, pass: string) => ({ authorization: 'Basic ' + Buffer.from(`${user}:${pass}`).toString('base64') });
+
+  before(async () => {
+    server = await startTestServer({ admin: 'admin:secret' });
+    u = server.url;
+  });
+  after(() => server.close());
+
+  test('anonymous requests are refused with a JSON 401; the welcome and _up stay open', async () => {
+    assert.equal((await request(`${u}/`)).status, 200);
+    assert.equal((await request(`${u}/_up`)).status, 200);
+    for (const [method, path] of [
+      ['PUT', '/secured'],
+      ['GET', '/_all_dbs'],
+      ['POST', '/secured/_bulk_docs'],
+      ['DELETE', '/secured'],
+    ] as const) {
+      const r = await request(`${u}${path}`, { method, body: method === 'POST' ? { docs: [] } : undefined });
+      assert.equal(r.status, 401, `${method} ${path}`);
+      assert.ok(isCouchError(r.body, 'unauthorized'));
+      assert.match(r.headers.get('www-authenticate') ?? '', /^Basic/);
+    }
+    const session = await request(`${u}/_session`);
+    assert.equal(session.status, 200);
+    assert.equal(session.body.userCtx.name, null);
+  });
+
+  test('Basic auth: right password works, wrong one is 401', async () => {
+    const created = await request(`${u}/secured`, { method: 'PUT', headers: basic('admin', 'secret') });
+    assert.equal(created.status, 201);
+    const doc = await request(`${u}/secured/d`, { method: 'PUT', body: { x: 1 }, headers: basic('admin', 'secret') });
+    assert.equal(doc.status, 201);
+    for (const [user, pass] of [
+      ['admin', 'wrong'],
+      ['root', 'secret'],
+      ['admin', ''],
+      // Same length in characters, not in bytes: must be a 401, not a crash in the comparison.
+      ['admiñ', 'secret'],
+      ['', ''],
+    ]) {
+      const r = await request(`${u}/secured/d`, { headers: basic(user!, pass!) });
+      assert.equal(r.status, 401, `${user}:${pass}`);
+      assert.ok(isCouchError(r.body, 'unauthorized'));
+    }
+    const garbage = await request(`${u}/secured/d`, { headers: { authorization: 'Basic !!!notbase64' } });
+    assert.equal(garbage.status, 401);
+  });
+
+  test('POST /_session (JSON and form) sets a cookie that authorizes; DELETE /_session ends it', async () => {
+    for (const [label, init] of [
+      ['json', { method: 'POST', body: { name: 'admin', password: 'secret' } }],
+      [
+        'form',
+        {
+          method: 'POST',
+          raw: 'name=admin&password=secret',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        },
+      ],
+    ] as const) {
+      const login = await request(`${u}/_session`, init);
+      assert.equal(login.status, 200, label);
+      assert.equal(login.body.ok, true);
+      assert.equal(login.body.name, 'admin');
+      assert.ok(login.body.roles.includes('_admin'));
+      const setCookie = login.headers.get('set-cookie') ?? '';
+      const m = /^AuthSession=([^;]+);/.exec(setCookie);
+      assert.ok(m, setCookie);
+      assert.match(setCookie, /HttpOnly/);
+      const cookie = `AuthSession=${m![1]}`;
+      const authed = await request(`${u}/secured/d`, { headers: { cookie } });
+      assert.equal(authed.status, 200, label);
+      assert.equal(authed.body.x, 1);
+      const who = await request(`${u}/_session`, { headers: { cookie } });
+      assert.equal(who.body.userCtx.name, 'admin');
+      // A tampered cookie is anonymous.
+      const tampered = await request(`${u}/secured/d`, { headers: { cookie: cookie.slice(0, -2) + 'xx' } });
+      assert.equal(tampered.status, 401);
+    }
+    const wrong = await request(`${u}/_session`, { method: 'POST', body: { name: 'admin', password: 'nope' } });
+    assert.equal(wrong.status, 401);
+    assert.ok(isCouchError(wrong.body, 'unauthorized'));
+    assert.equal(wrong.headers.get('set-cookie'), null);
+    const missingFields = await request(`${u}/_session`, { method: 'POST', body: { name: 'admin' } });
+    assert.equal(missingFields.status, 401);
+    const logout = await request(`${u}/_session`, { method: 'DELETE' });
+    assert.equal(logout.status, 200);
+    assert.deepEqual(logout.body, { ok: true });
+    assert.match(logout.headers.get('set-cookie') ?? '', /^AuthSession=;.*Max-Age=0/);
+  });
+
+  test('listening beyond loopback without an admin is refused before listening', async () => {
+    const servers = () => process.getActiveResourcesInfo().filter((r) => r === 'TCPServerWrap').length;
+    const before = servers();
+    await assert.rejects(startServer({ node: server.node, host: '0.0.0.0', port: 0 }), (err: unknown) => isRefugeError(err, 'forbidden'));
+    await assert.rejects(startServer({ node: server.node, host: '::', port: 0, admin: null }), (err: unknown) => isRefugeError(err, 'forbidden'));
+    assert.equal(servers(), before);
+  });
+});

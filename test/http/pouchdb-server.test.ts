@@ -1,0 +1,118 @@
+// pouchdb-server (express-pouchdb, in memory) as a third-party CouchDB-compatible peer: PouchDB's
+// replicator moves data Refuge -> pouchdb-server -> Refuge with identical revision trees, and so
+// does Refuge's own replicator (src/replication) in both directions, incrementally, with conflicts.
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { replicate } from '../../src/replication/index.ts';
+import { PouchDB, revisionTrees, type Pouch } from './pouchdb.ts';
+import { startPouchServer, type PouchServer } from './pouchdb-server.ts';
+import { startTestServer, type TestServer } from './server.ts';
+
+const hex = (c: string) => c.repeat(32);
+
+/** Writes a mixed history: plain docs, edits, a deletion, a conflict, a design doc, a local doc. */
+async function seed(db: Pouch, prefix: string): Promise<void> {
+  await db.bulkDocs(Array.from({ length: 40 }, (_, i) => ({ _id: `${prefix}${String(i).padStart(2, '0')}`, i, deep: { list: [i, { k: `v${i}` }] } })));
+  const first = await db.get(`${prefix}00`);
+  const second = await db.put({ ...first, edited: 1 });
+  await db.put({ ...first, _rev: second.rev, edited: 2 });
+  await db.remove(await db.get(`${prefix}01`));
+  await db.bulkDocs(
+    [
+      { _id: `${prefix}conflict`, _rev: '1-' + hex('a'), side: 'a' },
+      { _id: `${prefix}conflict`, _rev: '2-' + hex('c'), _revisions: { start: 2, ids: [hex('c'), hex('b')] }, side: 'c' },
+    ],
+    { new_edits: false },
+  );
+  await db.put({ _id: `_design/${prefix}`, views: { all: { map: 'function (doc) { emit(doc._id); }' } } });
+  await db.put({ _id: `_local/${prefix}`, note: 'not replicated' });
+}
+
+describe('pouchdb-server as a peer', () => {
+  let refuge: TestServer;
+  let ps: PouchServer;
+  const opened: Pouch[] = [];
+  const open = (url: string) => {
+    const db = new PouchDB(url);
+    opened.push(db);
+    return db;
+  };
+
+  before(async () => {
+    [refuge, ps] = await Promise.all([startTestServer(), startPouchServer()]);
+  });
+  after(async () => {
+    for (const db of opened) await db.close();
+    await refuge.close();
+    await ps.close();
+  });
+
+  test('pouchdb-server answers like CouchDB', async () => {
+    const res = await fetch(`${ps.url}/`);
+    const welcome = (await res.json()) as Record<string, unknown>;
+    assert.equal(welcome['express-pouchdb'], 'Welcome!');
+  });
+
+  test('PouchDB replicates Refuge -> pouchdb-server -> Refuge with identical trees', async () => {
+    const source = open(`${refuge.url}/pp-source`);
+    await seed(source, 'r');
+    const toPs = await PouchDB.replicate(`${refuge.url}/pp-source`, `${ps.url}/pp-copy`);
+    assert.equal(toPs.ok, true);
+    assert.equal(toPs.doc_write_failures, 0);
+    const back = await PouchDB.replicate(`${ps.url}/pp-copy`, `${refuge.url}/pp-back`);
+    assert.equal(back.ok, true);
+    assert.equal(back.doc_write_failures, 0);
+    const [a, b, c] = await Promise.all([source, open(`${ps.url}/pp-copy`), open(`${refuge.url}/pp-back`)].map(revisionTrees));
+    assert.equal(Object.keys(a!).length, 42);
+    assert.deepEqual(b, a);
+    assert.deepEqual(c, a);
+    assert.equal((a!.rconflict as { conflicts: string[] }).conflicts.length, 1);
+    await assert.rejects(open(`${ps.url}/pp-copy`).get('_local/r'), (err: any) => err.status === 404);
+  });
+
+  test('PouchDB replicates data born on pouchdb-server into Refuge', async () => {
+    const origin = open(`${ps.url}/pp-origin`);
+    await seed(origin, 'p');
+    const res = await PouchDB.replicate(`${ps.url}/pp-origin`, `${refuge.url}/pp-into`);
+    assert.equal(res.doc_write_failures, 0);
+    assert.deepEqual(await revisionTrees(open(`${refuge.url}/pp-into`)), await revisionTrees(origin));
+  });
+
+  test("Refuge's replicator: Refuge -> pouchdb-server and back, incrementally, with a conflict", async () => {
+    const source = open(`${refuge.url}/rr-source`);
+    await seed(source, 'q');
+    const local = await refuge.node.db('rr-source');
+    // Local database -> pouchdb-server over HTTP (the target is created).
+    const out = await replicate(local, `${ps.url}/rr-copy`, { createTarget: true }).done;
+    assert.equal(out.status, 'complete');
+    assert.equal(out.docWriteFailures, 0);
+    const copy = open(`${ps.url}/rr-copy`);
+    assert.deepEqual(await revisionTrees(copy), await revisionTrees(source));
+
+    // pouchdb-server -> Refuge, HTTP on both ends.
+    const back = await replicate(`${ps.url}/rr-copy`, `${refuge.url}/rr-back`, { createTarget: true }).done;
+    assert.equal(back.docWriteFailures, 0);
+    const backDb = open(`${refuge.url}/rr-back`);
+    assert.deepEqual(await revisionTrees(backDb), await revisionTrees(source));
+
+    // Concurrent edits of one document on both sides, plus new docs and a deletion on each.
+    const q02 = await source.get('q02');
+    await source.put({ ...q02, by: 'refuge' });
+    await copy.put({ ...q02, by: 'pouchdb-server' });
+    await source.put({ _id: 'q-new-refuge' });
+    await copy.put({ _id: 'q-new-ps' });
+    await copy.remove(await copy.get('q03'));
+    const again = await replicate(local, `${ps.url}/rr-copy`).done;
+    assert.equal(again.docsWritten, 2);
+    const pulled = await replicate(`${ps.url}/rr-copy`, local).done;
+    assert.equal(pulled.docWriteFailures, 0);
+    const [t1, t2] = await Promise.all([revisionTrees(source), revisionTrees(copy)]);
+    assert.deepEqual(t2, t1);
+    const q02Tree = t1.q02 as { conflicts: string[]; leaves: unknown[] };
+    assert.equal(q02Tree.leaves.length, 2);
+    assert.equal(q02Tree.conflicts.length, 1);
+    assert.equal((t1.q03 as { deleted: boolean }).deleted, true);
+    assert.ok('q-new-ps' in t1 && 'q-new-refuge' in t2);
+  });
+});

@@ -1,0 +1,69 @@
+// Test helper: a Refuge node (memory engine by default, LevelDB in a temp dir on request) behind
+// its HTTP server on a free port; `close` stops the server, closes the node and removes the dir.
+
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startServer, type RunningServer } from '../../src/http/index.ts';
+import { openNode, type RefugeNode } from '../../src/node/index.ts';
+
+export interface TestServer {
+  url: string;
+  node: RefugeNode;
+  server: RunningServer;
+  close(): Promise<void>;
+}
+
+export interface TestServerOptions {
+  engine?: 'memory' | 'leveldb';
+  admin?: string;
+  bodyLimit?: number;
+}
+
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
+  const engine = options.engine ?? 'memory';
+  const dataDir = await mkdtemp(join(tmpdir(), 'refuge-http-'));
+  const node = await openNode({ dataDir, engine, durability: 'fast' });
+  let server: RunningServer;
+  try {
+    server = await startServer({ node, port: 0, host: '127.0.0.1', admin: options.admin, bodyLimit: options.bodyLimit });
+  } catch (err) {
+    await node.close();
+    await rm(dataDir, { recursive: true, force: true });
+    throw err;
+  }
+  let closing: Promise<void> | undefined;
+  return {
+    url: server.url,
+    node,
+    server,
+    close: () =>
+      (closing ??= (async () => {
+        await server.close();
+        await node.close();
+        await rm(dataDir, { recursive: true, force: true });
+      })()),
+  };
+}
+
+/** JSON over fetch: status, headers and the parsed body (undefined when empty). */
+export async function request(
+  url: string,
+  init: { method?: string; body?: unknown; headers?: Record<string, string>; raw?: string | Uint8Array } = {},
+): Promise<{ status: number; headers: Headers; body: any; text: string }> {
+  const headers: Record<string, string> = { ...init.headers };
+  let body: string | Uint8Array | undefined = init.raw;
+  if (init.body !== undefined) {
+    body = JSON.stringify(init.body);
+    headers['content-type'] ??= 'application/json';
+  }
+  const res = await fetch(url, { method: init.method ?? 'GET', headers, body });
+  const text = await res.text();
+  let parsed: unknown;
+  try {
+    parsed = text === '' ? undefined : JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  return { status: res.status, headers: res.headers, body: parsed, text };
+}
