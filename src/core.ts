@@ -32,3 +32,4 @@ export function openCoreDatabase(name: string, options: CoreOpenOptions = {}): P
   });
 }
 export * from './replication/index.ts';
+export * as blobs from './blobs/core.ts';

@@ -1,0 +1,250 @@
+// What every backend shares: argument checks, the closed state, verified reads and ranges, the
+// change feed, per-id serialisation, verify and scrub. A backend supplies five storage primitives.
+
+import { RefugeError, badRequest } from '../errors/index.ts';
+import { Metered, checkExpected, collectBytes, sliceBytes, verifyChunks } from './chunks.ts';
+import { blobNotFound, storeClosed } from './errors.ts';
+import { BlobFeed } from './feed.ts';
+import type { HasherFactory } from './hash.ts';
+import { parseBlobId, type BlobId } from './id.ts';
+import { KeyedLock } from './keyed-lock.ts';
+import { resolveRange } from './range.ts';
+import type {
+  BlobCapabilities,
+  BlobEvent,
+  BlobRead,
+  BlobSource,
+  BlobStat,
+  BlobStore,
+  GetOptions,
+  ListOptions,
+  ListPage,
+  PutOptions,
+  PutResult,
+  ScrubOptions,
+  ScrubReport,
+  SubscribeOptions,
+  VerifyResult,
+} from './types.ts';
+
+export const DEFAULT_LIST_LIMIT = 1000;
+export const MAX_LIST_LIMIT = 10_000;
+/** Covers every content-defined chunk (1 MiB max) with room to spare; reading 4 MiB costs milliseconds. */
+export const DEFAULT_RANGE_VERIFY_LIMIT = 4 * 1024 * 1024;
+
+export interface BaseStoreOptions {
+  /** The SHA-256 implementation (default: the platform's fastest the backend knows). */
+  hasher?: HasherFactory;
+  /** Ranged reads of blobs up to this size are verified (read whole, then sliced). */
+  rangeVerifyLimit?: number;
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight, keeping the order of results. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+export abstract class BaseBlobStore implements BlobStore {
+  abstract readonly backend: string;
+  abstract readonly capabilities: BlobCapabilities;
+  readonly rangeVerifyLimit: number;
+  protected readonly hasher: HasherFactory;
+  protected readonly locks = new KeyedLock();
+  protected readonly feed = new BlobFeed();
+  /** How many `sizeOf` calls `stat` runs at once. */
+  protected statConcurrency = 16;
+  #closed = false;
+
+  constructor(options: BaseStoreOptions & { hasher: HasherFactory }) {
+    this.hasher = options.hasher;
+    const limit = options.rangeVerifyLimit ?? DEFAULT_RANGE_VERIFY_LIMIT;
+    if (!Number.isSafeInteger(limit) || limit < 0) throw badRequest('rangeVerifyLimit must be a non-negative integer');
+    this.rangeVerifyLimit = limit;
+  }
+
+  // ---- the backend's primitives ----
+
+  /** The stored size, or null when the blob is absent. */
+  protected abstract sizeOf(id: BlobId): Promise<number | null>;
+  /** The stored bytes [start, end), unverified; `not_found` if the blob vanished meanwhile. */
+  protected abstract readRange(id: BlobId, start: number, end: number, signal?: AbortSignal): AsyncIterable<Uint8Array>;
+  /**
+   * Consumes `source` (which hashes and counts as it is read), then — only if `checkExpected`
+   * passes — commits it under its id via `commit`. Must leave nothing visible on failure.
+   */
+  protected abstract write(source: Metered, expected: BlobId | undefined, options: PutOptions): Promise<PutResult>;
+  /** Deletes the blob; its size when it existed (undefined if unknown), null when it did not. */
+  protected abstract remove(id: BlobId): Promise<number | undefined | null>;
+  /** Up to `limit` ids sorting after `after`, and whether more follow. */
+  protected abstract listPage(after: BlobId | undefined, limit: number): Promise<{ ids: BlobId[]; more: boolean }>;
+  protected async closeBackend(): Promise<void> {}
+
+  // ---- helpers for backends ----
+
+  protected assertOpen(): void {
+    if (this.#closed) throw storeClosed(this.backend);
+  }
+
+  /**
+   * Runs the commit of blob `id` under its lock; `commitFn` reports whether it created the blob.
+   * The `added` event goes out inside the lock, so events of one id follow the commit order.
+   */
+  protected async commit(id: BlobId, size: number, commitFn: () => Promise<boolean>): Promise<PutResult> {
+    return this.locks.run(id, async () => {
+      const created = await commitFn();
+      if (created) this.feed.emit({ type: 'added', id, size });
+      return { id, size, created };
+    });
+  }
+
+  // ---- the interface ----
+
+  async put(source: BlobSource, options: PutOptions = {}): Promise<PutResult> {
+    this.assertOpen();
+    const expected = options.expectedId === undefined ? undefined : parseBlobId(options.expectedId);
+    if (options.maxSize !== undefined && (!Number.isSafeInteger(options.maxSize) || options.maxSize < 0)) {
+      throw badRequest('maxSize must be a non-negative integer');
+    }
+    const metered = new Metered(source, this.hasher(), options);
+    if (expected !== undefined && (await this.sizeOf(expected)) !== null) {
+      // Already stored: the claim is still checked (a put never accepts wrong bytes), nothing is written.
+      for await (const _ of metered);
+      const id = metered.id();
+      checkExpected(expected, id);
+      return { id, size: metered.size, created: false };
+    }
+    return this.write(metered, expected, options);
+  }
+
+  async get(id: BlobId, options: GetOptions = {}): Promise<BlobRead> {
+    this.assertOpen();
+    parseBlobId(id);
+    const size = await this.sizeOf(id);
+    if (size === null) throw blobNotFound(id);
+    const { start, end, full } = resolveRange(options, size);
+    const { signal } = options;
+    let verified = true;
+    let open: () => AsyncIterator<Uint8Array>;
+    if (full) {
+      open = () => verifyChunks(this.readRange(id, 0, size, signal), id, size, this.hasher())[Symbol.asyncIterator]();
+    } else if (size <= this.rangeVerifyLimit) {
+      // Small enough to check whole before a single byte of the range goes out.
+      const whole = () => collectBytes(verifyChunks(this.readRange(id, 0, size, signal), id, size, this.hasher()));
+      open = () => (async function* () {
+        yield* sliceBytes(await whole(), start, end);
+      })();
+    } else {
+      verified = false;
+      open = () => this.readRange(id, start, end, signal)[Symbol.asyncIterator]();
+    }
+    let opened = false;
+    return {
+      id,
+      size,
+      start,
+      end,
+      verified,
+      [Symbol.asyncIterator]() {
+        if (opened) throw new RefugeError('bad_request', 'a blob read can be iterated only once');
+        opened = true;
+        return open();
+      },
+    };
+  }
+
+  async stat(ids: readonly BlobId[]): Promise<Array<BlobStat | null>> {
+    this.assertOpen();
+    if (!Array.isArray(ids)) throw badRequest('stat takes an array of blob ids');
+    for (const id of ids) parseBlobId(id);
+    return mapLimit(ids, this.statConcurrency, async (id) => {
+      const size = await this.sizeOf(id);
+      return size === null ? null : { id, size };
+    });
+  }
+
+  async has(id: BlobId): Promise<boolean> {
+    this.assertOpen();
+    return (await this.sizeOf(parseBlobId(id))) !== null;
+  }
+
+  async delete(id: BlobId): Promise<boolean> {
+    this.assertOpen();
+    parseBlobId(id);
+    return this.locks.run(id, async () => {
+      const size = await this.remove(id);
+      if (size === null) return false;
+      const event: BlobEvent = size === undefined ? { type: 'removed', id } : { type: 'removed', id, size };
+      this.feed.emit(event);
+      return true;
+    });
+  }
+
+  async list(options: ListOptions = {}): Promise<ListPage> {
+    this.assertOpen();
+    const after = options.after === undefined ? undefined : parseBlobId(options.after);
+    const limit = options.limit ?? DEFAULT_LIST_LIMIT;
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
+      throw badRequest(`list limit must be an integer from 1 to ${MAX_LIST_LIMIT}`);
+    }
+    const { ids, more } = await this.listPage(after, limit);
+    const last = ids.at(-1);
+    return more && last !== undefined ? { ids, next: last } : { ids };
+  }
+
+  subscribe(options: SubscribeOptions = {}): AsyncIterableIterator<BlobEvent> {
+    this.assertOpen();
+    return this.feed.subscribe(options);
+  }
+
+  async verify(id: BlobId, options: { signal?: AbortSignal } = {}): Promise<VerifyResult> {
+    this.assertOpen();
+    parseBlobId(id);
+    const size = await this.sizeOf(id);
+    if (size === null) return { id, status: 'missing' };
+    try {
+      for await (const _ of verifyChunks(this.readRange(id, 0, size, options.signal), id, size, this.hasher()));
+      return { id, status: 'ok', size };
+    } catch (err) {
+      if (err instanceof RefugeError && err.code === 'hash_mismatch') return { id, status: 'corrupt', size };
+      if (err instanceof RefugeError && err.code === 'not_found') return { id, status: 'missing' };
+      throw err;
+    }
+  }
+
+  async scrub(options: ScrubOptions = {}): Promise<ScrubReport> {
+    this.assertOpen();
+    const report: ScrubReport = { checked: 0, bytes: 0, corrupt: [] };
+    let after: BlobId | undefined;
+    do {
+      options.signal?.throwIfAborted();
+      const page = await this.list(after === undefined ? {} : { after });
+      for (const id of page.ids) {
+        options.signal?.throwIfAborted();
+        const result = await this.verify(id, options.signal ? { signal: options.signal } : {});
+        if (result.status === 'missing') continue; // deleted while we walked
+        report.checked++;
+        report.bytes += result.size ?? 0;
+        if (result.status === 'corrupt') report.corrupt.push(id);
+        options.onProgress?.({ checked: report.checked, bytes: report.bytes, corrupt: report.corrupt.length, last: result });
+      }
+      after = page.next;
+    } while (after !== undefined);
+    return report;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.feed.endAll();
+    await this.closeBackend();
+  }
+}

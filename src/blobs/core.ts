@@ -1,0 +1,10 @@
+// The portable face of the blob store (Node and browsers): ids, the interface, the memory backend.
+// Node backends (filesystem, S3) and openBlobStore live in index.ts.
+
+export * from './id.ts';
+export type * from './types.ts';
+export type { Hasher, HasherFactory } from './hash.ts';
+export { portableSha256 } from './hash.ts';
+export { MemoryBlobStore } from './memory.ts';
+export { BaseBlobStore, DEFAULT_RANGE_VERIFY_LIMIT, MAX_LIST_LIMIT, type BaseStoreOptions } from './base.ts';
+export { collectBytes } from './chunks.ts';
