@@ -2,10 +2,12 @@
 // and prints one JSON line per figure. Adding a suite is one line in `suites` below.
 
 import { docsSuite } from './docs.ts';
+import { httpSuite } from './http.ts';
 import { formatLine, note, type Figure, type Suite } from './report.ts';
 
 const suites: readonly Suite[] = [
   docsSuite,
+  httpSuite,
 ];
 
 async function main(): Promise<number> {
