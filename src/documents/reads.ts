@@ -125,6 +125,7 @@ export async function bulkGet(
   revsLimit: number,
 ): Promise<BulkGetResult> {
   const results: BulkGetResult['results'] = [];
+  reader = await prefetchRecords(reader, requests.map((r) => r?.id).filter((id): id is string => typeof id === 'string'));
   for (const req of requests) {
     const id = req?.id;
     const rev = req?.rev;
@@ -147,6 +148,23 @@ export async function bulkGet(
     }
   }
   return { results };
+}
+
+/**
+ * A reader that answers the records of `ids` from one `getMany` (a single storage round trip for
+ * a whole `_bulk_get`) and everything else from `reader`.
+ */
+async function prefetchRecords(reader: KvReader, ids: readonly string[]): Promise<KvReader> {
+  const keys = [...new Set(ids)].map(docKey);
+  const values = await reader.getMany(keys);
+  const cache = new Map<string, string | undefined>();
+  keys.forEach((k, i) => cache.set(k, values[i]));
+  return {
+    get: (key) => (cache.has(key) ? Promise.resolve(cache.get(key)) : reader.get(key)),
+    getMany: (ks) => reader.getMany(ks),
+    scan: (range, chunk) => reader.scan(range, chunk),
+    scanKeys: (range, chunk) => reader.scanKeys(range, chunk),
+  };
 }
 
 export async function revsDiff(reader: KvReader, request: Record<string, unknown>): Promise<RevsDiffResult> {

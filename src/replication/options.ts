@@ -11,13 +11,13 @@ export interface ReplicateOptions {
   docIds?: readonly string[];
   /** Replicate only documents whose winning revision matches this Mango selector. */
   selector?: unknown;
-  /** Changes per batch (default 100). */
+  /** Changes per batch (default 500, as CouchDB). */
   batchSize?: number;
-  /** Batches being fetched and written at once (default 2). Checkpoints stay in feed order. */
+  /** Batches being fetched and written at once (default 4). Checkpoints stay in feed order. */
   batchesInFlight?: number;
   /** Back-off on network failures and 5xx; false fails at the first one. */
   retry?: RetryOptions | false;
-  /** At most one checkpoint per this many ms while busy (default 0: after every batch). */
+  /** At most one checkpoint per this many ms while busy (default 1000; 0: after every batch). The last one is always written. */
   checkpointInterval?: number;
   /** Start here instead of at the checkpoint (the checkpoint history is still kept). */
   since?: Seq;
@@ -75,10 +75,10 @@ export function resolveOptions(o: ReplicateOptions = {}): ResolvedOptions {
     continuous,
     docIds: o.docIds ? [...o.docIds] : undefined,
     selector: o.selector,
-    batchSize: positiveInt('batchSize', o.batchSize, 100),
-    batchesInFlight: positiveInt('batchesInFlight', o.batchesInFlight, 2),
+    batchSize: positiveInt('batchSize', o.batchSize, 500),
+    batchesInFlight: positiveInt('batchesInFlight', o.batchesInFlight, 4),
     retry: retryPolicy(o.retry, continuous),
-    checkpointInterval: nonNegative('checkpointInterval', o.checkpointInterval, 0),
+    checkpointInterval: nonNegative('checkpointInterval', o.checkpointInterval, 1000),
     since: o.since,
     createTarget: o.createTarget === true,
     longpollTimeoutMs: positiveInt('longpollTimeoutMs', o.longpollTimeoutMs, 30_000),

@@ -45,7 +45,7 @@ test('replication resumes from its checkpoint after the target server is killed'
   let server = await startChild(dir.path, 0);
   live = server.child;
   const port = Number(new URL(server.url).port);
-  const first = replicate(new LocalPeer(source), new HttpPeer(`${server.url}/target`), { batchSize, createTarget: true, retry: false });
+  const first = replicate(new LocalPeer(source), new HttpPeer(`${server.url}/target`), { batchSize, batchesInFlight: 2, checkpointInterval: 0, createTarget: true, retry: false });
   let checkpointed = 0;
   const killed = new Promise<void>((resolve) => {
     first.on('checkpoint', (p) => {
@@ -63,7 +63,7 @@ test('replication resumes from its checkpoint after the target server is killed'
   // Same port, same data: the replication id is the same, so the checkpoint is found.
   server = await startChild(dir.path, port);
   live = server.child;
-  const second = replicate(new LocalPeer(source), new HttpPeer(`${server.url}/target`), { batchSize, retry: false });
+  const second = replicate(new LocalPeer(source), new HttpPeer(`${server.url}/target`), { batchSize, batchesInFlight: 2, checkpointInterval: 0, retry: false });
   const report = await second.done;
   assert.ok(
     report.docsRead <= total - checkpointed + 2 * batchSize,
