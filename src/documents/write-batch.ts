@@ -3,6 +3,7 @@
 // record, body store, sequence entry, path index, counters — so they commit together or not at all.
 
 import { RefugeError, toRefugeError } from '../errors/index.ts';
+import type { KvChain } from '../storage/index.ts';
 import type { DbCore, DbState } from './core.ts';
 import { encodeState } from './core.ts';
 import { decodeRecord, encodeRecord, type DocRecord } from './doc-record.ts';
@@ -15,9 +16,20 @@ import { splitDoc } from './validate.ts';
 
 const ids = new IdGenerator();
 
+function checkKey(key: string): void {
+  if (!(key as string & { isWellFormed(): boolean }).isWellFormed()) {
+    throw new RefugeError('bad_request', 'a key derived from this write is not well-formed Unicode');
+  }
+}
+
 export class WriteBatch {
-  /** key -> value (null = delete), last write wins; insertion order is irrelevant to LevelDB. */
+  /** Keys a later read may ask for (records, bodies, local docs): key -> value, null = delete. */
   private readonly ops = new Map<string, string | null>();
+  /**
+   * Write-only keys (sequence entries, path index), in order as [key, value | null] pairs, never
+   * read back: they go to the engine without a map, and a later op on the same key wins there.
+   */
+  private readonly stream: Array<string | null> = [];
   private readonly records = new Map<string, DocRecord | null>();
   readonly state: DbState;
 
@@ -40,7 +52,7 @@ export class WriteBatch {
   }
 
   get size(): number {
-    return this.ops.size;
+    return this.ops.size + this.stream.length / 2;
   }
 
   /** Loads the current records of these ids in one storage round trip. */
@@ -49,12 +61,18 @@ export class WriteBatch {
     if (missing.length === 0) return;
     const store = this.core.store;
     const keys = missing.map(docKey);
+    // Unflushed values are taken before reading storage: if a flush completed during the read, the
+    // overlay would already be empty and the read could predate that flush. Keys not pending now
+    // cannot change in storage before this batch commits (the writer is the only writer).
+    const queued = keys.map((k) => this.pending(k));
+    const toRead = keys.filter((_, i) => queued[i] === undefined);
     // A few keys are cheaper read synchronously than through the thread pool.
-    const values =
-      store.getSync && missing.length <= 8 ? keys.map((k) => store.getSync!(k)) : await store.getMany(keys);
+    const read =
+      store.getSync && toRead.length <= 8 ? toRead.map((k) => store.getSync!(k)) : await store.getMany(toRead);
+    let r = 0;
     missing.forEach((id, i) => {
-      const queued = this.pending(keys[i]!);
-      const v = queued === undefined ? values[i] : (queued ?? undefined);
+      const q = queued[i];
+      const v = q === undefined ? read[r++] : (q ?? undefined);
       this.records.set(id, v === undefined ? null : decodeRecord(id, v));
     });
   }
@@ -127,9 +145,9 @@ export class WriteBatch {
 
     let seq = current ? current.seq : 0;
     if (added || !current) {
-      if (current) this.ops.set(seqKey(current.seq), null);
+      if (current) this.stream.push(seqKey(current.seq), null);
       seq = ++this.state.seq;
-      this.ops.set(seqKey(seq), JSON.stringify([id, win.rev, win.deleted ? 1 : 0]));
+      this.stream.push(seqKey(seq), JSON.stringify([id, win.rev, win.deleted ? 1 : 0]));
     }
     const next: DocRecord = { id, tree, rev: win.rev, deleted: win.deleted, seq, body };
     this.records.set(id, next);
@@ -148,10 +166,10 @@ export class WriteBatch {
   }
 
   private reindex(id: string, before: JsonObject | undefined, after: JsonObject | undefined): void {
-    const ops = this.ops;
+    const stream = this.stream;
     if (!before) {
       // A new document (the bulk-load case): nothing to diff against.
-      if (after) this.core.indexEntries(after, (path, value) => ops.set(indexKey(path, value, id), ''));
+      if (after) this.core.indexEntries(after, (path, value) => stream.push(indexKey(path, value, id), ''));
       return;
     }
     const keep = new Set<string>();
@@ -159,9 +177,9 @@ export class WriteBatch {
     this.core.indexEntries(before, (path, value) => {
       const key = indexKey(path, value, id);
       if (keep.has(key)) keep.delete(key);
-      else ops.set(key, null);
+      else stream.push(key, null);
     });
-    for (const key of keep) ops.set(key, '');
+    for (const key of keep) stream.push(key, '');
   }
 
   /** Raw key changes for work outside documents (local docs, compaction). */
@@ -169,9 +187,26 @@ export class WriteBatch {
     this.ops.set(key, value);
   }
 
-  /** Every key change of the batch, with the updated counters, ready for `KvStore.batch`. */
-  changes(): Map<string, string | null> {
+  /**
+   * Appends every key change of the batch, with the updated counters, to `chain`, and returns the
+   * readable part (records, bodies, local docs) for read-your-writes until the chain is written.
+   */
+  appendTo(chain: KvChain): Map<string, string | null> {
+    // Checked before the first op is added: a chain may already hold earlier acknowledged groups,
+    // so this group must go in whole or not at all.
+    for (const key of this.ops.keys()) checkKey(key);
+    for (let i = 0; i < this.stream.length; i += 2) checkKey(this.stream[i]!);
     this.ops.set(META_KEY, encodeState(this.state));
+    for (const [key, value] of this.ops) {
+      if (value === null) chain.del(key);
+      else chain.put(key, value);
+    }
+    const stream = this.stream;
+    for (let i = 0; i < stream.length; i += 2) {
+      const value = stream[i + 1];
+      if (value === null) chain.del(stream[i]!);
+      else chain.put(stream[i]!, value!);
+    }
     return this.ops;
   }
 }

@@ -9,6 +9,7 @@
 // reads its own writes.
 
 import { RefugeError, toRefugeError } from '../errors/index.ts';
+import type { KvChain } from '../storage/index.ts';
 import type { DbCore } from './core.ts';
 import { WriteBatch } from './write-batch.ts';
 
@@ -29,8 +30,11 @@ const MAX_PENDING_KEYS = 25_000;
 export class Writer {
   private queue: Job[] = [];
   private running: Promise<void> | null = null;
-  // Change sets computed since the last flush began, merged key by key (later sets win), and the
-  // set being written now. Two maps keep lookups O(1) however many small writes pile up.
+  // Change sets computed since the last flush began go into one native batch (later ops win); the
+  // readable keys among them (records, bodies) are also kept in `queued` for read-your-writes, and
+  // in `inFlight` while that batch is being written. Maps keep lookups O(1) however many small
+  // writes pile up; index keys never enter them.
+  private queuedChain: KvChain | null = null;
   private queued: Map<string, string | null> | null = null;
   private queuedWaiting: Waiting = [];
   private inFlight: Map<string, string | null> | null = null;
@@ -54,7 +58,7 @@ export class Writer {
 
   /** True while some acknowledged or computed writes are not yet in storage. */
   get hasPending(): boolean {
-    return this.queued !== null || this.flushing !== null;
+    return this.queuedChain !== null || this.flushing !== null;
   }
 
   /** Resolves when everything computed so far is in storage. */
@@ -80,8 +84,7 @@ export class Writer {
     try {
       while (this.queue.length > 0) {
         const group = this.takeGroup();
-        const pendingKeys = (this.queued?.size ?? 0) + (this.inFlight?.size ?? 0);
-        if (group[0]!.exclusive || pendingKeys > MAX_PENDING_KEYS) await this.flushed().catch(() => undefined);
+        if (group[0]!.exclusive || (this.queuedChain?.length ?? 0) > MAX_PENDING_KEYS) await this.flushed().catch(() => undefined);
         await this.computeGroup(group);
       }
     } finally {
@@ -120,8 +123,16 @@ export class Writer {
       for (const job of group.slice(0, taken)) job.reject(error);
       return;
     }
+    let changes: Map<string, string | null>;
+    try {
+      this.queuedChain ??= this.core.store.chain();
+      changes = batch.appendTo(this.queuedChain);
+    } catch (error) {
+      // appendTo checks every key before adding any: a refusal here leaves the chain untouched.
+      for (const job of group.slice(0, taken)) job.reject(error);
+      return;
+    }
     this.core.state = batch.state;
-    const changes = batch.changes();
     const ackNow = this.core.durability === 'fast' && !group[0]!.exclusive;
     if (this.queued === null) this.queued = changes;
     else for (const [k, v] of changes) this.queued.set(k, v);
@@ -135,13 +146,15 @@ export class Writer {
 
   private async flush(): Promise<void> {
     try {
-      while (this.queued !== null && !this.failure) {
-        const changes = (this.inFlight = this.queued);
+      while (this.queuedChain !== null && !this.failure) {
+        const chain = this.queuedChain;
+        this.inFlight = this.queued;
         const waiting = this.queuedWaiting;
+        this.queuedChain = null;
         this.queued = null;
         this.queuedWaiting = [];
         try {
-          await this.core.store.batch(changes, { sync: this.core.durability === 'durable' });
+          await chain.write({ sync: this.core.durability === 'durable' });
         } catch (err) {
           this.fail(err, waiting);
           return;
@@ -162,6 +175,8 @@ export class Writer {
       cause: toRefugeError(err),
     });
     for (const w of [...waiting, ...this.queuedWaiting]) w.job.reject(this.failure);
+    void this.queuedChain?.close().catch(() => undefined);
+    this.queuedChain = null;
     this.queued = null;
     this.queuedWaiting = [];
   }

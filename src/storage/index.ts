@@ -3,6 +3,7 @@
 
 export type {
   KvCapabilities,
+  KvChain,
   KvOp,
   KvRange,
   KvReader,

@@ -3,7 +3,7 @@
 
 import type { AbstractLevel, AbstractSnapshot } from 'abstract-level';
 import { RefugeError } from '../errors/index.ts';
-import type { KvCapabilities, KvOp, KvRange, KvSnapshot, KvStore, WriteOptions } from './types.ts';
+import type { KvCapabilities, KvChain, KvOp, KvRange, KvSnapshot, KvStore, WriteOptions } from './types.ts';
 
 type Db = AbstractLevel<any, string, string>;
 
@@ -204,6 +204,42 @@ export class LevelKvStore extends LevelReader implements KvStore {
     } catch (err) {
       throw wrapFailure(err, 'batch');
     }
+  }
+
+  chain(): KvChain {
+    let chain: ReturnType<Db['batch']>;
+    try {
+      chain = this.db.batch();
+    } catch (err) {
+      throw wrapFailure(err, 'batch');
+    }
+    let length = 0;
+    return {
+      put(key: string, value: string) {
+        if (!wellFormed(key)) throw new RefugeError('bad_request', 'storage batch: key is not well-formed Unicode');
+        chain.put(key, value);
+        length++;
+      },
+      del(key: string) {
+        if (!wellFormed(key)) throw new RefugeError('bad_request', 'storage batch: key is not well-formed Unicode');
+        chain.del(key);
+        length++;
+      },
+      get length() {
+        return length;
+      },
+      async write(options?: WriteOptions) {
+        try {
+          if (length === 0) return await chain.close();
+          await chain.write(options?.sync ? ({ sync: true } as any) : undefined);
+        } catch (err) {
+          throw wrapFailure(err, 'batch');
+        }
+      },
+      async close() {
+        await chain.close();
+      },
+    };
   }
 
   snapshot(): KvSnapshot {

@@ -29,6 +29,20 @@ export interface KvReader {
   scanKeys(range: KvRange, chunkSize?: number): AsyncIterableIterator<string[]>;
 }
 
+/**
+ * A batch built op by op and written atomically later (LevelDB's WriteBatch): ops are copied to
+ * the engine as they are added, so callers need not keep them. Later ops on a key win.
+ */
+export interface KvChain {
+  put(key: string, value: string): void;
+  del(key: string): void;
+  /** Ops added so far. */
+  readonly length: number;
+  write(options?: WriteOptions): Promise<void>;
+  /** Discards the ops without writing. */
+  close(): Promise<void>;
+}
+
 export interface KvSnapshot extends KvReader {
   close(): Promise<void>;
 }
@@ -54,6 +68,8 @@ export interface KvStore extends KvReader {
   batch(ops: readonly KvOp[] | ReadonlyMap<string, string | null>, options?: WriteOptions): Promise<void>;
   /** A consistent read view as of now; close it when done. */
   snapshot(): KvSnapshot;
+  /** A new atomic batch to fill op by op. */
+  chain(): KvChain;
   getSync?(key: string): string | undefined;
   approximateSize?(range: { gte: string; lt: string }): Promise<number>;
   compactRange?(range: { gte: string; lt: string }): Promise<void>;
