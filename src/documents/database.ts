@@ -110,7 +110,7 @@ export class Database {
   }
 
   async info(): Promise<DatabaseInfo> {
-    this.check();
+    await this.settle();
     const s = this.core.state;
     const info: DatabaseInfo = {
       dbName: this.core.name,

@@ -18,7 +18,9 @@ test('compaction reclaims disk space taken by old revision bodies', async (t) =>
     const res = await db.bulkDocs(docs);
     for (const r of res) if ('ok' in r) revs.set(r.id, r.rev);
   }
-  // Flush everything to table files first, so both measurements count the same way.
+  // Flush everything to table files first (info() waits for queued writes), so both measurements
+  // count the same way.
+  await db.info();
   await db.core.store.compactRange!({ gte: '', lt: '\u007f' });
   const before = (await db.info()).sizes!.file;
   const { droppedBodies } = await db.compact();
