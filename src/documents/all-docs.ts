@@ -3,10 +3,10 @@
 
 import { RefugeError } from '../errors/index.ts';
 import type { KvRange, KvReader } from '../storage/index.ts';
-import { decodeHead, decodeRecord } from './doc-record.ts';
+import { decodeHead, decodeRecord, decodeWinnerDoc } from './doc-record.ts';
 import { DOC, docKey } from './keys.ts';
 import { buildDoc } from './reads.ts';
-import type { AllDocsOptions, AllDocsResult, AllDocsRow } from './types.ts';
+import type { AllDocsOptions, AllDocsResult, AllDocsRow, Doc } from './types.ts';
 
 function checkOptions(o: AllDocsOptions): void {
   for (const k of ['startkey', 'endkey', 'key'] as const) {
@@ -40,6 +40,13 @@ export function idRange(o: AllDocsOptions): KvRange {
   return range;
 }
 
+/** The winning document of a live record; the tree is decoded only when conflicts are asked for. */
+function docOf(id: string, rev: string, raw: string, o: AllDocsOptions, revsLimit: number): Doc {
+  if (!o.conflicts) return decodeWinnerDoc(id, rev, raw) as Doc;
+  const rec = decodeRecord(id, raw);
+  return buildDoc(rec, rec.rev, rec.body, { conflicts: true }, revsLimit);
+}
+
 export async function allDocs(
   reader: KvReader,
   o: AllDocsOptions,
@@ -49,7 +56,6 @@ export async function allDocs(
   const skip = o.skip ?? 0;
   const limit = o.limit ?? Infinity;
   const rows: AllDocsRow[] = [];
-  const docOpts = { conflicts: o.conflicts };
 
   if (o.keys !== undefined || o.key !== undefined) {
     const keys = o.keys ?? [o.key!];
@@ -67,10 +73,7 @@ export async function allDocs(
         return;
       }
       const row: AllDocsRow = { id: key, key, value: { rev: head.rev } };
-      if (o.includeDocs) {
-        const rec = decodeRecord(key, v);
-        row.doc = buildDoc(rec, rec.rev, rec.body, docOpts, ctx.revsLimit);
-      }
+      if (o.includeDocs) row.doc = docOf(key, head.rev, v, o, ctx.revsLimit);
       rows.push(row);
     });
     return { totalRows: ctx.docCount, offset: skip, rows: rows.slice(skip, skip + limit) };
@@ -88,10 +91,7 @@ export async function allDocs(
       }
       const id = key.slice(DOC.length);
       const row: AllDocsRow = { id, key: id, value: { rev: head.rev } };
-      if (o.includeDocs) {
-        const rec = decodeRecord(id, v);
-        row.doc = buildDoc(rec, rec.rev, rec.body, docOpts, ctx.revsLimit);
-      }
+      if (o.includeDocs) row.doc = docOf(id, head.rev, v, o, ctx.revsLimit);
       rows.push(row);
       if (rows.length >= limit) break outer;
     }

@@ -3,7 +3,7 @@
 
 import { RefugeError } from '../errors/index.ts';
 import type { KvRange, KvReader } from '../storage/index.ts';
-import { decodeRecord } from './doc-record.ts';
+import { decodeRecord, decodeWinnerDoc } from './doc-record.ts';
 import { docKey, seqFromKey, seqKey } from './keys.ts';
 import { buildDoc } from './reads.ts';
 import { sortedLeaves } from './rev-tree.ts';
@@ -64,10 +64,17 @@ export async function readChanges(
       const row: ChangeRow = { seq: e.seq, id: e.id, changes: [{ rev: e.rev }] };
       if (e.deleted) row.deleted = true;
       if (raw !== undefined) {
-        const rec = decodeRecord(e.id, raw);
-        // The snapshot guarantees rec.seq === e.seq; the record holds the full tree and body.
-        if (o.style === 'all_docs') row.changes = sortedLeaves(rec.tree).map((l) => ({ rev: l.rev }));
-        const doc = buildDoc(rec, rec.rev, rec.body, { conflicts: o.conflicts }, revsLimit);
+        // The snapshot guarantees the record is at this sequence. The tree is decoded only when
+        // a row needs it (all_docs style, conflicts).
+        let doc: Doc;
+        if (o.style === 'all_docs' || o.conflicts) {
+          const rec = decodeRecord(e.id, raw);
+          if (o.style === 'all_docs') row.changes = sortedLeaves(rec.tree).map((l) => ({ rev: l.rev }));
+          doc = buildDoc(rec, rec.rev, rec.body, { conflicts: o.conflicts }, revsLimit);
+        } else {
+          doc = decodeWinnerDoc(e.id, e.rev, raw) as Doc;
+          if (e.deleted) doc._deleted = true;
+        }
         if (filter.match && !filter.match(doc)) continue;
         if (o.includeDocs) row.doc = doc;
       }

@@ -1,5 +1,6 @@
-// The stored record of one document: metadata (revision tree, winner, sequence) and the winning
-// body, as `<meta json>\n<body json>` so listings that need no body never parse it.
+// The stored record of one document: metadata (winner, sequence, revision tree) and the winning
+// body, as `{"r":REV,"d":0|1,"s":SEQ,"t":TREE}\n<body json>`. The fixed head lets listings read the
+// winner without parsing the tree, and the separate body is parsed only when a document is built.
 
 import type { Rev, RevTree } from './rev-tree.ts';
 import { decodeTree } from './rev-tree.ts';
@@ -34,7 +35,7 @@ export function encodeRecord(rec: DocRecord): string {
     const flags = (n.deleted ? 1 : 0) | (n.available ? 2 : 0);
     t += (t === '' ? '"' : ',"') + rev + '":[' + (n.parent === null ? 'null' : '"' + n.parent + '"') + ',' + flags + ']';
   }
-  return '{"t":{' + t + '},"r":"' + rec.rev + '","d":' + (rec.deleted ? 1 : 0) + ',"s":' + rec.seq + '}\n' + JSON.stringify(rec.body);
+  return '{"r":"' + rec.rev + '","d":' + (rec.deleted ? 1 : 0) + ',"s":' + rec.seq + ',"t":{' + t + '}}\n' + JSON.stringify(rec.body);
 }
 
 export function decodeMeta(value: string): DocMeta {
@@ -43,11 +44,27 @@ export function decodeMeta(value: string): DocMeta {
   return { tree: decodeTree(m.t), rev: m.r, deleted: m.d === 1, seq: m.s };
 }
 
-/** Winner rev, deleted flag and seq without decoding the tree. */
+/** Winner rev, deleted flag and seq, read from the fixed head without any JSON parsing. */
 export function decodeHead(value: string): { rev: Rev; deleted: boolean; seq: number } {
+  // {"r":"<rev>","d":<0|1>,"s":<seq>,"t":...   (revs never contain a quote)
+  const revEnd = value.indexOf('"', 6);
+  const seqStart = revEnd + 12;
+  return {
+    rev: value.slice(6, revEnd),
+    deleted: value.charCodeAt(revEnd + 6) === 49 /* 1 */,
+    seq: Number(value.slice(seqStart, value.indexOf(',', seqStart))),
+  };
+}
+
+/**
+ * The winning document `{_id, _rev, ...body}` in one JSON.parse of the stored body with the two
+ * fields spliced in front: no intermediate object to copy. Bodies never hold `_` keys.
+ */
+export function decodeWinnerDoc(id: string, rev: Rev, value: string): JsonObject {
   const nl = value.indexOf('\n');
-  const m = JSON.parse(nl < 0 ? value : value.slice(0, nl));
-  return { rev: m.r, deleted: m.d === 1, seq: m.s };
+  const head = '{"_id":' + JSON.stringify(id) + ',"_rev":"' + rev + '"';
+  if (nl < 0 || value.length - nl <= 3) return JSON.parse(head + '}');
+  return JSON.parse(head + ',' + value.slice(nl + 2));
 }
 
 export function decodeBody(value: string): JsonObject {

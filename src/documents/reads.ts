@@ -3,7 +3,7 @@
 
 import { RefugeError, notFound } from '../errors/index.ts';
 import type { KvReader } from '../storage/index.ts';
-import { decodeBody, decodeHead, decodeMeta, decodeRecord, type DocRecord } from './doc-record.ts';
+import { decodeHead, decodeMeta, decodeRecord, decodeWinnerDoc, type DocRecord } from './doc-record.ts';
 import { docKey, revBodyKey } from './keys.ts';
 import {
   ancestry,
@@ -70,7 +70,7 @@ export async function getDoc(reader: KvReader, id: string, opts: GetOptions, rev
     if (raw === undefined) throw notFound('missing');
     const head = decodeHead(raw);
     if (head.deleted) throw notFound('deleted');
-    return { _id: id, _rev: head.rev, ...decodeBody(raw) };
+    return decodeWinnerDoc(id, head.rev, raw) as Doc;
   }
   const rec = await readRecord(reader, id);
   if (!rec) throw notFound('missing');
