@@ -106,10 +106,13 @@ async function untilReady<T>(label: string, child: ChildProcess, stderr: () => s
   }
 }
 
-/** Runs a bench/http-*-server.ts script under tsx; it prints {"url"} as its first stdout line. */
-async function spawnScript(label: string, script: string, nodeArgs: readonly string[] = []): Promise<ServerChild> {
+/**
+ * Runs a bench/*-server.ts script under tsx with its temp dir (then `args`) as arguments; it prints
+ * {"url"} as its first stdout line.
+ */
+export async function spawnScript(label: string, script: string, nodeArgs: readonly string[] = [], args: readonly string[] = []): Promise<ServerChild> {
   const dir = mkdtempSync(join(tmpdir(), `refuge-bench-http-${label}-`));
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(BENCH_DIR, script), dir], {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(BENCH_DIR, script), dir, ...args], {
     cwd: REPO_DIR,
     stdio: ['pipe', 'pipe', 'pipe'],
   });

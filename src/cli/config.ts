@@ -13,6 +13,16 @@ export interface NodeSettings {
   engine: 'leveldb' | 'memory';
   durability: 'durable' | 'fast';
   bodyLimit: number;
+  /** Blob store backend; default memory with the memory engine, otherwise fs in DATA/blobs. */
+  blobBackend?: 'fs' | 'memory' | 's3';
+  /** Largest blob accepted over HTTP (PUT/POST /_blobs, resumable uploads). */
+  blobLimit: number;
+  blobS3Endpoint?: string;
+  blobS3Bucket?: string;
+  blobS3Region?: string;
+  blobS3Prefix?: string;
+  blobS3AccessKeyId?: string;
+  blobS3SecretAccessKey?: string;
 }
 
 const DEFAULTS: NodeSettings = {
@@ -22,6 +32,7 @@ const DEFAULTS: NodeSettings = {
   engine: 'leveldb',
   durability: 'durable',
   bodyLimit: 64 * 1024 * 1024,
+  blobLimit: 16 * 1024 ** 3,
 };
 
 const ENV: Record<keyof NodeSettings, string> = {
@@ -32,6 +43,14 @@ const ENV: Record<keyof NodeSettings, string> = {
   engine: 'REFUGE_ENGINE',
   durability: 'REFUGE_DURABILITY',
   bodyLimit: 'REFUGE_BODY_LIMIT',
+  blobBackend: 'REFUGE_BLOB_BACKEND',
+  blobLimit: 'REFUGE_BLOB_LIMIT',
+  blobS3Endpoint: 'REFUGE_BLOB_S3_ENDPOINT',
+  blobS3Bucket: 'REFUGE_BLOB_S3_BUCKET',
+  blobS3Region: 'REFUGE_BLOB_S3_REGION',
+  blobS3Prefix: 'REFUGE_BLOB_S3_PREFIX',
+  blobS3AccessKeyId: 'REFUGE_BLOB_S3_ACCESS_KEY_ID',
+  blobS3SecretAccessKey: 'REFUGE_BLOB_S3_SECRET_ACCESS_KEY',
 };
 
 export const SETTING_HELP: Array<[flag: string, env: string, text: string]> = [
@@ -42,11 +61,19 @@ export const SETTING_HELP: Array<[flag: string, env: string, text: string]> = [
   ['--engine NAME', ENV.engine, 'storage engine: leveldb (default, on disk) or memory'],
   ['--durability MODE', ENV.durability, 'durable (default: acknowledged writes are fsynced) or fast'],
   ['--body-limit BYTES', ENV.bodyLimit, `largest request body (default ${DEFAULTS.bodyLimit})`],
+  ['--blob-backend NAME', ENV.blobBackend, 'blob store: fs (DATA/blobs; default), memory (default with --engine memory) or s3'],
+  ['--blob-limit BYTES', ENV.blobLimit, `largest blob accepted over HTTP (default ${DEFAULTS.blobLimit}, 16 GiB)`],
+  ['--blob-s3-endpoint URL', ENV.blobS3Endpoint, 'S3 endpoint (MinIO, Ceph RGW, Garage…; omit for AWS)'],
+  ['--blob-s3-bucket NAME', ENV.blobS3Bucket, 'S3 bucket (required with --blob-backend s3; created if missing)'],
+  ['--blob-s3-region NAME', ENV.blobS3Region, 'S3 region (default us-east-1)'],
+  ['--blob-s3-prefix PREFIX', ENV.blobS3Prefix, 'key prefix of this node inside the bucket'],
+  ['--blob-s3-access-key-id ID', ENV.blobS3AccessKeyId, 'S3 access key id (default: the AWS SDK\'s usual sources)'],
+  ['--blob-s3-secret-access-key KEY', ENV.blobS3SecretAccessKey, 'S3 secret key (prefer the variable: flags show in ps)'],
   ['--config FILE', '', 'JSON file with any of these settings (default DATA/refuge.json if present)'],
 ];
 
 function coerce(key: keyof NodeSettings, value: unknown, from: string): unknown {
-  if (key === 'port' || key === 'bodyLimit') {
+  if (key === 'port' || key === 'bodyLimit' || key === 'blobLimit') {
     const n = typeof value === 'number' ? value : Number(value);
     if (!Number.isSafeInteger(n) || n < 0 || (key === 'port' && n > 65535)) throw new RefugeError('bad_request', `${from}: ${key} must be a number`);
     return n;
@@ -54,6 +81,7 @@ function coerce(key: keyof NodeSettings, value: unknown, from: string): unknown 
   if (typeof value !== 'string') throw new RefugeError('bad_request', `${from}: ${key} must be a string`);
   if (key === 'engine' && value !== 'leveldb' && value !== 'memory') throw new RefugeError('bad_request', `${from}: engine must be leveldb or memory`);
   if (key === 'durability' && value !== 'durable' && value !== 'fast') throw new RefugeError('bad_request', `${from}: durability must be durable or fast`);
+  if (key === 'blobBackend' && value !== 'fs' && value !== 'memory' && value !== 's3') throw new RefugeError('bad_request', `${from}: blobBackend must be fs, memory or s3`);
   return value;
 }
 

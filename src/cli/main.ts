@@ -22,7 +22,7 @@ Exit codes: 0 success, 1 failure, 2 bad usage.`;
 const START_HELP = `refuge start [options] — run a node until Ctrl-C
 
 Options (each also from an environment variable or the config file):
-${SETTING_HELP.map(([flag, env, text]) => `  ${flag.padEnd(20)} ${text}${env ? ` [${env}]` : ''}`).join('\n')}
+${SETTING_HELP.map(([flag, env, text]) => `  ${flag.padEnd(34)} ${text}${env ? ` [${env}]` : ''}`).join('\n')}
 
 Without --admin the node only listens on loopback and anyone on this machine may use it.`;
 
@@ -35,6 +35,14 @@ const OPTIONS = {
   engine: { type: 'string' },
   durability: { type: 'string' },
   'body-limit': { type: 'string' },
+  'blob-backend': { type: 'string' },
+  'blob-limit': { type: 'string' },
+  'blob-s3-endpoint': { type: 'string' },
+  'blob-s3-bucket': { type: 'string' },
+  'blob-s3-region': { type: 'string' },
+  'blob-s3-prefix': { type: 'string' },
+  'blob-s3-access-key-id': { type: 'string' },
+  'blob-s3-secret-access-key': { type: 'string' },
   config: { type: 'string' },
   json: { type: 'boolean' },
   continuous: { type: 'boolean' },
@@ -71,6 +79,14 @@ export async function main(argv: string[]): Promise<number> {
         engine: v.engine,
         durability: v.durability,
         bodyLimit: v['body-limit'],
+        blobBackend: v['blob-backend'],
+        blobLimit: v['blob-limit'],
+        blobS3Endpoint: v['blob-s3-endpoint'],
+        blobS3Bucket: v['blob-s3-bucket'],
+        blobS3Region: v['blob-s3-region'],
+        blobS3Prefix: v['blob-s3-prefix'],
+        blobS3AccessKeyId: v['blob-s3-access-key-id'],
+        blobS3SecretAccessKey: v['blob-s3-secret-access-key'],
         config: v.config,
       });
       return runStart(settings);

@@ -2,21 +2,42 @@
 // accepting, end open feeds and flush every database before exiting (no lost writes, no stale lock).
 
 import { startServer, VERSION } from '../http/index.ts';
-import { openNode } from '../node/index.ts';
+import { RefugeError } from '../errors/index.ts';
+import { openNode, type NodeBlobOptions } from '../node/index.ts';
 import type { NodeSettings } from './config.ts';
 
+/** The blob store settings as openNode takes them (undefined: the engine's default). */
+export function blobOptions(s: NodeSettings): NodeBlobOptions | undefined {
+  if (s.blobBackend === undefined || s.blobBackend === 'fs' || s.blobBackend === 'memory') {
+    return s.blobBackend === undefined ? undefined : { backend: s.blobBackend };
+  }
+  if (!s.blobS3Bucket) throw new RefugeError('bad_request', 'the s3 blob backend needs a bucket (--blob-s3-bucket or REFUGE_BLOB_S3_BUCKET)');
+  if ((s.blobS3AccessKeyId === undefined) !== (s.blobS3SecretAccessKey === undefined)) {
+    throw new RefugeError('bad_request', 'give both the S3 access key id and the secret access key, or neither');
+  }
+  return {
+    backend: 's3',
+    bucket: s.blobS3Bucket,
+    createBucket: true,
+    ...(s.blobS3Endpoint !== undefined && { endpoint: s.blobS3Endpoint }),
+    region: s.blobS3Region ?? 'us-east-1',
+    ...(s.blobS3Prefix !== undefined && { prefix: s.blobS3Prefix }),
+    ...(s.blobS3AccessKeyId !== undefined && { credentials: { accessKeyId: s.blobS3AccessKeyId, secretAccessKey: s.blobS3SecretAccessKey! } }),
+  };
+}
+
 export async function runStart(settings: NodeSettings, out: NodeJS.WritableStream = process.stdout): Promise<number> {
-  const node = await openNode({ dataDir: settings.data, engine: settings.engine, durability: settings.durability });
+  const node = await openNode({ dataDir: settings.data, engine: settings.engine, durability: settings.durability, blobs: blobOptions(settings) });
   let server;
   try {
-    server = await startServer({ node, host: settings.host, port: settings.port, admin: settings.admin, bodyLimit: settings.bodyLimit });
+    server = await startServer({ node, host: settings.host, port: settings.port, admin: settings.admin, bodyLimit: settings.bodyLimit, blobLimit: settings.blobLimit });
   } catch (err) {
     await node.close();
     throw err;
   }
   out.write(
     `Refuge ${VERSION} listening on ${server.url}\n` +
-      `  data: ${settings.data} (${settings.engine}, ${settings.durability})${settings.admin ? ', admin required' : ''}\n` +
+      `  data: ${settings.data} (${settings.engine}, ${settings.durability})${settings.admin ? ', admin required' : ''}; blobs: ${node.blobs.backend}\n` +
       `  try:  curl ${server.url}/   ·   curl -X PUT ${server.url}/mydb\n` +
       `  stop: Ctrl-C\n`,
   );

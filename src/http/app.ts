@@ -7,6 +7,7 @@ import { RefugeError } from '../errors/index.ts';
 import { ANONYMOUS, requireAdmin, type UserCtx } from './auth.ts';
 import type { ServerContext } from './context.ts';
 import { clientErrorHandler, errorHandler } from './errors.ts';
+import { blobRoutes, type BlobRouteOptions } from './routes-blobs.ts';
 import { bulkRoutes } from './routes-bulk.ts';
 import { changesRoutes } from './routes-changes.ts';
 import { dbRoutes } from './routes-db.ts';
@@ -21,7 +22,7 @@ declare module 'fastify' {
   }
 }
 
-export interface AppOptions {
+export interface AppOptions extends BlobRouteOptions {
   /** Largest request body accepted, in bytes (413 above it). */
   bodyLimit?: number;
   logger?: boolean;
@@ -92,6 +93,7 @@ export function buildApp(ctx: ServerContext, options: AppOptions = {}): FastifyI
   changesRoutes(app, ctx);
   findRoutes(app, ctx);
   replicateRoutes(app, ctx);
+  blobRoutes(app, ctx, options);
   docRoutes(app, ctx);
   return app;
 }

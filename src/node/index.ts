@@ -1,28 +1,65 @@
-// The node: a data directory holding many databases, opened on the default engine (LevelDB) —
-// what `refuge start` serves and what an embedding application opens with `openNode()`.
+// The node: a data directory holding many databases, opened on the default engine (LevelDB), and
+// one blob store — what `refuge start` serves and what an embedding application opens with `openNode()`.
 
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DEFAULT_DATA_DIR, resolveEngine, type OpenOptions } from '../index.ts';
+import { openBlobStore, type BlobStore } from '../blobs/index.ts';
+import type { S3BlobStoreOptions } from '../blobs/index.ts';
 import type { Durability } from '../documents/index.ts';
 import { RefugeNode } from './refuge-node.ts';
 
 export { RefugeNode, type NodeOptions } from './refuge-node.ts';
 
+/** Where the node keeps its blobs: fs in DATA/blobs, memory, or an S3-compatible bucket. */
+export type NodeBlobOptions =
+  | { backend: 'fs'; dir?: string }
+  | { backend: 'memory' }
+  | ({ backend: 's3' } & S3BlobStoreOptions);
+
 export interface OpenNodeOptions {
   dataDir?: string;
   engine?: OpenOptions['engine'];
   durability?: Durability;
+  /** Default: memory when the engine is memory, otherwise fs in `<dataDir>/blobs`; or a store to own. */
+  blobs?: NodeBlobOptions | BlobStore;
+}
+
+function isStore(value: NodeBlobOptions | BlobStore): value is BlobStore {
+  return typeof (value as BlobStore).put === 'function';
+}
+
+async function openNodeBlobs(dataDir: string, memory: boolean, durability: Durability | undefined, options?: NodeBlobOptions): Promise<BlobStore> {
+  const o = options ?? (memory ? { backend: 'memory' as const } : { backend: 'fs' as const });
+  switch (o.backend) {
+    case 'memory':
+      return openBlobStore({ backend: 'memory' });
+    case 'fs':
+      return openBlobStore({ backend: 'fs', dir: o.dir ?? join(dataDir, 'blobs'), durability: durability === 'fast' ? 'fast' : 'durable' });
+    default:
+      return openBlobStore(o);
+  }
 }
 
 export async function openNode(options: OpenNodeOptions = {}): Promise<RefugeNode> {
   const dataDir = options.dataDir ?? DEFAULT_DATA_DIR;
   const engine = resolveEngine(options.engine);
   if (engine.name === 'leveldb') await mkdir(join(dataDir, 'dbs'), { recursive: true });
-  return RefugeNode.open({
-    engine,
-    durability: options.durability,
-    catalogLocation: join(dataDir, 'catalog'),
-    locationOf: (name) => join(dataDir, 'dbs', encodeURIComponent(name)),
-  });
+  const blobs =
+    options.blobs && isStore(options.blobs)
+      ? options.blobs
+      : await openNodeBlobs(dataDir, engine.name === 'memory', options.durability, options.blobs);
+  try {
+    return await RefugeNode.open({
+      engine,
+      durability: options.durability,
+      catalogLocation: join(dataDir, 'catalog'),
+      locationOf: (name) => join(dataDir, 'dbs', encodeURIComponent(name)),
+      blobs,
+      dataDir: engine.name === 'memory' && blobs.backend === 'memory' ? undefined : dataDir,
+    });
+  } catch (err) {
+    await blobs.close();
+    throw err;
+  }
 }

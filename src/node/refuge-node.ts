@@ -2,6 +2,7 @@
 // and the open Database objects, opened lazily and shared by everyone who asks for the same name.
 
 import { RefugeError } from '../errors/index.ts';
+import { MemoryBlobStore, type BlobStore } from '../blobs/core.ts';
 import { Database, validateDbName, type Durability } from '../documents/index.ts';
 import type { KvStore, StorageEngine } from '../storage/index.ts';
 import { compileSelector } from '../core.ts';
@@ -13,6 +14,10 @@ export interface NodeOptions {
   locationOf: (dbName: string) => string;
   catalogLocation: string;
   durability?: Durability;
+  /** The node's blob store, closed with the node (default: a fresh memory store). */
+  blobs?: BlobStore;
+  /** The node's data directory on disk, when it has one (staged uploads live under it). */
+  dataDir?: string;
 }
 
 const CATALOG_PREFIX = 'db!';
@@ -20,15 +25,24 @@ const CATALOG_PREFIX = 'db!';
 export class RefugeNode {
   private readonly open = new Map<string, Promise<Database>>();
   private closed = false;
+  /** The node's content-addressed blob store (attachments, files, `/_blobs`). */
+  readonly blobs: BlobStore;
 
   private constructor(
     private readonly options: NodeOptions,
     private readonly catalog: KvStore,
-  ) {}
+  ) {
+    this.blobs = options.blobs ?? new MemoryBlobStore();
+  }
 
   static async open(options: NodeOptions): Promise<RefugeNode> {
     const catalog = await options.engine.open({ location: options.catalogLocation });
     return new RefugeNode(options, catalog);
+  }
+
+  /** The data directory on disk, or undefined for a node that keeps nothing on disk. */
+  get dataDir(): string | undefined {
+    return this.options.dataDir;
   }
 
   get durability(): Durability {
@@ -105,13 +119,13 @@ export class RefugeNode {
     else await this.options.engine.destroy(this.options.locationOf(name));
   }
 
-  /** Flushes and closes every open database and the catalog. */
+  /** Flushes and closes every open database, the catalog and the blob store. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     const dbs = await Promise.allSettled(this.open.values());
     await Promise.all(dbs.map((r) => (r.status === 'fulfilled' ? r.value.close() : undefined)));
     this.open.clear();
-    await this.catalog.close();
+    await Promise.all([this.catalog.close(), this.blobs.close()]);
   }
 }

@@ -1,0 +1,56 @@
+// HTTP's Range and conditional headers for blob reads (RFC 9110): one `bytes=` range becomes the
+// store's end-exclusive ByteRange; several ranges, other units or bad syntax mean the whole blob.
+
+import { rangeNotSatisfiable } from '../blobs/errors.ts';
+import type { ByteRange } from '../blobs/index.ts';
+
+/** What to send: the whole blob (`range` undefined) or one satisfiable range. */
+export interface RangePlan {
+  range?: Required<ByteRange>;
+}
+
+const ONE_RANGE = /^bytes=[ \t]*(\d*)[ \t]*-[ \t]*(\d*)[ \t]*$/i;
+
+/**
+ * Resolves a Range header against a blob of `size` bytes. Syntax errors, other units and multiple
+ * ranges are ignored (RFC 9110 allows it: the client gets 200 and the whole blob); a well-formed
+ * single range that selects no byte throws 416.
+ */
+export function planRange(header: string | undefined, size: number): RangePlan {
+  if (header === undefined) return {};
+  const m = ONE_RANGE.exec(header);
+  if (!m) return {};
+  const [, first = '', last = ''] = m;
+  if (first === '' && last === '') return {};
+  if (first.length > 15 || last.length > 15) {
+    // Positions past 2^53 are past any blob; a suffix that long means the whole blob.
+    if (first === '') return size > 0 ? { range: { start: 0, end: size } } : unsatisfiable(header, size);
+    return unsatisfiable(header, size);
+  }
+  if (first === '') {
+    const n = Number(last);
+    if (n === 0 || size === 0) return unsatisfiable(header, size);
+    return { range: { start: Math.max(0, size - n), end: size } };
+  }
+  const start = Number(first);
+  if (last !== '' && Number(last) < start) return {}; // invalid: ignored, per RFC 9110 14.1.1
+  if (start >= size) return unsatisfiable(header, size);
+  const end = last === '' ? size : Math.min(Number(last) + 1, size);
+  return { range: { start, end } };
+}
+
+function unsatisfiable(header: string, size: number): never {
+  throw rangeNotSatisfiable(`range ${JSON.stringify(header.slice(0, 100))} selects no byte of the ${size}-byte blob`);
+}
+
+/** True when an If-None-Match header (a list of entity tags, or `*`) matches `etag`. */
+export function etagMatches(header: string | undefined, etag: string): boolean {
+  if (header === undefined) return false;
+  if (header.trim() === '*') return true;
+  return header.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag);
+}
+
+/** If-Range: a range request counts only while the tag still names this blob (always, for ids). */
+export function ifRangeHolds(header: string | string[] | undefined, etag: string): boolean {
+  return header === undefined || (typeof header === 'string' && header.trim() === etag);
+}

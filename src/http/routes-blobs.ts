@@ -1,0 +1,154 @@
+// `/_blobs`: the node's content-addressed blob store over HTTP — PUT (verified against the id), POST
+// (id computed), GET/HEAD with Range and ETags, DELETE, `_stat` of many ids, paged enumeration; the
+// change feed and resumable uploads are in routes-blobs-changes.ts and routes-blobs-uploads.ts.
+
+import { join } from 'node:path';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { RefugeError } from '../errors/index.ts';
+import { MAX_LIST_LIMIT, type BlobId } from '../blobs/index.ts';
+import { BlobChangeLog } from './blob-log.ts';
+import { blobHeaders, blobIdParam, checkDeclaredLength, rawBodies, sendRead, withBody } from './blob-body.ts';
+import { etagMatches, ifRangeHolds, planRange } from './blob-range.ts';
+import { BlobUploads } from './blob-uploads.ts';
+import type { ServerContext } from './context.ts';
+import { int, objectBody, str, type Query } from './params.ts';
+import { blobChangesRoutes } from './routes-blobs-changes.ts';
+import { blobUploadRoutes } from './routes-blobs-uploads.ts';
+
+export interface BlobRouteOptions {
+  /** Largest blob accepted (413 above it); default 16 GiB. */
+  blobLimit?: number;
+  /** Resumable uploads expire this long after creation; default 24 h. */
+  uploadTtlMs?: number;
+  /** Recent changes kept for `_changes?since=`; default 10,000. */
+  changeLogSize?: number;
+}
+
+/** What the blob routes share, also reachable as `ctx.extras.blobs` (tests, other subsystems). */
+export interface BlobHttp {
+  limit: number;
+  log: BlobChangeLog;
+  uploads: BlobUploads;
+}
+
+export const DEFAULT_BLOB_LIMIT = 16 * 1024 ** 3;
+const MAX_STAT_IDS = 10_000;
+
+type IdReq = FastifyRequest<{ Params: { id: string } }>;
+
+export function blobRoutes(app: FastifyInstance, ctx: ServerContext, options: BlobRouteOptions = {}): void {
+  const store = () => ctx.node.blobs;
+  const limit = options.blobLimit ?? DEFAULT_BLOB_LIMIT;
+
+  // Many ids at once: a JSON body, so it lives in the app's JSON scope.
+  app.post('/_blobs/_stat', async (req) => {
+    const raw = objectBody(req.body).ids;
+    if (!Array.isArray(raw)) throw new RefugeError('bad_request', '`ids` must be an array of blob ids');
+    if (raw.length > MAX_STAT_IDS) throw new RefugeError('bad_request', `at most ${MAX_STAT_IDS} ids per _stat`);
+    const ids = raw.map((id) => blobIdParam(id));
+    const stats = await store().stat(ids);
+    const results: Record<string, { size: number } | null> = {};
+    raw.forEach((key: string, i) => {
+      const s = stats[i];
+      results[key] = s ? { size: s.size } : null;
+    });
+    return { results };
+  });
+
+  app.get('/_blobs', async (req) => {
+    const q = req.query as Query;
+    const after = str(q, 'after');
+    const n = int(q, 'limit');
+    if (n !== undefined && (n < 1 || n > MAX_LIST_LIMIT)) throw new RefugeError('bad_request', `limit must be from 1 to ${MAX_LIST_LIMIT}`);
+    const page = await store().list({ ...(after !== undefined && { after: blobIdParam(after, 'after') }), ...(n !== undefined && { limit: n }) });
+    return page.next === undefined ? { ids: page.ids } : { ids: page.ids, next: page.next };
+  });
+
+  void app.register(async (scope) => {
+    const blobs: BlobHttp = {
+      limit,
+      log: new BlobChangeLog(store(), options.changeLogSize),
+      uploads: await BlobUploads.open({
+        ...(ctx.node.dataDir !== undefined && { dir: join(ctx.node.dataDir, 'uploads') }),
+        ...(options.uploadTtlMs !== undefined && { ttlMs: options.uploadTtlMs }),
+        maxSize: limit,
+      }),
+    };
+    ctx.extras.blobs = blobs;
+    scope.addHook('onClose', async () => {
+      await blobs.log.close();
+      await blobs.uploads.close();
+    });
+    rawBodies(scope);
+
+    const put = async (req: IdReq, reply: FastifyReply) =>
+      withBody(req, reply, async () => {
+        const expectedId = blobIdParam(req.params.id);
+        checkDeclaredLength(req, limit);
+        const r = await store().put(req.raw, { expectedId, maxSize: limit });
+        reply.code(r.created ? 201 : 200).header('ETag', `"${r.id}"`).header('Location', `/_blobs/${r.id}`);
+        return { ok: true, id: r.id, size: r.size };
+      });
+    scope.put('/_blobs/:id', put);
+
+    scope.post('/_blobs', async (req, reply) =>
+      withBody(req, reply, async () => {
+        checkDeclaredLength(req, limit);
+        const r = await store().put(req.raw, { maxSize: limit });
+        reply.code(r.created ? 201 : 200).header('ETag', `"${r.id}"`).header('Location', `/_blobs/${r.id}`);
+        return { ok: true, id: r.id, size: r.size };
+      }),
+    );
+
+    scope.get('/_blobs/:id', { exposeHeadRoute: false }, async (req: IdReq, reply) => {
+      const id = blobIdParam(req.params.id);
+      const etag = `"${id}"`;
+      if (etagMatches(req.headers['if-none-match'], etag)) {
+        if (!(await store().has(id))) throw new RefugeError('not_found', `blob ${id} not found`);
+        return reply.code(304).header('ETag', etag).send();
+      }
+      const rangeHeader = ifRangeHolds(req.headers['if-range'], etag) ? req.headers.range : undefined;
+      if (rangeHeader === undefined) return sendRead(reply, await store().get(id));
+      // The size is needed to resolve the range; a 416 names it (RFC 9110: `bytes */size`).
+      const [stat] = await store().stat([id]);
+      if (!stat) throw new RefugeError('not_found', `blob ${id} not found`);
+      const plan = withUnsatisfiable(reply, stat.size, () => planRange(rangeHeader, stat.size));
+      return sendRead(reply, await store().get(id, plan.range ?? {}));
+    });
+
+    scope.head('/_blobs/:id', async (req: IdReq, reply) => {
+      const id = blobIdParam(req.params.id);
+      const [stat] = await store().stat([id]);
+      if (!stat) throw new RefugeError('not_found', `blob ${id} not found`);
+      const etag = `"${id}"`;
+      if (etagMatches(req.headers['if-none-match'], etag)) return reply.code(304).header('ETag', etag).send();
+      reply.headers(blobHeaders(id, stat.size));
+      const rangeHeader = ifRangeHolds(req.headers['if-range'], etag) ? req.headers.range : undefined;
+      const { range } = withUnsatisfiable(reply, stat.size, () => planRange(rangeHeader, stat.size));
+      if (range && (range.start !== 0 || range.end !== stat.size)) {
+        reply.code(206).header('Content-Length', String(range.end - range.start));
+        reply.header('Content-Range', `bytes ${range.start}-${range.end - 1}/${stat.size}`);
+      }
+      return reply.send();
+    });
+
+    scope.delete('/_blobs/:id', async (req: IdReq) => {
+      const id: BlobId = blobIdParam(req.params.id);
+      if (!(await store().delete(id))) throw new RefugeError('not_found', `blob ${id} not found`);
+      return { ok: true, id };
+    });
+
+    blobChangesRoutes(scope, ctx, blobs);
+    blobUploadRoutes(scope, ctx, blobs);
+  });
+}
+
+/** Runs `fn`; a 416 it throws carries `Content-Range: bytes * /size` as RFC 9110 asks. */
+function withUnsatisfiable<T>(reply: FastifyReply, size: number, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof RefugeError && err.status === 416) reply.header('Content-Range', `bytes */${size}`);
+    throw err;
+  }
+}
