@@ -1,6 +1,8 @@
 // Entry of `npm run bench [-- PREFIX]`: runs every registered suite with a figure matching PREFIX
 // and prints one JSON line per figure. Adding a suite is one line in `suites` below.
 
+import { blobsHttpSuite } from './blobs-http.ts';
+import { blobsSnapshotSuite } from './blobs-snapshot.ts';
 import { docsSuite } from './docs.ts';
 import { httpSuite } from './http.ts';
 import { formatLine, note, type Figure, type Suite } from './report.ts';
@@ -8,6 +10,8 @@ import { formatLine, note, type Figure, type Suite } from './report.ts';
 const suites: readonly Suite[] = [
   docsSuite,
   httpSuite,
+  blobsHttpSuite,
+  blobsSnapshotSuite,
 ];
 
 async function main(): Promise<number> {

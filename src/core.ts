@@ -33,3 +33,5 @@ export function openCoreDatabase(name: string, options: CoreOpenOptions = {}): P
 }
 export * from './replication/index.ts';
 export * as blobs from './blobs/core.ts';
+export * as files from './files/core.ts';
+export * as refs from './refs/core.ts';
