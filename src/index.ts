@@ -6,6 +6,7 @@ import { openCoreDatabase, type CoreOpenOptions, type Database } from './core.ts
 import { RefugeError } from './errors/index.ts';
 import { memoryEngine, type StorageEngine } from './storage/index.ts';
 import { leveldbEngine } from './storage-node/index.ts';
+import { openBlobStore } from './blobs/index.ts';
 import { validateDbName } from './documents/index.ts';
 
 export * from './core.ts';
@@ -34,11 +35,29 @@ export function databaseLocation(dataDir: string, name: string): string {
   return join(dataDir, encodeURIComponent(validateDbName(name)));
 }
 
-export function openDatabase(name: string, options: OpenOptions = {}): Promise<Database> {
+/**
+ * Opens a database on its own. Attachments go to a blob store shared by the databases of the same
+ * data directory (`<dataDir>/_blobs`; in memory for the memory engine) unless `blobs` is given.
+ */
+export async function openDatabase(name: string, options: OpenOptions = {}): Promise<Database> {
   const { dataDir = DEFAULT_DATA_DIR, engine, ...rest } = options;
-  return openCoreDatabase(name, {
-    ...rest,
-    engine: resolveEngine(engine),
-    location: options.location ?? databaseLocation(dataDir, name),
-  });
+  const resolved = resolveEngine(engine);
+  const owned = rest.blobs === undefined;
+  const blobs =
+    rest.blobs ??
+    (resolved.name === 'leveldb'
+      ? await openBlobStore({ backend: 'fs', dir: join(dataDir, '_blobs'), durability: rest.durability })
+      : await openBlobStore({ backend: 'memory' }));
+  try {
+    return await openCoreDatabase(name, {
+      ...rest,
+      blobs,
+      ownsBlobs: owned,
+      engine: resolved,
+      location: options.location ?? databaseLocation(dataDir, name),
+    });
+  } catch (err) {
+    if (owned) await blobs.close();
+    throw err;
+  }
 }

@@ -1,7 +1,9 @@
 // A database: the public face over one key/value store. Reads go straight to storage (or a
 // snapshot); every write goes through the single Writer so revision trees never race.
 
-import { RefugeError, conflict } from '../errors/index.ts';
+import { RefugeError, conflict, toRefugeError } from '../errors/index.ts';
+import type { BlobId, BlobRead, BlobStore } from '../blobs/core.ts';
+import { inlineAttachments, prepareAttachments, type AttInputs, type AttStub } from './attachments.ts';
 import type { KvStore, StorageEngine } from '../storage/index.ts';
 import { allDocs } from './all-docs.ts';
 import { checkChangesOptions, readChanges, type ChangesFilter } from './changes.ts';
@@ -48,6 +50,10 @@ export interface OpenDatabaseOptions {
   revsLimit?: number;
   /** Emits the path index entries of a body; provided by the query layer. */
   indexEntries: (body: JsonObject, emit: (path: string, encodedValue: string) => void) => void;
+  /** Where attachment bytes live (content-addressed, shared across databases); none: attachments refused. */
+  blobs?: BlobStore;
+  /** Close `blobs` with the database (when it was opened for this database alone). */
+  ownsBlobs?: boolean;
   /** Compiles a Mango selector into a predicate, for changes filtered by selector. */
   compileSelector: (selector: unknown) => (doc: Doc) => boolean;
 }
@@ -134,10 +140,31 @@ export class Database {
     this.check();
     if (!Array.isArray(docs)) throw new RefugeError('bad_request', 'docs must be an array');
     const newEdits = options.newEdits !== false;
+    // Attachment bytes go to the blob store before the write is queued (blob I/O never runs
+    // inside the writer); a document whose attachments are invalid fails alone.
+    const prepared: Array<AttInputs | WriteFailure | undefined> = [];
+    for (const d of docs) {
+      const raw = d && typeof d === 'object' ? (d as Doc)._attachments : undefined;
+      if (raw === undefined || raw === null) {
+        prepared.push(undefined);
+        continue;
+      }
+      try {
+        prepared.push(await prepareAttachments(raw, this.options.blobs));
+      } catch (err) {
+        const e = toRefugeError(err);
+        if (e.code === 'internal') throw e;
+        prepared.push({ id: String((d as Doc)._id ?? ''), error: e.code, reason: e.reason });
+      }
+    }
     return this.writer.submit(async (batch) => {
       await batch.preload(docs.flatMap((d) => (d && typeof (d as Doc)._id === 'string' ? [(d as Doc)._id!] : [])));
       const out: Array<WriteResult | WriteFailure> = [];
-      for (const doc of docs) out.push(await batch.write(doc, newEdits));
+      for (let i = 0; i < docs.length; i++) {
+        const p = prepared[i];
+        if (p && 'error' in p) out.push(p as WriteFailure);
+        else out.push(await batch.write(docs[i], newEdits, p as AttInputs | undefined));
+      }
       return out;
     });
   }
@@ -163,18 +190,79 @@ export class Database {
     await this.settle();
     if (typeof id !== 'string') throw new RefugeError('bad_request', 'Document id must be a string');
     if (id.startsWith('_local/')) return getLocal(this.core.store, id);
-    return getDoc(this.core.store, id, options, this.core.state.revsLimit);
+    const doc = await getDoc(this.core.store, id, options, this.core.state.revsLimit);
+    if (options.attachments) await this.inline(doc, options.attsSince);
+    return doc;
+  }
+
+  /** Replaces attachment stubs by data, except those unchanged since `attsSince`. */
+  private async inline(doc: Doc, attsSince?: readonly Rev[]): Promise<void> {
+    let since = 0;
+    const history = doc._revisions as { start: number; ids: string[] } | undefined;
+    for (const rev of attsSince ?? []) {
+      const gen = Number.parseInt(rev, 10);
+      // Only revisions this document descends from count (CouchDB's atts_since).
+      const known = history ? history.ids[history.start - gen] === rev.slice(rev.indexOf('-') + 1) : false;
+      if (known || !history) since = Math.max(since, gen);
+    }
+    await inlineAttachments(doc, this.options.blobs, since);
+  }
+
+  /** One attachment's metadata and a verified stream of its bytes. */
+  async getAttachment(docId: string, name: string, options: { rev?: Rev } = {}): Promise<{ stub: AttStub; read: BlobRead }> {
+    const doc = await this.get(docId, { rev: options.rev });
+    const stub = (doc._attachments as Record<string, AttStub> | undefined)?.[name];
+    if (!stub) throw new RefugeError('not_found', 'Document is missing attachment');
+    if (!this.options.blobs) throw new RefugeError('not_implemented', 'this database has no blob store for attachments');
+    return { stub, read: await this.options.blobs.get(stub.digest as BlobId) };
+  }
+
+  /** Adds or replaces one attachment (bytes stored as a blob); a new document when it has none. */
+  async putAttachment(docId: string, name: string, rev: Rev | undefined, bytes: Uint8Array | AsyncIterable<Uint8Array>, contentType = 'application/octet-stream'): Promise<WriteResult> {
+    this.check();
+    if (!this.options.blobs) throw new RefugeError('not_implemented', 'this database has no blob store for attachments');
+    const put = await this.options.blobs.put(bytes);
+    const base: Doc = rev === undefined ? { _id: docId } : await this.get(docId, { rev });
+    const atts: AttInputs = {};
+    for (const n of Object.keys((base._attachments as object | undefined) ?? {})) atts[n] = { kind: 'stub' };
+    atts[name] = { kind: 'new', content_type: contentType, digest: put.id, length: put.size };
+    return this.writeWith(base, rev, atts);
+  }
+
+  async removeAttachment(docId: string, name: string, rev: Rev): Promise<WriteResult> {
+    const base = await this.get(docId, { rev });
+    const existing = Object.keys((base._attachments as object | undefined) ?? {});
+    if (!existing.includes(name)) throw new RefugeError('not_found', 'Document is missing attachment');
+    const atts: AttInputs = {};
+    for (const n of existing) if (n !== name) atts[n] = { kind: 'stub' };
+    return this.writeWith(base, rev, atts);
+  }
+
+  private async writeWith(base: Doc, rev: Rev | undefined, atts: AttInputs): Promise<WriteResult> {
+    const { _attachments: _a, _revisions: _r, ...rest } = base;
+    const doc: Doc = { ...rest, _id: base._id };
+    if (rev !== undefined) doc._rev = rev;
+    else delete doc._rev;
+    const result = await this.writer.submit(async (batch) => batch.write(doc, true, Object.keys(atts).length ? atts : undefined));
+    if ('error' in result) throw new RefugeError(result.error as never, result.reason);
+    return result;
   }
 
   async getOpenRevs(id: string, revs: 'all' | readonly Rev[], options: GetOptions = {}): Promise<OpenRevsResult> {
     await this.settle();
-    return getOpenRevs(this.core.store, id, revs, options, this.core.state.revsLimit);
+    const out = await getOpenRevs(this.core.store, id, revs, options, this.core.state.revsLimit);
+    if (options.attachments) for (const r of out) if ('ok' in r) await this.inline(r.ok, options.attsSince);
+    return out;
   }
 
-  async bulkGet(requests: readonly BulkGetRequest[], options: { revs?: boolean; latest?: boolean } = {}): Promise<BulkGetResult> {
+  async bulkGet(requests: readonly BulkGetRequest[], options: { revs?: boolean; latest?: boolean; attachments?: boolean } = {}): Promise<BulkGetResult> {
     await this.settle();
     if (!Array.isArray(requests)) throw new RefugeError('bad_request', '`docs` must be an array');
-    return this.withSnapshot((snap) => bulkGet(snap, requests, options, this.core.state.revsLimit));
+    const result = await this.withSnapshot((snap) => bulkGet(snap, requests, options, this.core.state.revsLimit));
+    if (options.attachments) {
+      for (const r of result.results) for (const d of r.docs) if ('ok' in d) await this.inline(d.ok);
+    }
+    return result;
   }
 
   async revsDiff(request: Record<string, unknown>): Promise<RevsDiffResult> {
@@ -333,6 +421,7 @@ export class Database {
     await this.writer.close();
     this.commits.close();
     await this.core.store.close();
+    if (this.options.ownsBlobs) await this.options.blobs?.close();
   }
 
   /** Closes and deletes everything this database stored. */

@@ -14,17 +14,20 @@ export interface EditOutcome {
   added: boolean;
 }
 
-export function applyLocalEdit(current: DocRecord | undefined, edit: SplitDoc): EditOutcome {
-  let parent: Rev | null;
+/** The revision a local edit extends (a conflict when it may not extend anything). */
+export function localParent(current: DocRecord | undefined, edit: SplitDoc): Rev | null {
   if (edit.rev === undefined) {
     // No rev: a create, or a re-create on top of a deleted winner (CouchDB extends that branch).
     if (current && !current.deleted) throw conflict();
-    parent = current ? current.rev : null;
-  } else {
-    if (!current || !(edit.rev in current.tree) || !isLeaf(current.tree, edit.rev)) throw conflict();
-    parent = edit.rev;
+    return current ? current.rev : null;
   }
-  const rev = computeRev(parent, edit.deleted, edit.body);
+  if (!current || !(edit.rev in current.tree) || !isLeaf(current.tree, edit.rev)) throw conflict();
+  return edit.rev;
+}
+
+export function applyLocalEdit(current: DocRecord | undefined, edit: SplitDoc, attDigests: readonly string[] = []): EditOutcome {
+  const parent = localParent(current, edit);
+  const rev = computeRev(parent, edit.deleted, edit.body, attDigests);
   if (current && rev in current.tree) {
     // The identical edit already exists (same parent, same body): CouchDB reports a conflict.
     throw conflict();

@@ -52,6 +52,10 @@ export interface GetOptions {
   deletedConflicts?: boolean;
   latest?: boolean;
   localSeq?: boolean;
+  /** Inline attachment data (base64) instead of stubs. */
+  attachments?: boolean;
+  /** With `attachments`: only attachments changed after these revisions carry data. */
+  attsSince?: Rev[];
 }
 
 export type OpenRevsResult = Array<{ ok: Doc } | { missing: Rev }>;

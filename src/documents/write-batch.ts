@@ -7,12 +7,13 @@ import type { KvChain } from '../storage/index.ts';
 import type { DbCore, DbState } from './core.ts';
 import { encodeState } from './core.ts';
 import { decodeRecord, encodeRecord, type DocRecord } from './doc-record.ts';
-import { applyLocalEdit, applyReplicatedEdit } from './edits.ts';
+import { attachmentDigests, resolveAttachments, storedAttachments, type AttInputs, type AttStub } from './attachments.ts';
+import { applyLocalEdit, applyReplicatedEdit, localParent } from './edits.ts';
 import { IdGenerator } from './ids.ts';
 import { docKey, indexKey, META_KEY, revBodyKey, seqKey } from './keys.ts';
-import { stem, winner } from './rev-tree.ts';
+import { parseRev, revGeneration, stem, winner } from './rev-tree.ts';
 import type { JsonObject, WriteFailure, WriteResult } from './types.ts';
-import { splitDoc } from './validate.ts';
+import { splitDoc, type SplitDoc } from './validate.ts';
 
 const ids = new IdGenerator();
 
@@ -91,7 +92,47 @@ export class WriteBatch {
   }
 
   /** Applies one document edit; per-document failures come back as results, as CouchDB does. */
-  async write(doc: unknown, newEdits: boolean): Promise<WriteResult | WriteFailure> {
+  /** The stored body of `rev` (winner from the record, others from r!), when it is kept. */
+  private async bodyOfRev(id: string, current: DocRecord, rev: string): Promise<JsonObject | undefined> {
+    if (rev === current.rev) return current.body;
+    if (!current.tree[rev]?.available) return undefined;
+    return this.revBody(id, rev);
+  }
+
+  /**
+   * Attachment stubs of the new revision, resolved against the revision it extends: for a local
+   * edit its parent, for a replicated one the nearest stored ancestor in the given history.
+   */
+  private async attachmentsFor(
+    current: DocRecord | undefined,
+    edit: SplitDoc,
+    newEdits: boolean,
+    atts: AttInputs,
+  ): Promise<Record<string, AttStub> | undefined> {
+    let previous: Record<string, AttStub> | undefined;
+    let generation: number;
+    if (newEdits) {
+      let parent: string | null;
+      try {
+        parent = localParent(current, edit);
+      } catch {
+        return undefined; // applyLocalEdit reports the conflict
+      }
+      generation = parent === null ? 1 : revGeneration(parent) + 1;
+      if (parent !== null && current) previous = storedAttachments((await this.bodyOfRev(edit.id!, current, parent)) ?? {});
+    } else {
+      generation = parseRev(edit.rev).gen;
+      const ancestors = edit.revisions ? edit.revisions.ids.slice(1).map((h, i) => `${generation - 1 - i}-${h}`) : [];
+      for (const rev of ancestors) {
+        if (!current || !current.tree[rev]?.available) continue;
+        previous = storedAttachments((await this.bodyOfRev(edit.id!, current, rev)) ?? {});
+        break;
+      }
+    }
+    return resolveAttachments(atts, previous, generation);
+  }
+
+  async write(doc: unknown, newEdits: boolean, atts?: AttInputs): Promise<WriteResult | WriteFailure> {
     let id = (doc as { _id?: unknown } | null)?._id;
     try {
       const edit = splitDoc(doc);
@@ -102,9 +143,11 @@ export class WriteBatch {
       id = edit.id;
       if (edit.id.startsWith('_local/')) throw new RefugeError('bad_request', '_local documents are written with putLocal');
       const current = await this.record(edit.id);
-      const outcome = newEdits ? applyLocalEdit(current, edit) : applyReplicatedEdit(current, edit);
+      const stubs = atts ? await this.attachmentsFor(current, edit, newEdits, atts) : undefined;
+      const outcome = newEdits ? applyLocalEdit(current, edit, attachmentDigests(stubs)) : applyReplicatedEdit(current, edit);
       if (!outcome.added && current && outcome.tree === current.tree) return { ok: true, id: edit.id, rev: outcome.rev };
-      await this.commitTree(edit.id, current, outcome.tree, outcome.added, outcome.rev, edit.body);
+      const body = stubs ? { ...edit.body, _attachments: stubs } : edit.body;
+      await this.commitTree(edit.id, current, outcome.tree, outcome.added, outcome.rev, body);
       return { ok: true, id: edit.id, rev: outcome.rev };
     } catch (err) {
       const e = toRefugeError(err);

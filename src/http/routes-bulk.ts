@@ -61,7 +61,7 @@ export function bulkRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const body = objectBody(req.body);
     if (!Array.isArray(body.docs)) throw new RefugeError('bad_request', 'Missing JSON list of `docs`.');
     const q = req.query as Query;
-    return db.bulkGet(body.docs as BulkGetRequest[], { revs: bool(q, 'revs'), latest: bool(q, 'latest') });
+    return db.bulkGet(body.docs as BulkGetRequest[], { revs: bool(q, 'revs'), latest: bool(q, 'latest'), attachments: bool(q, 'attachments') });
   });
 
   app.post('/:db/_revs_diff', async (req) => {

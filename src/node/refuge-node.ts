@@ -101,6 +101,7 @@ export class RefugeNode {
         autoIndex: options.autoIndex,
         indexEntries: forEachIndexEntry,
         compileSelector,
+        blobs: this.blobs,
       });
       this.open.set(name, p);
       p.catch(() => this.open.delete(name));

@@ -121,7 +121,7 @@ export class HttpPeer implements ReplicationPeer {
         const { body } = await this.client.request({
           method: 'POST',
           path: '_bulk_get',
-          query: { revs: true, latest: true },
+          query: { revs: true, latest: true, attachments: true },
           body: { docs: requests },
           signal: options.signal,
         });
@@ -163,7 +163,7 @@ export class HttpPeer implements ReplicationPeer {
       }
       const { body } = await this.client.request({
         path: docPath(id),
-        query: { revs: true, latest: true, open_revs: JSON.stringify(wanted) },
+        query: { revs: true, latest: true, attachments: true, open_revs: JSON.stringify(wanted) },
         signal,
       });
       if (!Array.isArray(body)) throw new RefugeError('bad_request', `${this.client.url}/${docPath(id)}: open_revs did not answer a list`);

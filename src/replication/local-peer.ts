@@ -91,7 +91,8 @@ export class LocalPeer implements ReplicationPeer {
   }
 
   bulkGet(requests: readonly BulkGetRequest[], options: { revs: true; latest: true }): Promise<BulkGetResult> {
-    return this.db.bulkGet(requests, { revs: options.revs, latest: options.latest });
+    // Attachments travel inline (base64), as CouchDB's replicator asks with attachments=true.
+    return this.db.bulkGet(requests, { revs: options.revs, latest: options.latest, attachments: true });
   }
 
   async bulkDocs(docs: readonly Doc[], options: { newEdits: false }): Promise<PeerWriteResult[]> {

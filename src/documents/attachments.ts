@@ -1,0 +1,128 @@
+// Document attachments, stored as blobs: the document keeps only CouchDB's stub (content_type,
+// digest = blob id, length, revpos), so the same bytes attached anywhere are stored once. Inline
+// base64 is turned into blobs before a write is queued; stubs are resolved against the revision
+// being edited inside the writer.
+
+import { RefugeError } from '../errors/index.ts';
+import type { BlobStore } from '../blobs/core.ts';
+import { collectBytes } from '../blobs/core.ts';
+import type { JsonObject } from './types.ts';
+
+/** What a stored revision keeps per attachment. */
+export interface AttStub {
+  content_type: string;
+  digest: string;
+  length: number;
+  revpos: number;
+  stub: true;
+}
+
+/** An attachment as a write carries it after inline data went to the blob store. */
+export type AttInput =
+  | { kind: 'new'; content_type: string; digest: string; length: number; revpos?: number }
+  | { kind: 'stub' };
+
+export type AttInputs = Record<string, AttInput>;
+
+function fail(reason: string): never {
+  throw new RefugeError('doc_validation', reason);
+}
+
+/** Validates `_attachments` of an incoming document and stores inline data as blobs. */
+export async function prepareAttachments(value: unknown, blobs: BlobStore | undefined): Promise<AttInputs | undefined> {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'object' || Array.isArray(value)) fail('_attachments must be an object');
+  const out: AttInputs = {};
+  for (const [name, raw] of Object.entries(value as Record<string, unknown>)) {
+    if (name === '' || name.startsWith('_') || name.includes('\u0000')) fail(`Attachment name '${name}' is not valid`);
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) fail(`attachment ${name} must be an object`);
+    const a = raw as Record<string, unknown>;
+    if (a.stub === true) {
+      out[name] = { kind: 'stub' };
+      continue;
+    }
+    if (a.follows === true) throw new RefugeError('not_implemented', 'multipart attachment uploads (follows) are not supported; send data inline or PUT the attachment');
+    if (typeof a.data !== 'string') fail(`attachment ${name} needs base64 data or stub: true`);
+    if (a.content_type !== undefined && typeof a.content_type !== 'string') fail(`content_type of ${name} must be a string`);
+    if (!blobs) throw new RefugeError('not_implemented', 'this database has no blob store for attachments');
+    const bytes = decodeBase64(a.data as string, name);
+    const put = await blobs.put(bytes);
+    out[name] = {
+      kind: 'new',
+      content_type: (a.content_type as string | undefined) ?? 'application/octet-stream',
+      digest: put.id,
+      length: put.size,
+      // Replicated revisions keep the revpos they were written with.
+      revpos: Number.isSafeInteger(a.revpos) && (a.revpos as number) >= 1 ? (a.revpos as number) : undefined,
+    };
+  }
+  return out;
+}
+
+/**
+ * The stubs of the new revision: new data gets `revpos` = its generation, stubs are copied from
+ * the revision edited (`previous`); a stub naming nothing there is CouchDB's `missing_stub`.
+ */
+export function resolveAttachments(
+  inputs: AttInputs | undefined,
+  previous: Record<string, AttStub> | undefined,
+  generation: number,
+): Record<string, AttStub> | undefined {
+  if (!inputs) return undefined;
+  const out: Record<string, AttStub> = {};
+  for (const [name, a] of Object.entries(inputs)) {
+    if (a.kind === 'new') {
+      out[name] = { content_type: a.content_type, digest: a.digest, length: a.length, revpos: a.revpos ?? generation, stub: true };
+    } else {
+      const prev = previous?.[name];
+      if (!prev) throw new RefugeError('precondition_failed', `Invalid attachment stub in the document for ${name}`, { status: 412 });
+      out[name] = prev;
+    }
+  }
+  return Object.keys(out).length ? out : undefined;
+}
+
+/** `name:digest` pairs that go into the revision id, so attachment changes make new revisions. */
+export function attachmentDigests(atts: Record<string, AttStub> | undefined): string[] {
+  return atts ? Object.entries(atts).map(([name, a]) => `${name}:${a.digest}`) : [];
+}
+
+export function storedAttachments(body: JsonObject): Record<string, AttStub> | undefined {
+  return body._attachments as Record<string, AttStub> | undefined;
+}
+
+/**
+ * Replaces stubs with inline base64 data (`attachments=true`), for those changed after every
+ * revision in `attsSince` that the document's history contains (CouchDB's `atts_since`).
+ */
+export async function inlineAttachments(doc: JsonObject, blobs: BlobStore | undefined, sinceGeneration: number): Promise<void> {
+  const atts = doc._attachments as Record<string, AttStub> | undefined;
+  if (!atts) return;
+  const out: Record<string, unknown> = {};
+  for (const [name, a] of Object.entries(atts)) {
+    if (a.revpos <= sinceGeneration || !blobs) {
+      out[name] = a;
+      continue;
+    }
+    const bytes = await collectBytes(await blobs.get(a.digest as never));
+    out[name] = { content_type: a.content_type, digest: a.digest, length: a.length, revpos: a.revpos, data: encodeBase64(bytes) };
+  }
+  doc._attachments = out;
+}
+
+const B64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+export function decodeBase64(data: string, name = 'attachment'): Uint8Array {
+  const clean = data.replace(/\s+/g, '');
+  if (clean.length % 4 === 1 || !B64.test(clean)) fail(`Invalid attachment data for ${name}`);
+  const bin = atob(clean);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+export function encodeBase64(bytes: Uint8Array): string {
+  let bin = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(bin);
+}

@@ -1,0 +1,86 @@
+// Attachments stored as blobs: inline base64, stubs, attachments=true and atts_since, the
+// attachment API, dedup of identical bytes, and replication carrying them.
+
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ENGINES, freshDb } from '../helpers/db.ts';
+import { isRefugeError, replicate, LocalPeer } from '../../src/core.ts';
+import { collectBytes } from '../../src/blobs/core.ts';
+
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+
+for (const engine of ENGINES) {
+  describe(`attachments on ${engine}`, () => {
+    test('inline data becomes a blob-backed stub; stubs keep it; attachments=true returns it', async (t) => {
+      const { db, cleanup } = await freshDb(engine);
+      t.after(cleanup);
+      const r1 = await db.put({ _id: 'a', title: 'x', _attachments: { 'hello.txt': { content_type: 'text/plain', data: b64('hello world') } } });
+      const doc = await db.get('a');
+      const stub = (doc._attachments as Record<string, Record<string, unknown>>)['hello.txt']!;
+      assert.deepEqual(stub, { content_type: 'text/plain', digest: stub.digest, length: 11, revpos: 1, stub: true });
+      assert.match(String(stub.digest), /^sha256-[0-9a-f]{64}$/);
+      // Editing the body with the stub keeps the attachment at its revpos.
+      const r2 = await db.put({ ...doc, title: 'y' });
+      const doc2 = await db.get('a', { attachments: true });
+      const att = (doc2._attachments as Record<string, { data: string; revpos: number }>)['hello.txt']!;
+      assert.equal(Buffer.from(att.data, 'base64').toString(), 'hello world');
+      assert.equal(att.revpos, 1);
+      // atts_since a revision that already had it: stub only.
+      const since = await db.get('a', { attachments: true, attsSince: [r1.rev], revs: true });
+      assert.equal((since._attachments as Record<string, { stub?: boolean }>)['hello.txt']!.stub, true);
+      // The attachment API.
+      const { stub: s, read } = await db.getAttachment('a', 'hello.txt');
+      assert.equal(s.content_type, 'text/plain');
+      assert.equal(Buffer.from(await collectBytes(read)).toString(), 'hello world');
+      const r3 = await db.putAttachment('a', 'more.bin', r2.rev, new Uint8Array([1, 2, 3]), 'application/octet-stream');
+      assert.match(r3.rev, /^3-/);
+      const names = Object.keys((await db.get('a'))._attachments as object).sort();
+      assert.deepEqual(names, ['hello.txt', 'more.bin']);
+      const r4 = await db.removeAttachment('a', 'hello.txt', r3.rev);
+      assert.deepEqual(Object.keys((await db.get('a'))._attachments as object), ['more.bin']);
+      // Old revisions still have theirs until compaction.
+      assert.ok(((await db.get('a', { rev: r2.rev }))._attachments as object));
+      // A document written without _attachments drops them, as CouchDB does.
+      await db.put({ _id: 'a', _rev: r4.rev, title: 'plain' });
+      assert.equal((await db.get('a'))._attachments, undefined);
+    });
+
+    test('bad attachments are refused with clear codes and change nothing', async (t) => {
+      const { db, cleanup } = await freshDb(engine);
+      t.after(cleanup);
+      const codeOf = async (p: Promise<unknown>) => {
+        try {
+          await p;
+          return 'ok';
+        } catch (e) {
+          assert.ok(isRefugeError(e));
+          return e.code;
+        }
+      };
+      assert.equal(await codeOf(db.put({ _id: 'x', _attachments: { a: { data: '%%%' } } })), 'doc_validation');
+      assert.equal(await codeOf(db.put({ _id: 'x', _attachments: { a: { stub: true } } })), 'precondition_failed');
+      assert.equal(await codeOf(db.put({ _id: 'x', _attachments: { a: 5 } } as never)), 'doc_validation');
+      assert.equal(await codeOf(db.getAttachment('nope', 'a')), 'not_found');
+      assert.equal((await db.info()).updateSeq, 0);
+    });
+
+    test('replication carries attachments; identical bytes are one blob', async (t) => {
+      const a = await freshDb(engine);
+      const b = await freshDb(engine);
+      t.after(a.cleanup);
+      t.after(b.cleanup);
+      await a.db.bulkDocs([
+        { _id: 'd1', _attachments: { f: { content_type: 'text/plain', data: b64('same bytes') } } },
+        { _id: 'd2', _attachments: { g: { content_type: 'text/plain', data: b64('same bytes') } } },
+      ]);
+      const s1 = ((await a.db.get('d1'))._attachments as Record<string, { digest: string }>).f!.digest;
+      const s2 = ((await a.db.get('d2'))._attachments as Record<string, { digest: string }>).g!.digest;
+      assert.equal(s1, s2);
+      const report = await replicate(new LocalPeer(a.db), new LocalPeer(b.db)).done;
+      assert.equal(report.docsWritten, 2);
+      const { read } = await b.db.getAttachment('d2', 'g');
+      assert.equal(Buffer.from(await collectBytes(read)).toString(), 'same bytes');
+      assert.equal((await b.db.get('d1'))._rev, (await a.db.get('d1'))._rev);
+    });
+  });
+}
