@@ -8,6 +8,7 @@ import type { KvStore, StorageEngine } from '../storage/index.ts';
 import { allDocs } from './all-docs.ts';
 import { checkChangesOptions, readChanges, type ChangesFilter } from './changes.ts';
 import { compact, rebuildPathIndex } from './compaction.ts';
+import { decodeBody } from './doc-record.ts';
 import { executeFind, explainFind, parseFind, pathQuery, type FindRequest, type FindResult, type PathQuery, type PathQueryRow } from './find.ts';
 import { decodeState, type DbCore, type DbState } from './core.ts';
 import { getLocal, validateLocalDoc, writeLocal } from './local-docs.ts';
@@ -206,6 +207,23 @@ export class Database {
       if (known || !history) since = Math.max(since, gen);
     }
     await inlineAttachments(doc, this.options.blobs, since);
+  }
+
+  /**
+   * Every blob id an attachment of any stored revision refers to (winners and kept older or
+   * conflicting revisions): the roots garbage collection must never delete.
+   */
+  async *attachmentBlobIds(): AsyncGenerator<string> {
+    await this.settle();
+    for (const range of [{ gte: 'd!', lt: 'd"' }, { gte: 'r!', lt: 'r"' }]) {
+      for await (const chunk of this.core.store.scan(range, 512)) {
+        for (const [key, value] of chunk) {
+          if (!value.includes('"_attachments"')) continue;
+          const body = key.startsWith('d!') ? decodeBody(value) : (JSON.parse(value) as JsonObject);
+          for (const stub of Object.values((body._attachments as Record<string, AttStub> | undefined) ?? {})) yield stub.digest;
+        }
+      }
+    }
   }
 
   /** One attachment's metadata and a verified stream of its bytes. */
