@@ -3,6 +3,7 @@
 
 import { blobsHttpSuite } from './blobs-http.ts';
 import { blobsSnapshotSuite } from './blobs-snapshot.ts';
+import { blobsStoreSuite } from './blobs-store.ts';
 import { docsSuite } from './docs.ts';
 import { httpSuite } from './http.ts';
 import { formatLine, note, type Figure, type Suite } from './report.ts';
@@ -12,6 +13,7 @@ const suites: readonly Suite[] = [
   httpSuite,
   blobsHttpSuite,
   blobsSnapshotSuite,
+  blobsStoreSuite,
 ];
 
 async function main(): Promise<number> {

@@ -4,8 +4,10 @@
 import { parseArgs } from 'node:util';
 import { isRefugeError } from '../errors/index.ts';
 import { loadSettings, SETTING_HELP } from './config.ts';
+import { runBlobs, runId } from './blobs.ts';
 import { runDemo } from './demo.ts';
 import { runReplicate } from './replicate.ts';
+import { runSnapshot } from './snapshot.ts';
 import { runStart } from './start.ts';
 
 const HELP = `refuge — store, sync and share your data without a central cloud
@@ -14,6 +16,11 @@ Usage:
   refuge start [options]      run a node: CouchDB-compatible HTTP API on 127.0.0.1:6986
   refuge replicate SOURCE TARGET [--continuous] [--selector JSON] [--doc-ids a,b] [--create-target]
                               replicate between URLs and/or databases of a stopped node (--data)
+  refuge blobs put|get|ls|verify|gc|pin|unpin ...
+                              the blob store of a running node (--url) or a data dir (--data)
+  refuge snapshot create DIR --ref NAME | list NAME | restore NAME[@SEQ] DEST
+                              incremental folder backups
+  refuge id                   print the node's public key
   refuge demo [--data DIR]    write and query a few documents in DIR/demo, then exit
   refuge help [COMMAND]       this text, or a command's options
 
@@ -52,6 +59,13 @@ const OPTIONS = {
 } as const;
 
 export async function main(argv: string[]): Promise<number> {
+  // These parse their own options.
+  if (argv[0] === 'blobs') return runBlobs(argv.slice(1));
+  if (argv[0] === 'snapshot') return runSnapshot(argv.slice(1));
+  if (argv[0] === 'id') return runId(argv.slice(1));
+  if (argv[0] === 'help' && (argv[1] === 'blobs' || argv[1] === 'snapshot' || argv[1] === 'id')) {
+    return ({ blobs: runBlobs, snapshot: runSnapshot, id: runId } as const)[argv[1]](['--help']);
+  }
   let parsed;
   try {
     parsed = parseArgs({ args: argv, allowPositionals: true, options: OPTIONS });

@@ -2,6 +2,7 @@
 // tricks, a size limit, CouchDB-shaped errors, and the admin check before any handler runs.
 
 import type { Duplex } from 'node:stream';
+import websocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { RefugeError } from '../errors/index.ts';
 import { ANONYMOUS, requireAdmin, type UserCtx } from './auth.ts';
@@ -13,6 +14,8 @@ import { changesRoutes } from './routes-changes.ts';
 import { dbRoutes } from './routes-db.ts';
 import { docRoutes } from './routes-docs.ts';
 import { findRoutes } from './routes-find.ts';
+import { gcRoutes } from './routes-gc.ts';
+import { refRoutes } from './routes-refs.ts';
 import { replicateRoutes } from './routes-replicate.ts';
 import { serverRoutes } from './routes-server.ts';
 
@@ -70,7 +73,9 @@ export function buildApp(ctx: ServerContext, options: AppOptions = {}): FastifyI
   });
 
   app.decorateRequest('user', null as unknown as UserCtx);
-  app.addHook('onRequest', async (req) => {
+  app.addHook('onRequest', async (req, reply) => {
+    // A refused WebSocket upgrade: its socket left Node's HTTP server, so end it after the answer.
+    if (req.headers.upgrade) reply.raw.once('finish', () => req.raw.socket?.destroy());
     req.user = ANONYMOUS;
     req.user = ctx.auth.identify(req.headers.authorization, req.headers.cookie);
     const path = req.url.split('?', 1)[0]!;
@@ -87,12 +92,16 @@ export function buildApp(ctx: ServerContext, options: AppOptions = {}): FastifyI
     throw new RefugeError(req.method === 'GET' || req.method === 'HEAD' ? 'not_found' : 'method_not_allowed', req.method === 'GET' || req.method === 'HEAD' ? 'missing' : 'Only GET,HEAD allowed');
   });
 
+  // WebSocket upgrades (the blob change feed); onRequest (auth) runs for them like for any request.
+  void app.register(websocket);
   serverRoutes(app, ctx);
   dbRoutes(app, ctx);
   bulkRoutes(app, ctx);
   changesRoutes(app, ctx);
   findRoutes(app, ctx);
   replicateRoutes(app, ctx);
+  refRoutes(app, ctx);
+  gcRoutes(app, ctx);
   blobRoutes(app, ctx, options);
   docRoutes(app, ctx);
   return app;

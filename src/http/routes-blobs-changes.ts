@@ -7,6 +7,7 @@ import { BlobChangeLog, type BlobChange } from './blob-log.ts';
 import { lifetimeSignal, type ServerContext } from './context.ts';
 import { int, str, type Query } from './params.ts';
 import type { BlobHttp } from './routes-blobs.ts';
+import { blobChangesSocket } from './routes-blobs-ws.ts';
 
 const FEEDS = ['normal', 'longpoll', 'continuous', 'eventsource'] as const;
 type Feed = (typeof FEEDS)[number];
@@ -18,11 +19,12 @@ function wireChange(c: BlobChange, log: BlobChangeLog) {
 export function blobChangesRoutes(scope: FastifyInstance, ctx: ServerContext, blobs: BlobHttp): void {
   const { log } = blobs;
 
-  scope.get('/_blobs/_changes', async (req: FastifyRequest, reply: FastifyReply) => {
+  // WebSocket upgrades (feed=websocket) go to wsHandler; every other request to the handler.
+  scope.route({ method: 'GET', url: '/_blobs/_changes', wsHandler: (socket, req) => blobChangesSocket(ctx, blobs, socket, req), handler: async (req: FastifyRequest, reply: FastifyReply) => {
     const q = req.query as Query;
     const feed = (str(q, 'feed') ?? 'normal') as Feed;
     if (feed === ('websocket' as Feed)) {
-      throw new RefugeError('not_implemented', 'the websocket feed is not available on this node: use feed=eventsource or longpoll');
+      throw new RefugeError('not_implemented', 'feed=websocket needs a WebSocket upgrade (Connection: Upgrade, Upgrade: websocket): plain HTTP gets feed=eventsource or longpoll');
     }
     if (!FEEDS.includes(feed)) throw new RefugeError('bad_request', `Supported \`feed\` types: ${FEEDS.join(', ')}`);
     const limit = int(q, 'limit') ?? Infinity;
@@ -51,7 +53,7 @@ export function blobChangesRoutes(scope: FastifyInstance, ctx: ServerContext, bl
       return { results: results.map((c) => wireChange(c, log)), last_seq: log.format(last) };
     }
     return stream(ctx, req, reply, blobs, feed, position, limit, int(q, 'heartbeat'));
-  });
+  } });
 }
 
 function write(reply: FastifyReply, chunk: string): Promise<void> {

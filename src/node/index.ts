@@ -7,6 +7,8 @@ import { DEFAULT_DATA_DIR, resolveEngine, type OpenOptions } from '../index.ts';
 import { openBlobStore, type BlobStore } from '../blobs/index.ts';
 import type { S3BlobStoreOptions } from '../blobs/index.ts';
 import type { Durability } from '../documents/index.ts';
+import { FsRefStore, loadOrCreateNodeKey } from '../refs/index.ts';
+import { FsPinStore } from '../gc/pins.ts';
 import { RefugeNode } from './refuge-node.ts';
 
 export { RefugeNode, type NodeOptions } from './refuge-node.ts';
@@ -49,8 +51,15 @@ export async function openNode(options: OpenNodeOptions = {}): Promise<RefugeNod
     options.blobs && isStore(options.blobs)
       ? options.blobs
       : await openNodeBlobs(dataDir, engine.name === 'memory', options.durability, options.blobs);
+  // A node with a data directory keeps its key, refs and pins there; a memory node makes fresh ones.
+  const onDisk = engine.name !== 'memory' || blobs.backend !== 'memory';
   try {
+    const key = onDisk ? await loadOrCreateNodeKey(dataDir) : undefined;
+    const refs = onDisk ? await FsRefStore.open(join(dataDir, 'refs')) : undefined;
     return await RefugeNode.open({
+      ...(key && { key }),
+      ...(refs && { refs }),
+      ...(onDisk && { pins: new FsPinStore(dataDir) }),
       engine,
       durability: options.durability,
       catalogLocation: join(dataDir, 'catalog'),

@@ -7,6 +7,10 @@ import { Database, validateDbName, type Durability } from '../documents/index.ts
 import type { KvStore, StorageEngine } from '../storage/index.ts';
 import { compileSelector } from '../core.ts';
 import { forEachIndexEntry } from '../query/index.ts';
+import { generateNodeKey, type NodeKey } from '../refs/keys.ts';
+import { MemoryRefStore, type RefStore } from '../refs/store.ts';
+import { BlobAddTracker } from '../gc/ages.ts';
+import { MemoryPinStore, type PinStore } from '../gc/pins.ts';
 
 export interface NodeOptions {
   engine: StorageEngine;
@@ -18,6 +22,12 @@ export interface NodeOptions {
   blobs?: BlobStore;
   /** The node's data directory on disk, when it has one (staged uploads live under it). */
   dataDir?: string;
+  /** The node's Ed25519 key (mesh identity, signer of its refs); default a fresh one. */
+  key?: NodeKey;
+  /** Signed refs (snapshots, ...); default in memory. */
+  refs?: RefStore;
+  /** Blobs gc must keep; default in memory. */
+  pins?: PinStore;
 }
 
 const CATALOG_PREFIX = 'db!';
@@ -27,12 +37,24 @@ export class RefugeNode {
   private closed = false;
   /** The node's content-addressed blob store (attachments, files, `/_blobs`). */
   readonly blobs: BlobStore;
+  /** The node's Ed25519 key pair: its mesh identity and the signer of its refs. */
+  readonly key: NodeKey;
+  /** Signed refs: mutable names pointing at blob trees (snapshots). */
+  readonly refs: RefStore;
+  /** Blob ids and roots kept by gc whatever refs say. */
+  readonly pins: PinStore;
+  /** When blobs were added while this node runs (gc's grace period on stores without file times). */
+  readonly blobAdds: BlobAddTracker;
 
   private constructor(
     private readonly options: NodeOptions,
     private readonly catalog: KvStore,
   ) {
     this.blobs = options.blobs ?? new MemoryBlobStore();
+    this.key = options.key ?? generateNodeKey();
+    this.refs = options.refs ?? new MemoryRefStore();
+    this.pins = options.pins ?? new MemoryPinStore();
+    this.blobAdds = new BlobAddTracker(this.blobs);
   }
 
   static async open(options: NodeOptions): Promise<RefugeNode> {
@@ -124,6 +146,7 @@ export class RefugeNode {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.blobAdds.stop();
     const dbs = await Promise.allSettled(this.open.values());
     await Promise.all(dbs.map((r) => (r.status === 'fulfilled' ? r.value.close() : undefined)));
     this.open.clear();

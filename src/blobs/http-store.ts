@@ -1,0 +1,427 @@
+// A BlobStore over a Refuge node's blob HTTP API (`/_blobs`), portable (fetch and web streams only),
+// so a browser or another node can sync with it. Reads are verified here too; puts are verified there.
+
+import { RefugeError, badRequest, isErrorCode } from '../errors/index.ts';
+import { MAX_LIST_LIMIT, DEFAULT_RANGE_VERIFY_LIMIT } from './base.ts';
+import { collectBytes, sliceBytes, sourceChunks, verifyChunks } from './chunks.ts';
+import { blobNotFound, storeClosed } from './errors.ts';
+import { BlobFeed } from './feed.ts';
+import { portableSha256, type HasherFactory } from './hash.ts';
+import { parseBlobId, type BlobId } from './id.ts';
+import { resolveRange } from './range.ts';
+import type {
+  BlobCapabilities,
+  BlobEvent,
+  BlobRead,
+  BlobSource,
+  BlobStat,
+  BlobStore,
+  GetOptions,
+  ListOptions,
+  ListPage,
+  PutOptions,
+  PutResult,
+  ScrubOptions,
+  ScrubReport,
+  SubscribeOptions,
+  VerifyResult,
+} from './types.ts';
+
+export interface HttpBlobStoreOptions {
+  /** The node's base URL (`http://user:pass@host:port`): credentials move to an Authorization header. */
+  url: string;
+  /** Extra headers on every request (e.g. a cookie). */
+  headers?: Record<string, string>;
+  /** How `subscribe` follows `/_blobs/_changes`: 'eventsource' (one stream, default) or 'longpoll'. */
+  feed?: 'eventsource' | 'longpoll';
+  /** SHA-256 used to verify reads (default the portable one; pass nodeSha256 in Node for speed). */
+  hasher?: HasherFactory;
+  rangeVerifyLimit?: number;
+  /** What the remote store guarantees (unknown over the wire): default persistent, not known durable. */
+  capabilities?: Partial<BlobCapabilities>;
+  /** First retry delay of a failed change feed (doubles up to 30 s); default 500 ms. */
+  retryMs?: number;
+  fetch?: typeof fetch;
+}
+
+const STAT_BATCH = 10_000;
+
+function basicAuth(user: string, pass: string): string {
+  const raw = new TextEncoder().encode(`${decodeURIComponent(user)}:${decodeURIComponent(pass)}`);
+  let bin = '';
+  for (const b of raw) bin += String.fromCharCode(b);
+  return `Basic ${btoa(bin)}`;
+}
+
+/** The RefugeError a non-2xx answer stands for (CouchDB's `{error, reason}` body when there is one). */
+async function errorOf(res: Response, what: string): Promise<RefugeError> {
+  let body: { error?: unknown; reason?: unknown } = {};
+  try {
+    body = (await res.json()) as typeof body;
+  } catch {
+    // not JSON
+  }
+  const reason = typeof body.reason === 'string' ? body.reason : `${what}: HTTP ${res.status}`;
+  if (isErrorCode(body.error)) return new RefugeError(body.error, reason, { status: res.status });
+  if (res.status === 404) return new RefugeError('not_found', reason);
+  if (res.status >= 500) return new RefugeError('unavailable', reason, { status: res.status });
+  return new RefugeError('bad_request', reason, { status: res.status });
+}
+
+const unreachable = (what: string, err: unknown) =>
+  err instanceof RefugeError || (err as { name?: string })?.name === 'AbortError' ? err : new RefugeError('unavailable', `${what}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+
+export class HttpBlobStore implements BlobStore {
+  readonly backend = 'http';
+  readonly capabilities: BlobCapabilities;
+  readonly rangeVerifyLimit: number;
+  /** The base URL without credentials. */
+  readonly url: string;
+  readonly #headers: Record<string, string>;
+  readonly #fetch: typeof fetch;
+  readonly #hasher: HasherFactory;
+  readonly #feedMode: 'eventsource' | 'longpoll';
+  readonly #retryMs: number;
+  readonly #closing = new AbortController();
+  /** Subscriptions still finding their starting point: writes wait for them (see subscribe). */
+  readonly #starting = new Set<Promise<unknown>>();
+  #closed = false;
+
+  constructor(options: HttpBlobStoreOptions) {
+    const u = new URL(options.url);
+    this.#headers = { ...options.headers };
+    if (u.username || u.password) this.#headers.authorization = basicAuth(u.username, u.password);
+    u.username = '';
+    u.password = '';
+    this.url = u.href.replace(/\/+$/, '');
+    this.#fetch = options.fetch ?? ((...args) => fetch(...args));
+    this.#hasher = options.hasher ?? portableSha256;
+    this.#feedMode = options.feed ?? 'eventsource';
+    this.#retryMs = options.retryMs ?? 500;
+    this.rangeVerifyLimit = options.rangeVerifyLimit ?? DEFAULT_RANGE_VERIFY_LIMIT;
+    this.capabilities = { persistent: true, durable: false, ranges: true, atomicPut: true, exclusiveCreate: true, ...options.capabilities };
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw storeClosed(this.backend);
+  }
+
+  async #request(method: string, path: string, init: RequestInit & { duplex?: 'half' } = {}, what = `${method} ${path}`): Promise<Response> {
+    const headers = { ...this.#headers, ...(init.headers as Record<string, string> | undefined) };
+    try {
+      return await this.#fetch(this.url + path, { ...init, method, headers } as RequestInit);
+    } catch (err) {
+      throw unreachable(what, err);
+    }
+  }
+
+  async #json<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await this.#request(method, path, body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+    if (!res.ok) throw await errorOf(res, `${method} ${path}`);
+    return (await res.json()) as T;
+  }
+
+  /** Lets subscriptions opened before a write find their position first, so they see the write. */
+  async #afterStarts(): Promise<void> {
+    if (this.#starting.size > 0) await Promise.allSettled([...this.#starting]);
+  }
+
+  async put(source: BlobSource, options: PutOptions = {}): Promise<PutResult> {
+    this.#assertOpen();
+    const expected = options.expectedId === undefined ? undefined : parseBlobId(options.expectedId);
+    const { maxSize, signal } = options;
+    if (maxSize !== undefined && (!Number.isSafeInteger(maxSize) || maxSize < 0)) throw badRequest('maxSize must be a non-negative integer');
+    signal?.throwIfAborted();
+    await this.#afterStarts();
+    // The source's own failure (or the size limit) must win over the network error it causes.
+    let failure: unknown;
+    const abort = new AbortController();
+    const signals = signal ? AbortSignal.any([signal, abort.signal]) : abort.signal;
+    let body: Uint8Array<ArrayBuffer> | ReadableStream<Uint8Array>;
+    const headers: Record<string, string> = { 'content-type': 'application/octet-stream' };
+    if (source instanceof Uint8Array) {
+      if (maxSize !== undefined && source.length > maxSize) throw new RefugeError('too_large', `the blob exceeds ${maxSize} bytes`);
+      body = source as Uint8Array<ArrayBuffer>;
+    } else {
+      const it = sourceChunks(source)[Symbol.asyncIterator]();
+      let size = 0;
+      body = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          try {
+            const r = await it.next();
+            if (r.done) {
+              controller.close();
+              return;
+            }
+            size += r.value.length;
+            if (maxSize !== undefined && size > maxSize) throw new RefugeError('too_large', `the blob exceeds ${maxSize} bytes`);
+            if (r.value.length > 0) controller.enqueue(r.value);
+          } catch (err) {
+            failure = err;
+            controller.error(err);
+            abort.abort(err);
+          }
+        },
+        async cancel() {
+          await it.return?.(undefined);
+        },
+      });
+    }
+    const path = expected === undefined ? '/_blobs' : `/_blobs/${expected}`;
+    let res: Response;
+    try {
+      res = await this.#request(expected === undefined ? 'POST' : 'PUT', path, { body, headers, signal: signals, duplex: 'half' });
+    } catch (err) {
+      throw failure ?? (signal?.aborted ? signal.reason : err);
+    }
+    if (failure !== undefined) throw failure;
+    if (!res.ok) throw await errorOf(res, `put ${expected ?? 'blob'}`);
+    const json = (await res.json()) as { id: BlobId; size: number };
+    return { id: json.id, size: json.size, created: res.status === 201 };
+  }
+
+  async get(id: BlobId, options: GetOptions = {}): Promise<BlobRead> {
+    this.#assertOpen();
+    parseBlobId(id);
+    const { signal } = options;
+    const ranged = options.start !== undefined || options.end !== undefined;
+    let size: number;
+    let range = { start: 0, end: 0, full: true };
+    let headers: Record<string, string> = {};
+    if (ranged) {
+      // Ranges are strict and end-exclusive here; HTTP clamps them, so check against the size first.
+      const [stat] = await this.stat([id]);
+      if (!stat) throw blobNotFound(id);
+      size = stat.size;
+      range = resolveRange(options, size);
+      if (!range.full && size > this.rangeVerifyLimit) headers = { range: `bytes=${range.start}-${range.end - 1}` };
+    }
+    const res = await this.#request('GET', `/_blobs/${id}`, { headers, ...(signal && { signal }) });
+    if (!res.ok) {
+      await res.body?.cancel().catch(() => {});
+      throw await errorOf(res, `get ${id}`);
+    }
+    const total = Number(res.headers.get('content-range')?.split('/')[1] ?? res.headers.get('content-length'));
+    size = total;
+    if (!ranged) range = { start: 0, end: size, full: true };
+    const verified = range.full || size <= this.rangeVerifyLimit;
+    const body = res.body;
+    const stream = async function* (): AsyncGenerator<Uint8Array> {
+      if (!body) return;
+      const reader = body.getReader();
+      try {
+        for (;;) {
+          let r: Awaited<ReturnType<typeof reader.read>>;
+          try {
+            r = await reader.read();
+          } catch (err) {
+            throw unreachable(`reading blob ${id}`, err);
+          }
+          if (r.done) return;
+          yield r.value;
+        }
+      } finally {
+        reader.releaseLock();
+        await body.cancel().catch(() => {});
+      }
+    };
+    const hasher = this.#hasher;
+    let open: () => AsyncIterator<Uint8Array>;
+    if (headers.range) open = () => stream();
+    else if (range.full) open = () => verifyChunks(stream(), id, size, hasher());
+    else {
+      const { start, end } = range;
+      open = () => (async function* () {
+        yield* sliceBytes(await collectBytes(verifyChunks(stream(), id, size, hasher())), start, end);
+      })();
+    }
+    let opened = false;
+    return {
+      id,
+      size,
+      start: range.start,
+      end: range.end,
+      verified,
+      [Symbol.asyncIterator]() {
+        if (opened) throw new RefugeError('bad_request', 'a blob read can be iterated only once');
+        opened = true;
+        return open();
+      },
+    };
+  }
+
+  async stat(ids: readonly BlobId[]): Promise<Array<BlobStat | null>> {
+    this.#assertOpen();
+    if (!Array.isArray(ids)) throw badRequest('stat takes an array of blob ids');
+    for (const id of ids) parseBlobId(id);
+    const out: Array<BlobStat | null> = [];
+    for (let i = 0; i < ids.length; i += STAT_BATCH) {
+      const batch = [...new Set(ids.slice(i, i + STAT_BATCH))];
+      const { results } = await this.#json<{ results: Record<string, { size: number } | null> }>('POST', '/_blobs/_stat', { ids: batch });
+      for (const id of ids.slice(i, i + STAT_BATCH)) {
+        const r = results[id];
+        out.push(r ? { id, size: r.size } : null);
+      }
+    }
+    return out;
+  }
+
+  async has(id: BlobId): Promise<boolean> {
+    this.#assertOpen();
+    parseBlobId(id);
+    const res = await this.#request('HEAD', `/_blobs/${id}`);
+    if (res.status === 404) return false;
+    if (!res.ok) throw await errorOf(res, `has ${id}`);
+    return true;
+  }
+
+  async delete(id: BlobId): Promise<boolean> {
+    this.#assertOpen();
+    parseBlobId(id);
+    await this.#afterStarts();
+    const res = await this.#request('DELETE', `/_blobs/${id}`);
+    if (res.status === 404) {
+      await res.body?.cancel().catch(() => {});
+      return false;
+    }
+    if (!res.ok) throw await errorOf(res, `delete ${id}`);
+    await res.body?.cancel().catch(() => {});
+    return true;
+  }
+
+  async list(options: ListOptions = {}): Promise<ListPage> {
+    this.#assertOpen();
+    const after = options.after === undefined ? undefined : parseBlobId(options.after);
+    const limit = options.limit ?? 1000;
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) throw badRequest(`list limit must be an integer from 1 to ${MAX_LIST_LIMIT}`);
+    const q = new URLSearchParams({ limit: String(limit), ...(after !== undefined && { after }) });
+    const page = await this.#json<ListPage>('GET', `/_blobs?${q}`);
+    return page.next === undefined ? { ids: page.ids } : { ids: page.ids, next: page.next };
+  }
+
+  /**
+   * Follows `/_blobs/_changes` from "now". A `reset` from the node (it restarted, or this client fell
+   * behind its log) arrives as `overflow`: re-enumerate with list(). Network failures are retried.
+   */
+  subscribe(options: SubscribeOptions = {}): AsyncIterableIterator<BlobEvent> {
+    this.#assertOpen();
+    const feed = new BlobFeed();
+    const stop = new AbortController();
+    const signal = AbortSignal.any([stop.signal, this.#closing.signal, ...(options.signal ? [options.signal] : [])]);
+    const sub = feed.subscribe({ ...options, signal });
+    if (signal.aborted) return sub;
+    let started!: () => void;
+    const start = new Promise<void>((resolve) => (started = resolve));
+    this.#starting.add(start);
+    void start.then(() => this.#starting.delete(start));
+    void this.#follow(feed, signal, started).finally(() => {
+      started();
+      feed.endAll();
+    });
+    const ret = sub.return?.bind(sub);
+    sub.return = () => {
+      stop.abort();
+      return ret ? ret() : Promise.resolve({ value: undefined, done: true });
+    };
+    return sub;
+  }
+
+  async #follow(feed: BlobFeed, signal: AbortSignal, started: () => void): Promise<void> {
+    let since = 'now';
+    let delay = this.#retryMs;
+    const emit = (c: { reset?: boolean; type?: string; id?: BlobId; size?: number }) => {
+      if (c.reset) feed.emit({ type: 'overflow' });
+      else if (c.type === 'added' && c.id && c.size !== undefined) feed.emit({ type: 'added', id: c.id, size: c.size });
+      else if (c.type === 'removed' && c.id) feed.emit(c.size === undefined ? { type: 'removed', id: c.id } : { type: 'removed', id: c.id, size: c.size });
+    };
+    while (!signal.aborted) {
+      try {
+        if (since === 'now') {
+          // Pin the position first (a normal request answers at once), so nothing after this is missed.
+          const r = await this.#json<{ last_seq: string }>('GET', '/_blobs/_changes?since=now&limit=0');
+          since = r.last_seq;
+          started();
+        }
+        if (this.#feedMode === 'longpoll') {
+          const res = await this.#request('GET', `/_blobs/_changes?feed=longpoll&since=${encodeURIComponent(since)}&timeout=30000`, { signal });
+          if (!res.ok) throw await errorOf(res, 'blob changes');
+          const page = (await res.json()) as { results: Array<{ type: string; id: BlobId; size?: number }>; last_seq: string; reset?: boolean };
+          if (page.reset) emit({ reset: true });
+          for (const c of page.results) emit(c);
+          since = page.last_seq;
+        } else {
+          const res = await this.#request('GET', `/_blobs/_changes?feed=eventsource&since=${encodeURIComponent(since)}`, { signal });
+          if (!res.ok || !res.body) throw await errorOf(res, 'blob changes');
+          let buf = '';
+          const decoder = new TextDecoder();
+          for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+            delay = this.#retryMs;
+            buf += decoder.decode(chunk, { stream: true });
+            let end: number;
+            while ((end = buf.indexOf('\n\n')) >= 0) {
+              const message = buf.slice(0, end);
+              buf = buf.slice(end + 2);
+              const data = message.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trim()).join('\n');
+              if (!data) continue;
+              const c = JSON.parse(data) as { reset?: boolean; type?: string; id?: BlobId; size?: number; last_seq?: string; seq?: string };
+              emit(c);
+              since = c.seq ?? c.last_seq ?? since;
+            }
+          }
+        }
+        delay = this.#retryMs;
+      } catch {
+        if (signal.aborted) return;
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, delay);
+          signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+        });
+        delay = Math.min(delay * 2, 30_000);
+      }
+    }
+  }
+
+  async verify(id: BlobId, options: { signal?: AbortSignal } = {}): Promise<VerifyResult> {
+    this.#assertOpen();
+    let read: BlobRead;
+    try {
+      read = await this.get(id, options);
+    } catch (err) {
+      if (err instanceof RefugeError && err.code === 'not_found') return { id, status: 'missing' };
+      throw err;
+    }
+    try {
+      for await (const _ of read);
+      return { id, status: 'ok', size: read.size };
+    } catch (err) {
+      if (err instanceof RefugeError && err.code === 'hash_mismatch') return { id, status: 'corrupt', size: read.size };
+      throw err;
+    }
+  }
+
+  /** Verifies every blob by reading it over the wire (the node's own scrub is cheaper where it runs). */
+  async scrub(options: ScrubOptions = {}): Promise<ScrubReport> {
+    this.#assertOpen();
+    const report: ScrubReport = { checked: 0, bytes: 0, corrupt: [] };
+    let after: BlobId | undefined;
+    do {
+      options.signal?.throwIfAborted();
+      const page = await this.list(after === undefined ? {} : { after });
+      for (const id of page.ids) {
+        const result = await this.verify(id, options.signal ? { signal: options.signal } : {});
+        if (result.status === 'missing') continue;
+        report.checked++;
+        report.bytes += result.size ?? 0;
+        if (result.status === 'corrupt') report.corrupt.push(id);
+        options.onProgress?.({ checked: report.checked, bytes: report.bytes, corrupt: report.corrupt.length, last: result });
+      }
+      after = page.next;
+    } while (after !== undefined);
+    return report;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#closing.abort(storeClosed(this.backend));
+  }
+}

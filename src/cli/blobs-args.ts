@@ -1,0 +1,50 @@
+// Shared argument handling for `refuge blobs|snapshot|id`: parsing with usage errors (exit 2), the
+// --url/--data target options, and running a command with RefugeError-aware exit codes.
+
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { isRefugeError } from '../errors/index.ts';
+
+export class UsageError extends Error {}
+
+export const TARGET_OPTIONS = {
+  url: { type: 'string' },
+  data: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export const TARGET_HELP = `  --url URL      a running node (default $REFUGE_URL or http://127.0.0.1:6986; user:pass@ for an admin)
+  --data DIR     a stopped node's data directory, opened directly (fails while a node runs on it)
+  --json         machine-readable output on stdout
+  -h, --help     this text`;
+
+export function parse<O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O) {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+/** A non-negative number option. */
+export function num(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || value.trim() === '') throw new UsageError(`${name} must be a non-negative number`);
+  return n;
+}
+
+/** Runs a command: 0/1 as it returns; usage errors print help and give 2; failures give 1. */
+export async function runCommand(help: string, fn: () => Promise<number>): Promise<number> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`refuge: ${err.message}\n\n${help}\n`);
+      return 2;
+    }
+    const reason = isRefugeError(err) ? err.reason : err instanceof Error ? err.message : String(err);
+    process.stderr.write(`refuge: ${reason}\n`);
+    return 1;
+  }
+}

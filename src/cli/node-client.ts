@@ -1,0 +1,96 @@
+// A small JSON client for a running node's maintenance APIs (refs, pins, gc, scrub) used by the
+// blobs and snapshot commands with --url; credentials in the URL become a Basic auth header.
+
+import { RefugeError, isErrorCode } from '../errors/index.ts';
+import type { ScrubReport } from '../blobs/index.ts';
+import type { GcReport } from '../gc/index.ts';
+import type { RefEntry, RefMeta, RefStore, SignedRef } from '../refs/index.ts';
+
+export class NodeClient {
+  readonly url: string;
+  readonly #headers: Record<string, string> = {};
+
+  constructor(url: string) {
+    let u: URL;
+    try {
+      u = new URL(url);
+    } catch (err) {
+      throw new RefugeError('bad_request', `invalid --url ${JSON.stringify(url)}`, { cause: err });
+    }
+    if (u.username || u.password) {
+      this.#headers.authorization = `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}`;
+    }
+    u.username = '';
+    u.password = '';
+    this.url = u.href.replace(/\/+$/, '');
+  }
+
+  async json<T>(method: string, path: string, body?: unknown): Promise<T> {
+    let res: Response;
+    try {
+      res = await fetch(this.url + path, {
+        method,
+        headers: { ...this.#headers, ...(body !== undefined && { 'content-type': 'application/json' }) },
+        ...(body !== undefined && { body: JSON.stringify(body) }),
+      });
+    } catch (err) {
+      throw new RefugeError('unavailable', `cannot reach the node at ${this.url} (${(err as Error).message}); is it running? (or use --data DIR)`, { cause: err });
+    }
+    const text = await res.text();
+    let parsed: unknown;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    if (!res.ok) {
+      const e = (parsed ?? {}) as { error?: unknown; reason?: unknown };
+      const reason = typeof e.reason === 'string' ? e.reason : `${method} ${path}: HTTP ${res.status}`;
+      throw new RefugeError(isErrorCode(e.error) ? e.error : res.status === 404 ? 'not_found' : res.status >= 500 ? 'unavailable' : 'bad_request', reason, { status: res.status });
+    }
+    return parsed as T;
+  }
+
+  owner = async (): Promise<string> => (await this.json<{ owner: string }>('GET', '/_refs/_key')).owner;
+  update = (name: string, root: string, meta?: RefMeta): Promise<SignedRef> => this.json('POST', `/_refs/${name}/_update`, { root, ...(meta && { meta }) });
+  gc = (options: { dryRun: boolean; graceSeconds: number; force: boolean }): Promise<GcReport> =>
+    this.json('POST', '/_blobs/_gc', { dry_run: options.dryRun, grace: options.graceSeconds, force: options.force });
+  scrub = (): Promise<ScrubReport> => this.json('POST', '/_blobs/_scrub', {});
+  pins = async (): Promise<string[]> => (await this.json<{ pins: string[] }>('GET', '/_pins')).pins;
+  pin = async (root: string): Promise<boolean> => (await this.json<{ created: boolean }>('PUT', `/_pins/${encodeURIComponent(root)}`)).created;
+  unpin = async (root: string): Promise<boolean> => {
+    try {
+      await this.json('DELETE', `/_pins/${encodeURIComponent(root)}`);
+      return true;
+    } catch (err) {
+      if (err instanceof RefugeError && err.code === 'not_found') return false;
+      throw err;
+    }
+  };
+
+  /** The node's refs as a read-mostly RefStore (puts send already signed refs). */
+  refStore(): RefStore {
+    return {
+      get: async (name) => {
+        try {
+          return await this.json<SignedRef>('GET', `/_refs/${name}`);
+        } catch (err) {
+          if (err instanceof RefugeError && err.code === 'not_found') return null;
+          throw err;
+        }
+      },
+      put: async (ref, meta) => {
+        await this.json('PUT', `/_refs/${ref.name}`, meta ? { ref, meta } : ref);
+      },
+      history: async (name) => {
+        try {
+          return (await this.json<{ history: RefEntry[] }>('GET', `/_refs/${name}?history=true`)).history;
+        } catch (err) {
+          if (err instanceof RefugeError && err.code === 'not_found') return [];
+          throw err;
+        }
+      },
+      list: async () => (await this.json<{ refs: Array<{ name: string }> }>('GET', '/_refs')).refs.map((r) => r.name),
+    };
+  }
+}

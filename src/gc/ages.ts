@@ -1,0 +1,70 @@
+// How old a blob is, for gc's grace period: the file's mtime for the filesystem backend; otherwise
+// when this process saw it added (a store feed tracker), or — never seen — the tracker's start time.
+
+import { stat } from 'node:fs/promises';
+import type { BlobId } from '../blobs/id.ts';
+import type { BlobStore } from '../blobs/types.ts';
+
+/** Milliseconds since the epoch when the blob was stored (an upper bound is safe: it keeps more). */
+export type BlobAgeOf = (id: BlobId) => Promise<number>;
+
+/** Remembers when blobs were added to a store while this process runs. */
+export class BlobAddTracker {
+  readonly startedAt = Date.now();
+  readonly #added = new Map<BlobId, number>();
+  readonly #ac = new AbortController();
+
+  constructor(store: BlobStore) {
+    void (async () => {
+      try {
+        for await (const e of store.subscribe({ signal: this.#ac.signal, bufferSize: 1 << 16 })) {
+          // On overflow we lose some adds: treat everything as new from now on.
+          if (e.type === 'overflow') this.#overflowAt = Date.now();
+          else if (e.type === 'added') this.#added.set(e.id, Date.now());
+          else this.#added.delete(e.id);
+        }
+      } catch {
+        // The store closed.
+      }
+    })();
+  }
+
+  #overflowAt = 0;
+
+  /** When `id` was added as far as this process knows (never earlier than the tracker's start). */
+  addedAt(id: BlobId): number {
+    return Math.max(this.#added.get(id) ?? this.startedAt, this.#overflowAt);
+  }
+
+  /** When this process saw `id` added, if it did. */
+  seenAt(id: BlobId): number | undefined {
+    const t = this.#added.get(id);
+    return t === undefined ? undefined : Math.max(t, this.#overflowAt);
+  }
+
+  /** Forgets adds older than `ms` (they are past any grace period by then). */
+  prune(olderThanMs: number): void {
+    const limit = Date.now() - olderThanMs;
+    for (const [id, t] of this.#added) if (t < limit) this.#added.delete(id);
+  }
+
+  stop(): void {
+    this.#ac.abort();
+  }
+}
+
+/** The age function for a store: fs mtimes when it has files, else the tracker (or "now": keep all). */
+export function blobAgeOf(store: BlobStore, tracker?: BlobAddTracker): BlobAgeOf {
+  const pathOf = (store as { pathOf?: (id: BlobId) => string }).pathOf;
+  if (store.backend === 'fs' && typeof pathOf === 'function') {
+    return async (id) => {
+      try {
+        const s = await stat(pathOf.call(store, id));
+        return Math.max(s.mtimeMs, tracker?.seenAt(id) ?? 0);
+      } catch {
+        return Date.now();
+      }
+    };
+  }
+  return async (id) => tracker?.addedAt(id) ?? Date.now();
+}

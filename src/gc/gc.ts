@@ -1,0 +1,102 @@
+// Garbage collection of a blob store: mark every blob reachable from refs (current and historical
+// values), pins and extra roots (attachments), then delete the rest — except blobs younger than the
+// grace period (uploads and snapshots in progress). A reachable blob is never deleted.
+
+import type { BlobId } from '../blobs/id.ts';
+import type { BlobStore } from '../blobs/types.ts';
+import { RefugeError } from '../errors/index.ts';
+import { reachableBlobs } from '../files/reachable.ts';
+import type { RefStore } from '../refs/store.ts';
+import type { BlobAgeOf } from './ages.ts';
+import type { PinStore } from './pins.ts';
+
+export const DEFAULT_GRACE_MS = 10 * 60 * 1000;
+
+export interface GcOptions {
+  refs?: RefStore;
+  pins?: PinStore;
+  /** More roots to keep (document attachments, ...): blob ids or CIDs. */
+  extraRoots?: () => AsyncIterable<BlobId | string>;
+  /** Blobs stored less than this long ago are kept; default 10 minutes. */
+  graceMs?: number;
+  /** When a blob was stored (default: now, i.e. keep every unreachable blob unless graceMs is 0). */
+  ageOf?: BlobAgeOf;
+  /**
+   * Sweep even when some reachable blobs are missing (a damaged tree: gc cannot see what a missing
+   * node pointed at, so by default it deletes nothing and fails with `conflict`).
+   */
+  allowMissing?: boolean;
+  /** Report what would be deleted, delete nothing. */
+  dryRun?: boolean;
+  signal?: AbortSignal;
+  onProgress?: (p: { phase: 'mark' | 'sweep'; scanned: number; deleted: number }) => void;
+}
+
+export interface GcReport {
+  /** Roots marked from (ref values, pins, extra roots). */
+  roots: number;
+  /** Blobs found reachable (present or not). */
+  reachable: number;
+  /** Reachable blobs the store lacks (damaged trees; nothing gc can do). */
+  missing: BlobId[];
+  /** Blobs enumerated in the store. */
+  scanned: number;
+  /** Unreachable blobs deleted (or, with dryRun, that would be). */
+  deleted: BlobId[];
+  deletedBytes: number;
+  /** Unreachable blobs kept because they are younger than the grace period. */
+  young: number;
+  dryRun: boolean;
+}
+
+/** Every root gc keeps: each ref's every value, each pin, each extra root. */
+export async function gcRoots(options: Pick<GcOptions, 'refs' | 'pins' | 'extraRoots'>): Promise<string[]> {
+  const roots = new Set<string>();
+  if (options.refs) {
+    for (const name of await options.refs.list()) {
+      for (const entry of await options.refs.history(name)) roots.add(entry.ref.root);
+    }
+  }
+  if (options.pins) for (const pin of await options.pins.list()) roots.add(pin);
+  if (options.extraRoots) for await (const root of options.extraRoots()) roots.add(root);
+  return [...roots];
+}
+
+export async function collectGarbage(store: BlobStore, options: GcOptions = {}): Promise<GcReport> {
+  const graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
+  if (!Number.isFinite(graceMs) || graceMs < 0) throw new RefugeError('bad_request', 'the gc grace period is a non-negative number of ms');
+  const { signal } = options;
+  // The sweep's cut-off is taken before marking: anything stored after it is young by definition.
+  const startedAt = Date.now();
+  const roots = await gcRoots(options);
+  const { reachable, missing } = await reachableBlobs(store, roots, signal ? { signal } : {});
+  if (missing.length > 0 && !options.allowMissing) {
+    throw new RefugeError('conflict', `gc stopped before deleting anything: ${missing.length} reachable blob(s) are missing (first ${missing[0]}); what they point at cannot be known (force to sweep anyway)`);
+  }
+  options.onProgress?.({ phase: 'mark', scanned: 0, deleted: 0 });
+  const ageOf = options.ageOf ?? (async () => Date.now());
+  const report: GcReport = { roots: roots.length, reachable: reachable.size, missing, scanned: 0, deleted: [], deletedBytes: 0, young: 0, dryRun: options.dryRun === true };
+  const candidates: BlobId[] = [];
+  let after: BlobId | undefined;
+  do {
+    signal?.throwIfAborted();
+    const page = await store.list({ ...(after !== undefined && { after }), limit: 1000 });
+    report.scanned += page.ids.length;
+    for (const id of page.ids) if (!reachable.has(id)) candidates.push(id);
+    after = page.next;
+  } while (after !== undefined);
+  for (const id of candidates) {
+    signal?.throwIfAborted();
+    if (graceMs > 0 && (await ageOf(id)) > startedAt - graceMs) {
+      report.young++;
+      continue;
+    }
+    const [stat] = await store.stat([id]);
+    if (!stat) continue;
+    if (!report.dryRun && !(await store.delete(id))) continue;
+    report.deleted.push(id);
+    report.deletedBytes += stat.size;
+    options.onProgress?.({ phase: 'sweep', scanned: report.scanned, deleted: report.deleted.length });
+  }
+  return report;
+}

@@ -1,0 +1,5 @@
+// Garbage collection of blobs: pins, blob ages for the grace period, and the mark-and-sweep itself.
+
+export * from './gc.ts';
+export * from './pins.ts';
+export * from './ages.ts';

@@ -1,0 +1,44 @@
+// Blob maintenance over HTTP: `POST /_blobs/_gc` (mark and sweep, `dry_run`, `grace` in seconds),
+// `POST /_blobs/_scrub` (verify every blob), and the pin list `GET/PUT/DELETE /_pins[/{root}]`.
+
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { RefugeError } from '../errors/index.ts';
+import { blobAgeOf, checkPin, collectGarbage } from '../gc/index.ts';
+import { nodeExtraRoots } from '../gc/node-roots.ts';
+import type { ServerContext } from './context.ts';
+import { objectBody } from './params.ts';
+
+type RootReq = FastifyRequest<{ Params: { root: string } }>;
+
+export function gcRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  app.post('/_blobs/_gc', async (req) => {
+    const body = req.body === undefined ? {} : objectBody(req.body);
+    const grace = body.grace === undefined ? undefined : Number(body.grace);
+    if (grace !== undefined && (!Number.isFinite(grace) || grace < 0)) throw new RefugeError('bad_request', '`grace` is a number of seconds >= 0');
+    const node = ctx.node;
+    const ac = new AbortController();
+    return collectGarbage(node.blobs, {
+      refs: node.refs,
+      pins: node.pins,
+      extraRoots: nodeExtraRoots(node),
+      ageOf: blobAgeOf(node.blobs, node.blobAdds),
+      ...(grace !== undefined && { graceMs: grace * 1000 }),
+      dryRun: body.dry_run === true,
+      allowMissing: body.force === true,
+      signal: ac.signal,
+    });
+  });
+
+  app.post('/_blobs/_scrub', async () => ctx.node.blobs.scrub());
+
+  app.get('/_pins', async () => ({ pins: await ctx.node.pins.list() }));
+  app.put('/_pins/:root', async (req: RootReq, reply) => {
+    const created = await ctx.node.pins.add(checkPin(req.params.root));
+    reply.code(created ? 201 : 200);
+    return { ok: true, root: req.params.root, created };
+  });
+  app.delete('/_pins/:root', async (req: RootReq) => {
+    if (!(await ctx.node.pins.remove(checkPin(req.params.root)))) throw new RefugeError('not_found', `${req.params.root} is not pinned`);
+    return { ok: true, root: req.params.root };
+  });
+}

@@ -1,0 +1,110 @@
+// `refuge blobs gc` never deletes a reachable blob: two folders snapshotted, one ref removed, gc —
+// the other snapshot (every version) still restores byte-identical, the removed one's unique blobs
+// are gone, pinned blobs stay, and blobs younger than the grace period stay.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { appendFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { FsBlobStore, type BlobId } from '../../src/blobs/index.ts';
+import { reachableBlobs } from '../../src/files/index.ts';
+import { tempDir } from '../helpers/db.ts';
+import { assertSameTree, cli, makeTree, startNode } from './helpers.ts';
+
+const idOf = (b: string) => `sha256-${createHash('sha256').update(b).digest('hex')}` as BlobId;
+
+test('gc keeps every reachable, pinned or young blob and deletes the rest (--data, then --url)', async (t) => {
+  const dir = await tempDir('refuge-cli-gc-');
+  t.after(dir.cleanup);
+  const data = join(dir.path, 'data');
+  const [a, b] = [join(dir.path, 'a'), join(dir.path, 'b')];
+  await makeTree(a, 'folder a');
+  await makeTree(b, 'folder b');
+  const snap = async (src: string, ref: string) => {
+    const r = await cli(['snapshot', 'create', src, '--ref', ref, '--data', data, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    return JSON.parse(r.stdout) as { root: string };
+  };
+  const a1 = await snap(a, 'keep');
+  await appendFile(join(a, 'big.bin'), 'version two');
+  await snap(a, 'keep');
+  const b1 = await snap(b, 'drop');
+  const pinned = join(dir.path, 'pinned.txt');
+  const loose = join(dir.path, 'loose.txt');
+  await writeFile(pinned, 'pinned bytes');
+  await writeFile(loose, 'loose bytes');
+  assert.equal((await cli(['blobs', 'put', pinned, loose, '--data', data])).code, 0);
+  assert.equal((await cli(['blobs', 'pin', idOf('pinned bytes'), '--data', data])).code, 0);
+
+  // Remove ref `drop` (refs are append-only files: delete its folder as an operator would).
+  await rm(join(data, 'refs', Buffer.from('drop').toString('base64url')), { recursive: true });
+
+  const store = await FsBlobStore.open({ dir: join(data, 'blobs') });
+  const keepA = (await reachableBlobs(store, [a1.root])).reachable;
+  const uniqueB = [...(await reachableBlobs(store, [b1.root])).reachable].filter((id) => !keepA.has(id));
+  await store.close();
+  assert.ok(uniqueB.length > 0);
+
+  // Default grace (10 min): everything was just written, nothing goes.
+  const young = await cli(['blobs', 'gc', '--data', data, '--json']);
+  assert.equal(young.code, 0, young.stderr);
+  const yr = JSON.parse(young.stdout) as { deleted: string[]; young: number };
+  assert.deepEqual(yr.deleted, []);
+  assert.equal(yr.young, uniqueB.length + 1);
+
+  // A dry run with no grace lists exactly the unreachable blobs, deleting nothing.
+  const dry = await cli(['blobs', 'gc', '--dry-run', '--grace', '0', '--data', data, '--json']);
+  const dr = JSON.parse(dry.stdout) as { deleted: string[]; dryRun: boolean };
+  assert.equal(dr.dryRun, true);
+  assert.deepEqual(dr.deleted, [...uniqueB, idOf('loose bytes')].sort());
+
+  const gc = await cli(['blobs', 'gc', '--grace', '0', '--data', data, '--json']);
+  assert.equal(gc.code, 0, gc.stderr);
+  assert.deepEqual((JSON.parse(gc.stdout) as { deleted: string[] }).deleted, dr.deleted);
+
+  // Both versions of `keep` restore byte-identical; `drop`'s unique blobs are gone; the pin stays.
+  const out2 = join(dir.path, 'out2');
+  assert.equal((await cli(['snapshot', 'restore', 'keep', out2, '--data', data])).code, 0);
+  await assertSameTree(a, out2);
+  assert.equal((await cli(['snapshot', 'restore', 'keep@1', join(dir.path, 'out1'), '--data', data])).code, 0);
+  const ls = (await cli(['blobs', 'ls', '--data', data])).stdout.trim().split('\n');
+  for (const id of uniqueB) assert.ok(!ls.includes(id), `${id} should be gone`);
+  assert.ok(ls.includes(idOf('pinned bytes')));
+  assert.ok(!ls.includes(idOf('loose bytes')));
+  assert.equal((await cli(['blobs', 'verify', '--data', data])).code, 0);
+
+  // Over --url: unpin, then the pinned blob goes too; still nothing reachable.
+  const node = await startNode(data, 'leveldb');
+  t.after(node.close);
+  assert.equal((await cli(['blobs', 'unpin', idOf('pinned bytes'), '--url', node.url])).code, 0);
+  const remote = await cli(['blobs', 'gc', '--grace', '0', '--url', node.url, '--json']);
+  assert.equal(remote.code, 0, remote.stderr);
+  assert.deepEqual((JSON.parse(remote.stdout) as { deleted: string[] }).deleted, [idOf('pinned bytes')]);
+  const out3 = join(dir.path, 'out3');
+  assert.equal((await cli(['snapshot', 'restore', 'keep', out3, '--url', node.url])).code, 0);
+  await assertSameTree(a, out3);
+});
+
+test('gc keeps blobs that document attachments refer to, in winners and older revisions', async (t) => {
+  const { openNode } = await import('../../src/node/index.ts');
+  const { collectGarbage } = await import('../../src/gc/gc.ts');
+  const { nodeExtraRoots } = await import('../../src/gc/node-roots.ts');
+  const node = await openNode({ engine: 'memory' });
+  t.after(() => node.close());
+  const db = await node.createDb('withatts');
+  const r1 = await db.put({ _id: 'a', _attachments: { old: { content_type: 'text/plain', data: Buffer.from('old bytes').toString('base64') } } });
+  await db.put({ _id: 'a', _rev: r1.rev, _attachments: { cur: { content_type: 'text/plain', data: Buffer.from('current bytes').toString('base64') } } });
+  const stray = await node.blobs.put(new TextEncoder().encode('nobody refers to me'));
+  const result = await collectGarbage(node.blobs, { refs: node.refs, pins: node.pins, extraRoots: nodeExtraRoots(node), graceMs: 0 });
+  assert.ok(result);
+  assert.equal(await node.blobs.has(stray.id), false);
+  const { read } = await db.getAttachment('a', 'cur');
+  const chunks: Uint8Array[] = [];
+  for await (const c of read) chunks.push(c);
+  assert.equal(Buffer.concat(chunks).toString(), 'current bytes');
+  // The older revision's attachment is still there until compaction.
+  const old = await db.getAttachment('a', 'old', { rev: r1.rev });
+  assert.equal(old.stub.length, 9);
+  assert.ok(await node.blobs.has(old.stub.digest as never));
+});
