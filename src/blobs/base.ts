@@ -106,6 +106,13 @@ export abstract class BaseBlobStore implements BlobStore {
     });
   }
 
+  /**
+   * Marks an existing blob as just stored again. gc spares blobs younger than its grace period, so
+   * a writer that reuses an old unreferenced blob (a snapshot, an attachment) is safe from a sweep
+   * until its reference is written. Backends that track ages override this.
+   */
+  protected async touch(_id: BlobId): Promise<void> {}
+
   // ---- the interface ----
 
   async put(source: BlobSource, options: PutOptions = {}): Promise<PutResult> {
@@ -120,6 +127,7 @@ export abstract class BaseBlobStore implements BlobStore {
       for await (const _ of metered);
       const id = metered.id();
       checkExpected(expected, id);
+      await this.touch(id);
       return { id, size: metered.size, created: false };
     }
     return this.write(metered, expected, options);

@@ -2,7 +2,7 @@
 // to tmp/ first, fsynced, then hard-linked into place, so a crash never leaves a partial blob under an id.
 
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, open, readFile, readdir, rename, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { link, mkdir, open, readFile, readdir, rename, stat, unlink, writeFile, type FileHandle, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { RefugeError } from '../errors/index.ts';
 import { BaseBlobStore, type BaseStoreOptions } from './base.ts';
@@ -303,7 +303,7 @@ export class FsBlobStore extends BaseBlobStore {
         if ((await stat(final)).size !== size) {
           await rename(tmp, final);
           if (this.#durable) await syncDir(shard);
-        }
+        } else await this.touch(id);
         created = false;
       } else if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'ENOSYS' || code === 'EMLINK') {
         // A filesystem without hard links: rename is still atomic (it may replace an identical copy).
@@ -315,6 +315,12 @@ export class FsBlobStore extends BaseBlobStore {
     }
     if (created && this.#durable) await syncDir(shard);
     return created;
+  }
+
+  /** The file's mtime is the blob's age for gc: a re-store refreshes it. */
+  protected override async touch(id: BlobId): Promise<void> {
+    const now = new Date();
+    await utimes(this.pathOf(id), now, now).catch(() => undefined);
   }
 
   protected async remove(id: BlobId): Promise<number | null> {

@@ -84,9 +84,9 @@ export class BlockWriter {
     if (this.#seen.has(id)) return { cid: Promise.resolve(cid) };
     this.#seen.add(id);
     this.#track(
-      this.#store.has(id).then(async (has) => {
-        if (has) return this.#learn(true, 0);
-        const res = await this.#store.put(bytes, signal ? { expectedId: id, signal } : { expectedId: id });
+      // Known blocks are put again rather than skipped: the store only checks the bytes and
+      // refreshes the blob's age, so gc cannot sweep it before this snapshot's ref is written.
+      this.#store.put(bytes, signal ? { expectedId: id, signal } : { expectedId: id }).then((res) => {
         this.#learn(!res.created, res.size);
       }),
     );

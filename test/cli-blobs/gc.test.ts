@@ -108,3 +108,23 @@ test('gc keeps blobs that document attachments refer to, in winners and older re
   assert.equal(old.stub.length, 9);
   assert.ok(await node.blobs.has(old.stub.digest as never));
 });
+
+test('a blob stored again (reused by a writer) is young again: gc spares it for the grace period', async (t) => {
+  const { collectGarbage, blobAgeOf } = await import('../../src/gc/index.ts');
+  const { utimes } = await import('node:fs/promises');
+  const dir = await tempDir('refuge-gc-touch-');
+  t.after(dir.cleanup);
+  const store = await FsBlobStore.open({ dir: dir.path });
+  t.after(() => store.close());
+  const bytes = new TextEncoder().encode('old block reused by a new snapshot');
+  const old = await store.put(bytes);
+  const orphan = await store.put(new TextEncoder().encode('old block nobody reuses'));
+  const hourAgo = new Date(Date.now() - 3600_000);
+  for (const id of [old.id, orphan.id]) await utimes(store.pathOf(id), hourAgo, hourAgo);
+  // A writer reuses the first one (its reference is not written yet when gc runs).
+  const again = await store.put(bytes, { expectedId: old.id });
+  assert.equal(again.created, false);
+  await collectGarbage(store, { ageOf: blobAgeOf(store), graceMs: 10 * 60_000 });
+  assert.equal(await store.has(old.id), true);
+  assert.equal(await store.has(orphan.id), false);
+});
