@@ -16,6 +16,12 @@ export type ErrorCode =
   | 'invalid_rev'
   | 'bad_selector'
   | 'no_usable_index'
+  | 'compilation_error'
+  | 'query_parse_error'
+  | 'invalid_design_doc'
+  | 'reduce_error'
+  | 'sandbox_error'
+  | 'timeout'
   | 'hash_mismatch'
   | 'too_large'
   | 'not_implemented'
@@ -38,6 +44,15 @@ const STATUS: Record<ErrorCode, number> = {
   invalid_rev: 400,
   bad_selector: 400,
   no_usable_index: 400,
+  // A design document function that does not compile (CouchDB answers 400 compilation_error).
+  compilation_error: 400,
+  query_parse_error: 400,
+  invalid_design_doc: 400,
+  // A reduce that failed or overflowed at query time.
+  reduce_error: 500,
+  // User code that threw, ran out of memory or time inside the sandbox (CouchDB: os_process_error).
+  sandbox_error: 500,
+  timeout: 500,
   hash_mismatch: 400,
   too_large: 413,
   not_implemented: 501,
