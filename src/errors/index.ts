@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'query_parse_error'
   | 'invalid_design_doc'
   | 'reduce_error'
+  | 'builtin_reduce_error'
   | 'sandbox_error'
   | 'timeout'
   | 'hash_mismatch'
@@ -50,6 +51,7 @@ const STATUS: Record<ErrorCode, number> = {
   invalid_design_doc: 400,
   // A reduce that failed or overflowed at query time.
   reduce_error: 500,
+  builtin_reduce_error: 500,
   // User code that threw, ran out of memory or time inside the sandbox (CouchDB: os_process_error).
   sandbox_error: 500,
   timeout: 500,

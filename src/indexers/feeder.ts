@@ -1,0 +1,92 @@
+// Feeds one indexer from one database's changes feed: catch-up runs are serialised (concurrent
+// callers share the run in progress), read in bounded batches, and stop at the sequence current
+// when they started, so a steady stream of writes cannot keep a query waiting for ever.
+import type { Database } from '../documents/index.ts';
+import { RefugeError } from '../errors/index.ts';
+import type { Indexer, IndexerChange, UpdateMode } from './types.ts';
+
+export interface FeederOptions {
+  /** Changes read and applied per step (default 1000). */
+  batchSize?: number;
+  /** Called when a background ('lazy') catch-up fails; nothing else can see that failure. */
+  onError?: (err: unknown) => void;
+}
+
+export class IndexFeeder {
+  private running: Promise<number> | undefined;
+  private again = false;
+
+  constructor(
+    private readonly db: Database,
+    readonly indexer: Indexer,
+    private readonly options: FeederOptions = {},
+  ) {}
+
+  /** Brings the index up to the database's current sequence; resolves with the indexed sequence. */
+  catchUp(): Promise<number> {
+    if (this.running) {
+      // A run in progress may have started before the caller's write: ask for one more pass.
+      this.again = true;
+      return this.running;
+    }
+    const run = (async () => {
+      try {
+        let seq: number;
+        do {
+          this.again = false;
+          seq = await this.runOnce();
+        } while (this.again);
+        return seq;
+      } finally {
+        this.running = undefined;
+      }
+    })();
+    this.running = run;
+    return run;
+  }
+
+  /** Applies `mode` before a query reads the index. */
+  async beforeQuery(mode: UpdateMode = 'true'): Promise<void> {
+    if (mode === 'true') await this.catchUp();
+  }
+
+  /** Applies `mode` after a query read the index. */
+  afterQuery(mode: UpdateMode = 'true'): void {
+    if (mode === 'lazy') this.catchUp().catch((err) => this.options.onError?.(err));
+  }
+
+  private async runOnce(): Promise<number> {
+    const batchSize = this.options.batchSize ?? 1000;
+    const target = (await this.db.info()).updateSeq;
+    let since = await this.indexer.indexedSeq();
+    while (since < target) {
+      const { results, lastSeq } = await this.db.changes({ since, limit: batchSize, includeDocs: true });
+      if (results.length === 0) {
+        // Nothing more to read (changes collapse to one row per document): the index is current.
+        await this.indexer.apply([], Math.max(lastSeq, target));
+        return Math.max(lastSeq, target);
+      }
+      const batch: IndexerChange[] = results.map((row) => ({
+        seq: row.seq,
+        id: row.id,
+        deleted: row.deleted === true,
+        ...(row.deleted || !row.doc ? {} : { doc: row.doc }),
+      }));
+      await this.indexer.apply(batch, lastSeq);
+      if (lastSeq <= since) throw new RefugeError('internal', `changes feed did not advance past ${since}`);
+      since = lastSeq;
+    }
+    return since;
+  }
+}
+
+/** Parses CouchDB's `update` and legacy `stale` query parameters into one mode. */
+export function updateMode(update: unknown, stale?: unknown): UpdateMode {
+  if (stale === 'ok') return 'false';
+  if (stale === 'update_after') return 'lazy';
+  if (stale !== undefined) throw new RefugeError('query_parse_error', `Invalid value for stale: ${String(stale)}`);
+  if (update === undefined || update === true || update === 'true') return 'true';
+  if (update === false || update === 'false') return 'false';
+  if (update === 'lazy') return 'lazy';
+  throw new RefugeError('query_parse_error', `Invalid value for update: ${String(update)}`);
+}
