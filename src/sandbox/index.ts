@@ -1,0 +1,36 @@
+// Runs CouchDB design-document JavaScript (map, reduce, filter, validate, search index) in QuickJS
+// compiled to WebAssembly: no Node APIs, a time, memory and stack limit per call.
+
+import { RefugeError } from '../errors/index.ts';
+import { acquireModule } from './module-pool.ts';
+import { QuickJsDesignSandbox } from './design-sandbox.ts';
+import { QuickJsEngine } from './quickjs-engine.ts';
+import type { DesignSandbox, SandboxOptions } from './types.ts';
+
+export type { DesignSandbox, EmittedRow, FnHandle, IndexCall, SandboxOptions } from './types.ts';
+
+const DEFAULT_TIMEOUT_MS = 5000;
+const DEFAULT_MEMORY_BYTES = 64 * 1024 * 1024;
+const DEFAULT_STACK_BYTES = 32 * 1024;
+// The WASM build's own (shadow) stack is ~5 MiB: past it QuickJS's limit could not protect it.
+const MAX_STACK_BYTES = 4 * 1024 * 1024;
+
+/** One sandbox per design document: its own QuickJS instance, runtime and context. */
+export async function createSandbox(options: SandboxOptions = {}): Promise<DesignSandbox> {
+  const timeoutMs = positive('timeoutMs', options.timeoutMs ?? DEFAULT_TIMEOUT_MS, Infinity);
+  const memoryBytes = positive('memoryBytes', options.memoryBytes ?? DEFAULT_MEMORY_BYTES, 2 ** 31);
+  const stackBytes = positive('stackBytes', options.stackBytes ?? DEFAULT_STACK_BYTES, MAX_STACK_BYTES);
+  const engine = new QuickJsEngine(await acquireModule(), {
+    timeoutMs,
+    memoryBytes,
+    stackBytes,
+    ddocJson: options.ddoc === undefined ? '' : JSON.stringify(options.ddoc),
+    log: options.log,
+  });
+  return new QuickJsDesignSandbox(engine, timeoutMs, memoryBytes);
+}
+
+function positive(name: string, value: number, max: number): number {
+  if (!(value > 0 && value <= max)) throw new RefugeError('bad_request', `sandbox option ${name} must be > 0 and <= ${max}`);
+  return value;
+}

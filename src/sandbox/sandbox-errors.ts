@@ -1,0 +1,54 @@
+// Turns what the in-sandbox harness reports about a thrown value into the RefugeError callers see.
+
+import { RefugeError } from '../errors/index.ts';
+
+/** The harness's description of a thrown value (see describe() in harness-source.ts). */
+export interface ThrownDescriptor {
+  kind: 'error' | 'raised' | 'forbidden' | 'unauthorized' | 'couch' | 'oom';
+  name: string;
+  message: string;
+  stack?: string;
+}
+
+export function timeoutError(timeoutMs: number): RefugeError {
+  return new RefugeError('timeout', `function exceeded the time limit of ${timeoutMs} ms`);
+}
+
+export function outOfMemoryError(memoryBytes: number, cause?: unknown): RefugeError {
+  const mib = Math.round((memoryBytes / (1 << 20)) * 10) / 10;
+  return new RefugeError('sandbox_error', `out of memory: the function exceeded the sandbox limit of ${mib} MiB`, {
+    cause,
+  });
+}
+
+export function thrownToError(thrown: ThrownDescriptor, memoryBytes: number): RefugeError {
+  // The sandbox's stack, kept for whoever logs the error; the reason stays one line.
+  const cause = thrown.stack === undefined ? undefined : { name: thrown.name, message: thrown.message, stack: thrown.stack };
+  switch (thrown.kind) {
+    case 'oom':
+      return outOfMemoryError(memoryBytes);
+    case 'forbidden':
+      return new RefugeError('forbidden', thrown.message);
+    case 'unauthorized':
+      return new RefugeError('unauthorized', thrown.message);
+    case 'raised':
+      return new RefugeError('sandbox_error', `function raised ${thrown.message}`);
+    case 'couch':
+      // CouchDB's ["error", code, reason]: keep the codes Refuge shares, the rest prefix the reason.
+      if (thrown.name === 'compilation_error' || thrown.name === 'forbidden' || thrown.name === 'unauthorized') {
+        return new RefugeError(thrown.name, thrown.message);
+      }
+      return new RefugeError('sandbox_error', `${thrown.name}: ${thrown.message}`);
+    default:
+      return new RefugeError('sandbox_error', `${thrown.name}: ${thrown.message}`, { cause });
+  }
+}
+
+export function compilationError(source: string, thrown: ThrownDescriptor | undefined): RefugeError {
+  const excerpt = source.length > 200 ? `${source.slice(0, 200)}…` : source;
+  const reason =
+    thrown === undefined
+      ? `Expression does not eval to a function. (${excerpt})`
+      : `${thrown.kind === 'raised' ? 'function raised ' : `${thrown.name}: `}${thrown.message} (${excerpt})`;
+  return new RefugeError('compilation_error', reason);
+}
