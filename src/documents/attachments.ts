@@ -126,3 +126,13 @@ export function encodeBase64(bytes: Uint8Array): string {
   for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
   return btoa(bin);
 }
+
+/** How a document's attachments look to a validate function before the write: stubs, no data. */
+export function attachmentStubs(atts: AttInputs, existing: unknown): Record<string, unknown> {
+  const old = existing && typeof existing === 'object' ? (existing as Record<string, unknown>) : {};
+  const out: Record<string, unknown> = {};
+  for (const [name, a] of Object.entries(atts)) {
+    out[name] = a.kind === 'new' ? { content_type: a.content_type, digest: a.digest, length: a.length, stub: true } : (old[name] ?? { stub: true });
+  }
+  return out;
+}

@@ -3,7 +3,8 @@
 
 import { RefugeError, conflict, toRefugeError } from '../errors/index.ts';
 import type { BlobId, BlobRead, BlobStore } from '../blobs/core.ts';
-import { inlineAttachments, prepareAttachments, type AttInputs, type AttStub } from './attachments.ts';
+import { attachmentStubs, inlineAttachments, prepareAttachments, type AttInputs, type AttStub } from './attachments.ts';
+import { LOCAL_ADMIN, type DesignHooks } from './hooks.ts';
 import type { KvStore, StorageEngine } from '../storage/index.ts';
 import { allDocs } from './all-docs.ts';
 import { checkChangesOptions, readChanges, type ChangesFilter } from './changes.ts';
@@ -63,6 +64,7 @@ export class Database {
   private readonly writer: Writer;
   private readonly commits = new CommitSignal();
   private closed = false;
+  private hooks: DesignHooks = {};
 
   private constructor(
     readonly core: DbCore,
@@ -100,6 +102,25 @@ export class Database {
       await store.close().catch(() => undefined);
       throw err;
     }
+  }
+
+  /** Installs the design-document layer's hooks (validation on writes, named filters). */
+  setDesignHooks(hooks: DesignHooks): void {
+    this.hooks = hooks;
+  }
+
+  /** Refuses, per document, what the write hooks refuse; answers the failures by position. */
+  private async checkWrites(docs: readonly unknown[], options: BulkDocsOptions): Promise<Array<WriteFailure | undefined> | undefined> {
+    if (!this.hooks.checkWrites) return undefined;
+    const candidates = docs.filter((d): d is Doc => d !== null && typeof d === 'object' && !Array.isArray(d));
+    if (candidates.length === 0) return undefined;
+    const verdicts = await this.hooks.checkWrites(candidates, { userCtx: options.userCtx ?? LOCAL_ADMIN, newEdits: options.newEdits !== false });
+    let k = 0;
+    return docs.map((d) => {
+      if (d === null || typeof d !== 'object' || Array.isArray(d)) return undefined;
+      const err = verdicts[k++];
+      return err ? { id: typeof (d as Doc)._id === 'string' ? (d as Doc)._id! : '', error: err.code, reason: err.reason } : undefined;
+    });
   }
 
   get name(): string {
@@ -141,10 +162,15 @@ export class Database {
     this.check();
     if (!Array.isArray(docs)) throw new RefugeError('bad_request', 'docs must be an array');
     const newEdits = options.newEdits !== false;
+    const refused = await this.checkWrites(docs, options);
     // Attachment bytes go to the blob store before the write is queued (blob I/O never runs
     // inside the writer); a document whose attachments are invalid fails alone.
     const prepared: Array<AttInputs | WriteFailure | undefined> = [];
-    for (const d of docs) {
+    for (const [i, d] of docs.entries()) {
+      if (refused?.[i]) {
+        prepared.push(refused[i]);
+        continue;
+      }
       const raw = d && typeof d === 'object' ? (d as Doc)._attachments : undefined;
       if (raw === undefined || raw === null) {
         prepared.push(undefined);
@@ -158,6 +184,16 @@ export class Database {
         prepared.push({ id: String((d as Doc)._id ?? ''), error: e.code, reason: e.reason });
       }
     }
+    const touchesDesign = docs.some((d) => d !== null && typeof d === 'object' && typeof (d as Doc)._id === 'string' && (d as Doc)._id!.startsWith('_design/'));
+    if (!touchesDesign) return this.submitDocs(docs, newEdits, prepared);
+    try {
+      return await this.submitDocs(docs, newEdits, prepared);
+    } finally {
+      this.hooks.designWritten?.();
+    }
+  }
+
+  private submitDocs(docs: readonly unknown[], newEdits: boolean, prepared: Array<AttInputs | WriteFailure | undefined>): Promise<Array<WriteResult | WriteFailure>> {
     return this.writer.submit(async (batch) => {
       await batch.preload(docs.flatMap((d) => (d && typeof (d as Doc)._id === 'string' ? [(d as Doc)._id!] : [])));
       const out: Array<WriteResult | WriteFailure> = [];
@@ -179,10 +215,10 @@ export class Database {
   }
 
   /** Deletes the given revision (a tombstone that replicates). */
-  async remove(id: string, rev: Rev): Promise<WriteResult> {
+  async remove(id: string, rev: Rev, options: BulkDocsOptions = {}): Promise<WriteResult> {
     if (typeof id === 'string' && id.startsWith('_local/')) return this.removeLocal(id, rev);
     if (typeof rev !== 'string') throw conflict();
-    return this.put({ _id: id, _rev: rev, _deleted: true });
+    return this.put({ _id: id, _rev: rev, _deleted: true }, options);
   }
 
   // ---- reads ----
@@ -261,7 +297,13 @@ export class Database {
     const doc: Doc = { ...rest, _id: base._id };
     if (rev !== undefined) doc._rev = rev;
     else delete doc._rev;
-    const result = await this.writer.submit(async (batch) => batch.write(doc, true, Object.keys(atts).length ? atts : undefined));
+    const refused = await this.checkWrites([{ ...doc, _attachments: attachmentStubs(atts, base._attachments) }], {});
+    if (refused?.[0]) throw new RefugeError(refused[0].error as never, refused[0].reason);
+    const result = await this.writer
+      .submit(async (batch) => batch.write(doc, true, Object.keys(atts).length ? atts : undefined))
+      .finally(() => {
+        if (doc._id!.startsWith('_design/')) this.hooks.designWritten?.();
+      });
     if ('error' in result) throw new RefugeError(result.error as never, result.reason);
     return result;
   }
@@ -297,7 +339,8 @@ export class Database {
   async changes(options: ChangesOptions = {}): Promise<ChangesResult> {
     await this.settle();
     checkChangesOptions(options);
-    const filter = this.compileFilter(options);
+    const filter = await this.compileFilter(options);
+    await this.settle();
     const upTo = this.core.state.seq;
     return this.withSnapshot((snap) => readChanges(snap, options, filter, upTo, this.core.state.revsLimit));
   }
@@ -312,11 +355,15 @@ export class Database {
     const batchSize = options.batchSize ?? 100;
     if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new RefugeError('bad_request', 'batchSize must be a positive integer');
     const intervalMs = options.intervalMs ?? 0;
-    const filter = this.compileFilter(options);
+    // Compiled on the first read, so a bad filter name fails the first pull, not the call.
+    let compiled: Promise<ChangesFilter> | undefined;
     const source = {
       signal: this.commits,
       currentSeq: () => this.core.state.seq,
       read: async (since: number, limit: number) => {
+        const filter = await (compiled ??= this.compileFilter(options));
+        // Closed while the filter compiled: an empty read lets the feed see the close and end.
+        if (this.closed) return { results: [], lastSeq: since };
         await this.settle();
         const upTo = this.core.state.seq;
         return this.withSnapshot((snap) =>
@@ -327,10 +374,28 @@ export class Database {
     return liveChanges(source, options.since ?? 0, batchSize, intervalMs, options.signal);
   }
 
-  private compileFilter(options: ChangesOptions): ChangesFilter {
+  private async compileFilter(options: ChangesOptions): Promise<ChangesFilter> {
     const filter: ChangesFilter = {};
     if (options.docIds) filter.docIds = new Set(options.docIds);
-    if (options.selector !== undefined) filter.match = this.options.compileSelector(options.selector);
+    const tests: Array<(doc: Doc) => boolean> = [];
+    if (options.selector !== undefined) tests.push(this.options.compileSelector(options.selector));
+    if (options.filter !== undefined) {
+      if (options.filter === '_design') tests.push((doc) => typeof doc._id === 'string' && doc._id.startsWith('_design/'));
+      else if (!this.hooks.compileFilter) {
+        throw new RefugeError('not_found', `filter ${options.filter} needs design documents, which this database does not run`);
+      } else {
+        tests.push(
+          await this.hooks.compileFilter({
+            name: options.filter,
+            ...(options.view === undefined ? {} : { view: options.view }),
+            ...(options.queryParams === undefined ? {} : { query: options.queryParams }),
+            userCtx: options.userCtx ?? LOCAL_ADMIN,
+          }),
+        );
+      }
+    }
+    if (tests.length === 1) filter.match = tests[0];
+    else if (tests.length > 1) filter.match = (doc) => tests.every((t) => t(doc));
     return filter;
   }
 

@@ -42,6 +42,8 @@ export interface WriteFailure {
 export interface BulkDocsOptions {
   /** false: store the given revisions as they are (replication), merging `_revisions` histories. */
   newEdits?: boolean;
+  /** Who writes, for `validate_doc_update` (default: the local admin). */
+  userCtx?: import('./hooks.ts').UserCtx;
 }
 
 export interface GetOptions {
@@ -98,6 +100,12 @@ export interface ChangesOptions {
   style?: ChangesStyle;
   docIds?: string[];
   selector?: unknown;
+  /** A design-document filter (`ddoc/name`), `_view` (with `view: 'ddoc/view'`) or `_design`. */
+  filter?: string;
+  view?: string;
+  /** Handed to a filter function as `req.query`. */
+  queryParams?: Record<string, unknown>;
+  userCtx?: import('./hooks.ts').UserCtx;
 }
 
 export interface ChangeRow {

@@ -13,6 +13,7 @@ import { bulkRoutes } from './routes-bulk.ts';
 import { changesRoutes } from './routes-changes.ts';
 import { dbRoutes } from './routes-db.ts';
 import { docRoutes } from './routes-docs.ts';
+import { designRoutes } from './routes-design.ts';
 import { findRoutes } from './routes-find.ts';
 import { gcRoutes } from './routes-gc.ts';
 import { refRoutes } from './routes-refs.ts';
@@ -99,6 +100,7 @@ export function buildApp(ctx: ServerContext, options: AppOptions = {}): FastifyI
   bulkRoutes(app, ctx);
   changesRoutes(app, ctx);
   findRoutes(app, ctx);
+  designRoutes(app, ctx);
   replicateRoutes(app, ctx);
   refRoutes(app, ctx);
   gcRoutes(app, ctx);

@@ -51,7 +51,7 @@ export function bulkRoutes(app: FastifyInstance, ctx: ServerContext): void {
         if (isRefugeError(err) && err.status === 400) throw err;
       }
     }
-    const results = await db.bulkDocs(body.docs, { newEdits });
+    const results = await db.bulkDocs(body.docs, { newEdits, userCtx: req.user });
     reply.code(201);
     return bulkDocsWire(results, newEdits);
   });

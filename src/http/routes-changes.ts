@@ -1,10 +1,10 @@
 // `_changes` over HTTP: normal, longpoll, continuous and eventsource feeds, filtered by doc ids or
-// a Mango selector. Streaming feeds pull a batch only when the socket has drained (back-pressure)
+// a Mango selector or a design-document filter. Streaming feeds pull a batch only when the socket has drained (back-pressure)
 // and end cleanly when the client leaves or the server stops.
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RefugeError } from '../errors/index.ts';
-import type { ChangeRow, ChangesOptions, Database } from '../documents/index.ts';
+import type { ChangeRow, ChangesOptions, Database, UserCtx } from '../documents/index.ts';
 import { dbOf, lifetimeSignal, type ServerContext } from './context.ts';
 import { bool, int, json, jsonStringArray, str, type Query } from './params.ts';
 import { changesWire } from './wire.ts';
@@ -18,7 +18,7 @@ interface ParsedChanges {
   timeout?: number;
 }
 
-async function parse(db: Database, q: Query, body: unknown): Promise<ParsedChanges> {
+async function parse(db: Database, q: Query, body: unknown, user?: UserCtx): Promise<ParsedChanges> {
   const feed = (str(q, 'feed') ?? 'normal') as Feed;
   if (!['normal', 'longpoll', 'continuous', 'eventsource'].includes(feed)) {
     throw new RefugeError('bad_request', 'Supported `feed` types: normal, continuous, longpoll, eventsource');
@@ -47,10 +47,14 @@ async function parse(db: Database, q: Query, body: unknown): Promise<ParsedChang
   } else if (filter === '_selector') {
     if (b.selector === undefined) throw new RefugeError('bad_request', 'Selector must be specified in POST payload');
     options.selector = b.selector;
-  } else if (filter === '_design') {
-    options.selector = { _id: { $regex: '^_design/' } };
   } else if (filter !== undefined) {
-    throw new RefugeError('not_implemented', `filter ${filter} needs design document functions, which this node does not run yet`);
+    // `_design`, `_view` (with `view=ddoc/name`) and `ddoc/name`: run by the design layer, which
+    // hands the whole query string to a filter function as `req.query`, as CouchDB does.
+    options.filter = filter;
+    const view = str(q, 'view');
+    if (view !== undefined) options.view = view;
+    options.queryParams = { ...q };
+    if (user) options.userCtx = user;
   }
   const heartbeatRaw = str(q, 'heartbeat');
   const heartbeat = heartbeatRaw === 'true' ? 60_000 : int(q, 'heartbeat');
@@ -136,7 +140,7 @@ async function longpoll(ctx: ServerContext, req: FastifyRequest, db: Database, p
 export function changesRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const handler = async (req: FastifyRequest, reply: FastifyReply) => {
     const db = await dbOf(ctx, req);
-    const p = await parse(db, req.query as Query, req.body);
+    const p = await parse(db, req.query as Query, req.body, req.user);
     if (p.feed === 'continuous' || p.feed === 'eventsource') return stream(ctx, req, reply, db, p);
     if (p.feed === 'longpoll') return longpoll(ctx, req, db, p);
     return changesWire(await db.changes(p.options));

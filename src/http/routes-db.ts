@@ -3,6 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import { RefugeError } from '../errors/index.ts';
 import type { Doc } from '../documents/index.ts';
+import { requireAdmin } from './auth.ts';
 import { dbOf, type ServerContext } from './context.ts';
 import { objectBody } from './params.ts';
 
@@ -44,7 +45,7 @@ export function dbRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.post<{ Params: { db: string } }>('/:db', async (req, reply) => {
     const db = await dbOf(ctx, req);
     const doc = objectBody(req.body) as Doc;
-    const r = await db.put(doc);
+    const r = await db.put(doc, { userCtx: req.user });
     reply.code(201).header('Location', `/${encodeURIComponent(req.params.db)}/${encodeURIComponent(r.id)}`);
     return { ok: true, id: r.id, rev: r.rev };
   });
@@ -53,11 +54,6 @@ export function dbRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const db = await dbOf(ctx, req);
     // CouchDB compacts in the background and answers 202 at once.
     void db.compact().catch((err) => req.log.error({ err }, 'compaction failed'));
-    reply.code(202);
-    return { ok: true };
-  });
-
-  app.post<{ Params: { db: string } }>('/:db/_view_cleanup', async (_req, reply) => {
     reply.code(202);
     return { ok: true };
   });
@@ -79,7 +75,13 @@ export function dbRoutes(app: FastifyInstance, ctx: ServerContext): void {
 
   app.get<{ Params: { db: string } }>('/:db/_security', async (req) => {
     await dbOf(ctx, req);
-    return {};
+    return ctx.node.security(req.params.db);
+  });
+
+  app.put<{ Params: { db: string } }>('/:db/_security', async (req) => {
+    requireAdmin(req.user);
+    await ctx.node.setSecurity(req.params.db, req.body);
+    return { ok: true };
   });
 
   app.post<{ Params: { db: string } }>('/:db/_purge', async () => {

@@ -73,7 +73,7 @@ export function docRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const doc: Doc = { ...body, _id: id };
     if (rev !== undefined) doc._rev = rev;
     const newEdits = bool(q, 'new_edits', true);
-    const r = await db.put(doc, { newEdits });
+    const r = await db.put(doc, { newEdits, userCtx: req.user });
     reply.code(str(q, 'batch') === 'ok' ? 202 : 201).header('ETag', `"${r.rev}"`);
     return { ok: true, id: r.id, rev: r.rev };
   };
@@ -82,7 +82,7 @@ export function docRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const db = await dbOf(ctx, req);
     const rev = writeRev(req, undefined);
     if (rev === undefined) throw new RefugeError('conflict', 'Document update conflict.');
-    const r = await db.remove(docIdOf(req), rev);
+    const r = await db.remove(docIdOf(req), rev, { userCtx: req.user });
     reply.header('ETag', `"${r.rev}"`);
     return { ok: true, id: r.id, rev: r.rev };
   };

@@ -15,6 +15,8 @@ export interface JobSpec {
   createTarget: boolean;
   docIds?: string[];
   selector?: unknown;
+  filter?: string;
+  queryParams?: Record<string, unknown>;
 }
 
 interface Job {
@@ -29,7 +31,9 @@ interface Job {
 const STATE_DOC = '_local/refuge-job-state';
 
 export function parseSpec(body: Record<string, unknown>): JobSpec {
-  if (body.filter !== undefined) throw new RefugeError('not_implemented', 'filter functions need design documents, which this node does not run yet');
+  if (body.filter !== undefined && typeof body.filter !== 'string') throw new RefugeError('bad_request', 'filter must be a string');
+  const qp = body.query_params;
+  if (qp !== undefined && (qp === null || typeof qp !== 'object' || Array.isArray(qp))) throw new RefugeError('bad_request', 'query_params must be an object');
   const docIds = body.doc_ids;
   if (docIds !== undefined && (!Array.isArray(docIds) || !docIds.every((d) => typeof d === 'string'))) {
     throw new RefugeError('bad_request', 'doc_ids must be an array of strings');
@@ -41,6 +45,7 @@ export function parseSpec(body: Record<string, unknown>): JobSpec {
     createTarget: body.create_target === true,
     docIds: docIds as string[] | undefined,
     selector: body.selector,
+    ...(body.filter === undefined ? {} : { filter: body.filter as string, queryParams: (qp ?? {}) as Record<string, unknown> }),
   };
 }
 
@@ -124,6 +129,8 @@ export class ReplicationJobs {
       createTarget: spec.createTarget,
       docIds: spec.docIds,
       selector: spec.selector,
+      filter: spec.filter,
+      queryParams: spec.queryParams,
     });
     const job: Job = { spec, replication, docId, startedOn: Date.now(), updatedOn: Date.now() };
     replication.on('change', () => (job.updatedOn = Date.now()));
@@ -138,7 +145,7 @@ export class ReplicationJobs {
 
   /** `POST /_replicate`: one-shot waits for the report; continuous returns its id at once. */
   async replicate(spec: JobSpec): Promise<{ continuous: true; id: string } | { continuous: false; report: ReplicationReport }> {
-    const key = `api:${describeEndpoint(spec.source)}>${describeEndpoint(spec.target)}:${spec.continuous}:${JSON.stringify(spec.docIds ?? spec.selector ?? null)}`;
+    const key = `api:${describeEndpoint(spec.source)}>${describeEndpoint(spec.target)}:${spec.continuous}:${JSON.stringify(spec.docIds ?? spec.selector ?? (spec.filter ? [spec.filter, spec.queryParams] : null))}`;
     if (spec.continuous && this.jobs.has(key)) return { continuous: true, id: this.jobs.get(key)!.replication.replicationId ?? key };
     const job = await this.launch(key, spec);
     if (spec.continuous) return { continuous: true, id: job.replication.replicationId ?? key };

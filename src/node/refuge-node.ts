@@ -11,11 +11,14 @@ import { generateNodeKey, type NodeKey } from '../refs/keys.ts';
 import { MemoryRefStore, type RefStore } from '../refs/store.ts';
 import { BlobAddTracker } from '../gc/ages.ts';
 import { MemoryPinStore, type PinStore } from '../gc/pins.ts';
+import { attachDesign, type DbDesign } from '../design/index.ts';
 
 export interface NodeOptions {
   engine: StorageEngine;
   /** Where the catalog and the databases live, as the engine understands locations. */
   locationOf: (dbName: string) => string;
+  /** Where a database's indexes (views, search) live; default beside it, `<location>.idx`. */
+  indexLocationOf?: (dbName: string) => string;
   catalogLocation: string;
   durability?: Durability;
   /** The node's blob store, closed with the node (default: a fresh memory store). */
@@ -31,9 +34,11 @@ export interface NodeOptions {
 }
 
 const CATALOG_PREFIX = 'db!';
+const SECURITY_PREFIX = 'sec!';
 
 export class RefugeNode {
   private readonly open = new Map<string, Promise<Database>>();
+  private readonly designs = new Map<string, DbDesign>();
   private closed = false;
   /** The node's content-addressed blob store (attachments, files, `/_blobs`). */
   readonly blobs: BlobStore;
@@ -124,6 +129,15 @@ export class RefugeNode {
         indexEntries: forEachIndexEntry,
         compileSelector,
         blobs: this.blobs,
+      }).then((db) => {
+        this.designs.set(
+          name,
+          attachDesign(db, {
+            secObj: () => this.security(name),
+            openIndexStore: () => this.options.engine.open({ location: this.indexLocation(name) }),
+          }),
+        );
+        return db;
       });
       this.open.set(name, p);
       p.catch(() => this.open.delete(name));
@@ -131,15 +145,57 @@ export class RefugeNode {
     return p;
   }
 
+  private indexLocation(name: string): string {
+    return this.options.indexLocationOf?.(name) ?? `${this.options.locationOf(name)}.idx`;
+  }
+
+  /** The design-document layer of database `name` (validation, filters, views, search). */
+  async design(name: string): Promise<DbDesign> {
+    await this.db(name);
+    return this.designs.get(name)!;
+  }
+
+  /** CouchDB's `_security` object of a database (`{}` until one is set). */
+  async security(name: string): Promise<Record<string, unknown>> {
+    const raw = await this.catalog.get(SECURITY_PREFIX + name);
+    return raw === undefined ? {} : (JSON.parse(raw) as Record<string, unknown>);
+  }
+
+  async setSecurity(name: string, sec: unknown): Promise<void> {
+    await this.db(name);
+    if (sec === null || typeof sec !== 'object' || Array.isArray(sec)) throw new RefugeError('bad_request', 'the security object must be a JSON object');
+    for (const part of ['admins', 'members']) {
+      const v = (sec as Record<string, unknown>)[part];
+      if (v === undefined) continue;
+      if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new RefugeError('bad_request', `${part} must be an object`);
+      for (const list of ['names', 'roles']) {
+        const l = (v as Record<string, unknown>)[list];
+        if (l !== undefined && (!Array.isArray(l) || !l.every((x) => typeof x === 'string'))) {
+          throw new RefugeError('bad_request', `${part}.${list} must be an array of strings`);
+        }
+      }
+    }
+    await this.catalog.batch([{ type: 'put', key: SECURITY_PREFIX + name, value: JSON.stringify(sec) }], { sync: this.durability === 'durable' });
+  }
+
   async deleteDb(name: string): Promise<void> {
     this.check();
     validateDbName(name);
     if (!(await this.exists(name))) throw new RefugeError('not_found', 'Database does not exist.');
-    await this.catalog.batch([{ type: 'del', key: CATALOG_PREFIX + name }], { sync: this.durability === 'durable' });
+    await this.catalog.batch(
+      [
+        { type: 'del', key: CATALOG_PREFIX + name },
+        { type: 'del', key: SECURITY_PREFIX + name },
+      ],
+      { sync: this.durability === 'durable' },
+    );
     const p = this.open.get(name);
     this.open.delete(name);
+    await this.designs.get(name)?.close();
+    this.designs.delete(name);
     if (p) await (await p).destroy();
     else await this.options.engine.destroy(this.options.locationOf(name));
+    await this.options.engine.destroy(this.indexLocation(name));
   }
 
   /** Flushes and closes every open database, the catalog and the blob store. */
@@ -147,6 +203,8 @@ export class RefugeNode {
     if (this.closed) return;
     this.closed = true;
     this.blobAdds.stop();
+    await Promise.all([...this.designs.values()].map((d) => d.close()));
+    this.designs.clear();
     const dbs = await Promise.allSettled(this.open.values());
     await Promise.all(dbs.map((r) => (r.status === 'fulfilled' ? r.value.close() : undefined)));
     this.open.clear();

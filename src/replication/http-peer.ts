@@ -80,6 +80,12 @@ export class HttpPeer implements ReplicationPeer {
     } else if (req.selector !== undefined) {
       query.filter = '_selector';
       body = { selector: req.selector };
+    } else if (req.filter) {
+      // CouchDB hands every extra query parameter to the filter function as `req.query`.
+      for (const [k, v] of Object.entries(req.filter.queryParams)) {
+        if (!(k in query)) query[k] = typeof v === 'string' || typeof v === 'number' ? v : JSON.stringify(v);
+      }
+      query.filter = req.filter.name;
     }
     const res = await this.client.request({
       method: body === undefined ? 'GET' : 'POST',

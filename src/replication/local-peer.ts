@@ -69,7 +69,12 @@ export class LocalPeer implements ReplicationPeer {
 
   async changes(request: PeerChangesRequest): Promise<PeerChanges> {
     const since = toLocalSeq(request.since);
-    const filter = { style: request.style, docIds: request.docIds ? [...request.docIds] : undefined, selector: request.selector };
+    const filter = {
+      style: request.style,
+      docIds: request.docIds ? [...request.docIds] : undefined,
+      selector: request.selector,
+      ...(request.filter ? { filter: request.filter.name, queryParams: request.filter.queryParams } : {}),
+    };
     const first = await this.db.changes({ ...filter, since, limit: request.limit });
     if (first.results.length > 0 || request.feed !== 'longpoll' || request.signal?.aborted) return first;
     // Nothing new: wait for the first matching commit, the timeout, or the caller giving up.

@@ -11,6 +11,9 @@ export interface ReplicateOptions {
   docIds?: readonly string[];
   /** Replicate only documents whose winning revision matches this Mango selector. */
   selector?: unknown;
+  /** A design-document filter on the source (`ddoc/name`, CouchDB's `filter`), with its `query_params`. */
+  filter?: string;
+  queryParams?: Record<string, unknown>;
   /** Changes per batch (default 500, as CouchDB). */
   batchSize?: number;
   /** Batches being fetched and written at once (default 4). Checkpoints stay in feed order. */
@@ -33,6 +36,8 @@ export interface ResolvedOptions {
   continuous: boolean;
   docIds?: string[];
   selector?: unknown;
+  filter?: string;
+  queryParams?: Record<string, unknown>;
   batchSize: number;
   batchesInFlight: number;
   retry: RetryPolicy;
@@ -67,6 +72,15 @@ export function resolveOptions(o: ReplicateOptions = {}): ResolvedOptions {
   if (o.selector !== undefined && (o.selector === null || typeof o.selector !== 'object' || Array.isArray(o.selector))) {
     throw new RefugeError('bad_selector', 'selector must be an object');
   }
+  if (o.filter !== undefined) {
+    if (typeof o.filter !== 'string' || !/^(_design\/)?[^/]+\/[^/]+$/.test(o.filter)) {
+      throw new RefugeError('bad_request', 'filter must name a design document filter: ddoc/name');
+    }
+    if (o.docIds !== undefined || o.selector !== undefined) throw new RefugeError('bad_request', 'filter cannot be combined with docIds or selector');
+  }
+  if (o.queryParams !== undefined && (o.queryParams === null || typeof o.queryParams !== 'object' || Array.isArray(o.queryParams))) {
+    throw new RefugeError('bad_request', 'queryParams must be an object');
+  }
   if (o.since !== undefined && typeof o.since !== 'string' && typeof o.since !== 'number') {
     throw new RefugeError('bad_request', 'since must be a sequence (string or number)');
   }
@@ -75,6 +89,8 @@ export function resolveOptions(o: ReplicateOptions = {}): ResolvedOptions {
     continuous,
     docIds: o.docIds ? [...o.docIds] : undefined,
     selector: o.selector,
+    filter: o.filter?.replace(/^_design\//, ''),
+    queryParams: o.filter !== undefined ? { ...(o.queryParams ?? {}) } : undefined,
     batchSize: positiveInt('batchSize', o.batchSize, 500),
     batchesInFlight: positiveInt('batchesInFlight', o.batchesInFlight, 4),
     retry: retryPolicy(o.retry, continuous),

@@ -23,6 +23,8 @@ export interface PeerChangesRequest {
   docIds?: readonly string[];
   /** A Mango selector; only sent when `capabilities.selector` is true. */
   selector?: unknown;
+  /** A design-document filter (`ddoc/name`) and the parameters its function sees as `req.query`. */
+  filter?: { name: string; queryParams: Record<string, unknown> };
   /** 'longpoll': when nothing is new, wait up to `timeoutMs` for a change before answering. */
   feed?: 'normal' | 'longpoll';
   timeoutMs?: number;

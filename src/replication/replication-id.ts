@@ -2,7 +2,8 @@
 // CouchDB's, a hash of both ends and of every option that changes which documents flow.
 
 import { md5Hex } from '#platform/md5';
-import { canonicalJson } from '../documents/index.ts';
+import { canonicalJson, type Doc } from '../documents/index.ts';
+import { RefugeError } from '../errors/index.ts';
 import type { ReplicationPeer } from './peer.ts';
 
 /** Bumped whenever the inputs below change, so old checkpoints are not misread. */
@@ -11,14 +12,29 @@ export const REPLICATION_ID_VERSION = 1;
 export interface ReplicationFilter {
   docIds?: readonly string[];
   selector?: unknown;
+  filter?: string;
+  queryParams?: Record<string, unknown>;
 }
 
 export async function replicationId(source: ReplicationPeer, target: ReplicationPeer, filter: ReplicationFilter): Promise<string> {
   const [from, to] = await Promise.all([source.identity(), target.identity()]);
   // The order of doc_ids does not change what replicates, so it must not change the id either.
   const docIds = filter.docIds ? [...new Set(filter.docIds)].sort() : undefined;
-  const input = canonicalJson({ version: REPLICATION_ID_VERSION, source: from, target: to, docIds, selector: filter.selector });
+  // As CouchDB: a filtered replication's id covers the filter's code, so editing it starts afresh.
+  const filterCode = filter.filter === undefined ? undefined : await filterSource(source, filter.filter);
+  const named = filter.filter === undefined ? {} : { filter: filter.filter, filterCode, queryParams: filter.queryParams ?? {} };
+  const input = canonicalJson({ version: REPLICATION_ID_VERSION, source: from, target: to, docIds, selector: filter.selector, ...named });
   return md5Hex(input);
 }
 
 export const checkpointDocId = (replicationId: string): string => `_local/${replicationId}`;
+
+/** The source's code of filter `ddoc/name`; not_found when the design document or filter is missing. */
+async function filterSource(source: ReplicationPeer, name: string): Promise<string> {
+  const [ddoc, fn] = name.split('/') as [string, string];
+  const res = await source.bulkGet([{ id: `_design/${ddoc}` }], { revs: true, latest: true });
+  const found = res.results[0]?.docs.find((d): d is { ok: Doc } => 'ok' in d);
+  const code = (found?.ok.filters as Record<string, unknown> | undefined)?.[fn];
+  if (typeof code !== 'string') throw new RefugeError('not_found', `the source has no filter ${name}`);
+  return code;
+}

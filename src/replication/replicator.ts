@@ -146,6 +146,7 @@ export class Replication extends Emitter<ReplicationEvents> {
           style: 'all_docs',
           docIds: options.docIds,
           selector: options.selector,
+          ...(options.filter === undefined ? {} : { filter: { name: options.filter, queryParams: options.queryParams ?? {} } }),
           feed: this.caughtUp && longpoll ? 'longpoll' : 'normal',
           timeoutMs: options.longpollTimeoutMs,
           signal: this.signal,

@@ -1,0 +1,160 @@
+// The design documents of one database, read once and cached until one is written; the hooks
+// the database calls (validation on writes, named filters) are answered from here.
+import { RefugeError, isRefugeError } from '../errors/index.ts';
+import type { Database, Doc, FilterRequest, WriteContext } from '../documents/index.ts';
+import { designFunctionSources } from './design-shape.ts';
+import type { SandboxCache } from './sandboxes.ts';
+
+export class DesignDocs {
+  private cache: Promise<Doc[]> | undefined;
+  private generation = 0;
+
+  constructor(
+    readonly db: Database,
+    readonly sandboxes: SandboxCache,
+    private readonly secObj: () => Promise<Record<string, unknown>> = async () => ({}),
+  ) {}
+
+  /** Called by the database after design documents were written. */
+  invalidate(): void {
+    this.generation++;
+    this.cache = undefined;
+  }
+
+  /** Every live design document, by id order. */
+  all(): Promise<Doc[]> {
+    if (this.cache) return this.cache;
+    const generation = this.generation;
+    const load = (async () => {
+      const res = await this.db.allDocs({ startkey: '_design/', endkey: '_design0', inclusiveEnd: false, includeDocs: true });
+      const docs = res.rows.flatMap((r) => (r.doc ? [r.doc as Doc] : []));
+      this.sandboxes.retain(new Set(docs.map((d) => d._id!)));
+      return docs;
+    })();
+    // A write that landed while loading may be missing from this read: keep it only if none did.
+    load.then(
+      () => {
+        if (generation !== this.generation && this.cache === load) this.cache = undefined;
+      },
+      () => {
+        if (this.cache === load) this.cache = undefined;
+      },
+    );
+    this.cache = load;
+    return load;
+  }
+
+  async get(name: string): Promise<Doc> {
+    const id = name.startsWith('_design/') ? name : `_design/${name}`;
+    const found = (await this.all()).find((d) => d._id === id);
+    if (!found) throw new RefugeError('not_found', 'missing');
+    return found;
+  }
+
+  /** The database's write hook: design documents need an admin and must compile; others pass every validate_doc_update. */
+  async checkWrites(docs: readonly Doc[], ctx: WriteContext): Promise<Array<RefugeError | undefined>> {
+    const out: Array<RefugeError | undefined> = new Array(docs.length).fill(undefined);
+    let validators: Array<{ ddoc: Doc; source: string }> | undefined;
+    for (let i = 0; i < docs.length; i++) {
+      const doc = docs[i]!;
+      const id = typeof doc._id === 'string' ? doc._id : undefined;
+      if (id?.startsWith('_local/')) continue;
+      if (id?.startsWith('_design/')) {
+        out[i] = await this.checkDesignWrite(doc, ctx);
+        continue;
+      }
+      validators ??= (await this.all()).flatMap((d) =>
+        typeof d.validate_doc_update === 'string' ? [{ ddoc: d, source: d.validate_doc_update }] : [],
+      );
+      if (validators.length === 0) continue;
+      out[i] = await this.runValidators(validators, doc, ctx);
+    }
+    return out;
+  }
+
+  private async checkDesignWrite(doc: Doc, ctx: WriteContext): Promise<RefugeError | undefined> {
+    if (!ctx.userCtx.roles.includes('_admin')) return new RefugeError('unauthorized', 'You are not a db or server admin.');
+    if (doc._deleted === true) return undefined;
+    try {
+      const sources = designFunctionSources(doc);
+      if (sources.length === 0) return undefined;
+      // Compile in a throwaway sandbox: the stored revision's sandbox must not see an unwritten one.
+      const probe = { ...doc, _id: `${doc._id}\u0000probe`, _rev: "probe" };
+      try {
+        for (const { where, source } of sources) {
+          try {
+            await this.sandboxes.compile(probe, source);
+          } catch (err) {
+            if (isRefugeError(err, 'compilation_error')) {
+              return new RefugeError('compilation_error', `Compilation of the function at ${where} failed: ${err.reason}`);
+            }
+            throw err;
+          }
+        }
+      } finally {
+        this.sandboxes.retain(new Set((await this.all()).map((d) => d._id!)));
+      }
+      return undefined;
+    } catch (err) {
+      if (isRefugeError(err)) return err;
+      throw err;
+    }
+  }
+
+  private async runValidators(validators: Array<{ ddoc: Doc; source: string }>, doc: Doc, ctx: WriteContext): Promise<RefugeError | undefined> {
+    const oldDoc = typeof doc._id === 'string' ? await this.current(doc._id) : null;
+    const secObj = await this.secObj();
+    const newDoc = { ...doc, _id: doc._id ?? '' };
+    for (const { ddoc, source } of validators) {
+      const { sandbox, fn } = await this.sandboxes.compile(ddoc, source);
+      try {
+        sandbox.validate(fn, newDoc, oldDoc, ctx.userCtx, secObj);
+      } catch (err) {
+        if (isRefugeError(err)) return err;
+        throw err;
+      }
+    }
+    return undefined;
+  }
+
+  /** The stored winner (a deletion stub when deleted), or null when the id is new. */
+  private async current(id: string): Promise<Doc | null> {
+    try {
+      return await this.db.get(id);
+    } catch (err) {
+      if (!isRefugeError(err, 'not_found')) throw err;
+    }
+    // A deleted winner: CouchDB hands validate functions the tombstone.
+    const res = await this.db.allDocs({ keys: [id] });
+    const row = res.rows[0];
+    return row?.value?.deleted ? { _id: id, _rev: row.value.rev, _deleted: true } : null;
+  }
+
+  /** The database's filter hook: `ddoc/name` filter functions and `_view` (docs the map emits for). */
+  async compileFilter(request: FilterRequest): Promise<(doc: Doc) => boolean> {
+    if (request.name === '_view') {
+      const [ddocName, viewName] = splitName(request.view, 'view');
+      const ddoc = await this.get(ddocName);
+      const view = (ddoc.views as Record<string, { map?: unknown }> | undefined)?.[viewName];
+      if (!view || typeof view.map !== 'string') throw new RefugeError('not_found', 'missing_named_view');
+      const { sandbox, fn } = await this.sandboxes.compile(ddoc, view.map);
+      return (doc) => {
+        const [rows] = sandbox.map(fn, [doc]);
+        return Array.isArray(rows) && rows.length > 0;
+      };
+    }
+    const [ddocName, filterName] = splitName(request.name, 'filter');
+    const ddoc = await this.get(ddocName);
+    const source = (ddoc.filters as Record<string, unknown> | undefined)?.[filterName];
+    if (typeof source !== 'string') throw new RefugeError('not_found', `missing json key: ${filterName}`);
+    const { sandbox, fn } = await this.sandboxes.compile(ddoc, source);
+    const req = { query: request.query ?? {}, userCtx: request.userCtx ?? { name: null, roles: [] }, method: 'GET' };
+    return (doc) => sandbox.filter(fn, [doc], req)[0] === true;
+  }
+}
+
+function splitName(value: string | undefined, what: string): [string, string] {
+  const m = value === undefined ? null : /^(?:_design\/)?([^/]+)\/([^/]+)$/.exec(value);
+  if (!m) throw new RefugeError('bad_request', `\`${what}\` must be of the form \`designname/${what}name\``);
+  return [m[1]!, m[2]!];
+}

@@ -1,0 +1,40 @@
+// Hooks a database calls into the layer above it (design documents): a check on every write path
+// and named changes filters. The documents folder knows neither the sandbox nor design documents.
+import type { RefugeError } from '../errors/index.ts';
+import type { Doc } from './types.ts';
+
+/** Who is writing or reading, as CouchDB's `userCtx`. */
+export interface UserCtx {
+  name: string | null;
+  roles: string[];
+}
+
+/** An embedding application owns its database: without a userCtx, calls act as the admin. */
+export const LOCAL_ADMIN: UserCtx = { name: null, roles: ['_admin'] };
+
+export interface WriteContext {
+  userCtx: UserCtx;
+  /** false for replicated writes (`new_edits: false`). */
+  newEdits: boolean;
+}
+
+export interface FilterRequest {
+  /** `filter=ddoc/name`, `_view` (with `view`), or `_design`. */
+  name: string;
+  view?: string;
+  /** The request's query parameters, handed to the filter function as `req.query`. */
+  query?: Record<string, unknown>;
+  userCtx?: UserCtx;
+}
+
+export interface DesignHooks {
+  /**
+   * Checks documents before they are queued for writing; per document an error (it is refused and
+   * reported in its slot, the others are written) or undefined. Runs for every write path.
+   */
+  checkWrites?(docs: readonly Doc[], ctx: WriteContext): Promise<Array<RefugeError | undefined>>;
+  /** Told after design documents were written (committed or not), so cached ones are reloaded. */
+  designWritten?(): void;
+  /** Compiles a named changes filter into a predicate over documents (deleted ones included). */
+  compileFilter?(request: FilterRequest): Promise<(doc: Doc) => boolean>;
+}

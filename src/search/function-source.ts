@@ -1,0 +1,45 @@
+// The function form's document indexer: runs the design document's `index(doc)` function in a
+// sandbox of its own (created on first use, disposed with the index), as CouchDB's Clouseau does.
+import type { Doc } from '../documents/index.ts';
+import { RefugeError } from '../errors/index.ts';
+import type { FunctionDefinition } from './definition.ts';
+import type { DocumentIndexer, FieldEntry } from './types.ts';
+
+/** What search needs of src/sandbox's DesignSandbox (a handle from compile goes back to index). */
+export interface IndexSandbox {
+  compile(source: string): unknown;
+  index(fn: never, docs: readonly object[]): ReadonlyArray<ReadonlyArray<readonly [string, unknown, Record<string, unknown>]> | Error>;
+  dispose(): void;
+}
+
+export type SandboxFactory = (options: { ddoc?: Record<string, unknown> }) => Promise<IndexSandbox>;
+
+export function functionSource(def: FunctionDefinition, ddoc: Doc, createSandbox: SandboxFactory): DocumentIndexer {
+  let ready: Promise<{ sandbox: IndexSandbox; fn: unknown }> | undefined;
+  let disposed = false;
+  const start = async (): Promise<{ sandbox: IndexSandbox; fn: unknown }> => {
+    const sandbox = await createSandbox({ ddoc });
+    try {
+      return { sandbox, fn: sandbox.compile(def.source) };
+    } catch (err) {
+      sandbox.dispose();
+      throw err instanceof RefugeError ? err : new RefugeError('compilation_error', `index ${def.name}: ${String(err)}`, { cause: err });
+    }
+  };
+  return {
+    async entries(docs: readonly Doc[]) {
+      if (disposed) throw new RefugeError('closed', `search index ${def.name} is closed`);
+      ready ??= start();
+      // A failed start is retried on the next batch rather than remembered for ever.
+      const { sandbox, fn } = await ready.catch((err) => {
+        ready = undefined;
+        throw err;
+      });
+      return sandbox.index(fn as never, docs) as ReadonlyArray<readonly FieldEntry[] | Error>;
+    },
+    dispose() {
+      disposed = true;
+      void ready?.then((s) => s.sandbox.dispose(), () => undefined);
+    },
+  };
+}

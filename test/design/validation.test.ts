@@ -1,0 +1,133 @@
+// validate_doc_update on every write path (library, HTTP, replication), design documents needing
+// an admin and compiling, and the security object handed to validate functions.
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PouchDB, localPouch } from '../http/pouchdb.ts';
+import { request, startTestServer, type TestServer } from '../http/server.ts';
+import { replicate } from '../../src/replication/index.ts';
+import { LocalPeer } from '../../src/replication/index.ts';
+
+const VDU = `function (newDoc, oldDoc, userCtx, secObj) {
+  if (newDoc._deleted) { if (oldDoc && oldDoc.locked) throw({forbidden: 'locked docs stay'}); return; }
+  if (typeof newDoc.title !== 'string') throw({forbidden: 'title must be a string'});
+  if (newDoc.owner && newDoc.owner !== userCtx.name && userCtx.roles.indexOf('_admin') === -1) throw({unauthorized: 'not yours'});
+  if (oldDoc && oldDoc.locked) throw({forbidden: 'doc is locked'});
+  if (newDoc.needsMember && (!secObj.members || secObj.members.names.indexOf('ann') === -1)) throw({forbidden: 'ann must be a member'});
+}`;
+
+describe('validate_doc_update', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer({ engine: 'leveldb' });
+    await server.node.createDb('v');
+    const db = await server.node.db('v');
+    await db.put({ _id: '_design/rules', validate_doc_update: VDU });
+  });
+  after(() => server.close());
+
+  test('library writes: refused with forbidden, accepted ones stored, per document in a bulk', async () => {
+    const db = await server.node.db('v');
+    await assert.rejects(db.put({ _id: 'a', title: 3 }), { code: 'forbidden', reason: 'title must be a string' });
+    const ok = await db.put({ _id: 'a', title: 'hello' });
+    const res = await db.bulkDocs([{ _id: 'b', title: 'x' }, { _id: 'c' }, { _id: 'd', title: 'y' }]);
+    assert.equal((res[0] as { ok?: boolean }).ok, true);
+    assert.deepEqual(res[1], { id: 'c', error: 'forbidden', reason: 'title must be a string' });
+    assert.equal((res[2] as { ok?: boolean }).ok, true);
+    await assert.rejects(db.get('c'), { code: 'not_found' });
+    // oldDoc is the stored winner.
+    const locked = await db.put({ _id: 'a', _rev: ok.rev, title: 'hello', locked: true });
+    await assert.rejects(db.put({ _id: 'a', _rev: locked.rev, title: 'changed' }), { code: 'forbidden', reason: 'doc is locked' });
+    await assert.rejects(db.remove('a', locked.rev), { code: 'forbidden', reason: 'locked docs stay' });
+    // userCtx reaches the function.
+    await assert.rejects(db.put({ _id: 'o', title: 't', owner: 'bob' }, { userCtx: { name: 'eve', roles: [] } }), { code: 'unauthorized' });
+    await db.put({ _id: 'o', title: 't', owner: 'bob' }, { userCtx: { name: 'bob', roles: [] } });
+  });
+
+  test('the security object reaches the function', async () => {
+    const db = await server.node.db('v');
+    await assert.rejects(db.put({ _id: 'm', title: 't', needsMember: true }), { code: 'forbidden' });
+    const put = await request(`${server.url}/v/_security`, { method: 'PUT', body: { members: { names: ['ann'], roles: [] } } });
+    assert.equal(put.status, 200);
+    assert.deepEqual((await request(`${server.url}/v/_security`)).body, { members: { names: ['ann'], roles: [] } });
+    await db.put({ _id: 'm', title: 't', needsMember: true });
+  });
+
+  test('HTTP: PUT, POST, _bulk_docs and PouchDB see 403 forbidden', async () => {
+    const put = await request(`${server.url}/v/h1`, { method: 'PUT', body: { nope: 1 } });
+    assert.equal(put.status, 403);
+    assert.deepEqual(put.body, { error: 'forbidden', reason: 'title must be a string' });
+    const post = await request(`${server.url}/v`, { method: 'POST', body: { nope: 1 } });
+    assert.equal(post.status, 403);
+    const bulk = await request(`${server.url}/v/_bulk_docs`, { method: 'POST', body: { docs: [{ _id: 'h2', title: 'ok' }, { _id: 'h3' }] } });
+    assert.equal(bulk.status, 201);
+    assert.equal(bulk.body[0].ok, true);
+    assert.deepEqual(bulk.body[1], { id: 'h3', error: 'forbidden', reason: 'title must be a string' });
+    const pouch = new PouchDB(`${server.url}/v`);
+    try {
+      await assert.rejects(pouch.put({ _id: 'p1', title: 1 }), (err: { status: number; name: string }) => err.status === 403 && err.name === 'forbidden');
+      const r = await pouch.put({ _id: 'p1', title: 'fine' });
+      assert.equal(r.ok, true);
+    } finally {
+      await pouch.close();
+    }
+  });
+
+  test('replicated writes are validated too: refused docs count as write failures', async () => {
+    const { Local, cleanup } = await localPouch();
+    const src = new Local('src');
+    try {
+      await src.bulkDocs([{ _id: 'r1', title: 'good' }, { _id: 'r2', title: 7 }, { _id: 'r3', title: 'good' }]);
+      const result = await src.replicate.to(`${server.url}/v`);
+      assert.equal(result.docs_written, 2);
+      assert.equal(result.doc_write_failures, 1);
+      const db = await server.node.db('v');
+      await db.get('r1');
+      await assert.rejects(db.get('r2'), { code: 'not_found' });
+      // Refuge's own replicator, local to local, goes through the same check.
+      await server.node.createDb('v-src');
+      const source = await server.node.db('v-src');
+      await source.bulkDocs([{ _id: 'l1', title: 'good' }, { _id: 'l2' }]);
+      const report = await replicate(new LocalPeer(source), new LocalPeer(db)).done;
+      assert.equal(report.docsWritten, 1);
+      assert.equal(report.docWriteFailures, 1);
+    } finally {
+      await src.close();
+      await cleanup();
+    }
+  });
+
+  test('design documents need an admin and must compile', async () => {
+    const db = await server.node.db('v');
+    await assert.rejects(db.put({ _id: '_design/x', views: { v: { map: 'function(doc) { emit(' } } }), { code: 'compilation_error' });
+    await assert.rejects(db.put({ _id: '_design/x', views: { v: { map: 42 } } }), { code: 'invalid_design_doc' });
+    await assert.rejects(db.put({ _id: '_design/x', views: {} }, { userCtx: { name: 'bob', roles: [] } }), { code: 'unauthorized' });
+    const bad = await request(`${server.url}/v/_design/y`, { method: 'PUT', body: { filters: { f: 'not a function(' } } });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.error, 'compilation_error');
+    // The validate function in place still applies after the refused design writes.
+    await assert.rejects(db.put({ _id: 'z' }), { code: 'forbidden' });
+  });
+
+  test('a new or changed validate function applies at once; removing it lifts it', async () => {
+    await server.node.createDb('v2');
+    const db = await server.node.db('v2');
+    await db.put({ _id: 'free' });
+    const d = await db.put({ _id: '_design/only-x', validate_doc_update: "function(n){ if (!n.x) throw({forbidden:'x please'}) }" });
+    await assert.rejects(db.put({ _id: 'y1' }), { code: 'forbidden', reason: 'x please' });
+    const d2 = await db.put({ _id: '_design/only-x', _rev: d.rev, validate_doc_update: "function(n){ if (!n.y) throw({forbidden:'y please'}) }" });
+    await assert.rejects(db.put({ _id: 'y1', x: 1 }), { code: 'forbidden', reason: 'y please' });
+    await db.remove('_design/only-x', d2.rev);
+    await db.put({ _id: 'y1' });
+  });
+
+  test('a validate function that loops or throws junk fails that write only', async () => {
+    await server.node.createDb('v3');
+    const db = await server.node.db('v3');
+    await db.put({ _id: '_design/bad', validate_doc_update: "function(n){ if (n.loop) while(true){}; if (n.junk) throw new Error('junk'); }" });
+    await assert.rejects(db.put({ _id: 'j', junk: true }), (err: { code: string }) => err.code === 'sandbox_error');
+    await db.put({ _id: 'fine' });
+    const res = await request(`${server.url}/v3/ok2`, { method: 'PUT', body: { a: 1 } });
+    assert.equal(res.status, 201);
+  });
+});

@@ -1,0 +1,73 @@
+// The function form through the real QuickJS sandbox: index(field, value, options) calls, stored
+// fields, per-document errors, a function that does not compile, and updates.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { freshDb } from '../helpers/db.ts';
+import { memoryEngine } from '../../src/storage/index.ts';
+import type { RefugeError } from '../../src/errors/index.ts';
+import { SearchIndexes } from '../../src/search/index.ts';
+import { ids, POSTS, sorted } from './helpers.ts';
+
+const DDOC = {
+  _id: '_design/f',
+  indexes: {
+    posts: {
+      index: `function (doc) {
+        if (doc.type !== 'post') return;
+        index('title', doc.title, { store: true });
+        index('default', doc.title + ' ' + doc.body);
+        (doc.tags || []).forEach(function (t) { index('tags', t, { store: true }); });
+        if (doc.year) index('year', doc.year, { store: true });
+        if (doc.author) index('author', doc.author.name.toUpperCase());
+      }`,
+      analyzer: 'standard',
+    },
+    broken: { index: 'function (doc) { index("a", ; }' },
+  },
+};
+
+async function setup(t: { after: (fn: () => Promise<void>) => void }) {
+  const { db, cleanup } = await freshDb('memory');
+  const store = await memoryEngine.open({ location: 'fn' });
+  const indexes = new SearchIndexes({ db, store });
+  t.after(async () => {
+    await indexes.close();
+    await store.close();
+    await cleanup();
+  });
+  await db.bulkDocs([...POSTS, DDOC]);
+  return { db, indexes };
+}
+
+test('index functions run in the sandbox: fields, stored values, the default field', async (t) => {
+  const { indexes } = await setup(t);
+  assert.deepEqual(sorted(ids(await indexes.query('f', 'posts', { q: 'red' }))), ['p1', 'p2']);
+  assert.deepEqual(sorted(ids(await indexes.query('f', 'posts', { q: 'tags:animals' }))), ['p1', 'p4']);
+  assert.deepEqual(ids(await indexes.query('f', 'posts', { q: 'author:lovelace' })), ['p4']);
+  assert.deepEqual(ids(await indexes.query('f', 'posts', { q: 'year:2019' })), ['p3']);
+  const r = await indexes.query('f', 'posts', { q: '"lazy dog"' });
+  assert.deepEqual(r.rows.map((x) => x.fields), [{ title: 'The big red fox', tags: ['animals', 'fox'], year: 2020 }]);
+  assert.deepEqual(ids(await indexes.query('f', 'posts', { q: 'title:*', sort: '-year<number>', limit: 2 })), ['p4', 'p2']);
+});
+
+test('a document whose function throws is left out; the others are indexed', async (t) => {
+  const { db, indexes } = await setup(t);
+  // author without a name: doc.author.name.toUpperCase() throws for this one.
+  await db.bulkDocs([
+    { _id: 'bad', type: 'post', title: 'red herring', body: 'x', author: {} },
+    { _id: 'good', type: 'post', title: 'red panda', body: 'y' },
+  ]);
+  assert.deepEqual(sorted(ids(await indexes.query('f', 'posts', { q: 'title:red' }))), ['good', 'p1', 'p2']);
+  const good = await db.get('good');
+  await db.put({ ...good, title: 'blue panda' });
+  const p2 = await db.get('p2');
+  await db.remove('p2', p2._rev!);
+  assert.deepEqual(sorted(ids(await indexes.query('f', 'posts', { q: 'title:red' }))), ['p1']);
+  assert.deepEqual(ids(await indexes.query('f', 'posts', { q: 'panda' })), ['good']);
+});
+
+test('a function that does not compile fails the query with compilation_error', async (t) => {
+  const { indexes } = await setup(t);
+  const err = await indexes.query('f', 'broken', { q: 'a' }).then(() => undefined, (e: RefugeError) => e);
+  assert.equal(err?.code, 'compilation_error');
+});
