@@ -23,6 +23,10 @@ export interface NodeSettings {
   blobS3Prefix?: string;
   blobS3AccessKeyId?: string;
   blobS3SecretAccessKey?: string;
+  /** 'on' (default): join the mesh of trusted peers; 'off': HTTP only. */
+  mesh: 'on' | 'off';
+  /** Comma-separated libp2p multiaddrs the mesh listens on (default loopback TCP and WebSockets). */
+  meshListen?: string;
 }
 
 const DEFAULTS: NodeSettings = {
@@ -33,6 +37,7 @@ const DEFAULTS: NodeSettings = {
   durability: 'durable',
   bodyLimit: 64 * 1024 * 1024,
   blobLimit: 16 * 1024 ** 3,
+  mesh: 'on',
 };
 
 const ENV: Record<keyof NodeSettings, string> = {
@@ -51,6 +56,8 @@ const ENV: Record<keyof NodeSettings, string> = {
   blobS3Prefix: 'REFUGE_BLOB_S3_PREFIX',
   blobS3AccessKeyId: 'REFUGE_BLOB_S3_ACCESS_KEY_ID',
   blobS3SecretAccessKey: 'REFUGE_BLOB_S3_SECRET_ACCESS_KEY',
+  mesh: 'REFUGE_MESH',
+  meshListen: 'REFUGE_MESH_LISTEN',
 };
 
 export const SETTING_HELP: Array<[flag: string, env: string, text: string]> = [
@@ -69,6 +76,8 @@ export const SETTING_HELP: Array<[flag: string, env: string, text: string]> = [
   ['--blob-s3-prefix PREFIX', ENV.blobS3Prefix, 'key prefix of this node inside the bucket'],
   ['--blob-s3-access-key-id ID', ENV.blobS3AccessKeyId, 'S3 access key id (default: the AWS SDK\'s usual sources)'],
   ['--blob-s3-secret-access-key KEY', ENV.blobS3SecretAccessKey, 'S3 secret key (prefer the variable: flags show in ps)'],
+  ['--mesh on|off', ENV.mesh, 'join the mesh of trusted peers (libp2p; default on); see `refuge peers`'],
+  ['--mesh-listen ADDRS', ENV.meshListen, 'mesh multiaddrs, comma-separated (default /ip4/127.0.0.1/tcp/0 and its /ws)'],
   ['--config FILE', '', 'JSON file with any of these settings (default DATA/refuge.json if present)'],
 ];
 
@@ -81,6 +90,7 @@ function coerce(key: keyof NodeSettings, value: unknown, from: string): unknown 
   if (typeof value !== 'string') throw new RefugeError('bad_request', `${from}: ${key} must be a string`);
   if (key === 'engine' && value !== 'leveldb' && value !== 'memory') throw new RefugeError('bad_request', `${from}: engine must be leveldb or memory`);
   if (key === 'durability' && value !== 'durable' && value !== 'fast') throw new RefugeError('bad_request', `${from}: durability must be durable or fast`);
+  if (key === 'mesh' && value !== 'on' && value !== 'off') throw new RefugeError('bad_request', `${from}: mesh must be on or off`);
   if (key === 'blobBackend' && value !== 'fs' && value !== 'memory' && value !== 's3') throw new RefugeError('bad_request', `${from}: blobBackend must be fs, memory or s3`);
   return value;
 }

@@ -4,7 +4,9 @@
 import { parseArgs } from 'node:util';
 import { isRefugeError } from '../errors/index.ts';
 import { loadSettings, SETTING_HELP } from './config.ts';
-import { runBlobs, runId } from './blobs.ts';
+import { runBlobs } from './blobs.ts';
+import { runId } from './id.ts';
+import { runPeers } from './peers.ts';
 import { runDemo } from './demo.ts';
 import { runReplicate } from './replicate.ts';
 import { runSnapshot } from './snapshot.ts';
@@ -20,7 +22,10 @@ Usage:
                               the blob store of a running node (--url) or a data dir (--data)
   refuge snapshot create DIR --ref NAME | list NAME | restore NAME[@SEQ] DEST
                               incremental folder backups
-  refuge id                   print the node's public key
+  refuge id [--peer-id | --invite]
+                              print the node's public key, mesh peer id, or an invite for other nodes
+  refuge peers add|ls|rm|join|leave|grant|revoke|grants ...
+                              trusted peers, groups, and who may read or write which database
   refuge demo [--data DIR]    write and query a few documents in DIR/demo, then exit
   refuge help [COMMAND]       this text, or a command's options
 
@@ -63,8 +68,9 @@ export async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'blobs') return runBlobs(argv.slice(1));
   if (argv[0] === 'snapshot') return runSnapshot(argv.slice(1));
   if (argv[0] === 'id') return runId(argv.slice(1));
-  if (argv[0] === 'help' && (argv[1] === 'blobs' || argv[1] === 'snapshot' || argv[1] === 'id')) {
-    return ({ blobs: runBlobs, snapshot: runSnapshot, id: runId } as const)[argv[1]](['--help']);
+  if (argv[0] === 'peers') return runPeers(argv.slice(1));
+  if (argv[0] === 'help' && (argv[1] === 'blobs' || argv[1] === 'snapshot' || argv[1] === 'id' || argv[1] === 'peers')) {
+    return ({ blobs: runBlobs, snapshot: runSnapshot, id: runId, peers: runPeers } as const)[argv[1]](['--help']);
   }
   let parsed;
   try {

@@ -4,6 +4,7 @@
 import { startServer, VERSION } from '../http/index.ts';
 import { RefugeError } from '../errors/index.ts';
 import { openNode, type NodeBlobOptions } from '../node/index.ts';
+import type { RefugeNode } from '../node/index.ts';
 import type { NodeSettings } from './config.ts';
 
 /** The blob store settings as openNode takes them (undefined: the engine's default). */
@@ -35,8 +36,17 @@ export async function runStart(settings: NodeSettings, out: NodeJS.WritableStrea
     await node.close();
     throw err;
   }
+  let mesh: { stop(): Promise<void>; line: string } | undefined;
+  try {
+    mesh = settings.mesh === 'on' ? await startMesh(settings, node) : undefined;
+  } catch (err) {
+    await server.close();
+    await node.close();
+    throw err;
+  }
   out.write(
     `Refuge ${VERSION} listening on ${server.url}\n` +
+      (mesh ? mesh.line : '') +
       `  data: ${settings.data} (${settings.engine}, ${settings.durability})${settings.admin ? ', admin required' : ''}; blobs: ${node.blobs.backend}\n` +
       `  try:  curl ${server.url}/   ·   curl -X PUT ${server.url}/mydb\n` +
       `  stop: Ctrl-C\n`,
@@ -55,8 +65,31 @@ export async function runStart(settings: NodeSettings, out: NodeJS.WritableStrea
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
   });
+  await mesh?.stop();
   await server.close();
   await node.close();
   out.write('stopped cleanly\n');
   return 0;
+}
+
+/** The mesh (loaded only when on: libp2p is big): peers in DATA/trust.json, replication as grants allow. */
+async function startMesh(settings: NodeSettings, node: RefugeNode): Promise<{ stop(): Promise<void>; line: string }> {
+  const { AutoSync, FileTrustStore, MeshNode } = await import('../mesh/index.ts');
+  const listen = settings.meshListen?.split(',').map((a) => a.trim()).filter((a) => a !== '');
+  const onDisk = settings.engine !== 'memory';
+  const mesh = await MeshNode.start({
+    key: node.key,
+    trust: new FileTrustStore(settings.data),
+    node,
+    ...(listen && listen.length > 0 ? { listen } : {}),
+    ...(onDisk ? { publishAddressesTo: settings.data } : {}),
+  });
+  const sync = new AutoSync({ mesh, node });
+  return {
+    line: `  mesh: peer ${mesh.peerId} on ${mesh.addresses().join(' ')}\n`,
+    async stop() {
+      await sync.stop();
+      await mesh.stop();
+    },
+  };
 }

@@ -1,0 +1,57 @@
+// `refuge id`: the node's identity — its Ed25519 public key (the default output, as before), its mesh
+// peer id, and an invite (peer id + addresses) another node accepts with `refuge peers add`.
+
+import { loadOrCreateNodeKey } from '../refs/index.ts';
+import { publicKeyOfOwner, ownerOf } from '../refs/keys.ts';
+import { readAddressFile } from '../mesh/address-file.ts';
+import { peerIdOf } from '../mesh/identity.ts';
+import { encodeInvite } from '../mesh/invite.ts';
+import { UsageError, parse, runCommand } from './blobs-args.ts';
+import { DEFAULT_URL } from './blobs-target.ts';
+import { NodeClient } from './node-client.ts';
+
+export const ID_HELP = `refuge id [--url URL | --data DIR] [--peer-id | --invite] [--addr MULTIADDR]... [--json]
+
+Prints the node's public key (Ed25519, hex): its mesh identity and the signer of its refs.
+  --peer-id        print its mesh peer id (12D3KooW…) instead
+  --invite         print an invite token (peer id + addresses) for \`refuge peers add\` on another node
+  --addr MULTIADDR an address to put in the invite (repeatable); default, with --data: the addresses
+                   a node running on DIR publishes in DIR/mesh-addresses.json
+  --url URL        a running node (default $REFUGE_URL or ${DEFAULT_URL})
+  --data DIR       a data directory (read directly, also while a node runs on it)
+  --json           {"publicKey","type","peerId","addresses","invite"}
+  -h, --help       this text`;
+
+const OPTIONS = {
+  url: { type: 'string' },
+  data: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  'peer-id': { type: 'boolean' },
+  invite: { type: 'boolean' },
+  addr: { type: 'string', multiple: true },
+} as const;
+
+export function runId(args: string[]): Promise<number> {
+  return runCommand(ID_HELP, async () => {
+    const { values: v, positionals } = parse(args, OPTIONS);
+    if (v.help) return process.stdout.write(ID_HELP + '\n'), 0;
+    if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}`);
+    if (v['peer-id'] && v.invite) throw new UsageError('--peer-id and --invite are exclusive');
+    let owner: string;
+    if (v.data !== undefined) owner = ownerOf((await loadOrCreateNodeKey(v.data)).publicKey);
+    else owner = await new NodeClient(v.url ?? (process.env.REFUGE_URL || DEFAULT_URL)).owner();
+    const peerId = peerIdOf(publicKeyOfOwner(owner));
+    const addresses = v.addr ?? (v.data !== undefined ? await readAddressFile(v.data, peerId) : []);
+    const invite = encodeInvite({ id: peerId, addrs: addresses });
+    if (v.json) {
+      process.stdout.write(JSON.stringify({ publicKey: owner, type: 'ed25519', peerId, addresses, invite }) + '\n');
+    } else if (v.invite) {
+      if (addresses.length === 0) process.stderr.write('refuge: no addresses known (is the node running? or pass --addr): the invite names the peer id only\n');
+      process.stdout.write(invite + '\n');
+    } else {
+      process.stdout.write((v['peer-id'] ? peerId : owner) + '\n');
+    }
+    return 0;
+  });
+}

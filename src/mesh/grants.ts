@@ -1,0 +1,46 @@
+// The one authorisation decision of the mesh, pure: may this peer read or write that database?
+// Default private; `public` opens reads to anyone; groups and peer grants need the peer to be trusted.
+
+import { ALL_DBS, type Access, type Subject, type TrustState } from './trust.ts';
+
+/**
+ * True when `peerId` may `access` database `db` under `state`. Read and write are separate (write
+ * does not imply read). `public` counts for reads only; `group:G` and `peer:ID` only while the peer
+ * is trusted, so removing a peer revokes everything but public reads.
+ */
+export function can(state: TrustState, peerId: string, access: Access, db: string): boolean {
+  const peer = Object.hasOwn(state.peers, peerId) ? state.peers[peerId] : undefined;
+  const own = Object.hasOwn(state.grants, db) ? state.grants[db]![access] : [];
+  const all = db !== ALL_DBS && Object.hasOwn(state.grants, ALL_DBS) ? state.grants[ALL_DBS]![access] : [];
+  const subjects: Subject[] = [...own, ...all];
+  for (const s of subjects) {
+    if (s === 'public') {
+      if (access === 'read') return true;
+    } else if (peer !== undefined) {
+      if (s === `peer:${peerId}`) return true;
+      if (s.startsWith('group:') && peer.groups.includes(s.slice(6))) return true;
+    }
+  }
+  return false;
+}
+
+export interface DbAccess {
+  read: boolean;
+  write: boolean;
+}
+
+export function accessOf(state: TrustState, peerId: string, db: string): DbAccess {
+  return { read: can(state, peerId, 'read', db), write: can(state, peerId, 'write', db) };
+}
+
+export const isTrusted = (state: TrustState, peerId: string): boolean => Object.hasOwn(state.peers, peerId);
+
+/** The databases (among `dbs`) a peer may read or write, with what it may do. */
+export function sharedWith(state: TrustState, peerId: string, dbs: readonly string[]): Array<DbAccess & { db: string }> {
+  const out: Array<DbAccess & { db: string }> = [];
+  for (const db of dbs) {
+    const a = accessOf(state, peerId, db);
+    if (a.read || a.write) out.push({ db, ...a });
+  }
+  return out;
+}

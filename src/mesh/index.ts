@@ -1,0 +1,33 @@
+// The mesh's library face: identity (the node key as a libp2p peer id), invites, trust and grants,
+// the MeshNode (libp2p transport, peer events) and replication over `/refuge/replication/1.0.0`.
+
+import './node20-shim.ts';
+
+export { meshPrivateKey, peerIdOf, parsePeerId, isPeerId } from './identity.ts';
+export { encodeInvite, parseInvite, INVITE_PREFIX, type Invite } from './invite.ts';
+export {
+  ALL_DBS,
+  addPeer,
+  emptyTrust,
+  findPeer,
+  parseSubject,
+  parseTrustState,
+  removePeer,
+  setGrant,
+  setGroup,
+  type Access,
+  type Grant,
+  type PeerInput,
+  type Subject,
+  type TrustedPeer,
+  type TrustState,
+} from './trust.ts';
+export { can, accessOf, isTrusted, sharedWith, type DbAccess } from './grants.ts';
+export { MemoryTrustStore, type TrustStore } from './trust-store.ts';
+export { FileTrustStore, TRUST_FILE } from './trust-file.ts';
+export { MeshNode, DEFAULT_MESH_LISTEN, type MeshEvents, type MeshNodeOptions, type PeerEvent } from './mesh-node.ts';
+export { MeshPeer, meshRequest, type MeshPeerOptions, type StreamOpener } from './mesh-peer.ts';
+export { ReplicationService, type ReplicationServiceOptions } from './replication-server.ts';
+export { REPLICATION_PROTOCOL, type ReplicationOp, type ReplicationRequest, type SharedDb } from './replication-protocol.ts';
+export { AutoSync, type AutoSyncEvents, type AutoSyncOptions, type PullKey } from './auto-sync.ts';
+export { ADDRESS_FILE, readAddressFile } from './address-file.ts';

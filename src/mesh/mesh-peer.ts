@@ -1,0 +1,131 @@
+// The client side of `/refuge/replication/1.0.0`: a remote node's database as a ReplicationPeer, so
+// the ordinary replicator (replicate, sync) runs over the mesh's encrypted, authenticated streams.
+
+import './node20-shim.ts';
+import type { Stream } from '@libp2p/interface';
+import type { BulkGetRequest, BulkGetResult, Doc, RevsDiffResult } from '../documents/index.ts';
+import { RefugeError, isRefugeError } from '../errors/index.ts';
+import type {
+  CallOptions,
+  PeerCapabilities,
+  PeerChanges,
+  PeerChangesRequest,
+  PeerInfo,
+  PeerWriteResult,
+  ReplicationPeer,
+} from '../replication/index.ts';
+import { timeoutSignal } from '../replication/retry.ts';
+import { DEFAULT_MAX_ANSWER_BYTES, REPLICATION_PROTOCOL, type ReplicationRequest, type SharedDb } from './replication-protocol.ts';
+import { answerError, frames } from './wire.ts';
+
+/** What a MeshPeer needs from the mesh: a fresh stream to a peer for a protocol. */
+export interface StreamOpener {
+  openStream(peerId: string, protocol: string, signal?: AbortSignal): Promise<Stream>;
+}
+
+export interface MeshPeerOptions {
+  /** Time for one answer, on top of a long-poll's own wait (default 60 s). */
+  requestTimeoutMs?: number;
+  maxAnswerBytes?: number;
+}
+
+/** Sends one request on a fresh stream and returns the answer's result; transport failures are `unavailable`. */
+export async function meshRequest(
+  mesh: StreamOpener,
+  peerId: string,
+  request: ReplicationRequest,
+  options: { signal?: AbortSignal; timeoutMs: number; maxAnswerBytes?: number },
+): Promise<unknown> {
+  const wait = timeoutSignal(options.signal, options.timeoutMs);
+  let stream: Stream | undefined;
+  try {
+    try {
+      stream = await mesh.openStream(peerId, REPLICATION_PROTOCOL, wait.signal);
+    } catch (err) {
+      if (isRefugeError(err)) throw err;
+      throw new RefugeError('unavailable', `cannot reach peer ${peerId}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+    }
+    const io = frames(stream, options.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES);
+    await io.write(request, wait.signal);
+    const answer = (await io.read(wait.signal)) as { ok?: unknown; result?: unknown; error?: unknown; reason?: unknown } | null;
+    if (answer === null || typeof answer !== 'object') throw new RefugeError('unavailable', `peer ${peerId} answered garbage`);
+    if (answer.ok !== true) throw answerError(answer);
+    stream.close().catch(() => undefined);
+    stream = undefined;
+    return answer.result;
+  } catch (err) {
+    // The caller's abort (a cancelled replication) or our timeout is the real reason, not the reset.
+    if (wait.signal.aborted && !isRefugeError(err, 'forbidden')) {
+      const reason: unknown = wait.signal.reason;
+      throw isRefugeError(reason) ? reason : new RefugeError('closed', 'the request was aborted', { cause: err });
+    }
+    throw err;
+  } finally {
+    stream?.abort(new Error('request abandoned'));
+    wait.clear();
+  }
+}
+
+export class MeshPeer implements ReplicationPeer {
+  readonly capabilities: PeerCapabilities = { bulkGet: true, selector: true, longpoll: true };
+  private readonly timeoutMs: number;
+
+  constructor(
+    private readonly mesh: StreamOpener,
+    readonly peerId: string,
+    readonly dbName: string,
+    private readonly options: MeshPeerOptions = {},
+  ) {
+    this.timeoutMs = options.requestTimeoutMs ?? 60_000;
+  }
+
+  /** The replication id input: this peer's database, whatever addresses it is reached at. */
+  identity(): Promise<string> {
+    return Promise.resolve(`mesh:${this.peerId}/${encodeURIComponent(this.dbName)}`);
+  }
+
+  private call(op: ReplicationRequest['op'], params: Record<string, unknown>, signal?: AbortSignal, extraMs = 0): Promise<unknown> {
+    return meshRequest(this.mesh, this.peerId, { op, db: this.dbName, ...params }, {
+      ...(signal && { signal }),
+      timeoutMs: this.timeoutMs + extraMs,
+      ...(this.options.maxAnswerBytes !== undefined && { maxAnswerBytes: this.options.maxAnswerBytes }),
+    });
+  }
+
+  async info(options: CallOptions = {}): Promise<PeerInfo> {
+    return (await this.call('info', {}, options.signal)) as PeerInfo;
+  }
+
+  async changes(req: PeerChangesRequest): Promise<PeerChanges> {
+    const { signal, ...params } = req;
+    const longpoll = req.feed === 'longpoll' ? (req.timeoutMs ?? 30_000) : 0;
+    return (await this.call('changes', { ...params }, signal, longpoll)) as PeerChanges;
+  }
+
+  async revsDiff(request: Record<string, string[]>, options: CallOptions = {}): Promise<RevsDiffResult> {
+    return (await this.call('revsDiff', { revs: request }, options.signal)) as RevsDiffResult;
+  }
+
+  async bulkGet(requests: readonly BulkGetRequest[], options: { revs: true; latest: true } & CallOptions): Promise<BulkGetResult> {
+    return (await this.call('bulkGet', { docs: requests }, options.signal)) as BulkGetResult;
+  }
+
+  async bulkDocs(docs: readonly Doc[], options: { newEdits: false } & CallOptions): Promise<PeerWriteResult[]> {
+    return (await this.call('bulkDocs', { docs }, options.signal)) as PeerWriteResult[];
+  }
+
+  async getLocal(id: string, options: CallOptions = {}): Promise<Doc | undefined> {
+    return ((await this.call('getLocal', { id }, options.signal)) as Doc | null) ?? undefined;
+  }
+
+  async putLocal(doc: Doc, options: CallOptions = {}): Promise<{ rev: string }> {
+    return (await this.call('putLocal', { doc }, options.signal)) as { rev: string };
+  }
+}
+
+/** The databases `peerId` lets this node read or write, with what it may do with each. */
+export async function sharedDbs(mesh: StreamOpener, peerId: string, options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<SharedDb[]> {
+  const result = await meshRequest(mesh, peerId, { op: 'dbs' }, { ...(options.signal && { signal: options.signal }), timeoutMs: options.timeoutMs ?? 60_000 });
+  if (!Array.isArray(result)) throw new RefugeError('unavailable', `peer ${peerId} answered garbage to dbs`);
+  return result as SharedDb[];
+}

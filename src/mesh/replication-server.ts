@@ -1,0 +1,167 @@
+// The server side of `/refuge/replication/1.0.0`: answers a remote peer's requests against this
+// node's databases, checking the trust state on every request (the peer id comes from Noise).
+
+import './node20-shim.ts';
+import type { Connection, Stream } from '@libp2p/interface';
+import type { BulkGetRequest, Doc } from '../documents/index.ts';
+import { RefugeError } from '../errors/index.ts';
+import type { RefugeNode } from '../node/index.ts';
+import { LocalPeer } from '../replication/index.ts';
+import { accessOf, isTrusted, sharedWith } from './grants.ts';
+import {
+  DEFAULT_MAX_REQUEST_BYTES,
+  MAX_LONGPOLL_MS,
+  OP_ACCESS,
+  UNTRUSTED_MAX_REQUEST_BYTES,
+  checkLocalId,
+  isOp,
+  localWriteAllowed,
+  namespacedLocalId,
+  type ReplicationRequest,
+} from './replication-protocol.ts';
+import type { TrustStore } from './trust-store.ts';
+import { errorAnswer, frames, type Answer } from './wire.ts';
+
+export interface ReplicationServiceOptions {
+  node: RefugeNode;
+  trust: TrustStore;
+  maxRequestBytes?: number;
+}
+
+/** A request must arrive this soon after its stream opens. */
+const REQUEST_WAIT_MS = 30_000;
+const MAX_ITEMS = 10_000;
+
+const bad = (reason: string) => new RefugeError('bad_request', reason);
+const forbidden = (peer: string, what: string, db: string) => new RefugeError('forbidden', `peer ${peer} may not ${what} database ${db}`);
+
+function list(value: unknown, what: string): unknown[] {
+  if (!Array.isArray(value) || value.length > MAX_ITEMS) throw bad(`${what} must be a list of at most ${MAX_ITEMS}`);
+  return value;
+}
+
+function object(value: unknown, what: string): Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw bad(`${what} must be an object`);
+  return value as Record<string, unknown>;
+}
+
+export class ReplicationService {
+  private readonly maxRequestBytes: number;
+
+  constructor(private readonly options: ReplicationServiceOptions) {
+    this.maxRequestBytes = options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
+  }
+
+  /** Answers one decoded request from `peerId` (authenticated by the transport). */
+  async answer(peerId: string, request: unknown, signal?: AbortSignal): Promise<unknown> {
+    const req = object(request, 'a request') as ReplicationRequest;
+    if (!isOp(req.op)) throw bad(`unknown operation ${JSON.stringify(req.op)}`);
+    const { node, trust } = this.options;
+    const state = await trust.current();
+    if (req.op === 'dbs') return sharedWith(state, peerId, await node.allDbs());
+    if (typeof req.db !== 'string') throw bad('a request names its database (db)');
+    const dbName = req.db;
+    const access = accessOf(state, peerId, dbName);
+    const need = OP_ACCESS[req.op];
+    // Refused before looking the database up, so a stranger cannot probe which databases exist.
+    if (!(need === 'either' ? access.read || access.write : access[need])) throw forbidden(peerId, need === 'either' ? 'use' : need, dbName);
+    if (req.op === 'putLocal') {
+      const doc = object(req.doc, 'doc');
+      if (!localWriteAllowed(access, isTrusted(state, peerId), checkLocalId(doc._id))) throw forbidden(peerId, 'write _local documents in', dbName);
+    }
+    const peer = new LocalPeer(await node.db(dbName), { identity: 'mesh-server' });
+    switch (req.op) {
+      case 'info':
+        return peer.info();
+      case 'changes': {
+        const result = await peer.changes(changesRequest(req, signal));
+        // A long-poll may have waited a while: answer only if the grant still holds.
+        if (!accessOf(await trust.current(), peerId, dbName).read) throw forbidden(peerId, 'read', dbName);
+        return result;
+      }
+      case 'revsDiff':
+        return peer.revsDiff(object(req.revs, 'revs') as Record<string, string[]>);
+      case 'bulkGet':
+        return peer.bulkGet(bulkGetRequests(req.docs), { revs: true, latest: true });
+      case 'bulkDocs':
+        return peer.bulkDocs(list(req.docs, 'docs') as Doc[], { newEdits: false });
+      case 'getLocal': {
+        const id = checkLocalId(req.id);
+        const doc = await peer.getLocal(namespacedLocalId(peerId, id));
+        return doc === undefined ? null : { ...doc, _id: id };
+      }
+      case 'putLocal': {
+        const doc = req.doc as Doc;
+        return peer.putLocal({ ...doc, _id: namespacedLocalId(peerId, doc._id as string) });
+      }
+    }
+  }
+
+  /** The libp2p stream handler: one request, one answer, then the stream closes. */
+  readonly handler = async (stream: Stream, connection: Connection): Promise<void> => {
+    const peerId = connection.remotePeer.toString();
+    // A stranger must not make this node buffer large frames on its many streams: a small limit.
+    const trusted = await this.options.trust.current().then((s) => isTrusted(s, peerId), () => false);
+    const io = frames(stream, trusted ? this.maxRequestBytes : Math.min(this.maxRequestBytes, UNTRUSTED_MAX_REQUEST_BYTES));
+    const gone = new AbortController();
+    const onClose = () => gone.abort(new RefugeError('closed', 'the asking peer went away'));
+    stream.addEventListener('close', onClose);
+    let answer: Answer;
+    try {
+      const request = await io.read(AbortSignal.any([gone.signal, AbortSignal.timeout(REQUEST_WAIT_MS)]));
+      answer = { ok: true, result: await this.answer(peerId, request, gone.signal) };
+    } catch (err) {
+      answer = errorAnswer(err);
+    }
+    try {
+      if (!gone.signal.aborted) {
+        await io.write(answer);
+        await stream.close();
+      }
+    } catch (err) {
+      stream.abort(err instanceof Error ? err : new Error(String(err)));
+    } finally {
+      stream.removeEventListener('close', onClose);
+    }
+  };
+}
+
+function changesRequest(req: ReplicationRequest, signal?: AbortSignal) {
+  const since = req.since ?? 0;
+  if (typeof since !== 'string' && typeof since !== 'number') throw bad('since must be a sequence');
+  const limit = req.limit ?? 500;
+  if (!Number.isSafeInteger(limit) || (limit as number) < 1 || (limit as number) > MAX_ITEMS) throw bad(`limit must be 1..${MAX_ITEMS}`);
+  if (req.style !== undefined && req.style !== 'all_docs') throw bad('style must be all_docs');
+  if (req.feed !== undefined && req.feed !== 'normal' && req.feed !== 'longpoll') throw bad('feed must be normal or longpoll');
+  const timeout = req.timeoutMs ?? MAX_LONGPOLL_MS;
+  if (typeof timeout !== 'number' || !(timeout >= 0)) throw bad('timeoutMs must be a non-negative number');
+  const docIds = req.docIds === undefined ? undefined : list(req.docIds, 'docIds');
+  if (docIds && !docIds.every((id) => typeof id === 'string')) throw bad('docIds must be strings');
+  if (req.selector !== undefined) object(req.selector, 'selector');
+  let filter: { name: string; queryParams: Record<string, unknown> } | undefined;
+  if (req.filter !== undefined) {
+    const f = object(req.filter, 'filter');
+    if (typeof f.name !== 'string') throw bad('filter.name must be ddoc/name');
+    filter = { name: f.name, queryParams: object(f.queryParams ?? {}, 'filter.queryParams') };
+  }
+  return {
+    since,
+    limit: limit as number,
+    style: 'all_docs' as const,
+    ...(docIds && { docIds: docIds as string[] }),
+    ...(req.selector !== undefined && { selector: req.selector }),
+    ...(filter && { filter }),
+    feed: req.feed === 'longpoll' ? ('longpoll' as const) : ('normal' as const),
+    timeoutMs: Math.min(timeout, MAX_LONGPOLL_MS),
+    ...(signal && { signal }),
+  };
+}
+
+function bulkGetRequests(value: unknown): BulkGetRequest[] {
+  const docs = list(value, 'docs');
+  for (const d of docs) {
+    const r = object(d, 'a bulkGet request');
+    if (typeof r.id !== 'string' || (r.rev !== undefined && typeof r.rev !== 'string')) throw bad('a bulkGet request is {id, rev?} of strings');
+  }
+  return docs as BulkGetRequest[];
+}

@@ -1,0 +1,96 @@
+// The trust state persisted as `<dataDir>/trust.json`: small, human-readable, editable by the CLI
+// while a node runs (each write is atomic; a running node notices the new file on its next check).
+
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { RefugeError } from '../errors/index.ts';
+import { emptyTrust, parseTrustState, type TrustState } from './trust.ts';
+import type { TrustStore } from './trust-store.ts';
+
+export const TRUST_FILE = 'trust.json';
+
+const errno = (err: unknown): string | undefined => (err as NodeJS.ErrnoException | null)?.code;
+
+/** Which version of the file a cached state came from: a rename always brings a new inode. */
+type Stamp = string;
+
+export class FileTrustStore implements TrustStore {
+  readonly path: string;
+  private cached: { stamp: Stamp; state: TrustState } | undefined;
+  private chain: Promise<unknown> = Promise.resolve();
+
+  constructor(readonly dataDir: string) {
+    this.path = join(dataDir, TRUST_FILE);
+  }
+
+  private async stamp(): Promise<Stamp> {
+    try {
+      const s = await stat(this.path, { bigint: true });
+      return `${s.ino}:${s.size}:${s.mtimeNs}`;
+    } catch (err) {
+      if (errno(err) === 'ENOENT') return 'missing';
+      throw new RefugeError('internal', `cannot read ${this.path}`, { cause: err });
+    }
+  }
+
+  async current(): Promise<TrustState> {
+    const stamp = await this.stamp();
+    if (this.cached?.stamp === stamp) return this.cached.state;
+    const state = stamp === 'missing' ? emptyTrust() : await this.read();
+    this.cached = { stamp, state };
+    return state;
+  }
+
+  private async read(): Promise<TrustState> {
+    let text: string;
+    try {
+      text = await readFile(this.path, 'utf8');
+    } catch (err) {
+      if (errno(err) === 'ENOENT') return emptyTrust();
+      throw new RefugeError('internal', `cannot read ${this.path}`, { cause: err });
+    }
+    try {
+      return parseTrustState(JSON.parse(text));
+    } catch (err) {
+      // Fail closed: a damaged file must not silently become "trust nobody" nor "trust everyone".
+      const why = err instanceof Error ? err.message : String(err);
+      throw new RefugeError('internal', `${this.path} is not a valid trust file: ${why}`, { cause: err });
+    }
+  }
+
+  update(change: (state: TrustState) => TrustState): Promise<TrustState> {
+    const next = this.chain.then(async () => {
+      this.cached = undefined;
+      const state = change(await this.current());
+      await this.write(state);
+      return state;
+    });
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  private async write(state: TrustState): Promise<void> {
+    await mkdir(this.dataDir, { recursive: true });
+    const temp = join(this.dataDir, `.${TRUST_FILE}.${process.pid}-${randomBytes(6).toString('hex')}`);
+    const fh = await open(temp, 'wx', 0o600);
+    try {
+      await fh.writeFile(JSON.stringify(state, null, 2) + '\n');
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    try {
+      await rename(temp, this.path);
+    } catch (err) {
+      await unlink(temp).catch(() => {});
+      throw err;
+    }
+    const dir = await open(this.dataDir, 'r');
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
+  }
+}

@@ -1,0 +1,68 @@
+// Framing shared by Refuge's mesh protocols: one length-prefixed JSON request and one JSON answer
+// per stream (`{ok:true,result}` or CouchDB's `{error,reason}`), read with libp2p's lpStream helper.
+
+import './node20-shim.ts';
+import type { Stream } from '@libp2p/interface';
+import { lpStream } from '@libp2p/utils';
+import { RefugeError, isErrorCode, isRefugeError } from '../errors/index.ts';
+
+export type Answer = { ok: true; result: unknown } | { error: string; reason: string };
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+export function encodeJson(value: unknown): Uint8Array {
+  return encoder.encode(JSON.stringify(value));
+}
+
+export function decodeJson(bytes: Uint8Array): unknown {
+  try {
+    return JSON.parse(decoder.decode(bytes));
+  } catch (err) {
+    throw new RefugeError('bad_request', 'a mesh message is not UTF-8 JSON', { cause: err });
+  }
+}
+
+/** What goes on the wire for a failure: the code and reason of a RefugeError, nothing internal. */
+export function errorAnswer(err: unknown): Answer {
+  if (isRefugeError(err)) return { error: err.code, reason: err.reason };
+  return { error: 'internal', reason: 'the peer failed to answer' };
+}
+
+/** The error a peer's `{error,reason}` stands for (unknown codes become `internal`). */
+export function answerError(answer: { error?: unknown; reason?: unknown }): RefugeError {
+  const reason = typeof answer.reason === 'string' ? answer.reason : 'the peer refused';
+  return new RefugeError(isErrorCode(answer.error) ? answer.error : 'internal', reason);
+}
+
+export interface Frames {
+  /** The next JSON frame; `too_large` above the limit, `unavailable` when the stream ends first. */
+  read(signal?: AbortSignal): Promise<unknown>;
+  write(value: unknown, signal?: AbortSignal): Promise<void>;
+}
+
+/** Length-prefixed JSON frames over a stream, each at most `maxBytes` when read. */
+export function frames(stream: Stream, maxBytes: number): Frames {
+  // The byte buffer must hold a whole frame, or a large (allowed) frame would reset the stream.
+  const lp = lpStream(stream, { maxDataLength: maxBytes, maxBufferSize: maxBytes + 16 });
+  return {
+    async read(signal) {
+      let frame;
+      try {
+        frame = await lp.read({ signal });
+      } catch (err) {
+        const name = (err as Error | null)?.name ?? '';
+        if (name === 'InvalidDataLengthError') throw new RefugeError('too_large', `a mesh message is larger than ${maxBytes} bytes`, { cause: err });
+        throw new RefugeError('unavailable', `the mesh stream ended early: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+      }
+      return decodeJson(frame.subarray());
+    },
+    async write(value, signal) {
+      try {
+        await lp.write(encodeJson(value), { signal });
+      } catch (err) {
+        throw new RefugeError('unavailable', `the mesh stream closed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+      }
+    },
+  };
+}

@@ -1,0 +1,64 @@
+// Helpers for the mesh tests: Refuge nodes with a MeshNode each, listening on loopback (port 0),
+// events awaited (never slept on), and everything closed and removed afterwards.
+
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openNode, type RefugeNode } from '../../src/node/index.ts';
+import { FileTrustStore, MeshNode, MemoryTrustStore, type MeshNodeOptions, type TrustStore } from '../../src/mesh/index.ts';
+import type { Emitter } from '../../src/replication/emitter.ts';
+
+export interface PeerNode {
+  node: RefugeNode;
+  mesh: MeshNode;
+  trust: TrustStore;
+  dataDir: string | undefined;
+  /** Stops the mesh and closes the node (the data directory stays, for restarts). */
+  close(): Promise<void>;
+}
+
+export interface PeerNodeOptions extends Partial<Omit<MeshNodeOptions, 'key' | 'node' | 'trust'>> {
+  /** A data directory (LevelDB, key and trust on disk); default a memory node. */
+  dataDir?: string;
+}
+
+export async function startPeerNode(options: PeerNodeOptions = {}): Promise<PeerNode> {
+  const { dataDir, ...meshOptions } = options;
+  const node = dataDir
+    ? await openNode({ dataDir, engine: 'leveldb', durability: 'fast' })
+    : await openNode({ engine: 'memory', blobs: { backend: 'memory' } });
+  const trust = dataDir ? new FileTrustStore(dataDir) : new MemoryTrustStore();
+  let mesh: MeshNode;
+  try {
+    mesh = await MeshNode.start({ key: node.key, trust, node, keepTrustedConnected: false, ...meshOptions });
+  } catch (err) {
+    await node.close();
+    throw err;
+  }
+  return {
+    node,
+    mesh,
+    trust,
+    dataDir,
+    close: async () => {
+      await mesh.stop();
+      await node.close();
+    },
+  };
+}
+
+export async function tempDir(prefix = 'refuge-mesh-'): Promise<{ path: string; cleanup: () => Promise<void> }> {
+  const path = await mkdtemp(join(tmpdir(), prefix));
+  return { path, cleanup: () => rm(path, { recursive: true, force: true }) };
+}
+
+/** Resolves with the first `event` payload that satisfies `match`. */
+export function nextEvent<E extends object, K extends keyof E>(emitter: Emitter<E>, event: K, match: (payload: E[K]) => boolean = () => true): Promise<E[K]> {
+  return new Promise((resolve) => {
+    const off = emitter.on(event, (payload) => {
+      if (!match(payload)) return;
+      off();
+      resolve(payload);
+    });
+  });
+}
