@@ -6,6 +6,8 @@ import { blobsSnapshotSuite } from './blobs-snapshot.ts';
 import { blobsStoreSuite } from './blobs-store.ts';
 import { docsSuite } from './docs.ts';
 import { httpSuite } from './http.ts';
+import { searchSuite } from './search.ts';
+import { viewsSuite } from './views.ts';
 import { formatLine, note, type Figure, type Suite } from './report.ts';
 
 const suites: readonly Suite[] = [
@@ -14,6 +16,8 @@ const suites: readonly Suite[] = [
   blobsHttpSuite,
   blobsSnapshotSuite,
   blobsStoreSuite,
+  searchSuite,
+  viewsSuite,
 ];
 
 async function main(): Promise<number> {

@@ -32,6 +32,8 @@ export function openCoreDatabase(name: string, options: CoreOpenOptions = {}): P
   });
 }
 export * from './replication/index.ts';
+export { attachDesign, designOf, type AttachDesignOptions, type DbDesign } from './design/index.ts';
+export { createSandbox, type DesignSandbox, type SandboxOptions } from './sandbox/index.ts';
 export * as blobs from './blobs/core.ts';
 export * as files from './files/core.ts';
 export * as refs from './refs/core.ts';

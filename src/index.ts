@@ -2,7 +2,7 @@
 // `openDatabase('notes')` keeps its data in ./refuge-data/notes.
 
 import { join } from 'node:path';
-import { openCoreDatabase, type CoreOpenOptions, type Database } from './core.ts';
+import { attachDesign, openCoreDatabase, type CoreOpenOptions, type Database } from './core.ts';
 import { RefugeError } from './errors/index.ts';
 import { memoryEngine, type StorageEngine } from './storage/index.ts';
 import { leveldbEngine } from './storage-node/index.ts';
@@ -19,6 +19,11 @@ export interface OpenOptions extends Omit<CoreOpenOptions, 'engine'> {
   engine?: 'leveldb' | 'memory' | StorageEngine;
   /** Directory holding one folder per database (default ./refuge-data). */
   dataDir?: string;
+  /**
+   * Run design documents (default true): validate_doc_update on writes, filters, and views and
+   * search through `designOf(db)`, with their indexes in `<database folder>.idx`.
+   */
+  design?: boolean;
 }
 
 let defaultLeveldb: StorageEngine | undefined;
@@ -40,7 +45,7 @@ export function databaseLocation(dataDir: string, name: string): string {
  * data directory (`<dataDir>/_blobs`; in memory for the memory engine) unless `blobs` is given.
  */
 export async function openDatabase(name: string, options: OpenOptions = {}): Promise<Database> {
-  const { dataDir = DEFAULT_DATA_DIR, engine, ...rest } = options;
+  const { dataDir = DEFAULT_DATA_DIR, engine, design = true, ...rest } = options;
   const resolved = resolveEngine(engine);
   const owned = rest.blobs === undefined;
   const blobs =
@@ -49,13 +54,10 @@ export async function openDatabase(name: string, options: OpenOptions = {}): Pro
       ? await openBlobStore({ backend: 'fs', dir: join(dataDir, '_blobs'), durability: rest.durability })
       : await openBlobStore({ backend: 'memory' }));
   try {
-    return await openCoreDatabase(name, {
-      ...rest,
-      blobs,
-      ownsBlobs: owned,
-      engine: resolved,
-      location: options.location ?? databaseLocation(dataDir, name),
-    });
+    const location = options.location ?? databaseLocation(dataDir, name);
+    const db = await openCoreDatabase(name, { ...rest, blobs, ownsBlobs: owned, engine: resolved, location });
+    if (design) attachDesign(db, { openIndexStore: () => resolved.open({ location: `${location}.idx` }) });
+    return db;
   } catch (err) {
     if (owned) await blobs.close();
     throw err;

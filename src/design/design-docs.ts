@@ -3,6 +3,8 @@
 import { RefugeError, isRefugeError } from '../errors/index.ts';
 import type { Database, Doc, FilterRequest, WriteContext } from '../documents/index.ts';
 import { designFunctionSources } from './design-shape.ts';
+import { parseDesignDoc } from '../views/index.ts';
+import { searchDefinitions } from '../search/index.ts';
 import type { SandboxCache } from './sandboxes.ts';
 
 export class DesignDocs {
@@ -76,6 +78,9 @@ export class DesignDocs {
     if (!ctx.userCtx.roles.includes('_admin')) return new RefugeError('unauthorized', 'You are not a db or server admin.');
     if (doc._deleted === true) return undefined;
     try {
+      // The views' and search indexes' own checks give CouchDB's reasons for malformed definitions.
+      parseDesignDoc(doc);
+      searchDefinitions(doc);
       const sources = designFunctionSources(doc);
       if (sources.length === 0) return undefined;
       // Compile in a throwaway sandbox: the stored revision's sandbox must not see an unwritten one.

@@ -1,16 +1,19 @@
 // Design documents: what a database runs of its users' code — validate_doc_update on every write
-// path, changes filters, and (through src/views and src/search) the indexes they define.
-// `attachDesign` installs the hooks on a Database; everything runs in src/sandbox.
-import type { Database } from '../documents/index.ts';
-import type { SandboxOptions } from '../sandbox/index.ts';
-import type { KvStore } from '../storage/index.ts';
-import { SearchIndexes } from '../search/index.ts';
+// path, changes filters, and the indexes they define (views in src/views, full-text in
+// src/search). `attachDesign` installs the hooks on a Database; user code runs in src/sandbox.
+import type { Database, FindResult } from '../documents/index.ts';
+import { findWithJsonIndex, type MangoFindRequest } from './mango-find.ts';
 import { RefugeError } from '../errors/index.ts';
+import type { SandboxOptions } from '../sandbox/index.ts';
+import { SearchIndexes } from '../search/index.ts';
+import type { KvStore } from '../storage/index.ts';
+import { ViewIndexes } from '../views/index.ts';
 import { DesignDocs } from './design-docs.ts';
 import { SandboxCache } from './sandboxes.ts';
 
 export { DesignDocs } from './design-docs.ts';
 export { designFunctionSources } from './design-shape.ts';
+export type { MangoFindRequest } from './mango-find.ts';
 export { SandboxCache, type CompiledFn } from './sandboxes.ts';
 
 export interface AttachDesignOptions {
@@ -19,6 +22,8 @@ export interface AttachDesignOptions {
   secObj?: () => Promise<Record<string, unknown>>;
   /** Opens the store that holds this database's indexes (views, search); opened on first use. */
   openIndexStore?: () => Promise<KvStore>;
+  /** Told about failures nobody waits for (background index updates). */
+  onError?: (err: unknown) => void;
 }
 
 export interface DbDesign {
@@ -26,52 +31,98 @@ export interface DbDesign {
   readonly sandboxes: SandboxCache;
   /** The store for this database's indexes (one store, a key prefix per index). */
   indexStore(): Promise<KvStore>;
+  /** Map/reduce views and Mango json indexes defined by design documents. */
+  views(): Promise<ViewIndexes>;
   /** Full-text indexes defined by `indexes` in design documents. */
   search(): Promise<SearchIndexes>;
   /** Drops index data no design document refers to any more (`_view_cleanup`). */
   cleanup(): Promise<void>;
+  /** Mango `_find`: a json index when `useIndex` names one (or the path index is off), else the path index. */
+  find(req: MangoFindRequest): Promise<FindResult>;
   close(): Promise<void>;
+}
+
+const attached = new WeakMap<Database, DbDesign>();
+
+/** The design layer attached to `db` (by `attachDesign`, which `openDatabase` and nodes call). */
+export function designOf(db: Database): DbDesign {
+  const d = attached.get(db);
+  if (!d) throw new RefugeError('not_implemented', `database ${db.name} runs no design documents (open it with design enabled)`);
+  return d;
 }
 
 export function attachDesign(db: Database, options: AttachDesignOptions = {}): DbDesign {
   const sandboxes = new SandboxCache(options.sandbox);
   const docs = new DesignDocs(db, sandboxes, options.secObj);
-  db.setDesignHooks({
-    checkWrites: (d, ctx) => docs.checkWrites(d, ctx),
-    designWritten: () => docs.invalidate(),
-    compileFilter: (req) => docs.compileFilter(req),
-  });
-  let store: Promise<KvStore> | undefined;
-  let search: Promise<SearchIndexes> | undefined;
   const { openIndexStore } = options;
+  let store: Promise<KvStore> | undefined;
+  let views: Promise<ViewIndexes> | undefined;
+  let search: Promise<SearchIndexes> | undefined;
+  let closing: Promise<void> | undefined;
+  const check = () => {
+    if (closing) throw new RefugeError('closed', `database ${db.name} is closed`);
+  };
   const indexStore = (): Promise<KvStore> => {
+    check();
     if (!openIndexStore) return Promise.reject(new RefugeError('not_implemented', 'this database has no index store'));
     store ??= openIndexStore();
     store.catch(() => (store = undefined));
     return store;
   };
-  return {
+  const sandboxFor = (ddoc: Parameters<SandboxCache['sandboxFor']>[0]) => sandboxes.sandboxFor(ddoc);
+  const onError = options.onError;
+  const design: DbDesign = {
     docs,
     sandboxes,
     indexStore,
+    views() {
+      check();
+      views ??= indexStore().then((s) => new ViewIndexes({ db, store: s, sandbox: sandboxFor, ...(onError ? { onError } : {}) }));
+      views.catch(() => (views = undefined));
+      return views;
+    },
     search() {
+      check();
       search ??= indexStore().then((s) => new SearchIndexes({ db, store: s, prefix: 'search/' }));
       search.catch(() => (search = undefined));
       return search;
     },
-    async cleanup() {
-      if (search) await (await search).cleanup();
-      else if (openIndexStore) await (await this.search()).cleanup();
+    async find(req) {
+      const { useIndex, ...plain } = req;
+      const autoIndex = (await db.info()).autoIndex;
+      if (useIndex !== undefined || !autoIndex) {
+        const viaIndex = await findWithJsonIndex(db, await design.views(), await docs.all(), req, autoIndex);
+        if (viaIndex) return viaIndex;
+        if (useIndex !== undefined) {
+          const result = await db.find(plain);
+          return { ...result, warning: `${JSON.stringify(useIndex)} was not used because it does not contain a valid index for this query.` };
+        }
+      }
+      return db.find(plain);
     },
-    async close() {
-      db.setDesignHooks({});
-      sandboxes.dispose();
-      const s0 = search;
-      search = undefined;
-      if (s0) await (await s0.catch(() => undefined))?.close();
-      const s = store;
-      store = undefined;
-      if (s) await (await s.catch(() => undefined))?.close();
+    async cleanup() {
+      await (await design.views()).cleanup();
+      await (await design.search()).cleanup();
+    },
+    close() {
+      closing ??= (async () => {
+        db.setDesignHooks({});
+        const [v, s, st] = [views, search, store];
+        views = search = store = undefined;
+        if (v) await (await v.catch(() => undefined))?.close();
+        if (s) await (await s.catch(() => undefined))?.close();
+        sandboxes.dispose();
+        if (st) await (await st.catch(() => undefined))?.close();
+      })();
+      return closing;
     },
   };
+  db.setDesignHooks({
+    checkWrites: (d, ctx) => docs.checkWrites(d, ctx),
+    designWritten: () => docs.invalidate(),
+    compileFilter: (req) => docs.compileFilter(req),
+    close: () => design.close(),
+  });
+  attached.set(db, design);
+  return design;
 }

@@ -502,6 +502,8 @@ export class Database {
     if (this.closed) return;
     this.closed = true;
     await this.writer.close();
+    // Indexes close after the last write was applied and before the store they read goes away.
+    await this.hooks.close?.();
     this.commits.close();
     await this.core.store.close();
     if (this.options.ownsBlobs) await this.options.blobs?.close();

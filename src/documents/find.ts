@@ -65,7 +65,7 @@ function nonNegative(v: unknown, name: string, dflt: number): number {
   return v as number;
 }
 
-function decodeBookmark(b: unknown): number {
+export function decodeBookmark(b: unknown): number {
   if (b === undefined || b === null || b === 'nil') return 0;
   try {
     const { o } = JSON.parse(atob(String(b))) as { o: unknown };

@@ -35,6 +35,8 @@ export interface DesignHooks {
   checkWrites?(docs: readonly Doc[], ctx: WriteContext): Promise<Array<RefugeError | undefined>>;
   /** Told after design documents were written (committed or not), so cached ones are reloaded. */
   designWritten?(): void;
+  /** Called when the database closes: the layer above closes its indexes. */
+  close?(): Promise<void>;
   /** Compiles a named changes filter into a predicate over documents (deleted ones included). */
   compileFilter?(request: FilterRequest): Promise<(doc: Doc) => boolean>;
 }

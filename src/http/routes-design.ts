@@ -3,6 +3,7 @@
 
 import type { FastifyInstance } from 'fastify';
 import { searchRequest } from '../search/index.ts';
+import { parseViewRequest } from '../views/index.ts';
 import { RefugeError } from '../errors/index.ts';
 import { dbOf, type ServerContext } from './context.ts';
 import { allDocsWire } from './wire.ts';
@@ -11,6 +12,25 @@ import { objectBody } from './params.ts';
 type DesignReq = { Params: { db: string; ddoc: string; name: string }; Querystring: Record<string, string> };
 
 export function designRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  const view = async (req: { params: DesignReq['Params']; query: unknown }, body: unknown, multi = false) => {
+    await dbOf(ctx, req);
+    const views = await (await ctx.node.design(req.params.db)).views();
+    const ddocId = `_design/${req.params.ddoc}`;
+    const parsed = parseViewRequest(req.query as Record<string, string>, body);
+    if ('queries' in parsed) return views.queryMany(ddocId, req.params.name, parsed.queries);
+    if (multi) throw new RefugeError('bad_request', '`queries` member must be an array.');
+    return views.query(ddocId, req.params.name, parsed.options);
+  };
+  app.get<DesignReq>('/:db/_design/:ddoc/_view/:name', (req) => view(req, undefined));
+  app.post<DesignReq>('/:db/_design/:ddoc/_view/:name', (req) => view(req, objectBody(req.body)));
+  app.post<DesignReq>('/:db/_design/:ddoc/_view/:name/queries', (req) => view(req, objectBody(req.body), true));
+  app.get<{ Params: { db: string; ddoc: string } }>('/:db/_design/:ddoc/_info', async (req) => {
+    await dbOf(ctx, req);
+    const design = await ctx.node.design(req.params.db);
+    await design.docs.get(req.params.ddoc);
+    return (await design.views()).info(`_design/${req.params.ddoc}`);
+  });
+
   const search = async (req: { params: DesignReq['Params']; query: unknown; body?: unknown }) => {
     await dbOf(ctx, req);
     const design = await ctx.node.design(req.params.db);

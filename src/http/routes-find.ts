@@ -1,8 +1,9 @@
-// Mango over HTTP: `_find`, `_explain`, and `_index`, which reports the automatic path index
-// (every JSON path is already indexed, so a requested json index exists by construction).
+// Mango over HTTP: `_find` (json indexes when asked for or when the automatic path index is off),
+// `_explain`, and `_index` (json indexes as views, listed beside the automatic path index).
 
 import type { FastifyInstance } from 'fastify';
-import { RefugeError } from '../errors/index.ts';
+import { isRefugeError } from '../errors/index.ts';
+import { indexDdocId, listIndexes, prepareIndex, removeIndex } from '../views/index.ts';
 import type { FindRequest } from '../documents/index.ts';
 import { dbOf, type ServerContext } from './context.ts';
 import { objectBody } from './params.ts';
@@ -21,12 +22,17 @@ function findRequest(body: Record<string, unknown>): FindRequest {
   };
 }
 
-const SPECIAL = { ddoc: null, name: '_all_docs', type: 'special', def: { fields: [{ _id: 'asc' }] } };
+const PATH_INDEX = { ddoc: null, name: '_path_index', type: 'path', def: { fields: [{ '*': 'asc' }] } };
 
 export function findRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  const design = async (req: { params: unknown }) => {
+    await dbOf(ctx, req);
+    return ctx.node.design((req.params as { db: string }).db);
+  };
+
   app.post('/:db/_find', async (req) => {
-    const db = await dbOf(ctx, req);
-    return findWire(await db.find(findRequest(objectBody(req.body))));
+    const body = objectBody(req.body);
+    return findWire(await (await design(req)).find({ ...findRequest(body), useIndex: body.use_index }));
   });
 
   app.post('/:db/_explain', async (req) => {
@@ -36,20 +42,38 @@ export function findRoutes(app: FastifyInstance, ctx: ServerContext): void {
 
   app.get('/:db/_index', async (req) => {
     const db = await dbOf(ctx, req);
-    const info = await db.info();
-    const indexes: unknown[] = [SPECIAL];
-    if (info.autoIndex) indexes.push({ ddoc: null, name: '_path_index', type: 'path', def: { fields: [{ '*': 'asc' }] } });
+    const listed = listIndexes(await (await design(req)).docs.all());
+    const indexes: unknown[] = [...listed.indexes];
+    if ((await db.info()).autoIndex) indexes.splice(1, 0, PATH_INDEX);
     return { total_rows: indexes.length, indexes };
   });
 
+  // A json index is a design document of `language: "query"` views (CouchDB's layout), built
+  // incrementally like any view; the path index keeps answering queries no json index fits.
   app.post('/:db/_index', async (req) => {
     const db = await dbOf(ctx, req);
     const body = objectBody(req.body);
-    const index = body.index as { fields?: unknown } | undefined;
-    if (!index || !Array.isArray(index.fields) || index.fields.length === 0) {
-      throw new RefugeError('bad_request', 'Index definition must include a non-empty `fields` array.');
-    }
-    if (!(await db.info()).autoIndex) await db.setAutoIndex(true);
-    return { result: 'exists', id: '_design/_path_index', name: typeof body.name === 'string' ? body.name : '_path_index' };
+    const ddocId = indexDdocId(body);
+    const existing = await db.get(ddocId).catch((err) => {
+      if (isRefugeError(err, 'not_found')) return undefined;
+      throw err;
+    });
+    const prepared = prepareIndex(body, existing);
+    if (prepared.doc) await db.put(prepared.doc, { userCtx: req.user });
+    return { result: prepared.result, id: prepared.id, name: prepared.name };
+  });
+
+  app.delete<{ Params: { db: string; ddoc: string; name: string } }>('/:db/_index/:ddoc/json/:name', async (req) => {
+    const db = await dbOf(ctx, req);
+    const id = req.params.ddoc.startsWith('_design/') ? req.params.ddoc : `_design/${req.params.ddoc}`;
+    const ddoc = await db.get(id);
+    await db.put(removeIndex(ddoc, req.params.name), { userCtx: req.user });
+    return { ok: true };
+  });
+  app.delete<{ Params: { db: string; ddoc: string; name: string } }>('/:db/_index/_design/:ddoc/json/:name', async (req) => {
+    const db = await dbOf(ctx, req);
+    const ddoc = await db.get(`_design/${req.params.ddoc}`);
+    await db.put(removeIndex(ddoc, req.params.name), { userCtx: req.user });
+    return { ok: true };
   });
 }

@@ -19,7 +19,7 @@ const DDOC = {
 };
 
 async function setup(t: { after: (fn: () => Promise<void>) => void }) {
-  const { db, cleanup } = await freshDb('memory');
+  const { db, cleanup } = await freshDb('memory', { design: false }); // this suite runs its own SearchIndexes, accepting any definition
   const store = await memoryEngine.open({ location: 'idx' });
   const indexes = new SearchIndexes({ db, store, createSandbox: plainSandbox, index: { saveDelayMs: 3_600_000 } });
   t.after(async () => {

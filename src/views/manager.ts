@@ -1,0 +1,255 @@
+// The views of one database: opens and caches a view group per design-document signature (design
+// documents with identical views share one index), keeps each current through an IndexFeeder as
+// the query's update mode asks, and answers queries, `_info` and cleanup. Index data lives in the
+// given store under `<root><signature>!`, so it survives restarts and is reused without a rebuild.
+
+import type { Database, Doc } from '../documents/index.ts';
+import { RefugeError, isRefugeError } from '../errors/index.ts';
+import { IndexFeeder, type UpdateMode } from '../indexers/index.ts';
+import { createSandbox } from '../sandbox/index.ts';
+import type { KvStore } from '../storage/index.ts';
+import { viewCleanup } from './cleanup.ts';
+import { parseDesignDoc, type DesignDef } from './design-doc.ts';
+import type { DocRef, FetchDocs } from './map-query.ts';
+import type { ViewQueryOptions } from './query-options.ts';
+import type { SandboxFactory, ViewSandbox } from './sandbox-face.ts';
+import { ViewGroup, type ViewResult } from './view-group.ts';
+
+export const DEFAULT_VIEW_ROOT = 'v!';
+
+export interface ViewIndexesOptions {
+  db: Database;
+  /** Where index data lives (the database's own store or a separate one). */
+  store: KvStore;
+  /**
+   * Makes the sandbox of a JavaScript design document (default: src/sandbox's QuickJS sandbox with
+   * its default limits); Mango (`language: "query"`) groups need none.
+   */
+  sandbox?: SandboxFactory;
+  /** include_docs loader; defaults to reading `db`. */
+  fetchDocs?: FetchDocs;
+  /** Key prefix of all view data in `store` (default 'v!'). */
+  root?: string;
+  /** Changes per apply (default 1000) and documents per sandbox map call (default 500). */
+  batchSize?: number;
+  mapBatchSize?: number;
+  /** Failures of background ('lazy') updates. */
+  onError?: (err: unknown) => void;
+}
+
+interface OpenGroup {
+  group: ViewGroup;
+  feeder: IndexFeeder;
+  sandbox?: ViewSandbox;
+  updating: number;
+}
+
+interface DdocEntry {
+  /** Database sequence at which the design document was last read. */
+  seq: number;
+  def: DesignDef;
+}
+
+export interface ViewIndexInfo {
+  name: string;
+  view_index: {
+    signature: string;
+    language: string;
+    update_seq: number;
+    purge_seq: number;
+    updater_running: boolean;
+    compact_running: boolean;
+    waiting_clients: number;
+    waiting_commit: boolean;
+    updates_pending: { minimum: number; preferred: number; total: number };
+    sizes: { file: number; active: number; external: number };
+  };
+}
+
+export class ViewIndexes {
+  private readonly ddocs = new Map<string, DdocEntry>();
+  private readonly groups = new Map<string, Promise<OpenGroup>>();
+  private readonly root: string;
+  private readonly fetchDocs: FetchDocs;
+  private closed = false;
+
+  constructor(private readonly options: ViewIndexesOptions) {
+    this.root = options.root ?? DEFAULT_VIEW_ROOT;
+    this.fetchDocs = options.fetchDocs ?? dbFetcher(options.db);
+  }
+
+  /** CouchDB's `GET /db/_design/d/_view/v`: `mode` (or options.update) says how a lagging index is treated. */
+  async query(ddocId: string, viewName: string, options: ViewQueryOptions = {}, mode?: UpdateMode): Promise<ViewResult> {
+    const open = await this.open(ddocId);
+    const how = mode ?? options.update ?? 'true';
+    if (how === 'true') await this.catchUp(open);
+    const result = await open.group.query(viewName, options, this.fetchDocs);
+    if (how === 'lazy') this.catchUp(open).catch((err) => this.options.onError?.(err));
+    return result;
+  }
+
+  /** Several queries on one view (`queries` in a POST body): CouchDB answers `{results: [...]}`. */
+  async queryMany(ddocId: string, viewName: string, queries: readonly ViewQueryOptions[], mode?: UpdateMode): Promise<{ results: ViewResult[] }> {
+    const results: ViewResult[] = [];
+    for (const q of queries) results.push(await this.query(ddocId, viewName, q, mode ?? q.update));
+    return { results };
+  }
+
+  /** The group of a design document, current as of now (for callers that scan rows themselves). */
+  async group(ddocId: string, mode: UpdateMode = 'true'): Promise<ViewGroup> {
+    const open = await this.open(ddocId);
+    if (mode === 'true') await this.catchUp(open);
+    else if (mode === 'lazy') this.catchUp(open).catch((err) => this.options.onError?.(err));
+    return open.group;
+  }
+
+  /** CouchDB's `GET /db/_design/d/_info`. */
+  async info(ddocId: string): Promise<ViewIndexInfo> {
+    const open = await this.open(ddocId);
+    const g = open.group;
+    const dbSeq = this.options.db.core.state.seq;
+    const size = (await g.diskSize()) ?? 0;
+    const pending = Math.max(0, dbSeq - g.seq);
+    return {
+      name: ddocId.slice('_design/'.length),
+      view_index: {
+        signature: g.signature,
+        language: g.def.language,
+        update_seq: g.seq,
+        purge_seq: 0,
+        updater_running: open.updating > 0,
+        compact_running: false,
+        waiting_clients: 0,
+        waiting_commit: false,
+        updates_pending: { minimum: pending, preferred: pending, total: pending },
+        sizes: { file: size, active: size, external: size },
+      },
+    };
+  }
+
+  /** CouchDB's `_view_cleanup`: deletes index data no current design document uses. */
+  async cleanup(): Promise<{ removed: string[] }> {
+    const live = new Set<string>();
+    const res = await this.options.db.allDocs({ startkey: '_design/', endkey: '_design0', includeDocs: true });
+    for (const row of res.rows) {
+      if (!row.doc) continue;
+      try {
+        live.add(parseDesignDoc(row.doc).signature);
+      } catch {
+        // an invalid design document has no index
+      }
+    }
+    for (const [sig, p] of this.groups) {
+      if (live.has(sig)) continue;
+      this.groups.delete(sig);
+      await closeGroup(await p);
+    }
+    for (const [id, e] of this.ddocs) if (!live.has(e.def.signature)) this.ddocs.delete(id);
+    return { removed: await viewCleanup(this.options.store, live, this.root) };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const all = [...this.groups.values()];
+    this.groups.clear();
+    for (const p of all) await closeGroup(await p.catch(() => undefined));
+  }
+
+  private async catchUp(open: OpenGroup): Promise<void> {
+    if (open.group.seq >= this.options.db.core.state.seq) return;
+    open.updating++;
+    try {
+      await open.feeder.catchUp();
+    } finally {
+      open.updating--;
+    }
+  }
+
+  private async open(ddocId: string): Promise<OpenGroup> {
+    if (this.closed) throw new RefugeError('closed', 'view indexes are closed');
+    const def = await this.designDef(ddocId);
+    let p = this.groups.get(def.signature);
+    if (!p) {
+      p = this.openGroup(def);
+      this.groups.set(def.signature, p);
+      p.catch(() => this.groups.delete(def.signature));
+    }
+    return p;
+  }
+
+  private async designDef(ddocId: string): Promise<DesignDef> {
+    if (typeof ddocId !== 'string' || !ddocId.startsWith('_design/')) throw new RefugeError('bad_request', 'design document ids start with _design/');
+    const seq = this.options.db.core.state.seq;
+    const cached = this.ddocs.get(ddocId);
+    if (cached && cached.seq === seq) return cached.def;
+    const doc = await this.options.db.get(ddocId);
+    const def = parseDesignDoc(doc);
+    this.ddocs.set(ddocId, { seq, def });
+    if (cached && cached.def.signature !== def.signature) await this.retire(cached.def.signature);
+    return def;
+  }
+
+  /** Closes a group no cached design document uses any more (its data stays until cleanup). */
+  private async retire(signature: string): Promise<void> {
+    for (const e of this.ddocs.values()) if (e.def.signature === signature) return;
+    const p = this.groups.get(signature);
+    if (!p) return;
+    this.groups.delete(signature);
+    await closeGroup(await p.catch(() => undefined));
+  }
+
+  private async openGroup(def: DesignDef): Promise<OpenGroup> {
+    const o = this.options;
+    const ddoc = await o.db.get(def.id).catch(() => ({ _id: def.id }) as Doc);
+    const sandbox = def.language === 'javascript' ? await this.makeSandbox(ddoc) : undefined;
+    try {
+      const group = await ViewGroup.open({
+        store: o.store,
+        prefix: `${this.root}${def.signature}!`,
+        ddoc: def,
+        ...(sandbox ? { sandbox } : {}),
+        ...(o.mapBatchSize !== undefined ? { mapBatchSize: o.mapBatchSize } : {}),
+      });
+      const feeder = new IndexFeeder(o.db, group, { batchSize: o.batchSize ?? 1000, ...(o.onError ? { onError: o.onError } : {}) });
+      return { group, feeder, ...(sandbox ? { sandbox } : {}), updating: 0 };
+    } catch (err) {
+      sandbox?.dispose();
+      throw err;
+    }
+  }
+
+  private async makeSandbox(ddoc: Doc): Promise<ViewSandbox> {
+    return this.options.sandbox ? this.options.sandbox(ddoc) : createSandbox({ ddoc });
+  }
+}
+
+async function closeGroup(open: OpenGroup | undefined): Promise<void> {
+  if (!open) return;
+  await open.group.close();
+  open.sandbox?.dispose();
+}
+
+/** include_docs from the database: current revisions through allDocs, pinned ones (`_rev`) one by one. */
+export function dbFetcher(db: Database): FetchDocs {
+  return async (refs: readonly DocRef[], { conflicts }) => {
+    const out: Array<Doc | null> = new Array(refs.length).fill(null);
+    const current = refs.map((r, i) => [r, i] as const).filter(([r]) => r.rev === undefined);
+    if (current.length > 0) {
+      const res = await db.allDocs({ keys: current.map(([r]) => r.id), includeDocs: true, conflicts });
+      res.rows.forEach((row, n) => {
+        out[current[n]![1]] = row.doc ?? null;
+      });
+    }
+    for (let i = 0; i < refs.length; i++) {
+      const r = refs[i]!;
+      if (r.rev === undefined) continue;
+      try {
+        out[i] = await db.get(r.id, { rev: r.rev, conflicts });
+      } catch (err) {
+        if (!isRefugeError(err, 'not_found')) throw err;
+      }
+    }
+    return out;
+  };
+}

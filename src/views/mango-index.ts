@@ -1,0 +1,131 @@
+// Mango json indexes as design documents, the shapes of CouchDB's `_index` API: a request becomes
+// (or is found in) a `language: "query"` design document whose view maps the indexed fields, the
+// design documents of a database list as `GET /db/_index` does, and an index is removed from its
+// design document as `DELETE /db/_index/{ddoc}/json/{name}` does.
+//
+// Lead's flow for POST: id = indexDdocId(body); existing = get(id) or undefined;
+// r = prepareIndex(body, existing); if (r.doc) put(r.doc); answer {result, id, name}.
+
+import { canonicalJson, type Doc } from '../documents/index.ts';
+import { RefugeError } from '../errors/index.ts';
+import { md5Hex } from '#platform/md5';
+import { normalizeSelector } from '../query/index.ts';
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const bad = (reason: string) => new RefugeError('bad_request', reason);
+
+export interface IndexDefinition {
+  /** Fields in index order with their direction (all the same, as CouchDB requires). */
+  fields: Array<Record<string, 'asc' | 'desc'>>;
+  partial_filter_selector?: Obj;
+}
+
+export interface ParsedIndexRequest {
+  ddocId: string;
+  name: string;
+  def: IndexDefinition;
+}
+
+/** Validates a `POST /db/_index` body (json indexes only). */
+export function parseIndexRequest(body: unknown): ParsedIndexRequest {
+  if (!isObj(body)) throw bad('Request body must be a JSON object');
+  const type = body.type ?? 'json';
+  if (type !== 'json') throw bad(`Invalid index type: ${String(type)}`);
+  const index = body.index;
+  if (!isObj(index)) throw bad('Missing required key: index');
+  if (!Array.isArray(index.fields) || index.fields.length === 0) throw bad('Index fields must be a non-empty array');
+  const fields = index.fields.map((f): Record<string, 'asc' | 'desc'> => {
+    if (typeof f === 'string' && f !== '') return { [f]: 'asc' };
+    if (isObj(f) && Object.keys(f).length === 1) {
+      const [name, dir] = Object.entries(f)[0]!;
+      if (name !== '' && (dir === 'asc' || dir === 'desc')) return { [name]: dir };
+    }
+    throw bad(`Invalid sort field: ${JSON.stringify(f)}`);
+  });
+  const dirs = new Set(fields.map((f) => Object.values(f)[0]));
+  if (dirs.size > 1) throw bad('Sorts currently only support a single direction for all fields.');
+  const def: IndexDefinition = { fields };
+  if (index.partial_filter_selector !== undefined) {
+    normalizeSelector(index.partial_filter_selector); // refuses a bad selector now, not at indexing time
+    def.partial_filter_selector = index.partial_filter_selector as Obj;
+  }
+  const hash = md5Hex(canonicalJson(def));
+  const ddoc = body.ddoc === undefined ? hash : body.ddoc;
+  const name = body.name === undefined ? hash : body.name;
+  if (typeof ddoc !== 'string' || ddoc === '' || ddoc === '_design/') throw bad('Invalid ddoc name');
+  if (typeof name !== 'string' || name === '') throw bad('Invalid index name');
+  return { ddocId: ddoc.startsWith('_design/') ? ddoc : `_design/${ddoc}`, name, def };
+}
+
+/** The design document id a `POST /db/_index` body goes to. */
+export function indexDdocId(body: unknown): string {
+  return parseIndexRequest(body).ddocId;
+}
+
+/**
+ * The design document to write for an index request given the current one (if any): `doc` is
+ * absent when the same index already exists (`result: "exists"`).
+ */
+export function prepareIndex(body: unknown, existing: Doc | undefined): { result: 'created' | 'exists'; id: string; name: string; doc?: Doc } {
+  const req = parseIndexRequest(body);
+  const base: Doc = existing && !existing._deleted ? structuredClone(existing) : { _id: req.ddocId, language: 'query', views: {} };
+  if ((base.language ?? 'javascript') !== 'query') throw bad(`${req.ddocId} is not a Mango index design document`);
+  const views = (isObj(base.views) ? base.views : {}) as Obj;
+  const view = {
+    map: {
+      fields: Object.fromEntries(req.def.fields.map((f) => Object.entries(f)[0]!)),
+      ...(req.def.partial_filter_selector ? { partial_filter_selector: req.def.partial_filter_selector } : {}),
+    },
+    reduce: '_count',
+    options: { def: req.def },
+  };
+  if (isObj(views[req.name]) && canonicalJson((views[req.name] as Obj).options) === canonicalJson(view.options)) {
+    return { result: 'exists', id: req.ddocId, name: req.name };
+  }
+  views[req.name] = view;
+  base.views = views;
+  base.language = 'query';
+  return { result: 'created', id: req.ddocId, name: req.name, doc: base };
+}
+
+export interface IndexListing {
+  ddoc: string | null;
+  name: string;
+  type: string;
+  partitioned?: boolean;
+  def: IndexDefinition | { fields: Array<Record<string, string>> };
+}
+
+/** `GET /db/_index`: the special `_all_docs` index, then every json index of the design documents. */
+export function listIndexes(designDocs: readonly Doc[]): { total_rows: number; indexes: IndexListing[] } {
+  const indexes: IndexListing[] = [{ ddoc: null, name: '_all_docs', type: 'special', def: { fields: [{ _id: 'asc' }] } }];
+  const sorted = [...designDocs].filter((d) => typeof d._id === 'string' && d.language === 'query').sort((a, b) => (a._id! < b._id! ? -1 : 1));
+  for (const d of sorted) {
+    const views = isObj(d.views) ? d.views : {};
+    for (const name of Object.keys(views).sort()) {
+      const v = views[name];
+      if (!isObj(v) || !isObj(v.map)) continue;
+      const opts = isObj(v.options) && isObj(v.options.def) ? (v.options.def as unknown as IndexDefinition) : defFromMap(v.map);
+      indexes.push({ ddoc: d._id!, name, type: 'json', partitioned: false, def: opts });
+    }
+  }
+  return { total_rows: indexes.length, indexes };
+}
+
+function defFromMap(map: Obj): IndexDefinition {
+  const fields = isObj(map.fields) ? Object.entries(map.fields).map(([k, dir]) => ({ [k]: dir === 'desc' ? 'desc' : 'asc' }) as Record<string, 'asc' | 'desc'>) : [];
+  return { fields, ...(isObj(map.partial_filter_selector) ? { partial_filter_selector: map.partial_filter_selector } : {}) };
+}
+
+/**
+ * `DELETE /db/_index/{ddoc}/json/{name}`: the design document without the index, marked
+ * `_deleted` when no view is left. not_found "Index not found" when it has no such index.
+ */
+export function removeIndex(ddoc: Doc, name: string): Doc {
+  const views = isObj(ddoc.views) ? { ...ddoc.views } : {};
+  if (ddoc.language !== 'query' || !isObj(views[name])) throw new RefugeError('not_found', 'Index not found');
+  delete views[name];
+  if (Object.keys(views).length === 0) return { _id: ddoc._id!, ...(ddoc._rev ? { _rev: ddoc._rev } : {}), _deleted: true };
+  return { ...ddoc, views };
+}

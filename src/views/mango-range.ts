@@ -1,0 +1,102 @@
+// Key bounds of a Mango selector on a json index (keys = [field values...]): an equality prefix on
+// the leading fields, then at most one range field. Bounds are on encoded keys (read them with
+// ViewGroup.scanRows) and are a superset of the matches: the caller re-checks the full selector.
+// String, array and object range bounds widen to their whole type: the selector matcher compares
+// strings by code point while the index is in ICU-like order, and a superset must hold for both.
+//
+// For a prefix B (ARRAY tag + encoded elements) and an element encoding E, a key's next element
+// equals E exactly when the key starts with B E and continues with a type byte or END (<= 08) —
+// or with 0F, an identical level, for a different string. So, elements:
+//   = E: [B E, B E 09)   >= E: [B E, ...)   > E: [B E 09, ...)   < E: [..., B E)   <= E: [..., B E 09)
+// and every key with prefix B lies in [B, B 09).
+
+import { normalizeSelector, type Selector } from '../query/index.ts';
+import { encodeKey } from './key-codec.ts';
+
+export interface IndexRange {
+  gte: string;
+  lt: string;
+}
+
+const ARRAY = '\u0007';
+const PAST = '\u0009';
+const STRING_START = '\u0006';
+const STRING_END = '\u0007';
+
+interface FieldBounds {
+  eq?: unknown;
+  hasEq: boolean;
+  lower?: { value: unknown; inclusive: boolean };
+  upper?: { value: unknown; inclusive: boolean };
+}
+
+/**
+ * The encoded key range of a json index on `fields` that holds every document the selector can
+ * match, or undefined when the selector does not constrain the first field (the index would not
+ * narrow anything beyond "has every field").
+ */
+export function rangeFor(selector: unknown, fields: readonly string[]): IndexRange | undefined {
+  const sel = isNormalized(selector) ? selector : normalizeSelector(selector);
+  const bounds = fields.map((f) => boundsOf(sel, f));
+  if (!bounds[0]!.hasEq && !bounds[0]!.lower && !bounds[0]!.upper) return undefined;
+  let prefix = ARRAY;
+  for (const b of bounds) {
+    if (b.hasEq) {
+      prefix += encodeKey(b.eq);
+      continue;
+    }
+    return {
+      gte: b.lower ? lowerOf(prefix, b.lower.value, b.lower.inclusive) : prefix,
+      lt: b.upper ? upperOf(prefix, b.upper.value, b.upper.inclusive) : prefix + PAST,
+    };
+  }
+  return { gte: prefix, lt: prefix + PAST };
+}
+
+function isNormalized(s: unknown): s is Selector {
+  if (typeof s !== 'object' || s === null) return false;
+  const o = s as { kind?: unknown; clauses?: unknown; cond?: unknown; path?: unknown };
+  return ((o.kind === 'and' || o.kind === 'or') && Array.isArray(o.clauses)) || (o.kind === 'field' && Array.isArray(o.path) && typeof o.cond === 'object');
+}
+
+const widened = (v: unknown) => typeof v === 'string' || (typeof v === 'object' && v !== null);
+
+function lowerOf(prefix: string, v: unknown, inclusive: boolean): string {
+  if (typeof v === 'string') return prefix + STRING_START;
+  if (widened(v)) return prefix + (Array.isArray(v) ? ARRAY : '\u0008');
+  return prefix + encodeKey(v) + (inclusive ? '' : PAST);
+}
+
+function upperOf(prefix: string, v: unknown, inclusive: boolean): string {
+  if (typeof v === 'string') return prefix + STRING_END;
+  if (widened(v)) return prefix + (Array.isArray(v) ? '\u0008' : PAST);
+  return prefix + encodeKey(v) + (inclusive ? PAST : '');
+}
+
+/** What the top-level AND of the selector says about one field. */
+function boundsOf(sel: Selector, field: string): FieldBounds {
+  const out: FieldBounds = { hasEq: false };
+  const clauses = sel.kind === 'and' ? sel.clauses : [sel];
+  for (const c of clauses) {
+    if (c.kind !== 'field' || c.field !== field) continue;
+    const cond = c.cond;
+    switch (cond.op) {
+      case '$eq':
+        out.eq = cond.value;
+        out.hasEq = true;
+        break;
+      case '$gt':
+      case '$gte':
+        // Of two lower bounds either is a valid superset; keep the first (the matcher decides).
+        out.lower ??= { value: cond.value, inclusive: cond.op === '$gte' };
+        break;
+      case '$lt':
+      case '$lte':
+        out.upper ??= { value: cond.value, inclusive: cond.op === '$lte' };
+        break;
+      default:
+        break;
+    }
+  }
+  return out;
+}

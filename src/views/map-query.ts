@@ -1,0 +1,130 @@
+// Map queries: rows of the key ranges in order, skip/limit across them, `offset` from the row
+// blocks, and include_docs through the caller's document fetcher (an emitted value {"_id": ...}
+// loads that document instead, optionally at `_rev`, as CouchDB does).
+
+import type { Doc } from '../documents/index.ts';
+import type { KvReader } from '../storage/index.ts';
+import { isEmpty, rangesFor } from './key-range.ts';
+import { parseRowSuffix } from './layout.ts';
+import type { QueryPlan } from './query-options.ts';
+import type { RowBlocks } from './row-blocks.ts';
+
+export interface ViewRow {
+  id: string;
+  key: unknown;
+  value: unknown;
+  doc?: Doc | null;
+}
+
+export interface MapResult {
+  total_rows: number;
+  offset: number;
+  rows: ViewRow[];
+  update_seq?: number;
+}
+
+export interface DocRef {
+  id: string;
+  rev?: string;
+}
+
+/** Loads documents for include_docs: one per ref, in order, null when missing or deleted. */
+export type FetchDocs = (refs: readonly DocRef[], options: { conflicts: boolean }) => Promise<Array<Doc | null>>;
+
+/** What a query reads of one view, under the group's read lock. */
+export interface ViewReadContext {
+  store: KvReader;
+  /** Key prefix of the view's rows and the end of its range. */
+  prefix: string;
+  end: string;
+  totalRows: number;
+  blocks(): Promise<RowBlocks>;
+}
+
+export async function mapQuery(ctx: ViewReadContext, plan: QueryPlan, fetchDocs: FetchDocs | undefined): Promise<MapResult> {
+  const ranges = rangesFor(plan, ctx.prefix, ctx.end);
+  const rows: ViewRow[] = [];
+  const cut = ctx.prefix.length;
+  let skip = plan.skip;
+  outer: for (const range of ranges) {
+    if (rows.length >= plan.limit) break;
+    if (isEmpty(range)) continue;
+    const direct = await directRows(ctx, plan, range);
+    if (direct) {
+      for (const row of direct) {
+        if (skip > 0) {
+          skip--;
+          continue;
+        }
+        rows.push(row);
+        if (rows.length >= plan.limit) break outer;
+      }
+      continue;
+    }
+    // Ask the store for no more than can be used.
+    const want = plan.limit - rows.length + skip;
+    const finite = Number.isFinite(want);
+    const scan = { ...range, reverse: plan.descending, ...(finite ? { limit: want } : {}) };
+    for await (const entries of ctx.store.scan(scan, finite ? Math.min(1024, want) : 256)) {
+      for (const [k, v] of entries) {
+        if (skip > 0) {
+          skip--;
+          continue;
+        }
+        const [key, value] = JSON.parse(v) as [unknown, unknown];
+        rows.push({ id: parseRowSuffix(k.slice(cut)).id, key, value });
+        if (rows.length >= plan.limit) break outer;
+      }
+    }
+  }
+  const total = ctx.totalRows;
+  const before = ranges.length === 0 ? 0 : await rowsBefore(ctx, plan, ranges[0]!);
+  if (plan.includeDocs && rows.length > 0 && fetchDocs) await attachDocs(rows, fetchDocs, plan.conflicts);
+  return { total_rows: total, offset: Math.min(total, before + plan.skip), rows };
+}
+
+/** Ranges of at most this many rows are read by point lookups when the store has synchronous gets. */
+const DIRECT_MAX = 64;
+
+/**
+ * A small range read without an iterator: the row blocks know its exact row keys, and a store with
+ * `getSync` returns each value without a trip through the I/O thread pool (most `key=` queries).
+ * Undefined when the range is big, or the store cannot, or a row is not where expected.
+ */
+async function directRows(ctx: ViewReadContext, plan: QueryPlan, range: { gte: string; lt: string }): Promise<ViewRow[] | undefined> {
+  const getSync = ctx.store.getSync?.bind(ctx.store);
+  if (!getSync) return undefined;
+  const keys = await (await ctx.blocks()).keysIn(ctx.store, range, DIRECT_MAX);
+  if (!keys) return undefined;
+  if (plan.descending) keys.reverse();
+  const rows: ViewRow[] = [];
+  for (const suffix of keys) {
+    const v = getSync(ctx.prefix + suffix);
+    if (v === undefined) return undefined;
+    const [key, value] = JSON.parse(v) as [unknown, unknown];
+    rows.push({ id: parseRowSuffix(suffix).id, key, value });
+  }
+  return rows;
+}
+
+/** Rows before a range in the query's direction (CouchDB's offset, before skip). */
+async function rowsBefore(ctx: ViewReadContext, plan: QueryPlan, first: { gte: string; lt: string }): Promise<number> {
+  if (!plan.descending && first.gte === ctx.prefix) return 0;
+  if (plan.descending && first.lt === ctx.end) return 0;
+  const blocks = await ctx.blocks();
+  return plan.descending ? ctx.totalRows - (await blocks.rank(ctx.store, first.lt)) : await blocks.rank(ctx.store, first.gte);
+}
+
+async function attachDocs(rows: ViewRow[], fetchDocs: FetchDocs, conflicts: boolean): Promise<void> {
+  const refs = rows.map((r): DocRef => {
+    const v = r.value as { _id?: unknown; _rev?: unknown } | null;
+    if (v !== null && typeof v === 'object' && !Array.isArray(v) && typeof v._id === 'string') {
+      return typeof v._rev === 'string' ? { id: v._id, rev: v._rev } : { id: v._id };
+    }
+    return { id: r.id };
+  });
+  const docs = await fetchDocs(refs, { conflicts });
+  rows.forEach((r, i) => {
+    r.doc = docs[i] ?? null;
+  });
+}

@@ -1,0 +1,169 @@
+// Reduce queries: rows stream in key order and are grouped by their group-level key's encoding;
+// each group reduces in chunks of at most 1000 rows, then rereduces the partial results. Whole
+// blocks of rows (row-blocks.ts) inside the range and inside one group contribute their cached
+// reduction instead of their rows, so a full reduce over a big view rereduces a few hundred block
+// reductions after the first query instead of rescanning every row.
+
+import { RefugeError, isRefugeError } from '../errors/index.ts';
+import { compareStrings } from '../query/index.ts';
+import type { ReduceRow } from './builtin-reduce.ts';
+import { groupEncoded, groupKey } from './key-codec.ts';
+import { isEmpty, rangesFor, type ScanRange } from './key-range.ts';
+import { parseRowSuffix } from './layout.ts';
+import type { ViewReadContext } from './map-query.ts';
+import type { QueryPlan } from './query-options.ts';
+
+export const REDUCE_CHUNK = 1000;
+
+export interface ReduceResult {
+  rows: Array<{ key: unknown; value: unknown }>;
+  update_seq?: number;
+}
+
+/** The reduce a query runs, possibly async (a JavaScript reduce runs in the sandbox). */
+export interface AsyncReducer {
+  reduce(rows: readonly ReduceRow[]): unknown;
+  rereduce(reductions: readonly unknown[]): unknown;
+  finalize(reduction: unknown): unknown;
+}
+
+class Done extends Error {}
+
+/** Folds rows and block reductions into one output row per group. */
+class GroupFold {
+  private enc: string | undefined;
+  private key: unknown;
+  private reds: unknown[] = [];
+  private rows: ReduceRow[] = [];
+  private skip: number;
+  readonly out: Array<{ key: unknown; value: unknown }> = [];
+
+  constructor(
+    private readonly reducer: AsyncReducer,
+    private readonly plan: QueryPlan,
+  ) {
+    this.skip = plan.skip;
+  }
+
+  async row(row: ReduceRow, genc: string): Promise<void> {
+    if (genc !== this.enc) await this.start(genc, groupKey(row.key, this.plan.groupLevel));
+    this.rows.push(row);
+    if (this.rows.length >= REDUCE_CHUNK) {
+      this.reds.push(await reduceSafely(() => this.reducer.reduce(this.rows)));
+      this.rows = [];
+    }
+  }
+
+  async reduction(red: unknown, genc: string, key: unknown): Promise<void> {
+    if (genc !== this.enc) await this.start(genc, key);
+    this.reds.push(red);
+  }
+
+  private async start(genc: string, key: unknown): Promise<void> {
+    await this.flush();
+    this.enc = genc;
+    this.key = key;
+  }
+
+  async flush(): Promise<void> {
+    if (this.enc === undefined) return;
+    if (this.rows.length > 0) this.reds.push(await reduceSafely(() => this.reducer.reduce(this.rows)));
+    const red = this.reds.length === 1 ? this.reds[0] : await reduceSafely(() => this.reducer.rereduce(this.reds));
+    this.enc = undefined;
+    this.reds = [];
+    this.rows = [];
+    if (this.skip > 0) this.skip--;
+    else this.out.push({ key: this.plan.groupLevel === 0 ? null : this.key, value: await this.reducer.finalize(red) });
+    if (this.out.length >= this.plan.limit) throw new Done();
+  }
+}
+
+async function reduceSafely(fn: () => unknown): Promise<unknown> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (isRefugeError(err)) throw err;
+    throw new RefugeError('reduce_error', err instanceof Error ? err.message : String(err), { cause: err });
+  }
+}
+
+export async function reduceQuery(ctx: ViewReadContext, plan: QueryPlan, reducer: AsyncReducer): Promise<ReduceResult> {
+  const fold = new GroupFold(reducer, plan);
+  if (plan.limit === 0) return { rows: [] };
+  try {
+    for (const range of rangesFor(plan, ctx.prefix, ctx.end)) {
+      if (!isEmpty(range)) await readRange(ctx, plan, reducer, fold, range);
+      // Each of `keys` is its own group, even when the same key is asked twice.
+      if (plan.keys) await fold.flush();
+    }
+    await fold.flush();
+  } catch (err) {
+    if (!(err instanceof Done)) throw err;
+  }
+  return { rows: fold.out };
+}
+
+async function readRange(ctx: ViewReadContext, plan: QueryPlan, reducer: AsyncReducer, fold: GroupFold, range: ScanRange): Promise<void> {
+  if (plan.keys) return readRows(ctx, plan, fold, range);
+  const blocks = await ctx.blocks();
+  const cut = ctx.prefix.length;
+  const first = blocks.locate(range.gte.slice(cut));
+  const last = compareStrings(range.lt, ctx.end) >= 0 ? blocks.length - 1 : blocks.locate(range.lt.slice(cut));
+  const level = plan.groupLevel;
+  for (let n = 0; n <= last - first; n++) {
+    const i = plan.descending ? last - n : first + n;
+    const whole = blocks.rangeOf(i);
+    const part = {
+      gte: compareStrings(whole.gte, range.gte) > 0 ? whole.gte : range.gte,
+      lt: compareStrings(whole.lt, range.lt) < 0 ? whole.lt : range.lt,
+    };
+    if (compareStrings(part.gte, part.lt) >= 0 || blocks.count(i) === 0) continue;
+    const inside = part.gte === whole.gte && part.lt === whole.lt;
+    if (inside && level !== 'exact') {
+      let cached = blocks.reduction(i);
+      if (cached === undefined) {
+        const rows = await collectRows(ctx, whole, false);
+        if (rows.length === 0) continue;
+        cached = {
+          red: await reduceSafely(() => reducer.reduce(rows)),
+          firstEnc: rows[0]!.enc,
+          lastEnc: rows[rows.length - 1]!.enc,
+          firstKey: rows[0]!.key,
+        };
+        blocks.setReduction(i, cached);
+      }
+      const genc = groupOf(cached.firstEnc, level);
+      if (genc === groupOf(cached.lastEnc, level)) {
+        await fold.reduction(cached.red, genc, groupKey(cached.firstKey, level));
+        continue;
+      }
+    }
+    await readRows(ctx, plan, fold, part);
+  }
+}
+
+async function readRows(ctx: ViewReadContext, plan: QueryPlan, fold: GroupFold, range: ScanRange): Promise<void> {
+  const cut = ctx.prefix.length;
+  for await (const entries of ctx.store.scan({ ...range, reverse: plan.descending }, 512)) {
+    for (const [k, v] of entries) {
+      const row = toRow(k.slice(cut), v);
+      await fold.row(row, groupOf(row.enc, plan.groupLevel));
+    }
+  }
+}
+
+async function collectRows(ctx: ViewReadContext, range: ScanRange, reverse: boolean): Promise<ReduceRow[]> {
+  const cut = ctx.prefix.length;
+  const rows: ReduceRow[] = [];
+  for await (const entries of ctx.store.scan({ ...range, reverse }, 512)) for (const [k, v] of entries) rows.push(toRow(k.slice(cut), v));
+  return rows;
+}
+
+/** Level 0 puts every row in one group. */
+const groupOf = (enc: string, level: number | 'exact'): string => (level === 0 ? '' : groupEncoded(enc, level));
+
+function toRow(suffix: string, json: string): ReduceRow {
+  const { enc, id } = parseRowSuffix(suffix);
+  const [key, value] = JSON.parse(json) as [unknown, unknown];
+  return { key, enc, id, value };
+}

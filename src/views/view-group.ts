@@ -1,0 +1,252 @@
+// A view group: every view of one design document, built together in one pass over the changes
+// feed and kept in a KvStore under one key prefix. It is an Indexer: each apply() maps a batch of
+// documents (one sandbox call per view), replaces their previous rows (found through the
+// back-index) and records the new indexed sequence, all in one atomic write.
+
+import type { Doc } from '../documents/index.ts';
+import { RefugeError } from '../errors/index.ts';
+import type { Indexer, IndexerChange } from '../indexers/index.ts';
+import type { KvOp, KvReader, KvStore } from '../storage/index.ts';
+import { builtinName, builtinReducer, copy } from './builtin-reduce.ts';
+import { findView, parseDesignDoc, type DesignDef } from './design-doc.ts';
+import { encodeKey } from './key-codec.ts';
+import { viewRange } from './key-range.ts';
+import { entryView, GroupLayout, rowKeysOf, type GroupMeta } from './layout.ts';
+import { mapQuery, type FetchDocs, type MapResult, type ViewReadContext } from './map-query.ts';
+import { compileFn, createMapper, type Mapper } from './mapper.ts';
+import { planQuery, type ViewQueryOptions } from './query-options.ts';
+import { reduceQuery, type AsyncReducer, type ReduceResult } from './reduce-query.ts';
+import { RowBlocks } from './row-blocks.ts';
+import { RwLock } from './rw-lock.ts';
+import type { ViewSandbox } from './sandbox-face.ts';
+
+export interface ViewGroupOptions {
+  store: KvStore;
+  /** Every key of the group starts with it; must end in an ASCII character. */
+  prefix: string;
+  ddoc: Doc | DesignDef;
+  /** Runs JavaScript map/reduce functions; not needed for `language: "query"` (Mango) groups. */
+  sandbox?: ViewSandbox;
+  /** Documents per sandbox map call (default 500). */
+  mapBatchSize?: number;
+  /** Rows per in-memory row block (default 64; small values exercise block splits in tests). */
+  blockSize?: number;
+}
+
+export type ViewResult = MapResult | ReduceResult;
+
+export class ViewGroup implements Indexer {
+  readonly kind = 'view';
+  readonly layout: GroupLayout;
+  private readonly lock = new RwLock();
+  private readonly blocks = new Map<number, Promise<RowBlocks>>();
+  private closed = false;
+
+  private constructor(
+    readonly def: DesignDef,
+    private readonly store: KvStore,
+    private meta: GroupMeta,
+    private readonly mapper: Mapper,
+    private readonly reducers: Array<AsyncReducer | undefined>,
+    private readonly mapBatchSize: number,
+    layout: GroupLayout,
+    private readonly blockSize: number,
+  ) {
+    this.layout = layout;
+  }
+
+  static async open(options: ViewGroupOptions): Promise<ViewGroup> {
+    const def = 'signature' in options.ddoc && 'views' in options.ddoc && Array.isArray(options.ddoc.views) ? (options.ddoc as DesignDef) : parseDesignDoc(options.ddoc as Doc);
+    const layout = new GroupLayout(options.prefix);
+    const mapper = await createMapper(def, options.sandbox);
+    const reducers: Array<AsyncReducer | undefined> = [];
+    for (const view of def.views) reducers.push(view.reduce === undefined ? undefined : await makeReducer(view.name, view.reduce, options.sandbox));
+    const stored = await options.store.get(layout.metaKey);
+    const meta: GroupMeta = stored ? (JSON.parse(stored) as GroupMeta) : { seq: 0, rows: def.views.map(() => 0) };
+    return new ViewGroup(def, options.store, meta, mapper, reducers, options.mapBatchSize ?? 500, layout, options.blockSize ?? 64);
+  }
+
+  get signature(): string {
+    return this.def.signature;
+  }
+
+  async indexedSeq(): Promise<number> {
+    return this.meta.seq;
+  }
+
+  /** The indexed sequence without a promise (what queries report as update_seq). */
+  get seq(): number {
+    return this.meta.seq;
+  }
+
+  /** Rows per view (CouchDB's total_rows). */
+  get rowCounts(): readonly number[] {
+    return this.meta.rows;
+  }
+
+  async apply(changes: readonly IndexerChange[], upTo: number): Promise<void> {
+    this.check();
+    await this.lock.write(async () => {
+      if (upTo <= this.meta.seq && changes.length === 0) return;
+      const byId = new Map<string, IndexerChange>();
+      for (const c of changes) byId.set(c.id, c); // a later change of a document wins
+      const list = [...byId.values()];
+      const fresh = this.meta.seq === 0 && this.meta.rows.every((n) => n === 0);
+      const old = fresh ? [] : await this.store.getMany(list.map((c) => this.layout.backKey(c.id)));
+      const docs: Doc[] = [];
+      const mappedAt: number[] = [];
+      list.forEach((c, i) => {
+        if (c.deleted || !c.doc) return;
+        if (!this.def.includeDesign && c.id.startsWith('_design/')) return;
+        mappedAt[i] = docs.length;
+        docs.push(c.doc);
+      });
+      const emitted = await this.mapAll(docs);
+      const rows = [...this.meta.rows];
+      // One array for one native call: cheaper than a chained batch's call per operation.
+      const ops: KvOp[] = [];
+      const chain = { put: (key: string, value: string) => void ops.push({ type: 'put', key, value }), del: (key: string) => void ops.push({ type: 'del', key }) };
+      const touched: Array<[number, string, 1 | -1]> = [];
+      try {
+        list.forEach((c, i) => {
+          const prev = old[i] ? old[i]!.split('\u0000') : [];
+          rowKeysOf(this.layout, prev, c.id).forEach((key, n) => {
+            chain.del(key);
+            rows[entryView(prev[n]!)]!--;
+            touched.push([entryView(prev[n]!), key, -1]);
+          });
+          const at = mappedAt[i];
+          const entries: string[] = [];
+          const values: string[] = [];
+          if (at !== undefined) {
+            emitted.forEach((perDoc, v) => {
+              for (const [key, value] of perDoc[at]!) {
+                entries.push(this.layout.entry(v, encodeKey(key)));
+                values.push(JSON.stringify([key ?? null, value ?? null]));
+                rows[v]!++;
+              }
+            });
+          }
+          const keys = rowKeysOf(this.layout, entries, c.id);
+          keys.forEach((k, n) => {
+            chain.put(k, values[n]!);
+            touched.push([entryView(entries[n]!), k, 1]);
+          });
+          if (entries.length > 0) chain.put(this.layout.backKey(c.id), entries.join('\u0000'));
+          else if (prev.length > 0) chain.del(this.layout.backKey(c.id));
+        });
+        const meta: GroupMeta = { seq: Math.max(upTo, this.meta.seq), rows };
+        chain.put(this.layout.metaKey, JSON.stringify(meta));
+        await this.store.batch(ops);
+        this.meta = meta;
+      } finally {
+        ops.length = 0;
+      }
+      await this.noteRows(touched);
+    });
+  }
+
+  private async mapAll(docs: readonly Doc[]): Promise<Array<Array<Array<[unknown, unknown]>>>> {
+    if (docs.length <= this.mapBatchSize) return this.mapper.map(docs);
+    const out: Array<Array<Array<[unknown, unknown]>>> = this.def.views.map(() => []);
+    for (let i = 0; i < docs.length; i += this.mapBatchSize) {
+      const part = await this.mapper.map(docs.slice(i, i + this.mapBatchSize));
+      part.forEach((perDoc, v) => out[v]!.push(...perDoc));
+    }
+    return out;
+  }
+
+  // Row blocks already built follow the rows (removals first: a row rewritten in place is one
+  // removal and one addition of the same key).
+  private async noteRows(touched: ReadonlyArray<[number, string, 1 | -1]>): Promise<void> {
+    if (this.blocks.size === 0) return;
+    const built = new Map<number, RowBlocks>();
+    for (const [v, p] of this.blocks) built.set(v, await p);
+    for (const pass of [-1, 1] as const) {
+      for (const [v, key, delta] of touched) {
+        const b = built.get(v);
+        if (b && delta === pass) b.note(key.slice(this.layout.viewPrefix(v).length), delta);
+      }
+    }
+    for (const b of built.values()) await b.rebalance(this.store);
+  }
+
+  /** Runs a query on one view; `fetchDocs` serves include_docs. */
+  async query(viewName: string, options: ViewQueryOptions = {}, fetchDocs?: FetchDocs): Promise<ViewResult> {
+    this.check();
+    const { index } = findView(this.def, viewName);
+    const reducer = this.reducers[index];
+    const plan = planQuery(options, reducer !== undefined);
+    return this.lock.read(async () => {
+      const ctx = this.readContext(index, this.store);
+      const result: ViewResult = plan.reduce ? await reduceQuery(ctx, plan, reducer!) : await mapQuery(ctx, plan, fetchDocs);
+      if (plan.updateSeq) result.update_seq = this.meta.seq;
+      return result;
+    });
+  }
+
+  /** Reads a view's rows in a store key range (Mango `_find` over a json index): id and key only. */
+  async *scanRows(viewName: string, range: { gte: string; lt: string }, descending = false): AsyncGenerator<{ id: string; key: unknown }> {
+    this.check();
+    const { index } = findView(this.def, viewName);
+    const prefix = this.layout.viewPrefix(index);
+    const rows: Array<{ id: string; key: unknown }> = [];
+    await this.lock.read(async () => {
+      for await (const entries of this.store.scan({ gte: prefix + range.gte, lt: prefix + range.lt, reverse: descending }, 512)) {
+        for (const [k, v] of entries) {
+          const id = k.slice(prefix.length).split('\u0000')[1]!;
+          rows.push({ id, key: (JSON.parse(v) as [unknown])[0] });
+        }
+      }
+    });
+    yield* rows;
+  }
+
+  private readContext(index: number, reader: KvReader): ViewReadContext {
+    const prefix = this.layout.viewPrefix(index);
+    const { lt: end } = viewRange(prefix);
+    return {
+      store: reader,
+      prefix,
+      end,
+      totalRows: this.meta.rows[index] ?? 0,
+      blocks: () => {
+        let b = this.blocks.get(index);
+        if (!b) {
+          b = RowBlocks.build(reader, prefix, end, this.blockSize);
+          this.blocks.set(index, b);
+          b.catch(() => this.blocks.delete(index));
+        }
+        return b;
+      },
+    };
+  }
+
+  /** Bytes the group takes on disk, when the engine can tell. */
+  async diskSize(): Promise<number | undefined> {
+    return this.store.approximateSize ? this.store.approximateSize(this.layout.range()) : undefined;
+  }
+
+  /** Closes once the queries and the update in progress are done (the lock drains first). */
+  async close(): Promise<void> {
+    await this.lock.write(async () => {
+      this.closed = true;
+    });
+  }
+
+  private check(): void {
+    if (this.closed) throw new RefugeError('closed', `view group ${this.def.id} is closed`);
+  }
+}
+
+async function makeReducer(viewName: string, source: string, sandbox: ViewSandbox | undefined): Promise<AsyncReducer> {
+  const builtin = builtinName(source);
+  if (builtin) return builtinReducer(builtin);
+  if (!sandbox) throw new RefugeError('internal', 'a JavaScript reduce needs a sandbox');
+  const fn = await compileFn(sandbox, 'reduce', viewName, source);
+  return {
+    reduce: (rows) => sandbox.reduce(fn, rows.map((r) => [r.key, r.id] as [unknown, string]), rows.map((r) => r.value), false),
+    rereduce: (reds) => sandbox.reduce(fn, null, reds, true),
+    finalize: copy,
+  };
+}

@@ -1,0 +1,138 @@
+// Views and Mango json indexes through PouchDB's HTTP adapter against a Refuge server: map queries
+// with CouchDB's options, built-in reduces, group levels, collation of mixed-type keys, custom
+// reduce, `_info`, stale reads, and `_index` + `_find` choosing a json index.
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PouchDB } from '../http/pouchdb.ts';
+import { request, startTestServer, type TestServer } from '../http/server.ts';
+
+// CouchDB's documented view collation order ("Views Collation"), as emitted keys.
+const ORDERED_KEYS: unknown[] = [
+  null, false, true,
+  1, 2, 3.0, 4,
+  'a', 'A', 'aa', 'b', 'B', 'ba', 'bb',
+  ['a'], ['b'], ['b', 'c'], ['b', 'c', 'a'], ['b', 'd'], ['b', 'd', 'e'],
+  { a: 1 }, { a: 2 }, { b: 1 }, { b: 2 }, { b: 2, a: 1 }, { b: 2, c: 2 },
+];
+
+describe('views and json indexes through PouchDB', () => {
+  let server: TestServer;
+  let db: any;
+  before(async () => {
+    server = await startTestServer({ engine: 'leveldb' });
+    db = new PouchDB(`${server.url}/views`);
+    await db.bulkDocs([
+      { _id: '_design/app', views: {
+        byType: { map: 'function (doc) { if (doc.type) emit(doc.type, doc.n); }', reduce: '_sum' },
+        count: { map: 'function (doc) { if (doc.date) emit(doc.date, 1); }', reduce: '_count' },
+        stats: { map: 'function (doc) { if (doc.n !== undefined) emit(doc.type, doc.n); }', reduce: '_stats' },
+        custom: { map: 'function (doc) { if (doc.n !== undefined) emit(doc.type, doc.n); }', reduce: 'function (keys, values, rereduce) { return Math.max.apply(null, values); }' },
+        mixed: { map: 'function (doc) { if (doc.mixed) emit(doc.key, doc._id); }' },
+      } },
+      { _id: 'a', type: 'fruit', n: 3, date: [2024, 1, 5] },
+      { _id: 'b', type: 'fruit', n: 5, date: [2024, 1, 9] },
+      { _id: 'c', type: 'veg', n: 2, date: [2024, 2, 1] },
+      { _id: 'd', type: 'veg', n: 10, date: [2025, 1, 1] },
+      { _id: 'e', type: 'nut', n: 1, date: [2025, 3, 3] },
+      ...ORDERED_KEYS.map((key, i) => ({ _id: `m${String(ORDERED_KEYS.length - i).padStart(2, '0')}`, mixed: true, key })),
+    ]);
+  });
+  after(async () => {
+    await db.close();
+    await server.close();
+  });
+
+  test('map queries: key, keys, ranges, descending, limit, skip, include_docs', async () => {
+    const byKey = await db.query('app/byType', { key: 'fruit', reduce: false });
+    assert.deepEqual(byKey.rows.map((r: any) => [r.id, r.value]), [['a', 3], ['b', 5]]);
+    assert.equal(byKey.total_rows, 5);
+    const keys = await db.query('app/byType', { keys: ['veg', 'nut'], reduce: false });
+    assert.deepEqual(keys.rows.map((r: any) => r.id), ['c', 'd', 'e']);
+    const range = await db.query('app/byType', { startkey: 'fruit', endkey: 'nut', inclusive_end: false, reduce: false });
+    assert.deepEqual(range.rows.map((r: any) => r.id), ['a', 'b']);
+    const desc = await db.query('app/byType', { descending: true, limit: 2, skip: 1, reduce: false, include_docs: true });
+    assert.deepEqual(desc.rows.map((r: any) => r.id), ['c', 'e']);
+    assert.equal(desc.rows[0].doc.n, 2);
+  });
+
+  test('built-in reduces and group levels', async () => {
+    assert.deepEqual((await db.query('app/byType')).rows, [{ key: null, value: 21 }]);
+    const grouped = await db.query('app/byType', { group: true });
+    assert.deepEqual(grouped.rows, [{ key: 'fruit', value: 8 }, { key: 'nut', value: 1 }, { key: 'veg', value: 12 }]);
+    const years = await db.query('app/count', { group_level: 1 });
+    assert.deepEqual(years.rows, [{ key: [2024], value: 3 }, { key: [2025], value: 2 }]);
+    const months = await db.query('app/count', { group_level: 2, startkey: [2024], endkey: [2024, {}] });
+    assert.deepEqual(months.rows, [{ key: [2024, 1], value: 2 }, { key: [2024, 2], value: 1 }]);
+    const stats = await db.query('app/stats', { key: 'veg' });
+    assert.deepEqual(stats.rows, [{ key: null, value: { sum: 12, count: 2, min: 2, max: 10, sumsqr: 104 } }]);
+    const custom = await db.query('app/custom', { group: true });
+    assert.deepEqual(custom.rows, [{ key: 'fruit', value: 5 }, { key: 'nut', value: 1 }, { key: 'veg', value: 10 }]);
+  });
+
+  test('collation of mixed-type keys is CouchDB order', async () => {
+    const res = await db.query('app/mixed');
+    assert.deepEqual(res.rows.map((r: any) => r.key), ORDERED_KEYS);
+  });
+
+  test('CouchDB errors: reduce with include_docs, grouping a map view, unknown view', async () => {
+    const bad = await request(`${server.url}/views/_design/app/_view/byType?include_docs=true`);
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.error, 'query_parse_error');
+    const group = await request(`${server.url}/views/_design/app/_view/mixed?group=true`);
+    assert.equal(group.status, 400);
+    assert.equal((await request(`${server.url}/views/_design/app/_view/nope`)).status, 404);
+    assert.equal((await request(`${server.url}/views/_design/nope/_view/x`)).status, 404);
+    const notJson = await request(`${server.url}/views/_design/app/_view/byType?key=fruit`);
+    assert.equal(notJson.status, 400);
+  });
+
+  test('POST keys, multi-queries, _info, stale reads, updates', async () => {
+    const post = await request(`${server.url}/views/_design/app/_view/byType`, { method: 'POST', body: { keys: ['nut'], reduce: false } });
+    assert.deepEqual(post.body.rows.map((r: any) => r.id), ['e']);
+    const multi = await request(`${server.url}/views/_design/app/_view/byType/queries`, { method: 'POST', body: { queries: [{ key: 'nut', reduce: false }, { group: true, limit: 1 }] } });
+    assert.equal(multi.body.results.length, 2);
+    assert.deepEqual(multi.body.results[1].rows, [{ key: 'fruit', value: 8 }]);
+    await db.put({ _id: 'f', type: 'nut', n: 4 });
+    const stale = await db.query('app/byType', { key: 'nut', reduce: false, stale: 'ok' });
+    assert.deepEqual(stale.rows.map((r: any) => r.id), ['e']);
+    const fresh = await db.query('app/byType', { key: 'nut', reduce: false });
+    assert.deepEqual(fresh.rows.map((r: any) => r.id), ['e', 'f']);
+    const info = await request(`${server.url}/views/_design/app/_info`);
+    assert.equal(info.status, 200);
+    assert.equal(info.body.name, 'app');
+    assert.equal(typeof info.body.view_index.signature, 'string');
+  });
+
+  test('_index creates a json index as a view; _find uses it when asked; partial filters; delete', async () => {
+    const created = await db.createIndex({ index: { fields: ['n'], ddoc: 'by-n', name: 'n-idx' } });
+    assert.equal(created.result, 'created');
+    assert.equal((await db.createIndex({ index: { fields: ['n'], ddoc: 'by-n', name: 'n-idx' } })).result, 'exists');
+    const list = await db.getIndexes();
+    assert.ok(list.indexes.some((i: any) => i.ddoc === '_design/by-n' && i.name === 'n-idx' && i.type === 'json'));
+    const found = await db.find({ selector: { n: { $gt: 3 } }, use_index: ['by-n', 'n-idx'], sort: [{ n: 'asc' }] as any, fields: ['_id', 'n'] });
+    assert.deepEqual(found.docs, [{ _id: 'f', n: 4 }, { _id: 'b', n: 5 }, { _id: 'd', n: 10 }]);
+    const stats = await request(`${server.url}/views/_find`, { method: 'POST', body: { selector: { n: { $gt: 3 } }, use_index: 'by-n', execution_stats: true } });
+    assert.equal(stats.body.execution_stats.total_keys_examined, 3);
+    await db.createIndex({ index: { fields: ['type'], partial_filter_selector: { n: { $gte: 5 } } }, ddoc: 'partial', name: 'big' });
+    const partial = await db.find({ selector: { type: { $gt: null } }, use_index: ['partial', 'big'] });
+    assert.deepEqual(partial.docs.map((d: any) => d._id).sort(), ['b', 'd']);
+    // The path index still answers what no json index fits.
+    const plain = await db.find({ selector: { type: 'veg' } });
+    assert.deepEqual(plain.docs.map((d: any) => d._id).sort(), ['c', 'd']);
+    const del = await request(`${server.url}/views/_index/_design/by-n/json/n-idx`, { method: 'DELETE' });
+    assert.equal(del.status, 200);
+    assert.equal((await request(`${server.url}/views/_design/by-n`)).status, 404);
+  });
+
+  test('restart keeps the view without a rebuild; _view_cleanup drops old indexes', async () => {
+    const ddoc = await db.get('_design/app');
+    ddoc.views.byType.map = 'function (doc) { if (doc.type) emit([doc.type], doc.n); }';
+    await db.put(ddoc);
+    const res = await db.query('app/byType', { group: true });
+    assert.deepEqual(res.rows[0], { key: ['fruit'], value: 8 });
+    const cleanup = await request(`${server.url}/views/_view_cleanup`, { method: 'POST', body: {} });
+    assert.equal(cleanup.status, 202);
+    assert.deepEqual((await db.query('app/byType', { group: true })).rows[0], { key: ['fruit'], value: 8 });
+  });
+});
