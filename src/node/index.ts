@@ -25,6 +25,8 @@ export interface OpenNodeOptions {
   durability?: Durability;
   /** Default: memory when the engine is memory, otherwise fs in `<dataDir>/blobs`; or a store to own. */
   blobs?: NodeBlobOptions | BlobStore;
+  /** Limits for design-document functions (default 5 s and 64 MiB per call). */
+  sandbox?: { timeoutMs?: number; memoryBytes?: number };
 }
 
 function isStore(value: NodeBlobOptions | BlobStore): value is BlobStore {
@@ -62,6 +64,7 @@ export async function openNode(options: OpenNodeOptions = {}): Promise<RefugeNod
       ...(onDisk && { pins: new FsPinStore(dataDir) }),
       engine,
       durability: options.durability,
+      ...(options.sandbox && { sandbox: options.sandbox }),
       catalogLocation: join(dataDir, 'catalog'),
       locationOf: (name) => join(dataDir, 'dbs', encodeURIComponent(name)),
       blobs,

@@ -31,6 +31,8 @@ export interface NodeOptions {
   refs?: RefStore;
   /** Blobs gc must keep; default in memory. */
   pins?: PinStore;
+  /** Limits for design-document functions (default 5 s and 64 MiB per call). */
+  sandbox?: { timeoutMs?: number; memoryBytes?: number };
 }
 
 const CATALOG_PREFIX = 'db!';
@@ -134,6 +136,7 @@ export class RefugeNode {
           name,
           attachDesign(db, {
             secObj: () => this.security(name),
+            ...(this.options.sandbox && { sandbox: this.options.sandbox }),
             openIndexStore: () => this.options.engine.open({ location: this.indexLocation(name) }),
           }),
         );
