@@ -125,7 +125,33 @@ describe('views and json indexes through PouchDB', () => {
     assert.equal((await request(`${server.url}/views/_design/by-n`)).status, 404);
   });
 
-  test('restart keeps the view without a rebuild; _view_cleanup drops old indexes', async () => {
+  test('design documents replicate like any document, and their views work on arrival', async () => {
+    const { localPouch } = await import('../http/pouchdb.ts');
+    const { Local, cleanup } = await localPouch();
+    const local = new Local('with-ddoc');
+    try {
+      await local.bulkDocs([
+        { _id: '_design/r', views: { byColor: { map: 'function (doc) { emit(doc.color, 1); }', reduce: '_count' } }, validate_doc_update: 'function (n) { if (n.color === "plaid") throw({forbidden: "no plaid"}); }' },
+        { _id: 'x1', color: 'red' },
+        { _id: 'x2', color: 'blue' },
+        { _id: 'x3', color: 'red' },
+      ]);
+      const result = await local.replicate.to(`${server.url}/replicated`);
+      assert.equal(result.docs_written, 4);
+      const remote = new PouchDB(`${server.url}/replicated`);
+      try {
+        assert.deepEqual((await remote.query('r/byColor', { group: true })).rows, [{ key: 'blue', value: 1 }, { key: 'red', value: 2 }]);
+        await assert.rejects(remote.put({ _id: 'x4', color: 'plaid' }), (err: { status: number }) => err.status === 403);
+      } finally {
+        await remote.close();
+      }
+    } finally {
+      await local.close();
+      await cleanup();
+    }
+  });
+
+  test('editing a view rebuilds it; _view_cleanup drops the old index and keeps the live one', async () => {
     const ddoc = await db.get('_design/app');
     ddoc.views.byType.map = 'function (doc) { if (doc.type) emit([doc.type], doc.n); }';
     await db.put(ddoc);
