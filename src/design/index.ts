@@ -2,7 +2,7 @@
 // path, changes filters, and the indexes they define (views in src/views, full-text in
 // src/search). `attachDesign` installs the hooks on a Database; user code runs in src/sandbox.
 import type { Database, FindResult } from '../documents/index.ts';
-import { findWithJsonIndex, type MangoFindRequest } from './mango-find.ts';
+import { chooseJsonIndex, explainJsonIndex, findWithJsonIndex, type MangoFindRequest } from './mango-find.ts';
 import { RefugeError } from '../errors/index.ts';
 import type { SandboxOptions } from '../sandbox/index.ts';
 import { SearchIndexes } from '../search/index.ts';
@@ -37,8 +37,10 @@ export interface DbDesign {
   search(): Promise<SearchIndexes>;
   /** Drops index data no design document refers to any more (`_view_cleanup`). */
   cleanup(): Promise<void>;
-  /** Mango `_find`: a json index when `useIndex` names one (or the path index is off), else the path index. */
+  /** Mango `_find`: a json index when `useIndex` names one or one fits, else the path index. */
   find(req: MangoFindRequest): Promise<FindResult>;
+  /** `_explain`: which index `find` would use and how. */
+  explain(req: MangoFindRequest): Promise<unknown>;
   close(): Promise<void>;
 }
 
@@ -89,16 +91,16 @@ export function attachDesign(db: Database, options: AttachDesignOptions = {}): D
     },
     async find(req) {
       const { useIndex, ...plain } = req;
-      const autoIndex = (await db.info()).autoIndex;
-      if (useIndex !== undefined || !autoIndex) {
-        const viaIndex = await findWithJsonIndex(db, await design.views(), await docs.all(), req, autoIndex);
-        if (viaIndex) return viaIndex;
-        if (useIndex !== undefined) {
-          const result = await db.find(plain);
-          return { ...result, warning: `${JSON.stringify(useIndex)} was not used because it does not contain a valid index for this query.` };
-        }
-      }
-      return db.find(plain);
+      const choice = chooseJsonIndex(await docs.all(), req);
+      if (choice) return findWithJsonIndex(db, await design.views(), choice, req);
+      const result = await db.find(plain);
+      if (useIndex === undefined) return result;
+      return { ...result, warning: `${JSON.stringify(useIndex)} was not used because it does not contain a valid index for this query.` };
+    },
+    async explain(req) {
+      const { useIndex: _u, ...plain } = req;
+      const choice = chooseJsonIndex(await docs.all(), req);
+      return choice ? explainJsonIndex(db.name, choice, req) : db.explain(plain);
     },
     async cleanup() {
       await (await design.views()).cleanup();

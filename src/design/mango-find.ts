@@ -1,5 +1,5 @@
 // `_find` over Mango json indexes (design documents with `language: "query"`, built as views):
-// used when `use_index` names one, or when the automatic path index is off and one fits.
+// chosen when `use_index` names one or one fits the selector; otherwise the path index answers.
 // Index rows only narrow the candidates; every document is checked against the whole selector.
 import type { Database, Doc, FindRequest, FindResult } from '../documents/index.ts';
 import { decodeBookmark } from '../documents/index.ts';
@@ -39,24 +39,48 @@ function wanted(useIndex: unknown): { ddoc: string; name?: string } | undefined 
   return { ddoc: ddoc.startsWith('_design/') ? ddoc : `_design/${ddoc}`, ...(name !== undefined ? { name } : {}) };
 }
 
-/** Answers `req` from a json index, or undefined when the path index (or a full scan) should. */
-export async function findWithJsonIndex(
-  db: Database,
-  views: ViewIndexes,
-  ddocs: readonly Doc[],
-  req: MangoFindRequest,
-  autoIndex: boolean,
-): Promise<FindResult | undefined> {
-  const want = wanted(req.useIndex);
-  if (!want && autoIndex) return undefined;
+export interface JsonIndexChoice {
+  ix: JsonIndex;
+  range: { gte: string; lt: string };
+}
+
+/**
+ * The json index `req` should use: the one `use_index` names when it fits, else (no `use_index`)
+ * the first non-partial index whose leading field the selector constrains, as CouchDB's planner
+ * prefers a json index over a scan. Partial indexes are used only when named, as in CouchDB.
+ */
+export function chooseJsonIndex(ddocs: readonly Doc[], req: MangoFindRequest): JsonIndexChoice | undefined {
   if (req.selector === undefined) throw new RefugeError('bad_request', 'Missing required key: selector');
+  const want = wanted(req.useIndex);
   const selector = normalizeSelector(req.selector);
   const candidates = jsonIndexes(ddocs).filter((ix) =>
     want ? ix.ddocId === want.ddoc && (want.name === undefined || ix.name === want.name) : !ix.partial,
   );
-  const chosen = candidates.map((ix) => ({ ix, range: rangeFor(selector, ix.fields) })).find((c) => c.range !== undefined);
-  if (!chosen) return undefined;
-  const { ix, range } = chosen;
+  for (const ix of candidates) {
+    const range = rangeFor(selector, ix.fields);
+    if (range) return { ix, range };
+  }
+  return undefined;
+}
+
+/** CouchDB's `_explain` answer for a query a json index serves. */
+export function explainJsonIndex(dbName: string, choice: JsonIndexChoice, req: MangoFindRequest) {
+  return {
+    dbname: dbName,
+    index: { ddoc: choice.ix.ddocId, name: choice.ix.name, type: 'json', def: { fields: choice.ix.fields.map((f) => ({ [f]: 'asc' })) } },
+    selector: req.selector,
+    opts: { use_index: req.useIndex ?? [], sort: req.sort ?? {}, fields: req.fields ?? 'all_fields', conflicts: req.conflicts === true },
+    limit: req.limit ?? 25,
+    skip: req.skip ?? 0,
+    fields: req.fields ?? 'all_fields',
+    range: choice.range,
+  };
+}
+
+/** Runs `req` over the chosen json index; every candidate is checked against the whole selector. */
+export async function findWithJsonIndex(db: Database, views: ViewIndexes, choice: JsonIndexChoice, req: MangoFindRequest): Promise<FindResult> {
+  const { ix, range } = choice;
+  const selector = normalizeSelector(req.selector);
   const started = Date.now();
   const sort = parseSort(req.sort);
   const fields = parseFields(req.fields);
@@ -66,7 +90,7 @@ export async function findWithJsonIndex(
   const ids: string[] = [];
   const seen = new Set<string>();
   let keys = 0;
-  for await (const row of group.scanRows(ix.name, range!)) {
+  for await (const row of group.scanRows(ix.name, range)) {
     keys++;
     if (!seen.has(row.id)) {
       seen.add(row.id);

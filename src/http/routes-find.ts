@@ -36,8 +36,8 @@ export function findRoutes(app: FastifyInstance, ctx: ServerContext): void {
   });
 
   app.post('/:db/_explain', async (req) => {
-    const db = await dbOf(ctx, req);
-    return db.explain(findRequest(objectBody(req.body)));
+    const body = objectBody(req.body);
+    return (await design(req)).explain({ ...findRequest(body), useIndex: body.use_index });
   });
 
   app.get('/:db/_index', async (req) => {

@@ -117,6 +117,14 @@ describe('views and json indexes through PouchDB', () => {
     await db.createIndex({ index: { fields: ['type'], partial_filter_selector: { n: { $gte: 5 } } }, ddoc: 'partial', name: 'big' });
     const partial = await db.find({ selector: { type: { $gt: null } }, use_index: ['partial', 'big'] });
     assert.deepEqual(partial.docs.map((d: any) => d._id).sort(), ['b', 'd']);
+    // Without use_index, _find picks a json index that fits the selector; _explain says which.
+    const auto = await request(`${server.url}/views/_explain`, { method: 'POST', body: { selector: { n: { $gte: 5 } } } });
+    assert.equal(auto.body.index.ddoc, '_design/by-n');
+    assert.equal(auto.body.index.type, 'json');
+    const autoFind = await db.find({ selector: { n: { $gte: 5 } } });
+    assert.deepEqual(autoFind.docs.map((d: any) => d._id).sort(), ['b', 'd']);
+    const other = await request(`${server.url}/views/_explain`, { method: 'POST', body: { selector: { type: 'veg' } } });
+    assert.equal(other.body.index.name, '_path_index');
     // The path index still answers what no json index fits.
     const plain = await db.find({ selector: { type: 'veg' } });
     assert.deepEqual(plain.docs.map((d: any) => d._id).sort(), ['c', 'd']);
