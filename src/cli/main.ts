@@ -7,6 +7,7 @@ import { loadSettings, SETTING_HELP } from './config.ts';
 import { runBlobs } from './blobs.ts';
 import { runId } from './id.ts';
 import { runPeers } from './peers.ts';
+import { runQuery } from './query.ts';
 import { runDemo } from './demo.ts';
 import { runReplicate } from './replicate.ts';
 import { runSnapshot } from './snapshot.ts';
@@ -26,6 +27,8 @@ Usage:
                               print the node's public key, mesh peer id, or an invite for other nodes
   refuge peers add|ls|rm|join|leave|grant|revoke|grants ...
                               trusted peers, groups, and who may read or write which database
+  refuge query SELECTOR_JSON [--db D] [--ttl N] [--url URL] | query --blob ID
+                              flood a query to the mesh through a running node
   refuge demo [--data DIR]    write and query a few documents in DIR/demo, then exit
   refuge help [COMMAND]       this text, or a command's options
 
@@ -69,8 +72,9 @@ export async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'snapshot') return runSnapshot(argv.slice(1));
   if (argv[0] === 'id') return runId(argv.slice(1));
   if (argv[0] === 'peers') return runPeers(argv.slice(1));
-  if (argv[0] === 'help' && (argv[1] === 'blobs' || argv[1] === 'snapshot' || argv[1] === 'id' || argv[1] === 'peers')) {
-    return ({ blobs: runBlobs, snapshot: runSnapshot, id: runId, peers: runPeers } as const)[argv[1]](['--help']);
+  if (argv[0] === 'query') return runQuery(argv.slice(1));
+  if (argv[0] === 'help' && (argv[1] === 'blobs' || argv[1] === 'snapshot' || argv[1] === 'id' || argv[1] === 'peers' || argv[1] === 'query')) {
+    return ({ blobs: runBlobs, snapshot: runSnapshot, id: runId, peers: runPeers, query: runQuery } as const)[argv[1]](['--help']);
   }
   let parsed;
   try {

@@ -36,9 +36,10 @@ export async function runStart(settings: NodeSettings, out: NodeJS.WritableStrea
     await node.close();
     throw err;
   }
-  let mesh: { stop(): Promise<void>; line: string } | undefined;
+  let mesh: { stop(): Promise<void>; line: string; mesh: unknown } | undefined;
   try {
     mesh = settings.mesh === 'on' ? await startMesh(settings, node) : undefined;
+    if (mesh) server.context.extras.mesh = mesh.mesh; // for /_mesh/* (src/http/routes-mesh.ts)
   } catch (err) {
     await server.close();
     await node.close();
@@ -73,7 +74,7 @@ export async function runStart(settings: NodeSettings, out: NodeJS.WritableStrea
 }
 
 /** The mesh (loaded only when on: libp2p is big): peers in DATA/trust.json, replication as grants allow. */
-async function startMesh(settings: NodeSettings, node: RefugeNode): Promise<{ stop(): Promise<void>; line: string }> {
+async function startMesh(settings: NodeSettings, node: RefugeNode): Promise<{ stop(): Promise<void>; line: string; mesh: unknown }> {
   const { AutoSync, FileTrustStore, MeshNode } = await import('../mesh/index.ts');
   const listen = settings.meshListen?.split(',').map((a) => a.trim()).filter((a) => a !== '');
   const onDisk = settings.engine !== 'memory';
@@ -86,6 +87,7 @@ async function startMesh(settings: NodeSettings, node: RefugeNode): Promise<{ st
   });
   const sync = new AutoSync({ mesh, node });
   return {
+    mesh,
     line: `  mesh: peer ${mesh.peerId} on ${mesh.addresses().join(' ')}\n`,
     async stop() {
       await sync.stop();

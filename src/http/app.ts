@@ -16,6 +16,7 @@ import { docRoutes } from './routes-docs.ts';
 import { designRoutes } from './routes-design.ts';
 import { findRoutes } from './routes-find.ts';
 import { gcRoutes } from './routes-gc.ts';
+import { meshRoutes } from './routes-mesh.ts';
 import { refRoutes } from './routes-refs.ts';
 import { replicateRoutes } from './routes-replicate.ts';
 import { serverRoutes } from './routes-server.ts';
@@ -104,6 +105,7 @@ export function buildApp(ctx: ServerContext, options: AppOptions = {}): FastifyI
   replicateRoutes(app, ctx);
   refRoutes(app, ctx);
   gcRoutes(app, ctx);
+  meshRoutes(app, ctx);
   blobRoutes(app, ctx, options);
   docRoutes(app, ctx);
   return app;

@@ -44,3 +44,13 @@ export function sharedWith(state: TrustState, peerId: string, dbs: readonly stri
   }
   return out;
 }
+
+/**
+ * Blobs have no grants of their own (yet): a trusted peer that may read at least one database (or
+ * `*`) may read blobs by id; nobody else may. Ids are SHA-256 digests, so a reader must already know
+ * one; per-database scoping through attachment references is the stricter rule still to come.
+ */
+export function canReadBlobs(state: TrustState, peerId: string, dbs: readonly string[]): boolean {
+  if (!isTrusted(state, peerId)) return false;
+  return [ALL_DBS, ...dbs].some((db) => can(state, peerId, 'read', db));
+}

@@ -1,5 +1,6 @@
 // The mesh's library face: identity (the node key as a libp2p peer id), invites, trust and grants,
-// the MeshNode (libp2p transport, peer events) and replication over `/refuge/replication/1.0.0`.
+// the MeshNode (libp2p transport, peer events), replication over `/refuge/replication/1.0.0`,
+// flooded queries over `/refuge/query/1.0.0` and blob exchange over `/refuge/blobs/1.0.0`.
 
 import './node20-shim.ts';
 
@@ -22,7 +23,7 @@ export {
   type TrustedPeer,
   type TrustState,
 } from './trust.ts';
-export { can, accessOf, isTrusted, sharedWith, type DbAccess } from './grants.ts';
+export { can, accessOf, canReadBlobs, isTrusted, sharedWith, type DbAccess } from './grants.ts';
 export { MemoryTrustStore, type TrustStore } from './trust-store.ts';
 export { FileTrustStore, TRUST_FILE } from './trust-file.ts';
 export { MeshNode, DEFAULT_MESH_LISTEN, type MeshEvents, type MeshNodeOptions, type PeerEvent } from './mesh-node.ts';
@@ -31,3 +32,20 @@ export { ReplicationService, type ReplicationServiceOptions } from './replicatio
 export { REPLICATION_PROTOCOL, type ReplicationOp, type ReplicationRequest, type SharedDb } from './replication-protocol.ts';
 export { AutoSync, type AutoSyncEvents, type AutoSyncOptions, type PullKey } from './auto-sync.ts';
 export { ADDRESS_FILE, readAddressFile } from './address-file.ts';
+export {
+  QUERY_PROTOCOL,
+  DEFAULT_TTL,
+  MAX_TTL,
+  DEFAULT_QUERY_LIMIT,
+  DEFAULT_QUERY_MS,
+  MAX_QUERY_MS,
+  type Question,
+  type QueryMessage,
+  type QueryResult,
+  type SignedQuery,
+} from './query-protocol.ts';
+export { QueryRouter, type AskOptions, type LocalAnswer, type QueryRouterOptions, type QueryStats } from './query-router.ts';
+export { QueryStream } from './query-stream.ts';
+export { QueryService, type QueryMesh, type QueryServiceOptions } from './query-service.ts';
+export { localAnswerer } from './query-answer.ts';
+export { BLOB_PROTOCOL, BlobExchange, type BlobExchangeOptions, type BlobRequest } from './blob-exchange.ts';

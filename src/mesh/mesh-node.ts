@@ -5,7 +5,7 @@ import './node20-shim.ts';
 import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
 import { identify } from '@libp2p/identify';
-import { KEEP_ALIVE, type Libp2p, type PeerId, type Stream } from '@libp2p/interface';
+import { KEEP_ALIVE, type Connection, type Libp2p, type PeerId, type Stream } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { ping, type Ping } from '@libp2p/ping';
 import { tcp } from '@libp2p/tcp';
@@ -21,6 +21,9 @@ import { meshPrivateKey } from './identity.ts';
 import { encodeInvite, parseInvite } from './invite.ts';
 import { MeshPeer, sharedDbs, type MeshPeerOptions, type StreamOpener } from './mesh-peer.ts';
 import { ReplicationService } from './replication-server.ts';
+import { BLOB_PROTOCOL, BlobExchange } from './blob-exchange.ts';
+import { QUERY_PROTOCOL } from './query-protocol.ts';
+import { QueryService } from './query-service.ts';
 import { REPLICATION_PROTOCOL, type SharedDb } from './replication-protocol.ts';
 import type { TrustState } from './trust.ts';
 import type { TrustStore } from './trust-store.ts';
@@ -66,12 +69,19 @@ export class MeshNode extends Emitter<MeshEvents> implements StreamOpener {
   /** Peer events are handled one at a time, in the order libp2p reported them. */
   private events: Promise<void> = Promise.resolve();
   private stopped = false;
+  /** Flooded queries (`/refuge/query/1.0.0`): `mesh.queries.ask({kind:'find', selector, db})`. */
+  readonly queries: QueryService;
+  /** Blobs from and to peers (`/refuge/blobs/1.0.0`): have, get (verified), want. */
+  readonly blobs: BlobExchange;
 
   private constructor(
     private readonly libp2p: Libp2p<Services>,
     private readonly options: MeshNodeOptions,
   ) {
     super();
+    const node = options.node;
+    this.queries = new QueryService(this, { key: options.key, trust: options.trust, ...(node && { node }) });
+    this.blobs = new BlobExchange(this, { trust: options.trust, ...(node && { node }) });
   }
 
   static async start(options: MeshNodeOptions): Promise<MeshNode> {
@@ -93,8 +103,10 @@ export class MeshNode extends Emitter<MeshEvents> implements StreamOpener {
     try {
       if (options.node) {
         const service = new ReplicationService({ node: options.node, trust: options.trust });
-        await libp2p.handle(REPLICATION_PROTOCOL, service.handler, { maxInboundStreams: MAX_STREAMS, maxOutboundStreams: MAX_STREAMS });
+        await mesh.handle(REPLICATION_PROTOCOL, service.handler);
+        await mesh.handle(BLOB_PROTOCOL, mesh.blobs.handler);
       }
+      await mesh.handle(QUERY_PROTOCOL, mesh.queries.handler);
       libp2p.addEventListener('peer:connect', (e) => mesh.queue(() => mesh.onConnect(e.detail)));
       libp2p.addEventListener('peer:disconnect', (e) => mesh.queue(() => mesh.onDisconnect(e.detail.toString())));
       await mesh.syncTrust();
@@ -175,6 +187,12 @@ export class MeshNode extends Emitter<MeshEvents> implements StreamOpener {
     return sharedDbs(this, peerId, options);
   }
 
+  /** Serves a protocol (Refuge's own at start; tests and extensions may add or replace one). */
+  async handle(protocol: string, handler: (stream: Stream, connection: Connection) => void | Promise<void>): Promise<void> {
+    await this.libp2p.unhandle(protocol);
+    await this.libp2p.handle(protocol, handler, { maxInboundStreams: MAX_STREAMS, maxOutboundStreams: MAX_STREAMS });
+  }
+
   async openStream(peerId: string, protocol: string, signal?: AbortSignal): Promise<Stream> {
     if (this.stopped) throw new RefugeError('closed', 'the mesh node is stopped');
     return this.libp2p.dialProtocol(peerIdFromString(peerId), protocol, { ...(signal && { signal }) });
@@ -210,6 +228,7 @@ export class MeshNode extends Emitter<MeshEvents> implements StreamOpener {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.queries.close();
     if (this.options.publishAddressesTo !== undefined) await removeAddressFile(this.options.publishAddressesTo);
     await this.libp2p.stop();
     await this.queue(async () => {

@@ -1,0 +1,118 @@
+// The mesh over HTTP (and `refuge query`): `/_mesh/_find` floods a query from the server's node,
+// `/_mesh/peers` lists trusted peers up and down, `/_mesh/_events` streams peer events and lets go of its listeners.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { startServer } from '../../src/http/index.ts';
+import { openNode } from '../../src/node/index.ts';
+import { addPeer, setGrant, type MeshNode } from '../../src/mesh/index.ts';
+import { nextEvent, startPeerNode, type PeerNode } from './helpers.ts';
+
+const bin = fileURLToPath(new URL('../../bin/refuge.mjs', import.meta.url));
+
+function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, REFUGE_URL: '' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
+  fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+
+/** Listeners the MeshNode holds for an event (its Emitter keeps them in a private map). */
+const listenerCount = (mesh: MeshNode, event: string) => (mesh as unknown as { listeners: Map<string, Set<unknown>> }).listeners.get(event)?.size ?? 0;
+
+async function linked(t: { after: (fn: () => Promise<void>) => void }): Promise<[PeerNode, PeerNode]> {
+  const a = await startPeerNode();
+  const b = await startPeerNode();
+  t.after(async () => {
+    await b.close();
+    await a.close();
+  });
+  await a.trust.update((s) => addPeer(s, { id: b.mesh.peerId, name: 'bee' }));
+  await b.trust.update((s) => setGrant(addPeer(s, { id: a.mesh.peerId }), 'pub', 'read', 'public', true));
+  await (await b.node.createDb('pub')).put({ _id: 'doc1', type: 'x' });
+  const up = nextEvent(a.mesh, 'peer:up');
+  const upB = nextEvent(b.mesh, 'peer:up');
+  await a.mesh.connect(b.mesh.invite());
+  await Promise.all([up, upB]);
+  return [a, b];
+}
+
+test('without a mesh the routes answer 503 unavailable', async (t) => {
+  const node = await openNode({ engine: 'memory', blobs: { backend: 'memory' } });
+  const server = await startServer({ node, port: 0, replicator: false });
+  t.after(async () => {
+    await server.close();
+    await node.close();
+  });
+  for (const res of [await fetch(`${server.url}/_mesh/peers`), await post(`${server.url}/_mesh/_find`, { selector: {} }), await fetch(`${server.url}/_mesh/_events`)]) {
+    assert.equal(res.status, 503);
+    assert.equal(((await res.json()) as { error: string }).error, 'unavailable');
+  }
+});
+
+test('_find floods the query; peers lists up/down; bad input is a 400', async (t) => {
+  const [a, b] = await linked(t);
+  const server = await startServer({ node: a.node, port: 0, replicator: false, admin: 'root:pw' });
+  server.context.extras.mesh = a.mesh;
+  t.after(() => server.close());
+  const auth = { authorization: `Basic ${Buffer.from('root:pw').toString('base64')}` };
+
+  assert.equal((await post(`${server.url}/_mesh/_find`, { selector: {} })).status, 401, 'admin only when auth is on');
+  const res = await post(`${server.url}/_mesh/_find`, { selector: { type: 'x' }, db: 'pub', ttl: 2, limit: 1, timeout_ms: 20_000 }, auth);
+  assert.equal(res.status, 200);
+  type Found = { results: Array<{ peer: string; db: string; docs: Array<{ _id: string }> }> };
+  assert.deepEqual(((await res.json()) as Found).results.map((r: { peer: string; db: string; docs: Array<{ _id: string }> }) => [r.peer, r.db, r.docs.map((d) => d._id)]), [[b.mesh.peerId, 'pub', ['doc1']]]);
+  for (const bad of [{ selector: 'x' }, { selector: {}, ttl: 9 }, { selector: {}, db: 'Bad Name' }, { blob: 'nope' }, {}]) {
+    const r = await post(`${server.url}/_mesh/_find`, bad, auth);
+    assert.equal(r.status, 400, JSON.stringify(bad));
+  }
+
+  const peers = (await (await fetch(`${server.url}/_mesh/peers`, { headers: auth })).json()) as { peer_id: string; peers: Array<{ id: string; name: string; up: boolean }> };
+  assert.equal(peers.peer_id, a.mesh.peerId);
+  assert.deepEqual(peers.peers.map((p) => [p.id, p.name, p.up]), [[b.mesh.peerId, 'bee', true]]);
+
+  // The CLI calls the same endpoint.
+  const url = server.url.replace('http://', 'http://root:pw@');
+  const cli = await run(['query', '--url', url, '{"type":"x"}', '--db', 'pub', '--ttl', '2', '--limit', '1', '--timeout', '20000', '--json']);
+  assert.equal(cli.code, 0, cli.stderr);
+  assert.deepEqual((JSON.parse(cli.stdout) as Found).results.map((r) => [r.peer, r.docs.map((d) => d._id)]), [[b.mesh.peerId, ['doc1']]]);
+  assert.equal((await run(['query', '--url', url])).code, 2, 'no selector: usage error');
+});
+
+test('_events streams peer up/down and drops its listeners when the client goes away', async (t) => {
+  const [a, b] = await linked(t);
+  const server = await startServer({ node: a.node, port: 0, replicator: false });
+  server.context.extras.mesh = a.mesh;
+  t.after(() => server.close());
+  const before = listenerCount(a.mesh, 'peer:down');
+  const client = new AbortController();
+  const res = await fetch(`${server.url}/_mesh/_events`, { signal: client.signal });
+  assert.equal(res.headers.get('content-type'), 'text/event-stream');
+  const reader = res.body!.getReader();
+  let text = '';
+  const until = async (needle: string) => {
+    while (!text.includes(needle)) text += new TextDecoder().decode((await reader.read()).value);
+  };
+  await until('event: peers');
+  assert.ok(text.includes(b.mesh.peerId), 'the peers up now come first');
+  assert.equal(listenerCount(a.mesh, 'peer:down'), before + 1);
+  await a.mesh.disconnect(b.mesh.peerId);
+  await until('event: peer:down');
+  client.abort();
+  await reader.cancel().catch(() => undefined);
+  // The server learns of the disconnect from its socket; wait for that, bounded.
+  for (let i = 0; i < 500 && (listenerCount(a.mesh, 'peer:down') > before || server.context.feeds.size > 0); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(listenerCount(a.mesh, 'peer:down'), before, 'no leaked listener');
+  assert.equal(listenerCount(a.mesh, 'peer:up'), 0);
+  assert.equal(server.context.feeds.size, 0);
+});
