@@ -1,9 +1,9 @@
 // Pins: blob ids (or tree roots) that gc must keep whatever refs say. Kept in `<dataDir>/pins.json`
 // (written to a temp file, fsynced, renamed) or in memory for a node without a data directory.
 
-import { randomBytes } from 'node:crypto';
-import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileDurably } from '../platform/durable-file.ts';
 import { RefugeError } from '../errors/index.ts';
 import { parseRoot } from '../files/blocks.ts';
 
@@ -71,20 +71,7 @@ export class FsPinStore implements PinStore {
     const run = this.#queue.then(async () => {
       const pins = new Set(await this.list());
       if (!fn(pins)) return false;
-      const temp = `${this.path}.${process.pid}-${randomBytes(6).toString('hex')}`;
-      const fh = await open(temp, 'wx', 0o644);
-      try {
-        await fh.writeFile(JSON.stringify({ pins: [...pins].sort() }, null, 1) + '\n');
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      try {
-        await rename(temp, this.path);
-      } catch (err) {
-        await unlink(temp).catch(() => {});
-        throw err;
-      }
+      await writeFileDurably(this.path, JSON.stringify({ pins: [...pins].sort() }, null, 1) + '\n');
       return true;
     });
     this.#queue = run.catch(() => {});

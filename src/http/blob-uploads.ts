@@ -8,6 +8,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, open, readFile, readdir, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { syncDir } from '../platform/durable-file.ts';
 import { RefugeError } from '../errors/index.ts';
 import { KeyedLock } from '../blobs/keyed-lock.ts';
 import type { BlobId, BlobStore, PutResult } from '../blobs/index.ts';
@@ -41,14 +42,6 @@ const WRITE_BATCH = 1024 * 1024;
 
 const errno = (err: unknown): string | undefined => (err as NodeJS.ErrnoException | null)?.code;
 
-async function syncDir(path: string): Promise<void> {
-  const fh = await open(path, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
 
 function notFound(upload: string): RefugeError {
   return new RefugeError('not_found', `upload ${JSON.stringify(upload.slice(0, 64))} not found (unknown, finished or expired)`);

@@ -1,9 +1,9 @@
 // The trust state persisted as `<dataDir>/trust.json`: small, human-readable, editable by the CLI
 // while a node runs (each write is atomic; a running node notices the new file on its next check).
 
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileDurably } from '../platform/durable-file.ts';
 import { RefugeError } from '../errors/index.ts';
 import { emptyTrust, parseTrustState, type TrustState } from './trust.ts';
 import type { TrustStore } from './trust-store.ts';
@@ -72,25 +72,6 @@ export class FileTrustStore implements TrustStore {
 
   private async write(state: TrustState): Promise<void> {
     await mkdir(this.dataDir, { recursive: true });
-    const temp = join(this.dataDir, `.${TRUST_FILE}.${process.pid}-${randomBytes(6).toString('hex')}`);
-    const fh = await open(temp, 'wx', 0o600);
-    try {
-      await fh.writeFile(JSON.stringify(state, null, 2) + '\n');
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    try {
-      await rename(temp, this.path);
-    } catch (err) {
-      await unlink(temp).catch(() => {});
-      throw err;
-    }
-    const dir = await open(this.dataDir, 'r');
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
+    await writeFileDurably(this.path, JSON.stringify(state, null, 2) + '\n', { mode: 0o600 });
   }
 }

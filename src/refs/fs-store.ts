@@ -1,9 +1,9 @@
 // Refs on disk (Node only): <dir>/<base64url name>/<seq, 16 digits>.json, one immutable file per value,
 // written to a temp file, fsynced, then hard-linked into place: a seq taken twice fails (`conflict`).
 
-import { randomBytes } from 'node:crypto';
-import { link, mkdir, open, readFile, readdir, unlink } from 'node:fs/promises';
+import { mkdir, readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileDurably } from '../platform/durable-file.ts';
 import { RefugeError } from '../errors/index.ts';
 import { KeyedLock } from '../blobs/keyed-lock.ts';
 import { checkRefName, checkSuccessor, verifyRef, type SignedRef } from './ref.ts';
@@ -12,14 +12,6 @@ import type { RefEntry, RefMeta, RefStore } from './store.ts';
 const FILE_RE = /^(\d{16})\.json$/;
 const errno = (err: unknown): string | undefined => (err as NodeJS.ErrnoException | null)?.code;
 
-async function syncDir(path: string): Promise<void> {
-  const fh = await open(path, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
 
 export class FsRefStore implements RefStore {
   readonly dir: string;
@@ -78,25 +70,14 @@ export class FsRefStore implements RefStore {
       const checked = checkSuccessor(await this.get(name), ref);
       const dir = this.#nameDir(name);
       await mkdir(dir, { recursive: true });
-      const temp = join(this.#tmp, `${process.pid}-${randomBytes(6).toString('hex')}.json`);
       const body = JSON.stringify(meta ? { ref: checked, meta } : { ref: checked }) + '\n';
-      const fh = await open(temp, 'wx', 0o644);
-      try {
-        await fh.writeFile(body);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
       try {
         // link() never replaces: another process that took this seq first wins.
-        await link(temp, join(dir, `${String(checked.seq).padStart(16, '0')}.json`));
+        await writeFileDurably(join(dir, `${String(checked.seq).padStart(16, '0')}.json`), body, { replace: false, tempDir: this.#tmp });
       } catch (err) {
         if (errno(err) === 'EEXIST') throw new RefugeError('conflict', `ref ${name}: seq ${checked.seq} was written concurrently`);
         throw err;
-      } finally {
-        await unlink(temp).catch(() => {});
       }
-      await syncDir(dir);
     });
   }
 

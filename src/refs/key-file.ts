@@ -1,9 +1,9 @@
 // The node's key pair on disk (Node only): <dataDir>/identity.json, mode 0600, created on first use
 // (written to a temp file, fsynced, hard-linked into place so two first starts agree on one key).
 
-import { randomBytes } from 'node:crypto';
-import { chmod, link, mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
+import { chmod, mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileDurably } from '../platform/durable-file.ts';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { RefugeError } from '../errors/index.ts';
 import { generateNodeKey, nodeKeyFromSecret, ownerOf, type NodeKey } from './keys.ts';
@@ -47,28 +47,12 @@ export async function loadOrCreateNodeKey(dataDir: string): Promise<NodeKey> {
   await mkdir(dataDir, { recursive: true });
   const key = generateNodeKey();
   const body: IdentityFile = { type: 'ed25519', secretKey: bytesToHex(key.secretKey), publicKey: ownerOf(key.publicKey), created: new Date().toISOString() };
-  const temp = join(dataDir, `.${IDENTITY_FILE}.${process.pid}-${randomBytes(6).toString('hex')}`);
-  const fh = await open(temp, 'wx', 0o600);
   try {
-    await fh.writeFile(JSON.stringify(body, null, 2) + '\n');
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
-    await link(temp, path);
+    await writeFileDurably(path, JSON.stringify(body, null, 2) + '\n', { mode: 0o600, replace: false });
   } catch (err) {
     if (errno(err) !== 'EEXIST') throw err;
     // Another process created it first: use that one.
     return load(path);
-  } finally {
-    await unlink(temp).catch(() => {});
-  }
-  const dir = await open(dataDir, 'r');
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
   }
   return key;
 }
