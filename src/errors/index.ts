@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'invalid_design_doc'
   | 'reduce_error'
   | 'builtin_reduce_error'
+  | 'invalid_value'
   | 'sandbox_error'
   | 'timeout'
   | 'hash_mismatch'
@@ -52,6 +53,8 @@ const STATUS: Record<ErrorCode, number> = {
   // A reduce that failed or overflowed at query time.
   reduce_error: 500,
   builtin_reduce_error: 500,
+  // CouchDB's `_stats` over values that are not numbers (an uncaught throw there: 500).
+  invalid_value: 500,
   // User code that threw, ran out of memory or time inside the sandbox (CouchDB: os_process_error).
   sandbox_error: 500,
   timeout: 500,

@@ -152,7 +152,8 @@ type StatsAcc = Stats | StatsAcc[];
 const show = (v: unknown): string => (v instanceof Stats ? JSON.stringify({ ...v }) : JSON.stringify(v) ?? String(v));
 
 function statsError(reason: string): RefugeError {
-  return new RefugeError('builtin_reduce_error', reason);
+  // CouchDB throws {invalid_value, Reason} from its _stats reducer.
+  return new RefugeError('invalid_value', reason);
 }
 
 function stats(values: readonly unknown[]): unknown {

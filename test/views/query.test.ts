@@ -228,9 +228,9 @@ describe('query errors (query_parse_error, CouchDB reasons)', async () => {
     assert.equal(await e('by_k', { reduce: false, startkey: 'a', endkey: 'a' }), 'no error');
   });
 
-  test('_stats errors surface as builtin_reduce_error (500)', async () => {
+  test('_stats errors surface as invalid_value (500), as CouchDB throws them', async () => {
     const g = await testGroup({ s: { map: 'function(doc){ emit(doc._id, doc.v) }', reduce: '_stats' } }, [{ _id: 'a', v: 1 }, { _id: 'b', v: 'x' }]);
-    assert.match(await errorOf(g.group.query('s', {})), /^builtin_reduce_error: The _stats function requires/);
+    assert.match(await errorOf(g.group.query('s', {})), /^invalid_value: The _stats function requires/);
   });
 
   test('a map that throws skips that document only', async () => {

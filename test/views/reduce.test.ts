@@ -73,7 +73,7 @@ describe('builtin reduces', () => {
         run('_stats', values);
         return 'no error';
       } catch (e) {
-        assert.ok(isRefugeError(e, 'builtin_reduce_error'));
+        assert.ok(isRefugeError(e, 'invalid_value'));
         assert.equal(e.status, 500);
         return e.reason;
       }
