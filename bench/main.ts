@@ -6,6 +6,7 @@ import { blobsSnapshotSuite } from './blobs-snapshot.ts';
 import { blobsStoreSuite } from './blobs-store.ts';
 import { docsSuite } from './docs.ts';
 import { httpSuite } from './http.ts';
+import { meshSuite } from './mesh.ts';
 import { searchSuite } from './search.ts';
 import { viewsSuite } from './views.ts';
 import { formatLine, note, type Figure, type Suite } from './report.ts';
@@ -13,6 +14,7 @@ import { formatLine, note, type Figure, type Suite } from './report.ts';
 const suites: readonly Suite[] = [
   docsSuite,
   httpSuite,
+  meshSuite,
   blobsHttpSuite,
   blobsSnapshotSuite,
   blobsStoreSuite,

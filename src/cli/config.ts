@@ -27,6 +27,16 @@ export interface NodeSettings {
   mesh: 'on' | 'off';
   /** Comma-separated libp2p multiaddrs the mesh listens on (default loopback TCP and WebSockets). */
   meshListen?: string;
+  /** mDNS on the LAN; default on when the mesh listens on a non-loopback address. */
+  meshMdns?: 'on' | 'off';
+  /** 'on': be a hub (circuit relay server, peer registry, DHT server). */
+  meshHub?: 'on' | 'off';
+  /** Comma-separated hub multiaddrs (`/…/p2p/<id>`) to register with and listen through. */
+  meshHubs?: string;
+  /** Refuge's private Kademlia DHT (default on). */
+  meshDht?: 'on' | 'off';
+  /** UPnP port mapping and AutoNAT; default on when the mesh listens on a non-loopback address. */
+  meshNat?: 'on' | 'off';
 }
 
 const DEFAULTS: NodeSettings = {
@@ -58,6 +68,11 @@ const ENV: Record<keyof NodeSettings, string> = {
   blobS3SecretAccessKey: 'REFUGE_BLOB_S3_SECRET_ACCESS_KEY',
   mesh: 'REFUGE_MESH',
   meshListen: 'REFUGE_MESH_LISTEN',
+  meshMdns: 'REFUGE_MESH_MDNS',
+  meshHub: 'REFUGE_MESH_HUB',
+  meshHubs: 'REFUGE_MESH_HUBS',
+  meshDht: 'REFUGE_MESH_DHT',
+  meshNat: 'REFUGE_MESH_NAT',
 };
 
 export const SETTING_HELP: Array<[flag: string, env: string, text: string]> = [
@@ -78,8 +93,15 @@ export const SETTING_HELP: Array<[flag: string, env: string, text: string]> = [
   ['--blob-s3-secret-access-key KEY', ENV.blobS3SecretAccessKey, 'S3 secret key (prefer the variable: flags show in ps)'],
   ['--mesh on|off', ENV.mesh, 'join the mesh of trusted peers (libp2p; default on); see `refuge peers`'],
   ['--mesh-listen ADDRS', ENV.meshListen, 'mesh multiaddrs, comma-separated (default /ip4/127.0.0.1/tcp/0 and its /ws)'],
+  ['--mesh-mdns on|off', ENV.meshMdns, 'find peers on the LAN by mDNS (default on when the mesh listens beyond loopback)'],
+  ['--hub', ENV.meshHub, 'be a hub: relay for peers, keep their registrations, serve the DHT (REFUGE_MESH_HUB=on)'],
+  ['--mesh-hub ADDRS', ENV.meshHubs, 'hubs to register with and listen through, comma-separated /…/p2p/<id> multiaddrs'],
+  ['--mesh-dht on|off', ENV.meshDht, 'find peers by id in Refuge\'s private DHT (default on)'],
+  ['--mesh-nat on|off', ENV.meshNat, 'UPnP port mapping and AutoNAT (default on when the mesh listens beyond loopback)'],
   ['--config FILE', '', 'JSON file with any of these settings (default DATA/refuge.json if present)'],
 ];
+
+const ON_OFF = new Set<keyof NodeSettings>(['mesh', 'meshMdns', 'meshHub', 'meshDht', 'meshNat']);
 
 function coerce(key: keyof NodeSettings, value: unknown, from: string): unknown {
   if (key === 'port' || key === 'bodyLimit' || key === 'blobLimit') {
@@ -90,7 +112,7 @@ function coerce(key: keyof NodeSettings, value: unknown, from: string): unknown 
   if (typeof value !== 'string') throw new RefugeError('bad_request', `${from}: ${key} must be a string`);
   if (key === 'engine' && value !== 'leveldb' && value !== 'memory') throw new RefugeError('bad_request', `${from}: engine must be leveldb or memory`);
   if (key === 'durability' && value !== 'durable' && value !== 'fast') throw new RefugeError('bad_request', `${from}: durability must be durable or fast`);
-  if (key === 'mesh' && value !== 'on' && value !== 'off') throw new RefugeError('bad_request', `${from}: mesh must be on or off`);
+  if (ON_OFF.has(key) && value !== 'on' && value !== 'off') throw new RefugeError('bad_request', `${from}: ${key} must be on or off`);
   if (key === 'blobBackend' && value !== 'fs' && value !== 'memory' && value !== 's3') throw new RefugeError('bad_request', `${from}: blobBackend must be fs, memory or s3`);
   return value;
 }

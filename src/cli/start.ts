@@ -76,7 +76,9 @@ export async function runStart(settings: NodeSettings, out: NodeJS.WritableStrea
 /** The mesh (loaded only when on: libp2p is big): peers in DATA/trust.json, replication as grants allow. */
 async function startMesh(settings: NodeSettings, node: RefugeNode): Promise<{ stop(): Promise<void>; line: string; mesh: unknown }> {
   const { AutoSync, FileTrustStore, MeshNode } = await import('../mesh/index.ts');
-  const listen = settings.meshListen?.split(',').map((a) => a.trim()).filter((a) => a !== '');
+  const list = (text: string | undefined) => text?.split(',').map((a) => a.trim()).filter((a) => a !== '');
+  const listen = list(settings.meshListen);
+  const hubs = list(settings.meshHubs) ?? [];
   const onDisk = settings.engine !== 'memory';
   const mesh = await MeshNode.start({
     key: node.key,
@@ -84,11 +86,20 @@ async function startMesh(settings: NodeSettings, node: RefugeNode): Promise<{ st
     node,
     ...(listen && listen.length > 0 ? { listen } : {}),
     ...(onDisk ? { publishAddressesTo: settings.data } : {}),
+    // Unset mdns/nat: on exactly when the mesh listens beyond loopback (MeshNode decides).
+    ...(settings.meshMdns !== undefined && { mdns: settings.meshMdns === 'on' }),
+    ...(settings.meshNat !== undefined && { nat: settings.meshNat === 'on' }),
+    hub: settings.meshHub === 'on',
+    hubs,
+    dht: settings.meshDht !== 'off',
   });
   const sync = new AutoSync({ mesh, node });
   return {
     mesh,
-    line: `  mesh: peer ${mesh.peerId} on ${mesh.addresses().join(' ')}\n`,
+    line:
+      `  mesh: peer ${mesh.peerId} on ${mesh.addresses().join(' ')}\n` +
+      (settings.meshHub === 'on' ? `  hub:  relaying and registering peers (others use --mesh-hub ${mesh.addresses()[0] ?? ''})\n` : '') +
+      (hubs.length > 0 ? `  hubs: ${hubs.join(' ')}\n` : ''),
     async stop() {
       await sync.stop();
       await mesh.stop();

@@ -5,7 +5,7 @@ import './node20-shim.ts';
 import type { Connection, Stream } from '@libp2p/interface';
 import { lpStream } from '@libp2p/utils';
 import { isBlobId, type BlobId } from '../blobs/id.ts';
-import type { PutResult } from '../blobs/types.ts';
+import type { BlobStore, PutResult } from '../blobs/types.ts';
 import { RefugeError, isRefugeError } from '../errors/index.ts';
 import type { RefugeNode } from '../node/index.ts';
 import { canReadBlobs } from './grants.ts';
@@ -42,6 +42,11 @@ export class BlobExchange {
     private readonly mesh: StreamOpener,
     private readonly options: BlobExchangeOptions,
   ) {}
+
+  /** The local store fetches fill (pulls inline attachments from it). */
+  get store(): BlobStore | undefined {
+    return this.options.node?.blobs;
+  }
 
   /** Serves this node's blobs to trusted peers holding some read grant (see canReadBlobs). */
   readonly handler = async (stream: Stream, connection: Connection): Promise<void> => {

@@ -1,6 +1,7 @@
 // The mesh's library face: identity (the node key as a libp2p peer id), invites, trust and grants,
-// the MeshNode (libp2p transport, peer events), replication over `/refuge/replication/1.0.0`,
-// flooded queries over `/refuge/query/1.0.0` and blob exchange over `/refuge/blobs/1.0.0`.
+// the MeshNode (libp2p transport, peer events, discovery by mDNS, hubs `/refuge/hub/1.0.0` and the
+// DHT `/refuge/kad/1.0.0`), replication over `/refuge/replication/1.0.0`, flooded queries over
+// `/refuge/query/1.0.0` and blob exchange over `/refuge/blobs/1.0.0`.
 
 import './node20-shim.ts';
 
@@ -27,6 +28,10 @@ export { can, accessOf, canReadBlobs, isTrusted, sharedWith, type DbAccess } fro
 export { MemoryTrustStore, type TrustStore } from './trust-store.ts';
 export { FileTrustStore, TRUST_FILE } from './trust-file.ts';
 export { MeshNode, DEFAULT_MESH_LISTEN, type MeshEvents, type MeshNodeOptions, type PeerEvent } from './mesh-node.ts';
+export { MeshDiscovery, type DiscoveredEvent, type HubRegisteredEvent } from './mesh-discovery.ts';
+export { HubRegistry, DEFAULT_REGISTRATION_TTL_MS, type HubRegistryOptions, type Registration } from './hub-registry.ts';
+export { HUB_PROTOCOL, hubLookup, hubRegister } from './hub-protocol.ts';
+export { KAD_PROTOCOL, MDNS_SERVICE_TAG, loopbackOnly } from './libp2p-options.ts';
 export { MeshPeer, meshRequest, type MeshPeerOptions, type StreamOpener } from './mesh-peer.ts';
 export { ReplicationService, type ReplicationServiceOptions } from './replication-server.ts';
 export { REPLICATION_PROTOCOL, type ReplicationOp, type ReplicationRequest, type SharedDb } from './replication-protocol.ts';

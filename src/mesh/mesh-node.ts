@@ -1,20 +1,15 @@
 // A node's presence on the mesh: libp2p (TCP + WebSockets, Noise, Yamux, identify, ping) keyed by
-// the node's own Ed25519 key, serving Refuge's protocols and telling when trusted peers come and go.
+// the node's own Ed25519 key, serving Refuge's protocols, finding peers (mDNS, hubs, DHT) and telling
+// when trusted peers come and go.
 
 import './node20-shim.ts';
-import { noise } from '@chainsafe/libp2p-noise';
-import { yamux } from '@chainsafe/libp2p-yamux';
-import { identify } from '@libp2p/identify';
 import { KEEP_ALIVE, type Connection, type Libp2p, type PeerId, type Stream } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
-import { ping, type Ping } from '@libp2p/ping';
-import { tcp } from '@libp2p/tcp';
-import { webSockets } from '@libp2p/websockets';
+import type { Ping } from '@libp2p/ping';
 import { multiaddr } from '@multiformats/multiaddr';
 import { createLibp2p } from 'libp2p';
+import { DEFAULT_MESH_LISTEN, type MeshEvents, type MeshNodeOptions, type PeerEvent } from './mesh-node-options.ts';
 import { RefugeError } from '../errors/index.ts';
-import type { RefugeNode } from '../node/index.ts';
-import type { NodeKey } from '../refs/keys.ts';
 import { Emitter } from '../replication/emitter.ts';
 import { removeAddressFile, writeAddressFile } from './address-file.ts';
 import { meshPrivateKey } from './identity.ts';
@@ -24,43 +19,18 @@ import { ReplicationService } from './replication-server.ts';
 import { BLOB_PROTOCOL, BlobExchange } from './blob-exchange.ts';
 import { QUERY_PROTOCOL } from './query-protocol.ts';
 import { QueryService } from './query-service.ts';
+import { HUB_PROTOCOL, hubHandler } from './hub-protocol.ts';
+import { HubRegistry } from './hub-registry.ts';
+import { libp2pOptions } from './libp2p-options.ts';
+import { DHT_LOOKUP_MS, MeshDiscovery, dhtFind, type DiscoveryHost } from './mesh-discovery.ts';
 import { REPLICATION_PROTOCOL, type SharedDb } from './replication-protocol.ts';
 import type { TrustState } from './trust.ts';
 import type { TrustStore } from './trust-store.ts';
 
-/** Loopback only by default: exposing a node to the network is the caller's explicit choice. */
-export const DEFAULT_MESH_LISTEN = ['/ip4/127.0.0.1/tcp/0', '/ip4/127.0.0.1/tcp/0/ws'];
+export { DEFAULT_MESH_LISTEN, type MeshEvents, type MeshNodeOptions, type PeerEvent };
 const KEEP_ALIVE_TAG = `${KEEP_ALIVE}-refuge-trusted`;
 /** Concurrent Refuge streams per connection: replications of many databases share one connection. */
 const MAX_STREAMS = 256;
-
-export interface MeshNodeOptions {
-  /** The node's key pair: its peer id derives from it. */
-  key: NodeKey;
-  trust: TrustStore;
-  /** Multiaddrs to listen on (default: loopback TCP and WebSockets, ports chosen by the OS). */
-  listen?: readonly string[];
-  /** Serves this node's databases to peers over `/refuge/replication/1.0.0`, as grants allow. */
-  node?: RefugeNode;
-  /** Keep trusted peers with known addresses connected: dial them at start, redial when they drop (default true). */
-  keepTrustedConnected?: boolean;
-  /** Options of the MeshPeers `peer()` makes. */
-  peerOptions?: MeshPeerOptions;
-  /** Publish the listen addresses in `<dir>/mesh-addresses.json` while running (for `refuge id --invite`). */
-  publishAddressesTo?: string;
-}
-
-export interface PeerEvent {
-  peerId: string;
-  name?: string;
-}
-
-export type MeshEvents = {
-  /** A trusted peer connected (or a connected peer became trusted). */
-  'peer:up': PeerEvent;
-  /** A trusted peer's last connection closed (or it stopped being trusted, or this node stopped). */
-  'peer:down': PeerEvent;
-};
 
 type Services = { ping: Ping };
 
@@ -73,6 +43,9 @@ export class MeshNode extends Emitter<MeshEvents> implements StreamOpener {
   readonly queries: QueryService;
   /** Blobs from and to peers (`/refuge/blobs/1.0.0`): have, get (verified), want. */
   readonly blobs: BlobExchange;
+  /** The peers registered with this node, when it is a hub. */
+  readonly hubRegistry: HubRegistry | undefined;
+  private discovery!: MeshDiscovery;
 
   private constructor(
     private readonly libp2p: Libp2p<Services>,
@@ -82,20 +55,23 @@ export class MeshNode extends Emitter<MeshEvents> implements StreamOpener {
     const node = options.node;
     this.queries = new QueryService(this, { key: options.key, trust: options.trust, ...(node && { node }) });
     this.blobs = new BlobExchange(this, { trust: options.trust, ...(node && { node }) });
+    this.hubRegistry = options.hub ? new HubRegistry(options.hub === true ? {} : options.hub) : undefined;
   }
 
   static async start(options: MeshNodeOptions): Promise<MeshNode> {
     const privateKey = await meshPrivateKey(options.key);
     let libp2p: Libp2p<Services>;
     try {
-      libp2p = await createLibp2p({
-        privateKey,
-        addresses: { listen: [...(options.listen ?? DEFAULT_MESH_LISTEN)] },
-        transports: [tcp(), webSockets()],
-        connectionEncrypters: [noise()],
-        streamMuxers: [yamux()],
-        services: { identify: identify(), ping: ping() },
-      });
+      const settings = {
+        listen: options.listen ?? DEFAULT_MESH_LISTEN,
+        hub: options.hub !== undefined && options.hub !== false,
+        hubCount: options.hubs?.length ?? 0,
+        dht: options.dht !== false,
+        ...(options.mdns !== undefined && { mdns: options.mdns }),
+        ...(options.nat !== undefined && { nat: options.nat }),
+        ...(options.connectionGater && { connectionGater: options.connectionGater }),
+      };
+      libp2p = (await createLibp2p(libp2pOptions(settings, privateKey))) as unknown as Libp2p<Services>;
     } catch (err) {
       throw new RefugeError('unavailable', `the mesh could not start: ${(err as Error)?.message ?? String(err)}`, { cause: err });
     }
@@ -107,8 +83,15 @@ export class MeshNode extends Emitter<MeshEvents> implements StreamOpener {
         await mesh.handle(BLOB_PROTOCOL, mesh.blobs.handler);
       }
       await mesh.handle(QUERY_PROTOCOL, mesh.queries.handler);
+      if (mesh.hubRegistry) {
+        // A lookup for a peer not registered here is forwarded to the DHT (other hubs).
+        const forward = (peerId: string, signal: AbortSignal) => dhtFind(libp2p, peerId, AbortSignal.any([signal, AbortSignal.timeout(DHT_LOOKUP_MS)]));
+        await mesh.handle(HUB_PROTOCOL, hubHandler({ registry: mesh.hubRegistry, forward }));
+      }
+      mesh.discovery = new MeshDiscovery(libp2p, mesh.discoveryHost(), options.hubs ?? []);
       libp2p.addEventListener('peer:connect', (e) => mesh.queue(() => mesh.onConnect(e.detail)));
       libp2p.addEventListener('peer:disconnect', (e) => mesh.queue(() => mesh.onDisconnect(e.detail.toString())));
+      await mesh.discovery.start();
       await mesh.syncTrust();
       if (options.publishAddressesTo !== undefined) await writeAddressFile(options.publishAddressesTo, mesh.peerId, mesh.addresses());
     } catch (err) {
@@ -151,12 +134,16 @@ export class MeshNode extends Emitter<MeshEvents> implements StreamOpener {
   async connect(target: string, options: { signal?: AbortSignal } = {}): Promise<string> {
     const invite = parseInvite(target);
     const id = peerIdFromString(invite.id);
-    if (invite.addrs.length > 0) await this.libp2p.peerStore.merge(id, { multiaddrs: invite.addrs.map((a) => multiaddr(a)) });
+    let addrs = invite.addrs;
+    // A bare id: ask the hubs and the DHT where it is, unless libp2p already knows.
+    if (addrs.length === 0 && !(await this.knowsAddresses(id))) addrs = await this.discovery.locate(invite.id, options.signal);
+    if (addrs.length > 0) await this.libp2p.peerStore.merge(id, { multiaddrs: addrs.map((a) => multiaddr(a)) });
     if (await this.isTrusted(invite.id)) await this.keepAlive(id, true);
     try {
       await this.libp2p.dial(id, options);
     } catch (err) {
-      throw new RefugeError('unavailable', `cannot connect to ${invite.id}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+      // Both sides dialling at once (e.g. through a hub) may cut one attempt: the other connection counts.
+      if (this.libp2p.getConnections(id).length === 0) throw new RefugeError('unavailable', `cannot connect to ${invite.id}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
     }
     return invite.id;
   }
@@ -221,14 +208,19 @@ export class MeshNode extends Emitter<MeshEvents> implements StreamOpener {
       for (const peer of Object.values(state.peers)) {
         if (peer.addrs.length > 0 && !this.connectedPeers().includes(peer.id)) this.libp2p.dial(peerIdFromString(peer.id)).catch(() => undefined);
       }
+      this.discovery.reachTrusted().catch(() => undefined);
     }
   }
+
+  /** Where a peer is, found through the hubs or the DHT (empty when nobody knows). */
+  locate = (peerId: string, options: { signal?: AbortSignal } = {}): Promise<string[]> => this.discovery.locate(peerIdFromString(peerId).toString(), options.signal);
 
   /** Stops listening, closes every connection; `peer:down` for each peer that was up. */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     this.queries.close();
+    this.discovery?.stop();
     if (this.options.publishAddressesTo !== undefined) await removeAddressFile(this.options.publishAddressesTo);
     await this.libp2p.stop();
     await this.queue(async () => {
@@ -264,6 +256,35 @@ export class MeshNode extends Emitter<MeshEvents> implements StreamOpener {
     const event = this.up.get(peerId)!;
     this.up.delete(peerId);
     this.emit('peer:down', event);
+  }
+
+  private discoveryHost(): DiscoveryHost {
+    return {
+      peerId: this.peerId,
+      addresses: () => this.addresses(),
+      openStream: this.openStream.bind(this),
+      isTrusted: this.isTrusted.bind(this),
+      unreachableTrusted: async () => {
+        if (this.stopped || this.options.keepTrustedConnected === false) return [];
+        const out: string[] = [];
+        for (const peer of Object.values((await this.options.trust.current()).peers)) {
+          if (!this.connectedPeers().includes(peer.id) && !(await this.knowsAddresses(peerIdFromString(peer.id)))) out.push(peer.id);
+        }
+        return out;
+      },
+      dialTrusted: async (peerId, addrs) => {
+        const id = peerIdFromString(peerId);
+        await this.libp2p.peerStore.merge(id, { multiaddrs: addrs.map(multiaddr) });
+        await this.keepAlive(id, true);
+        await this.libp2p.dial(id);
+      },
+      discovered: (event) => this.emit('peer:discovered', event),
+      registered: (event) => this.emit('hub:registered', event),
+    };
+  }
+
+  private async knowsAddresses(id: PeerId): Promise<boolean> {
+    return ((await this.libp2p.peerStore.get(id).catch(() => undefined))?.addresses.length ?? 0) > 0;
   }
 
   private async isTrusted(peerId: string): Promise<boolean> {

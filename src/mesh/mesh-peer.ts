@@ -15,6 +15,7 @@ import type {
   ReplicationPeer,
 } from '../replication/index.ts';
 import { timeoutSignal } from '../replication/retry.ts';
+import { fetchAttachments, type AttachmentBlobs } from './attachment-fetch.ts';
 import { DEFAULT_MAX_ANSWER_BYTES, REPLICATION_PROTOCOL, type ReplicationRequest, type SharedDb } from './replication-protocol.ts';
 import { answerError, frames } from './wire.ts';
 
@@ -27,6 +28,11 @@ export interface MeshPeerOptions {
   /** Time for one answer, on top of a long-poll's own wait (default 60 s). */
   requestTimeoutMs?: number;
   maxAnswerBytes?: number;
+  /**
+   * Where pulled attachments go: answers then carry stubs and the blobs this node lacks come over
+   * the blob protocol. Default: the opener's own `blobs` (a MeshNode's) when it has a store; false: inline base64.
+   */
+  blobs?: AttachmentBlobs | false;
 }
 
 /** Sends one request on a fresh stream and returns the answer's result; transport failures are `unavailable`. */
@@ -66,9 +72,13 @@ export async function meshRequest(
   }
 }
 
+type StoredBlobs = AttachmentBlobs & { store: NonNullable<AttachmentBlobs['store']> };
+
 export class MeshPeer implements ReplicationPeer {
   readonly capabilities: PeerCapabilities = { bulkGet: true, selector: true, longpoll: true };
   private readonly timeoutMs: number;
+  /** Cleared when the peer refuses us its blobs (we are not trusted there): inline from then on. */
+  private blobs: StoredBlobs | undefined;
 
   constructor(
     private readonly mesh: StreamOpener,
@@ -77,6 +87,8 @@ export class MeshPeer implements ReplicationPeer {
     private readonly options: MeshPeerOptions = {},
   ) {
     this.timeoutMs = options.requestTimeoutMs ?? 60_000;
+    const blobs = options.blobs === false ? undefined : (options.blobs ?? (mesh as { blobs?: AttachmentBlobs }).blobs);
+    if (blobs?.store) this.blobs = blobs as StoredBlobs;
   }
 
   /** The replication id input: this peer's database, whatever addresses it is reached at. */
@@ -107,6 +119,17 @@ export class MeshPeer implements ReplicationPeer {
   }
 
   async bulkGet(requests: readonly BulkGetRequest[], options: { revs: true; latest: true } & CallOptions): Promise<BulkGetResult> {
+    const blobs = this.blobs;
+    if (blobs) {
+      const result = (await this.call('bulkGet', { docs: requests, attachments: 'stubs' }, options.signal)) as BulkGetResult;
+      try {
+        await fetchAttachments(result, this.peerId, blobs, options.signal);
+        return result;
+      } catch (err) {
+        if (!isRefugeError(err, 'forbidden')) throw err;
+        this.blobs = undefined;
+      }
+    }
     return (await this.call('bulkGet', { docs: requests }, options.signal)) as BulkGetResult;
   }
 

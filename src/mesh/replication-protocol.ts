@@ -1,5 +1,6 @@
 // `/refuge/replication/1.0.0`: the replicator's peer interface (src/replication/peer.ts) carried over
 // libp2p streams, one request and one answer per stream. Shared by the client (MeshPeer) and server.
+// `bulkGet` with `attachments: "stubs"` answers stubs, the blobs then travel by `/refuge/blobs/1.0.0`.
 
 import { RefugeError } from '../errors/index.ts';
 import type { DbAccess } from './grants.ts';

@@ -82,6 +82,8 @@ export class ReplicationService {
       case 'revsDiff':
         return peer.revsDiff(object(req.revs, 'revs') as Record<string, string[]>);
       case 'bulkGet':
+        // Stubs keep attachment bytes off this stream: the asker fetches only the blobs it lacks.
+        if (req.attachments === 'stubs') return peer.db.bulkGet(bulkGetRequests(req.docs), { revs: true, latest: true });
         return peer.bulkGet(bulkGetRequests(req.docs), { revs: true, latest: true });
       case 'bulkDocs':
         return peer.bulkDocs(list(req.docs, 'docs') as Doc[], { newEdits: false });

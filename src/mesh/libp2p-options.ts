@@ -1,0 +1,99 @@
+// The libp2p configuration of a MeshNode: which transports and services run, by role (hub or not)
+// and by reach (loopback only, or a real network where mDNS, UPnP and AutoNAT make sense).
+
+import './node20-shim.ts';
+import { noise } from '@chainsafe/libp2p-noise';
+import { yamux } from '@chainsafe/libp2p-yamux';
+import { autoNAT } from '@libp2p/autonat';
+import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2';
+import { dcutr } from '@libp2p/dcutr';
+import { identify } from '@libp2p/identify';
+import type { ConnectionGater, PrivateKey } from '@libp2p/interface';
+import { kadDHT, passthroughMapper } from '@libp2p/kad-dht';
+import { mdns } from '@libp2p/mdns';
+import { ping } from '@libp2p/ping';
+import { tcp } from '@libp2p/tcp';
+import { uPnPNAT } from '@libp2p/upnp-nat';
+import { webSockets } from '@libp2p/websockets';
+import { multiaddr } from '@multiformats/multiaddr';
+import type { Libp2pOptions } from 'libp2p';
+
+/** Refuge's own DHT: a private protocol id, so it never mixes with the public IPFS DHT. */
+export const KAD_PROTOCOL = '/refuge/kad/1.0.0';
+/** The mDNS service name Refuge nodes announce and query (not IPFS's `_p2p._udp.local`). */
+export const MDNS_SERVICE_TAG = '_refuge._udp.local';
+
+export interface DiscoverySettings {
+  listen: readonly string[];
+  /** LAN discovery; default on when some listen address is not loopback. */
+  mdns?: boolean | { intervalMs?: number };
+  /** Run circuit relay v2 as a server and the DHT in server mode. */
+  hub: boolean;
+  /** How many hubs this node uses (DCUtR runs only then). */
+  hubCount: number;
+  dht: boolean;
+  /** UPnP port mapping and AutoNAT; default on when some listen address is not loopback. */
+  nat?: boolean;
+  connectionGater?: ConnectionGater;
+}
+
+/** True when every listen address is loopback (or a relay): nothing on a LAN can see this node. */
+export function loopbackOnly(listen: readonly string[]): boolean {
+  return listen.every((text) => {
+    const host = multiaddr(text).getComponents()[0];
+    if (host === undefined) return true;
+    if (host.name === 'p2p-circuit') return true;
+    if (host.name === 'ip4') return host.value?.startsWith('127.') === true;
+    if (host.name === 'ip6') return host.value === '::1';
+    return host.name === 'dns' || host.name === 'dns4' || host.name === 'dns6' ? host.value === 'localhost' : false;
+  });
+}
+
+/** Which optional parts actually run, once defaults are applied. */
+export function resolvedParts(s: DiscoverySettings): { mdns: boolean; nat: boolean } {
+  const open = !loopbackOnly(s.listen);
+  return { mdns: s.mdns === undefined ? open : s.mdns !== false, nat: s.nat ?? open };
+}
+
+export function libp2pOptions(s: DiscoverySettings, privateKey: PrivateKey): Libp2pOptions<Record<string, unknown>> {
+  const parts = resolvedParts(s);
+  const services: Record<string, (components: never) => unknown> = { identify: identify(), ping: ping() };
+  if (s.dht) {
+    services.dht = kadDHT({
+      protocol: KAD_PROTOCOL,
+      // Only hubs answer DHT queries: ordinary nodes may sit behind NATs and come and go.
+      clientMode: !s.hub,
+      // A private mesh lives on LANs and loopback: private addresses are the useful ones.
+      peerInfoMapper: passthroughMapper,
+      // Refuge stores no DHT records: only the built-in public-key validator runs, others are refused.
+      validators: {},
+      selectors: {},
+    });
+  }
+  if (parts.mdns) {
+    const interval = typeof s.mdns === 'object' ? s.mdns.intervalMs : undefined;
+    services.mdns = mdns({ serviceTag: MDNS_SERVICE_TAG, ...(interval !== undefined && { interval }) });
+  }
+  if (s.hub) {
+    // A hub relays for the peers that trust it enough to register: no per-connection data or time limit,
+    // so replication runs over the relay (limited relays would need DCUtR before any real transfer).
+    services.relay = circuitRelayServer({ reservations: { applyDefaultLimit: false, maxReservations: 1024 } });
+  } else if (s.hubCount > 0) {
+    services.dcutr = dcutr();
+  }
+  if (parts.nat) {
+    services.autoNAT = autoNAT({ protocolPrefix: 'refuge' });
+    services.upnp = uPnPNAT({ portMappingDescription: 'refuge-mesh' });
+  }
+  return {
+    privateKey,
+    // Relay listening (`<hub>/p2p-circuit`) starts once a hub is connected (mesh-discovery.ts): a bare
+    // `/p2p-circuit` would make libp2p random-walk the DHT for relays in a loop while a hub is away.
+    addresses: { listen: [...s.listen] },
+    transports: [tcp(), webSockets(), circuitRelayTransport({ reservationCompletionTimeout: 10_000 })],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    ...(s.connectionGater && { connectionGater: s.connectionGater }),
+    services: services as Libp2pOptions<Record<string, unknown>>['services'],
+  };
+}
