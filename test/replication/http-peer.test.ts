@@ -3,7 +3,6 @@
 
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { isRefugeError, type Doc } from '../../src/core.ts';
 import { HttpPeer, docPath, isRetryable, replicate, sync } from '../../src/replication/index.ts';
 import { freshDb, tempDir } from '../helpers/db.ts';
@@ -11,6 +10,8 @@ import { peerConformance, type PeerFixture } from './peer-conformance.ts';
 import { startMiniCouch } from './helpers/mini-couch.ts';
 import { assertSameTrees } from './helpers/trees.ts';
 import { nextEvent } from './helpers/events.ts';
+import { startServer } from '../../src/http/index.ts';
+import { openNode } from '../../src/node/index.ts';
 
 let dbCounter = 0;
 
@@ -46,16 +47,7 @@ peerConformance('HttpPeer (mini CouchDB endpoint without _bulk_get)', async () =
 });
 
 // ---- Refuge's own HTTP server --------------------------------------------------------------------
-// Runs once src/http exports startServer (being written alongside); skipped until then. Loaded
-// dynamically so this file does not break while that module is still missing or in flux.
-const httpModule = new URL('../../src/http/index.ts', import.meta.url);
-const refugeHttp = existsSync(httpModule) ? ((await import(httpModule.href)) as Record<string, unknown>) : undefined;
-if (typeof refugeHttp?.startServer === 'function') {
-  type Running = { url: string; close(): Promise<void> };
-  const startServer = refugeHttp.startServer as (o: { node: unknown; host: string; port: number }) => Promise<Running>;
-  const { openNode } = (await import(new URL('../../src/node/index.ts', import.meta.url).href)) as {
-    openNode: (o: { dataDir: string; engine: 'memory' }) => Promise<{ close(): Promise<void> }>;
-  };
+{
   peerConformance('HttpPeer (Refuge HTTP server)', async () => {
     const dir = await tempDir();
     const node = await openNode({ dataDir: dir.path, engine: 'memory' });
@@ -103,10 +95,8 @@ if (typeof refugeHttp?.startServer === 'function') {
     assert.equal((await rep.done).status, 'cancelled');
     await assertSameTrees(a.db, c.db);
   });
-} else {
-  test('HttpPeer against Refuge HTTP server', { skip: 'src/http/index.ts does not export startServer yet' }, () => {});
 }
-test('HttpPeer against pouchdb-server', { skip: 'pouchdb-server is not installed' }, () => {});
+// pouchdb-server as a peer: test/http/pouchdb-server.test.ts.
 
 // ---- details -------------------------------------------------------------------------------------
 
