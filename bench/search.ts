@@ -2,7 +2,6 @@
 // (feeder, analysis, final snapshot) and queried, against raw MiniSearch on the same texts in memory;
 // FlexSearch's figures go to stderr, as the measurement behind the library choice (src/search/library.ts).
 import { join } from 'node:path';
-import FlexSearch from 'flexsearch';
 import MiniSearch from 'minisearch';
 import { openDatabase } from '../src/index.ts';
 import { IndexFeeder } from '../src/indexers/index.ts';
@@ -118,7 +117,9 @@ function miniSide(texts: readonly string[], queries: ReturnType<typeof workload>
 }
 
 /** FlexSearch on the same work (stderr only): why src/search does not use it. */
-function flexNotes(texts: readonly string[], queries: ReturnType<typeof workload>['queries']): void {
+async function flexNotes(texts: readonly string[], queries: ReturnType<typeof workload>['queries']): Promise<void> {
+  // Loaded here only: it is a comparison, not something Refuge runs.
+  const { default: FlexSearch } = await import('flexsearch');
   for (const tokenize of ['strict', 'forward'] as const) {
     collectGarbage();
     const fx = new FlexSearch.Index({ tokenize, fastupdate: true });
@@ -157,6 +158,6 @@ export const searchSuite: Suite = {
       anchor: 'minisearch search',
       anchorValue: a.rate,
     });
-    if (wants('search.') && process.env.REFUGE_BENCH_SEARCH_FLEX !== '0') flexNotes(texts, queries);
+    if (wants('search.') && process.env.REFUGE_BENCH_SEARCH_FLEX !== '0') await flexNotes(texts, queries);
   },
 };
