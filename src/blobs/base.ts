@@ -6,7 +6,7 @@ import { Metered, checkExpected, collectBytes, sliceBytes, verifyChunks } from '
 import { blobNotFound, storeClosed } from './errors.ts';
 import { BlobFeed } from './feed.ts';
 import type { HasherFactory } from './hash.ts';
-import { parseBlobId, type BlobId } from './id.ts';
+import { blobIdFromDigest, digestOfBlobId, parseBlobId, type BlobId } from './id.ts';
 import { KeyedLock } from './keyed-lock.ts';
 import { resolveRange } from './range.ts';
 import type {
@@ -87,6 +87,14 @@ export abstract class BaseBlobStore implements BlobStore {
   /** Up to `limit` ids sorting after `after`, and whether more follow. */
   protected abstract listPage(after: BlobId | undefined, limit: number): Promise<{ ids: BlobId[]; more: boolean }>;
   protected async closeBackend(): Promise<void> {}
+  /**
+   * Stores bytes already in memory that this store has just hashed to `id` itself (so no second
+   * pass). The default streams them through `write`, with `id` claimed so backends that can write
+   * straight under it (S3 multipart) do.
+   */
+  protected writeBytes(bytes: Uint8Array, id: BlobId, options: PutOptions): Promise<PutResult> {
+    return this.write(Metered.ofHashed(bytes, digestOfBlobId(id), options), id, options);
+  }
 
   // ---- helpers for backends ----
 
@@ -121,6 +129,13 @@ export abstract class BaseBlobStore implements BlobStore {
     if (options.maxSize !== undefined && (!Number.isSafeInteger(options.maxSize) || options.maxSize < 0)) {
       throw badRequest('maxSize must be a non-negative integer');
     }
+    if (source instanceof Uint8Array) {
+      options.signal?.throwIfAborted();
+      if (options.maxSize !== undefined && source.length > options.maxSize) {
+        throw new RefugeError('too_large', `blob exceeds the ${options.maxSize}-byte limit`);
+      }
+      return this.putBytes(source, expected, options);
+    }
     const metered = new Metered(source, this.hasher(), options);
     if (expected !== undefined && (await this.sizeOf(expected)) !== null) {
       // Already stored: the claim is still checked (a put never accepts wrong bytes), nothing is written.
@@ -131,6 +146,23 @@ export abstract class BaseBlobStore implements BlobStore {
       return { id, size: metered.size, created: false };
     }
     return this.write(metered, expected, options);
+  }
+
+  /**
+   * One buffer: hashed once up front, so the id is known before any I/O. A claimed id, or the
+   * caller's `probe` hint, looks for the blob first (a stat instead of a write when it is there).
+   * A backend may take the whole step over (the fs store hands it to its writer thread).
+   */
+  protected async putBytes(bytes: Uint8Array, expected: BlobId | undefined, options: PutOptions): Promise<PutResult> {
+    const hasher = this.hasher();
+    hasher.update(bytes);
+    const id = blobIdFromDigest(hasher.digest());
+    checkExpected(expected, id);
+    if ((expected !== undefined || options.probe === true) && (await this.sizeOf(id)) !== null) {
+      await this.touch(id);
+      return { id, size: bytes.length, created: false };
+    }
+    return this.writeBytes(bytes, id, options);
   }
 
   async get(id: BlobId, options: GetOptions = {}): Promise<BlobRead> {

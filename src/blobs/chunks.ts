@@ -56,6 +56,11 @@ export class Metered implements AsyncIterable<Uint8Array> {
     this.#digest = this.hasher.digest();
   }
 
+  /** Bytes the store itself has just hashed to `digest`: they pass through without a second hash. */
+  static ofHashed(bytes: Uint8Array, digest: Uint8Array, options: { maxSize?: number; signal?: AbortSignal } = {}): Metered {
+    return new Metered(bytes, { update: () => {}, digest: () => digest }, options);
+  }
+
   /** The id of the bytes that passed; only after the iteration completed. */
   id(): BlobId {
     if (!this.#digest) throw new RefugeError('internal', 'the source was not read to its end');
@@ -122,6 +127,18 @@ export async function* fixedChunks(chunks: AsyncIterable<Uint8Array>, size: numb
   }
   if (buf && fill > 0) yield buf.subarray(0, fill);
 }
+
+/**
+ * `bytes` as fetch accepts them: a copy when they live in shared memory (a snapshot reads files into
+ * SharedArrayBuffers so the fs store's writer thread needs no copy; a request body cannot be one).
+ */
+export function unshared(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  if (typeof SharedArrayBuffer !== 'undefined' && bytes.buffer instanceof SharedArrayBuffer) return copyOf(bytes);
+  return bytes as Uint8Array<ArrayBuffer>;
+}
+
+/** A copy in memory of its own (a Buffer's `slice` would only be a view: not used here). */
+export const copyOf = (bytes: Uint8Array): Uint8Array<ArrayBuffer> => new Uint8Array(bytes);
 
 /** Concatenates chunks (tests and small reads). */
 export async function collectBytes(chunks: AsyncIterable<Uint8Array>): Promise<Uint8Array> {

@@ -1,13 +1,15 @@
 // The filesystem backend (Node only): one read-only file per blob at blobs/ab/cd/sha256-abcd…, written
-// to tmp/ first, fsynced, then hard-linked into place, so a crash never leaves a partial blob under an id.
+// to tmp/ first, fsynced (durable), then hard-linked into place: never a partial blob under an id.
 
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, open, readFile, readdir, rename, stat, unlink, writeFile, type FileHandle, utimes } from 'node:fs/promises';
+import { link, mkdir, open, rename, stat, unlink, type FileHandle, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { RefugeError } from '../errors/index.ts';
 import { BaseBlobStore, type BaseStoreOptions } from './base.ts';
 import { checkExpected, type Metered } from './chunks.ts';
 import { blobNotFound, hashMismatch } from './errors.ts';
+import { ShardDirs, checkFormat, cleanTemps, errno, liveTokens, sortedEntries, syncDir, writeNewFile, writeStream } from './fs-io.ts';
+import { WriterThread } from './fs-writer.ts';
 import { nodeSha256 } from './hash-node.ts';
 import { isBlobId, parseBlobId, type BlobId } from './id.ts';
 import type { BlobCapabilities, PutOptions, PutResult } from './types.ts';
@@ -24,69 +26,10 @@ export interface FsBlobStoreOptions extends BaseStoreOptions {
   staleTempMs?: number;
 }
 
-const FORMAT = { format: 'refuge-blobs', version: 1, hash: 'sha256', layout: 'blobs/<2 hex>/<2 hex>/<id>' };
-const FORMAT_FILE = 'refuge-blobs.json';
 const READ_CHUNK = 1024 * 1024;
-const WRITE_BATCH = 1024 * 1024;
-/** A durable put starts flushing every this many bytes written. */
-const FLUSH_EVERY = 8 * 1024 * 1024;
-const TEMP_RE = /^(\d+)-([0-9a-f]+)-\d+\.part$/;
 const HEX2 = /^[0-9a-f]{2}$/;
-
-/** Tokens of the store objects open in this process: their temp files are not stale. */
-const liveTokens = new Set<string>();
-
-const errno = (err: unknown): string | undefined => (err as NodeJS.ErrnoException | null)?.code;
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return errno(err) === 'EPERM';
-  }
-}
-
-async function syncDir(path: string): Promise<void> {
-  const fh = await open(path, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-async function writeFully(fh: FileHandle, chunk: Uint8Array): Promise<void> {
-  let offset = 0;
-  while (offset < chunk.length) {
-    const { bytesWritten } = await fh.write(chunk, offset, chunk.length - offset, null);
-    offset += bytesWritten;
-  }
-}
-
-/** Appends `chunks` (totalling `total` bytes) with one writev, finishing a short write chunk by chunk. */
-async function writeAll(fh: FileHandle, chunks: Uint8Array[], total: number): Promise<void> {
-  if (chunks.length === 1) return writeFully(fh, chunks[0]!);
-  let { bytesWritten } = await fh.writev(chunks);
-  if (bytesWritten === total) return;
-  for (const chunk of chunks) {
-    if (bytesWritten >= chunk.length) {
-      bytesWritten -= chunk.length;
-      continue;
-    }
-    await writeFully(fh, chunk.subarray(bytesWritten));
-    bytesWritten = 0;
-  }
-}
-
-async function sortedEntries(dir: string, keep: (name: string) => boolean): Promise<string[]> {
-  try {
-    return (await readdir(dir)).filter(keep).sort();
-  } catch (err) {
-    if (errno(err) === 'ENOENT' || errno(err) === 'ENOTDIR') return [];
-    throw err;
-  }
-}
+/** Puts waiting on the writer thread beyond which the next one is hashed here instead. */
+const HASH_HERE_BACKLOG = 8;
 
 export class FsBlobStore extends BaseBlobStore {
   readonly backend = 'fs';
@@ -96,6 +39,8 @@ export class FsBlobStore extends BaseBlobStore {
   readonly #tmpDir: string;
   readonly #durable: boolean;
   readonly #token = randomBytes(6).toString('hex');
+  readonly #shards: ShardDirs;
+  readonly #writer = new WriterThread();
   #tempCounter = 0;
 
   private constructor(options: FsBlobStoreOptions) {
@@ -104,6 +49,7 @@ export class FsBlobStore extends BaseBlobStore {
     this.#blobsDir = join(options.dir, 'blobs');
     this.#tmpDir = join(options.dir, 'tmp');
     this.#durable = (options.durability ?? 'durable') === 'durable';
+    this.#shards = new ShardDirs(this.#blobsDir, this.#durable);
     this.capabilities = { persistent: true, durable: this.#durable, ranges: true, atomicPut: true, exclusiveCreate: true };
   }
 
@@ -118,8 +64,8 @@ export class FsBlobStore extends BaseBlobStore {
     try {
       await mkdir(store.#blobsDir, { recursive: true });
       await mkdir(store.#tmpDir, { recursive: true });
-      await store.#checkFormat();
-      await store.#cleanTemps(options.staleTempMs ?? 24 * 3600 * 1000);
+      await checkFormat(store.dir, store.#tempPath());
+      await cleanTemps(store.#tmpDir, options.staleTempMs ?? 24 * 3600 * 1000);
     } catch (err) {
       liveTokens.delete(store.#token);
       throw err;
@@ -135,52 +81,6 @@ export class FsBlobStore extends BaseBlobStore {
 
   #tempPath(): string {
     return join(this.#tmpDir, `${process.pid}-${this.#token}-${this.#tempCounter++}.part`);
-  }
-
-  async #checkFormat(): Promise<void> {
-    const path = join(this.dir, FORMAT_FILE);
-    let text: string | undefined;
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (err) {
-      if (errno(err) !== 'ENOENT') throw err;
-    }
-    if (text === undefined) {
-      const tmp = this.#tempPath();
-      await writeFile(tmp, JSON.stringify(FORMAT, null, 2) + '\n');
-      await rename(tmp, path);
-      return;
-    }
-    let found: { format?: unknown; version?: unknown } | undefined;
-    try {
-      found = JSON.parse(text) as typeof found;
-    } catch {
-      found = undefined;
-    }
-    if (found?.format !== FORMAT.format || found.version !== FORMAT.version) {
-      throw new RefugeError('bad_request', `${this.dir} is not a version ${FORMAT.version} Refuge blob store (${FORMAT_FILE})`);
-    }
-  }
-
-  /**
-   * Temp files are named `<pid>-<store token>-<n>.part`. One is a leftover of a crashed write when its
-   * process is gone, or is this process but no open store has its token, or is simply very old.
-   */
-  async #cleanTemps(staleMs: number): Promise<void> {
-    const now = Date.now();
-    for (const name of await readdir(this.#tmpDir)) {
-      const m = TEMP_RE.exec(name);
-      const path = join(this.#tmpDir, name);
-      let stale: boolean;
-      if (!m) {
-        stale = await stat(path).then((s) => now - s.mtimeMs > staleMs, () => false);
-      } else {
-        const pid = Number(m[1]);
-        stale = pid === process.pid ? !liveTokens.has(m[2]!) : !pidAlive(pid);
-        if (!stale) stale = await stat(path).then((s) => now - s.mtimeMs > staleMs, () => false);
-      }
-      if (stale) await unlink(path).catch((err: unknown) => { if (errno(err) !== 'ENOENT') throw err; });
-    }
   }
 
   protected async sizeOf(id: BlobId): Promise<number | null> {
@@ -232,40 +132,7 @@ export class FsBlobStore extends BaseBlobStore {
     const fh = await open(tmp, 'wx', 0o444);
     let written = false;
     try {
-      // The write of one chunk overlaps hashing and receiving the next. A durable store also flushes
-      // to disk as it goes (one datasync in flight at a time), so the final datasync has little left.
-      // Small chunks (a network body's 16–64 KiB) are gathered into one writev of >= 1 MiB.
-      let pending: Promise<void> = Promise.resolve();
-      let flushing: Promise<void> | undefined;
-      let unflushed = 0;
-      let batch: Uint8Array[] = [];
-      let batchBytes = 0;
-      try {
-        for await (const chunk of source) {
-          batch.push(chunk);
-          batchBytes += chunk.length;
-          if (batchBytes < WRITE_BATCH) continue;
-          await pending;
-          pending = writeAll(fh, batch, batchBytes);
-          unflushed += batchBytes;
-          batch = [];
-          batchBytes = 0;
-          if (this.#durable && unflushed >= FLUSH_EVERY && flushing === undefined) {
-            unflushed = 0;
-            const p: Promise<void> = pending.then(() => fh.datasync()).finally(() => {
-              if (flushing === p) flushing = undefined;
-            });
-            flushing = p;
-          }
-        }
-        await pending;
-        if (batchBytes > 0) await writeAll(fh, batch, batchBytes);
-        await flushing;
-      } catch (err) {
-        await pending.catch(() => {});
-        await flushing?.catch(() => {});
-        throw err;
-      }
+      await writeStream(fh, source, this.#durable);
       if (this.#durable) await fh.datasync();
       written = true;
     } finally {
@@ -282,19 +149,70 @@ export class FsBlobStore extends BaseBlobStore {
     }
   }
 
+  /**
+   * In 'fast' durability a whole buffer goes to the writer thread, which hashes, writes and links it
+   * in one go. Deletes go through that thread too (see remove), so the link needs no lock here: put
+   * and delete of one blob are applied, and reported, in the thread's order. Durable puts stay on
+   * the thread pool, where several fsyncs can wait at once.
+   */
+  protected override async putBytes(bytes: Uint8Array, expected: BlobId | undefined, options: PutOptions): Promise<PutResult> {
+    if (this.#durable) return super.putBytes(bytes, expected, options);
+    // Hashing is half the thread's work: when it falls behind (a slow disk), this thread takes that half.
+    const hex = this.#writer.backlog >= HASH_HERE_BACKLOG ? this.#hex(bytes) : undefined;
+    const written = await this.#writer.put(bytes, this.#blobsDir, this.#tempPath(), {
+      probe: expected !== undefined || options.probe === true,
+      ...(expected !== undefined ? { expected: expected.slice(7) } : {}),
+      ...(hex !== undefined ? { hex } : {}),
+    });
+    const id: BlobId = `sha256-${written.hex}`;
+    checkExpected(expected, id);
+    if (written.created) this.feed.emit({ type: 'added', id, size: bytes.length });
+    return { id, size: bytes.length, created: written.created === true };
+  }
+
+  #hex(bytes: Uint8Array): string {
+    const hasher = this.hasher();
+    hasher.update(bytes);
+    return Buffer.from(hasher.digest()).toString('hex');
+  }
+
+  /**
+   * A buffer this store has just hashed itself (durable puts): one write of a temp file (its shard
+   * folder made meanwhile, once per store object), then the same install as a streamed put.
+   */
+  protected override async writeBytes(bytes: Uint8Array, id: BlobId, _options: PutOptions): Promise<PutResult> {
+    const tmp = this.#tempPath();
+    const shardReady = this.#shards.ensure(dirname(this.pathOf(id)));
+    shardReady.catch(() => {}); // awaited by #install; a failed write must not leave it unhandled
+    try {
+      // Read-only from birth, like a streamed put's temp file.
+      await writeNewFile(tmp, bytes, 0o444, this.#durable);
+    } catch (err) {
+      await unlink(tmp).catch(() => {});
+      throw err;
+    }
+    try {
+      return await this.commit(id, bytes.length, () => this.#install(tmp, id, bytes.length));
+    } finally {
+      await unlink(tmp).catch(() => {});
+    }
+  }
+
   /** Moves a complete, verified temp file under its id; true when it was not there before. */
   async #install(tmp: string, id: BlobId, size: number): Promise<boolean> {
     const final = this.pathOf(id);
     const shard = dirname(final);
-    const made = await mkdir(shard, { recursive: true });
-    if (made !== undefined && this.#durable) {
-      await syncDir(dirname(shard));
-      await syncDir(this.#blobsDir);
-    }
+    await this.#shards.ensure(shard);
     let created: boolean;
     try {
       // link() never replaces: of two writers of one blob (even in two processes) exactly one creates it.
-      await link(tmp, final);
+      await link(tmp, final).catch(async (err: unknown) => {
+        if (errno(err) !== 'ENOENT') throw err;
+        // The shard was removed behind our back since we cached it: make it again, once.
+        this.#shards.forget(shard);
+        await this.#shards.ensure(shard);
+        await link(tmp, final);
+      });
       created = true;
     } catch (err) {
       const code = errno(err);
@@ -325,6 +243,7 @@ export class FsBlobStore extends BaseBlobStore {
 
   protected async remove(id: BlobId): Promise<number | null> {
     const path = this.pathOf(id);
+    if (!this.#durable) return this.#writer.remove(path);
     let size: number;
     try {
       size = (await stat(path)).size;
@@ -357,6 +276,7 @@ export class FsBlobStore extends BaseBlobStore {
   }
 
   protected override async closeBackend(): Promise<void> {
+    await this.#writer.close();
     liveTokens.delete(this.#token);
   }
 }

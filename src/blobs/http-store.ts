@@ -3,7 +3,7 @@
 
 import { RefugeError, badRequest, isErrorCode } from '../errors/index.ts';
 import { MAX_LIST_LIMIT, DEFAULT_RANGE_VERIFY_LIMIT } from './base.ts';
-import { collectBytes, sliceBytes, sourceChunks, verifyChunks } from './chunks.ts';
+import { collectBytes, sliceBytes, sourceChunks, unshared, verifyChunks } from './chunks.ts';
 import { blobNotFound, storeClosed } from './errors.ts';
 import { BlobFeed } from './feed.ts';
 import { portableSha256, type HasherFactory } from './hash.ts';
@@ -141,7 +141,7 @@ export class HttpBlobStore implements BlobStore {
     const headers: Record<string, string> = { 'content-type': 'application/octet-stream' };
     if (source instanceof Uint8Array) {
       if (maxSize !== undefined && source.length > maxSize) throw new RefugeError('too_large', `the blob exceeds ${maxSize} bytes`);
-      body = source as Uint8Array<ArrayBuffer>;
+      body = unshared(source);
     } else {
       const it = sourceChunks(source)[Symbol.asyncIterator]();
       let size = 0;
@@ -155,7 +155,7 @@ export class HttpBlobStore implements BlobStore {
             }
             size += r.value.length;
             if (maxSize !== undefined && size > maxSize) throw new RefugeError('too_large', `the blob exceeds ${maxSize} bytes`);
-            if (r.value.length > 0) controller.enqueue(r.value);
+            if (r.value.length > 0) controller.enqueue(unshared(r.value));
           } catch (err) {
             failure = err;
             controller.error(err);

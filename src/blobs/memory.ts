@@ -3,7 +3,7 @@
 
 import { badRequest } from '../errors/index.ts';
 import { BaseBlobStore, type BaseStoreOptions } from './base.ts';
-import { checkExpected, type Metered } from './chunks.ts';
+import { checkExpected, copyOf, type Metered } from './chunks.ts';
 import { blobNotFound } from './errors.ts';
 import { portableSha256 } from './hash.ts';
 import { parseBlobId, type BlobId } from './id.ts';
@@ -58,8 +58,8 @@ export class MemoryBlobStore extends BaseBlobStore {
 
   protected async write(source: Metered, expected: BlobId | undefined, _options: PutOptions): Promise<PutResult> {
     const parts: Uint8Array[] = [];
-    // Copy: the caller may reuse its buffers once the put returns.
-    for await (const chunk of source) parts.push(chunk.slice());
+    // Copy: the caller may reuse its buffers once the put returns (a Buffer's slice() is no copy).
+    for await (const chunk of source) parts.push(copyOf(chunk));
     const id = source.id();
     checkExpected(expected, id);
     return this.commit(id, source.size, async () => {

@@ -15,6 +15,11 @@ export interface PutOptions {
   /** Refuse (`too_large`, nothing stored) once more than this many bytes arrive. */
   maxSize?: number;
   signal?: AbortSignal;
+  /**
+   * A hint for a put of one buffer: the blob is likely stored already (an incremental snapshot), so
+   * look for it before writing. Without it a new blob is written at once, with no lookup.
+   */
+  probe?: boolean;
 }
 
 export interface PutResult {
@@ -143,7 +148,8 @@ export interface BlobStore {
   /**
    * Streams the bytes in, hashing as they arrive; the blob becomes visible only once complete and
    * verified. Chunks are read one after another and may be kept until written: do not reuse a
-   * chunk's buffer after handing it over.
+   * chunk's buffer before the put settles. Chunks may live in a SharedArrayBuffer (backends that
+   * cannot send shared memory copy it).
    */
   put(source: BlobSource, options?: PutOptions): Promise<PutResult>;
   get(id: BlobId, options?: GetOptions): Promise<BlobRead>;

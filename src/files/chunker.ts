@@ -54,6 +54,48 @@ function params(options: ChunkerOptions = {}): Params {
   return { min, normal: avg, max, maskS: topMask(bits + 2), maskL: topMask(Math.max(1, bits - 2)) };
 }
 
+/** Word loads are read little-endian: elsewhere the byte loop keeps cut points identical. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/** The hash after the last `gearRun` (a module slot rather than an object: no allocation per call). */
+let runHash = 0;
+
+/**
+ * Rolls the gear hash over bytes[i, end) from `h`; returns the index after the first byte where
+ * `(h & mask) === 0`, or -1 (the hash is left in `runHash` either way). The middle goes a 32-bit
+ * word at a time: one bounds-checked load per four bytes is what makes this ~1.4x the byte loop.
+ */
+function gearRun(bytes: Uint8Array, i: number, end: number, mask: number, h: number): number {
+  const gear = GEAR;
+  const head = LITTLE_ENDIAN ? Math.min(end, i + ((4 - ((bytes.byteOffset + i) & 3)) & 3)) : end;
+  for (; i < head; i++) {
+    h = ((h << 1) + gear[bytes[i]!]!) | 0;
+    if ((h & mask) === 0) return ((runHash = h), i + 1);
+  }
+  const count = (end - i) >>> 2;
+  if (count > 0) {
+    const words = new Int32Array(bytes.buffer, bytes.byteOffset + i, count);
+    for (let k = 0; k < count; k++) {
+      const v = words[k]!;
+      h = ((h << 1) + gear[v & 255]!) | 0;
+      if ((h & mask) === 0) return ((runHash = h), i + 4 * k + 1);
+      h = ((h << 1) + gear[(v >>> 8) & 255]!) | 0;
+      if ((h & mask) === 0) return ((runHash = h), i + 4 * k + 2);
+      h = ((h << 1) + gear[(v >>> 16) & 255]!) | 0;
+      if ((h & mask) === 0) return ((runHash = h), i + 4 * k + 3);
+      h = ((h << 1) + gear[v >>> 24]!) | 0;
+      if ((h & mask) === 0) return ((runHash = h), i + 4 * k + 4);
+    }
+    i += 4 * count;
+  }
+  for (; i < end; i++) {
+    h = ((h << 1) + gear[bytes[i]!]!) | 0;
+    if ((h & mask) === 0) return ((runHash = h), i + 1);
+  }
+  runHash = h;
+  return -1;
+}
+
 /**
  * A resumable cut-point scanner. `scan(bytes)` consumes input and returns how many bytes of it belong
  * to the current chunk when a cut was found there (the chunk is then complete), or -1 when all of
@@ -85,18 +127,21 @@ export class CutFinder {
     }
     let i = Math.max(from, min - base);
     let h = this.#hash;
-    const gear = GEAR;
     // Phase 1: up to the normal size, the stricter mask.
     const endNormal = Math.min(stop, normal - base);
-    for (; i < endNormal; i++) {
-      h = ((h << 1) + gear[bytes[i]!]!) | 0;
-      if ((h & maskS) === 0) return this.#cut(i + 1 - from);
+    if (i < endNormal) {
+      const at = gearRun(bytes, i, endNormal, maskS, h);
+      if (at >= 0) return this.#cut(at - from);
+      h = runHash;
+      i = endNormal;
     }
     // Phase 2: up to the maximum, the looser mask.
     const endMax = Math.min(stop, max - base);
-    for (; i < endMax; i++) {
-      h = ((h << 1) + gear[bytes[i]!]!) | 0;
-      if ((h & maskL) === 0) return this.#cut(i + 1 - from);
+    if (i < endMax) {
+      const at = gearRun(bytes, i, endMax, maskL, h);
+      if (at >= 0) return this.#cut(at - from);
+      h = runHash;
+      i = endMax;
     }
     if (base + i >= max) return this.#cut(i - from);
     this.#len = base + stop;
@@ -112,8 +157,8 @@ export class CutFinder {
   }
 }
 
-/** Concatenates pieces into one array (one piece passes through without a copy). */
-function join(parts: Uint8Array[], total: number): Uint8Array {
+/** Concatenates pieces into one array (one piece passes through without a copy); `copied` gets each piece copied. */
+function join(parts: Uint8Array[], total: number, copied?: (part: Uint8Array) => void): Uint8Array {
   if (parts.length === 1) return parts[0]!;
   const out = new Uint8Array(total);
   let at = 0;
@@ -121,16 +166,19 @@ function join(parts: Uint8Array[], total: number): Uint8Array {
     out.set(p, at);
     at += p.length;
   }
+  if (copied) for (const p of parts) copied(p);
   return out;
 }
 
 /**
  * Splits a byte stream into content-defined chunks. Chunks may be views of the input buffers (do not
- * reuse them after handing them in); empty input yields nothing.
+ * reuse them after handing them in); empty input yields nothing. A chunk spanning input buffers is a
+ * copy: `copied` is then told of each piece of input it was copied from (no longer needed).
  */
 export async function* chunkStream(
   source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   options?: ChunkerOptions,
+  copied?: (part: Uint8Array) => void,
 ): AsyncGenerator<Uint8Array> {
   const finder = new CutFinder(options);
   let parts: Uint8Array[] = [];
@@ -146,13 +194,13 @@ export async function* chunkStream(
         break;
       }
       parts.push(input.subarray(from, from + taken));
-      yield join(parts, pending + taken);
+      yield join(parts, pending + taken, copied);
       parts = [];
       pending = 0;
       from += taken;
     }
   }
-  if (pending > 0) yield join(parts, pending);
+  if (pending > 0) yield join(parts, pending, copied);
 }
 
 /** The chunk lengths of an in-memory buffer (tests, tools). */

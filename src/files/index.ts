@@ -3,4 +3,5 @@
 export * from './core.ts';
 export { scanTree, type Scan, type ScanNode, type Skipped } from './fs-walk.ts';
 export * from './snapshot.ts';
+export type { PreviousSnapshot } from './previous.ts';
 export * from './restore.ts';

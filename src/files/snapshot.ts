@@ -1,20 +1,19 @@
 // Folder snapshots (Node only): scan, import every file as a UnixFS tree (only chunks the store lacks
 // are written), record the root directory and point a signed ref at it; list a ref's snapshots.
 
-import { createReadStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { RefugeError } from '../errors/index.ts';
-import { mapLimit } from '../blobs/base.ts';
-import { nodeSha256 } from '../blobs/hash-node.ts';
 import type { BlobStore } from '../blobs/types.ts';
 import type { NodeKey } from '../refs/keys.ts';
-import type { SignedRef } from '../refs/ref.ts';
+import { verifyRef, type SignedRef } from '../refs/ref.ts';
 import { updateRef, type RefStore } from '../refs/store.ts';
 import { BlockWriter, type ImportStats } from './block-writer.ts';
 import type { ChunkerOptions } from './chunker.ts';
+import { WindowPool, readSmallFile, readWindows } from './file-reader.ts';
+import { Limiter } from './limiter.ts';
+import { PreviousDir, type PreviousSnapshot } from './previous.ts';
 import { scanTree, type ScanNode, type Skipped } from './fs-walk.ts';
-import { INLINE_LIMIT, importFile, mtimeFromNs, writeDirectory, writeInlineFile, writeSymlink, type DirEntryLink, type ImportedFile } from './unixfs.ts';
+import { INLINE_LIMIT, mtimeFromNs, startImportFile, startInlineFile, writeDirectory, writeSymlink, type DirEntryLink, type ImportedFile, type StartedFile } from './unixfs.ts';
 
 export interface SnapshotProgress {
   files: number;
@@ -41,6 +40,12 @@ export interface SnapshotOptions {
   /** Files imported at once (default 4). */
   concurrency?: number;
   signal?: AbortSignal;
+  /**
+   * An earlier snapshot of the same folder: files unchanged since (same size, mode and mtime, older
+   * than its scan) are taken over without being read. By default, with `ref`, the ref's latest value
+   * when it was taken of this folder by `createSnapshot`; `false` reads every file.
+   */
+  previous?: PreviousSnapshot | false;
 }
 
 export interface SnapshotResult {
@@ -53,6 +58,10 @@ export interface SnapshotResult {
   skipped: Skipped[];
   ref?: SignedRef;
   elapsedMs: number;
+  /** When the scan began (ms since the epoch): pass it with `root` as a later snapshot's `previous`. */
+  startedAt: number;
+  /** Files taken over from `previous` without being read. */
+  reused: number;
 }
 
 export interface SnapshotInfo {
@@ -65,17 +74,23 @@ export interface SnapshotInfo {
   bytes?: number;
 }
 
+/** Files started and not yet stored, at most (a bound on memory for trees of very many files). */
+const MAX_FILES_AHEAD = 256;
+
 export async function createSnapshot(store: BlobStore, dir: string, options: SnapshotOptions = {}): Promise<SnapshotResult> {
   if (options.ref !== undefined && (!options.refs || !options.key)) {
     throw new RefugeError('bad_request', 'a snapshot ref needs a ref store and the node key');
   }
   const source = resolve(dir);
   const started = performance.now();
+  const startedAt = Date.now();
+  const previous = options.previous === false ? undefined : (options.previous ?? (await previousFromRef(options, source)));
   const scan = await scanTree(source, options.signal);
-  const writer = new BlockWriter(store, { hasher: nodeSha256, ...(options.signal ? { signal: options.signal } : {}) });
+  const writer = new BlockWriter(store, options.signal ? { signal: options.signal } : {});
   const skipped = [...scan.skipped];
   let files = 0;
   let bytes = 0;
+  let reused = 0;
   let last = 0;
   const interval = options.progressIntervalMs ?? 100;
   const report = (done: boolean): void => {
@@ -91,66 +106,97 @@ export async function createSnapshot(store: BlobStore, dir: string, options: Sna
   };
   const meta = (n: ScanNode) => ({ mode: n.mode, mtime: mtimeFromNs(n.mtimeNs) });
 
-  const importNode = async (node: ScanNode): Promise<ImportedFile | null> => {
+  // Files are read a few at once across the whole tree (not folder by folder), so the disk and the
+  // writer always have work while this thread reads and chunks. A file gives its slot back once its
+  // bytes are handed to the writer, not once they are stored: a folder of small files is not paced
+  // by store round trips. A folder's node is written once its entries are. The first failure stops
+  // files not yet started.
+  const fileSlots = new Limiter(Math.max(1, options.concurrency ?? 4));
+  const ahead = new Limiter(MAX_FILES_AHEAD);
+  const windows = new WindowPool();
+  const fileOptions = {
+    ...(options.chunking ? { chunking: options.chunking } : {}),
+    onBytes: (n: number) => {
+      bytes += n;
+      report(false);
+    },
+    release: (piece: Uint8Array) => windows.release(piece),
+  };
+  const startFile = async (node: ScanNode & { kind: 'file' }, prev: PreviousDir): Promise<StartedFile | null> => {
+    const earlier = await prev.reuse(node);
+    if (earlier) {
+      reused++;
+      bytes += node.size;
+      return { done: Promise.resolve(earlier) };
+    }
+    try {
+      // Small files in one read and one block; the rest read in large windows through the chunker.
+      return node.size < INLINE_LIMIT
+        ? await startInlineFile(writer, readSmallFile(node.path, node.size, options.signal), meta(node), fileOptions)
+        : await startImportFile(writer, readWindows(node.path, node.size, options.signal, windows), { ...meta(node), ...fileOptions });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'EACCES' && code !== 'EPERM' && code !== 'EISDIR') throw err;
+      skipped.push({ path: node.path, reason: code === 'ENOENT' ? 'vanished during the snapshot' : `unreadable (${code})` });
+      return null;
+    }
+  };
+  const importNode = async (node: ScanNode, prev: PreviousDir): Promise<ImportedFile | null> => {
     switch (node.kind) {
       case 'symlink':
         return writeSymlink(writer, node.target, { mtime: mtimeFromNs(node.mtimeNs) });
-      case 'file':
-        try {
-          const fileOptions = {
-            ...(options.chunking ? { chunking: options.chunking } : {}),
-            onBytes: (n: number) => {
-              bytes += n;
-              report(false);
-            },
-          };
-          // Small files in one read and one block; the rest streamed through the chunker.
-          const file =
-            node.size < INLINE_LIMIT
-              ? await writeInlineFile(writer, await readFile(node.path, options.signal ? { signal: options.signal } : {}), meta(node), fileOptions)
-              : await importFile(writer, createReadStream(node.path, { highWaterMark: 1024 * 1024, ...(options.signal ? { signal: options.signal } : {}) }), {
-                  ...meta(node),
-                  ...fileOptions,
-                });
-          files++;
-          report(false);
-          return file;
-        } catch (err) {
-          const code = (err as NodeJS.ErrnoException).code;
-          if (code !== 'ENOENT' && code !== 'EACCES' && code !== 'EPERM' && code !== 'EISDIR') throw err;
-          skipped.push({ path: node.path, reason: code === 'ENOENT' ? 'vanished during the snapshot' : `unreadable (${code})` });
-          return null;
-        }
+      case 'file': {
+        const started = await fileSlots.run(() => startFile(node, prev));
+        if (!started) return null;
+        const file = await started.done;
+        files++;
+        report(false);
+        return file;
+      }
       case 'dir': {
-        // Subfolders one after another (depth first), the files of one folder a few at once.
+        // Entries start in order, but a folder goes on without waiting for a subfolder to be stored;
+        // `ahead` bounds the files started and not yet stored, so a huge tree is not queued at once.
+        const pending: Array<Promise<ImportedFile | null>> = [];
+        for (const c of node.children) {
+          const leave = c.kind === 'file' ? await ahead.acquire() : () => {};
+          const entry = importNode(c, c.kind === 'dir' ? prev.subdir(c.name) : prev);
+          // Handled here as well: a failure is thrown by Promise.all below, not reported unhandled.
+          entry.then(leave, leave);
+          pending.push(entry);
+        }
+        const imported = await Promise.all(pending);
         const links: DirEntryLink[] = [];
-        const files = node.children.filter((c) => c.kind !== 'dir');
-        const imported = await mapLimit(files, Math.max(1, options.concurrency ?? 4), importNode);
-        files.forEach((c, i) => {
+        node.children.forEach((c, i) => {
           const got = imported[i];
           if (got) links.push({ name: c.name, cid: got.cid, tsize: got.tsize });
         });
-        for (const c of node.children) {
-          if (c.kind !== 'dir') continue;
-          const got = await importNode(c);
-          if (got) links.push({ name: c.name, cid: got.cid, tsize: got.tsize });
-        }
         return writeDirectory(writer, links, meta(node));
       }
     }
   };
 
-  const root = await importNode(scan.root);
+  const root = await importNode(scan.root, PreviousDir.root(store, previous, options.signal));
   if (!root) throw new RefugeError('not_found', `${source} could not be read`);
   // The ref moves only once every block below the root is stored.
   await writer.flush();
-  const result: SnapshotResult = { root: root.cid.toString(), files, bytes, stats: { ...writer.stats }, skipped, elapsedMs: 0 };
+  const result: SnapshotResult = { root: root.cid.toString(), files, bytes, stats: { ...writer.stats }, skipped, elapsedMs: 0, startedAt, reused };
   if (options.ref !== undefined) {
-    result.ref = await updateRef(options.refs!, options.key!, options.ref, result.root, { source, files, bytes, newBytes: writer.stats.newBytes });
+    const meta = { source, files, bytes, newBytes: writer.stats.newBytes, startedAt };
+    result.ref = await updateRef(options.refs!, options.key!, options.ref, result.root, meta);
   }
   result.elapsedMs = performance.now() - started;
   report(true);
   return result;
+}
+
+/** The ref's latest value, when `createSnapshot` took it of this same folder (it recorded when). */
+async function previousFromRef(options: SnapshotOptions, source: string): Promise<PreviousSnapshot | undefined> {
+  if (options.ref === undefined || !options.refs) return undefined;
+  const last = (await options.refs.history(options.ref)).at(-1);
+  const meta = last?.meta;
+  if (!last || meta?.source !== source || typeof meta.startedAt !== 'number') return undefined;
+  verifyRef(last.ref);
+  return { root: last.ref.root, startedAt: meta.startedAt };
 }
 
 /** The snapshots a ref has pointed at, oldest first. */

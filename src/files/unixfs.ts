@@ -27,6 +27,11 @@ export interface ImportFileOptions extends Metadata {
   reduceSingleLeaf?: boolean;
   /** Called with each chunk's length once it is handed to the writer. */
   onBytes?: (n: number) => void;
+  /**
+   * Called once for every piece of the source no longer needed: a chunk once stored, or input bytes
+   * copied into a chunk that spans two source buffers (so the caller may reuse its buffers).
+   */
+  release?: (bytes: Uint8Array) => void;
 }
 
 /** A link of the tree under construction: its CID, the bytes of file content below it, the tree size. */
@@ -94,6 +99,23 @@ export async function importFile(
   source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   options: ImportFileOptions = {},
 ): Promise<ImportedFile> {
+  return (await startImportFile(writer, source, options)).done;
+}
+
+/** A file whose bytes are all handed to the writer; `done` settles once its tree is stored. */
+export interface StartedFile {
+  done: Promise<ImportedFile>;
+}
+
+/**
+ * `importFile`, resolving as soon as the source is consumed: the caller may start on the next file
+ * while the last blocks of this one are still being stored (and its root node waits for their CIDs).
+ */
+export async function startImportFile(
+  writer: BlockWriter,
+  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  options: ImportFileOptions = {},
+): Promise<StartedFile> {
   const meta: Metadata = {};
   if (options.mode !== undefined) meta.mode = options.mode;
   if (options.mtime !== undefined) meta.mtime = options.mtime;
@@ -111,31 +133,42 @@ export async function importFile(
     }
     levels[level]!.push(link);
   };
-  for await (const chunk of chunkStream(source, options.chunking)) {
+  const { release } = options;
+  for await (const chunk of chunkStream(source, options.chunking, release)) {
     const { cid } = await writer.add(chunk, RAW_CODEC);
+    if (release) {
+      const done = () => release(chunk);
+      void cid.then(done, done);
+    }
     options.onBytes?.(chunk.length);
     await push(0, { cid, fileSize: chunk.length, tsize: chunk.length });
   }
+  const done = closeLevels();
+  done.catch(() => {}); // the caller awaits it; until then a failure must not count as unhandled
+  return { done };
+
   // Close the levels bottom-up; the first level with nothing above it holds the root's links.
-  for (let level = 0; ; level++) {
-    const row = levels[level] ?? [];
-    const above = levels.slice(level + 1).some((r) => r.length > 0);
-    if (!above) {
-      if (row.length === 0) {
-        // An empty file: an empty raw leaf, or a node with metadata and no links.
-        const empty = wrap ? await fileNode(writer, [], meta) : { cid: await writer.write(new Uint8Array(0), RAW_CODEC), fileSize: 0, tsize: 0 };
-        return done(empty);
+  async function closeLevels(): Promise<ImportedFile> {
+    for (let level = 0; ; level++) {
+      const row = levels[level] ?? [];
+      const above = levels.slice(level + 1).some((r) => r.length > 0);
+      if (!above) {
+        if (row.length === 0) {
+          // An empty file: an empty raw leaf, or a node with metadata and no links.
+          const empty = wrap ? await fileNode(writer, [], meta) : { cid: await writer.write(new Uint8Array(0), RAW_CODEC), fileSize: 0, tsize: 0 };
+          return finish(empty);
+        }
+        if (row.length === 1 && !wrap) return finish(row[0]!);
+        return finish(await fileNode(writer, row, meta));
       }
-      if (row.length === 1 && !wrap) return done(row[0]!);
-      return done(await fileNode(writer, row, meta));
-    }
-    if (row.length > 0) {
-      levels[level] = [];
-      await push(level + 1, await fileNode(writer, row, {}));
+      if (row.length > 0) {
+        levels[level] = [];
+        await push(level + 1, await fileNode(writer, row, {}));
+      }
     }
   }
 
-  async function done(link: Link): Promise<ImportedFile> {
+  async function finish(link: Link): Promise<ImportedFile> {
     return { cid: await link.cid, size: link.fileSize, tsize: link.tsize };
   }
 }
@@ -184,10 +217,17 @@ export const INLINE_LIMIT = 64 * 1024;
  * instead of two, for folders of many small files. Larger input falls back to `importFile`.
  */
 export async function writeInlineFile(writer: BlockWriter, bytes: Uint8Array, meta: Metadata = {}, options: ImportFileOptions = {}): Promise<ImportedFile> {
-  if (bytes.length >= INLINE_LIMIT) return importFile(writer, [bytes], { ...options, ...meta });
+  return (await startInlineFile(writer, bytes, meta, options)).done;
+}
+
+/** `writeInlineFile`, resolving once the block is handed to the writer (see `startImportFile`). */
+export async function startInlineFile(writer: BlockWriter, bytes: Uint8Array, meta: Metadata = {}, options: ImportFileOptions = {}): Promise<StartedFile> {
+  if (bytes.length >= INLINE_LIMIT) return startImportFile(writer, [bytes], { ...options, ...meta });
   const node = unixfs('file', meta, { data: bytes });
   const block = dagPb.encode(dagPb.prepare({ Data: node.marshal(), Links: [] }));
-  const cid = await writer.write(block, DAG_PB_CODEC);
+  const { cid } = await writer.add(block, DAG_PB_CODEC);
   options.onBytes?.(bytes.length);
-  return { cid, size: bytes.length, tsize: block.length };
+  const done = cid.then((c) => ({ cid: c, size: bytes.length, tsize: block.length }));
+  done.catch(() => {}); // awaited by the caller
+  return { done };
 }

@@ -165,6 +165,28 @@ export function runBlobConformance(name: string, opts: BlobConformanceOptions): 
       assert.equal(idOf(back), id);
     });
 
+    test('a Buffer viewing part of a larger buffer: the store keeps its own copy of just those bytes', async () => {
+      const store = await fresh();
+      const big = Buffer.from(randomBytesOf(1 << 20));
+      const view = big.subarray(1000, 201_000);
+      const id = idOf(view);
+      assert.equal((await store.put(view)).id, id);
+      big.fill(7);
+      assert.equal(idOf(await readAll(await store.get(id))), id);
+    });
+
+    test('bytes in shared memory (a snapshot reads files into SharedArrayBuffers) are stored like any others', async () => {
+      const store = await fresh();
+      const data = randomBytesOf(300_000);
+      const shared = new Uint8Array(new SharedArrayBuffer(data.length + 16));
+      shared.set(data, 8);
+      const view = shared.subarray(8, 8 + data.length);
+      const id = idOf(data);
+      assert.deepEqual(await store.put(view), { id, size: data.length, created: true });
+      assert.deepEqual(await store.put([view.subarray(0, 100_000), view.subarray(100_000)], { expectedId: id }), { id, size: data.length, created: false });
+      assert.equal(idOf(await readAll(await store.get(id))), id);
+    });
+
     test(`a large blob (${largeBytes / MiB} MiB) streamed in uneven chunks, with and without a claimed id`, async () => {
       const store = await fresh();
       const chunks = unevenChunks(largeBytes);

@@ -9,6 +9,7 @@ import { mkdtemp, open, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FsBlobStore, openBlobStore } from '../../src/blobs/index.ts';
+import { postable } from '../../src/blobs/fs-writer.ts';
 import type { BlobStore } from '../../src/blobs/index.ts';
 import { runBlobConformance } from './conformance.ts';
 import { bytes, idOf, isCode, readAll } from './helpers.ts';
@@ -43,15 +44,38 @@ runBlobConformance('fs', {
   corrupt: flipByte,
 });
 
+// 'fast' puts of whole buffers take another path (the writer thread): the same contract holds.
+runBlobConformance('fs (fast)', {
+  persistent: true,
+  open: async () => openBlobStore({ backend: 'fs', dir: await newDir(), durability: 'fast' }),
+  reopen: (store) => FsBlobStore.open({ dir: (store as FsBlobStore).dir, durability: 'fast' }),
+  corrupt: flipByte,
+});
+
 describe('fs blob store', () => {
   let dir: string;
   before(async () => {
     dir = await newDir();
   });
 
-  test('lays blobs out as blobs/ab/cd/<id>, read-only, with a format marker', async () => {
+  for (const durability of ['durable', 'fast'] as const) {
+    test(`lays blobs out as blobs/ab/cd/<id>, read-only, with a format marker (${durability})`, async () => {
+      const d = await newDir();
+      const store = await FsBlobStore.open({ dir: d, durability });
+      const { id } = await store.put(bytes(`layout ${durability}`));
+      const hex = id.slice(7);
+      const path = join(d, 'blobs', hex.slice(0, 2), hex.slice(2, 4), id);
+      assert.equal(store.pathOf(id), path);
+      assert.equal((await stat(path)).mode & 0o777, 0o444);
+      assert.ok(existsSync(join(d, 'refuge-blobs.json')));
+      assert.deepEqual(await readdir(join(d, 'tmp')), []);
+      await store.close();
+    });
+  }
+
+  test('lays blobs out as blobs/ab/cd/<id> for streamed puts too', async () => {
     const store = await FsBlobStore.open({ dir });
-    const { id } = await store.put(bytes('layout'));
+    const { id } = await store.put([bytes('lay'), bytes('out')]);
     const hex = id.slice(7);
     const path = join(dir, 'blobs', hex.slice(0, 2), hex.slice(2, 4), id);
     assert.equal(store.pathOf(id), path);
@@ -141,22 +165,57 @@ describe('fs blob store', () => {
     await store.close();
   });
 
-  test('a wrong claimed id leaves no temp file behind', async () => {
-    const store = await FsBlobStore.open({ dir });
-    await assert.rejects(store.put(bytes('a'), { expectedId: idOf(bytes('b')) }), isCode('hash_mismatch'));
-    assert.deepEqual(await readdir(join(dir, 'tmp')), []);
-    await store.close();
+  for (const durability of ['durable', 'fast'] as const) {
+    test(`a wrong claimed id leaves no temp file behind (${durability})`, async () => {
+      const store = await FsBlobStore.open({ dir, durability });
+      await assert.rejects(store.put(bytes('a'), { expectedId: idOf(bytes('b')) }), isCode('hash_mismatch'));
+      assert.deepEqual(await readdir(join(dir, 'tmp')), []);
+      await store.close();
+    });
+
+    test(`a truncated copy on disk is replaced by the next put of the blob (${durability})`, async () => {
+      const store = await FsBlobStore.open({ dir, durability });
+      const data = bytes(`to be truncated (${durability})`);
+      const { id } = await store.put(data);
+      await rm(store.pathOf(id));
+      await writeFile(store.pathOf(id), 'to be');
+      assert.equal((await store.verify(id)).status, 'corrupt');
+      assert.equal((await store.put(data)).created, false);
+      assert.equal((await store.verify(id)).status, 'ok');
+      // A probing put finds it there (and only refreshes its age).
+      assert.equal((await store.put(data, { probe: true })).created, false);
+      await store.close();
+    });
+  }
+
+  test('a fast store posts only the bytes of a view to its writer thread, not the buffer behind it', () => {
+    // Posting a view clones its whole buffer: a chunk of a 64 MiB file read whole would cost 64 MiB.
+    const big = Buffer.alloc(1 << 20, 1);
+    const view = big.subarray(4096, 104_096);
+    assert.equal(postable(view).buffer.byteLength, 100_000);
+    assert.ok(Buffer.from(postable(view)).equals(view));
+    const own = new Uint8Array(1000);
+    assert.equal(postable(own), own);
+    const shared = new Uint8Array(new SharedArrayBuffer(1 << 20)).subarray(10, 20);
+    assert.equal(postable(shared), shared);
   });
 
-  test('a truncated copy on disk is replaced by the next put of the blob', async () => {
-    const store = await FsBlobStore.open({ dir });
-    const data = bytes('to be truncated');
-    const { id } = await store.put(data);
-    await rm(store.pathOf(id));
-    await writeFile(store.pathOf(id), 'to be');
-    assert.equal((await store.verify(id)).status, 'corrupt');
-    assert.equal((await store.put(data)).created, false);
-    assert.equal((await store.verify(id)).status, 'ok');
+  test('a fast store left open lets the process exit once its puts are done', async () => {
+    const d = await newDir();
+    const script = `
+      import { FsBlobStore } from ${JSON.stringify(new URL('../../src/blobs/index.ts', import.meta.url).href)};
+      const store = await FsBlobStore.open({ dir: ${JSON.stringify(d)}, durability: 'fast' });
+      const { id } = await store.put(new Uint8Array(300000).fill(3));
+      process.stdout.write(id);
+    `;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    const code = await new Promise((resolve) => child.on('exit', resolve));
+    assert.equal(code, 0);
+    assert.match(out, /^sha256-[0-9a-f]{64}$/);
+    const store = await FsBlobStore.open({ dir: d });
+    assert.equal((await store.verify(out as `sha256-${string}`)).status, 'ok');
     await store.close();
   });
 });

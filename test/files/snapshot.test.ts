@@ -146,3 +146,22 @@ test('after changing 1% of a large file, the second snapshot stores under 5% new
       assert.ok((await readFile(join(out, 'r', 'big.bin'))).equals(await readFile(join(src, 'big.bin'))));
     });
   }));
+
+test('a store failing mid-snapshot fails the snapshot cleanly, and the ref does not move', () =>
+  withTempDir(async (tmp) => {
+    const src = join(tmp, 'src');
+    await mkdir(join(src, 'a', 'b'), { recursive: true });
+    for (let i = 0; i < 40; i++) await writeFile(join(src, i % 2 ? 'a' : join('a', 'b'), `f${i}.bin`), seededBytes(i % 3 ? 3000 : 200 * KiB, i + 1));
+    await writeFile(join(src, 'big.bin'), seededBytes(3 * MiB, 99));
+    const store = new MemoryBlobStore({ hasher: nodeSha256 });
+    let puts = 0;
+    const put = store.put.bind(store);
+    store.put = async (source, options) => {
+      if (++puts === 12) throw new Error('disk on fire');
+      return put(source, options);
+    };
+    const refs = new MemoryRefStore();
+    const key = generateNodeKey();
+    await assert.rejects(createSnapshot(store, src, { ref: 'r', refs, key }), /disk on fire/);
+    assert.equal(await refs.get('r'), null);
+  }));

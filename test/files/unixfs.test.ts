@@ -23,7 +23,7 @@ const newStore = () => new MemoryBlobStore({ hasher: nodeSha256 });
 
 test('files of many sizes read back identical through ipfs-unixfs-exporter and our reader', async () => {
   const store = newStore();
-  const writer = new BlockWriter(store, { hasher: nodeSha256 });
+  const writer = new BlockWriter(store);
   const bs = blockstoreOver(store);
   for (const [size, seed] of [[0, 1], [1, 2], [MiB + 1, 3], [20 * MiB + 333, 4]] as const) {
     const data = seededBytes(size, seed);
@@ -49,7 +49,7 @@ test('files of many sizes read back identical through ipfs-unixfs-exporter and o
 
 test('without metadata a one-chunk file is its raw leaf; deep trees stay balanced', async () => {
   const store = newStore();
-  const writer = new BlockWriter(store, { hasher: nodeSha256 });
+  const writer = new BlockWriter(store);
   const small = await importFile(writer, [seededBytes(1000, 5)]);
   assert.equal(small.cid.code, RAW_CODEC);
   const empty = await importFile(writer, []);
@@ -69,7 +69,7 @@ test('without metadata a one-chunk file is its raw leaf; deep trees stay balance
 
 test('directories with named links, subfolders and symlinks list the same through the exporter', async () => {
   const store = newStore();
-  const writer = new BlockWriter(store, { hasher: nodeSha256 });
+  const writer = new BlockWriter(store);
   const a = await importFile(writer, [seededBytes(3000, 8)], { mode: 0o600 });
   const b = await importFile(writer, [seededBytes(10, 9)]);
   const link = await writeSymlink(writer, '../a.txt');
@@ -109,7 +109,7 @@ test('directories with named links, subfolders and symlinks list the same throug
 
 test('a corrupted leaf fails the read instead of returning wrong bytes', async () => {
   const store = newStore();
-  const writer = new BlockWriter(store, { hasher: nodeSha256 });
+  const writer = new BlockWriter(store);
   const data = seededBytes(3 * MiB, 12);
   const file = await importFile(writer, pieces(data));
   await writer.flush();
