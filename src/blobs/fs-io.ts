@@ -2,9 +2,10 @@
 // folders, writes, sorted listings, and a cache of the shard folders known to exist (no mkdir per put).
 
 import { close, fdatasync, open as openCb, write as writeCb } from 'node:fs';
-import { mkdir, open, readFile, readdir, rename, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { RefugeError } from '../errors/index.ts';
+import { syncDir } from '../platform/durable-file.ts';
 
 export const errno = (err: unknown): string | undefined => (err as NodeJS.ErrnoException | null)?.code;
 
@@ -70,14 +71,7 @@ export async function cleanTemps(tmpDir: string, staleMs: number): Promise<void>
   }
 }
 
-export async function syncDir(path: string): Promise<void> {
-  const fh = await open(path, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
+export { syncDir };
 
 async function writeFully(fh: FileHandle, chunk: Uint8Array): Promise<void> {
   let offset = 0;
