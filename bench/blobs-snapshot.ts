@@ -1,5 +1,6 @@
-// The blobs.snapshot suite: snapshot a ~256 MiB folder of mixed file sizes into a filesystem blob
-// store vs Helia's UnixFS importer (@helia/unixfs on a MemoryBlockstore); then re-snapshot after 1%.
+// The blobs.snapshot suite: snapshot a ~256 MiB folder of mixed file sizes into Refuge's memory store
+// vs Helia's UnixFS importer (@helia/unixfs on a MemoryBlockstore), then into the filesystem store
+// (blobs.snapshot_fs); then re-snapshot after changing 1% of the bytes.
 
 import './with-resolvers.ts';
 import { createReadStream } from 'node:fs';
@@ -39,7 +40,11 @@ async function makeFolder(dir: string): Promise<{ files: string[]; bytes: number
       await mkdir(sub, { recursive: true });
       fill(buf, n + 1);
       const path = join(sub, `f${n}-${size}.bin`);
-      await writeFile(path, buf);
+      // Synced, so the kernel is not still writing the folder back while the timed sides run.
+      const fh = await open(path, 'w');
+      await fh.writeFile(buf);
+      await fh.sync();
+      await fh.close();
       // As a backup finds most files: not written seconds before (a re-snapshot may then trust them).
       await utimes(path, aDayAgo, aDayAgo);
       files.push(path);
@@ -90,42 +95,62 @@ async function heliaImport(dir: string): Promise<{ ms: number; root: string }> {
 const mbps = (bytes: number, ms: number) => bytes / 1e6 / (ms / 1000);
 
 export const blobsSnapshotSuite: Suite = {
-  figures: ['blobs.snapshot', 'blobs.snapshot_incremental'],
+  figures: ['blobs.snapshot', 'blobs.snapshot_fs', 'blobs.snapshot_incremental'],
 
   async run(wants, emit: Emit) {
     await withTempDir('snapshot', async (tmp) => {
       const src = join(tmp, 'src');
       const { files, bytes } = await makeFolder(src);
       for await (const f of walk(src)) await readFile(f); // warm the page cache for both sides
+      let heliaMbps = 0;
+      let heliaName = '';
       note(`snapshot folder: ${files.length} files, ${(bytes / MiB).toFixed(0)} MiB`);
       const durability = process.env.REFUGE_BENCH_SNAPSHOT_DURABILITY === 'durable' ? 'durable' : 'fast';
       const store = await FsBlobStore.open({ dir: join(tmp, 'blobs'), durability });
       const refs = new MemoryRefStore();
       const key = generateNodeKey();
       try {
+        if (wants('blobs.snapshot') || wants('blobs.snapshot_fs')) {
+          // Like for like: Helia imports into a memory blockstore, so Refuge snapshots into its memory
+          // store. Each side runs twice and keeps its faster run: both are timed with their JIT warm.
+          let memMbps = 0;
+          let blocks = 0;
+          for (let run = 0; run < 2; run++) {
+            collectGarbage();
+            const mem = new MemoryBlobStore({ hasher: nodeSha256 });
+            const inMemory = await createSnapshot(mem, src);
+            await mem.close();
+            memMbps = Math.max(memMbps, mbps(inMemory.bytes, inMemory.elapsedMs));
+            blocks = inMemory.stats.newBlocks;
+          }
+          note(`refuge (memory store): ${memMbps.toFixed(0)} MB/s, ${blocks} blocks (faster of 2 runs)`);
+          let anchor = '@helia/unixfs';
+          let helia = { ms: Infinity };
+          for (let run = 0; run < 2; run++) {
+            collectGarbage();
+            let once: { ms: number };
+            try {
+              once = anchor === '@helia/unixfs' ? await heliaImport(src) : await importerImport(src);
+            } catch (err) {
+              note(`@helia/unixfs failed (${err instanceof Error ? err.message : String(err)}); falling back to ipfs-unixfs-importer`);
+              anchor = 'ipfs-unixfs-importer';
+              once = await importerImport(src);
+            }
+            if (once.ms < helia.ms) helia = once;
+          }
+          heliaMbps = mbps(bytes, helia.ms);
+          heliaName = anchor;
+          note(`${anchor} (MemoryBlockstore): ${heliaMbps.toFixed(0)} MB/s (faster of 2 runs)`);
+          emit({ bench: 'blobs.snapshot', unit: 'MB/s', refuge: memMbps, anchor, anchorValue: heliaMbps });
+        }
         collectGarbage();
+        // The same snapshot onto disk (blocks written through the page cache, sharded folders): what
+        // `refuge snapshot create` does on a node; reported against the same Helia run when there is one.
         const first = await createSnapshot(store, src, { ref: 'bench', refs, key });
         const refugeMbps = mbps(first.bytes, first.elapsedMs);
         note(`refuge (fs store, ${durability}): ${refugeMbps.toFixed(0)} MB/s, ${first.stats.newBlocks} blocks, ${(first.stats.newBytes / MiB).toFixed(1)} MiB stored`);
-        if (wants('blobs.snapshot')) {
-          collectGarbage();
-          let anchor = '@helia/unixfs';
-          let helia: { ms: number };
-          try {
-            helia = await heliaImport(src);
-          } catch (err) {
-            note(`@helia/unixfs failed (${err instanceof Error ? err.message : String(err)}); falling back to ipfs-unixfs-importer`);
-            anchor = 'ipfs-unixfs-importer';
-            helia = await importerImport(src);
-          }
-          const heliaMbps = mbps(bytes, helia.ms);
-          // Informational: the same snapshot into a memory store, to separate the filesystem's cost.
-          const mem = new MemoryBlobStore({ hasher: nodeSha256 });
-          const inMemory = await createSnapshot(mem, src);
-          await mem.close();
-          note(`refuge (memory store, for reference): ${mbps(inMemory.bytes, inMemory.elapsedMs).toFixed(0)} MB/s`);
-          note(`${anchor} (MemoryBlockstore): ${heliaMbps.toFixed(0)} MB/s`);
-          emit({ bench: 'blobs.snapshot', unit: 'MB/s', refuge: refugeMbps, anchor, anchorValue: heliaMbps });
+        if (wants('blobs.snapshot_fs') && heliaMbps > 0) {
+          emit({ bench: 'blobs.snapshot_fs', unit: 'MB/s', refuge: refugeMbps, anchor: heliaName, anchorValue: heliaMbps });
         }
         if (wants('blobs.snapshot_incremental')) {
           const changed = await changeOnePercent(files, bytes);
