@@ -4,7 +4,7 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { isRefName } from '../refs/index.ts';
-import { createSnapshot, listSnapshots, restoreSnapshot } from '../files/index.ts';
+import { createSnapshot, listSnapshots, previousSnapshot, restoreSnapshot } from '../files/index.ts';
 import { TARGET_HELP, TARGET_OPTIONS, UsageError, parse, runCommand } from './blobs-args.ts';
 import { openTarget } from './blobs-target.ts';
 import { formatBytes, progressReporter } from './progress.ts';
@@ -49,14 +49,18 @@ export function runSnapshot(args: string[]): Promise<number> {
         try {
           const progress = progressReporter('snapshot', { quiet });
           // The blobs go to the target's store; the ref is signed by the node's key (there, or here).
-          const result = await createSnapshot(target.store, dir, { onProgress: (p) => progress.update(p), progressIntervalMs: 200 });
-          const signed = await target.update(ref, result.root, { source: resolve(dir), files: result.files, bytes: result.bytes, newBytes: result.stats.newBytes });
+          // Files unchanged since the ref's last snapshot of this folder are taken over unread.
+          const source = resolve(dir);
+          const previous = (await previousSnapshot(target.refs, ref, source)) ?? false;
+          const result = await createSnapshot(target.store, dir, { previous, onProgress: (p) => progress.update(p), progressIntervalMs: 200 });
+          const meta = { source, files: result.files, bytes: result.bytes, newBytes: result.stats.newBytes, startedAt: result.startedAt };
+          const signed = await target.update(ref, result.root, meta);
           progress.end();
-          const summary = { ref: ref, seq: signed.seq, root: result.root, files: result.files, bytes: result.bytes, newBytes: result.stats.newBytes, newBlocks: result.stats.newBlocks, skipped: result.skipped, elapsedMs: Math.round(result.elapsedMs) };
+          const summary = { ref: ref, seq: signed.seq, root: result.root, files: result.files, bytes: result.bytes, newBytes: result.stats.newBytes, newBlocks: result.stats.newBlocks, reused: result.reused, skipped: result.skipped, elapsedMs: Math.round(result.elapsedMs) };
           if (json) out(JSON.stringify(summary) + '\n');
           else {
             out(`${ref}@${signed.seq} ${result.root}\n`);
-            process.stderr.write(`${result.files} files, ${formatBytes(result.bytes)}; ${formatBytes(result.stats.newBytes)} new in ${result.stats.newBlocks} blocks\n`);
+            process.stderr.write(`${result.files} files, ${formatBytes(result.bytes)}; ${formatBytes(result.stats.newBytes)} new in ${result.stats.newBlocks} blocks; ${result.reused} unchanged files not read again\n`);
             for (const s of result.skipped) process.stderr.write(`skipped ${s.path}: ${s.reason}\n`);
           }
           return 0;

@@ -84,7 +84,7 @@ export async function createSnapshot(store: BlobStore, dir: string, options: Sna
   const source = resolve(dir);
   const started = performance.now();
   const startedAt = Date.now();
-  const previous = options.previous === false ? undefined : (options.previous ?? (await previousFromRef(options, source)));
+  const previous = options.previous === false ? undefined : (options.previous ?? (options.ref !== undefined && options.refs ? await previousSnapshot(options.refs, options.ref, source) : undefined));
   const scan = await scanTree(source, options.signal);
   const writer = new BlockWriter(store, options.signal ? { signal: options.signal } : {});
   const skipped = [...scan.skipped];
@@ -189,10 +189,12 @@ export async function createSnapshot(store: BlobStore, dir: string, options: Sna
   return result;
 }
 
-/** The ref's latest value, when `createSnapshot` took it of this same folder (it recorded when). */
-async function previousFromRef(options: SnapshotOptions, source: string): Promise<PreviousSnapshot | undefined> {
-  if (options.ref === undefined || !options.refs) return undefined;
-  const last = (await options.refs.history(options.ref)).at(-1);
+/**
+ * The ref's latest value as a `previous` for a new snapshot of `source`: only when it is a snapshot
+ * of that same folder that recorded when its scan began (`startedAt` in the ref's meta).
+ */
+export async function previousSnapshot(refs: RefStore, name: string, source: string): Promise<PreviousSnapshot | undefined> {
+  const last = (await refs.history(name)).at(-1);
   const meta = last?.meta;
   if (!last || meta?.source !== source || typeof meta.startedAt !== 'number') return undefined;
   verifyRef(last.ref);

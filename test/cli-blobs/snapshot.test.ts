@@ -1,9 +1,11 @@
 // `refuge snapshot create|list|restore` as a child process: against a running node (--url) and a
-// stopped data directory (--data); restores are byte-identical with modes and mtimes; incremental.
+// stopped data directory (--data); restores are byte-identical with modes and mtimes; incremental
+// (new chunks only, unchanged files not read again).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { appendFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tempDir } from '../helpers/db.ts';
 import { assertSameTree, cli, makeTree, startNode } from './helpers.ts';
@@ -15,27 +17,34 @@ test('snapshot create, list and restore over --url; the second snapshot stores f
   t.after(node.close);
   const src = join(dir.path, 'src');
   await makeTree(src, 'one', 2_000_000);
+  // A second big file, last changed well before the first snapshot: the second may trust its size and
+  // mtime and take it over unread (small files are always read: checking costs as much).
+  await writeFile(join(src, 'sub', 'other.bin'), randomBytes(700_000));
+  const aDayAgo = new Date(Date.now() - 86_400_000);
+  await utimes(join(src, 'sub', 'other.bin'), aDayAgo, aDayAgo);
 
   const first = await cli(['snapshot', 'create', src, '--ref', 'home/docs', '--url', node.url, '--json']);
   assert.equal(first.code, 0, first.stderr);
   const r1 = JSON.parse(first.stdout) as { seq: number; root: string; files: number; bytes: number; newBytes: number };
   assert.equal(r1.seq, 1);
-  assert.equal(r1.files, 4);
-  assert.ok(r1.newBytes >= 2_000_000);
+  assert.equal(r1.files, 5);
+  assert.ok(r1.newBytes >= 2_700_000);
 
   // Append a little to the big file: only its last chunks and the tree nodes are new.
   await appendFile(join(src, 'big.bin'), 'a few more bytes');
   const second = await cli(['snapshot', 'create', src, '--ref', 'home/docs', '--url', node.url, '--json']);
   assert.equal(second.code, 0, second.stderr);
-  const r2 = JSON.parse(second.stdout) as { seq: number; root: string; newBytes: number };
+  const r2 = JSON.parse(second.stdout) as { seq: number; root: string; newBytes: number; reused: number };
   assert.equal(r2.seq, 2);
+  // The untouched big file was taken over from the first snapshot without being read.
+  assert.equal(r2.reused, 1);
   assert.notEqual(r2.root, r1.root);
   assert.ok(r2.newBytes < 1_100_000, `second snapshot stored ${r2.newBytes} new bytes`);
 
   const list = await cli(['snapshot', 'list', 'home/docs', '--url', node.url, '--json']);
   assert.equal(list.code, 0, list.stderr);
   const snaps = JSON.parse(list.stdout) as Array<{ seq: number; root: string; files: number }>;
-  assert.deepEqual(snaps.map((s) => [s.seq, s.root, s.files]), [[1, r1.root, 4], [2, r2.root, 4]]);
+  assert.deepEqual(snaps.map((s) => [s.seq, s.root, s.files]), [[1, r1.root, 5], [2, r2.root, 5]]);
   const text = await cli(['snapshot', 'list', 'home/docs', '--url', node.url]);
   assert.match(text.stdout, /^\s+1\s+\d{4}-.*files/m);
 
