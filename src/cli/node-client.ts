@@ -51,6 +51,45 @@ export class NodeClient {
     return parsed as T;
   }
 
+  /**
+   * Follows a server-sent event stream until `signal` aborts or the node ends it, calling `onEvent`
+   * with each event's name and parsed data.
+   */
+  async events(path: string, onEvent: (event: string, data: unknown) => void, signal?: AbortSignal): Promise<void> {
+    let res: Response;
+    try {
+      res = await fetch(this.url + path, { headers: { ...this.#headers, accept: 'text/event-stream' }, ...(signal && { signal }) });
+    } catch (err) {
+      if (signal?.aborted) return;
+      throw new RefugeError('unavailable', `cannot reach the node at ${this.url} (${(err as Error).message}); is it running?`, { cause: err });
+    }
+    if (!res.ok || !res.body) {
+      const e = (await res.json().catch(() => ({}))) as { error?: unknown; reason?: unknown };
+      throw new RefugeError(isErrorCode(e.error) ? e.error : 'unavailable', typeof e.reason === 'string' ? e.reason : `GET ${path}: HTTP ${res.status}`, { status: res.status });
+    }
+    const decoder = new TextDecoder();
+    let buffered = '';
+    try {
+      for await (const bytes of res.body) {
+        buffered += decoder.decode(bytes, { stream: true });
+        let end: number;
+        while ((end = buffered.indexOf('\n\n')) >= 0) {
+          const block = buffered.slice(0, end);
+          buffered = buffered.slice(end + 2);
+          let event = 'message';
+          let data = '';
+          for (const line of block.split('\n')) {
+            if (line.startsWith('event: ')) event = line.slice(7);
+            else if (line.startsWith('data: ')) data += line.slice(6);
+          }
+          if (data !== '') onEvent(event, JSON.parse(data));
+        }
+      }
+    } catch (err) {
+      if (!signal?.aborted) throw new RefugeError('unavailable', `the event stream from ${this.url} broke: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
   owner = async (): Promise<string> => (await this.json<{ owner: string }>('GET', '/_refs/_key')).owner;
   update = (name: string, root: string, meta?: RefMeta): Promise<SignedRef> => this.json('POST', `/_refs/${name}/_update`, { root, ...(meta && { meta }) });
   gc = (options: { dryRun: boolean; graceSeconds: number; force: boolean }): Promise<GcReport> =>

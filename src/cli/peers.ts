@@ -6,7 +6,8 @@ import { isPeerId } from '../mesh/identity.ts';
 import { parseInvite } from '../mesh/invite.ts';
 import { addPeer, findPeer, parseSubject, removePeer, setGrant, setGroup, type Access, type Subject, type TrustState } from '../mesh/trust.ts';
 import { FileTrustStore } from '../mesh/trust-file.ts';
-import { UsageError, parse, runCommand } from './blobs-args.ts';
+import { UsageError, num, parse, runCommand } from './blobs-args.ts';
+import { NodeClient } from './node-client.ts';
 
 export const PEERS_HELP = `refuge peers COMMAND [--data DIR] [--json] — who this node trusts, and what they may do
 
@@ -19,12 +20,18 @@ Commands:
   grant DB read|write|rw WHO                let WHO read and/or write database DB (DB * : every database)
   revoke DB read|write|rw WHO               take it back
   grants [DB]                               grants, by database
+  status [--url URL]                        a running node's trusted peers, up or down now
+  watch [--url URL] [--count N]             follow a running node's peers coming up and going down
+                                            (a line per peer up now, then per event; stops
+                                            after N lines, or at Ctrl-C)
 
 WHO is public (anyone may read; never write), group:G, peer:ID, or a trusted peer's name.
 Databases are private until granted; read and write are separate.
 
 Options:
   --data DIR     the node's data directory (default $REFUGE_DATA or ./refuge-data)
+  --url URL      the running node, for status and watch (default $REFUGE_URL or
+                 http://127.0.0.1:6986; user:pass@ for an admin)
   --json         machine-readable output on stdout
   -h, --help     this text`;
 
@@ -34,6 +41,8 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
   name: { type: 'string' },
   group: { type: 'string', multiple: true },
+  url: { type: 'string' },
+  count: { type: 'string' },
 } as const;
 
 const out = (s: string) => process.stdout.write(s);
@@ -87,6 +96,10 @@ export function runPeers(args: string[]): Promise<number> {
       out(PEERS_HELP + '\n');
       return v.help || sub === 'help' ? 0 : 2;
     }
+    if (sub === 'status' || sub === 'watch') {
+      const client = new NodeClient(v.url ?? process.env.REFUGE_URL ?? 'http://127.0.0.1:6986');
+      return sub === 'status' ? peerStatus(client, v.json === true) : watchPeers(client, v.json === true, num(v.count, '--count'));
+    }
     const store = new FileTrustStore(v.data ?? (process.env.REFUGE_DATA || './refuge-data'));
     const json = v.json === true;
     try {
@@ -138,4 +151,51 @@ export function runPeers(args: string[]): Promise<number> {
       throw err;
     }
   });
+}
+
+interface PeerRow {
+  id: string;
+  name?: string;
+  groups: string[];
+  up: boolean;
+}
+
+async function peerStatus(client: NodeClient, json: boolean): Promise<number> {
+  const info = await client.json<{ peer_id: string; addresses: string[]; peers: PeerRow[]; connected: string[] }>('GET', '/_mesh/peers');
+  if (json) {
+    out(JSON.stringify(info) + '\n');
+    return 0;
+  }
+  out(`this node: ${info.peer_id}\n`);
+  for (const a of info.addresses) out(`    ${a}\n`);
+  if (info.peers.length === 0) out('no trusted peers\n');
+  for (const p of info.peers) out(`${p.up ? 'up  ' : 'down'}  ${p.id}${p.name ? `  ${p.name}` : ''}${p.groups.length ? `  [${p.groups.join(', ')}]` : ''}\n`);
+  return 0;
+}
+
+/** Prints the peers up now, then one line per peer:up / peer:down, until `count` events or Ctrl-C. */
+async function watchPeers(client: NodeClient, json: boolean, count: number | undefined): Promise<number> {
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  let seen = 0;
+  const line = (kind: 'up' | 'down', e: { peerId: string; name?: string }) => {
+    out(json ? JSON.stringify({ event: `peer:${kind}`, peer: e.peerId, ...(e.name !== undefined && { name: e.name }) }) + '\n' : `${kind.padEnd(4)}  ${e.peerId}${e.name ? `  ${e.name}` : ''}\n`);
+    if (count !== undefined && ++seen >= count) stop.abort();
+  };
+  try {
+    await client.events(
+      '/_mesh/_events',
+      (event, data) => {
+        if (event === 'peers') for (const e of data as Array<{ peerId: string; name?: string }>) line('up', e);
+        else if (event === 'peer:up' || event === 'peer:down') line(event === 'peer:up' ? 'up' : 'down', data as { peerId: string; name?: string });
+      },
+      stop.signal,
+    );
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  return 0;
 }

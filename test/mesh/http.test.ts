@@ -1,5 +1,6 @@
 // The mesh over HTTP (and `refuge query`): `/_mesh/_find` floods a query from the server's node,
-// `/_mesh/peers` lists trusted peers up and down, `/_mesh/_events` streams peer events and lets go of its listeners.
+// `/_mesh/peers` lists trusted peers up and down, `/_mesh/_events` streams peer events and lets go of its listeners;
+// `refuge peers status` and `refuge peers watch` read the same two endpoints.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -115,4 +116,51 @@ test('_events streams peer up/down and drops its listeners when the client goes 
   assert.equal(listenerCount(a.mesh, 'peer:down'), before, 'no leaked listener');
   assert.equal(listenerCount(a.mesh, 'peer:up'), 0);
   assert.equal(server.context.feeds.size, 0);
+});
+
+test('refuge peers status and peers watch follow a running node', async (t) => {
+  const [a, b] = await linked(t);
+  const server = await startServer({ node: a.node, port: 0, replicator: false });
+  server.context.extras.mesh = a.mesh;
+  t.after(() => server.close());
+
+  const status = await run(['peers', 'status', '--url', server.url, '--json']);
+  assert.equal(status.code, 0, status.stderr);
+  const info = JSON.parse(status.stdout) as { peer_id: string; peers: Array<{ id: string; up: boolean }> };
+  assert.equal(info.peer_id, a.mesh.peerId);
+  assert.deepEqual(info.peers.map((p) => [p.id, p.up]), [[b.mesh.peerId, true]]);
+  const text = await run(['peers', 'status', '--url', server.url]);
+  assert.match(text.stdout, new RegExp(`^up\\s+${b.mesh.peerId}\\s+bee$`, 'm'));
+
+  // watch: the peer up now, then it goes down and comes back; three lines and the command ends.
+  const child = spawn(process.execPath, [bin, 'peers', 'watch', '--url', server.url, '--count', '3', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.after(() => void child.kill());
+  const lines: Array<{ event: string; peer: string; name?: string }> = [];
+  let buffered = '';
+  const waiters: Array<() => void> = [];
+  child.stdout.on('data', (d) => {
+    buffered += d;
+    let nl: number;
+    while ((nl = buffered.indexOf('\n')) >= 0) {
+      lines.push(JSON.parse(buffered.slice(0, nl)));
+      buffered = buffered.slice(nl + 1);
+    }
+    for (const w of waiters.splice(0)) w();
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  const lineCount = async (n: number) => {
+    while (lines.length < n) await new Promise<void>((r) => waiters.push(r));
+  };
+  await lineCount(1);
+  await a.mesh.disconnect(b.mesh.peerId);
+  await lineCount(2);
+  const up = nextEvent(a.mesh, 'peer:up');
+  await a.mesh.connect(b.mesh.invite());
+  await up;
+  assert.equal(await exited, 0);
+  assert.deepEqual(lines, [
+    { event: 'peer:up', peer: b.mesh.peerId, name: 'bee' },
+    { event: 'peer:down', peer: b.mesh.peerId, name: 'bee' },
+    { event: 'peer:up', peer: b.mesh.peerId, name: 'bee' },
+  ]);
 });
