@@ -1,7 +1,7 @@
 // `refuge start`: open the node's data directory and serve it over HTTP until Ctrl-C, then stop
 // accepting, end open feeds and flush every database before exiting (no lost writes, no stale lock).
 
-import { startServer, VERSION } from '../http/index.ts';
+import { startServer, VERSION, type PeerAccess } from '../http/index.ts';
 import { RefugeError } from '../errors/index.ts';
 import { openNode, type NodeBlobOptions } from '../node/index.ts';
 import type { RefugeNode } from '../node/index.ts';
@@ -36,10 +36,13 @@ export async function runStart(settings: NodeSettings, out: NodeJS.WritableStrea
     await node.close();
     throw err;
   }
-  let mesh: { stop(): Promise<void>; line: string; mesh: unknown } | undefined;
+  let mesh: Awaited<ReturnType<typeof startMesh>> | undefined;
   try {
     mesh = settings.mesh === 'on' ? await startMesh(settings, node) : undefined;
-    if (mesh) server.context.extras.mesh = mesh.mesh; // for /_mesh/* (src/http/routes-mesh.ts)
+    if (mesh) {
+      server.context.extras.mesh = mesh.mesh; // for /_mesh/* (src/http/routes-mesh.ts)
+      server.context.peers = mesh.peers; // peer-signed HTTP requests, under the same grants
+    }
   } catch (err) {
     await server.close();
     await node.close();
@@ -74,8 +77,8 @@ export async function runStart(settings: NodeSettings, out: NodeJS.WritableStrea
 }
 
 /** The mesh (loaded only when on: libp2p is big): peers in DATA/trust.json, replication as grants allow. */
-async function startMesh(settings: NodeSettings, node: RefugeNode): Promise<{ stop(): Promise<void>; line: string; mesh: unknown }> {
-  const { AutoSync, FileTrustStore, MeshNode } = await import('../mesh/index.ts');
+async function startMesh(settings: NodeSettings, node: RefugeNode): Promise<{ stop(): Promise<void>; line: string; mesh: unknown; peers: PeerAccess }> {
+  const { AutoSync, FileTrustStore, MeshNode, httpPeerAccess } = await import('../mesh/index.ts');
   const list = (text: string | undefined) => text?.split(',').map((a) => a.trim()).filter((a) => a !== '');
   const listen = list(settings.meshListen);
   const hubs = list(settings.meshHubs) ?? [];
@@ -96,6 +99,7 @@ async function startMesh(settings: NodeSettings, node: RefugeNode): Promise<{ st
   const sync = new AutoSync({ mesh, node });
   return {
     mesh,
+    peers: httpPeerAccess({ trust: mesh.trust, databases: () => node.allDbs() }),
     line:
       `  mesh: peer ${mesh.peerId} on ${mesh.addresses().join(' ')}\n` +
       (settings.meshHub === 'on' ? `  hub:  relaying and registering peers (others use --mesh-hub ${mesh.addresses()[0] ?? ''})\n` : '') +

@@ -7,6 +7,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { RefugeError } from '../errors/index.ts';
 import { ANONYMOUS, requireAdmin, type UserCtx } from './auth.ts';
 import type { ServerContext } from './context.ts';
+import { authorizePeer, CONTENT_SHA256, digestChecked, PEER_AUTH_PREFIX } from './peer-auth.ts';
 import { clientErrorHandler, errorHandler } from './errors.ts';
 import { blobRoutes, type BlobRouteOptions } from './routes-blobs.ts';
 import { bulkRoutes } from './routes-bulk.ts';
@@ -24,6 +25,8 @@ import { serverRoutes } from './routes-server.ts';
 declare module 'fastify' {
   interface FastifyRequest {
     user: UserCtx;
+    /** The mesh peer that signed this request (`Authorization: Refuge-Peer …`), if one did. */
+    peer: string | null;
   }
 }
 
@@ -75,13 +78,36 @@ export function buildApp(ctx: ServerContext, options: AppOptions = {}): FastifyI
   });
 
   app.decorateRequest('user', null as unknown as UserCtx);
+  app.decorateRequest('peer', null);
   app.addHook('onRequest', async (req, reply) => {
     // A refused WebSocket upgrade: its socket left Node's HTTP server, so end it after the answer.
     if (req.headers.upgrade) reply.raw.once('finish', () => req.raw.socket?.destroy());
     req.user = ANONYMOUS;
-    req.user = ctx.auth.identify(req.headers.authorization, req.headers.cookie);
+    req.peer = null;
+    const authorization = req.headers.authorization;
+    if (authorization?.startsWith(PEER_AUTH_PREFIX)) {
+      // A signed peer is never an admin (not even in admin party): its grants are all it has.
+      const digest = req.headers[CONTENT_SHA256];
+      req.peer = await authorizePeer(ctx.peers, {
+        method: req.method,
+        host: req.headers.host ?? '',
+        url: req.url,
+        authorization,
+        contentSha256: typeof digest === 'string' ? digest : undefined,
+      });
+      req.user = { name: `peer:${req.peer}`, roles: [] };
+      return;
+    }
+    req.user = ctx.auth.identify(authorization, req.headers.cookie);
     const path = req.url.split('?', 1)[0]!;
     if (ctx.auth.enabled && !OPEN.has(path)) requireAdmin(req.user);
+  });
+
+  // A signed peer's body must be the one it signed (its digest is part of the signature).
+  app.addHook('preParsing', async (req, _reply, payload) => {
+    if (req.peer === null) return payload;
+    const digest = req.headers[CONTENT_SHA256];
+    return digestChecked(payload, typeof digest === 'string' ? digest : undefined) as typeof payload;
   });
 
   if (process.env.REFUGE_TRACE_HTTP) {

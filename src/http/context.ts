@@ -5,6 +5,7 @@ import type { Database } from '../documents/index.ts';
 import type { ReplicationJobs } from '../jobs/index.ts';
 import type { RefugeNode } from '../node/index.ts';
 import type { Auth } from './auth.ts';
+import type { PeerAccess } from './peer-auth.ts';
 
 export interface ServerContext {
   node: RefugeNode;
@@ -15,6 +16,8 @@ export interface ServerContext {
   feeds: Set<AbortController>;
   /** Replication jobs (`/_replicate`, `_replicator`), when enabled. */
   jobs?: ReplicationJobs;
+  /** What requests signed by mesh peers may do; without it such requests are refused. */
+  peers?: PeerAccess;
   /** Optional subsystems that later parts attach (blobs, ...). */
   extras: Record<string, unknown>;
 }

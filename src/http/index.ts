@@ -8,10 +8,12 @@ import type { RefugeNode } from '../node/index.ts';
 import { buildApp, type AppOptions } from './app.ts';
 import { Auth, parseAdmin, type AdminCredentials } from './auth.ts';
 import type { ServerContext } from './context.ts';
+import type { PeerAccess } from './peer-auth.ts';
 
 export { buildApp } from './app.ts';
 export { parseAdmin, type AdminCredentials } from './auth.ts';
 export type { ServerContext } from './context.ts';
+export { peerTarget, type PeerAccess, type PeerTarget } from './peer-auth.ts';
 
 export const VERSION = '0.1.0';
 
@@ -20,6 +22,8 @@ export interface ServerOptions extends AppOptions {
   host?: string;
   port?: number;
   admin?: AdminCredentials | string | null;
+  /** Lets mesh peers in with signed requests, under the node's grants (see peer-auth.ts). */
+  peers?: PeerAccess;
   /** Run replication jobs (`/_replicate`, the `_replicator` database); default true. */
   replicator?: boolean;
 }
@@ -47,6 +51,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     version: VERSION,
     feeds: new Set(),
     extras: {},
+    ...(options.peers && { peers: options.peers }),
   };
   if (options.replicator !== false) {
     ctx.jobs = new ReplicationJobs(options.node);

@@ -1,7 +1,8 @@
 // The mesh's library face: identity (the node key as a libp2p peer id), invites, trust and grants,
 // the MeshNode (libp2p transport, peer events, discovery by mDNS, hubs `/refuge/hub/1.0.0` and the
 // DHT `/refuge/kad/1.0.0`), replication over `/refuge/replication/1.0.0`, flooded queries over
-// `/refuge/query/1.0.0` and blob exchange over `/refuge/blobs/1.0.0`.
+// `/refuge/query/1.0.0` and blob exchange over `/refuge/blobs/1.0.0`; peer-signed HTTP requests
+// (`peerFetch`, `httpPeerAccess`) put the same grants on the node's HTTP API.
 
 import './node20-shim.ts';
 
@@ -53,4 +54,6 @@ export { QueryRouter, type AskOptions, type LocalAnswer, type QueryRouterOptions
 export { QueryStream } from './query-stream.ts';
 export { QueryService, type QueryMesh, type QueryServiceOptions } from './query-service.ts';
 export { localAnswerer } from './query-answer.ts';
+export { signRequest, peerFetch, PeerRequestVerifier, PEER_AUTH_SCHEME, CONTENT_SHA256_HEADER, type SignedRequest } from './http-signature.ts';
+export { httpPeerAccess, type HttpPeerAccessOptions } from './http-peer-access.ts';
 export { BLOB_PROTOCOL, BlobExchange, type BlobExchangeOptions, type BlobRequest } from './blob-exchange.ts';

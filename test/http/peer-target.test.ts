@@ -1,0 +1,43 @@
+// Which grant a peer-signed request needs (src/http/peer-auth.ts): reads, writes, and what no grant covers.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { peerTarget } from '../../src/http/index.ts';
+
+test('peerTarget maps CouchDB routes to read, write or nothing', () => {
+  const cases: Array<[string, string, unknown]> = [
+    ['GET', '/', { kind: 'open' }],
+    ['GET', '/_up', { kind: 'open' }],
+    ['GET', '/_all_dbs', { kind: 'other' }],
+    ['POST', '/_replicate', { kind: 'other' }],
+    ['GET', '/_blobs/sha256-00', { kind: 'blobs' }],
+    ['POST', '/_blobs/_stat', { kind: 'blobs' }],
+    ['PUT', '/_blobs/sha256-00', { kind: 'other' }],
+    ['GET', '/db', { kind: 'db', db: 'db', access: 'read' }],
+    ['PUT', '/db', { kind: 'other' }],
+    ['DELETE', '/db', { kind: 'other' }],
+    ['POST', '/db', { kind: 'db', db: 'db', access: 'write' }],
+    ['GET', '/db/doc', { kind: 'db', db: 'db', access: 'read' }],
+    ['HEAD', '/db/doc', { kind: 'db', db: 'db', access: 'read' }],
+    ['PUT', '/db/doc', { kind: 'db', db: 'db', access: 'write' }],
+    ['DELETE', '/db/doc', { kind: 'db', db: 'db', access: 'write' }],
+    ['PUT', '/db/doc/att.txt', { kind: 'db', db: 'db', access: 'write' }],
+    ['POST', '/db/_all_docs', { kind: 'db', db: 'db', access: 'read' }],
+    ['POST', '/db/_bulk_get', { kind: 'db', db: 'db', access: 'read' }],
+    ['POST', '/db/_revs_diff', { kind: 'db', db: 'db', access: 'read' }],
+    ['POST', '/db/_changes', { kind: 'db', db: 'db', access: 'read' }],
+    ['POST', '/db/_find', { kind: 'db', db: 'db', access: 'read' }],
+    ['POST', '/db/_bulk_docs', { kind: 'db', db: 'db', access: 'write' }],
+    ['POST', '/db/_index', { kind: 'db', db: 'db', access: 'write' }],
+    ['POST', '/db/_design/d/_view/v', { kind: 'db', db: 'db', access: 'read' }],
+    ['POST', '/db/_design/d/_search/i', { kind: 'db', db: 'db', access: 'read' }],
+    ['PUT', '/db/_design/d', { kind: 'db', db: 'db', access: 'write' }],
+    ['PUT', '/db/_local/x', { kind: 'db', db: 'db', access: 'write' }],
+    ['POST', '/db/_compact', { kind: 'other' }],
+    ['GET', '/db/_security', { kind: 'db', db: 'db', access: 'read' }],
+    ['PUT', '/db/_security', { kind: 'other' }],
+    ['PUT', '/db/_revs_limit', { kind: 'other' }],
+    ['GET', '/a%2Fb/doc', { kind: 'db', db: 'a/b', access: 'read' }],
+  ];
+  for (const [method, path, want] of cases) assert.deepEqual(peerTarget(method, path), want, `${method} ${path}`);
+});
