@@ -26,7 +26,8 @@ Commands:
                                             after N lines, or at Ctrl-C)
 
 WHO is public (anyone may read; never write), group:G, peer:ID, or a trusted peer's name.
-Databases are private until granted; read and write are separate.
+Databases and refs are private until granted; read and write are separate. A trusted peer that is
+up pulls what it may read here and what this node lets it write: documents, refs and their blobs.
 
 Options:
   --data DIR     the node's data directory (default $REFUGE_DATA or ./refuge-data)

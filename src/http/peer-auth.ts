@@ -19,6 +19,7 @@ export interface PeerAccess {
 
 export type PeerTarget =
   | { kind: 'open' }
+  /** A database, or a ref as `ref:NAME` (the grants key of refs). */
   | { kind: 'db'; db: string; access: 'read' | 'write' }
   | { kind: 'blobs' }
   | { kind: 'other' };
@@ -38,6 +39,12 @@ export function peerTarget(method: string, path: string): PeerTarget {
     return { kind: 'other' };
   }
   const reading = method === 'GET' || method === 'HEAD';
+  if (first === '_refs') {
+    // A ref's values (with history) under the ref's grant; its signer's public key is public anyway.
+    const name = parts.slice(1).join('/');
+    if (!reading || name === '') return { kind: 'other' };
+    return name === '_key' ? { kind: 'open' } : { kind: 'db', db: `ref:${name}`, access: 'read' };
+  }
   if (first === '_blobs') return reading || (method === 'POST' && parts[1] === '_stat') ? { kind: 'blobs' } : { kind: 'other' };
   if (first === '' || first.startsWith('_')) return { kind: 'other' };
   const rest = parts.slice(1);

@@ -1,14 +1,16 @@
 // Opportunistic replication: when a trusted peer comes up, pull every database it lets this node read
-// and this node lets it write (continuous, from the checkpoint); stop when it goes down. Each side
-// pulls what it accepts, so two nodes running AutoSync replicate both ways without pushing.
+// and this node lets it write (continuous, from the checkpoint), and every ref likewise (its signed
+// values, then its tree's blobs; looked at again every `refsIntervalMs`); stop when it goes down.
+// Each side pulls what it accepts, so two nodes running AutoSync replicate both ways without pushing.
 
 import type { Database } from '../documents/index.ts';
-import { isRefugeError, toRefugeError, type RefugeError } from '../errors/index.ts';
+import { RefugeError, isRefugeError, toRefugeError } from '../errors/index.ts';
 import type { RefugeNode } from '../node/index.ts';
 import { LocalPeer, Replication, type ReplicateOptions, type ReplicationProgress } from '../replication/index.ts';
 import { Emitter } from '../replication/emitter.ts';
-import { can } from './grants.ts';
+import { can, canRef } from './grants.ts';
 import type { MeshNode } from './mesh-node.ts';
+import type { RefPull } from './ref-exchange.ts';
 
 export interface AutoSyncOptions {
   mesh: MeshNode;
@@ -16,6 +18,8 @@ export interface AutoSyncOptions {
   node: RefugeNode;
   /** Options for every replication (continuous is forced on). */
   replicate?: ReplicateOptions;
+  /** How often a peer's shared refs are looked at again while it is up (default 30 s). */
+  refsIntervalMs?: number;
 }
 
 export interface PullKey {
@@ -30,11 +34,17 @@ export type AutoSyncEvents = {
   paused: PullKey & { progress: ReplicationProgress; error?: RefugeError };
   /** A pull ended: the peer went down, AutoSync stopped, or it failed (`error`; db `*`: listing failed). */
   stop: PullKey & { error?: RefugeError };
+  /** A shared ref was pulled (values stored, tree fetched), or could not be (`error`). */
+  ref: { peerId: string; name: string; pull?: RefPull; error?: RefugeError };
 };
 
 interface PeerSession {
   cancelled: boolean;
   pulls: Map<string, Replication>;
+  /** Aborts ref pulls in progress when the peer goes. */
+  abort: AbortController;
+  refTimer?: ReturnType<typeof setInterval>;
+  refsRunning?: Promise<void>;
 }
 
 export class AutoSync extends Emitter<AutoSyncEvents> {
@@ -67,6 +77,11 @@ export class AutoSync extends Emitter<AutoSyncEvents> {
     if (this.stopped) return;
     this.stopped = true;
     for (const off of this.offs) off();
+    // Ref pulls are tracked with the starts: abort them rather than wait for whole trees.
+    for (const session of this.sessions.values()) {
+      session.abort.abort(new RefugeError('closed', 'auto-sync stopped'));
+      if (session.refTimer) clearInterval(session.refTimer);
+    }
     await Promise.allSettled(this.starting);
     const running = [...this.sessions.values()].flatMap((s) => [...s.pulls.values()]);
     for (const peerId of [...this.sessions.keys()]) this.end(peerId);
@@ -81,7 +96,7 @@ export class AutoSync extends Emitter<AutoSyncEvents> {
 
   private async begin(peerId: string): Promise<void> {
     if (this.stopped || this.sessions.has(peerId)) return;
-    const session: PeerSession = { cancelled: false, pulls: new Map() };
+    const session: PeerSession = { cancelled: false, pulls: new Map(), abort: new AbortController() };
     this.sessions.set(peerId, session);
     const { mesh, node } = this.options;
     let shared;
@@ -106,6 +121,41 @@ export class AutoSync extends Emitter<AutoSyncEvents> {
       if (session.cancelled) return;
       this.pull(session, peerId, db, local);
     }
+    if (session.cancelled) return;
+    this.pullRefs(session, peerId);
+    session.refTimer = setInterval(() => this.pullRefs(session, peerId), this.options.refsIntervalMs ?? 30_000);
+    session.refTimer.unref?.();
+  }
+
+  /** Pulls every ref the peer shares and this node accepts from it (a write grant), one at a time. */
+  private pullRefs(session: PeerSession, peerId: string): void {
+    if (session.cancelled || session.refsRunning) return;
+    const { mesh } = this.options;
+    const signal = session.abort.signal;
+    const run = (async () => {
+      let names: string[];
+      try {
+        names = await mesh.refs.list(peerId, signal);
+      } catch (err) {
+        if (!session.cancelled && !signal.aborted) this.emit('ref', { peerId, name: '*', error: toRefugeError(err) });
+        return;
+      }
+      const state = await mesh.trust.current();
+      for (const name of names) {
+        if (session.cancelled || signal.aborted) return;
+        if (!canRef(state, peerId, 'write', name)) continue;
+        try {
+          const pull = await mesh.refs.pull(peerId, name, signal);
+          this.emit('ref', { peerId, name, pull });
+        } catch (err) {
+          if (!session.cancelled && !signal.aborted) this.emit('ref', { peerId, name, error: toRefugeError(err) });
+        }
+      }
+    })();
+    session.refsRunning = run.finally(() => {
+      session.refsRunning = undefined;
+    });
+    this.track(peerId, session.refsRunning);
   }
 
   private pull(session: PeerSession, peerId: string, db: string, local: Database): void {
@@ -130,6 +180,8 @@ export class AutoSync extends Emitter<AutoSyncEvents> {
     const session = this.sessions.get(peerId);
     if (!session) return;
     session.cancelled = true;
+    session.abort.abort(new RefugeError('closed', `peer ${peerId} went down`));
+    if (session.refTimer) clearInterval(session.refTimer);
     this.sessions.delete(peerId);
     for (const rep of session.pulls.values()) rep.cancel();
   }

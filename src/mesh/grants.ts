@@ -1,17 +1,19 @@
 // The one authorisation decision of the mesh, pure: may this peer read or write that database?
 // Default private; `public` opens reads to anyone; groups and peer grants need the peer to be trusted.
 
-import { ALL_DBS, type Access, type Subject, type TrustState } from './trust.ts';
+import { ALL_DBS, ALL_REFS, REF_PREFIX, refKey, type Access, type Subject, type TrustState } from './trust.ts';
 
 /**
- * True when `peerId` may `access` database `db` under `state`. Read and write are separate (write
- * does not imply read). `public` counts for reads only; `group:G` and `peer:ID` only while the peer
- * is trusted, so removing a peer revokes everything but public reads.
+ * True when `peerId` may `access` database `db` (or, for a `ref:NAME` key, that ref) under `state`.
+ * Read and write are separate (write does not imply read). `public` counts for reads only;
+ * `group:G` and `peer:ID` only while the peer is trusted, so removing a peer revokes everything
+ * but public reads. `*` covers every database, `ref:*` every ref.
  */
 export function can(state: TrustState, peerId: string, access: Access, db: string): boolean {
   const peer = Object.hasOwn(state.peers, peerId) ? state.peers[peerId] : undefined;
   const own = Object.hasOwn(state.grants, db) ? state.grants[db]![access] : [];
-  const all = db !== ALL_DBS && Object.hasOwn(state.grants, ALL_DBS) ? state.grants[ALL_DBS]![access] : [];
+  const wildcard = db.startsWith(REF_PREFIX) ? ALL_REFS : ALL_DBS;
+  const all = db !== wildcard && Object.hasOwn(state.grants, wildcard) ? state.grants[wildcard]![access] : [];
   const subjects: Subject[] = [...own, ...all];
   for (const s of subjects) {
     if (s === 'public') {
@@ -45,12 +47,16 @@ export function sharedWith(state: TrustState, peerId: string, dbs: readonly stri
   return out;
 }
 
+/** May `peerId` read (or write) the ref `name`? */
+export const canRef = (state: TrustState, peerId: string, access: Access, name: string): boolean => can(state, peerId, access, refKey(name));
+
 /**
- * Blobs have no grants of their own (yet): a trusted peer that may read at least one database (or
- * `*`) may read blobs by id; nobody else may. Ids are SHA-256 digests, so a reader must already know
- * one; per-database scoping through attachment references is the stricter rule still to come.
+ * Blobs have no grants of their own (yet): a trusted peer that may read at least one database or
+ * ref may read blobs by id; nobody else may. Ids are SHA-256 digests, so a reader must already know
+ * one; scoping through attachment and tree references is the stricter rule still to come.
  */
 export function canReadBlobs(state: TrustState, peerId: string, dbs: readonly string[]): boolean {
   if (!isTrusted(state, peerId)) return false;
-  return [ALL_DBS, ...dbs].some((db) => can(state, peerId, 'read', db));
+  const refKeys = Object.keys(state.grants).filter((k) => k.startsWith(REF_PREFIX));
+  return [ALL_DBS, ...dbs, ...refKeys].some((db) => can(state, peerId, 'read', db));
 }

@@ -1,8 +1,9 @@
 // The mesh's library face: identity (the node key as a libp2p peer id), invites, trust and grants,
 // the MeshNode (libp2p transport, peer events, discovery by mDNS, hubs `/refuge/hub/1.0.0` and the
 // DHT `/refuge/kad/1.0.0`), replication over `/refuge/replication/1.0.0`, flooded queries over
-// `/refuge/query/1.0.0` and blob exchange over `/refuge/blobs/1.0.0`; peer-signed HTTP requests
-// (`peerFetch`, `httpPeerAccess`) put the same grants on the node's HTTP API.
+// `/refuge/query/1.0.0`, blob exchange over `/refuge/blobs/1.0.0`, signed refs over
+// `/refuge/refs/1.0.0`; peer-signed HTTP requests (`peerFetch`, `httpPeerAccess`) put the same
+// grants on the node's HTTP API.
 
 import './node20-shim.ts';
 
@@ -10,6 +11,8 @@ export { meshPrivateKey, peerIdOf, parsePeerId, isPeerId } from './identity.ts';
 export { encodeInvite, parseInvite, INVITE_PREFIX, type Invite } from './invite.ts';
 export {
   ALL_DBS,
+  ALL_REFS,
+  refKey,
   addPeer,
   emptyTrust,
   findPeer,
@@ -25,7 +28,7 @@ export {
   type TrustedPeer,
   type TrustState,
 } from './trust.ts';
-export { can, accessOf, canReadBlobs, isTrusted, sharedWith, type DbAccess } from './grants.ts';
+export { can, canRef, accessOf, canReadBlobs, isTrusted, sharedWith, type DbAccess } from './grants.ts';
 export { MemoryTrustStore, type TrustStore } from './trust-store.ts';
 export { FileTrustStore, TRUST_FILE } from './trust-file.ts';
 export { MeshNode, DEFAULT_MESH_LISTEN, type MeshEvents, type MeshNodeOptions, type PeerEvent } from './mesh-node.ts';
@@ -56,4 +59,5 @@ export { QueryService, type QueryMesh, type QueryServiceOptions } from './query-
 export { localAnswerer } from './query-answer.ts';
 export { signRequest, peerFetch, PeerRequestVerifier, PEER_AUTH_SCHEME, CONTENT_SHA256_HEADER, type SignedRequest } from './http-signature.ts';
 export { httpPeerAccess, type HttpPeerAccessOptions } from './http-peer-access.ts';
+export { REFS_PROTOCOL, RefExchange, type RefPull, type RefRequest } from './ref-exchange.ts';
 export { BLOB_PROTOCOL, BlobExchange, type BlobExchangeOptions, type BlobRequest } from './blob-exchange.ts';

@@ -18,6 +18,7 @@ import { MeshPeer, sharedDbs, type MeshPeerOptions, type StreamOpener } from './
 import { ReplicationService } from './replication-server.ts';
 import { BLOB_PROTOCOL, BlobExchange } from './blob-exchange.ts';
 import { QUERY_PROTOCOL } from './query-protocol.ts';
+import { REFS_PROTOCOL, RefExchange } from './ref-exchange.ts';
 import { QueryService } from './query-service.ts';
 import { HUB_PROTOCOL, hubHandler } from './hub-protocol.ts';
 import { HubRegistry } from './hub-registry.ts';
@@ -43,6 +44,8 @@ export class MeshNode extends Emitter<MeshEvents> implements StreamOpener {
   readonly queries: QueryService;
   /** Blobs from and to peers (`/refuge/blobs/1.0.0`): have, get (verified), want. */
   readonly blobs: BlobExchange;
+  /** Signed refs from and to peers (`/refuge/refs/1.0.0`): list, history, pull (with the tree's blobs). */
+  readonly refs: RefExchange;
   /** The peers registered with this node, when it is a hub. */
   readonly hubRegistry: HubRegistry | undefined;
   private discovery!: MeshDiscovery;
@@ -55,6 +58,7 @@ export class MeshNode extends Emitter<MeshEvents> implements StreamOpener {
     const node = options.node;
     this.queries = new QueryService(this, { key: options.key, trust: options.trust, ...(node && { node }) });
     this.blobs = new BlobExchange(this, { trust: options.trust, ...(node && { node }) });
+    this.refs = new RefExchange(this, { trust: options.trust, blobs: this.blobs, ...(node && { node }) });
     this.hubRegistry = options.hub ? new HubRegistry(options.hub === true ? {} : options.hub) : undefined;
   }
 
@@ -81,6 +85,7 @@ export class MeshNode extends Emitter<MeshEvents> implements StreamOpener {
         const service = new ReplicationService({ node: options.node, trust: options.trust });
         await mesh.handle(REPLICATION_PROTOCOL, service.handler);
         await mesh.handle(BLOB_PROTOCOL, mesh.blobs.handler);
+        await mesh.handle(REFS_PROTOCOL, mesh.refs.handler);
       }
       await mesh.handle(QUERY_PROTOCOL, mesh.queries.handler);
       if (mesh.hubRegistry) {

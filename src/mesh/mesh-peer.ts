@@ -39,14 +39,14 @@ export interface MeshPeerOptions {
 export async function meshRequest(
   mesh: StreamOpener,
   peerId: string,
-  request: ReplicationRequest,
-  options: { signal?: AbortSignal; timeoutMs: number; maxAnswerBytes?: number },
+  request: ReplicationRequest | Record<string, unknown>,
+  options: { signal?: AbortSignal; timeoutMs: number; maxAnswerBytes?: number; protocol?: string },
 ): Promise<unknown> {
   const wait = timeoutSignal(options.signal, options.timeoutMs);
   let stream: Stream | undefined;
   try {
     try {
-      stream = await mesh.openStream(peerId, REPLICATION_PROTOCOL, wait.signal);
+      stream = await mesh.openStream(peerId, options.protocol ?? REPLICATION_PROTOCOL, wait.signal);
     } catch (err) {
       if (isRefugeError(err)) throw err;
       throw new RefugeError('unavailable', `cannot reach peer ${peerId}: ${(err as Error)?.message ?? String(err)}`, { cause: err });

@@ -3,6 +3,7 @@
 
 import { RefugeError } from '../errors/index.ts';
 import { validateDbName } from '../documents/index.ts';
+import { isRefName } from '../refs/index.ts';
 import { parsePeerId } from './identity.ts';
 import { normaliseAddr } from './invite.ts';
 
@@ -33,6 +34,10 @@ export interface TrustState {
 
 /** The grants key that applies to every database of the node. */
 export const ALL_DBS = '*';
+/** Grants keys of refs: `ref:NAME`, and `ref:*` for every ref (no database name has a colon). */
+export const REF_PREFIX = 'ref:';
+export const ALL_REFS = 'ref:*';
+export const refKey = (name: string): string => REF_PREFIX + name;
 const GROUP = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const MAX_NAME = 64;
 
@@ -62,8 +67,13 @@ const parseable = (text: string): boolean => {
   }
 };
 
+/** A grants key: a database name, `*`, `ref:NAME` or `ref:*`. */
 export function checkDbKey(db: unknown): string {
-  if (db === ALL_DBS) return db;
+  if (db === ALL_DBS || db === ALL_REFS) return db;
+  if (typeof db === 'string' && db.startsWith(REF_PREFIX)) {
+    if (!isRefName(db.slice(REF_PREFIX.length))) throw bad(`not a ref name: ${JSON.stringify(db.slice(REF_PREFIX.length, 100))}`);
+    return db;
+  }
   validateDbName(db as string);
   return db as string;
 }

@@ -38,6 +38,11 @@ test('peerTarget maps CouchDB routes to read, write or nothing', () => {
     ['PUT', '/db/_security', { kind: 'other' }],
     ['PUT', '/db/_revs_limit', { kind: 'other' }],
     ['GET', '/a%2Fb/doc', { kind: 'db', db: 'a/b', access: 'read' }],
+    ['GET', '/_refs', { kind: 'other' }],
+    ['GET', '/_refs/_key', { kind: 'open' }],
+    ['GET', '/_refs/home/docs', { kind: 'db', db: 'ref:home/docs', access: 'read' }],
+    ['PUT', '/_refs/home/docs', { kind: 'other' }],
+    ['POST', '/_refs/home/docs/_update', { kind: 'other' }],
   ];
   for (const [method, path, want] of cases) assert.deepEqual(peerTarget(method, path), want, `${method} ${path}`);
 });

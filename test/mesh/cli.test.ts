@@ -56,19 +56,24 @@ test('refuge peers: add from an invite, name, groups, grants, rm; mistakes exit 
   assert.deepEqual(ls.map(({ added: _, ...p }) => p), [{ id, name: 'bob', groups: ['family', 'work'], addrs: ['/ip4/127.0.0.1/tcp/4001'] }]);
   assert.equal((await cli(['peers', 'grant', 'notes', 'rw', 'bob', ...d])).code, 0);
   assert.equal((await cli(['peers', 'grant', 'photos', 'read', 'group:family', ...d])).code, 0);
+  assert.equal((await cli(['peers', 'grant', 'ref:home/pics', 'read', 'public', ...d])).code, 0, 'refs are granted like databases');
   const text = await cli(['peers', 'grants', 'notes', ...d]);
   assert.match(text.stdout, new RegExp(`read:  peer:${id} \\(bob\\)`));
   assert.deepEqual(JSON.parse((await cli(['peers', 'grants', '--json', ...d])).stdout), {
     notes: { read: [`peer:${id}`], write: [`peer:${id}`] },
     photos: { read: ['group:family'], write: [] },
+    'ref:home/pics': { read: ['public'], write: [] },
   });
   assert.equal((await cli(['peers', 'grant', 'notes', 'write', 'public', ...d])).code, 1, 'public writes are refused');
-  for (const bad of [['add', 'nonsense'], ['grant', 'notes', 'rw', 'nobody'], ['grant', 'Bad', 'read', 'public'], ['grant', 'notes', 'admin', 'public'], ['frobnicate']]) {
+  for (const bad of [['add', 'nonsense'], ['grant', 'notes', 'rw', 'nobody'], ['grant', 'Bad', 'read', 'public'], ['grant', 'notes', 'admin', 'public'], ['grant', 'ref:bad@name', 'read', 'public'], ['frobnicate']]) {
     const r = await cli(['peers', ...bad, ...d]);
     assert.equal(r.code, 2, `${bad.join(' ')}: ${r.stderr}`);
   }
   assert.equal((await cli(['peers', 'rm', 'bob', ...d])).code, 0);
-  assert.deepEqual(JSON.parse((await cli(['peers', 'grants', '--json', ...d])).stdout), { photos: { read: ['group:family'], write: [] } });
+  assert.deepEqual(JSON.parse((await cli(['peers', 'grants', '--json', ...d])).stdout), {
+    photos: { read: ['group:family'], write: [] },
+    'ref:home/pics': { read: ['public'], write: [] },
+  });
   assert.equal((await cli(['peers', 'rm', 'bob', ...d])).code, 1, 'not trusted any more');
 });
 

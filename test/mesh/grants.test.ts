@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateNodeKey } from '../../src/refs/keys.ts';
-import { ALL_DBS, addPeer, can, emptyTrust, peerIdOf, removePeer, setGrant, type Access, type Subject, type TrustState } from '../../src/mesh/index.ts';
+import { ALL_DBS, ALL_REFS, addPeer, can, canRef, emptyTrust, peerIdOf, removePeer, setGrant, type Access, type Subject, type TrustState } from '../../src/mesh/index.ts';
 
 const P = peerIdOf(generateNodeKey().publicKey);
 const Q = peerIdOf(generateNodeKey().publicKey);
@@ -111,4 +111,18 @@ test('odd database names never match inherited properties', () => {
     assert.equal(can(state, P, 'read', db), false);
     assert.equal(can(state, P, 'write', db), false);
   }
+});
+
+test('refs have their own grants: ref:NAME and ref:*, never the databases\' * (nor the reverse)', () => {
+  let s = addPeer(emptyTrust(), { id: P });
+  s = setGrant(s, ALL_DBS, 'read', `peer:${P}`, true);
+  assert.equal(canRef(s, P, 'read', 'photos'), false, 'a grant on every database is not one on refs');
+  s = setGrant(s, 'ref:photos', 'read', 'public', true);
+  assert.equal(canRef(s, STRANGER, 'read', 'photos'), true);
+  assert.equal(canRef(s, STRANGER, 'read', 'photos/2024'), false, 'a ref name is exact, not a prefix');
+  assert.equal(canRef(s, STRANGER, 'write', 'photos'), false);
+  s = setGrant(s, ALL_REFS, 'write', `peer:${P}`, true);
+  assert.equal(canRef(s, P, 'write', 'anything/else'), true);
+  assert.equal(can(s, P, 'write', 'somedb'), false, 'a grant on every ref is not one on databases');
+  assert.throws(() => setGrant(s, 'ref:bad@name', 'read', 'public', true), { code: 'bad_request' });
 });
