@@ -41,7 +41,7 @@ export async function prepareAttachments(value: unknown, blobs: BlobStore | unde
       out[name] = { kind: 'stub' };
       continue;
     }
-    if (a.follows === true) throw new RefugeError('not_implemented', 'multipart attachment uploads (follows) are not supported; send data inline or PUT the attachment');
+    if (a.follows === true) fail(`attachment ${name} is marked follows: its bytes come in a multipart/related body, not in JSON`);
     if (typeof a.data !== 'string') fail(`attachment ${name} needs base64 data or stub: true`);
     if (a.content_type !== undefined && typeof a.content_type !== 'string') fail(`content_type of ${name} must be a string`);
     if (!blobs) throw new RefugeError('not_implemented', 'this database has no blob store for attachments');

@@ -7,6 +7,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { RefugeError } from '../errors/index.ts';
 import { ANONYMOUS, requireAdmin, type UserCtx } from './auth.ts';
 import type { ServerContext } from './context.ts';
+import { docFromMultipart } from './multipart.ts';
 import { authorizePeer, CONTENT_SHA256, digestChecked, PEER_AUTH_PREFIX } from './peer-auth.ts';
 import { clientErrorHandler, errorHandler } from './errors.ts';
 import { blobRoutes, type BlobRouteOptions } from './routes-blobs.ts';
@@ -67,6 +68,15 @@ export function buildApp(ctx: ServerContext, options: AppOptions = {}): FastifyI
       done(null, JSON.parse(utf8.decode(body as Buffer)));
     } catch (err) {
       done(new RefugeError('bad_request', 'invalid UTF-8 JSON', { cause: err }), undefined);
+    }
+  });
+  // CouchDB's replicator PUTs documents with attachments as multipart/related: the parsed body is the
+  // document with those attachments inline, so the route handles it as any JSON write.
+  app.addContentTypeParser('multipart/related', { parseAs: 'buffer', bodyLimit }, (req, body, done) => {
+    try {
+      done(null, docFromMultipart(body as Buffer, req.headers['content-type'], bodyLimit));
+    } catch (err) {
+      done(err as Error, undefined);
     }
   });
   // Forms only log in (`POST /_session`); anywhere else they would turn into documents.

@@ -1,11 +1,13 @@
 // Document endpoints: GET/PUT/DELETE (HEAD comes with GET) of `/{db}/{docid}`, also under `_design/` and `_local/`,
-// with CouchDB's query options, ETags and If-Match, and attachments streamed to and from blobs.
+// with CouchDB's query options, ETags and If-Match, attachments streamed to and from blobs, and
+// CouchDB's multipart forms (multipart.ts) where a client asks for them.
 
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RefugeError } from '../errors/index.ts';
 import type { Doc, GetOptions } from '../documents/index.ts';
 import { dbOf, type ServerContext } from './context.ts';
+import { accepts, docRelated, jsonPartsMixed } from './multipart.ts';
 import { bool, json, jsonStringArray, objectBody, str, type Query } from './params.ts';
 
 type Req = FastifyRequest<{ Params: { db: string; docid?: string; ddoc?: string; local?: string; att?: string } }>;
@@ -53,13 +55,27 @@ export function docRoutes(app: FastifyInstance, ctx: ServerContext): void {
       if (revs !== 'all' && (!Array.isArray(revs) || !revs.every((r) => typeof r === 'string'))) {
         throw new RefugeError('bad_request', 'open_revs must be "all" or a JSON array of revs');
       }
-      // CouchDB answers multipart unless JSON is asked for; JSON is what every client here reads.
-      return db.getOpenRevs(id, revs as 'all' | string[], getOptions(q));
+      const results = await db.getOpenRevs(id, revs as 'all' | string[], getOptions(q));
+      // CouchDB's replicator asks for multipart/mixed (one JSON part per revision, attachments
+      // inline); PouchDB and the rest read JSON.
+      if (!accepts(req.headers.accept, 'multipart/mixed')) return results;
+      const mixed = jsonPartsMixed(results.map((r) => ('ok' in r ? r.ok : r)));
+      return reply.header('Content-Type', mixed.contentType).send(mixed.body);
     }
-    const doc = await db.get(id, getOptions(q));
+    const options = getOptions(q);
+    const doc = await db.get(id, options);
     const etag = `"${doc._rev}"`;
     if (req.headers['if-none-match'] === etag) return reply.code(304).send();
     reply.header('ETag', etag);
+    if (options.attachments && accepts(req.headers.accept, 'multipart/related')) {
+      // The attachments' bytes follow the JSON instead of sitting in it as base64.
+      const inline = Object.entries((doc._attachments ?? {}) as Record<string, { data?: string; content_type?: string }>).filter(([, a]) => typeof a.data === 'string');
+      const related = docRelated(
+        doc,
+        inline.map(([name, a]) => ({ name, contentType: a.content_type ?? 'application/octet-stream', bytes: Buffer.from(a.data!, 'base64') })),
+      );
+      return reply.header('Content-Type', related.contentType).send(related.body);
+    }
     return doc;
   };
 

@@ -1,0 +1,106 @@
+// CouchDB's multipart document bodies, as its replicator sends and expects them: a PUT of
+// `multipart/related` (the JSON document, then the bytes of each attachment marked `follows`), and
+// `multipart/mixed` / `multipart/related` answers when a GET's Accept header asks for them.
+
+import { randomBytes } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
+import { MultipartParseError, getMultipartBoundary, parseMultipart, type MultipartPart } from '@remix-run/multipart-parser';
+import { RefugeError } from '../errors/index.ts';
+
+const bad = (reason: string, cause?: unknown) => new RefugeError('bad_request', reason, cause === undefined ? undefined : { cause });
+
+/** True when an Accept header lists `type` (e.g. multipart/mixed) explicitly. */
+export function accepts(accept: string | undefined, type: string): boolean {
+  return (accept ?? '').split(',').some((t) => t.split(';', 1)[0]!.trim().toLowerCase() === type);
+}
+
+/**
+ * The document of a `multipart/related` body with the bytes of every `follows` attachment put
+ * inline (base64, decompressed when sent gzip-encoded): from there it is an ordinary JSON write.
+ * Parts are matched by their Content-Disposition filename when they carry one, else in order.
+ */
+export function docFromMultipart(body: Uint8Array, contentType: string | undefined, limit: number): Record<string, unknown> {
+  const boundary = contentType ? getMultipartBoundary(contentType) : null;
+  if (!boundary) throw bad('a multipart/related body needs a boundary');
+  let parts: MultipartPart[];
+  try {
+    parts = [...parseMultipart(body, { boundary, maxParts: 10_000, maxFileSize: limit, maxTotalSize: limit, maxHeaderSize: 16 * 1024 })];
+  } catch (err) {
+    if (err instanceof MultipartParseError) throw bad(`malformed multipart body: ${err.message}`, err);
+    throw err;
+  }
+  const [first, ...rest] = parts;
+  if (!first || !(first.headers['content-type'] ?? 'application/json').toLowerCase().startsWith('application/json')) {
+    throw bad('the first part of a multipart document is its JSON');
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(first.text);
+  } catch (err) {
+    throw bad('the JSON part of the multipart body is not JSON', err);
+  }
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw bad('the document must be a JSON object');
+  const atts = (doc as { _attachments?: unknown })._attachments;
+  if (atts === undefined) return doc as Record<string, unknown>;
+  if (atts === null || typeof atts !== 'object' || Array.isArray(atts)) throw bad('_attachments must be an object');
+  const byName = new Map<string, MultipartPart>();
+  const unnamed: MultipartPart[] = [];
+  for (const p of rest) {
+    if (p.filename !== undefined && !byName.has(p.filename)) byName.set(p.filename, p);
+    else unnamed.push(p);
+  }
+  for (const [name, raw] of Object.entries(atts as Record<string, unknown>)) {
+    const att = raw as Record<string, unknown> | null;
+    if (att === null || typeof att !== 'object' || att.follows !== true) continue;
+    const part = byName.get(name) ?? unnamed.shift();
+    if (!part) throw bad(`attachment ${name} is marked follows but its part is missing`);
+    byName.delete(name);
+    let bytes: Uint8Array = part.bytes;
+    if (att.encoding === 'gzip') {
+      try {
+        bytes = gunzipSync(bytes, { maxOutputLength: limit });
+      } catch (err) {
+        throw bad(`attachment ${name} is not valid gzip`, err);
+      }
+    } else if (att.encoding !== undefined && att.encoding !== 'identity') throw bad(`attachment ${name} has an unknown encoding`);
+    if (att.length !== undefined && att.length !== bytes.length) throw bad(`attachment ${name} has ${bytes.length} bytes, not the ${String(att.length)} announced`);
+    // The store names the bytes itself: CouchDB's md5 digest and the transfer fields do not travel on.
+    const { follows: _f, encoding: _e, encoded_length: _el, digest: _d, length: _l, ...kept } = att;
+    (atts as Record<string, unknown>)[name] = { ...kept, data: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('base64') };
+  }
+  return doc as Record<string, unknown>;
+}
+
+export interface MultipartBody {
+  contentType: string;
+  body: Buffer;
+}
+
+const newBoundary = () => randomBytes(16).toString('hex');
+
+/** One JSON part per value: CouchDB's `open_revs` answer for `Accept: multipart/mixed`. */
+export function jsonPartsMixed(values: readonly unknown[]): MultipartBody {
+  const boundary = newBoundary();
+  const chunks: Buffer[] = [];
+  for (const v of values) chunks.push(Buffer.from(`--${boundary}\r\nContent-Type: application/json\r\n\r\n${JSON.stringify(v)}\r\n`));
+  chunks.push(Buffer.from(`--${boundary}--`));
+  return { contentType: `multipart/mixed; boundary="${boundary}"`, body: Buffer.concat(chunks) };
+}
+
+/** A document with its attachments' bytes following it (`follows: true`): CouchDB's multipart/related. */
+export function docRelated(doc: Record<string, unknown>, attachments: ReadonlyArray<{ name: string; contentType: string; bytes: Uint8Array }>): MultipartBody {
+  const boundary = newBoundary();
+  const stubs = { ...(doc._attachments as Record<string, Record<string, unknown>> | undefined) };
+  for (const a of attachments) {
+    const { stub: _s, data: _d, ...meta } = stubs[a.name] ?? {};
+    stubs[a.name] = { ...meta, follows: true };
+  }
+  const json = JSON.stringify(attachments.length > 0 ? { ...doc, _attachments: stubs } : doc);
+  const chunks: Buffer[] = [Buffer.from(`--${boundary}\r\nContent-Type: application/json\r\n\r\n${json}\r\n`)];
+  for (const a of attachments) {
+    chunks.push(Buffer.from(`--${boundary}\r\nContent-Disposition: attachment; filename=${JSON.stringify(a.name)}\r\nContent-Type: ${a.contentType}\r\nContent-Length: ${a.bytes.length}\r\n\r\n`));
+    chunks.push(Buffer.from(a.bytes.buffer, a.bytes.byteOffset, a.bytes.length), Buffer.from('\r\n'));
+  }
+  chunks.push(Buffer.from(`--${boundary}--`));
+  return { contentType: `multipart/related; boundary="${boundary}"`, body: Buffer.concat(chunks) };
+}

@@ -1,0 +1,124 @@
+// CouchDB's multipart document bodies, byte for byte as its replicator sends and reads them: a
+// multipart/related PUT with `follows` attachments (identity and gzip), open_revs answered as
+// multipart/mixed, a document with attachments=true as multipart/related; malformed bodies refused.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { gzipSync } from 'node:zlib';
+import { getMultipartBoundary, parseMultipart } from '@remix-run/multipart-parser';
+import { startTestServer } from './server.ts';
+
+const CRLF = '\r\n';
+
+/** A multipart/related body: the JSON, then each attachment part (as CouchDB's replicator writes them). */
+function related(doc: unknown, parts: Array<{ name?: string; type: string; bytes: Buffer }>, boundary = 'e3b0c44298fc1c149afbf4c8996fb924'): { body: Buffer; type: string } {
+  const chunks: Buffer[] = [Buffer.from(`--${boundary}${CRLF}Content-Type: application/json${CRLF}${CRLF}${JSON.stringify(doc)}${CRLF}`)];
+  for (const p of parts) {
+    const disposition = p.name === undefined ? '' : `Content-Disposition: attachment; filename="${p.name}"${CRLF}`;
+    chunks.push(Buffer.from(`--${boundary}${CRLF}${disposition}Content-Type: ${p.type}${CRLF}Content-Length: ${p.bytes.length}${CRLF}${CRLF}`), p.bytes, Buffer.from(CRLF));
+  }
+  chunks.push(Buffer.from(`--${boundary}--`));
+  return { body: Buffer.concat(chunks), type: `multipart/related; boundary="${boundary}"` };
+}
+
+test('a replicated multipart/related PUT stores the attachments that follow, gzip or not', async (t) => {
+  const s = await startTestServer();
+  t.after(s.close);
+  await fetch(`${s.url}/db`, { method: 'PUT' });
+  const text = Buffer.from('hello multipart '.repeat(100));
+  const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 1, 2, 3, 4, 5]);
+  const doc = {
+    _id: 'doc1',
+    _rev: '2-0123456789abcdef0123456789abcdef',
+    _revisions: { start: 2, ids: ['0123456789abcdef0123456789abcdef', 'fedcba9876543210fedcba9876543210'] },
+    title: 'with attachments',
+    _attachments: {
+      'notes.txt': { content_type: 'text/plain', revpos: 2, digest: 'md5-whatever', length: text.length, follows: true, encoding: 'gzip', encoded_length: 0 },
+      'pic.png': { content_type: 'image/png', revpos: 1, digest: 'md5-whatever', length: png.length, follows: true },
+    },
+  };
+  // Parts come in the order of _attachments; the names let them be matched whatever the order.
+  const { body, type } = related(doc, [
+    { name: 'pic.png', type: 'image/png', bytes: png },
+    { name: 'notes.txt', type: 'text/plain', bytes: gzipSync(text) },
+  ]);
+  const res = await fetch(`${s.url}/db/doc1?new_edits=false`, { method: 'PUT', headers: { 'content-type': type }, body });
+  assert.equal(res.status, 201, await res.clone().text());
+  assert.equal(((await res.json()) as { rev: string }).rev, doc._rev);
+
+  const got = (await (await fetch(`${s.url}/db/doc1`)).json()) as { title: string; _attachments: Record<string, { length: number; revpos: number; stub: boolean }> };
+  assert.equal(got.title, 'with attachments');
+  assert.deepEqual(Object.keys(got._attachments).sort(), ['notes.txt', 'pic.png']);
+  assert.equal(got._attachments['notes.txt']!.length, text.length);
+  assert.equal(got._attachments['pic.png']!.revpos, 1, 'the replicated revpos is kept');
+  assert.ok(Buffer.from(await (await fetch(`${s.url}/db/doc1/notes.txt`)).arrayBuffer()).equals(text));
+  assert.ok(Buffer.from(await (await fetch(`${s.url}/db/doc1/pic.png`)).arrayBuffer()).equals(png));
+
+  // Without names, parts are taken in order.
+  const plain = related({ _id: 'doc2', a: 1, _attachments: { 'x.bin': { content_type: 'application/octet-stream', follows: true, length: 3 } } }, [{ type: 'application/octet-stream', bytes: Buffer.from('xyz') }]);
+  const res2 = await fetch(`${s.url}/db/doc2`, { method: 'PUT', headers: { 'content-type': plain.type }, body: plain.body });
+  assert.equal(res2.status, 201);
+  assert.equal(await (await fetch(`${s.url}/db/doc2/x.bin`)).text(), 'xyz');
+});
+
+test('open_revs with Accept: multipart/mixed and attachments=true as multipart/related', async (t) => {
+  const s = await startTestServer();
+  t.after(s.close);
+  await fetch(`${s.url}/db`, { method: 'PUT' });
+  const data = Buffer.from('attached bytes');
+  const put = (await (
+    await fetch(`${s.url}/db/doc`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ v: 1, _attachments: { 'a.txt': { content_type: 'text/plain', data: data.toString('base64') } } }) })
+  ).json()) as { rev: string };
+
+  const missing = '9-00000000000000000000000000000000';
+  const mixed = await fetch(`${s.url}/db/doc?revs=true&latest=true&attachments=true&open_revs=${encodeURIComponent(JSON.stringify([put.rev, missing]))}`, { headers: { accept: 'multipart/mixed' } });
+  assert.equal(mixed.status, 200);
+  const mixedType = mixed.headers.get('content-type')!;
+  assert.match(mixedType, /^multipart\/mixed; boundary=/);
+  const parts = [...parseMultipart(new Uint8Array(await mixed.arrayBuffer()), { boundary: getMultipartBoundary(mixedType)! })];
+  assert.deepEqual(parts.map((p) => p.headers['content-type']), ['application/json', 'application/json']);
+  const [first, second] = parts.map((p) => JSON.parse(p.text) as Record<string, unknown>);
+  assert.equal(first!._rev, put.rev);
+  assert.deepEqual((first!._revisions as { start: number }).start, 1);
+  assert.equal(Buffer.from(((first!._attachments as Record<string, { data: string }>)['a.txt']!).data, 'base64').toString(), 'attached bytes');
+  assert.deepEqual(second, { missing });
+
+  // Without the Accept header: JSON, as PouchDB reads it.
+  const json = await fetch(`${s.url}/db/doc?open_revs=all`);
+  assert.match(json.headers.get('content-type')!, /application\/json/);
+
+  const rel = await fetch(`${s.url}/db/doc?attachments=true`, { headers: { accept: 'multipart/related' } });
+  const relType = rel.headers.get('content-type')!;
+  assert.match(relType, /^multipart\/related; boundary=/);
+  const [docPart, attPart] = [...parseMultipart(new Uint8Array(await rel.arrayBuffer()), { boundary: getMultipartBoundary(relType)! })];
+  const doc = JSON.parse(docPart!.text) as { _attachments: Record<string, Record<string, unknown>> };
+  assert.equal(doc._attachments['a.txt']!.follows, true);
+  assert.equal(doc._attachments['a.txt']!.data, undefined);
+  assert.equal(attPart!.filename, 'a.txt');
+  assert.equal(attPart!.headers['content-type'], 'text/plain');
+  assert.ok(Buffer.from(attPart!.bytes).equals(data));
+});
+
+test('malformed multipart bodies are a 400 and write nothing', async (t) => {
+  const s = await startTestServer();
+  t.after(s.close);
+  await fetch(`${s.url}/db`, { method: 'PUT' });
+  const follows = { _attachments: { 'a.txt': { content_type: 'text/plain', follows: true, length: 5 } } };
+  const cases: Array<{ label: string; type: string; body: Buffer | string }> = [
+    { label: 'no boundary', type: 'multipart/related', body: 'x' },
+    { label: 'not multipart', type: 'multipart/related; boundary="b"', body: 'garbage without any boundary' },
+    { label: 'first part not JSON', ...related('x', []), body: Buffer.from('--b\r\nContent-Type: text/plain\r\n\r\nhello\r\n--b--'), type: 'multipart/related; boundary="b"' },
+    { label: 'missing part', ...related(follows, []) },
+    { label: 'wrong length', ...related(follows, [{ name: 'a.txt', type: 'text/plain', bytes: Buffer.from('toolong') }]) },
+    { label: 'bad gzip', ...related({ _attachments: { 'a.txt': { content_type: 'text/plain', follows: true, encoding: 'gzip' } } }, [{ name: 'a.txt', type: 'text/plain', bytes: Buffer.from('not gzip') }]) },
+  ];
+  for (const c of cases) {
+    const res = await fetch(`${s.url}/db/doc`, { method: 'PUT', headers: { 'content-type': c.type }, body: c.body });
+    assert.equal(res.status, 400, c.label);
+    assert.equal(((await res.json()) as { error: string }).error, 'bad_request', c.label);
+  }
+  // follows in a JSON body: its bytes cannot be anywhere.
+  const res = await fetch(`${s.url}/db/doc`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(follows) });
+  assert.equal(res.status, 400);
+  assert.equal((await fetch(`${s.url}/db/doc`)).status, 404);
+});
