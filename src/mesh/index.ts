@@ -36,9 +36,10 @@ export { MeshDiscovery, type DiscoveredEvent, type HubRegisteredEvent } from './
 export { HubRegistry, DEFAULT_REGISTRATION_TTL_MS, type HubRegistryOptions, type Registration } from './hub-registry.ts';
 export { HUB_PROTOCOL, hubLookup, hubRegister } from './hub-protocol.ts';
 export { KAD_PROTOCOL, MDNS_SERVICE_TAG, loopbackOnly } from './libp2p-options.ts';
+export { StreamPool, POOL_IDLE_MS } from './stream-pool.ts';
 export { MeshPeer, meshRequest, type MeshPeerOptions, type StreamOpener } from './mesh-peer.ts';
 export { ReplicationService, type ReplicationServiceOptions } from './replication-server.ts';
-export { REPLICATION_PROTOCOL, type ReplicationOp, type ReplicationRequest, type SharedDb } from './replication-protocol.ts';
+export { REPLICATION_PROTOCOL, REPLICATION_PROTOCOL_MANY, type ReplicationOp, type ReplicationRequest, type SharedDb } from './replication-protocol.ts';
 export { AutoSync, type AutoSyncEvents, type AutoSyncOptions, type PullKey } from './auto-sync.ts';
 export { ADDRESS_FILE, readAddressFile } from './address-file.ts';
 export {

@@ -24,7 +24,8 @@ import { HUB_PROTOCOL, hubHandler } from './hub-protocol.ts';
 import { HubRegistry } from './hub-registry.ts';
 import { libp2pOptions } from './libp2p-options.ts';
 import { DHT_LOOKUP_MS, MeshDiscovery, dhtFind, type DiscoveryHost } from './mesh-discovery.ts';
-import { REPLICATION_PROTOCOL, type SharedDb } from './replication-protocol.ts';
+import { REPLICATION_PROTOCOL, REPLICATION_PROTOCOL_MANY, type SharedDb } from './replication-protocol.ts';
+import { StreamPool } from './stream-pool.ts';
 import type { TrustState } from './trust.ts';
 import type { TrustStore } from './trust-store.ts';
 
@@ -44,6 +45,8 @@ export class MeshNode extends Emitter<MeshEvents> implements StreamOpener {
   readonly queries: QueryService;
   /** Blobs from and to peers (`/refuge/blobs/1.0.0`): have, get (verified), want. */
   readonly blobs: BlobExchange;
+  /** Replication streams kept open between requests (`/refuge/replication/1.1.0`). */
+  readonly streamPool = new StreamPool();
   /** Signed refs from and to peers (`/refuge/refs/1.0.0`): list, history, pull (with the tree's blobs). */
   readonly refs: RefExchange;
   /** The peers registered with this node, when it is a hub. */
@@ -84,6 +87,7 @@ export class MeshNode extends Emitter<MeshEvents> implements StreamOpener {
       if (options.node) {
         const service = new ReplicationService({ node: options.node, trust: options.trust });
         await mesh.handle(REPLICATION_PROTOCOL, service.handler);
+        await mesh.handle(REPLICATION_PROTOCOL_MANY, service.manyHandler);
         await mesh.handle(BLOB_PROTOCOL, mesh.blobs.handler);
         await mesh.handle(REFS_PROTOCOL, mesh.refs.handler);
       }
@@ -185,7 +189,7 @@ export class MeshNode extends Emitter<MeshEvents> implements StreamOpener {
     await this.libp2p.handle(protocol, handler, { maxInboundStreams: MAX_STREAMS, maxOutboundStreams: MAX_STREAMS });
   }
 
-  async openStream(peerId: string, protocol: string, signal?: AbortSignal): Promise<Stream> {
+  async openStream(peerId: string, protocol: string | string[], signal?: AbortSignal): Promise<Stream> {
     if (this.stopped) throw new RefugeError('closed', 'the mesh node is stopped');
     return this.libp2p.dialProtocol(peerIdFromString(peerId), protocol, { ...(signal && { signal }) });
   }
@@ -224,6 +228,7 @@ export class MeshNode extends Emitter<MeshEvents> implements StreamOpener {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.streamPool.clear();
     this.queries.close();
     this.discovery?.stop();
     if (this.options.publishAddressesTo !== undefined) await removeAddressFile(this.options.publishAddressesTo);
@@ -247,6 +252,7 @@ export class MeshNode extends Emitter<MeshEvents> implements StreamOpener {
   }
 
   private async onDisconnect(peerId: string): Promise<void> {
+    this.streamPool.clear(peerId);
     if (this.up.has(peerId)) this.markDown(peerId);
   }
 

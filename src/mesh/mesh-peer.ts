@@ -1,4 +1,4 @@
-// The client side of `/refuge/replication/1.0.0`: a remote node's database as a ReplicationPeer, so
+// The client side of `/refuge/replication/1.x`: a remote node's database as a ReplicationPeer, so
 // the ordinary replicator (replicate, sync) runs over the mesh's encrypted, authenticated streams.
 
 import './node20-shim.ts';
@@ -16,12 +16,15 @@ import type {
 } from '../replication/index.ts';
 import { timeoutSignal } from '../replication/retry.ts';
 import { fetchAttachments, type AttachmentBlobs } from './attachment-fetch.ts';
-import { DEFAULT_MAX_ANSWER_BYTES, REPLICATION_PROTOCOL, type ReplicationRequest, type SharedDb } from './replication-protocol.ts';
+import { DEFAULT_MAX_ANSWER_BYTES, REPLICATION_PROTOCOL, REPLICATION_PROTOCOL_MANY, type ReplicationRequest, type SharedDb } from './replication-protocol.ts';
+import type { PooledStream, StreamPool } from './stream-pool.ts';
 import { answerError, frames } from './wire.ts';
 
-/** What a MeshPeer needs from the mesh: a fresh stream to a peer for a protocol. */
+/** What a MeshPeer needs from the mesh: a fresh stream to a peer for a protocol (the first of a list it speaks). */
 export interface StreamOpener {
-  openStream(peerId: string, protocol: string, signal?: AbortSignal): Promise<Stream>;
+  openStream(peerId: string, protocol: string | string[], signal?: AbortSignal): Promise<Stream>;
+  /** Idle streams of protocols that allow several requests per stream (a MeshNode has one). */
+  readonly streamPool?: StreamPool;
 }
 
 export interface MeshPeerOptions {
@@ -35,7 +38,12 @@ export interface MeshPeerOptions {
   blobs?: AttachmentBlobs | false;
 }
 
-/** Sends one request on a fresh stream and returns the answer's result; transport failures are `unavailable`. */
+/**
+ * Sends one request and returns the answer's result; transport failures are `unavailable`. Replication
+ * requests go over `/refuge/replication/1.1.0` on an idle stream from the opener's pool when there
+ * is one (else a new stream, falling back to 1.0.0 with a peer that only speaks that); other
+ * protocols (`options.protocol`) get a fresh stream each.
+ */
 export async function meshRequest(
   mesh: StreamOpener,
   peerId: string,
@@ -43,21 +51,42 @@ export async function meshRequest(
   options: { signal?: AbortSignal; timeoutMs: number; maxAnswerBytes?: number; protocol?: string },
 ): Promise<unknown> {
   const wait = timeoutSignal(options.signal, options.timeoutMs);
-  let stream: Stream | undefined;
-  try {
+  const maxBytes = options.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES;
+  const pool = options.protocol === undefined ? mesh.streamPool : undefined;
+  const open = async (): Promise<PooledStream> => {
+    let stream: Stream;
     try {
-      stream = await mesh.openStream(peerId, options.protocol ?? REPLICATION_PROTOCOL, wait.signal);
+      stream = await mesh.openStream(peerId, options.protocol ?? (pool ? [REPLICATION_PROTOCOL_MANY, REPLICATION_PROTOCOL] : REPLICATION_PROTOCOL), wait.signal);
     } catch (err) {
       if (isRefugeError(err)) throw err;
       throw new RefugeError('unavailable', `cannot reach peer ${peerId}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
     }
-    const io = frames(stream, options.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES);
-    await io.write(request, wait.signal);
-    const answer = (await io.read(wait.signal)) as { ok?: unknown; result?: unknown; error?: unknown; reason?: unknown } | null;
+    return { stream, io: frames(stream, maxBytes), idleSince: 0 };
+  };
+  let entry: PooledStream | undefined;
+  try {
+    entry = pool?.take(peerId, REPLICATION_PROTOCOL_MANY);
+    if (entry) {
+      try {
+        await entry.io.write(request, wait.signal);
+      } catch (err) {
+        // The idle stream was closed under us before the request went out: a new one, once.
+        if (wait.signal.aborted) throw err;
+        entry.stream.abort(new Error('stale pooled stream'));
+        entry = await open();
+        await entry.io.write(request, wait.signal);
+      }
+    } else {
+      entry = await open();
+      await entry.io.write(request, wait.signal);
+    }
+    const answer = (await entry.io.read(wait.signal)) as { ok?: unknown; result?: unknown; error?: unknown; reason?: unknown } | null;
     if (answer === null || typeof answer !== 'object') throw new RefugeError('unavailable', `peer ${peerId} answered garbage`);
+    const done = entry;
+    entry = undefined;
+    if (pool && done.stream.protocol === REPLICATION_PROTOCOL_MANY) pool.give(peerId, done);
+    else done.stream.close().catch(() => undefined);
     if (answer.ok !== true) throw answerError(answer);
-    stream.close().catch(() => undefined);
-    stream = undefined;
     return answer.result;
   } catch (err) {
     // The caller's abort (a cancelled replication) or our timeout is the real reason, not the reset.
@@ -67,7 +96,7 @@ export async function meshRequest(
     }
     throw err;
   } finally {
-    stream?.abort(new Error('request abandoned'));
+    entry?.stream.abort(new Error('request abandoned'));
     wait.clear();
   }
 }

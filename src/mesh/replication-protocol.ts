@@ -1,11 +1,16 @@
 // `/refuge/replication/1.0.0`: the replicator's peer interface (src/replication/peer.ts) carried over
-// libp2p streams, one request and one answer per stream. Shared by the client (MeshPeer) and server.
+// libp2p streams, one request and one answer per stream; `/refuge/replication/1.1.0` the same with
+// several requests per stream, one after another (the client keeps idle streams for the next one).
+// Shared by the client (MeshPeer) and server.
 // `bulkGet` with `attachments: "stubs"` answers stubs, the blobs then travel by `/refuge/blobs/1.0.0`.
 
 import { RefugeError } from '../errors/index.ts';
 import type { DbAccess } from './grants.ts';
 
 export const REPLICATION_PROTOCOL = '/refuge/replication/1.0.0';
+export const REPLICATION_PROTOCOL_MANY = '/refuge/replication/1.1.0';
+/** A server closes a 1.1.0 stream that brought no new request for this long. */
+export const STREAM_IDLE_MS = 60_000;
 
 /** Requests may carry whole documents with inline attachments (bulkDocs). */
 export const DEFAULT_MAX_REQUEST_BYTES = 64 * 1024 * 1024;

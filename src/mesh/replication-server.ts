@@ -4,7 +4,7 @@
 import './node20-shim.ts';
 import type { Connection, Stream } from '@libp2p/interface';
 import type { BulkGetRequest, Doc } from '../documents/index.ts';
-import { RefugeError } from '../errors/index.ts';
+import { RefugeError, isRefugeError } from '../errors/index.ts';
 import type { RefugeNode } from '../node/index.ts';
 import { LocalPeer } from '../replication/index.ts';
 import { accessOf, isTrusted, sharedWith } from './grants.ts';
@@ -12,6 +12,7 @@ import {
   DEFAULT_MAX_REQUEST_BYTES,
   MAX_LONGPOLL_MS,
   OP_ACCESS,
+  STREAM_IDLE_MS,
   UNTRUSTED_MAX_REQUEST_BYTES,
   checkLocalId,
   isOp,
@@ -99,8 +100,13 @@ export class ReplicationService {
     }
   }
 
-  /** The libp2p stream handler: one request, one answer, then the stream closes. */
-  readonly handler = async (stream: Stream, connection: Connection): Promise<void> => {
+  /** The libp2p stream handler of 1.0.0: one request, one answer, then the stream closes. */
+  readonly handler = (stream: Stream, connection: Connection): Promise<void> => this.serve(stream, connection, false);
+
+  /** The handler of 1.1.0: request, answer, request, answer… until the client closes or goes idle. */
+  readonly manyHandler = (stream: Stream, connection: Connection): Promise<void> => this.serve(stream, connection, true);
+
+  private async serve(stream: Stream, connection: Connection, many: boolean): Promise<void> {
     const peerId = connection.remotePeer.toString();
     // A stranger must not make this node buffer large frames on its many streams: a small limit.
     const trusted = await this.options.trust.current().then((s) => isTrusted(s, peerId), () => false);
@@ -108,24 +114,39 @@ export class ReplicationService {
     const gone = new AbortController();
     const onClose = () => gone.abort(new RefugeError('closed', 'the asking peer went away'));
     stream.addEventListener('close', onClose);
-    let answer: Answer;
     try {
-      const request = await io.read(AbortSignal.any([gone.signal, AbortSignal.timeout(REQUEST_WAIT_MS)]));
-      answer = { ok: true, result: await this.answer(peerId, request, gone.signal) };
-    } catch (err) {
-      answer = errorAnswer(err);
-    }
-    try {
-      if (!gone.signal.aborted) {
-        await io.write(answer);
-        await stream.close();
+      for (let first = true; ; first = false) {
+        let answer: Answer | undefined;
+        let last = !many;
+        let request: unknown;
+        try {
+          request = await io.read(AbortSignal.any([gone.signal, AbortSignal.timeout(first ? REQUEST_WAIT_MS : STREAM_IDLE_MS)]));
+        } catch (err) {
+          // The client closed between requests, or left the stream idle: nothing to answer.
+          if (!first && (isRefugeError(err, 'unavailable') || gone.signal.aborted)) break;
+          // Otherwise a frame that could not be read: answered, and nothing more is read from it.
+          request = undefined;
+          answer = errorAnswer(err);
+          last = true;
+        }
+        if (request !== undefined) {
+          try {
+            answer = { ok: true, result: await this.answer(peerId, request, gone.signal) };
+          } catch (err) {
+            answer = errorAnswer(err);
+          }
+        }
+        if (gone.signal.aborted) return;
+        await io.write(answer ?? errorAnswer(new RefugeError('bad_request', 'an empty request')));
+        if (last) break;
       }
+      await stream.close();
     } catch (err) {
       stream.abort(err instanceof Error ? err : new Error(String(err)));
     } finally {
       stream.removeEventListener('close', onClose);
     }
-  };
+  }
 }
 
 function changesRequest(req: ReplicationRequest, signal?: AbortSignal) {

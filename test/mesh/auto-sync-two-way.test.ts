@@ -3,7 +3,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AutoSync, REPLICATION_PROTOCOL, ReplicationService, addPeer, setGrant, type AutoSyncEvents, type TrustState } from '../../src/mesh/index.ts';
+import { AutoSync, REPLICATION_PROTOCOL, REPLICATION_PROTOCOL_MANY, ReplicationService, addPeer, setGrant, type AutoSyncEvents, type TrustState } from '../../src/mesh/index.ts';
 import { assertSameTrees } from '../replication/helpers/trees.ts';
 import { nextEvent, startPeerNode, type PeerNode } from './helpers.ts';
 
@@ -79,6 +79,7 @@ test('a peer granted read only pulls, and never writes to the node that granted 
   const answer = service.answer.bind(service);
   service.answer = (peerId, request, signal) => (ops.push(String((request as { op?: unknown }).op)), answer(peerId, request, signal));
   await a.mesh.handle(REPLICATION_PROTOCOL, service.handler);
+  await a.mesh.handle(REPLICATION_PROTOCOL_MANY, service.manyHandler);
 
   await na.put({ _id: 'from-a' });
   await nb.put({ _id: 'from-b' });
