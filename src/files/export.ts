@@ -7,6 +7,7 @@ import type { CID } from 'multiformats/cid';
 import { RefugeError, badRequest } from '../errors/index.ts';
 import type { BlobStore } from '../blobs/types.ts';
 import { DAG_PB_CODEC, RAW_CODEC, blobIdOfCid as blobIdOf, readBlock } from './blocks.ts';
+import { shardEntries } from './hamt.ts';
 import { checkEntryName } from './unixfs.ts';
 
 export type EntryType = 'file' | 'directory' | 'symlink';
@@ -70,6 +71,7 @@ function entryOf(cid: CID, fs: UnixFS): Entry {
     case 'raw':
       return { ...base, type: 'file', size: Number(fs.fileSize()), mode: fs.mode ?? 0o644 };
     case 'directory':
+    case 'hamt-sharded-directory':
       return { ...base, type: 'directory', size: 0, mode: fs.mode ?? 0o755 };
     case 'symlink':
       // A symlink's mode means nothing on most systems (ipfs-unixfs reports 0644 for it): left out.
@@ -118,20 +120,23 @@ async function* leaves(store: BlobStore, cid: CID, signal?: AbortSignal): AsyncG
   }
 }
 
-/** A directory's entries, in stored (name) order. */
+/** A directory's entries, in stored (name) order; a sharded directory's in name order too. */
 export async function listDirectory(store: BlobStore, cid: CID, signal?: AbortSignal): Promise<DirectoryLink[]> {
   if (cid.code !== DAG_PB_CODEC) throw badRequest(`${cid.toString()} is not a directory`);
   const { node, fs } = await decode(store, cid, signal);
-  if (fs.type !== 'directory') throw badRequest(`${cid.toString()} is a ${fs.type === 'hamt-sharded-directory' ? 'sharded directory (unsupported)' : fs.type}, not a directory`);
+  let links: DirectoryLink[];
+  if (fs.type === 'directory') links = node.Links.map((l) => ({ name: l.Name ?? '', cid: l.Hash, tsize: l.Tsize ?? 0 }));
+  else if (fs.type === 'hamt-sharded-directory') {
+    links = (await shardEntries(store, cid, node, fs, signal)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  } else throw badRequest(`${cid.toString()} is a ${fs.type}, not a directory`);
   const seen = new Set<string>();
-  return node.Links.map((l) => {
-    const name = l.Name ?? '';
+  for (const { name } of links) {
     checkEntryName(name);
     // Two entries with one name would let a restore write through the first (e.g. a symlink).
     if (seen.has(name)) throw corrupt(cid, `duplicate entry ${JSON.stringify(name)}`);
     seen.add(name);
-    return { name, cid: l.Hash, tsize: l.Tsize ?? 0 };
-  });
+  }
+  return links;
 }
 
 export interface WalkEntry extends Entry {

@@ -37,6 +37,8 @@ export interface SnapshotOptions {
   /** Least time between two progress calls (default 100 ms; the last call always comes). */
   progressIntervalMs?: number;
   chunking?: ChunkerOptions;
+  /** Folders whose links pass this many bytes are written as HAMTs (default 256 KiB, as Kubo). */
+  shardThresholdBytes?: number;
   /** Files imported at once (default 4). */
   concurrency?: number;
   signal?: AbortSignal;
@@ -170,7 +172,7 @@ export async function createSnapshot(store: BlobStore, dir: string, options: Sna
           const got = imported[i];
           if (got) links.push({ name: c.name, cid: got.cid, tsize: got.tsize });
         });
-        return writeDirectory(writer, links, meta(node));
+        return writeDirectory(writer, links, meta(node), options.shardThresholdBytes !== undefined ? { shardThresholdBytes: options.shardThresholdBytes } : {});
       }
     }
   };

@@ -8,6 +8,7 @@ import { badRequest } from '../errors/index.ts';
 import { DAG_PB_CODEC, RAW_CODEC } from './blocks.ts';
 import type { BlockWriter } from './block-writer.ts';
 import { chunkStream, type ChunkerOptions } from './chunker.ts';
+import { SHARD_THRESHOLD_BYTES, linksBytes, writeShardedDirectory } from './hamt.ts';
 
 /** Links per file node, as IPFS's balanced layout (fits a node in 8 KiB or so). */
 export const MAX_LINKS = 174;
@@ -187,12 +188,23 @@ export function checkEntryName(name: string): void {
 }
 
 /** Writes a UnixFS directory node: links sorted by name bytes (dag-pb's canonical order). */
-export async function writeDirectory(writer: BlockWriter, entries: readonly DirEntryLink[], meta: Metadata = {}): Promise<ImportedFile> {
+export async function writeDirectory(
+  writer: BlockWriter,
+  entries: readonly DirEntryLink[],
+  meta: Metadata = {},
+  options: { shardThresholdBytes?: number } = {},
+): Promise<ImportedFile> {
   const seen = new Set<string>();
   for (const e of entries) {
     checkEntryName(e.name);
     if (seen.has(e.name)) throw badRequest(`duplicate directory entry ${JSON.stringify(e.name)}`);
     seen.add(e.name);
+  }
+  // A folder too big for one node becomes a HAMT, as Kubo and Helia shard it (hamt.ts).
+  if (linksBytes(entries) > (options.shardThresholdBytes ?? SHARD_THRESHOLD_BYTES)) {
+    checkMetadata(meta);
+    const { cid, tsize } = await writeShardedDirectory(writer, entries, meta);
+    return { cid, size: 0, tsize };
   }
   const node = unixfs('directory', meta);
   const prepared = dagPb.prepare({ Data: node.marshal(), Links: entries.map((e) => ({ Hash: e.cid, Name: e.name, Tsize: e.tsize })) });
