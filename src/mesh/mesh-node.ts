@@ -33,6 +33,8 @@ export { DEFAULT_MESH_LISTEN, type MeshEvents, type MeshNodeOptions, type PeerEv
 const KEEP_ALIVE_TAG = `${KEEP_ALIVE}-refuge-trusted`;
 /** Concurrent Refuge streams per connection: replications of many databases share one connection. */
 const MAX_STREAMS = 256;
+/** How long a stream to a peer that is connecting to us waits for that connection. */
+const INBOUND_WAIT_MS = 2_000;
 
 type Services = { ping: Ping };
 
@@ -191,7 +193,38 @@ export class MeshNode extends Emitter<MeshEvents> implements StreamOpener {
 
   async openStream(peerId: string, protocol: string | string[], signal?: AbortSignal): Promise<Stream> {
     if (this.stopped) throw new RefugeError('closed', 'the mesh node is stopped');
-    return this.libp2p.dialProtocol(peerIdFromString(peerId), protocol, { ...(signal && { signal }) });
+    const id = peerIdFromString(peerId);
+    const open = await this.connectionTo(id, signal);
+    if (open) return open.newStream(protocol, { ...(signal && { signal }) });
+    return this.libp2p.dialProtocol(id, protocol, { ...(signal && { signal }) });
+  }
+
+  /**
+   * An open connection to a peer, if there is one. A peer that has just connected to us may not be
+   * registered on this side yet (a few ms after its own side is done): when we know no address to
+   * dial it at, a dial would go looking for one until it timed out, so its connection is awaited
+   * briefly instead.
+   */
+  private async connectionTo(id: PeerId, signal?: AbortSignal): Promise<Connection | undefined> {
+    const open = () => this.libp2p.getConnections(id).find((c) => c.status === 'open');
+    const now = open();
+    if (now || (await this.knowsAddresses(id))) return now;
+    return new Promise<Connection | undefined>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.libp2p.removeEventListener('connection:open', onOpen);
+        signal?.removeEventListener('abort', done);
+        resolve(open());
+      };
+      const onOpen = (e: CustomEvent<Connection>) => {
+        if (e.detail.remotePeer.equals(id)) done();
+      };
+      const timer = setTimeout(done, INBOUND_WAIT_MS);
+      this.libp2p.addEventListener('connection:open', onOpen);
+      signal?.addEventListener('abort', done, { once: true });
+      // It may have opened between the first look and the listener.
+      if (open()) done();
+    });
   }
 
   /**

@@ -94,3 +94,19 @@ test('a 1.1.0 stream answers a malformed frame with an error, then ends', async 
   assert.equal(garbage.error, 'bad_request');
   await assert.rejects(lp.read(), 'the server ended the stream');
 });
+
+test('a request to a peer that has just connected to us goes out on its connection at once', async (t) => {
+  const a = await startPeerNode();
+  const b = await startPeerNode();
+  t.after(async () => {
+    await a.close();
+    await b.close();
+  });
+  await b.node.createDb('db');
+  await b.trust.update((s) => setGrant(addPeer(s, { id: a.mesh.peerId }), 'db', 'read', `peer:${a.mesh.peerId}`, true));
+  // b dials a; a, which knows no address of b, asks b something right away. Before the fix this
+  // waited for an address lookup until the request timed out.
+  await b.mesh.connect(a.mesh.invite());
+  const peer = new MeshPeer(a.mesh, b.mesh.peerId, 'db', { requestTimeoutMs: 20_000 });
+  assert.equal((await peer.info()).docCount, 0);
+});
