@@ -1,15 +1,19 @@
-// Attachments on mesh pulls: bulkGet answers carry stubs (digest = blob id) instead of base64, and
-// the puller fetches the blobs it lacks through `/refuge/blobs/1.0.0` (verified) before the write.
+// Attachments on the mesh travel as blobs, not base64: on pulls bulkGet answers carry stubs (digest =
+// blob id) and the puller fetches the blobs it lacks through `/refuge/blobs/1.0.0` (verified) before
+// the write; on pushes the pusher offers the blobs the peer lacks, then sends documents whose
+// attachments name them (`blob: true`), which the peer inlines from its own store.
 
 import type { BlobId, BlobStore } from '../blobs/core.ts';
 import { collectBytes, isBlobId } from '../blobs/core.ts';
-import { encodeBase64 } from '../documents/attachments.ts';
+import { decodeBase64, encodeBase64 } from '../documents/attachments.ts';
 import type { BulkGetResult, Doc } from '../documents/index.ts';
 
 /** What a pull needs to move attachments by blob: the exchange with peers and the local store. */
 export interface AttachmentBlobs {
   readonly store: BlobStore | undefined;
   want(peerId: string, ids: readonly BlobId[], options?: { signal?: AbortSignal }): Promise<{ fetched: BlobId[]; missing: BlobId[] }>;
+  /** Sends the peer the blobs among `ids` it lacks (pushes). */
+  offer?(peerId: string, ids: readonly BlobId[], options?: { signal?: AbortSignal }): Promise<number>;
 }
 
 type Att = Record<string, unknown>;
@@ -53,4 +57,64 @@ export async function fetchAttachments(result: BulkGetResult, peerId: string, bl
     doc._attachments = atts;
   }
   return { fetched: fetched.length };
+}
+
+/**
+ * Documents to push with their inline attachments replaced by blob references (`blob: true`, digest
+ * = blob id): the bytes go into the local store (where they usually are already) to be named.
+ * Returns null when no document carries inline data.
+ */
+export async function attachmentsAsBlobs(docs: readonly Doc[], store: BlobStore): Promise<{ docs: Doc[]; ids: BlobId[] } | null> {
+  const ids = new Set<BlobId>();
+  let any = false;
+  const out: Doc[] = [];
+  for (const doc of docs) {
+    const atts = doc._attachments as Record<string, Att> | undefined;
+    const inline = atts && typeof atts === 'object' ? Object.entries(atts).filter(([, a]) => typeof a?.data === 'string') : [];
+    if (inline.length === 0) {
+      out.push(doc);
+      continue;
+    }
+    any = true;
+    const next: Record<string, unknown> = { ...atts };
+    for (const [name, a] of inline) {
+      const put = await store.put(decodeBase64(a.data as string, name));
+      ids.add(put.id);
+      const { data: _data, digest: _digest, ...meta } = a;
+      next[name] = { ...meta, digest: put.id, length: put.size, blob: true };
+    }
+    out.push({ ...doc, _attachments: next });
+  }
+  return any ? { docs: out, ids: [...ids] } : null;
+}
+
+/**
+ * The receiving side of a push by blobs: attachments marked `blob: true` get their bytes from the
+ * local store (sent before by `offer`). One this node does not hold becomes a plain stub, so that
+ * document fails its write visibly (missing stub) instead of being stored without it.
+ */
+export async function inlineBlobAttachments(docs: readonly Doc[], store: BlobStore | undefined): Promise<Doc[]> {
+  const encoded = new Map<BlobId, string | null>();
+  const out: Doc[] = [];
+  for (const doc of docs) {
+    const atts = doc?._attachments as Record<string, Att> | undefined;
+    const marked = atts && typeof atts === 'object' ? Object.entries(atts).filter(([, a]) => a?.blob === true) : [];
+    if (marked.length === 0) {
+      out.push(doc);
+      continue;
+    }
+    const next: Record<string, unknown> = { ...atts };
+    for (const [name, a] of marked) {
+      const { blob: _blob, digest, ...meta } = a;
+      const id = digest as BlobId;
+      let data = isBlobId(id) ? encoded.get(id) : null;
+      if (data === undefined) {
+        data = store && (await store.has(id)) ? encodeBase64(await collectBytes(await store.get(id))) : null;
+        encoded.set(id, data);
+      }
+      next[name] = data === null ? { ...meta, digest, stub: true } : { ...meta, data };
+    }
+    out.push({ ...doc, _attachments: next });
+  }
+  return out;
 }

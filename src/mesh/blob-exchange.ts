@@ -1,5 +1,6 @@
 // `/refuge/blobs/1.0.0`: blobs between nodes — `have` (which of these ids do you hold), `get` (stream
-// one, verified against its id as it arrives), and `want` (fetch what I lack from a peer that has it).
+// one, verified against its id as it arrives), `want` (fetch what I lack from a peer that has it),
+// and `put` / `offer` (send a peer what it lacks: pushes of documents whose attachments it will need).
 
 import './node20-shim.ts';
 import type { Connection, Stream } from '@libp2p/interface';
@@ -8,7 +9,7 @@ import { isBlobId, type BlobId } from '../blobs/id.ts';
 import type { BlobStore, PutResult } from '../blobs/types.ts';
 import { RefugeError, isRefugeError } from '../errors/index.ts';
 import type { RefugeNode } from '../node/index.ts';
-import { canReadBlobs } from './grants.ts';
+import { canReadBlobs, canWriteBlobs } from './grants.ts';
 import type { StreamOpener } from './mesh-peer.ts';
 import type { TrustStore } from './trust-store.ts';
 import { answerError, decodeJson, encodeJson, errorAnswer } from './wire.ts';
@@ -20,12 +21,14 @@ const MAX_CONTROL_BYTES = 1024 * 1024;
 const MAX_IDS = 10_000;
 const WAIT_MS = 30_000;
 
-export type BlobRequest = { op: 'have'; ids: BlobId[] } | { op: 'get'; id: BlobId };
+export type BlobRequest = { op: 'have'; ids: BlobId[] } | { op: 'get'; id: BlobId } | { op: 'put'; id: BlobId; size: number };
 
 export interface BlobExchangeOptions {
   trust: TrustStore;
   /** The local store served to peers and filled by fetches. */
   node?: RefugeNode;
+  /** Largest blob a peer may send (default 4 GiB). */
+  maxPutBytes?: number;
 }
 
 const bad = (reason: string) => new RefugeError('bad_request', reason);
@@ -34,14 +37,37 @@ function checkRequest(value: unknown): BlobRequest {
   const r = value as { op?: unknown; ids?: unknown; id?: unknown } | null;
   if (r?.op === 'have' && Array.isArray(r.ids) && r.ids.length <= MAX_IDS && r.ids.every(isBlobId)) return { op: 'have', ids: r.ids };
   if (r?.op === 'get' && isBlobId(r.id)) return { op: 'get', id: r.id };
-  throw bad(`a blob request is {op:"have", ids:[≤${MAX_IDS} blob ids]} or {op:"get", id}`);
+  const size = (r as { size?: unknown } | null)?.size;
+  if (r?.op === 'put' && isBlobId(r.id) && Number.isSafeInteger(size) && (size as number) >= 0) return { op: 'put', id: r.id, size: size as number };
+  throw bad(`a blob request is {op:"have", ids:[≤${MAX_IDS} blob ids]}, {op:"get", id} or {op:"put", id, size}`);
+}
+
+/**
+ * The data frames of one blob, `size` bytes announced, ended by an empty frame; more or fewer bytes
+ * than announced fail it (the store then keeps nothing).
+ */
+async function* framesOf(lp: ReturnType<typeof lpStream>, size: number, who: string, id: BlobId): AsyncGenerator<Uint8Array> {
+  let total = 0;
+  for (;;) {
+    const frame = (await lp.read({ signal: AbortSignal.timeout(WAIT_MS) })).subarray();
+    if (frame.length === 0) break;
+    total += frame.length;
+    if (total > size) throw new RefugeError('hash_mismatch', `${who} sent more bytes than the ${size} it announced for ${id}`);
+    yield frame;
+  }
+  if (total !== size) throw new RefugeError('hash_mismatch', `${who} sent ${total} bytes of the ${size} it announced for ${id}`);
 }
 
 export class BlobExchange {
+  /** Largest blob a peer may put here in one go. */
+  private readonly maxPutBytes: number;
+
   constructor(
     private readonly mesh: StreamOpener,
     private readonly options: BlobExchangeOptions,
-  ) {}
+  ) {
+    this.maxPutBytes = options.maxPutBytes ?? 4 * 1024 * 1024 * 1024;
+  }
 
   /** The local store fetches fill (pulls inline attachments from it). */
   get store(): BlobStore | undefined {
@@ -58,8 +84,22 @@ export class BlobExchange {
         const req = checkRequest(decodeJson((await lp.read({ signal: AbortSignal.timeout(WAIT_MS) })).subarray()));
         const node = this.options.node;
         if (!node) throw new RefugeError('not_found', 'this node serves no blobs');
+        const state = await this.options.trust.current();
+        if (req.op === 'put') {
+          // Blobs come only from peers that may write a database here (their documents will need them).
+          if (!canWriteBlobs(state, peer, await node.allDbs())) throw new RefugeError('forbidden', `peer ${peer} may not store blobs here`);
+          if (req.size > this.maxPutBytes) throw new RefugeError('too_large', `blob ${req.id} is ${req.size} bytes, more than ${this.maxPutBytes}`);
+          // A failure (bytes that are not the blob) is answered: the sender reads the answer after its data.
+          const put = await node.blobs.put(framesOf(lp, req.size, `peer ${peer}`, req.id), { expectedId: req.id, maxSize: req.size });
+          await lp.write(encodeJson({ ok: true, result: { created: put.created } }));
+          await stream.close();
+          return;
+        }
+        const dbs = await node.allDbs();
+        // Which blobs are here: readers, and writers about to push (to send only what is missing).
+        if (req.op === 'have' && !canReadBlobs(state, peer, dbs) && !canWriteBlobs(state, peer, dbs)) throw new RefugeError('forbidden', `peer ${peer} may not ask for blobs here`);
         // The same answer for a missing blob and a forbidden peer would hide existence, but strangers get nothing at all.
-        if (!canReadBlobs(await this.options.trust.current(), peer, await node.allDbs())) throw new RefugeError('forbidden', `peer ${peer} may not read blobs here`);
+        if (req.op === 'get' && !canReadBlobs(state, peer, dbs)) throw new RefugeError('forbidden', `peer ${peer} may not read blobs here`);
         if (req.op === 'have') {
           await lp.write(encodeJson({ ok: true, result: await node.blobs.stat(req.ids) }));
         } else {
@@ -103,19 +143,51 @@ export class BlobExchange {
       if (typeof announced !== 'number' || !Number.isSafeInteger(announced) || announced < 0) throw new RefugeError('unavailable', `peer ${peerId} answered garbage to get`);
       const size: number = announced;
       if (options.maxSize !== undefined && size > options.maxSize) throw new RefugeError('too_large', `blob ${id} is ${size} bytes, more than ${options.maxSize}`);
-      async function* bytes(): AsyncGenerator<Uint8Array> {
-        let total = 0;
-        for (;;) {
-          const frame = (await lp.read({ signal: AbortSignal.timeout(WAIT_MS) })).subarray();
-          if (frame.length === 0) break;
-          total += frame.length;
-          if (total > size) throw new RefugeError('hash_mismatch', `peer ${peerId} sent more bytes than the ${size} it announced for ${id}`);
-          yield frame;
-        }
-        if (total !== size) throw new RefugeError('hash_mismatch', `peer ${peerId} sent ${total} bytes of the ${size} it announced for ${id}`);
-      }
-      return store.put(bytes(), { expectedId: id, maxSize: size, ...(options.signal && { signal: options.signal }) });
+      return store.put(framesOf(lp, size, `peer ${peerId}`, id), { expectedId: id, maxSize: size, ...(options.signal && { signal: options.signal }) });
     });
+  }
+
+  /**
+   * Sends one local blob to a peer, which stores it only if the bytes match `id` (and refuses unless
+   * this node may write a database there). True when the peer did not have it.
+   */
+  async send(peerId: string, id: BlobId, options: { signal?: AbortSignal } = {}): Promise<boolean> {
+    const store = this.options.node?.blobs;
+    if (!store) throw new RefugeError('unavailable', 'this mesh node has no blob store');
+    const read = await store.get(id, options.signal ? { signal: options.signal } : {});
+    const wait = AbortSignal.any([AbortSignal.timeout(WAIT_MS), ...(options.signal ? [options.signal] : [])]);
+    let stream: Stream | undefined;
+    try {
+      stream = await this.mesh.openStream(peerId, BLOB_PROTOCOL, wait);
+      const lp = lpStream(stream, { maxDataLength: MAX_CONTROL_BYTES, maxBufferSize: MAX_CONTROL_BYTES + 16 });
+      await lp.write(encodeJson({ op: 'put', id, size: read.size }), { signal: wait });
+      for await (const chunk of read) {
+        for (let at = 0; at < chunk.length; at += CHUNK) await lp.write(chunk.subarray(at, at + CHUNK), { signal: options.signal });
+      }
+      await lp.write(new Uint8Array(0), { signal: wait });
+      const answer = decodeJson((await lp.read({ signal: AbortSignal.any([AbortSignal.timeout(WAIT_MS), ...(options.signal ? [options.signal] : [])]) })).subarray()) as { ok?: unknown; result?: { created?: unknown }; error?: unknown; reason?: unknown } | null;
+      if (answer === null || typeof answer !== 'object') throw new RefugeError('unavailable', `peer ${peerId} answered garbage to put`);
+      if (answer.ok !== true) throw answerError(answer);
+      await stream.close().catch(() => undefined);
+      stream = undefined;
+      return answer.result?.created === true;
+    } catch (err) {
+      if (isRefugeError(err)) throw err;
+      throw new RefugeError('unavailable', `sending blob ${id} to ${peerId} failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+    } finally {
+      stream?.abort(new Error('blob put abandoned'));
+    }
+  }
+
+  /** Sends the blobs among `ids` that the peer lacks (asked first with one `have`); how many went. */
+  async offer(peerId: string, ids: readonly BlobId[], options: { signal?: AbortSignal } = {}): Promise<number> {
+    let sent = 0;
+    for (let i = 0; i < ids.length; i += MAX_IDS) {
+      const batch = ids.slice(i, i + MAX_IDS);
+      const theirs = await this.have(peerId, batch, options);
+      for (let j = 0; j < batch.length; j++) if (theirs[j] === null && (await this.send(peerId, batch[j]!, options))) sent++;
+    }
+    return sent;
   }
 
   /** Fetches the blobs among `ids` that this node lacks and the peer has; reports what it could not get. */

@@ -60,3 +60,9 @@ export function canReadBlobs(state: TrustState, peerId: string, dbs: readonly st
   const refKeys = Object.keys(state.grants).filter((k) => k.startsWith(REF_PREFIX));
   return [ALL_DBS, ...dbs, ...refKeys].some((db) => can(state, peerId, 'read', db));
 }
+
+/** Blobs may be stored here by a trusted peer that may write at least one database (or `*`). */
+export function canWriteBlobs(state: TrustState, peerId: string, dbs: readonly string[]): boolean {
+  if (!isTrusted(state, peerId)) return false;
+  return [ALL_DBS, ...dbs].some((db) => can(state, peerId, 'write', db));
+}

@@ -15,7 +15,7 @@ import type {
   ReplicationPeer,
 } from '../replication/index.ts';
 import { timeoutSignal } from '../replication/retry.ts';
-import { fetchAttachments, type AttachmentBlobs } from './attachment-fetch.ts';
+import { attachmentsAsBlobs, fetchAttachments, type AttachmentBlobs } from './attachment-fetch.ts';
 import { DEFAULT_MAX_ANSWER_BYTES, REPLICATION_PROTOCOL, REPLICATION_PROTOCOL_MANY, type ReplicationRequest, type SharedDb } from './replication-protocol.ts';
 import type { PooledStream, StreamPool } from './stream-pool.ts';
 import { answerError, frames } from './wire.ts';
@@ -108,6 +108,8 @@ export class MeshPeer implements ReplicationPeer {
   private readonly timeoutMs: number;
   /** Cleared when the peer refuses us its blobs (we are not trusted there): inline from then on. */
   private blobs: StoredBlobs | undefined;
+  /** Cleared when the peer refuses blobs from us: pushes carry base64 from then on. */
+  private pushBlobs = true;
 
   constructor(
     private readonly mesh: StreamOpener,
@@ -163,6 +165,20 @@ export class MeshPeer implements ReplicationPeer {
   }
 
   async bulkDocs(docs: readonly Doc[], options: { newEdits: false } & CallOptions): Promise<PeerWriteResult[]> {
+    const blobs = this.pushBlobs ? this.blobs : undefined;
+    if (blobs?.offer) {
+      const byBlob = await attachmentsAsBlobs(docs, blobs.store);
+      if (byBlob) {
+        try {
+          await blobs.offer(this.peerId, byBlob.ids, options.signal ? { signal: options.signal } : {});
+          return (await this.call('bulkDocs', { docs: byBlob.docs, attachments: 'blobs' }, options.signal)) as PeerWriteResult[];
+        } catch (err) {
+          // The peer takes no blobs from us (not trusted to write there): base64 from now on.
+          if (!isRefugeError(err, 'forbidden')) throw err;
+          this.pushBlobs = false;
+        }
+      }
+    }
     return (await this.call('bulkDocs', { docs }, options.signal)) as PeerWriteResult[];
   }
 

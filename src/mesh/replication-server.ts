@@ -7,6 +7,7 @@ import type { BulkGetRequest, Doc } from '../documents/index.ts';
 import { RefugeError, isRefugeError } from '../errors/index.ts';
 import type { RefugeNode } from '../node/index.ts';
 import { LocalPeer } from '../replication/index.ts';
+import { inlineBlobAttachments } from './attachment-fetch.ts';
 import { accessOf, isTrusted, sharedWith } from './grants.ts';
 import {
   DEFAULT_MAX_REQUEST_BYTES,
@@ -86,8 +87,11 @@ export class ReplicationService {
         // Stubs keep attachment bytes off this stream: the asker fetches only the blobs it lacks.
         if (req.attachments === 'stubs') return peer.db.bulkGet(bulkGetRequests(req.docs), { revs: true, latest: true });
         return peer.bulkGet(bulkGetRequests(req.docs), { revs: true, latest: true });
-      case 'bulkDocs':
-        return peer.bulkDocs(list(req.docs, 'docs') as Doc[], { newEdits: false });
+      case 'bulkDocs': {
+        const docs = list(req.docs, 'docs') as Doc[];
+        // Pushed by blobs: attachments name blobs the pusher sent before (attachment-fetch.ts).
+        return peer.bulkDocs(req.attachments === 'blobs' ? await inlineBlobAttachments(docs, node.blobs) : docs, { newEdits: false });
+      }
       case 'getLocal': {
         const id = checkLocalId(req.id);
         const doc = await peer.getLocal(namespacedLocalId(peerId, id));

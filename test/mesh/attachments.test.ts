@@ -1,12 +1,13 @@
-// Attachments on mesh pulls: bulkGet answers carry stubs, the blob crosses once over the blob
-// protocol (verified) and lands under the same id; a second document with the same bytes moves none.
+// Attachments on the mesh: on pulls bulkGet answers carry stubs, the blob crosses once over the blob
+// protocol (verified) and lands under the same id; a second document with the same bytes moves none;
+// pushes send the blob once before the documents that name it.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { collectBytes, type BlobId } from '../../src/blobs/core.ts';
 import { encodeBase64 } from '../../src/documents/attachments.ts';
 import { replicate } from '../../src/replication/index.ts';
-import { AutoSync, ReplicationService, addPeer, setGrant, type TrustState } from '../../src/mesh/index.ts';
+import { AutoSync, REPLICATION_PROTOCOL_MANY, ReplicationService, addPeer, setGrant, type TrustState } from '../../src/mesh/index.ts';
 import { nextEvent, startPeerNode } from './helpers.ts';
 
 const share = (peer: string) => (s: TrustState) => {
@@ -77,4 +78,77 @@ test('a stranger reading public data, refused blobs, gets the attachments inline
   const report = await replicate(b.mesh.peer(a.mesh.peerId, 'notes'), nb).done;
   assert.equal(report.docsWritten, 1);
   assert.deepEqual(await collectBytes((await nb.getAttachment('open', 'a.txt')).read), bytes);
+});
+
+test('a push sends each attachment once, by blob, before the documents that name it', async (t) => {
+  const a = await startPeerNode();
+  const b = await startPeerNode();
+  t.after(async () => {
+    await Promise.all([a.close(), b.close()]);
+  });
+  // b lets a write its notes (and trusts it); a pushes.
+  await b.trust.update(share(a.mesh.peerId));
+  await a.trust.update((s) => addPeer(s, { id: b.mesh.peerId }));
+  const [na, nb] = await Promise.all([a.node.createDb('notes'), b.node.createDb('notes')]);
+  const bytes = new Uint8Array(300 * 1024).map((_, i) => (i * 31) % 253);
+  const attachment = { 'scan.bin': { content_type: 'application/octet-stream', data: encodeBase64(bytes) } };
+  await na.put({ _id: 'one', _attachments: attachment });
+  await na.put({ _id: 'two', _attachments: attachment });
+  const digest = ((await na.get('one'))._attachments as Record<string, { digest: BlobId }>)['scan.bin']!.digest;
+
+  const sent: BlobId[] = [];
+  const send = a.mesh.blobs.send.bind(a.mesh.blobs);
+  a.mesh.blobs.send = (peerId, id, options) => (sent.push(id), send(peerId, id, options));
+  const requests: Array<{ op: string; attachments?: unknown; bytes: number }> = [];
+  const service = new ReplicationService({ node: b.node, trust: b.trust });
+  const answer = service.answer.bind(service);
+  service.answer = (peerId, request, signal) => {
+    const r = request as { op: string; attachments?: unknown };
+    requests.push({ op: r.op, attachments: r.attachments, bytes: JSON.stringify(request).length });
+    return answer(peerId, request, signal);
+  };
+  await b.mesh.handle(REPLICATION_PROTOCOL_MANY, service.manyHandler);
+  await b.mesh.connect(a.mesh.invite());
+
+  const report = await replicate(na, a.mesh.peer(b.mesh.peerId, 'notes')).done;
+  assert.equal(report.docsWritten, 2);
+  assert.deepEqual(sent, [digest], 'the blob crossed once, for both documents');
+  const push = requests.find((r) => r.op === 'bulkDocs')!;
+  assert.equal(push.attachments, 'blobs');
+  assert.ok(push.bytes < 4000, `the documents carried no attachment bytes (${push.bytes} bytes)`);
+  for (const id of ['one', 'two']) {
+    const got = await nb.getAttachment(id, 'scan.bin');
+    assert.equal(got.stub.digest, digest);
+    assert.deepEqual(await collectBytes(got.read), bytes);
+  }
+});
+
+test('a write-only peer takes pushed blobs; a stranger\'s push is refused whole', async (t) => {
+  const a = await startPeerNode();
+  const b = await startPeerNode();
+  const c = await startPeerNode();
+  t.after(async () => {
+    await Promise.all([a.close(), b.close(), c.close()]);
+  });
+  const [na, nb] = await Promise.all([a.node.createDb('notes'), b.node.createDb('notes'), c.node.createDb('notes')]);
+  const bytes = new TextEncoder().encode('pushed by blob');
+  await na.put({ _id: 'x', _attachments: { 'a.txt': { content_type: 'text/plain', data: encodeBase64(bytes) } } });
+  // b lets a write its notes, not read them: a may still ask which blobs b lacks and send them.
+  await b.trust.update((s) => setGrant(addPeer(s, { id: a.mesh.peerId }), 'notes', 'write', `peer:${a.mesh.peerId}`, true));
+  const sent: BlobId[] = [];
+  const send = a.mesh.blobs.send.bind(a.mesh.blobs);
+  a.mesh.blobs.send = (peerId, id, options) => (sent.push(id), send(peerId, id, options));
+  await a.mesh.connect(b.mesh.invite());
+  const report = await replicate(na, a.mesh.peer(b.mesh.peerId, 'notes'), { retry: false }).done;
+  assert.equal(report.docsWritten, 1);
+  assert.equal(sent.length, 1);
+  assert.deepEqual(await collectBytes((await nb.getAttachment('x', 'a.txt')).read), bytes);
+  // ...but it may not read them back.
+  await assert.rejects(a.mesh.blobs.fetch(b.mesh.peerId, sent[0]!), { code: 'forbidden' });
+
+  // c trusts nobody: the push is refused before any document or blob is stored.
+  await a.mesh.connect(c.mesh.invite());
+  await assert.rejects(replicate(na, a.mesh.peer(c.mesh.peerId, 'notes'), { retry: false }).done, { code: 'forbidden' });
+  await assert.rejects(a.mesh.blobs.send(c.mesh.peerId, sent[0]!), { code: 'forbidden' });
+  assert.equal((await c.node.blobs.stat([sent[0]!]))[0], null);
 });
