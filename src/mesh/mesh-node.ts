@@ -246,9 +246,15 @@ export class MeshNode extends Emitter<MeshEvents> implements StreamOpener {
       }
     });
     if (keep) {
-      // Dial what is not connected yet; failures are normal (the peer may be offline) and retried by libp2p.
+      // Dial what is not connected yet, at the addresses the trust file gives or that discovery learnt
+      // (mDNS may have seen the peer before it was trusted); failures are normal (the peer may be
+      // offline) and retried by libp2p. The rest is looked for through the hubs and the DHT.
       for (const peer of Object.values(state.peers)) {
-        if (peer.addrs.length > 0 && !this.connectedPeers().includes(peer.id)) this.libp2p.dial(peerIdFromString(peer.id)).catch(() => undefined);
+        if (this.connectedPeers().includes(peer.id)) continue;
+        const id = peerIdFromString(peer.id);
+        if (peer.addrs.length === 0 && !(await this.knowsAddresses(id))) continue;
+        if (peer.addrs.length === 0) await this.keepAlive(id, true);
+        this.libp2p.dial(id).catch(() => undefined);
       }
       this.discovery.reachTrusted().catch(() => undefined);
     }

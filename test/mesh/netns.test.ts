@@ -1,5 +1,6 @@
 // Three hosts in network namespaces: A and the hub B share a LAN bridge and find each other by mDNS;
 // C is wired to B only, B does not forward, so A and C meet and replicate only through B's relay.
+// Then two peers that trust each other by id alone meet on the LAN by mDNS and replicate.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -167,6 +168,43 @@ test('mDNS on a LAN, and a hub relaying replication between peers that cannot re
   assert.deepEqual(await a.send({ cmd: 'replicate', peer: c.peerId, db: 'notes' }), { status: 'complete', docCount: 200 });
 
   for (const h of [a, c, b]) {
+    const exited = new Promise((resolve) => h.child.once('exit', resolve));
+    await h.send({ cmd: 'stop' });
+    await exited;
+  }
+});
+
+test('two peers on a LAN that trust each other by id alone find each other by mDNS and connect', async (t) => {
+  const why = canMakeNamespaces();
+  if (why) return t.skip(why);
+  process.once('exit', removeNamespaces);
+  const hosts: Host[] = [];
+  t.after(async () => {
+    await Promise.all(
+      hosts.map(async (h) => {
+        if (h.child.exitCode !== null) return;
+        const gone = new Promise((resolve) => h.child.once('exit', resolve));
+        h.child.kill('SIGTERM');
+        await gone;
+      }),
+    );
+    removeNamespaces();
+  });
+  removeNamespaces();
+  makeNamespaces();
+
+  // No hub, no address given: only the LAN's multicast can bring them together.
+  const b = await startHost(NS.b, { listen: ['/ip4/10.77.1.2/tcp/4001'] }, hosts);
+  const a = await startHost(NS.a, { listen: ['/ip4/10.77.1.1/tcp/4001'] }, hosts);
+  await b.send({ cmd: 'put', db: 'notes', count: 25 });
+  await b.send({ cmd: 'trust', peer: a.peerId, db: 'notes' });
+  await a.send({ cmd: 'trust', peer: b.peerId, db: 'notes' });
+  await a.wait((m) => m.type === 'peer:discovered' && m.via === 'mdns' && m.peerId === b.peerId, 'A to find B by mDNS');
+  await a.wait((m) => m.type === 'peer:up' && m.peerId === b.peerId, 'A to connect to B, found by mDNS');
+  const paths = (await a.send({ cmd: 'relayed', peer: b.peerId })) as string[];
+  assert.ok(paths.some((p) => p.includes('10.77.1.2')), `a direct LAN connection: ${paths.join(' ')}`);
+  assert.deepEqual(await a.send({ cmd: 'replicate', peer: b.peerId, db: 'notes' }), { status: 'complete', docCount: 25 });
+  for (const h of [a, b]) {
     const exited = new Promise((resolve) => h.child.once('exit', resolve));
     await h.send({ cmd: 'stop' });
     await exited;
