@@ -17,7 +17,11 @@ export interface Invite {
   addrs: string[];
 }
 
-/** Drops a trailing `/p2p/<id>` (refusing one that names another peer) and validates the rest. */
+/**
+ * Drops a trailing `/p2p/<id>` (refusing one that names another peer) and validates the rest. Only
+ * a final `/p2p` names the invited peer: a circuit address (`…/p2p/<relay>/p2p-circuit`) keeps its
+ * relay's.
+ */
 export function normaliseAddr(addr: string, id: string): string {
   let ma;
   try {
@@ -25,12 +29,12 @@ export function normaliseAddr(addr: string, id: string): string {
   } catch (err) {
     throw new RefugeError('bad_request', `not a multiaddr: ${JSON.stringify(addr)}`, { cause: err });
   }
-  const named = ma.getComponents().filter((c) => c.name === 'p2p').map((c) => c.value);
-  const last = named[named.length - 1];
-  if (last !== undefined && last !== id) throw new RefugeError('bad_request', `${addr} names another peer than ${id}`);
-  // Circuit addresses keep their relay's /p2p; only the final one is the invited peer's own.
+  const components = ma.getComponents();
+  const last = components[components.length - 1];
+  if (last?.name !== 'p2p') return ma.toString();
+  if (last.value !== id) throw new RefugeError('bad_request', `${addr} names another peer than ${id}`);
   const text = ma.toString();
-  return last === undefined ? text : text.slice(0, text.lastIndexOf(`/p2p/${last}`));
+  return text.slice(0, text.lastIndexOf(`/p2p/${last.value}`));
 }
 
 export function encodeInvite(invite: Invite): string {

@@ -54,4 +54,9 @@ export type MeshEvents = {
   'peer:discovered': DiscoveredEvent;
   /** This node (re)registered its addresses with a hub. */
   'hub:registered': HubRegisteredEvent;
+  /**
+   * This node's addresses changed (a relay reservation through a hub, a NAT mapping): invites made
+   * from now on carry them, and the data directory's address file has been rewritten.
+   */
+  addresses: { addrs: string[] };
 };

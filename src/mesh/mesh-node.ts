@@ -43,6 +43,8 @@ export class MeshNode extends Emitter<MeshEvents> implements StreamOpener {
   /** Peer events are handled one at a time, in the order libp2p reported them. */
   private events: Promise<void> = Promise.resolve();
   private stopped = false;
+  /** The addresses last published (address file, `addresses` event), space-separated. */
+  private published = '';
   /** Flooded queries (`/refuge/query/1.0.0`): `mesh.queries.ask({kind:'find', selector, db})`. */
   readonly queries: QueryService;
   /** Blobs from and to peers (`/refuge/blobs/1.0.0`): have, get (verified), want. */
@@ -102,8 +104,10 @@ export class MeshNode extends Emitter<MeshEvents> implements StreamOpener {
       mesh.discovery = new MeshDiscovery(libp2p, mesh.discoveryHost(), options.hubs ?? []);
       libp2p.addEventListener('peer:connect', (e) => mesh.queue(() => mesh.onConnect(e.detail)));
       libp2p.addEventListener('peer:disconnect', (e) => mesh.queue(() => mesh.onDisconnect(e.detail.toString())));
+      libp2p.addEventListener('self:peer:update', () => mesh.queue(() => mesh.onAddresses()));
       await mesh.discovery.start();
       await mesh.syncTrust();
+      mesh.published = mesh.addresses().join(' ');
       if (options.publishAddressesTo !== undefined) await writeAddressFile(options.publishAddressesTo, mesh.peerId, mesh.addresses());
     } catch (err) {
       await libp2p.stop();
@@ -288,6 +292,16 @@ export class MeshNode extends Emitter<MeshEvents> implements StreamOpener {
     if (this.stopped || this.up.has(peerId) || this.libp2p.getConnections(id).length === 0) return;
     const state = await this.options.trust.current();
     if (Object.hasOwn(state.peers, peerId)) this.markUp(peerId, state);
+  }
+
+  /** New addresses (e.g. through a hub): republished for `refuge id --invite`, and announced. */
+  private async onAddresses(): Promise<void> {
+    if (this.stopped) return;
+    const addrs = this.addresses();
+    if (addrs.join(' ') === this.published) return;
+    this.published = addrs.join(' ');
+    if (this.options.publishAddressesTo !== undefined) await writeAddressFile(this.options.publishAddressesTo, this.peerId, addrs).catch(() => undefined);
+    this.emit('addresses', { addrs });
   }
 
   private async onDisconnect(peerId: string): Promise<void> {

@@ -4,9 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Multiaddr } from '@multiformats/multiaddr';
-import { HubRegistry, addPeer, hubLookup, hubRegister, setGrant, type TrustState } from '../../src/mesh/index.ts';
+import { HubRegistry, addPeer, hubLookup, hubRegister, parseInvite, readAddressFile, setGrant, type TrustState } from '../../src/mesh/index.ts';
 import { replicate } from '../../src/replication/index.ts';
-import { nextEvent, startPeerNode, type PeerNode } from './helpers.ts';
+import { nextEvent, startPeerNode, tempDir, type PeerNode } from './helpers.ts';
 
 test('a hub registry forgets registrations when their time is up, and renewals push that back', () => {
   let now = 1_000;
@@ -90,3 +90,20 @@ test('a hub relays between two peers that may not dial each other, and replicati
   assert.deepEqual(await hubLookup(a.mesh, hub.mesh.peerId, c.mesh.peerId), [], 'expired');
 });
 
+
+test('an address through a hub reaches invites and the address file refuge id reads', async (t) => {
+  const hub = await startPeerNode({ hub: true });
+  const dir = await tempDir('refuge-hub-addrs-');
+  t.after(async () => {
+    await hub.close();
+    await dir.cleanup();
+  });
+  const hubAddr = hub.mesh.addresses().find((a) => !a.includes('/ws'))!;
+  const peer = await startPeerNode({ hubs: [hubAddr], publishAddressesTo: dir.path });
+  t.after(() => peer.close());
+  const isRelay = (a: string) => a.includes(`/p2p/${hub.mesh.peerId}/p2p-circuit`);
+  // The reservation may already be there, or come a moment later.
+  if (!peer.mesh.addresses().some(isRelay)) await nextEvent(peer.mesh, 'addresses', (e) => e.addrs.some(isRelay));
+  assert.ok(parseInvite(peer.mesh.invite()).addrs.some(isRelay), 'the invite carries the relay address');
+  assert.ok((await readAddressFile(dir.path, peer.mesh.peerId)).some(isRelay), 'so does the published address file');
+});

@@ -41,3 +41,13 @@ test('damaged invites are refused with bad_request', () => {
   ];
   for (const c of cases) assert.throws(() => parseInvite(c), { code: 'bad_request' }, c);
 });
+
+test('relay (circuit) addresses survive an invite round trip; a final /p2p must be the invited peer', () => {
+  const id = peerIdOf(generateNodeKey().publicKey);
+  const relay = peerIdOf(generateNodeKey().publicKey);
+  const circuit = `/ip4/10.0.0.1/tcp/4001/p2p/${relay}/p2p-circuit`;
+  const invite = parseInvite(encodeInvite({ id, addrs: [`${circuit}/p2p/${id}`, circuit, '/ip4/192.168.1.5/tcp/4001'] }));
+  assert.deepEqual(invite, { id, addrs: [circuit, '/ip4/192.168.1.5/tcp/4001'] });
+  assert.deepEqual(parseInvite(`${circuit}/p2p/${id}`), { id, addrs: [circuit] });
+  assert.throws(() => encodeInvite({ id, addrs: [`${circuit}/p2p/${relay}`] }), { code: 'bad_request' });
+});
