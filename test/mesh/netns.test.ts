@@ -124,10 +124,17 @@ async function startHost(ns: string, config: object, hosts: Host[]): Promise<Hos
   return host;
 }
 
-test('mDNS on a LAN, and a hub relaying replication between peers that cannot reach each other', async (t) => {
+/**
+ * Fresh namespaces for one test, and the hosts it starts: all stopped and deleted however the test
+ * ends (even if the process exits first). Undefined, with the reason given to `t.skip`, where
+ * namespaces cannot be made.
+ */
+function namespacesFor(t: { skip: (why: string) => void; after: (fn: () => Promise<void>) => void }): Host[] | undefined {
   const why = canMakeNamespaces();
-  if (why) return t.skip(why);
-  // Deleted however the test ends, even if the process exits first.
+  if (why) {
+    t.skip(why);
+    return undefined;
+  }
   process.once('exit', removeNamespaces);
   const hosts: Host[] = [];
   t.after(async () => {
@@ -143,6 +150,12 @@ test('mDNS on a LAN, and a hub relaying replication between peers that cannot re
   });
   removeNamespaces();
   makeNamespaces();
+  return hosts;
+}
+
+test('mDNS on a LAN, and a hub relaying replication between peers that cannot reach each other', async (t) => {
+  const hosts = namespacesFor(t);
+  if (!hosts) return;
 
   const b = await startHost(NS.b, { listen: ['/ip4/0.0.0.0/tcp/4001'], hub: true }, hosts);
   const a = await startHost(NS.a, { listen: ['/ip4/10.77.1.1/tcp/4001'], hubs: [`/ip4/10.77.1.2/tcp/4001/p2p/${b.peerId}`] }, hosts);
@@ -175,23 +188,8 @@ test('mDNS on a LAN, and a hub relaying replication between peers that cannot re
 });
 
 test('two peers on a LAN that trust each other by id alone find each other by mDNS and connect', async (t) => {
-  const why = canMakeNamespaces();
-  if (why) return t.skip(why);
-  process.once('exit', removeNamespaces);
-  const hosts: Host[] = [];
-  t.after(async () => {
-    await Promise.all(
-      hosts.map(async (h) => {
-        if (h.child.exitCode !== null) return;
-        const gone = new Promise((resolve) => h.child.once('exit', resolve));
-        h.child.kill('SIGTERM');
-        await gone;
-      }),
-    );
-    removeNamespaces();
-  });
-  removeNamespaces();
-  makeNamespaces();
+  const hosts = namespacesFor(t);
+  if (!hosts) return;
 
   // No hub, no address given: only the LAN's multicast can bring them together.
   const b = await startHost(NS.b, { listen: ['/ip4/10.77.1.2/tcp/4001'] }, hosts);
