@@ -10,6 +10,7 @@
 
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, randomBytes } from '@noble/hashes/utils.js';
+import { base64url } from 'multiformats/bases/base64';
 import { RefugeError } from '../errors/index.ts';
 import { signBytes, verifyBytes, type NodeKey } from '../refs/index.ts';
 import { parsePeerId, peerIdOf } from './identity.ts';
@@ -26,12 +27,13 @@ function message(method: string, host: string, pathAndQuery: string, ts: string,
   return te.encode(`refuge-http/1\n${method.toUpperCase()}\n${host.toLowerCase()}\n${pathAndQuery}\n${ts}\n${nonce}\n${digest}`);
 }
 
-const base64url = (bytes: Uint8Array): string => btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-
 function fromBase64url(text: string): Uint8Array | null {
   if (!/^[A-Za-z0-9_-]{1,200}$/.test(text)) return null;
-  const bin = atob(text.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (text.length % 4)) % 4));
-  return Uint8Array.from(bin, (c) => c.charCodeAt(0));
+  try {
+    return base64url.baseDecode(text);
+  } catch {
+    return null;
+  }
 }
 
 /** The headers that sign one request as the node whose key is `key`. */
@@ -47,7 +49,7 @@ export function signRequest(
   const nonce = bytesToHex(randomBytes(16));
   const sig = signBytes(key, message(request.method, url.host, url.pathname + url.search, ts, nonce, digest));
   const headers: Record<string, string> = {
-    authorization: `${PEER_AUTH_SCHEME} id="${peerIdOf(key.publicKey)}", ts="${ts}", nonce="${nonce}", sig="${base64url(sig)}"`,
+    authorization: `${PEER_AUTH_SCHEME} id="${peerIdOf(key.publicKey)}", ts="${ts}", nonce="${nonce}", sig="${base64url.baseEncode(sig)}"`,
   };
   if (digest) headers[CONTENT_SHA256_HEADER] = digest;
   return headers;

@@ -4,7 +4,7 @@
 // a complete answer; one that failed, timed out or was aborted is dropped.
 
 import type { Stream } from '@libp2p/interface';
-import { frames, type Frames } from './wire.ts';
+import type { Frames } from './wire.ts';
 
 export interface PooledStream {
   stream: Stream;
@@ -34,11 +34,6 @@ export class StreamPool {
       void entry.stream.close().catch(() => undefined);
     }
     return undefined;
-  }
-
-  /** Wraps a fresh stream for the pool. */
-  wrap(stream: Stream, maxBytes: number): PooledStream {
-    return { stream, io: frames(stream, maxBytes), idleSince: this.now() };
   }
 
   /** Puts a stream that just finished a request back (or closes it when the pool is full). */
