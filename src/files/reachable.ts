@@ -1,5 +1,5 @@
-// Reachability for garbage collection: every blob a set of UnixFS roots needs, found by walking
-// dag-pb links (raw leaves are never read). A future `gc` deletes only blobs outside this set.
+// Reachability: every blob a set of UnixFS roots needs, found by walking dag-pb links (raw leaves
+// are never read). gc deletes only blobs outside this set; a ref pull fills it from a peer as it walks.
 
 import * as dagPb from '@ipld/dag-pb';
 import { RefugeError } from '../errors/index.ts';
@@ -22,7 +22,15 @@ export interface Reachability {
 export async function reachableBlobs(
   store: BlobStore,
   roots: Iterable<CID | string>,
-  options: { signal?: AbortSignal; concurrency?: number } = {},
+  options: {
+    signal?: AbortSignal;
+    concurrency?: number;
+    /**
+     * Called with each level's blobs before they are read (dag-pb nodes) or looked for (leaves):
+     * a copy from elsewhere (a peer) can bring the missing ones in, so the walk goes on below them.
+     */
+    fill?: (ids: BlobId[]) => Promise<void>;
+  } = {},
 ): Promise<Reachability> {
   const reachable = new Set<BlobId>();
   const missing: BlobId[] = [];
@@ -40,6 +48,7 @@ export async function reachableBlobs(
   while (frontier.length > 0) {
     const level = frontier;
     frontier = [];
+    if (options.fill) await options.fill(level.map(blobIdOfCid));
     for (let i = 0; i < level.length; i += limit) {
       await Promise.all(
         level.slice(i, i + limit).map(async (cid) => {
@@ -67,6 +76,7 @@ export async function reachableBlobs(
   // Leaves are only checked for presence, many at once.
   for (let i = 0; i < leaves.length; i += 1000) {
     const batch = leaves.slice(i, i + 1000);
+    if (options.fill) await options.fill(batch);
     const stats = await store.stat(batch);
     stats.forEach((s, j) => {
       if (s === null) missing.push(batch[j]!);

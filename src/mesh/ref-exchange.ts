@@ -3,12 +3,10 @@
 // succeeds the one it holds (RefStore.put), then fetches the blobs of the tree the ref points at.
 
 import './node20-shim.ts';
-import * as dagPb from '@ipld/dag-pb';
 import type { Connection, Stream } from '@libp2p/interface';
-import type { CID } from 'multiformats/cid';
 import type { BlobId } from '../blobs/id.ts';
-import { RefugeError, isRefugeError } from '../errors/index.ts';
-import { DAG_PB_CODEC, blobIdOfCid, parseRoot, readBlock } from '../files/index.ts';
+import { RefugeError } from '../errors/index.ts';
+import { reachableBlobs } from '../files/index.ts';
 import type { RefugeNode } from '../node/index.ts';
 import { checkRefName, type RefEntry } from '../refs/index.ts';
 import type { BlobExchange } from './blob-exchange.ts';
@@ -119,44 +117,18 @@ export class RefExchange {
     return { name, stored, root: current.root, fetched, missing };
   }
 
-  /** Fetches every blob of the tree under `root` this node lacks, level by level. */
+  /** Fetches every blob of the tree under `root` this node lacks, level by level as the tree is walked. */
   async pullTree(peerId: string, root: string, signal?: AbortSignal): Promise<{ fetched: number; missing: BlobId[] }> {
     const store = this.options.node?.blobs;
     if (!store) throw new RefugeError('unavailable', 'this mesh node has no blob store');
-    const seen = new Set<BlobId>();
-    const missing: BlobId[] = [];
     let fetched = 0;
-    let level: CID[] = [parseRoot(root)];
-    seen.add(blobIdOfCid(level[0]!));
-    while (level.length > 0) {
-      const ids = level.map(blobIdOfCid);
-      const absent = new Set<BlobId>();
+    const fill = async (ids: BlobId[]): Promise<void> => {
       for (let i = 0; i < ids.length; i += WANT_BATCH) {
-        const got = await this.options.blobs.want(peerId, ids.slice(i, i + WANT_BATCH), signal ? { signal } : {});
-        fetched += got.fetched.length;
-        for (const id of got.missing) absent.add(id);
+        fetched += (await this.options.blobs.want(peerId, ids.slice(i, i + WANT_BATCH), signal ? { signal } : {})).fetched.length;
       }
-      missing.push(...absent);
-      const next: CID[] = [];
-      for (const cid of level) {
-        if (cid.code !== DAG_PB_CODEC || absent.has(blobIdOfCid(cid))) continue;
-        let node: dagPb.PBNode;
-        try {
-          node = dagPb.decode(await readBlock(store, cid, signal));
-        } catch (err) {
-          if (isRefugeError(err)) throw err;
-          throw new RefugeError('hash_mismatch', `block ${cid.toString()} is not valid dag-pb`, { cause: err });
-        }
-        for (const link of node.Links) {
-          const id = blobIdOfCid(link.Hash);
-          if (seen.has(id)) continue;
-          seen.add(id);
-          next.push(link.Hash);
-        }
-      }
-      level = next;
-    }
-    return { fetched, missing: missing.sort() };
+    };
+    const { missing } = await reachableBlobs(store, [root], { fill, ...(signal && { signal }) });
+    return { fetched, missing };
   }
 
   private request(peerId: string, req: RefRequest, signal?: AbortSignal): Promise<unknown> {
