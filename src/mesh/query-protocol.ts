@@ -1,5 +1,6 @@
-// `/refuge/query/1.0.0`: the messages of flooded queries (a query signed by its asker, results routed
-// back), their limits, and the signing/validation both the router and the transports rely on.
+// `/refuge/query/1.0.0`: the messages of flooded queries (a query signed by its asker, results signed
+// by their answerers and routed back), their limits, and the signing/validation both the router and
+// the transports rely on.
 
 import { isBlobId, type BlobId } from '../blobs/id.ts';
 import { canonicalJson, validateDbName, type Doc } from '../documents/index.ts';
@@ -46,6 +47,11 @@ export interface QueryResult {
   db?: string;
   docs?: Doc[];
   blob?: { id: BlobId; size: number };
+  /**
+   * On the wire: Ed25519 signature (hex) by `peer` over `resultBytes(query id, result)`, so relays
+   * on the way back can drop an answer but not forge or alter one. The asker checks it and strips it.
+   */
+  sig?: string;
 }
 
 /**
@@ -60,6 +66,12 @@ const encoder = new TextEncoder();
 export function signedBytes(q: Omit<SignedQuery, 'sig'>): Uint8Array {
   const { v, id, origin, question, ttl, limit, deadline } = q;
   return encoder.encode(canonicalJson({ v, id, origin, question, ttl, limit, deadline }));
+}
+
+/** The bytes an answering node signs: the query it answers and its result, in canonical JSON. */
+export function resultBytes(queryId: string, r: Omit<QueryResult, 'sig'>): Uint8Array {
+  const { peer, db, docs, blob } = r;
+  return encoder.encode(canonicalJson({ v: 1, query: queryId, peer, db: db ?? null, docs: docs ?? null, blob: blob ?? null }));
 }
 
 const bad = (reason: string) => new RefugeError('bad_request', reason);
@@ -99,6 +111,7 @@ export function checkMessage(value: unknown): QueryMessage {
     if (typeof value.id !== 'string' || !isObject(r) || !isPeerId(r.peer)) throw bad('a result names its query and its peer');
     if (r.docs !== undefined && (!Array.isArray(r.docs) || !r.docs.every(isObject) || typeof r.db !== 'string')) throw bad('result docs are objects of a named db');
     if (r.blob !== undefined && (!isObject(r.blob) || !isBlobId(r.blob.id) || !isInt(r.blob.size, 0, Number.MAX_SAFE_INTEGER))) throw bad('a blob result is {id, size}');
+    if (typeof r.sig !== 'string' || r.sig.length > 200) throw bad('a result carries its signature');
     return { type: 'result', id: value.id, result: r as unknown as QueryResult };
   }
   throw bad('a query message is of type query or result');

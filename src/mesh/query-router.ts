@@ -15,6 +15,7 @@ import {
   checkMessage,
   checkQuestion,
   resultWeight,
+  resultBytes,
   signedBytes,
   type QueryMessage,
   type QueryResult,
@@ -30,7 +31,7 @@ export interface QueryRouterOptions {
   self: string;
   /** Signs this node's own queries with its node key (Ed25519). */
   sign(bytes: Uint8Array): Uint8Array;
-  /** Checks an origin's signature; default: Ed25519 with the key inside the origin's peer id. */
+  /** Checks a peer's signature (a query's origin, a result's answerer); default: Ed25519 with the key inside its peer id. */
   verify?(origin: string, bytes: Uint8Array, sig: Uint8Array): boolean;
   /** The neighbours queries go to. */
   peers(): readonly string[];
@@ -193,6 +194,7 @@ export class QueryRouter {
         if (result.docs && result.docs.length > left) result.docs = result.docs.slice(0, left);
         if (result.docs?.length === 0) continue;
         left -= resultWeight(result);
+        result.sig = bytesToHex(this.options.sign(resultBytes(query.id, result)));
         this.stats.answered++;
         this.send(from, { type: 'result', id: query.id, result });
       }
@@ -207,7 +209,19 @@ export class QueryRouter {
     const route = this.seen.get(message.id);
     if (route === undefined) return;
     if (route.upstream === null) {
-      this.asks.get(message.id)?.push(message.result);
+      // The asker believes only what its answerer signed (relays could otherwise make up answers).
+      const { sig, ...result } = message.result;
+      let bytes: Uint8Array;
+      try {
+        bytes = hexToBytes(sig ?? '');
+      } catch {
+        bytes = new Uint8Array();
+      }
+      if (!(this.options.verify ?? ed25519Verify)(result.peer, resultBytes(message.id, result), bytes)) {
+        this.stats.rejected++;
+        return;
+      }
+      this.asks.get(message.id)?.push(result);
       return;
     }
     // A relay passes on no more than the asker wants: a chatty (or hostile) branch cannot flood it.

@@ -158,3 +158,35 @@ test('the asker stops at the result limit and at its deadline', async () => {
   assert.throws(() => asker.router.ask({ kind: 'find', selector: {}, db: '*' }), /stopped/);
   assert.throws(() => nodes[1]!.router.ask({ kind: 'find', selector: { $bogus: 1 }, db: '*' }), /closed|stopped/);
 });
+
+test('answers are signed by their answerers: a relay can drop one, not forge or alter it', async () => {
+  const { nodes, byId, settled } = simMesh(6, 0, 5);
+  const asker = nodes[0]!;
+  // A ring: the asker's neighbours are nodes[1] and nodes[5]. nodes[1] turns hostile on the way back.
+  const mallory = nodes[1]!;
+  const honestSend = (mallory.router as unknown as { options: { send: (to: string, m: QueryMessage) => void } }).options.send;
+  (mallory.router as unknown as { options: { send: (to: string, m: QueryMessage) => void } }).options.send = (to, m) => {
+    if (m.type === 'result' && to === asker.id) {
+      const tampered = JSON.parse(JSON.stringify(m)) as Extract<QueryMessage, { type: 'result' }>;
+      if (tampered.result.peer !== mallory.id) tampered.result.docs = [{ _id: 'made-up' }];
+      honestSend(to, tampered);
+      // And an answer in the name of a node that never gave it.
+      honestSend(to, { type: 'result', id: m.id, result: { peer: nodes[3]!.id, db: 'sim', docs: [{ _id: 'forged' }], sig: '00'.repeat(64) } });
+      return;
+    }
+    honestSend(to, m);
+  };
+  const stream = asker.router.ask({ kind: 'find', selector: {}, db: '*' }, { ttl: 3, limit: 100, timeoutMs: 30_000 });
+  await settled();
+  stream.end();
+  const results = await stream.all();
+  const ids = results.flatMap((r) => r.docs!.map((d) => d._id));
+  assert.ok(!ids.includes('made-up') && !ids.includes('forged'), `no forged answer got through: ${ids.join(',')}`);
+  assert.ok(ids.includes(mallory.id), "mallory's own (signed) answer counts");
+  assert.ok(results.every((r) => r.sig === undefined), 'the asker strips the signatures it checked');
+  // Answers routed the other way round the ring are intact.
+  assert.ok(ids.includes(nodes[5]!.id) && ids.includes(nodes[4]!.id));
+  assert.ok(asker.router.stats.rejected >= 2);
+  for (const x of nodes) x.router.close();
+  void byId;
+});
