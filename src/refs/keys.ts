@@ -3,6 +3,7 @@
 
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
+import { ed25519Sign } from '#platform/ed25519-sign';
 import { badRequest } from '../errors/index.ts';
 
 export interface NodeKey {
@@ -38,7 +39,7 @@ export function publicKeyOfOwner(owner: string): Uint8Array {
 }
 
 export function signBytes(key: NodeKey, message: Uint8Array): Uint8Array {
-  return ed25519.sign(message, key.secretKey);
+  return ed25519Sign(key.secretKey, message);
 }
 
 /** Strict verification (no ZIP-215 leniency): false for any malformed key or signature. */
