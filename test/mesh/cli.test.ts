@@ -3,26 +3,12 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseInvite } from '../../src/mesh/index.ts';
-import { startPeerNode, tempDir } from './helpers.ts';
+import { runRefuge, startPeerNode, tempDir } from './helpers.ts';
 
-const bin = fileURLToPath(new URL('../../bin/refuge.mjs', import.meta.url));
-
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, REFUGE_URL: '', REFUGE_DATA: '' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = runRefuge;
 
 test('refuge id prints the public key by default, the peer id, and an invite', async (t) => {
   const dir = await tempDir();

@@ -1,9 +1,11 @@
 // Helpers for the mesh tests: Refuge nodes with a MeshNode each, listening on loopback (port 0),
 // events awaited (never slept on), and everything closed and removed afterwards.
 
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { openNode, type RefugeNode } from '../../src/node/index.ts';
 import { FileTrustStore, MeshNode, MemoryTrustStore, type MeshNodeOptions, type TrustStore } from '../../src/mesh/index.ts';
 import type { Emitter } from '../../src/replication/emitter.ts';
@@ -60,5 +62,21 @@ export function nextEvent<E extends object, K extends keyof E>(emitter: Emitter<
       off();
       resolve(payload);
     });
+  });
+}
+
+/** The `refuge` command of this checkout. */
+export const REFUGE_BIN = fileURLToPath(new URL('../../bin/refuge.mjs', import.meta.url));
+
+/** `refuge ARGS` as a user runs it (a child process), with no REFUGE_URL / REFUGE_DATA from outside. */
+export function runRefuge(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [REFUGE_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, REFUGE_URL: '', REFUGE_DATA: '' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }

@@ -5,25 +5,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { startServer } from '../../src/http/index.ts';
 import { openNode } from '../../src/node/index.ts';
 import { addPeer, setGrant, type MeshNode } from '../../src/mesh/index.ts';
-import { nextEvent, startPeerNode, type PeerNode } from './helpers.ts';
+import { REFUGE_BIN, nextEvent, runRefuge, startPeerNode, type PeerNode } from './helpers.ts';
 
-const bin = fileURLToPath(new URL('../../bin/refuge.mjs', import.meta.url));
-
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, REFUGE_URL: '' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const run = runRefuge;
 
 const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
   fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
@@ -133,7 +120,7 @@ test('refuge peers status and peers watch follow a running node', async (t) => {
   assert.match(text.stdout, new RegExp(`^up\\s+${b.mesh.peerId}\\s+bee$`, 'm'));
 
   // watch: the peer up now, then it goes down and comes back; three lines and the command ends.
-  const child = spawn(process.execPath, [bin, 'peers', 'watch', '--url', server.url, '--count', '3', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [REFUGE_BIN, 'peers', 'watch', '--url', server.url, '--count', '3', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
   t.after(() => void child.kill());
   const lines: Array<{ event: string; peer: string; name?: string }> = [];
   let buffered = '';
