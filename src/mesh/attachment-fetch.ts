@@ -18,6 +18,16 @@ export interface AttachmentBlobs {
 
 type Att = Record<string, unknown>;
 
+/** A blob of the local store as base64, read and encoded once per batch however many documents carry it. */
+async function encodedBlob(store: BlobStore, id: BlobId, cache: Map<BlobId, string>): Promise<string> {
+  let data = cache.get(id);
+  if (data === undefined) {
+    data = encodeBase64(await collectBytes(await store.get(id)));
+    cache.set(id, data);
+  }
+  return data;
+}
+
 function stubsOf(doc: Doc): Array<[string, Att]> {
   const atts = doc._attachments as Record<string, Att> | undefined;
   if (!atts || typeof atts !== 'object') return [];
@@ -37,7 +47,6 @@ export async function fetchAttachments(result: BulkGetResult, peerId: string, bl
   if (ids.length === 0) return { fetched: 0 };
   const { fetched, missing } = await blobs.want(peerId, ids, signal ? { signal } : {});
   const absent = new Set(missing);
-  // Each blob is read and encoded once, however many documents of the batch carry it.
   const encoded = new Map<BlobId, string>();
   for (const doc of docs) {
     const stubs = stubsOf(doc);
@@ -46,13 +55,8 @@ export async function fetchAttachments(result: BulkGetResult, peerId: string, bl
     for (const [name, a] of stubs) {
       const id = a.digest as BlobId;
       if (absent.has(id)) continue;
-      let data = encoded.get(id);
-      if (data === undefined) {
-        data = encodeBase64(await collectBytes(await blobs.store.get(id)));
-        encoded.set(id, data);
-      }
       const { stub: _stub, ...meta } = a;
-      atts[name] = { ...meta, data };
+      atts[name] = { ...meta, data: await encodedBlob(blobs.store, id, encoded) };
     }
     doc._attachments = atts;
   }
@@ -94,7 +98,7 @@ export async function attachmentsAsBlobs(docs: readonly Doc[], store: BlobStore)
  * document fails its write visibly (missing stub) instead of being stored without it.
  */
 export async function inlineBlobAttachments(docs: readonly Doc[], store: BlobStore | undefined): Promise<Doc[]> {
-  const encoded = new Map<BlobId, string | null>();
+  const encoded = new Map<BlobId, string>();
   const out: Doc[] = [];
   for (const doc of docs) {
     const atts = doc?._attachments as Record<string, Att> | undefined;
@@ -107,12 +111,8 @@ export async function inlineBlobAttachments(docs: readonly Doc[], store: BlobSto
     for (const [name, a] of marked) {
       const { blob: _blob, digest, ...meta } = a;
       const id = digest as BlobId;
-      let data = isBlobId(id) ? encoded.get(id) : null;
-      if (data === undefined) {
-        data = store && (await store.has(id)) ? encodeBase64(await collectBytes(await store.get(id))) : null;
-        encoded.set(id, data);
-      }
-      next[name] = data === null ? { ...meta, digest, stub: true } : { ...meta, data };
+      const held = store !== undefined && isBlobId(id) && (encoded.has(id) || (await store.has(id)));
+      next[name] = held ? { ...meta, data: await encodedBlob(store, id, encoded) } : { ...meta, digest, stub: true };
     }
     out.push({ ...doc, _attachments: next });
   }

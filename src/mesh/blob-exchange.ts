@@ -155,28 +155,13 @@ export class BlobExchange {
     const store = this.options.node?.blobs;
     if (!store) throw new RefugeError('unavailable', 'this mesh node has no blob store');
     const read = await store.get(id, options.signal ? { signal: options.signal } : {});
-    const wait = AbortSignal.any([AbortSignal.timeout(WAIT_MS), ...(options.signal ? [options.signal] : [])]);
-    let stream: Stream | undefined;
-    try {
-      stream = await this.mesh.openStream(peerId, BLOB_PROTOCOL, wait);
-      const lp = lpStream(stream, { maxDataLength: MAX_CONTROL_BYTES, maxBufferSize: MAX_CONTROL_BYTES + 16 });
-      await lp.write(encodeJson({ op: 'put', id, size: read.size }), { signal: wait });
+    const data = async (lp: ReturnType<typeof lpStream>) => {
       for await (const chunk of read) {
         for (let at = 0; at < chunk.length; at += CHUNK) await lp.write(chunk.subarray(at, at + CHUNK), { signal: options.signal });
       }
-      await lp.write(new Uint8Array(0), { signal: wait });
-      const answer = decodeJson((await lp.read({ signal: AbortSignal.any([AbortSignal.timeout(WAIT_MS), ...(options.signal ? [options.signal] : [])]) })).subarray()) as { ok?: unknown; result?: { created?: unknown }; error?: unknown; reason?: unknown } | null;
-      if (answer === null || typeof answer !== 'object') throw new RefugeError('unavailable', `peer ${peerId} answered garbage to put`);
-      if (answer.ok !== true) throw answerError(answer);
-      await stream.close().catch(() => undefined);
-      stream = undefined;
-      return answer.result?.created === true;
-    } catch (err) {
-      if (isRefugeError(err)) throw err;
-      throw new RefugeError('unavailable', `sending blob ${id} to ${peerId} failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
-    } finally {
-      stream?.abort(new Error('blob put abandoned'));
-    }
+      await lp.write(new Uint8Array(0), { signal: options.signal });
+    };
+    return this.request(peerId, { op: 'put', id, size: read.size }, options.signal, async (result) => (result as { created?: unknown } | null)?.created === true, data);
   }
 
   /** Sends the blobs among `ids` that the peer lacks (asked first with one `have`); how many went. */
@@ -206,13 +191,28 @@ export class BlobExchange {
     return { fetched, missing };
   }
 
-  private async request<T>(peerId: string, req: BlobRequest, signal: AbortSignal | undefined, then: (result: unknown, lp: ReturnType<typeof lpStream>) => Promise<T>): Promise<T> {
-    const wait = AbortSignal.any([AbortSignal.timeout(WAIT_MS), ...(signal ? [signal] : [])]);
+  /**
+   * One request on a fresh stream: the request, then (a put) the data `body` writes, then the answer,
+   * which `then` reads on from. The wait for the answer starts after the data went out.
+   */
+  private async request<T>(
+    peerId: string,
+    req: BlobRequest,
+    signal: AbortSignal | undefined,
+    then: (result: unknown, lp: ReturnType<typeof lpStream>) => Promise<T>,
+    body?: (lp: ReturnType<typeof lpStream>) => Promise<void>,
+  ): Promise<T> {
+    const waitFor = () => AbortSignal.any([AbortSignal.timeout(WAIT_MS), ...(signal ? [signal] : [])]);
+    let wait = waitFor();
     let stream: Stream | undefined;
     try {
       stream = await this.mesh.openStream(peerId, BLOB_PROTOCOL, wait);
       const lp = lpStream(stream, { maxDataLength: Math.max(MAX_CONTROL_BYTES, CHUNK), maxBufferSize: Math.max(MAX_CONTROL_BYTES, CHUNK) + 16 });
       await lp.write(encodeJson(req), { signal: wait });
+      if (body) {
+        await body(lp);
+        wait = waitFor();
+      }
       const answer = decodeJson((await lp.read({ signal: wait })).subarray()) as { ok?: unknown; result?: unknown; error?: unknown; reason?: unknown } | null;
       if (answer === null || typeof answer !== 'object') throw new RefugeError('unavailable', `peer ${peerId} answered garbage`);
       if (answer.ok !== true) throw answerError(answer);
