@@ -1,5 +1,5 @@
 // The stored record of one document: metadata (winner, sequence, revision tree) and the winning
-// body, as `{"r":REV,"d":0|1,"s":SEQ,"t":TREE}\n<body json>`. The fixed head lets listings read the
+// body, as `{"r":REV,"d":0|1,"s":SEQ,"t":[REV,PARENT,FLAGS,...]}\n<body json>`. The fixed head lets listings read the
 // winner without parsing the tree, and the separate body is parsed only when a document is built.
 
 import type { Rev, RevTree } from './rev-tree.ts';
@@ -29,13 +29,15 @@ export interface DocMeta {
  * written document. Safe because revision ids are validated `N-<hex>` strings (no escaping needed).
  */
 export function encodeRecord(rec: DocRecord): string {
+  // The tree as a flat array [rev, parent, flags, ...]: parsed back, rev ids stay array elements,
+  // never object keys (a unique key per document would cost V8 a hidden class per read).
   let t = '';
   for (const rev in rec.tree) {
     const n = rec.tree[rev]!;
     const flags = (n.deleted ? 1 : 0) | (n.available ? 2 : 0);
-    t += (t === '' ? '"' : ',"') + rev + '":[' + (n.parent === null ? 'null' : '"' + n.parent + '"') + ',' + flags + ']';
+    t += (t === '' ? '"' : ',"') + rev + '",' + (n.parent === null ? 'null' : '"' + n.parent + '"') + ',' + flags;
   }
-  return '{"r":"' + rec.rev + '","d":' + (rec.deleted ? 1 : 0) + ',"s":' + rec.seq + ',"t":{' + t + '}}\n' + JSON.stringify(rec.body);
+  return '{"r":"' + rec.rev + '","d":' + (rec.deleted ? 1 : 0) + ',"s":' + rec.seq + ',"t":[' + t + ']}\n' + JSON.stringify(rec.body);
 }
 
 export function decodeMeta(value: string): DocMeta {
@@ -50,7 +52,9 @@ export function decodeHead(value: string): { rev: Rev; deleted: boolean; seq: nu
   const revEnd = value.indexOf('"', 6);
   const seqStart = revEnd + 12;
   return {
-    rev: value.slice(6, revEnd),
+    // Parsed, not sliced: a slice would be a view that keeps the whole record string alive for as
+    // long as the rev is held (every row of a listing would pin its record).
+    rev: JSON.parse(value.slice(5, revEnd + 1)) as Rev,
     deleted: value.charCodeAt(revEnd + 6) === 49 /* 1 */,
     seq: Number(value.slice(seqStart, value.indexOf(',', seqStart))),
   };

@@ -4,7 +4,7 @@
 import { RefugeError, conflict } from '../errors/index.ts';
 import type { DocRecord } from './doc-record.ts';
 import { computeRev } from './rev-id.ts';
-import { addRevision, isLeaf, mergePath, parseRev, type Rev, type RevTree } from './rev-tree.ts';
+import { addRevision, emptyTree, isLeaf, mergePath, parseRev, type Rev, type RevTree } from './rev-tree.ts';
 import type { SplitDoc } from './validate.ts';
 
 export interface EditOutcome {
@@ -32,7 +32,7 @@ export function applyLocalEdit(current: DocRecord | undefined, edit: SplitDoc, a
     // The identical edit already exists (same parent, same body): CouchDB reports a conflict.
     throw conflict();
   }
-  const base: RevTree = current ? current.tree : {};
+  const base: RevTree = current ? current.tree : emptyTree();
   return { tree: addRevision(base, rev, parent, edit.deleted), rev, added: true };
 }
 
@@ -49,6 +49,6 @@ export function applyReplicatedEdit(current: DocRecord | undefined, edit: SplitD
   } else {
     path = [edit.rev];
   }
-  const { tree, added } = mergePath(current ? current.tree : {}, path, edit.deleted);
+  const { tree, added } = mergePath(current ? current.tree : emptyTree(), path, edit.deleted);
   return { tree, rev: edit.rev, added };
 }

@@ -17,6 +17,20 @@ export interface RevNode {
 /** rev -> node. Treat as immutable: every function returns a new tree. */
 export type RevTree = Record<Rev, RevNode>;
 
+/**
+ * A new, empty tree. Prototype-less objects start in V8's dictionary mode: rev ids are unique keys,
+ * and ordinary objects would grow a hidden class for every one of them (a map per document written).
+ */
+export function emptyTree(): RevTree {
+  return Object.create(null) as RevTree;
+}
+
+function copyTree(tree: RevTree): RevTree {
+  const out = emptyTree();
+  for (const r in tree) out[r] = tree[r]!;
+  return out;
+}
+
 const REV_RE = /^([1-9][0-9]{0,15})-([0-9a-f]{1,64})$/;
 
 export function isValidRev(rev: unknown): rev is Rev {
@@ -114,8 +128,7 @@ export function ancestry(tree: RevTree, rev: Rev, limit = Infinity): Rev[] {
 
 /** A local edit: `rev` becomes a child of `parent` (which must be a leaf, or null for a new root). */
 export function addRevision(tree: RevTree, rev: Rev, parent: Rev | null, deleted: boolean): RevTree {
-  const out: RevTree = {};
-  for (const r in tree) out[r] = tree[r]!;
+  const out = copyTree(tree);
   out[rev] = { parent, deleted, available: true };
   return out;
 }
@@ -159,7 +172,7 @@ export function mergePath(
       if (node === existing) continue;
     }
     if (i === 0 && !existing?.available) added = true;
-    out ??= { ...tree };
+    out ??= copyTree(tree);
     out[rev] = node;
   }
   return { tree: out ?? tree, added };
@@ -176,7 +189,7 @@ export function stem(tree: RevTree, limit: number): RevTree {
   let dropped = false;
   for (const rev in tree) if (!keep.has(rev)) dropped = true;
   if (!dropped) return tree;
-  const out: RevTree = {};
+  const out = emptyTree();
   for (const rev in tree) if (keep.has(rev)) out[rev] = tree[rev]!;
   return out;
 }
@@ -185,7 +198,7 @@ export function stem(tree: RevTree, limit: number): RevTree {
 export function dropInternalBodies(tree: RevTree): { tree: RevTree; dropped: Rev[] } {
   const leafSet = new Set(leaves(tree));
   const dropped: Rev[] = [];
-  const out: RevTree = {};
+  const out = emptyTree();
   for (const rev in tree) {
     const node = tree[rev]!;
     if (node.available && !leafSet.has(rev)) {
@@ -224,18 +237,29 @@ export function revsInfo(tree: RevTree, rev: Rev): Array<{ rev: Rev; status: 'av
   });
 }
 
-/** Compact serialisation: rev -> [parent, flags] with bit 0 = deleted, bit 1 = available. */
-export function encodeTree(tree: RevTree): Record<Rev, [Rev | null, number]> {
-  const out: Record<Rev, [Rev | null, number]> = {};
+/** Compact serialisation, as records store it: [rev, parent, flags, ...], flags bit 0 = deleted, bit 1 = available. */
+export function encodeTree(tree: RevTree): Array<Rev | null | number> {
+  const out: Array<Rev | null | number> = [];
   for (const rev in tree) {
     const n = tree[rev]!;
-    out[rev] = [n.parent, (n.deleted ? 1 : 0) | (n.available ? 2 : 0)];
+    out.push(rev, n.parent, (n.deleted ? 1 : 0) | (n.available ? 2 : 0));
   }
   return out;
 }
 
-export function decodeTree(data: Record<Rev, [Rev | null, number]>): RevTree {
-  const out: RevTree = {};
+/**
+ * Reads both stored forms: the flat array [rev, parent, flags, ...] records are written in, and
+ * the rev -> [parent, flags] object of records written before it.
+ */
+export function decodeTree(data: Array<Rev | null | number> | Record<Rev, [Rev | null, number]>): RevTree {
+  const out = emptyTree();
+  if (Array.isArray(data)) {
+    for (let i = 0; i + 2 < data.length; i += 3) {
+      const flags = data[i + 2] as number;
+      out[data[i] as Rev] = { parent: data[i + 1] as Rev | null, deleted: (flags & 1) !== 0, available: (flags & 2) !== 0 };
+    }
+    return out;
+  }
   for (const rev in data) {
     const [parent, flags] = data[rev]!;
     out[rev] = { parent, deleted: (flags & 1) !== 0, available: (flags & 2) !== 0 };

@@ -9,6 +9,7 @@ import {
   conflicts,
   decodeTree,
   deletedConflicts,
+  emptyTree,
   encodeTree,
   leaves,
   mergePath,
@@ -120,7 +121,7 @@ function mergeAll(histories: readonly History[], tree: RevTree = {}): RevTree {
  * the revs that arrived as the head of some history.
  */
 function expectedTree(f: Forest, histories: readonly History[]): RevTree {
-  const out: RevTree = {};
+  const out = emptyTree();
   const heads = new Set(histories.map((h) => h.path[0]!));
   const linked = new Set<Rev>();
   for (const h of histories) h.path.forEach((r, i) => i + 1 < h.path.length && linked.add(r));

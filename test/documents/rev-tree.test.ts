@@ -102,7 +102,7 @@ describe('mergePath', () => {
   test('into an empty tree: head has a body, ancestors are known by id only', () => {
     const { tree, added } = mergePath({}, ['3-c', '2-b', '1-a'], false);
     assert.equal(added, true);
-    assert.deepEqual(tree, {
+    assert.deepEqual({ ...tree }, {
       '1-a': { parent: null, deleted: false, available: false },
       '2-b': { parent: '1-a', deleted: false, available: false },
       '3-c': { parent: '2-b', deleted: false, available: true },
@@ -532,22 +532,24 @@ describe('encodeTree / decodeTree', () => {
       '9-e': { parent: '8-gone', deleted: false, available: true },
     };
     const encoded = encodeTree(tree);
-    assert.deepEqual(encoded, {
-      '1-a': [null, 0],
-      '2-b': ['1-a', 1],
-      '3-c': ['2-b', 2],
-      '4-d': ['3-c', 3],
-      '9-e': ['8-gone', 2],
+    assert.deepEqual(encoded, ['1-a', null, 0, '2-b', '1-a', 1, '3-c', '2-b', 2, '4-d', '3-c', 3, '9-e', '8-gone', 2]);
+    assert.deepEqual({ ...decodeTree(encoded) }, tree);
+    assert.deepEqual({ ...decodeTree(JSON.parse(JSON.stringify(encoded))) }, tree);
+    assert.deepEqual({ ...decodeTree(encodeTree({})) }, {});
+  });
+
+  test('records written before the flat form (rev -> [parent, flags]) still decode', () => {
+    const old = { '1-a': [null, 0], '2-b': ['1-a', 3] } as Record<string, [string | null, number]>;
+    assert.deepEqual({ ...decodeTree(old) }, {
+      '1-a': { parent: null, deleted: false, available: false },
+      '2-b': { parent: '1-a', deleted: true, available: true },
     });
-    assert.deepEqual(decodeTree(encoded), tree);
-    assert.deepEqual(decodeTree(JSON.parse(JSON.stringify(encoded))), tree);
-    assert.deepEqual(decodeTree(encodeTree({})), {});
   });
 
   test('a merged, stemmed and compacted tree survives the round trip', () => {
     const tree = dropInternalBodies(stem(build(['5-e', '4-d', '3-c', '2-b', '1-a'], ['~3-e9', '2-b']), 3)).tree;
     const back = decodeTree(JSON.parse(JSON.stringify(encodeTree(tree))));
-    assert.deepEqual(back, tree);
+    assert.deepEqual({ ...back }, { ...tree });
     assert.deepEqual(winner(back), winner(tree));
     assert.deepEqual(deletedConflicts(back), ['3-e9']);
   });
