@@ -9,6 +9,15 @@ export interface DbState {
   delCount: number;
   revsLimit: number;
   autoIndex: boolean;
+  /** Purge requests applied so far, one per document id named (CouchDB's purge_seq). */
+  purgeSeq: number;
+  /** Purge infos kept (CouchDB's purged_infos_limit); older ones are dropped. */
+  purgedInfosLimit: number;
+  /**
+   * Update seq of the newest purge info dropped by that limit: an index behind it cannot learn
+   * every purge from the infos kept, and is rebuilt.
+   */
+  purgeTrimmedSeq: number;
 }
 
 export interface DbCore {

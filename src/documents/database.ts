@@ -13,6 +13,7 @@ import { decodeBody } from './doc-record.ts';
 import { executeFind, explainFind, parseFind, pathQuery, type FindRequest, type FindResult, type PathQuery, type PathQueryRow } from './find.ts';
 import { decodeState, type DbCore, type DbState } from './core.ts';
 import { getLocal, validateLocalDoc, writeLocal } from './local-docs.ts';
+import { purge, purgedSince, setPurgedInfosLimit, type PurgeResult } from './purge.ts';
 import { META_KEY } from './keys.ts';
 import { bulkGet, getDoc, getOpenRevs, revsDiff } from './reads.ts';
 import type { Rev } from './rev-tree.ts';
@@ -83,6 +84,9 @@ export class Database {
         delCount: 0,
         revsLimit: options.revsLimit === undefined ? 1000 : validateRevsLimit(options.revsLimit),
         autoIndex: options.autoIndex !== false,
+        purgeSeq: 0,
+        purgedInfosLimit: 1000,
+        purgeTrimmedSeq: 0,
       };
       const stored = await store.get(META_KEY);
       const state = decodeState(stored, defaults);
@@ -149,6 +153,7 @@ export class Database {
       durability: this.core.durability,
       autoIndex: s.autoIndex,
       revsLimit: s.revsLimit,
+      purgeSeq: s.purgeSeq,
     };
     if (this.core.store.capabilities.approximateSize) {
       info.sizes = { file: await this.core.store.approximateSize!({ gte: '', lt: '\u007f' }) };
@@ -454,6 +459,35 @@ export class Database {
   async compact(): Promise<{ droppedBodies: number }> {
     this.check();
     return compact(this.core, this.writer);
+  }
+
+  /**
+   * CouchDB's purge: each named leaf revision goes with the branch only it needed; a document left
+   * without leaves is gone entirely. Admin-only on the wire; not replicated.
+   */
+  async purge(request: Record<string, Rev[]>): Promise<PurgeResult> {
+    this.check();
+    const touchesDesign = request !== null && typeof request === 'object' && Object.keys(request).some((id) => id.startsWith('_design/'));
+    try {
+      return await purge(this.core, this.writer, request);
+    } finally {
+      if (touchesDesign) this.hooks.designWritten?.();
+    }
+  }
+
+  /** Documents purged after update seq `since` (for indexers); `complete` false: rebuild instead. */
+  async purgedSince(since: number): Promise<{ ids: string[]; complete: boolean }> {
+    await this.settle();
+    return this.withSnapshot((snap) => purgedSince(snap, () => this.core.state, since));
+  }
+
+  async setPurgedInfosLimit(limit: number): Promise<void> {
+    this.check();
+    await setPurgedInfosLimit(this.core, this.writer, limit);
+  }
+
+  getPurgedInfosLimit(): number {
+    return this.core.state.purgedInfosLimit;
   }
 
   async setRevsLimit(limit: number): Promise<void> {

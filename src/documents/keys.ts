@@ -7,6 +7,8 @@ export const REV_BODY = 'r!';
 export const SEQ = 's!';
 export const LOCAL = 'l!';
 export const INDEX = 'i!';
+/** Purge infos by purge sequence: what recent purges removed, for indexers to catch up with. */
+export const PURGE_INFO = 'p!';
 
 export const docKey = (id: string) => DOC + id;
 export const revBodyKey = (id: string, rev: string) => REV_BODY + id + '\u0000' + rev;
@@ -16,6 +18,7 @@ export const localKey = (id: string) => LOCAL + id;
 /** Fixed-width hex keeps sequence keys in numeric order (2^52 writes is beyond any real database). */
 export const seqKey = (seq: number) => SEQ + seq.toString(16).padStart(13, '0');
 export const seqFromKey = (key: string) => Number.parseInt(key.slice(SEQ.length), 16);
+export const purgeInfoKey = (purgeSeq: number) => PURGE_INFO + purgeSeq.toString(16).padStart(13, '0');
 
 export const indexKey = (path: string, encodedValue: string, id: string) =>
   INDEX + path + '\u0000' + encodedValue + '\u0000' + id;

@@ -23,6 +23,8 @@ export interface DatabaseInfo {
   durability: Durability;
   autoIndex: boolean;
   revsLimit: number;
+  /** Purge requests applied (one per document id named), CouchDB's purge_seq. */
+  purgeSeq: number;
   /** Bytes on disk when the engine can tell. */
   sizes?: { file: number };
 }

@@ -11,7 +11,7 @@ import { attachmentDigests, resolveAttachments, storedAttachments, type AttInput
 import { applyLocalEdit, applyReplicatedEdit, localParent } from './edits.ts';
 import { IdGenerator } from './ids.ts';
 import { docKey, indexKey, META_KEY, revBodyKey, seqKey } from './keys.ts';
-import { parseRev, revGeneration, stem, winner } from './rev-tree.ts';
+import { parseRev, revGeneration, stem, winner, type RevTree } from './rev-tree.ts';
 import type { JsonObject, WriteFailure, WriteResult } from './types.ts';
 import { splitDoc, type SplitDoc } from './validate.ts';
 
@@ -223,6 +223,34 @@ export class WriteBatch {
       else stream.push(key, null);
     });
     for (const key of keep) stream.push(key, '');
+  }
+
+  /** A document's current record, this batch's changes included (for purge). */
+  current(id: string): Promise<DocRecord | undefined> {
+    return this.record(id);
+  }
+
+  /**
+   * Purge with leaves left: `tree` is the current tree without the purged branches. Their bodies
+   * go, the new winner's body moves into the record, and the document takes a new sequence.
+   */
+  async prune(id: string, current: DocRecord, tree: RevTree): Promise<void> {
+    for (const rev in current.tree) if (!(rev in tree) && rev !== current.rev) this.ops.set(revBodyKey(id, rev), null);
+    const win = winner(tree);
+    const body = win.rev === current.rev ? current.body : await this.revBody(id, win.rev);
+    if (win.rev !== current.rev) this.ops.set(revBodyKey(id, win.rev), null);
+    await this.commitTree(id, current, tree, true, win.rev, body);
+  }
+
+  /** Purge of every leaf: record, bodies, sequence entry, path index entries and count all go. */
+  drop(id: string, current: DocRecord): void {
+    for (const rev in current.tree) if (rev !== current.rev) this.ops.set(revBodyKey(id, rev), null);
+    this.ops.set(docKey(id), null);
+    this.records.set(id, null);
+    this.stream.push(seqKey(current.seq), null);
+    if (current.deleted) this.state.delCount--;
+    else this.state.docCount--;
+    if (this.state.autoIndex && !current.deleted) this.reindex(id, current.body, undefined);
   }
 
   /** Raw key changes for work outside documents (local docs, compaction). */

@@ -1,4 +1,4 @@
-// Database-level endpoints: create, info, delete, `POST /{db}`, compaction, revs_limit.
+// Database-level endpoints: create, info, delete, `POST /{db}`, compaction, revs_limit, purge.
 
 import type { FastifyInstance } from 'fastify';
 import { RefugeError } from '../errors/index.ts';
@@ -23,7 +23,7 @@ export function dbRoutes(app: FastifyInstance, ctx: ServerContext): void {
       update_seq: i.updateSeq,
       doc_count: i.docCount,
       doc_del_count: i.docDelCount,
-      purge_seq: 0,
+      purge_seq: i.purgeSeq,
       compact_running: false,
       sizes: { active: file, external: file, file },
       instance_start_time: '0',
@@ -84,7 +84,22 @@ export function dbRoutes(app: FastifyInstance, ctx: ServerContext): void {
     return { ok: true };
   });
 
-  app.post<{ Params: { db: string } }>('/:db/_purge', async () => {
-    throw new RefugeError('not_implemented', 'Purge is not implemented by this engine yet');
+  // Purge erases history: an admin's alone, whatever else a caller may write.
+  app.post<{ Params: { db: string } }>('/:db/_purge', async (req, reply) => {
+    requireAdmin(req.user);
+    const db = await dbOf(ctx, req);
+    const { purged } = await db.purge(objectBody(req.body) as Record<string, string[]>);
+    // A cluster's purge_seq is opaque, and CouchDB 3 answers null for it.
+    reply.code(201);
+    return { purge_seq: null, purged };
+  });
+
+  app.get<{ Params: { db: string } }>('/:db/_purged_infos_limit', async (req) => (await dbOf(ctx, req)).getPurgedInfosLimit());
+
+  app.put<{ Params: { db: string } }>('/:db/_purged_infos_limit', async (req) => {
+    requireAdmin(req.user);
+    const db = await dbOf(ctx, req);
+    await db.setPurgedInfosLimit(req.body as number);
+    return { ok: true };
   });
 }

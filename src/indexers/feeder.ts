@@ -59,6 +59,7 @@ export class IndexFeeder {
     const batchSize = this.options.batchSize ?? 1000;
     const target = (await this.db.info()).updateSeq;
     let since = await this.indexer.indexedSeq();
+    if (since > 0 && since < target) since = await this.applyPurges(since);
     while (since < target) {
       const { results, lastSeq } = await this.db.changes({ since, limit: batchSize, includeDocs: true });
       if (results.length === 0) {
@@ -76,6 +77,25 @@ export class IndexFeeder {
       if (lastSeq <= since) throw new RefugeError('internal', `changes feed did not advance past ${since}`);
       since = lastSeq;
     }
+    return since;
+  }
+
+  /**
+   * A document purged whole leaves no row in the changes feed: the index drops those purged since
+   * `since` that are still gone (the others come back through the feed, which is read next).
+   * Answers the sequence to read changes from: 0 when the index had to be rebuilt.
+   */
+  private async applyPurges(since: number): Promise<number> {
+    const { ids, complete } = await this.db.purgedSince(since);
+    if (!complete) {
+      if (!this.indexer.reset) throw new RefugeError('internal', `this ${this.indexer.kind} index lags behind more purges than the database keeps, and cannot be rebuilt`);
+      await this.indexer.reset();
+      return 0;
+    }
+    if (ids.length === 0) return since;
+    const { rows } = await this.db.allDocs({ keys: ids });
+    const gone = rows.filter((r) => r.error === 'not_found').map((r) => r.key);
+    if (gone.length > 0) await this.indexer.apply(gone.map((id) => ({ seq: since, id, deleted: true })), since);
     return since;
   }
 }

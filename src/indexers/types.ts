@@ -22,6 +22,11 @@ export interface Indexer {
    * the rows where the store allows it. Re-applying a change already applied is harmless.
    */
   apply(changes: readonly IndexerChange[], upTo: number): Promise<void>;
+  /**
+   * Drops everything and starts again from sequence 0. Needed when the index lags behind more
+   * purges than the database remembers (`purged_infos_limit`): it cannot tell which rows to drop.
+   */
+  reset?(): Promise<void>;
   close(): Promise<void>;
 }
 

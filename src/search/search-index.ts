@@ -108,6 +108,18 @@ export class SearchIndex implements Indexer {
     this.scheduleSave();
   }
 
+  /** Empties the index and its snapshot, to be rebuilt from sequence 0 (it lagged behind purges). */
+  async reset(): Promise<void> {
+    this.check();
+    this.clearTimer();
+    await this.saving;
+    await clearSnapshot(this.options.store, this.options.prefix);
+    this.library = createLibrary();
+    this.meta = undefined;
+    this.seq = this.savedSeq = 0;
+    this.unsaved = 0;
+  }
+
   /** Answers a query from the index as it is (no catching up: see SearchIndexes for that). */
   search(query: SearchQuery): SearchResult {
     this.check();

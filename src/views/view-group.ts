@@ -227,6 +227,24 @@ export class ViewGroup implements Indexer {
     return this.store.approximateSize ? this.store.approximateSize(this.layout.range()) : undefined;
   }
 
+  /**
+   * Empties the group, to be rebuilt from sequence 0 (it lagged behind purges the database no longer
+   * remembers). Rows go before the meta: a crash in between leaves the old seq, and the same lag
+   * makes the next catch-up reset again.
+   */
+  async reset(): Promise<void> {
+    this.check();
+    await this.lock.write(async () => {
+      const { gte, lt } = this.layout.range();
+      await this.store.clear({ gte, lt: this.layout.metaKey });
+      await this.store.clear({ gt: this.layout.metaKey, lt });
+      const meta: GroupMeta = { seq: 0, rows: this.def.views.map(() => 0) };
+      await this.store.batch([{ type: 'put', key: this.layout.metaKey, value: JSON.stringify(meta) }]);
+      this.meta = meta;
+      this.blocks.clear();
+    });
+  }
+
   /** Closes once the queries and the update in progress are done (the lock drains first). */
   async close(): Promise<void> {
     await this.lock.write(async () => {

@@ -204,7 +204,7 @@ describe('CouchDB API shapes', () => {
     assert.equal(typeof efc.body.instance_start_time, 'string');
   });
 
-  test('_revs_limit GET/PUT, _compact 202, _purge 501, attachments over HTTP', async () => {
+  test('_revs_limit GET/PUT, _compact 202, _purge 201, attachments over HTTP', async () => {
     await request(`${u}/maint`, { method: 'PUT' });
     const limit = await request(`${u}/maint/_revs_limit`);
     assert.equal(limit.status, 200);
@@ -221,9 +221,18 @@ describe('CouchDB API shapes', () => {
     const compact = await request(`${u}/maint/_compact`, { method: 'POST', headers: { 'content-type': 'application/json' } });
     assert.equal(compact.status, 202);
     assert.deepEqual(compact.body, { ok: true });
-    const purge = await request(`${u}/maint/_purge`, { method: 'POST', body: { x: [REV1] } });
-    assert.equal(purge.status, 501);
-    assert.ok(isCouchError(purge.body, 'not_implemented'));
+    // CouchDB 3's purge: every id named comes back, with the leaves it removed; purge_seq is null.
+    const victim = await request(`${u}/maint/victim`, { method: 'PUT', body: { secret: 1 } });
+    const purge = await request(`${u}/maint/_purge`, { method: 'POST', body: { x: [REV1], victim: [victim.body.rev] } });
+    assert.equal(purge.status, 201);
+    assert.deepEqual(purge.body, { purge_seq: null, purged: { x: [], victim: [victim.body.rev] } });
+    assert.equal((await request(`${u}/maint/victim`)).status, 404);
+    assert.equal((await request(`${u}/maint`)).body.purge_seq, 2);
+    const infosLimit = await request(`${u}/maint/_purged_infos_limit`);
+    assert.deepEqual([infosLimit.status, infosLimit.body], [200, 1000]);
+    const setInfos = await request(`${u}/maint/_purged_infos_limit`, { method: 'PUT', raw: '5', headers: { 'content-type': 'application/json' } });
+    assert.deepEqual([setInfos.status, setInfos.body], [200, { ok: true }]);
+    assert.equal((await request(`${u}/maint/_purged_infos_limit`)).body, 5);
     const created = await request(`${u}/maint/withatt`, { method: 'PUT', body: {} });
     let rev = (created.body as { rev: string }).rev;
     // Without the document's rev a write conflicts; with it, any media type is stored as a blob.

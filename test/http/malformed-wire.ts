@@ -153,6 +153,16 @@ export function miscCases(): Case[] {
   out.push({ label: 'attachment on missing doc', method: 'GET', path: '/data/nope/file.txt' });
   out.push({ label: 'attachment in missing db', method: 'PUT', path: '/nodb/doc/file.txt', body: 'hi', headers: { 'content-type': 'text/plain' } });
   out.push({ label: '_purge bad body', method: 'POST', path: '/data/_purge', body: '[' });
+  // Purge is refused whole when any part is malformed or over CouchDB's limits (100 ids, 1000 revs).
+  const rev = '1-' + 'a'.repeat(32);
+  const tooManyIds = Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`d${String(i).padStart(2, '0')}`, [rev]]));
+  const tooManyRevs = { d01: Array.from({ length: 1001 }, (_, i) => `${i + 1}-${'a'.repeat(32)}`) };
+  for (const body of [[], 'd01', 1, null, { d01: rev }, { d01: [rev], d02: {} }, { d01: ['garbage'] }, { d01: [rev, 7] }, { d01: [null] }, tooManyIds, tooManyRevs]) {
+    out.push({ label: `_purge ${j(body).slice(0, 60)}`, method: 'POST', path: '/data/_purge', body: j(body) });
+  }
+  for (const body of ['"x"', '0', '-1', '1.5', '{}', '[]', 'null', '1e400']) {
+    out.push({ label: `_purged_infos_limit ${body}`, method: 'PUT', path: '/data/_purged_infos_limit', body });
+  }
   return out;
 }
 

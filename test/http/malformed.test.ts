@@ -26,10 +26,11 @@ async function snapshot(url: string): Promise<unknown> {
   for (const db of dbs) {
     const info = (await request(`${url}/${encodeURIComponent(db)}`)).body;
     out[db] = {
-      counts: [info.update_seq, info.doc_count, info.doc_del_count],
+      counts: [info.update_seq, info.doc_count, info.doc_del_count, info.purge_seq],
       allDocs: (await request(`${url}/${encodeURIComponent(db)}/_all_docs?include_docs=true&conflicts=true`)).body,
       changes: (await request(`${url}/${encodeURIComponent(db)}/_changes?style=all_docs`)).body,
       revsLimit: (await request(`${url}/${encodeURIComponent(db)}/_revs_limit`)).body,
+      purgedInfosLimit: (await request(`${url}/${encodeURIComponent(db)}/_purged_infos_limit`)).body,
     };
   }
   out.local = (await request(`${url}/data/_local/ckpt`)).body;

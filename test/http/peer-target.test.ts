@@ -37,6 +37,10 @@ test('peerTarget maps CouchDB routes to read, write or nothing', () => {
     ['GET', '/db/_security', { kind: 'db', db: 'db', access: 'read' }],
     ['PUT', '/db/_security', { kind: 'other' }],
     ['PUT', '/db/_revs_limit', { kind: 'other' }],
+    // Purge erases history: never a grant's, not even a writer's.
+    ['POST', '/db/_purge', { kind: 'other' }],
+    ['PUT', '/db/_purged_infos_limit', { kind: 'other' }],
+    ['GET', '/db/_purged_infos_limit', { kind: 'db', db: 'db', access: 'read' }],
     ['GET', '/a%2Fb/doc', { kind: 'db', db: 'a/b', access: 'read' }],
     ['GET', '/_refs', { kind: 'other' }],
     ['GET', '/_refs/_key', { kind: 'open' }],

@@ -124,5 +124,57 @@ for (const impl of IMPLEMENTATIONS) {
       assert.deepEqual(await opened.probe(), ['d1', 'd4'], 'rows survive a reopen without a rebuild');
       await opened.close();
     });
+
+    test('purges: a whole document leaves the index, a partial one reindexes the new winner, a lagging index is rebuilt', async (t) => {
+      const dir = await tempDir();
+      const db = await openDatabase('conf', { engine: 'leveldb', dataDir: dir.path, durability: 'fast', design: false });
+      const store = await leveldbEngine().open({ location: `${dir.path}/idx` });
+      let opened: Opened | undefined;
+      t.after(async () => {
+        await opened?.close();
+        await db.close();
+        await store.close().catch(() => undefined);
+        await dir.cleanup();
+      });
+      await db.put(impl.ddoc);
+      opened = await impl.open(db, store);
+      const indexer = opened.indexer;
+      const probe = opened.probe;
+      const feeder = new IndexFeeder(db, indexer);
+      const written = await db.bulkDocs([
+        { _id: 'd1', n: 1, text: 'alpha text' },
+        { _id: 'd2', n: 2, text: 'beta text' },
+        { _id: 'd3', n: 3, text: 'gamma text' },
+      ]);
+      const revOf = (id: string) => (written.find((w) => w.id === id) as { rev: string }).rev;
+      // A conflict whose winning leaf (1-b…) is not indexed and whose losing leaf is.
+      await db.bulkDocs(
+        [
+          { _id: 'c', _rev: '1-' + 'a'.repeat(32), n: 5, text: 'loser text' },
+          { _id: 'c', _rev: '1-' + 'b'.repeat(32), other: true },
+        ],
+        { newEdits: false },
+      );
+      await feeder.catchUp();
+      assert.deepEqual(await probe(), ['d1', 'd2', 'd3']);
+
+      await db.purge({ d1: [revOf('d1')], c: ['1-' + 'b'.repeat(32)] });
+      assert.equal(await feeder.catchUp(), (await db.info()).updateSeq);
+      assert.deepEqual(await probe(), ['c', 'd2', 'd3']);
+
+      // More purges than the database keeps happen while the index lags: it is rebuilt.
+      await db.setPurgedInfosLimit(1);
+      await db.purge({ d2: [revOf('d2')] });
+      await db.purge({ unknown: ['1-' + 'c'.repeat(32)] });
+      let resets = 0;
+      const reset = indexer.reset!.bind(opened.indexer);
+      indexer.reset = async () => {
+        resets++;
+        await reset();
+      };
+      await feeder.catchUp();
+      assert.equal(resets, 1);
+      assert.deepEqual(await probe(), ['c', 'd3']);
+    });
   });
 }
