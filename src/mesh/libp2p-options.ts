@@ -83,7 +83,10 @@ export function libp2pOptions(s: DiscoverySettings, privateKey: PrivateKey): Lib
   }
   if (parts.nat) {
     services.autoNAT = autoNAT({ protocolPrefix: 'refuge' });
-    services.upnp = uPnPNAT({ portMappingDescription: 'refuge-mesh' });
+    // The router's answer is trusted: AutoNAT cannot confirm a mapped address to a hub we are already
+    // connected to (its dial-back reuses our connection and is refused), so DCUtR would never learn a
+    // public address to offer (test/mesh/netns-dcutr.test.ts shows the upgrade once one is known).
+    services.upnp = uPnPNAT({ portMappingDescription: 'refuge-mesh', autoConfirmAddress: true });
   }
   return {
     privateKey,

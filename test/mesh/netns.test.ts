@@ -4,15 +4,13 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { createInterface } from 'node:readline';
+import { Host, startHost } from './netns-host.ts';
 
 const SCRIPT = fileURLToPath(new URL('./netns-node.ts', import.meta.url));
 const TAG = `rf${process.pid % 100000}`;
 const NS = { a: `${TAG}a`, b: `${TAG}b`, c: `${TAG}c` };
-/** A guard against a hang, not a synchronisation: every wait ends on an event well before it. */
-const WAIT_MS = 30_000;
 
 const ip = (...args: string[]) => execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
 
@@ -63,67 +61,6 @@ function makeNamespaces(): void {
   ip('-n', NS.c, 'route', 'add', '224.0.0.0/4', 'dev', 'eth0');
 }
 
-type Message = Record<string, unknown> & { type: string };
-
-class Host {
-  private readonly messages: Message[] = [];
-  private readonly waiters = new Set<() => void>();
-  private nextId = 1;
-  peerId = '';
-  stderr = '';
-
-  constructor(readonly child: ChildProcess) {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      try {
-        this.messages.push(JSON.parse(line) as Message);
-      } catch {
-        return;
-      }
-      for (const wake of [...this.waiters]) wake();
-    });
-    child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
-    child.on('exit', () => {
-      for (const wake of [...this.waiters]) wake();
-    });
-  }
-
-  /** The first message (past or future) that matches. */
-  wait(match: (m: Message) => boolean, what: string): Promise<Message> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => done(new Error(`timed out waiting for ${what}\n${this.stderr.slice(-2000)}`)), WAIT_MS);
-      const check = () => {
-        const found = this.messages.find(match);
-        if (found) done(undefined, found);
-        else if (this.child.exitCode !== null) done(new Error(`the node exited while waiting for ${what}\n${this.stderr.slice(-2000)}`));
-      };
-      const done = (err?: Error, m?: Message) => {
-        clearTimeout(timer);
-        this.waiters.delete(check);
-        if (err) reject(err);
-        else resolve(m!);
-      };
-      this.waiters.add(check);
-      check();
-    });
-  }
-
-  async send(cmd: Record<string, unknown>): Promise<unknown> {
-    const id = this.nextId++;
-    this.child.stdin!.write(JSON.stringify({ id, ...cmd }) + '\n');
-    const answer = await this.wait((m) => m.type === 'result' && m.id === id, `the answer to ${String(cmd.cmd)}`);
-    if (answer.error !== undefined) throw new Error(String(answer.error));
-    return answer.result;
-  }
-}
-
-async function startHost(ns: string, config: object, hosts: Host[]): Promise<Host> {
-  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', SCRIPT, JSON.stringify(config)], { stdio: ['pipe', 'pipe', 'pipe'] });
-  const host = new Host(child);
-  hosts.push(host);
-  host.peerId = String((await host.wait((m) => m.type === 'ready', `${ns} to start`)).peerId);
-  return host;
-}
-
 /**
  * Fresh namespaces for one test, and the hosts it starts: all stopped and deleted however the test
  * ends (even if the process exits first). Undefined, with the reason given to `t.skip`, where
@@ -157,9 +94,9 @@ test('mDNS on a LAN, and a hub relaying replication between peers that cannot re
   const hosts = namespacesFor(t);
   if (!hosts) return;
 
-  const b = await startHost(NS.b, { listen: ['/ip4/0.0.0.0/tcp/4001'], hub: true }, hosts);
-  const a = await startHost(NS.a, { listen: ['/ip4/10.77.1.1/tcp/4001'], hubs: [`/ip4/10.77.1.2/tcp/4001/p2p/${b.peerId}`] }, hosts);
-  const c = await startHost(NS.c, { listen: ['/ip4/10.77.2.3/tcp/4001'], hubs: [`/ip4/10.77.2.2/tcp/4001/p2p/${b.peerId}`] }, hosts);
+  const b = await startHost(SCRIPT, NS.b, { listen: ['/ip4/0.0.0.0/tcp/4001'], hub: true }, hosts);
+  const a = await startHost(SCRIPT, NS.a, { listen: ['/ip4/10.77.1.1/tcp/4001'], hubs: [`/ip4/10.77.1.2/tcp/4001/p2p/${b.peerId}`] }, hosts);
+  const c = await startHost(SCRIPT, NS.c, { listen: ['/ip4/10.77.2.3/tcp/4001'], hubs: [`/ip4/10.77.2.2/tcp/4001/p2p/${b.peerId}`] }, hosts);
 
   // LAN discovery: A and B see each other by mDNS (neither trusts the other: seen, not dialled for it).
   const aSawB = await a.wait((m) => m.type === 'peer:discovered' && m.via === 'mdns' && m.peerId === b.peerId, 'A to find B by mDNS');
@@ -192,8 +129,8 @@ test('two peers on a LAN that trust each other by id alone find each other by mD
   if (!hosts) return;
 
   // No hub, no address given: only the LAN's multicast can bring them together.
-  const b = await startHost(NS.b, { listen: ['/ip4/10.77.1.2/tcp/4001'] }, hosts);
-  const a = await startHost(NS.a, { listen: ['/ip4/10.77.1.1/tcp/4001'] }, hosts);
+  const b = await startHost(SCRIPT, NS.b, { listen: ['/ip4/10.77.1.2/tcp/4001'] }, hosts);
+  const a = await startHost(SCRIPT, NS.a, { listen: ['/ip4/10.77.1.1/tcp/4001'] }, hosts);
   await b.send({ cmd: 'put', db: 'notes', count: 25 });
   await b.send({ cmd: 'trust', peer: a.peerId, db: 'notes' });
   await a.send({ cmd: 'trust', peer: b.peerId, db: 'notes' });
