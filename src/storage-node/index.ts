@@ -6,6 +6,19 @@ import { ClassicLevel } from 'classic-level';
 import { RefugeError } from '../errors/index.ts';
 import { LevelKvStore, type KvStore, type OpenStoreOptions, type StorageEngine } from '../storage/index.ts';
 
+/**
+ * classic-level frees a chained batch's native copy of its keys and values only when V8 collects the
+ * batch object (its close() is a TODO upstream), and V8 does not know that memory exists: with little
+ * JS garbage around, written batches pile up for seconds. A node receiving 400k replicated docs over
+ * HTTP grew to 625 MB this way (289 MB with timely collections). An uninitialised buffer of the same
+ * size, owned by the batch, makes V8 count those bytes as external memory and collect in time; never
+ * written to, it costs no resident memory of its own.
+ */
+const NATIVE_SHADOW = Symbol('nativeShadow');
+function shadowNativeBytes(batch: object, bytes: number): void {
+  (batch as { [NATIVE_SHADOW]?: Buffer })[NATIVE_SHADOW] = Buffer.allocUnsafeSlow(bytes);
+}
+
 export interface LevelDbTuning {
   /** LevelDB block cache in bytes (default 8 MiB, LevelDB's own default). */
   cacheSize?: number;
@@ -41,6 +54,7 @@ export function leveldbEngine(tuning: LevelDbTuning = {}): StorageEngine {
         {
           approximateSize: (gte, lt) => db.approximateSize(gte, lt),
           compactRange: (gte, lt) => db.compactRange(gte, lt),
+          batchWritten: shadowNativeBytes,
         },
       );
     },
