@@ -1,7 +1,7 @@
 // Server child processes for the http suite (Refuge, pouchdb-server, bare node:http), each on its own
 // event loop with its own temp dir; all are killed and their dirs removed at the end, even on errors.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -110,9 +110,16 @@ async function untilReady<T>(label: string, child: ChildProcess, stderr: () => s
  * Runs a bench/*-server.ts script under tsx with its temp dir (then `args`) as arguments; it prints
  * {"url"} as its first stdout line.
  */
-export async function spawnScript(label: string, script: string, nodeArgs: readonly string[] = [], args: readonly string[] = []): Promise<ServerChild> {
+export async function spawnScript(
+  label: string,
+  script: string,
+  nodeArgs: readonly string[] = [],
+  args: readonly string[] = [],
+  launcher: readonly string[] = [],
+): Promise<ServerChild> {
   const dir = mkdtempSync(join(tmpdir(), `refuge-bench-http-${label}-`));
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(BENCH_DIR, script), dir, ...args], {
+  const command = [...launcher, process.execPath, ...nodeArgs, '--import', 'tsx', join(BENCH_DIR, script), dir, ...args];
+  const child = spawn(command[0]!, command.slice(1), {
     cwd: REPO_DIR,
     stdio: ['pipe', 'pipe', 'pipe'],
   });
@@ -150,8 +157,19 @@ function refugeNodeArgs(): string[] {
   return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
 }
 
+const WITH_JEMALLOC = join(REPO_DIR, 'scripts', 'with-jemalloc.sh');
+
+/** The jemalloc library scripts/with-jemalloc.sh preloads here, if any. */
+export function jemallocLibrary(): string | undefined {
+  return execFileSync('sh', [WITH_JEMALLOC, '--print-library'], { encoding: 'utf8' }).trim() || undefined;
+}
+
+/**
+ * A Refuge node runs as `npm start` runs it: under scripts/with-jemalloc.sh, which preloads jemalloc
+ * when the system has it (the wrapper execs node, so the child's pid is the node's).
+ */
 export function startRefugeServer(label = 'refuge'): Promise<ServerChild> {
-  return spawnScript(label, 'http-refuge-server.ts', refugeNodeArgs());
+  return spawnScript(label, 'http-refuge-server.ts', refugeNodeArgs(), [], ['sh', WITH_JEMALLOC]);
 }
 
 export function startBareServer(): Promise<ServerChild> {

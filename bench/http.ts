@@ -3,6 +3,7 @@
 // Its modules load lazily so other suites (docs.peak_rss) never carry autocannon or the replicator.
 
 import { availableParallelism } from 'node:os';
+import { jemallocLibrary } from './http-children.ts';
 import { note, type Suite } from './report.ts';
 
 export const httpSuite: Suite = {
@@ -19,7 +20,8 @@ export const httpSuite: Suite = {
     note(
       `http: every server (Refuge, pouchdb-server, bare node:http) runs in its own child process; autocannon, ` +
         `the fetch client and the replicators run in this one; ${availableParallelism()} CPUs. Refuge uses ` +
-        `LevelDB with durability 'fast' (no fsync), like pouchdb-server's LevelDB; pouchdb-server runs its CLI on ` +
+        `LevelDB with durability 'fast' (no fsync), like pouchdb-server's LevelDB, and runs as npm start runs it ` +
+        `(allocator: ${jemallocLibrary() ?? 'glibc malloc, no jemalloc on this system'}); pouchdb-server runs its CLI on ` +
         `LevelDB (leveldown) in a temp dir, with its per-request log turned down to warnings.`,
     );
     if (wants('http.get_doc') || wants('http.get_doc_vs_bare')) await (await import('./http-gets.ts')).runGets(wants, emit);

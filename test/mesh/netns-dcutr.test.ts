@@ -38,7 +38,7 @@ function whyNot(): string | undefined {
     inNs(probe, 'nft', ['add', 'table', 'ip', 'probe']);
     return undefined;
   } catch (err) {
-    return `cannot set up NAT with nftables (scripts/ensure-nat-tools.sh installs nft): ${(err as Error).message.split('\n')[0]}`;
+    return `cannot set up NAT with nftables (scripts/ensure-system-packages.sh installs nft): ${(err as Error).message.split('\n')[0]}`;
   } finally {
     ip('netns', 'del', probe);
   }
