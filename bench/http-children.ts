@@ -157,19 +157,19 @@ function refugeNodeArgs(): string[] {
   return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
 }
 
-const WITH_JEMALLOC = join(REPO_DIR, 'scripts', 'with-jemalloc.sh');
+const WITH_ALLOCATOR = join(REPO_DIR, 'scripts', 'with-allocator.sh');
 
-/** The jemalloc library scripts/with-jemalloc.sh preloads here, if any. */
+/** The jemalloc library scripts/with-allocator.sh preloads here, if any. */
 export function jemallocLibrary(): string | undefined {
-  return execFileSync('sh', [WITH_JEMALLOC, '--print-library'], { encoding: 'utf8' }).trim() || undefined;
+  return execFileSync('sh', [WITH_ALLOCATOR, '--print-library'], { encoding: 'utf8' }).trim() || undefined;
 }
 
 /**
- * A Refuge node runs as `npm start` runs it: under scripts/with-jemalloc.sh, which preloads jemalloc
+ * A Refuge node runs as `npm start` runs it: under scripts/with-allocator.sh, which preloads jemalloc
  * when the system has it (the wrapper execs node, so the child's pid is the node's).
  */
 export function startRefugeServer(label = 'refuge'): Promise<ServerChild> {
-  return spawnScript(label, 'http-refuge-server.ts', refugeNodeArgs(), [], ['sh', WITH_JEMALLOC]);
+  return spawnScript(label, 'http-refuge-server.ts', refugeNodeArgs(), [], ['sh', WITH_ALLOCATOR]);
 }
 
 export function startBareServer(): Promise<ServerChild> {

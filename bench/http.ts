@@ -21,7 +21,7 @@ export const httpSuite: Suite = {
       `http: every server (Refuge, pouchdb-server, bare node:http) runs in its own child process; autocannon, ` +
         `the fetch client and the replicators run in this one; ${availableParallelism()} CPUs. Refuge uses ` +
         `LevelDB with durability 'fast' (no fsync), like pouchdb-server's LevelDB, and runs as npm start runs it ` +
-        `(allocator: ${jemallocLibrary() ?? 'glibc malloc, no jemalloc on this system'}); pouchdb-server runs its CLI on ` +
+        `(scripts/with-allocator.sh${jemallocLibrary() ? ': jemalloc' : ': glibc, fixed mmap threshold'}); pouchdb-server runs its CLI on ` +
         `LevelDB (leveldown) in a temp dir, with its per-request log turned down to warnings.`,
     );
     if (wants('http.get_doc') || wants('http.get_doc_vs_bare')) await (await import('./http-gets.ts')).runGets(wants, emit);

@@ -33,6 +33,10 @@ async function main(): Promise<number> {
   const emit = (f: Figure): void => {
     if (wants(f.bench)) process.stdout.write(formatLine(f) + '\n');
   };
+  // `npm run bench` runs through scripts/with-allocator.sh, as `npm start` runs a node: both sides of
+  // every in-process figure, and every server child, share these settings.
+  const preload = process.env.LD_PRELOAD?.split(':').find((l) => l.includes('jemalloc'));
+  note(`allocator: ${preload ?? (process.env.MALLOC_MMAP_THRESHOLD_ ? `glibc malloc, MALLOC_MMAP_THRESHOLD_=${process.env.MALLOC_MMAP_THRESHOLD_}` : 'glibc malloc, defaults')}`);
   let failed = 0;
   for (const suite of selected) {
     try {

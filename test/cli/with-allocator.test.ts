@@ -1,5 +1,6 @@
-// scripts/with-jemalloc.sh, the launcher of `npm start`: it execs the command (same pid) with jemalloc
-// preloaded when the system has it, never twice, and not at all with REFUGE_JEMALLOC=0.
+// scripts/with-allocator.sh, the launcher of `npm start`: it execs the command (same pid) with jemalloc
+// preloaded when the system has it, never twice; without it (or with REFUGE_JEMALLOC=0), glibc gets a
+// fixed mmap threshold unless one is set already.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,28 +10,34 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from '../helpers/db.ts';
 
-const script = fileURLToPath(new URL('../../scripts/with-jemalloc.sh', import.meta.url));
+const script = fileURLToPath(new URL('../../scripts/with-allocator.sh', import.meta.url));
 const bin = fileURLToPath(new URL('../../bin/refuge.mjs', import.meta.url));
 const library = execFileSync('sh', [script, '--print-library'], { encoding: 'utf8' }).trim();
 const noLibrary = library === '' ? 'no jemalloc on this system (Debian: libjemalloc2; scripts/ensure-system-packages.sh installs it)' : false;
 
-function preloadOf(env: NodeJS.ProcessEnv): string {
-  const code = 'process.stdout.write(JSON.stringify(process.env.LD_PRELOAD ?? null))';
-  return JSON.parse(execFileSync('sh', [script, process.execPath, '-e', code], { env, encoding: 'utf8' })) as string;
+function envOf(env: NodeJS.ProcessEnv, name: string): string | null {
+  const code = `process.stdout.write(JSON.stringify(process.env.${name} ?? null))`;
+  return JSON.parse(execFileSync('sh', [script, process.execPath, '-e', code], { env, encoding: 'utf8' })) as string | null;
 }
+const preloadOf = (env: NodeJS.ProcessEnv) => envOf(env, 'LD_PRELOAD');
 
-test('REFUGE_JEMALLOC=0 runs the command as it is', () => {
+test('without jemalloc (REFUGE_JEMALLOC=0), glibc gets a fixed mmap threshold, a chosen one is kept', () => {
   const env: NodeJS.ProcessEnv = { ...process.env, REFUGE_JEMALLOC: '0' };
   delete env.LD_PRELOAD;
+  delete env.MALLOC_MMAP_THRESHOLD_;
   assert.equal(preloadOf(env), null);
+  assert.equal(envOf(env, 'MALLOC_MMAP_THRESHOLD_'), '131072');
+  assert.equal(envOf({ ...env, MALLOC_MMAP_THRESHOLD_: '65536' }, 'MALLOC_MMAP_THRESHOLD_'), '65536');
   assert.equal(execFileSync('sh', [script, '--print-library'], { env, encoding: 'utf8' }), '');
 });
 
 test('jemalloc is preloaded once, ahead of what LD_PRELOAD held', { skip: noLibrary }, () => {
   const env: NodeJS.ProcessEnv = { ...process.env, REFUGE_JEMALLOC: '1' };
   delete env.LD_PRELOAD;
+  delete env.MALLOC_MMAP_THRESHOLD_;
   assert.equal(preloadOf(env), library);
   assert.equal(preloadOf({ ...env, LD_PRELOAD: library }), library);
+  assert.equal(envOf(env, 'MALLOC_MMAP_THRESHOLD_'), null);
 });
 
 test('npm start\'s node runs under jemalloc, in the launcher\'s own process', { skip: noLibrary }, async (t) => {
