@@ -77,7 +77,7 @@ export async function runReplicate(wants: (name: string) => boolean, emit: Emit)
   const docs = makeDocs(n);
   note(
     `replication: ${n} docs (~200 B), both replicators with their defaults (PouchDB: batches of 100, 10 in flight; ` +
-      `Refuge: 100, 2 in flight); PouchDB's reads its source in-process, Refuge's reads a source server over HTTP`,
+      `Refuge: 500 as CouchDB, 4 in flight); PouchDB's reads its source in-process, Refuge's reads a source server over HTTP`,
   );
   const refuge = wants('http.replicate') ? await refugeToRefuge(docs) : 0;
   let fromPouch = 0;
