@@ -1,12 +1,11 @@
 // A mesh node run as a child process (inside a network namespace) for netns-dcutr.test.ts: it reports
 // its addresses and every connection opened or closed as JSON lines, and takes commands on stdin.
 
-import { createInterface } from 'node:readline';
 import type { Connection } from '@libp2p/interface';
 import { multiaddr } from '@multiformats/multiaddr';
 import { openNode } from '../../src/node/index.ts';
-import { MemoryTrustStore, MeshNode, addPeer, setGrant } from '../../src/mesh/index.ts';
-import { replicate } from '../../src/replication/index.ts';
+import { MemoryTrustStore, MeshNode } from '../../src/mesh/index.ts';
+import { say, serveCommands } from './netns-child.ts';
 
 interface Config {
   listen: string[];
@@ -27,7 +26,6 @@ interface Libp2pInside {
 }
 
 const config = JSON.parse(process.argv[2] ?? '{}') as Config;
-const say = (message: object) => process.stdout.write(JSON.stringify(message) + '\n');
 
 const node = await openNode({ engine: 'memory', blobs: { backend: 'memory' } });
 const trust = new MemoryTrustStore();
@@ -43,9 +41,7 @@ for (const type of ['peer:up', 'hub:registered', 'addresses'] as const) {
 }
 say({ type: 'ready', peerId: mesh.peerId, addrs: mesh.addresses() });
 
-type Command = { id: number; cmd: string; peer?: string; db?: string; count?: number; target?: string; internal?: string; external?: string; port?: number };
-
-async function run(c: Command): Promise<unknown> {
+await serveCommands(mesh, node, trust, (c) => {
   switch (c.cmd) {
     case 'map': {
       // What @libp2p/upnp-nat does once the router's IGD has opened the port, with autoConfirmAddress:
@@ -53,42 +49,11 @@ async function run(c: Command): Promise<unknown> {
       const { addressManager } = libp2p.components;
       addressManager.addPublicAddressMapping(c.internal!, c.port!, c.external!, c.port!, 'tcp');
       addressManager.confirmObservedAddr(multiaddr(`/ip4/${c.external!}/tcp/${c.port!}`));
-      return null;
+      return Promise.resolve(null);
     }
-    case 'connect':
-      return mesh.connect(c.target!, { signal: AbortSignal.timeout(20_000) });
     case 'connections':
-      return libp2p.getConnections().filter((x) => String(x.remotePeer) === c.peer).map(describe);
-    case 'put': {
-      const db = await node.createDb(c.db!);
-      for (let i = 0; i < c.count!; i++) await db.put({ _id: `doc-${i}`, i });
-      return null;
-    }
-    case 'trust':
-      await trust.update((s) => setGrant(addPeer(s, { id: c.peer! }), c.db!, 'read', `peer:${c.peer}`, true));
-      await mesh.syncTrust();
-      return null;
-    case 'replicate': {
-      const target = await node.createDb(c.db!);
-      const result = await replicate(mesh.peer(c.peer!, c.db!), target).done;
-      return { status: result.status, docCount: (await target.info()).docCount };
-    }
-    case 'stop':
-      await mesh.stop();
-      await node.close();
-      setImmediate(() => process.exit(0));
-      return null;
+      return Promise.resolve(libp2p.getConnections().filter((x) => String(x.remotePeer) === c.peer).map(describe));
     default:
-      throw new Error(`unknown command ${c.cmd}`);
+      return undefined;
   }
-}
-
-for await (const line of createInterface({ input: process.stdin })) {
-  const c = JSON.parse(line) as Command;
-  run(c).then(
-    (result) => say({ type: 'result', id: c.id, result }),
-    (err: unknown) => say({ type: 'result', id: c.id, error: (err as Error)?.message ?? String(err) }),
-  );
-}
-await mesh.stop();
-await node.close();
+});

@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { Host, startHost, type Message } from './netns-host.ts';
+import { namespacesFor, startHost, type Message } from './netns-host.ts';
 
 const SCRIPT = fileURLToPath(new URL('./netns-dcutr-node.ts', import.meta.url));
 const TAG = `rd${process.pid % 100000}`;
@@ -41,16 +41,6 @@ function whyNot(): string | undefined {
     return `cannot set up NAT with nftables (scripts/ensure-system-packages.sh installs nft): ${(err as Error).message.split('\n')[0]}`;
   } finally {
     ip('netns', 'del', probe);
-  }
-}
-
-function removeNamespaces(): void {
-  for (const ns of Object.values(NS)) {
-    try {
-      ip('netns', 'del', ns);
-    } catch {
-      // Not created (or already gone).
-    }
   }
 }
 
@@ -109,26 +99,8 @@ type ConnectionInfo = { peerId: string; remoteAddr: string; direction: string; l
 const relayed = (m: Message) => String(m.remoteAddr).includes('/p2p-circuit');
 
 test('DCUtR upgrades a relayed connection between two NATed peers to a direct one', async (t) => {
-  const why = whyNot();
-  if (why) {
-    t.skip(why);
-    return;
-  }
-  process.once('exit', removeNamespaces);
-  const hosts: Host[] = [];
-  t.after(async () => {
-    await Promise.all(
-      hosts.map(async (h) => {
-        if (h.child.exitCode !== null) return;
-        const gone = new Promise((resolve) => h.child.once('exit', resolve));
-        h.child.kill('SIGTERM');
-        await gone;
-      }),
-    );
-    removeNamespaces();
-  });
-  removeNamespaces();
-  makeNamespaces();
+  const hosts = namespacesFor(t, { names: Object.values(NS), whyNot, make: makeNamespaces });
+  if (!hosts) return;
 
   const h = await startHost(SCRIPT, NS.h, { listen: [`/ip4/${WAN.h}/tcp/${PORT.h}`], hub: true }, hosts);
   const hub = `/ip4/${WAN.h}/tcp/${PORT.h}/p2p/${h.peerId}`;

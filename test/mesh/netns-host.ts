@@ -1,7 +1,7 @@
 // A Refuge node in a network namespace, driven by a child script over JSON lines on stdin/stdout:
 // commands go in with an id, answers and events come out. Shared by the netns tests.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 
 /** A guard against a hang, not a synchronisation: every wait ends on an event well before it. */
@@ -67,4 +67,48 @@ export async function startHost(script: string, ns: string, config: object, host
   hosts.push(host);
   host.peerId = String((await host.wait((m) => m.type === 'ready', `${ns} to start`)).peerId);
   return host;
+}
+
+/** Deletes these namespaces, the ones that exist. */
+export function removeNamespaces(names: readonly string[]): void {
+  for (const ns of names) {
+    try {
+      execFileSync('ip', ['netns', 'del', ns], { stdio: ['ignore', 'ignore', 'pipe'] });
+    } catch {
+      // Not created (or already gone).
+    }
+  }
+}
+
+/**
+ * Fresh namespaces (`make`) for one test, and the hosts it starts: all stopped and deleted however the
+ * test ends (even if the process exits first). Undefined, with `whyNot`'s reason given to `t.skip`,
+ * where they cannot be made.
+ */
+export function namespacesFor(
+  t: { skip: (why: string) => void; after: (fn: () => Promise<void>) => void },
+  set: { names: readonly string[]; whyNot: () => string | undefined; make: () => void },
+): Host[] | undefined {
+  const why = set.whyNot();
+  if (why) {
+    t.skip(why);
+    return undefined;
+  }
+  const remove = () => removeNamespaces(set.names);
+  process.once('exit', remove);
+  const hosts: Host[] = [];
+  t.after(async () => {
+    await Promise.all(
+      hosts.map(async (host) => {
+        if (host.child.exitCode !== null) return;
+        const gone = new Promise((resolve) => host.child.once('exit', resolve));
+        host.child.kill('SIGTERM');
+        await gone;
+      }),
+    );
+    remove();
+  });
+  remove();
+  set.make();
+  return hosts;
 }

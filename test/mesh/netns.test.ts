@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { Host, startHost } from './netns-host.ts';
+import { namespacesFor, startHost } from './netns-host.ts';
 
 const SCRIPT = fileURLToPath(new URL('./netns-node.ts', import.meta.url));
 const TAG = `rf${process.pid % 100000}`;
@@ -22,16 +22,6 @@ function canMakeNamespaces(): string | undefined {
     return undefined;
   } catch (err) {
     return `cannot create network namespaces (need root and the ip binary): ${(err as Error).message.split('\n')[0]}`;
-  }
-}
-
-function removeNamespaces(): void {
-  for (const ns of Object.values(NS)) {
-    try {
-      ip('netns', 'del', ns);
-    } catch {
-      // Not created (or already gone).
-    }
   }
 }
 
@@ -61,37 +51,8 @@ function makeNamespaces(): void {
   ip('-n', NS.c, 'route', 'add', '224.0.0.0/4', 'dev', 'eth0');
 }
 
-/**
- * Fresh namespaces for one test, and the hosts it starts: all stopped and deleted however the test
- * ends (even if the process exits first). Undefined, with the reason given to `t.skip`, where
- * namespaces cannot be made.
- */
-function namespacesFor(t: { skip: (why: string) => void; after: (fn: () => Promise<void>) => void }): Host[] | undefined {
-  const why = canMakeNamespaces();
-  if (why) {
-    t.skip(why);
-    return undefined;
-  }
-  process.once('exit', removeNamespaces);
-  const hosts: Host[] = [];
-  t.after(async () => {
-    await Promise.all(
-      hosts.map(async (h) => {
-        if (h.child.exitCode !== null) return;
-        const gone = new Promise((resolve) => h.child.once('exit', resolve));
-        h.child.kill('SIGTERM');
-        await gone;
-      }),
-    );
-    removeNamespaces();
-  });
-  removeNamespaces();
-  makeNamespaces();
-  return hosts;
-}
-
 test('mDNS on a LAN, and a hub relaying replication between peers that cannot reach each other', async (t) => {
-  const hosts = namespacesFor(t);
+  const hosts = namespacesFor(t, { names: Object.values(NS), whyNot: canMakeNamespaces, make: makeNamespaces });
   if (!hosts) return;
 
   const b = await startHost(SCRIPT, NS.b, { listen: ['/ip4/0.0.0.0/tcp/4001'], hub: true }, hosts);
@@ -125,7 +86,7 @@ test('mDNS on a LAN, and a hub relaying replication between peers that cannot re
 });
 
 test('two peers on a LAN that trust each other by id alone find each other by mDNS and connect', async (t) => {
-  const hosts = namespacesFor(t);
+  const hosts = namespacesFor(t, { names: Object.values(NS), whyNot: canMakeNamespaces, make: makeNamespaces });
   if (!hosts) return;
 
   // No hub, no address given: only the LAN's multicast can bring them together.
