@@ -7,6 +7,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { RefugeError } from '../errors/index.ts';
 import { ANONYMOUS, requireAdmin, type UserCtx } from './auth.ts';
 import type { ServerContext } from './context.ts';
+import { endpointMethodError, isDocumentPath } from './db-endpoints.ts';
 import { docFromMultipart } from './multipart.ts';
 import { authorizePeer, CONTENT_SHA256, digestChecked, PEER_AUTH_PREFIX } from './peer-auth.ts';
 import { clientErrorHandler, errorHandler } from './errors.ts';
@@ -62,14 +63,15 @@ export function buildApp(ctx: ServerContext, options: AppOptions = {}): FastifyI
   // JSON.parse makes `__proto__` an ordinary own key, which is what a document store wants.
   // Bytes are decoded strictly: invalid UTF-8 is refused rather than stored as U+FFFD.
   const utf8 = new TextDecoder('utf-8', { fatal: true });
-  app.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'buffer', bodyLimit }, (_req, body, done) => {
+  const parseJson = (_req: unknown, body: string | Buffer, done: (err: Error | null, body?: unknown) => void): void => {
     if ((body as Buffer).length === 0) return done(null, undefined);
     try {
       done(null, JSON.parse(utf8.decode(body as Buffer)));
     } catch (err) {
       done(new RefugeError('bad_request', 'invalid UTF-8 JSON', { cause: err }), undefined);
     }
-  });
+  };
+  app.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'buffer', bodyLimit }, parseJson);
   // CouchDB's replicator PUTs documents with attachments as multipart/related: the parsed body is the
   // document with those attachments inline, so the route handles it as any JSON write.
   app.addContentTypeParser('multipart/related', { parseAs: 'buffer', bodyLimit }, (req, body, done) => {
@@ -79,12 +81,19 @@ export function buildApp(ctx: ServerContext, options: AppOptions = {}): FastifyI
       done(err as Error, undefined);
     }
   });
-  // Forms only log in (`POST /_session`); anywhere else they would turn into documents.
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit }, (req, body, done) => {
-    if (req.url.split('?', 1)[0] !== '/_session') {
-      return done(new RefugeError('bad_content_type', 'Content-Type must be application/json'), undefined);
-    }
-    done(null, Object.fromEntries(new URLSearchParams(body as string)));
+  // A document PUT is read as JSON whatever its type says, as CouchDB does (`curl -X PUT .../db/doc
+  // -d '{...}'` sends a form type). Forms also log in (`POST /_session`); other bodies are refused.
+  const refused = () => new RefugeError('bad_content_type', 'Content-Type must be application/json');
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'buffer', bodyLimit }, (req, body, done) => {
+    if (req.method === 'PUT' && isDocumentPath(req.url)) return parseJson(req, body, done);
+    if (req.url.split('?', 1)[0] !== '/_session') return done(refused(), undefined);
+    done(null, Object.fromEntries(new URLSearchParams((body as Buffer).toString('utf8'))));
+  });
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (req, body, done) => {
+    if (req.method === 'PUT' && isDocumentPath(req.url)) return parseJson(req, body, done);
+    // No route takes this method here: the not-found handler's 404/405 says more than a 415 would.
+    if (req.is404) return done(null, undefined);
+    done(refused(), undefined);
   });
 
   app.decorateRequest('user', null as unknown as UserCtx);
@@ -111,6 +120,12 @@ export function buildApp(ctx: ServerContext, options: AppOptions = {}): FastifyI
     req.user = ctx.auth.identify(authorization, req.headers.cookie);
     const path = req.url.split('?', 1)[0]!;
     if (ctx.auth.enabled && !OPEN.has(path)) requireAdmin(req.user);
+  });
+
+  // After authentication, as CouchDB: an anonymous caller learns nothing about a database's endpoints.
+  app.addHook('onRequest', async (req) => {
+    const wrongMethod = endpointMethodError(req.method, req.url);
+    if (wrongMethod) throw wrongMethod;
   });
 
   // A signed peer's body must be the one it signed (its digest is part of the signature).

@@ -257,6 +257,43 @@ describe('CouchDB API shapes', () => {
     assert.equal(gone.status, 404);
     assert.ok(isCouchError(gone.body, 'not_found'));
   });
+
+  test('database endpoints answer 405 to other methods, never as documents named _all_docs', async () => {
+    await request(`${u}/methods`, { method: 'PUT' });
+    const cases: Array<[string, string, string]> = [
+      ['GET', '_purge', 'Only POST allowed'],
+      ['GET', '_bulk_docs', 'Only POST allowed'],
+      ['PUT', '_revs_diff', 'Only POST allowed'],
+      ['DELETE', '_all_docs', 'Only GET,POST allowed'],
+      ['PUT', '_changes', 'Only GET,POST allowed'],
+      ['POST', '_revs_limit', 'Only GET,PUT allowed'],
+      ['DELETE', '_security', 'Only GET,PUT allowed'],
+    ];
+    for (const [method, endpoint, reason] of cases) {
+      const res = await request(`${u}/methods/${endpoint}`, { method, body: method === 'GET' || method === 'DELETE' ? undefined : {} });
+      assert.equal(res.status, 405, `${method} ${endpoint}`);
+      assert.deepEqual(res.body, { error: 'method_not_allowed', reason });
+    }
+    assert.equal((await request(`${u}/methods/_all_docs`)).status, 200);
+    assert.equal((await request(`${u}/methods`)).body.doc_count, 0);
+  });
+
+  test('a document PUT is read as JSON whatever its Content-Type (curl -d sends a form type)', async () => {
+    await request(`${u}/forms`, { method: 'PUT' });
+    const form = { 'content-type': 'application/x-www-form-urlencoded' };
+    const put = await request(`${u}/forms/doc1`, { method: 'PUT', raw: '{"title":"from curl"}', headers: form });
+    assert.equal(put.status, 201);
+    assert.equal((await request(`${u}/forms/doc1`)).body.title, 'from curl');
+    const ddoc = await request(`${u}/forms/_design/d`, { method: 'PUT', raw: '{"views":{}}', headers: form });
+    assert.equal(ddoc.status, 201);
+    const bad = await request(`${u}/forms/doc2`, { method: 'PUT', raw: 'title=x', headers: form });
+    assert.equal(bad.status, 400);
+    assert.ok(isCouchError(bad.body, 'bad_request'));
+    // Anywhere else a form is still refused: creating a document by POST needs JSON, as in CouchDB.
+    const post = await request(`${u}/forms`, { method: 'POST', raw: '{"a":1}', headers: form });
+    assert.equal(post.status, 415);
+    assert.equal((await request(`${u}/forms`)).body.doc_count, 2);
+  });
 });
 
 describe('admin authentication', () => {

@@ -1,0 +1,54 @@
+// CouchDB's database-level endpoints (`/{db}/_all_docs`, `/{db}/_purge`, ...) and the methods each
+// takes: another method is a 405 "Only ... allowed", as CouchDB answers, never a document operation
+// on an id like `_all_docs`.
+
+import { RefugeError } from '../errors/index.ts';
+
+const GET = ['GET', 'HEAD'];
+
+const ENDPOINTS: Record<string, readonly string[]> = {
+  _all_docs: [...GET, 'POST'],
+  _design_docs: [...GET, 'POST'],
+  _local_docs: [...GET, 'POST'],
+  _changes: [...GET, 'POST'],
+  _bulk_docs: ['POST'],
+  _bulk_get: ['POST'],
+  _revs_diff: ['POST'],
+  _missing_revs: ['POST'],
+  _ensure_full_commit: ['POST'],
+  _find: ['POST'],
+  _explain: ['POST'],
+  _index: [...GET, 'POST'],
+  _compact: ['POST'],
+  _view_cleanup: ['POST'],
+  _purge: ['POST'],
+  _revs_limit: [...GET, 'PUT'],
+  _purged_infos_limit: [...GET, 'PUT'],
+  _security: [...GET, 'PUT'],
+};
+
+/** The segments of a request path (still percent-encoded), without the query. */
+function segments(url: string): string[] {
+  const path = url.split('?', 1)[0]!;
+  return path.split('/').slice(1);
+}
+
+/** A 405 for `/{db}/{endpoint}` asked with a method the endpoint does not take; otherwise undefined. */
+export function endpointMethodError(method: string, url: string): RefugeError | undefined {
+  const parts = segments(url);
+  if (parts.length !== 2 || parts[0]!.startsWith('_')) return undefined;
+  const allowed = ENDPOINTS[parts[1]!];
+  if (allowed === undefined || allowed.includes(method)) return undefined;
+  const named = allowed.filter((m) => m !== 'HEAD');
+  return new RefugeError('method_not_allowed', `Only ${named.join(',')} allowed`);
+}
+
+/**
+ * Whether the path names a document (`/{db}/{id}`, `/{db}/_design/{name}`, `/{db}/_local/{name}`),
+ * not one of its attachments: CouchDB reads a document PUT as JSON whatever its Content-Type says.
+ */
+export function isDocumentPath(url: string): boolean {
+  const parts = segments(url);
+  if (parts.length === 2) return !parts[0]!.startsWith('_') && !(parts[1]! in ENDPOINTS);
+  return parts.length === 3 && !parts[0]!.startsWith('_') && (parts[1] === '_design' || parts[1] === '_local');
+}
