@@ -129,8 +129,9 @@ export class AutoSync extends Emitter<AutoSyncEvents> {
 
   /** Pulls every ref the peer shares and this node accepts from it (a write grant), one at a time. */
   private pullRefs(session: PeerSession, peerId: string): void {
-    if (session.cancelled || session.refsRunning) return;
     const { mesh } = this.options;
+    // Looked at only while connected: polling a peer that went away would dial it back.
+    if (session.cancelled || session.refsRunning || !mesh.connectedPeers().includes(peerId)) return;
     const signal = session.abort.signal;
     const run = (async () => {
       let names: string[];
@@ -159,7 +160,9 @@ export class AutoSync extends Emitter<AutoSyncEvents> {
   }
 
   private pull(session: PeerSession, peerId: string, db: string, local: Database): void {
-    const rep = new Replication(this.options.mesh.peer(peerId, db), new LocalPeer(local), { ...this.options.replicate, continuous: true });
+    // Never dialling: a pull runs while the peer is up, and a request that was on its way when it went
+    // down must not call it back (peer:down then ends the pull).
+    const rep = new Replication(this.options.mesh.peer(peerId, db, { dial: false }), new LocalPeer(local), { ...this.options.replicate, continuous: true });
     session.pulls.set(db, rep);
     const key = { peerId, db };
     rep.on('paused', (p) => {

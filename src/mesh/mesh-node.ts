@@ -180,8 +180,8 @@ export class MeshNode extends Emitter<MeshEvents> implements StreamOpener {
   }
 
   /** A remote node's database as a replication peer (for `replicate`, `sync`). */
-  peer(peerId: string, dbName: string, options: MeshPeerOptions = this.options.peerOptions ?? {}): MeshPeer {
-    return new MeshPeer(this, peerIdFromString(peerId).toString(), dbName, options);
+  peer(peerId: string, dbName: string, options: MeshPeerOptions = {}): MeshPeer {
+    return new MeshPeer(this, peerIdFromString(peerId).toString(), dbName, { ...this.options.peerOptions, ...options });
   }
 
   /** The databases a remote node lets this one read or write. */
@@ -195,11 +195,12 @@ export class MeshNode extends Emitter<MeshEvents> implements StreamOpener {
     await this.libp2p.handle(protocol, handler, { maxInboundStreams: MAX_STREAMS, maxOutboundStreams: MAX_STREAMS });
   }
 
-  async openStream(peerId: string, protocol: string | string[], signal?: AbortSignal): Promise<Stream> {
+  async openStream(peerId: string, protocol: string | string[], signal?: AbortSignal, options: { dial?: boolean } = {}): Promise<Stream> {
     if (this.stopped) throw new RefugeError('closed', 'the mesh node is stopped');
     const id = peerIdFromString(peerId);
     const open = await this.connectionTo(id, signal);
     if (open) return open.newStream(protocol, { ...(signal && { signal }) });
+    if (options.dial === false) throw new RefugeError('unavailable', `not connected to peer ${peerId}`);
     return this.libp2p.dialProtocol(id, protocol, { ...(signal && { signal }) });
   }
 

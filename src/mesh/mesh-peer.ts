@@ -22,7 +22,8 @@ import { answerError, frames } from './wire.ts';
 
 /** What a MeshPeer needs from the mesh: a fresh stream to a peer for a protocol (the first of a list it speaks). */
 export interface StreamOpener {
-  openStream(peerId: string, protocol: string | string[], signal?: AbortSignal): Promise<Stream>;
+  /** `dial: false`: only over a connection already open (else `unavailable`). */
+  openStream(peerId: string, protocol: string | string[], signal?: AbortSignal, options?: { dial?: boolean }): Promise<Stream>;
   /** Idle streams of protocols that allow several requests per stream (a MeshNode has one). */
   readonly streamPool?: StreamPool;
 }
@@ -36,6 +37,11 @@ export interface MeshPeerOptions {
    * the blob protocol. Default: the opener's own `blobs` (a MeshNode's) when it has a store; false: inline base64.
    */
   blobs?: AttachmentBlobs | false;
+  /**
+   * false: requests go only over a connection already open, never dialling the peer (AutoSync's pulls:
+   * a peer that went away is not called back by a request that was on its way). Default true.
+   */
+  dial?: boolean;
 }
 
 /**
@@ -48,7 +54,7 @@ export async function meshRequest(
   mesh: StreamOpener,
   peerId: string,
   request: ReplicationRequest | Record<string, unknown>,
-  options: { signal?: AbortSignal; timeoutMs: number; maxAnswerBytes?: number; protocol?: string },
+  options: { signal?: AbortSignal; timeoutMs: number; maxAnswerBytes?: number; protocol?: string; dial?: boolean },
 ): Promise<unknown> {
   const wait = timeoutSignal(options.signal, options.timeoutMs);
   const maxBytes = options.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES;
@@ -56,7 +62,8 @@ export async function meshRequest(
   const open = async (): Promise<PooledStream> => {
     let stream: Stream;
     try {
-      stream = await mesh.openStream(peerId, options.protocol ?? (pool ? [REPLICATION_PROTOCOL_MANY, REPLICATION_PROTOCOL] : REPLICATION_PROTOCOL), wait.signal);
+      const protocol = options.protocol ?? (pool ? [REPLICATION_PROTOCOL_MANY, REPLICATION_PROTOCOL] : REPLICATION_PROTOCOL);
+      stream = await mesh.openStream(peerId, protocol, wait.signal, options.dial === false ? { dial: false } : undefined);
     } catch (err) {
       if (isRefugeError(err)) throw err;
       throw new RefugeError('unavailable', `cannot reach peer ${peerId}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
@@ -132,6 +139,7 @@ export class MeshPeer implements ReplicationPeer {
       ...(signal && { signal }),
       timeoutMs: this.timeoutMs + extraMs,
       ...(this.options.maxAnswerBytes !== undefined && { maxAnswerBytes: this.options.maxAnswerBytes }),
+      ...(this.options.dial === false && { dial: false }),
     });
   }
 
