@@ -8,7 +8,7 @@ import { DOC, docKey } from './keys.ts';
 import { buildDoc } from './reads.ts';
 import type { AllDocsOptions, AllDocsResult, AllDocsRow, Doc } from './types.ts';
 
-function checkOptions(o: AllDocsOptions): void {
+export function checkAllDocsOptions(o: AllDocsOptions): void {
   for (const k of ['startkey', 'endkey', 'key'] as const) {
     if (o[k] !== undefined && typeof o[k] !== 'string') throw new RefugeError('bad_request', `${k} must be a string`);
   }
@@ -23,19 +23,21 @@ function checkOptions(o: AllDocsOptions): void {
   }
 }
 
-export function idRange(o: AllDocsOptions): KvRange {
+/** The key range of a listing over one keyspace (`d!` documents by default, `l!` local ones). */
+export function idRange(o: AllDocsOptions, prefix = DOC): KvRange {
   const inclusiveEnd = o.inclusiveEnd !== false;
   const lo = o.descending ? o.endkey : o.startkey;
   const hi = o.descending ? o.startkey : o.endkey;
   const range: KvRange = { reverse: o.descending === true };
-  range.gte = lo === undefined ? DOC : DOC + lo;
-  if (hi === undefined) range.lt = 'd"'; // '"' follows '!': the end of the d! keyspace
-  else if (inclusiveEnd || o.descending) range.lte = DOC + hi;
-  else range.lt = DOC + hi;
+  range.gte = lo === undefined ? prefix : prefix + lo;
+  // '"' follows '!': the end of the keyspace.
+  if (hi === undefined) range.lt = prefix.slice(0, -1) + '"';
+  else if (inclusiveEnd || o.descending) range.lte = prefix + hi;
+  else range.lt = prefix + hi;
   // CouchDB applies inclusive_end to endkey whichever the direction.
   if (o.descending && !inclusiveEnd && lo !== undefined) {
     delete range.gte;
-    range.gt = DOC + lo;
+    range.gt = prefix + lo;
   }
   return range;
 }
@@ -52,7 +54,7 @@ export async function allDocs(
   o: AllDocsOptions,
   ctx: { docCount: number; revsLimit: number },
 ): Promise<AllDocsResult> {
-  checkOptions(o);
+  checkAllDocsOptions(o);
   const skip = o.skip ?? 0;
   const limit = o.limit ?? Infinity;
   const rows: AllDocsRow[] = [];

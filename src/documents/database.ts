@@ -12,7 +12,7 @@ import { compact, rebuildPathIndex } from './compaction.ts';
 import { decodeBody } from './doc-record.ts';
 import { executeFind, explainFind, parseFind, pathQuery, type FindRequest, type FindResult, type PathQuery, type PathQueryRow } from './find.ts';
 import { decodeState, type DbCore, type DbState } from './core.ts';
-import { getLocal, validateLocalDoc, writeLocal } from './local-docs.ts';
+import { getLocal, localDocs, validateLocalDoc, writeLocal } from './local-docs.ts';
 import { purge, purgedSince, setPurgedInfosLimit, type PurgeResult } from './purge.ts';
 import { META_KEY } from './keys.ts';
 import { bulkGet, getDoc, getOpenRevs, revsDiff } from './reads.ts';
@@ -21,6 +21,7 @@ import { CommitSignal, liveChanges } from './subscription.ts';
 import type {
   AllDocsOptions,
   AllDocsResult,
+  AllDocsRow,
   BulkDocsOptions,
   BulkGetRequest,
   BulkGetResult,
@@ -339,6 +340,12 @@ export class Database {
     await this.settle();
     const state = this.core.state;
     return this.withSnapshot((snap) => allDocs(snap, options, { docCount: state.docCount, revsLimit: state.revsLimit }));
+  }
+
+  /** Local documents (replication checkpoints and the like), listed as `_all_docs` lists documents. */
+  async localDocs(options: AllDocsOptions = {}): Promise<AllDocsRow[]> {
+    await this.settle();
+    return this.withSnapshot((snap) => localDocs(snap, options));
   }
 
   async changes(options: ChangesOptions = {}): Promise<ChangesResult> {

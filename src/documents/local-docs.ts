@@ -3,8 +3,9 @@
 
 import { RefugeError, conflict, notFound } from '../errors/index.ts';
 import type { KvReader } from '../storage/index.ts';
-import { localKey } from './keys.ts';
-import type { Doc, JsonObject, WriteResult } from './types.ts';
+import { checkAllDocsOptions, idRange } from './all-docs.ts';
+import { LOCAL, localKey } from './keys.ts';
+import type { AllDocsOptions, AllDocsRow, Doc, JsonObject, WriteResult } from './types.ts';
 import type { WriteBatch } from './write-batch.ts';
 
 interface LocalRecord {
@@ -59,4 +60,39 @@ export function validateLocalDoc(doc: unknown): Doc {
     throw new RefugeError('bad_request', 'Invalid rev format');
   }
   return d;
+}
+
+function localRow(id: string, raw: string, includeDocs: boolean | undefined): AllDocsRow {
+  const rec = JSON.parse(raw) as LocalRecord;
+  const rev = `0-${rec.n}`;
+  const row: AllDocsRow = { id, key: id, value: { rev } };
+  if (includeDocs) row.doc = { _id: id, _rev: rev, ...rec.body };
+  return row;
+}
+
+/** CouchDB's `_local_docs`: local documents in id order, with `_all_docs`'s options. */
+export async function localDocs(reader: KvReader, o: AllDocsOptions): Promise<AllDocsRow[]> {
+  checkAllDocsOptions(o);
+  const skip = o.skip ?? 0;
+  const limit = o.limit ?? Infinity;
+  if (o.keys !== undefined || o.key !== undefined) {
+    const keys = o.keys ?? [o.key!];
+    const values = await reader.getMany(keys.map(localKey));
+    const rows = keys.map((key, i): AllDocsRow => (values[i] === undefined ? { key, error: 'not_found' } : localRow(key, values[i]!, o.includeDocs)));
+    return rows.slice(skip, skip + limit);
+  }
+  const rows: AllDocsRow[] = [];
+  if (limit === 0) return rows;
+  let skipped = 0;
+  for await (const chunk of reader.scan(idRange(o, LOCAL), 256)) {
+    for (const [key, raw] of chunk) {
+      if (skipped < skip) {
+        skipped++;
+        continue;
+      }
+      rows.push(localRow(key.slice(LOCAL.length), raw, o.includeDocs));
+      if (rows.length >= limit) return rows;
+    }
+  }
+  return rows;
 }

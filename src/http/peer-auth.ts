@@ -25,7 +25,7 @@ export type PeerTarget =
   | { kind: 'other' };
 
 /** POSTs that only read: CouchDB's query endpoints. */
-const READING_POSTS = new Set(['_all_docs', '_bulk_get', '_revs_diff', '_missing_revs', '_changes', '_find', '_explain', '_ensure_full_commit']);
+const READING_POSTS = new Set(['_all_docs', '_local_docs', '_design_docs', '_bulk_get', '_revs_diff', '_missing_revs', '_changes', '_find', '_explain', '_ensure_full_commit']);
 const OPEN = new Set(['/', '/_up']);
 
 /** Which grant a request needs. Database-level administration (create, delete, compact) is not a grant. */

@@ -1,4 +1,4 @@
-// Many documents at once: `_all_docs`, `_bulk_docs`, `_bulk_get`, `_revs_diff`, `_missing_revs`.
+// Many documents at once: `_all_docs`, `_local_docs`, `_bulk_docs`, `_bulk_get`, `_revs_diff`, `_missing_revs`.
 
 import type { FastifyInstance } from 'fastify';
 import { RefugeError, isRefugeError } from '../errors/index.ts';
@@ -32,6 +32,17 @@ export function bulkRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.post('/:db/_all_docs', async (req) => {
     const db = await dbOf(ctx, req);
     return allDocsWire(await db.allDocs(allDocsOptions(req.query as Query, objectBody(req.body))));
+  });
+
+  // CouchDB lists local documents without totals (`null`), since they are not counted.
+  const localWire = (rows: unknown[]) => ({ total_rows: null, offset: null, rows });
+  app.get('/:db/_local_docs', async (req) => {
+    const db = await dbOf(ctx, req);
+    return localWire(await db.localDocs(allDocsOptions(req.query as Query)));
+  });
+  app.post('/:db/_local_docs', async (req) => {
+    const db = await dbOf(ctx, req);
+    return localWire(await db.localDocs(allDocsOptions(req.query as Query, objectBody(req.body))));
   });
 
   app.post('/:db/_bulk_docs', async (req, reply) => {

@@ -1,11 +1,15 @@
-// Database-level endpoints: create, info, delete, `POST /{db}`, compaction, revs_limit, purge.
+// Database-level endpoints: create, info (one, or several by `_dbs_info`), delete, `POST /{db}`,
+// compaction, revs_limit, purge.
 
 import type { FastifyInstance } from 'fastify';
 import { RefugeError } from '../errors/index.ts';
 import type { Doc } from '../documents/index.ts';
 import { requireAdmin } from './auth.ts';
 import { dbOf, type ServerContext } from './context.ts';
-import { objectBody } from './params.ts';
+import { bool, int, jsonKey, objectBody, type Query } from './params.ts';
+
+/** CouchDB's max_db_number_for_dbs_info_req. */
+const MAX_DBS_INFO_KEYS = 100;
 
 export function dbRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.put<{ Params: { db: string } }>('/:db', async (req, reply) => {
@@ -33,6 +37,32 @@ export function dbRoutes(app: FastifyInstance, ctx: ServerContext): void {
     };
   };
   app.get<{ Params: { db: string } }>('/:db', info);
+
+  // `_dbs_info` (CouchDB 3): several databases' info at once, by name or over `_all_dbs`.
+  const infoOf = async (key: string) => {
+    try {
+      return { key, info: await info({ params: { db: key } }) };
+    } catch (err) {
+      if (err instanceof RefugeError && (err.code === 'not_found' || err.code === 'bad_request')) return { key, error: 'not_found' };
+      throw err;
+    }
+  };
+  app.get('/_dbs_info', async (req) => {
+    const q = req.query as Query;
+    const start = jsonKey(q, 'startkey', 'start_key');
+    const end = jsonKey(q, 'endkey', 'end_key');
+    let names = (await ctx.node.allDbs()).filter((n) => (start === undefined || n >= start) && (end === undefined || n <= end));
+    if (bool(q, 'descending')) names.reverse();
+    const skip = int(q, 'skip') ?? 0;
+    names = names.slice(skip, skip + (int(q, 'limit') ?? names.length));
+    return Promise.all(names.map(infoOf));
+  });
+  app.post('/_dbs_info', async (req) => {
+    const keys = objectBody(req.body).keys;
+    if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string')) throw new RefugeError('bad_request', '`keys` member must exist.');
+    if (keys.length > MAX_DBS_INFO_KEYS) throw new RefugeError('bad_request', `\`keys\` member must have at most ${MAX_DBS_INFO_KEYS} names`);
+    return Promise.all(keys.map(infoOf));
+  });
 
   app.delete<{ Params: { db: string } }>('/:db', async (req) => {
     if (typeof (req.query as Record<string, unknown>).rev === 'string') {

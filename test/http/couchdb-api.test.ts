@@ -55,6 +55,23 @@ describe('CouchDB API shapes', () => {
     assert.deepEqual(dbs.body, [...dbs.body].sort());
   });
 
+  test('_dbs_info: several databases at once, by keys (POST) or over _all_dbs (GET)', async () => {
+    await request(`${u}/info-a`, { method: 'PUT' });
+    await request(`${u}/info-b`, { method: 'PUT' });
+    await request(`${u}/info-b/d`, { method: 'PUT', body: {} });
+    const byKeys = await request(`${u}/_dbs_info`, { method: 'POST', body: { keys: ['info-b', 'nope', 'info-a'] } });
+    assert.equal(byKeys.status, 200);
+    assert.deepEqual(byKeys.body.map((r: any) => [r.key, r.info?.doc_count ?? r.error]), [['info-b', 1], ['nope', 'not_found'], ['info-a', 0]]);
+    assert.equal(byKeys.body[0].info.db_name, 'info-b');
+    const listed = await request(`${u}/_dbs_info?startkey=%22info-%22&endkey=%22info-z%22&descending=true&limit=1`);
+    assert.deepEqual(listed.body.map((r: any) => r.key), ['info-b']);
+    for (const body of [{}, { keys: 'info-a' }, { keys: [1] }, { keys: Array.from({ length: 101 }, (_, i) => `db${i}`) }]) {
+      const bad = await request(`${u}/_dbs_info`, { method: 'POST', body });
+      assert.equal(bad.status, 400, JSON.stringify(body).slice(0, 40));
+      assert.ok(isCouchError(bad.body, 'bad_request'));
+    }
+  });
+
   test('database lifecycle: PUT 201/412/400, GET/HEAD 200/404, DELETE 200/404', async () => {
     const created = await request(`${u}/lifecycle`, { method: 'PUT' });
     assert.equal(created.status, 201);
@@ -276,6 +293,29 @@ describe('CouchDB API shapes', () => {
     }
     assert.equal((await request(`${u}/methods/_all_docs`)).status, 200);
     assert.equal((await request(`${u}/methods`)).body.doc_count, 0);
+  });
+
+  test('_local_docs lists local documents with _all_docs options, without totals', async () => {
+    await request(`${u}/locals`, { method: 'PUT' });
+    for (const id of ['c', 'a', 'b']) await request(`${u}/locals/_local/${id}`, { method: 'PUT', body: { n: id } });
+    await request(`${u}/locals/_local/b`, { method: 'PUT', body: { _rev: '0-1', n: 'b2' } });
+    await request(`${u}/locals/regular`, { method: 'PUT', body: {} });
+    const all = await request(`${u}/locals/_local_docs`);
+    assert.equal(all.status, 200);
+    assert.equal(all.body.total_rows, null);
+    assert.equal(all.body.offset, null);
+    assert.deepEqual(all.body.rows, [
+      { id: '_local/a', key: '_local/a', value: { rev: '0-1' } },
+      { id: '_local/b', key: '_local/b', value: { rev: '0-2' } },
+      { id: '_local/c', key: '_local/c', value: { rev: '0-1' } },
+    ]);
+    const some = await request(`${u}/locals/_local_docs?descending=true&limit=2&include_docs=true`);
+    assert.deepEqual(some.body.rows.map((r: any) => [r.id, r.doc.n]), [['_local/c', 'c'], ['_local/b', 'b2']]);
+    const ranged = await request(`${u}/locals/_local_docs?startkey=%22_local%2Fb%22&endkey=%22_local%2Fc%22&inclusive_end=false`);
+    assert.deepEqual(ranged.body.rows.map((r: any) => r.id), ['_local/b']);
+    const keyed = await request(`${u}/locals/_local_docs`, { method: 'POST', body: { keys: ['_local/c', '_local/zz'] } });
+    assert.deepEqual(keyed.body.rows, [{ id: '_local/c', key: '_local/c', value: { rev: '0-1' } }, { key: '_local/zz', error: 'not_found' }]);
+    assert.equal((await request(`${u}/locals/_local_docs?limit=-1`)).status, 400);
   });
 
   test('a document PUT is read as JSON whatever its Content-Type (curl -d sends a form type)', async () => {

@@ -23,6 +23,8 @@ test('peerTarget maps CouchDB routes to read, write or nothing', () => {
     ['DELETE', '/db/doc', { kind: 'db', db: 'db', access: 'write' }],
     ['PUT', '/db/doc/att.txt', { kind: 'db', db: 'db', access: 'write' }],
     ['POST', '/db/_all_docs', { kind: 'db', db: 'db', access: 'read' }],
+    ['POST', '/db/_local_docs', { kind: 'db', db: 'db', access: 'read' }],
+    ['POST', '/db/_design_docs', { kind: 'db', db: 'db', access: 'read' }],
     ['POST', '/db/_bulk_get', { kind: 'db', db: 'db', access: 'read' }],
     ['POST', '/db/_revs_diff', { kind: 'db', db: 'db', access: 'read' }],
     ['POST', '/db/_changes', { kind: 'db', db: 'db', access: 'read' }],

@@ -1,0 +1,40 @@
+// `_local/` documents through the library: put/get/remove with `0-N` revs, never in allDocs or
+// changes, and listed by `localDocs` with allDocs's options, on both engines.
+
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { isRefugeError } from '../../src/errors/index.ts';
+import { ENGINES, freshDb } from '../helpers/db.ts';
+
+for (const engine of ENGINES) {
+  describe(`local documents (${engine})`, () => {
+    test('revs count writes, stale revs conflict, and they stay out of allDocs and changes', async (t) => {
+      const { db, cleanup } = await freshDb(engine);
+      t.after(cleanup);
+      assert.equal((await db.putLocal({ _id: '_local/cp', seq: 1 })).rev, '0-1');
+      assert.equal((await db.putLocal({ _id: '_local/cp', _rev: '0-1', seq: 2 })).rev, '0-2');
+      await assert.rejects(db.putLocal({ _id: '_local/cp', _rev: '0-1', seq: 3 }), (e) => isRefugeError(e, 'conflict'));
+      assert.deepEqual(await db.get('_local/cp'), { _id: '_local/cp', _rev: '0-2', seq: 2 });
+      await db.put({ _id: 'doc' });
+      assert.deepEqual((await db.allDocs()).rows.map((r) => r.id), ['doc']);
+      assert.deepEqual((await db.changes()).results.map((r) => r.id), ['doc']);
+      await db.removeLocal('_local/cp');
+      assert.deepEqual(await db.localDocs(), []);
+    });
+
+    test('localDocs: id order, ranges, descending, skip/limit, keys, include_docs; bad options refused', async (t) => {
+      const { db, cleanup } = await freshDb(engine);
+      t.after(cleanup);
+      for (const id of ['d', 'b', 'a', 'c']) await db.putLocal({ _id: `_local/${id}`, v: id });
+      const ids = async (o: Parameters<typeof db.localDocs>[0]) => (await db.localDocs(o)).map((r) => r.key);
+      assert.deepEqual(await ids({}), ['_local/a', '_local/b', '_local/c', '_local/d']);
+      assert.deepEqual(await ids({ startkey: '_local/b', endkey: '_local/c' }), ['_local/b', '_local/c']);
+      assert.deepEqual(await ids({ startkey: '_local/b', endkey: '_local/d', inclusiveEnd: false }), ['_local/b', '_local/c']);
+      assert.deepEqual(await ids({ descending: true, skip: 1, limit: 2 }), ['_local/c', '_local/b']);
+      assert.deepEqual(await ids({ keys: ['_local/d', '_local/x'] }), ['_local/d', '_local/x']);
+      assert.deepEqual((await db.localDocs({ keys: ['_local/x'] }))[0], { key: '_local/x', error: 'not_found' });
+      assert.deepEqual((await db.localDocs({ key: '_local/c', includeDocs: true }))[0]!.doc, { _id: '_local/c', _rev: '0-1', v: 'c' });
+      await assert.rejects(db.localDocs({ limit: -1 }), (e) => isRefugeError(e, 'bad_request'));
+    });
+  });
+}
