@@ -22,6 +22,7 @@ import { gcRoutes } from './routes-gc.ts';
 import { meshRoutes } from './routes-mesh.ts';
 import { refRoutes } from './routes-refs.ts';
 import { replicateRoutes } from './routes-replicate.ts';
+import { schedulerRoutes } from './routes-scheduler.ts';
 import { serverRoutes } from './routes-server.ts';
 
 declare module 'fastify' {
@@ -154,6 +155,7 @@ export function buildApp(ctx: ServerContext, options: AppOptions = {}): FastifyI
   findRoutes(app, ctx);
   designRoutes(app, ctx);
   replicateRoutes(app, ctx);
+  schedulerRoutes(app, ctx);
   refRoutes(app, ctx);
   gcRoutes(app, ctx);
   meshRoutes(app, ctx);

@@ -19,13 +19,25 @@ export interface JobSpec {
   queryParams?: Record<string, unknown>;
 }
 
-interface Job {
+export interface Job {
   spec: JobSpec;
   replication: Replication;
   docId?: string;
   startedOn: number;
   updatedOn: number;
   lastError?: string;
+}
+
+/** What became of a `_replicator` document, as CouchDB's scheduler reports it. */
+export interface DocState {
+  docId: string;
+  state: 'running' | 'completed' | 'crashing' | 'failed';
+  spec?: JobSpec;
+  job?: Job;
+  error?: string;
+  errorCount: number;
+  startTime: number;
+  lastUpdated: number;
 }
 
 const STATE_DOC = '_local/refuge-job-state';
@@ -51,6 +63,8 @@ export function parseSpec(body: Record<string, unknown>): JobSpec {
 
 export class ReplicationJobs {
   private readonly jobs = new Map<string, Job>();
+  private readonly docStates = new Map<string, DocState>();
+  private readonly stateWatchers = new Set<() => void>();
   private follow: AbortController | null = null;
   private replicator: Database | null = null;
 
@@ -104,21 +118,82 @@ export class ReplicationJobs {
       running.replication.cancel();
       this.jobs.delete(key);
     }
-    if (!doc) return;
+    if (!doc) {
+      this.docStates.delete(docId);
+      return;
+    }
+    const now = Date.now();
+    const note = (state: DocState['state'], extra: Partial<DocState> = {}) => {
+      const before = this.docStates.get(docId);
+      this.docStates.set(docId, { docId, state, errorCount: before?.errorCount ?? 0, startTime: before?.startTime ?? now, ...extra, lastUpdated: Date.now() });
+      for (const watch of [...this.stateWatchers]) watch();
+    };
+    this.docStates.delete(docId);
     let spec: JobSpec;
     try {
       spec = parseSpec(doc);
-    } catch {
-      return; // an invalid job document is ignored, as CouchDB marks it failed
+    } catch (err) {
+      // An invalid job document is not run: CouchDB marks it failed, with the reason.
+      note('failed', { error: err instanceof RefugeError ? err.reason : String(err) });
+      return;
     }
-    if (!spec.continuous && (await this.completed())[docId] === doc._rev) return;
-    const job = await this.launch(key, spec, docId);
-    if (!spec.continuous) {
-      job.replication.done.then(
-        () => this.markCompleted(docId, doc._rev!),
-        () => undefined,
-      );
+    if (!spec.continuous && (await this.completed())[docId] === doc._rev) return note('completed', { spec });
+    let job: Job;
+    try {
+      job = await this.launch(key, spec, docId);
+    } catch (err) {
+      note('failed', { spec, error: err instanceof RefugeError ? err.reason : String(err) });
+      return;
     }
+    note('running', { spec, job });
+    const current = () => this.docStates.get(docId)?.job === job;
+    // Retried network failures are CouchDB's "crashing"; a fatal one ends the job as "failed" below.
+    job.replication.on('retry', (e) => {
+      if (current()) note('crashing', { spec, job, error: e.error.reason, errorCount: (this.docStates.get(docId)?.errorCount ?? 0) + 1 });
+    });
+    job.replication.on('active', () => {
+      if (current() && this.docStates.get(docId)!.state === 'crashing') note('running', { spec, job, errorCount: this.docStates.get(docId)!.errorCount });
+    });
+    job.replication.done.then(
+      () => {
+        if (!current() || spec.continuous) return;
+        note('completed', { spec });
+        return this.markCompleted(docId, doc._rev!);
+      },
+      (err: unknown) => {
+        if (current()) note('failed', { spec, error: err instanceof RefugeError ? err.reason : String(err) });
+      },
+    );
+  }
+
+  /** The jobs running now (CouchDB's `_scheduler/jobs`). */
+  runningJobs(): Job[] {
+    return [...this.jobs.values()];
+  }
+
+  /** Resolves once the `_replicator` document `docId` is in `state` (for tools and tests). */
+  whenDoc(docId: string, state: DocState['state'], signal?: AbortSignal): Promise<DocState> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const d = this.docStates.get(docId);
+        if (d?.state === state) done(undefined, d);
+      };
+      const done = (err?: unknown, d?: DocState) => {
+        this.stateWatchers.delete(check);
+        signal?.removeEventListener('abort', onAbort);
+        if (d) resolve(d);
+        else reject(err);
+      };
+      const onAbort = () => done(signal!.reason ?? new RefugeError('closed', 'aborted'));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.stateWatchers.add(check);
+      check();
+    });
+  }
+
+  /** Every `_replicator` document's state (CouchDB's `_scheduler/docs`), in id order. */
+  replicatorDocs(): DocState[] {
+    return [...this.docStates.values()].sort((a, b) => (a.docId < b.docId ? -1 : a.docId > b.docId ? 1 : 0));
   }
 
   private async launch(key: string, spec: JobSpec, docId?: string): Promise<Job> {

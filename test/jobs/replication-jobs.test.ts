@@ -1,5 +1,6 @@
 // Replication jobs on a node: POST /_replicate (one-shot, continuous, cancel), `_active_tasks`,
-// and `_replicator` documents that restart with the node and resume from their checkpoints.
+// `_replicator` documents that restart with the node and resume from their checkpoints, and the
+// scheduler's view of them (`_scheduler/docs`, `_scheduler/jobs`).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -87,4 +88,39 @@ test('_replicator jobs restart with the node and resume from their checkpoint', 
   const tasks = (await (await fetch(srv.url + '/_active_tasks')).json()) as Array<{ doc_id: string; docs_read: number }>;
   assert.equal(tasks[0]!.doc_id, 'mirror');
   assert.equal(tasks[0]!.docs_read, 1);
+});
+
+test('_scheduler/docs and _scheduler/jobs: running, completed and failed _replicator documents', async (t) => {
+  const node = await openNode({ engine: 'memory' });
+  const srv = await startServer({ node, port: 0 });
+  t.after(async () => {
+    await srv.close();
+    await node.close();
+  });
+  const jobs = srv.context.jobs!;
+  const src = await node.createDb('src');
+  await src.bulkDocs(Array.from({ length: 20 }, (_, i) => ({ _id: `d${i}` })));
+  const guard = AbortSignal.timeout(30_000); // against a hang only: every wait ends on a state change
+  assert.equal((await json(srv.url + '/_replicator/live', 'PUT', { source: 'src', target: 'live-dst', create_target: true, continuous: true })).status, 201);
+  assert.equal((await json(srv.url + '/_replicator/once', 'PUT', { source: 'src', target: 'once-dst', create_target: true })).status, 201);
+  assert.equal((await json(srv.url + '/_replicator/broken', 'PUT', { source: 42, target: 'x' })).status, 201);
+  await Promise.all([jobs.whenDoc('live', 'running', guard), jobs.whenDoc('once', 'completed', guard), jobs.whenDoc('broken', 'failed', guard)]);
+
+  const docs = (await (await fetch(srv.url + '/_scheduler/docs')).json()) as { total_rows: number; docs: Array<Record<string, any>> };
+  assert.equal(docs.total_rows, 3);
+  assert.deepEqual(docs.docs.map((d) => [d.doc_id, d.state, d.database]), [['broken', 'failed', '_replicator'], ['live', 'running', '_replicator'], ['once', 'completed', '_replicator']]);
+  assert.match(String(docs.docs[0]!.info.error), /source/);
+  assert.equal(docs.docs[1]!.source, 'src');
+  assert.match(docs.docs[1]!.last_updated, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+  const one = await (await fetch(srv.url + '/_scheduler/docs/_replicator/live')).json() as Record<string, any>;
+  assert.equal(one.state, 'running');
+  assert.equal(typeof one.info.docs_written, 'number');
+  assert.equal((await fetch(srv.url + '/_scheduler/docs/_replicator/nope')).status, 404);
+
+  const running = (await (await fetch(srv.url + '/_scheduler/jobs')).json()) as { total_rows: number; jobs: Array<Record<string, any>> };
+  assert.equal(running.total_rows, 1);
+  assert.equal(running.jobs[0]!.doc_id, 'live');
+  assert.equal(running.jobs[0]!.database, '_replicator');
+  assert.equal(running.jobs[0]!.history[0].type, 'started');
+  assert.equal((await (await fetch(srv.url + '/_scheduler/docs?limit=1&skip=2')).json() as { docs: Array<{ doc_id: string }> }).docs[0]!.doc_id, 'once');
 });

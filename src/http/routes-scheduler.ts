@@ -1,0 +1,81 @@
+// CouchDB's replication scheduler views: `_scheduler/jobs` (what runs now) and `_scheduler/docs`
+// (what became of each `_replicator` document: running, crashing, completed or failed). Admin only.
+
+import type { FastifyInstance } from 'fastify';
+import { RefugeError } from '../errors/index.ts';
+import { describeEndpoint, type DocState, type Job, type ReplicationJobs } from '../jobs/index.ts';
+import { requireAdmin } from './auth.ts';
+import type { ServerContext } from './context.ts';
+import { int, type Query } from './params.ts';
+
+const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+function info(job: Job) {
+  const p = job.replication.progress;
+  return {
+    revisions_checked: p.missingChecked,
+    missing_revisions_found: p.missingFound,
+    docs_read: p.docsRead,
+    docs_written: p.docsWritten,
+    changes_pending: p.pending ?? null,
+    doc_write_failures: p.docWriteFailures,
+    checkpointed_source_seq: p.checkpointedSeq ?? null,
+    source_seq: p.lastSeq ?? null,
+  };
+}
+
+function jobWire(job: Job) {
+  return {
+    database: job.docId ? '_replicator' : null,
+    id: job.replication.replicationId,
+    pid: job.replication.sessionId,
+    source: describeEndpoint(job.spec.source),
+    target: describeEndpoint(job.spec.target),
+    user: null,
+    doc_id: job.docId ?? null,
+    info: info(job),
+    history: [{ timestamp: iso(job.startedOn), type: 'started' }, ...(job.lastError ? [{ timestamp: iso(job.updatedOn), type: 'crashed', reason: job.lastError }] : [])],
+    node: 'refuge',
+    start_time: iso(job.startedOn),
+  };
+}
+
+function docWire(d: DocState) {
+  return {
+    database: '_replicator',
+    doc_id: d.docId,
+    id: d.job?.replication.replicationId ?? null,
+    node: 'refuge',
+    source: d.spec ? describeEndpoint(d.spec.source) : null,
+    target: d.spec ? describeEndpoint(d.spec.target) : null,
+    state: d.state,
+    info: d.state === 'failed' || d.state === 'crashing' ? { error: d.error ?? null } : d.job ? info(d.job) : null,
+    error_count: d.errorCount,
+    last_updated: iso(d.lastUpdated),
+    start_time: iso(d.startTime),
+  };
+}
+
+function page<T>(q: Query, all: T[], key: 'jobs' | 'docs') {
+  const skip = int(q, 'skip') ?? 0;
+  const limit = int(q, 'limit') ?? all.length;
+  if (skip < 0 || limit < 0) throw new RefugeError('bad_request', 'skip and limit must be non-negative integers');
+  return { total_rows: all.length, offset: skip, [key]: all.slice(skip, skip + limit) };
+}
+
+export function schedulerRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  const jobsOf = (req: { user: Parameters<typeof requireAdmin>[0] }): ReplicationJobs => {
+    requireAdmin(req.user);
+    if (!ctx.jobs) throw new RefugeError('not_implemented', 'replication jobs are disabled on this node');
+    return ctx.jobs;
+  };
+  app.get('/_scheduler/jobs', async (req) => page(req.query as Query, jobsOf(req).runningJobs().map(jobWire), 'jobs'));
+  app.get('/_scheduler/docs', async (req) => page(req.query as Query, jobsOf(req).replicatorDocs().map(docWire), 'docs'));
+  app.get('/_scheduler/docs/_replicator', async (req) => page(req.query as Query, jobsOf(req).replicatorDocs().map(docWire), 'docs'));
+  app.get<{ Params: { '*': string } }>('/_scheduler/docs/_replicator/*', async (req) => {
+    const id = req.params['*'];
+    const found = jobsOf(req).replicatorDocs().find((d) => d.docId === id);
+    if (!found) throw new RefugeError('not_found', 'unknown replication document');
+    return docWire(found);
+  });
+}
