@@ -190,6 +190,11 @@ export class Database {
         prepared.push({ id: String((d as Doc)._id ?? ''), error: e.code, reason: e.reason });
       }
     }
+    return this.writePrepared(docs, newEdits, prepared);
+  }
+
+  /** Writes documents whose attachments are prepared (stored as blobs) and whose checks passed. */
+  private async writePrepared(docs: readonly unknown[], newEdits: boolean, prepared: Array<AttInputs | WriteFailure | undefined>): Promise<Array<WriteResult | WriteFailure>> {
     const touchesDesign = docs.some((d) => d !== null && typeof d === 'object' && typeof (d as Doc)._id === 'string' && (d as Doc)._id!.startsWith('_design/'));
     if (!touchesDesign) return this.submitDocs(docs, newEdits, prepared);
     try {
@@ -197,6 +202,30 @@ export class Database {
     } finally {
       this.hooks.designWritten?.();
     }
+  }
+
+  /**
+   * CouchDB's COPY: the body and attachments of `source` (its winner, or `rev`) written as `dest`
+   * (a new document, or a new revision of `destRev`). Attachments are not copied byte by byte: the
+   * copy refers to the same blobs.
+   */
+  async copy(source: string, dest: string, options: BulkDocsOptions & { rev?: Rev; destRev?: Rev } = {}): Promise<WriteResult> {
+    this.check();
+    if (typeof dest !== 'string' || dest === '') throw new RefugeError('bad_request', 'Destination header is mandatory for COPY.');
+    if (source.startsWith('_local/') || dest.startsWith('_local/')) throw new RefugeError('bad_request', 'local documents cannot be copied');
+    const { _id: _from, _rev: _at, _attachments: stubs, ...body } = await this.get(source, options.rev === undefined ? {} : { rev: options.rev });
+    const doc: Doc = { ...body, _id: dest, ...(options.destRev !== undefined && { _rev: options.destRev }), ...(stubs !== undefined && { _attachments: stubs }) };
+    const refused = (await this.checkWrites([doc], options))?.[0];
+    if (refused) throw new RefugeError(refused.error as never, refused.reason);
+    const atts: AttInputs | undefined =
+      stubs === undefined
+        ? undefined
+        : Object.fromEntries(
+            Object.entries(stubs as Record<string, AttStub>).map(([name, a]) => [name, { kind: 'new', content_type: a.content_type, digest: a.digest, length: a.length }]),
+          );
+    const [result] = await this.writePrepared([doc], true, [atts]);
+    if ('error' in result!) throw new RefugeError(result.error as never, result.reason);
+    return result!;
   }
 
   private submitDocs(docs: readonly unknown[], newEdits: boolean, prepared: Array<AttInputs | WriteFailure | undefined>): Promise<Array<WriteResult | WriteFailure>> {

@@ -1,4 +1,4 @@
-// Document endpoints: GET/PUT/DELETE (HEAD comes with GET) of `/{db}/{docid}`, also under `_design/` and `_local/`,
+// Document endpoints: GET/PUT/DELETE/COPY (HEAD comes with GET) of `/{db}/{docid}`, also under `_design/` and `_local/`,
 // with CouchDB's query options, ETags and If-Match, attachments streamed to and from blobs, and
 // CouchDB's multipart forms (multipart.ts) where a client asks for them.
 
@@ -103,10 +103,31 @@ export function docRoutes(app: FastifyInstance, ctx: ServerContext): void {
     return { ok: true, id: r.id, rev: r.rev };
   };
 
+  // COPY /{db}/{doc} with `Destination: {id}` or `{id}?rev={rev}` (to overwrite that revision).
+  const copy = async (req: Req, reply: FastifyReply) => {
+    const db = await dbOf(ctx, req);
+    const destination = req.headers.destination;
+    if (typeof destination !== 'string' || destination === '') throw new RefugeError('bad_request', 'Destination header is mandatory for COPY.');
+    const [rawId, query = ''] = destination.split('?', 2) as [string, string?];
+    let dest: string;
+    try {
+      dest = decodeURIComponent(rawId);
+    } catch (err) {
+      throw new RefugeError('bad_request', 'Destination is not a valid document id', { cause: err });
+    }
+    const destRev = new URLSearchParams(query).get('rev') ?? undefined;
+    const rev = str(req.query as Query, 'rev');
+    const r = await db.copy(docIdOf(req), dest, { userCtx: req.user, ...(rev !== undefined && { rev }), ...(destRev !== undefined && { destRev }) });
+    reply.code(201).header('ETag', `"${r.rev}"`);
+    return { ok: true, id: r.id, rev: r.rev };
+  };
+
+  if (!app.supportedMethods.includes('COPY')) app.addHttpMethod('COPY');
   for (const path of ['/:db/:docid', '/:db/_design/:ddoc', '/:db/_local/:local']) {
     app.get(path, get);
     app.put(path, put);
     app.delete(path, del);
+    app.route({ method: 'COPY', url: path, handler: copy });
   }
 
   const attName = (req: Req) => (req.params as unknown as { '*': string })['*'];

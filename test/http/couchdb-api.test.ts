@@ -295,6 +295,28 @@ describe('CouchDB API shapes', () => {
     assert.equal((await request(`${u}/methods`)).body.doc_count, 0);
   });
 
+  test('COPY: a document (and its attachments, same blobs) to a new id, or over a given revision', async () => {
+    await request(`${u}/copies`, { method: 'PUT' });
+    const src = await request(`${u}/copies/src`, { method: 'PUT', body: { x: 1, _attachments: { 't.txt': { content_type: 'text/plain', data: Buffer.from('hello').toString('base64') } } } });
+    const copy = (dest?: string, query = '') => request(`${u}/copies/src${query}`, { method: 'COPY', headers: dest === undefined ? {} : { destination: dest } });
+    const made = await copy('dst');
+    assert.equal(made.status, 201);
+    assert.equal(made.body.id, 'dst');
+    const got = await request(`${u}/copies/dst`);
+    assert.equal(got.body.x, 1);
+    assert.equal(got.body._attachments['t.txt'].digest, (await request(`${u}/copies/src`)).body._attachments['t.txt'].digest);
+    assert.equal((await request(`${u}/copies/dst/t.txt`)).text, 'hello');
+    assert.equal((await copy('dst')).status, 409);
+    await request(`${u}/copies/src`, { method: 'PUT', body: { _rev: src.body.rev, x: 2 } });
+    const over = await copy(`dst?rev=${made.body.rev}`, `?rev=${src.body.rev}`);
+    assert.equal(over.status, 201);
+    assert.match(over.body.rev, /^2-/);
+    assert.equal((await request(`${u}/copies/dst`)).body.x, 1, 'the copy is of the revision asked for');
+    assert.equal((await copy()).status, 400);
+    assert.equal((await request(`${u}/copies/nope`, { method: 'COPY', headers: { destination: 'x' } })).status, 404);
+    assert.equal((await request(`${u}/copies`)).body.doc_count, 2);
+  });
+
   test('_local_docs lists local documents with _all_docs options, without totals', async () => {
     await request(`${u}/locals`, { method: 'PUT' });
     for (const id of ['c', 'a', 'b']) await request(`${u}/locals/_local/${id}`, { method: 'PUT', body: { n: id } });
