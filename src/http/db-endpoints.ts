@@ -35,6 +35,9 @@ function segments(url: string): string[] {
 
 /** A 405 for `/{db}/{endpoint}` asked with a method the endpoint does not take; otherwise undefined. */
 export function endpointMethodError(method: string, url: string): RefugeError | undefined {
+  // Every request passes here: most name a document, which a glance at one character rules out.
+  const second = url.indexOf('/', 1);
+  if (second < 0 || url.charCodeAt(second + 1) !== 95 /* _ */) return undefined;
   const parts = segments(url);
   if (parts.length !== 2 || parts[0]!.startsWith('_')) return undefined;
   const allowed = ENDPOINTS[parts[1]!];
