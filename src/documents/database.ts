@@ -13,7 +13,7 @@ import { decodeBody } from './doc-record.ts';
 import { executeFind, explainFind, parseFind, pathQuery, type FindRequest, type FindResult, type PathQuery, type PathQueryRow } from './find.ts';
 import { decodeState, type DbCore, type DbState } from './core.ts';
 import { getLocal, localDocs, validateLocalDoc, writeLocal } from './local-docs.ts';
-import { purge, purgedSince, setPurgedInfosLimit, type PurgeResult } from './purge.ts';
+import { purge, purgedInfos, purgedSince, setPurgedInfosLimit, type PurgeResult } from './purge.ts';
 import { META_KEY } from './keys.ts';
 import { bulkGet, getDoc, getOpenRevs, revsDiff } from './reads.ts';
 import type { Rev } from './rev-tree.ts';
@@ -512,6 +512,12 @@ export class Database {
   }
 
   /** Documents purged after update seq `since` (for indexers); `complete` false: rebuild instead. */
+  /** The purges remembered (the newest `purged_infos_limit`), oldest first. */
+  async purgedInfos(): Promise<Array<{ id: string; revs: Rev[] }>> {
+    await this.settle();
+    return this.withSnapshot((snap) => purgedInfos(snap));
+  }
+
   async purgedSince(since: number): Promise<{ ids: string[]; complete: boolean }> {
     await this.settle();
     return this.withSnapshot((snap) => purgedSince(snap, () => this.core.state, since));

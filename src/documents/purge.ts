@@ -157,3 +157,15 @@ export async function purgedSince(reader: KvReader, state: () => DbState, since:
   }
   return { ids: [...ids], complete: true };
 }
+
+/** The purge infos kept (at most `purged_infos_limit`), oldest first: CouchDB's `_purged_infos`. */
+export async function purgedInfos(reader: KvReader): Promise<Array<{ id: string; revs: Rev[] }>> {
+  const out: Array<{ id: string; revs: Rev[] }> = [];
+  for await (const chunk of reader.scan({ gte: PURGE_INFO, lt: PURGE_INFO_END }, 256)) {
+    for (const [, value] of chunk) {
+      const { id, revs } = JSON.parse(value) as PurgeInfo;
+      out.push({ id, revs });
+    }
+  }
+  return out;
+}

@@ -22,6 +22,7 @@ const ENDPOINTS: Record<string, readonly string[]> = {
   _compact: ['POST'],
   _view_cleanup: ['POST'],
   _purge: ['POST'],
+  _purged_infos: [...GET],
   _revs_limit: [...GET, 'PUT'],
   _purged_infos_limit: [...GET, 'PUT'],
   _security: [...GET, 'PUT'],

@@ -124,6 +124,10 @@ export function dbRoutes(app: FastifyInstance, ctx: ServerContext): void {
     return { purge_seq: null, purged };
   });
 
+  app.get<{ Params: { db: string } }>('/:db/_purged_infos', async (req) => {
+    requireAdmin(req.user);
+    return { purged_infos: await (await dbOf(ctx, req)).purgedInfos() };
+  });
   app.get<{ Params: { db: string } }>('/:db/_purged_infos_limit', async (req) => (await dbOf(ctx, req)).getPurgedInfosLimit());
 
   app.put<{ Params: { db: string } }>('/:db/_purged_infos_limit', async (req) => {

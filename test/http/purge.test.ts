@@ -110,6 +110,20 @@ describe('_purge with PouchDB as the client', () => {
     const res = await request(`${server.url}/nodb/_purge`, { method: 'POST', body: {} });
     assert.equal(res.status, 404);
   });
+
+  test('_purged_infos lists the purges remembered, oldest first, within _purged_infos_limit', async () => {
+    const u = `${server.url}/infos`;
+    await request(u, { method: 'PUT' });
+    const revs: string[] = [];
+    for (const id of ['p1', 'p2', 'p3']) revs.push((await request(`${u}/${id}`, { method: 'PUT', body: {} })).body.rev);
+    for (const [i, id] of ['p1', 'p2', 'p3'].entries()) assert.equal((await request(`${u}/_purge`, { method: 'POST', body: { [id]: [revs[i]] } })).status, 201);
+    const all = await request(`${u}/_purged_infos`);
+    assert.equal(all.status, 200);
+    assert.deepEqual(all.body, { purged_infos: [{ id: 'p1', revs: [revs[0]] }, { id: 'p2', revs: [revs[1]] }, { id: 'p3', revs: [revs[2]] }] });
+    assert.equal((await request(`${u}/_purged_infos_limit`, { method: 'PUT', raw: '2', headers: { 'content-type': 'application/json' } })).status, 200);
+    assert.deepEqual((await request(`${u}/_purged_infos`)).body.purged_infos.map((p: { id: string }) => p.id), ['p2', 'p3']);
+    assert.equal((await request(`${u}/_purged_infos`, { method: 'POST', body: {} })).status, 405);
+  });
 });
 
 describe('_purge needs the admin', () => {
