@@ -511,13 +511,13 @@ export class Database {
     }
   }
 
-  /** Documents purged after update seq `since` (for indexers); `complete` false: rebuild instead. */
   /** The purges remembered (the newest `purged_infos_limit`), oldest first. */
   async purgedInfos(): Promise<Array<{ id: string; revs: Rev[] }>> {
     await this.settle();
     return this.withSnapshot((snap) => purgedInfos(snap));
   }
 
+  /** Documents purged after update seq `since` (for indexers); `complete` false: rebuild instead. */
   async purgedSince(since: number): Promise<{ ids: string[]; complete: boolean }> {
     await this.settle();
     return this.withSnapshot((snap) => purgedSince(snap, () => this.core.state, since));
