@@ -67,10 +67,10 @@ export async function readChanges(
         // The snapshot guarantees the record is at this sequence. The tree is decoded only when
         // a row needs it (all_docs style, conflicts).
         let doc: Doc;
-        if (o.style === 'all_docs' || o.conflicts) {
+        if (o.style === 'all_docs' || o.conflicts || (o.revs && o.includeDocs)) {
           const rec = decodeRecord(e.id, raw);
           if (o.style === 'all_docs') row.changes = sortedLeaves(rec.tree).map((l) => ({ rev: l.rev }));
-          doc = buildDoc(rec, rec.rev, rec.body, { conflicts: o.conflicts }, revsLimit);
+          doc = buildDoc(rec, rec.rev, rec.body, { conflicts: o.conflicts, revs: o.revs === true && o.includeDocs === true }, revsLimit);
         } else {
           doc = decodeWinnerDoc(e.id, e.rev, raw) as Doc;
           if (e.deleted) doc._deleted = true;

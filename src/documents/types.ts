@@ -99,6 +99,8 @@ export interface ChangesOptions {
   descending?: boolean;
   includeDocs?: boolean;
   conflicts?: boolean;
+  /** Included documents carry `_revisions`, as a get with `revs` (a replicator can then skip its bulkGet). */
+  revs?: boolean;
   style?: ChangesStyle;
   docIds?: string[];
   selector?: unknown;

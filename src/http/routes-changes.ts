@@ -39,6 +39,9 @@ async function parse(db: Database, q: Query, body: unknown, user?: UserCtx): Pro
     descending: bool(q, 'descending'),
     includeDocs: bool(q, 'include_docs'),
     conflicts: bool(q, 'conflicts'),
+    // Refuge's extension (CouchDB ignores it): with include_docs, docs carry `_revisions`, so a
+    // replicator can write them without asking _bulk_get for them again.
+    revs: bool(q, 'revs'),
     style: (str(q, 'style') ?? 'main_only') as ChangesOptions['style'],
   };
   const filter = str(q, 'filter');

@@ -111,7 +111,8 @@ export async function meshRequest(
 type StoredBlobs = AttachmentBlobs & { store: NonNullable<AttachmentBlobs['store']> };
 
 export class MeshPeer implements ReplicationPeer {
-  readonly capabilities: PeerCapabilities = { bulkGet: true, selector: true, longpoll: true };
+  // changesDocs: a server that predates it ignores the ask, and the rows come without docs.
+  readonly capabilities: PeerCapabilities = { bulkGet: true, selector: true, longpoll: true, changesDocs: true };
   private readonly timeoutMs: number;
   /** Cleared when the peer refuses us its blobs (we are not trusted there): inline from then on. */
   private blobs: StoredBlobs | undefined;

@@ -165,6 +165,7 @@ function changesRequest(req: ReplicationRequest, signal?: AbortSignal) {
   const docIds = req.docIds === undefined ? undefined : list(req.docIds, 'docIds');
   if (docIds && !docIds.every((id) => typeof id === 'string')) throw bad('docIds must be strings');
   if (req.selector !== undefined) object(req.selector, 'selector');
+  if (req.includeDocs !== undefined && typeof req.includeDocs !== 'boolean') throw bad('includeDocs must be a boolean');
   let filter: { name: string; queryParams: Record<string, unknown> } | undefined;
   if (req.filter !== undefined) {
     const f = object(req.filter, 'filter');
@@ -178,6 +179,7 @@ function changesRequest(req: ReplicationRequest, signal?: AbortSignal) {
     ...(docIds && { docIds: docIds as string[] }),
     ...(req.selector !== undefined && { selector: req.selector }),
     ...(filter && { filter }),
+    ...(req.includeDocs === true && { includeDocs: true }),
     feed: req.feed === 'longpoll' ? ('longpoll' as const) : ('normal' as const),
     timeoutMs: Math.min(timeout, MAX_LONGPOLL_MS),
     ...(signal && { signal }),

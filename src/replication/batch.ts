@@ -41,14 +41,27 @@ export async function replicateBatch(
   if (missingChecked === 0) return result;
 
   const diff = await call(() => target.revsDiff(revs, { signal }));
+  // Winning revisions the changes already carried need no bulkGet.
+  const carried = new Map<string, Doc>();
+  for (const row of rows) if (row.doc) carried.set(`${row.id}\u0000${row.doc._rev}`, row.doc);
   const requests: BulkGetRequest[] = [];
-  for (const [id, entry] of Object.entries(diff)) for (const rev of entry.missing) requests.push({ id, rev });
-  result.missingFound = requests.length;
-  if (requests.length === 0) return result;
-
-  const fetched = await call(() => source.bulkGet(requests, { revs: true, latest: true, signal }));
-  // `latest` can answer two requests of one branch with the same newest leaf: send it once.
   const seen = new Set<string>();
+  for (const [id, entry] of Object.entries(diff)) {
+    for (const rev of entry.missing) {
+      result.missingFound++;
+      const key = `${id}\u0000${rev}`;
+      const doc = carried.get(key);
+      if (doc === undefined) requests.push({ id, rev });
+      else if (!seen.has(key)) {
+        seen.add(key);
+        result.docs.push(doc);
+      }
+    }
+  }
+  if (result.missingFound === 0) return result;
+
+  const fetched = requests.length === 0 ? { results: [] } : await call(() => source.bulkGet(requests, { revs: true, latest: true, signal }));
+  // `latest` can answer two requests of one branch with the same newest leaf: send it once.
   for (const { docs } of fetched.results) {
     for (const entry of docs) {
       // A revision the source no longer has (compacted or purged since the changes read) is skipped,

@@ -34,7 +34,7 @@ export class HttpPeer implements ReplicationPeer {
 
   constructor(url: string | URL, options: HttpPeerOptions = {}) {
     this.client = new HttpClient(url, options);
-    this.capabilities = { bulkGet: true, selector: true, longpoll: true, ...options.capabilities };
+    this.capabilities = { bulkGet: true, selector: true, longpoll: true, changesDocs: true, ...options.capabilities };
     this.fallbackConcurrency = options.fallbackConcurrency ?? 8;
   }
 
@@ -72,6 +72,9 @@ export class HttpPeer implements ReplicationPeer {
       limit: req.limit,
       feed: longpoll ? 'longpoll' : undefined,
       timeout: longpoll ? Math.max(1, Math.round(req.timeoutMs ?? 30_000)) : undefined,
+      // `revs` is Refuge's: CouchDB ignores it, its docs come without `_revisions` and are not used.
+      include_docs: req.includeDocs ? 'true' : undefined,
+      revs: req.includeDocs ? 'true' : undefined,
     };
     let body: unknown;
     if (req.docIds) {
@@ -100,12 +103,27 @@ export class HttpPeer implements ReplicationPeer {
     const results: PeerChangeRow[] = b.results.map((r: Wire) => {
       const row: PeerChangeRow = { seq: r.seq as PeerChangeRow['seq'], id: r.id as string, changes: r.changes as PeerChangeRow['changes'] };
       if (r.deleted === true) row.deleted = true;
+      if (req.includeDocs) this.takeDoc(row, r.doc);
       return row;
     });
     const lastSeq = (b.last_seq ?? results[results.length - 1]?.seq ?? req.since) as PeerChanges['lastSeq'];
     const out: PeerChanges = { results, lastSeq };
     if (typeof b.pending === 'number') out.pending = b.pending;
     return out;
+  }
+
+  /**
+   * A doc from changes is used only as bulkGet would give it: with its history, attachments inline.
+   * A server that answers rows without docs, or docs without `_revisions`, does not know the
+   * extension: it is never asked again.
+   */
+  private takeDoc(row: PeerChangeRow, doc: unknown): void {
+    if (doc === null || typeof doc !== 'object' || (doc as Doc)._revisions === undefined) {
+      this.capabilities.changesDocs = false;
+      return;
+    }
+    const d = doc as Doc;
+    if (d._attachments === undefined && d._id === row.id) row.doc = d;
   }
 
   async revsDiff(request: Record<string, string[]>, options: CallOptions = {}): Promise<RevsDiffResult> {

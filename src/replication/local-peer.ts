@@ -34,8 +34,17 @@ function toLocalSeq(seq: Seq): number {
   return n;
 }
 
+/**
+ * Documents in changes carry attachment stubs, where bulkGet would carry the data (or the mesh its
+ * blobs): those rows lose their doc and are fetched by bulkGet as before.
+ */
+function withoutAttachmentDocs<T extends { results: Array<{ doc?: Doc }> }>(changes: T): T {
+  for (const row of changes.results) if (row.doc?._attachments !== undefined) delete row.doc;
+  return changes;
+}
+
 export class LocalPeer implements ReplicationPeer {
-  readonly capabilities: PeerCapabilities = { bulkGet: true, selector: true, longpoll: true };
+  readonly capabilities: PeerCapabilities = { bulkGet: true, selector: true, longpoll: true, changesDocs: true };
 
   constructor(
     readonly db: Database,
@@ -74,16 +83,17 @@ export class LocalPeer implements ReplicationPeer {
       docIds: request.docIds ? [...request.docIds] : undefined,
       selector: request.selector,
       ...(request.filter ? { filter: request.filter.name, queryParams: request.filter.queryParams } : {}),
+      ...(request.includeDocs === true && { includeDocs: true, revs: true }),
     };
     const first = await this.db.changes({ ...filter, since, limit: request.limit });
-    if (first.results.length > 0 || request.feed !== 'longpoll' || request.signal?.aborted) return first;
+    if (first.results.length > 0 || request.feed !== 'longpoll' || request.signal?.aborted) return withoutAttachmentDocs(first);
     // Nothing new: wait for the first matching commit, the timeout, or the caller giving up.
     const wait = timeoutSignal(request.signal, request.timeoutMs ?? 60_000);
     const live = this.db.subscribe({ ...filter, since: first.lastSeq, batchSize: request.limit, signal: wait.signal });
     try {
       const next = await live.next();
       const rows = next.done ? [] : next.value;
-      if (rows.length > 0) return { results: rows, lastSeq: rows[rows.length - 1]!.seq };
+      if (rows.length > 0) return withoutAttachmentDocs({ results: rows, lastSeq: rows[rows.length - 1]!.seq });
     } finally {
       wait.clear();
       await live.return(undefined);

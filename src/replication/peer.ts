@@ -28,6 +28,12 @@ export interface PeerChangesRequest {
   /** 'longpoll': when nothing is new, wait up to `timeoutMs` for a change before answering. */
   feed?: 'normal' | 'longpoll';
   timeoutMs?: number;
+  /**
+   * Rows also carry the winning revision as bulkGet would answer it (with `_revisions`), so the
+   * replicator needs no bulkGet for it. Only sent when `capabilities.changesDocs` is true; a row
+   * may still come without `doc` (attachments, say), and is then fetched as usual.
+   */
+  includeDocs?: boolean;
   signal?: AbortSignal;
 }
 
@@ -36,6 +42,8 @@ export interface PeerChangeRow {
   id: string;
   changes: Array<{ rev: string }>;
   deleted?: boolean;
+  /** The winning revision with `_revisions`, when asked with `includeDocs` (see there). */
+  doc?: Doc;
 }
 
 export interface PeerChanges {
@@ -61,6 +69,8 @@ export interface PeerCapabilities {
   selector: boolean;
   /** Changes can wait for the next change instead of being polled. */
   longpoll: boolean;
+  /** Changes can carry the winning documents (`includeDocs`): one round trip less per batch. */
+  changesDocs?: boolean;
 }
 
 export interface CallOptions {

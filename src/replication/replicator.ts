@@ -37,6 +37,12 @@ export class Replication extends Emitter<ReplicationEvents> {
   private pending: number | undefined;
   private state: 'starting' | 'active' | 'paused' | 'finished' = 'starting';
   private caughtUp = false;
+  /**
+   * Whether changes should carry the documents (when the source can): worth it while most of what
+   * the changes name is missing on the target, as in a first replication; a waste when the target
+   * already has it. Judged again after every batch.
+   */
+  private carryDocs = false;
   private cancelled = false;
   private fatal: unknown;
 
@@ -128,6 +134,7 @@ export class Replication extends Emitter<ReplicationEvents> {
       startTime: this.startTime,
     });
     this.startSeq = await this.call(() => checkpointer.read(this.signal, options.since));
+    this.carryDocs = source.capabilities.changesDocs === true && sameSeq(this.startSeq, LOWEST_SEQ);
     this.checkpointer = checkpointer;
     this.lastSeq = this.checkpointedSeq = this.startSeq;
   }
@@ -149,6 +156,7 @@ export class Replication extends Emitter<ReplicationEvents> {
           ...(options.filter === undefined ? {} : { filter: { name: options.filter, queryParams: options.queryParams ?? {} } }),
           feed: this.caughtUp && longpoll ? 'longpoll' : 'normal',
           timeoutMs: options.longpollTimeoutMs,
+          ...(this.carryDocs && { includeDocs: true }),
           signal: this.signal,
         }),
       );
@@ -197,6 +205,9 @@ export class Replication extends Emitter<ReplicationEvents> {
     this.stats.docWriteFailures += result.docWriteFailures;
     this.stats.missingChecked += result.missingChecked;
     this.stats.missingFound += result.missingFound;
+    if (this.source.capabilities.changesDocs === true && result.missingChecked > 0) {
+      this.carryDocs = result.missingFound * 2 >= result.missingChecked;
+    }
     this.emit('change', { ...this.progress, docs: result.docs, failures: result.failures });
   }
 

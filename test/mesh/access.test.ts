@@ -72,6 +72,7 @@ test('malformed requests get bad_request and change nothing', async (t) => {
   await assert.rejects(ask({ op: 'info' }), code('bad_request'));
   await assert.rejects(ask({ op: 'changes', db: 'pub', limit: -1 }), code('bad_request'));
   await assert.rejects(ask({ op: 'changes', db: 'pub', since: 'x' }), code('bad_request'));
+  await assert.rejects(ask({ op: 'changes', db: 'pub', includeDocs: 'yes' }), code('bad_request'));
   await assert.rejects(ask({ op: 'bulkGet', db: 'pub', docs: 'all' }), code('bad_request'));
   await assert.rejects(ask({ op: 'getLocal', db: 'pub', id: 'not-local' }), code('bad_request'));
   await assert.rejects(ask({ op: 'revsDiff', db: 'pub', revs: { hello: 'nope' } }), code('bad_request'));

@@ -156,3 +156,47 @@ test('a batch the target finds too large is split until it fits', async (t) => {
   assert.deepEqual(sizes.slice(0, 4), [20, 10, 5, 3]);
   await assertSameTrees(a, b);
 });
+
+/** A source that records what each changes request asked for and which revisions bulkGet fetched. */
+class RecordingPeer extends LocalPeer {
+  readonly carried: boolean[] = [];
+  readonly fetched: string[] = [];
+  override changes(request: Parameters<LocalPeer['changes']>[0]) {
+    this.carried.push(request.includeDocs === true);
+    return super.changes(request);
+  }
+  override bulkGet(requests: Parameters<LocalPeer['bulkGet']>[0], options: Parameters<LocalPeer['bulkGet']>[1]) {
+    this.fetched.push(...requests.map((r) => `${r.id} ${r.rev}`));
+    return super.bulkGet(requests, options);
+  }
+}
+
+test('changes carry the documents while the target lacks them: bulkGet only for other leaves and attachments', async (t) => {
+  const { a, b } = await pair(t);
+  await a.bulkDocs(Array.from({ length: 30 }, (_, i) => ({ _id: `d${String(i).padStart(2, '0')}`, i })));
+  const base = '1-' + 'a'.repeat(32);
+  await a.bulkDocs([
+    { _id: 'c', _rev: base, v: 0 },
+    { _id: 'c', _rev: '2-' + 'b'.repeat(32), v: 'b', _revisions: { start: 2, ids: ['b'.repeat(32), 'a'.repeat(32)] } },
+    { _id: 'c', _rev: '2-' + 'c'.repeat(32), v: 'c', _revisions: { start: 2, ids: ['c'.repeat(32), 'a'.repeat(32)] } },
+  ], { newEdits: false });
+  await a.put({ _id: 'att', _attachments: { 'x.txt': { content_type: 'text/plain', data: Buffer.from('carried apart').toString('base64') } } });
+
+  const source = new RecordingPeer(a);
+  const report = await replicate(source, b, { batchSize: 10, batchesInFlight: 1 }).done;
+  assert.equal(report.docsWritten, 33);
+  assert.equal(source.carried[0], true, 'a first replication asks for the documents');
+  assert.deepEqual(source.fetched.sort(), [`att ${(await a.get('att'))._rev}`, `c 2-${'b'.repeat(32)}`], 'only the losing leaf and the attachment');
+  await assertSameTrees(a, b);
+  const doc = await b.get('att', { attachments: true });
+  assert.equal(Buffer.from((doc._attachments as Record<string, { data: string }>)['x.txt']!.data, 'base64').toString(), 'carried apart');
+
+  // Run again from 0: the target has everything, so after a batch or two nothing is carried.
+  const again = new RecordingPeer(a);
+  const second = await replicate(again, b, { batchSize: 5, batchesInFlight: 1, since: 0 }).done;
+  assert.equal(second.docsWritten, 0);
+  assert.equal(again.carried[0], true);
+  assert.ok(again.carried.filter(Boolean).length <= 2, `carried: ${again.carried.join(',')}`);
+  assert.equal(again.carried.at(-1), false);
+  assert.deepEqual(again.fetched, []);
+});
