@@ -1,30 +1,50 @@
 // Canonical JSON: object keys sorted, no whitespace. Revision ids hash it, so the same edit made on
 // two nodes (whatever key order their clients used) gets the same rev.
 //
-// JSON.stringify with a property list emits, for every object at any depth, exactly the listed
-// keys that object has, in list order: giving it every key of the document, sorted, yields the
-// canonical form from the native serializer (much faster than building the string in JS). The one
-// exception is a `__proto__` key, which the list would also read through every object's prototype;
-// such documents take the plain JavaScript path.
+// The fast path gives JSON.stringify (native, no replacer) objects whose own key order is already
+// the sorted one: objects already in order are used as they are, others are copied with sorted keys.
+// Keys that start with a digit take the plain JavaScript path (V8 lists integer-like keys first, in
+// numeric order, whatever order they were added in), and so does `__proto__` (a copy would set it
+// as the prototype; a prototype-less copy would be a slow dictionary object for every document).
 
-function collectKeys(value: unknown, keys: Set<string>): void {
-  if (value === null || typeof value !== 'object') return;
+const SLOW = Symbol('slow');
+
+function isSorted(keys: string[]): boolean {
+  for (let i = 1; i < keys.length; i++) if (keys[i - 1]! > keys[i]!) return false;
+  return true;
+}
+
+/** `value` with every object's keys in sorted order (copies only where needed), or SLOW. */
+function sortedKeys(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) {
-    for (const v of value) collectKeys(v, keys);
-    return;
+    let out: unknown[] | null = null;
+    for (let i = 0; i < value.length; i++) {
+      const v = sortedKeys(value[i]);
+      if (v === SLOW) return SLOW;
+      if (v !== value[i]) (out ??= value.slice())[i] = v;
+    }
+    return out ?? value;
   }
-  for (const k in value) {
-    keys.add(k);
-    collectKeys((value as Record<string, unknown>)[k], keys);
+  const obj = value as Record<string, unknown>;
+  const keys = Object.keys(obj);
+  for (const k of keys) if (((k.charCodeAt(0) - 48) >>> 0) < 10 || k === '__proto__') return SLOW;
+  const inOrder = isSorted(keys);
+  if (!inOrder) keys.sort();
+  let out: Record<string, unknown> | null = inOrder ? null : {};
+  for (const k of keys) {
+    const v = sortedKeys(obj[k]);
+    if (v === SLOW) return SLOW;
+    if (!inOrder) out![k] = v;
+    else if (v !== obj[k]) (out ??= { ...obj })[k] = v;
   }
+  return out ?? obj;
 }
 
 export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  const keys = new Set<string>();
-  collectKeys(value, keys);
-  if (keys.has('__proto__')) return slowCanonicalJson(value);
-  return JSON.stringify(value, [...keys].sort());
+  const sorted = sortedKeys(value);
+  if (sorted === SLOW) return slowCanonicalJson(value);
+  return JSON.stringify(sorted) ?? 'null';
 }
 
 function slowCanonicalJson(value: unknown): string {

@@ -10,6 +10,7 @@ import { decodeRecord, encodeRecord, type DocRecord } from './doc-record.ts';
 import { attachmentDigests, resolveAttachments, storedAttachments, type AttInputs, type AttStub } from './attachments.ts';
 import { applyLocalEdit, applyReplicatedEdit, localParent } from './edits.ts';
 import { IdGenerator } from './ids.ts';
+import { diffIndexEntries } from './index-diff.ts';
 import { docKey, indexKey, META_KEY, revBodyKey, seqKey } from './keys.ts';
 import { parseRev, revGeneration, stem, winner, type RevTree } from './rev-tree.ts';
 import type { JsonObject, WriteFailure, WriteResult } from './types.ts';
@@ -210,19 +211,13 @@ export class WriteBatch {
 
   private reindex(id: string, before: JsonObject | undefined, after: JsonObject | undefined): void {
     const stream = this.stream;
-    if (!before) {
-      // A new document (the bulk-load case): nothing to diff against.
-      if (after) this.core.indexEntries(after, (path, value) => stream.push(indexKey(path, value, id), ''));
-      return;
-    }
-    const keep = new Set<string>();
-    if (after) this.core.indexEntries(after, (path, value) => keep.add(indexKey(path, value, id)));
-    this.core.indexEntries(before, (path, value) => {
-      const key = indexKey(path, value, id);
-      if (keep.has(key)) keep.delete(key);
-      else stream.push(key, null);
-    });
-    for (const key of keep) stream.push(key, '');
+    diffIndexEntries(
+      this.core.indexEntries,
+      before,
+      after,
+      (path, value) => stream.push(indexKey(path, value, id), ''),
+      (path, value) => stream.push(indexKey(path, value, id), null),
+    );
   }
 
   /** A document's current record, this batch's changes included (for purge). */

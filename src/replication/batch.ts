@@ -41,36 +41,34 @@ export async function replicateBatch(
   if (missingChecked === 0) return result;
 
   const diff = await call(() => target.revsDiff(revs, { signal }));
-  // Winning revisions the changes already carried need no bulkGet.
+  // Winning revisions the changes already carried need no bulkGet (a feed names each id once).
   const carried = new Map<string, Doc>();
-  for (const row of rows) if (row.doc) carried.set(`${row.id}\u0000${row.doc._rev}`, row.doc);
+  for (const row of rows) if (row.doc) carried.set(row.id, row.doc);
   const requests: BulkGetRequest[] = [];
-  const seen = new Set<string>();
-  for (const [id, entry] of Object.entries(diff)) {
-    for (const rev of entry.missing) {
+  for (const id in diff) {
+    const doc = carried.get(id);
+    for (const rev of diff[id]!.missing) {
       result.missingFound++;
-      const key = `${id}\u0000${rev}`;
-      const doc = carried.get(key);
-      if (doc === undefined) requests.push({ id, rev });
-      else if (!seen.has(key)) {
-        seen.add(key);
-        result.docs.push(doc);
-      }
+      if (doc !== undefined && doc._rev === rev) result.docs.push(doc);
+      else requests.push({ id, rev });
     }
   }
   if (result.missingFound === 0) return result;
 
-  const fetched = requests.length === 0 ? { results: [] } : await call(() => source.bulkGet(requests, { revs: true, latest: true, signal }));
-  // `latest` can answer two requests of one branch with the same newest leaf: send it once.
-  for (const { docs } of fetched.results) {
-    for (const entry of docs) {
-      // A revision the source no longer has (compacted or purged since the changes read) is skipped,
-      // as CouchDB does: the next changes entry for that document brings its newer leaf.
-      if (!('ok' in entry)) continue;
-      const key = `${entry.ok._id}\u0000${entry.ok._rev}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      result.docs.push(entry.ok);
+  if (requests.length > 0) {
+    const fetched = await call(() => source.bulkGet(requests, { revs: true, latest: true, signal }));
+    // `latest` can answer two requests of one branch with the same newest leaf: send it once.
+    const seen = new Set(result.docs.map((d) => `${d._id}\u0000${d._rev}`));
+    for (const { docs } of fetched.results) {
+      for (const entry of docs) {
+        // A revision the source no longer has (compacted or purged since the changes read) is skipped,
+        // as CouchDB does: the next changes entry for that document brings its newer leaf.
+        if (!('ok' in entry)) continue;
+        const key = `${entry.ok._id}\u0000${entry.ok._rev}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        result.docs.push(entry.ok);
+      }
     }
   }
   result.docsRead = result.docs.length;

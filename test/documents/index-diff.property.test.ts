@@ -1,0 +1,49 @@
+// The path-index diff of an edit: applied to the entries of the old body, it gives exactly the
+// entries of the new one, whichever fields changed, appeared or went.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { diffIndexEntries, sameJson } from '../../src/documents/index-diff.ts';
+import { forEachIndexEntry } from '../../src/query/index.ts';
+
+type Body = Record<string, unknown>;
+
+function entrySet(body: Body | undefined): Set<string> {
+  const out = new Set<string>();
+  if (body) forEachIndexEntry(body, (p, v) => out.add(p + '\u0000' + v));
+  return out;
+}
+
+/** Bodies that share fields often, so unchanged, changed, added and removed fields all occur. */
+const field = fc.constantFrom('a', 'b', 'c', '__proto__', '10', '_attachments');
+const value = fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.constantFrom(0, -0, 1, 'x', [1, 2], { k: [1, 1] }));
+const body = fc.dictionary(field, value, { maxKeys: 5 });
+
+test('the diff turns the old entries into the new ones', () => {
+  fc.assert(
+    fc.property(fc.option(body, { nil: undefined }), fc.option(body, { nil: undefined }), (before, after) => {
+      const got = entrySet(before);
+      const puts: string[] = [];
+      const dels: string[] = [];
+      diffIndexEntries(forEachIndexEntry, before, after, (p, v) => puts.push(p + '\u0000' + v), (p, v) => dels.push(p + '\u0000' + v));
+      for (const d of dels) assert.ok(got.delete(d), `deleted an entry the old body lacks: ${d}`);
+      for (const p of puts) {
+        assert.ok(!got.has(p), `put an entry already there: ${p}`);
+        got.add(p);
+      }
+      assert.deepEqual([...got].sort(), [...entrySet(after)].sort());
+    }),
+    { numRuns: 3000 },
+  );
+});
+
+test('sameJson: deep equality of JSON values, key order aside, -0 apart', () => {
+  assert.ok(sameJson({ a: [1, { b: 2, c: 3 }] }, { a: [1, { c: 3, b: 2 }] }));
+  assert.ok(!sameJson({ a: 1 }, { a: 1, b: 2 }));
+  assert.ok(!sameJson({ a: 1, c: undefined }, { a: 1, b: 2 }));
+  assert.ok(!sameJson([1], { 0: 1 }));
+  assert.ok(!sameJson(0, -0));
+  assert.ok(!sameJson(null, {}));
+  fc.assert(fc.property(fc.jsonValue(), (v) => sameJson(v, structuredClone(v))));
+});
