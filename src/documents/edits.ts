@@ -32,8 +32,7 @@ export function applyLocalEdit(current: DocRecord | undefined, edit: SplitDoc, a
     // The identical edit already exists (same parent, same body): CouchDB reports a conflict.
     throw conflict();
   }
-  const base: RevTree = current ? current.tree : emptyTree();
-  return { tree: addRevision(base, rev, parent, edit.deleted), rev, added: true };
+  return { tree: addRevision(current?.tree, rev, parent, edit.deleted), rev, added: true };
 }
 
 export function applyReplicatedEdit(current: DocRecord | undefined, edit: SplitDoc): EditOutcome {

@@ -38,8 +38,8 @@ export function isValidRev(rev: unknown): rev is Rev {
 }
 
 export function revGeneration(rev: Rev): number {
-  // Validated revs only: the generation is everything before the first '-'.
-  return Number.parseInt(rev.slice(0, rev.indexOf('-')), 10);
+  // Validated revs only: parseInt reads the digits before the '-' and stops there.
+  return Number.parseInt(rev, 10);
 }
 
 export function parseRev(rev: unknown): { gen: number; hash: string } {
@@ -94,9 +94,23 @@ export function sortedLeaves(tree: RevTree): Array<{ rev: Rev; deleted: boolean 
 }
 
 export function winner(tree: RevTree): { rev: Rev; deleted: boolean } {
-  const all = sortedLeaves(tree);
-  if (all.length === 0) throw new RefugeError('internal', 'empty revision tree');
-  return all[0]!;
+  // Written for the write path: no sorting, and no leaf set for a one-revision tree.
+  let only: Rev | undefined;
+  let count = 0;
+  for (const rev in tree) {
+    only = rev;
+    if (++count > 1) break;
+  }
+  if (count === 0) throw new RefugeError('internal', 'empty revision tree');
+  if (count === 1) return { rev: only!, deleted: tree[only!]!.deleted };
+  const internal = childSet(tree);
+  let best: { rev: Rev; deleted: boolean } | undefined;
+  for (const rev in tree) {
+    if (internal.has(rev)) continue;
+    const leaf = { rev, deleted: tree[rev]!.deleted };
+    if (best === undefined || compareLeaves(leaf, best) < 0) best = leaf;
+  }
+  return best!;
 }
 
 /** Non-deleted leaves other than the winner (CouchDB's `_conflicts`). */
@@ -127,8 +141,8 @@ export function ancestry(tree: RevTree, rev: Rev, limit = Infinity): Rev[] {
 }
 
 /** A local edit: `rev` becomes a child of `parent` (which must be a leaf, or null for a new root). */
-export function addRevision(tree: RevTree, rev: Rev, parent: Rev | null, deleted: boolean): RevTree {
-  const out = copyTree(tree);
+export function addRevision(tree: RevTree | undefined, rev: Rev, parent: Rev | null, deleted: boolean): RevTree {
+  const out = tree === undefined ? emptyTree() : copyTree(tree);
   out[rev] = { parent, deleted, available: true };
   return out;
 }
@@ -184,6 +198,11 @@ export function mergePath(
  */
 export function stem(tree: RevTree, limit: number): RevTree {
   if (!(limit >= 1)) throw new RefugeError('bad_request', 'revs_limit must be a positive integer');
+  // A leaf is at most its generation steps from any of its ancestors: when no revision is deeper
+  // than the limit, nothing can go (the common case, checked without allocating).
+  let deepest = 0;
+  for (const rev in tree) deepest = Math.max(deepest, revGeneration(rev));
+  if (deepest <= limit) return tree;
   const keep = new Set<Rev>();
   for (const leaf of leaves(tree)) for (const rev of ancestry(tree, leaf, limit)) keep.add(rev);
   let dropped = false;

@@ -76,9 +76,12 @@ export function decodeIndexValue(s: string): unknown {
 // IEEE-754 bits read as an unsigned big-endian integer sort positives correctly and negatives in
 // reverse: setting the sign bit of positives and flipping every bit of negatives makes the whole
 // line ascend. -0 is folded into 0 since collation treats them as equal.
+/** One scratch buffer for number conversions: they are synchronous, so it is never shared mid-use. */
+const scratch = new DataView(new ArrayBuffer(8));
+
 function encodeNumber(n: number): string {
   if (!Number.isFinite(n)) throw new RefugeError('bad_request', `Not a JSON number: ${n}`);
-  const view = new DataView(new ArrayBuffer(8));
+  const view = scratch;
   view.setFloat64(0, n === 0 ? 0 : n);
   let hi = view.getUint32(0);
   let lo = view.getUint32(4);
@@ -100,7 +103,7 @@ function decodeNumber(s: string): number {
     hi = ~hi >>> 0;
     lo = ~lo >>> 0;
   }
-  const view = new DataView(new ArrayBuffer(8));
+  const view = scratch;
   view.setUint32(0, hi);
   view.setUint32(4, lo);
   return view.getFloat64(0);
