@@ -68,6 +68,8 @@ async function runSide(label: string, open: (dir: string) => Promise<DocStore>):
           const rev = await store.put({ ...doc, _rev: revs.get(doc._id)!, age: (doc.age + k) % 100, active: k % 2 === 0 });
           revs.set(doc._id, rev);
         }
+        // As for the insert: done once the writes are in storage, not when they are acknowledged.
+        await store.get(docId(updIdx[0]!));
       });
       rates.update_single = perSecond(ops, updates.ms);
       note(`${label}: ${PHASES.map((p) => `${p}=${Math.round(rates[p])}`).join(' ')}`);
