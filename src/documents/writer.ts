@@ -39,6 +39,8 @@ export class Writer {
   private queuedWaiting: Waiting = [];
   private inFlight: Map<string, string | null> | null = null;
   private flushing: Promise<void> | null = null;
+  /** Resolved when the flusher takes the queued chain (see handedOver). */
+  private takenWaiters: Array<() => void> = [];
   private closed = false;
   private failure: RefugeError | null = null;
 
@@ -84,7 +86,8 @@ export class Writer {
     try {
       while (this.queue.length > 0) {
         const group = this.takeGroup();
-        if (group[0]!.exclusive || (this.queuedChain?.length ?? 0) > MAX_PENDING_KEYS) await this.flushed().catch(() => undefined);
+        if (group[0]!.exclusive) await this.flushed().catch(() => undefined);
+        else if ((this.queuedChain?.length ?? 0) > MAX_PENDING_KEYS) await this.handedOver();
         await this.computeGroup(group);
       }
     } finally {
@@ -144,6 +147,22 @@ export class Writer {
     this.flushing ??= this.flush();
   }
 
+  /**
+   * Back-pressure: resolves once the flusher has taken the queued chain to write it, so the next
+   * group is computed while that write runs. Waiting for the whole flush instead would leave this
+   * thread idle during every write, and the storage thread idle during every computation.
+   */
+  private handedOver(): Promise<void> {
+    if (this.flushing === null || this.queuedChain === null) return Promise.resolve();
+    return new Promise((resolve) => this.takenWaiters.push(resolve));
+  }
+
+  private releaseTakenWaiters(): void {
+    const waiters = this.takenWaiters;
+    this.takenWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
   private async flush(): Promise<void> {
     try {
       while (this.queuedChain !== null && !this.failure) {
@@ -153,6 +172,7 @@ export class Writer {
         this.queuedChain = null;
         this.queued = null;
         this.queuedWaiting = [];
+        this.releaseTakenWaiters();
         try {
           await chain.write({ sync: this.core.durability === 'durable' });
         } catch (err) {
@@ -166,6 +186,7 @@ export class Writer {
       }
     } finally {
       this.flushing = null;
+      this.releaseTakenWaiters();
     }
   }
 
