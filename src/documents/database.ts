@@ -230,7 +230,9 @@ export class Database {
 
   private submitDocs(docs: readonly unknown[], newEdits: boolean, prepared: Array<AttInputs | WriteFailure | undefined>): Promise<Array<WriteResult | WriteFailure>> {
     return this.writer.submit(async (batch) => {
-      await batch.preload(docs.flatMap((d) => (d && typeof (d as Doc)._id === 'string' ? [(d as Doc)._id!] : [])));
+      const ids: string[] = [];
+      for (const d of docs) if (d && typeof (d as Doc)._id === 'string') ids.push((d as Doc)._id!);
+      await batch.preload(ids);
       const out: Array<WriteResult | WriteFailure> = [];
       for (let i = 0; i < docs.length; i++) {
         const p = prepared[i];

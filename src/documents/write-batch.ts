@@ -59,6 +59,7 @@ export class WriteBatch {
 
   /** Loads the current records of these ids in one storage round trip. */
   async preload(docIds: Iterable<string>): Promise<void> {
+    if (Array.isArray(docIds) && docIds.length === 1) return this.preloadOne(docIds[0]!);
     const missing = [...new Set(docIds)].filter((id) => !this.records.has(id));
     if (missing.length === 0) return;
     const store = this.core.store;
@@ -79,8 +80,24 @@ export class WriteBatch {
     });
   }
 
+  /** A single put's read, without the arrays of the general case. */
+  private preloadOne(id: string): Promise<void> {
+    if (this.records.has(id)) return Promise.resolve();
+    const key = docKey(id);
+    const queued = this.pending(key);
+    if (queued !== undefined) {
+      this.records.set(id, queued === null ? null : decodeRecord(id, queued));
+      return Promise.resolve();
+    }
+    const store = this.core.store;
+    if (!store.getSync) return this.preload(new Set([id]));
+    const v = store.getSync(key);
+    this.records.set(id, v === undefined ? null : decodeRecord(id, v));
+    return Promise.resolve();
+  }
+
   private async record(id: string): Promise<DocRecord | undefined> {
-    if (!this.records.has(id)) await this.preload([id]);
+    if (!this.records.has(id)) await this.preloadOne(id);
     return this.records.get(id) ?? undefined;
   }
 
