@@ -5,13 +5,12 @@
 import { RefugeError, toRefugeError } from '../errors/index.ts';
 import type { KvChain } from '../storage/index.ts';
 import type { DbCore, DbState } from './core.ts';
-import { encodeState } from './core.ts';
 import { decodeRecord, encodeRecord, type DocRecord } from './doc-record.ts';
 import { attachmentDigests, resolveAttachments, storedAttachments, type AttInputs, type AttStub } from './attachments.ts';
 import { applyLocalEdit, applyReplicatedEdit, localParent } from './edits.ts';
 import { IdGenerator } from './ids.ts';
 import { diffIndexEntries } from './index-diff.ts';
-import { docKey, indexKey, META_KEY, revBodyKey, seqKey } from './keys.ts';
+import { docKey, indexKey, revBodyKey, seqKey } from './keys.ts';
 import { parseRev, revGeneration, stem, winner, type RevTree } from './rev-tree.ts';
 import type { JsonObject, WriteFailure, WriteResult } from './types.ts';
 import { splitDoc, type SplitDoc } from './validate.ts';
@@ -271,15 +270,15 @@ export class WriteBatch {
   }
 
   /**
-   * Appends every key change of the batch, with the updated counters, to `chain`, and returns the
-   * readable part (records, bodies, local docs) for read-your-writes until the chain is written.
+   * Appends every key change of the batch to `chain`, and returns the readable part (records,
+   * bodies, local docs) for read-your-writes until the chain is written. The counters (`state`) are
+   * not among them: the writer stores them once per chain, as they stand when it is written.
    */
   appendTo(chain: KvChain): Map<string, string | null> {
     // Checked before the first op is added: a chain may already hold earlier acknowledged groups,
     // so this group must go in whole or not at all.
     for (const key of this.ops.keys()) checkKey(key);
     for (let i = 0; i < this.stream.length; i += 2) checkKey(this.stream[i]!);
-    this.ops.set(META_KEY, encodeState(this.state));
     for (const [key, value] of this.ops) {
       if (value === null) chain.del(key);
       else chain.put(key, value);

@@ -10,7 +10,8 @@
 
 import { RefugeError, toRefugeError } from '../errors/index.ts';
 import type { KvChain } from '../storage/index.ts';
-import type { DbCore } from './core.ts';
+import { encodeState, type DbCore } from './core.ts';
+import { META_KEY } from './keys.ts';
 import { WriteBatch } from './write-batch.ts';
 
 type Job = {
@@ -172,6 +173,9 @@ export class Writer {
         this.queuedChain = null;
         this.queued = null;
         this.queuedWaiting = [];
+        // The chain holds every group computed so far, so the counters as they stand now are
+        // exactly its counters: stored once here rather than once per group.
+        chain.put(META_KEY, encodeState(this.core.state));
         this.releaseTakenWaiters();
         try {
           await chain.write({ sync: this.core.durability === 'durable' });
