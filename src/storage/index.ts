@@ -13,6 +13,6 @@ export type {
   StorageEngine,
   WriteOptions,
 } from './types.ts';
-export { LevelKvStore } from './level-store.ts';
+export { LevelKvStore, type NativeBatchOps } from './level-store.ts';
 export { memoryEngine } from './memory.ts';
 export { collect, prefixRange } from './ranges.ts';

@@ -142,12 +142,19 @@ class LevelSnapshot extends LevelReader implements KvSnapshot {
   }
 }
 
+/** Puts and deletes straight into an engine's native batch (see LevelKvStore's `nativeOps`). */
+export interface NativeBatchOps {
+  put(key: string, value: string): void;
+  del(key: string): void;
+}
+
 export class LevelKvStore extends LevelReader implements KvStore {
   // Present only when the engine declares the capability, so `store.getSync?.()` is the check.
   readonly getSync?: (key: string) => string | undefined;
   readonly approximateSize?: (range: { gte: string; lt: string }) => Promise<number>;
   readonly compactRange?: (range: { gte: string; lt: string }) => Promise<void>;
   private readonly batchWritten?: (batch: object, bytes: number) => void;
+  private readonly nativeOps?: (batch: object) => NativeBatchOps | undefined;
 
   constructor(
     db: Db,
@@ -158,10 +165,17 @@ export class LevelKvStore extends LevelReader implements KvStore {
       compactRange?: (gte: string, lt: string) => Promise<void>;
       /** Told of each chained batch about to be written, with the bytes of its keys and values. */
       batchWritten?: (batch: object, bytes: number) => void;
+      /**
+       * The engine's own put/del on a chained batch, past abstract-level's per-operation checks
+       * and op objects (which the keys have passed here already). Used from the second operation
+       * on: the first goes through the public API, so the batch knows it is not empty.
+       */
+      nativeOps?: (batch: object) => NativeBatchOps | undefined;
     } = {},
   ) {
     super(db, undefined);
     if (extras.batchWritten) this.batchWritten = extras.batchWritten;
+    if (extras.nativeOps) this.nativeOps = extras.nativeOps;
     if (capabilities.getSync) {
       this.getSync = (key) => {
         try {
@@ -224,16 +238,19 @@ export class LevelKvStore extends LevelReader implements KvStore {
     let length = 0;
     let bytes = 0;
     const batchWritten = this.batchWritten;
+    const native = this.nativeOps?.(chain);
     return {
       put(key: string, value: string) {
         if (!wellFormed(key)) throw new RefugeError('bad_request', 'storage batch: key is not well-formed Unicode');
-        chain.put(key, value);
+        if (native && length > 0) native.put(key, value);
+        else chain.put(key, value);
         length++;
         bytes += key.length + value.length;
       },
       del(key: string) {
         if (!wellFormed(key)) throw new RefugeError('bad_request', 'storage batch: key is not well-formed Unicode');
-        chain.del(key);
+        if (native && length > 0) native.del(key);
+        else chain.del(key);
         length++;
         bytes += key.length;
       },

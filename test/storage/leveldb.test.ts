@@ -7,7 +7,8 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { leveldbEngine } from '../../src/storage-node/index.ts';
+import { ClassicLevel } from 'classic-level';
+import { leveldbEngine, nativeOps } from '../../src/storage-node/index.ts';
 import { runStorageConformance } from './conformance.ts';
 
 let base: Promise<string> | undefined;
@@ -40,5 +41,37 @@ describe('leveldb engine', () => {
     assert.ok(existsSync(location));
     await engine.destroy(location);
     assert.equal(existsSync(location), false);
+  });
+
+  test('chains write through classic-level\'s native batch, every op of them, in order', async () => {
+    const raw = new ClassicLevel(join(dir, 'raw'));
+    await raw.open();
+    try {
+      assert.ok(nativeOps(raw.batch()), 'classic-level\'s binding and batch context are found (an upgrade changed them?)');
+    } finally {
+      await raw.close();
+    }
+    const store = await leveldbEngine().open({ location: join(dir, 'native') });
+    try {
+      await store.batch([{ type: 'put', key: 'gone', value: 'x' }, { type: 'put', key: 'k0', value: 'old' }]);
+      const chain = store.chain();
+      chain.del('gone');
+      for (let i = 0; i < 1000; i++) chain.put(`k${i}`, `v${i}`);
+      chain.del('k5');
+      chain.put('k5', 'again');
+      chain.del('k7');
+      assert.equal(chain.length, 1004);
+      await chain.write();
+      assert.equal(await store.get('gone'), undefined);
+      assert.equal(await store.get('k0'), 'v0');
+      assert.equal(await store.get('k5'), 'again');
+      assert.equal(await store.get('k7'), undefined);
+      assert.equal(await store.get('k999'), 'v999');
+      const rows = [];
+      for await (const chunk of store.scan({ gte: 'k', lt: 'l' }, 500)) rows.push(...chunk);
+      assert.equal(rows.length, 999);
+    } finally {
+      await store.close();
+    }
   });
 });
