@@ -14,6 +14,23 @@ function isSorted(keys: string[]): boolean {
   return true;
 }
 
+/** Array.prototype.sort's order, in place: insertion sort for the few keys of most objects (no work array). */
+function sortKeys(keys: string[]): void {
+  if (keys.length > 16) {
+    keys.sort();
+    return;
+  }
+  for (let i = 1; i < keys.length; i++) {
+    const k = keys[i]!;
+    let j = i - 1;
+    while (j >= 0 && keys[j]! > k) {
+      keys[j + 1] = keys[j]!;
+      j--;
+    }
+    keys[j + 1] = k;
+  }
+}
+
 /** `value` with every object's keys in sorted order (copies only where needed), or SLOW. */
 function sortedKeys(value: unknown): unknown {
   if (value === null || typeof value !== 'object') return value;
@@ -30,7 +47,7 @@ function sortedKeys(value: unknown): unknown {
   const keys = Object.keys(obj);
   for (const k of keys) if (((k.charCodeAt(0) - 48) >>> 0) < 10 || k === '__proto__') return SLOW;
   const inOrder = isSorted(keys);
-  if (!inOrder) keys.sort();
+  if (!inOrder) sortKeys(keys);
   let out: Record<string, unknown> | null = inOrder ? null : {};
   for (const k of keys) {
     const v = sortedKeys(obj[k]);
