@@ -49,6 +49,7 @@ export async function readChanges(
   const range: KvRange = { gt: seqKey(since), lte: seqKey(upTo), reverse: o.descending === true };
   let lastSeq = o.descending ? upTo : since;
   let done = false;
+  let docBytesLeft = o.maxDocBytes ?? Infinity;
   for await (const chunk of reader.scan(range, needRecord ? 256 : 1024)) {
     const entries = chunk.map(([key, value]) => {
       const [id, rev, deleted] = JSON.parse(value) as [string, string, number];
@@ -76,7 +77,10 @@ export async function readChanges(
           if (e.deleted) doc._deleted = true;
         }
         if (filter.match && !filter.match(doc)) continue;
-        if (o.includeDocs) row.doc = doc;
+        if (o.includeDocs && docBytesLeft > 0) {
+          row.doc = doc;
+          docBytesLeft -= raw.length;
+        }
       }
       results.push(row);
       if (results.length >= limit) {

@@ -101,6 +101,11 @@ export interface ChangesOptions {
   conflicts?: boolean;
   /** Included documents carry `_revisions`, as a get with `revs` (a replicator can then skip its bulkGet). */
   revs?: boolean;
+  /**
+   * With `includeDocs`: once the included documents' stored size passes this many bytes, the
+   * remaining rows come without `doc` (a replicator fetches those apart, so one answer stays bounded).
+   */
+  maxDocBytes?: number;
   style?: ChangesStyle;
   docIds?: string[];
   selector?: unknown;

@@ -26,6 +26,8 @@ export interface LocalPeerOptions {
 }
 
 const IDENTITY_DOC = '_local/refuge-replication-identity';
+/** Documents one changes answer carries at most (by stored size); the rest are fetched by bulkGet. */
+export const CARRIED_DOC_BYTES = 16 * 1024 * 1024;
 const identities = new WeakMap<Database, Promise<string>>();
 
 function toLocalSeq(seq: Seq): number {
@@ -83,7 +85,7 @@ export class LocalPeer implements ReplicationPeer {
       docIds: request.docIds ? [...request.docIds] : undefined,
       selector: request.selector,
       ...(request.filter ? { filter: request.filter.name, queryParams: request.filter.queryParams } : {}),
-      ...(request.includeDocs === true && { includeDocs: true, revs: true }),
+      ...(request.includeDocs === true && { includeDocs: true, revs: true, maxDocBytes: CARRIED_DOC_BYTES }),
     };
     const first = await this.db.changes({ ...filter, since, limit: request.limit });
     if (first.results.length > 0 || request.feed !== 'longpoll' || request.signal?.aborted) return withoutAttachmentDocs(first);
