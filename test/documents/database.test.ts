@@ -257,12 +257,12 @@ for (const engine of ENGINES) {
       await db.put({ _id: 'a', _rev: first.rev, pad: 'y'.repeat(1000) });
       for (const id of ['b', 'c', 'd', 'e']) await db.put({ _id: id, pad: 'z'.repeat(1000) });
       const withRevs = await db.changes({ includeDocs: true, revs: true });
-      assert.deepEqual(withRevs.results[0]!.doc, await db.get('b', { revs: true }));
-      assert.equal((withRevs.results.at(-1)!.doc!._revisions as { ids: string[] }).ids.length, 2);
+      assert.deepEqual(withRevs.results[1]!.doc, await db.get('b', { revs: true }));
+      assert.equal((withRevs.results[0]!.doc!._revisions as { ids: string[] }).ids.length, 2);
       assert.equal((await db.changes({ includeDocs: true })).results[0]!.doc!._revisions, undefined);
       // Each stored doc is a little over 1,000 bytes: the one that crosses 2,500 still carries its doc.
       const bounded = await db.changes({ includeDocs: true, revs: true, maxDocBytes: 2500 });
-      assert.deepEqual(bounded.results.map((r) => r.id), ['b', 'c', 'd', 'e', 'a']);
+      assert.deepEqual(bounded.results.map((r) => r.id), ['a', 'b', 'c', 'd', 'e']);
       assert.deepEqual(bounded.results.map((r) => r.doc !== undefined), [true, true, true, false, false]);
     });
 
