@@ -9,7 +9,7 @@ import type { Suite } from './report.ts';
 export const meshSuite: Suite = {
   figures: ['mesh.replicate', 'mesh.flood', 'mesh.idle_rss'],
   async run(wants, emit) {
-    // Memory first, while the process is still small and its heap unfragmented by 100k docs.
+    // Idle memory is measured in a child process of its own (mesh-idle.ts), whatever ran before.
     if (wants('mesh.idle_rss')) await (await import('./mesh-idle.ts')).runIdleRss(emit);
     if (wants('mesh.flood')) await (await import('./mesh-flood.ts')).runFlood(emit);
     if (wants('mesh.replicate')) await (await import('./mesh-replicate.ts')).runReplicate(emit);
