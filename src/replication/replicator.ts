@@ -156,7 +156,8 @@ export class Replication extends Emitter<ReplicationEvents> {
           ...(options.filter === undefined ? {} : { filter: { name: options.filter, queryParams: options.queryParams ?? {} } }),
           feed: this.caughtUp && longpoll ? 'longpoll' : 'normal',
           timeoutMs: options.longpollTimeoutMs,
-          ...(this.carryDocs && { includeDocs: true }),
+          // Checked at each call: a peer may find out that its server cannot carry them after all.
+          ...(this.carryDocs && source.capabilities.changesDocs === true && { includeDocs: true }),
           signal: this.signal,
         }),
       );

@@ -200,3 +200,23 @@ test('changes carry the documents while the target lacks them: bulkGet only for 
   assert.equal(again.carried.at(-1), false);
   assert.deepEqual(again.fetched, []);
 });
+
+test('a source that turns out unable to carry documents is not asked again', async (t) => {
+  const { a, b } = await pair(t);
+  await a.bulkDocs(Array.from({ length: 30 }, (_, i) => ({ _id: `d${String(i).padStart(2, '0')}` })));
+  // As HttpPeer does against a server that ignores `revs`: the ability goes away after one answer.
+  class Forgetful extends RecordingPeer {
+    override async changes(request: Parameters<LocalPeer['changes']>[0]) {
+      const answer = await super.changes(request);
+      this.capabilities.changesDocs = false;
+      for (const row of answer.results) delete row.doc;
+      return answer;
+    }
+  }
+  const source = new Forgetful(a);
+  const report = await replicate(source, b, { batchSize: 5, batchesInFlight: 1 }).done;
+  assert.equal(report.docsWritten, 30);
+  assert.deepEqual(source.carried.slice(0, 2), [true, false]);
+  assert.ok(source.carried.slice(1).every((c) => !c), `carried: ${source.carried.join(',')}`);
+  await assertSameTrees(a, b);
+});
