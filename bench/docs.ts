@@ -1,7 +1,9 @@
 // The docs suite: Refuge (LevelDB, durability 'fast', path index on) against pouchdb-node 9 on the
-// same 100k-doc workload, plus the raw classic-level ceiling and Refuge's peak RSS.
+// same 100k-doc workload, plus two raw classic-level ceilings (one key per doc; Refuge's own keys)
+// and Refuge's peak RSS.
 
 import { openPouch, openRefuge, type DocStore } from './doc-store.ts';
+import { layoutCeiling } from './layout-ceiling.ts';
 import { leveldbCeiling } from './leveldb-ceiling.ts';
 import { collectGarbage, note, perSecond, timed, type Emit, type Suite } from './report.ts';
 import { RssSampler } from './rss-sampler.ts';
@@ -81,7 +83,7 @@ async function runSide(label: string, open: (dir: string) => Promise<DocStore>):
 }
 
 export const docsSuite: Suite = {
-  figures: [...PHASES.map((p) => `docs.${p}`), 'docs.leveldb_ceiling', 'docs.peak_rss'],
+  figures: [...PHASES.map((p) => `docs.${p}`), 'docs.leveldb_ceiling', 'docs.layout_ceiling', 'docs.peak_rss'],
 
   async run(wants, emit: Emit) {
     const size = workloadSize();
@@ -108,6 +110,11 @@ export const docsSuite: Suite = {
       const raw = await withTempDir('raw', (dir) => leveldbCeiling(dir, size.docs, size.batch));
       note(`classic-level raw batch put: ${Math.round(raw)} docs/s`);
       emit({ bench: 'docs.leveldb_ceiling', unit: 'docs/s', refuge: refuge.bulk_insert, anchor: 'classic-level', anchorValue: raw });
+    }
+    if (wants('docs.layout_ceiling')) {
+      const raw = await withTempDir('layout', (dir) => layoutCeiling(dir, size.docs, size.batch));
+      note(`classic-level writing refuge's own batches: ${Math.round(raw)} docs/s`);
+      emit({ bench: 'docs.layout_ceiling', unit: 'docs/s', refuge: refuge.bulk_insert, anchor: 'classic-level (refuge keys)', anchorValue: raw });
     }
     emit({ bench: 'docs.peak_rss', unit: 'MB', refuge: peakMb, anchor: 'target', anchorValue: RSS_TARGET_MB, higherIsBetter: false });
   },
