@@ -30,6 +30,11 @@ export interface DbCore {
   indexEntries(body: JsonObject, emit: (path: string, encodedValue: string) => void): void;
 }
 
+/** The counters of a database that has never been written. */
+export function initialState(revsLimit: number, autoIndex: boolean): DbState {
+  return { seq: 0, docCount: 0, delCount: 0, revsLimit, autoIndex, purgeSeq: 0, purgedInfosLimit: 1000, purgeTrimmedSeq: 0 };
+}
+
 export function encodeState(s: DbState): string {
   return JSON.stringify(s);
 }

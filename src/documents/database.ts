@@ -1,17 +1,18 @@
 // A database: the public face over one key/value store. Reads go straight to storage (or a
 // snapshot); every write goes through the single Writer so revision trees never race.
 
-import { RefugeError, conflict, toRefugeError } from '../errors/index.ts';
+import { RefugeError, conflict } from '../errors/index.ts';
 import type { BlobId, BlobRead, BlobStore } from '../blobs/core.ts';
-import { attachmentStubs, inlineAttachments, prepareAttachments, type AttInputs, type AttStub } from './attachments.ts';
+import { copyOf, editOf, inlineSince, prepareBulkAttachments, storedAttachmentBlobIds, withAttachment, withoutAttachment } from './attachment-edits.ts';
+import { attachmentStubs, type AttInputs, type AttStub } from './attachments.ts';
+import { compileChangesFilter } from './changes-filter.ts';
 import { LOCAL_ADMIN, type DesignHooks } from './hooks.ts';
 import type { KvStore, StorageEngine } from '../storage/index.ts';
 import { allDocs } from './all-docs.ts';
 import { checkChangesOptions, readChanges, type ChangesFilter } from './changes.ts';
 import { compact, rebuildPathIndex } from './compaction.ts';
-import { decodeBody } from './doc-record.ts';
 import { executeFind, explainFind, parseFind, pathQuery, type FindRequest, type FindResult, type PathQuery, type PathQueryRow } from './find.ts';
-import { decodeState, type DbCore, type DbState } from './core.ts';
+import { decodeState, initialState, type DbCore } from './core.ts';
 import { getLocal, localDocs, validateLocalDoc, writeLocal } from './local-docs.ts';
 import { purge, purgedInfos, purgedSince, setPurgedInfosLimit, type PurgeResult } from './purge.ts';
 import { META_KEY } from './keys.ts';
@@ -79,16 +80,7 @@ export class Database {
     validateDbName(name);
     const store: KvStore = await options.engine.open({ location: options.location });
     try {
-      const defaults: DbState = {
-        seq: 0,
-        docCount: 0,
-        delCount: 0,
-        revsLimit: options.revsLimit === undefined ? 1000 : validateRevsLimit(options.revsLimit),
-        autoIndex: options.autoIndex !== false,
-        purgeSeq: 0,
-        purgedInfosLimit: 1000,
-        purgeTrimmedSeq: 0,
-      };
+      const defaults = initialState(options.revsLimit === undefined ? 1000 : validateRevsLimit(options.revsLimit), options.autoIndex !== false);
       const stored = await store.get(META_KEY);
       const state = decodeState(stored, defaults);
       const wantIndex = options.autoIndex ?? state.autoIndex;
@@ -171,26 +163,7 @@ export class Database {
     const refused = await this.checkWrites(docs, options);
     // Attachment bytes go to the blob store before the write is queued (blob I/O never runs
     // inside the writer); a document whose attachments are invalid fails alone.
-    const prepared: Array<AttInputs | WriteFailure | undefined> = [];
-    for (const [i, d] of docs.entries()) {
-      if (refused?.[i]) {
-        prepared.push(refused[i]);
-        continue;
-      }
-      const raw = d && typeof d === 'object' ? (d as Doc)._attachments : undefined;
-      if (raw === undefined || raw === null) {
-        prepared.push(undefined);
-        continue;
-      }
-      try {
-        prepared.push(await prepareAttachments(raw, this.options.blobs));
-      } catch (err) {
-        const e = toRefugeError(err);
-        if (e.code === 'internal') throw e;
-        prepared.push({ id: String((d as Doc)._id ?? ''), error: e.code, reason: e.reason });
-      }
-    }
-    return this.writePrepared(docs, newEdits, prepared);
+    return this.writePrepared(docs, newEdits, await prepareBulkAttachments(docs, refused, this.options.blobs));
   }
 
   /** Writes documents whose attachments are prepared (stored as blobs) and whose checks passed. */
@@ -213,16 +186,9 @@ export class Database {
     this.check();
     if (typeof dest !== 'string' || dest === '') throw new RefugeError('bad_request', 'Destination header is mandatory for COPY.');
     if (source.startsWith('_local/') || dest.startsWith('_local/')) throw new RefugeError('bad_request', 'local documents cannot be copied');
-    const { _id: _from, _rev: _at, _attachments: stubs, ...body } = await this.get(source, options.rev === undefined ? {} : { rev: options.rev });
-    const doc: Doc = { ...body, _id: dest, ...(options.destRev !== undefined && { _rev: options.destRev }), ...(stubs !== undefined && { _attachments: stubs }) };
+    const { doc, atts } = copyOf(await this.get(source, options.rev === undefined ? {} : { rev: options.rev }), dest, options.destRev);
     const refused = (await this.checkWrites([doc], options))?.[0];
     if (refused) throw new RefugeError(refused.error as never, refused.reason);
-    const atts: AttInputs | undefined =
-      stubs === undefined
-        ? undefined
-        : Object.fromEntries(
-            Object.entries(stubs as Record<string, AttStub>).map(([name, a]) => [name, { kind: 'new', content_type: a.content_type, digest: a.digest, length: a.length }]),
-          );
     const [result] = await this.writePrepared([doc], true, [atts]);
     if ('error' in result!) throw new RefugeError(result.error as never, result.reason);
     return result!;
@@ -265,21 +231,8 @@ export class Database {
     if (typeof id !== 'string') throw new RefugeError('bad_request', 'Document id must be a string');
     if (id.startsWith('_local/')) return getLocal(this.core.store, id);
     const doc = await getDoc(this.core.store, id, options, this.core.state.revsLimit);
-    if (options.attachments) await this.inline(doc, options.attsSince);
+    if (options.attachments) await inlineSince(doc, this.options.blobs, options.attsSince);
     return doc;
-  }
-
-  /** Replaces attachment stubs by data, except those unchanged since `attsSince`. */
-  private async inline(doc: Doc, attsSince?: readonly Rev[]): Promise<void> {
-    let since = 0;
-    const history = doc._revisions as { start: number; ids: string[] } | undefined;
-    for (const rev of attsSince ?? []) {
-      const gen = Number.parseInt(rev, 10);
-      // Only revisions this document descends from count (CouchDB's atts_since).
-      const known = history ? history.ids[history.start - gen] === rev.slice(rev.indexOf('-') + 1) : false;
-      if (known || !history) since = Math.max(since, gen);
-    }
-    await inlineAttachments(doc, this.options.blobs, since);
   }
 
   /**
@@ -288,15 +241,7 @@ export class Database {
    */
   async *attachmentBlobIds(): AsyncGenerator<string> {
     await this.settle();
-    for (const range of [{ gte: 'd!', lt: 'd"' }, { gte: 'r!', lt: 'r"' }]) {
-      for await (const chunk of this.core.store.scan(range, 512)) {
-        for (const [key, value] of chunk) {
-          if (!value.includes('"_attachments"')) continue;
-          const body = key.startsWith('d!') ? decodeBody(value) : (JSON.parse(value) as JsonObject);
-          for (const stub of Object.values((body._attachments as Record<string, AttStub> | undefined) ?? {})) yield stub.digest;
-        }
-      }
-    }
+    yield* storedAttachmentBlobIds(this.core.store);
   }
 
   /** One attachment's metadata and a verified stream of its bytes. */
@@ -314,26 +259,16 @@ export class Database {
     if (!this.options.blobs) throw new RefugeError('not_implemented', 'this database has no blob store for attachments');
     const put = await this.options.blobs.put(bytes);
     const base: Doc = rev === undefined ? { _id: docId } : await this.get(docId, { rev });
-    const atts: AttInputs = {};
-    for (const n of Object.keys((base._attachments as object | undefined) ?? {})) atts[n] = { kind: 'stub' };
-    atts[name] = { kind: 'new', content_type: contentType, digest: put.id, length: put.size };
-    return this.writeWith(base, rev, atts);
+    return this.writeWith(base, rev, withAttachment(base, name, put, contentType));
   }
 
   async removeAttachment(docId: string, name: string, rev: Rev): Promise<WriteResult> {
     const base = await this.get(docId, { rev });
-    const existing = Object.keys((base._attachments as object | undefined) ?? {});
-    if (!existing.includes(name)) throw new RefugeError('not_found', 'Document is missing attachment');
-    const atts: AttInputs = {};
-    for (const n of existing) if (n !== name) atts[n] = { kind: 'stub' };
-    return this.writeWith(base, rev, atts);
+    return this.writeWith(base, rev, withoutAttachment(base, name));
   }
 
   private async writeWith(base: Doc, rev: Rev | undefined, atts: AttInputs): Promise<WriteResult> {
-    const { _attachments: _a, _revisions: _r, ...rest } = base;
-    const doc: Doc = { ...rest, _id: base._id };
-    if (rev !== undefined) doc._rev = rev;
-    else delete doc._rev;
+    const doc = editOf(base, rev);
     const refused = await this.checkWrites([{ ...doc, _attachments: attachmentStubs(atts, base._attachments) }], {});
     if (refused?.[0]) throw new RefugeError(refused[0].error as never, refused[0].reason);
     const result = await this.writer
@@ -348,7 +283,7 @@ export class Database {
   async getOpenRevs(id: string, revs: 'all' | readonly Rev[], options: GetOptions = {}): Promise<OpenRevsResult> {
     await this.settle();
     const out = await getOpenRevs(this.core.store, id, revs, options, this.core.state.revsLimit);
-    if (options.attachments) for (const r of out) if ('ok' in r) await this.inline(r.ok, options.attsSince);
+    if (options.attachments) for (const r of out) if ('ok' in r) await inlineSince(r.ok, this.options.blobs, options.attsSince);
     return out;
   }
 
@@ -357,7 +292,7 @@ export class Database {
     if (!Array.isArray(requests)) throw new RefugeError('bad_request', '`docs` must be an array');
     const result = await this.withSnapshot((snap) => bulkGet(snap, requests, options, this.core.state.revsLimit));
     if (options.attachments) {
-      for (const r of result.results) for (const d of r.docs) if ('ok' in d) await this.inline(d.ok);
+      for (const r of result.results) for (const d of r.docs) if ('ok' in d) await inlineSince(d.ok, this.options.blobs);
     }
     return result;
   }
@@ -417,29 +352,8 @@ export class Database {
     return liveChanges(source, options.since ?? 0, batchSize, intervalMs, options.signal);
   }
 
-  private async compileFilter(options: ChangesOptions): Promise<ChangesFilter> {
-    const filter: ChangesFilter = {};
-    if (options.docIds) filter.docIds = new Set(options.docIds);
-    const tests: Array<(doc: Doc) => boolean> = [];
-    if (options.selector !== undefined) tests.push(this.options.compileSelector(options.selector));
-    if (options.filter !== undefined) {
-      if (options.filter === '_design') tests.push((doc) => typeof doc._id === 'string' && doc._id.startsWith('_design/'));
-      else if (!this.hooks.compileFilter) {
-        throw new RefugeError('not_found', `filter ${options.filter} needs design documents, which this database does not run`);
-      } else {
-        tests.push(
-          await this.hooks.compileFilter({
-            name: options.filter,
-            ...(options.view === undefined ? {} : { view: options.view }),
-            ...(options.queryParams === undefined ? {} : { query: options.queryParams }),
-            userCtx: options.userCtx ?? LOCAL_ADMIN,
-          }),
-        );
-      }
-    }
-    if (tests.length === 1) filter.match = tests[0];
-    else if (tests.length > 1) filter.match = (doc) => tests.every((t) => t(doc));
-    return filter;
+  private compileFilter(options: ChangesOptions): Promise<ChangesFilter> {
+    return compileChangesFilter(options, this.options.compileSelector, this.hooks);
   }
 
   // ---- queries ----

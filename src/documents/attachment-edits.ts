@@ -1,0 +1,110 @@
+// The document-level side of attachment requests: what a write that adds, removes or copies
+// attachments carries, which attachments a read inlines, and which blobs stored revisions name.
+// The Database methods that use these only check, queue the write and report.
+
+import { RefugeError, toRefugeError } from '../errors/index.ts';
+import type { BlobStore } from '../blobs/core.ts';
+import type { KvReader } from '../storage/index.ts';
+import { inlineAttachments, prepareAttachments, type AttInputs, type AttStub } from './attachments.ts';
+import { decodeBody } from './doc-record.ts';
+import type { Rev } from './rev-tree.ts';
+import type { Doc, JsonObject, WriteFailure } from './types.ts';
+
+/**
+ * Per document of a bulk write: its attachments stored as blobs (undefined when it has none), or
+ * its failure, already known (`refused`) or from invalid attachments. Only `internal` errors throw.
+ */
+export async function prepareBulkAttachments(
+  docs: readonly unknown[],
+  refused: ReadonlyArray<WriteFailure | undefined> | undefined,
+  blobs: BlobStore | undefined,
+): Promise<Array<AttInputs | WriteFailure | undefined>> {
+  const prepared: Array<AttInputs | WriteFailure | undefined> = [];
+  for (const [i, d] of docs.entries()) {
+    if (refused?.[i]) {
+      prepared.push(refused[i]);
+      continue;
+    }
+    const raw = d && typeof d === 'object' ? (d as Doc)._attachments : undefined;
+    if (raw === undefined || raw === null) {
+      prepared.push(undefined);
+      continue;
+    }
+    try {
+      prepared.push(await prepareAttachments(raw, blobs));
+    } catch (err) {
+      const e = toRefugeError(err);
+      if (e.code === 'internal') throw e;
+      prepared.push({ id: String((d as Doc)._id ?? ''), error: e.code, reason: e.reason });
+    }
+  }
+  return prepared;
+}
+
+/** Replaces attachment stubs by data, except those unchanged since `attsSince`. */
+export async function inlineSince(doc: Doc, blobs: BlobStore | undefined, attsSince?: readonly Rev[]): Promise<void> {
+  let since = 0;
+  const history = doc._revisions as { start: number; ids: string[] } | undefined;
+  for (const rev of attsSince ?? []) {
+    const gen = Number.parseInt(rev, 10);
+    // Only revisions this document descends from count (CouchDB's atts_since).
+    const known = history ? history.ids[history.start - gen] === rev.slice(rev.indexOf('-') + 1) : false;
+    if (known || !history) since = Math.max(since, gen);
+  }
+  await inlineAttachments(doc, blobs, since);
+}
+
+/** Every blob id named by an attachment of a stored revision (winners, and kept older or conflicting ones). */
+export async function* storedAttachmentBlobIds(store: KvReader): AsyncGenerator<string> {
+  for (const range of [{ gte: 'd!', lt: 'd"' }, { gte: 'r!', lt: 'r"' }]) {
+    for await (const chunk of store.scan(range, 512)) {
+      for (const [key, value] of chunk) {
+        if (!value.includes('"_attachments"')) continue;
+        const body = key.startsWith('d!') ? decodeBody(value) : (JSON.parse(value) as JsonObject);
+        for (const stub of Object.values((body._attachments as Record<string, AttStub> | undefined) ?? {})) yield stub.digest;
+      }
+    }
+  }
+}
+
+/** The attachments of `base` kept as they are, with `name` added or replaced by a stored blob. */
+export function withAttachment(base: Doc, name: string, blob: { id: string; size: number }, contentType: string): AttInputs {
+  const atts: AttInputs = {};
+  for (const n of Object.keys((base._attachments as object | undefined) ?? {})) atts[n] = { kind: 'stub' };
+  atts[name] = { kind: 'new', content_type: contentType, digest: blob.id, length: blob.size };
+  return atts;
+}
+
+/** The attachments of `base` but `name`; `not_found` when it has none of that name. */
+export function withoutAttachment(base: Doc, name: string): AttInputs {
+  const existing = Object.keys((base._attachments as object | undefined) ?? {});
+  if (!existing.includes(name)) throw new RefugeError('not_found', 'Document is missing attachment');
+  const atts: AttInputs = {};
+  for (const n of existing) if (n !== name) atts[n] = { kind: 'stub' };
+  return atts;
+}
+
+/** `base` as the next edit of `rev` (a new document when undefined), without attachments or history. */
+export function editOf(base: Doc, rev: Rev | undefined): Doc {
+  const { _attachments: _a, _revisions: _r, ...rest } = base;
+  const doc: Doc = { ...rest, _id: base._id };
+  if (rev !== undefined) doc._rev = rev;
+  else delete doc._rev;
+  return doc;
+}
+
+/**
+ * CouchDB's COPY of a read document: its body as `dest` (new, or the next edit of `destRev`), with
+ * attachments that refer to the same blobs rather than copies of their bytes.
+ */
+export function copyOf(source: Doc, dest: string, destRev: Rev | undefined): { doc: Doc; atts: AttInputs | undefined } {
+  const { _id: _from, _rev: _at, _attachments: stubs, ...body } = source;
+  const doc: Doc = { ...body, _id: dest, ...(destRev !== undefined && { _rev: destRev }), ...(stubs !== undefined && { _attachments: stubs }) };
+  const atts: AttInputs | undefined =
+    stubs === undefined
+      ? undefined
+      : Object.fromEntries(
+          Object.entries(stubs as Record<string, AttStub>).map(([name, a]) => [name, { kind: 'new', content_type: a.content_type, digest: a.digest, length: a.length }]),
+        );
+  return { doc, atts };
+}

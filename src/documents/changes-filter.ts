@@ -1,0 +1,36 @@
+// Compiles the filters of a changes request (doc ids, a Mango selector, a design document's named
+// filter, `_design`) into one ChangesFilter the feed reader applies row by row.
+
+import { RefugeError } from '../errors/index.ts';
+import type { ChangesFilter } from './changes.ts';
+import { LOCAL_ADMIN, type DesignHooks } from './hooks.ts';
+import type { ChangesOptions, Doc } from './types.ts';
+
+export async function compileChangesFilter(
+  options: ChangesOptions,
+  compileSelector: (selector: unknown) => (doc: Doc) => boolean,
+  hooks: DesignHooks,
+): Promise<ChangesFilter> {
+  const filter: ChangesFilter = {};
+  if (options.docIds) filter.docIds = new Set(options.docIds);
+  const tests: Array<(doc: Doc) => boolean> = [];
+  if (options.selector !== undefined) tests.push(compileSelector(options.selector));
+  if (options.filter !== undefined) {
+    if (options.filter === '_design') tests.push((doc) => typeof doc._id === 'string' && doc._id.startsWith('_design/'));
+    else if (!hooks.compileFilter) {
+      throw new RefugeError('not_found', `filter ${options.filter} needs design documents, which this database does not run`);
+    } else {
+      tests.push(
+        await hooks.compileFilter({
+          name: options.filter,
+          ...(options.view === undefined ? {} : { view: options.view }),
+          ...(options.queryParams === undefined ? {} : { query: options.queryParams }),
+          userCtx: options.userCtx ?? LOCAL_ADMIN,
+        }),
+      );
+    }
+  }
+  if (tests.length === 1) filter.match = tests[0];
+  else if (tests.length > 1) filter.match = (doc) => tests.every((t) => t(doc));
+  return filter;
+}
