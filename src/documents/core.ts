@@ -9,6 +9,11 @@ export interface DbState {
   delCount: number;
   revsLimit: number;
   autoIndex: boolean;
+  /**
+   * The path index holds every entry of every winner. False from the moment autoIndex is turned
+   * on until its rebuild has finished: an open that finds it false (a crash mid-rebuild) rebuilds.
+   */
+  pathIndexReady: boolean;
   /** Purge requests applied so far, one per document id named (CouchDB's purge_seq). */
   purgeSeq: number;
   /** Purge infos kept (CouchDB's purged_infos_limit); older ones are dropped. */
@@ -32,7 +37,7 @@ export interface DbCore {
 
 /** The counters of a database that has never been written. */
 export function initialState(revsLimit: number, autoIndex: boolean): DbState {
-  return { seq: 0, docCount: 0, delCount: 0, revsLimit, autoIndex, purgeSeq: 0, purgedInfosLimit: 1000, purgeTrimmedSeq: 0 };
+  return { seq: 0, docCount: 0, delCount: 0, revsLimit, autoIndex, pathIndexReady: autoIndex, purgeSeq: 0, purgedInfosLimit: 1000, purgeTrimmedSeq: 0 };
 }
 
 export function encodeState(s: DbState): string {

@@ -11,7 +11,7 @@ import type { KvStore, StorageEngine } from '../storage/index.ts';
 import { allDocs } from './all-docs.ts';
 import { checkChangesOptions, readChanges, type ChangesFilter } from './changes.ts';
 import { compact, rebuildPathIndex } from './compaction.ts';
-import { executeFind, explainFind, parseFind, pathQuery, type FindRequest, type FindResult, type PathQuery, type PathQueryRow } from './find.ts';
+import { executeFind, explainFind, parseFind, pathQuery, type FindRequest, type FindResult, type PathIndexState, type PathQuery, type PathQueryRow } from './find.ts';
 import { decodeState, initialState, type DbCore } from './core.ts';
 import { getLocal, localDocs, validateLocalDoc, writeLocal } from './local-docs.ts';
 import { purge, purgedInfos, purgedSince, setPurgedInfosLimit, type PurgeResult } from './purge.ts';
@@ -68,6 +68,8 @@ export class Database {
   private readonly commits = new CommitSignal();
   private closed = false;
   private hooks: DesignHooks = {};
+  /** The path index rebuild in progress, if any (setAutoIndex). */
+  private indexBuild: Promise<void> | undefined;
 
   private constructor(
     readonly core: DbCore,
@@ -94,6 +96,8 @@ export class Database {
       const db = new Database(core, options);
       if (stored === undefined) await db.writer.submit(async () => undefined);
       if (wantIndex !== state.autoIndex) await db.setAutoIndex(wantIndex);
+      // A rebuild cut short (crash, kill) left part of the index: it starts again from nothing.
+      else if (state.autoIndex && !state.pathIndexReady) await db.setAutoIndex(true);
       return db;
     } catch (err) {
       await store.close().catch(() => undefined);
@@ -361,7 +365,7 @@ export class Database {
   /** Mango `_find`: exact results, using the path index where a clause allows. */
   async find(request: FindRequest): Promise<FindResult> {
     await this.settle();
-    const parsed = parseFind(request, this.core.state.autoIndex);
+    const parsed = parseFind(request, this.pathIndexState());
     return this.withSnapshot((snap) =>
       executeFind(snap, parsed, {
         conflicts: request.conflicts,
@@ -374,7 +378,12 @@ export class Database {
   /** Mango `_explain`: which index scan `find` would use, and why. */
   async explain(request: FindRequest): Promise<ReturnType<typeof explainFind>> {
     this.check();
-    return explainFind(this.core.name, parseFind(request, this.core.state.autoIndex), request);
+    return explainFind(this.core.name, parseFind(request, this.pathIndexState()), request);
+  }
+
+  private pathIndexState(): PathIndexState {
+    const s = this.core.state;
+    return !s.autoIndex ? 'off' : s.pathIndexReady ? 'ready' : 'building';
   }
 
   /**
@@ -385,9 +394,14 @@ export class Database {
     this.check();
     if (!this.core.state.autoIndex) throw new RefugeError('bad_request', 'the path index is off for this database (autoIndex: false)');
     const rows = pathQuery(this.core.store, q, this.core.state.revsLimit);
-    const settle = () => this.settle();
+    const ready = async () => {
+      await this.settle();
+      // A rebuild in progress here is waited for: rows from half an index would be wrong.
+      await this.indexBuild?.catch(() => undefined);
+      if (this.pathIndexState() !== 'ready') throw new RefugeError('unavailable', 'the path index is being rebuilt; try again when it is done');
+    };
     return (async function* () {
-      await settle();
+      await ready();
       yield* rows;
     })();
   }
@@ -463,11 +477,22 @@ export class Database {
   /** Turns the automatic path index on (rebuilding it) or off (dropping it). */
   async setAutoIndex(on: boolean): Promise<void> {
     this.check();
+    // Not ready is stored with the switch, in one write: until the rebuild below has visited every
+    // document, queries scan documents instead, and a restart rebuilds again.
     await this.writer.submit(async (batch) => {
       batch.state.autoIndex = on;
+      batch.state.pathIndexReady = false;
     }, true);
     await this.core.store.clear({ gte: 'i!', lt: 'i"' });
-    if (on) await rebuildPathIndex(this.core, this.writer);
+    if (!on) return;
+    const build = rebuildPathIndex(this.core, this.writer).then(() =>
+      this.writer.submit(async (batch) => {
+        // Turned off (or on again) meanwhile: that call owns the flag now.
+        if (this.indexBuild === build) batch.state.pathIndexReady = batch.state.autoIndex;
+      }, true),
+    );
+    this.indexBuild = build;
+    await build;
   }
 
   /** Runs `fn` against a consistent snapshot, released afterwards. */

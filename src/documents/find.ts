@@ -76,7 +76,10 @@ export function decodeBookmark(b: unknown): number {
   throw new RefugeError('bad_request', 'Invalid bookmark value');
 }
 
-export function parseFind(req: FindRequest, autoIndex: boolean): ParsedFind {
+/** The path index as a query may use it: kept up to date, turned off, or being rebuilt. */
+export type PathIndexState = 'ready' | 'off' | 'building';
+
+export function parseFind(req: FindRequest, pathIndex: PathIndexState): ParsedFind {
   if (req === null || typeof req !== 'object') throw new RefugeError('bad_request', 'Request body must be a JSON object');
   if (req.selector === undefined) throw new RefugeError('bad_request', 'Missing required key: selector');
   const selector = normalizeSelector(req.selector);
@@ -84,9 +87,14 @@ export function parseFind(req: FindRequest, autoIndex: boolean): ParsedFind {
   const fields = parseFields(req.fields);
   const limit = nonNegative(req.limit, 'limit', 25);
   const skip = nonNegative(req.skip, 'skip', 0) + decodeBookmark(req.bookmark);
-  const plan: FindPlan = autoIndex
-    ? planFind(selector, sort)
-    : { scan: null, sortedByIndex: false, reason: 'full scan: the path index is off (autoIndex: false)' };
+  const plan: FindPlan =
+    pathIndex === 'ready'
+      ? planFind(selector, sort)
+      : {
+          scan: null,
+          sortedByIndex: false,
+          reason: pathIndex === 'off' ? 'full scan: the path index is off (autoIndex: false)' : 'full scan: the path index is being rebuilt',
+        };
   return { selector, sort, fields, limit: Math.min(limit, MAX_LIMIT), skip, plan };
 }
 

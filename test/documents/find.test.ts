@@ -2,8 +2,10 @@
 
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ENGINES, freshDb } from '../helpers/db.ts';
+import { ENGINES, freshDb, tempDir } from '../helpers/db.ts';
 import { isRefugeError } from '../../src/core.ts';
+import { leveldbEngine, openDatabase } from '../../src/index.ts';
+import { encodeIndexValue, makeIndexKey } from '../../src/query/index.ts';
 
 const PEOPLE = [
   { _id: 'p1', name: 'Ann', age: 31, city: 'Moscow', tags: ['a', 'b'], exports: [{ city: 'Moscow' }, { city: 'Paris' }] },
@@ -94,3 +96,55 @@ for (const engine of ENGINES) {
     });
   });
 }
+
+describe('path index rebuild', () => {
+  const ids = async (db: Awaited<ReturnType<typeof openDatabase>>, q: { path: string; eq: unknown }) => {
+    const out = [];
+    for await (const r of db.query(q)) out.push(r.id);
+    return out;
+  };
+
+  test('a rebuild cut short (the state a crash leaves) is done again when the database opens', async (t) => {
+    const dir = await tempDir();
+    t.after(dir.cleanup);
+    let db = await openDatabase('people', { engine: 'leveldb', dataDir: dir.path, design: false, autoIndex: false });
+    await db.bulkDocs(PEOPLE);
+    await db.close();
+    // What setAutoIndex(true) has stored when it is killed after its first step: the index on but
+    // not ready, and only part of the entries written (here one, for p1).
+    const store = await leveldbEngine().open({ location: `${dir.path}/people` });
+    const state = JSON.parse((await store.get('m!info'))!);
+    await store.batch([
+      { type: 'put', key: 'm!info', value: JSON.stringify({ ...state, autoIndex: true, pathIndexReady: false }) },
+      { type: 'put', key: 'i!' + makeIndexKey('city', encodeIndexValue('Moscow'), 'p1'), value: '' },
+    ]);
+    await store.close();
+    db = await openDatabase('people', { engine: 'leveldb', dataDir: dir.path, design: false });
+    t.after(() => db.close());
+    assert.deepEqual(await ids(db, { path: 'city', eq: 'Moscow' }), ['p1', 'p3']);
+    assert.deepEqual(await ids(db, { path: 'exports/[]/city', eq: 'Paris' }), ['p1']);
+    assert.equal((await db.explain({ selector: { city: 'Moscow' } })).index.name, '_path_index');
+  });
+
+  for (const engine of ENGINES) {
+    test(`on ${engine}: while the index is rebuilt, find scans documents and stays exact`, async (t) => {
+      const { db, cleanup } = await freshDb(engine, { autoIndex: false });
+      t.after(cleanup);
+      // Enough documents for the rebuild to take several writer jobs, with finds in between.
+      const docs = Array.from({ length: 3000 }, (_, i) => ({ _id: `d${String(i).padStart(5, '0')}`, group: i % 3 }));
+      await db.bulkDocs(docs);
+      let building = true;
+      const rebuild = db.setAutoIndex(true).finally(() => (building = false));
+      let during = 0;
+      while (building) {
+        const found = await db.find({ selector: { group: 1 }, fields: ['_id'], limit: 5000 });
+        assert.equal(found.docs.length, 1000);
+        if (building) during++;
+      }
+      await rebuild;
+      assert.ok(during > 0, 'some finds ran while the index was rebuilt');
+      assert.equal((await db.find({ selector: { group: 1 }, limit: 5000 })).docs.length, 1000);
+      assert.equal((await db.explain({ selector: { group: 1 } })).index.name, '_path_index');
+    });
+  }
+});
