@@ -81,7 +81,7 @@ export const SETTING_HELP: Array<[flag: string, env: string, text: string]> = [
   ['--port PORT', ENV.port, `port to listen on (default ${DEFAULTS.port}; 0 picks a free one)`],
   ['--admin USER:PASS', ENV.admin, 'server admin: enables Basic and cookie auth, then every request but / needs it'],
   ['--engine NAME', ENV.engine, 'storage engine: leveldb (default, on disk) or memory'],
-  ['--durability MODE', ENV.durability, 'durable (default: acknowledged writes are fsynced) or fast'],
+  ['--durability MODE', ENV.durability, 'durable (default: acknowledged writes are fsynced) or fast (no fsync; a killed process can lose its last few ms of writes)'],
   ['--body-limit BYTES', ENV.bodyLimit, `largest request body (default ${DEFAULTS.bodyLimit})`],
   ['--blob-backend NAME', ENV.blobBackend, 'blob store: fs (DATA/blobs; default), memory (default with --engine memory) or s3'],
   ['--blob-limit BYTES', ENV.blobLimit, `largest blob accepted over HTTP (default ${DEFAULTS.blobLimit}, 16 GiB)`],
