@@ -53,7 +53,7 @@ export async function allDocs(
   reader: KvReader,
   o: AllDocsOptions,
   ctx: { docCount: number; revsLimit: number },
-): Promise<AllDocsResult> {
+): Promise<Omit<AllDocsResult, 'updateSeq'>> {
   checkAllDocsOptions(o);
   const skip = o.skip ?? 0;
   const limit = o.limit ?? Infinity;

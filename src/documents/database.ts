@@ -309,7 +309,8 @@ export class Database {
   async allDocs(options: AllDocsOptions = {}): Promise<AllDocsResult> {
     await this.settle();
     const state = this.core.state;
-    return this.withSnapshot((snap) => allDocs(snap, options, { docCount: state.docCount, revsLimit: state.revsLimit }));
+    const listed = await this.withSnapshot((snap) => allDocs(snap, options, { docCount: state.docCount, revsLimit: state.revsLimit }));
+    return { ...listed, updateSeq: state.seq };
   }
 
   /** Local documents (replication checkpoints and the like), listed as `_all_docs` lists documents. */

@@ -89,6 +89,8 @@ export interface AllDocsResult {
   totalRows: number;
   offset: number;
   rows: AllDocsRow[];
+  /** The database's update sequence as of the listing. */
+  updateSeq: number;
 }
 
 export type ChangesStyle = 'main_only' | 'all_docs';

@@ -7,7 +7,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { RefugeError } from '../errors/index.ts';
 import { ANONYMOUS, requireAdmin, type UserCtx } from './auth.ts';
 import type { ServerContext } from './context.ts';
-import { endpointMethodError, isDocumentPath } from './db-endpoints.ts';
+import { endpointMethodError, isJsonPutPath } from './db-endpoints.ts';
 import { docFromMultipart } from './multipart.ts';
 import { authorizePeer, CONTENT_SHA256, digestChecked, PEER_AUTH_PREFIX } from './peer-auth.ts';
 import { clientErrorHandler, errorHandler } from './errors.ts';
@@ -82,16 +82,16 @@ export function buildApp(ctx: ServerContext, options: AppOptions = {}): FastifyI
       done(err as Error, undefined);
     }
   });
-  // A document PUT is read as JSON whatever its type says, as CouchDB does (`curl -X PUT .../db/doc
-  // -d '{...}'` sends a form type). Forms also log in (`POST /_session`); other bodies are refused.
+  // A document or setting PUT is read as JSON whatever its type says, as CouchDB does (`curl -X PUT
+  // .../db/doc -d '{...}'` sends a form type). Forms also log in (`POST /_session`); other bodies are refused.
   const refused = () => new RefugeError('bad_content_type', 'Content-Type must be application/json');
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'buffer', bodyLimit }, (req, body, done) => {
-    if (req.method === 'PUT' && isDocumentPath(req.url)) return parseJson(req, body, done);
+    if (req.method === 'PUT' && isJsonPutPath(req.url)) return parseJson(req, body, done);
     if (req.url.split('?', 1)[0] !== '/_session') return done(refused(), undefined);
     done(null, Object.fromEntries(new URLSearchParams((body as Buffer).toString('utf8'))));
   });
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (req, body, done) => {
-    if (req.method === 'PUT' && isDocumentPath(req.url)) return parseJson(req, body, done);
+    if (req.method === 'PUT' && isJsonPutPath(req.url)) return parseJson(req, body, done);
     // No route takes this method here: the not-found handler's 404/405 says more than a 415 would.
     if (req.is404) return done(null, undefined);
     done(refused(), undefined);

@@ -28,6 +28,9 @@ const ENDPOINTS: Record<string, readonly string[]> = {
   _security: [...GET, 'PUT'],
 };
 
+/** Endpoints whose PUT body CouchDB reads as JSON whatever its declared type, as it reads documents. */
+const JSON_PUT_ENDPOINTS = new Set(['_security', '_revs_limit', '_purged_infos_limit']);
+
 /** The segments of a request path (still percent-encoded), without the query. */
 function segments(url: string): string[] {
   const path = url.split('?', 1)[0]!;
@@ -48,11 +51,12 @@ export function endpointMethodError(method: string, url: string): RefugeError | 
 }
 
 /**
- * Whether the path names a document (`/{db}/{id}`, `/{db}/_design/{name}`, `/{db}/_local/{name}`),
- * not one of its attachments: CouchDB reads a document PUT as JSON whatever its Content-Type says.
+ * Whether a PUT here carries JSON whatever its Content-Type says, as CouchDB reads it: a document
+ * (`/{db}/{id}`, `/{db}/_design/{name}`, `/{db}/_local/{name}`, not one of its attachments) or a
+ * database setting (`_security`, `_revs_limit`, `_purged_infos_limit`).
  */
-export function isDocumentPath(url: string): boolean {
+export function isJsonPutPath(url: string): boolean {
   const parts = segments(url);
-  if (parts.length === 2) return !parts[0]!.startsWith('_') && !(parts[1]! in ENDPOINTS);
+  if (parts.length === 2) return !parts[0]!.startsWith('_') && (!(parts[1]! in ENDPOINTS) || JSON_PUT_ENDPOINTS.has(parts[1]!));
   return parts.length === 3 && !parts[0]!.startsWith('_') && (parts[1] === '_design' || parts[1] === '_local');
 }

@@ -26,12 +26,12 @@ function allDocsOptions(q: Query, body?: Record<string, unknown>): AllDocsOption
 export function bulkRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.get('/:db/_all_docs', async (req) => {
     const db = await dbOf(ctx, req);
-    return allDocsWire(await db.allDocs(allDocsOptions(req.query as Query)));
+    return allDocsWire(await db.allDocs(allDocsOptions(req.query as Query)), bool(req.query as Query, 'update_seq'));
   });
 
   app.post('/:db/_all_docs', async (req) => {
     const db = await dbOf(ctx, req);
-    return allDocsWire(await db.allDocs(allDocsOptions(req.query as Query, objectBody(req.body))));
+    return allDocsWire(await db.allDocs(allDocsOptions(req.query as Query, objectBody(req.body))), bool(req.query as Query, 'update_seq'));
   });
 
   // CouchDB lists local documents without totals (`null`), since they are not counted.

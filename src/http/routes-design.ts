@@ -44,6 +44,17 @@ export function designRoutes(app: FastifyInstance, ctx: ServerContext): void {
     return (await (await ctx.node.design(req.params.db)).search()).info(req.params.ddoc, req.params.name);
   });
 
+  // CouchDB compacts a design document's view index in the background and answers 202 at once.
+  app.post<{ Params: { db: string; ddoc: string } }>('/:db/_compact/:ddoc', async (req, reply) => {
+    await dbOf(ctx, req);
+    const design = await ctx.node.design(req.params.db);
+    await design.docs.get(req.params.ddoc);
+    const store = await design.indexStore();
+    if (store.compactRange) void store.compactRange({ gte: '', lt: '\u{10ffff}' }).catch((err) => req.log.error({ err }, 'index compaction failed'));
+    reply.code(202);
+    return { ok: true };
+  });
+
   app.post<{ Params: { db: string } }>('/:db/_view_cleanup', async (req, reply) => {
     await dbOf(ctx, req);
     await (await ctx.node.design(req.params.db)).cleanup();

@@ -2,8 +2,10 @@
 
 import type { AllDocsResult, ChangesResult, FindResult, RevsDiffResult, WriteFailure, WriteResult } from '../documents/index.ts';
 
-export function allDocsWire(r: AllDocsResult) {
-  return { total_rows: r.totalRows, offset: r.offset, rows: r.rows };
+/** `update_seq` only when the request asked for it (`update_seq=true`), as CouchDB answers. */
+export function allDocsWire(r: Omit<AllDocsResult, 'updateSeq'> & { updateSeq?: number }, updateSeq = false) {
+  const out = { total_rows: r.totalRows, offset: r.offset, rows: r.rows };
+  return updateSeq && r.updateSeq !== undefined ? { ...out, update_seq: r.updateSeq } : out;
 }
 
 export function changesWire(r: ChangesResult, pending?: number) {

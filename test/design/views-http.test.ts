@@ -169,4 +169,14 @@ describe('views and json indexes through PouchDB', () => {
     assert.equal(cleanup.status, 202);
     assert.deepEqual((await db.query('app/byType', { group: true })).rows[0], { key: ['fruit'], value: 8 });
   });
+
+  test('_compact/{ddoc} compacts a design document\'s index (202), and is a 404 for a missing one', async () => {
+    const compact = await request(`${server.url}/views/_compact/app`, { method: 'POST', body: {} });
+    assert.equal(compact.status, 202);
+    assert.deepEqual(compact.body, { ok: true });
+    const missing = await request(`${server.url}/views/_compact/nope`, { method: 'POST', body: {} });
+    assert.equal(missing.status, 404);
+    assert.equal(missing.body.error, 'not_found');
+    assert.deepEqual((await db.query('app/byType', { group: true })).rows[0], { key: ['fruit'], value: 8 });
+  });
 });

@@ -355,6 +355,25 @@ describe('CouchDB API shapes', () => {
     const post = await request(`${u}/forms`, { method: 'POST', raw: '{"a":1}', headers: form });
     assert.equal(post.status, 415);
     assert.equal((await request(`${u}/forms`)).body.doc_count, 2);
+    // Database settings too (`curl -X PUT .../db/_security -d '{...}'`), as CouchDB reads them.
+    const security = { admins: { names: [], roles: [] }, members: { names: [], roles: ['team'] } };
+    const sec = await request(`${u}/forms/_security`, { method: 'PUT', raw: JSON.stringify(security), headers: form });
+    assert.equal(sec.status, 200);
+    assert.deepEqual((await request(`${u}/forms/_security`)).body, security);
+    assert.equal((await request(`${u}/forms/_revs_limit`, { method: 'PUT', raw: '7', headers: form })).status, 200);
+    assert.equal((await request(`${u}/forms/_revs_limit`)).body, 7);
+  });
+
+  test('_all_docs reports update_seq when asked, as CouchDB does', async () => {
+    await request(`${u}/seqs`, { method: 'PUT' });
+    await request(`${u}/seqs/_bulk_docs`, { method: 'POST', body: { docs: [{ _id: 'a' }, { _id: 'b' }] } });
+    const plain = await request(`${u}/seqs/_all_docs`);
+    assert.equal(plain.body.update_seq, undefined);
+    const withSeq = await request(`${u}/seqs/_all_docs?update_seq=true`);
+    assert.equal(withSeq.body.update_seq, 2);
+    assert.equal(withSeq.body.rows.length, 2);
+    const posted = await request(`${u}/seqs/_all_docs?update_seq=true`, { method: 'POST', body: { keys: ['b'] } });
+    assert.equal(posted.body.update_seq, 2);
   });
 });
 
