@@ -2,9 +2,9 @@
 // chosen when `use_index` names one or one fits the selector; otherwise the path index answers.
 // Index rows only narrow the candidates; every document is checked against the whole selector.
 import type { Database, Doc, FindRequest, FindResult } from '../documents/index.ts';
-import { decodeBookmark } from '../documents/index.ts';
+import { parseFindOptions } from '../documents/index.ts';
 import { RefugeError } from '../errors/index.ts';
-import { matchSelector, normalizeSelector, parseFields, parseSort, projectFields, sortComparator, type Selector } from '../query/index.ts';
+import { matchSelector, normalizeSelector, projectFields, sortComparator, type Selector } from '../query/index.ts';
 import { rangeFor, type ViewIndexes } from '../views/index.ts';
 
 export interface MangoFindRequest extends FindRequest {
@@ -65,13 +65,14 @@ export function chooseJsonIndex(ddocs: readonly Doc[], req: MangoFindRequest): J
 
 /** CouchDB's `_explain` answer for a query a json index serves. */
 export function explainJsonIndex(dbName: string, choice: JsonIndexChoice, req: MangoFindRequest) {
+  const { limit, skip } = parseFindOptions(req); // refuses what find would refuse
   return {
     dbname: dbName,
     index: { ddoc: choice.ix.ddocId, name: choice.ix.name, type: 'json', def: { fields: choice.ix.fields.map((f) => ({ [f]: 'asc' })) } },
     selector: req.selector,
     opts: { use_index: req.useIndex ?? [], sort: req.sort ?? {}, fields: req.fields ?? 'all_fields', conflicts: req.conflicts === true },
-    limit: req.limit ?? 25,
-    skip: req.skip ?? 0,
+    limit,
+    skip,
     fields: req.fields ?? 'all_fields',
     range: choice.range,
   };
@@ -80,12 +81,8 @@ export function explainJsonIndex(dbName: string, choice: JsonIndexChoice, req: M
 /** Runs `req` over the chosen json index; every candidate is checked against the whole selector. */
 export async function findWithJsonIndex(db: Database, views: ViewIndexes, choice: JsonIndexChoice, req: MangoFindRequest): Promise<FindResult> {
   const { ix, range } = choice;
-  const selector = normalizeSelector(req.selector);
+  const { selector, sort, fields, limit, skip } = parseFindOptions(req);
   const started = Date.now();
-  const sort = parseSort(req.sort);
-  const fields = parseFields(req.fields);
-  const limit = req.limit ?? 25;
-  const skip = (req.skip ?? 0) + decodeBookmark(req.bookmark);
   const group = await views.group(ix.ddocId);
   const ids: string[] = [];
   const seen = new Set<string>();

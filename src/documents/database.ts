@@ -2,7 +2,7 @@
 // snapshot); every write goes through the single Writer so revision trees never race.
 
 import { RefugeError, conflict } from '../errors/index.ts';
-import type { BlobId, BlobRead, BlobStore } from '../blobs/core.ts';
+import type { BlobId, BlobRead, BlobStore, ByteRange } from '../blobs/core.ts';
 import { copyOf, editOf, inlineSince, prepareBulkAttachments, storedAttachmentBlobIds, withAttachment, withoutAttachment } from './attachment-edits.ts';
 import { attachmentStubs, type AttInputs, type AttStub } from './attachments.ts';
 import { compileChangesFilter } from './changes-filter.ts';
@@ -248,13 +248,20 @@ export class Database {
     yield* storedAttachmentBlobIds(this.core.store);
   }
 
-  /** One attachment's metadata and a verified stream of its bytes. */
-  async getAttachment(docId: string, name: string, options: { rev?: Rev } = {}): Promise<{ stub: AttStub; read: BlobRead }> {
+  /**
+   * One attachment's metadata and a verified stream of its bytes: all of them, or the range that
+   * `range` picks once the attachment (its length, its digest) is known.
+   */
+  async getAttachment(
+    docId: string,
+    name: string,
+    options: { rev?: Rev; range?: (stub: AttStub) => ByteRange | undefined } = {},
+  ): Promise<{ stub: AttStub; read: BlobRead }> {
     const doc = await this.get(docId, { rev: options.rev });
     const stub = (doc._attachments as Record<string, AttStub> | undefined)?.[name];
     if (!stub) throw new RefugeError('not_found', 'Document is missing attachment');
     if (!this.options.blobs) throw new RefugeError('not_implemented', 'this database has no blob store for attachments');
-    return { stub, read: await this.options.blobs.get(stub.digest as BlobId) };
+    return { stub, read: await this.options.blobs.get(stub.digest as BlobId, options.range?.(stub) ?? {}) };
   }
 
   /** Adds or replaces one attachment (bytes stored as a blob); a new document when it has none. */

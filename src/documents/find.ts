@@ -79,7 +79,11 @@ export function decodeBookmark(b: unknown): number {
 /** The path index as a query may use it: kept up to date, turned off, or being rebuilt. */
 export type PathIndexState = 'ready' | 'off' | 'building';
 
-export function parseFind(req: FindRequest, pathIndex: PathIndexState): ParsedFind {
+/**
+ * The parts of a find request every executor reads (this one, a json index's), checked the same
+ * way: a bad selector, sort, fields, limit, skip or bookmark is a `bad_request` wherever it goes.
+ */
+export function parseFindOptions(req: FindRequest): Omit<ParsedFind, 'plan'> {
   if (req === null || typeof req !== 'object') throw new RefugeError('bad_request', 'Request body must be a JSON object');
   if (req.selector === undefined) throw new RefugeError('bad_request', 'Missing required key: selector');
   const selector = normalizeSelector(req.selector);
@@ -87,6 +91,11 @@ export function parseFind(req: FindRequest, pathIndex: PathIndexState): ParsedFi
   const fields = parseFields(req.fields);
   const limit = nonNegative(req.limit, 'limit', 25);
   const skip = nonNegative(req.skip, 'skip', 0) + decodeBookmark(req.bookmark);
+  return { selector, sort, fields, limit: Math.min(limit, MAX_LIMIT), skip };
+}
+
+export function parseFind(req: FindRequest, pathIndex: PathIndexState): ParsedFind {
+  const { selector, sort, fields, limit, skip } = parseFindOptions(req);
   const plan: FindPlan =
     pathIndex === 'ready'
       ? planFind(selector, sort)
@@ -95,7 +104,7 @@ export function parseFind(req: FindRequest, pathIndex: PathIndexState): ParsedFi
           sortedByIndex: false,
           reason: pathIndex === 'off' ? 'full scan: the path index is off (autoIndex: false)' : 'full scan: the path index is being rebuilt',
         };
-  return { selector, sort, fields, limit: Math.min(limit, MAX_LIMIT), skip, plan };
+  return { selector, sort, fields, limit, skip, plan };
 }
 
 /** Doc ids of index entries in scan order (duplicates possible for array paths). */

@@ -1,6 +1,7 @@
 // HTTP's Range and conditional headers for blob reads (RFC 9110): one `bytes=` range becomes the
 // store's end-exclusive ByteRange; several ranges, other units or bad syntax mean the whole blob.
 
+import { RefugeError } from '../errors/index.ts';
 import { rangeNotSatisfiable } from '../blobs/errors.ts';
 import type { ByteRange } from '../blobs/index.ts';
 
@@ -53,4 +54,14 @@ export function etagMatches(header: string | undefined, etag: string): boolean {
 /** If-Range: a range request counts only while the tag still names this blob (always, for ids). */
 export function ifRangeHolds(header: string | string[] | undefined, etag: string): boolean {
   return header === undefined || (typeof header === 'string' && header.trim() === etag);
+}
+
+/** Runs `fn`; a 416 it throws carries `Content-Range: bytes * /size` as RFC 9110 asks. */
+export function withUnsatisfiable<T>(reply: { header(name: string, value: string): unknown }, size: number, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof RefugeError && err.status === 416) reply.header('Content-Range', `bytes */${size}`);
+    throw err;
+  }
 }

@@ -8,7 +8,7 @@ import { RefugeError } from '../errors/index.ts';
 import { MAX_LIST_LIMIT, type BlobId } from '../blobs/index.ts';
 import { BlobChangeLog } from './blob-log.ts';
 import { blobHeaders, blobIdParam, checkDeclaredLength, rawBodies, sendRead, withBody } from './blob-body.ts';
-import { etagMatches, ifRangeHolds, planRange } from './blob-range.ts';
+import { etagMatches, ifRangeHolds, planRange, withUnsatisfiable } from './blob-range.ts';
 import { BlobUploads } from './blob-uploads.ts';
 import type { ServerContext } from './context.ts';
 import { int, objectBody, str, type Query } from './params.ts';
@@ -141,14 +141,4 @@ export function blobRoutes(app: FastifyInstance, ctx: ServerContext, options: Bl
     blobChangesRoutes(scope, ctx, blobs);
     blobUploadRoutes(scope, ctx, blobs);
   });
-}
-
-/** Runs `fn`; a 416 it throws carries `Content-Range: bytes * /size` as RFC 9110 asks. */
-function withUnsatisfiable<T>(reply: FastifyReply, size: number, fn: () => T): T {
-  try {
-    return fn();
-  } catch (err) {
-    if (err instanceof RefugeError && err.status === 416) reply.header('Content-Range', `bytes */${size}`);
-    throw err;
-  }
 }

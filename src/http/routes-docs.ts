@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RefugeError } from '../errors/index.ts';
 import type { Doc, GetOptions } from '../documents/index.ts';
+import { etagMatches, ifRangeHolds, planRange, withUnsatisfiable } from './blob-range.ts';
 import { dbOf, type ServerContext } from './context.ts';
 import { accepts, docRelated, jsonPartsMixed } from './multipart.ts';
 import { bool, json, jsonStringArray, objectBody, str, type Query } from './params.ts';
@@ -134,11 +135,20 @@ export function docRoutes(app: FastifyInstance, ctx: ServerContext): void {
 
   const getAtt = async (req: Req, reply: FastifyReply) => {
     const db = await dbOf(ctx, req);
-    const { stub, read } = await db.getAttachment(docIdOf(req), attName(req), { rev: str(req.query as Query, 'rev') });
+    // A single `bytes=` range is served as CouchDB does (206), unless If-Range names other bytes.
+    const range = (stub: { digest: string; length: number }) => {
+      const header = ifRangeHolds(req.headers['if-range'], `"${stub.digest}"`) ? req.headers.range : undefined;
+      return withUnsatisfiable(reply, stub.length, () => planRange(header, stub.length)).range;
+    };
+    const { stub, read } = await db.getAttachment(docIdOf(req), attName(req), { rev: str(req.query as Query, 'rev'), range });
     const etag = `"${stub.digest}"`;
     // Nothing is opened until the read is iterated, so an unused one needs no release.
-    if (req.headers['if-none-match'] === etag) return reply.code(304).send();
-    reply.header('Content-Type', stub.content_type).header('Content-Length', String(stub.length)).header('ETag', etag);
+    if (etagMatches(req.headers['if-none-match'], etag)) return reply.code(304).header('ETag', etag).send();
+    reply.header('Content-Type', stub.content_type).header('ETag', etag).header('Accept-Ranges', 'bytes');
+    reply.header('Content-Length', String(read.end - read.start));
+    if (read.start !== 0 || read.end !== read.size) {
+      reply.code(206).header('Content-Range', `bytes ${read.start}-${read.end - 1}/${read.size}`);
+    }
     // Bytes are verified against the digest as they stream (the blob store holds back the end).
     return reply.send(Readable.from(read));
   };

@@ -114,6 +114,14 @@ describe('views and json indexes through PouchDB', () => {
     assert.deepEqual(found.docs, [{ _id: 'f', n: 4 }, { _id: 'b', n: 5 }, { _id: 'd', n: 10 }]);
     const stats = await request(`${server.url}/views/_find`, { method: 'POST', body: { selector: { n: { $gt: 3 } }, use_index: 'by-n', execution_stats: true } });
     assert.equal(stats.body.execution_stats.total_keys_examined, 3);
+    // A json index checks the request as the path index does: nothing half-valid runs.
+    for (const bad of [{ limit: -1 }, { limit: '2' }, { skip: -3 }, { sort: [{ n: 'up' }] }, { bookmark: 'garbage!' }]) {
+      for (const endpoint of ['_find', '_explain']) {
+        const res = await request(`${server.url}/views/${endpoint}`, { method: 'POST', body: { selector: { n: { $gt: 3 } }, use_index: 'by-n', ...bad } });
+        assert.equal(res.status, 400, `${endpoint} ${JSON.stringify(bad)}`);
+        assert.equal(res.body.error, 'bad_request');
+      }
+    }
     await db.createIndex({ index: { fields: ['type'], partial_filter_selector: { n: { $gte: 5 } } }, ddoc: 'partial', name: 'big' });
     const partial = await db.find({ selector: { type: { $gt: null } }, use_index: ['partial', 'big'] });
     assert.deepEqual(partial.docs.map((d: any) => d._id).sort(), ['b', 'd']);

@@ -364,6 +364,34 @@ describe('CouchDB API shapes', () => {
     assert.equal((await request(`${u}/forms/_revs_limit`)).body, 7);
   });
 
+  test('attachments answer single byte ranges (206), with If-Range and 416 as for blobs', async () => {
+    await request(`${u}/ranges`, { method: 'PUT' });
+    const bytes = new TextEncoder().encode('0123456789abcdef');
+    const put = await request(`${u}/ranges/doc/f.bin`, { method: 'PUT', raw: bytes, headers: { 'content-type': 'application/octet-stream' } });
+    assert.equal(put.status, 201);
+    const whole = await request(`${u}/ranges/doc/f.bin`);
+    assert.equal(whole.status, 200);
+    assert.equal(whole.headers.get('accept-ranges'), 'bytes');
+    const etag = whole.headers.get('etag')!;
+    const part = await request(`${u}/ranges/doc/f.bin`, { headers: { range: 'bytes=2-5' } });
+    assert.equal(part.status, 206);
+    assert.equal(part.text, '2345');
+    assert.equal(part.headers.get('content-range'), 'bytes 2-5/16');
+    assert.equal(part.headers.get('content-length'), '4');
+    const tail = await request(`${u}/ranges/doc/f.bin`, { headers: { range: 'bytes=-3' } });
+    assert.equal(tail.text, 'def');
+    const stale = await request(`${u}/ranges/doc/f.bin`, { headers: { range: 'bytes=2-5', 'if-range': '"other"' } });
+    assert.equal(stale.status, 200);
+    assert.equal(stale.text, '0123456789abcdef');
+    const same = await request(`${u}/ranges/doc/f.bin`, { headers: { range: 'bytes=2-5', 'if-range': etag } });
+    assert.equal(same.status, 206);
+    const beyond = await request(`${u}/ranges/doc/f.bin`, { headers: { range: 'bytes=20-' } });
+    assert.equal(beyond.status, 416);
+    assert.equal(beyond.headers.get('content-range'), 'bytes */16');
+    assert.ok(isCouchError(beyond.body));
+    assert.equal((await request(`${u}/ranges/doc/f.bin`, { headers: { 'if-none-match': etag } })).status, 304);
+  });
+
   test('_all_docs reports update_seq when asked, as CouchDB does', async () => {
     await request(`${u}/seqs`, { method: 'PUT' });
     await request(`${u}/seqs/_bulk_docs`, { method: 'POST', body: { docs: [{ _id: 'a' }, { _id: 'b' }] } });
