@@ -4,6 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RefugeError } from '../errors/index.ts';
+import { DEFAULT_MAX_OPEN_DBS } from '../node/index.ts';
 
 export interface NodeSettings {
   data: string;
@@ -13,6 +14,8 @@ export interface NodeSettings {
   engine: 'leveldb' | 'memory';
   durability: 'durable' | 'fast';
   bodyLimit: number;
+  /** Databases kept open at once (CouchDB's max_dbs_open); idle ones past it are closed. */
+  maxOpenDbs: number;
   /** Blob store backend; default memory with the memory engine, otherwise fs in DATA/blobs. */
   blobBackend?: 'fs' | 'memory' | 's3';
   /** Largest blob accepted over HTTP (PUT/POST /_blobs, resumable uploads). */
@@ -46,6 +49,7 @@ const DEFAULTS: NodeSettings = {
   engine: 'leveldb',
   durability: 'durable',
   bodyLimit: 64 * 1024 * 1024,
+  maxOpenDbs: DEFAULT_MAX_OPEN_DBS,
   blobLimit: 16 * 1024 ** 3,
   mesh: 'on',
 };
@@ -58,6 +62,7 @@ const ENV: Record<keyof NodeSettings, string> = {
   engine: 'REFUGE_ENGINE',
   durability: 'REFUGE_DURABILITY',
   bodyLimit: 'REFUGE_BODY_LIMIT',
+  maxOpenDbs: 'REFUGE_MAX_OPEN_DBS',
   blobBackend: 'REFUGE_BLOB_BACKEND',
   blobLimit: 'REFUGE_BLOB_LIMIT',
   blobS3Endpoint: 'REFUGE_BLOB_S3_ENDPOINT',
@@ -83,6 +88,7 @@ export const SETTING_HELP: Array<[flag: string, env: string, text: string]> = [
   ['--engine NAME', ENV.engine, 'storage engine: leveldb (default, on disk) or memory'],
   ['--durability MODE', ENV.durability, 'durable (default: acknowledged writes are fsynced) or fast (no fsync; a killed process can lose its last few ms of writes)'],
   ['--body-limit BYTES', ENV.bodyLimit, `largest request body (default ${DEFAULTS.bodyLimit})`],
+  ['--max-open-dbs N', ENV.maxOpenDbs, `databases kept open at once; idle ones past it close until used (default ${DEFAULTS.maxOpenDbs})`],
   ['--blob-backend NAME', ENV.blobBackend, 'blob store: fs (DATA/blobs; default), memory (default with --engine memory) or s3'],
   ['--blob-limit BYTES', ENV.blobLimit, `largest blob accepted over HTTP (default ${DEFAULTS.blobLimit}, 16 GiB)`],
   ['--blob-s3-endpoint URL', ENV.blobS3Endpoint, 'S3 endpoint (MinIO, Ceph RGW, Garage…; omit for AWS)'],
@@ -104,9 +110,11 @@ export const SETTING_HELP: Array<[flag: string, env: string, text: string]> = [
 const ON_OFF = new Set<keyof NodeSettings>(['mesh', 'meshMdns', 'meshHub', 'meshDht', 'meshNat']);
 
 function coerce(key: keyof NodeSettings, value: unknown, from: string): unknown {
-  if (key === 'port' || key === 'bodyLimit' || key === 'blobLimit') {
+  if (key === 'port' || key === 'bodyLimit' || key === 'blobLimit' || key === 'maxOpenDbs') {
     const n = typeof value === 'number' ? value : Number(value);
-    if (!Number.isSafeInteger(n) || n < 0 || (key === 'port' && n > 65535)) throw new RefugeError('bad_request', `${from}: ${key} must be a number`);
+    if (!Number.isSafeInteger(n) || n < 0 || (key === 'port' && n > 65535) || (key === 'maxOpenDbs' && n < 1)) {
+      throw new RefugeError('bad_request', `${from}: ${key} must be a ${key === 'maxOpenDbs' ? 'positive ' : ''}number`);
+    }
     return n;
   }
   if (typeof value !== 'string') throw new RefugeError('bad_request', `${from}: ${key} must be a string`);

@@ -28,7 +28,13 @@ export function blobOptions(s: NodeSettings): NodeBlobOptions | undefined {
 }
 
 export async function runStart(settings: NodeSettings, out: NodeJS.WritableStream = process.stdout): Promise<number> {
-  const node = await openNode({ dataDir: settings.data, engine: settings.engine, durability: settings.durability, blobs: blobOptions(settings) });
+  const node = await openNode({
+    dataDir: settings.data,
+    engine: settings.engine,
+    durability: settings.durability,
+    blobs: blobOptions(settings),
+    maxOpenDbs: settings.maxOpenDbs,
+  });
   let server;
   try {
     server = await startServer({ node, host: settings.host, port: settings.port, admin: settings.admin, bodyLimit: settings.bodyLimit, blobLimit: settings.blobLimit });

@@ -10,8 +10,14 @@ interface AttachmentLister {
 export function nodeExtraRoots(node: RefugeNode): () => AsyncIterable<string> {
   return async function* () {
     for (const name of await node.allDbs()) {
-      const db = (await node.db(name)) as unknown as AttachmentLister;
-      if (typeof db.attachmentBlobIds === 'function') yield* db.attachmentBlobIds();
+      // Held one at a time: a node with many databases keeps only a few open (maxOpenDbs).
+      const lease = await node.lease(name);
+      try {
+        const db = lease.db as unknown as AttachmentLister;
+        if (typeof db.attachmentBlobIds === 'function') yield* db.attachmentBlobIds();
+      } finally {
+        lease.release();
+      }
     }
   };
 }

@@ -6,7 +6,8 @@ import websocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { RefugeError } from '../errors/index.ts';
 import { ANONYMOUS, requireAdmin, type UserCtx } from './auth.ts';
-import type { ServerContext } from './context.ts';
+import { releaseLeases, type ServerContext } from './context.ts';
+import type { DbLease } from '../node/index.ts';
 import { endpointMethodError, isJsonPutPath } from './db-endpoints.ts';
 import { docFromMultipart } from './multipart.ts';
 import { authorizePeer, CONTENT_SHA256, digestChecked, PEER_AUTH_PREFIX } from './peer-auth.ts';
@@ -30,6 +31,8 @@ declare module 'fastify' {
     user: UserCtx;
     /** The mesh peer that signed this request (`Authorization: Refuge-Peer …`), if one did. */
     peer: string | null;
+    /** Databases this request holds (dbOf), released when its response ends. */
+    dbLeases: DbLease[] | null;
   }
 }
 
@@ -99,7 +102,11 @@ export function buildApp(ctx: ServerContext, options: AppOptions = {}): FastifyI
 
   app.decorateRequest('user', null as unknown as UserCtx);
   app.decorateRequest('peer', null);
+  app.decorateRequest('dbLeases', null);
   app.addHook('onRequest', async (req, reply) => {
+    req.dbLeases = [];
+    // 'close' comes after a response is sent and when its connection drops first (a feed).
+    reply.raw.once('close', () => releaseLeases(req));
     // A refused WebSocket upgrade: its socket left Node's HTTP server, so end it after the answer.
     if (req.headers.upgrade) reply.raw.once('finish', () => req.raw.socket?.destroy());
     req.user = ANONYMOUS;

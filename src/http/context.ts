@@ -3,7 +3,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { Database } from '../documents/index.ts';
 import type { ReplicationJobs } from '../jobs/index.ts';
-import type { RefugeNode } from '../node/index.ts';
+import type { DbLease, RefugeNode } from '../node/index.ts';
 import type { Auth } from './auth.ts';
 import type { PeerAccess } from './peer-auth.ts';
 
@@ -24,8 +24,24 @@ export interface ServerContext {
 
 export type DbRequest = FastifyRequest<{ Params: { db: string; [k: string]: string }; Querystring: Record<string, string> }>;
 
-export function dbOf(ctx: ServerContext, req: { params: unknown }): Promise<Database> {
-  return ctx.node.db((req.params as { db: string }).db);
+/**
+ * The request's database, held until its response is over (a feed's included), then free to be
+ * closed should the node need room (`maxOpenDbs`).
+ */
+export async function dbOf(ctx: ServerContext, req: { params: unknown; dbLeases?: DbLease[] | null }, name = (req.params as { db: string }).db): Promise<Database> {
+  // Outside a request (no lease list) the database is held for good, as RefugeNode.db() does.
+  if (!req.dbLeases) return ctx.node.db(name);
+  const lease = await ctx.node.lease(name);
+  req.dbLeases.push(lease);
+  return lease.db;
+}
+
+/** Releases what a request held; its response has ended (sent, or cut off). */
+export function releaseLeases(req: { dbLeases?: DbLease[] | null }): void {
+  const leases = req.dbLeases;
+  if (!leases) return;
+  req.dbLeases = null;
+  for (const lease of leases) lease.release();
 }
 
 /** An AbortSignal that fires when the client goes away or the server shuts down. */

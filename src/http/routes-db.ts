@@ -3,24 +3,24 @@
 
 import type { FastifyInstance } from 'fastify';
 import { RefugeError } from '../errors/index.ts';
-import type { Doc } from '../documents/index.ts';
+import type { DatabaseInfo, Doc } from '../documents/index.ts';
 import { requireAdmin } from './auth.ts';
 import { dbOf, type ServerContext } from './context.ts';
 import { bool, int, jsonKey, objectBody, type Query } from './params.ts';
 
 /** CouchDB's max_db_number_for_dbs_info_req. */
 const MAX_DBS_INFO_KEYS = 100;
+const DBS_INFO_PARALLEL = 8;
 
 export function dbRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.put<{ Params: { db: string } }>('/:db', async (req, reply) => {
-    await ctx.node.createDb(req.params.db);
+    await ctx.node.createDb(req.params.db, { hold: false });
     reply.code(201).header('Location', `/${encodeURIComponent(req.params.db)}`);
     return { ok: true };
   });
 
-  const info = async (req: { params: { db: string } }) => {
-    const db = await dbOf(ctx, req);
-    const i = await db.info();
+  const info = async (req: { params: { db: string } }) => wireInfo(await (await dbOf(ctx, req)).info());
+  const wireInfo = (i: DatabaseInfo) => {
     const file = i.sizes?.file ?? 0;
     return {
       db_name: i.dbName,
@@ -39,13 +39,31 @@ export function dbRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.get<{ Params: { db: string } }>('/:db', info);
 
   // `_dbs_info` (CouchDB 3): several databases' info at once, by name or over `_all_dbs`.
+  // Each database is held only while its info is read, a few at a time: a listing of every
+  // database of a large node must not open them all at once.
   const infoOf = async (key: string) => {
+    let lease;
     try {
-      return { key, info: await info({ params: { db: key } }) };
+      lease = await ctx.node.lease(key);
+      return { key, info: wireInfo(await lease.db.info()) };
     } catch (err) {
       if (err instanceof RefugeError && (err.code === 'not_found' || err.code === 'bad_request')) return { key, error: 'not_found' };
       throw err;
+    } finally {
+      lease?.release();
     }
+  };
+  const infosOf = async (names: readonly string[]) => {
+    const out = new Array<Awaited<ReturnType<typeof infoOf>>>(names.length);
+    let next = 0;
+    const worker = async () => {
+      while (next < names.length) {
+        const i = next++;
+        out[i] = await infoOf(names[i]!);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(DBS_INFO_PARALLEL, names.length) }, worker));
+    return out;
   };
   app.get('/_dbs_info', async (req) => {
     const q = req.query as Query;
@@ -55,13 +73,13 @@ export function dbRoutes(app: FastifyInstance, ctx: ServerContext): void {
     if (bool(q, 'descending')) names.reverse();
     const skip = int(q, 'skip') ?? 0;
     names = names.slice(skip, skip + (int(q, 'limit') ?? names.length));
-    return Promise.all(names.map(infoOf));
+    return infosOf(names);
   });
   app.post('/_dbs_info', async (req) => {
     const keys = objectBody(req.body).keys;
     if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string')) throw new RefugeError('bad_request', '`keys` member must exist.');
     if (keys.length > MAX_DBS_INFO_KEYS) throw new RefugeError('bad_request', `\`keys\` member must have at most ${MAX_DBS_INFO_KEYS} names`);
-    return Promise.all(keys.map(infoOf));
+    return infosOf(keys);
   });
 
   app.delete<{ Params: { db: string } }>('/:db', async (req) => {
@@ -81,9 +99,12 @@ export function dbRoutes(app: FastifyInstance, ctx: ServerContext): void {
   });
 
   app.post<{ Params: { db: string } }>('/:db/_compact', async (req, reply) => {
-    const db = await dbOf(ctx, req);
-    // CouchDB compacts in the background and answers 202 at once.
-    void db.compact().catch((err) => req.log.error({ err }, 'compaction failed'));
+    // CouchDB compacts in the background and answers 202 at once; the database is held until done.
+    const lease = await ctx.node.lease(req.params.db);
+    void lease.db
+      .compact()
+      .catch((err) => req.log.error({ err }, 'compaction failed'))
+      .finally(() => lease.release());
     reply.code(202);
     return { ok: true };
   });

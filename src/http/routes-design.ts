@@ -46,11 +46,18 @@ export function designRoutes(app: FastifyInstance, ctx: ServerContext): void {
 
   // CouchDB compacts a design document's view index in the background and answers 202 at once.
   app.post<{ Params: { db: string; ddoc: string } }>('/:db/_compact/:ddoc', async (req, reply) => {
-    await dbOf(ctx, req);
-    const design = await ctx.node.design(req.params.db);
-    await design.docs.get(req.params.ddoc);
-    const store = await design.indexStore();
-    if (store.compactRange) void store.compactRange({ gte: '', lt: '\u{10ffff}' }).catch((err) => req.log.error({ err }, 'index compaction failed'));
+    const lease = await ctx.node.lease(req.params.db);
+    try {
+      const design = await ctx.node.design(req.params.db);
+      await design.docs.get(req.params.ddoc);
+      const store = await design.indexStore();
+      // Held until the compaction is done, so the node does not close the database under it.
+      const done = store.compactRange ? store.compactRange({ gte: '', lt: '\u{10ffff}' }) : Promise.resolve();
+      void done.catch((err) => req.log.error({ err }, 'index compaction failed')).finally(() => lease.release());
+    } catch (err) {
+      lease.release();
+      throw err;
+    }
     reply.code(202);
     return { ok: true };
   });

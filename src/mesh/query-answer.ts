@@ -35,7 +35,13 @@ export function localAnswerer(node: RefugeNode, trust: TrustStore) {
       if (!can(state, query.origin, 'read', name)) continue;
       // A grant to the asker is not a grant to an untrusted relay: only public data goes through one.
       if (!viaTrusted && !can(state, ANYONE, 'read', name)) continue;
-      const { docs } = await (await node.db(name)).find({ selector: q.selector, limit: left });
+      const lease = await node.lease(name);
+      let docs;
+      try {
+        ({ docs } = await lease.db.find({ selector: q.selector, limit: left }));
+      } finally {
+        lease.release();
+      }
       if (docs.length === 0) continue;
       out.push({ db: name, docs });
       left -= docs.length;

@@ -71,36 +71,42 @@ export class ReplicationService {
       const doc = object(req.doc, 'doc');
       if (!localWriteAllowed(access, isTrusted(state, peerId), checkLocalId(doc._id))) throw forbidden(peerId, 'write _local documents in', dbName);
     }
-    const peer = new LocalPeer(await node.db(dbName), { identity: 'mesh-server' });
-    switch (req.op) {
-      case 'info':
-        return peer.info();
-      case 'changes': {
-        const result = await peer.changes(changesRequest(req, signal));
-        // A long-poll may have waited a while: answer only if the grant still holds.
-        if (!accessOf(await trust.current(), peerId, dbName).read) throw forbidden(peerId, 'read', dbName);
-        return result;
+    // Held for this one answer (a long-poll's wait included), then free to close (maxOpenDbs).
+    const lease = await node.lease(dbName);
+    try {
+      const peer = new LocalPeer(lease.db, { identity: 'mesh-server' });
+      switch (req.op) {
+        case 'info':
+          return await peer.info();
+        case 'changes': {
+          const result = await peer.changes(changesRequest(req, signal));
+          // A long-poll may have waited a while: answer only if the grant still holds.
+          if (!accessOf(await trust.current(), peerId, dbName).read) throw forbidden(peerId, 'read', dbName);
+          return result;
+        }
+        case 'revsDiff':
+          return await peer.revsDiff(object(req.revs, 'revs') as Record<string, string[]>);
+        case 'bulkGet':
+          // Stubs keep attachment bytes off this stream: the asker fetches only the blobs it lacks.
+          if (req.attachments === 'stubs') return await peer.db.bulkGet(bulkGetRequests(req.docs), { revs: true, latest: true });
+          return await peer.bulkGet(bulkGetRequests(req.docs), { revs: true, latest: true });
+        case 'bulkDocs': {
+          const docs = list(req.docs, 'docs') as Doc[];
+          // Pushed by blobs: attachments name blobs the pusher sent before (attachment-fetch.ts).
+          return await peer.bulkDocs(req.attachments === 'blobs' ? await inlineBlobAttachments(docs, node.blobs) : docs, { newEdits: false });
+        }
+        case 'getLocal': {
+          const id = checkLocalId(req.id);
+          const doc = await peer.getLocal(namespacedLocalId(peerId, id));
+          return doc === undefined ? null : { ...doc, _id: id };
+        }
+        case 'putLocal': {
+          const doc = req.doc as Doc;
+          return await peer.putLocal({ ...doc, _id: namespacedLocalId(peerId, doc._id as string) });
+        }
       }
-      case 'revsDiff':
-        return peer.revsDiff(object(req.revs, 'revs') as Record<string, string[]>);
-      case 'bulkGet':
-        // Stubs keep attachment bytes off this stream: the asker fetches only the blobs it lacks.
-        if (req.attachments === 'stubs') return peer.db.bulkGet(bulkGetRequests(req.docs), { revs: true, latest: true });
-        return peer.bulkGet(bulkGetRequests(req.docs), { revs: true, latest: true });
-      case 'bulkDocs': {
-        const docs = list(req.docs, 'docs') as Doc[];
-        // Pushed by blobs: attachments name blobs the pusher sent before (attachment-fetch.ts).
-        return peer.bulkDocs(req.attachments === 'blobs' ? await inlineBlobAttachments(docs, node.blobs) : docs, { newEdits: false });
-      }
-      case 'getLocal': {
-        const id = checkLocalId(req.id);
-        const doc = await peer.getLocal(namespacedLocalId(peerId, id));
-        return doc === undefined ? null : { ...doc, _id: id };
-      }
-      case 'putLocal': {
-        const doc = req.doc as Doc;
-        return peer.putLocal({ ...doc, _id: namespacedLocalId(peerId, doc._id as string) });
-      }
+    } finally {
+      lease.release();
     }
   }
 

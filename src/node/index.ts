@@ -11,7 +11,7 @@ import { FsRefStore, loadOrCreateNodeKey } from '../refs/index.ts';
 import { FsPinStore } from '../gc/pins.ts';
 import { RefugeNode } from './refuge-node.ts';
 
-export { RefugeNode, type NodeOptions } from './refuge-node.ts';
+export { DEFAULT_MAX_OPEN_DBS, RefugeNode, type DbLease, type NodeOptions } from './refuge-node.ts';
 
 /** Where the node keeps its blobs: fs in DATA/blobs, memory, or an S3-compatible bucket. */
 export type NodeBlobOptions =
@@ -27,6 +27,8 @@ export interface OpenNodeOptions {
   blobs?: NodeBlobOptions | BlobStore;
   /** Limits for design-document functions (default 5 s and 64 MiB per call). */
   sandbox?: { timeoutMs?: number; memoryBytes?: number };
+  /** Databases kept open at once (default 100); idle ones past it are closed until used again. */
+  maxOpenDbs?: number;
 }
 
 function isStore(value: NodeBlobOptions | BlobStore): value is BlobStore {
@@ -65,6 +67,7 @@ export async function openNode(options: OpenNodeOptions = {}): Promise<RefugeNod
       engine,
       durability: options.durability,
       ...(options.sandbox && { sandbox: options.sandbox }),
+      ...(options.maxOpenDbs !== undefined && { maxOpenDbs: options.maxOpenDbs }),
       catalogLocation: join(dataDir, 'catalog'),
       locationOf: (name) => join(dataDir, 'dbs', encodeURIComponent(name)),
       blobs,

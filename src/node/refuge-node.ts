@@ -1,5 +1,6 @@
 // A node's databases: a catalog of names (in its own small store, so every engine can list them)
-// and the open Database objects, opened lazily and shared by everyone who asks for the same name.
+// and the open Database objects, opened lazily, shared by everyone who asks for the same name, and
+// closed again when too many are open and nobody holds them (open-dbs.ts).
 
 import { RefugeError } from '../errors/index.ts';
 import { MemoryBlobStore, type BlobStore } from '../blobs/core.ts';
@@ -12,6 +13,9 @@ import { MemoryRefStore, type RefStore } from '../refs/store.ts';
 import { BlobAddTracker } from '../gc/ages.ts';
 import { MemoryPinStore, type PinStore } from '../gc/pins.ts';
 import { attachDesign, type DbDesign } from '../design/index.ts';
+import { OpenDbs, type DbLease } from './open-dbs.ts';
+
+export type { DbLease } from './open-dbs.ts';
 
 export interface NodeOptions {
   engine: StorageEngine;
@@ -33,14 +37,21 @@ export interface NodeOptions {
   pins?: PinStore;
   /** Limits for design-document functions (default 5 s and 64 MiB per call). */
   sandbox?: { timeoutMs?: number; memoryBytes?: number };
+  /**
+   * Databases kept open (CouchDB's max_dbs_open, default 100): past it, the least recently used
+   * ones that nobody holds (see `lease`) are closed until asked for again.
+   */
+  maxOpenDbs?: number;
 }
+
+/** CouchDB keeps 500 Erlang files; a LevelDB holds several descriptors, so fewer here. */
+export const DEFAULT_MAX_OPEN_DBS = 100;
 
 const CATALOG_PREFIX = 'db!';
 const SECURITY_PREFIX = 'sec!';
 
 export class RefugeNode {
-  private readonly open = new Map<string, Promise<Database>>();
-  private readonly designs = new Map<string, DbDesign>();
+  private readonly dbs: OpenDbs;
   private closed = false;
   /** The node's content-addressed blob store (attachments, files, `/_blobs`). */
   readonly blobs: BlobStore;
@@ -62,6 +73,9 @@ export class RefugeNode {
     this.refs = options.refs ?? new MemoryRefStore();
     this.pins = options.pins ?? new MemoryPinStore();
     this.blobAdds = new BlobAddTracker(this.blobs);
+    const max = options.maxOpenDbs ?? DEFAULT_MAX_OPEN_DBS;
+    if (!Number.isSafeInteger(max) || max < 1) throw new RefugeError('bad_request', 'maxOpenDbs must be a positive integer');
+    this.dbs = new OpenDbs(max, (name) => this.openDb(name, {}));
   }
 
   static async open(options: NodeOptions): Promise<RefugeNode> {
@@ -96,66 +110,91 @@ export class RefugeNode {
     return (await this.catalog.get(CATALOG_PREFIX + name)) !== undefined;
   }
 
-  async createDb(name: string, options: { autoIndex?: boolean } = {}): Promise<Database> {
+  /**
+   * Creates database `name` and returns it held for good, as `db()` does. `hold: false` (the HTTP
+   * API) creates it, closes it again if room is needed, and returns nothing.
+   */
+  async createDb(name: string, options?: { autoIndex?: boolean }): Promise<Database>;
+  async createDb(name: string, options: { autoIndex?: boolean; hold: false }): Promise<void>;
+  async createDb(name: string, options: { autoIndex?: boolean; hold?: boolean } = {}): Promise<Database | void> {
     this.check();
     validateDbName(name);
     if (await this.exists(name)) {
       throw new RefugeError('file_exists', 'The database could not be created, the file already exists.');
     }
-    const db = await this.openDb(name, options);
+    // Opened (created on disk, with its autoIndex setting) before it is listed, so a listed
+    // database always opens.
+    const opened = await this.openDb(name, options);
+    const held = options.hold === false ? undefined : this.dbs.adopt(name, opened, 'pin');
+    if (held === undefined) this.dbs.adopt(name, opened);
     await this.catalog.batch([{ type: 'put', key: CATALOG_PREFIX + name, value: JSON.stringify({ created: Date.now() }) }], {
       sync: this.durability === 'durable',
     });
-    return db;
+    return held;
   }
 
-  /** The open database `name`; not_found when it was never created. */
+  /**
+   * The open database `name`, held for good (never closed before the node): for callers that keep
+   * it, as an embedding application does. not_found when it was never created.
+   */
   async db(name: string): Promise<Database> {
     this.check();
-    const cached = this.open.get(name);
-    if (cached) return cached;
+    await this.checkExists(name);
+    return this.dbs.hold(name, 'pin');
+  }
+
+  /**
+   * Database `name` held until `release()`: what a request uses, so that a node serving many
+   * databases keeps only `maxOpenDbs` of them open. not_found when it was never created.
+   */
+  async lease(name: string): Promise<DbLease> {
+    this.check();
+    await this.checkExists(name);
+    return this.dbs.lease(name);
+  }
+
+  /** How many databases are open now (held ones, and up to `maxOpenDbs` others). */
+  get openDbCount(): number {
+    return this.dbs.size;
+  }
+
+  private async checkExists(name: string): Promise<void> {
     if (typeof name !== 'string' || !(await this.exists(name))) {
       throw new RefugeError('not_found', 'Database does not exist.');
     }
-    return this.openDb(name, {});
   }
 
-  private openDb(name: string, options: { autoIndex?: boolean }): Promise<Database> {
-    let p = this.open.get(name);
-    if (!p) {
-      p = Database.open(name, {
-        engine: this.options.engine,
-        location: this.options.locationOf(name),
-        durability: this.options.durability,
-        autoIndex: options.autoIndex,
-        indexEntries: forEachIndexEntry,
-        compileSelector,
-        blobs: this.blobs,
-      }).then((db) => {
-        this.designs.set(
-          name,
-          attachDesign(db, {
-            secObj: () => this.security(name),
-            ...(this.options.sandbox && { sandbox: this.options.sandbox }),
-            openIndexStore: () => this.options.engine.open({ location: this.indexLocation(name) }),
-          }),
-        );
-        return db;
-      });
-      this.open.set(name, p);
-      p.catch(() => this.open.delete(name));
-    }
-    return p;
+  private async openDb(name: string, options: { autoIndex?: boolean }): Promise<{ db: Database; design: DbDesign }> {
+    const db = await Database.open(name, {
+      engine: this.options.engine,
+      location: this.options.locationOf(name),
+      durability: this.options.durability,
+      autoIndex: options.autoIndex,
+      indexEntries: forEachIndexEntry,
+      compileSelector,
+      blobs: this.blobs,
+    });
+    const design = attachDesign(db, {
+      secObj: () => this.security(name),
+      ...(this.options.sandbox && { sandbox: this.options.sandbox }),
+      openIndexStore: () => this.options.engine.open({ location: this.indexLocation(name) }),
+    });
+    return { db, design };
   }
 
   private indexLocation(name: string): string {
     return this.options.indexLocationOf?.(name) ?? `${this.options.locationOf(name)}.idx`;
   }
 
-  /** The design-document layer of database `name` (validation, filters, views, search). */
+  /**
+   * The design-document layer of database `name` (validation, filters, views, search). Hold the
+   * database (a lease) while using it: it closes with the database.
+   */
   async design(name: string): Promise<DbDesign> {
+    const open = this.dbs.design(name);
+    if (open) return open;
     await this.db(name);
-    return this.designs.get(name)!;
+    return this.dbs.design(name)!;
   }
 
   /** CouchDB's `_security` object of a database (`{}` until one is set). */
@@ -165,7 +204,7 @@ export class RefugeNode {
   }
 
   async setSecurity(name: string, sec: unknown): Promise<void> {
-    await this.db(name);
+    await this.checkExists(name);
     if (sec === null || typeof sec !== 'object' || Array.isArray(sec)) throw new RefugeError('bad_request', 'the security object must be a JSON object');
     for (const part of ['admins', 'members']) {
       const v = (sec as Record<string, unknown>)[part];
@@ -192,11 +231,9 @@ export class RefugeNode {
       ],
       { sync: this.durability === 'durable' },
     );
-    const p = this.open.get(name);
-    this.open.delete(name);
-    await this.designs.get(name)?.close();
-    this.designs.delete(name);
-    if (p) await (await p).destroy();
+    const { db, design } = await this.dbs.take(name);
+    await design?.close();
+    if (db) await db.destroy();
     else await this.options.engine.destroy(this.options.locationOf(name));
     await this.options.engine.destroy(this.indexLocation(name));
   }
@@ -206,11 +243,7 @@ export class RefugeNode {
     if (this.closed) return;
     this.closed = true;
     this.blobAdds.stop();
-    await Promise.all([...this.designs.values()].map((d) => d.close()));
-    this.designs.clear();
-    const dbs = await Promise.allSettled(this.open.values());
-    await Promise.all(dbs.map((r) => (r.status === 'fulfilled' ? r.value.close() : undefined)));
-    this.open.clear();
+    await this.dbs.closeAll();
     await Promise.all([this.catalog.close(), this.blobs.close()]);
   }
 }

@@ -19,12 +19,19 @@ export interface TestServerOptions {
   admin?: string;
   bodyLimit?: number;
   sandbox?: { timeoutMs?: number; memoryBytes?: number };
+  maxOpenDbs?: number;
 }
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const engine = options.engine ?? 'memory';
   const dataDir = await mkdtemp(join(tmpdir(), 'refuge-http-'));
-  const node = await openNode({ dataDir, engine, durability: 'fast', ...(options.sandbox && { sandbox: options.sandbox }) });
+  const node = await openNode({
+    dataDir,
+    engine,
+    durability: 'fast',
+    ...(options.sandbox && { sandbox: options.sandbox }),
+    ...(options.maxOpenDbs !== undefined && { maxOpenDbs: options.maxOpenDbs }),
+  });
   let server: RunningServer;
   try {
     server = await startServer({ node, port: 0, host: '127.0.0.1', admin: options.admin, bodyLimit: options.bodyLimit });
