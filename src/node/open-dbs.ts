@@ -86,6 +86,11 @@ export class OpenDbs {
     return opened.db;
   }
 
+  /** Whether `name` is open or being opened. */
+  isOpen(name: string): boolean {
+    return this.entries.has(name);
+  }
+
   /** The design layer of an open database (undefined when it is not open). */
   design(name: string): DbDesign | undefined {
     return this.entries.get(name)?.design;

@@ -159,6 +159,8 @@ export class RefugeNode {
   }
 
   private async checkExists(name: string): Promise<void> {
+    // An open database exists (deleteDb forgets it first): no catalog read on the hot path.
+    if (this.dbs.isOpen(name)) return;
     if (typeof name !== 'string' || !(await this.exists(name))) {
       throw new RefugeError('not_found', 'Database does not exist.');
     }
