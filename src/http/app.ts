@@ -153,12 +153,13 @@ export function buildApp(ctx: ServerContext, options: AppOptions = {}): FastifyI
     throw new RefugeError(req.method === 'GET' || req.method === 'HEAD' ? 'not_found' : 'method_not_allowed', req.method === 'GET' || req.method === 'HEAD' ? 'missing' : 'Only GET,HEAD allowed');
   });
 
-  // WebSocket upgrades (the blob change feed); onRequest (auth) runs for them like for any request.
+  // WebSocket upgrades (database and blob change feeds); onRequest (auth) runs for them like for any request.
   void app.register(websocket);
   serverRoutes(app, ctx);
   dbRoutes(app, ctx);
   bulkRoutes(app, ctx);
-  changesRoutes(app, ctx);
+  // In a scope of its own, so its WebSocket route is declared after the plugin has loaded.
+  void app.register(async (scope) => changesRoutes(scope, ctx));
   findRoutes(app, ctx);
   designRoutes(app, ctx);
   replicateRoutes(app, ctx);

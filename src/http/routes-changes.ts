@@ -1,4 +1,5 @@
-// `_changes` over HTTP: normal, longpoll, continuous and eventsource feeds, filtered by doc ids or
+// `_changes` over HTTP: normal, longpoll, continuous and eventsource feeds (websocket in
+// routes-changes-ws.ts), filtered by doc ids or
 // a Mango selector or a design-document filter. Streaming feeds pull a batch only when the socket has drained (back-pressure)
 // and end cleanly when the client leaves or the server stops.
 
@@ -7,9 +8,10 @@ import { RefugeError } from '../errors/index.ts';
 import type { ChangeRow, ChangesOptions, Database, UserCtx } from '../documents/index.ts';
 import { dbOf, lifetimeSignal, type ServerContext } from './context.ts';
 import { bool, int, json, jsonStringArray, str, type Query } from './params.ts';
+import { dbChangesSocket } from './routes-changes-ws.ts';
 import { changesWire } from './wire.ts';
 
-type Feed = 'normal' | 'longpoll' | 'continuous' | 'eventsource';
+type Feed = 'normal' | 'longpoll' | 'continuous' | 'eventsource' | 'websocket';
 
 interface ParsedChanges {
   feed: Feed;
@@ -20,8 +22,8 @@ interface ParsedChanges {
 
 async function parse(db: Database, q: Query, body: unknown, user?: UserCtx): Promise<ParsedChanges> {
   const feed = (str(q, 'feed') ?? 'normal') as Feed;
-  if (!['normal', 'longpoll', 'continuous', 'eventsource'].includes(feed)) {
-    throw new RefugeError('bad_request', 'Supported `feed` types: normal, continuous, longpoll, eventsource');
+  if (!['normal', 'longpoll', 'continuous', 'eventsource', 'websocket'].includes(feed)) {
+    throw new RefugeError('bad_request', 'Supported `feed` types: normal, continuous, longpoll, eventsource, websocket');
   }
   const b = (body && typeof body === 'object' && !Array.isArray(body) ? body : {}) as Record<string, unknown>;
   const sinceRaw = str(q, 'since') ?? (b.since !== undefined ? String(b.since) : undefined);
@@ -144,10 +146,14 @@ export function changesRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const handler = async (req: FastifyRequest, reply: FastifyReply) => {
     const db = await dbOf(ctx, req);
     const p = await parse(db, req.query as Query, req.body, req.user);
+    if (p.feed === 'websocket') {
+      throw new RefugeError('not_implemented', 'feed=websocket needs a WebSocket upgrade (Connection: Upgrade, Upgrade: websocket): plain HTTP gets feed=continuous or eventsource');
+    }
     if (p.feed === 'continuous' || p.feed === 'eventsource') return stream(ctx, req, reply, db, p);
     if (p.feed === 'longpoll') return longpoll(ctx, req, db, p);
     return changesWire(await db.changes(p.options));
   };
-  app.get('/:db/_changes', handler);
+  // WebSocket upgrades go to the socket feed; every other GET to the HTTP feeds.
+  app.route({ method: 'GET', url: '/:db/_changes', wsHandler: (socket, req) => dbChangesSocket(ctx, socket, req, parse), handler });
   app.post('/:db/_changes', handler);
 }

@@ -1,0 +1,60 @@
+// `GET /{db}/_changes?feed=websocket`: a database's changes over a WebSocket, one JSON text message
+// per row, with every option of the continuous feed (since, filters, include_docs, style, limit).
+// A row is sent only after the previous one left (back-pressure); `limit` ends the feed with
+// `{"last_seq"}`; the database is held for as long as the socket is open.
+
+import type { FastifyRequest } from 'fastify';
+import type { WebSocket } from 'ws';
+import type { ChangeRow, ChangesOptions, Database } from '../documents/index.ts';
+import type { DbLease } from '../node/index.ts';
+import type { ServerContext } from './context.ts';
+import type { Query } from './params.ts';
+
+/** Option parsing shared with the HTTP feeds (routes-changes.ts). */
+export type ParseChanges = (db: Database, q: Query, body: unknown, user?: FastifyRequest['user']) => Promise<{ options: ChangesOptions }>;
+
+export async function dbChangesSocket(ctx: ServerContext, socket: WebSocket, req: FastifyRequest, parse: ParseChanges): Promise<void> {
+  const ac = new AbortController();
+  ctx.feeds.add(ac);
+  const end = () => ac.abort();
+  socket.once('close', end);
+  socket.once('error', end);
+  let lease: DbLease | undefined;
+  try {
+    let options: ChangesOptions;
+    try {
+      lease = await ctx.node.lease((req.params as { db: string }).db);
+      ({ options } = await parse(lease.db, req.query as Query, undefined, req.user));
+    } catch (err) {
+      // 1008: policy violation, the close code for a request the server will not serve.
+      socket.close(1008, String((err as Error)?.message ?? err).slice(0, 120));
+      return;
+    }
+    const send = (obj: unknown) =>
+      new Promise<void>((resolve) => (socket.readyState === socket.OPEN ? socket.send(JSON.stringify(obj), () => resolve()) : resolve()));
+    const limit = options.limit ?? Infinity;
+    let lastSeq = options.since ?? 0;
+    let sent = 0;
+    if (limit > 0) {
+      const { limit: _l, descending: _d, ...subscribe } = options;
+      for await (const batch of lease.db.subscribe({ ...subscribe, batchSize: Math.min(limit, 500), signal: ac.signal })) {
+        for (const row of batch.slice(0, limit - sent) as ChangeRow[]) {
+          await send(row);
+          lastSeq = row.seq;
+          sent++;
+        }
+        if (sent >= limit) break;
+      }
+    }
+    if (!ac.signal.aborted) {
+      await send({ last_seq: lastSeq });
+      if (socket.readyState === socket.OPEN) socket.close(1000, 'limit reached');
+    }
+  } finally {
+    lease?.release();
+    ctx.feeds.delete(ac);
+    socket.off('close', end);
+    socket.off('error', end);
+    if (socket.readyState === socket.OPEN) socket.close(1001, 'server closing');
+  }
+}

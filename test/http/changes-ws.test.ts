@@ -1,0 +1,83 @@
+// `GET /{db}/_changes?feed=websocket`: rows as JSON messages with the feed's options, live rows
+// after the replay, `limit` ending with {"last_seq"}, refusals, and a clean end on close.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { WebSocket } from 'ws';
+import { request, startTestServer, type TestServer } from './server.ts';
+
+/** Collects a socket's JSON messages; `until(n)` waits for the first `n`, or the close that came first. */
+function collect(ws: WebSocket) {
+  const msgs: Array<Record<string, unknown>> = [];
+  let closed: { code: number; reason: string } | undefined;
+  let wake = () => {};
+  ws.on('message', (data) => {
+    msgs.push(JSON.parse(String(data)) as Record<string, unknown>);
+    wake();
+  });
+  ws.once('close', (code, reason) => {
+    closed = { code, reason: String(reason) };
+    wake();
+  });
+  ws.on('error', () => {});
+  return {
+    msgs,
+    get closed() {
+      return closed;
+    },
+    async until(n: number) {
+      while (msgs.length < n && !closed) await new Promise<void>((r) => (wake = r));
+      return { msgs, closed };
+    },
+  };
+}
+
+describe('_changes over WebSocket', () => {
+  let server: TestServer;
+  let base: string;
+  before(async () => {
+    server = await startTestServer();
+    base = `${server.url}/wsdb`;
+    await request(base, { method: 'PUT' });
+    await request(`${base}/_bulk_docs`, { method: 'POST', body: { docs: [{ _id: 'a', n: 1 }, { _id: 'b', n: 2 }] } });
+  });
+  after(() => server.close());
+  const wsUrl = (q: string) => `${base.replace(/^http/, 'ws')}/_changes?feed=websocket${q}`;
+
+  test('replays from since, then live rows follow, with include_docs; closing ends the feed', async () => {
+    const ws = new WebSocket(wsUrl('&since=0&include_docs=true'));
+    const got = collect(ws);
+    await got.until(2);
+    assert.equal((await request(`${base}/c`, { method: 'PUT', body: { n: 3 } })).status, 201);
+    const { msgs } = await got.until(3);
+    assert.deepEqual(msgs.map((m) => m.id), ['a', 'b', 'c']);
+    assert.deepEqual((msgs[2]!.doc as Record<string, unknown>).n, 3);
+    assert.equal(server.server.context.feeds.size, 1);
+    const closed = new Promise((r) => ws.once('close', r));
+    ws.close();
+    await closed;
+    for (let i = 0; i < 1000 && server.server.context.feeds.size > 0; i++) await new Promise((r) => setImmediate(r));
+    assert.equal(server.server.context.feeds.size, 0);
+  });
+
+  test('limit ends with last_seq and a normal close; filters apply', async () => {
+    const limited = await collect(new WebSocket(wsUrl('&since=0&limit=1'))).until(10);
+    assert.deepEqual(limited.msgs, [limited.msgs[0], { last_seq: limited.msgs[0]!.seq }]);
+    assert.equal(limited.closed?.code, 1000);
+    const ids = encodeURIComponent(JSON.stringify(['b']));
+    const filtered = await collect(new WebSocket(wsUrl(`&since=0&filter=_doc_ids&doc_ids=${ids}&limit=1`))).until(10);
+    assert.equal(filtered.msgs[0]!.id, 'b');
+  });
+
+  test('a bad since or a missing database closes with 1008; plain HTTP gets 501', async () => {
+    const bad = await collect(new WebSocket(wsUrl('&since=abc'))).until(1);
+    assert.equal(bad.closed?.code, 1008);
+    assert.match(bad.closed!.reason, /since/);
+    // The database is looked up once the socket is open: a missing one closes it with 1008.
+    const missing = await collect(new WebSocket(`${server.url.replace(/^http/, 'ws')}/nope/_changes?feed=websocket`)).until(1);
+    assert.equal(missing.closed?.code, 1008);
+    assert.match(missing.closed!.reason, /does not exist/);
+    const res = await fetch(`${base}/_changes?feed=websocket`);
+    assert.equal(res.status, 501);
+  });
+});
