@@ -32,8 +32,9 @@ export async function runReplicate(args: ReplicateArgs, out: NodeJS.WritableStre
   let node: RefugeNode | undefined;
   if (!isUrl(args.source) || !isUrl(args.target)) node = await openNode({ dataDir: args.data });
   try {
-    const source = await endpointPeer(node!, args.source, false);
-    const target = await endpointPeer(node!, args.target, args.createTarget);
+    // Held until the node closes below: no release needed.
+    const { peer: source } = await endpointPeer(node!, args.source, false);
+    const { peer: target } = await endpointPeer(node!, args.target, args.createTarget);
     const rep = replicate(source, target, { continuous: args.continuous, selector, docIds, createTarget: args.createTarget });
     const tty = (out as { isTTY?: boolean }).isTTY === true && !args.json;
     rep.on('change', (e) => {

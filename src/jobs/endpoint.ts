@@ -25,11 +25,16 @@ export function describeEndpoint(e: Endpoint): string {
   return url.replace(/\/\/[^/@]*@/, '//');
 }
 
-export async function endpointPeer(node: RefugeNode, e: Endpoint, create: boolean): Promise<ReplicationPeer> {
+/**
+ * The peer an endpoint names: a remote database over HTTP, or one of the node's own, held (leased)
+ * until `release()` so that a finished replication does not keep it open for good.
+ */
+export async function endpointPeer(node: RefugeNode, e: Endpoint, create: boolean): Promise<{ peer: ReplicationPeer; release(): void }> {
   const url = typeof e === 'string' ? e : e.url;
   if (/^https?:\/\//i.test(url)) {
-    return new HttpPeer(url, typeof e === 'string' ? {} : { headers: e.headers });
+    return { peer: new HttpPeer(url, typeof e === 'string' ? {} : { headers: e.headers }), release: () => {} };
   }
-  if (create && !(await node.exists(url))) await node.createDb(url);
-  return new LocalPeer(await node.db(url));
+  if (create && !(await node.exists(url))) await node.createDb(url, { hold: false });
+  const lease = await node.lease(url);
+  return { peer: new LocalPeer(lease.db), release: () => lease.release() };
 }

@@ -198,8 +198,18 @@ export class ReplicationJobs {
 
   private async launch(key: string, spec: JobSpec, docId?: string): Promise<Job> {
     const source = await endpointPeer(this.node, spec.source, false);
-    const target = await endpointPeer(this.node, spec.target, spec.createTarget);
-    const replication = replicate(source, target, {
+    let target;
+    try {
+      target = await endpointPeer(this.node, spec.target, spec.createTarget);
+    } catch (err) {
+      source.release();
+      throw err;
+    }
+    const release = () => {
+      source.release();
+      target.release();
+    };
+    const replication = replicate(source.peer, target.peer, {
       continuous: spec.continuous,
       createTarget: spec.createTarget,
       docIds: spec.docIds,
@@ -214,7 +224,7 @@ export class ReplicationJobs {
     replication.done.then(
       () => this.jobs.get(key) === job && !spec.continuous && this.jobs.delete(key),
       () => this.jobs.get(key) === job && this.jobs.delete(key),
-    );
+    ).finally(release);
     return job;
   }
 

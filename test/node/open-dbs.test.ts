@@ -146,3 +146,20 @@ test('over HTTP a request holds its database until the response ends, a continuo
   assert.equal((await request(`${u}/db3/doc`)).body.i, 3);
   assert.ok(server.node.openDbCount <= 3, `${server.node.openDbCount} open`);
 });
+
+test('a finished replication between local databases does not keep them open', async (t) => {
+  const server = await startTestServer({ engine: 'leveldb', maxOpenDbs: 2 });
+  t.after(() => server.close());
+  const u = server.url;
+  for (let i = 0; i < 5; i++) assert.equal((await request(`${u}/db${i}`, { method: 'PUT' })).status, 201);
+  assert.equal((await request(`${u}/db0/doc`, { method: 'PUT', body: { v: 1 } })).status, 201);
+  const held = await server.node.lease('db0');
+  const source = held.db;
+  held.release();
+  const rep = await request(`${u}/_replicate`, { method: 'POST', body: { source: 'db0', target: 'db1' } });
+  assert.equal(rep.status, 200, rep.text);
+  assert.equal(rep.body.ok, true);
+  for (let i = 2; i < 5; i++) assert.equal((await request(`${u}/db${i}`)).status, 200);
+  assert.equal(source.isClosed, true, 'the source was closed for room once the job ended');
+  assert.equal((await request(`${u}/db1/doc`)).body.v, 1);
+});
