@@ -13,6 +13,8 @@ export * from './core.ts';
 export { FsBlobStore, type FsBlobStoreOptions };
 export type { S3BlobStore, S3BlobStoreOptions } from './s3.ts';
 export { nodeSha256 } from './hash-node.ts';
+/** Runs an async function over a list with bounded concurrency (used beyond blobs too). */
+export { mapLimit } from './base.ts';
 
 export type OpenBlobStoreOptions =
   | ({ backend: 'memory' } & BaseStoreOptions)

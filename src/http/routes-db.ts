@@ -2,6 +2,7 @@
 // compaction, revs_limit, purge.
 
 import type { FastifyInstance } from 'fastify';
+import { mapLimit } from '../blobs/index.ts';
 import { RefugeError } from '../errors/index.ts';
 import type { DatabaseInfo, Doc } from '../documents/index.ts';
 import { requireAdmin } from './auth.ts';
@@ -53,18 +54,7 @@ export function dbRoutes(app: FastifyInstance, ctx: ServerContext): void {
       lease?.release();
     }
   };
-  const infosOf = async (names: readonly string[]) => {
-    const out = new Array<Awaited<ReturnType<typeof infoOf>>>(names.length);
-    let next = 0;
-    const worker = async () => {
-      while (next < names.length) {
-        const i = next++;
-        out[i] = await infoOf(names[i]!);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(DBS_INFO_PARALLEL, names.length) }, worker));
-    return out;
-  };
+  const infosOf = (names: readonly string[]) => mapLimit(names, DBS_INFO_PARALLEL, infoOf);
   app.get('/_dbs_info', async (req) => {
     const q = req.query as Query;
     const start = jsonKey(q, 'startkey', 'start_key');
