@@ -3,9 +3,8 @@
 // values, then its tree's blobs; looked at again every `refsIntervalMs`); stop when it goes down.
 // Each side pulls what it accepts, so two nodes running AutoSync replicate both ways without pushing.
 
-import type { Database } from '../documents/index.ts';
 import { RefugeError, isRefugeError, toRefugeError } from '../errors/index.ts';
-import type { RefugeNode } from '../node/index.ts';
+import type { DbLease, RefugeNode } from '../node/index.ts';
 import { LocalPeer, Replication, type ReplicateOptions, type ReplicationProgress } from '../replication/index.ts';
 import { Emitter } from '../replication/emitter.ts';
 import { can, canRef } from './grants.ts';
@@ -111,14 +110,18 @@ export class AutoSync extends Emitter<AutoSyncEvents> {
     const state = await mesh.trust.current();
     for (const { db, read } of shared) {
       if (session.cancelled || !read || !can(state, peerId, 'write', db)) continue;
-      let local: Database;
+      // Held while its pull runs (until the peer goes down), not for good: see maxOpenDbs.
+      let local: DbLease;
       try {
-        local = await node.db(db);
+        local = await node.lease(db);
       } catch (err) {
         if (isRefugeError(err, 'not_found')) continue;
         throw err;
       }
-      if (session.cancelled) return;
+      if (session.cancelled) {
+        local.release();
+        return;
+      }
       this.pull(session, peerId, db, local);
     }
     if (session.cancelled) return;
@@ -159,10 +162,16 @@ export class AutoSync extends Emitter<AutoSyncEvents> {
     this.track(peerId, session.refsRunning);
   }
 
-  private pull(session: PeerSession, peerId: string, db: string, local: Database): void {
+  private pull(session: PeerSession, peerId: string, db: string, local: DbLease): void {
     // Never dialling: a pull runs while the peer is up, and a request that was on its way when it went
     // down must not call it back (peer:down then ends the pull).
-    const rep = new Replication(this.options.mesh.peer(peerId, db, { dial: false }), new LocalPeer(local), { ...this.options.replicate, continuous: true });
+    let rep: Replication;
+    try {
+      rep = new Replication(this.options.mesh.peer(peerId, db, { dial: false }), new LocalPeer(local.db), { ...this.options.replicate, continuous: true });
+    } catch (err) {
+      local.release();
+      throw err;
+    }
     session.pulls.set(db, rep);
     const key = { peerId, db };
     rep.on('paused', (p) => {
@@ -176,6 +185,7 @@ export class AutoSync extends Emitter<AutoSyncEvents> {
     );
     rep.done.catch(() => undefined).finally(() => {
       if (session.pulls.get(db) === rep) session.pulls.delete(db);
+      local.release();
     });
   }
 

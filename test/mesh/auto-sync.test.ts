@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AutoSync, addPeer, setGrant, type AutoSyncEvents, type TrustState } from '../../src/mesh/index.ts';
 import { assertSameTrees } from '../replication/helpers/trees.ts';
-import { nextEvent, startPeerNode, type PeerNode } from './helpers.ts';
+import { nextEvent, startPeerNode, tempDir, type PeerNode } from './helpers.ts';
 
 const share = (peer: string, dbs: string[]) => (s: TrustState) => {
   let next = addPeer(s, { id: peer, groups: ['team'] });
@@ -60,4 +60,46 @@ test('trusted peers that share databases replicate both ways when they meet, and
   const [pa, pb] = await again;
   assert.equal(await assertSameTrees(na, nb), 5);
   assert.equal(pa.progress.docsWritten + pb.progress.docsWritten, 2, 'resumed from the checkpoints: only the new edits moved');
+});
+
+test('a pull holds its database only while the peer is up: apart, a node keeps maxOpenDbs open', async (t) => {
+  const [da, db] = await Promise.all([tempDir(), tempDir()]);
+  const a = await startPeerNode({ dataDir: da.path, maxOpenDbs: 1 });
+  const b = await startPeerNode({ dataDir: db.path, maxOpenDbs: 1 });
+  const syncA = new AutoSync({ mesh: a.mesh, node: a.node, replicate: { checkpointInterval: 0 } });
+  const syncB = new AutoSync({ mesh: b.mesh, node: b.node, replicate: { checkpointInterval: 0 } });
+  t.after(async () => {
+    await Promise.all([syncA.stop(), syncB.stop()]);
+    await Promise.all([a.close(), b.close()]);
+    await Promise.all([da.cleanup(), db.cleanup()]);
+  });
+  const names = ['n1', 'n2', 'n3'];
+  await a.trust.update(share(b.mesh.peerId, names));
+  await b.trust.update(share(a.mesh.peerId, names));
+  for (const name of names) {
+    await a.node.createDb(name, { hold: false });
+    await b.node.createDb(name, { hold: false });
+    const lease = await a.node.lease(name);
+    await lease.db.put({ _id: `from-a-${name}` });
+    lease.release();
+  }
+  const caught = Promise.all(names.map((n) => caughtUp(syncB, a, n)));
+  await b.mesh.connect(a.mesh.invite());
+  await caught;
+  assert.ok(b.node.openDbCount >= 3, 'every pulled database is held while its pull runs');
+  const stops = Promise.all(names.flatMap((n) => [nextEvent(syncA, 'stop', (e) => e.db === n), nextEvent(syncB, 'stop', (e) => e.db === n)]));
+  await b.mesh.disconnect(a.mesh.peerId);
+  await stops;
+  assert.deepEqual([...syncA.active(), ...syncB.active()], []);
+  // Each side also ends the requests the other had in flight (a long-poll aborted by the closed
+  // stream) a moment after the pulls stop: waited for as a condition, with a deadline.
+  const deadline = Date.now() + 5000;
+  while ((a.node.openDbCount > 1 || b.node.openDbCount > 1) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  assert.ok(b.node.openDbCount <= 1, `${b.node.openDbCount} open on b once apart`);
+  assert.ok(a.node.openDbCount <= 1, `${a.node.openDbCount} open on a once apart`);
+  for (const name of names) {
+    const lease = await b.node.lease(name);
+    assert.equal((await lease.db.get(`from-a-${name}`))._id, `from-a-${name}`);
+    lease.release();
+  }
 });

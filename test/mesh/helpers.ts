@@ -22,12 +22,14 @@ export interface PeerNode {
 export interface PeerNodeOptions extends Partial<Omit<MeshNodeOptions, 'key' | 'node' | 'trust'>> {
   /** A data directory (LevelDB, key and trust on disk); default a memory node. */
   dataDir?: string;
+  /** With a data directory: how many databases the node keeps open. */
+  maxOpenDbs?: number;
 }
 
 export async function startPeerNode(options: PeerNodeOptions = {}): Promise<PeerNode> {
-  const { dataDir, ...meshOptions } = options;
+  const { dataDir, maxOpenDbs, ...meshOptions } = options;
   const node = dataDir
-    ? await openNode({ dataDir, engine: 'leveldb', durability: 'fast' })
+    ? await openNode({ dataDir, engine: 'leveldb', durability: 'fast', ...(maxOpenDbs !== undefined && { maxOpenDbs }) })
     : await openNode({ engine: 'memory', blobs: { backend: 'memory' } });
   const trust = dataDir ? new FileTrustStore(dataDir) : new MemoryTrustStore();
   let mesh: MeshNode;
