@@ -13,6 +13,25 @@ import { bool, int, jsonKey, objectBody, type Query } from './params.ts';
 const MAX_DBS_INFO_KEYS = 100;
 const DBS_INFO_PARALLEL = 8;
 
+/**
+ * The names `_all_dbs` and `_dbs_info` list, with `_all_docs`'s range options: `startkey`/`endkey`
+ * (`start_key`/`end_key`), `inclusive_end`, `descending` (then startkey is the upper end), `skip`, `limit`.
+ */
+export function dbNameRange(sorted: readonly string[], q: Query): string[] {
+  const start = jsonKey(q, 'startkey', 'start_key');
+  const end = jsonKey(q, 'endkey', 'end_key');
+  const inclusiveEnd = bool(q, 'inclusive_end', true);
+  const descending = bool(q, 'descending');
+  const skip = int(q, 'skip') ?? 0;
+  const limit = int(q, 'limit');
+  const names = descending ? [...sorted].reverse() : [...sorted];
+  const before = (a: string, b: string) => (descending ? a > b : a < b);
+  const inRange = (n: string) =>
+    (start === undefined || !before(n, start)) && (end === undefined || (inclusiveEnd ? !before(end, n) : before(n, end)));
+  const kept = names.filter(inRange);
+  return kept.slice(skip, limit === undefined ? undefined : skip + limit);
+}
+
 export function dbRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.put<{ Params: { db: string } }>('/:db', async (req, reply) => {
     await ctx.node.createDb(req.params.db, { hold: false });
@@ -55,16 +74,7 @@ export function dbRoutes(app: FastifyInstance, ctx: ServerContext): void {
     }
   };
   const infosOf = (names: readonly string[]) => mapLimit(names, DBS_INFO_PARALLEL, infoOf);
-  app.get('/_dbs_info', async (req) => {
-    const q = req.query as Query;
-    const start = jsonKey(q, 'startkey', 'start_key');
-    const end = jsonKey(q, 'endkey', 'end_key');
-    let names = (await ctx.node.allDbs()).filter((n) => (start === undefined || n >= start) && (end === undefined || n <= end));
-    if (bool(q, 'descending')) names.reverse();
-    const skip = int(q, 'skip') ?? 0;
-    names = names.slice(skip, skip + (int(q, 'limit') ?? names.length));
-    return infosOf(names);
-  });
+  app.get('/_dbs_info', async (req) => infosOf(dbNameRange(await ctx.node.allDbs(), req.query as Query)));
   app.post('/_dbs_info', async (req) => {
     const keys = objectBody(req.body).keys;
     if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string')) throw new RefugeError('bad_request', '`keys` member must exist.');

@@ -5,6 +5,7 @@ import { RefugeError } from '../errors/index.ts';
 import { randomUuid } from '../documents/index.ts';
 import { requireAdmin } from './auth.ts';
 import type { ServerContext } from './context.ts';
+import { dbNameRange } from './routes-db.ts';
 import { int, objectBody, type Query } from './params.ts';
 
 export function serverRoutes(app: FastifyInstance, ctx: ServerContext): void {
@@ -25,7 +26,7 @@ export function serverRoutes(app: FastifyInstance, ctx: ServerContext): void {
     return { uuids: Array.from({ length: count }, randomUuid) };
   });
 
-  app.get('/_all_dbs', async () => ctx.node.allDbs());
+  app.get('/_all_dbs', async (req) => dbNameRange(await ctx.node.allDbs(), req.query as Query));
 
   app.get('/_session', async (req) => ({
     ok: true,

@@ -53,6 +53,20 @@ describe('CouchDB API shapes', () => {
     assert.ok(Array.isArray(dbs.body));
     assert.ok(dbs.body.includes('alpha') && dbs.body.includes('beta'));
     assert.deepEqual(dbs.body, [...dbs.body].sort());
+    // _all_docs's range options, as CouchDB takes them for _all_dbs
+    await request(`${u}/gamma`, { method: 'PUT' });
+    const names = async (qs: string) => (await request(`${u}/_all_dbs?${qs}`)).body;
+    assert.deepEqual(await names('startkey=%22alpha%22&endkey=%22gamma%22'), ['alpha', 'beta', 'gamma']);
+    assert.deepEqual(await names('start_key=%22alpha%22&end_key=%22gamma%22&inclusive_end=false'), ['alpha', 'beta']);
+    assert.deepEqual(await names('startkey=%22gamma%22&endkey=%22alpha%22&descending=true'), ['gamma', 'beta', 'alpha']);
+    assert.deepEqual(await names('startkey=%22alpha%22&endkey=%22gamma%22&skip=1&limit=1'), ['beta']);
+    assert.deepEqual(await names('startkey=%22alpha%22&limit=0'), []);
+    assert.equal((await names('descending=true'))[0], [...dbs.body, 'gamma'].sort().at(-1));
+    for (const bad of ['limit=-1', 'startkey=alpha', 'descending=yes', 'startkey=1']) {
+      const r = await request(`${u}/_all_dbs?${bad}`);
+      assert.equal(r.status, 400, bad);
+      assert.ok(isCouchError(r.body, 'bad_request'));
+    }
   });
 
   test('_dbs_info: several databases at once, by keys (POST) or over _all_dbs (GET)', async () => {
@@ -63,7 +77,7 @@ describe('CouchDB API shapes', () => {
     assert.equal(byKeys.status, 200);
     assert.deepEqual(byKeys.body.map((r: any) => [r.key, r.info?.doc_count ?? r.error]), [['info-b', 1], ['nope', 'not_found'], ['info-a', 0]]);
     assert.equal(byKeys.body[0].info.db_name, 'info-b');
-    const listed = await request(`${u}/_dbs_info?startkey=%22info-%22&endkey=%22info-z%22&descending=true&limit=1`);
+    const listed = await request(`${u}/_dbs_info?startkey=%22info-z%22&endkey=%22info-%22&descending=true&limit=1`);
     assert.deepEqual(listed.body.map((r: any) => r.key), ['info-b']);
     for (const body of [{}, { keys: 'info-a' }, { keys: [1] }, { keys: Array.from({ length: 101 }, (_, i) => `db${i}`) }]) {
       const bad = await request(`${u}/_dbs_info`, { method: 'POST', body });
