@@ -75,7 +75,21 @@ export class Database {
     readonly core: DbCore,
     private readonly options: OpenDatabaseOptions,
   ) {
-    this.writer = new Writer(core, () => this.commits.notify());
+    this.writer = new Writer(core, () => {
+      this.commits.notify();
+      for (const watch of this.commitWatchers) watch();
+    });
+  }
+
+  private readonly commitWatchers = new Set<() => void>();
+
+  /**
+   * Calls `watch` after every commit from now on (synchronously: it must be cheap), until the
+   * returned function is called. The node uses it to feed `_db_updates`.
+   */
+  watchCommits(watch: () => void): () => void {
+    this.commitWatchers.add(watch);
+    return () => this.commitWatchers.delete(watch);
   }
 
   static async open(name: string, options: OpenDatabaseOptions): Promise<Database> {

@@ -25,3 +25,4 @@ export { computeRev } from './rev-id.ts';
 export { canonicalJson } from './canonical-json.ts';
 export { splitDoc, validateDbName, validateDocId } from './validate.ts';
 export { randomUuid } from './ids.ts';
+export { CommitSignal, liveChanges, type FeedSource } from './subscription.ts';

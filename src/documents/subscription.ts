@@ -50,21 +50,22 @@ function delay(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-export interface FeedSource {
+/** A sequenced log that signals its commits: a database's changes, or a node's database updates. */
+export interface FeedSource<Row = ChangeRow> {
   /** The committed sequence right now. */
   currentSeq(): number;
-  read(since: number, limit: number): Promise<{ results: ChangeRow[]; lastSeq: number }>;
+  read(since: number, limit: number): Promise<{ results: Row[]; lastSeq: number }>;
   signal: CommitSignal;
 }
 
-/** Yields batches of at most `batchSize` rows, forever, until aborted or the database closes. */
-export async function* liveChanges(
-  source: FeedSource,
+/** Yields batches of at most `batchSize` rows, forever, until aborted or the source closes. */
+export async function* liveChanges<Row = ChangeRow>(
+  source: FeedSource<Row>,
   since: number,
   batchSize: number,
   intervalMs: number,
   abort?: AbortSignal,
-): AsyncGenerator<ChangeRow[], void, undefined> {
+): AsyncGenerator<Row[], void, undefined> {
   let cursor = since;
   let waited = false;
   while (!abort?.aborted && !source.signal.isClosed) {

@@ -15,6 +15,7 @@ import { clientErrorHandler, errorHandler } from './errors.ts';
 import { blobRoutes, type BlobRouteOptions } from './routes-blobs.ts';
 import { bulkRoutes } from './routes-bulk.ts';
 import { changesRoutes } from './routes-changes.ts';
+import { dbUpdatesRoutes } from './routes-db-updates.ts';
 import { dbRoutes } from './routes-db.ts';
 import { docRoutes } from './routes-docs.ts';
 import { designRoutes } from './routes-design.ts';
@@ -156,6 +157,7 @@ export function buildApp(ctx: ServerContext, options: AppOptions = {}): FastifyI
   // WebSocket upgrades (database and blob change feeds); onRequest (auth) runs for them like for any request.
   void app.register(websocket);
   serverRoutes(app, ctx);
+  dbUpdatesRoutes(app, ctx);
   dbRoutes(app, ctx);
   bulkRoutes(app, ctx);
   // In a scope of its own, so its WebSocket route is declared after the plugin has loaded.

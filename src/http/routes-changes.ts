@@ -1,12 +1,11 @@
-// `_changes` over HTTP: normal, longpoll, continuous and eventsource feeds (websocket in
-// routes-changes-ws.ts), filtered by doc ids or
-// a Mango selector or a design-document filter. Streaming feeds pull a batch only when the socket has drained (back-pressure)
-// and end cleanly when the client leaves or the server stops.
+// `_changes` over HTTP: normal, longpoll, continuous and eventsource feeds (feed-stream.ts; websocket
+// in routes-changes-ws.ts), filtered by doc ids, a Mango selector or a design-document filter.
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RefugeError } from '../errors/index.ts';
 import type { ChangeRow, ChangesOptions, Database, UserCtx } from '../documents/index.ts';
-import { dbOf, lifetimeSignal, type ServerContext } from './context.ts';
+import { dbOf, type ServerContext } from './context.ts';
+import { longpollRows, streamFeed } from './feed-stream.ts';
 import { bool, int, json, jsonStringArray, str, type Query } from './params.ts';
 import { dbChangesSocket } from './routes-changes-ws.ts';
 import { changesWire } from './wire.ts';
@@ -66,80 +65,26 @@ async function parse(db: Database, q: Query, body: unknown, user?: UserCtx): Pro
   return { feed, options, heartbeat: heartbeat === 0 ? undefined : heartbeat, timeout: int(q, 'timeout') };
 }
 
-function write(reply: FastifyReply, chunk: string): Promise<void> {
-  const ok = reply.raw.write(chunk);
-  return ok ? Promise.resolve() : new Promise((resolve) => reply.raw.once('drain', resolve));
-}
-
-async function stream(ctx: ServerContext, req: FastifyRequest, reply: FastifyReply, db: Database, p: ParsedChanges): Promise<void> {
-  const sse = p.feed === 'eventsource';
-  const { signal, done } = lifetimeSignal(ctx, req);
-  const ac = new AbortController();
-  const stop = () => ac.abort();
-  signal.addEventListener('abort', stop, { once: true });
-  reply.hijack();
-  reply.raw.writeHead(200, {
-    'Content-Type': sse ? 'text/event-stream' : 'application/json',
-    'Cache-Control': 'no-cache',
-    'Transfer-Encoding': 'chunked',
+function stream(ctx: ServerContext, req: FastifyRequest, reply: FastifyReply, db: Database, p: ParsedChanges): Promise<void> {
+  const { limit: _l, descending: _d, ...subscribe } = p.options;
+  return streamFeed<ChangeRow>(ctx, req, reply, {
+    sse: p.feed === 'eventsource',
+    ...(p.heartbeat !== undefined && { heartbeat: p.heartbeat }),
+    ...(p.timeout !== undefined && { timeout: p.timeout }),
+    ...(p.options.limit !== undefined && { limit: p.options.limit }),
+    since: p.options.since ?? 0,
+    batches: (signal, batchSize) => db.subscribe({ ...subscribe, batchSize, signal }),
+    wire: (row) => row,
+    seqOf: (row) => row.seq,
   });
-  // Send the headers now: a feed with nothing to say yet must still open at once for the client.
-  reply.raw.flushHeaders();
-  const idleLimit = p.timeout ?? (p.heartbeat ? undefined : 60_000);
-  let idle: ReturnType<typeof setTimeout> | undefined;
-  const armIdle = () => {
-    if (idleLimit === undefined) return;
-    clearTimeout(idle);
-    idle = setTimeout(stop, idleLimit);
-  };
-  const beat = p.heartbeat ? setInterval(() => reply.raw.write('\n'), p.heartbeat) : undefined;
-  let lastSeq = p.options.since ?? 0;
-  let sent = 0;
-  const limit = p.options.limit ?? Infinity;
-  try {
-    armIdle();
-    if (limit > 0) {
-      const { limit: _l, descending: _d, ...subscribe } = p.options;
-      for await (const batch of db.subscribe({ ...subscribe, batchSize: Math.min(limit, 500), signal: ac.signal })) {
-        armIdle();
-        for (const row of batch.slice(0, limit - sent) as ChangeRow[]) {
-          await write(reply, sse ? `data: ${JSON.stringify(row)}\nid: ${row.seq}\n\n` : JSON.stringify(row) + '\n');
-          lastSeq = row.seq;
-          sent++;
-        }
-        if (sent >= limit) break;
-      }
-    }
-    if (!sse && !reply.raw.destroyed) reply.raw.write(JSON.stringify({ last_seq: lastSeq }) + '\n');
-  } finally {
-    clearTimeout(idle);
-    clearInterval(beat);
-    signal.removeEventListener('abort', stop);
-    done();
-    if (!reply.raw.destroyed) reply.raw.end();
-  }
 }
 
 async function longpoll(ctx: ServerContext, req: FastifyRequest, db: Database, p: ParsedChanges) {
   const first = await db.changes(p.options);
   if (first.results.length > 0 || p.options.limit === 0) return changesWire(first);
-  const { signal, done } = lifetimeSignal(ctx, req);
-  const ac = new AbortController();
-  const stop = () => ac.abort();
-  signal.addEventListener('abort', stop, { once: true });
-  const timer = setTimeout(stop, p.timeout ?? 60_000);
-  try {
-    const { limit, descending: _d, ...subscribe } = p.options;
-    const feed = db.subscribe({ ...subscribe, since: first.lastSeq, batchSize: limit ?? 1000, signal: ac.signal });
-    const next = await feed.next();
-    await feed.return();
-    const results = next.done ? [] : next.value;
-    return changesWire({ results, lastSeq: results.length ? results[results.length - 1]!.seq : first.lastSeq });
-  } finally {
-    clearTimeout(timer);
-    signal.removeEventListener('abort', stop);
-    done();
-  }
+  const { limit, descending: _d, ...subscribe } = p.options;
+  const results = await longpollRows(ctx, req, p.timeout, (signal) => db.subscribe({ ...subscribe, since: first.lastSeq, batchSize: limit ?? 1000, signal }));
+  return changesWire({ results, lastSeq: results.length ? results[results.length - 1]!.seq : first.lastSeq });
 }
 
 export function changesRoutes(app: FastifyInstance, ctx: ServerContext): void {

@@ -12,6 +12,7 @@ import { FsPinStore } from '../gc/pins.ts';
 import { RefugeNode } from './refuge-node.ts';
 
 export { DEFAULT_MAX_OPEN_DBS, RefugeNode, type DbLease, type NodeOptions } from './refuge-node.ts';
+export { UPDATED_DELAY_MS, type DbUpdateRow, type DbUpdateType, type DbUpdatesOptions } from './db-updates.ts';
 
 /** Where the node keeps its blobs: fs in DATA/blobs, memory, or an S3-compatible bucket. */
 export type NodeBlobOptions =

@@ -13,6 +13,7 @@ import { MemoryRefStore, type RefStore } from '../refs/store.ts';
 import { BlobAddTracker } from '../gc/ages.ts';
 import { MemoryPinStore, type PinStore } from '../gc/pins.ts';
 import { attachDesign, type DbDesign } from '../design/index.ts';
+import { DbUpdates, type DbUpdateRow, type DbUpdatesOptions } from './db-updates.ts';
 import { OpenDbs, type DbLease } from './open-dbs.ts';
 
 export type { DbLease } from './open-dbs.ts';
@@ -67,6 +68,7 @@ export class RefugeNode {
   private constructor(
     private readonly options: NodeOptions,
     private readonly catalog: KvStore,
+    private readonly updates: DbUpdates,
   ) {
     this.blobs = options.blobs ?? new MemoryBlobStore();
     this.key = options.key ?? generateNodeKey();
@@ -80,7 +82,12 @@ export class RefugeNode {
 
   static async open(options: NodeOptions): Promise<RefugeNode> {
     const catalog = await options.engine.open({ location: options.catalogLocation });
-    return new RefugeNode(options, catalog);
+    try {
+      return new RefugeNode(options, catalog, await DbUpdates.open(catalog, (options.durability ?? 'durable') === 'durable'));
+    } catch (err) {
+      await catalog.close();
+      throw err;
+    }
   }
 
   /** The data directory on disk, or undefined for a node that keeps nothing on disk. */
@@ -127,9 +134,7 @@ export class RefugeNode {
     const opened = await this.openDb(name, options);
     const held = options.hold === false ? undefined : this.dbs.adopt(name, opened, 'pin');
     if (held === undefined) this.dbs.adopt(name, opened);
-    await this.catalog.batch([{ type: 'put', key: CATALOG_PREFIX + name, value: JSON.stringify({ created: Date.now() }) }], {
-      sync: this.durability === 'durable',
-    });
+    await this.updates.record('created', name, [{ type: 'put', key: CATALOG_PREFIX + name, value: JSON.stringify({ created: Date.now() }) }]);
     return held;
   }
 
@@ -151,6 +156,26 @@ export class RefugeNode {
     this.check();
     await this.checkExists(name);
     return this.dbs.lease(name);
+  }
+
+  /**
+   * CouchDB's `_db_updates`: databases created, updated (written to) and deleted, one row per
+   * database and event type at its latest sequence. `updated` rows come within a quarter second.
+   */
+  async dbUpdates(options: DbUpdatesOptions = {}): Promise<{ results: DbUpdateRow[]; lastSeq: number }> {
+    this.check();
+    return this.updates.read(options);
+  }
+
+  /** Live `_db_updates`: batches of rows after `since`, until `signal` aborts or the node closes. */
+  subscribeDbUpdates(options: { since?: number; batchSize?: number; signal?: AbortSignal } = {}): AsyncGenerator<DbUpdateRow[], void, undefined> {
+    this.check();
+    return this.updates.subscribe(options);
+  }
+
+  /** The `_db_updates` sequence now (`since=now`). */
+  get dbUpdatesSeq(): number {
+    return this.updates.currentSeq;
   }
 
   /** How many databases are open now (held ones, and up to `maxOpenDbs` others). */
@@ -176,6 +201,8 @@ export class RefugeNode {
       compileSelector,
       blobs: this.blobs,
     });
+    // Watched from here on: a database's own creation is reported as `created` only.
+    db.watchCommits(() => this.updates.touched(name));
     const design = attachDesign(db, {
       secObj: () => this.security(name),
       ...(this.options.sandbox && { sandbox: this.options.sandbox }),
@@ -226,13 +253,10 @@ export class RefugeNode {
     this.check();
     validateDbName(name);
     if (!(await this.exists(name))) throw new RefugeError('not_found', 'Database does not exist.');
-    await this.catalog.batch(
-      [
-        { type: 'del', key: CATALOG_PREFIX + name },
-        { type: 'del', key: SECURITY_PREFIX + name },
-      ],
-      { sync: this.durability === 'durable' },
-    );
+    await this.updates.record('deleted', name, [
+      { type: 'del', key: CATALOG_PREFIX + name },
+      { type: 'del', key: SECURITY_PREFIX + name },
+    ]);
     const { db, design } = await this.dbs.take(name);
     await design?.close();
     if (db) await db.destroy();
@@ -246,6 +270,7 @@ export class RefugeNode {
     this.closed = true;
     this.blobAdds.stop();
     await this.dbs.closeAll();
+    await this.updates.close();
     await Promise.all([this.catalog.close(), this.blobs.close()]);
   }
 }

@@ -1,0 +1,105 @@
+// The long-lived feeds CouchDB serves for `_changes` and `_db_updates`: continuous (one JSON line per
+// row) and eventsource (SSE), with heartbeats and an idle timeout, and longpoll (one answer once
+// something happens). Rows are pulled only when the socket has drained (back-pressure), and every
+// feed ends cleanly when the client leaves or the server stops.
+
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { lifetimeSignal, type ServerContext } from './context.ts';
+
+export interface StreamFeedOptions<Row> {
+  sse: boolean;
+  /** Milliseconds between newlines that keep an idle connection open. */
+  heartbeat?: number;
+  /** Ends the feed after this long without a row (default 60 s unless a heartbeat is asked for). */
+  timeout?: number;
+  /** Rows to send at most. */
+  limit?: number;
+  /** The sequence reported in the closing `last_seq` line when no row was sent. */
+  since: number;
+  /** The live rows, batch by batch, until `signal` aborts. */
+  batches: (signal: AbortSignal, batchSize: number) => AsyncIterable<Row[]>;
+  /** The wire form of a row, and its sequence. */
+  wire: (row: Row) => unknown;
+  seqOf: (row: Row) => number;
+}
+
+function write(reply: FastifyReply, chunk: string): Promise<void> {
+  const ok = reply.raw.write(chunk);
+  return ok ? Promise.resolve() : new Promise((resolve) => reply.raw.once('drain', resolve));
+}
+
+export async function streamFeed<Row>(ctx: ServerContext, req: FastifyRequest, reply: FastifyReply, o: StreamFeedOptions<Row>): Promise<void> {
+  const { signal, done } = lifetimeSignal(ctx, req);
+  const ac = new AbortController();
+  const stop = () => ac.abort();
+  signal.addEventListener('abort', stop, { once: true });
+  reply.hijack();
+  reply.raw.writeHead(200, {
+    'Content-Type': o.sse ? 'text/event-stream' : 'application/json',
+    'Cache-Control': 'no-cache',
+    'Transfer-Encoding': 'chunked',
+  });
+  // Send the headers now: a feed with nothing to say yet must still open at once for the client.
+  reply.raw.flushHeaders();
+  const idleLimit = o.timeout ?? (o.heartbeat ? undefined : 60_000);
+  let idle: ReturnType<typeof setTimeout> | undefined;
+  const armIdle = () => {
+    if (idleLimit === undefined) return;
+    clearTimeout(idle);
+    idle = setTimeout(stop, idleLimit);
+  };
+  const beat = o.heartbeat ? setInterval(() => reply.raw.write('\n'), o.heartbeat) : undefined;
+  let lastSeq = o.since;
+  let sent = 0;
+  const limit = o.limit ?? Infinity;
+  try {
+    armIdle();
+    if (limit > 0) {
+      for await (const batch of o.batches(ac.signal, Math.min(limit, 500))) {
+        armIdle();
+        for (const row of batch.slice(0, limit - sent)) {
+          const seq = o.seqOf(row);
+          const json = JSON.stringify(o.wire(row));
+          await write(reply, o.sse ? `data: ${json}\nid: ${seq}\n\n` : json + '\n');
+          lastSeq = seq;
+          sent++;
+        }
+        if (sent >= limit) break;
+      }
+    }
+    if (!o.sse && !reply.raw.destroyed) reply.raw.write(JSON.stringify({ last_seq: lastSeq }) + '\n');
+  } finally {
+    clearTimeout(idle);
+    clearInterval(beat);
+    signal.removeEventListener('abort', stop);
+    done();
+    if (!reply.raw.destroyed) reply.raw.end();
+  }
+}
+
+/**
+ * Longpoll after a first read found nothing: the first batch of live rows after `since`, or none
+ * once `timeout` (default 60 s) passes or the client leaves.
+ */
+export async function longpollRows<Row>(
+  ctx: ServerContext,
+  req: FastifyRequest,
+  timeout: number | undefined,
+  live: (signal: AbortSignal) => AsyncGenerator<Row[], void, undefined>,
+): Promise<Row[]> {
+  const { signal, done } = lifetimeSignal(ctx, req);
+  const ac = new AbortController();
+  const stop = () => ac.abort();
+  signal.addEventListener('abort', stop, { once: true });
+  const timer = setTimeout(stop, timeout ?? 60_000);
+  try {
+    const feed = live(ac.signal);
+    const next = await feed.next();
+    await feed.return();
+    return next.done ? [] : next.value;
+  } finally {
+    clearTimeout(timer);
+    signal.removeEventListener('abort', stop);
+    done();
+  }
+}

@@ -1,0 +1,59 @@
+// `GET /_db_updates` (server admins only, as in CouchDB): databases created, updated and deleted on
+// this node, as a normal, longpoll, continuous or eventsource feed (the node keeps the log).
+
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { RefugeError } from '../errors/index.ts';
+import type { DbUpdateRow } from '../node/index.ts';
+import { requireAdmin } from './auth.ts';
+import type { ServerContext } from './context.ts';
+import { longpollRows, streamFeed } from './feed-stream.ts';
+import { bool, int, str, type Query } from './params.ts';
+
+const FEEDS = ['normal', 'longpoll', 'continuous', 'eventsource'] as const;
+type Feed = (typeof FEEDS)[number];
+
+const wire = (row: DbUpdateRow) => ({ db_name: row.dbName, type: row.type, seq: row.seq });
+
+function parseSince(ctx: ServerContext, raw: string | undefined): number {
+  if (raw === undefined) return 0;
+  if (raw === 'now') return ctx.node.dbUpdatesSeq;
+  // An "N-opaque" sequence echoed back by a CouchDB client: its numeric prefix is ours.
+  const m = /^([0-9]{1,15})(-.*)?$/.exec(raw);
+  if (!m) throw new RefugeError('bad_request', "Malformed sequence supplied in 'since' parameter.");
+  return Number(m[1]);
+}
+
+export function dbUpdatesRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  app.get('/_db_updates', async (req: FastifyRequest, reply: FastifyReply) => {
+    requireAdmin(req.user);
+    const q = req.query as Query;
+    const feed = (str(q, 'feed') ?? 'normal') as Feed;
+    if (!FEEDS.includes(feed)) throw new RefugeError('bad_request', `Supported \`feed\` types: ${FEEDS.join(', ')}`);
+    const since = parseSince(ctx, str(q, 'since'));
+    const limit = int(q, 'limit');
+    const descending = bool(q, 'descending');
+    const timeout = int(q, 'timeout');
+    const heartbeatRaw = str(q, 'heartbeat');
+    const heartbeat = heartbeatRaw === 'true' ? 60_000 : int(q, 'heartbeat');
+    if (descending && feed !== 'normal') throw new RefugeError('bad_request', 'descending is only for feed=normal');
+
+    if (feed === 'continuous' || feed === 'eventsource') {
+      return streamFeed<DbUpdateRow>(ctx, req, reply, {
+        sse: feed === 'eventsource',
+        ...(heartbeat ? { heartbeat } : {}),
+        ...(timeout !== undefined && { timeout }),
+        ...(limit !== undefined && { limit }),
+        since,
+        batches: (signal, batchSize) => ctx.node.subscribeDbUpdates({ since, batchSize, signal }),
+        wire,
+        seqOf: (row) => row.seq,
+      });
+    }
+    const first = await ctx.node.dbUpdates({ since, ...(limit !== undefined && { limit }), descending });
+    if (feed === 'longpoll' && first.results.length === 0 && limit !== 0) {
+      const rows = await longpollRows(ctx, req, timeout, (signal) => ctx.node.subscribeDbUpdates({ since: first.lastSeq, batchSize: limit ?? 1000, signal }));
+      return { results: rows.map(wire), last_seq: rows.at(-1)?.seq ?? first.lastSeq };
+    }
+    return { results: first.results.map(wire), last_seq: first.lastSeq };
+  });
+}
