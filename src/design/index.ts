@@ -10,11 +10,13 @@ import type { KvStore } from '../storage/index.ts';
 import { ViewIndexes } from '../views/index.ts';
 import { DesignDocs } from './design-docs.ts';
 import { SandboxCache } from './sandboxes.ts';
+import { runUpdate, type UpdateCall, type UpdateOutcome } from './update-functions.ts';
 
 export { DesignDocs } from './design-docs.ts';
 export { designFunctionSources } from './design-shape.ts';
 export type { MangoFindRequest } from './mango-find.ts';
 export { SandboxCache, type CompiledFn } from './sandboxes.ts';
+export type { UpdateCall, UpdateOutcome, UpdateResponse } from './update-functions.ts';
 
 export interface AttachDesignOptions {
   sandbox?: Omit<SandboxOptions, 'ddoc'>;
@@ -41,6 +43,8 @@ export interface DbDesign {
   find(req: MangoFindRequest): Promise<FindResult>;
   /** `_explain`: which index `find` would use and how. */
   explain(req: MangoFindRequest): Promise<unknown>;
+  /** Runs update function `ddoc/name` (`_update`) and saves the document it returns. */
+  update(call: UpdateCall): Promise<UpdateOutcome>;
   close(): Promise<void>;
 }
 
@@ -101,6 +105,10 @@ export function attachDesign(db: Database, options: AttachDesignOptions = {}): D
       const { useIndex: _u, ...plain } = req;
       const choice = chooseJsonIndex(await docs.all(), req);
       return choice ? explainJsonIndex(db.name, choice, req) : db.explain(plain);
+    },
+    update(call) {
+      check();
+      return runUpdate(db, docs, call);
     },
     async cleanup() {
       await (await design.views()).cleanup();

@@ -23,6 +23,7 @@ export type ErrorCode =
   | 'builtin_reduce_error'
   | 'invalid_value'
   | 'sandbox_error'
+  | 'render_error'
   | 'timeout'
   | 'hash_mismatch'
   | 'too_large'
@@ -57,6 +58,8 @@ const STATUS: Record<ErrorCode, number> = {
   invalid_value: 500,
   // User code that threw, ran out of memory or time inside the sandbox (CouchDB: os_process_error).
   sandbox_error: 500,
+  // An update function whose answer is not [doc or null, response] (CouchDB's render_error).
+  render_error: 500,
   timeout: 500,
   hash_mismatch: 400,
   too_large: 413,

@@ -26,6 +26,7 @@ import { refRoutes } from './routes-refs.ts';
 import { replicateRoutes } from './routes-replicate.ts';
 import { schedulerRoutes } from './routes-scheduler.ts';
 import { serverRoutes } from './routes-server.ts';
+import { updateRoutes } from './routes-update.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -170,6 +171,7 @@ export function buildApp(ctx: ServerContext, options: AppOptions = {}): FastifyI
   gcRoutes(app, ctx);
   meshRoutes(app, ctx);
   blobRoutes(app, ctx, options);
+  updateRoutes(app, ctx);
   docRoutes(app, ctx);
   return app;
 }

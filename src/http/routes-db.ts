@@ -4,10 +4,11 @@
 import type { FastifyInstance } from 'fastify';
 import { mapLimit } from '../blobs/index.ts';
 import { RefugeError } from '../errors/index.ts';
-import type { DatabaseInfo, Doc } from '../documents/index.ts';
+import type { Doc } from '../documents/index.ts';
 import { requireAdmin } from './auth.ts';
 import { dbOf, type ServerContext } from './context.ts';
 import { bool, int, jsonKey, objectBody, type Query } from './params.ts';
+import { dbInfoWire } from './wire.ts';
 
 /** CouchDB's max_db_number_for_dbs_info_req. */
 const MAX_DBS_INFO_KEYS = 100;
@@ -39,23 +40,7 @@ export function dbRoutes(app: FastifyInstance, ctx: ServerContext): void {
     return { ok: true };
   });
 
-  const info = async (req: { params: { db: string } }) => wireInfo(await (await dbOf(ctx, req)).info());
-  const wireInfo = (i: DatabaseInfo) => {
-    const file = i.sizes?.file ?? 0;
-    return {
-      db_name: i.dbName,
-      update_seq: i.updateSeq,
-      doc_count: i.docCount,
-      doc_del_count: i.docDelCount,
-      purge_seq: i.purgeSeq,
-      compact_running: false,
-      sizes: { active: file, external: file, file },
-      instance_start_time: '0',
-      disk_format_version: 1,
-      props: {},
-      refuge: { engine: i.engine, durability: i.durability, auto_index: i.autoIndex },
-    };
-  };
+  const info = async (req: { params: { db: string } }) => dbInfoWire(await (await dbOf(ctx, req)).info());
   app.get<{ Params: { db: string } }>('/:db', info);
 
   // `_dbs_info` (CouchDB 3): several databases' info at once, by name or over `_all_dbs`.
@@ -65,7 +50,7 @@ export function dbRoutes(app: FastifyInstance, ctx: ServerContext): void {
     let lease;
     try {
       lease = await ctx.node.lease(key);
-      return { key, info: wireInfo(await lease.db.info()) };
+      return { key, info: dbInfoWire(await lease.db.info()) };
     } catch (err) {
       if (err instanceof RefugeError && (err.code === 'not_found' || err.code === 'bad_request')) return { key, error: 'not_found' };
       throw err;

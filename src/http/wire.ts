@@ -1,6 +1,6 @@
 // camelCase library results to CouchDB's snake_case wire shapes (and back for request options).
 
-import type { AllDocsResult, ChangesResult, FindResult, RevsDiffResult, WriteFailure, WriteResult } from '../documents/index.ts';
+import type { AllDocsResult, ChangesResult, DatabaseInfo, FindResult, RevsDiffResult, WriteFailure, WriteResult } from '../documents/index.ts';
 
 /** `update_seq` only when the request asked for it (`update_seq=true`), as CouchDB answers. */
 export function allDocsWire(r: Omit<AllDocsResult, 'updateSeq'> & { updateSeq?: number }, updateSeq = false) {
@@ -38,4 +38,22 @@ export function findWire(r: FindResult) {
 export function bulkDocsWire(results: Array<WriteResult | WriteFailure>, newEdits: boolean) {
   // CouchDB answers replicated writes (new_edits=false) with their failures only.
   return newEdits ? results : results.filter((r) => 'error' in r);
+}
+
+/** A database's info as CouchDB 3 answers `GET /{db}`. */
+export function dbInfoWire(i: DatabaseInfo) {
+  const file = i.sizes?.file ?? 0;
+  return {
+    db_name: i.dbName,
+    update_seq: i.updateSeq,
+    doc_count: i.docCount,
+    doc_del_count: i.docDelCount,
+    purge_seq: i.purgeSeq,
+    compact_running: false,
+    sizes: { active: file, external: file, file },
+    instance_start_time: '0',
+    disk_format_version: 1,
+    props: {},
+    refuge: { engine: i.engine, durability: i.durability, auto_index: i.autoIndex },
+  };
 }
