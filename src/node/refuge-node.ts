@@ -53,6 +53,7 @@ const SECURITY_PREFIX = 'sec!';
 
 export class RefugeNode {
   private readonly dbs: OpenDbs;
+  private readonly lifecycle = new Map<string, Promise<void>>();
   private closed = false;
   /** The node's content-addressed blob store (attachments, files, `/_blobs`). */
   readonly blobs: BlobStore;
@@ -126,6 +127,10 @@ export class RefugeNode {
   async createDb(name: string, options: { autoIndex?: boolean; hold?: boolean } = {}): Promise<Database | void> {
     this.check();
     validateDbName(name);
+    return this.byName(name, () => this.createLocked(name, options));
+  }
+
+  private async createLocked(name: string, options: { autoIndex?: boolean; hold?: boolean }): Promise<Database | void> {
     if (await this.exists(name)) {
       throw new RefugeError('file_exists', 'The database could not be created, the file already exists.');
     }
@@ -252,6 +257,10 @@ export class RefugeNode {
   async deleteDb(name: string): Promise<void> {
     this.check();
     validateDbName(name);
+    return this.byName(name, () => this.deleteLocked(name));
+  }
+
+  private async deleteLocked(name: string): Promise<void> {
     if (!(await this.exists(name))) throw new RefugeError('not_found', 'Database does not exist.');
     await this.updates.record('deleted', name, [
       { type: 'del', key: CATALOG_PREFIX + name },
@@ -262,6 +271,24 @@ export class RefugeNode {
     if (db) await db.destroy();
     else await this.options.engine.destroy(this.options.locationOf(name));
     await this.options.engine.destroy(this.indexLocation(name));
+  }
+
+  /**
+   * Creations and deletions of one name, one at a time: concurrent `PUT /db` get one 201 and 412s
+   * (not a lock error from a second open), concurrent deletes one 200 and 404s.
+   */
+  private byName<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.lifecycle.get(name) ?? Promise.resolve();
+    const run = previous.then(fn, fn);
+    const settled = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.lifecycle.set(name, settled);
+    void settled.then(() => {
+      if (this.lifecycle.get(name) === settled) this.lifecycle.delete(name);
+    });
+    return run;
   }
 
   /** Flushes and closes every open database, the catalog and the blob store. */

@@ -1,0 +1,49 @@
+// Creating and deleting databases concurrently: one creation wins and the others get file_exists
+// (412 over HTTP), one deletion wins and the others get not_found, and the node stays consistent.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { openNode } from '../../src/node/index.ts';
+import { isRefugeError } from '../../src/errors/index.ts';
+import { tempDir } from '../helpers/db.ts';
+import { request, startTestServer } from '../http/server.ts';
+
+const codes = (results: PromiseSettledResult<unknown>[]) =>
+  results.map((r) => (r.status === 'fulfilled' ? 'ok' : isRefugeError(r.reason) ? r.reason.code : String(r.reason))).sort();
+
+for (const engine of ['leveldb', 'memory'] as const) {
+  test(`concurrent creates and deletes of one name (${engine})`, async () => {
+    const dir = await tempDir('refuge-lifecycle-');
+    const node = await openNode({ dataDir: dir.path, engine, durability: 'fast' });
+    try {
+      const created = await Promise.allSettled(Array.from({ length: 8 }, () => node.createDb('race', { hold: false })));
+      assert.deepEqual(codes(created), ['file_exists', 'file_exists', 'file_exists', 'file_exists', 'file_exists', 'file_exists', 'file_exists', 'ok']);
+      await (await node.lease('race')).db.put({ _id: 'kept' });
+      const deleted = await Promise.allSettled(Array.from({ length: 6 }, () => node.deleteDb('race')));
+      assert.deepEqual(codes(deleted), ['not_found', 'not_found', 'not_found', 'not_found', 'not_found', 'ok']);
+      assert.equal(await node.exists('race'), false);
+      // Interleaved: each operation sees the one before it.
+      const mixed = await Promise.allSettled([node.createDb('race', { hold: false }), node.deleteDb('race'), node.createDb('race', { hold: false }), node.createDb('race', { hold: false })]);
+      assert.deepEqual(mixed.map((r) => (r.status === 'fulfilled' ? 'ok' : r.reason.code)), ['ok', 'ok', 'ok', 'file_exists']);
+      const lease = await node.lease('race');
+      assert.equal((await lease.db.info()).docCount, 0, 'the recreated database starts empty');
+      lease.release();
+    } finally {
+      await node.close();
+      await dir.cleanup();
+    }
+  });
+}
+
+test('concurrent PUT /db over HTTP: one 201, the rest 412 file_exists', async () => {
+  const server = await startTestServer({ engine: 'leveldb' });
+  try {
+    const puts = await Promise.all(Array.from({ length: 10 }, () => request(`${server.url}/race`, { method: 'PUT' })));
+    assert.deepEqual(puts.map((r) => r.status).sort(), [201, 412, 412, 412, 412, 412, 412, 412, 412, 412]);
+    for (const r of puts.filter((p) => p.status === 412)) assert.equal(r.body.error, 'file_exists');
+    const deletes = await Promise.all(Array.from({ length: 5 }, () => request(`${server.url}/race`, { method: 'DELETE' })));
+    assert.deepEqual(deletes.map((r) => r.status).sort(), [200, 404, 404, 404, 404]);
+  } finally {
+    await server.close();
+  }
+});
