@@ -22,6 +22,7 @@ import { designRoutes } from './routes-design.ts';
 import { findRoutes } from './routes-find.ts';
 import { gcRoutes } from './routes-gc.ts';
 import { meshRoutes } from './routes-mesh.ts';
+import { nodeRoutes } from './routes-node.ts';
 import { refRoutes } from './routes-refs.ts';
 import { replicateRoutes } from './routes-replicate.ts';
 import { schedulerRoutes } from './routes-scheduler.ts';
@@ -47,8 +48,11 @@ export interface AppOptions extends BlobRouteOptions {
 /** Paths anyone may use even when an admin is configured. */
 const OPEN = new Set(['/', '/_up', '/_session']);
 
+/** Largest request body accepted unless the server is told otherwise (64 MiB). */
+export const DEFAULT_BODY_LIMIT = 64 * 1024 * 1024;
+
 export function buildApp(ctx: ServerContext, options: AppOptions = {}): FastifyInstance {
-  const bodyLimit = options.bodyLimit ?? 64 * 1024 * 1024;
+  const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit,
@@ -145,6 +149,9 @@ export function buildApp(ctx: ServerContext, options: AppOptions = {}): FastifyI
     return digestChecked(payload, typeof digest === 'string' ? digest : undefined) as typeof payload;
   });
 
+  app.addHook('onResponse', async (req, reply) => {
+    ctx.stats.record(req.method, reply.statusCode, reply.elapsedTime);
+  });
   if (process.env.REFUGE_TRACE_HTTP) {
     app.addHook('onResponse', async (req, reply) => {
       process.stderr.write(`${req.method} ${req.url} -> ${reply.statusCode}\n`);
@@ -158,6 +165,7 @@ export function buildApp(ctx: ServerContext, options: AppOptions = {}): FastifyI
   // WebSocket upgrades (database and blob change feeds); onRequest (auth) runs for them like for any request.
   void app.register(websocket);
   serverRoutes(app, ctx);
+  nodeRoutes(app, ctx);
   dbUpdatesRoutes(app, ctx);
   dbRoutes(app, ctx);
   bulkRoutes(app, ctx);

@@ -5,6 +5,7 @@ import type { Database } from '../documents/index.ts';
 import type { ReplicationJobs } from '../jobs/index.ts';
 import type { DbLease, RefugeNode } from '../node/index.ts';
 import type { Auth } from './auth.ts';
+import type { HttpStats } from './http-stats.ts';
 import type { PeerAccess } from './peer-auth.ts';
 
 export interface ServerContext {
@@ -18,6 +19,10 @@ export interface ServerContext {
   jobs?: ReplicationJobs;
   /** What requests signed by mesh peers may do; without it such requests are refused. */
   peers?: PeerAccess;
+  /** Request counters for `_node/{node}/_stats` and `_prometheus`. */
+  stats: HttpStats;
+  /** Where the server listens and what it accepts (`_node/{node}/_config`); port is set once listening. */
+  settings: { host: string; port: number; bodyLimit: number };
   /** Optional subsystems that later parts attach (blobs, ...). */
   extras: Record<string, unknown>;
 }

@@ -5,7 +5,8 @@ import { randomUuid } from '../documents/index.ts';
 import { RefugeError } from '../errors/index.ts';
 import { ReplicationJobs } from '../jobs/index.ts';
 import type { RefugeNode } from '../node/index.ts';
-import { buildApp, type AppOptions } from './app.ts';
+import { buildApp, DEFAULT_BODY_LIMIT, type AppOptions } from './app.ts';
+import { HttpStats } from './http-stats.ts';
 import { Auth, parseAdmin, type AdminCredentials } from './auth.ts';
 import type { ServerContext } from './context.ts';
 import type { PeerAccess } from './peer-auth.ts';
@@ -50,6 +51,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     uuid: randomUuid(),
     version: VERSION,
     feeds: new Set(),
+    stats: new HttpStats(),
+    settings: { host, port: options.port ?? 6986, bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT },
     extras: {},
     ...(options.peers && { peers: options.peers }),
   };
@@ -66,6 +69,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : (options.port ?? 6986);
+  ctx.settings.port = port;
   const urlHost = host.includes(':') ? `[${host}]` : host;
   let closing: Promise<void> | null = null;
   return {

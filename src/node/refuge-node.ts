@@ -183,6 +183,11 @@ export class RefugeNode {
     return this.updates.currentSeq;
   }
 
+  /** The bound on open databases this node keeps (CouchDB's max_dbs_open). */
+  get maxOpenDbs(): number {
+    return this.options.maxOpenDbs ?? DEFAULT_MAX_OPEN_DBS;
+  }
+
   /** How many databases are open now (held ones, and up to `maxOpenDbs` others). */
   get openDbCount(): number {
     return this.dbs.size;
