@@ -57,6 +57,7 @@ export function peerTarget(method: string, path: string): PeerTarget {
   if (reading) return { kind: 'db', db: first, access: 'read' };
   if (method === 'POST') {
     if (rest.length === 1 && READING_POSTS.has(rest[0]!)) return { kind: 'db', db: first, access: 'read' };
+    if (rest.length === 2 && rest[1] === 'queries' && ['_all_docs', '_design_docs', '_local_docs'].includes(rest[0]!)) return { kind: 'db', db: first, access: 'read' };
     // POST /db/_design/d/_view/v (queries) and /_search/i read; so do `queries` batches.
     if (rest[0] === '_design' && (rest[2] === '_view' || rest[2] === '_search')) return { kind: 'db', db: first, access: 'read' };
   }

@@ -1,13 +1,32 @@
-// Many documents at once: `_all_docs`, `_local_docs`, `_bulk_docs`, `_bulk_get`, `_revs_diff`, `_missing_revs`.
+// Many documents at once: `_all_docs`, `_design_docs`, `_local_docs` (each with `/queries`), `_bulk_docs`,
+// `_bulk_get`, `_revs_diff`, `_missing_revs`.
 
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { RefugeError, isRefugeError } from '../errors/index.ts';
 import { splitDoc, type AllDocsOptions, type BulkGetRequest } from '../documents/index.ts';
 import { dbOf, type ServerContext } from './context.ts';
 import { bool, int, json, jsonKey, jsonStringArray, objectBody, type Query } from './params.ts';
 import { allDocsWire, bulkDocsWire, revsDiffWire } from './wire.ts';
 
-function allDocsOptions(q: Query, body?: Record<string, unknown>): AllDocsOptions {
+/** Parameters CouchDB reads as JSON in a query string (the rest are words and integers). */
+const JSON_PARAMS = new Set(['key', 'keys', 'startkey', 'start_key', 'endkey', 'end_key']);
+
+/**
+ * A POST body's options (JSON-typed) over the query string's, as CouchDB reads `_all_docs` bodies:
+ * each becomes its query-string form, so one parser checks both.
+ */
+function withBody(q: Query, body?: Record<string, unknown>): Query {
+  if (!body) return q;
+  const out: Query = { ...q };
+  for (const [name, value] of Object.entries(body)) {
+    if (name === 'keys' || value === undefined) continue;
+    out[name] = JSON_PARAMS.has(name) || (value !== null && typeof value === 'object') ? JSON.stringify(value) : String(value);
+  }
+  return out;
+}
+
+export function allDocsOptions(query: Query, body?: Record<string, unknown>): AllDocsOptions {
+  const q = withBody(query, body);
   const keys = jsonStringArray(body?.keys ?? json(q, 'keys'), 'keys');
   return {
     startkey: jsonKey(q, 'startkey', 'start_key'),
@@ -23,16 +42,47 @@ function allDocsOptions(q: Query, body?: Record<string, unknown>): AllDocsOption
   };
 }
 
-export function bulkRoutes(app: FastifyInstance, ctx: ServerContext): void {
-  app.get('/:db/_all_docs', async (req) => {
-    const db = await dbOf(ctx, req);
-    return allDocsWire(await db.allDocs(allDocsOptions(req.query as Query)), bool(req.query as Query, 'update_seq'));
-  });
+/** `_design_docs`: the same options, the range kept inside `_design/` ids. */
+function designDocsOptions(query: Query, body?: Record<string, unknown>): AllDocsOptions {
+  const o = allDocsOptions(query, body);
+  const [low, high] = ['_design/', '_design0'];
+  if (o.keys) return { ...o, keys: o.keys.filter((k) => k.startsWith(low)) };
+  if (o.key !== undefined) return o.key.startsWith(low) ? o : { ...o, keys: [] };
+  if (o.descending) {
+    const start = o.startkey === undefined || o.startkey > high ? high : o.startkey;
+    const end = o.endkey === undefined || o.endkey < low ? low : o.endkey;
+    return { ...o, startkey: start, endkey: end };
+  }
+  const start = o.startkey === undefined || o.startkey < low ? low : o.startkey;
+  const clampEnd = o.endkey === undefined || o.endkey > high;
+  return { ...o, startkey: start, endkey: clampEnd ? high : o.endkey, inclusiveEnd: clampEnd ? false : o.inclusiveEnd };
+}
 
-  app.post('/:db/_all_docs', async (req) => {
-    const db = await dbOf(ctx, req);
-    return allDocsWire(await db.allDocs(allDocsOptions(req.query as Query, objectBody(req.body))), bool(req.query as Query, 'update_seq'));
-  });
+/** `{queries: [...]}` of a `.../queries` POST, each an object of options. */
+function queriesOf(body: unknown): Array<Record<string, unknown>> {
+  const queries = objectBody(body).queries;
+  if (!Array.isArray(queries)) throw new RefugeError('bad_request', '`queries` member must be an array.');
+  for (const q of queries) if (q === null || typeof q !== 'object' || Array.isArray(q)) throw new RefugeError('bad_request', 'Each query must be a JSON object');
+  return queries as Array<Record<string, unknown>>;
+}
+
+export function bulkRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  // `_all_docs` and `_design_docs`: GET, POST (options in the body too) and POST `/queries` (several).
+  for (const [path, optionsOf] of [['_all_docs', allDocsOptions], ['_design_docs', designDocsOptions]] as const) {
+    const one = async (req: FastifyRequest, body?: Record<string, unknown>) => {
+      const db = await dbOf(ctx, req);
+      const q = withBody(req.query as Query, body);
+      return allDocsWire(await db.allDocs(optionsOf(req.query as Query, body)), bool(q, 'update_seq'));
+    };
+    app.get(`/:db/${path}`, (req) => one(req));
+    app.post(`/:db/${path}`, (req) => one(req, objectBody(req.body)));
+    app.post(`/:db/${path}/queries`, async (req) => {
+      const db = await dbOf(ctx, req);
+      const results = [];
+      for (const query of queriesOf(req.body)) results.push(allDocsWire(await db.allDocs(optionsOf(req.query as Query, query))));
+      return { results };
+    });
+  }
 
   // CouchDB lists local documents without totals (`null`), since they are not counted.
   const localWire = (rows: unknown[]) => ({ total_rows: null, offset: null, rows });
@@ -44,6 +94,16 @@ export function bulkRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const db = await dbOf(ctx, req);
     return localWire(await db.localDocs(allDocsOptions(req.query as Query, objectBody(req.body))));
   });
+  app.post('/:db/_local_docs/queries', async (req) => {
+    const db = await dbOf(ctx, req);
+    const results = [];
+    for (const query of queriesOf(req.body)) results.push(localWire(await db.localDocs(allDocsOptions(req.query as Query, query))));
+    return { results };
+  });
+  const postOnly = async () => {
+    throw new RefugeError('method_not_allowed', 'Only POST allowed');
+  };
+  for (const path of ['_all_docs', '_design_docs', '_local_docs']) app.route({ method: ['GET', 'HEAD', 'PUT', 'DELETE'], url: `/:db/${path}/queries`, handler: postOnly });
 
   app.post('/:db/_bulk_docs', async (req, reply) => {
     const db = await dbOf(ctx, req);

@@ -1,12 +1,11 @@
 // Design-document indexes over HTTP: views (`_view`, `queries`, `_info`), full-text search
-// (`_search`, `_search_info`), `_view_cleanup` and `_design_docs`.
+// (`_search`, `_search_info`) and `_view_cleanup` (`_design_docs` is with `_all_docs`, routes-bulk.ts).
 
 import type { FastifyInstance } from 'fastify';
 import { searchRequest } from '../search/index.ts';
 import { parseViewRequest } from '../views/index.ts';
 import { RefugeError } from '../errors/index.ts';
 import { dbOf, type ServerContext } from './context.ts';
-import { allDocsWire } from './wire.ts';
 import { objectBody } from './params.ts';
 
 type DesignReq = { Params: { db: string; ddoc: string; name: string }; Querystring: Record<string, string> };
@@ -68,31 +67,4 @@ export function designRoutes(app: FastifyInstance, ctx: ServerContext): void {
     reply.code(202);
     return { ok: true };
   });
-
-  const designDocs = async (req: { params: { db: string }; query: unknown }, keys?: unknown) => {
-    const db = await dbOf(ctx, req);
-    const q = req.query as Record<string, string>;
-    const parse = (v: string | undefined) => {
-      if (v === undefined) return undefined;
-      try {
-        return JSON.parse(v) as unknown;
-      } catch {
-        throw new RefugeError('bad_request', `invalid JSON in query parameter: ${v}`);
-      }
-    };
-    const start = (parse(q.startkey ?? q.start_key) as string | undefined) ?? '_design/';
-    const end = (parse(q.endkey ?? q.end_key) as string | undefined) ?? '_design0';
-    const result = await db.allDocs({
-      startkey: start < '_design/' ? '_design/' : start,
-      endkey: end > '_design0' ? '_design0' : end,
-      inclusiveEnd: end > '_design0' ? false : q.inclusive_end !== 'false',
-      includeDocs: q.include_docs === 'true',
-      ...(q.limit !== undefined ? { limit: Number(q.limit) } : {}),
-      ...(q.skip !== undefined ? { skip: Number(q.skip) } : {}),
-      ...(Array.isArray(keys) ? { keys: keys.filter((k): k is string => typeof k === 'string' && k.startsWith('_design/')) } : {}),
-    });
-    return allDocsWire(result);
-  };
-  app.get<{ Params: { db: string } }>('/:db/_design_docs', (req) => designDocs(req));
-  app.post<{ Params: { db: string } }>('/:db/_design_docs', (req) => designDocs(req, objectBody(req.body).keys));
 }

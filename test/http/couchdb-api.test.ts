@@ -69,6 +69,45 @@ describe('CouchDB API shapes', () => {
     }
   });
 
+  test('_all_docs, _design_docs and _local_docs: options in a POST body, and /queries', async () => {
+    const db = `${u}/listing`;
+    await request(db, { method: 'PUT' });
+    for (const id of ['a', 'b', 'c', '_design/x', '_design/y', '_local/l1', '_local/l2']) await request(`${db}/${id}`, { method: 'PUT', body: { id } });
+    const gone = await request(`${db}/c`);
+    await request(`${db}/c?rev=${gone.body._rev}`, { method: 'DELETE' });
+    const ids = (body: any) => body.rows.map((r: any) => r.id ?? r.key);
+    // Options in the body, as CouchDB reads them (the query string still counts).
+    const posted = await request(`${db}/_all_docs`, { method: 'POST', body: { keys: ['a', 'c', 'zz'], include_docs: true } });
+    assert.deepEqual(posted.body.rows.map((r: any) => [r.key, r.doc === null ? null : (r.doc?.id ?? r.error)]), [['a', 'a'], ['c', null], ['zz', 'not_found']]);
+    assert.equal(posted.body.rows[1].value.deleted, true);
+    assert.deepEqual(ids((await request(`${db}/_all_docs?limit=1`, { method: 'POST', body: { startkey: 'b' } })).body), ['b']);
+    assert.deepEqual(ids((await request(`${db}/_all_docs`, { method: 'POST', body: { startkey: 'b', endkey: '_design/', descending: true } })).body), ['b', 'a', '_design/y', '_design/x']);
+    for (const body of [{ limit: -1 }, { include_docs: 'yes' }, { startkey: 5 }, { descending: {} }, { keys: 'a' }]) {
+      const bad = await request(`${db}/_all_docs`, { method: 'POST', body });
+      assert.equal(bad.status, 400, JSON.stringify(body));
+    }
+    // Several queries at once.
+    const many = await request(`${db}/_all_docs/queries`, { method: 'POST', body: { queries: [{ keys: ['b'] }, { limit: 2, skip: 1 }, { startkey: 'b', include_docs: true }] } });
+    assert.equal(many.status, 200);
+    assert.deepEqual(many.body.results.map(ids), [['b'], ['_design/y', 'a'], ['b']]);
+    assert.equal(many.body.results[2].rows[0].doc.id, 'b');
+    // _design_docs: the same options, inside _design/ only.
+    assert.deepEqual(ids((await request(`${db}/_design_docs`)).body), ['_design/x', '_design/y']);
+    assert.deepEqual(ids((await request(`${db}/_design_docs?descending=true&limit=1`)).body), ['_design/y']);
+    assert.deepEqual(ids((await request(`${db}/_design_docs?startkey=%22_design%2Fy%22`)).body), ['_design/y']);
+    assert.deepEqual(ids((await request(`${db}/_design_docs`, { method: 'POST', body: { keys: ['_design/x', 'a'] } })).body), ['_design/x']);
+    assert.deepEqual((await request(`${db}/_design_docs/queries`, { method: 'POST', body: { queries: [{}, { limit: 1 }] } })).body.results.map(ids), [['_design/x', '_design/y'], ['_design/x']]);
+    assert.equal((await request(`${db}/_design_docs?limit=abc`)).status, 400);
+    const locals = await request(`${db}/_local_docs/queries`, { method: 'POST', body: { queries: [{ limit: 1 }, { descending: true }] } });
+    assert.deepEqual(locals.body.results.map(ids), [['_local/l1'], ['_local/l2', '_local/l1']]);
+    for (const body of [{}, { queries: {} }, { queries: [1] }]) {
+      assert.equal((await request(`${db}/_all_docs/queries`, { method: 'POST', body })).status, 400, JSON.stringify(body));
+    }
+    const get = await request(`${db}/_all_docs/queries`);
+    assert.equal(get.status, 405);
+    assert.equal(get.body.error, 'method_not_allowed');
+  });
+
   test('_dbs_info: several databases at once, by keys (POST) or over _all_dbs (GET)', async () => {
     await request(`${u}/info-a`, { method: 'PUT' });
     await request(`${u}/info-b`, { method: 'PUT' });
