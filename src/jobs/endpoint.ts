@@ -1,11 +1,12 @@
-// Turns a CouchDB replication endpoint — a local database name, a URL, or {url, headers} — into
+// Turns a CouchDB replication endpoint — a local database name, a URL, or {url, headers, auth} — into
 // a replication peer on this node.
 
 import { RefugeError } from '../errors/index.ts';
 import type { RefugeNode } from '../node/index.ts';
 import { HttpPeer, LocalPeer, type ReplicationPeer } from '../replication/index.ts';
 
-export type Endpoint = string | { url: string; headers?: Record<string, string> };
+/** CouchDB's endpoint forms: a local name or URL, or `{url, headers, auth: {basic: {username, password}}}`. */
+export type Endpoint = string | { url: string; headers?: Record<string, string>; auth?: { basic: { username: string; password: string } } };
 
 export function checkEndpoint(value: unknown, name: string): Endpoint {
   if (typeof value === 'string' && value.length > 0) return value;
@@ -14,9 +15,16 @@ export function checkEndpoint(value: unknown, name: string): Endpoint {
     if (headers !== undefined && (headers === null || typeof headers !== 'object' || Array.isArray(headers) || !Object.values(headers).every((v) => typeof v === 'string'))) {
       throw new RefugeError('bad_request', `${name}.headers must be an object of strings`);
     }
+    const auth = (value as { auth?: unknown }).auth;
+    if (auth !== undefined) {
+      const basic = (auth as { basic?: { username?: unknown; password?: unknown } } | null)?.basic;
+      if (!basic || typeof basic.username !== 'string' || typeof basic.password !== 'string') {
+        throw new RefugeError('bad_request', `${name}.auth must be {basic: {username, password}} of strings`);
+      }
+    }
     return value as Endpoint;
   }
-  throw new RefugeError('bad_request', `${name} must be a database name, a URL or {url, headers}`);
+  throw new RefugeError('bad_request', `${name} must be a database name, a URL or {url, headers, auth}`);
 }
 
 export function describeEndpoint(e: Endpoint): string {
@@ -32,7 +40,8 @@ export function describeEndpoint(e: Endpoint): string {
 export async function endpointPeer(node: RefugeNode, e: Endpoint, create: boolean): Promise<{ peer: ReplicationPeer; release(): void }> {
   const url = typeof e === 'string' ? e : e.url;
   if (/^https?:\/\//i.test(url)) {
-    return { peer: new HttpPeer(url, typeof e === 'string' ? {} : { headers: e.headers }), release: () => {} };
+    const options = typeof e === 'string' ? {} : { ...(e.headers && { headers: e.headers }), ...(e.auth && { auth: e.auth.basic }) };
+    return { peer: new HttpPeer(url, options), release: () => {} };
   }
   if (create && !(await node.exists(url))) await node.createDb(url, { hold: false });
   const lease = await node.lease(url);

@@ -124,3 +124,34 @@ test('_scheduler/docs and _scheduler/jobs: running, completed and failed _replic
   assert.equal(running.jobs[0]!.history[0].type, 'started');
   assert.equal((await (await fetch(srv.url + '/_scheduler/docs?limit=1&skip=2')).json() as { docs: Array<{ doc_id: string }> }).docs[0]!.doc_id, 'once');
 });
+
+test('endpoints as objects: {url, auth: {basic}} and {url, headers} reach a server that needs an admin', async (t) => {
+  const remote = await openNode({ engine: 'memory' });
+  const remoteSrv = await startServer({ node: remote, port: 0, admin: 'admin:secret', replicator: false });
+  const node = await openNode({ engine: 'memory' });
+  const srv = await startServer({ node, port: 0 });
+  t.after(async () => {
+    await srv.close();
+    await node.close();
+    await remoteSrv.close();
+    await remote.close();
+  });
+  const local = await node.createDb('here');
+  await local.bulkDocs([{ _id: 'p' }, { _id: 'q' }]);
+  const url = `${remoteSrv.url}/there`;
+  const refused = await json(srv.url + '/_replicate', 'POST', { source: 'here', target: url, create_target: true });
+  assert.equal(refused.status, 401, 'without credentials the remote refuses');
+  const basic = await json(srv.url + '/_replicate', 'POST', { source: 'here', target: { url, auth: { basic: { username: 'admin', password: 'secret' } } }, create_target: true });
+  assert.equal(basic.status, 200);
+  assert.equal(((await basic.json()) as { docs_written: number }).docs_written, 2);
+  assert.equal((await (await remote.db('there')).info()).docCount, 2);
+  await local.put({ _id: 'r' });
+  const token = `Basic ${Buffer.from('admin:secret').toString('base64')}`;
+  const headers = await json(srv.url + '/_replicate', 'POST', { source: 'here', target: { url, headers: { Authorization: token } } });
+  assert.equal(headers.status, 200);
+  assert.equal((await (await remote.db('there')).info()).docCount, 3);
+  for (const target of [{ url, auth: { basic: { username: 'admin' } } }, { url, auth: 'x' }, { url, headers: { a: 1 } }]) {
+    const bad = await json(srv.url + '/_replicate', 'POST', { source: 'here', target });
+    assert.equal(bad.status, 400, JSON.stringify(target));
+  }
+});
