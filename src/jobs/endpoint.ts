@@ -37,10 +37,14 @@ export function describeEndpoint(e: Endpoint): string {
  * The peer an endpoint names: a remote database over HTTP, or one of the node's own, held (leased)
  * until `release()` so that a finished replication does not keep it open for good.
  */
-export async function endpointPeer(node: RefugeNode, e: Endpoint, create: boolean): Promise<{ peer: ReplicationPeer; release(): void }> {
+export async function endpointPeer(node: RefugeNode, e: Endpoint, create: boolean, timeoutMs?: number): Promise<{ peer: ReplicationPeer; release(): void }> {
   const url = typeof e === 'string' ? e : e.url;
   if (/^https?:\/\//i.test(url)) {
-    const options = typeof e === 'string' ? {} : { ...(e.headers && { headers: e.headers }), ...(e.auth && { auth: e.auth.basic }) };
+    const options = {
+      ...(timeoutMs !== undefined && { timeoutMs }),
+      ...(typeof e !== 'string' && e.headers && { headers: e.headers }),
+      ...(typeof e !== 'string' && e.auth && { auth: e.auth.basic }),
+    };
     return { peer: new HttpPeer(url, options), release: () => {} };
   }
   if (create && !(await node.exists(url))) await node.createDb(url, { hold: false });

@@ -17,6 +17,38 @@ export interface JobSpec {
   selector?: unknown;
   filter?: string;
   queryParams?: Record<string, unknown>;
+  /** CouchDB's tuning options, as the replicator names them (worker_batch_size, ...). */
+  tuning?: {
+    since?: string | number;
+    batchSize?: number;
+    batchesInFlight?: number;
+    checkpointInterval?: number;
+    timeoutMs?: number;
+  };
+}
+
+/** CouchDB's replication options that tune a job: its name -> the replicator's. */
+const TUNING = {
+  worker_batch_size: 'batchSize',
+  worker_processes: 'batchesInFlight',
+  checkpoint_interval: 'checkpointInterval',
+  connection_timeout: 'timeoutMs',
+} as const;
+
+function tuningOf(body: Record<string, unknown>): JobSpec['tuning'] {
+  const tuning: NonNullable<JobSpec['tuning']> = {};
+  for (const [wire, name] of Object.entries(TUNING)) {
+    const v = body[wire];
+    if (v === undefined) continue;
+    if (!Number.isSafeInteger(v) || (v as number) < (name === 'checkpointInterval' ? 0 : 1)) throw new RefugeError('bad_request', `${wire} must be a positive integer`);
+    tuning[name] = v as number;
+  }
+  const since = body.since_seq;
+  if (since !== undefined) {
+    if (typeof since !== 'string' && !(Number.isSafeInteger(since) && (since as number) >= 0)) throw new RefugeError('bad_request', 'since_seq must be a sequence');
+    tuning.since = since as string | number;
+  }
+  return Object.keys(tuning).length > 0 ? tuning : undefined;
 }
 
 export interface Job {
@@ -46,6 +78,7 @@ export function parseSpec(body: Record<string, unknown>): JobSpec {
   if (body.filter !== undefined && typeof body.filter !== 'string') throw new RefugeError('bad_request', 'filter must be a string');
   const qp = body.query_params;
   if (qp !== undefined && (qp === null || typeof qp !== 'object' || Array.isArray(qp))) throw new RefugeError('bad_request', 'query_params must be an object');
+  const tuning = tuningOf(body);
   const docIds = body.doc_ids;
   if (docIds !== undefined && (!Array.isArray(docIds) || !docIds.every((d) => typeof d === 'string'))) {
     throw new RefugeError('bad_request', 'doc_ids must be an array of strings');
@@ -58,6 +91,7 @@ export function parseSpec(body: Record<string, unknown>): JobSpec {
     docIds: docIds as string[] | undefined,
     selector: body.selector,
     ...(body.filter === undefined ? {} : { filter: body.filter as string, queryParams: (qp ?? {}) as Record<string, unknown> }),
+    ...(tuning && { tuning }),
   };
 }
 
@@ -197,10 +231,11 @@ export class ReplicationJobs {
   }
 
   private async launch(key: string, spec: JobSpec, docId?: string): Promise<Job> {
-    const source = await endpointPeer(this.node, spec.source, false);
+    const timeoutMs = spec.tuning?.timeoutMs;
+    const source = await endpointPeer(this.node, spec.source, false, timeoutMs);
     let target;
     try {
-      target = await endpointPeer(this.node, spec.target, spec.createTarget);
+      target = await endpointPeer(this.node, spec.target, spec.createTarget, timeoutMs);
     } catch (err) {
       source.release();
       throw err;
@@ -216,6 +251,10 @@ export class ReplicationJobs {
       selector: spec.selector,
       filter: spec.filter,
       queryParams: spec.queryParams,
+      ...(spec.tuning?.since !== undefined && { since: spec.tuning.since }),
+      ...(spec.tuning?.batchSize !== undefined && { batchSize: spec.tuning.batchSize }),
+      ...(spec.tuning?.batchesInFlight !== undefined && { batchesInFlight: spec.tuning.batchesInFlight }),
+      ...(spec.tuning?.checkpointInterval !== undefined && { checkpointInterval: spec.tuning.checkpointInterval }),
     });
     const job: Job = { spec, replication, docId, startedOn: Date.now(), updatedOn: Date.now() };
     replication.on('change', () => (job.updatedOn = Date.now()));

@@ -155,3 +155,28 @@ test('endpoints as objects: {url, auth: {basic}} and {url, headers} reach a serv
     assert.equal(bad.status, 400, JSON.stringify(target));
   }
 });
+
+test('CouchDB replication options: since_seq, worker_batch_size, worker_processes, checkpoint_interval, connection_timeout', async (t) => {
+  const node = await openNode({ engine: 'memory' });
+  const srv = await startServer({ node, port: 0 });
+  t.after(async () => {
+    await srv.close();
+    await node.close();
+  });
+  const a = await node.createDb('src');
+  await a.bulkDocs([{ _id: 'first' }, { _id: 'second' }, { _id: 'third' }]);
+  const since = await json(srv.url + '/_replicate', 'POST', { source: srv.url + '/src', target: 'late', create_target: true, since_seq: 1 });
+  assert.equal(since.status, 200);
+  const late = await node.db('late');
+  assert.deepEqual((await late.allDocs()).rows.map((r) => r.id), ['second', 'third']);
+  const tuned = await json(srv.url + '/_replicate', 'POST', {
+    source: srv.url + '/src', target: 'tuned', create_target: true,
+    worker_batch_size: 1, worker_processes: 1, checkpoint_interval: 0, connection_timeout: 5000,
+  });
+  assert.equal(tuned.status, 200);
+  assert.equal(((await tuned.json()) as { docs_written: number }).docs_written, 3);
+  for (const bad of [{ worker_batch_size: 0 }, { worker_processes: 'x' }, { since_seq: -1 }, { connection_timeout: 1.5 }, { since_seq: {} }]) {
+    const r = await json(srv.url + '/_replicate', 'POST', { source: 'src', target: 'x', ...bad });
+    assert.equal(r.status, 400, JSON.stringify(bad));
+  }
+});
