@@ -331,6 +331,7 @@ export class Database {
     await this.settle();
     const state = this.core.state;
     const listed = await this.withSnapshot((snap) => allDocs(snap, options, { docCount: state.docCount, revsLimit: state.revsLimit }));
+    if (options.attachments && options.includeDocs) await this.inlineAll(listed.rows.map((r) => r.doc));
     return { ...listed, updateSeq: state.seq };
   }
 
@@ -346,7 +347,14 @@ export class Database {
     const filter = await this.compileFilter(options);
     await this.settle();
     const upTo = this.core.state.seq;
-    return this.withSnapshot((snap) => readChanges(snap, options, filter, upTo, this.core.state.revsLimit));
+    const result = await this.withSnapshot((snap) => readChanges(snap, options, filter, upTo, this.core.state.revsLimit));
+    if (options.attachments && options.includeDocs) await this.inlineAll(result.results.map((r) => r.doc));
+    return result;
+  }
+
+  /** Attachment data in place of stubs, for listings asked with `attachments` (as get does). */
+  private async inlineAll(docs: ReadonlyArray<Doc | null | undefined>): Promise<void> {
+    for (const doc of docs) if (doc?._attachments) await inlineSince(doc, this.options.blobs);
   }
 
   /**
@@ -370,9 +378,11 @@ export class Database {
         if (this.closed) return { results: [], lastSeq: since };
         await this.settle();
         const upTo = this.core.state.seq;
-        return this.withSnapshot((snap) =>
+        const result = await this.withSnapshot((snap) =>
           readChanges(snap, { ...options, since, limit, descending: false }, filter, upTo, this.core.state.revsLimit),
         );
+        if (options.attachments && options.includeDocs) await this.inlineAll(result.results.map((r) => r.doc));
+        return result;
       },
     };
     return liveChanges(source, options.since ?? 0, batchSize, intervalMs, options.signal);

@@ -75,6 +75,8 @@ export interface AllDocsOptions {
   skip?: number;
   includeDocs?: boolean;
   conflicts?: boolean;
+  /** With `includeDocs`: attachments carry their data (base64), not stubs. */
+  attachments?: boolean;
 }
 
 export interface AllDocsRow {
@@ -108,6 +110,8 @@ export interface ChangesOptions {
    * remaining rows come without `doc` (a replicator fetches those apart, so one answer stays bounded).
    */
   maxDocBytes?: number;
+  /** With `includeDocs`: attachments carry their data (base64), not stubs. */
+  attachments?: boolean;
   style?: ChangesStyle;
   docIds?: string[];
   selector?: unknown;

@@ -39,6 +39,7 @@ export function allDocsOptions(query: Query, body?: Record<string, unknown>): Al
     skip: int(q, 'skip'),
     includeDocs: bool(q, 'include_docs'),
     conflicts: bool(q, 'conflicts'),
+    attachments: bool(q, 'attachments'),
   };
 }
 

@@ -43,6 +43,7 @@ async function parse(db: Database, q: Query, body: unknown, user?: UserCtx): Pro
     // Refuge's extension (CouchDB ignores it): with include_docs, docs carry `_revisions`, so a
     // replicator can write them without asking _bulk_get for them again.
     revs: bool(q, 'revs'),
+    attachments: bool(q, 'attachments'),
     style: (str(q, 'style') ?? 'main_only') as ChangesOptions['style'],
   };
   const filter = str(q, 'filter');

@@ -31,3 +31,22 @@ test('PouchDB attachments replicate to Refuge and back unchanged', async (t) => 
   assert.equal(String(await b.getAttachment('note', 'n.txt')), 'a note');
   assert.equal((await b.get('img'))._rev, (await a.get('img'))._rev);
 });
+
+test('PouchDB allDocs and changes with attachments: true get the data, not stubs', async (t) => {
+  const server = await startTestServer({ engine: 'leveldb' });
+  t.after(() => server.close());
+  const remote = new PouchDB(`${server.url}/listed`);
+  await remote.put({ _id: 'a', _attachments: { 'x.txt': { content_type: 'text/plain', data: Buffer.from('hello').toString('base64') } } });
+  await remote.put({ _id: 'b' });
+  const data = (doc: any) => doc?._attachments?.['x.txt']?.data;
+  const all = await remote.allDocs({ include_docs: true, attachments: true });
+  assert.equal(data(all.rows[0]!.doc), 'aGVsbG8=');
+  const stubs = await remote.allDocs({ include_docs: true });
+  assert.equal(stubs.rows[0]!.doc._attachments['x.txt'].stub, true);
+  const keyed = await remote.allDocs({ keys: ['a'], include_docs: true, attachments: true });
+  assert.equal(data(keyed.rows[0]!.doc), 'aGVsbG8=');
+  const changes = await remote.changes({ include_docs: true, attachments: true });
+  assert.equal(data(changes.results.find((r: any) => r.id === 'a')!.doc), 'aGVsbG8=');
+  const binary = await remote.allDocs({ include_docs: true, attachments: true, binary: true });
+  assert.equal(String(binary.rows[0]!.doc._attachments['x.txt'].data), 'hello');
+});
