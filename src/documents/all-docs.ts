@@ -61,7 +61,8 @@ export async function allDocs(
 
   if (o.keys !== undefined || o.key !== undefined) {
     const keys = o.keys ?? [o.key!];
-    const ordered = o.descending && o.keys === undefined ? [...keys].reverse() : keys;
+    // CouchDB answers `keys` with descending in reverse key order, then skips and limits.
+    const ordered = o.descending ? [...keys].reverse() : keys;
     const values = await reader.getMany(ordered.map(docKey));
     ordered.forEach((key, i) => {
       const v = values[i];

@@ -227,6 +227,11 @@ for (const engine of ENGINES) {
       assert.equal(byKeys.rows[1]!.doc, null);
       assert.deepEqual(byKeys.rows[2], { key: 'zz', error: 'not_found' });
       assert.equal(byKeys.totalRows, 4);
+      // As CouchDB's view_multi_key_all_docs: descending reverses the keys, then skip and limit apply.
+      const reversed = await db.allDocs({ keys: ['e', 'c', 'zz', 'a'], descending: true });
+      assert.deepEqual(reversed.rows.map((r) => r.key), ['a', 'zz', 'c', 'e']);
+      const window = await db.allDocs({ keys: ['e', 'c', 'zz', 'a'], descending: true, skip: 2, limit: 1 });
+      assert.deepEqual(window.rows.map((r) => r.key), ['c']);
       await rejectsWith(db.allDocs({ limit: -1 }), 'bad_request');
     });
 
