@@ -1,7 +1,7 @@
 // A database: the public face over one key/value store. Reads go straight to storage (or a
 // snapshot); every write goes through the single Writer so revision trees never race.
 
-import { RefugeError, conflict } from '../errors/index.ts';
+import { RefugeError, conflict, toRefugeError } from '../errors/index.ts';
 import type { BlobId, BlobRead, BlobStore, ByteRange } from '../blobs/core.ts';
 import { copyOf, editOf, inlineSince, prepareBulkAttachments, storedAttachmentBlobIds, withAttachment, withoutAttachment } from './attachment-edits.ts';
 import { attachmentStubs, type AttInputs, type AttStub } from './attachments.ts';
@@ -62,6 +62,9 @@ export interface OpenDatabaseOptions {
   /** Compiles a Mango selector into a predicate, for changes filtered by selector. */
   compileSelector: (selector: unknown) => (doc: Doc) => boolean;
 }
+
+const isLocalDoc = (d: unknown): d is Doc & { _id: string } =>
+  d !== null && typeof d === 'object' && typeof (d as Doc)._id === 'string' && (d as Doc)._id!.startsWith('_local/');
 
 export class Database {
   private readonly writer: Writer;
@@ -177,11 +180,34 @@ export class Database {
   async bulkDocs(docs: readonly unknown[], options: BulkDocsOptions = {}): Promise<Array<WriteResult | WriteFailure>> {
     this.check();
     if (!Array.isArray(docs)) throw new RefugeError('bad_request', 'docs must be an array');
+    // `_local/` documents may come in a bulk write too, as CouchDB takes them: each is a putLocal.
+    if (docs.some(isLocalDoc)) return this.bulkWithLocal(docs, options);
     const newEdits = options.newEdits !== false;
     const refused = await this.checkWrites(docs, options);
     // Attachment bytes go to the blob store before the write is queued (blob I/O never runs
     // inside the writer); a document whose attachments are invalid fails alone.
     return this.writePrepared(docs, newEdits, await prepareBulkAttachments(docs, refused, this.options.blobs));
+  }
+
+  private async bulkWithLocal(docs: readonly unknown[], options: BulkDocsOptions): Promise<Array<WriteResult | WriteFailure>> {
+    const others = docs.filter((d) => !isLocalDoc(d));
+    const written = others.length > 0 ? await this.bulkDocs(others, options) : [];
+    let k = 0;
+    const out: Array<WriteResult | WriteFailure> = [];
+    for (const d of docs) {
+      if (!isLocalDoc(d)) {
+        out.push(written[k++]!);
+        continue;
+      }
+      try {
+        out.push(await this.putLocal(d));
+      } catch (err) {
+        const e = toRefugeError(err);
+        if (e.code === 'internal' || e.code === 'closed') throw e;
+        out.push({ id: d._id, error: e.code, reason: e.reason });
+      }
+    }
+    return out;
   }
 
   /** Writes documents whose attachments are prepared (stored as blobs) and whose checks passed. */

@@ -9,6 +9,7 @@ import {
   ancestry,
   conflicts,
   deletedConflicts,
+  isForeignRev,
   isValidRev,
   latestLeaves,
   leaves,
@@ -62,7 +63,10 @@ function isPlainGet(o: GetOptions): boolean {
 }
 
 export async function getDoc(reader: KvReader, id: string, opts: GetOptions, revsLimit: number): Promise<Doc> {
-  if (opts.rev !== undefined && !isValidRev(opts.rev)) throw new RefugeError('bad_request', 'Invalid rev format');
+  if (opts.rev !== undefined && !isValidRev(opts.rev)) {
+    if (isForeignRev(opts.rev)) throw notFound('missing');
+    throw new RefugeError('bad_request', 'Invalid rev format');
+  }
   if (isPlainGet(opts)) {
     // The common case needs neither the tree nor other revisions: skip decoding them.
     const key = docKey(id);
@@ -98,7 +102,7 @@ export async function getOpenRevs(
   opts: GetOptions,
   revsLimit: number,
 ): Promise<OpenRevsResult> {
-  if (revs !== 'all' && (!Array.isArray(revs) || !revs.every(isValidRev))) {
+  if (revs !== 'all' && (!Array.isArray(revs) || !revs.every((r) => isValidRev(r) || isForeignRev(r)))) {
     throw new RefugeError('bad_request', 'Invalid rev format');
   }
   const rec = await readRecord(reader, id);

@@ -37,6 +37,14 @@ export function isValidRev(rev: unknown): rev is Rev {
   return typeof rev === 'string' && REV_RE.test(rev);
 }
 
+/**
+ * A revision CouchDB would parse (`N-anything`) that Refuge never stores (its hashes are hex): such
+ * a rev names nothing here, so a read of it is `missing` and an edit of it a `conflict`, as in CouchDB.
+ */
+export function isForeignRev(rev: unknown): boolean {
+  return typeof rev === 'string' && !REV_RE.test(rev) && /^[1-9][0-9]{0,15}-[^\u0000]{1,256}$/.test(rev);
+}
+
 export function revGeneration(rev: Rev): number {
   // Validated revs only: parseInt reads the digits before the '-' and stops there.
   return Number.parseInt(rev, 10);

@@ -2,7 +2,7 @@
 // Everything a caller hands us passes through here before it can reach storage.
 
 import { RefugeError } from '../errors/index.ts';
-import { isValidRev, type Rev } from './rev-tree.ts';
+import { isForeignRev, isValidRev, type Rev } from './rev-tree.ts';
 import type { JsonObject } from './types.ts';
 
 /** Special fields a client may send; CouchDB ignores the read-only ones on write. */
@@ -36,14 +36,15 @@ export function validateDbName(name: unknown): string {
 }
 
 export function validateDocId(id: unknown): string {
-  if (typeof id !== 'string') throw new RefugeError('bad_request', 'Document id must be a string');
-  if (id.length === 0) throw new RefugeError('bad_request', 'Document id must not be empty');
-  if (id.includes('\u0000')) throw new RefugeError('bad_request', 'Document id must not contain NUL');
+  // CouchDB 3 names these failures illegal_docid (400).
+  if (typeof id !== 'string') throw new RefugeError('illegal_docid', 'Document id must be a string');
+  if (id.length === 0) throw new RefugeError('illegal_docid', 'Document id must not be empty');
+  if (id.includes('\u0000')) throw new RefugeError('illegal_docid', 'Document id must not contain NUL');
   if (id.startsWith('_') && !id.startsWith('_design/') && !id.startsWith('_local/')) {
-    throw new RefugeError('bad_request', 'Only reserved document ids may start with underscore.');
+    throw new RefugeError('illegal_docid', 'Only reserved document ids may start with underscore.');
   }
-  if (id === '_design/' || id === '_local/') throw new RefugeError('bad_request', 'Document id must not be empty');
-  if (!isWellFormedUtf16(id)) throw new RefugeError('bad_request', 'Document id must be valid UTF-8');
+  if (id === '_design/' || id === '_local/') throw new RefugeError('illegal_docid', 'Document id must not be empty');
+  if (!isWellFormedUtf16(id)) throw new RefugeError('illegal_docid', 'Document id must be valid UTF-8');
   return id;
 }
 
@@ -61,7 +62,11 @@ export interface SplitDoc {
 }
 
 /** Separates CouchDB's special fields from the body, rejecting unknown `_` fields and bad types. */
-export function splitDoc(doc: unknown): SplitDoc {
+/**
+ * `newEdits: false` (replication) refuses a rev Refuge cannot store; an edit naming such a rev
+ * (`N-` and not hex, which CouchDB would parse) is a conflict, since no such revision exists here.
+ */
+export function splitDoc(doc: unknown, newEdits = true): SplitDoc {
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
     throw new RefugeError('bad_request', 'Document must be a JSON object');
   }
@@ -83,6 +88,7 @@ export function splitDoc(doc: unknown): SplitDoc {
         break;
       case '_rev':
         if (value !== undefined && value !== null) {
+          if (newEdits && isForeignRev(value)) throw new RefugeError('conflict', 'Document update conflict.');
           if (!isValidRev(value)) throw new RefugeError('bad_request', 'Invalid rev format');
           rev = value;
         }

@@ -152,7 +152,7 @@ export class WriteBatch {
   async write(doc: unknown, newEdits: boolean, atts?: AttInputs): Promise<WriteResult | WriteFailure> {
     let id = (doc as { _id?: unknown } | null)?._id;
     try {
-      const edit = splitDoc(doc);
+      const edit = splitDoc(doc, newEdits);
       if (edit.id === undefined) {
         if (!newEdits) throw new RefugeError('bad_request', 'new_edits=false needs an _id on every document');
         edit.id = ids.next();

@@ -5,6 +5,7 @@ export type ErrorCode =
   | 'bad_request'
   | 'not_found'
   | 'illegal_database_name'
+  | 'illegal_docid'
   | 'bad_content_type'
   | 'method_not_allowed'
   | 'conflict'
@@ -36,6 +37,7 @@ const STATUS: Record<ErrorCode, number> = {
   bad_request: 400,
   not_found: 404,
   illegal_database_name: 400,
+  illegal_docid: 400,
   bad_content_type: 415,
   method_not_allowed: 405,
   conflict: 409,

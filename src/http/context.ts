@@ -49,6 +49,20 @@ export function releaseLeases(req: { dbLeases?: DbLease[] | null }): void {
   for (const lease of leases) lease.release();
 }
 
+/**
+ * The absolute URL of `path` on this server as the client reached it (CouchDB's `Location`): the
+ * proxy's X-Forwarded-Host and X-Forwarded-Proto when present, else the Host header.
+ */
+export function absoluteUrl(req: FastifyRequest, path: string): string {
+  const header = (name: string) => {
+    const v = req.headers[name];
+    return typeof v === 'string' && v !== '' ? v.split(',')[0]!.trim() : undefined;
+  };
+  const proto = header('x-forwarded-proto') === 'https' ? 'https' : req.protocol;
+  const host = header('x-forwarded-host') ?? header('host') ?? `${req.hostname}`;
+  return `${proto}://${host}${path}`;
+}
+
 /** An AbortSignal that fires when the client goes away or the server shuts down. */
 export function lifetimeSignal(ctx: ServerContext, req: FastifyRequest): { signal: AbortSignal; done: () => void } {
   const ac = new AbortController();

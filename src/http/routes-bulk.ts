@@ -109,16 +109,37 @@ export function bulkRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.post('/:db/_bulk_docs', async (req, reply) => {
     const db = await dbOf(ctx, req);
     const body = objectBody(req.body);
-    if (!Array.isArray(body.docs)) throw new RefugeError('bad_request', 'POST body must include `docs` parameter.');
+    if (body.docs === undefined) throw new RefugeError('bad_request', 'POST body must include `docs` parameter.');
+    if (!Array.isArray(body.docs)) throw new RefugeError('bad_request', '`docs` parameter must be an array.');
     if (body.new_edits !== undefined && typeof body.new_edits !== 'boolean') {
       throw new RefugeError('bad_request', '`new_edits` parameter must be a boolean.');
     }
     const newEdits = body.new_edits !== false;
+    // CouchDB 3 dropped all_or_nothing: 417, one not_implemented row per document, nothing written.
+    if (body.all_or_nothing === true) {
+      reply.code(417);
+      return body.docs.map((d) => ({
+        id: d !== null && typeof d === 'object' && typeof (d as { _id?: unknown })._id === 'string' ? (d as { _id: string })._id : null,
+        error: 'not_implemented',
+        reason: 'all_or_nothing is not supported',
+      }));
+    }
+    if (!newEdits) {
+      for (const d of body.docs) {
+        const doc = (d ?? {}) as { _rev?: unknown; _revisions?: unknown };
+        if (doc._rev === undefined && doc._revisions === undefined) {
+          throw new RefugeError('bad_request', 'When `new_edits: false`, the document needs `_rev` or `_revisions` specified');
+        }
+      }
+    }
     // As CouchDB: a malformed document (not an object, bad id, bad special field) fails the whole
     // request with nothing written; conflicts and the like stay per-document results.
     for (const doc of body.docs) {
+      // `_local/` documents have their own revs (`0-N`), checked by putLocal.
+      const id = (doc as { _id?: unknown } | null)?._id;
+      if (typeof id === 'string' && id.startsWith('_local/') && id.length > '_local/'.length) continue;
       try {
-        splitDoc(doc);
+        splitDoc(doc, newEdits);
       } catch (err) {
         if (isRefugeError(err) && err.status === 400) throw err;
       }

@@ -4,10 +4,10 @@
 import type { FastifyInstance } from 'fastify';
 import { mapLimit } from '../blobs/index.ts';
 import { RefugeError } from '../errors/index.ts';
-import type { Doc } from '../documents/index.ts';
 import { requireAdmin } from './auth.ts';
-import { dbOf, type ServerContext } from './context.ts';
-import { bool, int, jsonKey, objectBody, type Query } from './params.ts';
+import { absoluteUrl, dbOf, type ServerContext } from './context.ts';
+import { batchWrite, documentBody } from './doc-writes.ts';
+import { bool, int, jsonKey, objectBody, str, type Query } from './params.ts';
 import { dbInfoWire } from './wire.ts';
 
 /** CouchDB's max_db_number_for_dbs_info_req. */
@@ -36,7 +36,7 @@ export function dbNameRange(sorted: readonly string[], q: Query): string[] {
 export function dbRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.put<{ Params: { db: string } }>('/:db', async (req, reply) => {
     await ctx.node.createDb(req.params.db, { hold: false });
-    reply.code(201).header('Location', `/${encodeURIComponent(req.params.db)}`);
+    reply.code(201).header('Location', absoluteUrl(req, `/${encodeURIComponent(req.params.db)}`));
     return { ok: true };
   });
 
@@ -69,7 +69,8 @@ export function dbRoutes(app: FastifyInstance, ctx: ServerContext): void {
 
   app.delete<{ Params: { db: string } }>('/:db', async (req) => {
     if (typeof (req.query as Record<string, unknown>).rev === 'string') {
-      throw new RefugeError('bad_request', 'You tried to DELETE a database with a ?rev= parameter. Did you mean to DELETE a document instead?');
+      // CouchDB's own words, `?=rev` included.
+      throw new RefugeError('bad_request', 'You tried to DELETE a database with a ?=rev parameter. Did you mean to DELETE a document instead?');
     }
     await ctx.node.deleteDb(req.params.db);
     return { ok: true };
@@ -77,9 +78,11 @@ export function dbRoutes(app: FastifyInstance, ctx: ServerContext): void {
 
   app.post<{ Params: { db: string } }>('/:db', async (req, reply) => {
     const db = await dbOf(ctx, req);
-    const doc = objectBody(req.body) as Doc;
+    const doc = documentBody(req.body);
+    const location = (id: string) => absoluteUrl(req, `/${encodeURIComponent(req.params.db)}/${encodeURIComponent(id)}`);
+    if (str(req.query as Query, 'batch') === 'ok') return batchWrite(db, doc, req.user, reply, location);
     const r = await db.put(doc, { userCtx: req.user });
-    reply.code(201).header('Location', `/${encodeURIComponent(req.params.db)}/${encodeURIComponent(r.id)}`);
+    reply.code(201).header('Location', location(r.id));
     return { ok: true, id: r.id, rev: r.rev };
   });
 

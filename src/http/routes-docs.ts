@@ -7,9 +7,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RefugeError } from '../errors/index.ts';
 import type { Doc, GetOptions } from '../documents/index.ts';
 import { etagMatches, ifRangeHolds, planRange, withUnsatisfiable } from './blob-range.ts';
-import { dbOf, type ServerContext } from './context.ts';
+import { docPath } from '../replication/index.ts';
+import { absoluteUrl, dbOf, type ServerContext } from './context.ts';
+import { batchWrite, documentBody } from './doc-writes.ts';
 import { accepts, docRelated, jsonPartsMixed } from './multipart.ts';
-import { bool, json, jsonStringArray, objectBody, str, type Query } from './params.ts';
+import { bool, json, jsonStringArray, str, type Query } from './params.ts';
 
 type Req = FastifyRequest<{ Params: { db: string; docid?: string; ddoc?: string; local?: string; att?: string } }>;
 
@@ -40,9 +42,14 @@ function writeRev(req: Req, bodyRev: unknown): string | undefined {
   const q = req.query as Query;
   const fromQuery = str(q, 'rev');
   const ifMatch = req.headers['if-match']?.replace(/^"|"$/g, '');
-  const candidates = [fromQuery, ifMatch, typeof bodyRev === 'string' ? bodyRev : undefined].filter((r) => r !== undefined);
-  if (new Set(candidates).size > 1) throw new RefugeError('bad_request', 'Document rev from request body and query string have different values');
-  return candidates[0];
+  const fromBody = typeof bodyRev === 'string' ? bodyRev : undefined;
+  if (ifMatch !== undefined && [fromQuery, fromBody].some((r) => r !== undefined && r !== ifMatch)) {
+    throw new RefugeError('bad_request', 'Document rev and etag have different values');
+  }
+  if (fromQuery !== undefined && fromBody !== undefined && fromQuery !== fromBody) {
+    throw new RefugeError('bad_request', 'Document rev from request body and query string have different values');
+  }
+  return fromQuery ?? ifMatch ?? fromBody;
 }
 
 export function docRoutes(app: FastifyInstance, ctx: ServerContext): void {
@@ -66,7 +73,7 @@ export function docRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const options = getOptions(q);
     const doc = await db.get(id, options);
     const etag = `"${doc._rev}"`;
-    if (req.headers['if-none-match'] === etag) return reply.code(304).send();
+    if (req.headers['if-none-match'] === etag) return reply.code(304).header('ETag', etag).send();
     reply.header('ETag', etag);
     if (options.attachments && accepts(req.headers.accept, 'multipart/related')) {
       // The attachments' bytes follow the JSON instead of sitting in it as base64.
@@ -84,22 +91,27 @@ export function docRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const db = await dbOf(ctx, req);
     const id = docIdOf(req);
     const q = req.query as Query;
-    const body = objectBody(req.body) as Doc;
-    if (body._id !== undefined && body._id !== id) throw new RefugeError('bad_request', 'Document id must match the URL');
+    // The URL names the document, whatever `_id` the body says, as in CouchDB.
+    const body = documentBody(req.body);
     const rev = writeRev(req, body._rev);
     const doc: Doc = { ...body, _id: id };
     if (rev !== undefined) doc._rev = rev;
+    const location = absoluteUrl(req, `/${encodeURIComponent(req.params.db)}/${docPath(id)}`);
+    if (str(q, 'batch') === 'ok') return batchWrite(db, doc, req.user, reply, () => location);
     const newEdits = bool(q, 'new_edits', true);
     const r = await db.put(doc, { newEdits, userCtx: req.user });
-    reply.code(str(q, 'batch') === 'ok' ? 202 : 201).header('ETag', `"${r.rev}"`);
+    reply.code(201).header('ETag', `"${r.rev}"`).header('Location', location);
     return { ok: true, id: r.id, rev: r.rev };
   };
 
   const del = async (req: Req, reply: FastifyReply) => {
     const db = await dbOf(ctx, req);
+    const id = docIdOf(req);
+    // As CouchDB: a document that does not exist (or is deleted) is a 404 before any rev check.
+    if (!id.startsWith('_local/')) await db.get(id);
     const rev = writeRev(req, undefined);
     if (rev === undefined) throw new RefugeError('conflict', 'Document update conflict.');
-    const r = await db.remove(docIdOf(req), rev, { userCtx: req.user });
+    const r = await db.remove(id, rev, { userCtx: req.user });
     reply.header('ETag', `"${r.rev}"`);
     return { ok: true, id: r.id, rev: r.rev };
   };
@@ -119,7 +131,7 @@ export function docRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const destRev = new URLSearchParams(query).get('rev') ?? undefined;
     const rev = str(req.query as Query, 'rev');
     const r = await db.copy(docIdOf(req), dest, { userCtx: req.user, ...(rev !== undefined && { rev }), ...(destRev !== undefined && { destRev }) });
-    reply.code(201).header('ETag', `"${r.rev}"`);
+    reply.code(201).header('ETag', `"${r.rev}"`).header('Location', absoluteUrl(req, `/${encodeURIComponent(req.params.db)}/${docPath(r.id)}`));
     return { ok: true, id: r.id, rev: r.rev };
   };
 
@@ -158,7 +170,8 @@ export function docRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const rev = writeRev(req, undefined);
     const type = req.headers['content-type'] ?? 'application/octet-stream';
     const r = await db.putAttachment(docIdOf(req), attName(req), rev, req.body as AsyncIterable<Uint8Array>, type);
-    reply.code(201).header('ETag', `"${r.rev}"`);
+    const path = `/${encodeURIComponent(req.params.db)}/${docPath(r.id)}/${attName(req).split('/').map(encodeURIComponent).join('/')}`;
+    reply.code(201).header('ETag', `"${r.rev}"`).header('Location', absoluteUrl(req, path));
     return { ok: true, id: r.id, rev: r.rev };
   };
 

@@ -20,10 +20,24 @@ export function serverRoutes(app: FastifyInstance, ctx: ServerContext): void {
 
   app.get('/_up', async () => ({ status: 'ok', seeds: {} }));
 
-  app.get('/_uuids', async (req) => {
+  app.get('/_uuids', async (req, reply) => {
     const count = int(req.query as Query, 'count') ?? 1;
     if (count < 1 || count > 1000) throw new RefugeError('bad_request', 'count must be between 1 and 1000');
+    // Never cached, as CouchDB says: each answer is new ids.
+    reply.headers({
+      'Cache-Control': 'must-revalidate, no-cache',
+      Pragma: 'no-cache',
+      Expires: 'Fri, 01 Jan 1990 00:00:00 GMT',
+      ETag: `"${randomUuid()}"`,
+    });
     return { uuids: Array.from({ length: count }, randomUuid) };
+  });
+  app.route({
+    method: ['POST', 'PUT', 'DELETE'],
+    url: '/_uuids',
+    handler: async () => {
+      throw new RefugeError('method_not_allowed', 'Only GET,HEAD allowed');
+    },
   });
 
   app.get('/_all_dbs', async (req) => dbNameRange(await ctx.node.allDbs(), req.query as Query));

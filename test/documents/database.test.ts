@@ -98,9 +98,9 @@ for (const engine of ENGINES) {
       const { db, cleanup } = await freshDb(engine);
       t.after(cleanup);
       await rejectsWith(db.put({ _id: 'a', _bogus: 1 }), 'doc_validation');
-      await rejectsWith(db.put({ _id: '_bad' }), 'bad_request');
-      await rejectsWith(db.put({ _id: 42 as never }), 'bad_request');
-      await rejectsWith(db.put({ _id: '' }), 'bad_request');
+      await rejectsWith(db.put({ _id: '_bad' }), 'illegal_docid');
+      await rejectsWith(db.put({ _id: 42 as never }), 'illegal_docid');
+      await rejectsWith(db.put({ _id: '' }), 'illegal_docid');
       await rejectsWith(db.put({ _id: 'a', _rev: 'garbage' }), 'bad_request');
       await rejectsWith(db.put([] as never), 'bad_request');
       await rejectsWith(db.put({ _id: 'a', _deleted: 'yes' as never }), 'doc_validation');

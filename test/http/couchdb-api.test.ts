@@ -108,6 +108,37 @@ describe('CouchDB API shapes', () => {
     assert.equal(get.body.error, 'method_not_allowed');
   });
 
+  test('_uuids are never cached; _bulk_docs: all_or_nothing 417, new_edits:false needs revs, _local documents', async () => {
+    const a = await request(`${u}/_uuids`);
+    const b = await request(`${u}/_uuids`);
+    assert.match(a.headers.get('cache-control')!, /no-cache/);
+    assert.equal(a.headers.get('pragma'), 'no-cache');
+    assert.ok(a.headers.get('etag') && a.headers.get('etag') !== b.headers.get('etag'));
+    const post = await request(`${u}/_uuids`, { method: 'POST' });
+    assert.equal(post.status, 405);
+    const db = `${u}/bulkrules`;
+    await request(db, { method: 'PUT' });
+    const aon = await request(`${db}/_bulk_docs`, { method: 'POST', body: { docs: [{ _id: 'x' }, { v: 1 }], all_or_nothing: true } });
+    assert.equal(aon.status, 417);
+    assert.deepEqual(aon.body, [
+      { id: 'x', error: 'not_implemented', reason: 'all_or_nothing is not supported' },
+      { id: null, error: 'not_implemented', reason: 'all_or_nothing is not supported' },
+    ]);
+    const norev = await request(`${db}/_bulk_docs`, { method: 'POST', body: { docs: [{ _id: 'y' }], new_edits: false } });
+    assert.equal(norev.status, 400);
+    assert.match(norev.body.reason, /needs `_rev` or `_revisions`/);
+    const notArray = await request(`${db}/_bulk_docs`, { method: 'POST', body: { docs: 'foo' } });
+    assert.deepEqual(notArray.body, { error: 'bad_request', reason: '`docs` parameter must be an array.' });
+    assert.equal((await request(db)).body.doc_count, 0);
+    // _local documents in a bulk write, as CouchDB takes them.
+    const mixed = await request(`${db}/_bulk_docs`, { method: 'POST', body: { docs: [{ _id: '_design/d' }, { _id: '_local/l', v: 1 }, { _id: 'plain' }] } });
+    assert.equal(mixed.status, 201);
+    assert.deepEqual(mixed.body.map((r: any) => [r.id, r.ok === true]), [['_design/d', true], ['_local/l', true], ['plain', true]]);
+    assert.equal((await request(`${db}/_local/l`)).body.v, 1);
+    const stale = await request(`${db}/_bulk_docs`, { method: 'POST', body: { docs: [{ _id: '_local/l', _rev: '0-9', v: 2 }] } });
+    assert.equal(stale.body[0].error, 'conflict');
+  });
+
   test('_dbs_info: several databases at once, by keys (POST) or over _all_dbs (GET)', async () => {
     await request(`${u}/info-a`, { method: 'PUT' });
     await request(`${u}/info-b`, { method: 'PUT' });
@@ -129,7 +160,7 @@ describe('CouchDB API shapes', () => {
     const created = await request(`${u}/lifecycle`, { method: 'PUT' });
     assert.equal(created.status, 201);
     assert.deepEqual(created.body, { ok: true });
-    assert.equal(created.headers.get('location'), '/lifecycle');
+    assert.equal(created.headers.get('location'), `${u}/lifecycle`);
     const again = await request(`${u}/lifecycle`, { method: 'PUT' });
     assert.equal(again.status, 412);
     assert.ok(isCouchError(again.body, 'file_exists'));
@@ -167,7 +198,25 @@ describe('CouchDB API shapes', () => {
     assert.equal(posted.body.ok, true);
     assert.match(posted.body.id, /^[0-9a-f]{32}$/);
     assert.match(posted.body.rev, /^1-[0-9a-f]{32}$/);
-    assert.equal(posted.headers.get('location'), `/docs/${posted.body.id}`);
+    assert.equal(posted.headers.get('location'), `${u}/docs/${posted.body.id}`);
+    // Absolute, as CouchDB: behind a proxy, the host the client used.
+    const proxied = await request(`${u}/docs`, { method: 'POST', body: {}, headers: { 'x-forwarded-host': 'example.org:8080' } });
+    assert.equal(proxied.headers.get('location'), `http://example.org:8080/docs/${proxied.body.id}`);
+    const urlNamed = await request(`${u}/docs/a%2Fb`, { method: 'PUT', body: { _id: 'ignored' } });
+    assert.equal(urlNamed.body.id, 'a/b', 'the URL names the document, not the body');
+    assert.equal(urlNamed.headers.get('location'), `${u}/docs/a%2Fb`);
+    // batch=ok: accepted (202), the id only, as CouchDB.
+    const batched = await request(`${u}/docs/batched?batch=ok`, { method: 'PUT', body: { v: 1 } });
+    assert.equal(batched.status, 202);
+    assert.deepEqual(batched.body, { ok: true, id: 'batched' });
+    const again = await request(`${u}/docs/batched?batch=ok`, { method: 'PUT', body: { v: 2 } });
+    assert.equal(again.status, 202, 'a conflict is not reported in batch mode');
+    assert.equal((await request(`${u}/docs/batched`)).body.v, 1);
+    const postBatch = await request(`${u}/docs?batch=ok`, { method: 'POST', body: { v: 3 } });
+    assert.equal(postBatch.status, 202);
+    assert.match(postBatch.body.id, /^[0-9a-f]{32}$/);
+    const notObject = await request(`${u}/docs/arr`, { method: 'PUT', body: [] });
+    assert.deepEqual(notObject.body, { error: 'bad_request', reason: 'Document must be a JSON object' });
     const withId = await request(`${u}/docs`, { method: 'POST', body: { _id: 'chosen', a: 2 } });
     assert.equal(withId.body.id, 'chosen');
 
@@ -214,6 +263,31 @@ describe('CouchDB API shapes', () => {
     assert.deepEqual(gone.body, { error: 'not_found', reason: 'deleted' });
     const rqDel = await request(`${u}/docs/d1?rev=${REV1}`, { method: 'DELETE' });
     assert.equal(rqDel.status, 409);
+    // As CouchDB 3: a missing (or deleted) document is a 404 before any rev is looked at.
+    assert.equal((await request(`${u}/docs/never-there?rev=${REV1}`, { method: 'DELETE' })).status, 404);
+    assert.equal((await request(`${u}/docs/ifm?rev=${del.body.rev}`, { method: 'DELETE' })).status, 404);
+    // If-Match against the body's _rev: CouchDB's own reason.
+    const etagDisagrees = await request(`${u}/docs/ifm2`, { method: 'PUT', body: { _rev: REV1 }, headers: { 'if-match': `"${REV2}"` } });
+    assert.deepEqual(etagDisagrees.body, { error: 'bad_request', reason: 'Document rev and etag have different values' });
+  });
+
+  test('revisions CouchDB would parse but Refuge never stores (N-not-hex): missing to read, a conflict to edit', async () => {
+    const created = await request(`${u}/docs/foreign`, { method: 'PUT', body: { v: 1 } });
+    assert.equal(created.status, 201);
+    const put = await request(`${u}/docs/foreign`, { method: 'PUT', body: { _rev: '1-asfafasdf', v: 2 } });
+    assert.equal(put.status, 409);
+    assert.equal(put.body.error, 'conflict');
+    assert.deepEqual((await request(`${u}/docs/foreign?rev=1-foobar`)).body, { error: 'not_found', reason: 'missing' });
+    assert.equal((await request(`${u}/docs/foreign?rev=1-foobar`, { method: 'DELETE' })).status, 409);
+    const openRevs = await request(`${u}/docs/foreign?open_revs=${encodeURIComponent('["1-foobar"]')}`, { headers: { accept: 'application/json' } });
+    assert.deepEqual(openRevs.body, [{ missing: '1-foobar' }]);
+    const bulk = await request(`${u}/docs/_bulk_docs`, { method: 'POST', body: { docs: [{ _id: 'foreign', _rev: '1-zz', v: 3 }, { _id: 'foreign-new' }] } });
+    assert.equal(bulk.status, 201);
+    assert.deepEqual(bulk.body.map((r: any) => r.error ?? 'ok'), ['conflict', 'ok']);
+    // Replicated writes must be storable: refused whole.
+    const replicated = await request(`${u}/docs/_bulk_docs`, { method: 'POST', body: { docs: [{ _id: 'foreign', _rev: '2-zz' }], new_edits: false } });
+    assert.equal(replicated.status, 400);
+    assert.equal((await request(`${u}/docs/foreign?rev=garbage`)).status, 400);
   });
 
   test('ids with a slash, _design/ and _local/ documents', async () => {
