@@ -86,7 +86,7 @@ export async function runUpdate(db: Database, docs: DesignDocs, call: UpdateCall
   if (newDoc === null || newDoc === undefined) return out;
   if (typeof newDoc !== 'object' || Array.isArray(newDoc)) throw renderError('the document an update function returns must be an object or null');
   const toSave = newDoc as Doc;
-  if (typeof toSave._id !== 'string' || toSave._id === '') throw new RefugeError('bad_request', 'Document id must be a string');
+  if (toSave._id === undefined || toSave._id === '') throw new RefugeError('illegal_docid', 'Document id must not be empty');
   const written = await db.put(toSave, { userCtx: call.userCtx });
   out.saved = { id: written.id, rev: written.rev };
   return out;

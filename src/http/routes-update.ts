@@ -9,7 +9,7 @@ import type { UpdateResponse } from '../design/index.ts';
 import { dbOf, type ServerContext } from './context.ts';
 import { dbInfoWire } from './wire.ts';
 
-type UpdateReq = FastifyRequest<{ Params: { db: string; ddoc: string; name: string; docid?: string } }>;
+type UpdateReq = FastifyRequest<{ Params: { db: string; ddoc: string; name: string; '*'?: string } }>;
 
 function cookies(header: string | undefined): Record<string, string> {
   const out: Record<string, string> = {};
@@ -51,7 +51,8 @@ export function updateRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const outcome = await design.update({
       ddoc: req.params.ddoc,
       name: req.params.name,
-      ...(req.params.docid !== undefined && { docId: req.params.docid }),
+      // Everything after the function's name is the id, slashes included (COUCHDB-1229).
+      ...(req.params['*'] ? { docId: req.params['*'] } : {}),
       userCtx: req.user,
       req: {
         info: dbInfoWire(await db.info()),
@@ -81,13 +82,17 @@ export function updateRoutes(app: FastifyInstance, ctx: ServerContext): void {
   void app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
-    scope.post('/:db/_design/:ddoc/_update/:name', update);
-    scope.route({ method: ['POST', 'PUT'], url: '/:db/_design/:ddoc/_update/:name/:docid', handler: update });
+    scope.route({ method: ['POST', 'PUT'], url: '/:db/_design/:ddoc/_update/:name', handler: update });
+    scope.route({ method: ['POST', 'PUT'], url: '/:db/_design/:ddoc/_update/:name/*', handler: update });
+    // No function named (`_update` or `_update/`; the server ignores a trailing slash).
+    scope.all('/:db/_design/:ddoc/_update', async () => {
+      throw new RefugeError('not_found', 'Invalid path.');
+    });
     const postOrPut = async () => {
       throw new RefugeError('method_not_allowed', 'Only POST,PUT allowed');
     };
     scope.route({ method: ['GET', 'HEAD', 'DELETE'], url: '/:db/_design/:ddoc/_update/:name', handler: postOrPut });
-    scope.route({ method: ['GET', 'HEAD', 'DELETE'], url: '/:db/_design/:ddoc/_update/:name/:docid', handler: postOrPut });
+    scope.route({ method: ['GET', 'HEAD', 'DELETE'], url: '/:db/_design/:ddoc/_update/:name/*', handler: postOrPut });
     const deprecated = async () => {
       throw new RefugeError('not_implemented', 'show, list and rewrite functions (deprecated in CouchDB 3) are not supported; use views, _find or update functions');
     };

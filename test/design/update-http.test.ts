@@ -113,7 +113,7 @@ describe('update functions', () => {
     const cases: Array<[string, number, string]> = [
       ['notArray', 500, 'render_error'],
       ['badDoc', 500, 'render_error'],
-      ['noId', 400, 'bad_request'],
+      ['noId', 400, 'illegal_docid'],
       ['badHeader', 500, 'render_error'],
       ['forbidden', 403, 'forbidden'],
       ['raises', 500, 'sandbox_error'],
@@ -130,6 +130,27 @@ describe('update functions', () => {
     assert.equal(get.status, 405);
     assert.equal(get.body.error, 'method_not_allowed');
     assert.equal((await request(u)).body.update_seq, seq);
+  });
+
+  test('paths: PUT without an id, ids with slashes, no function named', async () => {
+    const noId = await request(`${u}/_design/app/_update/echo`, { method: 'PUT' });
+    assert.equal(noId.status, 200);
+    assert.equal(noId.body.id, null);
+    const slashed = await request(`${u}/_design/app/_update/echo/with/slash`, { method: 'PUT' });
+    assert.equal(slashed.body.id, 'with/slash');
+    const encoded = await request(`${u}/_design/app/_update/echo/with%2Fslash`, { method: 'POST' });
+    assert.equal(encoded.body.id, 'with/slash');
+    const bumpSlashed = await request(`${u}/_design/app/_update/bump/a/b`, { method: 'PUT' });
+    assert.equal(bumpSlashed.status, 201);
+    assert.equal((await request(`${u}/a%2Fb`)).body.n, 1);
+    for (const path of ['_update', '_update/']) {
+      const none = await request(`${u}/_design/app/${path}`, { method: 'POST' });
+      assert.deepEqual([none.status, none.body.reason], [404, 'Invalid path.'], path);
+    }
+    // The design document gained no attachment named after the path.
+    assert.equal((await request(`${u}/_design/app`)).body._attachments, undefined);
+    const empty = await request(`${u}/_design/app/_update/noId`, { method: 'POST' });
+    assert.equal(empty.body.reason, 'Document id must not be empty');
   });
 
   test('show, list and rewrite functions answer 501, not an attachment lookup', async () => {
