@@ -24,6 +24,12 @@ export type AttInput =
 
 export type AttInputs = Record<string, AttInput>;
 
+/** CouchDB's rule and words for attachment names (a 400 that fails a whole bulk request). */
+export function checkAttachmentName(name: string): void {
+  if (name.startsWith('_')) throw new RefugeError('bad_request', `Attachment name '${name}' starts with prohibited character '_'`);
+  if (name === '' || name.includes('\u0000')) throw new RefugeError('bad_request', `Attachment name '${name}' is not valid`);
+}
+
 function fail(reason: string): never {
   throw new RefugeError('doc_validation', reason);
 }
@@ -34,7 +40,7 @@ export async function prepareAttachments(value: unknown, blobs: BlobStore | unde
   if (typeof value !== 'object' || Array.isArray(value)) fail('_attachments must be an object');
   const out: AttInputs = {};
   for (const [name, raw] of Object.entries(value as Record<string, unknown>)) {
-    if (name === '' || name.startsWith('_') || name.includes('\u0000')) fail(`Attachment name '${name}' is not valid`);
+    checkAttachmentName(name);
     if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) fail(`attachment ${name} must be an object`);
     const a = raw as Record<string, unknown>;
     if (a.stub === true) {

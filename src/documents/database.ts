@@ -1,10 +1,10 @@
 // A database: the public face over one key/value store. Reads go straight to storage (or a
 // snapshot); every write goes through the single Writer so revision trees never race.
 
-import { RefugeError, conflict, toRefugeError } from '../errors/index.ts';
+import { RefugeError, conflict, isRefugeError, toRefugeError } from '../errors/index.ts';
 import type { BlobId, BlobRead, BlobStore, ByteRange } from '../blobs/core.ts';
 import { copyOf, editOf, inlineSince, prepareBulkAttachments, storedAttachmentBlobIds, withAttachment, withoutAttachment } from './attachment-edits.ts';
-import { attachmentStubs, type AttInputs, type AttStub } from './attachments.ts';
+import { attachmentStubs, checkAttachmentName, type AttInputs, type AttStub } from './attachments.ts';
 import { compileChangesFilter } from './changes-filter.ts';
 import { LOCAL_ADMIN, type DesignHooks } from './hooks.ts';
 import type { KvStore, StorageEngine } from '../storage/index.ts';
@@ -308,14 +308,25 @@ export class Database {
   async putAttachment(docId: string, name: string, rev: Rev | undefined, bytes: Uint8Array | AsyncIterable<Uint8Array>, contentType = 'application/octet-stream'): Promise<WriteResult> {
     this.check();
     if (!this.options.blobs) throw new RefugeError('not_implemented', 'this database has no blob store for attachments');
+    checkAttachmentName(name);
+    const base: Doc = rev === undefined ? { _id: docId } : await this.revToEdit(docId, rev);
     const put = await this.options.blobs.put(bytes);
-    const base: Doc = rev === undefined ? { _id: docId } : await this.get(docId, { rev });
     return this.writeWith(base, rev, withAttachment(base, name, put, contentType));
   }
 
   async removeAttachment(docId: string, name: string, rev: Rev): Promise<WriteResult> {
-    const base = await this.get(docId, { rev });
+    const base = await this.revToEdit(docId, rev);
     return this.writeWith(base, rev, withoutAttachment(base, name));
+  }
+
+  /** The revision an attachment edit extends: one this document does not have is a conflict, as in CouchDB. */
+  private async revToEdit(docId: string, rev: Rev): Promise<Doc> {
+    try {
+      return await this.get(docId, { rev });
+    } catch (err) {
+      if (isRefugeError(err, 'not_found')) throw conflict();
+      throw err;
+    }
   }
 
   private async writeWith(base: Doc, rev: Rev | undefined, atts: AttInputs): Promise<WriteResult> {

@@ -4,6 +4,7 @@
 import { RefugeError } from '../errors/index.ts';
 import { isForeignRev, isValidRev, type Rev } from './rev-tree.ts';
 import type { JsonObject } from './types.ts';
+import { checkAttachmentName } from './attachments.ts';
 
 /** Special fields a client may send; CouchDB ignores the read-only ones on write. */
 const ACCEPTED_SPECIAL = new Set([
@@ -106,6 +107,7 @@ export function splitDoc(doc: unknown, newEdits = true): SplitDoc {
         if (value === undefined || value === null) break;
         // Contents are checked (and inline data stored as blobs) before the write is queued.
         if (typeof value !== 'object' || Array.isArray(value)) throw new RefugeError('doc_validation', '_attachments must be an object');
+        for (const name of Object.keys(value)) checkAttachmentName(name);
         break;
       default:
         // Read-only fields (_revs_info, _conflicts, ...) are ignored on write, as CouchDB does.

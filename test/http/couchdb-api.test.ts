@@ -139,6 +139,29 @@ describe('CouchDB API shapes', () => {
     assert.equal(stale.body[0].error, 'conflict');
   });
 
+  test('attachments: an unknown rev is a conflict; names starting with _ are refused, with nothing stored', async () => {
+    const db = `${u}/attrules`;
+    await request(db, { method: 'PUT' });
+    const doc = await request(`${db}/d`, { method: 'PUT', body: { v: 1 } });
+    const unknown = `1-${'a'.repeat(32)}`;
+    const put = await request(`${db}/d/a.txt?rev=${unknown}`, { method: 'PUT', raw: 'x', headers: { 'content-type': 'text/plain' } });
+    assert.equal(put.status, 409);
+    const added = await request(`${db}/d/a.txt?rev=${doc.body.rev}`, { method: 'PUT', raw: 'x', headers: { 'content-type': 'text/plain' } });
+    assert.equal(added.status, 201);
+    assert.equal(added.headers.get('location'), `${db}/d/a.txt`);
+    assert.equal((await request(`${db}/d/a.txt?rev=${unknown}`, { method: 'DELETE' })).status, 409);
+    const reason = "Attachment name '_foo.txt' starts with prohibited character '_'";
+    const standalone = await request(`${db}/d/_foo.txt?rev=${added.body.rev}`, { method: 'PUT', raw: 'x', headers: { 'content-type': 'text/plain' } });
+    assert.deepEqual([standalone.status, standalone.body], [400, { error: 'bad_request', reason }]);
+    const inline = await request(`${db}/e`, { method: 'PUT', body: { _attachments: { '_foo.txt': { content_type: 'text/plain', data: 'eA==' } } } });
+    assert.deepEqual([inline.status, inline.body], [400, { error: 'bad_request', reason }]);
+    const bulk = await request(`${db}/_bulk_docs`, { method: 'POST', body: { docs: [{ _id: 'ok' }, { _id: 'f', _attachments: { '_foo.txt': { content_type: 'text/plain', data: 'eA==' } } }] } });
+    assert.equal(bulk.status, 400, 'the whole request is refused');
+    const info = (await request(db)).body;
+    assert.equal(info.doc_count, 1);
+    assert.deepEqual(Object.keys((await request(`${db}/d`)).body._attachments), ['a.txt']);
+  });
+
   test('_dbs_info: several databases at once, by keys (POST) or over _all_dbs (GET)', async () => {
     await request(`${u}/info-a`, { method: 'PUT' });
     await request(`${u}/info-b`, { method: 'PUT' });
