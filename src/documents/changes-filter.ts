@@ -20,6 +20,7 @@ export async function compileChangesFilter(
     else if (!hooks.compileFilter) {
       throw new RefugeError('not_found', `filter ${options.filter} needs design documents, which this database does not run`);
     } else {
+      filter.matchConflicts = true;
       tests.push(
         await hooks.compileFilter({
           name: options.filter,

@@ -13,6 +13,8 @@ import type { ChangeRow, ChangesOptions, ChangesResult, Doc } from './types.ts';
 export interface ChangesFilter {
   docIds?: Set<string>;
   match?: (doc: Doc) => boolean;
+  /** `match` sees `_conflicts`, as CouchDB opens documents for design-document filters. */
+  matchConflicts?: boolean;
 }
 
 export function checkChangesOptions(o: ChangesOptions): void {
@@ -68,15 +70,18 @@ export async function readChanges(
         // The snapshot guarantees the record is at this sequence. The tree is decoded only when
         // a row needs it (all_docs style, conflicts).
         let doc: Doc;
-        if (o.style === 'all_docs' || o.conflicts || (o.revs && o.includeDocs)) {
+        let matched: Doc;
+        if (o.style === 'all_docs' || o.conflicts || (o.revs && o.includeDocs) || filter.matchConflicts) {
           const rec = decodeRecord(e.id, raw);
           if (o.style === 'all_docs') row.changes = sortedLeaves(rec.tree).map((l) => ({ rev: l.rev }));
           doc = buildDoc(rec, rec.rev, rec.body, { conflicts: o.conflicts, revs: o.revs === true && o.includeDocs === true }, revsLimit);
+          matched = filter.matchConflicts && !o.conflicts ? buildDoc(rec, rec.rev, rec.body, { conflicts: true }, revsLimit) : doc;
         } else {
           doc = decodeWinnerDoc(e.id, e.rev, raw) as Doc;
           if (e.deleted) doc._deleted = true;
+          matched = doc;
         }
-        if (filter.match && !filter.match(doc)) continue;
+        if (filter.match && !filter.match(matched)) continue;
         if (o.includeDocs && docBytesLeft > 0) {
           row.doc = doc;
           docBytesLeft -= raw.length;

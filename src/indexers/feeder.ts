@@ -61,7 +61,8 @@ export class IndexFeeder {
     let since = await this.indexer.indexedSeq();
     if (since > 0 && since < target) since = await this.applyPurges(since);
     while (since < target) {
-      const { results, lastSeq } = await this.db.changes({ since, limit: batchSize, includeDocs: true });
+      // With `_conflicts`, as CouchDB hands documents to map functions (views that list conflicts).
+      const { results, lastSeq } = await this.db.changes({ since, limit: batchSize, includeDocs: true, conflicts: true });
       if (results.length === 0) {
         // Nothing more to read (changes collapse to one row per document): the index is current.
         await this.indexer.apply([], Math.max(lastSeq, target));
