@@ -109,7 +109,10 @@ export function buildApp(ctx: ServerContext, options: AppOptions = {}): FastifyI
   app.decorateRequest('user', null as unknown as UserCtx);
   app.decorateRequest('peer', null);
   app.decorateRequest('dbLeases', null);
+  // Clients and tools that look for CouchDB in the Server header find the version Refuge speaks.
+  const serverHeader = `CouchDB/3.3.3 (Refuge ${ctx.version})`;
   app.addHook('onRequest', async (req, reply) => {
+    reply.header('Server', serverHeader);
     req.dbLeases = [];
     // 'close' comes after a response is sent and when its connection drops first (a feed).
     reply.raw.once('close', () => releaseLeases(req));

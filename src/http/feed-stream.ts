@@ -48,7 +48,9 @@ export async function streamFeed<Row>(ctx: ServerContext, req: FastifyRequest, r
     clearTimeout(idle);
     idle = setTimeout(stop, idleLimit);
   };
-  const beat = o.heartbeat ? setInterval(() => reply.raw.write('\n'), o.heartbeat) : undefined;
+  // An SSE heartbeat is an event of its own, as CouchDB 2+ sends it (EventSource ignores bare newlines).
+  const heartbeat = o.sse ? 'event: heartbeat\ndata: \n\n' : '\n';
+  const beat = o.heartbeat ? setInterval(() => reply.raw.write(heartbeat), o.heartbeat) : undefined;
   let lastSeq = o.since;
   let sent = 0;
   const limit = o.limit ?? Infinity;

@@ -32,6 +32,7 @@ describe('CouchDB API shapes', () => {
     assert.equal(res.body.vendor.name, 'Refuge');
     assert.equal(typeof res.body.vendor.version, 'string');
     assert.match(res.body.uuid, /^[0-9a-f]{32}$/);
+    assert.match(res.headers.get('server')!, /^CouchDB\/3\.\d+\.\d+ \(Refuge /);
   });
 
   test('_up, _uuids, _all_dbs', async () => {

@@ -195,6 +195,13 @@ describe('_changes feeds over HTTP', () => {
     await until(() => server.server.context.feeds.size === 0);
   });
 
+  test('eventsource heartbeats are heartbeat events, as CouchDB 2+ sends them', async () => {
+    const res = await fetch(`${base}/_changes?feed=eventsource&since=now&heartbeat=10&timeout=200`);
+    const text = await res.text();
+    assert.ok(text.includes('event: heartbeat\ndata: \n\n'), JSON.stringify(text.slice(0, 80)));
+    assert.equal(text.replaceAll('event: heartbeat\ndata: \n\n', ''), '', 'nothing else on an idle feed');
+  });
+
   for (const feed of ['continuous', 'eventsource', 'longpoll'] as const) {
     // The timeout also proves streaming feeds send their headers at once (heartbeat is 10 s).
     test(`${feed}: a client abort ends the feed and leaves nothing registered`, { timeout: 5000 }, async () => {
