@@ -169,8 +169,10 @@ export class Database {
       revsLimit: s.revsLimit,
       purgeSeq: s.purgeSeq,
     };
-    if (this.core.store.capabilities.approximateSize) {
-      info.sizes = { file: await this.core.store.approximateSize!({ gte: '', lt: '\u007f' }) };
+    const store = this.core.store;
+    if (store.capabilities.approximateSize || store.capabilities.diskSize) {
+      const active = store.approximateSize ? await store.approximateSize({ gte: '', lt: '\u007f' }) : 0;
+      info.sizes = { file: store.diskSize ? await store.diskSize() : active, active };
     }
     return info;
   }

@@ -25,8 +25,11 @@ export interface DatabaseInfo {
   revsLimit: number;
   /** Purge requests applied (one per document id named), CouchDB's purge_seq. */
   purgeSeq: number;
-  /** Bytes on disk when the engine can tell. */
-  sizes?: { file: number };
+  /**
+   * When the engine can tell: `file`, the bytes on disk (tables and log); `active`, the live data
+   * as the engine estimates it from its tables (0 while everything is still in the log).
+   */
+  sizes?: { file: number; active: number };
 }
 
 export interface WriteResult {

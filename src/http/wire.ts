@@ -43,6 +43,7 @@ export function bulkDocsWire(results: Array<WriteResult | WriteFailure>, newEdit
 /** A database's info as CouchDB 3 answers `GET /{db}`. */
 export function dbInfoWire(i: DatabaseInfo) {
   const file = i.sizes?.file ?? 0;
+  const active = i.sizes?.active ?? 0;
   return {
     db_name: i.dbName,
     update_seq: i.updateSeq,
@@ -50,7 +51,8 @@ export function dbInfoWire(i: DatabaseInfo) {
     doc_del_count: i.docDelCount,
     purge_seq: i.purgeSeq,
     compact_running: false,
-    sizes: { active: file, external: file, file },
+    // Refuge does not track documents' uncompressed size: external is the live data estimate too.
+    sizes: { active, external: active, file },
     instance_start_time: '0',
     disk_format_version: 1,
     props: {},

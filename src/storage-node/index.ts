@@ -1,7 +1,7 @@
 // The LevelDB engine (classic-level): Refuge's default on disk. Node-only, so it lives outside the
 // portable core; a browser build swaps in browser-level (IndexedDB) behind the same interface.
 
-import { rm } from 'node:fs/promises';
+import { readdir, rm, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { ClassicLevel } from 'classic-level';
 import { RefugeError } from '../errors/index.ts';
@@ -54,6 +54,16 @@ export function nativeOps(batch: object): NativeBatchOps | undefined {
   };
 }
 
+/** The bytes of the files in a LevelDB directory (tables, log, manifest): what it takes on disk. */
+async function directoryBytes(dir: string): Promise<number> {
+  let total = 0;
+  for (const name of await readdir(dir)) {
+    // A file compaction removes between the listing and its stat is simply not counted.
+    total += await stat(`${dir}/${name}`).then((s) => (s.isFile() ? s.size : 0), () => 0);
+  }
+  return total;
+}
+
 export interface LevelDbTuning {
   /** LevelDB block cache in bytes (default 8 MiB, LevelDB's own default). */
   cacheSize?: number;
@@ -85,9 +95,10 @@ export function leveldbEngine(tuning: LevelDbTuning = {}): StorageEngine {
       return new LevelKvStore(
         db as any,
         'leveldb',
-        { persistent: true, syncWrites: true, getSync: (db.supports as { getSync?: boolean }).getSync === true, approximateSize: true, compactRange: true },
+        { persistent: true, syncWrites: true, getSync: (db.supports as { getSync?: boolean }).getSync === true, approximateSize: true, diskSize: true, compactRange: true },
         {
           approximateSize: (gte, lt) => db.approximateSize(gte, lt),
+          diskSize: () => directoryBytes(options.location),
           compactRange: (gte, lt) => db.compactRange(gte, lt),
           batchWritten: shadowNativeBytes,
           nativeOps,

@@ -152,6 +152,7 @@ export class LevelKvStore extends LevelReader implements KvStore {
   // Present only when the engine declares the capability, so `store.getSync?.()` is the check.
   readonly getSync?: (key: string) => string | undefined;
   readonly approximateSize?: (range: { gte: string; lt: string }) => Promise<number>;
+  readonly diskSize?: () => Promise<number>;
   readonly compactRange?: (range: { gte: string; lt: string }) => Promise<void>;
   private readonly batchWritten?: (batch: object, bytes: number) => void;
   private readonly nativeOps?: (batch: object) => NativeBatchOps | undefined;
@@ -162,6 +163,7 @@ export class LevelKvStore extends LevelReader implements KvStore {
     readonly capabilities: KvCapabilities,
     extras: {
       approximateSize?: (gte: string, lt: string) => Promise<number>;
+      diskSize?: () => Promise<number>;
       compactRange?: (gte: string, lt: string) => Promise<void>;
       /** Told of each chained batch about to be written, with the bytes of its keys and values. */
       batchWritten?: (batch: object, bytes: number) => void;
@@ -185,7 +187,13 @@ export class LevelKvStore extends LevelReader implements KvStore {
         }
       };
     }
-    const { approximateSize, compactRange } = extras;
+    const { approximateSize, compactRange, diskSize } = extras;
+    if (capabilities.diskSize && diskSize) {
+      this.diskSize = () =>
+        diskSize().catch((err: unknown) => {
+          throw wrapFailure(err, 'diskSize');
+        });
+    }
     if (capabilities.approximateSize && approximateSize) {
       this.approximateSize = (range) =>
         approximateSize(range.gte, range.lt).catch((err: unknown) => {

@@ -15,6 +15,7 @@ export const memoryEngine: StorageEngine = {
       syncWrites: false,
       getSync: (db.supports as { getSync?: boolean }).getSync === true,
       approximateSize: false,
+      diskSize: false,
       compactRange: false,
     });
   },

@@ -57,6 +57,8 @@ export interface KvCapabilities {
   getSync: boolean;
   /** `approximateSize` reports bytes on disk for a range. */
   approximateSize: boolean;
+  /** `diskSize` reports the whole store's bytes on disk. */
+  diskSize: boolean;
   /** `compactRange` reclaims space now. */
   compactRange: boolean;
 }
@@ -72,6 +74,8 @@ export interface KvStore extends KvReader {
   chain(): KvChain;
   getSync?(key: string): string | undefined;
   approximateSize?(range: { gte: string; lt: string }): Promise<number>;
+  /** Bytes the store takes on disk now, logs included (present when `capabilities.diskSize`). */
+  diskSize?(): Promise<number>;
   compactRange?(range: { gte: string; lt: string }): Promise<void>;
   /** Deletes every entry in the range (all entries when omitted). */
   clear(range?: KvRange): Promise<void>;

@@ -31,3 +31,13 @@ test('compaction reclaims disk space taken by old revision bodies', async (t) =>
   assert.equal(doc.round, 7);
   assert.equal((doc._revisions as { ids: string[] }).ids.length, 8);
 });
+
+test('a small database reports its bytes on disk at once (the log counts), not 0 until a table is written', async (t) => {
+  const { db, cleanup } = await freshDb('leveldb');
+  t.after(cleanup);
+  const empty = (await db.info()).sizes!;
+  await db.bulkDocs(Array.from({ length: 20 }, (_, i) => ({ _id: `s${i}`, text: 'y'.repeat(500) })));
+  const written = (await db.info()).sizes!;
+  assert.ok(written.file > empty.file + 10_000, `${empty.file} -> ${written.file}`);
+  assert.ok(written.active >= 0 && written.active <= written.file);
+});

@@ -99,12 +99,13 @@ export function runStorageConformance(
       assert.equal(store.engine, engine.name);
       assert.equal(typeof engine.name, 'string');
       const caps = store.capabilities;
-      for (const k of ['persistent', 'syncWrites', 'getSync', 'approximateSize', 'compactRange'] as const) {
+      for (const k of ['persistent', 'syncWrites', 'getSync', 'approximateSize', 'diskSize', 'compactRange'] as const) {
         assert.equal(typeof caps[k], 'boolean', k);
       }
       assert.equal(caps.persistent, opts.persistent);
       assert.equal(typeof store.getSync === 'function', caps.getSync);
       assert.equal(typeof store.approximateSize === 'function', caps.approximateSize);
+      assert.equal(typeof store.diskSize === 'function', caps.diskSize);
       assert.equal(typeof store.compactRange === 'function', caps.compactRange);
     });
 
@@ -432,6 +433,20 @@ export function runStorageConformance(
         assert.equal(await store.approximateSize({ gte: 'x', lt: 'y' }), 0);
       }
       assert.equal((await readKeys(store, {})).length, 200);
+    });
+
+    test('diskSize, when offered, counts what is written (the log included) and shrinks when data is compacted away', async (t) => {
+      const { store } = await fresh();
+      if (!store.diskSize) return t.skip('engine does not report its disk size');
+      const empty = await store.diskSize();
+      await store.batch(puts(Array.from({ length: 300 }, (_, i): [string, string] => [`k${i}`, String(i % 7).repeat(2000)])));
+      const written = await store.diskSize();
+      assert.ok(written > empty + 100_000, `${empty} -> ${written}`);
+      if (store.compactRange) {
+        await store.clear({ gte: 'k', lt: 'l' });
+        await store.compactRange({ gte: 'k', lt: 'l' });
+        assert.ok((await store.diskSize()) < written, 'compaction gives the space back');
+      }
     });
 
     test('every operation after close() fails with RefugeError "closed"', async () => {
