@@ -118,10 +118,10 @@ async function rowsBefore(ctx: ViewReadContext, plan: QueryPlan, first: { gte: s
 async function attachDocs(rows: ViewRow[], fetchDocs: FetchDocs, conflicts: boolean): Promise<void> {
   const refs = rows.map((r): DocRef => {
     const v = r.value as { _id?: unknown; _rev?: unknown } | null;
-    if (v !== null && typeof v === 'object' && !Array.isArray(v) && typeof v._id === 'string') {
-      return typeof v._rev === 'string' ? { id: v._id, rev: v._rev } : { id: v._id };
-    }
-    return { id: r.id };
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) return { id: r.id };
+    // {_id} names another document; {_rev} alone pins a revision of the row's own (CouchDB's doc_row).
+    const id = typeof v._id === 'string' ? v._id : r.id;
+    return typeof v._rev === 'string' ? { id, rev: v._rev } : { id };
   });
   const docs = await fetchDocs(refs, { conflicts });
   rows.forEach((r, i) => {

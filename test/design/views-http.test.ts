@@ -188,3 +188,27 @@ describe('views and json indexes through PouchDB', () => {
     assert.deepEqual((await db.query('app/byType', { group: true })).rows[0], { key: ['fruit'], value: 8 });
   });
 });
+
+test('include_docs follows an emitted {_rev} (the row document at that revision) and {_id, _rev}', async () => {
+  const server = await startTestServer({ engine: 'leveldb' });
+  try {
+    const u = `${server.url}/pinned`;
+    await request(u, { method: 'PUT' });
+    const first = await request(`${u}/r`, { method: 'PUT', body: { v: 1 } });
+    await request(`${u}/r`, { method: 'PUT', body: { _rev: first.body.rev, v: 2, prev: first.body.rev } });
+    await request(`${u}/other`, { method: 'PUT', body: { v: 'o', link: 'r', linkRev: first.body.rev } });
+    await request(`${u}/_design/p`, {
+      method: 'PUT',
+      body: { views: {
+        prev: { map: 'function (doc) { if (doc.prev) emit(doc._id, { _rev: doc.prev }); }' },
+        link: { map: 'function (doc) { if (doc.link) emit(doc._id, { _id: doc.link, _rev: doc.linkRev }); }' },
+      } },
+    });
+    const prev = await request(`${u}/_design/p/_view/prev?include_docs=true`);
+    assert.deepEqual(prev.body.rows.map((r: any) => [r.id, r.doc._rev, r.doc.v]), [['r', first.body.rev, 1]]);
+    const link = await request(`${u}/_design/p/_view/link?include_docs=true`);
+    assert.deepEqual(link.body.rows.map((r: any) => [r.id, r.doc._id, r.doc.v]), [['other', 'r', 1]]);
+  } finally {
+    await server.close();
+  }
+});
