@@ -99,7 +99,8 @@ export class ViewGroup implements Indexer {
         if (c.deleted || !c.doc) return;
         if (!this.def.includeDesign && c.id.startsWith('_design/')) return;
         mappedAt[i] = docs.length;
-        docs.push(c.doc);
+        // options.local_seq: map functions see the document's sequence, as CouchDB hands it.
+        docs.push(this.def.localSeq ? { ...c.doc, _local_seq: c.seq } : c.doc);
       });
       const emitted = await this.mapAll(docs);
       const rows = [...this.meta.rows];

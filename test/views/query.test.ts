@@ -115,6 +115,15 @@ describe('map queries', async () => {
     );
   });
 
+  test('options.local_seq hands map functions _local_seq', async () => {
+    const plain = await testGroup({ seqs: { map: 'function(doc){ emit(doc._local_seq === undefined ? null : "seq", null) }' } }, [{ _id: 'a' }, { _id: 'b' }]);
+    assert.deepEqual(triples(await plain.group.query('seqs', {})).map((x) => x[1]), [null, null]);
+    const withSeq = await testGroup({ seqs: { map: 'function(doc){ emit(doc._local_seq, null) }' } }, [{ _id: 'a' }, { _id: 'b' }], { options: { local_seq: true } });
+    const keys = triples(await withSeq.group.query('seqs', {})).map((x) => x[1]);
+    assert.ok(keys.every((k) => typeof k === 'number' && k > 0), JSON.stringify(keys));
+    assert.equal(new Set(keys).size, 2);
+  });
+
   test('design documents are mapped only with options.include_design', async () => {
     const docs = [{ _id: '_design/x' }, { _id: 'a' }];
     const plain = await testGroup({ ids: { map: 'function(doc){ emit(doc._id, null) }' } }, docs);
