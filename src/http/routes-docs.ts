@@ -148,9 +148,12 @@ export function docRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const getAtt = async (req: Req, reply: FastifyReply) => {
     const db = await dbOf(ctx, req);
     // A single `bytes=` range is served as CouchDB does (206), unless If-Range names other bytes.
+    let ranged = false;
     const range = (stub: { digest: string; length: number }) => {
       const header = ifRangeHolds(req.headers['if-range'], `"${stub.digest}"`) ? req.headers.range : undefined;
-      return withUnsatisfiable(reply, stub.length, () => planRange(header, stub.length)).range;
+      const planned = withUnsatisfiable(reply, stub.length, () => planRange(header, stub.length)).range;
+      ranged = planned !== undefined;
+      return planned;
     };
     const { stub, read } = await db.getAttachment(docIdOf(req), attName(req), { rev: str(req.query as Query, 'rev'), range });
     const etag = `"${stub.digest}"`;
@@ -158,7 +161,8 @@ export function docRoutes(app: FastifyInstance, ctx: ServerContext): void {
     if (etagMatches(req.headers['if-none-match'], etag)) return reply.code(304).header('ETag', etag).send();
     reply.header('Content-Type', stub.content_type).header('ETag', etag).header('Accept-Ranges', 'bytes');
     reply.header('Content-Length', String(read.end - read.start));
-    if (read.start !== 0 || read.end !== read.size) {
+    // A satisfiable range is a 206 even when it spans every byte, as CouchDB answers (attachment_ranges).
+    if (ranged || read.start !== 0 || read.end !== read.size) {
       reply.code(206).header('Content-Range', `bytes ${read.start}-${read.end - 1}/${read.size}`);
     }
     // Bytes are verified against the digest as they stream (the blob store holds back the end).

@@ -6,7 +6,7 @@ import { randomUuid } from '../documents/index.ts';
 import { requireAdmin } from './auth.ts';
 import type { ServerContext } from './context.ts';
 import { dbNameRange } from './routes-db.ts';
-import { int, objectBody, type Query } from './params.ts';
+import { int, objectBody, str, type Query } from './params.ts';
 
 export function serverRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.get('/', async () => ({
@@ -42,11 +42,19 @@ export function serverRoutes(app: FastifyInstance, ctx: ServerContext): void {
 
   app.get('/_all_dbs', async (req) => dbNameRange(await ctx.node.allDbs(), req.query as Query));
 
-  app.get('/_session', async (req) => ({
-    ok: true,
-    userCtx: req.user,
-    info: { authentication_handlers: ['cookie', 'default'], authenticated: req.user.name ? 'cookie' : undefined },
-  }));
+  app.get('/_session', async (req) => {
+    const basic = req.headers.authorization?.startsWith('Basic ') === true;
+    // `basic=true`: a client asking to be challenged gets CouchDB's 401 when nobody is logged in.
+    if (str(req.query as Query, 'basic') === 'true' && ctx.auth.enabled && req.user.name === null) {
+      throw new RefugeError('unauthorized', 'Please login.');
+    }
+    return {
+      ok: true,
+      userCtx: req.user,
+      // CouchDB names the handler that identified the caller: `default` is Basic auth.
+      info: { authentication_handlers: ['cookie', 'default'], authenticated: req.user.name ? (basic ? 'default' : 'cookie') : undefined },
+    };
+  });
 
   app.post('/_session', async (req, reply) => {
     const body = req.body === undefined ? {} : objectBody(req.body);

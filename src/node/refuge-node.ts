@@ -245,7 +245,8 @@ export class RefugeNode {
   async setSecurity(name: string, sec: unknown): Promise<void> {
     await this.checkExists(name);
     if (sec === null || typeof sec !== 'object' || Array.isArray(sec)) throw new RefugeError('bad_request', 'the security object must be a JSON object');
-    for (const part of ['admins', 'members']) {
+    // `readers` is CouchDB's older name for members, still honoured there: checked alike.
+    for (const part of ['admins', 'members', 'readers']) {
       const v = (sec as Record<string, unknown>)[part];
       if (v === undefined) continue;
       if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new RefugeError('bad_request', `${part} must be an object`);

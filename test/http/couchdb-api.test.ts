@@ -511,6 +511,12 @@ describe('CouchDB API shapes', () => {
     const sec = await request(`${u}/forms/_security`, { method: 'PUT', raw: JSON.stringify(security), headers: form });
     assert.equal(sec.status, 200);
     assert.deepEqual((await request(`${u}/forms/_security`)).body, security);
+    // `readers` (CouchDB's older name for members) is checked like members (reader_acl.js).
+    for (const names of ['joe', ['joe', 22]]) {
+      const bad = await request(`${u}/forms/_security`, { method: 'PUT', body: { readers: { names, roles: [] } } });
+      assert.equal(bad.status, 400, JSON.stringify(names));
+    }
+    assert.deepEqual((await request(`${u}/forms/_security`)).body, security);
     assert.equal((await request(`${u}/forms/_revs_limit`, { method: 'PUT', raw: '7', headers: form })).status, 200);
     assert.equal((await request(`${u}/forms/_revs_limit`)).body, 7);
   });
@@ -541,6 +547,13 @@ describe('CouchDB API shapes', () => {
     assert.equal(beyond.headers.get('content-range'), 'bytes */16');
     assert.ok(isCouchError(beyond.body));
     assert.equal((await request(`${u}/ranges/doc/f.bin`, { headers: { 'if-none-match': etag } })).status, 304);
+    // A range over every byte (or past the end) is still a 206 with its Content-Range, as CouchDB answers.
+    for (const header of ['bytes=0-15', 'bytes=0-16', 'bytes=0-']) {
+      const all = await request(`${u}/ranges/doc/f.bin`, { headers: { range: header } });
+      assert.equal(all.status, 206, header);
+      assert.equal(all.headers.get('content-range'), 'bytes 0-15/16', header);
+      assert.equal(all.text, '0123456789abcdef');
+    }
   });
 
   test('_all_docs reports update_seq when asked, as CouchDB does', async () => {
@@ -584,6 +597,12 @@ describe('admin authentication', () => {
     const session = await request(`${u}/_session`);
     assert.equal(session.status, 200);
     assert.equal(session.body.userCtx.name, null);
+    // basic=true asks to be challenged: CouchDB's 401 when nobody is logged in.
+    const challenge = await request(`${u}/_session?basic=true`);
+    assert.deepEqual([challenge.status, challenge.body.reason], [401, 'Please login.']);
+    const byBasic = await request(`${u}/_session?basic=true`, { headers: basic('admin', 'secret') });
+    assert.equal(byBasic.status, 200);
+    assert.equal(byBasic.body.info.authenticated, 'default', 'Basic auth is the default handler');
   });
 
   test('Basic auth: right password works, wrong one is 401', async () => {
