@@ -47,9 +47,10 @@ export async function inlineSince(doc: Doc, blobs: BlobStore | undefined, attsSi
   const history = doc._revisions as { start: number; ids: string[] } | undefined;
   for (const rev of attsSince ?? []) {
     const gen = Number.parseInt(rev, 10);
-    // Only revisions this document descends from count (CouchDB's atts_since).
+    // Only revisions this document descends from count (CouchDB's atts_since); without the history
+    // to tell, none does, and every attachment is sent.
     const known = history ? history.ids[history.start - gen] === rev.slice(rev.indexOf('-') + 1) : false;
-    if (known || !history) since = Math.max(since, gen);
+    if (known) since = Math.max(since, gen);
   }
   await inlineAttachments(doc, blobs, since);
 }

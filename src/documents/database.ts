@@ -276,8 +276,12 @@ export class Database {
     await this.settle();
     if (typeof id !== 'string') throw new RefugeError('bad_request', 'Document id must be a string');
     if (id.startsWith('_local/')) return getLocal(this.core.store, id);
-    const doc = await getDoc(this.core.store, id, options, this.core.state.revsLimit);
-    if (options.attachments) await inlineSince(doc, this.options.blobs, options.attsSince);
+    // atts_since alone also brings the newer attachments' data, as CouchDB does; judging it needs
+    // the revision history, which is read and then dropped when the caller did not ask for it.
+    const since = options.attsSince !== undefined && options.attsSince.length > 0;
+    const doc = await getDoc(this.core.store, id, since ? { ...options, revs: true } : options, this.core.state.revsLimit);
+    if (options.attachments || since) await inlineSince(doc, this.options.blobs, options.attsSince);
+    if (since && !options.revs) delete doc._revisions;
     return doc;
   }
 
@@ -347,7 +351,9 @@ export class Database {
   async getOpenRevs(id: string, revs: 'all' | readonly Rev[], options: GetOptions = {}): Promise<OpenRevsResult> {
     await this.settle();
     const out = await getOpenRevs(this.core.store, id, revs, options, this.core.state.revsLimit);
-    if (options.attachments) for (const r of out) if ('ok' in r) await inlineSince(r.ok, this.options.blobs, options.attsSince);
+    if (options.attachments || (options.attsSince?.length ?? 0) > 0) {
+      for (const r of out) if ('ok' in r) await inlineSince(r.ok, this.options.blobs, options.attsSince);
+    }
     return out;
   }
 

@@ -28,6 +28,15 @@ for (const engine of ENGINES) {
       // atts_since a revision that already had it: stub only.
       const since = await db.get('a', { attachments: true, attsSince: [r1.rev], revs: true });
       assert.equal((since._attachments as Record<string, { stub?: boolean }>)['hello.txt']!.stub, true);
+      // atts_since alone works the same, and the history it needed is not handed back unasked.
+      const alone = await db.get('a', { attsSince: [r1.rev] });
+      assert.equal((alone._attachments as Record<string, { stub?: boolean }>)['hello.txt']!.stub, true);
+      assert.equal(alone._revisions, undefined);
+      // A revision the document does not descend from counts for nothing: every attachment's data comes.
+      for (const bogus of [`1-${'0'.repeat(32)}`, `9-${'0'.repeat(32)}`]) {
+        const all = await db.get('a', { attsSince: [bogus] });
+        assert.equal(typeof (all._attachments as Record<string, { data?: string }>)['hello.txt']!.data, 'string', bogus);
+      }
       // The attachment API.
       const { stub: s, read } = await db.getAttachment('a', 'hello.txt');
       assert.equal(s.content_type, 'text/plain');
