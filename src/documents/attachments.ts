@@ -66,19 +66,22 @@ export async function prepareAttachments(value: unknown, blobs: BlobStore | unde
 }
 
 /**
- * The stubs of the new revision: new data gets `revpos` = its generation, stubs are copied from
- * the revision edited (`previous`); a stub naming nothing there is CouchDB's `missing_stub`.
+ * The stubs of the new revision: new data gets `revpos` = its generation (a replicated revision
+ * keeps the revpos it was written with: `keepRevpos`), stubs are copied from the revision edited
+ * (`previous`); a stub naming nothing there is CouchDB's `missing_stub`.
  */
 export function resolveAttachments(
   inputs: AttInputs | undefined,
   previous: Record<string, AttStub> | undefined,
   generation: number,
+  keepRevpos = false,
 ): Record<string, AttStub> | undefined {
   if (!inputs) return undefined;
   const out: Record<string, AttStub> = {};
   for (const [name, a] of Object.entries(inputs)) {
     if (a.kind === 'new') {
-      out[name] = { content_type: a.content_type, digest: a.digest, length: a.length, revpos: a.revpos ?? generation, stub: true };
+      const revpos = keepRevpos && a.revpos !== undefined ? a.revpos : generation;
+      out[name] = { content_type: a.content_type, digest: a.digest, length: a.length, revpos, stub: true };
     } else {
       const prev = previous?.[name];
       if (!prev) throw new RefugeError('precondition_failed', `Invalid attachment stub in the document for ${name}`, { status: 412 });

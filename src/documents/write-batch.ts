@@ -146,7 +146,7 @@ export class WriteBatch {
         break;
       }
     }
-    return resolveAttachments(atts, previous, generation);
+    return resolveAttachments(atts, previous, generation, !newEdits);
   }
 
   async write(doc: unknown, newEdits: boolean, atts?: AttInputs): Promise<WriteResult | WriteFailure> {

@@ -28,6 +28,12 @@ for (const engine of ENGINES) {
       // atts_since a revision that already had it: stub only.
       const since = await db.get('a', { attachments: true, attsSince: [r1.rev], revs: true });
       assert.equal((since._attachments as Record<string, { stub?: boolean }>)['hello.txt']!.stub, true);
+      // New data in an edit takes the new generation as revpos, whatever revpos the client copied
+      // from the old stub (a multipart PUT sends it); replicated revisions keep theirs.
+      const replaced = await db.put({ _id: 'rp', _attachments: { 'x.txt': { content_type: 'text/plain', data: b64('one') } } });
+      const edited = await db.put({ _id: 'rp', _rev: replaced.rev, _attachments: { 'x.txt': { content_type: 'text/plain', data: b64('two'), revpos: 1 } as never } });
+      assert.equal(((await db.get('rp'))._attachments as Record<string, { revpos: number }>)['x.txt']!.revpos, 2);
+      assert.match(edited.rev, /^2-/);
       // atts_since alone works the same, and the history it needed is not handed back unasked.
       const alone = await db.get('a', { attsSince: [r1.rev] });
       assert.equal((alone._attachments as Record<string, { stub?: boolean }>)['hello.txt']!.stub, true);
