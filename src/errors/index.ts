@@ -4,6 +4,7 @@
 export type ErrorCode =
   | 'bad_request'
   | 'not_found'
+  | 'db_not_found'
   | 'illegal_database_name'
   | 'illegal_docid'
   | 'bad_content_type'
@@ -36,6 +37,8 @@ export type ErrorCode =
 const STATUS: Record<ErrorCode, number> = {
   bad_request: 400,
   not_found: 404,
+  // A replication endpoint that names no database (CouchDB's _replicate answer).
+  db_not_found: 404,
   illegal_database_name: 400,
   illegal_docid: 400,
   bad_content_type: 415,

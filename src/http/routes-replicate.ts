@@ -2,12 +2,19 @@
 // and `cancel`. Persistent jobs live as documents in the `_replicator` database.
 
 import type { FastifyInstance } from 'fastify';
-import { RefugeError } from '../errors/index.ts';
-import { checkEndpoint, parseSpec } from '../jobs/index.ts';
+import { RefugeError, isRefugeError } from '../errors/index.ts';
+import { checkEndpoint, describeEndpoint, parseSpec } from '../jobs/index.ts';
 import type { ServerContext } from './context.ts';
 import { objectBody } from './params.ts';
 
 export function replicateRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  app.route({
+    method: ['GET', 'HEAD', 'PUT', 'DELETE'],
+    url: '/_replicate',
+    handler: async () => {
+      throw new RefugeError('method_not_allowed', 'Only POST allowed');
+    },
+  });
   app.post('/_replicate', async (req, reply) => {
     const jobs = ctx.jobs;
     if (!jobs) throw new RefugeError('not_implemented', 'replication jobs are disabled on this node');
@@ -20,7 +27,17 @@ export function replicateRoutes(app: FastifyInstance, ctx: ServerContext): void 
       if (!found) throw new RefugeError('not_found', 'replication job not found');
       return { ok: true, _local_id: id };
     }
-    const result = await jobs.replicate(parseSpec(body));
+    const spec = parseSpec(body);
+    let result;
+    try {
+      result = await jobs.replicate(spec);
+    } catch (err) {
+      // CouchDB names a missing source or target db_not_found.
+      if (isRefugeError(err, 'not_found') && /database does not exist/i.test(err.reason)) {
+        throw new RefugeError('db_not_found', `could not open a database of ${describeEndpoint(spec.source)} -> ${describeEndpoint(spec.target)}`, { cause: err });
+      }
+      throw err;
+    }
     if (result.continuous) {
       reply.code(202);
       return { ok: true, _local_id: result.id };

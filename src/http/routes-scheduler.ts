@@ -56,6 +56,17 @@ function docWire(d: DocState) {
   };
 }
 
+const STATES = new Set(['initializing', 'error', 'pending', 'running', 'crashing', 'completed', 'failed']);
+
+/** CouchDB's `states=running,crashing` filter on `_scheduler/docs`. */
+function byStates<T extends { state: string }>(q: Query, docs: T[]): T[] {
+  const raw = typeof q.states === 'string' ? q.states : undefined;
+  if (raw === undefined) return docs;
+  const wanted = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const s of wanted) if (!STATES.has(s)) throw new RefugeError('bad_request', `unknown replication state: ${s}`);
+  return docs.filter((d) => wanted.includes(d.state));
+}
+
 function page<T>(q: Query, all: T[], key: 'jobs' | 'docs') {
   const skip = int(q, 'skip') ?? 0;
   const limit = int(q, 'limit') ?? all.length;
@@ -70,8 +81,15 @@ export function schedulerRoutes(app: FastifyInstance, ctx: ServerContext): void 
     return ctx.jobs;
   };
   app.get('/_scheduler/jobs', async (req) => page(req.query as Query, jobsOf(req).runningJobs().map(jobWire), 'jobs'));
-  app.get('/_scheduler/docs', async (req) => page(req.query as Query, jobsOf(req).replicatorDocs().map(docWire), 'docs'));
-  app.get('/_scheduler/docs/_replicator', async (req) => page(req.query as Query, jobsOf(req).replicatorDocs().map(docWire), 'docs'));
+  app.get<{ Params: { id: string } }>('/_scheduler/jobs/:id', async (req) => {
+    const found = jobsOf(req).runningJobs().find((j) => j.replication.replicationId === req.params.id);
+    if (!found) throw new RefugeError('not_found', 'unknown replication job');
+    return jobWire(found);
+  });
+  const docs = (req: { user: Parameters<typeof requireAdmin>[0]; query: unknown }) =>
+    page(req.query as Query, byStates(req.query as Query, jobsOf(req).replicatorDocs().map(docWire)), 'docs');
+  app.get('/_scheduler/docs', async (req) => docs(req));
+  app.get('/_scheduler/docs/_replicator', async (req) => docs(req));
   app.get<{ Params: { '*': string } }>('/_scheduler/docs/_replicator/*', async (req) => {
     const id = req.params['*'];
     const found = jobsOf(req).replicatorDocs().find((d) => d.docId === id);

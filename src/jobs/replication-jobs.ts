@@ -74,6 +74,14 @@ export interface DocState {
 
 const STATE_DOC = '_local/refuge-job-state';
 
+function unquote(id: string): string {
+  try {
+    return decodeURIComponent(id);
+  } catch {
+    return id;
+  }
+}
+
 export function parseSpec(body: Record<string, unknown>): JobSpec {
   if (body.filter !== undefined && typeof body.filter !== 'string') throw new RefugeError('bad_request', 'filter must be a string');
   const qp = body.query_params;
@@ -88,7 +96,8 @@ export function parseSpec(body: Record<string, unknown>): JobSpec {
     target: checkEndpoint(body.target, 'target'),
     continuous: body.continuous === true,
     createTarget: body.create_target === true,
-    docIds: docIds as string[] | undefined,
+    // CouchDB unquotes them (`_design%2Ffoo` is `_design/foo`).
+    docIds: (docIds as string[] | undefined)?.map(unquote),
     selector: body.selector,
     ...(body.filter === undefined ? {} : { filter: body.filter as string, queryParams: (qp ?? {}) as Record<string, unknown> }),
     ...(tuning && { tuning }),

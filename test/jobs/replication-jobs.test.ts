@@ -57,6 +57,17 @@ test('POST /_replicate one-shot, continuous, _active_tasks and cancel', async (t
   assert.equal(bad.status, 400);
   const missing = await json(srv.url + '/_replicate', 'POST', { source: 'nope', target: 'c' });
   assert.equal(missing.status, 404);
+  const missingBody = (await missing.json()) as { error: string; reason: string };
+  assert.equal(missingBody.error, 'db_not_found', missingBody.reason);
+  const remoteMissing = await json(srv.url + '/_replicate', 'POST', { source: srv.url + '/nope', target: 'c' });
+  const remoteBody = (await remoteMissing.json()) as { error: string; reason: string };
+  assert.equal(remoteBody.error, 'db_not_found', remoteBody.reason);
+  assert.equal((await fetch(srv.url + '/_replicate')).status, 405);
+  // doc_ids are unquoted, as CouchDB does.
+  await a.put({ _id: '_design/q' });
+  const byIds = await json(srv.url + '/_replicate', 'POST', { source: 'a', target: 'ids', create_target: true, doc_ids: ['_design%2Fq', 'x'] });
+  assert.equal(((await byIds.json()) as { docs_written: number }).docs_written, 2);
+  assert.deepEqual((await (await node.db('ids')).allDocs()).rows.map((r) => r.id), ['_design/q', 'x']);
 });
 
 test('_replicator jobs restart with the node and resume from their checkpoint', async (t) => {
@@ -123,6 +134,14 @@ test('_scheduler/docs and _scheduler/jobs: running, completed and failed _replic
   assert.equal(running.jobs[0]!.database, '_replicator');
   assert.equal(running.jobs[0]!.history[0].type, 'started');
   assert.equal((await (await fetch(srv.url + '/_scheduler/docs?limit=1&skip=2')).json() as { docs: Array<{ doc_id: string }> }).docs[0]!.doc_id, 'once');
+  // states= filters, as CouchDB's scheduler does; one job by its id.
+  const filtered = (await (await fetch(srv.url + '/_scheduler/docs?states=running,failed')).json()) as { docs: Array<{ doc_id: string }> };
+  assert.deepEqual(filtered.docs.map((d) => d.doc_id), ['broken', 'live']);
+  assert.equal((await fetch(srv.url + '/_scheduler/docs?states=bogus')).status, 400);
+  const job = await fetch(`${srv.url}/_scheduler/jobs/${encodeURIComponent(running.jobs[0]!.id)}`);
+  assert.equal(job.status, 200);
+  assert.equal(((await job.json()) as { doc_id: string }).doc_id, 'live');
+  assert.equal((await fetch(`${srv.url}/_scheduler/jobs/nope`)).status, 404);
 });
 
 test('endpoints as objects: {url, auth: {basic}} and {url, headers} reach a server that needs an admin', async (t) => {
