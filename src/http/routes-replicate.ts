@@ -3,7 +3,7 @@
 
 import type { FastifyInstance } from 'fastify';
 import { RefugeError, isRefugeError } from '../errors/index.ts';
-import { checkEndpoint, describeEndpoint, parseSpec } from '../jobs/index.ts';
+import { describeEndpoint, parseSpec } from '../jobs/index.ts';
 import type { ServerContext } from './context.ts';
 import { objectBody } from './params.ts';
 
@@ -21,11 +21,9 @@ export function replicateRoutes(app: FastifyInstance, ctx: ServerContext): void 
     const body = objectBody(req.body);
     if (body.cancel === true) {
       const id = typeof body.replication_id === 'string' ? body.replication_id : undefined;
-      const found = jobs.cancel(
-        id !== undefined ? { id } : { source: checkEndpoint(body.source, 'source'), target: checkEndpoint(body.target, 'target') },
-      );
-      if (!found) throw new RefugeError('not_found', 'replication job not found');
-      return { ok: true, _local_id: id };
+      const cancelled = jobs.cancel(id !== undefined ? { id } : { spec: parseSpec(body) });
+      if (cancelled === undefined) throw new RefugeError('not_found', 'replication job not found');
+      return { ok: true, _local_id: cancelled };
     }
     const spec = parseSpec(body);
     let result;

@@ -82,6 +82,15 @@ function unquote(id: string): string {
   }
 }
 
+/** How long a continuous `_replicate` waits for both peers to answer before it answers itself. */
+const ID_WAIT_MS = 10_000;
+
+/** What identifies an API job: its ends, whether it is continuous, and what it filters by. */
+function apiKey(spec: JobSpec): string {
+  const filter = spec.docIds ?? spec.selector ?? (spec.filter ? [spec.filter, spec.queryParams] : null);
+  return `api:${describeEndpoint(spec.source)}>${describeEndpoint(spec.target)}:${spec.continuous}:${JSON.stringify(filter)}`;
+}
+
 export function parseSpec(body: Record<string, unknown>): JobSpec {
   if (body.filter !== undefined && typeof body.filter !== 'string') throw new RefugeError('bad_request', 'filter must be a string');
   const qp = body.query_params;
@@ -277,31 +286,43 @@ export class ReplicationJobs {
   }
 
   /** `POST /_replicate`: one-shot waits for the report; continuous returns its id at once. */
-  async replicate(spec: JobSpec): Promise<{ continuous: true; id: string } | { continuous: false; report: ReplicationReport }> {
-    const key = `api:${describeEndpoint(spec.source)}>${describeEndpoint(spec.target)}:${spec.continuous}:${JSON.stringify(spec.docIds ?? spec.selector ?? (spec.filter ? [spec.filter, spec.queryParams] : null))}`;
-    if (spec.continuous && this.jobs.has(key)) return { continuous: true, id: this.jobs.get(key)!.replication.replicationId ?? key };
-    const job = await this.launch(key, spec);
-    if (spec.continuous) return { continuous: true, id: job.replication.replicationId ?? key };
-    return { continuous: false, report: await job.replication.done };
+  /**
+   * Runs an API replication: one-shot ones answer their report, continuous ones their id once both
+   * peers have answered (a missing database fails the request, as in CouchDB), `<id>+continuous`.
+   */
+  async replicate(spec: JobSpec): Promise<{ continuous: true; id: string | null } | { continuous: false; report: ReplicationReport }> {
+    const key = apiKey(spec);
+    const running = spec.continuous ? this.jobs.get(key) : undefined;
+    const job = running ?? (await this.launch(key, spec));
+    if (!spec.continuous) return { continuous: false, report: await job.replication.done };
+    // A source that does not answer (retried for good in continuous mode) must not hold the
+    // request: after a while the job keeps trying and the answer goes without its id.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const gaveUp = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ID_WAIT_MS)));
+    try {
+      const id = await Promise.race([job.replication.idKnown, gaveUp]);
+      return { continuous: true, id: id === undefined ? null : `${id}+continuous` };
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
-  /** Cancels the API job with this replication id (or matching source/target); false when none runs. */
-  cancel(spec: Partial<JobSpec> & { id?: string }): boolean {
+  /**
+   * Cancels the API job with this id (`<id>` or `<id>+continuous`) or this very spec (continuous
+   * included, as CouchDB's id includes it); answers the cancelled job's id, or undefined.
+   */
+  cancel(which: { id: string } | { spec: JobSpec }): string | undefined {
     for (const [key, job] of this.jobs) {
       if (!key.startsWith('api:')) continue;
-      const sameId = spec.id !== undefined && job.replication.replicationId === spec.id;
-      const sameEnds =
-        spec.source !== undefined &&
-        spec.target !== undefined &&
-        describeEndpoint(job.spec.source) === describeEndpoint(spec.source) &&
-        describeEndpoint(job.spec.target) === describeEndpoint(spec.target);
-      if (sameId || sameEnds) {
+      const id = job.replication.replicationId;
+      const matches = 'id' in which ? id !== undefined && (which.id === id || which.id === `${id}+continuous`) : key === apiKey(which.spec);
+      if (matches) {
         job.replication.cancel();
         this.jobs.delete(key);
-        return true;
+        return id === undefined ? undefined : `${id}${job.spec.continuous ? '+continuous' : ''}`;
       }
     }
-    return false;
+    return undefined;
   }
 
   activeTasks(): unknown[] {
@@ -311,7 +332,7 @@ export class ReplicationJobs {
         type: 'replication',
         node: 'refuge',
         pid: job.replication.sessionId,
-        replication_id: job.replication.replicationId,
+        replication_id: job.replication.replicationId === undefined ? null : `${job.replication.replicationId}${job.spec.continuous ? '+continuous' : ''}`,
         doc_id: job.docId ?? null,
         database: job.docId ? '_replicator' : null,
         source: describeEndpoint(job.spec.source),

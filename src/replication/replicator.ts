@@ -21,6 +21,9 @@ export class Replication extends Emitter<ReplicationEvents> {
   readonly sessionId = randomUuid();
   readonly startTime = new Date().toISOString();
   replicationId: string | undefined;
+  /** Resolves with `replicationId` once both peers have answered; rejects if the replication ends first. */
+  readonly idKnown: Promise<string>;
+  private settleId!: { resolve: (id: string) => void; reject: (err: unknown) => void };
 
   private readonly options: ResolvedOptions;
   private readonly controller = new AbortController();
@@ -54,9 +57,14 @@ export class Replication extends Emitter<ReplicationEvents> {
     super();
     this.options = resolveOptions(options);
     // Start on the next tick so listeners attached right after construction see every event.
+    this.idKnown = new Promise((resolve, reject) => (this.settleId = { resolve, reject }));
+    this.idKnown.catch(() => undefined);
     this.done = Promise.resolve().then(() => this.run());
     // Callers may only listen to events; a rejection nobody awaits must not crash the process.
-    this.done.catch(() => undefined);
+    this.done.then(
+      () => this.settleId.reject(new RefugeError('closed', 'the replication ended before it started')),
+      (err) => this.settleId.reject(err),
+    );
   }
 
   /** Stops as soon as possible; `done` then resolves with status 'cancelled'. */
@@ -129,6 +137,7 @@ export class Replication extends Emitter<ReplicationEvents> {
       throw new RefugeError('not_implemented', 'the source cannot filter changes by selector');
     }
     this.replicationId = await replicationId(source, target, options);
+    this.settleId.resolve(this.replicationId);
     const checkpointer = new Checkpointer(source, target, checkpointDocId(this.replicationId), {
       sessionId: this.sessionId,
       startTime: this.startTime,

@@ -42,17 +42,37 @@ test('POST /_replicate one-shot, continuous, _active_tasks and cancel', async (t
 
   const cont = await json(srv.url + '/_replicate', 'POST', { source: srv.url + '/a', target: 'c', create_target: true, continuous: true });
   assert.equal(cont.status, 202);
-  const tasks = (await (await fetch(srv.url + '/_active_tasks')).json()) as Array<{ type: string; continuous: boolean }>;
+  // The id answered is the job's (CouchDB's `<id>+continuous`), the same on a repeated request,
+  // and the one _active_tasks shows.
+  const localId = ((await cont.json()) as { _local_id: string })._local_id;
+  assert.match(localId, /^[0-9a-f]{32}\+continuous$/);
+  const repeat = await json(srv.url + '/_replicate', 'POST', { source: srv.url + '/a', target: 'c', create_target: true, continuous: true });
+  assert.equal(((await repeat.json()) as { _local_id: string })._local_id, localId);
+  const tasks = (await (await fetch(srv.url + '/_active_tasks')).json()) as Array<{ type: string; continuous: boolean; replication_id: string }>;
   assert.equal(tasks.length, 1);
   assert.equal(tasks[0]!.continuous, true);
+  assert.equal(tasks[0]!.replication_id, localId);
   const c = await node.db('c');
   await a.put({ _id: 'later' });
   await waitForDoc(c, 'later');
-  const cancel = await json(srv.url + '/_replicate', 'POST', { source: srv.url + '/a', target: 'c', cancel: true });
+  // Cancelling names the same replication: without continuous it is another one (404).
+  const other = await json(srv.url + '/_replicate', 'POST', { source: srv.url + '/a', target: 'c', cancel: true });
+  assert.equal(other.status, 404);
+  const cancel = await json(srv.url + '/_replicate', 'POST', { source: srv.url + '/a', target: 'c', continuous: true, cancel: true });
   assert.equal(cancel.status, 200);
+  assert.deepEqual(await cancel.json(), { ok: true, _local_id: localId });
   assert.deepEqual(await (await fetch(srv.url + '/_active_tasks')).json(), []);
-  const again = await json(srv.url + '/_replicate', 'POST', { source: srv.url + '/a', target: 'c', cancel: true });
+  const again = await json(srv.url + '/_replicate', 'POST', { source: srv.url + '/a', target: 'c', continuous: true, cancel: true });
   assert.equal(again.status, 404);
+  // By the id answered, too.
+  const byId = await json(srv.url + '/_replicate', 'POST', { source: 'a', target: 'd', create_target: true, continuous: true });
+  const dId = ((await byId.json()) as { _local_id: string })._local_id;
+  const cancelById = await json(srv.url + '/_replicate', 'POST', { replication_id: dId, cancel: true });
+  assert.deepEqual(await cancelById.json(), { ok: true, _local_id: dId });
+  assert.deepEqual(await (await fetch(srv.url + '/_active_tasks')).json(), []);
+  // A continuous replication from a missing database fails the request, as a one-shot does.
+  const missingContinuous = await json(srv.url + '/_replicate', 'POST', { source: 'nope', target: 'c', continuous: true });
+  assert.equal(missingContinuous.status, 404);
   const bad = await json(srv.url + '/_replicate', 'POST', { source: 42, target: 'c' });
   assert.equal(bad.status, 400);
   const missing = await json(srv.url + '/_replicate', 'POST', { source: 'nope', target: 'c' });
