@@ -41,6 +41,10 @@ export function replicateRoutes(app: FastifyInstance, ctx: ServerContext): void 
       return { ok: true, _local_id: result.id };
     }
     const r = result.report;
+    // Nothing to replicate: CouchDB says so (`no_changes`), with the history as it stands.
+    if (r.missingChecked === 0 && r.docsRead === 0) {
+      return { ok: true, no_changes: true, session_id: r.sessionId, source_last_seq: r.lastSeq, replication_id_version: 4, history: r.history };
+    }
     return {
       ok: r.ok,
       session_id: r.sessionId,

@@ -39,6 +39,10 @@ test('POST /_replicate one-shot, continuous, _active_tasks and cancel', async (t
   assert.equal(report.ok, true);
   assert.equal(report.docs_written, 2);
   assert.equal((await (await node.db('b')).info()).docCount, 2);
+  const nothing = await json(srv.url + '/_replicate', 'POST', { source: 'a', target: 'b' });
+  const nothingBody = (await nothing.json()) as { ok: boolean; no_changes?: boolean; history: unknown[] };
+  assert.equal(nothingBody.no_changes, true, 'nothing new: CouchDB answers no_changes');
+  assert.ok(Array.isArray(nothingBody.history));
 
   const cont = await json(srv.url + '/_replicate', 'POST', { source: srv.url + '/a', target: 'c', create_target: true, continuous: true });
   assert.equal(cont.status, 202);
