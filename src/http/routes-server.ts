@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { RefugeError } from '../errors/index.ts';
 import { randomUuid } from '../documents/index.ts';
 import { requireAdmin } from './auth.ts';
-import type { ServerContext } from './context.ts';
+import { absoluteUrl, type ServerContext } from './context.ts';
 import { dbNameRange } from './routes-db.ts';
 import { int, objectBody, str, type Query } from './params.ts';
 
@@ -56,13 +56,26 @@ export function serverRoutes(app: FastifyInstance, ctx: ServerContext): void {
     };
   });
 
+  // `next` / `fail`: where CouchDB redirects after the login, a path on this server (never elsewhere).
+  const redirectTo = (q: Query, name: string) => {
+    const to = str(q, name);
+    return to !== undefined && to.startsWith('/') && !to.startsWith('//') && !to.includes('\\') ? to : undefined;
+  };
   app.post('/_session', async (req, reply) => {
+    const q = req.query as Query;
     const body = req.body === undefined ? {} : objectBody(req.body);
     const { name, password } = body as { name?: unknown; password?: unknown };
     if (typeof name !== 'string' || typeof password !== 'string' || !ctx.auth.checkPassword(name, password)) {
-      throw new RefugeError('unauthorized', 'Name or password is incorrect.');
+      // A failed login also ends the session the client had, as in CouchDB.
+      reply.header('Set-Cookie', ctx.auth.cookieHeader('', 0));
+      const fail = redirectTo(q, 'fail');
+      if (fail !== undefined) reply.code(302).header('Location', absoluteUrl(req, fail));
+      else reply.code(401);
+      return { error: 'unauthorized', reason: 'Name or password is incorrect.' };
     }
     reply.header('Set-Cookie', ctx.auth.cookieHeader(ctx.auth.issueSession(name)));
+    const next = redirectTo(q, 'next');
+    if (next !== undefined) reply.code(302).header('Location', absoluteUrl(req, next));
     return { ok: true, name, roles: ['_admin'] };
   });
 

@@ -660,7 +660,18 @@ describe('admin authentication', () => {
     const wrong = await request(`${u}/_session`, { method: 'POST', body: { name: 'admin', password: 'nope' } });
     assert.equal(wrong.status, 401);
     assert.ok(isCouchError(wrong.body, 'unauthorized'));
-    assert.equal(wrong.headers.get('set-cookie'), null);
+    // A failed login ends the session the client had, as CouchDB does.
+    assert.match(wrong.headers.get('set-cookie') ?? '', /^AuthSession=;.*Max-Age=0/);
+    // next / fail redirect on this server only.
+    const next = await fetch(`${u}/_session?next=/secured`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'admin', password: 'secret' }) });
+    assert.equal(next.status, 302);
+    assert.equal(next.headers.get('location'), `${u}/secured`);
+    assert.match(next.headers.get('set-cookie') ?? '', /^AuthSession=[^;]+;/);
+    const fail = await fetch(`${u}/_session?fail=/bad`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'admin', password: 'x' }) });
+    assert.equal(fail.status, 302);
+    assert.equal(fail.headers.get('location'), `${u}/bad`);
+    const offsite = await fetch(`${u}/_session?next=//evil.example/`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'admin', password: 'secret' }) });
+    assert.equal(offsite.status, 200, 'never a redirect off this server');
     const missingFields = await request(`${u}/_session`, { method: 'POST', body: { name: 'admin' } });
     assert.equal(missingFields.status, 401);
     const logout = await request(`${u}/_session`, { method: 'DELETE' });
