@@ -190,6 +190,13 @@ export class ReplicationJobs {
       return;
     }
     if (!spec.continuous && (await this.completed())[docId] === doc._rev) return note('completed', { spec });
+    // Two documents describing the same replication run it once, as in CouchDB: the later one fails.
+    const twin = [...this.jobs.entries()].find(([k, j]) => k.startsWith('doc:') && j.docId !== docId && apiKey(j.spec) === apiKey(spec));
+    if (twin) {
+      const [, other] = twin;
+      const id = other.replication.replicationId ?? 'the same replication';
+      return note('failed', { spec, error: `Replication \`${id}\` specified by document \`${docId}\` already started, triggered by document \`${other.docId}\`` });
+    }
     let job: Job;
     try {
       job = await this.launch(key, spec, docId);

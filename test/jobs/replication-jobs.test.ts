@@ -223,3 +223,24 @@ test('CouchDB replication options: since_seq, worker_batch_size, worker_processe
     assert.equal(r.status, 400, JSON.stringify(bad));
   }
 });
+
+test('two _replicator documents describing the same replication run it once; the later one fails and says why', async (t) => {
+  const node = await openNode({ engine: 'memory' });
+  const srv = await startServer({ node, port: 0 });
+  t.after(async () => {
+    await srv.close();
+    await node.close();
+  });
+  const jobs = srv.context.jobs!;
+  await node.createDb('src');
+  const guard = AbortSignal.timeout(30_000); // against a hang only: every wait ends on a state change
+  const spec = { source: 'src', target: 'twin-dst', create_target: true, continuous: true };
+  assert.equal((await json(srv.url + '/_replicator/first', 'PUT', spec)).status, 201);
+  await jobs.whenDoc('first', 'running', guard);
+  assert.equal((await json(srv.url + '/_replicator/second', 'PUT', spec)).status, 201);
+  await jobs.whenDoc('second', 'failed', guard);
+  const second = (await (await fetch(srv.url + '/_scheduler/docs/_replicator/second')).json()) as { info: { error: string } };
+  assert.match(second.info.error, /already started, triggered by document `first`/);
+  const running = (await (await fetch(srv.url + '/_scheduler/jobs')).json()) as { total_rows: number };
+  assert.equal(running.total_rows, 1);
+});
