@@ -2,7 +2,7 @@
 // `_replicator` documents that restart with the node and resume from their checkpoints, and the
 // scheduler's view of them (`_scheduler/docs`, `_scheduler/jobs`).
 
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Database } from '../../src/documents/index.ts';
 import { startServer } from '../../src/http/index.ts';
@@ -21,16 +21,22 @@ async function waitForDoc(db: Database, id: string): Promise<void> {
   }
 }
 
-const json = (url: string, method: string, body?: unknown) =>
-  fetch(url, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
-
-test('POST /_replicate one-shot, continuous, _active_tasks and cancel', async (t) => {
+/** A memory node behind its HTTP server (replication jobs on), both closed after the test. */
+async function memoryNodeServer(t: TestContext) {
   const node = await openNode({ engine: 'memory' });
   const srv = await startServer({ node, port: 0 });
   t.after(async () => {
     await srv.close();
     await node.close();
   });
+  return { node, srv };
+}
+
+const json = (url: string, method: string, body?: unknown) =>
+  fetch(url, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+
+test('POST /_replicate one-shot, continuous, _active_tasks and cancel', async (t) => {
+  const { node, srv } = await memoryNodeServer(t);
   const a = await node.createDb('a');
   await a.bulkDocs([{ _id: 'x', v: 1 }, { _id: 'y', v: 2 }]);
   const one = await json(srv.url + '/_replicate', 'POST', { source: 'a', target: 'b', create_target: true });
@@ -126,12 +132,7 @@ test('_replicator jobs restart with the node and resume from their checkpoint', 
 });
 
 test('_scheduler/docs and _scheduler/jobs: running, completed and failed _replicator documents', async (t) => {
-  const node = await openNode({ engine: 'memory' });
-  const srv = await startServer({ node, port: 0 });
-  t.after(async () => {
-    await srv.close();
-    await node.close();
-  });
+  const { node, srv } = await memoryNodeServer(t);
   const jobs = srv.context.jobs!;
   const src = await node.createDb('src');
   await src.bulkDocs(Array.from({ length: 20 }, (_, i) => ({ _id: `d${i}` })));
@@ -200,12 +201,7 @@ test('endpoints as objects: {url, auth: {basic}} and {url, headers} reach a serv
 });
 
 test('CouchDB replication options: since_seq, worker_batch_size, worker_processes, checkpoint_interval, connection_timeout', async (t) => {
-  const node = await openNode({ engine: 'memory' });
-  const srv = await startServer({ node, port: 0 });
-  t.after(async () => {
-    await srv.close();
-    await node.close();
-  });
+  const { node, srv } = await memoryNodeServer(t);
   const a = await node.createDb('src');
   await a.bulkDocs([{ _id: 'first' }, { _id: 'second' }, { _id: 'third' }]);
   const since = await json(srv.url + '/_replicate', 'POST', { source: srv.url + '/src', target: 'late', create_target: true, since_seq: 1 });
@@ -225,12 +221,7 @@ test('CouchDB replication options: since_seq, worker_batch_size, worker_processe
 });
 
 test('two _replicator documents describing the same replication run it once; the later one fails and says why', async (t) => {
-  const node = await openNode({ engine: 'memory' });
-  const srv = await startServer({ node, port: 0 });
-  t.after(async () => {
-    await srv.close();
-    await node.close();
-  });
+  const { node, srv } = await memoryNodeServer(t);
   const jobs = srv.context.jobs!;
   await node.createDb('src');
   const guard = AbortSignal.timeout(30_000); // against a hang only: every wait ends on a state change
