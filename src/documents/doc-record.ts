@@ -62,7 +62,7 @@ export function decodeHead(value: string): { rev: Rev; deleted: boolean; seq: nu
 
 /**
  * The winning document `{_id, _rev, ...body}` in one JSON.parse of the stored body with the two
- * fields spliced in front: no intermediate object to copy. Bodies never hold `_` keys.
+ * fields spliced in front: no intermediate object to copy. Bodies never hold `_id` or `_rev`.
  */
 export function decodeWinnerDoc(id: string, rev: Rev, value: string): JsonObject {
   const nl = value.indexOf('\n');

@@ -19,6 +19,18 @@ const ACCEPTED_SPECIAL = new Set([
   '_local_seq',
 ]);
 
+/**
+ * The state CouchDB's replicator writes into `_replicator` documents. CouchDB accepts them in any
+ * database and keeps them in the body, so such documents replicate in from CouchDB unchanged.
+ */
+const REPLICATION_FIELDS = new Set([
+  '_replication_state',
+  '_replication_state_time',
+  '_replication_state_reason',
+  '_replication_id',
+  '_replication_stats',
+]);
+
 const DB_NAME_RE = /^[a-z][a-z0-9_$()+/-]*$/;
 
 /** CouchDB's system databases, the only names allowed to start with `_`. */
@@ -78,7 +90,7 @@ export function splitDoc(doc: unknown, newEdits = true): SplitDoc {
   let revisions: SplitDoc['revisions'];
   for (const key of Object.keys(doc)) {
     const value = (doc as JsonObject)[key];
-    if (key.charCodeAt(0) !== 95 /* _ */) {
+    if (key.charCodeAt(0) !== 95 /* _ */ || REPLICATION_FIELDS.has(key)) {
       if (value !== undefined) body[key] = value;
       continue;
     }

@@ -72,7 +72,22 @@ export interface DocState {
   lastUpdated: number;
 }
 
-const STATE_DOC = '_local/refuge-job-state';
+/** CouchDB's timestamps in replication documents: ISO 8601 to the second, `2017-04-05T19:18:15Z`. */
+const isoSeconds = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/** A finished job's `_replication_stats`, named as CouchDB names them. */
+function replicationStats(report: ReplicationReport, startedOn: number): Record<string, unknown> {
+  return {
+    revisions_checked: report.missingChecked,
+    missing_revisions_found: report.missingFound,
+    docs_read: report.docsRead,
+    docs_written: report.docsWritten,
+    changes_pending: report.pending ?? null,
+    doc_write_failures: report.docWriteFailures,
+    checkpointed_source_seq: report.checkpointedSeq ?? null,
+    start_time: isoSeconds(startedOn),
+  };
+}
 
 function unquote(id: string): string {
   try {
@@ -91,15 +106,32 @@ function apiKey(spec: JobSpec): string {
   return `api:${describeEndpoint(spec.source)}>${describeEndpoint(spec.target)}:${spec.continuous}:${JSON.stringify(filter)}`;
 }
 
+/** CouchDB's checks of a replication's options (couch_replicator_docs:convert_options). */
+function checkOptions(body: Record<string, unknown>): void {
+  for (const flag of ['cancel', 'continuous', 'create_target', 'winning_revs_only']) {
+    if (body[flag] !== undefined && typeof body[flag] !== 'boolean') throw new RefugeError('bad_request', `parameter \`${flag}\` must be a boolean`);
+  }
+  const selector = body.selector;
+  if (selector !== undefined && (selector === null || typeof selector !== 'object' || Array.isArray(selector))) {
+    throw new RefugeError('bad_request', 'parameter `selector` must be a JSON object');
+  }
+  const docIds = body.doc_ids ?? undefined;
+  if (docIds !== undefined && (!Array.isArray(docIds) || !docIds.every((d) => typeof d === 'string'))) {
+    throw new RefugeError('bad_request', 'parameter `doc_ids` must be an array');
+  }
+  if ([docIds, body.filter, selector].filter((v) => v !== undefined).length > 1) {
+    throw new RefugeError('bad_request', '`doc_ids`,`filter`,`selector` are mutually exclusive');
+  }
+}
+
 export function parseSpec(body: Record<string, unknown>): JobSpec {
+  checkOptions(body);
   if (body.filter !== undefined && typeof body.filter !== 'string') throw new RefugeError('bad_request', 'filter must be a string');
   const qp = body.query_params;
   if (qp !== undefined && (qp === null || typeof qp !== 'object' || Array.isArray(qp))) throw new RefugeError('bad_request', 'query_params must be an object');
   const tuning = tuningOf(body);
-  const docIds = body.doc_ids;
-  if (docIds !== undefined && (!Array.isArray(docIds) || !docIds.every((d) => typeof d === 'string'))) {
-    throw new RefugeError('bad_request', 'doc_ids must be an array of strings');
-  }
+  // null stands for none, as in CouchDB.
+  const docIds = body.doc_ids ?? undefined;
   return {
     source: checkEndpoint(body.source, 'source'),
     target: checkEndpoint(body.target, 'target'),
@@ -135,30 +167,20 @@ export class ReplicationJobs {
     })().catch(() => undefined);
   }
 
-  private async completed(): Promise<Record<string, string>> {
-    try {
-      return ((await this.replicator!.get(STATE_DOC)) as { completed?: Record<string, string> }).completed ?? {};
-    } catch {
-      return {};
-    }
-  }
-
-  private async markCompleted(docId: string, rev: string): Promise<void> {
+  /**
+   * Records what became of a job in its `_replicator` document, as CouchDB does for `completed` and
+   * `failed`: `_replication_state`, `_replication_state_time` and the stats or the reason. Only into
+   * the revision the job came from: a newer edit is a new job, which this state does not describe.
+   */
+  private async recordState(docId: string, rev: string, fields: Record<string, unknown>): Promise<void> {
     const db = this.replicator!;
-    for (let attempt = 0; attempt < 3; attempt++) {
-      let current: Doc = { _id: STATE_DOC };
-      try {
-        current = await db.get(STATE_DOC);
-      } catch {
-        // first completion
-      }
-      const completed = { ...((current as { completed?: Record<string, string> }).completed ?? {}), [docId]: rev };
-      try {
-        await db.putLocal({ ...current, _id: STATE_DOC, completed });
-        return;
-      } catch {
-        // a concurrent completion: read again
-      }
+    try {
+      const doc = await db.get(docId);
+      if (doc._rev !== rev) return;
+      const { _replication_state_reason: _r, _replication_stats: _s, ...rest } = doc as Doc & Record<string, unknown>;
+      await db.put({ ...rest, ...fields, _replication_state_time: isoSeconds(Date.now()) });
+    } catch {
+      // Edited, deleted or refused (a validate function) meanwhile: the document stays as it is.
     }
   }
 
@@ -181,15 +203,28 @@ export class ReplicationJobs {
       for (const watch of [...this.stateWatchers]) watch();
     };
     this.docStates.delete(docId);
+    // What the job recorded in the document: CouchDB runs neither a completed nor a failed one again
+    // (an edit that drops `_replication_state` runs it anew).
+    const recorded = (doc as { _replication_state?: unknown })._replication_state;
+    if (recorded === 'completed' || recorded === 'failed') {
+      let shown: JobSpec | undefined;
+      try {
+        shown = parseSpec(doc);
+      } catch {
+        // shown without its ends
+      }
+      const reason = (doc as { _replication_state_reason?: unknown })._replication_state_reason;
+      return note(recorded, { ...(shown && { spec: shown }), ...(recorded === 'failed' && { error: typeof reason === 'string' ? reason : 'failed' }) });
+    }
     let spec: JobSpec;
     try {
       spec = parseSpec(doc);
     } catch (err) {
-      // An invalid job document is not run: CouchDB marks it failed, with the reason.
-      note('failed', { error: err instanceof RefugeError ? err.reason : String(err) });
-      return;
+      // An invalid job document is not run: CouchDB marks it failed in the document, with the reason.
+      const reason = err instanceof RefugeError ? err.reason : String(err);
+      note('failed', { error: reason });
+      return this.recordState(docId, doc._rev!, { _replication_state: 'failed', _replication_state_reason: reason });
     }
-    if (!spec.continuous && (await this.completed())[docId] === doc._rev) return note('completed', { spec });
     // Two documents describing the same replication run it once, as in CouchDB: the later one fails.
     const twin = [...this.jobs.entries()].find(([k, j]) => k.startsWith('doc:') && j.docId !== docId && apiKey(j.spec) === apiKey(spec));
     if (twin) {
@@ -214,10 +249,10 @@ export class ReplicationJobs {
       if (current() && this.docStates.get(docId)!.state === 'crashing') note('running', { spec, job, errorCount: this.docStates.get(docId)!.errorCount });
     });
     job.replication.done.then(
-      () => {
+      (report) => {
         if (!current() || spec.continuous) return;
         note('completed', { spec });
-        return this.markCompleted(docId, doc._rev!);
+        return this.recordState(docId, doc._rev!, { _replication_state: 'completed', _replication_stats: replicationStats(report, job.startedOn) });
       },
       (err: unknown) => {
         if (current()) note('failed', { spec, error: err instanceof RefugeError ? err.reason : String(err) });

@@ -109,6 +109,13 @@ for (const engine of ENGINES) {
       // Design documents are ordinary replicated documents.
       await db.put({ _id: '_design/app', views: {} });
       assert.equal((await db.info()).docCount, 1);
+      // The state CouchDB's replicator writes into its documents is kept in the body, in any
+      // database, so `_replicator` documents replicate in from CouchDB.
+      const state = { _replication_state: 'completed', _replication_state_time: '2017-04-05T19:18:15Z', _replication_id: 'x', _replication_state_reason: 'r', _replication_stats: { docs_written: 1 } };
+      await db.put({ _id: 'job', source: 'a', target: 'b', ...state });
+      const job = await db.get('job');
+      assert.deepEqual({ ...job, _rev: undefined }, { _id: 'job', _rev: undefined, source: 'a', target: 'b', ...state });
+      await rejectsWith(db.put({ _id: 'a', _replication_foo: 1 }), 'doc_validation');
     });
 
     test('new_edits=false merges histories, keeps conflicts, picks the CouchDB winner', async (t) => {

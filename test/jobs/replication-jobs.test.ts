@@ -21,6 +21,21 @@ async function waitForDoc(db: Database, id: string): Promise<void> {
   }
 }
 
+/** The first version of `id` in `db` that satisfies `ok`, driven by the changes feed (no polling). */
+async function docWith(db: Database, id: string, ok: (doc: Record<string, any>) => boolean): Promise<Record<string, any>> {
+  const ac = new AbortController();
+  try {
+    for await (const batch of db.subscribe({ signal: ac.signal, docIds: [id], includeDocs: true })) {
+      for (const row of batch) if (row.doc && ok(row.doc)) return row.doc;
+    }
+  } finally {
+    ac.abort();
+  }
+  throw new Error(`the feed of ${id} ended`);
+}
+
+const ISO_SECONDS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
+
 /** A memory node behind its HTTP server (replication jobs on), both closed after the test. */
 async function memoryNodeServer(t: TestContext) {
   const node = await openNode({ engine: 'memory' });
@@ -141,6 +156,16 @@ test('_scheduler/docs and _scheduler/jobs: running, completed and failed _replic
   assert.equal((await json(srv.url + '/_replicator/once', 'PUT', { source: 'src', target: 'once-dst', create_target: true })).status, 201);
   assert.equal((await json(srv.url + '/_replicator/broken', 'PUT', { source: 42, target: 'x' })).status, 201);
   await Promise.all([jobs.whenDoc('live', 'running', guard), jobs.whenDoc('once', 'completed', guard), jobs.whenDoc('broken', 'failed', guard)]);
+  // As CouchDB, the outcome is also written into the documents (a running job's is not).
+  const repl = await node.db('_replicator');
+  const once = await docWith(repl, 'once', (d) => d._replication_state === 'completed');
+  assert.match(once._replication_state_time, ISO_SECONDS);
+  assert.equal(once._replication_stats.docs_written, 20);
+  assert.equal(once._replication_stats.missing_revisions_found, 20);
+  assert.match(once._replication_stats.start_time, ISO_SECONDS);
+  const broken = await docWith(repl, 'broken', (d) => d._replication_state === 'failed');
+  assert.match(broken._replication_state_reason, /source/);
+  assert.equal((await repl.get('live'))._replication_state, undefined);
 
   const docs = (await (await fetch(srv.url + '/_scheduler/docs')).json()) as { total_rows: number; docs: Array<Record<string, any>> };
   assert.equal(docs.total_rows, 3);
@@ -214,10 +239,21 @@ test('CouchDB replication options: since_seq, worker_batch_size, worker_processe
   });
   assert.equal(tuned.status, 200);
   assert.equal(((await tuned.json()) as { docs_written: number }).docs_written, 3);
-  for (const bad of [{ worker_batch_size: 0 }, { worker_processes: 'x' }, { since_seq: -1 }, { connection_timeout: 1.5 }, { since_seq: {} }]) {
+  const bads = [
+    { worker_batch_size: 0 }, { worker_processes: 'x' }, { since_seq: -1 }, { connection_timeout: 1.5 }, { since_seq: {} },
+    // CouchDB's own checks of the options.
+    { continuous: 'true' }, { create_target: 1 }, { cancel: 'yes' }, { selector: [] }, { doc_ids: 'first' }, { doc_ids: ['first'], selector: {} },
+    { filter: 'd/f', selector: { a: 1 } },
+  ];
+  for (const bad of bads) {
     const r = await json(srv.url + '/_replicate', 'POST', { source: 'src', target: 'x', ...bad });
     assert.equal(r.status, 400, JSON.stringify(bad));
   }
+  const exclusive = await json(srv.url + '/_replicate', 'POST', { source: 'src', target: 'x', doc_ids: ['first'], selector: {} });
+  assert.equal(((await exclusive.json()) as { reason: string }).reason, '`doc_ids`,`filter`,`selector` are mutually exclusive');
+  // doc_ids: null stands for none.
+  const nullIds = await json(srv.url + '/_replicate', 'POST', { source: 'src', target: 'all', create_target: true, doc_ids: null });
+  assert.equal(((await nullIds.json()) as { docs_written: number }).docs_written, 3);
 });
 
 test('two _replicator documents describing the same replication run it once; the later one fails and says why', async (t) => {
@@ -234,4 +270,34 @@ test('two _replicator documents describing the same replication run it once; the
   assert.match(second.info.error, /already started, triggered by document `first`/);
   const running = (await (await fetch(srv.url + '/_scheduler/jobs')).json()) as { total_rows: number };
   assert.equal(running.total_rows, 1);
+});
+
+test('a completed _replicator job stays completed across restarts; an edit without the state runs it anew', async (t) => {
+  const dir = await tempDir('refuge-jobs-done-');
+  t.after(dir.cleanup);
+  let node = await openNode({ dataDir: dir.path });
+  let srv = await startServer({ node, port: 0 });
+  const close = async () => {
+    await srv.close();
+    await node.close();
+  };
+  t.after(close);
+  await (await node.createDb('src')).bulkDocs([{ _id: 'a' }, { _id: 'b' }, { _id: 'c' }]);
+  assert.equal((await json(srv.url + '/_replicator/once', 'PUT', { source: 'src', target: 'dst', create_target: true })).status, 201);
+  const done = await docWith(await node.db('_replicator'), 'once', (d) => d._replication_state === 'completed');
+  assert.equal(done._replication_stats.docs_written, 3);
+  await node.deleteDb('dst');
+  await close();
+
+  node = await openNode({ dataDir: dir.path });
+  srv = await startServer({ node, port: 0 });
+  const guard = AbortSignal.timeout(30_000); // against a hang only
+  await srv.context.jobs!.whenDoc('once', 'completed', guard);
+  // Had it run again, it would have created dst before completing.
+  assert.equal(await node.exists('dst'), false);
+  const { _replication_state: _s, _replication_state_time: _t, _replication_stats: _st, ...spec } = done;
+  assert.equal((await json(srv.url + '/_replicator/once', 'PUT', spec)).status, 201);
+  const again = await docWith(await node.db('_replicator'), 'once', (d) => d._replication_state === 'completed' && d._rev !== done._rev);
+  assert.equal(again._replication_stats.docs_written, 3);
+  assert.equal((await (await node.db('dst')).info()).docCount, 3);
 });
