@@ -98,7 +98,8 @@ export function attachDesign(db: Database, options: AttachDesignOptions = {}): D
       const choice = chooseJsonIndex(await docs.all(), req);
       if (choice) return findWithJsonIndex(db, await design.views(), choice, req);
       const result = await db.find(plain);
-      if (useIndex === undefined) return result;
+      // null asks for no index in particular, as in CouchDB: nothing to warn about.
+      if (useIndex === undefined || useIndex === null) return result;
       return { ...result, warning: `${JSON.stringify(useIndex)} was not used because it does not contain a valid index for this query.` };
     },
     async explain(req) {

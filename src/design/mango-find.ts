@@ -50,7 +50,7 @@ export interface JsonIndexChoice {
  * prefers a json index over a scan. Partial indexes are used only when named, as in CouchDB.
  */
 export function chooseJsonIndex(ddocs: readonly Doc[], req: MangoFindRequest): JsonIndexChoice | undefined {
-  if (req.selector === undefined) throw new RefugeError('bad_request', 'Missing required key: selector');
+  if (req.selector === undefined) throw new RefugeError('missing_required_key', 'Missing required key: selector');
   const want = wanted(req.useIndex);
   const selector = normalizeSelector(req.selector);
   const candidates = jsonIndexes(ddocs).filter((ix) =>
@@ -89,7 +89,7 @@ export async function findWithJsonIndex(db: Database, views: ViewIndexes, choice
   let keys = 0;
   for await (const row of group.scanRows(ix.name, range)) {
     keys++;
-    if (!seen.has(row.id)) {
+    if (!seen.has(row.id) && !row.id.startsWith('_design/')) {
       seen.add(row.id);
       ids.push(row.id);
     }

@@ -59,9 +59,11 @@ export interface ParsedFind {
 
 const MAX_LIMIT = 1 << 30;
 
-function nonNegative(v: unknown, name: string, dflt: number): number {
+function nonNegative(v: unknown, dflt: number): number {
   if (v === undefined) return dflt;
-  if (!Number.isSafeInteger(v) || (v as number) < 0) throw new RefugeError('bad_request', `${name} must be a non-negative integer`);
+  if (!Number.isSafeInteger(v) || (v as number) < 0) {
+    throw new RefugeError('invalid_non_neg_integer', `${JSON.stringify(v)} is not an integer greater than or equal to zero`);
+  }
   return v as number;
 }
 
@@ -73,7 +75,7 @@ export function decodeBookmark(b: unknown): number {
   } catch {
     // fall through to the error below
   }
-  throw new RefugeError('bad_request', 'Invalid bookmark value');
+  throw new RefugeError('invalid_bookmark', `Invalid bookmark value: ${JSON.stringify(b)}`);
 }
 
 /** The path index as a query may use it: kept up to date, turned off, or being rebuilt. */
@@ -85,12 +87,15 @@ export type PathIndexState = 'ready' | 'off' | 'building';
  */
 export function parseFindOptions(req: FindRequest): Omit<ParsedFind, 'plan'> {
   if (req === null || typeof req !== 'object') throw new RefugeError('bad_request', 'Request body must be a JSON object');
-  if (req.selector === undefined) throw new RefugeError('bad_request', 'Missing required key: selector');
+  if (req.selector === undefined) throw new RefugeError('missing_required_key', 'Missing required key: selector');
   const selector = normalizeSelector(req.selector);
   const sort = parseSort(req.sort);
   const fields = parseFields(req.fields);
-  const limit = nonNegative(req.limit, 'limit', 25);
-  const skip = nonNegative(req.skip, 'skip', 0) + decodeBookmark(req.bookmark);
+  const limit = nonNegative(req.limit, 25);
+  const skip = nonNegative(req.skip, 0) + decodeBookmark(req.bookmark);
+  if (req.conflicts !== undefined && typeof req.conflicts !== 'boolean') {
+    throw new RefugeError('invalid_boolean', `Invalid boolean value: ${JSON.stringify(req.conflicts)}`);
+  }
   return { selector, sort, fields, limit: Math.min(limit, MAX_LIMIT), skip };
 }
 
@@ -146,7 +151,8 @@ export async function executeFind(
   const matches: Doc[] = [];
   const seen = new Set<string>();
   const consider = (id: string, raw: string | undefined) => {
-    if (raw === undefined || decodeHead(raw).deleted) return;
+    // Mango never answers design documents (CouchDB's _find skips them).
+    if (raw === undefined || id.startsWith('_design/') || decodeHead(raw).deleted) return;
     stats.docs++;
     const rec = decodeRecord(id, raw);
     const doc = buildDoc(rec, rec.rev, rec.body, { conflicts: opts.conflicts }, opts.revsLimit);
@@ -257,8 +263,8 @@ function pathScan(q: PathQuery): IndexScan {
  */
 export function pathQuery(reader: KvReader, q: PathQuery, revsLimit: number): AsyncGenerator<PathQueryRow> {
   const scan = pathScan(q);
-  const skip = nonNegative(q.skip, 'skip', 0);
-  const limit = nonNegative(q.limit, 'limit', Infinity);
+  const skip = nonNegative(q.skip, 0);
+  const limit = nonNegative(q.limit, Infinity);
   return streamPathQuery(reader, q, scan, skip, limit, revsLimit);
 }
 

@@ -17,6 +17,21 @@ export type ErrorCode =
   | 'doc_validation'
   | 'invalid_rev'
   | 'bad_selector'
+  | 'invalid_selector_json'
+  | 'invalid_selector'
+  | 'invalid_operator'
+  | 'not_supported'
+  | 'bad_arg'
+  | 'invalid_sort_json'
+  | 'invalid_sort_dir'
+  | 'invalid_sort_field'
+  | 'unsupported_mixed_sort'
+  | 'invalid_fields'
+  | 'invalid_bookmark'
+  | 'missing_required_key'
+  | 'invalid_non_neg_integer'
+  | 'invalid_pos_integer'
+  | 'invalid_boolean'
   | 'no_usable_index'
   | 'compilation_error'
   | 'query_parse_error'
@@ -51,6 +66,22 @@ const STATUS: Record<ErrorCode, number> = {
   doc_validation: 400,
   invalid_rev: 400,
   bad_selector: 400,
+  // Mango's own names for what is wrong with a query (mango_error), all 400 as in CouchDB.
+  invalid_selector_json: 400,
+  invalid_selector: 400,
+  invalid_operator: 400,
+  not_supported: 400,
+  bad_arg: 400,
+  invalid_sort_json: 400,
+  invalid_sort_dir: 400,
+  invalid_sort_field: 400,
+  unsupported_mixed_sort: 400,
+  invalid_fields: 400,
+  invalid_bookmark: 400,
+  missing_required_key: 400,
+  invalid_non_neg_integer: 400,
+  invalid_pos_integer: 400,
+  invalid_boolean: 400,
   no_usable_index: 400,
   // A design document function that does not compile (CouchDB answers 400 compilation_error).
   compilation_error: 400,

@@ -2,14 +2,27 @@
 // `_explain`, and `_index` (json indexes as views, listed beside the automatic path index).
 
 import type { FastifyInstance } from 'fastify';
-import { isRefugeError } from '../errors/index.ts';
+import { RefugeError, isRefugeError } from '../errors/index.ts';
 import { indexDdocId, listIndexes, prepareIndex, removeIndex } from '../views/index.ts';
 import type { FindRequest } from '../documents/index.ts';
 import { dbOf, type ServerContext } from './context.ts';
 import { objectBody } from './params.ts';
 import { findWire } from './wire.ts';
 
+/** CouchDB's checks of the options only the wire has (mango_opts): `r` and the flags. */
+function checkWireOptions(body: Record<string, unknown>): void {
+  const r = body.r;
+  if (r !== undefined && !(Number.isSafeInteger(r) && (r as number) > 0)) {
+    throw new RefugeError('invalid_pos_integer', `${JSON.stringify(r)} is not an integer greater than zero`);
+  }
+  for (const flag of ['execution_stats', 'stable', 'update', 'allow_fallback']) {
+    const v = body[flag];
+    if (v !== undefined && typeof v !== 'boolean') throw new RefugeError('invalid_boolean', `Invalid boolean value: ${JSON.stringify(v)}`);
+  }
+}
+
 function findRequest(body: Record<string, unknown>): FindRequest {
+  checkWireOptions(body);
   return {
     selector: body.selector,
     fields: body.fields,
@@ -17,7 +30,7 @@ function findRequest(body: Record<string, unknown>): FindRequest {
     limit: body.limit as number | undefined,
     skip: body.skip as number | undefined,
     bookmark: body.bookmark as string | undefined,
-    conflicts: body.conflicts === true,
+    conflicts: body.conflicts as boolean | undefined,
     executionStats: body.execution_stats === true,
   };
 }

@@ -140,6 +140,13 @@ function fromCondition(path: string, cond: Condition, out: IndexScan[]): void {
       return exists(cond.value);
     case '$regex':
       return exists('string');
+    case '$beginsWith': {
+      // The strings from the prefix up to the next prefix of its length, in code point order.
+      const upper = nextPrefix(cond.prefix);
+      if (cond.prefix === '' || upper === undefined) return exists('string');
+      out.push({ kind: 'range', path, gte: cond.prefix, lt: upper });
+      return;
+    }
     case '$mod':
       return exists('number');
     case '$keyMapMatch':
@@ -202,4 +209,21 @@ function tighten(into: Range, from: Range, strict: 'gt' | 'lt', loose: 'gte' | '
     delete into[loose];
     into[next.strict ? strict : loose] = next.v;
   }
+}
+
+/**
+ * The least string above every string that starts with `prefix` (code point order): its last code
+ * point that can grow, grown by one, with what follows it dropped; undefined when none can.
+ */
+export function nextPrefix(prefix: string): string | undefined {
+  const points = [...prefix].map((c) => c.codePointAt(0)!);
+  // A lone surrogate has no place in code point order that the index keeps: no range then.
+  if (points.some((p) => p >= 0xd800 && p <= 0xdfff)) return undefined;
+  for (let i = points.length - 1; i >= 0; i--) {
+    if (points[i]! >= 0x10ffff) continue;
+    // Surrogate code points never stand alone in an indexed string: step over them.
+    const next = points[i]! + 1 === 0xd800 ? 0xe000 : points[i]! + 1;
+    return String.fromCodePoint(...points.slice(0, i), next);
+  }
+  return undefined;
 }

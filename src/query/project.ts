@@ -3,11 +3,11 @@
 import { RefugeError } from '../errors/index.ts';
 import { getField, parseField, setField } from './field-path.ts';
 
-/** Validates `fields`; undefined or [] means the whole document. */
+/** Validates `fields`; undefined or [] means the whole document (null is refused, as in CouchDB). */
 export function parseFields(fields: unknown): string[] | undefined {
-  if (fields === undefined || fields === null) return undefined;
+  if (fields === undefined) return undefined;
   if (!Array.isArray(fields) || !fields.every((f) => typeof f === 'string')) {
-    throw new RefugeError('bad_request', `Fields must be an array of strings, not: ${JSON.stringify(fields)}`);
+    throw new RefugeError('invalid_fields', `Fields must be an array of strings, not: ${JSON.stringify(fields)}`);
   }
   for (const f of fields) parseField(f);
   return fields.length === 0 ? undefined : fields;

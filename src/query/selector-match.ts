@@ -71,6 +71,8 @@ export function matchCondition(value: unknown, cond: Condition, cmp: Cmp = colla
       return Number.isInteger(value) && (value as number) % cond.divisor === cond.remainder;
     case '$regex':
       return typeof value === 'string' && cond.regex.test(value);
+    case '$beginsWith':
+      return typeof value === 'string' && value.startsWith(cond.prefix);
     case '$elemMatch':
       return Array.isArray(value) && value.some((v) => matchSelector(v, cond.selector));
     case '$allMatch':

@@ -17,11 +17,11 @@ const JSON_TYPES: ReadonlySet<string> = new Set<JsonType>(['null', 'boolean', 'n
 const UNSUPPORTED = new Set(['$where', '$geoWithin', '$geoIntersects', '$near', '$nearSphere', '$text']);
 
 export function normalizeSelector(sel: unknown): Selector {
-  if (!isPlainObject(sel)) throw bad(`Selector must be a JSON object, not: ${show(sel)}`);
+  if (!isPlainObject(sel)) throw new RefugeError('invalid_selector_json', `Selector must be a JSON object, not: ${show(sel)}`);
   if (Object.keys(sel).length === 0) return MATCH_ALL;
   const out = norm(parse(sel, ''));
   // CouchDB refuses a bare operator at the root ({"$gt": 1}); deeper ones apply to the value at hand.
-  if (out.kind === 'field' && out.field === '') throw bad('One or more conditions is missing a field name.');
+  if (out.kind === 'field' && out.field === '') throw new RefugeError('invalid_selector', 'One or more conditions is missing a field name.');
   return out;
 }
 
@@ -78,14 +78,18 @@ function parseEntry(key: string, arg: unknown, field: string): Pre {
     case '$regex':
       if (typeof arg !== 'string') throw badArg(key, arg);
       return leaf(field, { op: key, source: arg, regex: compileRegex(arg) });
+    case '$beginsWith':
+      // CouchDB takes a non-string operand for an unknown operator, not a bad argument.
+      if (typeof arg !== 'string') throw new RefugeError('invalid_operator', `Invalid operator: ${key}`);
+      return leaf(field, { op: key, prefix: arg });
     case '$elemMatch':
     case '$allMatch':
     case '$keyMapMatch':
       if (!isPlainObject(arg)) throw badArg(key, arg);
       return leaf(field, { op: key as SubSelectorOp, selector: normalizeSub(arg) });
     default:
-      if (UNSUPPORTED.has(key)) throw bad(`Unsupported operator: ${key}`);
-      throw bad(`Invalid operator: ${key}`);
+      if (UNSUPPORTED.has(key)) throw new RefugeError('not_supported', `Unsupported operator: ${key}`);
+      throw new RefugeError('invalid_operator', `Invalid operator: ${key}`);
   }
 }
 
@@ -162,8 +166,7 @@ function negateCondition(c: Condition): Condition {
   }
 }
 
-const bad = (reason: string) => new RefugeError('bad_request', reason);
-const badArg = (op: string, arg: unknown) => bad(`Bad argument for operator ${op}: ${show(arg)}`);
+const badArg = (op: string, arg: unknown) => new RefugeError('bad_arg', `Bad argument for operator ${op}: ${show(arg)}`);
 
 function show(v: unknown): string {
   try {

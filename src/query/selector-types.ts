@@ -23,6 +23,8 @@ export type Condition =
   | { op: '$size'; value: number }
   | { op: '$mod'; divisor: number; remainder: number }
   | { op: '$regex'; source: string; regex: RegExp }
+  /** CouchDB 3.4's `$beginsWith`: a string value that starts with `prefix` (code points, case-sensitive). */
+  | { op: '$beginsWith'; prefix: string }
   | { op: SubSelectorOp; selector: Selector }
   /** Only around conditions that have no direct opposite ($regex, $all, $elemMatch...). */
   | { op: '$not'; cond: Condition };

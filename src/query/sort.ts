@@ -10,14 +10,14 @@ export interface SortField {
   dir: 'asc' | 'desc';
 }
 
-/** `["a", {"b": "desc"}]` -> fields with directions; undefined or null means no sort. */
+/** `["a", {"b": "desc"}]` -> fields with directions; undefined means no sort (null is refused, as in CouchDB). */
 export function parseSort(sort: unknown): SortField[] {
-  if (sort === undefined || sort === null) return [];
-  if (!Array.isArray(sort)) throw bad(`Sort must be an array of sort specs, not: ${show(sort)}`);
+  if (sort === undefined) return [];
+  if (!Array.isArray(sort)) throw new RefugeError('invalid_sort_json', `Sort must be an array of sort specs, not: ${show(sort)}`);
   const out = sort.map(sortField);
   // CouchDB has no mixed-direction sorts.
   if (new Set(out.map((f) => f.dir)).size > 1) {
-    throw bad('Sorts currently only support a single direction for all fields.');
+    throw new RefugeError('unsupported_mixed_sort', 'Sorts currently only support a single direction for all fields.');
   }
   return out;
 }
@@ -29,10 +29,10 @@ function sortField(spec: unknown): SortField {
     if (keys.length === 1 && keys[0] !== '') {
       const dir = spec[keys[0]!];
       if (dir === 'asc' || dir === 'desc') return checked({ field: keys[0]!, dir });
-      throw bad(`Invalid sort direction: ${show(dir)}`);
+      throw new RefugeError('invalid_sort_dir', `Invalid sort direction: ${show(dir)}`);
     }
   }
-  throw bad(`Invalid sort field: ${show(spec)}`);
+  throw new RefugeError('invalid_sort_field', `Invalid sort field: ${show(spec)}`);
 }
 
 function checked(f: SortField): SortField {
@@ -63,5 +63,4 @@ export function sortComparator(sort: readonly SortField[]): (a: unknown, b: unkn
   };
 }
 
-const bad = (reason: string) => new RefugeError('bad_request', reason);
 const show = (v: unknown) => JSON.stringify(v) ?? String(v);

@@ -115,12 +115,28 @@ describe('views and json indexes through PouchDB', () => {
     const stats = await request(`${server.url}/views/_find`, { method: 'POST', body: { selector: { n: { $gt: 3 } }, use_index: 'by-n', execution_stats: true } });
     assert.equal(stats.body.execution_stats.total_keys_examined, 3);
     // A json index checks the request as the path index does: nothing half-valid runs.
-    for (const bad of [{ limit: -1 }, { limit: '2' }, { skip: -3 }, { sort: [{ n: 'up' }] }, { bookmark: 'garbage!' }]) {
+    const bads: Array<[object, string]> = [
+      [{ limit: -1 }, 'invalid_non_neg_integer'], [{ limit: '2' }, 'invalid_non_neg_integer'], [{ skip: -3 }, 'invalid_non_neg_integer'],
+      [{ sort: [{ n: 'up' }] }, 'invalid_sort_dir'], [{ sort: null }, 'invalid_sort_json'], [{ fields: null }, 'invalid_fields'],
+      [{ bookmark: 'garbage!' }, 'invalid_bookmark'], [{ r: 'no limit!' }, 'invalid_pos_integer'], [{ r: 0 }, 'invalid_pos_integer'],
+      [{ conflicts: 'no limit!' }, 'invalid_boolean'], [{ conflicts: null }, 'invalid_boolean'], [{ execution_stats: 1 }, 'invalid_boolean'],
+    ];
+    for (const [bad, error] of bads) {
       for (const endpoint of ['_find', '_explain']) {
         const res = await request(`${server.url}/views/${endpoint}`, { method: 'POST', body: { selector: { n: { $gt: 3 } }, use_index: 'by-n', ...bad } });
         assert.equal(res.status, 400, `${endpoint} ${JSON.stringify(bad)}`);
-        assert.equal(res.body.error, 'bad_request');
+        assert.equal(res.body.error, error, `${endpoint} ${JSON.stringify(bad)}`);
       }
+    }
+    const badMark = await request(`${server.url}/views/_find`, { method: 'POST', body: { selector: { n: 1 }, bookmark: 'bad-bookmark' } });
+    assert.equal(badMark.body.reason, 'Invalid bookmark value: "bad-bookmark"');
+    const nullIndex = await request(`${server.url}/views/_find`, { method: 'POST', body: { selector: { n: { $gt: 3 } }, use_index: null } });
+    assert.equal(nullIndex.body.warning, undefined, 'use_index: null names no index: nothing to warn about');
+    // Mango never answers design documents, through a json index or the path index.
+    for (const use_index of ['by-n', undefined]) {
+      const all = await request(`${server.url}/views/_find`, { method: 'POST', body: { selector: { _id: { $gt: null } }, use_index, limit: 1000 } });
+      assert.ok(all.body.docs.length > 0);
+      assert.ok(all.body.docs.every((d: { _id: string }) => !d._id.startsWith('_design/')), JSON.stringify(all.body.docs.map((d: { _id: string }) => d._id)));
     }
     await db.createIndex({ index: { fields: ['type'], partial_filter_selector: { n: { $gte: 5 } } }, ddoc: 'partial', name: 'big' });
     const partial = await db.find({ selector: { type: { $gt: null } }, use_index: ['partial', 'big'] });

@@ -9,6 +9,7 @@ import { planFind } from '../../src/query/plan.ts';
 import { scanBounds, type IndexScan } from '../../src/query/scan-bounds.ts';
 import { matchSelector, normalizeSelector } from '../../src/query/selector.ts';
 import { matchCondition } from '../../src/query/selector-match.ts';
+import type { Condition } from '../../src/query/selector-types.ts';
 import { collate } from '../../src/query/collate.ts';
 import { sortComparator, type SortField } from '../../src/query/sort.ts';
 import { compareBytes, inBounds } from './helpers.ts';
@@ -18,7 +19,7 @@ const key = fc.oneof(
   { arbitrary: fc.constantFrom('a', 'b'), weight: 5 },
   { arbitrary: fc.constantFrom('c', '0', '_p', 'x/y', '[]', 'a.b'), weight: 1 },
 );
-const leaf = fc.constantFrom<unknown>(null, true, false, 0, -0, 1, 1.5, -2, 1e300, 'a', 'b', '', 'ab', '\u0000', '\u0001', '\uffff', '\u{10000}', '\ud800');
+const leaf = fc.constantFrom<unknown>(null, true, false, 0, -0, 1, 1.5, -2, 1e300, 'a', 'b', '', 'ab', '\u0000', '\u0001', '\uffff', '\u{10000}', '\ud800', 'a\u{10ffff}b', '\u{10ffff}');
 const value: fc.Arbitrary<unknown> = fc.letrec<{ v: unknown }>((tie) => ({
   v: fc.oneof({ maxDepth: 3 }, leaf, leaf, fc.array(tie('v'), { maxLength: 3 }), fc.dictionary(key, tie('v'), { maxKeys: 3 })),
 })).v;
@@ -39,6 +40,7 @@ const scalarCond = fc.oneof(
   fc.tuple(leaf, leaf, leaf, leaf).map(([a, b, c, d]) => ({ $gt: a, $gte: b, $lt: c, $lte: d })),
   fc.array(leaf, { maxLength: 3 }).map((vs) => ({ $in: vs })),
   fc.constant({ $exists: true }),
+  fc.constantFrom('', 'a', 'ab', 'b', '\u0000', '\uffff', '\u{10000}', 'a\u{10ffff}').map((p) => ({ $beginsWith: p })),
 );
 const cond = fc.oneof(
   scalarCond,
@@ -55,6 +57,8 @@ const cond = fc.oneof(
   fc.tuple(key, scalarCond).map(([k, c]) => ({ $elemMatch: { [k]: c } })),
   scalarCond.map((c) => ({ $allMatch: c })),
   scalarCond.map((c) => ({ $not: c })),
+  // Prefixes with no next prefix (all U+10FFFF, a lone surrogate) scan every string: not exact.
+  fc.constantFrom('\u{10ffff}', '\ud800', 'a\ud800').map((p) => ({ $beginsWith: p })),
 );
 const clause = fc.tuple(field, cond).map(([f, c]) => ({ [f]: c }));
 const selector = fc.oneof(
@@ -147,6 +151,7 @@ function checkEntry(scan: IndexScan, entry: { path: string; encodedValue: string
   }
   // Markers stand for every array/object; the comparisons must hold for all of them alike.
   for (const [op, arg] of Object.entries(raw)) {
-    assert.ok(matchCondition(v, { op: op as '$eq', value: arg }), `${JSON.stringify(v)} fails ${op} ${JSON.stringify(arg)}`);
+    const cond: Condition = op === '$beginsWith' ? { op, prefix: arg as string } : { op: op as '$eq', value: arg };
+    assert.ok(matchCondition(v, cond), `${JSON.stringify(v)} fails ${op} ${JSON.stringify(arg)}`);
   }
 }

@@ -73,15 +73,23 @@ describe('normalizeSelector: CouchDB mango_selector:normalize', () => {
     assert.deepEqual(s.kind === 'field' && s.path, ['a.b']);
   });
 
+  // Mango's error names (mango_error), each for its kind of mistake.
+  const CODES: Array<[RegExp, string]> = [
+    [/^Selector must be/, 'invalid_selector_json'],
+    [/^Invalid operator/, 'invalid_operator'],
+    [/^Unsupported operator/, 'not_supported'],
+    [/^One or more conditions/, 'invalid_selector'],
+    [/^Invalid field name/, 'bad_request'],
+  ];
   const rejects = (sel: unknown, reason: string | RegExp) =>
     assert.throws(() => normalizeSelector(sel), (err: any) => {
-      assert.equal(err.code, 'bad_request');
+      assert.equal(err.code, CODES.find(([re]) => re.test(err.reason))?.[1] ?? 'bad_arg', err.reason);
       if (typeof reason === 'string') assert.equal(err.reason, reason);
       else assert.match(err.reason, reason);
       return true;
     });
 
-  test('invalid selectors are bad_request with CouchDB-style reasons', () => {
+  test("invalid selectors get Mango's error names and CouchDB's reasons", () => {
     rejects([], 'Selector must be a JSON object, not: []');
     rejects('x', 'Selector must be a JSON object, not: "x"');
     rejects(null, /Selector must be a JSON object/);

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { parseSort, sortComparator } from '../../src/query/sort.ts';
 import { parseFields, projectFields } from '../../src/query/project.ts';
 
-const rejects = (fn: () => unknown, reason: string) =>
-  assert.throws(fn, (err: any) => err.code === 'bad_request' && err.reason === reason);
+const rejects = (fn: () => unknown, reason: string, code: string) =>
+  assert.throws(fn, (err: any) => err.code === code && err.reason === reason);
 
 describe('parseSort: CouchDB mango_sort', () => {
   test('strings sort ascending; {"field": "asc"|"desc"} objects name the direction', () => {
@@ -16,13 +16,14 @@ describe('parseSort: CouchDB mango_sort', () => {
     assert.deepEqual(parseSort(undefined), []);
   });
 
-  test('invalid sorts are bad_request with CouchDB reasons', () => {
-    rejects(() => parseSort('a'), 'Sort must be an array of sort specs, not: "a"');
-    rejects(() => parseSort(['']), 'Invalid sort field: ""');
-    rejects(() => parseSort([1]), 'Invalid sort field: 1');
-    rejects(() => parseSort([{ a: 'up' }]), 'Invalid sort direction: "up"');
-    rejects(() => parseSort([{ a: 'asc', b: 'asc' }]), 'Invalid sort field: {"a":"asc","b":"asc"}');
-    rejects(() => parseSort(['a', { b: 'desc' }]), 'Sorts currently only support a single direction for all fields.');
+  test("invalid sorts get Mango's error names and CouchDB's reasons", () => {
+    rejects(() => parseSort('a'), 'Sort must be an array of sort specs, not: "a"', 'invalid_sort_json');
+    rejects(() => parseSort(null), 'Sort must be an array of sort specs, not: null', 'invalid_sort_json');
+    rejects(() => parseSort(['']), 'Invalid sort field: ""', 'invalid_sort_field');
+    rejects(() => parseSort([1]), 'Invalid sort field: 1', 'invalid_sort_field');
+    rejects(() => parseSort([{ a: 'up' }]), 'Invalid sort direction: "up"', 'invalid_sort_dir');
+    rejects(() => parseSort([{ a: 'asc', b: 'asc' }]), 'Invalid sort field: {"a":"asc","b":"asc"}', 'invalid_sort_field');
+    rejects(() => parseSort(['a', { b: 'desc' }]), 'Sorts currently only support a single direction for all fields.', 'unsupported_mixed_sort');
   });
 });
 
@@ -70,7 +71,8 @@ describe('projectFields: CouchDB mango_fields:extract', () => {
     assert.equal(projectFields(doc, undefined), doc);
     assert.equal(parseFields([]), undefined);
     assert.deepEqual(parseFields(['a']), ['a']);
-    rejects(() => parseFields('a'), 'Fields must be an array of strings, not: "a"');
-    rejects(() => parseFields([1]), 'Fields must be an array of strings, not: [1]');
+    rejects(() => parseFields('a'), 'Fields must be an array of strings, not: "a"', 'invalid_fields');
+    rejects(() => parseFields([1]), 'Fields must be an array of strings, not: [1]', 'invalid_fields');
+    rejects(() => parseFields(null), 'Fields must be an array of strings, not: null', 'invalid_fields');
   });
 });
