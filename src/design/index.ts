@@ -1,10 +1,10 @@
 // Design documents: what a database runs of its users' code — validate_doc_update on every write
 // path, changes filters, and the indexes they define (views in src/views, full-text in
 // src/search). `attachDesign` installs the hooks on a Database; user code runs in src/sandbox.
-import type { Database, FindResult } from '../documents/index.ts';
+import type { Database, Doc, FindResult } from '../documents/index.ts';
 import { chooseJsonIndex, explainJsonIndex, findWithJsonIndex, type MangoFindRequest } from './mango-find.ts';
 import { RefugeError } from '../errors/index.ts';
-import type { SandboxOptions } from '../sandbox/index.ts';
+import { createSandbox, type SandboxOptions } from '../sandbox/index.ts';
 import { SearchIndexes } from '../search/index.ts';
 import type { KvStore } from '../storage/index.ts';
 import { ViewIndexes } from '../views/index.ts';
@@ -75,7 +75,10 @@ export function attachDesign(db: Database, options: AttachDesignOptions = {}): D
     store.catch(() => (store = undefined));
     return store;
   };
-  const sandboxFor = (ddoc: Parameters<SandboxCache['sandboxFor']>[0]) => sandboxes.sandboxFor(ddoc);
+  // A view group owns its sandbox (it disposes it when it closes), and one group serves every design
+  // document with the same views: a sandbox from the per-revision cache would be disposed under it
+  // when the document that opened it changed or went away.
+  const sandboxFor = (ddoc: Doc) => createSandbox({ ...options.sandbox, ddoc });
   const onError = options.onError;
   const design: DbDesign = {
     docs,

@@ -19,11 +19,7 @@ export class SandboxCache {
 
   constructor(private readonly options: Omit<SandboxOptions, 'ddoc'> = {}) {}
 
-  /** The sandbox of this revision of `ddoc`; an older revision's sandbox is disposed. */
-  sandboxFor(ddoc: Doc): Promise<DesignSandbox> {
-    return this.entry(ddoc).sandbox;
-  }
-
+  /** `source` compiled in the sandbox of this revision of `ddoc` (an older revision's is disposed). */
   async compile(ddoc: Doc, source: string): Promise<CompiledFn> {
     const entry = this.entry(ddoc);
     const sandbox = await entry.sandbox;

@@ -194,6 +194,26 @@ describe('views and json indexes through PouchDB', () => {
     assert.deepEqual((await db.query('app/byType', { group: true })).rows[0], { key: ['fruit'], value: 8 });
   });
 
+  test('design documents sharing the same views keep working when one of them changes or goes away', async () => {
+    const shared = new PouchDB(`${server.url}/shared-views`);
+    const views = { v: { map: 'function (doc) { if (doc.x) emit(doc.x, null); }' } };
+    const a = await shared.put({ _id: 'a', x: 1 });
+    const d = await shared.put({ _id: '_design/d', views });
+    await shared.put({ _id: '_design/e', views });
+    assert.deepEqual((await shared.query('d/v')).rows.map((r: any) => r.key), [1]);
+    // The document that opened the shared index changes (not its views), then goes away; the
+    // index reads new documents through the other one (CouchDB's multiple_rows test).
+    const d2 = await shared.put({ _id: '_design/d', _rev: d.rev, views, filters: { f: 'function () { return true; }' } });
+    const a2 = await shared.put({ _id: 'a', _rev: a.rev, x: 2 });
+    assert.deepEqual((await shared.query('e/v')).rows.map((r: any) => r.key), [2]);
+    await shared.remove('_design/d', d2.rev);
+    await shared.put({ _id: 'a', _rev: a2.rev, x: 3 });
+    assert.deepEqual((await shared.query('e/v')).rows.map((r: any) => r.key), [3]);
+    await shared.put({ _id: '_design/d', views });
+    await shared.put({ _id: 'b', x: 4 });
+    assert.deepEqual((await shared.query('d/v')).rows.map((r: any) => r.key), [3, 4]);
+  });
+
   test('_compact/{ddoc} compacts a design document\'s index (202), and is a 404 for a missing one', async () => {
     const compact = await request(`${server.url}/views/_compact/app`, { method: 'POST', body: {} });
     assert.equal(compact.status, 202);
