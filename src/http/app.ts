@@ -48,6 +48,19 @@ export interface AppOptions extends BlobRouteOptions {
 /** Paths anyone may use even when an admin is configured. */
 const OPEN = new Set(['/', '/_up', '/_session']);
 
+/** The methods `X-HTTP-Method-Override` may name, as in CouchDB (CONNECT aside: never routed here). */
+const OVERRIDES = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'TRACE', 'COPY']);
+
+/**
+ * CouchDB lets clients that can only POST name the method they mean in `X-HTTP-Method-Override`;
+ * it is ignored on any other method. Applied before routing, so the request is routed as that method.
+ */
+function methodOverride(req: { method?: string; headers: Record<string, string | string[] | undefined> }): void {
+  if (req.method !== 'POST') return;
+  const wanted = req.headers['x-http-method-override'];
+  if (typeof wanted === 'string' && OVERRIDES.has(wanted)) req.method = wanted;
+}
+
 /** Largest request body accepted unless the server is told otherwise (64 MiB). */
 export const DEFAULT_BODY_LIMIT = 64 * 1024 * 1024;
 
@@ -59,6 +72,10 @@ export function buildApp(ctx: ServerContext, options: AppOptions = {}): FastifyI
     return503OnClosing: true,
     forceCloseConnections: true,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 64 * 1024 },
+    rewriteUrl: (req) => {
+      methodOverride(req);
+      return req.url!;
+    },
     // Bad percent-encodings and the like are found by the router, before the error handler.
     frameworkErrors: errorHandler,
     clientErrorHandler,

@@ -3,6 +3,7 @@
 // something happens). Rows are pulled only when the socket has drained (back-pressure), and every
 // feed ends cleanly when the client leaves or the server stops.
 
+import type { OutgoingHttpHeaders } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { lifetimeSignal, type ServerContext } from './context.ts';
 
@@ -35,6 +36,7 @@ export async function streamFeed<Row>(ctx: ServerContext, req: FastifyRequest, r
   signal.addEventListener('abort', stop, { once: true });
   reply.hijack();
   reply.raw.writeHead(200, {
+    ...(reply.getHeaders() as OutgoingHttpHeaders), // what hooks set before (Server)
     'Content-Type': o.sse ? 'text/event-stream' : 'application/json',
     'Cache-Control': 'no-cache',
     'Transfer-Encoding': 'chunked',
@@ -79,29 +81,49 @@ export async function streamFeed<Row>(ctx: ServerContext, req: FastifyRequest, r
   }
 }
 
+export interface LongpollOptions<Row> {
+  /** Answers with no rows after this long (default 60 s). */
+  timeout?: number;
+  /** Milliseconds between newlines sent while waiting. */
+  heartbeat?: number;
+  /** The `last_seq` answered when no row comes. */
+  since: number;
+  /** The live rows after `since`; the first batch is the answer. */
+  live: (signal: AbortSignal) => AsyncGenerator<Row[], void, undefined>;
+  wire: (row: Row) => unknown;
+  seqOf: (row: Row) => number;
+}
+
 /**
- * Longpoll after a first read found nothing: the first batch of live rows after `since`, or none
- * once `timeout` (default 60 s) passes or the client leaves.
+ * Longpoll after a first read found nothing, answered as CouchDB does: the headers and the opening
+ * `{"results":[` at once (so the client knows its request was taken), a newline per heartbeat while
+ * waiting, then the first batch of live rows and `last_seq` — or no rows once the timeout passes.
+ * The client leaving or the server stopping ends the wait.
  */
-export async function longpollRows<Row>(
-  ctx: ServerContext,
-  req: FastifyRequest,
-  timeout: number | undefined,
-  live: (signal: AbortSignal) => AsyncGenerator<Row[], void, undefined>,
-): Promise<Row[]> {
+export async function streamLongpoll<Row>(ctx: ServerContext, req: FastifyRequest, reply: FastifyReply, o: LongpollOptions<Row>): Promise<void> {
   const { signal, done } = lifetimeSignal(ctx, req);
   const ac = new AbortController();
   const stop = () => ac.abort();
   signal.addEventListener('abort', stop, { once: true });
-  const timer = setTimeout(stop, timeout ?? 60_000);
+  const timer = setTimeout(stop, o.timeout ?? 60_000);
+  reply.hijack();
+  reply.raw.writeHead(200, { ...(reply.getHeaders() as OutgoingHttpHeaders), 'Content-Type': 'application/json', 'Cache-Control': 'must-revalidate', 'Transfer-Encoding': 'chunked' });
+  reply.raw.write('{"results":[\n');
+  const beat = o.heartbeat ? setInterval(() => reply.raw.write('\n'), o.heartbeat) : undefined;
+  let rows: Row[] = [];
   try {
-    const feed = live(ac.signal);
+    const feed = o.live(ac.signal);
     const next = await feed.next();
     await feed.return();
-    return next.done ? [] : next.value;
+    if (!next.done) rows = next.value;
   } finally {
     clearTimeout(timer);
+    clearInterval(beat);
     signal.removeEventListener('abort', stop);
     done();
+    if (!reply.raw.destroyed) {
+      const lastSeq = rows.length > 0 ? o.seqOf(rows[rows.length - 1]!) : o.since;
+      reply.raw.end(rows.map((r) => JSON.stringify(o.wire(r))).join(',\n') + `\n],\n"last_seq":${JSON.stringify(lastSeq)}}\n`);
+    }
   }
 }

@@ -65,3 +65,14 @@ export function objectBody(body: unknown): Record<string, unknown> {
   }
   return body as Record<string, unknown>;
 }
+
+/** A feed's `heartbeat`: `true` (60 s) or a positive number of milliseconds, with CouchDB's reasons. */
+export function heartbeatParam(q: Query): number | undefined {
+  const raw = str(q, 'heartbeat');
+  if (raw === undefined) return undefined;
+  if (raw === 'true') return 60_000;
+  if (!/^-?[0-9]+$/.test(raw)) throw new RefugeError('bad_request', 'Invalid heartbeat value. Expecting a positive integer value (in milliseconds).');
+  const ms = Number(raw);
+  if (!(ms > 0) || !Number.isSafeInteger(ms)) throw new RefugeError('bad_request', 'The heartbeat value should be a positive integer (in milliseconds).');
+  return ms;
+}

@@ -3,7 +3,7 @@
 
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { RefugeError, isRefugeError } from '../errors/index.ts';
-import { splitDoc, type AllDocsOptions, type BulkGetRequest } from '../documents/index.ts';
+import { splitDoc, type AllDocsOptions, type BulkGetRequest, type Database } from '../documents/index.ts';
 import { dbOf, type ServerContext } from './context.ts';
 import { bool, int, json, jsonKey, jsonStringArray, objectBody, type Query } from './params.ts';
 import { allDocsWire, bulkDocsWire, revsDiffWire } from './wire.ts';
@@ -15,18 +15,22 @@ const JSON_PARAMS = new Set(['key', 'keys', 'startkey', 'start_key', 'endkey', '
  * A POST body's options (JSON-typed) over the query string's, as CouchDB reads `_all_docs` bodies:
  * each becomes its query-string form, so one parser checks both.
  */
-function withBody(q: Query, body?: Record<string, unknown>): Query {
+/**
+ * Parameters of a POST: the query string's where it has them (it wins, as in CouchDB), else the
+ * body's; each query of a `/queries` body wins over the query string instead.
+ */
+function withBody(q: Query, body?: Record<string, unknown>, bodyWins = false): Query {
   if (!body) return q;
   const out: Query = { ...q };
   for (const [name, value] of Object.entries(body)) {
-    if (name === 'keys' || value === undefined) continue;
+    if (name === 'keys' || value === undefined || (!bodyWins && Object.hasOwn(q, name))) continue;
     out[name] = JSON_PARAMS.has(name) || (value !== null && typeof value === 'object') ? JSON.stringify(value) : String(value);
   }
   return out;
 }
 
-export function allDocsOptions(query: Query, body?: Record<string, unknown>): AllDocsOptions {
-  const q = withBody(query, body);
+export function allDocsOptions(query: Query, body?: Record<string, unknown>, bodyWins = false): AllDocsOptions {
+  const q = withBody(query, body, bodyWins);
   const keys = jsonStringArray(body?.keys ?? json(q, 'keys'), 'keys');
   return {
     startkey: jsonKey(q, 'startkey', 'start_key'),
@@ -44,8 +48,8 @@ export function allDocsOptions(query: Query, body?: Record<string, unknown>): Al
 }
 
 /** `_design_docs`: the same options, the range kept inside `_design/` ids. */
-function designDocsOptions(query: Query, body?: Record<string, unknown>): AllDocsOptions {
-  const o = allDocsOptions(query, body);
+function designDocsOptions(query: Query, body?: Record<string, unknown>, bodyWins = false): AllDocsOptions {
+  const o = allDocsOptions(query, body, bodyWins);
   const [low, high] = ['_design/', '_design0'];
   if (o.keys) return { ...o, keys: o.keys.filter((k) => k.startsWith(low)) };
   if (o.key !== undefined) return o.key.startsWith(low) ? o : { ...o, keys: [] };
@@ -70,17 +74,22 @@ function queriesOf(body: unknown): Array<Record<string, unknown>> {
 export function bulkRoutes(app: FastifyInstance, ctx: ServerContext): void {
   // `_all_docs` and `_design_docs`: GET, POST (options in the body too) and POST `/queries` (several).
   for (const [path, optionsOf] of [['_all_docs', allDocsOptions], ['_design_docs', designDocsOptions]] as const) {
+    // CouchDB's _design_docs counts design documents in total_rows, not the whole database.
+    const listed = async (db: Database, options: AllDocsOptions) => {
+      const result = await db.allDocs(options);
+      return path === '_design_docs' ? { ...result, totalRows: (await db.allDocs(designDocsOptions({}))).rows.length } : result;
+    };
     const one = async (req: FastifyRequest, body?: Record<string, unknown>) => {
       const db = await dbOf(ctx, req);
       const q = withBody(req.query as Query, body);
-      return allDocsWire(await db.allDocs(optionsOf(req.query as Query, body)), bool(q, 'update_seq'));
+      return allDocsWire(await listed(db, optionsOf(req.query as Query, body)), bool(q, 'update_seq'));
     };
     app.get(`/:db/${path}`, (req) => one(req));
     app.post(`/:db/${path}`, (req) => one(req, objectBody(req.body)));
     app.post(`/:db/${path}/queries`, async (req) => {
       const db = await dbOf(ctx, req);
       const results = [];
-      for (const query of queriesOf(req.body)) results.push(allDocsWire(await db.allDocs(optionsOf(req.query as Query, query))));
+      for (const query of queriesOf(req.body)) results.push(allDocsWire(await listed(db, optionsOf(req.query as Query, query, true))));
       return { results };
     });
   }
@@ -98,7 +107,7 @@ export function bulkRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.post('/:db/_local_docs/queries', async (req) => {
     const db = await dbOf(ctx, req);
     const results = [];
-    for (const query of queriesOf(req.body)) results.push(localWire(await db.localDocs(allDocsOptions(req.query as Query, query))));
+    for (const query of queriesOf(req.body)) results.push(localWire(await db.localDocs(allDocsOptions(req.query as Query, query, true))));
     return { results };
   });
   const postOnly = async () => {

@@ -5,8 +5,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RefugeError } from '../errors/index.ts';
 import type { ChangeRow, ChangesOptions, Database, UserCtx } from '../documents/index.ts';
 import { dbOf, type ServerContext } from './context.ts';
-import { longpollRows, streamFeed } from './feed-stream.ts';
-import { bool, int, json, jsonStringArray, str, type Query } from './params.ts';
+import { streamFeed, streamLongpoll } from './feed-stream.ts';
+import { bool, heartbeatParam, int, json, jsonStringArray, str, type Query } from './params.ts';
 import { dbChangesSocket } from './routes-changes-ws.ts';
 import { changesWire } from './wire.ts';
 
@@ -19,13 +19,17 @@ interface ParsedChanges {
   timeout?: number;
 }
 
-async function parse(db: Database, q: Query, body: unknown, user?: UserCtx): Promise<ParsedChanges> {
-  const feed = (str(q, 'feed') ?? 'normal') as Feed;
+async function parse(db: Database, q: Query, body: unknown, user?: UserCtx, headers?: Record<string, string | string[] | undefined>): Promise<ParsedChanges> {
+  const asked = str(q, 'feed') ?? 'normal';
+  // CouchDB takes `live` for continuous.
+  const feed = (asked === 'live' ? 'continuous' : asked) as Feed;
   if (!['normal', 'longpoll', 'continuous', 'eventsource', 'websocket'].includes(feed)) {
     throw new RefugeError('bad_request', 'Supported `feed` types: normal, continuous, longpoll, eventsource, websocket');
   }
   const b = (body && typeof body === 'object' && !Array.isArray(body) ? body : {}) as Record<string, unknown>;
-  const sinceRaw = str(q, 'since') ?? (b.since !== undefined ? String(b.since) : undefined);
+  // An EventSource that reconnects names the last event it saw: CouchDB resumes after it.
+  const lastEventId = feed === 'eventsource' ? headers?.['last-event-id'] : undefined;
+  const sinceRaw = (typeof lastEventId === 'string' ? lastEventId : undefined) ?? str(q, 'since') ?? (b.since !== undefined ? String(b.since) : undefined);
   let since = 0;
   if (sinceRaw === 'now') since = (await db.info()).updateSeq;
   else if (sinceRaw !== undefined) {
@@ -61,9 +65,7 @@ async function parse(db: Database, q: Query, body: unknown, user?: UserCtx): Pro
     options.queryParams = { ...q };
     if (user) options.userCtx = user;
   }
-  const heartbeatRaw = str(q, 'heartbeat');
-  const heartbeat = heartbeatRaw === 'true' ? 60_000 : int(q, 'heartbeat');
-  return { feed, options, heartbeat: heartbeat === 0 ? undefined : heartbeat, timeout: int(q, 'timeout') };
+  return { feed, options, heartbeat: heartbeatParam(q), timeout: int(q, 'timeout') };
 }
 
 function stream(ctx: ServerContext, req: FastifyRequest, reply: FastifyReply, db: Database, p: ParsedChanges): Promise<void> {
@@ -80,23 +82,29 @@ function stream(ctx: ServerContext, req: FastifyRequest, reply: FastifyReply, db
   });
 }
 
-async function longpoll(ctx: ServerContext, req: FastifyRequest, db: Database, p: ParsedChanges) {
+async function longpoll(ctx: ServerContext, req: FastifyRequest, reply: FastifyReply, db: Database, p: ParsedChanges) {
   const first = await db.changes(p.options);
   if (first.results.length > 0 || p.options.limit === 0) return changesWire(first);
   const { limit, descending: _d, ...subscribe } = p.options;
-  const results = await longpollRows(ctx, req, p.timeout, (signal) => db.subscribe({ ...subscribe, since: first.lastSeq, batchSize: limit ?? 1000, signal }));
-  return changesWire({ results, lastSeq: results.length ? results[results.length - 1]!.seq : first.lastSeq });
+  return streamLongpoll<ChangeRow>(ctx, req, reply, {
+    ...(p.timeout !== undefined && { timeout: p.timeout }),
+    ...(p.heartbeat !== undefined && { heartbeat: p.heartbeat }),
+    since: first.lastSeq,
+    live: (signal) => db.subscribe({ ...subscribe, since: first.lastSeq, batchSize: limit ?? 1000, signal }),
+    wire: (row) => row,
+    seqOf: (row) => row.seq,
+  });
 }
 
 export function changesRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const handler = async (req: FastifyRequest, reply: FastifyReply) => {
     const db = await dbOf(ctx, req);
-    const p = await parse(db, req.query as Query, req.body, req.user);
+    const p = await parse(db, req.query as Query, req.body, req.user, req.headers);
     if (p.feed === 'websocket') {
       throw new RefugeError('not_implemented', 'feed=websocket needs a WebSocket upgrade (Connection: Upgrade, Upgrade: websocket): plain HTTP gets feed=continuous or eventsource');
     }
     if (p.feed === 'continuous' || p.feed === 'eventsource') return stream(ctx, req, reply, db, p);
-    if (p.feed === 'longpoll') return longpoll(ctx, req, db, p);
+    if (p.feed === 'longpoll') return longpoll(ctx, req, reply, db, p);
     return changesWire(await db.changes(p.options));
   };
   // WebSocket upgrades go to the socket feed; every other GET to the HTTP feeds.

@@ -6,8 +6,8 @@ import { RefugeError } from '../errors/index.ts';
 import type { DbUpdateRow } from '../node/index.ts';
 import { requireAdmin } from './auth.ts';
 import type { ServerContext } from './context.ts';
-import { longpollRows, streamFeed } from './feed-stream.ts';
-import { bool, int, str, type Query } from './params.ts';
+import { streamFeed, streamLongpoll } from './feed-stream.ts';
+import { bool, heartbeatParam, int, str, type Query } from './params.ts';
 
 const FEEDS = ['normal', 'longpoll', 'continuous', 'eventsource'] as const;
 type Feed = (typeof FEEDS)[number];
@@ -33,14 +33,13 @@ export function dbUpdatesRoutes(app: FastifyInstance, ctx: ServerContext): void 
     const limit = int(q, 'limit');
     const descending = bool(q, 'descending');
     const timeout = int(q, 'timeout');
-    const heartbeatRaw = str(q, 'heartbeat');
-    const heartbeat = heartbeatRaw === 'true' ? 60_000 : int(q, 'heartbeat');
+    const heartbeat = heartbeatParam(q);
     if (descending && feed !== 'normal') throw new RefugeError('bad_request', 'descending is only for feed=normal');
 
     if (feed === 'continuous' || feed === 'eventsource') {
       return streamFeed<DbUpdateRow>(ctx, req, reply, {
         sse: feed === 'eventsource',
-        ...(heartbeat ? { heartbeat } : {}),
+        ...(heartbeat !== undefined && { heartbeat }),
         ...(timeout !== undefined && { timeout }),
         ...(limit !== undefined && { limit }),
         since,
@@ -51,8 +50,14 @@ export function dbUpdatesRoutes(app: FastifyInstance, ctx: ServerContext): void 
     }
     const first = await ctx.node.dbUpdates({ since, ...(limit !== undefined && { limit }), descending });
     if (feed === 'longpoll' && first.results.length === 0 && limit !== 0) {
-      const rows = await longpollRows(ctx, req, timeout, (signal) => ctx.node.subscribeDbUpdates({ since: first.lastSeq, batchSize: limit ?? 1000, signal }));
-      return { results: rows.map(wire), last_seq: rows.at(-1)?.seq ?? first.lastSeq };
+      return streamLongpoll<DbUpdateRow>(ctx, req, reply, {
+        ...(timeout !== undefined && { timeout }),
+        ...(heartbeat !== undefined && { heartbeat }),
+        since: first.lastSeq,
+        live: (signal) => ctx.node.subscribeDbUpdates({ since: first.lastSeq, batchSize: limit ?? 1000, signal }),
+        wire,
+        seqOf: (row) => row.seq,
+      });
     }
     return { results: first.results.map(wire), last_seq: first.lastSeq };
   });

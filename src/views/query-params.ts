@@ -33,8 +33,9 @@ export function parseViewParams(params: Params): ViewQueryOptions {
 }
 
 /**
- * A request: query-string parameters, then the POST body's members (JSON values) on top. A body
- * with `queries` gives several queries, each on top of the query string.
+ * A request: the POST body's members (JSON values), then the query string on top, as in CouchDB
+ * (the query string wins). A body with `queries` gives several queries, each on top of the query
+ * string.
  */
 export function parseViewRequest(params: Params, body?: unknown): { queries: ViewQueryOptions[] } | { options: ViewQueryOptions } {
   const base = parseViewParams(params);
@@ -45,7 +46,9 @@ export function parseViewRequest(params: Params, body?: unknown): { queries: Vie
     if (!Array.isArray(b.queries)) throw new RefugeError('bad_request', '`queries` member must be an array.');
     return { queries: b.queries.map((q) => applyBody({ ...base }, q)) };
   }
-  return { options: applyBody(base, b) };
+  const o = applyBody({}, b);
+  for (const [name, raw] of entries(params)) setParam(o, name, raw, false);
+  return { options: o };
 }
 
 function applyBody(o: ViewQueryOptions, body: unknown): ViewQueryOptions {

@@ -212,6 +212,9 @@ describe('views and json indexes through PouchDB', () => {
     await shared.put({ _id: '_design/d', views });
     await shared.put({ _id: 'b', x: 4 });
     assert.deepEqual((await shared.query('d/v')).rows.map((r: any) => r.key), [3, 4]);
+    // A parameter in both the query string and a POST body: the query string wins, as in CouchDB.
+    const both = await request(`${server.url}/shared-views/_design/d/_view/v?limit=1`, { method: 'POST', body: { limit: 2 } });
+    assert.deepEqual(both.body.rows.map((r: any) => r.key), [3]);
   });
 
   test('_compact/{ddoc} compacts a design document\'s index (202), and is a 404 for a missing one', async () => {

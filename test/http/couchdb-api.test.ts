@@ -107,6 +107,27 @@ describe('CouchDB API shapes', () => {
     const get = await request(`${db}/_all_docs/queries`);
     assert.equal(get.status, 405);
     assert.equal(get.body.error, 'method_not_allowed');
+    // A parameter in both the query string and the body: the query string wins, as in CouchDB.
+    for (const path of ['_all_docs', '_design_docs', '_local_docs']) {
+      const both = await request(`${db}/${path}?limit=0`, { method: 'POST', body: { limit: 2 } });
+      assert.deepEqual(both.body.rows, [], path);
+    }
+    // _design_docs counts design documents in total_rows.
+    assert.equal((await request(`${db}/_design_docs`)).body.total_rows, 2);
+    assert.equal((await request(`${db}/_design_docs?limit=1`, { method: 'POST', body: {} })).body.total_rows, 2);
+  });
+
+  test('X-HTTP-Method-Override turns a POST into the method it names (and nothing else)', async () => {
+    const db = `${u}/override`;
+    await request(db, { method: 'PUT' });
+    const put = await request(`${db}/fnord`, { method: 'POST', body: { bob: 'connie' }, headers: { 'x-http-method-override': 'PUT' } });
+    assert.equal(put.status, 201);
+    assert.equal((await request(`${db}/fnord`)).body.bob, 'connie');
+    const del = await request(`${db}/fnord?rev=${put.body.rev}`, { method: 'POST', headers: { 'x-http-method-override': 'DELETE' } });
+    assert.equal(del.status, 200);
+    assert.equal((await request(`${db}/fnord`)).status, 404);
+    // Only a POST is overridden.
+    assert.equal((await request(`${db}/fnord`, { method: 'GET', headers: { 'x-http-method-override': 'PUT' } })).status, 404);
   });
 
   test('_uuids are never cached; _bulk_docs: all_or_nothing 417, new_edits:false needs revs, _local documents', async () => {

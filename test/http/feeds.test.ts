@@ -137,6 +137,39 @@ describe('_changes feeds over HTTP', () => {
     assert.deepEqual(f.body.results.map((r: any) => r.id), ['wanted']);
   });
 
+  test('longpoll answers its headers at once and sends heartbeats while it waits, as CouchDB does', async () => {
+    const res = await fetch(`${base}/_changes?feed=longpoll&since=now&heartbeat=10&timeout=30000`);
+    // fetch resolved: the status and headers came before any change.
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('server') ?? '', /^CouchDB\/3/);
+    const reader = new StreamReader(res);
+    await reader.readUntil((t) => t.startsWith('{"results":[\n\n'));
+    await put('after-heartbeat', { n: 5 });
+    const body = JSON.parse(await reader.readToEnd());
+    assert.deepEqual(body.results.map((r: any) => r.id), ['after-heartbeat']);
+    assert.equal(body.last_seq, body.results[0].seq);
+  });
+
+  test("heartbeat, feed=live and Last-Event-ID as CouchDB reads them", async () => {
+    const negative = await request(`${base}/_changes?feed=continuous&heartbeat=-1000`);
+    assert.equal(negative.status, 400);
+    assert.equal(negative.body.reason, 'The heartbeat value should be a positive integer (in milliseconds).');
+    assert.equal((await request(`${base}/_changes?feed=continuous&heartbeat=0`)).status, 400);
+    const notInt = await request(`${base}/_changes?feed=continuous&heartbeat=a1000`);
+    assert.equal(notInt.status, 400);
+    assert.equal(notInt.body.reason, 'Invalid heartbeat value. Expecting a positive integer value (in milliseconds).');
+    // feed=live is continuous.
+    const live = lines(await (await fetch(`${base}/_changes?feed=live&since=0&limit=2`)).text());
+    assert.equal(live.length, 3);
+    assert.deepEqual(JSON.parse(live[2]!), { last_seq: JSON.parse(live[1]!).seq });
+    // An EventSource that reconnects resumes after the last event it saw (Last-Event-ID over since).
+    const seq = (await request(base)).body.update_seq as number;
+    const sse = await fetch(`${base}/_changes?feed=eventsource&since=0&timeout=20`, { headers: { 'last-event-id': String(seq - 1) } });
+    const events = (await sse.text()).split('\n\n').filter((e) => e.startsWith('data: '));
+    assert.equal(events.length, 1);
+    assert.equal(JSON.parse(events[0]!.split('\n')[0]!.slice(6)).seq, seq);
+  });
+
   test('continuous: one JSON row per line, then {"last_seq"} at timeout', async () => {
     const res = await fetch(`${base}/_changes?feed=continuous&since=2&timeout=100`);
     assert.equal(res.status, 200);
