@@ -9,7 +9,7 @@ import type { Indexer, IndexerChange } from '../indexers/index.ts';
 import type { KvOp, KvReader, KvStore } from '../storage/index.ts';
 import { builtinName, builtinReducer, copy } from './builtin-reduce.ts';
 import { findView, parseDesignDoc, type DesignDef } from './design-doc.ts';
-import { encodeKey } from './key-codec.ts';
+import { compareKeys, encodeKey } from './key-codec.ts';
 import { viewRange } from './key-range.ts';
 import { entryView, GroupLayout, rowKeysOf, type GroupMeta } from './layout.ts';
 import { mapQuery, type FetchDocs, type MapResult, type ViewReadContext } from './map-query.ts';
@@ -121,7 +121,7 @@ export class ViewGroup implements Indexer {
           const values: string[] = [];
           if (at !== undefined) {
             emitted.forEach((perDoc, v) => {
-              for (const [key, value] of perDoc[at]!) {
+              for (const [key, value] of inRowOrder(perDoc[at]!)) {
                 entries.push(this.layout.entry(v, encodeKey(key)));
                 values.push(JSON.stringify([key ?? null, value ?? null]));
                 rows[v]!++;
@@ -268,4 +268,13 @@ async function makeReducer(viewName: string, source: string, sandbox: ViewSandbo
     rereduce: (reds) => sandbox.reduce(fn, null, reds, true),
     finalize: copy,
   };
+}
+
+/**
+ * A document's emits in the order CouchDB stores them: by key, then by value, so rows with equal
+ * keys from one document come back in value order whatever order the map function emitted them in.
+ */
+function inRowOrder(pairs: Array<[unknown, unknown]>): Array<[unknown, unknown]> {
+  if (pairs.length < 2) return pairs;
+  return [...pairs].sort((a, b) => compareKeys(a[0] ?? null, b[0] ?? null) || compareKeys(a[1] ?? null, b[1] ?? null));
 }

@@ -99,6 +99,15 @@ describe('map queries', async () => {
     assert.deepEqual(triples(await g.group.query('by_k', { reduce: false, key: 'a' })).map((x) => x[0]), ['a2']);
   });
 
+  test("one document's rows with equal keys come in value order, whatever order they were emitted in", async () => {
+    const multi = { m: { map: "function(doc){ emit(doc.bar); emit(doc.bar, 'multiple values!'); emit(doc.bar, 'crayon!'); emit(doc.bar, 2); }" } };
+    const g = await testGroup(multi, [{ _id: 'd1', bar: 'bar' }, { _id: 'd2', bar: 'bar' }]);
+    assert.deepEqual(triples(await g.group.query('m', {})), [
+      ['d1', 'bar', null], ['d1', 'bar', 2], ['d1', 'bar', 'crayon!'], ['d1', 'bar', 'multiple values!'],
+      ['d2', 'bar', null], ['d2', 'bar', 2], ['d2', 'bar', 'crayon!'], ['d2', 'bar', 'multiple values!'],
+    ]);
+  });
+
   test('include_docs, with {_id} values loading the linked document', async () => {
     const g = await testGroup({ link: { map: 'function(doc){ emit(doc._id, null); if (doc.other) emit("L", {_id: doc.other}) }' } }, [
       { _id: 'p', other: 'q' },
