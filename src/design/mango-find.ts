@@ -5,7 +5,7 @@ import type { Database, Doc, FindRequest, FindResult } from '../documents/index.
 import { parseFindOptions } from '../documents/index.ts';
 import { RefugeError } from '../errors/index.ts';
 import { matchSelector, normalizeSelector, projectFields, sortComparator, type Selector } from '../query/index.ts';
-import { rangeFor, type ViewIndexes } from '../views/index.ts';
+import { rangeFor, WHOLE_INDEX, type ViewIndexes } from '../views/index.ts';
 
 export interface MangoFindRequest extends FindRequest {
   /** CouchDB's `use_index`: "ddoc" or ["ddoc", "name"]. */
@@ -47,7 +47,8 @@ export interface JsonIndexChoice {
 /**
  * The json index `req` should use: the one `use_index` names when it fits, else (no `use_index`)
  * the first non-partial index whose leading field the selector constrains, as CouchDB's planner
- * prefers a json index over a scan. Partial indexes are used only when named, as in CouchDB.
+ * prefers a json index over a scan. Partial indexes are used only when named, as in CouchDB, and
+ * then even when the selector cannot narrow them: the answer is what they hold that matches.
  */
 export function chooseJsonIndex(ddocs: readonly Doc[], req: MangoFindRequest): JsonIndexChoice | undefined {
   if (req.selector === undefined) throw new RefugeError('missing_required_key', 'Missing required key: selector');
@@ -57,7 +58,7 @@ export function chooseJsonIndex(ddocs: readonly Doc[], req: MangoFindRequest): J
     want ? ix.ddocId === want.ddoc && (want.name === undefined || ix.name === want.name) : !ix.partial,
   );
   for (const ix of candidates) {
-    const range = rangeFor(selector, ix.fields);
+    const range = rangeFor(selector, ix.fields) ?? (want && ix.partial ? WHOLE_INDEX : undefined);
     if (range) return { ix, range };
   }
   return undefined;

@@ -32,6 +32,8 @@ export type ErrorCode =
   | 'invalid_non_neg_integer'
   | 'invalid_pos_integer'
   | 'invalid_boolean'
+  | 'invalid_bulk_docs'
+  | 'invalid_list_index_params'
   | 'no_usable_index'
   | 'compilation_error'
   | 'query_parse_error'
@@ -82,6 +84,9 @@ const STATUS: Record<ErrorCode, number> = {
   invalid_non_neg_integer: 400,
   invalid_pos_integer: 400,
   invalid_boolean: 400,
+  invalid_bulk_docs: 400,
+  // CouchDB answers a bad limit or skip on GET /db/_index with a 500 of its own.
+  invalid_list_index_params: 500,
   no_usable_index: 400,
   // A design document function that does not compile (CouchDB answers 400 compilation_error).
   compilation_error: 400,

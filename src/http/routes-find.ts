@@ -1,12 +1,12 @@
 // Mango over HTTP: `_find` (json indexes when asked for or when the automatic path index is off),
 // `_explain`, and `_index` (json indexes as views, listed beside the automatic path index).
 
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { RefugeError, isRefugeError } from '../errors/index.ts';
 import { indexDdocId, listIndexes, prepareIndex, removeIndex } from '../views/index.ts';
 import type { FindRequest } from '../documents/index.ts';
 import { dbOf, type ServerContext } from './context.ts';
-import { objectBody } from './params.ts';
+import { objectBody, type Query } from './params.ts';
 import { findWire } from './wire.ts';
 
 /** CouchDB's checks of the options only the wire has (mango_opts): `r` and the flags. */
@@ -35,7 +35,7 @@ function findRequest(body: Record<string, unknown>): FindRequest {
   };
 }
 
-const PATH_INDEX = { ddoc: null, name: '_path_index', type: 'path', def: { fields: [{ '*': 'asc' }] } };
+const PATH_INDEX = { ddoc: null, name: '_path_index', type: 'special', def: { fields: [{ '*': 'asc' }] } };
 
 export function findRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const design = async (req: { params: unknown }) => {
@@ -55,10 +55,12 @@ export function findRoutes(app: FastifyInstance, ctx: ServerContext): void {
 
   app.get('/:db/_index', async (req) => {
     const db = await dbOf(ctx, req);
-    const listed = listIndexes(await (await design(req)).docs.all());
-    const indexes: unknown[] = [...listed.indexes];
-    if ((await db.info()).autoIndex) indexes.splice(1, 0, PATH_INDEX);
-    return { total_rows: indexes.length, indexes };
+    const indexes: unknown[] = [...listIndexes(await (await design(req)).docs.all()).indexes];
+    // Built in like _all_docs (special: there is nothing to delete), after the json indexes so
+    // clients that take the second entry for their first index still find it there.
+    if ((await db.info()).autoIndex) indexes.push(PATH_INDEX);
+    const { skip, limit } = listRange(req.query as Query, indexes.length);
+    return { total_rows: indexes.length, indexes: indexes.slice(skip, skip + limit) };
   });
 
   // A json index is a design document of `language: "query"` views (CouchDB's layout), built
@@ -76,17 +78,66 @@ export function findRoutes(app: FastifyInstance, ctx: ServerContext): void {
     return { result: prepared.result, id: prepared.id, name: prepared.name };
   });
 
-  app.delete<{ Params: { db: string; ddoc: string; name: string } }>('/:db/_index/:ddoc/json/:name', async (req) => {
+  // Deletes one index: `/_index/{ddoc}/json/{name}`, the ddoc with or without `_design/`.
+  const removeOne = async (req: FastifyRequest<{ Params: { db: string; ddoc: string; type: string; name: string } }>) => {
     const db = await dbOf(ctx, req);
-    const id = req.params.ddoc.startsWith('_design/') ? req.params.ddoc : `_design/${req.params.ddoc}`;
-    const ddoc = await db.get(id);
-    await db.put(removeIndex(ddoc, req.params.name), { userCtx: req.user });
+    const { ddoc: ddocName, type, name } = req.params;
+    if (type !== 'json') throw new RefugeError('not_found', `${type} index ${name} not found`);
+    const ddoc = await db.get(ddocName.startsWith('_design/') ? ddocName : `_design/${ddocName}`);
+    await db.put(removeIndex(ddoc, name), { userCtx: req.user });
     return { ok: true };
-  });
-  app.delete<{ Params: { db: string; ddoc: string; name: string } }>('/:db/_index/_design/:ddoc/json/:name', async (req) => {
+  };
+  const only = (method: string) => async () => {
+    throw new RefugeError('method_not_allowed', `Only ${method} allowed`);
+  };
+  if (!app.supportedMethods.includes('COPY')) app.addHttpMethod('COPY');
+  const others = (but: string) => ALL_METHODS.filter((m) => m !== but && app.supportedMethods.includes(m));
+  for (const url of ['/:db/_index/:ddoc/:type/:name', '/:db/_index/_design/:ddoc/:type/:name']) {
+    app.delete(url, removeOne);
+    app.route({ method: others('DELETE'), url, handler: only('DELETE') });
+  }
+
+  // POST {"docids": [...]}: deletes the indexes of these design documents, each on its own.
+  app.post('/:db/_index/_bulk_delete', async (req) => {
     const db = await dbOf(ctx, req);
-    const ddoc = await db.get(`_design/${req.params.ddoc}`);
-    await db.put(removeIndex(ddoc, req.params.name), { userCtx: req.user });
-    return { ok: true };
+    const ids = objectBody(req.body).docids;
+    if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string')) {
+      throw new RefugeError('invalid_bulk_docs', `Bulk Delete requires an array of non-null docids. Docids: ${JSON.stringify(ids)}`);
+    }
+    const success: unknown[] = [];
+    const fail: unknown[] = [];
+    for (const given of ids as string[]) {
+      const id = given.startsWith('_design/') ? given : `_design/${given}`;
+      try {
+        const ddoc = await db.get(id);
+        if (ddoc.language !== 'query') throw new RefugeError('not_found', 'missing');
+        await db.remove(id, ddoc._rev!, { userCtx: req.user });
+        success.push({ id, ok: true });
+      } catch (err) {
+        fail.push({ id, error: isRefugeError(err) ? err.code : 'internal' });
+      }
+    }
+    return { success, fail };
   });
+  app.route({ method: others('POST'), url: '/:db/_index/_bulk_delete', handler: only('POST') });
+  // Any other path under _index names nothing (it is never a document: ids cannot start with _).
+  app.route({ method: ALL_METHODS.filter((m) => app.supportedMethods.includes(m)), url: '/:db/_index/*', handler: async () => {
+    throw new RefugeError('not_found', 'missing');
+  } });
+}
+
+const ALL_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'COPY'];
+
+/** `limit` and `skip` of the index list; CouchDB answers anything else with a 500 of its own. */
+function listRange(q: Query, total: number): { skip: number; limit: number } {
+  const num = (name: string, dflt: number, min: number) => {
+    const raw = q[name];
+    if (raw === undefined) return dflt;
+    const n = Number(raw);
+    if (typeof raw !== 'string' || !/^-?[0-9]+$/.test(raw) || n < min) {
+      throw new RefugeError('invalid_list_index_params', 'Index parameter ranges: limit > 1, skip > 0');
+    }
+    return n;
+  };
+  return { skip: num('skip', 0, 0), limit: num('limit', total, 1) };
 }

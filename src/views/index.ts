@@ -15,4 +15,4 @@ export { parseViewParams, parseViewRequest } from './query-params.ts';
 export { ViewIndexes, dbFetcher, DEFAULT_VIEW_ROOT, type ViewIndexesOptions, type ViewIndexInfo } from './manager.ts';
 export { viewCleanup, storedSignatures } from './cleanup.ts';
 export { parseIndexRequest, indexDdocId, prepareIndex, listIndexes, removeIndex, type IndexDefinition, type IndexListing } from './mango-index.ts';
-export { rangeFor, type IndexRange } from './mango-range.ts';
+export { rangeFor, WHOLE_INDEX, type IndexRange } from './mango-range.ts';

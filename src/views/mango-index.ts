@@ -30,10 +30,12 @@ export interface ParsedIndexRequest {
 /** Validates a `POST /db/_index` body (json indexes only). */
 export function parseIndexRequest(body: unknown): ParsedIndexRequest {
   if (!isObj(body)) throw bad('Request body must be a JSON object');
-  const type = body.type ?? 'json';
-  if (type !== 'json') throw bad(`Invalid index type: ${String(type)}`);
+  const type = body.type === undefined ? 'json' : body.type;
+  if (type !== 'json') throw bad(`Invalid type for index: ${JSON.stringify(type)}`);
   const index = body.index;
   if (!isObj(index)) throw bad('Missing required key: index');
+  // CouchDB dropped `selector` inside an index for `partial_filter_selector`; it refuses the old name.
+  if (index.selector !== undefined) throw bad('`selector` is not an index option: use `partial_filter_selector`');
   if (!Array.isArray(index.fields) || index.fields.length === 0) throw bad('Index fields must be a non-empty array');
   const fields = index.fields.map((f): Record<string, 'asc' | 'desc'> => {
     if (typeof f === 'string' && f !== '') return { [f]: 'asc' };

@@ -53,6 +53,9 @@ export function rangeFor(selector: unknown, fields: readonly string[]): IndexRan
   return { gte: prefix, lt: prefix + PAST };
 }
 
+/** Every row of a json index (all keys are arrays). */
+export const WHOLE_INDEX: IndexRange = { gte: ARRAY, lt: ARRAY + PAST };
+
 function isNormalized(s: unknown): s is Selector {
   if (typeof s !== 'object' || s === null) return false;
   const o = s as { kind?: unknown; clauses?: unknown; cond?: unknown; path?: unknown };

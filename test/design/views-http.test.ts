@@ -157,6 +157,54 @@ describe('views and json indexes through PouchDB', () => {
     assert.equal((await request(`${server.url}/views/_design/by-n`)).status, 404);
   });
 
+  test('_index as CouchDB serves it: limit and skip, _bulk_delete, deletes and the statuses of other paths', async () => {
+    const u = `${server.url}/index-crud`;
+    await request(u, { method: 'PUT' });
+    for (let i = 1; i <= 5; i++) {
+      const made = await request(`${u}/_index`, { method: 'POST', body: { index: { fields: [`field${i}`] }, name: `idx_0${i}`, ddoc: `dd${i}` } });
+      assert.equal(made.body.result, 'created');
+    }
+    const all = (await request(`${u}/_index`)).body;
+    // _all_docs, the five json indexes, then the built-in path index (special: nothing to delete).
+    assert.equal(all.total_rows, 7);
+    assert.deepEqual(all.indexes.map((i: any) => [i.name, i.type]), [['_all_docs', 'special'], ...[1, 2, 3, 4, 5].map((i) => [`idx_0${i}`, 'json']), ['_path_index', 'special']]);
+    const count = async (q: string) => (await request(`${u}/_index?${q}`)).body.indexes.length;
+    assert.deepEqual([await count('limit=2'), await count('limit=5&skip=4'), await count('skip=6'), await count('skip=7'), await count('skip=100'), await count('limit=10000000')], [2, 3, 1, 0, 0, 7]);
+    for (const q of ['skip=-1', 'limit=0', 'limit=x']) {
+      const bad = await request(`${u}/_index?${q}`);
+      assert.equal(bad.status, 500, q);
+      assert.equal(bad.body.error, 'invalid_list_index_params');
+    }
+    // Creation refuses a null type and the old `selector` option.
+    assert.equal((await request(`${u}/_index`, { method: 'POST', body: { index: { fields: ['foo'] }, type: null } })).status, 400);
+    assert.equal((await request(`${u}/_index`, { method: 'POST', body: { index: { fields: ['location'], selector: { location: { $gte: 'FRA' } } } } })).status, 400);
+    // Paths that name no index: 404 for every method; known paths with the wrong method: 405.
+    for (const sub of ['a', 'a/b', 'a/b/c/d', 'a/b/c/d/e/f']) {
+      for (const method of ['GET', 'PUT', 'POST', 'DELETE', 'COPY']) assert.equal((await request(`${u}/_index/${sub}`, { method })).status, 404, `${method} ${sub}`);
+    }
+    for (const method of ['GET', 'PUT', 'DELETE']) assert.equal((await request(`${u}/_index/_bulk_delete`, { method })).status, 405, method);
+    for (const path of ['dd1/json/idx_01', '_design/dd1/json/idx_01']) {
+      for (const method of ['GET', 'PUT', 'POST']) assert.equal((await request(`${u}/_index/${path}`, { method })).status, 405, `${method} ${path}`);
+    }
+    assert.equal((await request(`${u}/_index/dd1/not_a_real_type/idx_01`, { method: 'DELETE' })).status, 404);
+    assert.equal((await request(`${u}/_index/dd1/json/nope`, { method: 'DELETE' })).status, 404);
+    assert.equal((await request(`${u}/_index/nope/json/idx_01`, { method: 'DELETE' })).status, 404);
+    assert.deepEqual((await request(`${u}/_index/_design/dd1/json/idx_01`, { method: 'DELETE' })).body, { ok: true });
+    // _bulk_delete: each design document on its own.
+    const bulk = await request(`${u}/_index/_bulk_delete`, { method: 'POST', body: { docids: ['_design/dd2', 'dd3', '_design/this_is_not_an_index_name'], w: 3 } });
+    assert.equal(bulk.status, 200);
+    assert.deepEqual(bulk.body, { success: [{ id: '_design/dd2', ok: true }, { id: '_design/dd3', ok: true }], fail: [{ id: '_design/this_is_not_an_index_name', error: 'not_found' }] });
+    assert.deepEqual((await request(`${u}/_index`)).body.indexes.map((i: any) => i.name), ['_all_docs', 'idx_04', 'idx_05', '_path_index']);
+    assert.equal((await request(`${u}/_index/_bulk_delete`, { method: 'POST', body: { docids: [null] } })).body.error, 'invalid_bulk_docs');
+    // A partial index named in use_index answers from what it holds, even when the selector
+    // cannot narrow it.
+    await request(`${u}/_bulk_docs`, { method: 'POST', body: { docs: ['AUS', 'FRA', 'GBR', 'USA', 'BRA'].map((location, i) => ({ _id: `p${i}`, location })) } });
+    await request(`${u}/_index`, { method: 'POST', body: { index: { fields: ['location'], partial_filter_selector: { location: { $gte: 'FRA' } } }, ddoc: 'Selected', name: 'Selected' } });
+    const partial = await request(`${u}/_find`, { method: 'POST', body: { selector: { location: { $exists: true } }, use_index: 'Selected' } });
+    assert.deepEqual(partial.body.docs.map((d: any) => d.location).sort(), ['FRA', 'GBR', 'USA']);
+    assert.equal(partial.body.warning, undefined);
+  });
+
   test('design documents replicate like any document, and their views work on arrival', async () => {
     const { localPouch } = await import('../http/pouchdb.ts');
     const { Local, cleanup } = await localPouch();
