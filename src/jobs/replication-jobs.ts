@@ -230,7 +230,10 @@ export class ReplicationJobs {
     if (twin) {
       const [, other] = twin;
       const id = other.replication.replicationId ?? 'the same replication';
-      return note('failed', { spec, error: `Replication \`${id}\` specified by document \`${docId}\` already started, triggered by document \`${other.docId}\`` });
+      const reason = `Replication \`${id}\` specified by document \`${docId}\` already started, triggered by document \`${other.docId}\``;
+      // A permanent failure, which CouchDB records in the document.
+      note('failed', { spec, error: reason });
+      return this.recordState(docId, doc._rev!, { _replication_state: 'failed', _replication_state_reason: reason });
     }
     let job: Job;
     try {

@@ -268,6 +268,8 @@ test('two _replicator documents describing the same replication run it once; the
   await jobs.whenDoc('second', 'failed', guard);
   const second = (await (await fetch(srv.url + '/_scheduler/docs/_replicator/second')).json()) as { info: { error: string } };
   assert.match(second.info.error, /already started, triggered by document `first`/);
+  const recorded = await docWith(await node.db('_replicator'), 'second', (d) => d._replication_state === 'failed');
+  assert.match(recorded._replication_state_reason, /already started, triggered by document `first`/);
   const running = (await (await fetch(srv.url + '/_scheduler/jobs')).json()) as { total_rows: number };
   assert.equal(running.total_rows, 1);
 });
