@@ -9,6 +9,7 @@ export type ErrorCode =
   | 'illegal_docid'
   | 'bad_content_type'
   | 'method_not_allowed'
+  | 'gone'
   | 'conflict'
   | 'file_exists'
   | 'precondition_failed'
@@ -60,6 +61,8 @@ const STATUS: Record<ErrorCode, number> = {
   illegal_docid: 400,
   bad_content_type: 415,
   method_not_allowed: 405,
+  // What CouchDB dropped for good (temporary views).
+  gone: 410,
   conflict: 409,
   file_exists: 412,
   precondition_failed: 412,

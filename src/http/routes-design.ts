@@ -20,6 +20,15 @@ export function designRoutes(app: FastifyInstance, ctx: ServerContext): void {
     if (multi) throw new RefugeError('bad_request', '`queries` member must be an array.');
     return views.query(ddocId, req.params.name, parsed.options);
   };
+  // Temporary views are gone from CouchDB since 2.0; it says so, whatever the method.
+  app.route({
+    method: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE'],
+    url: '/:db/_temp_view',
+    handler: async (req) => {
+      await dbOf(ctx, req);
+      throw new RefugeError('gone', 'Temporary views are not supported in CouchDB');
+    },
+  });
   app.get<DesignReq>('/:db/_design/:ddoc/_view/:name', (req) => view(req, undefined));
   app.post<DesignReq>('/:db/_design/:ddoc/_view/:name', (req) => view(req, objectBody(req.body)));
   app.post<DesignReq>('/:db/_design/:ddoc/_view/:name/queries', (req) => view(req, objectBody(req.body), true));

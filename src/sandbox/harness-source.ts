@@ -103,6 +103,17 @@ var globalNames = ownKeys(couchGlobals);
 for (var g = 0; g < globalNames.length; g++) {
   Object.defineProperty(G, globalNames[g], { value: couchGlobals[globalNames[g]], writable: false, enumerable: false, configurable: false });
 }
+// couchjs refuses code generation from strings (eval, the Function constructors), and so does this
+// sandbox: the harness keeps its own eval (captured above) and user code gets none. The
+// constructors stay the functions' prototypes' owners, so instanceof Function still holds.
+function noCodegen() { throw new EvalError('code generation from strings is not allowed'); }
+noCodegen.prototype = Function.prototype;
+var generated = [function () {}, function* () {}, async function () {}, async function* () {}];
+for (var c = 0; c < generated.length; c++) {
+  Object.defineProperty(getProto(generated[c]), 'constructor', { value: noCodegen, writable: false, enumerable: false, configurable: false });
+}
+G.Function = noCodegen;
+delete G.eval;
 ` + LOCKDOWN_SOURCE + String.raw`
 lockdown(G);
 

@@ -8,6 +8,7 @@ import { QuickJsEngine } from './quickjs-engine.ts';
 import type { DesignSandbox, SandboxOptions } from './types.ts';
 
 export type { DesignSandbox, EmittedRow, FnHandle, IndexCall, SandboxOptions } from './types.ts';
+export { isOutOfMemory } from './sandbox-errors.ts';
 
 const DEFAULT_TIMEOUT_MS = 5000;
 const DEFAULT_MEMORY_BYTES = 64 * 1024 * 1024;

@@ -1,6 +1,6 @@
 // Turns what the in-sandbox harness reports about a thrown value into the RefugeError callers see.
 
-import { RefugeError } from '../errors/index.ts';
+import { RefugeError, isRefugeError } from '../errors/index.ts';
 
 /** The harness's description of a thrown value (see describe() in harness-source.ts). */
 export interface ThrownDescriptor {
@@ -14,11 +14,18 @@ export function timeoutError(timeoutMs: number): RefugeError {
   return new RefugeError('timeout', `function exceeded the time limit of ${timeoutMs} ms`);
 }
 
+const OUT_OF_MEMORY = 'out of memory: ';
+
 export function outOfMemoryError(memoryBytes: number, cause?: unknown): RefugeError {
   const mib = Math.round((memoryBytes / (1 << 20)) * 10) / 10;
-  return new RefugeError('sandbox_error', `out of memory: the function exceeded the sandbox limit of ${mib} MiB`, {
+  return new RefugeError('sandbox_error', `${OUT_OF_MEMORY}the function exceeded the sandbox limit of ${mib} MiB`, {
     cause,
   });
+}
+
+/** True for the error of a function that ran out of memory (see outOfMemoryError). */
+export function isOutOfMemory(err: unknown): boolean {
+  return isRefugeError(err, 'sandbox_error') && err.reason.startsWith(OUT_OF_MEMORY);
 }
 
 export function thrownToError(thrown: ThrownDescriptor, memoryBytes: number): RefugeError {

@@ -4,6 +4,7 @@
 import { RefugeError, isRefugeError } from '../errors/index.ts';
 import type { Doc } from '../documents/index.ts';
 import { getField, matchSelector, normalizeSelector, parseField, type Selector } from '../query/index.ts';
+import { isOutOfMemory } from '../sandbox/index.ts';
 import type { DesignDef, MangoMap } from './design-doc.ts';
 import type { FnHandle, ViewSandbox } from './sandbox-face.ts';
 
@@ -24,8 +25,15 @@ export async function createMapper(def: DesignDef, sandbox: ViewSandbox | undefi
       const out: Emits[][] = [];
       for (const fn of fns) {
         const results = await sandbox.map(fn, docs);
-        // A document whose map throws gets no rows in that view, as in CouchDB (the error is logged there).
-        out.push(results.map((r) => (r instanceof Error ? [] : r)));
+        out.push(
+          results.map((r) => {
+            if (!(r instanceof Error)) return r;
+            // A map that runs out of memory (emitting forever, say) kills CouchDB's map process and
+            // fails the query; one that throws only leaves that document out (CouchDB logs it).
+            if (isOutOfMemory(r)) throw r;
+            return [];
+          }),
+        );
       }
       return out;
     },

@@ -85,6 +85,26 @@ describe('views and json indexes through PouchDB', () => {
     assert.equal((await request(`${server.url}/views/_design/nope/_view/x`)).status, 404);
     const notJson = await request(`${server.url}/views/_design/app/_view/byType?key=fruit`);
     assert.equal(notJson.status, 400);
+    // Temporary views are gone, and CouchDB says so.
+    const temp = await request(`${server.url}/views/_temp_view`, { method: 'POST', body: { map: 'function (doc) { emit(doc.n); }' } });
+    assert.equal(temp.status, 410);
+    assert.deepEqual(temp.body, { error: 'gone', reason: 'Temporary views are not supported in CouchDB' });
+  });
+
+  test('built-in reduces match by prefix, as in CouchDB; unknown ones are refused with its reason', async () => {
+    const views = {
+      sum: { map: 'function (doc) { if (doc.n) emit(doc.type, doc.n); }', reduce: '_sumorama' },
+      count: { map: 'function (doc) { if (doc.n) emit(doc.type, doc.n); }', reduce: '_count\nare\nawesome' },
+      stats: { map: 'function (doc) { if (doc.n) emit(doc.type, doc.n); }', reduce: '_stats  \n' },
+    };
+    assert.equal((await request(`${server.url}/views/_design/trailing`, { method: 'PUT', body: { views } })).status, 201);
+    const value = async (v: string) => (await request(`${server.url}/views/_design/trailing/_view/${v}`)).body.rows[0].value;
+    assert.equal(await value('sum'), 21);
+    assert.equal(await value('count'), 5);
+    assert.equal((await value('stats')).sum, 21);
+    const unknown = await request(`${server.url}/views/_design/unknown`, { method: 'PUT', body: { views: { v: { map: 'function (doc) {}', reduce: '_foo' } } } });
+    assert.equal(unknown.status, 400);
+    assert.deepEqual(unknown.body, { error: 'invalid_design_doc', reason: '`_foo` is not a supported reduce function.' });
   });
 
   test('POST keys, multi-queries, _info, stale reads, updates', async () => {

@@ -44,13 +44,18 @@ describe('sandbox isolation', () => {
       ['require("fs")', /^invalid_require_path: Object has no property "fs"$/],
       ['require("child_process").exec("id")', /^invalid_require_path: /],
       ['process.exit(1)', /^ReferenceError: 'process' is not defined$/],
-      ['globalThis.constructor.constructor("return process")()', /^ReferenceError: 'process' is not defined$/],
-      ['this.constructor.constructor("return process.env")()', /^ReferenceError: 'process' is not defined$/],
-      ['(function () {}).constructor("return require(\\"fs\\")")().readFileSync("/etc/passwd")', /^invalid_require_path: /],
+      ['globalThis.constructor.constructor("return process")()', /^EvalError: code generation from strings is not allowed$/],
+      ['this.constructor.constructor("return process.env")()', /^EvalError: code generation from strings is not allowed$/],
+      ['(function () {}).constructor("return require(\\"fs\\")")().readFileSync("/etc/passwd")', /^EvalError: /],
       ['fetch("http://127.0.0.1/")', /^ReferenceError: 'fetch' is not defined$/],
       ['setTimeout(function () {}, 0)', /^ReferenceError: 'setTimeout' is not defined$/],
-      ['eval("process")', /^ReferenceError: 'process' is not defined$/],
-      ['Function("return this")().process.env', /^TypeError: /],
+      // No code generation from strings, as in couchjs (CouchDB's view_sandboxing test).
+      ['eval("process")', /^ReferenceError: 'eval' is not defined$/],
+      ['Function("return this")().process.env', /^EvalError: code generation from strings is not allowed$/],
+      ['emit.constructor("return this")()', /^EvalError: code generation from strings is not allowed$/],
+      ['(function* () {}).constructor("yield 1")', /^EvalError: /],
+      ['(async function () {}).constructor("return 1")', /^EvalError: /],
+      ['Object.getPrototypeOf(async function* () {}).constructor("return 1")', /^EvalError: /],
     ] as const;
     for (const [code, reason] of attempts) {
       const fn = sb.compile(`function (doc) { emit(doc.i, ${code}); }`);

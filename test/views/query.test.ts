@@ -251,6 +251,12 @@ describe('query errors (query_parse_error, CouchDB reasons)', async () => {
     assert.match(await errorOf(g.group.query('s', {})), /^invalid_value: The _stats function requires/);
   });
 
+  test('a map that runs out of memory fails the query, as the death of CouchDB\'s map process does', async () => {
+    // The test group indexes its documents as it is made.
+    const made = testGroup({ v: { map: 'function(doc){ if (doc.forever) { while (true) emit(doc, doc); } emit(doc._id, 1) }' } }, [{ _id: 'a' }, { _id: 'b', forever: true }]);
+    assert.match(await errorOf(made), /^sandbox_error: out of memory/);
+  });
+
   test('a map that throws skips that document only', async () => {
     const g = await testGroup({ v: { map: 'function(doc){ if (doc.bad) throw new Error("boom"); emit(doc._id, 1) }' } }, [{ _id: 'a' }, { _id: 'b', bad: true }, { _id: 'c' }]);
     assert.deepEqual(triples(await g.group.query('v', {})).map((x) => x[0]), ['a', 'c']);
