@@ -61,6 +61,12 @@ function methodOverride(req: { method?: string; headers: Record<string, string |
   if (typeof wanted === 'string' && OVERRIDES.has(wanted)) req.method = wanted;
 }
 
+/** A client's request id when it is a plain token, else a new one: 10 hex digits, as CouchDB makes them. */
+function requestId(given: string | string[] | undefined): string {
+  if (typeof given === 'string' && /^[\x21-\x7e]{1,128}$/.test(given)) return given;
+  return Math.floor(Math.random() * 0x10000000000).toString(16).padStart(10, '0');
+}
+
 /** Largest request body accepted unless the server is told otherwise (64 MiB). */
 export const DEFAULT_BODY_LIMIT = 64 * 1024 * 1024;
 
@@ -129,7 +135,12 @@ export function buildApp(ctx: ServerContext, options: AppOptions = {}): FastifyI
   // Clients and tools that look for CouchDB in the Server header find the version Refuge speaks.
   const serverHeader = `CouchDB/3.3.3 (Refuge ${ctx.version})`;
   app.addHook('onRequest', async (req, reply) => {
+    // CouchDB's headers on every answer: the request id (the client's own when it sends one),
+    // the body time and must-revalidate (routes that cache differently set their own).
     reply.header('Server', serverHeader);
+    reply.header('X-Couch-Request-ID', requestId(req.headers['x-couch-request-id']));
+    reply.header('X-CouchDB-Body-Time', '0');
+    reply.header('Cache-Control', 'must-revalidate');
     req.dbLeases = [];
     // 'close' comes after a response is sent and when its connection drops first (a feed).
     reply.raw.once('close', () => releaseLeases(req));

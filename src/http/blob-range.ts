@@ -40,6 +40,20 @@ export function planRange(header: string | undefined, size: number): RangePlan {
   return { range: { start, end } };
 }
 
+/**
+ * planRange as CouchDB reads Range for attachments: `bytes=0-` is the whole attachment (200, not
+ * 206), and a range that ends before it starts is unsatisfiable (416) rather than ignored.
+ */
+export function planAttachmentRange(header: string | undefined, size: number): RangePlan {
+  const m = header === undefined ? null : ONE_RANGE.exec(header);
+  if (m) {
+    const [, first = '', last = ''] = m;
+    if (last === '' && first !== '' && Number(first) === 0) return {};
+    if (first !== '' && last !== '' && Number(last) < Number(first)) unsatisfiable(header!, size);
+  }
+  return planRange(header, size);
+}
+
 function unsatisfiable(header: string, size: number): never {
   throw rangeNotSatisfiable(`range ${JSON.stringify(header.slice(0, 100))} selects no byte of the ${size}-byte blob`);
 }
@@ -49,6 +63,11 @@ export function etagMatches(header: string | undefined, etag: string): boolean {
   if (header === undefined) return false;
   if (header.trim() === '*') return true;
   return header.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag);
+}
+
+/** 304 Not Modified with its tag and, as CouchDB sends it, an explicit empty length. */
+export function notModified<R extends { code(status: number): R; header(name: string, value: string): R; send(): R }>(reply: R, etag: string): R {
+  return reply.code(304).header('ETag', etag).header('Content-Length', '0').send();
 }
 
 /** If-Range: a range request counts only while the tag still names this blob (always, for ids). */

@@ -8,7 +8,7 @@ import { RefugeError } from '../errors/index.ts';
 import { MAX_LIST_LIMIT, type BlobId } from '../blobs/index.ts';
 import { BlobChangeLog } from './blob-log.ts';
 import { blobHeaders, blobIdParam, checkDeclaredLength, rawBodies, sendRead, withBody } from './blob-body.ts';
-import { etagMatches, ifRangeHolds, planRange, withUnsatisfiable } from './blob-range.ts';
+import { etagMatches, ifRangeHolds, notModified, planRange, withUnsatisfiable } from './blob-range.ts';
 import { BlobUploads } from './blob-uploads.ts';
 import type { ServerContext } from './context.ts';
 import { int, objectBody, str, type Query } from './params.ts';
@@ -105,7 +105,7 @@ export function blobRoutes(app: FastifyInstance, ctx: ServerContext, options: Bl
       const etag = `"${id}"`;
       if (etagMatches(req.headers['if-none-match'], etag)) {
         if (!(await store().has(id))) throw new RefugeError('not_found', `blob ${id} not found`);
-        return reply.code(304).header('ETag', etag).send();
+        return notModified(reply, etag);
       }
       const rangeHeader = ifRangeHolds(req.headers['if-range'], etag) ? req.headers.range : undefined;
       if (rangeHeader === undefined) return sendRead(reply, await store().get(id));
@@ -121,7 +121,7 @@ export function blobRoutes(app: FastifyInstance, ctx: ServerContext, options: Bl
       const [stat] = await store().stat([id]);
       if (!stat) throw new RefugeError('not_found', `blob ${id} not found`);
       const etag = `"${id}"`;
-      if (etagMatches(req.headers['if-none-match'], etag)) return reply.code(304).header('ETag', etag).send();
+      if (etagMatches(req.headers['if-none-match'], etag)) return notModified(reply, etag);
       reply.headers(blobHeaders(id, stat.size));
       const rangeHeader = ifRangeHolds(req.headers['if-range'], etag) ? req.headers.range : undefined;
       const { range } = withUnsatisfiable(reply, stat.size, () => planRange(rangeHeader, stat.size));

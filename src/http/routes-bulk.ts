@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { RefugeError, isRefugeError } from '../errors/index.ts';
 import { splitDoc, type AllDocsOptions, type BulkGetRequest, type Database } from '../documents/index.ts';
 import { dbOf, type ServerContext } from './context.ts';
-import { bool, int, json, jsonKey, jsonStringArray, objectBody, type Query } from './params.ts';
+import { bool, int, json, jsonKey, objectBody, type Query } from './params.ts';
 import { allDocsWire, bulkDocsWire, revsDiffWire } from './wire.ts';
 
 /** Parameters CouchDB reads as JSON in a query string (the rest are words and integers). */
@@ -29,9 +29,28 @@ function withBody(q: Query, body?: Record<string, unknown>, bodyWins = false): Q
   return out;
 }
 
+/**
+ * `keys` may hold any JSON, as in CouchDB: a key that is not a string names no document and comes
+ * back as not_found. It travels as an id no document can have (ids never hold NUL) that keeps its
+ * value, and `foreignKeysRestored` puts the value back in its row.
+ */
+const FOREIGN = '\u0000';
+
+function keysParam(value: unknown): string[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value)) throw new RefugeError('bad_request', '`keys` body member must be an array.');
+  return value.map((k) => (typeof k === 'string' ? k : FOREIGN + JSON.stringify(k)));
+}
+
+function foreignKeysRestored<R extends { rows: Array<{ key: unknown }> }>(result: R): R {
+  if (!result.rows.some((r) => typeof r.key === 'string' && r.key.startsWith(FOREIGN))) return result;
+  const rows = result.rows.map((r) => (typeof r.key === 'string' && r.key.startsWith(FOREIGN) ? { key: JSON.parse(r.key.slice(1)) as unknown, error: 'not_found' } : r));
+  return { ...result, rows };
+}
+
 export function allDocsOptions(query: Query, body?: Record<string, unknown>, bodyWins = false): AllDocsOptions {
   const q = withBody(query, body, bodyWins);
-  const keys = jsonStringArray(body?.keys ?? json(q, 'keys'), 'keys');
+  const keys = keysParam(body?.keys ?? json(q, 'keys'));
   return {
     startkey: jsonKey(q, 'startkey', 'start_key'),
     endkey: jsonKey(q, 'endkey', 'end_key'),
@@ -76,7 +95,7 @@ export function bulkRoutes(app: FastifyInstance, ctx: ServerContext): void {
   for (const [path, optionsOf] of [['_all_docs', allDocsOptions], ['_design_docs', designDocsOptions]] as const) {
     // CouchDB's _design_docs counts design documents in total_rows, not the whole database.
     const listed = async (db: Database, options: AllDocsOptions) => {
-      const result = await db.allDocs(options);
+      const result = foreignKeysRestored(await db.allDocs(options));
       return path === '_design_docs' ? { ...result, totalRows: (await db.allDocs(designDocsOptions({}))).rows.length } : result;
     };
     const one = async (req: FastifyRequest, body?: Record<string, unknown>) => {
@@ -95,7 +114,7 @@ export function bulkRoutes(app: FastifyInstance, ctx: ServerContext): void {
   }
 
   // CouchDB lists local documents without totals (`null`), since they are not counted.
-  const localWire = (rows: unknown[]) => ({ total_rows: null, offset: null, rows });
+  const localWire = (rows: Array<{ key: unknown }>) => ({ total_rows: null, offset: null, rows: foreignKeysRestored({ rows }).rows });
   app.get('/:db/_local_docs', async (req) => {
     const db = await dbOf(ctx, req);
     return localWire(await db.localDocs(allDocsOptions(req.query as Query)));

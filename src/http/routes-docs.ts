@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RefugeError } from '../errors/index.ts';
 import type { Doc, GetOptions } from '../documents/index.ts';
-import { etagMatches, ifRangeHolds, planRange, withUnsatisfiable } from './blob-range.ts';
+import { etagMatches, ifRangeHolds, notModified, planAttachmentRange, withUnsatisfiable } from './blob-range.ts';
 import { docPath } from '../replication/index.ts';
 import { absoluteUrl, dbOf, type ServerContext } from './context.ts';
 import { batchWrite, documentBody } from './doc-writes.ts';
@@ -73,7 +73,7 @@ export function docRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const options = getOptions(q);
     const doc = await db.get(id, options);
     const etag = `"${doc._rev}"`;
-    if (req.headers['if-none-match'] === etag) return reply.code(304).header('ETag', etag).send();
+    if (etagMatches(req.headers['if-none-match'], etag)) return notModified(reply, etag);
     reply.header('ETag', etag);
     if (options.attachments && accepts(req.headers.accept, 'multipart/related')) {
       // The attachments' bytes follow the JSON instead of sitting in it as base64.
@@ -121,6 +121,7 @@ export function docRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const db = await dbOf(ctx, req);
     const destination = req.headers.destination;
     if (typeof destination !== 'string' || destination === '') throw new RefugeError('bad_request', 'Destination header is mandatory for COPY.');
+    if (/^https?:\/\//.test(destination)) throw new RefugeError('bad_request', 'Destination URL must be relative.');
     const [rawId, query = ''] = destination.split('?', 2) as [string, string?];
     let dest: string;
     try {
@@ -151,14 +152,14 @@ export function docRoutes(app: FastifyInstance, ctx: ServerContext): void {
     let ranged = false;
     const range = (stub: { digest: string; length: number }) => {
       const header = ifRangeHolds(req.headers['if-range'], `"${stub.digest}"`) ? req.headers.range : undefined;
-      const planned = withUnsatisfiable(reply, stub.length, () => planRange(header, stub.length)).range;
+      const planned = withUnsatisfiable(reply, stub.length, () => planAttachmentRange(header, stub.length)).range;
       ranged = planned !== undefined;
       return planned;
     };
     const { stub, read } = await db.getAttachment(docIdOf(req), attName(req), { rev: str(req.query as Query, 'rev'), range });
     const etag = `"${stub.digest}"`;
     // Nothing is opened until the read is iterated, so an unused one needs no release.
-    if (etagMatches(req.headers['if-none-match'], etag)) return reply.code(304).header('ETag', etag).send();
+    if (etagMatches(req.headers['if-none-match'], etag)) return notModified(reply, etag);
     reply.header('Content-Type', stub.content_type).header('ETag', etag).header('Accept-Ranges', 'bytes');
     reply.header('Content-Length', String(read.end - read.start));
     // A satisfiable range is a 206 even when it spans every byte, as CouchDB answers (attachment_ranges).

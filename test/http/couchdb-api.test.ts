@@ -87,6 +87,11 @@ describe('CouchDB API shapes', () => {
       const bad = await request(`${db}/_all_docs`, { method: 'POST', body });
       assert.equal(bad.status, 400, JSON.stringify(body));
     }
+    assert.equal((await request(`${db}/_all_docs`, { method: 'POST', body: { keys: 1 } })).body.reason, '`keys` body member must be an array.');
+    // Keys that are not strings name no document: CouchDB answers not_found for them, in place.
+    const mixed = await request(`${db}/_all_docs`, { method: 'POST', body: { keys: [1, 'a', null, { k: 2 }] } });
+    assert.deepEqual(mixed.body.rows.map((r: any) => [r.key, r.error ?? r.id]), [[1, 'not_found'], ['a', 'a'], [null, 'not_found'], [{ k: 2 }, 'not_found']]);
+    assert.deepEqual((await request(`${db}/_all_docs?limit=1`, { method: 'POST', body: { keys: [1, 2] } })).body.rows, [{ key: 1, error: 'not_found' }]);
     // Several queries at once.
     const many = await request(`${db}/_all_docs/queries`, { method: 'POST', body: { queries: [{ keys: ['b'] }, { limit: 2, skip: 1 }, { startkey: 'b', include_docs: true }] } });
     assert.equal(many.status, 200);
@@ -485,6 +490,9 @@ describe('CouchDB API shapes', () => {
     assert.match(over.body.rev, /^2-/);
     assert.equal((await request(`${u}/copies/dst`)).body.x, 1, 'the copy is of the revision asked for');
     assert.equal((await copy()).status, 400);
+    const absolute = await copy('http://localhost:5984/copies/elsewhere');
+    assert.equal(absolute.status, 400);
+    assert.equal(absolute.body.reason, 'Destination URL must be relative.');
     assert.equal((await request(`${u}/copies/nope`, { method: 'COPY', headers: { destination: 'x' } })).status, 404);
     assert.equal((await request(`${u}/copies`)).body.doc_count, 2);
   });
@@ -569,12 +577,34 @@ describe('CouchDB API shapes', () => {
     assert.ok(isCouchError(beyond.body));
     assert.equal((await request(`${u}/ranges/doc/f.bin`, { headers: { 'if-none-match': etag } })).status, 304);
     // A range over every byte (or past the end) is still a 206 with its Content-Range, as CouchDB answers.
-    for (const header of ['bytes=0-15', 'bytes=0-16', 'bytes=0-']) {
+    for (const header of ['bytes=0-15', 'bytes=0-16']) {
       const all = await request(`${u}/ranges/doc/f.bin`, { headers: { range: header } });
       assert.equal(all.status, 206, header);
       assert.equal(all.headers.get('content-range'), 'bytes 0-15/16', header);
       assert.equal(all.text, '0123456789abcdef');
     }
+    // But CouchDB takes bytes=0- for the whole attachment (200), and a backwards range is a 416.
+    const open = await request(`${u}/ranges/doc/f.bin`, { headers: { range: 'bytes=0-' } });
+    assert.equal(open.status, 200);
+    assert.equal(open.headers.get('content-range'), null);
+    assert.equal(open.text, '0123456789abcdef');
+    assert.equal((await request(`${u}/ranges/doc/f.bin`, { headers: { range: 'bytes=5-3' } })).status, 416);
+    // If-None-Match takes weak tags and lists; a 304 says its empty length.
+    const weak = await request(`${u}/ranges/doc`, { headers: { 'if-none-match': `W/"${(await request(`${u}/ranges/doc`)).body._rev}"` } });
+    assert.equal(weak.status, 304);
+    assert.equal(weak.headers.get('content-length'), '0');
+  });
+
+  test("CouchDB's headers on every answer: a request id (the client's own when given), body time, must-revalidate", async () => {
+    const welcome = await request(`${u}/`);
+    assert.match(welcome.headers.get('x-couch-request-id') ?? '', /^[0-9a-f]{10}$/);
+    assert.equal(welcome.headers.get('x-couchdb-body-time'), '0');
+    assert.equal(welcome.headers.get('cache-control'), 'must-revalidate');
+    const mine = await request(`${u}/`, { headers: { 'x-couch-request-id': 'E7498DE1-B661-42FA-943D-17F890143068' } });
+    assert.equal(mine.headers.get('x-couch-request-id'), 'E7498DE1-B661-42FA-943D-17F890143068');
+    const feed = await fetch(`${u}/ranges/_changes?feed=continuous&timeout=1`);
+    assert.match(feed.headers.get('x-couch-request-id') ?? '', /^[0-9a-f]{10}$/);
+    await feed.text();
   });
 
   test('_all_docs reports update_seq when asked, as CouchDB does', async () => {

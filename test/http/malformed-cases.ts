@@ -168,8 +168,9 @@ export function readParamCases(): Case[] {
   for (const p of ['startkey', 'start_key', 'endkey', 'end_key', 'key']) {
     for (const v of BAD_KEYS) out.push({ label: `_all_docs ${p}=${v}`, method: 'GET', path: `/data/_all_docs?${p}=${enc(v)}` });
   }
-  for (const v of ['"a"', '[1]', 'notjson', '{"a":1}', '[null]']) out.push({ label: `_all_docs keys=${v}`, method: 'GET', path: `/data/_all_docs?keys=${enc(v)}` });
-  for (const keys of ['a', [1], { a: 1 }, 1, [['a']], true]) {
+  // keys must be an array; its members may be anything (a key that is no string names no document).
+  for (const v of ['"a"', 'notjson', '{"a":1}']) out.push({ label: `_all_docs keys=${v}`, method: 'GET', path: `/data/_all_docs?keys=${enc(v)}` });
+  for (const keys of ['a', { a: 1 }, 1, true]) {
     out.push({ label: `POST _all_docs keys=${j(keys)}`, method: 'POST', path: '/data/_all_docs', body: j({ keys }) });
   }
   for (const docs of [undefined, 1, 's', {}, null, true]) {
