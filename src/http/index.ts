@@ -27,6 +27,8 @@ export interface ServerOptions extends AppOptions {
   peers?: PeerAccess;
   /** Run replication jobs (`/_replicate`, the `_replicator` database); default true. */
   replicator?: boolean;
+  /** First wait before a crashing `_replicator` job is tried again, doubling each time (default 5 s). */
+  replicatorRetryMs?: number;
 }
 
 export interface RunningServer {
@@ -57,7 +59,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     ...(options.peers && { peers: options.peers }),
   };
   if (options.replicator !== false) {
-    ctx.jobs = new ReplicationJobs(options.node);
+    ctx.jobs = new ReplicationJobs(options.node, options.replicatorRetryMs === undefined ? {} : { retryBaseMs: options.replicatorRetryMs });
     await ctx.jobs.start();
   }
   const app = buildApp(ctx, options);

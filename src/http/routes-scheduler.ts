@@ -3,7 +3,7 @@
 
 import type { FastifyInstance } from 'fastify';
 import { RefugeError } from '../errors/index.ts';
-import { describeEndpoint, type DocState, type Job, type ReplicationJobs } from '../jobs/index.ts';
+import { describeEndpoint, jobId, type DocState, type Job, type ReplicationJobs } from '../jobs/index.ts';
 import { requireAdmin } from './auth.ts';
 import type { ServerContext } from './context.ts';
 import { int, type Query } from './params.ts';
@@ -21,20 +21,26 @@ function info(job: Job) {
     doc_write_failures: p.docWriteFailures,
     checkpointed_source_seq: p.checkpointedSeq ?? null,
     source_seq: p.lastSeq ?? null,
+    through_seq: p.throughSeq ?? null,
   };
 }
 
 function jobWire(job: Job) {
   return {
     database: job.docId ? '_replicator' : null,
-    id: job.replication.replicationId,
+    id: jobId(job) ?? null,
     pid: job.replication.sessionId,
     source: describeEndpoint(job.spec.source),
     target: describeEndpoint(job.spec.target),
     user: null,
     doc_id: job.docId ?? null,
     info: info(job),
-    history: [{ timestamp: iso(job.startedOn), type: 'started' }, ...(job.lastError ? [{ timestamp: iso(job.updatedOn), type: 'crashed', reason: job.lastError }] : [])],
+    // Newest first, as CouchDB lists a job's events.
+    history: [
+      ...(job.lastError ? [{ timestamp: iso(job.updatedOn), type: 'crashed', reason: job.lastError }] : []),
+      { timestamp: iso(job.startedOn), type: 'started' },
+      { timestamp: iso(job.startedOn), type: 'added' },
+    ],
     node: 'refuge',
     start_time: iso(job.startedOn),
   };
@@ -44,12 +50,12 @@ function docWire(d: DocState) {
   return {
     database: '_replicator',
     doc_id: d.docId,
-    id: d.job?.replication.replicationId ?? null,
+    id: (d.job && jobId(d.job)) ?? null,
     node: 'refuge',
     source: d.spec ? describeEndpoint(d.spec.source) : null,
     target: d.spec ? describeEndpoint(d.spec.target) : null,
     state: d.state,
-    info: d.state === 'failed' || d.state === 'crashing' ? { error: d.error ?? null } : d.job ? info(d.job) : null,
+    info: d.state === 'failed' || d.state === 'crashing' ? { error: d.error ?? null } : d.stats ?? (d.job ? info(d.job) : null),
     error_count: d.errorCount,
     last_updated: iso(d.lastUpdated),
     start_time: iso(d.startTime),
@@ -82,7 +88,8 @@ export function schedulerRoutes(app: FastifyInstance, ctx: ServerContext): void 
   };
   app.get('/_scheduler/jobs', async (req) => page(req.query as Query, jobsOf(req).runningJobs().map(jobWire), 'jobs'));
   app.get<{ Params: { id: string } }>('/_scheduler/jobs/:id', async (req) => {
-    const found = jobsOf(req).runningJobs().find((j) => j.replication.replicationId === req.params.id);
+    const jobs = jobsOf(req);
+    const found = jobs.runningJobs().find((j) => jobs.named(j, req.params.id));
     if (!found) throw new RefugeError('not_found', 'unknown replication job');
     return jobWire(found);
   });

@@ -60,6 +60,16 @@ export interface Job {
   lastError?: string;
 }
 
+/**
+ * A job's id as CouchDB names it everywhere (scheduler, active tasks, `_local_id`): the replication
+ * id with `+continuous` and `+create_target` when those options are set; undefined until known.
+ */
+export function jobId(job: Job): string | undefined {
+  const base = job.replication.replicationId;
+  if (base === undefined) return undefined;
+  return `${base}${job.spec.continuous ? '+continuous' : ''}${job.spec.createTarget ? '+create_target' : ''}`;
+}
+
 /** What became of a `_replicator` document, as CouchDB's scheduler reports it. */
 export interface DocState {
   docId: string;
@@ -67,6 +77,8 @@ export interface DocState {
   spec?: JobSpec;
   job?: Job;
   error?: string;
+  /** A completed job's `_replication_stats` (without start_time), as the scheduler shows them. */
+  stats?: Record<string, unknown>;
   errorCount: number;
   startTime: number;
   lastUpdated: number;
@@ -74,6 +86,11 @@ export interface DocState {
 
 /** CouchDB's timestamps in replication documents: ISO 8601 to the second, `2017-04-05T19:18:15Z`. */
 const isoSeconds = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+function withoutStartTime(stats: Record<string, unknown>): Record<string, unknown> {
+  const { start_time: _s, ...rest } = stats;
+  return rest;
+}
 
 /** A finished job's `_replication_stats`, named as CouchDB names them. */
 function replicationStats(report: ReplicationReport, startedOn: number): Record<string, unknown> {
@@ -145,14 +162,28 @@ export function parseSpec(body: Record<string, unknown>): JobSpec {
   };
 }
 
+export interface ReplicationJobsOptions {
+  /** First wait before a crashing `_replicator` job is tried again; it doubles up to 10 minutes. */
+  retryBaseMs?: number;
+}
+
+const MAX_RETRY_MS = 10 * 60_000;
+
 export class ReplicationJobs {
   private readonly jobs = new Map<string, Job>();
   private readonly docStates = new Map<string, DocState>();
   private readonly stateWatchers = new Set<() => void>();
+  private readonly retries = new Map<string, ReturnType<typeof setTimeout>>();
+  private readonly retryBaseMs: number;
   private follow: AbortController | null = null;
   private replicator: Database | null = null;
 
-  constructor(private readonly node: RefugeNode) {}
+  constructor(
+    private readonly node: RefugeNode,
+    options: ReplicationJobsOptions = {},
+  ) {
+    this.retryBaseMs = options.retryBaseMs ?? 5000;
+  }
 
   /** Starts the jobs described in `_replicator` and follows that database's changes. */
   async start(): Promise<void> {
@@ -184,8 +215,24 @@ export class ReplicationJobs {
     }
   }
 
-  private async onReplicatorDoc(docId: string, doc: Doc | undefined): Promise<void> {
+  /**
+   * Runs a `_replicator` document again after a failure, as CouchDB retries document jobs for ever
+   * (state `crashing`) with growing waits; an edit or deletion of the document cancels the retry.
+   */
+  private retryLater(docId: string, doc: Doc, errorCount: number): void {
+    const wait = Math.min(this.retryBaseMs * 2 ** Math.min(errorCount - 1, 30), MAX_RETRY_MS);
+    const timer = setTimeout(() => {
+      this.retries.delete(docId);
+      void this.onReplicatorDoc(docId, doc, errorCount).catch(() => undefined);
+    }, wait);
+    timer.unref?.();
+    this.retries.set(docId, timer);
+  }
+
+  private async onReplicatorDoc(docId: string, doc: Doc | undefined, errorsBefore = 0): Promise<void> {
     if (docId.startsWith('_design/')) return;
+    clearTimeout(this.retries.get(docId));
+    this.retries.delete(docId);
     const key = `doc:${docId}`;
     const running = this.jobs.get(key);
     if (running) {
@@ -199,7 +246,7 @@ export class ReplicationJobs {
     const now = Date.now();
     const note = (state: DocState['state'], extra: Partial<DocState> = {}) => {
       const before = this.docStates.get(docId);
-      this.docStates.set(docId, { docId, state, errorCount: before?.errorCount ?? 0, startTime: before?.startTime ?? now, ...extra, lastUpdated: Date.now() });
+      this.docStates.set(docId, { docId, state, errorCount: before?.errorCount ?? errorsBefore, startTime: before?.startTime ?? now, ...extra, lastUpdated: Date.now() });
       for (const watch of [...this.stateWatchers]) watch();
     };
     this.docStates.delete(docId);
@@ -214,7 +261,12 @@ export class ReplicationJobs {
         // shown without its ends
       }
       const reason = (doc as { _replication_state_reason?: unknown })._replication_state_reason;
-      return note(recorded, { ...(shown && { spec: shown }), ...(recorded === 'failed' && { error: typeof reason === 'string' ? reason : 'failed' }) });
+      const stats = (doc as { _replication_stats?: unknown })._replication_stats;
+      return note(recorded, {
+        ...(shown && { spec: shown }),
+        ...(recorded === 'failed' && { error: typeof reason === 'string' ? reason : 'failed', errorCount: 1 }),
+        ...(recorded === 'completed' && stats !== null && typeof stats === 'object' && { stats: withoutStartTime(stats as Record<string, unknown>) }),
+      });
     }
     let spec: JobSpec;
     try {
@@ -222,7 +274,7 @@ export class ReplicationJobs {
     } catch (err) {
       // An invalid job document is not run: CouchDB marks it failed in the document, with the reason.
       const reason = err instanceof RefugeError ? err.reason : String(err);
-      note('failed', { error: reason });
+      note('failed', { error: reason, errorCount: 1 });
       return this.recordState(docId, doc._rev!, { _replication_state: 'failed', _replication_state_reason: reason });
     }
     // Two documents describing the same replication run it once, as in CouchDB: the later one fails.
@@ -232,19 +284,25 @@ export class ReplicationJobs {
       const id = other.replication.replicationId ?? 'the same replication';
       const reason = `Replication \`${id}\` specified by document \`${docId}\` already started, triggered by document \`${other.docId}\``;
       // A permanent failure, which CouchDB records in the document.
-      note('failed', { spec, error: reason });
+      note('failed', { spec, error: reason, errorCount: 1 });
       return this.recordState(docId, doc._rev!, { _replication_state: 'failed', _replication_state_reason: reason });
     }
+    const crashed = (err: unknown) => {
+      const errorCount = (this.docStates.get(docId)?.errorCount ?? errorsBefore) + 1;
+      note('crashing', { spec, error: err instanceof RefugeError ? err.reason : String(err), errorCount });
+      this.retryLater(docId, doc, errorCount);
+    };
     let job: Job;
     try {
       job = await this.launch(key, spec, docId);
     } catch (err) {
-      note('failed', { spec, error: err instanceof RefugeError ? err.reason : String(err) });
-      return;
+      // A missing database or an unreachable peer may come later: CouchDB keeps trying.
+      return crashed(err);
     }
     note('running', { spec, job });
     const current = () => this.docStates.get(docId)?.job === job;
-    // Retried network failures are CouchDB's "crashing"; a fatal one ends the job as "failed" below.
+    // Retried network failures are CouchDB's "crashing"; so is a job that stopped on an error, tried
+    // again later (below).
     job.replication.on('retry', (e) => {
       if (current()) note('crashing', { spec, job, error: e.error.reason, errorCount: (this.docStates.get(docId)?.errorCount ?? 0) + 1 });
     });
@@ -254,13 +312,19 @@ export class ReplicationJobs {
     job.replication.done.then(
       (report) => {
         if (!current() || spec.continuous) return;
-        note('completed', { spec });
-        return this.recordState(docId, doc._rev!, { _replication_state: 'completed', _replication_stats: replicationStats(report, job.startedOn) });
+        const stats = replicationStats(report, job.startedOn);
+        note('completed', { spec, stats: withoutStartTime(stats) });
+        return this.recordState(docId, doc._rev!, { _replication_state: 'completed', _replication_stats: stats });
       },
       (err: unknown) => {
-        if (current()) note('failed', { spec, error: err instanceof RefugeError ? err.reason : String(err) });
+        if (current()) crashed(err);
       },
     );
+  }
+
+  /** Whether `id` names this job: its full id, or the replication id alone (CouchDB takes both). */
+  named(job: Job, id: string): boolean {
+    return id === jobId(job) || (job.replication.replicationId !== undefined && id === job.replication.replicationId);
   }
 
   /** The jobs running now (CouchDB's `_scheduler/jobs`). */
@@ -346,7 +410,7 @@ export class ReplicationJobs {
     const gaveUp = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ID_WAIT_MS)));
     try {
       const id = await Promise.race([job.replication.idKnown, gaveUp]);
-      return { continuous: true, id: id === undefined ? null : `${id}+continuous` };
+      return { continuous: true, id: id === undefined ? null : (jobId(job) ?? null) };
     } finally {
       clearTimeout(timer);
     }
@@ -359,12 +423,11 @@ export class ReplicationJobs {
   cancel(which: { id: string } | { spec: JobSpec }): string | undefined {
     for (const [key, job] of this.jobs) {
       if (!key.startsWith('api:')) continue;
-      const id = job.replication.replicationId;
-      const matches = 'id' in which ? id !== undefined && (which.id === id || which.id === `${id}+continuous`) : key === apiKey(which.spec);
+      const matches = 'id' in which ? this.named(job, which.id) : key === apiKey(which.spec);
       if (matches) {
         job.replication.cancel();
         this.jobs.delete(key);
-        return id === undefined ? undefined : `${id}${job.spec.continuous ? '+continuous' : ''}`;
+        return jobId(job);
       }
     }
     return undefined;
@@ -377,7 +440,7 @@ export class ReplicationJobs {
         type: 'replication',
         node: 'refuge',
         pid: job.replication.sessionId,
-        replication_id: job.replication.replicationId === undefined ? null : `${job.replication.replicationId}${job.spec.continuous ? '+continuous' : ''}`,
+        replication_id: jobId(job) ?? null,
         doc_id: job.docId ?? null,
         database: job.docId ? '_replicator' : null,
         source: describeEndpoint(job.spec.source),
@@ -391,6 +454,8 @@ export class ReplicationJobs {
         changes_pending: p.pending ?? null,
         checkpointed_source_seq: p.checkpointedSeq ?? null,
         source_seq: p.lastSeq ?? null,
+        through_seq: p.throughSeq ?? null,
+        checkpoint_interval: job.replication.checkpointInterval,
         started_on: Math.floor(job.startedOn / 1000),
         updated_on: Math.floor(job.updatedOn / 1000),
         last_error: job.lastError,
@@ -400,6 +465,8 @@ export class ReplicationJobs {
 
   async stop(): Promise<void> {
     this.follow?.abort();
+    for (const timer of this.retries.values()) clearTimeout(timer);
+    this.retries.clear();
     const all = [...this.jobs.values()];
     this.jobs.clear();
     for (const job of all) job.replication.cancel();

@@ -17,6 +17,8 @@ export interface ReplicationProgress {
   checkpointedSeq: Seq;
   /** The last sequence read from the source's changes feed. */
   lastSeq: Seq;
+  /** Every change up to this sequence has been written (checkpointed or not yet). */
+  throughSeq: Seq;
 }
 
 export interface ChangeEvent extends ReplicationProgress {

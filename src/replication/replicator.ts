@@ -74,8 +74,13 @@ export class Replication extends Emitter<ReplicationEvents> {
     this.controller.abort(new RefugeError('closed', 'replication cancelled'));
   }
 
+  /** How often progress is checkpointed, in milliseconds (CouchDB's `checkpoint_interval`). */
+  get checkpointInterval(): number {
+    return this.options.checkpointInterval;
+  }
+
   get progress(): ReplicationProgress {
-    const p: ReplicationProgress = { ...this.stats, checkpointedSeq: this.checkpointedSeq, lastSeq: this.lastSeq };
+    const p: ReplicationProgress = { ...this.stats, checkpointedSeq: this.checkpointedSeq, lastSeq: this.lastSeq, throughSeq: this.seqs.completed ?? this.checkpointedSeq };
     if (this.pending !== undefined) p.pending = this.pending;
     return p;
   }

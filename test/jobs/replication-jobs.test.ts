@@ -67,16 +67,19 @@ test('POST /_replicate one-shot, continuous, _active_tasks and cancel', async (t
 
   const cont = await json(srv.url + '/_replicate', 'POST', { source: srv.url + '/a', target: 'c', create_target: true, continuous: true });
   assert.equal(cont.status, 202);
-  // The id answered is the job's (CouchDB's `<id>+continuous`), the same on a repeated request,
-  // and the one _active_tasks shows.
+  // The id answered is the job's (CouchDB's `<id>+continuous+create_target`), the same on a repeated
+  // request, and the one _active_tasks shows.
   const localId = ((await cont.json()) as { _local_id: string })._local_id;
-  assert.match(localId, /^[0-9a-f]{32}\+continuous$/);
+  assert.match(localId, /^[0-9a-f]{32}\+continuous\+create_target$/);
   const repeat = await json(srv.url + '/_replicate', 'POST', { source: srv.url + '/a', target: 'c', create_target: true, continuous: true });
   assert.equal(((await repeat.json()) as { _local_id: string })._local_id, localId);
-  const tasks = (await (await fetch(srv.url + '/_active_tasks')).json()) as Array<{ type: string; continuous: boolean; replication_id: string }>;
+  const tasks = (await (await fetch(srv.url + '/_active_tasks')).json()) as Array<{ type: string; continuous: boolean; replication_id: string; through_seq: unknown; checkpoint_interval: unknown }>;
   assert.equal(tasks.length, 1);
   assert.equal(tasks[0]!.continuous, true);
   assert.equal(tasks[0]!.replication_id, localId);
+  // What CouchDB's clients wait on: every change up to through_seq is written.
+  assert.equal(typeof tasks[0]!.through_seq, 'number');
+  assert.equal(typeof tasks[0]!.checkpoint_interval, 'number');
   const c = await node.db('c');
   await a.put({ _id: 'later' });
   await waitForDoc(c, 'later');
@@ -182,15 +185,25 @@ test('_scheduler/docs and _scheduler/jobs: running, completed and failed _replic
   assert.equal(running.total_rows, 1);
   assert.equal(running.jobs[0]!.doc_id, 'live');
   assert.equal(running.jobs[0]!.database, '_replicator');
-  assert.equal(running.jobs[0]!.history[0].type, 'started');
   assert.equal((await (await fetch(srv.url + '/_scheduler/docs?limit=1&skip=2')).json() as { docs: Array<{ doc_id: string }> }).docs[0]!.doc_id, 'once');
   // states= filters, as CouchDB's scheduler does; one job by its id.
   const filtered = (await (await fetch(srv.url + '/_scheduler/docs?states=running,failed')).json()) as { docs: Array<{ doc_id: string }> };
   assert.deepEqual(filtered.docs.map((d) => d.doc_id), ['broken', 'live']);
   assert.equal((await fetch(srv.url + '/_scheduler/docs?states=bogus')).status, 400);
-  const job = await fetch(`${srv.url}/_scheduler/jobs/${encodeURIComponent(running.jobs[0]!.id)}`);
-  assert.equal(job.status, 200);
-  assert.equal(((await job.json()) as { doc_id: string }).doc_id, 'live');
+  // Ids are CouchDB's, suffixes included; a job is found by it or by the bare replication id.
+  assert.match(running.jobs[0]!.id, /^[0-9a-f]{32}\+continuous\+create_target$/);
+  assert.deepEqual(running.jobs[0]!.history.map((h: { type: string }) => h.type), ['started', 'added']);
+  for (const id of [running.jobs[0]!.id, running.jobs[0]!.id.split('+')[0]]) {
+    const job = await fetch(`${srv.url}/_scheduler/jobs/${encodeURIComponent(id)}`);
+    assert.equal(job.status, 200);
+    assert.equal(((await job.json()) as { doc_id: string }).doc_id, 'live');
+  }
+  // A completed document shows its stats, a failed one its error and count.
+  const completed = (await (await fetch(srv.url + '/_scheduler/docs/_replicator/once')).json()) as Record<string, any>;
+  assert.equal(completed.info.docs_written, 20);
+  assert.equal(completed.info.start_time, undefined);
+  const failed = (await (await fetch(srv.url + '/_scheduler/docs/_replicator/broken')).json()) as Record<string, any>;
+  assert.equal(failed.error_count, 1);
   assert.equal((await fetch(`${srv.url}/_scheduler/jobs/nope`)).status, 404);
 });
 
@@ -302,4 +315,25 @@ test('a completed _replicator job stays completed across restarts; an edit witho
   const again = await docWith(await node.db('_replicator'), 'once', (d) => d._replication_state === 'completed' && d._rev !== done._rev);
   assert.equal(again._replication_stats.docs_written, 3);
   assert.equal((await (await node.db('dst')).info()).docCount, 3);
+});
+
+test('a _replicator job that cannot run yet is crashing and tried again until it can, as CouchDB retries', async (t) => {
+  const node = await openNode({ engine: 'memory' });
+  const srv = await startServer({ node, port: 0, replicatorRetryMs: 20 });
+  t.after(async () => {
+    await srv.close();
+    await node.close();
+  });
+  const jobs = srv.context.jobs!;
+  const guard = AbortSignal.timeout(30_000); // against a hang only: every wait ends on a state change
+  assert.equal((await json(srv.url + '/_replicator/later', 'PUT', { source: 'not-yet', target: 'later-dst', create_target: true })).status, 201);
+  const crashing = await jobs.whenDoc('later', 'crashing', guard);
+  assert.match(crashing.error ?? '', /does not exist/i);
+  assert.ok(crashing.errorCount >= 1);
+  const shown = (await (await fetch(srv.url + '/_scheduler/docs/_replicator/later')).json()) as Record<string, any>;
+  assert.equal(shown.state, 'crashing');
+  // The source appears: a later try runs the job.
+  await (await node.createDb('not-yet')).put({ _id: 'arrived' });
+  await jobs.whenDoc('later', 'completed', guard);
+  assert.equal((await (await node.db('later-dst')).get('arrived'))._id, 'arrived');
 });
