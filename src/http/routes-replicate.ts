@@ -41,15 +41,21 @@ export function replicateRoutes(app: FastifyInstance, ctx: ServerContext): void 
       return { ok: true, _local_id: result.id };
     }
     const r = result.report;
-    // Nothing to replicate: CouchDB says so (`no_changes`), with the history as it stands.
+    // Without checkpoints CouchDB has no session to report.
+    if (spec.tuning?.checkpoints === false) return { ok: true, use_checkpoints: false };
+    // Nothing to replicate: CouchDB says so (`no_changes`), with the checkpoint it resumed from.
     if (r.missingChecked === 0 && r.docsRead === 0) {
-      return { ok: true, no_changes: true, session_id: r.sessionId, source_last_seq: r.lastSeq, replication_id_version: 4, history: r.history };
+      const last = r.history[0];
+      if (last === undefined) return { ok: true, no_changes: true };
+      return { ok: true, no_changes: true, session_id: last.session_id, source_last_seq: last.recorded_seq, replication_id_version: 4, history: r.history };
     }
     return {
       ok: r.ok,
       session_id: r.sessionId,
       source_last_seq: r.lastSeq,
       replication_id_version: 4,
+      // CouchDB names when a replication by doc_ids ran (it keeps no checkpoint history for them).
+      ...(spec.docIds !== undefined && { start_time: new Date(r.startTime).toUTCString(), end_time: new Date(r.endTime).toUTCString() }),
       docs_read: r.docsRead,
       docs_written: r.docsWritten,
       doc_write_failures: r.docWriteFailures,

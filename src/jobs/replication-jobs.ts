@@ -24,6 +24,8 @@ export interface JobSpec {
     batchesInFlight?: number;
     checkpointInterval?: number;
     timeoutMs?: number;
+    /** CouchDB's `use_checkpoints: false`: no checkpoints written. */
+    checkpoints?: boolean;
   };
 }
 
@@ -42,6 +44,10 @@ function tuningOf(body: Record<string, unknown>): JobSpec['tuning'] {
     if (v === undefined) continue;
     if (!Number.isSafeInteger(v) || (v as number) < (name === 'checkpointInterval' ? 0 : 1)) throw new RefugeError('bad_request', `${wire} must be a positive integer`);
     tuning[name] = v as number;
+  }
+  if (body.use_checkpoints !== undefined) {
+    if (typeof body.use_checkpoints !== 'boolean') throw new RefugeError('bad_request', 'parameter `use_checkpoints` must be a boolean');
+    if (!body.use_checkpoints) tuning.checkpoints = false;
   }
   const since = body.since_seq;
   if (since !== undefined) {
@@ -382,6 +388,7 @@ export class ReplicationJobs {
       ...(spec.tuning?.batchSize !== undefined && { batchSize: spec.tuning.batchSize }),
       ...(spec.tuning?.batchesInFlight !== undefined && { batchesInFlight: spec.tuning.batchesInFlight }),
       ...(spec.tuning?.checkpointInterval !== undefined && { checkpointInterval: spec.tuning.checkpointInterval }),
+      ...(spec.tuning?.checkpoints === false && { checkpoints: false }),
     });
     const job: Job = { spec, replication, docId, startedOn: Date.now(), updatedOn: Date.now() };
     replication.on('change', () => (job.updatedOn = Date.now()));

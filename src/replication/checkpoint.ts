@@ -99,16 +99,17 @@ export class Checkpointer {
     return this.startSeq;
   }
 
-  /** The history as last written (newest first). */
+  /** The history as last written (newest first); before any write, the one the run resumed from. */
   get history(): HistoryEntry[] {
-    return this.written;
+    return this.written.length > 0 ? this.written : this.baseHistory;
   }
 
   async write(seq: Seq, stats: SessionStats, signal?: AbortSignal): Promise<void> {
+    // Times as CouchDB writes them in checkpoints (RFC 1123: `Wed, 02 Dec 2026 10:10:30 GMT`).
     const entry: HistoryEntry = {
       session_id: this.session.sessionId,
-      start_time: this.session.startTime,
-      end_time: new Date().toISOString(),
+      start_time: new Date(this.session.startTime).toUTCString(),
+      end_time: new Date().toUTCString(),
       start_last_seq: this.startSeq,
       end_last_seq: seq,
       recorded_seq: seq,

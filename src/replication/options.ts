@@ -24,6 +24,8 @@ export interface ReplicateOptions {
   checkpointInterval?: number;
   /** Start here instead of at the checkpoint (the checkpoint history is still kept). */
   since?: Seq;
+  /** false: write no checkpoints (CouchDB's `use_checkpoints`); the run still resumes from old ones. */
+  checkpoints?: boolean;
   /** Create the target database when it does not exist. */
   createTarget?: boolean;
   /** How long one long-poll waits for a change in continuous mode (default 30 s). */
@@ -43,6 +45,7 @@ export interface ResolvedOptions {
   retry: RetryPolicy;
   checkpointInterval: number;
   since?: Seq;
+  checkpoints: boolean;
   createTarget: boolean;
   longpollTimeoutMs: number;
   pollIntervalMs: number;
@@ -96,6 +99,7 @@ export function resolveOptions(o: ReplicateOptions = {}): ResolvedOptions {
     retry: retryPolicy(o.retry, continuous),
     checkpointInterval: nonNegative('checkpointInterval', o.checkpointInterval, 1000),
     since: o.since,
+    checkpoints: o.checkpoints !== false,
     createTarget: o.createTarget === true,
     longpollTimeoutMs: positiveInt('longpollTimeoutMs', o.longpollTimeoutMs, 30_000),
     pollIntervalMs: nonNegative('pollIntervalMs', o.pollIntervalMs, 1000),

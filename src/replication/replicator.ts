@@ -233,6 +233,7 @@ export class Replication extends Emitter<ReplicationEvents> {
 
   /** Queues a checkpoint of the written prefix; checkpoints run one at a time, in order. */
   private requestCheckpoint(force: boolean): Promise<void> {
+    if (!this.options.checkpoints) return Promise.resolve();
     const interval = this.options.checkpointInterval;
     if (!force && interval > 0 && Date.now() - this.lastCheckpointAt < interval) return Promise.resolve();
     this.checkpointChain = this.checkpointChain.then(async () => {
@@ -251,6 +252,7 @@ export class Replication extends Emitter<ReplicationEvents> {
   /** After a cancel or a failure: one unretried attempt to save what was fully written. */
   private async finalCheckpoint(): Promise<void> {
     await this.checkpointChain;
+    if (!this.options.checkpoints) return;
     const seq = this.seqs.completed;
     if (!this.checkpointer || seq === undefined || sameSeq(seq, this.checkpointedSeq)) return;
     // Bounded: when the failure was a peer gone silent, reporting it must not wait on that peer.

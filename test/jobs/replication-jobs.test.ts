@@ -56,14 +56,26 @@ test('POST /_replicate one-shot, continuous, _active_tasks and cancel', async (t
   await a.bulkDocs([{ _id: 'x', v: 1 }, { _id: 'y', v: 2 }]);
   const one = await json(srv.url + '/_replicate', 'POST', { source: 'a', target: 'b', create_target: true });
   assert.equal(one.status, 200);
-  const report = (await one.json()) as { ok: boolean; docs_written: number };
+  const report = (await one.json()) as { ok: boolean; docs_written: number; session_id: string; history: Array<{ session_id: string; start_time: string }> };
   assert.equal(report.ok, true);
   assert.equal(report.docs_written, 2);
   assert.equal((await (await node.db('b')).info()).docCount, 2);
+  const firstSession = report;
+  // Checkpoint times as CouchDB writes them (RFC 1123).
+  assert.match(firstSession.history[0]!.start_time, /^\w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d GMT$/);
   const nothing = await json(srv.url + '/_replicate', 'POST', { source: 'a', target: 'b' });
-  const nothingBody = (await nothing.json()) as { ok: boolean; no_changes?: boolean; history: unknown[] };
+  const nothingBody = (await nothing.json()) as { ok: boolean; no_changes?: boolean; session_id: string; history: Array<{ session_id: string }> };
   assert.equal(nothingBody.no_changes, true, 'nothing new: CouchDB answers no_changes');
-  assert.ok(Array.isArray(nothingBody.history));
+  // With the checkpoint it resumed from: the first session's.
+  assert.equal(nothingBody.session_id, firstSession.session_id);
+  assert.equal(nothingBody.history[0]!.session_id, firstSession.session_id);
+  await node.createDb('empty-src');
+  assert.deepEqual(await (await json(srv.url + '/_replicate', 'POST', { source: 'empty-src', target: 'empty-dst', create_target: true })).json(), { ok: true, no_changes: true });
+  // use_checkpoints: false writes none, and says so.
+  const unchecked = await json(srv.url + '/_replicate', 'POST', { source: 'a', target: 'unchecked', create_target: true, use_checkpoints: false });
+  assert.deepEqual(await unchecked.json(), { ok: true, use_checkpoints: false });
+  assert.equal((await (await node.db('unchecked')).info()).docCount, 2);
+  assert.deepEqual((await (await node.db('unchecked')).localDocs({})).map((r) => r.id).filter((id) => id !== '_local/refuge-replication-identity'), [], 'no checkpoint');
 
   const cont = await json(srv.url + '/_replicate', 'POST', { source: srv.url + '/a', target: 'c', create_target: true, continuous: true });
   assert.equal(cont.status, 202);
@@ -114,7 +126,11 @@ test('POST /_replicate one-shot, continuous, _active_tasks and cancel', async (t
   // doc_ids are unquoted, as CouchDB does.
   await a.put({ _id: '_design/q' });
   const byIds = await json(srv.url + '/_replicate', 'POST', { source: 'a', target: 'ids', create_target: true, doc_ids: ['_design%2Fq', 'x'] });
-  assert.equal(((await byIds.json()) as { docs_written: number }).docs_written, 2);
+  const byIdsBody = (await byIds.json()) as { docs_written: number; start_time: string; end_time: string };
+  assert.equal(byIdsBody.docs_written, 2);
+  // CouchDB names when a replication by doc_ids ran.
+  assert.match(byIdsBody.start_time, / GMT$/);
+  assert.match(byIdsBody.end_time, / GMT$/);
   assert.deepEqual((await (await node.db('ids')).allDocs()).rows.map((r) => r.id), ['_design/q', 'x']);
 });
 
