@@ -24,7 +24,8 @@ export async function compileChangesFilter(
       tests.push(
         await hooks.compileFilter({
           name: options.filter,
-          ...(options.view === undefined ? {} : { view: options.view }),
+          // `view` as its own option, or among the query parameters (a replication's query_params).
+          ...(viewOf(options) === undefined ? {} : { view: viewOf(options) }),
           ...(options.queryParams === undefined ? {} : { query: options.queryParams }),
           userCtx: options.userCtx ?? LOCAL_ADMIN,
         }),
@@ -34,4 +35,10 @@ export async function compileChangesFilter(
   if (tests.length === 1) filter.match = tests[0];
   else if (tests.length > 1) filter.match = (doc) => tests.every((t) => t(doc));
   return filter;
+}
+
+function viewOf(options: { view?: string; queryParams?: Record<string, unknown> }): string | undefined {
+  if (options.view !== undefined) return options.view;
+  const fromQuery = options.queryParams?.view;
+  return typeof fromQuery === 'string' ? fromQuery : undefined;
 }

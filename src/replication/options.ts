@@ -76,8 +76,12 @@ export function resolveOptions(o: ReplicateOptions = {}): ResolvedOptions {
     throw new RefugeError('bad_selector', 'selector must be an object');
   }
   if (o.filter !== undefined) {
-    if (typeof o.filter !== 'string' || !/^(_design\/)?[^/]+\/[^/]+$/.test(o.filter)) {
-      throw new RefugeError('bad_request', 'filter must name a design document filter: ddoc/name');
+    // A design document's filter, or CouchDB's built-ins _view (with query_params.view) and _design.
+    if (typeof o.filter !== 'string' || !(/^(_design\/)?[^/]+\/[^/]+$/.test(o.filter) || o.filter === '_view' || o.filter === '_design')) {
+      throw new RefugeError('bad_request', 'filter must name a design document filter (ddoc/name), _view or _design');
+    }
+    if (o.filter === '_view' && (typeof o.queryParams?.view !== 'string' || !/^[^/]+\/[^/]+$/.test(o.queryParams.view))) {
+      throw new RefugeError('bad_request', 'filter _view needs query_params.view: ddoc/name');
     }
     if (o.docIds !== undefined || o.selector !== undefined) throw new RefugeError('bad_request', 'filter cannot be combined with docIds or selector');
   }

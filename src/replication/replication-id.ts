@@ -21,7 +21,7 @@ export async function replicationId(source: ReplicationPeer, target: Replication
   // The order of doc_ids does not change what replicates, so it must not change the id either.
   const docIds = filter.docIds ? [...new Set(filter.docIds)].sort() : undefined;
   // As CouchDB: a filtered replication's id covers the filter's code, so editing it starts afresh.
-  const filterCode = filter.filter === undefined ? undefined : await filterSource(source, filter.filter);
+  const filterCode = filter.filter === undefined ? undefined : await filterSource(source, filter.filter, filter.queryParams);
   const named = filter.filter === undefined ? {} : { filter: filter.filter, filterCode, queryParams: filter.queryParams ?? {} };
   const input = canonicalJson({ version: REPLICATION_ID_VERSION, source: from, target: to, docIds, selector: filter.selector, ...named });
   return md5Hex(input);
@@ -29,12 +29,19 @@ export async function replicationId(source: ReplicationPeer, target: Replication
 
 export const checkpointDocId = (replicationId: string): string => `_local/${replicationId}`;
 
-/** The source's code of filter `ddoc/name`; not_found when the design document or filter is missing. */
-async function filterSource(source: ReplicationPeer, name: string): Promise<string> {
-  const [ddoc, fn] = name.split('/') as [string, string];
+/**
+ * The source's code of filter `ddoc/name` (for `_view`, of the view's map); not_found when the
+ * design document or function is missing. `_design` runs no code.
+ */
+async function filterSource(source: ReplicationPeer, name: string, queryParams: Record<string, unknown> | undefined): Promise<string | undefined> {
+  if (name === '_design') return undefined;
+  const byView = name === '_view';
+  const [ddoc, fn] = (byView ? String(queryParams?.view) : name).split('/') as [string, string];
   const res = await source.bulkGet([{ id: `_design/${ddoc}` }], { revs: true, latest: true });
   const found = res.results[0]?.docs.find((d): d is { ok: Doc } => 'ok' in d);
-  const code = (found?.ok.filters as Record<string, unknown> | undefined)?.[fn];
-  if (typeof code !== 'string') throw new RefugeError('not_found', `the source has no filter ${name}`);
+  const code = byView
+    ? ((found?.ok.views as Record<string, { map?: unknown }> | undefined)?.[fn]?.map)
+    : (found?.ok.filters as Record<string, unknown> | undefined)?.[fn];
+  if (typeof code !== 'string') throw new RefugeError('not_found', `the source has no ${byView ? 'view' : 'filter'} ${byView ? queryParams?.view : name}`);
   return code;
 }

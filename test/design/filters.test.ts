@@ -87,6 +87,21 @@ describe('design-document filters', () => {
     assert.equal(res.status, 200);
     const api = await (await server.node.db('f-api')).allDocs();
     assert.deepEqual(api.rows.map((r) => r.id).sort(), ['t1', 't9']);
+    // CouchDB's built-in _view (documents the view emits for) and _design filters, local and over HTTP.
+    for (const [source, target] of [['f', 'f-view'], [`${server.url}/f`, 'f-view-http']]) {
+      const byView = await request(`${server.url}/_replicate`, {
+        method: 'POST',
+        body: { source, target, create_target: true, filter: '_view', query_params: { view: 'app/tagged' } },
+      });
+      assert.equal(byView.status, 200, JSON.stringify(byView.body));
+      const tagged = (await (await server.node.db(target)).allDocs()).rows.map((r) => r.id);
+      assert.ok(tagged.includes('n2') && tagged.includes('t1') && !tagged.includes('n1') && !tagged.includes('t2'), tagged.join());
+    }
+    const designs = await request(`${server.url}/_replicate`, { method: 'POST', body: { source: 'f', target: 'f-design', create_target: true, filter: '_design' } });
+    assert.equal(designs.status, 200);
+    assert.deepEqual((await (await server.node.db('f-design')).allDocs()).rows.map((r) => r.id), ['_design/app']);
+    const noView = await request(`${server.url}/_replicate`, { method: 'POST', body: { source: 'f', target: 'x', create_target: true, filter: '_view' } });
+    assert.equal(noView.status, 400);
   });
 
   test('PouchDB replicates from Refuge through a design-document filter', async () => {
