@@ -137,6 +137,12 @@ export function docRoutes(app: FastifyInstance, ctx: ServerContext): void {
   };
 
   if (!app.supportedMethods.includes('COPY')) app.addHttpMethod('COPY');
+  // `_local` without a name, or with more path after it, names no document: CouchDB's bad_request.
+  const badLocal = (reason: string) => async () => {
+    throw new RefugeError('bad_request', reason);
+  };
+  app.route({ method: ['GET', 'HEAD', 'PUT', 'DELETE', 'COPY'], url: '/:db/_local', handler: badLocal('Invalid _local document id.') });
+  app.route({ method: ['GET', 'HEAD', 'PUT', 'DELETE', 'COPY'], url: '/:db/_local/:local/*', handler: badLocal('_local documents do not accept attachments.') });
   for (const path of ['/:db/:docid', '/:db/_design/:ddoc', '/:db/_local/:local']) {
     app.get(path, get);
     app.put(path, put);

@@ -340,6 +340,17 @@ describe('CouchDB API shapes', () => {
     assert.equal((await request(`${u}/docs/foreign?rev=garbage`)).status, 400);
   });
 
+  test('_local without a name, or with more path after it, is a bad request as in CouchDB', async () => {
+    await request(`${u}/badlocal`, { method: 'PUT' });
+    for (const path of ['_local', '_local/', '_local%2F', '_local/foo/bar']) {
+      const res = await request(`${u}/badlocal/${path}`, { method: 'PUT', body: {} });
+      assert.equal(res.status, 400, path);
+      assert.equal(res.body.error, 'bad_request', path);
+    }
+    assert.equal((await request(`${u}/badlocal/_local/fine`, { method: 'PUT', body: {} })).status, 201);
+    assert.equal((await request(`${u}/badlocal`)).body.doc_count, 0);
+  });
+
   test('ids with a slash, _design/ and _local/ documents', async () => {
     const slash = await request(`${u}/docs/a%2Fb%2Fc`, { method: 'PUT', body: { s: 1 } });
     assert.equal(slash.status, 201);
