@@ -15,9 +15,34 @@ import type { QueryPlan } from './query-options.ts';
 
 export const REDUCE_CHUNK = 1000;
 
+/** A reduced row, or CouchDB's error row for a reduction that grew too fast. */
+export type ReduceRowOut = { key: unknown; value: unknown } | { key: unknown; error: 'reduce_overflow_error'; reason: string };
+
 export interface ReduceResult {
-  rows: Array<{ key: unknown; value: unknown }>;
+  rows: ReduceRowOut[];
   update_seq?: number;
+}
+
+/**
+ * CouchDB's reduce_limit: a JavaScript reduce whose output is over 4096 bytes of JSON and more than
+ * half its input does not reduce; its reduction becomes `{reduce_overflow_error: reason}` (CouchDB's
+ * own shape), which every rereduce over it passes on, and the query answers an error row for it.
+ */
+export const OVERFLOW_LIMIT = 4096;
+
+export function overflowed(output: unknown, input: () => unknown): unknown {
+  const outLength = (JSON.stringify(output) ?? 'null').length;
+  if (outLength <= OVERFLOW_LIMIT) return output;
+  const inLength = (JSON.stringify(input()) ?? 'null').length;
+  if (outLength * 2 <= inLength) return output;
+  return { reduce_overflow_error: `Reduce output must shrink more rapidly: input size: ${inLength} output size: ${outLength}` };
+}
+
+export function overflowReason(reduction: unknown): string | undefined {
+  if (reduction === null || typeof reduction !== 'object' || Array.isArray(reduction)) return undefined;
+  const keys = Object.keys(reduction);
+  const reason = (reduction as { reduce_overflow_error?: unknown }).reduce_overflow_error;
+  return keys.length === 1 && typeof reason === 'string' ? reason : undefined;
 }
 
 /** The reduce a query runs, possibly async (a JavaScript reduce runs in the sandbox). */
@@ -36,7 +61,7 @@ class GroupFold {
   private reds: unknown[] = [];
   private rows: ReduceRow[] = [];
   private skip: number;
-  readonly out: Array<{ key: unknown; value: unknown }> = [];
+  readonly out: ReduceRowOut[] = [];
 
   constructor(
     private readonly reducer: AsyncReducer,
@@ -73,7 +98,11 @@ class GroupFold {
     this.reds = [];
     this.rows = [];
     if (this.skip > 0) this.skip--;
-    else this.out.push({ key: this.plan.groupLevel === 0 ? null : this.key, value: await this.reducer.finalize(red) });
+    else {
+      const key = this.plan.groupLevel === 0 ? null : this.key;
+      const overflow = overflowReason(red);
+      this.out.push(overflow === undefined ? { key, value: await this.reducer.finalize(red) } : { key, error: 'reduce_overflow_error', reason: overflow });
+    }
     if (this.out.length >= this.plan.limit) throw new Done();
   }
 }

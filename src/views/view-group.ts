@@ -15,7 +15,7 @@ import { entryView, GroupLayout, rowKeysOf, type GroupMeta } from './layout.ts';
 import { mapQuery, type FetchDocs, type MapResult, type ViewReadContext } from './map-query.ts';
 import { compileFn, createMapper, type Mapper } from './mapper.ts';
 import { planQuery, type ViewQueryOptions } from './query-options.ts';
-import { reduceQuery, type AsyncReducer, type ReduceResult } from './reduce-query.ts';
+import { overflowed, overflowReason, reduceQuery, type AsyncReducer, type ReduceResult } from './reduce-query.ts';
 import { RowBlocks } from './row-blocks.ts';
 import { RwLock } from './rw-lock.ts';
 import type { ViewSandbox } from './sandbox-face.ts';
@@ -264,8 +264,17 @@ async function makeReducer(viewName: string, source: string, sandbox: ViewSandbo
   if (!sandbox) throw new RefugeError('internal', 'a JavaScript reduce needs a sandbox');
   const fn = await compileFn(sandbox, 'reduce', viewName, source);
   return {
-    reduce: (rows) => sandbox.reduce(fn, rows.map((r) => [r.key, r.id] as [unknown, string]), rows.map((r) => r.value), false),
-    rereduce: (reds) => sandbox.reduce(fn, null, reds, true),
+    async reduce(rows) {
+      const keys = rows.map((r) => [r.key, r.id] as [unknown, string]);
+      const values = rows.map((r) => r.value);
+      return overflowed(await sandbox.reduce(fn, keys, values, false), () => [keys, values]);
+    },
+    async rereduce(reds) {
+      // An overflow is final: CouchDB passes it on without running the function again.
+      const over = reds.find((r) => overflowReason(r) !== undefined);
+      if (over !== undefined) return over;
+      return overflowed(await sandbox.reduce(fn, null, reds, true), () => [null, reds]);
+    },
     finalize: copy,
   };
 }

@@ -150,7 +150,7 @@ describe('queries against a model', () => {
                   else groups.push([g, r.value as number]);
                 }
                 assert.deepEqual(
-                  res.rows.map((r) => [r.key, r.value]),
+                  res.rows.map((r) => [r.key, (r as { value: unknown }).value]),
                   groups,
                   `group level ${level}`,
                 );

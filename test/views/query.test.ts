@@ -257,6 +257,23 @@ describe('query errors (query_parse_error, CouchDB reasons)', async () => {
     assert.match(await errorOf(made), /^sandbox_error: out of memory/);
   });
 
+  test("a JavaScript reduce that grows too fast is CouchDB's reduce_overflow_error row", async () => {
+    const g = await testGroup(
+      {
+        big: { map: 'function(doc){ emit(doc.n, doc.n) }', reduce: "function(keys, values){ var chars = []; for (var i = 0; i < 1000; i++) chars.push('wazzap'); return chars; }" },
+        small: { map: 'function(doc){ emit(doc.n, doc.n) }', reduce: 'function(keys, values){ return sum(values); }' },
+      },
+      Array.from({ length: 30 }, (_, i) => ({ _id: `d${i}`, n: i })),
+    );
+    const over = (await g.group.query('big', {})) as { rows: Array<Record<string, unknown>> };
+    assert.equal(over.rows.length, 1);
+    assert.equal(over.rows[0]!.error, 'reduce_overflow_error');
+    assert.match(String(over.rows[0]!.reason), /^Reduce output must shrink more rapidly/);
+    const grouped = (await g.group.query('big', { group: true, limit: 2 })) as { rows: Array<Record<string, unknown>> };
+    assert.deepEqual(grouped.rows.map((r) => r.error), ['reduce_overflow_error', 'reduce_overflow_error']);
+    assert.deepEqual(keyValues(await g.group.query('small', {})), [[null, 435]]);
+  });
+
   test('a map that throws skips that document only', async () => {
     const g = await testGroup({ v: { map: 'function(doc){ if (doc.bad) throw new Error("boom"); emit(doc._id, 1) }' } }, [{ _id: 'a' }, { _id: 'b', bad: true }, { _id: 'c' }]);
     assert.deepEqual(triples(await g.group.query('v', {})).map((x) => x[0]), ['a', 'c']);
