@@ -20,7 +20,8 @@ export interface AttStub {
 /** An attachment as a write carries it after inline data went to the blob store. */
 export type AttInput =
   | { kind: 'new'; content_type: string; digest: string; length: number; revpos?: number }
-  | { kind: 'stub' };
+  /** `revpos` when the stub names one: it must be the stored attachment's (CouchDB's merge_stubs). */
+  | { kind: 'stub'; revpos?: number };
 
 export type AttInputs = Record<string, AttInput>;
 
@@ -44,7 +45,7 @@ export async function prepareAttachments(value: unknown, blobs: BlobStore | unde
     if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) fail(`attachment ${name} must be an object`);
     const a = raw as Record<string, unknown>;
     if (a.stub === true) {
-      out[name] = { kind: 'stub' };
+      out[name] = Number.isSafeInteger(a.revpos) ? { kind: 'stub', revpos: a.revpos as number } : { kind: 'stub' };
       continue;
     }
     if (a.follows === true) fail(`attachment ${name} is marked follows: its bytes come in a multipart/related body, not in JSON`);
@@ -84,7 +85,10 @@ export function resolveAttachments(
       out[name] = { content_type: a.content_type, digest: a.digest, length: a.length, revpos, stub: true };
     } else {
       const prev = previous?.[name];
-      if (!prev) throw new RefugeError('precondition_failed', `Invalid attachment stub in the document for ${name}`, { status: 412 });
+      // A stub must name an attachment of the revision edited, at its revpos when it gives one.
+      if (!prev || (!keepRevpos && a.revpos !== undefined && a.revpos !== prev.revpos)) {
+        throw new RefugeError('missing_stub', `Invalid attachment stub in the document for ${name}`);
+      }
       out[name] = prev;
     }
   }

@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'conflict'
   | 'file_exists'
   | 'precondition_failed'
+  | 'missing_stub'
   | 'forbidden'
   | 'unauthorized'
   | 'doc_validation'
@@ -66,6 +67,8 @@ const STATUS: Record<ErrorCode, number> = {
   conflict: 409,
   file_exists: 412,
   precondition_failed: 412,
+  // A stub that names no attachment of the revision edited (or another revpos than its).
+  missing_stub: 412,
   forbidden: 403,
   unauthorized: 401,
   doc_validation: 400,
