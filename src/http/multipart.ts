@@ -22,12 +22,21 @@ export function accepts(accept: string | undefined, type: string): boolean {
 export function docFromMultipart(body: Uint8Array, contentType: string | undefined, limit: number): Record<string, unknown> {
   const boundary = contentType ? getMultipartBoundary(contentType) : null;
   if (!boundary) throw bad('a multipart/related body needs a boundary');
+  const parse = (bytes: Uint8Array) => [...parseMultipart(bytes, { boundary, maxParts: 10_000, maxFileSize: limit, maxTotalSize: limit, maxHeaderSize: 16 * 1024 })];
   let parts: MultipartPart[];
   try {
-    parts = [...parseMultipart(body, { boundary, maxParts: 10_000, maxFileSize: limit, maxTotalSize: limit, maxHeaderSize: 16 * 1024 })];
+    parts = parse(body);
   } catch (err) {
-    if (err instanceof MultipartParseError) throw bad(`malformed multipart body: ${err.message}`, err);
-    throw err;
+    if (!(err instanceof MultipartParseError)) throw err;
+    // Parts with no header at all are valid MIME (CouchDB's own tests send them), which the
+    // parser refuses: give each such part a neutral header and try once more.
+    const patched = withEmptyHeadersFilled(body, boundary);
+    try {
+      if (patched === undefined) throw err;
+      parts = parse(patched);
+    } catch {
+      throw bad(`malformed multipart body: ${err.message}`, err);
+    }
   }
   const [first, ...rest] = parts;
   if (!first || !(first.headers['content-type'] ?? 'application/json').toLowerCase().startsWith('application/json')) {
@@ -103,4 +112,24 @@ export function docRelated(doc: Record<string, unknown>, attachments: ReadonlyAr
   }
   chunks.push(Buffer.from(`--${boundary}--`));
   return { contentType: `multipart/related; boundary="${boundary}"`, body: Buffer.concat(chunks) };
+}
+
+const NEUTRAL_HEADER = Buffer.from('X-Refuge-No-Headers: 1\r\n');
+
+/** `body` with a neutral header line in every part that has none; undefined when none lacks one. */
+function withEmptyHeadersFilled(body: Uint8Array, boundary: string): Uint8Array | undefined {
+  const bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  const delimiter = Buffer.from(`--${boundary}\r\n\r\n`);
+  const chunks: Buffer[] = [];
+  let from = 0;
+  for (let at = bytes.indexOf(delimiter); at >= 0; at = bytes.indexOf(delimiter, at + delimiter.length)) {
+    // A delimiter starts the body or follows a line break; elsewhere these bytes are content.
+    if (at !== 0 && !(bytes[at - 2] === 13 && bytes[at - 1] === 10)) continue;
+    const headersAt = at + delimiter.length - 2;
+    chunks.push(bytes.subarray(from, headersAt), NEUTRAL_HEADER);
+    from = headersAt;
+  }
+  if (chunks.length === 0) return undefined;
+  chunks.push(bytes.subarray(from));
+  return Buffer.concat(chunks);
 }

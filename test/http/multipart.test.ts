@@ -54,6 +54,18 @@ test('a replicated multipart/related PUT stores the attachments that follow, gzi
   assert.ok(Buffer.from(await (await fetch(`${s.url}/db/doc1/notes.txt`)).arrayBuffer()).equals(text));
   assert.ok(Buffer.from(await (await fetch(`${s.url}/db/doc1/pic.png`)).arrayBuffer()).equals(png));
 
+  // Parts with no header lines at all are valid MIME, as CouchDB's own tests send them.
+  const bare = [
+    `--abc123${CRLF}${CRLF}${JSON.stringify({ _id: 'bare', body: 'x', _attachments: { 'foo.txt': { follows: true, content_type: 'application/test', length: 21 }, 'bar.txt': { follows: true, content_type: 'application/test', length: 20 } } })}${CRLF}`,
+    `--abc123${CRLF}${CRLF}this is 21 chars long${CRLF}`,
+    `--abc123${CRLF}${CRLF}this is 20 chars lon${CRLF}`,
+    `--abc123--epilogue`,
+  ].join('');
+  const bareRes = await fetch(`${s.url}/db/bare`, { method: 'PUT', headers: { 'content-type': 'multipart/related;boundary="abc123"' }, body: bare });
+  assert.equal(bareRes.status, 201, await bareRes.clone().text());
+  assert.equal(await (await fetch(`${s.url}/db/bare/foo.txt`)).text(), 'this is 21 chars long');
+  assert.equal(await (await fetch(`${s.url}/db/bare/bar.txt`)).text(), 'this is 20 chars lon');
+
   // Without names, parts are taken in order.
   const plain = related({ _id: 'doc2', a: 1, _attachments: { 'x.bin': { content_type: 'application/octet-stream', follows: true, length: 3 } } }, [{ type: 'application/octet-stream', bytes: Buffer.from('xyz') }]);
   const res2 = await fetch(`${s.url}/db/doc2`, { method: 'PUT', headers: { 'content-type': plain.type }, body: plain.body });
