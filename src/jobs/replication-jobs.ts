@@ -27,6 +27,8 @@ export interface JobSpec {
     /** CouchDB's `use_checkpoints: false`: no checkpoints written. */
     checkpoints?: boolean;
   };
+  /** CouchDB 3.3's `winning_revs_only`. */
+  winningRevsOnly?: boolean;
 }
 
 /** CouchDB's replication options that tune a job: its name -> the replicator's. */
@@ -126,7 +128,7 @@ const ID_WAIT_MS = 10_000;
 /** What identifies an API job: its ends, whether it is continuous, and what it filters by. */
 function apiKey(spec: JobSpec): string {
   const filter = spec.docIds ?? spec.selector ?? (spec.filter ? [spec.filter, spec.queryParams] : null);
-  return `api:${describeEndpoint(spec.source)}>${describeEndpoint(spec.target)}:${spec.continuous}:${JSON.stringify(filter)}`;
+  return `api:${describeEndpoint(spec.source)}>${describeEndpoint(spec.target)}:${spec.continuous}:${spec.winningRevsOnly === true}:${JSON.stringify(filter)}`;
 }
 
 /** CouchDB's checks of a replication's options (couch_replicator_docs:convert_options). */
@@ -165,6 +167,7 @@ export function parseSpec(body: Record<string, unknown>): JobSpec {
     selector: body.selector,
     ...(body.filter === undefined ? {} : { filter: body.filter as string, queryParams: (qp ?? {}) as Record<string, unknown> }),
     ...(tuning && { tuning }),
+    ...(body.winning_revs_only === true && { winningRevsOnly: true }),
   };
 }
 
@@ -389,6 +392,7 @@ export class ReplicationJobs {
       ...(spec.tuning?.batchesInFlight !== undefined && { batchesInFlight: spec.tuning.batchesInFlight }),
       ...(spec.tuning?.checkpointInterval !== undefined && { checkpointInterval: spec.tuning.checkpointInterval }),
       ...(spec.tuning?.checkpoints === false && { checkpoints: false }),
+      ...(spec.winningRevsOnly && { winningRevsOnly: true }),
     });
     const job: Job = { spec, replication, docId, startedOn: Date.now(), updatedOn: Date.now() };
     replication.on('change', () => (job.updatedOn = Date.now()));

@@ -164,7 +164,7 @@ function changesRequest(req: ReplicationRequest, signal?: AbortSignal) {
   if (typeof since !== 'string' && typeof since !== 'number') throw bad('since must be a sequence');
   const limit = req.limit ?? 500;
   if (!Number.isSafeInteger(limit) || (limit as number) < 1 || (limit as number) > MAX_ITEMS) throw bad(`limit must be 1..${MAX_ITEMS}`);
-  if (req.style !== undefined && req.style !== 'all_docs') throw bad('style must be all_docs');
+  if (req.style !== undefined && req.style !== 'all_docs' && req.style !== 'main_only') throw bad('style must be all_docs or main_only');
   if (req.feed !== undefined && req.feed !== 'normal' && req.feed !== 'longpoll') throw bad('feed must be normal or longpoll');
   const timeout = req.timeoutMs ?? MAX_LONGPOLL_MS;
   if (typeof timeout !== 'number' || !(timeout >= 0)) throw bad('timeoutMs must be a non-negative number');
@@ -181,7 +181,7 @@ function changesRequest(req: ReplicationRequest, signal?: AbortSignal) {
   return {
     since,
     limit: limit as number,
-    style: 'all_docs' as const,
+    style: req.style === 'main_only' ? ('main_only' as const) : ('all_docs' as const),
     ...(docIds && { docIds: docIds as string[] }),
     ...(req.selector !== undefined && { selector: req.selector }),
     ...(filter && { filter }),

@@ -26,6 +26,8 @@ export interface ReplicateOptions {
   since?: Seq;
   /** false: write no checkpoints (CouchDB's `use_checkpoints`); the run still resumes from old ones. */
   checkpoints?: boolean;
+  /** Replicate only each document's winning revision, no conflicts (CouchDB 3.3's `winning_revs_only`). */
+  winningRevsOnly?: boolean;
   /** Create the target database when it does not exist. */
   createTarget?: boolean;
   /** How long one long-poll waits for a change in continuous mode (default 30 s). */
@@ -46,6 +48,7 @@ export interface ResolvedOptions {
   checkpointInterval: number;
   since?: Seq;
   checkpoints: boolean;
+  winningRevsOnly: boolean;
   createTarget: boolean;
   longpollTimeoutMs: number;
   pollIntervalMs: number;
@@ -104,6 +107,7 @@ export function resolveOptions(o: ReplicateOptions = {}): ResolvedOptions {
     checkpointInterval: nonNegative('checkpointInterval', o.checkpointInterval, 1000),
     since: o.since,
     checkpoints: o.checkpoints !== false,
+    winningRevsOnly: o.winningRevsOnly === true,
     createTarget: o.createTarget === true,
     longpollTimeoutMs: positiveInt('longpollTimeoutMs', o.longpollTimeoutMs, 30_000),
     pollIntervalMs: nonNegative('pollIntervalMs', o.pollIntervalMs, 1000),

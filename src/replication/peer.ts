@@ -19,7 +19,8 @@ export interface PeerInfo {
 export interface PeerChangesRequest {
   since: Seq;
   limit: number;
-  style: 'all_docs';
+  /** all_docs: every leaf of each document; main_only: its winning revision only (winningRevsOnly). */
+  style: 'all_docs' | 'main_only';
   docIds?: readonly string[];
   /** A Mango selector; only sent when `capabilities.selector` is true. */
   selector?: unknown;

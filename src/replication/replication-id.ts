@@ -14,6 +14,8 @@ export interface ReplicationFilter {
   selector?: unknown;
   filter?: string;
   queryParams?: Record<string, unknown>;
+  /** Part of the id only when set, so ids of ordinary replications stay as they were. */
+  winningRevsOnly?: boolean;
 }
 
 export async function replicationId(source: ReplicationPeer, target: ReplicationPeer, filter: ReplicationFilter): Promise<string> {
@@ -23,7 +25,15 @@ export async function replicationId(source: ReplicationPeer, target: Replication
   // As CouchDB: a filtered replication's id covers the filter's code, so editing it starts afresh.
   const filterCode = filter.filter === undefined ? undefined : await filterSource(source, filter.filter, filter.queryParams);
   const named = filter.filter === undefined ? {} : { filter: filter.filter, filterCode, queryParams: filter.queryParams ?? {} };
-  const input = canonicalJson({ version: REPLICATION_ID_VERSION, source: from, target: to, docIds, selector: filter.selector, ...named });
+  const input = canonicalJson({
+    version: REPLICATION_ID_VERSION,
+    source: from,
+    target: to,
+    docIds,
+    selector: filter.selector,
+    ...named,
+    ...(filter.winningRevsOnly === true && { winningRevsOnly: true }),
+  });
   return md5Hex(input);
 }
 

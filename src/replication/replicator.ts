@@ -164,7 +164,7 @@ export class Replication extends Emitter<ReplicationEvents> {
         source.changes({
           since,
           limit: options.batchSize,
-          style: 'all_docs',
+          style: options.winningRevsOnly ? 'main_only' : 'all_docs',
           docIds: options.docIds,
           selector: options.selector,
           ...(options.filter === undefined ? {} : { filter: { name: options.filter, queryParams: options.queryParams ?? {} } }),

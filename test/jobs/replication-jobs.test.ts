@@ -285,6 +285,28 @@ test('CouchDB replication options: since_seq, worker_batch_size, worker_processe
   assert.equal(((await nullIds.json()) as { docs_written: number }).docs_written, 3);
 });
 
+test("winning_revs_only replicates each document's winning revision and no conflict", async (t) => {
+  const { node, srv } = await memoryNodeServer(t);
+  const src = await node.createDb('conflicted');
+  await src.bulkDocs(
+    [
+      { _id: 'c', _rev: '1-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', v: 'a', _revisions: { start: 1, ids: ['aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'] } },
+      { _id: 'c', _rev: '1-bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb', v: 'b', _revisions: { start: 1, ids: ['bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb'] } },
+    ],
+    { newEdits: false },
+  );
+  for (const [source, target] of [['conflicted', 'winners'], [`${srv.url}/conflicted`, 'winners-http']]) {
+    const res = await json(srv.url + '/_replicate', 'POST', { source, target, create_target: true, winning_revs_only: true });
+    assert.equal(res.status, 200);
+    const doc = await (await node.db(target)).get('c', { conflicts: true });
+    assert.equal(doc._rev, '1-bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb');
+    assert.equal(doc._conflicts, undefined, target);
+  }
+  // Without it, the conflict travels too.
+  await json(srv.url + '/_replicate', 'POST', { source: 'conflicted', target: 'everything', create_target: true });
+  assert.deepEqual((await (await node.db('everything')).get('c', { conflicts: true }))._conflicts, ['1-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa']);
+});
+
 test('two _replicator documents describing the same replication run it once; the later one fails and says why', async (t) => {
   const { node, srv } = await memoryNodeServer(t);
   const jobs = srv.context.jobs!;
