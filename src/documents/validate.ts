@@ -41,7 +41,7 @@ export function validateDbName(name: unknown): string {
   if (typeof name !== 'string' || !DB_NAME_RE.test(name) || name.length > 238) {
     throw new RefugeError(
       'illegal_database_name',
-      'Name: ' + JSON.stringify(String(name)) + '. Only lowercase characters (a-z), digits (0-9), and any of the characters _, $, (, ), +, -, and / are allowed. Must begin with a letter.',
+      "Name: '" + String(name) + "'. Only lowercase characters (a-z), digits (0-9), and any of the characters _, $, (, ), +, -, and / are allowed. Must begin with a letter.",
       { status: 400 },
     );
   }

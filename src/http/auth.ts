@@ -53,7 +53,8 @@ export class Auth {
   /** Who is calling, from an Authorization header or a session cookie; anonymous when neither. */
   identify(authorization: string | undefined, cookie: string | undefined): UserCtx {
     if (!this.admin) return { name: null, roles: ['_admin'] }; // admin party: loopback only
-    if (authorization?.startsWith('Basic ')) {
+    // The scheme name is case-insensitive (RFC 9110), as CouchDB takes it.
+    if (authorization !== undefined && /^basic /i.test(authorization)) {
       const decoded = Buffer.from(authorization.slice(6), 'base64').toString('utf8');
       const i = decoded.indexOf(':');
       if (i < 0 || !this.checkPassword(decoded.slice(0, i), decoded.slice(i + 1))) {
@@ -62,8 +63,12 @@ export class Auth {
       return { name: this.admin.name, roles: ['_admin'] };
     }
     const session = readCookie(cookie, COOKIE);
-    if (session && this.verifySession(session)) return { name: this.admin.name, roles: ['_admin'] };
-    return ANONYMOUS;
+    if (!session) return ANONYMOUS;
+    // Not even shaped like a session (name:time:mac): CouchDB refuses it rather than ignore it.
+    if (Buffer.from(session, 'base64url').toString('utf8').split(':').length < 3) {
+      throw new RefugeError('bad_request', 'Malformed AuthSession cookie. Please clear your cookies.');
+    }
+    return this.verifySession(session) ? { name: this.admin.name, roles: ['_admin'] } : ANONYMOUS;
   }
 
   /** A signed session cookie value: name:expiry:hmac, base64url. */

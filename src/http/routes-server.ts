@@ -43,7 +43,7 @@ export function serverRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.get('/_all_dbs', async (req) => dbNameRange(await ctx.node.allDbs(), req.query as Query));
 
   app.get('/_session', async (req) => {
-    const basic = req.headers.authorization?.startsWith('Basic ') === true;
+    const basic = /^basic /i.test(req.headers.authorization ?? '');
     // `basic=true`: a client asking to be challenged gets CouchDB's 401 when nobody is logged in.
     if (str(req.query as Query, 'basic') === 'true' && ctx.auth.enabled && req.user.name === null) {
       throw new RefugeError('unauthorized', 'Please login.');
@@ -63,8 +63,11 @@ export function serverRoutes(app: FastifyInstance, ctx: ServerContext): void {
   };
   app.post('/_session', async (req, reply) => {
     const q = req.query as Query;
-    const body = req.body === undefined ? {} : objectBody(req.body);
-    const { name, password } = body as { name?: unknown; password?: unknown };
+    const body = (req.body === undefined ? {} : objectBody(req.body)) as { name?: unknown; username?: unknown; password?: unknown };
+    // CouchDB takes the name as `name` or `username`, and asks for one when neither is there.
+    const name = body.name ?? body.username;
+    const { password } = body;
+    if (name === undefined) throw new RefugeError('bad_request', 'request body must contain a username');
     if (typeof name !== 'string' || typeof password !== 'string' || !ctx.auth.checkPassword(name, password)) {
       // A failed login also ends the session the client had, as in CouchDB.
       reply.header('Set-Cookie', ctx.auth.cookieHeader('', 0));
@@ -79,6 +82,13 @@ export function serverRoutes(app: FastifyInstance, ctx: ServerContext): void {
     return { ok: true, name, roles: ['_admin'] };
   });
 
+  app.route({
+    method: ['PUT', 'PATCH'],
+    url: '/_session',
+    handler: async () => {
+      throw new RefugeError('method_not_allowed', 'Only GET,HEAD,POST,DELETE allowed');
+    },
+  });
   app.delete('/_session', async (_req, reply) => {
     reply.header('Set-Cookie', ctx.auth.cookieHeader('', 0));
     return { ok: true };

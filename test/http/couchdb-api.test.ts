@@ -219,6 +219,8 @@ describe('CouchDB API shapes', () => {
       assert.equal(r.status, 400, bad);
       assert.ok(isCouchError(r.body, 'illegal_database_name'), `${bad}: ${r.text}`);
     }
+    // CouchDB's reason, its quotes included.
+    assert.match((await request(`${u}/Upper`, { method: 'PUT' })).body.reason, /^Name: 'Upper'\. Only lowercase characters/);
     const info = await request(`${u}/lifecycle`);
     assert.equal(info.status, 200);
     for (const key of ['db_name', 'update_seq', 'doc_count', 'doc_del_count', 'sizes', 'instance_start_time']) assert.ok(key in info.body, key);
@@ -686,6 +688,24 @@ describe('admin authentication', () => {
     }
     const garbage = await request(`${u}/secured/d`, { headers: { authorization: 'Basic !!!notbase64' } });
     assert.equal(garbage.status, 401);
+    // The scheme name is case-insensitive.
+    for (const scheme of ['basic', 'BASIC', 'bAsIc']) {
+      const token = Buffer.from('admin:secret').toString('base64');
+      assert.equal((await request(`${u}/secured/d`, { headers: { authorization: `${scheme} ${token}` } })).status, 200, scheme);
+    }
+  });
+
+  test('_session as CouchDB takes it: username or name, 400 without either, 405 to PUT; a malformed cookie is a 400', async () => {
+    const byUsername = await request(`${u}/_session`, { method: 'POST', body: { username: 'admin', password: 'secret' } });
+    assert.equal(byUsername.status, 200);
+    assert.match(byUsername.headers.get('set-cookie') ?? '', /^AuthSession=/);
+    const neither = await request(`${u}/_session`, { method: 'POST', body: { password: 'secret' } });
+    assert.equal(neither.status, 400);
+    assert.equal(neither.body.reason, 'request body must contain a username');
+    assert.equal((await request(`${u}/_session`, { method: 'PUT', body: {} })).status, 405);
+    const malformed = await request(`${u}/_session`, { headers: { cookie: 'AuthSession=garbage' } });
+    assert.equal(malformed.status, 400);
+    assert.equal(malformed.body.reason, 'Malformed AuthSession cookie. Please clear your cookies.');
   });
 
   test('POST /_session (JSON and form) sets a cookie that authorizes; DELETE /_session ends it', async () => {
