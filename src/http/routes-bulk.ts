@@ -174,7 +174,7 @@ export function bulkRoutes(app: FastifyInstance, ctx: ServerContext): void {
     }
     const results = await db.bulkDocs(body.docs, { newEdits, userCtx: req.user });
     reply.code(201);
-    return bulkDocsWire(results, newEdits);
+    return bulkDocsWire(results, newEdits, body.docs);
   });
 
   app.post('/:db/_bulk_get', async (req) => {

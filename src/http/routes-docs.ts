@@ -22,6 +22,19 @@ function docIdOf(req: Req): string {
   return p.docid!;
 }
 
+/**
+ * CouchDB sends a GET that names a design document with an encoded slash (`_design%2Fx`) to its
+ * canonical path with a 301; undefined for every other request.
+ */
+function designRedirect(req: Req, reply: FastifyReply): FastifyReply | undefined {
+  const id = req.params.docid;
+  if (id === undefined || !id.startsWith('_design/')) return undefined;
+  const rest = (req.params as { '*'?: string })['*'];
+  const [, query = ''] = req.url.split('?', 2);
+  const path = `/${encodeURIComponent(req.params.db)}/_design/${encodeURIComponent(id.slice(8))}${rest === undefined ? '' : `/${rest.split('/').map(encodeURIComponent).join('/')}`}`;
+  return reply.code(301).header('Location', absoluteUrl(req, query ? `${path}?${query}` : path)).send();
+}
+
 function getOptions(q: Query): GetOptions {
   const meta = bool(q, 'meta');
   return {
@@ -54,6 +67,8 @@ function writeRev(req: Req, bodyRev: unknown): string | undefined {
 
 export function docRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const get = async (req: Req, reply: FastifyReply) => {
+    const redirected = designRedirect(req, reply);
+    if (redirected) return redirected;
     const db = await dbOf(ctx, req);
     const id = docIdOf(req);
     const q = req.query as Query;
@@ -153,6 +168,8 @@ export function docRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const attName = (req: Req) => (req.params as unknown as { '*': string })['*'];
 
   const getAtt = async (req: Req, reply: FastifyReply) => {
+    const redirected = designRedirect(req, reply);
+    if (redirected) return redirected;
     const db = await dbOf(ctx, req);
     // A single `bytes=` range is served as CouchDB does (206), unless If-Range names other bytes.
     let ranged = false;

@@ -35,9 +35,17 @@ export function findWire(r: FindResult) {
   return out;
 }
 
-export function bulkDocsWire(results: Array<WriteResult | WriteFailure>, newEdits: boolean) {
-  // CouchDB answers replicated writes (new_edits=false) with their failures only.
-  return newEdits ? results : results.filter((r) => 'error' in r);
+export function bulkDocsWire(results: Array<WriteResult | WriteFailure>, newEdits: boolean, docs: readonly unknown[] = []) {
+  if (newEdits) return results;
+  // CouchDB answers replicated writes (new_edits=false) with their failures only, each naming the
+  // revision it refused.
+  const out: unknown[] = [];
+  results.forEach((r, i) => {
+    if (!('error' in r)) return;
+    const rev = (docs[i] as { _rev?: unknown } | null | undefined)?._rev;
+    out.push(typeof rev === 'string' ? { id: r.id, rev, error: r.error, reason: r.reason } : r);
+  });
+  return out;
 }
 
 /** A database's info as CouchDB 3 answers `GET /{db}`. */

@@ -63,6 +63,9 @@ describe('validate_doc_update', () => {
     assert.equal(bulk.status, 201);
     assert.equal(bulk.body[0].ok, true);
     assert.deepEqual(bulk.body[1], { id: 'h3', error: 'forbidden', reason: 'title must be a string' });
+    // A replicated write that is refused names the revision, as CouchDB answers.
+    const replicated = await request(`${server.url}/v/_bulk_docs`, { method: 'POST', body: { new_edits: false, docs: [{ _id: 'x1', _rev: '1-abc', foo: 1 }] } });
+    assert.deepEqual(replicated.body, [{ id: 'x1', rev: '1-abc', error: 'forbidden', reason: 'title must be a string' }]);
     const pouch = new PouchDB(`${server.url}/v`);
     try {
       await assert.rejects(pouch.put({ _id: 'p1', title: 1 }), (err: { status: number; name: string }) => err.status === 403 && err.name === 'forbidden');

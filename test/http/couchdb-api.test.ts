@@ -365,7 +365,15 @@ describe('CouchDB API shapes', () => {
     assert.equal(ddoc.status, 201);
     assert.equal(ddoc.body.id, '_design/app');
     assert.equal((await request(`${u}/docs/_design/app`)).body.language, 'javascript');
+    // A GET with the slash encoded is sent to the canonical path, as CouchDB does (fetch follows).
     assert.equal((await request(`${u}/docs/_design%2Fapp`)).body._id, '_design/app');
+    const moved = await fetch(`${u}/docs/_design%2Fapp?revs=true`, { redirect: 'manual' });
+    assert.equal(moved.status, 301);
+    assert.equal(moved.headers.get('location'), `${u}/docs/_design/app?revs=true`);
+    const info = await fetch(`${u}/docs/_design%2Fapp/_info`, { redirect: 'manual' });
+    assert.equal(info.status, 301);
+    assert.equal(info.headers.get('location'), `${u}/docs/_design/app/_info`);
+    assert.equal((await request(`${u}/docs/_design%2Fapp/_info`)).body.name, 'app');
     const ddocDel = await request(`${u}/docs/_design/app?rev=${ddoc.body.rev}`, { method: 'DELETE' });
     assert.equal(ddocDel.status, 200);
 
