@@ -23,6 +23,11 @@ export interface DbState {
    * every purge from the infos kept, and is rebuilt.
    */
   purgeTrimmedSeq: number;
+  /**
+   * Bytes of the stored records of every document (winning body and tree): CouchDB's sizes.external.
+   * Kept by each write; a database written before it was kept starts counting from 0.
+   */
+  liveBytes: number;
 }
 
 export interface DbCore {
@@ -37,7 +42,7 @@ export interface DbCore {
 
 /** The counters of a database that has never been written. */
 export function initialState(revsLimit: number, autoIndex: boolean): DbState {
-  return { seq: 0, docCount: 0, delCount: 0, revsLimit, autoIndex, pathIndexReady: autoIndex, purgeSeq: 0, purgedInfosLimit: 1000, purgeTrimmedSeq: 0 };
+  return { seq: 0, docCount: 0, delCount: 0, revsLimit, autoIndex, pathIndexReady: autoIndex, purgeSeq: 0, purgedInfosLimit: 1000, purgeTrimmedSeq: 0, liveBytes: 0 };
 }
 
 export function encodeState(s: DbState): string {

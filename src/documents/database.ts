@@ -170,10 +170,14 @@ export class Database {
       purgeSeq: s.purgeSeq,
     };
     const store = this.core.store;
-    if (store.capabilities.approximateSize || store.capabilities.diskSize) {
-      const active = store.approximateSize ? await store.approximateSize({ gte: '', lt: '\u007f' }) : 0;
-      info.sizes = { file: store.diskSize ? await store.diskSize() : active, active };
-    }
+    // external: the live records' bytes (uncompressed); active: what storage estimates its tables
+    // hold, or while everything still sits in LevelDB's memory table (no table yet), the live bytes
+    // as far as the files (its log) hold them.
+    const external = Math.max(0, s.liveBytes ?? 0);
+    const approximate = store.approximateSize ? await store.approximateSize({ gte: '', lt: '\u007f' }) : 0;
+    const file = store.diskSize ? await store.diskSize() : Math.max(approximate, external);
+    const active = approximate > 0 ? approximate : Math.min(external, file);
+    info.sizes = { file, active, external };
     return info;
   }
 

@@ -29,7 +29,7 @@ export interface DatabaseInfo {
    * When the engine can tell: `file`, the bytes on disk (tables and log); `active`, the live data
    * as the engine estimates it from its tables (0 while everything is still in the log).
    */
-  sizes?: { file: number; active: number };
+  sizes?: { file: number; active: number; external: number };
 }
 
 export interface WriteResult {

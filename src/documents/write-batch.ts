@@ -32,6 +32,8 @@ export class WriteBatch {
    */
   private readonly stream: Array<string | null> = [];
   private readonly records = new Map<string, DocRecord | null>();
+  /** Stored length of each record loaded or written, for the live bytes counter. */
+  private readonly recordBytes = new Map<string, number>();
   readonly state: DbState;
 
   /** `pending` answers for keys written by earlier change sets not yet flushed to storage. */
@@ -76,6 +78,7 @@ export class WriteBatch {
       const q = queued[i];
       const v = q === undefined ? read[r++] : (q ?? undefined);
       this.records.set(id, v === undefined ? null : decodeRecord(id, v));
+      this.recordBytes.set(id, v?.length ?? 0);
     });
   }
 
@@ -86,12 +89,14 @@ export class WriteBatch {
     const queued = this.pending(key);
     if (queued !== undefined) {
       this.records.set(id, queued === null ? null : decodeRecord(id, queued));
+      this.recordBytes.set(id, queued?.length ?? 0);
       return Promise.resolve();
     }
     const store = this.core.store;
     if (!store.getSync) return this.preload(new Set([id]));
     const v = store.getSync(key);
     this.records.set(id, v === undefined ? null : decodeRecord(id, v));
+    this.recordBytes.set(id, v?.length ?? 0);
     return Promise.resolve();
   }
 
@@ -211,7 +216,10 @@ export class WriteBatch {
     }
     const next: DocRecord = { id, tree, rev: win.rev, deleted: win.deleted, seq, body };
     this.records.set(id, next);
-    this.ops.set(docKey(id), encodeRecord(next));
+    const encoded = encodeRecord(next);
+    this.ops.set(docKey(id), encoded);
+    this.state.liveBytes += encoded.length - (this.recordBytes.get(id) ?? 0);
+    this.recordBytes.set(id, encoded.length);
 
     if (current) {
       if (current.deleted) this.state.delCount--;
@@ -258,6 +266,8 @@ export class WriteBatch {
     for (const rev in current.tree) if (rev !== current.rev) this.ops.set(revBodyKey(id, rev), null);
     this.ops.set(docKey(id), null);
     this.records.set(id, null);
+    this.state.liveBytes -= this.recordBytes.get(id) ?? 0;
+    this.recordBytes.set(id, 0);
     this.stream.push(seqKey(current.seq), null);
     if (current.deleted) this.state.delCount--;
     else this.state.docCount--;

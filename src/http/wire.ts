@@ -59,8 +59,7 @@ export function dbInfoWire(i: DatabaseInfo) {
     doc_del_count: i.docDelCount,
     purge_seq: i.purgeSeq,
     compact_running: false,
-    // Refuge does not track documents' uncompressed size: external is the live data estimate too.
-    sizes: { active, external: active, file },
+    sizes: { active, external: i.sizes?.external ?? 0, file },
     instance_start_time: '0',
     disk_format_version: 1,
     props: {},

@@ -39,5 +39,14 @@ test('a small database reports its bytes on disk at once (the log counts), not 0
   await db.bulkDocs(Array.from({ length: 20 }, (_, i) => ({ _id: `s${i}`, text: 'y'.repeat(500) })));
   const written = (await db.info()).sizes!;
   assert.ok(written.file > empty.file + 10_000, `${empty.file} -> ${written.file}`);
-  assert.ok(written.active >= 0 && written.active <= written.file);
+  assert.ok(written.active > 0 && written.active <= written.file);
+  // external: the live records, kept by every write; deleting and purging give the bytes back.
+  assert.ok(written.external > 20 * 500, String(written.external));
+  const rows = (await db.allDocs()).rows;
+  await db.bulkDocs(rows.slice(0, 10).map((r) => ({ _id: r.id, _rev: r.value.rev, _deleted: true })));
+  const deleted = (await db.info()).sizes!;
+  assert.ok(deleted.external < written.external * 0.7, `${written.external} -> ${deleted.external}`);
+  const leaves = await db.allDocs({ keys: rows.map((r) => r.id) });
+  await db.purge(Object.fromEntries(leaves.rows.map((r) => [r.id, [(r as { value: { rev: string } }).value.rev]])));
+  assert.equal((await db.info()).sizes!.external, 0);
 });

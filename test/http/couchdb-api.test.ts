@@ -223,6 +223,10 @@ describe('CouchDB API shapes', () => {
     assert.match((await request(`${u}/Upper`, { method: 'PUT' })).body.reason, /^Name: 'Upper'\. Only lowercase characters/);
     const info = await request(`${u}/lifecycle`);
     assert.equal(info.status, 200);
+    // A small database lives in LevelDB's memory table, yet its sizes are not zero.
+    await request(`${u}/lifecycle/sized`, { method: 'PUT', body: { text: 'x'.repeat(500) } });
+    const sized = (await request(`${u}/lifecycle`)).body.sizes;
+    assert.ok(sized.external > 500 && sized.active > 0 && sized.file > 0, JSON.stringify(sized));
     for (const key of ['db_name', 'update_seq', 'doc_count', 'doc_del_count', 'sizes', 'instance_start_time']) assert.ok(key in info.body, key);
     assert.equal(info.body.db_name, 'lifecycle');
     const head = await request(`${u}/lifecycle`, { method: 'HEAD' });
