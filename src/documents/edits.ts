@@ -36,18 +36,17 @@ export function applyLocalEdit(current: DocRecord | undefined, edit: SplitDoc, a
 }
 
 export function applyReplicatedEdit(current: DocRecord | undefined, edit: SplitDoc): EditOutcome {
-  if (edit.rev === undefined) throw new RefugeError('bad_request', 'new_edits=false needs a _rev on every document');
-  const { gen, hash } = parseRev(edit.rev);
+  // `_revisions`, when given, names the revision and its history; `_rev` then says nothing more
+  // (CouchDB takes the history over _rev without comparing them).
   let path: Rev[];
   if (edit.revisions) {
     const { start, ids } = edit.revisions;
-    if (start !== gen || ids[0] !== hash) {
-      throw new RefugeError('bad_request', '_revisions does not start with _rev');
-    }
     path = ids.map((h, i) => `${start - i}-${h}`);
   } else {
+    if (edit.rev === undefined) throw new RefugeError('bad_request', 'new_edits=false needs a _rev or _revisions on every document');
+    parseRev(edit.rev);
     path = [edit.rev];
   }
   const { tree, added } = mergePath(current ? current.tree : emptyTree(), path, edit.deleted);
-  return { tree, rev: edit.rev, added };
+  return { tree, rev: path[0]!, added };
 }

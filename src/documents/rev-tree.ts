@@ -31,15 +31,27 @@ function copyTree(tree: RevTree): RevTree {
   return out;
 }
 
-const REV_RE = /^([1-9][0-9]{0,15})-([0-9a-f]{1,64})$/;
+/**
+ * `N-hash`: Refuge makes hex hashes, but CouchDB takes any hash (only 32-character ones are hex),
+ * and PouchDB and CouchDB clients replicate such revisions. A hash may hold anything but quotes,
+ * backslashes, control characters and surrogates, which keeps it safe in keys and hand-made JSON.
+ */
+const REV_RE = /^([1-9][0-9]{0,15})-([^"\\\u0000-\u001f\ud800-\udfff]{1,128})$/;
+const HASH_RE = /^[^"\\\u0000-\u001f\ud800-\udfff]{1,128}$/;
+
+/** A revision's hash part as `_revisions.ids` lists it. */
+export function isValidRevHash(hash: unknown): hash is string {
+  return typeof hash === 'string' && HASH_RE.test(hash);
+}
 
 export function isValidRev(rev: unknown): rev is Rev {
   return typeof rev === 'string' && REV_RE.test(rev);
 }
 
 /**
- * A revision CouchDB would parse (`N-anything`) that Refuge never stores (its hashes are hex): such
- * a rev names nothing here, so a read of it is `missing` and an edit of it a `conflict`, as in CouchDB.
+ * A revision CouchDB would parse (`N-anything`) that Refuge cannot store (a quote, a control
+ * character...): such a rev names nothing here, so a read of it is `missing` and an edit of it a
+ * `conflict`, as in CouchDB.
  */
 export function isForeignRev(rev: unknown): boolean {
   return typeof rev === 'string' && !REV_RE.test(rev) && /^[1-9][0-9]{0,15}-[^\u0000]{1,256}$/.test(rev);

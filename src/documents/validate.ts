@@ -2,7 +2,7 @@
 // Everything a caller hands us passes through here before it can reach storage.
 
 import { RefugeError } from '../errors/index.ts';
-import { isForeignRev, isValidRev, type Rev } from './rev-tree.ts';
+import { isForeignRev, isValidRev, isValidRevHash, type Rev } from './rev-tree.ts';
 import type { JsonObject } from './types.ts';
 import { checkAttachmentName } from './attachments.ts';
 
@@ -139,9 +139,9 @@ function validateRevisions(value: unknown): { start: number; ids: string[] } {
     !Array.isArray(v.ids) ||
     v.ids.length === 0 ||
     v.ids.length > (v.start as number) ||
-    !v.ids.every((h) => typeof h === 'string' && /^[0-9a-f]{1,64}$/.test(h))
+    !v.ids.every(isValidRevHash)
   ) {
-    throw new RefugeError('doc_validation', '_revisions must be {start: positive integer, ids: [hex strings]}');
+    throw new RefugeError('doc_validation', '_revisions must be {start: positive integer, ids: [revision hashes]}');
   }
   return { start: v.start as number, ids: v.ids as string[] };
 }

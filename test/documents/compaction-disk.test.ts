@@ -42,7 +42,7 @@ test('a small database reports its bytes on disk at once (the log counts), not 0
   assert.ok(written.active > 0 && written.active <= written.file);
   // external: the live records, kept by every write; deleting and purging give the bytes back.
   assert.ok(written.external > 20 * 500, String(written.external));
-  const rows = (await db.allDocs()).rows;
+  const rows = (await db.allDocs()).rows as Array<{ id: string; value: { rev: string } }>;
   await db.bulkDocs(rows.slice(0, 10).map((r) => ({ _id: r.id, _rev: r.value.rev, _deleted: true })));
   const deleted = (await db.info()).sizes!;
   assert.ok(deleted.external < written.external * 0.7, `${written.external} -> ${deleted.external}`);

@@ -327,7 +327,7 @@ describe('CouchDB API shapes', () => {
     assert.deepEqual(etagDisagrees.body, { error: 'bad_request', reason: 'Document rev and etag have different values' });
   });
 
-  test('revisions CouchDB would parse but Refuge never stores (N-not-hex): missing to read, a conflict to edit', async () => {
+  test('revisions with hashes that are not hex: missing to read, a conflict to edit, and stored when replicated', async () => {
     const created = await request(`${u}/docs/foreign`, { method: 'PUT', body: { v: 1 } });
     assert.equal(created.status, 201);
     const put = await request(`${u}/docs/foreign`, { method: 'PUT', body: { _rev: '1-asfafasdf', v: 2 } });
@@ -340,9 +340,20 @@ describe('CouchDB API shapes', () => {
     const bulk = await request(`${u}/docs/_bulk_docs`, { method: 'POST', body: { docs: [{ _id: 'foreign', _rev: '1-zz', v: 3 }, { _id: 'foreign-new' }] } });
     assert.equal(bulk.status, 201);
     assert.deepEqual(bulk.body.map((r: any) => r.error ?? 'ok'), ['conflict', 'ok']);
-    // Replicated writes must be storable: refused whole.
-    const replicated = await request(`${u}/docs/_bulk_docs`, { method: 'POST', body: { docs: [{ _id: 'foreign', _rev: '2-zz' }], new_edits: false } });
-    assert.equal(replicated.status, 400);
+    // Replicated writes take any hash, as CouchDB does (PouchDB's tests replicate `2-x`).
+    const replicated = await request(`${u}/docs/_bulk_docs`, { method: 'POST', body: { docs: [{ _id: 'opaque', _rev: '2-x', _revisions: { start: 2, ids: ['x', 'a'] }, v: 'x' }], new_edits: false } });
+    assert.equal(replicated.status, 201);
+    await request(`${u}/docs/_bulk_docs`, { method: 'POST', body: { docs: [{ _id: 'opaque', _rev: '2-y', _revisions: { start: 2, ids: ['y', 'a'] }, v: 'y' }], new_edits: false } });
+    const both = await request(`${u}/docs/opaque?open_revs=all`, { headers: { accept: 'application/json' } });
+    assert.deepEqual(both.body.map((r: any) => r.ok._rev).sort(), ['2-x', '2-y']);
+    assert.deepEqual((await request(`${u}/docs/_revs_diff`, { method: 'POST', body: { opaque: ['2-x', '3-randomid'] } })).body, { opaque: { missing: ['3-randomid'], possible_ancestors: ['2-x', '2-y'] } });
+    // _revisions names the revision: a _rev that disagrees says nothing more, as in CouchDB.
+    const overridden = await request(`${u}/docs/_bulk_docs`, { method: 'POST', body: { docs: [{ _id: 'hist', _rev: '3-c', _revisions: { start: 2, ids: ['c', 'a'] } }], new_edits: false } });
+    assert.deepEqual(overridden.body, []);
+    assert.equal((await request(`${u}/docs/hist`)).body._rev, '2-c');
+    // What no key or JSON can hold is refused whole.
+    const unstorable = await request(`${u}/docs/_bulk_docs`, { method: 'POST', body: { docs: [{ _id: 'foreign', _rev: '2-z"z' }], new_edits: false } });
+    assert.equal(unstorable.status, 400);
     assert.equal((await request(`${u}/docs/foreign?rev=garbage`)).status, 400);
   });
 

@@ -81,7 +81,7 @@ export const BAD_DOCS: unknown[] = [
   { _id: 'x', _deleted: 1 },
   { _id: 'x', _revisions: 'g' },
   { _id: 'x', _revisions: { start: 'a', ids: [] } },
-  { _id: 'x', _revisions: { start: 1, ids: ['zz'] } },
+  { _id: 'x', _revisions: { start: 1, ids: ['z"z'] } },
   { _id: 'x', _revisions: { start: 1, ids: ['a', 'b'] } },
   { _id: 'x', _revisions: { start: 0, ids: ['a'] } },
   { _id: 'x', _revisions: null, _foo: 1 },
