@@ -154,7 +154,12 @@ export class DesignDocs {
     if (typeof source !== 'string') throw new RefugeError('not_found', `missing json key: ${filterName}`);
     const { sandbox, fn } = await this.sandboxes.compile(ddoc, source);
     const req = { query: request.query ?? {}, userCtx: request.userCtx ?? { name: null, roles: [] }, method: 'GET' };
-    return (doc) => sandbox.filter(fn, [doc], req)[0] === true;
+    return (doc) => {
+      const [passed] = sandbox.filter(fn, [doc], req);
+      // A filter that throws fails the request, as in CouchDB; it does not just leave the doc out.
+      if (passed instanceof Error) throw passed;
+      return passed === true;
+    };
   }
 }
 

@@ -15,6 +15,10 @@ export function checkAllDocsOptions(o: AllDocsOptions): void {
   if (o.keys !== undefined && (!Array.isArray(o.keys) || !o.keys.every((k) => typeof k === 'string'))) {
     throw new RefugeError('bad_request', '`keys` must be an array of strings');
   }
+  // As CouchDB: listed keys and a key range do not mix (an empty list of keys asks for nothing).
+  if (o.keys !== undefined && o.keys.length > 0 && (o.key !== undefined || o.startkey !== undefined || o.endkey !== undefined)) {
+    throw new RefugeError('query_parse_error', '`keys` is incompatible with `key`, `start_key` and `end_key`');
+  }
   for (const k of ['limit', 'skip'] as const) {
     const v = o[k];
     if (v !== undefined && (!Number.isSafeInteger(v) || v < 0)) {

@@ -118,7 +118,8 @@ export async function inlineAttachments(doc: JsonObject, blobs: BlobStore | unde
       continue;
     }
     const bytes = await collectBytes(await blobs.get(a.digest as never));
-    out[name] = { content_type: a.content_type, digest: a.digest, length: a.length, revpos: a.revpos, data: encodeBase64(bytes) };
+    // CouchDB's shape for inline data: no `length` (stubs and `follows` parts carry it).
+    out[name] = { content_type: a.content_type, digest: a.digest, revpos: a.revpos, data: encodeBase64(bytes) };
   }
   doc._attachments = out;
 }

@@ -492,13 +492,14 @@ export class Database {
   async putLocal(doc: Doc): Promise<WriteResult> {
     this.check();
     const d = validateLocalDoc(doc);
-    return this.writer.submit((batch) => writeLocal(batch, d, false));
+    // `_deleted: true` deletes it, as in CouchDB (rev 0-0).
+    return this.writer.submit((batch) => writeLocal(batch, d, d._deleted === true ? 'put' : false));
   }
 
   async removeLocal(id: string, rev?: string): Promise<WriteResult> {
     this.check();
     const d = validateLocalDoc({ _id: id, _rev: rev });
-    return this.writer.submit((batch) => writeLocal(batch, d, true));
+    return this.writer.submit((batch) => writeLocal(batch, d, 'delete'));
   }
 
   // ---- maintenance ----

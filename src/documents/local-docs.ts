@@ -33,15 +33,18 @@ function bodyOf(doc: JsonObject): JsonObject {
   return body;
 }
 
-/** Runs inside the writer so concurrent updates of one checkpoint serialise. */
-export async function writeLocal(batch: WriteBatch, doc: Doc, deleting: boolean): Promise<WriteResult> {
+/**
+ * Runs inside the writer so concurrent updates of one checkpoint serialise. `deleting`: 'delete'
+ * (DELETE: the document must exist) or 'put' (a write with `_deleted: true`: gone either way).
+ */
+export async function writeLocal(batch: WriteBatch, doc: Doc, deleting: false | 'delete' | 'put'): Promise<WriteResult> {
   const id = doc._id!;
   const raw = await batch.read(localKey(id));
   const current = raw === undefined ? undefined : (JSON.parse(raw) as LocalRecord);
   const given = doc._rev;
   if (current && given !== undefined && given !== `0-${current.n}`) throw conflict();
   if (deleting) {
-    if (!current) throw notFound('missing');
+    if (!current && deleting === 'delete') throw notFound('missing');
     batch.setRaw(localKey(id), null);
     return { ok: true, id, rev: '0-0' };
   }

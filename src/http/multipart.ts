@@ -102,7 +102,7 @@ export function docRelated(doc: Record<string, unknown>, attachments: ReadonlyAr
   const stubs = { ...(doc._attachments as Record<string, Record<string, unknown>> | undefined) };
   for (const a of attachments) {
     const { stub: _s, data: _d, ...meta } = stubs[a.name] ?? {};
-    stubs[a.name] = { ...meta, follows: true };
+    stubs[a.name] = { ...meta, length: a.bytes.length, follows: true };
   }
   const json = JSON.stringify(attachments.length > 0 ? { ...doc, _attachments: stubs } : doc);
   const chunks: Buffer[] = [Buffer.from(`--${boundary}\r\nContent-Type: application/json\r\n\r\n${json}\r\n`)];

@@ -12,6 +12,7 @@ const DDOC = {
   filters: {
     byType: 'function(doc, req) { return doc.type === (req.query.type || "note"); }',
     deleted: 'function(doc) { return !!doc._deleted; }',
+    throws: 'function() { throw new Error("no"); }',
   },
   views: { tagged: { map: 'function(doc) { if (doc.tag) emit(doc.tag, null); }' } },
 };
@@ -46,6 +47,10 @@ describe('design-document filters', () => {
     assert.equal(missing.status, 404);
     assert.equal((await request(`${server.url}/f/_changes?filter=nope/x`)).status, 404);
     assert.equal((await request(`${server.url}/f/_changes?filter=bad`)).status, 400);
+    // A filter that throws fails the request, as in CouchDB: it does not just leave documents out.
+    const thrown = await request(`${server.url}/f/_changes?filter=app/throws`);
+    assert.equal(thrown.status, 500);
+    assert.match(thrown.body.reason, /no/);
   });
 
   test('library changes and live subscription with a filter', async () => {

@@ -88,6 +88,13 @@ describe('CouchDB API shapes', () => {
       assert.equal(bad.status, 400, JSON.stringify(body));
     }
     assert.equal((await request(`${db}/_all_docs`, { method: 'POST', body: { keys: 1 } })).body.reason, '`keys` body member must be an array.');
+    // Listed keys and a key range do not mix, as in CouchDB.
+    for (const q of ['startkey=%22a%22', 'key=%221%22', 'endkey=%22z%22']) {
+      const mixedRange = await request(`${db}/_all_docs?${q}`, { method: 'POST', body: { keys: ['a'] } });
+      assert.equal(mixedRange.status, 400, q);
+      assert.equal(mixedRange.body.error, 'query_parse_error');
+    }
+    assert.equal((await request(`${db}/_all_docs?startkey=%22a%22`, { method: 'POST', body: { keys: [] } })).status, 200);
     // Keys that are not strings name no document: CouchDB answers not_found for them, in place.
     const mixed = await request(`${db}/_all_docs`, { method: 'POST', body: { keys: [1, 'a', null, { k: 2 }] } });
     assert.deepEqual(mixed.body.rows.map((r: any) => [r.key, r.error ?? r.id]), [[1, 'not_found'], ['a', 'a'], [null, 'not_found'], [{ k: 2 }, 'not_found']]);
@@ -357,6 +364,19 @@ describe('CouchDB API shapes', () => {
     assert.equal((await request(`${u}/docs/foreign?rev=garbage`)).status, 400);
   });
 
+  test('a _local document written with _deleted: true is deleted (rev 0-0), as in CouchDB', async () => {
+    await request(`${u}/localdel`, { method: 'PUT' });
+    const made = await request(`${u}/localdel/_local/foo`, { method: 'PUT', body: {} });
+    assert.equal(made.body.rev, '0-1');
+    const gone = await request(`${u}/localdel/_local/foo`, { method: 'PUT', body: { _rev: '0-1', _deleted: true } });
+    assert.deepEqual(gone.body, { ok: true, id: '_local/foo', rev: '0-0' });
+    assert.equal((await request(`${u}/localdel/_local/foo`)).status, 404);
+    const bulk = await request(`${u}/localdel/_bulk_docs`, { method: 'POST', body: { docs: [{ _id: '_local/bar', x: 1 }] } });
+    assert.equal(bulk.body[0].rev, '0-1');
+    await request(`${u}/localdel/_bulk_docs`, { method: 'POST', body: { docs: [{ _id: '_local/bar', _rev: '0-1', _deleted: true }] } });
+    assert.equal((await request(`${u}/localdel/_local/bar`)).status, 404);
+  });
+
   test('_local without a name, or with more path after it, is a bad request as in CouchDB', async () => {
     await request(`${u}/badlocal`, { method: 'PUT' });
     for (const path of ['_local', '_local/', '_local%2F', '_local/foo/bar']) {
@@ -519,6 +539,11 @@ describe('CouchDB API shapes', () => {
     assert.equal(got.body.x, 1);
     assert.equal(got.body._attachments['t.txt'].digest, (await request(`${u}/copies/src`)).body._attachments['t.txt'].digest);
     assert.equal((await request(`${u}/copies/dst/t.txt`)).text, 'hello');
+    // Inline data comes in CouchDB's shape: no length beside it (stubs carry one).
+    const inline = (await request(`${u}/copies/dst?attachments=true`)).body._attachments['t.txt'];
+    assert.equal(inline.data, Buffer.from('hello').toString('base64'));
+    assert.equal(inline.length, undefined);
+    assert.equal(got.body._attachments['t.txt'].length, 5);
     assert.equal((await copy('dst')).status, 409);
     await request(`${u}/copies/src`, { method: 'PUT', body: { _rev: src.body.rev, x: 2 } });
     const over = await copy(`dst?rev=${made.body.rev}`, `?rev=${src.body.rev}`);
