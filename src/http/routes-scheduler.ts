@@ -3,12 +3,12 @@
 
 import type { FastifyInstance } from 'fastify';
 import { RefugeError } from '../errors/index.ts';
-import { describeEndpoint, jobId, type DocState, type Job, type ReplicationJobs } from '../jobs/index.ts';
+import { describeEndpoint, isoSeconds, jobId, type DocState, type Job, type ReplicationJobs } from '../jobs/index.ts';
 import { requireAdmin } from './auth.ts';
 import type { ServerContext } from './context.ts';
 import { int, type Query } from './params.ts';
 
-const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+const iso = isoSeconds;
 
 function info(job: Job) {
   const p = job.replication.progress;

@@ -1,5 +1,7 @@
 // Jobs: the node's long-running work on behalf of users — for now, replications started by
 // `POST /_replicate` or by documents in the `_replicator` database.
 
-export { jobId, ReplicationJobs, parseSpec, type DocState, type Job, type JobSpec, type ReplicationJobsOptions } from './replication-jobs.ts';
+export { jobId, ReplicationJobs, type DocState, type Job, type ReplicationJobsOptions } from './replication-jobs.ts';
+export { parseSpec, type JobSpec } from './job-spec.ts';
 export { checkEndpoint, describeEndpoint, endpointPeer, type Endpoint } from './endpoint.ts';
+export { isoSeconds } from './recorded-state.ts';
