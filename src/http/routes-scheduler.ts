@@ -3,7 +3,7 @@
 
 import type { FastifyInstance } from 'fastify';
 import { RefugeError } from '../errors/index.ts';
-import { describeEndpoint, isoSeconds, jobId, type DocState, type Job, type ReplicationJobs } from '../jobs/index.ts';
+import { describeEndpoint, isoSeconds, jobId, statsOf, type DocState, type Job, type ReplicationJobs } from '../jobs/index.ts';
 import { requireAdmin } from './auth.ts';
 import type { ServerContext } from './context.ts';
 import { int, type Query } from './params.ts';
@@ -12,17 +12,7 @@ const iso = isoSeconds;
 
 function info(job: Job) {
   const p = job.replication.progress;
-  return {
-    revisions_checked: p.missingChecked,
-    missing_revisions_found: p.missingFound,
-    docs_read: p.docsRead,
-    docs_written: p.docsWritten,
-    changes_pending: p.pending ?? null,
-    doc_write_failures: p.docWriteFailures,
-    checkpointed_source_seq: p.checkpointedSeq ?? null,
-    source_seq: p.lastSeq ?? null,
-    through_seq: p.throughSeq ?? null,
-  };
+  return { ...statsOf(p), source_seq: p.lastSeq ?? null, through_seq: p.throughSeq ?? null };
 }
 
 function jobWire(job: Job) {

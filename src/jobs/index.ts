@@ -4,4 +4,4 @@
 export { jobId, ReplicationJobs, type DocState, type Job, type ReplicationJobsOptions } from './replication-jobs.ts';
 export { parseSpec, type JobSpec } from './job-spec.ts';
 export { checkEndpoint, describeEndpoint, endpointPeer, type Endpoint } from './endpoint.ts';
-export { isoSeconds } from './recorded-state.ts';
+export { isoSeconds, statsOf } from './recorded-state.ts';
