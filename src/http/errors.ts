@@ -34,9 +34,10 @@ export function errorHandler(err: unknown, req: FastifyRequest, reply: FastifyRe
   if (e.status >= 500 && e.code !== 'not_implemented') {
     req.log.error({ err }, 'request failed');
   }
-  if (e.code === 'unauthorized' && !req.headers['x-requested-with']) {
-    reply.header('WWW-Authenticate', 'Basic realm="refuge"');
-  }
+  // As CouchDB: no challenge by default, so a browser app's request never pops up the browser's own
+  // login box; a client that wants one names it in X-CouchDB-WWW-Authenticate.
+  const challenge = req.headers['x-couchdb-www-authenticate'];
+  if (e.code === 'unauthorized' && typeof challenge === 'string' && challenge !== '') reply.header('WWW-Authenticate', challenge);
   void reply.code(e.status).type('application/json').send(JSON.stringify(e.toJSON()));
 }
 
