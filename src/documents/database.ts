@@ -329,12 +329,15 @@ export class Database {
     return this.writeWith(base, rev, withoutAttachment(base, name));
   }
 
-  /** The revision an attachment edit extends: one this document does not have is a conflict, as in CouchDB. */
+  /**
+   * The revision an attachment edit extends. One this document does not have is CouchDB 2+'s
+   * 409 `{"error":"not_found","reason":"missing_rev"}` (a conflict in status, a missing rev in name).
+   */
   private async revToEdit(docId: string, rev: Rev): Promise<Doc> {
     try {
       return await this.get(docId, { rev });
     } catch (err) {
-      if (isRefugeError(err, 'not_found')) throw conflict();
+      if (isRefugeError(err, 'not_found')) throw new RefugeError('not_found', 'missing_rev', { status: 409, cause: err });
       throw err;
     }
   }

@@ -180,10 +180,12 @@ describe('CouchDB API shapes', () => {
     const unknown = `1-${'a'.repeat(32)}`;
     const put = await request(`${db}/d/a.txt?rev=${unknown}`, { method: 'PUT', raw: 'x', headers: { 'content-type': 'text/plain' } });
     assert.equal(put.status, 409);
+    assert.deepEqual(put.body, { error: 'not_found', reason: 'missing_rev' });
     const added = await request(`${db}/d/a.txt?rev=${doc.body.rev}`, { method: 'PUT', raw: 'x', headers: { 'content-type': 'text/plain' } });
     assert.equal(added.status, 201);
     assert.equal(added.headers.get('location'), `${db}/d/a.txt`);
-    assert.equal((await request(`${db}/d/a.txt?rev=${unknown}`, { method: 'DELETE' })).status, 409);
+    const del = await request(`${db}/d/a.txt?rev=${unknown}`, { method: 'DELETE' });
+    assert.deepEqual([del.status, del.body], [409, { error: 'not_found', reason: 'missing_rev' }]);
     const reason = "Attachment name '_foo.txt' starts with prohibited character '_'";
     const standalone = await request(`${db}/d/_foo.txt?rev=${added.body.rev}`, { method: 'PUT', raw: 'x', headers: { 'content-type': 'text/plain' } });
     assert.deepEqual([standalone.status, standalone.body], [400, { error: 'bad_request', reason }]);
