@@ -35,3 +35,4 @@ export { planFind, type FindPlan } from './plan.ts';
 export { scanBounds, type IndexScan, type KeyBounds } from './scan-bounds.ts';
 export { parseSort, sortComparator, type SortField } from './sort.ts';
 export { parseFields, projectFields } from './project.ts';
+export { selectorJson } from './selector-json.ts';

@@ -9,7 +9,7 @@
 import { canonicalJson, type Doc } from '../documents/index.ts';
 import { RefugeError } from '../errors/index.ts';
 import { md5Hex } from '#platform/md5';
-import { normalizeSelector } from '../query/index.ts';
+import { normalizeSelector, selectorJson } from '../query/index.ts';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -49,8 +49,8 @@ export function parseIndexRequest(body: unknown): ParsedIndexRequest {
   if (dirs.size > 1) throw bad('Sorts currently only support a single direction for all fields.');
   const def: IndexDefinition = { fields };
   if (index.partial_filter_selector !== undefined) {
-    normalizeSelector(index.partial_filter_selector); // refuses a bad selector now, not at indexing time
-    def.partial_filter_selector = index.partial_filter_selector as Obj;
+    // Checked now, not at indexing time, and stored in CouchDB's normalized form.
+    def.partial_filter_selector = selectorJson(normalizeSelector(index.partial_filter_selector));
   }
   const hash = md5Hex(canonicalJson(def));
   const ddoc = body.ddoc === undefined ? hash : body.ddoc;

@@ -8,6 +8,7 @@ import { decodeIndexValue, indexEntries, makeIndexKey, parseIndexKey } from '../
 import { planFind } from '../../src/query/plan.ts';
 import { scanBounds, type IndexScan } from '../../src/query/scan-bounds.ts';
 import { matchSelector, normalizeSelector } from '../../src/query/selector.ts';
+import { selectorJson } from '../../src/query/selector-json.ts';
 import { matchCondition } from '../../src/query/selector-match.ts';
 import type { Condition } from '../../src/query/selector-types.ts';
 import { collate } from '../../src/query/collate.ts';
@@ -106,6 +107,19 @@ describe('planner vs matcher (fast-check)', () => {
       }),
       { numRuns: 3000 },
     );
+  });
+});
+
+describe('selectorJson (fast-check)', () => {
+  test('a normalized selector written back as JSON normalizes to itself (partial_filter_selector is stored so)', () => {
+    fc.assert(
+      fc.property(selector, (raw) => {
+        const sel = normalizeSelector(raw);
+        assert.deepStrictEqual(normalizeSelector(selectorJson(sel)), sel, JSON.stringify(raw));
+      }),
+      { numRuns: 2000 },
+    );
+    assert.deepEqual(selectorJson(normalizeSelector({ type: 'x' })), { type: { $eq: 'x' } });
   });
 });
 

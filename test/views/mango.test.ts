@@ -31,9 +31,9 @@ describe('Mango json indexes', () => {
       language: 'query',
       views: {
         'by-city-age': {
-          map: { fields: { city: 'asc', age: 'asc' }, partial_filter_selector: { active: true } },
+          map: { fields: { city: 'asc', age: 'asc' }, partial_filter_selector: { active: { $eq: true } } },
           reduce: '_count',
-          options: { def: { fields: [{ city: 'asc' }, { age: 'asc' }], partial_filter_selector: { active: true } } },
+          options: { def: { fields: [{ city: 'asc' }, { age: 'asc' }], partial_filter_selector: { active: { $eq: true } } } },
         },
       },
     });
@@ -48,7 +48,7 @@ describe('Mango json indexes', () => {
       name: 'by-city-age',
       type: 'json',
       partitioned: false,
-      def: { fields: [{ city: 'asc' }, { age: 'asc' }], partial_filter_selector: { active: true } },
+      def: { fields: [{ city: 'asc' }, { age: 'asc' }], partial_filter_selector: { active: { $eq: true } } },
     });
     assert.deepEqual(removeIndex({ ...created.doc!, _rev: '1-x' }, 'by-city-age'), { _id: '_design/people', _rev: '1-x', _deleted: true });
     assert.throws(() => removeIndex(created.doc!, 'nope'), (e) => isRefugeError(e, 'not_found') && e.reason === 'Index not found');
