@@ -48,7 +48,8 @@ export async function readChanges(
   const results: ChangeRow[] = [];
   if (limit === 0) return { results, lastSeq: since };
   const needRecord = o.includeDocs === true || o.style === 'all_docs' || filter.match !== undefined;
-  const range: KvRange = { gt: seqKey(since), lte: seqKey(upTo), reverse: o.descending === true };
+  // Descending starts from the newest change and, as in CouchDB, takes no lower bound from since.
+  const range: KvRange = { gt: seqKey(o.descending ? 0 : since), lte: seqKey(upTo), reverse: o.descending === true };
   let lastSeq = o.descending ? upTo : since;
   let done = false;
   let docBytesLeft = o.maxDocBytes ?? Infinity;

@@ -55,6 +55,10 @@ async function parse(db: Database, q: Query, body: unknown, user?: UserCtx, head
     options.docIds = jsonStringArray(b.doc_ids ?? json(q, 'doc_ids'), 'doc_ids') ?? [];
   } else if (filter === '_selector') {
     if (b.selector === undefined) throw new RefugeError('bad_request', 'Selector must be specified in POST payload');
+    // CouchDB's own words for a selector that is not an object, here (its Mango errors come later).
+    if (b.selector === null || typeof b.selector !== 'object' || Array.isArray(b.selector)) {
+      throw new RefugeError('bad_request', 'Selector error: expected a JSON object');
+    }
     options.selector = b.selector;
   } else if (filter !== undefined) {
     // `_design`, `_view` (with `view=ddoc/name`) and `ddoc/name`: run by the design layer, which

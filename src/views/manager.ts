@@ -232,11 +232,11 @@ async function closeGroup(open: OpenGroup | undefined): Promise<void> {
 
 /** include_docs from the database: current revisions through allDocs, pinned ones (`_rev`) one by one. */
 export function dbFetcher(db: Database): FetchDocs {
-  return async (refs: readonly DocRef[], { conflicts }) => {
+  return async (refs: readonly DocRef[], { conflicts, attachments }) => {
     const out: Array<Doc | null> = new Array(refs.length).fill(null);
     const current = refs.map((r, i) => [r, i] as const).filter(([r]) => r.rev === undefined);
     if (current.length > 0) {
-      const res = await db.allDocs({ keys: current.map(([r]) => r.id), includeDocs: true, conflicts });
+      const res = await db.allDocs({ keys: current.map(([r]) => r.id), includeDocs: true, conflicts, ...(attachments && { attachments: true }) });
       res.rows.forEach((row, n) => {
         out[current[n]![1]] = row.doc ?? null;
       });
@@ -245,7 +245,7 @@ export function dbFetcher(db: Database): FetchDocs {
       const r = refs[i]!;
       if (r.rev === undefined) continue;
       try {
-        out[i] = await db.get(r.id, { rev: r.rev, conflicts });
+        out[i] = await db.get(r.id, { rev: r.rev, conflicts, ...(attachments && { attachments: true }) });
       } catch (err) {
         if (!isRefugeError(err, 'not_found')) throw err;
       }

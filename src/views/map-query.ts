@@ -29,7 +29,7 @@ export interface DocRef {
 }
 
 /** Loads documents for include_docs: one per ref, in order, null when missing or deleted. */
-export type FetchDocs = (refs: readonly DocRef[], options: { conflicts: boolean }) => Promise<Array<Doc | null>>;
+export type FetchDocs = (refs: readonly DocRef[], options: { conflicts: boolean; attachments?: boolean }) => Promise<Array<Doc | null>>;
 
 /** What a query reads of one view, under the group's read lock. */
 export interface ViewReadContext {
@@ -79,7 +79,7 @@ export async function mapQuery(ctx: ViewReadContext, plan: QueryPlan, fetchDocs:
   }
   const total = ctx.totalRows;
   const before = ranges.length === 0 ? 0 : await rowsBefore(ctx, plan, ranges[0]!);
-  if (plan.includeDocs && rows.length > 0 && fetchDocs) await attachDocs(rows, fetchDocs, plan.conflicts);
+  if (plan.includeDocs && rows.length > 0 && fetchDocs) await attachDocs(rows, fetchDocs, { conflicts: plan.conflicts, attachments: plan.attachments });
   return { total_rows: total, offset: Math.min(total, before + plan.skip), rows };
 }
 
@@ -115,7 +115,7 @@ async function rowsBefore(ctx: ViewReadContext, plan: QueryPlan, first: { gte: s
   return plan.descending ? ctx.totalRows - (await blocks.rank(ctx.store, first.lt)) : await blocks.rank(ctx.store, first.gte);
 }
 
-async function attachDocs(rows: ViewRow[], fetchDocs: FetchDocs, conflicts: boolean): Promise<void> {
+async function attachDocs(rows: ViewRow[], fetchDocs: FetchDocs, options: { conflicts: boolean; attachments: boolean }): Promise<void> {
   const refs = rows.map((r): DocRef => {
     const v = r.value as { _id?: unknown; _rev?: unknown } | null;
     if (v === null || typeof v !== 'object' || Array.isArray(v)) return { id: r.id };
@@ -123,7 +123,7 @@ async function attachDocs(rows: ViewRow[], fetchDocs: FetchDocs, conflicts: bool
     const id = typeof v._id === 'string' ? v._id : r.id;
     return typeof v._rev === 'string' ? { id, rev: v._rev } : { id };
   });
-  const docs = await fetchDocs(refs, { conflicts });
+  const docs = await fetchDocs(refs, options);
   rows.forEach((r, i) => {
     r.doc = docs[i] ?? null;
   });

@@ -25,6 +25,8 @@ export interface ViewQueryOptions {
   groupLevel?: number;
   includeDocs?: boolean;
   conflicts?: boolean;
+  /** With include_docs: attachments' data inline (base64), as a document read with attachments=true. */
+  attachments?: boolean;
   /** Add `update_seq` (the indexed sequence the rows reflect) to the result. */
   updateSeq?: boolean;
   /** How a lagging index is treated (CouchDB's `update`/`stale`): used by ViewIndexes. */
@@ -53,6 +55,7 @@ export interface QueryPlan {
   skip: number;
   includeDocs: boolean;
   conflicts: boolean;
+  attachments: boolean;
   updateSeq: boolean;
 }
 
@@ -95,6 +98,7 @@ export function planQuery(options: ViewQueryOptions, hasReduce: boolean): QueryP
     skip: o.skip ?? 0,
     includeDocs: o.includeDocs === true,
     conflicts: o.conflicts === true,
+    attachments: o.attachments === true,
     updateSeq: o.updateSeq === true,
   };
   if (o.keys !== undefined) plan.keys = o.keys;

@@ -113,6 +113,9 @@ function setParam(o: ViewQueryOptions, name: string, value: unknown, decoded: bo
     case 'conflicts':
       o.conflicts = bool(value);
       break;
+    case 'attachments':
+      o.attachments = bool(value);
+      break;
     case 'update_seq':
       o.updateSeq = bool(value);
       break;
@@ -125,7 +128,7 @@ function setParam(o: ViewQueryOptions, name: string, value: unknown, decoded: bo
       else throw parseError('Invalid value for `stale`.');
       break;
     default:
-      break; // attachments, sorted, stable, callback...: accepted and without effect here
+      break; // sorted, stable, callback...: accepted and without effect here
   }
 }
 

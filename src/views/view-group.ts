@@ -4,7 +4,7 @@
 // back-index) and records the new indexed sequence, all in one atomic write.
 
 import type { Doc } from '../documents/index.ts';
-import { RefugeError } from '../errors/index.ts';
+import { RefugeError, isRefugeError } from '../errors/index.ts';
 import type { Indexer, IndexerChange } from '../indexers/index.ts';
 import type { KvOp, KvReader, KvStore } from '../storage/index.ts';
 import { builtinName, builtinReducer, copy } from './builtin-reduce.ts';
@@ -19,6 +19,7 @@ import { overflowed, overflowReason, reduceQuery, type AsyncReducer, type Reduce
 import { RowBlocks } from './row-blocks.ts';
 import { RwLock } from './rw-lock.ts';
 import type { ViewSandbox } from './sandbox-face.ts';
+import { isOutOfMemory } from '../sandbox/index.ts';
 
 export interface ViewGroupOptions {
   store: KvStore;
@@ -267,16 +268,29 @@ async function makeReducer(viewName: string, source: string, sandbox: ViewSandbo
     async reduce(rows) {
       const keys = rows.map((r) => [r.key, r.id] as [unknown, string]);
       const values = rows.map((r) => r.value);
-      return overflowed(await sandbox.reduce(fn, keys, values, false), () => [keys, values]);
+      return overflowed(await userErrorsAsNull(() => sandbox.reduce(fn, keys, values, false)), () => [keys, values]);
     },
     async rereduce(reds) {
       // An overflow is final: CouchDB passes it on without running the function again.
       const over = reds.find((r) => overflowReason(r) !== undefined);
       if (over !== undefined) return over;
-      return overflowed(await sandbox.reduce(fn, null, reds, true), () => [null, reds]);
+      return overflowed(await userErrorsAsNull(() => sandbox.reduce(fn, null, reds, true)), () => [null, reds]);
     },
     finalize: copy,
   };
+}
+
+/**
+ * CouchDB's query server logs a JavaScript reduce that throws and takes its reduction as null;
+ * running out of time or memory still fails the query.
+ */
+async function userErrorsAsNull(run: () => unknown): Promise<unknown> {
+  try {
+    return await run();
+  } catch (err) {
+    if (isRefugeError(err, 'sandbox_error') && !isOutOfMemory(err)) return null;
+    throw err;
+  }
 }
 
 /**

@@ -284,6 +284,11 @@ describe('views and json indexes through PouchDB', () => {
     await shared.put({ _id: '_design/d', views });
     await shared.put({ _id: 'b', x: 4 });
     assert.deepEqual((await shared.query('d/v')).rows.map((r: any) => r.key), [3, 4]);
+    // include_docs with attachments=true brings the attachments' data, as a document read does.
+    await shared.put({ _id: 'with-att', x: 5, _attachments: { 'a.txt': { content_type: 'text/plain', data: Buffer.from('hello').toString('base64') } } });
+    const att = await request(`${server.url}/shared-views/_design/d/_view/v?key=5&include_docs=true&attachments=true`);
+    assert.equal(att.body.rows[0].doc._attachments['a.txt'].data, Buffer.from('hello').toString('base64'));
+    assert.equal(att.body.rows[0].doc._attachments['a.txt'].stub, undefined);
     // A parameter in both the query string and a POST body: the query string wins, as in CouchDB.
     const both = await request(`${server.url}/shared-views/_design/d/_view/v?limit=1`, { method: 'POST', body: { limit: 2 } });
     assert.deepEqual(both.body.rows.map((r: any) => r.key), [3]);

@@ -89,6 +89,8 @@ describe('_changes feeds over HTTP', () => {
     assert.deepEqual(desc.body.results.map((r: any) => r.id), ['c', 'b', 'a']);
     const descLimit = await request(`${base}/_changes?descending=true&limit=2`);
     assert.deepEqual(descLimit.body.results.map((r: any) => r.id), ['c', 'b']);
+    // Descending ignores since, as CouchDB does.
+    assert.deepEqual((await request(`${base}/_changes?descending=true&since=1`)).body.results.map((r: any) => r.id), ['c', 'b', 'a']);
     const now = await request(`${base}/_changes?since=now`);
     assert.deepEqual(now.body, { results: [], last_seq: 3 });
     // Opaque CouchDB-style sequences are accepted by their numeric prefix.
@@ -106,6 +108,8 @@ describe('_changes feeds over HTTP', () => {
     assert.deepEqual(sel.body.results.map((r: any) => r.id), ['a', 'c']);
     const selGet = await request(`${base}/_changes?filter=_selector`);
     assert.equal(selGet.status, 400);
+    const notObject = await request(`${base}/_changes?filter=_selector`, { method: 'POST', body: { selector: 'foo' } });
+    assert.deepEqual([notObject.status, notObject.body], [400, { error: 'bad_request', reason: 'Selector error: expected a JSON object' }]);
     const badIds = await request(`${base}/_changes?filter=_doc_ids&doc_ids=${encodeURIComponent('[1,2]')}`);
     assert.equal(badIds.status, 400);
     assert.equal(badIds.body.error, 'bad_request');

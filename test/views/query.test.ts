@@ -274,6 +274,12 @@ describe('query errors (query_parse_error, CouchDB reasons)', async () => {
     assert.deepEqual(keyValues(await g.group.query('small', {})), [[null, 435]]);
   });
 
+  test('a JavaScript reduce that throws gives null, as CouchDB logs it and goes on', async () => {
+    const g = await testGroup({ v: { map: 'function(doc){ emit(doc.name) }', reduce: 'function(keys){ return keys[0].foo.bar }' } }, [{ _id: '1', name: 'bar' }]);
+    assert.deepEqual(keyValues(await g.group.query('v', { group: true })), [['bar', null]]);
+    assert.deepEqual(keyValues(await g.group.query('v', {})), [[null, null]]);
+  });
+
   test('a map that throws skips that document only', async () => {
     const g = await testGroup({ v: { map: 'function(doc){ if (doc.bad) throw new Error("boom"); emit(doc._id, 1) }' } }, [{ _id: 'a' }, { _id: 'b', bad: true }, { _id: 'c' }]);
     assert.deepEqual(triples(await g.group.query('v', {})).map((x) => x[0]), ['a', 'c']);
