@@ -4,22 +4,21 @@
 // back-index) and records the new indexed sequence, all in one atomic write.
 
 import type { Doc } from '../documents/index.ts';
-import { RefugeError, isRefugeError } from '../errors/index.ts';
+import { RefugeError } from '../errors/index.ts';
 import type { Indexer, IndexerChange } from '../indexers/index.ts';
 import type { KvOp, KvReader, KvStore } from '../storage/index.ts';
-import { builtinName, builtinReducer, copy } from './builtin-reduce.ts';
 import { findView, parseDesignDoc, type DesignDef } from './design-doc.ts';
 import { compareKeys, encodeKey } from './key-codec.ts';
 import { viewRange } from './key-range.ts';
 import { entryView, GroupLayout, rowKeysOf, type GroupMeta } from './layout.ts';
 import { mapQuery, type FetchDocs, type MapResult, type ViewReadContext } from './map-query.ts';
-import { compileFn, createMapper, type Mapper } from './mapper.ts';
+import { createMapper, type Mapper } from './mapper.ts';
 import { planQuery, type ViewQueryOptions } from './query-options.ts';
-import { overflowed, overflowReason, reduceQuery, type AsyncReducer, type ReduceResult } from './reduce-query.ts';
+import { reduceQuery, type AsyncReducer, type ReduceResult } from './reduce-query.ts';
+import { makeReducer } from './reducers.ts';
 import { RowBlocks } from './row-blocks.ts';
 import { RwLock } from './rw-lock.ts';
 import type { ViewSandbox } from './sandbox-face.ts';
-import { isOutOfMemory } from '../sandbox/index.ts';
 
 export interface ViewGroupOptions {
   store: KvStore;
@@ -256,40 +255,6 @@ export class ViewGroup implements Indexer {
 
   private check(): void {
     if (this.closed) throw new RefugeError('closed', `view group ${this.def.id} is closed`);
-  }
-}
-
-async function makeReducer(viewName: string, source: string, sandbox: ViewSandbox | undefined): Promise<AsyncReducer> {
-  const builtin = builtinName(source);
-  if (builtin) return builtinReducer(builtin);
-  if (!sandbox) throw new RefugeError('internal', 'a JavaScript reduce needs a sandbox');
-  const fn = await compileFn(sandbox, 'reduce', viewName, source);
-  return {
-    async reduce(rows) {
-      const keys = rows.map((r) => [r.key, r.id] as [unknown, string]);
-      const values = rows.map((r) => r.value);
-      return overflowed(await userErrorsAsNull(() => sandbox.reduce(fn, keys, values, false)), () => [keys, values]);
-    },
-    async rereduce(reds) {
-      // An overflow is final: CouchDB passes it on without running the function again.
-      const over = reds.find((r) => overflowReason(r) !== undefined);
-      if (over !== undefined) return over;
-      return overflowed(await userErrorsAsNull(() => sandbox.reduce(fn, null, reds, true)), () => [null, reds]);
-    },
-    finalize: copy,
-  };
-}
-
-/**
- * CouchDB's query server logs a JavaScript reduce that throws and takes its reduction as null;
- * running out of time or memory still fails the query.
- */
-async function userErrorsAsNull(run: () => unknown): Promise<unknown> {
-  try {
-    return await run();
-  } catch (err) {
-    if (isRefugeError(err, 'sandbox_error') && !isOutOfMemory(err)) return null;
-    throw err;
   }
 }
 
