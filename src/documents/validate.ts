@@ -74,10 +74,10 @@ export interface SplitDoc {
   body: JsonObject;
 }
 
-/** Separates CouchDB's special fields from the body, rejecting unknown `_` fields and bad types. */
 /**
- * `newEdits: false` (replication) refuses a rev Refuge cannot store; an edit naming such a rev
- * (`N-` and not hex, which CouchDB would parse) is a conflict, since no such revision exists here.
+ * Separates CouchDB's special fields from the body, rejecting unknown `_` fields and bad types.
+ * `newEdits: false` (replication) refuses a rev Refuge cannot store (see isForeignRev); an edit
+ * naming such a rev is a conflict, since no such revision exists here.
  */
 export function splitDoc(doc: unknown, newEdits = true): SplitDoc {
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {

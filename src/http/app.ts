@@ -86,6 +86,8 @@ export function buildApp(ctx: ServerContext, options: AppOptions = {}): FastifyI
     frameworkErrors: errorHandler,
     clientErrorHandler,
   });
+  // CouchDB's COPY (copy a document) is a method Fastify does not know by default.
+  app.addHttpMethod('COPY');
   // CONNECT never reaches a route; without a listener Node drops the socket unanswered.
   app.server.on('connect', (_req, socket: Duplex) => {
     const body = JSON.stringify({ error: 'method_not_allowed', reason: 'CONNECT is not supported' });

@@ -12,12 +12,9 @@ import { allDocsWire, bulkDocsWire, revsDiffWire } from './wire.ts';
 const JSON_PARAMS = new Set(['key', 'keys', 'startkey', 'start_key', 'endkey', 'end_key']);
 
 /**
- * A POST body's options (JSON-typed) over the query string's, as CouchDB reads `_all_docs` bodies:
- * each becomes its query-string form, so one parser checks both.
- */
-/**
  * Parameters of a POST: the query string's where it has them (it wins, as in CouchDB), else the
- * body's; each query of a `/queries` body wins over the query string instead.
+ * body's; each query of a `/queries` body wins over the query string instead. Body values (JSON)
+ * take their query-string form, so one parser checks both.
  */
 function withBody(q: Query, body?: Record<string, unknown>, bodyWins = false): Query {
   if (!body) return q;
@@ -93,22 +90,26 @@ function queriesOf(body: unknown): Array<Record<string, unknown>> {
 export function bulkRoutes(app: FastifyInstance, ctx: ServerContext): void {
   // `_all_docs` and `_design_docs`: GET, POST (options in the body too) and POST `/queries` (several).
   for (const [path, optionsOf] of [['_all_docs', allDocsOptions], ['_design_docs', designDocsOptions]] as const) {
-    // CouchDB's _design_docs counts design documents in total_rows, not the whole database.
-    const listed = async (db: Database, options: AllDocsOptions) => {
+    // CouchDB's _design_docs counts design documents in total_rows, not the whole database: counted
+    // once per request, however many queries it holds.
+    const totalOf = async (db: Database) => (path === '_design_docs' ? (await db.allDocs(designDocsOptions({}))).rows.length : undefined);
+    const listed = async (db: Database, options: AllDocsOptions, total: number | undefined) => {
       const result = foreignKeysRestored(await db.allDocs(options));
-      return path === '_design_docs' ? { ...result, totalRows: (await db.allDocs(designDocsOptions({}))).rows.length } : result;
+      return total === undefined ? result : { ...result, totalRows: total };
     };
     const one = async (req: FastifyRequest, body?: Record<string, unknown>) => {
       const db = await dbOf(ctx, req);
       const q = withBody(req.query as Query, body);
-      return allDocsWire(await listed(db, optionsOf(req.query as Query, body)), bool(q, 'update_seq'));
+      return allDocsWire(await listed(db, optionsOf(req.query as Query, body), await totalOf(db)), bool(q, 'update_seq'));
     };
     app.get(`/:db/${path}`, (req) => one(req));
     app.post(`/:db/${path}`, (req) => one(req, objectBody(req.body)));
     app.post(`/:db/${path}/queries`, async (req) => {
       const db = await dbOf(ctx, req);
+      const queries = queriesOf(req.body);
+      const total = await totalOf(db);
       const results = [];
-      for (const query of queriesOf(req.body)) results.push(allDocsWire(await listed(db, optionsOf(req.query as Query, query, true))));
+      for (const query of queries) results.push(allDocsWire(await listed(db, optionsOf(req.query as Query, query, true), total)));
       return { results };
     });
   }

@@ -151,7 +151,6 @@ export function docRoutes(app: FastifyInstance, ctx: ServerContext): void {
     return { ok: true, id: r.id, rev: r.rev };
   };
 
-  if (!app.supportedMethods.includes('COPY')) app.addHttpMethod('COPY');
   // `_local` without a name, or with more path after it, names no document: CouchDB's bad_request.
   const badLocal = (reason: string) => async () => {
     throw new RefugeError('bad_request', reason);

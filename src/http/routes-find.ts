@@ -87,7 +87,6 @@ export function findRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const only = (method: string) => async () => {
     throw new RefugeError('method_not_allowed', `Only ${method} allowed`);
   };
-  if (!app.supportedMethods.includes('COPY')) app.addHttpMethod('COPY');
   const others = (but: string) => ALL_METHODS.filter((m) => m !== but && app.supportedMethods.includes(m));
   for (const url of ['/:db/_index/:ddoc/:type/:name', '/:db/_index/_design/:ddoc/:type/:name']) {
     app.delete(url, removeOne);
