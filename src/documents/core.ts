@@ -1,6 +1,7 @@
 // The shared state of one open database that its read and write modules work on.
 
 import type { KvStore } from '../storage/index.ts';
+import type { SeqCounts } from './seq-counts.ts';
 import type { Durability, JsonObject } from './types.ts';
 
 export interface DbState {
@@ -36,6 +37,8 @@ export interface DbCore {
   readonly durability: Durability;
   /** Committed counters; only the writer changes them, after a batch is on disk. */
   state: DbState;
+  /** Sequence entries counted per block, kept by the writer (`pending` of the changes feed). */
+  readonly seqCounts: SeqCounts;
   /** Calls `emit` with each path index entry (path, encoded value) of a winning body. */
   indexEntries(body: JsonObject, emit: (path: string, encodedValue: string) => void): void;
 }

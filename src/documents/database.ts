@@ -11,6 +11,7 @@ import type { KvStore, StorageEngine } from '../storage/index.ts';
 import { allDocs } from './all-docs.ts';
 import { checkChangesOptions, readChanges, type ChangesFilter } from './changes.ts';
 import { compact, rebuildPathIndex } from './compaction.ts';
+import { SeqCounts } from './seq-counts.ts';
 import { executeFind, explainFind, parseFind, pathQuery, type FindRequest, type FindResult, type PathIndexState, type PathQuery, type PathQueryRow } from './find.ts';
 import { decodeState, initialState, type DbCore } from './core.ts';
 import { getLocal, localDocs, validateLocalDoc, writeLocal } from './local-docs.ts';
@@ -108,6 +109,7 @@ export class Database {
         store,
         durability: options.durability ?? 'durable',
         state,
+        seqCounts: new SeqCounts(),
         indexEntries: options.indexEntries,
       };
       const db = new Database(core, options);
@@ -402,6 +404,20 @@ export class Database {
     const result = await this.withSnapshot((snap) => readChanges(snap, options, filter, upTo, this.core.state.revsLimit));
     if (options.attachments && options.includeDocs) await this.inlineAll(result.results.map((r) => r.doc));
     return result;
+  }
+
+  /**
+   * How many changes lie after `seq` (CouchDB's `pending`): one per document changed since. The
+   * first call counts the whole feed once (a job that holds writes back meanwhile); later ones
+   * scan at most one block of sequences.
+   */
+  async pendingAfter(seq: number): Promise<number> {
+    this.check();
+    if (!Number.isSafeInteger(seq) || seq < 0) throw new RefugeError('bad_request', 'seq must be a non-negative integer');
+    const counts = this.core.seqCounts;
+    if (!counts.ready) await this.writer.submit(() => (counts.ready ? Promise.resolve() : counts.count(this.core.store)), true);
+    await this.settle();
+    return this.withSnapshot((snap) => counts.after(snap, seq));
   }
 
   /** Attachment data in place of stubs, for listings asked with `attachments` (as get does). */

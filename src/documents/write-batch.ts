@@ -31,6 +31,9 @@ export class WriteBatch {
    * read back: they go to the engine without a map, and a later op on the same key wins there.
    */
   private readonly stream: Array<string | null> = [];
+  /** Sequence entries this batch removes and adds, for the pending counts (seq-counts.ts). */
+  readonly seqRemoved: number[] = [];
+  readonly seqAdded: number[] = [];
   private readonly records = new Map<string, DocRecord | null>();
   /** Stored length of each record loaded or written, for the live bytes counter. */
   private readonly recordBytes = new Map<string, number>();
@@ -210,9 +213,13 @@ export class WriteBatch {
 
     let seq = current ? current.seq : 0;
     if (added || !current) {
-      if (current) this.stream.push(seqKey(current.seq), null);
+      if (current) {
+        this.stream.push(seqKey(current.seq), null);
+        this.seqRemoved.push(current.seq);
+      }
       seq = ++this.state.seq;
       this.stream.push(seqKey(seq), JSON.stringify([id, win.rev, win.deleted ? 1 : 0]));
+      this.seqAdded.push(seq);
     }
     const next: DocRecord = { id, tree, rev: win.rev, deleted: win.deleted, seq, body };
     this.records.set(id, next);
@@ -269,6 +276,7 @@ export class WriteBatch {
     this.state.liveBytes -= this.recordBytes.get(id) ?? 0;
     this.recordBytes.set(id, 0);
     this.stream.push(seqKey(current.seq), null);
+    this.seqRemoved.push(current.seq);
     if (current.deleted) this.state.delCount--;
     else this.state.docCount--;
     if (this.state.autoIndex && !current.deleted) this.reindex(id, current.body, undefined);

@@ -137,6 +137,7 @@ export class Writer {
       return;
     }
     this.core.state = batch.state;
+    this.core.seqCounts.apply(batch.seqRemoved, batch.seqAdded);
     const ackNow = this.core.durability === 'fast' && !group[0]!.exclusive;
     if (this.queued === null) this.queued = changes;
     else for (const [k, v] of changes) this.queued.set(k, v);

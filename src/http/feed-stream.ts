@@ -22,6 +22,14 @@ export interface StreamFeedOptions<Row> {
   /** The wire form of a row, and its sequence. */
   wire: (row: Row) => unknown;
   seqOf: (row: Row) => number;
+  /** The closing line's `pending` (changes after its `last_seq`), where the feed has one. */
+  pending?: (lastSeq: number) => Promise<number>;
+}
+
+/** The closing `last_seq` object, with `pending` when the feed counts it (a failed count leaves it out). */
+async function closing(lastSeq: number, pending: ((lastSeq: number) => Promise<number>) | undefined): Promise<string> {
+  const n = pending ? await pending(lastSeq).catch(() => undefined) : undefined;
+  return n === undefined ? `"last_seq":${JSON.stringify(lastSeq)}` : `"last_seq":${JSON.stringify(lastSeq)},"pending":${n}`;
 }
 
 function write(reply: FastifyReply, chunk: string): Promise<void> {
@@ -71,7 +79,10 @@ export async function streamFeed<Row>(ctx: ServerContext, req: FastifyRequest, r
         if (sent >= limit) break;
       }
     }
-    if (!o.sse && !reply.raw.destroyed) reply.raw.write(JSON.stringify({ last_seq: lastSeq }) + '\n');
+    if (!o.sse && !reply.raw.destroyed) {
+      const last = await closing(lastSeq, o.pending);
+      if (!reply.raw.destroyed) reply.raw.write(`{${last}}\n`);
+    }
   } finally {
     clearTimeout(idle);
     clearInterval(beat);
@@ -92,6 +103,7 @@ export interface LongpollOptions<Row> {
   live: (signal: AbortSignal) => AsyncGenerator<Row[], void, undefined>;
   wire: (row: Row) => unknown;
   seqOf: (row: Row) => number;
+  pending?: (lastSeq: number) => Promise<number>;
 }
 
 /**
@@ -123,7 +135,8 @@ export async function streamLongpoll<Row>(ctx: ServerContext, req: FastifyReques
     done();
     if (!reply.raw.destroyed) {
       const lastSeq = rows.length > 0 ? o.seqOf(rows[rows.length - 1]!) : o.since;
-      reply.raw.end(rows.map((r) => JSON.stringify(o.wire(r))).join(',\n') + `\n],\n"last_seq":${JSON.stringify(lastSeq)}}\n`);
+      const last = await closing(lastSeq, o.pending);
+      if (!reply.raw.destroyed) reply.raw.end(rows.map((r) => JSON.stringify(o.wire(r))).join(',\n') + `\n],\n${last}}\n`);
     }
   }
 }

@@ -3,7 +3,7 @@
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RefugeError } from '../errors/index.ts';
-import type { ChangeRow, ChangesOptions, Database, UserCtx } from '../documents/index.ts';
+import type { ChangeRow, ChangesOptions, ChangesResult, Database, UserCtx } from '../documents/index.ts';
 import { dbOf, type ServerContext } from './context.ts';
 import { streamFeed, streamLongpoll } from './feed-stream.ts';
 import { bool, heartbeatParam, int, json, jsonStringArray, str, type Query } from './params.ts';
@@ -83,12 +83,18 @@ function stream(ctx: ServerContext, req: FastifyRequest, reply: FastifyReply, db
     batches: (signal, batchSize) => db.subscribe({ ...subscribe, batchSize, signal }),
     wire: (row) => row,
     seqOf: (row) => row.seq,
+    pending: (lastSeq) => db.pendingAfter(lastSeq),
   });
+}
+
+/** The normal feed's answer, with CouchDB's `pending`: changes after its `last_seq`. */
+async function answer(db: Database, result: ChangesResult) {
+  return changesWire(result, await db.pendingAfter(result.lastSeq));
 }
 
 async function longpoll(ctx: ServerContext, req: FastifyRequest, reply: FastifyReply, db: Database, p: ParsedChanges) {
   const first = await db.changes(p.options);
-  if (first.results.length > 0 || p.options.limit === 0) return changesWire(first);
+  if (first.results.length > 0 || p.options.limit === 0) return answer(db, first);
   const { limit, descending: _d, ...subscribe } = p.options;
   return streamLongpoll<ChangeRow>(ctx, req, reply, {
     ...(p.timeout !== undefined && { timeout: p.timeout }),
@@ -97,6 +103,7 @@ async function longpoll(ctx: ServerContext, req: FastifyRequest, reply: FastifyR
     live: (signal) => db.subscribe({ ...subscribe, since: first.lastSeq, batchSize: limit ?? 1000, signal }),
     wire: (row) => row,
     seqOf: (row) => row.seq,
+    pending: (lastSeq) => db.pendingAfter(lastSeq),
   });
 }
 
@@ -109,7 +116,7 @@ export function changesRoutes(app: FastifyInstance, ctx: ServerContext): void {
     }
     if (p.feed === 'continuous' || p.feed === 'eventsource') return stream(ctx, req, reply, db, p);
     if (p.feed === 'longpoll') return longpoll(ctx, req, reply, db, p);
-    return changesWire(await db.changes(p.options));
+    return answer(db, await db.changes(p.options));
   };
   // WebSocket upgrades go to the socket feed; every other GET to the HTTP feeds.
   app.route({ method: 'GET', url: '/:db/_changes', wsHandler: (socket, req) => dbChangesSocket(ctx, socket, req, parse), handler });

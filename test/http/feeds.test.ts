@@ -79,12 +79,15 @@ describe('_changes feeds over HTTP', () => {
       [3, 'c'],
     ]);
     assert.equal(all.body.last_seq, 3);
+    // CouchDB's pending: how many changes lie after last_seq.
+    assert.equal(all.body.pending, 0);
     assert.match(all.body.results[0].changes[0].rev, /^1-[0-9a-f]{32}$/);
     const since = await request(`${base}/_changes?since=1&include_docs=true`);
     assert.deepEqual(since.body.results.map((r: any) => r.doc.n), [2, 3]);
     const limited = await request(`${base}/_changes?limit=1`);
     assert.deepEqual(limited.body.results.map((r: any) => r.id), ['a']);
     assert.equal(limited.body.last_seq, 1);
+    assert.equal(limited.body.pending, 2);
     const desc = await request(`${base}/_changes?descending=true`);
     assert.deepEqual(desc.body.results.map((r: any) => r.id), ['c', 'b', 'a']);
     const descLimit = await request(`${base}/_changes?descending=true&limit=2`);
@@ -92,7 +95,7 @@ describe('_changes feeds over HTTP', () => {
     // Descending ignores since, as CouchDB does.
     assert.deepEqual((await request(`${base}/_changes?descending=true&since=1`)).body.results.map((r: any) => r.id), ['c', 'b', 'a']);
     const now = await request(`${base}/_changes?since=now`);
-    assert.deepEqual(now.body, { results: [], last_seq: 3 });
+    assert.deepEqual(now.body, { results: [], last_seq: 3, pending: 0 });
     // Opaque CouchDB-style sequences are accepted by their numeric prefix.
     const opaque = await request(`${base}/_changes?since=2-g1AAAABXeJzLYWBgYMpgTmHgz8tPSTV0MDQy`);
     assert.deepEqual(opaque.body.results.map((r: any) => r.id), ['c']);
@@ -117,7 +120,7 @@ describe('_changes feeds over HTTP', () => {
 
   test('longpoll waits for the next write; timeout answers empty with last_seq', async () => {
     const empty = await request(`${base}/_changes?feed=longpoll&since=now&timeout=50`);
-    assert.deepEqual(empty.body, { results: [], last_seq: 3 });
+    assert.deepEqual(empty.body, { results: [], last_seq: 3, pending: 0 });
     assert.equal(server.server.context.feeds.size, 0);
 
     const immediate = await request(`${base}/_changes?feed=longpoll&since=1`);
@@ -165,7 +168,10 @@ describe('_changes feeds over HTTP', () => {
     // feed=live is continuous.
     const live = lines(await (await fetch(`${base}/_changes?feed=live&since=0&limit=2`)).text());
     assert.equal(live.length, 3);
-    assert.deepEqual(JSON.parse(live[2]!), { last_seq: JSON.parse(live[1]!).seq });
+    const liveEnd = JSON.parse(live[2]!);
+    assert.equal(liveEnd.last_seq, JSON.parse(live[1]!).seq);
+    assert.equal(liveEnd.pending, (await request(`${base}/_changes?since=${liveEnd.last_seq}`)).body.results.length);
+    assert.ok(liveEnd.pending > 0);
     // An EventSource that reconnects resumes after the last event it saw (Last-Event-ID over since).
     const seq = (await request(base)).body.update_seq as number;
     const sse = await fetch(`${base}/_changes?feed=eventsource&since=0&timeout=20`, { headers: { 'last-event-id': String(seq - 1) } });
@@ -183,11 +189,13 @@ describe('_changes feeds over HTTP', () => {
     assert.ok(rows.length >= 2);
     assert.equal(rows[0].id, 'c');
     assert.ok(rows.every((r, i) => i === 0 || r.seq > rows[i - 1].seq));
-    assert.deepEqual(last, { last_seq: rows[rows.length - 1].seq });
+    assert.deepEqual(last, { last_seq: rows[rows.length - 1].seq, pending: 0 });
     // limit ends the feed after that many rows.
     const limited = await (await fetch(`${base}/_changes?feed=continuous&limit=2`)).text();
     assert.deepEqual(lines(limited).map((l) => JSON.parse(l).id ?? 'END'), ['a', 'b', 'END']);
-    assert.deepEqual(JSON.parse(lines(limited)[2]!), { last_seq: 2 });
+    const limitedEnd = JSON.parse(lines(limited)[2]!);
+    assert.equal(limitedEnd.last_seq, 2);
+    assert.equal(limitedEnd.pending, (await request(`${base}/_changes?since=2`)).body.results.length);
   });
 
   test('continuous: live rows as writes happen, heartbeat newlines, last_seq on timeout', async () => {
@@ -203,7 +211,7 @@ describe('_changes feeds over HTTP', () => {
     assert.ok(reader.ended);
     const rows = lines(text).map((l) => JSON.parse(l));
     assert.deepEqual(rows.map((r) => r.id ?? 'END'), ['live1', 'live2', 'END']);
-    assert.deepEqual(rows[2], { last_seq: seq0 + 2 });
+    assert.deepEqual(rows[2], { last_seq: seq0 + 2, pending: 0 });
     // Between rows the server sent bare newlines to keep the connection alive.
     assert.ok(text.split('\n').length - 1 > rows.length, 'expected heartbeat newlines');
     await until(() => server.server.context.feeds.size === 0);
@@ -285,7 +293,7 @@ describe('_changes feeds over HTTP', () => {
       await other.close();
       const [c, s] = await ended;
       // Continuous feeds end with their last_seq when the server stops; SSE simply ends.
-      assert.deepEqual(lines(c!).map((l) => JSON.parse(l)), [{ last_seq: 0 }]);
+      assert.deepEqual(lines(c!).map((l) => JSON.parse(l)), [{ last_seq: 0, pending: 0 }]);
       assert.equal(s, '');
       await longpoll;
       assert.equal(other.server.context.feeds.size, 0);

@@ -81,9 +81,12 @@ describe('PouchDB replication with Refuge (LevelDB engine)', () => {
       ],
       { new_edits: false },
     );
-    const res = await local.replicate.from(remote);
+    // In batches of 10, PouchDB reports the `pending` of each _changes answer: its progress.
+    const pending: number[] = [];
+    const res = await local.replicate.from(remote, { batch_size: 10 }).on('change', (info: { pending?: number }) => pending.push(info.pending!));
     assert.equal(res.ok, true);
     assert.equal(res.doc_write_failures, 0);
+    assert.deepEqual(pending, [15, 5, 0]);
     const trees = await assertSame(local, remote);
     assert.equal((trees.r4 as { deleted: boolean }).deleted, true);
     assert.equal((trees.r5 as { rev: string }).rev, '2-' + 'e'.repeat(32));

@@ -1,0 +1,74 @@
+// How many changes lie after a sequence (CouchDB's `pending` in `_changes`), without walking the
+// feed: the sequence entries (one per document) are counted per block of sequences in memory, kept
+// by every committed write, so an answer is a sum over blocks plus a scan of at most one block.
+
+import type { KvReader } from '../storage/index.ts';
+import { SEQ, seqKey } from './keys.ts';
+
+/** Sequences per block by default: the longest scan one answer may need. */
+const SEQ_BLOCK = 1024;
+
+export class SeqCounts {
+  /** Live sequence entries per block; null until counted (the first `pending` asked). */
+  private blocks: Map<number, number> | null = null;
+
+  constructor(private readonly blockSize = SEQ_BLOCK) {}
+
+  private blockOf(seq: number): number {
+    return Math.floor(seq / this.blockSize);
+  }
+
+  get ready(): boolean {
+    return this.blocks !== null;
+  }
+
+  /**
+   * Counts every sequence entry in `reader`. The caller makes sure no write commits meanwhile
+   * (the writer runs it as an exclusive job), so later `apply` calls start from exactly this state.
+   */
+  async count(reader: KvReader): Promise<void> {
+    const blocks = new Map<number, number>();
+    for await (const keys of reader.scanKeys({ gt: SEQ, lt: 's"' }, 4096)) {
+      for (const key of keys) {
+        const b = this.blockOf(Number.parseInt(key.slice(SEQ.length), 16));
+        blocks.set(b, (blocks.get(b) ?? 0) + 1);
+      }
+    }
+    this.blocks = blocks;
+  }
+
+  /** A committed write group's sequence entries: those it removed and those it added. */
+  apply(removed: readonly number[], added: readonly number[]): void {
+    const blocks = this.blocks;
+    if (blocks === null) return;
+    // Added first: a document written twice in one group adds a sequence and removes it again.
+    for (const seq of added) {
+      const b = this.blockOf(seq);
+      blocks.set(b, (blocks.get(b) ?? 0) + 1);
+    }
+    for (const seq of removed) {
+      const b = this.blockOf(seq);
+      const n = (blocks.get(b) ?? 0) - 1;
+      if (n > 0) blocks.set(b, n);
+      else blocks.delete(b);
+    }
+  }
+
+  /**
+   * Entries after `seq` (exclusive). The whole blocks come from the counts, the partial one from
+   * `reader`; a write committing in between can make the answer off by what it wrote, as any
+   * `pending` of a database being written is.
+   */
+  async after(reader: KvReader, seq: number): Promise<number> {
+    const blocks = this.blocks;
+    if (blocks === null) throw new Error('SeqCounts.after called before count');
+    const first = this.blockOf(seq);
+    let total = 0;
+    for (const [b, n] of blocks) if (b > first) total += n;
+    if (blocks.has(first)) {
+      const end = (first + 1) * this.blockSize;
+      for await (const keys of reader.scanKeys({ gt: seqKey(seq), lt: seqKey(end) }, this.blockSize)) total += keys.length;
+    }
+    return total;
+  }
+}
