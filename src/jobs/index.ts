@@ -1,7 +1,9 @@
 // Jobs: the node's long-running work on behalf of users — for now, replications started by
 // `POST /_replicate` or by documents in the `_replicator` database.
 
-export { jobId, ReplicationJobs, type DocState, type Job, type ReplicationJobsOptions } from './replication-jobs.ts';
+export { ReplicationJobs, type ReplicationJobsOptions } from './replication-jobs.ts';
+export { jobId, type Job } from './job.ts';
+export type { DocState } from './replicator-docs.ts';
 export { parseSpec, type JobSpec } from './job-spec.ts';
 export { checkEndpoint, describeEndpoint, endpointPeer, type Endpoint } from './endpoint.ts';
 export { isoSeconds, statsOf } from './recorded-state.ts';

@@ -1,0 +1,216 @@
+// The `_replicator` database's side of replication jobs: each document is a job, started when the
+// node starts and when the document is written, stopped when it is edited or deleted, retried while
+// it crashes, and its outcome written back into the document as CouchDB does.
+
+import { RefugeError } from '../errors/index.ts';
+import type { Database, Doc } from '../documents/index.ts';
+import type { RefugeNode } from '../node/index.ts';
+import { apiKey, parseSpec, type JobSpec } from './job-spec.ts';
+import type { Job } from './job.ts';
+import { isoSeconds, replicationStats, withoutStartTime } from './recorded-state.ts';
+
+/** What became of a `_replicator` document, as CouchDB's scheduler reports it. */
+export interface DocState {
+  docId: string;
+  state: 'running' | 'completed' | 'crashing' | 'failed';
+  spec?: JobSpec;
+  job?: Job;
+  error?: string;
+  /** A completed job's `_replication_stats` (without start_time), as the scheduler shows them. */
+  stats?: Record<string, unknown>;
+  errorCount: number;
+  startTime: number;
+  lastUpdated: number;
+}
+
+/** The running jobs (documents' under `doc:<id>`) and how to start one: ReplicationJobs. */
+export interface JobHost {
+  readonly jobs: Map<string, Job>;
+  launch(key: string, spec: JobSpec, docId?: string): Promise<Job>;
+}
+
+const MAX_RETRY_MS = 10 * 60_000;
+
+export class ReplicatorDocs {
+  private readonly docStates = new Map<string, DocState>();
+  private readonly stateWatchers = new Set<() => void>();
+  private readonly retries = new Map<string, ReturnType<typeof setTimeout>>();
+  private follow: AbortController | null = null;
+  private db: Database | null = null;
+
+  constructor(
+    private readonly node: RefugeNode,
+    private readonly host: JobHost,
+    /** First wait before a crashing job is tried again; it doubles up to 10 minutes. */
+    private readonly retryBaseMs: number,
+  ) {}
+
+  /** Starts the jobs described in `_replicator` and follows that database's changes. */
+  async start(): Promise<void> {
+    if (!(await this.node.exists('_replicator'))) await this.node.createDb('_replicator');
+    this.db = await this.node.db('_replicator');
+    this.follow = new AbortController();
+    const feed = this.db.subscribe({ includeDocs: true, signal: this.follow.signal });
+    void (async () => {
+      for await (const batch of feed) {
+        for (const row of batch) await this.onDoc(row.id, row.deleted ? undefined : row.doc);
+      }
+    })().catch(() => undefined);
+  }
+
+  /** Stops following the database and cancels pending retries (the jobs are the host's to stop). */
+  stop(): void {
+    this.follow?.abort();
+    for (const timer of this.retries.values()) clearTimeout(timer);
+    this.retries.clear();
+  }
+
+  /**
+   * Records what became of a job in its `_replicator` document, as CouchDB does for `completed` and
+   * `failed`: `_replication_state`, `_replication_state_time` and the stats or the reason. Only into
+   * the revision the job came from: a newer edit is a new job, which this state does not describe.
+   */
+  private async recordState(docId: string, rev: string, fields: Record<string, unknown>): Promise<void> {
+    const db = this.db!;
+    try {
+      const doc = await db.get(docId);
+      if (doc._rev !== rev) return;
+      const { _replication_state_reason: _r, _replication_stats: _s, ...rest } = doc as Doc & Record<string, unknown>;
+      await db.put({ ...rest, ...fields, _replication_state_time: isoSeconds(Date.now()) });
+    } catch {
+      // Edited, deleted or refused (a validate function) meanwhile: the document stays as it is.
+    }
+  }
+
+  /**
+   * Runs a `_replicator` document again after a failure, as CouchDB retries document jobs for ever
+   * (state `crashing`) with growing waits; an edit or deletion of the document cancels the retry.
+   */
+  private retryLater(docId: string, doc: Doc, errorCount: number): void {
+    const wait = Math.min(this.retryBaseMs * 2 ** Math.min(errorCount - 1, 30), MAX_RETRY_MS);
+    const timer = setTimeout(() => {
+      this.retries.delete(docId);
+      void this.onDoc(docId, doc, errorCount).catch(() => undefined);
+    }, wait);
+    timer.unref?.();
+    this.retries.set(docId, timer);
+  }
+
+  private async onDoc(docId: string, doc: Doc | undefined, errorsBefore = 0): Promise<void> {
+    if (docId.startsWith('_design/')) return;
+    clearTimeout(this.retries.get(docId));
+    this.retries.delete(docId);
+    const key = `doc:${docId}`;
+    const running = this.host.jobs.get(key);
+    if (running) {
+      running.replication.cancel();
+      this.host.jobs.delete(key);
+    }
+    if (!doc) {
+      this.docStates.delete(docId);
+      return;
+    }
+    const now = Date.now();
+    const note = (state: DocState['state'], extra: Partial<DocState> = {}) => {
+      const before = this.docStates.get(docId);
+      this.docStates.set(docId, { docId, state, errorCount: before?.errorCount ?? errorsBefore, startTime: before?.startTime ?? now, ...extra, lastUpdated: Date.now() });
+      for (const watch of [...this.stateWatchers]) watch();
+    };
+    this.docStates.delete(docId);
+    // What the job recorded in the document: CouchDB runs neither a completed nor a failed one again
+    // (an edit that drops `_replication_state` runs it anew).
+    const recorded = (doc as { _replication_state?: unknown })._replication_state;
+    if (recorded === 'completed' || recorded === 'failed') {
+      let shown: JobSpec | undefined;
+      try {
+        shown = parseSpec(doc);
+      } catch {
+        // shown without its ends
+      }
+      const reason = (doc as { _replication_state_reason?: unknown })._replication_state_reason;
+      const stats = (doc as { _replication_stats?: unknown })._replication_stats;
+      return note(recorded, {
+        ...(shown && { spec: shown }),
+        ...(recorded === 'failed' && { error: typeof reason === 'string' ? reason : 'failed', errorCount: 1 }),
+        ...(recorded === 'completed' && stats !== null && typeof stats === 'object' && { stats: withoutStartTime(stats as Record<string, unknown>) }),
+      });
+    }
+    let spec: JobSpec;
+    try {
+      spec = parseSpec(doc);
+    } catch (err) {
+      // An invalid job document is not run: CouchDB marks it failed in the document, with the reason.
+      const reason = err instanceof RefugeError ? err.reason : String(err);
+      note('failed', { error: reason, errorCount: 1 });
+      return this.recordState(docId, doc._rev!, { _replication_state: 'failed', _replication_state_reason: reason });
+    }
+    // Two documents describing the same replication run it once, as in CouchDB: the later one fails.
+    const twin = [...this.host.jobs.entries()].find(([k, j]) => k.startsWith('doc:') && j.docId !== docId && apiKey(j.spec) === apiKey(spec));
+    if (twin) {
+      const [, other] = twin;
+      const id = other.replication.replicationId ?? 'the same replication';
+      const reason = `Replication \`${id}\` specified by document \`${docId}\` already started, triggered by document \`${other.docId}\``;
+      // A permanent failure, which CouchDB records in the document.
+      note('failed', { spec, error: reason, errorCount: 1 });
+      return this.recordState(docId, doc._rev!, { _replication_state: 'failed', _replication_state_reason: reason });
+    }
+    const crashed = (err: unknown) => {
+      const errorCount = (this.docStates.get(docId)?.errorCount ?? errorsBefore) + 1;
+      note('crashing', { spec, error: err instanceof RefugeError ? err.reason : String(err), errorCount });
+      this.retryLater(docId, doc, errorCount);
+    };
+    let job: Job;
+    try {
+      job = await this.host.launch(key, spec, docId);
+    } catch (err) {
+      // A missing database or an unreachable peer may come later: CouchDB keeps trying.
+      return crashed(err);
+    }
+    note('running', { spec, job });
+    const current = () => this.docStates.get(docId)?.job === job;
+    // Retried network failures are CouchDB's "crashing"; so is a job that stopped on an error, tried
+    // again later (below).
+    job.replication.on('retry', (e) => {
+      if (current()) note('crashing', { spec, job, error: e.error.reason, errorCount: (this.docStates.get(docId)?.errorCount ?? 0) + 1 });
+    });
+    job.replication.on('active', () => {
+      if (current() && this.docStates.get(docId)!.state === 'crashing') note('running', { spec, job, errorCount: this.docStates.get(docId)!.errorCount });
+    });
+    job.replication.done.then(
+      (report) => {
+        if (!current() || spec.continuous) return;
+        const stats = replicationStats(report, job.startedOn);
+        note('completed', { spec, stats: withoutStartTime(stats) });
+        return this.recordState(docId, doc._rev!, { _replication_state: 'completed', _replication_stats: stats });
+      },
+      (err: unknown) => {
+        if (current()) crashed(err);
+      },
+    );
+  }
+
+  /** Resolves once the `_replicator` document `docId` is in `state` (for tools and tests). */
+  whenDoc(docId: string, state: DocState['state'], signal?: AbortSignal): Promise<DocState> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const d = this.docStates.get(docId);
+        if (d?.state === state) done(undefined, d);
+      };
+      const done = (err?: unknown, d?: DocState) => {
+        this.stateWatchers.delete(check);
+        signal?.removeEventListener('abort', onAbort);
+        if (d) resolve(d);
+        else reject(err);
+      };
+      const onAbort = () => done(signal!.reason ?? new RefugeError('closed', 'aborted'));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.stateWatchers.add(check);
+      check();
+    });
+  }
+
+  /** Every `_replicator` document's state (CouchDB's `_scheduler/docs`), in id order. */
+  list(): DocState[] {
+    return [...this.docStates.values()].sort((a, b) => (a.docId < b.docId ? -1 : a.docId > b.docId ? 1 : 0));
+  }
+}
