@@ -517,7 +517,7 @@ export class Database {
 
   async removeLocal(id: string, rev?: string): Promise<WriteResult> {
     this.check();
-    const d = validateLocalDoc({ _id: id, _rev: rev });
+    const d = validateLocalDoc({ _id: id, _rev: rev, _deleted: true });
     return this.writer.submit((batch) => writeLocal(batch, d, 'delete'));
   }
 

@@ -1,7 +1,7 @@
 // `_local/` documents: per-replica state such as replication checkpoints. No revision tree, no
-// sequence, never in changes or allDocs; `_rev` is `0-N`, bumped on each write.
+// sequence, never in changes or allDocs; `_rev` is `0-N`, bumped on each write, never checked (CouchDB 2+).
 
-import { RefugeError, conflict, notFound } from '../errors/index.ts';
+import { RefugeError, notFound } from '../errors/index.ts';
 import type { KvReader } from '../storage/index.ts';
 import { checkAllDocsOptions, idRange } from './all-docs.ts';
 import { LOCAL, localKey } from './keys.ts';
@@ -36,30 +36,35 @@ function bodyOf(doc: JsonObject): JsonObject {
 /**
  * Runs inside the writer so concurrent updates of one checkpoint serialise. `deleting`: 'delete'
  * (DELETE: the document must exist) or 'put' (a write with `_deleted: true`: gone either way).
+ * As in CouchDB 2+, no revision is checked: the new one is the given one's number plus one (`0-1`
+ * without one), and a deletion takes any revision (couch_db_updater's increment_local_doc_revs).
  */
 export async function writeLocal(batch: WriteBatch, doc: Doc, deleting: false | 'delete' | 'put'): Promise<WriteResult> {
   const id = doc._id!;
   const raw = await batch.read(localKey(id));
-  const current = raw === undefined ? undefined : (JSON.parse(raw) as LocalRecord);
-  const given = doc._rev;
-  if (current && given !== undefined && given !== `0-${current.n}`) throw conflict();
   if (deleting) {
-    if (!current && deleting === 'delete') throw notFound('missing');
+    if (raw === undefined && deleting === 'delete') throw notFound('missing');
     batch.setRaw(localKey(id), null);
     return { ok: true, id, rev: '0-0' };
   }
-  const n = (current?.n ?? 0) + 1;
+  const n = (doc._rev === undefined ? 0 : Number(doc._rev.slice(2))) + 1;
+  if (!Number.isSafeInteger(n)) throw new RefugeError('bad_request', 'Invalid rev format');
   batch.setRaw(localKey(id), JSON.stringify({ n, body: bodyOf(doc) } satisfies LocalRecord));
   return { ok: true, id, rev: `0-${n}` };
 }
 
+/**
+ * A local document to write: an object with a `_local/` id, and a `_rev` (when given) of the form
+ * `0-N`; a deletion's may be any `N-x`, since CouchDB parses it and then ignores it.
+ */
 export function validateLocalDoc(doc: unknown): Doc {
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
     throw new RefugeError('bad_request', 'Document must be a JSON object');
   }
   const d = doc as Doc;
   checkLocalId(d._id);
-  if (d._rev !== undefined && (typeof d._rev !== 'string' || !/^0-[0-9]+$/.test(d._rev))) {
+  const form = d._deleted === true ? /^[0-9]+-./ : /^0-[0-9]+$/;
+  if (d._rev !== undefined && (typeof d._rev !== 'string' || !form.test(d._rev))) {
     throw new RefugeError('bad_request', 'Invalid rev format');
   }
   return d;

@@ -164,7 +164,7 @@ export function bulkRoutes(app: FastifyInstance, ctx: ServerContext): void {
     // As CouchDB: a malformed document (not an object, bad id, bad special field) fails the whole
     // request with nothing written; conflicts and the like stay per-document results.
     for (const doc of body.docs) {
-      // `_local/` documents have their own revs (`0-N`), checked by putLocal.
+      // `_local/` documents have their own revs (`0-N`), read by putLocal.
       const id = (doc as { _id?: unknown } | null)?._id;
       if (typeof id === 'string' && id.startsWith('_local/') && id.length > '_local/'.length) continue;
       try {

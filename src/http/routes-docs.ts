@@ -123,10 +123,11 @@ export function docRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const db = await dbOf(ctx, req);
     const id = docIdOf(req);
     // As CouchDB: a document that does not exist (or is deleted) is a 404 before any rev check.
-    if (!id.startsWith('_local/')) await db.get(id);
+    await db.get(id);
     const rev = writeRev(req, undefined);
-    if (rev === undefined) throw new RefugeError('conflict', 'Document update conflict.');
-    const r = await db.remove(id, rev, { userCtx: req.user });
+    // A local document is deleted whatever revision is named, or none (CouchDB 2+).
+    if (rev === undefined && !id.startsWith('_local/')) throw new RefugeError('conflict', 'Document update conflict.');
+    const r = id.startsWith('_local/') ? await db.removeLocal(id, rev) : await db.remove(id, rev!, { userCtx: req.user });
     reply.header('ETag', `"${r.rev}"`);
     return { ok: true, id: r.id, rev: r.rev };
   };

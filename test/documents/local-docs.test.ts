@@ -8,13 +8,23 @@ import { ENGINES, freshDb } from '../helpers/db.ts';
 
 for (const engine of ENGINES) {
   describe(`local documents (${engine})`, () => {
-    test('revs count writes, stale revs conflict, and they stay out of allDocs and changes', async (t) => {
+    test("revs count on from the one given, never checked (CouchDB 2+), and they stay out of allDocs and changes", async (t) => {
       const { db, cleanup } = await freshDb(engine);
       t.after(cleanup);
       assert.equal((await db.putLocal({ _id: '_local/cp', seq: 1 })).rev, '0-1');
       assert.equal((await db.putLocal({ _id: '_local/cp', _rev: '0-1', seq: 2 })).rev, '0-2');
-      await assert.rejects(db.putLocal({ _id: '_local/cp', _rev: '0-1', seq: 3 }), (e) => isRefugeError(e, 'conflict'));
-      assert.deepEqual(await db.get('_local/cp'), { _id: '_local/cp', _rev: '0-2', seq: 2 });
+      // A stale rev, or none, overwrites: couch_db_updater's increment_local_doc_revs adds one to it.
+      assert.equal((await db.putLocal({ _id: '_local/cp', _rev: '0-1', seq: 3 })).rev, '0-2');
+      assert.equal((await db.putLocal({ _id: '_local/cp', _rev: '0-7', seq: 4 })).rev, '0-8');
+      assert.equal((await db.putLocal({ _id: '_local/cp', seq: 5 })).rev, '0-1');
+      assert.deepEqual(await db.get('_local/cp'), { _id: '_local/cp', _rev: '0-1', seq: 5 });
+      await assert.rejects(db.putLocal({ _id: '_local/cp', _rev: '1-abc', seq: 6 }), (e) => isRefugeError(e, 'bad_request'));
+      await assert.rejects(db.putLocal({ _id: '_local/cp', _rev: '0-99999999999999999999', seq: 6 }), (e) => isRefugeError(e, 'bad_request'));
+      // A deletion takes any rev, or none; a missing document cannot be removed.
+      await db.putLocal({ _id: '_local/gone', v: 1 });
+      assert.equal((await db.removeLocal('_local/gone', '1-fake')).rev, '0-0');
+      await assert.rejects(db.removeLocal('_local/gone'), (e) => isRefugeError(e, 'not_found'));
+      await assert.rejects(db.removeLocal('_local/gone', 'garbage'), (e) => isRefugeError(e, 'bad_request'));
       await db.put({ _id: 'doc' });
       assert.deepEqual((await db.allDocs()).rows.map((r) => r.id), ['doc']);
       assert.deepEqual((await db.changes()).results.map((r) => r.id), ['doc']);

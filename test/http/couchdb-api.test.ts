@@ -169,8 +169,20 @@ describe('CouchDB API shapes', () => {
     assert.equal(mixed.status, 201);
     assert.deepEqual(mixed.body.map((r: any) => [r.id, r.ok === true]), [['_design/d', true], ['_local/l', true], ['plain', true]]);
     assert.equal((await request(`${db}/_local/l`)).body.v, 1);
+    // No rev check on local documents (CouchDB 2+): the new rev counts on from the one given.
     const stale = await request(`${db}/_bulk_docs`, { method: 'POST', body: { docs: [{ _id: '_local/l', _rev: '0-9', v: 2 }] } });
-    assert.equal(stale.body[0].error, 'conflict');
+    assert.deepEqual(stale.body, [{ ok: true, id: '_local/l', rev: '0-10' }]);
+    assert.equal((await request(`${db}/_local/l`)).body.v, 2);
+    // DELETE: a missing local document is 404 before its rev is read; an existing one goes whatever
+    // rev is named, or none (chttpd_db opens the document first; deletions become 0-0).
+    const missing = await request(`${db}/_local/nothere?rev=1-fake`, { method: 'DELETE' });
+    assert.deepEqual([missing.status, missing.body], [404, { error: 'not_found', reason: 'missing' }]);
+    const anyRev = await request(`${db}/_local/l?rev=1-fake`, { method: 'DELETE' });
+    assert.deepEqual([anyRev.status, anyRev.body], [200, { ok: true, id: '_local/l', rev: '0-0' }]);
+    await request(`${db}/_local/l`, { method: 'PUT', body: { v: 3 } });
+    const noRev = await request(`${db}/_local/l`, { method: 'DELETE' });
+    assert.deepEqual([noRev.status, noRev.body], [200, { ok: true, id: '_local/l', rev: '0-0' }]);
+    assert.equal((await request(`${db}/_local/l`)).status, 404);
   });
 
   test('attachments: an unknown rev is a conflict; names starting with _ are refused, with nothing stored', async () => {
