@@ -2,6 +2,7 @@
 // feed: the sequence entries (one per document) are counted per block of sequences in memory, kept
 // by every committed write, so an answer is a sum over blocks plus a scan of at most one block.
 
+import { RefugeError } from '../errors/index.ts';
 import type { KvReader } from '../storage/index.ts';
 import { SEQ, seqKey } from './keys.ts';
 
@@ -61,7 +62,7 @@ export class SeqCounts {
    */
   async after(reader: KvReader, seq: number): Promise<number> {
     const blocks = this.blocks;
-    if (blocks === null) throw new Error('SeqCounts.after called before count');
+    if (blocks === null) throw new RefugeError('internal', 'sequence counts asked before they were counted');
     const first = this.blockOf(seq);
     let total = 0;
     for (const [b, n] of blocks) if (b > first) total += n;
