@@ -55,7 +55,14 @@ export class AutoSync extends Emitter<AutoSyncEvents> {
   constructor(private readonly options: AutoSyncOptions) {
     super();
     const { mesh } = options;
-    this.offs = [mesh.on('peer:up', (e) => this.track(e.peerId, this.begin(e.peerId))), mesh.on('peer:down', (e) => this.end(e.peerId))];
+    this.offs = [
+      mesh.on('peer:up', (e) => this.track(e.peerId, this.begin(e.peerId))),
+      mesh.on('peer:down', (e) => this.end(e.peerId)),
+      // A grant given or revoked while a peer is up: its pulls start again under the new grants.
+      mesh.on('trust:changed', () => {
+        for (const peerId of [...this.sessions.keys()]) void this.refresh(peerId);
+      }),
+    ];
     for (const p of mesh.upPeers()) this.track(p.peerId, this.begin(p.peerId));
   }
 

@@ -7,9 +7,12 @@ import { ALL_DBS, ALL_REFS, REF_PREFIX, refKey, type Access, type Subject, type 
  * True when `peerId` may `access` database `db` (or, for a `ref:NAME` key, that ref) under `state`.
  * Read and write are separate (write does not imply read). `public` counts for reads only;
  * `group:G` and `peer:ID` only while the peer is trusted, so removing a peer revokes everything
- * but public reads. `*` covers every database, `ref:*` every ref.
+ * but public reads. `*` covers every database but the system ones, `ref:*` every ref.
  */
 export function can(state: TrustState, peerId: string, access: Access, db: string): boolean {
+  // System databases (`_users`, `_replicator`, ...) hold credentials and jobs: never a peer's,
+  // whatever a grant (`*` included) says, as over HTTP.
+  if (db.startsWith('_')) return false;
   const peer = Object.hasOwn(state.peers, peerId) ? state.peers[peerId] : undefined;
   const own = Object.hasOwn(state.grants, db) ? state.grants[db]![access] : [];
   const wildcard = db.startsWith(REF_PREFIX) ? ALL_REFS : ALL_DBS;

@@ -38,6 +38,11 @@ export interface MeshNodeOptions {
   nat?: boolean;
   /** Which addresses and peers libp2p may dial or accept (tests use it to forbid direct dials). */
   connectionGater?: ConnectionGater;
+  /**
+   * How often the trust state is looked at again (ms, default 1000): the CLI edits `trust.json`
+   * while the node runs, and a removed peer or a revoked grant must take effect at once.
+   */
+  trustCheckMs?: number;
 }
 
 export interface PeerEvent {
@@ -59,4 +64,6 @@ export type MeshEvents = {
    * from now on carry them, and the data directory's address file has been rewritten.
    */
   addresses: { addrs: string[] };
+  /** The trust state changed (peers, groups or grants): what is shared must be looked at again. */
+  'trust:changed': Record<string, never>;
 };

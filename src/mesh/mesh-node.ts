@@ -56,6 +56,10 @@ export class MeshNode extends Emitter<MeshEvents> implements StreamOpener {
   /** The peers registered with this node, when it is a hub. */
   readonly hubRegistry: HubRegistry | undefined;
   private discovery!: MeshDiscovery;
+  /** The trust state syncTrust last acted on, and the timer that looks for a newer one. */
+  private trustSeen: TrustState | undefined;
+  private trustTimer: ReturnType<typeof setInterval> | undefined;
+  private trustChecking = false;
 
   private constructor(
     private readonly libp2p: Libp2p<Services>,
@@ -107,6 +111,7 @@ export class MeshNode extends Emitter<MeshEvents> implements StreamOpener {
       libp2p.addEventListener('self:peer:update', () => mesh.queue(() => mesh.onAddresses()));
       await mesh.discovery.start();
       await mesh.syncTrust();
+      mesh.watchTrust();
       mesh.published = mesh.addresses().join(' ');
       if (options.publishAddressesTo !== undefined) await writeAddressFile(options.publishAddressesTo, mesh.peerId, mesh.addresses());
     } catch (err) {
@@ -238,6 +243,7 @@ export class MeshNode extends Emitter<MeshEvents> implements StreamOpener {
    */
   async syncTrust(): Promise<void> {
     const state = await this.options.trust.current();
+    this.trustSeen = state;
     const keep = this.options.keepTrustedConnected !== false;
     for (const peer of Object.values(state.peers)) {
       const id = peerIdFromString(peer.id);
@@ -265,6 +271,30 @@ export class MeshNode extends Emitter<MeshEvents> implements StreamOpener {
     }
   }
 
+  /**
+   * Looks at the trust state every `trustCheckMs`: when it changed (a store answers a new object
+   * for a new state), libp2p is brought in line (removed peers go down, added ones are dialled) and
+   * `trust:changed` tells what shares by grants (AutoSync) to look again.
+   */
+  private watchTrust(): void {
+    this.trustTimer = setInterval(() => {
+      if (this.trustChecking || this.stopped) return;
+      this.trustChecking = true;
+      void (async () => {
+        try {
+          if ((await this.options.trust.current()) === this.trustSeen || this.stopped) return;
+          await this.syncTrust();
+          this.emit('trust:changed', {});
+        } catch {
+          // A damaged trust file fails closed at every use; the next check tries again.
+        } finally {
+          this.trustChecking = false;
+        }
+      })();
+    }, this.options.trustCheckMs ?? 1000);
+    this.trustTimer.unref?.();
+  }
+
   /** Where a peer is, found through the hubs or the DHT (empty when nobody knows). */
   locate = (peerId: string, options: { signal?: AbortSignal } = {}): Promise<string[]> => this.discovery.locate(peerIdFromString(peerId).toString(), options.signal);
 
@@ -272,6 +302,7 @@ export class MeshNode extends Emitter<MeshEvents> implements StreamOpener {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    clearInterval(this.trustTimer);
     this.streamPool.clear();
     this.queries.close();
     this.discovery?.stop();

@@ -144,6 +144,7 @@ export function setGroup(state: TrustState, ref: string, group: string, member: 
 /** Grants (or, with `allow` false, revokes) `access` on database `db` (or `*`) to `subject`. */
 export function setGrant(state: TrustState, db: string, access: Access, subject: Subject, allow: boolean): TrustState {
   checkDbKey(db);
+  if (allow && db.startsWith('_')) throw bad(`system databases are never shared with peers: ${JSON.stringify(db)}`);
   const s = parseSubject(subject);
   if (access !== 'read' && access !== 'write') throw bad(`access is read or write, not ${JSON.stringify(access)}`);
   // The invariant: nothing is writable by a peer that is not trusted.

@@ -3,7 +3,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AutoSync, addPeer, setGrant, type AutoSyncEvents, type TrustState } from '../../src/mesh/index.ts';
+import { AutoSync, addPeer, removePeer, setGrant, type AutoSyncEvents, type TrustState } from '../../src/mesh/index.ts';
 import { assertSameTrees } from '../replication/helpers/trees.ts';
 import { nextEvent, startPeerNode, tempDir, type PeerNode } from './helpers.ts';
 
@@ -102,4 +102,48 @@ test('a pull holds its database only while the peer is up: apart, a node keeps m
     assert.equal((await lease.db.get(`from-a-${name}`))._id, `from-a-${name}`);
     lease.release();
   }
+});
+
+test('trust changed while peers are up takes effect at once: a revoked grant stops the pull, a removed peer goes down', async (t) => {
+  const a = await startPeerNode({ trustCheckMs: 20 });
+  const b = await startPeerNode({ trustCheckMs: 20 });
+  const syncA = new AutoSync({ mesh: a.mesh, node: a.node, replicate: { checkpointInterval: 0 } });
+  const syncB = new AutoSync({ mesh: b.mesh, node: b.node, replicate: { checkpointInterval: 0 } });
+  t.after(async () => {
+    await Promise.all([syncA.stop(), syncB.stop()]);
+    await Promise.all([a.close(), b.close()]);
+  });
+  await a.trust.update(share(b.mesh.peerId, ['notes']));
+  await b.trust.update(share(a.mesh.peerId, ['notes']));
+  const [na, nb] = await Promise.all([a.node.createDb('notes'), b.node.createDb('notes')]);
+  await Promise.all([a.node.createDb('later'), b.node.createDb('later')]);
+  await nb.put({ _id: 'before' });
+  const caught = caughtUp(syncA, b, 'notes');
+  await b.mesh.connect(a.mesh.invite());
+  await caught;
+  assert.equal((await na.info()).docCount, 1);
+
+  // A grant given while the peer is up: its database is pulled without a reconnection.
+  const later = caughtUp(syncA, b, 'later');
+  await (await b.node.db('later')).put({ _id: 'shared-later' });
+  await a.trust.update(share(b.mesh.peerId, ['later']));
+  await b.trust.update(share(a.mesh.peerId, ['later']));
+  await later;
+  assert.equal((await (await a.node.db('later')).info()).docCount, 1);
+
+  // a takes back b's right to write notes: a's pull of notes ends and b's edits stay on b.
+  // (The pulls start again under the new grants: later resumes, notes does not.)
+  const notesStopped = nextEvent(syncA, 'stop', (e) => e.db === 'notes');
+  const laterAgain = nextEvent(syncA, 'start', (e) => e.db === 'later');
+  await a.trust.update((s) => setGrant(s, 'notes', 'write', 'group:team', false));
+  await Promise.all([notesStopped, laterAgain]);
+  assert.deepEqual(syncA.active().map((p) => p.db), ['later']);
+  await nb.put({ _id: 'after-revoke' });
+  await assert.rejects(na.get('after-revoke'), { code: 'not_found' });
+
+  // a removes b: b goes down for a at once, and nothing of b's is pulled any more.
+  const down = nextEvent(a.mesh, 'peer:down', (e) => e.peerId === b.mesh.peerId);
+  await a.trust.update((s) => removePeer(s, b.mesh.peerId));
+  await down;
+  assert.deepEqual(syncA.active(), []);
 });

@@ -24,6 +24,8 @@ const PEER_STATES: Array<{ label: string; peers: TrustState['peers'] }> = [
 
 /** The rules, stated plainly. */
 function oracle(state: TrustState, peerId: string, access: Access, db: string): boolean {
+  // System databases are nobody's, whatever the grants.
+  if (db.startsWith('_')) return false;
   const peer = state.peers[peerId];
   const subjects = [...(state.grants[db]?.[access] ?? []), ...(state.grants[ALL_DBS]?.[access] ?? [])];
   return subjects.some((s) => {
@@ -44,9 +46,9 @@ test('can() agrees with the rules over every combination (db grants x * grants x
         for (const starRead of starSets) {
           for (const starWrite of [[], STAR, [`peer:${P}`] as Subject[]]) {
             // Built by hand, public writes included, to check can() refuses them on its own too.
-            const state: TrustState = { version: 1, peers: who.peers, grants: { notes: { read, write }, [ALL_DBS]: { read: starRead, write: starWrite } } };
+            const state: TrustState = { version: 1, peers: who.peers, grants: { notes: { read, write }, _users: { read, write }, [ALL_DBS]: { read: starRead, write: starWrite } } };
             for (const access of ['read', 'write'] as const) {
-              for (const db of ['notes', 'other']) {
+              for (const db of ['notes', 'other', '_users', '_replicator']) {
                 for (const peer of [P, STRANGER]) {
                   const got = can(state, peer, access, db);
                   if (got !== oracle(state, peer, access, db)) {
@@ -125,4 +127,17 @@ test('refs have their own grants: ref:NAME and ref:*, never the databases\' * (n
   assert.equal(canRef(s, P, 'write', 'anything/else'), true);
   assert.equal(can(s, P, 'write', 'somedb'), false, 'a grant on every ref is not one on databases');
   assert.throws(() => setGrant(s, 'ref:bad@name', 'read', 'public', true), { code: 'bad_request' });
+});
+
+test('system databases cannot be granted, and no grant reaches them (a `*` grant included)', () => {
+  const P2 = P;
+  assert.throws(() => setGrant(emptyTrust(), '_users', 'read', 'public', true), (e: Error & { code?: string }) => e.code === 'bad_request');
+  assert.throws(() => setGrant(emptyTrust(), '_replicator', 'write', `peer:${P2}`, true), (e: Error & { code?: string }) => e.code === 'bad_request');
+  let state = addPeer(emptyTrust(), { id: P2 });
+  state = setGrant(setGrant(state, ALL_DBS, 'read', 'public', true), ALL_DBS, 'write', `peer:${P2}`, true);
+  assert.equal(can(state, P2, 'read', 'notes'), true);
+  for (const db of ['_users', '_replicator', '_global_changes']) {
+    assert.equal(can(state, P2, 'read', db), false, db);
+    assert.equal(can(state, P2, 'write', db), false, db);
+  }
 });
