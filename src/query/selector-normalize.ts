@@ -5,7 +5,8 @@
 import { RefugeError } from '../errors/index.ts';
 import { isPlainObject, type JsonType } from './collate.ts';
 import { parseField } from './field-path.ts';
-import { MATCH_ALL, type Condition, type Selector, type SubSelectorOp } from './selector-types.ts';
+import { RE2JS } from 're2js';
+import { MATCH_ALL, type Condition, type RegexMatcher, type Selector, type SubSelectorOp } from './selector-types.ts';
 
 // Before negations are pushed down, $not and $nor still stand as nodes.
 type Pre =
@@ -98,17 +99,19 @@ function leaf(field: string, cond: Condition): Pre {
 }
 
 /**
- * CouchDB writes regexes for Erlang's PCRE; JS RegExp understands nearly all of that syntax, but not
- * inline flags, so a leading `(?i)`, `(?m)`, `(?s)` becomes a RegExp flag.
+ * CouchDB hands `$regex` to Erlang's PCRE. Here it is RE2 (re2js): the syntax Mango queries use,
+ * inline flags like `(?i)` included, searched anywhere in the string as PCRE's re:run does, but in
+ * linear time, so no pattern can stall the node (a query may come from any peer of the mesh).
+ * Lookarounds and backreferences, which need backtracking, are refused as a bad argument.
  */
-function compileRegex(source: string): RegExp {
-  const m = /^\(\?([ims]+)\)/.exec(source);
-  const flags = m ? [...new Set(m[1])].join('') : '';
+function compileRegex(source: string): RegexMatcher {
+  let re: RE2JS;
   try {
-    return new RegExp(m ? source.slice(m[0].length) : source, flags);
+    re = RE2JS.compile(source);
   } catch {
     throw badArg('$regex', source);
   }
+  return { test: (value) => re.matcher(value).find() };
 }
 
 function norm(s: Pre): Selector {

@@ -22,11 +22,16 @@ export type Condition =
   | { op: '$type'; value: JsonType }
   | { op: '$size'; value: number }
   | { op: '$mod'; divisor: number; remainder: number }
-  | { op: '$regex'; source: string; regex: RegExp }
+  | { op: '$regex'; source: string; regex: RegexMatcher }
   /** CouchDB 3.4's `$beginsWith`: a string value that starts with `prefix` (code points, case-sensitive). */
   | { op: '$beginsWith'; prefix: string }
   | { op: SubSelectorOp; selector: Selector }
   /** Only around conditions that have no direct opposite ($regex, $all, $elemMatch...). */
   | { op: '$not'; cond: Condition };
+
+/** A compiled `$regex`: true when the pattern occurs somewhere in the string. */
+export interface RegexMatcher {
+  test(value: string): boolean;
+}
 
 export const MATCH_ALL: Selector = { kind: 'and', clauses: [] };

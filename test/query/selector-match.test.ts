@@ -130,6 +130,18 @@ describe('matchSelector: CouchDB mango_selector:match semantics', () => {
     yes({ a: 123 }, { a: { $not: { $regex: '1' } } });
   });
 
+  test('$regex matches in linear time: patterns that backtrack exponentially answer at once; lookarounds are refused', () => {
+    // Under a backtracking engine each of these takes minutes (doubling per character); a query
+    // from any mesh peer must not stall the node.
+    no({ a: 'a'.repeat(60) + '!' }, { a: { $regex: '^(a+)+$' } });
+    no({ a: 'x'.repeat(60) }, { a: { $regex: '^(.|.)*!$' } });
+    yes({ a: 'a'.repeat(60) }, { a: { $regex: '^(a+)+$' } });
+    yes({ a: 'line1\nline2' }, { a: { $regex: '(?m)^line2$' } });
+    for (const pattern of ['(?=a)b', '(a)\\1', '(?<!x)y']) {
+      assert.throws(() => normalizeSelector({ a: { $regex: pattern } }), (e: Error & { code?: string }) => e.code === 'bad_arg', pattern);
+    }
+  });
+
   test('$type: the JSON type of the value', () => {
     for (const [v, t] of [[null, 'null'], [false, 'boolean'], [0, 'number'], ['', 'string'], [[], 'array'], [{}, 'object']] as const) {
       yes({ a: v }, { a: { $type: t } });
