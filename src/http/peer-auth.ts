@@ -45,7 +45,13 @@ export function peerTarget(method: string, path: string): PeerTarget {
     if (!reading || name === '') return { kind: 'other' };
     return name === '_key' ? { kind: 'open' } : { kind: 'db', db: `ref:${name}`, access: 'read' };
   }
-  if (first === '_blobs') return reading || (method === 'POST' && parts[1] === '_stat') ? { kind: 'blobs' } : { kind: 'other' };
+  if (first === '_blobs') {
+    // A peer reads blobs whose ids it knows (from documents and refs it may read), never the list
+    // of what this node holds: the listing and the blob changes feed are the node's own.
+    const sub = parts[1] ?? '';
+    if (reading && parts.length === 2 && sub !== '' && !sub.startsWith('_')) return { kind: 'blobs' };
+    return method === 'POST' && parts.length === 2 && sub === '_stat' ? { kind: 'blobs' } : { kind: 'other' };
+  }
   if (first === '' || first.startsWith('_')) return { kind: 'other' };
   const rest = parts.slice(1);
   if (rest.length === 0 || rest[0] === '') {

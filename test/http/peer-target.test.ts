@@ -12,6 +12,12 @@ test('peerTarget maps CouchDB routes to read, write or nothing', () => {
     ['POST', '/_replicate', { kind: 'other' }],
     ['GET', '/_blobs/sha256-00', { kind: 'blobs' }],
     ['POST', '/_blobs/_stat', { kind: 'blobs' }],
+    // What this node holds is no peer's business: no listing, no blob changes feed, no uploads.
+    ['GET', '/_blobs', { kind: 'other' }],
+    ['GET', '/_blobs/', { kind: 'other' }],
+    ['GET', '/_blobs/_changes', { kind: 'other' }],
+    ['HEAD', '/_blobs/sha256-00', { kind: 'blobs' }],
+    ['GET', '/_blobs/sha256-00/more', { kind: 'other' }],
     ['PUT', '/_blobs/sha256-00', { kind: 'other' }],
     ['GET', '/db', { kind: 'db', db: 'db', access: 'read' }],
     ['PUT', '/db', { kind: 'other' }],

@@ -96,7 +96,11 @@ test('a trusted peer gets its grants: read and write on one database, no admin',
   assert.equal(await call(friend, server, 'GET', '/pub/doc1'), 200, 'public reads too');
   assert.equal(await call(friend, server, 'GET', '/secret/doc1'), 403);
   assert.equal(await call(friend, server, 'PUT', '/pub/doc9', {}), 403, 'read-only there');
-  assert.equal(await call(friend, server, 'GET', '/_blobs'), 200, 'a trusted reader may read blobs');
+  // A trusted reader may read a blob it knows the id of, never list what this node holds.
+  const { id: blobId } = await node.blobs.put(new TextEncoder().encode('a blob'));
+  assert.equal(await call(friend, server, 'GET', `/_blobs/${blobId}`), 200, 'a trusted reader may read blobs');
+  assert.equal(await call(friend, server, 'GET', '/_blobs'), 403, 'the listing is the node\'s own');
+  assert.equal(await call(friend, server, 'GET', '/_blobs/_changes'), 403);
   // A design document needs an admin (401, as CouchDB answers): a peer never is one. The security
   // object is no grant's business at all.
   assert.equal(await call(friend, server, 'PUT', '/shared/_design/x', { views: {} }), 401);
