@@ -84,24 +84,37 @@ export async function runStart(settings: NodeSettings, out: NodeJS.WritableStrea
 
 /** The mesh (loaded only when on: libp2p is big): peers in DATA/trust.json, replication as grants allow. */
 async function startMesh(settings: NodeSettings, node: RefugeNode): Promise<{ stop(): Promise<void>; line: string; mesh: unknown; peers: PeerAccess }> {
-  const { AutoSync, FileTrustStore, MeshNode, httpPeerAccess } = await import('../mesh/index.ts');
+  const { AutoSync, DEFAULT_MESH_LISTEN, FileTrustStore, MeshNode, httpPeerAccess, rememberListen, rememberedListen } = await import('../mesh/index.ts');
   const list = (text: string | undefined) => text?.split(',').map((a) => a.trim()).filter((a) => a !== '');
-  const listen = list(settings.meshListen);
+  const given = list(settings.meshListen);
+  const listen = given && given.length > 0 ? given : [...DEFAULT_MESH_LISTEN];
   const hubs = list(settings.meshHubs) ?? [];
   const onDisk = settings.engine !== 'memory';
-  const mesh = await MeshNode.start({
-    key: node.key,
-    trust: new FileTrustStore(settings.data),
-    node,
-    ...(listen && listen.length > 0 ? { listen } : {}),
-    ...(onDisk ? { publishAddressesTo: settings.data } : {}),
-    // Unset mdns/nat: on exactly when the mesh listens beyond loopback (MeshNode decides).
-    ...(settings.meshMdns !== undefined && { mdns: settings.meshMdns === 'on' }),
-    ...(settings.meshNat !== undefined && { nat: settings.meshNat === 'on' }),
-    hub: settings.meshHub === 'on',
-    hubs,
-    dht: settings.meshDht !== 'off',
-  });
+  const start = (addrs: string[]) =>
+    MeshNode.start({
+      key: node.key,
+      trust: new FileTrustStore(settings.data),
+      node,
+      listen: addrs,
+      ...(onDisk ? { publishAddressesTo: settings.data } : {}),
+      // Unset mdns/nat: on exactly when the mesh listens beyond loopback (MeshNode decides).
+      ...(settings.meshMdns !== undefined && { mdns: settings.meshMdns === 'on' }),
+      ...(settings.meshNat !== undefined && { nat: settings.meshNat === 'on' }),
+      hub: settings.meshHub === 'on',
+      hubs,
+      dht: settings.meshDht !== 'off',
+    });
+  // The ports of the last start, so peers find this node where its invite said; taken meanwhile,
+  // any port again.
+  const remembered = onDisk ? await rememberedListen(settings.data, listen) : listen;
+  let mesh: Awaited<ReturnType<typeof start>>;
+  try {
+    mesh = await start(remembered);
+  } catch (err) {
+    if (remembered.join() === listen.join()) throw err;
+    mesh = await start(listen);
+  }
+  if (onDisk) await rememberListen(settings.data, listen, mesh.addresses()).catch(() => undefined);
   const sync = new AutoSync({ mesh, node });
   return {
     mesh,

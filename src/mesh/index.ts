@@ -42,6 +42,7 @@ export { ReplicationService, type ReplicationServiceOptions } from './replicatio
 export { REPLICATION_PROTOCOL, REPLICATION_PROTOCOL_MANY, type ReplicationOp, type ReplicationRequest, type SharedDb } from './replication-protocol.ts';
 export { AutoSync, type AutoSyncEvents, type AutoSyncOptions, type PullKey } from './auto-sync.ts';
 export { ADDRESS_FILE, readAddressFile } from './address-file.ts';
+export { LISTEN_FILE, rememberListen, rememberedListen } from './listen-file.ts';
 export {
   QUERY_PROTOCOL,
   DEFAULT_TTL,

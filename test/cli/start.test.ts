@@ -97,3 +97,35 @@ test('refuge replicate copies a database between two running nodes, with a selec
   assert.equal(report.docsWritten, 2);
   assert.deepEqual((await (await node.db('dst')).allDocs()).rows.map((row) => row.id), ['a', 'c']);
 });
+
+/** Starts `refuge start ARGS` and resolves with its output lines once one satisfies `until` (or it ends). */
+async function started(args: string[], until: (line: string) => boolean) {
+  const r = run(args);
+  const output: string[] = [];
+  await new Promise<void>((resolve) => {
+    r.lines.on('line', (line) => {
+      output.push(line);
+      if (until(line)) resolve();
+    });
+    r.lines.on('close', () => resolve());
+  });
+  return { ...r, output };
+}
+
+test('refuge start listens on the same mesh ports after a restart, so peers that remember its invite find it again', async (t) => {
+  const dir = await tempDir('refuge-cli-mesh-');
+  t.after(dir.cleanup);
+  const meshPorts = async () => {
+    const node = await started(['start', '--port', '0', '--data', dir.path, '--mesh', 'on'], (line) => line.includes('mesh: peer'));
+    const text = node.output.join('\n');
+    const ports = [...text.matchAll(/\/ip4\/127\.0\.0\.1\/tcp\/(\d+)/g)].map((m) => Number(m[1]));
+    node.child.kill('SIGINT');
+    const { code, stderr } = await node.exit;
+    assert.equal(code, 0, stderr);
+    return { ports, text };
+  };
+  const first = await meshPorts();
+  assert.equal(first.ports.length, 2, first.text);
+  const second = await meshPorts();
+  assert.deepEqual(second.ports, first.ports, second.text);
+});
