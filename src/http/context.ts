@@ -15,6 +15,8 @@ export interface ServerContext {
   version: string;
   /** Long-lived responses (feeds) register here so shutdown can end them. */
   feeds: Set<AbortController>;
+  /** Called when the last registered feed is done: shutdown waits for their closing lines. */
+  onFeedsIdle?: () => void;
   /** Replication jobs (`/_replicate`, `_replicator`), when enabled. */
   jobs?: ReplicationJobs;
   /** What requests signed by mesh peers may do; without it such requests are refused. */
@@ -74,6 +76,7 @@ export function lifetimeSignal(ctx: ServerContext, req: FastifyRequest): { signa
     done: () => {
       ctx.feeds.delete(ac);
       req.raw.socket.off('close', onClose);
+      if (ctx.feeds.size === 0) ctx.onFeedsIdle?.();
     },
   };
 }

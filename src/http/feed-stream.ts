@@ -32,6 +32,16 @@ async function closing(lastSeq: number, pending: ((lastSeq: number) => Promise<n
   return n === undefined ? `"last_seq":${JSON.stringify(lastSeq)}` : `"last_seq":${JSON.stringify(lastSeq)},"pending":${n}`;
 }
 
+/** Ends the response and resolves once its bytes are handed to the OS (or the socket is gone). */
+function ended(reply: FastifyReply): Promise<void> {
+  const res = reply.raw;
+  if (res.destroyed || res.writableFinished) return Promise.resolve();
+  return new Promise((resolve) => {
+    res.once('close', resolve);
+    res.end(resolve);
+  });
+}
+
 function write(reply: FastifyReply, chunk: string): Promise<void> {
   const ok = reply.raw.write(chunk);
   return ok ? Promise.resolve() : new Promise((resolve) => reply.raw.once('drain', resolve));
@@ -87,8 +97,9 @@ export async function streamFeed<Row>(ctx: ServerContext, req: FastifyRequest, r
     clearTimeout(idle);
     clearInterval(beat);
     signal.removeEventListener('abort', stop);
+    // Done once the last bytes are out: a shutting-down server cuts the sockets after that.
+    await ended(reply);
     done();
-    if (!reply.raw.destroyed) reply.raw.end();
   }
 }
 
@@ -132,11 +143,12 @@ export async function streamLongpoll<Row>(ctx: ServerContext, req: FastifyReques
     clearTimeout(timer);
     clearInterval(beat);
     signal.removeEventListener('abort', stop);
-    done();
     if (!reply.raw.destroyed) {
       const lastSeq = rows.length > 0 ? o.seqOf(rows[rows.length - 1]!) : o.since;
       const last = await closing(lastSeq, o.pending);
-      if (!reply.raw.destroyed) reply.raw.end(rows.map((r) => JSON.stringify(o.wire(r))).join(',\n') + `\n],\n${last}}\n`);
+      if (!reply.raw.destroyed) reply.raw.write(rows.map((r) => JSON.stringify(o.wire(r))).join(',\n') + `\n],\n${last}}\n`);
     }
+    await ended(reply);
+    done();
   }
 }

@@ -41,6 +41,9 @@ export interface RunningServer {
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
+/** How long shutdown waits for open feeds to send their closing lines. */
+const FEED_END_MS = 3000;
+
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const host = options.host ?? '127.0.0.1';
   const admin = typeof options.admin === 'string' ? parseAdmin(options.admin) : (options.admin ?? null);
@@ -81,7 +84,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     context: ctx,
     close: () =>
       (closing ??= (async () => {
+        // Feeds end with their closing lines (`last_seq`, a longpoll's whole answer) before the
+        // sockets are cut; a feed that cannot finish is not waited for beyond FEED_END_MS.
+        const idle = ctx.feeds.size === 0 ? undefined : new Promise<void>((resolve) => (ctx.onFeedsIdle = resolve));
         for (const feed of ctx.feeds) feed.abort();
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        if (idle) await Promise.race([idle, new Promise((resolve) => (timer = setTimeout(resolve, FEED_END_MS)))]);
+        clearTimeout(timer);
         await ctx.jobs?.stop();
         await app.close();
       })()),

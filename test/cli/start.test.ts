@@ -129,3 +129,20 @@ test('refuge start listens on the same mesh ports after a restart, so peers that
   const second = await meshPorts();
   assert.deepEqual(second.ports, first.ports, second.text);
 });
+
+test('Ctrl-C ends open feeds with their closing lines: a longpoll its whole answer, a continuous feed its last_seq', async (t) => {
+  const dir = await tempDir('refuge-cli-feeds-');
+  t.after(dir.cleanup);
+  const node = await started(['start', '--port', '0', '--data', dir.path, '--mesh', 'off'], (line) => line.includes('listening on'));
+  const url = /listening on (http:\/\/\S+)/.exec(node.output.join('\n'))![1]!;
+  assert.equal((await fetch(`${url}/feeds`, { method: 'PUT' })).status, 201);
+  const longpoll = await fetch(`${url}/feeds/_changes?feed=longpoll&since=now`);
+  const continuous = await fetch(`${url}/feeds/_changes?feed=continuous&since=now&heartbeat=60000`);
+  // Both answered their headers: the feeds are open and waiting.
+  const bodies = Promise.all([longpoll.text(), continuous.text()]);
+  node.child.kill('SIGINT');
+  const [lp, cont] = await bodies;
+  assert.equal((await node.exit).code, 0);
+  assert.deepEqual(JSON.parse(lp), { results: [], last_seq: 0, pending: 0 });
+  assert.deepEqual(cont.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l)), [{ last_seq: 0, pending: 0 }]);
+});
