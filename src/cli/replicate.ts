@@ -2,7 +2,7 @@
 // and/or database names in a stopped node's data directory (--data), with live progress.
 
 import { RefugeError } from '../errors/index.ts';
-import { endpointPeer } from '../jobs/index.ts';
+import { describeEndpoint, endpointPeer } from '../jobs/index.ts';
 import { openNode, type RefugeNode } from '../node/index.ts';
 import { replicate } from '../replication/index.ts';
 
@@ -19,7 +19,7 @@ export interface ReplicateArgs {
 
 const isUrl = (s: string) => /^https?:\/\//i.test(s);
 
-export async function runReplicate(args: ReplicateArgs, out: NodeJS.WritableStream = process.stdout): Promise<number> {
+export async function runReplicate(args: ReplicateArgs, out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
   let selector: unknown;
   if (args.selector !== undefined) {
     try {
@@ -41,7 +41,12 @@ export async function runReplicate(args: ReplicateArgs, out: NodeJS.WritableStre
       if (tty) out.write(`\r  read ${e.docsRead}  written ${e.docsWritten}  failed ${e.docWriteFailures}  seq ${String(e.lastSeq ?? '')}   `);
     });
     rep.on('paused', (e) => {
-      if (args.continuous && !args.json) out.write(`${tty ? '\n' : ''}  caught up at seq ${String(e.lastSeq ?? '')}, following changes (Ctrl-C to stop)\n`);
+      // Paused with an error is a wait before a retry (said by the retry event), not a caught-up feed.
+      if (args.continuous && !args.json && !e.error) out.write(`${tty ? '\n' : ''}  caught up at seq ${String(e.lastSeq ?? '')}, following changes (Ctrl-C to stop)\n`);
+    });
+    // A peer that does not answer is tried again with growing waits: say so, rather than stay silent.
+    rep.on('retry', (e) => {
+      if (!args.json) err.write(`${tty ? '\n' : ''}  ${e.error.reason}; retrying in ${Math.max(1, Math.round(e.delayMs / 1000))} s (attempt ${e.attempt})\n`);
     });
     if (args.continuous) {
       process.once('SIGINT', () => rep.cancel());
@@ -50,7 +55,7 @@ export async function runReplicate(args: ReplicateArgs, out: NodeJS.WritableStre
     const report = await rep.done;
     if (args.json) out.write(JSON.stringify(report) + '\n');
     else {
-      out.write(`${tty ? '\n' : ''}replicated ${args.source} -> ${args.target}: ${report.docsRead} read, ${report.docsWritten} written, ${report.docWriteFailures} failed (${report.status})\n`);
+      out.write(`${tty ? '\n' : ''}replicated ${describeEndpoint(args.source)} -> ${describeEndpoint(args.target)}: ${report.docsRead} read, ${report.docsWritten} written, ${report.docWriteFailures} failed (${report.status})\n`);
     }
     return report.docWriteFailures > 0 ? 1 : 0;
   } finally {

@@ -54,14 +54,8 @@ export async function runStart(settings: NodeSettings, out: NodeJS.WritableStrea
     await node.close();
     throw err;
   }
-  out.write(
-    `Refuge ${VERSION} listening on ${server.url}\n` +
-      (mesh ? mesh.line : '') +
-      `  data: ${settings.data} (${settings.engine}, ${settings.durability})${settings.admin ? ', admin required' : ''}; blobs: ${node.blobs.backend}\n` +
-      `  try:  curl ${server.url}/   ·   curl -X PUT ${server.url}/mydb\n` +
-      `  stop: Ctrl-C\n`,
-  );
-  await new Promise<void>((resolve) => {
+  // Listened for before the start line is out: a Ctrl-C right after it still shuts down cleanly.
+  const stopped = new Promise<void>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) {
@@ -72,9 +66,17 @@ export async function runStart(settings: NodeSettings, out: NodeJS.WritableStrea
       out.write(`\n${signal}: shutting down…\n`);
       resolve();
     };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
   });
+  out.write(
+    `Refuge ${VERSION} listening on ${server.url}\n` +
+      (mesh ? mesh.line : '') +
+      `  data: ${settings.data} (${settings.engine}, ${settings.durability})${settings.admin ? ', admin required' : ''}; blobs: ${node.blobs.backend}\n` +
+      `  try:  curl ${server.url}/   ·   curl -X PUT ${server.url}/mydb\n` +
+      `  stop: Ctrl-C\n`,
+  );
+  await stopped;
   await mesh?.stop();
   await server.close();
   await node.close();

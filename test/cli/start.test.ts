@@ -146,3 +146,33 @@ test('Ctrl-C ends open feeds with their closing lines: a longpoll its whole answ
   assert.deepEqual(JSON.parse(lp), { results: [], last_seq: 0, pending: 0 });
   assert.deepEqual(cont.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l)), [{ last_seq: 0, pending: 0 }]);
 });
+
+test('refuge replicate says why it waits when a peer does not answer, and never prints credentials', async (t) => {
+  const dir = await tempDir('refuge-cli-retry-');
+  t.after(dir.cleanup);
+  // A port nobody listens on: connections are refused at once.
+  const { createServer } = await import('node:net');
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const port = (probe.address() as { port: number }).port;
+  await new Promise((resolve) => probe.close(resolve));
+  const r = run(['replicate', `http://bob:secret@127.0.0.1:${port}/src`, 'copy', '--data', dir.path, '--create-target', '--continuous']);
+  const output: string[] = [];
+  r.lines.on('line', (l) => output.push(l));
+  const stdoutDone = new Promise((resolve) => r.lines.once('close', resolve));
+  let stderr = '';
+  await new Promise<void>((resolve) => {
+    r.child.stderr!.on('data', (d) => {
+      stderr += d;
+      if (/retrying in \d+ s \(attempt 1\)/.test(stderr)) resolve();
+    });
+    r.child.on('exit', () => resolve());
+  });
+  assert.match(stderr, /retrying in \d+ s \(attempt 1\)/);
+  r.child.kill('SIGINT');
+  await Promise.all([r.exit, stdoutDone]);
+  // Cancelled, it reports what it did, naming the source without its password.
+  const summary = output.join('\n');
+  assert.match(summary, new RegExp(`replicated http://127\\.0\\.0\\.1:${port}/src -> copy: 0 read`));
+  assert.ok(!`${summary}${stderr}`.includes('secret'), `${summary}\n${stderr}`);
+});
