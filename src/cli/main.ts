@@ -12,6 +12,7 @@ import { runDemo } from './demo.ts';
 import { runReplicate } from './replicate.ts';
 import { runSnapshot } from './snapshot.ts';
 import { runStart } from './start.ts';
+import { VERSION } from '../http/index.ts';
 
 const HELP = `refuge — store, sync and share your data without a central cloud
 
@@ -31,8 +32,32 @@ Usage:
                               flood a query to the mesh through a running node
   refuge demo [--data DIR]    write and query a few documents in DIR/demo, then exit
   refuge help [COMMAND]       this text, or a command's options
+  refuge --version            the version of this Refuge
 
 Exit codes: 0 success, 1 failure, 2 bad usage.`;
+
+const REPLICATE_HELP = `refuge replicate SOURCE TARGET [options] — one replication, with live progress
+
+SOURCE and TARGET are database URLs (any CouchDB-compatible server: http://[user:pass@]host:port/db)
+or names of databases in a node's data directory, which must not be in use by a running node
+(reach a running node by its URL instead).
+
+Options:
+  --continuous                       keep following the source's changes until Ctrl-C
+  --selector JSON                    only documents that match this Mango selector
+  --doc-ids a,b,c                    only these documents
+  --create-target                    create the target database when it does not exist
+  --data DIR                         the data directory for database names (default ./refuge-data) [REFUGE_DATA]
+  --json                             print the final report as JSON, and no progress
+
+A peer that does not answer is tried again with growing waits (said on stderr): a one-shot
+replication gives up after 10 attempts, a continuous one keeps trying.`;
+
+/** The options each command takes (the parser is shared): any other one is a usage error. */
+const COMMAND_OPTIONS: Record<string, readonly string[]> = {
+  replicate: ['help', 'data', 'json', 'continuous', 'selector', 'doc-ids', 'create-target'],
+  demo: ['help', 'data', 'json'],
+};
 
 const START_HELP = `refuge start [options] — run a node until Ctrl-C
 
@@ -72,7 +97,11 @@ const OPTIONS = {
   selector: { type: 'string' },
   'doc-ids': { type: 'string' },
   'create-target': { type: 'boolean' },
+  version: { type: 'boolean' },
 } as const;
+
+/** Options of other commands than `start`. */
+const COMMAND_ONLY = new Set(['json', 'continuous', 'selector', 'doc-ids', 'create-target', 'version']);
 
 export async function main(argv: string[]): Promise<number> {
   // These parse their own options.
@@ -93,15 +122,30 @@ export async function main(argv: string[]): Promise<number> {
   }
   const { values: v, positionals } = parsed;
   const [command, topic] = positionals;
+  if (command === undefined && (v as { version?: boolean }).version) {
+    process.stdout.write(`refuge ${VERSION}\n`);
+    return 0;
+  }
+  const helpOf = (c: string | undefined) => (c === 'start' ? START_HELP : c === 'replicate' ? REPLICATE_HELP : HELP);
   if (command === undefined || command === 'help' || (v.help && command !== 'start')) {
-    process.stdout.write((topic === 'start' ? START_HELP : HELP) + '\n');
+    process.stdout.write(helpOf(command === 'help' ? topic : command) + '\n');
     return command === undefined && !v.help ? 2 : 0;
+  }
+  const allowed = COMMAND_OPTIONS[command] ?? (command === 'start' ? Object.keys(OPTIONS).filter((k) => !COMMAND_ONLY.has(k)) : undefined);
+  const stray = allowed ? Object.keys(v).find((k) => !allowed.includes(k)) : undefined;
+  if (stray !== undefined) {
+    process.stderr.write(`refuge ${command} takes no --${stray} (see refuge ${command} --help)\n`);
+    return 2;
   }
   switch (command) {
     case 'start': {
       if (v.help) {
         process.stdout.write(START_HELP + '\n');
         return 0;
+      }
+      if (positionals.length > 1) {
+        process.stderr.write(`refuge start takes no arguments, only options (see refuge start --help)\n`);
+        return 2;
       }
       const settings = loadSettings({
         data: v.data,
@@ -132,9 +176,9 @@ export async function main(argv: string[]): Promise<number> {
       return runStart(settings);
     }
     case 'replicate': {
-      const [, source, target] = positionals;
-      if (!source || !target) {
-        process.stderr.write(`usage: refuge replicate SOURCE TARGET [--continuous] [--selector JSON]\n`);
+      const [, source, target, extra] = positionals;
+      if (!source || !target || extra !== undefined) {
+        process.stderr.write(`usage: refuge replicate SOURCE TARGET [options] (see refuge replicate --help)\n`);
         return 2;
       }
       return runReplicate({

@@ -76,6 +76,28 @@ test('refuge --help, start --help and bad usage', async () => {
   const r = await open.exit;
   assert.equal(r.code, 2);
   assert.match(r.stderr, /without an admin/);
+  // Each command takes its own options only, and says so; replicate has its own help; --version.
+  const usage = async (args: string[]) => {
+    const c = run(args);
+    const lines: string[] = [];
+    for await (const l of c.lines) lines.push(l);
+    return { ...(await c.exit), stdout: lines.join('\n') };
+  };
+  for (const [args, message] of [
+    [['start', '--continuous'], /refuge start takes no --continuous/],
+    [['start', 'extra'], /takes no arguments/],
+    [['replicate', 'a', 'b', '--port', '5'], /refuge replicate takes no --port/],
+    [['replicate', 'a'], /usage: refuge replicate SOURCE TARGET/],
+  ] as const) {
+    const got = await usage([...args]);
+    assert.equal(got.code, 2, args.join(' '));
+    assert.match(got.stderr, message);
+  }
+  const replicateHelp = await usage(['replicate', '--help']);
+  assert.equal(replicateHelp.code, 0);
+  for (const flag of ['--continuous', '--selector', '--doc-ids', '--create-target', '--data', '--json']) assert.ok(replicateHelp.stdout.includes(flag), flag);
+  const version = await usage(['--version']);
+  assert.match(version.stdout, /^refuge \d+\.\d+\.\d+/);
 });
 
 test('refuge replicate copies a database between two running nodes, with a selector', async (t) => {
