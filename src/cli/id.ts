@@ -39,10 +39,13 @@ export function runId(args: string[]): Promise<number> {
     if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}`);
     if (v['peer-id'] && v.invite) throw new UsageError('--peer-id and --invite are exclusive');
     let owner: string;
+    const client = v.data === undefined ? new NodeClient(v.url ?? (process.env.REFUGE_URL || DEFAULT_URL)) : undefined;
     if (v.data !== undefined) owner = ownerOf((await loadOrCreateNodeKey(v.data)).publicKey);
-    else owner = await new NodeClient(v.url ?? (process.env.REFUGE_URL || DEFAULT_URL)).owner();
+    else owner = await client!.owner();
     const peerId = peerIdOf(publicKeyOfOwner(owner));
-    const addresses = v.addr ?? (v.data !== undefined ? await readAddressFile(v.data, peerId) : []);
+    // A running node says where its mesh listens (none when its mesh is off, or the admin is needed).
+    const listening = async () => (await client!.json<{ addresses?: string[] }>('GET', '/_mesh/peers').catch(() => ({ addresses: [] }))).addresses ?? [];
+    const addresses = v.addr ?? (v.data !== undefined ? await readAddressFile(v.data, peerId) : await listening());
     const invite = encodeInvite({ id: peerId, addrs: addresses });
     if (v.json) {
       process.stdout.write(JSON.stringify({ publicKey: owner, type: 'ed25519', peerId, addresses, invite }) + '\n');

@@ -82,3 +82,20 @@ test('a node running on the data directory publishes its addresses and obeys gra
   assert.equal((await cli(['peers', 'grant', 'notes', 'read', 'b', '--data', dir.path])).code, 0);
   assert.deepEqual(await b.mesh.sharedDbs(a.mesh.peerId), [{ db: 'notes', read: true, write: false }]);
 });
+
+test('refuge id --url --invite asks the running node where its mesh listens', async (t) => {
+  const a = await startPeerNode();
+  const { startServer } = await import('../../src/http/index.ts');
+  const server = await startServer({ node: a.node, port: 0, replicator: false });
+  server.context.extras.mesh = a.mesh;
+  t.after(async () => {
+    await server.close();
+    await a.close();
+  });
+  const got = await cli(['id', '--url', server.url, '--invite']);
+  assert.equal(got.code, 0, got.stderr);
+  const invite = parseInvite(got.stdout.trim());
+  assert.equal(invite.id, a.mesh.peerId);
+  // Invites carry the addresses without the peer id each would repeat.
+  assert.deepEqual(invite.addrs.slice().sort(), a.mesh.addresses().map((m) => m.replace(/\/p2p\/[^/]+$/, '')).sort());
+});
