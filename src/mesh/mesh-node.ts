@@ -239,10 +239,11 @@ export class MeshNode extends Emitter<MeshEvents> implements StreamOpener {
 
   /**
    * Brings libp2p in line with the trust state after it changed: trusted peers' addresses known and
-   * kept alive, up/down events for connected peers that became (un)trusted.
+   * kept alive, up/down events for connected peers that became (un)trusted, then `trust:changed`.
    */
   async syncTrust(): Promise<void> {
     const state = await this.options.trust.current();
+    const changed = this.trustSeen !== undefined && state !== this.trustSeen;
     this.trustSeen = state;
     const keep = this.options.keepTrustedConnected !== false;
     for (const peer of Object.values(state.peers)) {
@@ -269,6 +270,7 @@ export class MeshNode extends Emitter<MeshEvents> implements StreamOpener {
       }
       this.discovery.reachTrusted().catch(() => undefined);
     }
+    if (changed) this.emit('trust:changed', {});
   }
 
   /**
@@ -284,7 +286,6 @@ export class MeshNode extends Emitter<MeshEvents> implements StreamOpener {
         try {
           if ((await this.options.trust.current()) === this.trustSeen || this.stopped) return;
           await this.syncTrust();
-          this.emit('trust:changed', {});
         } catch {
           // A damaged trust file fails closed at every use; the next check tries again.
         } finally {
