@@ -417,7 +417,8 @@ export class Database {
     const counts = this.core.seqCounts;
     if (!counts.ready) await this.writer.submit(() => (counts.ready ? Promise.resolve() : counts.count(this.core.store)), true);
     await this.settle();
-    return this.withSnapshot((snap) => counts.after(snap, seq));
+    // No snapshot: the count is of an instant anyway, and the scan is of one block at most.
+    return counts.after(this.core.store, seq);
   }
 
   /** Attachment data in place of stubs, for listings asked with `attachments` (as get does). */

@@ -7,7 +7,7 @@ import type { KvReader } from '../storage/index.ts';
 import { SEQ, seqKey } from './keys.ts';
 
 /** Sequences per block by default: the longest scan one answer may need. */
-const SEQ_BLOCK = 1024;
+const SEQ_BLOCK = 256;
 
 export class SeqCounts {
   /** Live sequence entries per block; null until counted (the first `pending` asked). */
