@@ -117,6 +117,8 @@ function coerce(key: keyof NodeSettings, value: unknown, from: string): unknown 
     }
     return n;
   }
+  // A config file may say `"mesh": false` for off.
+  if (ON_OFF.has(key) && typeof value === 'boolean') return value ? 'on' : 'off';
   if (typeof value !== 'string') throw new RefugeError('bad_request', `${from}: ${key} must be a string`);
   if (key === 'engine' && value !== 'leveldb' && value !== 'memory') throw new RefugeError('bad_request', `${from}: engine must be leveldb or memory`);
   if (key === 'durability' && value !== 'durable' && value !== 'fast') throw new RefugeError('bad_request', `${from}: durability must be durable or fast`);

@@ -30,8 +30,22 @@ export async function runReplicate(args: ReplicateArgs, out: NodeJS.WritableStre
   }
   const docIds = args.docIds?.split(',').filter(Boolean);
   let node: RefugeNode | undefined;
-  if (!isUrl(args.source) || !isUrl(args.target)) node = await openNode({ dataDir: args.data });
+  if (!isUrl(args.source) || !isUrl(args.target)) {
+    try {
+      node = await openNode({ dataDir: args.data });
+    } catch (err) {
+      // LevelDB's lock: a node runs on this data directory, and its databases are reached over HTTP.
+      if (/already open/.test(String((err as Error)?.message))) {
+        throw new RefugeError('conflict', `a node is running on ${args.data}: name its databases by URL (http://127.0.0.1:6986/NAME) instead`, { cause: err });
+      }
+      throw err;
+    }
+  }
   try {
+    for (const [end, name] of [['source', args.source], ['target', args.target]] as const) {
+      if (isUrl(name) || (end === 'target' && args.createTarget) || (await node!.exists(name))) continue;
+      throw new RefugeError('not_found', `no database ${name} in ${args.data}${end === 'target' ? ' (--create-target creates it)' : ''}`);
+    }
     // Held until the node closes below: no release needed.
     const { peer: source } = await endpointPeer(node!, args.source, false);
     const { peer: target } = await endpointPeer(node!, args.target, args.createTarget);

@@ -93,6 +93,20 @@ test('refuge --help, start --help and bad usage', async () => {
     assert.equal(got.code, 2, args.join(' '));
     assert.match(got.stderr, message);
   }
+  // A database name the data directory does not hold is named in the error.
+  const missingDir = await tempDir('refuge-cli-missing-');
+  try {
+    const missing = await usage(['replicate', 'nothere', 'other', '--data', missingDir.path]);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /no database nothere in /);
+    const holder = await openNode({ dataDir: missingDir.path });
+    await holder.createDb('src');
+    await holder.close();
+    const noTarget = await usage(['replicate', 'src', 'copy', '--data', missingDir.path]);
+    assert.match(noTarget.stderr, /no database copy in .*--create-target creates it/);
+  } finally {
+    await missingDir.cleanup();
+  }
   const replicateHelp = await usage(['replicate', '--help']);
   assert.equal(replicateHelp.code, 0);
   for (const flag of ['--continuous', '--selector', '--doc-ids', '--create-target', '--data', '--json']) assert.ok(replicateHelp.stdout.includes(flag), flag);

@@ -1,0 +1,25 @@
+// Node settings as `refuge start` reads them: a config file (DATA/refuge.json or --config), then
+// environment variables, then flags, each overriding the one before; bad values are bad_request.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { loadSettings } from '../../src/cli/config.ts';
+import { tempDir } from '../helpers/db.ts';
+
+test('config file, then environment, then flags; on/off settings take booleans in the file', async (t) => {
+  const dir = await tempDir('refuge-config-');
+  t.after(dir.cleanup);
+  await writeFile(join(dir.path, 'refuge.json'), JSON.stringify({ port: 7001, mesh: false, meshDht: true, durability: 'fast' }));
+  const fromFile = loadSettings({ data: dir.path }, {});
+  assert.deepEqual([fromFile.port, fromFile.mesh, fromFile.meshDht, fromFile.durability], [7001, 'off', 'on', 'fast']);
+  const fromEnv = loadSettings({ data: dir.path }, { REFUGE_PORT: '7002', REFUGE_MESH: 'on' });
+  assert.deepEqual([fromEnv.port, fromEnv.mesh], [7002, 'on']);
+  const fromFlags = loadSettings({ data: dir.path, port: '7003' }, { REFUGE_PORT: '7002' });
+  assert.equal(fromFlags.port, 7003);
+  for (const bad of [{ mesh: 'maybe' }, { mesh: 1 }, { port: 'x' }, { nope: 1 }]) {
+    await writeFile(join(dir.path, 'refuge.json'), JSON.stringify(bad));
+    assert.throws(() => loadSettings({ data: dir.path }, {}), (e: Error & { code?: string }) => e.code === 'bad_request', JSON.stringify(bad));
+  }
+});
