@@ -100,6 +100,9 @@ export interface PeerInput {
 }
 
 /** Trusts a peer, or updates one already trusted (new name, more groups, more addresses). */
+/** Addresses kept per trusted peer. */
+const MAX_ADDRS = 8;
+
 export function addPeer(state: TrustState, input: PeerInput, now = new Date()): TrustState {
   const id = parsePeerId(input.id).toString();
   const name = input.name === undefined ? undefined : checkName(input.name);
@@ -109,7 +112,9 @@ export function addPeer(state: TrustState, input: PeerInput, now = new Date()): 
   const peer: TrustedPeer = {
     id,
     groups: [...new Set([...(old?.groups ?? []), ...(input.groups ?? []).map(checkGroup)])].sort(),
-    addrs: [...new Set([...(old?.addrs ?? []), ...(input.addrs ?? []).map((a) => normaliseAddr(a, id))])],
+    // The newest invite's addresses first; older ones kept behind them (the peer may be back there)
+    // up to MAX_ADDRS, so a peer re-added at every new port does not pile up dead addresses.
+    addrs: [...new Set([...(input.addrs ?? []).map((a) => normaliseAddr(a, id)), ...(old?.addrs ?? [])])].slice(0, MAX_ADDRS),
     added: old?.added ?? now.toISOString(),
   };
   const kept = name ?? old?.name;

@@ -28,7 +28,11 @@ const Q = peerIdOf(generateNodeKey().publicKey);
 test('addPeer merges: names, groups and addresses accumulate; names are unique and not ids', () => {
   let s = addPeer(emptyTrust(), { id: P, name: 'laptop', groups: ['family'], addrs: [`/ip4/127.0.0.1/tcp/1/p2p/${P}`] }, new Date(0));
   s = addPeer(s, { id: P, groups: ['work', 'family'], addrs: ['/ip4/127.0.0.1/tcp/2'] });
-  assert.deepEqual(s.peers[P], { id: P, name: 'laptop', groups: ['family', 'work'], addrs: ['/ip4/127.0.0.1/tcp/1', '/ip4/127.0.0.1/tcp/2'], added: new Date(0).toISOString() });
+  assert.deepEqual(s.peers[P], { id: P, name: 'laptop', groups: ['family', 'work'], addrs: ['/ip4/127.0.0.1/tcp/2', '/ip4/127.0.0.1/tcp/1'], added: new Date(0).toISOString() });
+  // Re-added at new ports again and again: the newest first, at most 8 kept.
+  let again = s;
+  for (let port = 10; port < 30; port++) again = addPeer(again, { id: P, addrs: [`/ip4/127.0.0.1/tcp/${port}`] });
+  assert.deepEqual(again.peers[P]!.addrs, Array.from({ length: 8 }, (_, i) => `/ip4/127.0.0.1/tcp/${29 - i}`));
   assert.throws(() => addPeer(s, { id: Q, name: 'laptop' }), { code: 'conflict' });
   assert.throws(() => addPeer(s, { id: Q, name: P }), { code: 'bad_request' });
   assert.throws(() => addPeer(s, { id: 'not-a-peer' }), { code: 'bad_request' });
