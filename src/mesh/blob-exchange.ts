@@ -10,6 +10,7 @@ import type { BlobStore, PutResult } from '../blobs/types.ts';
 import { RefugeError, isRefugeError } from '../errors/index.ts';
 import type { RefugeNode } from '../node/index.ts';
 import { canReadBlobs, canWriteBlobs } from './grants.ts';
+import { RefReach } from './ref-reach.ts';
 import type { StreamOpener } from './mesh-peer.ts';
 import type { TrustStore } from './trust-store.ts';
 import { answerError, decodeJson, encodeJson, errorAnswer } from './wire.ts';
@@ -74,7 +75,15 @@ export class BlobExchange {
     return this.options.node?.blobs;
   }
 
-  /** Serves this node's blobs to trusted peers holding some read grant (see canReadBlobs). */
+  private reach: RefReach | undefined;
+  private refReach(node: RefugeNode): RefReach {
+    return (this.reach ??= new RefReach(node));
+  }
+
+  /**
+   * Serves this node's blobs to trusted peers holding some read grant (see canReadBlobs), and to
+   * any peer the blobs of the trees of refs it may read (public refs to strangers).
+   */
   readonly handler = async (stream: Stream, connection: Connection): Promise<void> => {
     const peer = connection.remotePeer.toString();
     const lp = lpStream(stream, { maxDataLength: MAX_CONTROL_BYTES, maxBufferSize: MAX_CONTROL_BYTES + 16 });
@@ -96,10 +105,13 @@ export class BlobExchange {
           return;
         }
         const dbs = await node.allDbs();
-        // Which blobs are here: readers, and writers about to push (to send only what is missing).
-        if (req.op === 'have' && !canReadBlobs(state, peer, dbs) && !canWriteBlobs(state, peer, dbs)) throw new RefugeError('forbidden', `peer ${peer} may not ask for blobs here`);
-        // The same answer for a missing blob and a forbidden peer would hide existence, but strangers get nothing at all.
-        if (req.op === 'get' && !canReadBlobs(state, peer, dbs)) throw new RefugeError('forbidden', `peer ${peer} may not read blobs here`);
+        // Which blobs are here: readers, and writers about to push (to send only what is missing);
+        // anyone else only of blobs in the tree of a ref it may read (a public ref's, for strangers).
+        const asked = req.op === 'have' ? req.ids : [req.id];
+        const reader = canReadBlobs(state, peer, dbs) || (req.op === 'have' && canWriteBlobs(state, peer, dbs));
+        if (!reader && !(await this.refReach(node).allows(state, peer, asked))) {
+          throw new RefugeError('forbidden', `peer ${peer} may not ${req.op === 'have' ? 'ask for' : 'read'} blobs here`);
+        }
         if (req.op === 'have') {
           await lp.write(encodeJson({ ok: true, result: await node.blobs.stat(req.ids) }));
         } else {

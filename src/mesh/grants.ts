@@ -55,8 +55,9 @@ export const canRef = (state: TrustState, peerId: string, access: Access, name: 
 
 /**
  * Blobs have no grants of their own (yet): a trusted peer that may read at least one database or
- * ref may read blobs by id; nobody else may. Ids are SHA-256 digests, so a reader must already know
- * one; scoping through attachment and tree references is the stricter rule still to come.
+ * ref may read blobs by id (never the list of them); other peers only the blobs of the trees of refs
+ * they may read (ref-reach.ts). Ids are SHA-256 digests, so a reader must already know one; scoping
+ * a trusted peer's reads through attachment references too is the stricter rule still to come.
  */
 export function canReadBlobs(state: TrustState, peerId: string, dbs: readonly string[]): boolean {
   if (!isTrusted(state, peerId)) return false;

@@ -66,3 +66,32 @@ test('a shared ref and its tree reach the peer that accepts it; unshared refs st
   assert.ok(update.fetched <= 4, `an unchanged big file is not fetched again (${update.fetched} blobs)`);
   assert.deepEqual((await reachableBlobs(b.node.blobs, [second.root])).missing, []);
 });
+
+test('a public ref serves its tree to a peer this node does not trust, and no other blob', async (t) => {
+  const dir = await tempDir('refuge-ref-public-');
+  t.after(dir.cleanup);
+  const src = join(dir.path, 'src');
+  const hidden = join(dir.path, 'hidden');
+  await mkdir(src, { recursive: true });
+  await mkdir(hidden, { recursive: true });
+  await writeFile(join(src, 'open.bin'), randomBytes(300_000));
+  await writeFile(join(hidden, 'secret.txt'), 'not for strangers\n');
+  const a = await startPeerNode();
+  const c = await startPeerNode();
+  t.after(async () => Promise.all([a.close(), c.close()]));
+  const shared = await createSnapshot(a.node.blobs, src, { ref: 'photos', refs: a.node.refs, key: a.node.key });
+  const kept = await createSnapshot(a.node.blobs, hidden, { ref: 'private/notes', refs: a.node.refs, key: a.node.key });
+  // a shares photos with anyone and trusts nobody; c takes photos from a.
+  await a.trust.update((s) => setGrant(s, 'ref:photos', 'read', 'public', true));
+  await c.trust.update((s) => setGrant(addPeer(s, { id: a.mesh.peerId }), 'ref:photos', 'write', `peer:${a.mesh.peerId}`, true));
+  await c.mesh.connect(a.mesh.invite());
+
+  const pull = await c.mesh.refs.pull(a.mesh.peerId, 'photos');
+  assert.equal(pull.root, shared.root);
+  assert.deepEqual(pull.missing, []);
+  assert.deepEqual((await reachableBlobs(c.node.blobs, [shared.root])).missing, []);
+  // The other ref's blobs stay a's, asked by id or by presence.
+  const secret = [...(await reachableBlobs(a.node.blobs, [kept.root])).reachable];
+  await assert.rejects(c.mesh.blobs.fetch(a.mesh.peerId, secret[0]!), { code: 'forbidden' });
+  await assert.rejects(c.mesh.blobs.have(a.mesh.peerId, secret), { code: 'forbidden' });
+});
