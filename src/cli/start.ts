@@ -28,6 +28,9 @@ export function blobOptions(s: NodeSettings): NodeBlobOptions | undefined {
 }
 
 export async function runStart(settings: NodeSettings, out: NodeJS.WritableStream = process.stdout): Promise<number> {
+  // A reader that went away (`refuge start | head`) must not crash the node before it shuts down
+  // cleanly: what it prints is only a courtesy.
+  out.on('error', () => undefined);
   const node = await openNode({
     dataDir: settings.data,
     engine: settings.engine,
@@ -73,7 +76,8 @@ export async function runStart(settings: NodeSettings, out: NodeJS.WritableStrea
     `Refuge ${VERSION} listening on ${server.url}\n` +
       (mesh ? mesh.line : '') +
       `  data: ${settings.data} (${settings.engine}, ${settings.durability})${settings.admin ? ', admin required' : ''}; blobs: ${node.blobs.backend}\n` +
-      `  try:  curl ${server.url}/   ·   curl -X PUT ${server.url}/mydb\n` +
+      // With an admin, writes need it: the example names the user, never the password.
+      `  try:  curl ${server.url}/   ·   curl${settings.admin ? ` -u ${settings.admin.split(':', 1)[0]}` : ''} -X PUT ${server.url}/mydb\n` +
       `  stop: Ctrl-C\n`,
   );
   await stopped;

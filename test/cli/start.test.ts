@@ -212,3 +212,15 @@ test('refuge replicate says why it waits when a peer does not answer, and never 
   assert.match(summary, new RegExp(`replicated http://127\\.0\\.0\\.1:${port}/src -> copy: 0 read`));
   assert.ok(!`${summary}${stderr}`.includes('secret'), `${summary}\n${stderr}`);
 });
+
+test('a reader that went away (refuge start | head) does not crash the node: Ctrl-C still stops it cleanly', async (t) => {
+  const dir = await tempDir('refuge-cli-epipe-');
+  t.after(dir.cleanup);
+  const node = await started(['start', '--port', '0', '--data', dir.path, '--mesh', 'off'], (line) => line.includes('listening on'));
+  // The pipe is closed: what the node writes next (its shutdown lines) fails with EPIPE.
+  node.lines.close();
+  node.child.stdout!.destroy();
+  node.child.kill('SIGINT');
+  const { code, stderr } = await node.exit;
+  assert.equal(code, 0, stderr);
+});
