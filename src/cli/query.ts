@@ -2,7 +2,16 @@
 // Mango selector on the peers within the hop limit, or (--blob) which peers hold a blob.
 
 import { NodeClient } from './node-client.ts';
+import { toBlobId } from '../blobs/index.ts';
 import { UsageError, num, parse, runCommand } from './blobs-args.ts';
+
+function toBlobIdOrUsage(text: string): string {
+  try {
+    return toBlobId(text);
+  } catch (err) {
+    throw new UsageError(`--blob: ${(err as { reason?: string }).reason ?? String(err)}`);
+  }
+}
 
 export const QUERY_HELP = `refuge query SELECTOR_JSON [--db D] [--ttl N] [--limit N] [--timeout MS] [--url URL] [--json]
 refuge query --blob ID [...]      which peers hold a blob
@@ -44,7 +53,8 @@ export function runQuery(args: string[]): Promise<number> {
     }
     if ((positionals.length === 1) === (v.blob !== undefined) || positionals.length > 1) throw new UsageError('give one SELECTOR_JSON or --blob ID');
     let body: Record<string, unknown>;
-    if (v.blob !== undefined) body = { blob: v.blob };
+    // A CID names a blob as well as its id does (the node's queries speak blob ids).
+    if (v.blob !== undefined) body = { blob: toBlobIdOrUsage(v.blob) };
     else {
       let selector: unknown;
       try {

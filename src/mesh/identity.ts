@@ -31,6 +31,9 @@ export function parsePeerId(text: unknown): PeerId {
   }
   // URL "peer ids" name HTTP gateways, not keys: nothing a Noise handshake could authenticate.
   if (id.type === 'url') throw new RefugeError('bad_request', `not a key-based peer id: ${JSON.stringify(text)}`);
+  // Refuge peers sign queries and HTTP requests with Ed25519 keys: another key type could be
+  // trusted but never verified (an RSA `Qm…` id, a CID).
+  if (id.type !== 'Ed25519') throw new RefugeError('bad_request', `not a Refuge peer id (Ed25519, 12D3KooW…): ${JSON.stringify(text)}`);
   return id;
 }
 

@@ -75,6 +75,15 @@ test('_find floods the query; peers lists up/down; bad input is a 400', async (t
   assert.equal(cli.code, 0, cli.stderr);
   assert.deepEqual((JSON.parse(cli.stdout) as Found).results.map((r) => [r.peer, r.docs.map((d) => d._id)]), [[b.mesh.peerId, ['doc1']]]);
   assert.equal((await run(['query', '--url', url])).code, 2, 'no selector: usage error');
+  // Who has a blob, named by its CID as well as by its id; a bad one is a usage error.
+  const { id: blobId } = await b.node.blobs.put(new TextEncoder().encode('held by b'));
+  const { CID } = await import('multiformats/cid');
+  const { create } = await import('multiformats/hashes/digest');
+  const cid = CID.createV1(0x55, create(0x12, Buffer.from(blobId.slice('sha256-'.length), 'hex'))).toString();
+  const who = await run(['query', '--url', url, '--blob', cid, '--ttl', '2', '--timeout', '20000', '--json']);
+  assert.equal(who.code, 0, who.stderr);
+  assert.deepEqual((JSON.parse(who.stdout) as { results: Array<{ peer: string; blob: { id: string } }> }).results.map((r) => [r.peer, r.blob.id]), [[b.mesh.peerId, blobId]]);
+  assert.equal((await run(['query', '--url', url, '--blob', 'bafy-not-a-cid'])).code, 2);
 });
 
 test('_events streams peer up/down and drops its listeners when the client goes away', async (t) => {

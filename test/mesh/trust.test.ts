@@ -36,6 +36,10 @@ test('addPeer merges: names, groups and addresses accumulate; names are unique a
   assert.throws(() => addPeer(s, { id: Q, name: 'laptop' }), { code: 'conflict' });
   assert.throws(() => addPeer(s, { id: Q, name: P }), { code: 'bad_request' });
   assert.throws(() => addPeer(s, { id: 'not-a-peer' }), { code: 'bad_request' });
+  // Ids of other key types (an RSA Qm…, a secp256k1 16Uiu2…) could never sign a query or a request.
+  for (const other of ['QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N', '16Uiu2HAmLhLvBoYaoZfaMUKuibM6ac163GwKY74c5kiSLg5KvLpY']) {
+    assert.throws(() => addPeer(s, { id: other }), { code: 'bad_request' }, other);
+  }
   assert.throws(() => addPeer(s, { id: Q, groups: ['bad group'] }), { code: 'bad_request' });
   assert.throws(() => addPeer(s, { id: Q, addrs: [`/ip4/127.0.0.1/tcp/1/p2p/${P}`] }), { code: 'bad_request' }, 'an address of another peer');
   assert.equal(findPeer(s, 'laptop')?.id, P);
