@@ -40,7 +40,9 @@ export async function runCommand(help: string, fn: () => Promise<number>): Promi
     return await fn();
   } catch (err) {
     if (err instanceof UsageError) {
-      process.stderr.write(`refuge: ${err.message}\n\n${help}\n`);
+      // The error and the command's usage line, not its whole help: the mistake stays in view.
+      const usage = help.split('\n', 1)[0]!;
+      process.stderr.write(`refuge: ${err.message}\nusage: ${usage}\n(all options: --help)\n`);
       return 2;
     }
     const reason = isRefugeError(err) ? err.reason : err instanceof Error ? err.message : String(err);

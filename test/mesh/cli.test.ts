@@ -54,6 +54,9 @@ test('refuge peers: add from an invite, name, groups, grants, rm; mistakes exit 
   for (const bad of [['add', 'nonsense'], ['grant', 'notes', 'rw', 'nobody'], ['grant', 'Bad', 'read', 'public'], ['grant', 'notes', 'admin', 'public'], ['grant', 'ref:bad@name', 'read', 'public'], ['frobnicate']]) {
     const r = await cli(['peers', ...bad, ...d]);
     assert.equal(r.code, 2, `${bad.join(' ')}: ${r.stderr}`);
+    // The mistake and the usage line, not the whole help burying it.
+    assert.match(r.stderr, /^refuge: .+\nusage: refuge peers /, r.stderr);
+    assert.ok(r.stderr.split('\n').length <= 4, r.stderr);
   }
   assert.equal((await cli(['peers', 'rm', 'bob', ...d])).code, 0);
   assert.deepEqual(JSON.parse((await cli(['peers', 'grants', '--json', ...d])).stdout), {
