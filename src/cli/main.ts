@@ -117,7 +117,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     parsed = parseArgs({ args: argv, allowPositionals: true, options: OPTIONS });
   } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n\n${HELP}\n`);
+    process.stderr.write(`refuge: ${(err as Error).message} (see refuge --help)\n`);
     return 2;
   }
   const { values: v, positionals } = parsed;
@@ -195,7 +195,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'demo':
       return runDemo({ dataDir: v.data, json: v.json === true });
     default:
-      process.stderr.write(`unknown command: ${command}\n\n${HELP}\n`);
+      process.stderr.write(`refuge: unknown command ${command} (see refuge --help)\n`);
       return 2;
   }
 }

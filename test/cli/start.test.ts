@@ -88,6 +88,8 @@ test('refuge --help, start --help and bad usage', async () => {
     [['start', 'extra'], /takes no arguments/],
     [['replicate', 'a', 'b', '--port', '5'], /refuge replicate takes no --port/],
     [['replicate', 'a'], /usage: refuge replicate SOURCE TARGET/],
+    [['frobnicate'], /^refuge: unknown command frobnicate \(see refuge --help\)\n$/],
+    [['start', '--bogus'], /^refuge: Unknown option '--bogus'.*\(see refuge --help\)\n$/],
   ] as const) {
     const got = await usage([...args]);
     assert.equal(got.code, 2, args.join(' '));
