@@ -185,7 +185,8 @@ test('Ctrl-C ends open feeds with their closing lines: a longpoll its whole answ
   assert.deepEqual(cont.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l)), [{ last_seq: 0, pending: 0 }]);
 });
 
-test('refuge replicate says why it waits when a peer does not answer, and never prints credentials', async (t) => {
+// Without the retry line, the child would wait for its peer for good: the timeout makes that a failure.
+test('refuge replicate says why it waits when a peer does not answer, and never prints credentials', { timeout: 60_000 }, async (t) => {
   const dir = await tempDir('refuge-cli-retry-');
   t.after(dir.cleanup);
   // A port nobody listens on: connections are refused at once.
@@ -195,6 +196,7 @@ test('refuge replicate says why it waits when a peer does not answer, and never 
   const port = (probe.address() as { port: number }).port;
   await new Promise((resolve) => probe.close(resolve));
   const r = run(['replicate', `http://bob:secret@127.0.0.1:${port}/src`, 'copy', '--data', dir.path, '--create-target', '--continuous']);
+  t.after(() => r.child.kill('SIGKILL'));
   const output: string[] = [];
   r.lines.on('line', (l) => output.push(l));
   const stdoutDone = new Promise((resolve) => r.lines.once('close', resolve));
