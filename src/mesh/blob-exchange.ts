@@ -68,16 +68,15 @@ export class BlobExchange {
     private readonly options: BlobExchangeOptions,
   ) {
     this.maxPutBytes = options.maxPutBytes ?? 4 * 1024 * 1024 * 1024;
+    this.reach = options.node ? new RefReach(options.node) : undefined;
   }
+
+  /** The trees of the node's refs, for peers that may read a ref but no blob otherwise. */
+  private readonly reach: RefReach | undefined;
 
   /** The local store fetches fill (pulls inline attachments from it). */
   get store(): BlobStore | undefined {
     return this.options.node?.blobs;
-  }
-
-  private reach: RefReach | undefined;
-  private refReach(node: RefugeNode): RefReach {
-    return (this.reach ??= new RefReach(node));
   }
 
   /**
@@ -109,7 +108,7 @@ export class BlobExchange {
         // anyone else only of blobs in the tree of a ref it may read (a public ref's, for strangers).
         const asked = req.op === 'have' ? req.ids : [req.id];
         const reader = canReadBlobs(state, peer, dbs) || (req.op === 'have' && canWriteBlobs(state, peer, dbs));
-        if (!reader && !(await this.refReach(node).allows(state, peer, asked))) {
+        if (!reader && !(await this.reach!.allows(state, peer, asked))) {
           throw new RefugeError('forbidden', `peer ${peer} may not ${req.op === 'have' ? 'ask for' : 'read'} blobs here`);
         }
         if (req.op === 'have') {

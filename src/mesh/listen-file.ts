@@ -34,7 +34,7 @@ export async function rememberListen(dataDir: string, listen: readonly string[],
     const m = ANY_PORT.exec(addr);
     if (!m) continue;
     for (const a of actual) {
-      const got = new RegExp(`^${escape(m[1]!)}(\\d+)${escape(m[2] ?? '')}(?:/p2p/[^/]+)?$`).exec(a);
+      const got = new RegExp(`^${escapeRegex(m[1]!)}(\\d+)${escapeRegex(m[2] ?? '')}(?:/p2p/[^/]+)?$`).exec(a);
       if (got) {
         ports[addr] = Number(got[1]);
         break;
@@ -46,4 +46,4 @@ export async function rememberListen(dataDir: string, listen: readonly string[],
   await rename(temp, join(dataDir, LISTEN_FILE));
 }
 
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');

@@ -99,10 +99,10 @@ export interface PeerInput {
   addrs?: readonly string[];
 }
 
-/** Trusts a peer, or updates one already trusted (new name, more groups, more addresses). */
 /** Addresses kept per trusted peer. */
 const MAX_ADDRS = 8;
 
+/** Trusts a peer, or updates one already trusted (new name, more groups, newer addresses). */
 export function addPeer(state: TrustState, input: PeerInput, now = new Date()): TrustState {
   const id = parsePeerId(input.id).toString();
   const name = input.name === undefined ? undefined : checkName(input.name);
