@@ -1,0 +1,217 @@
+// The state and lifecycle under every database: its store, its single Writer, the design hooks,
+// commit watchers, snapshots, closing, and the settings and maintenance jobs (compaction, purge).
+
+import { RefugeError } from '../errors/index.ts';
+import { compact, rebuildPathIndex } from './compaction.ts';
+import type { DbCore } from './core.ts';
+import { LOCAL_ADMIN, type DesignHooks } from './hooks.ts';
+import { inlineSince } from './attachment-edits.ts';
+import { purge, purgedInfos, purgedSince, setPurgedInfosLimit, type PurgeResult } from './purge.ts';
+import type { Rev } from './rev-tree.ts';
+import type { BlobStore } from '../blobs/core.ts';
+import type { KvReader, StorageEngine } from '../storage/index.ts';
+import { CommitSignal } from './subscription.ts';
+import type { BulkDocsOptions, Doc, Durability, JsonObject, WriteFailure } from './types.ts';
+import { validateRevsLimit } from './validate.ts';
+import type { WriteBatch } from './write-batch.ts';
+import { Writer } from './writer.ts';
+
+export interface OpenDatabaseOptions {
+  engine: StorageEngine;
+  /** Where the engine keeps this database (a directory for LevelDB). */
+  location: string;
+  /** 'durable' (default): every acknowledged write is on disk. 'fast': the OS flushes. */
+  durability?: Durability;
+  /** Index every JSON path of winning revisions (default true). */
+  autoIndex?: boolean;
+  /** Revisions kept per branch; applies when the database is created (default 1000). */
+  revsLimit?: number;
+  /** Emits the path index entries of a body; provided by the query layer. */
+  indexEntries: (body: JsonObject, emit: (path: string, encodedValue: string) => void) => void;
+  /** Where attachment bytes live (content-addressed, shared across databases); none: attachments refused. */
+  blobs?: BlobStore;
+  /** Close `blobs` with the database (when it was opened for this database alone). */
+  ownsBlobs?: boolean;
+  /** Compiles a Mango selector into a predicate, for changes filtered by selector. */
+  compileSelector: (selector: unknown) => (doc: Doc) => boolean;
+}
+
+export abstract class DatabaseBase {
+  protected readonly writer: Writer;
+  protected readonly commits = new CommitSignal();
+  protected closed = false;
+  protected hooks: DesignHooks = {};
+  /** The path index rebuild in progress, if any (setAutoIndex). */
+  protected indexBuild: Promise<void> | undefined;
+
+  protected constructor(
+    readonly core: DbCore,
+    protected readonly options: OpenDatabaseOptions,
+  ) {
+    this.writer = new Writer(core, () => {
+      this.commits.notify();
+      for (const watch of this.commitWatchers) watch();
+    });
+  }
+
+  private readonly commitWatchers = new Set<() => void>();
+
+  /**
+   * Calls `watch` after every commit from now on (synchronously: it must be cheap), until the
+   * returned function is called. The node uses it to feed `_db_updates`.
+   */
+  watchCommits(watch: () => void): () => void {
+    this.commitWatchers.add(watch);
+    return () => this.commitWatchers.delete(watch);
+  }
+
+  /** Installs the design-document layer's hooks (validation on writes, named filters). */
+  setDesignHooks(hooks: DesignHooks): void {
+    this.hooks = hooks;
+  }
+
+  /** Refuses, per document, what the write hooks refuse; answers the failures by position. */
+  protected async checkWrites(docs: readonly unknown[], options: BulkDocsOptions): Promise<Array<WriteFailure | undefined> | undefined> {
+    if (!this.hooks.checkWrites) return undefined;
+    const candidates = docs.filter((d): d is Doc => d !== null && typeof d === 'object' && !Array.isArray(d));
+    if (candidates.length === 0) return undefined;
+    const verdicts = await this.hooks.checkWrites(candidates, { userCtx: options.userCtx ?? LOCAL_ADMIN, newEdits: options.newEdits !== false });
+    let k = 0;
+    return docs.map((d) => {
+      if (d === null || typeof d !== 'object' || Array.isArray(d)) return undefined;
+      const err = verdicts[k++];
+      return err ? { id: typeof (d as Doc)._id === 'string' ? (d as Doc)._id! : '', error: err.code, reason: err.reason } : undefined;
+    });
+  }
+
+  get name(): string {
+    return this.core.name;
+  }
+
+  protected check(): void {
+    if (this.closed) throw new RefugeError('closed', `database ${this.core.name} is closed`);
+  }
+
+  /** Reads wait for computed-but-unflushed writes, so callers always read their own writes. */
+  protected async settle(): Promise<void> {
+    this.check();
+    if (this.writer.hasPending) await this.writer.flushed();
+  }
+
+
+  /** Attachment data in place of stubs, for listings asked with `attachments` (as get does). */
+  protected async inlineAll(docs: ReadonlyArray<Doc | null | undefined>): Promise<void> {
+    for (const doc of docs) if (doc?._attachments) await inlineSince(doc, this.options.blobs);
+  }
+
+
+  async compact(): Promise<{ droppedBodies: number }> {
+    this.check();
+    return compact(this.core, this.writer);
+  }
+
+  /**
+   * CouchDB's purge: each named leaf revision goes with the branch only it needed; a document left
+   * without leaves is gone entirely. Admin-only on the wire; not replicated.
+   */
+  async purge(request: Record<string, Rev[]>): Promise<PurgeResult> {
+    this.check();
+    const touchesDesign = request !== null && typeof request === 'object' && Object.keys(request).some((id) => id.startsWith('_design/'));
+    try {
+      return await purge(this.core, this.writer, request);
+    } finally {
+      if (touchesDesign) this.hooks.designWritten?.();
+    }
+  }
+
+  /** The purges remembered (the newest `purged_infos_limit`), oldest first. */
+  async purgedInfos(): Promise<Array<{ id: string; revs: Rev[] }>> {
+    await this.settle();
+    return this.withSnapshot((snap) => purgedInfos(snap));
+  }
+
+  /** Documents purged after update seq `since` (for indexers); `complete` false: rebuild instead. */
+  async purgedSince(since: number): Promise<{ ids: string[]; complete: boolean }> {
+    await this.settle();
+    return this.withSnapshot((snap) => purgedSince(snap, () => this.core.state, since));
+  }
+
+  async setPurgedInfosLimit(limit: number): Promise<void> {
+    this.check();
+    await setPurgedInfosLimit(this.core, this.writer, limit);
+  }
+
+  getPurgedInfosLimit(): number {
+    return this.core.state.purgedInfosLimit;
+  }
+
+  async setRevsLimit(limit: number): Promise<void> {
+    this.check();
+    const n = validateRevsLimit(limit);
+    await this.writer.submit(async (batch) => {
+      batch.state.revsLimit = n;
+    }, true);
+  }
+
+  getRevsLimit(): number {
+    return this.core.state.revsLimit;
+  }
+
+  /** Turns the automatic path index on (rebuilding it) or off (dropping it). */
+  async setAutoIndex(on: boolean): Promise<void> {
+    this.check();
+    // Not ready is stored with the switch, in one write: until the rebuild below has visited every
+    // document, queries scan documents instead, and a restart rebuilds again.
+    await this.writer.submit(async (batch) => {
+      batch.state.autoIndex = on;
+      batch.state.pathIndexReady = false;
+    }, true);
+    await this.core.store.clear({ gte: 'i!', lt: 'i"' });
+    if (!on) return;
+    const build = rebuildPathIndex(this.core, this.writer).then(() =>
+      this.writer.submit(async (batch) => {
+        // Turned off (or on again) meanwhile: that call owns the flag now.
+        if (this.indexBuild === build) batch.state.pathIndexReady = batch.state.autoIndex;
+      }, true),
+    );
+    this.indexBuild = build;
+    await build;
+  }
+
+  /** Runs `fn` against a consistent snapshot, released afterwards. */
+  async withSnapshot<T>(fn: (snap: KvReader) => Promise<T>): Promise<T> {
+    const snap = this.core.store.snapshot();
+    try {
+      return await fn(snap);
+    } finally {
+      await snap.close();
+    }
+  }
+
+  /** Queues a raw job on the writer (used by indexers and rebuilds). */
+  runExclusive<T>(fn: (batch: WriteBatch) => Promise<T>): Promise<T> {
+    this.check();
+    return this.writer.submit(fn, true);
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.writer.close();
+    // Indexes close after the last write was applied and before the store they read goes away.
+    await this.hooks.close?.();
+    this.commits.close();
+    await this.core.store.close();
+    if (this.options.ownsBlobs) await this.options.blobs?.close();
+  }
+
+  /** Closes and deletes everything this database stored. */
+  async destroy(): Promise<void> {
+    await this.close();
+    await this.options.engine.destroy(this.options.location);
+  }
+}

@@ -1,0 +1,167 @@
+// The write side of a database: bulk writes (replicated or not), single puts and removals, COPY,
+// attachment edits and local documents, all queued on the single Writer.
+
+import { RefugeError, conflict, isRefugeError, toRefugeError } from '../errors/index.ts';
+import { copyOf, editOf, prepareBulkAttachments, withAttachment, withoutAttachment } from './attachment-edits.ts';
+import { attachmentStubs, checkAttachmentName, type AttInputs } from './attachments.ts';
+import { DatabaseBase } from './database-base.ts';
+import { validateLocalDoc, writeLocal } from './local-docs.ts';
+import type { Rev } from './rev-tree.ts';
+import type { BulkDocsOptions, Doc, GetOptions, WriteFailure, WriteResult } from './types.ts';
+
+const isLocalDoc = (d: unknown): d is Doc & { _id: string } =>
+  d !== null && typeof d === 'object' && typeof (d as Doc)._id === 'string' && (d as Doc)._id!.startsWith('_local/');
+
+export abstract class DatabaseWrites extends DatabaseBase {
+  abstract get(id: string, options?: GetOptions): Promise<Doc>;
+
+  // ---- writes ----
+
+  async bulkDocs(docs: readonly unknown[], options: BulkDocsOptions = {}): Promise<Array<WriteResult | WriteFailure>> {
+    this.check();
+    if (!Array.isArray(docs)) throw new RefugeError('bad_request', 'docs must be an array');
+    // `_local/` documents may come in a bulk write too, as CouchDB takes them: each is a putLocal.
+    if (docs.some(isLocalDoc)) return this.bulkWithLocal(docs, options);
+    const newEdits = options.newEdits !== false;
+    const refused = await this.checkWrites(docs, options);
+    // Attachment bytes go to the blob store before the write is queued (blob I/O never runs
+    // inside the writer); a document whose attachments are invalid fails alone.
+    return this.writePrepared(docs, newEdits, await prepareBulkAttachments(docs, refused, this.options.blobs));
+  }
+
+  private async bulkWithLocal(docs: readonly unknown[], options: BulkDocsOptions): Promise<Array<WriteResult | WriteFailure>> {
+    const others = docs.filter((d) => !isLocalDoc(d));
+    const written = others.length > 0 ? await this.bulkDocs(others, options) : [];
+    let k = 0;
+    const out: Array<WriteResult | WriteFailure> = [];
+    for (const d of docs) {
+      if (!isLocalDoc(d)) {
+        out.push(written[k++]!);
+        continue;
+      }
+      try {
+        out.push(await this.putLocal(d));
+      } catch (err) {
+        const e = toRefugeError(err);
+        if (e.code === 'internal' || e.code === 'closed') throw e;
+        out.push({ id: d._id, error: e.code, reason: e.reason });
+      }
+    }
+    return out;
+  }
+
+  /** Writes documents whose attachments are prepared (stored as blobs) and whose checks passed. */
+  private async writePrepared(docs: readonly unknown[], newEdits: boolean, prepared: Array<AttInputs | WriteFailure | undefined>): Promise<Array<WriteResult | WriteFailure>> {
+    const touchesDesign = docs.some((d) => d !== null && typeof d === 'object' && typeof (d as Doc)._id === 'string' && (d as Doc)._id!.startsWith('_design/'));
+    if (!touchesDesign) return this.submitDocs(docs, newEdits, prepared);
+    try {
+      return await this.submitDocs(docs, newEdits, prepared);
+    } finally {
+      this.hooks.designWritten?.();
+    }
+  }
+
+  /**
+   * CouchDB's COPY: the body and attachments of `source` (its winner, or `rev`) written as `dest`
+   * (a new document, or a new revision of `destRev`). Attachments are not copied byte by byte: the
+   * copy refers to the same blobs.
+   */
+  async copy(source: string, dest: string, options: BulkDocsOptions & { rev?: Rev; destRev?: Rev } = {}): Promise<WriteResult> {
+    this.check();
+    if (typeof dest !== 'string' || dest === '') throw new RefugeError('bad_request', 'Destination header is mandatory for COPY.');
+    if (source.startsWith('_local/') || dest.startsWith('_local/')) throw new RefugeError('bad_request', 'local documents cannot be copied');
+    const { doc, atts } = copyOf(await this.get(source, options.rev === undefined ? {} : { rev: options.rev }), dest, options.destRev);
+    const refused = (await this.checkWrites([doc], options))?.[0];
+    if (refused) throw new RefugeError(refused.error as never, refused.reason);
+    const [result] = await this.writePrepared([doc], true, [atts]);
+    if ('error' in result!) throw new RefugeError(result.error as never, result.reason);
+    return result!;
+  }
+
+  private submitDocs(docs: readonly unknown[], newEdits: boolean, prepared: Array<AttInputs | WriteFailure | undefined>): Promise<Array<WriteResult | WriteFailure>> {
+    return this.writer.submit(async (batch) => {
+      const ids: string[] = [];
+      for (const d of docs) if (d && typeof (d as Doc)._id === 'string') ids.push((d as Doc)._id!);
+      await batch.preload(ids);
+      const out: Array<WriteResult | WriteFailure> = [];
+      for (let i = 0; i < docs.length; i++) {
+        const p = prepared[i];
+        if (p && 'error' in p) out.push(p as WriteFailure);
+        else out.push(await batch.write(docs[i], newEdits, p as AttInputs | undefined));
+      }
+      return out;
+    });
+  }
+
+  /** Writes one document; failures throw (conflict, bad_request, doc_validation, ...). */
+  async put(doc: Doc, options: BulkDocsOptions = {}): Promise<WriteResult> {
+    if (typeof doc?._id === 'string' && doc._id.startsWith('_local/')) return this.putLocal(doc);
+    const [result] = await this.bulkDocs([doc], options);
+    if ('error' in result!) throw new RefugeError(result.error as never, result.reason);
+    return result!;
+  }
+
+  /** Deletes the given revision (a tombstone that replicates). */
+  async remove(id: string, rev: Rev, options: BulkDocsOptions = {}): Promise<WriteResult> {
+    if (typeof id === 'string' && id.startsWith('_local/')) return this.removeLocal(id, rev);
+    if (typeof rev !== 'string') throw conflict();
+    return this.put({ _id: id, _rev: rev, _deleted: true }, options);
+  }
+
+
+  /** Adds or replaces one attachment (bytes stored as a blob); a new document when it has none. */
+  async putAttachment(docId: string, name: string, rev: Rev | undefined, bytes: Uint8Array | AsyncIterable<Uint8Array>, contentType = 'application/octet-stream'): Promise<WriteResult> {
+    this.check();
+    if (!this.options.blobs) throw new RefugeError('not_implemented', 'this database has no blob store for attachments');
+    checkAttachmentName(name);
+    const base: Doc = rev === undefined ? { _id: docId } : await this.revToEdit(docId, rev);
+    const put = await this.options.blobs.put(bytes);
+    return this.writeWith(base, rev, withAttachment(base, name, put, contentType));
+  }
+
+  async removeAttachment(docId: string, name: string, rev: Rev): Promise<WriteResult> {
+    const base = await this.revToEdit(docId, rev);
+    return this.writeWith(base, rev, withoutAttachment(base, name));
+  }
+
+  /**
+   * The revision an attachment edit extends. One this document does not have is CouchDB 2+'s
+   * 409 `{"error":"not_found","reason":"missing_rev"}` (a conflict in status, a missing rev in name).
+   */
+  private async revToEdit(docId: string, rev: Rev): Promise<Doc> {
+    try {
+      return await this.get(docId, { rev });
+    } catch (err) {
+      if (isRefugeError(err, 'not_found')) throw new RefugeError('not_found', 'missing_rev', { status: 409, cause: err });
+      throw err;
+    }
+  }
+
+  private async writeWith(base: Doc, rev: Rev | undefined, atts: AttInputs): Promise<WriteResult> {
+    const doc = editOf(base, rev);
+    const refused = await this.checkWrites([{ ...doc, _attachments: attachmentStubs(atts, base._attachments) }], {});
+    if (refused?.[0]) throw new RefugeError(refused[0].error as never, refused[0].reason);
+    const result = await this.writer
+      .submit(async (batch) => batch.write(doc, true, Object.keys(atts).length ? atts : undefined))
+      .finally(() => {
+        if (doc._id!.startsWith('_design/')) this.hooks.designWritten?.();
+      });
+    if ('error' in result) throw new RefugeError(result.error as never, result.reason);
+    return result;
+  }
+
+  // ---- local documents ----
+
+  async putLocal(doc: Doc): Promise<WriteResult> {
+    this.check();
+    const d = validateLocalDoc(doc);
+    // `_deleted: true` deletes it, as in CouchDB (rev 0-0).
+    return this.writer.submit((batch) => writeLocal(batch, d, d._deleted === true ? 'put' : false));
+  }
+
+  async removeLocal(id: string, rev?: string): Promise<WriteResult> {
+    this.check();
+    const d = validateLocalDoc({ _id: id, _rev: rev, _deleted: true });
+    return this.writer.submit((batch) => writeLocal(batch, d, 'delete'));
+  }
+}
