@@ -97,17 +97,14 @@ export function attachDesign(db: Database, options: AttachDesignOptions = {}): D
       return search;
     },
     async find(req) {
-      const { useIndex, ...plain } = req;
-      const choice = chooseJsonIndex(await docs.all(), req);
-      if (choice) return findWithJsonIndex(db, await design.views(), choice, req);
-      const result = await db.find(plain);
-      // null asks for no index in particular, as in CouchDB: nothing to warn about.
-      if (useIndex === undefined || useIndex === null) return result;
-      return { ...result, warning: `${JSON.stringify(useIndex)} was not used because it does not contain a valid index for this query.` };
+      const { useIndex: _u, ...plain } = req;
+      const { choice, warning } = chooseJsonIndex(await docs.all(), req);
+      const result = choice ? await findWithJsonIndex(db, await design.views(), choice, req) : await db.find(plain);
+      return warning ? { ...result, warning } : result;
     },
     async explain(req) {
       const { useIndex: _u, ...plain } = req;
-      const choice = chooseJsonIndex(await docs.all(), req);
+      const { choice } = chooseJsonIndex(await docs.all(), req);
       return choice ? explainJsonIndex(db.name, choice, req) : db.explain(plain);
     },
     update(call) {

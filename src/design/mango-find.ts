@@ -4,12 +4,14 @@
 import type { Database, Doc, FindRequest, FindResult } from '../documents/index.ts';
 import { parseFindOptions } from '../documents/index.ts';
 import { RefugeError } from '../errors/index.ts';
-import { matchSelector, normalizeSelector, projectFields, sortComparator, type Selector } from '../query/index.ts';
+import { matchSelector, normalizeFindSelector, parseSort, projectFields, requiresField, sortComparator, type Selector } from '../query/index.ts';
 import { rangeFor, WHOLE_INDEX, type ViewIndexes } from '../views/index.ts';
 
 export interface MangoFindRequest extends FindRequest {
   /** CouchDB's `use_index`: "ddoc" or ["ddoc", "name"]. */
   useIndex?: unknown;
+  /** CouchDB's `update`: false reads a json index as it stands, without bringing it up to date first. */
+  update?: boolean;
 }
 
 interface JsonIndex {
@@ -32,6 +34,8 @@ function jsonIndexes(ddocs: readonly Doc[]): JsonIndex[] {
   return out;
 }
 
+const byString = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
 function wanted(useIndex: unknown): { ddoc: string; name?: string } | undefined {
   if (useIndex === undefined || useIndex === null) return undefined;
   const [ddoc, name] = Array.isArray(useIndex) ? useIndex : [useIndex];
@@ -45,23 +49,55 @@ export interface JsonIndexChoice {
 }
 
 /**
- * The json index `req` should use: the one `use_index` names when it fits, else (no `use_index`)
- * the first non-partial index whose leading field the selector constrains, as CouchDB's planner
- * prefers a json index over a scan. Partial indexes are used only when named, as in CouchDB, and
- * then even when the selector cannot narrow them: the answer is what they hold that matches.
+ * Whether a json index on `ix.fields` holds every document the selector can match (CouchDB's
+ * is_usable): each field is one the selector needs to exist. Sort fields are exempt, as in CouchDB
+ * (a sorted answer holds only documents that have them), and so are `_id` and `_rev`.
  */
-export function chooseJsonIndex(ddocs: readonly Doc[], req: MangoFindRequest): JsonIndexChoice | undefined {
+function usable(ix: JsonIndex, selector: Selector, sortFields: ReadonlySet<string>): boolean {
+  return ix.fields.every((f) => f === '_id' || f === '_rev' || sortFields.has(f) || requiresField(selector, f));
+}
+
+/** How many leading fields of the index the selector narrows (CouchDB's composite prefix). */
+function prefixLength(ix: JsonIndex, selector: Selector): number {
+  let n = 0;
+  while (n < ix.fields.length && rangeFor(selector, [ix.fields[n]!])) n++;
+  return n;
+}
+
+/**
+ * The json index `req` should use, and CouchDB's warning when `use_index` named one that cannot
+ * serve it. A usable index (see `usable`) named by `use_index` is used, over its whole key range if
+ * the selector does not narrow its first field; partial indexes only when named, as in CouchDB.
+ * Otherwise CouchDB's planner: among usable indexes whose first field the selector narrows, the
+ * longest narrowed prefix, then the fewest fields, then the first by design doc id and name.
+ */
+export function chooseJsonIndex(ddocs: readonly Doc[], req: MangoFindRequest): { choice?: JsonIndexChoice; warning?: string } {
   if (req.selector === undefined) throw new RefugeError('missing_required_key', 'Missing required key: selector');
   const want = wanted(req.useIndex);
-  const selector = normalizeSelector(req.selector);
-  const candidates = jsonIndexes(ddocs).filter((ix) =>
-    want ? ix.ddocId === want.ddoc && (want.name === undefined || ix.name === want.name) : !ix.partial,
-  );
-  for (const ix of candidates) {
-    const range = rangeFor(selector, ix.fields) ?? (want && ix.partial ? WHOLE_INDEX : undefined);
-    if (range) return { ix, range };
+  const selector = normalizeFindSelector(req.selector);
+  const sortFields = new Set(parseSort(req.sort).map((s) => s.field));
+  // Sorted so that, of equally good indexes, the first by design doc id and name wins.
+  const all = jsonIndexes(ddocs).sort((a, b) => byString(a.ddocId, b.ddocId) || byString(a.name, b.name));
+  if (want) {
+    const named = all.find((ix) => ix.ddocId === want.ddoc && (want.name === undefined || ix.name === want.name) && usable(ix, selector, sortFields));
+    if (named) return { choice: { ix: named, range: rangeFor(selector, named.fields) ?? WHOLE_INDEX } };
   }
-  return undefined;
+  let best: { ix: JsonIndex; range: JsonIndexChoice['range']; prefix: number } | undefined;
+  for (const ix of all) {
+    if (ix.partial || !usable(ix, selector, sortFields)) continue;
+    const range = rangeFor(selector, ix.fields);
+    if (!range) continue;
+    const prefix = prefixLength(ix, selector);
+    if (!best || prefix > best.prefix || (prefix === best.prefix && ix.fields.length < best.ix.fields.length)) best = { ix, range, prefix };
+  }
+  const choice = best && { ix: best.ix, range: best.range };
+  if (!want) return choice ? { choice } : {};
+  const ddoc = want.ddoc;
+  const warning =
+    want.name === undefined
+      ? `${ddoc} was not used because it does not contain a valid index for this query.`
+      : `${ddoc}, ${want.name} was not used because it is not a valid index for this query.`;
+  return choice ? { choice, warning } : { warning };
 }
 
 /** CouchDB's `_explain` answer for a query a json index serves. */
@@ -83,8 +119,8 @@ export function explainJsonIndex(dbName: string, choice: JsonIndexChoice, req: M
 export async function findWithJsonIndex(db: Database, views: ViewIndexes, choice: JsonIndexChoice, req: MangoFindRequest): Promise<FindResult> {
   const { ix, range } = choice;
   const { selector, sort, fields, limit, skip } = parseFindOptions(req);
-  const started = Date.now();
-  const group = await views.group(ix.ddocId);
+  const started = performance.now();
+  const group = await views.group(ix.ddocId, req.update === false ? 'false' : 'true');
   const ids: string[] = [];
   const seen = new Set<string>();
   let keys = 0;
@@ -104,7 +140,7 @@ export async function findWithJsonIndex(db: Database, views: ViewIndexes, choice
   const page = matched.slice(skip, skip + limit).map((d) => projectFields(d as Record<string, unknown>, fields) as Doc);
   const result: FindResult = { docs: page, bookmark: btoa(JSON.stringify({ o: skip + page.length })) };
   if (req.executionStats) {
-    result.executionStats = { totalKeysExamined: keys, totalDocsExamined: ids.length, resultsReturned: page.length, executionTimeMs: Date.now() - started };
+    result.executionStats = { totalKeysExamined: keys, totalDocsExamined: ids.length, resultsReturned: page.length, executionTimeMs: performance.now() - started };
   }
   return result;
 }

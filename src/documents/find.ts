@@ -6,7 +6,7 @@ import { RefugeError } from '../errors/index.ts';
 import {
   decodeIndexValue,
   matchSelector,
-  normalizeSelector,
+  normalizeFindSelector,
   parseFields,
   parseIndexKey,
   parseSort,
@@ -88,7 +88,7 @@ export type PathIndexState = 'ready' | 'off' | 'building';
 export function parseFindOptions(req: FindRequest): Omit<ParsedFind, 'plan'> {
   if (req === null || typeof req !== 'object') throw new RefugeError('bad_request', 'Request body must be a JSON object');
   if (req.selector === undefined) throw new RefugeError('missing_required_key', 'Missing required key: selector');
-  const selector = normalizeSelector(req.selector);
+  const selector = normalizeFindSelector(req.selector);
   const sort = parseSort(req.sort);
   const fields = parseFields(req.fields);
   const limit = nonNegative(req.limit, 25);
@@ -143,7 +143,7 @@ export async function executeFind(
   parsed: ParsedFind,
   opts: { conflicts?: boolean; revsLimit: number; executionStats?: boolean },
 ): Promise<FindResult> {
-  const started = Date.now();
+  const started = performance.now();
   const { selector, sort, plan, limit, skip } = parsed;
   const stats = { keys: 0, docs: 0 };
   const inMemorySort = sort.length > 0 && !plan.sortedByIndex;
@@ -189,7 +189,7 @@ export async function executeFind(
       totalKeysExamined: stats.keys,
       totalDocsExamined: stats.docs,
       resultsReturned: docs.length,
-      executionTimeMs: Date.now() - started,
+      executionTimeMs: performance.now() - started,
     };
   }
   return result;

@@ -1,6 +1,7 @@
 // The node's HTTP server: Fastify with CouchDB's routes, JSON bodies parsed without prototype
 // tricks, a size limit, CouchDB-shaped errors, and the admin check before any handler runs.
 
+import { parse as parseQuery } from 'node:querystring';
 import type { Duplex } from 'node:stream';
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -77,7 +78,12 @@ export function buildApp(ctx: ServerContext, options: AppOptions = {}): FastifyI
     bodyLimit,
     return503OnClosing: true,
     forceCloseConnections: true,
-    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 64 * 1024 },
+    routerOptions: {
+      ignoreTrailingSlash: true,
+      maxParamLength: 64 * 1024,
+      // CouchDB's HTTP layer (mochiweb) separates query parameters by `;` as well as `&`.
+      querystringParser: (query: string) => parseQuery(query.includes(';') ? query.replaceAll(';', '&') : query, '&', '=', { maxKeys: 0 }),
+    },
     rewriteUrl: (req) => {
       methodOverride(req);
       return req.url!;

@@ -43,7 +43,7 @@ export function findRoutes(app: FastifyInstance, ctx: ServerContext): void {
 
   app.post('/:db/_find', async (req) => {
     const body = objectBody(req.body);
-    return findWire(await (await design(req)).find({ ...findRequest(body), useIndex: body.use_index }));
+    return findWire(await (await design(req)).find({ ...findRequest(body), useIndex: body.use_index, update: body.update as boolean | undefined }));
   });
 
   app.post('/:db/_explain', async (req) => {

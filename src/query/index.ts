@@ -21,9 +21,11 @@ export {
 } from './index-keys.ts';
 export {
   normalizeSelector,
+  normalizeFindSelector,
   matchSelector,
   matchCondition,
   selectorFields,
+  requiresField,
   isMatchAll,
   MATCH_ALL,
   type Selector,

@@ -26,6 +26,18 @@ export function normalizeSelector(sel: unknown): Selector {
   return out;
 }
 
+const MATCH_NONE: Selector = { kind: 'field', field: '_id', path: ['_id'], cond: { op: '$in', values: [] } };
+
+/**
+ * A `_find` selector. An empty `$or` matches (as in CouchDB's matcher, which `_changes` filters
+ * and the rest use), but a lone one finds nothing in CouchDB's `_find`, whose planner scans an
+ * empty range for it; beside other conditions it is dropped. The lone one becomes "no _id at all".
+ */
+export function normalizeFindSelector(sel: unknown): Selector {
+  const out = normalizeSelector(sel);
+  return out.kind === 'or' && out.clauses.length === 0 ? MATCH_NONE : out;
+}
+
 /** A sub-selector ($elemMatch...) is normalized on its own, its fields relative to the element. */
 function normalizeSub(sel: Record<string, unknown>): Selector {
   return norm(parse(sel, ''));

@@ -229,6 +229,65 @@ describe('views and json indexes through PouchDB', () => {
     assert.deepEqual(stored.views['type-x'].map.partial_filter_selector, { type: { $eq: 'x' } });
   });
 
+  test('a json index serves _find only when the selector needs every field it holds; CouchDB picks the best of several', async () => {
+    const u = `${server.url}/index-choice`;
+    await request(u, { method: 'PUT' });
+    const people = [
+      { _id: 'u1', company: 'Pharmex', manager: true, name: 'Eddie', age: 30 },
+      { _id: 'u2', company: 'Pharmex', name: 'Eddie', age: 40 },
+      { _id: 'u3', company: 'Globex', manager: false, name: 'Ann', age: 22 },
+    ];
+    await request(`${u}/_bulk_docs`, { method: 'POST', body: { docs: people } });
+    const index = (fields: string[], ddoc: string) => request(`${u}/_index`, { method: 'POST', body: { index: { fields }, ddoc, name: ddoc } });
+    await index(['company', 'manager'], 'company_and_manager');
+    await index(['name', 'age', 'company'], 'aaa');
+    await index(['name'], 'zzz');
+    const find = async (body: object) => (await request(`${u}/_find`, { method: 'POST', body })).body;
+    const explain = async (body: object) => (await request(`${u}/_explain`, { method: 'POST', body })).body;
+    const ids = (r: { docs: Array<{ _id: string }> }) => r.docs.map((d) => d._id).sort();
+    // u2 has no manager: an index on [company, manager] does not hold it, so it is not used.
+    assert.deepEqual(ids(await find({ selector: { company: 'Pharmex' } })), ['u1', 'u2']);
+    assert.notEqual((await explain({ selector: { company: 'Pharmex' } })).index.name, 'company_and_manager');
+    assert.deepEqual(ids(await find({ selector: { company: { $gt: null } } })), ['u1', 'u2', 'u3']);
+    // Named, it is refused with CouchDB's warning, and the answer is still whole.
+    const named = await find({ selector: { company: 'Pharmex' }, use_index: 'company_and_manager' });
+    assert.deepEqual(ids(named), ['u1', 'u2']);
+    assert.equal(named.warning, '_design/company_and_manager was not used because it does not contain a valid index for this query.');
+    const pair = await find({ selector: { company: 'Pharmex' }, use_index: ['company_and_manager', 'company_and_manager'] });
+    assert.equal(pair.warning, '_design/company_and_manager, company_and_manager was not used because it is not a valid index for this query.');
+    // Once the selector needs both fields, the index serves it.
+    const both = { selector: { company: 'Pharmex', manager: { $exists: true } } };
+    assert.equal((await explain(both)).index.name, 'company_and_manager');
+    assert.deepEqual(ids(await find(both)), ['u1']);
+    // update: false reads the index as it stands; the next query brings it up to date.
+    await request(`${u}/u4`, { method: 'PUT', body: { company: 'Pharmex', manager: true } });
+    assert.deepEqual(ids(await find({ ...both, update: false })), ['u1']);
+    assert.deepEqual(ids(await find(both)), ['u1', 'u4']);
+    // [name] fits {name} where [name, age, company] does not (the selector needs no age).
+    assert.equal((await explain({ selector: { name: 'Eddie' } })).index.name, 'zzz');
+    assert.deepEqual(ids(await find({ selector: { name: 'Eddie' } })), ['u1', 'u2']);
+    // Of two usable indexes, the one whose leading fields the selector narrows more wins.
+    const narrow = { selector: { name: 'Eddie', age: 30, company: { $gt: null } } };
+    assert.equal((await explain(narrow)).index.name, 'aaa');
+    assert.deepEqual(ids(await find(narrow)), ['u1']);
+    // A sort field needs no condition: a sorted answer holds only the documents that have it.
+    const sorted = await find({ selector: { company: 'Pharmex' }, sort: ['company', 'manager'], use_index: 'company_and_manager' });
+    assert.equal(sorted.warning, undefined);
+    assert.deepEqual(ids(sorted), ['u1', 'u4']);
+  });
+
+  test('_find as CouchDB answers its edge cases: a lone empty $or, fractional execution time', async () => {
+    const u = `${server.url}/find-edges`;
+    await request(u, { method: 'PUT' });
+    await request(`${u}/_bulk_docs`, { method: 'POST', body: { docs: [{ _id: 'a', age: 22 }, { _id: 'b', age: 23 }] } });
+    const find = async (body: object) => (await request(`${u}/_find`, { method: 'POST', body })).body;
+    assert.deepEqual((await find({ selector: { $or: [] } })).docs, []);
+    assert.deepEqual((await find({ selector: { age: 22, $or: [] } })).docs.map((d: { _id: string }) => d._id), ['a']);
+    const stats = (await find({ selector: { age: { $gt: 0 } }, execution_stats: true })).execution_stats;
+    assert.equal(typeof stats.execution_time_ms, 'number');
+    assert.ok(stats.execution_time_ms > 0, 'measured below the millisecond, never rounded down to 0');
+  });
+
   test('design documents replicate like any document, and their views work on arrival', async () => {
     const { localPouch } = await import('../http/pouchdb.ts');
     const { Local, cleanup } = await localPouch();

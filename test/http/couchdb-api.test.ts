@@ -82,6 +82,10 @@ describe('CouchDB API shapes', () => {
     assert.deepEqual(posted.body.rows.map((r: any) => [r.key, r.doc === null ? null : (r.doc?.id ?? r.error)]), [['a', 'a'], ['c', null], ['zz', 'not_found']]);
     assert.equal(posted.body.rows[1].value.deleted, true);
     assert.deepEqual(ids((await request(`${db}/_all_docs?limit=1`, { method: 'POST', body: { startkey: 'b' } })).body), ['b']);
+    // `;` separates query parameters as `&` does, as in CouchDB (mochiweb); an encoded one is a character.
+    assert.deepEqual(ids((await request(`${db}/_all_docs?limit=1;startkey=%22b%22`)).body), ['b']);
+    assert.equal((await request(`${db}/_all_docs?limit=1;skip=1`)).body.rows.length, 1);
+    assert.equal((await request(`${db}/_all_docs?startkey=%22a%3Bb%22;limit=5`)).body.rows[0].id, 'b');
     assert.deepEqual(ids((await request(`${db}/_all_docs`, { method: 'POST', body: { startkey: 'b', endkey: '_design/', descending: true } })).body), ['b', 'a', '_design/y', '_design/x']);
     for (const body of [{ limit: -1 }, { include_docs: 'yes' }, { startkey: 5 }, { descending: {} }, { keys: 'a' }]) {
       const bad = await request(`${db}/_all_docs`, { method: 'POST', body });

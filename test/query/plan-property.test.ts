@@ -7,7 +7,8 @@ import { elementsPath } from '../../src/query/index-path.ts';
 import { decodeIndexValue, indexEntries, makeIndexKey, parseIndexKey } from '../../src/query/index-keys.ts';
 import { planFind } from '../../src/query/plan.ts';
 import { scanBounds, type IndexScan } from '../../src/query/scan-bounds.ts';
-import { matchSelector, normalizeSelector } from '../../src/query/selector.ts';
+import { matchSelector, normalizeSelector, requiresField } from '../../src/query/selector.ts';
+import { getField, parseField } from '../../src/query/field-path.ts';
 import { selectorJson } from '../../src/query/selector-json.ts';
 import { matchCondition } from '../../src/query/selector-match.ts';
 import type { Condition } from '../../src/query/selector-types.ts';
@@ -169,3 +170,31 @@ function checkEntry(scan: IndexScan, entry: { path: string; encodedValue: string
     assert.ok(matchCondition(v, cond), `${JSON.stringify(v)} fails ${op} ${JSON.stringify(arg)}`);
   }
 }
+
+describe('requiresField (fast-check)', () => {
+  test('a document the selector matches has every field the selector requires', () => {
+    fc.assert(
+      fc.property(selector, docs, field, (raw, ds, f) => {
+        const sel = normalizeSelector(raw);
+        if (!requiresField(sel, f)) return;
+        const path = parseField(f);
+        for (const d of ds) if (matchSelector(d, sel)) assert.ok(getField(d, path).found, `${JSON.stringify(raw)} requires ${f} but matches ${JSON.stringify(d)}`);
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  test('what it requires, by example', () => {
+    const req = (raw: unknown, f: string) => requiresField(normalizeSelector(raw), f);
+    assert.equal(req({ a: 1 }, 'a'), true);
+    assert.equal(req({ 'a.b': 1 }, 'a'), true, 'a deeper path needs its parents');
+    assert.equal(req({ a: 1 }, 'a.b'), false);
+    assert.equal(req({ a: { $exists: false } }, 'a'), false);
+    assert.equal(req({ a: { $ne: 1 } }, 'a'), true, 'every condition but $exists:false needs its field, as in CouchDB');
+    assert.equal(req({ $or: [{ a: 1 }, { a: 2 }] }, 'a'), true);
+    assert.equal(req({ $or: [{ a: 1 }, { b: 2 }] }, 'a'), false);
+    assert.equal(req({ $and: [{ b: 1 }, { $or: [{ a: 1 }, { a: { $gt: 3 } }] }] }, 'a'), true);
+    assert.equal(req({ $nor: [{ a: 1 }] }, 'a'), true, '$nor becomes $ne, which needs the field');
+    assert.equal(req({}, 'a'), false);
+  });
+});
