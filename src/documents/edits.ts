@@ -16,10 +16,16 @@ export interface EditOutcome {
 
 /** The revision a local edit extends (a conflict when it may not extend anything). */
 export function localParent(current: DocRecord | undefined, edit: SplitDoc): Rev | null {
+  if (current?.deleted) {
+    // A deleted document takes only a re-creation: no rev, not itself a deletion (CouchDB 3's
+    // merge_rev_tree), which extends the deleted winner's branch. Editing or deleting the
+    // tombstone is a conflict there, as PouchDB answers too.
+    if (edit.rev !== undefined || edit.deleted) throw conflict();
+    return current.rev;
+  }
   if (edit.rev === undefined) {
-    // No rev: a create, or a re-create on top of a deleted winner (CouchDB extends that branch).
-    if (current && !current.deleted) throw conflict();
-    return current ? current.rev : null;
+    if (current) throw conflict();
+    return null;
   }
   if (!current || !(edit.rev in current.tree) || !isLeaf(current.tree, edit.rev)) throw conflict();
   return edit.rev;

@@ -139,12 +139,9 @@ export async function bulkGet(
       continue;
     }
     try {
-      if (rev === undefined) {
-        results.push({ id, docs: [{ ok: await getDoc(reader, id, { revs: opts.revs }, revsLimit) }] });
-      } else {
-        const docs = await getOpenRevs(reader, id, [rev], { revs: opts.revs, latest: opts.latest }, revsLimit);
-        results.push({ id, docs: docs.map((d) => ('ok' in d ? d : fail('not_found', 'missing'))) });
-      }
+      // No rev asks for every leaf, deleted ones too (CouchDB reads it as open_revs=all).
+      const docs = await getOpenRevs(reader, id, rev === undefined ? 'all' : [rev], { revs: opts.revs, latest: opts.latest }, revsLimit);
+      results.push({ id, docs: docs.map((d) => ('ok' in d ? d : fail('not_found', 'missing'))) });
     } catch (err) {
       const e = err instanceof RefugeError ? err : new RefugeError('internal', String(err), { cause: err });
       if (e.code === 'internal' || e.code === 'closed') throw e;

@@ -212,6 +212,20 @@ export function mergePath(
   return { tree: out ?? tree, added };
 }
 
+/** Whether two trees hold the same revisions with the same parents, deletions and stored bodies. */
+export function sameTree(a: RevTree, b: RevTree): boolean {
+  if (a === b) return true;
+  let n = 0;
+  for (const rev in a) {
+    const x = a[rev]!;
+    const y = has(b, rev) ? b[rev]! : undefined;
+    if (!y || x.parent !== y.parent || x.deleted !== y.deleted || x.available !== y.available) return false;
+    n++;
+  }
+  for (const _ in b) n--;
+  return n === 0;
+}
+
 /**
  * Keeps only revisions within `limit` steps of a leaf (the leaf counts as one), as CouchDB's
  * `revs_limit` does. Parent pointers of kept nodes are kept even when the parent goes.

@@ -11,7 +11,7 @@ import { applyLocalEdit, applyReplicatedEdit, localParent } from './edits.ts';
 import { IdGenerator } from './ids.ts';
 import { diffIndexEntries } from './index-diff.ts';
 import { docKey, indexKey, revBodyKey, seqKey } from './keys.ts';
-import { parseRev, revGeneration, stem, winner, type RevTree } from './rev-tree.ts';
+import { parseRev, revGeneration, sameTree, stem, winner, type RevTree } from './rev-tree.ts';
 import type { JsonObject, WriteFailure, WriteResult } from './types.ts';
 import { splitDoc, type SplitDoc } from './validate.ts';
 
@@ -190,6 +190,10 @@ export class WriteBatch {
     newBody: JsonObject,
   ): Promise<void> {
     const tree = stem(grown, this.state.revsLimit);
+    // Nothing changed once stemmed (a revision re-sent after revs_limit dropped it): no write, no
+    // sequence. Any other change to the tree, even a parent link learnt without a new revision
+    // (which can change the winner), is a change with a new sequence, as in CouchDB.
+    if (current && sameTree(tree, current.tree)) return;
     const win = winner(tree);
     let body: JsonObject;
     if (win.rev === newRev) body = newBody;
@@ -211,16 +215,13 @@ export class WriteBatch {
       }
     }
 
-    let seq = current ? current.seq : 0;
-    if (added || !current) {
-      if (current) {
-        this.stream.push(seqKey(current.seq), null);
-        this.seqRemoved.push(current.seq);
-      }
-      seq = ++this.state.seq;
-      this.stream.push(seqKey(seq), JSON.stringify([id, win.rev, win.deleted ? 1 : 0]));
-      this.seqAdded.push(seq);
+    if (current) {
+      this.stream.push(seqKey(current.seq), null);
+      this.seqRemoved.push(current.seq);
     }
+    const seq = ++this.state.seq;
+    this.stream.push(seqKey(seq), JSON.stringify([id, win.rev, win.deleted ? 1 : 0]));
+    this.seqAdded.push(seq);
     const next: DocRecord = { id, tree, rev: win.rev, deleted: win.deleted, seq, body };
     this.records.set(id, next);
     const encoded = encodeRecord(next);

@@ -2,7 +2,7 @@
 // CouchDB's, a hash of both ends and of every option that changes which documents flow.
 
 import { md5Hex } from '#platform/md5';
-import { canonicalJson, type Doc } from '../documents/index.ts';
+import { canonicalJson } from '../documents/index.ts';
 import { RefugeError } from '../errors/index.ts';
 import type { ReplicationPeer } from './peer.ts';
 
@@ -43,12 +43,18 @@ export const checkpointDocId = (replicationId: string): string => `_local/${repl
  * The source's code of filter `ddoc/name` (for `_view`, of the view's map); not_found when the
  * design document or function is missing. `_design` runs no code.
  */
+const generation = (rev: string) => Number.parseInt(rev, 10);
+const winsOver = (a: string, b: string) => generation(a) > generation(b) || (generation(a) === generation(b) && a > b);
+
 async function filterSource(source: ReplicationPeer, name: string, queryParams: Record<string, unknown> | undefined): Promise<string | undefined> {
   if (name === '_design') return undefined;
   const byView = name === '_view';
   const [ddoc, fn] = (byView ? String(queryParams?.view) : name).split('/') as [string, string];
   const res = await source.bulkGet([{ id: `_design/${ddoc}` }], { revs: true, latest: true });
-  const found = res.results[0]?.docs.find((d): d is { ok: Doc } => 'ok' in d);
+  // Every leaf comes back (no rev asked): the filter is the winner's, CouchDB's choice among the
+  // live ones (highest generation, then highest rev).
+  const live = (res.results[0]?.docs ?? []).flatMap((d) => ('ok' in d && d.ok._deleted !== true ? [d.ok] : []));
+  const found = live.length === 0 ? undefined : { ok: live.reduce((a, b) => (winsOver(b._rev!, a._rev!) ? b : a)) };
   const code = byView
     ? ((found?.ok.views as Record<string, { map?: unknown }> | undefined)?.[fn]?.map)
     : (found?.ok.filters as Record<string, unknown> | undefined)?.[fn];

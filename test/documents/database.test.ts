@@ -78,6 +78,20 @@ for (const engine of ENGINES) {
       });
     });
 
+    test('a deleted doc takes only a re-creation: editing or deleting its tombstone is a conflict (CouchDB 3)', async (t) => {
+      const { db, cleanup } = await freshDb(engine);
+      t.after(cleanup);
+      const r1 = await db.put({ _id: 'a', v: 1 });
+      const gone = await db.remove('a', r1.rev);
+      await rejectsWith(db.put({ _id: 'a', _rev: gone.rev, v: 2 }), 'conflict');
+      await rejectsWith(db.remove('a', gone.rev), 'conflict');
+      await rejectsWith(db.put({ _id: 'a', _deleted: true }), 'conflict');
+      assert.equal((await db.info()).updateSeq, 2, 'the refused edits changed nothing');
+      // A deletion of a document never seen is a new (deleted) document, as in CouchDB.
+      assert.match((await db.put({ _id: 'b', _deleted: true })).rev, /^1-/);
+      assert.match((await db.put({ _id: 'a', v: 3 })).rev, /^3-/);
+    });
+
     test('bulkDocs returns per-document results and ids are generated', async (t) => {
       const { db, cleanup } = await freshDb(engine);
       t.after(cleanup);
@@ -159,6 +173,27 @@ for (const engine of ENGINES) {
       ]);
     });
 
+    test('a history that links known revisions is a change: the winner it moves gets a new sequence', async (t) => {
+      const { db, cleanup } = await freshDb(engine);
+      t.after(cleanup);
+      const [a, b] = ['a'.repeat(32), 'b'.repeat(32)];
+      await db.bulkDocs([{ _id: 'd', _rev: `1-${a}`, v: 'one' }], { newEdits: false });
+      // 2-b arrives deleted with a shortened history: two roots, and the live 1-a wins.
+      await db.bulkDocs([{ _id: 'd', _rev: `2-${b}`, _deleted: true, _revisions: { start: 2, ids: [b] } }], { newEdits: false });
+      assert.equal((await db.get('d'))._rev, `1-${a}`);
+      const before = (await db.info()).updateSeq;
+      // Again with its full history: 1-a is its parent, so the deleted 2-b is the only leaf.
+      await db.bulkDocs([{ _id: 'd', _rev: `2-${b}`, _deleted: true, _revisions: { start: 2, ids: [b, a] } }], { newEdits: false });
+      const info = await db.info();
+      assert.equal(info.updateSeq, before + 1);
+      assert.deepEqual([info.docCount, info.docDelCount], [0, 1]);
+      const feed = await db.changes({ since: before, includeDocs: true });
+      assert.deepEqual(feed.results.map((r) => [r.id, r.seq, r.changes[0]!.rev, r.deleted === true, r.doc?._rev]), [['d', before + 1, `2-${b}`, true, `2-${b}`]]);
+      // The same history once more changes nothing: no sequence.
+      await db.bulkDocs([{ _id: 'd', _rev: `2-${b}`, _deleted: true, _revisions: { start: 2, ids: [b, a] } }], { newEdits: false });
+      assert.equal((await db.info()).updateSeq, before + 1);
+    });
+
     test('revsDiff and bulkGet', async (t) => {
       const { db, cleanup } = await freshDb(engine);
       t.after(cleanup);
@@ -169,7 +204,12 @@ for (const engine of ENGINES) {
         a: { missing: ['3-' + 'f'.repeat(32)], possibleAncestors: [r2.rev] },
         b: { missing: ['1-' + 'e'.repeat(32)] },
       });
+      await db.bulkDocs([{ _id: 'a', _rev: '2-' + 'c'.repeat(32), _revisions: { start: 2, ids: ['c'.repeat(32), r1.rev.slice(2)] }, _deleted: true }], { newEdits: false });
       const got = await db.bulkGet([{ id: 'a', rev: r1.rev }, { id: 'a' }, { id: 'zz' }], { revs: true });
+      // No rev: every leaf, the deleted one too (CouchDB reads it as open_revs=all).
+      const leavesGot = got.results[1]!.docs.map((d) => ('ok' in d ? `${d.ok._rev} ${d.ok._deleted === true}` : 'error'));
+      assert.deepEqual(leavesGot.sort(), [`2-${'c'.repeat(32)} true`, `${r2.rev} false`].sort());
+      got.results[1]!.docs.sort((x, y) => ('ok' in x && x.ok._deleted ? 1 : 0) - ('ok' in y && y.ok._deleted ? 1 : 0));
       assert.equal((got.results[0]!.docs[0] as { ok: { v: number } }).ok.v, 1);
       assert.deepEqual((got.results[1]!.docs[0] as { ok: { _revisions: unknown } }).ok._revisions, {
         start: 2,
