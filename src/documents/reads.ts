@@ -45,7 +45,8 @@ export function buildDoc(rec: DocRecord, rev: Rev, body: JsonObject, opts: GetOp
       ids: path.map((r) => r.slice(r.indexOf('-') + 1)),
     };
   }
-  if (opts.revsInfo && rev === rec.rev) doc._revs_info = revsInfo(rec.tree, rev);
+  // Both histories end at revs_limit, stemmed or not yet (a lowered limit applies at the next write).
+  if (opts.revsInfo && rev === rec.rev) doc._revs_info = revsInfo(rec.tree, rev, revsLimit);
   if (opts.conflicts && rev === rec.rev) {
     const c = conflicts(rec.tree);
     if (c.length) doc._conflicts = c;

@@ -283,8 +283,8 @@ export function revsDiff(tree: RevTree | undefined, revs: readonly Rev[]): { mis
 }
 
 /** CouchDB's `_revs_info` for `rev`: its history with each body's status. */
-export function revsInfo(tree: RevTree, rev: Rev): Array<{ rev: Rev; status: 'available' | 'deleted' | 'missing' }> {
-  return ancestry(tree, rev).map((r) => {
+export function revsInfo(tree: RevTree, rev: Rev, limit = Infinity): Array<{ rev: Rev; status: 'available' | 'deleted' | 'missing' }> {
+  return ancestry(tree, rev, limit).map((r) => {
     const node = tree[r]!;
     return { rev: r, status: !node.available ? 'missing' : node.deleted ? 'deleted' : 'available' };
   });

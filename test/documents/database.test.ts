@@ -236,6 +236,11 @@ for (const engine of ENGINES) {
       assert.equal(droppedBodies, 2);
       await rejectsWith(db.get('a', { rev: revs[4] }), 'not_found');
       assert.equal((await db.get('a')).n, 5);
+      // A lowered limit cuts both histories at once, before a write stems the tree.
+      await db.setRevsLimit(2);
+      const cut = await db.get('a', { revs: true, revsInfo: true });
+      assert.equal((cut._revisions as { ids: string[] }).ids.length, 2);
+      assert.deepEqual((cut._revs_info as Array<{ rev: string }>).map((r) => r.rev), [revs[5], revs[4]]);
     });
 
     test('local documents: 0-N revs, never checked (CouchDB 2+), never in changes or allDocs', async (t) => {
