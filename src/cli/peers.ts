@@ -1,8 +1,9 @@
 // `refuge peers`: the trust file of a data directory — trusted peers, their groups, and per-database
 // grants. Works while a node runs on it (the node re-reads the file on its next request).
 
-import { isRefugeError } from '../errors/index.ts';
-import { isPeerId } from '../mesh/identity.ts';
+import { RefugeError, isRefugeError } from '../errors/index.ts';
+import { isPeerId, peerIdOf } from '../mesh/identity.ts';
+import { readNodeKey } from '../refs/index.ts';
 import { parseInvite } from '../mesh/invite.ts';
 import { addPeer, findPeer, parseSubject, removePeer, setGrant, setGroup, type Access, type Subject, type TrustState } from '../mesh/trust.ts';
 import { FileTrustStore } from '../mesh/trust-file.ts';
@@ -107,6 +108,10 @@ export function runPeers(args: string[]): Promise<number> {
       switch (sub) {
         case 'add': {
           const invite = parseInvite(need(rest[0], 'INVITE or ID'));
+          const own = await readNodeKey(store.dataDir);
+          if (own && peerIdOf(own.publicKey) === invite.id) {
+            throw new RefugeError('bad_request', `${invite.id} is this node's own id (the invite came from \`refuge id\` here): add the other node's invite`);
+          }
           const state = await store.update((s) => addPeer(s, { id: invite.id, name: v.name, groups: v.group ?? [], addrs: invite.addrs }));
           const peer = state.peers[invite.id]!;
           out(json ? JSON.stringify(peer) + '\n' : `trusted ${peer.id}${peer.name ? ` (${peer.name})` : ''}\n`);

@@ -3,4 +3,4 @@
 
 export * from './core.ts';
 export { FsRefStore } from './fs-store.ts';
-export { IDENTITY_FILE, loadOrCreateNodeKey } from './key-file.ts';
+export { IDENTITY_FILE, loadOrCreateNodeKey, readNodeKey } from './key-file.ts';

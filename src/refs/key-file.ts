@@ -36,6 +36,16 @@ async function load(path: string): Promise<NodeKey> {
   }
 }
 
+/** The node's key pair from `<dataDir>/identity.json`, or undefined when the node has none yet. */
+export async function readNodeKey(dataDir: string): Promise<NodeKey | undefined> {
+  try {
+    return await load(join(dataDir, IDENTITY_FILE));
+  } catch (err) {
+    if (errno(err) === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
 /** The node's key pair from `<dataDir>/identity.json`, created (0600) when missing. */
 export async function loadOrCreateNodeKey(dataDir: string): Promise<NodeKey> {
   const path = join(dataDir, IDENTITY_FILE);

@@ -64,6 +64,12 @@ test('refuge peers: add from an invite, name, groups, grants, rm; mistakes exit 
     'ref:home/pics': { read: ['public'], write: [] },
   });
   assert.equal((await cli(['peers', 'rm', 'bob', ...d])).code, 1, 'not trusted any more');
+  // A node's own invite is refused: it would trust itself.
+  const own = (await cli(['id', '--data', dir.path, '--invite', '--addr', '/ip4/127.0.0.1/tcp/4003'])).stdout.trim();
+  const self = await cli(['peers', 'add', own, ...d]);
+  assert.equal(self.code, 2, self.stderr);
+  assert.match(self.stderr, /this node's own id/);
+  assert.equal(JSON.parse((await cli(['peers', 'ls', '--json', ...d])).stdout).length, 0);
 });
 
 test('a node running on the data directory publishes its addresses and obeys grants the CLI adds', async (t) => {
