@@ -77,6 +77,11 @@ export class DesignDocs {
   private async checkDesignWrite(doc: Doc, ctx: WriteContext): Promise<RefugeError | undefined> {
     if (!ctx.userCtx.roles.includes('_admin')) return new RefugeError('unauthorized', 'You are not a db or server admin.');
     if (doc._deleted === true) return undefined;
+    // A language Refuge cannot run is stored unchecked, as CouchDB stores it ("allow users to save
+    // ddocs written in unknown languages"), so such a database replicates whole; using one of its
+    // functions (a view, a filter, a validation) is then the error.
+    const language = doc.language ?? 'javascript';
+    if (language !== 'javascript' && language !== 'query' && typeof language === 'string') return undefined;
     try {
       // The views' and search indexes' own checks give CouchDB's reasons for malformed definitions.
       parseDesignDoc(doc);

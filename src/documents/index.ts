@@ -24,5 +24,5 @@ export {
 export { computeRev } from './rev-id.ts';
 export { canonicalJson } from './canonical-json.ts';
 export { splitDoc, validateDbName, validateDocId } from './validate.ts';
-export { randomUuid } from './ids.ts';
+export { IdGenerator, randomUuid } from './ids.ts';
 export { CommitSignal, liveChanges, type FeedSource } from './subscription.ts';

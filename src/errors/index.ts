@@ -47,6 +47,8 @@ export type ErrorCode =
   | 'render_error'
   | 'timeout'
   | 'hash_mismatch'
+  /** An upload whose bytes do not match the Content-MD5 its client sent (CouchDB's own check). */
+  | 'content_md5_mismatch'
   | 'too_large'
   | 'not_implemented'
   | 'closed'
@@ -109,6 +111,7 @@ const STATUS: Record<ErrorCode, number> = {
   render_error: 500,
   timeout: 500,
   hash_mismatch: 400,
+  content_md5_mismatch: 400,
   too_large: 413,
   not_implemented: 501,
   closed: 500,

@@ -9,9 +9,20 @@ import { RefugeError } from '../errors/index.ts';
 
 const bad = (reason: string, cause?: unknown) => new RefugeError('bad_request', reason, cause === undefined ? undefined : { cause });
 
-/** True when an Accept header lists `type` (e.g. multipart/mixed) explicitly. */
+/**
+ * Whether an Accept header admits `type` (e.g. multipart/mixed), as CouchDB's HTTP layer judges
+ * it (mochiweb's accepts_content_type): no header admits anything, and so do the any-type range and the
+ * type's `major/*`, unless given `q=0`. A client that wants JSON says `Accept: application/json`.
+ */
 export function accepts(accept: string | undefined, type: string): boolean {
-  return (accept ?? '').split(',').some((t) => t.split(';', 1)[0]!.trim().toLowerCase() === type);
+  if (accept === undefined || accept.trim() === '') return true;
+  const major = type.slice(0, type.indexOf('/') + 1) + '*';
+  return accept.split(',').some((entry) => {
+    const [range, ...params] = entry.split(';');
+    const t = range!.trim().toLowerCase();
+    if (t !== type && t !== major && t !== '*/*') return false;
+    return !params.some((p) => /^\s*q\s*=\s*0(\.0*)?\s*$/i.test(p));
+  });
 }
 
 /**
@@ -87,13 +98,35 @@ export interface MultipartBody {
 
 const newBoundary = () => randomBytes(16).toString('hex');
 
-/** One JSON part per value: CouchDB's `open_revs` answer for `Accept: multipart/mixed`. */
-export function jsonPartsMixed(values: readonly unknown[]): MultipartBody {
+/**
+ * CouchDB's `open_revs` answer for `Accept: multipart/mixed`: one part per value, a JSON part, or
+ * for a document whose attachments carry data a `multipart/related` part, the JSON then the bytes
+ * of each (`follows`), as CouchDB's replicator reads them.
+ */
+export function openRevsMixed(values: readonly unknown[]): MultipartBody {
   const boundary = newBoundary();
   const chunks: Buffer[] = [];
-  for (const v of values) chunks.push(Buffer.from(`--${boundary}\r\nContent-Type: application/json\r\n\r\n${JSON.stringify(v)}\r\n`));
+  for (const v of values) {
+    const related = isDoc(v) ? inlineAttachments(v) : [];
+    if (related.length === 0) {
+      chunks.push(Buffer.from(`--${boundary}\r\nContent-Type: application/json\r\n\r\n${JSON.stringify(v)}\r\n`));
+      continue;
+    }
+    const part = docRelated(v as Record<string, unknown>, related);
+    chunks.push(Buffer.from(`--${boundary}\r\nContent-Type: ${part.contentType}\r\n\r\n`), part.body, Buffer.from('\r\n'));
+  }
   chunks.push(Buffer.from(`--${boundary}--`));
   return { contentType: `multipart/mixed; boundary="${boundary}"`, body: Buffer.concat(chunks) };
+}
+
+const isDoc = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && typeof (v as { _id?: unknown })._id === 'string';
+
+/** The attachments of `doc` that carry their bytes (base64 `data`), decoded, for a multipart body. */
+export function inlineAttachments(doc: Record<string, unknown>): Array<{ name: string; contentType: string; bytes: Uint8Array }> {
+  const atts = Object.entries((doc._attachments ?? {}) as Record<string, { data?: unknown; content_type?: unknown }>);
+  return atts
+    .filter(([, a]) => typeof a?.data === 'string')
+    .map(([name, a]) => ({ name, contentType: typeof a.content_type === 'string' ? a.content_type : 'application/octet-stream', bytes: Buffer.from(a.data as string, 'base64') }));
 }
 
 /** A document with its attachments' bytes following it (`follows: true`): CouchDB's multipart/related. */

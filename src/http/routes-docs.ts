@@ -2,6 +2,7 @@
 // with CouchDB's query options, ETags and If-Match, attachments streamed to and from blobs, and
 // CouchDB's multipart forms (multipart.ts) where a client asks for them.
 
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RefugeError } from '../errors/index.ts';
@@ -10,7 +11,7 @@ import { etagMatches, ifRangeHolds, notModified, planAttachmentRange, withUnsati
 import { docPath } from '../replication/index.ts';
 import { absoluteUrl, dbOf, type ServerContext } from './context.ts';
 import { batchWrite, documentBody } from './doc-writes.ts';
-import { accepts, docRelated, jsonPartsMixed } from './multipart.ts';
+import { accepts, docRelated, inlineAttachments, openRevsMixed } from './multipart.ts';
 import { bool, json, jsonStringArray, str, type Query } from './params.ts';
 
 type Req = FastifyRequest<{ Params: { db: string; docid?: string; ddoc?: string; local?: string; att?: string } }>;
@@ -65,6 +66,19 @@ function writeRev(req: Req, bodyRev: unknown): string | undefined {
   return fromQuery ?? ifMatch ?? fromBody;
 }
 
+/**
+ * The upload's bytes, checked against the Content-MD5 (base64) its client sent, as CouchDB checks
+ * it: a mismatch fails the stream at its end, so the attachment is never written.
+ */
+async function* md5Checked(bytes: AsyncIterable<Uint8Array>, expected: string): AsyncGenerator<Uint8Array> {
+  const hash = createHash('md5');
+  for await (const chunk of bytes) {
+    hash.update(chunk);
+    yield chunk;
+  }
+  if (hash.digest('base64') !== expected.trim()) throw new RefugeError('content_md5_mismatch', 'Possible message corruption.');
+}
+
 export function docRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const get = async (req: Req, reply: FastifyReply) => {
     const redirected = designRedirect(req, reply);
@@ -78,11 +92,14 @@ export function docRoutes(app: FastifyInstance, ctx: ServerContext): void {
       if (revs !== 'all' && (!Array.isArray(revs) || !revs.every((r) => typeof r === 'string'))) {
         throw new RefugeError('bad_request', 'open_revs must be "all" or a JSON array of revs');
       }
-      const results = await db.getOpenRevs(id, revs as 'all' | string[], getOptions(q));
-      // CouchDB's replicator asks for multipart/mixed (one JSON part per revision, attachments
-      // inline); PouchDB and the rest read JSON.
-      if (!accepts(req.headers.accept, 'multipart/mixed')) return results;
-      const mixed = jsonPartsMixed(results.map((r) => ('ok' in r ? r.ok : r)));
+      // Multipart unless the client asks for JSON (PouchDB does), as CouchDB negotiates; its
+      // replicator reads each revision with the bytes of its attachments (those newer than
+      // atts_since), which a multipart answer always carries.
+      const multipart = accepts(req.headers.accept, 'multipart/mixed');
+      const options = getOptions(q);
+      const results = await db.getOpenRevs(id, revs as 'all' | string[], multipart ? { ...options, attachments: true } : options);
+      if (!multipart) return results;
+      const mixed = openRevsMixed(results.map((r) => ('ok' in r ? r.ok : r)));
       return reply.header('Content-Type', mixed.contentType).send(mixed.body);
     }
     const options = getOptions(q);
@@ -90,13 +107,10 @@ export function docRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const etag = `"${doc._rev}"`;
     if (etagMatches(req.headers['if-none-match'], etag)) return notModified(reply, etag);
     reply.header('ETag', etag);
-    if (options.attachments && accepts(req.headers.accept, 'multipart/related')) {
+    const withData = options.attachments === true || (options.attsSince?.length ?? 0) > 0;
+    if (withData && doc._attachments !== undefined && accepts(req.headers.accept, 'multipart/related')) {
       // The attachments' bytes follow the JSON instead of sitting in it as base64.
-      const inline = Object.entries((doc._attachments ?? {}) as Record<string, { data?: string; content_type?: string }>).filter(([, a]) => typeof a.data === 'string');
-      const related = docRelated(
-        doc,
-        inline.map(([name, a]) => ({ name, contentType: a.content_type ?? 'application/octet-stream', bytes: Buffer.from(a.data!, 'base64') })),
-      );
+      const related = docRelated(doc, inlineAttachments(doc));
       return reply.header('Content-Type', related.contentType).send(related.body);
     }
     return doc;
@@ -197,7 +211,10 @@ export function docRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const db = await dbOf(ctx, req);
     const rev = writeRev(req, undefined);
     const type = req.headers['content-type'] ?? 'application/octet-stream';
-    const r = await db.putAttachment(docIdOf(req), attName(req), rev, req.body as AsyncIterable<Uint8Array>, type);
+    const md5 = req.headers['content-md5'];
+    const body = req.body as AsyncIterable<Uint8Array>;
+    const bytes = typeof md5 === 'string' ? md5Checked(body, md5) : body;
+    const r = await db.putAttachment(docIdOf(req), attName(req), rev, bytes, type);
     const path = `/${encodeURIComponent(req.params.db)}/${docPath(r.id)}/${attName(req).split('/').map(encodeURIComponent).join('/')}`;
     reply.code(201).header('ETag', `"${r.rev}"`).header('Location', absoluteUrl(req, path));
     return { ok: true, id: r.id, rev: r.rev };

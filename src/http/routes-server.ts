@@ -2,7 +2,7 @@
 
 import type { FastifyInstance } from 'fastify';
 import { RefugeError } from '../errors/index.ts';
-import { randomUuid } from '../documents/index.ts';
+import { IdGenerator, randomUuid } from '../documents/index.ts';
 import { requireAdmin } from './auth.ts';
 import { absoluteUrl, type ServerContext } from './context.ts';
 import { dbNameRange } from './routes-db.ts';
@@ -20,6 +20,9 @@ export function serverRoutes(app: FastifyInstance, ctx: ServerContext): void {
 
   app.get('/_up', async () => ({ status: 'ok', seeds: {} }));
 
+  // CouchDB's default algorithm, `sequential`: a random prefix and an increasing suffix, so ids a
+  // client makes from them land together in the ordered store, as ids the server makes do.
+  const uuids = new IdGenerator();
   app.get('/_uuids', async (req, reply) => {
     const count = int(req.query as Query, 'count') ?? 1;
     if (count < 1 || count > 1000) throw new RefugeError('bad_request', 'count must be between 1 and 1000');
@@ -30,7 +33,7 @@ export function serverRoutes(app: FastifyInstance, ctx: ServerContext): void {
       Expires: 'Fri, 01 Jan 1990 00:00:00 GMT',
       ETag: `"${randomUuid()}"`,
     });
-    return { uuids: Array.from({ length: count }, randomUuid) };
+    return { uuids: Array.from({ length: count }, () => uuids.next()) };
   });
   app.route({
     method: ['POST', 'PUT', 'DELETE'],

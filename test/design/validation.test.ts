@@ -112,6 +112,25 @@ describe('validate_doc_update', () => {
     await assert.rejects(db.put({ _id: 'z' }), { code: 'forbidden' });
   });
 
+  test('a design document in a language Refuge cannot run is stored, as CouchDB stores it; using it is the error', async () => {
+    await server.node.createDb('erl');
+    const db = await server.node.db('erl');
+    const erlang = { _id: '_design/erlang', language: 'erlang', filters: { f: 'fun({Doc}, Req) -> true end.' }, views: { v: { map: 'fun({Doc}) -> Emit(1, null) end.' } } };
+    const put = await request(`${server.url}/erl/_design/erlang`, { method: 'PUT', body: erlang });
+    assert.equal(put.status, 201, JSON.stringify(put.body));
+    // Replicated in as it is too: a database holding one copies whole.
+    const replicated = { ...erlang, _id: '_design/erlang2', _rev: '1-' + 'a'.repeat(32) };
+    assert.ok('ok' in (await db.bulkDocs([replicated], { newEdits: false }))[0]!);
+    assert.equal((await db.get('_design/erlang2')).language, 'erlang');
+    const view = await request(`${server.url}/erl/_design/erlang/_view/v`);
+    assert.ok(view.status >= 400 && view.status < 600, String(view.status));
+    assert.equal(typeof view.body.error, 'string');
+    const changes = await request(`${server.url}/erl/_changes?filter=erlang/f`);
+    assert.ok(changes.status >= 400, String(changes.status));
+    // Ordinary writes go on.
+    assert.match((await db.put({ _id: 'plain' })).rev, /^1-/);
+  });
+
   test('a new or changed validate function applies at once; removing it lifts it', async () => {
     await server.node.createDb('v2');
     const db = await server.node.db('v2');

@@ -2,6 +2,7 @@
 // endpoints, ETags and If-Match/If-None-Match, replication helpers, unimplemented routes, and the
 // admin: Basic auth, cookie sessions, and refusing to listen publicly without one.
 
+import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isRefugeError } from '../../src/errors/index.ts';
@@ -43,6 +44,10 @@ describe('CouchDB API shapes', () => {
     assert.equal(new Set(uuids.body.uuids).size, 3);
     for (const id of uuids.body.uuids) assert.match(id, /^[0-9a-f]{32}$/);
     assert.equal((await request(`${u}/_uuids`)).body.uuids.length, 1);
+    // CouchDB's default `sequential` algorithm: each id after the last, across requests.
+    const many = [...(await request(`${u}/_uuids?count=1000`)).body.uuids, ...(await request(`${u}/_uuids?count=1000`)).body.uuids];
+    assert.equal(new Set(many).size, 2000);
+    assert.ok(many.filter((id, i) => i > 0 && id <= many[i - 1]).length <= 1, 'increasing, but for a prefix change');
     for (const bad of ['0', '-1', 'x', '100000']) {
       const r = await request(`${u}/_uuids?count=${bad}`);
       assert.equal(r.status, 400, bad);
@@ -200,6 +205,15 @@ describe('CouchDB API shapes', () => {
     const added = await request(`${db}/d/a.txt?rev=${doc.body.rev}`, { method: 'PUT', raw: 'x', headers: { 'content-type': 'text/plain' } });
     assert.equal(added.status, 201);
     assert.equal(added.headers.get('location'), `${db}/d/a.txt`);
+    // Content-MD5, when sent, is checked as CouchDB checks it: a mismatch writes nothing.
+    const md5 = (text: string) => createHash('md5').update(text).digest('base64');
+    const m = await request(`${db}/m`, { method: 'PUT', body: {} });
+    const wrong = await request(`${db}/m/b.txt?rev=${m.body.rev}`, { method: 'PUT', raw: 'hello', headers: { 'content-type': 'text/plain', 'content-md5': md5('hullo') } });
+    assert.deepEqual([wrong.status, wrong.body.error], [400, 'content_md5_mismatch']);
+    assert.equal((await request(`${db}/m`)).body._rev, m.body.rev);
+    const right = await request(`${db}/m/b.txt?rev=${m.body.rev}`, { method: 'PUT', raw: 'hello', headers: { 'content-type': 'text/plain', 'content-md5': md5('hello') } });
+    assert.equal(right.status, 201);
+    await request(`${db}/m?rev=${right.body.rev}`, { method: 'DELETE' });
     const del = await request(`${db}/d/a.txt?rev=${unknown}`, { method: 'DELETE' });
     assert.deepEqual([del.status, del.body], [409, { error: 'not_found', reason: 'missing_rev' }]);
     const reason = "Attachment name '_foo.txt' starts with prohibited character '_'";

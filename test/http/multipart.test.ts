@@ -73,7 +73,7 @@ test('a replicated multipart/related PUT stores the attachments that follow, gzi
   assert.equal(await (await fetch(`${s.url}/db/doc2/x.bin`)).text(), 'xyz');
 });
 
-test('open_revs with Accept: multipart/mixed and attachments=true as multipart/related', async (t) => {
+test("open_revs as multipart/mixed carries each revision's attachment bytes; attachments=true as multipart/related", async (t) => {
   const s = await startTestServer();
   t.after(s.close);
   await fetch(`${s.url}/db`, { method: 'PUT' });
@@ -81,23 +81,38 @@ test('open_revs with Accept: multipart/mixed and attachments=true as multipart/r
   const put = (await (
     await fetch(`${s.url}/db/doc`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ v: 1, _attachments: { 'a.txt': { content_type: 'text/plain', data: data.toString('base64') } } }) })
   ).json()) as { rev: string };
+  await fetch(`${s.url}/db/plain`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{"v":2}' });
 
   const missing = '9-00000000000000000000000000000000';
-  const mixed = await fetch(`${s.url}/db/doc?revs=true&latest=true&attachments=true&open_revs=${encodeURIComponent(JSON.stringify([put.rev, missing]))}`, { headers: { accept: 'multipart/mixed' } });
+  // CouchDB's replicator asks without attachments=true: the bytes come anyway, after each JSON.
+  const mixed = await fetch(`${s.url}/db/doc?revs=true&latest=true&open_revs=${encodeURIComponent(JSON.stringify([put.rev, missing]))}`, { headers: { accept: 'multipart/mixed' } });
   assert.equal(mixed.status, 200);
   const mixedType = mixed.headers.get('content-type')!;
   assert.match(mixedType, /^multipart\/mixed; boundary=/);
   const parts = [...parseMultipart(new Uint8Array(await mixed.arrayBuffer()), { boundary: getMultipartBoundary(mixedType)! })];
-  assert.deepEqual(parts.map((p) => p.headers['content-type']), ['application/json', 'application/json']);
-  const [first, second] = parts.map((p) => JSON.parse(p.text) as Record<string, unknown>);
-  assert.equal(first!._rev, put.rev);
-  assert.deepEqual((first!._revisions as { start: number }).start, 1);
-  assert.equal(Buffer.from(((first!._attachments as Record<string, { data: string }>)['a.txt']!).data, 'base64').toString(), 'attached bytes');
-  assert.deepEqual(second, { missing });
+  assert.equal(parts.length, 2);
+  const relatedType = parts[0]!.headers['content-type']!;
+  assert.match(relatedType, /^multipart\/related; boundary=/);
+  const [json, bytes] = [...parseMultipart(parts[0]!.bytes, { boundary: getMultipartBoundary(relatedType)! })];
+  const first = JSON.parse(json!.text) as Record<string, unknown>;
+  assert.equal(first._rev, put.rev);
+  assert.deepEqual((first._revisions as { start: number }).start, 1);
+  assert.deepEqual((first._attachments as Record<string, Record<string, unknown>>)['a.txt'], { ...(first._attachments as Record<string, Record<string, unknown>>)['a.txt'], follows: true, length: data.length });
+  assert.equal(bytes!.filename, 'a.txt');
+  assert.ok(Buffer.from(bytes!.bytes).equals(data));
+  assert.equal(parts[1]!.headers['content-type'], 'application/json');
+  assert.deepEqual(JSON.parse(parts[1]!.text), { missing });
+  // A revision without attachments is a plain JSON part.
+  const plain = await fetch(`${s.url}/db/plain?open_revs=all`, { headers: { accept: 'multipart/mixed' } });
+  const plainParts = [...parseMultipart(new Uint8Array(await plain.arrayBuffer()), { boundary: getMultipartBoundary(plain.headers.get('content-type')!)! })];
+  assert.deepEqual(plainParts.map((p) => [p.headers['content-type'], JSON.parse(p.text).v]), [['application/json', 2]]);
 
-  // Without the Accept header: JSON, as PouchDB reads it.
-  const json = await fetch(`${s.url}/db/doc?open_revs=all`);
-  assert.match(json.headers.get('content-type')!, /application\/json/);
+  // CouchDB negotiates: a client that takes anything (fetch's */*) gets multipart; one that asks
+  // for JSON (PouchDB, nano) gets JSON.
+  assert.match((await fetch(`${s.url}/db/doc?open_revs=all`)).headers.get('content-type')!, /^multipart\/mixed/);
+  const asJson = await fetch(`${s.url}/db/doc?open_revs=all`, { headers: { accept: 'application/json' } });
+  assert.match(asJson.headers.get('content-type')!, /application\/json/);
+  assert.equal(((await asJson.json()) as Array<{ ok: { _attachments: Record<string, { stub?: boolean }> } }>)[0]!.ok._attachments['a.txt']!.stub, true);
 
   const rel = await fetch(`${s.url}/db/doc?attachments=true`, { headers: { accept: 'multipart/related' } });
   const relType = rel.headers.get('content-type')!;

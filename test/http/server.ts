@@ -60,6 +60,9 @@ export async function request(
   init: { method?: string; body?: unknown; headers?: Record<string, string>; raw?: string | Uint8Array } = {},
 ): Promise<{ status: number; headers: Headers; body: any; text: string }> {
   const headers: Record<string, string> = { ...init.headers };
+  // A JSON client, as PouchDB and nano are: without it fetch sends */*, which CouchDB (and Refuge)
+  // answer with multipart where a document has attachments or several revisions.
+  if (!Object.keys(headers).some((h) => h.toLowerCase() === 'accept')) headers.accept = 'application/json';
   let body: string | Uint8Array | undefined = init.raw;
   if (init.body !== undefined) {
     body = JSON.stringify(init.body);
