@@ -81,7 +81,7 @@ export class DesignDocs {
     // ddocs written in unknown languages"), so such a database replicates whole; using one of its
     // functions (a view, a filter, a validation) is then the error.
     const language = doc.language ?? 'javascript';
-    if (language !== 'javascript' && language !== 'query' && typeof language === 'string') return undefined;
+    if (typeof language === 'string' && language !== 'javascript' && language !== 'query') return undefined;
     try {
       // The views' and search indexes' own checks give CouchDB's reasons for malformed definitions.
       parseDesignDoc(doc);

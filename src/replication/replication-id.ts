@@ -39,13 +39,13 @@ export async function replicationId(source: ReplicationPeer, target: Replication
 
 export const checkpointDocId = (replicationId: string): string => `_local/${replicationId}`;
 
+const generation = (rev: string) => Number.parseInt(rev, 10);
+const winsOver = (a: string, b: string) => generation(a) > generation(b) || (generation(a) === generation(b) && a > b);
+
 /**
  * The source's code of filter `ddoc/name` (for `_view`, of the view's map); not_found when the
  * design document or function is missing. `_design` runs no code.
  */
-const generation = (rev: string) => Number.parseInt(rev, 10);
-const winsOver = (a: string, b: string) => generation(a) > generation(b) || (generation(a) === generation(b) && a > b);
-
 async function filterSource(source: ReplicationPeer, name: string, queryParams: Record<string, unknown> | undefined): Promise<string | undefined> {
   if (name === '_design') return undefined;
   const byView = name === '_view';
