@@ -6,6 +6,9 @@ import { describeEndpoint, endpointPeer } from '../jobs/index.ts';
 import { openNode, type RefugeNode } from '../node/index.ts';
 import { replicate } from '../replication/index.ts';
 
+// How often a continuous replication that keeps catching up says so.
+const CAUGHT_UP_EVERY_MS = 30_000;
+
 export interface ReplicateArgs {
   source: string;
   target: string;
@@ -54,12 +57,18 @@ export async function runReplicate(args: ReplicateArgs, out: NodeJS.WritableStre
     rep.on('change', (e) => {
       if (tty) out.write(`\r  read ${e.docsRead}  written ${e.docsWritten}  failed ${e.docWriteFailures}  seq ${String(e.lastSeq ?? '')}   `);
     });
+    // Under steady writes the feed catches up after every batch: say so once, then at most every
+    // CAUGHT_UP_EVERY_MS (and again after a retry), not a line per batch.
+    let caughtUpSaid = -Infinity;
     rep.on('paused', (e) => {
       // Paused with an error is a wait before a retry (said by the retry event), not a caught-up feed.
-      if (args.continuous && !args.json && !e.error) out.write(`${tty ? '\n' : ''}  caught up at seq ${String(e.lastSeq ?? '')}, following changes (Ctrl-C to stop)\n`);
+      if (!args.continuous || args.json || e.error || Date.now() - caughtUpSaid < CAUGHT_UP_EVERY_MS) return;
+      caughtUpSaid = Date.now();
+      out.write(`${tty ? '\n' : ''}  caught up at seq ${String(e.lastSeq ?? '')}, following changes (Ctrl-C to stop)\n`);
     });
     // A peer that does not answer is tried again with growing waits: say so, rather than stay silent.
     rep.on('retry', (e) => {
+      caughtUpSaid = -Infinity;
       if (!args.json) err.write(`${tty ? '\n' : ''}  ${e.error.reason}; retrying in ${Math.max(1, Math.round(e.delayMs / 1000))} s (attempt ${e.attempt})\n`);
     });
     if (args.continuous) {

@@ -53,6 +53,8 @@ export type ErrorCode =
   | 'not_implemented'
   | 'closed'
   | 'unavailable'
+  /** A peer answered something a CouchDB peer never would (a wrong shape, documents not asked for). */
+  | 'bad_gateway'
   | 'internal';
 
 const STATUS: Record<ErrorCode, number> = {
@@ -117,6 +119,7 @@ const STATUS: Record<ErrorCode, number> = {
   closed: 500,
   // A peer or service that could not be reached or answered 5xx: worth retrying later.
   unavailable: 503,
+  bad_gateway: 502,
   internal: 500,
 };
 

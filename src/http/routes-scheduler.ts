@@ -27,7 +27,7 @@ function jobWire(job: Job) {
     info: info(job),
     // Newest first, as CouchDB lists a job's events.
     history: [
-      ...(job.lastError ? [{ timestamp: iso(job.updatedOn), type: 'crashed', reason: job.lastError }] : []),
+      ...job.crashes.map((c) => ({ timestamp: iso(c.at), type: 'crashed', reason: c.reason })),
       { timestamp: iso(job.startedOn), type: 'started' },
       { timestamp: iso(job.startedOn), type: 'added' },
     ],

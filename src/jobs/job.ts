@@ -10,6 +10,20 @@ export interface Job {
   startedOn: number;
   updatedOn: number;
   lastError?: string;
+  /** Failures while it runs (each retried by the replicator), newest first, the last few kept. */
+  crashes: Array<{ at: number; reason: string }>;
+  /** Set once a job has stopped for good on an error (a continuous API job then stays listed). */
+  failed?: boolean;
+}
+
+const CRASHES_KEPT = 10;
+
+/** Records a failure of `job`: its `last_error` and a `crashed` event in its history. */
+export function recordCrash(job: Job, reason: string, at = Date.now()): void {
+  job.lastError = reason;
+  job.updatedOn = at;
+  job.crashes.unshift({ at, reason });
+  job.crashes.length = Math.min(job.crashes.length, CRASHES_KEPT);
 }
 
 /**

@@ -5,7 +5,7 @@
 import type { RefugeNode } from '../node/index.ts';
 import { replicate, type ReplicationReport } from '../replication/index.ts';
 import { describeEndpoint, endpointPeer } from './endpoint.ts';
-import { jobId, type Job } from './job.ts';
+import { jobId, recordCrash, type Job } from './job.ts';
 import { apiKey, type JobSpec } from './job-spec.ts';
 import { ReplicatorDocs, type DocState, type JobHost } from './replicator-docs.ts';
 
@@ -82,13 +82,21 @@ export class ReplicationJobs implements JobHost {
       ...(spec.tuning?.checkpoints === false && { checkpoints: false }),
       ...(spec.winningRevsOnly && { winningRevsOnly: true }),
     });
-    const job: Job = { spec, replication, docId, startedOn: Date.now(), updatedOn: Date.now() };
+    const job: Job = { spec, replication, docId, startedOn: Date.now(), updatedOn: Date.now(), crashes: [] };
     replication.on('change', () => (job.updatedOn = Date.now()));
-    replication.on('error', (e) => (job.lastError = e.reason));
+    // Every failure shows while the job struggles (the replicator retries it), not only the last.
+    replication.on('retry', (e) => recordCrash(job, e.error.reason));
+    replication.on('error', (e) => recordCrash(job, e.reason));
     this.jobs.set(key, job);
     replication.done.then(
       () => this.jobs.get(key) === job && !spec.continuous && this.jobs.delete(key),
-      () => this.jobs.get(key) === job && this.jobs.delete(key),
+      () => {
+        if (this.jobs.get(key) !== job) return;
+        // A continuous API job that stopped on an error stays listed, failed, with its error, until
+        // cancelled: its client was told it runs and must be able to learn otherwise.
+        if (spec.continuous && key.startsWith('api:')) job.failed = true;
+        else this.jobs.delete(key);
+      },
     ).finally(release);
     return job;
   }
@@ -99,7 +107,9 @@ export class ReplicationJobs implements JobHost {
    */
   async replicate(spec: JobSpec): Promise<{ continuous: true; id: string | null } | { continuous: false; report: ReplicationReport }> {
     const key = apiKey(spec);
-    const running = spec.continuous ? this.jobs.get(key) : undefined;
+    const existing = spec.continuous ? this.jobs.get(key) : undefined;
+    // Asking again for a continuous job that failed starts it anew, as CouchDB's scheduler would.
+    const running = existing?.failed ? undefined : existing;
     const job = running ?? (await this.launch(key, spec));
     if (!spec.continuous) return { continuous: false, report: await job.replication.done };
     // A source that does not answer (retried for good in continuous mode) must not hold the

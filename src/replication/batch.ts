@@ -2,7 +2,7 @@
 // missing ones from the source (with their histories) → _bulk_docs new_edits:false on the target.
 
 import type { BulkGetRequest, Doc } from '../documents/index.ts';
-import { isRefugeError } from '../errors/index.ts';
+import { RefugeError, isRefugeError } from '../errors/index.ts';
 import type { PeerChangeRow, PeerWriteResult, ReplicationPeer } from './peer.ts';
 
 export interface BatchResult {
@@ -46,6 +46,8 @@ export async function replicateBatch(
   for (const row of rows) if (row.doc) carried.set(row.id, row.doc);
   const requests: BulkGetRequest[] = [];
   for (const id in diff) {
+    // Only what was asked about: a target's answer cannot make the source's other documents flow.
+    if (!Object.hasOwn(revs, id)) continue;
     const doc = carried.get(id);
     for (const rev of diff[id]!.missing) {
       result.missingFound++;
@@ -55,29 +57,89 @@ export async function replicateBatch(
   }
   if (result.missingFound === 0) return result;
 
-  if (requests.length > 0) {
-    const fetched = await call(() => source.bulkGet(requests, { revs: true, latest: true, signal }));
-    // `latest` can answer two requests of one branch with the same newest leaf: send it once.
-    const seen = new Set(result.docs.map((d) => `${d._id}\u0000${d._rev}`));
-    for (const { docs } of fetched.results) {
-      for (const entry of docs) {
+  const asked = new Set(requests.map((r) => r.id));
+  // `latest` can answer two requests of one branch with the same newest leaf: send it once.
+  const seen = new Set(result.docs.map((d) => `${d._id}\u0000${d._rev}`));
+  const fetch = async (group: readonly BulkGetRequest[]): Promise<Doc[]> => {
+    const fetched = await call(() => source.bulkGet(group, { revs: true, latest: true, signal }));
+    const docs: Doc[] = [];
+    for (const { docs: entries } of fetched.results) {
+      for (const entry of entries ?? []) {
         // A revision the source no longer has (compacted or purged since the changes read) is skipped,
         // as CouchDB does: the next changes entry for that document brings its newer leaf.
         if (!('ok' in entry)) continue;
+        if (!asked.has(entry.ok._id!)) throw new RefugeError('bad_gateway', `the source answered document ${JSON.stringify(entry.ok._id)}, which was not asked for`);
         const key = `${entry.ok._id}\u0000${entry.ok._rev}`;
         if (seen.has(key)) continue;
         seen.add(key);
-        result.docs.push(entry.ok);
+        docs.push(entry.ok);
       }
     }
-  }
-  result.docsRead = result.docs.length;
-  if (result.docs.length === 0) return result;
+    return docs;
+  };
+  const write = async (docs: Doc[]): Promise<void> => {
+    if (docs.length === 0) return;
+    const failures = await writeDocs(target, docs, call, signal);
+    result.failures.push(...failures);
+    result.docWriteFailures += failures.length;
+    result.docsWritten += docs.length - failures.length;
+  };
 
-  result.failures = await writeDocs(target, result.docs, call, signal);
-  result.docWriteFailures = result.failures.length;
-  result.docsWritten = result.docs.length - result.failures.length;
+  const groups = groupRequests(requests, rows);
+  if (groups.length <= 1) {
+    // The common case: one _bulk_get, one _bulk_docs.
+    if (groups.length === 1) result.docs.push(...(await fetch(groups[0]!)));
+    result.docsRead = result.docs.length;
+    await write(result.docs);
+    return result;
+  }
+  // Large attachments: each group is fetched and written before the next, so neither the source's
+  // answer nor what is held here grows with the batch; written docs keep stubs, not the bytes.
+  const written = result.docs.splice(0);
+  await write(written);
+  for (const group of groups) {
+    const docs = await fetch(group);
+    await write(docs);
+    for (const d of docs) written.push(withStubs(d));
+  }
+  result.docs = written;
+  result.docsRead = written.length;
   return result;
+}
+
+/** Attachment bytes a single `_bulk_get` may carry before the next documents go in another one. */
+const GROUP_ATTACHMENT_BYTES = 4 * 1024 * 1024;
+
+/**
+ * `requests` in groups whose attachments (as the changes rows announce them) stay near
+ * GROUP_ATTACHMENT_BYTES; documents of unknown size (other branches) join the current group.
+ */
+function groupRequests(requests: readonly BulkGetRequest[], rows: readonly PeerChangeRow[]): BulkGetRequest[][] {
+  if (requests.length === 0) return [];
+  const sizes = new Map<string, number>();
+  for (const row of rows) if (row.attachmentBytes) sizes.set(row.id, row.attachmentBytes);
+  if (sizes.size === 0) return [[...requests]];
+  const groups: BulkGetRequest[][] = [[]];
+  let bytes = 0;
+  for (const r of requests) {
+    const size = sizes.get(r.id) ?? 0;
+    if (bytes > 0 && bytes + size > GROUP_ATTACHMENT_BYTES) {
+      groups.push([]);
+      bytes = 0;
+    }
+    groups[groups.length - 1]!.push(r);
+    bytes += size;
+  }
+  return groups;
+}
+
+/** The document with its attachments' inline bytes dropped for stubs (what progress events keep). */
+function withStubs(doc: Doc): Doc {
+  const atts = doc._attachments as Record<string, Record<string, unknown>> | undefined;
+  if (!atts) return doc;
+  const stubs: Record<string, Record<string, unknown>> = {};
+  for (const [name, { data: _d, follows: _f, ...meta }] of Object.entries(atts)) stubs[name] = { ...meta, stub: true };
+  return { ...doc, _attachments: stubs };
 }
 
 /** Writes with new_edits:false; a body the target finds too large is split in halves (as CouchDB's replicator does). */

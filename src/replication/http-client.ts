@@ -131,17 +131,19 @@ export class HttpClient {
       }
       let text: string;
       try {
-        text = await res.text();
+        text = await readText(res, timer.touch);
       } catch (err) {
         if (req.signal?.aborted) throw err;
-        throw new RefugeError('unavailable', `${what}: connection lost reading the answer`, { cause: err });
+        throw new RefugeError('unavailable', `${what}: connection lost reading the answer (${describe(err, timer.signal)})`, { cause: err });
       }
       let body: unknown;
       try {
         body = text === '' ? undefined : JSON.parse(text);
       } catch (err) {
         if (res.status >= 500) throw httpError(res.status, undefined, what);
-        throw new RefugeError('bad_request', `${what}: the answer is not JSON (HTTP ${res.status})`, { cause: err });
+        // A body cut short (a connection closed early, with no length to tell) or garbled on the way:
+        // the peer's fault and usually passing, so retried as a lost connection is; 502 if it lasts.
+        throw new RefugeError('unavailable', `${what}: the answer is not JSON (HTTP ${res.status}, ${text.length} bytes)`, { cause: err, status: 502 });
       }
       if (res.status >= 400 && !req.acceptStatus?.includes(res.status)) throw httpError(res.status, body, what);
       return { status: res.status, body };
@@ -149,6 +151,21 @@ export class HttpClient {
       timer.clear();
     }
   }
+}
+
+/**
+ * The body as text, the request's timer restarted at every chunk: a long answer that keeps coming
+ * (a batch of large attachments on a slow link) is not cut off, a silent one still is.
+ */
+async function readText(res: Response, touch: () => void): Promise<string> {
+  if (!res.body) return res.text();
+  const decoder = new TextDecoder();
+  let text = '';
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    touch();
+    text += decoder.decode(chunk, { stream: true });
+  }
+  return text + decoder.decode();
 }
 
 function describe(err: unknown, signal: AbortSignal): string {

@@ -14,6 +14,7 @@ import type {
   PeerWriteResult,
   ReplicationPeer,
 } from './peer.ts';
+import { attachmentBytesOf } from './peer.ts';
 
 export interface HttpPeerOptions extends HttpClientOptions {
   /** Declared abilities; `bulkGet` is also turned off by itself when the server lacks _bulk_get. */
@@ -46,7 +47,7 @@ export class HttpPeer implements ReplicationPeer {
     const { body } = await this.client.request({ signal: options.signal });
     const b = body as Wire;
     if (typeof b?.update_seq !== 'string' && typeof b?.update_seq !== 'number') {
-      throw new RefugeError('bad_request', `${this.client.url} does not look like a CouchDB database (no update_seq)`);
+      throw new RefugeError('bad_gateway', `${this.client.url} does not look like a CouchDB database (no update_seq)`);
     }
     const info: PeerInfo = { updateSeq: b.update_seq };
     if (typeof b.db_name === 'string') info.dbName = b.db_name;
@@ -99,8 +100,12 @@ export class HttpPeer implements ReplicationPeer {
       extraTimeoutMs: longpoll ? (req.timeoutMs ?? 30_000) : 0,
     });
     const b = res.body as Wire;
-    if (!Array.isArray(b?.results)) throw new RefugeError('bad_request', `${this.client.url}/_changes: no results in the answer`);
+    if (!Array.isArray(b?.results)) throw new RefugeError('bad_gateway', `${this.client.url}/_changes: no results in the answer`);
     const results: PeerChangeRow[] = b.results.map((r: Wire) => {
+      // A row the replicator cannot act on is the peer's fault, never silently stepped over.
+      if (typeof r?.id !== 'string' || !Array.isArray(r.changes) || r.seq === undefined) {
+        throw new RefugeError('bad_gateway', `${this.client.url}/_changes: a row without seq, id or changes: ${JSON.stringify(r).slice(0, 200)}`);
+      }
       const row: PeerChangeRow = { seq: r.seq as PeerChangeRow['seq'], id: r.id as string, changes: r.changes as PeerChangeRow['changes'] };
       if (r.deleted === true) row.deleted = true;
       if (req.includeDocs) this.takeDoc(row, r.doc);
@@ -123,14 +128,19 @@ export class HttpPeer implements ReplicationPeer {
       return;
     }
     const d = doc as Doc;
-    if (d._attachments === undefined && d._id === row.id) row.doc = d;
+    if (d._id !== row.id) return;
+    if (d._attachments === undefined) row.doc = d;
+    else row.attachmentBytes = attachmentBytesOf(d);
   }
 
   async revsDiff(request: Record<string, string[]>, options: CallOptions = {}): Promise<RevsDiffResult> {
     const { body } = await this.client.request({ method: 'POST', path: '_revs_diff', body: request, signal: options.signal });
+    const bad = () => new RefugeError('bad_gateway', `${this.client.url}/_revs_diff: not CouchDB's answer: ${JSON.stringify(body).slice(0, 200)}`);
+    if (body !== undefined && (body === null || typeof body !== 'object' || Array.isArray(body))) throw bad();
     const out: RevsDiffResult = {};
     for (const [id, entry] of Object.entries((body ?? {}) as Record<string, Wire>)) {
-      const missing = Array.isArray(entry?.missing) ? (entry.missing as string[]) : [];
+      if (entry === null || typeof entry !== 'object' || (entry.missing !== undefined && !Array.isArray(entry.missing))) throw bad();
+      const missing = Array.isArray(entry.missing) ? (entry.missing as string[]) : [];
       if (missing.length === 0) continue;
       out[id] = Array.isArray(entry.possible_ancestors)
         ? { missing, possibleAncestors: entry.possible_ancestors as string[] }
@@ -150,7 +160,7 @@ export class HttpPeer implements ReplicationPeer {
           signal: options.signal,
         });
         const results = (body as Wire)?.results;
-        if (!Array.isArray(results)) throw new RefugeError('bad_request', `${this.client.url}/_bulk_get: no results in the answer`);
+        if (!Array.isArray(results)) throw new RefugeError('bad_gateway', `${this.client.url}/_bulk_get: no results in the answer`);
         return { results };
       } catch (err) {
         if (!(isRefugeError(err) && NO_BULK_GET.has(err.status))) throw err;
@@ -190,7 +200,7 @@ export class HttpPeer implements ReplicationPeer {
         query: { revs: true, latest: true, attachments: true, open_revs: JSON.stringify(wanted) },
         signal,
       });
-      if (!Array.isArray(body)) throw new RefugeError('bad_request', `${this.client.url}/${docPath(id)}: open_revs did not answer a list`);
+      if (!Array.isArray(body)) throw new RefugeError('bad_gateway', `${this.client.url}/${docPath(id)}: open_revs did not answer a list`);
       return { id, docs: body.map((e: Wire) => (e.ok ? { ok: e.ok as Doc } : missing(e.missing as string))) };
     } catch (err) {
       if (!isRefugeError(err, 'not_found')) throw err;
@@ -206,7 +216,7 @@ export class HttpPeer implements ReplicationPeer {
       signal: options.signal,
       acceptStatus: [417],
     });
-    if (!Array.isArray(body)) throw new RefugeError('bad_request', `${this.client.url}/_bulk_docs: the answer is not a list`);
+    if (!Array.isArray(body)) throw new RefugeError('bad_gateway', `${this.client.url}/_bulk_docs: the answer is not a list`);
     return body as PeerWriteResult[];
   }
 

@@ -14,6 +14,7 @@ import type {
   ReplicationPeer,
   Seq,
 } from './peer.ts';
+import { attachmentBytesOf } from './peer.ts';
 import { timeoutSignal } from './retry.ts';
 
 export interface LocalPeerOptions {
@@ -40,8 +41,12 @@ function toLocalSeq(seq: Seq): number {
  * Documents in changes carry attachment stubs, where bulkGet would carry the data (or the mesh its
  * blobs): those rows lose their doc and are fetched by bulkGet as before.
  */
-function withoutAttachmentDocs<T extends { results: Array<{ doc?: Doc }> }>(changes: T): T {
-  for (const row of changes.results) if (row.doc?._attachments !== undefined) delete row.doc;
+function withoutAttachmentDocs<T extends { results: Array<{ doc?: Doc; attachmentBytes?: number }> }>(changes: T): T {
+  for (const row of changes.results) {
+    if (row.doc?._attachments === undefined) continue;
+    row.attachmentBytes = attachmentBytesOf(row.doc);
+    delete row.doc;
+  }
   return changes;
 }
 
@@ -88,19 +93,25 @@ export class LocalPeer implements ReplicationPeer {
       ...(request.includeDocs === true && { includeDocs: true, revs: true, maxDocBytes: CARRIED_DOC_BYTES }),
     };
     const first = await this.db.changes({ ...filter, since, limit: request.limit });
-    if (first.results.length > 0 || request.feed !== 'longpoll' || request.signal?.aborted) return withoutAttachmentDocs(first);
+    if (first.results.length > 0 || request.feed !== 'longpoll' || request.signal?.aborted) return this.withPending(withoutAttachmentDocs(first));
     // Nothing new: wait for the first matching commit, the timeout, or the caller giving up.
     const wait = timeoutSignal(request.signal, request.timeoutMs ?? 60_000);
     const live = this.db.subscribe({ ...filter, since: first.lastSeq, batchSize: request.limit, signal: wait.signal });
     try {
       const next = await live.next();
       const rows = next.done ? [] : next.value;
-      if (rows.length > 0) return withoutAttachmentDocs({ results: rows, lastSeq: rows[rows.length - 1]!.seq });
+      if (rows.length > 0) return this.withPending(withoutAttachmentDocs({ results: rows, lastSeq: rows[rows.length - 1]!.seq }));
     } finally {
       wait.clear();
       await live.return(undefined);
     }
     return { results: [], lastSeq: first.lastSeq };
+  }
+
+  /** CouchDB's `pending` (changes left after the answer), as the HTTP feed reports it: progress. */
+  private async withPending(changes: PeerChanges): Promise<PeerChanges> {
+    if (typeof changes.lastSeq === 'number') changes.pending = await this.db.pendingAfter(changes.lastSeq);
+    return changes;
   }
 
   revsDiff(request: Record<string, string[]>): Promise<RevsDiffResult> {

@@ -45,6 +45,17 @@ export interface PeerChangeRow {
   deleted?: boolean;
   /** The winning revision with `_revisions`, when asked with `includeDocs` (see there). */
   doc?: Doc;
+  /** Bytes of the winning revision's attachments, when its doc came with stubs (sizes its fetch). */
+  attachmentBytes?: number;
+}
+
+/** The bytes a document's attachment stubs announce (0 when none say). */
+export function attachmentBytesOf(doc: Doc): number {
+  let total = 0;
+  for (const stub of Object.values((doc._attachments ?? {}) as Record<string, { length?: unknown }>)) {
+    if (typeof stub?.length === 'number' && stub.length > 0) total += stub.length;
+  }
+  return total;
 }
 
 export interface PeerChanges {

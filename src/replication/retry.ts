@@ -61,19 +61,27 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-/** An AbortSignal that fires when `parent` does or after `ms`; `clear` releases its timer. */
-export function timeoutSignal(parent: AbortSignal | undefined, ms: number): { signal: AbortSignal; clear: () => void } {
+/**
+ * An AbortSignal that fires when `parent` does or after `ms` without news; `touch` restarts the
+ * wait (a sign of life, such as a chunk of the answer), `clear` releases its timer.
+ */
+export function timeoutSignal(parent: AbortSignal | undefined, ms: number): { signal: AbortSignal; clear: () => void; touch: () => void } {
   const controller = new AbortController();
-  const timer = Number.isFinite(ms)
-    ? setTimeout(() => controller.abort(new RefugeError('unavailable', `no answer within ${ms} ms`)), ms)
-    : undefined;
+  const expire = () => controller.abort(new RefugeError('unavailable', `no answer within ${ms} ms`));
+  let timer = Number.isFinite(ms) ? setTimeout(expire, ms) : undefined;
   const clearTimer = () => {
     if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
   };
-  if (!parent) return { signal: controller.signal, clear: clearTimer };
+  const touch = () => {
+    if (timer === undefined || controller.signal.aborted) return;
+    clearTimeout(timer);
+    timer = setTimeout(expire, ms);
+  };
+  if (!parent) return { signal: controller.signal, clear: clearTimer, touch };
   // AbortSignal.any links without an abort listener on the parent: a replication's one signal is
   // shared by many concurrent requests, and per-request listeners would pile up on it.
-  if (typeof AbortSignal.any === 'function') return { signal: AbortSignal.any([parent, controller.signal]), clear: clearTimer };
+  if (typeof AbortSignal.any === 'function') return { signal: AbortSignal.any([parent, controller.signal]), clear: clearTimer, touch };
   const onAbort = () => controller.abort(parent.reason);
   if (parent.aborted) controller.abort(parent.reason);
   else parent.addEventListener('abort', onAbort, { once: true });
@@ -83,5 +91,6 @@ export function timeoutSignal(parent: AbortSignal | undefined, ms: number): { si
       clearTimer();
       parent.removeEventListener('abort', onAbort);
     },
+    touch,
   };
 }

@@ -375,3 +375,41 @@ test('a _replicator job that cannot run yet is crashing and tried again until it
   await jobs.whenDoc('later', 'completed', guard);
   assert.equal((await (await node.db('later-dst')).get('arrived'))._id, 'arrived');
 });
+
+// A regression would leave the job failed and the second changes request never made: fail, not hang.
+test('a continuous job shows its failures while it retries them; a garbled answer is retried, not fatal', { timeout: 60_000 }, async (t) => {
+  const { createServer } = await import('node:http');
+  let changesCalls = 0;
+  let secondCall!: () => void;
+  const retried = new Promise<void>((resolve) => (secondCall = resolve));
+  // A source that says it is a database, then answers its changes feed with something not JSON.
+  const fake = createServer((req, res) => {
+    const path = (req.url ?? '').split('?', 1)[0]!;
+    res.setHeader('content-type', 'application/json');
+    if (path === '/src') return void res.end(JSON.stringify({ db_name: 'src', update_seq: 3, doc_count: 3, instance_start_time: '0' }));
+    if (path === '/src/_changes') {
+      if (++changesCalls === 2) secondCall();
+      return void res.end('{"results":[{"seq":1,"id":"a"');
+    }
+    res.statusCode = 404;
+    res.end(JSON.stringify({ error: 'not_found', reason: 'missing' }));
+  });
+  await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => {
+    fake.closeAllConnections();
+    fake.close(() => resolve());
+  }));
+  const { srv } = await memoryNodeServer(t);
+  const source = `http://127.0.0.1:${(fake.address() as { port: number }).port}/src`;
+  const started = await json(srv.url + '/_replicate', 'POST', { source, target: 'copy', create_target: true, continuous: true });
+  assert.equal(started.status, 202);
+  await retried;
+  const jobs = (await (await fetch(srv.url + '/_scheduler/jobs')).json()) as { jobs: Array<{ history: Array<{ type: string; reason?: string }> }> };
+  assert.equal(jobs.jobs.length, 1, 'still listed: retried, not failed');
+  const crashed = jobs.jobs[0]!.history.find((h) => h.type === 'crashed');
+  assert.match(crashed?.reason ?? '', /not JSON/);
+  const tasks = (await (await fetch(srv.url + '/_active_tasks')).json()) as Array<{ last_error?: string }>;
+  assert.match(tasks[0]!.last_error ?? '', /not JSON/);
+  const cancel = await json(srv.url + '/_replicate', 'POST', { source, target: 'copy', create_target: true, continuous: true, cancel: true });
+  assert.equal(cancel.status, 200);
+});

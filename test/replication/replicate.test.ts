@@ -220,3 +220,35 @@ test('a source that turns out unable to carry documents is not asked again', asy
   assert.ok(source.carried.slice(1).every((c) => !c), `carried: ${source.carried.join(',')}`);
   await assertSameTrees(a, b);
 });
+
+test('large attachments are fetched and written a few megabytes at a time, not as one batch', async (t) => {
+  const { a, b } = await pair(t);
+  const mb = (i: number) => Buffer.alloc(3 * 1024 * 1024, i).toString('base64');
+  for (let i = 0; i < 5; i++) await a.put({ _id: `big${i}`, _attachments: { 'blob.bin': { content_type: 'application/octet-stream', data: mb(i) } } });
+  await a.bulkDocs(Array.from({ length: 5 }, (_, i) => ({ _id: `small${i}` })));
+  const source = new RecordingPeer(a);
+  const groups: number[] = [];
+  const inner = source.bulkGet.bind(source);
+  source.bulkGet = (requests, options) => {
+    groups.push(requests.length);
+    return inner(requests, options);
+  };
+  const events: Doc[][] = [];
+  const rep = replicate(source, b, { batchSize: 20 });
+  rep.on('change', (c) => events.push(c.docs));
+  const report = await rep.done;
+  assert.equal(report.docsWritten, 10);
+  // 3 MB each against a 4 MB group: one document per _bulk_get.
+  assert.deepEqual(groups, [1, 1, 1, 1, 1]);
+  await assertSameTrees(a, b);
+  const copy = await b.getAttachment('big3', 'blob.bin');
+  let bytes = 0;
+  for await (const chunk of copy.read) {
+    bytes += chunk.length;
+    assert.ok(chunk.every((x) => x === 3));
+  }
+  assert.equal(bytes, 3 * 1024 * 1024);
+  // Progress events keep stubs, not the bytes.
+  const reported = events.flat().find((d) => d._id === 'big0')!;
+  assert.equal((reported._attachments as Record<string, { stub?: boolean; data?: string }>)['blob.bin']!.data, undefined);
+});

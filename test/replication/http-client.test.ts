@@ -1,0 +1,64 @@
+// The HTTP client under a misbehaving peer: a garbled or cut-short answer is a retryable failure
+// (the peer's, answered 502 if it lasts), and the timeout counts silence, not the whole transfer.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { isRefugeError } from '../../src/core.ts';
+import { HttpClient } from '../../src/replication/http-client.ts';
+import { isRetryable } from '../../src/replication/retry.ts';
+
+async function serve(handler: Parameters<typeof createServer>[1]): Promise<{ url: string; close: () => Promise<void> }> {
+  const server: Server = createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/db`,
+    close: () => new Promise((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+test('an answer that is not JSON (garbled, or cut short without a length) is a retryable 502', async (t) => {
+  const s = await serve((req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    // No Content-Length: the body simply ends where the connection does.
+    res.end(req.url?.includes('cut') ? '{"results":[{"seq":1,"id":"a"' : '<html>proxy error</html>');
+  });
+  t.after(s.close);
+  const client = new HttpClient(s.url, { timeoutMs: 5000 });
+  for (const path of ['_changes?cut', '_changes']) {
+    await assert.rejects(client.request({ path }), (err: unknown) => {
+      assert.ok(isRefugeError(err, 'unavailable'), String(err));
+      assert.equal(err.status, 502);
+      assert.ok(isRetryable(err));
+      assert.match(err.reason, /not JSON/);
+      return true;
+    });
+  }
+});
+
+test('the timeout counts silence: a slow answer that keeps coming completes, a silent one fails', async (t) => {
+  const s = await serve((req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    if (req.url?.includes('silent')) return void res.write('{"ok":');
+    // Sixteen chunks 100 ms apart: 1.5 s in all, over a 1 s timeout, never long without bytes.
+    let n = 0;
+    const timer = setInterval(() => {
+      if (++n < 16) res.write(n === 1 ? '{"pad":"' : 'xxxxxxxx');
+      else {
+        clearInterval(timer);
+        res.end('"}');
+      }
+    }, 100);
+    res.on('close', () => clearInterval(timer));
+  });
+  t.after(s.close);
+  const client = new HttpClient(s.url, { timeoutMs: 1000 });
+  const { body } = await client.request({ path: 'slow' });
+  assert.equal((body as { pad: string }).pad.length, 14 * 8);
+  await assert.rejects(client.request({ path: 'silent' }), (err: unknown) => isRefugeError(err, 'unavailable'));
+});
