@@ -193,7 +193,8 @@ export class WriteBatch {
     // Nothing changed once stemmed (a revision re-sent after revs_limit dropped it): no write, no
     // sequence. Any other change to the tree, even a parent link learnt without a new revision
     // (which can change the winner), is a change with a new sequence, as in CouchDB.
-    if (current && sameTree(tree, current.tree)) return;
+    // (A new revision that survived stemming is a change: no need to compare the trees.)
+    if (current && !(added && newRev in tree && !(newRev in current.tree)) && sameTree(tree, current.tree)) return;
     const win = winner(tree);
     let body: JsonObject;
     if (win.rev === newRev) body = newBody;
