@@ -35,6 +35,8 @@ export interface DiscoverySettings {
   /** UPnP port mapping and AutoNAT; default on when some listen address is not loopback. */
   nat?: boolean;
   connectionGater?: ConnectionGater;
+  /** libp2p's own redials of a dropped keep-alive peer: how many, the first after `intervalMs`. */
+  reconnect?: { retries: number; intervalMs: number };
 }
 
 /** True when every listen address is loopback (or a relay): nothing on a LAN can see this node. */
@@ -97,6 +99,7 @@ export function libp2pOptions(s: DiscoverySettings, privateKey: PrivateKey): Lib
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     ...(s.connectionGater && { connectionGater: s.connectionGater }),
+    ...(s.reconnect && { connectionManager: { reconnectRetries: s.reconnect.retries, reconnectRetryInterval: s.reconnect.intervalMs } }),
     services: services as Libp2pOptions<Record<string, unknown>>['services'],
   };
 }

@@ -43,6 +43,13 @@ export interface MeshNodeOptions {
    * while the node runs, and a removed peer or a revoked grant must take effect at once.
    */
   trustCheckMs?: number;
+  /**
+   * libp2p redials a dropped trusted peer a few times (about half a minute), then gives up; from
+   * then on it is dialled again every `redialMs` (default 30 s) for as long as it stays trusted, so
+   * a long outage heals by itself. `reconnect` tunes libp2p's own attempts (tests make them quick).
+   */
+  redialMs?: number;
+  reconnect?: { retries: number; intervalMs: number };
 }
 
 export interface PeerEvent {

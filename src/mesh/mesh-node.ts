@@ -31,6 +31,8 @@ import type { TrustStore } from './trust-store.ts';
 
 export { DEFAULT_MESH_LISTEN, type MeshEvents, type MeshNodeOptions, type PeerEvent };
 const KEEP_ALIVE_TAG = `${KEEP_ALIVE}-refuge-trusted`;
+/** How long one of the redials after libp2p gave up may take. */
+const REDIAL_DIAL_MS = 20_000;
 /** Concurrent Refuge streams per connection: replications of many databases share one connection. */
 const MAX_STREAMS = 256;
 /** How long a stream to a peer that is connecting to us waits for that connection. */
@@ -59,6 +61,8 @@ export class MeshNode extends Emitter<MeshEvents> implements StreamOpener {
   /** The trust state syncTrust last acted on, and the timer that looks for a newer one. */
   private trustSeen: TrustState | undefined;
   private trustTimer: ReturnType<typeof setInterval> | undefined;
+  /** Trusted peers libp2p gave up redialling, each with the timer of its next dial. */
+  private readonly redials = new Map<string, ReturnType<typeof setTimeout>>();
   private trustChecking = false;
 
   private constructor(
@@ -85,6 +89,7 @@ export class MeshNode extends Emitter<MeshEvents> implements StreamOpener {
         ...(options.mdns !== undefined && { mdns: options.mdns }),
         ...(options.nat !== undefined && { nat: options.nat }),
         ...(options.connectionGater && { connectionGater: options.connectionGater }),
+        ...(options.reconnect && { reconnect: options.reconnect }),
       };
       libp2p = (await createLibp2p(libp2pOptions(settings, privateKey))) as unknown as Libp2p<Services>;
     } catch (err) {
@@ -108,6 +113,7 @@ export class MeshNode extends Emitter<MeshEvents> implements StreamOpener {
       mesh.discovery = new MeshDiscovery(libp2p, mesh.discoveryHost(), options.hubs ?? []);
       libp2p.addEventListener('peer:connect', (e) => mesh.queue(() => mesh.onConnect(e.detail)));
       libp2p.addEventListener('peer:disconnect', (e) => mesh.queue(() => mesh.onDisconnect(e.detail.toString())));
+      libp2p.addEventListener('peer:reconnect-failure', (e) => mesh.scheduleRedial(e.detail));
       libp2p.addEventListener('self:peer:update', () => mesh.queue(() => mesh.onAddresses()));
       await mesh.discovery.start();
       await mesh.syncTrust();
@@ -304,6 +310,8 @@ export class MeshNode extends Emitter<MeshEvents> implements StreamOpener {
     if (this.stopped) return;
     this.stopped = true;
     clearInterval(this.trustTimer);
+    for (const timer of this.redials.values()) clearTimeout(timer);
+    this.redials.clear();
     this.streamPool.clear();
     this.queries.close();
     this.discovery?.stop();
@@ -335,6 +343,30 @@ export class MeshNode extends Emitter<MeshEvents> implements StreamOpener {
     this.published = addrs.join(' ');
     if (this.options.publishAddressesTo !== undefined) await writeAddressFile(this.options.publishAddressesTo, this.peerId, addrs).catch(() => undefined);
     this.emit('addresses', { addrs });
+  }
+
+  /**
+   * libp2p stopped redialling `id` (and dropped its keep-alive tag): a trusted peer is dialled again
+   * every redialMs until it answers or stops being trusted, and keeps its tag once back.
+   */
+  private scheduleRedial(id: PeerId): void {
+    const peerId = id.toString();
+    if (this.stopped || this.redials.has(peerId) || this.options.keepTrustedConnected === false) return;
+    const timer = setTimeout(() => {
+      this.redials.delete(peerId);
+      void (async () => {
+        try {
+          if (this.stopped || !(await this.isTrusted(peerId)) || this.libp2p.getConnections(id).length > 0) return;
+          await this.keepAlive(id, true);
+          await this.libp2p.dial(id, { signal: AbortSignal.timeout(REDIAL_DIAL_MS) });
+        } catch {
+          // Still away (or the trust file unreadable for now): try again later.
+          this.scheduleRedial(id);
+        }
+      })();
+    }, this.options.redialMs ?? 30_000);
+    timer.unref?.();
+    this.redials.set(peerId, timer);
   }
 
   private async onDisconnect(peerId: string): Promise<void> {

@@ -101,3 +101,33 @@ test('a node keeps its trusted peers connected: syncTrust (also run at start) di
   await upped;
   assert.deepEqual(a.mesh.upPeers(), [{ peerId: b.mesh.peerId }]);
 });
+
+test('a trusted peer away longer than libp2p redials it is dialled again until it is back', { timeout: 60_000 }, async (t) => {
+  const dir = await tempDir();
+  t.after(dir.cleanup);
+  let b = await startPeerNode({ dataDir: dir.path });
+  const port = /\/tcp\/(\d+)\//.exec(b.mesh.addresses().find((a) => !a.includes('/ws/'))!)![1]!;
+  const listen = [`/ip4/127.0.0.1/tcp/${port}`];
+  await b.close();
+  b = await startPeerNode({ dataDir: dir.path, listen });
+  const a = await startPeerNode({ keepTrustedConnected: true, reconnect: { retries: 0, intervalMs: 10 }, redialMs: 50 });
+  t.after(async () => {
+    await a.close();
+    await b.close();
+  });
+  await a.trust.update((s) => addPeer(s, { id: b.mesh.peerId, addrs: b.mesh.addresses() }));
+  const up = nextEvent(a.mesh, 'peer:up', (e) => e.peerId === b.mesh.peerId);
+  await a.mesh.syncTrust();
+  await up;
+  // libp2p gives up on the peer (one attempt here) while it is away...
+  const libp2p = (a.mesh as unknown as { libp2p: EventTarget }).libp2p;
+  const gaveUp = new Promise<void>((resolve) => libp2p.addEventListener('peer:reconnect-failure', () => resolve(), { once: true }));
+  const down = nextEvent(a.mesh, 'peer:down', (e) => e.peerId === b.mesh.peerId);
+  await b.close();
+  await down;
+  await gaveUp;
+  // ...and when it returns at its address, the node's own redials find it.
+  const back = nextEvent(a.mesh, 'peer:up', (e) => e.peerId === b.mesh.peerId);
+  b = await startPeerNode({ dataDir: dir.path, listen });
+  await back;
+});
