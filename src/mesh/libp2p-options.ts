@@ -23,6 +23,9 @@ export const KAD_PROTOCOL = '/refuge/kad/1.0.0';
 /** The mDNS service name Refuge nodes announce and query (not IPFS's `_p2p._udp.local`). */
 export const MDNS_SERVICE_TAG = '_refuge._udp.local';
 
+/** The least time a connection-monitor ping may take before libp2p drops the connection. */
+const PING_TIMEOUT_MIN_MS = 30_000;
+
 export interface DiscoverySettings {
   listen: readonly string[];
   /** LAN discovery; default on when some listen address is not loopback. */
@@ -100,6 +103,11 @@ export function libp2pOptions(s: DiscoverySettings, privateKey: PrivateKey): Lib
     streamMuxers: [yamux()],
     ...(s.connectionGater && { connectionGater: s.connectionGater }),
     ...(s.reconnect && { connectionManager: { reconnectRetries: s.reconnect.retries, reconnectRetryInterval: s.reconnect.intervalMs } }),
+    // libp2p pings every connection each 10 s and drops it when a ping takes longer than a timeout
+    // fitted to past pings (at least 5 s by default). A ping queued behind megabytes of a blob on a
+    // slow or lossy link takes longer than that, so the transfer killed its own connection and
+    // started over, again and again. At least 30 s: such queues pass, a dead link is still noticed.
+    connectionMonitor: { pingTimeout: { minTimeout: PING_TIMEOUT_MIN_MS } },
     services: services as Libp2pOptions<Record<string, unknown>>['services'],
   };
 }
