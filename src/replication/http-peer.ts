@@ -4,17 +4,17 @@
 import type { BulkGetRequest, BulkGetResult, Doc, RevsDiffResult } from '../documents/index.ts';
 import { RefugeError, isRefugeError } from '../errors/index.ts';
 import { HttpClient, docPath, type HttpClientOptions } from './http-client.ts';
-import type {
-  CallOptions,
-  PeerCapabilities,
-  PeerChangeRow,
-  PeerChanges,
-  PeerChangesRequest,
-  PeerInfo,
-  PeerWriteResult,
-  ReplicationPeer,
+import {
+  attachmentBytesOf,
+  type CallOptions,
+  type PeerCapabilities,
+  type PeerChangeRow,
+  type PeerChanges,
+  type PeerChangesRequest,
+  type PeerInfo,
+  type PeerWriteResult,
+  type ReplicationPeer,
 } from './peer.ts';
-import { attachmentBytesOf } from './peer.ts';
 
 export interface HttpPeerOptions extends HttpClientOptions {
   /** Declared abilities; `bulkGet` is also turned off by itself when the server lacks _bulk_get. */

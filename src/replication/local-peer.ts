@@ -4,17 +4,17 @@
 import type { BulkGetRequest, BulkGetResult, Database, Doc, RevsDiffResult } from '../documents/index.ts';
 import { randomUuid } from '../documents/index.ts';
 import { RefugeError, isRefugeError } from '../errors/index.ts';
-import type {
-  CallOptions,
-  PeerCapabilities,
-  PeerChanges,
-  PeerChangesRequest,
-  PeerInfo,
-  PeerWriteResult,
-  ReplicationPeer,
-  Seq,
+import {
+  attachmentBytesOf,
+  type CallOptions,
+  type PeerCapabilities,
+  type PeerChanges,
+  type PeerChangesRequest,
+  type PeerInfo,
+  type PeerWriteResult,
+  type ReplicationPeer,
+  type Seq,
 } from './peer.ts';
-import { attachmentBytesOf } from './peer.ts';
 import { timeoutSignal } from './retry.ts';
 
 export interface LocalPeerOptions {
