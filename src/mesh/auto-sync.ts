@@ -1,7 +1,8 @@
 // Opportunistic replication: when a trusted peer comes up, pull every database it lets this node read
 // and this node lets it write (continuous, from the checkpoint), and every ref likewise (its signed
-// values, then its tree's blobs; looked at again every `refsIntervalMs`); stop when it goes down.
-// Each side pulls what it accepts, so two nodes running AutoSync replicate both ways without pushing.
+// values, then its tree's blobs); what it shares is looked at again every `rescanMs`, so databases
+// created (or re-created) on either side later start too; stop when it goes down. Each side pulls
+// what it accepts, so two nodes running AutoSync replicate both ways without pushing.
 
 import { RefugeError, isRefugeError, toRefugeError } from '../errors/index.ts';
 import type { DbLease, RefugeNode } from '../node/index.ts';
@@ -17,8 +18,11 @@ export interface AutoSyncOptions {
   node: RefugeNode;
   /** Options for every replication (continuous is forced on). */
   replicate?: ReplicateOptions;
-  /** How often a peer's shared refs are looked at again while it is up (default 30 s). */
-  refsIntervalMs?: number;
+  /**
+   * How often a peer's shared databases and refs are looked at again while it is up (default 30 s):
+   * a database that exists on only one side yet, or whose pull failed, starts at the next look.
+   */
+  rescanMs?: number;
 }
 
 export interface PullKey {
@@ -40,9 +44,10 @@ export type AutoSyncEvents = {
 interface PeerSession {
   cancelled: boolean;
   pulls: Map<string, Replication>;
-  /** Aborts ref pulls in progress when the peer goes. */
+  /** Aborts listings and ref pulls in progress when the peer goes. */
   abort: AbortController;
-  refTimer?: ReturnType<typeof setInterval>;
+  rescanTimer?: ReturnType<typeof setInterval>;
+  dbsRunning?: Promise<void>;
   refsRunning?: Promise<void>;
 }
 
@@ -86,7 +91,7 @@ export class AutoSync extends Emitter<AutoSyncEvents> {
     // Ref pulls are tracked with the starts: abort them rather than wait for whole trees.
     for (const session of this.sessions.values()) {
       session.abort.abort(new RefugeError('closed', 'auto-sync stopped'));
-      if (session.refTimer) clearInterval(session.refTimer);
+      if (session.rescanTimer) clearInterval(session.rescanTimer);
     }
     await Promise.allSettled(this.starting);
     const running = [...this.sessions.values()].flatMap((s) => [...s.pulls.values()]);
@@ -104,19 +109,47 @@ export class AutoSync extends Emitter<AutoSyncEvents> {
     if (this.stopped || this.sessions.has(peerId)) return;
     const session: PeerSession = { cancelled: false, pulls: new Map(), abort: new AbortController() };
     this.sessions.set(peerId, session);
-    const { mesh, node } = this.options;
-    let shared;
     try {
-      shared = await mesh.sharedDbs(peerId);
+      await this.pullDbs(session, peerId);
     } catch (err) {
       // The peer left already, or does not speak the protocol: nothing to pull until it comes back.
       if (this.sessions.get(peerId) === session) this.sessions.delete(peerId);
-      if (!isRefugeError(err, 'closed')) this.emit('stop', { peerId, db: '*', error: toRefugeError(err) });
+      if (!session.cancelled && !isRefugeError(err, 'closed')) this.emit('stop', { peerId, db: '*', error: toRefugeError(err) });
       return;
     }
+    if (session.cancelled) return;
+    this.pullRefs(session, peerId);
+    session.rescanTimer = setInterval(() => this.rescan(session, peerId), this.options.rescanMs ?? 30_000);
+    session.rescanTimer.unref?.();
+  }
+
+  /** Looks again at what a peer shares: databases not pulled now start, refs are pulled again. */
+  private rescan(session: PeerSession, peerId: string): void {
+    // Looked at only while connected: asking a peer that went away would dial it back.
+    if (session.cancelled || !this.options.mesh.connectedPeers().includes(peerId)) return;
+    if (!session.dbsRunning) {
+      const run = this.pullDbs(session, peerId).catch((err) => {
+        if (!session.cancelled) this.emit('stop', { peerId, db: '*', error: toRefugeError(err) });
+      });
+      session.dbsRunning = run.finally(() => {
+        session.dbsRunning = undefined;
+      });
+      this.track(peerId, session.dbsRunning);
+    }
+    this.pullRefs(session, peerId);
+  }
+
+  /**
+   * Starts a pull of each database the peer shares that is not being pulled: one it lets this node
+   * read, that this node lets it write, and that exists here (creating it is this node's choice).
+   */
+  private async pullDbs(session: PeerSession, peerId: string): Promise<void> {
+    const { mesh, node } = this.options;
+    const shared = await mesh.sharedDbs(peerId, { signal: session.abort.signal });
     const state = await mesh.trust.current();
     for (const { db, read } of shared) {
-      if (session.cancelled || !read || !can(state, peerId, 'write', db)) continue;
+      if (session.cancelled) return;
+      if (session.pulls.has(db) || !read || !can(state, peerId, 'write', db)) continue;
       // Held while its pull runs (until the peer goes down), not for good: see maxOpenDbs.
       let local: DbLease;
       try {
@@ -125,22 +158,18 @@ export class AutoSync extends Emitter<AutoSyncEvents> {
         if (isRefugeError(err, 'not_found')) continue;
         throw err;
       }
-      if (session.cancelled) {
+      if (session.cancelled || session.pulls.has(db)) {
         local.release();
-        return;
+        if (session.cancelled) return;
+        continue;
       }
       this.pull(session, peerId, db, local);
     }
-    if (session.cancelled) return;
-    this.pullRefs(session, peerId);
-    session.refTimer = setInterval(() => this.pullRefs(session, peerId), this.options.refsIntervalMs ?? 30_000);
-    session.refTimer.unref?.();
   }
 
   /** Pulls every ref the peer shares and this node accepts from it (a write grant), one at a time. */
   private pullRefs(session: PeerSession, peerId: string): void {
     const { mesh } = this.options;
-    // Looked at only while connected: polling a peer that went away would dial it back.
     if (session.cancelled || session.refsRunning || !mesh.connectedPeers().includes(peerId)) return;
     const signal = session.abort.signal;
     const run = (async () => {
@@ -201,7 +230,7 @@ export class AutoSync extends Emitter<AutoSyncEvents> {
     if (!session) return;
     session.cancelled = true;
     session.abort.abort(new RefugeError('closed', `peer ${peerId} went down`));
-    if (session.refTimer) clearInterval(session.refTimer);
+    if (session.rescanTimer) clearInterval(session.rescanTimer);
     this.sessions.delete(peerId);
     for (const rep of session.pulls.values()) rep.cancel();
   }

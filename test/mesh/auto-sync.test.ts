@@ -147,3 +147,41 @@ test('trust changed while peers are up takes effect at once: a revoked grant sto
   await down;
   assert.deepEqual(syncA.active(), []);
 });
+
+test('databases created after the peers met, on either side, and one re-created on the source, are pulled at the next rescan', async (t) => {
+  const a = await startPeerNode();
+  const b = await startPeerNode();
+  const syncA = new AutoSync({ mesh: a.mesh, node: a.node, rescanMs: 20, replicate: { checkpointInterval: 0 } });
+  t.after(async () => {
+    await syncA.stop();
+    await Promise.all([a.close(), b.close()]);
+  });
+  await a.trust.update(share(b.mesh.peerId, ['late-source', 'late-target']));
+  await b.trust.update(share(a.mesh.peerId, ['late-source', 'late-target']));
+  await b.mesh.connect(a.mesh.invite());
+  // Caught up after writing at least one document (a pull may start before the write it waits for).
+  const arrived = (db: string) => nextEvent(syncA, 'paused', (e) => e.db === db && !e.error && e.progress.docsWritten > 0);
+
+  // Shared by b, but a has no such database yet: skipped until a creates it.
+  await (await b.node.createDb('late-target')).put({ _id: 'one' });
+  const one = arrived('late-target');
+  await a.node.createDb('late-target');
+  await one;
+  assert.equal((await (await a.node.db('late-target')).get('one'))._id, 'one');
+
+  // The source appears on b after the peers met.
+  await a.node.createDb('late-source');
+  const two = arrived('late-source');
+  await (await b.node.createDb('late-source')).put({ _id: 'two' });
+  await two;
+  assert.equal((await (await a.node.db('late-source')).get('two'))._id, 'two');
+
+  // The source is deleted on b (its pull ends with an error) and made again: the pull starts over.
+  const failed = nextEvent(syncA, 'stop', (e) => e.db === 'late-source' && e.error !== undefined);
+  await b.node.deleteDb('late-source');
+  await failed;
+  const three = arrived('late-source');
+  await (await b.node.createDb('late-source')).put({ _id: 'three' });
+  await three;
+  assert.equal((await (await a.node.db('late-source')).get('three'))._id, 'three');
+});

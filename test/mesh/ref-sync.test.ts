@@ -21,7 +21,7 @@ test('a shared ref and its tree reach the peer that accepts it; unshared refs st
 
   const a = await startPeerNode();
   const b = await startPeerNode();
-  const syncB = new AutoSync({ mesh: b.mesh, node: b.node, refsIntervalMs: 50 });
+  const syncB = new AutoSync({ mesh: b.mesh, node: b.node, rescanMs: 50 });
   t.after(async () => {
     await syncB.stop();
     await Promise.all([a.close(), b.close()]);
