@@ -26,6 +26,7 @@ import type {
   SubscribeOptions,
   VerifyResult,
 } from './types.ts';
+import { scrubByVerifying } from './scrub.ts';
 
 export const DEFAULT_LIST_LIMIT = 1000;
 export const MAX_LIST_LIMIT = 10_000;
@@ -262,24 +263,9 @@ export abstract class BaseBlobStore implements BlobStore {
 
   async scrub(options: ScrubOptions = {}): Promise<ScrubReport> {
     this.assertOpen();
-    const report: ScrubReport = { checked: 0, bytes: 0, corrupt: [] };
-    let after: BlobId | undefined;
-    do {
-      options.signal?.throwIfAborted();
-      const page = await this.list(after === undefined ? {} : { after });
-      for (const id of page.ids) {
-        options.signal?.throwIfAborted();
-        const result = await this.verify(id, options.signal ? { signal: options.signal } : {});
-        if (result.status === 'missing') continue; // deleted while we walked
-        report.checked++;
-        report.bytes += result.size ?? 0;
-        if (result.status === 'corrupt') report.corrupt.push(id);
-        options.onProgress?.({ checked: report.checked, bytes: report.bytes, corrupt: report.corrupt.length, last: result });
-      }
-      after = page.next;
-    } while (after !== undefined);
-    return report;
+    return scrubByVerifying(this, options);
   }
+
 
   async close(): Promise<void> {
     if (this.#closed) return;

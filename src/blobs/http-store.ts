@@ -26,6 +26,8 @@ import type {
   SubscribeOptions,
   VerifyResult,
 } from './types.ts';
+import { followBlobChanges, type FeedSource } from './http-feed.ts';
+import { scrubByVerifying } from './scrub.ts';
 
 export interface HttpBlobStoreOptions {
   /** The node's base URL (`http://user:pass@host:port`): credentials move to an Authorization header. */
@@ -314,7 +316,15 @@ export class HttpBlobStore implements BlobStore {
     const start = new Promise<void>((resolve) => (started = resolve));
     this.#starting.add(start);
     void start.then(() => this.#starting.delete(start));
-    void this.#follow(feed, signal, started).finally(() => {
+    const source: FeedSource = {
+      now: async () => (await this.#json<{ last_seq: string }>('GET', '/_blobs/_changes?since=now&limit=0')).last_seq,
+      get: async (path, signal) => {
+        const res = await this.#request('GET', path, { signal });
+        if (!res.ok || !res.body) throw await errorOf(res, 'blob changes');
+        return res;
+      },
+    };
+    void followBlobChanges(source, { mode: this.#feedMode, retryMs: this.#retryMs }, feed, signal, started).finally(() => {
       started();
       feed.endAll();
     });
@@ -324,61 +334,6 @@ export class HttpBlobStore implements BlobStore {
       return ret ? ret() : Promise.resolve({ value: undefined, done: true });
     };
     return sub;
-  }
-
-  async #follow(feed: BlobFeed, signal: AbortSignal, started: () => void): Promise<void> {
-    let since = 'now';
-    let delay = this.#retryMs;
-    const emit = (c: { reset?: boolean; type?: string; id?: BlobId; size?: number }) => {
-      if (c.reset) feed.emit({ type: 'overflow' });
-      else if (c.type === 'added' && c.id && c.size !== undefined) feed.emit({ type: 'added', id: c.id, size: c.size });
-      else if (c.type === 'removed' && c.id) feed.emit(c.size === undefined ? { type: 'removed', id: c.id } : { type: 'removed', id: c.id, size: c.size });
-    };
-    while (!signal.aborted) {
-      try {
-        if (since === 'now') {
-          // Pin the position first (a normal request answers at once), so nothing after this is missed.
-          const r = await this.#json<{ last_seq: string }>('GET', '/_blobs/_changes?since=now&limit=0');
-          since = r.last_seq;
-          started();
-        }
-        if (this.#feedMode === 'longpoll') {
-          const res = await this.#request('GET', `/_blobs/_changes?feed=longpoll&since=${encodeURIComponent(since)}&timeout=30000`, { signal });
-          if (!res.ok) throw await errorOf(res, 'blob changes');
-          const page = (await res.json()) as { results: Array<{ type: string; id: BlobId; size?: number }>; last_seq: string; reset?: boolean };
-          if (page.reset) emit({ reset: true });
-          for (const c of page.results) emit(c);
-          since = page.last_seq;
-        } else {
-          const res = await this.#request('GET', `/_blobs/_changes?feed=eventsource&since=${encodeURIComponent(since)}`, { signal });
-          if (!res.ok || !res.body) throw await errorOf(res, 'blob changes');
-          let buf = '';
-          const decoder = new TextDecoder();
-          for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-            delay = this.#retryMs;
-            buf += decoder.decode(chunk, { stream: true });
-            let end: number;
-            while ((end = buf.indexOf('\n\n')) >= 0) {
-              const message = buf.slice(0, end);
-              buf = buf.slice(end + 2);
-              const data = message.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trim()).join('\n');
-              if (!data) continue;
-              const c = JSON.parse(data) as { reset?: boolean; type?: string; id?: BlobId; size?: number; last_seq?: string; seq?: string };
-              emit(c);
-              since = c.seq ?? c.last_seq ?? since;
-            }
-          }
-        }
-        delay = this.#retryMs;
-      } catch {
-        if (signal.aborted) return;
-        await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, delay);
-          signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
-        });
-        delay = Math.min(delay * 2, 30_000);
-      }
-    }
   }
 
   async verify(id: BlobId, options: { signal?: AbortSignal } = {}): Promise<VerifyResult> {
@@ -402,23 +357,9 @@ export class HttpBlobStore implements BlobStore {
   /** Verifies every blob by reading it over the wire (the node's own scrub is cheaper where it runs). */
   async scrub(options: ScrubOptions = {}): Promise<ScrubReport> {
     this.#assertOpen();
-    const report: ScrubReport = { checked: 0, bytes: 0, corrupt: [] };
-    let after: BlobId | undefined;
-    do {
-      options.signal?.throwIfAborted();
-      const page = await this.list(after === undefined ? {} : { after });
-      for (const id of page.ids) {
-        const result = await this.verify(id, options.signal ? { signal: options.signal } : {});
-        if (result.status === 'missing') continue;
-        report.checked++;
-        report.bytes += result.size ?? 0;
-        if (result.status === 'corrupt') report.corrupt.push(id);
-        options.onProgress?.({ checked: report.checked, bytes: report.bytes, corrupt: report.corrupt.length, last: result });
-      }
-      after = page.next;
-    } while (after !== undefined);
-    return report;
+    return scrubByVerifying(this, options);
   }
+
 
   async close(): Promise<void> {
     this.#closed = true;

@@ -5,6 +5,7 @@ import { RefugeError, isErrorCode } from '../errors/index.ts';
 import type { ScrubReport } from '../blobs/index.ts';
 import type { GcReport } from '../gc/index.ts';
 import type { RefEntry, RefMeta, RefStore, SignedRef } from '../refs/index.ts';
+import { readEventStream } from '../platform/event-stream.ts';
 
 export class NodeClient {
   readonly url: string;
@@ -67,24 +68,8 @@ export class NodeClient {
       const e = (await res.json().catch(() => ({}))) as { error?: unknown; reason?: unknown };
       throw new RefugeError(isErrorCode(e.error) ? e.error : 'unavailable', typeof e.reason === 'string' ? e.reason : `GET ${path}: HTTP ${res.status}`, { status: res.status });
     }
-    const decoder = new TextDecoder();
-    let buffered = '';
     try {
-      for await (const bytes of res.body) {
-        buffered += decoder.decode(bytes, { stream: true });
-        let end: number;
-        while ((end = buffered.indexOf('\n\n')) >= 0) {
-          const block = buffered.slice(0, end);
-          buffered = buffered.slice(end + 2);
-          let event = 'message';
-          let data = '';
-          for (const line of block.split('\n')) {
-            if (line.startsWith('event: ')) event = line.slice(7);
-            else if (line.startsWith('data: ')) data += line.slice(6);
-          }
-          if (data !== '') onEvent(event, JSON.parse(data));
-        }
-      }
+      for await (const { event, data } of readEventStream(res.body)) onEvent(event, JSON.parse(data));
     } catch (err) {
       if (!signal?.aborted) throw new RefugeError('unavailable', `the event stream from ${this.url} broke: ${(err as Error).message}`, { cause: err });
     }

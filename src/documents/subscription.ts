@@ -2,6 +2,7 @@
 // Rows are read from storage when the subscriber asks for the next batch, so a slow consumer
 // holds at most one batch in memory however fast writers go (back-pressure by construction).
 
+import { sleep } from '../platform/sleep.ts';
 import type { ChangeRow } from './types.ts';
 
 export class CommitSignal {
@@ -38,18 +39,6 @@ export class CommitSignal {
   }
 }
 
-function delay(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
-
 /** A sequenced log that signals its commits: a database's changes, or a node's database updates. */
 export interface FeedSource<Row = ChangeRow> {
   /** The committed sequence right now. */
@@ -69,7 +58,7 @@ export async function* liveChanges<Row = ChangeRow>(
   let cursor = since;
   let waited = false;
   while (!abort?.aborted && !source.signal.isClosed) {
-    if (waited && intervalMs > 0) await delay(intervalMs, abort);
+    if (waited && intervalMs > 0) await sleep(intervalMs, abort);
     if (abort?.aborted || source.signal.isClosed) return;
     const { results, lastSeq } = await source.read(cursor, batchSize);
     cursor = lastSeq;

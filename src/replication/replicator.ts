@@ -11,7 +11,8 @@ import { resolveOptions, type ReplicateOptions, type ResolvedOptions } from './o
 import { OrderedSeqs, sameSeq } from './ordered-seqs.ts';
 import type { PeerChangeRow, ReplicationPeer, Seq } from './peer.ts';
 import { checkpointDocId, replicationId } from './replication-id.ts';
-import { backoffDelay, isRetryable, sleep, timeoutSignal } from './retry.ts';
+import { sleep } from '../platform/sleep.ts';
+import { backoffDelay, isRetryable, timeoutSignal } from './retry.ts';
 import { toPeer, type PeerLike } from './to-peer.ts';
 
 const FINAL_CHECKPOINT_MS = 10_000;

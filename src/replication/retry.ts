@@ -47,20 +47,6 @@ export function backoffDelay(failures: number, policy: RetryPolicy): number {
   return full / 2 + Math.random() * (full / 2);
 }
 
-/** Resolves after `ms`, or at once when `signal` aborts (the caller checks the signal). */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  if (signal?.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
-
 /**
  * An AbortSignal that fires when `parent` does or after `ms` without news; `touch` restarts the
  * wait (a sign of life, such as a chunk of the answer), `clear` releases its timer.
