@@ -5,7 +5,6 @@ import { randomBytes } from 'node:crypto';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
-  CopyObjectCommand,
   CreateBucketCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
@@ -15,13 +14,11 @@ import {
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
-  UploadPartCommand,
-  UploadPartCopyCommand,
-  type CompletedPart,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { RefugeError } from '../errors/index.ts';
 import { BaseBlobStore, mapLimit, type BaseStoreOptions } from './base.ts';
+import { copyObject, isNotFound, s3Failure, s3Send, uploadParts } from './s3-ops.ts';
 import { checkExpected, fixedChunks, type Metered } from './chunks.ts';
 import { blobNotFound, hashMismatch } from './errors.ts';
 import { nodeSha256 } from './hash-node.ts';
@@ -52,30 +49,6 @@ export interface S3BlobStoreOptions extends BaseStoreOptions {
 }
 
 const MIN_PART = 5 * 1024 * 1024;
-/** S3's limit for one CopyObject; bigger blobs are copied in parts. */
-const MAX_SINGLE_COPY = 5 * 1024 * 1024 * 1024;
-const COPY_PART = 512 * 1024 * 1024;
-
-type S3Err = { name?: string; $metadata?: { httpStatusCode?: number } };
-
-const statusOf = (err: unknown) => (err as S3Err | null)?.$metadata?.httpStatusCode;
-
-function isNotFound(err: unknown): boolean {
-  const name = (err as S3Err | null)?.name;
-  return name === 'NotFound' || name === 'NoSuchKey' || statusOf(err) === 404;
-}
-
-/** Maps an SDK failure to a RefugeError (the SDK error stays as `cause`). */
-function s3Failure(err: unknown, what: string): RefugeError {
-  if (err instanceof RefugeError) return err;
-  const name = (err as S3Err | null)?.name ?? 'Error';
-  const status = statusOf(err);
-  const reason = `S3 ${what} failed: ${name}${status ? ` (HTTP ${status})` : ''}${err instanceof Error && err.message && err.message !== name ? `: ${err.message}` : ''}`;
-  if (name === 'AbortError') return new RefugeError('bad_request', `S3 ${what} aborted`, { cause: err });
-  if (status === 401 || status === 403) return new RefugeError('forbidden', reason, { cause: err });
-  if (status === undefined || status >= 500 || name === 'NoSuchBucket') return new RefugeError('unavailable', reason, { cause: err });
-  return new RefugeError('internal', reason, { cause: err });
-}
 
 export class S3BlobStore extends BaseBlobStore {
   readonly backend = 's3';
@@ -135,14 +108,6 @@ export class S3BlobStore extends BaseBlobStore {
     return `${this.prefix}blobs/${parseBlobId(id)}`;
   }
 
-  async #send<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      throw s3Failure(err, what);
-    }
-  }
-
   async #ensureBucket(create: boolean): Promise<void> {
     try {
       await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
@@ -151,7 +116,7 @@ export class S3BlobStore extends BaseBlobStore {
         throw new RefugeError('unavailable', `S3 bucket ${this.bucket} does not exist (createBucket: true creates it)`, { cause: err });
       }
       if (!isNotFound(err)) throw s3Failure(err, `HeadBucket ${this.bucket}`);
-      await this.#send('CreateBucket', () => this.client.send(new CreateBucketCommand({ Bucket: this.bucket })));
+      await s3Send('CreateBucket', () => this.client.send(new CreateBucketCommand({ Bucket: this.bucket })));
     }
   }
 
@@ -160,11 +125,11 @@ export class S3BlobStore extends BaseBlobStore {
     const cutoff = Date.now() - staleMs;
     let startAfter: string | undefined;
     for (;;) {
-      const res = await this.#send('ListObjectsV2', () =>
+      const res = await s3Send('ListObjectsV2', () =>
         this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ...(startAfter ? { StartAfter: startAfter } : {}) })),
       );
       const stale = (res.Contents ?? []).filter((o) => o.Key && (o.LastModified?.getTime() ?? 0) <= cutoff);
-      await mapLimit(stale, 8, (o) => this.#send('DeleteObject', () => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: o.Key! }))));
+      await mapLimit(stale, 8, (o) => s3Send('DeleteObject', () => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: o.Key! }))));
       startAfter = res.Contents?.at(-1)?.Key;
       if (!res.IsTruncated || startAfter === undefined) return;
     }
@@ -216,7 +181,7 @@ export class S3BlobStore extends BaseBlobStore {
       checkExpected(expected, id);
       return this.commit(id, source.size, async () => {
         if ((await this.sizeOf(id)) !== null) return false;
-        await this.#send(`PutObject ${id}`, () =>
+        await s3Send(`PutObject ${id}`, () =>
           this.client.send(
             new PutObjectCommand({ Bucket: this.bucket, Key: this.keyOf(id), Body: bytes, ContentLength: bytes.length, ContentType: 'application/octet-stream' }),
             options.signal ? { abortSignal: options.signal } : {},
@@ -229,18 +194,18 @@ export class S3BlobStore extends BaseBlobStore {
     // completed only once the bytes verified (an incomplete upload is invisible); otherwise it goes to a
     // temp key, then is copied under the id it turned out to have.
     const key = expected !== undefined ? this.keyOf(expected) : `${this.prefix}tmp/${Date.now()}-${randomBytes(8).toString('hex')}`;
-    const created = await this.#send('CreateMultipartUpload', () =>
+    const created = await s3Send('CreateMultipartUpload', () =>
       this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key, ContentType: 'application/octet-stream' })),
     );
     const uploadId = created.UploadId!;
     let completed = false;
     const abort = () => this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId })).catch(() => {});
     try {
-      const done = await this.#uploadParts(key, uploadId, [first.value!, second.value], parts, options.signal);
+      const done = await uploadParts(this, key, uploadId, [first.value!, second.value], parts, this.#queueSize, options.signal);
       const id = source.id();
       checkExpected(expected, id);
       const complete = () =>
-        this.#send('CompleteMultipartUpload', () =>
+        s3Send('CompleteMultipartUpload', () =>
           this.client.send(new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: done } })),
         );
       if (expected !== undefined) {
@@ -256,7 +221,7 @@ export class S3BlobStore extends BaseBlobStore {
       try {
         return await this.commit(id, source.size, async () => {
           if ((await this.sizeOf(id)) !== null) return false;
-          await this.#copy(key, this.keyOf(id), source.size);
+          await copyObject(this, key, this.keyOf(id), source.size);
           return true;
         });
       } finally {
@@ -268,85 +233,11 @@ export class S3BlobStore extends BaseBlobStore {
     }
   }
 
-  /** Uploads parts with up to queueSize in flight while the next ones are read (and hashed). */
-  async #uploadParts(
-    key: string,
-    uploadId: string,
-    head: Uint8Array[],
-    rest: AsyncIterator<Uint8Array>,
-    signal: AbortSignal | undefined,
-  ): Promise<CompletedPart[]> {
-    const done: CompletedPart[] = [];
-    const inFlight = new Set<Promise<void>>();
-    let failure: unknown;
-    let partNumber = 0;
-    const start = (body: Uint8Array) => {
-      const n = ++partNumber;
-      const p = this.#send(`UploadPart ${n}`, () =>
-        this.client.send(
-          new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: n, Body: body, ContentLength: body.length }),
-          signal ? { abortSignal: signal } : {},
-        ),
-      ).then(
-        (res) => void done.push({ PartNumber: n, ETag: res.ETag! }),
-        (err: unknown) => void (failure ??= err),
-      );
-      const tracked = p.finally(() => inFlight.delete(tracked));
-      inFlight.add(tracked);
-    };
-    try {
-      const queue = [...head];
-      for (;;) {
-        const body = queue.shift() ?? (await rest.next().then((r) => (r.done ? undefined : r.value)));
-        if (body === undefined) break;
-        while (inFlight.size >= this.#queueSize) await Promise.race(inFlight);
-        if (failure) throw failure;
-        start(body);
-      }
-    } finally {
-      await Promise.all(inFlight);
-    }
-    if (failure) throw failure;
-    return done.sort((a, b) => a.PartNumber! - b.PartNumber!);
-  }
-
-  async #copy(from: string, to: string, size: number): Promise<void> {
-    const source = `${this.bucket}/${from.split('/').map(encodeURIComponent).join('/')}`;
-    if (size <= MAX_SINGLE_COPY) {
-      await this.#send('CopyObject', () =>
-        this.client.send(new CopyObjectCommand({ Bucket: this.bucket, Key: to, CopySource: source, ContentType: 'application/octet-stream' })),
-      );
-      return;
-    }
-    const { UploadId } = await this.#send('CreateMultipartUpload', () =>
-      this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: to, ContentType: 'application/octet-stream' })),
-    );
-    try {
-      const ranges = Array.from({ length: Math.ceil(size / COPY_PART) }, (_, i) => i);
-      const parts = await mapLimit(ranges, 4, async (i) => {
-        const first = i * COPY_PART;
-        const last = Math.min(size, first + COPY_PART) - 1;
-        const res = await this.#send('UploadPartCopy', () =>
-          this.client.send(
-            new UploadPartCopyCommand({ Bucket: this.bucket, Key: to, UploadId, PartNumber: i + 1, CopySource: source, CopySourceRange: `bytes=${first}-${last}` }),
-          ),
-        );
-        return { PartNumber: i + 1, ETag: res.CopyPartResult!.ETag! };
-      });
-      await this.#send('CompleteMultipartUpload', () =>
-        this.client.send(new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: to, UploadId, MultipartUpload: { Parts: parts } })),
-      );
-    } catch (err) {
-      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: to, UploadId })).catch(() => {});
-      throw err;
-    }
-  }
-
   protected async remove(id: BlobId): Promise<number | null> {
     // S3's DeleteObject does not say whether the object existed: ask first (a race only blurs the answer).
     const size = await this.sizeOf(id);
     if (size === null) return null;
-    await this.#send(`DeleteObject ${id}`, () => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.keyOf(id) })));
+    await s3Send(`DeleteObject ${id}`, () => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.keyOf(id) })));
     return size;
   }
 
@@ -355,7 +246,7 @@ export class S3BlobStore extends BaseBlobStore {
     const ids: BlobId[] = [];
     let startAfter = after === undefined ? undefined : this.keyOf(after);
     for (;;) {
-      const res = await this.#send('ListObjectsV2', () =>
+      const res = await s3Send('ListObjectsV2', () =>
         this.client.send(
           new ListObjectsV2Command({
             Bucket: this.bucket,
