@@ -23,7 +23,7 @@ documents (default 100). Each peer answers with what it lets this node read.
 Options:
   --db D         one database (default *: every database the peer shares)
   --url URL      the node (default $REFUGE_URL or http://127.0.0.1:6986; user:pass@ for an admin)
-  --json         the raw {"results":[...]} on stdout
+  --json         the node's answer on stdout: {"results":[...], "neighbours":N, "warning"?}
   -h, --help     this text`;
 
 const OPTIONS = {
@@ -69,11 +69,13 @@ export function runQuery(args: string[]): Promise<number> {
       if (n !== undefined) body[key] = n;
     }
     const client = new NodeClient(v.url ?? process.env.REFUGE_URL ?? 'http://127.0.0.1:6986');
-    const { results } = await client.json<{ results: Result[] }>('POST', '/_mesh/_find', body);
+    const answer = await client.json<{ results: Result[]; neighbours?: number; warning?: string }>('POST', '/_mesh/_find', body);
     if (v.json) {
-      process.stdout.write(JSON.stringify({ results }) + '\n');
+      process.stdout.write(JSON.stringify(answer) + '\n');
       return 0;
     }
+    const { results } = answer;
+    if (answer.warning) process.stderr.write(`refuge query: ${answer.warning}\n`);
     for (const r of results) {
       if (r.blob) process.stdout.write(`${r.peer}  has ${r.blob.id} (${r.blob.size} bytes)\n`);
       for (const d of r.docs ?? []) process.stdout.write(`${r.peer}  ${r.db}  ${JSON.stringify(d)}\n`);

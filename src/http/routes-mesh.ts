@@ -33,11 +33,18 @@ function optionalInt(body: Record<string, unknown>, key: string): number | undef
   return v as number;
 }
 
+/** Why an empty answer may be empty: nobody was asked, or nobody answered in time. */
+function noResultsWarning(neighbours: number, timeoutMs: number): string {
+  if (neighbours === 0) return 'no trusted peer is connected: the query reached nobody';
+  return `nothing came back within ${timeoutMs} ms from the ${neighbours} connected trusted peer${neighbours === 1 ? '' : 's'} or beyond: they hold nothing this node may read, or a slow link needs a longer timeout_ms`;
+}
+
 export function meshRoutes(app: FastifyInstance, ctx: ServerContext): void {
   /**
    * Waits until the query's time limit (`timeout_ms`, default 3000) or its result `limit`, then
-   * answers `{results:[{peer, db, docs} | {peer, blob}]}`. One JSON body, not a stream: CouchDB
-   * clients expect `_find` to answer once, and a query's end is its deadline anyway.
+   * answers `{results:[{peer, db, docs} | {peer, blob}], neighbours}` (how many connected peers it
+   * went to), with a `warning` when nothing came back. One JSON body, not a stream: CouchDB clients
+   * expect `_find` to answer once, and a query's end is its deadline anyway.
    */
   app.post('/_mesh/_find', async (req) => {
     requireAdmin(req.user);
@@ -54,7 +61,10 @@ export function meshRoutes(app: FastifyInstance, ctx: ServerContext): void {
         ...(timeoutMs !== undefined && { timeoutMs }),
         signal,
       });
-      return { results: await stream.all() };
+      const results = await stream.all();
+      const { neighbours } = stream;
+      if (results.length > 0) return { results, neighbours };
+      return { results, neighbours, warning: noResultsWarning(neighbours, stream.timeoutMs) };
     } finally {
       done();
     }

@@ -117,7 +117,9 @@ export class QueryRouter {
     this.seen.set(query.id, { upstream: null, hops: 0, relayed: 0, limit }, query.deadline);
     const stream = new QueryStream(query.id, limit, timeoutMs, options.signal, () => this.asks.delete(query.id));
     this.asks.set(query.id, stream);
-    for (const peer of this.options.peers()) this.send(peer, { type: 'query', query, hops: 1 });
+    const neighbours = this.options.peers();
+    stream.neighbours = neighbours.length;
+    for (const peer of neighbours) this.send(peer, { type: 'query', query, hops: 1 });
     return stream;
   }
 

@@ -12,11 +12,14 @@ export class QueryStream implements AsyncIterable<QueryResult> {
   private readonly onAbort = () => this.end();
   /** Peers that answered, per database: a copy arriving twice (a re-forward race) is dropped. */
   private readonly seen = new Set<string>();
+  /** How many neighbours the query was sent to (0: it reached nobody). */
+  neighbours = 0;
 
   constructor(
     readonly id: string,
     limit: number,
-    timeoutMs: number,
+    /** How long it collects answers. */
+    readonly timeoutMs: number,
     private readonly signal: AbortSignal | undefined,
     private readonly onEnd: () => void,
   ) {

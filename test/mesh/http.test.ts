@@ -59,7 +59,14 @@ test('_find floods the query; peers lists up/down; bad input is a 400', async (t
   const res = await post(`${server.url}/_mesh/_find`, { selector: { type: 'x' }, db: 'pub', ttl: 2, limit: 1, timeout_ms: 20_000 }, auth);
   assert.equal(res.status, 200);
   type Found = { results: Array<{ peer: string; db: string; docs: Array<{ _id: string }> }> };
-  assert.deepEqual(((await res.json()) as Found).results.map((r: { peer: string; db: string; docs: Array<{ _id: string }> }) => [r.peer, r.db, r.docs.map((d) => d._id)]), [[b.mesh.peerId, 'pub', ['doc1']]]);
+  const found = (await res.json()) as Found & { neighbours: number; warning?: string };
+  assert.deepEqual(found.results.map((r) => [r.peer, r.db, r.docs.map((d) => d._id)]), [[b.mesh.peerId, 'pub', ['doc1']]]);
+  assert.equal(found.neighbours, 1);
+  assert.equal(found.warning, undefined);
+  // Nothing found: the answer says how far the query went, so an empty list is not a silent one.
+  const none = (await (await post(`${server.url}/_mesh/_find`, { selector: { type: 'nothing-has-this' }, timeout_ms: 200 }, auth)).json()) as { results: unknown[]; neighbours: number; warning: string };
+  assert.deepEqual([none.results, none.neighbours], [[], 1]);
+  assert.match(none.warning, /within 200 ms from the 1 connected trusted peer or beyond/);
   for (const bad of [{ selector: 'x' }, { selector: {}, ttl: 9 }, { selector: {}, db: 'Bad Name' }, { blob: 'nope' }, {}]) {
     const r = await post(`${server.url}/_mesh/_find`, bad, auth);
     assert.equal(r.status, 400, JSON.stringify(bad));
@@ -75,6 +82,10 @@ test('_find floods the query; peers lists up/down; bad input is a 400', async (t
   assert.equal(cli.code, 0, cli.stderr);
   assert.deepEqual((JSON.parse(cli.stdout) as Found).results.map((r) => [r.peer, r.docs.map((d) => d._id)]), [[b.mesh.peerId, ['doc1']]]);
   assert.equal((await run(['query', '--url', url])).code, 2, 'no selector: usage error');
+  const empty = await run(['query', '--url', url, '{"type":"nothing-has-this"}', '--timeout', '200']);
+  assert.equal(empty.code, 0, empty.stderr);
+  assert.match(empty.stderr, /nothing came back within 200 ms/);
+
   // Who has a blob, named by its CID as well as by its id; a bad one is a usage error.
   const { id: blobId } = await b.node.blobs.put(new TextEncoder().encode('held by b'));
   const { CID } = await import('multiformats/cid');
@@ -84,6 +95,12 @@ test('_find floods the query; peers lists up/down; bad input is a 400', async (t
   assert.equal(who.code, 0, who.stderr);
   assert.deepEqual((JSON.parse(who.stdout) as { results: Array<{ peer: string; blob: { id: string } }> }).results.map((r) => [r.peer, r.blob.id]), [[b.mesh.peerId, blobId]]);
   assert.equal((await run(['query', '--url', url, '--blob', 'bafy-not-a-cid'])).code, 2);
+
+  const down = nextEvent(a.mesh, 'peer:down', (e) => e.peerId === b.mesh.peerId);
+  await a.mesh.disconnect(b.mesh.peerId);
+  await down;
+  const alone = (await (await post(`${server.url}/_mesh/_find`, { selector: {}, timeout_ms: 50 }, auth)).json()) as { neighbours: number; warning: string };
+  assert.deepEqual([alone.neighbours, alone.warning], [0, 'no trusted peer is connected: the query reached nobody']);
 });
 
 test('_events streams peer up/down and drops its listeners when the client goes away', async (t) => {
