@@ -33,8 +33,8 @@ export class ReplicationJobs implements JobHost {
     return this.docs.start();
   }
 
-  /** Resolves once the `_replicator` document `docId` is in `state` (for tools and tests). */
-  whenDoc(docId: string, state: DocState['state'], signal?: AbortSignal): Promise<DocState> {
+  /** Resolves once the `_replicator` document `docId` is in `state`, or its state passes a test (for tools and tests). */
+  whenDoc(docId: string, state: DocState['state'] | ((d: DocState) => boolean), signal?: AbortSignal): Promise<DocState> {
     return this.docs.whenDoc(docId, state, signal);
   }
 

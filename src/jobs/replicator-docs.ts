@@ -176,6 +176,12 @@ export class ReplicatorDocs {
     job.replication.on('active', () => {
       if (current() && this.docStates.get(docId)!.state === 'crashing') note('running', { spec, job, errorCount: this.docStates.get(docId)!.errorCount });
     });
+    // Caught up after crashes: the job is healthy again, so its error count (which also paces the
+    // next retry's back-off) starts over, as CouchDB's scheduler forgets crashes of a healthy job.
+    job.replication.on('paused', (e) => {
+      const state = this.docStates.get(docId);
+      if (!e.error && current() && state!.state === 'running' && state!.errorCount > 0) note('running', { spec, job, errorCount: 0 });
+    });
     job.replication.done.then(
       (report) => {
         if (!current() || spec.continuous) return;
@@ -189,12 +195,13 @@ export class ReplicatorDocs {
     );
   }
 
-  /** Resolves once the `_replicator` document `docId` is in `state` (for tools and tests). */
-  whenDoc(docId: string, state: DocState['state'], signal?: AbortSignal): Promise<DocState> {
+  /** Resolves once the `_replicator` document `docId` is in `state`, or its state passes a test (for tools and tests). */
+  whenDoc(docId: string, state: DocState['state'] | ((d: DocState) => boolean), signal?: AbortSignal): Promise<DocState> {
+    const matches = typeof state === 'function' ? state : (d: DocState) => d.state === state;
     return new Promise((resolve, reject) => {
       const check = () => {
         const d = this.docStates.get(docId);
-        if (d?.state === state) done(undefined, d);
+        if (d && matches(d)) done(undefined, d);
       };
       const done = (err?: unknown, d?: DocState) => {
         this.stateWatchers.delete(check);

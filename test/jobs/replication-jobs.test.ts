@@ -376,6 +376,24 @@ test('a _replicator job that cannot run yet is crashing and tried again until it
   assert.equal((await (await node.db('later-dst')).get('arrived'))._id, 'arrived');
 });
 
+test('a continuous _replicator job that crashed until its source appeared counts no errors once it caught up', async (t) => {
+  const node = await openNode({ engine: 'memory' });
+  const srv = await startServer({ node, port: 0, replicatorRetryMs: 20 });
+  t.after(async () => {
+    await srv.close();
+    await node.close();
+  });
+  const jobs = srv.context.jobs!;
+  const guard = AbortSignal.timeout(30_000); // against a hang only
+  assert.equal((await json(srv.url + '/_replicator/live', 'PUT', { source: 'live-src', target: 'live-dst', create_target: true, continuous: true })).status, 201);
+  assert.ok((await jobs.whenDoc('live', 'crashing', guard)).errorCount >= 1);
+  await (await node.createDb('live-src')).put({ _id: 'arrived' });
+  await jobs.whenDoc('live', (d) => d.state === 'running' && d.errorCount === 0, guard);
+  const shown = (await (await fetch(srv.url + '/_scheduler/docs/_replicator/live')).json()) as Record<string, any>;
+  assert.deepEqual([shown.state, shown.error_count], ['running', 0]);
+  assert.equal((await (await node.db('live-dst')).get('arrived'))._id, 'arrived');
+});
+
 // A regression would leave the job failed and the second changes request never made: fail, not hang.
 test('a continuous job shows its failures while it retries them; a garbled answer is retried, not fatal', { timeout: 60_000 }, async (t) => {
   const { createServer } = await import('node:http');
