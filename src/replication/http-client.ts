@@ -24,6 +24,11 @@ export interface HttpRequest {
   signal?: AbortSignal;
   /** Extra time this request may legitimately take (long-poll). */
   extraTimeoutMs?: number;
+  /**
+   * Once the answer has begun, the longest silence between its chunks (a long-poll from a server
+   * known to send heartbeats): a dead link shows in this, not in the whole long-poll's time.
+   */
+  idleMs?: number;
   /** Error statuses answered rather than thrown (CouchDB's 417 on _bulk_docs carries per-doc errors). */
   acceptStatus?: readonly number[];
 }
@@ -31,6 +36,8 @@ export interface HttpRequest {
 export interface HttpResponse {
   status: number;
   body: unknown;
+  /** Some chunk of the answer was only newlines: the server sent heartbeats while it waited. */
+  heartbeats: boolean;
 }
 
 function base64(text: string): string {
@@ -129,9 +136,11 @@ export class HttpClient {
         if (req.signal?.aborted) throw err;
         throw new RefugeError('unavailable', `${what}: ${describe(err, timer.signal)}`, { cause: err });
       }
+      if (req.idleMs !== undefined) timer.touch(req.idleMs);
       let text: string;
+      let heartbeats: boolean;
       try {
-        text = await readText(res, timer.touch);
+        ({ text, heartbeats } = await readText(res, () => timer.touch()));
       } catch (err) {
         if (req.signal?.aborted) throw err;
         throw new RefugeError('unavailable', `${what}: connection lost reading the answer (${describe(err, timer.signal)})`, { cause: err });
@@ -146,7 +155,7 @@ export class HttpClient {
         throw new RefugeError('unavailable', `${what}: the answer is not JSON (HTTP ${res.status}, ${text.length} bytes)`, { cause: err, status: 502 });
       }
       if (res.status >= 400 && !req.acceptStatus?.includes(res.status)) throw httpError(res.status, body, what);
-      return { status: res.status, body };
+      return { status: res.status, body, heartbeats };
     } finally {
       timer.clear();
     }
@@ -157,15 +166,18 @@ export class HttpClient {
  * The body as text, the request's timer restarted at every chunk: a long answer that keeps coming
  * (a batch of large attachments on a slow link) is not cut off, a silent one still is.
  */
-async function readText(res: Response, touch: () => void): Promise<string> {
-  if (!res.body) return res.text();
+async function readText(res: Response, touch: () => void): Promise<{ text: string; heartbeats: boolean }> {
+  if (!res.body) return { text: await res.text(), heartbeats: false };
   const decoder = new TextDecoder();
   let text = '';
+  let heartbeats = false;
   for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
     touch();
+    // A heartbeat is a newline written alone while the server waits, arriving as a chunk of its own.
+    if (!heartbeats && chunk.length > 0 && chunk.every((b) => b === 10)) heartbeats = true;
     text += decoder.decode(chunk, { stream: true });
   }
-  return text + decoder.decode();
+  return { text: text + decoder.decode(), heartbeats };
 }
 
 function describe(err: unknown, signal: AbortSignal): string {

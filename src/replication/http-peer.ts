@@ -28,10 +28,22 @@ type Wire = Record<string, unknown>;
 /** Statuses with which servers without _bulk_get answer it (CouchDB 1.x, some proxies). */
 const NO_BULK_GET = new Set([400, 404, 405, 501]);
 
+/** The heartbeat asked of a long-poll waiting `timeoutMs`: a few beats per wait, 5 s at most. */
+const heartbeatFor = (timeoutMs: number) => Math.max(100, Math.min(5_000, Math.round(timeoutMs / 3)));
+/** Beats that may go missing before a long-poll's link counts as dead. */
+const MISSED_BEATS = 4;
+
 export class HttpPeer implements ReplicationPeer {
   readonly capabilities: PeerCapabilities;
   readonly client: HttpClient;
   private readonly fallbackConcurrency: number;
+  /**
+   * The server sent heartbeats on a long-poll (CouchDB and Refuge do when asked): from then on a
+   * long-poll silent for a few beats is a dead link, noticed in seconds rather than after the whole
+   * wait plus the request timeout. Learnt, not assumed: a server that ignores `heartbeat` is only
+   * ever given the full time.
+   */
+  private heartbeats = false;
 
   constructor(url: string | URL, options: HttpPeerOptions = {}) {
     this.client = new HttpClient(url, options);
@@ -67,12 +79,15 @@ export class HttpPeer implements ReplicationPeer {
 
   async changes(req: PeerChangesRequest): Promise<PeerChanges> {
     const longpoll = req.feed === 'longpoll';
+    const waitMs = Math.max(1, Math.round(req.timeoutMs ?? 30_000));
+    const heartbeat = longpoll ? heartbeatFor(waitMs) : undefined;
     const query: Record<string, string | number | undefined> = {
       style: req.style,
       since: req.since,
       limit: req.limit,
       feed: longpoll ? 'longpoll' : undefined,
-      timeout: longpoll ? Math.max(1, Math.round(req.timeoutMs ?? 30_000)) : undefined,
+      timeout: longpoll ? waitMs : undefined,
+      heartbeat,
       // `revs` is Refuge's: CouchDB ignores it, its docs come without `_revisions` and are not used.
       include_docs: req.includeDocs ? 'true' : undefined,
       revs: req.includeDocs ? 'true' : undefined,
@@ -97,8 +112,10 @@ export class HttpPeer implements ReplicationPeer {
       query,
       body,
       signal: req.signal,
-      extraTimeoutMs: longpoll ? (req.timeoutMs ?? 30_000) : 0,
+      extraTimeoutMs: longpoll ? waitMs : 0,
+      ...(heartbeat !== undefined && this.heartbeats && { idleMs: MISSED_BEATS * heartbeat }),
     });
+    if (res.heartbeats) this.heartbeats = true;
     const b = res.body as Wire;
     if (!Array.isArray(b?.results)) throw new RefugeError('bad_gateway', `${this.client.url}/_changes: no results in the answer`);
     const results: PeerChangeRow[] = b.results.map((r: Wire) => {

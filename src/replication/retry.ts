@@ -51,7 +51,7 @@ export function backoffDelay(failures: number, policy: RetryPolicy): number {
  * An AbortSignal that fires when `parent` does or after `ms` without news; `touch` restarts the
  * wait (a sign of life, such as a chunk of the answer), `clear` releases its timer.
  */
-export function timeoutSignal(parent: AbortSignal | undefined, ms: number): { signal: AbortSignal; clear: () => void; touch: () => void } {
+export function timeoutSignal(parent: AbortSignal | undefined, ms: number): { signal: AbortSignal; clear: () => void; touch: (ms?: number) => void } {
   const controller = new AbortController();
   const expire = () => controller.abort(new RefugeError('unavailable', `no answer within ${ms} ms`));
   let timer = Number.isFinite(ms) ? setTimeout(expire, ms) : undefined;
@@ -59,8 +59,10 @@ export function timeoutSignal(parent: AbortSignal | undefined, ms: number): { si
     if (timer !== undefined) clearTimeout(timer);
     timer = undefined;
   };
-  const touch = () => {
+  /** Restarts the wait, for `next` ms from now on when given. */
+  const touch = (next?: number) => {
     if (timer === undefined || controller.signal.aborted) return;
+    if (next !== undefined) ms = next;
     clearTimeout(timer);
     timer = setTimeout(expire, ms);
   };
