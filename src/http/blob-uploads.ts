@@ -1,17 +1,11 @@
-// Staged resumable uploads (tus-like) for `/_blobs/_uploads`: each upload is a data file that only
-// grows, plus a small JSON record. Bytes a PATCH received are written and fsynced when it ends, even
-// when the client vanished mid-body, so the offset a client reads back is what survives a crash.
+// Staged resumable uploads (tus-like) for `/_blobs/_uploads`: each upload is an entry of the blob
+// staging area (src/blobs/staging.ts) under a random name; bytes a PATCH received are fsynced when
+// it ends, even when the client vanished mid-body, so the offset read back is what survives a crash.
 
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { createReadStream } from 'node:fs';
-import { mkdir, mkdtemp, open, readFile, readdir, rm, stat, unlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { syncDir } from '../platform/durable-file.ts';
 import { RefugeError } from '../errors/index.ts';
-import { KeyedLock } from '../blobs/keyed-lock.ts';
-import type { BlobId, BlobStore, PutResult } from '../blobs/index.ts';
+import { BlobStaging, type AppendResult, type BlobId, type BlobStore, type PutResult, type StagedInfo } from '../blobs/index.ts';
 
 export interface UploadInfo {
   upload: string;
@@ -38,202 +32,80 @@ export interface UploadsOptions {
 }
 
 const UPLOAD_RE = /^[0-9a-f]{32}$/;
-const WRITE_BATCH = 1024 * 1024;
 
-const errno = (err: unknown): string | undefined => (err as NodeJS.ErrnoException | null)?.code;
-
-
-function notFound(upload: string): RefugeError {
-  return new RefugeError('not_found', `upload ${JSON.stringify(upload.slice(0, 64))} not found (unknown, finished or expired)`);
-}
+const asUpload = (info: StagedInfo): UploadInfo => ({ upload: info.key, offset: info.offset, created: info.created, expires: info.expires });
 
 /** Emits 'patched' (upload, PatchResult) after every PATCH has persisted what it received. */
 export class BlobUploads extends EventEmitter {
-  readonly #locks = new KeyedLock();
-  readonly ttlMs: number;
-
-  private constructor(
-    readonly dir: string,
-    private readonly temporary: boolean,
-    readonly maxSize: number,
-    ttlMs: number,
-  ) {
+  private constructor(private readonly staging: BlobStaging) {
     super();
-    this.ttlMs = ttlMs;
+    staging.on('appended', (upload: string, result: AppendResult) => this.emit('patched', upload, { offset: result.offset, aborted: result.aborted }));
   }
 
   static async open(options: UploadsOptions): Promise<BlobUploads> {
-    const temporary = options.dir === undefined;
-    const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'refuge-uploads-')));
-    await mkdir(dir, { recursive: true });
-    const uploads = new BlobUploads(dir, temporary, options.maxSize, options.ttlMs ?? 24 * 3600 * 1000);
-    await uploads.#sweep();
-    return uploads;
+    return new BlobUploads(
+      await BlobStaging.open({
+        ...(options.dir !== undefined && { dir: options.dir }),
+        ...(options.ttlMs !== undefined && { ttlMs: options.ttlMs }),
+        maxSize: options.maxSize,
+        label: 'upload',
+      }),
+    );
   }
 
-  #paths(upload: string): { meta: string; data: string } {
-    if (!UPLOAD_RE.test(upload)) throw notFound(upload);
-    return { meta: join(this.dir, `${upload}.json`), data: join(this.dir, `${upload}.data`) };
+  get dir(): string {
+    return this.staging.dir;
   }
 
-  /** Removes expired uploads and strays (data without a record, records of another format). */
-  async #sweep(): Promise<void> {
-    const now = Date.now();
-    const seen = new Set<string>();
-    for (const name of await readdir(this.dir)) {
-      const m = /^([0-9a-f]{32})\.(json|data)$/.exec(name);
-      if (!m || seen.has(m[1]!)) continue;
-      const upload = m[1]!;
-      seen.add(upload);
-      const created = await this.#created(upload);
-      if (created === null || created + this.ttlMs <= now) await this.#remove(upload);
-    }
+  get ttlMs(): number {
+    return this.staging.ttlMs;
   }
 
-  async #created(upload: string): Promise<number | null> {
-    try {
-      const record = JSON.parse(await readFile(this.#paths(upload).meta, 'utf8')) as { created?: unknown };
-      return typeof record.created === 'number' ? record.created : null;
-    } catch (err) {
-      if (errno(err) === 'ENOENT' || err instanceof SyntaxError) return null;
-      throw err;
-    }
+  get maxSize(): number {
+    return this.staging.maxSize;
   }
 
-  async #remove(upload: string): Promise<void> {
-    const { meta, data } = this.#paths(upload);
-    await unlink(meta).catch(() => undefined);
-    await unlink(data).catch(() => undefined);
+  /** Upload names are ours (random hex): anything else is unknown, whatever the staging area holds. */
+  #name(upload: string): string {
+    if (!UPLOAD_RE.test(upload)) throw new RefugeError('not_found', `upload ${JSON.stringify(upload.slice(0, 64))} not found (unknown, finished or expired)`);
+    return upload;
   }
 
   /** The upload's state; not_found when unknown or expired (then it is removed). */
   async info(upload: string): Promise<UploadInfo> {
-    const { data } = this.#paths(upload);
-    const created = await this.#created(upload);
-    if (created === null) throw notFound(upload);
-    const expires = created + this.ttlMs;
-    if (expires <= Date.now()) {
-      await this.#remove(upload);
-      throw notFound(upload);
-    }
-    let offset: number;
-    try {
-      offset = (await stat(data)).size;
-    } catch (err) {
-      if (errno(err) === 'ENOENT') throw notFound(upload);
-      throw err;
-    }
-    return { upload, offset, created, expires };
+    return asUpload(await this.staging.info(this.#name(upload)));
   }
 
   async create(): Promise<UploadInfo> {
-    const upload = randomBytes(16).toString('hex');
-    const { meta, data } = this.#paths(upload);
-    const created = Date.now();
-    await writeFile(data, new Uint8Array(0), { flag: 'wx' });
-    // The record goes last: an upload whose record exists always has its data file.
-    await writeFile(meta, JSON.stringify({ created }) + '\n', { flag: 'wx', flush: true });
-    // Both names on stable storage, so the bytes each PATCH fsyncs are findable after a crash.
-    await syncDir(this.dir);
-    return { upload, offset: 0, created, expires: created + this.ttlMs };
+    return asUpload(await this.staging.create(randomBytes(16).toString('hex')));
   }
 
   /**
    * Appends `body` at `offset`, which must be the current size (conflict otherwise). Whatever arrives
    * is written and fsynced before this resolves, also when the body breaks off (then `aborted`).
    */
-  append(upload: string, offset: number, body: AsyncIterable<Uint8Array>): Promise<PatchResult> {
-    return this.#locks.run(upload, async () => {
-      const current = (await this.info(upload)).offset;
-      if (offset !== current) {
-        throw new RefugeError('conflict', `Upload-Offset ${offset} does not match the ${current} bytes the server has`);
-      }
-      const fh = await open(this.#paths(upload).data, 'a');
-      let size = current;
-      let aborted = false;
-      let failure: unknown;
-      try {
-        let batch: Uint8Array[] = [];
-        let batched = 0;
-        const flush = async () => {
-          if (batched === 0) return;
-          const chunks = batch;
-          batch = [];
-          batched = 0;
-          let written = 0;
-          const total = chunks.reduce((n, c) => n + c.length, 0);
-          while (written < total) {
-            // writev may write short: continue from where it stopped.
-            const rest = sliceFrom(chunks, written);
-            written += (await fh.writev(rest)).bytesWritten;
-          }
-          size += total;
-        };
-        try {
-          for await (const chunk of body) {
-            if (size + batched + chunk.length > this.maxSize) {
-              throw new RefugeError('too_large', `the upload would exceed the ${this.maxSize}-byte blob limit`);
-            }
-            batch.push(chunk);
-            batched += chunk.length;
-            if (batched >= WRITE_BATCH) await flush();
-          }
-        } catch (err) {
-          if (err instanceof RefugeError) failure = err;
-          else aborted = true; // the client went away: keep what it sent
-        }
-        await flush();
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      const result = { offset: size, aborted };
-      this.emit('patched', upload, result);
-      if (failure) throw failure;
-      return result;
-    });
+  async append(upload: string, offset: number, body: AsyncIterable<Uint8Array>): Promise<PatchResult> {
+    try {
+      const result = await this.staging.append(this.#name(upload), offset, body);
+      return { offset: result.offset, aborted: result.aborted };
+    } catch (err) {
+      if (!(err instanceof RefugeError && err.code === 'conflict')) throw err;
+      const current = (await this.staging.info(upload)).offset;
+      throw new RefugeError('conflict', `Upload-Offset ${offset} does not match the ${current} bytes the server has`, { cause: err });
+    }
   }
 
   /** Verifies the staged bytes and stores them as a blob; the upload is then gone. A mismatch keeps it. */
   finish(upload: string, store: BlobStore, expectedId: BlobId | undefined): Promise<PutResult> {
-    return this.#locks.run(upload, async () => {
-      await this.info(upload);
-      const source = createReadStream(this.#paths(upload).data, { highWaterMark: WRITE_BATCH });
-      const result = await store.put(source, { ...(expectedId !== undefined && { expectedId }), maxSize: this.maxSize });
-      await this.#remove(upload);
-      return result;
-    });
+    return this.staging.finish(this.#name(upload), store, expectedId !== undefined ? { expectedId } : {});
   }
 
   /** Discards an upload; false when it did not exist. */
-  discard(upload: string): Promise<boolean> {
-    return this.#locks.run(upload, async () => {
-      try {
-        await this.info(upload);
-      } catch (err) {
-        if (err instanceof RefugeError && err.code === 'not_found') return false;
-        throw err;
-      }
-      await this.#remove(upload);
-      return true;
-    });
+  async discard(upload: string): Promise<boolean> {
+    return this.staging.discard(this.#name(upload));
   }
 
-  async close(): Promise<void> {
-    if (this.temporary) await rm(this.dir, { recursive: true, force: true });
+  close(): Promise<void> {
+    return this.staging.close();
   }
-}
-
-/** The chunks from byte `offset` on (for finishing a short writev). */
-function sliceFrom(chunks: Uint8Array[], offset: number): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  for (const chunk of chunks) {
-    if (offset >= chunk.length) {
-      offset -= chunk.length;
-      continue;
-    }
-    out.push(offset > 0 ? chunk.subarray(offset) : chunk);
-    offset = 0;
-  }
-  return out;
 }

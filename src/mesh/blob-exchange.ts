@@ -1,28 +1,22 @@
 // `/refuge/blobs/1.0.0`: blobs between nodes — `have` (which of these ids do you hold), `get` (stream
-// one, verified against its id as it arrives), `want` (fetch what I lack from a peer that has it),
-// and `put` / `offer` (send a peer what it lacks: pushes of documents whose attachments it will need).
+// one, verified against its id), `want` (fetch what I lack from a peer that has it), and `put` /
+// `offer` (send a peer what it lacks). Large transfers cut mid-blob continue from the bytes kept.
 
 import './node20-shim.ts';
-import type { Connection, Stream } from '@libp2p/interface';
-import { lpStream } from '@libp2p/utils';
-import { isBlobId, type BlobId } from '../blobs/id.ts';
-import type { BlobStore, PutResult } from '../blobs/types.ts';
+import type { Stream } from '@libp2p/interface';
+import { isBlobId, type BlobId, type BlobStaging, type BlobStore, type PutResult } from '../blobs/index.ts';
 import { RefugeError, isRefugeError } from '../errors/index.ts';
 import type { RefugeNode } from '../node/index.ts';
-import { canReadBlobs, canWriteBlobs } from './grants.ts';
+import { BlobTransfers, type Attempt, type BlobResumeOptions } from './blob-resume.ts';
+import { blobHandler } from './blob-serve.ts';
+import { BLOB_PROTOCOL, MAX_IDS, WAIT_MS, framed, framesOf, isCount, writeFrames, type BlobRequest, type Lp } from './blob-wire.ts';
 import { RefReach } from './ref-reach.ts';
 import type { StreamOpener } from './mesh-peer.ts';
 import type { TrustStore } from './trust-store.ts';
-import { answerError, decodeJson, encodeJson, errorAnswer } from './wire.ts';
+import { answerError, decodeJson, encodeJson } from './wire.ts';
 
-export const BLOB_PROTOCOL = '/refuge/blobs/1.0.0';
-/** Bytes per data frame; a zero-length frame ends the blob. */
-const CHUNK = 256 * 1024;
-const MAX_CONTROL_BYTES = 1024 * 1024;
-const MAX_IDS = 10_000;
-const WAIT_MS = 30_000;
-
-export type BlobRequest = { op: 'have'; ids: BlobId[] } | { op: 'get'; id: BlobId } | { op: 'put'; id: BlobId; size: number };
+export { BLOB_PROTOCOL, type BlobRequest };
+export type { BlobResumeOptions };
 
 export interface BlobExchangeOptions {
   trust: TrustStore;
@@ -30,149 +24,162 @@ export interface BlobExchangeOptions {
   node?: RefugeNode;
   /** Largest blob a peer may send (default 4 GiB). */
   maxPutBytes?: number;
+  /** Staging of partial blobs and retries of cut transfers. */
+  resume?: BlobResumeOptions;
 }
+
+interface RequestOptions {
+  signal?: AbortSignal | undefined;
+  /** The data a put sends after its request. */
+  body?: (lp: Lp) => Promise<void>;
+  /** What the retry loop learns of this try. */
+  attempt?: Attempt;
+}
+
+/** How long a put whose data could not be sent looks for the refusal that cut it (already buffered when there is one). */
+const EARLY_ANSWER_MS = 1000;
 
 const bad = (reason: string) => new RefugeError('bad_request', reason);
-
-function checkRequest(value: unknown): BlobRequest {
-  const r = value as { op?: unknown; ids?: unknown; id?: unknown } | null;
-  if (r?.op === 'have' && Array.isArray(r.ids) && r.ids.length <= MAX_IDS && r.ids.every(isBlobId)) return { op: 'have', ids: r.ids };
-  if (r?.op === 'get' && isBlobId(r.id)) return { op: 'get', id: r.id };
-  const size = (r as { size?: unknown } | null)?.size;
-  if (r?.op === 'put' && isBlobId(r.id) && Number.isSafeInteger(size) && (size as number) >= 0) return { op: 'put', id: r.id, size: size as number };
-  throw bad(`a blob request is {op:"have", ids:[≤${MAX_IDS} blob ids]}, {op:"get", id} or {op:"put", id, size}`);
-}
-
-/**
- * The data frames of one blob, `size` bytes announced, ended by an empty frame; more or fewer bytes
- * than announced fail it (the store then keeps nothing).
- */
-async function* framesOf(lp: ReturnType<typeof lpStream>, size: number, who: string, id: BlobId): AsyncGenerator<Uint8Array> {
-  let total = 0;
-  for (;;) {
-    const frame = (await lp.read({ signal: AbortSignal.timeout(WAIT_MS) })).subarray();
-    if (frame.length === 0) break;
-    total += frame.length;
-    if (total > size) throw new RefugeError('hash_mismatch', `${who} sent more bytes than the ${size} it announced for ${id}`);
-    yield frame;
-  }
-  if (total !== size) throw new RefugeError('hash_mismatch', `${who} sent ${total} bytes of the ${size} it announced for ${id}`);
-}
+const garbage = (peerId: string, op: string) => new RefugeError('unavailable', `peer ${peerId} answered garbage to ${op}`);
 
 export class BlobExchange {
   /** Largest blob a peer may put here in one go. */
   private readonly maxPutBytes: number;
+  private readonly transfers: BlobTransfers;
 
   constructor(
     private readonly mesh: StreamOpener,
     private readonly options: BlobExchangeOptions,
   ) {
     this.maxPutBytes = options.maxPutBytes ?? 4 * 1024 * 1024 * 1024;
-    this.reach = options.node ? new RefReach(options.node) : undefined;
-  }
-
-  /** The trees of the node's refs, for peers that may read a ref but no blob otherwise. */
-  private readonly reach: RefReach | undefined;
-
-  /** The local store fetches fill (pulls inline attachments from it). */
-  get store(): BlobStore | undefined {
-    return this.options.node?.blobs;
+    this.transfers = new BlobTransfers(options.node, options.resume);
+    const reach = options.node ? new RefReach(options.node) : undefined;
+    this.handler = blobHandler({ trust: options.trust, node: options.node, reach, transfers: this.transfers, maxPutBytes: this.maxPutBytes });
   }
 
   /**
    * Serves this node's blobs to trusted peers holding some read grant (see canReadBlobs), and to
    * any peer the blobs of the trees of refs it may read (public refs to strangers).
    */
-  readonly handler = async (stream: Stream, connection: Connection): Promise<void> => {
-    const peer = connection.remotePeer.toString();
-    const lp = lpStream(stream, { maxDataLength: MAX_CONTROL_BYTES, maxBufferSize: MAX_CONTROL_BYTES + 16 });
-    try {
-      let answered = false;
-      try {
-        const req = checkRequest(decodeJson((await lp.read({ signal: AbortSignal.timeout(WAIT_MS) })).subarray()));
-        const node = this.options.node;
-        if (!node) throw new RefugeError('not_found', 'this node serves no blobs');
-        const state = await this.options.trust.current();
-        if (req.op === 'put') {
-          // Blobs come only from peers that may write a database here (their documents will need them).
-          if (!canWriteBlobs(state, peer, await node.allDbs())) throw new RefugeError('forbidden', `peer ${peer} may not store blobs here`);
-          if (req.size > this.maxPutBytes) throw new RefugeError('too_large', `blob ${req.id} is ${req.size} bytes, more than ${this.maxPutBytes}`);
-          // A failure (bytes that are not the blob) is answered: the sender reads the answer after its data.
-          const put = await node.blobs.put(framesOf(lp, req.size, `peer ${peer}`, req.id), { expectedId: req.id, maxSize: req.size });
-          await lp.write(encodeJson({ ok: true, result: { created: put.created } }));
-          await stream.close();
-          return;
-        }
-        const dbs = await node.allDbs();
-        // Which blobs are here: readers, and writers about to push (to send only what is missing);
-        // anyone else only of blobs in the tree of a ref it may read (a public ref's, for strangers).
-        const asked = req.op === 'have' ? req.ids : [req.id];
-        const reader = canReadBlobs(state, peer, dbs) || (req.op === 'have' && canWriteBlobs(state, peer, dbs));
-        if (!reader && !(await this.reach!.allows(state, peer, asked))) {
-          throw new RefugeError('forbidden', `peer ${peer} may not ${req.op === 'have' ? 'ask for' : 'read'} blobs here`);
-        }
-        if (req.op === 'have') {
-          await lp.write(encodeJson({ ok: true, result: await node.blobs.stat(req.ids) }));
-        } else {
-          const read = await node.blobs.get(req.id);
-          answered = true;
-          await lp.write(encodeJson({ ok: true, result: { size: read.size } }));
-          for await (const chunk of read) {
-            for (let at = 0; at < chunk.length; at += CHUNK) await lp.write(chunk.subarray(at, at + CHUNK));
-          }
-          await lp.write(new Uint8Array(0));
-        }
-      } catch (err) {
-        // Once bytes flow, a failure (a corrupt local copy) can only cut the stream: the reader refuses it.
-        if (answered) throw err;
-        await lp.write(encodeJson(errorAnswer(err)));
-      }
-      await stream.close();
-    } catch (err) {
-      stream.abort(err instanceof Error ? err : new Error(String(err)));
-    }
-  };
+  readonly handler: ReturnType<typeof blobHandler>;
+
+  /** The local store fetches fill (pulls inline attachments from it). */
+  get store(): BlobStore | undefined {
+    return this.options.node?.blobs;
+  }
+
+  /** Where partial blobs of cut transfers (fetched or pushed here) wait to be continued. */
+  staging(): Promise<BlobStaging> {
+    return this.transfers.area();
+  }
+
+  /** Bytes of blob `id` kept from a cut transfer, waiting for it to continue (0: none). */
+  async partial(id: BlobId): Promise<number> {
+    return (await (await this.transfers.area()).find(id))?.offset ?? 0;
+  }
 
   /** Which of `ids` a peer holds: its size, or null. */
   async have(peerId: string, ids: readonly BlobId[], options: { signal?: AbortSignal } = {}): Promise<Array<{ size: number } | null>> {
-    return this.request(peerId, { op: 'have', ids: [...ids] }, options.signal, async (result) => {
-      if (!Array.isArray(result) || result.length !== ids.length) throw new RefugeError('unavailable', `peer ${peerId} answered garbage to have`);
+    return this.request(peerId, { op: 'have', ids: [...ids] }, options, async (result) => {
+      if (!Array.isArray(result) || result.length !== ids.length) throw garbage(peerId, 'have');
       return result.map((s) => (s && typeof (s as { size?: unknown }).size === 'number' ? { size: (s as { size: number }).size } : null));
     });
   }
 
   /**
-   * Copies one blob from a peer into the local store. The bytes are hashed as they arrive and stored
-   * only if they match `id` (`hash_mismatch` otherwise: nothing is stored).
+   * Copies one blob from a peer into the local store. The bytes are
+   * stored only if ALL of them hash to `id` (`hash_mismatch` otherwise: nothing is stored, nothing
+   * stays staged). Blobs of `resume.minBytes` and more are staged as they arrive: a cut transfer is
+   * tried again from the bytes kept (also by a later fetch, from any peer), a bounded number of times.
    */
   async fetch(peerId: string, id: BlobId, options: { signal?: AbortSignal; maxSize?: number } = {}): Promise<PutResult> {
     const store = this.options.node?.blobs;
     if (!store) throw new RefugeError('unavailable', 'this mesh node has no blob store');
     if (!isBlobId(id)) throw bad('not a blob id');
-    return this.request(peerId, { op: 'get', id }, options.signal, async (result, lp) => {
-      const announced = (result as { size?: unknown } | null)?.size;
-      if (typeof announced !== 'number' || !Number.isSafeInteger(announced) || announced < 0) throw new RefugeError('unavailable', `peer ${peerId} answered garbage to get`);
-      const size: number = announced;
+    return this.transfers.exclusive(id, () => this.transfers.retrying(options.signal, (attempt) => this.fetchOnce(peerId, id, store, options, attempt)));
+  }
+
+  private async fetchOnce(peerId: string, id: BlobId, store: BlobStore, options: { signal?: AbortSignal; maxSize?: number }, attempt: Attempt): Promise<PutResult> {
+    const area = await this.transfers.area();
+    let staged = await area.find(id);
+    const offset = staged?.offset ?? 0;
+    attempt.start = offset;
+    const direct = await this.request(peerId, { op: 'get', id, ...(offset > 0 && { offset }) }, { signal: options.signal, attempt }, async (result, lp) => {
+      const r = result as { size?: unknown; offset?: unknown } | null;
+      // A peer that predates offsets sends the whole blob and says nothing of where it starts.
+      const from = r?.offset ?? 0;
+      if (!isCount(r?.size) || !isCount(from) || (from !== 0 && from !== offset) || from > r.size) throw garbage(peerId, 'get');
+      const size = r.size;
       if (options.maxSize !== undefined && size > options.maxSize) throw new RefugeError('too_large', `blob ${id} is ${size} bytes, more than ${options.maxSize}`);
-      return store.put(framesOf(lp, size, `peer ${peerId}`, id), { expectedId: id, maxSize: size, ...(options.signal && { signal: options.signal }) });
+      if (staged && (from === 0 || staged.meta.size !== size)) {
+        // Starting over, or the staged bytes were announced as part of another size: they go.
+        await area.discard(id);
+        staged = null;
+        if (from !== 0) throw new RefugeError('unavailable', `peer ${peerId} announced ${size} bytes for ${id}, not the size its staged bytes came with`);
+      }
+      attempt.start = from;
+      const frames = framesOf(lp, size - from, `peer ${peerId}`, id, options.signal);
+      if (!staged && (size < this.transfers.minBytes || !(await this.transfers.stage(id, size, peerId)))) {
+        return store.put(frames, { expectedId: id, maxSize: size, ...(options.signal && { signal: options.signal }) });
+      }
+      let appended;
+      try {
+        appended = await area.append(id, from, frames);
+      } catch (err) {
+        if (isRefugeError(err, 'hash_mismatch')) await area.discard(id); // more bytes than announced
+        throw err;
+      }
+      if (appended.aborted) {
+        throw new RefugeError('unavailable', `the transfer of ${id} from peer ${peerId} was cut at byte ${appended.offset} of ${size} (kept to continue)`, { cause: appended.cause });
+      }
+      return undefined;
+    }).catch(async (err: unknown) => {
+      // The peer holds fewer bytes than are staged (they came with a wrong size): start over.
+      if (offset === 0 || !isRefugeError(err, 'bad_request')) throw err;
+      await area.discard(id);
+      throw new RefugeError('unavailable', `peer ${peerId} refused to continue ${id} from byte ${offset}: ${err.reason}`, { cause: err });
     });
+    // The stream is done: the staged bytes are verified whole into the store (or dropped), and the
+    // store writes from a local file, not for as long as a slow link takes.
+    return direct ?? area.finish(id, store, { expectedId: id, discardOnMismatch: true });
   }
 
   /**
    * Sends one local blob to a peer, which stores it only if the bytes match `id` (and refuses unless
-   * this node may write a database there). True when the peer did not have it.
+   * this node may write a database there). True when the peer did not have it. A large blob whose
+   * push was cut continues from the bytes the peer kept, as `fetch` does.
    */
   async send(peerId: string, id: BlobId, options: { signal?: AbortSignal } = {}): Promise<boolean> {
     const store = this.options.node?.blobs;
     if (!store) throw new RefugeError('unavailable', 'this mesh node has no blob store');
-    const read = await store.get(id, options.signal ? { signal: options.signal } : {});
-    const data = async (lp: ReturnType<typeof lpStream>) => {
-      for await (const chunk of read) {
-        for (let at = 0; at < chunk.length; at += CHUNK) await lp.write(chunk.subarray(at, at + CHUNK), { signal: options.signal });
-      }
-      await lp.write(new Uint8Array(0), { signal: options.signal });
-    };
-    return this.request(peerId, { op: 'put', id, size: read.size }, options.signal, async (result) => (result as { created?: unknown } | null)?.created === true, data);
+    const [stat] = await store.stat([id]);
+    if (!stat) throw new RefugeError('not_found', `blob ${id} not found`);
+    const size = stat.size;
+    const signal = options.signal;
+    return this.transfers.retrying(signal, async (attempt) => {
+      const offset = size < this.transfers.minBytes ? 0 : await this.stagedAt(peerId, id, size, signal, attempt);
+      if (offset === 'stored') return false;
+      attempt.start = offset;
+      const read = offset < size ? await store.get(id, { ...(offset > 0 && { start: offset }), ...(signal && { signal }) }) : undefined;
+      const req: BlobRequest = { op: 'put', id, size, ...(offset > 0 && { offset }) };
+      return this.request(peerId, req, { signal, attempt, body: (lp) => writeFrames(lp, read, signal) }, async (result) => (result as { created?: unknown } | null)?.created === true);
+    });
+  }
+
+  /** How many bytes of a push of `id` the peer kept, or 'stored' when it holds the blob. */
+  private async stagedAt(peerId: string, id: BlobId, size: number, signal: AbortSignal | undefined, attempt: Attempt): Promise<number | 'stored'> {
+    try {
+      return await this.request(peerId, { op: 'staged', id, size }, { signal, attempt }, async (result) => {
+        const r = result as { offset?: unknown; stored?: unknown } | null;
+        if (r?.stored === true) return 'stored';
+        if (!isCount(r?.offset) || r.offset > size) throw garbage(peerId, 'staged');
+        return r.offset;
+      });
+    } catch (err) {
+      // A peer that predates resumable pushes refuses the question: it gets the whole blob.
+      if (isRefugeError(err, 'bad_request')) return 0;
+      throw err;
+    }
   }
 
   /** Sends the blobs among `ids` that the peer lacks (asked first with one `have`); how many went. */
@@ -202,29 +209,40 @@ export class BlobExchange {
     return { fetched, missing };
   }
 
+  /** Removes the temp staging area of a node without a data directory (a node with one keeps it). */
+  close(): Promise<void> {
+    return this.transfers.close();
+  }
+
   /**
    * One request on a fresh stream: the request, then (a put) the data `body` writes, then the answer,
    * which `then` reads on from. The wait for the answer starts after the data went out.
    */
-  private async request<T>(
-    peerId: string,
-    req: BlobRequest,
-    signal: AbortSignal | undefined,
-    then: (result: unknown, lp: ReturnType<typeof lpStream>) => Promise<T>,
-    body?: (lp: ReturnType<typeof lpStream>) => Promise<void>,
-  ): Promise<T> {
+  private async request<T>(peerId: string, req: BlobRequest, options: RequestOptions, then: (result: unknown, lp: Lp) => Promise<T>): Promise<T> {
+    const signal = options.signal;
     const waitFor = () => AbortSignal.any([AbortSignal.timeout(WAIT_MS), ...(signal ? [signal] : [])]);
     let wait = waitFor();
     let stream: Stream | undefined;
     try {
       stream = await this.mesh.openStream(peerId, BLOB_PROTOCOL, wait);
-      const lp = lpStream(stream, { maxDataLength: Math.max(MAX_CONTROL_BYTES, CHUNK), maxBufferSize: Math.max(MAX_CONTROL_BYTES, CHUNK) + 16 });
+      if (options.attempt) options.attempt.reached = true;
+      const lp = framed(stream);
       await lp.write(encodeJson(req), { signal: wait });
-      if (body) {
-        await body(lp);
+      if (options.body) {
+        try {
+          await options.body(lp);
+        } catch (err) {
+          // A receiver that refuses a put answers at once and resets the stream: its answer says why.
+          const early = await lp
+            .read({ signal: AbortSignal.timeout(EARLY_ANSWER_MS) })
+            .then((frame) => decodeJson(frame) as { ok?: unknown; error?: unknown; reason?: unknown } | null)
+            .catch(() => null);
+          if (early !== null && typeof early === 'object' && early.ok !== true) throw answerError(early);
+          throw err;
+        }
         wait = waitFor();
       }
-      const answer = decodeJson((await lp.read({ signal: wait })).subarray()) as { ok?: unknown; result?: unknown; error?: unknown; reason?: unknown } | null;
+      const answer = decodeJson(await lp.read({ signal: wait })) as { ok?: unknown; result?: unknown; error?: unknown; reason?: unknown } | null;
       if (answer === null || typeof answer !== 'object') throw new RefugeError('unavailable', `peer ${peerId} answered garbage`);
       if (answer.ok !== true) throw answerError(answer);
       const out = await then(answer.result, lp);

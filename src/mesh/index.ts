@@ -62,4 +62,4 @@ export { localAnswerer } from './query-answer.ts';
 export { signRequest, peerFetch, PeerRequestVerifier, PEER_AUTH_SCHEME, CONTENT_SHA256_HEADER, type SignedRequest } from './http-signature.ts';
 export { httpPeerAccess, type HttpPeerAccessOptions } from './http-peer-access.ts';
 export { REFS_PROTOCOL, RefExchange, type RefPull, type RefRequest } from './ref-exchange.ts';
-export { BLOB_PROTOCOL, BlobExchange, type BlobExchangeOptions, type BlobRequest } from './blob-exchange.ts';
+export { BLOB_PROTOCOL, BlobExchange, type BlobExchangeOptions, type BlobRequest, type BlobResumeOptions } from './blob-exchange.ts';

@@ -4,6 +4,7 @@
 import type { ConnectionGater } from '@libp2p/interface';
 import type { RefugeNode } from '../node/index.ts';
 import type { NodeKey } from '../refs/keys.ts';
+import type { BlobResumeOptions } from './blob-resume.ts';
 import type { HubRegistryOptions } from './hub-registry.ts';
 import type { DiscoveredEvent, HubRegisteredEvent } from './mesh-discovery.ts';
 import type { MeshPeerOptions } from './mesh-peer.ts';
@@ -22,6 +23,8 @@ export interface MeshNodeOptions {
   node?: RefugeNode;
   /** Keep trusted peers with known addresses connected: dial them at start, redial when they drop (default true). */
   keepTrustedConnected?: boolean;
+  /** Staging of partial blobs and retries of cut blob transfers (`/refuge/blobs/1.0.0`). */
+  blobResume?: BlobResumeOptions;
   /** Options of the MeshPeers `peer()` makes. */
   peerOptions?: MeshPeerOptions;
   /** Publish the listen addresses in `<dir>/mesh-addresses.json` while running (for `refuge id --invite`). */

@@ -72,7 +72,7 @@ export class MeshNode extends Emitter<MeshEvents> implements StreamOpener {
     super();
     const node = options.node;
     this.queries = new QueryService(this, { key: options.key, trust: options.trust, ...(node && { node }) });
-    this.blobs = new BlobExchange(this, { trust: options.trust, ...(node && { node }) });
+    this.blobs = new BlobExchange(this, { trust: options.trust, ...(node && { node }), ...(options.blobResume && { resume: options.blobResume }) });
     this.refs = new RefExchange(this, { trust: options.trust, blobs: this.blobs, ...(node && { node }) });
     this.hubRegistry = options.hub ? new HubRegistry(options.hub === true ? {} : options.hub) : undefined;
   }
@@ -317,6 +317,7 @@ export class MeshNode extends Emitter<MeshEvents> implements StreamOpener {
     this.discovery?.stop();
     if (this.options.publishAddressesTo !== undefined) await removeAddressFile(this.options.publishAddressesTo);
     await this.libp2p.stop();
+    await this.blobs.close();
     await this.queue(async () => {
       for (const id of [...this.up.keys()]) this.markDown(id);
     });
