@@ -1,10 +1,10 @@
 // What makes mesh blob transfers resumable: the node's staging area for partial blobs (both ways),
 // one transfer per blob at a time, and the retry loop that continues a cut transfer where it stopped.
 
-import { setTimeout as delay } from 'node:timers/promises';
 import { join } from 'node:path';
 import { BlobStaging, KeyedLock, type BlobId, type StagedInfo } from '../blobs/index.ts';
 import { RefugeError, isRefugeError } from '../errors/index.ts';
+import { sleep } from '../platform/sleep.ts';
 import type { RefugeNode } from '../node/index.ts';
 
 export interface BlobResumeOptions {
@@ -140,7 +140,7 @@ export class BlobTransfers {
         }
         if (++fruitless >= this.attempts) throw err;
         // The first retry goes at once (the link may just have recovered), later ones back off.
-        if (fruitless > 1) await delay(Math.min(250 * 2 ** (fruitless - 2), MAX_PAUSE_MS), undefined, signal ? { signal } : {}).catch(() => undefined);
+        if (fruitless > 1) await sleep(Math.min(250 * 2 ** (fruitless - 2), MAX_PAUSE_MS), signal);
         if (signal?.aborted) throw err;
       }
     }
