@@ -112,7 +112,10 @@ export function buildApp(ctx: ServerContext, options: AppOptions = {}): FastifyI
       done(new RefugeError('bad_request', 'invalid UTF-8 JSON', { cause: err }), undefined);
     }
   };
-  app.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'buffer', bodyLimit }, parseJson);
+  // Only application/json is JSON for a POST, as in CouchDB: text/plain, forms and multipart/form-data
+  // are types a browser sends from any web page without asking (no CORS preflight), and must not
+  // write documents or start replications on a node whose address it knows (CSRF).
+  app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit }, parseJson);
   // CouchDB's replicator PUTs documents with attachments as multipart/related: the parsed body is the
   // document with those attachments inline, so the route handles it as any JSON write.
   app.addContentTypeParser('multipart/related', { parseAs: 'buffer', bodyLimit }, (req, body, done) => {

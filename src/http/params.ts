@@ -1,5 +1,6 @@
-// Query-string parsing with CouchDB's conventions: keys are JSON-encoded, booleans are the words
-// true/false, numbers are integers; anything else is a 400 with the parameter named.
+// Request parameters with CouchDB's conventions: query-string keys are JSON-encoded, booleans are the
+// words true/false, numbers are integers (anything else is a 400 naming the parameter); and the
+// content type that bodiless POSTs must still declare.
 
 import { RefugeError } from '../errors/index.ts';
 
@@ -75,4 +76,13 @@ export function heartbeatParam(q: Query): number | undefined {
   const ms = Number(raw);
   if (!(ms > 0) || !Number.isSafeInteger(ms)) throw new RefugeError('bad_request', 'The heartbeat value should be a positive integer (in milliseconds).');
   return ms;
+}
+
+/**
+ * CouchDB's check on POSTs that act without a body (`_compact`, `_view_cleanup`): the request must
+ * say application/json, which a page on another site cannot send without the browser asking first.
+ */
+export function requireJsonType(headers: { 'content-type'?: string | undefined }): void {
+  const type = headers['content-type']?.split(';', 1)[0]!.trim().toLowerCase();
+  if (type !== 'application/json') throw new RefugeError('bad_content_type', 'Content-Type must be application/json');
 }

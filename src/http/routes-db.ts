@@ -7,7 +7,7 @@ import { RefugeError } from '../errors/index.ts';
 import { requireAdmin } from './auth.ts';
 import { absoluteUrl, dbOf, type ServerContext } from './context.ts';
 import { batchWrite, documentBody } from './doc-writes.ts';
-import { bool, int, jsonKey, objectBody, str, type Query } from './params.ts';
+import { bool, int, jsonKey, objectBody, requireJsonType, str, type Query } from './params.ts';
 import { dbInfoWire } from './wire.ts';
 
 /** CouchDB's max_db_number_for_dbs_info_req. */
@@ -87,6 +87,7 @@ export function dbRoutes(app: FastifyInstance, ctx: ServerContext): void {
   });
 
   app.post<{ Params: { db: string } }>('/:db/_compact', async (req, reply) => {
+    requireJsonType(req.headers);
     // CouchDB compacts in the background and answers 202 at once; the database is held until done.
     const lease = await ctx.node.lease(req.params.db);
     void lease.db

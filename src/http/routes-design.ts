@@ -6,7 +6,7 @@ import { searchRequest } from '../search/index.ts';
 import { parseViewRequest } from '../views/index.ts';
 import { RefugeError } from '../errors/index.ts';
 import { dbOf, type ServerContext } from './context.ts';
-import { objectBody } from './params.ts';
+import { objectBody, requireJsonType } from './params.ts';
 
 type DesignReq = { Params: { db: string; ddoc: string; name: string }; Querystring: Record<string, string> };
 
@@ -54,6 +54,7 @@ export function designRoutes(app: FastifyInstance, ctx: ServerContext): void {
 
   // CouchDB compacts a design document's view index in the background and answers 202 at once.
   app.post<{ Params: { db: string; ddoc: string } }>('/:db/_compact/:ddoc', async (req, reply) => {
+    requireJsonType(req.headers);
     const lease = await ctx.node.lease(req.params.db);
     try {
       const design = await ctx.node.design(req.params.db);
@@ -71,6 +72,7 @@ export function designRoutes(app: FastifyInstance, ctx: ServerContext): void {
   });
 
   app.post<{ Params: { db: string } }>('/:db/_view_cleanup', async (req, reply) => {
+    requireJsonType(req.headers);
     await dbOf(ctx, req);
     await (await ctx.node.design(req.params.db)).cleanup();
     reply.code(202);

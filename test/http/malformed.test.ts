@@ -148,6 +148,35 @@ describe('malformed requests', () => {
     assert.equal((await request(`${server.url}/data/form`)).status, 404);
   });
 
+  test('a POST a web page can send without asking (text/plain, forms) is a 415 and writes nothing (CSRF)', async () => {
+    const start = await snapshot(server.url);
+    const page = { origin: 'https://evil.example' };
+    for (const [path, body] of [
+      ['/data/_bulk_docs', { docs: [{ _id: 'planted' }] }],
+      ['/data', { _id: 'planted' }],
+      ['/_replicate', { source: 'data', target: 'copy-for-attacker', create_target: true }],
+      ['/data/_find', { selector: {} }],
+      ['/data/_all_docs', { keys: ['d01'] }],
+    ] as const) {
+      for (const type of ['text/plain;charset=UTF-8', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x']) {
+        const res = await rawRequest(server.server.port, { method: 'POST', path, body: JSON.stringify(body), headers: { 'content-type': type, ...page } });
+        assert.equal(res.status, 415, `${path} as ${type}`);
+        assert.equal(JSON.parse(res.text).error, 'bad_content_type');
+      }
+    }
+    // Bodiless POSTs that act still have to say application/json, as in CouchDB.
+    for (const path of ['/data/_compact', '/data/_view_cleanup']) {
+      const res = await rawRequest(server.server.port, { method: 'POST', path });
+      assert.equal(res.status, 415, path);
+      assert.equal(JSON.parse(res.text).error, 'bad_content_type');
+    }
+    assert.deepEqual(await snapshot(server.url), start);
+    assert.equal((await request(`${server.url}/copy-for-attacker`)).status, 404);
+    // A document PUT stays JSON whatever its type says (no page can send a cross-site PUT unasked).
+    const put = await rawRequest(server.server.port, { method: 'PUT', path: '/other/plain', body: '{"ok":1}', headers: { 'content-type': 'text/plain' } });
+    assert.equal(put.status, 201);
+  });
+
   test('_bulk_get reports malformed items per item, as CouchDB does, and changes nothing', async () => {
     const res = await request(`${server.url}/data/_bulk_get`, {
       method: 'POST',
