@@ -62,6 +62,8 @@ export function dbInfoWire(i: DatabaseInfo) {
     sizes: { active, external: i.sizes?.external ?? 0, file },
     instance_start_time: '0',
     disk_format_version: 1,
+    // One shard, one copy: what a single CouchDB node with q=1, n=1 reports.
+    cluster: { q: 1, n: 1, w: 1, r: 1 },
     props: {},
     refuge: { engine: i.engine, durability: i.durability, auto_index: i.autoIndex },
   };

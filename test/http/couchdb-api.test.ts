@@ -266,7 +266,7 @@ describe('CouchDB API shapes', () => {
     await request(`${u}/lifecycle/sized`, { method: 'PUT', body: { text: 'x'.repeat(500) } });
     const sized = (await request(`${u}/lifecycle`)).body.sizes;
     assert.ok(sized.external > 500 && sized.active > 0 && sized.file > 0, JSON.stringify(sized));
-    for (const key of ['db_name', 'update_seq', 'doc_count', 'doc_del_count', 'sizes', 'instance_start_time']) assert.ok(key in info.body, key);
+    for (const key of ['db_name', 'update_seq', 'doc_count', 'doc_del_count', 'sizes', 'instance_start_time', 'cluster']) assert.ok(key in info.body, key);
     assert.equal(info.body.db_name, 'lifecycle');
     const head = await request(`${u}/lifecycle`, { method: 'HEAD' });
     assert.equal(head.status, 200);
