@@ -3,7 +3,7 @@
 // when trusted peers come and go.
 
 import './node20-shim.ts';
-import { KEEP_ALIVE, type Connection, type Libp2p, type PeerId, type Stream } from '@libp2p/interface';
+import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
 import type { Ping } from '@libp2p/ping';
 import { multiaddr } from '@multiformats/multiaddr';
@@ -26,13 +26,11 @@ import { libp2pOptions } from './libp2p-options.ts';
 import { DHT_LOOKUP_MS, MeshDiscovery, dhtFind, type DiscoveryHost } from './mesh-discovery.ts';
 import { REPLICATION_PROTOCOL, REPLICATION_PROTOCOL_MANY, type SharedDb } from './replication-protocol.ts';
 import { StreamPool } from './stream-pool.ts';
+import { TrustedDialer } from './trusted-dialer.ts';
 import type { TrustState } from './trust.ts';
 import type { TrustStore } from './trust-store.ts';
 
 export { DEFAULT_MESH_LISTEN, type MeshEvents, type MeshNodeOptions, type PeerEvent };
-const KEEP_ALIVE_TAG = `${KEEP_ALIVE}-refuge-trusted`;
-/** How long one of the redials after libp2p gave up may take. */
-const REDIAL_DIAL_MS = 20_000;
 /** Concurrent Refuge streams per connection: replications of many databases share one connection. */
 const MAX_STREAMS = 256;
 /** How long a stream to a peer that is connecting to us waits for that connection. */
@@ -61,15 +59,20 @@ export class MeshNode extends Emitter<MeshEvents> implements StreamOpener {
   /** The trust state syncTrust last acted on, and the timer that looks for a newer one. */
   private trustSeen: TrustState | undefined;
   private trustTimer: ReturnType<typeof setInterval> | undefined;
-  /** Trusted peers libp2p gave up redialling, each with the timer of its next dial. */
-  private readonly redials = new Map<string, ReturnType<typeof setTimeout>>();
   private trustChecking = false;
+  /** Keeps trusted peers connected (keep-alive tags, dials, redials). */
+  private readonly dialer: TrustedDialer;
 
   private constructor(
     private readonly libp2p: Libp2p<Services>,
     private readonly options: MeshNodeOptions,
   ) {
     super();
+    this.dialer = new TrustedDialer(libp2p as unknown as Libp2p, {
+      trust: options.trust,
+      keep: options.keepTrustedConnected !== false,
+      ...(options.redialMs !== undefined && { redialMs: options.redialMs }),
+    });
     const node = options.node;
     this.queries = new QueryService(this, { key: options.key, trust: options.trust, ...(node && { node }) });
     this.blobs = new BlobExchange(this, { trust: options.trust, ...(node && { node }), ...(options.blobResume && { resume: options.blobResume }) });
@@ -113,7 +116,7 @@ export class MeshNode extends Emitter<MeshEvents> implements StreamOpener {
       mesh.discovery = new MeshDiscovery(libp2p, mesh.discoveryHost(), options.hubs ?? []);
       libp2p.addEventListener('peer:connect', (e) => mesh.queue(() => mesh.onConnect(e.detail)));
       libp2p.addEventListener('peer:disconnect', (e) => mesh.queue(() => mesh.onDisconnect(e.detail.toString())));
-      libp2p.addEventListener('peer:reconnect-failure', (e) => mesh.scheduleRedial(e.detail));
+      libp2p.addEventListener('peer:reconnect-failure', (e) => mesh.dialer.scheduleRedial(e.detail));
       libp2p.addEventListener('self:peer:update', () => mesh.queue(() => mesh.onAddresses()));
       await mesh.discovery.start();
       await mesh.syncTrust();
@@ -162,9 +165,9 @@ export class MeshNode extends Emitter<MeshEvents> implements StreamOpener {
     const id = peerIdFromString(invite.id);
     let addrs = invite.addrs;
     // A bare id: ask the hubs and the DHT where it is, unless libp2p already knows.
-    if (addrs.length === 0 && !(await this.knowsAddresses(id))) addrs = await this.discovery.locate(invite.id, options.signal);
+    if (addrs.length === 0 && !(await this.dialer.knowsAddresses(id))) addrs = await this.discovery.locate(invite.id, options.signal);
     if (addrs.length > 0) await this.libp2p.peerStore.merge(id, { multiaddrs: addrs.map((a) => multiaddr(a)) });
-    if (await this.isTrusted(invite.id)) await this.keepAlive(id, true);
+    if (await this.dialer.isTrusted(invite.id)) await this.dialer.keepAlive(id, true);
     try {
       await this.libp2p.dial(id, options);
     } catch (err) {
@@ -177,7 +180,7 @@ export class MeshNode extends Emitter<MeshEvents> implements StreamOpener {
   /** Closes every connection to a peer and stops redialing it until `connect` or `syncTrust`. */
   async disconnect(peerId: string): Promise<void> {
     const id = peerIdFromString(peerId);
-    await this.keepAlive(id, false);
+    await this.dialer.keepAlive(id, false);
     await this.libp2p.hangUp(id);
   }
 
@@ -224,7 +227,7 @@ export class MeshNode extends Emitter<MeshEvents> implements StreamOpener {
   private async connectionTo(id: PeerId, signal?: AbortSignal): Promise<Connection | undefined> {
     const open = () => this.libp2p.getConnections(id).find((c) => c.status === 'open');
     const now = open();
-    if (now || (await this.knowsAddresses(id))) return now;
+    if (now || (await this.dialer.knowsAddresses(id))) return now;
     return new Promise<Connection | undefined>((resolve) => {
       const done = () => {
         clearTimeout(timer);
@@ -251,29 +254,16 @@ export class MeshNode extends Emitter<MeshEvents> implements StreamOpener {
     const state = await this.options.trust.current();
     const changed = this.trustSeen !== undefined && state !== this.trustSeen;
     this.trustSeen = state;
-    const keep = this.options.keepTrustedConnected !== false;
-    for (const peer of Object.values(state.peers)) {
-      const id = peerIdFromString(peer.id);
-      if (peer.addrs.length > 0) await this.libp2p.peerStore.merge(id, { multiaddrs: peer.addrs.map((a) => multiaddr(a)) });
-      if (keep && peer.addrs.length > 0) await this.keepAlive(id, true);
-    }
+    await this.dialer.learn(state);
     await this.queue(async () => {
       for (const id of this.connectedPeers()) {
         if (Object.hasOwn(state.peers, id) && !this.up.has(id)) this.markUp(id, state);
         else if (!Object.hasOwn(state.peers, id) && this.up.has(id)) this.markDown(id);
       }
     });
-    if (keep) {
-      // Dial what is not connected yet, at the addresses the trust file gives or that discovery learnt
-      // (mDNS may have seen the peer before it was trusted); failures are normal (the peer may be
-      // offline) and retried by libp2p. The rest is looked for through the hubs and the DHT.
-      for (const peer of Object.values(state.peers)) {
-        if (this.connectedPeers().includes(peer.id)) continue;
-        const id = peerIdFromString(peer.id);
-        if (peer.addrs.length === 0 && !(await this.knowsAddresses(id))) continue;
-        if (peer.addrs.length === 0) await this.keepAlive(id, true);
-        this.libp2p.dial(id).catch(() => undefined);
-      }
+    if (this.dialer.keep) {
+      await this.dialer.dialAll(state, this.connectedPeers());
+      // The rest is looked for through the hubs and the DHT.
       this.discovery.reachTrusted().catch(() => undefined);
     }
     if (changed) this.emit('trust:changed', {});
@@ -310,8 +300,7 @@ export class MeshNode extends Emitter<MeshEvents> implements StreamOpener {
     if (this.stopped) return;
     this.stopped = true;
     clearInterval(this.trustTimer);
-    for (const timer of this.redials.values()) clearTimeout(timer);
-    this.redials.clear();
+    this.dialer.stop();
     this.streamPool.clear();
     this.queries.close();
     this.discovery?.stop();
@@ -346,30 +335,6 @@ export class MeshNode extends Emitter<MeshEvents> implements StreamOpener {
     this.emit('addresses', { addrs });
   }
 
-  /**
-   * libp2p stopped redialling `id` (and dropped its keep-alive tag): a trusted peer is dialled again
-   * every redialMs until it answers or stops being trusted, and keeps its tag once back.
-   */
-  private scheduleRedial(id: PeerId): void {
-    const peerId = id.toString();
-    if (this.stopped || this.redials.has(peerId) || this.options.keepTrustedConnected === false) return;
-    const timer = setTimeout(() => {
-      this.redials.delete(peerId);
-      void (async () => {
-        try {
-          if (this.stopped || !(await this.isTrusted(peerId)) || this.libp2p.getConnections(id).length > 0) return;
-          await this.keepAlive(id, true);
-          await this.libp2p.dial(id, { signal: AbortSignal.timeout(REDIAL_DIAL_MS) });
-        } catch {
-          // Still away (or the trust file unreadable for now): try again later.
-          this.scheduleRedial(id);
-        }
-      })();
-    }, this.options.redialMs ?? 30_000);
-    timer.unref?.();
-    this.redials.set(peerId, timer);
-  }
-
   private async onDisconnect(peerId: string): Promise<void> {
     this.streamPool.clear(peerId);
     if (this.up.has(peerId)) this.markDown(peerId);
@@ -393,36 +358,11 @@ export class MeshNode extends Emitter<MeshEvents> implements StreamOpener {
       peerId: this.peerId,
       addresses: () => this.addresses(),
       openStream: this.openStream.bind(this),
-      isTrusted: this.isTrusted.bind(this),
-      unreachableTrusted: async () => {
-        if (this.stopped || this.options.keepTrustedConnected === false) return [];
-        const out: string[] = [];
-        for (const peer of Object.values((await this.options.trust.current()).peers)) {
-          if (!this.connectedPeers().includes(peer.id) && !(await this.knowsAddresses(peerIdFromString(peer.id)))) out.push(peer.id);
-        }
-        return out;
-      },
-      dialTrusted: async (peerId, addrs) => {
-        const id = peerIdFromString(peerId);
-        await this.libp2p.peerStore.merge(id, { multiaddrs: addrs.map(multiaddr) });
-        await this.keepAlive(id, true);
-        await this.libp2p.dial(id);
-      },
+      isTrusted: (peerId) => this.dialer.isTrusted(peerId),
+      unreachableTrusted: async () => (this.stopped ? [] : this.dialer.unreachable(this.connectedPeers())),
+      dialTrusted: (peerId, addrs) => this.dialer.dialAt(peerId, addrs),
       discovered: (event) => this.emit('peer:discovered', event),
       registered: (event) => this.emit('hub:registered', event),
     };
-  }
-
-  private async knowsAddresses(id: PeerId): Promise<boolean> {
-    return ((await this.libp2p.peerStore.get(id).catch(() => undefined))?.addresses.length ?? 0) > 0;
-  }
-
-  private async isTrusted(peerId: string): Promise<boolean> {
-    return Object.hasOwn((await this.options.trust.current()).peers, peerId);
-  }
-
-  private async keepAlive(id: PeerId, on: boolean): Promise<void> {
-    if (on && this.options.keepTrustedConnected === false) return;
-    await this.libp2p.peerStore.merge(id, { tags: { [KEEP_ALIVE_TAG]: on ? { value: 1 } : undefined } });
   }
 }
