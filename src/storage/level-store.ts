@@ -102,16 +102,22 @@ class LevelReader {
     if (this.snap) opts.snapshot = this.snap;
     const size = chunk(chunkSize);
     let it: ReturnType<Db['iterator']> | undefined;
+    let ahead: Promise<Array<[string, string]>> | undefined;
     try {
       it = this.db.iterator(opts);
+      ahead = it.nextv(size) as Promise<Array<[string, string]>>;
       for (;;) {
-        const entries = (await it.nextv(size)) as Array<[string, string]>;
+        const entries = await ahead;
         if (entries.length === 0) return;
+        // The next chunk is read (on the engine's thread) while the caller works on this one.
+        ahead = it.nextv(size) as Promise<Array<[string, string]>>;
         yield entries;
       }
     } catch (err) {
       throw wrapFailure(err, 'scan');
     } finally {
+      // A caller that stops early leaves a read in flight: it ends before the iterator closes.
+      await ahead?.catch(() => undefined);
       await it?.close();
     }
   }
@@ -121,16 +127,20 @@ class LevelReader {
     if (this.snap) opts.snapshot = this.snap;
     const size = chunk(chunkSize);
     let it: ReturnType<Db['keys']> | undefined;
+    let ahead: Promise<string[]> | undefined;
     try {
       it = this.db.keys(opts);
+      ahead = it.nextv(size) as Promise<string[]>;
       for (;;) {
-        const keys = (await it.nextv(size)) as string[];
+        const keys = await ahead;
         if (keys.length === 0) return;
+        ahead = it.nextv(size) as Promise<string[]>;
         yield keys;
       }
     } catch (err) {
       throw wrapFailure(err, 'scan');
     } finally {
+      await ahead?.catch(() => undefined);
       await it?.close();
     }
   }
