@@ -12,7 +12,7 @@ import type { DbLease } from '../node/index.ts';
 import { endpointMethodError, isJsonPutPath } from './db-endpoints.ts';
 import { docFromMultipart } from './multipart.ts';
 import { authorizePeer, CONTENT_SHA256, digestChecked, PEER_AUTH_PREFIX } from './peer-auth.ts';
-import { clientErrorHandler, errorHandler } from './errors.ts';
+import { badContentType, clientErrorHandler, errorHandler } from './errors.ts';
 import { blobRoutes, type BlobRouteOptions } from './routes-blobs.ts';
 import { bulkRoutes } from './routes-bulk.ts';
 import { changesRoutes } from './routes-changes.ts';
@@ -127,17 +127,16 @@ export function buildApp(ctx: ServerContext, options: AppOptions = {}): FastifyI
   });
   // A document or setting PUT is read as JSON whatever its type says, as CouchDB does (`curl -X PUT
   // .../db/doc -d '{...}'` sends a form type). Forms also log in (`POST /_session`); other bodies are refused.
-  const refused = () => new RefugeError('bad_content_type', 'Content-Type must be application/json');
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'buffer', bodyLimit }, (req, body, done) => {
     if (req.method === 'PUT' && isJsonPutPath(req.url)) return parseJson(req, body, done);
-    if (req.url.split('?', 1)[0] !== '/_session') return done(refused(), undefined);
+    if (req.url.split('?', 1)[0] !== '/_session') return done(badContentType(), undefined);
     done(null, Object.fromEntries(new URLSearchParams((body as Buffer).toString('utf8'))));
   });
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (req, body, done) => {
     if (req.method === 'PUT' && isJsonPutPath(req.url)) return parseJson(req, body, done);
     // No route takes this method here: the not-found handler's 404/405 says more than a 415 would.
     if (req.is404) return done(null, undefined);
-    done(refused(), undefined);
+    done(badContentType(), undefined);
   });
 
   app.decorateRequest('user', null as unknown as UserCtx);

@@ -5,6 +5,10 @@ import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { RefugeError, isRefugeError } from '../errors/index.ts';
 
+/** CouchDB's 415 for a body (or a bodiless POST) that does not say application/json. */
+export const badContentType = (cause?: unknown): RefugeError =>
+  new RefugeError('bad_content_type', 'Content-Type must be application/json', cause === undefined ? {} : { cause });
+
 export function toWireError(err: unknown): RefugeError {
   if (isRefugeError(err)) return err;
   const e = err as Partial<FastifyError> & { status?: number };
@@ -12,7 +16,7 @@ export function toWireError(err: unknown): RefugeError {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new RefugeError('too_large', 'Request entity too large', { cause: err });
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new RefugeError('bad_content_type', 'Content-Type must be application/json', { cause: err });
+      return badContentType(err);
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return new RefugeError('bad_request', 'Request body must not be empty', { cause: err });
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':

@@ -3,6 +3,7 @@
 // content type that bodiless POSTs must still declare.
 
 import { RefugeError } from '../errors/index.ts';
+import { badContentType } from './errors.ts';
 
 export type Query = Record<string, string | string[] | undefined>;
 
@@ -84,5 +85,5 @@ export function heartbeatParam(q: Query): number | undefined {
  */
 export function requireJsonType(headers: { 'content-type'?: string | undefined }): void {
   const type = headers['content-type']?.split(';', 1)[0]!.trim().toLowerCase();
-  if (type !== 'application/json') throw new RefugeError('bad_content_type', 'Content-Type must be application/json');
+  if (type !== 'application/json') throw badContentType();
 }

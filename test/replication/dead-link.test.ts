@@ -4,7 +4,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Socket } from 'node:net';
+import { Socket, createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { startServer } from '../../src/http/index.ts';
 import { openNode } from '../../src/node/index.ts';
@@ -20,7 +20,7 @@ async function freezableProxy(port: number) {
   const notify = () => watchers.forEach((w) => w());
   const sockets = new Set<Socket>();
   const server = createServer((client) => {
-    const upstream = new (client.constructor as typeof Socket)();
+    const upstream = new Socket();
     upstream.connect(port, '127.0.0.1');
     for (const s of [client, upstream]) {
       sockets.add(s);
