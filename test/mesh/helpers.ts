@@ -39,10 +39,20 @@ export async function startPeerNode(options: PeerNodeOptions = {}): Promise<Peer
     await node.close();
     throw err;
   }
+  // A change made here takes effect before update() returns, as the CLI's does within a second: a
+  // trust watcher that noticed a change only after the peers met would restart their pulls midway.
+  const synced: TrustStore = {
+    current: () => trust.current(),
+    update: async (change) => {
+      const state = await trust.update(change);
+      await mesh.syncTrust();
+      return state;
+    },
+  };
   return {
     node,
     mesh,
-    trust,
+    trust: synced,
     dataDir,
     close: async () => {
       await mesh.stop();
