@@ -1,5 +1,5 @@
 // The ceiling of Refuge's own key layout: the exact batches Refuge writes for the insert workload
-// (document records, sequence entries, one key per indexed path value, the counters), recorded
+// (document records, sequence entries, one path index posting per value per batch, the counters), recorded
 // once on the memory engine and then written by raw classic-level with nothing else running.
 // docs.leveldb_ceiling writes one key per doc; this one shows what storing the path index costs.
 

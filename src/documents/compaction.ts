@@ -1,10 +1,11 @@
 // Compaction: drop the bodies of revisions that are no longer leaves (the tree itself is kept,
 // stemmed to revs_limit), then ask the engine to reclaim the space on disk. Also the path index
-// rebuild, which walks every record the same way.
+// rebuild, which walks every record the same way, and the full merge of its postings.
 
 import type { DbCore } from './core.ts';
 import { decodeRecord, encodeRecord } from './doc-record.ts';
-import { docKey, indexKey, revBodyKey } from './keys.ts';
+import { docKey, revBodyKey } from './keys.ts';
+import { mergeAllPostings } from './posting-merge.ts';
 import { dropInternalBodies, stem } from './rev-tree.ts';
 import type { WriteBatch } from './write-batch.ts';
 import type { Writer } from './writer.ts';
@@ -45,7 +46,7 @@ export async function rebuildPathIndex(core: DbCore, writer: Writer): Promise<vo
   await forEachRecordChunk(core, writer, (batch, _key, id, value) => {
     const rec = decodeRecord(id, value);
     if (rec.deleted) return;
-    core.indexEntries(rec.body, (path, v) => batch.setRaw(indexKey(path, v, id), ''));
+    core.indexEntries(rec.body, (path, v) => batch.indexPut(id, path, v));
   });
 }
 
@@ -65,6 +66,7 @@ export async function compact(core: DbCore, writer: Writer): Promise<{ droppedBo
     droppedBodies += dropped.length;
     if (tree !== rec.tree) batch.setRaw(key, encodeRecord({ ...rec, tree }));
   });
+  await mergeAllPostings(core, writer);
   if (core.store.capabilities.compactRange) await core.store.compactRange!({ gte: '', lt: '\u007f' });
   return { droppedBodies };
 }

@@ -29,7 +29,17 @@ export interface DbState {
    * Kept by each write; a database written before it was kept starts counting from 0.
    */
   liveBytes: number;
+  /** Write groups that changed the path index so far: the tag of the next one's postings. */
+  indexGroup: number;
+  /** The path index layout on disk (INDEX_LAYOUT once rebuilt or written by this code). */
+  indexLayout: number;
 }
+
+/**
+ * The path index layout this code writes: 2 = posting lists (postings.ts). A database stored
+ * without it has the older one-key-per-entry index, which its next open rebuilds.
+ */
+export const INDEX_LAYOUT = 2;
 
 export interface DbCore {
   readonly name: string;
@@ -45,7 +55,7 @@ export interface DbCore {
 
 /** The counters of a database that has never been written. */
 export function initialState(revsLimit: number, autoIndex: boolean): DbState {
-  return { seq: 0, docCount: 0, delCount: 0, revsLimit, autoIndex, pathIndexReady: autoIndex, purgeSeq: 0, purgedInfosLimit: 1000, purgeTrimmedSeq: 0, liveBytes: 0 };
+  return { seq: 0, docCount: 0, delCount: 0, revsLimit, autoIndex, pathIndexReady: autoIndex, purgeSeq: 0, purgedInfosLimit: 1000, purgeTrimmedSeq: 0, liveBytes: 0, indexGroup: 0, indexLayout: INDEX_LAYOUT };
 }
 
 export function encodeState(s: DbState): string {
@@ -54,5 +64,9 @@ export function encodeState(s: DbState): string {
 
 export function decodeState(v: string | undefined, defaults: DbState): DbState {
   if (v === undefined) return { ...defaults };
-  return { ...defaults, ...JSON.parse(v) };
+  const stored = JSON.parse(v) as Partial<DbState>;
+  const state: DbState = { ...defaults, ...stored, indexLayout: INDEX_LAYOUT };
+  // An index in another layout cannot be read: it is rebuilt, as after a rebuild cut short.
+  if (stored.indexLayout !== INDEX_LAYOUT) state.pathIndexReady = false;
+  return state;
 }

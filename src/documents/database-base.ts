@@ -15,6 +15,7 @@ import type { BulkDocsOptions, Doc, Durability, JsonObject, WriteFailure } from 
 import { validateRevsLimit } from './validate.ts';
 import type { WriteBatch } from './write-batch.ts';
 import { Writer } from './writer.ts';
+import { PostingMerger } from './posting-merge.ts';
 
 export interface OpenDatabaseOptions {
   engine: StorageEngine;
@@ -43,6 +44,8 @@ export abstract class DatabaseBase {
   protected hooks: DesignHooks = {};
   /** The path index rebuild in progress, if any (setAutoIndex). */
   protected indexBuild: Promise<void> | undefined;
+  /** Merges the path index values queries find fragmented. */
+  protected readonly postingMerger: PostingMerger;
 
   protected constructor(
     readonly core: DbCore,
@@ -52,6 +55,7 @@ export abstract class DatabaseBase {
       this.commits.notify();
       for (const watch of this.commitWatchers) watch();
     });
+    this.postingMerger = new PostingMerger(core, this.writer);
   }
 
   private readonly commitWatchers = new Set<() => void>();
@@ -201,6 +205,7 @@ export abstract class DatabaseBase {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.postingMerger.idle();
     await this.writer.close();
     // Indexes close after the last write was applied and before the store they read goes away.
     await this.hooks.close?.();

@@ -245,6 +245,7 @@ export class Database extends DatabaseWrites {
         conflicts: request.conflicts,
         revsLimit: this.core.state.revsLimit,
         executionStats: request.executionStats,
+        fragmented: this.postingMerger.fragmented,
       }),
     );
   }
@@ -267,7 +268,7 @@ export class Database extends DatabaseWrites {
   query(q: PathQuery): AsyncGenerator<PathQueryRow> {
     this.check();
     if (!this.core.state.autoIndex) throw new RefugeError('bad_request', 'the path index is off for this database (autoIndex: false)');
-    const rows = pathQuery(this.core.store, q, this.core.state.revsLimit);
+    const rows = pathQuery(this.core.store, q, this.core.state.revsLimit, this.postingMerger.fragmented);
     const ready = async () => {
       await this.settle();
       // A rebuild in progress here is waited for: rows from half an index would be wrong.

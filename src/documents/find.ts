@@ -8,7 +8,6 @@ import {
   matchSelector,
   normalizeFindSelector,
   parseFields,
-  parseIndexKey,
   parseSort,
   planFind,
   projectFields,
@@ -19,9 +18,10 @@ import {
   type Selector,
   type SortField,
 } from '../query/index.ts';
-import type { KvRange, KvReader } from '../storage/index.ts';
+import type { KvReader } from '../storage/index.ts';
 import { decodeHead, decodeRecord } from './doc-record.ts';
 import { DOC, docKey, INDEX } from './keys.ts';
+import { scanPostings } from './postings.ts';
 import { buildDoc } from './reads.ts';
 import type { Doc } from './types.ts';
 
@@ -112,21 +112,22 @@ export function parseFind(req: FindRequest, pathIndex: PathIndexState): ParsedFi
   return { selector, sort, fields, limit, skip, plan };
 }
 
-/** Doc ids of index entries in scan order (duplicates possible for array paths). */
-async function* scanIds(
+/** Told of each index value a query found with many postings, so they get merged. */
+export type Fragmented = (valuePrefix: string) => void;
+
+/** Index rows [encoded value, doc id] of a scan, in index order (an id may recur on array paths). */
+async function* scanRows(
   reader: KvReader,
   scan: IndexScan,
   descending: boolean,
   stats: { keys: number },
-): AsyncGenerator<string[]> {
+  fragmented: Fragmented | undefined,
+  rowsPerChunk: number,
+): AsyncGenerator<Array<[string, string]>> {
   const bounds = scanBounds(scan);
   if (descending) bounds.reverse();
   for (const b of bounds) {
-    const range: KvRange = { gte: INDEX + b.gte, lt: INDEX + b.lt, reverse: descending };
-    for await (const keys of reader.scanKeys(range, 512)) {
-      stats.keys += keys.length;
-      yield keys.map((k) => parseIndexKey(k.slice(INDEX.length)).docId);
-    }
+    yield* scanPostings(reader, { gte: INDEX + b.gte, lt: INDEX + b.lt }, descending, stats, fragmented, rowsPerChunk);
   }
 }
 
@@ -141,7 +142,7 @@ async function* scanAllDocs(reader: KvReader, stats: { keys: number }): AsyncGen
 export async function executeFind(
   reader: KvReader,
   parsed: ParsedFind,
-  opts: { conflicts?: boolean; revsLimit: number; executionStats?: boolean },
+  opts: { conflicts?: boolean; revsLimit: number; executionStats?: boolean; fragmented?: Fragmented },
 ): Promise<FindResult> {
   const started = performance.now();
   const { selector, sort, plan, limit, skip } = parsed;
@@ -162,8 +163,9 @@ export async function executeFind(
   if (wanted > 0) {
     if (plan.scan) {
       const descending = plan.sortedByIndex && sort[0]!.dir === 'desc';
-      outer: for await (const ids of scanIds(reader, plan.scan, descending, stats)) {
-        const fresh = ids.filter((id) => !seen.has(id) && (seen.add(id), true));
+      outer: for await (const rows of scanRows(reader, plan.scan, descending, stats, opts.fragmented, 512)) {
+        const fresh: string[] = [];
+        for (const [, id] of rows) if (!seen.has(id)) seen.add(id), fresh.push(id);
         const values = await reader.getMany(fresh.map(docKey));
         for (let i = 0; i < fresh.length; i++) {
           consider(fresh[i]!, values[i]);
@@ -261,11 +263,11 @@ function pathScan(q: PathQuery): IndexScan {
  * Streams index rows (one per matching entry) in value order, reading keys chunk by chunk.
  * Arguments are checked now, so bad input throws here rather than at the first `next()`.
  */
-export function pathQuery(reader: KvReader, q: PathQuery, revsLimit: number): AsyncGenerator<PathQueryRow> {
+export function pathQuery(reader: KvReader, q: PathQuery, revsLimit: number, fragmented?: Fragmented): AsyncGenerator<PathQueryRow> {
   const scan = pathScan(q);
   const skip = nonNegative(q.skip, 0);
   const limit = nonNegative(q.limit, Infinity);
-  return streamPathQuery(reader, q, scan, skip, limit, revsLimit);
+  return streamPathQuery(reader, q, scan, skip, limit, revsLimit, fragmented);
 }
 
 async function* streamPathQuery(
@@ -275,39 +277,31 @@ async function* streamPathQuery(
   skip: number,
   left: number,
   revsLimit: number,
+  fragmented: Fragmented | undefined,
 ): AsyncGenerator<PathQueryRow> {
   if (left === 0) return;
   const stats = { keys: 0 };
-  const bounds = scanBounds(scan);
-  if (q.descending) bounds.reverse();
-  for (const b of bounds) {
-    const range: KvRange = { gte: INDEX + b.gte, lt: INDEX + b.lt, reverse: q.descending === true };
-    for await (const keys of reader.scanKeys(range, 256)) {
-      stats.keys += keys.length;
-      let rows = keys.map((k) => {
-        const { encodedValue, docId } = parseIndexKey(k.slice(INDEX.length));
-        return { id: docId, value: decodeIndexValue(encodedValue) } as PathQueryRow;
-      });
-      if (skip > 0) {
-        const n = Math.min(skip, rows.length);
-        skip -= n;
-        rows = rows.slice(n);
-      }
-      if (rows.length > left) rows = rows.slice(0, left);
-      if (q.includeDocs && rows.length) {
-        // Documents are read after their keys: one deleted in between is left out.
-        const values = await reader.getMany(rows.map((r) => docKey(r.id)));
-        rows = rows.filter((r, i) => {
-          const raw = values[i];
-          if (raw === undefined || decodeHead(raw).deleted) return false;
-          const rec = decodeRecord(r.id, raw);
-          r.doc = buildDoc(rec, rec.rev, rec.body, {}, revsLimit);
-          return true;
-        });
-      }
-      for (const r of rows) yield r;
-      left -= rows.length;
-      if (left <= 0) return;
+  for await (const entries of scanRows(reader, scan, q.descending === true, stats, fragmented, 256)) {
+    let rows = entries.map(([encodedValue, id]) => ({ id, value: decodeIndexValue(encodedValue) }) as PathQueryRow);
+    if (skip > 0) {
+      const n = Math.min(skip, rows.length);
+      skip -= n;
+      rows = rows.slice(n);
     }
+    if (rows.length > left) rows = rows.slice(0, left);
+    if (q.includeDocs && rows.length) {
+      // Documents are read after their keys: one deleted in between is left out.
+      const values = await reader.getMany(rows.map((r) => docKey(r.id)));
+      rows = rows.filter((r, i) => {
+        const raw = values[i];
+        if (raw === undefined || decodeHead(raw).deleted) return false;
+        const rec = decodeRecord(r.id, raw);
+        r.doc = buildDoc(rec, rec.rev, rec.body, {}, revsLimit);
+        return true;
+      });
+    }
+    for (const r of rows) yield r;
+    left -= rows.length;
+    if (left <= 0) return;
   }
 }

@@ -19,6 +19,3 @@ export const localKey = (id: string) => LOCAL + id;
 export const seqKey = (seq: number) => SEQ + seq.toString(16).padStart(13, '0');
 export const seqFromKey = (key: string) => Number.parseInt(key.slice(SEQ.length), 16);
 export const purgeInfoKey = (purgeSeq: number) => PURGE_INFO + purgeSeq.toString(16).padStart(13, '0');
-
-export const indexKey = (path: string, encodedValue: string, id: string) =>
-  INDEX + path + '\u0000' + encodedValue + '\u0000' + id;

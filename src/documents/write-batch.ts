@@ -10,7 +10,8 @@ import { attachmentDigests, resolveAttachments, storedAttachments, type AttInput
 import { applyLocalEdit, applyReplicatedEdit, localParent } from './edits.ts';
 import { IdGenerator } from './ids.ts';
 import { diffIndexEntries } from './index-diff.ts';
-import { docKey, indexKey, revBodyKey, seqKey } from './keys.ts';
+import { docKey, revBodyKey, seqKey } from './keys.ts';
+import { groupTag, PostingCollector } from './postings.ts';
 import { parseRev, revGeneration, sameTree, stem, winner, type RevTree } from './rev-tree.ts';
 import type { JsonObject, WriteFailure, WriteResult } from './types.ts';
 import { splitDoc, type SplitDoc } from './validate.ts';
@@ -27,10 +28,12 @@ export class WriteBatch {
   /** Keys a later read may ask for (records, bodies, local docs): key -> value, null = delete. */
   private readonly ops = new Map<string, string | null>();
   /**
-   * Write-only keys (sequence entries, path index), in order as [key, value | null] pairs, never
-   * read back: they go to the engine without a map, and a later op on the same key wins there.
+   * Write-only keys (sequence entries), in order as [key, value | null] pairs, never read back:
+   * they go to the engine without a map, and a later op on the same key wins there.
    */
   private readonly stream: Array<string | null> = [];
+  /** This group's path index changes, stored as one posting per value (postings.ts). */
+  private readonly postings = new PostingCollector();
   /** Sequence entries this batch removes and adds, for the pending counts (seq-counts.ts). */
   readonly seqRemoved: number[] = [];
   readonly seqAdded: number[] = [];
@@ -58,7 +61,7 @@ export class WriteBatch {
   }
 
   get size(): number {
-    return this.ops.size + this.stream.length / 2;
+    return this.ops.size + this.stream.length / 2 + this.postings.entries;
   }
 
   /** Loads the current records of these ids in one storage round trip. */
@@ -243,14 +246,19 @@ export class WriteBatch {
   }
 
   private reindex(id: string, before: JsonObject | undefined, after: JsonObject | undefined): void {
-    const stream = this.stream;
+    const postings = this.postings;
     diffIndexEntries(
       this.core.indexEntries,
       before,
       after,
-      (path, value) => stream.push(indexKey(path, value, id), ''),
-      (path, value) => stream.push(indexKey(path, value, id), null),
+      (path, value) => postings.set(path, value, id, true),
+      (path, value) => postings.set(path, value, id, false),
     );
+  }
+
+  /** Adds one path index entry (the index rebuild). */
+  indexPut(id: string, path: string, encodedValue: string): void {
+    this.postings.set(path, encodedValue, id, true);
   }
 
   /** A document's current record, this batch's changes included (for purge). */
@@ -299,6 +307,14 @@ export class WriteBatch {
     // so this group must go in whole or not at all.
     for (const key of this.ops.keys()) checkKey(key);
     for (let i = 0; i < this.stream.length; i += 2) checkKey(this.stream[i]!);
+    const postings: string[] = [];
+    if (!this.postings.isEmpty) {
+      this.postings.forEach(groupTag(this.state.indexGroup + 1), (key, value) => {
+        checkKey(key);
+        postings.push(key, value);
+      });
+      this.state.indexGroup++;
+    }
     for (const [key, value] of this.ops) {
       if (value === null) chain.del(key);
       else chain.put(key, value);
@@ -309,6 +325,7 @@ export class WriteBatch {
       if (value === null) chain.del(stream[i]!);
       else chain.put(stream[i]!, value!);
     }
+    for (let i = 0; i < postings.length; i += 2) chain.put(postings[i]!, postings[i + 1]!);
     return this.ops;
   }
 }

@@ -6,6 +6,7 @@ import { ENGINES, freshDb, tempDir } from '../helpers/db.ts';
 import { isRefugeError } from '../../src/core.ts';
 import { leveldbEngine, openDatabase } from '../../src/index.ts';
 import { encodeIndexValue, makeIndexKey } from '../../src/query/index.ts';
+import { groupTag, valuePrefix } from '../../src/documents/postings.ts';
 
 const PEOPLE = [
   { _id: 'p1', name: 'Ann', age: 31, city: 'Moscow', tags: ['a', 'b'], exports: [{ city: 'Moscow' }, { city: 'Paris' }] },
@@ -127,7 +128,7 @@ describe('path index rebuild', () => {
     const state = JSON.parse((await store.get('m!info'))!);
     await store.batch([
       { type: 'put', key: 'm!info', value: JSON.stringify({ ...state, autoIndex: true, pathIndexReady: false }) },
-      { type: 'put', key: 'i!' + makeIndexKey('city', encodeIndexValue('Moscow'), 'p1'), value: '' },
+      { type: 'put', key: valuePrefix('city', encodeIndexValue('Moscow')) + groupTag(1), value: '+p1' },
     ]);
     await store.close();
     db = await openDatabase('people', { engine: 'leveldb', dataDir: dir.path, design: false });
@@ -135,6 +136,28 @@ describe('path index rebuild', () => {
     assert.deepEqual(await ids(db, { path: 'city', eq: 'Moscow' }), ['p1', 'p3']);
     assert.deepEqual(await ids(db, { path: 'exports/[]/city', eq: 'Paris' }), ['p1']);
     assert.equal((await db.explain({ selector: { city: 'Moscow' } })).index.name, '_path_index');
+  });
+
+  test('an index stored in the older layout (one key per entry) is rebuilt when the database opens', async (t) => {
+    const dir = await tempDir();
+    t.after(dir.cleanup);
+    let db = await openDatabase('people', { engine: 'leveldb', dataDir: dir.path, design: false, autoIndex: false });
+    await db.bulkDocs(PEOPLE);
+    await db.close();
+    // What an older version left: its state without a layout, and its keys `i!<path>\0<value>\0<id>`.
+    const store = await leveldbEngine().open({ location: `${dir.path}/people` });
+    const { indexLayout: _, ...state } = JSON.parse((await store.get('m!info'))!);
+    await store.batch([
+      { type: 'put', key: 'm!info', value: JSON.stringify({ ...state, autoIndex: true, pathIndexReady: true }) },
+      { type: 'put', key: 'i!' + makeIndexKey('city', encodeIndexValue('Moscow'), 'p1'), value: '' },
+      { type: 'put', key: 'i!' + makeIndexKey('city', encodeIndexValue('Moscow'), 'p3'), value: '' },
+    ]);
+    await store.close();
+    db = await openDatabase('people', { engine: 'leveldb', dataDir: dir.path, design: false });
+    t.after(() => db.close());
+    assert.deepEqual(await ids(db, { path: 'city', eq: 'Moscow' }), ['p1', 'p3']);
+    assert.deepEqual(await ids(db, { path: 'tags/[]', eq: 'b' }), ['p1', 'p2']);
+    assert.deepEqual((await db.find({ selector: { age: { $gt: 30, $lt: 100 } } })).docs.map((d) => d._id), ['p1', 'p3']);
   });
 
   for (const engine of ENGINES) {

@@ -1,0 +1,205 @@
+// The path index's storage: posting lists. One key per (path, value, write group) holds the ids
+// the group added (`+id`) or removed (`-id`) at that value, so a batch of 1000 documents writes one
+// key per distinct value instead of one per entry. Readers replay a value's postings in group order.
+// Values with many postings are merged into few (see PostingMerger), as an LSM tree compacts.
+
+import { compareStrings } from '../query/index.ts';
+import type { KvRange, KvReader } from '../storage/index.ts';
+import { INDEX } from './keys.ts';
+
+const SEP = '\u0000';
+/** Ids per merged posting: a later merge of a busy value rewrites chunks, not one huge value. */
+export const MERGED_CHUNK = 2048;
+/** A value read with more postings than this is queued for a merge. */
+export const MERGE_THRESHOLD = 8;
+
+/** Fixed width keeps a value's postings in group order: 13 hex digits outlast any database. */
+export const groupTag = (group: number) => group.toString(16).padStart(13, '0');
+
+/** `i!<path>\0<encoded value>\0`: every posting of one value starts with it, and nothing else does. */
+export const valuePrefix = (path: string, encodedValue: string) => INDEX + path + SEP + encodedValue + SEP;
+
+/** The range holding exactly the postings of one value (a prefix from `valuePrefix`). */
+export const valueRange = (prefix: string): { gte: string; lt: string } => ({ gte: prefix, lt: prefix.slice(0, -1) + '\u0001' });
+
+/**
+ * One write group's index changes as postings being built: path -> encoded value -> posting value.
+ * Entries of one value keep their order, so a later change of the same entry in the group wins.
+ */
+export class PostingCollector {
+  // Two levels, not one map keyed by the value prefix: that key would be a new string to hash
+  // for every entry, which cost as much as the rest of indexing together.
+  private readonly byPath = new Map<string, Map<string, string>>();
+  /** Entries collected, for the writer's bound on one change set. */
+  entries = 0;
+
+  set(path: string, encodedValue: string, id: string, present: boolean): void {
+    let values = this.byPath.get(path);
+    if (values === undefined) this.byPath.set(path, (values = new Map()));
+    const entry = (present ? '+' : '-') + id;
+    const current = values.get(encodedValue);
+    values.set(encodedValue, current === undefined ? entry : current + SEP + entry);
+    this.entries++;
+  }
+
+  get isEmpty(): boolean {
+    return this.entries === 0;
+  }
+
+  /** Calls `put` once per value with its posting key (tagged `tag`) and value. */
+  forEach(tag: string, put: (key: string, value: string) => void): void {
+    for (const [path, values] of this.byPath) {
+      const head = INDEX + path + SEP;
+      for (const [enc, value] of values) put(head + enc + SEP + tag, value);
+    }
+  }
+}
+
+/** A posting's ids with their sign, in stored order. */
+function applyPosting(raw: string, into: Map<string, boolean>): void {
+  for (const entry of raw.split(SEP)) into.set(entry.slice(1), entry.charCodeAt(0) === 43 /* + */);
+}
+
+/**
+ * The ids present at one value, in id order (UTF-8 byte order, as keys compare), from its postings
+ * in ascending group order.
+ */
+export function resolvePostings(postings: readonly string[]): string[] {
+  let ids: string[];
+  if (postings.length === 1 && !postings[0]!.includes(SEP + '-') && postings[0]!.charCodeAt(0) === 43) {
+    // The common case (one posting, additions only): no map needed. Such a posting names each id
+    // once (an entry is only added when absent), but a repeat would be dropped below anyway.
+    ids = postings[0]!.split(SEP).map((e) => e.slice(1));
+    ids.sort(compareStrings);
+    let n = 0;
+    for (let i = 0; i < ids.length; i++) if (i === 0 || ids[i] !== ids[n - 1]) ids[n++] = ids[i]!;
+    ids.length = n;
+    return ids;
+  } else {
+    const state = new Map<string, boolean>();
+    for (const p of postings) applyPosting(p, state);
+    ids = [];
+    for (const [id, present] of state) if (present) ids.push(id);
+  }
+  return ids.sort(compareStrings);
+}
+
+export interface PostingScanStats {
+  /** Index entries read (ids in postings, removals included): CouchDB's keys examined. */
+  keys: number;
+}
+
+const TAG_LENGTH = 13;
+/** Merged chunks carry `<tag>.<n>`; combined postings `<tag>+`; a group's own posting just `<tag>`. */
+const isChunk = (key: string, prefixLength: number) => key.charCodeAt(prefixLength + TAG_LENGTH) === 46; /* . */
+
+/**
+ * Index rows `[encodedValue, docId]` of every value in `range` (bounds on whole values, in `i!`
+ * keyspace), in (value, id) order or its reverse. `fragmented` hears of each value that had more
+ * than MERGE_THRESHOLD postings besides merged chunks, so the owner can merge them.
+ */
+export async function* scanPostings(
+  reader: KvReader,
+  range: { gte: string; lt: string },
+  descending: boolean,
+  stats: PostingScanStats,
+  fragmented?: (prefix: string) => void,
+  rowsPerChunk = 512,
+): AsyncGenerator<Array<[string, string]>> {
+  let prefix: string | undefined;
+  let postings: string[] = [];
+  let loose = 0;
+  const finish = function* (): Generator<Array<[string, string]>> {
+    if (prefix === undefined) return;
+    if (descending) postings.reverse();
+    if (loose > MERGE_THRESHOLD) fragmented?.(prefix);
+    const ids = resolvePostings(postings);
+    if (descending) ids.reverse();
+    const enc = prefix.slice(prefix.indexOf(SEP) + 1, -1);
+    for (let i = 0; i < ids.length; i += rowsPerChunk) {
+      yield ids.slice(i, i + rowsPerChunk).map((id) => [enc, id] as [string, string]);
+    }
+  };
+  const kvRange: KvRange = { gte: range.gte, lt: range.lt, reverse: descending };
+  for await (const chunk of reader.scan(kvRange, 64)) {
+    for (const [key, value] of chunk) {
+      const cut = key.lastIndexOf(SEP) + 1;
+      if (prefix === undefined || prefix.length !== cut || !key.startsWith(prefix)) {
+        yield* finish();
+        prefix = key.slice(0, cut);
+        postings = [];
+        loose = 0;
+      }
+      postings.push(value);
+      if (!isChunk(key, cut)) loose++;
+      stats.keys += countEntries(value);
+    }
+  }
+  yield* finish();
+}
+
+function countEntries(value: string): number {
+  let n = 1;
+  for (let i = value.indexOf(SEP); i >= 0; i = value.indexOf(SEP, i + 1)) n++;
+  return n;
+}
+
+const hasRemovals = (value: string) => value.charCodeAt(0) === 45 /* - */ || value.includes(SEP + '-');
+
+export interface PostingMerge {
+  del: string[];
+  put: Array<[string, string]>;
+}
+
+/**
+ * How to merge one value's postings (`entries`: keys and values in ascending key order), or
+ * undefined when there is nothing to gain. A full merge applies everything and writes the ids in
+ * sorted chunks of MERGED_CHUNK. A light one (`full` false, on a busy value) only combines the
+ * postings written since the last full merge into one, removals kept, so the big chunks are not
+ * rewritten for a few changes; it turns full once those changes are worth a rewrite.
+ */
+export function planMerge(prefix: string, entries: ReadonlyArray<[string, string]>, full: boolean): PostingMerge | undefined {
+  if (entries.length === 0) return undefined;
+  const tagOf = (key: string) => key.slice(prefix.length, prefix.length + TAG_LENGTH);
+  const loose = entries.filter(([k]) => !isChunk(k, prefix.length));
+  const looseCount = loose.reduce((n, [, v]) => n + countEntries(v), 0);
+  const total = entries.reduce((n, [, v]) => n + countEntries(v), 0);
+  if (full || looseCount >= MERGED_CHUNK || total <= MERGED_CHUNK) {
+    if (entries.length === 1 && !hasRemovals(entries[0]![1])) return undefined;
+    if (loose.length === 0 && !entries.some(([, v]) => hasRemovals(v))) return undefined;
+    const ids = resolvePostings(entries.map(([, v]) => v));
+    // Merged chunks sort after every posting they replace and before any later group's.
+    const tag = tagOf(entries[entries.length - 1]![0]);
+    const put: Array<[string, string]> = [];
+    for (let i = 0, c = 0; i < ids.length; i += MERGED_CHUNK, c++) {
+      put.push([prefix + tag + '.' + c.toString(16).padStart(6, '0'), '+' + ids.slice(i, i + MERGED_CHUNK).join(SEP + '+')]);
+    }
+    const written = new Set(put.map(([k]) => k));
+    return { del: entries.map(([k]) => k).filter((k) => !written.has(k)), put };
+  }
+  if (loose.length <= 1) return undefined;
+  // Loose postings all come after the chunks (a full merge folded in every earlier one).
+  const state = new Map<string, boolean>();
+  for (const [, v] of loose) applyPosting(v, state);
+  let value = '';
+  for (const [id, present] of state) value += (value === '' ? '' : SEP) + (present ? '+' : '-') + id;
+  const key = prefix + tagOf(loose[loose.length - 1]![0]) + '+';
+  const del = loose.map(([k]) => k).filter((k) => k !== key);
+  return { del, put: value === '' ? [] : [[key, value]] };
+}
+
+/**
+ * Every entry the index holds, as `<path>\0<encoded value>\0<docid>` strings in index order,
+ * from raw `i!` keys and values in key order (tests and tools that check the index whole).
+ */
+export function logicalEntries(rows: ReadonlyArray<[string, string]>): string[] {
+  const out: string[] = [];
+  let i = 0;
+  while (i < rows.length) {
+    const prefix = rows[i]![0].slice(0, rows[i]![0].lastIndexOf(SEP) + 1);
+    const postings: string[] = [];
+    for (; i < rows.length && rows[i]![0].startsWith(prefix) && rows[i]![0].lastIndexOf(SEP) + 1 === prefix.length; i++) postings.push(rows[i]![1]);
+    for (const id of resolvePostings(postings)) out.push(prefix.slice(INDEX.length) + id);
+  }
+  return out;
+}
