@@ -268,7 +268,8 @@ export class Database extends DatabaseWrites {
   query(q: PathQuery): AsyncGenerator<PathQueryRow> {
     this.check();
     if (!this.core.state.autoIndex) throw new RefugeError('bad_request', 'the path index is off for this database (autoIndex: false)');
-    const rows = pathQuery(this.core.store, q, this.core.state.revsLimit, this.postingMerger.fragmented);
+    const read = pathQuery(q, this.core.state.revsLimit, this.postingMerger.fragmented);
+    const store = this.core.store;
     const ready = async () => {
       await this.settle();
       // A rebuild in progress here is waited for: rows from half an index would be wrong.
@@ -277,7 +278,13 @@ export class Database extends DatabaseWrites {
     };
     return (async function* () {
       await ready();
-      yield* rows;
+      // One snapshot for the whole stream: a value's postings and the documents are read apart.
+      const snap = store.snapshot();
+      try {
+        yield* read(snap);
+      } finally {
+        await snap.close();
+      }
     })();
   }
 }

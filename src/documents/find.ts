@@ -21,7 +21,7 @@ import {
 import type { KvReader } from '../storage/index.ts';
 import { decodeHead, decodeRecord } from './doc-record.ts';
 import { DOC, docKey, INDEX } from './keys.ts';
-import { scanPostings } from './postings.ts';
+import { scanPostings } from './posting-scan.ts';
 import { buildDoc } from './reads.ts';
 import type { Doc } from './types.ts';
 
@@ -260,14 +260,15 @@ function pathScan(q: PathQuery): IndexScan {
 }
 
 /**
- * Streams index rows (one per matching entry) in value order, reading keys chunk by chunk.
- * Arguments are checked now, so bad input throws here rather than at the first `next()`.
+ * Checks a path query now (bad input throws here, not at the first `next()`) and returns the
+ * reading, which streams index rows (one per matching entry) in value order, chunk by chunk, from
+ * the reader it is given. The reader should be a snapshot: rows come from several reads.
  */
-export function pathQuery(reader: KvReader, q: PathQuery, revsLimit: number, fragmented?: Fragmented): AsyncGenerator<PathQueryRow> {
+export function pathQuery(q: PathQuery, revsLimit: number, fragmented?: Fragmented): (reader: KvReader) => AsyncGenerator<PathQueryRow> {
   const scan = pathScan(q);
   const skip = nonNegative(q.skip, 0);
   const limit = nonNegative(q.limit, Infinity);
-  return streamPathQuery(reader, q, scan, skip, limit, revsLimit, fragmented);
+  return (reader) => streamPathQuery(reader, q, scan, skip, limit, revsLimit, fragmented);
 }
 
 async function* streamPathQuery(

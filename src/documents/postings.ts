@@ -1,13 +1,13 @@
 // The path index's storage: posting lists. One key per (path, value, write group) holds the ids
 // the group added (`+id`) or removed (`-id`) at that value, so a batch of 1000 documents writes one
 // key per distinct value instead of one per entry. Readers replay a value's postings in group order.
-// Values with many postings are merged into few (see PostingMerger), as an LSM tree compacts.
+// Values with many postings are merged into few (posting-merge.ts), as an LSM tree compacts;
+// posting-scan.ts reads them back.
 
 import { compareStrings } from '../query/index.ts';
-import type { KvRange, KvReader } from '../storage/index.ts';
 import { INDEX } from './keys.ts';
 
-const SEP = '\u0000';
+export const SEP = '\u0000';
 /** Ids per merged posting: a later merge of a busy value rewrites chunks, not one huge value. */
 export const MERGED_CHUNK = 2048;
 /** A value read with more postings than this is queued for a merge. */
@@ -56,7 +56,7 @@ export class PostingCollector {
 }
 
 /** A posting's ids with their sign, in stored order. */
-function applyPosting(raw: string, into: Map<string, boolean>): void {
+export function applyPosting(raw: string, into: Map<string, boolean>): void {
   for (const entry of raw.split(SEP)) into.set(entry.slice(1), entry.charCodeAt(0) === 43 /* + */);
 }
 
@@ -84,61 +84,11 @@ export function resolvePostings(postings: readonly string[]): string[] {
   return ids.sort(compareStrings);
 }
 
-export interface PostingScanStats {
-  /** Index entries read (ids in postings, removals included): CouchDB's keys examined. */
-  keys: number;
-}
-
 const TAG_LENGTH = 13;
 /** Merged chunks carry `<tag>.<n>`; combined postings `<tag>+`; a group's own posting just `<tag>`. */
-const isChunk = (key: string, prefixLength: number) => key.charCodeAt(prefixLength + TAG_LENGTH) === 46; /* . */
+export const isChunk = (key: string, prefixLength: number) => key.charCodeAt(prefixLength + TAG_LENGTH) === 46; /* . */
 
-/**
- * Index rows `[encodedValue, docId]` of every value in `range` (bounds on whole values, in `i!`
- * keyspace), in (value, id) order or its reverse. `fragmented` hears of each value that had more
- * than MERGE_THRESHOLD postings besides merged chunks, so the owner can merge them.
- */
-export async function* scanPostings(
-  reader: KvReader,
-  range: { gte: string; lt: string },
-  descending: boolean,
-  stats: PostingScanStats,
-  fragmented?: (prefix: string) => void,
-  rowsPerChunk = 512,
-): AsyncGenerator<Array<[string, string]>> {
-  let prefix: string | undefined;
-  let postings: string[] = [];
-  let loose = 0;
-  const finish = function* (): Generator<Array<[string, string]>> {
-    if (prefix === undefined) return;
-    if (descending) postings.reverse();
-    if (loose > MERGE_THRESHOLD) fragmented?.(prefix);
-    const ids = resolvePostings(postings);
-    if (descending) ids.reverse();
-    const enc = prefix.slice(prefix.indexOf(SEP) + 1, -1);
-    for (let i = 0; i < ids.length; i += rowsPerChunk) {
-      yield ids.slice(i, i + rowsPerChunk).map((id) => [enc, id] as [string, string]);
-    }
-  };
-  const kvRange: KvRange = { gte: range.gte, lt: range.lt, reverse: descending };
-  for await (const chunk of reader.scan(kvRange, 64)) {
-    for (const [key, value] of chunk) {
-      const cut = key.lastIndexOf(SEP) + 1;
-      if (prefix === undefined || prefix.length !== cut || !key.startsWith(prefix)) {
-        yield* finish();
-        prefix = key.slice(0, cut);
-        postings = [];
-        loose = 0;
-      }
-      postings.push(value);
-      if (!isChunk(key, cut)) loose++;
-      stats.keys += countEntries(value);
-    }
-  }
-  yield* finish();
-}
-
-function countEntries(value: string): number {
+export function countEntries(value: string): number {
   let n = 1;
   for (let i = value.indexOf(SEP); i >= 0; i = value.indexOf(SEP, i + 1)) n++;
   return n;

@@ -1,0 +1,116 @@
+// Reading the path index: rows (value, doc id) in index order from the postings of each value.
+// A value whose postings start with merged chunks (sorted, disjoint) is streamed chunk by chunk,
+// with the few postings written since applied on the way, so `limit` stops the reading early.
+
+import { compareStrings } from '../query/index.ts';
+import type { KvReader } from '../storage/index.ts';
+import { applyPosting, countEntries, isChunk, MERGE_THRESHOLD, resolvePostings, SEP, valueRange } from './postings.ts';
+
+export interface PostingScanStats {
+  /** Index entries read (ids in postings, removals included): CouchDB's keys examined. */
+  keys: number;
+}
+
+type Rows = Array<[string, string]>;
+
+/**
+ * The postings written after a value's merged chunks, as an overlay on them: ids they name are
+ * decided by them (`state`), the ones present are merged into the chunks' order.
+ */
+class ChunkOverlay {
+  private readonly added: string[] = [];
+  private next = 0;
+
+  constructor(private readonly state: Map<string, boolean>) {
+    for (const [id, present] of state) if (present) this.added.push(id);
+    this.added.sort(compareStrings);
+  }
+
+  /** The ids of one chunk (in order), with the overlay's ids that sort before its last one. */
+  chunk(value: string): string[] {
+    const out: string[] = [];
+    for (const entry of value.split(SEP)) {
+      const id = entry.slice(1);
+      while (this.next < this.added.length && compareStrings(this.added[this.next]!, id) < 0) out.push(this.added[this.next++]!);
+      if (!this.state.has(id)) out.push(id);
+    }
+    return out;
+  }
+
+  rest(): string[] {
+    return this.added.slice(this.next);
+  }
+}
+
+/** The postings after the merged chunks of a value (read backwards from its end), in group order. */
+async function overlayOf(reader: KvReader, prefix: string, stats: PostingScanStats): Promise<{ overlay: ChunkOverlay; loose: number }> {
+  const loose: string[] = [];
+  outer: for await (const chunk of reader.scan({ ...valueRange(prefix), reverse: true }, 4)) {
+    for (const [key, value] of chunk) {
+      if (isChunk(key, prefix.length)) break outer;
+      loose.push(value);
+      stats.keys += countEntries(value);
+    }
+  }
+  const state = new Map<string, boolean>();
+  for (let i = loose.length - 1; i >= 0; i--) applyPosting(loose[i]!, state);
+  return { overlay: new ChunkOverlay(state), loose: loose.length };
+}
+
+/**
+ * Index rows `[encodedValue, docId]` of every value in `range` (bounds on whole values, in `i!`
+ * keyspace), in (value, id) order or its reverse. `fragmented` hears of each value that had more
+ * than MERGE_THRESHOLD postings besides merged chunks, so the owner can merge them.
+ */
+export async function* scanPostings(
+  reader: KvReader,
+  range: { gte: string; lt: string },
+  descending: boolean,
+  stats: PostingScanStats,
+  fragmented?: (prefix: string) => void,
+  rowsPerChunk = 512,
+): AsyncGenerator<Rows> {
+  let prefix: string | undefined;
+  let enc = '';
+  let postings: string[] = [];
+  let loose = 0;
+  let streaming: ChunkOverlay | undefined;
+  const rows = function* (ids: string[]): Generator<Rows> {
+    for (let i = 0; i < ids.length; i += rowsPerChunk) yield ids.slice(i, i + rowsPerChunk).map((id) => [enc, id] as [string, string]);
+  };
+  const finish = function* (): Generator<Rows> {
+    if (prefix === undefined) return;
+    if (loose > MERGE_THRESHOLD) fragmented?.(prefix);
+    if (streaming) return yield* rows(streaming.rest());
+    if (descending) postings.reverse();
+    const ids = resolvePostings(postings);
+    if (descending) ids.reverse();
+    yield* rows(ids);
+  };
+  // Few postings per read: a merged chunk alone holds up to MERGED_CHUNK ids.
+  for await (const chunk of reader.scan({ gte: range.gte, lt: range.lt, reverse: descending }, 16)) {
+    for (const [key, value] of chunk) {
+      const cut = key.lastIndexOf(SEP) + 1;
+      if (prefix === undefined || prefix.length !== cut || !key.startsWith(prefix)) {
+        yield* finish();
+        prefix = key.slice(0, cut);
+        enc = prefix.slice(prefix.indexOf(SEP) + 1, -1);
+        postings = [];
+        loose = 0;
+        streaming = undefined;
+        if (!descending && isChunk(key, cut)) ({ overlay: streaming, loose } = await overlayOf(reader, prefix, stats));
+      }
+      if (streaming) {
+        // Postings after the chunks are in the overlay already.
+        if (!isChunk(key, cut)) continue;
+        stats.keys += countEntries(value);
+        yield* rows(streaming.chunk(value));
+        continue;
+      }
+      postings.push(value);
+      if (!isChunk(key, cut)) loose++;
+      stats.keys += countEntries(value);
+    }
+  }
+  yield* finish();
+}
