@@ -1,14 +1,15 @@
 // The docs suite: Refuge (LevelDB, durability 'fast', path index on) against pouchdb-node 9 on the
 // same 100k-doc workload, plus two raw classic-level ceilings (one key per doc; Refuge's own keys)
-// and Refuge's peak RSS.
+// and Refuge's peak RSS. Sides alternate over several rounds and each figure is the median, so a
+// machine that drifts during the run moves both sides alike.
 
 import { openPouch, openRefuge, type DocStore } from './doc-store.ts';
 import { layoutCeiling } from './layout-ceiling.ts';
 import { leveldbCeiling } from './leveldb-ceiling.ts';
-import { collectGarbage, note, perSecond, timed, type Emit, type Suite } from './report.ts';
+import { collectGarbage, median, note, perSecond, timed, type Emit, type Suite } from './report.ts';
 import { RssSampler } from './rss-sampler.ts';
 import { withTempDir } from './temp-dir.ts';
-import { docId, makeDoc, makeDocs, randomIndices, workloadSize } from './workload.ts';
+import { docId, envInt, makeDoc, makeDocs, randomIndices, workloadSize } from './workload.ts';
 
 const PHASES = ['bulk_insert', 'get_random', 'all_docs', 'changes', 'update_single'] as const;
 type Phase = (typeof PHASES)[number];
@@ -92,29 +93,43 @@ export const docsSuite: Suite = {
     // Refuge first, in a process that has not loaded PouchDB yet, so its peak RSS is its own.
     const sampler = new RssSampler(50);
     let peakMb = 0;
-    let refuge: Rates;
+    const refuge: Rates[] = [];
+    const pouch: Rates[] = [];
     try {
-      refuge = await runSide('refuge', openRefuge);
+      refuge.push(await runSide('refuge', openRefuge));
     } finally {
       peakMb = sampler.stop();
       note(`refuge side RSS: ${Math.round(sampler.startMb)} MB at start (node + tsx + pouchdb-free process), peak ${Math.round(peakMb)} MB`);
     }
+    const rounds = envInt('BENCH_DOCS_ROUNDS', 3);
     collectGarbage();
-    const pouch = await runSide('pouchdb', openPouch);
+    pouch.push(await runSide('pouchdb', openPouch));
+    // Later rounds take turns at going first: PouchDB, Refuge, then Refuge, PouchDB...
+    for (let r = 1; r < rounds; r++) {
+      const sides = [() => runSide('pouchdb', openPouch).then((x) => pouch.push(x)), () => runSide('refuge', openRefuge).then((x) => refuge.push(x))];
+      if (r % 2 === 0) sides.reverse();
+      for (const side of sides) {
+        collectGarbage();
+        await side();
+      }
+    }
     collectGarbage();
 
     for (const p of PHASES) {
-      emit({ bench: `docs.${p}`, unit: 'docs/s', refuge: refuge[p], anchor: 'pouchdb-node', anchorValue: pouch[p] });
+      const perRound = refuge.map((x, i) => (x[p] / pouch[i]![p]).toFixed(2)).join(' ');
+      if (rounds > 1) note(`docs.${p}: ratio per round ${perRound}`);
+      emit({ bench: `docs.${p}`, unit: `docs/s (median of ${rounds} alternating rounds)`, refuge: median(refuge.map((x) => x[p])), anchor: 'pouchdb-node', anchorValue: median(pouch.map((x) => x[p])) });
     }
+    const insert = median(refuge.map((x) => x.bulk_insert));
     if (wants('docs.leveldb_ceiling')) {
       const raw = await withTempDir('raw', (dir) => leveldbCeiling(dir, size.docs, size.batch));
       note(`classic-level raw batch put: ${Math.round(raw)} docs/s`);
-      emit({ bench: 'docs.leveldb_ceiling', unit: 'docs/s', refuge: refuge.bulk_insert, anchor: 'classic-level', anchorValue: raw });
+      emit({ bench: 'docs.leveldb_ceiling', unit: 'docs/s', refuge: insert, anchor: 'classic-level', anchorValue: raw });
     }
     if (wants('docs.layout_ceiling')) {
       const raw = await withTempDir('layout', (dir) => layoutCeiling(dir, size.docs, size.batch));
       note(`classic-level writing refuge's own batches: ${Math.round(raw)} docs/s`);
-      emit({ bench: 'docs.layout_ceiling', unit: 'docs/s', refuge: refuge.bulk_insert, anchor: 'classic-level (refuge keys)', anchorValue: raw });
+      emit({ bench: 'docs.layout_ceiling', unit: 'docs/s', refuge: insert, anchor: 'classic-level (refuge keys)', anchorValue: raw });
     }
     emit({ bench: 'docs.peak_rss', unit: 'MB', refuge: peakMb, anchor: 'target', anchorValue: RSS_TARGET_MB, higherIsBetter: false });
   },

@@ -3,7 +3,7 @@
 
 import { MAX_TTL, peerIdOf, QueryRouter, type QueryMessage } from '../src/mesh/index.ts';
 import { generateNodeKey, signBytes } from '../src/refs/keys.ts';
-import { note, type Emit } from './report.ts';
+import { median, note, type Emit } from './report.ts';
 import { prng } from './workload.ts';
 
 const NODES = 50;
@@ -104,7 +104,6 @@ function naiveMessages(sim: Sim, origin: string, ttl: number): number {
   return total;
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const p99 = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * 0.99))]!;
 
 export async function runFlood(emit: Emit): Promise<void> {

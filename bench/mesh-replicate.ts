@@ -6,7 +6,7 @@ import { addPeer, MeshNode, MemoryTrustStore, setGrant } from '../src/mesh/index
 import { openNode, type RefugeNode } from '../src/node/index.ts';
 import { HttpPeer, LocalPeer, Replication, type ReplicationPeer } from '../src/replication/index.ts';
 import { envCount } from './http-size.ts';
-import { note, perSecond, timed, type Emit } from './report.ts';
+import { median, note, perSecond, timed, type Emit } from './report.ts';
 import { withTempDir } from './temp-dir.ts';
 import { makeDocs, type BenchDoc } from './workload.ts';
 
@@ -69,7 +69,6 @@ export async function meshPull(docs: readonly BenchDoc[]): Promise<number> {
   });
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 export async function runReplicate(emit: Emit): Promise<void> {
   const n = envCount('BENCH_REPL_DOCS', 100_000);

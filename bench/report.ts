@@ -46,6 +46,9 @@ export async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; valu
   return { ms: performance.now() - start, value };
 }
 
+/** The middle value (the upper one of an even count): what a figure quotes from several rounds. */
+export const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
 /** Operations per second for `count` operations done in `ms` milliseconds. */
 export const perSecond = (count: number, ms: number): number => (count * 1000) / ms;
 

@@ -3,6 +3,7 @@
 // Run: node --import tsx bench/sandbox-cost.ts  (not part of bench/main.ts)
 
 import { createSandbox } from '../src/sandbox/index.ts';
+import { median } from './report.ts';
 
 const DOCS = 100_000;
 const BATCH = 1000;
@@ -34,10 +35,6 @@ for (let i = 0; i < DOCS; i += BATCH) batches.push(docs.slice(i, i + BATCH));
 const userCtx = { name: 'user1', roles: [] };
 const secObj = { admins: { names: [], roles: [] }, members: { names: [], roles: [] } };
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[sorted.length >> 1]!;
-}
 function time(fn: () => void): number {
   const t = performance.now();
   fn();

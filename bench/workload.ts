@@ -66,7 +66,7 @@ export function randomIndices(count: number, n: number, seed: number): number[] 
   return Array.from({ length: count }, () => Math.floor(rand() * n));
 }
 
-function envInt(name: string, fallback: number): number {
+export function envInt(name: string, fallback: number): number {
   const raw = process.env[name];
   const n = raw === undefined ? fallback : Number(raw);
   if (!Number.isSafeInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got ${raw}`);
