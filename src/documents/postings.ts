@@ -65,22 +65,20 @@ export function applyPosting(raw: string, into: Map<string, boolean>): void {
  * in ascending group order.
  */
 export function resolvePostings(postings: readonly string[]): string[] {
-  let ids: string[];
   if (postings.length === 1 && !postings[0]!.includes(SEP + '-') && postings[0]!.charCodeAt(0) === 43) {
     // The common case (one posting, additions only): no map needed. Such a posting names each id
     // once (an entry is only added when absent), but a repeat would be dropped below anyway.
-    ids = postings[0]!.split(SEP).map((e) => e.slice(1));
+    const ids = postings[0]!.split(SEP).map((e) => e.slice(1));
     ids.sort(compareStrings);
     let n = 0;
     for (let i = 0; i < ids.length; i++) if (i === 0 || ids[i] !== ids[n - 1]) ids[n++] = ids[i]!;
     ids.length = n;
     return ids;
-  } else {
-    const state = new Map<string, boolean>();
-    for (const p of postings) applyPosting(p, state);
-    ids = [];
-    for (const [id, present] of state) if (present) ids.push(id);
   }
+  const state = new Map<string, boolean>();
+  for (const p of postings) applyPosting(p, state);
+  const ids: string[] = [];
+  for (const [id, present] of state) if (present) ids.push(id);
   return ids.sort(compareStrings);
 }
 
