@@ -9,7 +9,8 @@ import type { S3BlobStoreOptions } from '../blobs/index.ts';
 import type { Durability } from '../documents/index.ts';
 import { FsRefStore, loadOrCreateNodeKey } from '../refs/index.ts';
 import { FsPinStore } from '../gc/pins.ts';
-import { RefugeNode } from './refuge-node.ts';
+import { DEFAULT_MAX_OPEN_DBS, RefugeNode } from './refuge-node.ts';
+import { DEFAULT_CACHE_SIZE, leveldbEngine } from '../storage-node/index.ts';
 
 export { DEFAULT_MAX_OPEN_DBS, RefugeNode, type DbLease, type NodeOptions } from './refuge-node.ts';
 export { UPDATED_DELAY_MS, type DbUpdateRow, type DbUpdateType, type DbUpdatesOptions } from './db-updates.ts';
@@ -48,9 +49,23 @@ async function openNodeBlobs(dataDir: string, memory: boolean, durability: Durab
   }
 }
 
+/** Block cache all of a node's open LevelDB stores may hold together, at most. */
+const NODE_CACHE_BUDGET = 512 * 1024 * 1024;
+
+/**
+ * The block cache of each store of a node: its share of NODE_CACHE_BUDGET when every database it
+ * may keep open is open, between LevelDB's 8 MiB and the 32 MiB a database opened alone gets.
+ */
+export function nodeCacheSize(maxOpenDbs: number): number {
+  return Math.max(8 * 1024 * 1024, Math.min(DEFAULT_CACHE_SIZE, Math.floor(NODE_CACHE_BUDGET / maxOpenDbs)));
+}
+
 export async function openNode(options: OpenNodeOptions = {}): Promise<RefugeNode> {
   const dataDir = options.dataDir ?? DEFAULT_DATA_DIR;
-  const engine = resolveEngine(options.engine);
+  const engine =
+    options.engine === undefined || options.engine === 'leveldb'
+      ? leveldbEngine({ cacheSize: nodeCacheSize(options.maxOpenDbs ?? DEFAULT_MAX_OPEN_DBS) })
+      : resolveEngine(options.engine);
   if (engine.name === 'leveldb') await mkdir(join(dataDir, 'dbs'), { recursive: true });
   const blobs =
     options.blobs && isStore(options.blobs)

@@ -64,8 +64,14 @@ async function directoryBytes(dir: string): Promise<number> {
   return total;
 }
 
+export const DEFAULT_CACHE_SIZE = 32 * 1024 * 1024;
+
 export interface LevelDbTuning {
-  /** LevelDB block cache in bytes (default 8 MiB, LevelDB's own default). */
+  /**
+   * LevelDB block cache in bytes. Default 32 MiB, not LevelDB's 8: random reads of a 100k-document
+   * database went from about 70k to 140k docs/s with it (.tmp/prof-get.ts). It fills only as blocks
+   * are read, so an idle or small database costs nothing; a node bounds the total by maxOpenDbs.
+   */
   cacheSize?: number;
   /** Memtable size in bytes before it is flushed to a table file. */
   writeBufferSize?: number;
@@ -79,7 +85,7 @@ export function leveldbEngine(tuning: LevelDbTuning = {}): StorageEngine {
       try {
         await db.open({
           createIfMissing: true,
-          cacheSize: tuning.cacheSize ?? 8 * 1024 * 1024,
+          cacheSize: tuning.cacheSize ?? DEFAULT_CACHE_SIZE,
           writeBufferSize: tuning.writeBufferSize ?? 4 * 1024 * 1024,
         } as any);
       } catch (err) {
