@@ -25,6 +25,19 @@ export const MDNS_SERVICE_TAG = '_refuge._udp.local';
 
 /** The least time a connection-monitor ping may take before libp2p drops the connection. */
 const PING_TIMEOUT_MIN_MS = 30_000;
+/**
+ * How long this node waits for a ping's bytes once a peer opened a ping stream (libp2p: 10 s). On
+ * a slow link the asker sends them only after the protocol answer crossed the queue back, so a
+ * 10 s wait here cut pings the asker was still willing to wait for, and its monitor then dropped
+ * the connection (test/mesh/slow-link.test.ts). Longer than any wait the asker allows itself.
+ */
+const PING_ANSWER_TIMEOUT_MS = 2 * PING_TIMEOUT_MIN_MS;
+/**
+ * Ping streams per connection each way (libp2p: 1 out, 2 in). The monitor pings every 10 s
+ * whatever the last ping is doing, so behind a 30 s queue three of its pings wait at once, and a
+ * refused fourth stream counts as a failed ping that drops the connection.
+ */
+const PING_STREAMS = 4;
 
 export interface DiscoverySettings {
   listen: readonly string[];
@@ -62,7 +75,8 @@ export function resolvedParts(s: DiscoverySettings): { mdns: boolean; nat: boole
 
 export function libp2pOptions(s: DiscoverySettings, privateKey: PrivateKey): Libp2pOptions<Record<string, unknown>> {
   const parts = resolvedParts(s);
-  const services: Record<string, (components: never) => unknown> = { identify: identify(), ping: ping() };
+  const services: Record<string, (components: never) => unknown> = { identify: identify(), ping: ping({ timeout: PING_ANSWER_TIMEOUT_MS, maxOutboundStreams: PING_STREAMS, maxInboundStreams: PING_STREAMS }),
+  };
   if (s.dht) {
     services.dht = kadDHT({
       protocol: KAD_PROTOCOL,
