@@ -75,7 +75,9 @@ export function resolvedParts(s: DiscoverySettings): { mdns: boolean; nat: boole
 
 export function libp2pOptions(s: DiscoverySettings, privateKey: PrivateKey): Libp2pOptions<Record<string, unknown>> {
   const parts = resolvedParts(s);
-  const services: Record<string, (components: never) => unknown> = { identify: identify(), ping: ping({ timeout: PING_ANSWER_TIMEOUT_MS, maxOutboundStreams: PING_STREAMS, maxInboundStreams: PING_STREAMS }),
+  const services: Record<string, (components: never) => unknown> = {
+    identify: identify(),
+    ping: ping({ timeout: PING_ANSWER_TIMEOUT_MS, maxOutboundStreams: PING_STREAMS, maxInboundStreams: PING_STREAMS }),
   };
   if (s.dht) {
     services.dht = kadDHT({
