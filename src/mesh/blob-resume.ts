@@ -22,6 +22,12 @@ export interface BlobResumeOptions {
    * transfer is using go first; a transfer that still does not fit is not staged.
    */
   maxBytes?: number;
+  /**
+   * Bytes the partial blobs of one peer (pushed by it, or fetched from it) may take (default half
+   * of maxBytes), so one peer cannot take the whole area and push everyone else's out: its own
+   * oldest unused partial blobs make room first.
+   */
+  maxBytesPerPeer?: number;
   /** Attempts in a row that keep no new byte before a fetch or send gives up (default 4). */
   attempts?: number;
   /** The staging area's clock (tests move it past expiry). */
@@ -46,6 +52,7 @@ export class BlobTransfers {
   readonly minBytes: number;
   private readonly attempts: number;
   private readonly maxBytes: number;
+  private readonly maxBytesPerPeer: number;
   /** One transfer (fetch, received put, staged query) of a blob at a time. */
   private readonly locks = new KeyedLock();
   /** Transfers running or waiting, per blob: their partial blobs are not evicted. */
@@ -60,6 +67,7 @@ export class BlobTransfers {
     this.minBytes = options.minBytes ?? DEFAULT_MIN_BYTES;
     this.attempts = Math.max(1, options.attempts ?? DEFAULT_ATTEMPTS);
     this.maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
+    this.maxBytesPerPeer = Math.min(this.maxBytes, options.maxBytesPerPeer ?? Math.floor(this.maxBytes / 2));
   }
 
   /** The staging area, opened (and swept of expired entries) at first use. */
@@ -88,23 +96,32 @@ export class BlobTransfers {
   }
 
   /**
-   * Starts staging a transfer of `size` bytes of blob `id` (call it inside `exclusive(id)`), making
-   * room under `maxBytes` by dropping the oldest partial blobs no transfer is using. False when
-   * there is no room: the transfer goes unstaged, and starts over if cut.
+   * Starts staging a transfer of `size` bytes of blob `id` from peer `from` (call it inside
+   * `exclusive(id)`), making room under `maxBytesPerPeer` and `maxBytes` by dropping the oldest
+   * partial blobs no transfer is using, that peer's own first. False when there is no room: the
+   * transfer goes unstaged, and starts over if cut.
    */
   async stage(id: BlobId, size: number, from: string): Promise<boolean> {
-    if (size > this.maxBytes) return false;
+    if (size > this.maxBytesPerPeer) return false;
     const area = await this.area();
     const others = (await area.list()).filter((e) => e.key !== id).sort((a, b) => a.created - b.created);
     const reserved = (e: StagedInfo) => Math.max(e.offset, typeof e.meta.size === 'number' ? e.meta.size : 0);
-    const evictable = others.filter((e) => !this.active.has(e.key as BlobId));
-    let total = others.reduce((n, e) => n + reserved(e), 0);
+    const sum = (list: StagedInfo[]) => list.reduce((n, e) => n + reserved(e), 0);
+    const isMine = (e: StagedInfo) => e.meta.from === from;
+    // This peer's own partial blobs are dropped before anyone else's.
+    const evictable = others.filter((e) => !this.active.has(e.key as BlobId)).sort((a, b) => Number(isMine(b)) - Number(isMine(a)));
+    const mine = others.filter(isMine);
+    let total = sum(others);
+    let mineTotal = sum(mine);
     // Nothing is dropped for a transfer that would not fit anyway.
-    if (total - evictable.reduce((n, e) => n + reserved(e), 0) + size > this.maxBytes) return false;
+    if (mineTotal - sum(evictable.filter(isMine)) + size > this.maxBytesPerPeer) return false;
+    if (total - sum(evictable) + size > this.maxBytes) return false;
     for (const e of evictable) {
-      if (total + size <= this.maxBytes) break;
+      if (total + size <= this.maxBytes && mineTotal + size <= this.maxBytesPerPeer) break;
+      if (!isMine(e) && total + size <= this.maxBytes) continue;
       await area.discard(e.key);
       total -= reserved(e);
+      if (isMine(e)) mineTotal -= reserved(e);
     }
     await area.create(id, { size, from });
     return true;

@@ -122,7 +122,7 @@ test('a reader slower than the link is not cut: the stream pauses while bytes wa
 test('partial blobs take at most maxBytes: the oldest unused ones make room, and a transfer that cannot fit is not staged', async () => {
   const MiB = 1024 * KiB;
   let now = 1_000_000;
-  const transfers = new BlobTransfers(undefined, { maxBytes: 3 * MiB, now: () => now });
+  const transfers = new BlobTransfers(undefined, { maxBytes: 3 * MiB, maxBytesPerPeer: 3 * MiB, now: () => now });
   try {
     const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((s) => idOf(new TextEncoder().encode(s)));
     const area = await transfers.area();
@@ -140,6 +140,39 @@ test('partial blobs take at most maxBytes: the oldest unused ones make room, and
     assert.equal(staged, false);
     assert.deepEqual(await keys(), [b, c].sort());
     assert.equal(await transfers.stage(d!, 4 * MiB, 'peer'), false, 'larger than the whole area');
+  } finally {
+    await transfers.close();
+  }
+});
+
+test("one peer's partial blobs take at most maxBytesPerPeer: its own oldest go first, never another peer's for it", async () => {
+  const MiB = 1024 * KiB;
+  let now = 1_000_000;
+  const transfers = new BlobTransfers(undefined, { maxBytes: 4 * MiB, now: () => now });
+  try {
+    const [a, b, c, d, e] = ['a', 'b', 'c', 'd', 'e'].map((s) => idOf(new TextEncoder().encode(s)));
+    const area = await transfers.area();
+    const keys = async () => (await area.list()).map((x) => `${x.meta.from}:${x.key === a ? 'a' : x.key === b ? 'b' : x.key === c ? 'c' : x.key === d ? 'd' : 'e'}`).sort();
+    // Default share: half of the area.
+    assert.equal(await transfers.stage(a!, MiB, 'honest'), true);
+    now++;
+    assert.equal(await transfers.stage(b!, MiB, 'greedy'), true);
+    now++;
+    assert.equal(await transfers.stage(c!, MiB, 'greedy'), true);
+    now++;
+    // The greedy peer is at its 2 MiB: a third partial blob makes room from its own oldest (b),
+    // although the area as a whole had room, and the honest peer's older one stays.
+    assert.equal(await transfers.stage(d!, MiB, 'greedy'), true);
+    assert.deepEqual(await keys(), ['greedy:c', 'greedy:d', 'honest:a']);
+    // More than its share at once: refused, and nothing is dropped.
+    assert.equal(await transfers.stage(e!, 3 * MiB, 'greedy'), false);
+    // While its own transfers run, nothing of its own can go: not staged, the honest peer's kept.
+    const staged = await transfers.exclusive(c!, () => transfers.exclusive(d!, () => transfers.stage(e!, MiB, 'greedy')));
+    assert.equal(staged, false);
+    assert.deepEqual(await keys(), ['greedy:c', 'greedy:d', 'honest:a']);
+    // The honest peer still has its own share.
+    assert.equal(await transfers.stage(e!, MiB, 'honest'), true);
+    assert.deepEqual(await keys(), ['greedy:c', 'greedy:d', 'honest:a', 'honest:e']);
   } finally {
     await transfers.close();
   }
