@@ -61,7 +61,21 @@ export async function replicateBatch(
   // `latest` can answer two requests of one branch with the same newest leaf: send it once.
   const seen = new Set(result.docs.map((d) => `${d._id}\u0000${d._rev}`));
   const fetch = async (group: readonly BulkGetRequest[]): Promise<Doc[]> => {
-    const fetched = await call(() => source.bulkGet(group, { revs: true, latest: true, signal }));
+    let fetched: Awaited<ReturnType<typeof source.bulkGet>>;
+    try {
+      fetched = await call(() => source.bulkGet(group, { revs: true, latest: true, signal }));
+    } catch (err) {
+      // An answer past the client's size limit: asked again in halves, as a write too large is;
+      // a single revision too large to carry is a failure of that document, as CouchDB counts one.
+      if (!isRefugeError(err, 'too_large')) throw err;
+      if (group.length === 1) {
+        result.failures.push({ id: group[0]!.id, rev: group[0]!.rev, error: 'too_large', reason: err.reason });
+        result.docWriteFailures++;
+        return [];
+      }
+      const half = Math.ceil(group.length / 2);
+      return [...(await fetch(group.slice(0, half))), ...(await fetch(group.slice(half)))];
+    }
     const docs: Doc[] = [];
     for (const { docs: entries } of fetched.results) {
       for (const entry of entries ?? []) {

@@ -1,7 +1,7 @@
 // JSON over HTTP to one CouchDB-compatible database: credentials taken out of the URL (fetch refuses
 // them there), per-request timeouts, and failures mapped onto RefugeError codes.
 
-import { RefugeError, isErrorCode, type ErrorCode } from '../errors/index.ts';
+import { RefugeError, isErrorCode, isRefugeError, type ErrorCode } from '../errors/index.ts';
 import { timeoutSignal } from './retry.ts';
 
 export interface HttpClientOptions {
@@ -13,7 +13,14 @@ export interface HttpClientOptions {
   timeoutMs?: number;
   /** The fetch to use (default the global one: undici in Node, the browser's otherwise). */
   fetch?: typeof fetch;
+  /**
+   * The largest answer read (default 256 MiB): a peer that sends more gets a `too_large` error
+   * instead of this process's memory. The replicator asks for fewer documents at a time then.
+   */
+  maxAnswerBytes?: number;
 }
+
+const DEFAULT_MAX_ANSWER_BYTES = 256 * 1024 * 1024;
 
 export interface HttpRequest {
   method?: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'HEAD';
@@ -89,6 +96,7 @@ export class HttpClient {
   private readonly headers: Record<string, string>;
   private readonly timeoutMs: number;
   private readonly fetchFn: typeof fetch;
+  private readonly maxAnswerBytes: number;
 
   constructor(url: string | URL, options: HttpClientOptions = {}) {
     let parsed: URL;
@@ -110,6 +118,7 @@ export class HttpClient {
     this.url = parsed.href.replace(/\/+$/, '');
     this.timeoutMs = options.timeoutMs ?? 60_000;
     this.fetchFn = options.fetch ?? globalThis.fetch.bind(globalThis);
+    this.maxAnswerBytes = options.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES;
   }
 
   async request(req: HttpRequest): Promise<HttpResponse> {
@@ -140,9 +149,9 @@ export class HttpClient {
       let text: string;
       let heartbeats: boolean;
       try {
-        ({ text, heartbeats } = await readText(res, () => timer.touch()));
+        ({ text, heartbeats } = await readText(res, () => timer.touch(), this.maxAnswerBytes));
       } catch (err) {
-        if (req.signal?.aborted) throw err;
+        if (req.signal?.aborted || isRefugeError(err, 'too_large')) throw err;
         throw new RefugeError('unavailable', `${what}: connection lost reading the answer (${describe(err, timer.signal)})`, { cause: err });
       }
       let body: unknown;
@@ -166,13 +175,17 @@ export class HttpClient {
  * The body as text, the request's timer restarted at every chunk: a long answer that keeps coming
  * (a batch of large attachments on a slow link) is not cut off, a silent one still is.
  */
-async function readText(res: Response, touch: () => void): Promise<{ text: string; heartbeats: boolean }> {
+async function readText(res: Response, touch: () => void, maxBytes: number): Promise<{ text: string; heartbeats: boolean }> {
   if (!res.body) return { text: await res.text(), heartbeats: false };
   const decoder = new TextDecoder();
   let text = '';
   let heartbeats = false;
+  let bytes = 0;
+  // Leaving the loop early cancels the body: the rest is never read.
   for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
     touch();
+    bytes += chunk.length;
+    if (bytes > maxBytes) throw new RefugeError('too_large', `the answer is larger than ${maxBytes} bytes`, { status: 502 });
     // A heartbeat is a newline written alone while the server waits, arriving as a chunk of its own.
     if (!heartbeats && chunk.length > 0 && chunk.every((b) => b === 10)) heartbeats = true;
     text += decoder.decode(chunk, { stream: true });

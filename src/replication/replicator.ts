@@ -47,6 +47,8 @@ export class Replication extends Emitter<ReplicationEvents> {
    * already has it. Judged again after every batch.
    */
   private carryDocs = false;
+  /** A changes answer with documents was past the source's answer size limit: never carry them again. */
+  private docsTooLarge = false;
   private cancelled = false;
   private fatal: unknown;
 
@@ -159,23 +161,37 @@ export class Replication extends Emitter<ReplicationEvents> {
     const { source, options } = this;
     const longpoll = source.capabilities.longpoll;
     let since = this.startSeq;
+    // Rows asked per read: the batch size, halved while answers are past the peer's size limit.
+    let limit = options.batchSize;
     while (!this.signal.aborted) {
       if (this.caughtUp && !longpoll) await sleep(options.pollIntervalMs, this.signal);
-      const changes = await this.call(() =>
-        source.changes({
-          since,
-          limit: options.batchSize,
-          style: options.winningRevsOnly ? 'main_only' : 'all_docs',
-          docIds: options.docIds,
-          selector: options.selector,
-          ...(options.filter === undefined ? {} : { filter: { name: options.filter, queryParams: options.queryParams ?? {} } }),
-          feed: this.caughtUp && longpoll ? 'longpoll' : 'normal',
-          timeoutMs: options.longpollTimeoutMs,
-          // Checked at each call: a peer may find out that its server cannot carry them after all.
-          ...(this.carryDocs && source.capabilities.changesDocs === true && { includeDocs: true }),
-          signal: this.signal,
-        }),
-      );
+      const carry = this.carryDocs && !this.docsTooLarge && source.capabilities.changesDocs === true;
+      let changes: Awaited<ReturnType<typeof source.changes>>;
+      try {
+        changes = await this.call(() =>
+          source.changes({
+            since,
+            limit,
+            style: options.winningRevsOnly ? 'main_only' : 'all_docs',
+            docIds: options.docIds,
+            selector: options.selector,
+            ...(options.filter === undefined ? {} : { filter: { name: options.filter, queryParams: options.queryParams ?? {} } }),
+            feed: this.caughtUp && longpoll ? 'longpoll' : 'normal',
+            timeoutMs: options.longpollTimeoutMs,
+            // Checked at each call: a peer may find out that its server cannot carry them after all.
+            ...(carry && { includeDocs: true }),
+            signal: this.signal,
+          }),
+        );
+      } catch (err) {
+        if (!isRefugeError(err, 'too_large')) throw err;
+        // Too large an answer: first without the documents (bulkGet fetches them in halves as
+        // needed), then fewer rows at a time.
+        if (carry) this.docsTooLarge = true;
+        else if (limit > 1) limit = Math.ceil(limit / 2);
+        else throw err;
+        continue;
+      }
       if (this.signal.aborted) return;
       since = this.lastSeq = changes.lastSeq;
       this.pending = changes.pending;
@@ -189,7 +205,7 @@ export class Replication extends Emitter<ReplicationEvents> {
         // A filtered feed moves on without rows; checkpointing that seq spares the rescan.
         this.seqs.add(changes.lastSeq).finish();
       }
-      if (changes.results.length < options.batchSize) {
+      if (changes.results.length < limit) {
         if (!options.continuous) return;
         if (!this.caughtUp) {
           await this.settle();
