@@ -48,7 +48,11 @@ export class WriteBatch {
     private readonly pending: (key: string) => string | null | undefined = () => undefined,
   ) {
     this.state = { ...core.state };
+    this.firstSeq = core.state.seq + 1;
   }
+
+  /** The first sequence this batch assigns: a record at or past it was written by this batch. */
+  private readonly firstSeq: number;
 
   /** A key's current value: this batch's own changes, then unflushed ones, then storage. */
   async read(key: string): Promise<string | undefined> {
@@ -219,13 +223,16 @@ export class WriteBatch {
       }
     }
 
-    if (current) {
+    // A document written again in the same batch keeps the sequence this batch gave it: one
+    // atomic write is one update of it, as in CouchDB, and no reader ever saw the first.
+    const again = current !== undefined && current.seq >= this.firstSeq;
+    if (current && !again) {
       this.stream.push(seqKey(current.seq), null);
       this.seqRemoved.push(current.seq);
     }
-    const seq = ++this.state.seq;
+    const seq = again ? current.seq : ++this.state.seq;
     this.stream.push(seqKey(seq), JSON.stringify([id, win.rev, win.deleted ? 1 : 0]));
-    this.seqAdded.push(seq);
+    if (!again) this.seqAdded.push(seq);
     const next: DocRecord = { id, tree, rev: win.rev, deleted: win.deleted, seq, body };
     this.records.set(id, next);
     const encoded = encodeRecord(next);

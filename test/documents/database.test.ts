@@ -16,6 +16,30 @@ async function rejectsWith(p: Promise<unknown>, code: string): Promise<void> {
 
 for (const engine of ENGINES) {
   describe(`documents on ${engine}`, () => {
+    test('one document twice in one bulk write is one update: one sequence, one changes row', async (t) => {
+      const { db, cleanup } = await freshDb(engine);
+      t.after(cleanup);
+      await db.put({ _id: 'before' });
+      const res = await db.bulkDocs(
+        [
+          { _id: 'x', _rev: '1-aaaa', _revisions: { start: 1, ids: ['aaaa'] }, n: 1 },
+          { _id: 'y', _rev: '1-cccc', _revisions: { start: 1, ids: ['cccc'] } },
+          { _id: 'x', _rev: '1-bbbb', _revisions: { start: 1, ids: ['bbbb'] }, n: 2 },
+        ],
+        { newEdits: false },
+      );
+      assert.equal(res.length, 3);
+      assert.equal((await db.info()).updateSeq, 3);
+      const changes = (await db.changes({ since: 0, style: 'all_docs' })).results;
+      assert.deepEqual(changes.map((c) => [c.id, c.seq]), [['before', 1], ['x', 2], ['y', 3]]);
+      assert.deepEqual(changes[1]!.changes.map((c) => c.rev).sort(), ['1-aaaa', '1-bbbb']);
+      assert.equal((await db.get('x'))._rev, '1-bbbb');
+      assert.equal(await db.pendingAfter(1), 2);
+      // Later writes go on from there.
+      await db.put({ _id: 'after' });
+      assert.equal((await db.info()).updateSeq, 4);
+    });
+
     test('put, get, update, remove, and the counts in info', async (t) => {
       const { db, cleanup } = await freshDb(engine);
       t.after(cleanup);
