@@ -10,6 +10,13 @@ const SEP = '\u0000';
 /** Postings read per compaction job: each job is one exclusive write, so writes wait at most one. */
 const COMPACT_CHUNK = 2000;
 
+/**
+ * Whether the index may be merged now. Turning it off or on clears the `i!` keys outside the
+ * writer once a write has marked it not ready: a merge after that mark would write back what the
+ * clear removes. Jobs run one at a time, so one that saw it ready ended before the mark.
+ */
+const indexLive = (core: DbCore) => core.state.autoIndex && core.state.pathIndexReady;
+
 async function readValue(core: DbCore, prefix: string): Promise<Array<[string, string]>> {
   const out: Array<[string, string]> = [];
   for await (const chunk of core.store.scan(valueRange(prefix), 256)) out.push(...chunk);
@@ -42,6 +49,7 @@ export class PostingMerger {
       for (const p of prefixes) this.queued.delete(p);
       try {
         await this.writer.submit(async (batch) => {
+          if (!indexLive(this.core)) return;
           for (const prefix of prefixes) {
             const plan = planMerge(prefix, await readValue(this.core, prefix), false);
             if (!plan) continue;
@@ -63,6 +71,7 @@ export async function mergeAllPostings(core: DbCore, writer: Writer): Promise<vo
   let cursor = INDEX;
   for (;;) {
     const next = await writer.submit(async (batch) => {
+      if (!indexLive(core)) return undefined;
       let prefix: string | undefined;
       let entries: Array<[string, string]> = [];
       let read = 0;
