@@ -1,6 +1,7 @@
 // Reading the path index: rows (value, doc id) in index order from the postings of each value.
 // A value whose postings start with merged chunks (sorted, disjoint) is streamed chunk by chunk,
-// with the few postings written since applied on the way, so `limit` stops the reading early.
+// either way, with the few postings written since applied on the way, so `limit` stops the
+// reading early.
 
 import { compareStrings } from '../query/index.ts';
 import type { KvReader } from '../storage/index.ts';
@@ -15,31 +16,47 @@ type Rows = Array<[string, string]>;
 
 /**
  * The postings written after a value's merged chunks, as an overlay on them: ids they name are
- * decided by them (`state`), the ones present are merged into the chunks' order.
+ * decided by them (`state`), the ones present are merged into the chunks' order (either way).
  */
 class ChunkOverlay {
   private readonly added: string[] = [];
-  private next = 0;
+  /** The next overlay id to place: counting up, or down when descending. */
+  private next: number;
 
-  constructor(private readonly state: Map<string, boolean>) {
+  constructor(
+    private readonly state: Map<string, boolean>,
+    private readonly descending: boolean,
+  ) {
     for (const [id, present] of state) if (present) this.added.push(id);
     this.added.sort(compareStrings);
+    this.next = descending ? this.added.length - 1 : 0;
   }
 
-  /** The ids of one chunk (in order), with the overlay's ids that sort before its last one. */
+  /** The ids of one chunk in scan order, with the overlay's ids that come before its last one. */
   chunk(value: string): string[] {
     const out: string[] = [];
-    for (const entry of value.split(SEP)) {
+    const entries = value.split(SEP);
+    if (this.descending) entries.reverse();
+    const added = this.added;
+    for (const entry of entries) {
       const id = entry.slice(1);
-      while (this.next < this.added.length && compareStrings(this.added[this.next]!, id) < 0) out.push(this.added[this.next++]!);
+      if (this.descending) while (this.next >= 0 && compareStrings(added[this.next]!, id) > 0) out.push(added[this.next--]!);
+      else while (this.next < added.length && compareStrings(added[this.next]!, id) < 0) out.push(added[this.next++]!);
       if (!this.state.has(id)) out.push(id);
     }
     return out;
   }
 
   rest(): string[] {
-    return this.added.slice(this.next);
+    return this.descending ? this.added.slice(0, this.next + 1).reverse() : this.added.slice(this.next);
   }
+}
+
+/** The overlay of loose postings given in ascending group order. */
+function overlayFrom(loose: readonly string[], descending: boolean): ChunkOverlay {
+  const state = new Map<string, boolean>();
+  for (const p of loose) applyPosting(p, state);
+  return new ChunkOverlay(state, descending);
 }
 
 /** The postings after the merged chunks of a value (read backwards from its end), in group order. */
@@ -52,9 +69,7 @@ async function overlayOf(reader: KvReader, prefix: string, stats: PostingScanSta
       stats.keys += countEntries(value);
     }
   }
-  const state = new Map<string, boolean>();
-  for (let i = loose.length - 1; i >= 0; i--) applyPosting(loose[i]!, state);
-  return { overlay: new ChunkOverlay(state), loose: loose.length };
+  return { overlay: overlayFrom(loose.reverse(), false), loose: loose.length };
 }
 
 /**
@@ -100,6 +115,8 @@ export async function* scanPostings(
         streaming = undefined;
         if (!descending && isChunk(key, cut)) ({ overlay: streaming, loose } = await overlayOf(reader, prefix, stats));
       }
+      // Descending, a value's later postings come first: at its first chunk they become the overlay.
+      if (descending && !streaming && isChunk(key, cut)) streaming = overlayFrom([...postings].reverse(), true);
       if (streaming) {
         // Postings after the chunks are in the overlay already.
         if (!isChunk(key, cut)) continue;
