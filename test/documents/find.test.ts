@@ -116,45 +116,49 @@ describe('path index rebuild', () => {
     return out;
   };
 
-  test('a rebuild cut short (the state a crash leaves) is done again when the database opens', async (t) => {
+  /**
+   * PEOPLE stored without an index, then the stored state rewritten by `state` and `keys` added
+   * behind the database's back (what a crash or an older version leaves); opened again.
+   */
+  async function reopenAltered(
+    t: { after: (fn: () => unknown) => void },
+    state: (stored: Record<string, unknown>) => Record<string, unknown>,
+    keys: Array<[string, string]>,
+  ) {
     const dir = await tempDir();
     t.after(dir.cleanup);
-    let db = await openDatabase('people', { engine: 'leveldb', dataDir: dir.path, design: false, autoIndex: false });
-    await db.bulkDocs(PEOPLE);
-    await db.close();
-    // What setAutoIndex(true) has stored when it is killed after its first step: the index on but
-    // not ready, and only part of the entries written (here one, for p1).
+    const first = await openDatabase('people', { engine: 'leveldb', dataDir: dir.path, design: false, autoIndex: false });
+    await first.bulkDocs(PEOPLE);
+    await first.close();
     const store = await leveldbEngine().open({ location: `${dir.path}/people` });
-    const state = JSON.parse((await store.get('m!info'))!);
+    const stored = JSON.parse((await store.get('m!info'))!);
     await store.batch([
-      { type: 'put', key: 'm!info', value: JSON.stringify({ ...state, autoIndex: true, pathIndexReady: false }) },
-      { type: 'put', key: valuePrefix('city', encodeIndexValue('Moscow')) + groupTag(1), value: '+p1' },
+      { type: 'put', key: 'm!info', value: JSON.stringify(state(stored)) },
+      ...keys.map(([key, value]) => ({ type: 'put' as const, key, value })),
     ]);
     await store.close();
-    db = await openDatabase('people', { engine: 'leveldb', dataDir: dir.path, design: false });
+    const db = await openDatabase('people', { engine: 'leveldb', dataDir: dir.path, design: false });
     t.after(() => db.close());
+    return db;
+  }
+
+  test('a rebuild cut short (the state a crash leaves) is done again when the database opens', async (t) => {
+    // What setAutoIndex(true) has stored when it is killed after its first step: the index on but
+    // not ready, and only part of the entries written (here one, for p1).
+    const db = await reopenAltered(t, (s) => ({ ...s, autoIndex: true, pathIndexReady: false }), [
+      [valuePrefix('city', encodeIndexValue('Moscow')) + groupTag(1), '+p1'],
+    ]);
     assert.deepEqual(await ids(db, { path: 'city', eq: 'Moscow' }), ['p1', 'p3']);
     assert.deepEqual(await ids(db, { path: 'exports/[]/city', eq: 'Paris' }), ['p1']);
     assert.equal((await db.explain({ selector: { city: 'Moscow' } })).index.name, '_path_index');
   });
 
   test('an index stored in the older layout (one key per entry) is rebuilt when the database opens', async (t) => {
-    const dir = await tempDir();
-    t.after(dir.cleanup);
-    let db = await openDatabase('people', { engine: 'leveldb', dataDir: dir.path, design: false, autoIndex: false });
-    await db.bulkDocs(PEOPLE);
-    await db.close();
     // What an older version left: its state without a layout, and its keys `i!<path>\0<value>\0<id>`.
-    const store = await leveldbEngine().open({ location: `${dir.path}/people` });
-    const { indexLayout: _, ...state } = JSON.parse((await store.get('m!info'))!);
-    await store.batch([
-      { type: 'put', key: 'm!info', value: JSON.stringify({ ...state, autoIndex: true, pathIndexReady: true }) },
-      { type: 'put', key: 'i!' + makeIndexKey('city', encodeIndexValue('Moscow'), 'p1'), value: '' },
-      { type: 'put', key: 'i!' + makeIndexKey('city', encodeIndexValue('Moscow'), 'p3'), value: '' },
+    const db = await reopenAltered(t, ({ indexLayout: _, ...s }) => ({ ...s, autoIndex: true, pathIndexReady: true }), [
+      ['i!' + makeIndexKey('city', encodeIndexValue('Moscow'), 'p1'), ''],
+      ['i!' + makeIndexKey('city', encodeIndexValue('Moscow'), 'p3'), ''],
     ]);
-    await store.close();
-    db = await openDatabase('people', { engine: 'leveldb', dataDir: dir.path, design: false });
-    t.after(() => db.close());
     assert.deepEqual(await ids(db, { path: 'city', eq: 'Moscow' }), ['p1', 'p3']);
     assert.deepEqual(await ids(db, { path: 'tags/[]', eq: 'b' }), ['p1', 'p2']);
     assert.deepEqual((await db.find({ selector: { age: { $gt: 30, $lt: 100 } } })).docs.map((d) => d._id), ['p1', 'p3']);
