@@ -3,10 +3,10 @@
 
 import type { DbCore } from './core.ts';
 import { INDEX } from './keys.ts';
-import { planMerge, valueRange } from './postings.ts';
+import { planMerge, prefixOf, valueRange, type PostingMerge } from './postings.ts';
+import type { WriteBatch } from './write-batch.ts';
 import type { Writer } from './writer.ts';
 
-const SEP = '\u0000';
 /** Postings read per compaction job: each job is one exclusive write, so writes wait at most one. */
 const COMPACT_CHUNK = 2000;
 
@@ -16,6 +16,12 @@ const COMPACT_CHUNK = 2000;
  * clear removes. Jobs run one at a time, so one that saw it ready ended before the mark.
  */
 const indexLive = (core: DbCore) => core.state.autoIndex && core.state.pathIndexReady;
+
+function applyMerge(batch: WriteBatch, plan: PostingMerge | undefined): void {
+  if (!plan) return;
+  for (const k of plan.del) batch.setRaw(k, null);
+  for (const [k, v] of plan.put) batch.setRaw(k, v);
+}
 
 async function readValue(core: DbCore, prefix: string): Promise<Array<[string, string]>> {
   const out: Array<[string, string]> = [];
@@ -50,12 +56,7 @@ export class PostingMerger {
       try {
         await this.writer.submit(async (batch) => {
           if (!indexLive(this.core)) return;
-          for (const prefix of prefixes) {
-            const plan = planMerge(prefix, await readValue(this.core, prefix), false);
-            if (!plan) continue;
-            for (const k of plan.del) batch.setRaw(k, null);
-            for (const [k, v] of plan.put) batch.setRaw(k, v);
-          }
+          for (const prefix of prefixes) applyMerge(batch, planMerge(prefix, await readValue(this.core, prefix), false));
         }, true);
       } catch {
         // A closed or failed database: the postings stay as they are, still correct, only slower.
@@ -76,15 +77,11 @@ export async function mergeAllPostings(core: DbCore, writer: Writer): Promise<vo
       let entries: Array<[string, string]> = [];
       let read = 0;
       const finish = () => {
-        const plan = prefix === undefined ? undefined : planMerge(prefix, entries, true);
-        if (plan) {
-          for (const k of plan.del) batch.setRaw(k, null);
-          for (const [k, v] of plan.put) batch.setRaw(k, v);
-        }
+        if (prefix !== undefined) applyMerge(batch, planMerge(prefix, entries, true));
       };
       for await (const chunk of core.store.scan({ gte: cursor, lt: 'i"' }, 256)) {
         for (const [key, value] of chunk) {
-          const p = key.slice(0, key.lastIndexOf(SEP) + 1);
+          const p = prefixOf(key);
           if (p !== prefix) {
             finish();
             // Stops between values only, so each value is merged whole in one job.

@@ -19,6 +19,9 @@ export const groupTag = (group: number) => group.toString(16).padStart(13, '0');
 /** `i!<path>\0<encoded value>\0`: every posting of one value starts with it, and nothing else does. */
 export const valuePrefix = (path: string, encodedValue: string) => INDEX + path + SEP + encodedValue + SEP;
 
+/** The value prefix of a posting key (everything up to its tag). */
+export const prefixOf = (key: string) => key.slice(0, key.lastIndexOf(SEP) + 1);
+
 /** The range holding exactly the postings of one value (a prefix from `valuePrefix`). */
 export const valueRange = (prefix: string): { gte: string; lt: string } => ({ gte: prefix, lt: prefix.slice(0, -1) + '\u0001' });
 
@@ -132,8 +135,7 @@ export function planMerge(prefix: string, entries: ReadonlyArray<[string, string
   let value = '';
   for (const [id, present] of state) value += (value === '' ? '' : SEP) + (present ? '+' : '-') + id;
   const key = prefix + tagOf(loose[loose.length - 1]![0]) + '+';
-  const del = loose.map(([k]) => k).filter((k) => k !== key);
-  return { del, put: value === '' ? [] : [[key, value]] };
+  return { del: loose.map(([k]) => k).filter((k) => k !== key), put: [[key, value]] };
 }
 
 /**
@@ -144,9 +146,9 @@ export function logicalEntries(rows: ReadonlyArray<[string, string]>): string[] 
   const out: string[] = [];
   let i = 0;
   while (i < rows.length) {
-    const prefix = rows[i]![0].slice(0, rows[i]![0].lastIndexOf(SEP) + 1);
+    const prefix = prefixOf(rows[i]![0]);
     const postings: string[] = [];
-    for (; i < rows.length && rows[i]![0].startsWith(prefix) && rows[i]![0].lastIndexOf(SEP) + 1 === prefix.length; i++) postings.push(rows[i]![1]);
+    for (; i < rows.length && prefixOf(rows[i]![0]) === prefix; i++) postings.push(rows[i]![1]);
     for (const id of resolvePostings(postings)) out.push(prefix.slice(INDEX.length) + id);
   }
   return out;
