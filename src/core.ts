@@ -2,7 +2,7 @@
 // tsconfig.core.json typechecks this entry without Node's types, so a Node-only import fails.
 
 import { Database, type OpenDatabaseOptions } from './documents/index.ts';
-import { forEachIndexEntry, matchSelector, normalizeSelector } from './query/index.ts';
+import { forEachIndexValue, matchSelector, normalizeSelector } from './query/index.ts';
 import { memoryEngine, type StorageEngine } from './storage/index.ts';
 
 export * from './documents/index.ts';
@@ -24,7 +24,7 @@ export function compileSelector(selector: unknown): (doc: object) => boolean {
 /** Opens (creating if needed) a database on the given engine (memory by default). */
 export function openCoreDatabase(name: string, options: CoreOpenOptions = {}): Promise<Database> {
   return Database.open(name, {
-    indexEntries: forEachIndexEntry,
+    indexEntries: forEachIndexValue,
     compileSelector,
     ...options,
     engine: options.engine ?? memoryEngine,

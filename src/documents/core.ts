@@ -1,5 +1,6 @@
 // The shared state of one open database that its read and write modules work on.
 
+import type { IndexValue } from '../query/index.ts';
 import type { KvStore } from '../storage/index.ts';
 import type { SeqCounts } from './seq-counts.ts';
 import type { Durability, JsonObject } from './types.ts';
@@ -49,8 +50,8 @@ export interface DbCore {
   state: DbState;
   /** Sequence entries counted per block, kept by the writer (`pending` of the changes feed). */
   readonly seqCounts: SeqCounts;
-  /** Calls `emit` with each path index entry (path, encoded value) of a winning body. */
-  indexEntries(body: JsonObject, emit: (path: string, encodedValue: string) => void): void;
+  /** Calls `emit` with each path index entry (path, unencoded value) of a winning body. */
+  indexEntries(body: JsonObject, emit: (path: string, value: IndexValue) => void): void;
 }
 
 /** The counters of a database that has never been written. */

@@ -9,6 +9,7 @@ import { inlineSince } from './attachment-edits.ts';
 import { purge, purgedInfos, purgedSince, setPurgedInfosLimit, type PurgeResult } from './purge.ts';
 import type { Rev } from './rev-tree.ts';
 import type { BlobStore } from '../blobs/core.ts';
+import type { IndexValue } from '../query/index.ts';
 import type { KvReader, StorageEngine } from '../storage/index.ts';
 import { CommitSignal } from './subscription.ts';
 import type { BulkDocsOptions, Doc, Durability, JsonObject, WriteFailure } from './types.ts';
@@ -28,7 +29,7 @@ export interface OpenDatabaseOptions {
   /** Revisions kept per branch; applies when the database is created (default 1000). */
   revsLimit?: number;
   /** Emits the path index entries of a body; provided by the query layer. */
-  indexEntries: (body: JsonObject, emit: (path: string, encodedValue: string) => void) => void;
+  indexEntries: (body: JsonObject, emit: (path: string, value: IndexValue) => void) => void;
   /** Where attachment bytes live (content-addressed, shared across databases); none: attachments refused. */
   blobs?: BlobStore;
   /** Close `blobs` with the database (when it was opened for this database alone). */

@@ -2,9 +2,11 @@
 // field's own (every path starts with its field), so fields equal before and after are skipped
 // whole, and only the changed ones are walked: an update of one field touches that field's keys.
 
+import type { IndexValue } from '../query/index.ts';
 import type { JsonObject } from './types.ts';
 
-type Entries = (body: JsonObject, emit: (path: string, encodedValue: string) => void) => void;
+type Emit = (path: string, value: IndexValue) => void;
+type Entries = (body: JsonObject, emit: Emit) => void;
 
 /** Deep equality of JSON values (key order aside); -0 and 0 differ, as their index keys may. */
 export function sameJson(a: unknown, b: unknown): boolean {
@@ -50,8 +52,8 @@ export function diffIndexEntries(
   entries: Entries,
   before: JsonObject | undefined,
   after: JsonObject | undefined,
-  put: (path: string, encodedValue: string) => void,
-  del: (path: string, encodedValue: string) => void,
+  put: Emit,
+  del: Emit,
 ): void {
   if (!before) {
     if (after) entries(after, put);
@@ -64,12 +66,15 @@ export function diffIndexEntries(
   const changed = changedFields(before, after);
   if (!changed) return;
   const [from, to] = changed;
-  const added = new Map<string, [string, string]>();
-  entries(to, (path, value) => added.set(path + '\u0000' + value, [path, value]));
-  entries(from, (path, value) => {
-    const key = path + '\u0000' + value;
-    if (added.has(key)) added.delete(key);
-    else del(path, value);
+  // path -> values the new fields have there; values compare as Map keys, as their encodings do.
+  const added = new Map<string, Set<IndexValue>>();
+  entries(to, (path, value) => {
+    let values = added.get(path);
+    if (values === undefined) added.set(path, (values = new Set()));
+    values.add(value);
   });
-  for (const [path, value] of added.values()) put(path, value);
+  entries(from, (path, value) => {
+    if (!added.get(path)?.delete(value)) del(path, value);
+  });
+  for (const [path, values] of added) for (const value of values) put(path, value);
 }

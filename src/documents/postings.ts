@@ -4,7 +4,7 @@
 // Values with many postings are merged into few (posting-merge.ts), as an LSM tree compacts;
 // posting-scan.ts reads them back.
 
-import { compareStrings } from '../query/index.ts';
+import { compareStrings, encodeIndexValue, type IndexValue } from '../query/index.ts';
 import { INDEX } from './keys.ts';
 
 export const SEP = '\u0000';
@@ -25,23 +25,35 @@ export const prefixOf = (key: string) => key.slice(0, key.lastIndexOf(SEP) + 1);
 /** The range holding exactly the postings of one value (a prefix from `valuePrefix`). */
 export const valueRange = (prefix: string): { gte: string; lt: string } => ({ gte: prefix, lt: prefix.slice(0, -1) + '\u0001' });
 
+/** The ids one group adds or removes at one value, in order. */
+interface Pending {
+  ids: string[];
+  /** Per id, true when removed; null while every id is an addition (the common case). */
+  removed: boolean[] | null;
+}
+
 /**
- * One write group's index changes as postings being built: path -> encoded value -> posting value.
- * Entries of one value keep their order, so a later change of the same entry in the group wins.
+ * One write group's index changes as postings being built: path -> value -> ids. Values are kept
+ * unencoded and encoded once per group when written, not once per entry; entries of one value keep
+ * their order, so a later change of the same entry in the group wins.
  */
 export class PostingCollector {
   // Two levels, not one map keyed by the value prefix: that key would be a new string to hash
   // for every entry, which cost as much as the rest of indexing together.
-  private readonly byPath = new Map<string, Map<string, string>>();
+  private readonly byPath = new Map<string, Map<IndexValue, Pending>>();
   /** Entries collected, for the writer's bound on one change set. */
   entries = 0;
 
-  set(path: string, encodedValue: string, id: string, present: boolean): void {
+  set(path: string, value: IndexValue, id: string, present: boolean): void {
     let values = this.byPath.get(path);
     if (values === undefined) this.byPath.set(path, (values = new Map()));
-    const entry = (present ? '+' : '-') + id;
-    const current = values.get(encodedValue);
-    values.set(encodedValue, current === undefined ? entry : current + SEP + entry);
+    const pending = values.get(value);
+    if (pending === undefined) values.set(value, { ids: [id], removed: present ? null : [true] });
+    else {
+      if (!present && pending.removed === null) pending.removed = new Array<boolean>(pending.ids.length).fill(false);
+      pending.ids.push(id);
+      pending.removed?.push(!present);
+    }
     this.entries++;
   }
 
@@ -53,7 +65,10 @@ export class PostingCollector {
   forEach(tag: string, put: (key: string, value: string) => void): void {
     for (const [path, values] of this.byPath) {
       const head = INDEX + path + SEP;
-      for (const [enc, value] of values) put(head + enc + SEP + tag, value);
+      for (const [value, { ids, removed }] of values) {
+        const posting = removed === null ? '+' + ids.join(SEP + '+') : ids.map((id, i) => (removed[i] ? '-' : '+') + id).join(SEP);
+        put(head + encodeIndexValue(value) + SEP + tag, posting);
+      }
     }
   }
 }

@@ -75,6 +75,46 @@ export interface SplitDoc {
 }
 
 /**
+ * Refuses what JSON cannot carry (NaN, Infinity, functions, symbols, bigints, holes or `undefined`
+ * in arrays, class instances such as Date): stored, it would come back as something else, and the
+ * path index and revision id could not name it. Object properties holding `undefined` are dropped,
+ * as JSON drops them. Bodies parsed from JSON always pass.
+ */
+function checkJsonValue(v: unknown, field: string): void {
+  switch (typeof v) {
+    case 'string':
+    case 'boolean':
+      return;
+    case 'number':
+      if (Number.isFinite(v)) return;
+      break;
+    case 'object': {
+      if (v === null) return;
+      if (Array.isArray(v)) {
+        for (let i = 0; i < v.length; i++) {
+          if (v[i] === undefined) throw notJson(undefined, field);
+          checkJsonValue(v[i], field);
+        }
+        return;
+      }
+      const proto = Object.getPrototypeOf(v);
+      if (proto !== Object.prototype && proto !== null) break;
+      for (const k of Object.keys(v)) {
+        const x = (v as JsonObject)[k];
+        if (x !== undefined) checkJsonValue(x, field);
+      }
+      return;
+    }
+  }
+  throw notJson(v, field);
+}
+
+function notJson(v: unknown, field: string): RefugeError {
+  const what = typeof v === 'object' ? `a ${Object.getPrototypeOf(v)?.constructor?.name ?? 'non-plain'} object` : typeof v === 'number' ? String(v) : typeof v;
+  return new RefugeError('bad_request', `field ${JSON.stringify(field)} holds a value JSON cannot carry (${what})`);
+}
+
+/**
  * Separates CouchDB's special fields from the body, rejecting unknown `_` fields and bad types.
  * `newEdits: false` (replication) refuses a rev Refuge cannot store (see isForeignRev); an edit
  * naming such a rev is a conflict, since no such revision exists here.
@@ -91,7 +131,10 @@ export function splitDoc(doc: unknown, newEdits = true): SplitDoc {
   for (const key of Object.keys(doc)) {
     const value = (doc as JsonObject)[key];
     if (key.charCodeAt(0) !== 95 /* _ */ || REPLICATION_FIELDS.has(key)) {
-      if (value !== undefined) body[key] = value;
+      if (value !== undefined) {
+        checkJsonValue(value, key);
+        body[key] = value;
+      }
       continue;
     }
     if (!ACCEPTED_SPECIAL.has(key)) throw new RefugeError('doc_validation', `Bad special document member: ${key}`);

@@ -3,6 +3,7 @@
 // record, body store, sequence entry, path index, counters — so they commit together or not at all.
 
 import { RefugeError, toRefugeError } from '../errors/index.ts';
+import type { IndexValue } from '../query/index.ts';
 import type { KvChain } from '../storage/index.ts';
 import type { DbCore, DbState } from './core.ts';
 import { decodeRecord, encodeRecord, type DocRecord } from './doc-record.ts';
@@ -264,8 +265,8 @@ export class WriteBatch {
   }
 
   /** Adds one path index entry (the index rebuild). */
-  indexPut(id: string, path: string, encodedValue: string): void {
-    this.postings.set(path, encodedValue, id, true);
+  indexPut(id: string, path: string, value: IndexValue): void {
+    this.postings.set(path, value, id, true);
   }
 
   /** A document's current record, this batch's changes included (for purge). */

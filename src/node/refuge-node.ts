@@ -7,7 +7,7 @@ import { MemoryBlobStore, type BlobStore } from '../blobs/core.ts';
 import { Database, validateDbName, type Durability } from '../documents/index.ts';
 import type { KvStore, StorageEngine } from '../storage/index.ts';
 import { compileSelector } from '../core.ts';
-import { forEachIndexEntry } from '../query/index.ts';
+import { forEachIndexValue } from '../query/index.ts';
 import { generateNodeKey, type NodeKey } from '../refs/keys.ts';
 import { MemoryRefStore, type RefStore } from '../refs/store.ts';
 import { BlobAddTracker } from '../gc/ages.ts';
@@ -207,7 +207,7 @@ export class RefugeNode {
       location: this.options.locationOf(name),
       durability: this.options.durability,
       autoIndex: options.autoIndex,
-      indexEntries: forEachIndexEntry,
+      indexEntries: forEachIndexValue,
       compileSelector,
       blobs: this.blobs,
     });

@@ -2,7 +2,7 @@
 // `<path>\0<encoded value>\0<docid>` the executor stores them under.
 
 import { isPlainObject } from './collate.ts';
-import { encodeIndexValue, encodeContainerMarker, INDEX_VALUE_SEPARATOR } from './index-value.ts';
+import { encodeIndexValue, INDEX_VALUE_SEPARATOR } from './index-value.ts';
 import { encodePathSegment, ARRAY_SEGMENT, PATH_SEPARATOR } from './index-path.ts';
 
 export {
@@ -15,6 +15,14 @@ export type { ContainerKind } from './index-value.ts';
 export { encodePathSegment, joinPath, fieldToPath, ARRAY } from './index-path.ts';
 
 export type IndexEntry = [path: string, encodedValue: string];
+
+/** The value stored at an array's own path (all arrays alike): compared by identity, never mutated. */
+export const ARRAY_MARKER: readonly never[] = Object.freeze([]);
+/** The value stored at an object's own path (all objects alike). */
+export const OBJECT_MARKER: Readonly<Record<string, never>> = Object.freeze({});
+
+/** What the index holds at one path: a scalar, or the marker of the container there. */
+export type IndexValue = null | boolean | number | string | typeof ARRAY_MARKER | typeof OBJECT_MARKER;
 
 /**
  * Every path of `doc` with its value, deduplicated; top-level fields starting with `_` (`_id`,
@@ -29,44 +37,60 @@ export function indexEntries(doc: Record<string, unknown>): IndexEntry[] {
   return out;
 }
 
-/**
- * The same entries as `indexEntries`, handed to `emit` one by one without building tuples: the
- * write path's hottest loop, so it avoids per-call closures and allocations.
- */
+/** The same entries as `indexEntries`, handed to `emit` one by one. */
 export function forEachIndexEntry(doc: Record<string, unknown>, emit: (path: string, enc: string) => void): void {
+  forEachIndexValue(doc, (path, value) => emit(path, encodeIndexValue(value)));
+}
+
+/**
+ * The same entries with their values unencoded (encodeIndexValue gives their stored form): the write
+ * path's hottest loop, so it encodes nothing and avoids per-call closures. A writer gathering many
+ * documents encodes each distinct value once. Properties holding `undefined` are skipped, as JSON
+ * drops them; the value must otherwise be JSON (checked before writes).
+ */
+export function forEachIndexValue(doc: Record<string, unknown>, emit: (path: string, value: IndexValue) => void): void {
   const state: WalkState = { emit, seen: undefined };
   for (const k of Object.keys(doc)) {
-    if (k.charCodeAt(0) === 95 /* _ */) continue;
-    walk(state, encodePathSegment(k), doc[k], false);
+    const v = doc[k];
+    if (k.charCodeAt(0) === 95 /* _ */ || v === undefined) continue;
+    walk(state, encodePathSegment(k), v, false);
   }
 }
 
 interface WalkState {
-  emit: (path: string, enc: string) => void;
-  /** Outside arrays every path occurs once (object keys are unique): only entries below an array need the duplicate check. */
-  seen: Set<string> | undefined;
+  emit: (path: string, value: IndexValue) => void;
+  /**
+   * Outside arrays every path occurs once (object keys are unique): only entries below an array
+   * need the duplicate check. Values are compared as Map keys do, which matches their encoding
+   * (0 and -0 encode alike; markers are single objects).
+   */
+  seen: Map<string, Set<IndexValue>> | undefined;
 }
 
-function add(state: WalkState, path: string, enc: string, inArray: boolean): void {
+function add(state: WalkState, path: string, value: IndexValue, inArray: boolean): void {
   if (inArray) {
-    const key = path + INDEX_VALUE_SEPARATOR + enc;
-    state.seen ??= new Set();
-    if (state.seen.has(key)) return;
-    state.seen.add(key);
+    state.seen ??= new Map();
+    let values = state.seen.get(path);
+    if (values === undefined) state.seen.set(path, (values = new Set()));
+    else if (values.has(value)) return;
+    values.add(value);
   }
-  state.emit(path, enc);
+  state.emit(path, value);
 }
 
 function walk(state: WalkState, path: string, v: unknown, inArray: boolean): void {
   if (Array.isArray(v)) {
-    add(state, path, encodeContainerMarker('array'), inArray);
+    add(state, path, ARRAY_MARKER, inArray);
     const inner = path + PATH_SEPARATOR + ARRAY_SEGMENT;
     for (const item of v) walk(state, inner, item, true);
   } else if (isPlainObject(v)) {
-    add(state, path, encodeContainerMarker('object'), inArray);
-    for (const k of Object.keys(v)) walk(state, path + PATH_SEPARATOR + encodePathSegment(k), v[k], inArray);
+    add(state, path, OBJECT_MARKER, inArray);
+    for (const k of Object.keys(v)) {
+      const x = v[k];
+      if (x !== undefined) walk(state, path + PATH_SEPARATOR + encodePathSegment(k), x, inArray);
+    }
   } else {
-    add(state, path, encodeIndexValue(v), inArray);
+    add(state, path, v as IndexValue, inArray);
   }
 }
 

@@ -14,10 +14,14 @@ export {
   ARRAY,
   indexEntries,
   forEachIndexEntry,
+  forEachIndexValue,
+  ARRAY_MARKER,
+  OBJECT_MARKER,
   makeIndexKey,
   parseIndexKey,
   type ContainerKind,
   type IndexEntry,
+  type IndexValue,
 } from './index-keys.ts';
 export {
   normalizeSelector,

@@ -156,6 +156,27 @@ for (const engine of ENGINES) {
       await rejectsWith(db.put({ _id: 'a', _replication_foo: 1 }), 'doc_validation');
     });
 
+    test('values JSON cannot carry are refused and change nothing, in a bulk write too', async (t) => {
+      const { db, cleanup } = await freshDb(engine);
+      t.after(cleanup);
+      class Point {
+        x = 1;
+      }
+      const bad: unknown[] = [NaN, Infinity, () => 1, Symbol('s'), 10n, [1, undefined], { deep: [new Date(0)] }, new Point(), [, 1]];
+      const docs = bad.map((v, i) => ({ _id: `bad${i}`, v }));
+      const res = await db.bulkDocs([...docs, { _id: 'good', v: 1, gone: undefined, nested: { gone: undefined, kept: 2 } }]);
+      for (const r of res.slice(0, bad.length)) assert.equal((r as { error: string }).error, 'bad_request', JSON.stringify(r));
+      assert.ok('ok' in res[bad.length]!);
+      const info = await db.info();
+      assert.deepEqual([info.docCount, info.updateSeq], [1, 1]);
+      assert.deepEqual((await db.changes()).results.map((r) => r.id), ['good']);
+      // `undefined` properties are dropped, as JSON drops them, and nothing indexes them.
+      const good = await db.get('good');
+      assert.deepEqual({ ...good, _rev: undefined }, { _id: 'good', _rev: undefined, v: 1, nested: { kept: 2 } });
+      assert.deepEqual((await db.find({ selector: { 'nested.kept': 2 } })).docs.map((d) => d._id), ['good']);
+      assert.deepEqual((await db.find({ selector: { gone: { $exists: true } } })).docs, []);
+    });
+
     test('new_edits=false merges histories, keeps conflicts, picks the CouchDB winner', async (t) => {
       const { db, cleanup } = await freshDb(engine);
       t.after(cleanup);

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { isRefugeError, openCoreDatabase, type Database } from '../../src/core.ts';
 import { decodeRecord } from '../../src/documents/doc-record.ts';
 import { logicalEntries } from '../../src/documents/postings.ts';
-import { makeIndexKey } from '../../src/query/index.ts';
+import { encodeIndexValue, makeIndexKey } from '../../src/query/index.ts';
 import { dump, traces } from '../helpers/store.ts';
 
 interface Node {
@@ -119,7 +119,7 @@ test('purging random leaves of random trees leaves exactly the kept branches, in
         assert.deepEqual(open.map((r) => ('ok' in r ? r.ok._rev : r.missing)).sort(), keptLeaves.map((i) => nodes[i]!.rev).sort());
         // Path index: the winner's entries, or none for a tombstone.
         const expected: string[] = [];
-        if (!rec.deleted) db.core.indexEntries(body(win), (p, v) => expected.push(makeIndexKey(p, v, 'x')));
+        if (!rec.deleted) db.core.indexEntries(body(win), (p, v) => expected.push(makeIndexKey(p, encodeIndexValue(v), 'x')));
         assert.deepEqual(logicalEntries(all.i ?? []).filter((k) => k.endsWith('\u0000x')).sort(), expected.sort());
         assert.deepEqual([info.docCount, info.docDelCount], rec.deleted ? [1, 1] : [2, 0]);
       } finally {
