@@ -17,6 +17,8 @@ export interface ServerChild {
   readonly label: string;
   /** The server's root URL, without a trailing slash. */
   readonly url: string;
+  /** Everything the child printed on its first line (`url` and whatever else it announces). */
+  readonly info: Readonly<Record<string, unknown>>;
   readonly pid: number;
   /** Peak resident set size of the child so far (VmHWM), in MB; call it before `stop`. */
   peakRssMb(): number;
@@ -64,12 +66,14 @@ function exited(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
-function wrap(label: string, child: ChildProcess, dir: string, url: string): ServerChild {
+function wrap(label: string, child: ChildProcess, dir: string, info: Record<string, unknown>): ServerChild {
+  const url = String(info.url ?? '');
   const pid = child.pid!;
   let stopping: Promise<void> | undefined;
   return {
     label,
     url,
+    info,
     pid,
     peakRssMb: () => procStatusMb(pid, 'VmHWM'),
     rssMb: () => procStatusMb(pid, 'VmRSS'),
@@ -107,8 +111,8 @@ async function untilReady<T>(label: string, child: ChildProcess, stderr: () => s
 }
 
 /**
- * Runs a bench/*-server.ts script under tsx with its temp dir (then `args`) as arguments; it prints
- * {"url"} as its first stdout line.
+ * Runs a bench script under tsx with its temp dir (then `args`) as arguments; it prints a JSON object
+ * with at least {"url"} as its first stdout line.
  */
 export async function spawnScript(
   label: string,
@@ -130,7 +134,7 @@ export async function spawnScript(
     process.stderr.write(chunk.replace(/^(?=.)/gm, `[${label}] `));
   });
   try {
-    const url = await untilReady(label, child, () => err, new Promise<string>((resolve, reject) => {
+    const info = await untilReady(label, child, () => err, new Promise<Record<string, unknown>>((resolve, reject) => {
       let out = '';
       child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
         if (out.includes('\n')) return; // drained, ignored after the first line
@@ -138,15 +142,15 @@ export async function spawnScript(
         const nl = out.indexOf('\n');
         if (nl < 0) return;
         try {
-          resolve((JSON.parse(out.slice(0, nl)) as { url: string }).url);
+          resolve(JSON.parse(out.slice(0, nl)) as Record<string, unknown>);
         } catch (e) {
           reject(new Error(`${label} printed ${out.slice(0, nl)}`, { cause: e }));
         }
       });
     }));
-    return wrap(label, child, dir, url);
+    return wrap(label, child, dir, info);
   } catch (e) {
-    await wrap(label, child, dir, '').stop();
+    await wrap(label, child, dir, {}).stop();
     throw e;
   }
 }
@@ -157,7 +161,7 @@ function refugeNodeArgs(): string[] {
   return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
 }
 
-const WITH_ALLOCATOR = join(REPO_DIR, 'scripts', 'with-allocator.sh');
+export const WITH_ALLOCATOR = join(REPO_DIR, 'scripts', 'with-allocator.sh');
 
 /** The jemalloc library scripts/with-allocator.sh preloads here, if any. */
 export function jemallocLibrary(): string | undefined {
@@ -229,10 +233,10 @@ export async function startPouchServer(): Promise<ServerChild> {
   try {
     await untilReady('pouchdb-server', child, () => err, pollUp(url, child));
   } catch (e) {
-    await wrap('pouchdb-server', child, dir, url).stop();
+    await wrap('pouchdb-server', child, dir, { url }).stop();
     throw e;
   }
-  return wrap('pouchdb-server', child, dir, url);
+  return wrap('pouchdb-server', child, dir, { url });
 }
 
 /** Starts a server, runs `fn`, and stops the server whatever happens. */
