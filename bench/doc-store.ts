@@ -10,6 +10,8 @@ export interface DocStore {
   /** Writes new docs; returns the new rev of each, in order (throws on any per-doc failure). */
   bulkInsert(docs: BenchDoc[]): Promise<string[]>;
   get(id: string): Promise<unknown>;
+  /** Resolves once every acknowledged write is in storage. */
+  settled(): Promise<void>;
   /** All docs with bodies; returns the row count. */
   allDocs(): Promise<number>;
   /** Changes since 0 with bodies; returns the row count. */
@@ -32,6 +34,8 @@ export async function openRefuge(dir: string): Promise<DocStore> {
     label: 'refuge',
     bulkInsert: async (docs) => revsOf(await db.bulkDocs(docs)),
     get: (id) => db.get(id),
+    // Fast mode acknowledges a write once computed; reads of documents do not wait for the flush.
+    settled: () => db.ensureFullCommit(),
     allDocs: async () => (await db.allDocs({ includeDocs: true })).rows.length,
     changes: async () => (await db.changes({ since: 0, includeDocs: true })).results.length,
     put: async (doc) => (await db.put(doc)).rev,
@@ -47,6 +51,8 @@ export async function openPouch(dir: string): Promise<DocStore> {
     label: 'pouchdb-node',
     bulkInsert: async (docs) => revsOf(await db.bulkDocs(docs)),
     get: (id) => db.get(id),
+    // PouchDB answers a write once its LevelDB batch is written.
+    settled: async () => undefined,
     allDocs: async () => (await db.allDocs({ include_docs: true })).rows.length,
     changes: async () => (await db.changes({ since: 0, include_docs: true })).results.length,
     put: async (doc) => revsOf([await db.put(doc)])[0]!,

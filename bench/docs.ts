@@ -43,8 +43,8 @@ async function runSide(label: string, open: (dir: string) => Promise<DocStore>):
         const got = step.value;
         for (let j = 0; j < chunk.length; j++) if (toUpdate.has(chunk[j]!._id)) revs.set(chunk[j]!._id, got[j]!);
       }
-      // A read waits for writes still being flushed: the insert is only done once they are.
-      insertMs += (await timed(() => store.get(docId(n - 1)))).ms;
+      // The insert is only done once every write is in storage.
+      insertMs += (await timed(() => store.settled())).ms;
       const insert = { ms: insertMs };
       rates.bulk_insert = perSecond(n, insert.ms);
       collectGarbage();
@@ -72,7 +72,7 @@ async function runSide(label: string, open: (dir: string) => Promise<DocStore>):
           revs.set(doc._id, rev);
         }
         // As for the insert: done once the writes are in storage, not when they are acknowledged.
-        await store.get(docId(updIdx[0]!));
+        await store.settled();
       });
       rates.update_single = perSecond(ops, updates.ms);
       note(`${label}: ${PHASES.map((p) => `${p}=${Math.round(rates[p])}`).join(' ')}`);

@@ -16,6 +16,7 @@ import type { BulkDocsOptions, Doc, Durability, JsonObject, WriteFailure } from 
 import { validateRevsLimit } from './validate.ts';
 import type { WriteBatch } from './write-batch.ts';
 import { Writer } from './writer.ts';
+import { overlayReader } from './overlay-reader.ts';
 import { PostingMerger } from './posting-merge.ts';
 
 export interface OpenDatabaseOptions {
@@ -57,7 +58,11 @@ export abstract class DatabaseBase {
       for (const watch of this.commitWatchers) watch();
     });
     this.postingMerger = new PostingMerger(core, this.writer);
+    this.overlay = overlayReader(core.store, (key) => this.writer.pendingValue(key), () => this.writer.flushed());
   }
+
+  /** Storage as point reads see it, unflushed writes included (see pointReader). */
+  private readonly overlay: KvReader;
 
   private readonly commitWatchers = new Set<() => void>();
 
@@ -101,6 +106,29 @@ export abstract class DatabaseBase {
   protected async settle(): Promise<void> {
     this.check();
     if (this.writer.hasPending) await this.writer.flushed();
+  }
+
+  /**
+   * Resolves once every write acknowledged so far is in storage (CouchDB's `_ensure_full_commit`):
+   * in fast mode writes are acknowledged before they are flushed.
+   */
+  async ensureFullCommit(): Promise<void> {
+    await this.settle();
+  }
+
+  /**
+   * The reader for point reads (a document, its revisions, _revs_diff). In fast mode a write is
+   * acknowledged once computed, so these reads take unflushed values from the writer's overlay
+   * rather than wait for the flush: a replication target answers _revs_diff while it writes the
+   * previous batch. In durable mode an unflushed write is not acknowledged yet and must not be
+   * seen, so they wait, as every range read does.
+   */
+  protected async pointReader(): Promise<KvReader> {
+    this.check();
+    if (!this.writer.hasPending) return this.core.store;
+    if (this.core.durability === 'fast') return this.overlay;
+    await this.writer.flushed();
+    return this.core.store;
   }
 
 

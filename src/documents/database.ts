@@ -11,7 +11,8 @@ import type { KvStore } from '../storage/index.ts';
 import { allDocs } from './all-docs.ts';
 import { checkChangesOptions, readChanges, type ChangesFilter } from './changes.ts';
 import { SeqCounts } from './seq-counts.ts';
-import { executeFind, explainFind, parseFind, pathQuery, type FindRequest, type FindResult, type PathIndexState, type PathQuery, type PathQueryRow } from './find.ts';
+import { explainFind } from './explain.ts';
+import { executeFind, parseFind, pathQuery, type FindRequest, type FindResult, type PathIndexState, type PathQuery, type PathQueryRow } from './find.ts';
 import { decodeState, initialState, type DbCore } from './core.ts';
 import type { OpenDatabaseOptions } from './database-base.ts';
 import { DatabaseWrites } from './database-writes.ts';
@@ -98,13 +99,13 @@ export class Database extends DatabaseWrites {
   // ---- reads ----
 
   async get(id: string, options: GetOptions = {}): Promise<Doc> {
-    await this.settle();
+    const reader = await this.pointReader();
     if (typeof id !== 'string') throw new RefugeError('bad_request', 'Document id must be a string');
-    if (id.startsWith('_local/')) return getLocal(this.core.store, id);
+    if (id.startsWith('_local/')) return getLocal(reader, id);
     // atts_since alone also brings the newer attachments' data, as CouchDB does; judging it needs
     // the revision history, which is read and then dropped when the caller did not ask for it.
     const since = options.attsSince !== undefined && options.attsSince.length > 0;
-    const doc = await getDoc(this.core.store, id, since ? { ...options, revs: true } : options, this.core.state.revsLimit);
+    const doc = await getDoc(reader, id, since ? { ...options, revs: true } : options, this.core.state.revsLimit);
     if (options.attachments || since) await inlineSince(doc, this.options.blobs, options.attsSince);
     if (since && !options.revs) delete doc._revisions;
     return doc;
@@ -137,8 +138,7 @@ export class Database extends DatabaseWrites {
 
 
   async getOpenRevs(id: string, revs: 'all' | readonly Rev[], options: GetOptions = {}): Promise<OpenRevsResult> {
-    await this.settle();
-    const out = await getOpenRevs(this.core.store, id, revs, options, this.core.state.revsLimit);
+    const out = await getOpenRevs(await this.pointReader(), id, revs, options, this.core.state.revsLimit);
     if (options.attachments || (options.attsSince?.length ?? 0) > 0) {
       for (const r of out) if ('ok' in r) await inlineSince(r.ok, this.options.blobs, options.attsSince);
     }
@@ -156,8 +156,7 @@ export class Database extends DatabaseWrites {
   }
 
   async revsDiff(request: Record<string, unknown>): Promise<RevsDiffResult> {
-    await this.settle();
-    return revsDiff(this.core.store, request);
+    return revsDiff(await this.pointReader(), request);
   }
 
   async allDocs(options: AllDocsOptions = {}): Promise<AllDocsResult> {
@@ -251,7 +250,7 @@ export class Database extends DatabaseWrites {
   }
 
   /** Mango `_explain`: which index scan `find` would use, and why. */
-  async explain(request: FindRequest): Promise<ReturnType<typeof explainFind>> {
+  async explain(request: FindRequest & { useIndex?: unknown; update?: boolean }): Promise<ReturnType<typeof explainFind>> {
     this.check();
     return explainFind(this.core.name, parseFind(request, this.pathIndexState()), request);
   }

@@ -99,8 +99,7 @@ export function dbRoutes(app: FastifyInstance, ctx: ServerContext): void {
   });
 
   app.post<{ Params: { db: string } }>('/:db/_ensure_full_commit', async (req, reply) => {
-    const db = await dbOf(ctx, req);
-    await db.info();
+    await (await dbOf(ctx, req)).ensureFullCommit();
     reply.code(201);
     return { ok: true, instance_start_time: '0' };
   });

@@ -5,6 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { freshDb } from '../helpers/db.ts';
+import { openDatabase } from '../../src/index.ts';
+import { memoryEngine, type StorageEngine } from '../../src/storage/index.ts';
 
 test('back-to-back bulk updates in fast mode keep every revision', async (t) => {
   const { db, cleanup } = await freshDb('leveldb', { durability: 'fast' });
@@ -36,4 +38,90 @@ test('back-to-back bulk updates in fast mode keep every revision', async (t) => 
   }
   const info = await db.info();
   assert.equal(info.updateSeq, n * rounds);
+});
+
+/** The memory engine, with every batch write held while `hold` is in force (until `release`). */
+function gatedEngine(): { engine: StorageEngine; hold: () => void; release: () => void } {
+  let gate: Promise<void> = Promise.resolve();
+  let release = () => {};
+  const engine: StorageEngine = {
+    name: 'gated-memory',
+    async open(options) {
+      const store = await memoryEngine.open(options);
+      const chain = store.chain.bind(store);
+      store.chain = () => {
+        const c = chain();
+        const write = c.write.bind(c);
+        c.write = async (opts) => {
+          await gate;
+          return write(opts);
+        };
+        return c;
+      };
+      return store;
+    },
+    destroy: (location) => memoryEngine.destroy(location),
+  };
+  return {
+    engine,
+    hold: () => {
+      gate = new Promise((resolve) => (release = resolve));
+    },
+    release: () => release(),
+  };
+}
+
+/** Lets pending promise callbacks run, so a read that does not wait would have settled. */
+async function ticks(): Promise<void> {
+  for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
+test('fast mode: point reads see acknowledged writes while their flush is held; range reads wait for it', async (t) => {
+  const { engine, hold, release } = gatedEngine();
+  const db = await openDatabase('gated-fast', { engine, durability: 'fast' });
+  t.after(async () => {
+    release();
+    await db.destroy();
+  });
+  hold();
+  const { rev } = await db.put({ _id: 'a', v: 1 });
+  await db.putLocal({ _id: '_local/checkpoint', seq: 1 });
+  assert.equal((await db.get('a')).v, 1);
+  assert.equal((await db.get('_local/checkpoint')).seq, 1);
+  const other = `9-${'f'.repeat(32)}`;
+  assert.deepEqual(await db.revsDiff({ a: [rev, other], b: [other] }), { a: { missing: [other], possibleAncestors: [rev] }, b: { missing: [other] } });
+  assert.equal((await db.getOpenRevs('a', 'all')).length, 1);
+  let listed = false;
+  const all = db.allDocs().then((res) => ((listed = true), res));
+  const committed = db.ensureFullCommit();
+  await ticks();
+  assert.equal(listed, false, 'a range read waits for the flush');
+  release();
+  await committed;
+  assert.deepEqual((await all).rows.map((r) => r.id), ['a']);
+});
+
+test('durable mode: a write held in its flush is neither acknowledged nor seen by reads', async (t) => {
+  const { engine, hold, release } = gatedEngine();
+  const db = await openDatabase('gated-durable', { engine, durability: 'durable' });
+  t.after(async () => {
+    release();
+    await db.destroy();
+  });
+  hold();
+  let acked = false;
+  const put = db.put({ _id: 'a', v: 1 }).then((r) => ((acked = true), r));
+  await ticks(); // the write is computed and its flush held
+  let read: unknown;
+  const got = db.get('a').then(
+    (d) => (read = d),
+    (e) => (read = e),
+  );
+  await ticks();
+  assert.equal(acked, false);
+  assert.equal(read, undefined, 'the read waits for the flush rather than see an unacknowledged write');
+  release();
+  await put;
+  await got;
+  assert.equal((read as unknown as { v: number }).v, 1);
 });
