@@ -103,9 +103,8 @@ export function attachDesign(db: Database, options: AttachDesignOptions = {}): D
       return warning ? { ...result, warning } : result;
     },
     async explain(req) {
-      const { useIndex: _u, ...plain } = req;
       const { choice } = chooseJsonIndex(await docs.all(), req);
-      return choice ? explainJsonIndex(db.name, choice, req) : db.explain(plain);
+      return choice ? explainJsonIndex(db.name, choice, req) : db.explain(req);
     },
     update(call) {
       check();

@@ -2,7 +2,7 @@
 // chosen when `use_index` names one or one fits the selector; otherwise the path index answers.
 // Index rows only narrow the candidates; every document is checked against the whole selector.
 import type { Database, Doc, FindRequest, FindResult } from '../documents/index.ts';
-import { parseFindOptions } from '../documents/index.ts';
+import { explainMrargs, explainOpts, parseFindOptions } from '../documents/index.ts';
 import { RefugeError } from '../errors/index.ts';
 import { matchSelector, normalizeFindSelector, parseSort, projectFields, requiresField, sortComparator, type Selector } from '../query/index.ts';
 import { rangeFor, WHOLE_INDEX, type ViewIndexes } from '../views/index.ts';
@@ -105,12 +105,16 @@ export function explainJsonIndex(dbName: string, choice: JsonIndexChoice, req: M
   const { limit, skip } = parseFindOptions(req); // refuses what find would refuse
   return {
     dbname: dbName,
-    index: { ddoc: choice.ix.ddocId, name: choice.ix.name, type: 'json', def: { fields: choice.ix.fields.map((f) => ({ [f]: 'asc' })) } },
+    index: { ddoc: choice.ix.ddocId, name: choice.ix.name, type: 'json', partitioned: false, def: { fields: choice.ix.fields.map((f) => ({ [f]: 'asc' })) } },
+    partitioned: false,
     selector: req.selector,
-    opts: { use_index: req.useIndex ?? [], sort: req.sort ?? {}, fields: req.fields ?? 'all_fields', conflicts: req.conflicts === true },
+    opts: explainOpts(req, limit, skip),
     limit,
     skip,
     fields: req.fields ?? 'all_fields',
+    // The range is read in view-key order; its bounds stay encoded (`range`), not restated as keys.
+    mrargs: explainMrargs({}, false, req),
+    covering: false,
     range: choice.range,
   };
 }

@@ -197,24 +197,6 @@ export async function executeFind(
   return result;
 }
 
-export function explainFind(dbName: string, parsed: ParsedFind, req: FindRequest) {
-  const scan = parsed.plan.scan;
-  return {
-    dbname: dbName,
-    index: scan
-      ? { ddoc: null, name: '_path_index', type: 'path', def: { path: scan.path, scan } }
-      : { ddoc: null, name: '_all_docs', type: 'special', def: { fields: [{ _id: 'asc' }] } },
-    selector: req.selector,
-    opts: { sort: req.sort ?? {}, fields: req.fields ?? 'all_fields', conflicts: req.conflicts === true },
-    limit: parsed.limit,
-    skip: parsed.skip,
-    fields: parsed.fields ?? 'all_fields',
-    sortedByIndex: parsed.plan.sortedByIndex,
-    reason: parsed.plan.reason,
-    range: scan ? scanBounds(scan) : null,
-  };
-}
-
 // ---- the path query API ----
 
 export interface PathQuery {

@@ -7,6 +7,7 @@ export { LOCAL_ADMIN, type DesignHooks, type FilterRequest, type UserCtx, type W
 export type { FindRequest, FindResult, PathQuery, PathQueryRow } from './find.ts';
 export type { PurgeResult } from './purge.ts';
 export { decodeBookmark, parseFindOptions } from './find.ts';
+export { explainMrargs, explainOpts } from './explain.ts';
 export {
   compareLeaves,
   conflicts,

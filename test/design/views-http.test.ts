@@ -167,8 +167,22 @@ describe('views and json indexes through PouchDB', () => {
     assert.equal(auto.body.index.type, 'json');
     const autoFind = await db.find({ selector: { n: { $gte: 5 } } });
     assert.deepEqual(autoFind.docs.map((d: any) => d._id).sort(), ['b', 'd']);
-    const other = await request(`${server.url}/views/_explain`, { method: 'POST', body: { selector: { type: 'veg' } } });
+    assert.deepEqual(
+      [auto.body.partitioned, auto.body.covering, auto.body.opts.use_index, auto.body.opts.bookmark, auto.body.mrargs.view_type, auto.body.mrargs.include_docs],
+      [false, false, [], 'nil', 'map', true],
+    );
+    const other = await request(`${server.url}/views/_explain`, { method: 'POST', body: { selector: { type: 'veg' }, use_index: 'nope', limit: 7, execution_stats: true } });
     assert.equal(other.body.index.name, '_path_index');
+    // CouchDB's shape, snake_case throughout: the options echoed, the view arguments, the candidates.
+    assert.deepEqual(other.body.opts.use_index, ['nope']);
+    assert.deepEqual([other.body.opts.limit, other.body.limit, other.body.opts.execution_stats], [7, 7, true]);
+    assert.deepEqual([other.body.mrargs.start_key, other.body.mrargs.end_key, other.body.mrargs.direction], ['veg', 'veg', 'fwd']);
+    assert.equal(other.body.index_candidates[0].index.name, '_all_docs');
+    assert.equal(typeof other.body.sorted_by_index, 'boolean');
+    const keys = (v: unknown): string[] => (v && typeof v === 'object' && !Array.isArray(v) ? Object.entries(v).flatMap(([k, x]) => (k === 'selector' || k === 'def' ? [k] : [k, ...keys(x)])) : []);
+    for (const k of [...keys(other.body), ...keys(auto.body)]) assert.ok(!/[A-Z]/.test(k), `camelCase on the wire: ${k}`);
+    const scanAll = await request(`${server.url}/views/_explain`, { method: 'POST', body: { selector: { _id: { $gt: null } } } });
+    assert.deepEqual([scanAll.body.index.name, scanAll.body.mrargs.start_key, scanAll.body.mrargs.end_key], ['_all_docs', null, '<MAX>']);
     // The path index still answers what no json index fits.
     const plain = await db.find({ selector: { type: 'veg' } });
     assert.deepEqual(plain.docs.map((d: any) => d._id).sort(), ['c', 'd']);
