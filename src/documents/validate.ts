@@ -80,7 +80,14 @@ export interface SplitDoc {
  * path index and revision id could not name it. Object properties holding `undefined` are dropped,
  * as JSON drops them. Bodies parsed from JSON always pass.
  */
-function checkJsonValue(v: unknown, field: string): void {
+/**
+ * Deepest nesting a body may have. Every walk over a body (this check, canonical JSON, the index,
+ * edits) recurses; a body nested a few thousand levels deep overflowed the stack, and the whole
+ * write group failed with an internal error instead of that one document with a clear one.
+ */
+const MAX_DEPTH = 1000;
+
+function checkJsonValue(v: unknown, field: string, depth = 1): void {
   switch (typeof v) {
     case 'string':
     case 'boolean':
@@ -90,10 +97,11 @@ function checkJsonValue(v: unknown, field: string): void {
       break;
     case 'object': {
       if (v === null) return;
+      if (depth > MAX_DEPTH) throw new RefugeError('bad_request', `field ${JSON.stringify(field)} nests deeper than ${MAX_DEPTH} levels`);
       if (Array.isArray(v)) {
         for (let i = 0; i < v.length; i++) {
           if (v[i] === undefined) throw notJson(undefined, field);
-          checkJsonValue(v[i], field);
+          checkJsonValue(v[i], field, depth + 1);
         }
         return;
       }
@@ -101,7 +109,7 @@ function checkJsonValue(v: unknown, field: string): void {
       if (proto !== Object.prototype && proto !== null) break;
       for (const k of Object.keys(v)) {
         const x = (v as JsonObject)[k];
-        if (x !== undefined) checkJsonValue(x, field);
+        if (x !== undefined) checkJsonValue(x, field, depth + 1);
       }
       return;
     }

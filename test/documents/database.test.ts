@@ -162,7 +162,9 @@ for (const engine of ENGINES) {
       class Point {
         x = 1;
       }
-      const bad: unknown[] = [NaN, Infinity, () => 1, Symbol('s'), 10n, [1, undefined], { deep: [new Date(0)] }, new Point(), [, 1]];
+      let deep: unknown = [];
+      for (let i = 0; i < 20_000; i++) deep = [deep];
+      const bad: unknown[] = [NaN, Infinity, () => 1, Symbol('s'), 10n, [1, undefined], { deep: [new Date(0)] }, new Point(), [, 1], deep];
       const docs = bad.map((v, i) => ({ _id: `bad${i}`, v }));
       const res = await db.bulkDocs([...docs, { _id: 'good', v: 1, gone: undefined, nested: { gone: undefined, kept: 2 } }]);
       for (const r of res.slice(0, bad.length)) assert.equal((r as { error: string }).error, 'bad_request', JSON.stringify(r));

@@ -135,6 +135,9 @@ export function docCases(): Case[] {
   out.push({ label: 'PUT existing without rev', method: 'PUT', path: '/data/d01', body: j({ v: 'x' }) });
   out.push({ label: 'PUT existing stale rev', method: 'PUT', path: '/data/d01', body: j({ _rev: REV, v: 'x' }) });
   out.push({ label: 'PUT __proto__ member', method: 'PUT', path: '/data/newdoc', body: '{"__proto__":{"polluted":1}}' });
+  // Past the nesting limit, within the 4 KiB body limit this suite runs with.
+  const deep = '['.repeat(2000) + ']'.repeat(2000);
+  out.push({ label: 'PUT body nested 2000 levels deep', method: 'PUT', path: '/data/newdoc', body: `{"v":${deep}}` });
   out.push({ label: 'PUT rev query/body disagree', method: 'PUT', path: `/data/d01?rev=${REV}`, body: j({ _rev: '2-' + HEX('b') }) });
   out.push({ label: 'PUT If-Match disagrees', method: 'PUT', path: '/data/d01', body: j({ _rev: REV }), headers: { 'if-match': `"2-${HEX('b')}"` } });
   for (const v of ['maybe', 'False', '0', '']) out.push({ label: `PUT new_edits=${v}`, method: 'PUT', path: `/data/newdoc?new_edits=${v}`, body: '{}' });
