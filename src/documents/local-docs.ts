@@ -6,6 +6,7 @@ import type { KvReader } from '../storage/index.ts';
 import { checkAllDocsOptions, idRange } from './all-docs.ts';
 import { LOCAL, localKey } from './keys.ts';
 import type { AllDocsOptions, AllDocsRow, Doc, JsonObject, WriteResult } from './types.ts';
+import { checkJsonValue } from './validate.ts';
 import type { WriteBatch } from './write-batch.ts';
 
 interface LocalRecord {
@@ -67,6 +68,8 @@ export function validateLocalDoc(doc: unknown): Doc {
   if (d._rev !== undefined && (typeof d._rev !== 'string' || !form.test(d._rev))) {
     throw new RefugeError('bad_request', 'Invalid rev format');
   }
+  // Refused here, not when the write is stored: a value JSON cannot carry would fail the whole write group.
+  for (const key of Object.keys(d)) if (d[key] !== undefined) checkJsonValue(d[key], key);
   return d;
 }
 

@@ -87,7 +87,7 @@ export interface SplitDoc {
  */
 const MAX_DEPTH = 1000;
 
-function checkJsonValue(v: unknown, field: string, depth = 1): void {
+export function checkJsonValue(v: unknown, field: string, depth = 1): void {
   switch (typeof v) {
     case 'string':
     case 'boolean':

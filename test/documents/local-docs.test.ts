@@ -20,6 +20,11 @@ for (const engine of ENGINES) {
       assert.deepEqual(await db.get('_local/cp'), { _id: '_local/cp', _rev: '0-1', seq: 5 });
       await assert.rejects(db.putLocal({ _id: '_local/cp', _rev: '1-abc', seq: 6 }), (e) => isRefugeError(e, 'bad_request'));
       await assert.rejects(db.putLocal({ _id: '_local/cp', _rev: '0-99999999999999999999', seq: 6 }), (e) => isRefugeError(e, 'bad_request'));
+      // Values JSON cannot carry, and bodies nested past the limit, are refused before the write.
+      let deep: unknown = [];
+      for (let i = 0; i < 20_000; i++) deep = [deep];
+      for (const v of [NaN, () => 1, deep]) await assert.rejects(db.putLocal({ _id: '_local/cp', seq: v as never }), (e) => isRefugeError(e, 'bad_request'));
+      assert.deepEqual(await db.get('_local/cp'), { _id: '_local/cp', _rev: '0-1', seq: 5 });
       // A deletion takes any rev, or none; a missing document cannot be removed.
       await db.putLocal({ _id: '_local/gone', v: 1 });
       assert.equal((await db.removeLocal('_local/gone', '1-fake')).rev, '0-0');
