@@ -17,9 +17,24 @@ type Pre =
 const JSON_TYPES: ReadonlySet<string> = new Set<JsonType>(['null', 'boolean', 'number', 'string', 'array', 'object']);
 const UNSUPPORTED = new Set(['$where', '$geoWithin', '$geoIntersects', '$near', '$nearSphere', '$text']);
 
+/**
+ * Deepest nesting a selector may have. Normalizing, matching and comparing values all recurse: a
+ * selector nested thousands of levels deep overflowed the stack (a 500 where a 400 belongs).
+ */
+const MAX_SELECTOR_DEPTH = 200;
+
+/** Whether `v` nests deeper than `left` levels (the walk itself never goes deeper than that). */
+function tooDeep(v: unknown, left: number): boolean {
+  if (v === null || typeof v !== 'object') return false;
+  if (left === 0) return true;
+  for (const x of Array.isArray(v) ? v : Object.values(v)) if (tooDeep(x, left - 1)) return true;
+  return false;
+}
+
 export function normalizeSelector(sel: unknown): Selector {
   if (!isPlainObject(sel)) throw new RefugeError('invalid_selector_json', `Selector must be a JSON object, not: ${show(sel)}`);
   if (Object.keys(sel).length === 0) return MATCH_ALL;
+  if (tooDeep(sel, MAX_SELECTOR_DEPTH)) throw new RefugeError('invalid_selector_json', `Selector nests deeper than ${MAX_SELECTOR_DEPTH} levels`);
   const out = norm(parse(sel, ''));
   // CouchDB refuses a bare operator at the root ({"$gt": 1}); deeper ones apply to the value at hand.
   if (out.kind === 'field' && out.field === '') throw new RefugeError('invalid_selector', 'One or more conditions is missing a field name.');

@@ -221,6 +221,8 @@ export function findCases(): Case[] {
   for (const path of ['/data/_find', '/data/_explain']) {
     out.push({ label: `${path} without selector`, method: 'POST', path, body: '{}' });
     for (const selector of BAD_SELECTORS) out.push({ label: `${path} selector=${j(selector)}`, method: 'POST', path, body: j({ selector }) });
+    // Past the selector nesting limit, within the 4 KiB body limit this suite runs with.
+    out.push({ label: `${path} selector nested 300 levels deep`, method: 'POST', path, body: `{"selector":${'{"$and":['.repeat(300)}{"n":1}${']}'.repeat(300)}}` });
   }
   const params: Record<string, unknown[]> = {
     limit: [-1, 'x', 1.5, {}, 1e300],

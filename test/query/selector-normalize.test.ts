@@ -1,11 +1,23 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import { isRefugeError } from '../../src/errors/index.ts';
 import { normalizeSelector } from '../../src/query/selector.ts';
 
 const field = (f: string, cond: object) => ({ kind: 'field', field: f, path: f === '' ? [] : f.split('.'), cond });
 const norm = (s: unknown) => JSON.parse(JSON.stringify(normalizeSelector(s)));
 
 describe('normalizeSelector: CouchDB mango_selector:normalize', () => {
+  test('a selector nested past 200 levels is refused (every walk over it recurses), one within is taken', () => {
+    const nest = (n: number) => {
+      let sel: Record<string, unknown> = { a: 1 };
+      for (let i = 0; i < n; i++) sel = { $and: [sel] };
+      return sel;
+    };
+    assert.throws(() => normalizeSelector(nest(20_000)), (e) => isRefugeError(e, 'invalid_selector_json'));
+    assert.throws(() => normalizeSelector({ a: { $eq: JSON.parse('['.repeat(500) + ']'.repeat(500)) } }), (e) => isRefugeError(e, 'invalid_selector_json'));
+    assert.doesNotThrow(() => normalizeSelector(nest(90)));
+  });
+
   test('{} matches everything (an empty $and)', () => {
     assert.deepEqual(norm({}), { kind: 'and', clauses: [] });
   });
