@@ -23,8 +23,14 @@ const ARRAY = '\u0007';
 const OBJECT = '\u0008';
 export const END = '\u0001';
 
+/**
+ * Deepest nesting a key may have: documents nest at most 1000 levels, and a query key nested
+ * thousands deep overflowed the stack here (a 500 where a 400 belongs).
+ */
+const MAX_KEY_DEPTH = 1024;
+
 /** Encodes a JSON key. Non-JSON values (undefined, NaN, functions) encode as null, as JSON would. */
-export function encodeKey(v: unknown): string {
+export function encodeKey(v: unknown, depth = 0): string {
   switch (typeof v) {
     case 'string':
       return STRING + stringSortKey(v);
@@ -34,15 +40,16 @@ export function encodeKey(v: unknown): string {
       return v ? TRUE : FALSE;
     case 'object': {
       if (v === null) return NULL;
+      if (depth >= MAX_KEY_DEPTH) throw new RefugeError('bad_request', `a view key nests deeper than ${MAX_KEY_DEPTH} levels`);
       let out: string;
       if (Array.isArray(v)) {
         out = ARRAY;
-        for (const e of v) out += encodeKey(e);
+        for (const e of v) out += encodeKey(e, depth + 1);
       } else {
         out = OBJECT;
         for (const [k, e] of Object.entries(v)) {
           // JSON drops members that have no JSON value; so does the key.
-          if (e !== undefined && typeof e !== 'function' && typeof e !== 'symbol') out += STRING + stringSortKey(k) + encodeKey(e);
+          if (e !== undefined && typeof e !== 'function' && typeof e !== 'symbol') out += STRING + stringSortKey(k) + encodeKey(e, depth + 1);
         }
       }
       return out + END;

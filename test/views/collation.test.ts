@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { compareStrings } from '../../src/query/index.ts';
 import { compareKeys, encodeKey, groupKey } from '../../src/views/index.ts';
 import { groupEncoded } from '../../src/views/key-codec.ts';
+import { isRefugeError } from '../../src/errors/index.ts';
 
 const sign = (n: number) => (n < 0 ? -1 : n > 0 ? 1 : 0);
 const encCmp = (a: unknown, b: unknown) => sign(compareStrings(encodeKey(a), encodeKey(b)));
@@ -172,4 +173,11 @@ describe('view collation properties', () => {
       { numRuns: 2000 },
     );
   });
+});
+
+test('a key nested past 1024 levels is refused with bad_request, not a stack overflow; one as deep as a document may be is encoded', () => {
+  const nested = (n: number) => JSON.parse('['.repeat(n) + ']'.repeat(n));
+  assert.throws(() => encodeKey(nested(20_000)), (e) => isRefugeError(e, 'bad_request'));
+  assert.throws(() => encodeKey({ a: nested(1100) }), (e) => isRefugeError(e, 'bad_request'));
+  assert.equal(encodeKey(nested(1000)).length, 2000);
 });
