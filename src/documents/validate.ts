@@ -75,18 +75,18 @@ export interface SplitDoc {
 }
 
 /**
- * Refuses what JSON cannot carry (NaN, Infinity, functions, symbols, bigints, holes or `undefined`
- * in arrays, class instances such as Date): stored, it would come back as something else, and the
- * path index and revision id could not name it. Object properties holding `undefined` are dropped,
- * as JSON drops them. Bodies parsed from JSON always pass.
- */
-/**
  * Deepest nesting a body may have. Every walk over a body (this check, canonical JSON, the index,
  * edits) recurses; a body nested a few thousand levels deep overflowed the stack, and the whole
  * write group failed with an internal error instead of that one document with a clear one.
  */
 const MAX_DEPTH = 1000;
 
+/**
+ * Refuses what JSON cannot carry (NaN, Infinity, functions, symbols, bigints, holes or `undefined`
+ * in arrays, class instances such as Date): stored, it would come back as something else, and the
+ * path index and revision id could not name it. Object properties holding `undefined` are dropped,
+ * as JSON drops them. Bodies parsed from JSON always pass.
+ */
 export function checkJsonValue(v: unknown, field: string, depth = 1): void {
   switch (typeof v) {
     case 'string':
