@@ -25,6 +25,8 @@ import { HubRegistry } from './hub-registry.ts';
 import { libp2pOptions } from './libp2p-options.ts';
 import { DHT_LOOKUP_MS, MeshDiscovery, dhtFind, type DiscoveryHost } from './mesh-discovery.ts';
 import { REPLICATION_PROTOCOL, REPLICATION_PROTOCOL_MANY, type SharedDb } from './replication-protocol.ts';
+import { PeerPresence } from './peer-presence.ts';
+import { openConnectionTo } from './connection-wait.ts';
 import { StreamPool } from './stream-pool.ts';
 import { TrustedDialer } from './trusted-dialer.ts';
 import type { TrustState } from './trust.ts';
@@ -33,15 +35,12 @@ import type { TrustStore } from './trust-store.ts';
 export { DEFAULT_MESH_LISTEN, type MeshEvents, type MeshNodeOptions, type PeerEvent };
 /** Concurrent Refuge streams per connection: replications of many databases share one connection. */
 const MAX_STREAMS = 256;
-/** How long a stream to a peer that is connecting to us waits for that connection. */
-const INBOUND_WAIT_MS = 2_000;
 
 type Services = { ping: Ping };
 
 export class MeshNode extends Emitter<MeshEvents> implements StreamOpener {
-  private readonly up = new Map<string, PeerEvent>();
-  /** Peer events are handled one at a time, in the order libp2p reported them. */
-  private events: Promise<void> = Promise.resolve();
+  /** Trusted peers up; peer events are handled one at a time, in the order libp2p reported them. */
+  private readonly presence = new PeerPresence((name, event) => this.emit(name, event));
   private stopped = false;
   /** The addresses last published (address file, `addresses` event), space-separated. */
   private published = '';
@@ -114,10 +113,10 @@ export class MeshNode extends Emitter<MeshEvents> implements StreamOpener {
         await mesh.handle(HUB_PROTOCOL, hubHandler({ registry: mesh.hubRegistry, forward }));
       }
       mesh.discovery = new MeshDiscovery(libp2p, mesh.discoveryHost(), options.hubs ?? []);
-      libp2p.addEventListener('peer:connect', (e) => mesh.queue(() => mesh.onConnect(e.detail)));
-      libp2p.addEventListener('peer:disconnect', (e) => mesh.queue(() => mesh.onDisconnect(e.detail.toString())));
+      libp2p.addEventListener('peer:connect', (e) => mesh.presence.queue(() => mesh.onConnect(e.detail)));
+      libp2p.addEventListener('peer:disconnect', (e) => mesh.presence.queue(() => mesh.onDisconnect(e.detail.toString())));
       libp2p.addEventListener('peer:reconnect-failure', (e) => mesh.dialer.scheduleRedial(e.detail));
-      libp2p.addEventListener('self:peer:update', () => mesh.queue(() => mesh.onAddresses()));
+      libp2p.addEventListener('self:peer:update', () => mesh.presence.queue(() => mesh.onAddresses()));
       await mesh.discovery.start();
       await mesh.syncTrust();
       mesh.watchTrust();
@@ -151,7 +150,7 @@ export class MeshNode extends Emitter<MeshEvents> implements StreamOpener {
 
   /** Trusted peers currently connected. */
   upPeers(): PeerEvent[] {
-    return [...this.up.values()];
+    return this.presence.list();
   }
 
   /** Every connected peer, trusted or not. */
@@ -212,38 +211,10 @@ export class MeshNode extends Emitter<MeshEvents> implements StreamOpener {
   async openStream(peerId: string, protocol: string | string[], signal?: AbortSignal, options: { dial?: boolean } = {}): Promise<Stream> {
     if (this.stopped) throw new RefugeError('closed', 'the mesh node is stopped');
     const id = peerIdFromString(peerId);
-    const open = await this.connectionTo(id, signal);
+    const open = await openConnectionTo(this.libp2p, id, () => this.dialer.knowsAddresses(id), signal);
     if (open) return open.newStream(protocol, { ...(signal && { signal }) });
     if (options.dial === false) throw new RefugeError('unavailable', `not connected to peer ${peerId}`);
     return this.libp2p.dialProtocol(id, protocol, { ...(signal && { signal }) });
-  }
-
-  /**
-   * An open connection to a peer, if there is one. A peer that has just connected to us may not be
-   * registered on this side yet (a few ms after its own side is done): when we know no address to
-   * dial it at, a dial would go looking for one until it timed out, so its connection is awaited
-   * briefly instead.
-   */
-  private async connectionTo(id: PeerId, signal?: AbortSignal): Promise<Connection | undefined> {
-    const open = () => this.libp2p.getConnections(id).find((c) => c.status === 'open');
-    const now = open();
-    if (now || (await this.dialer.knowsAddresses(id))) return now;
-    return new Promise<Connection | undefined>((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.libp2p.removeEventListener('connection:open', onOpen);
-        signal?.removeEventListener('abort', done);
-        resolve(open());
-      };
-      const onOpen = (e: CustomEvent<Connection>) => {
-        if (e.detail.remotePeer.equals(id)) done();
-      };
-      const timer = setTimeout(done, INBOUND_WAIT_MS);
-      this.libp2p.addEventListener('connection:open', onOpen);
-      signal?.addEventListener('abort', done, { once: true });
-      // It may have opened between the first look and the listener.
-      if (open()) done();
-    });
   }
 
   /**
@@ -255,12 +226,7 @@ export class MeshNode extends Emitter<MeshEvents> implements StreamOpener {
     const changed = this.trustSeen !== undefined && state !== this.trustSeen;
     this.trustSeen = state;
     await this.dialer.learn(state);
-    await this.queue(async () => {
-      for (const id of this.connectedPeers()) {
-        if (Object.hasOwn(state.peers, id) && !this.up.has(id)) this.markUp(id, state);
-        else if (!Object.hasOwn(state.peers, id) && this.up.has(id)) this.markDown(id);
-      }
-    });
+    await this.presence.queue(async () => this.presence.reconcile(this.connectedPeers(), state));
     if (this.dialer.keep) {
       await this.dialer.dialAll(state, this.connectedPeers());
       // The rest is looked for through the hubs and the DHT.
@@ -307,22 +273,14 @@ export class MeshNode extends Emitter<MeshEvents> implements StreamOpener {
     if (this.options.publishAddressesTo !== undefined) await removeAddressFile(this.options.publishAddressesTo);
     await this.libp2p.stop();
     await this.blobs.close();
-    await this.queue(async () => {
-      for (const id of [...this.up.keys()]) this.markDown(id);
-    });
-  }
-
-  private queue(task: () => Promise<void>): Promise<void> {
-    const next = this.events.then(task);
-    this.events = next.catch(() => undefined);
-    return next;
+    await this.presence.queue(async () => this.presence.markAllDown());
   }
 
   private async onConnect(id: PeerId): Promise<void> {
     const peerId = id.toString();
-    if (this.stopped || this.up.has(peerId) || this.libp2p.getConnections(id).length === 0) return;
+    if (this.stopped || this.presence.has(peerId) || this.libp2p.getConnections(id).length === 0) return;
     const state = await this.options.trust.current();
-    if (Object.hasOwn(state.peers, peerId)) this.markUp(peerId, state);
+    if (Object.hasOwn(state.peers, peerId)) this.presence.markUp(peerId, state);
   }
 
   /** New addresses (e.g. through a hub): republished for `refuge id --invite`, and announced. */
@@ -337,20 +295,7 @@ export class MeshNode extends Emitter<MeshEvents> implements StreamOpener {
 
   private async onDisconnect(peerId: string): Promise<void> {
     this.streamPool.clear(peerId);
-    if (this.up.has(peerId)) this.markDown(peerId);
-  }
-
-  private markUp(peerId: string, state: TrustState): void {
-    const name = state.peers[peerId]?.name;
-    const event: PeerEvent = name === undefined ? { peerId } : { peerId, name };
-    this.up.set(peerId, event);
-    this.emit('peer:up', event);
-  }
-
-  private markDown(peerId: string): void {
-    const event = this.up.get(peerId)!;
-    this.up.delete(peerId);
-    this.emit('peer:down', event);
+    this.presence.markDown(peerId);
   }
 
   private discoveryHost(): DiscoveryHost {
