@@ -8,7 +8,7 @@ import type { JsonObject } from './types.ts';
 type Emit = (path: string, value: IndexValue) => void;
 type Entries = (body: JsonObject, emit: Emit) => void;
 
-/** Deep equality of JSON values (key order aside); -0 and 0 differ, as their index keys may. */
+/** Deep equality of JSON values (key order aside). -0 and 0 differ here, which only costs a walk: they index alike. */
 export function sameJson(a: unknown, b: unknown): boolean {
   if (a === b) return a !== 0 || Object.is(a, b);
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
