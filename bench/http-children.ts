@@ -24,6 +24,8 @@ export interface ServerChild {
   peakRssMb(): number;
   /** Current resident set size (VmRSS), in MB. */
   rssMb(): number;
+  /** The current RSS split: anonymous memory, and file pages mapped in (LevelDB maps its tables). */
+  rssSplitMb(): { anon: number; file: number };
   /** CPU time the child has used so far (user + system), in seconds. */
   cpuSeconds(): number;
   stop(): Promise<void>;
@@ -47,7 +49,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-function procStatusMb(pid: number, field: 'VmHWM' | 'VmRSS'): number {
+function procStatusMb(pid: number, field: 'VmHWM' | 'VmRSS' | 'RssAnon' | 'RssFile'): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
   if (!match) throw new Error(`no ${field} in /proc/${pid}/status`);
@@ -77,6 +79,7 @@ function wrap(label: string, child: ChildProcess, dir: string, info: Record<stri
     pid,
     peakRssMb: () => procStatusMb(pid, 'VmHWM'),
     rssMb: () => procStatusMb(pid, 'VmRSS'),
+    rssSplitMb: () => ({ anon: procStatusMb(pid, 'RssAnon'), file: procStatusMb(pid, 'RssFile') }),
     cpuSeconds: () => procCpuSeconds(pid),
     stop: () =>
       (stopping ??= (async () => {

@@ -1,5 +1,6 @@
 // Plain CouchDB calls over fetch (undici keeps connections alive) for the http suite: create a
-// database, POST _bulk_docs batches and read doc counts, failing loudly on any per-doc error.
+// database, POST _bulk_docs batches, read doc counts and ask a node to replicate, failing loudly on
+// any per-doc error.
 
 import type { BenchDoc } from './workload.ts';
 
@@ -44,4 +45,20 @@ export async function docCount(dbUrl: string): Promise<number> {
 export async function expectDocCount(label: string, dbUrl: string, want: number): Promise<void> {
   const got = await docCount(dbUrl);
   if (got !== want) throw new Error(`${label}: expected ${want} docs in ${dbUrl}, found ${got}`);
+}
+
+/**
+ * Asks the node at `nodeUrl` to pull `sourceDbUrl` into its local database `targetDb` with its own
+ * replicator (one-shot `POST /_replicate`, created if missing); throws unless every doc was written.
+ */
+export async function nodePull(nodeUrl: string, sourceDbUrl: string, targetDb: string, want: number): Promise<void> {
+  const { status, body } = await call(`${nodeUrl}/_replicate`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ source: sourceDbUrl, target: targetDb, create_target: true }),
+  });
+  const r = body as { ok?: boolean; docs_written?: number; doc_write_failures?: number } | undefined;
+  if (status !== 200 || r?.ok !== true || r.docs_written !== want || r.doc_write_failures !== 0) {
+    throw new Error(`POST ${nodeUrl}/_replicate (${sourceDbUrl} -> ${targetDb}, ${want} docs): ${status} ${JSON.stringify(body).slice(0, 300)}`);
+  }
 }
