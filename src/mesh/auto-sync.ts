@@ -1,8 +1,9 @@
 // Opportunistic replication: when a trusted peer comes up, pull every database it lets this node read
-// and this node lets it write (continuous, from the checkpoint), and every ref likewise (its signed
-// values, then its tree's blobs); what it shares is looked at again every `rescanMs`, so databases
-// created (or re-created) on either side later start too; stop when it goes down. Each side pulls
-// what it accepts, so two nodes running AutoSync replicate both ways without pushing.
+// and this node lets it write (continuous, from the checkpoint; created here when missing), and every
+// ref likewise (its signed values, then its tree's blobs); what it shares is looked at again every
+// `rescanMs`, so databases created (or re-created) on either side later start too; stop when it goes
+// down. Each side pulls what it accepts, so two nodes running AutoSync replicate both ways without
+// pushing.
 
 import { RefugeError, isRefugeError, toRefugeError } from '../errors/index.ts';
 import type { DbLease, RefugeNode } from '../node/index.ts';
@@ -18,6 +19,12 @@ export interface AutoSyncOptions {
   node: RefugeNode;
   /** Options for every replication (continuous is forced on). */
   replicate?: ReplicateOptions;
+  /**
+   * Create a database the peer shares when this node lets it write there but has none of that name
+   * (default true): a write grant is this node's consent to hold what the peer sends. False pulls
+   * only into databases made here beforehand.
+   */
+  createDbs?: boolean;
   /**
    * How often a peer's shared databases and refs are looked at again while it is up (default 30 s):
    * a database that exists on only one side yet, or whose pull failed, starts at the next look.
@@ -141,23 +148,18 @@ export class AutoSync extends Emitter<AutoSyncEvents> {
 
   /**
    * Starts a pull of each database the peer shares that is not being pulled: one it lets this node
-   * read, that this node lets it write, and that exists here (creating it is this node's choice).
+   * read and this node lets it write (created here if missing, unless `createDbs` is false).
    */
   private async pullDbs(session: PeerSession, peerId: string): Promise<void> {
-    const { mesh, node } = this.options;
+    const { mesh } = this.options;
     const shared = await mesh.sharedDbs(peerId, { signal: session.abort.signal });
     const state = await mesh.trust.current();
     for (const { db, read } of shared) {
       if (session.cancelled) return;
       if (session.pulls.has(db) || !read || !can(state, peerId, 'write', db)) continue;
       // Held while its pull runs (until the peer goes down), not for good: see maxOpenDbs.
-      let local: DbLease;
-      try {
-        local = await node.lease(db);
-      } catch (err) {
-        if (isRefugeError(err, 'not_found')) continue;
-        throw err;
-      }
+      const local = await this.localDb(peerId, db);
+      if (local === undefined) continue;
       if (session.cancelled || session.pulls.has(db)) {
         local.release();
         if (session.cancelled) return;
@@ -165,6 +167,29 @@ export class AutoSync extends Emitter<AutoSyncEvents> {
       }
       this.pull(session, peerId, db, local);
     }
+  }
+
+  /** The local database a pull writes to, created when missing and allowed; undefined to skip it. */
+  private async localDb(peerId: string, db: string): Promise<DbLease | undefined> {
+    const { node } = this.options;
+    try {
+      return await node.lease(db);
+    } catch (err) {
+      if (!isRefugeError(err, 'not_found')) throw err;
+      if (this.options.createDbs === false) return undefined;
+    }
+    try {
+      await node.createDb(db, { hold: false });
+    } catch (err) {
+      // A name this node cannot hold (the peer's to fix): that database is skipped and reported.
+      if (isRefugeError(err, 'illegal_database_name')) {
+        this.emit('stop', { peerId, db, error: toRefugeError(err) });
+        return undefined;
+      }
+      // Made meanwhile by someone else (another peer's pull, a client): pulled into all the same.
+      if (!isRefugeError(err, 'file_exists')) throw err;
+    }
+    return node.lease(db);
   }
 
   /** Pulls every ref the peer shares and this node accepts from it (a write grant), one at a time. */

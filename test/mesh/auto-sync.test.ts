@@ -148,7 +148,7 @@ test('trust changed while peers are up takes effect at once: a revoked grant sto
   assert.deepEqual(syncA.active(), []);
 });
 
-test('databases created after the peers met, on either side, and one re-created on the source, are pulled at the next rescan', async (t) => {
+test('databases created after the peers met, on either side (made on the other when missing), and one re-created on the source, are pulled at the next rescan', async (t) => {
   const a = await startPeerNode();
   const b = await startPeerNode();
   const syncA = new AutoSync({ mesh: a.mesh, node: a.node, rescanMs: 20, replicate: { checkpointInterval: 0 } });
@@ -162,10 +162,9 @@ test('databases created after the peers met, on either side, and one re-created 
   // Caught up after writing at least one document (a pull may start before the write it waits for).
   const arrived = (db: string) => nextEvent(syncA, 'paused', (e) => e.db === db && !e.error && e.progress.docsWritten > 0);
 
-  // Shared by b, but a has no such database yet: skipped until a creates it.
-  await (await b.node.createDb('late-target')).put({ _id: 'one' });
+  // Shared by b after the peers met, and a has no such database: a makes it (it lets b write there).
   const one = arrived('late-target');
-  await a.node.createDb('late-target');
+  await (await b.node.createDb('late-target')).put({ _id: 'one' });
   await one;
   assert.equal((await (await a.node.db('late-target')).get('one'))._id, 'one');
 
@@ -184,4 +183,39 @@ test('databases created after the peers met, on either side, and one re-created 
   await (await b.node.createDb('late-source')).put({ _id: 'three' });
   await three;
   assert.equal((await (await a.node.db('late-source')).get('three'))._id, 'three');
+});
+
+test('a shared database this node lacks is created when it lets the peer write there, and only then; createDbs: false never creates', async (t) => {
+  const a = await startPeerNode();
+  const b = await startPeerNode();
+  const c = await startPeerNode();
+  const syncA = new AutoSync({ mesh: a.mesh, node: a.node, replicate: { checkpointInterval: 0 } });
+  const syncC = new AutoSync({ mesh: c.mesh, node: c.node, createDbs: false, rescanMs: 20, replicate: { checkpointInterval: 0 } });
+  t.after(async () => {
+    await Promise.all([syncA.stop(), syncC.stop()]);
+    await Promise.all([a.close(), b.close(), c.close()]);
+  });
+  // b shares two databases with a and c; a accepts writes from b to "notes" only, c to both.
+  await b.trust.update((s) => share(c.mesh.peerId, ['notes', 'photos'])(share(a.mesh.peerId, ['notes', 'photos'])(s)));
+  await a.trust.update(share(b.mesh.peerId, ['notes']));
+  await a.trust.update((s) => setGrant(s, 'photos', 'read', 'group:team', true));
+  await c.trust.update(share(b.mesh.peerId, ['notes', 'photos']));
+  await (await b.node.createDb('notes')).put({ _id: 'n' });
+  await (await b.node.createDb('photos')).put({ _id: 'p' });
+
+  const arrived = caughtUp(syncA, b, 'notes');
+  const listedByC = nextEvent(c.mesh, 'peer:up', (e) => e.peerId === b.mesh.peerId);
+  await Promise.all([a.mesh.connect(b.mesh.invite()), c.mesh.connect(b.mesh.invite())]);
+  await arrived;
+  assert.equal((await (await a.node.db('notes')).get('n'))._id, 'n');
+  assert.equal(await a.node.exists('photos'), false, 'a reads photos from b but never let b write it');
+  assert.deepEqual(syncA.active().map((p) => p.db), ['notes']);
+
+  // c made neither database: nothing is created, however often it looks; once it makes one, it pulls.
+  await listedByC;
+  const made = caughtUp(syncC, b, 'photos');
+  await c.node.createDb('photos');
+  await made;
+  assert.equal((await (await c.node.db('photos')).get('p'))._id, 'p');
+  assert.equal(await c.node.exists('notes'), false);
 });
