@@ -1,9 +1,9 @@
 // A BlobStore over a Refuge node's blob HTTP API (`/_blobs`), portable (fetch and web streams only),
 // so a browser or another node can sync with it. Reads are verified here too; puts are verified there.
 
-import { RefugeError, badRequest, isErrorCode } from '../errors/index.ts';
+import { RefugeError, badRequest } from '../errors/index.ts';
 import { MAX_LIST_LIMIT, DEFAULT_RANGE_VERIFY_LIMIT } from './base.ts';
-import { collectBytes, sliceBytes, sourceChunks, unshared, verifyChunks } from './chunks.ts';
+import { collectBytes, sliceBytes, unshared, verifyChunks } from './chunks.ts';
 import { blobNotFound, storeClosed } from './errors.ts';
 import { BlobFeed } from './feed.ts';
 import { portableSha256, type HasherFactory } from './hash.ts';
@@ -27,6 +27,7 @@ import type {
   VerifyResult,
 } from './types.ts';
 import { followBlobChanges, type FeedSource } from './http-feed.ts';
+import { basicAuth, errorOf, responseChunks, unreachable, uploadStream } from './http-wire.ts';
 import { scrubByVerifying } from './scrub.ts';
 
 export interface HttpBlobStoreOptions {
@@ -47,31 +48,6 @@ export interface HttpBlobStoreOptions {
 }
 
 const STAT_BATCH = 10_000;
-
-function basicAuth(user: string, pass: string): string {
-  const raw = new TextEncoder().encode(`${decodeURIComponent(user)}:${decodeURIComponent(pass)}`);
-  let bin = '';
-  for (const b of raw) bin += String.fromCharCode(b);
-  return `Basic ${btoa(bin)}`;
-}
-
-/** The RefugeError a non-2xx answer stands for (CouchDB's `{error, reason}` body when there is one). */
-async function errorOf(res: Response, what: string): Promise<RefugeError> {
-  let body: { error?: unknown; reason?: unknown } = {};
-  try {
-    body = (await res.json()) as typeof body;
-  } catch {
-    // not JSON
-  }
-  const reason = typeof body.reason === 'string' ? body.reason : `${what}: HTTP ${res.status}`;
-  if (isErrorCode(body.error)) return new RefugeError(body.error, reason, { status: res.status });
-  if (res.status === 404) return new RefugeError('not_found', reason);
-  if (res.status >= 500) return new RefugeError('unavailable', reason, { status: res.status });
-  return new RefugeError('bad_request', reason, { status: res.status });
-}
-
-const unreachable = (what: string, err: unknown) =>
-  err instanceof RefugeError || (err as { name?: string })?.name === 'AbortError' ? err : new RefugeError('unavailable', `${what}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
 
 export class HttpBlobStore implements BlobStore {
   readonly backend = 'http';
@@ -145,28 +121,9 @@ export class HttpBlobStore implements BlobStore {
       if (maxSize !== undefined && source.length > maxSize) throw new RefugeError('too_large', `the blob exceeds ${maxSize} bytes`);
       body = unshared(source);
     } else {
-      const it = sourceChunks(source)[Symbol.asyncIterator]();
-      let size = 0;
-      body = new ReadableStream<Uint8Array>({
-        async pull(controller) {
-          try {
-            const r = await it.next();
-            if (r.done) {
-              controller.close();
-              return;
-            }
-            size += r.value.length;
-            if (maxSize !== undefined && size > maxSize) throw new RefugeError('too_large', `the blob exceeds ${maxSize} bytes`);
-            if (r.value.length > 0) controller.enqueue(unshared(r.value));
-          } catch (err) {
-            failure = err;
-            controller.error(err);
-            abort.abort(err);
-          }
-        },
-        async cancel() {
-          await it.return?.(undefined);
-        },
+      body = uploadStream(source, maxSize, (err) => {
+        failure = err;
+        abort.abort(err);
       });
     }
     const path = expected === undefined ? '/_blobs' : `/_blobs/${expected}`;
@@ -208,25 +165,7 @@ export class HttpBlobStore implements BlobStore {
     if (!ranged) range = { start: 0, end: size, full: true };
     const verified = range.full || size <= this.rangeVerifyLimit;
     const body = res.body;
-    const stream = async function* (): AsyncGenerator<Uint8Array> {
-      if (!body) return;
-      const reader = body.getReader();
-      try {
-        for (;;) {
-          let r: Awaited<ReturnType<typeof reader.read>>;
-          try {
-            r = await reader.read();
-          } catch (err) {
-            throw unreachable(`reading blob ${id}`, err);
-          }
-          if (r.done) return;
-          yield r.value;
-        }
-      } finally {
-        reader.releaseLock();
-        await body.cancel().catch(() => {});
-      }
-    };
+    const stream = () => responseChunks(body, id);
     const hasher = this.#hasher;
     let open: () => AsyncIterator<Uint8Array>;
     if (headers.range) open = () => stream();
