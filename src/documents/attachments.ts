@@ -6,7 +6,11 @@
 import { RefugeError } from '../errors/index.ts';
 import type { BlobStore } from '../blobs/core.ts';
 import { collectBytes } from '../blobs/core.ts';
+import type { DocRecord } from './doc-record.ts';
+import { localParent } from './edits.ts';
+import { parseRev, revGeneration } from './rev-tree.ts';
 import type { JsonObject } from './types.ts';
+import type { SplitDoc } from './validate.ts';
 
 /** What a stored revision keeps per attachment. */
 export interface AttStub {
@@ -96,6 +100,42 @@ export function resolveAttachments(
 }
 
 /** `name:digest` pairs that go into the revision id, so attachment changes make new revisions. */
+/**
+ * Attachment stubs of an edit's new revision, resolved against the revision it extends: for a local
+ * edit its parent, for a replicated one the nearest stored ancestor in the given history. `bodyOf`
+ * reads a stored revision's body (undefined when it is not kept). Undefined when a local edit's
+ * parent is not a leaf: the edit itself then reports the conflict.
+ */
+export async function attachmentsOfEdit(
+  current: DocRecord | undefined,
+  edit: SplitDoc,
+  newEdits: boolean,
+  atts: AttInputs,
+  bodyOf: (rev: string) => Promise<JsonObject | undefined>,
+): Promise<Record<string, AttStub> | undefined> {
+  let previous: Record<string, AttStub> | undefined;
+  let generation: number;
+  if (newEdits) {
+    let parent: string | null;
+    try {
+      parent = localParent(current, edit);
+    } catch {
+      return undefined;
+    }
+    generation = parent === null ? 1 : revGeneration(parent) + 1;
+    if (parent !== null && current) previous = storedAttachments((await bodyOf(parent)) ?? {});
+  } else {
+    generation = parseRev(edit.rev).gen;
+    const ancestors = edit.revisions ? edit.revisions.ids.slice(1).map((h, i) => `${generation - 1 - i}-${h}`) : [];
+    for (const rev of ancestors) {
+      if (!current || !current.tree[rev]?.available) continue;
+      previous = storedAttachments((await bodyOf(rev)) ?? {});
+      break;
+    }
+  }
+  return resolveAttachments(atts, previous, generation, !newEdits);
+}
+
 export function attachmentDigests(atts: Record<string, AttStub> | undefined): string[] {
   return atts ? Object.entries(atts).map(([name, a]) => `${name}:${a.digest}`) : [];
 }

@@ -7,15 +7,15 @@ import type { IndexValue } from '../query/index.ts';
 import type { KvChain } from '../storage/index.ts';
 import type { DbCore, DbState } from './core.ts';
 import { decodeRecord, encodeRecord, type DocRecord } from './doc-record.ts';
-import { attachmentDigests, resolveAttachments, storedAttachments, type AttInputs, type AttStub } from './attachments.ts';
-import { applyLocalEdit, applyReplicatedEdit, localParent } from './edits.ts';
+import { attachmentDigests, attachmentsOfEdit, type AttInputs } from './attachments.ts';
+import { applyLocalEdit, applyReplicatedEdit } from './edits.ts';
 import { IdGenerator } from './ids.ts';
 import { diffIndexEntries } from './index-diff.ts';
 import { docKey, revBodyKey, seqKey } from './keys.ts';
 import { groupTag, PostingCollector } from './postings.ts';
-import { parseRev, revGeneration, sameTree, stem, winner, type RevTree } from './rev-tree.ts';
+import { sameTree, stem, winner, type RevTree } from './rev-tree.ts';
 import type { JsonObject, WriteFailure, WriteResult } from './types.ts';
-import { splitDoc, type SplitDoc } from './validate.ts';
+import { splitDoc } from './validate.ts';
 
 const ids = new IdGenerator();
 
@@ -124,7 +124,6 @@ export class WriteBatch {
     return JSON.parse(raw);
   }
 
-  /** Applies one document edit; per-document failures come back as results, as CouchDB does. */
   /** The stored body of `rev` (winner from the record, others from r!), when it is kept. */
   private async bodyOfRev(id: string, current: DocRecord, rev: string): Promise<JsonObject | undefined> {
     if (rev === current.rev) return current.body;
@@ -132,39 +131,7 @@ export class WriteBatch {
     return this.revBody(id, rev);
   }
 
-  /**
-   * Attachment stubs of the new revision, resolved against the revision it extends: for a local
-   * edit its parent, for a replicated one the nearest stored ancestor in the given history.
-   */
-  private async attachmentsFor(
-    current: DocRecord | undefined,
-    edit: SplitDoc,
-    newEdits: boolean,
-    atts: AttInputs,
-  ): Promise<Record<string, AttStub> | undefined> {
-    let previous: Record<string, AttStub> | undefined;
-    let generation: number;
-    if (newEdits) {
-      let parent: string | null;
-      try {
-        parent = localParent(current, edit);
-      } catch {
-        return undefined; // applyLocalEdit reports the conflict
-      }
-      generation = parent === null ? 1 : revGeneration(parent) + 1;
-      if (parent !== null && current) previous = storedAttachments((await this.bodyOfRev(edit.id!, current, parent)) ?? {});
-    } else {
-      generation = parseRev(edit.rev).gen;
-      const ancestors = edit.revisions ? edit.revisions.ids.slice(1).map((h, i) => `${generation - 1 - i}-${h}`) : [];
-      for (const rev of ancestors) {
-        if (!current || !current.tree[rev]?.available) continue;
-        previous = storedAttachments((await this.bodyOfRev(edit.id!, current, rev)) ?? {});
-        break;
-      }
-    }
-    return resolveAttachments(atts, previous, generation, !newEdits);
-  }
-
+  /** Applies one document edit; per-document failures come back as results, as CouchDB does. */
   async write(doc: unknown, newEdits: boolean, atts?: AttInputs): Promise<WriteResult | WriteFailure> {
     let id = (doc as { _id?: unknown } | null)?._id;
     try {
@@ -176,7 +143,9 @@ export class WriteBatch {
       id = edit.id;
       if (edit.id.startsWith('_local/')) throw new RefugeError('bad_request', '_local documents are written with putLocal');
       const current = await this.record(edit.id);
-      const stubs = atts ? await this.attachmentsFor(current, edit, newEdits, atts) : undefined;
+      const docId = edit.id;
+      const bodyOf = (rev: string) => (current ? this.bodyOfRev(docId, current, rev) : Promise.resolve(undefined));
+      const stubs = atts ? await attachmentsOfEdit(current, edit, newEdits, atts, bodyOf) : undefined;
       const outcome = newEdits ? applyLocalEdit(current, edit, attachmentDigests(stubs)) : applyReplicatedEdit(current, edit);
       if (!outcome.added && current && outcome.tree === current.tree) return { ok: true, id: edit.id, rev: outcome.rev };
       const body = stubs ? { ...edit.body, _attachments: stubs } : edit.body;
