@@ -8,9 +8,9 @@ import { Checkpointer, LOWEST_SEQ } from './checkpoint.ts';
 import { Emitter } from './emitter.ts';
 import type { ReplicationEvents, ReplicationProgress, ReplicationReport } from './events.ts';
 import { resolveOptions, type ReplicateOptions, type ResolvedOptions } from './options.ts';
+import { beginSession } from './session-start.ts';
 import { OrderedSeqs, sameSeq } from './ordered-seqs.ts';
 import type { PeerChangeRow, ReplicationPeer, Seq } from './peer.ts';
-import { checkpointDocId, replicationId } from './replication-id.ts';
 import { sleep } from '../platform/sleep.ts';
 import { backoffDelay, isRetryable, timeoutSignal } from './retry.ts';
 import { toPeer, type PeerLike } from './to-peer.ts';
@@ -128,31 +128,19 @@ export class Replication extends Emitter<ReplicationEvents> {
   }
 
   private async prepare(): Promise<void> {
-    const { source, target, options } = this;
-    await this.call(() => source.info({ signal: this.signal })).catch((err) => {
-      throw isRefugeError(err, 'not_found') ? new RefugeError('not_found', 'the source database does not exist', { cause: err }) : err;
+    const { source, options } = this;
+    const begun = await beginSession(this.source, this.target, options, {
+      call: (fn) => this.call(fn),
+      signal: this.signal,
+      session: { sessionId: this.sessionId, startTime: this.startTime },
+      onId: (id) => {
+        this.replicationId = id;
+        this.settleId.resolve(id);
+      },
     });
-    try {
-      await this.call(() => target.info({ signal: this.signal }));
-    } catch (err) {
-      if (!isRefugeError(err, 'not_found')) throw err;
-      if (!options.createTarget || !target.createDatabase) {
-        throw new RefugeError('not_found', 'the target database does not exist (createTarget creates it)', { cause: err });
-      }
-      await this.call(() => target.createDatabase!({ signal: this.signal }));
-    }
-    if (options.selector !== undefined && !source.capabilities.selector) {
-      throw new RefugeError('not_implemented', 'the source cannot filter changes by selector');
-    }
-    this.replicationId = await replicationId(source, target, options);
-    this.settleId.resolve(this.replicationId);
-    const checkpointer = new Checkpointer(source, target, checkpointDocId(this.replicationId), {
-      sessionId: this.sessionId,
-      startTime: this.startTime,
-    });
-    this.startSeq = await this.call(() => checkpointer.read(this.signal, options.since));
+    this.startSeq = begun.startSeq;
     this.carryDocs = source.capabilities.changesDocs === true && sameSeq(this.startSeq, LOWEST_SEQ);
-    this.checkpointer = checkpointer;
+    this.checkpointer = begun.checkpointer;
     this.lastSeq = this.checkpointedSeq = this.startSeq;
   }
 

@@ -1,0 +1,46 @@
+// The start of a replication session: both databases answer (the target created when asked), the
+// replication id is derived, and the checkpoint to resume from is read from both sides.
+
+import { RefugeError, isRefugeError } from '../errors/index.ts';
+import { Checkpointer } from './checkpoint.ts';
+import type { ResolvedOptions } from './options.ts';
+import type { ReplicationPeer, Seq } from './peer.ts';
+import { checkpointDocId, replicationId } from './replication-id.ts';
+
+export interface SessionContext {
+  /** Runs one peer call with the replication's retries. */
+  call: <T>(fn: () => Promise<T>) => Promise<T>;
+  signal: AbortSignal;
+  session: { sessionId: string; startTime: string };
+  /** Told the replication id as soon as it is known, before the checkpoints are read. */
+  onId: (id: string) => void;
+}
+
+export async function beginSession(
+  source: ReplicationPeer,
+  target: ReplicationPeer,
+  options: ResolvedOptions,
+  ctx: SessionContext,
+): Promise<{ checkpointer: Checkpointer; startSeq: Seq }> {
+  const { call, signal } = ctx;
+  await call(() => source.info({ signal })).catch((err) => {
+    throw isRefugeError(err, 'not_found') ? new RefugeError('not_found', 'the source database does not exist', { cause: err }) : err;
+  });
+  try {
+    await call(() => target.info({ signal }));
+  } catch (err) {
+    if (!isRefugeError(err, 'not_found')) throw err;
+    if (!options.createTarget || !target.createDatabase) {
+      throw new RefugeError('not_found', 'the target database does not exist (createTarget creates it)', { cause: err });
+    }
+    await call(() => target.createDatabase!({ signal }));
+  }
+  if (options.selector !== undefined && !source.capabilities.selector) {
+    throw new RefugeError('not_implemented', 'the source cannot filter changes by selector');
+  }
+  const id = await replicationId(source, target, options);
+  ctx.onId(id);
+  const checkpointer = new Checkpointer(source, target, checkpointDocId(id), ctx.session);
+  const startSeq = await call(() => checkpointer.read(signal, options.since));
+  return { checkpointer, startSeq };
+}
