@@ -1,0 +1,47 @@
+// Bundles the CLI (src/cli/main.ts and everything it imports, npm packages left as imports) into
+// dist/refuge.mjs, so a node runs without compiling TypeScript at start: ~40 MB less RSS per node
+// process and a quicker start. bin/refuge.mjs runs the bundle only while it is newer than every
+// source file, and the TypeScript through tsx otherwise, so an edit is never run stale.
+// `node scripts/build.mjs` builds when stale; `--force` always.
+
+import { readdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
+export const BUNDLE = join(ROOT, 'dist', 'refuge.mjs');
+
+/** True when dist/refuge.mjs exists and no file under src/ (or package.json) changed after it. */
+export function bundleIsFresh() {
+  let built;
+  try {
+    built = statSync(BUNDLE).mtimeMs;
+  } catch {
+    return false;
+  }
+  if (statSync(join(ROOT, 'package.json')).mtimeMs > built) return false;
+  for (const entry of readdirSync(join(ROOT, 'src'), { recursive: true, withFileTypes: true })) {
+    if (entry.isFile() && statSync(join(entry.parentPath ?? entry.path, entry.name)).mtimeMs > built) return false;
+  }
+  return true;
+}
+
+export async function buildBundle() {
+  const { build } = await import('esbuild');
+  await build({
+    entryPoints: [join(ROOT, 'src', 'cli', 'main.ts')],
+    outfile: BUNDLE,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20.19',
+    // Dependencies stay imports from node_modules (native LevelDB bindings, wasm, their own files).
+    packages: 'external',
+    sourcemap: 'linked',
+    logLevel: 'warning',
+  });
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  if (process.argv.includes('--force') || !bundleIsFresh()) await buildBundle();
+}
