@@ -8,6 +8,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+// @ts-expect-error: a plain ES module of the repository's scripts, without type declarations
+import { bundle } from '../scripts/build.mjs';
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const REPO_DIR = dirname(BENCH_DIR);
@@ -113,9 +115,24 @@ async function untilReady<T>(label: string, child: ChildProcess, stderr: () => s
   }
 }
 
+const bundles = new Map<string, Promise<string>>();
+
 /**
- * Runs a bench script under tsx with its temp dir (then `args`) as arguments; it prints a JSON object
- * with at least {"url"} as its first stdout line.
+ * `script` bundled as `npm start` runs the CLI (scripts/build.mjs), built once per bench run into
+ * dist/bench/: a Refuge child then carries no TypeScript compiler, as a node started by npm does not.
+ */
+function bundled(script: string): Promise<string> {
+  const known = bundles.get(script);
+  if (known) return known;
+  const file = join(REPO_DIR, 'dist', 'bench', script.replace(/\.ts$/, '.mjs'));
+  const out: Promise<string> = bundle(join(BENCH_DIR, script), file).then(() => file);
+  bundles.set(script, out);
+  return out;
+}
+
+/**
+ * Runs a bench script (through tsx, or from its bundle when `asBundle`) with its temp dir (then
+ * `args`) as arguments; it prints a JSON object with at least {"url"} as its first stdout line.
  */
 export async function spawnScript(
   label: string,
@@ -123,9 +140,11 @@ export async function spawnScript(
   nodeArgs: readonly string[] = [],
   args: readonly string[] = [],
   launcher: readonly string[] = [],
+  asBundle = false,
 ): Promise<ServerChild> {
+  const entry = asBundle ? [await bundled(script)] : ['--import', 'tsx', join(BENCH_DIR, script)];
   const dir = mkdtempSync(join(tmpdir(), `refuge-bench-http-${label}-`));
-  const command = [...launcher, process.execPath, ...nodeArgs, '--import', 'tsx', join(BENCH_DIR, script), dir, ...args];
+  const command = [...launcher, process.execPath, ...nodeArgs, ...entry, dir, ...args];
   const child = spawn(command[0]!, command.slice(1), {
     cwd: REPO_DIR,
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -172,11 +191,11 @@ export function jemallocLibrary(): string | undefined {
 }
 
 /**
- * A Refuge node runs as `npm start` runs it: under scripts/with-allocator.sh, which preloads jemalloc
- * when the system has it (the wrapper execs node, so the child's pid is the node's).
+ * A Refuge node runs as `npm start` runs it: bundled, under scripts/with-allocator.sh, which preloads
+ * jemalloc when the system has it (the wrapper execs node, so the child's pid is the node's).
  */
 export function startRefugeServer(label = 'refuge'): Promise<ServerChild> {
-  return spawnScript(label, 'http-refuge-server.ts', refugeNodeArgs(), [], ['sh', WITH_ALLOCATOR]);
+  return spawnScript(label, 'http-refuge-server.ts', refugeNodeArgs(), [], ['sh', WITH_ALLOCATOR], true);
 }
 
 export function startBareServer(): Promise<ServerChild> {

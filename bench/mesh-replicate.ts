@@ -41,7 +41,7 @@ export async function runReplicate(emit: Emit): Promise<void> {
   await withTempDir('mesh-replicate', async (dir) => {
     const target = await openNode({ dataDir: dir, engine: 'leveldb', durability: 'fast' });
     const mt = await MeshNode.start({ key: target.key, trust: new MemoryTrustStore(), node: target, keepTrustedConnected: false, listen: ['/ip4/127.0.0.1/tcp/0'] });
-    const source = await spawnScript('mesh-source', 'mesh-source-child.ts', [], [String(n), mt.peerId], ['sh', WITH_ALLOCATOR]);
+    const source = await spawnScript('mesh-source', 'mesh-source-child.ts', [], [String(n), mt.peerId], ['sh', WITH_ALLOCATOR], true);
     try {
       const sourceId = await mt.connect(String(source.info.invite));
       await mt.trust.update((s) => addPeer(s, { id: sourceId }));

@@ -26,11 +26,20 @@ export function bundleIsFresh() {
   return true;
 }
 
-export async function buildBundle() {
+export function buildBundle() {
+  return bundle(join(ROOT, 'src', 'cli', 'main.ts'), BUNDLE);
+}
+
+/**
+ * Bundles one TypeScript entry point into `outfile` (the benchmarks run their Refuge children so, as
+ * `npm start` runs a node). `outfile` must lie inside the repository: the bundle imports its npm
+ * packages from node_modules, found from where it lies.
+ */
+export async function bundle(entry, outfile) {
   const { build } = await import('esbuild');
   await build({
-    entryPoints: [join(ROOT, 'src', 'cli', 'main.ts')],
-    outfile: BUNDLE,
+    entryPoints: [entry],
+    outfile,
     bundle: true,
     platform: 'node',
     format: 'esm',
