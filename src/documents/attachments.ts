@@ -99,7 +99,6 @@ export function resolveAttachments(
   return Object.keys(out).length ? out : undefined;
 }
 
-/** `name:digest` pairs that go into the revision id, so attachment changes make new revisions. */
 /**
  * Attachment stubs of an edit's new revision, resolved against the revision it extends: for a local
  * edit its parent, for a replicated one the nearest stored ancestor in the given history. `bodyOf`
@@ -136,6 +135,7 @@ export async function attachmentsOfEdit(
   return resolveAttachments(atts, previous, generation, !newEdits);
 }
 
+/** `name:digest` pairs that go into the revision id, so attachment changes make new revisions. */
 export function attachmentDigests(atts: Record<string, AttStub> | undefined): string[] {
   return atts ? Object.entries(atts).map(([name, a]) => `${name}:${a.digest}`) : [];
 }

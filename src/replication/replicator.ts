@@ -128,8 +128,8 @@ export class Replication extends Emitter<ReplicationEvents> {
   }
 
   private async prepare(): Promise<void> {
-    const { source, options } = this;
-    const begun = await beginSession(this.source, this.target, options, {
+    const { source, target, options } = this;
+    const begun = await beginSession(source, target, options, {
       call: (fn) => this.call(fn),
       signal: this.signal,
       session: { sessionId: this.sessionId, startTime: this.startTime },
