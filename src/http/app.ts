@@ -9,8 +9,8 @@ import { RefugeError } from '../errors/index.ts';
 import { ANONYMOUS, requireAdmin, type UserCtx } from './auth.ts';
 import { releaseLeases, type ServerContext } from './context.ts';
 import type { DbLease } from '../node/index.ts';
-import { endpointMethodError, isJsonPutPath } from './db-endpoints.ts';
-import { docFromMultipart } from './multipart.ts';
+import { endpointMethodError, isFormUploadPath, isJsonPutPath } from './db-endpoints.ts';
+import { docFromMultipart, formFromMultipart } from './multipart.ts';
 import { authorizePeer, CONTENT_SHA256, digestChecked, PEER_AUTH_PREFIX } from './peer-auth.ts';
 import { badContentType, clientErrorHandler, errorHandler } from './errors.ts';
 import { blobRoutes, type BlobRouteOptions } from './routes-blobs.ts';
@@ -19,6 +19,7 @@ import { changesRoutes } from './routes-changes.ts';
 import { dbUpdatesRoutes } from './routes-db-updates.ts';
 import { dbRoutes } from './routes-db.ts';
 import { docRoutes } from './routes-docs.ts';
+import { formUploadRoutes } from './routes-form-upload.ts';
 import { designRoutes } from './routes-design.ts';
 import { findRoutes } from './routes-find.ts';
 import { gcRoutes } from './routes-gc.ts';
@@ -125,6 +126,16 @@ export function buildApp(ctx: ServerContext, options: AppOptions = {}): FastifyI
       done(err as Error, undefined);
     }
   });
+  // CouchDB's attachment upload form, `POST /{db}/{docid}` only; being a form any page can send, its
+  // route refuses it unless the Referer names this server (routes-form-upload.ts), as CouchDB does.
+  app.addContentTypeParser('multipart/form-data', { parseAs: 'buffer', bodyLimit }, (req, body, done) => {
+    if (req.method !== 'POST' || !isFormUploadPath(req.url)) return done(req.is404 ? null : badContentType(), undefined);
+    try {
+      done(null, formFromMultipart(body as Buffer, req.headers['content-type'], bodyLimit));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
+  });
   // A document or setting PUT is read as JSON whatever its type says, as CouchDB does (`curl -X PUT
   // .../db/doc -d '{...}'` sends a form type). Forms also log in (`POST /_session`); other bodies are refused.
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'buffer', bodyLimit }, (req, body, done) => {
@@ -222,5 +233,6 @@ export function buildApp(ctx: ServerContext, options: AppOptions = {}): FastifyI
   blobRoutes(app, ctx, options);
   updateRoutes(app, ctx);
   docRoutes(app, ctx);
+  formUploadRoutes(app, ctx);
   return app;
 }

@@ -55,6 +55,14 @@ export function endpointMethodError(method: string, url: string): RefugeError | 
  * (`/{db}/{id}`, `/{db}/_design/{name}`, `/{db}/_local/{name}`, not one of its attachments) or a
  * database setting (`_security`, `_revs_limit`, `_purged_infos_limit`).
  */
+/** `/{db}/{docid}` or `/{db}/_design/{name}`: where CouchDB takes its attachment upload form. */
+export function isFormUploadPath(url: string): boolean {
+  const parts = segments(url);
+  if (parts[0]?.startsWith('_') !== false) return false;
+  if (parts.length === 2) return !parts[1]!.startsWith('_');
+  return parts.length === 3 && parts[1] === '_design';
+}
+
 export function isJsonPutPath(url: string): boolean {
   const parts = segments(url);
   if (parts.length === 2) return !parts[0]!.startsWith('_') && (!(parts[1]! in ENDPOINTS) || JSON_PUT_ENDPOINTS.has(parts[1]!));

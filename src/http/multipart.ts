@@ -166,3 +166,36 @@ function withEmptyHeadersFilled(body: Uint8Array, boundary: string): Uint8Array 
   chunks.push(bytes.subarray(from));
   return Buffer.concat(chunks);
 }
+
+/**
+ * A `multipart/form-data` upload: its text fields, and its files (field name, file name, type, bytes).
+ * A class, so a route tells a parsed form from a JSON body of the same shape.
+ */
+export class FormUpload {
+  readonly fields: Record<string, string> = {};
+  readonly files: Array<{ field: string; filename: string; contentType: string; bytes: Uint8Array }> = [];
+}
+
+/** The fields and files of a `multipart/form-data` body (CouchDB's attachment upload form). */
+export function formFromMultipart(body: Uint8Array, contentType: string | undefined, limit: number): FormUpload {
+  const boundary = contentType ? getMultipartBoundary(contentType) : null;
+  if (!boundary) throw bad('a multipart/form-data body needs a boundary');
+  let parts: MultipartPart[];
+  try {
+    parts = [...parseMultipart(body, { boundary, maxParts: 1_000, maxFileSize: limit, maxTotalSize: limit, maxHeaderSize: 16 * 1024 })];
+  } catch (err) {
+    if (!(err instanceof MultipartParseError)) throw err;
+    throw bad(`malformed multipart body: ${err.message}`, err);
+  }
+  const form = new FormUpload();
+  for (const part of parts) {
+    const field = part.name;
+    if (field === undefined) throw bad('every part of a form names its field (Content-Disposition: form-data; name=...)');
+    if (part.filename !== undefined) {
+      form.files.push({ field, filename: part.filename, contentType: part.mediaType ?? 'application/octet-stream', bytes: part.bytes });
+    } else {
+      form.fields[field] = part.text;
+    }
+  }
+  return form;
+}
