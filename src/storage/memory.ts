@@ -1,14 +1,46 @@
 // The in-memory engine (memory-level): portable, for tests, browsers without IndexedDB and caches.
-// Keys are stored as bytes so ordering matches LevelDB's bytewise order exactly.
+// Keys and values are kept as JavaScript strings (no UTF-8 encoding per operation, native string
+// comparison), with each key's UTF-16 code units remapped so that their order is LevelDB's bytewise
+// UTF-8 order: the two differ only where surrogates (astral characters) meet U+E000..U+FFFF.
 
 import { MemoryLevel } from 'memory-level';
 import { LevelKvStore } from './level-store.ts';
 import type { KvStore, OpenStoreOptions, StorageEngine } from './types.ts';
 
+const HIGH_UNITS = /[\ud800-\uffff]/;
+
+/**
+ * Code units D800–DFFF move above E000–FFFF (to F800–FFFF, which moves down to D800–F7FF): code-unit
+ * order then is code-point order, which is UTF-8 byte order. Strings with neither (nearly every
+ * key) are left as they are. A bijection on code units, so `decode` undoes it exactly.
+ */
+function remap(key: string, toStored: boolean): string {
+  if (!HIGH_UNITS.test(key)) return key;
+  let out = '';
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    let d = c;
+    if (toStored) {
+      if (c >= 0xd800 && c <= 0xdfff) d = c + 0x2000;
+      else if (c >= 0xe000) d = c - 0x800;
+    } else if (c >= 0xf800) d = c - 0x2000;
+    else if (c >= 0xd800) d = c + 0x800;
+    out += String.fromCharCode(d);
+  }
+  return out;
+}
+
+const codePointOrder = {
+  name: 'refuge-code-point-order',
+  format: 'utf8' as const,
+  encode: (key: string) => remap(key, true),
+  decode: (stored: string) => remap(stored, false),
+};
+
 export const memoryEngine: StorageEngine = {
   name: 'memory',
   async open(_options: OpenStoreOptions): Promise<KvStore> {
-    const db = new MemoryLevel<string, string>({ storeEncoding: 'view', keyEncoding: 'utf8', valueEncoding: 'utf8' });
+    const db = new MemoryLevel<string, string>({ storeEncoding: 'utf8', keyEncoding: codePointOrder, valueEncoding: 'utf8' } as never);
     await db.open();
     return new LevelKvStore(db as any, 'memory', {
       persistent: false,
