@@ -38,11 +38,15 @@ test('a form upload attaches its files to a new revision, keeps the other attach
   assert.equal(doc._attachments['pic.png']!.length, png.length);
   assert.deepEqual(new Uint8Array(await (await fetch(`${s.url}/db/doc/pic.png`)).arrayBuffer()), png);
 
-  // A second upload: note.txt replaced, pic.png kept as it was.
-  const again = await post('/db/doc', form({ _rev: first.rev }, [{ name: 'note.txt', type: 'text/plain', bytes: new TextEncoder().encode('second note') }]));
+  // A second upload: note.txt replaced, pic.png kept as it was; an empty file input adds nothing.
+  const second = form({ _rev: first.rev }, [{ name: 'note.txt', type: 'text/plain', bytes: new TextEncoder().encode('second note') }]);
+  second.append('_attachments', new Blob([]), '');
+  const again = await post('/db/doc', second);
   assert.equal(again.status, 201);
   assert.equal(await (await fetch(`${s.url}/db/doc/note.txt`)).text(), 'second note');
   assert.deepEqual(new Uint8Array(await (await fetch(`${s.url}/db/doc/pic.png`)).arrayBuffer()), png);
+  const twice = (await (await fetch(`${s.url}/db/doc`)).json()) as { _attachments: Record<string, unknown> };
+  assert.deepEqual(Object.keys(twice._attachments).sort(), ['note.txt', 'pic.png']);
 
   // A `_doc` field gives the whole document instead: here a new one, and a design document works too.
   const fresh = await post('/db/fresh', form({ _doc: JSON.stringify({ kind: 'from a form' }) }, [{ name: 'a.bin', type: 'application/octet-stream', bytes: png }]));
