@@ -50,11 +50,6 @@ export function endpointMethodError(method: string, url: string): RefugeError | 
   return new RefugeError('method_not_allowed', `Only ${named.join(',')} allowed`);
 }
 
-/**
- * Whether a PUT here carries JSON whatever its Content-Type says, as CouchDB reads it: a document
- * (`/{db}/{id}`, `/{db}/_design/{name}`, `/{db}/_local/{name}`, not one of its attachments) or a
- * database setting (`_security`, `_revs_limit`, `_purged_infos_limit`).
- */
 /** `/{db}/{docid}` or `/{db}/_design/{name}`: where CouchDB takes its attachment upload form. */
 export function isFormUploadPath(url: string): boolean {
   const parts = segments(url);
@@ -63,6 +58,11 @@ export function isFormUploadPath(url: string): boolean {
   return parts.length === 3 && parts[1] === '_design';
 }
 
+/**
+ * Whether a PUT here carries JSON whatever its Content-Type says, as CouchDB reads it: a document
+ * (`/{db}/{id}`, `/{db}/_design/{name}`, `/{db}/_local/{name}`, not one of its attachments) or a
+ * database setting (`_security`, `_revs_limit`, `_purged_infos_limit`).
+ */
 export function isJsonPutPath(url: string): boolean {
   const parts = segments(url);
   if (parts.length === 2) return !parts[0]!.startsWith('_') && (!(parts[1]! in ENDPOINTS) || JSON_PUT_ENDPOINTS.has(parts[1]!));

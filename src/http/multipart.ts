@@ -172,7 +172,8 @@ function withEmptyHeadersFilled(body: Uint8Array, boundary: string): Uint8Array 
  * A class, so a route tells a parsed form from a JSON body of the same shape.
  */
 export class FormUpload {
-  readonly fields: Record<string, string> = {};
+  /** Without a prototype: a field may be named anything, `__proto__` included. */
+  readonly fields: Record<string, string> = Object.create(null);
   readonly files: Array<{ field: string; filename: string; contentType: string; bytes: Uint8Array }> = [];
 }
 
