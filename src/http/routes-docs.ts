@@ -16,7 +16,7 @@ import { bool, json, jsonStringArray, str, type Query } from './params.ts';
 
 type Req = FastifyRequest<{ Params: { db: string; docid?: string; ddoc?: string; local?: string; att?: string } }>;
 
-function docIdOf(req: Req): string {
+export function docIdOf(req: Req): string {
   const p = req.params;
   if (p.ddoc !== undefined) return `_design/${p.ddoc}`;
   if (p.local !== undefined) return `_local/${p.local}`;

@@ -9,8 +9,9 @@ import type { Doc } from '../documents/index.ts';
 import { RefugeError } from '../errors/index.ts';
 import { absoluteUrl, dbOf, type ServerContext } from './context.ts';
 import { FormUpload } from './multipart.ts';
+import { docIdOf } from './routes-docs.ts';
 
-type Req = FastifyRequest<{ Params: { db: string; docid?: string; ddoc?: string } }>;
+type Req = FastifyRequest<{ Params: { db: string; docid?: string; ddoc?: string; local?: string } }>;
 
 /** CouchDB's validate_referer: the Referer's host (and port) must be the one the request was sent to. */
 function checkReferer(req: Req): void {
@@ -45,7 +46,7 @@ export function formUploadRoutes(app: FastifyInstance, ctx: ServerContext): void
     const form = req.body;
     if (!(form instanceof FormUpload)) throw new RefugeError('bad_content_type', 'Content-Type must be multipart/form-data', { status: 415 });
     const db = await dbOf(ctx, req);
-    const id = req.params.ddoc !== undefined ? `_design/${req.params.ddoc}` : req.params.docid!;
+    const id = docIdOf(req);
     const base = await baseDoc(form, id, (rev) => db.get(id, { rev }));
     // Stubs of the attachments kept; the uploaded files inline, as a JSON write would carry them.
     const attachments: Record<string, unknown> = { ...(base._attachments as Record<string, unknown> | undefined) };
