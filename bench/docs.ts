@@ -99,7 +99,9 @@ export const docsSuite: Suite = {
       refuge.push(await runSide('refuge', openRefuge));
     } finally {
       peakMb = sampler.stop();
-      note(`refuge side RSS: ${Math.round(sampler.startMb)} MB at start (node + tsx + pouchdb-free process), peak ${Math.round(peakMb)} MB`);
+      const split = sampler.peakSplitMb;
+      const parts = split ? ` (${Math.round(split.anon)} MB anonymous, ${Math.round(split.file)} MB file-backed)` : '';
+      note(`refuge side RSS: ${Math.round(sampler.startMb)} MB at start (node + tsx + pouchdb-free process), peak ${Math.round(peakMb)} MB${parts}`);
     }
     const rounds = envInt('BENCH_DOCS_ROUNDS', 3);
     collectGarbage();

@@ -1,6 +1,6 @@
 // scripts/with-allocator.sh, the launcher of `npm start`: it execs the command (same pid) with jemalloc
 // preloaded when the system has it, never twice; without it (or with REFUGE_JEMALLOC=0), glibc gets a
-// fixed mmap threshold unless one is set already.
+// fixed mmap threshold unless one is set already. jemalloc gets a prompt page return unless MALLOC_CONF is set.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -38,6 +38,15 @@ test('jemalloc is preloaded once, ahead of what LD_PRELOAD held', { skip: noLibr
   assert.equal(preloadOf(env), library);
   assert.equal(preloadOf({ ...env, LD_PRELOAD: library }), library);
   assert.equal(envOf(env, 'MALLOC_MMAP_THRESHOLD_'), null);
+});
+
+test('with jemalloc, freed pages are returned within a second unless MALLOC_CONF says otherwise', { skip: noLibrary }, () => {
+  const env: NodeJS.ProcessEnv = { ...process.env, REFUGE_JEMALLOC: '1' };
+  delete env.LD_PRELOAD;
+  delete env.MALLOC_CONF;
+  assert.equal(envOf(env, 'MALLOC_CONF'), 'background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0');
+  assert.equal(envOf({ ...env, MALLOC_CONF: 'narenas:2' }, 'MALLOC_CONF'), 'narenas:2');
+  assert.equal(envOf({ ...env, REFUGE_JEMALLOC: '0' }, 'MALLOC_CONF'), null);
 });
 
 test('npm start\'s node runs under jemalloc, in the launcher\'s own process', { skip: noLibrary }, async (t) => {
