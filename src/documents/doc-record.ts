@@ -15,6 +15,8 @@ export interface DocRecord {
   seq: number;
   /** Body of the winning revision, without special fields. */
   body: JsonObject;
+  /** `body` as stored (JSON.stringify of it), when the record was read to be rewritten. */
+  bodyJson?: string;
 }
 
 export interface DocMeta {
@@ -78,4 +80,15 @@ export function decodeBody(value: string): JsonObject {
 
 export function decodeRecord(id: string, value: string): DocRecord {
   return { id, ...decodeMeta(value), body: decodeBody(value) };
+}
+
+/**
+ * A record read to be rewritten: it keeps its body's stored text, which becomes the old winner's
+ * `r!` body when an update supersedes it, instead of serializing the parsed body again.
+ */
+export function decodeRecordForWrite(id: string, value: string): DocRecord {
+  const rec = decodeRecord(id, value);
+  const nl = value.indexOf('\n');
+  if (nl >= 0) rec.bodyJson = value.slice(nl + 1);
+  return rec;
 }

@@ -6,7 +6,7 @@ import { RefugeError, toRefugeError } from '../errors/index.ts';
 import type { IndexValue } from '../query/index.ts';
 import type { KvChain } from '../storage/index.ts';
 import type { DbCore, DbState } from './core.ts';
-import { decodeRecord, encodeRecord, type DocRecord } from './doc-record.ts';
+import { decodeRecordForWrite, encodeRecord, type DocRecord } from './doc-record.ts';
 import { attachmentDigests, attachmentsOfEdit, type AttInputs } from './attachments.ts';
 import { applyLocalEdit, applyReplicatedEdit } from './edits.ts';
 import { IdGenerator } from './ids.ts';
@@ -88,7 +88,7 @@ export class WriteBatch {
     missing.forEach((id, i) => {
       const q = queued[i];
       const v = q === undefined ? read[r++] : (q ?? undefined);
-      this.records.set(id, v === undefined ? null : decodeRecord(id, v));
+      this.records.set(id, v === undefined ? null : decodeRecordForWrite(id, v));
       this.recordBytes.set(id, v?.length ?? 0);
     });
   }
@@ -99,14 +99,14 @@ export class WriteBatch {
     const key = docKey(id);
     const queued = this.pending(key);
     if (queued !== undefined) {
-      this.records.set(id, queued === null ? null : decodeRecord(id, queued));
+      this.records.set(id, queued === null ? null : decodeRecordForWrite(id, queued));
       this.recordBytes.set(id, queued?.length ?? 0);
       return Promise.resolve();
     }
     const store = this.core.store;
     if (!store.getSync) return this.preload(new Set([id]));
     const v = store.getSync(key);
-    this.records.set(id, v === undefined ? null : decodeRecord(id, v));
+    this.records.set(id, v === undefined ? null : decodeRecordForWrite(id, v));
     this.recordBytes.set(id, v?.length ?? 0);
     return Promise.resolve();
   }
@@ -182,7 +182,7 @@ export class WriteBatch {
     }
     // Every available non-winning revision keeps its body under r!, until compaction.
     if (current && current.rev !== win.rev && current.rev in tree && tree[current.rev]!.available) {
-      this.ops.set(revBodyKey(id, current.rev), JSON.stringify(current.body));
+      this.ops.set(revBodyKey(id, current.rev), current.bodyJson ?? JSON.stringify(current.body));
     }
     if (added && newRev !== win.rev && newRev in tree) {
       this.ops.set(revBodyKey(id, newRev), JSON.stringify(newBody));

@@ -109,7 +109,9 @@ function decodeNumber(s: string): number {
   return view.getFloat64(0);
 }
 
-const hex8 = (n: number) => n.toString(16).padStart(8, '0');
+/** Two hex digits per byte value: a table lookup per byte is several times faster than toString(16). */
+const HEX2 = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+const hex8 = (n: number) => HEX2[n >>> 24]! + HEX2[(n >>> 16) & 255]! + HEX2[(n >>> 8) & 255]! + HEX2[n & 255]!;
 
 // Each code point maps to a code that is prefix-free, ascends with the code point, and never starts
 // with (or contains) byte 0x00. Concatenated codes therefore compare like the code point sequences,
