@@ -201,7 +201,8 @@ export class WriteBatch {
       this.seqRemoved.push(current.seq);
     }
     const seq = again ? current.seq : ++this.state.seq;
-    this.stream.push(seqKey(seq), JSON.stringify([id, win.rev, win.deleted ? 1 : 0]));
+    // `[id, rev, deleted]` by hand, as encodeRecord builds its head: revs are validated and need no escaping.
+    this.stream.push(seqKey(seq), '[' + JSON.stringify(id) + ',"' + win.rev + '",' + (win.deleted ? 1 : 0) + ']');
     if (!again) this.seqAdded.push(seq);
     const next: DocRecord = { id, tree, rev: win.rev, deleted: win.deleted, seq, body };
     this.records.set(id, next);
