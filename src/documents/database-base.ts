@@ -124,11 +124,18 @@ export abstract class DatabaseBase {
    * seen, so they wait, as every range read does.
    */
   protected async pointReader(): Promise<KvReader> {
+    const now = this.pointReaderNow();
+    if (now) return now;
+    await this.writer.flushed();
+    return this.core.store;
+  }
+
+  /** The point reader when no flush needs waiting for (nothing pending, or fast mode's overlay). */
+  protected pointReaderNow(): KvReader | undefined {
     this.check();
     if (!this.writer.hasPending) return this.core.store;
     if (this.core.durability === 'fast') return this.overlay;
-    await this.writer.flushed();
-    return this.core.store;
+    return undefined;
   }
 
 

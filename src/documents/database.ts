@@ -18,7 +18,7 @@ import type { OpenDatabaseOptions } from './database-base.ts';
 import { DatabaseWrites } from './database-writes.ts';
 import { getLocal, localDocs } from './local-docs.ts';
 import { META_KEY } from './keys.ts';
-import { bulkGet, getDoc, getOpenRevs, revsDiff } from './reads.ts';
+import { bulkGet, getDoc, getOpenRevs, getPlainSync, revsDiff } from './reads.ts';
 import type { Rev } from './rev-tree.ts';
 import { liveChanges } from './subscription.ts';
 import type {
@@ -99,9 +99,11 @@ export class Database extends DatabaseWrites {
   // ---- reads ----
 
   async get(id: string, options: GetOptions = {}): Promise<Doc> {
-    const reader = await this.pointReader();
+    const reader = this.pointReaderNow() ?? (await this.pointReader());
     if (typeof id !== 'string') throw new RefugeError('bad_request', 'Document id must be a string');
     if (id.startsWith('_local/')) return getLocal(reader, id);
+    const plain = options.attachments || options.attsSince !== undefined ? undefined : getPlainSync(reader, id, options);
+    if (plain) return plain;
     // atts_since alone also brings the newer attachments' data, as CouchDB does; judging it needs
     // the revision history, which is read and then dropped when the caller did not ask for it.
     const since = options.attsSince !== undefined && options.attsSince.length > 0;
