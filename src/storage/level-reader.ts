@@ -54,52 +54,46 @@ export class LevelReader {
     }
   }
 
-  async *scan(range: KvRange, chunkSize = DEFAULT_CHUNK): AsyncIterableIterator<Array<[string, string]>> {
-    const opts = levelRange(range);
-    if (this.snap) opts.snapshot = this.snap;
-    const size = chunk(chunkSize);
-    let it: ReturnType<Db['iterator']> | undefined;
-    let ahead: Promise<Array<[string, string]>> | undefined;
-    try {
-      it = this.db.iterator(opts);
-      ahead = it.nextv(size) as Promise<Array<[string, string]>>;
-      for (;;) {
-        const entries = await ahead;
-        if (entries.length === 0) return;
-        // The next chunk is read (on the engine's thread) while the caller works on this one.
-        ahead = it.nextv(size) as Promise<Array<[string, string]>>;
-        yield entries;
-      }
-    } catch (err) {
-      throw wrapFailure(err, 'scan');
-    } finally {
-      // A caller that stops early leaves a read in flight: it ends before the iterator closes.
-      await ahead?.catch(() => undefined);
-      await it?.close();
-    }
+  scan(range: KvRange, chunkSize = DEFAULT_CHUNK): AsyncIterableIterator<Array<[string, string]>> {
+    return readAhead(() => this.db.iterator(this.iteratorOptions(range)), chunk(chunkSize)) as AsyncIterableIterator<Array<[string, string]>>;
   }
 
-  async *scanKeys(range: KvRange, chunkSize = DEFAULT_CHUNK): AsyncIterableIterator<string[]> {
+  scanKeys(range: KvRange, chunkSize = DEFAULT_CHUNK): AsyncIterableIterator<string[]> {
+    return readAhead(() => this.db.keys(this.iteratorOptions(range)), chunk(chunkSize)) as AsyncIterableIterator<string[]>;
+  }
+
+  private iteratorOptions(range: KvRange): Record<string, unknown> {
     const opts = levelRange(range);
     if (this.snap) opts.snapshot = this.snap;
-    const size = chunk(chunkSize);
-    let it: ReturnType<Db['keys']> | undefined;
-    let ahead: Promise<string[]> | undefined;
-    try {
-      it = this.db.keys(opts);
-      ahead = it.nextv(size) as Promise<string[]>;
-      for (;;) {
-        const keys = await ahead;
-        if (keys.length === 0) return;
-        ahead = it.nextv(size) as Promise<string[]>;
-        yield keys;
-      }
-    } catch (err) {
-      throw wrapFailure(err, 'scan');
-    } finally {
-      await ahead?.catch(() => undefined);
-      await it?.close();
+    return opts;
+  }
+}
+
+/** What scan and scanKeys need of an abstract-level entry or key iterator. */
+interface ChunkIterator {
+  nextv(size: number): Promise<unknown[]>;
+  close(): Promise<void>;
+}
+
+/** An iterator's chunks, each next one read (on the engine's thread) while the caller works on this one. */
+async function* readAhead(open: () => ChunkIterator, size: number): AsyncIterableIterator<unknown[]> {
+  let it: ChunkIterator | undefined;
+  let ahead: Promise<unknown[]> | undefined;
+  try {
+    it = open();
+    ahead = it.nextv(size);
+    for (;;) {
+      const items = await ahead;
+      if (items.length === 0) return;
+      ahead = it.nextv(size);
+      yield items;
     }
+  } catch (err) {
+    throw wrapFailure(err, 'scan');
+  } finally {
+    // A caller that stops early leaves a read in flight: it ends before the iterator closes.
+    await ahead?.catch(() => undefined);
+    await it?.close();
   }
 }
 
