@@ -127,7 +127,7 @@ export async function attachmentsOfEdit(
     generation = parseRev(edit.rev).gen;
     const ancestors = edit.revisions ? edit.revisions.ids.slice(1).map((h, i) => `${generation - 1 - i}-${h}`) : [];
     for (const rev of ancestors) {
-      if (!current || !current.tree[rev]?.available) continue;
+      if (!current || !current.tree.get(rev)?.available) continue;
       previous = storedAttachments((await bodyOf(rev)) ?? {});
       break;
     }

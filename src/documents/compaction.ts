@@ -56,8 +56,8 @@ export async function compact(core: DbCore, writer: Writer): Promise<{ droppedBo
     const rec = decodeRecord(id, value);
     const stemmed = stem(rec.tree, core.state.revsLimit);
     const { tree, dropped } = dropInternalBodies(stemmed);
-    for (const rev in rec.tree) {
-      if (!(rev in stemmed) && rec.tree[rev]!.available && rev !== rec.rev) {
+    for (const [rev, node] of rec.tree) {
+      if (!stemmed.has(rev) && node.available && rev !== rec.rev) {
         batch.setRaw(revBodyKey(id, rev), null);
         droppedBodies++;
       }

@@ -34,8 +34,7 @@ export function encodeRecord(rec: DocRecord): string {
   // The tree as a flat array [rev, parent, flags, ...]: parsed back, rev ids stay array elements,
   // never object keys (a unique key per document would cost V8 a hidden class per read).
   let t = '';
-  for (const rev in rec.tree) {
-    const n = rec.tree[rev]!;
+  for (const [rev, n] of rec.tree) {
     const flags = (n.deleted ? 1 : 0) | (n.available ? 2 : 0);
     t += (t === '' ? '"' : ',"') + rev + '",' + (n.parent === null ? 'null' : '"' + n.parent + '"') + ',' + flags;
   }

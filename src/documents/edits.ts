@@ -27,14 +27,14 @@ export function localParent(current: DocRecord | undefined, edit: SplitDoc): Rev
     if (current) throw conflict();
     return null;
   }
-  if (!current || !(edit.rev in current.tree) || !isLeaf(current.tree, edit.rev)) throw conflict();
+  if (!current || !isLeaf(current.tree, edit.rev)) throw conflict();
   return edit.rev;
 }
 
 export function applyLocalEdit(current: DocRecord | undefined, edit: SplitDoc, attDigests: readonly string[] = []): EditOutcome {
   const parent = localParent(current, edit);
   const rev = computeRev(parent, edit.deleted, edit.body, attDigests);
-  if (current && rev in current.tree) {
+  if (current && current.tree.has(rev)) {
     // The identical edit already exists (same parent, same body): CouchDB reports a conflict.
     throw conflict();
   }

@@ -64,9 +64,8 @@ export function removeLeaves(tree: RevTree, revs: readonly Rev[]): { tree: RevTr
   const gone = new Set(removed);
   const keep = new Set<Rev>();
   for (const leaf of all) if (!gone.has(leaf)) for (const rev of ancestry(tree, leaf)) keep.add(rev);
-  // Prototype-less like the trees rev-tree builds: rev ids are the only keys.
-  const out = Object.create(null) as RevTree;
-  for (const rev in tree) if (keep.has(rev)) out[rev] = tree[rev]!;
+  const out: RevTree = new Map();
+  for (const [rev, node] of tree) if (keep.has(rev)) out.set(rev, node);
   return { tree: out, removed };
 }
 

@@ -27,7 +27,7 @@ export async function readRecord(reader: KvReader, id: string): Promise<DocRecor
 
 async function bodyOf(reader: KvReader, rec: DocRecord, rev: Rev): Promise<JsonObject | undefined> {
   if (rev === rec.rev) return rec.body;
-  const node = rec.tree[rev];
+  const node = rec.tree.get(rev);
   if (!node || !node.available) return undefined;
   const raw = await reader.get(revBodyKey(rec.id, rev));
   return raw === undefined ? undefined : JSON.parse(raw);
@@ -36,7 +36,7 @@ async function bodyOf(reader: KvReader, rec: DocRecord, rev: Rev): Promise<JsonO
 /** Assembles the document CouchDB would return for `rev`, with the special fields asked for. */
 export function buildDoc(rec: DocRecord, rev: Rev, body: JsonObject, opts: GetOptions, revsLimit: number): Doc {
   const doc: Doc = { _id: rec.id, _rev: rev, ...body };
-  const node = rec.tree[rev]!;
+  const node = rec.tree.get(rev)!;
   if (node.deleted) doc._deleted = true;
   if (opts.revs) {
     const path = ancestry(rec.tree, rev, revsLimit);
@@ -98,7 +98,7 @@ export async function getDoc(reader: KvReader, id: string, opts: GetOptions, rev
     rev = rec.rev;
   } else {
     if (!isValidRev(rev)) throw new RefugeError('bad_request', 'Invalid rev format');
-    if (opts.latest && rev in rec.tree) {
+    if (opts.latest && rec.tree.has(rev)) {
       const best = sortedLeaves(rec.tree).find((l) => latestLeaves(rec.tree, rev!).includes(l.rev));
       if (best) rev = best.rev;
     }
@@ -126,11 +126,11 @@ export async function getOpenRevs(
   }
   let wanted: Rev[];
   if (revs === 'all') wanted = leaves(rec.tree).sort();
-  else if (opts.latest) wanted = [...new Set(revs.flatMap((r) => (r in rec.tree ? latestLeaves(rec.tree, r) : [r])))];
+  else if (opts.latest) wanted = [...new Set(revs.flatMap((r) => (rec.tree.has(r) ? latestLeaves(rec.tree, r) : [r])))];
   else wanted = [...revs];
   const out: OpenRevsResult = [];
   for (const rev of wanted) {
-    const body = rev in rec.tree ? await bodyOf(reader, rec, rev) : undefined;
+    const body = rec.tree.has(rev) ? await bodyOf(reader, rec, rev) : undefined;
     out.push(body ? { ok: buildDoc(rec, rev, body, { ...opts, revsInfo: false }, revsLimit) } : { missing: rev });
   }
   return out;

@@ -127,7 +127,7 @@ export class WriteBatch {
   /** The stored body of `rev` (winner from the record, others from r!), when it is kept. */
   private async bodyOfRev(id: string, current: DocRecord, rev: string): Promise<JsonObject | undefined> {
     if (rev === current.rev) return current.body;
-    if (!current.tree[rev]?.available) return undefined;
+    if (!current.tree.get(rev)?.available) return undefined;
     return this.revBody(id, rev);
   }
 
@@ -171,7 +171,7 @@ export class WriteBatch {
     // sequence. Any other change to the tree, even a parent link learnt without a new revision
     // (which can change the winner), is a change with a new sequence, as in CouchDB.
     // (A new revision that survived stemming is a change: no need to compare the trees.)
-    if (current && !(added && newRev in tree && !(newRev in current.tree)) && sameTree(tree, current.tree)) return;
+    if (current && !(added && tree.has(newRev) && !current.tree.has(newRev)) && sameTree(tree, current.tree)) return;
     const win = winner(tree);
     let body: JsonObject;
     if (win.rev === newRev) body = newBody;
@@ -181,15 +181,15 @@ export class WriteBatch {
       this.ops.set(revBodyKey(id, win.rev), null);
     }
     // Every available non-winning revision keeps its body under r!, until compaction.
-    if (current && current.rev !== win.rev && current.rev in tree && tree[current.rev]!.available) {
+    if (current && current.rev !== win.rev && tree.get(current.rev)?.available) {
       this.ops.set(revBodyKey(id, current.rev), current.bodyJson ?? JSON.stringify(current.body));
     }
-    if (added && newRev !== win.rev && newRev in tree) {
+    if (added && newRev !== win.rev && tree.has(newRev)) {
       this.ops.set(revBodyKey(id, newRev), JSON.stringify(newBody));
     }
     if (current) {
-      for (const rev in grown) {
-        if (!(rev in tree) && grown[rev]!.available && rev !== current.rev) this.ops.set(revBodyKey(id, rev), null);
+      for (const [rev, node] of grown) {
+        if (!tree.has(rev) && node.available && rev !== current.rev) this.ops.set(revBodyKey(id, rev), null);
       }
     }
 
@@ -249,7 +249,7 @@ export class WriteBatch {
    * go, the new winner's body moves into the record, and the document takes a new sequence.
    */
   async prune(id: string, current: DocRecord, tree: RevTree): Promise<void> {
-    for (const rev in current.tree) if (!(rev in tree) && rev !== current.rev) this.ops.set(revBodyKey(id, rev), null);
+    for (const rev of current.tree.keys()) if (!tree.has(rev) && rev !== current.rev) this.ops.set(revBodyKey(id, rev), null);
     const win = winner(tree);
     const body = win.rev === current.rev ? current.body : await this.revBody(id, win.rev);
     if (win.rev !== current.rev) this.ops.set(revBodyKey(id, win.rev), null);
@@ -258,7 +258,7 @@ export class WriteBatch {
 
   /** Purge of every leaf: record, bodies, sequence entry, path index entries and count all go. */
   drop(id: string, current: DocRecord): void {
-    for (const rev in current.tree) if (rev !== current.rev) this.ops.set(revBodyKey(id, rev), null);
+    for (const rev of current.tree.keys()) if (rev !== current.rev) this.ops.set(revBodyKey(id, rev), null);
     this.ops.set(docKey(id), null);
     this.records.set(id, null);
     this.state.liveBytes -= this.recordBytes.get(id) ?? 0;

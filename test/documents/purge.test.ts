@@ -215,7 +215,7 @@ describe('purge durability', () => {
 
 describe('removeLeaves', () => {
   const tree = (spec: Record<string, string | null>) =>
-    Object.fromEntries(Object.entries(spec).map(([rev, parent]) => [rev, { parent, deleted: false, available: true }]));
+    new Map(Object.entries(spec).map(([rev, parent]) => [rev, { parent, deleted: false, available: true }]));
   const r = (gen: number, c: string) => `${gen}-${c.repeat(4)}`;
 
   test('removes a branch up to where it meets another', () => {
@@ -224,9 +224,9 @@ describe('removeLeaves', () => {
     const t0 = tree({ [r(1, 'a')]: null, [r(2, 'a')]: r(1, 'a'), [r(3, 'a')]: r(2, 'a'), [r(3, 'b')]: r(2, 'a'), [r(4, 'b')]: r(3, 'b') });
     const { tree: t1, removed } = removeLeaves(t0, [r(4, 'b'), r(2, 'a'), r(9, 'z')]);
     assert.deepEqual(removed, [r(4, 'b')]);
-    assert.deepEqual(Object.keys(t1).sort(), [r(1, 'a'), r(2, 'a'), r(3, 'a')]);
+    assert.deepEqual([...t1.keys()].sort(), [r(1, 'a'), r(2, 'a'), r(3, 'a')]);
     const all = removeLeaves(t0, [r(3, 'a'), r(4, 'b')]);
-    assert.deepEqual(Object.keys(all.tree), []);
+    assert.deepEqual([...all.tree.keys()], []);
     assert.equal(removeLeaves(t0, [r(1, 'a')]).tree, t0);
   });
 });

@@ -110,7 +110,7 @@ function deliveryArb(histories: History[]): fc.Arbitrary<History[]> {
     });
 }
 
-function mergeAll(histories: readonly History[], tree: RevTree = {}): RevTree {
+function mergeAll(histories: readonly History[], tree: RevTree = new Map()): RevTree {
   for (const h of histories) tree = mergePath(tree, h.path, h.deleted).tree;
   return tree;
 }
@@ -127,11 +127,11 @@ function expectedTree(f: Forest, histories: readonly History[]): RevTree {
   for (const h of histories) h.path.forEach((r, i) => i + 1 < h.path.length && linked.add(r));
   for (const h of histories) {
     for (const r of h.path) {
-      out[r] = {
+      out.set(r, {
         parent: linked.has(r) ? f.parent.get(r)! : null,
         deleted: heads.has(r) && f.deleted.get(r)!,
         available: heads.has(r),
-      };
+      });
     }
   }
   return out;
@@ -192,7 +192,7 @@ describe('rev tree properties', () => {
         }),
         ([f, order]) => {
           const tree = mergeAll(order);
-          assert.deepEqual(sorted(Object.keys(tree)), sorted(f.revs));
+          assert.deepEqual(sorted([...tree.keys()]), sorted(f.revs));
           assert.deepEqual(sorted(leaves(tree)), sorted(trueLeaves(f)));
           const best = trueLeaves(f)
             .map((rev) => ({ rev, deleted: f.deleted.get(rev)! }))
@@ -221,9 +221,9 @@ describe('rev tree properties', () => {
           assert.deepEqual(ancestry(s, leaf), ancestry(tree, leaf).slice(0, ancestry(s, leaf).length));
         }
         // Stemming only removes revs; what stays is unchanged.
-        for (const rev of Object.keys(s)) assert.deepEqual(s[rev], tree[rev]);
+        for (const rev of [...s.keys()]) assert.deepEqual(s.get(rev), tree.get(rev));
         // A larger limit never keeps less.
-        for (const rev of Object.keys(s)) assert.ok(rev in stem(tree, n + 1));
+        for (const rev of [...s.keys()]) assert.ok(stem(tree, n + 1).has(rev));
       }),
       RUNS,
     );
@@ -249,7 +249,7 @@ describe('rev tree properties', () => {
         forestArb.chain((f) => historiesArb(f, { leavesOnly: true }).chain((hs) => fc.tuple(deliveryArb(hs), deliveryArb(hs)))),
         fc.integer({ min: 1, max: 4 }),
         ([order1, order2], n) => {
-          let t1: RevTree = {};
+          let t1: RevTree = new Map();
           for (const h of order1) t1 = stem(mergePath(t1, h.path, h.deleted).tree, n);
           const t2 = stem(mergeAll(order2), n);
           assert.deepEqual(sorted(leaves(t1)), sorted(leaves(t2)));
@@ -281,7 +281,7 @@ describe('rev tree properties', () => {
         ([, histories, asked]) => {
           const tree = mergeAll(histories);
           const { missing, possibleAncestors } = revsDiff(tree, asked);
-          assert.deepEqual(sorted(missing), sorted(asked.filter((r) => !(r in tree))));
+          assert.deepEqual(sorted(missing), sorted(asked.filter((r) => !tree.has(r))));
           if (missing.length === 0) assert.deepEqual(possibleAncestors, []);
           const maxGen = Math.max(...missing.map(revGeneration));
           assert.deepEqual(sorted(possibleAncestors), sorted(leaves(tree).filter((l) => revGeneration(l) < maxGen)));

@@ -30,7 +30,7 @@ import type { Rev, RevTree } from '../../src/documents/rev-tree.ts';
 
 /** Merges histories (newest first) in order; `~` before a head marks it deleted. */
 function build(...paths: string[][]): RevTree {
-  let tree: RevTree = {};
+  let tree: RevTree = new Map();
   for (const p of paths) {
     const deleted = p[0]!.startsWith('~');
     const path = p.map((r) => r.replace(/^~/, ''));
@@ -106,9 +106,9 @@ describe('rev ids', () => {
 
 describe('mergePath', () => {
   test('into an empty tree: head has a body, ancestors are known by id only', () => {
-    const { tree, added } = mergePath({}, ['3-c', '2-b', '1-a'], false);
+    const { tree, added } = mergePath(new Map(), ['3-c', '2-b', '1-a'], false);
     assert.equal(added, true);
-    assert.deepEqual({ ...tree }, {
+    assert.deepEqual(Object.fromEntries(tree), {
       '1-a': { parent: null, deleted: false, available: false },
       '2-b': { parent: '1-a', deleted: false, available: false },
       '3-c': { parent: '2-b', deleted: false, available: true },
@@ -145,10 +145,10 @@ describe('mergePath', () => {
     assert.deepEqual(leaves(tree), ['4-d']);
     assert.deepEqual(ancestry(tree, '4-d'), ['4-d', '3-c', '2-b', '1-a']);
     // 2-b keeps its body: merging never loses what is known.
-    assert.equal(tree['2-b']!.available, true);
-    assert.equal(tree['3-c']!.available, false);
+    assert.equal(tree.get('2-b')!.available, true);
+    assert.equal(tree.get('3-c')!.available, false);
     // The input was not mutated.
-    assert.equal(Object.keys(base).length, 2);
+    assert.equal([...base.keys()].length, 2);
   });
 
   test('a conflicting branch keeps both leaves; the higher rev string wins', () => {
@@ -157,13 +157,13 @@ describe('mergePath', () => {
     assert.deepEqual(winner(tree), { rev: '2-f', deleted: false });
     assert.deepEqual(conflicts(tree), ['2-b']);
     assert.deepEqual(deletedConflicts(tree), []);
-    assert.equal(tree['1-a']!.parent, null);
+    assert.equal(tree.get('1-a')!.parent, null);
   });
 
   test('a path with a different root makes a second tree', () => {
     const tree = build(['2-b', '1-a'], ['2-d', '1-c']);
     assert.deepEqual(sortRevs(leaves(tree)), ['2-b', '2-d']);
-    assert.equal(tree['1-c']!.parent, null);
+    assert.equal(tree.get('1-c')!.parent, null);
     assert.deepEqual(winner(tree).rev, '2-d');
   });
 
@@ -176,7 +176,7 @@ describe('mergePath', () => {
   test('a stemmed history that does not overlap stays apart until a linking history arrives', () => {
     const apart = build(['2-b', '1-a'], ['4-d', '3-c']);
     assert.deepEqual(sortRevs(leaves(apart)), ['2-b', '4-d']);
-    assert.equal(apart['3-c']!.parent, null);
+    assert.equal(apart.get('3-c')!.parent, null);
     const joined = mergePath(apart, ['3-c', '2-b'], false);
     // 3-c was known by id only, so its body is new.
     assert.equal(joined.added, true);
@@ -201,17 +201,17 @@ describe('mergePath', () => {
     const ba = build(h2, h1);
     assert.deepEqual(ab, ba);
     assert.deepEqual(ancestry(ab, '3-c'), ['3-c', '2-b', '1-a']);
-    assert.deepEqual(ab['1-a'], { parent: null, deleted: false, available: false });
+    assert.deepEqual(ab.get('1-a'), { parent: null, deleted: false, available: false });
   });
 
   // Regression: a rev first known only as an ancestor never got its body or deleted flag when its
   // own history arrived later, so the tree depended on arrival order.
   test('regression: a head known only as an ancestor gets its body and deleted flag', () => {
     const tree = build(['4-d', '3-c', '2-b', '1-a']);
-    assert.equal(tree['3-c']!.available, false);
+    assert.equal(tree.get('3-c')!.available, false);
     const r = mergePath(tree, ['3-c', '2-b', '1-a'], true);
     assert.equal(r.added, true);
-    assert.deepEqual(r.tree['3-c'], { parent: '2-b', deleted: true, available: true });
+    assert.deepEqual(r.tree.get('3-c'), { parent: '2-b', deleted: true, available: true });
     // Same tree as in the other order.
     assert.deepEqual(r.tree, build(['~3-c', '2-b', '1-a'], ['4-d', '3-c', '2-b', '1-a']));
     // Only leaves decide the winner: 4-d (not deleted) still wins.
@@ -220,10 +220,10 @@ describe('mergePath', () => {
 
   test('a compacted ancestor gets its body back when its history arrives again', () => {
     const compacted = dropInternalBodies(build(['2-b', '1-a'], ['3-c', '2-b', '1-a'])).tree;
-    assert.equal(compacted['2-b']!.available, false);
+    assert.equal(compacted.get('2-b')!.available, false);
     const r = mergePath(compacted, ['2-b', '1-a'], false);
     assert.equal(r.added, true);
-    assert.equal(r.tree['2-b']!.available, true);
+    assert.equal(r.tree.get('2-b')!.available, true);
   });
 
   test('a known head with its body is never overwritten (deleted flag kept)', () => {
@@ -231,15 +231,15 @@ describe('mergePath', () => {
     const r = mergePath(tree, ['2-b', '1-a'], false);
     assert.equal(r.added, false);
     assert.equal(r.tree, tree);
-    assert.equal(r.tree['2-b']!.deleted, true);
+    assert.equal(r.tree.get('2-b')!.deleted, true);
   });
 
   test('a known parent link is never replaced by another one', () => {
     const tree = build(['2-b', '1-a']);
     // A forged history claiming another parent for 2-b: the first fact stays.
     const r = mergePath(tree, ['3-c', '2-b', '1-f'], false);
-    assert.equal(r.tree['2-b']!.parent, '1-a');
-    assert.equal(r.tree['1-f']!.parent, null);
+    assert.equal(r.tree.get('2-b')!.parent, '1-a');
+    assert.equal(r.tree.get('1-f')!.parent, null);
   });
 
   test('rejects malformed histories without changing anything', () => {
@@ -267,10 +267,10 @@ describe('mergePath', () => {
 
 describe('addRevision', () => {
   test('a local edit extends a leaf; a null parent starts a new root', () => {
-    let tree = addRevision({}, '1-a', null, false);
+    let tree = addRevision(new Map(), '1-a', null, false);
     tree = addRevision(tree, '2-b', '1-a', false);
     assert.deepEqual(leaves(tree), ['2-b']);
-    assert.deepEqual(tree['2-b'], { parent: '1-a', deleted: false, available: true });
+    assert.deepEqual(tree.get('2-b'), { parent: '1-a', deleted: false, available: true });
     const t2 = addRevision(tree, '3-c', '2-b', true);
     assert.deepEqual(winner(t2), { rev: '3-c', deleted: true });
     // Immutability: the previous tree is unchanged.
@@ -328,15 +328,15 @@ describe('leaves, winner and conflicts', () => {
   });
 
   test('an empty tree has no winner', () => {
-    assert.throws(() => winner({}), (err: unknown) => isRefugeError(err, 'internal'));
-    assert.deepEqual(leaves({}), []);
-    assert.deepEqual(conflicts({}), []);
+    assert.throws(() => winner(new Map()), (err: unknown) => isRefugeError(err, 'internal'));
+    assert.deepEqual(leaves(new Map()), []);
+    assert.deepEqual(conflicts(new Map()), []);
   });
 
   test('isLeaf and leaves agree; a node whose parent was stemmed is still a leaf or an inner node', () => {
     const tree = stem(build(['3-c', '2-b', '1-a'], ['3-d', '2-b']), 2);
     assert.deepEqual(sortRevs(leaves(tree)), ['3-c', '3-d']);
-    for (const rev of Object.keys(tree)) assert.equal(isLeaf(tree, rev), leaves(tree).includes(rev), rev);
+    for (const rev of [...tree.keys()]) assert.equal(isLeaf(tree, rev), leaves(tree).includes(rev), rev);
     assert.equal(isLeaf(tree, '1-a'), false);
     assert.equal(isLeaf(tree, '9-e7'), false);
   });
@@ -355,9 +355,9 @@ describe('stem', () => {
 
   test('keeps the newest `limit` revs of a linear history and their parent pointers', () => {
     const tree = stem(linear(), 3);
-    assert.deepEqual(sortRevs(Object.keys(tree)), ['3-c', '4-d', '5-e']);
+    assert.deepEqual(sortRevs([...tree.keys()]), ['3-c', '4-d', '5-e']);
     // The oldest kept rev still names its dropped parent, so a later merge can rejoin it.
-    assert.equal(tree['3-c']!.parent, '2-b');
+    assert.equal(tree.get('3-c')!.parent, '2-b');
     assert.deepEqual(winner(tree), { rev: '5-e', deleted: false });
   });
 
@@ -369,13 +369,13 @@ describe('stem', () => {
 
   test('limit 1 keeps only the leaves', () => {
     const tree = stem(build(['5-e', '4-d', '3-c', '2-b', '1-a'], ['3-e9', '2-b']), 1);
-    assert.deepEqual(sortRevs(Object.keys(tree)), ['3-e9', '5-e']);
+    assert.deepEqual(sortRevs([...tree.keys()]), ['3-e9', '5-e']);
   });
 
   test('with branches, a rev is kept when it is within the limit of any leaf', () => {
     const tree = build(['5-e', '4-d', '3-c', '2-b', '1-a'], ['3-e9', '2-b', '1-a']);
-    assert.deepEqual(sortRevs(Object.keys(stem(tree, 2))), ['2-b', '3-e9', '4-d', '5-e']);
-    assert.deepEqual(sortRevs(Object.keys(stem(tree, 3))), ['1-a', '2-b', '3-c', '3-e9', '4-d', '5-e']);
+    assert.deepEqual(sortRevs([...stem(tree, 2).keys()]), ['2-b', '3-e9', '4-d', '5-e']);
+    assert.deepEqual(sortRevs([...stem(tree, 3).keys()]), ['1-a', '2-b', '3-c', '3-e9', '4-d', '5-e']);
   });
 
   test('stemming is idempotent and keeps every leaf and the winner', () => {
@@ -394,7 +394,7 @@ describe('stem', () => {
     const tree = stem(linear(), 2);
     const r = mergePath(tree, ['7-ab', '6-f', '5-e', '4-d', '3-c'], false);
     assert.deepEqual(leaves(r.tree), ['7-ab']);
-    assert.deepEqual(sortRevs(Object.keys(stem(r.tree, 2))), ['6-f', '7-ab']);
+    assert.deepEqual(sortRevs([...stem(r.tree, 2).keys()]), ['6-f', '7-ab']);
   });
 
   test('re-merging a full history after stemming brings old revs back until stemmed again', () => {
@@ -508,16 +508,16 @@ describe('dropInternalBodies', () => {
     let tree = build(['2-b', '1-a'], ['~2-e9', '1-a']);
     tree = addRevision(tree, '3-c', '2-b', false);
     tree = mergePath(tree, ['1-a'], false).tree; // gives 1-a a body
-    assert.equal(tree['1-a']!.available, true);
+    assert.equal(tree.get('1-a')!.available, true);
     const { tree: out, dropped } = dropInternalBodies(tree);
     assert.deepEqual(sortRevs(dropped), ['1-a', '2-b']);
-    assert.equal(out['1-a']!.available, false);
-    assert.equal(out['2-b']!.available, false);
-    assert.deepEqual(out['2-e9'], { parent: '1-a', deleted: true, available: true });
-    assert.deepEqual(out['3-c'], { parent: '2-b', deleted: false, available: true });
+    assert.equal(out.get('1-a')!.available, false);
+    assert.equal(out.get('2-b')!.available, false);
+    assert.deepEqual(out.get('2-e9'), { parent: '1-a', deleted: true, available: true });
+    assert.deepEqual(out.get('3-c'), { parent: '2-b', deleted: false, available: true });
     // Parents and the winner are untouched.
     assert.deepEqual(winner(out), winner(tree));
-    assert.equal(out['2-b']!.parent, '1-a');
+    assert.equal(out.get('2-b')!.parent, '1-a');
   });
 
   test('is idempotent and returns the same object when nothing is dropped', () => {
@@ -530,23 +530,24 @@ describe('dropInternalBodies', () => {
 
 describe('encodeTree / decodeTree', () => {
   test('round-trip every flag combination, also through JSON', () => {
-    const tree: RevTree = {
+    const plain = {
       '1-a': { parent: null, deleted: false, available: false },
       '2-b': { parent: '1-a', deleted: true, available: false },
       '3-c': { parent: '2-b', deleted: false, available: true },
       '4-d': { parent: '3-c', deleted: true, available: true },
       '9-e': { parent: '8-gone', deleted: false, available: true },
     };
+    const tree: RevTree = new Map(Object.entries(plain));
     const encoded = encodeTree(tree);
     assert.deepEqual(encoded, ['1-a', null, 0, '2-b', '1-a', 1, '3-c', '2-b', 2, '4-d', '3-c', 3, '9-e', '8-gone', 2]);
-    assert.deepEqual({ ...decodeTree(encoded) }, tree);
-    assert.deepEqual({ ...decodeTree(JSON.parse(JSON.stringify(encoded))) }, tree);
-    assert.deepEqual({ ...decodeTree(encodeTree({})) }, {});
+    assert.deepEqual(decodeTree(encoded), tree);
+    assert.deepEqual(decodeTree(JSON.parse(JSON.stringify(encoded))), tree);
+    assert.deepEqual(Object.fromEntries(decodeTree(encodeTree(new Map()))), {});
   });
 
   test('records written before the flat form (rev -> [parent, flags]) still decode', () => {
     const old = { '1-a': [null, 0], '2-b': ['1-a', 3] } as Record<string, [string | null, number]>;
-    assert.deepEqual({ ...decodeTree(old) }, {
+    assert.deepEqual(Object.fromEntries(decodeTree(old)), {
       '1-a': { parent: null, deleted: false, available: false },
       '2-b': { parent: '1-a', deleted: true, available: true },
     });
@@ -555,7 +556,7 @@ describe('encodeTree / decodeTree', () => {
   test('a merged, stemmed and compacted tree survives the round trip', () => {
     const tree = dropInternalBodies(stem(build(['5-e', '4-d', '3-c', '2-b', '1-a'], ['~3-e9', '2-b']), 3)).tree;
     const back = decodeTree(JSON.parse(JSON.stringify(encodeTree(tree))));
-    assert.deepEqual({ ...back }, { ...tree });
+    assert.deepEqual(Object.fromEntries(back), Object.fromEntries(tree));
     assert.deepEqual(winner(back), winner(tree));
     assert.deepEqual(deletedConflicts(back), ['3-e9']);
   });
