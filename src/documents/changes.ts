@@ -3,10 +3,10 @@
 
 import { RefugeError } from '../errors/index.ts';
 import type { KvRange, KvReader } from '../storage/index.ts';
-import { decodeRecord, decodeWinnerDoc } from './doc-record.ts';
+import { decodeMeta, decodeRecord, decodeWinnerDoc } from './doc-record.ts';
 import { docKey, seqFromKey, seqKey } from './keys.ts';
 import { buildDoc } from './reads.ts';
-import { sortedLeaves } from './rev-tree.ts';
+import { ancestry, sortedLeaves, type RevTree } from './rev-tree.ts';
 import type { ChangeRow, ChangesOptions, ChangesResult, Doc } from './types.ts';
 
 /** A compiled filter: which ids to keep, and a predicate on the winning document. */
@@ -70,6 +70,21 @@ export async function readChanges(
       if (raw !== undefined) {
         // The snapshot guarantees the record is at this sequence. The tree is decoded only when
         // a row needs it (all_docs style, conflicts).
+        if (o.includeDocs && docBytesLeft > 0 && o.docText && !filter.match && !o.conflicts && !o.attachments) {
+          const tree = o.style === 'all_docs' || o.revs ? decodeMeta(raw).tree : undefined;
+          const text = docText(e, raw, o.revs ? tree : undefined, revsLimit);
+          if (text !== undefined) {
+            if (o.style === 'all_docs') row.changes = sortedLeaves(tree!).map((l) => ({ rev: l.rev }));
+            row.docJson = text;
+            docBytesLeft -= raw.length;
+            results.push(row);
+            if (results.length >= limit) {
+              done = true;
+              break;
+            }
+            continue;
+          }
+        }
         let doc: Doc;
         let matched: Doc;
         if (o.style === 'all_docs' || o.conflicts || (o.revs && o.includeDocs) || filter.matchConflicts) {
@@ -100,3 +115,25 @@ export async function readChanges(
   return { results, lastSeq };
 }
 
+/**
+ * The winning document as buildDoc would serialize it (with `_revisions` from `revsOf` when
+ * given), spliced from the stored record: the body
+ * text is JSON.stringify output, so it reads back identically. Undefined when the body holds
+ * attachment stubs (those are rewritten on the way out), or when it is too large to inline.
+ */
+function docText(e: { id: string; rev: string; deleted: boolean }, raw: string, revsOf: RevTree | undefined, revsLimit: number): string | undefined {
+  const nl = raw.indexOf('\n');
+  if (nl < 0 || raw.includes('"_attachments":', nl)) return undefined;
+  // The sequence entry names the winner the record holds (both come from one snapshot).
+  let out = '{"_id":' + JSON.stringify(e.id) + ',"_rev":"' + e.rev + '"';
+  // A body is `{...}`: its members go after _rev; `{}` has none.
+  if (raw.length - nl > 3) out += ',' + raw.slice(nl + 2, raw.length - 1);
+  if (e.deleted) out += ',"_deleted":true';
+  if (revsOf) {
+    // Rev ids are validated: no quote or backslash to escape.
+    let ids = '';
+    for (const r of ancestry(revsOf, e.rev, revsLimit)) ids += (ids === '' ? '"' : ',"') + r.slice(r.indexOf('-') + 1) + '"';
+    out += ',"_revisions":{"start":' + Number.parseInt(e.rev, 10) + ',"ids":[' + ids + ']}';
+  }
+  return out + '}';
+}

@@ -115,6 +115,12 @@ export interface ChangesOptions {
   maxDocBytes?: number;
   /** With `includeDocs`: attachments carry their data (base64), not stubs. */
   attachments?: boolean;
+  /**
+   * With `includeDocs`: rows whose document can be spliced from its stored text carry it as
+   * `docJson` instead of `doc` (no parse, no serialization); the others carry `doc`. For answers
+   * written out as JSON, such as the HTTP feed's.
+   */
+  docText?: boolean;
   style?: ChangesStyle;
   docIds?: string[];
   selector?: unknown;
@@ -132,6 +138,8 @@ export interface ChangeRow {
   changes: Array<{ rev: Rev }>;
   deleted?: true;
   doc?: Doc;
+  /** The document as JSON text, in place of `doc` (see ChangesOptions.docText). */
+  docJson?: string;
 }
 
 export interface ChangesResult {

@@ -8,7 +8,7 @@ import { dbOf, type ServerContext } from './context.ts';
 import { streamFeed, streamLongpoll } from './feed-stream.ts';
 import { bool, heartbeatParam, int, json, jsonStringArray, str, type Query } from './params.ts';
 import { dbChangesSocket } from './routes-changes-ws.ts';
-import { changesWire } from './wire.ts';
+import { changesJson, changesWire } from './wire.ts';
 
 type Feed = 'normal' | 'longpoll' | 'continuous' | 'eventsource' | 'websocket';
 
@@ -88,13 +88,21 @@ function stream(ctx: ServerContext, req: FastifyRequest, reply: FastifyReply, db
 }
 
 /** The normal feed's answer, with CouchDB's `pending`: changes after its `last_seq`. */
-async function answer(db: Database, result: ChangesResult) {
-  return changesWire(result, await db.pendingAfter(result.lastSeq));
+async function answer(db: Database, reply: FastifyReply, result: ChangesResult) {
+  const pending = await db.pendingAfter(result.lastSeq);
+  const text = changesJson(result, pending);
+  if (text === undefined) return changesWire(result, pending);
+  return reply.type('application/json; charset=utf-8').send(text);
+}
+
+/** A normal answer's documents are spliced from storage where they can be (see ChangesOptions.docText). */
+function normal(db: Database, p: ParsedChanges) {
+  return db.changes(p.options.includeDocs ? { ...p.options, docText: true } : p.options);
 }
 
 async function longpoll(ctx: ServerContext, req: FastifyRequest, reply: FastifyReply, db: Database, p: ParsedChanges) {
-  const first = await db.changes(p.options);
-  if (first.results.length > 0 || p.options.limit === 0) return answer(db, first);
+  const first = await normal(db, p);
+  if (first.results.length > 0 || p.options.limit === 0) return answer(db, reply, first);
   const { limit, descending: _d, ...subscribe } = p.options;
   return streamLongpoll<ChangeRow>(ctx, req, reply, {
     ...(p.timeout !== undefined && { timeout: p.timeout }),
@@ -116,7 +124,7 @@ export function changesRoutes(app: FastifyInstance, ctx: ServerContext): void {
     }
     if (p.feed === 'continuous' || p.feed === 'eventsource') return stream(ctx, req, reply, db, p);
     if (p.feed === 'longpoll') return longpoll(ctx, req, reply, db, p);
-    return answer(db, await db.changes(p.options));
+    return answer(db, reply, await normal(db, p));
   };
   // WebSocket upgrades go to the socket feed; every other GET to the HTTP feeds.
   app.route({ method: 'GET', url: '/:db/_changes', wsHandler: (socket, req) => dbChangesSocket(ctx, socket, req, parse), handler });

@@ -12,6 +12,25 @@ export function changesWire(r: ChangesResult, pending?: number) {
   return pending === undefined ? { results: r.results, last_seq: r.lastSeq } : { results: r.results, last_seq: r.lastSeq, pending };
 }
 
+/**
+ * The same answer as JSON text, when some rows carry their document as text (`docJson`): it goes
+ * in as `doc` unparsed. Undefined when none does. Rows are written field by field, in
+ * ChangeRow's order, as JSON.stringify would write them.
+ */
+export function changesJson(r: ChangesResult, pending?: number): string | undefined {
+  if (!r.results.some((row) => row.docJson !== undefined)) return undefined;
+  // Joined once at the end: one flat string, not a chain of concatenations to flatten.
+  const rows: string[] = [];
+  for (const row of r.results) {
+    let out = '{"seq":' + row.seq + ',"id":' + JSON.stringify(row.id) + ',"changes":' + JSON.stringify(row.changes);
+    if (row.deleted) out += ',"deleted":true';
+    if (row.docJson !== undefined) out += ',"doc":' + row.docJson;
+    else if (row.doc !== undefined) out += ',"doc":' + JSON.stringify(row.doc);
+    rows.push(out + '}');
+  }
+  return '{"results":[' + rows.join(',') + '],"last_seq":' + r.lastSeq + (pending === undefined ? '' : ',"pending":' + pending) + '}';
+}
+
 export function revsDiffWire(r: RevsDiffResult) {
   const out: Record<string, { missing: string[]; possible_ancestors?: string[] }> = {};
   for (const [id, v] of Object.entries(r)) {
