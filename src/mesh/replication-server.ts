@@ -22,7 +22,7 @@ import {
   type ReplicationRequest,
 } from './replication-protocol.ts';
 import type { TrustStore } from './trust-store.ts';
-import { errorAnswer, frames, type Answer } from './wire.ts';
+import { changesText, errorAnswer, frames, type Answer } from './wire.ts';
 
 export interface ReplicationServiceOptions {
   node: RefugeNode;
@@ -79,10 +79,10 @@ export class ReplicationService {
         case 'info':
           return await peer.info();
         case 'changes': {
-          const result = await peer.changes(changesRequest(req, signal));
+          const result = await peer.changes({ ...changesRequest(req, signal), docText: true });
           // A long-poll may have waited a while: answer only if the grant still holds.
           if (!accessOf(await trust.current(), peerId, dbName).read) throw forbidden(peerId, 'read', dbName);
-          return result;
+          return changesText(result);
         }
         case 'revsDiff':
           return await peer.revsDiff(object(req.revs, 'revs') as Record<string, string[]>);

@@ -5,14 +5,40 @@ import './node20-shim.ts';
 import type { Stream } from '@libp2p/interface';
 import { lpStream } from '@libp2p/utils';
 import { RefugeError, isErrorCode, isRefugeError } from '../errors/index.ts';
+import type { PeerChanges } from '../replication/index.ts';
 
 export type Answer = { ok: true; result: unknown } | { error: string; reason: string };
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
+/** A result already written as JSON text (documents spliced from storage): framed as it is. */
+export class JsonText {
+  constructor(readonly text: string) {}
+}
+
 export function encodeJson(value: unknown): Uint8Array {
+  const result = (value as { result?: unknown } | null)?.result;
+  if (result instanceof JsonText) return encoder.encode('{"ok":true,"result":' + result.text + '}');
   return encoder.encode(JSON.stringify(value));
+}
+
+/**
+ * A changes answer as JSON text: rows that carry `docJson` get it as their `doc`, unparsed. Rows
+ * are written field by field in PeerChangeRow's order, as JSON.stringify would write them.
+ */
+export function changesText(changes: PeerChanges): JsonText {
+  const rows: string[] = [];
+  for (const row of changes.results) {
+    let out = '{"seq":' + JSON.stringify(row.seq) + ',"id":' + JSON.stringify(row.id) + ',"changes":' + JSON.stringify(row.changes);
+    if (row.deleted) out += ',"deleted":true';
+    if (row.docJson !== undefined) out += ',"doc":' + row.docJson;
+    else if (row.doc !== undefined) out += ',"doc":' + JSON.stringify(row.doc);
+    if (row.attachmentBytes !== undefined) out += ',"attachmentBytes":' + row.attachmentBytes;
+    rows.push(out + '}');
+  }
+  const pending = changes.pending === undefined ? '' : ',"pending":' + changes.pending;
+  return new JsonText('{"results":[' + rows.join(',') + '],"lastSeq":' + JSON.stringify(changes.lastSeq) + pending + '}');
 }
 
 export function decodeJson(bytes: Uint8Array): unknown {

@@ -90,7 +90,7 @@ export class LocalPeer implements ReplicationPeer {
       docIds: request.docIds ? [...request.docIds] : undefined,
       selector: request.selector,
       ...(request.filter ? { filter: request.filter.name, queryParams: request.filter.queryParams } : {}),
-      ...(request.includeDocs === true && { includeDocs: true, revs: true, maxDocBytes: CARRIED_DOC_BYTES }),
+      ...(request.includeDocs === true && { includeDocs: true, revs: true, maxDocBytes: CARRIED_DOC_BYTES, docText: request.docText === true }),
     };
     const first = await this.db.changes({ ...filter, since, limit: request.limit });
     if (first.results.length > 0 || request.feed !== 'longpoll' || request.signal?.aborted) return this.withPending(withoutAttachmentDocs(first));

@@ -35,6 +35,11 @@ export interface PeerChangesRequest {
    * may still come without `doc` (attachments, say), and is then fetched as usual.
    */
   includeDocs?: boolean;
+  /**
+   * With `includeDocs`: rows may carry the document as JSON text (`docJson`) instead of `doc`,
+   * for a server that writes the answer out as JSON (the mesh's). The replicator never asks it.
+   */
+  docText?: boolean;
   signal?: AbortSignal;
 }
 
@@ -45,6 +50,8 @@ export interface PeerChangeRow {
   deleted?: boolean;
   /** The winning revision with `_revisions`, when asked with `includeDocs` (see there). */
   doc?: Doc;
+  /** `doc` as JSON text, in its place, when asked with `docText`. */
+  docJson?: string;
   /** Bytes of the winning revision's attachments, when its doc came with stubs (sizes its fetch). */
   attachmentBytes?: number;
 }

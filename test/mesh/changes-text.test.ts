@@ -1,0 +1,45 @@
+// The mesh's changes answers splice stored document text (no parse, no serialization): what the
+// asker reads back must equal the documents the database gives, whatever each row holds.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { encodeBase64 } from '../../src/documents/attachments.ts';
+import { LocalPeer } from '../../src/replication/index.ts';
+import { ReplicationService, addPeer, setGrant, type TrustState } from '../../src/mesh/index.ts';
+import { JsonText } from '../../src/mesh/wire.ts';
+import { startPeerNode } from './helpers.ts';
+
+test('a changes answer with documents reads back as the local peer answers it', async (t) => {
+  const a = await startPeerNode();
+  const b = await startPeerNode();
+  t.after(() => Promise.all([a.close(), b.close()]));
+  const asker = b.mesh.peerId;
+  await a.trust.update((s: TrustState) => setGrant(addPeer(s, { id: asker }), 'notes', 'read', `peer:${asker}`, true));
+  const db = await a.node.createDb('notes');
+  await db.put({ _id: 'plain', text: 'line\nbreak "quoted" é 😀', n: 1e21 });
+  await db.put({ _id: 'empty' });
+  const gone = await db.put({ _id: 'gone', v: 1 });
+  await db.remove('gone', gone.rev);
+  await db.bulkDocs(
+    [
+      { _id: 'conflicted', _rev: '2-bbb', v: 'b', _revisions: { start: 2, ids: ['bbb', 'aaa'] } },
+      { _id: 'conflicted', _rev: '2-ccc', v: 'c', _revisions: { start: 2, ids: ['ccc', 'aaa'] } },
+    ],
+    { newEdits: false },
+  );
+  await db.put({ _id: 'attached', _attachments: { 'a.txt': { content_type: 'text/plain', data: encodeBase64(new TextEncoder().encode('hi')) } } });
+
+  const service = new ReplicationService({ node: a.node, trust: a.trust });
+  for (const style of ['all_docs', 'main_only'] as const) {
+    const answer = await service.answer(asker, { op: 'changes', db: 'notes', since: 0, limit: 100, style, includeDocs: true });
+    assert.ok(answer instanceof JsonText, 'answered as text');
+    const expected = await new LocalPeer(db).changes({ since: 0, limit: 100, style, includeDocs: true });
+    assert.deepEqual(JSON.parse(answer.text), JSON.parse(JSON.stringify(expected)));
+    // The attached document comes without its doc (fetched apart), the others with theirs.
+    const rows = JSON.parse(answer.text).results as Array<{ id: string; doc?: unknown; attachmentBytes?: number }>;
+    assert.deepEqual(rows.filter((r) => r.doc === undefined).map((r) => r.id), ['attached']);
+  }
+  // Most rows were spliced, not serialized: the local peer hands them over as text when asked.
+  const spliced = await new LocalPeer(db).changes({ since: 0, limit: 100, style: 'all_docs', includeDocs: true, docText: true });
+  assert.equal(spliced.results.filter((r) => r.docJson !== undefined).length, 4);
+});
