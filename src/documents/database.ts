@@ -34,6 +34,7 @@ import type {
   Doc,
   GetOptions,
   OpenRevsResult,
+  RevsDiffEntry,
   RevsDiffResult,
   SubscribeOptions,
 } from './types.ts';
@@ -157,8 +158,12 @@ export class Database extends DatabaseWrites {
     return result;
   }
 
-  async revsDiff(request: Record<string, unknown>): Promise<RevsDiffResult> {
-    return revsDiff(await this.pointReader(), request);
+  /** CouchDB's `_revs_diff`: a Map asked (as the replicator asks) is answered with a Map. */
+  revsDiff(request: ReadonlyMap<string, readonly string[]>): Promise<Map<string, RevsDiffEntry>>;
+  revsDiff(request: Record<string, unknown>): Promise<RevsDiffResult>;
+  async revsDiff(request: Record<string, unknown> | ReadonlyMap<string, readonly string[]>): Promise<RevsDiffResult | Map<string, RevsDiffEntry>> {
+    const reader = await this.pointReader();
+    return request instanceof Map ? revsDiff(reader, request) : revsDiff(reader, request as Record<string, unknown>);
   }
 
   async allDocs(options: AllDocsOptions = {}): Promise<AllDocsResult> {

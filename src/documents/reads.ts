@@ -18,7 +18,7 @@ import {
   sortedLeaves,
   type Rev,
 } from './rev-tree.ts';
-import type { BulkGetRequest, BulkGetResult, Doc, GetOptions, JsonObject, OpenRevsResult, RevsDiffResult } from './types.ts';
+import type { BulkGetRequest, BulkGetResult, Doc, GetOptions, JsonObject, OpenRevsResult, RevsDiffEntry, RevsDiffResult } from './types.ts';
 
 export async function readRecord(reader: KvReader, id: string): Promise<DocRecord | undefined> {
   const v = await reader.get(docKey(id));
@@ -182,22 +182,31 @@ async function prefetchRecords(reader: KvReader, ids: readonly string[]): Promis
   };
 }
 
-export async function revsDiff(reader: KvReader, request: Record<string, unknown>): Promise<RevsDiffResult> {
+/**
+ * CouchDB's `_revs_diff`. Given a Map (as the replicator asks), it answers a Map: ids read from a
+ * feed are fresh strings, and object keys would make V8 internalize each one.
+ */
+export async function revsDiff(reader: KvReader, request: ReadonlyMap<string, readonly unknown[]>): Promise<Map<string, RevsDiffEntry>>;
+export async function revsDiff(reader: KvReader, request: Record<string, unknown>): Promise<RevsDiffResult>;
+export async function revsDiff(
+  reader: KvReader,
+  request: Record<string, unknown> | ReadonlyMap<string, readonly unknown[]>,
+): Promise<RevsDiffResult | Map<string, RevsDiffEntry>> {
   if (request === null || typeof request !== 'object' || Array.isArray(request)) {
     throw new RefugeError('bad_request', 'revs_diff expects an object of id -> [revs]');
   }
-  const ids = Object.keys(request);
-  for (const id of ids) {
-    const revs = request[id];
+  const asMap = request instanceof Map;
+  const entries: Array<[string, unknown]> = asMap ? [...(request as ReadonlyMap<string, unknown>)] : Object.entries(request);
+  for (const [, revs] of entries) {
     if (!Array.isArray(revs) || !revs.every(isValidRev)) throw new RefugeError('bad_request', 'Invalid rev format');
   }
-  const values = await reader.getMany(ids.map(docKey));
-  const out: RevsDiffResult = {};
-  ids.forEach((id, i) => {
+  const values = await reader.getMany(entries.map(([id]) => docKey(id)));
+  const out = new Map<string, RevsDiffEntry>();
+  entries.forEach(([id, revs], i) => {
     const v = values[i];
     const tree = v === undefined ? undefined : decodeMeta(v).tree;
-    const { missing, possibleAncestors } = treeRevsDiff(tree, request[id] as Rev[]);
-    if (missing.length) out[id] = possibleAncestors.length ? { missing, possibleAncestors } : { missing };
+    const { missing, possibleAncestors } = treeRevsDiff(tree, revs as Rev[]);
+    if (missing.length) out.set(id, possibleAncestors.length ? { missing, possibleAncestors } : { missing });
   });
-  return out;
+  return asMap ? out : (Object.fromEntries(out) as RevsDiffResult);
 }

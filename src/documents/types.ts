@@ -155,8 +155,13 @@ export interface SubscribeOptions extends Omit<ChangesOptions, 'descending' | 'l
   signal?: AbortSignal;
 }
 
+export interface RevsDiffEntry {
+  missing: Rev[];
+  possibleAncestors?: Rev[];
+}
+
 export interface RevsDiffResult {
-  [id: string]: { missing: Rev[]; possibleAncestors?: Rev[] };
+  [id: string]: RevsDiffEntry;
 }
 
 export interface BulkGetRequest {

@@ -3,7 +3,7 @@
 
 import './node20-shim.ts';
 import type { Stream } from '@libp2p/interface';
-import type { BulkGetRequest, BulkGetResult, Doc, RevsDiffResult } from '../documents/index.ts';
+import type { BulkGetRequest, BulkGetResult, Doc, RevsDiffEntry, RevsDiffResult } from '../documents/index.ts';
 import { RefugeError, isRefugeError } from '../errors/index.ts';
 import type {
   CallOptions,
@@ -154,8 +154,9 @@ export class MeshPeer implements ReplicationPeer {
     return (await this.call('changes', { ...params }, signal, longpoll)) as PeerChanges;
   }
 
-  async revsDiff(request: Record<string, string[]>, options: CallOptions = {}): Promise<RevsDiffResult> {
-    return (await this.call('revsDiff', { revs: request }, options.signal)) as RevsDiffResult;
+  async revsDiff(request: ReadonlyMap<string, string[]>, options: CallOptions = {}): Promise<Map<string, RevsDiffEntry>> {
+    const answer = (await this.call('revsDiff', { revs: Object.fromEntries(request) }, options.signal)) as RevsDiffResult;
+    return new Map(Object.entries(answer ?? {}));
   }
 
   async bulkGet(requests: readonly BulkGetRequest[], options: { revs: true; latest: true } & CallOptions): Promise<BulkGetResult> {

@@ -85,7 +85,7 @@ export class ReplicationService {
           return changesText(result);
         }
         case 'revsDiff':
-          return await peer.revsDiff(object(req.revs, 'revs') as Record<string, string[]>);
+          return Object.fromEntries(await peer.revsDiff(new Map(Object.entries(object(req.revs, 'revs') as Record<string, string[]>))));
         case 'bulkGet':
           // Stubs keep attachment bytes off this stream: the asker fetches only the blobs it lacks.
           if (req.attachments === 'stubs') return await peer.db.bulkGet(bulkGetRequests(req.docs), { revs: true, latest: true });

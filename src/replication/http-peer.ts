@@ -1,7 +1,7 @@
 // The replication peer over any CouchDB-compatible HTTP endpoint (Refuge, CouchDB, pouchdb-server),
 // speaking CouchDB's wire names and falling back to open_revs reads where _bulk_get is missing.
 
-import type { BulkGetRequest, BulkGetResult, Doc, RevsDiffResult } from '../documents/index.ts';
+import type { BulkGetRequest, BulkGetResult, Doc, RevsDiffEntry } from '../documents/index.ts';
 import { RefugeError, isRefugeError } from '../errors/index.ts';
 import { HttpClient, docPath, type HttpClientOptions } from './http-client.ts';
 import {
@@ -150,18 +150,16 @@ export class HttpPeer implements ReplicationPeer {
     else row.attachmentBytes = attachmentBytesOf(d);
   }
 
-  async revsDiff(request: Record<string, string[]>, options: CallOptions = {}): Promise<RevsDiffResult> {
-    const { body } = await this.client.request({ method: 'POST', path: '_revs_diff', body: request, signal: options.signal });
+  async revsDiff(request: ReadonlyMap<string, string[]>, options: CallOptions = {}): Promise<Map<string, RevsDiffEntry>> {
+    const { body } = await this.client.request({ method: 'POST', path: '_revs_diff', body: Object.fromEntries(request), signal: options.signal });
     const bad = () => new RefugeError('bad_gateway', `${this.client.url}/_revs_diff: not CouchDB's answer: ${JSON.stringify(body).slice(0, 200)}`);
     if (body !== undefined && (body === null || typeof body !== 'object' || Array.isArray(body))) throw bad();
-    const out: RevsDiffResult = {};
+    const out = new Map<string, RevsDiffEntry>();
     for (const [id, entry] of Object.entries((body ?? {}) as Record<string, Wire>)) {
       if (entry === null || typeof entry !== 'object' || (entry.missing !== undefined && !Array.isArray(entry.missing))) throw bad();
       const missing = Array.isArray(entry.missing) ? (entry.missing as string[]) : [];
       if (missing.length === 0) continue;
-      out[id] = Array.isArray(entry.possible_ancestors)
-        ? { missing, possibleAncestors: entry.possible_ancestors as string[] }
-        : { missing };
+      out.set(id, Array.isArray(entry.possible_ancestors) ? { missing, possibleAncestors: entry.possible_ancestors as string[] } : { missing });
     }
     return out;
   }

@@ -1,7 +1,7 @@
 // The replication peer over an in-process Database: no serialisation, no network; long-poll waits
 // on the database's own live subscription instead of a timer.
 
-import type { BulkGetRequest, BulkGetResult, Database, Doc, RevsDiffResult } from '../documents/index.ts';
+import type { BulkGetRequest, BulkGetResult, Database, Doc, RevsDiffEntry } from '../documents/index.ts';
 import { randomUuid } from '../documents/index.ts';
 import { RefugeError, isRefugeError } from '../errors/index.ts';
 import {
@@ -114,7 +114,7 @@ export class LocalPeer implements ReplicationPeer {
     return changes;
   }
 
-  revsDiff(request: Record<string, string[]>): Promise<RevsDiffResult> {
+  revsDiff(request: ReadonlyMap<string, string[]>): Promise<ReadonlyMap<string, RevsDiffEntry>> {
     return this.db.revsDiff(request);
   }
 

@@ -1,7 +1,7 @@
 // The one thing the replicator talks to: a database seen through CouchDB's replication protocol.
 // A local Database, a CouchDB-compatible HTTP endpoint or (later) a mesh stream all implement it.
 
-import type { BulkGetRequest, BulkGetResult, Doc, RevsDiffResult } from '../documents/index.ts';
+import type { BulkGetRequest, BulkGetResult, Doc, RevsDiffEntry } from '../documents/index.ts';
 
 /**
  * A position in a changes feed. Opaque: CouchDB 2+ uses strings like "12-g1AAA…", Refuge and
@@ -105,7 +105,8 @@ export interface ReplicationPeer {
   /** Creates the database if it is missing (used for `createTarget`). Absent: cannot create. */
   createDatabase?(options?: CallOptions): Promise<void>;
   changes(request: PeerChangesRequest): Promise<PeerChanges>;
-  revsDiff(request: Record<string, string[]>, options?: CallOptions): Promise<RevsDiffResult>;
+  /** id -> revs asked; answers id -> what is missing, for the ids that miss something. Maps: see reads.ts. */
+  revsDiff(request: ReadonlyMap<string, string[]>, options?: CallOptions): Promise<ReadonlyMap<string, RevsDiffEntry>>;
   /** Each returned document carries `_revisions` (revs) and is the newest leaf of its branch (latest). */
   bulkGet(
     requests: readonly BulkGetRequest[],

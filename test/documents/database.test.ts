@@ -251,6 +251,11 @@ for (const engine of ENGINES) {
         a: { missing: ['3-' + 'f'.repeat(32)], possibleAncestors: [r2.rev] },
         b: { missing: ['1-' + 'e'.repeat(32)] },
       });
+      // Asked as a Map (as the replicator asks), answered as one, with the same entries.
+      const asMap = await db.revsDiff(new Map([['a', [r1.rev, r2.rev, '3-' + 'f'.repeat(32)]], ['b', ['1-' + 'e'.repeat(32)]]]));
+      assert.ok(asMap instanceof Map);
+      assert.deepEqual(Object.fromEntries(asMap), diff);
+      await rejectsWith(db.revsDiff(new Map([['a', ['nope']]])), 'bad_request');
       await db.bulkDocs([{ _id: 'a', _rev: '2-' + 'c'.repeat(32), _revisions: { start: 2, ids: ['c'.repeat(32), r1.rev.slice(2)] }, _deleted: true }], { newEdits: false });
       const got = await db.bulkGet([{ id: 'a', rev: r1.rev }, { id: 'a' }, { id: 'zz' }], { revs: true });
       // No rev: every leaf, the deleted one too (CouchDB reads it as open_revs=all).

@@ -48,7 +48,7 @@ test('an untrusted peer reads the public database and nothing else, and cannot w
     const p = stranger.mesh.peer(to, db);
     await assert.rejects(p.info(), code('forbidden'));
     await assert.rejects(p.changes({ since: 0, limit: 10, style: 'all_docs' }), code('forbidden'));
-    await assert.rejects(p.revsDiff({ diary: [REV] }), code('forbidden'));
+    await assert.rejects(p.revsDiff(new Map([['diary', [REV]]])), code('forbidden'));
     await assert.rejects(p.bulkGet([{ id: 'diary' }], { revs: true, latest: true }), code('forbidden'));
     await assert.rejects(p.bulkDocs([{ _id: 'x', _rev: REV }], { newEdits: false }), code('forbidden'));
     await assert.rejects(p.getLocal(CHECKPOINT), code('forbidden'));

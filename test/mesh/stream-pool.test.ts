@@ -48,7 +48,7 @@ test('sequential requests share one stream; concurrent ones a few; 1.0.0 peers o
   await Promise.all(Array.from({ length: 4 }, () => peer.changes({ since: 0, limit: 5, style: 'all_docs' })));
   assert.ok(opener.opened.length <= 5, `${opener.opened.length} streams`);
   const before = opener.opened.length;
-  for (let i = 0; i < 10; i++) await peer.revsDiff({ d1: ['1-abc'] });
+  for (let i = 0; i < 10; i++) await peer.revsDiff(new Map([['d1', ['1-abc']]]));
   assert.equal(opener.opened.length, before, 'idle streams are reused');
 
   // A refused request answers on the stream; the stream stays good for the next request.
