@@ -68,40 +68,8 @@ export async function readChanges(
       const row: ChangeRow = { seq: e.seq, id: e.id, changes: [{ rev: e.rev }] };
       if (e.deleted) row.deleted = true;
       if (raw !== undefined) {
-        // The snapshot guarantees the record is at this sequence. The tree is decoded only when
-        // a row needs it (all_docs style, conflicts).
-        if (o.includeDocs && docBytesLeft > 0 && o.docText && !filter.match && !o.conflicts && !o.attachments) {
-          const tree = o.style === 'all_docs' || o.revs ? decodeMeta(raw).tree : undefined;
-          const text = docText(e, raw, o.revs ? tree : undefined, revsLimit);
-          if (text !== undefined) {
-            if (o.style === 'all_docs') row.changes = sortedLeaves(tree!).map((l) => ({ rev: l.rev }));
-            row.docJson = text;
-            docBytesLeft -= raw.length;
-            results.push(row);
-            if (results.length >= limit) {
-              done = true;
-              break;
-            }
-            continue;
-          }
-        }
-        let doc: Doc;
-        let matched: Doc;
-        if (o.style === 'all_docs' || o.conflicts || (o.revs && o.includeDocs) || filter.matchConflicts) {
-          const rec = decodeRecord(e.id, raw);
-          if (o.style === 'all_docs') row.changes = sortedLeaves(rec.tree).map((l) => ({ rev: l.rev }));
-          doc = buildDoc(rec, rec.rev, rec.body, { conflicts: o.conflicts, revs: o.revs === true && o.includeDocs === true }, revsLimit);
-          matched = filter.matchConflicts && !o.conflicts ? buildDoc(rec, rec.rev, rec.body, { conflicts: true }, revsLimit) : doc;
-        } else {
-          doc = decodeWinnerDoc(e.id, e.rev, raw) as Doc;
-          if (e.deleted) doc._deleted = true;
-          matched = doc;
-        }
-        if (filter.match && !filter.match(matched)) continue;
-        if (o.includeDocs && docBytesLeft > 0) {
-          row.doc = doc;
-          docBytesLeft -= raw.length;
-        }
+        if (!fillRow(row, e, raw, o, filter, docBytesLeft > 0, revsLimit)) continue;
+        if (row.doc !== undefined || row.docJson !== undefined) docBytesLeft -= raw.length;
       }
       results.push(row);
       if (results.length >= limit) {
@@ -113,6 +81,47 @@ export async function readChanges(
   }
   if (!done && !o.descending) lastSeq = Math.max(lastSeq, upTo);
   return { results, lastSeq };
+}
+
+/**
+ * Completes `row` from its document's record (the snapshot guarantees the record is at the row's
+ * sequence): `all_docs` leaves, and the document when `withDoc`, as text where it can be spliced.
+ * False when the filter rejects the document. The tree is decoded only when the row needs it.
+ */
+function fillRow(
+  row: ChangeRow,
+  e: { id: string; rev: string; deleted: boolean },
+  raw: string,
+  o: ChangesOptions,
+  filter: ChangesFilter,
+  withDoc: boolean,
+  revsLimit: number,
+): boolean {
+  const wantDoc = o.includeDocs === true && withDoc;
+  if (wantDoc && o.docText && !filter.match && !o.conflicts && !o.attachments) {
+    const tree = o.style === 'all_docs' || o.revs ? decodeMeta(raw).tree : undefined;
+    const text = docText(e, raw, o.revs ? tree : undefined, revsLimit);
+    if (text !== undefined) {
+      if (o.style === 'all_docs') row.changes = sortedLeaves(tree!).map((l) => ({ rev: l.rev }));
+      row.docJson = text;
+      return true;
+    }
+  }
+  let doc: Doc;
+  let matched: Doc;
+  if (o.style === 'all_docs' || o.conflicts || (o.revs && o.includeDocs) || filter.matchConflicts) {
+    const rec = decodeRecord(e.id, raw);
+    if (o.style === 'all_docs') row.changes = sortedLeaves(rec.tree).map((l) => ({ rev: l.rev }));
+    doc = buildDoc(rec, rec.rev, rec.body, { conflicts: o.conflicts, revs: o.revs === true && o.includeDocs === true }, revsLimit);
+    matched = filter.matchConflicts && !o.conflicts ? buildDoc(rec, rec.rev, rec.body, { conflicts: true }, revsLimit) : doc;
+  } else {
+    doc = decodeWinnerDoc(e.id, e.rev, raw) as Doc;
+    if (e.deleted) doc._deleted = true;
+    matched = doc;
+  }
+  if (filter.match && !filter.match(matched)) return false;
+  if (wantDoc) row.doc = doc;
+  return true;
 }
 
 /**
@@ -137,3 +146,19 @@ function docText(e: { id: string; rev: string; deleted: boolean }, raw: string, 
   }
   return out + '}';
 }
+
+/**
+ * A changes row as JSON text, with `docJson` spliced in as its `doc`. Fields go in ChangeRow's
+ * order, as JSON.stringify writes them; `tail` holds further members (`,"name":value`).
+ */
+export function changeRowJson(
+  row: { seq: number | string; id: string; changes: ReadonlyArray<{ rev: string }>; deleted?: boolean; doc?: unknown; docJson?: string },
+  tail = '',
+): string {
+  let out = '{"seq":' + JSON.stringify(row.seq) + ',"id":' + JSON.stringify(row.id) + ',"changes":' + JSON.stringify(row.changes);
+  if (row.deleted) out += ',"deleted":true';
+  if (row.docJson !== undefined) out += ',"doc":' + row.docJson;
+  else if (row.doc !== undefined) out += ',"doc":' + JSON.stringify(row.doc);
+  return out + tail + '}';
+}
+

@@ -27,3 +27,4 @@ export { canonicalJson } from './canonical-json.ts';
 export { splitDoc, validateDbName, validateDocId } from './validate.ts';
 export { IdGenerator, randomUuid } from './ids.ts';
 export { CommitSignal, liveChanges, type FeedSource } from './subscription.ts';
+export { changeRowJson } from './changes.ts';

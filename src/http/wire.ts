@@ -1,6 +1,6 @@
 // camelCase library results to CouchDB's snake_case wire shapes (and back for request options).
 
-import type { AllDocsResult, ChangesResult, DatabaseInfo, FindResult, RevsDiffResult, WriteFailure, WriteResult } from '../documents/index.ts';
+import { changeRowJson, type AllDocsResult, type ChangesResult, type DatabaseInfo, type FindResult, type RevsDiffResult, type WriteFailure, type WriteResult } from '../documents/index.ts';
 
 /** `update_seq` only when the request asked for it (`update_seq=true`), as CouchDB answers. */
 export function allDocsWire(r: Omit<AllDocsResult, 'updateSeq'> & { updateSeq?: number }, updateSeq = false) {
@@ -14,20 +14,12 @@ export function changesWire(r: ChangesResult, pending?: number) {
 
 /**
  * The same answer as JSON text, when some rows carry their document as text (`docJson`): it goes
- * in as `doc` unparsed. Undefined when none does. Rows are written field by field, in
- * ChangeRow's order, as JSON.stringify would write them.
+ * in as `doc` unparsed. Undefined when none does.
  */
 export function changesJson(r: ChangesResult, pending?: number): string | undefined {
   if (!r.results.some((row) => row.docJson !== undefined)) return undefined;
   // Joined once at the end: one flat string, not a chain of concatenations to flatten.
-  const rows: string[] = [];
-  for (const row of r.results) {
-    let out = '{"seq":' + row.seq + ',"id":' + JSON.stringify(row.id) + ',"changes":' + JSON.stringify(row.changes);
-    if (row.deleted) out += ',"deleted":true';
-    if (row.docJson !== undefined) out += ',"doc":' + row.docJson;
-    else if (row.doc !== undefined) out += ',"doc":' + JSON.stringify(row.doc);
-    rows.push(out + '}');
-  }
+  const rows = r.results.map((row) => changeRowJson(row));
   return '{"results":[' + rows.join(',') + '],"last_seq":' + r.lastSeq + (pending === undefined ? '' : ',"pending":' + pending) + '}';
 }
 

@@ -5,6 +5,7 @@ import './node20-shim.ts';
 import type { Stream } from '@libp2p/interface';
 import { lpStream } from '@libp2p/utils';
 import { RefugeError, isErrorCode, isRefugeError } from '../errors/index.ts';
+import { changeRowJson } from '../documents/index.ts';
 import type { PeerChanges } from '../replication/index.ts';
 
 export type Answer = { ok: true; result: unknown } | { error: string; reason: string };
@@ -23,20 +24,9 @@ export function encodeJson(value: unknown): Uint8Array {
   return encoder.encode(JSON.stringify(value));
 }
 
-/**
- * A changes answer as JSON text: rows that carry `docJson` get it as their `doc`, unparsed. Rows
- * are written field by field in PeerChangeRow's order, as JSON.stringify would write them.
- */
+/** A changes answer as JSON text: rows that carry `docJson` get it as their `doc`, unparsed. */
 export function changesText(changes: PeerChanges): JsonText {
-  const rows: string[] = [];
-  for (const row of changes.results) {
-    let out = '{"seq":' + JSON.stringify(row.seq) + ',"id":' + JSON.stringify(row.id) + ',"changes":' + JSON.stringify(row.changes);
-    if (row.deleted) out += ',"deleted":true';
-    if (row.docJson !== undefined) out += ',"doc":' + row.docJson;
-    else if (row.doc !== undefined) out += ',"doc":' + JSON.stringify(row.doc);
-    if (row.attachmentBytes !== undefined) out += ',"attachmentBytes":' + row.attachmentBytes;
-    rows.push(out + '}');
-  }
+  const rows = changes.results.map((row) => changeRowJson(row, row.attachmentBytes === undefined ? '' : ',"attachmentBytes":' + row.attachmentBytes));
   const pending = changes.pending === undefined ? '' : ',"pending":' + changes.pending;
   return new JsonText('{"results":[' + rows.join(',') + '],"lastSeq":' + JSON.stringify(changes.lastSeq) + pending + '}');
 }

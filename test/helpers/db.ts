@@ -31,3 +31,28 @@ export async function freshDb(
     },
   };
 }
+
+/**
+ * Documents whose changes rows differ in every way a row can: escapes and non-ASCII text, an empty
+ * body, a second revision, a deletion, two conflicting branches, an attachment (`attached`), and
+ * a body that only mentions `"_attachments":` in a value.
+ */
+export async function putVariedDocs(db: Database): Promise<void> {
+  await db.put({ _id: 'plain', text: 'line\nbreak "quoted" \\ \u2028 é 😀', n: -0.5e-7, big: 1e21, nested: { a: [null, true, { b: '' }] } });
+  await db.put({ _id: 'empty' });
+  await db.put({ _id: 'proto', constructor: 'c', toString: { valueOf: 1 } });
+  const edited = await db.put({ _id: 'edited', v: 1 });
+  await db.put({ _id: 'edited', _rev: edited.rev, v: 2 });
+  const gone = await db.put({ _id: 'gone', v: 1 });
+  await db.remove('gone', gone.rev);
+  await db.bulkDocs(
+    [
+      { _id: 'conflicted', _rev: '2-bbb', v: 'b', _revisions: { start: 2, ids: ['bbb', 'aaa'] } },
+      { _id: 'conflicted', _rev: '2-ccc', v: 'c', _revisions: { start: 2, ids: ['ccc', 'aaa'] } },
+    ],
+    { newEdits: false },
+  );
+  await db.put({ _id: 'attached', _attachments: { 'a.txt': { content_type: 'text/plain', data: Buffer.from('hello').toString('base64') } } });
+  await db.put({ _id: 'text-mentions', note: '"_attachments":{} is only text here' });
+}
+

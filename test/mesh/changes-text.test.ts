@@ -3,10 +3,10 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { encodeBase64 } from '../../src/documents/attachments.ts';
 import { LocalPeer } from '../../src/replication/index.ts';
 import { ReplicationService, addPeer, setGrant, type TrustState } from '../../src/mesh/index.ts';
 import { JsonText } from '../../src/mesh/wire.ts';
+import { putVariedDocs } from '../helpers/db.ts';
 import { startPeerNode } from './helpers.ts';
 
 test('a changes answer with documents reads back as the local peer answers it', async (t) => {
@@ -16,18 +16,7 @@ test('a changes answer with documents reads back as the local peer answers it', 
   const asker = b.mesh.peerId;
   await a.trust.update((s: TrustState) => setGrant(addPeer(s, { id: asker }), 'notes', 'read', `peer:${asker}`, true));
   const db = await a.node.createDb('notes');
-  await db.put({ _id: 'plain', text: 'line\nbreak "quoted" é 😀', n: 1e21 });
-  await db.put({ _id: 'empty' });
-  const gone = await db.put({ _id: 'gone', v: 1 });
-  await db.remove('gone', gone.rev);
-  await db.bulkDocs(
-    [
-      { _id: 'conflicted', _rev: '2-bbb', v: 'b', _revisions: { start: 2, ids: ['bbb', 'aaa'] } },
-      { _id: 'conflicted', _rev: '2-ccc', v: 'c', _revisions: { start: 2, ids: ['ccc', 'aaa'] } },
-    ],
-    { newEdits: false },
-  );
-  await db.put({ _id: 'attached', _attachments: { 'a.txt': { content_type: 'text/plain', data: encodeBase64(new TextEncoder().encode('hi')) } } });
+  await putVariedDocs(db);
 
   const service = new ReplicationService({ node: a.node, trust: a.trust });
   for (const style of ['all_docs', 'main_only'] as const) {
@@ -41,5 +30,5 @@ test('a changes answer with documents reads back as the local peer answers it', 
   }
   // Most rows were spliced, not serialized: the local peer hands them over as text when asked.
   const spliced = await new LocalPeer(db).changes({ since: 0, limit: 100, style: 'all_docs', includeDocs: true, docText: true });
-  assert.equal(spliced.results.filter((r) => r.docJson !== undefined).length, 4);
+  assert.equal(spliced.results.filter((r) => r.docJson !== undefined).length, spliced.results.length - 1);
 });
