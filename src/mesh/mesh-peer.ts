@@ -155,8 +155,15 @@ export class MeshPeer implements ReplicationPeer {
   }
 
   async revsDiff(request: ReadonlyMap<string, string[]>, options: CallOptions = {}): Promise<Map<string, RevsDiffEntry>> {
-    const answer = (await this.call('revsDiff', { revs: Object.fromEntries(request) }, options.signal)) as RevsDiffResult;
-    return new Map(Object.entries(answer ?? {}));
+    const answer = await this.call('revsDiff', { revs: Object.fromEntries(request) }, options.signal);
+    const bad = () => new RefugeError('bad_gateway', `peer ${this.peerId}: not a revsDiff answer`);
+    if (answer === null || typeof answer !== 'object' || Array.isArray(answer)) throw bad();
+    const out = new Map<string, RevsDiffEntry>();
+    for (const [id, entry] of Object.entries(answer as RevsDiffResult)) {
+      if (entry === null || typeof entry !== 'object' || !Array.isArray(entry.missing)) throw bad();
+      out.set(id, entry);
+    }
+    return out;
   }
 
   async bulkGet(requests: readonly BulkGetRequest[], options: { revs: true; latest: true } & CallOptions): Promise<BulkGetResult> {
