@@ -126,9 +126,8 @@ function fillRow(
 
 /**
  * The winning document as buildDoc would serialize it (with `_revisions` from `revsOf` when
- * given), spliced from the stored record: the body
- * text is JSON.stringify output, so it reads back identically. Undefined when the body holds
- * attachment stubs (those are rewritten on the way out), or when it is too large to inline.
+ * given), spliced from the stored record: the body text is JSON.stringify output, so it reads
+ * back identically. Undefined when the body holds attachment stubs (rewritten on the way out).
  */
 function docText(e: { id: string; rev: string; deleted: boolean }, raw: string, revsOf: RevTree | undefined, revsLimit: number): string | undefined {
   const nl = raw.indexOf('\n');
