@@ -28,7 +28,7 @@ export class DesignDocs {
     if (this.cache) return this.cache;
     const generation = this.generation;
     const load = (async () => {
-      const res = await this.db.allDocs({ startkey: '_design/', endkey: '_design0', inclusiveEnd: false, includeDocs: true });
+      const res = await this.db.allDocs({ startkey: '_design/', endkey: '_design0', inclusiveEnd: false, includeDocs: true, offset: false });
       const docs = res.rows.flatMap((r) => (r.doc ? [r.doc as Doc] : []));
       this.sandboxes.retain(new Set(docs.map((d) => d._id!)));
       return docs;

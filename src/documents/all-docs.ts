@@ -53,6 +53,14 @@ function docOf(id: string, rev: string, raw: string, o: AllDocsOptions, revsLimi
   return buildDoc(rec, rec.rev, rec.body, { conflicts: true }, revsLimit);
 }
 
+/**
+ * The id whose preceding documents count towards `offset`: CouchDB's offset is the number of rows
+ * before the first one returned, in the listing's direction.
+ */
+export function offsetKey(o: AllDocsOptions): string | undefined {
+  return o.keys === undefined && o.offset !== false ? (o.key ?? o.startkey) : undefined;
+}
+
 export async function allDocs(
   reader: KvReader,
   o: AllDocsOptions,
@@ -83,7 +91,8 @@ export async function allDocs(
       if (o.includeDocs) row.doc = docOf(key, head.rev, v, o, ctx.revsLimit);
       rows.push(row);
     });
-    return { totalRows: ctx.docCount, offset: skip, rows: rows.slice(skip, skip + limit) };
+    // `offset` counts the rows skipped; the caller adds those before `key` (CouchDB's meaning).
+    return { totalRows: ctx.docCount, offset: o.keys ? skip : Math.min(skip, rows.length), rows: rows.slice(skip, skip + limit) };
   }
 
   if (limit === 0) return { totalRows: ctx.docCount, offset: skip, rows };
@@ -103,5 +112,6 @@ export async function allDocs(
       if (rows.length >= limit) break outer;
     }
   }
-  return { totalRows: ctx.docCount, offset: skip, rows };
+  // The rows skipped; the caller adds the live documents before the start key.
+  return { totalRows: ctx.docCount, offset: skipped, rows };
 }

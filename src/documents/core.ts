@@ -2,6 +2,7 @@
 
 import type { IndexValue } from '../query/index.ts';
 import type { KvStore } from '../storage/index.ts';
+import type { IdCounts } from './id-counts.ts';
 import type { SeqCounts } from './seq-counts.ts';
 import type { Durability, JsonObject } from './types.ts';
 
@@ -50,6 +51,8 @@ export interface DbCore {
   state: DbState;
   /** Sequence entries counted per block, kept by the writer (`pending` of the changes feed). */
   readonly seqCounts: SeqCounts;
+  /** Live documents counted per segment of ids, kept by the writer (`offset` of `_all_docs`). */
+  readonly idCounts: IdCounts;
   /** Calls `emit` with each path index entry (path, unencoded value) of a winning body. */
   indexEntries(body: JsonObject, emit: (path: string, value: IndexValue) => void): void;
 }

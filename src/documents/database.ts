@@ -8,8 +8,9 @@ import { inlineSince, storedAttachmentBlobIds } from './attachment-edits.ts';
 import type { AttStub } from './attachments.ts';
 import { compileChangesFilter } from './changes-filter.ts';
 import type { KvStore } from '../storage/index.ts';
-import { allDocs } from './all-docs.ts';
+import { allDocs, checkAllDocsOptions, offsetKey } from './all-docs.ts';
 import { checkChangesOptions, readChanges, type ChangesFilter } from './changes.ts';
+import { IdCounts } from './id-counts.ts';
 import { SeqCounts } from './seq-counts.ts';
 import { explainFind } from './explain.ts';
 import { executeFind, parseFind, pathQuery, type FindRequest, type FindResult, type PathIndexState, type PathQuery, type PathQueryRow } from './find.ts';
@@ -57,6 +58,7 @@ export class Database extends DatabaseWrites {
         durability: options.durability ?? 'durable',
         state,
         seqCounts: new SeqCounts(),
+        idCounts: new IdCounts(),
         indexEntries: options.indexEntries,
       };
       const db = new Database(core, options);
@@ -167,9 +169,20 @@ export class Database extends DatabaseWrites {
   }
 
   async allDocs(options: AllDocsOptions = {}): Promise<AllDocsResult> {
+    this.check();
+    checkAllDocsOptions(options);
+    const from = offsetKey(options);
+    if (from !== undefined) await this.countIds(from);
     await this.settle();
     const state = this.core.state;
-    const listed = await this.withSnapshot((snap) => allDocs(snap, options, { docCount: state.docCount, revsLimit: state.revsLimit }));
+    const listed = await this.withSnapshot(async (snap) => {
+      const listing = await allDocs(snap, options, { docCount: state.docCount, revsLimit: state.revsLimit });
+      if (from === undefined) return listing;
+      // Descending, the rows before the first are those after the start key.
+      const counts = this.core.idCounts;
+      const before = options.descending ? state.docCount - (await counts.before(snap, from, true)) : await counts.before(snap, from, false);
+      return { ...listing, offset: listing.offset + Math.max(0, before) };
+    });
     if (options.attachments && options.includeDocs) await this.inlineAll(listed.rows.map((r) => r.doc));
     return { ...listed, updateSeq: state.seq };
   }
@@ -189,6 +202,17 @@ export class Database extends DatabaseWrites {
     const result = await this.withSnapshot((snap) => readChanges(snap, options, filter, upTo, this.core.state.revsLimit));
     if (options.attachments && options.includeDocs) await this.inlineAll(result.results.map((r) => r.doc));
     return result;
+  }
+
+  /**
+   * Makes the live-document counts ready to answer an offset at `id`: the first call counts every
+   * document once, and a segment grown too long is cut again (jobs that hold writes back).
+   */
+  private async countIds(id: string): Promise<void> {
+    const counts = this.core.idCounts;
+    const store = this.core.store;
+    if (!counts.ready) await this.writer.submit(() => (counts.ready ? Promise.resolve() : counts.count(store)), true);
+    if (counts.needsCut(id)) await this.writer.submit(() => (counts.needsCut(id) ? counts.recut(store, id) : Promise.resolve()), true);
   }
 
   /**

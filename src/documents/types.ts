@@ -80,6 +80,11 @@ export interface AllDocsOptions {
   conflicts?: boolean;
   /** With `includeDocs`: attachments carry their data (base64), not stubs. */
   attachments?: boolean;
+  /**
+   * `false`: `offset` is only the rows skipped, without counting the documents before the start key
+   * (for listings that never read it; the first count of a database scans all of it).
+   */
+  offset?: false;
 }
 
 export interface AllDocsRow {

@@ -38,6 +38,8 @@ export class WriteBatch {
   /** Sequence entries this batch removes and adds, for the pending counts (seq-counts.ts). */
   readonly seqRemoved: number[] = [];
   readonly seqAdded: number[] = [];
+  /** Ids that became live (+1) or stopped being (-1), as pairs; kept only once ids are counted. */
+  readonly liveDeltas: Array<string | number> | null;
   private readonly records = new Map<string, DocRecord | null>();
   /** Stored length of each record loaded or written, for the live bytes counter. */
   private readonly recordBytes = new Map<string, number>();
@@ -49,6 +51,7 @@ export class WriteBatch {
     private readonly pending: (key: string) => string | null | undefined = () => undefined,
   ) {
     this.state = { ...core.state };
+    this.liveDeltas = core.idCounts.ready ? [] : null;
     this.firstSeq = core.state.seq + 1;
   }
 
@@ -217,6 +220,8 @@ export class WriteBatch {
     }
     if (next.deleted) this.state.delCount++;
     else this.state.docCount++;
+    const wasLive = current !== undefined && !current.deleted;
+    if (this.liveDeltas && wasLive === next.deleted) this.liveDeltas.push(id, wasLive ? -1 : 1);
 
     if (this.state.autoIndex && (current?.body !== body || current?.deleted !== next.deleted)) {
       this.reindex(id, current && !current.deleted ? current.body : undefined, next.deleted ? undefined : body);
@@ -267,6 +272,7 @@ export class WriteBatch {
     this.seqRemoved.push(current.seq);
     if (current.deleted) this.state.delCount--;
     else this.state.docCount--;
+    if (this.liveDeltas && !current.deleted) this.liveDeltas.push(id, -1);
     if (this.state.autoIndex && !current.deleted) this.reindex(id, current.body, undefined);
   }
 

@@ -138,6 +138,7 @@ export class Writer {
     }
     this.core.state = batch.state;
     this.core.seqCounts.apply(batch.seqRemoved, batch.seqAdded);
+    if (batch.liveDeltas) this.core.idCounts.apply(batch.liveDeltas);
     const ackNow = this.core.durability === 'fast' && !group[0]!.exclusive;
     if (this.queued === null) this.queued = changes;
     else for (const [k, v] of changes) this.queued.set(k, v);

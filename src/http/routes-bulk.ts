@@ -92,9 +92,10 @@ export function bulkRoutes(app: FastifyInstance, ctx: ServerContext): void {
   for (const [path, optionsOf] of [['_all_docs', allDocsOptions], ['_design_docs', designDocsOptions]] as const) {
     // CouchDB's _design_docs counts design documents in total_rows, not the whole database: counted
     // once per request, however many queries it holds.
-    const totalOf = async (db: Database) => (path === '_design_docs' ? (await db.allDocs(designDocsOptions({}))).rows.length : undefined);
+    const totalOf = async (db: Database) => (path === '_design_docs' ? (await db.allDocs({ ...designDocsOptions({}), offset: false })).rows.length : undefined);
+    // Its offset, too, counts design documents only: the rows skipped among them.
     const listed = async (db: Database, options: AllDocsOptions, total: number | undefined) => {
-      const result = foreignKeysRestored(await db.allDocs(options));
+      const result = foreignKeysRestored(await db.allDocs(total === undefined ? options : { ...options, offset: false }));
       return total === undefined ? result : { ...result, totalRows: total };
     };
     const one = async (req: FastifyRequest, body?: Record<string, unknown>) => {

@@ -95,7 +95,7 @@ export class SearchIndexes {
 
   /** Deletes saved indexes that no design document defines any more; returns how many. */
   async cleanup(): Promise<number> {
-    const { rows } = await this.options.db.allDocs({ startkey: '_design/', endkey: '_design0', includeDocs: true });
+    const { rows } = await this.options.db.allDocs({ startkey: '_design/', endkey: '_design0', includeDocs: true, offset: false });
     const used = new Set<string>();
     for (const row of rows) {
       if (!row.doc) continue;

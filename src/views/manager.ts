@@ -130,7 +130,7 @@ export class ViewIndexes {
   /** CouchDB's `_view_cleanup`: deletes index data no current design document uses. */
   async cleanup(): Promise<{ removed: string[] }> {
     const live = new Set<string>();
-    const res = await this.options.db.allDocs({ startkey: '_design/', endkey: '_design0', includeDocs: true });
+    const res = await this.options.db.allDocs({ startkey: '_design/', endkey: '_design0', includeDocs: true, offset: false });
     for (const row of res.rows) {
       if (!row.doc) continue;
       try {

@@ -87,6 +87,10 @@ describe('CouchDB API shapes', () => {
     assert.deepEqual(posted.body.rows.map((r: any) => [r.key, r.doc === null ? null : (r.doc?.id ?? r.error)]), [['a', 'a'], ['c', null], ['zz', 'not_found']]);
     assert.equal(posted.body.rows[1].value.deleted, true);
     assert.deepEqual(ids((await request(`${db}/_all_docs?limit=1`, { method: 'POST', body: { startkey: 'b' } })).body), ['b']);
+    // `offset` counts the live rows before the first one (the deleted `c` is not a row), as CouchDB does.
+    assert.equal((await request(`${db}/_all_docs?limit=1`, { method: 'POST', body: { startkey: 'b' } })).body.offset, 3);
+    assert.equal((await request(`${db}/_all_docs?startkey=%22a%22&skip=1`)).body.offset, 3);
+    assert.equal((await request(`${db}/_all_docs?startkey=%22a%22&descending=true`)).body.offset, 1);
     // `;` separates query parameters as `&` does, as in CouchDB (mochiweb); an encoded one is a character.
     assert.deepEqual(ids((await request(`${db}/_all_docs?limit=1;startkey=%22b%22`)).body), ['b']);
     assert.equal((await request(`${db}/_all_docs?limit=1;skip=1`)).body.rows.length, 1);
