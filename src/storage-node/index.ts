@@ -66,6 +66,7 @@ async function directoryBytes(dir: string): Promise<number> {
 
 export const DEFAULT_CACHE_SIZE = 32 * 1024 * 1024;
 export const DEFAULT_WRITE_BUFFER_SIZE = 16 * 1024 * 1024;
+export const DEFAULT_BLOCK_SIZE = 2048;
 
 export interface LevelDbTuning {
   /**
@@ -84,6 +85,15 @@ export interface LevelDbTuning {
    * flushed); the docs benchmark's peak RSS stayed at 242 MB.
    */
   writeBufferSize?: number;
+  /**
+   * Uncompressed bytes per table block. Default 2 KiB, not LevelDB's 4: a read of a document whose
+   * block is not cached decompresses the whole block, and most random reads are such reads (a
+   * 100k-doc database spans more blocks than 10k reads touch twice). On 100k documents such a read
+   * took about 12 µs with 4 KiB blocks, 9 with 2 and 8 with 1 (10k random reads just after the
+   * writes), and the same database took 26, 29 and 32 MB on disk once compacted. Applies to tables
+   * written from then on.
+   */
+  blockSize?: number;
 }
 
 export function leveldbEngine(tuning: LevelDbTuning = {}): StorageEngine {
@@ -96,6 +106,7 @@ export function leveldbEngine(tuning: LevelDbTuning = {}): StorageEngine {
           createIfMissing: true,
           cacheSize: tuning.cacheSize ?? DEFAULT_CACHE_SIZE,
           writeBufferSize: tuning.writeBufferSize ?? DEFAULT_WRITE_BUFFER_SIZE,
+          blockSize: tuning.blockSize ?? DEFAULT_BLOCK_SIZE,
         } as any);
       } catch (err) {
         const locked = /lock/i.test(String((err as { cause?: unknown })?.cause ?? err));
