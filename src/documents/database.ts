@@ -13,6 +13,7 @@ import { checkChangesOptions, readChanges, type ChangesFilter } from './changes.
 import { IdCounts } from './id-counts.ts';
 import { SeqCounts } from './seq-counts.ts';
 import { explainFind } from './explain.ts';
+import { databaseInfo } from './info.ts';
 import { executeFind, parseFind, pathQuery, type FindRequest, type FindResult, type PathIndexState, type PathQuery, type PathQueryRow } from './find.ts';
 import { decodeState, initialState, type DbCore } from './core.ts';
 import type { OpenDatabaseOptions } from './database-base.ts';
@@ -75,28 +76,7 @@ export class Database extends DatabaseWrites {
 
   async info(): Promise<DatabaseInfo> {
     await this.settle();
-    const s = this.core.state;
-    const info: DatabaseInfo = {
-      dbName: this.core.name,
-      docCount: s.docCount,
-      docDelCount: s.delCount,
-      updateSeq: s.seq,
-      engine: this.core.store.engine,
-      durability: this.core.durability,
-      autoIndex: s.autoIndex,
-      revsLimit: s.revsLimit,
-      purgeSeq: s.purgeSeq,
-    };
-    const store = this.core.store;
-    // external: the live records' bytes (uncompressed); active: what storage estimates its tables
-    // hold, or while everything still sits in LevelDB's memory table (no table yet), the live bytes
-    // as far as the files (its log) hold them.
-    const external = Math.max(0, s.liveBytes ?? 0);
-    const approximate = store.approximateSize ? await store.approximateSize({ gte: '', lt: '\u007f' }) : 0;
-    const file = store.diskSize ? await store.diskSize() : Math.max(approximate, external);
-    const active = approximate > 0 ? approximate : Math.min(external, file);
-    info.sizes = { file, active, external };
-    return info;
+    return databaseInfo(this.core);
   }
 
   // ---- reads ----

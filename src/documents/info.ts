@@ -1,0 +1,31 @@
+// A database's info (CouchDB's `GET /{db}`): its counters as committed, and its sizes as storage
+// estimates them.
+
+import type { DbCore } from './core.ts';
+import type { DatabaseInfo } from './types.ts';
+
+/** The caller settles pending writes first, so the counters are those storage holds. */
+export async function databaseInfo(core: DbCore): Promise<DatabaseInfo> {
+  const s = core.state;
+  const info: DatabaseInfo = {
+    dbName: core.name,
+    docCount: s.docCount,
+    docDelCount: s.delCount,
+    updateSeq: s.seq,
+    engine: core.store.engine,
+    durability: core.durability,
+    autoIndex: s.autoIndex,
+    revsLimit: s.revsLimit,
+    purgeSeq: s.purgeSeq,
+  };
+  const store = core.store;
+  // external: the live records' bytes (uncompressed); active: what storage estimates its tables
+  // hold, or while everything still sits in LevelDB's memory table (no table yet), the live bytes
+  // as far as the files (its log) hold them.
+  const external = Math.max(0, s.liveBytes ?? 0);
+  const approximate = store.approximateSize ? await store.approximateSize({ gte: '', lt: '\u007f' }) : 0;
+  const file = store.diskSize ? await store.diskSize() : Math.max(approximate, external);
+  const active = approximate > 0 ? approximate : Math.min(external, file);
+  info.sizes = { file, active, external };
+  return info;
+}
