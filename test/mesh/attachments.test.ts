@@ -7,14 +7,10 @@ import assert from 'node:assert/strict';
 import { collectBytes, type BlobId } from '../../src/blobs/core.ts';
 import { encodeBase64 } from '../../src/documents/attachments.ts';
 import { replicate } from '../../src/replication/index.ts';
-import { AutoSync, REPLICATION_PROTOCOL_MANY, ReplicationService, addPeer, setGrant, type TrustState } from '../../src/mesh/index.ts';
-import { nextEvent, startPeerNode } from './helpers.ts';
+import { AutoSync, REPLICATION_PROTOCOL_MANY, ReplicationService, addPeer, setGrant } from '../../src/mesh/index.ts';
+import { nextEvent, sharing, startPeerNode } from './helpers.ts';
 
-const share = (peer: string) => (s: TrustState) => {
-  let next = addPeer(s, { id: peer });
-  for (const access of ['read', 'write'] as const) next = setGrant(next, 'notes', access, `peer:${peer}`, true);
-  return next;
-};
+const share = (peer: string) => sharing(peer, 'notes');
 
 test('a pulled document brings its 1 MiB attachment once, by blob, verified and under the same id', async (t) => {
   const a = await startPeerNode();

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openNode, type RefugeNode } from '../../src/node/index.ts';
-import { FileTrustStore, MeshNode, MemoryTrustStore, type MeshNodeOptions, type TrustStore } from '../../src/mesh/index.ts';
+import { FileTrustStore, MeshNode, MemoryTrustStore, addPeer, setGrant, type MeshNodeOptions, type TrustState, type TrustStore } from '../../src/mesh/index.ts';
 import type { Emitter } from '../../src/replication/emitter.ts';
 
 export interface PeerNode {
@@ -60,6 +60,13 @@ export async function startPeerNode(options: PeerNodeOptions = {}): Promise<Peer
     },
   };
 }
+
+/** A trust update: `peer` trusted, and allowed to read and write database `db` (by its id). */
+export const sharing = (peer: string, db: string) => (s: TrustState): TrustState => {
+  let next = addPeer(s, { id: peer });
+  for (const access of ['read', 'write'] as const) next = setGrant(next, db, access, `peer:${peer}`, true);
+  return next;
+};
 
 export async function tempDir(prefix = 'refuge-mesh-'): Promise<{ path: string; cleanup: () => Promise<void> }> {
   const path = await mkdtemp(join(tmpdir(), prefix));

@@ -5,14 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { replicate } from '../../src/replication/index.ts';
-import { REPLICATION_PROTOCOL_MANY, ReplicationService, addPeer, setGrant, type TrustState } from '../../src/mesh/index.ts';
-import { startPeerNode } from './helpers.ts';
-
-const share = (peer: string) => (s: TrustState) => {
-  let next = addPeer(s, { id: peer });
-  for (const access of ['read', 'write'] as const) next = setGrant(next, 'notes', access, `peer:${peer}`, true);
-  return next;
-};
+import { REPLICATION_PROTOCOL_MANY, ReplicationService, addPeer } from '../../src/mesh/index.ts';
+import { sharing, startPeerNode } from './helpers.ts';
 
 const MALFORMED: unknown[] = [null, 7, 'missing', [], { d1: null }, { d1: 'x' }, { d1: { missing: 'x' } }, { d1: { missing: null } }];
 
@@ -22,7 +16,7 @@ test('a revs_diff answer of the wrong shape is bad_gateway, and a push to that p
   t.after(async () => {
     await Promise.all([a.close(), b.close()]);
   });
-  await b.trust.update(share(a.mesh.peerId));
+  await b.trust.update(sharing(a.mesh.peerId, 'notes'));
   await a.trust.update((s) => addPeer(s, { id: b.mesh.peerId }));
   const [na, nb] = await Promise.all([a.node.createDb('notes'), b.node.createDb('notes')]);
   await na.bulkDocs([{ _id: 'd1', n: 1 }, { _id: 'd2', n: 2 }]);
