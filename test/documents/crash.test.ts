@@ -10,6 +10,7 @@ import { openDatabase } from '../../src/index.ts';
 import { tempDir } from '../helpers/db.ts';
 
 const writer = fileURLToPath(new URL('../fixtures/crash-writer.ts', import.meta.url));
+const mixedWriter = fileURLToPath(new URL('../fixtures/crash-mixed-writer.ts', import.meta.url));
 
 async function killMidStream(dataDir: string, mode: 'durable' | 'fast', acks: number): Promise<string[]> {
   const child = spawn(process.execPath, ['--import', 'tsx', writer, dataDir, mode], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -72,4 +73,63 @@ test('fast mode after kill -9: opens cleanly, keeps a prefix of the acknowledged
   assert.equal(changes.results.length, info.docCount);
   assert.equal(changes.lastSeq, info.updateSeq);
   await db.put({ _id: 'after-crash' });
+});
+
+type MixedAck = { id: string; rev: string; deleted?: boolean; conflict?: boolean } | { compact: number };
+
+/** Runs the mixed writer and kills it as soon as it says it started its `compactions`-th compaction. */
+async function killDuringCompaction(dataDir: string, compactions: number): Promise<MixedAck[]> {
+  const child = spawn(process.execPath, ['--import', 'tsx', mixedWriter, dataDir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const acked: MixedAck[] = [];
+  const lines = createInterface({ input: child.stdout! });
+  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+  let seen = 0;
+  for await (const line of lines) {
+    if (line === 'ready') continue;
+    const ack = JSON.parse(line) as MixedAck;
+    acked.push(ack);
+    if ('compact' in ack && ++seen >= compactions) {
+      child.kill('SIGKILL');
+      break;
+    }
+  }
+  assert.equal(await exited, 'SIGKILL');
+  return acked;
+}
+
+test('updates, deletions, conflicts and compactions killed with -9: every acknowledged revision is kept, every leaf readable', async (t) => {
+  const dir = await tempDir('refuge-crash-mixed-');
+  t.after(dir.cleanup);
+  const acked = await killDuringCompaction(dir.path, 12);
+  const writes = acked.filter((a): a is Exclude<MixedAck, { compact: number }> => 'id' in a);
+  assert.ok(writes.some((w) => w.deleted) && writes.some((w) => w.conflict), 'the stream had deletions and conflicts');
+
+  const db = await openDatabase('crash', { dataDir: dir.path, durability: 'durable' });
+  t.after(() => db.close());
+  const check = async () => {
+    // Every acknowledged revision is in its document's tree.
+    const asked = new Map<string, string[]>();
+    for (const w of writes) asked.set(w.id, [...(asked.get(w.id) ?? []), w.rev]);
+    assert.deepEqual([...(await db.revsDiff(asked))], [], 'acknowledged revisions lost');
+    // Every leaf, winning or not, deleted or not, still has its body.
+    for (const id of asked.keys()) {
+      for (const leaf of await db.getOpenRevs(id, 'all')) assert.ok('ok' in leaf, `${id}: a leaf lost its body`);
+    }
+    const info = await db.info();
+    const listed = await db.allDocs({ includeDocs: true });
+    assert.equal(listed.rows.length, info.docCount);
+    assert.ok(listed.rows.every((r) => r.doc && typeof r.doc.n === 'number'));
+    const changes = await db.changes();
+    assert.equal(changes.results.length, info.docCount + info.docDelCount);
+    assert.equal(changes.lastSeq, info.updateSeq);
+    // The path index agrees with the winners.
+    const indexed = [];
+    for await (const row of db.query({ path: 'n', gt: true, lt: '' })) indexed.push(row.id);
+    assert.deepEqual(indexed.sort(), listed.rows.map((r) => r.id).sort());
+  };
+  await check();
+  // It compacts and takes writes again, and still holds everything.
+  await db.compact();
+  await check();
+  await db.put({ _id: 'after-crash', n: 0 });
 });
