@@ -8,6 +8,7 @@ import { memoryEngine, type StorageEngine } from './storage/index.ts';
 export * from './documents/index.ts';
 export * from './errors/index.ts';
 export { memoryEngine, type StorageEngine, type KvStore } from './storage/index.ts';
+export { indexedDbEngine, type IndexedDbOptions } from './storage-browser/index.ts';
 
 export interface CoreOpenOptions extends Partial<Omit<OpenDatabaseOptions, 'engine' | 'location'>> {
   engine?: StorageEngine;
