@@ -11,8 +11,17 @@ export async function tempDir(prefix = 'refuge-test-'): Promise<{ path: string; 
   return { path, cleanup: () => rm(path, { recursive: true, force: true }) };
 }
 
-export type EngineName = 'memory' | 'leveldb';
-export const ENGINES: EngineName[] = ['memory', 'leveldb'];
+export type EngineName = 'memory' | 'leveldb' | 'indexeddb';
+/** The document suites run on every engine; IndexedDB through fake-indexeddb, as a browser build runs it. */
+export const ENGINES: EngineName[] = ['memory', 'leveldb', 'indexeddb'];
+
+/** The engine to open for a name; fake-indexeddb's globals are installed only by the tests that use it. */
+export async function engineFor(engine: EngineName): Promise<NonNullable<OpenOptions['engine']>> {
+  if (engine !== 'indexeddb') return engine;
+  await import('./fake-idb.ts');
+  const { indexedDbEngine } = await import('../../src/storage-browser/index.ts');
+  return indexedDbEngine();
+}
 
 /** Opens a fresh database; the returned cleanup closes it and deletes its files. */
 export async function freshDb(
@@ -21,7 +30,7 @@ export async function freshDb(
   name = 'test',
 ): Promise<{ db: Database; dataDir: string; cleanup: () => Promise<void> }> {
   const dir = await tempDir();
-  const db = await openDatabase(name, { engine, dataDir: dir.path, durability: 'fast', ...options });
+  const db = await openDatabase(name, { engine: await engineFor(engine), dataDir: dir.path, durability: 'fast', ...options });
   return {
     db,
     dataDir: dir.path,
