@@ -4,6 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RefugeError } from '../errors/index.ts';
+import { parseCorsOrigins } from '../http/index.ts';
 import { DEFAULT_MAX_OPEN_DBS } from '../node/index.ts';
 
 export interface NodeSettings {
@@ -14,6 +15,10 @@ export interface NodeSettings {
   engine: 'leveldb' | 'memory';
   durability: 'durable' | 'fast';
   bodyLimit: number;
+  /** Origins browsers may call the API from: `*` or a comma-separated list (CORS; off when unset). */
+  cors?: string;
+  /** 'on': cross-origin pages may send credentials (cookies, Basic auth). */
+  corsCredentials?: 'on' | 'off';
   /** Databases kept open at once (CouchDB's max_dbs_open); idle ones past it are closed. */
   maxOpenDbs: number;
   /** Blob store backend; default memory with the memory engine, otherwise fs in DATA/blobs. */
@@ -62,6 +67,8 @@ const ENV: Record<keyof NodeSettings, string> = {
   engine: 'REFUGE_ENGINE',
   durability: 'REFUGE_DURABILITY',
   bodyLimit: 'REFUGE_BODY_LIMIT',
+  cors: 'REFUGE_CORS',
+  corsCredentials: 'REFUGE_CORS_CREDENTIALS',
   maxOpenDbs: 'REFUGE_MAX_OPEN_DBS',
   blobBackend: 'REFUGE_BLOB_BACKEND',
   blobLimit: 'REFUGE_BLOB_LIMIT',
@@ -88,6 +95,8 @@ export const SETTING_HELP: Array<[flag: string, env: string, text: string]> = [
   ['--engine NAME', ENV.engine, 'storage engine: leveldb (default, on disk) or memory'],
   ['--durability MODE', ENV.durability, 'durable (default: acknowledged writes are fsynced) or fast (no fsync; a killed process can lose its last few ms of writes)'],
   ['--body-limit BYTES', ENV.bodyLimit, `largest request body (default ${DEFAULTS.bodyLimit})`],
+  ['--cors ORIGINS', ENV.cors, 'let web pages on these origins call the API: * or a comma-separated list (CORS; default off)'],
+  ['--cors-credentials on|off', ENV.corsCredentials, 'let those pages send cookies and Basic credentials (default off)'],
   ['--max-open-dbs N', ENV.maxOpenDbs, `databases kept open at once; idle ones past it close until used (default ${DEFAULTS.maxOpenDbs})`],
   ['--blob-backend NAME', ENV.blobBackend, 'blob store: fs (DATA/blobs; default), memory (default with --engine memory) or s3'],
   ['--blob-limit BYTES', ENV.blobLimit, `largest blob accepted over HTTP (default ${DEFAULTS.blobLimit}, 16 GiB)`],
@@ -107,7 +116,7 @@ export const SETTING_HELP: Array<[flag: string, env: string, text: string]> = [
   ['--config FILE', '', 'JSON file with any of these settings (default DATA/refuge.json if present)'],
 ];
 
-const ON_OFF = new Set<keyof NodeSettings>(['mesh', 'meshMdns', 'meshHub', 'meshDht', 'meshNat']);
+const ON_OFF = new Set<keyof NodeSettings>(['mesh', 'meshMdns', 'meshHub', 'meshDht', 'meshNat', 'corsCredentials']);
 
 function coerce(key: keyof NodeSettings, value: unknown, from: string): unknown {
   if (key === 'port' || key === 'bodyLimit' || key === 'blobLimit' || key === 'maxOpenDbs') {
@@ -123,6 +132,8 @@ function coerce(key: keyof NodeSettings, value: unknown, from: string): unknown 
   if (key === 'engine' && value !== 'leveldb' && value !== 'memory') throw new RefugeError('bad_request', `${from}: engine must be leveldb or memory`);
   if (key === 'durability' && value !== 'durable' && value !== 'fast') throw new RefugeError('bad_request', `${from}: durability must be durable or fast`);
   if (ON_OFF.has(key) && value !== 'on' && value !== 'off') throw new RefugeError('bad_request', `${from}: ${key} must be on or off`);
+  // Checked now, so a typo stops the node at start rather than failing every browser.
+  if (key === 'cors') parseCorsOrigins(value);
   if (key === 'blobBackend' && value !== 'fs' && value !== 'memory' && value !== 's3') throw new RefugeError('bad_request', `${from}: blobBackend must be fs, memory or s3`);
   return value;
 }

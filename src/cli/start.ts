@@ -1,7 +1,7 @@
 // `refuge start`: open the node's data directory and serve it over HTTP until Ctrl-C, then stop
 // accepting, end open feeds and flush every database before exiting (no lost writes, no stale lock).
 
-import { startServer, VERSION, type PeerAccess } from '../http/index.ts';
+import { parseCorsOrigins, startServer, VERSION, type PeerAccess } from '../http/index.ts';
 import { RefugeError } from '../errors/index.ts';
 import { openNode, type NodeBlobOptions } from '../node/index.ts';
 import type { RefugeNode } from '../node/index.ts';
@@ -40,7 +40,15 @@ export async function runStart(settings: NodeSettings, out: NodeJS.WritableStrea
   });
   let server;
   try {
-    server = await startServer({ node, host: settings.host, port: settings.port, admin: settings.admin, bodyLimit: settings.bodyLimit, blobLimit: settings.blobLimit });
+    server = await startServer({
+      node,
+      host: settings.host,
+      port: settings.port,
+      admin: settings.admin,
+      bodyLimit: settings.bodyLimit,
+      blobLimit: settings.blobLimit,
+      ...(settings.cors !== undefined && { cors: { origins: parseCorsOrigins(settings.cors), credentials: settings.corsCredentials === 'on' } }),
+    });
   } catch (err) {
     await node.close();
     throw err;

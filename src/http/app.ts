@@ -3,11 +3,13 @@
 
 import { parse as parseQuery } from 'node:querystring';
 import type { Duplex } from 'node:stream';
+import cors from '@fastify/cors';
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { RefugeError } from '../errors/index.ts';
 import { ANONYMOUS, requireAdmin, type UserCtx } from './auth.ts';
 import { releaseLeases, type ServerContext } from './context.ts';
+import { corsPluginOptions, type CorsSettings } from './cors.ts';
 import type { DbLease } from '../node/index.ts';
 import { endpointMethodError, isFormUploadPath, isJsonPutPath } from './db-endpoints.ts';
 import { docFromMultipart, formFromMultipart } from './multipart.ts';
@@ -45,6 +47,8 @@ export interface AppOptions extends BlobRouteOptions {
   /** Largest request body accepted, in bytes (413 above it). */
   bodyLimit?: number;
   logger?: boolean;
+  /** Cross-origin access for browsers (off when absent, as CouchDB's enable_cors). */
+  cors?: CorsSettings;
 }
 
 /** Paths anyone may use even when an admin is configured. */
@@ -95,6 +99,9 @@ export function buildApp(ctx: ServerContext, options: AppOptions = {}): FastifyI
   });
   // CouchDB's COPY (copy a document) is a method Fastify does not know by default.
   app.addHttpMethod('COPY');
+  // First, so its hook runs before authentication: preflights are answered without credentials,
+  // and a 401 still carries the headers that let the page read it.
+  if (options.cors) void app.register(cors, corsPluginOptions(options.cors));
   // CONNECT never reaches a route; without a listener Node drops the socket unanswered.
   app.server.on('connect', (_req, socket: Duplex) => {
     const body = JSON.stringify({ error: 'method_not_allowed', reason: 'CONNECT is not supported' });

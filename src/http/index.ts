@@ -12,6 +12,7 @@ import type { ServerContext } from './context.ts';
 import type { PeerAccess } from './peer-auth.ts';
 
 export { buildApp } from './app.ts';
+export { parseCorsOrigins, type CorsSettings } from './cors.ts';
 export { parseAdmin, type AdminCredentials } from './auth.ts';
 export type { ServerContext } from './context.ts';
 export { peerTarget, type PeerAccess, type PeerTarget } from './peer-auth.ts';

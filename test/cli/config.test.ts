@@ -23,3 +23,16 @@ test('config file, then environment, then flags; on/off settings take booleans i
     assert.throws(() => loadSettings({ data: dir.path }, {}), (e: Error & { code?: string }) => e.code === 'bad_request', JSON.stringify(bad));
   }
 });
+
+test('cors origins: * or a list of origins, checked at start; credentials on or off', async (t) => {
+  const dir = await tempDir('refuge-config-cors-');
+  t.after(dir.cleanup);
+  const listed = loadSettings({ data: dir.path, cors: 'http://app.example, https://b.example:8443' }, { REFUGE_CORS_CREDENTIALS: 'on' });
+  assert.deepEqual([listed.cors, listed.corsCredentials], ['http://app.example, https://b.example:8443', 'on']);
+  assert.equal(loadSettings({ data: dir.path }, { REFUGE_CORS: '*' }).cors, '*');
+  assert.equal(loadSettings({ data: dir.path }, {}).cors, undefined);
+  for (const bad of ['http://app.example/path', 'app.example', '*, http://a.example', ' , ', 'http://user@a.example', 'http://a.example?x=1']) {
+    assert.throws(() => loadSettings({ data: dir.path, cors: bad }, {}), (e: Error & { code?: string }) => e.code === 'bad_request', bad);
+  }
+  assert.throws(() => loadSettings({ data: dir.path, corsCredentials: 'maybe' }, {}), (e: Error & { code?: string }) => e.code === 'bad_request');
+});

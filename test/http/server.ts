@@ -4,7 +4,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer, type RunningServer } from '../../src/http/index.ts';
+import { startServer, type CorsSettings, type RunningServer } from '../../src/http/index.ts';
 import { openNode, type RefugeNode } from '../../src/node/index.ts';
 
 export interface TestServer {
@@ -20,6 +20,7 @@ export interface TestServerOptions {
   bodyLimit?: number;
   sandbox?: { timeoutMs?: number; memoryBytes?: number };
   maxOpenDbs?: number;
+  cors?: CorsSettings;
 }
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
@@ -34,7 +35,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   });
   let server: RunningServer;
   try {
-    server = await startServer({ node, port: 0, host: '127.0.0.1', admin: options.admin, bodyLimit: options.bodyLimit });
+    server = await startServer({ node, port: 0, host: '127.0.0.1', admin: options.admin, bodyLimit: options.bodyLimit, ...(options.cors && { cors: options.cors }) });
   } catch (err) {
     await node.close();
     await rm(dataDir, { recursive: true, force: true });

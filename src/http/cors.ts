@@ -1,0 +1,66 @@
+// CORS, as CouchDB's [cors] section gives it: off unless origins are configured; then browsers on
+// those origins (a PouchDB web app served from elsewhere) may call the API, answers to errors
+// included, and preflights are answered before authentication (they carry no credentials).
+
+import type { FastifyCorsOptions } from '@fastify/cors';
+import { RefugeError } from '../errors/index.ts';
+
+export interface CorsSettings {
+  /** Exact origins (`scheme://host[:port]`), or '*' for any. */
+  origins: '*' | string[];
+  /** Let browsers send cookies and Basic credentials (a wildcard then echoes the caller's origin). */
+  credentials?: boolean;
+}
+
+// CouchDB's defaults: the methods and request headers a client of its API sends, and the answer
+// headers a client reads (the new rev of a write, ETags, request ids).
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'COPY'];
+const ALLOWED_HEADERS = [
+  'accept', 'accept-language', 'authorization', 'cache-control', 'content-length', 'content-range', 'content-type',
+  'destination', 'if-match', 'if-none-match', 'last-modified', 'origin', 'pragma', 'range', 'referer',
+  'x-couch-full-commit', 'x-couch-id', 'x-couch-persist', 'x-couch-request-id', 'x-http-method-override', 'x-requested-with',
+];
+const EXPOSED_HEADERS = [
+  'cache-control', 'content-length', 'content-range', 'content-type', 'etag', 'location', 'server',
+  'x-couch-request-id', 'x-couch-update-newrev', 'x-couchdb-body-time',
+];
+/** Seconds a browser may reuse a preflight's answer (CouchDB's max_age). */
+const MAX_AGE = 600;
+
+/** Parses `*` or a comma-separated list of origins, refusing anything that is not an origin. */
+export function parseCorsOrigins(value: string): '*' | string[] {
+  const items = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (items.length === 0) throw new RefugeError('bad_request', 'cors: give * or a comma-separated list of origins');
+  if (items.includes('*')) {
+    if (items.length > 1) throw new RefugeError('bad_request', 'cors: * stands alone');
+    return '*';
+  }
+  return items.map((item) => {
+    let url: URL;
+    try {
+      url = new URL(item);
+    } catch (err) {
+      throw new RefugeError('bad_request', `cors: ${item} is not an origin (scheme://host[:port])`, { cause: err });
+    }
+    // An origin has no path, query or credentials: what a browser sends in its Origin header.
+    if (url.origin === 'null' || url.origin !== item.replace(/\/$/, '').toLowerCase()) {
+      throw new RefugeError('bad_request', `cors: ${item} is not an origin (scheme://host[:port])`);
+    }
+    return url.origin;
+  });
+}
+
+export function corsPluginOptions(settings: CorsSettings): FastifyCorsOptions {
+  const credentials = settings.credentials === true;
+  return {
+    hook: 'onRequest',
+    // `*` with credentials is refused by browsers: echo the caller's origin instead, as CouchDB does.
+    origin: settings.origins === '*' ? (credentials ? true : '*') : settings.origins,
+    credentials,
+    methods: METHODS,
+    allowedHeaders: ALLOWED_HEADERS,
+    exposedHeaders: EXPOSED_HEADERS,
+    maxAge: MAX_AGE,
+    optionsSuccessStatus: 204,
+  };
+}
