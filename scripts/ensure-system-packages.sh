@@ -1,11 +1,13 @@
 #!/bin/sh
 # Installs the Debian packages the tests use when they are missing: nftables (`nft`, the NAT routers of
-# test/mesh/netns-dcutr.test.ts) and libjemalloc2 (the allocator scripts/with-allocator.sh preloads).
+# test/mesh/netns-dcutr.test.ts), libjemalloc2 (the allocator scripts/with-allocator.sh preloads) and
+# chromium (the browser of test/browser, driven headless by playwright-core).
 # Best effort and idempotent: never fails, so a run without root or apt just skips what needs them.
 
 missing=""
 command -v nft >/dev/null 2>&1 || missing="$missing nftables"
 [ -n "$(sh "$(dirname "$0")/with-allocator.sh" --print-library)" ] || missing="$missing libjemalloc2"
+[ -x /usr/bin/chromium ] || missing="$missing chromium"
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" != "0" ] || ! command -v apt-get >/dev/null 2>&1; then
   echo "ensure-system-packages:$missing missing and cannot apt-get install here (tests that need them skip)" >&2
