@@ -5,43 +5,14 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
-import { chromium } from 'playwright-core';
 import { startTestServer } from '../http/server.ts';
+import { bundleForBrowsers, launchChromium, noChromium, pageServer } from './chromium.ts';
 
-const CHROMIUM = process.env.REFUGE_CHROMIUM ?? '/usr/bin/chromium';
 const entry = fileURLToPath(new URL('./page-entry.ts', import.meta.url));
 
-/** Serves the page and the bundle on loopback: another origin (port) than the node's. */
-async function pageServer(bundle: string): Promise<{ origin: string; close: () => Promise<void> }> {
-  const page = '<!doctype html><meta charset="utf-8"><title>refuge</title><script type="module" src="/core.js"></script>';
-  const server = http.createServer((req, res) => {
-    const js = req.url === '/core.js';
-    res.writeHead(js || req.url === '/' ? 200 : 404, { 'content-type': js ? 'text/javascript' : 'text/html' });
-    res.end(js ? bundle : req.url === '/' ? page : '');
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
-}
-
-test('the core bundles for browsers and, in Chromium on IndexedDB, keeps documents and replicates both ways with a node', { skip: existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM}` }, async (t) => {
-  const bundled = await build({
-    entryPoints: [entry],
-    bundle: true,
-    write: false,
-    platform: 'browser',
-    format: 'esm',
-    conditions: ['browser'],
-    logLevel: 'silent',
-  });
-  const bundle = bundled.outputFiles[0]!.text;
+test('the core bundles for browsers and, in Chromium on IndexedDB, keeps documents and replicates both ways with a node', { skip: noChromium }, async (t) => {
+  const bundle = await bundleForBrowsers(entry);
   assert.doesNotMatch(bundle, /from ["']node:/, 'no Node built-in in the browser build');
 
   const pages = await pageServer(bundle);
@@ -51,7 +22,7 @@ test('the core bundles for browsers and, in Chromium on IndexedDB, keeps documen
   const onNode = await node.node.createDb('from-node');
   await onNode.bulkDocs(Array.from({ length: 50 }, (_, i) => ({ _id: `n${String(i).padStart(3, '0')}`, i, side: 'node' })));
 
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  const browser = await launchChromium();
   t.after(() => browser.close());
   const page = await browser.newPage();
   const errors: string[] = [];

@@ -1,0 +1,37 @@
+// Browser-test helpers: a bundle for browsers, a loopback server for the page (an origin other than
+// the node's), and Debian's Chromium driven headless by playwright-core.
+
+import http from 'node:http';
+import { existsSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { build } from 'esbuild';
+import { chromium, type Browser } from 'playwright-core';
+
+export const CHROMIUM = process.env.REFUGE_CHROMIUM ?? '/usr/bin/chromium';
+/** A reason to skip when Chromium is missing (scripts/ensure-system-packages.sh installs it). */
+export const noChromium: string | false = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM}`;
+
+/** One ES module for browsers from `entry` and everything it imports. */
+export async function bundleForBrowsers(entry: string): Promise<string> {
+  const out = await build({ entryPoints: [entry], bundle: true, write: false, platform: 'browser', format: 'esm', conditions: ['browser'], logLevel: 'silent' });
+  return out.outputFiles[0]!.text;
+}
+
+/** Serves a page that loads `bundle` as /app.js, on a loopback port of its own. */
+export async function pageServer(bundle: string): Promise<{ origin: string; close: () => Promise<void> }> {
+  const page = '<!doctype html><meta charset="utf-8"><title>refuge</title><script type="module" src="/app.js"></script>';
+  const server = http.createServer((req, res) => {
+    const js = req.url === '/app.js';
+    res.writeHead(js || req.url === '/' ? 200 : 404, { 'content-type': js ? 'text/javascript' : 'text/html' });
+    res.end(js ? bundle : req.url === '/' ? page : '');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+}
