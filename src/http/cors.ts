@@ -36,17 +36,18 @@ export function parseCorsOrigins(value: string): '*' | string[] {
     return '*';
   }
   return items.map((item) => {
-    let url: URL;
+    // What a browser sends in its Origin header: a scheme and a host, no path, query or user.
+    const m = /^([a-z][a-z0-9+.-]*):\/\/([^/?#@\s]+)\/?$/i.exec(item);
+    let url: URL | undefined;
     try {
-      url = new URL(item);
+      url = m ? new URL(item) : undefined;
     } catch (err) {
       throw new RefugeError('bad_request', `cors: ${item} is not an origin (scheme://host[:port])`, { cause: err });
     }
-    // An origin has no path, query or credentials: what a browser sends in its Origin header.
-    if (url.origin === 'null' || url.origin !== item.replace(/\/$/, '').toLowerCase()) {
-      throw new RefugeError('bad_request', `cors: ${item} is not an origin (scheme://host[:port])`);
-    }
-    return url.origin;
+    if (!m || !url) throw new RefugeError('bad_request', `cors: ${item} is not an origin (scheme://host[:port])`);
+    // http(s) origins are normalized as browsers send them (lower case, no default port); an app
+    // scheme (capacitor://localhost) has no URL origin and is kept as written, in lower case.
+    return url.origin !== 'null' ? url.origin : `${m[1]!.toLowerCase()}://${m[2]!.toLowerCase()}`;
   });
 }
 

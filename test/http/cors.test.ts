@@ -4,6 +4,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { parseCorsOrigins } from '../../src/http/index.ts';
 import { rawRequest } from './raw-http.ts';
 import { startTestServer } from './server.ts';
 
@@ -76,4 +77,16 @@ test('with an admin and credentials: preflights need no login, 401s are readable
   const created = await rawRequest(port, { method: 'PUT', path: '/private', headers: { origin: APP, authorization: auth } });
   assert.equal(created.status, 201);
   assert.equal(created.headers['access-control-allow-credentials'], 'true');
+});
+
+test('origins are read as browsers send them', () => {
+  assert.equal(parseCorsOrigins(' * '), '*');
+  assert.deepEqual(parseCorsOrigins('HTTP://App.Example:80/, https://b.example:8443,capacitor://localhost'), [
+    'http://app.example',
+    'https://b.example:8443',
+    'capacitor://localhost',
+  ]);
+  for (const bad of ['http://a.example/path', 'http://u:p@a.example', 'a.example', 'http://a.example#x', '*,http://a.example', '']) {
+    assert.throws(() => parseCorsOrigins(bad), (e: Error & { code?: string }) => e.code === 'bad_request', bad);
+  }
 });
