@@ -5,7 +5,8 @@ import http from 'node:http';
 import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { build } from 'esbuild';
-import { chromium, type Browser } from 'playwright-core';
+import type { TestContext } from 'node:test';
+import { chromium, type Page } from 'playwright-core';
 
 export const CHROMIUM = process.env.REFUGE_CHROMIUM ?? '/usr/bin/chromium';
 /** A reason to skip when Chromium is missing (scripts/ensure-system-packages.sh installs it). */
@@ -32,6 +33,17 @@ export async function pageServer(bundle: string): Promise<{ origin: string; clos
   };
 }
 
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+/**
+ * Chromium on the page at `origin`, once its module has set `global`; closed after the test. The
+ * page's uncaught errors collect in `errors`.
+ */
+export async function openAppPage(t: TestContext, origin: string, global: string): Promise<{ page: Page; errors: string[] }> {
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  t.after(() => browser.close());
+  const page = await browser.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (err) => errors.push(String(err)));
+  await page.goto(`${origin}/`);
+  await page.waitForFunction((name) => name in globalThis, global);
+  return { page, errors };
 }

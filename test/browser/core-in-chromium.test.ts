@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { startTestServer } from '../http/server.ts';
-import { bundleForBrowsers, launchChromium, noChromium, pageServer } from './chromium.ts';
+import { bundleForBrowsers, noChromium, openAppPage, pageServer } from './chromium.ts';
 
 const entry = fileURLToPath(new URL('./page-entry.ts', import.meta.url));
 
@@ -22,13 +22,7 @@ test('the core bundles for browsers and, in Chromium on IndexedDB, keeps documen
   const onNode = await node.node.createDb('from-node');
   await onNode.bulkDocs(Array.from({ length: 50 }, (_, i) => ({ _id: `n${String(i).padStart(3, '0')}`, i, side: 'node' })));
 
-  const browser = await launchChromium();
-  t.after(() => browser.close());
-  const page = await browser.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (err) => errors.push(String(err)));
-  await page.goto(`${pages.origin}/`);
-  await page.waitForFunction(() => 'refuge' in globalThis);
+  const { page, errors } = await openAppPage(t, pages.origin, 'refuge');
 
   const result = await page.evaluate(async (nodeUrl: string) => {
     const { HttpPeer, indexedDbEngine, LocalPeer, openCoreDatabase, Replication } = (globalThis as any).refuge;

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { startTestServer } from '../http/server.ts';
-import { bundleForBrowsers, launchChromium, noChromium, pageServer } from './chromium.ts';
+import { bundleForBrowsers, noChromium, openAppPage, pageServer } from './chromium.ts';
 
 const entry = fileURLToPath(new URL('./pouchdb-entry.mjs', import.meta.url));
 
@@ -19,13 +19,7 @@ test('PouchDB in Chromium syncs with a node from another origin: one-shot and li
   await shared.bulkDocs(Array.from({ length: 30 }, (_, i) => ({ _id: `n${String(i).padStart(2, '0')}`, i, side: 'node' })));
   await shared.put({ _id: 'both', v: 'node' });
 
-  const browser = await launchChromium();
-  t.after(() => browser.close());
-  const page = await browser.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (err) => errors.push(String(err)));
-  await page.goto(`${pages.origin}/`);
-  await page.waitForFunction(() => 'PouchDB' in globalThis);
+  const { page, errors } = await openAppPage(t, pages.origin, 'PouchDB');
   const remoteUrl = `${node.url}/shared`;
 
   const first = await page.evaluate(async (url: string) => {

@@ -12,21 +12,25 @@ import { tempDir } from '../helpers/db.ts';
 const writer = fileURLToPath(new URL('../fixtures/crash-writer.ts', import.meta.url));
 const mixedWriter = fileURLToPath(new URL('../fixtures/crash-mixed-writer.ts', import.meta.url));
 
-async function killMidStream(dataDir: string, mode: 'durable' | 'fast', acks: number): Promise<string[]> {
-  const child = spawn(process.execPath, ['--import', 'tsx', writer, dataDir, mode], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const acked: string[] = [];
+/** Runs a writer child, passing it each line it prints until `stop` says so, then kills it with SIGKILL. */
+async function killWhen(script: string, args: string[], stop: (line: string) => boolean): Promise<void> {
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout! });
   const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
-  // Kill once enough writes were acknowledged: the kill lands in the middle of the stream.
   for await (const line of lines) {
     if (line === 'ready') continue;
-    acked.push(line);
-    if (acked.length >= acks) {
+    if (stop(line)) {
       child.kill('SIGKILL');
       break;
     }
   }
   assert.equal(await exited, 'SIGKILL');
+}
+
+/** Kills the writer once `acks` writes were acknowledged: the kill lands in the middle of the stream. */
+async function killMidStream(dataDir: string, mode: 'durable' | 'fast', acks: number): Promise<string[]> {
+  const acked: string[] = [];
+  await killWhen(writer, [dataDir, mode], (line) => acked.push(line) >= acks);
   return acked;
 }
 
@@ -79,21 +83,13 @@ type MixedAck = { id: string; rev: string; deleted?: boolean; conflict?: boolean
 
 /** Runs the mixed writer and kills it as soon as it says it started its `compactions`-th compaction. */
 async function killDuringCompaction(dataDir: string, compactions: number): Promise<MixedAck[]> {
-  const child = spawn(process.execPath, ['--import', 'tsx', mixedWriter, dataDir], { stdio: ['ignore', 'pipe', 'inherit'] });
   const acked: MixedAck[] = [];
-  const lines = createInterface({ input: child.stdout! });
-  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
   let seen = 0;
-  for await (const line of lines) {
-    if (line === 'ready') continue;
+  await killWhen(mixedWriter, [dataDir], (line) => {
     const ack = JSON.parse(line) as MixedAck;
     acked.push(ack);
-    if ('compact' in ack && ++seen >= compactions) {
-      child.kill('SIGKILL');
-      break;
-    }
-  }
-  assert.equal(await exited, 'SIGKILL');
+    return 'compact' in ack && ++seen >= compactions;
+  });
   return acked;
 }
 
