@@ -23,7 +23,7 @@ function run(args: string[]) {
 test('refuge start serves the data directory and stops cleanly on SIGINT', async (t) => {
   const dir = await tempDir('refuge-cli-');
   t.after(dir.cleanup);
-  const { child, lines, exit } = run(['start', '--port', '0', '--data', dir.path]);
+  const { child, lines, exit } = run(['start', '--port', '0', '--data', dir.path, '--cors', 'http://app.example']);
   // Breaking out of `for await` would close the reader: collect lines with events instead.
   const output: string[] = [];
   const url = await new Promise<string>((resolve) => {
@@ -38,6 +38,10 @@ test('refuge start serves the data directory and stops cleanly on SIGINT', async
   const welcome = (await (await fetch(url + '/')).json()) as { couchdb: string; vendor: { name: string } };
   assert.equal(welcome.couchdb, 'Welcome');
   assert.equal(welcome.vendor.name, 'Refuge');
+  // --cors: a page on that origin may call the node (its preflight is answered).
+  const preflight = await fetch(url + '/notes', { method: 'OPTIONS', headers: { origin: 'http://app.example', 'access-control-request-method': 'PUT' } });
+  assert.equal(preflight.status, 204);
+  assert.equal(preflight.headers.get('access-control-allow-origin'), 'http://app.example');
   assert.equal((await fetch(url + '/notes', { method: 'PUT' })).status, 201);
   const put = await fetch(url + '/notes/n1', { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{"title":"kept"}' });
   assert.equal(put.status, 201);
