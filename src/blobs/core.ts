@@ -1,4 +1,5 @@
-// The portable face of the blob store (Node and browsers): ids, the interface, the memory backend.
+// The portable face of the blob store (Node and browsers): ids, the interface, the memory and
+// IndexedDB backends.
 // Node backends (filesystem, S3) and openBlobStore live in index.ts.
 
 export * from './id.ts';
@@ -6,5 +7,6 @@ export type * from './types.ts';
 export type { Hasher, HasherFactory } from './hash.ts';
 export { portableSha256 } from './hash.ts';
 export { MemoryBlobStore } from './memory.ts';
+export { IndexedDbBlobStore, type IndexedDbBlobOptions } from './indexeddb.ts';
 export { BaseBlobStore, DEFAULT_RANGE_VERIFY_LIMIT, MAX_LIST_LIMIT, type BaseStoreOptions } from './base.ts';
 export { collectBytes } from './chunks.ts';
