@@ -1,6 +1,7 @@
 // PouchDB in a real browser against a Refuge node, as a web app uses it: pouchdb-browser on the
-// page's IndexedDB in headless Chromium, served from another origin (CORS, with a login), syncing
-// one-shot and live both ways, conflicts made and resolved; both sides end with the same trees.
+// page's IndexedDB in headless Chromium, served from another origin (CORS, logged in with Basic
+// credentials, then with a /_session cookie), syncing one-shot and live both ways, conflicts made
+// and resolved; both sides end with the same trees.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -70,6 +71,24 @@ test('PouchDB in Chromium syncs with a node from another origin: one-shot and li
   }
   await shared.put({ _id: 'from-node', v: 'n' });
   assert.equal(await live, 'n');
+
+  // A cookie session, as pouchdb-authentication logs in: POST /_session across origins, then
+  // requests that carry only the cookie.
+  const session = await page.evaluate(async (url: string) => {
+    const base = url.slice(0, url.lastIndexOf('/'));
+    const login = await fetch(`${base}/_session`, {
+      method: 'POST',
+      credentials: 'include',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'admin', password: 'secret' }),
+    });
+    const PouchDB = (globalThis as any).PouchDB;
+    const remote = new PouchDB(url, { fetch: (globalThis as any).fetchWithCookies });
+    const info = await remote.info();
+    const anonymous = await fetch(`${base}/shared`, { credentials: 'omit' });
+    return { login: login.status, docCount: info.doc_count, anonymous: anonymous.status };
+  }, remoteUrl);
+  assert.deepEqual(session, { login: 200, docCount: 73, anonymous: 401 });
 
   // Same documents, same revisions and the same conflicts on both sides.
   const inBrowser = await page.evaluate(async () => {
