@@ -1,7 +1,7 @@
-// The IndexedDB backend (browser-level; portable, for browsers): a blob is a meta record and its
-// bytes in fixed-size parts, written in one transaction, so it appears whole or not at all.
-// A put holds the blob in memory until it is verified: meant for attachments and documents' files,
-// not for multi-gigabyte media.
+// The IndexedDB backend (browser-level; portable, for browsers): a blob is a meta record naming the
+// upload that wrote its bytes in fixed-size parts. Parts are written as they arrive (a put holds
+// one part in memory), and the meta record, written once the bytes are verified, makes the blob
+// appear whole or not at all. An upload cut short by a closed tab is swept at a later open.
 
 import { BrowserLevel } from 'browser-level';
 import { RefugeError } from '../errors/index.ts';
@@ -15,7 +15,16 @@ import type { BlobCapabilities, PutOptions, PutResult } from './types.ts';
 /** Bytes per stored part: few IndexedDB values per blob, small enough to read a range cheaply. */
 const PART = 256 * 1024;
 const META = 'm!';
-const partKey = (id: BlobId, i: number) => `p!${id}!${i.toString().padStart(8, '0')}`;
+/** An upload in progress: its parts are kept only once a meta record names it. */
+const UPLOAD = 'u!';
+/** Uploads older than this at open are from a tab that went away: their parts are deleted. */
+const STALE_UPLOAD_MS = 60 * 60 * 1000;
+const partKey = (upload: string, i: number) => `p!${upload}!${i.toString().padStart(8, '0')}`;
+
+interface Meta {
+  size: number;
+  upload: string;
+}
 const utf8 = { encode: (s: string) => new TextEncoder().encode(s), decode: (b: Uint8Array) => new TextDecoder().decode(b) };
 
 export interface IndexedDbBlobOptions extends BaseStoreOptions {
@@ -45,12 +54,26 @@ export class IndexedDbBlobStore extends BaseBlobStore {
     } catch (err) {
       throw new RefugeError('internal', `cannot open IndexedDB blob store ${prefix}${name}`, { cause: err });
     }
-    return new IndexedDbBlobStore(db, base);
+    const store = new IndexedDbBlobStore(db, base);
+    await store.sweepStaleUploads(Date.now() - STALE_UPLOAD_MS);
+    return store;
   }
 
-  private async meta(id: BlobId): Promise<{ size: number } | undefined> {
+  private async meta(id: BlobId): Promise<Meta | undefined> {
     const raw = await this.db.get(META + id);
-    return raw === undefined ? undefined : (JSON.parse(utf8.decode(raw)) as { size: number });
+    return raw === undefined ? undefined : (JSON.parse(utf8.decode(raw)) as Meta);
+  }
+
+  /** Deletes the parts of uploads started before `before` that no blob names. */
+  private async sweepStaleUploads(before: number): Promise<void> {
+    for (const [key, raw] of await this.db.iterator({ gt: UPLOAD, lt: 'u"' }).all()) {
+      if ((JSON.parse(utf8.decode(raw)) as { started: number }).started < before) await this.dropUpload(key.slice(UPLOAD.length));
+    }
+  }
+
+  private async dropUpload(upload: string): Promise<void> {
+    await this.db.clear({ gt: `p!${upload}!`, lt: `p!${upload}"` });
+    await this.db.del(UPLOAD + upload);
   }
 
   protected async sizeOf(id: BlobId): Promise<number | null> {
@@ -58,13 +81,14 @@ export class IndexedDbBlobStore extends BaseBlobStore {
   }
 
   protected async *readRange(id: BlobId, start: number, end: number, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
-    if ((await this.meta(id)) === undefined) throw blobNotFound(id);
+    const meta = await this.meta(id);
+    if (meta === undefined) throw blobNotFound(id);
     if (end <= start) return;
     const first = Math.floor(start / PART);
     const last = Math.floor((end - 1) / PART);
     for (let i = first; i <= last; i++) {
       signal?.throwIfAborted();
-      const part = await this.db.get(partKey(id, i));
+      const part = await this.db.get(partKey(meta.upload, i));
       // Removed while being read: the reader gets what a missing blob gives.
       if (part === undefined) throw blobNotFound(id);
       const offset = i * PART;
@@ -73,29 +97,39 @@ export class IndexedDbBlobStore extends BaseBlobStore {
   }
 
   protected async write(source: Metered, expected: BlobId | undefined, _options: PutOptions): Promise<PutResult> {
-    // IndexedDB clones a view's whole buffer: a part that is a slice of a larger one is copied.
-    const parts: Uint8Array[] = [];
-    for await (const part of fixedChunks(source, PART)) parts.push(part.byteLength === part.buffer.byteLength ? part : copyOf(part));
-    const id = source.id();
-    checkExpected(expected, id);
-    return this.commit(id, source.size, async () => {
-      if ((await this.meta(id)) !== undefined) return false;
-      await this.db.batch([
-        ...parts.map((value, i) => ({ type: 'put' as const, key: partKey(id, i), value })),
-        { type: 'put' as const, key: META + id, value: utf8.encode(JSON.stringify({ size: source.size })) },
-      ]);
-      return true;
-    });
+    const upload = [...crypto.getRandomValues(new Uint8Array(12))].map((b) => b.toString(16).padStart(2, '0')).join('');
+    await this.db.put(UPLOAD + upload, utf8.encode(JSON.stringify({ started: Date.now() })));
+    let kept = false;
+    try {
+      let i = 0;
+      // IndexedDB clones a view's whole buffer: a part that is a slice of a larger one is copied.
+      for await (const part of fixedChunks(source, PART)) {
+        await this.db.put(partKey(upload, i++), part.byteLength === part.buffer.byteLength ? part : copyOf(part));
+      }
+      const id = source.id();
+      checkExpected(expected, id);
+      return await this.commit(id, source.size, async () => {
+        if ((await this.meta(id)) !== undefined) return false;
+        const meta: Meta = { size: source.size, upload };
+        await this.db.batch([
+          { type: 'put', key: META + id, value: utf8.encode(JSON.stringify(meta)) },
+          { type: 'del', key: UPLOAD + upload },
+        ]);
+        kept = true;
+        return true;
+      });
+    } finally {
+      // A failed, refused or duplicate upload leaves nothing behind.
+      if (!kept) await this.dropUpload(upload);
+    }
   }
 
   protected async remove(id: BlobId): Promise<number | null> {
     const meta = await this.meta(id);
     if (meta === undefined) return null;
-    const count = Math.ceil(meta.size / PART);
-    await this.db.batch([
-      { type: 'del' as const, key: META + id },
-      ...Array.from({ length: count }, (_, i) => ({ type: 'del' as const, key: partKey(id, i) })),
-    ]);
+    // The meta record goes first: a blob is gone as soon as it is unnamed, whatever happens next.
+    await this.db.del(META + id);
+    await this.db.clear({ gt: `p!${meta.upload}!`, lt: `p!${meta.upload}"` });
     return meta.size;
   }
 
@@ -111,11 +145,23 @@ export class IndexedDbBlobStore extends BaseBlobStore {
 
   /** Test hook: flips the bits of one stored byte, as bit rot would (reads must then fail). */
   async corruptForTesting(id: BlobId, offset: number): Promise<void> {
-    const key = partKey(parseBlobId(id), Math.floor(offset / PART));
+    const meta = await this.meta(parseBlobId(id));
+    if (meta === undefined) throw blobNotFound(id);
+    const key = partKey(meta.upload, Math.floor(offset / PART));
     const part = await this.db.get(key);
     if (part === undefined) throw blobNotFound(id);
     const damaged = part.slice();
     damaged[offset % PART]! ^= 0xff;
     await this.db.put(key, damaged);
+  }
+
+  /** Test hook: the parts and uploads stored, as `p!upload!n` and `u!upload` keys. */
+  async storedKeysForTesting(): Promise<string[]> {
+    return this.db.keys({ gte: 'p!', lt: 'v' }).all();
+  }
+
+  /** Test hook: sweeps uploads started before `before` (ms since the epoch), as an open does. */
+  sweepForTesting(before: number): Promise<void> {
+    return this.sweepStaleUploads(before);
   }
 }

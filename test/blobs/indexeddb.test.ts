@@ -2,9 +2,11 @@
 // fake-indexeddb, hashing with the portable SHA-256 a browser runs.
 
 import '../helpers/fake-idb.ts';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
 import { IndexedDbBlobStore } from '../../src/blobs/core.ts';
 import { runBlobConformance } from './conformance.ts';
-import { MiB } from './helpers.ts';
+import { MiB, randomBytesOf, readAll } from './helpers.ts';
 
 let n = 0;
 const names = new WeakMap<object, string>();
@@ -22,4 +24,45 @@ runBlobConformance('indexeddb', {
   // fake-indexeddb clones every value in JavaScript: a smaller large blob keeps the run short.
   largeBytes: 24 * MiB,
   manyBlobs: 300,
+});
+
+test('failed, refused and duplicate uploads leave no parts; an upload cut short is swept', async (t) => {
+  const store = await IndexedDbBlobStore.open({ name: `blobs-sweep-${process.pid}` });
+  t.after(() => store.close());
+  const kept = await store.put(randomBytesOf(600_000));
+  const keptKeys = await store.storedKeysForTesting();
+  assert.equal(keptKeys.length, 3, 'three parts, no upload marker');
+  assert.ok(keptKeys.every((k) => k.startsWith('p!')));
+  await store.put(randomBytesOf(1000), { expectedId: kept.id }).catch(() => undefined);
+  assert.equal((await store.put((await readAll(await store.get(kept.id))))).created, false);
+  async function* failing() {
+    yield randomBytesOf(700_000);
+    throw new Error('connection reset');
+  }
+  await assert.rejects(store.put(failing()), /connection reset/);
+  assert.deepEqual(await store.storedKeysForTesting(), keptKeys);
+
+  // A tab that went away mid-upload: its parts stay until a sweep finds the upload stale.
+  let reached!: () => void;
+  const atPause = new Promise<void>((resolve) => (reached = resolve));
+  let closeTab!: () => void;
+  const tabClosed = new Promise<void>((resolve) => (closeTab = resolve));
+  async function* cutShort() {
+    yield randomBytesOf(300_000);
+    reached();
+    await tabClosed;
+    throw new Error('tab closed');
+  }
+  const cut = store.put(cutShort()).then(() => 'stored', (err: Error) => err.message);
+  await atPause;
+  const during = await store.storedKeysForTesting();
+  assert.equal(during.length, keptKeys.length + 2, 'a part and the upload marker');
+  await store.sweepForTesting(Date.now() - 60_000);
+  assert.equal((await store.storedKeysForTesting()).length, keptKeys.length + 2, 'a recent upload is left alone');
+  await store.sweepForTesting(Date.now() + 1);
+  assert.deepEqual(await store.storedKeysForTesting(), keptKeys);
+  closeTab();
+  assert.equal(await cut, 'tab closed');
+  assert.deepEqual(await store.storedKeysForTesting(), keptKeys);
+  assert.deepEqual([...(await readAll(await store.get(kept.id)))].length, 600_000);
 });
