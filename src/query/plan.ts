@@ -22,9 +22,18 @@ export interface FindPlan {
 
 type Range = Extract<IndexScan, { kind: 'range' }>;
 
+/**
+ * A scan and the element it constrains: 0 for the document's own fields, else one number per
+ * $elemMatch / $allMatch. Bounds merge only within one scope: two $elemMatch on one array may be
+ * met by two different elements, so their bounds on `a/[]` must not be intersected.
+ */
+type Found = { scan: IndexScan; scope: number };
+/** The scope being collected, and the counter every scope of one plan draws from. */
+type Scopes = { scope: number; counter: { next: number } };
+
 export function planFind(selector: Selector, sort: readonly SortField[] = []): FindPlan {
-  const found: IndexScan[] = [];
-  collect(selector, null, found);
+  const found: Found[] = [];
+  collect(selector, null, found, { scope: 0, counter: { next: 1 } });
   const candidates = mergeRanges(found);
   if (candidates.length === 0) return { scan: null, sortedByIndex: false, reason: 'full scan: no clause can use the path index' };
   let best = candidates[0]!;
@@ -101,19 +110,20 @@ function topLevelPath(keys: readonly string[]): string | null {
 }
 
 /** `prefix` is null at the document's top level, else the index path of the element being matched. */
-function collect(sel: Selector, prefix: string | null, out: IndexScan[]): void {
+function collect(sel: Selector, prefix: string | null, found: Found[], scopes: Scopes): void {
   if (sel.kind === 'and' || (sel.kind === 'or' && sel.clauses.length === 1)) {
-    for (const c of sel.clauses) collect(c, prefix, out);
+    for (const c of sel.clauses) collect(c, prefix, found, scopes);
     return;
   }
   if (sel.kind !== 'field') return;
   let path: string | null;
   if (prefix === null) path = topLevelPath(sel.path);
   else path = sel.path.some(isArrayIndexSegment) ? null : appendPath(prefix, sel.path);
-  if (path !== null) fromCondition(path, sel.cond, out);
+  if (path !== null) fromCondition(path, sel.cond, found, scopes);
 }
 
-function fromCondition(path: string, cond: Condition, out: IndexScan[]): void {
+function fromCondition(path: string, cond: Condition, found: Found[], scopes: Scopes): void {
+  const out = { push: (scan: IndexScan) => found.push({ scan, scope: scopes.scope }) };
   const exists = (type?: JsonType): void => {
     out.push(type ? { kind: 'exists', path, type } : { kind: 'exists', path });
   };
@@ -162,7 +172,7 @@ function fromCondition(path: string, cond: Condition, out: IndexScan[]): void {
     case '$allMatch':
       // $allMatch needs a non-empty array, so some element matches the sub-selector too.
       exists('array');
-      collect(cond.selector, elementsPath(path), out);
+      collect(cond.selector, elementsPath(path), found, { scope: scopes.counter.next++, counter: scopes.counter });
       return;
     case '$ne':
     case '$nin':
@@ -177,19 +187,20 @@ function dedupe(values: unknown[]): unknown[] {
   return sorted.filter((v, i) => i === 0 || collate(sorted[i - 1], v) !== 0);
 }
 
-/** Folds every bound on one path into a single range: the highest lower and the lowest upper. */
-function mergeRanges(scans: IndexScan[]): IndexScan[] {
+/** Folds the bounds on one path within one scope into a single range: the highest lower and the lowest upper. */
+function mergeRanges(found: Found[]): IndexScan[] {
   const ranges = new Map<string, Range>();
   const out: IndexScan[] = [];
-  for (const s of scans) {
+  for (const { scan: s, scope } of found) {
     if (s.kind !== 'range') {
       out.push(s);
       continue;
     }
-    const prev = ranges.get(s.path);
+    const key = `${scope} ${s.path}`;
+    const prev = ranges.get(key);
     if (prev === undefined) {
       const copy = { ...s };
-      ranges.set(s.path, copy);
+      ranges.set(key, copy);
       out.push(copy);
       continue;
     }

@@ -28,6 +28,16 @@ describe('planFind', () => {
     assert.deepEqual(plan({ $and: [{ a: { $gte: 3 } }, { a: { $gt: 2 } }] }).scan, { kind: 'range', path: 'a', gte: 3 });
   });
 
+  test('bounds from two $elemMatch on one array are not merged: different elements may meet them', () => {
+    // {a: [[], null]} matches both: null is <= null, and [] is > null.
+    const sel = { $and: [{ a: { $elemMatch: { $lte: null } } }, { a: { $elemMatch: { $gt: null } } }] };
+    assert.deepEqual(plan(sel).scan, { kind: 'range', path: 'a/[]', lte: null });
+    // Within one $elemMatch the bounds hold for one element, and merge.
+    assert.deepEqual(plan({ a: { $elemMatch: { $gt: 1, $lt: 5 } } }).scan, { kind: 'range', path: 'a/[]', gt: 1, lt: 5 });
+    const nested = { a: { $elemMatch: { b: { $elemMatch: { $gt: 1 } } } }, $and: [{ a: { $elemMatch: { b: { $elemMatch: { $lt: 0 } } } } }] };
+    assert.deepEqual(plan(nested).scan, { kind: 'range', path: 'a/[]/b/[]', gt: 1 });
+  });
+
   test('rank: eq (fewest values) > two-sided range > one-sided range > typed exists > exists', () => {
     assert.equal(plan({ a: { $exists: true }, b: { $gt: 1 } }).scan?.path, 'b');
     assert.equal(plan({ a: { $gt: 1 }, b: { $gt: 1, $lt: 3 } }).scan?.path, 'b');
