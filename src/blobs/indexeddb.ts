@@ -25,7 +25,9 @@ interface Meta {
   size: number;
   upload: string;
 }
-const utf8 = { encode: (s: string) => new TextEncoder().encode(s), decode: (b: Uint8Array) => new TextDecoder().decode(b) };
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const utf8 = { encode: (s: string) => encoder.encode(s), decode: (b: Uint8Array) => decoder.decode(b) };
 
 export interface IndexedDbBlobOptions extends BaseStoreOptions {
   /** The IndexedDB database holding the blobs (one per node or app). */

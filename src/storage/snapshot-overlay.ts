@@ -4,23 +4,8 @@
 // the live answer, unless the snapshot recorded that key. Costs nothing while no snapshot is open.
 
 import { RefugeError } from '../errors/index.ts';
+import { compareStrings as compareKeys } from '../platform/compare-strings.ts';
 import type { KvRange, KvReader, KvSnapshot } from './types.ts';
-
-/** Order by code point, which is the bytewise UTF-8 order of the engine's keys. */
-export function compareKeys(a: string, b: string): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const x = a.charCodeAt(i);
-    const y = b.charCodeAt(i);
-    if (x === y) continue;
-    // Surrogates (astral characters) sort after U+E000..U+FFFF in code point order.
-    const hx = x >= 0xd800 && x <= 0xdfff;
-    const hy = y >= 0xd800 && y <= 0xdfff;
-    if (hx !== hy) return hx ? 1 : -1;
-    return x - y;
-  }
-  return a.length - b.length;
-}
 
 /** abstract-level's bounds: gte wins over gt, lte over lt. */
 function inRange(key: string, range: KvRange): boolean {
