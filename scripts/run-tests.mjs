@@ -1,5 +1,6 @@
 // Runs every test file under test/ with Node's built-in runner (TypeScript through tsx).
 // Node 20's --test does not glob .ts files itself, so we list them; extra args filter by substring.
+// test/helpers/fc-seed.ts pins fast-check's seed in every test process (FC_SEED=random explores).
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -27,7 +28,7 @@ if (files.length === 0) {
 }
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=120000', ...files],
+  ['--import', 'tsx', '--import', './test/helpers/fc-seed.ts', '--test', '--test-concurrency=2', '--test-timeout=120000', ...files],
   { cwd: root, stdio: 'inherit' },
 );
 process.exit(result.status ?? 1);
