@@ -38,3 +38,4 @@ export { createSandbox, type DesignSandbox, type SandboxOptions } from './sandbo
 export * as blobs from './blobs/core.ts';
 export * as files from './files/core.ts';
 export * as refs from './refs/core.ts';
+export * from './node/core.ts';

@@ -79,6 +79,11 @@ export class FsBlobStore extends BaseBlobStore {
     return join(this.#blobsDir, hex.slice(0, 2), hex.slice(2, 4), id);
   }
 
+  /** When blob `id`'s file was last written (ms since the epoch): its age for gc's grace period. */
+  async modifiedAt(id: BlobId): Promise<number> {
+    return (await stat(this.pathOf(id))).mtimeMs;
+  }
+
   #tempPath(): string {
     return join(this.#tmpDir, `${process.pid}-${this.#token}-${this.#tempCounter++}.part`);
   }

@@ -13,9 +13,7 @@ export * from './core.ts';
 export { FsBlobStore, type FsBlobStoreOptions };
 export type { S3BlobStore, S3BlobStoreOptions } from './s3.ts';
 export { nodeSha256 } from './hash-node.ts';
-export { BlobStaging, type AppendResult, type BlobStagingOptions, type StagedInfo } from './staging.ts';
-/** Serialises work per key (a blob id): the mesh holds one transfer of a blob at a time. */
-export { KeyedLock } from './keyed-lock.ts';
+export { BlobStaging } from './staging.ts';
 /** Runs an async function over a list with bounded concurrency (used beyond blobs too). */
 export { mapLimit } from './base.ts';
 

@@ -3,6 +3,7 @@
 // mesh transfers cut mid-blob stage here; staged bytes reach a store only through `finish`, verified.
 
 import { EventEmitter } from 'node:events';
+import type { AppendResult, BlobStagingOptions, StagedInfo, StagingArea } from './staging-area.ts';
 import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, open, readFile, readdir, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,37 +14,7 @@ import type { BlobId } from './id.ts';
 import { KeyedLock } from './keyed-lock.ts';
 import type { BlobStore, PutResult } from './types.ts';
 
-export interface StagedInfo {
-  key: string;
-  /** Bytes staged so far. */
-  offset: number;
-  /** When it was created (ms since the epoch); it expires `ttlMs` later. */
-  created: number;
-  expires: number;
-  /** What the creator recorded with it (e.g. the size a peer announced). */
-  meta: Record<string, unknown>;
-}
-
-export interface AppendResult {
-  offset: number;
-  /** The body broke off (its source went away) before its end: what arrived is kept. */
-  aborted: boolean;
-  /** Why it broke off. */
-  cause?: unknown;
-}
-
-export interface BlobStagingOptions {
-  /** Where entries are staged; without it a temp dir is used and removed at close. */
-  dir?: string;
-  /** Entries expire this long after creation (default 24 h). */
-  ttlMs?: number;
-  /** Largest entry accepted (too_large past it); default unlimited. */
-  maxSize?: number;
-  /** How the entry is named in errors ("upload", "staged blob"). */
-  label?: string;
-  /** The clock (tests move it past expiry). */
-  now?: () => number;
-}
+export type { AppendResult, BlobStagingOptions, StagedInfo } from './staging-area.ts';
 
 /** Keys are file names: ids and hex tokens only, so no key can walk out of the directory. */
 const KEY_RE = /^[0-9a-z][0-9a-z-]{0,127}$/;
@@ -55,7 +26,7 @@ const SWEEP_EVERY_MS = 3600 * 1000;
 const errno = (err: unknown): string | undefined => (err as NodeJS.ErrnoException | null)?.code;
 
 /** Emits 'appended' (key, AppendResult) after every append has persisted what it received. */
-export class BlobStaging extends EventEmitter {
+export class BlobStaging extends EventEmitter implements StagingArea {
   readonly #locks = new KeyedLock();
   readonly ttlMs: number;
   readonly maxSize: number;

@@ -1,7 +1,6 @@
 // How old a blob is, for gc's grace period: the file's mtime for the filesystem backend; otherwise
 // when this process saw it added (a store feed tracker), or — never seen — the tracker's start time.
 
-import { stat } from 'node:fs/promises';
 import type { BlobId } from '../blobs/id.ts';
 import type { BlobStore } from '../blobs/types.ts';
 
@@ -53,14 +52,16 @@ export class BlobAddTracker {
   }
 }
 
-/** The age function for a store: fs mtimes when it has files, else the tracker (or "now": keep all). */
+/**
+ * The age function for a store: when the store can tell (the filesystem backend's file times),
+ * else the tracker (or "now": keep all).
+ */
 export function blobAgeOf(store: BlobStore, tracker?: BlobAddTracker): BlobAgeOf {
-  const pathOf = (store as { pathOf?: (id: BlobId) => string }).pathOf;
-  if (store.backend === 'fs' && typeof pathOf === 'function') {
+  const modifiedAt = (store as { modifiedAt?: (id: BlobId) => Promise<number> }).modifiedAt;
+  if (typeof modifiedAt === 'function') {
     return async (id) => {
       try {
-        const s = await stat(pathOf.call(store, id));
-        return Math.max(s.mtimeMs, tracker?.seenAt(id) ?? 0);
+        return Math.max(await modifiedAt.call(store, id), tracker?.seenAt(id) ?? 0);
       } catch {
         return Date.now();
       }

@@ -2,4 +2,5 @@
 
 export * from './gc.ts';
 export * from './pins.ts';
+export { FsPinStore } from './pins-file.ts';
 export * from './ages.ts';

@@ -1,9 +1,6 @@
-// Pins: blob ids (or tree roots) that gc must keep whatever refs say. Kept in `<dataDir>/pins.json`
-// (written to a temp file, fsynced, renamed) or in memory for a node without a data directory.
+// Pins: blob ids (or tree roots) that gc must keep whatever refs say: the interface and the memory
+// store (a node without a data directory); the pins.json store is in pins-file.ts.
 
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { writeFileDurably } from '../platform/durable-file.ts';
 import { RefugeError } from '../errors/index.ts';
 import { parseRoot } from '../files/blocks.ts';
 
@@ -37,53 +34,5 @@ export class MemoryPinStore implements PinStore {
   }
   async remove(root: string): Promise<boolean> {
     return this.#pins.delete(root);
-  }
-}
-
-export class FsPinStore implements PinStore {
-  readonly path: string;
-  /** One change at a time inside this process. */
-  #queue: Promise<unknown> = Promise.resolve();
-
-  constructor(dataDir: string) {
-    this.path = join(dataDir, PINS_FILE);
-  }
-
-  async list(): Promise<string[]> {
-    let text: string;
-    try {
-      text = await readFile(this.path, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw err;
-    }
-    try {
-      const parsed = JSON.parse(text) as { pins?: unknown };
-      if (!Array.isArray(parsed.pins)) throw new Error('no pins array');
-      return parsed.pins.map((p) => checkPin(p)).sort();
-    } catch (err) {
-      // A damaged pin list must stop gc, never make it forget pins.
-      throw new RefugeError('internal', `${this.path} is not a valid pin list`, { cause: err });
-    }
-  }
-
-  #change(fn: (pins: Set<string>) => boolean): Promise<boolean> {
-    const run = this.#queue.then(async () => {
-      const pins = new Set(await this.list());
-      if (!fn(pins)) return false;
-      await writeFileDurably(this.path, JSON.stringify({ pins: [...pins].sort() }, null, 1) + '\n');
-      return true;
-    });
-    this.#queue = run.catch(() => {});
-    return run;
-  }
-
-  add(root: string): Promise<boolean> {
-    checkPin(root);
-    return this.#change((pins) => !pins.has(root) && pins.add(root) !== undefined);
-  }
-
-  remove(root: string): Promise<boolean> {
-    return this.#change((pins) => pins.delete(root));
   }
 }

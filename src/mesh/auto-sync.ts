@@ -1,15 +1,15 @@
 // Opportunistic replication: when a trusted peer comes up, pull every database it lets this node read
 // and this node lets it write (continuous, from the checkpoint; created here when missing), and every
-// ref likewise (its signed values, then its tree's blobs); what it shares is looked at again every
-// `rescanMs`, so databases created (or re-created) on either side later start too; stop when it goes
-// down. Each side pulls what it accepts, so two nodes running AutoSync replicate both ways without
+// ref likewise (its signed values, then its tree's blobs); stop when it goes down. What a peer
+// shares is looked at again when it says it changed (`rescan`: it made or granted a database, as this
+// node tells its peers in turn) and every `rescanMs` in case a word was lost. Each side pulls what it accepts, so two nodes running AutoSync replicate both ways without
 // pushing.
 
 import { RefugeError, isRefugeError, toRefugeError } from '../errors/index.ts';
-import type { DbLease, RefugeNode } from '../node/index.ts';
+import type { DbLease, RefugeNode } from '../node/core.ts';
 import { LocalPeer, Replication, type ReplicateOptions, type ReplicationProgress } from '../replication/index.ts';
 import { Emitter } from '../replication/emitter.ts';
-import { can, canRef } from './grants.ts';
+import { accessOf, can, canRef } from './grants.ts';
 import type { MeshNode } from './mesh-node.ts';
 import type { RefPull } from './ref-exchange.ts';
 
@@ -55,6 +55,8 @@ interface PeerSession {
   abort: AbortController;
   rescanTimer?: ReturnType<typeof setInterval>;
   dbsRunning?: Promise<void>;
+  /** A look was asked for while one ran (its listing may predate the change): look again after it. */
+  lookAgain?: boolean;
   refsRunning?: Promise<void>;
 }
 
@@ -63,6 +65,8 @@ export class AutoSync extends Emitter<AutoSyncEvents> {
   private readonly offs: Array<() => void>;
   private readonly starting = new Set<Promise<void>>();
   private stopped = false;
+  /** Ends the watch on this node's database creations. */
+  private readonly watch = new AbortController();
 
   constructor(private readonly options: AutoSyncOptions) {
     super();
@@ -73,8 +77,15 @@ export class AutoSync extends Emitter<AutoSyncEvents> {
       // A grant given or revoked while a peer is up: its pulls start again under the new grants.
       mesh.on('trust:changed', () => {
         for (const peerId of [...this.sessions.keys()]) void this.refresh(peerId);
+        // What this node shares may have changed too: each up peer looks again at once.
+        for (const peerId of mesh.upPeers().map((p) => p.peerId)) void mesh.tellSharesChanged(peerId);
+      }),
+      mesh.on('peer:shares', (e) => {
+        const session = this.sessions.get(e.peerId);
+        if (session) this.rescan(session, e.peerId);
       }),
     ];
+    void this.watchCreations();
     for (const p of mesh.upPeers()) this.track(p.peerId, this.begin(p.peerId));
   }
 
@@ -95,6 +106,7 @@ export class AutoSync extends Emitter<AutoSyncEvents> {
     if (this.stopped) return;
     this.stopped = true;
     for (const off of this.offs) off();
+    this.watch.abort();
     // Ref pulls are tracked with the starts: abort them rather than wait for whole trees.
     for (const session of this.sessions.values()) {
       session.abort.abort(new RefugeError('closed', 'auto-sync stopped'));
@@ -104,6 +116,30 @@ export class AutoSync extends Emitter<AutoSyncEvents> {
     const running = [...this.sessions.values()].flatMap((s) => [...s.pulls.values()]);
     for (const peerId of [...this.sessions.keys()]) this.end(peerId);
     await Promise.allSettled(running.map((r) => r.done));
+  }
+
+  /**
+   * Tells the up peers a database made here is shared with them (an app's, or one a pull just
+   * created), so they start pulling it now instead of at their next periodic look.
+   */
+  private async watchCreations(): Promise<void> {
+    const { node, mesh } = this.options;
+    try {
+      for await (const rows of node.subscribeDbUpdates({ since: node.dbUpdatesSeq, signal: this.watch.signal })) {
+        const created = rows.filter((r) => r.type === 'created').map((r) => r.dbName);
+        if (created.length === 0) continue;
+        const state = await mesh.trust.current();
+        for (const { peerId } of mesh.upPeers()) {
+          const shares = created.some((db) => {
+            const access = accessOf(state, peerId, db);
+            return access.read || access.write;
+          });
+          if (shares) void mesh.tellSharesChanged(peerId);
+        }
+      }
+    } catch {
+      // Stopped, or the node closed: nothing more to tell.
+    }
   }
 
   private track(peerId: string, task: Promise<void>): Promise<void> {
@@ -127,19 +163,25 @@ export class AutoSync extends Emitter<AutoSyncEvents> {
     if (session.cancelled) return;
     this.pullRefs(session, peerId);
     session.rescanTimer = setInterval(() => this.rescan(session, peerId), this.options.rescanMs ?? 30_000);
-    session.rescanTimer.unref?.();
+    (session.rescanTimer as { unref?: () => void }).unref?.();
   }
 
   /** Looks again at what a peer shares: databases not pulled now start, refs are pulled again. */
   private rescan(session: PeerSession, peerId: string): void {
     // Looked at only while connected: asking a peer that went away would dial it back.
     if (session.cancelled || !this.options.mesh.connectedPeers().includes(peerId)) return;
-    if (!session.dbsRunning) {
+    if (session.dbsRunning) {
+      session.lookAgain = true;
+    } else {
       const run = this.pullDbs(session, peerId).catch((err) => {
         if (!session.cancelled) this.emit('stop', { peerId, db: '*', error: toRefugeError(err) });
       });
       session.dbsRunning = run.finally(() => {
         session.dbsRunning = undefined;
+        if (session.lookAgain) {
+          session.lookAgain = false;
+          this.rescan(session, peerId);
+        }
       });
       this.track(peerId, session.dbsRunning);
     }

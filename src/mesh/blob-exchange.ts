@@ -2,11 +2,11 @@
 // one, verified against its id), `want` (fetch what I lack from a peer that has it), and `put` /
 // `offer` (send a peer what it lacks). Large transfers cut mid-blob continue from the bytes kept.
 
-import './node20-shim.ts';
+import '#mesh/node20-shim';
 import type { Stream } from '@libp2p/interface';
-import { isBlobId, type BlobId, type BlobStaging, type BlobStore, type PutResult } from '../blobs/index.ts';
+import { isBlobId, type BlobId, type BlobStore, type PutResult, type StagingArea } from '../blobs/core.ts';
 import { RefugeError, isRefugeError } from '../errors/index.ts';
-import type { RefugeNode } from '../node/index.ts';
+import type { RefugeNode } from '../node/core.ts';
 import { BlobTransfers, type Attempt, type BlobResumeOptions } from './blob-resume.ts';
 import { blobHandler } from './blob-serve.ts';
 import { BLOB_PROTOCOL, MAX_IDS, WAIT_MS, framed, framesOf, isCount, writeFrames, type BlobRequest, type Lp } from './blob-wire.ts';
@@ -69,7 +69,7 @@ export class BlobExchange {
   }
 
   /** Where partial blobs of cut transfers (fetched or pushed here) wait to be continued. */
-  staging(): Promise<BlobStaging> {
+  staging(): Promise<StagingArea> {
     return this.transfers.area();
   }
 

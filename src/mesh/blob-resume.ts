@@ -1,11 +1,11 @@
 // What makes mesh blob transfers resumable: the node's staging area for partial blobs (both ways),
 // one transfer per blob at a time, and the retry loop that continues a cut transfer where it stopped.
 
-import { join } from 'node:path';
-import { BlobStaging, KeyedLock, type BlobId, type StagedInfo } from '../blobs/index.ts';
+import { openStaging, stagingAvailable } from '#blobs/staging';
+import { KeyedLock, type BlobId, type StagedInfo, type StagingArea } from '../blobs/core.ts';
 import { RefugeError, isRefugeError } from '../errors/index.ts';
 import { sleep } from '../platform/sleep.ts';
-import type { RefugeNode } from '../node/index.ts';
+import type { RefugeNode } from '../node/core.ts';
 
 export interface BlobResumeOptions {
   /**
@@ -57,24 +57,25 @@ export class BlobTransfers {
   private readonly locks = new KeyedLock();
   /** Transfers running or waiting, per blob: their partial blobs are not evicted. */
   private readonly active = new Map<BlobId, number>();
-  private staging: Promise<BlobStaging> | undefined;
+  private staging: Promise<StagingArea> | undefined;
   private closed = false;
 
   constructor(
     private readonly node: RefugeNode | undefined,
     private readonly options: BlobResumeOptions = {},
   ) {
-    this.minBytes = options.minBytes ?? DEFAULT_MIN_BYTES;
+    // Without a staging area (browsers), nothing is staged: a cut transfer starts over.
+    this.minBytes = stagingAvailable ? (options.minBytes ?? DEFAULT_MIN_BYTES) : Infinity;
     this.attempts = Math.max(1, options.attempts ?? DEFAULT_ATTEMPTS);
     this.maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
     this.maxBytesPerPeer = Math.min(this.maxBytes, options.maxBytesPerPeer ?? Math.floor(this.maxBytes / 2));
   }
 
   /** The staging area, opened (and swept of expired entries) at first use. */
-  area(): Promise<BlobStaging> {
+  area(): Promise<StagingArea> {
     if (this.closed) return Promise.reject(new RefugeError('closed', 'the blob exchange is closed'));
-    const dir = this.options.dir ?? (this.node?.dataDir !== undefined ? join(this.node.dataDir, STAGING_DIR) : undefined);
-    this.staging ??= BlobStaging.open({
+    const dir = this.options.dir ?? (this.node?.dataDir !== undefined ? `${this.node.dataDir}/${STAGING_DIR}` : undefined);
+    this.staging ??= openStaging({
       ...(dir !== undefined && { dir }),
       ...(this.options.ttlMs !== undefined && { ttlMs: this.options.ttlMs }),
       ...(this.options.now && { now: this.options.now }),

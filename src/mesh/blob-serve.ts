@@ -2,11 +2,11 @@
 // cut fetch), and `put` / `staged` from peers pushing blobs, whose large ones are staged as they
 // arrive so that a cut push continues where it stopped; nothing is stored before it is verified.
 
-import './node20-shim.ts';
+import '#mesh/node20-shim';
 import type { Connection, Stream } from '@libp2p/interface';
-import type { BlobId, BlobRead } from '../blobs/index.ts';
+import type { BlobId, BlobRead } from '../blobs/core.ts';
 import { RefugeError } from '../errors/index.ts';
-import type { RefugeNode } from '../node/index.ts';
+import type { RefugeNode } from '../node/core.ts';
 import type { BlobTransfers } from './blob-resume.ts';
 import { WAIT_MS, checkRequest, framed, framesOf, writeFrames, type Lp } from './blob-wire.ts';
 import { canReadBlobs, canWriteBlobs } from './grants.ts';

@@ -1,10 +1,10 @@
 // The messages of `/refuge/blobs/1.0.0`: length-prefixed frames read with back-pressure, requests
 // checked as they come off the wire, and a blob's bytes as data frames ended by an empty one.
 
-import './node20-shim.ts';
+import '#mesh/node20-shim';
 import type { Stream } from '@libp2p/interface';
 import { lpStream } from '@libp2p/utils';
-import { isBlobId, type BlobId, type BlobRead } from '../blobs/index.ts';
+import { isBlobId, type BlobId, type BlobRead } from '../blobs/core.ts';
 import { RefugeError } from '../errors/index.ts';
 
 export const BLOB_PROTOCOL = '/refuge/blobs/1.0.0';

@@ -12,7 +12,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, randomBytes } from '@noble/hashes/utils.js';
 import { base64url } from 'multiformats/bases/base64';
 import { RefugeError } from '../errors/index.ts';
-import { signBytes, verifyBytes, type NodeKey } from '../refs/index.ts';
+import { signBytes, verifyBytes, type NodeKey } from '../refs/core.ts';
 import { parsePeerId, peerIdOf } from './identity.ts';
 import { SeenCache } from './seen-cache.ts';
 

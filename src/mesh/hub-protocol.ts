@@ -1,7 +1,7 @@
 // `/refuge/hub/1.0.0`: peers register their addresses with a hub and look other peers up there, so
 // two nodes that know only each other's ids (and a hub) can meet, directly or through its relay.
 
-import './node20-shim.ts';
+import '#mesh/node20-shim';
 import type { Connection, Stream } from '@libp2p/interface';
 import { multiaddr } from '@multiformats/multiaddr';
 import { RefugeError } from '../errors/index.ts';

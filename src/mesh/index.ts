@@ -1,65 +1,9 @@
-// The mesh's library face: identity (the node key as a libp2p peer id), invites, trust and grants,
-// the MeshNode (libp2p transport, peer events, discovery by mDNS, hubs `/refuge/hub/1.0.0` and the
-// DHT `/refuge/kad/1.0.0`), replication over `/refuge/replication/1.0.0`, flooded queries over
-// `/refuge/query/1.0.0`, blob exchange over `/refuge/blobs/1.0.0`, signed refs over
-// `/refuge/refs/1.0.0`; peer-signed HTTP requests (`peerFetch`, `httpPeerAccess`) put the same
-// grants on the node's HTTP API.
+// The mesh's Node face: everything portable from core.ts, plus what lives in a data directory
+// (the trust file, the published addresses, the remembered listen ports) and the grants put on the
+// node's HTTP API for peer-signed requests (`httpPeerAccess`).
 
-import './node20-shim.ts';
-
-export { meshPrivateKey, peerIdOf, parsePeerId, isPeerId } from './identity.ts';
-export { encodeInvite, parseInvite, INVITE_PREFIX, type Invite } from './invite.ts';
-export {
-  ALL_DBS,
-  ALL_REFS,
-  refKey,
-  addPeer,
-  emptyTrust,
-  findPeer,
-  parseSubject,
-  parseTrustState,
-  removePeer,
-  setGrant,
-  setGroup,
-  type Access,
-  type Grant,
-  type PeerInput,
-  type Subject,
-  type TrustedPeer,
-  type TrustState,
-} from './trust.ts';
-export { can, canRef, accessOf, canReadBlobs, isTrusted, sharedWith, type DbAccess } from './grants.ts';
-export { MemoryTrustStore, type TrustStore } from './trust-store.ts';
+export * from './core.ts';
 export { FileTrustStore, TRUST_FILE } from './trust-file.ts';
-export { MeshNode, DEFAULT_MESH_LISTEN, type MeshEvents, type MeshNodeOptions, type PeerEvent } from './mesh-node.ts';
-export { MeshDiscovery, type DiscoveredEvent, type HubRegisteredEvent } from './mesh-discovery.ts';
-export { HubRegistry, DEFAULT_REGISTRATION_TTL_MS, type HubRegistryOptions, type Registration } from './hub-registry.ts';
-export { HUB_PROTOCOL, hubLookup, hubRegister } from './hub-protocol.ts';
-export { KAD_PROTOCOL, MDNS_SERVICE_TAG, loopbackOnly } from './libp2p-options.ts';
-export { StreamPool, POOL_IDLE_MS } from './stream-pool.ts';
-export { MeshPeer, meshRequest, type MeshPeerOptions, type StreamOpener } from './mesh-peer.ts';
-export { ReplicationService, type ReplicationServiceOptions } from './replication-server.ts';
-export { REPLICATION_PROTOCOL, REPLICATION_PROTOCOL_MANY, type ReplicationOp, type ReplicationRequest, type SharedDb } from './replication-protocol.ts';
-export { AutoSync, type AutoSyncEvents, type AutoSyncOptions, type PullKey } from './auto-sync.ts';
 export { ADDRESS_FILE, readAddressFile } from './address-file.ts';
 export { LISTEN_FILE, rememberListen, rememberedListen } from './listen-file.ts';
-export {
-  QUERY_PROTOCOL,
-  DEFAULT_TTL,
-  MAX_TTL,
-  DEFAULT_QUERY_LIMIT,
-  DEFAULT_QUERY_MS,
-  MAX_QUERY_MS,
-  type Question,
-  type QueryMessage,
-  type QueryResult,
-  type SignedQuery,
-} from './query-protocol.ts';
-export { QueryRouter, type AskOptions, type LocalAnswer, type QueryRouterOptions, type QueryStats } from './query-router.ts';
-export { QueryStream } from './query-stream.ts';
-export { QueryService, type QueryMesh, type QueryServiceOptions } from './query-service.ts';
-export { localAnswerer } from './query-answer.ts';
-export { signRequest, peerFetch, PeerRequestVerifier, PEER_AUTH_SCHEME, CONTENT_SHA256_HEADER, type SignedRequest } from './http-signature.ts';
 export { httpPeerAccess, type HttpPeerAccessOptions } from './http-peer-access.ts';
-export { REFS_PROTOCOL, RefExchange, type RefPull, type RefRequest } from './ref-exchange.ts';
-export { BLOB_PROTOCOL, BlobExchange, type BlobExchangeOptions, type BlobRequest, type BlobResumeOptions } from './blob-exchange.ts';

@@ -1,7 +1,7 @@
 // The libp2p configuration of a MeshNode: which transports and services run, by role (hub or not)
 // and by reach (loopback only, or a real network where mDNS, UPnP and AutoNAT make sense).
 
-import './node20-shim.ts';
+import '#mesh/node20-shim';
 import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
 import { autoNAT } from '@libp2p/autonat';
@@ -10,13 +10,12 @@ import { dcutr } from '@libp2p/dcutr';
 import { identify } from '@libp2p/identify';
 import type { ConnectionGater, PrivateKey } from '@libp2p/interface';
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht';
-import { mdns } from '@libp2p/mdns';
 import { ping } from '@libp2p/ping';
-import { tcp } from '@libp2p/tcp';
 import { uPnPNAT } from '@libp2p/upnp-nat';
 import { webSockets } from '@libp2p/websockets';
 import { multiaddr } from '@multiformats/multiaddr';
 import type { Libp2pOptions } from 'libp2p';
+import { mdnsService, socketTransports } from '#mesh/node-parts';
 
 /** Refuge's own DHT: a private protocol id, so it never mixes with the public IPFS DHT. */
 export const KAD_PROTOCOL = '/refuge/kad/1.0.0';
@@ -70,7 +69,8 @@ export function loopbackOnly(listen: readonly string[]): boolean {
 /** Which optional parts actually run, once defaults are applied. */
 export function resolvedParts(s: DiscoverySettings): { mdns: boolean; nat: boolean } {
   const open = !loopbackOnly(s.listen);
-  return { mdns: s.mdns === undefined ? open : s.mdns !== false, nat: s.nat ?? open };
+  const mdns = mdnsService !== undefined && (s.mdns === undefined ? open : s.mdns !== false);
+  return { mdns, nat: s.nat ?? open };
 }
 
 export function libp2pOptions(s: DiscoverySettings, privateKey: PrivateKey): Libp2pOptions<Record<string, unknown>> {
@@ -91,9 +91,9 @@ export function libp2pOptions(s: DiscoverySettings, privateKey: PrivateKey): Lib
       selectors: {},
     });
   }
-  if (parts.mdns) {
+  if (parts.mdns && mdnsService) {
     const interval = typeof s.mdns === 'object' ? s.mdns.intervalMs : undefined;
-    services.mdns = mdns({ serviceTag: MDNS_SERVICE_TAG, ...(interval !== undefined && { interval }) });
+    services.mdns = mdnsService({ serviceTag: MDNS_SERVICE_TAG, ...(interval !== undefined && { interval }) });
   }
   if (s.hub) {
     // A hub relays for the peers that trust it enough to register: no per-connection data or time limit,
@@ -114,10 +114,12 @@ export function libp2pOptions(s: DiscoverySettings, privateKey: PrivateKey): Lib
     // Relay listening (`<hub>/p2p-circuit`) starts once a hub is connected (mesh-discovery.ts): a bare
     // `/p2p-circuit` would make libp2p random-walk the DHT for relays in a loop while a hub is away.
     addresses: { listen: [...s.listen] },
-    transports: [tcp(), webSockets(), circuitRelayTransport({ reservationCompletionTimeout: 10_000 })],
+    transports: [...socketTransports.map((t) => t()), webSockets(), circuitRelayTransport({ reservationCompletionTimeout: 10_000 })],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    ...(s.connectionGater && { connectionGater: s.connectionGater }),
+    // libp2p in a browser refuses, by default, to dial ws:// or private addresses; a Refuge peer
+    // dials only peers it trusts, often a node on the same machine or LAN, so it may.
+    connectionGater: { denyDialMultiaddr: () => false, ...s.connectionGater },
     ...(s.reconnect && { connectionManager: { reconnectRetries: s.reconnect.retries, reconnectRetryInterval: s.reconnect.intervalMs } }),
     // libp2p pings every connection each 10 s and drops it when a ping takes longer than a timeout
     // fitted to past pings (at least 5 s by default). A ping queued behind megabytes of a blob on a

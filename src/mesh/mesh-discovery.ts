@@ -1,7 +1,7 @@
 // How a MeshNode finds peers beyond the addresses it was given: mDNS on the LAN, hubs (registered
 // with, listened through as relays, asked for peers' addresses), and Refuge's private DHT.
 
-import './node20-shim.ts';
+import '#mesh/node20-shim';
 import type { Libp2p, PeerId } from '@libp2p/interface';
 import type { SingleKadDHT } from '@libp2p/kad-dht';
 import { peerIdFromString } from '@libp2p/peer-id';
@@ -188,7 +188,7 @@ export class MeshDiscovery {
     if (this.stopped) return;
     // Renew well before the hub forgets us.
     hub.refresh = setTimeout(() => void (this.connected(hub.id) ? this.register(hub) : undefined), Math.max(1_000, ttlMs / 2));
-    hub.refresh.unref?.();
+    (hub.refresh as { unref?: () => void }).unref?.();
   }
 
   private connected(id: PeerId): boolean {

@@ -2,7 +2,7 @@
 // that file stays about behaviour).
 
 import type { ConnectionGater } from '@libp2p/interface';
-import type { RefugeNode } from '../node/index.ts';
+import type { RefugeNode } from '../node/core.ts';
 import type { NodeKey } from '../refs/keys.ts';
 import type { BlobResumeOptions } from './blob-resume.ts';
 import type { HubRegistryOptions } from './hub-registry.ts';
@@ -74,6 +74,8 @@ export type MeshEvents = {
    * from now on carry them, and the data directory's address file has been rewritten.
    */
   addresses: { addrs: string[] };
+  /** A trusted peer says what it shares with this node changed (a database made or granted there). */
+  'peer:shares': PeerEvent;
   /** The trust state changed (peers, groups or grants): what is shared must be looked at again. */
   'trust:changed': Record<string, never>;
 };

@@ -2,7 +2,7 @@
 // the node's own Ed25519 key, serving Refuge's protocols, finding peers (mDNS, hubs, DHT) and telling
 // when trusted peers come and go.
 
-import './node20-shim.ts';
+import '#mesh/node20-shim';
 import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
 import type { Ping } from '@libp2p/ping';
@@ -11,10 +11,10 @@ import { createLibp2p } from 'libp2p';
 import { DEFAULT_MESH_LISTEN, type MeshEvents, type MeshNodeOptions, type PeerEvent } from './mesh-node-options.ts';
 import { RefugeError } from '../errors/index.ts';
 import { Emitter } from '../replication/emitter.ts';
-import { removeAddressFile, writeAddressFile } from './address-file.ts';
+import { removeAddressFile, writeAddressFile } from '#mesh/address-file';
 import { meshPrivateKey } from './identity.ts';
 import { encodeInvite, parseInvite } from './invite.ts';
-import { MeshPeer, sharedDbs, type MeshPeerOptions, type StreamOpener } from './mesh-peer.ts';
+import { MeshPeer, meshRequest, sharedDbs, type MeshPeerOptions, type StreamOpener } from './mesh-peer.ts';
 import { ReplicationService } from './replication-server.ts';
 import { BLOB_PROTOCOL, BlobExchange } from './blob-exchange.ts';
 import { QUERY_PROTOCOL } from './query-protocol.ts';
@@ -100,7 +100,7 @@ export class MeshNode extends Emitter<MeshEvents> implements StreamOpener {
     const mesh = new MeshNode(libp2p, options);
     try {
       if (options.node) {
-        const service = new ReplicationService({ node: options.node, trust: options.trust });
+        const service = new ReplicationService({ node: options.node, trust: options.trust, onRescan: (peerId) => mesh.emit('peer:shares', { peerId }) });
         await mesh.handle(REPLICATION_PROTOCOL, service.handler);
         await mesh.handle(REPLICATION_PROTOCOL_MANY, service.manyHandler);
         await mesh.handle(BLOB_PROTOCOL, mesh.blobs.handler);
@@ -202,6 +202,17 @@ export class MeshNode extends Emitter<MeshEvents> implements StreamOpener {
     return sharedDbs(this, peerId, options);
   }
 
+  /**
+   * Tells a connected peer that what this node shares with it changed, so it looks again now
+   * rather than at its next periodic look. Never dials; false when the peer did not take it.
+   */
+  async tellSharesChanged(peerId: string): Promise<boolean> {
+    return meshRequest(this, peerId, { op: 'rescan' }, { timeoutMs: 10_000, dial: false }).then(
+      () => true,
+      () => false,
+    );
+  }
+
   /** Serves a protocol (Refuge's own at start; tests and extensions may add or replace one). */
   async handle(protocol: string, handler: (stream: Stream, connection: Connection) => void | Promise<void>): Promise<void> {
     await this.libp2p.unhandle(protocol);
@@ -255,7 +266,7 @@ export class MeshNode extends Emitter<MeshEvents> implements StreamOpener {
         }
       })();
     }, this.options.trustCheckMs ?? 1000);
-    this.trustTimer.unref?.();
+    (this.trustTimer as { unref?: () => void }).unref?.();
   }
 
   /** Where a peer is, found through the hubs or the DHT (empty when nobody knows). */

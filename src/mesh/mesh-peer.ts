@@ -1,7 +1,7 @@
 // The client side of `/refuge/replication/1.x`: a remote node's database as a ReplicationPeer, so
 // the ordinary replicator (replicate, sync) runs over the mesh's encrypted, authenticated streams.
 
-import './node20-shim.ts';
+import '#mesh/node20-shim';
 import type { Stream } from '@libp2p/interface';
 import type { BulkGetRequest, BulkGetResult, Doc, RevsDiffEntry, RevsDiffResult } from '../documents/index.ts';
 import { RefugeError, isRefugeError } from '../errors/index.ts';

@@ -1,5 +1,6 @@
-// libp2p 3 expects two globals Node 20 lacks: Promise.withResolvers and WebSocket. Imported (first)
-// by the mesh modules that load libp2p, and by nothing else; a no-op on Node 22+ and in browsers.
+// libp2p 3 expects two globals Node 20 lacks: Promise.withResolvers and WebSocket. Imported first,
+// as `#mesh/node20-shim`, by the mesh modules that load libp2p, and by nothing else; a no-op on
+// Node 22+. Browsers get node20-shim-none.ts.
 
 import { WebSocket as WsWebSocket } from 'ws';
 

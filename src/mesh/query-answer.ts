@@ -1,7 +1,7 @@
 // What this node answers to a flooded query: Mango `find` over the databases the ASKER may read
 // here, or whether it holds a blob — evaluated with the asker's grants, never the relay's.
 
-import type { RefugeNode } from '../node/index.ts';
+import type { RefugeNode } from '../node/core.ts';
 import { can, canReadBlobs, isTrusted } from './grants.ts';
 import type { SignedQuery } from './query-protocol.ts';
 import type { LocalAnswer } from './query-router.ts';

@@ -1,9 +1,9 @@
 // Flooded queries over libp2p: the QueryRouter's messages on `/refuge/query/1.0.0`, one message per
 // stream (length-prefixed JSON), forwarded to trusted connected peers only.
 
-import './node20-shim.ts';
+import '#mesh/node20-shim';
 import type { Connection, Stream } from '@libp2p/interface';
-import type { RefugeNode } from '../node/index.ts';
+import type { RefugeNode } from '../node/core.ts';
 import { signBytes, type NodeKey } from '../refs/keys.ts';
 import { isTrusted } from './grants.ts';
 import type { StreamOpener } from './mesh-peer.ts';

@@ -2,13 +2,13 @@
 // refs it may read and fetches their history; the puller stores each value only if it verifies and
 // succeeds the one it holds (RefStore.put), then fetches the blobs of the tree the ref points at.
 
-import './node20-shim.ts';
+import '#mesh/node20-shim';
 import type { Connection, Stream } from '@libp2p/interface';
 import type { BlobId } from '../blobs/id.ts';
 import { RefugeError } from '../errors/index.ts';
-import { reachableBlobs } from '../files/index.ts';
-import type { RefugeNode } from '../node/index.ts';
-import { checkRefName, type RefEntry } from '../refs/index.ts';
+import { reachableBlobs } from '../files/core.ts';
+import type { RefugeNode } from '../node/core.ts';
+import { checkRefName, type RefEntry } from '../refs/core.ts';
 import type { BlobExchange } from './blob-exchange.ts';
 import { canRef, isTrusted } from './grants.ts';
 import { meshRequest, type StreamOpener } from './mesh-peer.ts';

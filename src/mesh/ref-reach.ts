@@ -3,8 +3,8 @@
 // how a public ref serves its tree to peers this node does not trust, who may read no other blob.
 
 import type { BlobId } from '../blobs/core.ts';
-import { reachableBlobs } from '../files/index.ts';
-import type { RefugeNode } from '../node/index.ts';
+import { reachableBlobs } from '../files/core.ts';
+import type { RefugeNode } from '../node/core.ts';
 import { canRef } from './grants.ts';
 import type { TrustState } from './trust.ts';
 

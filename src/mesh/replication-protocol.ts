@@ -1,7 +1,8 @@
 // `/refuge/replication/1.0.0`: the replicator's peer interface (src/replication/peer.ts) carried over
 // libp2p streams, one request and one answer per stream; `/refuge/replication/1.1.0` the same with
 // several requests per stream, one after another (the client keeps idle streams for the next one).
-// Shared by the client (MeshPeer) and server.
+// Shared by the client (MeshPeer) and server. `dbs` lists what a peer shares with the asker;
+// `rescan` tells a peer that this list changed (a database made or granted), so it looks again now.
 // `bulkGet` with `attachments: "stubs"` answers stubs, the blobs then travel by `/refuge/blobs/1.0.0`.
 
 import { RefugeError } from '../errors/index.ts';
@@ -21,11 +22,11 @@ export const DEFAULT_MAX_ANSWER_BYTES = 256 * 1024 * 1024;
 /** A long-poll never holds a stream longer than this, whatever the client asks. */
 export const MAX_LONGPOLL_MS = 60_000;
 
-export type ReplicationOp = 'dbs' | 'info' | 'changes' | 'revsDiff' | 'bulkGet' | 'bulkDocs' | 'getLocal' | 'putLocal';
+export type ReplicationOp = 'dbs' | 'rescan' | 'info' | 'changes' | 'revsDiff' | 'bulkGet' | 'bulkDocs' | 'getLocal' | 'putLocal';
 
 export interface ReplicationRequest {
   op: ReplicationOp;
-  /** Every op but `dbs` names the database. */
+  /** Every op but `dbs` and `rescan` names the database. */
   db?: string;
   [param: string]: unknown;
 }
@@ -39,7 +40,7 @@ export interface SharedDb extends DbAccess {
  * What each op needs. `either`: read or write (a write-only peer must still learn what is missing
  * and keep its checkpoint); `_local` writes have their own rule (see localWriteAllowed).
  */
-export const OP_ACCESS: Record<Exclude<ReplicationOp, 'dbs'>, 'read' | 'write' | 'either'> = {
+export const OP_ACCESS: Record<Exclude<ReplicationOp, 'dbs' | 'rescan'>, 'read' | 'write' | 'either'> = {
   info: 'either',
   changes: 'read',
   revsDiff: 'either',
@@ -50,7 +51,7 @@ export const OP_ACCESS: Record<Exclude<ReplicationOp, 'dbs'>, 'read' | 'write' |
 };
 
 export function isOp(value: unknown): value is ReplicationOp {
-  return value === 'dbs' || (typeof value === 'string' && Object.hasOwn(OP_ACCESS, value));
+  return value === 'dbs' || value === 'rescan' || (typeof value === 'string' && Object.hasOwn(OP_ACCESS, value));
 }
 
 const LOCAL = '_local/';

@@ -1,11 +1,11 @@
 // The server side of `/refuge/replication/1.0.0`: answers a remote peer's requests against this
 // node's databases, checking the trust state on every request (the peer id comes from Noise).
 
-import './node20-shim.ts';
+import '#mesh/node20-shim';
 import type { Connection, Stream } from '@libp2p/interface';
 import type { BulkGetRequest, Doc } from '../documents/index.ts';
 import { RefugeError, isRefugeError } from '../errors/index.ts';
-import type { RefugeNode } from '../node/index.ts';
+import type { RefugeNode } from '../node/core.ts';
 import { LocalPeer } from '../replication/index.ts';
 import { inlineBlobAttachments } from './attachment-fetch.ts';
 import { accessOf, isTrusted, sharedWith } from './grants.ts';
@@ -28,6 +28,8 @@ export interface ReplicationServiceOptions {
   node: RefugeNode;
   trust: TrustStore;
   maxRequestBytes?: number;
+  /** A trusted peer says what it shares with this node changed (`rescan`). */
+  onRescan?: (peerId: string) => void;
 }
 
 /** A request must arrive this soon after its stream opens. */
@@ -61,6 +63,12 @@ export class ReplicationService {
     const { node, trust } = this.options;
     const state = await trust.current();
     if (req.op === 'dbs') return sharedWith(state, peerId, await node.allDbs());
+    if (req.op === 'rescan') {
+      // Only a trusted peer's word makes this node look again (and send it requests).
+      if (!isTrusted(state, peerId)) throw new RefugeError('forbidden', `peer ${peerId} is not trusted`);
+      this.options.onRescan?.(peerId);
+      return { ok: true };
+    }
     if (typeof req.db !== 'string') throw bad('a request names its database (db)');
     const dbName = req.db;
     const access = accessOf(state, peerId, dbName);

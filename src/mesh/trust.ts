@@ -3,7 +3,7 @@
 
 import { RefugeError } from '../errors/index.ts';
 import { validateDbName } from '../documents/index.ts';
-import { isRefName } from '../refs/index.ts';
+import { isRefName } from '../refs/core.ts';
 import { parsePeerId } from './identity.ts';
 import { normaliseAddr } from './invite.ts';
 

@@ -111,7 +111,7 @@ export class TrustedDialer {
         }
       })();
     }, this.options.redialMs ?? 30_000);
-    timer.unref?.();
+    (timer as { unref?: () => void }).unref?.();
     this.redials.set(peerId, timer);
   }
 

@@ -1,7 +1,7 @@
 // Framing shared by Refuge's mesh protocols: one length-prefixed JSON request and one JSON answer
 // per stream (`{ok:true,result}` or CouchDB's `{error,reason}`), read with libp2p's lpStream helper.
 
-import './node20-shim.ts';
+import '#mesh/node20-shim';
 import type { Stream } from '@libp2p/interface';
 import { lpStream } from '@libp2p/utils';
 import { RefugeError, isErrorCode, isRefugeError } from '../errors/index.ts';

@@ -8,12 +8,11 @@ import { openBlobStore, type BlobStore } from '../blobs/index.ts';
 import type { S3BlobStoreOptions } from '../blobs/index.ts';
 import type { Durability } from '../documents/index.ts';
 import { FsRefStore, loadOrCreateNodeKey } from '../refs/index.ts';
-import { FsPinStore } from '../gc/pins.ts';
+import { FsPinStore } from '../gc/index.ts';
 import { DEFAULT_MAX_OPEN_DBS, RefugeNode } from './refuge-node.ts';
 import { DEFAULT_CACHE_SIZE, leveldbEngine } from '../storage-node/index.ts';
 
-export { DEFAULT_MAX_OPEN_DBS, RefugeNode, type DbLease, type NodeOptions } from './refuge-node.ts';
-export { UPDATED_DELAY_MS, type DbUpdateRow, type DbUpdateType, type DbUpdatesOptions } from './db-updates.ts';
+export * from './core.ts';
 
 /** Where the node keeps its blobs: fs in DATA/blobs, memory, or an S3-compatible bucket. */
 export type NodeBlobOptions =

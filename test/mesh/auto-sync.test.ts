@@ -3,7 +3,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AutoSync, addPeer, removePeer, setGrant, type AutoSyncEvents, type TrustState } from '../../src/mesh/index.ts';
+import { AutoSync, addPeer, meshRequest, removePeer, setGrant, type AutoSyncEvents, type TrustState } from '../../src/mesh/index.ts';
 import { assertSameTrees } from '../replication/helpers/trees.ts';
 import { nextEvent, startPeerNode, tempDir, type PeerNode } from './helpers.ts';
 
@@ -183,6 +183,45 @@ test('databases created after the peers met, on either side (made on the other w
   await (await b.node.createDb('late-source')).put({ _id: 'three' });
   await three;
   assert.equal((await (await a.node.db('late-source')).get('three'))._id, 'three');
+});
+
+test('a node tells its up peers when it makes or grants a database they share: they pull it at once, not at their next periodic look', async (t) => {
+  const a = await startPeerNode();
+  const b = await startPeerNode();
+  const stranger = await startPeerNode();
+  // Periodic looks far away: only b's word can start a's pulls within the test.
+  const syncA = new AutoSync({ mesh: a.mesh, node: a.node, rescanMs: 3_600_000, replicate: { checkpointInterval: 0 } });
+  const syncB = new AutoSync({ mesh: b.mesh, node: b.node, rescanMs: 3_600_000, replicate: { checkpointInterval: 0 } });
+  t.after(async () => {
+    await Promise.all([syncA.stop(), syncB.stop()]);
+    await Promise.all([a.close(), b.close(), stranger.close()]);
+  });
+  await a.trust.update(share(b.mesh.peerId, ['base', 'made-later', 'granted-later']));
+  await b.trust.update(share(a.mesh.peerId, ['base', 'made-later']));
+  await Promise.all([a.node.createDb('base'), b.node.createDb('base')]);
+  // Each side has listed what the other shares once the pulls of `base` caught up.
+  const listed = Promise.all([caughtUp(syncA, b, 'base'), caughtUp(syncB, a, 'base')]);
+  await b.mesh.connect(a.mesh.invite());
+  await listed;
+  const arrived = (db: string) => nextEvent(syncA, 'paused', (e) => e.db === db && !e.error && e.progress.docsWritten > 0);
+
+  // Made on b after the peers met (a has no such database yet, and makes it).
+  const made = arrived('made-later');
+  await (await b.node.createDb('made-later')).put({ _id: 'one' });
+  await made;
+  assert.equal((await (await a.node.db('made-later')).get('one'))._id, 'one');
+
+  // Granted by b after the peers met.
+  await (await b.node.createDb('granted-later')).put({ _id: 'two' });
+  const granted = arrived('granted-later');
+  await b.trust.update(share(a.mesh.peerId, ['made-later', 'granted-later']));
+  await granted;
+  assert.equal((await (await a.node.db('granted-later')).get('two'))._id, 'two');
+
+  // A peer a does not trust cannot make it look (and send it requests).
+  await stranger.mesh.connect(a.mesh.invite());
+  const answer = await meshRequest(stranger.mesh, a.mesh.peerId, { op: 'rescan' }, { timeoutMs: 10_000 }).catch((err: unknown) => err);
+  assert.equal((answer as { code?: string }).code, 'forbidden');
 });
 
 test('a shared database this node lacks is created when it lets the peer write there, and only then; createDbs: false never creates', async (t) => {

@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { readdir } from 'node:fs/promises';
 import type { Connection, Stream } from '@libp2p/interface';
 import { lpStream } from '@libp2p/utils';
-import type { BlobId, BlobRead, BlobStore, GetOptions } from '../../src/blobs/index.ts';
+import type { BlobId, BlobRead, BlobStaging, BlobStore, GetOptions } from '../../src/blobs/index.ts';
 import { isRefugeError } from '../../src/errors/index.ts';
 import { addPeer, BLOB_PROTOCOL, setGrant, type BlobResumeOptions } from '../../src/mesh/index.ts';
 import { idOf, randomBytesOf } from '../blobs/helpers.ts';
@@ -92,7 +92,7 @@ export async function cutThenServe(owner: PeerNode, next: (stream: Stream, conne
 
 export async function noLeftovers(peer: PeerNode): Promise<void> {
   assert.equal(await peer.mesh.blobs.partial(id), 0);
-  assert.deepEqual(await readdir((await peer.mesh.blobs.staging()).dir), []);
+  assert.deepEqual(await readdir(((await peer.mesh.blobs.staging()) as BlobStaging).dir), []);
 }
 
 /** `receiver` lets `sender` write blobs; `sender` holds the blob. */
@@ -106,7 +106,8 @@ export async function writable(t: Scope): Promise<[PeerNode, PeerNode]> {
 
 /** A push that breaks off after CUT bytes (the sender hangs up without the end frame). */
 export async function cutPush(receiver: PeerNode, sender: PeerNode): Promise<void> {
-  const staging = await receiver.mesh.blobs.staging();
+  // On Node the area is a BlobStaging, which tells of each append.
+  const staging = (await receiver.mesh.blobs.staging()) as BlobStaging;
   const kept = once(staging, 'appended');
   const stream = await sender.mesh.openStream(receiver.mesh.peerId, BLOB_PROTOCOL);
   const lp = lpStream(stream);

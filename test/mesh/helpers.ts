@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { openNode, type RefugeNode } from '../../src/node/index.ts';
 import { FileTrustStore, MeshNode, MemoryTrustStore, addPeer, setGrant, type MeshNodeOptions, type TrustState, type TrustStore } from '../../src/mesh/index.ts';
 import type { Emitter } from '../../src/replication/emitter.ts';
+import type { Database } from '../../src/documents/index.ts';
 
 export interface PeerNode {
   node: RefugeNode;
@@ -98,4 +99,16 @@ export function runRefuge(args: string[]): Promise<{ code: number | null; stdout
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/**
+ * Resolves once `db` holds `count` live documents and, when given, a document `seen` accepts:
+ * checked on each batch of its live changes feed (no polling).
+ */
+export async function holds(db: Database, count: number, seen?: (doc: Record<string, unknown>) => boolean): Promise<void> {
+  let found = seen === undefined;
+  for await (const batch of db.subscribe({ since: 0, includeDocs: true })) {
+    if (!found) found = batch.some((row) => row.doc !== undefined && seen!(row.doc as Record<string, unknown>));
+    if (found && (await db.info()).docCount === count) return;
+  }
 }

@@ -1,0 +1,6 @@
+// The node's portable face (Node and browsers): a catalog of databases on any StorageEngine, one
+// blob store, the node key, refs and pins. openNode() (node/index.ts) is the Node way to make one
+// on a data directory; a browser makes one on IndexedDB (see the mesh's browser peer).
+
+export { DEFAULT_MAX_OPEN_DBS, RefugeNode, type DbLease, type NodeOptions } from './refuge-node.ts';
+export { UPDATED_DELAY_MS, type DbUpdateRow, type DbUpdateType, type DbUpdatesOptions } from './db-updates.ts';

@@ -1,0 +1,93 @@
+// A browser tab as a mesh peer: the mesh bundled for browsers (no Node built-ins), a whole node in
+// Debian's Chromium on IndexedDB (startBrowserNode), dialling a Refuge node over libp2p WebSockets
+// (Noise, Yamux) and syncing a shared database both ways with it, attachments carried as blobs.
+// Skipped where Chromium is missing (scripts/ensure-system-packages.sh installs it).
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { AutoSync } from '../../src/mesh/index.ts';
+import { holds, nextEvent, sharing, startPeerNode } from '../mesh/helpers.ts';
+import { bundleForBrowsers, noChromium, openAppPage, pageServer } from './chromium.ts';
+
+const entry = fileURLToPath(new URL('./mesh-entry.ts', import.meta.url));
+
+test('a tab in Chromium is a mesh peer: it dials a node over WebSockets and a shared database syncs both ways, attachments included', { skip: noChromium }, async (t) => {
+  const bundle = await bundleForBrowsers(entry);
+  assert.doesNotMatch(bundle, /from ["']node:/, 'no Node built-in in the browser build');
+  const pages = await pageServer(bundle);
+  t.after(() => pages.close());
+
+  const home = await startPeerNode();
+  const homeSync = new AutoSync({ mesh: home.mesh, node: home.node, replicate: { checkpointInterval: 0 } });
+  t.after(async () => {
+    await homeSync.stop();
+    await home.close();
+  });
+  const notes = await home.node.createDb('notes');
+  await notes.bulkDocs(Array.from({ length: 20 }, (_, i) => ({ _id: `n${String(i).padStart(2, '0')}`, i, side: 'node' })));
+  await notes.put({ _id: 'n-att', _attachments: { 'note.txt': { content_type: 'text/plain', data: Buffer.from('from the node').toString('base64') } } });
+  const ws = home.mesh.addresses().filter((a) => a.includes('/ws/'));
+
+  const { page, errors } = await openAppPage(t, pages.origin, 'refugeMesh');
+  const tabId = await page.evaluate(async ({ homeId, homeAddrs }) => {
+    const { IndexedDbBlobStore, indexedDbEngine, MemoryTrustStore, addPeer, setGrant, startBrowserNode } = (globalThis as any).refugeMesh;
+    const trust = new MemoryTrustStore();
+    await trust.update((s: unknown) => {
+      let next = addPeer(s, { id: homeId, addrs: homeAddrs });
+      for (const access of ['read', 'write']) next = setGrant(next, 'notes', access, `peer:${homeId}`, true);
+      return next;
+    });
+    const blobs = await IndexedDbBlobStore.open({ name: 'tab-blobs' });
+    const tab = await startBrowserNode({ engine: indexedDbEngine(), name: 'tab', blobs, trust, sync: { replicate: { checkpointInterval: 0 } } });
+    const g = globalThis as any;
+    g.tab = tab;
+    g.pulled = new Promise<void>((resolve) => {
+      const off = tab.sync.on('paused', (e: { db: string; error?: unknown }) => {
+        if (e.db === 'notes' && e.error === undefined) {
+          off();
+          resolve();
+        }
+      });
+    });
+    return tab.mesh.peerId as string;
+  }, { homeId: home.mesh.peerId, homeAddrs: ws });
+
+  // Trusted once connected: the tab's connection to home becomes a trusted peer's.
+  const up = nextEvent(home.mesh, 'peer:up', (e) => e.peerId === tabId);
+  await home.trust.update(sharing(tabId, 'notes'));
+  await up;
+
+  const inTab = await page.evaluate(async () => {
+    const { tab, pulled } = globalThis as any;
+    await pulled;
+    const db = await tab.node.db('notes');
+    const before = (await db.info()).docCount;
+    const att = await db.get('n-att', { attachments: true });
+    await db.bulkDocs(Array.from({ length: 30 }, (_, i) => ({ _id: `t${String(i).padStart(2, '0')}`, i, side: 'tab' })));
+    const n05 = await db.get('n05');
+    await db.put({ ...n05, side: 'edited in the tab' });
+    await db.put({ _id: 't-att', _attachments: { 'photo.bin': { content_type: 'application/octet-stream', data: btoa(String.fromCharCode(...Array.from({ length: 5000 }, (_, k) => (k * 7) % 256))) } } });
+    return { before, note: atob(att._attachments['note.txt'].data) };
+  });
+  assert.equal(inTab.before, 21, "home's documents reached the tab");
+  assert.equal(inTab.note, 'from the node', "and home's attachment, as a blob kept in the tab's IndexedDB");
+
+  await holds(notes, 52, (doc) => doc._id === 'n05' && doc.side === 'edited in the tab');
+  const photo = (await notes.get('t-att', { attachments: true }))._attachments as Record<string, { data: string }>;
+  assert.deepEqual([...Buffer.from(photo['photo.bin']!.data, 'base64')], Array.from({ length: 5000 }, (_, k) => (k * 7) % 256));
+
+  // Same winners and revision histories on both sides.
+  const onHome = (await notes.allDocs()).rows.map((r) => [r.id, r.value!.rev]);
+  const onTab = await page.evaluate(async () => {
+    const db = await (globalThis as any).tab.node.db('notes');
+    return (await db.allDocs()).rows.map((r: { id: string; value: { rev: string } }) => [r.id, r.value.rev]);
+  });
+  assert.deepEqual(onTab, onHome);
+
+  // The tab stops its node: home sees it go.
+  const down = nextEvent(home.mesh, 'peer:down', (e) => e.peerId === tabId);
+  await page.evaluate(() => (globalThis as any).tab.close());
+  await down;
+  assert.deepEqual(errors, []);
+});

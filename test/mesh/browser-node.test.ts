@@ -1,0 +1,71 @@
+// startBrowserNode in Node, on IndexedDB (fake-indexeddb, as a browser build runs it): a node that
+// listens nowhere dials a trusted node over WebSockets only, and their shared database syncs both
+// ways; its key and data outlive a restart. test/browser/mesh-in-chromium.test.ts runs it in Chromium.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import '../helpers/fake-idb.ts';
+import { indexedDbEngine } from '../../src/storage-browser/index.ts';
+import { AutoSync, MemoryTrustStore, addPeer, setGrant, startBrowserNode, storedNodeKey, type TrustState } from '../../src/mesh/index.ts';
+import { assertSameTrees } from '../replication/helpers/trees.ts';
+import { holds, nextEvent, sharing, startPeerNode } from './helpers.ts';
+
+/** Trust in `peer` (dialled at `addrs`) with read and write on `db`. */
+const trusting = (peer: string, addrs: string[], db: string) => (s: TrustState): TrustState => {
+  let next = addPeer(s, { id: peer, addrs });
+  for (const access of ['read', 'write'] as const) next = setGrant(next, db, access, `peer:${peer}`, true);
+  return next;
+};
+
+test('a node that listens nowhere dials a trusted node over WebSockets, and a shared database syncs both ways across a restart', async (t) => {
+  const home = await startPeerNode();
+  const homeSync = new AutoSync({ mesh: home.mesh, node: home.node, replicate: { checkpointInterval: 0 } });
+  t.after(async () => {
+    await homeSync.stop();
+    await home.close();
+  });
+  const onHome = await home.node.createDb('notes');
+  await onHome.bulkDocs(Array.from({ length: 30 }, (_, i) => ({ _id: `home-${i}`, i })));
+  const ws = home.mesh.addresses().filter((a) => a.includes('/ws/'));
+  assert.equal(ws.length, 1, `one WebSocket address among ${home.mesh.addresses().join(' ')}`);
+
+  const engine = indexedDbEngine();
+  const name = `tab-${process.pid}`;
+  const key = await storedNodeKey(engine, name);
+  assert.deepEqual(await storedNodeKey(engine, name), key, 'the key is kept on the engine');
+
+  const trust = new MemoryTrustStore();
+  await trust.update(trusting(home.mesh.peerId, ws, 'notes'));
+  const up = nextEvent(home.mesh, 'peer:up');
+  // Home trusts the tab by the id its stored key gives, before the tab dials.
+  const tab0 = await startBrowserNode({ engine, name, trust, sync: { replicate: { checkpointInterval: 0 } } });
+  await home.trust.update(sharing(tab0.mesh.peerId, 'notes'));
+  let tab = tab0;
+  t.after(() => tab.close());
+  assert.deepEqual(tab.mesh.addresses(), [], 'it listens nowhere');
+  assert.equal((await up).peerId, tab.mesh.peerId);
+
+  // Home's docs reach the tab (its database is created: the grant lets home write there), and the
+  // tab's edits reach home.
+  const created = await nextEvent(tab.sync, 'paused', (e) => e.db === 'notes' && e.error === undefined);
+  assert.equal(created.peerId, home.mesh.peerId);
+  const onTab = await tab.node.db('notes');
+  await onTab.put({ _id: 'from-tab', v: 1 });
+  const edit = await onHome.get('home-1');
+  await onHome.put({ ...edit, v: 'home edit' });
+  await Promise.all([holds(onHome, 31), holds(onTab, 31, (doc) => doc._id === 'home-1' && doc.v === 'home edit')]);
+  assert.equal(await assertSameTrees(onHome, onTab), 31);
+
+  // Stopped and started again on the same engine: the same peer id, the data kept, syncing again.
+  const down = nextEvent(home.mesh, 'peer:down');
+  await tab.close();
+  await down;
+  await onHome.put({ _id: 'while-away' });
+  const back = nextEvent(home.mesh, 'peer:up');
+  tab = await startBrowserNode({ engine, name, trust, sync: { replicate: { checkpointInterval: 0 } } });
+  assert.equal(tab.mesh.peerId, tab0.mesh.peerId);
+  await back;
+  const again = await tab.node.db('notes');
+  await holds(again, 32);
+  assert.equal(await assertSameTrees(onHome, again), 32);
+});
