@@ -1,6 +1,7 @@
 // A browser tab as a mesh peer: the mesh bundled for browsers (no Node built-ins), a whole node in
 // Debian's Chromium on IndexedDB (startBrowserNode), dialling a Refuge node over libp2p WebSockets
-// (Noise, Yamux) and syncing a shared database both ways with it, attachments carried as blobs.
+// (Noise, Yamux) and syncing a shared database both ways with it, attachments carried as blobs; and
+// two tabs in two browsers syncing with each other through a hub's relay.
 // Skipped where Chromium is missing (scripts/ensure-system-packages.sh installs it).
 
 import { test } from 'node:test';
@@ -90,4 +91,97 @@ test('a tab in Chromium is a mesh peer: it dials a node over WebSockets and a sh
   await page.evaluate(() => (globalThis as any).tab.close());
   await down;
   assert.deepEqual(errors, []);
+});
+
+test('two tabs in two Chromiums sync with each other through a hub: neither listens, the hub relays, each found the other by its id alone', { skip: noChromium }, async (t) => {
+  const bundle = await bundleForBrowsers(entry);
+  const pages = await pageServer(bundle);
+  t.after(() => pages.close());
+  const hub = await startPeerNode({ hub: true });
+  t.after(() => hub.close());
+  const hubWs = hub.mesh.addresses().filter((a) => a.includes('/ws/'));
+
+  // Each tab: a node registered with the hub (so it is reachable through the hub's relay).
+  const openTab = async (name: string) => {
+    const { page, errors } = await openAppPage(t, pages.origin, 'refugeMesh');
+    const id = await page.evaluate(async ({ name, hubs }) => {
+      const { IndexedDbBlobStore, indexedDbEngine, MemoryTrustStore, startBrowserNode } = (globalThis as any).refugeMesh;
+      const g = globalThis as any;
+      g.tab = await startBrowserNode({ engine: indexedDbEngine(), name, blobs: await IndexedDbBlobStore.open({ name: `${name}-blobs` }), trust: new MemoryTrustStore(), hubs, sync: { replicate: { checkpointInterval: 0 } } });
+      // Registered once the hub knows an address of ours through its relay.
+      await new Promise<void>((resolve) => {
+        if (g.tab.mesh.addresses().some((a: string) => a.includes('/p2p-circuit'))) return resolve();
+        const off = g.tab.mesh.on('hub:registered', (e: { addrs: string[] }) => {
+          if (e.addrs.some((a) => a.includes('/p2p-circuit'))) {
+            off();
+            resolve();
+          }
+        });
+      });
+      return g.tab.mesh.peerId as string;
+    }, { name, hubs: hubWs });
+    return { page, errors, id };
+  };
+  const [a, b] = await Promise.all([openTab('tab-a'), openTab('tab-b')]);
+
+  // Each trusts the other by id only (no address): the hub says where, the relay is the way.
+  const trustEachOther = (tab: typeof a, other: string) =>
+    tab.page.evaluate(async (other) => {
+      const { addPeer, setGrant } = (globalThis as any).refugeMesh;
+      const { tab } = globalThis as any;
+      const up = new Promise<void>((resolve) => {
+        const off = tab.mesh.on('peer:up', (e: { peerId: string }) => {
+          if (e.peerId === other) {
+            off();
+            resolve();
+          }
+        });
+      });
+      await tab.trust.update((s: unknown) => {
+        let next = addPeer(s, { id: other });
+        for (const access of ['read', 'write']) next = setGrant(next, 'notes', access, `peer:${other}`, true);
+        return next;
+      });
+      (globalThis as any).otherUp = up;
+    }, other);
+  await trustEachOther(a, b.id);
+  await trustEachOther(b, a.id);
+
+  // a writes; b pulls (and makes its own `notes`), then writes back; both end with the same revs.
+  const written = await a.page.evaluate(async () => {
+    const { tab, otherUp } = globalThis as any;
+    await otherUp;
+    const db = await tab.node.createDb('notes');
+    await db.bulkDocs(Array.from({ length: 25 }, (_, i) => ({ _id: `a${String(i).padStart(2, '0')}`, i })));
+    return (await db.info()).docCount;
+  });
+  assert.equal(written, 25);
+  const inB = await b.page.evaluate(async () => {
+    const { tab, otherUp } = globalThis as any;
+    await otherUp;
+    const db = await new Promise<any>((resolve) => {
+      const off = tab.sync.on('paused', (e: { db: string; error?: unknown; progress: { docsWritten: number } }) => {
+        if (e.db === 'notes' && e.error === undefined && e.progress.docsWritten > 0) {
+          off();
+          resolve(tab.node.db('notes'));
+        }
+      });
+    });
+    for await (const _ of db.subscribe({ since: 0 })) if ((await db.info()).docCount >= 25) break;
+    await db.put({ _id: 'from-b' });
+    const relayed = tab.mesh.addresses().every((x: string) => x.includes('/p2p-circuit'));
+    return { count: (await db.info()).docCount, relayed };
+  });
+  assert.deepEqual(inB, { count: 26, relayed: true });
+  const revsOf = (tab: typeof a) =>
+    tab.page.evaluate(async () => {
+      const db = await (globalThis as any).tab.node.db('notes');
+      for await (const _ of db.subscribe({ since: 0 })) if ((await db.info()).docCount >= 26) break;
+      return (await db.allDocs()).rows.map((r: { id: string; value: { rev: string } }) => [r.id, r.value.rev]);
+    });
+  const [revsA, revsB] = await Promise.all([revsOf(a), revsOf(b)]);
+  assert.equal(revsA.length, 26);
+  assert.deepEqual(revsA, revsB);
+  await Promise.all([a.page.evaluate(() => (globalThis as any).tab.close()), b.page.evaluate(() => (globalThis as any).tab.close())]);
+  assert.deepEqual([...a.errors, ...b.errors], []);
 });
