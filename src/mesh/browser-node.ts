@@ -9,7 +9,8 @@ import { nodeKeyFromSecret, generateNodeKey, ownerOf, type NodeKey } from '../re
 import type { StorageEngine } from '../storage/index.ts';
 import { AutoSync, type AutoSyncOptions } from './auto-sync.ts';
 import { MeshNode, type MeshNodeOptions } from './mesh-node.ts';
-import { MemoryTrustStore, type TrustStore } from './trust-store.ts';
+import type { TrustStore } from './trust-store.ts';
+import { KvTrustStore } from './trust-kv.ts';
 
 export interface BrowserNodeOptions extends Omit<MeshNodeOptions, 'key' | 'trust' | 'node' | 'publishAddressesTo'> {
   /** Where databases, the catalog and the key live (e.g. `indexedDbEngine()`). */
@@ -18,7 +19,7 @@ export interface BrowserNodeOptions extends Omit<MeshNodeOptions, 'key' | 'trust
   name?: string;
   /** Attachments and blobs (default in memory; `blobs.IndexedDbBlobStore` keeps them in a browser). */
   blobs?: BlobStore;
-  /** Who this node trusts and what it grants (default: nobody yet, in memory). */
+  /** Who this node trusts and what it grants (default: kept on the engine at `<name>/trust`, nobody at first). */
   trust?: TrustStore;
   /** The node's key; default the one kept on the engine, made on first start. */
   key?: NodeKey;
@@ -71,21 +72,30 @@ function hexBytes(hex: string): Uint8Array {
  * and they reach it back over those connections.
  */
 export async function startBrowserNode(options: BrowserNodeOptions): Promise<BrowserNode> {
-  const { engine, name = 'refuge', blobs = new MemoryBlobStore(), trust = new MemoryTrustStore(), sync: syncOptions, ...meshOptions } = options;
+  const { engine, name = 'refuge', blobs = new MemoryBlobStore(), sync: syncOptions, ...meshOptions } = options;
   const key = options.key ?? (await storedNodeKey(engine, name));
-  const node = await RefugeNode.open({
-    engine,
-    locationOf: (db) => `${name}/db/${db}`,
-    indexLocationOf: (db) => `${name}/idx/${db}`,
-    catalogLocation: `${name}/catalog`,
-    blobs,
-    key,
-  });
+  const kept = options.trust ? undefined : await KvTrustStore.open(engine, `${name}/trust`);
+  const trust = options.trust ?? kept!;
+  let node: RefugeNode;
+  try {
+    node = await RefugeNode.open({
+      engine,
+      locationOf: (db) => `${name}/db/${db}`,
+      indexLocationOf: (db) => `${name}/idx/${db}`,
+      catalogLocation: `${name}/catalog`,
+      blobs,
+      key,
+    });
+  } catch (err) {
+    await kept?.close();
+    throw err;
+  }
   let mesh: MeshNode;
   try {
     mesh = await MeshNode.start({ listen: [], ...meshOptions, key, trust, node });
   } catch (err) {
     await node.close();
+    await kept?.close();
     throw err;
   }
   const sync = new AutoSync({ ...syncOptions, mesh, node });
@@ -98,6 +108,7 @@ export async function startBrowserNode(options: BrowserNodeOptions): Promise<Bro
       await sync.stop();
       await mesh.stop();
       await node.close();
+      await kept?.close();
     },
   };
 }

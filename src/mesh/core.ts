@@ -29,6 +29,7 @@ export {
 } from './trust.ts';
 export { can, canRef, accessOf, canReadBlobs, isTrusted, sharedWith, type DbAccess } from './grants.ts';
 export { MemoryTrustStore, type TrustStore } from './trust-store.ts';
+export { KvTrustStore } from './trust-kv.ts';
 export { MeshNode, DEFAULT_MESH_LISTEN, type MeshEvents, type MeshNodeOptions, type PeerEvent } from './mesh-node.ts';
 export { MeshDiscovery, type DiscoveredEvent, type HubRegisteredEvent } from './mesh-discovery.ts';
 export { HubRegistry, DEFAULT_REGISTRATION_TTL_MS, type HubRegistryOptions, type Registration } from './hub-registry.ts';

@@ -105,9 +105,9 @@ test('two tabs in two Chromiums sync with each other through a hub: neither list
   const openTab = async (name: string) => {
     const { page, errors } = await openAppPage(t, pages.origin, 'refugeMesh');
     const id = await page.evaluate(async ({ name, hubs }) => {
-      const { IndexedDbBlobStore, indexedDbEngine, MemoryTrustStore, startBrowserNode } = (globalThis as any).refugeMesh;
+      const { IndexedDbBlobStore, indexedDbEngine, startBrowserNode } = (globalThis as any).refugeMesh;
       const g = globalThis as any;
-      g.tab = await startBrowserNode({ engine: indexedDbEngine(), name, blobs: await IndexedDbBlobStore.open({ name: `${name}-blobs` }), trust: new MemoryTrustStore(), hubs, sync: { replicate: { checkpointInterval: 0 } } });
+      g.tab = await startBrowserNode({ engine: indexedDbEngine(), name, blobs: await IndexedDbBlobStore.open({ name: `${name}-blobs` }), hubs, sync: { replicate: { checkpointInterval: 0 } } });
       // Registered once the hub knows an address of ours through its relay.
       await new Promise<void>((resolve) => {
         if (g.tab.mesh.addresses().some((a: string) => a.includes('/p2p-circuit'))) return resolve();

@@ -1,12 +1,12 @@
 // startBrowserNode in Node, on IndexedDB (fake-indexeddb, as a browser build runs it): a node that
 // listens nowhere dials a trusted node over WebSockets only, and their shared database syncs both
-// ways; its key and data outlive a restart. test/browser/mesh-in-chromium.test.ts runs it in Chromium.
+// ways; its key, trust and data outlive a restart. test/browser/mesh-in-chromium.test.ts runs it in Chromium.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import '../helpers/fake-idb.ts';
 import { indexedDbEngine } from '../../src/storage-browser/index.ts';
-import { AutoSync, MemoryTrustStore, addPeer, setGrant, startBrowserNode, storedNodeKey, type TrustState } from '../../src/mesh/index.ts';
+import { AutoSync, addPeer, setGrant, startBrowserNode, storedNodeKey, type TrustState } from '../../src/mesh/index.ts';
 import { assertSameTrees } from '../replication/helpers/trees.ts';
 import { holds, nextEvent, sharing, startPeerNode } from './helpers.ts';
 
@@ -34,12 +34,12 @@ test('a node that listens nowhere dials a trusted node over WebSockets, and a sh
   const key = await storedNodeKey(engine, name);
   assert.deepEqual(await storedNodeKey(engine, name), key, 'the key is kept on the engine');
 
-  const trust = new MemoryTrustStore();
-  await trust.update(trusting(home.mesh.peerId, ws, 'notes'));
   const up = nextEvent(home.mesh, 'peer:up');
-  // Home trusts the tab by the id its stored key gives, before the tab dials.
-  const tab0 = await startBrowserNode({ engine, name, trust, sync: { replicate: { checkpointInterval: 0 } } });
+  // Its trust is kept on the engine too (nobody at first): trusting home makes it dial home.
+  const tab0 = await startBrowserNode({ engine, name, sync: { replicate: { checkpointInterval: 0 } } });
+  assert.deepEqual((await tab0.trust.current()).peers, {});
   await home.trust.update(sharing(tab0.mesh.peerId, 'notes'));
+  await tab0.trust.update(trusting(home.mesh.peerId, ws, 'notes'));
   let tab = tab0;
   t.after(() => tab.close());
   assert.deepEqual(tab.mesh.addresses(), [], 'it listens nowhere');
@@ -62,8 +62,10 @@ test('a node that listens nowhere dials a trusted node over WebSockets, and a sh
   await down;
   await onHome.put({ _id: 'while-away' });
   const back = nextEvent(home.mesh, 'peer:up');
-  tab = await startBrowserNode({ engine, name, trust, sync: { replicate: { checkpointInterval: 0 } } });
+  // Nothing given but the engine: the same key, the same trust (so it dials home again), the same data.
+  tab = await startBrowserNode({ engine, name, sync: { replicate: { checkpointInterval: 0 } } });
   assert.equal(tab.mesh.peerId, tab0.mesh.peerId);
+  assert.deepEqual(Object.keys((await tab.trust.current()).peers), [home.mesh.peerId]);
   await back;
   const again = await tab.node.db('notes');
   await holds(again, 32);
