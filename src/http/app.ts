@@ -31,6 +31,7 @@ import { refRoutes } from './routes-refs.ts';
 import { replicateRoutes } from './routes-replicate.ts';
 import { schedulerRoutes } from './routes-scheduler.ts';
 import { serverRoutes } from './routes-server.ts';
+import { DASHBOARD_PATHS, dashboardRoutes } from './routes-dashboard.ts';
 import { updateRoutes } from './routes-update.ts';
 
 declare module 'fastify' {
@@ -52,7 +53,7 @@ export interface AppOptions extends BlobRouteOptions {
 }
 
 /** Paths anyone may use even when an admin is configured. */
-const OPEN = new Set(['/', '/_up', '/_session']);
+const OPEN = new Set(['/', '/_up', '/_session', ...DASHBOARD_PATHS]);
 
 /** The methods `X-HTTP-Method-Override` may name, as in CouchDB (CONNECT aside: never routed here). */
 const OVERRIDES = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'TRACE', 'COPY']);
@@ -224,6 +225,7 @@ export function buildApp(ctx: ServerContext, options: AppOptions = {}): FastifyI
   // WebSocket upgrades (database and blob change feeds); onRequest (auth) runs for them like for any request.
   void app.register(websocket);
   serverRoutes(app, ctx);
+  dashboardRoutes(app);
   nodeRoutes(app, ctx);
   dbUpdatesRoutes(app, ctx);
   dbRoutes(app, ctx);

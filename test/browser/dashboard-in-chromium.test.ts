@@ -1,0 +1,92 @@
+// The node's dashboard (`/_utils/`) driven in Chromium: log in as the admin, create a database,
+// write, edit and delete documents through the page, page through `_all_docs`, see mesh peers come
+// up live; what the page did is checked on the node itself. Skipped where Chromium is missing.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chromium } from 'playwright-core';
+import { startServer } from '../../src/http/index.ts';
+import { addPeer } from '../../src/mesh/index.ts';
+import { CHROMIUM, noChromium } from './chromium.ts';
+import { nextEvent, startPeerNode } from '../mesh/helpers.ts';
+
+test('the dashboard logs in, manages databases and documents and shows mesh peers, all through the API', { skip: noChromium }, async (t) => {
+  const home = await startPeerNode();
+  t.after(() => home.close());
+  const server = await startServer({ node: home.node, port: 0, host: '127.0.0.1', admin: 'root:secret', replicator: false });
+  t.after(() => server.close());
+  server.context.extras.mesh = home.mesh;
+
+  // Served as static assets, locked down: no inline code may run, no other site may frame it.
+  const page0 = await fetch(`${server.url}/_utils/`);
+  assert.equal(page0.status, 200);
+  assert.match(page0.headers.get('content-security-policy') ?? '', /default-src 'self'/);
+  assert.match(await page0.text(), /<script src="\/_utils\/app.js">/);
+  assert.equal((await fetch(`${server.url}/_utils`)).status, 200);
+
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  t.after(() => browser.close());
+  const page = await browser.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (err) => errors.push(String(err)));
+  await page.goto(`${server.url}/_utils/`);
+  await page.waitForSelector('body[data-ready="yes"]');
+  assert.match(await page.textContent('#mesh-self') ?? '', /log in/);
+
+  // Writes need the admin: creating a database before logging in shows the node's refusal.
+  await page.fill('#create-db input[name=name]', 'notes');
+  await page.click('#create-db button');
+  await page.waitForSelector('#error:not([hidden])');
+  assert.match(await page.textContent('#error') ?? '', /unauthorized/);
+  assert.equal(await home.node.exists('notes'), false);
+
+  await page.fill('#login input[name=name]', 'root');
+  await page.fill('#login input[name=password]', 'secret');
+  await page.click('#login button');
+  await page.waitForSelector('#who:has-text("logged in as root")');
+  await page.waitForSelector(`#mesh-self:has-text("${home.mesh.peerId}")`);
+  await page.click('#create-db button');
+  await page.waitForSelector('#dbs a:has-text("notes")');
+  const notes = await home.node.db('notes');
+
+  // 25 documents: the list pages by 20.
+  await notes.bulkDocs(Array.from({ length: 25 }, (_, i) => ({ _id: `d${String(i).padStart(2, '0')}`, i })));
+  await page.click('#dbs a:has-text("notes")');
+  await page.waitForSelector('#page:has-text("1–20 of 25")');
+  await page.click('#next');
+  await page.waitForSelector('#page:has-text("21–25 of 25")');
+
+  // A new document, then an edit of it, then its deletion: each reaches the node.
+  await page.click('#new-doc');
+  await page.waitForSelector('#doc:not([hidden])');
+  await page.fill('#doc-json', JSON.stringify({ _id: 'made-in-ui', title: '<b>not html</b>' }));
+  await page.click('#save');
+  await page.waitForSelector('#doc-id:has-text("made-in-ui")');
+  assert.equal((await notes.get('made-in-ui')).title, '<b>not html</b>');
+  const edited = JSON.parse(await page.inputValue('#doc-json'));
+  await page.fill('#doc-json', JSON.stringify({ ...edited, title: 'edited' }));
+  await page.click('#save');
+  await page.waitForFunction(() => /"_rev": "2-/.test((globalThis as any).document.querySelector('#doc-json').value));
+  assert.equal((await notes.get('made-in-ui')).title, 'edited');
+  await page.click('#delete');
+  await page.waitForSelector('#db:not([hidden])');
+  await assert.rejects(notes.get('made-in-ui'), { code: 'not_found' });
+  // A stale edit is refused with the node's conflict, shown on the page.
+  await page.goto(`${server.url}/_utils/#/notes/d00`);
+  await page.waitForSelector('#doc-id:has-text("d00")');
+  await notes.put({ ...(await notes.get('d00')), i: 'changed elsewhere' });
+  await page.click('#save');
+  await page.waitForSelector('#error:has-text("conflict")');
+
+  // A peer that becomes trusted and connects shows up on the page as it happens (SSE).
+  const peer = await startPeerNode();
+  t.after(() => peer.close());
+  await page.goto(`${server.url}/_utils/`);
+  await page.waitForSelector('body[data-ready="yes"]');
+  const up = nextEvent(home.mesh, 'peer:up');
+  await home.trust.update((s) => addPeer(s, { id: peer.mesh.peerId, name: 'laptop' }));
+  await peer.mesh.connect(home.mesh.invite());
+  await up;
+  await page.waitForSelector(`#mesh li[data-peer="${peer.mesh.peerId}"]:has-text("(up)")`);
+  assert.deepEqual(errors, []);
+});
