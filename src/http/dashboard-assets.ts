@@ -26,20 +26,28 @@ export const DASHBOARD_HTML = `<!doctype html>
     <button id="new-doc">New document</button>
     <table><thead><tr><th>id</th><th>rev</th></tr></thead><tbody></tbody></table>
     <nav><button id="prev">Previous</button> <span id="page"></span> <button id="next">Next</button></nav>
+    <h3>Find (Mango)</h3>
+    <form id="find"><textarea name="selector" rows="3" spellcheck="false">{"selector": {}}</textarea><button>Run</button></form>
+    <ul id="found"></ul>
   </section>
   <section id="doc" hidden>
     <h2><a id="doc-db" href="#"></a> / <span id="doc-id"></span></h2>
     <textarea id="doc-json" spellcheck="false" rows="20"></textarea>
     <p><button id="save">Save</button> <button id="delete">Delete</button></p>
   </section>
-  <section id="tasks"><h2>Active tasks</h2><ul></ul></section>
+  <section id="tasks"><h2>Active tasks</h2><ul></ul>
+    <form id="replicate"><input name="source" placeholder="source (name or URL)" required> → <input name="target" placeholder="target (name or URL)" required>
+      <label><input type="checkbox" name="continuous"> continuous</label> <label><input type="checkbox" name="create_target"> create target</label> <button>Replicate</button></form>
+    <p id="replicated"></p>
+  </section>
   <section id="mesh"><h2>Mesh</h2><p id="mesh-self"></p><ul></ul></section>
 </main>
 <script src="/_utils/app.js"></script>
 </html>
 `;
 
-export const DASHBOARD_CSS = `body { font: 14px/1.4 system-ui, sans-serif; margin: 0; color: #222; }
+export const DASHBOARD_CSS = `[hidden] { display: none !important; }
+body { font: 14px/1.4 system-ui, sans-serif; margin: 0; color: #222; }
 header { display: flex; gap: 1em; align-items: center; padding: .6em 1em; background: #2b4a3f; color: #fff; }
 header form { display: flex; gap: .3em; margin-left: auto; }
 #logout { margin-left: auto; }
@@ -89,7 +97,8 @@ async function loadSession() {
   $('#version').textContent = welcome.vendor.name + ' ' + welcome.vendor.version;
   const name = session.userCtx.name;
   $('#who').textContent = name ? 'logged in as ' + name : '';
-  $('#login').hidden = Boolean(name);
+  // No login form where nobody needs one: an admin already, or a node without an admin (admin party).
+  $('#login').hidden = Boolean(name) || session.userCtx.roles.includes('_admin');
   $('#logout').hidden = !name;
 }
 
@@ -207,6 +216,24 @@ $('#save').addEventListener('click', () => act(async () => {
   const res = doc._id === undefined ? await api('POST', dbPath(current.db), doc) : await api('PUT', docPath(current.db, doc._id), doc);
   location.hash = '#/' + encodeURIComponent(current.db) + '/' + encodeURIComponent(res.id);
   await loadDoc(current.db, res.id);
+}));
+$('#find').addEventListener('submit', (e) => act(async () => {
+  e.preventDefault();
+  const query = JSON.parse(new FormData(e.target).get('selector'));
+  const res = await api('POST', dbPath(current.db) + '/_find', query);
+  $('#found').replaceChildren(...res.docs.map((d) => {
+    const item = el('li');
+    item.append(d._id === undefined ? el('span', JSON.stringify(d)) : el('a', d._id, { href: '#/' + encodeURIComponent(current.db) + '/' + encodeURIComponent(d._id) }));
+    return item;
+  }), ...(res.warning ? [el('li', 'warning: ' + res.warning)] : []));
+}));
+$('#replicate').addEventListener('submit', (e) => act(async () => {
+  e.preventDefault();
+  const form = new FormData(e.target);
+  const body = { source: form.get('source'), target: form.get('target'), continuous: form.get('continuous') === 'on', create_target: form.get('create_target') === 'on' };
+  const res = await api('POST', '/_replicate', body);
+  $('#replicated').textContent = body.continuous ? 'started: ' + (res._local_id || res.id || 'ok') : 'done: ' + ((res.history && res.history[0] && res.history[0].docs_written) || 0) + ' written';
+  await loadTasks();
 }));
 $('#delete').addEventListener('click', () => act(async () => {
   const doc = JSON.parse($('#doc-json').value);

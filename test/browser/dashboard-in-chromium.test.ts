@@ -1,6 +1,7 @@
 // The node's dashboard (`/_utils/`) driven in Chromium: log in as the admin, create a database,
-// write, edit and delete documents through the page, page through `_all_docs`, see mesh peers come
-// up live; what the page did is checked on the node itself. Skipped where Chromium is missing.
+// write, edit and delete documents through the page, page through `_all_docs`, query with Mango,
+// replicate, see mesh peers come up live; what the page did is checked on the node itself.
+// Skipped where Chromium is missing.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,7 +14,7 @@ import { nextEvent, startPeerNode } from '../mesh/helpers.ts';
 test('the dashboard logs in, manages databases and documents and shows mesh peers, all through the API', { skip: noChromium }, async (t) => {
   const home = await startPeerNode();
   t.after(() => home.close());
-  const server = await startServer({ node: home.node, port: 0, host: '127.0.0.1', admin: 'root:secret', replicator: false });
+  const server = await startServer({ node: home.node, port: 0, host: '127.0.0.1', admin: 'root:secret' });
   t.after(() => server.close());
   server.context.extras.mesh = home.mesh;
 
@@ -31,6 +32,7 @@ test('the dashboard logs in, manages databases and documents and shows mesh peer
   page.on('pageerror', (err) => errors.push(String(err)));
   await page.goto(`${server.url}/_utils/`);
   await page.waitForSelector('body[data-ready="yes"]');
+  assert.equal(await page.isVisible('#login'), true);
   assert.match(await page.textContent('#mesh-self') ?? '', /log in/);
 
   // Writes need the admin: creating a database before logging in shows the node's refusal.
@@ -44,6 +46,7 @@ test('the dashboard logs in, manages databases and documents and shows mesh peer
   await page.fill('#login input[name=password]', 'secret');
   await page.click('#login button');
   await page.waitForSelector('#who:has-text("logged in as root")');
+  assert.equal(await page.isVisible('#login'), false, 'no login form once logged in');
   await page.waitForSelector(`#mesh-self:has-text("${home.mesh.peerId}")`);
   await page.click('#create-db button');
   await page.waitForSelector('#dbs a:has-text("notes")');
@@ -55,6 +58,12 @@ test('the dashboard logs in, manages databases and documents and shows mesh peer
   await page.waitForSelector('#page:has-text("1–20 of 25")');
   await page.click('#next');
   await page.waitForSelector('#page:has-text("21–25 of 25")');
+
+  // Mango from the page: the node's _find answers.
+  await page.fill('#find textarea', JSON.stringify({ selector: { i: { $gte: 23 } }, fields: ['_id'] }));
+  await page.click('#find button');
+  await page.waitForSelector('#found a:has-text("d24")');
+  assert.deepEqual(await page.$$eval('#found a', (links) => links.map((a) => a.textContent)), ['d23', 'd24']);
 
   // A new document, then an edit of it, then its deletion: each reaches the node.
   await page.click('#new-doc');
@@ -78,11 +87,22 @@ test('the dashboard logs in, manages databases and documents and shows mesh peer
   await page.click('#save');
   await page.waitForSelector('#error:has-text("conflict")');
 
+  // A one-shot replication from the page's form, into a database it creates.
+  await page.goto(`${server.url}/_utils/`);
+  await page.waitForSelector('body[data-ready="yes"]');
+  await page.fill('#replicate input[name=source]', 'notes');
+  await page.fill('#replicate input[name=target]', 'copy');
+  await page.check('#replicate input[name=create_target]');
+  await page.click('#replicate button');
+  await page.waitForSelector('#replicated:has-text("done:"), #error:not([hidden])');
+  assert.equal(await page.isHidden('#error'), true, await page.textContent('#error') ?? '');
+  // The 25 documents and the tombstone of the one deleted above.
+  assert.equal(await page.textContent('#replicated'), 'done: 26 written');
+  assert.equal((await (await home.node.db('copy')).info()).docCount, 25);
+
   // A peer that becomes trusted and connects shows up on the page as it happens (SSE).
   const peer = await startPeerNode();
   t.after(() => peer.close());
-  await page.goto(`${server.url}/_utils/`);
-  await page.waitForSelector('body[data-ready="yes"]');
   const up = nextEvent(home.mesh, 'peer:up');
   await home.trust.update((s) => addPeer(s, { id: peer.mesh.peerId, name: 'laptop' }));
   await peer.mesh.connect(home.mesh.invite());
