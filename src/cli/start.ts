@@ -86,6 +86,7 @@ export async function runStart(settings: NodeSettings, out: NodeJS.WritableStrea
       `  data: ${settings.data} (${settings.engine}, ${settings.durability})${settings.admin ? ', admin required' : ''}; blobs: ${node.blobs.backend}\n` +
       // With an admin, writes need it: the example names the user, never the password.
       `  try:  curl ${server.url}/   ·   curl${settings.admin ? ` -u ${settings.admin.split(':', 1)[0]}` : ''} -X PUT ${server.url}/mydb\n` +
+      `  dashboard: ${server.url}/_utils/\n` +
       `  stop: Ctrl-C\n`,
   );
   await stopped;

@@ -43,6 +43,9 @@ test('refuge start serves the data directory and stops cleanly on SIGINT', async
   assert.equal(preflight.status, 204);
   assert.equal(preflight.headers.get('access-control-allow-origin'), 'http://app.example');
   assert.equal((await fetch(url + '/notes', { method: 'PUT' })).status, 201);
+  const dashboard = await fetch(url + '/_utils/');
+  assert.equal(dashboard.headers.get('content-type'), 'text/html; charset=utf-8');
+  assert.match(await dashboard.text(), /<title>Refuge<\/title>/);
   const put = await fetch(url + '/notes/n1', { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{"title":"kept"}' });
   assert.equal(put.status, 201);
   const closed = new Promise((resolve) => lines.once('close', resolve));
@@ -52,6 +55,7 @@ test('refuge start serves the data directory and stops cleanly on SIGINT', async
   const rest = output;
   assert.equal(code, 0);
   assert.ok(rest.some((l) => l.includes('stopped cleanly')), rest.join('\n'));
+  assert.ok(rest.includes(`  dashboard: ${url}/_utils/`), rest.join('\n'));
   // No stale lock: the same data directory opens again, with the write in it.
   const node = await openNode({ dataDir: dir.path });
   t.after(() => node.close());
