@@ -42,6 +42,8 @@ test('a node that listens nowhere dials a trusted node over WebSockets, and a sh
   await tab0.trust.update(trusting(home.mesh.peerId, ws, 'notes'));
   let tab = tab0;
   t.after(() => tab.close());
+  // A second node on the same name (another tab) is refused while this one runs.
+  await assert.rejects(startBrowserNode({ engine, name }), /already open/);
   assert.deepEqual(tab.mesh.addresses(), [], 'it listens nowhere');
   assert.equal((await up).peerId, tab.mesh.peerId);
 
