@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { build } from 'esbuild';
 import type { TestContext } from 'node:test';
+import assert from 'node:assert/strict';
 import { chromium, type Page } from 'playwright-core';
 
 export const CHROMIUM = process.env.REFUGE_CHROMIUM ?? '/usr/bin/chromium';
@@ -31,6 +32,15 @@ export async function pageServer(bundle: string): Promise<{ origin: string; clos
     origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
+}
+
+/** `entry` bundled for browsers, checked free of Node built-ins, and served until the test ends. */
+export async function servePage(t: TestContext, entry: string): Promise<{ origin: string }> {
+  const bundle = await bundleForBrowsers(entry);
+  assert.doesNotMatch(bundle, /from ["']node:/, 'no Node built-in in the browser build');
+  const pages = await pageServer(bundle);
+  t.after(() => pages.close());
+  return pages;
 }
 
 /**

@@ -8,16 +8,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { startTestServer } from '../http/server.ts';
-import { bundleForBrowsers, noChromium, openAppPage, pageServer } from './chromium.ts';
+import { noChromium, openAppPage, servePage } from './chromium.ts';
 
 const entry = fileURLToPath(new URL('./page-entry.ts', import.meta.url));
 
 test('the core bundles for browsers and, in Chromium on IndexedDB, keeps documents and replicates both ways with a node', { skip: noChromium }, async (t) => {
-  const bundle = await bundleForBrowsers(entry);
-  assert.doesNotMatch(bundle, /from ["']node:/, 'no Node built-in in the browser build');
-
-  const pages = await pageServer(bundle);
-  t.after(() => pages.close());
+  const pages = await servePage(t, entry);
   const node = await startTestServer({ cors: { origins: [pages.origin] } });
   t.after(() => node.close());
   const onNode = await node.node.createDb('from-node');

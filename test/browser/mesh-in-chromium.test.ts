@@ -7,24 +7,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { AutoSync } from '../../src/mesh/index.ts';
-import { holds, nextEvent, sharing, startPeerNode } from '../mesh/helpers.ts';
-import { bundleForBrowsers, noChromium, openAppPage, pageServer } from './chromium.ts';
+import { holds, nextEvent, sharing, startPeerNode, startSyncingPeer } from '../mesh/helpers.ts';
+import { noChromium, openAppPage, servePage } from './chromium.ts';
 
 const entry = fileURLToPath(new URL('./mesh-entry.ts', import.meta.url));
 
 test('a tab in Chromium is a mesh peer: it dials a node over WebSockets and a shared database syncs both ways, attachments included', { skip: noChromium }, async (t) => {
-  const bundle = await bundleForBrowsers(entry);
-  assert.doesNotMatch(bundle, /from ["']node:/, 'no Node built-in in the browser build');
-  const pages = await pageServer(bundle);
-  t.after(() => pages.close());
-
-  const home = await startPeerNode();
-  const homeSync = new AutoSync({ mesh: home.mesh, node: home.node, replicate: { checkpointInterval: 0 } });
-  t.after(async () => {
-    await homeSync.stop();
-    await home.close();
-  });
+  const pages = await servePage(t, entry);
+  const { peer: home } = await startSyncingPeer(t);
   const notes = await home.node.createDb('notes');
   await notes.bulkDocs(Array.from({ length: 20 }, (_, i) => ({ _id: `n${String(i).padStart(2, '0')}`, i, side: 'node' })));
   await notes.put({ _id: 'n-att', _attachments: { 'note.txt': { content_type: 'text/plain', data: Buffer.from('from the node').toString('base64') } } });
@@ -94,9 +84,7 @@ test('a tab in Chromium is a mesh peer: it dials a node over WebSockets and a sh
 });
 
 test('two tabs in two Chromiums sync with each other through a hub: neither listens, the hub relays, each found the other by its id alone', { skip: noChromium }, async (t) => {
-  const bundle = await bundleForBrowsers(entry);
-  const pages = await pageServer(bundle);
-  t.after(() => pages.close());
+  const pages = await servePage(t, entry);
   const hub = await startPeerNode({ hub: true });
   t.after(() => hub.close());
   const hubWs = hub.mesh.addresses().filter((a) => a.includes('/ws/'));

@@ -6,9 +6,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import '../helpers/fake-idb.ts';
 import { indexedDbEngine } from '../../src/storage-browser/index.ts';
-import { AutoSync, addPeer, setGrant, startBrowserNode, storedNodeKey, type TrustState } from '../../src/mesh/index.ts';
+import { addPeer, setGrant, startBrowserNode, storedNodeKey, type TrustState } from '../../src/mesh/index.ts';
 import { assertSameTrees } from '../replication/helpers/trees.ts';
-import { holds, nextEvent, sharing, startPeerNode } from './helpers.ts';
+import { holds, nextEvent, sharing, startSyncingPeer } from './helpers.ts';
 
 /** Trust in `peer` (dialled at `addrs`) with read and write on `db`. */
 const trusting = (peer: string, addrs: string[], db: string) => (s: TrustState): TrustState => {
@@ -18,12 +18,7 @@ const trusting = (peer: string, addrs: string[], db: string) => (s: TrustState):
 };
 
 test('a node that listens nowhere dials a trusted node over WebSockets, and a shared database syncs both ways across a restart', async (t) => {
-  const home = await startPeerNode();
-  const homeSync = new AutoSync({ mesh: home.mesh, node: home.node, replicate: { checkpointInterval: 0 } });
-  t.after(async () => {
-    await homeSync.stop();
-    await home.close();
-  });
+  const { peer: home } = await startSyncingPeer(t);
   const onHome = await home.node.createDb('notes');
   await onHome.bulkDocs(Array.from({ length: 30 }, (_, i) => ({ _id: `home-${i}`, i })));
   const ws = home.mesh.addresses().filter((a) => a.includes('/ws/'));

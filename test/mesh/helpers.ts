@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openNode, type RefugeNode } from '../../src/node/index.ts';
-import { FileTrustStore, MeshNode, MemoryTrustStore, addPeer, setGrant, type MeshNodeOptions, type TrustState, type TrustStore } from '../../src/mesh/index.ts';
+import { AutoSync, FileTrustStore, MeshNode, MemoryTrustStore, addPeer, setGrant, type MeshNodeOptions, type TrustState, type TrustStore } from '../../src/mesh/index.ts';
 import type { Emitter } from '../../src/replication/emitter.ts';
 import type { Database } from '../../src/documents/index.ts';
 
@@ -60,6 +60,17 @@ export async function startPeerNode(options: PeerNodeOptions = {}): Promise<Peer
       await node.close();
     },
   };
+}
+
+/** A memory node on the mesh with AutoSync running (a checkpoint per batch), closed after the test. */
+export async function startSyncingPeer(t: { after(fn: () => Promise<void>): void }, options: PeerNodeOptions = {}): Promise<{ peer: PeerNode; sync: AutoSync }> {
+  const peer = await startPeerNode(options);
+  const sync = new AutoSync({ mesh: peer.mesh, node: peer.node, replicate: { checkpointInterval: 0 } });
+  t.after(async () => {
+    await sync.stop();
+    await peer.close();
+  });
+  return { peer, sync };
 }
 
 /** A trust update: `peer` trusted, and allowed to read and write database `db` (by its id). */
