@@ -2,6 +2,7 @@
 // and blobs on the engine it is given (IndexedDB in a browser), a node key kept beside them, and
 // the mesh over WebSockets with auto-sync, so trusted peers replicate with it as with any node.
 
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { RefugeError } from '../errors/index.ts';
 import { MemoryBlobStore, type BlobStore } from '../blobs/core.ts';
 import { RefugeNode } from '../node/core.ts';
@@ -46,7 +47,8 @@ export async function storedNodeKey(engine: StorageEngine, name = 'refuge'): Pro
     if (text !== undefined) {
       try {
         const { secretKey, publicKey } = JSON.parse(text) as { secretKey: string; publicKey: string };
-        const key = nodeKeyFromSecret(hexBytes(secretKey));
+        if (!/^[0-9a-f]{64}$/.test(secretKey)) throw new Error('the secret key is not 32 bytes of hex');
+        const key = nodeKeyFromSecret(hexToBytes(secretKey));
         if (ownerOf(key.publicKey) !== publicKey) throw new Error('the public key does not match the secret key');
         return key;
       } catch (err) {
@@ -54,16 +56,11 @@ export async function storedNodeKey(engine: StorageEngine, name = 'refuge'): Pro
       }
     }
     const key = generateNodeKey();
-    await store.batch([{ type: 'put', key: KEY_RECORD, value: JSON.stringify({ secretKey: ownerOf(key.secretKey), publicKey: ownerOf(key.publicKey) }) }], { sync: true });
+    await store.batch([{ type: 'put', key: KEY_RECORD, value: JSON.stringify({ secretKey: bytesToHex(key.secretKey), publicKey: ownerOf(key.publicKey) }) }], { sync: true });
     return key;
   } finally {
     await store.close();
   }
-}
-
-function hexBytes(hex: string): Uint8Array {
-  if (!/^[0-9a-f]{64}$/.test(hex)) throw new Error('not 32 bytes of hex');
-  return Uint8Array.from({ length: 32 }, (_, i) => parseInt(hex.slice(2 * i, 2 * i + 2), 16));
 }
 
 /**

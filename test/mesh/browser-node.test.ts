@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import '../helpers/fake-idb.ts';
 import { indexedDbEngine } from '../../src/storage-browser/index.ts';
-import { addPeer, setGrant, startBrowserNode, storedNodeKey, type TrustState } from '../../src/mesh/index.ts';
+import { KvTrustStore, addPeer, setGrant, startBrowserNode, storedNodeKey, type TrustState } from '../../src/mesh/index.ts';
 import { assertSameTrees } from '../replication/helpers/trees.ts';
 import { holds, nextEvent, sharing, startSyncingPeer } from './helpers.ts';
 
@@ -67,4 +67,23 @@ test('a node that listens nowhere dials a trusted node over WebSockets, and a sh
   const again = await tab.node.db('notes');
   await holds(again, 32);
   assert.equal(await assertSameTrees(onHome, again), 32);
+});
+
+test('a damaged key or trust record kept on the engine stops the start, never becomes a new identity or "trust nobody"', async () => {
+  const engine = indexedDbEngine();
+  const name = `damaged-${process.pid}`;
+  const put = async (location: string, key: string, value: string) => {
+    const store = await engine.open({ location });
+    await store.batch([{ type: 'put', key, value }]);
+    await store.close();
+  };
+  await put(`${name}/identity`, 'ed25519', '{"secretKey":"zz","publicKey":"00"}');
+  await assert.rejects(storedNodeKey(engine, name), { code: 'internal', message: /damaged/ });
+  await assert.rejects(startBrowserNode({ engine, name }), { code: 'internal' });
+
+  const other = `${name}-trust`;
+  await storedNodeKey(engine, other);
+  await put(`${other}/trust`, 'state', '{"version":1,"peers":"not a map"}');
+  await assert.rejects(KvTrustStore.open(engine, `${other}/trust`), { code: 'internal', message: /damaged/ });
+  await assert.rejects(startBrowserNode({ engine, name: other }), { code: 'internal' });
 });
