@@ -1,7 +1,8 @@
 // A browser tab as a mesh peer: the mesh bundled for browsers (no Node built-ins), a whole node in
 // Debian's Chromium on IndexedDB (startBrowserNode), dialling a Refuge node over libp2p WebSockets
 // (Noise, Yamux) and syncing a shared database both ways with it, attachments carried as blobs; and
-// two tabs in two browsers syncing with each other through a hub's relay.
+// two tabs in two browsers syncing with each other through a hub's relay. A query flooded from the
+// node is answered by the tab.
 // Skipped where Chromium is missing (scripts/ensure-system-packages.sh installs it).
 
 import { test } from 'node:test';
@@ -75,6 +76,17 @@ test('a tab in Chromium is a mesh peer: it dials a node over WebSockets and a sh
     return (await db.allDocs()).rows.map((r: { id: string; value: { rev: string } }) => [r.id, r.value.rev]);
   });
   assert.deepEqual(onTab, onHome);
+
+  // A query flooded from home is answered by the tab too, from its IndexedDB, under the grants the
+  // tab gives home (the answer is signed by the tab's key and checked on arrival).
+  const asked = home.mesh.queries.ask({ kind: 'find', selector: { side: 'tab' }, db: 'notes' }, { ttl: 2, limit: 50, timeoutMs: 20_000 });
+  let fromTab: Array<{ _id: string }> = [];
+  for await (const answer of asked) {
+    if (answer.peer !== tabId) continue;
+    fromTab = (answer.docs ?? []) as Array<{ _id: string }>;
+    break;
+  }
+  assert.equal(fromTab.length, 30);
 
   // The tab stops its node: home sees it go.
   const down = nextEvent(home.mesh, 'peer:down', (e) => e.peerId === tabId);
