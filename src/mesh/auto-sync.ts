@@ -1,9 +1,9 @@
 // Opportunistic replication: when a trusted peer comes up, pull every database it lets this node read
 // and this node lets it write (continuous, from the checkpoint; created here when missing), and every
 // ref likewise (its signed values, then its tree's blobs); stop when it goes down. What a peer
-// shares is looked at again when it says it changed (`rescan`: it made or granted a database, as this
-// node tells its peers in turn) and every `rescanMs` in case a word was lost. Each side pulls what it accepts, so two nodes running AutoSync replicate both ways without
-// pushing.
+// shares is looked at again when it says it changed (`rescan`: it made or granted a database, as
+// this node tells its peers in turn) and every `rescanMs` in case a word was lost. Each side pulls
+// what it accepts, so two nodes running AutoSync replicate both ways without pushing.
 
 import { RefugeError, isRefugeError, toRefugeError } from '../errors/index.ts';
 import type { DbLease, RefugeNode } from '../node/core.ts';
