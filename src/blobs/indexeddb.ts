@@ -3,6 +3,7 @@
 // one part in memory), and the meta record, written once the bytes are verified, makes the blob
 // appear whole or not at all. An upload cut short by a closed tab is swept at a later open.
 
+import { bytesToHex } from '@noble/hashes/utils.js';
 import { BrowserLevel } from 'browser-level';
 import { RefugeError } from '../errors/index.ts';
 import { BaseBlobStore, type BaseStoreOptions } from './base.ts';
@@ -20,6 +21,8 @@ const UPLOAD = 'u!';
 /** Uploads older than this at open are from a tab that went away: their parts are deleted. */
 const STALE_UPLOAD_MS = 60 * 60 * 1000;
 const partKey = (upload: string, i: number) => `p!${upload}!${i.toString().padStart(8, '0')}`;
+/** Every part of one upload. */
+const partsOf = (upload: string) => ({ gt: `p!${upload}!`, lt: `p!${upload}"` });
 
 interface Meta {
   size: number;
@@ -74,7 +77,7 @@ export class IndexedDbBlobStore extends BaseBlobStore {
   }
 
   private async dropUpload(upload: string): Promise<void> {
-    await this.db.clear({ gt: `p!${upload}!`, lt: `p!${upload}"` });
+    await this.db.clear(partsOf(upload));
     await this.db.del(UPLOAD + upload);
   }
 
@@ -99,7 +102,7 @@ export class IndexedDbBlobStore extends BaseBlobStore {
   }
 
   protected async write(source: Metered, expected: BlobId | undefined, _options: PutOptions): Promise<PutResult> {
-    const upload = [...crypto.getRandomValues(new Uint8Array(12))].map((b) => b.toString(16).padStart(2, '0')).join('');
+    const upload = bytesToHex(crypto.getRandomValues(new Uint8Array(12)));
     await this.db.put(UPLOAD + upload, utf8.encode(JSON.stringify({ started: Date.now() })));
     let kept = false;
     try {
@@ -131,7 +134,7 @@ export class IndexedDbBlobStore extends BaseBlobStore {
     if (meta === undefined) return null;
     // The meta record goes first: a blob is gone as soon as it is unnamed, whatever happens next.
     await this.db.del(META + id);
-    await this.db.clear({ gt: `p!${meta.upload}!`, lt: `p!${meta.upload}"` });
+    await this.db.clear(partsOf(meta.upload));
     return meta.size;
   }
 

@@ -47,7 +47,6 @@ export async function storedNodeKey(engine: StorageEngine, name = 'refuge'): Pro
     if (text !== undefined) {
       try {
         const { secretKey, publicKey } = JSON.parse(text) as { secretKey: string; publicKey: string };
-        if (!/^[0-9a-f]{64}$/.test(secretKey)) throw new Error('the secret key is not 32 bytes of hex');
         const key = nodeKeyFromSecret(hexToBytes(secretKey));
         if (ownerOf(key.publicKey) !== publicKey) throw new Error('the public key does not match the secret key');
         return key;
