@@ -142,8 +142,9 @@ async function loadDb(db, skip) {
 async function loadDoc(db, id) {
   $('#doc-db').textContent = db;
   $('#doc-db').setAttribute('href', '#/' + encodeURIComponent(db));
-  $('#doc-id').textContent = id === null ? '(new)' : id;
   const doc = id === null ? {} : await api('GET', docPath(db, id));
+  // The id shows once the document has loaded, with it.
+  $('#doc-id').textContent = id === null ? '(new)' : id;
   $('#doc-json').value = JSON.stringify(doc, null, 2);
   $('#delete').disabled = id === null;
   current = { db, skip: current.skip, id };
@@ -214,8 +215,10 @@ $('#next').addEventListener('click', () => act(() => loadDb(current.db, current.
 $('#save').addEventListener('click', () => act(async () => {
   const doc = JSON.parse($('#doc-json').value);
   const res = doc._id === undefined ? await api('POST', dbPath(current.db), doc) : await api('PUT', docPath(current.db, doc._id), doc);
-  location.hash = '#/' + encodeURIComponent(current.db) + '/' + encodeURIComponent(res.id);
-  await loadDoc(current.db, res.id);
+  const hash = '#/' + encodeURIComponent(current.db) + '/' + encodeURIComponent(res.id);
+  // A new hash loads the saved document through the router; the same one is loaded here.
+  if (location.hash !== hash) location.hash = hash;
+  else await loadDoc(current.db, res.id);
 }));
 $('#find').addEventListener('submit', (e) => act(async () => {
   e.preventDefault();

@@ -71,6 +71,7 @@ test('the dashboard logs in, manages databases and documents and shows mesh peer
   await page.fill('#doc-json', JSON.stringify({ _id: 'made-in-ui', title: '<b>not html</b>' }));
   await page.click('#save');
   await page.waitForSelector('#doc-id:has-text("made-in-ui")');
+  await page.waitForFunction(() => /"_rev": "1-/.test((globalThis as any).document.querySelector('#doc-json').value));
   assert.equal((await notes.get('made-in-ui')).title, '<b>not html</b>');
   const edited = JSON.parse(await page.inputValue('#doc-json'));
   await page.fill('#doc-json', JSON.stringify({ ...edited, title: 'edited' }));
