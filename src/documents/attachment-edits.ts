@@ -20,7 +20,8 @@ export async function prepareBulkAttachments(
   blobs: BlobStore | undefined,
 ): Promise<Array<AttInputs | WriteFailure | undefined>> {
   const prepared: Array<AttInputs | WriteFailure | undefined> = [];
-  for (const [i, d] of docs.entries()) {
+  for (let i = 0; i < docs.length; i++) {
+    const d = docs[i];
     if (refused?.[i]) {
       prepared.push(refused[i]);
       continue;

@@ -133,6 +133,30 @@ describe('indexEntries', () => {
     ]);
   });
 
+  test('property: entries are the distinct (path, encoded value) pairs, however many repeat in arrays', () => {
+    // Arrays long enough to pass the duplicate check's switch from a linear scan to a map.
+    const item = fc.oneof(fc.integer({ min: 0, max: 40 }), fc.constantFrom('a', 'b', null, true), fc.record({ k: fc.integer({ min: 0, max: 5 }) }));
+    const doc = fc.record({ xs: fc.array(item, { maxLength: 80 }), ys: fc.array(fc.array(item, { maxLength: 30 }), { maxLength: 4 }) });
+    // Every path and encoded value the brute force sees, in first-seen order.
+    const brute = (v: unknown, path: string, out: string[]): void => {
+      if (Array.isArray(v)) {
+        out.push(path + '\u0000' + encodeContainerMarker('array'));
+        for (const x of v) brute(x, path + '/[]', out);
+      } else if (v !== null && typeof v === 'object') {
+        out.push(path + '\u0000' + encodeContainerMarker('object'));
+        for (const [k, x] of Object.entries(v)) brute(x, path + '/' + encodePathSegment(k), out);
+      } else out.push(path + '\u0000' + encodeIndexValue(v as never));
+    };
+    fc.assert(
+      fc.property(doc, (d) => {
+        const want: string[] = [];
+        for (const [k, v] of Object.entries(d)) brute(v, encodePathSegment(k), want);
+        const got = indexEntries(d).map(([p, e]) => p + '\u0000' + e);
+        assert.deepEqual(got, [...new Set(want)]);
+      }),
+    );
+  });
+
   test('nested arrays, empty containers and escaped keys', () => {
     assert.deepEqual(values({ m: [[1], []], e: {}, 'a/b': { '[]': null } }), [
       ['m', []],
