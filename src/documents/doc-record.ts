@@ -15,8 +15,8 @@ export interface DocRecord {
   seq: number;
   /** Body of the winning revision, without special fields. */
   body: JsonObject;
-  /** `body` as stored (JSON.stringify of it), when the record was read to be rewritten. */
-  bodyJson?: string;
+  /** `body` as stored (JSON.stringify of it), when known: kept when a record is read to be rewritten. */
+  bodyJson: string | undefined;
 }
 
 export interface DocMeta {
@@ -78,7 +78,7 @@ export function decodeBody(value: string): JsonObject {
 }
 
 export function decodeRecord(id: string, value: string): DocRecord {
-  return { id, ...decodeMeta(value), body: decodeBody(value) };
+  return decodeWhole(id, value, false);
 }
 
 /**
@@ -86,8 +86,22 @@ export function decodeRecord(id: string, value: string): DocRecord {
  * `r!` body when an update supersedes it, instead of serializing the parsed body again.
  */
 export function decodeRecordForWrite(id: string, value: string): DocRecord {
-  const rec = decodeRecord(id, value);
+  return decodeWhole(id, value, true);
+}
+
+function decodeWhole(id: string, value: string, keepJson: boolean): DocRecord {
   const nl = value.indexOf('\n');
-  if (nl >= 0) rec.bodyJson = value.slice(nl + 1);
-  return rec;
+  const m = JSON.parse(nl < 0 ? value : value.slice(0, nl));
+  const json = nl < 0 ? undefined : value.slice(nl + 1);
+  // One literal of one shape for every record, written ones included: a field added afterwards
+  // gave records two hidden classes, and the write path's every access to them a polymorphic one.
+  return {
+    id,
+    tree: decodeTree(m.t),
+    rev: m.r,
+    deleted: m.d === 1,
+    seq: m.s,
+    body: json === undefined ? {} : JSON.parse(json),
+    bodyJson: keepJson ? json : undefined,
+  };
 }

@@ -207,7 +207,7 @@ export class WriteBatch {
     // `[id, rev, deleted]` by hand, as encodeRecord builds its head: revs are validated and need no escaping.
     this.stream.push(seqKey(seq), '[' + JSON.stringify(id) + ',"' + win.rev + '",' + (win.deleted ? 1 : 0) + ']');
     if (!again) this.seqAdded.push(seq);
-    const next: DocRecord = { id, tree, rev: win.rev, deleted: win.deleted, seq, body };
+    const next: DocRecord = { id, tree, rev: win.rev, deleted: win.deleted, seq, body, bodyJson: undefined };
     this.records.set(id, next);
     const encoded = encodeRecord(next);
     this.ops.set(docKey(id), encoded);
