@@ -10,6 +10,8 @@ import type { SandboxCache } from './sandboxes.ts';
 export class DesignDocs {
   private cache: Promise<Doc[]> | undefined;
   private generation = 0;
+  /** Whether the loaded design documents (of the current generation) define validate_doc_update; undefined until loaded. */
+  private validates: boolean | undefined;
 
   constructor(
     readonly db: Database,
@@ -21,6 +23,20 @@ export class DesignDocs {
   invalidate(): void {
     this.generation++;
     this.cache = undefined;
+    this.validates = undefined;
+  }
+
+  /** The write hook's quick answer: true when no document needs checking, as far as known now. */
+  passesUnchecked(docs: readonly unknown[]): boolean {
+    if (this.validates !== false) {
+      if (this.validates === undefined) void this.all().catch(() => undefined);
+      return false;
+    }
+    for (const d of docs) {
+      const id = d !== null && typeof d === 'object' ? (d as Doc)._id : undefined;
+      if (typeof id === 'string' && id.startsWith('_design/')) return false;
+    }
+    return true;
   }
 
   /** Every live design document, by id order. */
@@ -35,8 +51,9 @@ export class DesignDocs {
     })();
     // A write that landed while loading may be missing from this read: keep it only if none did.
     load.then(
-      () => {
+      (docs) => {
         if (generation !== this.generation && this.cache === load) this.cache = undefined;
+        else if (generation === this.generation) this.validates = docs.some((d) => typeof d.validate_doc_update === 'string');
       },
       () => {
         if (this.cache === load) this.cache = undefined;

@@ -129,6 +129,7 @@ export function attachDesign(db: Database, options: AttachDesignOptions = {}): D
   };
   db.setDesignHooks({
     checkWrites: (d, ctx) => docs.checkWrites(d, ctx),
+    passesUnchecked: (d) => docs.passesUnchecked(d),
     designWritten: () => docs.invalidate(),
     compileFilter: (req) => docs.compileFilter(req),
     close: () => design.close(),

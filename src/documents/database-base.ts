@@ -80,8 +80,18 @@ export abstract class DatabaseBase {
     this.hooks = hooks;
   }
 
-  /** Refuses, per document, what the write hooks refuse; answers the failures by position. */
-  protected async checkWrites(docs: readonly unknown[], options: BulkDocsOptions): Promise<Array<WriteFailure | undefined> | undefined> {
+  /**
+   * Refuses, per document, what the write hooks refuse; answers the failures by position. When the
+   * hooks know at once that nothing needs checking, the answer is undefined itself, not a promise:
+   * a write then reaches the writer without waiting a turn (a tenth of a single put's time went to
+   * such turns and the allocations of checks that found nothing to run).
+   */
+  protected checkWrites(docs: readonly unknown[], options: BulkDocsOptions): Promise<Array<WriteFailure | undefined> | undefined> | undefined {
+    if (!this.hooks.checkWrites || this.hooks.passesUnchecked?.(docs)) return undefined;
+    return this.runWriteChecks(docs, options);
+  }
+
+  private async runWriteChecks(docs: readonly unknown[], options: BulkDocsOptions): Promise<Array<WriteFailure | undefined> | undefined> {
     if (!this.hooks.checkWrites) return undefined;
     const candidates = docs.filter((d): d is Doc => d !== null && typeof d === 'object' && !Array.isArray(d));
     if (candidates.length === 0) return undefined;

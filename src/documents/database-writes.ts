@@ -9,6 +9,8 @@ import { validateLocalDoc, writeLocal } from './local-docs.ts';
 import type { Rev } from './rev-tree.ts';
 import type { BulkDocsOptions, Doc, GetOptions, WriteFailure, WriteResult } from './types.ts';
 
+const hasAttachments = (d: unknown): boolean => d !== null && typeof d === 'object' && (d as Doc)._attachments != null;
+
 const isLocalDoc = (d: unknown): d is Doc & { _id: string } =>
   d !== null && typeof d === 'object' && typeof (d as Doc)._id === 'string' && (d as Doc)._id!.startsWith('_local/');
 
@@ -23,10 +25,12 @@ export abstract class DatabaseWrites extends DatabaseBase {
     // `_local/` documents may come in a bulk write too, as CouchDB takes them: each is a putLocal.
     if (docs.some(isLocalDoc)) return this.bulkWithLocal(docs, options);
     const newEdits = options.newEdits !== false;
-    const refused = await this.checkWrites(docs, options);
+    const checking = this.checkWrites(docs, options);
+    const refused = checking === undefined ? undefined : await checking;
     // Attachment bytes go to the blob store before the write is queued (blob I/O never runs
     // inside the writer); a document whose attachments are invalid fails alone.
-    return this.writePrepared(docs, newEdits, await prepareBulkAttachments(docs, refused, this.options.blobs));
+    const prepared = docs.some(hasAttachments) ? await prepareBulkAttachments(docs, refused, this.options.blobs) : (refused ?? []);
+    return this.writePrepared(docs, newEdits, prepared);
   }
 
   private async bulkWithLocal(docs: readonly unknown[], options: BulkDocsOptions): Promise<Array<WriteResult | WriteFailure>> {

@@ -33,6 +33,12 @@ export interface DesignHooks {
    * reported in its slot, the others are written) or undefined. Runs for every write path.
    */
   checkWrites?(docs: readonly Doc[], ctx: WriteContext): Promise<Array<RefugeError | undefined>>;
+  /**
+   * True when `checkWrites` would pass every one of these documents and that is known without
+   * waiting (no design document among them, no validation function in the database): the write
+   * is then queued at once, with no round through the check.
+   */
+  passesUnchecked?(docs: readonly unknown[]): boolean;
   /** Told after design documents were written (committed or not), so cached ones are reloaded. */
   designWritten?(): void;
   /** Called when the database closes: the layer above closes its indexes. */

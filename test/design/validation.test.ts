@@ -135,6 +135,14 @@ describe('validate_doc_update', () => {
     await server.node.createDb('v2');
     const db = await server.node.db('v2');
     await db.put({ _id: 'free' });
+    // Known now to have no validate function: plain writes skip the check, design documents still
+    // need an admin, in a bulk too.
+    await db.put({ _id: 'free2' });
+    const bob = { userCtx: { name: 'bob', roles: [] } };
+    await assert.rejects(db.put({ _id: '_design/nope', views: {} }, bob), { code: 'unauthorized' });
+    const mixed = await db.bulkDocs([{ _id: 'free3' }, { _id: '_design/nope' }], bob);
+    assert.equal((mixed[0] as { ok?: boolean }).ok, true);
+    assert.equal((mixed[1] as { error?: string }).error, 'unauthorized');
     const d = await db.put({ _id: '_design/only-x', validate_doc_update: "function(n){ if (!n.x) throw({forbidden:'x please'}) }" });
     await assert.rejects(db.put({ _id: 'y1' }), { code: 'forbidden', reason: 'x please' });
     const d2 = await db.put({ _id: '_design/only-x', _rev: d.rev, validate_doc_update: "function(n){ if (!n.y) throw({forbidden:'y please'}) }" });
