@@ -91,7 +91,10 @@ export abstract class DatabaseWrites extends DatabaseBase {
       for (let i = 0; i < docs.length; i++) {
         const p = prepared[i];
         if (p && 'error' in p) out.push(p as WriteFailure);
-        else out.push(await batch.write(docs[i], newEdits, p as AttInputs | undefined));
+        else {
+          const written = batch.write(docs[i], newEdits, p as AttInputs | undefined);
+          out.push(written instanceof Promise ? await written : written);
+        }
       }
       return out;
     });

@@ -6,8 +6,9 @@ import { RefugeError, toRefugeError } from '../errors/index.ts';
 import type { IndexValue } from '../query/index.ts';
 import type { KvChain } from '../storage/index.ts';
 import type { DbCore, DbState } from './core.ts';
-import { decodeRecordForWrite, encodeRecord, type DocRecord } from './doc-record.ts';
-import { attachmentDigests, attachmentsOfEdit, type AttInputs } from './attachments.ts';
+import { BatchRecords } from './batch-records.ts';
+import { encodeRecord, type DocRecord } from './doc-record.ts';
+import { attachmentDigests, attachmentsOfEdit, type AttInputs, type AttStub } from './attachments.ts';
 import { applyLocalEdit, applyReplicatedEdit } from './edits.ts';
 import { IdGenerator } from './ids.ts';
 import { diffIndexEntries } from './index-diff.ts';
@@ -15,9 +16,20 @@ import { docKey, revBodyKey, seqKey } from './keys.ts';
 import { groupTag, PostingCollector } from './postings.ts';
 import { sameTree, stem, winner, type RevTree } from './rev-tree.ts';
 import type { JsonObject, WriteFailure, WriteResult } from './types.ts';
-import { splitDoc } from './validate.ts';
+import { splitDoc, type SplitDoc } from './validate.ts';
 
 const ids = new IdGenerator();
+
+type WriteOutcome = WriteResult | WriteFailure;
+/** An edit whose id is known (generated when the document had none). */
+type Edit = SplitDoc & { id: string };
+
+/** A per-document failure as its result; storage failures (internal, closed) fail the whole group. */
+function failure(err: unknown, id: unknown): WriteFailure {
+  const e = toRefugeError(err);
+  if (e.code === 'internal' || e.code === 'closed') throw e;
+  return { id: typeof id === 'string' ? id : '', error: e.code, reason: e.reason };
+}
 
 function checkKey(key: string): void {
   if (!(key as string & { isWellFormed(): boolean }).isWellFormed()) {
@@ -40,9 +52,7 @@ export class WriteBatch {
   readonly seqAdded: number[] = [];
   /** Ids that became live (+1) or stopped being (-1), as pairs; kept only once ids are counted. */
   readonly liveDeltas: Array<string | number> | null;
-  private readonly records = new Map<string, DocRecord | null>();
-  /** Stored length of each record loaded or written, for the live bytes counter. */
-  private readonly recordBytes = new Map<string, number>();
+  private readonly records: BatchRecords;
   readonly state: DbState;
 
   /** `pending` answers for keys written by earlier change sets not yet flushed to storage. */
@@ -50,6 +60,7 @@ export class WriteBatch {
     private readonly core: DbCore,
     private readonly pending: (key: string) => string | null | undefined = () => undefined,
   ) {
+    this.records = new BatchRecords(core.store, pending);
     this.state = { ...core.state };
     this.liveDeltas = core.idCounts.ready ? [] : null;
     this.firstSeq = core.state.seq + 1;
@@ -73,50 +84,8 @@ export class WriteBatch {
   }
 
   /** Loads the current records of these ids in one storage round trip. */
-  async preload(docIds: Iterable<string>): Promise<void> {
-    if (Array.isArray(docIds) && docIds.length === 1) return this.preloadOne(docIds[0]!);
-    const missing = [...new Set(docIds)].filter((id) => !this.records.has(id));
-    if (missing.length === 0) return;
-    const store = this.core.store;
-    const keys = missing.map(docKey);
-    // Unflushed values are taken before reading storage: if a flush completed during the read, the
-    // overlay would already be empty and the read could predate that flush. Keys not pending now
-    // cannot change in storage before this batch commits (the writer is the only writer).
-    const queued = keys.map((k) => this.pending(k));
-    const toRead = keys.filter((_, i) => queued[i] === undefined);
-    // A few keys are cheaper read synchronously than through the thread pool.
-    const read =
-      store.getSync && toRead.length <= 8 ? toRead.map((k) => store.getSync!(k)) : await store.getMany(toRead);
-    let r = 0;
-    missing.forEach((id, i) => {
-      const q = queued[i];
-      const v = q === undefined ? read[r++] : (q ?? undefined);
-      this.records.set(id, v === undefined ? null : decodeRecordForWrite(id, v));
-      this.recordBytes.set(id, v?.length ?? 0);
-    });
-  }
-
-  /** A single put's read, without the arrays of the general case. */
-  private preloadOne(id: string): Promise<void> {
-    if (this.records.has(id)) return Promise.resolve();
-    const key = docKey(id);
-    const queued = this.pending(key);
-    if (queued !== undefined) {
-      this.records.set(id, queued === null ? null : decodeRecordForWrite(id, queued));
-      this.recordBytes.set(id, queued?.length ?? 0);
-      return Promise.resolve();
-    }
-    const store = this.core.store;
-    if (!store.getSync) return this.preload(new Set([id]));
-    const v = store.getSync(key);
-    this.records.set(id, v === undefined ? null : decodeRecordForWrite(id, v));
-    this.recordBytes.set(id, v?.length ?? 0);
-    return Promise.resolve();
-  }
-
-  private async record(id: string): Promise<DocRecord | undefined> {
-    if (!this.records.has(id)) await this.preloadOne(id);
-    return this.records.get(id) ?? undefined;
+  preload(docIds: Iterable<string>): Promise<void> {
+    return this.records.load(docIds);
   }
 
   private async revBody(id: string, rev: string): Promise<JsonObject> {
@@ -134,8 +103,14 @@ export class WriteBatch {
     return this.revBody(id, rev);
   }
 
-  /** Applies one document edit; per-document failures come back as results, as CouchDB does. */
-  async write(doc: unknown, newEdits: boolean, atts?: AttInputs): Promise<WriteResult | WriteFailure> {
+  /**
+   * Applies one document edit; per-document failures come back as results, as CouchDB does. The
+   * answer is immediate when the record is loaded and nothing has to be read (no attachments, the
+   * winner's body at hand), a promise otherwise: a bulk write then applies its documents without
+   * suspending for each (three awaits per document held a 100k-doc bulk insert at 64k docs/s, 70k
+   * without them).
+   */
+  write(doc: unknown, newEdits: boolean, atts?: AttInputs): WriteOutcome | Promise<WriteOutcome> {
     let id = (doc as { _id?: unknown } | null)?._id;
     try {
       const edit = splitDoc(doc, newEdits);
@@ -145,44 +120,75 @@ export class WriteBatch {
       }
       id = edit.id;
       if (edit.id.startsWith('_local/')) throw new RefugeError('bad_request', '_local documents are written with putLocal');
-      const current = await this.record(edit.id);
-      const docId = edit.id;
-      const bodyOf = (rev: string) => (current ? this.bodyOfRev(docId, current, rev) : Promise.resolve(undefined));
-      const stubs = atts ? await attachmentsOfEdit(current, edit, newEdits, atts, bodyOf) : undefined;
-      const outcome = newEdits ? applyLocalEdit(current, edit, attachmentDigests(stubs)) : applyReplicatedEdit(current, edit);
-      if (!outcome.added && current && outcome.tree === current.tree) return { ok: true, id: edit.id, rev: outcome.rev };
-      const body = stubs ? { ...edit.body, _attachments: stubs } : edit.body;
-      await this.commitTree(edit.id, current, outcome.tree, outcome.added, outcome.rev, body);
-      return { ok: true, id: edit.id, rev: outcome.rev };
+      if (atts === undefined && this.records.has(edit.id)) {
+        // apply's promise, when it has one, can only fail in storage: that fails the group, as failure() would.
+        return this.apply(edit as Edit, this.records.loaded(edit.id), newEdits, undefined);
+      }
+      return this.writeLoading(edit as Edit, newEdits, atts);
     } catch (err) {
-      const e = toRefugeError(err);
-      if (e.code === 'internal' || e.code === 'closed') throw e;
-      return { id: typeof id === 'string' ? id : '', error: e.code, reason: e.reason };
+      return failure(err, id);
     }
   }
 
-  private async commitTree(
+  /** `write` once the record is read and the attachments are resolved. */
+  private async writeLoading(edit: Edit, newEdits: boolean, atts: AttInputs | undefined): Promise<WriteOutcome> {
+    try {
+      const current = await this.records.get(edit.id);
+      const bodyOf = (rev: string) => (current ? this.bodyOfRev(edit.id, current, rev) : Promise.resolve(undefined));
+      const stubs = atts ? await attachmentsOfEdit(current, edit, newEdits, atts, bodyOf) : undefined;
+      return await this.apply(edit, current, newEdits, stubs);
+    } catch (err) {
+      return failure(err, edit.id);
+    }
+  }
+
+  private apply(edit: Edit, current: DocRecord | undefined, newEdits: boolean, stubs: Record<string, AttStub> | undefined): WriteResult | Promise<WriteResult> {
+    const outcome = newEdits ? applyLocalEdit(current, edit, attachmentDigests(stubs)) : applyReplicatedEdit(current, edit);
+    const result: WriteResult = { ok: true, id: edit.id, rev: outcome.rev };
+    if (!outcome.added && current && outcome.tree === current.tree) return result;
+    const body = stubs ? { ...edit.body, _attachments: stubs } : edit.body;
+    const reading = this.commitTree(edit.id, current, outcome.tree, outcome.added, outcome.rev, body);
+    return reading === undefined ? result : reading.then(() => result);
+  }
+
+  /** Records a grown tree; a promise only when the new winner's body must first be read from storage. */
+  private commitTree(
     id: string,
     current: DocRecord | undefined,
     grown: DocRecord['tree'],
     added: boolean,
     newRev: string,
     newBody: JsonObject,
-  ): Promise<void> {
+  ): Promise<void> | undefined {
     const tree = stem(grown, this.state.revsLimit);
     // Nothing changed once stemmed (a revision re-sent after revs_limit dropped it): no write, no
     // sequence. Any other change to the tree, even a parent link learnt without a new revision
     // (which can change the winner), is a change with a new sequence, as in CouchDB.
     // (A new revision that survived stemming is a change: no need to compare the trees.)
-    if (current && !(added && tree.has(newRev) && !current.tree.has(newRev)) && sameTree(tree, current.tree)) return;
+    if (current && !(added && tree.has(newRev) && !current.tree.has(newRev)) && sameTree(tree, current.tree)) return undefined;
     const win = winner(tree);
-    let body: JsonObject;
-    if (win.rev === newRev) body = newBody;
-    else if (current && win.rev === current.rev) body = current.body;
+    if (win.rev === newRev) this.commitWinner(id, current, grown, tree, win, added, newRev, newBody, newBody);
+    else if (current && win.rev === current.rev) this.commitWinner(id, current, grown, tree, win, added, newRev, newBody, current.body);
     else {
-      body = await this.revBody(id, win.rev);
-      this.ops.set(revBodyKey(id, win.rev), null);
+      return this.revBody(id, win.rev).then((body) => {
+        this.ops.set(revBodyKey(id, win.rev), null);
+        this.commitWinner(id, current, grown, tree, win, added, newRev, newBody, body);
+      });
     }
+    return undefined;
+  }
+
+  private commitWinner(
+    id: string,
+    current: DocRecord | undefined,
+    grown: DocRecord['tree'],
+    tree: DocRecord['tree'],
+    win: { rev: string; deleted: boolean },
+    added: boolean,
+    newRev: string,
+    newBody: JsonObject,
+    body: JsonObject,
+  ): void {
     // Every available non-winning revision keeps its body under r!, until compaction.
     if (current && current.rev !== win.rev && tree.get(current.rev)?.available) {
       this.ops.set(revBodyKey(id, current.rev), current.bodyJson ?? JSON.stringify(current.body));
@@ -208,11 +214,9 @@ export class WriteBatch {
     this.stream.push(seqKey(seq), '[' + JSON.stringify(id) + ',"' + win.rev + '",' + (win.deleted ? 1 : 0) + ']');
     if (!again) this.seqAdded.push(seq);
     const next: DocRecord = { id, tree, rev: win.rev, deleted: win.deleted, seq, body, bodyJson: undefined };
-    this.records.set(id, next);
     const encoded = encodeRecord(next);
     this.ops.set(docKey(id), encoded);
-    this.state.liveBytes += encoded.length - (this.recordBytes.get(id) ?? 0);
-    this.recordBytes.set(id, encoded.length);
+    this.state.liveBytes += encoded.length - this.records.set(id, next, encoded.length);
 
     if (current) {
       if (current.deleted) this.state.delCount--;
@@ -246,7 +250,7 @@ export class WriteBatch {
 
   /** A document's current record, this batch's changes included (for purge). */
   current(id: string): Promise<DocRecord | undefined> {
-    return this.record(id);
+    return this.records.get(id);
   }
 
   /**
@@ -265,9 +269,7 @@ export class WriteBatch {
   drop(id: string, current: DocRecord): void {
     for (const rev of current.tree.keys()) if (rev !== current.rev) this.ops.set(revBodyKey(id, rev), null);
     this.ops.set(docKey(id), null);
-    this.records.set(id, null);
-    this.state.liveBytes -= this.recordBytes.get(id) ?? 0;
-    this.recordBytes.set(id, 0);
+    this.state.liveBytes -= this.records.set(id, null, 0);
     this.stream.push(seqKey(current.seq), null);
     this.seqRemoved.push(current.seq);
     if (current.deleted) this.state.delCount--;

@@ -1,0 +1,83 @@
+// The document records one write batch works on: each read once (a bulk write's in one storage
+// round trip), then held with the batch's own changes, with its stored length for the counters.
+
+import type { KvStore } from '../storage/index.ts';
+import { decodeRecordForWrite, type DocRecord } from './doc-record.ts';
+import { docKey } from './keys.ts';
+
+export class BatchRecords {
+  /** Loaded or written records; null = no such document. */
+  private readonly records = new Map<string, DocRecord | null>();
+  /** Stored length of each record loaded or written, for the live bytes counter. */
+  private readonly lengths = new Map<string, number>();
+
+  /** `pending` answers for keys written by earlier change sets not yet flushed to storage. */
+  constructor(
+    private readonly store: KvStore,
+    private readonly pending: (key: string) => string | null | undefined,
+  ) {}
+
+  has(id: string): boolean {
+    return this.records.has(id);
+  }
+
+  /** A record already loaded (undefined when there is none, or it is not loaded). */
+  loaded(id: string): DocRecord | undefined {
+    return this.records.get(id) ?? undefined;
+  }
+
+  /** Replaces a record (null: the document is gone); answers the stored length it had. */
+  set(id: string, record: DocRecord | null, storedLength: number): number {
+    const before = this.lengths.get(id) ?? 0;
+    this.records.set(id, record);
+    this.lengths.set(id, storedLength);
+    return before;
+  }
+
+  /** A document's record, read first when it is not loaded. */
+  async get(id: string): Promise<DocRecord | undefined> {
+    if (!this.records.has(id)) await this.loadOne(id);
+    return this.records.get(id) ?? undefined;
+  }
+
+  /** Loads the current records of these ids in one storage round trip. */
+  async load(docIds: Iterable<string>): Promise<void> {
+    if (Array.isArray(docIds) && docIds.length === 1) return this.loadOne(docIds[0]!);
+    const missing = [...new Set(docIds)].filter((id) => !this.records.has(id));
+    if (missing.length === 0) return;
+    const store = this.store;
+    const keys = missing.map(docKey);
+    // Unflushed values are taken before reading storage: if a flush completed during the read, the
+    // overlay would already be empty and the read could predate that flush. Keys not pending now
+    // cannot change in storage before this batch commits (the writer is the only writer).
+    const queued = keys.map((k) => this.pending(k));
+    const toRead = keys.filter((_, i) => queued[i] === undefined);
+    // A few keys are cheaper read synchronously than through the thread pool.
+    const read =
+      store.getSync && toRead.length <= 8 ? toRead.map((k) => store.getSync!(k)) : await store.getMany(toRead);
+    let r = 0;
+    missing.forEach((id, i) => {
+      const q = queued[i];
+      this.found(id, q === undefined ? read[r++] : (q ?? undefined));
+    });
+  }
+
+  /** A single put's read, without the arrays of the general case. */
+  private loadOne(id: string): Promise<void> {
+    if (this.records.has(id)) return Promise.resolve();
+    const key = docKey(id);
+    const queued = this.pending(key);
+    if (queued !== undefined) {
+      this.found(id, queued ?? undefined);
+      return Promise.resolve();
+    }
+    if (!this.store.getSync) return this.load(new Set([id]));
+    this.found(id, this.store.getSync(key));
+    return Promise.resolve();
+  }
+
+  private found(id: string, stored: string | undefined): void {
+    this.records.set(id, stored === undefined ? null : decodeRecordForWrite(id, stored));
+    this.lengths.set(id, stored?.length ?? 0);
+  }
+}
