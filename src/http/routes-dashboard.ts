@@ -3,7 +3,8 @@
 // the API calls the page makes, under the same auth as any client.
 
 import type { FastifyInstance } from 'fastify';
-import { DASHBOARD_CSS, DASHBOARD_HTML, DASHBOARD_JS } from './dashboard-assets.ts';
+import { DASHBOARD_CSS, DASHBOARD_HTML } from './dashboard-assets.ts';
+import { DASHBOARD_JS } from './dashboard-script.ts';
 
 /** Scripts and styles from this origin only, no inline code, no framing by other sites. */
 const SECURITY_HEADERS = {

@@ -1,6 +1,6 @@
 // The node's dashboard (`/_utils/`) driven in Chromium: log in as the admin, create a database,
-// write, edit and delete documents through the page, page through `_all_docs`, query with Mango,
-// replicate, see mesh peers come up live; what the page did is checked on the node itself.
+// write, edit and delete documents through the page, page through `_all_docs`, query with Mango and
+// views, replicate, see mesh peers come up live; what the page did is checked on the node itself.
 // Skipped where Chromium is missing.
 
 import { test } from 'node:test';
@@ -65,6 +65,28 @@ test('the dashboard logs in, manages databases and documents and shows mesh peer
   await page.waitForSelector('#found a:has-text("d24")');
   assert.deepEqual(await page.$$eval('#found a', (links) => links.map((a) => a.textContent)), ['d23', 'd24']);
 
+  // A view, listed by its design document's and its own name and queried with the parameters
+  // typed: reduced and grouped, then row by row with the ids linked, then refused by the node.
+  await notes.put({ _id: '_design/by', views: { parity: { map: 'function (doc) { emit(doc.i % 2 ? "odd" : "even", doc.i); }', reduce: '_count' } } });
+  await page.goto(`${server.url}/_utils/`);
+  await page.click('#dbs a:has-text("notes")');
+  await page.waitForSelector('#view:not([hidden])');
+  assert.deepEqual(await page.$$eval('#view option', (options) => options.map((o) => o.textContent)), ['by/parity']);
+  const viewRows = () => page.$$eval('#view-rows tbody tr', (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)));
+  await page.fill('#view input[name=params]', 'group=true');
+  await page.click('#view button');
+  await page.waitForSelector('#view-total:has-text("2 rows")');
+  assert.deepEqual(await viewRows(), [['"even"', '13', ''], ['"odd"', '12', '']]);
+  await page.fill('#view input[name=params]', 'reduce=false&key="odd"&limit=3');
+  await page.click('#view button');
+  await page.waitForSelector('#view-total:has-text("3 of 25 rows")');
+  assert.deepEqual(await viewRows(), [['"odd"', '1', 'd01'], ['"odd"', '3', 'd03'], ['"odd"', '5', 'd05']]);
+  assert.equal(await page.getAttribute('#view-rows a', 'href'), '#/notes/d01');
+  await page.fill('#view input[name=params]', 'limit=many');
+  await page.click('#view button');
+  await page.waitForSelector('#error:not([hidden])');
+  assert.match(await page.textContent('#error') ?? '', /query_parse_error/);
+
   // A new document, then an edit of it, then its deletion: each reaches the node.
   await page.click('#new-doc');
   await page.waitForSelector('#doc:not([hidden])');
@@ -97,9 +119,9 @@ test('the dashboard logs in, manages databases and documents and shows mesh peer
   await page.click('#replicate button');
   await page.waitForSelector('#replicated:has-text("done:"), #error:not([hidden])');
   assert.equal(await page.isHidden('#error'), true, await page.textContent('#error') ?? '');
-  // The 25 documents and the tombstone of the one deleted above.
-  assert.equal(await page.textContent('#replicated'), 'done: 26 written');
-  assert.equal((await (await home.node.db('copy')).info()).docCount, 25);
+  // The 25 documents, the design document and the tombstone of the one deleted above.
+  assert.equal(await page.textContent('#replicated'), 'done: 27 written');
+  assert.equal((await (await home.node.db('copy')).info()).docCount, 26);
 
   // A peer that becomes trusted and connects shows up on the page as it happens (SSE).
   const peer = await startPeerNode();
