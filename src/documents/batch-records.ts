@@ -62,18 +62,24 @@ export class BatchRecords {
     });
   }
 
-  /** A single put's read, without the arrays of the general case. */
-  private loadOne(id: string): Promise<void> {
-    if (this.records.has(id)) return Promise.resolve();
+  /**
+   * True once the record of `id` is loaded, read now if that can be done without waiting (it is
+   * pending, or the engine reads synchronously): a document given no id, or not in the preload,
+   * is then written without a turn.
+   */
+  loadedNow(id: string): boolean {
+    if (this.records.has(id)) return true;
     const key = docKey(id);
     const queued = this.pending(key);
-    if (queued !== undefined) {
-      this.found(id, queued ?? undefined);
-      return Promise.resolve();
-    }
-    if (!this.store.getSync) return this.load(new Set([id]));
-    this.found(id, this.store.getSync(key));
-    return Promise.resolve();
+    if (queued !== undefined) this.found(id, queued ?? undefined);
+    else if (this.store.getSync) this.found(id, this.store.getSync(key));
+    else return false;
+    return true;
+  }
+
+  /** A single put's read, without the arrays of the general case. */
+  private loadOne(id: string): Promise<void> {
+    return this.loadedNow(id) ? Promise.resolve() : this.load(new Set([id]));
   }
 
   private found(id: string, stored: string | undefined): void {
