@@ -33,6 +33,12 @@ interface Pending {
 }
 
 /**
+ * A value's changes in this group: a lone added id as the id itself (most values of a field that
+ * differs per document, such as a text, are held by one document of a group), else a Pending.
+ */
+type Changes = string | Pending;
+
+/**
  * One write group's index changes as postings being built: path -> value -> ids. Values are kept
  * unencoded and encoded once per group when written, not once per entry; entries of one value keep
  * their order, so a later change of the same entry in the group wins.
@@ -40,22 +46,37 @@ interface Pending {
 export class PostingCollector {
   // Two levels, not one map keyed by the value prefix: that key would be a new string to hash
   // for every entry, which cost as much as the rest of indexing together.
-  private readonly byPath = new Map<string, Map<IndexValue, Pending>>();
+  private readonly byPath = new Map<string, Map<IndexValue, Changes>>();
   /** Entries collected, for the writer's bound on one change set. */
   entries = 0;
+  /** The document `add` and `remove` record entries of (see forDoc). */
+  private id = '';
 
   set(path: string, value: IndexValue, id: string, present: boolean): void {
     let values = this.byPath.get(path);
     if (values === undefined) this.byPath.set(path, (values = new Map()));
-    const pending = values.get(value);
-    if (pending === undefined) values.set(value, { ids: [id], removed: present ? null : [true] });
+    const changes = values.get(value);
+    if (changes === undefined) values.set(value, present ? id : { ids: [id], removed: [true] });
     else {
+      const pending = typeof changes === 'string' ? { ids: [changes], removed: null } : changes;
+      if (pending !== changes) values.set(value, pending);
       if (!present && pending.removed === null) pending.removed = new Array<boolean>(pending.ids.length).fill(false);
       pending.ids.push(id);
       pending.removed?.push(!present);
     }
     this.entries++;
   }
+
+  /**
+   * Names the document whose entries `add` and `remove` record next: the two are made once per
+   * collector and handed to the index walk as they are, not wrapped in two closures per document.
+   */
+  forDoc(id: string): void {
+    this.id = id;
+  }
+
+  readonly add = (path: string, value: IndexValue): void => this.set(path, value, this.id, true);
+  readonly remove = (path: string, value: IndexValue): void => this.set(path, value, this.id, false);
 
   get isEmpty(): boolean {
     return this.entries === 0;
@@ -65,8 +86,13 @@ export class PostingCollector {
   forEach(tag: string, put: (key: string, value: string) => void): void {
     for (const [path, values] of this.byPath) {
       const head = INDEX + path + SEP;
-      for (const [value, { ids, removed }] of values) {
-        const posting = removed === null ? '+' + ids.join(SEP + '+') : ids.map((id, i) => (removed[i] ? '-' : '+') + id).join(SEP);
+      for (const [value, changes] of values) {
+        let posting: string;
+        if (typeof changes === 'string') posting = '+' + changes;
+        else {
+          const { ids, removed } = changes;
+          posting = removed === null ? '+' + ids.join(SEP + '+') : ids.map((id, i) => (removed[i] ? '-' : '+') + id).join(SEP);
+        }
         put(head + encodeIndexValue(value) + SEP + tag, posting);
       }
     }

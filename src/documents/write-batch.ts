@@ -234,13 +234,8 @@ export class WriteBatch {
 
   private reindex(id: string, before: JsonObject | undefined, after: JsonObject | undefined): void {
     const postings = this.postings;
-    diffIndexEntries(
-      this.core.indexEntries,
-      before,
-      after,
-      (path, value) => postings.set(path, value, id, true),
-      (path, value) => postings.set(path, value, id, false),
-    );
+    postings.forDoc(id);
+    diffIndexEntries(this.core.indexEntries, before, after, postings.add, postings.remove);
   }
 
   /** Adds one path index entry (the index rebuild). */
