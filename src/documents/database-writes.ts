@@ -8,6 +8,7 @@ import { DatabaseBase } from './database-base.ts';
 import { validateLocalDoc, writeLocal } from './local-docs.ts';
 import type { Rev } from './rev-tree.ts';
 import type { BulkDocsOptions, Doc, GetOptions, WriteFailure, WriteResult } from './types.ts';
+import { editEarly } from './edits.ts';
 
 const hasAttachments = (d: unknown): boolean => d !== null && typeof d === 'object' && (d as Doc)._attachments != null;
 
@@ -86,13 +87,17 @@ export abstract class DatabaseWrites extends DatabaseBase {
     return this.writer.submit(async (batch) => {
       const ids: string[] = [];
       for (const d of docs) if (d && typeof (d as Doc)._id === 'string') ids.push((d as Doc)._id!);
-      await batch.preload(ids);
+      const loading = batch.preload(ids);
+      // While storage reads the records (a bulk write's on the engine's own thread), documents
+      // named without a rev are checked and hashed as new ones.
+      const early = newEdits ? docs.map((d, i) => (prepared[i] === undefined ? editEarly(d) : undefined)) : undefined;
+      await loading;
       const out: Array<WriteResult | WriteFailure> = [];
       for (let i = 0; i < docs.length; i++) {
         const p = prepared[i];
         if (p && 'error' in p) out.push(p as WriteFailure);
         else {
-          const written = batch.write(docs[i], newEdits, p as AttInputs | undefined);
+          const written = batch.write(docs[i], newEdits, p as AttInputs | undefined, early?.[i]);
           out.push(written instanceof Promise ? await written : written);
         }
       }

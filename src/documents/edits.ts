@@ -5,7 +5,7 @@ import { RefugeError, conflict } from '../errors/index.ts';
 import type { DocRecord } from './doc-record.ts';
 import { computeRev } from './rev-id.ts';
 import { addRevision, emptyTree, isLeaf, mergePath, parseRev, type Rev, type RevTree } from './rev-tree.ts';
-import type { SplitDoc } from './validate.ts';
+import { splitDoc, type SplitDoc } from './validate.ts';
 
 export interface EditOutcome {
   tree: RevTree;
@@ -31,9 +31,13 @@ export function localParent(current: DocRecord | undefined, edit: SplitDoc): Rev
   return edit.rev;
 }
 
-export function applyLocalEdit(current: DocRecord | undefined, edit: SplitDoc, attDigests: readonly string[] = []): EditOutcome {
+/**
+ * `revIfNew`, when given, is this edit's rev computed as a new document's (no parent, no
+ * attachments), ahead of knowing whether the document exists: used when it does not.
+ */
+export function applyLocalEdit(current: DocRecord | undefined, edit: SplitDoc, attDigests: readonly string[] = [], revIfNew?: Rev): EditOutcome {
   const parent = localParent(current, edit);
-  const rev = computeRev(parent, edit.deleted, edit.body, attDigests);
+  const rev = parent === null && revIfNew !== undefined && attDigests.length === 0 ? revIfNew : computeRev(parent, edit.deleted, edit.body, attDigests);
   if (current && current.tree.has(rev)) {
     // The identical edit already exists (same parent, same body): CouchDB reports a conflict.
     throw conflict();
@@ -55,4 +59,25 @@ export function applyReplicatedEdit(current: DocRecord | undefined, edit: SplitD
   }
   const { tree, added } = mergePath(current ? current.tree : emptyTree(), path, edit.deleted);
   return { tree, rev: path[0]!, added };
+}
+
+/** A local edit validated, and its rev computed as a new document's, before its record is read. */
+export interface EarlyEdit {
+  edit: SplitDoc;
+  revIfNew: string;
+}
+
+/**
+ * The edit of a document that names an id and no rev, for a bulk write to make while its records
+ * are being read: its rev, if the document turns out to be new (it mostly does), is then known.
+ * Undefined for any other document, and for one that is not valid (write reports that).
+ */
+export function editEarly(doc: unknown): EarlyEdit | undefined {
+  if (doc === null || typeof doc !== 'object' || (doc as { _rev?: unknown })._rev !== undefined || typeof (doc as { _id?: unknown })._id !== 'string') return undefined;
+  try {
+    const edit = splitDoc(doc, true);
+    return { edit, revIfNew: computeRev(null, edit.deleted, edit.body) };
+  } catch {
+    return undefined;
+  }
 }

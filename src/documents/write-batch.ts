@@ -9,7 +9,7 @@ import type { DbCore, DbState } from './core.ts';
 import { BatchRecords } from './batch-records.ts';
 import { encodeRecord, type DocRecord } from './doc-record.ts';
 import { attachmentDigests, attachmentsOfEdit, type AttInputs, type AttStub } from './attachments.ts';
-import { applyLocalEdit, applyReplicatedEdit } from './edits.ts';
+import { applyLocalEdit, applyReplicatedEdit, type EarlyEdit } from './edits.ts';
 import { IdGenerator } from './ids.ts';
 import { diffIndexEntries } from './index-diff.ts';
 import { docKey, revBodyKey, seqKey } from './keys.ts';
@@ -105,15 +105,16 @@ export class WriteBatch {
 
   /**
    * Applies one document edit; per-document failures come back as results, as CouchDB does. The
-   * answer is immediate when the record is loaded or can be read synchronously and nothing else has
-   * to be read (no attachments, the winner's body at hand), a promise otherwise: a bulk write then applies its documents without
-   * suspending for each (three awaits per document held a 100k-doc bulk insert at 64k docs/s, 70k
-   * without them).
+   * answer is immediate when the record is loaded or can be read synchronously and nothing else
+   * has to be read (no attachments, the winner's body at hand), a promise otherwise: a bulk write
+   * then applies its documents without suspending for each (three awaits per document held a
+   * 100k-doc bulk insert at 64k docs/s, 70k without them). `early` is this document's edit as
+   * `editEarly` made it, if it did.
    */
-  write(doc: unknown, newEdits: boolean, atts?: AttInputs): WriteOutcome | Promise<WriteOutcome> {
+  write(doc: unknown, newEdits: boolean, atts?: AttInputs, early?: EarlyEdit): WriteOutcome | Promise<WriteOutcome> {
     let id = (doc as { _id?: unknown } | null)?._id;
     try {
-      const edit = splitDoc(doc, newEdits);
+      const edit = early?.edit ?? splitDoc(doc, newEdits);
       if (edit.id === undefined) {
         if (!newEdits) throw new RefugeError('bad_request', 'new_edits=false needs an _id on every document');
         edit.id = ids.next();
@@ -122,7 +123,7 @@ export class WriteBatch {
       if (edit.id.startsWith('_local/')) throw new RefugeError('bad_request', '_local documents are written with putLocal');
       if (atts === undefined && this.records.loadedNow(edit.id)) {
         // apply's promise, when it has one, can only fail in storage: that fails the group, as failure() would.
-        return this.apply(edit as Edit, this.records.loaded(edit.id), newEdits, undefined);
+        return this.apply(edit as Edit, this.records.loaded(edit.id), newEdits, undefined, early?.revIfNew);
       }
       return this.writeLoading(edit as Edit, newEdits, atts);
     } catch (err) {
@@ -142,8 +143,8 @@ export class WriteBatch {
     }
   }
 
-  private apply(edit: Edit, current: DocRecord | undefined, newEdits: boolean, stubs: Record<string, AttStub> | undefined): WriteResult | Promise<WriteResult> {
-    const outcome = newEdits ? applyLocalEdit(current, edit, attachmentDigests(stubs)) : applyReplicatedEdit(current, edit);
+  private apply(edit: Edit, current: DocRecord | undefined, newEdits: boolean, stubs: Record<string, AttStub> | undefined, revIfNew?: string): WriteResult | Promise<WriteResult> {
+    const outcome = newEdits ? applyLocalEdit(current, edit, attachmentDigests(stubs), revIfNew) : applyReplicatedEdit(current, edit);
     const result: WriteResult = { ok: true, id: edit.id, rev: outcome.rev };
     if (!outcome.added && current && outcome.tree === current.tree) return result;
     const body = stubs ? { ...edit.body, _attachments: stubs } : edit.body;

@@ -110,6 +110,26 @@ for (const engine of ENGINES) {
       });
     });
 
+    test('a bulk write of documents named without a rev: new ones get the rev a put gives, a re-created one extends its tombstone', async (t) => {
+      const { db, cleanup } = await freshDb(engine);
+      t.after(cleanup);
+      const other = await freshDb(engine);
+      t.after(other.cleanup);
+      const r1 = await db.put({ _id: 'gone', v: 1 });
+      await db.remove('gone', r1.rev);
+      await db.put({ _id: 'kept', v: 1 });
+      // Revs are hashed while the records are read, as if every document were new: only those
+      // that are may keep that rev.
+      const res = await db.bulkDocs([{ _id: 'fresh', v: 2 }, { _id: 'gone', v: 3 }, { _id: 'kept', v: 4 }, { _id: 'fresh', v: 5 }, { _id: 'dead', _deleted: true }]);
+      assert.deepEqual(res[0], { ok: true, id: 'fresh', rev: (await other.db.put({ _id: 'fresh', v: 2 })).rev });
+      assert.match((res[1] as { rev: string }).rev, /^3-/);
+      assert.equal((await db.get('gone')).v, 3);
+      assert.deepEqual(res[2], { id: 'kept', error: 'conflict', reason: 'Document update conflict.' });
+      assert.deepEqual(res[3], { id: 'fresh', error: 'conflict', reason: 'Document update conflict.' });
+      assert.deepEqual(res[4], { ok: true, id: 'dead', rev: (await other.db.put({ _id: 'dead', _deleted: true })).rev });
+      assert.equal((await db.get('fresh')).v, 2);
+    });
+
     test('a deleted doc takes only a re-creation: editing or deleting its tombstone is a conflict (CouchDB 3)', async (t) => {
       const { db, cleanup } = await freshDb(engine);
       t.after(cleanup);
