@@ -37,7 +37,8 @@ export function localParent(current: DocRecord | undefined, edit: SplitDoc): Rev
  */
 export function applyLocalEdit(current: DocRecord | undefined, edit: SplitDoc, attDigests: readonly string[] = [], revIfNew?: Rev): EditOutcome {
   const parent = localParent(current, edit);
-  const rev = parent === null && revIfNew !== undefined && attDigests.length === 0 ? revIfNew : computeRev(parent, edit.deleted, edit.body, attDigests);
+  const rev =
+    parent === null && revIfNew !== undefined && attDigests.length === 0 ? revIfNew : computeRev(parent, edit.deleted, edit.body, attDigests);
   if (current && current.tree.has(rev)) {
     // The identical edit already exists (same parent, same body): CouchDB reports a conflict.
     throw conflict();
@@ -73,7 +74,8 @@ export interface EarlyEdit {
  * Undefined for any other document, and for one that is not valid (write reports that).
  */
 export function editEarly(doc: unknown): EarlyEdit | undefined {
-  if (doc === null || typeof doc !== 'object' || (doc as { _rev?: unknown })._rev !== undefined || typeof (doc as { _id?: unknown })._id !== 'string') return undefined;
+  if (doc === null || typeof doc !== 'object') return undefined;
+  if ((doc as { _rev?: unknown })._rev !== undefined || typeof (doc as { _id?: unknown })._id !== 'string') return undefined;
   try {
     const edit = splitDoc(doc, true);
     return { edit, revIfNew: computeRev(null, edit.deleted, edit.body) };

@@ -58,7 +58,7 @@ export class PostingCollector {
     const changes = values.get(value);
     if (changes === undefined) values.set(value, present ? id : { ids: [id], removed: [true] });
     else {
-      const pending = typeof changes === 'string' ? { ids: [changes], removed: null } : changes;
+      const pending: Pending = typeof changes === 'string' ? { ids: [changes], removed: null } : changes;
       if (pending !== changes) values.set(value, pending);
       if (!present && pending.removed === null) pending.removed = new Array<boolean>(pending.ids.length).fill(false);
       pending.ids.push(id);
