@@ -17,10 +17,6 @@ export class BatchRecords {
     private readonly pending: (key: string) => string | null | undefined,
   ) {}
 
-  has(id: string): boolean {
-    return this.records.has(id);
-  }
-
   /** A record already loaded (undefined when there is none, or it is not loaded). */
   loaded(id: string): DocRecord | undefined {
     return this.records.get(id) ?? undefined;
