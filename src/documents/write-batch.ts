@@ -143,7 +143,13 @@ export class WriteBatch {
     }
   }
 
-  private apply(edit: Edit, current: DocRecord | undefined, newEdits: boolean, stubs: Record<string, AttStub> | undefined, revIfNew?: string): WriteResult | Promise<WriteResult> {
+  private apply(
+    edit: Edit,
+    current: DocRecord | undefined,
+    newEdits: boolean,
+    stubs: Record<string, AttStub> | undefined,
+    revIfNew?: string,
+  ): WriteResult | Promise<WriteResult> {
     const outcome = newEdits ? applyLocalEdit(current, edit, attachmentDigests(stubs), revIfNew) : applyReplicatedEdit(current, edit);
     const result: WriteResult = { ok: true, id: edit.id, rev: outcome.rev };
     if (!outcome.added && current && outcome.tree === current.tree) return result;
