@@ -87,21 +87,9 @@ export abstract class DatabaseBase {
    * those turns and the allocations of checks that found nothing to run, 20.4k/s without).
    */
   protected checkWrites(docs: readonly unknown[], options: BulkDocsOptions): Promise<Array<WriteFailure | undefined> | undefined> | undefined {
-    if (!this.hooks.checkWrites || this.hooks.passesUnchecked?.(docs)) return undefined;
-    return this.runWriteChecks(docs, options);
-  }
-
-  private async runWriteChecks(docs: readonly unknown[], options: BulkDocsOptions): Promise<Array<WriteFailure | undefined> | undefined> {
-    if (!this.hooks.checkWrites) return undefined;
-    const candidates = docs.filter((d): d is Doc => d !== null && typeof d === 'object' && !Array.isArray(d));
-    if (candidates.length === 0) return undefined;
-    const verdicts = await this.hooks.checkWrites(candidates, { userCtx: options.userCtx ?? LOCAL_ADMIN, newEdits: options.newEdits !== false });
-    let k = 0;
-    return docs.map((d) => {
-      if (d === null || typeof d !== 'object' || Array.isArray(d)) return undefined;
-      const err = verdicts[k++];
-      return err ? { id: typeof (d as Doc)._id === 'string' ? (d as Doc)._id! : '', error: err.code, reason: err.reason } : undefined;
-    });
+    const check = this.hooks.checkWrites;
+    if (!check || this.hooks.passesUnchecked?.(docs)) return undefined;
+    return runWriteChecks(check, docs, options);
   }
 
   get name(): string {
@@ -265,4 +253,21 @@ export abstract class DatabaseBase {
     await this.close();
     await this.options.engine.destroy(this.options.location);
   }
+}
+
+/** Runs the write hook over the documents that are objects; answers its refusals by position. */
+async function runWriteChecks(
+  check: NonNullable<DesignHooks['checkWrites']>,
+  docs: readonly unknown[],
+  options: BulkDocsOptions,
+): Promise<Array<WriteFailure | undefined> | undefined> {
+  const candidates = docs.filter((d): d is Doc => d !== null && typeof d === 'object' && !Array.isArray(d));
+  if (candidates.length === 0) return undefined;
+  const verdicts = await check(candidates, { userCtx: options.userCtx ?? LOCAL_ADMIN, newEdits: options.newEdits !== false });
+  let k = 0;
+  return docs.map((d) => {
+    if (d === null || typeof d !== 'object' || Array.isArray(d)) return undefined;
+    const err = verdicts[k++];
+    return err ? { id: typeof (d as Doc)._id === 'string' ? (d as Doc)._id! : '', error: err.code, reason: err.reason } : undefined;
+  });
 }

@@ -32,6 +32,8 @@ async function api(method, path, body) {
 }
 
 const dbPath = (db) => '/' + encodeURIComponent(db);
+/** The dashboard's own address of a document (its editor). */
+const docHash = (db, id) => '#/' + encodeURIComponent(db) + '/' + encodeURIComponent(id);
 const docPath = (db, id) => dbPath(db) + '/' + (id.startsWith('_design/') ? '_design/' + encodeURIComponent(id.slice(8)) : encodeURIComponent(id));
 
 async function loadSession() {
@@ -72,7 +74,7 @@ async function loadDb(db, skip) {
   $('#db tbody').replaceChildren(...res.rows.map((r) => {
     const row = el('tr');
     const cell = el('td');
-    cell.append(el('a', r.id, { href: '#/' + encodeURIComponent(db) + '/' + encodeURIComponent(r.id) }));
+    cell.append(el('a', r.id, { href: docHash(db, r.id) }));
     row.append(cell, el('td', r.value.rev));
     return row;
   }));
@@ -100,7 +102,7 @@ async function queryView(db, choice, params) {
   $('#view-rows tbody').replaceChildren(...res.rows.map((r) => {
     const row = el('tr');
     const id = el('td');
-    if (r.id !== undefined) id.append(el('a', r.id, { href: '#/' + encodeURIComponent(db) + '/' + encodeURIComponent(r.id) }));
+    if (r.id !== undefined) id.append(el('a', r.id, { href: docHash(db, r.id) }));
     row.append(el('td', JSON.stringify(r.key)), el('td', JSON.stringify(r.value)), id);
     return row;
   }));
@@ -184,7 +186,7 @@ $('#next').addEventListener('click', () => act(() => loadDb(current.db, current.
 $('#save').addEventListener('click', () => act(async () => {
   const doc = JSON.parse($('#doc-json').value);
   const res = doc._id === undefined ? await api('POST', dbPath(current.db), doc) : await api('PUT', docPath(current.db, doc._id), doc);
-  const hash = '#/' + encodeURIComponent(current.db) + '/' + encodeURIComponent(res.id);
+  const hash = docHash(current.db, res.id);
   // A new hash loads the saved document through the router; the same one is loaded here.
   if (location.hash !== hash) location.hash = hash;
   else await loadDoc(current.db, res.id);
@@ -195,7 +197,7 @@ $('#find').addEventListener('submit', (e) => act(async () => {
   const res = await api('POST', dbPath(current.db) + '/_find', query);
   $('#found').replaceChildren(...res.docs.map((d) => {
     const item = el('li');
-    item.append(d._id === undefined ? el('span', JSON.stringify(d)) : el('a', d._id, { href: '#/' + encodeURIComponent(current.db) + '/' + encodeURIComponent(d._id) }));
+    item.append(d._id === undefined ? el('span', JSON.stringify(d)) : el('a', d._id, { href: docHash(current.db, d._id) }));
     return item;
   }), ...(res.warning ? [el('li', 'warning: ' + res.warning)] : []));
 }));
