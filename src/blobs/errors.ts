@@ -7,10 +7,7 @@ export const hashMismatch = (reason: string) => new RefugeError('hash_mismatch',
 
 export const blobNotFound = (id: BlobId) => new RefugeError('not_found', `blob ${id} not found`);
 
-/**
- * An unsatisfiable byte range. The code stays `bad_request` (ErrorCode has no dedicated one yet) but
- * the status is HTTP's 416, so the HTTP layer answers "Range Not Satisfiable" without guessing.
- */
-export const rangeNotSatisfiable = (reason: string) => new RefugeError('bad_request', reason, { status: 416 });
+/** An unsatisfiable byte range: CouchDB's code for it, HTTP's 416. */
+export const rangeNotSatisfiable = (reason: string) => new RefugeError('requested_range_not_satisfiable', reason);
 
 export const storeClosed = (backend: string) => new RefugeError('closed', `the ${backend} blob store is closed`);

@@ -32,8 +32,9 @@ export interface PutResult {
 /**
  * A byte range: `start` inclusive, `end` EXCLUSIVE (like `Uint8Array.slice`), both defaulting to the
  * whole blob. Ranges are strict: 0 <= start < end <= size, integers. A range that selects no byte
- * (including any range over an empty blob) is refused with status 416 (code `bad_request`). The
- * HTTP layer maps `bytes=a-b` (inclusive, clamped to the size by RFC 9110) to `{start: a, end: b + 1}`.
+ * (including any range over an empty blob) is refused with status 416 (code
+ * `requested_range_not_satisfiable`). The HTTP layer maps `bytes=a-b` (inclusive, clamped to the
+ * size by RFC 9110) to `{start: a, end: b + 1}`.
  */
 export interface ByteRange {
   start?: number;

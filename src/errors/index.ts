@@ -50,6 +50,10 @@ export type ErrorCode =
   /** An upload whose bytes do not match the Content-MD5 its client sent (CouchDB's own check). */
   | 'content_md5_mismatch'
   | 'too_large'
+  /** One document over the node's `max_document_size` (CouchDB's 413 for it, per document in a bulk). */
+  | 'document_too_large'
+  /** A byte range that selects nothing of a blob or attachment (HTTP 416). */
+  | 'requested_range_not_satisfiable'
   | 'not_implemented'
   | 'closed'
   | 'unavailable'
@@ -115,6 +119,8 @@ const STATUS: Record<ErrorCode, number> = {
   hash_mismatch: 400,
   content_md5_mismatch: 400,
   too_large: 413,
+  document_too_large: 413,
+  requested_range_not_satisfiable: 416,
   not_implemented: 501,
   closed: 500,
   // A peer or service that could not be reached or answered 5xx: worth retrying later.

@@ -47,18 +47,25 @@ function write(reply: FastifyReply, chunk: string): Promise<void> {
   return ok ? Promise.resolve() : new Promise((resolve) => reply.raw.once('drain', resolve));
 }
 
+/**
+ * The headers of a hijacked feed: those hooks set before (Server, request id) with this feed's own
+ * type and caching. Fastify keeps names lower-cased, so its `cache-control` is replaced, not sent
+ * twice beside ours.
+ */
+function feedHeaders(reply: FastifyReply, contentType: string, cacheControl: string): OutgoingHttpHeaders {
+  const headers = { ...(reply.getHeaders() as OutgoingHttpHeaders) };
+  delete headers['cache-control'];
+  delete headers['content-type'];
+  return { ...headers, 'Content-Type': contentType, 'Cache-Control': cacheControl, 'Transfer-Encoding': 'chunked' };
+}
+
 export async function streamFeed<Row>(ctx: ServerContext, req: FastifyRequest, reply: FastifyReply, o: StreamFeedOptions<Row>): Promise<void> {
   const { signal, done } = lifetimeSignal(ctx, req);
   const ac = new AbortController();
   const stop = () => ac.abort();
   signal.addEventListener('abort', stop, { once: true });
   reply.hijack();
-  reply.raw.writeHead(200, {
-    ...(reply.getHeaders() as OutgoingHttpHeaders), // what hooks set before (Server)
-    'Content-Type': o.sse ? 'text/event-stream' : 'application/json',
-    'Cache-Control': 'no-cache',
-    'Transfer-Encoding': 'chunked',
-  });
+  reply.raw.writeHead(200, feedHeaders(reply, o.sse ? 'text/event-stream' : 'application/json', 'no-cache'));
   // Send the headers now: a feed with nothing to say yet must still open at once for the client.
   reply.raw.flushHeaders();
   const idleLimit = o.timeout ?? (o.heartbeat ? undefined : 60_000);
@@ -130,7 +137,7 @@ export async function streamLongpoll<Row>(ctx: ServerContext, req: FastifyReques
   signal.addEventListener('abort', stop, { once: true });
   const timer = setTimeout(stop, o.timeout ?? 60_000);
   reply.hijack();
-  reply.raw.writeHead(200, { ...(reply.getHeaders() as OutgoingHttpHeaders), 'Content-Type': 'application/json', 'Cache-Control': 'must-revalidate', 'Transfer-Encoding': 'chunked' });
+  reply.raw.writeHead(200, feedHeaders(reply, 'application/json', 'must-revalidate'));
   reply.raw.write('{"results":[\n');
   const beat = o.heartbeat ? setInterval(() => reply.raw.write('\n'), o.heartbeat) : undefined;
   let rows: Row[] = [];

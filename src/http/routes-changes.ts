@@ -52,7 +52,10 @@ async function parse(db: Database, q: Query, body: unknown, user?: UserCtx, head
   };
   const filter = str(q, 'filter');
   if (filter === '_doc_ids') {
-    options.docIds = jsonStringArray(b.doc_ids ?? json(q, 'doc_ids'), 'doc_ids') ?? [];
+    const docIds = jsonStringArray(b.doc_ids ?? json(q, 'doc_ids'), 'doc_ids');
+    // No list at all is a lost parameter, not a filter that matches nothing (CouchDB's answer).
+    if (docIds === undefined) throw new RefugeError('bad_request', '`doc_ids` filter parameter is not a list of doc ids.');
+    options.docIds = docIds;
   } else if (filter === '_selector') {
     if (b.selector === undefined) throw new RefugeError('bad_request', 'Selector must be specified in POST payload');
     // CouchDB's own words for a selector that is not an object, here (its Mango errors come later).

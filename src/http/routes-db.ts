@@ -35,6 +35,8 @@ export function dbNameRange(sorted: readonly string[], q: Query): string[] {
 
 export function dbRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.put<{ Params: { db: string } }>('/:db', async (req, reply) => {
+    // Refused, not ignored: an app written for partitions must not get a plain database that says yes.
+    if (bool(req.query as Query, 'partitioned')) throw new RefugeError('bad_request', 'Partitioned feature is not enabled.');
     await ctx.node.createDb(req.params.db, { hold: false });
     reply.code(201).header('Location', absoluteUrl(req, `/${encodeURIComponent(req.params.db)}`));
     return { ok: true };

@@ -25,7 +25,9 @@ export function serverRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const uuids = new IdGenerator();
   app.get('/_uuids', async (req, reply) => {
     const count = int(req.query as Query, 'count') ?? 1;
-    if (count < 1 || count > 1000) throw new RefugeError('bad_request', 'count must be between 1 and 1000');
+    // Zero asks for none (an empty list, as CouchDB answers); past 1000 is CouchDB's error.
+    if (count < 0) throw new RefugeError('bad_request', 'count must be a non-negative integer');
+    if (count > 1000) throw new RefugeError('bad_request', 'count parameter too large');
     // Never cached, as CouchDB says: each answer is new ids.
     reply.headers({
       'Cache-Control': 'must-revalidate, no-cache',

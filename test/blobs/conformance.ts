@@ -134,8 +134,8 @@ export function runBlobConformance(name: string, opts: BlobConformanceOptions): 
       assert.equal((await readAll(read)).length, 0);
       assert.deepEqual(await store.stat([EMPTY_ID]), [{ id: EMPTY_ID, size: 0 }]);
       assert.deepEqual((await store.list()).ids, [EMPTY_ID]);
-      await assert.rejects(store.get(EMPTY_ID, { start: 0 }), isCode('bad_request', 416));
-      await assert.rejects(store.get(EMPTY_ID, { start: 0, end: 0 }), isCode('bad_request', 416));
+      await assert.rejects(store.get(EMPTY_ID, { start: 0 }), isCode('requested_range_not_satisfiable', 416));
+      await assert.rejects(store.get(EMPTY_ID, { start: 0, end: 0 }), isCode('requested_range_not_satisfiable', 416));
     });
 
     test('a small blob: id is its SHA-256, bytes come back, puts are idempotent whatever the chunking', async () => {
@@ -319,7 +319,7 @@ export function runBlobConformance(name: string, opts: BlobConformanceOptions): 
       assert.ok(mid.got.equals(data.subarray(123, 457)));
       assert.deepEqual([mid.read.start, mid.read.end, mid.read.verified], [123, 457, true]);
       for (const [start, end] of [[1000, undefined], [5, 5], [10, 5], [0, 1001], [undefined, 0], [2000, 3000]] as const) {
-        await assert.rejects(store.get(id, { ...(start !== undefined ? { start } : {}), ...(end !== undefined ? { end } : {}) }), isCode('bad_request', 416), `${start}-${end}`);
+        await assert.rejects(store.get(id, { ...(start !== undefined ? { start } : {}), ...(end !== undefined ? { end } : {}) }), isCode('requested_range_not_satisfiable', 416), `${start}-${end}`);
       }
       for (const bad of [{ start: -1 }, { start: 1.5 }, { end: Number.NaN }, { start: '1' }, { end: Infinity }]) {
         await assert.rejects(store.get(id, bad as never), isCode('bad_request', 400), JSON.stringify(bad));

@@ -138,7 +138,7 @@ describe('blob HTTP API (fs blobs)', () => {
           const r = await req(s.port, method, `/_blobs/${id}`, { headers: { range: header } });
           assert.equal(r.status, 416, `${method} ${header}`);
           assert.equal(r.headers['content-range'], 'bytes */10000');
-          if (method === 'GET') assert.equal(r.json.error, 'bad_request');
+          if (method === 'GET') assert.equal(r.json.error, 'requested_range_not_satisfiable');
         }
       });
     }

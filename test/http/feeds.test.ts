@@ -116,6 +116,11 @@ describe('_changes feeds over HTTP', () => {
     const badIds = await request(`${base}/_changes?filter=_doc_ids&doc_ids=${encodeURIComponent('[1,2]')}`);
     assert.equal(badIds.status, 400);
     assert.equal(badIds.body.error, 'bad_request');
+    // _doc_ids with no doc_ids at all is a client mistake, not an empty filter (CouchDB: 400).
+    const noIds = await request(`${base}/_changes?filter=_doc_ids`);
+    assert.deepEqual([noIds.status, noIds.body.error], [400, 'bad_request']);
+    const noIdsPost = await request(`${base}/_changes?filter=_doc_ids`, { method: 'POST', body: {} });
+    assert.deepEqual([noIdsPost.status, noIdsPost.body.error], [400, 'bad_request']);
   });
 
   test('longpoll waits for the next write; timeout answers empty with last_seq', async () => {
@@ -149,6 +154,8 @@ describe('_changes feeds over HTTP', () => {
     // fetch resolved: the status and headers came before any change.
     assert.equal(res.status, 200);
     assert.match(res.headers.get('server') ?? '', /^CouchDB\/3/);
+    // One Cache-Control, CouchDB's (fetch would join a repeated header with a comma).
+    assert.equal(res.headers.get('cache-control'), 'must-revalidate');
     const reader = new StreamReader(res);
     await reader.readUntil((t) => t.startsWith('{"results":[\n\n'));
     await put('after-heartbeat', { n: 5 });
@@ -183,6 +190,7 @@ describe('_changes feeds over HTTP', () => {
   test('continuous: one JSON row per line, then {"last_seq"} at timeout', async () => {
     const res = await fetch(`${base}/_changes?feed=continuous&since=2&timeout=100`);
     assert.equal(res.status, 200);
+    assert.equal(res.headers.get('cache-control'), 'no-cache');
     const text = await res.text();
     const rows = lines(text).map((l) => JSON.parse(l));
     const last = rows.pop();
@@ -224,6 +232,7 @@ describe('_changes feeds over HTTP', () => {
     });
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
+    assert.equal(res.headers.get('cache-control'), 'no-cache');
     const reader = new StreamReader(res);
     const text = await reader.readUntil((t) => t.split('\n\n').length > 2);
     const events = text.split('\n\n').filter((e) => e.trim() !== '');
