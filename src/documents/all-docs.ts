@@ -7,8 +7,10 @@ import { decodeHead, decodeRecord, decodeWinnerDoc } from './doc-record.ts';
 import { DOC, docKey } from './keys.ts';
 import { buildDoc } from './reads.ts';
 import type { AllDocsOptions, AllDocsResult, AllDocsRow, Doc } from './types.ts';
+import { checkBooleanOptions } from './validate.ts';
 
 export function checkAllDocsOptions(o: AllDocsOptions): void {
+  checkBooleanOptions(o, ['inclusiveEnd', 'descending', 'includeDocs', 'conflicts', 'attachments']);
   for (const k of ['startkey', 'endkey', 'key'] as const) {
     if (o[k] !== undefined && typeof o[k] !== 'string') throw new RefugeError('bad_request', `${k} must be a string`);
   }

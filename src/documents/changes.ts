@@ -8,6 +8,7 @@ import { docKey, seqFromKey, seqKey } from './keys.ts';
 import { buildDoc } from './reads.ts';
 import { ancestry, sortedLeaves, type RevTree } from './rev-tree.ts';
 import type { ChangeRow, ChangesOptions, ChangesResult, Doc } from './types.ts';
+import { checkBooleanOptions } from './validate.ts';
 
 /** A compiled filter: which ids to keep, and a predicate on the winning document. */
 export interface ChangesFilter {
@@ -18,6 +19,7 @@ export interface ChangesFilter {
 }
 
 export function checkChangesOptions(o: ChangesOptions): void {
+  checkBooleanOptions(o, ['descending', 'includeDocs', 'conflicts', 'revs', 'attachments']);
   if (o.since !== undefined && (!Number.isSafeInteger(o.since) || o.since < 0)) {
     throw new RefugeError('bad_request', 'since must be a non-negative integer');
   }

@@ -9,6 +9,7 @@ import { validateLocalDoc, writeLocal } from './local-docs.ts';
 import type { Rev } from './rev-tree.ts';
 import type { BulkDocsOptions, Doc, GetOptions, WriteFailure, WriteResult } from './types.ts';
 import { editEarly } from './edits.ts';
+import { checkBooleanOptions } from './validate.ts';
 
 const hasAttachments = (d: unknown): boolean => d !== null && typeof d === 'object' && (d as Doc)._attachments != null;
 
@@ -23,6 +24,7 @@ export abstract class DatabaseWrites extends DatabaseBase {
   async bulkDocs(docs: readonly unknown[], options: BulkDocsOptions = {}): Promise<Array<WriteResult | WriteFailure>> {
     this.check();
     if (!Array.isArray(docs)) throw new RefugeError('bad_request', 'docs must be an array');
+    checkBooleanOptions(options, ['newEdits']);
     // `_local/` documents may come in a bulk write too, as CouchDB takes them: each is a putLocal.
     if (docs.some(isLocalDoc)) return this.bulkWithLocal(docs, options);
     const newEdits = options.newEdits !== false;

@@ -19,7 +19,7 @@ export function localParent(current: DocRecord | undefined, edit: SplitDoc): Rev
   if (current?.deleted) {
     // A deleted document takes only a re-creation: no rev, not itself a deletion (CouchDB 3's
     // merge_rev_tree), which extends the deleted winner's branch. Editing or deleting the
-    // tombstone is a conflict there, as PouchDB answers too.
+    // tombstone is a conflict there (PouchDB 9 accepts an edit naming the tombstone's rev).
     if (edit.rev !== undefined || edit.deleted) throw conflict();
     return current.rev;
   }

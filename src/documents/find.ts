@@ -227,7 +227,9 @@ function pathScan(q: PathQuery): IndexScan {
   }
   const bounds = (['gt', 'gte', 'lt', 'lte'] as const).filter((k) => q[k] !== undefined);
   for (const v of [q.eq, ...bounds.map((k) => q[k])]) {
-    if (v !== undefined && v !== null && typeof v === 'object') throw new RefugeError('bad_request', 'query bounds must be scalars');
+    // JSON scalars only (a finite number): what the index holds can be compared with nothing else.
+    const scalar = v === null || typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
+    if (v !== undefined && !scalar) throw new RefugeError('bad_request', 'query bounds must be JSON scalars (null, booleans, finite numbers, strings)');
   }
   if (q.eq !== undefined) {
     if (bounds.length) throw new RefugeError('bad_request', 'eq cannot be combined with a range');

@@ -3,7 +3,8 @@
 
 import { md5Hex } from '#platform/md5';
 import { canonicalJson } from './canonical-json.ts';
-import { revGeneration, type Rev } from './rev-tree.ts';
+import { RefugeError } from '../errors/index.ts';
+import { MAX_GENERATION, revGeneration, type Rev } from './rev-tree.ts';
 
 export function computeRev(
   parent: Rev | null,
@@ -12,6 +13,7 @@ export function computeRev(
   attachmentDigests: readonly string[] = [],
 ): Rev {
   const gen = parent === null ? 1 : revGeneration(parent) + 1;
+  if (gen > MAX_GENERATION) throw new RefugeError('bad_request', `revision generation past ${MAX_GENERATION}`);
   const digests = attachmentDigests.length ? [...attachmentDigests].sort().join(',') : '';
   const hash = md5Hex(`${deleted ? 1 : 0}\n${parent ?? ''}\n${canonicalJson(body)}\n${digests}`);
   return `${gen}-${hash}`;

@@ -30,7 +30,13 @@ export function emptyTree(): RevTree {
  * and PouchDB and CouchDB clients replicate such revisions. A hash may hold anything but quotes,
  * backslashes, control characters and surrogates, which keeps it safe in keys and hand-made JSON.
  */
-const REV_RE = /^([1-9][0-9]{0,15})-([^"\\\u0000-\u001f\ud800-\udfff]{1,128})$/;
+const REV_RE = /^([1-9][0-9]{0,14})-([^"\\\u0000-\u001f\ud800-\udfff]{1,128})$/;
+/**
+ * The highest generation a stored revision may have: the largest with 15 digits. Generations are
+ * JavaScript numbers, exact only below 2^53 (16 digits), and one past that would make an edit's
+ * child no higher than its parent.
+ */
+export const MAX_GENERATION = 999_999_999_999_999;
 const HASH_RE = /^[^"\\\u0000-\u001f\ud800-\udfff]{1,128}$/;
 
 /** A revision's hash part as `_revisions.ids` lists it. */

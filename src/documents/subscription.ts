@@ -47,8 +47,29 @@ export interface FeedSource<Row = ChangeRow> {
   signal: CommitSignal;
 }
 
-/** Yields batches of at most `batchSize` rows, forever, until aborted or the source closes. */
-export async function* liveChanges<Row = ChangeRow>(
+/**
+ * Yields batches of at most `batchSize` rows, forever, until aborted, returned or the source
+ * closes. `return()` ends the feed at once even while a `next()` waits for a commit: a plain
+ * generator's would queue behind that `next()`, and wait for the next write to happen.
+ */
+export function liveChanges<Row = ChangeRow>(
+  source: FeedSource<Row>,
+  since: number,
+  batchSize: number,
+  intervalMs: number,
+  abort?: AbortSignal,
+): AsyncGenerator<Row[], void, undefined> {
+  const stop = new AbortController();
+  const feed = pullChanges(source, since, batchSize, intervalMs, abort ? AbortSignal.any([abort, stop.signal]) : stop.signal);
+  const end = feed.return.bind(feed);
+  feed.return = (value) => {
+    stop.abort();
+    return end(value);
+  };
+  return feed;
+}
+
+async function* pullChanges<Row>(
   source: FeedSource<Row>,
   since: number,
   batchSize: number,

@@ -2,7 +2,7 @@
 // Everything a caller hands us passes through here before it can reach storage.
 
 import { RefugeError } from '../errors/index.ts';
-import { isForeignRev, isValidRev, isValidRevHash, type Rev } from './rev-tree.ts';
+import { isForeignRev, isValidRev, isValidRevHash, MAX_GENERATION, type Rev } from './rev-tree.ts';
 import type { JsonObject } from './types.ts';
 import { checkAttachmentName } from './attachments.ts';
 
@@ -117,9 +117,24 @@ export function checkJsonValue(v: unknown, field: string, depth = 1): void {
   throw notJson(v, field);
 }
 
+/**
+ * Refuses an option that should be a boolean and is something else (`'false'` is truthy: taken
+ * as it is, it would turn a replicated write into a new edit, or a listing the wrong way round).
+ */
+export function checkBooleanOptions<T extends object>(options: T, names: ReadonlyArray<keyof T & string>): void {
+  for (const name of names) {
+    const v = options[name];
+    if (v !== undefined && typeof v !== 'boolean') throw new RefugeError('bad_request', `${name} must be a boolean`);
+  }
+}
+
+/** What a value JSON cannot carry is, for an error's reason: `a Date object`, `NaN`, `function`... */
+function kindOf(v: unknown): string {
+  return typeof v === 'object' ? `a ${Object.getPrototypeOf(v)?.constructor?.name ?? 'non-plain'} object` : typeof v === 'number' ? String(v) : typeof v;
+}
+
 function notJson(v: unknown, field: string): RefugeError {
-  const what = typeof v === 'object' ? `a ${Object.getPrototypeOf(v)?.constructor?.name ?? 'non-plain'} object` : typeof v === 'number' ? String(v) : typeof v;
-  return new RefugeError('bad_request', `field ${JSON.stringify(field)} holds a value JSON cannot carry (${what})`);
+  return new RefugeError('bad_request', `field ${JSON.stringify(field)} holds a value JSON cannot carry (${kindOf(v)})`);
 }
 
 /**
@@ -131,6 +146,9 @@ export function splitDoc(doc: unknown, newEdits = true): SplitDoc {
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
     throw new RefugeError('bad_request', 'Document must be a JSON object');
   }
+  // A class instance (a Date, a Map) is refused as it is inside a document: stored, it would be `{}`.
+  const proto = Object.getPrototypeOf(doc);
+  if (proto !== Object.prototype && proto !== null) throw new RefugeError('bad_request', `Document must be a JSON object, not ${kindOf(doc)}`);
   const body: JsonObject = {};
   let id: string | undefined;
   let rev: Rev | undefined;
@@ -187,6 +205,7 @@ function validateRevisions(value: unknown): { start: number; ids: string[] } {
     typeof value !== 'object' ||
     !Number.isSafeInteger(v.start) ||
     (v.start as number) < 1 ||
+    (v.start as number) > MAX_GENERATION ||
     !Array.isArray(v.ids) ||
     v.ids.length === 0 ||
     v.ids.length > (v.start as number) ||

@@ -205,6 +205,38 @@ for (const engine of ENGINES) {
       assert.deepEqual({ ...good, _rev: undefined }, { _id: 'good', _rev: undefined, v: 1, nested: { kept: 2 } });
       assert.deepEqual((await db.find({ selector: { 'nested.kept': 2 } })).docs.map((d) => d._id), ['good']);
       assert.deepEqual((await db.find({ selector: { gone: { $exists: true } } })).docs, []);
+      // A whole document that is a class instance is refused as one inside a document is.
+      for (const doc of [new Date(0), new Map([['_id', 'm']]), new Point()]) await rejectsWith(db.put(doc as never), 'bad_request');
+      assert.equal((await db.info()).updateSeq, 1);
+    });
+
+    test('options that must be booleans are refused when they are not (a string "false" is truthy)', async (t) => {
+      const { db, cleanup } = await freshDb(engine);
+      t.after(cleanup);
+      await rejectsWith(db.bulkDocs([{ _id: 'x', _rev: '1-a' }], { newEdits: 'false' as never }), 'bad_request');
+      assert.equal((await db.info()).updateSeq, 0);
+      await db.bulkDocs([{ _id: 'a' }, { _id: 'b' }]);
+      await rejectsWith(db.allDocs({ descending: 'true' as never }), 'bad_request');
+      await rejectsWith(db.allDocs({ includeDocs: 1 as never }), 'bad_request');
+      await rejectsWith(db.changes({ descending: 'true' as never }), 'bad_request');
+      assert.deepEqual((await db.allDocs({ descending: true })).rows.map((r) => r.id), ['b', 'a']);
+    });
+
+    test('revision generations stop at 15 digits, where numbers are still exact: past it nothing is stored', async (t) => {
+      const { db, cleanup } = await freshDb(engine);
+      t.after(cleanup);
+      const max = 999_999_999_999_999;
+      // 2^53 + 1 reads back as 2^53: an edit's child would be no higher than its parent.
+      const [big] = await db.bulkDocs([{ _id: 'big', _rev: '9007199254740993-x', v: 0 }], { newEdits: false });
+      assert.equal((big as { error?: string }).error, 'bad_request');
+      const [longHistory] = await db.bulkDocs([{ _id: 'big', _revisions: { start: max + 1, ids: ['x'] } }], { newEdits: false });
+      assert.equal((longHistory as { error?: string }).error, 'doc_validation');
+      assert.equal((await db.info()).updateSeq, 0);
+      // The last generation may be stored, but not edited.
+      await db.bulkDocs([{ _id: 'top', _rev: `${max}-x`, v: 0 }], { newEdits: false });
+      await rejectsWith(db.put({ _id: 'top', _rev: `${max}-x`, v: 1 }), 'bad_request');
+      assert.deepEqual(await db.get('top'), { _id: 'top', _rev: `${max}-x`, v: 0 });
+      assert.equal((await db.info()).updateSeq, 1);
     });
 
     test('new_edits=false merges histories, keeps conflicts, picks the CouchDB winner', async (t) => {

@@ -47,6 +47,10 @@ for (const engine of ENGINES) {
       assert.deepEqual((await rows({ path: 'exports/[]/city', eq: 'Moscow' })).map((r) => r.id), []);
       assert.deepEqual((await rows({ path: 'city', eq: 'Rome' })).map((r) => r.id), ['p2']);
       assert.throws(() => db.query({ path: '' }), (e: unknown) => isRefugeError(e, 'bad_request'));
+      // Bounds the index cannot hold are refused when the query is made, not at its first row.
+      for (const bound of [-Infinity, Number.NaN, 10n, () => 1, { a: 1 }]) {
+        assert.throws(() => db.query({ path: 'age', gte: bound }), (e: unknown) => isRefugeError(e, 'bad_request'), String(bound));
+      }
     });
 
     test('Mango find: operators, sort, fields, limit/skip/bookmark, explain', async (t) => {

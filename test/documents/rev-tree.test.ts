@@ -53,7 +53,10 @@ describe('rev ids', () => {
     const hash = '0123456789abcdef0123456789abcdef';
     assert.deepEqual(parseRev(`1-${hash}`), { gen: 1, hash });
     assert.deepEqual(parseRev('42-a'), { gen: 42, hash: 'a' });
-    assert.deepEqual(parseRev(`9999999999999999-${'f'.repeat(64)}`), { gen: 9999999999999999, hash: 'f'.repeat(64) });
+    assert.deepEqual(parseRev(`999999999999999-${'f'.repeat(64)}`), { gen: 999_999_999_999_999, hash: 'f'.repeat(64) });
+    // 16 digits may be past 2^53, where generations stop being exact (9999999999999999 reads as 1e16).
+    assert.throws(() => parseRev(`9999999999999999-${'f'.repeat(64)}`), /Invalid rev format/);
+    assert.equal(isValidRev('9007199254740993-a'), false);
     assert.equal(isValidRev(`1-${hash}`), true);
     assert.equal(revGeneration('17-abc'), 17);
   });

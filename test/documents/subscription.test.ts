@@ -87,3 +87,16 @@ test('back-pressure: a consumer that stops pulling holds at most one batch while
   assert.equal(total, 5001);
   await feed.return();
 });
+
+test('return() ends a feed whose next() waits for a commit, without any write or signal', { timeout: 5000 }, async (t) => {
+  const { db, cleanup } = await freshDb('memory');
+  t.after(cleanup);
+  await db.put({ _id: 'a' });
+  const feed = db.subscribe({ since: (await db.info()).updateSeq });
+  const waiting = feed.next();
+  // Both settle with no further write: the waiting pull ends the feed, return() confirms it.
+  assert.deepEqual(await Promise.all([feed.return(), waiting]), [{ done: true, value: undefined }, { done: true, value: undefined }]);
+  assert.deepEqual(await feed.next(), { done: true, value: undefined });
+  // The database is not held by the ended feed: it closes at once.
+  await db.close();
+});
