@@ -15,6 +15,8 @@ export interface NodeSettings {
   engine: 'leveldb' | 'memory';
   durability: 'durable' | 'fast';
   bodyLimit: number;
+  /** Largest document accepted over HTTP, in bytes of its JSON (CouchDB's max_document_size). */
+  maxDocumentSize: number;
   /** Origins browsers may call the API from: `*` or a comma-separated list (CORS; off when unset). */
   cors?: string;
   /** 'on': cross-origin pages may send credentials (cookies, Basic auth). */
@@ -54,6 +56,7 @@ const DEFAULTS: NodeSettings = {
   engine: 'leveldb',
   durability: 'durable',
   bodyLimit: 64 * 1024 * 1024,
+  maxDocumentSize: 8_000_000,
   maxOpenDbs: DEFAULT_MAX_OPEN_DBS,
   blobLimit: 16 * 1024 ** 3,
   mesh: 'on',
@@ -67,6 +70,7 @@ const ENV: Record<keyof NodeSettings, string> = {
   engine: 'REFUGE_ENGINE',
   durability: 'REFUGE_DURABILITY',
   bodyLimit: 'REFUGE_BODY_LIMIT',
+  maxDocumentSize: 'REFUGE_MAX_DOCUMENT_SIZE',
   cors: 'REFUGE_CORS',
   corsCredentials: 'REFUGE_CORS_CREDENTIALS',
   maxOpenDbs: 'REFUGE_MAX_OPEN_DBS',
@@ -95,6 +99,7 @@ export const SETTING_HELP: Array<[flag: string, env: string, text: string]> = [
   ['--engine NAME', ENV.engine, 'storage engine: leveldb (default, on disk) or memory'],
   ['--durability MODE', ENV.durability, 'durable (default: acknowledged writes are fsynced) or fast (no fsync; a killed process can lose its last few ms of writes)'],
   ['--body-limit BYTES', ENV.bodyLimit, `largest request body (default ${DEFAULTS.bodyLimit})`],
+  ['--max-document-size BYTES', ENV.maxDocumentSize, `largest document's JSON, attachments aside (default ${DEFAULTS.maxDocumentSize}, as CouchDB's max_document_size)`],
   ['--cors ORIGINS', ENV.cors, 'let web pages on these origins call the API: * or a comma-separated list (CORS; default off)'],
   ['--cors-credentials on|off', ENV.corsCredentials, 'let those pages send cookies and Basic credentials (default off)'],
   ['--max-open-dbs N', ENV.maxOpenDbs, `databases kept open at once; idle ones past it close until used (default ${DEFAULTS.maxOpenDbs})`],
@@ -119,7 +124,7 @@ export const SETTING_HELP: Array<[flag: string, env: string, text: string]> = [
 const ON_OFF = new Set<keyof NodeSettings>(['mesh', 'meshMdns', 'meshHub', 'meshDht', 'meshNat', 'corsCredentials']);
 
 function coerce(key: keyof NodeSettings, value: unknown, from: string): unknown {
-  if (key === 'port' || key === 'bodyLimit' || key === 'blobLimit' || key === 'maxOpenDbs') {
+  if (key === 'port' || key === 'bodyLimit' || key === 'maxDocumentSize' || key === 'blobLimit' || key === 'maxOpenDbs') {
     const n = typeof value === 'number' ? value : Number(value);
     if (!Number.isSafeInteger(n) || n < 0 || (key === 'port' && n > 65535) || (key === 'maxOpenDbs' && n < 1)) {
       throw new RefugeError('bad_request', `${from}: ${key} must be a ${key === 'maxOpenDbs' ? 'positive ' : ''}number`);

@@ -46,6 +46,7 @@ export async function runStart(settings: NodeSettings, out: NodeJS.WritableStrea
       port: settings.port,
       admin: settings.admin,
       bodyLimit: settings.bodyLimit,
+      maxDocumentSize: settings.maxDocumentSize,
       blobLimit: settings.blobLimit,
       ...(settings.cors !== undefined && { cors: { origins: parseCorsOrigins(settings.cors), credentials: settings.corsCredentials === 'on' } }),
     });

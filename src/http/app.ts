@@ -47,6 +47,8 @@ declare module 'fastify' {
 export interface AppOptions extends BlobRouteOptions {
   /** Largest request body accepted, in bytes (413 above it). */
   bodyLimit?: number;
+  /** Largest document accepted, in bytes of its JSON without attachments (CouchDB's max_document_size). */
+  maxDocumentSize?: number;
   logger?: boolean;
   /** Cross-origin access for browsers (off when absent, as CouchDB's enable_cors). */
   cors?: CorsSettings;
@@ -76,6 +78,8 @@ function requestId(given: string | string[] | undefined): string {
 
 /** Largest request body accepted unless the server is told otherwise (64 MiB). */
 export const DEFAULT_BODY_LIMIT = 64 * 1024 * 1024;
+/** CouchDB 3's default max_document_size. */
+export const DEFAULT_MAX_DOCUMENT_SIZE = 8_000_000;
 
 export function buildApp(ctx: ServerContext, options: AppOptions = {}): FastifyInstance {
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;

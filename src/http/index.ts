@@ -5,7 +5,7 @@ import { randomUuid } from '../documents/index.ts';
 import { RefugeError } from '../errors/index.ts';
 import { ReplicationJobs } from '../jobs/index.ts';
 import type { RefugeNode } from '../node/index.ts';
-import { buildApp, DEFAULT_BODY_LIMIT, type AppOptions } from './app.ts';
+import { buildApp, DEFAULT_BODY_LIMIT, DEFAULT_MAX_DOCUMENT_SIZE, type AppOptions } from './app.ts';
 import { HttpStats } from './http-stats.ts';
 import { Auth, parseAdmin, type AdminCredentials } from './auth.ts';
 import type { ServerContext } from './context.ts';
@@ -58,7 +58,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     version: VERSION,
     feeds: new Set(),
     stats: new HttpStats(),
-    settings: { host, port: options.port ?? 6986, bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT },
+    settings: {
+      host,
+      port: options.port ?? 6986,
+      bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
+      maxDocumentSize: options.maxDocumentSize ?? DEFAULT_MAX_DOCUMENT_SIZE,
+    },
     extras: {},
     ...(options.peers && { peers: options.peers }),
   };

@@ -5,6 +5,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { RefugeError, isRefugeError } from '../errors/index.ts';
 import { splitDoc, type AllDocsOptions, type BulkGetRequest, type Database } from '../documents/index.ts';
 import { dbOf, type ServerContext } from './context.ts';
+import { checkDocumentSizes } from './doc-writes.ts';
 import { bool, int, json, jsonKey, objectBody, type Query } from './params.ts';
 import { allDocsWire, bulkDocsWire, revsDiffWire } from './wire.ts';
 
@@ -145,6 +146,7 @@ export function bulkRoutes(app: FastifyInstance, ctx: ServerContext): void {
       throw new RefugeError('bad_request', '`new_edits` parameter must be a boolean.');
     }
     const newEdits = body.new_edits !== false;
+    checkDocumentSizes(body.docs, ctx.settings.maxDocumentSize, req.headers['content-length']);
     // CouchDB 3 dropped all_or_nothing: 417, one not_implemented row per document, nothing written.
     if (body.all_or_nothing === true) {
       reply.code(417);

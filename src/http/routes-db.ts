@@ -6,7 +6,7 @@ import { mapLimit } from '../blobs/index.ts';
 import { RefugeError } from '../errors/index.ts';
 import { requireAdmin } from './auth.ts';
 import { absoluteUrl, dbOf, type ServerContext } from './context.ts';
-import { batchWrite, documentBody } from './doc-writes.ts';
+import { batchWrite, checkDocumentSizes, documentBody } from './doc-writes.ts';
 import { bool, int, jsonKey, objectBody, requireJsonType, str, type Query } from './params.ts';
 import { dbInfoWire } from './wire.ts';
 
@@ -81,6 +81,7 @@ export function dbRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.post<{ Params: { db: string } }>('/:db', async (req, reply) => {
     const db = await dbOf(ctx, req);
     const doc = documentBody(req.body);
+    checkDocumentSizes([doc], ctx.settings.maxDocumentSize, req.headers['content-length']);
     const location = (id: string) => absoluteUrl(req, `/${encodeURIComponent(req.params.db)}/${encodeURIComponent(id)}`);
     if (str(req.query as Query, 'batch') === 'ok') return batchWrite(db, doc, req.user, reply, location);
     const r = await db.put(doc, { userCtx: req.user });

@@ -10,7 +10,7 @@ import type { Doc, GetOptions } from '../documents/index.ts';
 import { etagMatches, ifRangeHolds, notModified, planAttachmentRange, withUnsatisfiable } from './blob-range.ts';
 import { docPath } from '../replication/index.ts';
 import { absoluteUrl, dbOf, type ServerContext } from './context.ts';
-import { batchWrite, documentBody } from './doc-writes.ts';
+import { batchWrite, checkDocumentSizes, documentBody } from './doc-writes.ts';
 import { accepts, docRelated, inlineAttachments, openRevsMixed } from './multipart.ts';
 import { bool, json, jsonStringArray, str, type Query } from './params.ts';
 
@@ -124,6 +124,7 @@ export function docRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const body = documentBody(req.body);
     const rev = writeRev(req, body._rev);
     const doc: Doc = { ...body, _id: id };
+    checkDocumentSizes([doc], ctx.settings.maxDocumentSize, req.headers['content-length']);
     if (rev !== undefined) doc._rev = rev;
     const location = absoluteUrl(req, `/${encodeURIComponent(req.params.db)}/${docPath(id)}`);
     if (str(q, 'batch') === 'ok') return batchWrite(db, doc, req.user, reply, () => location);
