@@ -23,7 +23,7 @@ export function replicateRoutes(app: FastifyInstance, ctx: ServerContext): void 
       const id = typeof body.replication_id === 'string' ? body.replication_id : undefined;
       const cancelled = jobs.cancel(id !== undefined ? { id } : { spec: parseSpec(body) });
       if (cancelled === undefined) throw new RefugeError('not_found', 'replication job not found');
-      return { ok: true, _local_id: cancelled };
+      return cancelled === null ? { ok: true } : { ok: true, _local_id: cancelled };
     }
     const spec = parseSpec(body);
     let result;
@@ -41,6 +41,11 @@ export function replicateRoutes(app: FastifyInstance, ctx: ServerContext): void 
       return { ok: true, _local_id: result.id };
     }
     const r = result.report;
+    // Cancelled before it finished: the caller waiting for it must not read a success (CouchDB
+    // answers an error too); what it wrote so far stays, checkpointed.
+    if (r.status === 'cancelled') {
+      throw new RefugeError('unavailable', `the replication was cancelled after ${r.docsWritten} documents were written, before it finished`);
+    }
     // Without checkpoints CouchDB has no session to report.
     if (spec.tuning?.checkpoints === false) return { ok: true, use_checkpoints: false };
     // Nothing to replicate: CouchDB says so (`no_changes`), with the checkpoint it resumed from.

@@ -87,6 +87,8 @@ export class ReplicationJobs implements JobHost {
     // Every failure shows while the job struggles (the replicator retries it), not only the last.
     replication.on('retry', (e) => recordCrash(job, e.error.reason));
     replication.on('error', (e) => recordCrash(job, e.reason));
+    // Replicating again after a retry: the error is history (the crashes keep it), no longer the state.
+    replication.on('active', () => delete job.lastError);
     this.jobs.set(key, job);
     replication.done.then(
       () => this.jobs.get(key) === job && !spec.continuous && this.jobs.delete(key),
@@ -119,6 +121,14 @@ export class ReplicationJobs implements JobHost {
     try {
       const id = await Promise.race([job.replication.idKnown, gaveUp]);
       return { continuous: true, id: id === undefined ? null : (jobId(job) ?? null) };
+    } catch (err) {
+      // It could not start (a missing filter, a bad database name): the request fails and no job
+      // is left behind, listed but unnamed, for a client that was told there is none.
+      if (job !== running && this.jobs.get(key) === job) {
+        job.replication.cancel();
+        this.jobs.delete(key);
+      }
+      throw err;
     } finally {
       clearTimeout(timer);
     }
@@ -126,16 +136,17 @@ export class ReplicationJobs implements JobHost {
 
   /**
    * Cancels the API job with this id (`<id>` or `<id>+continuous`) or this very spec (continuous
-   * included, as CouchDB's id includes it); answers the cancelled job's id, or undefined.
+   * included, as CouchDB's id includes it); answers the cancelled job's id (null while the job has
+   * none yet: it is cancelled all the same), or undefined when no job matches.
    */
-  cancel(which: { id: string } | { spec: JobSpec }): string | undefined {
+  cancel(which: { id: string } | { spec: JobSpec }): string | null | undefined {
     for (const [key, job] of this.jobs) {
       if (!key.startsWith('api:')) continue;
       const matches = 'id' in which ? this.named(job, which.id) : key === apiKey(which.spec);
       if (matches) {
         job.replication.cancel();
         this.jobs.delete(key);
-        return jobId(job);
+        return jobId(job) ?? null;
       }
     }
     return undefined;

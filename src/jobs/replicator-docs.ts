@@ -148,8 +148,10 @@ export class ReplicatorDocs {
     const twin = [...this.host.jobs.entries()].find(([k, j]) => k.startsWith('doc:') && j.docId !== docId && apiKey(j.spec) === apiKey(spec));
     if (twin) {
       const [, other] = twin;
-      const id = other.replication.replicationId ?? 'the same replication';
-      const reason = `Replication \`${id}\` specified by document \`${docId}\` already started, triggered by document \`${other.docId}\``;
+      // The running one may not know its id yet (its peers have not answered): then it goes unnamed.
+      const id = other.replication.replicationId;
+      const what = id === undefined ? 'The same replication' : `Replication \`${id}\``;
+      const reason = `${what} specified by document \`${docId}\` already started, triggered by document \`${other.docId}\``;
       // A permanent failure, which CouchDB records in the document.
       note('failed', { spec, error: reason, errorCount: 1 });
       return this.recordState(docId, doc._rev!, { _replication_state: 'failed', _replication_state_reason: reason });

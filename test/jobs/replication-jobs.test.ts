@@ -4,6 +4,7 @@
 
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
 import type { Database } from '../../src/documents/index.ts';
 import { startServer } from '../../src/http/index.ts';
 import { openNode } from '../../src/node/index.ts';
@@ -395,9 +396,9 @@ test('a continuous _replicator job that crashed until its source appeared counts
 });
 
 // A regression would leave the job failed and the second changes request never made: fail, not hang.
-test('a continuous job shows its failures while it retries them; a garbled answer is retried, not fatal', { timeout: 60_000 }, async (t) => {
-  const { createServer } = await import('node:http');
+test('a continuous job shows its failures while it retries them; a garbled answer is retried, not fatal; last_error goes once it recovers', { timeout: 60_000 }, async (t) => {
   let changesCalls = 0;
+  let healed = false;
   let secondCall!: () => void;
   const retried = new Promise<void>((resolve) => (secondCall = resolve));
   // A source that says it is a database, then answers its changes feed with something not JSON.
@@ -407,7 +408,9 @@ test('a continuous job shows its failures while it retries them; a garbled answe
     if (path === '/src') return void res.end(JSON.stringify({ db_name: 'src', update_seq: 3, doc_count: 3, instance_start_time: '0' }));
     if (path === '/src/_changes') {
       if (++changesCalls === 2) secondCall();
-      return void res.end('{"results":[{"seq":1,"id":"a"');
+      // Garbled until the test lets it heal; then an empty feed (a longpoll answered at its timeout).
+      if (!healed) return void res.end('{"results":[{"seq":1,"id":"a"');
+      return void setTimeout(() => res.end('{"results":[],"last_seq":0,"pending":0}'), 50);
     }
     res.statusCode = 404;
     res.end(JSON.stringify({ error: 'not_found', reason: 'missing' }));
@@ -428,6 +431,53 @@ test('a continuous job shows its failures while it retries them; a garbled answe
   assert.match(crashed?.reason ?? '', /not JSON/);
   const tasks = (await (await fetch(srv.url + '/_active_tasks')).json()) as Array<{ last_error?: string }>;
   assert.match(tasks[0]!.last_error ?? '', /not JSON/);
+  // Once the source answers properly, the job replicates again: its error is history, not its state.
+  healed = true;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const now = (await (await fetch(srv.url + '/_active_tasks')).json()) as Array<{ last_error?: string }>;
+    if (now[0]!.last_error === undefined) break;
+    assert.ok(Date.now() < deadline, 'last_error still set after the source healed');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const history = (await (await fetch(srv.url + '/_scheduler/jobs')).json()) as { jobs: Array<{ history: Array<{ type: string }> }> };
+  assert.ok(history.jobs[0]!.history.some((h) => h.type === 'crashed'), 'the crash is still in the history');
   const cancel = await json(srv.url + '/_replicate', 'POST', { source, target: 'copy', create_target: true, continuous: true, cancel: true });
   assert.equal(cancel.status, 200);
+});
+
+test('a continuous _replicate that cannot start fails and leaves no job; a cancelled one-shot answers an error, not a report', async (t) => {
+  const { node, srv } = await memoryNodeServer(t);
+  await node.createDb('src');
+  const spec = { source: 'src', target: 'out', create_target: true, filter: 'd/nope', continuous: true };
+  const bad = await json(srv.url + '/_replicate', 'POST', spec);
+  assert.equal(bad.status, 404);
+  assert.deepEqual(await (await fetch(srv.url + '/_active_tasks')).json(), []);
+  const cancelBad = await json(srv.url + '/_replicate', 'POST', { ...spec, cancel: true });
+  assert.equal(cancelBad.status, 404, 'nothing left to cancel');
+
+  // A one-shot whose source's changes feed never answers: cancelled while the request waits.
+  let changesAsked!: () => void;
+  const asked = new Promise<void>((resolve) => (changesAsked = resolve));
+  const stalled = createServer((req, res) => {
+    const path = (req.url ?? '').split('?', 1)[0]!;
+    res.setHeader('content-type', 'application/json');
+    if (path === '/slow') return void res.end(JSON.stringify({ db_name: 'slow', update_seq: 3, doc_count: 3, instance_start_time: '0' }));
+    if (path === '/slow/_changes') return void changesAsked();
+    res.statusCode = 404;
+    res.end(JSON.stringify({ error: 'not_found', reason: 'missing' }));
+  });
+  await new Promise<void>((resolve) => stalled.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => {
+    stalled.closeAllConnections();
+    stalled.close(() => resolve());
+  }));
+  const oneShot = { source: `http://127.0.0.1:${(stalled.address() as { port: number }).port}/slow`, target: 'copy', create_target: true };
+  const waiting = json(srv.url + '/_replicate', 'POST', oneShot);
+  await asked;
+  const cancel = await json(srv.url + '/_replicate', 'POST', { ...oneShot, cancel: true });
+  assert.equal(cancel.status, 200);
+  const answer = await waiting;
+  assert.equal(answer.status, 503);
+  assert.equal(((await answer.json()) as { error: string }).error, 'unavailable');
 });
