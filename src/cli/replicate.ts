@@ -1,7 +1,7 @@
 // `refuge replicate SOURCE TARGET`: one replication between URLs (any CouchDB-compatible server)
 // and/or database names in a stopped node's data directory (--data), with live progress.
 
-import { RefugeError } from '../errors/index.ts';
+import { RefugeError, toRefugeError } from '../errors/index.ts';
 import { describeEndpoint, endpointPeer } from '../jobs/index.ts';
 import { openNode, type RefugeNode } from '../node/index.ts';
 import { replicate } from '../replication/index.ts';
@@ -23,6 +23,19 @@ export interface ReplicateArgs {
 const isUrl = (s: string) => /^https?:\/\//i.test(s);
 
 export async function runReplicate(args: ReplicateArgs, out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
+  try {
+    return await replicateOnce(args, out, err);
+  } catch (e) {
+    // A script reading --json gets an answer on stdout either way (the reason also goes to stderr).
+    if (args.json) {
+      const failure = toRefugeError(e);
+      out.write(JSON.stringify({ ok: false, error: failure.code, reason: failure.reason }) + '\n');
+    }
+    throw e;
+  }
+}
+
+async function replicateOnce(args: ReplicateArgs, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
   let selector: unknown;
   if (args.selector !== undefined) {
     try {

@@ -24,7 +24,7 @@ export {
 } from './rev-tree.ts';
 export { computeRev } from './rev-id.ts';
 export { canonicalJson } from './canonical-json.ts';
-export { splitDoc, validateDbName, validateDocId } from './validate.ts';
+export { isSystemDbName, splitDoc, validateDbName, validateDocId } from './validate.ts';
 export { IdGenerator, randomUuid } from './ids.ts';
 export { CommitSignal, liveChanges, type FeedSource } from './subscription.ts';
 export { changeRowJson } from './changes.ts';

@@ -36,6 +36,8 @@ const DB_NAME_RE = /^[a-z][a-z0-9_$()+/-]*$/;
 /** CouchDB's system databases, the only names allowed to start with `_`. */
 const SYSTEM_DBS = new Set(['_replicator', '_users']);
 
+export const isSystemDbName = (name: string): boolean => SYSTEM_DBS.has(name);
+
 export function validateDbName(name: unknown): string {
   if (typeof name === 'string' && SYSTEM_DBS.has(name)) return name;
   if (typeof name !== 'string' || !DB_NAME_RE.test(name) || name.length > 238) {

@@ -2,6 +2,7 @@
 // takes: another method is a 405 "Only ... allowed", as CouchDB answers, never a document operation
 // on an id like `_all_docs`.
 
+import { isSystemDbName } from '../documents/index.ts';
 import { RefugeError } from '../errors/index.ts';
 
 const GET = ['GET', 'HEAD'];
@@ -65,6 +66,8 @@ export function isFormUploadPath(url: string): boolean {
  */
 export function isJsonPutPath(url: string): boolean {
   const parts = segments(url);
-  if (parts.length === 2) return !parts[0]!.startsWith('_') && (!(parts[1]! in ENDPOINTS) || JSON_PUT_ENDPOINTS.has(parts[1]!));
-  return parts.length === 3 && !parts[0]!.startsWith('_') && (parts[1] === '_design' || parts[1] === '_local');
+  // A database's name: `_replicator` and `_users` too, never another `_` path (`/_blobs`, `/_node`).
+  const isDb = !parts[0]!.startsWith('_') || isSystemDbName(parts[0]!);
+  if (parts.length === 2) return isDb && (!(parts[1]! in ENDPOINTS) || JSON_PUT_ENDPOINTS.has(parts[1]!));
+  return parts.length === 3 && isDb && (parts[1] === '_design' || parts[1] === '_local');
 }

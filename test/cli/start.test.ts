@@ -114,6 +114,10 @@ test('refuge --help, start --help and bad usage', async () => {
     await holder.close();
     const noTarget = await usage(['replicate', 'src', 'copy', '--data', missingDir.path]);
     assert.match(noTarget.stderr, /no database copy in .*--create-target creates it/);
+    // With --json the failure is on stdout too, as JSON.
+    const asJson = await usage(['replicate', 'src', 'copy', '--data', missingDir.path, '--json']);
+    assert.equal(asJson.code, 2);
+    assert.deepEqual(JSON.parse(asJson.stdout), { ok: false, error: 'not_found', reason: `no database copy in ${missingDir.path} (--create-target creates it)` });
   } finally {
     await missingDir.cleanup();
   }

@@ -632,6 +632,10 @@ describe('CouchDB API shapes', () => {
     assert.equal((await request(`${u}/forms/doc1`)).body.title, 'from curl');
     const ddoc = await request(`${u}/forms/_design/d`, { method: 'PUT', raw: '{"views":{}}', headers: form });
     assert.equal(ddoc.status, 201);
+    // System databases' documents as well (`curl -X PUT .../_replicator/job -d '{...}'`).
+    await request(`${u}/_users`, { method: 'PUT' });
+    const sys = await request(`${u}/_users/_design/x`, { method: 'PUT', raw: '{"views":{}}', headers: form });
+    assert.equal(sys.status, 201, sys.text);
     const bad = await request(`${u}/forms/doc2`, { method: 'PUT', raw: 'title=x', headers: form });
     assert.equal(bad.status, 400);
     assert.ok(isCouchError(bad.body, 'bad_request'));
