@@ -80,6 +80,17 @@ export abstract class DatabaseBase {
     this.hooks = hooks;
   }
 
+  /** Rewrites documents before any check or write (a system database's own rules); none by default. */
+  protected prepareWrites: ((docs: readonly unknown[]) => Promise<unknown[]>) | undefined;
+
+  /**
+   * Installs the database's write preparation: `_users` hashes passwords with it. It sees every
+   * bulk write and put, replicated ones too, before validation.
+   */
+  setWritePreparation(prepare: ((docs: readonly unknown[]) => Promise<unknown[]>) | undefined): void {
+    this.prepareWrites = prepare;
+  }
+
   /**
    * Refuses, per document, what the write hooks refuse; answers the failures by position. When the
    * hooks know at once that nothing needs checking, the answer is undefined itself, not a promise:

@@ -25,6 +25,7 @@ export abstract class DatabaseWrites extends DatabaseBase {
     this.check();
     if (!Array.isArray(docs)) throw new RefugeError('bad_request', 'docs must be an array');
     checkBooleanOptions(options, ['newEdits']);
+    if (this.prepareWrites) docs = await this.prepareWrites(docs);
     // `_local/` documents may come in a bulk write too, as CouchDB takes them: each is a putLocal.
     if (docs.some(isLocalDoc)) return this.bulkWithLocal(docs, options);
     const newEdits = options.newEdits !== false;

@@ -13,6 +13,7 @@ import { MemoryRefStore, type RefStore } from '../refs/store.ts';
 import { BlobAddTracker } from '../gc/ages.ts';
 import { MemoryPinStore, type PinStore } from '../gc/pins.ts';
 import { attachDesign, type DbDesign } from '../design/index.ts';
+import { hashUserPasswords } from './user-passwords.ts';
 import { DbUpdates, type DbUpdateRow, type DbUpdatesOptions } from './db-updates.ts';
 import { OpenDbs, type DbLease } from './open-dbs.ts';
 
@@ -213,6 +214,7 @@ export class RefugeNode {
     });
     // Watched from here on: a database's own creation is reported as `created` only.
     db.watchCommits(() => this.updates.touched(name));
+    if (name === '_users') db.setWritePreparation(hashUserPasswords());
     const design = attachDesign(db, {
       secObj: () => this.security(name),
       ...(this.options.sandbox && { sandbox: this.options.sandbox }),

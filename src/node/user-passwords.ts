@@ -1,0 +1,44 @@
+// The `_users` database keeps no password in clear: a user document written with `password` is
+// stored with CouchDB's PBKDF2 fields instead (as CouchDB's before_doc_update does), so the same
+// document replicated to a CouchDB lets that user log in there. Portable: WebCrypto only.
+
+import type { Doc } from '../documents/index.ts';
+
+/** CouchDB 3.4's defaults: PBKDF2 with HMAC-SHA-256, 600,000 iterations, a 32-byte key. */
+export const PBKDF2_ITERATIONS = 600_000;
+const KEY_BITS = 256;
+export const USER_PREFIX = 'org.couchdb.user:';
+
+const hex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+
+/**
+ * The key CouchDB derives from a password: the salt is used as the text it is (hex digits), not
+ * decoded, as couch_passwords does.
+ */
+export async function derivedKey(password: string, salt: string, iterations: number): Promise<string> {
+  const enc = new TextEncoder();
+  const key = await crypto.subtle.importKey('raw', enc.encode(password), 'PBKDF2', false, ['deriveBits']);
+  const bits = await crypto.subtle.deriveBits({ name: 'PBKDF2', hash: 'SHA-256', salt: enc.encode(salt), iterations }, key, KEY_BITS);
+  return hex(new Uint8Array(bits));
+}
+
+/** A user document with its clear `password` replaced by the derived key; any other document as it is. */
+export async function withHashedPassword(doc: unknown, iterations = PBKDF2_ITERATIONS): Promise<unknown> {
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) return doc;
+  const { password, ...rest } = doc as Doc;
+  if (typeof password !== 'string' || typeof rest._id !== 'string' || !rest._id.startsWith(USER_PREFIX)) return doc;
+  const salt = hex(crypto.getRandomValues(new Uint8Array(16)));
+  return {
+    ...rest,
+    password_scheme: 'pbkdf2',
+    pbkdf2_prf: 'sha256',
+    iterations,
+    salt,
+    derived_key: await derivedKey(password, salt, iterations),
+  };
+}
+
+/** The `_users` database's write preparation: every user document's password hashed. */
+export function hashUserPasswords(iterations = PBKDF2_ITERATIONS): (docs: readonly unknown[]) => Promise<unknown[]> {
+  return (docs) => Promise.all(docs.map((d) => withHashedPassword(d, iterations)));
+}
