@@ -11,7 +11,7 @@ import { ANONYMOUS, requireAdmin, type UserCtx } from './auth.ts';
 import { releaseLeases, type ServerContext } from './context.ts';
 import { corsPluginOptions, type CorsSettings } from './cors.ts';
 import type { DbLease } from '../node/index.ts';
-import { endpointMethodError, isFormUploadPath, isJsonPutPath } from './db-endpoints.ts';
+import { allowedMethods, endpointMethodError, isFormUploadPath, isJsonPutPath } from './db-endpoints.ts';
 import { docFromMultipart, formFromMultipart } from './multipart.ts';
 import { authorizePeer, CONTENT_SHA256, digestChecked, PEER_AUTH_PREFIX } from './peer-auth.ts';
 import { badContentType, clientErrorHandler, errorHandler } from './errors.ts';
@@ -223,7 +223,8 @@ export function buildApp(ctx: ServerContext, options: AppOptions = {}): FastifyI
   }
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(async (req) => {
-    throw new RefugeError(req.method === 'GET' || req.method === 'HEAD' ? 'not_found' : 'method_not_allowed', req.method === 'GET' || req.method === 'HEAD' ? 'missing' : 'Only GET,HEAD allowed');
+    if (req.method === 'GET' || req.method === 'HEAD') throw new RefugeError('not_found', 'missing');
+    throw new RefugeError('method_not_allowed', `Only ${allowedMethods(req.url)} allowed`);
   });
 
   // WebSocket upgrades (database and blob change feeds); onRequest (auth) runs for them like for any request.

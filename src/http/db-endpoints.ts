@@ -51,6 +51,18 @@ export function endpointMethodError(method: string, url: string): RefugeError | 
   return new RefugeError('method_not_allowed', `Only ${named.join(',')} allowed`);
 }
 
+/**
+ * The methods a path takes, as a 405 names them when no route took the request: a database's
+ * and a document's own, else reads only.
+ */
+export function allowedMethods(url: string): string {
+  const parts = segments(url);
+  const isDb = parts[0] !== undefined && parts[0] !== '' && (!parts[0].startsWith('_') || isSystemDbName(parts[0]));
+  if (isDb && parts.length === 1) return 'DELETE,GET,HEAD,POST,PUT';
+  if (isDb && parts.length === 2 && !parts[1]!.startsWith('_')) return 'COPY,DELETE,GET,HEAD,POST,PUT';
+  return 'GET,HEAD';
+}
+
 /** `/{db}/{docid}` or `/{db}/_design/{name}`: where CouchDB takes its attachment upload form. */
 export function isFormUploadPath(url: string): boolean {
   const parts = segments(url);

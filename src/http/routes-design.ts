@@ -32,6 +32,14 @@ export function designRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.get<DesignReq>('/:db/_design/:ddoc/_view/:name', (req) => view(req, undefined));
   app.post<DesignReq>('/:db/_design/:ddoc/_view/:name', (req) => view(req, objectBody(req.body)));
   app.post<DesignReq>('/:db/_design/:ddoc/_view/:name/queries', (req) => view(req, objectBody(req.body), true));
+  // A view is read, never written: not an attachment of the design document named `_view/...`.
+  app.route({
+    method: ['PUT', 'DELETE'],
+    url: '/:db/_design/:ddoc/_view/:name',
+    handler: async () => {
+      throw new RefugeError('method_not_allowed', 'Only GET,HEAD,POST allowed');
+    },
+  });
   app.get<{ Params: { db: string; ddoc: string } }>('/:db/_design/:ddoc/_info', async (req) => {
     await dbOf(ctx, req);
     const design = await ctx.node.design(req.params.db);

@@ -271,6 +271,14 @@ describe('CouchDB API shapes', () => {
     assert.deepEqual([partitioned.status, partitioned.body], [400, { error: 'bad_request', reason: 'Partitioned feature is not enabled.' }]);
     assert.equal((await request(`${u}/parts`)).status, 404);
     assert.equal((await request(`${u}/parts?partitioned=false`, { method: 'PUT' })).status, 201);
+    // A method no route takes is a 405 that names the ones the path does take, as CouchDB's.
+    const patch = await request(`${u}/parts`, { method: 'PATCH' });
+    assert.deepEqual([patch.status, patch.body], [405, { error: 'method_not_allowed', reason: 'Only DELETE,GET,HEAD,POST,PUT allowed' }]);
+    assert.equal((await request(`${u}/parts/doc`, { method: 'PATCH' })).body.reason, 'Only COPY,DELETE,GET,HEAD,POST,PUT allowed');
+    await request(`${u}/parts/_design/d`, { method: 'PUT', body: { views: { v: { map: 'function (d) { emit(d._id) }' } } } });
+    const viewDelete = await request(`${u}/parts/_design/d/_view/v`, { method: 'DELETE' });
+    assert.deepEqual([viewDelete.status, viewDelete.body.error], [405, 'method_not_allowed']);
+    assert.equal((await request(`${u}/parts/_design/d/_view/v`)).status, 200);
     const info = await request(`${u}/lifecycle`);
     assert.equal(info.status, 200);
     // A small database lives in LevelDB's memory table, yet its sizes are not zero.
