@@ -7,10 +7,11 @@ import cors from '@fastify/cors';
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { RefugeError } from '../errors/index.ts';
-import { ANONYMOUS, requireAdmin, type UserCtx } from './auth.ts';
+import { ANONYMOUS, type UserCtx } from './auth.ts';
 import { releaseLeases, type ServerContext } from './context.ts';
 import { corsPluginOptions, type CorsSettings } from './cors.ts';
 import type { DbLease } from '../node/index.ts';
+import { authorizeUser, checkUserDocWrite } from './user-access.ts';
 import { allowedMethods, endpointMethodError, isFormUploadPath, isJsonPutPath } from './db-endpoints.ts';
 import { docFromMultipart, formFromMultipart } from './multipart.ts';
 import { authorizePeer, CONTENT_SHA256, digestChecked, PEER_AUTH_PREFIX } from './peer-auth.ts';
@@ -195,9 +196,14 @@ export function buildApp(ctx: ServerContext, options: AppOptions = {}): FastifyI
       req.user = { name: `peer:${req.peer}`, roles: [] };
       return;
     }
-    req.user = ctx.auth.identify(authorization, req.headers.cookie);
+    req.user = await ctx.auth.identify(authorization, req.headers.cookie);
     const path = req.url.split('?', 1)[0]!;
-    if (ctx.auth.enabled && !OPEN.has(path)) requireAdmin(req.user);
+    if (ctx.auth.enabled && !OPEN.has(path) && !req.user.roles.includes('_admin')) await authorizeUser(ctx, req.user, req.method, path);
+  });
+  // A user (or someone signing up) writing their user document keeps its name, type and roles.
+  app.addHook('preHandler', async (req) => {
+    if (!ctx.auth.users || req.peer !== null || req.user.roles.includes('_admin') || !req.url.startsWith('/_users/')) return;
+    await checkUserDocWrite(ctx.auth.users, req.user, req.method, req.url.split('?', 1)[0]!, req.body);
   });
 
   // After authentication, as CouchDB: an anonymous caller learns nothing about a database's endpoints.

@@ -1,9 +1,10 @@
-// The server admin (CouchDB's minimum): with an admin configured, Basic and cookie (`/_session`)
-// authentication identify the caller, and every write or server-wide request needs the admin.
-// Without one the server only ever listens on loopback (enforced at start).
+// Who calls: with an admin configured, Basic and cookie (`/_session`) authentication identify the
+// server admin or a user of `_users` (user-accounts.ts); what a user may then do is user-access.ts's.
+// Without an admin the server only ever listens on loopback (enforced at start), all admin party.
 
 import { createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { RefugeError } from '../errors/index.ts';
+import type { UserAccounts } from './user-accounts.ts';
 
 export interface AdminCredentials {
   name: string;
@@ -30,7 +31,10 @@ export class Auth {
   private readonly secret = randomBytes(32);
   private readonly hash: Buffer | null;
 
-  constructor(readonly admin: AdminCredentials | null) {
+  constructor(
+    readonly admin: AdminCredentials | null,
+    readonly users?: UserAccounts,
+  ) {
     this.hash = admin ? this.derive(admin.password) : null;
   }
 
@@ -42,25 +46,31 @@ export class Auth {
     return pbkdf2Sync(password, this.salt, 10_000, 32, 'sha256');
   }
 
-  /** Constant-time check, so response timing says nothing about the password. */
-  checkPassword(name: string, password: string): boolean {
+  /** Constant-time check of the admin's password, so response timing says nothing about it. */
+  private isAdminPassword(name: string, password: string): boolean {
     if (!this.admin || !this.hash) return false;
     const okName = sameBytes(name, this.admin.name);
     const okPass = timingSafeEqual(this.derive(password), this.hash);
     return okName && okPass;
   }
 
+  /** The caller these credentials name: the admin, a user of `_users`, or undefined when wrong. */
+  async login(name: string, password: string): Promise<UserCtx | undefined> {
+    if (!this.admin) return undefined;
+    if (name === this.admin.name) return this.isAdminPassword(name, password) ? { name, roles: ['_admin'] } : undefined;
+    return (await this.users?.login(name, password)) ?? undefined;
+  }
+
   /** Who is calling, from an Authorization header or a session cookie; anonymous when neither. */
-  identify(authorization: string | undefined, cookie: string | undefined): UserCtx {
+  async identify(authorization: string | undefined, cookie: string | undefined): Promise<UserCtx> {
     if (!this.admin) return { name: null, roles: ['_admin'] }; // admin party: loopback only
     // The scheme name is case-insensitive (RFC 9110), as CouchDB takes it.
     if (authorization !== undefined && /^basic /i.test(authorization)) {
       const decoded = Buffer.from(authorization.slice(6), 'base64').toString('utf8');
       const i = decoded.indexOf(':');
-      if (i < 0 || !this.checkPassword(decoded.slice(0, i), decoded.slice(i + 1))) {
-        throw new RefugeError('unauthorized', 'Name or password is incorrect.');
-      }
-      return { name: this.admin.name, roles: ['_admin'] };
+      const user = i < 0 ? undefined : await this.login(decoded.slice(0, i), decoded.slice(i + 1));
+      if (!user) throw new RefugeError('unauthorized', 'Name or password is incorrect.');
+      return user;
     }
     const session = readCookie(cookie, COOKIE);
     if (!session) return ANONYMOUS;
@@ -68,7 +78,11 @@ export class Auth {
     if (Buffer.from(session, 'base64url').toString('utf8').split(':').length < 3) {
       throw new RefugeError('bad_request', 'Malformed AuthSession cookie. Please clear your cookies.');
     }
-    return this.verifySession(session) ? { name: this.admin.name, roles: ['_admin'] } : ANONYMOUS;
+    const name = this.verifySession(session);
+    if (name === undefined) return ANONYMOUS;
+    if (name === this.admin.name) return { name, roles: ['_admin'] };
+    // A user's roles as their document says now; a user deleted since is logged out.
+    return (await this.users?.current(name)) ?? ANONYMOUS;
   }
 
   /** A signed session cookie value: name:expiry:hmac, base64url. */
@@ -83,14 +97,18 @@ export class Auth {
     return `${COOKIE}=${value}; Version=1; Path=/; HttpOnly; SameSite=Lax; Max-Age=${maxAge}`;
   }
 
-  private verifySession(value: string): boolean {
+  /** The name a valid, unexpired session cookie was issued to. */
+  private verifySession(value: string): string | undefined {
     const decoded = Buffer.from(value, 'base64url').toString('utf8');
+    // Names may hold colons: the expiry and the MAC are the last two parts.
     const parts = decoded.split(':');
-    if (parts.length !== 3) return false;
-    const [name, expires, mac] = parts as [string, string, string];
+    if (parts.length < 3) return undefined;
+    const mac = parts.pop()!;
+    const expires = parts.pop()!;
+    const name = parts.join(':');
     const expect = createHmac('sha256', this.secret).update(`${name}:${expires}`).digest('base64url');
-    if (!sameBytes(mac, expect)) return false;
-    return name === this.admin?.name && Number.parseInt(expires, 16) * 1000 > Date.now();
+    if (!sameBytes(mac, expect)) return undefined;
+    return Number.parseInt(expires, 16) * 1000 > Date.now() ? name : undefined;
   }
 }
 

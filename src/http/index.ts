@@ -5,6 +5,7 @@ import { randomUuid } from '../documents/index.ts';
 import { RefugeError } from '../errors/index.ts';
 import { ReplicationJobs } from '../jobs/index.ts';
 import type { RefugeNode } from '../node/index.ts';
+import { UserAccounts } from './user-accounts.ts';
 import { buildApp, DEFAULT_BODY_LIMIT, DEFAULT_MAX_DOCUMENT_SIZE, type AppOptions } from './app.ts';
 import { HttpStats } from './http-stats.ts';
 import { Auth, parseAdmin, type AdminCredentials } from './auth.ts';
@@ -53,7 +54,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
   const ctx: ServerContext = {
     node: options.node,
-    auth: new Auth(admin),
+    auth: new Auth(admin, new UserAccounts(options.node)),
     uuid: randomUuid(),
     version: VERSION,
     feeds: new Set(),

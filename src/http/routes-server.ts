@@ -73,7 +73,8 @@ export function serverRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const name = body.name ?? body.username;
     const { password } = body;
     if (name === undefined) throw new RefugeError('bad_request', 'request body must contain a username');
-    if (typeof name !== 'string' || typeof password !== 'string' || !ctx.auth.checkPassword(name, password)) {
+    const user = typeof name === 'string' && typeof password === 'string' ? await ctx.auth.login(name, password) : undefined;
+    if (user === undefined) {
       // A failed login also ends the session the client had, as in CouchDB.
       reply.header('Set-Cookie', ctx.auth.cookieHeader('', 0));
       const fail = redirectTo(q, 'fail');
@@ -81,10 +82,10 @@ export function serverRoutes(app: FastifyInstance, ctx: ServerContext): void {
       else reply.code(401);
       return { error: 'unauthorized', reason: 'Name or password is incorrect.' };
     }
-    reply.header('Set-Cookie', ctx.auth.cookieHeader(ctx.auth.issueSession(name)));
+    reply.header('Set-Cookie', ctx.auth.cookieHeader(ctx.auth.issueSession(user.name!)));
     const next = redirectTo(q, 'next');
     if (next !== undefined) reply.code(302).header('Location', absoluteUrl(req, next));
-    return { ok: true, name, roles: ['_admin'] };
+    return { ok: true, name: user.name, roles: user.roles };
   });
 
   app.route({

@@ -4,3 +4,4 @@
 
 export { DEFAULT_MAX_OPEN_DBS, RefugeNode, type DbLease, type NodeOptions } from './refuge-node.ts';
 export { UPDATED_DELAY_MS, type DbUpdateRow, type DbUpdateType, type DbUpdatesOptions } from './db-updates.ts';
+export { derivedKey, USER_PREFIX } from './user-passwords.ts';

@@ -6,19 +6,22 @@ import type { Doc } from '../documents/index.ts';
 
 /** CouchDB 3.4's defaults: PBKDF2 with HMAC-SHA-256, 600,000 iterations, a 32-byte key. */
 export const PBKDF2_ITERATIONS = 600_000;
-const KEY_BITS = 256;
 export const USER_PREFIX = 'org.couchdb.user:';
+/** CouchDB's names for `pbkdf2_prf` (`sha`, its SHA-1, was the default before 3.4) and each key's size. */
+const PRF: Record<string, { hash: string; bits: number }> = { sha: { hash: 'SHA-1', bits: 160 }, sha256: { hash: 'SHA-256', bits: 256 } };
 
 const hex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 
 /**
- * The key CouchDB derives from a password: the salt is used as the text it is (hex digits), not
- * decoded, as couch_passwords does.
+ * The key CouchDB derives from a password, in hex: the salt is used as the text it is (hex digits),
+ * not decoded, as couch_passwords does. Undefined for a `prf` CouchDB does not name.
  */
-export async function derivedKey(password: string, salt: string, iterations: number): Promise<string> {
+export async function derivedKey(password: string, salt: string, iterations: number, prf = 'sha256'): Promise<string | undefined> {
+  const p = Object.hasOwn(PRF, prf) ? PRF[prf]! : undefined;
+  if (!p) return undefined;
   const enc = new TextEncoder();
   const key = await crypto.subtle.importKey('raw', enc.encode(password), 'PBKDF2', false, ['deriveBits']);
-  const bits = await crypto.subtle.deriveBits({ name: 'PBKDF2', hash: 'SHA-256', salt: enc.encode(salt), iterations }, key, KEY_BITS);
+  const bits = await crypto.subtle.deriveBits({ name: 'PBKDF2', hash: p.hash, salt: enc.encode(salt), iterations }, key, p.bits);
   return hex(new Uint8Array(bits));
 }
 
@@ -34,7 +37,7 @@ export async function withHashedPassword(doc: unknown, iterations = PBKDF2_ITERA
     pbkdf2_prf: 'sha256',
     iterations,
     salt,
-    derived_key: await derivedKey(password, salt, iterations),
+    derived_key: (await derivedKey(password, salt, iterations))!,
   };
 }
 

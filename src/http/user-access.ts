@@ -1,0 +1,80 @@
+// What a caller other than the server admin may do once an admin is configured. A user of `_users`
+// reads and writes the documents of a database whose `_security` names them, or one of their roles,
+// as a member or admin, and their own user document; nothing server-wide, no database settings, no
+// design documents (the admin's). Anyone may sign up: create a user document with no roles.
+
+import type { Doc } from '../documents/index.ts';
+import { RefugeError } from '../errors/index.ts';
+import type { UserCtx } from './auth.ts';
+import type { ServerContext } from './context.ts';
+import { peerTarget } from './peer-auth.ts';
+import { USER_PREFIX, USERS_DB, type UserAccounts } from './user-accounts.ts';
+
+/** Server paths any logged-in user may use. */
+const USER_PATHS = new Set(['/_uuids']);
+
+interface SecurityPart {
+  names?: unknown;
+  roles?: unknown;
+}
+
+/** Whether a `_security` part (members, admins) names the user or one of their roles. */
+function names(part: unknown, user: UserCtx): boolean {
+  if (part === null || typeof part !== 'object') return false;
+  const { names: n, roles: r } = part as SecurityPart;
+  return (Array.isArray(n) && user.name !== null && n.includes(user.name)) || (Array.isArray(r) && user.roles.some((role) => r.includes(role)));
+}
+
+/** The user document a path names (`/_users/org.couchdb.user:NAME`), if it names one. */
+function userDocName(path: string): string | undefined {
+  const parts = path.split('/');
+  if (parts.length !== 3 || parts[1] !== USERS_DB) return undefined;
+  let id: string;
+  try {
+    id = decodeURIComponent(parts[2]!);
+  } catch {
+    return undefined;
+  }
+  return id.startsWith(USER_PREFIX) ? id.slice(USER_PREFIX.length) : undefined;
+}
+
+/**
+ * Throws unless `user` (not the server admin) may make this request: 401 for an anonymous caller,
+ * 403 for a user asking beyond their databases. A database whose `_security` names nobody is the
+ * admin's alone, as CouchDB 3 creates databases.
+ */
+export async function authorizeUser(ctx: ServerContext, user: UserCtx, method: string, path: string): Promise<void> {
+  const own = userDocName(path);
+  if (own !== undefined) {
+    // One's own user document; anyone's, to sign up (create it: the write check keeps it role-less).
+    // Not COPY: it would write another user's document.
+    if ((user.name === own && ['GET', 'HEAD', 'PUT', 'DELETE'].includes(method)) || (user.name === null && method === 'PUT')) return;
+  }
+  if (user.name === null) throw new RefugeError('unauthorized', 'You are not a server admin.');
+  if (USER_PATHS.has(path) && (method === 'GET' || method === 'HEAD')) return;
+  const target = peerTarget(method, path);
+  if (target.kind === 'open') return;
+  if (target.kind === 'db' && !target.db.startsWith('ref:')) {
+    const sec = await ctx.node.security(target.db);
+    if (names(sec.members, user) || names(sec.readers, user) || names(sec.admins, user)) return;
+    throw new RefugeError('forbidden', 'You are not allowed to access this db.');
+  }
+  throw new RefugeError('forbidden', 'You are not a server admin.');
+}
+
+/**
+ * A write of a user document by its user (or by someone signing up): it keeps its name, type and
+ * roles (only the admin grants roles), as CouchDB's `_users` validation demands.
+ */
+export async function checkUserDocWrite(accounts: UserAccounts, user: UserCtx, method: string, path: string, body: unknown): Promise<void> {
+  const name = userDocName(path);
+  if (name === undefined || method === 'DELETE' || method === 'GET' || method === 'HEAD') return;
+  const doc = (body ?? {}) as Doc;
+  if (doc.name !== name) throw new RefugeError('forbidden', 'Document ID must be of the form org.couchdb.user:name');
+  if (doc.type !== 'user') throw new RefugeError('forbidden', 'doc.type must be user');
+  const current = await accounts.userDoc(name);
+  // Signing up makes a new account; it never rewrites one that exists (its password, say).
+  if (current !== undefined && user.name === null) throw new RefugeError('conflict', 'Document update conflict.');
+  const roles = current === undefined ? [] : current.roles;
+  if (JSON.stringify(doc.roles ?? []) !== JSON.stringify(roles ?? [])) throw new RefugeError('forbidden', 'Only _admin may set roles');
+}

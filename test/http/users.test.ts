@@ -1,0 +1,101 @@
+// User accounts as CouchDB keeps them in `_users`: anyone signs up (no roles), a user logs in by
+// Basic auth or a session cookie, reads and writes the databases whose `_security` names them or a
+// role of theirs, edits their own document but not its roles, and reaches nothing server-wide.
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { pbkdf2Sync } from 'node:crypto';
+import { request, startTestServer, type TestServer } from './server.ts';
+
+const basic = (name: string, password: string) => ({ authorization: 'Basic ' + Buffer.from(`${name}:${password}`).toString('base64') });
+const ADMIN = basic('admin', 'secret');
+const userDoc = (name: string, extra: Record<string, unknown> = {}) => ({ name, type: 'user', roles: [], ...extra });
+
+describe('_users accounts and _security', () => {
+  let server: TestServer;
+  let u: string;
+  const as = (headers: Record<string, string>) => (path: string, init: { method?: string; body?: unknown } = {}) =>
+    request(`${u}${path}`, { ...init, headers });
+
+  before(async () => {
+    server = await startTestServer({ admin: 'admin:secret' });
+    u = server.url;
+    const admin = as(ADMIN);
+    for (const db of ['_users', 'team', 'private']) assert.equal((await admin(`/${db}`, { method: 'PUT' })).status, 201);
+    await admin('/team/_security', { method: 'PUT', body: { members: { names: ['bob'], roles: [] } } });
+  });
+  after(() => server.close());
+
+  test('anyone signs up, without roles and without overwriting an account; the password is not kept', async () => {
+    const anon = as({});
+    const signup = await anon('/_users/org.couchdb.user:bob', { method: 'PUT', body: userDoc('bob', { password: 'pw' }) });
+    assert.equal(signup.status, 201, signup.text);
+    assert.equal((await anon('/_users/org.couchdb.user:eve', { method: 'PUT', body: userDoc('eve', { roles: ['boss'], password: 'x' }) })).status, 403);
+    assert.equal((await anon('/_users/org.couchdb.user:bob', { method: 'PUT', body: { ...userDoc('bob', { password: 'mine' }), _rev: signup.body.rev } })).status, 409);
+    assert.equal((await anon('/_users/org.couchdb.user:bob')).status, 401);
+    const stored = (await as(ADMIN)('/_users/org.couchdb.user:bob')).body;
+    assert.equal(stored.password, undefined);
+    assert.equal(stored.password_scheme, 'pbkdf2');
+  });
+
+  test('a user reaches the databases that name them, their own document, and nothing else', async () => {
+    const bob = as(basic('bob', 'pw'));
+    assert.equal((await bob('/team')).status, 200);
+    assert.equal((await bob('/team/note', { method: 'PUT', body: { by: 'bob' } })).status, 201);
+    assert.equal((await bob('/team/_all_docs')).body.rows.length, 1);
+    for (const [method, path, status] of [
+      ['GET', '/private', 403],
+      ['PUT', '/private/x', 403],
+      ['GET', '/_all_dbs', 403],
+      ['PUT', '/newdb', 403],
+      ['PUT', '/team/_security', 403],
+      ['POST', '/_users', 403],
+      ['GET', '/_users/org.couchdb.user:admin', 403],
+      ['GET', '/_active_tasks', 403],
+    ] as const) {
+      const r = await bob(path, { method, ...(method !== 'GET' && { body: {} }) });
+      assert.equal(r.status, status, `${method} ${path}: ${r.text}`);
+    }
+    // Design documents are the admin's.
+    assert.notEqual((await bob('/team/_design/d', { method: 'PUT', body: { views: {} } })).status, 201);
+    assert.equal((await as(basic('bob', 'wrong'))('/team')).status, 401);
+    assert.equal((await bob('/_users/org.couchdb.user:bob')).status, 200);
+  });
+
+  test("an account made by CouchDB before 3.4 (PBKDF2-SHA-1, 10 iterations), replicated in, logs in", async () => {
+    const salt = 'c0ffeec0ffeec0ffeec0ffeec0ffee00';
+    const derived = pbkdf2Sync('old-pw', Buffer.from(salt, 'utf8'), 10, 20, 'sha1').toString('hex');
+    const doc = { ...userDoc('old'), _id: 'org.couchdb.user:old', _rev: '1-abc', password_scheme: 'pbkdf2', iterations: 10, salt, derived_key: derived };
+    assert.equal((await as(ADMIN)('/_users/_bulk_docs', { method: 'POST', body: { docs: [doc], new_edits: false } })).status, 201);
+    await as(ADMIN)('/team/_security', { method: 'PUT', body: { members: { names: ['bob', 'old'], roles: [] } } });
+    assert.equal((await as(basic('old', 'old-pw'))('/team')).status, 200);
+    assert.equal((await as(basic('old', 'other'))('/team')).status, 401);
+  });
+
+  test('a user changes their password but not their roles; roles granted by the admin open databases', async () => {
+    const admin = as(ADMIN);
+    const mine = (await as(basic('bob', 'pw'))('/_users/org.couchdb.user:bob')).body;
+    const raise = await as(basic('bob', 'pw'))('/_users/org.couchdb.user:bob', { method: 'PUT', body: { ...mine, roles: ['editors'] } });
+    assert.equal(raise.status, 403);
+    const changed = await as(basic('bob', 'pw'))('/_users/org.couchdb.user:bob', { method: 'PUT', body: { ...mine, password: 'pw2' } });
+    assert.equal(changed.status, 201, changed.text);
+    assert.equal((await as(basic('bob', 'pw'))('/team')).status, 401);
+    assert.equal((await as(basic('bob', 'pw2'))('/team')).status, 200);
+
+    // A cookie session; roles are read at each request, so the admin's grant applies at once.
+    const login = await request(`${u}/_session`, { method: 'POST', body: { name: 'bob', password: 'pw2' } });
+    assert.deepEqual([login.status, login.body], [200, { ok: true, name: 'bob', roles: [] }]);
+    const cookie = { cookie: login.headers.get('set-cookie')!.split(';', 1)[0]! };
+    assert.deepEqual((await as(cookie)('/_session')).body.userCtx, { name: 'bob', roles: [] });
+    assert.equal((await as(cookie)('/private')).status, 403);
+    const current = (await admin('/_users/org.couchdb.user:bob')).body;
+    assert.equal((await admin('/_users/org.couchdb.user:bob', { method: 'PUT', body: { ...current, roles: ['editors'] } })).status, 201);
+    await admin('/private/_security', { method: 'PUT', body: { members: { names: [], roles: ['editors'] } } });
+    assert.equal((await as(cookie)('/private')).status, 200);
+    assert.deepEqual((await as(cookie)('/_session')).body.userCtx, { name: 'bob', roles: ['editors'] });
+    // A deleted account's session is over.
+    const last = (await admin('/_users/org.couchdb.user:bob')).body;
+    await admin(`/_users/org.couchdb.user:bob?rev=${last._rev}`, { method: 'DELETE' });
+    assert.equal((await as(cookie)('/private')).status, 401);
+  });
+});
