@@ -19,7 +19,7 @@ interface SecurityPart {
 }
 
 /** Whether a `_security` part (members, admins) names the user or one of their roles. */
-function names(part: unknown, user: UserCtx): boolean {
+function namesUser(part: unknown, user: UserCtx): boolean {
   if (part === null || typeof part !== 'object') return false;
   const { names: n, roles: r } = part as SecurityPart;
   return (Array.isArray(n) && user.name !== null && n.includes(user.name)) || (Array.isArray(r) && user.roles.some((role) => r.includes(role)));
@@ -56,7 +56,7 @@ export async function authorizeUser(ctx: ServerContext, user: UserCtx, method: s
   if (target.kind === 'open') return;
   if (target.kind === 'db' && !target.db.startsWith('ref:')) {
     const sec = await ctx.node.security(target.db);
-    if (names(sec.members, user) || names(sec.readers, user) || names(sec.admins, user)) return;
+    if (namesUser(sec.members, user) || namesUser(sec.readers, user) || namesUser(sec.admins, user)) return;
     throw new RefugeError('forbidden', 'You are not allowed to access this db.');
   }
   throw new RefugeError('forbidden', 'You are not a server admin.');
