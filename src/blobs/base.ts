@@ -137,16 +137,9 @@ export abstract class BaseBlobStore implements BlobStore {
       }
       return this.putBytes(source, expected, options);
     }
-    const metered = new Metered(source, this.hasher(), options);
-    if (expected !== undefined && (await this.sizeOf(expected)) !== null) {
-      // Already stored: the claim is still checked (a put never accepts wrong bytes), nothing is written.
-      for await (const _ of metered);
-      const id = metered.id();
-      checkExpected(expected, id);
-      await this.touch(id);
-      return { id, size: metered.size, created: false };
-    }
-    return this.write(metered, expected, options);
+    // Written even when the claimed id is stored already: a delete or a gc sweep during a long upload
+    // must not leave a put that answered "there" with nothing there, and a damaged copy is replaced.
+    return this.write(new Metered(source, this.hasher(), options), expected, options);
   }
 
   /**

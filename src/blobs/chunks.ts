@@ -2,7 +2,7 @@
 // verifying reads (holding back the last chunk until the digest matches) and re-chunking.
 
 import { RefugeError, badRequest } from '../errors/index.ts';
-import { hashMismatch } from './errors.ts';
+import { corruptBlob, hashMismatch } from './errors.ts';
 import type { Hasher } from './hash.ts';
 import { blobIdFromDigest, type BlobId } from './id.ts';
 import type { BlobSource } from './types.ts';
@@ -90,14 +90,14 @@ export async function* verifyChunks(
   for await (const chunk of chunks) {
     if (chunk.length === 0) continue;
     seen += chunk.length;
-    if (seen > size) throw hashMismatch(`blob ${id} is longer than its recorded ${size} bytes`);
+    if (seen > size) throw corruptBlob(`blob ${id} is longer than its recorded ${size} bytes`);
     hasher.update(chunk);
     if (held) yield held;
     held = chunk;
   }
-  if (seen !== size) throw hashMismatch(`blob ${id} has ${seen} bytes, not its recorded ${size}`);
+  if (seen !== size) throw corruptBlob(`blob ${id} has ${seen} bytes, not its recorded ${size}`);
   const actual = blobIdFromDigest(hasher.digest());
-  if (actual !== id) throw hashMismatch(`blob ${id} is corrupt: its bytes hash to ${actual}`);
+  if (actual !== id) throw corruptBlob(`blob ${id} is corrupt: its bytes hash to ${actual}`);
   if (held) yield held;
 }
 

@@ -5,6 +5,9 @@ import type { BlobId } from './id.ts';
 
 export const hashMismatch = (reason: string) => new RefugeError('hash_mismatch', reason);
 
+/** A stored blob whose bytes are not its id's: the store's fault, not the reader's (a 500). */
+export const corruptBlob = (reason: string) => new RefugeError('hash_mismatch', reason, { status: 500 });
+
 export const blobNotFound = (id: BlobId) => new RefugeError('not_found', `blob ${id} not found`);
 
 /** An unsatisfiable byte range: CouchDB's code for it, HTTP's 416. */

@@ -7,11 +7,11 @@ import { dirname, join } from 'node:path';
 import { RefugeError } from '../errors/index.ts';
 import { BaseBlobStore, type BaseStoreOptions } from './base.ts';
 import { checkExpected, type Metered } from './chunks.ts';
-import { blobNotFound, hashMismatch } from './errors.ts';
+import { blobNotFound, corruptBlob } from './errors.ts';
 import { ShardDirs, checkFormat, cleanTemps, errno, liveTokens, sortedEntries, syncDir, writeNewFile, writeStream } from './fs-io.ts';
 import { WriterThread } from './fs-writer.ts';
 import { nodeSha256 } from './hash-node.ts';
-import { isBlobId, parseBlobId, type BlobId } from './id.ts';
+import { blobIdFromDigest, isBlobId, parseBlobId, type BlobId } from './id.ts';
 import type { BlobCapabilities, PutOptions, PutResult } from './types.ts';
 
 export interface FsBlobStoreOptions extends BaseStoreOptions {
@@ -109,7 +109,7 @@ export class FsBlobStore extends BaseBlobStore {
       const want = Math.min(READ_CHUNK, end - position);
       const buf = Buffer.allocUnsafe(want);
       const { bytesRead } = await fh.read(buf, 0, want, position);
-      if (bytesRead === 0) throw hashMismatch(`blob ${id} is shorter than expected (ends at ${position})`);
+      if (bytesRead === 0) throw corruptBlob(`blob ${id} is shorter than expected (ends at ${position})`);
       return bytesRead < want ? buf.subarray(0, bytesRead) : buf;
     };
     // One read ahead: the disk (thread pool) works while the consumer hashes or sends this chunk.
@@ -222,8 +222,8 @@ export class FsBlobStore extends BaseBlobStore {
     } catch (err) {
       const code = errno(err);
       if (code === 'EEXIST') {
-        // A copy of the wrong size is damaged beyond doubt: replace it, since we hold verified bytes.
-        if ((await stat(final)).size !== size) {
+        // A damaged copy (of the wrong size, or whose bytes are not its id's) is replaced: we hold verified bytes.
+        if ((await stat(final)).size !== size || !(await this.#holdsItsId(final, id))) {
           await rename(tmp, final);
           if (this.#durable) await syncDir(shard);
         } else await this.touch(id);
@@ -238,6 +238,18 @@ export class FsBlobStore extends BaseBlobStore {
     }
     if (created && this.#durable) await syncDir(shard);
     return created;
+  }
+
+  /** Whether the file at `path` hashes to `id` (a copy found in place by a streamed put). */
+  async #holdsItsId(path: string, id: BlobId): Promise<boolean> {
+    const hasher = this.hasher();
+    const fh = await open(path, 'r');
+    try {
+      for await (const chunk of fh.createReadStream({ autoClose: false })) hasher.update(chunk as Uint8Array);
+    } finally {
+      await fh.close();
+    }
+    return blobIdFromDigest(hasher.digest()) === id;
   }
 
   /** The file's mtime is the blob's age for gc: a re-store refreshes it. */

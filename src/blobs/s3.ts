@@ -20,7 +20,7 @@ import { RefugeError } from '../errors/index.ts';
 import { BaseBlobStore, mapLimit, type BaseStoreOptions } from './base.ts';
 import { copyObject, isNotFound, s3Failure, s3Send, uploadParts } from './s3-ops.ts';
 import { checkExpected, fixedChunks, type Metered } from './chunks.ts';
-import { blobNotFound, hashMismatch } from './errors.ts';
+import { blobNotFound, corruptBlob } from './errors.ts';
 import { nodeSha256 } from './hash-node.ts';
 import { isBlobId, parseBlobId, type BlobId } from './id.ts';
 import type { BlobCapabilities, PutOptions, PutResult } from './types.ts';
@@ -167,7 +167,7 @@ export class S3BlobStore extends BaseBlobStore {
       seen += chunk.length;
       yield chunk;
     }
-    if (end > start && seen < end - start) throw hashMismatch(`blob ${id} is shorter than expected (${start + seen} < ${end})`);
+    if (end > start && seen < end - start) throw corruptBlob(`blob ${id} is shorter than expected (${start + seen} < ${end})`);
   }
 
   protected async write(source: Metered, expected: BlobId | undefined, options: PutOptions): Promise<PutResult> {

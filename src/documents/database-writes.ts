@@ -124,13 +124,23 @@ export abstract class DatabaseWrites extends DatabaseBase {
   }
 
 
-  /** Adds or replaces one attachment (bytes stored as a blob); a new document when it has none. */
-  async putAttachment(docId: string, name: string, rev: Rev | undefined, bytes: Uint8Array | AsyncIterable<Uint8Array>, contentType = 'application/octet-stream'): Promise<WriteResult> {
+  /**
+   * Adds or replaces one attachment (bytes stored as a blob); a new document when it has none.
+   * `maxSize` refuses larger bytes (too_large) before any is stored.
+   */
+  async putAttachment(
+    docId: string,
+    name: string,
+    rev: Rev | undefined,
+    bytes: Uint8Array | AsyncIterable<Uint8Array>,
+    contentType = 'application/octet-stream',
+    options: { maxSize?: number } = {},
+  ): Promise<WriteResult> {
     this.check();
     if (!this.options.blobs) throw new RefugeError('not_implemented', 'this database has no blob store for attachments');
     checkAttachmentName(name);
     const base: Doc = rev === undefined ? { _id: docId } : await this.revToEdit(docId, rev);
-    const put = await this.options.blobs.put(bytes);
+    const put = await this.options.blobs.put(bytes, options.maxSize === undefined ? {} : { maxSize: options.maxSize });
     return this.writeWith(base, rev, withAttachment(base, name, put, contentType));
   }
 

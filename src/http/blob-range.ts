@@ -24,8 +24,10 @@ export function planRange(header: string | undefined, size: number): RangePlan {
   const [, first = '', last = ''] = m;
   if (first === '' && last === '') return {};
   if (first.length > 15 || last.length > 15) {
-    // Positions past 2^53 are past any blob; a suffix that long means the whole blob.
+    // Positions past 2^53 are past any blob: a suffix that long is the whole blob, a last position
+    // that far runs to the end (RFC 9110), a first position that far selects nothing.
     if (first === '') return size > 0 ? { range: { start: 0, end: size } } : unsatisfiable(header, size);
+    if (first.length <= 15 && Number(first) < size) return { range: { start: Number(first), end: size } };
     return unsatisfiable(header, size);
   }
   if (first === '') {

@@ -24,7 +24,7 @@ export interface ServerContext {
   /** Request counters for `_node/{node}/_stats` and `_prometheus`. */
   stats: HttpStats;
   /** Where the server listens and what it accepts (`_node/{node}/_config`); port is set once listening. */
-  settings: { host: string; port: number; bodyLimit: number; maxDocumentSize: number };
+  settings: { host: string; port: number; bodyLimit: number; maxDocumentSize: number; blobLimit: number };
   /** Optional subsystems that later parts attach (blobs, ...). */
   extras: Record<string, unknown>;
 }

@@ -5,6 +5,7 @@ import { randomUuid } from '../documents/index.ts';
 import { RefugeError } from '../errors/index.ts';
 import { ReplicationJobs } from '../jobs/index.ts';
 import type { RefugeNode } from '../node/index.ts';
+import { DEFAULT_BLOB_LIMIT } from './routes-blobs.ts';
 import { UserAccounts } from './user-accounts.ts';
 import { buildApp, DEFAULT_BODY_LIMIT, DEFAULT_MAX_DOCUMENT_SIZE, type AppOptions } from './app.ts';
 import { HttpStats } from './http-stats.ts';
@@ -64,6 +65,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       port: options.port ?? 6986,
       bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
       maxDocumentSize: options.maxDocumentSize ?? DEFAULT_MAX_DOCUMENT_SIZE,
+      blobLimit: options.blobLimit ?? DEFAULT_BLOB_LIMIT,
     },
     extras: {},
     ...(options.peers && { peers: options.peers }),

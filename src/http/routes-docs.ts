@@ -8,6 +8,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RefugeError } from '../errors/index.ts';
 import type { Doc, GetOptions } from '../documents/index.ts';
 import { etagMatches, ifRangeHolds, notModified, planAttachmentRange, withUnsatisfiable } from './blob-range.ts';
+import { checkDeclaredLength, withBody } from './blob-body.ts';
 import { docPath } from '../replication/index.ts';
 import { absoluteUrl, dbOf, type ServerContext } from './context.ts';
 import { batchWrite, checkDocumentSizes, documentBody } from './doc-writes.ts';
@@ -215,7 +216,11 @@ export function docRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const md5 = req.headers['content-md5'];
     const body = req.body as AsyncIterable<Uint8Array>;
     const bytes = typeof md5 === 'string' ? md5Checked(body, md5) : body;
-    const r = await db.putAttachment(docIdOf(req), attName(req), rev, bytes, type);
+    // Attachments are blobs: the blob limit holds for them as for /_blobs (a refused body is not read).
+    const r = await withBody(req, reply, () => {
+      checkDeclaredLength(req, ctx.settings.blobLimit);
+      return db.putAttachment(docIdOf(req), attName(req), rev, bytes, type, { maxSize: ctx.settings.blobLimit });
+    });
     const path = `/${encodeURIComponent(req.params.db)}/${docPath(r.id)}/${attName(req).split('/').map(encodeURIComponent).join('/')}`;
     reply.code(201).header('ETag', `"${r.rev}"`).header('Location', absoluteUrl(req, path));
     return { ok: true, id: r.id, rev: r.rev };

@@ -12,7 +12,7 @@ import { FsBlobStore, openBlobStore } from '../../src/blobs/index.ts';
 import { postable } from '../../src/blobs/fs-writer.ts';
 import type { BlobStore } from '../../src/blobs/index.ts';
 import { runBlobConformance } from './conformance.ts';
-import { bytes, idOf, isCode, readAll } from './helpers.ts';
+import { bytes, idOf, isCode, randomBytesOf, readAll, trickle } from './helpers.ts';
 
 let base: Promise<string> | undefined;
 let n = 0;
@@ -184,6 +184,17 @@ describe('fs blob store', () => {
       assert.equal((await store.verify(id)).status, 'ok');
       // A probing put finds it there (and only refreshes its age).
       assert.equal((await store.put(data, { probe: true })).created, false);
+      await store.close();
+    });
+
+    test(`a copy of the right size with a damaged byte is replaced by the next streamed put of the blob (${durability})`, async () => {
+      const store = await FsBlobStore.open({ dir, durability });
+      const data = randomBytesOf(300_000);
+      const { id } = await store.put(data);
+      await flipByte(store, id, 123_456);
+      assert.equal((await store.verify(id)).status, 'corrupt');
+      assert.equal((await store.put(trickle([data.subarray(0, 100_000), data.subarray(100_000)]), { expectedId: id })).created, false);
+      assert.equal((await store.verify(id)).status, 'ok');
       await store.close();
     });
   }

@@ -118,6 +118,8 @@ describe('blob HTTP API (fs blobs)', () => {
       ['bytes=100-', 100, 10_000], // open-ended
       ['bytes=100-199', 100, 200],
       ['bytes=5000-999999', 5000, 10_000], // end clamped
+      ['bytes=5000-99999999999999999999', 5000, 10_000], // a last position past 2^53: to the end (RFC 9110)
+      ['bytes=0-99999999999999999999', 0, 10_000],
     ];
     for (const [header, start, end] of cases) {
       test(`${header} -> 206 [${start}, ${end})`, async () => {
@@ -132,7 +134,7 @@ describe('blob HTTP API (fs blobs)', () => {
         }
       });
     }
-    for (const header of ['bytes=10000-', 'bytes=10000-10001', 'bytes=-0', 'bytes=20000-30000']) {
+    for (const header of ['bytes=10000-', 'bytes=10000-10001', 'bytes=-0', 'bytes=20000-30000', 'bytes=99999999999999999999-']) {
       test(`${header} -> 416 with Content-Range: bytes */size`, async () => {
         for (const method of ['GET', 'HEAD']) {
           const r = await req(s.port, method, `/_blobs/${id}`, { headers: { range: header } });

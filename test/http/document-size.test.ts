@@ -1,6 +1,7 @@
-// CouchDB's max_document_size over HTTP: a document whose JSON is past it refuses its request with
-// 413 and its id (a whole _bulk_docs too, as CouchDB 3 answers), attachments aside; a replicator
-// pushing such a document halves its batches until it finds it, skips it and writes the rest.
+// Size limits over HTTP. CouchDB's max_document_size: a document whose JSON is past it refuses its
+// request with 413 and its id (a whole _bulk_docs too, as CouchDB 3 answers), attachments aside; a
+// replicator pushing such a document halves its batches until it finds it, skips it and writes the
+// rest. The blob limit holds for attachments uploaded alone as for /_blobs.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,7 +16,7 @@ describe('max_document_size', () => {
   let db: string;
 
   before(async () => {
-    server = await startTestServer({ maxDocumentSize: LIMIT });
+    server = await startTestServer({ maxDocumentSize: LIMIT, blobLimit: 5000 });
     db = `${server.url}/sized`;
     await request(db, { method: 'PUT' });
   });
@@ -37,6 +38,21 @@ describe('max_document_size', () => {
     const withAtt = await request(`${db}/att`, { method: 'PUT', body: { _attachments: { 'a.bin': { content_type: 'application/octet-stream', data } } } });
     assert.equal(withAtt.status, 201, withAtt.text);
     assert.equal((await request(db)).body.doc_count, 2);
+  });
+
+  test('an attachment past the blob limit is refused with 413 whether its length is declared or not; nothing is stored', async () => {
+    const put = (id: string, body: Uint8Array | ReadableStream<Uint8Array>) =>
+      fetch(`${db}/${id}/a.bin`, { method: 'PUT', body, headers: { 'content-type': 'application/octet-stream' }, duplex: 'half' } as RequestInit);
+    assert.equal((await put('att-big', new Uint8Array(6000))).status, 413);
+    const chunked = new ReadableStream<Uint8Array>({
+      start(c) {
+        for (let i = 0; i < 6; i++) c.enqueue(new Uint8Array(1000));
+        c.close();
+      },
+    });
+    assert.equal((await put('att-chunked', chunked)).status, 413);
+    for (const id of ['att-big', 'att-chunked']) assert.equal((await request(`${db}/${id}`)).status, 404);
+    assert.equal((await put('att-fits', new Uint8Array(4000))).status, 201);
   });
 
   test('a replicator pushing a too-large document skips it as a write failure and writes the rest', async (t) => {

@@ -19,6 +19,7 @@ export interface TestServerOptions {
   admin?: string;
   bodyLimit?: number;
   maxDocumentSize?: number;
+  blobLimit?: number;
   sandbox?: { timeoutMs?: number; memoryBytes?: number };
   maxOpenDbs?: number;
   cors?: CorsSettings;
@@ -36,7 +37,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   });
   let server: RunningServer;
   try {
-    server = await startServer({ node, port: 0, host: '127.0.0.1', admin: options.admin, bodyLimit: options.bodyLimit, maxDocumentSize: options.maxDocumentSize, ...(options.cors && { cors: options.cors }) });
+    server = await startServer({ node, port: 0, host: '127.0.0.1', admin: options.admin, bodyLimit: options.bodyLimit, maxDocumentSize: options.maxDocumentSize, blobLimit: options.blobLimit, ...(options.cors && { cors: options.cors }) });
   } catch (err) {
     await node.close();
     await rm(dataDir, { recursive: true, force: true });
