@@ -11,7 +11,11 @@ export class NodeClient {
   readonly url: string;
   readonly #headers: Record<string, string> = {};
 
-  constructor(url: string) {
+  /** `hint`: what the unreachable-node error suggests (commands that can work on --data say so). */
+  constructor(
+    url: string,
+    private readonly hint = ' (or use --data DIR)',
+  ) {
     let u: URL;
     try {
       u = new URL(url);
@@ -35,7 +39,7 @@ export class NodeClient {
         ...(body !== undefined && { body: JSON.stringify(body) }),
       });
     } catch (err) {
-      throw new RefugeError('unavailable', `cannot reach the node at ${this.url} (${(err as Error).message}); is it running? (or use --data DIR)`, { cause: err });
+      throw new RefugeError('unavailable', `cannot reach the node at ${this.url} (${(err as Error).message}); is it running?${this.hint}`, { cause: err });
     }
     const text = await res.text();
     let parsed: unknown;

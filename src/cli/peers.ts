@@ -99,7 +99,9 @@ export function runPeers(args: string[]): Promise<number> {
       return v.help || sub === 'help' ? 0 : 2;
     }
     if (sub === 'status' || sub === 'watch') {
-      const client = new NodeClient(v.url ?? process.env.REFUGE_URL ?? 'http://127.0.0.1:6986');
+      // A running node's answer: its data directory says nothing of where it listens.
+      if (v.data !== undefined) throw new UsageError(`refuge peers ${sub} asks a running node: give its address with --url, not --data`);
+      const client = new NodeClient(v.url ?? process.env.REFUGE_URL ?? 'http://127.0.0.1:6986', ' (give its address with --url)');
       return sub === 'status' ? peerStatus(client, v.json === true) : watchPeers(client, v.json === true, num(v.count, '--count'));
     }
     const store = new FileTrustStore(v.data ?? (process.env.REFUGE_DATA || './refuge-data'));

@@ -1,8 +1,11 @@
 // The trust state persisted as `<dataDir>/trust.json`: small, human-readable, editable by the CLI
 // while a node runs (each write is atomic; a running node notices the new file on its next check).
+// Changes are read, made and written under a lock file, so two processes changing trust at once
+// (two CLI commands, a command and the node) both keep their change.
 
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { lock } from 'proper-lockfile';
 import { writeFileDurably } from '../platform/durable-file.ts';
 import { RefugeError } from '../errors/index.ts';
 import { emptyTrust, parseTrustState, type TrustState } from './trust.ts';
@@ -61,17 +64,26 @@ export class FileTrustStore implements TrustStore {
 
   update(change: (state: TrustState) => TrustState): Promise<TrustState> {
     const next = this.chain.then(async () => {
-      this.cached = undefined;
-      const state = change(await this.current());
-      await this.write(state);
-      return state;
+      await mkdir(this.dataDir, { recursive: true });
+      // The file itself may not exist yet: the lock is taken on its path as a name only. A holder
+      // that died leaves a lock older than `stale`, which the next taker removes.
+      const release = await lock(this.path, { realpath: false, stale: 10_000, retries: { retries: 100, minTimeout: 5, maxTimeout: 100 } }).catch((err: unknown) => {
+        throw new RefugeError('unavailable', `${this.path} stayed locked by another process`, { cause: err });
+      });
+      try {
+        this.cached = undefined;
+        const state = change(await this.current());
+        await this.write(state);
+        return state;
+      } finally {
+        await release();
+      }
     });
     this.chain = next.catch(() => undefined);
     return next;
   }
 
   private async write(state: TrustState): Promise<void> {
-    await mkdir(this.dataDir, { recursive: true });
     await writeFileDurably(this.path, JSON.stringify(state, null, 2) + '\n', { mode: 0o600 });
   }
 }

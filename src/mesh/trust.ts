@@ -55,6 +55,9 @@ function checkName(name: unknown): string {
     throw bad(`a peer name is 1-${MAX_NAME} printable characters`);
   }
   if (parseable(name)) throw bad('a peer name must not look like a peer id');
+  // Grants name their grantee `public`, `group:G`, `peer:ID` or by a peer's name: a peer called
+  // `public` would turn "grant it" into "grant everyone".
+  if (/^public$|^(group|peer):/i.test(name)) throw bad(`a peer name must not be public or start with group: or peer: (${JSON.stringify(name)})`);
   return name;
 }
 

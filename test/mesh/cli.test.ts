@@ -51,7 +51,7 @@ test('refuge peers: add from an invite, name, groups, grants, rm; mistakes exit 
     'ref:home/pics': { read: ['public'], write: [] },
   });
   assert.equal((await cli(['peers', 'grant', 'notes', 'write', 'public', ...d])).code, 1, 'public writes are refused');
-  for (const bad of [['add', 'nonsense'], ['grant', 'notes', 'rw', 'nobody'], ['grant', 'Bad', 'read', 'public'], ['grant', 'notes', 'admin', 'public'], ['grant', 'ref:bad@name', 'read', 'public'], ['frobnicate']]) {
+  for (const bad of [['add', 'nonsense'], ['add', invite, '--name', 'public'], ['status'], ['grant', 'notes', 'rw', 'nobody'], ['grant', 'Bad', 'read', 'public'], ['grant', 'notes', 'admin', 'public'], ['grant', 'ref:bad@name', 'read', 'public'], ['frobnicate']]) {
     const r = await cli(['peers', ...bad, ...d]);
     assert.equal(r.code, 2, `${bad.join(' ')}: ${r.stderr}`);
     // The mistake and the usage line, not the whole help burying it.

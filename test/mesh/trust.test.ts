@@ -3,7 +3,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateNodeKey } from '../../src/refs/keys.ts';
@@ -35,6 +35,8 @@ test('addPeer merges: names, groups and addresses accumulate; names are unique a
   assert.deepEqual(again.peers[P]!.addrs, Array.from({ length: 8 }, (_, i) => `/ip4/127.0.0.1/tcp/${29 - i}`));
   assert.throws(() => addPeer(s, { id: Q, name: 'laptop' }), { code: 'conflict' });
   assert.throws(() => addPeer(s, { id: Q, name: P }), { code: 'bad_request' });
+  // Nor the words grants name grantees with: a peer called `public` would make its grants everyone's.
+  for (const name of ['public', 'PUBLIC', 'group:home', 'peer:x']) assert.throws(() => addPeer(s, { id: Q, name }), { code: 'bad_request' }, name);
   assert.throws(() => addPeer(s, { id: 'not-a-peer' }), { code: 'bad_request' });
   // Ids of other key types (an RSA Qm…, a secp256k1 16Uiu2…) could never sign a query or a request.
   for (const other of ['QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N', '16Uiu2HAmLhLvBoYaoZfaMUKuibM6ac163GwKY74c5kiSLg5KvLpY']) {
@@ -99,4 +101,15 @@ test('FileTrustStore persists to trust.json, sees another writer, and fails clos
   await writeFile(join(dir.path, TRUST_FILE), '{"version":1,"peers":');
   await assert.rejects(one.current(), { code: 'internal' });
   await assert.rejects(one.update((s) => s), { code: 'internal' }, 'no write over a file nobody can read');
+});
+
+test('FileTrustStore: changes made at once through several stores (as by several processes) are all kept', async (t) => {
+  const path = await mkdtemp(join(tmpdir(), 'refuge-trust-'));
+  t.after(() => rm(path, { recursive: true, force: true }));
+  const stores = Array.from({ length: 10 }, () => new FileTrustStore(path));
+  await Promise.all(stores.map((store, i) => store.update((s) => setGrant(s, `db${i}`, 'read', 'public', true))));
+  const grants = (await new FileTrustStore(path).current()).grants;
+  assert.deepEqual(Object.keys(grants).sort(), Array.from({ length: 10 }, (_, i) => `db${i}`).sort());
+  // No lock is left behind.
+  assert.deepEqual((await readdir(path)).sort(), [TRUST_FILE]);
 });
