@@ -19,8 +19,15 @@ function meshOf(ctx: ServerContext): MeshNode {
   return mesh;
 }
 
+/** What a flooded query takes: a member it would ignore (Mango's `fields`, `sort`, `skip`) is refused. */
+const FIND_MEMBERS = new Set(['selector', 'db', 'blob', 'ttl', 'limit', 'timeout_ms']);
+
 /** `{selector, db?}` asks for documents, `{blob}` for the nodes holding a blob. */
 function questionOf(body: Record<string, unknown>): Question {
+  const unknown = Object.keys(body).filter((k) => !FIND_MEMBERS.has(k));
+  if (unknown.length > 0) {
+    throw new RefugeError('bad_request', `a flooded query takes ${[...FIND_MEMBERS].join(', ')}; not ${unknown.join(', ')}`);
+  }
   if (body.blob !== undefined) return { kind: 'blob', blob: body.blob as never };
   if (body.selector === undefined) throw new RefugeError('bad_request', 'give a selector (or a blob id)');
   return { kind: 'find', selector: body.selector as Record<string, unknown>, db: (body.db as string | undefined) ?? '*' };

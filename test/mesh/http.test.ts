@@ -67,7 +67,7 @@ test('_find floods the query; peers lists up/down; bad input is a 400', async (t
   const none = (await (await post(`${server.url}/_mesh/_find`, { selector: { type: 'nothing-has-this' }, timeout_ms: 200 }, auth)).json()) as { results: unknown[]; neighbours: number; warning: string };
   assert.deepEqual([none.results, none.neighbours], [[], 1]);
   assert.match(none.warning, /within 200 ms from the 1 connected trusted peer or beyond/);
-  for (const bad of [{ selector: 'x' }, { selector: {}, ttl: 9 }, { selector: {}, db: 'Bad Name' }, { blob: 'nope' }, {}]) {
+  for (const bad of [{ selector: 'x' }, { selector: {}, ttl: 9 }, { selector: {}, db: 'Bad Name' }, { blob: 'nope' }, {}, { selector: {}, fields: ['_id'] }, { selector: {}, skip: 2 }]) {
     const r = await post(`${server.url}/_mesh/_find`, bad, auth);
     assert.equal(r.status, 400, JSON.stringify(bad));
   }
