@@ -45,11 +45,12 @@ export class FsPinStore implements PinStore {
   }
 
   add(root: string): Promise<boolean> {
-    checkPin(root);
-    return this.#change((pins) => !pins.has(root) && pins.add(root) !== undefined);
+    const pin = checkPin(root);
+    return this.#change((pins) => !pins.has(pin) && pins.add(pin) !== undefined);
   }
 
   remove(root: string): Promise<boolean> {
-    return this.#change((pins) => pins.delete(root));
+    const pin = checkPin(root);
+    return this.#change((pins) => pins.delete(pin));
   }
 }

@@ -2,7 +2,7 @@
 // store (a node without a data directory); the pins.json store is in pins-file.ts.
 
 import { RefugeError } from '../errors/index.ts';
-import { parseRoot } from '../files/blocks.ts';
+import { blobIdOfCid, parseRoot, RAW_CODEC } from '../files/blocks.ts';
 
 export const PINS_FILE = 'pins.json';
 
@@ -15,11 +15,14 @@ export interface PinStore {
   remove(root: string): Promise<boolean>;
 }
 
-/** Checks a pin: a `sha256-` blob id or a CID (bad_request otherwise); returns its canonical text. */
+/**
+ * Checks a pin: a `sha256-` blob id or a CID (bad_request otherwise); returns its canonical text, so
+ * one root is one pin however it was spelled: a raw CID is its blob id, a tree's a base32 CIDv1.
+ */
 export function checkPin(root: unknown): string {
   if (typeof root !== 'string') throw new RefugeError('bad_request', 'a pin is a blob id or a CID');
-  parseRoot(root);
-  return root;
+  const cid = parseRoot(root);
+  return cid.code === RAW_CODEC ? blobIdOfCid(cid) : cid.toString();
 }
 
 export class MemoryPinStore implements PinStore {
@@ -28,11 +31,12 @@ export class MemoryPinStore implements PinStore {
     return [...this.#pins].sort();
   }
   async add(root: string): Promise<boolean> {
-    const had = this.#pins.has(checkPin(root));
-    this.#pins.add(root);
+    const pin = checkPin(root);
+    const had = this.#pins.has(pin);
+    this.#pins.add(pin);
     return !had;
   }
   async remove(root: string): Promise<boolean> {
-    return this.#pins.delete(root);
+    return this.#pins.delete(checkPin(root));
   }
 }

@@ -134,6 +134,8 @@ export function blobRoutes(app: FastifyInstance, ctx: ServerContext, options: Bl
 
     scope.delete('/_blobs/:id', async (req: IdReq) => {
       const id: BlobId = blobIdParam(req.params.id);
+      // A pin says "keep this": it is lifted first, not overridden by a delete.
+      if ((await ctx.node.pins.list()).includes(id)) throw new RefugeError('conflict', `blob ${id} is pinned: unpin it first`);
       if (!(await store().delete(id))) throw new RefugeError('not_found', `blob ${id} not found`);
       return { ok: true, id };
     });

@@ -128,3 +128,20 @@ test('a blob stored again (reused by a writer) is young again: gc spares it for 
   assert.equal(await store.has(old.id), true);
   assert.equal(await store.has(orphan.id), false);
 });
+
+test('a pin is one pin however its root is spelled: a raw CID is its blob id, a tree CID its base32 CIDv1', async () => {
+  const { MemoryPinStore, checkPin } = await import('../../src/gc/pins.ts');
+  const { cidOfBlobId, DAG_PB_CODEC, RAW_CODEC } = await import('../../src/files/blocks.ts');
+  const id = idOf('pinned once');
+  const raw = cidOfBlobId(id, RAW_CODEC);
+  assert.equal(checkPin(raw.toString()), id);
+  assert.equal(checkPin(raw.toV1().toString((await import('multiformats/bases/base58')).base58btc)), id);
+  const tree = cidOfBlobId(id, DAG_PB_CODEC);
+  assert.equal(checkPin(tree.toString()), tree.toString());
+  const pins = new MemoryPinStore();
+  assert.equal(await pins.add(raw.toString()), true);
+  assert.equal(await pins.add(id), false, 'the same root');
+  assert.deepEqual(await pins.list(), [id]);
+  assert.equal(await pins.remove(raw.toString()), true);
+  assert.deepEqual(await pins.list(), []);
+});

@@ -193,6 +193,14 @@ describe('blob HTTP API (fs blobs)', () => {
     assert.equal(got.status, 404);
     assert.equal(got.json.error, 'not_found');
     assert.equal(typeof got.json.reason, 'string');
+    // A pinned blob is unpinned first: a delete does not override the pin.
+    await req(s.port, 'PUT', `/_blobs/${id}`, { body: data });
+    assert.equal((await req(s.port, 'PUT', `/_pins/${id}`)).status, 201);
+    const pinned = await req(s.port, 'DELETE', `/_blobs/${id}`);
+    assert.deepEqual([pinned.status, pinned.json.error], [409, 'conflict']);
+    assert.equal((await req(s.port, 'GET', `/_blobs/${id}`)).status, 200);
+    assert.equal((await req(s.port, 'DELETE', `/_pins/${id}`)).status, 200);
+    assert.equal((await req(s.port, 'DELETE', `/_blobs/${id}`)).status, 200);
   });
 
   test('_stat answers many ids at once', async () => {
