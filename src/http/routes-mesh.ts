@@ -91,6 +91,16 @@ export function meshRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const mesh = meshOf(ctx);
     await peerEvents(ctx, mesh, req, reply);
   });
+
+  // Anything else under /_mesh is the mesh's, not a database's: a 405 naming the methods a known
+  // path takes, a plain 404 for an unknown one (never "Database does not exist").
+  const methods: Record<string, string> = { '/_mesh/_find': 'POST', '/_mesh/peers': 'GET,HEAD', '/_mesh/_events': 'GET,HEAD' };
+  app.all('/_mesh/*', async (req) => {
+    requireAdmin(req.user);
+    const allowed = methods[req.url.split('?', 1)[0]!];
+    if (allowed === undefined) throw new RefugeError('not_found', 'missing');
+    throw new RefugeError('method_not_allowed', `Only ${allowed} allowed`);
+  });
 }
 
 /** SSE: first the peers up now (`event: peers`), then `peer:up` / `peer:down` as they happen. */

@@ -56,6 +56,11 @@ test('_find floods the query; peers lists up/down; bad input is a 400', async (t
   const auth = { authorization: `Basic ${Buffer.from('root:pw').toString('base64')}` };
 
   assert.equal((await post(`${server.url}/_mesh/_find`, { selector: {} })).status, 401, 'admin only when auth is on');
+  // Other methods and paths under /_mesh answer as the mesh's, not as a database that does not exist.
+  const wrongMethod = await fetch(`${server.url}/_mesh/_find`, { headers: auth });
+  assert.deepEqual([wrongMethod.status, await wrongMethod.json()], [405, { error: 'method_not_allowed', reason: 'Only POST allowed' }]);
+  const unknown = await fetch(`${server.url}/_mesh/nothing`, { headers: auth });
+  assert.deepEqual([unknown.status, await unknown.json()], [404, { error: 'not_found', reason: 'missing' }]);
   const res = await post(`${server.url}/_mesh/_find`, { selector: { type: 'x' }, db: 'pub', ttl: 2, limit: 1, timeout_ms: 20_000 }, auth);
   assert.equal(res.status, 200);
   type Found = { results: Array<{ peer: string; db: string; docs: Array<{ _id: string }> }> };
