@@ -1,7 +1,9 @@
 // `refuge id`: the node's identity — its Ed25519 public key (the default output, as before), its mesh
 // peer id, and an invite (peer id + addresses) another node accepts with `refuge peers add`.
 
-import { loadOrCreateNodeKey } from '../refs/index.ts';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { IDENTITY_FILE, loadOrCreateNodeKey } from '../refs/index.ts';
 import { publicKeyOfOwner, ownerOf } from '../refs/keys.ts';
 import { readAddressFile } from '../mesh/address-file.ts';
 import { peerIdOf } from '../mesh/identity.ts';
@@ -40,8 +42,12 @@ export function runId(args: string[]): Promise<number> {
     if (v['peer-id'] && v.invite) throw new UsageError('--peer-id and --invite are exclusive');
     let owner: string;
     const client = v.data === undefined ? new NodeClient(v.url ?? (process.env.REFUGE_URL || DEFAULT_URL)) : undefined;
-    if (v.data !== undefined) owner = ownerOf((await loadOrCreateNodeKey(v.data)).publicKey);
-    else owner = await client!.owner();
+    if (v.data !== undefined) {
+      // A new identity is minted where none was: say so, since a mistyped --data mints one too.
+      const existed = existsSync(join(v.data, IDENTITY_FILE));
+      owner = ownerOf((await loadOrCreateNodeKey(v.data)).publicKey);
+      if (!existed) process.stderr.write(`refuge: no identity in ${v.data} yet: created a new one there\n`);
+    } else owner = await client!.owner();
     const peerId = peerIdOf(publicKeyOfOwner(owner));
     // A running node says where its mesh listens (none when its mesh is off, or the admin is needed).
     const listening = async () => (await client!.json<{ addresses?: string[] }>('GET', '/_mesh/peers').catch(() => ({ addresses: [] }))).addresses ?? [];

@@ -15,9 +15,12 @@ test('refuge id prints the public key by default, the peer id, and an invite', a
   t.after(dir.cleanup);
   const key = await cli(['id', '--data', dir.path]);
   assert.equal(key.code, 0, key.stderr);
+  // A new identity is said to be new (a mistyped --data mints one too); an existing one is not.
+  assert.match(key.stderr, /no identity in .* yet: created a new one there/);
   const identity = JSON.parse(await readFile(join(dir.path, 'identity.json'), 'utf8')) as { publicKey: string };
   assert.equal(key.stdout.trim(), identity.publicKey);
   const peer = await cli(['id', '--data', dir.path, '--peer-id']);
+  assert.equal(peer.stderr, '');
   assert.match(peer.stdout.trim(), /^12D3KooW\w+$/);
   const invite = await cli(['id', '--data', dir.path, '--invite', '--addr', '/ip4/127.0.0.1/tcp/4001', '--addr', '/ip4/127.0.0.1/tcp/4002/ws']);
   assert.equal(invite.code, 0, invite.stderr);
