@@ -7,7 +7,7 @@ import cors from '@fastify/cors';
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { RefugeError } from '../errors/index.ts';
-import { ANONYMOUS, type UserCtx } from './auth.ts';
+import { ADMIN_PARTY, ANONYMOUS, type UserCtx } from './auth.ts';
 import { releaseLeases, type ServerContext } from './context.ts';
 import { corsPluginOptions, type CorsSettings } from './cors.ts';
 import type { DbLease } from '../node/index.ts';
@@ -196,15 +196,23 @@ export function buildApp(ctx: ServerContext, options: AppOptions = {}): FastifyI
       req.user = { name: `peer:${req.peer}`, roles: [] };
       return;
     }
+    // Admin party (loopback only) has no one to tell apart: no turn spent on it per request.
+    if (!ctx.auth.enabled) {
+      req.user = ADMIN_PARTY;
+      return;
+    }
     req.user = await ctx.auth.identify(authorization, req.headers.cookie);
     const path = req.url.split('?', 1)[0]!;
-    if (ctx.auth.enabled && !OPEN.has(path) && !req.user.roles.includes('_admin')) await authorizeUser(ctx, req.user, req.method, path);
+    if (!OPEN.has(path) && !req.user.roles.includes('_admin')) await authorizeUser(ctx, req.user, req.method, path);
   });
   // A user (or someone signing up) writing their user document keeps its name, type and roles.
-  app.addHook('preHandler', async (req) => {
-    if (!ctx.auth.users || req.peer !== null || req.user.roles.includes('_admin') || !req.url.startsWith('/_users/')) return;
-    await checkUserDocWrite(ctx.auth.users, req.user, req.method, req.url.split('?', 1)[0]!, req.body);
-  });
+  if (ctx.auth.enabled && ctx.auth.users) {
+    const accounts = ctx.auth.users;
+    app.addHook('preHandler', async (req) => {
+      if (req.peer !== null || req.user.roles.includes('_admin') || !req.url.startsWith('/_users/')) return;
+      await checkUserDocWrite(accounts, req.user, req.method, req.url.split('?', 1)[0]!, req.body);
+    });
+  }
 
   // After authentication, as CouchDB: an anonymous caller learns nothing about a database's endpoints.
   app.addHook('onRequest', async (req) => {

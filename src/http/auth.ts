@@ -17,6 +17,8 @@ export interface UserCtx {
 }
 
 export const ANONYMOUS: UserCtx = { name: null, roles: [] };
+/** Everyone, when no admin is configured (the server then listens on loopback only). */
+export const ADMIN_PARTY: UserCtx = Object.freeze({ name: null, roles: Object.freeze(['_admin']) as string[] });
 const COOKIE = 'AuthSession';
 const SESSION_SECONDS = 600;
 
@@ -63,7 +65,7 @@ export class Auth {
 
   /** Who is calling, from an Authorization header or a session cookie; anonymous when neither. */
   async identify(authorization: string | undefined, cookie: string | undefined): Promise<UserCtx> {
-    if (!this.admin) return { name: null, roles: ['_admin'] }; // admin party: loopback only
+    if (!this.admin) return ADMIN_PARTY; // loopback only
     // The scheme name is case-insensitive (RFC 9110), as CouchDB takes it.
     if (authorization !== undefined && /^basic /i.test(authorization)) {
       const decoded = Buffer.from(authorization.slice(6), 'base64').toString('utf8');
