@@ -66,7 +66,10 @@ export class QuickJsDesignSandbox implements DesignSandbox {
     return answer.ok;
   }
 
-  /** Raw harness entries, one per doc; the time limit covers the whole call, splits included. */
+  /**
+   * Raw harness entries, one per doc. The time limit is each document's: the harness hands back
+   * what it did every half second, and the rest runs with a new deadline.
+   */
   private batch(kind: BatchKind, fn: FnHandle, docs: readonly object[], reqJson?: string): Entry[] {
     if (docs.length === 0) return [];
     return this.runDocs(kind, fn, docs, { at: Date.now() + this.timeoutMs }, reqJson);
@@ -87,9 +90,10 @@ export class QuickJsDesignSandbox implements DesignSandbox {
       ];
     }
     const entries = JSON.parse(outcome.json) as Entry[];
-    // Fewer entries: the harness stopped at a doc that ran out of memory (the runtime was replaced).
+    // Fewer entries: the harness stopped at a doc that ran out of memory (the runtime was replaced),
+    // or handed back a time slice; the rest goes on with its own deadline.
     if (entries.length < docs.length) {
-      return entries.concat(this.runDocs(kind, fn, docs.slice(entries.length), deadline, reqJson));
+      return entries.concat(this.runDocs(kind, fn, docs.slice(entries.length), { at: Date.now() + this.timeoutMs }, reqJson));
     }
     return entries;
   }

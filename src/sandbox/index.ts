@@ -26,6 +26,8 @@ export async function createSandbox(options: SandboxOptions = {}): Promise<Desig
     memoryBytes,
     stackBytes,
     ddocJson: options.ddoc === undefined ? '' : JSON.stringify(options.ddoc),
+    // A quarter of the limit: a document then has at least three quarters of it to itself.
+    sliceMs: timeoutMs / 4,
     log: options.log,
   });
   return new QuickJsDesignSandbox(engine, timeoutMs, memoryBytes);

@@ -20,6 +20,8 @@ export interface HarnessSettings {
   stackBytes: number;
   /** The design document as JSON, or '' for none. */
   ddocJson: string;
+  /** How long a batch runs before handing back what it did (the time limit is then renewed). */
+  sliceMs: number;
   log?: (message: string) => void;
 }
 
@@ -58,7 +60,8 @@ export function startHarness(module: QuickJSWASMModule, settings: HarnessSetting
     }));
     const init = own(unwrap(ctx, ctx.evalCode(HARNESS_SOURCE, 'refuge-sandbox-harness.js')));
     const ddoc = own(ctx.newString(settings.ddocJson));
-    const api = own(unwrap(ctx, ctx.callFunction(init, ctx.undefined, logFn, ddoc)));
+    const slice = own(ctx.newNumber(settings.sliceMs));
+    const api = own(unwrap(ctx, ctx.callFunction(init, ctx.undefined, logFn, ddoc, slice)));
     const compile = ctx.getProp(api, 'compile');
     const run = ctx.getProp(api, 'run');
     for (const h of owned) h.dispose();

@@ -32,6 +32,13 @@ describe('sandbox limits', () => {
   after(() => sb.dispose());
 
 
+  it('holds the time limit per document: a batch slower in total than the limit, each doc well within it, maps whole', () => {
+    // 40 docs of 20 ms each: 800 ms in all, four times the limit, 10% of it per doc.
+    const slow = sb.compile('function (doc) { var t = Date.now(); while (Date.now() - t < 20) {} emit(doc.n, null); }');
+    const docs = Array.from({ length: 40 }, (_, n) => ({ n }));
+    assert.deepEqual(sb.map(slow, docs), docs.map(({ n }) => [[n, null]]));
+  });
+
   it('stops an infinite loop with a timeout, then works with the functions compiled before', () => {
     const loop = sb.compile('function (doc) { if (doc.loop) while (true) {} emit(doc.n, null); }');
     assert.throws(() => sb.map(loop, [{ n: 1 }, { n: 2, loop: true }]), timeout);
