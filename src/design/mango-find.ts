@@ -2,7 +2,7 @@
 // chosen when `use_index` names one or one fits the selector; otherwise the path index answers.
 // Index rows only narrow the candidates; every document is checked against the whole selector.
 import type { Database, Doc, FindRequest, FindResult } from '../documents/index.ts';
-import { explainMrargs, explainOpts, parseFindOptions } from '../documents/index.ts';
+import { explainMrargs, explainOpts, pageOf, parseFindOptions } from '../documents/index.ts';
 import { RefugeError } from '../errors/index.ts';
 import { matchSelector, normalizeFindSelector, parseSort, projectFields, requiresField, sortComparator, type Selector } from '../query/index.ts';
 import { rangeFor, WHOLE_INDEX, type ViewIndexes } from '../views/index.ts';
@@ -122,7 +122,8 @@ export function explainJsonIndex(dbName: string, choice: JsonIndexChoice, req: M
 /** Runs `req` over the chosen json index; every candidate is checked against the whole selector. */
 export async function findWithJsonIndex(db: Database, views: ViewIndexes, choice: JsonIndexChoice, req: MangoFindRequest): Promise<FindResult> {
   const { ix, range } = choice;
-  const { selector, sort, fields, limit, skip } = parseFindOptions(req);
+  const parsed = parseFindOptions(req);
+  const { selector, sort, fields } = parsed;
   const started = performance.now();
   const group = await views.group(ix.ddocId, req.update === false ? 'false' : 'true');
   const ids: string[] = [];
@@ -141,8 +142,9 @@ export async function findWithJsonIndex(db: Database, views: ViewIndexes, choice
     for (const r of res.rows) if (r.doc && matchSelector(r.doc, selector as Selector)) matched.push(r.doc as Doc);
   }
   if (sort.length > 0) matched.sort(sortComparator(sort));
-  const page = matched.slice(skip, skip + limit).map((d) => projectFields(d as Record<string, unknown>, fields) as Doc);
-  const result: FindResult = { docs: page, bookmark: btoa(JSON.stringify({ o: skip + page.length })) };
+  const { page: rows, bookmark } = pageOf(matched, parsed);
+  const page = rows.map((d) => projectFields(d as Record<string, unknown>, fields) as Doc);
+  const result: FindResult = { docs: page, bookmark };
   if (req.executionStats) {
     result.executionStats = { totalKeysExamined: keys, totalDocsExamined: ids.length, resultsReturned: page.length, executionTimeMs: performance.now() - started };
   }

@@ -53,7 +53,10 @@ export interface ParsedFind {
   sort: SortField[];
   fields: string[] | undefined;
   limit: number;
+  /** Rows to pass over: the request's `skip` plus the bookmark's offset. */
   skip: number;
+  /** The bookmark's last row: the page starts after it (plus the request's own `skip`) while it still matches. */
+  after: { id: string; skip: number } | undefined;
   plan: FindPlan;
 }
 
@@ -67,15 +70,38 @@ function nonNegative(v: unknown, dflt: number): number {
   return v as number;
 }
 
-export function decodeBookmark(b: unknown): number {
-  if (b === undefined || b === null || b === 'nil') return 0;
+/**
+ * A bookmark: the offset of the next page and the id of the last row given (`{o, a}`). The id
+ * anchors the next page, so rows written or deleted before it since do not shift it (an offset
+ * alone repeated or skipped rows); the offset serves when that row no longer matches.
+ */
+export function decodeBookmark(b: unknown): { offset: number; after?: string } {
+  if (b === undefined || b === null || b === 'nil') return { offset: 0 };
   try {
-    const { o } = JSON.parse(atob(String(b))) as { o: unknown };
-    if (Number.isSafeInteger(o) && (o as number) >= 0) return o as number;
+    const { o, a } = JSON.parse(atob(String(b))) as { o: unknown; a?: unknown };
+    if (Number.isSafeInteger(o) && (o as number) >= 0 && (a === undefined || typeof a === 'string')) {
+      return a === undefined ? { offset: o as number } : { offset: o as number, after: a };
+    }
   } catch {
     // fall through to the error below
   }
   throw new RefugeError('invalid_bookmark', `Invalid bookmark value: ${JSON.stringify(b)}`);
+}
+
+/**
+ * One page of `matches` (in answer order) and the bookmark of the next: after the bookmark's row
+ * when it is among them, else at the offset.
+ */
+export function pageOf<D extends { _id?: unknown }>(matches: readonly D[], parsed: Pick<ParsedFind, 'skip' | 'limit' | 'after'>): { page: D[]; bookmark: string } {
+  const { after, limit } = parsed;
+  const anchor = after === undefined ? -1 : matches.findIndex((d) => d._id === after.id);
+  const start = anchor >= 0 ? anchor + 1 + after!.skip : parsed.skip;
+  const page = matches.slice(start, start + limit);
+  const last = page[page.length - 1]?._id;
+  const next: { o: number; a?: string } = { o: start + page.length };
+  if (typeof last === 'string') next.a = last;
+  else if (after !== undefined && page.length === 0) next.a = after.id;
+  return { page, bookmark: btoa(JSON.stringify(next)) };
 }
 
 /** The path index as a query may use it: kept up to date, turned off, or being rebuilt. */
@@ -92,15 +118,17 @@ export function parseFindOptions(req: FindRequest): Omit<ParsedFind, 'plan'> {
   const sort = parseSort(req.sort);
   const fields = parseFields(req.fields);
   const limit = nonNegative(req.limit, 25);
-  const skip = nonNegative(req.skip, 0) + decodeBookmark(req.bookmark);
+  const ownSkip = nonNegative(req.skip, 0);
+  const bookmark = decodeBookmark(req.bookmark);
   if (req.conflicts !== undefined && typeof req.conflicts !== 'boolean') {
     throw new RefugeError('invalid_boolean', `Invalid boolean value: ${JSON.stringify(req.conflicts)}`);
   }
-  return { selector, sort, fields, limit: Math.min(limit, MAX_LIMIT), skip };
+  const after = bookmark.after === undefined ? undefined : { id: bookmark.after, skip: ownSkip };
+  return { selector, sort, fields, limit: Math.min(limit, MAX_LIMIT), skip: ownSkip + bookmark.offset, after };
 }
 
 export function parseFind(req: FindRequest, pathIndex: PathIndexState): ParsedFind {
-  const { selector, sort, fields, limit, skip } = parseFindOptions(req);
+  const { selector, sort, fields, limit, skip, after } = parseFindOptions(req);
   const plan: FindPlan =
     pathIndex === 'ready'
       ? planFind(selector, sort)
@@ -109,7 +137,7 @@ export function parseFind(req: FindRequest, pathIndex: PathIndexState): ParsedFi
           sortedByIndex: false,
           reason: pathIndex === 'off' ? 'full scan: the path index is off (autoIndex: false)' : 'full scan: the path index is being rebuilt',
         };
-  return { selector, sort, fields, limit, skip, plan };
+  return { selector, sort, fields, limit, skip, after, plan };
 }
 
 /** Told of each index value a query found with many postings, so they get merged. */
@@ -145,10 +173,12 @@ export async function executeFind(
   opts: { conflicts?: boolean; revsLimit: number; executionStats?: boolean; fragmented?: Fragmented },
 ): Promise<FindResult> {
   const started = performance.now();
-  const { selector, sort, plan, limit, skip } = parsed;
+  const { selector, sort, plan, limit, skip, after } = parsed;
   const stats = { keys: 0, docs: 0 };
   const inMemorySort = sort.length > 0 && !plan.sortedByIndex;
-  const wanted = inMemorySort ? Infinity : skip + limit;
+  // Read in answer order, the scan stops once the page is in hand: past the bookmark's row when
+  // there is one (it may have moved), else past the offset.
+  let wanted = inMemorySort ? Infinity : after === undefined ? skip + limit : Infinity;
   const matches: Doc[] = [];
   const seen = new Set<string>();
   const consider = (id: string, raw: string | undefined) => {
@@ -157,7 +187,9 @@ export async function executeFind(
     stats.docs++;
     const rec = decodeRecord(id, raw);
     const doc = buildDoc(rec, rec.rev, rec.body, { conflicts: opts.conflicts }, opts.revsLimit);
-    if (matchSelector(doc, selector)) matches.push(doc);
+    if (!matchSelector(doc, selector)) return;
+    matches.push(doc);
+    if (after !== undefined && id === after.id && !inMemorySort) wanted = matches.length + after.skip + limit;
   };
 
   if (wanted > 0) {
@@ -182,9 +214,9 @@ export async function executeFind(
     }
   }
   if (inMemorySort) matches.sort(sortComparator(sort));
-  const page = matches.slice(skip, skip + limit);
+  const { page, bookmark } = pageOf(matches, parsed);
   const docs = parsed.fields ? page.map((d) => projectFields(d, parsed.fields) as Doc) : page;
-  const result: FindResult = { docs, bookmark: btoa(JSON.stringify({ o: skip + page.length })) };
+  const result: FindResult = { docs, bookmark };
   if (!plan.scan) result.warning = 'No matching index found, create an index to optimize query time.';
   if (opts.executionStats) {
     result.executionStats = {

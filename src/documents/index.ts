@@ -6,7 +6,7 @@ export * from './types.ts';
 export { LOCAL_ADMIN, type DesignHooks, type FilterRequest, type UserCtx, type WriteContext } from './hooks.ts';
 export type { FindRequest, FindResult, PathQuery, PathQueryRow } from './find.ts';
 export type { PurgeResult } from './purge.ts';
-export { decodeBookmark, parseFindOptions } from './find.ts';
+export { decodeBookmark, pageOf, parseFindOptions } from './find.ts';
 export { explainMrargs, explainOpts } from './explain.ts';
 export {
   compareLeaves,

@@ -132,6 +132,14 @@ describe('views and json indexes through PouchDB', () => {
     assert.ok(list.indexes.some((i: any) => i.ddoc === '_design/by-n' && i.name === 'n-idx' && i.type === 'json'));
     const found = await db.find({ selector: { n: { $gt: 3 } }, use_index: ['by-n', 'n-idx'], sort: [{ n: 'asc' }] as any, fields: ['_id', 'n'] });
     assert.deepEqual(found.docs, [{ _id: 'f', n: 4 }, { _id: 'b', n: 5 }, { _id: 'd', n: 10 }]);
+    // Its bookmark, too, resumes after the last row given, whatever was written before it since.
+    const paged = { selector: { n: { $gt: 3 } }, use_index: 'by-n', sort: [{ n: 'asc' }], fields: ['_id'], limit: 1 };
+    const first = await request(`${server.url}/views/_find`, { method: 'POST', body: paged });
+    assert.deepEqual(first.body.docs, [{ _id: 'f' }]);
+    await db.put({ _id: 'early', n: 3.5 });
+    const second = await request(`${server.url}/views/_find`, { method: 'POST', body: { ...paged, bookmark: first.body.bookmark } });
+    assert.deepEqual(second.body.docs, [{ _id: 'b' }]);
+    await db.remove(await db.get('early'));
     const stats = await request(`${server.url}/views/_find`, { method: 'POST', body: { selector: { n: { $gt: 3 } }, use_index: 'by-n', execution_stats: true } });
     assert.equal(stats.body.execution_stats.total_keys_examined, 3);
     // A json index checks the request as the path index does: nothing half-valid runs.

@@ -97,6 +97,29 @@ for (const engine of ENGINES) {
       assert.deepEqual(await ids({ selector: { _id: { $gt: null } } }), ['p1', 'p2', 'p3', 'p4', 'p5']);
     });
 
+    test('bookmarks page after the last row given: writes and deletes before it since shift nothing', async (t) => {
+      const { db, cleanup } = await freshDb(engine);
+      t.after(cleanup);
+      await db.bulkDocs(Array.from({ length: 10 }, (_, i) => ({ _id: `p${10 + i}`, age: 10 + i })));
+      for (const sort of [[{ age: 'asc' }], []] as const) {
+        const q = { selector: { age: { $gte: 10 } }, sort: [...sort], limit: 3, fields: ['_id'] };
+        const first = await db.find(q);
+        assert.deepEqual(first.docs.map((d) => d._id), ['p10', 'p11', 'p12']);
+        // Two new rows before the page's end, one deleted before it.
+        await db.bulkDocs([{ _id: `n${sort.length}a`, age: 10.5 }, { _id: `n${sort.length}b`, age: 11.5 }]);
+        await db.remove('p11', (await db.get('p11'))._rev!);
+        const second = await db.find({ ...q, bookmark: first.bookmark });
+        assert.deepEqual(second.docs.map((d) => d._id), ['p13', 'p14', 'p15'], JSON.stringify(sort));
+        const third = await db.find({ ...q, bookmark: second.bookmark });
+        assert.deepEqual(third.docs.map((d) => d._id), ['p16', 'p17', 'p18']);
+        await db.put({ _id: 'p11', age: 11 });
+        await db.bulkDocs([{ _id: `n${sort.length}a`, _rev: (await db.get(`n${sort.length}a`))._rev, _deleted: true }, { _id: `n${sort.length}b`, _rev: (await db.get(`n${sort.length}b`))._rev, _deleted: true }]);
+      }
+      // A bookmark of an earlier version (an offset alone) still pages by offset.
+      const old = await db.find({ selector: { age: { $gte: 10 } }, sort: [{ age: 'asc' }], limit: 2, bookmark: btoa(JSON.stringify({ o: 2 })) });
+      assert.deepEqual(old.docs.map((d) => d._id), ['p12', 'p13']);
+    });
+
     test('autoIndex off: find still exact by full scan; turning it on rebuilds the index', async (t) => {
       const { db, dataDir, cleanup } = await freshDb(engine, { autoIndex: false });
       t.after(cleanup);
