@@ -135,7 +135,8 @@ export class DesignDocs {
     for (const { ddoc, source } of validators) {
       const { sandbox, fn } = await this.sandboxes.compile(ddoc, source);
       try {
-        sandbox.validate(fn, newDoc, oldDoc, ctx.userCtx, secObj);
+        // CouchDB's userCtx names the database too.
+        sandbox.validate(fn, newDoc, oldDoc, { ...ctx.userCtx, db: this.db.name }, secObj);
       } catch (err) {
         if (isRefugeError(err)) return err;
         throw err;
@@ -175,7 +176,10 @@ export class DesignDocs {
     const source = (ddoc.filters as Record<string, unknown> | undefined)?.[filterName];
     if (typeof source !== 'string') throw new RefugeError('not_found', `missing json key: ${filterName}`);
     const { sandbox, fn } = await this.sandboxes.compile(ddoc, source);
-    const req = { query: request.query ?? {}, userCtx: request.userCtx ?? { name: null, roles: [] }, method: 'GET' };
+    // As much of CouchDB's request object as a feed has: its query, the caller (with the database
+    // named, as CouchDB names it) and the security object, which "members only" filters read.
+    const userCtx = { ...(request.userCtx ?? { name: null, roles: [] }), db: this.db.name };
+    const req = { query: request.query ?? {}, userCtx, secObj: await this.secObj(), info: { db_name: this.db.name }, method: 'GET' };
     return (doc) => {
       const [passed] = sandbox.filter(fn, [doc], req);
       // A filter that throws fails the request, as in CouchDB; it does not just leave the doc out.

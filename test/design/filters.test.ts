@@ -13,6 +13,8 @@ const DDOC = {
     byType: 'function(doc, req) { return doc.type === (req.query.type || "note"); }',
     deleted: 'function(doc) { return !!doc._deleted; }',
     throws: 'function() { throw new Error("no"); }',
+    // "Members only": what CouchDB hands a filter of the database and its security object.
+    members: 'function(doc, req) { return req.userCtx.db === "f" && req.info.db_name === "f" && req.secObj.members.names.indexOf(doc.who) >= 0; }',
   },
   views: { tagged: { map: 'function(doc) { if (doc.tag) emit(doc.tag, null); }' } },
 };
@@ -51,6 +53,9 @@ describe('design-document filters', () => {
     const thrown = await request(`${server.url}/f/_changes?filter=app/throws`);
     assert.equal(thrown.status, 500);
     assert.match(thrown.body.reason, /no/);
+    await request(`${server.url}/f/_security`, { method: 'PUT', body: { members: { names: ['ann'], roles: [] } } });
+    await request(`${server.url}/f/_bulk_docs`, { method: 'POST', body: { docs: [{ _id: 'w1', who: 'ann' }, { _id: 'w2', who: 'bob' }] } });
+    assert.deepEqual(ids((await request(`${server.url}/f/_changes?filter=app/members`)).body), ['w1']);
   });
 
   test('library changes and live subscription with a filter', async () => {

@@ -14,6 +14,7 @@ const VDU = `function (newDoc, oldDoc, userCtx, secObj) {
   if (newDoc.owner && newDoc.owner !== userCtx.name && userCtx.roles.indexOf('_admin') === -1) throw({unauthorized: 'not yours'});
   if (oldDoc && oldDoc.locked) throw({forbidden: 'doc is locked'});
   if (newDoc.needsMember && (!secObj.members || secObj.members.names.indexOf('ann') === -1)) throw({forbidden: 'ann must be a member'});
+  if (newDoc.wantDb && userCtx.db !== newDoc.wantDb) throw({forbidden: 'userCtx.db is ' + userCtx.db});
 }`;
 
 describe('validate_doc_update', () => {
@@ -42,6 +43,8 @@ describe('validate_doc_update', () => {
     // userCtx reaches the function.
     await assert.rejects(db.put({ _id: 'o', title: 't', owner: 'bob' }, { userCtx: { name: 'eve', roles: [] } }), { code: 'unauthorized' });
     await db.put({ _id: 'o', title: 't', owner: 'bob' }, { userCtx: { name: 'bob', roles: [] } });
+    // userCtx names the database, as CouchDB's does.
+    await db.put({ _id: 'named', title: 't', wantDb: 'v' });
   });
 
   test('the security object reaches the function', async () => {
