@@ -126,7 +126,8 @@ export abstract class DatabaseWrites extends DatabaseBase {
 
   /**
    * Adds or replaces one attachment (bytes stored as a blob); a new document when it has none.
-   * `maxSize` refuses larger bytes (too_large) before any is stored.
+   * `maxSize` refuses larger bytes (too_large) before any is stored; `userCtx` is the writer the
+   * write checks (validate_doc_update, design documents) see, as for any write.
    */
   async putAttachment(
     docId: string,
@@ -134,19 +135,19 @@ export abstract class DatabaseWrites extends DatabaseBase {
     rev: Rev | undefined,
     bytes: Uint8Array | AsyncIterable<Uint8Array>,
     contentType = 'application/octet-stream',
-    options: { maxSize?: number } = {},
+    options: { maxSize?: number } & Pick<BulkDocsOptions, 'userCtx'> = {},
   ): Promise<WriteResult> {
     this.check();
     if (!this.options.blobs) throw new RefugeError('not_implemented', 'this database has no blob store for attachments');
     checkAttachmentName(name);
     const base: Doc = rev === undefined ? { _id: docId } : await this.revToEdit(docId, rev);
     const put = await this.options.blobs.put(bytes, options.maxSize === undefined ? {} : { maxSize: options.maxSize });
-    return this.writeWith(base, rev, withAttachment(base, name, put, contentType));
+    return this.writeWith(base, rev, withAttachment(base, name, put, contentType), options);
   }
 
-  async removeAttachment(docId: string, name: string, rev: Rev): Promise<WriteResult> {
+  async removeAttachment(docId: string, name: string, rev: Rev, options: Pick<BulkDocsOptions, 'userCtx'> = {}): Promise<WriteResult> {
     const base = await this.revToEdit(docId, rev);
-    return this.writeWith(base, rev, withoutAttachment(base, name));
+    return this.writeWith(base, rev, withoutAttachment(base, name), options);
   }
 
   /**
@@ -162,9 +163,10 @@ export abstract class DatabaseWrites extends DatabaseBase {
     }
   }
 
-  private async writeWith(base: Doc, rev: Rev | undefined, atts: AttInputs): Promise<WriteResult> {
+  private async writeWith(base: Doc, rev: Rev | undefined, atts: AttInputs, options: Pick<BulkDocsOptions, 'userCtx'>): Promise<WriteResult> {
     const doc = editOf(base, rev);
-    const refused = await this.checkWrites([{ ...doc, _attachments: attachmentStubs(atts, base._attachments) }], {});
+    const checked = options.userCtx === undefined ? {} : { userCtx: options.userCtx };
+    const refused = await this.checkWrites([{ ...doc, _attachments: attachmentStubs(atts, base._attachments) }], checked);
     if (refused?.[0]) throw new RefugeError(refused[0].error as never, refused[0].reason);
     const result = await this.writer
       .submit(async (batch) => batch.write(doc, true, Object.keys(atts).length ? atts : undefined))

@@ -182,6 +182,9 @@ export function buildApp(ctx: ServerContext, options: AppOptions = {}): FastifyI
     if (req.headers.upgrade) reply.raw.once('finish', () => req.raw.socket?.destroy());
     req.user = ANONYMOUS;
     req.peer = null;
+    // The router ends a path at a raw `#`; the checks below must see the path it routes, so a URL
+    // holding one (no client sends it: a fragment stays in the browser) is refused outright.
+    if (req.url.includes('#')) throw new RefugeError('bad_request', 'a request URL may not hold a raw #');
     const authorization = req.headers.authorization;
     if (authorization?.startsWith(PEER_AUTH_PREFIX)) {
       // A signed peer is never an admin (not even in admin party): its grants are all it has.

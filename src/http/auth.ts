@@ -80,37 +80,45 @@ export class Auth {
     if (Buffer.from(session, 'base64url').toString('utf8').split(':').length < 3) {
       throw new RefugeError('bad_request', 'Malformed AuthSession cookie. Please clear your cookies.');
     }
-    const name = this.verifySession(session);
-    if (name === undefined) return ANONYMOUS;
-    if (name === this.admin.name) return { name, roles: ['_admin'] };
-    // A user's roles as their document says now; a user deleted since is logged out.
-    return (await this.users?.current(name)) ?? ANONYMOUS;
+    const parts = this.sessionParts(session);
+    if (parts === undefined) return ANONYMOUS;
+    const { name } = parts;
+    if (name === this.admin.name) return this.verifySession(parts, '') ? { name, roles: ['_admin'] } : ANONYMOUS;
+    // A user's session holds while their password does (the salt changes with it, as in CouchDB),
+    // with their roles as their document says now; a user deleted since is logged out.
+    const account = await this.users?.account(name);
+    return account && this.verifySession(parts, account.salt) ? account.ctx : ANONYMOUS;
   }
 
-  /** A signed session cookie value: name:expiry:hmac, base64url. */
-  issueSession(name: string): string {
+  /** A signed session cookie value: name:expiry:hmac, base64url; `salt` ties it to the password. */
+  async issueSession(name: string): Promise<string> {
+    const salt = name === this.admin?.name ? '' : ((await this.users?.account(name))?.salt ?? '');
     const expires = Math.floor(Date.now() / 1000) + SESSION_SECONDS;
     const payload = `${name}:${expires.toString(16)}`;
-    const mac = createHmac('sha256', this.secret).update(payload).digest('base64url');
-    return Buffer.from(`${payload}:${mac}`).toString('base64url');
+    return Buffer.from(`${payload}:${this.sessionMac(payload, salt)}`).toString('base64url');
+  }
+
+  private sessionMac(payload: string, salt: string): string {
+    return createHmac('sha256', this.secret).update(`${payload}\u0000${salt}`).digest('base64url');
   }
 
   cookieHeader(value: string, maxAge = SESSION_SECONDS): string {
     return `${COOKIE}=${value}; Version=1; Path=/; HttpOnly; SameSite=Lax; Max-Age=${maxAge}`;
   }
 
-  /** The name a valid, unexpired session cookie was issued to. */
-  private verifySession(value: string): string | undefined {
-    const decoded = Buffer.from(value, 'base64url').toString('utf8');
-    // Names may hold colons: the expiry and the MAC are the last two parts.
-    const parts = decoded.split(':');
+  /** A session cookie's parts (names may hold colons: the expiry and the MAC are the last two). */
+  private sessionParts(value: string): { name: string; expires: string; mac: string } | undefined {
+    const parts = Buffer.from(value, 'base64url').toString('utf8').split(':');
     if (parts.length < 3) return undefined;
     const mac = parts.pop()!;
     const expires = parts.pop()!;
-    const name = parts.join(':');
-    const expect = createHmac('sha256', this.secret).update(`${name}:${expires}`).digest('base64url');
-    if (!sameBytes(mac, expect)) return undefined;
-    return Number.parseInt(expires, 16) * 1000 > Date.now() ? name : undefined;
+    return { name: parts.join(':'), expires, mac };
+  }
+
+  /** Whether a session was issued here, for this salt, and has not expired. */
+  private verifySession(s: { name: string; expires: string; mac: string }, salt: string): boolean {
+    if (!sameBytes(s.mac, this.sessionMac(`${s.name}:${s.expires}`, salt))) return false;
+    return Number.parseInt(s.expires, 16) * 1000 > Date.now();
   }
 }
 

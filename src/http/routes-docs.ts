@@ -219,7 +219,7 @@ export function docRoutes(app: FastifyInstance, ctx: ServerContext): void {
     // Attachments are blobs: the blob limit holds for them as for /_blobs (a refused body is not read).
     const r = await withBody(req, reply, () => {
       checkDeclaredLength(req, ctx.settings.blobLimit);
-      return db.putAttachment(docIdOf(req), attName(req), rev, bytes, type, { maxSize: ctx.settings.blobLimit });
+      return db.putAttachment(docIdOf(req), attName(req), rev, bytes, type, { maxSize: ctx.settings.blobLimit, userCtx: req.user });
     });
     const path = `/${encodeURIComponent(req.params.db)}/${docPath(r.id)}/${attName(req).split('/').map(encodeURIComponent).join('/')}`;
     reply.code(201).header('ETag', `"${r.rev}"`).header('Location', absoluteUrl(req, path));
@@ -230,7 +230,7 @@ export function docRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const db = await dbOf(ctx, req);
     const rev = writeRev(req, undefined);
     if (rev === undefined) throw new RefugeError('conflict', 'Document update conflict.');
-    const r = await db.removeAttachment(docIdOf(req), attName(req), rev);
+    const r = await db.removeAttachment(docIdOf(req), attName(req), rev, { userCtx: req.user });
     reply.header('ETag', `"${r.rev}"`);
     return { ok: true, id: r.id, rev: r.rev };
   };

@@ -82,7 +82,7 @@ export function serverRoutes(app: FastifyInstance, ctx: ServerContext): void {
       else reply.code(401);
       return { error: 'unauthorized', reason: 'Name or password is incorrect.' };
     }
-    reply.header('Set-Cookie', ctx.auth.cookieHeader(ctx.auth.issueSession(user.name!)));
+    reply.header('Set-Cookie', ctx.auth.cookieHeader(await ctx.auth.issueSession(user.name!)));
     const next = redirectTo(q, 'next');
     if (next !== undefined) reply.code(302).header('Location', absoluteUrl(req, next));
     return { ok: true, name: user.name, roles: user.roles };

@@ -77,4 +77,14 @@ export async function checkUserDocWrite(accounts: UserAccounts, user: UserCtx, m
   if (current !== undefined && user.name === null) throw new RefugeError('conflict', 'Document update conflict.');
   const roles = current === undefined ? [] : current.roles;
   if (JSON.stringify(doc.roles ?? []) !== JSON.stringify(roles ?? [])) throw new RefugeError('forbidden', 'Only _admin may set roles');
+  // A password is given as `password` and hashed here: a user does not choose its derivation (an
+  // iteration count of their own would make every wrong login against it cost what they chose).
+  if (typeof doc.password !== 'string') {
+    for (const field of KEY_FIELDS) {
+      if (JSON.stringify(doc[field]) !== JSON.stringify(current?.[field])) throw new RefugeError('forbidden', `${field} is set by the server from password`);
+    }
+  }
 }
+
+/** The PBKDF2 fields the server derives from a user document's `password`. */
+const KEY_FIELDS = ['password_scheme', 'pbkdf2_prf', 'iterations', 'salt', 'derived_key'] as const;

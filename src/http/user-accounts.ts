@@ -11,6 +11,8 @@ export { USER_PREFIX };
 export const USERS_DB = '_users';
 /** Logins remembered (name -> the revision and password last checked): a bound on memory. */
 const REMEMBERED = 1000;
+/** The most PBKDF2 iterations a login derives (CouchDB 3.4 makes 600,000). */
+const MAX_ITERATIONS = 1_000_000;
 
 export interface AccountCtx {
   name: string;
@@ -51,10 +53,13 @@ export class UserAccounts {
     return contextOf(name, doc);
   }
 
-  /** A logged-in user's context now (their roles may have changed since), or undefined if they are gone. */
-  async current(name: string): Promise<AccountCtx | undefined> {
+  /**
+   * A user's context now (their roles may have changed since) and their password's salt, which
+   * sessions are bound to; undefined when the account is gone.
+   */
+  async account(name: string): Promise<{ ctx: AccountCtx; salt: string } | undefined> {
     const doc = await this.userDoc(name);
-    return doc ? contextOf(name, doc) : undefined;
+    return doc ? { ctx: contextOf(name, doc), salt: typeof doc.salt === 'string' ? doc.salt : '' } : undefined;
   }
 }
 
@@ -67,7 +72,8 @@ function contextOf(name: string, doc: Doc): AccountCtx {
 async function passwordMatches(doc: Doc, password: string): Promise<boolean> {
   if (doc.password_scheme !== 'pbkdf2' || typeof doc.salt !== 'string' || typeof doc.derived_key !== 'string') return false;
   const iterations = doc.iterations;
-  if (typeof iterations !== 'number' || !Number.isSafeInteger(iterations) || iterations < 1 || iterations > 10_000_000) return false;
+  // Past MAX_ITERATIONS a check would hold a thread for seconds: such a document logs nobody in.
+  if (typeof iterations !== 'number' || !Number.isSafeInteger(iterations) || iterations < 1 || iterations > MAX_ITERATIONS) return false;
   const key = await derivedKey(password, doc.salt, iterations, typeof doc.pbkdf2_prf === 'string' ? doc.pbkdf2_prf : 'sha');
   return key !== undefined && sameText(key, doc.derived_key.toLowerCase());
 }

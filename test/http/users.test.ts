@@ -5,6 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pbkdf2Sync } from 'node:crypto';
+import { rawRequest } from './raw-http.ts';
 import { request, startTestServer, type TestServer } from './server.ts';
 
 const basic = (name: string, password: string) => ({ authorization: 'Basic ' + Buffer.from(`${name}:${password}`).toString('base64') });
@@ -60,6 +61,41 @@ describe('_users accounts and _security', () => {
     assert.notEqual((await bob('/team/_design/d', { method: 'PUT', body: { views: {} } })).status, 201);
     assert.equal((await as(basic('bob', 'wrong'))('/team')).status, 401);
     assert.equal((await bob('/_users/org.couchdb.user:bob')).status, 200);
+  });
+
+  test('the paths checked are the paths routed: a raw # is refused, not read as the end of the path', async () => {
+    const port = Number(new URL(u).port);
+    const forged = JSON.stringify({ _id: 'org.couchdb.user:bob', _rev: '99-0123456789abcdef0123456789abcdef', name: 'bob#&new_edits=false', type: 'user', roles: [], password: 'pwned' });
+    const r = await rawRequest(port, { method: 'PUT', path: '/_users/org.couchdb.user:bob#&new_edits=false', body: forged });
+    assert.equal(r.status, 400, r.text);
+    assert.equal((await as(basic('bob', 'pwned'))('/team')).status, 401);
+    assert.equal((await as(basic('bob', 'pw'))('/team')).status, 200);
+  });
+
+  test('attachments are written as their writer: validation and the design-document rule hold for them', async () => {
+    const admin = as(ADMIN);
+    const bob = as(basic('bob', 'pw'));
+    await admin('/guarded', { method: 'PUT' });
+    await admin('/guarded/_security', { method: 'PUT', body: { members: { names: ['bob'], roles: [] } } });
+    await admin('/guarded/_design/ro', { method: 'PUT', body: { validate_doc_update: 'function (n, o, u) { if (u.roles.indexOf("_admin") === -1) throw({forbidden: "members may not write"}); }' } });
+    const put = (path: string) => request(`${u}${path}`, { method: 'PUT', raw: 'hello', headers: { ...basic('bob', 'pw'), 'content-type': 'text/plain' } });
+    assert.equal((await put('/guarded/d2/a.txt')).status, 403);
+    assert.notEqual((await put('/guarded/_design/evil/a.txt')).status, 201);
+    assert.equal((await bob('/guarded/_design/evil')).status, 404);
+    assert.equal((await admin('/guarded/d3/a.txt', { method: 'PUT', body: 'x' })).status, 201, 'the admin passes');
+  });
+
+  test('a user does not choose their key derivation; a session ends when the password changes', async () => {
+    const anon = as({});
+    const chosen = { ...userDoc('slow'), password_scheme: 'pbkdf2', pbkdf2_prf: 'sha', iterations: 10_000_000, salt: '00', derived_key: '00' };
+    assert.equal((await anon('/_users/org.couchdb.user:slow', { method: 'PUT', body: chosen })).status, 403);
+    assert.equal((await anon('/_users/org.couchdb.user:carol', { method: 'PUT', body: userDoc('carol', { password: 'c1' }) })).status, 201);
+    const login = await request(`${u}/_session`, { method: 'POST', body: { name: 'carol', password: 'c1' } });
+    const cookie = { cookie: login.headers.get('set-cookie')!.split(';', 1)[0]! };
+    assert.deepEqual((await as(cookie)('/_session')).body.userCtx, { name: 'carol', roles: [] });
+    const mine = (await as(cookie)('/_users/org.couchdb.user:carol')).body;
+    assert.equal((await as(cookie)('/_users/org.couchdb.user:carol', { method: 'PUT', body: { ...mine, password: 'c2' } })).status, 201);
+    assert.deepEqual((await as(cookie)('/_session')).body.userCtx, { name: null, roles: [] }, 'the old session is over');
   });
 
   test("an account made by CouchDB before 3.4 (PBKDF2-SHA-1, 10 iterations), replicated in, logs in", async () => {
