@@ -204,7 +204,7 @@ export function buildApp(ctx: ServerContext, options: AppOptions = {}): FastifyI
       req.user = ADMIN_PARTY;
       return;
     }
-    req.user = await ctx.auth.identify(authorization, req.headers.cookie);
+    req.user = await ctx.auth.identify(authorization, req.headers.cookie, (session) => reply.header('Set-Cookie', ctx.auth.cookieHeader(session)));
     const path = req.url.split('?', 1)[0]!;
     if (!OPEN.has(path) && !req.user.roles.includes('_admin')) await authorizeUser(ctx, req.user, req.method, path);
   });

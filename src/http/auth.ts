@@ -63,8 +63,12 @@ export class Auth {
     return (await this.users?.login(name, password)) ?? undefined;
   }
 
-  /** Who is calling, from an Authorization header or a session cookie; anonymous when neither. */
-  async identify(authorization: string | undefined, cookie: string | undefined): Promise<UserCtx> {
+  /**
+   * Who is calling, from an Authorization header or a session cookie; anonymous when neither. A
+   * session past half its life is renewed through `renew` (a new cookie value), as CouchDB renews
+   * one in use: an active client is not logged out mid-work.
+   */
+  async identify(authorization: string | undefined, cookie: string | undefined, renew?: (session: string) => void): Promise<UserCtx> {
     if (!this.admin) return ADMIN_PARTY; // loopback only
     // The scheme name is case-insensitive (RFC 9110), as CouchDB takes it.
     if (authorization !== undefined && /^basic /i.test(authorization)) {
@@ -83,11 +87,17 @@ export class Auth {
     const parts = this.sessionParts(session);
     if (parts === undefined) return ANONYMOUS;
     const { name } = parts;
-    if (name === this.admin.name) return this.verifySession(parts, '') ? { name, roles: ['_admin'] } : ANONYMOUS;
-    // A user's session holds while their password does (the salt changes with it, as in CouchDB),
-    // with their roles as their document says now; a user deleted since is logged out.
-    const account = await this.users?.account(name);
-    return account && this.verifySession(parts, account.salt) ? account.ctx : ANONYMOUS;
+    let user: UserCtx | undefined;
+    if (name === this.admin.name) user = this.verifySession(parts, '') ? { name, roles: ['_admin'] } : undefined;
+    else {
+      // A user's session holds while their password does (the salt changes with it, as in CouchDB),
+      // with their roles as their document says now; a user deleted since is logged out.
+      const account = await this.users?.account(name);
+      user = account && this.verifySession(parts, account.salt) ? account.ctx : undefined;
+    }
+    if (user === undefined) return ANONYMOUS;
+    if (renew && Number.parseInt(parts.expires, 16) * 1000 - Date.now() < (SESSION_SECONDS * 1000) / 2) renew(await this.issueSession(name));
+    return user;
   }
 
   /** A signed session cookie value: name:expiry:hmac, base64url; `salt` ties it to the password. */

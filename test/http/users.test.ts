@@ -98,6 +98,21 @@ describe('_users accounts and _security', () => {
     assert.deepEqual((await as(cookie)('/_session')).body.userCtx, { name: null, roles: [] }, 'the old session is over');
   });
 
+  test('a session in use is renewed past half its life, so an active user is not logged out', async (t) => {
+    assert.equal((await as({})('/_users/org.couchdb.user:dave', { method: 'PUT', body: userDoc('dave', { password: 'd1' }) })).status, 201);
+    const login = await request(`${u}/_session`, { method: 'POST', body: { name: 'dave', password: 'd1' } });
+    const first = { cookie: login.headers.get('set-cookie')!.split(';', 1)[0]! };
+    const start = Date.now();
+    assert.equal((await as(first)('/_session')).headers.get('set-cookie'), null, 'fresh: not renewed');
+    t.mock.timers.enable({ apis: ['Date'], now: start + 6 * 60_000 });
+    const used = await as(first)('/_session');
+    assert.deepEqual(used.body.userCtx, { name: 'dave', roles: [] });
+    const renewed = { cookie: used.headers.get('set-cookie')!.split(';', 1)[0]! };
+    t.mock.timers.setTime(start + 11 * 60_000);
+    assert.deepEqual((await as(first)('/_session')).body.userCtx, { name: null, roles: [] }, 'the first cookie expired');
+    assert.deepEqual((await as(renewed)('/_session')).body.userCtx, { name: 'dave', roles: [] });
+  });
+
   test("an account made by CouchDB before 3.4 (PBKDF2-SHA-1, 10 iterations), replicated in, logs in", async () => {
     const salt = 'c0ffeec0ffeec0ffeec0ffeec0ffee00';
     const derived = pbkdf2Sync('old-pw', Buffer.from(salt, 'utf8'), 10, 20, 'sha1').toString('hex');
