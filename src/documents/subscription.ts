@@ -60,41 +60,34 @@ export function liveChanges<Row = ChangeRow>(
   abort?: AbortSignal,
 ): AsyncGenerator<Row[], void, undefined> {
   const stop = new AbortController();
-  const feed = pullChanges(source, since, batchSize, intervalMs, abort ? AbortSignal.any([abort, stop.signal]) : stop.signal);
+  const signal = abort ? AbortSignal.any([abort, stop.signal]) : stop.signal;
+  const feed = (async function* (): AsyncGenerator<Row[], void, undefined> {
+    let cursor = since;
+    let waited = false;
+    while (!signal.aborted && !source.signal.isClosed) {
+      if (waited && intervalMs > 0) await sleep(intervalMs, signal);
+      if (signal.aborted || source.signal.isClosed) return;
+      const { results, lastSeq } = await source.read(cursor, batchSize);
+      cursor = lastSeq;
+      if (results.length > 0) {
+        waited = false;
+        yield results;
+        continue;
+      }
+      // Subscribe before re-checking, so a commit between the read and the wait is not missed.
+      const next = source.signal.next(signal);
+      if (source.currentSeq() > cursor) {
+        waited = false;
+        continue;
+      }
+      await next;
+      waited = true;
+    }
+  })();
   const end = feed.return.bind(feed);
   feed.return = (value) => {
     stop.abort();
     return end(value);
   };
   return feed;
-}
-
-async function* pullChanges<Row>(
-  source: FeedSource<Row>,
-  since: number,
-  batchSize: number,
-  intervalMs: number,
-  abort?: AbortSignal,
-): AsyncGenerator<Row[], void, undefined> {
-  let cursor = since;
-  let waited = false;
-  while (!abort?.aborted && !source.signal.isClosed) {
-    if (waited && intervalMs > 0) await sleep(intervalMs, abort);
-    if (abort?.aborted || source.signal.isClosed) return;
-    const { results, lastSeq } = await source.read(cursor, batchSize);
-    cursor = lastSeq;
-    if (results.length > 0) {
-      waited = false;
-      yield results;
-      continue;
-    }
-    // Subscribe before re-checking, so a commit between the read and the wait is not missed.
-    const next = source.signal.next(abort);
-    if (source.currentSeq() > cursor) {
-      waited = false;
-      continue;
-    }
-    await next;
-    waited = true;
-  }
 }
