@@ -165,8 +165,7 @@ export abstract class DatabaseWrites extends DatabaseBase {
 
   private async writeWith(base: Doc, rev: Rev | undefined, atts: AttInputs, options: Pick<BulkDocsOptions, 'userCtx'>): Promise<WriteResult> {
     const doc = editOf(base, rev);
-    const checked = options.userCtx === undefined ? {} : { userCtx: options.userCtx };
-    const refused = await this.checkWrites([{ ...doc, _attachments: attachmentStubs(atts, base._attachments) }], checked);
+    const refused = await this.checkWrites([{ ...doc, _attachments: attachmentStubs(atts, base._attachments) }], options);
     if (refused?.[0]) throw new RefugeError(refused[0].error as never, refused[0].reason);
     const result = await this.writer
       .submit(async (batch) => batch.write(doc, true, Object.keys(atts).length ? atts : undefined))

@@ -133,7 +133,7 @@ export class Auth {
 }
 
 /** Constant-time string equality; compares UTF-8 bytes (timingSafeEqual throws on unequal lengths). */
-function sameBytes(a: string, b: string): boolean {
+export function sameBytes(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);

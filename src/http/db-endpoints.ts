@@ -33,6 +33,9 @@ const ENDPOINTS: Record<string, readonly string[]> = {
 const JSON_PUT_ENDPOINTS = new Set(['_security', '_revs_limit', '_purged_infos_limit']);
 
 /** The segments of a request path (still percent-encoded), without the query. */
+/** Whether a path's first segment is a database: `_replicator` and `_users` too, never another `_` path (`/_blobs`, `/_node`). */
+const namesDb = (first: string | undefined): boolean => first !== undefined && (!first.startsWith('_') || isSystemDbName(first));
+
 function segments(url: string): string[] {
   const path = url.split('?', 1)[0]!;
   return path.split('/').slice(1);
@@ -57,7 +60,7 @@ export function endpointMethodError(method: string, url: string): RefugeError | 
  */
 export function allowedMethods(url: string): string {
   const parts = segments(url);
-  const isDb = parts[0] !== undefined && parts[0] !== '' && (!parts[0].startsWith('_') || isSystemDbName(parts[0]));
+  const isDb = parts[0] !== '' && namesDb(parts[0]);
   if (isDb && parts.length === 1) return 'DELETE,GET,HEAD,POST,PUT';
   if (isDb && parts.length === 2 && !parts[1]!.startsWith('_')) return 'COPY,DELETE,GET,HEAD,POST,PUT';
   return 'GET,HEAD';
@@ -78,8 +81,7 @@ export function isFormUploadPath(url: string): boolean {
  */
 export function isJsonPutPath(url: string): boolean {
   const parts = segments(url);
-  // A database's name: `_replicator` and `_users` too, never another `_` path (`/_blobs`, `/_node`).
-  const isDb = !parts[0]!.startsWith('_') || isSystemDbName(parts[0]!);
+  const isDb = namesDb(parts[0]);
   if (parts.length === 2) return isDb && (!(parts[1]! in ENDPOINTS) || JSON_PUT_ENDPOINTS.has(parts[1]!));
   return parts.length === 3 && isDb && (parts[1] === '_design' || parts[1] === '_local');
 }

@@ -2,10 +2,11 @@
 // fields), checked for Basic and cookie logins beside the server admin. A password is derived once
 // per document revision: later requests with it are checked against an HMAC kept in memory.
 
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import type { Doc } from '../documents/index.ts';
 import { isRefugeError } from '../errors/index.ts';
 import { derivedKey, USER_PREFIX, type RefugeNode } from '../node/index.ts';
+import { sameBytes } from './auth.ts';
 
 export { USER_PREFIX };
 export const USERS_DB = '_users';
@@ -45,7 +46,7 @@ export class UserAccounts {
     if (!doc) return undefined;
     const mac = createHmac('sha256', this.secret).update(password).digest('base64');
     const known = this.remembered.get(name);
-    if (known && known.rev === doc._rev) return sameText(known.mac, mac) ? contextOf(name, doc) : undefined;
+    if (known && known.rev === doc._rev) return sameBytes(known.mac, mac) ? contextOf(name, doc) : undefined;
     if (!(await passwordMatches(doc, password))) return undefined;
     this.remembered.delete(name);
     this.remembered.set(name, { rev: doc._rev!, mac });
@@ -75,11 +76,5 @@ async function passwordMatches(doc: Doc, password: string): Promise<boolean> {
   // Past MAX_ITERATIONS a check would hold a thread for seconds: such a document logs nobody in.
   if (typeof iterations !== 'number' || !Number.isSafeInteger(iterations) || iterations < 1 || iterations > MAX_ITERATIONS) return false;
   const key = await derivedKey(password, doc.salt, iterations, typeof doc.pbkdf2_prf === 'string' ? doc.pbkdf2_prf : 'sha');
-  return key !== undefined && sameText(key, doc.derived_key.toLowerCase());
-}
-
-function sameText(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
+  return key !== undefined && sameBytes(key, doc.derived_key.toLowerCase());
 }
