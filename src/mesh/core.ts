@@ -38,7 +38,7 @@ export { KAD_PROTOCOL, MDNS_SERVICE_TAG, loopbackOnly } from './libp2p-options.t
 export { StreamPool, POOL_IDLE_MS } from './stream-pool.ts';
 export { MeshPeer, meshRequest, type MeshPeerOptions, type StreamOpener } from './mesh-peer.ts';
 export { ReplicationService, type ReplicationServiceOptions } from './replication-server.ts';
-export { REPLICATION_PROTOCOL, REPLICATION_PROTOCOL_MANY, type ReplicationOp, type ReplicationRequest, type SharedDb } from './replication-protocol.ts';
+export { CHANGES_FEED_PROTOCOL, REPLICATION_PROTOCOL, REPLICATION_PROTOCOL_MANY, type ReplicationOp, type ReplicationRequest, type SharedDb } from './replication-protocol.ts';
 export { AutoSync, type AutoSyncEvents, type AutoSyncOptions, type PullKey } from './auto-sync.ts';
 export {
   QUERY_PROTOCOL,

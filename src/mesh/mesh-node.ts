@@ -24,7 +24,7 @@ import { HUB_PROTOCOL, hubHandler } from './hub-protocol.ts';
 import { HubRegistry } from './hub-registry.ts';
 import { libp2pOptions } from './libp2p-options.ts';
 import { DHT_LOOKUP_MS, MeshDiscovery, dhtFind, type DiscoveryHost } from './mesh-discovery.ts';
-import { REPLICATION_PROTOCOL, REPLICATION_PROTOCOL_MANY, type SharedDb } from './replication-protocol.ts';
+import { CHANGES_FEED_PROTOCOL, REPLICATION_PROTOCOL, REPLICATION_PROTOCOL_MANY, type SharedDb } from './replication-protocol.ts';
 import { PeerPresence } from './peer-presence.ts';
 import { openConnectionTo } from './connection-wait.ts';
 import { StreamPool } from './stream-pool.ts';
@@ -103,6 +103,7 @@ export class MeshNode extends Emitter<MeshEvents> implements StreamOpener {
         const service = new ReplicationService({ node: options.node, trust: options.trust, onRescan: (peerId) => mesh.emit('peer:shares', { peerId }) });
         await mesh.handle(REPLICATION_PROTOCOL, service.handler);
         await mesh.handle(REPLICATION_PROTOCOL_MANY, service.manyHandler);
+        await mesh.handle(CHANGES_FEED_PROTOCOL, service.feedHandler);
         await mesh.handle(BLOB_PROTOCOL, mesh.blobs.handler);
         await mesh.handle(REFS_PROTOCOL, mesh.refs.handler);
       }

@@ -16,6 +16,7 @@ import type {
 } from '../replication/index.ts';
 import { timeoutSignal } from '../replication/retry.ts';
 import { attachmentsAsBlobs, fetchAttachments, type AttachmentBlobs } from './attachment-fetch.ts';
+import { FeedReader } from './changes-feed.ts';
 import { DEFAULT_MAX_ANSWER_BYTES, REPLICATION_PROTOCOL, REPLICATION_PROTOCOL_MANY, type ReplicationRequest, type SharedDb } from './replication-protocol.ts';
 import type { PooledStream, StreamPool } from './stream-pool.ts';
 import { answerError, frames } from './wire.ts';
@@ -118,6 +119,8 @@ export class MeshPeer implements ReplicationPeer {
   private blobs: StoredBlobs | undefined;
   /** Cleared when the peer refuses blobs from us: pushes carry base64 from then on. */
   private pushBlobs = true;
+  /** Normal changes feeds read on batch after batch come through a feed the source pushes. */
+  private readonly feeds: FeedReader;
 
   constructor(
     private readonly mesh: StreamOpener,
@@ -128,6 +131,13 @@ export class MeshPeer implements ReplicationPeer {
     this.timeoutMs = options.requestTimeoutMs ?? 60_000;
     const blobs = options.blobs === false ? undefined : (options.blobs ?? (mesh as { blobs?: AttachmentBlobs }).blobs);
     if (blobs?.store) this.blobs = blobs as StoredBlobs;
+    this.feeds = new FeedReader(mesh, {
+      peerId,
+      db: dbName,
+      timeoutMs: this.timeoutMs,
+      maxAnswerBytes: options.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES,
+      ...(options.dial === false && { dial: false }),
+    });
   }
 
   /** The replication id input: this peer's database, whatever addresses it is reached at. */
@@ -148,10 +158,11 @@ export class MeshPeer implements ReplicationPeer {
     return (await this.call('info', {}, options.signal)) as PeerInfo;
   }
 
-  async changes(req: PeerChangesRequest): Promise<PeerChanges> {
-    const { signal, ...params } = req;
-    const longpoll = req.feed === 'longpoll' ? (req.timeoutMs ?? 30_000) : 0;
-    return (await this.call('changes', { ...params }, signal, longpoll)) as PeerChanges;
+  changes(req: PeerChangesRequest): Promise<PeerChanges> {
+    return this.feeds.changes(req, async ({ signal, ...params }) => {
+      const longpoll = params.feed === 'longpoll' ? (params.timeoutMs ?? 30_000) : 0;
+      return (await this.call('changes', { ...params }, signal, longpoll)) as PeerChanges;
+    });
   }
 
   async revsDiff(request: ReadonlyMap<string, string[]>, options: CallOptions = {}): Promise<Map<string, RevsDiffEntry>> {

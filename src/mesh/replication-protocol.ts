@@ -4,12 +4,23 @@
 // Shared by the client (MeshPeer) and server. `dbs` lists what a peer shares with the asker;
 // `rescan` tells a peer that this list changed (a database made or granted), so it looks again now.
 // `bulkGet` with `attachments: "stubs"` answers stubs, the blobs then travel by `/refuge/blobs/1.0.0`.
+// `/refuge/changes-feed/1.0.0` streams a normal changes feed batch after batch (changes-feed.ts).
 
 import { RefugeError } from '../errors/index.ts';
 import type { DbAccess } from './grants.ts';
 
 export const REPLICATION_PROTOCOL = '/refuge/replication/1.0.0';
 export const REPLICATION_PROTOCOL_MANY = '/refuge/replication/1.1.0';
+/**
+ * A changes feed pushed batch after batch, so a reader never waits a round trip per batch: the
+ * client sends one `changes` request (without `op`) with `credit`, the batches it may be sent ahead
+ * of reading; the server answers one frame per batch while it has credit, each `{credit}` frame
+ * from the client grants more, and it closes the stream after the first batch of fewer than `limit`
+ * rows (caught up) or after an error answer.
+ */
+export const CHANGES_FEED_PROTOCOL = '/refuge/changes-feed/1.0.0';
+/** Batches a feed's client may let the server write ahead of its reading. */
+export const MAX_FEED_CREDIT = 16;
 /** A server closes a 1.1.0 stream that brought no new request for this long. */
 export const STREAM_IDLE_MS = 60_000;
 

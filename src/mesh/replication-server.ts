@@ -11,6 +11,7 @@ import { inlineBlobAttachments } from './attachment-fetch.ts';
 import { accessOf, isTrusted, sharedWith } from './grants.ts';
 import {
   DEFAULT_MAX_REQUEST_BYTES,
+  MAX_FEED_CREDIT,
   MAX_LONGPOLL_MS,
   OP_ACCESS,
   STREAM_IDLE_MS,
@@ -22,7 +23,7 @@ import {
   type ReplicationRequest,
 } from './replication-protocol.ts';
 import type { TrustStore } from './trust-store.ts';
-import { changesText, errorAnswer, frames, type Answer } from './wire.ts';
+import { changesText, errorAnswer, frames, type Answer, type ChangesText, type Frames } from './wire.ts';
 
 export interface ReplicationServiceOptions {
   node: RefugeNode;
@@ -124,7 +125,61 @@ export class ReplicationService {
   /** The handler of 1.1.0: request, answer, request, answer… until the client closes or goes idle. */
   readonly manyHandler = (stream: Stream, connection: Connection): Promise<void> => this.serve(stream, connection, true);
 
-  private async serve(stream: Stream, connection: Connection, many: boolean): Promise<void> {
+  /** The handler of the changes feed (CHANGES_FEED_PROTOCOL): batches pushed while the client grants credit. */
+  readonly feedHandler = async (stream: Stream, connection: Connection): Promise<void> => {
+    const { peerId, io, gone, onClose } = await this.accept(stream, connection);
+    try {
+      const wait = (ms: number) => AbortSignal.any([gone.signal, AbortSignal.timeout(ms)]);
+      let first: Record<string, unknown>;
+      let credit = 0;
+      try {
+        first = object(await io.read(wait(REQUEST_WAIT_MS)), 'a changes feed request');
+        credit = creditOf(first.credit, credit);
+      } catch (err) {
+        await io.write(errorAnswer(err));
+        await stream.close();
+        return;
+      }
+      const { credit: _c, op: _op, ...params } = first;
+      const limit = params.limit ?? 500;
+      let since = params.since;
+      for (;;) {
+        // Waits for credit; a client that closed or went quiet ends the feed.
+        while (credit === 0) {
+          try {
+            credit = creditOf(object(await io.read(wait(STREAM_IDLE_MS)), 'credit').credit, credit);
+          } catch {
+            stream.abort(new Error('the changes feed got no credit'));
+            return;
+          }
+        }
+        let answer: Answer;
+        let done = false;
+        try {
+          // Every batch is a whole request of its own: grants, lease and checks as for `changes`.
+          const result = (await this.answer(peerId, { ...params, op: 'changes', feed: 'normal', since }, gone.signal)) as ChangesText;
+          answer = { ok: true, result };
+          since = result.lastSeq;
+          done = result.rows < (limit as number);
+        } catch (err) {
+          answer = errorAnswer(err);
+          done = true;
+        }
+        if (gone.signal.aborted) return;
+        await io.write(answer);
+        credit--;
+        if (done) break;
+      }
+      await stream.close();
+    } catch (err) {
+      stream.abort(err instanceof Error ? err : new Error(String(err)));
+    } finally {
+      stream.removeEventListener('close', onClose);
+    }
+  };
+
+  /** A stream's asker, its frames, and a signal that aborts when the stream closes. */
+  private async accept(stream: Stream, connection: Connection): Promise<{ peerId: string; io: Frames; gone: AbortController; onClose: () => void }> {
     const peerId = connection.remotePeer.toString();
     // A stranger must not make this node buffer large frames on its many streams: a small limit.
     const trusted = await this.options.trust.current().then((s) => isTrusted(s, peerId), () => false);
@@ -132,6 +187,11 @@ export class ReplicationService {
     const gone = new AbortController();
     const onClose = () => gone.abort(new RefugeError('closed', 'the asking peer went away'));
     stream.addEventListener('close', onClose);
+    return { peerId, io, gone, onClose };
+  }
+
+  private async serve(stream: Stream, connection: Connection, many: boolean): Promise<void> {
+    const { peerId, io, gone, onClose } = await this.accept(stream, connection);
     try {
       for (let first = true; ; first = false) {
         let answer: Answer | undefined;
@@ -165,6 +225,14 @@ export class ReplicationService {
       stream.removeEventListener('close', onClose);
     }
   }
+}
+
+/** Credit after a grant of `value` on top of `held`: a positive whole number, at most MAX_FEED_CREDIT in all. */
+function creditOf(value: unknown, held: number): number {
+  if (!Number.isSafeInteger(value) || (value as number) < 1 || held + (value as number) > MAX_FEED_CREDIT) {
+    throw bad(`credit must be a whole number, with at most ${MAX_FEED_CREDIT} batches granted ahead`);
+  }
+  return held + (value as number);
 }
 
 function changesRequest(req: ReplicationRequest, signal?: AbortSignal) {

@@ -24,11 +24,23 @@ export function encodeJson(value: unknown): Uint8Array {
   return encoder.encode(JSON.stringify(value));
 }
 
+/** A changes answer as JSON text, with what a feed needs to go on from it. */
+export class ChangesText extends JsonText {
+  constructor(
+    text: string,
+    readonly rows: number,
+    readonly lastSeq: PeerChanges['lastSeq'],
+  ) {
+    super(text);
+  }
+}
+
 /** A changes answer as JSON text: rows that carry `docJson` get it as their `doc`, unparsed. */
-export function changesText(changes: PeerChanges): JsonText {
+export function changesText(changes: PeerChanges): ChangesText {
   const rows = changes.results.map((row) => changeRowJson(row, row.attachmentBytes === undefined ? '' : ',"attachmentBytes":' + row.attachmentBytes));
   const pending = changes.pending === undefined ? '' : ',"pending":' + changes.pending;
-  return new JsonText('{"results":[' + rows.join(',') + '],"lastSeq":' + JSON.stringify(changes.lastSeq) + pending + '}');
+  const text = '{"results":[' + rows.join(',') + '],"lastSeq":' + JSON.stringify(changes.lastSeq) + pending + '}';
+  return new ChangesText(text, rows.length, changes.lastSeq);
 }
 
 export function decodeJson(bytes: Uint8Array): unknown {

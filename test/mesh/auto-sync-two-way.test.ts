@@ -3,7 +3,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AutoSync, REPLICATION_PROTOCOL, REPLICATION_PROTOCOL_MANY, ReplicationService, addPeer, setGrant, type AutoSyncEvents, type TrustState } from '../../src/mesh/index.ts';
+import { AutoSync, CHANGES_FEED_PROTOCOL, REPLICATION_PROTOCOL, REPLICATION_PROTOCOL_MANY, ReplicationService, addPeer, setGrant, type AutoSyncEvents, type TrustState } from '../../src/mesh/index.ts';
 import { assertSameTrees } from '../replication/helpers/trees.ts';
 import { nextEvent, startPeerNode, type PeerNode } from './helpers.ts';
 
@@ -84,6 +84,7 @@ test('a peer granted read only pulls, and never writes to the node that granted 
   service.answer = (peerId, request, signal) => (ops.push(String((request as { op?: unknown }).op)), answer(peerId, request, signal));
   await a.mesh.handle(REPLICATION_PROTOCOL, service.handler);
   await a.mesh.handle(REPLICATION_PROTOCOL_MANY, service.manyHandler);
+  await a.mesh.handle(CHANGES_FEED_PROTOCOL, service.feedHandler);
 
   await na.put({ _id: 'from-a' });
   await nb.put({ _id: 'from-b' });

@@ -12,7 +12,7 @@ import { BLOB_PROTOCOL } from '../../src/mesh/blob-wire.ts';
 import { HUB_PROTOCOL } from '../../src/mesh/hub-protocol.ts';
 import { QUERY_PROTOCOL } from '../../src/mesh/query-protocol.ts';
 import { REFS_PROTOCOL } from '../../src/mesh/ref-exchange.ts';
-import { REPLICATION_PROTOCOL, REPLICATION_PROTOCOL_MANY } from '../../src/mesh/replication-protocol.ts';
+import { CHANGES_FEED_PROTOCOL, REPLICATION_PROTOCOL, REPLICATION_PROTOCOL_MANY } from '../../src/mesh/replication-protocol.ts';
 import { startPeerNode, type PeerNode } from './helpers.ts';
 
 const REV = '1-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
@@ -21,6 +21,7 @@ const BLOB = `sha256-${'a'.repeat(64)}`;
 const PROTOCOLS = [
   { id: REPLICATION_PROTOCOL, ops: ['dbs', 'info', 'changes', 'revsDiff', 'bulkGet', 'bulkDocs', 'getLocal', 'putLocal'] },
   { id: REPLICATION_PROTOCOL_MANY, ops: ['info', 'changes', 'revsDiff', 'bulkGet', 'bulkDocs'] },
+  { id: CHANGES_FEED_PROTOCOL, ops: ['changes'] },
   { id: BLOB_PROTOCOL, ops: ['have', 'get', 'put', 'staged'] },
   { id: REFS_PROTOCOL, ops: ['list', 'history', 'get'] },
   { id: HUB_PROTOCOL, ops: ['register', 'lookup'] },
@@ -34,7 +35,7 @@ const field = fc.oneof(
   fc.dictionary(fc.constantFrom('hello', 'x', '_id', '$gt'), fc.oneof(fc.anything({ maxDepth: 2 }), fc.constant([REV])), { maxKeys: 2 }),
   fc.anything({ maxDepth: 3 }),
 );
-const KEYS = ['db', 'id', 'peerId', 'addrs', 'ids', 'docs', 'revs', 'since', 'limit', 'selector', 'includeDocs', 'style', 'docIds', 'doc', 'newEdits', 'name', 'size', 'offset', 'descending'] as const;
+const KEYS = ['db', 'id', 'peerId', 'addrs', 'ids', 'docs', 'revs', 'since', 'limit', 'selector', 'includeDocs', 'style', 'docIds', 'doc', 'newEdits', 'name', 'size', 'offset', 'descending', 'credit'] as const;
 
 /** A request: a known op with random fields (most of the time), or any JSON value. */
 const requestFor = (ops: readonly string[]) =>
