@@ -62,6 +62,29 @@ export async function gcRoots(options: Pick<GcOptions, 'refs' | 'pins' | 'extraR
   return [...roots];
 }
 
+/**
+ * What keeps `id` from being deleted by hand, as IPFS refuses to remove a pinned block: a pin, a
+ * ref (any value it had) or an attachment reaching it, directly or inside a file's tree; undefined
+ * when nothing does. Missing blobs of a damaged tree are passed over: what they held cannot be known.
+ */
+export async function keptBy(
+  store: BlobStore,
+  id: BlobId,
+  options: Pick<GcOptions, 'refs' | 'pins' | 'extraRoots' | 'signal'>,
+): Promise<'pin' | 'ref' | 'attachment' | undefined> {
+  const walk = options.signal ? { signal: options.signal } : {};
+  const kinds = [
+    ['pin', { pins: options.pins }],
+    ['ref', { refs: options.refs }],
+    ['attachment', { extraRoots: options.extraRoots }],
+  ] as const;
+  for (const [kind, source] of kinds) {
+    const roots = await gcRoots(source);
+    if (roots.length > 0 && (await reachableBlobs(store, roots, walk)).reachable.has(id)) return kind;
+  }
+  return undefined;
+}
+
 export async function collectGarbage(store: BlobStore, options: GcOptions = {}): Promise<GcReport> {
   const graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
   if (!Number.isFinite(graceMs) || graceMs < 0) throw new RefugeError('bad_request', 'the gc grace period is a non-negative number of ms');

@@ -5,6 +5,8 @@
 import { join } from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RefugeError } from '../errors/index.ts';
+import { keptBy } from '../gc/index.ts';
+import { nodeExtraRoots } from '../gc/node-roots.ts';
 import { MAX_LIST_LIMIT, type BlobId } from '../blobs/index.ts';
 import { BlobChangeLog } from './blob-log.ts';
 import { blobHeaders, blobIdParam, checkDeclaredLength, rawBodies, sendRead, withBody } from './blob-body.ts';
@@ -33,6 +35,12 @@ export interface BlobHttp {
 
 export const DEFAULT_BLOB_LIMIT = 16 * 1024 ** 3;
 const MAX_STAT_IDS = 10_000;
+
+const KEPT_REASON = {
+  pin: 'it is pinned (or inside a pinned tree): unpin it first',
+  ref: 'a ref names it (or a tree holding it), now or in its history',
+  attachment: 'a document attachment uses it',
+} as const;
 
 type IdReq = FastifyRequest<{ Params: { id: string } }>;
 
@@ -134,8 +142,11 @@ export function blobRoutes(app: FastifyInstance, ctx: ServerContext, options: Bl
 
     scope.delete('/_blobs/:id', async (req: IdReq) => {
       const id: BlobId = blobIdParam(req.params.id);
-      // A pin says "keep this": it is lifted first, not overridden by a delete.
-      if ((await ctx.node.pins.list()).includes(id)) throw new RefugeError('conflict', `blob ${id} is pinned: unpin it first`);
+      // A pin says "keep this": it is lifted first, not overridden by a delete; a ref or a
+      // document still using the blob would be left pointing at nothing.
+      const node = ctx.node;
+      const kept = await keptBy(store(), id, { pins: node.pins, refs: node.refs, extraRoots: nodeExtraRoots(node) });
+      if (kept) throw new RefugeError('conflict', `blob ${id} is in use: ${KEPT_REASON[kept]}`);
       if (!(await store().delete(id))) throw new RefugeError('not_found', `blob ${id} not found`);
       return { ok: true, id };
     });

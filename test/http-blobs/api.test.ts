@@ -203,6 +203,35 @@ describe('blob HTTP API (fs blobs)', () => {
     assert.equal((await req(s.port, 'DELETE', `/_blobs/${id}`)).status, 200);
   });
 
+  test('DELETE refuses a blob a document attachment or a ref still uses, as IPFS refuses a pinned block', async () => {
+    // An attachment's bytes are a blob: deleting it would leave the document pointing at nothing.
+    const att = Buffer.from('attachment bytes that must not vanish');
+    assert.equal((await req(s.port, 'PUT', '/keep')).status, 201);
+    const put = await req(s.port, 'PUT', '/keep/doc/file.txt', { body: att, headers: { 'content-type': 'text/plain' } });
+    assert.equal(put.status, 201);
+    const attId = idOf(att);
+    const used = await req(s.port, 'DELETE', `/_blobs/${attId}`);
+    assert.deepEqual([used.status, used.json.error], [409, 'conflict']);
+    assert.match(used.json.reason, /attachment/);
+    assert.ok((await req(s.port, 'GET', '/keep/doc/file.txt')).body.equals(att), 'the attachment still reads');
+
+    // A ref's root (and every root it had) is kept too.
+    const data = randomBytesOf(300);
+    const id = idOf(data);
+    await req(s.port, 'PUT', `/_blobs/${id}`, { body: data });
+    const ref = await req(s.port, 'POST', '/_refs/keep-test/_update', { body: Buffer.from(JSON.stringify({ root: id })), headers: { 'content-type': 'application/json' } });
+    assert.equal(ref.status, 201);
+    const named = await req(s.port, 'DELETE', `/_blobs/${id}`);
+    assert.deepEqual([named.status, named.json.error], [409, 'conflict']);
+    assert.match(named.json.reason, /ref/);
+    assert.equal((await req(s.port, 'GET', `/_blobs/${id}`)).status, 200);
+
+    // A blob nothing uses goes.
+    const free = randomBytesOf(40);
+    await req(s.port, 'PUT', `/_blobs/${idOf(free)}`, { body: free });
+    assert.equal((await req(s.port, 'DELETE', `/_blobs/${idOf(free)}`)).status, 200);
+  });
+
   test('_stat answers many ids at once', async () => {
     const a = randomBytesOf(10);
     const b = randomBytesOf(20);
