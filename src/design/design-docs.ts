@@ -1,7 +1,7 @@
 // The design documents of one database, read once and cached until one is written; the hooks
 // the database calls (validation on writes, named filters) are answered from here.
 import { RefugeError, isRefugeError } from '../errors/index.ts';
-import type { Database, Doc, FilterRequest, WriteContext } from '../documents/index.ts';
+import { isDbAdmin, type Database, type Doc, type FilterRequest, type WriteContext } from '../documents/index.ts';
 import { designFunctionSources } from './design-shape.ts';
 import { parseDesignDoc } from '../views/index.ts';
 import { searchDefinitions } from '../search/index.ts';
@@ -92,7 +92,7 @@ export class DesignDocs {
   }
 
   private async checkDesignWrite(doc: Doc, ctx: WriteContext): Promise<RefugeError | undefined> {
-    if (!ctx.userCtx.roles.includes('_admin')) return new RefugeError('unauthorized', 'You are not a db or server admin.');
+    if (!isDbAdmin(ctx.userCtx, await this.secObj())) return new RefugeError('unauthorized', 'You are not a db or server admin.');
     if (doc._deleted === true) return undefined;
     // A language Refuge cannot run is stored unchecked, as CouchDB stores it ("allow users to save
     // ddocs written in unknown languages"), so such a database replicates whole; using one of its

@@ -12,6 +12,18 @@ export interface UserCtx {
 /** An embedding application owns its database: without a userCtx, calls act as the admin. */
 export const LOCAL_ADMIN: UserCtx = { name: null, roles: ['_admin'] };
 
+/** Whether a part of a `_security` object (`members`, `admins`) names the user or one of their roles. */
+export function securityNames(part: unknown, user: UserCtx): boolean {
+  if (part === null || typeof part !== 'object') return false;
+  const { names, roles } = part as { names?: unknown; roles?: unknown };
+  return (Array.isArray(names) && user.name !== null && names.includes(user.name)) || (Array.isArray(roles) && user.roles.some((role) => roles.includes(role)));
+}
+
+/** CouchDB's database admin: a server admin, or a user the database's `_security` names as an admin. */
+export function isDbAdmin(user: UserCtx, secObj: Record<string, unknown>): boolean {
+  return user.roles.includes('_admin') || securityNames(secObj.admins, user);
+}
+
 export interface WriteContext {
   userCtx: UserCtx;
   /** false for replicated writes (`new_edits: false`). */

@@ -3,7 +3,7 @@
 
 export { Database, type OpenDatabaseOptions } from './database.ts';
 export * from './types.ts';
-export { LOCAL_ADMIN, type DesignHooks, type FilterRequest, type UserCtx, type WriteContext } from './hooks.ts';
+export { LOCAL_ADMIN, isDbAdmin, securityNames, type DesignHooks, type FilterRequest, type UserCtx, type WriteContext } from './hooks.ts';
 export type { FindRequest, FindResult, PathQuery, PathQueryRow } from './find.ts';
 export type { PurgeResult } from './purge.ts';
 export { decodeBookmark, pageOf, parseFindOptions } from './find.ts';

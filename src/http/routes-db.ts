@@ -4,7 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 import { mapLimit } from '../blobs/index.ts';
 import { RefugeError } from '../errors/index.ts';
-import { requireAdmin } from './auth.ts';
+import { requireDbAdmin } from './user-access.ts';
 import { absoluteUrl, dbOf, type ServerContext } from './context.ts';
 import { batchWrite, checkDocumentSizes, documentBody } from './doc-writes.ts';
 import { bool, int, jsonKey, objectBody, requireJsonType, str, type Query } from './params.ts';
@@ -121,14 +121,14 @@ export function dbRoutes(app: FastifyInstance, ctx: ServerContext): void {
   });
 
   app.put<{ Params: { db: string } }>('/:db/_security', async (req) => {
-    requireAdmin(req.user);
+    await requireDbAdmin(ctx, req.user, req.params.db);
     await ctx.node.setSecurity(req.params.db, req.body);
     return { ok: true };
   });
 
-  // Purge erases history: an admin's alone, whatever else a caller may write.
+  // Purge erases history: an admin's alone (the server's or the database's), whatever else a caller may write.
   app.post<{ Params: { db: string } }>('/:db/_purge', async (req, reply) => {
-    requireAdmin(req.user);
+    await requireDbAdmin(ctx, req.user, req.params.db);
     const db = await dbOf(ctx, req);
     const { purged } = await db.purge(objectBody(req.body) as Record<string, string[]>);
     // A cluster's purge_seq is opaque, and CouchDB 3 answers null for it.
@@ -137,13 +137,13 @@ export function dbRoutes(app: FastifyInstance, ctx: ServerContext): void {
   });
 
   app.get<{ Params: { db: string } }>('/:db/_purged_infos', async (req) => {
-    requireAdmin(req.user);
+    await requireDbAdmin(ctx, req.user, req.params.db);
     return { purged_infos: await (await dbOf(ctx, req)).purgedInfos() };
   });
   app.get<{ Params: { db: string } }>('/:db/_purged_infos_limit', async (req) => (await dbOf(ctx, req)).getPurgedInfosLimit());
 
   app.put<{ Params: { db: string } }>('/:db/_purged_infos_limit', async (req) => {
-    requireAdmin(req.user);
+    await requireDbAdmin(ctx, req.user, req.params.db);
     const db = await dbOf(ctx, req);
     await db.setPurgedInfosLimit(req.body as number);
     return { ok: true };

@@ -1,9 +1,10 @@
 // What a caller other than the server admin may do once an admin is configured. A user of `_users`
 // reads and writes the documents of a database whose `_security` names them, or one of their roles,
-// as a member or admin, and their own user document; nothing server-wide, no database settings, no
-// design documents (the admin's). Anyone may sign up: create a user document with no roles.
+// as a member or admin, and their own user document; nothing server-wide. A database's admins also
+// keep it: its `_security`, compaction, revs limit, purges (and design documents: design-docs.ts).
+// Anyone may sign up: create a user document with no roles.
 
-import type { Doc } from '../documents/index.ts';
+import { isDbAdmin, securityNames, type Doc } from '../documents/index.ts';
 import { RefugeError } from '../errors/index.ts';
 import type { UserCtx } from './auth.ts';
 import type { ServerContext } from './context.ts';
@@ -13,16 +14,20 @@ import { USER_PREFIX, USERS_DB, type UserAccounts } from './user-accounts.ts';
 /** Server paths any logged-in user may use. */
 const USER_PATHS = new Set(['/_uuids']);
 
-interface SecurityPart {
-  names?: unknown;
-  roles?: unknown;
-}
+/** Database paths (after the name) only its admins use: CouchDB's `check_is_admin` ones. */
+const DB_ADMIN_PATHS = new Set(['_security', '_compact', '_view_cleanup', '_revs_limit', '_purge', '_purged_infos_limit']);
 
-/** Whether a `_security` part (members, admins) names the user or one of their roles. */
-function namesUser(part: unknown, user: UserCtx): boolean {
-  if (part === null || typeof part !== 'object') return false;
-  const { names: n, roles: r } = part as SecurityPart;
-  return (Array.isArray(n) && user.name !== null && n.includes(user.name)) || (Array.isArray(r) && user.roles.some((role) => r.includes(role)));
+/** The database a db-admin request names (`/db/_compact[/ddoc]`, `PUT /db/_security`, ...), if it is one. */
+function dbAdminTarget(method: string, path: string): string | undefined {
+  if (method === 'GET' || method === 'HEAD') return undefined;
+  const parts = path.split('/').slice(1);
+  if (parts.length < 2 || !DB_ADMIN_PATHS.has(parts[1]!) || (parts.length > 2 && parts[1] !== '_compact') || parts.length > 3) return undefined;
+  try {
+    const db = decodeURIComponent(parts[0]!);
+    return db === '' || db.startsWith('_') ? undefined : db;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The user document a path names (`/_users/org.couchdb.user:NAME`), if it names one. */
@@ -56,10 +61,22 @@ export async function authorizeUser(ctx: ServerContext, user: UserCtx, method: s
   if (target.kind === 'open') return;
   if (target.kind === 'db' && !target.db.startsWith('ref:')) {
     const sec = await ctx.node.security(target.db);
-    if (namesUser(sec.members, user) || namesUser(sec.readers, user) || namesUser(sec.admins, user)) return;
+    if (securityNames(sec.members, user) || securityNames(sec.readers, user) || isDbAdmin(user, sec)) return;
     throw new RefugeError('forbidden', 'You are not allowed to access this db.');
   }
+  const adminOf = dbAdminTarget(method, path);
+  if (adminOf !== undefined) {
+    if (isDbAdmin(user, await ctx.node.security(adminOf))) return;
+    throw new RefugeError('forbidden', 'You are not a db or server admin.');
+  }
   throw new RefugeError('forbidden', 'You are not a server admin.');
+}
+
+/** Throws unless `user` is a server admin or an admin of database `db` (CouchDB's check_is_admin). */
+export async function requireDbAdmin(ctx: ServerContext, user: UserCtx, db: string): Promise<void> {
+  if (user.roles.includes('_admin')) return;
+  if (user.name !== null && !user.name.startsWith('peer:') && isDbAdmin(user, await ctx.node.security(db))) return;
+  throw new RefugeError('unauthorized', 'You are not a db or server admin.');
 }
 
 /**

@@ -85,6 +85,43 @@ describe('_users accounts and _security', () => {
     assert.equal((await admin('/guarded/d3/a.txt', { method: 'PUT', body: 'x' })).status, 201, 'the admin passes');
   });
 
+  test("a database's admins (by name or role) keep it: _security, design documents, compaction, revs limit, purge; its members do not", async () => {
+    const admin = as(ADMIN);
+    const anon = as({});
+    for (const name of ['dana', 'erin', 'carl']) {
+      assert.equal((await anon(`/_users/org.couchdb.user:${name}`, { method: 'PUT', body: userDoc(name, { password: 'pw' }) })).status, 201);
+    }
+    const erinDoc = (await admin('/_users/org.couchdb.user:erin')).body;
+    assert.equal((await admin('/_users/org.couchdb.user:erin', { method: 'PUT', body: { ...erinDoc, roles: ['keepers'] } })).status, 201);
+    await admin('/shop', { method: 'PUT' });
+    await admin('/other', { method: 'PUT' });
+    const sec = { admins: { names: ['dana'], roles: ['keepers'] }, members: { names: ['carl'], roles: [] } };
+    assert.equal((await admin('/shop/_security', { method: 'PUT', body: sec })).status, 200);
+    const tried = async (who: ReturnType<typeof as>) => [
+      (await who('/shop/_design/app', { method: 'PUT', body: { views: { all: { map: 'function (d) { emit(d._id); }' } } } })).status,
+      (await who('/shop/_compact', { method: 'POST', body: {} })).status,
+      (await who('/shop/_revs_limit', { method: 'PUT', body: 50 })).status,
+      (await who('/shop/_security', { method: 'PUT', body: sec })).status,
+      (await who('/shop/_purge', { method: 'POST', body: {} })).status,
+    ];
+    // A member reads and writes documents, and keeps nothing.
+    const carl = as(basic('carl', 'pw'));
+    assert.equal((await carl('/shop/item', { method: 'PUT', body: { n: 1 } })).status, 201);
+    assert.deepEqual(await tried(carl), [401, 403, 403, 403, 403]);
+    // An admin by name: everything; then the design document is there to delete.
+    assert.deepEqual(await tried(as(basic('dana', 'pw'))), [201, 202, 200, 200, 201]);
+    const app = (await as(basic('dana', 'pw'))('/shop/_design/app')).body;
+    assert.equal((await as(basic('dana', 'pw'))(`/shop/_design/app?rev=${app._rev}`, { method: 'DELETE' })).status, 200);
+    // An admin by role: the same, and a database admin reads and writes documents too.
+    const erin = as(basic('erin', 'pw'));
+    assert.deepEqual(await tried(erin), [201, 202, 200, 200, 201]);
+    assert.equal((await erin('/shop/item')).status, 200);
+    // Admin of one database, nothing of another, nor of the server.
+    assert.equal((await as(basic('dana', 'pw'))('/other/_security', { method: 'PUT', body: sec })).status, 403);
+    assert.equal((await as(basic('dana', 'pw'))('/other/_compact', { method: 'POST', body: {} })).status, 403);
+    assert.equal((await as(basic('dana', 'pw'))('/shop', { method: 'DELETE' })).status, 403);
+  });
+
   test('a user does not choose their key derivation; a session ends when the password changes', async () => {
     const anon = as({});
     const chosen = { ...userDoc('slow'), password_scheme: 'pbkdf2', pbkdf2_prf: 'sha', iterations: 10_000_000, salt: '00', derived_key: '00' };
