@@ -119,34 +119,64 @@ export function explainJsonIndex(dbName: string, choice: JsonIndexChoice, req: M
   };
 }
 
-/** Runs `req` over the chosen json index; every candidate is checked against the whole selector. */
+/**
+ * Whether the index's own order is the answer's: no sort, or an ascending sort on its leading
+ * fields (rows with equal keys come in document id order, as a stable sort leaves them).
+ */
+function inIndexOrder(ix: JsonIndex, sort: ReadonlyArray<{ field: string; dir: string }>): boolean {
+  return sort.every((s, i) => s.dir === 'asc' && ix.fields[i] === s.field);
+}
+
+/** Candidates fetched and checked at a time while the index is read in answer order. */
+const CHUNK = 100;
+
+/**
+ * Runs `req` over the chosen json index; every candidate is checked against the whole selector.
+ * When the index's order is the answer's, reading stops once the page (and its bookmark's anchor)
+ * is found, as CouchDB's does, instead of reading the whole range.
+ */
 export async function findWithJsonIndex(db: Database, views: ViewIndexes, choice: JsonIndexChoice, req: MangoFindRequest): Promise<FindResult> {
   const { ix, range } = choice;
   const parsed = parseFindOptions(req);
-  const { selector, sort, fields } = parsed;
+  const { selector, sort, fields, after } = parsed;
   const started = performance.now();
   const group = await views.group(ix.ddocId, req.update === false ? 'false' : 'true');
-  const ids: string[] = [];
+  const streaming = inIndexOrder(ix, sort);
+  /** Matches enough for the page: up to its end, counted from the bookmark's row once it is seen. */
+  const enough = (matched: readonly Doc[], anchor: number) =>
+    after === undefined ? matched.length >= parsed.skip + parsed.limit : anchor >= 0 && matched.length >= anchor + 1 + after.skip + parsed.limit;
+  const matched: Doc[] = [];
   const seen = new Set<string>();
   let keys = 0;
+  let docs = 0;
+  let anchor = -1;
+  let pending: string[] = [];
+  const check = async (ids: string[]) => {
+    docs += ids.length;
+    const res = await db.allDocs({ keys: ids, includeDocs: true, conflicts: req.conflicts === true });
+    for (const r of res.rows) {
+      if (!r.doc || !matchSelector(r.doc, selector as Selector)) continue;
+      if (anchor < 0 && after !== undefined && r.doc._id === after.id) anchor = matched.length;
+      matched.push(r.doc as Doc);
+    }
+  };
   for await (const row of group.scanRows(ix.name, range)) {
     keys++;
-    if (!seen.has(row.id) && !row.id.startsWith('_design/')) {
-      seen.add(row.id);
-      ids.push(row.id);
-    }
+    if (seen.has(row.id) || row.id.startsWith('_design/')) continue;
+    seen.add(row.id);
+    pending.push(row.id);
+    if (pending.length < (streaming ? CHUNK : 500)) continue;
+    await check(pending);
+    pending = [];
+    if (streaming && enough(matched, anchor)) break;
   }
-  const matched: Doc[] = [];
-  for (let i = 0; i < ids.length; i += 500) {
-    const res = await db.allDocs({ keys: ids.slice(i, i + 500), includeDocs: true, conflicts: req.conflicts === true });
-    for (const r of res.rows) if (r.doc && matchSelector(r.doc, selector as Selector)) matched.push(r.doc as Doc);
-  }
+  if (pending.length > 0) await check(pending);
   if (sort.length > 0) matched.sort(sortComparator(sort));
   const { page: rows, bookmark } = pageOf(matched, parsed);
   const page = rows.map((d) => projectFields(d as Record<string, unknown>, fields) as Doc);
   const result: FindResult = { docs: page, bookmark };
   if (req.executionStats) {
-    result.executionStats = { totalKeysExamined: keys, totalDocsExamined: ids.length, resultsReturned: page.length, executionTimeMs: performance.now() - started };
+    result.executionStats = { totalKeysExamined: keys, totalDocsExamined: docs, resultsReturned: page.length, executionTimeMs: performance.now() - started };
   }
   return result;
 }

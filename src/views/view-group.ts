@@ -6,7 +6,7 @@
 import type { Doc } from '../documents/index.ts';
 import { RefugeError } from '../errors/index.ts';
 import type { Indexer, IndexerChange } from '../indexers/index.ts';
-import type { KvOp, KvReader, KvStore } from '../storage/index.ts';
+import type { KvOp, KvRange, KvReader, KvStore } from '../storage/index.ts';
 import { findView, parseDesignDoc, type DesignDef } from './design-doc.ts';
 import { compareKeys, encodeKey } from './key-codec.ts';
 import { viewRange } from './key-range.ts';
@@ -186,21 +186,27 @@ export class ViewGroup implements Indexer {
     });
   }
 
-  /** Reads a view's rows in a store key range (Mango `_find` over a json index): id and key only. */
-  async *scanRows(viewName: string, range: { gte: string; lt: string }, descending = false): AsyncGenerator<{ id: string; key: unknown }> {
+  /**
+   * Reads a view's rows in a store key range (Mango `_find` over a json index): id and key only, a
+   * page at a time, each under the read lock, so a reader that stops early reads no further and an
+   * index update waits for one page, not for the whole scan.
+   */
+  async *scanRows(viewName: string, range: { gte: string; lt: string }, descending = false, pageSize = 512): AsyncGenerator<{ id: string; key: unknown }> {
     this.check();
     const { index } = findView(this.def, viewName);
     const prefix = this.layout.viewPrefix(index);
-    const rows: Array<{ id: string; key: unknown }> = [];
-    await this.lock.read(async () => {
-      for await (const entries of this.store.scan({ gte: prefix + range.gte, lt: prefix + range.lt, reverse: descending }, 512)) {
-        for (const [k, v] of entries) {
-          const id = k.slice(prefix.length).split('\u0000')[1]!;
-          rows.push({ id, key: (JSON.parse(v) as [unknown])[0] });
-        }
-      }
-    });
-    yield* rows;
+    let bounds: KvRange = { gte: prefix + range.gte, lt: prefix + range.lt, reverse: descending, limit: pageSize };
+    for (;;) {
+      const page: Array<[string, string]> = [];
+      await this.lock.read(async () => {
+        for await (const entries of this.store.scan(bounds, pageSize)) page.push(...entries);
+      });
+      for (const [k, v] of page) yield { id: k.slice(prefix.length).split('\u0000')[1]!, key: (JSON.parse(v) as [unknown])[0] };
+      if (page.length < pageSize) return;
+      // Row keys are unique (they end with the document id): the next page starts past the last.
+      const last = page[page.length - 1]![0];
+      bounds = descending ? { gte: bounds.gte!, lt: last, reverse: true, limit: pageSize } : { gt: last, lt: bounds.lt!, limit: pageSize };
+    }
   }
 
   private readContext(index: number, reader: KvReader): ViewReadContext {

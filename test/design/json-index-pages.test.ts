@@ -1,0 +1,63 @@
+// `_find` over a json index reads only what a page needs when the index's order is the answer's
+// (no sort, or an ascending sort on its leading fields), across the index's storage pages, and
+// bookmarks walk the whole answer in order; other sorts still read the whole range.
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { request, startTestServer, type TestServer } from '../http/server.ts';
+
+const N = 1300;
+const nOf = (i: number) => i % 650;
+const id = (i: number) => `d${String(i).padStart(4, '0')}`;
+/** The answer in index order: by n, then by document id. */
+const ORDER = Array.from({ length: N }, (_, i) => i).sort((a, b) => nOf(a) - nOf(b) || (id(a) < id(b) ? -1 : 1)).map(id);
+
+describe('_find over a json index, page by page', () => {
+  let server: TestServer;
+  let url: string;
+  const find = async (body: Record<string, unknown>) => {
+    const r = await request(`${url}/_find`, { method: 'POST', body });
+    assert.equal(r.status, 200, r.text);
+    return r.body as { docs: Array<{ _id: string; n: number }>; bookmark: string; execution_stats?: { total_keys_examined: number; total_docs_examined: number } };
+  };
+
+  before(async () => {
+    server = await startTestServer({ engine: 'leveldb' });
+    url = `${server.url}/big`;
+    assert.equal((await request(url, { method: 'PUT' })).status, 201);
+    const docs = Array.from({ length: N }, (_, i) => ({ _id: id(i), n: nOf(i), other: i % 7 }));
+    assert.equal((await request(`${url}/_bulk_docs`, { method: 'POST', body: { docs } })).status, 201);
+    const index = await request(`${url}/_index`, { method: 'POST', body: { index: { fields: ['n'] }, ddoc: 'by-n', name: 'n' } });
+    assert.equal(index.status, 200, index.text);
+  });
+  after(() => server.close());
+
+  test('a small page reads a little of the index, and bookmarks walk the whole answer in index order', async () => {
+    const seen: string[] = [];
+    let bookmark: string | undefined;
+    for (let pages = 0; pages < 20; pages++) {
+      const page = await find({ selector: { n: { $gte: 0 } }, use_index: 'by-n', limit: 100, fields: ['_id'], execution_stats: true, ...(bookmark && { bookmark }) });
+      if (pages === 0) assert.ok(page.execution_stats!.total_keys_examined <= 200, `first page read ${page.execution_stats!.total_keys_examined} keys of ${N}`);
+      if (page.docs.length === 0) break;
+      seen.push(...page.docs.map((d) => d._id));
+      bookmark = page.bookmark;
+    }
+    assert.deepEqual(seen, ORDER);
+  });
+
+  test('an ascending sort on the indexed field reads on across storage pages; the selector still filters', async () => {
+    const sorted = await find({ selector: { n: { $gte: 0 } }, use_index: 'by-n', sort: [{ n: 'asc' }], limit: 1000, fields: ['_id'] });
+    assert.deepEqual(sorted.docs.map((d) => d._id), ORDER.slice(0, 1000));
+    const filtered = await find({ selector: { n: { $gte: 0 }, other: 3 }, use_index: 'by-n', limit: 50, fields: ['_id'], execution_stats: true });
+    assert.deepEqual(filtered.docs.map((d) => d._id), ORDER.filter((x) => Number(x.slice(1)) % 7 === 3).slice(0, 50));
+    assert.ok(filtered.execution_stats!.total_keys_examined < N, 'it stopped once it had 50 matches');
+    const skipped = await find({ selector: { n: { $gte: 0 } }, use_index: 'by-n', skip: 1250, limit: 100, fields: ['_id'] });
+    assert.deepEqual(skipped.docs.map((d) => d._id), ORDER.slice(1250));
+  });
+
+  test('a descending sort reads the whole range and answers in its order', async () => {
+    const desc = await find({ selector: { n: { $gte: 0 } }, use_index: 'by-n', sort: [{ n: 'desc' }], limit: 4, fields: ['_id', 'n'], execution_stats: true });
+    assert.deepEqual(desc.docs.map((d) => d.n), [649, 649, 648, 648]);
+    assert.equal(desc.execution_stats!.total_keys_examined, N);
+  });
+});
