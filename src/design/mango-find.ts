@@ -120,11 +120,13 @@ export function explainJsonIndex(dbName: string, choice: JsonIndexChoice, req: M
 }
 
 /**
- * Whether the index's own order is the answer's: no sort, or an ascending sort on its leading
- * fields (rows with equal keys come in document id order, as a stable sort leaves them).
+ * The direction to read the index in when its order is the answer's: no sort, or a sort on its
+ * leading fields, all ascending or all descending (rows with equal keys then come in document id
+ * order, or its reverse, as CouchDB reads them); undefined when the answer must be sorted whole.
  */
-function inIndexOrder(ix: JsonIndex, sort: ReadonlyArray<{ field: string; dir: string }>): boolean {
-  return sort.every((s, i) => s.dir === 'asc' && ix.fields[i] === s.field);
+function indexOrder(ix: JsonIndex, sort: ReadonlyArray<{ field: string; dir: string }>): 'asc' | 'desc' | undefined {
+  if (!sort.every((s, i) => ix.fields[i] === s.field)) return undefined;
+  return sort[0]?.dir === 'desc' ? 'desc' : 'asc';
 }
 
 /** Candidates fetched and checked at a time while the index is read in answer order. */
@@ -132,8 +134,8 @@ const CHUNK = 100;
 
 /**
  * Runs `req` over the chosen json index; every candidate is checked against the whole selector.
- * When the index's order is the answer's, reading stops once the page (and its bookmark's anchor)
- * is found, as CouchDB's does, instead of reading the whole range.
+ * When the index's order (or its reverse) is the answer's, reading stops once the page (and its
+ * bookmark's anchor) is found, as CouchDB's does, instead of reading the whole range.
  */
 export async function findWithJsonIndex(db: Database, views: ViewIndexes, choice: JsonIndexChoice, req: MangoFindRequest): Promise<FindResult> {
   const { ix, range } = choice;
@@ -141,7 +143,8 @@ export async function findWithJsonIndex(db: Database, views: ViewIndexes, choice
   const { selector, sort, fields, after } = parsed;
   const started = performance.now();
   const group = await views.group(ix.ddocId, req.update === false ? 'false' : 'true');
-  const streaming = inIndexOrder(ix, sort);
+  const order = indexOrder(ix, sort);
+  const streaming = order !== undefined;
   /** Matches enough for the page: up to its end, counted from the bookmark's row once it is seen. */
   const enough = (matched: readonly Doc[], anchor: number) =>
     after === undefined ? matched.length >= parsed.skip + parsed.limit : anchor >= 0 && matched.length >= anchor + 1 + after.skip + parsed.limit;
@@ -160,7 +163,7 @@ export async function findWithJsonIndex(db: Database, views: ViewIndexes, choice
       matched.push(r.doc as Doc);
     }
   };
-  for await (const row of group.scanRows(ix.name, range)) {
+  for await (const row of group.scanRows(ix.name, range, order === 'desc')) {
     keys++;
     if (seen.has(row.id) || row.id.startsWith('_design/')) continue;
     seen.add(row.id);
