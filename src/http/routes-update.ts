@@ -39,6 +39,19 @@ function send(reply: FastifyReply, response: UpdateResponse, saved: boolean): un
   return reply.send(body);
 }
 
+/**
+ * The request's headers with their names as the client wrote them, as CouchDB hands them to an
+ * update function (`req.headers["Content-Type"]`); Node's own are lower-cased. Repeats are joined.
+ */
+function headersAsSent(raw: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!;
+    out[name] = Object.hasOwn(out, name) ? `${out[name]}, ${raw[i + 1]!}` : raw[i + 1]!;
+  }
+  return out;
+}
+
 export function updateRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const update = async (req: UpdateReq, reply: FastifyReply) => {
     const db = await dbOf(ctx, req);
@@ -62,7 +75,7 @@ export function updateRoutes(app: FastifyInstance, ctx: ServerContext): void {
         path,
         raw_path: req.url,
         query: req.query,
-        headers: req.headers,
+        headers: headersAsSent(req.raw.rawHeaders),
         body,
         peer: req.ip,
         form: contentType.startsWith('application/x-www-form-urlencoded') ? Object.fromEntries(new URLSearchParams(body)) : {},

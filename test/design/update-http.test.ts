@@ -5,6 +5,7 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { rawRequest } from '../http/raw-http.ts';
 import { request, startTestServer, type TestServer } from '../http/server.ts';
 
 const UPDATES = {
@@ -19,6 +20,7 @@ const UPDATES = {
       path: req.path, db: req.info.db_name, user: req.userCtx.db, hasDoc: doc !== null, secObj: req.secObj } }];
   }`,
   html: 'function (doc, req) { return [null, "<b>" + (doc ? doc._id : "none") + "</b>"]; }',
+  seen: 'function (doc, req) { return [null, { json: { type: req.headers["Content-Type"], custom: req.headers["X-Custom"], lower: req.headers["x-custom"] === undefined } }]; }',
   headers: 'function (doc, req) { return [null, { code: 202, headers: { "X-Answer": "42", "Content-Type": "text/plain" }, body: "ok" }]; }',
   binary: 'function (doc, req) { return [null, { base64: "AAEC/w==" }]; }',
   setField: 'function (doc, req) { doc.field = req.query.value; return [doc, "set"]; }',
@@ -78,6 +80,13 @@ describe('update functions', () => {
     assert.equal(binaryBody.body.body, 'plain words');
     const existing = await request(`${u}/_design/app/_update/echo/counter`, { method: 'PUT' });
     assert.equal(existing.body.hasDoc, true);
+  });
+
+  test('request headers keep the names the client wrote, as CouchDB hands them over', async () => {
+    const port = Number(new URL(u).port);
+    const r = await rawRequest(port, { method: 'POST', path: '/upd/_design/app/_update/seen', body: 'x', headers: { 'Content-Type': 'text/plain', 'X-Custom': 'yes' } });
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(JSON.parse(r.text), { type: 'text/plain', custom: 'yes', lower: true });
   });
 
   test('responses: string (HTML), code and headers, base64', async () => {
