@@ -126,9 +126,8 @@ export class ReplicationService {
   readonly manyHandler = (stream: Stream, connection: Connection): Promise<void> => this.serve(stream, connection, true);
 
   /** The handler of the changes feed (CHANGES_FEED_PROTOCOL): batches pushed while the client grants credit. */
-  readonly feedHandler = async (stream: Stream, connection: Connection): Promise<void> => {
-    const { peerId, io, gone, onClose } = await this.accept(stream, connection);
-    try {
+  readonly feedHandler = (stream: Stream, connection: Connection): Promise<void> =>
+    this.session(stream, connection, async ({ peerId, io, gone }) => {
       const wait = (ms: number) => AbortSignal.any([gone.signal, AbortSignal.timeout(ms)]);
       let first: Record<string, unknown>;
       let credit = 0;
@@ -137,8 +136,7 @@ export class ReplicationService {
         credit = creditOf(first.credit, credit);
       } catch (err) {
         await io.write(errorAnswer(err));
-        await stream.close();
-        return;
+        return true;
       }
       const { credit: _c, op: _op, ...params } = first;
       const limit = params.limit ?? 500;
@@ -150,7 +148,7 @@ export class ReplicationService {
             credit = creditOf(object(await io.read(wait(STREAM_IDLE_MS)), 'credit').credit, credit);
           } catch {
             stream.abort(new Error('the changes feed got no credit'));
-            return;
+            return false;
           }
         }
         let answer: Answer;
@@ -165,21 +163,19 @@ export class ReplicationService {
           answer = errorAnswer(err);
           done = true;
         }
-        if (gone.signal.aborted) return;
+        if (gone.signal.aborted) return false;
         await io.write(answer);
         credit--;
-        if (done) break;
+        if (done) return true;
       }
-      await stream.close();
-    } catch (err) {
-      stream.abort(err instanceof Error ? err : new Error(String(err)));
-    } finally {
-      stream.removeEventListener('close', onClose);
-    }
-  };
+    });
 
-  /** A stream's asker, its frames, and a signal that aborts when the stream closes. */
-  private async accept(stream: Stream, connection: Connection): Promise<{ peerId: string; io: Frames; gone: AbortController; onClose: () => void }> {
+  /**
+   * Runs one stream's exchange with its asker (authenticated by the transport), with its frames and
+   * a signal that aborts when the stream closes; `run` answers whether the stream is closed after
+   * (false: it was aborted or is gone already). A failure aborts the stream.
+   */
+  private async session(stream: Stream, connection: Connection, run: (s: { peerId: string; io: Frames; gone: AbortController }) => Promise<boolean>): Promise<void> {
     const peerId = connection.remotePeer.toString();
     // A stranger must not make this node buffer large frames on its many streams: a small limit.
     const trusted = await this.options.trust.current().then((s) => isTrusted(s, peerId), () => false);
@@ -187,12 +183,17 @@ export class ReplicationService {
     const gone = new AbortController();
     const onClose = () => gone.abort(new RefugeError('closed', 'the asking peer went away'));
     stream.addEventListener('close', onClose);
-    return { peerId, io, gone, onClose };
+    try {
+      if (await run({ peerId, io, gone })) await stream.close();
+    } catch (err) {
+      stream.abort(err instanceof Error ? err : new Error(String(err)));
+    } finally {
+      stream.removeEventListener('close', onClose);
+    }
   }
 
-  private async serve(stream: Stream, connection: Connection, many: boolean): Promise<void> {
-    const { peerId, io, gone, onClose } = await this.accept(stream, connection);
-    try {
+  private serve(stream: Stream, connection: Connection, many: boolean): Promise<void> {
+    return this.session(stream, connection, async ({ peerId, io, gone }) => {
       for (let first = true; ; first = false) {
         let answer: Answer | undefined;
         let last = !many;
@@ -201,7 +202,7 @@ export class ReplicationService {
           request = await io.read(AbortSignal.any([gone.signal, AbortSignal.timeout(first ? REQUEST_WAIT_MS : STREAM_IDLE_MS)]));
         } catch (err) {
           // The client closed between requests, or left the stream idle: nothing to answer.
-          if (!first && (isRefugeError(err, 'unavailable') || gone.signal.aborted)) break;
+          if (!first && (isRefugeError(err, 'unavailable') || gone.signal.aborted)) return true;
           // Otherwise a frame that could not be read: answered, and nothing more is read from it.
           request = undefined;
           answer = errorAnswer(err);
@@ -214,16 +215,11 @@ export class ReplicationService {
             answer = errorAnswer(err);
           }
         }
-        if (gone.signal.aborted) return;
+        if (gone.signal.aborted) return false;
         await io.write(answer ?? errorAnswer(new RefugeError('bad_request', 'an empty request')));
-        if (last) break;
+        if (last) return true;
       }
-      await stream.close();
-    } catch (err) {
-      stream.abort(err instanceof Error ? err : new Error(String(err)));
-    } finally {
-      stream.removeEventListener('close', onClose);
-    }
+    });
   }
 }
 

@@ -6,23 +6,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { lpStream } from '@libp2p/utils';
-import { CHANGES_FEED_PROTOCOL, MeshPeer, ReplicationService, addPeer, setGrant, type StreamOpener } from '../../src/mesh/index.ts';
+import { CHANGES_FEED_PROTOCOL, MeshPeer, ReplicationService, setGrant, type StreamOpener } from '../../src/mesh/index.ts';
 import { LocalPeer, Replication } from '../../src/replication/index.ts';
-import { startPeerNode, type PeerNode } from './helpers.ts';
+import { serverAndReader, type PeerNode } from './helpers.ts';
 
 const DOCS = 45;
 
 async function pair(t: { after: (fn: () => Promise<void>) => void }): Promise<{ server: PeerNode; client: PeerNode; ops: string[] }> {
-  const server = await startPeerNode();
-  const client = await startPeerNode();
-  t.after(async () => {
-    await client.close();
-    await server.close();
-  });
-  const me = client.mesh.peerId;
-  await server.trust.update((s) => setGrant(addPeer(s, { id: me }), 'db', 'read', `peer:${me}`, true));
-  const db = await server.node.createDb('db');
-  await db.bulkDocs(Array.from({ length: DOCS }, (_, i) => ({ _id: `d${String(i).padStart(2, '0')}`, i })));
+  const { server, client } = await serverAndReader(t, 'db', Array.from({ length: DOCS }, (_, i) => ({ _id: `d${String(i).padStart(2, '0')}`, i })));
   // The feed's batches are counted where they are made: each is one `changes` answer.
   const ops: string[] = [];
   const service = new ReplicationService({ node: server.node, trust: server.trust });

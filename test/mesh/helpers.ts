@@ -73,6 +73,23 @@ export async function startSyncingPeer(t: { after(fn: () => Promise<void>): void
   return { peer, sync };
 }
 
+/**
+ * Two memory nodes, closed after the test: `server` holds database `db` with `docs` in it and lets
+ * `client` (trusted, connected to it) read that database.
+ */
+export async function serverAndReader(t: { after(fn: () => Promise<void>): void }, db: string, docs: Array<Record<string, unknown>>): Promise<{ server: PeerNode; client: PeerNode }> {
+  const server = await startPeerNode();
+  const client = await startPeerNode();
+  t.after(async () => {
+    await client.close();
+    await server.close();
+  });
+  const me = client.mesh.peerId;
+  await server.trust.update((s) => setGrant(addPeer(s, { id: me }), db, 'read', `peer:${me}`, true));
+  await (await server.node.createDb(db)).bulkDocs(docs);
+  return { server, client };
+}
+
 /** A trust update: `peer` trusted, and allowed to read and write database `db` (by its id). */
 export const sharing = (peer: string, db: string) => (s: TrustState): TrustState => {
   let next = addPeer(s, { id: peer });

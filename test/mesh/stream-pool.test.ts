@@ -7,19 +7,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { lpStream } from '@libp2p/utils';
 import { MeshPeer, REPLICATION_PROTOCOL, REPLICATION_PROTOCOL_MANY, addPeer, setGrant, type StreamOpener } from '../../src/mesh/index.ts';
-import { startPeerNode, type PeerNode } from './helpers.ts';
+import { serverAndReader, startPeerNode, type PeerNode } from './helpers.ts';
 
 async function pair(t: { after: (fn: () => Promise<void>) => void }): Promise<[PeerNode, PeerNode]> {
-  const server = await startPeerNode();
-  const client = await startPeerNode();
-  t.after(async () => {
-    await client.close();
-    await server.close();
-  });
-  const me = client.mesh.peerId;
-  await server.trust.update((s) => setGrant(addPeer(s, { id: me }), 'db', 'read', `peer:${me}`, true));
-  const db = await server.node.createDb('db');
-  await db.bulkDocs(Array.from({ length: 20 }, (_, i) => ({ _id: `d${i}` })));
+  const { server, client } = await serverAndReader(t, 'db', Array.from({ length: 20 }, (_, i) => ({ _id: `d${i}` })));
   await client.mesh.connect(server.mesh.invite());
   return [server, client];
 }
