@@ -3,9 +3,21 @@
 
 import type { FastifyInstance } from 'fastify';
 import { RefugeError, isRefugeError } from '../errors/index.ts';
-import { describeEndpoint, parseSpec } from '../jobs/index.ts';
+import type { UserCtx } from '../documents/index.ts';
+import { describeEndpoint, parseSpec, type JobSpec } from '../jobs/index.ts';
 import type { ServerContext } from './context.ts';
 import { objectBody } from './params.ts';
+import { mayUseDb } from './user-access.ts';
+
+/** A user may replicate between databases they use (or remote ones), never create one. */
+async function checkUserReplication(ctx: ServerContext, user: UserCtx, spec: JobSpec): Promise<void> {
+  if (spec.createTarget) throw new RefugeError('unauthorized', 'You are not a server admin: only an admin creates databases (create_target).');
+  for (const end of [spec.source, spec.target]) {
+    const url = typeof end === 'string' ? end : end.url;
+    if (/^https?:\/\//i.test(url) || !(await ctx.node.exists(url))) continue;
+    if (!(await mayUseDb(ctx, user, url))) throw new RefugeError('forbidden', `You are not allowed to access this db: ${url}`);
+  }
+}
 
 export function replicateRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.route({
@@ -19,13 +31,20 @@ export function replicateRoutes(app: FastifyInstance, ctx: ServerContext): void 
     const jobs = ctx.jobs;
     if (!jobs) throw new RefugeError('not_implemented', 'replication jobs are disabled on this node');
     const body = objectBody(req.body);
+    // A user's replication runs as them (CouchDB's user_ctx): their databases only, their writes
+    // judged as theirs, and a job only they cancel.
+    const user = req.user.roles.includes('_admin') ? undefined : req.user;
     if (body.cancel === true) {
       const id = typeof body.replication_id === 'string' ? body.replication_id : undefined;
-      const cancelled = jobs.cancel(id !== undefined ? { id } : { spec: parseSpec(body) });
+      const cancelled = jobs.cancel(id !== undefined ? { id } : { spec: { ...parseSpec(body), ...(user && { owner: user }) } }, user);
       if (cancelled === undefined) throw new RefugeError('not_found', 'replication job not found');
       return cancelled === null ? { ok: true } : { ok: true, _local_id: cancelled };
     }
     const spec = parseSpec(body);
+    if (user) {
+      await checkUserReplication(ctx, user, spec);
+      spec.owner = user;
+    }
     let result;
     try {
       result = await jobs.replicate(spec);

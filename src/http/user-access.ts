@@ -11,8 +11,9 @@ import type { ServerContext } from './context.ts';
 import { peerTarget } from './peer-auth.ts';
 import { USER_PREFIX, USERS_DB, type UserAccounts } from './user-accounts.ts';
 
-/** Server paths any logged-in user may use. */
+/** Server paths any logged-in user may use (reads), and may POST to. */
 const USER_PATHS = new Set(['/_uuids']);
+const USER_POSTS = new Set(['/_replicate']);
 
 /** Database paths (after the name) only its admins use: CouchDB's `check_is_admin` ones. */
 const DB_ADMIN_PATHS = new Set(['_security', '_compact', '_view_cleanup', '_revs_limit', '_purge', '_purged_infos_limit']);
@@ -57,11 +58,11 @@ export async function authorizeUser(ctx: ServerContext, user: UserCtx, method: s
   }
   if (user.name === null) throw new RefugeError('unauthorized', 'You are not a server admin.');
   if (USER_PATHS.has(path) && (method === 'GET' || method === 'HEAD')) return;
+  if (USER_POSTS.has(path) && method === 'POST') return;
   const target = peerTarget(method, path);
   if (target.kind === 'open') return;
   if (target.kind === 'db' && !target.db.startsWith('ref:')) {
-    const sec = await ctx.node.security(target.db);
-    if (securityNames(sec.members, user) || securityNames(sec.readers, user) || isDbAdmin(user, sec)) return;
+    if (await mayUseDb(ctx, user, target.db)) return;
     throw new RefugeError('forbidden', 'You are not allowed to access this db.');
   }
   const adminOf = dbAdminTarget(method, path);
@@ -70,6 +71,12 @@ export async function authorizeUser(ctx: ServerContext, user: UserCtx, method: s
     throw new RefugeError('forbidden', 'You are not a db or server admin.');
   }
   throw new RefugeError('forbidden', 'You are not a server admin.');
+}
+
+/** Whether `user` reads and writes the documents of database `db`: its `_security` names them as a member or admin. */
+export async function mayUseDb(ctx: ServerContext, user: UserCtx, db: string): Promise<boolean> {
+  const sec = await ctx.node.security(db);
+  return securityNames(sec.members, user) || securityNames(sec.readers, user) || isDbAdmin(user, sec);
 }
 
 /** Throws unless `user` is a server admin or an admin of database `db` (CouchDB's check_is_admin). */

@@ -1,6 +1,7 @@
 // Turns a CouchDB replication endpoint — a local database name, a URL, or {url, headers, auth} — into
 // a replication peer on this node.
 
+import type { UserCtx } from '../documents/index.ts';
 import { RefugeError } from '../errors/index.ts';
 import type { RefugeNode } from '../node/index.ts';
 import { HttpPeer, LocalPeer, type ReplicationPeer } from '../replication/index.ts';
@@ -37,7 +38,7 @@ export function describeEndpoint(e: Endpoint): string {
  * The peer an endpoint names: a remote database over HTTP, or one of the node's own, held (leased)
  * until `release()` so that a finished replication does not keep it open for good.
  */
-export async function endpointPeer(node: RefugeNode, e: Endpoint, create: boolean, timeoutMs?: number): Promise<{ peer: ReplicationPeer; release(): void }> {
+export async function endpointPeer(node: RefugeNode, e: Endpoint, create: boolean, timeoutMs?: number, userCtx?: UserCtx): Promise<{ peer: ReplicationPeer; release(): void }> {
   const url = typeof e === 'string' ? e : e.url;
   if (/^https?:\/\//i.test(url)) {
     const options = {
@@ -49,5 +50,5 @@ export async function endpointPeer(node: RefugeNode, e: Endpoint, create: boolea
   }
   if (create && !(await node.exists(url))) await node.createDb(url, { hold: false });
   const lease = await node.lease(url);
-  return { peer: new LocalPeer(lease.db), release: () => lease.release() };
+  return { peer: new LocalPeer(lease.db, userCtx ? { userCtx } : {}), release: () => lease.release() };
 }

@@ -1,6 +1,7 @@
 // What a replication job is asked to do: CouchDB's `_replicate` body or `_replicator` document,
 // checked as CouchDB checks it and turned into a JobSpec.
 
+import type { UserCtx } from '../documents/index.ts';
 import { RefugeError } from '../errors/index.ts';
 import { checkEndpoint, describeEndpoint, type Endpoint } from './endpoint.ts';
 
@@ -25,6 +26,8 @@ export interface JobSpec {
   };
   /** CouchDB 3.3's `winning_revs_only`. */
   winningRevsOnly?: boolean;
+  /** The user who asked, when not the server admin: local writes are theirs, and so is the job. */
+  owner?: UserCtx;
 }
 
 /** CouchDB's replication options that tune a job: its name -> the replicator's. */
@@ -66,7 +69,9 @@ function unquote(id: string): string {
 /** What identifies an API job: its ends, whether it is continuous, and what it filters by. */
 export function apiKey(spec: JobSpec): string {
   const filter = spec.docIds ?? spec.selector ?? (spec.filter ? [spec.filter, spec.queryParams] : null);
-  return `api:${describeEndpoint(spec.source)}>${describeEndpoint(spec.target)}:${spec.continuous}:${spec.winningRevsOnly === true}:${JSON.stringify(filter)}`;
+  // A user's job is theirs alone: the same replication asked by another user (or the admin) is another job.
+  const owner = spec.owner ? `:user:${spec.owner.name}` : '';
+  return `api:${describeEndpoint(spec.source)}>${describeEndpoint(spec.target)}:${spec.continuous}:${spec.winningRevsOnly === true}:${JSON.stringify(filter)}${owner}`;
 }
 
 /** CouchDB's checks of a replication's options (couch_replicator_docs:convert_options). */

@@ -2,6 +2,7 @@
 // (`POST /_replicate`) or by documents in the `_replicator` database, which are restarted when the
 // node starts and follow edits of their documents. `_active_tasks` lists what runs.
 
+import type { UserCtx } from '../documents/index.ts';
 import type { RefugeNode } from '../node/index.ts';
 import { replicate, type ReplicationReport } from '../replication/index.ts';
 import { describeEndpoint, endpointPeer } from './endpoint.ts';
@@ -56,10 +57,10 @@ export class ReplicationJobs implements JobHost {
   /** Starts a replication between the spec's ends, kept under `key` while it runs. */
   async launch(key: string, spec: JobSpec, docId?: string): Promise<Job> {
     const timeoutMs = spec.tuning?.timeoutMs;
-    const source = await endpointPeer(this.node, spec.source, false, timeoutMs);
+    const source = await endpointPeer(this.node, spec.source, false, timeoutMs, spec.owner);
     let target;
     try {
-      target = await endpointPeer(this.node, spec.target, spec.createTarget, timeoutMs);
+      target = await endpointPeer(this.node, spec.target, spec.createTarget, timeoutMs, spec.owner);
     } catch (err) {
       source.release();
       throw err;
@@ -137,11 +138,13 @@ export class ReplicationJobs implements JobHost {
   /**
    * Cancels the API job with this id (`<id>` or `<id>+continuous`) or this very spec (continuous
    * included, as CouchDB's id includes it); answers the cancelled job's id (null while the job has
-   * none yet: it is cancelled all the same), or undefined when no job matches.
+   * none yet: it is cancelled all the same), or undefined when no job matches. A user (`owner`)
+   * reaches only the jobs they started.
    */
-  cancel(which: { id: string } | { spec: JobSpec }): string | null | undefined {
+  cancel(which: { id: string } | { spec: JobSpec }, owner?: UserCtx): string | null | undefined {
     for (const [key, job] of this.jobs) {
       if (!key.startsWith('api:')) continue;
+      if (owner !== undefined && job.spec.owner?.name !== owner.name) continue;
       const matches = 'id' in which ? this.named(job, which.id) : key === apiKey(which.spec);
       if (matches) {
         job.replication.cancel();

@@ -1,7 +1,7 @@
 // The replication peer over an in-process Database: no serialisation, no network; long-poll waits
 // on the database's own live subscription instead of a timer.
 
-import type { BulkGetRequest, BulkGetResult, Database, Doc, RevsDiffEntry } from '../documents/index.ts';
+import type { BulkGetRequest, BulkGetResult, Database, Doc, RevsDiffEntry, UserCtx } from '../documents/index.ts';
 import { randomUuid } from '../documents/index.ts';
 import { RefugeError, isRefugeError } from '../errors/index.ts';
 import {
@@ -24,6 +24,11 @@ export interface LocalPeerOptions {
    * different directories never share checkpoints.
    */
   identity?: string;
+  /**
+   * Who writes (a user's replication): the database's validation and design-document rule judge
+   * each replicated document as that user's write. Default: the embedding application (admin).
+   */
+  userCtx?: UserCtx;
 }
 
 const IDENTITY_DOC = '_local/refuge-replication-identity';
@@ -124,7 +129,8 @@ export class LocalPeer implements ReplicationPeer {
   }
 
   async bulkDocs(docs: readonly Doc[], options: { newEdits: false }): Promise<PeerWriteResult[]> {
-    return this.db.bulkDocs(docs, { newEdits: options.newEdits });
+    const userCtx = this.options.userCtx;
+    return this.db.bulkDocs(docs, { newEdits: options.newEdits, ...(userCtx && { userCtx }) });
   }
 
   async getLocal(id: string, _options?: CallOptions): Promise<Doc | undefined> {

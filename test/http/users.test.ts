@@ -122,6 +122,33 @@ describe('_users accounts and _security', () => {
     assert.equal((await as(basic('dana', 'pw'))('/shop', { method: 'DELETE' })).status, 403);
   });
 
+  test('a user replicates between the databases they use, as themselves: validation holds, no design documents, no new databases', async () => {
+    const admin = as(ADMIN);
+    assert.equal((await as({})('/_users/org.couchdb.user:finn', { method: 'PUT', body: userDoc('finn', { password: 'pw' }) })).status, 201);
+    for (const db of ['src1', 'dst1', 'closed1']) assert.equal((await admin(`/${db}`, { method: 'PUT' })).status, 201);
+    for (const db of ['src1', 'dst1']) await admin(`/${db}/_security`, { method: 'PUT', body: { members: { names: ['finn'], roles: [] } } });
+    await admin('/dst1/_design/guard', { method: 'PUT', body: { validate_doc_update: 'function (n, o, u) { if (n.bad && u.roles.indexOf("_admin") === -1) throw({forbidden: "no bad docs from users"}); }' } });
+    await admin('/src1/_bulk_docs', { method: 'POST', body: { docs: [{ _id: 'a' }, { _id: 'b', bad: true }, { _id: '_design/x', views: {} }] } });
+    const finn = as(basic('finn', 'pw'));
+    const rep = await finn('/_replicate', { method: 'POST', body: { source: 'src1', target: 'dst1' } });
+    assert.equal(rep.status, 200, rep.text);
+    assert.deepEqual([rep.body.docs_written, rep.body.doc_write_failures], [1, 2], 'the validation and the design-document rule refused two');
+    assert.equal((await admin('/dst1/a')).status, 200);
+    assert.equal((await admin('/dst1/b')).status, 404);
+    assert.equal((await admin('/dst1/_design/x')).status, 404);
+    // Only databases that name them, never one made for them, never as anyone.
+    assert.equal((await finn('/_replicate', { method: 'POST', body: { source: 'src1', target: 'closed1' } })).status, 403);
+    assert.equal((await finn('/_replicate', { method: 'POST', body: { source: 'closed1', target: 'dst1' } })).status, 403);
+    assert.equal((await finn('/_replicate', { method: 'POST', body: { source: 'src1', target: 'fresh1', create_target: true } })).status, 401);
+    assert.equal((await admin('/fresh1')).status, 404);
+    assert.equal((await as({})('/_replicate', { method: 'POST', body: { source: 'src1', target: 'dst1' } })).status, 401);
+    // A continuous job is its user's: another user cannot cancel it.
+    const spec = { source: 'src1', target: 'dst1', continuous: true };
+    assert.equal((await finn('/_replicate', { method: 'POST', body: spec })).status, 202);
+    assert.equal((await as(basic('carl', 'pw'))('/_replicate', { method: 'POST', body: { ...spec, cancel: true } })).status, 404);
+    assert.equal((await finn('/_replicate', { method: 'POST', body: { ...spec, cancel: true } })).status, 200);
+  });
+
   test('a user does not choose their key derivation; a session ends when the password changes', async () => {
     const anon = as({});
     const chosen = { ...userDoc('slow'), password_scheme: 'pbkdf2', pbkdf2_prf: 'sha', iterations: 10_000_000, salt: '00', derived_key: '00' };
