@@ -1,6 +1,8 @@
 // Blob ids: `sha256-<64 lowercase hex>`, the one spelling stores, keys and the wire use; the same
 // digest also prints as a CIDv1 (raw codec, base32 `bafkrei…`) for IPFS tools.
 
+import { bases } from 'multiformats/basics';
+import type { MultibaseDecoder } from 'multiformats/bases/interface';
 import { CID } from 'multiformats/cid';
 import * as Digest from 'multiformats/hashes/digest';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
@@ -44,14 +46,24 @@ export function blobIdToCid(id: BlobId, codec: number = RAW_CODEC): string {
   return CID.createV1(codec, Digest.create(SHA2_256, digestOfBlobId(id))).toString();
 }
 
+/** Every multibase multiformats knows (base32upper `B…`, base16 `f…`, base64 `m…`, ...), not only its default three. */
+const BY_PREFIX = new Map<string, (text: string) => Uint8Array<ArrayBuffer>>(Object.values(bases).map((b) => [b.prefix, (text) => b.decoder.decode(text) as Uint8Array<ArrayBuffer>]));
+const ANY_BASE: MultibaseDecoder<string> = {
+  decode(text) {
+    const decode = BY_PREFIX.get(String.fromCodePoint(text.codePointAt(0) ?? 0));
+    if (!decode) throw new Error(`unknown multibase prefix of ${text.slice(0, 10)}`);
+    return decode(text);
+  },
+};
+
 /**
- * The blob id named by a CID (v1 in any base multiformats parses by default, or v0 `Qm…`). Any codec
+ * The blob id named by a CID (v1 in any multibase, or v0 `Qm…`). Any codec
  * is accepted — a dag-pb node is stored as the blob of its bytes — but the hash must be SHA-256.
  */
 export function blobIdFromCid(text: string): BlobId {
   let cid: CID;
   try {
-    cid = CID.parse(text);
+    cid = CID.parse(text, ANY_BASE);
   } catch (err) {
     throw new RefugeError('bad_request', `invalid CID ${JSON.stringify(text.slice(0, 100))}`, { cause: err });
   }

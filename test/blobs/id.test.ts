@@ -2,6 +2,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { bases } from 'multiformats/basics';
 import { CID } from 'multiformats/cid';
 import {
   DAG_PB_CODEC,
@@ -52,6 +53,15 @@ test('CIDv1 raw base32, as IPFS prints them', () => {
   // Either spelling in, the canonical id out.
   assert.equal(toBlobId(HELLO), HELLO);
   assert.equal(toBlobId('bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5e'), HELLO);
+});
+
+test('a CID in any multibase names the same blob: base32 upper, base16, base36, base58btc, base64', () => {
+  const cid = CID.parse(blobIdToCid(HELLO));
+  for (const base of [bases.base32upper, bases.base16, bases.base16upper, bases.base36, bases.base58btc, bases.base64, bases.base64url]) {
+    const text = cid.toString(base.encoder);
+    assert.equal(toBlobId(text), HELLO, text);
+  }
+  assert.throws(() => toBlobId('#nothing'), isCode('bad_request'));
 });
 
 test('CIDs that are not SHA-256, or not CIDs, are bad_request', () => {
