@@ -31,13 +31,14 @@ const OPEN = new Set(['/', '/_up']);
 /** Which grant a request needs. Database-level administration (create, delete, compact) is not a grant. */
 export function peerTarget(method: string, path: string): PeerTarget {
   if (OPEN.has(path)) return { kind: 'open' };
-  const parts = path.split('/').slice(1);
-  let first: string;
+  // Every segment as the router sees it: `/db/%5Fcompact` is routed as `/db/_compact`.
+  let parts: string[];
   try {
-    first = decodeURIComponent(parts[0] ?? '');
+    parts = path.split('/').slice(1).map(decodeURIComponent);
   } catch {
     return { kind: 'other' };
   }
+  const first = parts[0] ?? '';
   const reading = method === 'GET' || method === 'HEAD';
   if (first === '_refs') {
     // A ref's values (with history) under the ref's grant; its signer's public key is public anyway.

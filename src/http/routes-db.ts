@@ -91,6 +91,7 @@ export function dbRoutes(app: FastifyInstance, ctx: ServerContext): void {
 
   app.post<{ Params: { db: string } }>('/:db/_compact', async (req, reply) => {
     requireJsonType(req.headers);
+    await requireDbAdmin(ctx, req.user, req.params.db);
     // CouchDB compacts in the background and answers 202 at once; the database is held until done.
     const lease = await ctx.node.lease(req.params.db);
     void lease.db
@@ -110,6 +111,7 @@ export function dbRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.get<{ Params: { db: string } }>('/:db/_revs_limit', async (req) => (await dbOf(ctx, req)).getRevsLimit());
 
   app.put<{ Params: { db: string } }>('/:db/_revs_limit', async (req) => {
+    await requireDbAdmin(ctx, req.user, req.params.db);
     const db = await dbOf(ctx, req);
     await db.setRevsLimit(req.body as number);
     return { ok: true };

@@ -7,6 +7,7 @@ import { parseViewRequest } from '../views/index.ts';
 import { RefugeError } from '../errors/index.ts';
 import { dbOf, type ServerContext } from './context.ts';
 import { objectBody, requireJsonType } from './params.ts';
+import { requireDbAdmin } from './user-access.ts';
 
 type DesignReq = { Params: { db: string; ddoc: string; name: string }; Querystring: Record<string, string> };
 
@@ -63,6 +64,7 @@ export function designRoutes(app: FastifyInstance, ctx: ServerContext): void {
   // CouchDB compacts a design document's view index in the background and answers 202 at once.
   app.post<{ Params: { db: string; ddoc: string } }>('/:db/_compact/:ddoc', async (req, reply) => {
     requireJsonType(req.headers);
+    await requireDbAdmin(ctx, req.user, req.params.db);
     const lease = await ctx.node.lease(req.params.db);
     try {
       const design = await ctx.node.design(req.params.db);
@@ -81,6 +83,7 @@ export function designRoutes(app: FastifyInstance, ctx: ServerContext): void {
 
   app.post<{ Params: { db: string } }>('/:db/_view_cleanup', async (req, reply) => {
     requireJsonType(req.headers);
+    await requireDbAdmin(ctx, req.user, req.params.db);
     await dbOf(ctx, req);
     await (await ctx.node.design(req.params.db)).cleanup();
     reply.code(202);

@@ -9,14 +9,29 @@ import type { ServerContext } from './context.ts';
 import { objectBody } from './params.ts';
 import { mayUseDb } from './user-access.ts';
 
-/** A user may replicate between databases they use (or remote ones), never create one. */
-async function checkUserReplication(ctx: ServerContext, user: UserCtx, spec: JobSpec): Promise<void> {
+/**
+ * A user may replicate between databases they use (or remote ones), never a system database
+ * (`_users`, `_replicator`: their own rules hold for direct writes only), never create one. The job
+ * then checks again before each of its calls that the account is the same (not deleted, password
+ * unchanged) and may still use the database, with the roles it has now.
+ */
+async function userJob(ctx: ServerContext, user: UserCtx, spec: JobSpec): Promise<JobSpec> {
   if (spec.createTarget) throw new RefugeError('unauthorized', 'You are not a server admin: only an admin creates databases (create_target).');
+  const accounts = ctx.auth.users;
+  const start = accounts && user.name !== null ? await accounts.account(user.name) : undefined;
+  if (!accounts || !start) throw new RefugeError('unauthorized', 'You are not a server admin.');
+  const asOwner = async (db: string): Promise<UserCtx> => {
+    const now = await accounts.account(user.name!);
+    if (!now || now.salt !== start.salt) throw new RefugeError('unauthorized', `the account of ${user.name} was deleted or its password changed: its replication stops`);
+    if (db.startsWith('_') || !(await mayUseDb(ctx, now.ctx, db))) throw new RefugeError('forbidden', `You are not allowed to access this db: ${db}`);
+    return now.ctx;
+  };
   for (const end of [spec.source, spec.target]) {
     const url = typeof end === 'string' ? end : end.url;
-    if (/^https?:\/\//i.test(url) || !(await ctx.node.exists(url))) continue;
-    if (!(await mayUseDb(ctx, user, url))) throw new RefugeError('forbidden', `You are not allowed to access this db: ${url}`);
+    if (/^https?:\/\//i.test(url) || (!url.startsWith('_') && !(await ctx.node.exists(url)))) continue;
+    await asOwner(url);
   }
+  return { ...spec, owner: user, asOwner };
 }
 
 export function replicateRoutes(app: FastifyInstance, ctx: ServerContext): void {
@@ -40,11 +55,7 @@ export function replicateRoutes(app: FastifyInstance, ctx: ServerContext): void 
       if (cancelled === undefined) throw new RefugeError('not_found', 'replication job not found');
       return cancelled === null ? { ok: true } : { ok: true, _local_id: cancelled };
     }
-    const spec = parseSpec(body);
-    if (user) {
-      await checkUserReplication(ctx, user, spec);
-      spec.owner = user;
-    }
+    const spec = user ? await userJob(ctx, user, parseSpec(body)) : parseSpec(body);
     let result;
     try {
       result = await jobs.replicate(spec);

@@ -21,14 +21,16 @@ const DB_ADMIN_PATHS = new Set(['_security', '_compact', '_view_cleanup', '_revs
 /** The database a db-admin request names (`/db/_compact[/ddoc]`, `PUT /db/_security`, ...), if it is one. */
 function dbAdminTarget(method: string, path: string): string | undefined {
   if (method === 'GET' || method === 'HEAD') return undefined;
-  const parts = path.split('/').slice(1);
-  if (parts.length < 2 || !DB_ADMIN_PATHS.has(parts[1]!) || (parts.length > 2 && parts[1] !== '_compact') || parts.length > 3) return undefined;
+  let parts: string[];
   try {
-    const db = decodeURIComponent(parts[0]!);
-    return db === '' || db.startsWith('_') ? undefined : db;
+    // Decoded as the router decodes them: `%5Fcompact` is `_compact`.
+    parts = path.split('/').slice(1).map(decodeURIComponent);
   } catch {
     return undefined;
   }
+  if (parts.length < 2 || !DB_ADMIN_PATHS.has(parts[1]!) || (parts.length > 2 && parts[1] !== '_compact') || parts.length > 3) return undefined;
+  const db = parts[0]!;
+  return db === '' || db.startsWith('_') ? undefined : db;
 }
 
 /** The user document a path names (`/_users/org.couchdb.user:NAME`), if it names one. */
@@ -68,7 +70,9 @@ export async function authorizeUser(ctx: ServerContext, user: UserCtx, method: s
   const adminOf = dbAdminTarget(method, path);
   if (adminOf !== undefined) {
     if (isDbAdmin(user, await ctx.node.security(adminOf))) return;
-    throw new RefugeError('forbidden', 'You are not a db or server admin.');
+    // As CouchDB: a member is told it takes an admin (401), anyone else that the database is closed to them.
+    if (await mayUseDb(ctx, user, adminOf)) throw new RefugeError('unauthorized', 'You are not a db or server admin.');
+    throw new RefugeError('forbidden', 'You are not allowed to access this db.');
   }
   throw new RefugeError('forbidden', 'You are not a server admin.');
 }

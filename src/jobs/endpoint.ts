@@ -38,7 +38,13 @@ export function describeEndpoint(e: Endpoint): string {
  * The peer an endpoint names: a remote database over HTTP, or one of the node's own, held (leased)
  * until `release()` so that a finished replication does not keep it open for good.
  */
-export async function endpointPeer(node: RefugeNode, e: Endpoint, create: boolean, timeoutMs?: number, userCtx?: UserCtx): Promise<{ peer: ReplicationPeer; release(): void }> {
+export async function endpointPeer(
+  node: RefugeNode,
+  e: Endpoint,
+  create: boolean,
+  timeoutMs?: number,
+  asUser?: (db: string) => Promise<UserCtx>,
+): Promise<{ peer: ReplicationPeer; release(): void }> {
   const url = typeof e === 'string' ? e : e.url;
   if (/^https?:\/\//i.test(url)) {
     const options = {
@@ -50,5 +56,5 @@ export async function endpointPeer(node: RefugeNode, e: Endpoint, create: boolea
   }
   if (create && !(await node.exists(url))) await node.createDb(url, { hold: false });
   const lease = await node.lease(url);
-  return { peer: new LocalPeer(lease.db, userCtx ? { userCtx } : {}), release: () => lease.release() };
+  return { peer: new LocalPeer(lease.db, asUser ? { asUser: () => asUser(url) } : {}), release: () => lease.release() };
 }

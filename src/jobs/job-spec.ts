@@ -28,6 +28,11 @@ export interface JobSpec {
   winningRevsOnly?: boolean;
   /** The user who asked, when not the server admin: local writes are theirs, and so is the job. */
   owner?: UserCtx;
+  /**
+   * With an owner: their context now, for a local database, looked up before each of the job's calls;
+   * it throws once they may no longer use it, which stops the job.
+   */
+  asOwner?: (db: string) => Promise<UserCtx>;
 }
 
 /** CouchDB's replication options that tune a job: its name -> the replicator's. */

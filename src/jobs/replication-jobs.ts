@@ -57,10 +57,10 @@ export class ReplicationJobs implements JobHost {
   /** Starts a replication between the spec's ends, kept under `key` while it runs. */
   async launch(key: string, spec: JobSpec, docId?: string): Promise<Job> {
     const timeoutMs = spec.tuning?.timeoutMs;
-    const source = await endpointPeer(this.node, spec.source, false, timeoutMs, spec.owner);
+    const source = await endpointPeer(this.node, spec.source, false, timeoutMs, spec.asOwner);
     let target;
     try {
-      target = await endpointPeer(this.node, spec.target, spec.createTarget, timeoutMs, spec.owner);
+      target = await endpointPeer(this.node, spec.target, spec.createTarget, timeoutMs, spec.asOwner);
     } catch (err) {
       source.release();
       throw err;

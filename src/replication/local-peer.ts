@@ -25,10 +25,12 @@ export interface LocalPeerOptions {
    */
   identity?: string;
   /**
-   * Who writes (a user's replication): the database's validation and design-document rule judge
-   * each replicated document as that user's write. Default: the embedding application (admin).
+   * The user this peer acts for (a user's replication), looked up before every call: it throws when
+   * they may no longer use the database (a revoked grant, a deleted account), which stops the
+   * replication. Filters see them as `req.userCtx`, and the database's validation and design-document
+   * rule judge each replicated document as their write. Default: the embedding application (admin).
    */
-  userCtx?: UserCtx;
+  asUser?: () => Promise<UserCtx>;
 }
 
 const IDENTITY_DOC = '_local/refuge-replication-identity';
@@ -90,7 +92,9 @@ export class LocalPeer implements ReplicationPeer {
 
   async changes(request: PeerChangesRequest): Promise<PeerChanges> {
     const since = toLocalSeq(request.since);
+    const userCtx = await this.options.asUser?.();
     const filter = {
+      ...(userCtx && { userCtx }),
       style: request.style,
       docIds: request.docIds ? [...request.docIds] : undefined,
       selector: request.selector,
@@ -98,6 +102,8 @@ export class LocalPeer implements ReplicationPeer {
       ...(request.includeDocs === true && { includeDocs: true, revs: true, maxDocBytes: CARRIED_DOC_BYTES, docText: request.docText === true }),
     };
     const first = await this.db.changes({ ...filter, since, limit: request.limit });
+    // Rows read while the user lost the database are not handed over: checked again once read.
+    if (userCtx && first.results.length > 0) await this.options.asUser!();
     if (first.results.length > 0 || request.feed !== 'longpoll' || request.signal?.aborted) return this.withPending(withoutAttachmentDocs(first));
     // Nothing new: wait for the first matching commit, the timeout, or the caller giving up.
     const wait = timeoutSignal(request.signal, request.timeoutMs ?? 60_000);
@@ -105,6 +111,8 @@ export class LocalPeer implements ReplicationPeer {
     try {
       const next = await live.next();
       const rows = next.done ? [] : next.value;
+      // A long wait: the user may have lost the database meanwhile, and these rows with it.
+      if (rows.length > 0) await this.options.asUser?.();
       if (rows.length > 0) return this.withPending(withoutAttachmentDocs({ results: rows, lastSeq: rows[rows.length - 1]!.seq }));
     } finally {
       wait.clear();
@@ -119,17 +127,19 @@ export class LocalPeer implements ReplicationPeer {
     return changes;
   }
 
-  revsDiff(request: ReadonlyMap<string, string[]>): Promise<ReadonlyMap<string, RevsDiffEntry>> {
+  async revsDiff(request: ReadonlyMap<string, string[]>): Promise<ReadonlyMap<string, RevsDiffEntry>> {
+    await this.options.asUser?.();
     return this.db.revsDiff(request);
   }
 
-  bulkGet(requests: readonly BulkGetRequest[], options: { revs: true; latest: true }): Promise<BulkGetResult> {
+  async bulkGet(requests: readonly BulkGetRequest[], options: { revs: true; latest: true }): Promise<BulkGetResult> {
+    await this.options.asUser?.();
     // Attachments travel inline (base64), as CouchDB's replicator asks with attachments=true.
     return this.db.bulkGet(requests, { revs: options.revs, latest: options.latest, attachments: true });
   }
 
   async bulkDocs(docs: readonly Doc[], options: { newEdits: false }): Promise<PeerWriteResult[]> {
-    const userCtx = this.options.userCtx;
+    const userCtx = await this.options.asUser?.();
     return this.db.bulkDocs(docs, { newEdits: options.newEdits, ...(userCtx && { userCtx }) });
   }
 
@@ -143,6 +153,7 @@ export class LocalPeer implements ReplicationPeer {
   }
 
   async putLocal(doc: Doc): Promise<{ rev: string }> {
+    await this.options.asUser?.();
     const { rev } = await this.db.putLocal(doc);
     return { rev };
   }

@@ -53,6 +53,12 @@ test('peerTarget maps CouchDB routes to read, write or nothing', () => {
     ['PUT', '/db/_purged_infos_limit', { kind: 'other' }],
     ['GET', '/db/_purged_infos_limit', { kind: 'db', db: 'db', access: 'read' }],
     ['GET', '/a%2Fb/doc', { kind: 'db', db: 'a/b', access: 'read' }],
+    // Escaped as the router unescapes them: the same paths, the same answers.
+    ['POST', '/db/%5Fcompact', { kind: 'other' }],
+    ['PUT', '/db/_revs%5flimit', { kind: 'other' }],
+    ['POST', '/db/%5Fview_cleanup', { kind: 'other' }],
+    ['GET', '/_blobs/%5Fuploads', { kind: 'other' }],
+    ['POST', '/db/_design/d/%5Fview/v', { kind: 'db', db: 'db', access: 'read' }],
     ['GET', '/_refs', { kind: 'other' }],
     ['GET', '/_refs/_key', { kind: 'open' }],
     ['GET', '/_refs/home/docs', { kind: 'db', db: 'ref:home/docs', access: 'read' }],

@@ -49,7 +49,7 @@ describe('_users accounts and _security', () => {
       ['PUT', '/private/x', 403],
       ['GET', '/_all_dbs', 403],
       ['PUT', '/newdb', 403],
-      ['PUT', '/team/_security', 403],
+      ['PUT', '/team/_security', 401],
       ['POST', '/_users', 403],
       ['GET', '/_users/org.couchdb.user:admin', 403],
       ['GET', '/_active_tasks', 403],
@@ -107,7 +107,12 @@ describe('_users accounts and _security', () => {
     // A member reads and writes documents, and keeps nothing.
     const carl = as(basic('carl', 'pw'));
     assert.equal((await carl('/shop/item', { method: 'PUT', body: { n: 1 } })).status, 201);
-    assert.deepEqual(await tried(carl), [401, 403, 403, 403, 403]);
+    assert.deepEqual(await tried(carl), [401, 401, 401, 401, 401]);
+    // Spelled with escapes, a path is still the one the router takes.
+    for (const [method, path] of [['PUT', '/shop/%5Frevs_limit'], ['PUT', '/shop/_revs%5Flimit'], ['POST', '/shop/%5Fcompact'], ['POST', '/shop/%5fview_cleanup'], ['POST', '/shop/%5Fcompact/app']] as const) {
+      assert.equal((await carl(path, { method, body: method === 'PUT' ? 2 : {} })).status, 401, path);
+    }
+    assert.equal((await admin('/shop/_revs_limit')).body, 1000);
     // An admin by name: everything; then the design document is there to delete.
     assert.deepEqual(await tried(as(basic('dana', 'pw'))), [201, 202, 200, 200, 201]);
     const app = (await as(basic('dana', 'pw'))('/shop/_design/app')).body;
@@ -125,10 +130,10 @@ describe('_users accounts and _security', () => {
   test('a user replicates between the databases they use, as themselves: validation holds, no design documents, no new databases', async () => {
     const admin = as(ADMIN);
     assert.equal((await as({})('/_users/org.couchdb.user:finn', { method: 'PUT', body: userDoc('finn', { password: 'pw' }) })).status, 201);
-    for (const db of ['src1', 'dst1', 'closed1']) assert.equal((await admin(`/${db}`, { method: 'PUT' })).status, 201);
-    for (const db of ['src1', 'dst1']) await admin(`/${db}/_security`, { method: 'PUT', body: { members: { names: ['finn'], roles: [] } } });
+    for (const db of ['src1', 'dst1', 'dst2', 'closed1']) assert.equal((await admin(`/${db}`, { method: 'PUT' })).status, 201);
+    for (const db of ['src1', 'dst1', 'dst2']) await admin(`/${db}/_security`, { method: 'PUT', body: { members: { names: ['finn'], roles: [] } } });
     await admin('/dst1/_design/guard', { method: 'PUT', body: { validate_doc_update: 'function (n, o, u) { if (n.bad && u.roles.indexOf("_admin") === -1) throw({forbidden: "no bad docs from users"}); }' } });
-    await admin('/src1/_bulk_docs', { method: 'POST', body: { docs: [{ _id: 'a' }, { _id: 'b', bad: true }, { _id: '_design/x', views: {} }] } });
+    await admin('/src1/_bulk_docs', { method: 'POST', body: { docs: [{ _id: 'a' }, { _id: 'b', bad: true }, { _id: '_design/x', filters: { mine: 'function (doc, req) { return req.userCtx.name === "finn" && doc._id === "a"; }' } }] } });
     const finn = as(basic('finn', 'pw'));
     const rep = await finn('/_replicate', { method: 'POST', body: { source: 'src1', target: 'dst1' } });
     assert.equal(rep.status, 200, rep.text);
@@ -136,12 +141,24 @@ describe('_users accounts and _security', () => {
     assert.equal((await admin('/dst1/a')).status, 200);
     assert.equal((await admin('/dst1/b')).status, 404);
     assert.equal((await admin('/dst1/_design/x')).status, 404);
+    // Its filters see the user as req.userCtx.
+    const filtered = await finn('/_replicate', { method: 'POST', body: { source: 'src1', target: 'dst2', filter: 'x/mine' } });
+    assert.deepEqual([filtered.status, filtered.body.docs_written], [200, 1], filtered.text);
     // Only databases that name them, never one made for them, never as anyone.
     assert.equal((await finn('/_replicate', { method: 'POST', body: { source: 'src1', target: 'closed1' } })).status, 403);
     assert.equal((await finn('/_replicate', { method: 'POST', body: { source: 'closed1', target: 'dst1' } })).status, 403);
     assert.equal((await finn('/_replicate', { method: 'POST', body: { source: 'src1', target: 'fresh1', create_target: true } })).status, 401);
     assert.equal((await admin('/fresh1')).status, 404);
     assert.equal((await as({})('/_replicate', { method: 'POST', body: { source: 'src1', target: 'dst1' } })).status, 401);
+    // Never into or out of a system database, even one whose _security names them: their own
+    // rules (the roles and keys of accounts, who runs a job) hold for direct writes only.
+    for (const system of ['_users', '_replicator']) {
+      if (system === '_replicator') await admin('/_replicator', { method: 'PUT' });
+      await admin(`/${system}/_security`, { method: 'PUT', body: { members: { names: ['finn'], roles: [] } } });
+      assert.equal((await finn('/_replicate', { method: 'POST', body: { source: 'src1', target: system } })).status, 403, system);
+      assert.equal((await finn('/_replicate', { method: 'POST', body: { source: system, target: 'dst1' } })).status, 403, system);
+      await admin(`/${system}/_security`, { method: 'PUT', body: {} });
+    }
     // A continuous job is its user's: another user cannot cancel it.
     const spec = { source: 'src1', target: 'dst1', continuous: true };
     assert.equal((await finn('/_replicate', { method: 'POST', body: spec })).status, 202);
