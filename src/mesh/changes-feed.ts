@@ -30,6 +30,9 @@ export class ChangesFeed {
   private expected: string;
   private ended = false;
 
+  /** Closes the feed when the caller's signal aborts; removed once the feed is over. */
+  private readonly onAbort = () => this.close();
+
   private constructor(
     private readonly stream: Stream,
     private readonly io: Frames,
@@ -37,8 +40,16 @@ export class ChangesFeed {
     since: PeerChangesRequest['since'],
     private readonly limit: number,
     private readonly timeoutMs: number,
+    private readonly signal: AbortSignal | undefined,
   ) {
     this.expected = JSON.stringify(since);
+    signal?.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  /** The feed is over: it no longer listens to the caller's signal (one replication opens many). */
+  private end(): void {
+    this.ended = true;
+    this.signal?.removeEventListener('abort', this.onAbort);
   }
 
   /**
@@ -53,21 +64,26 @@ export class ChangesFeed {
     options: { timeoutMs: number; maxAnswerBytes: number; dial?: boolean },
   ): Promise<ChangesFeed | undefined> {
     const { signal, feed: _f, timeoutMs: _t, ...params } = req;
+    // Opening and asking are bounded as a request is: a source gone silent is not waited on for ever.
+    const wait = timeoutSignal(signal, options.timeoutMs);
     let stream: Stream;
     try {
-      stream = await mesh.openStream(peerId, CHANGES_FEED_PROTOCOL, signal, options.dial === false ? { dial: false } : undefined);
+      stream = await mesh.openStream(peerId, CHANGES_FEED_PROTOCOL, wait.signal, options.dial === false ? { dial: false } : undefined);
     } catch (err) {
+      wait.clear();
       if ((err as Error | null)?.name === 'UnsupportedProtocolError') return undefined;
+      if (wait.signal.aborted && isRefugeError(wait.signal.reason)) throw wait.signal.reason;
       if (isRefugeError(err)) throw err;
       throw new RefugeError('unavailable', `cannot reach peer ${peerId}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
     }
-    const feed = new ChangesFeed(stream, frames(stream, options.maxAnswerBytes), feedKey(db, req), req.since, req.limit, options.timeoutMs);
-    signal?.addEventListener('abort', () => feed.close(), { once: true });
+    const feed = new ChangesFeed(stream, frames(stream, options.maxAnswerBytes), feedKey(db, req), req.since, req.limit, options.timeoutMs, signal);
     try {
-      await feed.io.write({ db, ...params, credit: FEED_CREDIT }, signal);
+      await feed.io.write({ db, ...params, credit: FEED_CREDIT }, wait.signal);
     } catch (err) {
       feed.close();
       throw err;
+    } finally {
+      wait.clear();
     }
     return feed;
   }
@@ -92,7 +108,7 @@ export class ChangesFeed {
       if (!Array.isArray(result?.results)) throw new RefugeError('bad_gateway', 'not a changes answer');
       if (result.results.length < this.limit) {
         // The source closed its side after this batch: closing ours ends the stream.
-        this.ended = true;
+        this.end();
         this.stream.close().catch(() => undefined);
       } else {
         this.expected = JSON.stringify(result.lastSeq);
@@ -113,7 +129,7 @@ export class ChangesFeed {
 
   close(): void {
     if (this.ended) return;
-    this.ended = true;
+    this.end();
     this.stream.abort(new Error('changes feed closed'));
   }
 }

@@ -31,6 +31,8 @@ export interface ReplicationServiceOptions {
   maxRequestBytes?: number;
   /** A trusted peer says what it shares with this node changed (`rescan`). */
   onRescan?: (peerId: string) => void;
+  /** How long a stream may wait on its client (a request, a grant, an answer read); default STREAM_IDLE_MS. */
+  idleMs?: number;
 }
 
 /** A request must arrive this soon after its stream opens. */
@@ -52,9 +54,11 @@ function object(value: unknown, what: string): Record<string, unknown> {
 
 export class ReplicationService {
   private readonly maxRequestBytes: number;
+  private readonly idleMs: number;
 
   constructor(private readonly options: ReplicationServiceOptions) {
     this.maxRequestBytes = options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
+    this.idleMs = options.idleMs ?? STREAM_IDLE_MS;
   }
 
   /** Answers one decoded request from `peerId` (authenticated by the transport). */
@@ -135,21 +139,35 @@ export class ReplicationService {
         first = object(await io.read(wait(REQUEST_WAIT_MS)), 'a changes feed request');
         credit = creditOf(first.credit, credit);
       } catch (err) {
-        await io.write(errorAnswer(err));
+        await io.write(errorAnswer(err), wait(this.idleMs));
         return true;
       }
+      // Grants are read as they come, so credit past the cap is refused even while batches go out.
+      let refused: unknown;
+      let wake: (() => void) | undefined;
+      void (async () => {
+        for (;;) {
+          const frame = await io.read(wait(this.idleMs));
+          credit = creditOf(object(frame, 'a credit frame').credit, credit);
+          wake?.();
+        }
+      })().catch((err: unknown) => {
+        refused = err;
+        wake?.();
+      });
       const { credit: _c, op: _op, ...params } = first;
       const limit = params.limit ?? 500;
       let since = params.since;
       for (;;) {
-        // Waits for credit; a client that closed or went quiet ends the feed.
-        while (credit === 0) {
-          try {
-            credit = creditOf(object(await io.read(wait(STREAM_IDLE_MS)), 'credit').credit, credit);
-          } catch {
+        while (credit === 0 && refused === undefined) await new Promise<void>((resolve) => (wake = resolve));
+        if (refused !== undefined) {
+          // A bad grant is answered; a client that closed or went quiet just ends the feed.
+          if (!isRefugeError(refused, 'bad_request')) {
             stream.abort(new Error('the changes feed got no credit'));
             return false;
           }
+          await io.write(errorAnswer(refused), wait(this.idleMs));
+          return true;
         }
         let answer: Answer;
         let done = false;
@@ -164,7 +182,8 @@ export class ReplicationService {
           done = true;
         }
         if (gone.signal.aborted) return false;
-        await io.write(answer);
+        // A reader that stopped reading must not hold a batch here for ever.
+        await io.write(answer, wait(this.idleMs));
         credit--;
         if (done) return true;
       }
@@ -199,7 +218,7 @@ export class ReplicationService {
         let last = !many;
         let request: unknown;
         try {
-          request = await io.read(AbortSignal.any([gone.signal, AbortSignal.timeout(first ? REQUEST_WAIT_MS : STREAM_IDLE_MS)]));
+          request = await io.read(AbortSignal.any([gone.signal, AbortSignal.timeout(first ? REQUEST_WAIT_MS : this.idleMs)]));
         } catch (err) {
           // The client closed between requests, or left the stream idle: nothing to answer.
           if (!first && (isRefugeError(err, 'unavailable') || gone.signal.aborted)) return true;
@@ -216,7 +235,7 @@ export class ReplicationService {
           }
         }
         if (gone.signal.aborted) return false;
-        await io.write(answer ?? errorAnswer(new RefugeError('bad_request', 'an empty request')));
+        await io.write(answer ?? errorAnswer(new RefugeError('bad_request', 'an empty request')), AbortSignal.any([gone.signal, AbortSignal.timeout(this.idleMs)]));
         if (last) return true;
       }
     });

@@ -3,6 +3,7 @@
 // checks the grant on every batch, bad credit is refused, and a peer without feeds is read batch by
 // batch as before.
 
+import { getEventListeners } from 'node:events';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { lpStream } from '@libp2p/utils';
@@ -134,4 +135,68 @@ test('a pull cancelled while its feed is open closes the feed on the source too'
   await rep.done.catch(() => undefined);
   assert.ok((await db.info()).docCount < DOCS, 'cancelled before the end');
   await feedEnded;
+});
+
+test('grants past the cap, and a bad grant, are answered bad_request and end the feed', { timeout: 20_000 }, async (t) => {
+  const { server, client } = await pair(t);
+  const open = async (first: Record<string, unknown>) => {
+    const lp = lpStream(await client.mesh.openStream(server.mesh.peerId, CHANGES_FEED_PROTOCOL));
+    await lp.write(new TextEncoder().encode(JSON.stringify(first)));
+    return lp;
+  };
+  const frames = async (lp: Awaited<ReturnType<typeof open>>) => {
+    const got: Array<{ ok?: boolean; error?: string }> = [];
+    for (;;) {
+      try {
+        got.push(JSON.parse(new TextDecoder().decode((await lp.read()).subarray())));
+      } catch {
+        return got;
+      }
+    }
+  };
+  // 16 granted, then 16 more at once: 32 ahead is past the cap of 16.
+  const greedy = await open({ db: 'db', since: 0, limit: 1, style: 'all_docs', credit: 16 });
+  await greedy.write(new TextEncoder().encode(JSON.stringify({ credit: 16 })));
+  const got = await frames(greedy);
+  assert.equal(got.at(-1)?.error, 'bad_request');
+  assert.ok(got.filter((f) => f.ok).length <= 16, `${got.length - 1} batches`);
+  // A grant that is not a small whole number, after the first batch.
+  const bad = await open({ db: 'db', since: 0, limit: 1, style: 'all_docs', credit: 1 });
+  assert.equal(JSON.parse(new TextDecoder().decode((await bad.read()).subarray())).ok, true);
+  await bad.write(new TextEncoder().encode(JSON.stringify({ credit: -1 })));
+  assert.deepEqual((await frames(bad)).map((f) => f.error), ['bad_request']);
+});
+
+test('a client that stops reading does not hold the source: the write gives up after the idle time', { timeout: 20_000 }, async (t) => {
+  const { server, client } = await pair(t);
+  const db = await server.node.db('db');
+  await db.bulkDocs(Array.from({ length: 6 }, (_, i) => ({ _id: `big${i}`, text: 'x'.repeat(200_000) })));
+  const service = new ReplicationService({ node: server.node, trust: server.trust, idleMs: 300 });
+  let ended!: () => void;
+  const handlerEnded = new Promise<void>((resolve) => (ended = resolve));
+  await server.mesh.handle(CHANGES_FEED_PROTOCOL, async (stream, connection) => {
+    await service.feedHandler(stream, connection);
+    ended();
+  });
+  const stream = await client.mesh.openStream(server.mesh.peerId, CHANGES_FEED_PROTOCOL);
+  await lpStream(stream).write(new TextEncoder().encode(JSON.stringify({ db: 'db', since: DOCS, limit: 6, style: 'all_docs', includeDocs: true, credit: 1 })));
+  // Nothing more is taken in: the 1.2 MB batch fills the window and the source's write waits.
+  stream.pause();
+  await handlerEnded;
+  stream.abort(new Error('done'));
+});
+
+test('one replication opening many feeds leaves no listener on its signal', async (t) => {
+  const { server, client } = await pair(t);
+  const peer = new MeshPeer(client.mesh, server.mesh.peerId, 'db');
+  const ac = new AbortController();
+  for (let round = 0; round < 5; round++) {
+    let since: string | number = 0;
+    for (;;) {
+      const batch = await peer.changes({ since, limit: 10, style: 'all_docs', signal: ac.signal });
+      since = batch.lastSeq as string | number;
+      if (batch.results.length < 10) break;
+    }
+  }
+  assert.equal(getEventListeners(ac.signal, 'abort').length, 0);
 });
