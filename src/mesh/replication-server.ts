@@ -23,7 +23,7 @@ import {
   type ReplicationRequest,
 } from './replication-protocol.ts';
 import type { TrustStore } from './trust-store.ts';
-import { changesText, errorAnswer, frames, type Answer, type ChangesText, type Frames } from './wire.ts';
+import { changesText, errorAnswer, frames, writeUnlessStalled, type Answer, type ChangesText, type Frames } from './wire.ts';
 
 export interface ReplicationServiceOptions {
   node: RefugeNode;
@@ -183,7 +183,7 @@ export class ReplicationService {
         }
         if (gone.signal.aborted) return false;
         // A reader that stopped reading must not hold a batch here for ever.
-        await io.write(answer, wait(this.idleMs));
+        await writeUnlessStalled(io, stream, answer, gone.signal, this.idleMs);
         credit--;
         if (done) return true;
       }
@@ -235,7 +235,7 @@ export class ReplicationService {
           }
         }
         if (gone.signal.aborted) return false;
-        await io.write(answer ?? errorAnswer(new RefugeError('bad_request', 'an empty request')), AbortSignal.any([gone.signal, AbortSignal.timeout(this.idleMs)]));
+        await writeUnlessStalled(io, stream, answer ?? errorAnswer(new RefugeError('bad_request', 'an empty request')), gone.signal, this.idleMs);
         if (last) return true;
       }
     });

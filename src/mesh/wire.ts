@@ -69,6 +69,29 @@ export interface Frames {
   write(value: unknown, signal?: AbortSignal): Promise<void>;
 }
 
+/**
+ * Writes a frame, giving up (`unavailable`) only once the stream has taken none of its bytes for
+ * `stallMs`: a reader that stopped reading must not hold the writer and its answer for ever, while
+ * a large answer crossing a slow link, a little at a time, still goes through.
+ */
+export async function writeUnlessStalled(io: Frames, stream: Stream, value: unknown, signal: AbortSignal, stallMs: number): Promise<void> {
+  const stalled = new AbortController();
+  const tick = Math.max(10, Math.floor(stallMs / 4));
+  let last = Number.POSITIVE_INFINITY;
+  let still = 0;
+  const watch = setInterval(() => {
+    const queued = (stream as { writeBufferLength?: number }).writeBufferLength ?? 0;
+    still = queued > 0 && queued >= last ? still + tick : 0;
+    last = queued;
+    if (still >= stallMs) stalled.abort(new RefugeError('unavailable', `the reader took nothing for ${stallMs} ms`));
+  }, tick);
+  try {
+    await io.write(value, AbortSignal.any([signal, stalled.signal]));
+  } finally {
+    clearInterval(watch);
+  }
+}
+
 /** Length-prefixed JSON frames over a stream, each at most `maxBytes` when read. */
 export function frames(stream: Stream, maxBytes: number): Frames {
   // The byte buffer must hold a whole frame, or a large (allowed) frame would reset the stream.
