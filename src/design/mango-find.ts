@@ -102,7 +102,7 @@ export function chooseJsonIndex(ddocs: readonly Doc[], req: MangoFindRequest): {
 
 /** CouchDB's `_explain` answer for a query a json index serves. */
 export function explainJsonIndex(dbName: string, choice: JsonIndexChoice, req: MangoFindRequest) {
-  const { limit, skip } = parseFindOptions(req); // refuses what find would refuse
+  const { limit, skip, sort } = parseFindOptions(req); // refuses what find would refuse
   return {
     dbname: dbName,
     index: { ddoc: choice.ix.ddocId, name: choice.ix.name, type: 'json', partitioned: false, def: { fields: choice.ix.fields.map((f) => ({ [f]: 'asc' })) } },
@@ -113,7 +113,7 @@ export function explainJsonIndex(dbName: string, choice: JsonIndexChoice, req: M
     skip,
     fields: req.fields ?? 'all_fields',
     // The range is read in view-key order; its bounds stay encoded (`range`), not restated as keys.
-    mrargs: explainMrargs({}, false, req),
+    mrargs: explainMrargs({}, indexOrder(choice.ix, sort) === 'desc', req),
     covering: false,
     range: choice.range,
   };
@@ -121,8 +121,9 @@ export function explainJsonIndex(dbName: string, choice: JsonIndexChoice, req: M
 
 /**
  * The direction to read the index in when its order is the answer's: no sort, or a sort on its
- * leading fields, all ascending or all descending (rows with equal keys then come in document id
- * order, or its reverse, as CouchDB reads them); undefined when the answer must be sorted whole.
+ * leading fields, all ascending or all descending. Rows then come as CouchDB reads them: in the
+ * index's collation, equal keys by the index's further fields, then by document id (or all of it
+ * reversed). Undefined when the answer must be sorted whole.
  */
 function indexOrder(ix: JsonIndex, sort: ReadonlyArray<{ field: string; dir: string }>): 'asc' | 'desc' | undefined {
   if (!sort.every((s, i) => ix.fields[i] === s.field)) return undefined;
@@ -174,7 +175,10 @@ export async function findWithJsonIndex(db: Database, views: ViewIndexes, choice
     if (streaming && enough(matched, anchor)) break;
   }
   if (pending.length > 0) await check(pending);
-  if (sort.length > 0) matched.sort(sortComparator(sort));
+  // Read in the answer's order, the rows keep it: the index's collation (strings as CouchDB's ICU
+  // order has them, ties by its further fields, then id) is the answer's, on every page alike. A
+  // sort of the read prefix by another order would move rows across the bookmark's anchor.
+  if (!streaming && sort.length > 0) matched.sort(sortComparator(sort));
   const { page: rows, bookmark } = pageOf(matched, parsed);
   const page = rows.map((d) => projectFields(d as Record<string, unknown>, fields) as Doc);
   const result: FindResult = { docs: page, bookmark };

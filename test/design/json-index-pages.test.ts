@@ -66,3 +66,56 @@ describe('_find over a json index, page by page', () => {
     assert.equal(byOther.execution_stats!.total_keys_examined, N);
   });
 });
+
+describe('_find over a json index: pages in the index order', () => {
+  let server: TestServer;
+  let url: string;
+  const find = async (body: Record<string, unknown>) => {
+    const r = await request(`${url}/_find`, { method: 'POST', body });
+    assert.equal(r.status, 200, r.text);
+    return r.body as { docs: Array<{ _id: string }>; bookmark: string; mrargs?: { direction: string } };
+  };
+  /** Every id of the answer, walked by bookmarks `limit` at a time. */
+  const walk = async (query: Record<string, unknown>, limit: number) => {
+    const ids: string[] = [];
+    let bookmark: string | undefined;
+    for (;;) {
+      const page = await find({ ...query, limit, fields: ['_id'], ...(bookmark && { bookmark }) });
+      if (page.docs.length === 0) return ids;
+      ids.push(...page.docs.map((d) => d._id));
+      bookmark = page.bookmark;
+    }
+  };
+
+  before(async () => {
+    server = await startTestServer({ engine: 'leveldb' });
+    url = `${server.url}/order`;
+    await request(url, { method: 'PUT' });
+    // Strings in CouchDB's collation ("a149" < "B"), and 200 ties on `a` that the index orders by `b`.
+    const docs = [
+      ...Array.from({ length: 150 }, (_, i) => ({ _id: `x${String(i).padStart(3, '0')}`, s: `a${String(i).padStart(3, '0')}` })),
+      { _id: 'zB', s: 'B' },
+      ...Array.from({ length: 200 }, (_, i) => ({ _id: `d${String(i).padStart(3, '0')}`, a: 1, b: 200 - i })),
+    ];
+    await request(`${url}/_bulk_docs`, { method: 'POST', body: { docs } });
+    await request(`${url}/_index`, { method: 'POST', body: { index: { fields: ['s'] }, ddoc: 'by-s', name: 's' } });
+    await request(`${url}/_index`, { method: 'POST', body: { index: { fields: ['a', 'b'] }, ddoc: 'by-ab', name: 'ab' } });
+  });
+  after(() => server.close());
+
+  test('every page follows the index: strings in its collation, ties by its further fields; bookmarks miss nothing', async () => {
+    const byS = { selector: { s: { $gt: '' } }, sort: [{ s: 'asc' }], use_index: 'by-s' };
+    const all = (await find({ ...byS, limit: 1000, fields: ['_id'] })).docs.map((d) => d._id);
+    assert.equal(all.length, 151);
+    assert.equal(all.at(-1), 'zB', '"B" sorts after "a149", as CouchDB collates');
+    assert.deepEqual(await walk(byS, 3), all);
+    const byA = { selector: { a: 1, b: { $gt: 0 } }, sort: [{ a: 'asc' }], use_index: 'by-ab' };
+    const ties = (await find({ ...byA, limit: 1000, fields: ['_id'] })).docs.map((d) => d._id);
+    assert.deepEqual(ties.slice(0, 2), ['d199', 'd198'], 'equal `a`: by `b`, as the index holds them');
+    assert.deepEqual(await walk(byA, 7), ties);
+    const down = { ...byA, sort: [{ a: 'desc' }] };
+    assert.deepEqual(await walk(down, 50), [...ties].reverse());
+    const explained = await request(`${url}/_explain`, { method: 'POST', body: { ...down, limit: 5 } });
+    assert.equal(explained.body.mrargs.direction, 'rev');
+  });
+});
