@@ -12,14 +12,23 @@ const id = (i: number) => `d${String(i).padStart(4, '0')}`;
 /** The answer in index order: by n, then by document id. */
 const ORDER = Array.from({ length: N }, (_, i) => i).sort((a, b) => nOf(a) - nOf(b) || (id(a) < id(b) ? -1 : 1)).map(id);
 
+interface FindAnswer {
+  docs: Array<{ _id: string; n: number; other?: number }>;
+  bookmark: string;
+  execution_stats?: { total_keys_examined: number; total_docs_examined: number };
+}
+
+/** `POST {db}/_find`, which must answer 200. */
+async function findAt(db: string, body: Record<string, unknown>): Promise<FindAnswer> {
+  const r = await request(`${db}/_find`, { method: 'POST', body });
+  assert.equal(r.status, 200, r.text);
+  return r.body as FindAnswer;
+}
+
 describe('_find over a json index, page by page', () => {
   let server: TestServer;
   let url: string;
-  const find = async (body: Record<string, unknown>) => {
-    const r = await request(`${url}/_find`, { method: 'POST', body });
-    assert.equal(r.status, 200, r.text);
-    return r.body as { docs: Array<{ _id: string; n: number; other?: number }>; bookmark: string; execution_stats?: { total_keys_examined: number; total_docs_examined: number } };
-  };
+  const find = (body: Record<string, unknown>) => findAt(url, body);
 
   before(async () => {
     server = await startTestServer({ engine: 'leveldb' });
@@ -70,11 +79,7 @@ describe('_find over a json index, page by page', () => {
 describe('_find over a json index: pages in the index order', () => {
   let server: TestServer;
   let url: string;
-  const find = async (body: Record<string, unknown>) => {
-    const r = await request(`${url}/_find`, { method: 'POST', body });
-    assert.equal(r.status, 200, r.text);
-    return r.body as { docs: Array<{ _id: string }>; bookmark: string; mrargs?: { direction: string } };
-  };
+  const find = (body: Record<string, unknown>) => findAt(url, body);
   /** Every id of the answer, walked by bookmarks `limit` at a time. */
   const walk = async (query: Record<string, unknown>, limit: number) => {
     const ids: string[] = [];
