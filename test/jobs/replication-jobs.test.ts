@@ -35,6 +35,15 @@ async function docWith(db: Database, id: string, ok: (doc: Record<string, any>) 
   throw new Error(`the feed of ${id} ended`);
 }
 
+/** Listens on a free loopback port until the test ends (connections cut then). */
+async function onLoopback(t: TestContext, server: ReturnType<typeof createServer>): Promise<void> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => {
+    server.closeAllConnections();
+    server.close(() => resolve());
+  }));
+}
+
 const ISO_SECONDS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
 
 /** A memory node behind its HTTP server (replication jobs on), both closed after the test. */
@@ -415,11 +424,7 @@ test('a continuous job shows its failures while it retries them; a garbled answe
     res.statusCode = 404;
     res.end(JSON.stringify({ error: 'not_found', reason: 'missing' }));
   });
-  await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve));
-  t.after(() => new Promise<void>((resolve) => {
-    fake.closeAllConnections();
-    fake.close(() => resolve());
-  }));
+  await onLoopback(t, fake);
   const { srv } = await memoryNodeServer(t);
   const source = `http://127.0.0.1:${(fake.address() as { port: number }).port}/src`;
   const started = await json(srv.url + '/_replicate', 'POST', { source, target: 'copy', create_target: true, continuous: true });
@@ -467,11 +472,7 @@ test('a continuous _replicate that cannot start fails and leaves no job; a cance
     res.statusCode = 404;
     res.end(JSON.stringify({ error: 'not_found', reason: 'missing' }));
   });
-  await new Promise<void>((resolve) => stalled.listen(0, '127.0.0.1', resolve));
-  t.after(() => new Promise<void>((resolve) => {
-    stalled.closeAllConnections();
-    stalled.close(() => resolve());
-  }));
+  await onLoopback(t, stalled);
   const oneShot = { source: `http://127.0.0.1:${(stalled.address() as { port: number }).port}/slow`, target: 'copy', create_target: true };
   const waiting = json(srv.url + '/_replicate', 'POST', oneShot);
   await asked;
