@@ -2,9 +2,9 @@
 // chosen when `use_index` names one or one fits the selector; otherwise the path index answers.
 // Index rows only narrow the candidates; every document is checked against the whole selector.
 import type { Database, Doc, FindRequest, FindResult } from '../documents/index.ts';
-import { explainMrargs, explainOpts, pageOf, parseFindOptions } from '../documents/index.ts';
+import { encodeBookmark, explainMrargs, explainOpts, indexAnchor, parseFindOptions, sortAnchor, sortPast, type IndexPlace } from '../documents/index.ts';
 import { RefugeError } from '../errors/index.ts';
-import { matchSelector, normalizeFindSelector, parseSort, projectFields, requiresField, sortComparator, type Selector } from '../query/index.ts';
+import { matchSelector, normalizeFindSelector, parseSort, projectFields, requiresField, sortKeyOf, type Selector } from '../query/index.ts';
 import { rangeFor, WHOLE_INDEX, type ViewIndexes } from '../views/index.ts';
 
 export interface MangoFindRequest extends FindRequest {
@@ -141,47 +141,50 @@ const CHUNK = 100;
 export async function findWithJsonIndex(db: Database, views: ViewIndexes, choice: JsonIndexChoice, req: MangoFindRequest): Promise<FindResult> {
   const { ix, range } = choice;
   const parsed = parseFindOptions(req);
-  const { selector, sort, fields, after } = parsed;
+  const { selector, sort, fields, skip, limit, bookmark } = parsed;
   const started = performance.now();
   const group = await views.group(ix.ddocId, req.update === false ? 'false' : 'true');
   const order = indexOrder(ix, sort);
   const streaming = order !== undefined;
-  /** Matches enough for the page: up to its end, counted from the bookmark's row once it is seen. */
-  const enough = (matched: readonly Doc[], anchor: number) =>
-    after === undefined ? matched.length >= parsed.skip + parsed.limit : anchor >= 0 && matched.length >= anchor + 1 + after.skip + parsed.limit;
-  const matched: Doc[] = [];
+  // In the index's order, the read starts past the bookmark's row; sorted in memory, every match
+  // is read, sorted, and those up to the bookmark's are passed over.
+  const sortFrom = streaming ? undefined : sortAnchor(bookmark, sort);
+  const indexFrom = streaming ? indexAnchor(bookmark) : undefined;
+  let matched: Doc[] = [];
+  const places = new Map<string, IndexPlace>();
   const seen = new Set<string>();
   let keys = 0;
   let docs = 0;
-  let anchor = -1;
   let pending: string[] = [];
   const check = async (ids: string[]) => {
     docs += ids.length;
     const res = await db.allDocs({ keys: ids, includeDocs: true, conflicts: req.conflicts === true });
-    for (const r of res.rows) {
-      if (!r.doc || !matchSelector(r.doc, selector as Selector)) continue;
-      if (anchor < 0 && after !== undefined && r.doc._id === after.id) anchor = matched.length;
-      matched.push(r.doc as Doc);
-    }
+    for (const r of res.rows) if (r.doc && matchSelector(r.doc, selector as Selector)) matched.push(r.doc as Doc);
   };
-  for await (const row of group.scanRows(ix.name, range, order === 'desc')) {
+  for await (const row of group.scanRows(ix.name, range, order === 'desc', { after: indexFrom?.[1] })) {
     keys++;
     if (seen.has(row.id) || row.id.startsWith('_design/')) continue;
     seen.add(row.id);
+    if (streaming) places.set(row.id, [0, row.suffix, row.id]);
     pending.push(row.id);
     if (pending.length < (streaming ? CHUNK : 500)) continue;
     await check(pending);
     pending = [];
-    if (streaming && enough(matched, anchor)) break;
+    if (streaming && matched.length >= skip + limit) break;
   }
   if (pending.length > 0) await check(pending);
   // Read in the answer's order, the rows keep it: the index's collation (strings as CouchDB's ICU
   // order has them, ties by its further fields, then id) is the answer's, on every page alike. A
-  // sort of the read prefix by another order would move rows across the bookmark's anchor.
-  if (!streaming && sort.length > 0) matched.sort(sortComparator(sort));
-  const { page: rows, bookmark } = pageOf(matched, parsed);
+  // sort of the read prefix by another order would move rows across the bookmark's place.
+  if (!streaming && sort.length > 0) {
+    matched = sortPast(matched, sort, sortFrom);
+  }
+  const rows = matched.slice(skip, skip + limit);
+  const last = rows[rows.length - 1];
+  const lastPlace = last === undefined ? undefined : streaming ? { index: places.get(last._id!)! } : { sort: sortKeyOf(sort, last) };
+  const bookmarkOut = encodeBookmark(lastPlace, bookmark);
   const page = rows.map((d) => projectFields(d as Record<string, unknown>, fields) as Doc);
-  const result: FindResult = { docs: page, bookmark };
+  const result: FindResult = { docs: page, bookmark: bookmarkOut };
   if (req.executionStats) {
     result.executionStats = { totalKeysExamined: keys, totalDocsExamined: docs, resultsReturned: page.length, executionTimeMs: performance.now() - started };
   }

@@ -12,7 +12,7 @@ import {
   planFind,
   projectFields,
   scanBounds,
-  sortComparator,
+  sortKeyOf,
   type FindPlan,
   type IndexScan,
   type Selector,
@@ -22,6 +22,7 @@ import type { KvReader } from '../storage/index.ts';
 import { decodeHead, decodeRecord } from './doc-record.ts';
 import { DOC, docKey, INDEX } from './keys.ts';
 import { scanPostings } from './posting-scan.ts';
+import { compareIndexPlaces, decodeBookmark, encodeBookmark, indexAnchor, sortAnchor, sortPast, type Bookmark, type IndexPlace } from './find-bookmark.ts';
 import { buildDoc } from './reads.ts';
 import type { Doc } from './types.ts';
 
@@ -53,10 +54,10 @@ export interface ParsedFind {
   sort: SortField[];
   fields: string[] | undefined;
   limit: number;
-  /** Rows to pass over: the request's `skip` plus the bookmark's offset. */
+  /** Rows to pass over: the request's `skip` (plus an earlier version's bookmark offset). */
   skip: number;
-  /** The bookmark's last row: the page starts after it (plus the request's own `skip`) while it still matches. */
-  after: { id: string; skip: number } | undefined;
+  /** Where the previous page ended: this one starts after it (then passes over `skip` rows). */
+  bookmark: Bookmark;
   plan: FindPlan;
 }
 
@@ -68,40 +69,6 @@ function nonNegative(v: unknown, dflt: number): number {
     throw new RefugeError('invalid_non_neg_integer', `${JSON.stringify(v)} is not an integer greater than or equal to zero`);
   }
   return v as number;
-}
-
-/**
- * A bookmark: the offset of the next page and the id of the last row given (`{o, a}`). The id
- * anchors the next page, so rows written or deleted before it since do not shift it (an offset
- * alone repeated or skipped rows); the offset serves when that row no longer matches.
- */
-export function decodeBookmark(b: unknown): { offset: number; after?: string } {
-  if (b === undefined || b === null || b === 'nil') return { offset: 0 };
-  try {
-    const { o, a } = JSON.parse(atob(String(b))) as { o: unknown; a?: unknown };
-    if (Number.isSafeInteger(o) && (o as number) >= 0 && (a === undefined || typeof a === 'string')) {
-      return a === undefined ? { offset: o as number } : { offset: o as number, after: a };
-    }
-  } catch {
-    // fall through to the error below
-  }
-  throw new RefugeError('invalid_bookmark', `Invalid bookmark value: ${JSON.stringify(b)}`);
-}
-
-/**
- * One page of `matches` (in answer order) and the bookmark of the next: after the bookmark's row
- * when it is among them, else at the offset.
- */
-export function pageOf<D extends { _id?: unknown }>(matches: readonly D[], parsed: Pick<ParsedFind, 'skip' | 'limit' | 'after'>): { page: D[]; bookmark: string } {
-  const { after, limit } = parsed;
-  const anchor = after === undefined ? -1 : matches.findIndex((d) => d._id === after.id);
-  const start = anchor >= 0 ? anchor + 1 + after!.skip : parsed.skip;
-  const page = matches.slice(start, start + limit);
-  const last = page[page.length - 1]?._id;
-  const next: { o: number; a?: string } = { o: start + page.length };
-  if (typeof last === 'string') next.a = last;
-  else if (after !== undefined && page.length === 0) next.a = after.id;
-  return { page, bookmark: btoa(JSON.stringify(next)) };
 }
 
 /** The path index as a query may use it: kept up to date, turned off, or being rebuilt. */
@@ -123,12 +90,11 @@ export function parseFindOptions(req: FindRequest): Omit<ParsedFind, 'plan'> {
   if (req.conflicts !== undefined && typeof req.conflicts !== 'boolean') {
     throw new RefugeError('invalid_boolean', `Invalid boolean value: ${JSON.stringify(req.conflicts)}`);
   }
-  const after = bookmark.after === undefined ? undefined : { id: bookmark.after, skip: ownSkip };
-  return { selector, sort, fields, limit: Math.min(limit, MAX_LIMIT), skip: ownSkip + bookmark.offset, after };
+  return { selector, sort, fields, limit: Math.min(limit, MAX_LIMIT), skip: ownSkip + bookmark.offset, bookmark };
 }
 
 export function parseFind(req: FindRequest, pathIndex: PathIndexState): ParsedFind {
-  const { selector, sort, fields, limit, skip, after } = parseFindOptions(req);
+  const { selector, sort, fields, limit, skip, bookmark } = parseFindOptions(req);
   const plan: FindPlan =
     pathIndex === 'ready'
       ? planFind(selector, sort)
@@ -137,13 +103,13 @@ export function parseFind(req: FindRequest, pathIndex: PathIndexState): ParsedFi
           sortedByIndex: false,
           reason: pathIndex === 'off' ? 'full scan: the path index is off (autoIndex: false)' : 'full scan: the path index is being rebuilt',
         };
-  return { selector, sort, fields, limit, skip, after, plan };
+  return { selector, sort, fields, limit, skip, bookmark, plan };
 }
 
 /** Told of each index value a query found with many postings, so they get merged. */
 export type Fragmented = (valuePrefix: string) => void;
 
-/** Index rows [encoded value, doc id] of a scan, in index order (an id may recur on array paths). */
+/** Index rows of a scan as places (its range's number, encoded value, doc id), in index order (an id may recur on array paths). */
 async function* scanRows(
   reader: KvReader,
   scan: IndexScan,
@@ -151,19 +117,21 @@ async function* scanRows(
   stats: { keys: number },
   fragmented: Fragmented | undefined,
   rowsPerChunk: number,
-): AsyncGenerator<Array<[string, string]>> {
-  const bounds = scanBounds(scan);
+): AsyncGenerator<IndexPlace[]> {
+  const bounds = scanBounds(scan).map((b, section) => ({ ...b, section }));
   if (descending) bounds.reverse();
   for (const b of bounds) {
-    yield* scanPostings(reader, { gte: INDEX + b.gte, lt: INDEX + b.lt }, descending, stats, fragmented, rowsPerChunk);
+    for await (const rows of scanPostings(reader, { gte: INDEX + b.gte, lt: INDEX + b.lt }, descending, stats, fragmented, rowsPerChunk)) {
+      yield rows.map(([enc, id]): IndexPlace => [b.section, enc, id]);
+    }
   }
 }
 
 /** Every live document, in id order, when no index clause applies. */
-async function* scanAllDocs(reader: KvReader, stats: { keys: number }): AsyncGenerator<Array<[string, string]>> {
+async function* scanAllDocs(reader: KvReader, stats: { keys: number }): AsyncGenerator<Array<[IndexPlace, string]>> {
   for await (const chunk of reader.scan({ gte: DOC, lt: 'd"' }, 256)) {
     stats.keys += chunk.length;
-    yield chunk.map(([k, v]) => [k.slice(DOC.length), v]);
+    yield chunk.map(([k, v]) => [[0, '', k.slice(DOC.length)], v]);
   }
 }
 
@@ -173,15 +141,21 @@ export async function executeFind(
   opts: { conflicts?: boolean; revsLimit: number; executionStats?: boolean; fragmented?: Fragmented },
 ): Promise<FindResult> {
   const started = performance.now();
-  const { selector, sort, plan, limit, skip, after } = parsed;
+  const { selector, sort, plan, limit, skip, bookmark } = parsed;
   const stats = { keys: 0, docs: 0 };
   const inMemorySort = sort.length > 0 && !plan.sortedByIndex;
-  // Read in answer order, the scan stops once the page is in hand: past the bookmark's row when
-  // there is one (it may have moved), else past the offset.
-  let wanted = inMemorySort ? Infinity : after === undefined ? skip + limit : Infinity;
-  const matches: Doc[] = [];
+  const descending = plan.sortedByIndex && sort[0]!.dir === 'desc';
+  // Read in answer order, rows up to the bookmark's place are passed over unread, and the scan
+  // stops once the page is in hand. Sorted in memory, every match is read, then sorted.
+  const sortFrom = inMemorySort ? sortAnchor(bookmark, sort) : undefined;
+  const indexFrom = inMemorySort ? undefined : indexAnchor(bookmark);
+  const pastAnchor = (place: IndexPlace) => indexFrom === undefined || compareIndexPlaces(place, indexFrom) * (descending ? -1 : 1) > 0;
+  const wanted = inMemorySort ? Infinity : skip + limit;
+  let matches: Doc[] = [];
+  const places: IndexPlace[] = [];
   const seen = new Set<string>();
-  const consider = (id: string, raw: string | undefined) => {
+  const consider = (place: IndexPlace, raw: string | undefined) => {
+    const id = place[2];
     // Mango never answers design documents (CouchDB's _find skips them).
     if (raw === undefined || id.startsWith('_design/') || decodeHead(raw).deleted) return;
     stats.docs++;
@@ -189,16 +163,16 @@ export async function executeFind(
     const doc = buildDoc(rec, rec.rev, rec.body, { conflicts: opts.conflicts }, opts.revsLimit);
     if (!matchSelector(doc, selector)) return;
     matches.push(doc);
-    if (after !== undefined && id === after.id && !inMemorySort) wanted = matches.length + after.skip + limit;
+    places.push(place);
   };
 
   if (wanted > 0) {
     if (plan.scan) {
-      const descending = plan.sortedByIndex && sort[0]!.dir === 'desc';
       outer: for await (const rows of scanRows(reader, plan.scan, descending, stats, opts.fragmented, 512)) {
-        const fresh: string[] = [];
-        for (const [, id] of rows) if (!seen.has(id)) seen.add(id), fresh.push(id);
-        const values = await reader.getMany(fresh.map(docKey));
+        const fresh: IndexPlace[] = [];
+        // A document met again further on an array path was answered (or not) where first met.
+        for (const place of rows) if (!seen.has(place[2])) seen.add(place[2]), pastAnchor(place) && fresh.push(place);
+        const values = await reader.getMany(fresh.map((p) => docKey(p[2])));
         for (let i = 0; i < fresh.length; i++) {
           consider(fresh[i]!, values[i]);
           if (matches.length >= wanted) break outer;
@@ -206,17 +180,20 @@ export async function executeFind(
       }
     } else {
       outer: for await (const chunk of scanAllDocs(reader, stats)) {
-        for (const [id, raw] of chunk) {
-          consider(id, raw);
+        for (const [place, raw] of chunk) {
+          if (!pastAnchor(place)) continue;
+          consider(place, raw);
           if (matches.length >= wanted) break outer;
         }
       }
     }
   }
-  if (inMemorySort) matches.sort(sortComparator(sort));
-  const { page, bookmark } = pageOf(matches, parsed);
+  if (inMemorySort) matches = sortPast(matches, sort, sortFrom);
+  const page = matches.slice(skip, skip + limit);
+  const lastAt = skip + page.length - 1;
+  const last = page.length === 0 ? undefined : inMemorySort ? { sort: sortKeyOf(sort, page[page.length - 1]) } : { index: places[lastAt]! };
   const docs = parsed.fields ? page.map((d) => projectFields(d, parsed.fields) as Doc) : page;
-  const result: FindResult = { docs, bookmark };
+  const result: FindResult = { docs, bookmark: encodeBookmark(last, bookmark) };
   if (!plan.scan) result.warning = 'No matching index found, create an index to optimize query time.';
   if (opts.executionStats) {
     result.executionStats = {
@@ -299,7 +276,7 @@ async function* streamPathQuery(
   if (left === 0) return;
   const stats = { keys: 0 };
   for await (const entries of scanRows(reader, scan, q.descending === true, stats, fragmented, 256)) {
-    let rows = entries.map(([encodedValue, id]) => ({ id, value: decodeIndexValue(encodedValue) }) as PathQueryRow);
+    let rows = entries.map(([, encodedValue, id]) => ({ id, value: decodeIndexValue(encodedValue) }) as PathQueryRow);
     if (skip > 0) {
       const n = Math.min(skip, rows.length);
       skip -= n;

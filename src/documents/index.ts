@@ -6,7 +6,8 @@ export * from './types.ts';
 export { LOCAL_ADMIN, isDbAdmin, securityNames, type DesignHooks, type FilterRequest, type UserCtx, type WriteContext } from './hooks.ts';
 export type { FindRequest, FindResult, PathQuery, PathQueryRow } from './find.ts';
 export type { PurgeResult } from './purge.ts';
-export { decodeBookmark, pageOf, parseFindOptions } from './find.ts';
+export { parseFindOptions } from './find.ts';
+export { compareIndexPlaces, encodeBookmark, indexAnchor, sortAnchor, sortPast, type Bookmark, type IndexPlace } from './find-bookmark.ts';
 export { explainMrargs, explainOpts } from './explain.ts';
 export {
   compareLeaves,

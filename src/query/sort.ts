@@ -40,6 +40,26 @@ function checked(f: SortField): SortField {
   return f;
 }
 
+/** A document's place in a sort: each sort field's value (`[]` when it has none), then its id. */
+export interface SortKey {
+  values: Array<[unknown] | []>;
+  id: string;
+}
+
+type Found = { found: boolean; value?: unknown };
+
+/** A missing field counts as lower than every value. */
+function compareFound(a: Found, b: Found): number {
+  if (!a.found || !b.found) return a.found === b.found ? 0 : a.found ? 1 : -1;
+  return collate(a.value, b.value);
+}
+
+const idOf = (doc: unknown): unknown => (isPlainObject(doc) ? doc['_id'] : undefined);
+
+function compareIds(a: unknown, b: unknown): number {
+  return typeof a === 'string' && typeof b === 'string' ? compareStrings(a, b) : 0;
+}
+
 /**
  * Orders documents by the sort fields. A missing field counts as lower than every value
  * (an executor that wants CouchDB's behaviour of leaving such documents out filters them first).
@@ -50,16 +70,34 @@ export function sortComparator(sort: readonly SortField[]): (a: unknown, b: unkn
   const sign = sort[0]?.dir === 'desc' ? -1 : 1;
   return (a, b) => {
     for (const k of keys) {
-      const va = getField(a, k.path);
-      const vb = getField(b, k.path);
-      let c: number;
-      if (!va.found || !vb.found) c = va.found === vb.found ? 0 : va.found ? 1 : -1;
-      else c = collate(va.value, vb.value);
+      const c = compareFound(getField(a, k.path), getField(b, k.path));
       if (c !== 0) return c * k.sign;
     }
-    const ia = isPlainObject(a) ? a['_id'] : undefined;
-    const ib = isPlainObject(b) ? b['_id'] : undefined;
-    return typeof ia === 'string' && typeof ib === 'string' ? compareStrings(ia, ib) * sign : 0;
+    return compareIds(idOf(a), idOf(b)) * sign;
+  };
+}
+
+/** `doc`'s sort key (what a bookmark keeps of the last row of a page). */
+export function sortKeyOf(sort: readonly SortField[], doc: unknown): SortKey {
+  const values = sort.map((f): [unknown] | [] => {
+    const v = getField(doc, parseField(f.field));
+    return v.found ? [v.value] : [];
+  });
+  const id = idOf(doc);
+  return { values, id: typeof id === 'string' ? id : '' };
+}
+
+/** Compares a document with a sort key, in the order sortComparator gives documents. */
+export function compareToSortKey(sort: readonly SortField[]): (doc: unknown, key: SortKey) => number {
+  const keys = sort.map((f) => ({ path: parseField(f.field), sign: f.dir === 'desc' ? -1 : 1 }));
+  const sign = sort[0]?.dir === 'desc' ? -1 : 1;
+  return (doc, key) => {
+    for (let i = 0; i < keys.length; i++) {
+      const at = key.values[i]!;
+      const c = compareFound(getField(doc, keys[i]!.path), at.length === 1 ? { found: true, value: at[0] } : { found: false });
+      if (c !== 0) return c * keys[i]!.sign;
+    }
+    return compareIds(idOf(doc), key.id) * sign;
   };
 }
 

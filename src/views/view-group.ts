@@ -6,11 +6,12 @@
 import type { Doc } from '../documents/index.ts';
 import { RefugeError } from '../errors/index.ts';
 import type { Indexer, IndexerChange } from '../indexers/index.ts';
+import { compareStrings } from '../query/index.ts';
 import type { KvOp, KvRange, KvReader, KvStore } from '../storage/index.ts';
 import { findView, parseDesignDoc, type DesignDef } from './design-doc.ts';
 import { compareKeys, encodeKey } from './key-codec.ts';
 import { viewRange } from './key-range.ts';
-import { entryView, GroupLayout, rowKeysOf, type GroupMeta } from './layout.ts';
+import { entryView, GroupLayout, parseRowSuffix, rowKeysOf, type GroupMeta } from './layout.ts';
 import { mapQuery, type FetchDocs, type MapResult, type ViewReadContext } from './map-query.ts';
 import { createMapper, type Mapper } from './mapper.ts';
 import { planQuery, type ViewQueryOptions } from './query-options.ts';
@@ -191,17 +192,29 @@ export class ViewGroup implements Indexer {
    * page at a time, each under the read lock, so a reader that stops early reads no further and an
    * index update waits for one page, not for the whole scan.
    */
-  async *scanRows(viewName: string, range: { gte: string; lt: string }, descending = false, pageSize = 512): AsyncGenerator<{ id: string; key: unknown }> {
+  async *scanRows(
+    viewName: string,
+    range: { gte: string; lt: string },
+    descending = false,
+    opts: { pageSize?: number; after?: string } = {},
+  ): AsyncGenerator<{ id: string; key: unknown; suffix: string }> {
     this.check();
+    const { pageSize = 512, after } = opts;
     const { index } = findView(this.def, viewName);
     const prefix = this.layout.viewPrefix(index);
     let bounds: KvRange = { gte: prefix + range.gte, lt: prefix + range.lt, reverse: descending, limit: pageSize };
+    // Past a row given before (`after`, a row key without the view prefix), within the range.
+    if (after !== undefined && !descending && compareStrings(after, range.gte) >= 0) bounds = { gt: prefix + after, lt: bounds.lt!, limit: pageSize };
+    if (after !== undefined && descending && compareStrings(after, range.lt) < 0) bounds = { ...bounds, lt: prefix + after };
     for (;;) {
       const page: Array<[string, string]> = [];
       await this.lock.read(async () => {
         for await (const entries of this.store.scan(bounds, pageSize)) page.push(...entries);
       });
-      for (const [k, v] of page) yield { id: k.slice(prefix.length).split('\u0000')[1]!, key: (JSON.parse(v) as [unknown])[0] };
+      for (const [k, v] of page) {
+        const suffix = k.slice(prefix.length);
+        yield { id: parseRowSuffix(suffix).id, key: (JSON.parse(v) as [unknown])[0], suffix };
+      }
       if (page.length < pageSize) return;
       // Row keys are unique (they end with the document id): the next page starts past the last.
       const last = page[page.length - 1]![0];

@@ -120,6 +120,59 @@ for (const engine of ENGINES) {
       assert.deepEqual(old.docs.map((d) => d._id), ['p12', 'p13']);
     });
 
+    test('bookmarks keep the last row\'s place: with each page deleted, or its last row gone from the answer, none is skipped', async (t) => {
+      const docs = Array.from({ length: 12 }, (_, i) => ({ _id: `q${String(i).padStart(2, '0')}`, age: 10 + (i % 6), name: `n${11 - i}`, tags: ['x', 'y'] }));
+      const queries = {
+        'path index, no sort': { selector: { age: { $gte: 10 } } },
+        'path index order, desc': { selector: { age: { $gte: 10 } }, sort: [{ age: 'desc' }] },
+        'sorted in memory': { selector: { age: { $gte: 10 } }, sort: ['name'] },
+        'all documents': { selector: { $or: [{ age: { $gte: 10 } }, { zz: 1 }] } },
+        'array path, each document once': { selector: { tags: { $in: ['x', 'y'] } } },
+      };
+      for (const [what, q] of Object.entries(queries)) {
+        const { db, cleanup } = await freshDb(engine);
+        t.after(cleanup);
+        await db.bulkDocs(docs);
+        const whole = (await db.find({ ...q, limit: 100 })).docs.map((d) => d._id);
+        assert.equal(whole.length, 12, what);
+        // Each page is read, then deleted, except the second's last row: it leaves the answer.
+        const seen: string[] = [];
+        let bookmark: string | undefined;
+        for (let page = 0; page < 10; page++) {
+          const got = await db.find({ ...q, limit: 3, ...(bookmark && { bookmark }) });
+          if (got.docs.length === 0) break;
+          seen.push(...got.docs.map((d) => d._id!));
+          bookmark = got.bookmark;
+          await db.bulkDocs(got.docs.map((d, i) => (page === 1 && i === 2 ? { ...d, age: 5, tags: ['z'] } : { _id: d._id, _rev: d._rev, _deleted: true })));
+        }
+        assert.deepEqual(seen, whole, what);
+      }
+    });
+
+    test('a bookmark of another kind of query is refused; a page past the end keeps its bookmark', async (t) => {
+      const { db, cleanup } = await freshDb(engine);
+      t.after(cleanup);
+      await db.bulkDocs(PEOPLE);
+      const sorted = await db.find({ selector: { name: { $gt: null } }, sort: ['name'], limit: 2 });
+      const unsorted = await db.find({ selector: { name: { $gt: null } }, limit: 2 });
+      await assert.rejects(db.find({ selector: { name: { $gt: null } }, limit: 2, bookmark: sorted.bookmark }), (e: unknown) => isRefugeError(e, 'invalid_bookmark'));
+      await assert.rejects(db.find({ selector: { name: { $gt: null } }, sort: ['name'], bookmark: unsorted.bookmark }), (e: unknown) => isRefugeError(e, 'invalid_bookmark'));
+      await assert.rejects(db.find({ selector: {}, sort: ['name', 'age'], bookmark: sorted.bookmark }), (e: unknown) => isRefugeError(e, 'invalid_bookmark'));
+      for (const bad of ['%%%', btoa('[1]'), btoa('{"s":{"values":[1],"id":"x"}}'), btoa('{"i":[0,"a"]}'), 7]) {
+        await assert.rejects(db.find({ selector: {}, bookmark: bad as string }), (e: unknown) => isRefugeError(e, 'invalid_bookmark'), String(bad));
+      }
+      const end = await db.find({ selector: { name: { $gt: null } }, sort: ['name'], limit: 10, bookmark: sorted.bookmark });
+      assert.deepEqual(end.docs.map((d) => d.name), ['Cid', 'Dee', 'Eve']);
+      const past = await db.find({ selector: { name: { $gt: null } }, sort: ['name'], limit: 10, bookmark: end.bookmark });
+      assert.deepEqual(past.docs, []);
+      assert.equal(past.bookmark, end.bookmark);
+      // Sort values and ids in any script survive the bookmark.
+      await db.bulkDocs([{ _id: 'ü1', name: 'Zoë 🌍' }, { _id: 'ü2', name: 'Zoë 🌍' }]);
+      const a = await db.find({ selector: { name: { $gt: 'Z' } }, sort: ['name'], limit: 1 });
+      const b = await db.find({ selector: { name: { $gt: 'Z' } }, sort: ['name'], limit: 1, bookmark: a.bookmark });
+      assert.deepEqual([...a.docs, ...b.docs].map((d) => d._id), ['ü1', 'ü2']);
+    });
+
     test('autoIndex off: find still exact by full scan; turning it on rebuilds the index', async (t) => {
       const { db, dataDir, cleanup } = await freshDb(engine, { autoIndex: false });
       t.after(cleanup);
