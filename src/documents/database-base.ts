@@ -3,7 +3,8 @@
 
 import { RefugeError } from '../errors/index.ts';
 import { compact, rebuildPathIndex } from './compaction.ts';
-import type { DbCore } from './core.ts';
+import { decodeState, initialState, type DbCore, type DbState } from './core.ts';
+import { META_KEY } from './keys.ts';
 import { LOCAL_ADMIN, type DesignHooks } from './hooks.ts';
 import { inlineSince } from './attachment-edits.ts';
 import { purge, purgedInfos, purgedSince, setPurgedInfosLimit, type PurgeResult } from './purge.ts';
@@ -225,6 +226,18 @@ export abstract class DatabaseBase {
     );
     this.indexBuild = build;
     await build;
+  }
+
+  /**
+   * The counters as `reader` holds them. The writer moves the live ones (`core.state`) when it
+   * computes a write, before the write reaches storage, and a read that settled may still see a
+   * later write computed since: a `lastSeq` or `totalRows` from the live counters would count rows
+   * the reader lacks (a poller from that `lastSeq` would never see them).
+   */
+  protected async stateIn(reader: KvReader): Promise<DbState> {
+    const stored = await reader.get(META_KEY);
+    const live = this.core.state;
+    return stored === undefined ? initialState(live.revsLimit, live.autoIndex) : decodeState(stored, live);
   }
 
   /** Runs `fn` against a consistent snapshot, released afterwards. */

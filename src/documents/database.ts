@@ -76,7 +76,7 @@ export class Database extends DatabaseWrites {
 
   async info(): Promise<DatabaseInfo> {
     await this.settle();
-    return databaseInfo(this.core);
+    return databaseInfo(this.core, await this.stateIn(this.core.store));
   }
 
   // ---- reads ----
@@ -154,8 +154,9 @@ export class Database extends DatabaseWrites {
     const from = offsetKey(options);
     if (from !== undefined) await this.countIds(from);
     await this.settle();
-    const state = this.core.state;
+    let state = this.core.state;
     const listed = await this.withSnapshot(async (snap) => {
+      state = await this.stateIn(snap);
       const listing = await allDocs(snap, options, { docCount: state.docCount, revsLimit: state.revsLimit });
       if (from === undefined) return listing;
       // Descending, the rows before the first are those after the start key.
@@ -178,8 +179,7 @@ export class Database extends DatabaseWrites {
     checkChangesOptions(options);
     const filter = await this.compileFilter(options);
     await this.settle();
-    const upTo = this.core.state.seq;
-    const result = await this.withSnapshot((snap) => readChanges(snap, options, filter, upTo, this.core.state.revsLimit));
+    const result = await this.withSnapshot(async (snap) => readChanges(snap, options, filter, (await this.stateIn(snap)).seq, this.core.state.revsLimit));
     if (options.attachments && options.includeDocs) await this.inlineAll(result.results.map((r) => r.doc));
     return result;
   }
@@ -229,9 +229,8 @@ export class Database extends DatabaseWrites {
         // Closed while the filter compiled: an empty read lets the feed see the close and end.
         if (this.closed) return { results: [], lastSeq: since };
         await this.settle();
-        const upTo = this.core.state.seq;
-        const result = await this.withSnapshot((snap) =>
-          readChanges(snap, { ...options, since, limit, descending: false }, filter, upTo, this.core.state.revsLimit),
+        const result = await this.withSnapshot(async (snap) =>
+          readChanges(snap, { ...options, since, limit, descending: false }, filter, (await this.stateIn(snap)).seq, this.core.state.revsLimit),
         );
         if (options.attachments && options.includeDocs) await this.inlineAll(result.results.map((r) => r.doc));
         return result;

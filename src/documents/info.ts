@@ -1,12 +1,11 @@
 // A database's info (CouchDB's `GET /{db}`): its counters as committed, and its sizes as storage
 // estimates them.
 
-import type { DbCore } from './core.ts';
+import type { DbCore, DbState } from './core.ts';
 import type { DatabaseInfo } from './types.ts';
 
-/** The caller settles pending writes first, so the counters are those storage holds. */
-export async function databaseInfo(core: DbCore): Promise<DatabaseInfo> {
-  const s = core.state;
+/** `s`: the counters storage holds (not the writer's, which may be ahead of it). */
+export async function databaseInfo(core: DbCore, s: DbState): Promise<DatabaseInfo> {
   const info: DatabaseInfo = {
     dbName: core.name,
     docCount: s.docCount,

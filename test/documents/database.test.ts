@@ -40,6 +40,27 @@ for (const engine of ENGINES) {
       assert.equal((await db.info()).updateSeq, 4);
     });
 
+    test('a read racing a write counts only what it returns: a poller from its lastSeq misses nothing', async (t) => {
+      for (const durability of ['durable', 'fast'] as const) {
+        const { db, cleanup } = await freshDb(engine, { durability });
+        t.after(cleanup);
+        await db.put({ _id: 'seed' });
+        for (let i = 0; i < 10; i++) {
+          const since = (await db.info()).updateSeq;
+          // The write is computed while the read waits for the writer: it may or may not be in the read.
+          const write = db.put({ _id: `x${i}` });
+          await null;
+          const first = await db.changes({ since, limit: 100 });
+          const listed = db.allDocs();
+          await write;
+          const rest = await db.changes({ since: first.lastSeq });
+          assert.deepEqual([...first.results, ...rest.results].map((r) => r.id), [`x${i}`], `${durability} ${i}`);
+          const all = await listed;
+          assert.equal(all.totalRows, all.rows.length);
+        }
+      }
+    });
+
     test('put, get, update, remove, and the counts in info', async (t) => {
       const { db, cleanup } = await freshDb(engine);
       t.after(cleanup);
