@@ -9,7 +9,7 @@ import { validateLocalDoc, writeLocal } from './local-docs.ts';
 import type { Rev } from './rev-tree.ts';
 import type { BulkDocsOptions, Doc, GetOptions, WriteFailure, WriteResult } from './types.ts';
 import { editEarly } from './edits.ts';
-import { checkBooleanOptions } from './validate.ts';
+import { checkBooleanOptions, validateDocId } from './validate.ts';
 
 const hasAttachments = (d: unknown): boolean => d !== null && typeof d === 'object' && (d as Doc)._attachments != null;
 
@@ -139,6 +139,8 @@ export abstract class DatabaseWrites extends DatabaseBase {
   ): Promise<WriteResult> {
     this.check();
     if (!this.options.blobs) throw new RefugeError('not_implemented', 'this database has no blob store for attachments');
+    // Checked before the bytes go to the blob store: a write refused after would leave them unreferenced.
+    if (validateDocId(docId).startsWith('_local/')) throw new RefugeError('bad_request', 'Local documents do not take attachments');
     checkAttachmentName(name);
     const base: Doc = rev === undefined ? { _id: docId } : await this.revToEdit(docId, rev);
     const put = await this.options.blobs.put(bytes, options.maxSize === undefined ? {} : { maxSize: options.maxSize });

@@ -40,7 +40,10 @@ import type {
   RevsDiffResult,
   SubscribeOptions,
 } from './types.ts';
-import { validateDbName, validateRevsLimit } from './validate.ts';
+import { checkBooleanOptions, validateDbName, validateRevsLimit } from './validate.ts';
+
+/** GetOptions that must be booleans when given: a string `"false"` would be taken as true. */
+const GET_FLAGS = ['revs', 'revsInfo', 'conflicts', 'deletedConflicts', 'latest', 'localSeq', 'attachments'] as const;
 
 export type { OpenDatabaseOptions } from './database-base.ts';
 
@@ -84,6 +87,7 @@ export class Database extends DatabaseWrites {
   async get(id: string, options: GetOptions = {}): Promise<Doc> {
     const reader = this.pointReaderNow() ?? (await this.pointReader());
     if (typeof id !== 'string') throw new RefugeError('bad_request', 'Document id must be a string');
+    checkBooleanOptions(options, GET_FLAGS);
     if (id.startsWith('_local/')) return getLocal(reader, id);
     const plain = options.attachments || options.attsSince !== undefined ? undefined : getPlainSync(reader, id, options);
     if (plain) return plain;
@@ -123,6 +127,8 @@ export class Database extends DatabaseWrites {
 
 
   async getOpenRevs(id: string, revs: 'all' | readonly Rev[], options: GetOptions = {}): Promise<OpenRevsResult> {
+    if (typeof id !== 'string') throw new RefugeError('bad_request', 'Document id must be a string');
+    checkBooleanOptions(options, GET_FLAGS);
     const out = await getOpenRevs(await this.pointReader(), id, revs, options, this.core.state.revsLimit);
     if (options.attachments || (options.attsSince?.length ?? 0) > 0) {
       for (const r of out) if ('ok' in r) await inlineSince(r.ok, this.options.blobs, options.attsSince);

@@ -6,7 +6,7 @@ import type { KvReader } from '../storage/index.ts';
 import { checkAllDocsOptions, idRange } from './all-docs.ts';
 import { LOCAL, localKey } from './keys.ts';
 import type { AllDocsOptions, AllDocsRow, Doc, JsonObject, WriteResult } from './types.ts';
-import { checkJsonValue } from './validate.ts';
+import { checkJsonValue, checkSpecialMember } from './validate.ts';
 import type { WriteBatch } from './write-batch.ts';
 
 interface LocalRecord {
@@ -69,7 +69,10 @@ export function validateLocalDoc(doc: unknown): Doc {
     throw new RefugeError('bad_request', 'Invalid rev format');
   }
   // Refused here, not when the write is stored: a value JSON cannot carry would fail the whole write group.
-  for (const key of Object.keys(d)) if (d[key] !== undefined) checkJsonValue(d[key], key);
+  for (const key of Object.keys(d)) {
+    if (key.charCodeAt(0) === 95 /* _ */) checkSpecialMember(key);
+    if (d[key] !== undefined) checkJsonValue(d[key], key);
+  }
   return d;
 }
 

@@ -144,6 +144,11 @@ function notJson(v: unknown, field: string): RefugeError {
  * `newEdits: false` (replication) refuses a rev Refuge cannot store (see isForeignRev); an edit
  * naming such a rev is a conflict, since no such revision exists here.
  */
+/** CouchDB refuses a `_` member it does not know (`doc_validation`), local documents' included. */
+export function checkSpecialMember(key: string): void {
+  if (!ACCEPTED_SPECIAL.has(key) && !REPLICATION_FIELDS.has(key)) throw new RefugeError('doc_validation', `Bad special document member: ${key}`);
+}
+
 export function splitDoc(doc: unknown, newEdits = true): SplitDoc {
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
     throw new RefugeError('bad_request', 'Document must be a JSON object');
@@ -165,7 +170,7 @@ export function splitDoc(doc: unknown, newEdits = true): SplitDoc {
       }
       continue;
     }
-    if (!ACCEPTED_SPECIAL.has(key)) throw new RefugeError('doc_validation', `Bad special document member: ${key}`);
+    checkSpecialMember(key);
     switch (key) {
       case '_id':
         if (value !== undefined) id = validateDocId(value);

@@ -6,11 +6,25 @@ import assert from 'node:assert/strict';
 import { ENGINES, freshDb } from '../helpers/db.ts';
 import { isRefugeError, replicate, LocalPeer } from '../../src/core.ts';
 import { collectBytes } from '../../src/blobs/core.ts';
+import { MemoryBlobStore } from '../../src/blobs/memory.ts';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
 for (const engine of ENGINES) {
   describe(`attachments on ${engine}`, () => {
+    test('an attachment for a document id that cannot be is refused before its bytes are stored', async (t) => {
+      const blobs = new MemoryBlobStore();
+      const { db, cleanup } = await freshDb(engine, { blobs });
+      t.after(cleanup);
+      for (const id of [5, '', '_bad', '_local/x']) {
+        await assert.rejects(db.putAttachment(id as string, 'f', undefined, new Uint8Array([9, 9, 9])), (e: unknown) => isRefugeError(e) && /illegal_docid|bad_request/.test(e.code), String(id));
+      }
+      const ids = [];
+      for await (const id of db.attachmentBlobIds()) ids.push(id);
+      assert.deepEqual(ids, []);
+      assert.deepEqual((await blobs.list()).ids, [], 'no bytes were stored');
+    });
+
     test('inline data becomes a blob-backed stub; stubs keep it; attachments=true returns it', async (t) => {
       const { db, cleanup } = await freshDb(engine);
       t.after(cleanup);

@@ -240,6 +240,9 @@ for (const engine of ENGINES) {
       await rejectsWith(db.allDocs({ descending: 'true' as never }), 'bad_request');
       await rejectsWith(db.allDocs({ includeDocs: 1 as never }), 'bad_request');
       await rejectsWith(db.changes({ descending: 'true' as never }), 'bad_request');
+      await rejectsWith(db.get('a', { revs: 'yes' as never }), 'bad_request');
+      await rejectsWith(db.getOpenRevs('a', 'all', { latest: 1 as never }), 'bad_request');
+      await rejectsWith(db.getOpenRevs(5 as never, 'all'), 'bad_request');
       assert.deepEqual((await db.allDocs({ descending: true })).rows.map((r) => r.id), ['b', 'a']);
     });
 

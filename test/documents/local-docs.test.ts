@@ -25,6 +25,9 @@ for (const engine of ENGINES) {
       for (let i = 0; i < 20_000; i++) deep = [deep];
       for (const v of [NaN, () => 1, deep]) await assert.rejects(db.putLocal({ _id: '_local/cp', seq: v as never }), (e) => isRefugeError(e, 'bad_request'));
       assert.deepEqual(await db.get('_local/cp'), { _id: '_local/cp', _rev: '0-1', seq: 5 });
+      // A `_` member CouchDB does not know is refused, as on any document.
+      await assert.rejects(db.putLocal({ _id: '_local/cp', _foo: 1 }), (e) => isRefugeError(e, 'doc_validation'));
+      assert.deepEqual(await db.get('_local/cp'), { _id: '_local/cp', _rev: '0-1', seq: 5 });
       // A deletion takes any rev, or none; a missing document cannot be removed.
       await db.putLocal({ _id: '_local/gone', v: 1 });
       assert.equal((await db.removeLocal('_local/gone', '1-fake')).rev, '0-0');
