@@ -7,6 +7,12 @@ import { parseDesignDoc } from '../views/index.ts';
 import { searchDefinitions } from '../search/index.ts';
 import type { SandboxCache } from './sandboxes.ts';
 
+/**
+ * A system database's own validate_doc_update (as CouchDB's `_users` has `_design/_auth`): run on
+ * every document write but design documents', before those the design documents define.
+ */
+export type BuiltinValidator = (newDoc: Doc, oldDoc: Doc | null, userCtx: WriteContext['userCtx']) => RefugeError | undefined;
+
 export class DesignDocs {
   private cache: Promise<Doc[]> | undefined;
   private generation = 0;
@@ -17,6 +23,7 @@ export class DesignDocs {
     readonly db: Database,
     readonly sandboxes: SandboxCache,
     private readonly secObj: () => Promise<Record<string, unknown>> = async () => ({}),
+    private readonly builtin?: BuiltinValidator,
   ) {}
 
   /** Called by the database after design documents were written. */
@@ -28,6 +35,7 @@ export class DesignDocs {
 
   /** The write hook's quick answer: true when no document needs checking, as far as known now. */
   passesUnchecked(docs: readonly unknown[]): boolean {
+    if (this.builtin) return false;
     if (this.validates !== false) {
       if (this.validates === undefined) void this.all().catch(() => undefined);
       return false;
@@ -85,7 +93,7 @@ export class DesignDocs {
       validators ??= (await this.all()).flatMap((d) =>
         typeof d.validate_doc_update === 'string' ? [{ ddoc: d, source: d.validate_doc_update }] : [],
       );
-      if (validators.length === 0) continue;
+      if (validators.length === 0 && !this.builtin) continue;
       out[i] = await this.runValidators(validators, doc, ctx);
     }
     return out;
@@ -132,6 +140,8 @@ export class DesignDocs {
     const oldDoc = typeof doc._id === 'string' ? await this.current(doc._id) : null;
     const secObj = await this.secObj();
     const newDoc = { ...doc, _id: doc._id ?? '' };
+    const refused = this.builtin?.(newDoc, oldDoc, ctx.userCtx);
+    if (refused) return refused;
     for (const { ddoc, source } of validators) {
       const { sandbox, fn } = await this.sandboxes.compile(ddoc, source);
       try {

@@ -8,11 +8,11 @@ import { createSandbox, type SandboxOptions } from '../sandbox/index.ts';
 import { SearchIndexes } from '../search/index.ts';
 import type { KvStore } from '../storage/index.ts';
 import { ViewIndexes } from '../views/index.ts';
-import { DesignDocs } from './design-docs.ts';
+import { DesignDocs, type BuiltinValidator } from './design-docs.ts';
 import { SandboxCache } from './sandboxes.ts';
 import { runUpdate, type UpdateCall, type UpdateOutcome } from './update-functions.ts';
 
-export { DesignDocs } from './design-docs.ts';
+export { DesignDocs, type BuiltinValidator } from './design-docs.ts';
 export { designFunctionSources } from './design-shape.ts';
 export type { MangoFindRequest } from './mango-find.ts';
 export { SandboxCache, type CompiledFn } from './sandboxes.ts';
@@ -26,6 +26,8 @@ export interface AttachDesignOptions {
   openIndexStore?: () => Promise<KvStore>;
   /** Told about failures nobody waits for (background index updates). */
   onError?: (err: unknown) => void;
+  /** The database's own validation, before its design documents' (`_users`'s rules). */
+  validate?: BuiltinValidator;
 }
 
 export interface DbDesign {
@@ -59,7 +61,7 @@ export function designOf(db: Database): DbDesign {
 
 export function attachDesign(db: Database, options: AttachDesignOptions = {}): DbDesign {
   const sandboxes = new SandboxCache(options.sandbox);
-  const docs = new DesignDocs(db, sandboxes, options.secObj);
+  const docs = new DesignDocs(db, sandboxes, options.secObj, options.validate);
   const { openIndexStore } = options;
   let store: Promise<KvStore> | undefined;
   let views: Promise<ViewIndexes> | undefined;

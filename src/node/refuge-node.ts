@@ -14,6 +14,7 @@ import { BlobAddTracker } from '../gc/ages.ts';
 import { MemoryPinStore, type PinStore } from '../gc/pins.ts';
 import { attachDesign, type DbDesign } from '../design/index.ts';
 import { hashUserPasswords } from './user-passwords.ts';
+import { validateUserDoc } from './user-docs.ts';
 import { DbUpdates, type DbUpdateRow, type DbUpdatesOptions } from './db-updates.ts';
 import { OpenDbs, type DbLease } from './open-dbs.ts';
 
@@ -217,6 +218,7 @@ export class RefugeNode {
     if (name === '_users') db.setWritePreparation(hashUserPasswords());
     const design = attachDesign(db, {
       secObj: () => this.security(name),
+      ...(name === '_users' && { validate: validateUserDoc }),
       ...(this.options.sandbox && { sandbox: this.options.sandbox }),
       openIndexStore: () => this.options.engine.open({ location: this.indexLocation(name) }),
     });

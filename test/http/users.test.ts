@@ -230,4 +230,38 @@ describe('_users accounts and _security', () => {
     await admin(`/_users/org.couchdb.user:bob?rev=${last._rev}`, { method: 'DELETE' });
     assert.equal((await as(cookie)('/private')).status, 401);
   });
+
+  test("every _users document keeps CouchDB's rules, the admin's and replicated ones too; design documents are the admin's own", async () => {
+    const admin = as(ADMIN);
+    const bad: Array<[string, Record<string, unknown>, string]> = [
+      ['carl', { name: 'carl', roles: [] }, 'doc.type must be user'],
+      ['carl', { name: 'carl', type: 'user' }, 'doc.roles must exist'],
+      ['carl', { name: 'carl', type: 'user', roles: 'x' }, 'doc.roles must be an array'],
+      ['carl', { name: 'carl', type: 'user', roles: [1] }, 'doc.roles can only contain strings'],
+      ['carl', { name: 'karl', type: 'user', roles: [] }, 'Doc ID must be of the form org.couchdb.user:name'],
+      ['carl', { type: 'user', roles: [] }, 'doc.name is required'],
+      ['carl', userDoc('carl', { roles: ['_admin'] }), 'No system roles (starting with underscore) in users db.'],
+      ['_carl', userDoc('_carl'), 'Username may not start with underscore.'],
+      ['a:b', userDoc('a:b'), 'Character `:` is not allowed in usernames.'],
+    ];
+    for (const [name, body, reason] of bad) {
+      const r = await admin(`/_users/${encodeURIComponent(`org.couchdb.user:${name}`)}`, { method: 'PUT', body });
+      assert.equal(r.status, 403, `${reason}: ${r.text}`);
+      assert.deepEqual(r.body, { error: 'forbidden', reason });
+    }
+    assert.equal((await admin('/_users/other', { method: 'PUT', body: { a: 1 } })).status, 403);
+    // In a bulk write each is judged alone; a replicated (new_edits=false) one as well.
+    const bulk = await admin('/_users/_bulk_docs', { method: 'POST', body: { docs: [{ _id: 'org.couchdb.user:dora', ...userDoc('dora') }, { _id: 'junk', x: 1 }] } });
+    assert.deepEqual(bulk.body.map((r: { error?: string; ok?: boolean }) => r.error ?? r.ok), [true, 'forbidden']);
+    const replicated = await admin('/_users/_bulk_docs', { method: 'POST', body: { new_edits: false, docs: [{ _id: 'junk2', _rev: '1-abc', x: 1 }] } });
+    assert.equal(replicated.body[0]?.error, 'forbidden', replicated.text);
+    assert.equal((await admin('/_users/junk2')).status, 404);
+    // A name is kept while the account lives; a deleted account's name may be taken again.
+    const dora = (await admin('/_users/org.couchdb.user:dora')).body;
+    assert.equal((await admin('/_users/org.couchdb.user:dora', { method: 'PUT', body: { ...dora, name: 'dory' } })).status, 403);
+    const gone = await admin(`/_users/org.couchdb.user:dora?rev=${dora._rev}`, { method: 'DELETE' });
+    assert.equal(gone.status, 200, gone.text);
+    assert.equal((await admin('/_users/org.couchdb.user:dora', { method: 'PUT', body: userDoc('dora') })).status, 201);
+    assert.equal((await admin('/_users/_design/extra', { method: 'PUT', body: { views: {} } })).status, 201);
+  });
 });
