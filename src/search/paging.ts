@@ -2,6 +2,7 @@
 // its id, so a bookmark (the last key of a page) continues exactly after it even when scores tie.
 import { RefugeError } from '../errors/index.ts';
 import { parseError } from './query-parser.ts';
+import { TOKEN_SEP } from './query-compile.ts';
 
 export const DEFAULT_LIMIT = 25;
 export const MAX_LIMIT = 200;
@@ -34,15 +35,32 @@ export function parseSort(sort: unknown): SortKey[] | undefined {
   });
 }
 
-/** One sort value out of a stored field: the first of several, typed when asked; null when absent. */
-export function sortValue(stored: Record<string, unknown> | undefined, key: SortKey, score: number): unknown {
+/**
+ * One sort value of a document's field: the first of several, typed when asked; null when absent.
+ * A stored field gives its value. A field only indexed gives its first value's indexed text (what
+ * Lucene sorts an indexed field by): a number when it reads as one, else its terms, space-joined.
+ */
+export function sortValue(
+  stored: Record<string, unknown> | undefined,
+  key: SortKey,
+  score: number,
+  texts?: Record<string, string[]>,
+): unknown {
   if (key.field === null) return score;
   let v = stored?.[key.field];
+  if (v === undefined) v = indexedValue(texts?.[key.field]?.[0]);
   if (Array.isArray(v)) v = v[0];
   if (key.type === 'number') v = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : null;
   else if (key.type === 'string' && v !== undefined && v !== null) v = String(v);
   if (typeof v === 'number' && !Number.isFinite(v)) return null;
   return typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean' ? v : null;
+}
+
+function indexedValue(text: string | undefined): unknown {
+  if (text === undefined) return undefined;
+  const terms = text.split(TOKEN_SEP).join(' ');
+  const n = Number(terms);
+  return terms.trim() !== '' && Number.isFinite(n) ? n : terms;
 }
 
 const rank = (v: unknown): number => (typeof v === 'boolean' ? 0 : typeof v === 'number' ? 1 : 2);

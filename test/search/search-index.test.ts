@@ -88,6 +88,18 @@ test('sort by stored fields', async (t) => {
   assert.deepEqual(ids(index.search({ q: 'title:*', sort: 'title<string>', bookmark: r.bookmark, limit: 2 })), ['p4', 'p2']);
 });
 
+test('sort by fields only indexed: by their indexed text, a number when it reads as one', async (t) => {
+  const { index, cleanup } = await postsIndex({ fields: ['title', 'year'] });
+  t.after(cleanup);
+  assert.deepEqual(ids(index.search({ q: 'title:*', sort: '-year<number>' })), ['p4', 'p2', 'p1', 'p3', 'n1']);
+  assert.deepEqual(ids(index.search({ q: 'title:*', sort: ['year'] })), ['p3', 'p1', 'p2', 'p4', 'n1']);
+  // The title's terms as indexed: lower-cased ("a red note" < "blue sky thinking" < ... < "the big red fox").
+  const byTitle = index.search({ q: 'title:*', sort: 'title<string>', limit: 5 });
+  assert.deepEqual(ids(byTitle), ['n1', 'p3', 'p4', 'p2', 'p1']);
+  const next = index.search({ q: 'title:*', sort: 'title<string>', limit: 2, bookmark: index.search({ q: 'title:*', sort: 'title<string>', limit: 3 }).bookmark });
+  assert.deepEqual(ids(next), ['p2', 'p1']);
+});
+
 test('bookmarks page through every result exactly once, ties included', async (t) => {
   const { db, index, feeder, cleanup } = await postsIndex(ALL);
   t.after(cleanup);
