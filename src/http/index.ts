@@ -32,6 +32,8 @@ export interface ServerOptions extends AppOptions {
   replicator?: boolean;
   /** First wait before a crashing `_replicator` job is tried again, doubling each time (default 5 s). */
   replicatorRetryMs?: number;
+  /** The most replications one user (not the admin) runs at once (default 20). */
+  maxJobsPerUser?: number;
 }
 
 export interface RunningServer {
@@ -71,7 +73,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     ...(options.peers && { peers: options.peers }),
   };
   if (options.replicator !== false) {
-    ctx.jobs = new ReplicationJobs(options.node, options.replicatorRetryMs === undefined ? {} : { retryBaseMs: options.replicatorRetryMs });
+    ctx.jobs = new ReplicationJobs(options.node, {
+      ...(options.replicatorRetryMs !== undefined && { retryBaseMs: options.replicatorRetryMs }),
+      ...(options.maxJobsPerUser !== undefined && { maxJobsPerUser: options.maxJobsPerUser }),
+    });
     await ctx.jobs.start();
   }
   const app = buildApp(ctx, options);

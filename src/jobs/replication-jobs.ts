@@ -3,6 +3,7 @@
 // node starts and follow edits of their documents. `_active_tasks` lists what runs.
 
 import type { UserCtx } from '../documents/index.ts';
+import { RefugeError } from '../errors/index.ts';
 import type { RefugeNode } from '../node/index.ts';
 import { replicate, type ReplicationReport } from '../replication/index.ts';
 import { describeEndpoint, endpointPeer } from './endpoint.ts';
@@ -13,20 +14,30 @@ import { ReplicatorDocs, type DocState, type JobHost } from './replicator-docs.t
 /** How long a continuous `_replicate` waits for both peers to answer before it answers itself. */
 const ID_WAIT_MS = 10_000;
 
+/** The most replications one user (not the admin) runs at once: anyone may sign up, so each is bounded. */
+export const MAX_JOBS_PER_USER = 20;
+
 export interface ReplicationJobsOptions {
   /** First wait before a crashing `_replicator` job is tried again; it doubles up to 10 minutes. */
   retryBaseMs?: number;
+  /** The most replications one user runs at once (default MAX_JOBS_PER_USER). */
+  maxJobsPerUser?: number;
 }
 
 export class ReplicationJobs implements JobHost {
   readonly jobs = new Map<string, Job>();
   private readonly docs: ReplicatorDocs;
 
+  private readonly maxJobsPerUser: number;
+  /** Users' jobs being launched (their peers opening), by user name. */
+  private readonly starting = new Map<string, number>();
+
   constructor(
     private readonly node: RefugeNode,
     options: ReplicationJobsOptions = {},
   ) {
     this.docs = new ReplicatorDocs(node, this, options.retryBaseMs ?? 5000);
+    this.maxJobsPerUser = options.maxJobsPerUser ?? MAX_JOBS_PER_USER;
   }
 
   /** Starts the jobs described in `_replicator` and follows that database's changes. */
@@ -113,7 +124,7 @@ export class ReplicationJobs implements JobHost {
     const existing = spec.continuous ? this.jobs.get(key) : undefined;
     // Asking again for a continuous job that failed starts it anew, as CouchDB's scheduler would.
     const running = existing?.failed ? undefined : existing;
-    const job = running ?? (await this.launch(key, spec));
+    const job = running ?? (spec.owner ? await this.launchCapped(key, spec, spec.owner) : await this.launch(key, spec));
     if (!spec.continuous) return { continuous: false, report: await job.replication.done };
     // A source that does not answer (retried for good in continuous mode) must not hold the
     // request: after a while the job keeps trying and the answer goes without its id.
@@ -132,6 +143,27 @@ export class ReplicationJobs implements JobHost {
       throw err;
     } finally {
       clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Launches a user's job unless they run as many as they may already (a failed one, stopped, does
+   * not count; one still starting does, so simultaneous requests cannot pass the bound together).
+   */
+  private async launchCapped(key: string, spec: JobSpec, owner: UserCtx): Promise<Job> {
+    const name = owner.name ?? '';
+    let mine = this.starting.get(name) ?? 0;
+    for (const job of this.jobs.values()) if (!job.failed && job.spec.owner?.name === owner.name) mine++;
+    if (mine >= this.maxJobsPerUser) {
+      throw new RefugeError('forbidden', `${name} runs ${mine} replications, the most a user may run at once: cancel one first`);
+    }
+    this.starting.set(name, (this.starting.get(name) ?? 0) + 1);
+    try {
+      return await this.launch(key, spec);
+    } finally {
+      const left = this.starting.get(name)! - 1;
+      if (left === 0) this.starting.delete(name);
+      else this.starting.set(name, left);
     }
   }
 

@@ -23,6 +23,7 @@ export interface TestServerOptions {
   sandbox?: { timeoutMs?: number; memoryBytes?: number };
   maxOpenDbs?: number;
   cors?: CorsSettings;
+  maxJobsPerUser?: number;
 }
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
@@ -37,7 +38,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   });
   let server: RunningServer;
   try {
-    server = await startServer({ node, port: 0, host: '127.0.0.1', admin: options.admin, bodyLimit: options.bodyLimit, maxDocumentSize: options.maxDocumentSize, blobLimit: options.blobLimit, ...(options.cors && { cors: options.cors }) });
+    server = await startServer({ node, port: 0, host: '127.0.0.1', admin: options.admin, bodyLimit: options.bodyLimit, maxDocumentSize: options.maxDocumentSize, blobLimit: options.blobLimit, ...(options.cors && { cors: options.cors }), ...(options.maxJobsPerUser !== undefined && { maxJobsPerUser: options.maxJobsPerUser }) });
   } catch (err) {
     await node.close();
     await rm(dataDir, { recursive: true, force: true });

@@ -265,3 +265,39 @@ describe('_users accounts and _security', () => {
     assert.equal((await admin('/_users/_design/extra', { method: 'PUT', body: { views: {} } })).status, 201);
   });
 });
+
+describe('replications a user runs', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer({ admin: 'admin:secret', maxJobsPerUser: 2 });
+  });
+  after(() => server.close());
+
+  test('a user runs a bounded number at once; a cancelled one frees its place; the admin is not bounded', async () => {
+    const at = (headers: Record<string, string>) => (path: string, init: { method?: string; body?: unknown } = {}) =>
+      request(`${server.url}${path}`, { ...init, headers });
+    const admin = at(ADMIN);
+    await admin('/_users', { method: 'PUT' });
+    assert.equal((await at({})('/_users/org.couchdb.user:gil', { method: 'PUT', body: userDoc('gil', { password: 'pw' }) })).status, 201);
+    for (const db of ['s', 't']) {
+      await admin(`/${db}`, { method: 'PUT' });
+      await admin(`/${db}/_security`, { method: 'PUT', body: { members: { names: ['gil'], roles: [] } } });
+    }
+    const gil = at(basic('gil', 'pw'));
+    const job = (i: number) => ({ source: 's', target: 't', continuous: true, doc_ids: [`d${i}`] });
+    // Two at once, asked together: the bound holds while they start.
+    const started = await Promise.all([gil('/_replicate', { method: 'POST', body: job(1) }), gil('/_replicate', { method: 'POST', body: job(2) }), gil('/_replicate', { method: 'POST', body: job(3) })]);
+    assert.deepEqual(started.map((r) => r.status).sort(), [202, 202, 403]);
+    const refused = started.find((r) => r.status === 403)!;
+    assert.equal(refused.body.error, 'forbidden');
+    assert.match(refused.body.reason, /most a user may run/);
+    // Asking again for one that runs is no new job.
+    const running = started.map((r, i) => (r.status === 202 ? i + 1 : 0)).filter(Boolean);
+    assert.equal((await gil('/_replicate', { method: 'POST', body: job(running[0]!) })).status, 202);
+    assert.equal((await gil('/_replicate', { method: 'POST', body: { ...job(running[0]!), cancel: true } })).status, 200);
+    assert.equal((await gil('/_replicate', { method: 'POST', body: job(9) })).status, 202);
+    for (let i = 10; i < 13; i++) assert.equal((await admin('/_replicate', { method: 'POST', body: job(i) })).status, 202);
+    for (const i of [running[1]!, 9]) await gil('/_replicate', { method: 'POST', body: { ...job(i), cancel: true } });
+    for (let i = 10; i < 13; i++) await admin('/_replicate', { method: 'POST', body: { ...job(i), cancel: true } });
+  });
+});
