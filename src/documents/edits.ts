@@ -14,21 +14,31 @@ export interface EditOutcome {
   added: boolean;
 }
 
+/**
+ * The revision a local edit names: its `_revisions`' newest when given (CouchDB reads the edited
+ * revision from it as from `_rev`: a document read with `revs=true` and saved again carries both),
+ * else its `_rev`.
+ */
+function namedRev(edit: SplitDoc): Rev | undefined {
+  return edit.revisions ? `${edit.revisions.start}-${edit.revisions.ids[0]}` : edit.rev;
+}
+
 /** The revision a local edit extends (a conflict when it may not extend anything). */
 export function localParent(current: DocRecord | undefined, edit: SplitDoc): Rev | null {
+  const named = namedRev(edit);
   if (current?.deleted) {
     // A deleted document takes only a re-creation: no rev, not itself a deletion (CouchDB 3's
     // merge_rev_tree), which extends the deleted winner's branch. Editing or deleting the
     // tombstone is a conflict there (PouchDB 9 accepts an edit naming the tombstone's rev).
-    if (edit.rev !== undefined || edit.deleted) throw conflict();
+    if (named !== undefined || edit.deleted) throw conflict();
     return current.rev;
   }
-  if (edit.rev === undefined) {
+  if (named === undefined) {
     if (current) throw conflict();
     return null;
   }
-  if (!current || !isLeaf(current.tree, edit.rev)) throw conflict();
-  return edit.rev;
+  if (!current || !isLeaf(current.tree, named)) throw conflict();
+  return named;
 }
 
 /**
@@ -75,7 +85,7 @@ export interface EarlyEdit {
  */
 export function editEarly(doc: unknown): EarlyEdit | undefined {
   if (doc === null || typeof doc !== 'object') return undefined;
-  if ((doc as { _rev?: unknown })._rev !== undefined || typeof (doc as { _id?: unknown })._id !== 'string') return undefined;
+  if ((doc as { _rev?: unknown })._rev !== undefined || (doc as { _revisions?: unknown })._revisions !== undefined || typeof (doc as { _id?: unknown })._id !== 'string') return undefined;
   try {
     const edit = splitDoc(doc, true);
     return { edit, revIfNew: computeRev(null, edit.deleted, edit.body) };

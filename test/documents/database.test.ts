@@ -117,6 +117,21 @@ for (const engine of ENGINES) {
       assert.deepEqual(await db.bulkDocs([{ _id: 'a', v: 5 }]), [{ id: 'a', error: 'conflict', reason: 'Document update conflict.' }]);
     });
 
+    test('an edit names the revision it extends by _revisions as by _rev (a document read with revs=true saved again)', async (t) => {
+      const { db, cleanup } = await freshDb(engine);
+      t.after(cleanup);
+      await rejectsWith(db.put({ _id: 'b', _revisions: { start: 5, ids: ['a'.repeat(32)] } }), 'conflict');
+      await assert.rejects(db.get('b'), (e: unknown) => isRefugeError(e, 'not_found'));
+      const r1 = await db.put({ _id: 'b', v: 1 });
+      const read = await db.get('b', { revs: true });
+      const r2 = await db.put({ ...read, v: 2 });
+      assert.match(r2.rev, /^2-/);
+      const { _rev: _, ...withoutRev } = await db.get('b', { revs: true });
+      assert.match((await db.put({ ...withoutRev, v: 3 })).rev, /^3-/);
+      await rejectsWith(db.put({ _id: 'b', _revisions: { start: 1, ids: [r1.rev.slice(2)] }, v: 9 }), 'conflict');
+      assert.equal((await db.get('b')).v, 3);
+    });
+
     test('re-creating a deleted doc extends the deleted branch', async (t) => {
       const { db, cleanup } = await freshDb(engine);
       t.after(cleanup);
