@@ -11,7 +11,7 @@ export interface StreamFeedOptions<Row> {
   sse: boolean;
   /** Milliseconds between newlines that keep an idle connection open. */
   heartbeat?: number;
-  /** Ends the feed after this long without a row (default 60 s unless a heartbeat is asked for). */
+  /** Ends the feed after this long without a row (60 s at most); ignored when a heartbeat is asked for, as CouchDB does. */
   timeout?: number;
   /** Rows to send at most. */
   limit?: number;
@@ -59,6 +59,18 @@ function feedHeaders(reply: FastifyReply, contentType: string, cacheControl: str
   return { ...headers, 'Content-Type': contentType, 'Cache-Control': cacheControl, 'Transfer-Encoding': 'chunked' };
 }
 
+/** CouchDB's `changes_timeout`: the longest a feed without heartbeats waits for a change. */
+const MAX_FEED_TIMEOUT_MS = 60_000;
+
+/**
+ * How long a feed waits without a row before it ends, as CouchDB has it: a heartbeat keeps the
+ * feed open until the client leaves, whatever `timeout` says; without one, `timeout` (60 s at most).
+ */
+function feedTimeout(o: { heartbeat?: number; timeout?: number }): number | undefined {
+  if (o.heartbeat) return undefined;
+  return Math.min(o.timeout ?? MAX_FEED_TIMEOUT_MS, MAX_FEED_TIMEOUT_MS);
+}
+
 export async function streamFeed<Row>(ctx: ServerContext, req: FastifyRequest, reply: FastifyReply, o: StreamFeedOptions<Row>): Promise<void> {
   const { signal, done } = lifetimeSignal(ctx, req);
   const ac = new AbortController();
@@ -68,7 +80,7 @@ export async function streamFeed<Row>(ctx: ServerContext, req: FastifyRequest, r
   reply.raw.writeHead(200, feedHeaders(reply, o.sse ? 'text/event-stream' : 'application/json', 'no-cache'));
   // Send the headers now: a feed with nothing to say yet must still open at once for the client.
   reply.raw.flushHeaders();
-  const idleLimit = o.timeout ?? (o.heartbeat ? undefined : 60_000);
+  const idleLimit = feedTimeout(o);
   let idle: ReturnType<typeof setTimeout> | undefined;
   const armIdle = () => {
     if (idleLimit === undefined) return;
@@ -111,7 +123,7 @@ export async function streamFeed<Row>(ctx: ServerContext, req: FastifyRequest, r
 }
 
 export interface LongpollOptions<Row> {
-  /** Answers with no rows after this long (default 60 s). */
+  /** Answers with no rows after this long (60 s at most); ignored when a heartbeat is asked for, as CouchDB does. */
   timeout?: number;
   /** Milliseconds between newlines sent while waiting. */
   heartbeat?: number;
@@ -135,7 +147,8 @@ export async function streamLongpoll<Row>(ctx: ServerContext, req: FastifyReques
   const ac = new AbortController();
   const stop = () => ac.abort();
   signal.addEventListener('abort', stop, { once: true });
-  const timer = setTimeout(stop, o.timeout ?? 60_000);
+  const limit = feedTimeout(o);
+  const timer = limit === undefined ? undefined : setTimeout(stop, limit);
   reply.hijack();
   reply.raw.writeHead(200, feedHeaders(reply, 'application/json', 'must-revalidate'));
   reply.raw.write('{"results":[\n');

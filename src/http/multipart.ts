@@ -109,7 +109,9 @@ export function openRevsMixed(values: readonly unknown[]): MultipartBody {
   for (const v of values) {
     const related = isDoc(v) ? inlineAttachments(v) : [];
     if (related.length === 0) {
-      chunks.push(Buffer.from(`--${boundary}\r\nContent-Type: application/json\r\n\r\n${JSON.stringify(v)}\r\n`));
+      // A missing revision's part says it is an error: CouchDB's replicator reads any other JSON part as a document.
+      const type = isDoc(v) ? 'application/json' : 'application/json; error="true"';
+      chunks.push(Buffer.from(`--${boundary}\r\nContent-Type: ${type}\r\n\r\n${JSON.stringify(v)}\r\n`));
       continue;
     }
     const part = docRelated(v as Record<string, unknown>, related);

@@ -38,6 +38,12 @@ export interface HttpRequest {
   idleMs?: number;
   /** Error statuses answered rather than thrown (CouchDB's 417 on _bulk_docs carries per-doc errors). */
   acceptStatus?: readonly number[];
+  /**
+   * A long-poll's wait: past it, an answer that has carried only its opening (`{"results":[`) and
+   * heartbeats is given up (`quiet`). CouchDB, asked for heartbeats, ignores `timeout` and waits
+   * for a change however long it takes; an answer already flowing is never cut.
+   */
+  waitMs?: number;
 }
 
 export interface HttpResponse {
@@ -45,6 +51,8 @@ export interface HttpResponse {
   body: unknown;
   /** Some chunk of the answer was only newlines: the server sent heartbeats while it waited. */
   heartbeats: boolean;
+  /** Given up after `waitMs` with nothing but the opening and heartbeats received: no body. */
+  quiet?: boolean;
 }
 
 function base64(text: string): string {
@@ -148,9 +156,11 @@ export class HttpClient {
       if (req.idleMs !== undefined) timer.touch(req.idleMs);
       let text: string;
       let heartbeats: boolean;
+      const wait = req.waitMs === undefined ? undefined : quietWait(req.waitMs);
       try {
-        ({ text, heartbeats } = await readText(res, () => timer.touch(), this.maxAnswerBytes));
+        ({ text, heartbeats } = await readText(res, () => timer.touch(), this.maxAnswerBytes, wait));
       } catch (err) {
+        if (wait?.over && !req.signal?.aborted) return { status: res.status, body: undefined, heartbeats: true, quiet: true };
         if (req.signal?.aborted || isRefugeError(err, 'too_large')) throw err;
         throw new RefugeError('unavailable', `${what}: connection lost reading the answer (${describe(err, timer.signal)})`, { cause: err });
       }
@@ -171,24 +181,76 @@ export class HttpClient {
   }
 }
 
+interface QuietWait {
+  /** Called with each chunk's text; stops the wait once something besides the opening comes. */
+  seen(chunk: string): void;
+  readonly signal: AbortSignal;
+  readonly over: boolean;
+  clear(): void;
+}
+
+const OPENING = '{"results":[';
+
+function quietWait(ms: number): QuietWait {
+  const controller = new AbortController();
+  let head = '';
+  let timer: ReturnType<typeof setTimeout> | undefined = setTimeout(() => controller.abort(), ms);
+  const clear = () => {
+    clearTimeout(timer);
+    timer = undefined;
+  };
+  return {
+    seen(chunk) {
+      if (timer === undefined) return;
+      head += chunk.replace(/\s+/g, '');
+      if (!OPENING.startsWith(head)) clear();
+    },
+    signal: controller.signal,
+    get over() {
+      return controller.signal.aborted;
+    },
+    clear,
+  };
+}
+
 /**
  * The body as text, the request's timer restarted at every chunk: a long answer that keeps coming
  * (a batch of large attachments on a slow link) is not cut off, a silent one still is.
  */
-async function readText(res: Response, touch: () => void, maxBytes: number): Promise<{ text: string; heartbeats: boolean }> {
+async function readText(res: Response, touch: () => void, maxBytes: number, wait?: QuietWait): Promise<{ text: string; heartbeats: boolean }> {
   if (!res.body) return { text: await res.text(), heartbeats: false };
   const decoder = new TextDecoder();
   let text = '';
   let heartbeats = false;
   let bytes = 0;
-  // Leaving the loop early cancels the body: the rest is never read.
-  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-    touch();
-    bytes += chunk.length;
-    if (bytes > maxBytes) throw new RefugeError('too_large', `the answer is larger than ${maxBytes} bytes`, { status: 502 });
-    // A heartbeat is a newline written alone while the server waits, arriving as a chunk of its own.
-    if (!heartbeats && chunk.length > 0 && chunk.every((b) => b === 10)) heartbeats = true;
-    text += decoder.decode(chunk, { stream: true });
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+  const giveUp = () => void reader.cancel().catch(() => undefined);
+  wait?.signal.addEventListener('abort', giveUp, { once: true });
+  let finished = false;
+  try {
+    for (;;) {
+      const { value: chunk, done } = await reader.read();
+      if (done) {
+        finished = true;
+        break;
+      }
+      if (wait?.over) throw new RefugeError('unavailable', 'the long-poll waited its time');
+      touch();
+      bytes += chunk.length;
+      if (bytes > maxBytes) throw new RefugeError('too_large', `the answer is larger than ${maxBytes} bytes`, { status: 502 });
+      // A heartbeat is a newline written alone while the server waits, arriving as a chunk of its own.
+      if (!heartbeats && chunk.length > 0 && chunk.every((b) => b === 10)) heartbeats = true;
+      const piece = decoder.decode(chunk, { stream: true });
+      wait?.seen(piece);
+      text += piece;
+    }
+    if (wait?.over) throw new RefugeError('unavailable', 'the long-poll waited its time');
+  } finally {
+    wait?.clear();
+    wait?.signal.removeEventListener('abort', giveUp);
+    // Leaving early (too large, given up) cancels the body: the rest is never read.
+    if (!finished) await reader.cancel().catch(() => undefined);
+    reader.releaseLock();
   }
   return { text: text + decoder.decode(), heartbeats };
 }

@@ -30,6 +30,8 @@ const NO_BULK_GET = new Set([400, 404, 405, 501]);
 
 /** The heartbeat asked of a long-poll waiting `timeoutMs`: a few beats per wait, 5 s at most. */
 const heartbeatFor = (timeoutMs: number) => Math.max(100, Math.min(5_000, Math.round(timeoutMs / 3)));
+/** How much longer than its `timeout` a long-poll is given before the wait is ended here. */
+const LONGPOLL_GRACE_MS = 1_000;
 /** Beats that may go missing before a long-poll's link counts as dead. */
 const MISSED_BEATS = 4;
 
@@ -114,8 +116,12 @@ export class HttpPeer implements ReplicationPeer {
       signal: req.signal,
       extraTimeoutMs: longpoll ? waitMs : 0,
       ...(heartbeat !== undefined && this.heartbeats && { idleMs: MISSED_BEATS * heartbeat }),
+      // The server may wait on past `timeout` (CouchDB does when heartbeats are asked for).
+      ...(longpoll && { waitMs: waitMs + LONGPOLL_GRACE_MS }),
     });
     if (res.heartbeats) this.heartbeats = true;
+    // Nothing came in the time asked: an empty answer at the same place, as a server's own timeout gives.
+    if (res.quiet) return { results: [], lastSeq: req.since };
     const b = res.body as Wire;
     if (!Array.isArray(b?.results)) throw new RefugeError('bad_gateway', `${this.client.url}/_changes: no results in the answer`);
     const results: PeerChangeRow[] = b.results.map((r: Wire) => {

@@ -206,12 +206,14 @@ describe('_changes feeds over HTTP', () => {
     assert.equal(limitedEnd.pending, (await request(`${base}/_changes?since=2`)).body.results.length);
   });
 
-  test('continuous: live rows as writes happen, heartbeat newlines, last_seq on timeout', async () => {
+  test('continuous: live rows as writes happen, heartbeat newlines, last_seq at the end', async () => {
     const info = await request(base);
     const seq0 = info.body.update_seq as number;
-    const res = await fetch(`${base}/_changes?feed=continuous&since=now&heartbeat=10&timeout=1000`);
+    const res = await fetch(`${base}/_changes?feed=continuous&since=now&heartbeat=10&limit=2`);
     const reader = new StreamReader(res);
     await until(() => server.server.context.feeds.size === 1);
+    // While nothing happens, the server sends bare newlines to keep the connection alive.
+    await reader.readUntil((t) => t.split('\n').length > 3);
     await put('live1');
     await reader.readUntil((t) => t.includes('"live1"'));
     await put('live2');
@@ -220,10 +222,28 @@ describe('_changes feeds over HTTP', () => {
     const rows = lines(text).map((l) => JSON.parse(l));
     assert.deepEqual(rows.map((r) => r.id ?? 'END'), ['live1', 'live2', 'END']);
     assert.deepEqual(rows[2], { last_seq: seq0 + 2, pending: 0 });
-    // Between rows the server sent bare newlines to keep the connection alive.
     assert.ok(text.split('\n').length - 1 > rows.length, 'expected heartbeat newlines');
     await until(() => server.server.context.feeds.size === 0);
   });
+
+  for (const feed of ['continuous', 'eventsource', 'longpoll'] as const) {
+    test(`${feed}: a heartbeat keeps the feed open past its timeout, as CouchDB does; without one the timeout ends it`, async () => {
+      const ac = new AbortController();
+      const res = await fetch(`${base}/_changes?feed=${feed}&since=now&heartbeat=5&timeout=20`, { signal: ac.signal });
+      const reader = new StreamReader(res);
+      // Forty beats of 5 ms: the feed outlived its 20 ms timeout many times over.
+      const beat = feed === 'eventsource' ? 'event: heartbeat' : '\n';
+      await reader.readUntil((t) => t.split(beat).length > 40);
+      assert.ok(!reader.ended);
+      await put(`beaten-${feed}`);
+      if (feed === 'longpoll') assert.deepEqual(JSON.parse(await reader.readToEnd()).results.map((r: any) => r.id), [`beaten-${feed}`]);
+      else await reader.readUntil((t) => t.includes(`"beaten-${feed}"`));
+      ac.abort();
+      await until(() => server.server.context.feeds.size === 0);
+      const ended = await (await fetch(`${base}/_changes?feed=${feed}&since=now&timeout=20`)).text();
+      assert.ok(feed === 'eventsource' ? ended === '' : ended.includes('"last_seq"'), ended);
+    });
+  }
 
   test('eventsource: SSE framing with data: and id: lines', async () => {
     const ac = new AbortController();
@@ -250,10 +270,13 @@ describe('_changes feeds over HTTP', () => {
   });
 
   test('eventsource heartbeats are heartbeat events, as CouchDB 2+ sends them', async () => {
-    const res = await fetch(`${base}/_changes?feed=eventsource&since=now&heartbeat=10&timeout=200`);
-    const text = await res.text();
+    const ac = new AbortController();
+    const res = await fetch(`${base}/_changes?feed=eventsource&since=now&heartbeat=10`, { signal: ac.signal });
+    const text = await new StreamReader(res).readUntil((t) => t.split('event: heartbeat').length > 3);
+    ac.abort();
     assert.ok(text.includes('event: heartbeat\ndata: \n\n'), JSON.stringify(text.slice(0, 80)));
     assert.equal(text.replaceAll('event: heartbeat\ndata: \n\n', ''), '', 'nothing else on an idle feed');
+    await until(() => server.server.context.feeds.size === 0);
   });
 
   for (const feed of ['continuous', 'eventsource', 'longpoll'] as const) {

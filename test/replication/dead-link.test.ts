@@ -16,6 +16,8 @@ async function freezableProxy(port: number) {
   let frozen = false;
   let longpolls = 0;
   let beatsInLongpoll = 0;
+  /** The server side of the latest long-poll's connection: only its heartbeats count. */
+  let current: Socket | undefined;
   const watchers = new Set<() => void>();
   const notify = () => watchers.forEach((w) => w());
   const sockets = new Set<Socket>();
@@ -27,11 +29,14 @@ async function freezableProxy(port: number) {
       s.on('error', () => undefined);
       s.on('close', () => sockets.delete(s));
     }
+    // A client that hangs up (a long-poll it gave up on) closes its side through the proxy too.
+    client.on('close', () => upstream.destroy());
     client.on('data', (chunk: Buffer) => {
       if (frozen) return;
       if (/GET \/src\/_changes\?[^ ]*feed=longpoll/.test(chunk.toString('latin1'))) {
         longpolls++;
         beatsInLongpoll = 0;
+        current = upstream;
       }
       upstream.write(chunk);
       notify();
@@ -39,7 +44,7 @@ async function freezableProxy(port: number) {
     upstream.on('data', (chunk: Buffer) => {
       if (frozen) return;
       // A heartbeat is a one-byte chunk of the chunked body: "1\r\n\n\r\n".
-      if (chunk.toString('latin1').includes('1\r\n\n\r\n')) beatsInLongpoll++;
+      if (upstream === current && chunk.toString('latin1').includes('1\r\n\n\r\n')) beatsInLongpoll++;
       client.write(chunk);
       notify();
     });
