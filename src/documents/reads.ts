@@ -19,6 +19,7 @@ import {
   type Rev,
 } from './rev-tree.ts';
 import type { BulkGetRequest, BulkGetResult, Doc, GetOptions, JsonObject, OpenRevsResult, RevsDiffEntry, RevsDiffResult } from './types.ts';
+import { validateDocId } from './validate.ts';
 
 export async function readRecord(reader: KvReader, id: string): Promise<DocRecord | undefined> {
   const v = await reader.get(docKey(id));
@@ -147,9 +148,21 @@ export async function bulkGet(
   for (const req of requests) {
     const id = req?.id;
     const rev = req?.rev;
-    const fail = (error: string, reason: string) => ({ error: { id: String(id), rev, error, reason } });
-    if (typeof id !== 'string' || (rev !== undefined && !isValidRev(rev))) {
-      results.push({ id: String(id), docs: [fail('bad_request', typeof id !== 'string' ? 'Document id must be a string' : 'Invalid rev format')] });
+    const fail = (error: string, reason: string) => ({ error: { id: id as string, rev, error, reason } });
+    // CouchDB's answers for an item without an id, or with one no document can have (no rev then).
+    if (id === undefined || id === null) {
+      results.push({ id: null, docs: [{ error: { id: null, rev: null, error: 'bad_request', reason: 'document id missed' } }] });
+      continue;
+    }
+    try {
+      validateDocId(id);
+    } catch (err) {
+      const shown = typeof id === 'string' ? id : JSON.stringify(id);
+      results.push({ id: shown, docs: [{ error: { id: shown, rev: null, error: 'illegal_docid', reason: (err as RefugeError).reason } }] });
+      continue;
+    }
+    if (rev !== undefined && !isValidRev(rev)) {
+      results.push({ id, docs: [fail('bad_request', 'Invalid rev format')] });
       continue;
     }
     try {

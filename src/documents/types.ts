@@ -177,7 +177,8 @@ export interface BulkGetRequest {
 
 export interface BulkGetResult {
   results: Array<{
-    id: string;
-    docs: Array<{ ok: Doc } | { error: { id: string; rev: Rev | undefined; error: string; reason: string } }>;
+    /** null when the item named no id (CouchDB's "document id missed"). */
+    id: string | null;
+    docs: Array<{ ok: Doc } | { error: { id: string | null; rev: Rev | null | undefined; error: string; reason: string } }>;
   }>;
 }

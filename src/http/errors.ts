@@ -42,6 +42,9 @@ export function errorHandler(err: unknown, req: FastifyRequest, reply: FastifyRe
   // login box; a client that wants one names it in X-CouchDB-WWW-Authenticate.
   const challenge = req.headers['x-couchdb-www-authenticate'];
   if (e.code === 'unauthorized' && typeof challenge === 'string' && challenge !== '') reply.header('WWW-Authenticate', challenge);
+  // CouchDB names the methods a 405 would take in Allow too; its reason lists them ("Only GET,HEAD allowed").
+  const allowed = e.code === 'method_not_allowed' ? /^Only ([A-Z]+(?:,[A-Z]+)*) allowed$/.exec(e.reason)?.[1] : undefined;
+  if (allowed !== undefined) reply.header('Allow', allowed);
   void reply.code(e.status).type('application/json').send(JSON.stringify(e.toJSON()));
 }
 

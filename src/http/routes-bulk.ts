@@ -186,6 +186,10 @@ export function bulkRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const body = objectBody(req.body);
     if (!Array.isArray(body.docs)) throw new RefugeError('bad_request', 'Missing JSON list of `docs`.');
     const q = req.query as Query;
+    // Per-document choices go in the items; CouchDB refuses them in the query string.
+    for (const name of ['rev', 'open_revs', 'atts_since', 'w', 'new_edits']) {
+      if (Object.hasOwn(q, name)) throw new RefugeError('bad_request', `"${name}" query parameter is not acceptable`);
+    }
     return db.bulkGet(body.docs as BulkGetRequest[], { revs: bool(q, 'revs'), latest: bool(q, 'latest'), attachments: bool(q, 'attachments') });
   });
 

@@ -33,8 +33,10 @@ async function parse(db: Database, q: Query, body: unknown, user?: UserCtx, head
   let since = 0;
   if (sinceRaw === 'now') since = (await db.info()).updateSeq;
   else if (sinceRaw !== undefined) {
-    // CouchDB clients may echo back a "N-opaque" sequence: its numeric prefix is ours.
-    const m = /^([0-9]{1,15})(-.*)?$/.exec(sinceRaw);
+    // CouchDB clients may echo back a "N-opaque" sequence: its numeric prefix is ours. CouchDB's
+    // replicator sends a checkpointed string seq JSON-encoded, quotes and all.
+    const unquoted = sinceRaw.length > 1 && sinceRaw.startsWith('"') && sinceRaw.endsWith('"') ? sinceRaw.slice(1, -1) : sinceRaw;
+    const m = /^([0-9]{1,15})(-.*)?$/.exec(unquoted);
     if (!m) throw new RefugeError('bad_request', 'Malformed sequence supplied in \'since\' parameter.');
     since = Number(m[1]);
   }

@@ -131,7 +131,8 @@ export function docRoutes(app: FastifyInstance, ctx: ServerContext): void {
     if (str(q, 'batch') === 'ok') return batchWrite(db, doc, req.user, reply, () => location);
     const newEdits = bool(q, 'new_edits', true);
     const r = await db.put(doc, { newEdits, userCtx: req.user });
-    reply.code(201).header('ETag', `"${r.rev}"`).header('Location', location);
+    // A write that deletes is 200, as CouchDB answers it (and a DELETE).
+    reply.code(doc._deleted === true ? 200 : 201).header('ETag', `"${r.rev}"`).header('Location', location);
     return { ok: true, id: r.id, rev: r.rev };
   };
 

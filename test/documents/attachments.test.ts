@@ -25,6 +25,23 @@ for (const engine of ENGINES) {
       assert.deepEqual((await blobs.list()).ids, [], 'no bytes were stored');
     });
 
+    test("bulkGet takes each item's atts_since, as CouchDB's _bulk_get does: only newer attachments bring their data", async (t) => {
+      const { db, cleanup } = await freshDb(engine);
+      t.after(cleanup);
+      const r1 = await db.put({ _id: 'a', _attachments: { 'old.txt': { content_type: 'text/plain', data: b64('old') } } });
+      const doc = await db.get('a');
+      const r2 = await db.put({ ...doc, _attachments: { ...(doc._attachments as object), 'new.txt': { content_type: 'text/plain', data: b64('new') } } });
+      const dataOf = (d: unknown) => Object.fromEntries(Object.entries((d as { _attachments: Record<string, { data?: string }> })._attachments).map(([k, v]) => [k, v.data !== undefined]));
+      const got = await db.bulkGet([{ id: 'a', rev: r2.rev, atts_since: [r1.rev] }, { id: 'a', rev: r2.rev }], { attachments: true });
+      const [since, all] = got.results.map((r) => (r.docs[0] as { ok: Record<string, unknown> }).ok);
+      assert.deepEqual(dataOf(since), { 'old.txt': false, 'new.txt': true });
+      assert.deepEqual(dataOf(all), { 'old.txt': true, 'new.txt': true });
+      // The history it needed is not handed back unasked; atts_since alone brings the newer data too.
+      assert.equal(since!._revisions, undefined);
+      const alone = await db.bulkGet([{ id: 'a', rev: r2.rev, atts_since: [r1.rev] }]);
+      assert.deepEqual(dataOf((alone.results[0]!.docs[0] as { ok: unknown }).ok), { 'old.txt': false, 'new.txt': true });
+    });
+
     test('inline data becomes a blob-backed stub; stubs keep it; attachments=true returns it', async (t) => {
       const { db, cleanup } = await freshDb(engine);
       t.after(cleanup);

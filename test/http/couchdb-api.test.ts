@@ -83,6 +83,11 @@ describe('CouchDB API shapes', () => {
     for (const id of ['a', 'b', 'c', '_design/x', '_design/y', '_local/l1', '_local/l2']) await request(`${db}/${id}`, { method: 'PUT', body: { id } });
     const gone = await request(`${db}/c`);
     await request(`${db}/c?rev=${gone.body._rev}`, { method: 'DELETE' });
+    // A PUT that deletes answers 200, as a DELETE does (CouchDB's update_doc status).
+    const b = await request(`${db}/b`);
+    const deleted = await request(`${db}/b`, { method: 'PUT', body: { _rev: b.body._rev, _deleted: true } });
+    assert.deepEqual([deleted.status, deleted.body.ok], [200, true]);
+    await request(`${db}/b`, { method: 'PUT', body: { id: 'b' } });
     const ids = (body: any) => body.rows.map((r: any) => r.id ?? r.key);
     // Options in the body, as CouchDB reads them (the query string still counts).
     const posted = await request(`${db}/_all_docs`, { method: 'POST', body: { keys: ['a', 'c', 'zz'], include_docs: true } });
@@ -574,6 +579,8 @@ describe('CouchDB API shapes', () => {
       const res = await request(`${u}/methods/${endpoint}`, { method, body: method === 'GET' || method === 'DELETE' ? undefined : {} });
       assert.equal(res.status, 405, `${method} ${endpoint}`);
       assert.deepEqual(res.body, { error: 'method_not_allowed', reason });
+      // The methods it takes are in Allow too, as CouchDB sends them.
+      assert.equal(res.headers.get('allow'), reason.slice('Only '.length, -' allowed'.length));
     }
     assert.equal((await request(`${u}/methods/_all_docs`)).status, 200);
     assert.equal((await request(`${u}/methods`)).body.doc_count, 0);

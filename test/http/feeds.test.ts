@@ -99,6 +99,11 @@ describe('_changes feeds over HTTP', () => {
     // Opaque CouchDB-style sequences are accepted by their numeric prefix.
     const opaque = await request(`${base}/_changes?since=2-g1AAAABXeJzLYWBgYMpgTmHgz8tPSTV0MDQy`);
     assert.deepEqual(opaque.body.results.map((r: any) => r.id), ['c']);
+    // JSON-encoded, as CouchDB's replicator sends a string checkpoint.
+    for (const quoted of ['"2"', '"2-g1AAAABXeJzLYWBg"']) {
+      assert.deepEqual((await request(`${base}/_changes?since=${encodeURIComponent(quoted)}`)).body.results.map((r: any) => r.id), ['c'], quoted);
+    }
+    assert.equal((await request(`${base}/_changes?since=${encodeURIComponent('"2')}`)).status, 400);
   });
 
   test('filter=_doc_ids by GET parameter and by POST body; filter=_selector by POST', async () => {

@@ -190,5 +190,15 @@ describe('malformed requests', () => {
       assert.equal(typeof r.docs[0]!.error!.reason, 'string');
     }
     assert.ok(results[4]!.docs[0]!.ok);
+    // CouchDB's exact rows for an item without an id and one no document can have.
+    const named = await request(`${server.url}/data/_bulk_get`, { method: 'POST', body: { docs: [{ rev: '1-x' }, { id: '_bad', rev: '1-x' }] } });
+    assert.deepEqual(named.body.results, [
+      { id: null, docs: [{ error: { id: null, rev: null, error: 'bad_request', reason: 'document id missed' } }] },
+      { id: '_bad', docs: [{ error: { id: '_bad', rev: null, error: 'illegal_docid', reason: 'Only reserved document ids may start with underscore.' } }] },
+    ]);
+    for (const name of ['rev', 'open_revs', 'atts_since']) {
+      const refused = await request(`${server.url}/data/_bulk_get?${name}=x`, { method: 'POST', body: { docs: [{ id: 'd01' }] } });
+      assert.deepEqual([refused.status, refused.body.reason], [400, `"${name}" query parameter is not acceptable`]);
+    }
   });
 });
