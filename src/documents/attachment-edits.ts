@@ -8,7 +8,7 @@ import type { KvReader } from '../storage/index.ts';
 import { inlineAttachments, prepareAttachments, type AttInputs, type AttStub } from './attachments.ts';
 import { decodeBody } from './doc-record.ts';
 import type { Rev } from './rev-tree.ts';
-import type { Doc, JsonObject, WriteFailure } from './types.ts';
+import type { BulkGetRequest, BulkGetResult, Doc, JsonObject, WriteFailure } from './types.ts';
 
 /**
  * Per document of a bulk write: its attachments stored as blobs (undefined when it has none), or
@@ -57,6 +57,35 @@ export async function inlineSince(doc: Doc, blobs: BlobStore | undefined, attsSi
 }
 
 /** Every blob id named by an attachment of a stored revision (winners, and kept older or conflicting ones). */
+/** Each `_bulk_get` item's `atts_since` (undefined when it names none). */
+export function bulkAttsSince(requests: readonly BulkGetRequest[]): Array<Rev[] | undefined> {
+  return requests.map((r) => {
+    const since: unknown = r?.atts_since;
+    return Array.isArray(since) && since.length > 0 ? since.filter((x): x is string => typeof x === 'string') : undefined;
+  });
+}
+
+/**
+ * Attachment data in a `_bulk_get` answer: every item's with `attachments`, and an item's newer
+ * ones with its `atts_since` (alone, as CouchDB reads it, that brings them too). Judging
+ * `atts_since` needs each revision's history, read for it (`histories`) and dropped here.
+ */
+export async function inlineBulkGet(
+  result: BulkGetResult,
+  since: ReadonlyArray<Rev[] | undefined>,
+  attachments: boolean,
+  histories: boolean,
+  blobs: BlobStore | undefined,
+): Promise<void> {
+  for (let i = 0; i < result.results.length; i++) {
+    for (const d of result.results[i]!.docs) {
+      if (!('ok' in d)) continue;
+      if (attachments || since[i] !== undefined) await inlineSince(d.ok, blobs, since[i]);
+      if (histories) delete d.ok._revisions;
+    }
+  }
+}
+
 export async function* storedAttachmentBlobIds(store: KvReader): AsyncGenerator<string> {
   for (const range of [{ gte: 'd!', lt: 'd"' }, { gte: 'r!', lt: 'r"' }]) {
     for await (const chunk of store.scan(range, 512)) {

@@ -4,7 +4,7 @@
 
 import { RefugeError } from '../errors/index.ts';
 import type { BlobId, BlobRead, ByteRange } from '../blobs/core.ts';
-import { inlineSince, storedAttachmentBlobIds } from './attachment-edits.ts';
+import { bulkAttsSince, inlineBulkGet, inlineSince, storedAttachmentBlobIds } from './attachment-edits.ts';
 import type { AttStub } from './attachments.ts';
 import { compileChangesFilter } from './changes-filter.ts';
 import type { KvStore } from '../storage/index.ts';
@@ -139,21 +139,10 @@ export class Database extends DatabaseWrites {
   async bulkGet(requests: readonly BulkGetRequest[], options: { revs?: boolean; latest?: boolean; attachments?: boolean } = {}): Promise<BulkGetResult> {
     await this.settle();
     if (!Array.isArray(requests)) throw new RefugeError('bad_request', '`docs` must be an array');
-    // An item's `atts_since`, as CouchDB reads it, brings only newer attachments' data (alone, it
-    // brings those too, as get's does); judging it needs each revision's history, dropped after
-    // when it was not asked for.
-    const since = requests.map((r) => (Array.isArray(r?.atts_since) && r.atts_since.length > 0 ? (r.atts_since as unknown[]).filter((x): x is string => typeof x === 'string') : undefined));
+    const since = bulkAttsSince(requests);
     const histories = !options.revs && since.some((s) => s !== undefined);
     const result = await this.withSnapshot((snap) => bulkGet(snap, requests, histories ? { ...options, revs: true } : options, this.core.state.revsLimit));
-    for (let i = 0; i < result.results.length; i++) {
-      const attsSince = since[i];
-      if (!options.attachments && attsSince === undefined) continue;
-      for (const d of result.results[i]!.docs) {
-        if (!('ok' in d)) continue;
-        await inlineSince(d.ok, this.options.blobs, attsSince);
-      }
-    }
-    if (histories) for (const r of result.results) for (const d of r.docs) if ('ok' in d) delete d.ok._revisions;
+    await inlineBulkGet(result, since, options.attachments === true, histories, this.options.blobs);
     return result;
   }
 
