@@ -2,7 +2,7 @@
 // chosen when `use_index` names one or one fits the selector; otherwise the path index answers.
 // Index rows only narrow the candidates; every document is checked against the whole selector.
 import type { Database, Doc, FindRequest, FindResult } from '../documents/index.ts';
-import { encodeBookmark, explainMrargs, explainOpts, indexAnchor, parseFindOptions, sortAnchor, sortPast, type IndexPlace } from '../documents/index.ts';
+import { encodeBookmark, explainMrargs, explainOpts, placeAnchor, parseFindOptions, sortAnchor, sortPast, type IndexPlace } from '../documents/index.ts';
 import { RefugeError } from '../errors/index.ts';
 import { matchSelector, normalizeFindSelector, parseSort, projectFields, requiresField, sortKeyOf, type Selector } from '../query/index.ts';
 import { rangeFor, WHOLE_INDEX, type ViewIndexes } from '../views/index.ts';
@@ -149,7 +149,7 @@ export async function findWithJsonIndex(db: Database, views: ViewIndexes, choice
   // In the index's order, the read starts past the bookmark's row; sorted in memory, every match
   // is read, sorted, and those up to the bookmark's are passed over.
   const sortFrom = streaming ? undefined : sortAnchor(bookmark, sort);
-  const indexFrom = streaming ? indexAnchor(bookmark) : undefined;
+  const indexFrom = streaming ? placeAnchor(bookmark, 'view') : undefined;
   let matched: Doc[] = [];
   const places = new Map<string, IndexPlace>();
   const seen = new Set<string>();
@@ -181,7 +181,7 @@ export async function findWithJsonIndex(db: Database, views: ViewIndexes, choice
   }
   const rows = matched.slice(skip, skip + limit);
   const last = rows[rows.length - 1];
-  const lastPlace = last === undefined ? undefined : streaming ? { index: places.get(last._id!)! } : { sort: sortKeyOf(sort, last) };
+  const lastPlace = last === undefined ? undefined : streaming ? { kind: 'view' as const, at: places.get(last._id!)! } : { sort: sortKeyOf(sort, last) };
   const bookmarkOut = encodeBookmark(lastPlace, bookmark);
   const page = rows.map((d) => projectFields(d as Record<string, unknown>, fields) as Doc);
   const result: FindResult = { docs: page, bookmark: bookmarkOut };

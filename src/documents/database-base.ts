@@ -229,12 +229,15 @@ export abstract class DatabaseBase {
   }
 
   /**
-   * The counters as `reader` holds them. The writer moves the live ones (`core.state`) when it
-   * computes a write, before the write reaches storage, and a read that settled may still see a
-   * later write computed since: a `lastSeq` or `totalRows` from the live counters would count rows
-   * the reader lacks (a poller from that `lastSeq` would never see them).
+   * The counters as `reader` holds them (call it as the reader is made). The writer moves the live
+   * ones (`core.state`) when it computes a write, before the write reaches storage, and a read that
+   * settled may still see a later write computed since: a `lastSeq` or `totalRows` from the live
+   * counters would count rows the reader lacks (a poller from that `lastSeq` would never see them).
    */
   protected async stateIn(reader: KvReader): Promise<DbState> {
+    // Nothing computed but unwritten (checked as the reader is made, before any await): storage
+    // holds the live counters, and reading them back would cost a read per small `changes`.
+    if (!this.writer.hasPending) return this.core.state;
     const stored = await reader.get(META_KEY);
     const live = this.core.state;
     return stored === undefined ? initialState(live.revsLimit, live.autoIndex) : decodeState(stored, live);

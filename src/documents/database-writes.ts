@@ -78,7 +78,10 @@ export abstract class DatabaseWrites extends DatabaseBase {
     this.check();
     if (typeof dest !== 'string' || dest === '') throw new RefugeError('bad_request', 'Destination header is mandatory for COPY.');
     if (source.startsWith('_local/') || dest.startsWith('_local/')) throw new RefugeError('bad_request', 'local documents cannot be copied');
-    const { doc, atts } = copyOf(await this.get(source, options.rev === undefined ? {} : { rev: options.rev }), dest, options.destRev);
+    const copied = copyOf(await this.get(source, options.rev === undefined ? {} : { rev: options.rev }), dest, options.destRev);
+    const atts = copied.atts;
+    // The copy is a write like any: `_users` hashes a password it carries.
+    const doc = this.prepareWrites ? ((await this.prepareWrites([copied.doc]))[0] as Doc) : copied.doc;
     const refused = (await this.checkWrites([doc], options))?.[0];
     if (refused) throw new RefugeError(refused.error as never, refused.reason);
     const [result] = await this.writePrepared([doc], true, [atts]);

@@ -22,7 +22,7 @@ import type { KvReader } from '../storage/index.ts';
 import { decodeHead, decodeRecord } from './doc-record.ts';
 import { DOC, docKey, INDEX } from './keys.ts';
 import { scanPostings } from './posting-scan.ts';
-import { compareIndexPlaces, decodeBookmark, encodeBookmark, indexAnchor, sortAnchor, sortPast, type Bookmark, type IndexPlace } from './find-bookmark.ts';
+import { compareIndexPlaces, decodeBookmark, encodeBookmark, placeAnchor, sortAnchor, sortPast, type Bookmark, type IndexPlace, type PlaceKind } from './find-bookmark.ts';
 import { buildDoc } from './reads.ts';
 import type { Doc } from './types.ts';
 
@@ -148,7 +148,8 @@ export async function executeFind(
   // Read in answer order, rows up to the bookmark's place are passed over unread, and the scan
   // stops once the page is in hand. Sorted in memory, every match is read, then sorted.
   const sortFrom = inMemorySort ? sortAnchor(bookmark, sort) : undefined;
-  const indexFrom = inMemorySort ? undefined : indexAnchor(bookmark);
+  const placeKind: PlaceKind = plan.scan ? 'index' : 'docs';
+  const indexFrom = inMemorySort ? undefined : placeAnchor(bookmark, placeKind);
   const pastAnchor = (place: IndexPlace) => indexFrom === undefined || compareIndexPlaces(place, indexFrom) * (descending ? -1 : 1) > 0;
   const wanted = inMemorySort ? Infinity : skip + limit;
   let matches: Doc[] = [];
@@ -191,7 +192,7 @@ export async function executeFind(
   if (inMemorySort) matches = sortPast(matches, sort, sortFrom);
   const page = matches.slice(skip, skip + limit);
   const lastAt = skip + page.length - 1;
-  const last = page.length === 0 ? undefined : inMemorySort ? { sort: sortKeyOf(sort, page[page.length - 1]) } : { index: places[lastAt]! };
+  const last = page.length === 0 ? undefined : inMemorySort ? { sort: sortKeyOf(sort, page[page.length - 1]) } : { kind: placeKind, at: places[lastAt]! };
   const docs = parsed.fields ? page.map((d) => projectFields(d, parsed.fields) as Doc) : page;
   const result: FindResult = { docs, bookmark: encodeBookmark(last, bookmark) };
   if (!plan.scan) result.warning = 'No matching index found, create an index to optimize query time.';

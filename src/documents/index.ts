@@ -7,7 +7,7 @@ export { LOCAL_ADMIN, isDbAdmin, securityNames, type DesignHooks, type FilterReq
 export type { FindRequest, FindResult, PathQuery, PathQueryRow } from './find.ts';
 export type { PurgeResult } from './purge.ts';
 export { parseFindOptions } from './find.ts';
-export { compareIndexPlaces, encodeBookmark, indexAnchor, sortAnchor, sortPast, type Bookmark, type IndexPlace } from './find-bookmark.ts';
+export { compareIndexPlaces, encodeBookmark, placeAnchor, sortAnchor, sortPast, type Bookmark, type IndexPlace } from './find-bookmark.ts';
 export { explainMrargs, explainOpts } from './explain.ts';
 export {
   compareLeaves,

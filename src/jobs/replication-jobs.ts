@@ -121,8 +121,9 @@ export class ReplicationJobs implements JobHost {
    */
   async replicate(spec: JobSpec): Promise<{ continuous: true; id: string | null } | { continuous: false; report: ReplicationReport }> {
     const key = apiKey(spec);
-    const existing = spec.continuous ? this.jobs.get(key) : undefined;
-    // Asking again for a continuous job that failed starts it anew, as CouchDB's scheduler would.
+    // Asking again for a job that runs joins it, one-shot or continuous (CouchDB's replicate waits
+    // for the running one's result); asking again for a continuous job that failed starts it anew.
+    const existing = this.jobs.get(key);
     const running = existing?.failed ? undefined : existing;
     const job = running ?? (spec.owner ? await this.launchCapped(key, spec, spec.owner) : await this.launch(key, spec));
     if (!spec.continuous) return { continuous: false, report: await job.replication.done };

@@ -147,6 +147,11 @@ describe('_find over a json index: pages in the index order', () => {
         assert.equal((await request(`${db}/_bulk_docs`, { method: 'POST', body: { docs: gone } })).status, 201);
       }
       assert.deepEqual(seen, whole, JSON.stringify(sort));
+      // A json index's bookmark belongs to its queries only.
+      if (bookmark && !('_id' in sort[0]!)) {
+        const other = await request(`${db}/_find`, { method: 'POST', body: { selector: { _id: { $gt: null } }, bookmark } });
+        assert.deepEqual([other.status, other.body.error], [400, 'invalid_bookmark']);
+      }
       const back = docs.map((d) => ({ _id: d._id, n: d.n }));
       assert.equal((await request(`${db}/_bulk_docs`, { method: 'POST', body: { docs: back } })).status, 201);
     }

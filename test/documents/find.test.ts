@@ -158,6 +158,14 @@ for (const engine of ENGINES) {
       await assert.rejects(db.find({ selector: { name: { $gt: null } }, limit: 2, bookmark: sorted.bookmark }), (e: unknown) => isRefugeError(e, 'invalid_bookmark'));
       await assert.rejects(db.find({ selector: { name: { $gt: null } }, sort: ['name'], bookmark: unsorted.bookmark }), (e: unknown) => isRefugeError(e, 'invalid_bookmark'));
       await assert.rejects(db.find({ selector: {}, sort: ['name', 'age'], bookmark: sorted.bookmark }), (e: unknown) => isRefugeError(e, 'invalid_bookmark'));
+      // A full scan's place is not the path index's.
+      const scanned = await db.find({ selector: { $or: [{ name: { $gt: null } }, { zz: 1 }] }, limit: 2 });
+      await assert.rejects(db.find({ selector: { name: { $gt: null } }, limit: 2, bookmark: scanned.bookmark }), (e: unknown) => isRefugeError(e, 'invalid_bookmark'));
+      // Sort values nested past any document's depth are refused, not walked (they would overflow the stack).
+      const deep = btoa(`{"s":{"values":[[${'['.repeat(5000)}${']'.repeat(5000)}]],"id":"x"}}`);
+      for (const sort of [undefined, ['name']]) {
+        await assert.rejects(db.find({ selector: {}, ...(sort && { sort }), bookmark: deep }), (e: unknown) => isRefugeError(e, 'invalid_bookmark'));
+      }
       for (const bad of ['%%%', btoa('[1]'), btoa('{"s":{"values":[1],"id":"x"}}'), btoa('{"i":[0,"a"]}'), 7]) {
         await assert.rejects(db.find({ selector: {}, bookmark: bad as string }), (e: unknown) => isRefugeError(e, 'invalid_bookmark'), String(bad));
       }

@@ -263,6 +263,13 @@ describe('_users accounts and _security', () => {
     assert.equal(gone.status, 200, gone.text);
     assert.equal((await admin('/_users/org.couchdb.user:dora', { method: 'PUT', body: userDoc('dora') })).status, 201);
     assert.equal((await admin('/_users/_design/extra', { method: 'PUT', body: { views: {} } })).status, 201);
+    // A copy is a write like any: a password it carries is hashed, never kept in clear.
+    assert.equal((await admin('/_users/_design/tpl', { method: 'PUT', body: userDoc('cleo', { password: 'clear' }) })).status, 201);
+    const copied = await request(`${u}/_users/_design/tpl`, { method: 'COPY', headers: { ...ADMIN, destination: 'org.couchdb.user:cleo' } });
+    assert.equal(copied.status, 201, copied.text);
+    const cleo = (await admin('/_users/org.couchdb.user:cleo')).body;
+    assert.equal(cleo.password, undefined);
+    assert.equal(cleo.password_scheme, 'pbkdf2');
   });
 });
 

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { Database } from '../../src/documents/index.ts';
 import { startServer } from '../../src/http/index.ts';
+import { parseSpec, ReplicationJobs } from '../../src/jobs/index.ts';
 import { openNode } from '../../src/node/index.ts';
 import { tempDir } from '../helpers/db.ts';
 
@@ -481,4 +482,30 @@ test('a continuous _replicate that cannot start fails and leaves no job; a cance
   const answer = await waiting;
   assert.equal(answer.status, 503);
   assert.equal(((await answer.json()) as { error: string }).error, 'unavailable');
+});
+
+test('the same one-shot replication asked again while it runs joins it, as CouchDB does: one job, one answer for both', { timeout: 30_000 }, async (t) => {
+  const node = await openNode({ engine: 'memory' });
+  t.after(() => node.close());
+  let changesAsked!: () => void;
+  const asked = new Promise<void>((resolve) => (changesAsked = resolve));
+  const stalled = createServer((req, res) => {
+    const path = (req.url ?? '').split('?', 1)[0]!;
+    res.setHeader('content-type', 'application/json');
+    if (path === '/slow') return void res.end(JSON.stringify({ db_name: 'slow', update_seq: 3, doc_count: 3, instance_start_time: '0' }));
+    if (path === '/slow/_changes') return void changesAsked();
+    res.statusCode = 404;
+    res.end(JSON.stringify({ error: 'not_found', reason: 'missing' }));
+  });
+  await onLoopback(t, stalled);
+  const jobs = new ReplicationJobs(node);
+  const spec = parseSpec({ source: `http://127.0.0.1:${(stalled.address() as { port: number }).port}/slow`, target: 'copy', create_target: true });
+  const first = jobs.replicate(spec);
+  await asked;
+  const second = jobs.replicate(spec);
+  // One job listed (a second one would have taken the first's place, in the list and in a user's count).
+  assert.equal(jobs.runningJobs().length, 1);
+  assert.notEqual(jobs.cancel({ spec }), undefined);
+  for (const answer of await Promise.all([first, second])) assert.equal(!answer.continuous && answer.report.status, 'cancelled');
+  assert.equal(jobs.runningJobs().length, 0);
 });
