@@ -44,6 +44,11 @@ export abstract class DatabaseBase {
   protected readonly writer: Writer;
   protected readonly commits = new CommitSignal();
   protected closed = false;
+  /** Set once close() begins: no new write starts, those started are waited for. */
+  private closing: Promise<void> | undefined;
+  /** Writes started (past their first check) and not yet answered. */
+  private writesStarted = 0;
+  private writesIdle: (() => void) | undefined;
   protected hooks: DesignHooks = {};
   /** The path index rebuild in progress, if any (setAutoIndex). */
   protected indexBuild: Promise<void> | undefined;
@@ -263,8 +268,27 @@ export abstract class DatabaseBase {
     return this.closed;
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
+  /**
+   * Runs a write: one started before close() is finished (its checks, its attachments, its
+   * commit) before the database closes, rather than refused half-way; none starts after.
+   */
+  protected async started<T>(write: () => Promise<T>): Promise<T> {
+    if (this.closing) throw new RefugeError('closed', `database ${this.core.name} is closed`);
+    this.writesStarted++;
+    try {
+      return await write();
+    } finally {
+      if (--this.writesStarted === 0) this.writesIdle?.();
+    }
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.closeNow();
+    return this.closing;
+  }
+
+  private async closeNow(): Promise<void> {
+    while (this.writesStarted > 0) await new Promise<void>((resolve) => (this.writesIdle = resolve));
     this.closed = true;
     await this.postingMerger.idle();
     await this.writer.close();

@@ -23,6 +23,10 @@ export abstract class DatabaseWrites extends DatabaseBase {
 
   async bulkDocs(docs: readonly unknown[], options: BulkDocsOptions = {}): Promise<Array<WriteResult | WriteFailure>> {
     this.check();
+    return this.started(() => this.bulkDocsStarted(docs, options));
+  }
+
+  private async bulkDocsStarted(docs: readonly unknown[], options: BulkDocsOptions): Promise<Array<WriteResult | WriteFailure>> {
     if (!Array.isArray(docs)) throw new RefugeError('bad_request', 'docs must be an array');
     checkBooleanOptions(options, ['newEdits']);
     if (this.prepareWrites) docs = await this.prepareWrites(docs);
@@ -39,7 +43,7 @@ export abstract class DatabaseWrites extends DatabaseBase {
 
   private async bulkWithLocal(docs: readonly unknown[], options: BulkDocsOptions): Promise<Array<WriteResult | WriteFailure>> {
     const others = docs.filter((d) => !isLocalDoc(d));
-    const written = others.length > 0 ? await this.bulkDocs(others, options) : [];
+    const written = others.length > 0 ? await this.bulkDocsStarted(others, options) : [];
     let k = 0;
     const out: Array<WriteResult | WriteFailure> = [];
     for (const d of docs) {
@@ -76,6 +80,10 @@ export abstract class DatabaseWrites extends DatabaseBase {
    */
   async copy(source: string, dest: string, options: BulkDocsOptions & { rev?: Rev; destRev?: Rev } = {}): Promise<WriteResult> {
     this.check();
+    return this.started(() => this.copyStarted(source, dest, options));
+  }
+
+  private async copyStarted(source: string, dest: string, options: BulkDocsOptions & { rev?: Rev; destRev?: Rev }): Promise<WriteResult> {
     if (typeof dest !== 'string' || dest === '') throw new RefugeError('bad_request', 'Destination header is mandatory for COPY.');
     if (source.startsWith('_local/') || dest.startsWith('_local/')) throw new RefugeError('bad_request', 'local documents cannot be copied');
     const copied = copyOf(await this.get(source, options.rev === undefined ? {} : { rev: options.rev }), dest, options.destRev);
@@ -145,14 +153,20 @@ export abstract class DatabaseWrites extends DatabaseBase {
     // Checked before the bytes go to the blob store: a write refused after would leave them unreferenced.
     if (validateDocId(docId).startsWith('_local/')) throw new RefugeError('bad_request', 'Local documents do not take attachments');
     checkAttachmentName(name);
-    const base: Doc = rev === undefined ? { _id: docId } : await this.revToEdit(docId, rev);
-    const put = await this.options.blobs.put(bytes, options.maxSize === undefined ? {} : { maxSize: options.maxSize });
-    return this.writeWith(base, rev, withAttachment(base, name, put, contentType), options);
+    const blobs = this.options.blobs;
+    return this.started(async () => {
+      const base: Doc = rev === undefined ? { _id: docId } : await this.revToEdit(docId, rev);
+      const put = await blobs.put(bytes, options.maxSize === undefined ? {} : { maxSize: options.maxSize });
+      return this.writeWith(base, rev, withAttachment(base, name, put, contentType), options);
+    });
   }
 
   async removeAttachment(docId: string, name: string, rev: Rev, options: Pick<BulkDocsOptions, 'userCtx'> = {}): Promise<WriteResult> {
-    const base = await this.revToEdit(docId, rev);
-    return this.writeWith(base, rev, withoutAttachment(base, name), options);
+    this.check();
+    return this.started(async () => {
+      const base = await this.revToEdit(docId, rev);
+      return this.writeWith(base, rev, withoutAttachment(base, name), options);
+    });
   }
 
   /**

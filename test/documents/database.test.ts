@@ -3,7 +3,8 @@
 
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ENGINES, freshDb } from '../helpers/db.ts';
+import { ENGINES, engineFor, freshDb } from '../helpers/db.ts';
+import { openDatabase } from '../../src/index.ts';
 import { isRefugeError } from '../../src/core.ts';
 
 async function rejectsWith(p: Promise<unknown>, code: string): Promise<void> {
@@ -59,6 +60,26 @@ for (const engine of ENGINES) {
           assert.equal(all.totalRows, all.rows.length);
         }
       }
+    });
+
+    test('writes started before close() are finished, not refused; none starts after', async (t) => {
+      const { db, dataDir, cleanup } = await freshDb(engine);
+      t.after(cleanup);
+      // A write check that answers a turn later, as validate functions and design documents do.
+      db.setDesignHooks({ checkWrites: async (docs) => docs.map(() => undefined) });
+      const puts = Array.from({ length: 200 }, (_, i) => db.put({ _id: `w${i}` }));
+      const bulk = db.bulkDocs([{ _id: 'b1' }, { _id: '_local/l1' }, { _id: 'b2' }]);
+      const closing = db.close();
+      await assert.rejects(db.put({ _id: 'late' }), (e: unknown) => isRefugeError(e, 'closed'));
+      const written = await Promise.all(puts);
+      assert.equal(written.length, 200);
+      assert.deepEqual((await bulk).map((r) => ('ok' in r ? r.id : r.error)), ['b1', '_local/l1', 'b2']);
+      await closing;
+      if (engine === 'memory') return;
+      const again = await openDatabase('test', { engine: await engineFor(engine), dataDir, durability: 'fast' });
+      t.after(() => again.close());
+      assert.equal((await again.info()).docCount, 202);
+      assert.equal((await again.get('_local/l1'))._id, '_local/l1');
     });
 
     test('put, get, update, remove, and the counts in info', async (t) => {
