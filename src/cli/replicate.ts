@@ -52,7 +52,7 @@ async function replicateOnce(args: ReplicateArgs, out: NodeJS.WritableStream, er
     } catch (err) {
       // LevelDB's lock: a node runs on this data directory, and its databases are reached over HTTP.
       if (/already open/.test(String((err as Error)?.message))) {
-        throw new RefugeError('conflict', `a node is running on ${args.data}: name its databases by URL (http://127.0.0.1:6986/NAME) instead`, { cause: err });
+        throw new RefugeError('conflict', `a node is running on ${args.data}: name its databases by the URL its start line gives (http://HOST:PORT/NAME) instead`, { cause: err });
       }
       throw err;
     }

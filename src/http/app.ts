@@ -88,7 +88,9 @@ export function buildApp(ctx: ServerContext, options: AppOptions = {}): FastifyI
     logger: options.logger ?? false,
     bodyLimit,
     return503OnClosing: true,
-    forceCloseConnections: true,
+    // Closing cuts idle keep-alive sockets at once; a request under way is answered first (index.ts
+    // bounds how long that may take): cutting it lost the answer to a write that was made.
+    forceCloseConnections: 'idle',
     routerOptions: {
       ignoreTrailingSlash: true,
       maxParamLength: 64 * 1024,

@@ -1,6 +1,7 @@
 // HTTP: the node's CouchDB-compatible API. `startServer` listens (port 0 picks a free port) and
 // returns the URL and a `close` that ends feeds, stops listening and flushes the node.
 
+import { isIPv4 } from 'node:net';
 import { randomUuid } from '../documents/index.ts';
 import { RefugeError } from '../errors/index.ts';
 import { ReplicationJobs } from '../jobs/index.ts';
@@ -45,14 +46,18 @@ export interface RunningServer {
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+/** An IPv4 literal in 127.0.0.0/8 (a name like 127.example.com may resolve anywhere). */
+const isIPv4Loopback = (host: string) => isIPv4(host) && host.startsWith('127.');
 
 /** How long shutdown waits for open feeds to send their closing lines. */
 const FEED_END_MS = 3000;
+/** How long a closing server lets requests under way finish before it cuts their sockets. */
+const REQUEST_END_MS = 10_000;
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const host = options.host ?? '127.0.0.1';
   const admin = typeof options.admin === 'string' ? parseAdmin(options.admin) : (options.admin ?? null);
-  if (!admin && !LOOPBACK.has(host) && !host.startsWith('127.')) {
+  if (!admin && !LOOPBACK.has(host) && !isIPv4Loopback(host)) {
     throw new RefugeError('forbidden', `refusing to listen on ${host} without an admin: configure one (--admin user:pass) or bind to 127.0.0.1`);
   }
   const ctx: ServerContext = {
@@ -106,7 +111,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         if (idle) await Promise.race([idle, new Promise((resolve) => (timer = setTimeout(resolve, FEED_END_MS)))]);
         clearTimeout(timer);
         await ctx.jobs?.stop();
-        await app.close();
+        // Requests under way are answered before their sockets close, within REQUEST_END_MS; a
+        // client that keeps one open longer (a stalled upload) is cut then.
+        const closed = app.close();
+        let limit: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([closed, new Promise((resolve) => (limit = setTimeout(resolve, REQUEST_END_MS)))]);
+        clearTimeout(limit);
+        app.server.closeAllConnections();
+        await closed;
       })()),
   };
 }

@@ -7,6 +7,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isRefugeError } from '../../src/errors/index.ts';
 import { startServer } from '../../src/http/index.ts';
+import { openNode } from '../../src/node/index.ts';
+import { request as httpRequest } from 'node:http';
 import { request, startTestServer, type TestServer } from './server.ts';
 
 const REV1 = '1-' + 'a'.repeat(32);
@@ -880,6 +882,37 @@ describe('admin authentication', () => {
     const before = servers();
     await assert.rejects(startServer({ node: server.node, host: '0.0.0.0', port: 0 }), (err: unknown) => isRefugeError(err, 'forbidden'));
     await assert.rejects(startServer({ node: server.node, host: '::', port: 0, admin: null }), (err: unknown) => isRefugeError(err, 'forbidden'));
+    // A name that merely starts like a loopback address may resolve anywhere.
+    await assert.rejects(startServer({ node: server.node, host: '127.example.invalid', port: 0 }), (err: unknown) => isRefugeError(err, 'forbidden'));
     assert.equal(servers(), before);
+  });
+
+  test('closing answers the requests under way before it cuts their sockets', async () => {
+    const node = await openNode({ engine: 'memory' });
+    const srv = await startServer({ node, port: 0 });
+    await request(`${srv.url}/slow`, { method: 'PUT' });
+    // A write whose body is still to come when the server starts to close: its "100 Continue"
+    // says the server has the request under way.
+    const body = JSON.stringify({ docs: [{ _id: 'a' }, { _id: 'b' }] });
+    let closing: Promise<void> | undefined;
+    const answered = new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const headers = { 'content-type': 'application/json', 'content-length': String(body.length), expect: '100-continue' };
+      const req = httpRequest(`${srv.url}/slow/_bulk_docs`, { method: 'POST', headers }, (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      });
+      req.on('error', reject);
+      req.on('continue', () => {
+        closing = srv.close();
+        req.end(body);
+      });
+      req.flushHeaders();
+    });
+    const { status, text } = await answered;
+    await closing;
+    await node.close();
+    assert.equal(status, 201, text);
+    assert.deepEqual(JSON.parse(text).map((r: { id: string }) => r.id), ['a', 'b']);
   });
 });
