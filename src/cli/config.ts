@@ -125,9 +125,13 @@ const ON_OFF = new Set<keyof NodeSettings>(['mesh', 'meshMdns', 'meshHub', 'mesh
 
 function coerce(key: keyof NodeSettings, value: unknown, from: string): unknown {
   if (key === 'port' || key === 'bodyLimit' || key === 'maxDocumentSize' || key === 'blobLimit' || key === 'maxOpenDbs') {
-    const n = typeof value === 'number' ? value : Number(value);
-    if (!Number.isSafeInteger(n) || n < 0 || (key === 'port' && n > 65535) || (key === 'maxOpenDbs' && n < 1)) {
-      throw new RefugeError('bad_request', `${from}: ${key} must be a ${key === 'maxOpenDbs' ? 'positive ' : ''}number`);
+    // Decimal digits in flags and variables, a JSON number in a file: Number() would take '' or
+    // null as 0, '0x10' as 16 and [5] as 5.
+    const n = typeof value === 'number' ? value : typeof value === 'string' && /^[0-9]+$/.test(value.trim()) ? Number(value) : Number.NaN;
+    // Port 0 asks for any free port; a limit or a cache of 0 would refuse everything.
+    const least = key === 'port' ? 0 : 1;
+    if (!Number.isSafeInteger(n) || n < least || (key === 'port' && n > 65535)) {
+      throw new RefugeError('bad_request', `${from}: ${key} must be ${key === 'port' ? 'a port number (0-65535)' : 'a positive whole number'}`);
     }
     return n;
   }

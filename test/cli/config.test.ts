@@ -18,7 +18,13 @@ test('config file, then environment, then flags; on/off settings take booleans i
   assert.deepEqual([fromEnv.port, fromEnv.mesh], [7002, 'on']);
   const fromFlags = loadSettings({ data: dir.path, port: '7003' }, { REFUGE_PORT: '7002' });
   assert.equal(fromFlags.port, 7003);
-  for (const bad of [{ mesh: 'maybe' }, { mesh: 1 }, { port: 'x' }, { nope: 1 }]) {
+  for (const flag of ['', ' ', '0x10', '1e3', '-1', '65536']) {
+    assert.throws(() => loadSettings({ data: dir.path, port: flag }, {}), (e: Error & { code?: string }) => e.code === 'bad_request', JSON.stringify(flag));
+  }
+  assert.throws(() => loadSettings({ data: dir.path, bodyLimit: '1e3' }, {}), (e: Error & { code?: string }) => e.code === 'bad_request');
+  assert.equal(loadSettings({ data: dir.path, port: '0' }, {}).port, 0);
+  // Numbers are JSON numbers in a file, decimal digits elsewhere; limits are at least 1.
+  for (const bad of [{ mesh: 'maybe' }, { mesh: 1 }, { port: 'x' }, { nope: 1 }, { port: null }, { port: [0] }, { bodyLimit: false }, { maxDocumentSize: 0 }, { blobLimit: 0 }]) {
     await writeFile(join(dir.path, 'refuge.json'), JSON.stringify(bad));
     assert.throws(() => loadSettings({ data: dir.path }, {}), (e: Error & { code?: string }) => e.code === 'bad_request', JSON.stringify(bad));
   }

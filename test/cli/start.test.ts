@@ -78,7 +78,7 @@ test('refuge --help, start --help and bad usage', async () => {
   for await (const _ of bad.lines);
   const { code, stderr } = await bad.exit;
   assert.equal(code, 2);
-  assert.match(stderr, /port must be a number/);
+  assert.match(stderr, /port must be a port number/);
   const open = run(['start', '--host', '0.0.0.0', '--port', '0', '--engine', 'memory']);
   for await (const _ of open.lines);
   const r = await open.exit;
