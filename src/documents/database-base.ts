@@ -272,14 +272,13 @@ export abstract class DatabaseBase {
    * Runs a write: one started before close() is finished (its checks, its attachments, its
    * commit) before the database closes, rather than refused half-way; none starts after.
    */
-  protected async started<T>(write: () => Promise<T>): Promise<T> {
-    if (this.closing) throw new RefugeError('closed', `database ${this.core.name} is closed`);
+  protected started<T>(write: () => Promise<T>): Promise<T> {
+    if (this.closing || this.closed) return Promise.reject(new RefugeError('closed', `database ${this.core.name} is closed`));
     this.writesStarted++;
-    try {
-      return await write();
-    } finally {
+    // `finally` on the write's own promise: no async wrapper, so no extra turns on a single put.
+    return write().finally(() => {
       if (--this.writesStarted === 0) this.writesIdle?.();
-    }
+    });
   }
 
   close(): Promise<void> {

@@ -21,8 +21,7 @@ export abstract class DatabaseWrites extends DatabaseBase {
 
   // ---- writes ----
 
-  async bulkDocs(docs: readonly unknown[], options: BulkDocsOptions = {}): Promise<Array<WriteResult | WriteFailure>> {
-    this.check();
+  bulkDocs(docs: readonly unknown[], options: BulkDocsOptions = {}): Promise<Array<WriteResult | WriteFailure>> {
     return this.started(() => this.bulkDocsStarted(docs, options));
   }
 
