@@ -31,8 +31,8 @@ export interface Bookmark {
 /** Sort values nested deeper than this are no document's (and would take a recursion apart). */
 const MAX_DEPTH = 64;
 
-const invalid = (raw: string, why = '') =>
-  new RefugeError('invalid_bookmark', `Invalid bookmark value: ${JSON.stringify(raw.length > 100 ? raw.slice(0, 100) + '...' : raw)}${why}`);
+const invalid = (raw: string, why = '', cause?: unknown) =>
+  new RefugeError('invalid_bookmark', `Invalid bookmark value: ${JSON.stringify(raw.length > 100 ? raw.slice(0, 100) + '...' : raw)}${why}`, cause === undefined ? undefined : { cause });
 
 function shallow(v: unknown): boolean {
   // Iterative: a value built to be deep must not overflow the stack that checks it.
@@ -64,7 +64,7 @@ export function decodeBookmark(b: unknown): Bookmark {
   try {
     json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(Uint8Array.from(atob(raw), (c) => c.charCodeAt(0))));
   } catch (err) {
-    throw new RefugeError('invalid_bookmark', invalid(raw).reason, { cause: err });
+    throw invalid(raw, '', err);
   }
   if (json === null || typeof json !== 'object' || Array.isArray(json)) throw invalid(raw);
   if (json.s !== undefined) {

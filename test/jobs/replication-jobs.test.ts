@@ -45,6 +45,22 @@ async function onLoopback(t: TestContext, server: ReturnType<typeof createServer
   }));
 }
 
+/** A source database `slow` whose changes feed never answers; `asked` resolves once it is read. */
+async function stalledSource(t: TestContext): Promise<{ url: string; asked: Promise<void> }> {
+  let changesAsked!: () => void;
+  const asked = new Promise<void>((resolve) => (changesAsked = resolve));
+  const stalled = createServer((req, res) => {
+    const path = (req.url ?? '').split('?', 1)[0]!;
+    res.setHeader('content-type', 'application/json');
+    if (path === '/slow') return void res.end(JSON.stringify({ db_name: 'slow', update_seq: 3, doc_count: 3, instance_start_time: '0' }));
+    if (path === '/slow/_changes') return void changesAsked();
+    res.statusCode = 404;
+    res.end(JSON.stringify({ error: 'not_found', reason: 'missing' }));
+  });
+  await onLoopback(t, stalled);
+  return { url: `http://127.0.0.1:${(stalled.address() as { port: number }).port}/slow`, asked };
+}
+
 const ISO_SECONDS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
 
 /** A memory node behind its HTTP server (replication jobs on), both closed after the test. */
@@ -463,18 +479,8 @@ test('a continuous _replicate that cannot start fails and leaves no job; a cance
   assert.equal(cancelBad.status, 404, 'nothing left to cancel');
 
   // A one-shot whose source's changes feed never answers: cancelled while the request waits.
-  let changesAsked!: () => void;
-  const asked = new Promise<void>((resolve) => (changesAsked = resolve));
-  const stalled = createServer((req, res) => {
-    const path = (req.url ?? '').split('?', 1)[0]!;
-    res.setHeader('content-type', 'application/json');
-    if (path === '/slow') return void res.end(JSON.stringify({ db_name: 'slow', update_seq: 3, doc_count: 3, instance_start_time: '0' }));
-    if (path === '/slow/_changes') return void changesAsked();
-    res.statusCode = 404;
-    res.end(JSON.stringify({ error: 'not_found', reason: 'missing' }));
-  });
-  await onLoopback(t, stalled);
-  const oneShot = { source: `http://127.0.0.1:${(stalled.address() as { port: number }).port}/slow`, target: 'copy', create_target: true };
+  const { url: slowUrl, asked } = await stalledSource(t);
+  const oneShot = { source: slowUrl, target: 'copy', create_target: true };
   const waiting = json(srv.url + '/_replicate', 'POST', oneShot);
   await asked;
   const cancel = await json(srv.url + '/_replicate', 'POST', { ...oneShot, cancel: true });
@@ -487,19 +493,9 @@ test('a continuous _replicate that cannot start fails and leaves no job; a cance
 test('the same one-shot replication asked again while it runs joins it, as CouchDB does: one job, one answer for both', { timeout: 30_000 }, async (t) => {
   const node = await openNode({ engine: 'memory' });
   t.after(() => node.close());
-  let changesAsked!: () => void;
-  const asked = new Promise<void>((resolve) => (changesAsked = resolve));
-  const stalled = createServer((req, res) => {
-    const path = (req.url ?? '').split('?', 1)[0]!;
-    res.setHeader('content-type', 'application/json');
-    if (path === '/slow') return void res.end(JSON.stringify({ db_name: 'slow', update_seq: 3, doc_count: 3, instance_start_time: '0' }));
-    if (path === '/slow/_changes') return void changesAsked();
-    res.statusCode = 404;
-    res.end(JSON.stringify({ error: 'not_found', reason: 'missing' }));
-  });
-  await onLoopback(t, stalled);
+  const { url: slowUrl, asked } = await stalledSource(t);
   const jobs = new ReplicationJobs(node);
-  const spec = parseSpec({ source: `http://127.0.0.1:${(stalled.address() as { port: number }).port}/slow`, target: 'copy', create_target: true });
+  const spec = parseSpec({ source: slowUrl, target: 'copy', create_target: true });
   const first = jobs.replicate(spec);
   await asked;
   const second = jobs.replicate(spec);
