@@ -123,7 +123,13 @@ export const SETTING_HELP: Array<[flag: string, env: string, text: string]> = [
 
 const ON_OFF = new Set<keyof NodeSettings>(['mesh', 'meshMdns', 'meshHub', 'meshDht', 'meshNat', 'corsCredentials']);
 
-function coerce(key: keyof NodeSettings, value: unknown, from: string): unknown {
+/** `key` as its flag: --body-limit for bodyLimit (the two mesh hub settings are named otherwise). */
+const FLAG_NAMES: Partial<Record<string, string>> = { meshHub: '--hub', meshHubs: '--mesh-hub' };
+const flagOf = (key: string): string => FLAG_NAMES[key] ?? `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
+/** `value` as the setting `key` takes it; `what` names where it came from in errors (a flag, a variable, a file's key). */
+function coerce(key: keyof NodeSettings, value: unknown, what: string): unknown {
+  const bad = (must: string) => new RefugeError('bad_request', `${what} must be ${must}`);
   if (key === 'port' || key === 'bodyLimit' || key === 'maxDocumentSize' || key === 'blobLimit' || key === 'maxOpenDbs') {
     // Decimal digits in flags and variables, a JSON number in a file: Number() would take '' or
     // null as 0, '0x10' as 16 and [5] as 5.
@@ -131,20 +137,36 @@ function coerce(key: keyof NodeSettings, value: unknown, from: string): unknown 
     // Port 0 asks for any free port; a limit or a cache of 0 would refuse everything.
     const least = key === 'port' ? 0 : 1;
     if (!Number.isSafeInteger(n) || n < least || (key === 'port' && n > 65535)) {
-      throw new RefugeError('bad_request', `${from}: ${key} must be ${key === 'port' ? 'a port number (0-65535)' : 'a positive whole number'}`);
+      throw bad(key === 'port' ? 'a port number (0-65535)' : 'a positive whole number');
     }
     return n;
   }
   // A config file may say `"mesh": false` for off.
   if (ON_OFF.has(key) && typeof value === 'boolean') return value ? 'on' : 'off';
-  if (typeof value !== 'string') throw new RefugeError('bad_request', `${from}: ${key} must be a string`);
-  if (key === 'engine' && value !== 'leveldb' && value !== 'memory') throw new RefugeError('bad_request', `${from}: engine must be leveldb or memory`);
-  if (key === 'durability' && value !== 'durable' && value !== 'fast') throw new RefugeError('bad_request', `${from}: durability must be durable or fast`);
-  if (ON_OFF.has(key) && value !== 'on' && value !== 'off') throw new RefugeError('bad_request', `${from}: ${key} must be on or off`);
+  if (typeof value !== 'string') throw bad('a string');
+  if (key === 'engine' && value !== 'leveldb' && value !== 'memory') throw bad('leveldb or memory');
+  if (key === 'durability' && value !== 'durable' && value !== 'fast') throw bad('durable or fast');
+  if (ON_OFF.has(key) && value !== 'on' && value !== 'off') throw bad('on or off');
   // Checked now, so a typo stops the node at start rather than failing every browser.
-  if (key === 'cors') parseCorsOrigins(value);
-  if (key === 'blobBackend' && value !== 'fs' && value !== 'memory' && value !== 's3') throw new RefugeError('bad_request', `${from}: blobBackend must be fs, memory or s3`);
+  if (key === 'cors') {
+    try {
+      parseCorsOrigins(value);
+    } catch (err) {
+      throw new RefugeError('bad_request', `${what}: ${(err as { reason?: string }).reason ?? String(err)}`, { cause: err });
+    }
+  }
+  if (key === 'blobBackend' && value !== 'fs' && value !== 'memory' && value !== 's3') throw bad('fs, memory or s3');
   return value;
+}
+
+/** Why a config file could not be read, in a few words. */
+function readProblem(err: unknown): string {
+  const code = (err as { code?: unknown })?.code;
+  if (code === 'ENOENT') return 'there is no such file';
+  if (code === 'EACCES') return 'permission denied';
+  if (code === 'EISDIR') return 'it is a directory';
+  if (err instanceof SyntaxError) return `it is not JSON (${err.message})`;
+  return String((err as Error)?.message ?? err);
 }
 
 export function loadSettings(flags: Partial<Record<keyof NodeSettings | 'config', string>>, env: NodeJS.ProcessEnv = process.env): NodeSettings {
@@ -156,12 +178,12 @@ export function loadSettings(flags: Partial<Record<keyof NodeSettings | 'config'
     try {
       parsed = JSON.parse(readFileSync(file, 'utf8'));
     } catch (err) {
-      throw new RefugeError('bad_request', `cannot read config file ${file}`, { cause: err });
+      throw new RefugeError('bad_request', `cannot read config file ${file}: ${readProblem(err)}`, { cause: err });
     }
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new RefugeError('bad_request', `${file}: must hold a JSON object`);
     for (const [k, v] of Object.entries(parsed)) {
       if (!(k in ENV)) throw new RefugeError('bad_request', `${file}: unknown setting ${k}`);
-      out[k] = coerce(k as keyof NodeSettings, v, file);
+      out[k] = coerce(k as keyof NodeSettings, v, `${file}: ${k}`);
     }
   }
   for (const key of Object.keys(ENV) as Array<keyof NodeSettings>) {
@@ -170,7 +192,7 @@ export function loadSettings(flags: Partial<Record<keyof NodeSettings | 'config'
   }
   for (const key of Object.keys(ENV) as Array<keyof NodeSettings>) {
     const v = flags[key];
-    if (v !== undefined) out[key] = coerce(key, v, `--${key}`);
+    if (v !== undefined) out[key] = coerce(key, v, flagOf(key));
   }
   return out as unknown as NodeSettings;
 }

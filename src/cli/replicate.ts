@@ -1,6 +1,7 @@
 // `refuge replicate SOURCE TARGET`: one replication between URLs (any CouchDB-compatible server)
 // and/or database names in a stopped node's data directory (--data), with live progress.
 
+import { existsSync } from 'node:fs';
 import { RefugeError, toRefugeError } from '../errors/index.ts';
 import { describeEndpoint, endpointPeer } from '../jobs/index.ts';
 import { openNode, type RefugeNode } from '../node/index.ts';
@@ -47,6 +48,12 @@ async function replicateOnce(args: ReplicateArgs, out: NodeJS.WritableStream, er
   const docIds = args.docIds?.split(',').filter(Boolean);
   let node: RefugeNode | undefined;
   if (!isUrl(args.source) || !isUrl(args.target)) {
+    // A directory that is not there holds no database: say so rather than make a node there (with
+    // a new identity) for a command that then fails. Only a target it is told to create needs one.
+    const needsDb = !isUrl(args.source) ? args.source : args.createTarget ? undefined : args.target;
+    if (needsDb !== undefined && !existsSync(args.data)) {
+      throw new RefugeError('not_found', `no database ${needsDb} in ${args.data} (there is no such directory)`);
+    }
     try {
       node = await openNode({ dataDir: args.data });
     } catch (err) {

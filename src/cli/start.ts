@@ -72,7 +72,7 @@ export async function runStart(settings: NodeSettings, out: NodeJS.WritableStrea
     const stop = (signal: string) => {
       if (stopping) {
         out.write(`\n${signal} again: exiting now\n`);
-        process.exit(130);
+        process.exit(signal === 'SIGTERM' ? 143 : 130); // 128 + the signal's number, as shells report it
       }
       stopping = true;
       out.write(`\n${signal}: shutting down…\n`);
@@ -81,13 +81,15 @@ export async function runStart(settings: NodeSettings, out: NodeJS.WritableStrea
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
   });
+  // Bound to every address, the node is reached on loopback from this machine: the examples use it.
+  const reach = reachableUrl(server.url);
   out.write(
-    `Refuge ${VERSION} listening on ${server.url}\n` +
+    `Refuge ${VERSION} listening on ${server.url}${reach !== server.url ? ` (every address; from this machine ${reach})` : ''}\n` +
       (mesh ? mesh.line : '') +
       `  data: ${settings.data} (${settings.engine}, ${settings.durability})${settings.admin ? ', admin required' : ''}; blobs: ${node.blobs.backend}\n` +
       // With an admin, writes need it: the example names the user, never the password.
-      `  try:  curl ${server.url}/   ·   curl${settings.admin ? ` -u ${settings.admin.split(':', 1)[0]}` : ''} -X PUT ${server.url}/mydb\n` +
-      `  dashboard: ${server.url}/_utils/\n` +
+      `  try:  curl ${reach}/   ·   curl${settings.admin ? ` -u ${settings.admin.split(':', 1)[0]}` : ''} -X PUT ${reach}/mydb\n` +
+      `  dashboard: ${reach}/_utils/\n` +
       `  stop: Ctrl-C\n`,
   );
   await stopped;
@@ -96,6 +98,11 @@ export async function runStart(settings: NodeSettings, out: NodeJS.WritableStrea
   await node.close();
   out.write('stopped cleanly\n');
   return 0;
+}
+
+/** The URL to reach a server on from this machine: a wildcard bind (0.0.0.0, ::) is reached on loopback. */
+export function reachableUrl(url: string): string {
+  return url.replace(/^http:\/\/0\.0\.0\.0:/, 'http://127.0.0.1:').replace(/^http:\/\/\[::\]:/, 'http://[::1]:');
 }
 
 /** The mesh (loaded only when on: libp2p is big): peers in DATA/trust.json, replication as grants allow. */

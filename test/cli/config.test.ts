@@ -42,3 +42,28 @@ test('cors origins: * or a list of origins, checked at start; credentials on or 
   }
   assert.throws(() => loadSettings({ data: dir.path, corsCredentials: 'maybe' }, {}), (e: Error & { code?: string }) => e.code === 'bad_request');
 });
+
+test('errors name the setting as it was given: the flag, the variable or the file and its key, and say why a file was not read', async (t) => {
+  const dir = await tempDir('refuge-config-errors-');
+  t.after(dir.cleanup);
+  const reason = (fn: () => unknown) => {
+    try {
+      fn();
+    } catch (e) {
+      assert.equal((e as { code?: string }).code, 'bad_request');
+      return (e as { reason: string }).reason;
+    }
+    assert.fail('no error');
+  };
+  assert.equal(reason(() => loadSettings({ data: dir.path, bodyLimit: 'big' }, {})), '--body-limit must be a positive whole number');
+  assert.equal(reason(() => loadSettings({ data: dir.path, meshDht: 'maybe' }, {})), '--mesh-dht must be on or off');
+  assert.equal(reason(() => loadSettings({ data: dir.path }, { REFUGE_MAX_OPEN_DBS: '0' })), 'REFUGE_MAX_OPEN_DBS must be a positive whole number');
+  assert.match(reason(() => loadSettings({ data: dir.path, cors: 'app.example' }, {})), /^--cors: /);
+  const file = join(dir.path, 'refuge.json');
+  await writeFile(file, JSON.stringify({ durability: 'sometimes' }));
+  assert.equal(reason(() => loadSettings({ data: dir.path }, {})), `${file}: durability must be durable or fast`);
+  await writeFile(file, '{"port": 7001,');
+  assert.match(reason(() => loadSettings({ data: dir.path }, {})), new RegExp(`^cannot read config file ${file}: it is not JSON \\(.+\\)$`));
+  const missing = join(dir.path, 'nowhere.json');
+  assert.equal(reason(() => loadSettings({ data: dir.path, config: missing }, {})), `cannot read config file ${missing}: there is no such file`);
+});

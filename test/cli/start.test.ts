@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { openNode } from '../../src/node/index.ts';
@@ -106,6 +107,12 @@ test('refuge --help, start --help and bad usage', async () => {
   // A database name the data directory does not hold is named in the error.
   const missingDir = await tempDir('refuge-cli-missing-');
   try {
+    // A data directory that does not exist is not made by a command that then fails.
+    const absent = `${missingDir.path}/absent`;
+    const noDir = await usage(['replicate', 'nothere', 'other', '--data', absent]);
+    assert.equal(noDir.code, 2);
+    assert.match(noDir.stderr, /no database nothere in .*absent \(there is no such directory\)/);
+    assert.equal(existsSync(absent), false);
     const missing = await usage(['replicate', 'nothere', 'other', '--data', missingDir.path]);
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /no database nothere in /);
@@ -239,4 +246,12 @@ test('a reader that went away (refuge start | head) does not crash the node: Ctr
   node.child.kill('SIGINT');
   const { code, stderr } = await node.exit;
   assert.equal(code, 0, stderr);
+});
+
+test('a node bound to every address is shown with the loopback URL to reach it from this machine', async () => {
+  const { reachableUrl } = await import('../../src/cli/start.ts');
+  assert.equal(reachableUrl('http://0.0.0.0:6986'), 'http://127.0.0.1:6986');
+  assert.equal(reachableUrl('http://[::]:6986'), 'http://[::1]:6986');
+  assert.equal(reachableUrl('http://127.0.0.1:6986'), 'http://127.0.0.1:6986');
+  assert.equal(reachableUrl('http://192.168.1.5:6986'), 'http://192.168.1.5:6986');
 });
