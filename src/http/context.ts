@@ -67,15 +67,23 @@ export function absoluteUrl(req: FastifyRequest, path: string): string {
 
 /** An AbortSignal that fires when the client goes away or the server shuts down. */
 export function lifetimeSignal(ctx: ServerContext, req: FastifyRequest): { signal: AbortSignal; done: () => void } {
+  return feedLifetime(ctx, req.raw.socket, ['close']);
+}
+
+/**
+ * A feed's signal, fired by `events` of `emitter` (its client going away) or by the server shutting
+ * down; `done` takes it off the server's feeds and, with the last one, lets a shutdown go on.
+ */
+export function feedLifetime(ctx: ServerContext, emitter: NodeJS.EventEmitter, events: readonly string[]): { signal: AbortSignal; done: () => void } {
   const ac = new AbortController();
   ctx.feeds.add(ac);
-  const onClose = () => ac.abort();
-  req.raw.socket.once('close', onClose);
+  const onEnd = () => ac.abort();
+  for (const e of events) emitter.once(e, onEnd);
   return {
     signal: ac.signal,
     done: () => {
       ctx.feeds.delete(ac);
-      req.raw.socket.off('close', onClose);
+      for (const e of events) emitter.off(e, onEnd);
       if (ctx.feeds.size === 0) ctx.onFeedsIdle?.();
     },
   };

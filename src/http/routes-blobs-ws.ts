@@ -4,7 +4,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import { BlobChangeLog, type BlobChange } from './blob-log.ts';
-import type { ServerContext } from './context.ts';
+import { feedLifetime, type ServerContext } from './context.ts';
 import { str, type Query } from './params.ts';
 import type { BlobHttp } from './routes-blobs.ts';
 
@@ -13,11 +13,8 @@ const wire = (c: BlobChange, log: BlobChangeLog) =>
 
 /** Runs one WebSocket feed until the client or the server closes it; its abort controller is in ctx.feeds meanwhile. */
 export async function blobChangesSocket(ctx: ServerContext, { log }: BlobHttp, socket: WebSocket, req: FastifyRequest): Promise<void> {
-  const ac = new AbortController();
-  ctx.feeds.add(ac);
-  const end = () => ac.abort();
-  socket.once('close', end);
-  socket.once('error', end);
+  // Ended by the client closing (or failing) or by the server shutting down, which waits for it.
+  const feed = feedLifetime(ctx, socket, ['close', 'error']);
   try {
     let at: number | null;
     try {
@@ -32,11 +29,11 @@ export async function blobChangesSocket(ctx: ServerContext, { log }: BlobHttp, s
       at = log.lastSeq;
       await send({ reset: true, last_seq: log.format(at) });
     }
-    while (!ac.signal.aborted) {
+    while (!feed.signal.aborted) {
       const batch = log.after(at);
       if (batch.length === 0) {
-        await log.wait(at, ac.signal);
-        if (!ac.signal.aborted && log.resolve({ seq: at, epoch: log.epoch }) === null) {
+        await log.wait(at, feed.signal);
+        if (!feed.signal.aborted && log.resolve({ seq: at, epoch: log.epoch }) === null) {
           at = log.lastSeq;
           await send({ reset: true, last_seq: log.format(at) });
         }
@@ -48,9 +45,7 @@ export async function blobChangesSocket(ctx: ServerContext, { log }: BlobHttp, s
       }
     }
   } finally {
-    ctx.feeds.delete(ac);
-    socket.off('close', end);
-    socket.off('error', end);
     if (socket.readyState === socket.OPEN) socket.close(1001, 'server closing');
+    feed.done();
   }
 }

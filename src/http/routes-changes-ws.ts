@@ -7,18 +7,15 @@ import type { FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { ChangeRow, ChangesOptions, Database } from '../documents/index.ts';
 import type { DbLease } from '../node/index.ts';
-import type { ServerContext } from './context.ts';
+import { feedLifetime, type ServerContext } from './context.ts';
 import type { Query } from './params.ts';
 
 /** Option parsing shared with the HTTP feeds (routes-changes.ts). */
 export type ParseChanges = (db: Database, q: Query, body: unknown, user?: FastifyRequest['user']) => Promise<{ options: ChangesOptions }>;
 
 export async function dbChangesSocket(ctx: ServerContext, socket: WebSocket, req: FastifyRequest, parse: ParseChanges): Promise<void> {
-  const ac = new AbortController();
-  ctx.feeds.add(ac);
-  const end = () => ac.abort();
-  socket.once('close', end);
-  socket.once('error', end);
+  // Ended by the client closing (or failing) or by the server shutting down, which waits for it.
+  const feed = feedLifetime(ctx, socket, ['close', 'error']);
   let lease: DbLease | undefined;
   try {
     let options: ChangesOptions;
@@ -37,7 +34,7 @@ export async function dbChangesSocket(ctx: ServerContext, socket: WebSocket, req
     let sent = 0;
     if (limit > 0) {
       const { limit: _l, descending: _d, ...subscribe } = options;
-      for await (const batch of lease.db.subscribe({ ...subscribe, batchSize: Math.min(limit, 500), signal: ac.signal })) {
+      for await (const batch of lease.db.subscribe({ ...subscribe, batchSize: Math.min(limit, 500), signal: feed.signal })) {
         for (const row of batch.slice(0, limit - sent) as ChangeRow[]) {
           await send(row);
           lastSeq = row.seq;
@@ -46,15 +43,13 @@ export async function dbChangesSocket(ctx: ServerContext, socket: WebSocket, req
         if (sent >= limit) break;
       }
     }
-    if (!ac.signal.aborted) {
+    if (!feed.signal.aborted) {
       await send({ last_seq: lastSeq });
       if (socket.readyState === socket.OPEN) socket.close(1000, 'limit reached');
     }
   } finally {
     lease?.release();
-    ctx.feeds.delete(ac);
-    socket.off('close', end);
-    socket.off('error', end);
     if (socket.readyState === socket.OPEN) socket.close(1001, 'server closing');
+    feed.done();
   }
 }

@@ -127,13 +127,19 @@ export class ReplicationJobs implements JobHost {
     const running = existing?.failed ? undefined : existing;
     const job = running ?? (spec.owner ? await this.launchCapped(key, spec, spec.owner) : await this.launch(key, spec));
     if (!spec.continuous) return { continuous: false, report: await job.replication.done };
-    // A source that does not answer (retried for good in continuous mode) must not hold the
-    // request: after a while the job keeps trying and the answer goes without its id.
+    // A peer that does not answer (retried for good in continuous mode) must not hold the request:
+    // once a first call failed and is to be retried, the job keeps trying and the answer goes, as
+    // CouchDB's does, with the job's id (known without the peers unless a filter is part of it).
+    // A peer that neither answers nor fails is not waited for beyond ID_WAIT_MS either.
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const gaveUp = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ID_WAIT_MS)));
+    let stopListening = () => {};
+    const gaveUp = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), ID_WAIT_MS);
+      stopListening = job.replication.on('retry', () => resolve(undefined));
+    });
     try {
-      const id = await Promise.race([job.replication.idKnown, gaveUp]);
-      return { continuous: true, id: id === undefined ? null : (jobId(job) ?? null) };
+      await Promise.race([job.replication.idKnown, gaveUp]);
+      return { continuous: true, id: jobId(job) ?? null };
     } catch (err) {
       // It could not start (a missing filter, a bad database name): the request fails and no job
       // is left behind, listed but unnamed, for a client that was told there is none.
@@ -144,6 +150,7 @@ export class ReplicationJobs implements JobHost {
       throw err;
     } finally {
       clearTimeout(timer);
+      stopListening();
     }
   }
 

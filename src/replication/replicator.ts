@@ -137,6 +137,7 @@ export class Replication extends Emitter<ReplicationEvents> {
         this.replicationId = id;
         this.settleId.resolve(id);
       },
+      onEarlyId: (id) => (this.replicationId = id),
     });
     this.startSeq = begun.startSeq;
     this.carryDocs = source.capabilities.changesDocs === true && sameSeq(this.startSeq, LOWEST_SEQ);

@@ -12,8 +12,10 @@ export interface SessionContext {
   call: <T>(fn: () => Promise<T>) => Promise<T>;
   signal: AbortSignal;
   session: { sessionId: string; startTime: string };
-  /** Told the replication id as soon as it is known, before the checkpoints are read. */
+  /** Told the replication id once both peers have answered, before the checkpoints are read. */
   onId: (id: string) => void;
+  /** Told it before any peer is asked, when no filter's code is part of it (see beginSession). */
+  onEarlyId?: (id: string) => void;
 }
 
 export async function beginSession(
@@ -23,6 +25,10 @@ export async function beginSession(
   ctx: SessionContext,
 ): Promise<{ checkpointer: Checkpointer; startSeq: Seq }> {
   const { call, signal } = ctx;
+  // Without a filter the id needs no answer from a peer (its inputs are their names and the
+  // options): known now, a continuous job is named while a peer that does not answer is retried.
+  const early = options.filter === undefined ? await replicationId(source, target, options) : undefined;
+  if (early !== undefined) ctx.onEarlyId?.(early);
   await call(() => source.info({ signal })).catch((err) => {
     throw isRefugeError(err, 'not_found') ? new RefugeError('not_found', 'the source database does not exist', { cause: err }) : err;
   });
@@ -38,7 +44,7 @@ export async function beginSession(
   if (options.selector !== undefined && !source.capabilities.selector) {
     throw new RefugeError('not_implemented', 'the source cannot filter changes by selector');
   }
-  const id = await replicationId(source, target, options);
+  const id = early ?? (await replicationId(source, target, options));
   ctx.onId(id);
   const checkpointer = new Checkpointer(source, target, checkpointDocId(id), ctx.session);
   const startSeq = await call(() => checkpointer.read(signal, options.since));

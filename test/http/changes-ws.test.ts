@@ -81,3 +81,19 @@ describe('_changes over WebSocket', () => {
     assert.equal(res.status, 501);
   });
 });
+
+test('a server shutting down ends open WebSocket feeds (changes and blobs) at once, not after the feed grace period', async () => {
+  const server = await startTestServer();
+  await request(`${server.url}/wsclose`, { method: 'PUT' });
+  const ws = server.url.replace(/^http/, 'ws');
+  const feeds = [new WebSocket(`${ws}/wsclose/_changes?feed=websocket`), new WebSocket(`${ws}/_blobs/_changes?feed=websocket`)];
+  const got = feeds.map(collect);
+  await Promise.all(feeds.map((f) => new Promise((r) => f.once('open', r))));
+  for (let i = 0; i < 1000 && server.server.context.feeds.size < 2; i++) await new Promise((r) => setImmediate(r));
+  assert.equal(server.server.context.feeds.size, 2);
+  const started = performance.now();
+  await server.close();
+  // The wait for feeds to end is 3 s: each feed tells the server it ended, so none is waited for.
+  assert.ok(performance.now() - started < 2000, `closing took ${Math.round(performance.now() - started)} ms`);
+  for (const g of got) assert.equal((await g.until(Infinity)).closed?.code, 1001);
+});

@@ -505,3 +505,22 @@ test('the same one-shot replication asked again while it runs joins it, as Couch
   for (const answer of await Promise.all([first, second])) assert.equal(!answer.continuous && answer.report.status, 'cancelled');
   assert.equal(jobs.runningJobs().length, 0);
 });
+
+test('a continuous _replicate whose source does not answer is named at once, as CouchDB answers, and keeps trying until cancelled by that id', { timeout: 30_000 }, async (t) => {
+  // A port nobody listens on: each connection is refused at once, and retried.
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const port = (probe.address() as { port: number }).port;
+  await new Promise((resolve) => probe.close(resolve));
+  const { srv } = await memoryNodeServer(t);
+  const spec = { source: `http://127.0.0.1:${port}/gone`, target: 'copy', create_target: true, continuous: true };
+  const started = await json(srv.url + '/_replicate', 'POST', spec);
+  assert.equal(started.status, 202);
+  const id = ((await started.json()) as { _local_id: string | null })._local_id;
+  assert.match(id ?? '', /^[0-9a-f]{32}\+continuous\+create_target$/);
+  // The same id everywhere: the running job, then the cancel that names it.
+  const jobs = (await (await fetch(srv.url + '/_scheduler/jobs')).json()) as { jobs: Array<{ id: string }> };
+  assert.deepEqual(jobs.jobs.map((j) => j.id), [id]);
+  const cancel = await json(srv.url + '/_replicate', 'POST', { replication_id: id, cancel: true });
+  assert.deepEqual([cancel.status, await cancel.json()], [200, { ok: true, _local_id: id }]);
+});
