@@ -9,6 +9,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { RefugeError } from '../errors/index.ts';
 import { ADMIN_PARTY, ANONYMOUS, type UserCtx } from './auth.ts';
 import { releaseLeases, type ServerContext } from './context.ts';
+import { isLoopbackHostHeader } from './loopback.ts';
 import { corsPluginOptions, type CorsSettings } from './cors.ts';
 import type { DbLease } from '../node/index.ts';
 import { authorizeUser, checkUserDocWrite } from './user-access.ts';
@@ -201,8 +202,14 @@ export function buildApp(ctx: ServerContext, options: AppOptions = {}): FastifyI
       req.user = { name: `peer:${req.peer}`, roles: [] };
       return;
     }
-    // Admin party (loopback only) has no one to tell apart: no turn spent on it per request.
+    // Admin party (loopback only) has no one to tell apart: no turn spent on it per request. It
+    // answers only requests addressed to this machine: a page on another site whose name its DNS
+    // rebinds to 127.0.0.1 is same-origin with the node and would be its admin (the check CouchDB
+    // needs none of: it has no admin party).
     if (!ctx.auth.enabled) {
+      if (!isLoopbackHostHeader(req.headers.host)) {
+        throw new RefugeError('forbidden', `this node has no admin, so it answers requests for localhost, 127.0.0.1 or [::1] only, not for ${JSON.stringify(req.headers.host)}: configure an admin (--admin user:pass) to serve other names`);
+      }
       req.user = ADMIN_PARTY;
       return;
     }
@@ -215,7 +222,8 @@ export function buildApp(ctx: ServerContext, options: AppOptions = {}): FastifyI
     const accounts = ctx.auth.users;
     app.addHook('preHandler', async (req) => {
       if (req.peer !== null || req.user.roles.includes('_admin') || !req.url.startsWith('/_users/')) return;
-      await checkUserDocWrite(accounts, req.user, req.method, req.url.split('?', 1)[0]!, req.body);
+      const newEdits = (req.query as Record<string, unknown> | undefined)?.new_edits;
+      await checkUserDocWrite(accounts, req.user, req.method, req.url.split('?', 1)[0]!, req.body, newEdits !== 'false' && newEdits !== false);
     });
   }
 

@@ -24,6 +24,8 @@ export interface StreamFeedOptions<Row> {
   seqOf: (row: Row) => number;
   /** The closing line's `pending` (changes after its `last_seq`), where the feed has one. */
   pending?: (lastSeq: number) => Promise<number>;
+  /** Asked before each batch: false ends the feed there, with no closing line (the reader's access was revoked). */
+  allowed?: () => Promise<boolean>;
 }
 
 /** The closing `last_seq` object, with `pending` when the feed counts it (a failed count leaves it out). */
@@ -92,12 +94,17 @@ export async function streamFeed<Row>(ctx: ServerContext, req: FastifyRequest, r
   const beat = o.heartbeat ? setInterval(() => reply.raw.write(heartbeat), o.heartbeat) : undefined;
   let lastSeq = o.since;
   let sent = 0;
+  let revoked = false;
   const limit = o.limit ?? Infinity;
   try {
     armIdle();
     if (limit > 0) {
       for await (const batch of o.batches(ac.signal, Math.min(limit, 500))) {
         armIdle();
+        if (o.allowed && !(await o.allowed())) {
+          revoked = true;
+          break;
+        }
         for (const row of batch.slice(0, limit - sent)) {
           const seq = o.seqOf(row);
           const json = JSON.stringify(o.wire(row));
@@ -108,7 +115,7 @@ export async function streamFeed<Row>(ctx: ServerContext, req: FastifyRequest, r
         if (sent >= limit) break;
       }
     }
-    if (!o.sse && !reply.raw.destroyed) {
+    if (!o.sse && !revoked && !reply.raw.destroyed) {
       const last = await closing(lastSeq, o.pending);
       if (!reply.raw.destroyed) reply.raw.write(`{${last}}\n`);
     }
@@ -134,6 +141,8 @@ export interface LongpollOptions<Row> {
   wire: (row: Row) => unknown;
   seqOf: (row: Row) => number;
   pending?: (lastSeq: number) => Promise<number>;
+  /** Asked before the rows are answered: false answers none (the reader's access was revoked). */
+  allowed?: () => Promise<boolean>;
 }
 
 /**
@@ -158,7 +167,7 @@ export async function streamLongpoll<Row>(ctx: ServerContext, req: FastifyReques
     const feed = o.live(ac.signal);
     const next = await feed.next();
     await feed.return();
-    if (!next.done) rows = next.value;
+    if (!next.done && (!o.allowed || (await o.allowed()))) rows = next.value;
   } finally {
     clearTimeout(timer);
     clearInterval(beat);

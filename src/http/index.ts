@@ -1,7 +1,7 @@
 // HTTP: the node's CouchDB-compatible API. `startServer` listens (port 0 picks a free port) and
 // returns the URL and a `close` that ends feeds, stops listening and flushes the node.
 
-import { isIPv4 } from 'node:net';
+import { isLoopbackHost } from './loopback.ts';
 import { randomUuid } from '../documents/index.ts';
 import { RefugeError } from '../errors/index.ts';
 import { ReplicationJobs } from '../jobs/index.ts';
@@ -45,9 +45,6 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
-/** An IPv4 literal in 127.0.0.0/8 (a name like 127.example.com may resolve anywhere). */
-const isIPv4Loopback = (host: string) => isIPv4(host) && host.startsWith('127.');
 
 /** How long shutdown waits for open feeds to send their closing lines. */
 const FEED_END_MS = 3000;
@@ -57,7 +54,7 @@ const REQUEST_END_MS = 10_000;
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const host = options.host ?? '127.0.0.1';
   const admin = typeof options.admin === 'string' ? parseAdmin(options.admin) : (options.admin ?? null);
-  if (!admin && !LOOPBACK.has(host) && !isIPv4Loopback(host)) {
+  if (!admin && !isLoopbackHost(host)) {
     throw new RefugeError('forbidden', `refusing to listen on ${host} without an admin: configure one (--admin user:pass) or bind to 127.0.0.1`);
   }
   const ctx: ServerContext = {

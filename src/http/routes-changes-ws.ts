@@ -8,6 +8,7 @@ import type { WebSocket } from 'ws';
 import type { ChangeRow, ChangesOptions, Database } from '../documents/index.ts';
 import type { DbLease } from '../node/index.ts';
 import { feedLifetime, type ServerContext } from './context.ts';
+import { feedAccess } from './user-access.ts';
 import type { Query } from './params.ts';
 
 /** Option parsing shared with the HTTP feeds (routes-changes.ts). */
@@ -32,9 +33,15 @@ export async function dbChangesSocket(ctx: ServerContext, socket: WebSocket, req
     const limit = options.limit ?? Infinity;
     let lastSeq = options.since ?? 0;
     let sent = 0;
+    // A user's access is checked again before each batch (see feedAccess).
+    const allowed = await feedAccess(ctx, req.user, lease.db.name);
     if (limit > 0) {
       const { limit: _l, descending: _d, ...subscribe } = options;
       for await (const batch of lease.db.subscribe({ ...subscribe, batchSize: Math.min(limit, 500), signal: feed.signal })) {
+        if (allowed && !(await allowed())) {
+          socket.close(1008, 'You are no longer allowed to access this db.');
+          return;
+        }
         for (const row of batch.slice(0, limit - sent) as ChangeRow[]) {
           await send(row);
           lastSeq = row.seq;

@@ -8,6 +8,7 @@ import { dbOf, type ServerContext } from './context.ts';
 import { streamFeed, streamLongpoll } from './feed-stream.ts';
 import { bool, heartbeatParam, int, json, jsonStringArray, str, type Query } from './params.ts';
 import { dbChangesSocket } from './routes-changes-ws.ts';
+import { feedAccess } from './user-access.ts';
 import { changesJson, changesWire } from './wire.ts';
 
 type Feed = 'normal' | 'longpoll' | 'continuous' | 'eventsource' | 'websocket';
@@ -77,9 +78,11 @@ async function parse(db: Database, q: Query, body: unknown, user?: UserCtx, head
   return { feed, options, heartbeat: heartbeatParam(q), timeout: int(q, 'timeout') };
 }
 
-function stream(ctx: ServerContext, req: FastifyRequest, reply: FastifyReply, db: Database, p: ParsedChanges): Promise<void> {
+async function stream(ctx: ServerContext, req: FastifyRequest, reply: FastifyReply, db: Database, p: ParsedChanges): Promise<void> {
   const { limit: _l, descending: _d, ...subscribe } = p.options;
+  const allowed = await feedAccess(ctx, req.user, db.name);
   return streamFeed<ChangeRow>(ctx, req, reply, {
+    ...(allowed && { allowed }),
     sse: p.feed === 'eventsource',
     ...(p.heartbeat !== undefined && { heartbeat: p.heartbeat }),
     ...(p.timeout !== undefined && { timeout: p.timeout }),
@@ -109,7 +112,9 @@ async function longpoll(ctx: ServerContext, req: FastifyRequest, reply: FastifyR
   const first = await normal(db, p);
   if (first.results.length > 0 || p.options.limit === 0) return answer(db, reply, first);
   const { limit, descending: _d, ...subscribe } = p.options;
+  const allowed = await feedAccess(ctx, req.user, db.name);
   return streamLongpoll<ChangeRow>(ctx, req, reply, {
+    ...(allowed && { allowed }),
     ...(p.timeout !== undefined && { timeout: p.timeout }),
     ...(p.heartbeat !== undefined && { heartbeat: p.heartbeat }),
     since: first.lastSeq,

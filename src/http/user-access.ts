@@ -83,6 +83,24 @@ export async function mayUseDb(ctx: ServerContext, user: UserCtx, db: string): P
   return securityNames(sec.members, user) || securityNames(sec.readers, user) || isDbAdmin(user, sec);
 }
 
+/**
+ * For a feed a user (not an admin, not a peer) keeps open on `db`: a check, made before each batch
+ * it sends, that they still may read it — their account still there with the password they logged
+ * in with, and the database still naming them or a role they still have. A request is checked once;
+ * a feed lives on, and a revoked grant or a deleted account must end what it shows. Undefined when
+ * there is nothing to check again.
+ */
+export async function feedAccess(ctx: ServerContext, user: UserCtx, db: string): Promise<(() => Promise<boolean>) | undefined> {
+  const accounts = ctx.auth.users;
+  if (!ctx.auth.enabled || !accounts || user.name === null || user.name.startsWith('peer:') || user.roles.includes('_admin')) return undefined;
+  const name = user.name;
+  const start = await accounts.account(name);
+  return async () => {
+    const now = await accounts.account(name);
+    return start !== undefined && now !== undefined && now.salt === start.salt && (await mayUseDb(ctx, now.ctx, db));
+  };
+}
+
 /** Throws unless `user` is a server admin or an admin of database `db` (CouchDB's check_is_admin). */
 export async function requireDbAdmin(ctx: ServerContext, user: UserCtx, db: string): Promise<void> {
   if (user.roles.includes('_admin')) return;
@@ -94,13 +112,21 @@ export async function requireDbAdmin(ctx: ServerContext, user: UserCtx, db: stri
  * A write of a user document by its user (or by someone signing up): it keeps its name, type and
  * roles (only the admin grants roles), as CouchDB's `_users` validation demands.
  */
-export async function checkUserDocWrite(accounts: UserAccounts, user: UserCtx, method: string, path: string, body: unknown): Promise<void> {
+export async function checkUserDocWrite(accounts: UserAccounts, user: UserCtx, method: string, path: string, body: unknown, newEdits = true): Promise<void> {
   const name = userDocName(path);
-  if (name === undefined || method === 'DELETE' || method === 'GET' || method === 'HEAD') return;
+  if (name === undefined || method === 'GET' || method === 'HEAD') return;
+  // The winner is the account. A revision planted beside it (a replicated branch) would become the
+  // account once the winner goes, with the roles and password it had: only the admin writes those,
+  // and edits a document that has them until they are resolved.
+  if (!newEdits) throw new RefugeError('forbidden', 'Only _admin may write replicated revisions (new_edits=false) of user documents');
+  const current = await accounts.userDoc(name, true);
+  if (Array.isArray(current?._conflicts) && current._conflicts.length > 0) {
+    throw new RefugeError('forbidden', 'This user document has conflicting revisions: only _admin may change it until they are resolved');
+  }
+  if (method === 'DELETE') return;
   const doc = (body ?? {}) as Doc;
   if (doc.name !== name) throw new RefugeError('forbidden', 'Document ID must be of the form org.couchdb.user:name');
   if (doc.type !== 'user') throw new RefugeError('forbidden', 'doc.type must be user');
-  const current = await accounts.userDoc(name);
   // Signing up makes a new account; it never rewrites one that exists (its password, say).
   if (current !== undefined && user.name === null) throw new RefugeError('conflict', 'Document update conflict.');
   const roles = current === undefined ? [] : current.roles;

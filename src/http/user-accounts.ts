@@ -26,12 +26,15 @@ export class UserAccounts {
 
   constructor(private readonly node: RefugeNode) {}
 
-  /** A user's document, or undefined (no `_users` database, no such user, a deleted one). */
-  async userDoc(name: string): Promise<Doc | undefined> {
+  /**
+   * A user's document (the winning revision; with `_conflicts` when asked), or undefined (no
+   * `_users` database, no such user, a deleted one).
+   */
+  async userDoc(name: string, conflicts = false): Promise<Doc | undefined> {
     if (!(await this.node.exists(USERS_DB))) return undefined;
     const lease = await this.node.lease(USERS_DB);
     try {
-      return await lease.db.get(USER_PREFIX + name);
+      return await lease.db.get(USER_PREFIX + name, conflicts ? { conflicts: true } : {});
     } catch (err) {
       if (isRefugeError(err, 'not_found')) return undefined;
       throw err;

@@ -30,8 +30,9 @@ export function checkEndpoint(value: unknown, name: string): Endpoint {
 
 export function describeEndpoint(e: Endpoint): string {
   const url = typeof e === 'string' ? e : e.url;
-  // Never show credentials in task lists or logs.
-  return url.replace(/\/\/[^/@]*@/, '//');
+  // Never show credentials in task lists or logs. Everything up to the authority's last `@` goes,
+  // as URL parsers read it: a password may hold a raw `@` of its own.
+  return url.replace(/^([^:/?#]+:\/\/)[^/?#]*@/, '$1');
 }
 
 /**

@@ -68,5 +68,5 @@ test('the blob API on an S3-backed node (settings from REFUGE_BLOB_* variables)'
 test('the s3 backend without a bucket is refused at start', () => {
   const settings = loadSettings({ data: '/nonexistent-refuge-dir' }, { REFUGE_BLOB_BACKEND: 's3' });
   assert.throws(() => blobOptions(settings), /bucket/);
-  assert.throws(() => loadSettings({ data: '/nonexistent-refuge-dir' }, { REFUGE_BLOB_BACKEND: 'ftp' }), /blobBackend/);
+  assert.throws(() => loadSettings({ data: '/nonexistent-refuge-dir' }, { REFUGE_BLOB_BACKEND: 'ftp' }), /REFUGE_BLOB_BACKEND must be fs, memory or s3/);
 });

@@ -887,6 +887,27 @@ describe('admin authentication', () => {
     assert.equal(servers(), before);
   });
 
+  test('without an admin, only requests addressed to this machine are answered: a rebound name is refused, nothing changes', async () => {
+    const node = await openNode({ engine: 'memory' });
+    const srv = await startServer({ node, port: 0 });
+    try {
+      const { rawRequest } = await import('./raw-http.ts');
+      for (const host of [`127.0.0.1:${srv.port}`, `localhost:${srv.port}`, 'app.localhost', '[::1]:6986', '127.1.2.3', 'LOCALHOST']) {
+        const r = await rawRequest(srv.port, { method: 'GET', path: '/', headers: { host } });
+        assert.equal(r.status, 200, host);
+      }
+      for (const host of ['attacker.example', `rebind.attacker.example:${srv.port}`, '127.0.0.1.attacker.example', '[::2]', 'localhost.attacker.example', '[::1]x']) {
+        const r = await rawRequest(srv.port, { method: 'PUT', path: '/private', headers: { host } });
+        assert.equal(r.status, 403, host);
+        assert.equal(JSON.parse(r.text).error, 'forbidden');
+      }
+      assert.equal(await node.exists('private'), false);
+    } finally {
+      await srv.close();
+      await node.close();
+    }
+  });
+
   test('closing answers the requests under way before it cuts their sockets', async () => {
     const node = await openNode({ engine: 'memory' });
     const srv = await startServer({ node, port: 0 });

@@ -231,6 +231,33 @@ describe('_users accounts and _security', () => {
     assert.equal((await as(cookie)('/private')).status, 401);
   });
 
+  test('a user plants no revision beside their account, and edits or deletes it only while it has none: a revoked role or a deleted account stays so', async () => {
+    const admin = as(ADMIN);
+    await admin('/_users/org.couchdb.user:quinn', { method: 'PUT', body: userDoc('quinn', { roles: ['editor'], password: 'pwq' }) });
+    const quinn = as(basic('quinn', 'pwq'));
+    const mine = (await quinn('/_users/org.couchdb.user:quinn')).body;
+    // A branch of her document as it is (with the role), written as a replicated revision.
+    const planted = { ...mine, _rev: '900-aaaa', _revisions: { start: 900, ids: ['aaaa'] } };
+    const plant = await quinn('/_users/org.couchdb.user:quinn?new_edits=false', { method: 'PUT', body: planted });
+    assert.equal(plant.status, 403, plant.text);
+    assert.match(plant.body.reason, /new_edits=false/);
+    // A branch the admin's replication brought in: quinn can no longer change or delete her
+    // document (deleting the winner would make the branch her account), the admin can.
+    const branch = await admin('/_users/org.couchdb.user:quinn?new_edits=false', { method: 'PUT', body: planted });
+    assert.equal(branch.status, 201, branch.text);
+    const now = (await admin('/_users/org.couchdb.user:quinn?conflicts=true')).body;
+    assert.equal(now._rev, '900-aaaa');
+    const del = await quinn(`/_users/org.couchdb.user:quinn?rev=900-aaaa`, { method: 'DELETE' });
+    assert.equal(del.status, 403, del.text);
+    assert.match(del.body.reason, /conflicting revisions/);
+    const edit = await quinn('/_users/org.couchdb.user:quinn', { method: 'PUT', body: { ...now, _conflicts: undefined, password: 'new' } });
+    assert.equal(edit.status, 403, edit.text);
+    // Resolved by the admin (the branch removed), she edits it again.
+    assert.equal((await admin(`/_users/org.couchdb.user:quinn?rev=${mine._rev}`, { method: 'DELETE' })).status, 200);
+    const after = await quinn('/_users/org.couchdb.user:quinn', { method: 'PUT', body: { ...now, _conflicts: undefined, password: 'new' } });
+    assert.equal(after.status, 201, after.text);
+  });
+
   test("every _users document keeps CouchDB's rules, the admin's and replicated ones too; design documents are the admin's own", async () => {
     const admin = as(ADMIN);
     const bad: Array<[string, Record<string, unknown>, string]> = [
@@ -306,5 +333,59 @@ describe('replications a user runs', () => {
     for (let i = 10; i < 13; i++) assert.equal((await admin('/_replicate', { method: 'POST', body: job(i) })).status, 202);
     for (const i of [running[1]!, 9]) await gil('/_replicate', { method: 'POST', body: { ...job(i), cancel: true } });
     for (let i = 10; i < 13; i++) await admin('/_replicate', { method: 'POST', body: { ...job(i), cancel: true } });
+  });
+});
+
+describe('feeds a user keeps open', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer({ admin: 'admin:secret' });
+  });
+  after(() => server.close());
+
+  test('end once the user loses the database (or the account), before any later change is sent: continuous, longpoll and WebSocket', async () => {
+    const at = (headers: Record<string, string>) => (path: string, init: { method?: string; body?: unknown } = {}) =>
+      request(`${server.url}${path}`, { ...init, headers });
+    const admin = at(ADMIN);
+    await admin('/_users', { method: 'PUT' });
+    await admin('/_users/org.couchdb.user:fay', { method: 'PUT', body: userDoc('fay', { password: 'pw' }) });
+    await admin('/shared', { method: 'PUT' });
+    await admin('/shared/_security', { method: 'PUT', body: { members: { names: ['fay'], roles: [] } } });
+    const fay = basic('fay', 'pw');
+    // Three feeds, each shown to be live with a first change.
+    const continuous = await fetch(`${server.url}/shared/_changes?feed=continuous&since=now&include_docs=true`, { headers: fay });
+    assert.equal(continuous.status, 200);
+    const reader = continuous.body!.getReader();
+    let text = '';
+    const readUntil = async (part: string) => {
+      while (!text.includes(part)) {
+        const { value, done } = await reader.read();
+        if (done) return false;
+        text += new TextDecoder().decode(value);
+      }
+      return true;
+    };
+    const { WebSocket } = await import('ws');
+    const ws = new WebSocket(`${server.url.replace(/^http/, 'ws')}/shared/_changes?feed=websocket&since=now&include_docs=true`, { headers: fay });
+    const wsMessages: string[] = [];
+    ws.on('message', (m) => wsMessages.push(String(m)));
+    const wsClosed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+    await new Promise((resolve) => ws.once('open', resolve));
+    await admin('/shared/before', { method: 'PUT', body: { secret: 'old' } });
+    assert.ok(await readUntil('"before"'));
+    for (let i = 0; i < 1000 && wsMessages.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(wsMessages.length, 1);
+    // Its headers come once it waits for a change (see streamLongpoll).
+    const longpoll = await fetch(`${server.url}/shared/_changes?feed=longpoll&since=now&include_docs=true`, { headers: fay });
+    assert.equal(longpoll.status, 200);
+    // The admin takes the database away from her, then writes.
+    await admin('/shared/_security', { method: 'PUT', body: { members: { names: ['someone-else'], roles: [] } } });
+    await admin('/shared/after', { method: 'PUT', body: { secret: 'new' } });
+    assert.equal(await readUntil('"after"'), false, 'the continuous feed ends without the later change');
+    assert.ok(!text.includes('last_seq'), text);
+    assert.deepEqual(((await longpoll.json()) as { results: unknown[] }).results, []);
+    assert.equal(await wsClosed, 1008);
+    assert.ok(!wsMessages.join().includes('"after"'));
+    assert.equal((await at(fay)('/shared/_changes')).status, 403);
   });
 });

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { Database } from '../../src/documents/index.ts';
 import { startServer } from '../../src/http/index.ts';
-import { parseSpec, ReplicationJobs } from '../../src/jobs/index.ts';
+import { describeEndpoint, parseSpec, ReplicationJobs } from '../../src/jobs/index.ts';
 import { openNode } from '../../src/node/index.ts';
 import { tempDir } from '../helpers/db.ts';
 
@@ -523,4 +523,12 @@ test('a continuous _replicate whose source does not answer is named at once, as 
   assert.deepEqual(jobs.jobs.map((j) => j.id), [id]);
   const cancel = await json(srv.url + '/_replicate', 'POST', { replication_id: id, cancel: true });
   assert.deepEqual([cancel.status, await cancel.json()], [200, { ok: true, _local_id: id }]);
+});
+
+test('an endpoint is described without its credentials, a password holding @ included', () => {
+  assert.equal(describeEndpoint('http://u:p@ss@127.0.0.1:1/x'), 'http://127.0.0.1:1/x');
+  assert.equal(describeEndpoint('https://bob:secret@host.example/db?a=b@c'), 'https://host.example/db?a=b@c');
+  assert.equal(describeEndpoint({ url: 'http://only-user@h/db' }), 'http://h/db');
+  assert.equal(describeEndpoint('http://h/db/with@sign'), 'http://h/db/with@sign');
+  assert.equal(describeEndpoint('local-db'), 'local-db');
 });
