@@ -9,9 +9,23 @@ import { HttpPeer, LocalPeer, type ReplicationPeer } from '../replication/index.
 /** CouchDB's endpoint forms: a local name or URL, or `{url, headers, auth: {basic: {username, password}}}`. */
 export type Endpoint = string | { url: string; headers?: Record<string, string>; auth?: { basic: { username: string; password: string } } };
 
+/** A URL endpoint that no client could reach (`http://[::1`) is refused at once, not retried for good. */
+function checkUrl(url: string, name: string): void {
+  if (!/^https?:\/\//i.test(url)) return;
+  try {
+    new URL(url);
+  } catch (err) {
+    throw new RefugeError('bad_request', `${name} is not a valid URL: ${describeEndpoint(url)}`, { cause: err });
+  }
+}
+
 export function checkEndpoint(value: unknown, name: string): Endpoint {
-  if (typeof value === 'string' && value.length > 0) return value;
+  if (typeof value === 'string' && value.length > 0) {
+    checkUrl(value, name);
+    return value;
+  }
   if (value && typeof value === 'object' && typeof (value as { url?: unknown }).url === 'string') {
+    checkUrl((value as { url: string }).url, `${name}.url`);
     const headers = (value as { headers?: unknown }).headers;
     if (headers !== undefined && (headers === null || typeof headers !== 'object' || Array.isArray(headers) || !Object.values(headers).every((v) => typeof v === 'string'))) {
       throw new RefugeError('bad_request', `${name}.headers must be an object of strings`);

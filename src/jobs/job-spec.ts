@@ -2,7 +2,8 @@
 // checked as CouchDB checks it and turned into a JobSpec.
 
 import type { UserCtx } from '../documents/index.ts';
-import { RefugeError } from '../errors/index.ts';
+import { RefugeError, toRefugeError } from '../errors/index.ts';
+import { normalizeSelector } from '../query/index.ts';
 import { checkEndpoint, describeEndpoint, type Endpoint } from './endpoint.ts';
 
 export interface JobSpec {
@@ -87,6 +88,14 @@ function checkOptions(body: Record<string, unknown>): void {
   const selector = body.selector;
   if (selector !== undefined && (selector === null || typeof selector !== 'object' || Array.isArray(selector))) {
     throw new RefugeError('bad_request', 'parameter `selector` must be a JSON object');
+  }
+  // A selector the source could never run is refused now, as CouchDB refuses it, not retried for good.
+  if (selector !== undefined) {
+    try {
+      normalizeSelector(selector);
+    } catch (err) {
+      throw new RefugeError('bad_request', `parameter \`selector\`: ${toRefugeError(err).reason}`, { cause: err });
+    }
   }
   const docIds = body.doc_ids ?? undefined;
   if (docIds !== undefined && (!Array.isArray(docIds) || !docIds.every((d) => typeof d === 'string'))) {

@@ -35,7 +35,12 @@ export class ReplicatorDocs {
   private readonly docStates = new Map<string, DocState>();
   private readonly stateWatchers = new Set<() => void>();
   private readonly retries = new Map<string, ReturnType<typeof setTimeout>>();
+  /** Bumped at each event of a document: a launch that an edit or deletion overtook is dropped. */
+  private readonly generations = new Map<string, number>();
+  /** Following the database's changes (null while it does not exist). */
   private follow: AbortController | null = null;
+  /** Following the node's database events, to drop the jobs of a deleted `_replicator` and pick up a new one. */
+  private watch: AbortController | null = null;
   private db: Database | null = null;
 
   constructor(
@@ -45,21 +50,67 @@ export class ReplicatorDocs {
     private readonly retryBaseMs: number,
   ) {}
 
-  /** Starts the jobs described in `_replicator` and follows that database's changes. */
+  /**
+   * Starts the jobs described in `_replicator` and follows that database's changes; a deleted
+   * `_replicator` stops its jobs, and one created again is followed from its start, as in CouchDB.
+   */
   async start(): Promise<void> {
+    const since = this.node.dbUpdatesSeq;
     if (!(await this.node.exists('_replicator'))) await this.node.createDb('_replicator');
-    this.db = await this.node.db('_replicator');
-    this.follow = new AbortController();
-    const feed = this.db.subscribe({ includeDocs: true, signal: this.follow.signal });
+    await this.attach();
+    this.watch = new AbortController();
+    const updates = this.node.subscribeDbUpdates({ since, signal: this.watch.signal });
     void (async () => {
-      for await (const batch of feed) {
-        for (const row of batch) await this.onDoc(row.id, row.deleted ? undefined : row.doc);
+      for await (const batch of updates) {
+        for (const row of batch) {
+          if (row.dbName !== '_replicator') continue;
+          if (row.type === 'deleted') this.detach();
+          else if (row.type === 'created' && this.follow === null) await this.attach();
+        }
       }
     })().catch(() => undefined);
   }
 
+  private async attach(): Promise<void> {
+    let db: Database;
+    try {
+      db = await this.node.db('_replicator');
+    } catch {
+      return; // deleted again meanwhile: its next creation attaches
+    }
+    this.db = db;
+    const follow = (this.follow = new AbortController());
+    const feed = db.subscribe({ includeDocs: true, signal: follow.signal });
+    void (async () => {
+      for await (const batch of feed) {
+        for (const row of batch) {
+          if (follow.signal.aborted) return;
+          await this.onDoc(row.id, row.deleted ? undefined : row.doc);
+        }
+      }
+    })().catch(() => undefined);
+  }
+
+  /** The database is gone: so are its documents' jobs, retries and states. */
+  private detach(): void {
+    this.follow?.abort();
+    this.follow = null;
+    this.db = null;
+    for (const timer of this.retries.values()) clearTimeout(timer);
+    this.retries.clear();
+    for (const docId of this.docStates.keys()) this.generations.set(docId, (this.generations.get(docId) ?? 0) + 1);
+    for (const [key, job] of [...this.host.jobs]) {
+      if (!key.startsWith('doc:')) continue;
+      job.replication.cancel();
+      this.host.jobs.delete(key);
+    }
+    this.docStates.clear();
+    for (const watch of [...this.stateWatchers]) watch();
+  }
+
   /** Stops following the database and cancels pending retries (the jobs are the host's to stop). */
   stop(): void {
+    this.watch?.abort();
     this.follow?.abort();
     for (const timer of this.retries.values()) clearTimeout(timer);
     this.retries.clear();
@@ -71,7 +122,8 @@ export class ReplicatorDocs {
    * the revision the job came from: a newer edit is a new job, which this state does not describe.
    */
   private async recordState(docId: string, rev: string, fields: Record<string, unknown>): Promise<void> {
-    const db = this.db!;
+    const db = this.db;
+    if (db === null) return;
     try {
       const doc = await db.get(docId);
       if (doc._rev !== rev) return;
@@ -98,6 +150,8 @@ export class ReplicatorDocs {
 
   private async onDoc(docId: string, doc: Doc | undefined, errorsBefore = 0): Promise<void> {
     if (docId.startsWith('_design/')) return;
+    const generation = (this.generations.get(docId) ?? 0) + 1;
+    this.generations.set(docId, generation);
     clearTimeout(this.retries.get(docId));
     this.retries.delete(docId);
     const key = `doc:${docId}`;
@@ -145,7 +199,9 @@ export class ReplicatorDocs {
       return this.recordState(docId, doc._rev!, { _replication_state: 'failed', _replication_state_reason: reason });
     }
     // Two documents describing the same replication run it once, as in CouchDB: the later one fails.
-    const twin = [...this.host.jobs.entries()].find(([k, j]) => k.startsWith('doc:') && j.docId !== docId && apiKey(j.spec) === apiKey(spec));
+    // (create_target is part of CouchDB's job id: with and without it they are two jobs.)
+    const sameJob = (j: Job) => apiKey(j.spec) === apiKey(spec) && j.spec.createTarget === spec.createTarget;
+    const twin = [...this.host.jobs.entries()].find(([k, j]) => k.startsWith('doc:') && j.docId !== docId && sameJob(j));
     if (twin) {
       const [, other] = twin;
       // The running one may not know its id yet (its peers have not answered): then it goes unnamed.
@@ -161,12 +217,19 @@ export class ReplicatorDocs {
       note('crashing', { spec, error: err instanceof RefugeError ? err.reason : String(err), errorCount });
       this.retryLater(docId, doc, errorCount);
     };
+    // An edit or deletion of the document (or of the database) while the job starts overtakes it.
+    const overtaken = () => this.generations.get(docId) !== generation;
     let job: Job;
     try {
       job = await this.host.launch(key, spec, docId);
     } catch (err) {
       // A missing database or an unreachable peer may come later: CouchDB keeps trying.
-      return crashed(err);
+      return overtaken() ? undefined : crashed(err);
+    }
+    if (overtaken()) {
+      job.replication.cancel();
+      if (this.host.jobs.get(key) === job) this.host.jobs.delete(key);
+      return;
     }
     note('running', { spec, job });
     const current = () => this.docStates.get(docId)?.job === job;
@@ -186,7 +249,9 @@ export class ReplicatorDocs {
     });
     job.replication.done.then(
       (report) => {
-        if (!current() || spec.continuous) return;
+        // Cancelled (the node stopping, the document edited or deleted) is no outcome to record:
+        // the job runs again, from its checkpoint, when the node starts.
+        if (!current() || spec.continuous || report.status === 'cancelled') return;
         const stats = replicationStats(report, job.startedOn);
         note('completed', { spec, stats: withoutStartTime(stats) });
         return this.recordState(docId, doc._rev!, { _replication_state: 'completed', _replication_stats: stats });

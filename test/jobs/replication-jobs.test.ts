@@ -532,3 +532,67 @@ test('an endpoint is described without its credentials, a password holding @ inc
   assert.equal(describeEndpoint('http://h/db/with@sign'), 'http://h/db/with@sign');
   assert.equal(describeEndpoint('local-db'), 'local-db');
 });
+
+test('a one-shot _replicator job cut short by the node stopping is not recorded completed: it runs again when the node starts', async (t) => {
+  const dir = await tempDir('refuge-jobs-stop-');
+  t.after(dir.cleanup);
+  const stalled = await stalledSource(t);
+  let node = await openNode({ dataDir: dir.path });
+  let srv = await startServer({ node, port: 0 });
+  assert.equal((await json(srv.url + '/_replicator/once', 'PUT', { source: stalled.url, target: 'copy', create_target: true })).status, 201);
+  await stalled.asked;
+  await srv.close();
+  await node.close();
+  node = await openNode({ dataDir: dir.path });
+  const doc = await (await node.db('_replicator')).get('once');
+  assert.equal((doc as Record<string, unknown>)._replication_state, undefined, JSON.stringify(doc));
+  srv = await startServer({ node, port: 0 });
+  t.after(async () => {
+    await srv.close();
+    await node.close();
+  });
+  const state = await srv.context.jobs!.whenDoc('once', 'running', AbortSignal.timeout(20_000));
+  assert.equal(state.state, 'running');
+});
+
+test('deleting _replicator stops its jobs; one created again is followed: its documents run', async (t) => {
+  const { node, srv } = await memoryNodeServer(t);
+  const jobs = srv.context.jobs!;
+  const guard = AbortSignal.timeout(30_000); // against a hang only
+  const src = await node.createDb('src');
+  await src.put({ _id: 'a' });
+  assert.equal((await json(srv.url + '/_replicator/live', 'PUT', { source: 'src', target: 'out', create_target: true, continuous: true })).status, 201);
+  await jobs.whenDoc('live', 'running', guard);
+  await waitForDoc(await node.db('out'), 'a');
+  assert.equal((await json(srv.url + '/_replicator', 'DELETE')).status, 200);
+  // Its job goes with it (waited for through the scheduler's list, which the deletion empties).
+  for (let i = 0; i < 2000 && (jobs.runningJobs().length > 0 || jobs.replicatorDocs().length > 0); i++) await new Promise((r) => setTimeout(r, 5));
+  assert.deepEqual(jobs.runningJobs(), []);
+  assert.deepEqual(jobs.replicatorDocs(), []);
+  assert.equal((await json(srv.url + '/_replicator', 'PUT')).status, 201);
+  assert.equal((await json(srv.url + '/_replicator/again', 'PUT', { source: 'src', target: 'out2', create_target: true })).status, 201);
+  const done = await jobs.whenDoc('again', 'completed', guard);
+  assert.equal(done.state, 'completed');
+  assert.equal((await (await node.db('out2')).info()).docCount, 1);
+});
+
+test('_replicator documents with a selector no source can run, or a URL no client can reach, fail at once; with and without create_target they are two jobs', async (t) => {
+  const { node, srv } = await memoryNodeServer(t);
+  const jobs = srv.context.jobs!;
+  const guard = AbortSignal.timeout(30_000); // against a hang only
+  await node.createDb('src');
+  await node.createDb('out');
+  await json(srv.url + '/_replicator/badsel', 'PUT', { source: 'src', target: 'out', selector: { $bogus: 1 } });
+  await json(srv.url + '/_replicator/badurl', 'PUT', { source: 'http://[::1', target: 'out' });
+  for (const id of ['badsel', 'badurl']) {
+    const state = await jobs.whenDoc(id, (d) => d.state !== 'running', guard);
+    assert.equal(state.state, 'failed', `${id}: ${state.error}`);
+  }
+  assert.match((await jobs.whenDoc('badsel', 'failed', guard)).error ?? '', /selector.*Invalid operator/);
+  await json(srv.url + '/_replicator/plain', 'PUT', { source: 'src', target: 'out', continuous: true });
+  await jobs.whenDoc('plain', 'running', guard);
+  await json(srv.url + '/_replicator/creating', 'PUT', { source: 'src', target: 'out', continuous: true, create_target: true });
+  assert.equal((await jobs.whenDoc('creating', (d) => d.state !== 'crashing', guard)).state, 'running');
+  const bad = await json(srv.url + '/_replicate', 'POST', { source: 'src', target: 'out', selector: { $bogus: 1 } });
+  assert.equal(bad.status, 400);
+});
