@@ -54,9 +54,9 @@ function userDocName(path: string): string | undefined {
 export async function authorizeUser(ctx: ServerContext, user: UserCtx, method: string, path: string): Promise<void> {
   const own = userDocName(path);
   if (own !== undefined) {
-    // One's own user document; anyone's, to sign up (create it: the write check keeps it role-less).
-    // Not COPY: it would write another user's document.
-    if ((user.name === own && ['GET', 'HEAD', 'PUT', 'DELETE'].includes(method)) || (user.name === null && method === 'PUT')) return;
+    // One's own user document; anyone's, to sign up, logged in or not, as in CouchDB (create it:
+    // the write check keeps it a new, role-less account). Not COPY: it would write another user's document.
+    if ((user.name === own && ['GET', 'HEAD', 'PUT', 'DELETE'].includes(method)) || method === 'PUT') return;
   }
   if (user.name === null) throw new RefugeError('unauthorized', 'You are not a server admin.');
   if (USER_PATHS.has(path) && (method === 'GET' || method === 'HEAD')) return;
@@ -127,8 +127,8 @@ export async function checkUserDocWrite(accounts: UserAccounts, user: UserCtx, m
   const doc = (body ?? {}) as Doc;
   if (doc.name !== name) throw new RefugeError('forbidden', 'Document ID must be of the form org.couchdb.user:name');
   if (doc.type !== 'user') throw new RefugeError('forbidden', 'doc.type must be user');
-  // Signing up makes a new account; it never rewrites one that exists (its password, say).
-  if (current !== undefined && user.name === null) throw new RefugeError('conflict', 'Document update conflict.');
+  // Signing up makes a new account; it never rewrites one that exists (its password, say), whoever signs it up.
+  if (current !== undefined && user.name !== name) throw new RefugeError('conflict', 'Document update conflict.');
   const roles = current === undefined ? [] : current.roles;
   if (JSON.stringify(doc.roles ?? []) !== JSON.stringify(roles ?? [])) throw new RefugeError('forbidden', 'Only _admin may set roles');
   // A password is given as `password` and hashed here: a user does not choose its derivation (an

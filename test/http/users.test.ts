@@ -34,6 +34,13 @@ describe('_users accounts and _security', () => {
     assert.equal((await anon('/_users/org.couchdb.user:eve', { method: 'PUT', body: userDoc('eve', { roles: ['boss'], password: 'x' }) })).status, 403);
     assert.equal((await anon('/_users/org.couchdb.user:bob', { method: 'PUT', body: { ...userDoc('bob', { password: 'mine' }), _rev: signup.body.rev } })).status, 409);
     assert.equal((await anon('/_users/org.couchdb.user:bob')).status, 401);
+    // A logged-in user signs someone up too, as in CouchDB: a new account without roles, never an existing one.
+    const bob = as(basic('bob', 'pw'));
+    assert.equal((await bob('/_users/org.couchdb.user:newbie', { method: 'PUT', body: userDoc('newbie', { password: 'n' }) })).status, 201);
+    assert.equal((await bob('/_users/org.couchdb.user:newbie2', { method: 'PUT', body: userDoc('newbie2', { roles: ['boss'], password: 'n' }) })).status, 403);
+    const newbie = (await as(ADMIN)('/_users/org.couchdb.user:newbie')).body;
+    assert.equal((await bob('/_users/org.couchdb.user:newbie', { method: 'PUT', body: { ...userDoc('newbie', { password: 'taken' }), _rev: newbie._rev } })).status, 409);
+    assert.equal((await bob(`/_users/org.couchdb.user:newbie?rev=${newbie._rev}`, { method: 'DELETE' })).status, 403);
     const stored = (await as(ADMIN)('/_users/org.couchdb.user:bob')).body;
     assert.equal(stored.password, undefined);
     assert.equal(stored.password_scheme, 'pbkdf2');
