@@ -3,7 +3,7 @@
 // it crashes, and its outcome written back into the document as CouchDB does.
 
 import { RefugeError } from '../errors/index.ts';
-import type { Database, Doc } from '../documents/index.ts';
+import { canonicalJson, type Database, type Doc } from '../documents/index.ts';
 import type { RefugeNode } from '../node/index.ts';
 import { apiKey, parseSpec, type JobSpec } from './job-spec.ts';
 import type { Job } from './job.ts';
@@ -35,6 +35,8 @@ export class ReplicatorDocs {
   private readonly docStates = new Map<string, DocState>();
   private readonly stateWatchers = new Set<() => void>();
   private readonly retries = new Map<string, ReturnType<typeof setTimeout>>();
+  /** The revision of its document each job describes: where its outcome is recorded. */
+  private readonly jobRevs = new WeakMap<Job, string>();
   /** Bumped at each event of a document: a launch that an edit or deletion overtook is dropped. */
   private readonly generations = new Map<string, number>();
   /** Following the database's changes (null while it does not exist). */
@@ -150,6 +152,13 @@ export class ReplicatorDocs {
 
   private async onDoc(docId: string, doc: Doc | undefined, errorsBefore = 0): Promise<void> {
     if (docId.startsWith('_design/')) return;
+    // An edit that changes none of the replication's options (a comment, say) leaves its job
+    // running, as CouchDB does: the job now describes the new revision.
+    const kept = this.host.jobs.get(`doc:${docId}`);
+    if (kept && doc && this.sameJob(kept, doc)) {
+      this.jobRevs.set(kept, doc._rev!);
+      return;
+    }
     const generation = (this.generations.get(docId) ?? 0) + 1;
     this.generations.set(docId, generation);
     clearTimeout(this.retries.get(docId));
@@ -231,6 +240,7 @@ export class ReplicatorDocs {
       if (this.host.jobs.get(key) === job) this.host.jobs.delete(key);
       return;
     }
+    this.jobRevs.set(job, doc._rev!);
     note('running', { spec, job });
     const current = () => this.docStates.get(docId)?.job === job;
     // Retried network failures are CouchDB's "crashing"; so is a job that stopped on an error, tried
@@ -254,12 +264,23 @@ export class ReplicatorDocs {
         if (!current() || spec.continuous || report.status === 'cancelled') return;
         const stats = replicationStats(report, job.startedOn);
         note('completed', { spec, stats: withoutStartTime(stats) });
-        return this.recordState(docId, doc._rev!, { _replication_state: 'completed', _replication_stats: stats });
+        return this.recordState(docId, this.jobRevs.get(job) ?? doc._rev!, { _replication_state: 'completed', _replication_stats: stats });
       },
       (err: unknown) => {
         if (current()) crashed(err);
       },
     );
+  }
+
+  /** Whether `doc` (an edit of the document `job` runs) asks for the very replication `job` runs. */
+  private sameJob(job: Job, doc: Doc): boolean {
+    const recorded = (doc as { _replication_state?: unknown })._replication_state;
+    if (recorded === 'completed' || recorded === 'failed') return false;
+    try {
+      return canonicalJson(parseSpec(doc)) === canonicalJson(job.spec);
+    } catch {
+      return false;
+    }
   }
 
   /** Resolves once the `_replicator` document `docId` is in `state`, or its state passes a test (for tools and tests). */

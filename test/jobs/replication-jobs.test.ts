@@ -596,3 +596,24 @@ test('_replicator documents with a selector no source can run, or a URL no clien
   const bad = await json(srv.url + '/_replicate', 'POST', { source: 'src', target: 'out', selector: { $bogus: 1 } });
   assert.equal(bad.status, 400);
 });
+
+test('an edit of a _replicator document that changes no option leaves its job running; one that does restarts it', async (t) => {
+  const { node, srv } = await memoryNodeServer(t);
+  const jobs = srv.context.jobs!;
+  const guard = AbortSignal.timeout(30_000); // against a hang only
+  await node.createDb('src');
+  const spec = { source: 'src', target: 'out', create_target: true, continuous: true };
+  const put = await json(srv.url + '/_replicator/live', 'PUT', spec);
+  const first = await jobs.whenDoc('live', 'running', guard);
+  const rev = ((await put.json()) as { rev: string }).rev;
+  const noted = await json(srv.url + '/_replicator/live', 'PUT', { ...spec, _rev: rev, comment: 'mirrors src' });
+  assert.equal(noted.status, 201);
+  // The edit is seen once the feed delivers it: a later document's state says it has been.
+  await json(srv.url + '/_replicator/marker', 'PUT', { source: 'src', target: 'out-marker', create_target: true, continuous: true });
+  await jobs.whenDoc('marker', 'running', guard);
+  assert.equal(jobs.replicatorDocs().find((d) => d.docId === 'live')!.job, first.job, 'the same job runs');
+  const moved = await json(srv.url + '/_replicator/live', 'PUT', { ...spec, target: 'elsewhere', _rev: ((await noted.json()) as { rev: string }).rev });
+  assert.equal(moved.status, 201);
+  const restarted = await jobs.whenDoc('live', (d) => d.state === 'running' && d.job !== first.job, guard);
+  assert.equal(describeEndpoint(restarted.spec!.target), 'elsewhere');
+});
