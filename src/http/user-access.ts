@@ -84,15 +84,21 @@ export async function mayUseDb(ctx: ServerContext, user: UserCtx, db: string): P
 }
 
 /**
- * For a feed a user (not an admin, not a peer) keeps open on `db`: a check, made before each batch
- * it sends, that they still may read it — their account still there with the password they logged
- * in with, and the database still naming them or a role they still have. A request is checked once;
- * a feed lives on, and a revoked grant or a deleted account must end what it shows. Undefined when
- * there is nothing to check again.
+ * For a feed a user (not an admin) or a signed peer keeps open on `db`: a check, made before each
+ * batch it sends, that they still may read it — a user's account still there with the password they
+ * logged in with, and the database still naming them or a role they still have; a peer's read grant.
+ * A request is checked once; a feed lives on, and a revoked grant or a deleted account must end what
+ * it shows. Undefined when there is nothing to check again.
  */
 export async function feedAccess(ctx: ServerContext, user: UserCtx, db: string): Promise<(() => Promise<boolean>) | undefined> {
+  // A signed peer: its read grant on the database, as the mesh's trust holds it now.
+  if (user.name?.startsWith('peer:')) {
+    const peers = ctx.peers;
+    const peerId = user.name.slice('peer:'.length);
+    return peers ? () => peers.may(peerId, 'read', db) : undefined;
+  }
   const accounts = ctx.auth.users;
-  if (!ctx.auth.enabled || !accounts || user.name === null || user.name.startsWith('peer:') || user.roles.includes('_admin')) return undefined;
+  if (!ctx.auth.enabled || !accounts || user.name === null || user.roles.includes('_admin')) return undefined;
   const name = user.name;
   const start = await accounts.account(name);
   return async () => {

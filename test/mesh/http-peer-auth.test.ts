@@ -178,3 +178,33 @@ test('the replicator signs through peerFetch: push where granted, refused where 
   );
   assert.equal((await (await node.db('pub')).info()).docCount, 1);
 });
+
+test("a peer's open changes feed ends before its next change once its read grant is revoked", async (t) => {
+  const node = await openNode({ engine: 'memory', blobs: { backend: 'memory' } });
+  const trust = new MemoryTrustStore();
+  await trust.update((s) => setGrant(addPeer(s, { id: friendId, name: 'friend' }), 'shared', 'read', `peer:${friendId}`, true));
+  const db = await node.createDb('shared');
+  const server = await startServer({ node, port: 0, replicator: false, admin: 'root:pw', peers: httpPeerAccess({ trust, databases: () => node.allDbs() }) });
+  t.after(async () => {
+    await server.close();
+    await node.close();
+  });
+  const r = signed(friend, server, 'GET', '/shared/_changes?feed=continuous&since=now&include_docs=true');
+  const res = await fetch(r.url, r.init);
+  assert.equal(res.status, 200);
+  const reader = res.body!.getReader();
+  let text = '';
+  const readUntil = async (part: string) => {
+    while (!text.includes(part)) {
+      const { value, done } = await reader.read();
+      if (done) return false;
+      text += new TextDecoder().decode(value);
+    }
+    return true;
+  };
+  await db.put({ _id: 'before' });
+  assert.ok(await readUntil('"before"'));
+  await trust.update((s) => setGrant(s, 'shared', 'read', `peer:${friendId}`, false));
+  await db.put({ _id: 'after', secret: true });
+  assert.equal(await readUntil('"after"'), false, text);
+});
