@@ -39,6 +39,23 @@ function fail(reason: string): never {
   throw new RefugeError('doc_validation', reason);
 }
 
+/** What an HTTP header value may hold (Node's own check): a content type is served as one. */
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+/**
+ * Refuses a content type that cannot be served: a CR or LF would end the header it is sent in (a
+ * multipart part's header would take the attacker's next line), and other control or non-Latin-1
+ * characters are no header value at all.
+ */
+export function checkContentType(name: string, contentType: string): void {
+  if (!HEADER_VALUE.test(contentType)) throw new RefugeError('bad_request', `content_type of attachment ${name} is not a valid header value`);
+}
+
+/** A stored content type as a header may carry it (one stored before the check above is served as bytes). */
+export function servedContentType(contentType: unknown): string {
+  return typeof contentType === 'string' && HEADER_VALUE.test(contentType) ? contentType : 'application/octet-stream';
+}
+
 /** Validates `_attachments` of an incoming document and stores inline data as blobs. */
 export async function prepareAttachments(value: unknown, blobs: BlobStore | undefined): Promise<AttInputs | undefined> {
   if (value === undefined || value === null) return undefined;
@@ -55,6 +72,7 @@ export async function prepareAttachments(value: unknown, blobs: BlobStore | unde
     if (a.follows === true) fail(`attachment ${name} is marked follows: its bytes come in a multipart/related body, not in JSON`);
     if (typeof a.data !== 'string') fail(`attachment ${name} needs base64 data or stub: true`);
     if (a.content_type !== undefined && typeof a.content_type !== 'string') fail(`content_type of ${name} must be a string`);
+    if (typeof a.content_type === 'string') checkContentType(name, a.content_type);
     if (!blobs) throw new RefugeError('not_implemented', 'this database has no blob store for attachments');
     const bytes = decodeBase64(a.data as string, name);
     const put = await blobs.put(bytes);
@@ -136,8 +154,13 @@ export async function attachmentsOfEdit(
 }
 
 /** `name:digest` pairs that go into the revision id, so attachment changes make new revisions. */
+/**
+ * What a revision id covers of each attachment: its name, content type and digest, as CouchDB's
+ * `new_revid` hashes `{Name, Type, Md5}`. The same bytes under another type are another revision,
+ * so replication carries the change (or makes a conflict) instead of taking the two for one.
+ */
 export function attachmentDigests(atts: Record<string, AttStub> | undefined): string[] {
-  return atts ? Object.entries(atts).map(([name, a]) => `${name}:${a.digest}`) : [];
+  return atts ? Object.entries(atts).map(([name, a]) => JSON.stringify([name, a.content_type, a.digest])) : [];
 }
 
 export function storedAttachments(body: JsonObject): Record<string, AttStub> | undefined {
@@ -168,7 +191,7 @@ const B64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 export function decodeBase64(data: string, name = 'attachment'): Uint8Array {
   const clean = data.replace(/\s+/g, '');
-  if (clean.length % 4 === 1 || !B64.test(clean)) fail(`Invalid attachment data for ${name}`);
+  if (clean.length % 4 === 1 || !B64.test(clean)) throw new RefugeError('bad_request', `Invalid attachment data for ${name}`);
   const bin = atob(clean);
   const out = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);

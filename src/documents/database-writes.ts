@@ -3,7 +3,7 @@
 
 import { RefugeError, conflict, isRefugeError, toRefugeError } from '../errors/index.ts';
 import { copyOf, editOf, prepareBulkAttachments, withAttachment, withoutAttachment } from './attachment-edits.ts';
-import { attachmentStubs, checkAttachmentName, type AttInputs } from './attachments.ts';
+import { attachmentStubs, checkAttachmentName, checkContentType, type AttInputs } from './attachments.ts';
 import { DatabaseBase } from './database-base.ts';
 import { validateLocalDoc, writeLocal } from './local-docs.ts';
 import type { Rev } from './rev-tree.ts';
@@ -152,6 +152,8 @@ export abstract class DatabaseWrites extends DatabaseBase {
     // Checked before the bytes go to the blob store: a write refused after would leave them unreferenced.
     if (validateDocId(docId).startsWith('_local/')) throw new RefugeError('bad_request', 'Local documents do not take attachments');
     checkAttachmentName(name);
+    if (typeof contentType !== 'string') throw new RefugeError('bad_request', `content_type of attachment ${name} must be a string`);
+    checkContentType(name, contentType);
     const blobs = this.options.blobs;
     return this.started(async () => {
       const base: Doc = rev === undefined ? { _id: docId } : await this.revToEdit(docId, rev);

@@ -24,6 +24,7 @@ export {
   type RevTree,
 } from './rev-tree.ts';
 export { computeRev } from './rev-id.ts';
+export { servedContentType } from './attachments.ts';
 export { canonicalJson } from './canonical-json.ts';
 export { isSystemDbName, splitDoc, validateDbName, validateDocId } from './validate.ts';
 export { IdGenerator, randomUuid } from './ids.ts';

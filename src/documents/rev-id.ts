@@ -1,5 +1,5 @@
 // Deterministic revision ids: `N-<md5 hex>` of (deleted, parent rev, canonical body, attachment
-// digests), so identical edits on different nodes converge instead of conflicting.
+// names, types and digests), so identical edits on different nodes converge instead of conflicting.
 
 import { md5Hex } from '#platform/md5';
 import { canonicalJson } from './canonical-json.ts';

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { MultipartParseError, getMultipartBoundary, parseMultipart, type MultipartPart } from '@remix-run/multipart-parser';
+import { servedContentType } from '../documents/index.ts';
 import { RefugeError } from '../errors/index.ts';
 
 const bad = (reason: string, cause?: unknown) => new RefugeError('bad_request', reason, cause === undefined ? undefined : { cause });
@@ -128,7 +129,7 @@ export function inlineAttachments(doc: Record<string, unknown>): Array<{ name: s
   const atts = Object.entries((doc._attachments ?? {}) as Record<string, { data?: unknown; content_type?: unknown }>);
   return atts
     .filter(([, a]) => typeof a?.data === 'string')
-    .map(([name, a]) => ({ name, contentType: typeof a.content_type === 'string' ? a.content_type : 'application/octet-stream', bytes: Buffer.from(a.data as string, 'base64') }));
+    .map(([name, a]) => ({ name, contentType: servedContentType(a.content_type), bytes: Buffer.from(a.data as string, 'base64') }));
 }
 
 /** A document with its attachments' bytes following it (`follows: true`): CouchDB's multipart/related. */

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RefugeError } from '../errors/index.ts';
-import type { Doc, GetOptions } from '../documents/index.ts';
+import { isValidRev, servedContentType, type Doc, type GetOptions } from '../documents/index.ts';
 import { etagMatches, ifRangeHolds, notModified, planAttachmentRange, withUnsatisfiable } from './blob-range.ts';
 import { checkDeclaredLength, withBody } from './blob-body.ts';
 import { docPath } from '../replication/index.ts';
@@ -48,8 +48,15 @@ function getOptions(q: Query): GetOptions {
     latest: bool(q, 'latest'),
     localSeq: bool(q, 'local_seq'),
     attachments: bool(q, 'attachments'),
-    attsSince: jsonStringArray(json(q, 'atts_since'), 'atts_since'),
+    attsSince: attsSinceParam(q),
   };
+}
+
+/** `atts_since`: a JSON array of revisions, each well-formed (CouchDB answers 400 otherwise). */
+function attsSinceParam(q: Query): string[] | undefined {
+  const revs = jsonStringArray(json(q, 'atts_since'), 'atts_since');
+  for (const rev of revs ?? []) if (!isValidRev(rev)) throw new RefugeError('bad_request', 'Invalid rev format');
+  return revs;
 }
 
 /** The rev a write refers to: ?rev=, If-Match or the body's _rev, which must agree. */
@@ -174,7 +181,6 @@ export function docRoutes(app: FastifyInstance, ctx: ServerContext): void {
     throw new RefugeError('bad_request', reason);
   };
   app.route({ method: ['GET', 'HEAD', 'PUT', 'DELETE', 'COPY'], url: '/:db/_local', handler: badLocal('Invalid _local document id.') });
-  app.route({ method: ['GET', 'HEAD', 'PUT', 'DELETE', 'COPY'], url: '/:db/_local/:local/*', handler: badLocal('_local documents do not accept attachments.') });
   for (const path of ['/:db/:docid', '/:db/_design/:ddoc', '/:db/_local/:local']) {
     app.get(path, get);
     app.put(path, put);
@@ -200,7 +206,7 @@ export function docRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const etag = `"${stub.digest}"`;
     // Nothing is opened until the read is iterated, so an unused one needs no release.
     if (etagMatches(req.headers['if-none-match'], etag)) return notModified(reply, etag);
-    reply.header('Content-Type', stub.content_type).header('ETag', etag).header('Accept-Ranges', 'bytes');
+    reply.header('Content-Type', servedContentType(stub.content_type)).header('ETag', etag).header('Accept-Ranges', 'bytes');
     reply.header('Content-Length', String(read.end - read.start));
     // A satisfiable range is a 206 even when it spans every byte, as CouchDB answers (attachment_ranges).
     if (ranged || read.start !== 0 || read.end !== read.size) {
@@ -245,5 +251,7 @@ export function docRoutes(app: FastifyInstance, ctx: ServerContext): void {
       scope.put(path, putAtt);
       scope.delete(path, delAtt);
     }
+    // Here, so that an attachment's media type meets the same 400 as any other, not a 415.
+    scope.route({ method: ['GET', 'HEAD', 'PUT', 'DELETE', 'COPY'], url: '/:db/_local/:local/*', handler: badLocal('_local documents do not accept attachments.') });
   });
 }

@@ -103,7 +103,12 @@ for (const engine of ENGINES) {
           return e.code;
         }
       };
-      assert.equal(await codeOf(db.put({ _id: 'x', _attachments: { a: { data: '%%%' } } })), 'doc_validation');
+      assert.equal(await codeOf(db.put({ _id: 'x', _attachments: { a: { data: '%%%' } } })), 'bad_request');
+      // A content type is served as a header: one that cannot be is refused, inline or uploaded.
+      for (const type of ['text/html\r\nX-Evil: 1', 'text/plain\n', 'text/plain; name=\u20ac', 'a\u0000b']) {
+        assert.equal(await codeOf(db.put({ _id: 'x', _attachments: { a: { content_type: type, data: b64('hi') } } })), 'bad_request', JSON.stringify(type));
+        assert.equal(await codeOf(db.putAttachment('x', 'a', undefined, new Uint8Array([1]), type)), 'bad_request', JSON.stringify(type));
+      }
       assert.equal(await codeOf(db.put({ _id: 'x', _attachments: { a: { stub: true } } })), 'missing_stub');
       assert.equal(await codeOf(db.put({ _id: 'x', _attachments: { a: 5 } } as never)), 'doc_validation');
       assert.equal(await codeOf(db.getAttachment('nope', 'a')), 'not_found');
@@ -115,6 +120,21 @@ for (const engine of ENGINES) {
       const kept = await db.put({ _id: 's', _rev: made.rev, n: 1, _attachments: { f: { stub: true, revpos: 1 } } });
       await db.put({ _id: 's', _rev: kept.rev, n: 2, _attachments: { f: { stub: true } } });
       assert.equal(((await db.get('s'))._attachments as Record<string, { length: number }>).f.length, 7);
+    });
+
+    test("a revision id covers each attachment's content type, as CouchDB's does: the same bytes under another type are another revision", async (t) => {
+      const { db, cleanup } = await freshDb(engine);
+      t.after(cleanup);
+      const asType = (type: string) => ({ _id: `doc-${type}`, _attachments: { a: { content_type: type, data: b64('same bytes') } } });
+      const plain = await db.put(asType('text/plain'));
+      const html = await db.put(asType('text/html'));
+      assert.notEqual(plain.rev.slice(2), html.rev.slice(2));
+      // An upload of the same bytes under another type, on the same revision, makes another one too.
+      const a = await db.putAttachment(`doc-text/plain`, 'b', plain.rev, new Uint8Array([1, 2]), 'text/plain');
+      const twin = await db.put({ _id: 'twin', _attachments: { a: { content_type: 'text/plain', data: b64('same bytes') } } });
+      const b = await db.putAttachment('twin', 'b', twin.rev, new Uint8Array([1, 2]), 'image/png');
+      assert.equal(twin.rev, plain.rev, 'same edit, same revision');
+      assert.notEqual(a.rev, b.rev);
     });
 
     test('replication carries attachments; identical bytes are one blob', async (t) => {

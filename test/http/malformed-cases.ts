@@ -159,6 +159,12 @@ export function docCases(): Case[] {
   for (const id of ['_bad', '_all', '_design', '_localx']) {
     out.push({ label: `PUT reserved id ${id}`, method: 'PUT', path: `/data/${id}`, body: '{}' });
   }
+  for (const v of ['["bad"]', '[1]', '"x"', '["1-"]']) out.push({ label: `GET atts_since=${v}`, method: 'GET', path: `/data/d01?atts_since=${enc(v)}` });
+  // An attachment on a local document is a 400 whatever its media type (not a 415 for a non-JSON one).
+  for (const type of ['application/octet-stream', 'application/json', 'image/png']) {
+    out.push({ label: `PUT _local attachment as ${type}`, method: 'PUT', path: '/data/_local/newlocal/att', body: 'bytes', headers: { 'content-type': type } });
+  }
+  out.push({ label: 'PUT doc with a CR/LF content_type', method: 'PUT', path: '/data/newdoc', body: j({ _attachments: { a: { content_type: 'text/html\r\nX-Evil: 1', data: 'aGk=' } } }) });
   return out;
 }
 

@@ -146,6 +146,12 @@ describe('malformed requests', () => {
       assert.equal(JSON.parse(put.text).error, 'bad_request');
     }
     assert.equal((await request(`${server.url}/data/form`)).status, 404);
+    // An attachment on a local document is CouchDB's 400 whatever its media type.
+    const local = await rawRequest(server.server.port, { method: 'PUT', path: '/data/_local/newlocal/att', body: 'bytes', headers: { 'content-type': 'application/octet-stream' } });
+    assert.deepEqual([local.status, JSON.parse(local.text)], [400, { error: 'bad_request', reason: '_local documents do not accept attachments.' }]);
+    // A malformed revision in atts_since is CouchDB's 400, not ignored.
+    const since = await rawRequest(server.server.port, { method: 'GET', path: `/data/d01?atts_since=${encodeURIComponent('["bad"]')}` });
+    assert.deepEqual([since.status, JSON.parse(since.text)], [400, { error: 'bad_request', reason: 'Invalid rev format' }]);
   });
 
   test('a POST a web page can send without asking (text/plain, forms) is a 415 and writes nothing (CSRF)', async () => {
