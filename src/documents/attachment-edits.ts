@@ -42,8 +42,8 @@ export async function prepareBulkAttachments(
   return prepared;
 }
 
-/** Replaces attachment stubs by data, except those unchanged since `attsSince`. */
-export async function inlineSince(doc: Doc, blobs: BlobStore | undefined, attsSince?: readonly Rev[]): Promise<void> {
+/** Replaces attachment stubs by data (or `follows` marks), except those unchanged since `attsSince`. */
+export async function inlineSince(doc: Doc, blobs: BlobStore | undefined, attsSince?: readonly Rev[], follow = false): Promise<void> {
   let since = 0;
   const history = doc._revisions as { start: number; ids: string[] } | undefined;
   for (const rev of attsSince ?? []) {
@@ -53,7 +53,7 @@ export async function inlineSince(doc: Doc, blobs: BlobStore | undefined, attsSi
     const known = history ? history.ids[history.start - gen] === rev.slice(rev.indexOf('-') + 1) : false;
     if (known) since = Math.max(since, gen);
   }
-  await inlineAttachments(doc, blobs, since);
+  await inlineAttachments(doc, blobs, since, follow);
 }
 
 /** Every blob id named by an attachment of a stored revision (winners, and kept older or conflicting ones). */

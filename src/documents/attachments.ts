@@ -169,15 +169,21 @@ export function storedAttachments(body: JsonObject): Record<string, AttStub> | u
 
 /**
  * Replaces stubs with inline base64 data (`attachments=true`), for those changed after every
- * revision in `attsSince` that the document's history contains (CouchDB's `atts_since`).
+ * revision in `attsSince` that the document's history contains (CouchDB's `atts_since`). With
+ * `follow`, those are marked `follows: true` (with their length) and their bytes are not read: the
+ * caller streams them after the document (a multipart answer), never holding them in memory.
  */
-export async function inlineAttachments(doc: JsonObject, blobs: BlobStore | undefined, sinceGeneration: number): Promise<void> {
+export async function inlineAttachments(doc: JsonObject, blobs: BlobStore | undefined, sinceGeneration: number, follow = false): Promise<void> {
   const atts = doc._attachments as Record<string, AttStub> | undefined;
   if (!atts) return;
   const out: Record<string, unknown> = {};
   for (const [name, a] of Object.entries(atts)) {
     if (a.revpos <= sinceGeneration || !blobs) {
       out[name] = a;
+      continue;
+    }
+    if (follow) {
+      out[name] = { content_type: a.content_type, revpos: a.revpos, digest: a.digest, length: a.length, follows: true };
       continue;
     }
     const bytes = await collectBytes(await blobs.get(a.digest as never));

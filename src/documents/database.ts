@@ -43,7 +43,7 @@ import type {
 import { checkBooleanOptions, validateDbName, validateRevsLimit } from './validate.ts';
 
 /** GetOptions that must be booleans when given: a string `"false"` would be taken as true. */
-const GET_FLAGS = ['revs', 'revsInfo', 'conflicts', 'deletedConflicts', 'latest', 'localSeq', 'attachments'] as const;
+const GET_FLAGS = ['revs', 'revsInfo', 'conflicts', 'deletedConflicts', 'latest', 'localSeq', 'attachments', 'attachmentsFollow'] as const;
 
 export type { OpenDatabaseOptions } from './database-base.ts';
 
@@ -95,7 +95,7 @@ export class Database extends DatabaseWrites {
     // the revision history, which is read and then dropped when the caller did not ask for it.
     const since = options.attsSince !== undefined && options.attsSince.length > 0;
     const doc = await getDoc(reader, id, since ? { ...options, revs: true } : options, this.core.state.revsLimit);
-    if (options.attachments || since) await inlineSince(doc, this.options.blobs, options.attsSince);
+    if (options.attachments || since) await inlineSince(doc, this.options.blobs, options.attsSince, options.attachmentsFollow === true);
     if (since && !options.revs) delete doc._revisions;
     return doc;
   }
@@ -131,7 +131,7 @@ export class Database extends DatabaseWrites {
     checkBooleanOptions(options, GET_FLAGS);
     const out = await getOpenRevs(await this.pointReader(), id, revs, options, this.core.state.revsLimit);
     if (options.attachments || (options.attsSince?.length ?? 0) > 0) {
-      for (const r of out) if ('ok' in r) await inlineSince(r.ok, this.options.blobs, options.attsSince);
+      for (const r of out) if ('ok' in r) await inlineSince(r.ok, this.options.blobs, options.attsSince, options.attachmentsFollow === true);
     }
     return out;
   }

@@ -63,6 +63,12 @@ export interface GetOptions {
   attachments?: boolean;
   /** With `attachments`: only attachments changed after these revisions carry data. */
   attsSince?: Rev[];
+  /**
+   * With `attachments` (or `attsSince`): the attachments that would carry data are marked
+   * `follows: true` with their `length` and `digest` instead, unread, for a caller that streams
+   * their bytes from the blob store after the document (CouchDB's multipart answers).
+   */
+  attachmentsFollow?: boolean;
 }
 
 export type OpenRevsResult = Array<{ ok: Doc } | { missing: Rev }>;

@@ -3,6 +3,7 @@
 // `multipart/mixed` / `multipart/related` answers when a GET's Accept header asks for them.
 
 import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { MultipartParseError, getMultipartBoundary, parseMultipart, type MultipartPart } from '@remix-run/multipart-parser';
 import { servedContentType } from '../documents/index.ts';
@@ -92,62 +93,71 @@ export function docFromMultipart(body: Uint8Array, contentType: string | undefin
   return doc as Record<string, unknown>;
 }
 
-export interface MultipartBody {
-  contentType: string;
-  body: Buffer;
-}
+/** An attachment's bytes by digest (the node's blob store). */
+export type BlobSource = (digest: string) => Promise<AsyncIterable<Uint8Array>>;
 
 const newBoundary = () => randomBytes(16).toString('hex');
+const CRLF = Buffer.from('\r\n');
 
-/**
- * CouchDB's `open_revs` answer for `Accept: multipart/mixed`: one part per value, a JSON part, or
- * for a document whose attachments carry data a `multipart/related` part, the JSON then the bytes
- * of each (`follows`), as CouchDB's replicator reads them.
- */
-export function openRevsMixed(values: readonly unknown[]): MultipartBody {
-  const boundary = newBoundary();
-  const chunks: Buffer[] = [];
-  for (const v of values) {
-    const related = isDoc(v) ? inlineAttachments(v) : [];
-    if (related.length === 0) {
-      // A missing revision's part says it is an error: CouchDB's replicator reads any other JSON part as a document.
-      const type = isDoc(v) ? 'application/json' : 'application/json; error="true"';
-      chunks.push(Buffer.from(`--${boundary}\r\nContent-Type: ${type}\r\n\r\n${JSON.stringify(v)}\r\n`));
-      continue;
-    }
-    const part = docRelated(v as Record<string, unknown>, related);
-    chunks.push(Buffer.from(`--${boundary}\r\nContent-Type: ${part.contentType}\r\n\r\n`), part.body, Buffer.from('\r\n'));
-  }
-  chunks.push(Buffer.from(`--${boundary}--`));
-  return { contentType: `multipart/mixed; boundary="${boundary}"`, body: Buffer.concat(chunks) };
+type FollowsStub = { content_type?: unknown; digest: string; length: number; follows: true };
+
+/** The attachments a document read with `attachmentsFollow` marks `follows`: their bytes come after it. */
+function followed(doc: Record<string, unknown>): Array<[string, FollowsStub]> {
+  const atts = (doc._attachments ?? {}) as Record<string, Partial<FollowsStub> | null>;
+  return Object.entries(atts).filter((e): e is [string, FollowsStub] => e[1]?.follows === true);
 }
 
 const isDoc = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && typeof (v as { _id?: unknown })._id === 'string';
 
-/** The attachments of `doc` that carry their bytes (base64 `data`), decoded, for a multipart body. */
-export function inlineAttachments(doc: Record<string, unknown>): Array<{ name: string; contentType: string; bytes: Uint8Array }> {
-  const atts = Object.entries((doc._attachments ?? {}) as Record<string, { data?: unknown; content_type?: unknown }>);
-  return atts
-    .filter(([, a]) => typeof a?.data === 'string')
-    .map(([name, a]) => ({ name, contentType: servedContentType(a.content_type), bytes: Buffer.from(a.data as string, 'base64') }));
+/** Whether a document read with `attachmentsFollow` has bytes to follow it. */
+export function hasFollows(doc: unknown): boolean {
+  return isDoc(doc) && followed(doc).length > 0;
 }
 
-/** A document with its attachments' bytes following it (`follows: true`): CouchDB's multipart/related. */
-export function docRelated(doc: Record<string, unknown>, attachments: ReadonlyArray<{ name: string; contentType: string; bytes: Uint8Array }>): MultipartBody {
+/**
+ * CouchDB's multipart/related answer for one document: the JSON (its `follows` stubs say each
+ * attachment's length), then each attachment's bytes, streamed from the blob store as they are
+ * sent, so a large attachment is never held in memory (nor base64-encoded and decoded again).
+ */
+export async function* relatedParts(doc: Record<string, unknown>, boundary: string, open: BlobSource): AsyncGenerator<Buffer> {
+  yield Buffer.from(`--${boundary}\r\nContent-Type: application/json\r\n\r\n${JSON.stringify(doc)}\r\n`);
+  for (const [name, a] of followed(doc)) {
+    yield Buffer.from(`--${boundary}\r\nContent-Disposition: attachment; filename=${JSON.stringify(name)}\r\nContent-Type: ${servedContentType(a.content_type)}\r\nContent-Length: ${a.length}\r\n\r\n`);
+    for await (const chunk of await open(a.digest)) yield Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    yield CRLF;
+  }
+  yield Buffer.from(`--${boundary}--`);
+}
+
+/** `doc` as a streamed multipart/related answer. */
+export function docRelated(doc: Record<string, unknown>, open: BlobSource): { contentType: string; body: Readable } {
   const boundary = newBoundary();
-  const stubs = { ...(doc._attachments as Record<string, Record<string, unknown>> | undefined) };
-  for (const a of attachments) {
-    const { stub: _s, data: _d, ...meta } = stubs[a.name] ?? {};
-    stubs[a.name] = { ...meta, length: a.bytes.length, follows: true };
+  return { contentType: `multipart/related; boundary="${boundary}"`, body: Readable.from(relatedParts(doc, boundary, open)) };
+}
+
+/**
+ * CouchDB's `open_revs` answer for `Accept: multipart/mixed`: one part per value, a JSON part, or
+ * for a document with attachments to follow a `multipart/related` part, the JSON then the bytes of
+ * each, as CouchDB's replicator reads them; streamed as `relatedParts` is.
+ */
+export function openRevsMixed(values: readonly unknown[], open: BlobSource): { contentType: string; body: Readable } {
+  const boundary = newBoundary();
+  async function* parts(): AsyncGenerator<Buffer> {
+    for (const v of values) {
+      if (!hasFollows(v)) {
+        // A missing revision's part says it is an error: CouchDB's replicator reads any other JSON part as a document.
+        const type = isDoc(v) ? 'application/json' : 'application/json; error="true"';
+        yield Buffer.from(`--${boundary}\r\nContent-Type: ${type}\r\n\r\n${JSON.stringify(v)}\r\n`);
+        continue;
+      }
+      const inner = newBoundary();
+      yield Buffer.from(`--${boundary}\r\nContent-Type: multipart/related; boundary="${inner}"\r\n\r\n`);
+      yield* relatedParts(v as Record<string, unknown>, inner, open);
+      yield CRLF;
+    }
+    yield Buffer.from(`--${boundary}--`);
   }
-  const json = JSON.stringify(attachments.length > 0 ? { ...doc, _attachments: stubs } : doc);
-  const chunks: Buffer[] = [Buffer.from(`--${boundary}\r\nContent-Type: application/json\r\n\r\n${json}\r\n`)];
-  for (const a of attachments) {
-    chunks.push(Buffer.from(`--${boundary}\r\nContent-Disposition: attachment; filename=${JSON.stringify(a.name)}\r\nContent-Type: ${a.contentType}\r\nContent-Length: ${a.bytes.length}\r\n\r\n`));
-    chunks.push(Buffer.from(a.bytes.buffer, a.bytes.byteOffset, a.bytes.length), Buffer.from('\r\n'));
-  }
-  chunks.push(Buffer.from(`--${boundary}--`));
-  return { contentType: `multipart/related; boundary="${boundary}"`, body: Buffer.concat(chunks) };
+  return { contentType: `multipart/mixed; boundary="${boundary}"`, body: Readable.from(parts()) };
 }
 
 const NEUTRAL_HEADER = Buffer.from('X-Refuge-No-Headers: 1\r\n');

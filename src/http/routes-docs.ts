@@ -12,7 +12,7 @@ import { checkDeclaredLength, withBody } from './blob-body.ts';
 import { docPath } from '../replication/index.ts';
 import { absoluteUrl, dbOf, type ServerContext } from './context.ts';
 import { batchWrite, checkDocumentSizes, documentBody } from './doc-writes.ts';
-import { accepts, docRelated, inlineAttachments, openRevsMixed } from './multipart.ts';
+import { accepts, docRelated, openRevsMixed, type BlobSource } from './multipart.ts';
 import { bool, json, jsonStringArray, str, type Query } from './params.ts';
 
 type Req = FastifyRequest<{ Params: { db: string; docid?: string; ddoc?: string; local?: string; att?: string } }>;
@@ -87,6 +87,9 @@ async function* md5Checked(bytes: AsyncIterable<Uint8Array>, expected: string): 
   if (hash.digest('base64') !== expected.trim()) throw new RefugeError('content_md5_mismatch', 'Possible message corruption.');
 }
 
+/** The node's blob store, as multipart answers read attachments' bytes from it. */
+const blobSource = (ctx: ServerContext): BlobSource => async (digest) => ctx.node.blobs.get(digest as never);
+
 export function docRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const get = async (req: Req, reply: FastifyReply) => {
     const redirected = designRedirect(req, reply);
@@ -105,21 +108,23 @@ export function docRoutes(app: FastifyInstance, ctx: ServerContext): void {
       // atts_since), which a multipart answer always carries.
       const multipart = accepts(req.headers.accept, 'multipart/mixed');
       const options = getOptions(q);
-      const results = await db.getOpenRevs(id, revs as 'all' | string[], multipart ? { ...options, attachments: true } : options);
+      // Multipart parts carry the bytes streamed from the blob store, not read into the answer.
+      const results = await db.getOpenRevs(id, revs as 'all' | string[], multipart ? { ...options, attachments: true, attachmentsFollow: true } : options);
       if (!multipart) return results;
-      const mixed = openRevsMixed(results.map((r) => ('ok' in r ? r.ok : r)));
+      const mixed = openRevsMixed(results.map((r) => ('ok' in r ? r.ok : r)), blobSource(ctx));
       return reply.header('Content-Type', mixed.contentType).send(mixed.body);
     }
     const options = getOptions(q);
-    const doc = await db.get(id, options);
+    const withData = options.attachments === true || (options.attsSince?.length ?? 0) > 0;
+    // The attachments' bytes follow the JSON instead of sitting in it as base64, streamed.
+    const related = withData && accepts(req.headers.accept, 'multipart/related');
+    const doc = await db.get(id, related ? { ...options, attachmentsFollow: true } : options);
     const etag = `"${doc._rev}"`;
     if (etagMatches(req.headers['if-none-match'], etag)) return notModified(reply, etag);
     reply.header('ETag', etag);
-    const withData = options.attachments === true || (options.attsSince?.length ?? 0) > 0;
-    if (withData && doc._attachments !== undefined && accepts(req.headers.accept, 'multipart/related')) {
-      // The attachments' bytes follow the JSON instead of sitting in it as base64.
-      const related = docRelated(doc, inlineAttachments(doc));
-      return reply.header('Content-Type', related.contentType).send(related.body);
+    if (related && doc._attachments !== undefined) {
+      const answer = docRelated(doc, blobSource(ctx));
+      return reply.header('Content-Type', answer.contentType).send(answer.body);
     }
     return doc;
   };
