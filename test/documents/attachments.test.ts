@@ -137,6 +137,27 @@ for (const engine of ENGINES) {
       assert.notEqual(a.rev, b.rev);
     });
 
+    test('attachmentsFollow marks the attachments that would carry data follows, unread, for a caller that streams them', async (t) => {
+      const { db, cleanup } = await freshDb(engine);
+      t.after(cleanup);
+      const r1 = await db.put({ _id: 'f', _attachments: { 'old.txt': { content_type: 'text/plain', data: b64('old') } } });
+      const doc = await db.get('f');
+      await db.put({ ...doc, _attachments: { ...(doc._attachments as object), 'new.txt': { content_type: 'text/plain', data: b64('newer') } } });
+      const all = (await db.get('f', { attachments: true, attachmentsFollow: true }))._attachments as Record<string, Record<string, unknown>>;
+      assert.deepEqual(Object.keys(all).sort(), ['new.txt', 'old.txt']);
+      for (const a of Object.values(all)) {
+        assert.equal(a.follows, true);
+        assert.equal(a.data, undefined);
+        assert.equal(typeof a.digest, 'string');
+      }
+      assert.equal(all['new.txt']!.length, 5);
+      const since = (await db.get('f', { attsSince: [r1.rev], attachmentsFollow: true }))._attachments as Record<string, Record<string, unknown>>;
+      assert.deepEqual([since['old.txt']!.stub, since['new.txt']!.follows], [true, true]);
+      const [open] = await db.getOpenRevs('f', 'all', { attachments: true, attachmentsFollow: true });
+      assert.equal(((open as { ok: { _attachments: Record<string, { follows?: boolean }> } }).ok._attachments['old.txt'])!.follows, true);
+      await assert.rejects(db.get('f', { attachmentsFollow: 'yes' as never }), (e: unknown) => isRefugeError(e, 'bad_request'));
+    });
+
     test('replication carries attachments; identical bytes are one blob', async (t) => {
       const a = await freshDb(engine);
       const b = await freshDb(engine);
