@@ -152,7 +152,8 @@ function coerce(key: keyof NodeSettings, value: unknown, what: string): unknown 
     try {
       parseCorsOrigins(value);
     } catch (err) {
-      throw new RefugeError('bad_request', `${what}: ${(err as { reason?: string }).reason ?? String(err)}`, { cause: err });
+      const reason = (err as { reason?: string }).reason ?? String(err);
+      throw new RefugeError('bad_request', `${what}: ${reason.replace(/^cors: /, '')}`, { cause: err });
     }
   }
   if (key === 'blobBackend' && value !== 'fs' && value !== 'memory' && value !== 's3') throw bad('fs, memory or s3');

@@ -10,6 +10,7 @@ import { RefugeError } from '../errors/index.ts';
 import { ADMIN_PARTY, ANONYMOUS, type UserCtx } from './auth.ts';
 import { releaseLeases, type ServerContext } from './context.ts';
 import { isLoopbackHostHeader } from './loopback.ts';
+import { bool, type Query } from './params.ts';
 import { corsPluginOptions, type CorsSettings } from './cors.ts';
 import type { DbLease } from '../node/index.ts';
 import { authorizeUser, checkUserDocWrite } from './user-access.ts';
@@ -222,8 +223,9 @@ export function buildApp(ctx: ServerContext, options: AppOptions = {}): FastifyI
     const accounts = ctx.auth.users;
     app.addHook('preHandler', async (req) => {
       if (req.peer !== null || req.user.roles.includes('_admin') || !req.url.startsWith('/_users/')) return;
-      const newEdits = (req.query as Record<string, unknown> | undefined)?.new_edits;
-      await checkUserDocWrite(accounts, req.user, req.method, req.url.split('?', 1)[0]!, req.body, newEdits !== 'false' && newEdits !== false);
+      // Read as the route reads it (a repeated parameter counts by its last value), so the two agree.
+      const newEdits = bool((req.query ?? {}) as Query, 'new_edits', true);
+      await checkUserDocWrite(accounts, req.user, req.method, req.url.split('?', 1)[0]!, req.body, newEdits);
     });
   }
 

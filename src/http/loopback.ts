@@ -12,13 +12,23 @@ export function isLoopbackHost(host: string): boolean {
 
 /**
  * Whether a request's Host header names this machine: localhost (or a name under .localhost, which
- * browsers resolve to loopback themselves), 127/8 or [::1], with any port. A missing Host (HTTP/1.0
- * tools) names nothing else, so it passes.
+ * browsers resolve to loopback themselves), 127/8 or ::1 (an IPv4-mapped 127/8 too), with any port,
+ * in any spelling a URL parser takes (`127.1`, a trailing dot, `[0:0:0:0:0:0:0:1]`). A missing Host
+ * (HTTP/1.0 tools) names nothing else, so it passes.
  */
 export function isLoopbackHostHeader(header: string | undefined): boolean {
   if (header === undefined || header === '') return true;
-  const h = header.toLowerCase();
-  const name = h.startsWith('[') ? h.slice(1, h.indexOf(']')) : h.replace(/:\d*$/, '');
-  if (h.startsWith('[') && !/^\[[^\]]*\](:\d*)?$/.test(h)) return false;
-  return name === 'localhost' || name.endsWith('.localhost') || name === '::1' || (isIPv4(name) && name.startsWith('127.'));
+  let name: string;
+  try {
+    name = new URL(`http://${header}`).hostname;
+  } catch {
+    return false;
+  }
+  if (name.endsWith('.')) name = name.slice(0, -1);
+  if (name === 'localhost' || name.endsWith('.localhost')) return true;
+  if (name.startsWith('[')) {
+    const v6 = name.slice(1, -1);
+    return v6 === '::1' || /^::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}$/.test(v6);
+  }
+  return isIPv4(name) && name.startsWith('127.');
 }

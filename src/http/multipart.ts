@@ -109,6 +109,11 @@ function followed(doc: Record<string, unknown>): Array<[string, FollowsStub]> {
 
 const isDoc = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && typeof (v as { _id?: unknown })._id === 'string';
 
+/** The digests of the attachments that follow `doc` (a document read with `attachmentsFollow`). */
+export function followedDigests(doc: unknown): string[] {
+  return isDoc(doc) ? followed(doc).map(([, a]) => a.digest) : [];
+}
+
 /** Whether a document read with `attachmentsFollow` has bytes to follow it. */
 export function hasFollows(doc: unknown): boolean {
   return isDoc(doc) && followed(doc).length > 0;

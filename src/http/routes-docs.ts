@@ -12,7 +12,7 @@ import { checkDeclaredLength, withBody } from './blob-body.ts';
 import { docPath } from '../replication/index.ts';
 import { absoluteUrl, dbOf, type ServerContext } from './context.ts';
 import { batchWrite, checkDocumentSizes, documentBody } from './doc-writes.ts';
-import { accepts, docRelated, openRevsMixed, type BlobSource } from './multipart.ts';
+import { accepts, docRelated, followedDigests, openRevsMixed, type BlobSource } from './multipart.ts';
 import { bool, json, jsonStringArray, str, type Query } from './params.ts';
 
 type Req = FastifyRequest<{ Params: { db: string; docid?: string; ddoc?: string; local?: string; att?: string } }>;
@@ -90,6 +90,18 @@ async function* md5Checked(bytes: AsyncIterable<Uint8Array>, expected: string): 
 /** The node's blob store, as multipart answers read attachments' bytes from it. */
 const blobSource = (ctx: ServerContext): BlobSource => async (digest) => ctx.node.blobs.get(digest as never);
 
+/**
+ * Checks that the bytes to follow these documents are all in the blob store before an answer
+ * starts: once streaming, a missing one could only cut a 200 short.
+ */
+async function checkFollowed(ctx: ServerContext, docs: readonly unknown[]): Promise<void> {
+  for (const doc of docs) {
+    for (const digest of followedDigests(doc)) {
+      if (!(await ctx.node.blobs.has(digest as never))) throw new RefugeError('internal', `the bytes of attachment ${digest} are missing from the blob store`);
+    }
+  }
+}
+
 export function docRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const get = async (req: Req, reply: FastifyReply) => {
     const redirected = designRedirect(req, reply);
@@ -111,7 +123,9 @@ export function docRoutes(app: FastifyInstance, ctx: ServerContext): void {
       // Multipart parts carry the bytes streamed from the blob store, not read into the answer.
       const results = await db.getOpenRevs(id, revs as 'all' | string[], multipart ? { ...options, attachments: true, attachmentsFollow: true } : options);
       if (!multipart) return results;
-      const mixed = openRevsMixed(results.map((r) => ('ok' in r ? r.ok : r)), blobSource(ctx));
+      const values = results.map((r) => ('ok' in r ? r.ok : r));
+      await checkFollowed(ctx, values);
+      const mixed = openRevsMixed(values, blobSource(ctx));
       return reply.header('Content-Type', mixed.contentType).send(mixed.body);
     }
     const options = getOptions(q);
@@ -123,6 +137,7 @@ export function docRoutes(app: FastifyInstance, ctx: ServerContext): void {
     if (etagMatches(req.headers['if-none-match'], etag)) return notModified(reply, etag);
     reply.header('ETag', etag);
     if (related && doc._attachments !== undefined) {
+      await checkFollowed(ctx, [doc]);
       const answer = docRelated(doc, blobSource(ctx));
       return reply.header('Content-Type', answer.contentType).send(answer.body);
     }

@@ -127,6 +127,8 @@ export class ReplicationJobs implements JobHost {
     const running = existing?.failed ? undefined : existing;
     const job = running ?? (spec.owner ? await this.launchCapped(key, spec, spec.owner) : await this.launch(key, spec));
     if (!spec.continuous) return { continuous: false, report: await job.replication.done };
+    // Joining a job that already has its id (it runs, or retries a peer that does not answer): that is the answer.
+    if (job === running && job.replication.replicationId !== undefined) return { continuous: true, id: jobId(job) ?? null };
     // A peer that does not answer (retried for good in continuous mode) must not hold the request:
     // once a first call failed and is to be retried, the job keeps trying and the answer goes, as
     // CouchDB's does, with the job's id (known without the peers unless a filter is part of it).

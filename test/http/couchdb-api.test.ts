@@ -892,11 +892,11 @@ describe('admin authentication', () => {
     const srv = await startServer({ node, port: 0 });
     try {
       const { rawRequest } = await import('./raw-http.ts');
-      for (const host of [`127.0.0.1:${srv.port}`, `localhost:${srv.port}`, 'app.localhost', '[::1]:6986', '127.1.2.3', 'LOCALHOST']) {
+      for (const host of [`127.0.0.1:${srv.port}`, `localhost:${srv.port}`, 'app.localhost', '[::1]:6986', '127.1.2.3', 'LOCALHOST', `localhost.:${srv.port}`, '127.0.0.1.', '127.1', '[0:0:0:0:0:0:0:1]', '[::ffff:127.0.0.1]:80']) {
         const r = await rawRequest(srv.port, { method: 'GET', path: '/', headers: { host } });
         assert.equal(r.status, 200, host);
       }
-      for (const host of ['attacker.example', `rebind.attacker.example:${srv.port}`, '127.0.0.1.attacker.example', '[::2]', 'localhost.attacker.example', '[::1]x']) {
+      for (const host of ['attacker.example', `rebind.attacker.example:${srv.port}`, '127.0.0.1.attacker.example', '[::2]', 'localhost.attacker.example', '[::1]x', '[::ffff:10.0.0.1]', '128.0.0.1', 'a b']) {
         const r = await rawRequest(srv.port, { method: 'PUT', path: '/private', headers: { host } });
         assert.equal(r.status, 403, host);
         assert.equal(JSON.parse(r.text).error, 'forbidden');

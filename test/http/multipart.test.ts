@@ -127,6 +127,29 @@ test("open_revs as multipart/mixed carries each revision's attachment bytes; att
   assert.ok(Buffer.from(attPart!.bytes).equals(data));
 });
 
+test('a multipart answer streams large attachments whole, and one whose bytes are gone is an error status, not a 200 cut short', async (t) => {
+  const s = await startTestServer();
+  t.after(s.close);
+  await fetch(`${s.url}/db`, { method: 'PUT' });
+  const big = Buffer.alloc(3 * 1024 * 1024 + 17);
+  for (let i = 0; i < big.length; i++) big[i] = (i * 31) & 255;
+  const put = await fetch(`${s.url}/db/big/b.bin`, { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body: big });
+  assert.equal(put.status, 201);
+  const related = await fetch(`${s.url}/db/big?attachments=true`, { headers: { accept: 'multipart/related' } });
+  const type = related.headers.get('content-type')!;
+  const [json, bytes] = [...parseMultipart(new Uint8Array(await related.arrayBuffer()), { boundary: getMultipartBoundary(type)!, maxFileSize: 16 * 1024 * 1024 })];
+  assert.equal((JSON.parse(json!.text)._attachments as Record<string, { length: number }>)['b.bin']!.length, big.length);
+  assert.ok(Buffer.from(bytes!.bytes).equals(big));
+  // The blob goes behind the database's back: the answer says so before it starts.
+  const digest = ((await (await fetch(`${s.url}/db/big`)).json()) as { _attachments: Record<string, { digest: string }> })._attachments['b.bin']!.digest;
+  assert.equal(await s.server.context.node.blobs.delete(digest as never), true);
+  for (const [path, accept] of [['/db/big?attachments=true', 'multipart/related'], ['/db/big?open_revs=all', 'multipart/mixed']] as const) {
+    const res = await fetch(`${s.url}${path}`, { headers: { accept } });
+    assert.equal(res.status, 500, path);
+    assert.equal(((await res.json()) as { error: string }).error, 'internal');
+  }
+});
+
 test('malformed multipart bodies are a 400 and write nothing', async (t) => {
   const s = await startTestServer();
   t.after(s.close);

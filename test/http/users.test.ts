@@ -248,6 +248,9 @@ describe('_users accounts and _security', () => {
     const plant = await quinn('/_users/org.couchdb.user:quinn?new_edits=false', { method: 'PUT', body: planted });
     assert.equal(plant.status, 403, plant.text);
     assert.match(plant.body.reason, /new_edits=false/);
+    // Said twice, the parameter counts by its last value, for the check as for the write.
+    const twice = await quinn('/_users/org.couchdb.user:quinn?new_edits=true&new_edits=false', { method: 'PUT', body: planted });
+    assert.equal(twice.status, 403, twice.text);
     // A branch the admin's replication brought in: quinn can no longer change or delete her
     // document (deleting the winner would make the branch her account), the admin can.
     const branch = await admin('/_users/org.couchdb.user:quinn?new_edits=false', { method: 'PUT', body: planted });
