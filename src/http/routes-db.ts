@@ -70,7 +70,8 @@ export function dbRoutes(app: FastifyInstance, ctx: ServerContext): void {
   });
 
   app.delete<{ Params: { db: string } }>('/:db', async (req) => {
-    if (typeof (req.query as Record<string, unknown>).rev === 'string') {
+    // Any rev, said once or more: a DELETE meant for a document must not take the database.
+    if ((req.query as Record<string, unknown>).rev !== undefined) {
       // CouchDB's own words, `?=rev` included.
       throw new RefugeError('bad_request', 'You tried to DELETE a database with a ?=rev parameter. Did you mean to DELETE a document instead?');
     }

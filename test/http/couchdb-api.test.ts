@@ -286,6 +286,11 @@ describe('CouchDB API shapes', () => {
     const viewDelete = await request(`${u}/parts/_design/d/_view/v`, { method: 'DELETE' });
     assert.deepEqual([viewDelete.status, viewDelete.body.error], [405, 'method_not_allowed']);
     assert.equal((await request(`${u}/parts/_design/d/_view/v`)).status, 200);
+    // A DELETE with a rev (said once or twice) was meant for a document: the database stays.
+    for (const q of ['?rev=1-abc', '?rev=1-abc&rev=2-def', '?rev=']) {
+      const r = await request(`${u}/lifecycle${q}`, { method: 'DELETE' });
+      assert.equal(r.status, 400, q);
+    }
     const info = await request(`${u}/lifecycle`);
     assert.equal(info.status, 200);
     // A small database lives in LevelDB's memory table, yet its sizes are not zero.
