@@ -18,6 +18,19 @@ export function isLoopbackHost(host: string): boolean {
  */
 export function isLoopbackHostHeader(header: string | undefined): boolean {
   if (header === undefined || header === '') return true;
+  // Every request asks: the few Host values a node sees are judged once (a URL parse each is not free).
+  const known = judged.get(header);
+  if (known !== undefined) return known;
+  const answer = judge(header);
+  if (judged.size >= JUDGED_MAX) judged.clear();
+  judged.set(header, answer);
+  return answer;
+}
+
+const judged = new Map<string, boolean>();
+const JUDGED_MAX = 256;
+
+function judge(header: string): boolean {
   let name: string;
   try {
     name = new URL(`http://${header}`).hostname;
