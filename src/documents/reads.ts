@@ -100,7 +100,9 @@ export async function getDoc(reader: KvReader, id: string, opts: GetOptions, rev
   } else {
     if (!isValidRev(rev)) throw new RefugeError('bad_request', 'Invalid rev format');
     if (opts.latest && rec.tree.has(rev)) {
-      const best = sortedLeaves(rec.tree).find((l) => latestLeaves(rec.tree, rev!).includes(l.rev));
+      // Computed once: asked per candidate leaf, it made a document with many conflicts quadratic.
+      const latest = new Set(latestLeaves(rec.tree, rev));
+      const best = sortedLeaves(rec.tree).find((l) => latest.has(l.rev));
       if (best) rev = best.rev;
     }
   }

@@ -9,7 +9,20 @@ import { RefugeError, isRefugeError } from '../errors/index.ts';
 export const badContentType = (cause?: unknown): RefugeError =>
   new RefugeError('bad_content_type', 'Content-Type must be application/json', cause === undefined ? {} : { cause });
 
+/**
+ * A request body nested deeper than the code walking it can recurse (a `_security` object, keys,
+ * ids thousands of levels deep: documents have their own limit) is the client's, not a failure of
+ * the server: 400, as for any malformed body.
+ */
+function tooDeep(err: unknown): boolean {
+  return err instanceof RangeError && /call stack/i.test(err.message);
+}
+
 export function toWireError(err: unknown): RefugeError {
+  // Wrapped as internal on its way up, or not: a stack overflow is the depth of what was sent.
+  if (tooDeep(err) || (isRefugeError(err, 'internal') && tooDeep(err.cause))) {
+    return new RefugeError('bad_request', 'the request nests values too deeply', { cause: err });
+  }
   if (isRefugeError(err)) return err;
   const e = err as Partial<FastifyError> & { status?: number };
   switch (e.code) {

@@ -20,10 +20,17 @@ export function parseFields(fields: unknown): string[] | undefined {
 export function projectFields(doc: Record<string, unknown>, fields: readonly string[] | undefined): Record<string, unknown> {
   if (fields === undefined || fields.length === 0) return doc;
   let out: unknown = {};
-  for (const f of fields) {
-    const path = parseField(f);
+  for (const path of parsedPaths(fields)) {
     const got = getField(doc, path);
     if (got.found) out = setField(out, path, got.value);
   }
   return out as Record<string, unknown>;
+}
+
+/** Each list of fields parsed once, whatever the number of documents it projects (a page calls it per row). */
+const parsed = new WeakMap<readonly string[], ReturnType<typeof parseField>[]>();
+function parsedPaths(fields: readonly string[]): ReturnType<typeof parseField>[] {
+  let paths = parsed.get(fields);
+  if (paths === undefined) parsed.set(fields, (paths = fields.map(parseField)));
+  return paths;
 }

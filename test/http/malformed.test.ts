@@ -208,3 +208,19 @@ describe('malformed requests', () => {
     }
   });
 });
+
+test('bodies nested deeper than the server recurses are the client\'s 400, never a 500, and change nothing', async (t) => {
+  const server = await startTestServer({ bodyLimit: 1024 * 1024 });
+  t.after(() => server.close());
+  assert.equal((await request(`${server.url}/data`, { method: 'PUT' })).status, 201);
+  const deep = (n: number) => '['.repeat(n) + ']'.repeat(n);
+  for (const [method, path, body] of [
+    ['PUT', '/data/_security', `{"members":{"names":${deep(200_000)}}}`],
+    ['POST', '/data/_all_docs', `{"keys":${deep(200_000)}}`],
+    ['POST', '/data/_bulk_get', `{"docs":[{"id":${deep(200_000)}}]}`],
+  ] as const) {
+    const res = await rawRequest(server.server.port, { method, path, body });
+    assert.equal(res.status, 400, `${method} ${path}: ${res.text.slice(0, 200)}`);
+  }
+  assert.deepEqual((await request(`${server.url}/data/_security`)).body, {});
+});
