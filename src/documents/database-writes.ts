@@ -3,6 +3,7 @@
 
 import { RefugeError, conflict, isRefugeError, toRefugeError } from '../errors/index.ts';
 import { copyOf, editOf, prepareBulkAttachments, withAttachment, withoutAttachment } from './attachment-edits.ts';
+import { sleep } from '../platform/sleep.ts';
 import { attachmentStubs, checkAttachmentName, checkContentType, type AttInputs } from './attachments.ts';
 import { DatabaseBase } from './database-base.ts';
 import { validateLocalDoc, writeLocal } from './local-docs.ts';
@@ -10,6 +11,9 @@ import type { Rev } from './rev-tree.ts';
 import type { BulkDocsOptions, Doc, GetOptions, WriteFailure, WriteResult } from './types.ts';
 import { editEarly } from './edits.ts';
 import { checkBooleanOptions, validateDocId } from './validate.ts';
+
+/** How long a bulk write computes before it lets other work run (see submitDocs). */
+const SLICE_MS = 50;
 
 const hasAttachments = (d: unknown): boolean => d !== null && typeof d === 'object' && (d as Doc)._attachments != null;
 
@@ -106,7 +110,15 @@ export abstract class DatabaseWrites extends DatabaseBase {
       const early = newEdits ? docs.map((d, i) => (prepared[i] === undefined ? editEarly(d) : undefined)) : undefined;
       await loading;
       const out: Array<WriteResult | WriteFailure> = [];
+      let sliceStart = performance.now();
       for (let i = 0; i < docs.length; i++) {
+        // A long bulk write (huge documents, thousands of conflicts of one) lets the event loop
+        // serve other requests now and then instead of freezing the node until it is done; the
+        // batch stays unseen until it is whole, so nothing partial is ever read.
+        if ((i & 63) === 63 && performance.now() - sliceStart > SLICE_MS) {
+          await sleep(0);
+          sliceStart = performance.now();
+        }
         const p = prepared[i];
         if (p && 'error' in p) out.push(p as WriteFailure);
         else {

@@ -125,3 +125,31 @@ test('durable mode: a write held in its flush is neither acknowledged nor seen b
   await got;
   assert.equal((read as unknown as { v: number }).v, 1);
 });
+
+test('a long bulk write lets other work run meanwhile, and is seen whole or not at all', async (t) => {
+  const { db, cleanup } = await freshDb('memory');
+  t.after(cleanup);
+  await db.put({ _id: 'other', v: 1 });
+  // Thousands of conflicting revisions of one document: each merges into a growing tree, so the
+  // write computes for a long while (about a second here).
+  const hex = (i: number) => i.toString(16).padStart(32, '0');
+  const docs = Array.from({ length: 3000 }, (_, i) => ({ _id: 'many', _rev: `1-${hex(i)}`, v: i }));
+  let bulkDone = false;
+  const bulk = db.bulkDocs(docs, { newEdits: false }).then((r) => {
+    bulkDone = true;
+    return r;
+  });
+  // Reads keep being answered while it computes (the loop turns), and see none of it.
+  let reads = 0;
+  while (!bulkDone) {
+    await new Promise((resolve) => setImmediate(resolve));
+    if (bulkDone) break;
+    assert.equal((await db.get('other')).v, 1);
+    await assert.rejects(db.get('many'), (e: unknown) => (e as { code?: string }).code === 'not_found');
+    reads++;
+  }
+  assert.ok(reads >= 5, `only ${reads} reads were answered during the bulk write`);
+  const results = await bulk;
+  assert.equal(results.length, 3000);
+  assert.equal(((await db.get('many', { conflicts: true }))._conflicts as string[]).length, 2999);
+});
