@@ -58,8 +58,15 @@ export function isForeignRev(rev: unknown): boolean {
 }
 
 export function revGeneration(rev: Rev): number {
-  // Validated revs only: parseInt reads the digits before the '-' and stops there.
-  return Number.parseInt(rev, 10);
+  // Validated revs only (digits, then '-'): read by hand, a few times faster than parseInt, which
+  // the winner and stemming ask of every revision of a tree.
+  let n = 0;
+  for (let i = 0; i < rev.length; i++) {
+    const d = rev.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return n;
+    n = n * 10 + d;
+  }
+  return n;
 }
 
 export function parseRev(rev: unknown): { gen: number; hash: string } {
@@ -115,13 +122,24 @@ export function winner(tree: RevTree): { rev: Rev; deleted: boolean } {
     for (const [rev, node] of tree) return { rev, deleted: node.deleted };
   }
   const internal = childSet(tree);
-  let best: { rev: Rev; deleted: boolean } | undefined;
+  // compareLeaves inlined, each leaf's generation read once: a document with thousands of
+  // conflicts runs this for every revision written to it.
+  let bestRev: Rev | undefined;
+  let bestDeleted = false;
+  let bestGen = 0;
   for (const [rev, node] of tree) {
     if (internal.has(rev)) continue;
-    const leaf = { rev, deleted: node.deleted };
-    if (best === undefined || compareLeaves(leaf, best) < 0) best = leaf;
+    const gen = revGeneration(rev);
+    const better =
+      bestRev === undefined ||
+      (node.deleted !== bestDeleted ? !node.deleted : gen !== bestGen ? gen > bestGen : rev > bestRev);
+    if (better) {
+      bestRev = rev;
+      bestDeleted = node.deleted;
+      bestGen = gen;
+    }
   }
-  return best!;
+  return { rev: bestRev!, deleted: bestDeleted };
 }
 
 /** Non-deleted leaves other than the winner (CouchDB's `_conflicts`). */

@@ -203,7 +203,8 @@ export class WriteBatch {
     if (added && newRev !== win.rev && tree.has(newRev)) {
       this.ops.set(revBodyKey(id, newRev), JSON.stringify(newBody));
     }
-    if (current) {
+    // Bodies of revisions stemming dropped (none when it dropped nothing: the same tree comes back).
+    if (current && tree !== grown) {
       for (const [rev, node] of grown) {
         if (!tree.has(rev) && node.available && rev !== current.rev) this.ops.set(revBodyKey(id, rev), null);
       }
