@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { pbkdf2Sync } from 'node:crypto';
 import { rawRequest } from './raw-http.ts';
 import { request, startTestServer, type TestServer } from './server.ts';
+import { feedText } from '../helpers/feed-text.ts';
 
 const basic = (name: string, password: string) => ({ authorization: 'Basic ' + Buffer.from(`${name}:${password}`).toString('base64') });
 const ADMIN = basic('admin', 'secret');
@@ -365,16 +366,7 @@ describe('feeds a user keeps open', () => {
     // Three feeds, each shown to be live with a first change.
     const continuous = await fetch(`${server.url}/shared/_changes?feed=continuous&since=now&include_docs=true`, { headers: fay });
     assert.equal(continuous.status, 200);
-    const reader = continuous.body!.getReader();
-    let text = '';
-    const readUntil = async (part: string) => {
-      while (!text.includes(part)) {
-        const { value, done } = await reader.read();
-        if (done) return false;
-        text += new TextDecoder().decode(value);
-      }
-      return true;
-    };
+    const feed = feedText(continuous);
     const { WebSocket } = await import('ws');
     const ws = new WebSocket(`${server.url.replace(/^http/, 'ws')}/shared/_changes?feed=websocket&since=now&include_docs=true`, { headers: fay });
     const wsMessages: string[] = [];
@@ -382,7 +374,7 @@ describe('feeds a user keeps open', () => {
     const wsClosed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
     await new Promise((resolve) => ws.once('open', resolve));
     await admin('/shared/before', { method: 'PUT', body: { secret: 'old' } });
-    assert.ok(await readUntil('"before"'));
+    assert.ok(await feed.until('"before"'));
     for (let i = 0; i < 1000 && wsMessages.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
     assert.equal(wsMessages.length, 1);
     // Its headers come once it waits for a change (see streamLongpoll).
@@ -391,8 +383,8 @@ describe('feeds a user keeps open', () => {
     // The admin takes the database away from her, then writes.
     await admin('/shared/_security', { method: 'PUT', body: { members: { names: ['someone-else'], roles: [] } } });
     await admin('/shared/after', { method: 'PUT', body: { secret: 'new' } });
-    assert.equal(await readUntil('"after"'), false, 'the continuous feed ends without the later change');
-    assert.ok(!text.includes('last_seq'), text);
+    assert.equal(await feed.until('"after"'), false, 'the continuous feed ends without the later change');
+    assert.ok(!feed.text.includes('last_seq'), feed.text);
     assert.deepEqual(((await longpoll.json()) as { results: unknown[] }).results, []);
     assert.equal(await wsClosed, 1008);
     assert.ok(!wsMessages.join().includes('"after"'));

@@ -11,6 +11,7 @@ import { addPeer, httpPeerAccess, MemoryTrustStore, peerFetch, peerIdOf, setGran
 import { generateNodeKey } from '../../src/refs/index.ts';
 import { HttpPeer, LocalPeer, replicate } from '../../src/replication/index.ts';
 import { openDatabase } from '../../src/index.ts';
+import { feedText } from '../helpers/feed-text.ts';
 
 const friend = generateNodeKey();
 const stranger = generateNodeKey();
@@ -192,19 +193,10 @@ test("a peer's open changes feed ends before its next change once its read grant
   const r = signed(friend, server, 'GET', '/shared/_changes?feed=continuous&since=now&include_docs=true');
   const res = await fetch(r.url, r.init);
   assert.equal(res.status, 200);
-  const reader = res.body!.getReader();
-  let text = '';
-  const readUntil = async (part: string) => {
-    while (!text.includes(part)) {
-      const { value, done } = await reader.read();
-      if (done) return false;
-      text += new TextDecoder().decode(value);
-    }
-    return true;
-  };
+  const feed = feedText(res);
   await db.put({ _id: 'before' });
-  assert.ok(await readUntil('"before"'));
+  assert.ok(await feed.until('"before"'));
   await trust.update((s) => setGrant(s, 'shared', 'read', `peer:${friendId}`, false));
   await db.put({ _id: 'after', secret: true });
-  assert.equal(await readUntil('"after"'), false, text);
+  assert.equal(await feed.until('"after"'), false, feed.text);
 });
