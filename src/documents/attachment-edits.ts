@@ -18,6 +18,7 @@ export async function prepareBulkAttachments(
   docs: readonly unknown[],
   refused: ReadonlyArray<WriteFailure | undefined> | undefined,
   blobs: BlobStore | undefined,
+  newEdits = true,
 ): Promise<Array<AttInputs | WriteFailure | undefined>> {
   const prepared: Array<AttInputs | WriteFailure | undefined> = [];
   for (let i = 0; i < docs.length; i++) {
@@ -32,7 +33,7 @@ export async function prepareBulkAttachments(
       continue;
     }
     try {
-      prepared.push(await prepareAttachments(raw, blobs));
+      prepared.push(await prepareAttachments(raw, blobs, newEdits));
     } catch (err) {
       const e = toRefugeError(err);
       if (e.code === 'internal') throw e;

@@ -57,7 +57,7 @@ export function servedContentType(contentType: unknown): string {
 }
 
 /** Validates `_attachments` of an incoming document and stores inline data as blobs. */
-export async function prepareAttachments(value: unknown, blobs: BlobStore | undefined): Promise<AttInputs | undefined> {
+export async function prepareAttachments(value: unknown, blobs: BlobStore | undefined, newEdits = true): Promise<AttInputs | undefined> {
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'object' || Array.isArray(value)) fail('_attachments must be an object');
   const out: AttInputs = {};
@@ -72,7 +72,9 @@ export async function prepareAttachments(value: unknown, blobs: BlobStore | unde
     if (a.follows === true) fail(`attachment ${name} is marked follows: its bytes come in a multipart/related body, not in JSON`);
     if (typeof a.data !== 'string') fail(`attachment ${name} needs base64 data or stub: true`);
     if (a.content_type !== undefined && typeof a.content_type !== 'string') fail(`content_type of ${name} must be a string`);
-    if (typeof a.content_type === 'string') checkContentType(name, a.content_type);
+    // A replicated revision keeps the type it was written with (CouchDB stores any): it is served
+    // as bytes when it cannot be a header (servedContentType). A new edit must give a servable one.
+    if (newEdits && typeof a.content_type === 'string') checkContentType(name, a.content_type);
     if (!blobs) throw new RefugeError('not_implemented', 'this database has no blob store for attachments');
     const bytes = decodeBase64(a.data as string, name);
     const put = await blobs.put(bytes);

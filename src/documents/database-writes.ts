@@ -40,7 +40,7 @@ export abstract class DatabaseWrites extends DatabaseBase {
     const refused = checking === undefined ? undefined : await checking;
     // Attachment bytes go to the blob store before the write is queued (blob I/O never runs
     // inside the writer); a document whose attachments are invalid fails alone.
-    const prepared = docs.some(hasAttachments) ? await prepareBulkAttachments(docs, refused, this.options.blobs) : (refused ?? []);
+    const prepared = docs.some(hasAttachments) ? await prepareBulkAttachments(docs, refused, this.options.blobs, newEdits) : (refused ?? []);
     return this.writePrepared(docs, newEdits, prepared);
   }
 

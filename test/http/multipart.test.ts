@@ -150,6 +150,29 @@ test('a multipart answer streams large attachments whole, and one whose bytes ar
   }
 });
 
+test('a replicated attachment keeps a content type no header can carry, and is served as bytes: never a 500, never an injected header', async (t) => {
+  const s = await startTestServer();
+  t.after(s.close);
+  await fetch(`${s.url}/db`, { method: 'PUT' });
+  const json = { 'content-type': 'application/json' };
+  const evil = 'text/html\r\nX-Evil: 1';
+  const doc = { _id: 'r', _rev: '1-' + 'a'.repeat(32), _attachments: { a: { content_type: evil, data: Buffer.from('hi').toString('base64') } } };
+  // A new edit must give a type that can be served; a replicated revision keeps what it was given.
+  const edit = await fetch(`${s.url}/db/e`, { method: 'PUT', headers: json, body: JSON.stringify({ _attachments: doc._attachments }) });
+  assert.equal(edit.status, 400);
+  const replicated = await fetch(`${s.url}/db/_bulk_docs`, { method: 'POST', headers: json, body: JSON.stringify({ new_edits: false, docs: [doc] }) });
+  assert.equal(replicated.status, 201, await replicated.text());
+  const att = await fetch(`${s.url}/db/r/a`);
+  assert.equal(att.status, 200);
+  assert.equal(att.headers.get('content-type'), 'application/octet-stream');
+  assert.equal(att.headers.get('x-evil'), null);
+  assert.equal(await att.text(), 'hi');
+  const related = await fetch(`${s.url}/db/r?attachments=true`, { headers: { accept: 'multipart/related' } });
+  const text = await related.text();
+  assert.ok(!text.includes('X-Evil: 1\r\n'), text);
+  assert.equal(((await (await fetch(`${s.url}/db/r`)).json()) as { _attachments: Record<string, { content_type: string }> })._attachments.a!.content_type, evil);
+});
+
 test('malformed multipart bodies are a 400 and write nothing', async (t) => {
   const s = await startTestServer();
   t.after(s.close);
