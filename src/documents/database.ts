@@ -20,6 +20,7 @@ import type { OpenDatabaseOptions } from './database-base.ts';
 import { DatabaseWrites } from './database-writes.ts';
 import { getLocal, localDocs } from './local-docs.ts';
 import { META_KEY } from './keys.ts';
+import { recountState } from './recount.ts';
 import { bulkGet, getDoc, getOpenRevs, getPlainSync, revsDiff } from './reads.ts';
 import type { Rev } from './rev-tree.ts';
 import { liveChanges } from './subscription.ts';
@@ -54,7 +55,10 @@ export class Database extends DatabaseWrites {
     try {
       const defaults = initialState(options.revsLimit === undefined ? 1000 : validateRevsLimit(options.revsLimit), options.autoIndex !== false);
       const stored = await store.get(META_KEY);
-      const state = decodeState(stored, defaults);
+      let state = decodeState(stored, defaults);
+      // Data the storage dropped as damaged leaves the stored counters wrong for good: recounted.
+      const recounted = stored !== undefined && store.recoveryLoss !== undefined;
+      if (recounted) state = await recountState(store, state);
       const wantIndex = options.autoIndex ?? state.autoIndex;
       const core: DbCore = {
         name,
@@ -66,7 +70,8 @@ export class Database extends DatabaseWrites {
         indexEntries: options.indexEntries,
       };
       const db = new Database(core, options);
-      if (stored === undefined) await db.writer.submit(async () => undefined);
+      // A write group stores the counters: the first ones, or the recounted ones.
+      if (stored === undefined || recounted) await db.writer.submit(async () => undefined);
       if (wantIndex !== state.autoIndex) await db.setAutoIndex(wantIndex);
       // A rebuild cut short (crash, kill) left part of the index: it starts again from nothing.
       else if (state.autoIndex && !state.pathIndexReady) await db.setAutoIndex(true);

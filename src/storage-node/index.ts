@@ -1,7 +1,7 @@
 // The LevelDB engine (classic-level): Refuge's default on disk. Node-only, so it lives outside the
 // portable core; a browser build swaps in browser-level (IndexedDB) behind the same interface.
 
-import { readdir, rm, stat } from 'node:fs/promises';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { ClassicLevel } from 'classic-level';
 import { RefugeError } from '../errors/index.ts';
@@ -52,6 +52,17 @@ export function nativeOps(batch: object): NativeBatchOps | undefined {
     put: (key, value) => binding.batch_put(context, key, value),
     del: (key) => binding.batch_del(context, key),
   };
+}
+
+/**
+ * What LevelDB dropped as damaged while it opened: with its default checks it skips a corrupt block
+ * of its write-ahead log (acknowledged writes among them) and only says so in the LOG file it
+ * writes anew at each open ("…: dropping N bytes; Corruption: …"). Undefined when it dropped nothing.
+ */
+async function droppedAtOpen(location: string): Promise<string | undefined> {
+  const log = await readFile(`${location}/LOG`, 'utf8').catch(() => '');
+  const lines = log.split('\n').filter((l) => /dropping \d+ bytes/.test(l));
+  return lines.length === 0 ? undefined : lines.map((l) => l.replace(/^\S+ \S+ /, '').trim()).join('; ');
 }
 
 /** The bytes of the files in a LevelDB directory (tables, log, manifest): what it takes on disk. */
@@ -118,6 +129,7 @@ export function leveldbEngine(tuning: LevelDbTuning = {}): StorageEngine {
           { cause: err },
         );
       }
+      const recoveryLoss = await droppedAtOpen(options.location);
       return new LevelKvStore(
         db as any,
         'leveldb',
@@ -128,6 +140,7 @@ export function leveldbEngine(tuning: LevelDbTuning = {}): StorageEngine {
           compactRange: (gte, lt) => db.compactRange(gte, lt),
           batchWritten: shadowNativeBytes,
           nativeOps,
+          ...(recoveryLoss !== undefined && { recoveryLoss }),
         },
       );
     },

@@ -19,6 +19,7 @@ export class LevelKvStore extends LevelReader implements KvStore {
   readonly approximateSize?: (range: { gte: string; lt: string }) => Promise<number>;
   readonly diskSize?: () => Promise<number>;
   readonly compactRange?: (range: { gte: string; lt: string }) => Promise<void>;
+  readonly recoveryLoss?: string;
   private readonly batchWritten?: (batch: object, bytes: number) => void;
   private readonly nativeOps?: (batch: object) => NativeBatchOps | undefined;
   /** Snapshots kept by this adapter, for engines without their own (browser-level). */
@@ -40,9 +41,12 @@ export class LevelKvStore extends LevelReader implements KvStore {
        * on: the first goes through the public API, so the batch knows it is not empty.
        */
       nativeOps?: (batch: object) => NativeBatchOps | undefined;
+      /** What the engine dropped as damaged when it opened (see KvStore.recoveryLoss). */
+      recoveryLoss?: string;
     } = {},
   ) {
     super(db, undefined);
+    if (extras.recoveryLoss !== undefined) this.recoveryLoss = extras.recoveryLoss;
     if (!db.supports.explicitSnapshots) this.overlays = new SnapshotOverlays(this);
     if (extras.batchWritten) this.batchWritten = extras.batchWritten;
     if (extras.nativeOps) this.nativeOps = extras.nativeOps;

@@ -66,6 +66,12 @@ export interface KvCapabilities {
 export interface KvStore extends KvReader {
   readonly engine: string;
   readonly capabilities: KvCapabilities;
+  /**
+   * Set when opening recovered the store by dropping data its own checks found damaged (LevelDB
+   * skips a corrupt block of its log, and says so in its LOG file): what the engine reported. What
+   * a caller keeps about the data (counts) no longer holds and is to be counted again.
+   */
+  readonly recoveryLoss?: string;
   /** Atomic: all changes or none. A Map is key -> value, null meaning delete. */
   batch(ops: readonly KvOp[] | ReadonlyMap<string, string | null>, options?: WriteOptions): Promise<void>;
   /** A consistent read view as of now; close it when done. */
