@@ -125,6 +125,14 @@ export abstract class BaseBlobStore implements BlobStore {
   // ---- the interface ----
 
   async put(source: BlobSource, options: PutOptions = {}): Promise<PutResult> {
+    try {
+      return await this.putChecked(source, options);
+    } catch (err) {
+      throw storageFull(err) ? new RefugeError('internal', `the blob store is out of space (${(err as { code: string }).code}): free some, then write again`, { cause: err }) : err;
+    }
+  }
+
+  private async putChecked(source: BlobSource, options: PutOptions): Promise<PutResult> {
     this.assertOpen();
     const expected = options.expectedId === undefined ? undefined : parseBlobId(options.expectedId);
     if (options.maxSize !== undefined && (!Number.isSafeInteger(options.maxSize) || options.maxSize < 0)) {
@@ -266,4 +274,10 @@ export abstract class BaseBlobStore implements BlobStore {
     this.feed.endAll();
     await this.closeBackend();
   }
+}
+
+/** A write refused for lack of room (disk or quota): the store's own error, with a stable code, not a raw errno. */
+function storageFull(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
 }
