@@ -5,7 +5,7 @@
 import { RefugeError, toRefugeError } from '../errors/index.ts';
 import type { BlobStore } from '../blobs/core.ts';
 import type { KvReader } from '../storage/index.ts';
-import { inlineAttachments, prepareAttachments, type AttInputs, type AttStub } from './attachments.ts';
+import { inlineAttachments, prepareAttachments, servedContentType, type AttInputs, type AttStub } from './attachments.ts';
 import { decodeBody } from './doc-record.ts';
 import type { Rev } from './rev-tree.ts';
 import type { BulkGetRequest, BulkGetResult, Doc, JsonObject, WriteFailure } from './types.ts';
@@ -136,7 +136,8 @@ export function copyOf(source: Doc, dest: string, destRev: Rev | undefined): { d
     stubs === undefined
       ? undefined
       : Object.fromEntries(
-          Object.entries(stubs as Record<string, AttStub>).map(([name, a]) => [name, { kind: 'new', content_type: a.content_type, digest: a.digest, length: a.length }]),
+          // A new edit: a type a replicated revision kept that no header can carry becomes the servable one.
+          Object.entries(stubs as Record<string, AttStub>).map(([name, a]) => [name, { kind: 'new', content_type: servedContentType(a.content_type), digest: a.digest, length: a.length }]),
         );
   return { doc, atts };
 }

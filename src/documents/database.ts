@@ -57,8 +57,8 @@ export class Database extends DatabaseWrites {
       const stored = await store.get(META_KEY);
       let state = decodeState(stored, defaults);
       // Data the storage dropped as damaged leaves the stored counters wrong for good: recounted.
-      const recounted = stored !== undefined && store.recoveryLoss !== undefined;
-      if (recounted) state = await recountState(store, state);
+      const recount = stored !== undefined && store.recoveryLoss !== undefined ? await recountState(store, state) : undefined;
+      if (recount) state = recount.state;
       const wantIndex = options.autoIndex ?? state.autoIndex;
       const core: DbCore = {
         name,
@@ -70,8 +70,13 @@ export class Database extends DatabaseWrites {
         indexEntries: options.indexEntries,
       };
       const db = new Database(core, options);
-      // A write group stores the counters: the first ones, or the recounted ones.
-      if (stored === undefined || recounted) await db.writer.submit(async () => undefined);
+      // A write group stores the counters: the first ones, or the recounted ones (and drops the
+      // sequence entries no record points at).
+      if (stored === undefined || recount) {
+        await db.writer.submit(async (batch) => {
+          for (const key of recount?.orphanSeqKeys ?? []) batch.setRaw(key, null);
+        });
+      }
       if (wantIndex !== state.autoIndex) await db.setAutoIndex(wantIndex);
       // A rebuild cut short (crash, kill) left part of the index: it starts again from nothing.
       else if (state.autoIndex && !state.pathIndexReady) await db.setAutoIndex(true);

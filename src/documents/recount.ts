@@ -1,26 +1,47 @@
 // A database whose storage dropped damaged data while opening (KvStore.recoveryLoss: LevelDB skips
 // a corrupt block of its log) no longer holds what its stored counters say: they are counted again
-// from what is there, and the path index is rebuilt, so info, listings, changes and queries agree.
+// from the documents' own records, sequence entries the lost writes would have removed are found,
+// and the path index is rebuilt, so info, listings, changes and queries agree.
 
 import type { KvReader } from '../storage/index.ts';
 import type { DbState } from './core.ts';
+import { decodeHead } from './doc-record.ts';
 import { DOC, SEQ, seqFromKey } from './keys.ts';
 
+export interface Recount {
+  state: DbState;
+  /**
+   * Sequence entries no document's record points at. A lost write that moved a document to a new
+   * sequence also removed its old entry; a later write that survived removed only the lost one, so
+   * the old entry is left behind and would list the document twice in changes.
+   */
+  orphanSeqKeys: string[];
+}
+
 /** `state` with its document counts, record bytes and last sequence taken from `store` itself. */
-export async function recountState(store: KvReader, state: DbState): Promise<DbState> {
+export async function recountState(store: KvReader, state: DbState): Promise<Recount> {
   let docCount = 0;
   let delCount = 0;
-  let lastSeq = 0;
-  // One sequence entry per document, `[id, rev, deleted]`: the live and deleted counts.
-  for await (const rows of store.scan({ gt: SEQ, lt: 's"' }, 4096)) {
-    for (const [key, value] of rows) {
-      lastSeq = Math.max(lastSeq, seqFromKey(key));
-      if ((JSON.parse(value) as [string, string, number])[2] === 1) delCount++;
+  let liveBytes = 0;
+  const seqs = new Set<number>();
+  for await (const rows of store.scan({ gt: DOC, lt: 'd"' }, 1024)) {
+    for (const [, value] of rows) {
+      const head = decodeHead(value);
+      seqs.add(head.seq);
+      if (head.deleted) delCount++;
       else docCount++;
+      liveBytes += value.length;
     }
   }
-  let liveBytes = 0;
-  for await (const rows of store.scan({ gt: DOC, lt: 'd"' }, 1024)) for (const [, value] of rows) liveBytes += value.length;
+  let lastSeq = 0;
+  const orphanSeqKeys: string[] = [];
+  for await (const keys of store.scanKeys({ gt: SEQ, lt: 's"' }, 4096)) {
+    for (const key of keys) {
+      const seq = seqFromKey(key);
+      lastSeq = Math.max(lastSeq, seq);
+      if (!seqs.has(seq)) orphanSeqKeys.push(key);
+    }
+  }
   // A sequence is never given twice: the stored one stays when it is higher (it counts what was lost).
-  return { ...state, docCount, delCount, liveBytes, seq: Math.max(state.seq, lastSeq), pathIndexReady: false };
+  return { state: { ...state, docCount, delCount, liveBytes, seq: Math.max(state.seq, lastSeq), pathIndexReady: false }, orphanSeqKeys };
 }

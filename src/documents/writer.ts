@@ -127,6 +127,12 @@ export class Writer {
       for (const job of group.slice(0, taken)) job.reject(error);
       return;
     }
+    // A flush may have failed while the jobs ran (they wait on reads, and a long bulk write lets
+    // other work run): nothing of this group may be queued, seen or acknowledged after that.
+    if (this.failure) {
+      for (const job of group.slice(0, taken)) job.reject(this.failure);
+      return;
+    }
     let changes: Map<string, string | null>;
     try {
       this.queuedChain ??= this.core.store.chain();
@@ -167,6 +173,10 @@ export class Writer {
   }
 
   private async flush(): Promise<void> {
+    // Never ends before `flushing` holds it: a flush with nothing to do (a failure, an empty queue)
+    // would clear `flushing` in its finally first, then be stored, settled, for good; flushed()
+    // would wait on it for ever and no flush would start again.
+    await null;
     try {
       while (this.queuedChain !== null && !this.failure) {
         const chain = this.queuedChain;

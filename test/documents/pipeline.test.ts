@@ -71,6 +71,38 @@ function gatedEngine(): { engine: StorageEngine; hold: () => void; release: () =
   };
 }
 
+/** The memory engine, with batch writes held after `hold` until `fail` makes them fail. */
+function failingEngine(): { engine: StorageEngine; hold: () => void; fail: () => void } {
+  let gate: Promise<void> = Promise.resolve();
+  let fail = () => {};
+  const engine: StorageEngine = {
+    name: 'failing-memory',
+    async open(options) {
+      const store = await memoryEngine.open(options);
+      const chain = store.chain.bind(store);
+      store.chain = () => {
+        const c = chain();
+        const write = c.write.bind(c);
+        c.write = async (opts) => {
+          await gate;
+          return write(opts);
+        };
+        return c;
+      };
+      return store;
+    },
+    destroy: (location) => memoryEngine.destroy(location),
+  };
+  return {
+    engine,
+    hold: () => {
+      gate = new Promise((_, reject) => (fail = () => reject(Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' }))));
+      gate.catch(() => undefined);
+    },
+    fail: () => fail(),
+  };
+}
+
 /** Lets pending promise callbacks run, so a read that does not wait would have settled. */
 async function ticks(): Promise<void> {
   for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
@@ -153,3 +185,30 @@ test('a long bulk write lets other work run meanwhile, and is seen whole or not 
   assert.equal(results.length, 3000);
   assert.equal(((await db.get('many', { conflicts: true }))._conflicts as string[]).length, 2999);
 });
+
+for (const durability of ['durable', 'fast'] as const) {
+  test(`${durability} mode: a flush failing while a long bulk write computes fails that write too, and nothing hangs`, { timeout: 60_000 }, async (t) => {
+    const { engine, hold, fail } = failingEngine();
+    const db = await openDatabase(`failing-${durability}`, { engine, durability });
+    t.after(() => db.close().catch(() => undefined));
+    await db.put({ _id: 'seed' });
+    hold();
+    const a = db.put({ _id: 'a' }).then(
+      () => 'ok',
+      (e: { code?: string }) => e.code,
+    );
+    const hex = (i: number) => i.toString(16).padStart(32, '0');
+    const b = db.bulkDocs(Array.from({ length: 3000 }, (_, i) => ({ _id: 'x', _rev: `1-${hex(i)}`, v: i })), { newEdits: false }).then(
+      () => 'ok',
+      (e: { code?: string }) => e.code,
+    );
+    await ticks(); // the bulk write is under way while the first write's flush is held
+    fail();
+    // The bulk write computed on top of a write that failed: it fails too, rather than be kept or acknowledged.
+    assert.equal(await b, 'internal');
+    if (durability === 'durable') assert.equal(await a, 'internal');
+    // Reads still answer (they wait on no flush that will never come), and writes are refused.
+    assert.ok(['ok', 'internal'].includes(await db.info().then(() => 'ok', (e: { code?: string }) => e.code ?? '')));
+    await assert.rejects(db.put({ _id: 'later' }), (e: unknown) => (e as { code?: string }).code === 'internal');
+  });
+}

@@ -171,6 +171,10 @@ test('a replicated attachment keeps a content type no header can carry, and is s
   const text = await related.text();
   assert.ok(!text.includes('X-Evil: 1\r\n'), text);
   assert.equal(((await (await fetch(`${s.url}/db/r`)).json()) as { _attachments: Record<string, { content_type: string }> })._attachments.a!.content_type, evil);
+  // A copy is a new edit: it takes the servable type.
+  const copied = await fetch(`${s.url}/db/r`, { method: 'COPY', headers: { destination: 'r2' } });
+  assert.equal(copied.status, 201);
+  assert.equal(((await (await fetch(`${s.url}/db/r2`)).json()) as { _attachments: Record<string, { content_type: string }> })._attachments.a!.content_type, 'application/octet-stream');
 });
 
 test('malformed multipart bodies are a 400 and write nothing', async (t) => {
