@@ -35,6 +35,11 @@ export interface DbState {
   indexGroup: number;
   /** The path index layout on disk (INDEX_LAYOUT once rebuilt or written by this code). */
   indexLayout: number;
+  /**
+   * Set (and stored) before the counters are counted again after the storage dropped damaged
+   * data (recount.ts): an open that finds it set counts again, since the storage says so only once.
+   */
+  recountPending?: boolean;
 }
 
 /**

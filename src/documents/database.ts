@@ -15,12 +15,12 @@ import { SeqCounts } from './seq-counts.ts';
 import { explainFind } from './explain.ts';
 import { databaseInfo } from './info.ts';
 import { executeFind, parseFind, pathQuery, type FindRequest, type FindResult, type PathIndexState, type PathQuery, type PathQueryRow } from './find.ts';
-import { decodeState, initialState, type DbCore } from './core.ts';
+import { decodeState, encodeState, initialState, type DbCore } from './core.ts';
 import type { OpenDatabaseOptions } from './database-base.ts';
 import { DatabaseWrites } from './database-writes.ts';
 import { getLocal, localDocs } from './local-docs.ts';
 import { META_KEY } from './keys.ts';
-import { recountState } from './recount.ts';
+import { recountState, type Recount } from './recount.ts';
 import { bulkGet, getDoc, getOpenRevs, getPlainSync, revsDiff } from './reads.ts';
 import type { Rev } from './rev-tree.ts';
 import { liveChanges } from './subscription.ts';
@@ -57,8 +57,13 @@ export class Database extends DatabaseWrites {
       const stored = await store.get(META_KEY);
       let state = decodeState(stored, defaults);
       // Data the storage dropped as damaged leaves the stored counters wrong for good: recounted.
-      const recount = stored !== undefined && store.recoveryLoss !== undefined ? await recountState(store, state) : undefined;
-      if (recount) state = recount.state;
+      let recount: Recount | undefined;
+      if (stored !== undefined && (store.recoveryLoss !== undefined || state.recountPending === true)) {
+        // Stored first: LevelDB tells of the damage at this open only, and the count may be cut short.
+        if (!state.recountPending) await store.batch([{ type: 'put', key: META_KEY, value: encodeState({ ...state, recountPending: true }) }], { sync: true });
+        recount = await recountState(store, state);
+        state = recount.state;
+      }
       const wantIndex = options.autoIndex ?? state.autoIndex;
       const core: DbCore = {
         name,

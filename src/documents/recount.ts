@@ -43,5 +43,7 @@ export async function recountState(store: KvReader, state: DbState): Promise<Rec
     }
   }
   // A sequence is never given twice: the stored one stays when it is higher (it counts what was lost).
-  return { state: { ...state, docCount, delCount, liveBytes, seq: Math.max(state.seq, lastSeq), pathIndexReady: false }, orphanSeqKeys };
+  const counted: DbState = { ...state, docCount, delCount, liveBytes, seq: Math.max(state.seq, lastSeq), pathIndexReady: false };
+  delete counted.recountPending;
+  return { state: counted, orphanSeqKeys };
 }
