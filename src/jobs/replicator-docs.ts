@@ -209,8 +209,8 @@ export class ReplicatorDocs {
     }
     // Two documents describing the same replication run it once, as in CouchDB: the later one fails.
     // (create_target is part of CouchDB's job id: with and without it they are two jobs.)
-    const sameJob = (j: Job) => apiKey(j.spec) === apiKey(spec) && j.spec.createTarget === spec.createTarget;
-    const twin = [...this.host.jobs.entries()].find(([k, j]) => k.startsWith('doc:') && j.docId !== docId && sameJob(j));
+    const sameReplication = (j: Job) => apiKey(j.spec) === apiKey(spec) && j.spec.createTarget === spec.createTarget;
+    const twin = [...this.host.jobs.entries()].find(([k, j]) => k.startsWith('doc:') && j.docId !== docId && sameReplication(j));
     if (twin) {
       const [, other] = twin;
       // The running one may not know its id yet (its peers have not answered): then it goes unnamed.
