@@ -40,10 +40,14 @@ test('back-to-back bulk updates in fast mode keep every revision', async (t) => 
   assert.equal(info.updateSeq, n * rounds);
 });
 
-/** The memory engine, with every batch write held while `hold` is in force (until `release`). */
-function gatedEngine(): { engine: StorageEngine; hold: () => void; release: () => void } {
+/**
+ * The memory engine, with every batch write held while `hold` is in force: `release` lets the held
+ * writes go on, `fail` makes them fail as a disk would (EIO).
+ */
+function gatedEngine(): { engine: StorageEngine; hold: () => void; release: () => void; fail: () => void } {
   let gate: Promise<void> = Promise.resolve();
   let release = () => {};
+  let fail = () => {};
   const engine: StorageEngine = {
     name: 'gated-memory',
     async open(options) {
@@ -65,40 +69,13 @@ function gatedEngine(): { engine: StorageEngine; hold: () => void; release: () =
   return {
     engine,
     hold: () => {
-      gate = new Promise((resolve) => (release = resolve));
-    },
-    release: () => release(),
-  };
-}
-
-/** The memory engine, with batch writes held after `hold` until `fail` makes them fail. */
-function failingEngine(): { engine: StorageEngine; hold: () => void; fail: () => void } {
-  let gate: Promise<void> = Promise.resolve();
-  let fail = () => {};
-  const engine: StorageEngine = {
-    name: 'failing-memory',
-    async open(options) {
-      const store = await memoryEngine.open(options);
-      const chain = store.chain.bind(store);
-      store.chain = () => {
-        const c = chain();
-        const write = c.write.bind(c);
-        c.write = async (opts) => {
-          await gate;
-          return write(opts);
-        };
-        return c;
-      };
-      return store;
-    },
-    destroy: (location) => memoryEngine.destroy(location),
-  };
-  return {
-    engine,
-    hold: () => {
-      gate = new Promise((_, reject) => (fail = () => reject(Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' }))));
+      gate = new Promise((resolve, reject) => {
+        release = resolve;
+        fail = () => reject(Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' }));
+      });
       gate.catch(() => undefined);
     },
+    release: () => release(),
     fail: () => fail(),
   };
 }
@@ -188,7 +165,7 @@ test('a long bulk write lets other work run meanwhile, and is seen whole or not 
 
 for (const durability of ['durable', 'fast'] as const) {
   test(`${durability} mode: a flush failing while a long bulk write computes fails that write too, and nothing hangs`, { timeout: 60_000 }, async (t) => {
-    const { engine, hold, fail } = failingEngine();
+    const { engine, hold, fail } = gatedEngine();
     const db = await openDatabase(`failing-${durability}`, { engine, durability });
     t.after(() => db.close().catch(() => undefined));
     await db.put({ _id: 'seed' });
