@@ -40,6 +40,12 @@ export interface DbState {
    * data (recount.ts): an open that finds it set counts again, since the storage says so only once.
    */
   recountPending?: boolean;
+  /**
+   * The sequence a recount started from (above every sequence given before it). Derived indexes
+   * that read changes below it may hold writes the storage then lost, so they are rebuilt, as when
+   * they lag behind purges the database no longer remembers (purgedSince).
+   */
+  recoveredSeq?: number;
 }
 
 /**

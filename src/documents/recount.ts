@@ -1,7 +1,8 @@
 // A database whose storage dropped damaged data while opening (KvStore.recoveryLoss: LevelDB skips
 // a corrupt block of its log) no longer holds what its stored counters say: they are counted again
 // from the documents' own records, sequence entries the lost writes would have removed are found,
-// and the path index is rebuilt, so info, listings, changes and queries agree.
+// and the path index is rebuilt, so info, listings, changes and queries agree. Derived indexes
+// (views, Mango json indexes, search) see recoveredSeq and rebuild too (indexers/feeder.ts).
 
 import type { KvReader } from '../storage/index.ts';
 import type { DbState } from './core.ts';
@@ -43,7 +44,10 @@ export async function recountState(store: KvReader, state: DbState): Promise<Rec
     }
   }
   // A sequence is never given twice: the stored one stays when it is higher (it counts what was lost).
-  const counted: DbState = { ...state, docCount, delCount, liveBytes, seq: Math.max(state.seq, lastSeq), pathIndexReady: false };
+  // One more is skipped, so that an index that had read every change before the loss still lags
+  // behind recoveredSeq, and is rebuilt.
+  const seq = Math.max(state.seq, lastSeq) + 1;
+  const counted: DbState = { ...state, docCount, delCount, liveBytes, seq, recoveredSeq: seq, pathIndexReady: false };
   delete counted.recountPending;
   return { state: counted, orphanSeqKeys };
 }

@@ -59,7 +59,10 @@ export class IndexFeeder {
     const batchSize = this.options.batchSize ?? 1000;
     const target = (await this.db.info()).updateSeq;
     let since = await this.indexer.indexedSeq();
-    if (since > 0 && since < target) since = await this.applyPurges(since);
+    // An index ahead of its database read writes the database no longer has (its storage lost
+    // them, and its counters with them): nothing tells which rows they left, so it starts again.
+    if (since > target) since = await this.rebuild('is ahead of its database');
+    else if (since > 0 && since < target) since = await this.applyPurges(since);
     while (since < target) {
       // With `_conflicts`, as CouchDB hands documents to map functions (views that list conflicts).
       const { results, lastSeq } = await this.db.changes({ since, limit: batchSize, includeDocs: true, conflicts: true });
@@ -81,6 +84,13 @@ export class IndexFeeder {
     return since;
   }
 
+  /** Drops the index so that it is built again from sequence 0 (which it answers). */
+  private async rebuild(why: string): Promise<number> {
+    if (!this.indexer.reset) throw new RefugeError('internal', `this ${this.indexer.kind} index ${why}, and cannot be rebuilt`);
+    await this.indexer.reset();
+    return 0;
+  }
+
   /**
    * A document purged whole leaves no row in the changes feed: the index drops those purged since
    * `since` that are still gone (the others come back through the feed, which is read next).
@@ -88,11 +98,7 @@ export class IndexFeeder {
    */
   private async applyPurges(since: number): Promise<number> {
     const { ids, complete } = await this.db.purgedSince(since);
-    if (!complete) {
-      if (!this.indexer.reset) throw new RefugeError('internal', `this ${this.indexer.kind} index lags behind more purges than the database keeps, and cannot be rebuilt`);
-      await this.indexer.reset();
-      return 0;
-    }
+    if (!complete) return this.rebuild('lags behind more purges than the database keeps, or writes it lost');
     if (ids.length === 0) return since;
     const { rows } = await this.db.allDocs({ keys: ids });
     const gone = rows.filter((r) => r.error === 'not_found').map((r) => r.key);

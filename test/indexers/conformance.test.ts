@@ -176,5 +176,34 @@ for (const impl of IMPLEMENTATIONS) {
       assert.equal(resets, 1);
       assert.deepEqual(await probe(), ['c', 'd3']);
     });
+
+    test('an index ahead of its database (whose storage lost writes the index had read) is rebuilt', async (t) => {
+      const dir = await tempDir();
+      const open = (name: string) => openDatabase(name, { engine: 'leveldb', dataDir: dir.path, durability: 'fast', design: false });
+      const before = await open('before');
+      const after = await open('after');
+      const store = await leveldbEngine().open({ location: `${dir.path}/idx` });
+      const opened: Opened[] = [];
+      t.after(async () => {
+        for (const o of opened) await o.close();
+        await before.close();
+        await after.close();
+        await store.close().catch(() => undefined);
+        await dir.cleanup();
+      });
+      // The same index store read `before`, which went further than `after` (what survived) did.
+      await before.put(impl.ddoc);
+      await before.bulkDocs([1, 2, 3, 4].map((n) => ({ _id: `d${n}`, n, text: `t${n} text` })));
+      opened.push(await impl.open(before, store));
+      await new IndexFeeder(before, opened[0]!.indexer).catchUp();
+      assert.deepEqual(await opened[0]!.probe(), ['d1', 'd2', 'd3', 'd4']);
+      await opened.pop()!.close();
+      await after.put(impl.ddoc);
+      await after.put({ _id: 'd1', n: 1, text: 't1 text' });
+      opened.push(await impl.open(after, store));
+      const seq = await new IndexFeeder(after, opened[0]!.indexer).catchUp();
+      assert.equal(seq, (await after.info()).updateSeq);
+      assert.deepEqual(await opened[0]!.probe(), ['d1']);
+    });
   });
 }
