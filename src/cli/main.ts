@@ -45,7 +45,7 @@ or names of databases in a node's data directory, which must not be in use by a 
 Options:
   --continuous                       keep following the source's changes until Ctrl-C
   --selector JSON                    only documents that match this Mango selector
-  --doc-ids a,b,c                    only these documents
+  --doc-ids a,b,c                    only these documents (or a JSON array: '["a,b","c"]')
   --create-target                    create the target database when it does not exist
   --data DIR                         the data directory for database names (default ./refuge-data) [REFUGE_DATA]
   --json                             print the final report as JSON, and no progress

@@ -45,7 +45,7 @@ async function replicateOnce(args: ReplicateArgs, out: NodeJS.WritableStream, er
       throw new RefugeError('bad_request', '--selector must be JSON', { cause: err });
     }
   }
-  const docIds = args.docIds?.split(',').filter(Boolean);
+  const docIds = args.docIds === undefined ? undefined : parseDocIds(args.docIds);
   let node: RefugeNode | undefined;
   if (!isUrl(args.source) || !isUrl(args.target)) {
     // A directory that is not there holds no database: say so rather than make a node there (with
@@ -104,4 +104,19 @@ async function replicateOnce(args: ReplicateArgs, out: NodeJS.WritableStream, er
   } finally {
     await node?.close();
   }
+}
+
+/**
+ * `--doc-ids a,b,c`, or a JSON array of strings for ids that hold a comma (`'["a,b","c"]'`).
+ */
+export function parseDocIds(raw: string): string[] {
+  if (!raw.trimStart().startsWith('[')) return raw.split(',').filter(Boolean);
+  let ids: unknown;
+  try {
+    ids = JSON.parse(raw);
+  } catch (err) {
+    throw new RefugeError('bad_request', '--doc-ids starting with [ must be a JSON array of strings', { cause: err });
+  }
+  if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string')) throw new RefugeError('bad_request', '--doc-ids starting with [ must be a JSON array of strings');
+  return ids;
 }

@@ -289,6 +289,12 @@ test('CouchDB replication options: since_seq, worker_batch_size, worker_processe
   assert.equal(since.status, 200);
   const late = await node.db('late');
   assert.deepEqual((await late.allDocs()).rows.map((r) => r.id), ['second', 'third']);
+  // "now", as CouchDB's _changes takes it, from a URL source and from a local one alike.
+  for (const source of [srv.url + '/src', 'src']) {
+    const now = await json(srv.url + '/_replicate', 'POST', { source, target: 'from-now', create_target: true, since_seq: 'now' });
+    assert.equal(now.status, 200, source);
+    assert.equal((await (await node.db('from-now')).info()).docCount, 0);
+  }
   const tuned = await json(srv.url + '/_replicate', 'POST', {
     source: srv.url + '/src', target: 'tuned', create_target: true,
     worker_batch_size: 1, worker_processes: 1, checkpoint_interval: 0, connection_timeout: 5000,
