@@ -101,11 +101,13 @@ export function attachDesign(db: Database, options: AttachDesignOptions = {}): D
     async find(req) {
       const { useIndex: _u, ...plain } = req;
       const { choice, warning } = chooseJsonIndex(await docs.all(), req);
+      if (warning && req.allowFallback === false) throw new RefugeError('no_usable_index', `${warning} allow_fallback is false.`);
       const result = choice ? await findWithJsonIndex(db, await design.views(), choice, req) : await db.find(plain);
       return warning ? { ...result, warning } : result;
     },
     async explain(req) {
-      const { choice } = chooseJsonIndex(await docs.all(), req);
+      const { choice, warning } = chooseJsonIndex(await docs.all(), req);
+      if (warning && req.allowFallback === false) throw new RefugeError('no_usable_index', `${warning} allow_fallback is false.`);
       return choice ? explainJsonIndex(db.name, choice, req) : db.explain(req);
     },
     update(call) {

@@ -4,7 +4,7 @@
 import type { Database, Doc, FindRequest, FindResult } from '../documents/index.ts';
 import { encodeBookmark, explainMrargs, explainOpts, placeAnchor, parseFindOptions, sortAnchor, sortPast, type IndexPlace } from '../documents/index.ts';
 import { RefugeError } from '../errors/index.ts';
-import { matchSelector, normalizeFindSelector, parseSort, projectFields, requiresField, sortKeyOf, type Selector } from '../query/index.ts';
+import { hasSortFields, matchSelector, normalizeFindSelector, parseSort, projectFields, requiresField, sortKeyOf, type Selector } from '../query/index.ts';
 import { rangeFor, WHOLE_INDEX, type ViewIndexes } from '../views/index.ts';
 
 export interface MangoFindRequest extends FindRequest {
@@ -36,11 +36,25 @@ function jsonIndexes(ddocs: readonly Doc[]): JsonIndex[] {
 
 const byString = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-function wanted(useIndex: unknown): { ddoc: string; name?: string } | undefined {
+/**
+ * CouchDB's `use_index`: "ddoc", "ddoc/name", "_design/ddoc", [ddoc] or [ddoc, name]; null and []
+ * name none. A string is split at its first `/` only, as CouchDB does, so "_design/a/b" is the
+ * design document "_design/a/b", not index b of "_design/a".
+ */
+export function wanted(useIndex: unknown): { ddoc: string; name?: string } | undefined {
   if (useIndex === undefined || useIndex === null) return undefined;
-  const [ddoc, name] = Array.isArray(useIndex) ? useIndex : [useIndex];
-  if (typeof ddoc !== 'string' || (name !== undefined && typeof name !== 'string')) throw new RefugeError('bad_request', 'use_index must be a string or [ddoc, name]');
-  return { ddoc: ddoc.startsWith('_design/') ? ddoc : `_design/${ddoc}`, ...(name !== undefined ? { name } : {}) };
+  let parts: unknown[];
+  if (typeof useIndex === 'string') {
+    const slash = useIndex.indexOf('/');
+    parts = slash < 0 ? [useIndex] : useIndex.slice(0, slash) === '_design' ? [useIndex] : [useIndex.slice(0, slash), useIndex.slice(slash + 1)];
+  } else if (Array.isArray(useIndex)) parts = useIndex;
+  else parts = [null];
+  if (parts.length === 0) return undefined;
+  const [ddoc, name] = parts;
+  if (parts.length > 2 || typeof ddoc !== 'string' || (parts.length === 2 && typeof name !== 'string')) {
+    throw new RefugeError('invalid_index_name', `Invalid index name: ${JSON.stringify(useIndex)}`);
+  }
+  return { ddoc: ddoc.startsWith('_design/') ? ddoc : `_design/${ddoc}`, ...(typeof name === 'string' ? { name } : {}) };
 }
 
 export interface JsonIndexChoice {
@@ -85,7 +99,9 @@ export function chooseJsonIndex(ddocs: readonly Doc[], req: MangoFindRequest): {
   let best: { ix: JsonIndex; range: JsonIndexChoice['range']; prefix: number } | undefined;
   for (const ix of all) {
     if (ix.partial || !usable(ix, selector, sortFields)) continue;
-    const range = rangeFor(selector, ix.fields);
+    // An index the selector does not narrow still serves a sort on its leading fields, whole (CouchDB
+    // picks it: it holds every document that has the sort fields, and only those are answered).
+    const range = rangeFor(selector, ix.fields) ?? (sortFields.size > 0 && indexOrder(ix, parseSort(req.sort)) !== undefined ? WHOLE_INDEX : undefined);
     if (!range) continue;
     const prefix = prefixLength(ix, selector);
     if (!best || prefix > best.prefix || (prefix === best.prefix && ix.fields.length < best.ix.fields.length)) best = { ix, range, prefix };
@@ -159,7 +175,7 @@ export async function findWithJsonIndex(db: Database, views: ViewIndexes, choice
   const check = async (ids: string[]) => {
     docs += ids.length;
     const res = await db.allDocs({ keys: ids, includeDocs: true, conflicts: req.conflicts === true });
-    for (const r of res.rows) if (r.doc && matchSelector(r.doc, selector as Selector)) matched.push(r.doc as Doc);
+    for (const r of res.rows) if (r.doc && matchSelector(r.doc, selector as Selector) && hasSortFields(sort, r.doc)) matched.push(r.doc as Doc);
   };
   for await (const row of group.scanRows(ix.name, range, order === 'desc', { after: indexFrom?.[1] })) {
     keys++;

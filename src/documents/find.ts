@@ -13,6 +13,7 @@ import {
   projectFields,
   scanBounds,
   sortKeyOf,
+  hasSortFields,
   type FindPlan,
   type IndexScan,
   type Selector,
@@ -35,6 +36,11 @@ export interface FindRequest {
   bookmark?: string;
   conflicts?: boolean;
   executionStats?: boolean;
+  /**
+   * CouchDB's `allow_fallback` (default true): false refuses, with no_usable_index, a query no index
+   * serves (one that would read every document) instead of answering it.
+   */
+  allowFallback?: boolean;
 }
 
 export interface FindResult {
@@ -87,8 +93,8 @@ export function parseFindOptions(req: FindRequest): Omit<ParsedFind, 'plan'> {
   const limit = nonNegative(req.limit, 25);
   const ownSkip = nonNegative(req.skip, 0);
   const bookmark = decodeBookmark(req.bookmark);
-  if (req.conflicts !== undefined && typeof req.conflicts !== 'boolean') {
-    throw new RefugeError('invalid_boolean', `Invalid boolean value: ${JSON.stringify(req.conflicts)}`);
+  for (const flag of [req.conflicts, req.allowFallback]) {
+    if (flag !== undefined && typeof flag !== 'boolean') throw new RefugeError('invalid_boolean', `Invalid boolean value: ${JSON.stringify(flag)}`);
   }
   return { selector, sort, fields, limit: Math.min(limit, MAX_LIMIT), skip: ownSkip + bookmark.offset, bookmark };
 }
@@ -103,6 +109,9 @@ export function parseFind(req: FindRequest, pathIndex: PathIndexState): ParsedFi
           sortedByIndex: false,
           reason: pathIndex === 'off' ? 'full scan: the path index is off (autoIndex: false)' : 'full scan: the path index is being rebuilt',
         };
+  if (plan.scan === null && req.allowFallback === false) {
+    throw new RefugeError('no_usable_index', `No index can serve this query without reading every document (${plan.reason}), and allow_fallback is false.`);
+  }
   return { selector, sort, fields, limit, skip, bookmark, plan };
 }
 
@@ -162,7 +171,7 @@ export async function executeFind(
     stats.docs++;
     const rec = decodeRecord(id, raw);
     const doc = buildDoc(rec, rec.rev, rec.body, { conflicts: opts.conflicts }, opts.revsLimit);
-    if (!matchSelector(doc, selector)) return;
+    if (!matchSelector(doc, selector) || !hasSortFields(sort, doc)) return;
     matches.push(doc);
     places.push(place);
   };

@@ -37,6 +37,9 @@ export type ErrorCode =
   | 'invalid_bulk_docs'
   | 'invalid_list_index_params'
   | 'no_usable_index'
+  | 'invalid_index_name'
+  | 'invalid_key'
+  | 'invalid_ok_or_false_value'
   | 'compilation_error'
   | 'query_parse_error'
   | 'invalid_design_doc'
@@ -102,6 +105,9 @@ const STATUS: Record<ErrorCode, number> = {
   // CouchDB answers a bad limit or skip on GET /db/_index with a 500 of its own.
   invalid_list_index_params: 500,
   no_usable_index: 400,
+  invalid_index_name: 400,
+  invalid_key: 400,
+  invalid_ok_or_false_value: 400,
   // A design document function that does not compile (CouchDB answers 400 compilation_error).
   compilation_error: 400,
   query_parse_error: 400,

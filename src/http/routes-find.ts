@@ -9,8 +9,20 @@ import { dbOf, type ServerContext } from './context.ts';
 import { objectBody, type Query } from './params.ts';
 import { findWire } from './wire.ts';
 
-/** CouchDB's checks of the options only the wire has (mango_opts): `r` and the flags. */
+/** The keys a `_find` body may have (CouchDB's mango_opts); any other is refused, as CouchDB does. */
+const FIND_KEYS = new Set(['selector', 'use_index', 'allow_fallback', 'bookmark', 'limit', 'skip', 'sort', 'fields', 'partition', 'r', 'conflicts', 'stale', 'update', 'stable', 'execution_stats']);
+
+/** CouchDB's checks of the options only the wire has (mango_opts): the keys, `r`, `stale` and the flags. */
 function checkWireOptions(body: Record<string, unknown>): void {
+  for (const key of Object.keys(body)) {
+    if (!FIND_KEYS.has(key)) throw new RefugeError('invalid_key', `Invalid key ${key} for this request.`);
+  }
+  // Partitioned databases do not exist here: a partition names none of them.
+  if (body.partition !== undefined && body.partition !== '') throw new RefugeError('bad_request', 'This database is not partitioned.');
+  const stale = body.stale;
+  if (stale !== undefined && stale !== 'ok' && stale !== 'false' && stale !== false) {
+    throw new RefugeError('invalid_ok_or_false_value', `Invalid value for stale: ${JSON.stringify(stale)}`);
+  }
   const r = body.r;
   if (r !== undefined && !(Number.isSafeInteger(r) && (r as number) > 0)) {
     throw new RefugeError('invalid_pos_integer', `${JSON.stringify(r)} is not an integer greater than zero`);
@@ -32,6 +44,7 @@ function findRequest(body: Record<string, unknown>): FindRequest {
     bookmark: body.bookmark as string | undefined,
     conflicts: body.conflicts as boolean | undefined,
     executionStats: body.execution_stats === true,
+    allowFallback: body.allow_fallback as boolean | undefined,
   };
 }
 
@@ -43,7 +56,7 @@ export function findRoutes(app: FastifyInstance, ctx: ServerContext): void {
 
   app.post('/:db/_find', async (req) => {
     const body = objectBody(req.body);
-    return findWire(await (await design(req)).find({ ...findRequest(body), useIndex: body.use_index, update: body.update as boolean | undefined }));
+    return findWire(await (await design(req)).find({ ...findRequest(body), useIndex: body.use_index, update: body.stale === 'ok' ? false : (body.update as boolean | undefined) }));
   });
 
   app.post('/:db/_explain', async (req) => {

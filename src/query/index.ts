@@ -39,6 +39,6 @@ export {
 } from './selector.ts';
 export { planFind, type FindPlan } from './plan.ts';
 export { scanBounds, type IndexScan, type KeyBounds } from './scan-bounds.ts';
-export { compareToSortKey, parseSort, sortComparator, sortKeyOf, type SortField, type SortKey } from './sort.ts';
+export { compareToSortKey, hasSortFields, parseSort, sortComparator, sortKeyOf, type SortField, type SortKey } from './sort.ts';
 export { parseFields, projectFields } from './project.ts';
 export { selectorJson } from './selector-json.ts';

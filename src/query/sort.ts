@@ -61,8 +61,17 @@ function compareIds(a: unknown, b: unknown): number {
 }
 
 /**
+ * Whether `doc` has every sort field. CouchDB answers a sorted query from an index of those fields,
+ * which holds no document that lacks one: such documents are never in a sorted answer.
+ */
+export function hasSortFields(sort: readonly SortField[], doc: unknown): boolean {
+  for (const f of sort) if (!getField(doc, parseField(f.field)).found) return false;
+  return true;
+}
+
+/**
  * Orders documents by the sort fields. A missing field counts as lower than every value
- * (an executor that wants CouchDB's behaviour of leaving such documents out filters them first).
+ * (executors leave such documents out first: hasSortFields).
  * Ties fall back to `_id` in the sort's direction, which is also the path index's order.
  */
 export function sortComparator(sort: readonly SortField[]): (a: unknown, b: unknown) => number {

@@ -27,9 +27,15 @@ export interface ParsedIndexRequest {
   def: IndexDefinition;
 }
 
+/** The keys a `POST /db/_index` body may have (CouchDB's mango_opts); any other is refused. */
+const INDEX_KEYS = new Set(['index', 'type', 'name', 'ddoc', 'w', 'partitioned']);
+
 /** Validates a `POST /db/_index` body (json indexes only). */
 export function parseIndexRequest(body: unknown): ParsedIndexRequest {
   if (!isObj(body)) throw bad('Request body must be a JSON object');
+  for (const key of Object.keys(body)) {
+    if (!INDEX_KEYS.has(key)) throw new RefugeError('invalid_key', `Invalid key ${key} for this request.`);
+  }
   const type = body.type === undefined ? 'json' : body.type;
   if (type !== 'json') throw bad(`Invalid type for index: ${JSON.stringify(type)}`);
   const index = body.index;
