@@ -5,7 +5,7 @@ import type { Database, Doc, FindRequest, FindResult } from '../documents/index.
 import { encodeBookmark, explainMrargs, explainOpts, placeAnchor, parseFindOptions, sortAnchor, sortPast, type IndexPlace } from '../documents/index.ts';
 import { RefugeError } from '../errors/index.ts';
 import { hasSortFields, matchSelector, normalizeFindSelector, parseSort, projectFields, requiresField, sortKeyOf, type Selector } from '../query/index.ts';
-import { rangeFor, WHOLE_INDEX, type ViewIndexes } from '../views/index.ts';
+import { rangeFor, WHOLE_INDEX, type ViewGroup, type ViewIndexes } from '../views/index.ts';
 
 export interface MangoFindRequest extends FindRequest {
   /** CouchDB's `use_index`: "ddoc" or ["ddoc", "name"]. */
@@ -154,12 +154,16 @@ const CHUNK = 100;
  * When the index's order (or its reverse) is the answer's, reading stops once the page (and its
  * bookmark's anchor) is found, as CouchDB's does, instead of reading the whole range.
  */
-export async function findWithJsonIndex(db: Database, views: ViewIndexes, choice: JsonIndexChoice, req: MangoFindRequest): Promise<FindResult> {
-  const { ix, range } = choice;
+export function findWithJsonIndex(db: Database, views: ViewIndexes, choice: JsonIndexChoice, req: MangoFindRequest): Promise<FindResult> {
   const parsed = parseFindOptions(req);
-  const { selector, sort, fields, skip, limit, bookmark } = parsed;
   const started = performance.now();
-  const group = await views.group(ix.ddocId, req.update === false ? 'false' : 'true');
+  // The group stays open for the whole read, even if its design document is edited meanwhile.
+  return views.withGroup(choice.ix.ddocId, req.update === false ? 'false' : 'true', (group) => readJsonIndex(db, group, choice, req, parsed, started));
+}
+
+async function readJsonIndex(db: Database, group: ViewGroup, choice: JsonIndexChoice, req: MangoFindRequest, parsed: ReturnType<typeof parseFindOptions>, started: number): Promise<FindResult> {
+  const { ix, range } = choice;
+  const { selector, sort, fields, skip, limit, bookmark } = parsed;
   const order = indexOrder(ix, sort);
   const streaming = order !== undefined;
   // In the index's order, the read starts past the bookmark's row; sorted in memory, every match

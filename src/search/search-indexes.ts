@@ -32,6 +32,9 @@ export interface SearchIndexesOptions {
 interface Entry {
   index: SearchIndex;
   feeder: IndexFeeder;
+  /** Calls using the index now: one retired meanwhile (its definition changed) closes after the last. */
+  users: number;
+  retired: boolean;
 }
 
 export class SearchIndexes {
@@ -60,7 +63,7 @@ export class SearchIndexes {
       // The old definition is gone: stop its index; its stored data waits for cleanup().
       const old = this.open.get(previous);
       this.open.delete(previous);
-      await old?.then((e) => e.index.close({ save: false }), () => undefined);
+      await retire(old);
     }
     let entry = this.open.get(def.signature);
     if (!entry) {
@@ -76,21 +79,38 @@ export class SearchIndexes {
    * is, 'lazy' reads it as it is and catches up afterwards.
    */
   async query(ddocName: string, indexName: string, query: SearchQuery, options: { update?: UpdateMode } = {}): Promise<SearchResult> {
-    const { index, feeder } = await this.index(ddocName, indexName);
-    await feeder.beforeQuery(options.update);
-    const result = index.search(query);
-    feeder.afterQuery(options.update);
+    const result = await this.using(ddocName, indexName, async ({ index, feeder }) => {
+      await feeder.beforeQuery(options.update);
+      const found = index.search(query);
+      feeder.afterQuery(options.update);
+      return found;
+    });
     return query.includeDocs ? attachDocs(result, (ids) => this.fetchDocs(ids)) : result;
+  }
+
+  /**
+   * Runs `fn` with the index as currently defined, holding it open meanwhile: a definition edited
+   * during a query retires the old index, which then closes only after the calls using it.
+   */
+  private async using<T>(ddocName: string, indexName: string, fn: (entry: Entry) => Promise<T>): Promise<T> {
+    let entry = await this.index(ddocName, indexName);
+    // Retired (and so closed) between its opening and now: the index of the current definition.
+    for (let tries = 0; entry.retired && entry.users === 0 && tries < 3; tries++) entry = await this.index(ddocName, indexName);
+    entry.users++;
+    try {
+      return await fn(entry);
+    } finally {
+      if (--entry.users === 0 && entry.retired) await entry.index.close({ save: false });
+    }
   }
 
   /** CouchDB's `_search_info/{index}`: how far the index is, in memory and on disk. */
   async info(ddocName: string, indexName: string): Promise<Record<string, unknown>> {
-    const { index } = await this.index(ddocName, indexName);
     const id = ddocName.startsWith('_design/') ? ddocName : `_design/${ddocName}`;
-    return {
+    return this.using(ddocName, indexName, async ({ index }) => ({
       name: `${id}/${indexName}`,
       search_index: { doc_count: index.documentCount, pending_seq: await index.indexedSeq(), committed_seq: index.committedSeq },
-    };
+    }));
   }
 
   /** Deletes saved indexes that no design document defines any more; returns how many. */
@@ -114,7 +134,7 @@ export class SearchIndexes {
       if (used.has(sig)) continue;
       const entry = this.open.get(sig);
       this.open.delete(sig);
-      await entry?.then((e) => e.index.close({ save: false }), () => undefined);
+      await retire(entry);
       await clearSnapshot(this.options.store, `${this.prefix}${sig}/`);
       removed++;
     }
@@ -158,7 +178,7 @@ export class SearchIndexes {
       await clearSnapshot(options.store, options.prefix);
     }
     const index = await SearchIndex.open(options);
-    return { index, feeder: new IndexFeeder(this.options.db, index, this.options.feeder) };
+    return { index, feeder: new IndexFeeder(this.options.db, index, this.options.feeder), users: 0, retired: false };
   }
 
   private async fetchDocs(ids: readonly string[]): Promise<Array<Doc | null>> {
@@ -166,4 +186,12 @@ export class SearchIndexes {
     const { rows } = await this.options.db.allDocs({ keys: [...ids], includeDocs: true });
     return rows.map((r) => r.doc ?? null);
   }
+}
+
+/** Stops an index whose definition is gone (its stored data waits for cleanup): now, or after its last user. */
+async function retire(entry: Promise<Entry> | undefined): Promise<void> {
+  const e = await entry?.catch(() => undefined);
+  if (!e) return;
+  e.retired = true;
+  if (e.users === 0) await e.index.close({ save: false });
 }

@@ -42,6 +42,10 @@ interface OpenGroup {
   feeder: IndexFeeder;
   sandbox?: ViewSandbox;
   updating: number;
+  /** Calls using the group now: one retired meanwhile (its design document changed) closes after the last. */
+  users: number;
+  retired: boolean;
+  closed?: boolean;
 }
 
 interface DdocEntry {
@@ -80,12 +84,13 @@ export class ViewIndexes {
 
   /** CouchDB's `GET /db/_design/d/_view/v`: `mode` (or options.update) says how a lagging index is treated. */
   async query(ddocId: string, viewName: string, options: ViewQueryOptions = {}, mode?: UpdateMode): Promise<ViewResult> {
-    const open = await this.open(ddocId);
     const how = mode ?? options.update ?? 'true';
-    if (how === 'true') await this.catchUp(open);
-    const result = await open.group.query(viewName, options, this.fetchDocs);
-    if (how === 'lazy') this.catchUp(open).catch((err) => this.options.onError?.(err));
-    return result;
+    return this.using(ddocId, async (open) => {
+      if (how === 'true') await this.catchUp(open);
+      const result = await open.group.query(viewName, options, this.fetchDocs);
+      if (how === 'lazy') this.catchUp(open).catch((err) => this.options.onError?.(err));
+      return result;
+    });
   }
 
   /** Several queries on one view (`queries` in a POST body): CouchDB answers `{results: [...]}`. */
@@ -95,7 +100,22 @@ export class ViewIndexes {
     return { results };
   }
 
-  /** The group of a design document, current as of now (for callers that scan rows themselves). */
+  /**
+   * Runs `fn` with the group of a design document, current as of now (for callers that scan rows
+   * themselves): the group stays open until `fn` ends, even if the design document changes meanwhile.
+   */
+  withGroup<T>(ddocId: string, mode: UpdateMode, fn: (group: ViewGroup) => Promise<T>): Promise<T> {
+    return this.using(ddocId, async (open) => {
+      if (mode === 'true') await this.catchUp(open);
+      else if (mode === 'lazy') this.catchUp(open).catch((err) => this.options.onError?.(err));
+      return fn(open.group);
+    });
+  }
+
+  /**
+   * The group of a design document, current as of now, as an Indexer (tests and tools). A caller that
+   * reads rows from it while the design document may change uses withGroup.
+   */
   async group(ddocId: string, mode: UpdateMode = 'true'): Promise<ViewGroup> {
     const open = await this.open(ddocId);
     if (mode === 'true') await this.catchUp(open);
@@ -105,7 +125,10 @@ export class ViewIndexes {
 
   /** CouchDB's `GET /db/_design/d/_info`. */
   async info(ddocId: string): Promise<ViewIndexInfo> {
-    const open = await this.open(ddocId);
+    return this.using(ddocId, (open) => this.infoOf(ddocId, open));
+  }
+
+  private async infoOf(ddocId: string, open: OpenGroup): Promise<ViewIndexInfo> {
     const g = open.group;
     const dbSeq = this.options.db.core.state.seq;
     const size = (await g.diskSize()) ?? 0;
@@ -139,11 +162,7 @@ export class ViewIndexes {
         // an invalid design document has no index
       }
     }
-    for (const [sig, p] of this.groups) {
-      if (live.has(sig)) continue;
-      this.groups.delete(sig);
-      await closeGroup(await p);
-    }
+    for (const sig of [...this.groups.keys()]) if (!live.has(sig)) await this.retireGroup(sig);
     for (const [id, e] of this.ddocs) if (!live.has(e.def.signature)) this.ddocs.delete(id);
     return { removed: await viewCleanup(this.options.store, live, this.root) };
   }
@@ -163,6 +182,22 @@ export class ViewIndexes {
       await open.feeder.catchUp();
     } finally {
       open.updating--;
+    }
+  }
+
+  /**
+   * Runs `fn` with the open group of `ddocId`, holding it open meanwhile: a design document edited
+   * during a query retires its old group, which then closes only after the calls using it.
+   */
+  private async using<T>(ddocId: string, fn: (open: OpenGroup) => Promise<T>): Promise<T> {
+    let open = await this.open(ddocId);
+    // Retired (and so closed) between its opening and now: the design document's current group.
+    for (let tries = 0; open.retired && open.users === 0 && tries < 3; tries++) open = await this.open(ddocId);
+    open.users++;
+    try {
+      return await fn(open);
+    } finally {
+      if (--open.users === 0 && open.retired) await closeGroup(open);
     }
   }
 
@@ -193,10 +228,18 @@ export class ViewIndexes {
   /** Closes a group no cached design document uses any more (its data stays until cleanup). */
   private async retire(signature: string): Promise<void> {
     for (const e of this.ddocs.values()) if (e.def.signature === signature) return;
+    await this.retireGroup(signature);
+  }
+
+  /** Forgets a group; it closes now, or after the last call still using it. */
+  private async retireGroup(signature: string): Promise<void> {
     const p = this.groups.get(signature);
     if (!p) return;
     this.groups.delete(signature);
-    await closeGroup(await p.catch(() => undefined));
+    const open = await p.catch(() => undefined);
+    if (!open) return;
+    open.retired = true;
+    if (open.users === 0) await closeGroup(open);
   }
 
   private async openGroup(def: DesignDef): Promise<OpenGroup> {
@@ -212,7 +255,7 @@ export class ViewIndexes {
         ...(o.mapBatchSize !== undefined ? { mapBatchSize: o.mapBatchSize } : {}),
       });
       const feeder = new IndexFeeder(o.db, group, { batchSize: o.batchSize ?? 1000, ...(o.onError ? { onError: o.onError } : {}) });
-      return { group, feeder, ...(sandbox ? { sandbox } : {}), updating: 0 };
+      return { group, feeder, ...(sandbox ? { sandbox } : {}), updating: 0, users: 0, retired: false };
     } catch (err) {
       sandbox?.dispose();
       throw err;
@@ -225,7 +268,8 @@ export class ViewIndexes {
 }
 
 async function closeGroup(open: OpenGroup | undefined): Promise<void> {
-  if (!open) return;
+  if (!open || open.closed) return;
+  open.closed = true;
   await open.group.close();
   open.sandbox?.dispose();
 }

@@ -135,3 +135,42 @@ test('_search_info figures, and an index saved ahead of its database (recreated)
   });
   assert.deepEqual(ids(await indexes.query('s', 'byFields', { q: 'red' })), ['z']);
 });
+
+test('a query under way keeps its index when the definition is edited meanwhile (it used to fail: closed)', async (t) => {
+  const { db, cleanup } = await freshDb('memory', { design: false });
+  const store = await memoryEngine.open({ location: 'idx' });
+  // The first sandbox is made only when released: the first query is under way while the edit lands.
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let starting!: () => void;
+  const started = new Promise<void>((resolve) => (starting = resolve));
+  let gated = true;
+  const indexes = new SearchIndexes({
+    db,
+    store,
+    createSandbox: async (options) => {
+      if (gated) {
+        gated = false;
+        starting();
+        await released;
+      }
+      return plainSandbox(options);
+    },
+    index: { saveDelayMs: 3_600_000 },
+  });
+  t.after(async () => {
+    await indexes.close();
+    await store.close();
+    await cleanup();
+  });
+  await db.bulkDocs(POSTS);
+  const first = await db.put({ _id: '_design/s', indexes: { byFn: DDOC.indexes.byFn } });
+  const underWay = indexes.query('s', 'byFn', { q: 'title:red' });
+  await started;
+  await db.put({ _id: '_design/s', _rev: first.rev, indexes: { byFn: { index: "function (doc) { if (doc.title) index('title', doc.title); }" } } });
+  // Another call reads the edited definition: the old index is retired, not closed under the query.
+  const info = await indexes.info('s', 'byFn');
+  release();
+  assert.deepEqual(sorted(ids(await underWay)), ['p1', 'p2']);
+  assert.equal(info.name, '_design/s/byFn');
+});

@@ -121,6 +121,51 @@ describe('ViewIndexes', () => {
     assert.equal((await views.query('_design/app', 'ids', {}) as MapResult).rows.length, 2);
   });
 
+  test('a query under way keeps its group when the design document is edited meanwhile (it used to fail: closed)', async (t) => {
+    const dir = await tempDir();
+    const db = await openDatabase('vdb', { engine: 'leveldb', dataDir: dir.path, durability: 'fast', design: false });
+    // The first map call waits until released: the query is under way while the edit lands.
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let mapping!: () => void;
+    const mappingStarted = new Promise<void>((resolve) => (mapping = resolve));
+    let gated = true;
+    const views = new ViewIndexes({
+      db,
+      store: db.core.store,
+      sandbox: async (ddoc) => {
+        const real = await createCountingSandbox(ddoc);
+        return {
+          ...real,
+          map: async (fn, docs) => {
+            if (gated) {
+              gated = false;
+              mapping();
+              await released;
+            }
+            return real.map(fn, docs);
+          },
+        };
+      },
+    });
+    t.after(async () => {
+      await views.close();
+      await db.close();
+      await dir.cleanup();
+    });
+    const first = await db.put(DDOC);
+    await db.bulkDocs([{ _id: 'a', type: 'x', n: 1 }, { _id: 'b', type: 'x', n: 2 }]);
+    const underWay = views.query('_design/app', 'ids', {});
+    await mappingStarted;
+    await db.put({ ...DDOC, _rev: first.rev, views: { ...DDOC.views, ids: { map: 'function(doc){ emit([doc._id], 1) }' } } });
+    // Another call reads the edited design document: the old group is retired, not closed under the query.
+    const info = await views.info('_design/app');
+    release();
+    assert.deepEqual(((await underWay) as MapResult).rows.map((r) => r.key), ['a', 'b']);
+    assert.notEqual(info.view_index.signature, undefined);
+    assert.deepEqual(((await views.query('_design/app', 'ids', {})) as MapResult).rows.map((r) => r.key), [['a'], ['b']]);
+  });
+
   test('survives a restart on LevelDB without mapping old documents again', async (t) => {
     const dir = await tempDir();
     t.after(() => dir.cleanup());
