@@ -75,8 +75,15 @@ export class PostingCollector {
     this.id = id;
   }
 
-  readonly add = (path: string, value: IndexValue): void => this.set(path, value, this.id, true);
-  readonly remove = (path: string, value: IndexValue): void => this.set(path, value, this.id, false);
+  readonly add: (path: string, value: IndexValue) => void;
+  readonly remove: (path: string, value: IndexValue) => void;
+
+  constructor() {
+    // Assigned here, not as arrow-function fields: a loader that keeps function names (tsx) names
+    // each field's function at every construction, and a single update builds one collector.
+    this.add = (path, value) => this.set(path, value, this.id, true);
+    this.remove = (path, value) => this.set(path, value, this.id, false);
+  }
 
   get isEmpty(): boolean {
     return this.entries === 0;
