@@ -107,16 +107,17 @@ async function replicateOnce(args: ReplicateArgs, out: NodeJS.WritableStream, er
 }
 
 /**
- * `--doc-ids a,b,c`, or a JSON array of strings for ids that hold a comma (`'["a,b","c"]'`).
+ * `--doc-ids a,b,c`, or a JSON array of strings for ids that hold a comma (`'["a,b","c"]'`). A
+ * value that is not such an array is a comma list, even if it starts with `[` (ids may).
  */
 export function parseDocIds(raw: string): string[] {
-  if (!raw.trimStart().startsWith('[')) return raw.split(',').filter(Boolean);
-  let ids: unknown;
-  try {
-    ids = JSON.parse(raw);
-  } catch (err) {
-    throw new RefugeError('bad_request', '--doc-ids starting with [ must be a JSON array of strings', { cause: err });
+  if (raw.trimStart().startsWith('[')) {
+    try {
+      const ids: unknown = JSON.parse(raw);
+      if (Array.isArray(ids) && ids.every((id) => typeof id === 'string')) return ids;
+    } catch {
+      // not JSON: a comma list
+    }
   }
-  if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string')) throw new RefugeError('bad_request', '--doc-ids starting with [ must be a JSON array of strings');
-  return ids;
+  return raw.split(',').filter(Boolean);
 }

@@ -63,6 +63,10 @@ export class IndexFeeder {
     // them, and its counters with them): nothing tells which rows they left, so it starts again.
     if (since > target) since = await this.rebuild('is ahead of its database');
     else if (since > 0 && since < target) since = await this.applyPurges(since);
+    // Built from 0 where a checkpoint below the database's threshold (purges it no longer remembers,
+    // a recount after lost writes) could not be resumed from, the next run would start over: such a
+    // build records its sequence only once complete (changes applied again after a cut are harmless).
+    const holdCheckpoints = since === 0 && since < target && !(await this.db.purgedSince(0)).complete;
     while (since < target) {
       // With `_conflicts`, as CouchDB hands documents to map functions (views that list conflicts).
       const { results, lastSeq } = await this.db.changes({ since, limit: batchSize, includeDocs: true, conflicts: true });
@@ -77,10 +81,11 @@ export class IndexFeeder {
         deleted: row.deleted === true,
         ...(row.deleted || !row.doc ? {} : { doc: row.doc }),
       }));
-      await this.indexer.apply(batch, lastSeq);
+      await this.indexer.apply(batch, holdCheckpoints ? 0 : lastSeq);
       if (lastSeq <= since) throw new RefugeError('internal', `changes feed did not advance past ${since}`);
       since = lastSeq;
     }
+    if (holdCheckpoints) await this.indexer.apply([], since);
     return since;
   }
 

@@ -35,6 +35,7 @@ interface Entry {
   /** Calls using the index now: one retired meanwhile (its definition changed) closes after the last. */
   users: number;
   retired: boolean;
+  signature: string;
 }
 
 export class SearchIndexes {
@@ -44,6 +45,8 @@ export class SearchIndexes {
   private readonly defs = new Map<string, { rev: string; defs: Map<string, SearchDefinition> }>();
   private readonly prefix: string;
   private closed = false;
+  /** Retired indexes still in use, by signature: cleanup keeps their snapshots until they close. */
+  private readonly draining = new Map<string, Entry>();
 
   constructor(private readonly options: SearchIndexesOptions) {
     this.prefix = options.prefix ?? 'search/';
@@ -63,7 +66,7 @@ export class SearchIndexes {
       // The old definition is gone: stop its index; its stored data waits for cleanup().
       const old = this.open.get(previous);
       this.open.delete(previous);
-      await retire(old);
+      await this.retire(old);
     }
     let entry = this.open.get(def.signature);
     if (!entry) {
@@ -100,7 +103,10 @@ export class SearchIndexes {
     try {
       return await fn(entry);
     } finally {
-      if (--entry.users === 0 && entry.retired) await entry.index.close({ save: false });
+      if (--entry.users === 0 && entry.retired) {
+        if (this.draining.get(entry.signature) === entry) this.draining.delete(entry.signature);
+        await entry.index.close({ save: false });
+      }
     }
   }
 
@@ -131,10 +137,10 @@ export class SearchIndexes {
     }
     let removed = 0;
     for (const sig of stored) {
-      if (used.has(sig)) continue;
+      if (used.has(sig) || this.draining.has(sig)) continue;
       const entry = this.open.get(sig);
       this.open.delete(sig);
-      await retire(entry);
+      await this.retire(entry);
       await clearSnapshot(this.options.store, `${this.prefix}${sig}/`);
       removed++;
     }
@@ -147,6 +153,15 @@ export class SearchIndexes {
     const entries = [...this.open.values()];
     this.open.clear();
     for (const e of entries) await e.then((x) => x.index.close(), () => undefined);
+  }
+
+  /** Stops an index whose definition is gone (its stored data waits for cleanup): now, or after its last user. */
+  private async retire(entry: Promise<Entry> | undefined): Promise<void> {
+    const e = await entry?.catch(() => undefined);
+    if (!e) return;
+    e.retired = true;
+    if (e.users === 0) await e.index.close({ save: false });
+    else this.draining.set(e.signature, e);
   }
 
   private definitions(ddoc: Doc): Map<string, SearchDefinition> {
@@ -178,7 +193,7 @@ export class SearchIndexes {
       await clearSnapshot(options.store, options.prefix);
     }
     const index = await SearchIndex.open(options);
-    return { index, feeder: new IndexFeeder(this.options.db, index, this.options.feeder), users: 0, retired: false };
+    return { index, feeder: new IndexFeeder(this.options.db, index, this.options.feeder), users: 0, retired: false, signature: def.signature };
   }
 
   private async fetchDocs(ids: readonly string[]): Promise<Array<Doc | null>> {
@@ -186,12 +201,4 @@ export class SearchIndexes {
     const { rows } = await this.options.db.allDocs({ keys: [...ids], includeDocs: true });
     return rows.map((r) => r.doc ?? null);
   }
-}
-
-/** Stops an index whose definition is gone (its stored data waits for cleanup): now, or after its last user. */
-async function retire(entry: Promise<Entry> | undefined): Promise<void> {
-  const e = await entry?.catch(() => undefined);
-  if (!e) return;
-  e.retired = true;
-  if (e.users === 0) await e.index.close({ save: false });
 }

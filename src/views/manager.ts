@@ -73,6 +73,8 @@ export interface ViewIndexInfo {
 export class ViewIndexes {
   private readonly ddocs = new Map<string, DdocEntry>();
   private readonly groups = new Map<string, Promise<OpenGroup>>();
+  /** Retired groups still in use, by signature: cleanup keeps their data until they close. */
+  private readonly draining = new Map<string, OpenGroup>();
   private readonly root: string;
   private readonly fetchDocs: FetchDocs;
   private closed = false;
@@ -163,8 +165,10 @@ export class ViewIndexes {
       }
     }
     for (const sig of [...this.groups.keys()]) if (!live.has(sig)) await this.retireGroup(sig);
+    // A query still reading a retired group keeps its rows; the next cleanup removes them.
+    const kept = new Set([...live, ...this.draining.keys()]);
     for (const [id, e] of this.ddocs) if (!live.has(e.def.signature)) this.ddocs.delete(id);
-    return { removed: await viewCleanup(this.options.store, live, this.root) };
+    return { removed: await viewCleanup(this.options.store, kept, this.root) };
   }
 
   async close(): Promise<void> {
@@ -176,7 +180,8 @@ export class ViewIndexes {
   }
 
   private async catchUp(open: OpenGroup): Promise<void> {
-    if (open.group.seq >= this.options.db.core.state.seq) return;
+    // Equal only: an index ahead of its database goes to the feeder, which rebuilds it.
+    if (open.group.seq === this.options.db.core.state.seq) return;
     open.updating++;
     try {
       await open.feeder.catchUp();
@@ -197,7 +202,10 @@ export class ViewIndexes {
     try {
       return await fn(open);
     } finally {
-      if (--open.users === 0 && open.retired) await closeGroup(open);
+      if (--open.users === 0 && open.retired) {
+        if (this.draining.get(open.group.signature) === open) this.draining.delete(open.group.signature);
+        await closeGroup(open);
+      }
     }
   }
 
@@ -240,6 +248,7 @@ export class ViewIndexes {
     if (!open) return;
     open.retired = true;
     if (open.users === 0) await closeGroup(open);
+    else this.draining.set(signature, open);
   }
 
   private async openGroup(def: DesignDef): Promise<OpenGroup> {

@@ -148,13 +148,13 @@ test('a query under way keeps its index when the definition is edited meanwhile 
   const indexes = new SearchIndexes({
     db,
     store,
-    createSandbox: async (options) => {
+    createSandbox: async () => {
       if (gated) {
         gated = false;
         starting();
         await released;
       }
-      return plainSandbox(options);
+      return plainSandbox();
     },
     index: { saveDelayMs: 3_600_000 },
   });

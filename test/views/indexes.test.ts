@@ -8,6 +8,7 @@ import { openDatabase } from '../../src/index.ts';
 import { parseViewRequest, storedSignatures, ViewIndexes, type MapResult, type ViewIndexesOptions } from '../../src/views/index.ts';
 import type { Database } from '../../src/core.ts';
 import { tempDir } from '../helpers/db.ts';
+import { leveldbEngine } from '../../src/storage-node/index.ts';
 import { createCountingSandbox, type CountingSandbox } from './counting-sandbox.ts';
 
 const DDOC = {
@@ -124,12 +125,12 @@ describe('ViewIndexes', () => {
   test('a query under way keeps its group when the design document is edited meanwhile (it used to fail: closed)', async (t) => {
     const dir = await tempDir();
     const db = await openDatabase('vdb', { engine: 'leveldb', dataDir: dir.path, durability: 'fast', design: false });
-    // The first map call waits until released: the query is under way while the edit lands.
+    // A map call waits until released: the query is under way while the edit lands.
     let release!: () => void;
     const released = new Promise<void>((resolve) => (release = resolve));
     let mapping!: () => void;
     const mappingStarted = new Promise<void>((resolve) => (mapping = resolve));
-    let gated = true;
+    let calls = 0;
     const views = new ViewIndexes({
       db,
       store: db.core.store,
@@ -138,8 +139,8 @@ describe('ViewIndexes', () => {
         return {
           ...real,
           map: async (fn, docs) => {
-            if (gated) {
-              gated = false;
+            // Two views, 500 documents a call: the fifth maps the second batch of changes, the first one's rows stored.
+            if (++calls === 5) {
               mapping();
               await released;
             }
@@ -154,16 +155,50 @@ describe('ViewIndexes', () => {
       await dir.cleanup();
     });
     const first = await db.put(DDOC);
-    await db.bulkDocs([{ _id: 'a', type: 'x', n: 1 }, { _id: 'b', type: 'x', n: 2 }]);
+    // More than one map batch (500): the cleanup below lands between two of them.
+    const ids = Array.from({ length: 1200 }, (_, i) => `d${String(i).padStart(4, '0')}`);
+    await db.bulkDocs(ids.map((id) => ({ _id: id, type: 'x', n: 1 })));
     const underWay = views.query('_design/app', 'ids', {});
     await mappingStarted;
     await db.put({ ...DDOC, _rev: first.rev, views: { ...DDOC.views, ids: { map: 'function(doc){ emit([doc._id], 1) }' } } });
     // Another call reads the edited design document: the old group is retired, not closed under the query.
     const info = await views.info('_design/app');
+    // A cleanup meanwhile keeps the rows the query is reading...
+    assert.deepEqual((await views.cleanup()).removed, []);
     release();
-    assert.deepEqual(((await underWay) as MapResult).rows.map((r) => r.key), ['a', 'b']);
+    assert.deepEqual(((await underWay) as MapResult).rows.map((r) => r.key), ids);
     assert.notEqual(info.view_index.signature, undefined);
-    assert.deepEqual(((await views.query('_design/app', 'ids', {})) as MapResult).rows.map((r) => r.key), [['a'], ['b']]);
+    assert.deepEqual(((await views.query('_design/app', 'ids', {})) as MapResult).rows.map((r) => r.key), ids.map((id) => [id]));
+    // ...and the next one, once the query is done, removes them.
+    assert.equal((await views.cleanup()).removed.length, 1);
+    assert.deepEqual(await storedSignatures(db.core.store, 'v!'), [info.view_index.signature]);
+  });
+
+  test('a view ahead of its database (its storage lost writes the view had read) is rebuilt when queried', async (t) => {
+    const dir = await tempDir();
+    const open = (name: string) => openDatabase(name, { engine: 'leveldb', dataDir: dir.path, durability: 'fast', design: false });
+    const before = await open('before');
+    const after = await open('after');
+    const store = await leveldbEngine().open({ location: `${dir.path}/idx` });
+    t.after(async () => {
+      await before.close();
+      await after.close();
+      await store.close();
+      await dir.cleanup();
+    });
+    // One index store read `before` further than `after` (what survived) ever went.
+    await before.put(DDOC);
+    await before.bulkDocs(['a', 'b', 'c', 'd', 'e'].map((id) => ({ _id: id, type: 'x', n: 1 })));
+    const first = new ViewIndexes({ db: before, store });
+    assert.equal(((await first.query('_design/app', 'ids', {})) as MapResult).rows.length, 5);
+    await first.close();
+    await after.put(DDOC);
+    await after.put({ _id: 'a', type: 'x', n: 1 });
+    const second = new ViewIndexes({ db: after, store });
+    t.after(() => second.close());
+    assert.deepEqual(((await second.query('_design/app', 'ids', {})) as MapResult).rows.map((r) => r.id), ['a']);
+    await after.bulkDocs([{ _id: 'n1' }, { _id: 'n2' }]);
+    assert.deepEqual(((await second.query('_design/app', 'ids', {})) as MapResult).rows.map((r) => r.id), ['a', 'n1', 'n2']);
   });
 
   test('survives a restart on LevelDB without mapping old documents again', async (t) => {

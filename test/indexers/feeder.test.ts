@@ -1,0 +1,71 @@
+// IndexFeeder after a recount for lost writes: an index from before it is rebuilt once, and a
+// rebuild cut short is not thrown away again and again (it records its sequence only when done).
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { openDatabase } from '../../src/index.ts';
+import { IndexFeeder, type Indexer, type IndexerChange } from '../../src/indexers/index.ts';
+import { leveldbEngine } from '../../src/storage-node/index.ts';
+import { tempDir } from '../helpers/db.ts';
+
+/** An indexer in memory (ids it holds), that can be told to fail after some batches. */
+function memoryIndexer() {
+  const ids = new Set<string>();
+  const state = { seq: 0, resets: 0, batches: 0, failAfter: Infinity };
+  const indexer: Indexer = {
+    kind: 'test',
+    indexedSeq: async () => state.seq,
+    async apply(changes: readonly IndexerChange[], upTo: number) {
+      if (changes.length > 0 && state.batches++ >= state.failAfter) throw new Error('cut short');
+      for (const c of changes) c.deleted ? ids.delete(c.id) : ids.add(c.id);
+      state.seq = Math.max(state.seq, upTo);
+    },
+    async reset() {
+      state.resets++;
+      ids.clear();
+      state.seq = 0;
+    },
+    close: async () => undefined,
+  };
+  return { indexer, ids, state };
+}
+
+test('after a recount, an index from before is rebuilt once, and a rebuild cut short resumes without another reset', async (t) => {
+  const dir = await tempDir('refuge-feeder-recount-');
+  t.after(dir.cleanup);
+  let db = await openDatabase('f', { dataDir: dir.path });
+  await db.bulkDocs(Array.from({ length: 50 }, (_, i) => ({ _id: `d${String(i).padStart(2, '0')}` })));
+  const { indexer, ids, state } = memoryIndexer();
+  await new IndexFeeder(db, indexer, { batchSize: 10 }).catchUp();
+  assert.equal(ids.size, 50);
+  await db.close();
+  // As LevelDB leaves a database that dropped damaged data: its next open counts it again.
+  const store = await leveldbEngine().open({ location: `${dir.path}/f` });
+  const meta = JSON.parse((await store.get('m!info'))!) as Record<string, unknown>;
+  await store.batch([{ type: 'put', key: 'm!info', value: JSON.stringify({ ...meta, recountPending: true }) }], { sync: true });
+  await store.close();
+  db = await openDatabase('f', { dataDir: dir.path });
+  t.after(() => db.close());
+  await db.remove('d00', (await db.get('d00'))._rev!);
+
+  // The index read everything before the recount: it is rebuilt, and cut short after two batches.
+  state.failAfter = 2;
+  state.batches = 0;
+  await assert.rejects(new IndexFeeder(db, indexer, { batchSize: 10 }).catchUp(), /cut short/);
+  assert.equal(state.resets, 1);
+  // Cut short again: the partial rebuild is not reset a second time.
+  state.batches = 0;
+  await assert.rejects(new IndexFeeder(db, indexer, { batchSize: 10 }).catchUp(), /cut short/);
+  assert.equal(state.resets, 1);
+  state.failAfter = Infinity;
+  const seq = await new IndexFeeder(db, indexer, { batchSize: 10 }).catchUp();
+  assert.equal(state.resets, 1);
+  assert.equal(seq, (await db.info()).updateSeq);
+  assert.equal(ids.size, 49);
+  assert.ok(!ids.has('d00'));
+  // Done: later runs read only what is new.
+  await db.put({ _id: 'late' });
+  await new IndexFeeder(db, indexer, { batchSize: 10 }).catchUp();
+  assert.equal(state.resets, 1);
+  assert.ok(ids.has('late'));
+});
