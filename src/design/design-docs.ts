@@ -186,10 +186,28 @@ export class DesignDocs {
     const source = (ddoc.filters as Record<string, unknown> | undefined)?.[filterName];
     if (typeof source !== 'string') throw new RefugeError('not_found', `missing json key: ${filterName}`);
     const { sandbox, fn } = await this.sandboxes.compile(ddoc, source);
-    // As much of CouchDB's request object as a feed has: its query, the caller (with the database
-    // named, as CouchDB names it) and the security object, which "members only" filters read.
+    // CouchDB's request object: the request that made the feed (method, headers, body, path, peer;
+    // a replication has none), its query, the caller (with the database named, as CouchDB names it),
+    // the security object, which "members only" filters read, and the database's info.
     const userCtx = { ...(request.userCtx ?? { name: null, roles: [] }), db: this.db.name };
-    const req = { query: request.query ?? {}, userCtx, secObj: await this.secObj(), info: { db_name: this.db.name }, method: 'GET' };
+    const info = await this.db.info();
+    const req = {
+      id: null,
+      method: 'GET',
+      headers: {},
+      body: 'undefined',
+      path: [this.db.name, '_changes'],
+      requested_path: [this.db.name, '_changes'],
+      raw_path: `/${encodeURIComponent(this.db.name)}/_changes`,
+      peer: '127.0.0.1',
+      cookie: {},
+      form: {},
+      ...request.request,
+      query: request.query ?? {},
+      userCtx,
+      secObj: await this.secObj(),
+      info: { db_name: this.db.name, doc_count: info.docCount, doc_del_count: info.docDelCount, update_seq: info.updateSeq, purge_seq: info.purgeSeq, instance_start_time: '0' },
+    };
     return (doc) => {
       const [passed] = sandbox.filter(fn, [doc], req);
       // A filter that throws fails the request, as in CouchDB; it does not just leave the doc out.

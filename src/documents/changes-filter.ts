@@ -27,6 +27,7 @@ export async function compileChangesFilter(
           // `view` as its own option, or among the query parameters (a replication's query_params).
           ...(viewOf(options) === undefined ? {} : { view: viewOf(options) }),
           ...(options.queryParams === undefined ? {} : { query: options.queryParams }),
+          ...(options.filterRequest === undefined ? {} : { request: options.filterRequest }),
           userCtx: options.userCtx ?? LOCAL_ADMIN,
         }),
       );

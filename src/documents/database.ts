@@ -257,7 +257,7 @@ export class Database extends DatabaseWrites {
         return result;
       },
     };
-    return liveChanges(source, options.since ?? 0, batchSize, intervalMs, options.signal);
+    return liveChanges(source, options.since ?? 0, batchSize, intervalMs, options.signal, options.onRead);
   }
 
   private compileFilter(options: ChangesOptions): Promise<ChangesFilter> {

@@ -37,6 +37,8 @@ export interface FilterRequest {
   /** The request's query parameters, handed to the filter function as `req.query`. */
   query?: Record<string, unknown>;
   userCtx?: UserCtx;
+  /** More of CouchDB's request object (method, headers, body, path, peer), from the request that made the feed. */
+  request?: Record<string, unknown>;
 }
 
 export interface DesignHooks {

@@ -58,6 +58,7 @@ export function liveChanges<Row = ChangeRow>(
   batchSize: number,
   intervalMs: number,
   abort?: AbortSignal,
+  onRead?: (lastSeq: number) => void,
 ): AsyncGenerator<Row[], void, undefined> {
   const stop = new AbortController();
   const signal = abort ? AbortSignal.any([abort, stop.signal]) : stop.signal;
@@ -69,6 +70,7 @@ export function liveChanges<Row = ChangeRow>(
       if (signal.aborted || source.signal.isClosed) return;
       const { results, lastSeq } = await source.read(cursor, batchSize);
       cursor = lastSeq;
+      onRead?.(lastSeq);
       if (results.length > 0) {
         waited = false;
         yield results;

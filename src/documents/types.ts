@@ -141,6 +141,11 @@ export interface ChangesOptions {
   /** Handed to a filter function as `req.query`. */
   queryParams?: Record<string, unknown>;
   userCtx?: import('./hooks.ts').UserCtx;
+  /**
+   * More of the `req` a filter function gets, where a request made the feed (the HTTP layer's
+   * method, headers, body, path, peer), as CouchDB hands them.
+   */
+  filterRequest?: Record<string, unknown>;
 }
 
 export interface ChangeRow {
@@ -164,6 +169,8 @@ export interface SubscribeOptions extends Omit<ChangesOptions, 'descending' | 'l
   /** After a first change arrives, wait up to this many ms for more before delivering (default 0). */
   intervalMs?: number;
   signal?: AbortSignal;
+  /** Told after each read the sequence it reached, changes a filter passed over included. */
+  onRead?: (lastSeq: number) => void;
 }
 
 export interface RevsDiffEntry {

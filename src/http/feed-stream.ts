@@ -26,6 +26,11 @@ export interface StreamFeedOptions<Row> {
   pending?: (lastSeq: number) => Promise<number>;
   /** Asked before each batch: false ends the feed there, with no closing line (the reader's access was revoked). */
   allowed?: () => Promise<boolean>;
+  /**
+   * The sequence the rows were read up to, changes a filter passed over included: the closing
+   * `last_seq` when it is past the last row sent, as CouchDB reports it.
+   */
+  readSeq?: () => number;
 }
 
 /** The closing `last_seq` object, with `pending` when the feed counts it (a failed count leaves it out). */
@@ -44,9 +49,22 @@ function ended(reply: FastifyReply): Promise<void> {
   });
 }
 
-function write(reply: FastifyReply, chunk: string): Promise<void> {
-  const ok = reply.raw.write(chunk);
-  return ok ? Promise.resolve() : new Promise((resolve) => reply.raw.once('drain', resolve));
+/**
+ * Writes a chunk; resolves once the socket takes more (drained) or is gone: a client that stops
+ * reading and then leaves never drains, and its feed would wait for ever, holding its batch.
+ */
+export function write(reply: Pick<FastifyReply, 'raw'>, chunk: string): Promise<void> {
+  const res = reply.raw;
+  if (res.destroyed || res.write(chunk)) return Promise.resolve();
+  return new Promise((resolve) => {
+    const go = () => {
+      res.off('drain', go);
+      res.off('close', go);
+      resolve();
+    };
+    res.once('drain', go);
+    res.once('close', go);
+  });
 }
 
 /**
@@ -112,9 +130,11 @@ export async function streamFeed<Row>(ctx: ServerContext, req: FastifyRequest, r
           lastSeq = seq;
           sent++;
         }
-        if (sent >= limit) break;
+        if (sent >= limit || reply.raw.destroyed) break;
       }
     }
+    // Every row read was sent (no limit cut the last batch): the read's sequence is the feed's.
+    if (sent < limit && o.readSeq) lastSeq = Math.max(lastSeq, o.readSeq());
     if (!o.sse && !revoked && !reply.raw.destroyed) {
       const last = await closing(lastSeq, o.pending);
       if (!reply.raw.destroyed) reply.raw.write(`{${last}}\n`);
@@ -143,6 +163,8 @@ export interface LongpollOptions<Row> {
   pending?: (lastSeq: number) => Promise<number>;
   /** Asked before the rows are answered: false answers none (the reader's access was revoked). */
   allowed?: () => Promise<boolean>;
+  /** As StreamFeedOptions.readSeq: the `last_seq` of an answer without rows, when past `since`. */
+  readSeq?: () => number;
 }
 
 /**
@@ -173,7 +195,7 @@ export async function streamLongpoll<Row>(ctx: ServerContext, req: FastifyReques
     clearInterval(beat);
     signal.removeEventListener('abort', stop);
     if (!reply.raw.destroyed) {
-      const lastSeq = rows.length > 0 ? o.seqOf(rows[rows.length - 1]!) : o.since;
+      const lastSeq = rows.length > 0 ? o.seqOf(rows[rows.length - 1]!) : Math.max(o.since, o.readSeq?.() ?? 0);
       const last = await closing(lastSeq, o.pending);
       if (!reply.raw.destroyed) reply.raw.write(rows.map((r) => JSON.stringify(o.wire(r))).join(',\n') + `\n],\n${last}}\n`);
     }

@@ -20,7 +20,29 @@ interface ParsedChanges {
   timeout?: number;
 }
 
-async function parse(db: Database, q: Query, body: unknown, user?: UserCtx, headers?: Record<string, string | string[] | undefined>): Promise<ParsedChanges> {
+/** The parts of CouchDB's request object a design filter function reads beyond `query` (design-docs.ts). */
+function filterRequest(req: FastifyRequest): Record<string, unknown> {
+  const path = req.url.split('?')[0]!;
+  const segments = path.split('/').filter((s) => s !== '').map((s) => decodeURIComponent(s));
+  const cookie: Record<string, string> = {};
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0) cookie[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
+  }
+  return {
+    method: req.method,
+    headers: { ...req.headers },
+    // CouchDB hands the raw body as text, and the string "undefined" for a GET.
+    body: req.body === undefined ? 'undefined' : JSON.stringify(req.body),
+    path: segments,
+    requested_path: segments,
+    raw_path: req.url,
+    peer: req.ip,
+    cookie,
+  };
+}
+
+async function parse(db: Database, q: Query, body: unknown, user?: UserCtx, headers?: Record<string, string | string[] | undefined>, request?: FastifyRequest): Promise<ParsedChanges> {
   const asked = str(q, 'feed') ?? 'normal';
   // CouchDB takes `live` for continuous.
   const feed = (asked === 'live' ? 'continuous' : asked) as Feed;
@@ -74,6 +96,7 @@ async function parse(db: Database, q: Query, body: unknown, user?: UserCtx, head
     if (view !== undefined) options.view = view;
     options.queryParams = { ...q };
     if (user) options.userCtx = user;
+    if (request) options.filterRequest = filterRequest(request);
   }
   return { feed, options, heartbeat: heartbeatParam(q), timeout: int(q, 'timeout') };
 }
@@ -81,14 +104,19 @@ async function parse(db: Database, q: Query, body: unknown, user?: UserCtx, head
 async function stream(ctx: ServerContext, req: FastifyRequest, reply: FastifyReply, db: Database, p: ParsedChanges): Promise<void> {
   const { limit: _l, descending: _d, ...subscribe } = p.options;
   const allowed = await feedAccess(ctx, req.user, db.name);
+  // The filter is checked as a normal feed checks it (a missing one is a 404, a bad selector a 400)
+  // before the headers go out: after them, a feed can only end.
+  if (p.options.filter !== undefined || p.options.selector !== undefined) await db.changes({ ...p.options, limit: 0 });
+  let readSeq = p.options.since ?? 0;
   return streamFeed<ChangeRow>(ctx, req, reply, {
+    readSeq: () => readSeq,
     ...(allowed && { allowed }),
     sse: p.feed === 'eventsource',
     ...(p.heartbeat !== undefined && { heartbeat: p.heartbeat }),
     ...(p.timeout !== undefined && { timeout: p.timeout }),
     ...(p.options.limit !== undefined && { limit: p.options.limit }),
     since: p.options.since ?? 0,
-    batches: (signal, batchSize) => db.subscribe({ ...subscribe, batchSize, signal }),
+    batches: (signal, batchSize) => db.subscribe({ ...subscribe, batchSize, signal, onRead: (seq) => (readSeq = seq) }),
     wire: (row) => row,
     seqOf: (row) => row.seq,
     pending: (lastSeq) => db.pendingAfter(lastSeq),
@@ -113,12 +141,14 @@ async function longpoll(ctx: ServerContext, req: FastifyRequest, reply: FastifyR
   if (first.results.length > 0 || p.options.limit === 0) return answer(db, reply, first);
   const { limit, descending: _d, ...subscribe } = p.options;
   const allowed = await feedAccess(ctx, req.user, db.name);
+  let readSeq = first.lastSeq;
   return streamLongpoll<ChangeRow>(ctx, req, reply, {
+    readSeq: () => readSeq,
     ...(allowed && { allowed }),
     ...(p.timeout !== undefined && { timeout: p.timeout }),
     ...(p.heartbeat !== undefined && { heartbeat: p.heartbeat }),
     since: first.lastSeq,
-    live: (signal) => db.subscribe({ ...subscribe, since: first.lastSeq, batchSize: limit ?? 1000, signal }),
+    live: (signal) => db.subscribe({ ...subscribe, since: first.lastSeq, batchSize: limit ?? 1000, signal, onRead: (seq) => (readSeq = seq) }),
     wire: (row) => row,
     seqOf: (row) => row.seq,
     pending: (lastSeq) => db.pendingAfter(lastSeq),
@@ -128,7 +158,7 @@ async function longpoll(ctx: ServerContext, req: FastifyRequest, reply: FastifyR
 export function changesRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const handler = async (req: FastifyRequest, reply: FastifyReply) => {
     const db = await dbOf(ctx, req);
-    const p = await parse(db, req.query as Query, req.body, req.user, req.headers);
+    const p = await parse(db, req.query as Query, req.body, req.user, req.headers, req);
     if (p.feed === 'websocket') {
       throw new RefugeError('not_implemented', 'feed=websocket needs a WebSocket upgrade (Connection: Upgrade, Upgrade: websocket): plain HTTP gets feed=continuous or eventsource');
     }

@@ -1,0 +1,103 @@
+// `_changes` feeds at their edges: a client that stops reading and leaves frees its feed; a bad
+// filter is an error status, not an empty 200 stream; a filtered feed's last_seq passes the changes
+// its filter skipped; design filter functions get CouchDB's request object.
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import { connect } from 'node:net';
+import { write } from '../../src/http/feed-stream.ts';
+import { request, startTestServer, type TestServer } from './server.ts';
+
+/** Waits for `predicate`, checking after each turn of the event loop's timers; fails after `ms`. */
+async function until(predicate: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error('condition not reached in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+test('a feed write waiting for the socket to drain ends when the socket closes instead', async () => {
+  const raw = Object.assign(new EventEmitter(), { destroyed: false, write: () => false });
+  const waiting = write({ raw } as never, 'row\n');
+  raw.destroyed = true;
+  raw.emit('close');
+  await waiting; // before: waited for a 'drain' that never comes
+  assert.equal(raw.listenerCount('drain') + raw.listenerCount('close'), 0, 'no listener left behind');
+});
+
+describe('_changes feeds at their edges', () => {
+  let server: TestServer;
+  let base: string;
+
+  before(async () => {
+    server = await startTestServer();
+    base = `${server.url}/edges`;
+    assert.equal((await request(base, { method: 'PUT' })).status, 201);
+    const big = 'x'.repeat(100_000);
+    const docs = Array.from({ length: 200 }, (_, i) => ({ _id: `d${String(i).padStart(3, '0')}`, big }));
+    assert.equal((await request(`${base}/_bulk_docs`, { method: 'POST', body: { docs } })).status, 201);
+    const ddoc = {
+      filters: {
+        hdr: 'function (doc, req) { return req.headers["x-k"] === "yes" && req.method === "POST" && req.info.update_seq > 0 && JSON.parse(req.body).k === 1 && req.path[1] === "_changes"; }',
+      },
+    };
+    assert.equal((await request(`${base}/_design/f`, { method: 'PUT', body: ddoc })).status, 201);
+  });
+  after(() => server.close());
+
+  test('a client that stops reading a continuous feed and leaves frees it', async () => {
+    const url = new URL(`${base}/_changes?feed=continuous&include_docs=true&heartbeat=50`);
+    const socket = connect(Number(url.port), url.hostname);
+    await new Promise<void>((resolve) => socket.once('connect', resolve));
+    socket.write(`GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\n\r\n`);
+    // It reads the first megabyte, then stops: 20 MB of documents wait on the server's side.
+    let received = 0;
+    await new Promise<void>((resolve) => {
+      socket.on('data', (chunk: Buffer) => {
+        received += chunk.length;
+        if (received > 1_000_000) {
+          socket.pause();
+          resolve();
+        }
+      });
+    });
+    assert.equal(server.server.context.feeds.size, 1);
+    socket.destroy();
+    await until(() => server.server.context.feeds.size === 0);
+  });
+
+  test('a bad filter on a continuous or eventsource feed is an error status, as on a normal feed', async () => {
+    for (const feed of ['continuous', 'eventsource']) {
+      const missing = await request(`${base}/_changes?feed=${feed}&filter=zz/f`);
+      assert.equal(missing.status, 404, `${feed}: ${missing.text}`);
+      const noView = await request(`${base}/_changes?feed=${feed}&filter=_view&view=zz/v`);
+      assert.equal(noView.status, 404, `${feed}: ${noView.text}`);
+      const badSelector = await request(`${base}/_changes?feed=${feed}&filter=_selector`, { method: 'POST', body: { selector: { v: { $bogus: 1 } } } });
+      assert.equal(badSelector.status, 400, `${feed}: ${badSelector.text}`);
+    }
+    assert.equal(server.server.context.feeds.size, 0);
+  });
+
+  test("a filtered feed's last_seq passes the changes its filter skipped, as the normal feed's does", async () => {
+    const seq = ((await request(base)).body as { update_seq: number }).update_seq;
+    const normal = await request(`${base}/_changes?filter=_doc_ids&doc_ids=["zz"]`);
+    assert.deepEqual(normal.body, { results: [], last_seq: seq, pending: 0 });
+    const continuous = await request(`${base}/_changes?feed=continuous&filter=_doc_ids&doc_ids=["zz"]&timeout=100`);
+    assert.deepEqual(JSON.parse(continuous.text.trim()), { last_seq: seq, pending: 0 });
+    // A longpoll that sees only writes its filter skips answers their sequence when it times out.
+    const waiting = request(`${base}/_changes?feed=longpoll&since=now&filter=_doc_ids&doc_ids=["zz"]&timeout=300`);
+    await until(() => server.server.context.feeds.size === 1);
+    assert.equal((await request(`${base}/other`, { method: 'PUT', body: {} })).status, 201);
+    assert.deepEqual((await waiting).body, { results: [], last_seq: seq + 1, pending: 0 });
+  });
+
+  test("a design filter function gets CouchDB's request object: method, headers, body, path, info", async () => {
+    const asked = await request(`${base}/_changes?filter=f/hdr`, { method: 'POST', body: { k: 1 }, headers: { 'x-k': 'yes' } });
+    assert.equal(asked.status, 200, asked.text);
+    assert.equal((asked.body as { results: unknown[] }).results.length, 202);
+    const without = await request(`${base}/_changes?filter=f/hdr`, { method: 'POST', body: { k: 1 } });
+    assert.equal((without.body as { results: unknown[] }).results.length, 0);
+  });
+});
