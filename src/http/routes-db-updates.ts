@@ -17,8 +17,10 @@ const wire = (row: DbUpdateRow) => ({ db_name: row.dbName, type: row.type, seq: 
 function parseSince(ctx: ServerContext, raw: string | undefined): number {
   if (raw === undefined) return 0;
   if (raw === 'now') return ctx.node.dbUpdatesSeq;
-  // An "N-opaque" sequence echoed back by a CouchDB client: its numeric prefix is ours.
-  const m = /^([0-9]{1,15})(-.*)?$/.exec(raw);
+  // An "N-opaque" sequence echoed back by a CouchDB client: its numeric prefix is ours. Clients
+  // send a checkpointed string sequence JSON-encoded, quotes and all, as to _changes.
+  const unquoted = raw.length > 1 && raw.startsWith('"') && raw.endsWith('"') ? raw.slice(1, -1) : raw;
+  const m = /^([0-9]{1,15})(-.*)?$/.exec(unquoted);
   if (!m) throw new RefugeError('bad_request', "Malformed sequence supplied in 'since' parameter.");
   return Number(m[1]);
 }
@@ -29,7 +31,9 @@ export function dbUpdatesRoutes(app: FastifyInstance, ctx: ServerContext): void 
     const q = req.query as Query;
     const feed = (str(q, 'feed') ?? 'normal') as Feed;
     if (!FEEDS.includes(feed)) throw new RefugeError('bad_request', `Supported \`feed\` types: ${FEEDS.join(', ')}`);
-    const since = parseSince(ctx, str(q, 'since'));
+    // An EventSource that reconnects names the last event it saw: the feed resumes after it.
+    const lastEventId = feed === 'eventsource' ? req.headers['last-event-id'] : undefined;
+    const since = parseSince(ctx, typeof lastEventId === 'string' ? lastEventId : str(q, 'since'));
     const limit = int(q, 'limit');
     const descending = bool(q, 'descending');
     const timeout = int(q, 'timeout');
@@ -60,5 +64,13 @@ export function dbUpdatesRoutes(app: FastifyInstance, ctx: ServerContext): void 
       });
     }
     return { results: first.results.map(wire), last_seq: first.lastSeq };
+  });
+  // Any other method is CouchDB's 405, not a database named _db_updates that does not exist.
+  app.route({
+    method: ['POST', 'PUT', 'DELETE', 'PATCH'],
+    url: '/_db_updates',
+    handler: async () => {
+      throw new RefugeError('method_not_allowed', 'Only GET,HEAD allowed');
+    },
   });
 }

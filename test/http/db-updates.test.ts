@@ -28,8 +28,13 @@ describe('_db_updates', () => {
     const next = await request(`${u}/_db_updates?since=${first}&limit=1`);
     assert.deepEqual(next.body.results, [all.body.results[1]]);
     assert.deepEqual((await request(`${u}/_db_updates?since=now`)).body, { results: [], last_seq: all.body.last_seq });
-    // A CouchDB client may echo an "N-opaque" sequence back.
+    // A CouchDB client may echo an "N-opaque" sequence back, or a JSON-quoted one.
     assert.deepEqual((await request(`${u}/_db_updates?since=${first}-g1AAAA`)).body.results, all.body.results.slice(1));
+    assert.deepEqual((await request(`${u}/_db_updates?since="${first}"`)).body.results, all.body.results.slice(1));
+    // Other methods are CouchDB's 405, not a database that does not exist.
+    const post = await request(`${u}/_db_updates`, { method: 'POST', body: {} });
+    assert.equal(post.status, 405, post.text);
+    assert.equal(post.body.error, 'method_not_allowed');
   });
 
   test('longpoll waits for the next event; a write is reported as updated', async () => {
@@ -66,6 +71,10 @@ describe('_db_updates', () => {
       all.results.slice(-2),
     );
     assert.equal(events[1]!.split('\n')[1], `id: ${all.results.at(-1).seq}`);
+    // A reconnecting EventSource resumes after the last event it saw (Last-Event-ID).
+    const resumed = await fetch(`${u}/_db_updates?feed=eventsource&since=0&timeout=30`, { headers: { 'Last-Event-ID': String(all.results.at(-2).seq) } });
+    const again = (await resumed.text()).trim().split('\n\n');
+    assert.deepEqual(again.map((e) => JSON.parse(e.split('\n')[0]!.slice('data: '.length))), all.results.slice(-1));
   });
 
   test('bad parameters are 400 bad_request', async () => {
