@@ -38,18 +38,13 @@ export function docFromMultipart(body: Uint8Array, contentType: string | undefin
   const parse = (bytes: Uint8Array) => [...parseMultipart(bytes, { boundary, maxParts: 10_000, maxFileSize: limit, maxTotalSize: limit, maxHeaderSize: 16 * 1024 })];
   let parts: MultipartPart[];
   try {
-    parts = parse(body);
+    // Parts with no header at all are valid MIME (CouchDB's own tests send them), which the parser
+    // misreads: it refuses an odd number of them, and silently drops every other one of an even
+    // number. Each such part gets a neutral header first.
+    parts = parse(withEmptyHeadersFilled(body, boundary) ?? body);
   } catch (err) {
     if (!(err instanceof MultipartParseError)) throw err;
-    // Parts with no header at all are valid MIME (CouchDB's own tests send them), which the
-    // parser refuses: give each such part a neutral header and try once more.
-    const patched = withEmptyHeadersFilled(body, boundary);
-    try {
-      if (patched === undefined) throw err;
-      parts = parse(patched);
-    } catch {
-      throw bad(`malformed multipart body: ${err.message}`, err);
-    }
+    throw bad(`malformed multipart body: ${err.message}`, err);
   }
   const [first, ...rest] = parts;
   if (!first || !(first.headers['content-type'] ?? 'application/json').toLowerCase().startsWith('application/json')) {

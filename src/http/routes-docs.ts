@@ -190,7 +190,8 @@ export function docRoutes(app: FastifyInstance, ctx: ServerContext): void {
       throw new RefugeError('bad_request', 'Destination is not a valid document id', { cause: err });
     }
     const destRev = new URLSearchParams(query).get('rev') ?? undefined;
-    const rev = str(req.query as Query, 'rev');
+    // The source revision: ?rev= or If-Match, which must agree (CouchDB reads both).
+    const rev = writeRev(req, undefined);
     const r = await db.copy(docIdOf(req), dest, { userCtx: req.user, ...(rev !== undefined && { rev }), ...(destRev !== undefined && { destRev }) });
     reply.code(201).header('ETag', `"${r.rev}"`).header('Location', absoluteUrl(req, `/${encodeURIComponent(req.params.db)}/${docPath(r.id)}`));
     return { ok: true, id: r.id, rev: r.rev };

@@ -615,12 +615,19 @@ describe('CouchDB API shapes', () => {
     assert.equal(over.status, 201);
     assert.match(over.body.rev, /^2-/);
     assert.equal((await request(`${u}/copies/dst`)).body.x, 1, 'the copy is of the revision asked for');
+    // If-Match names the source revision as ?rev= does; the two must agree.
+    const byEtag = await request(`${u}/copies/src`, { method: 'COPY', headers: { destination: 'dst-etag', 'if-match': `"${src.body.rev}"` } });
+    assert.equal(byEtag.status, 201, byEtag.text);
+    assert.equal((await request(`${u}/copies/dst-etag`)).body.x, 1);
+    const disagree = await request(`${u}/copies/src?rev=${src.body.rev}`, { method: 'COPY', headers: { destination: 'dst-no', 'if-match': '"2-' + 'a'.repeat(32) + '"' } });
+    assert.equal(disagree.status, 400);
+    assert.equal((await request(`${u}/copies/dst-no`)).status, 404);
     assert.equal((await copy()).status, 400);
     const absolute = await copy('http://localhost:5984/copies/elsewhere');
     assert.equal(absolute.status, 400);
     assert.equal(absolute.body.reason, 'Destination URL must be relative.');
     assert.equal((await request(`${u}/copies/nope`, { method: 'COPY', headers: { destination: 'x' } })).status, 404);
-    assert.equal((await request(`${u}/copies`)).body.doc_count, 2);
+    assert.equal((await request(`${u}/copies`)).body.doc_count, 3);
   });
 
   test('_local_docs lists local documents with _all_docs options, without totals', async () => {

@@ -65,6 +65,17 @@ test('a replicated multipart/related PUT stores the attachments that follow, gzi
   assert.equal(bareRes.status, 201, await bareRes.clone().text());
   assert.equal(await (await fetch(`${s.url}/db/bare/foo.txt`)).text(), 'this is 21 chars long');
   assert.equal(await (await fetch(`${s.url}/db/bare/bar.txt`)).text(), 'this is 20 chars lon');
+  // An even number of such parts (the JSON part has its header): the parser dropped every other one.
+  const even = [
+    `--B${CRLF}Content-Type: application/json${CRLF}${CRLF}${JSON.stringify({ _attachments: { 'a.txt': { follows: true, content_type: 'text/plain', length: 5 }, 'b.bin': { follows: true, content_type: 'application/octet-stream', length: 3 } } })}${CRLF}`,
+    `--B${CRLF}${CRLF}hello${CRLF}`,
+    `--B${CRLF}${CRLF}xyz${CRLF}`,
+    `--B--`,
+  ].join('');
+  const evenRes = await fetch(`${s.url}/db/even`, { method: 'PUT', headers: { 'content-type': 'multipart/related; boundary="B"' }, body: even });
+  assert.equal(evenRes.status, 201, await evenRes.clone().text());
+  assert.equal(await (await fetch(`${s.url}/db/even/a.txt`)).text(), 'hello');
+  assert.equal(await (await fetch(`${s.url}/db/even/b.bin`)).text(), 'xyz');
 
   // Without names, parts are taken in order.
   const plain = related({ _id: 'doc2', a: 1, _attachments: { 'x.bin': { content_type: 'application/octet-stream', follows: true, length: 3 } } }, [{ type: 'application/octet-stream', bytes: Buffer.from('xyz') }]);
