@@ -33,10 +33,11 @@ export async function batchWrite(
   userCtx: UserCtx,
   reply: FastifyReply,
   location?: (id: string) => string,
+  newEdits = true,
 ): Promise<{ ok: true; id: string }> {
   let id = doc._id ?? '';
   try {
-    id = (await db.put(doc, { userCtx })).id;
+    id = (await db.put(doc, { userCtx, newEdits })).id;
   } catch (err) {
     if (!isRefugeError(err, 'conflict')) throw err;
   }

@@ -155,8 +155,8 @@ export function docRoutes(app: FastifyInstance, ctx: ServerContext): void {
     checkDocumentSizes([doc], ctx.settings.maxDocumentSize, req.headers['content-length']);
     if (rev !== undefined) doc._rev = rev;
     const location = absoluteUrl(req, `/${encodeURIComponent(req.params.db)}/${docPath(id)}`);
-    if (str(q, 'batch') === 'ok') return batchWrite(db, doc, req.user, reply, () => location);
     const newEdits = bool(q, 'new_edits', true);
+    if (str(q, 'batch') === 'ok') return batchWrite(db, doc, req.user, reply, () => location, newEdits);
     const r = await db.put(doc, { newEdits, userCtx: req.user });
     // A write that deletes is 200, as CouchDB answers it (and a DELETE).
     reply.code(doc._deleted === true ? 200 : 201).header('ETag', `"${r.rev}"`).header('Location', location);

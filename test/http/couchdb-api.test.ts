@@ -338,6 +338,11 @@ describe('CouchDB API shapes', () => {
     const again = await request(`${u}/docs/batched?batch=ok`, { method: 'PUT', body: { v: 2 } });
     assert.equal(again.status, 202, 'a conflict is not reported in batch mode');
     assert.equal((await request(`${u}/docs/batched`)).body.v, 1);
+    // With new_edits=false, a replicated revision as any other write of one (it was dropped).
+    const branch = `1-${'b'.repeat(32)}`;
+    const replicated = await request(`${u}/docs/batched?batch=ok&new_edits=false`, { method: 'PUT', body: { _rev: branch, v: 9 } });
+    assert.equal(replicated.status, 202);
+    assert.deepEqual((await request(`${u}/docs/batched?rev=${branch}`)).body.v, 9);
     const postBatch = await request(`${u}/docs?batch=ok`, { method: 'POST', body: { v: 3 } });
     assert.equal(postBatch.status, 202);
     assert.match(postBatch.body.id, /^[0-9a-f]{32}$/);
