@@ -185,6 +185,9 @@ export class HttpPeer implements ReplicationPeer {
         return { results };
       } catch (err) {
         if (!(isRefugeError(err) && NO_BULK_GET.has(err.status))) throw err;
+        // A 404 is also what a deleted database (or a proxy in trouble) answers: only a database
+        // that is still there lacks the endpoint. Otherwise the batch fails, and is tried again.
+        if (err.status === 404) await this.info({ signal: options.signal });
         this.capabilities.bulkGet = false;
       }
     }
@@ -224,8 +227,11 @@ export class HttpPeer implements ReplicationPeer {
       if (!Array.isArray(body)) throw new RefugeError('bad_gateway', `${this.client.url}/${docPath(id)}: open_revs did not answer a list`);
       return { id, docs: body.map((e: Wire) => (e.ok ? { ok: e.ok as Doc } : missing(e.missing as string))) };
     } catch (err) {
-      if (!isRefugeError(err, 'not_found')) throw err;
-      return { id, docs: (wanted.length ? wanted : [undefined]).map((r) => missing(r)) };
+      // Asked for given revisions, a server answers 200 and marks the ones it lacks, the document
+      // gone or not: a 404 is the database's (or the link's), and skipping the revisions as missing
+      // would let a checkpoint pass them by for good.
+      if (!isRefugeError(err, 'not_found') || wanted.length > 0) throw err;
+      return { id, docs: [missing(undefined)] };
     }
   }
 
