@@ -264,6 +264,14 @@ export abstract class DatabaseBase {
     return this.writer.submit(fn, true);
   }
 
+  /**
+   * A write to storage failed (a full disk, say): the database refuses all work, and only opening
+   * it again (which replays what storage kept) makes it usable. A node does so on the next request.
+   */
+  get failed(): boolean {
+    return this.writer.failed;
+  }
+
   get isClosed(): boolean {
     return this.closed;
   }

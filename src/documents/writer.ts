@@ -50,6 +50,11 @@ export class Writer {
     private readonly onCommit: () => void,
   ) {}
 
+  /** A flush failed: every write from then on is refused (see fail). */
+  get failed(): boolean {
+    return this.failure !== null;
+  }
+
   submit<T>(run: (batch: WriteBatch) => Promise<T>, exclusive = false): Promise<T> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.closed) return Promise.reject(new RefugeError('closed', `database ${this.core.name} is closed`));

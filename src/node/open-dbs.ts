@@ -41,6 +41,13 @@ export class OpenDbs {
   /** Opens `name` (or joins its opening) and holds it: pinned for good, or leased until released. */
   async hold(name: string, how: 'pin' | 'lease'): Promise<Database> {
     let entry = this.entries.get(name);
+    if (entry?.db?.failed) {
+      // Its storage failed a write (a full disk, say): it refuses all work until opened again.
+      this.entries.delete(name);
+      const failed = entry;
+      this.closing.set(name, this.closeEntry(failed).finally(() => this.closing.delete(name)));
+      entry = undefined;
+    }
     if (entry) {
       this.entries.delete(name);
       this.entries.set(name, entry);

@@ -163,3 +163,34 @@ test('a finished replication between local databases does not keep them open', a
   assert.equal(source.isClosed, true, 'the source was closed for room once the job ended');
   assert.equal((await request(`${u}/db1/doc`)).body.v, 1);
 });
+
+test('a database whose storage failed a write (a full disk) is opened again on its next use', async () => {
+  await withNode({ maxOpenDbs: 10 }, async (node) => {
+    await node.createDb('full');
+    const db = await node.db('full');
+    await db.put({ _id: 'kept' });
+    await db.ensureFullCommit();
+    // The disk fills up: the next batch fails to write, and the database refuses all work.
+    const store = db.core.store as unknown as { chain(): { write(options?: unknown): Promise<void> } };
+    const chain = store.chain.bind(store);
+    store.chain = () => {
+      const c = chain();
+      c.write = async () => {
+        throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+      };
+      return c;
+    };
+    // Fast durability acknowledges the write; the flush after it fails.
+    await db.put({ _id: 'lost' }).catch(() => undefined);
+    await db.ensureFullCommit().catch(() => undefined);
+    assert.equal(db.failed, true);
+    await assert.rejects(db.put({ _id: 'refused' }), (err) => isRefugeError(err, 'internal'));
+    // Space again: the next request gets the database opened anew, with what storage kept.
+    await putVia(node, 'full', { _id: 'after' });
+    assert.deepEqual((await getVia(node, 'full', 'kept'))._id, 'kept');
+    assert.deepEqual((await getVia(node, 'full', 'after'))._id, 'after');
+    const again = await node.db('full');
+    assert.notEqual(again, db);
+    assert.equal(again.failed, false);
+  });
+});
