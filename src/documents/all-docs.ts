@@ -97,7 +97,7 @@ export async function allDocs(
     return { totalRows: ctx.docCount, offset: o.keys ? skip : Math.min(skip, rows.length), rows: rows.slice(skip, skip + limit) };
   }
 
-  if (limit === 0) return { totalRows: ctx.docCount, offset: skip, rows };
+  if (limit === 0 && skip === 0) return { totalRows: ctx.docCount, offset: 0, rows };
   let skipped = 0;
   outer: for await (const chunk of reader.scan(idRange(o), 512)) {
     for (const [key, v] of chunk) {
@@ -107,6 +107,8 @@ export async function allDocs(
         skipped++;
         continue;
       }
+      // `limit: 0` with a skip still counts the rows it passes over: no more than the range holds.
+      if (rows.length >= limit) break outer;
       const id = key.slice(DOC.length);
       const row: AllDocsRow = { id, key: id, value: { rev: head.rev } };
       if (o.includeDocs) row.doc = docOf(id, head.rev, v, o, ctx.revsLimit);

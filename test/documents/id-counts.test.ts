@@ -80,6 +80,8 @@ test('allDocs offset is the number of rows before the first one, as CouchDB coun
       const after = sorted.filter((x) => x > start).length;
       assert.equal((await db.allDocs({ startkey: start, limit: 2 })).offset, before, `startkey ${start}`);
       assert.equal((await db.allDocs({ startkey: start, limit: 2, skip: 3 })).offset, before + Math.min(3, sorted.length - before), `skip ${start}`);
+      // `limit: 0` counts only the rows its skip passes over, never past the end.
+      assert.equal((await db.allDocs({ startkey: start, limit: 0, skip: 5 })).offset, before + Math.min(5, sorted.length - before), `limit 0 ${start}`);
       assert.equal((await db.allDocs({ startkey: start, descending: true, limit: 2 })).offset, after, `descending ${start}`);
       assert.equal((await db.allDocs({ key: start })).offset, before, `key ${start}`);
     }
