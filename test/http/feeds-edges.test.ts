@@ -8,15 +8,7 @@ import { EventEmitter } from 'node:events';
 import { connect } from 'node:net';
 import { write } from '../../src/http/feed-stream.ts';
 import { request, startTestServer, type TestServer } from './server.ts';
-
-/** Waits for `predicate`, checking after each turn of the event loop's timers; fails after `ms`. */
-async function until(predicate: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+import { until } from '../helpers/until.ts';
 
 test('a feed write waiting for the socket to drain ends when the socket closes instead', async () => {
   const raw = Object.assign(new EventEmitter(), { destroyed: false, write: () => false });

@@ -4,15 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request, startTestServer, type TestServer } from './server.ts';
-
-/** Polls `predicate` every few ms; fails after `ms`. */
-async function until(predicate: () => boolean, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+import { until } from '../helpers/until.ts';
 
 /** Reads a streamed body chunk by chunk, handing back the text as it grows. */
 class StreamReader {

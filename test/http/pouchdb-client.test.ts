@@ -5,19 +5,11 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PouchDB, type Pouch } from './pouchdb.ts';
 import { startTestServer, type TestServer } from './server.ts';
+import { until } from '../helpers/until.ts';
 
 const REV_A = '1-' + 'a'.repeat(32);
 const REV_B = '1-' + 'b'.repeat(32);
 const REV_C = '2-' + 'c'.repeat(32);
-
-/** Resolves when `predicate` holds, checking every few ms, failing after `ms`. */
-async function until(predicate: () => boolean, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 describe('PouchDB (HTTP adapter) against Refuge', () => {
   let server: TestServer;
