@@ -41,9 +41,9 @@ export interface DbState {
    */
   recountPending?: boolean;
   /**
-   * The sequence a recount started from (above every sequence given before it). Derived indexes
-   * that read changes below it may hold writes the storage then lost, so they are rebuilt, as when
-   * they lag behind purges the database no longer remembers (purgedSince).
+   * The sequence the last recount started from (above every sequence given before it). A derived
+   * index built before it may hold writes the storage then lost: it is rebuilt, and records this
+   * value (Indexer.rebuiltFor), so it is not rebuilt again for the same recount.
    */
   recoveredSeq?: number;
 }

@@ -264,9 +264,15 @@ export abstract class DatabaseBase {
     return this.writer.submit(fn, true);
   }
 
+  /** The sequence the last recount after lost writes started from (DbState.recoveredSeq); 0 if none. */
+  get recoveredSeq(): number {
+    return this.core.state.recoveredSeq ?? 0;
+  }
+
   /**
    * A write to storage failed (a full disk, say): the database refuses all work, and only opening
-   * it again (which replays what storage kept) makes it usable. A node does so on the next request.
+   * it again (which replays what storage kept) makes it usable. A node does so on the next request
+   * for it, unless the database was handed out for good (RefugeNode.db()).
    */
   get failed(): boolean {
     return this.writer.failed;

@@ -140,13 +140,12 @@ async function trimPurgeInfos(core: DbCore, batch: WriteBatch, stored: number): 
 
 /**
  * Ids of documents purged after update seq `since`, newest purges first, from the infos kept.
- * `complete` is false when infos the caller needs were already dropped, or when `since` is below a
- * recount after lost writes (DbState.recoveredSeq): an index that far behind must be rebuilt. `state` is read after `reader` was opened, so it is never older than it.
+ * `complete` is false when infos the caller needs were already dropped: an index that far behind
+ * must be rebuilt. `state` is read after `reader` was opened, so it is never older than it.
  */
 export async function purgedSince(reader: KvReader, state: () => DbState, since: number): Promise<{ ids: string[]; complete: boolean }> {
   const ids = new Set<string>();
-  // Below recoveredSeq the storage lost writes an index may have read: nothing can say which.
-  if (state().purgeTrimmedSeq > since || (state().recoveredSeq ?? 0) > since) return { ids: [], complete: false };
+  if (state().purgeTrimmedSeq > since) return { ids: [], complete: false };
   // Infos are in purge order and their update seqs never decrease along it: stop at the first old one.
   scan: for await (const chunk of reader.scan({ gte: PURGE_INFO, lt: PURGE_INFO_END, reverse: true }, 64)) {
     for (const [, value] of chunk) {

@@ -20,6 +20,9 @@ interface ParsedChanges {
   timeout?: number;
 }
 
+/** The largest request body a design filter function gets as `req.body` (see filterRequest). */
+const FILTER_BODY_LIMIT = 16 * 1024;
+
 /** The parts of CouchDB's request object a design filter function reads beyond `query` (design-docs.ts). */
 function filterRequest(req: FastifyRequest): Record<string, unknown> {
   const path = req.url.split('?')[0]!;
@@ -29,11 +32,14 @@ function filterRequest(req: FastifyRequest): Record<string, unknown> {
     const eq = part.indexOf('=');
     if (eq > 0) cookie[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
   }
+  // CouchDB hands the raw body as text, and the string "undefined" for a GET. The sandbox takes the
+  // request again with every document it filters: a large body (a long doc_ids list) would cost its
+  // size per document, so one over FILTER_BODY_LIMIT is handed as for a GET.
+  const text = req.body === undefined ? undefined : JSON.stringify(req.body);
   return {
     method: req.method,
     headers: { ...req.headers },
-    // CouchDB hands the raw body as text, and the string "undefined" for a GET.
-    body: req.body === undefined ? 'undefined' : JSON.stringify(req.body),
+    body: text === undefined || text.length > FILTER_BODY_LIMIT ? 'undefined' : text,
     path: segments,
     requested_path: segments,
     raw_path: req.url,

@@ -59,14 +59,15 @@ export class IndexFeeder {
     const batchSize = this.options.batchSize ?? 1000;
     const target = (await this.db.info()).updateSeq;
     let since = await this.indexer.indexedSeq();
+    // After a recount for lost writes, an index built before it may hold what was lost: it is
+    // rebuilt once, and records the recount, so a rebuild cut short resumes like any build.
+    const recovered = this.db.recoveredSeq;
+    const stale = this.indexer.rebuiltFor ? (await this.indexer.rebuiltFor()) < recovered : since > 0 && since < recovered;
     // An index ahead of its database read writes the database no longer has (its storage lost
     // them, and its counters with them): nothing tells which rows they left, so it starts again.
     if (since > target) since = await this.rebuild('is ahead of its database');
+    else if (stale) since = await this.rebuild('may hold writes the database lost');
     else if (since > 0 && since < target) since = await this.applyPurges(since);
-    // Built from 0 where a checkpoint below the database's threshold (purges it no longer remembers,
-    // a recount after lost writes) could not be resumed from, the next run would start over: such a
-    // build records its sequence only once complete (changes applied again after a cut are harmless).
-    const holdCheckpoints = since === 0 && since < target && !(await this.db.purgedSince(0)).complete;
     while (since < target) {
       // With `_conflicts`, as CouchDB hands documents to map functions (views that list conflicts).
       const { results, lastSeq } = await this.db.changes({ since, limit: batchSize, includeDocs: true, conflicts: true });
@@ -81,18 +82,17 @@ export class IndexFeeder {
         deleted: row.deleted === true,
         ...(row.deleted || !row.doc ? {} : { doc: row.doc }),
       }));
-      await this.indexer.apply(batch, holdCheckpoints ? 0 : lastSeq);
+      await this.indexer.apply(batch, lastSeq);
       if (lastSeq <= since) throw new RefugeError('internal', `changes feed did not advance past ${since}`);
       since = lastSeq;
     }
-    if (holdCheckpoints) await this.indexer.apply([], since);
     return since;
   }
 
   /** Drops the index so that it is built again from sequence 0 (which it answers). */
   private async rebuild(why: string): Promise<number> {
     if (!this.indexer.reset) throw new RefugeError('internal', `this ${this.indexer.kind} index ${why}, and cannot be rebuilt`);
-    await this.indexer.reset();
+    await this.indexer.reset(this.db.recoveredSeq);
     return 0;
   }
 
@@ -103,7 +103,7 @@ export class IndexFeeder {
    */
   private async applyPurges(since: number): Promise<number> {
     const { ids, complete } = await this.db.purgedSince(since);
-    if (!complete) return this.rebuild('lags behind more purges than the database keeps, or writes it lost');
+    if (!complete) return this.rebuild('lags behind more purges than the database keeps');
     if (ids.length === 0) return since;
     const { rows } = await this.db.allDocs({ keys: ids });
     const gone = rows.filter((r) => r.error === 'not_found').map((r) => r.key);

@@ -24,9 +24,13 @@ export interface Indexer {
   apply(changes: readonly IndexerChange[], upTo: number): Promise<void>;
   /**
    * Drops everything and starts again from sequence 0. Needed when the index lags behind more
-   * purges than the database remembers (`purged_infos_limit`): it cannot tell which rows to drop.
+   * purges than the database remembers (`purged_infos_limit`): it cannot tell which rows to drop;
+   * or when the database lost writes the index may have read (a recount, `recoveredSeq`), which
+   * `recoveredSeq` here records, so that the rebuild resumes after a cut rather than starting over.
    */
-  reset?(): Promise<void>;
+  reset?(recoveredSeq?: number): Promise<void>;
+  /** The `recoveredSeq` recorded by the last reset (0 when none): the recount it was rebuilt after. */
+  rebuiltFor?(): Promise<number>;
   close(): Promise<void>;
 }
 

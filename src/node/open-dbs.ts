@@ -41,8 +41,10 @@ export class OpenDbs {
   /** Opens `name` (or joins its opening) and holds it: pinned for good, or leased until released. */
   async hold(name: string, how: 'pin' | 'lease'): Promise<Database> {
     let entry = this.entries.get(name);
-    if (entry?.db?.failed) {
+    if (entry?.db?.failed && !entry.pinned) {
       // Its storage failed a write (a full disk, say): it refuses all work until opened again.
+      // Not one handed out by RefugeNode.db(): its holders (the `_replicator` watcher, embedding
+      // code) keep that object and its feeds, and are promised it stays open; it fails visibly.
       this.entries.delete(name);
       const failed = entry;
       this.closing.set(name, this.closeEntry(failed).finally(() => this.closing.delete(name)));

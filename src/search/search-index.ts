@@ -50,6 +50,8 @@ export class SearchIndex implements Indexer {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private lastSaveEnd = 0;
   private closed = false;
+  /** See Indexer.rebuiltFor: kept in memory and with each snapshot. */
+  private rebuiltForSeq: number;
 
   private constructor(
     private readonly options: SearchIndexOptions,
@@ -57,6 +59,7 @@ export class SearchIndex implements Indexer {
     private meta: SnapshotMeta | undefined,
   ) {
     this.seq = this.savedSeq = meta?.seq ?? 0;
+    this.rebuiltForSeq = meta?.rebuiltFor ?? 0;
     this.stats.loadedSeq = this.seq;
   }
 
@@ -77,6 +80,10 @@ export class SearchIndex implements Indexer {
   /** The seq the in-memory index reflects (the snapshot's right after open). */
   async indexedSeq(): Promise<number> {
     return this.seq;
+  }
+
+  async rebuiltFor(): Promise<number> {
+    return this.rebuiltForSeq;
   }
 
   get documentCount(): number {
@@ -109,7 +116,7 @@ export class SearchIndex implements Indexer {
   }
 
   /** Empties the index and its snapshot, to be rebuilt from sequence 0 (it lagged behind purges). */
-  async reset(): Promise<void> {
+  async reset(recoveredSeq = 0): Promise<void> {
     this.check();
     this.clearTimer();
     await this.saving;
@@ -118,6 +125,7 @@ export class SearchIndex implements Indexer {
     this.meta = undefined;
     this.seq = this.savedSeq = 0;
     this.unsaved = 0;
+    this.rebuiltForSeq = recoveredSeq;
   }
 
   /** Answers a query from the index as it is (no catching up: see SearchIndexes for that). */
@@ -178,7 +186,7 @@ export class SearchIndex implements Indexer {
     const seq = this.seq;
     const unsaved = this.unsaved;
     const text = JSON.stringify(this.library);
-    this.meta = await writeSnapshot(this.options.store, this.options.prefix, { signature: this.options.signature, seq, text }, this.meta);
+    this.meta = await writeSnapshot(this.options.store, this.options.prefix, { signature: this.options.signature, seq, text, rebuiltFor: this.rebuiltForSeq }, this.meta);
     this.savedSeq = seq;
     this.unsaved -= unsaved;
     this.stats.saves++;

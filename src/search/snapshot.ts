@@ -18,6 +18,8 @@ export interface SnapshotMeta {
   gen: number;
   chunks: number;
   length: number;
+  /** The database recount the index was last rebuilt after (Indexer.rebuiltFor); absent for none. */
+  rebuiltFor?: number;
 }
 
 const metaKey = (prefix: string): string => `${prefix}meta`;
@@ -71,7 +73,7 @@ export async function loadSnapshot(
 export async function writeSnapshot(
   store: KvStore,
   prefix: string,
-  snapshot: { signature: string; seq: number; text: string },
+  snapshot: { signature: string; seq: number; text: string; rebuiltFor?: number },
   previous: SnapshotMeta | undefined,
 ): Promise<SnapshotMeta> {
   const gen = (previous?.gen ?? 0) + 1;
@@ -83,6 +85,7 @@ export async function writeSnapshot(
     gen,
     chunks: pieces.length,
     length: snapshot.text.length,
+    ...(snapshot.rebuiltFor ? { rebuiltFor: snapshot.rebuiltFor } : {}),
   };
   const ops = new Map<string, string | null>();
   if (previous) for (let i = 0; i < previous.chunks; i++) ops.set(chunkKey(prefix, previous.gen, i), null);

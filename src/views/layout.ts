@@ -11,6 +11,8 @@ export interface GroupMeta {
   seq: number;
   /** Rows per view, in the group's view order. */
   rows: number[];
+  /** The database recount the group was last rebuilt after (Indexer.rebuiltFor); absent for none. */
+  rebuiltFor?: number;
 }
 
 export class GroupLayout {

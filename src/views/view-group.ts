@@ -75,6 +75,10 @@ export class ViewGroup implements Indexer {
     return this.meta.seq;
   }
 
+  async rebuiltFor(): Promise<number> {
+    return this.meta.rebuiltFor ?? 0;
+  }
+
   /** The indexed sequence without a promise (what queries report as update_seq). */
   get seq(): number {
     return this.meta.seq;
@@ -137,7 +141,7 @@ export class ViewGroup implements Indexer {
           if (entries.length > 0) chain.put(this.layout.backKey(c.id), entries.join('\u0000'));
           else if (prev.length > 0) chain.del(this.layout.backKey(c.id));
         });
-        const meta: GroupMeta = { seq: Math.max(upTo, this.meta.seq), rows };
+        const meta: GroupMeta = { seq: Math.max(upTo, this.meta.seq), rows, ...(this.meta.rebuiltFor ? { rebuiltFor: this.meta.rebuiltFor } : {}) };
         chain.put(this.layout.metaKey, JSON.stringify(meta));
         await this.store.batch(ops);
         this.meta = meta;
@@ -252,13 +256,13 @@ export class ViewGroup implements Indexer {
    * remembers). Rows go before the meta: a crash in between leaves the old seq, and the same lag
    * makes the next catch-up reset again.
    */
-  async reset(): Promise<void> {
+  async reset(recoveredSeq = 0): Promise<void> {
     this.check();
     await this.lock.write(async () => {
       const { gte, lt } = this.layout.range();
       await this.store.clear({ gte, lt: this.layout.metaKey });
       await this.store.clear({ gt: this.layout.metaKey, lt });
-      const meta: GroupMeta = { seq: 0, rows: this.def.views.map(() => 0) };
+      const meta: GroupMeta = { seq: 0, rows: this.def.views.map(() => 0), ...(recoveredSeq > 0 ? { rebuiltFor: recoveredSeq } : {}) };
       await this.store.batch([{ type: 'put', key: this.layout.metaKey, value: JSON.stringify(meta) }]);
       this.meta = meta;
       this.blocks.clear();

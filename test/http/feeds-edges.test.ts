@@ -33,6 +33,7 @@ describe('_changes feeds at their edges', () => {
     const ddoc = {
       filters: {
         hdr: 'function (doc, req) { return req.headers["x-k"] === "yes" && req.method === "POST" && req.info.update_seq > 0 && JSON.parse(req.body).k === 1 && req.path[1] === "_changes"; }',
+        nobody: 'function (doc, req) { return req.body === "undefined"; }',
       },
     };
     assert.equal((await request(`${base}/_design/f`, { method: 'PUT', body: ddoc })).status, 201);
@@ -91,5 +92,10 @@ describe('_changes feeds at their edges', () => {
     assert.equal((asked.body as { results: unknown[] }).results.length, 202);
     const without = await request(`${base}/_changes?filter=f/hdr`, { method: 'POST', body: { k: 1 } });
     assert.equal((without.body as { results: unknown[] }).results.length, 0);
+    // A large body is handed as for a GET: the sandbox takes the request again per document.
+    const small = await request(`${base}/_changes?filter=f/nobody`, { method: 'POST', body: { k: 1 } });
+    assert.equal((small.body as { results: unknown[] }).results.length, 0);
+    const large = await request(`${base}/_changes?filter=f/nobody`, { method: 'POST', body: { pad: 'p'.repeat(20_000) } });
+    assert.equal((large.body as { results: unknown[] }).results.length, 202);
   });
 });

@@ -166,9 +166,10 @@ test('a finished replication between local databases does not keep them open', a
 
 test('a database whose storage failed a write (a full disk) is opened again on its next use', async () => {
   await withNode({ maxOpenDbs: 10 }, async (node) => {
-    await node.createDb('full');
-    const db = await node.db('full');
-    await db.put({ _id: 'kept' });
+    await node.createDb('full', { hold: false });
+    await putVia(node, 'full', { _id: 'kept' });
+    const lease = await node.lease('full');
+    const db = lease.db;
     await db.ensureFullCommit();
     // The disk fills up: the next batch fails to write, and the database refuses all work.
     const store = db.core.store as unknown as { chain(): { write(options?: unknown): Promise<void> } };
@@ -185,12 +186,36 @@ test('a database whose storage failed a write (a full disk) is opened again on i
     await db.ensureFullCommit().catch(() => undefined);
     assert.equal(db.failed, true);
     await assert.rejects(db.put({ _id: 'refused' }), (err) => isRefugeError(err, 'internal'));
+    lease.release();
     // Space again: the next request gets the database opened anew, with what storage kept.
     await putVia(node, 'full', { _id: 'after' });
     assert.deepEqual((await getVia(node, 'full', 'kept'))._id, 'kept');
     assert.deepEqual((await getVia(node, 'full', 'after'))._id, 'after');
-    const again = await node.db('full');
-    assert.notEqual(again, db);
-    assert.equal(again.failed, false);
+    const again = await node.lease('full');
+    assert.notEqual(again.db, db);
+    assert.equal(again.db.failed, false);
+    again.release();
+  });
+});
+
+test('a failed database handed out for good (RefugeNode.db) stays that object: its holders see it fail', async () => {
+  await withNode({ maxOpenDbs: 10 }, async (node) => {
+    await node.createDb('pinned');
+    const db = await node.db('pinned');
+    await db.put({ _id: 'kept' });
+    await db.ensureFullCommit();
+    const store = db.core.store as unknown as { chain(): { write(options?: unknown): Promise<void> } };
+    store.chain = ((chain) => () => {
+      const c = chain();
+      c.write = async () => {
+        throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+      };
+      return c;
+    })(store.chain.bind(store));
+    await db.put({ _id: 'lost' }).catch(() => undefined);
+    await db.ensureFullCommit().catch(() => undefined);
+    assert.equal(db.failed, true);
+    assert.equal(await node.db('pinned'), db);
+    assert.equal(db.isClosed, false);
   });
 });
