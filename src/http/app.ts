@@ -5,7 +5,7 @@ import { parse as parseQuery } from 'node:querystring';
 import type { Duplex } from 'node:stream';
 import cors from '@fastify/cors';
 import websocket from '@fastify/websocket';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { RefugeError } from '../errors/index.ts';
 import { ADMIN_PARTY, ANONYMOUS, type UserCtx } from './auth.ts';
 import { releaseLeases, type ServerContext } from './context.ts';
@@ -18,6 +18,7 @@ import { allowedMethods, endpointMethodError, isFormUploadPath, isJsonPutPath } 
 import { docFromMultipart, formFromMultipart } from './multipart.ts';
 import { authorizePeer, CONTENT_SHA256, digestChecked, PEER_AUTH_PREFIX } from './peer-auth.ts';
 import { badContentType, clientErrorHandler, errorHandler } from './errors.ts';
+import { decodedBody } from './content-encoding.ts';
 import { blobRoutes, type BlobRouteOptions } from './routes-blobs.ts';
 import { bulkRoutes } from './routes-bulk.ts';
 import { changesRoutes } from './routes-changes.ts';
@@ -122,10 +123,16 @@ export function buildApp(ctx: ServerContext, options: AppOptions = {}): FastifyI
   // JSON.parse makes `__proto__` an ordinary own key, which is what a document store wants.
   // Bytes are decoded strictly: invalid UTF-8 is refused rather than stored as U+FFFD.
   const utf8 = new TextDecoder('utf-8', { fatal: true });
-  const parseJson = (_req: unknown, body: string | Buffer, done: (err: Error | null, body?: unknown) => void): void => {
-    if ((body as Buffer).length === 0) return done(null, undefined);
+  const parseJson = (req: FastifyRequest, body: string | Buffer, done: (err: Error | null, body?: unknown) => void): void => {
+    let bytes: Buffer;
     try {
-      done(null, JSON.parse(utf8.decode(body as Buffer)));
+      bytes = decodedBody(req.headers, body as Buffer, bodyLimit);
+    } catch (err) {
+      return done(err as Error, undefined);
+    }
+    if (bytes.length === 0) return done(null, undefined);
+    try {
+      done(null, JSON.parse(utf8.decode(bytes)));
     } catch (err) {
       done(new RefugeError('bad_request', 'invalid UTF-8 JSON', { cause: err }), undefined);
     }
@@ -138,7 +145,7 @@ export function buildApp(ctx: ServerContext, options: AppOptions = {}): FastifyI
   // document with those attachments inline, so the route handles it as any JSON write.
   app.addContentTypeParser('multipart/related', { parseAs: 'buffer', bodyLimit }, (req, body, done) => {
     try {
-      done(null, docFromMultipart(body as Buffer, req.headers['content-type'], bodyLimit));
+      done(null, docFromMultipart(decodedBody(req.headers, body as Buffer, bodyLimit), req.headers['content-type'], bodyLimit));
     } catch (err) {
       done(err as Error, undefined);
     }
@@ -148,7 +155,7 @@ export function buildApp(ctx: ServerContext, options: AppOptions = {}): FastifyI
   app.addContentTypeParser('multipart/form-data', { parseAs: 'buffer', bodyLimit }, (req, body, done) => {
     if (req.method !== 'POST' || !isFormUploadPath(req.url)) return done(req.is404 ? null : badContentType(), undefined);
     try {
-      done(null, formFromMultipart(body as Buffer, req.headers['content-type'], bodyLimit));
+      done(null, formFromMultipart(decodedBody(req.headers, body as Buffer, bodyLimit), req.headers['content-type'], bodyLimit));
     } catch (err) {
       done(err as Error, undefined);
     }
@@ -158,7 +165,11 @@ export function buildApp(ctx: ServerContext, options: AppOptions = {}): FastifyI
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'buffer', bodyLimit }, (req, body, done) => {
     if (req.method === 'PUT' && isJsonPutPath(req.url)) return parseJson(req, body, done);
     if (req.url.split('?', 1)[0] !== '/_session') return done(badContentType(), undefined);
-    done(null, Object.fromEntries(new URLSearchParams((body as Buffer).toString('utf8'))));
+    try {
+      done(null, Object.fromEntries(new URLSearchParams(decodedBody(req.headers, body as Buffer, bodyLimit).toString('utf8'))));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
   });
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (req, body, done) => {
     if (req.method === 'PUT' && isJsonPutPath(req.url)) return parseJson(req, body, done);

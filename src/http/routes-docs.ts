@@ -12,6 +12,7 @@ import { checkDeclaredLength, withBody } from './blob-body.ts';
 import { docPath } from '../replication/index.ts';
 import { absoluteUrl, dbOf, type ServerContext } from './context.ts';
 import { batchWrite, checkDocumentSizes, documentBody } from './doc-writes.ts';
+import { decodedStream } from './content-encoding.ts';
 import { accepts, docRelated, followedDigests, openRevsMixed, type BlobSource } from './multipart.ts';
 import { bool, json, jsonStringArray, str, type Query } from './params.ts';
 
@@ -266,7 +267,13 @@ export function docRoutes(app: FastifyInstance, ctx: ServerContext): void {
   // Attachment bodies are any media type and stream straight into the blob store.
   void app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
+    scope.addContentTypeParser('*', (req, payload, done) => {
+      try {
+        done(null, decodedStream(req.headers, payload));
+      } catch (err) {
+        done(err as Error, undefined);
+      }
+    });
     for (const path of ['/:db/:docid/*', '/:db/_design/:ddoc/*']) {
       scope.get(path, getAtt);
       scope.put(path, putAtt);

@@ -1,0 +1,45 @@
+// Request bodies sent gzip-encoded are read as the bytes they encode (JSON, multipart, attachments),
+// never past the body limit; an encoding Refuge cannot read is a 415 and writes nothing.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { gzipSync } from 'node:zlib';
+import { request, startTestServer } from './server.ts';
+
+test('gzip bodies are read decompressed; unknown encodings are 415; a zip bomb is 413', async (t) => {
+  const server = await startTestServer({ bodyLimit: 1024 * 1024 });
+  t.after(() => server.close());
+  const db = `${server.url}/enc`;
+  assert.equal((await request(db, { method: 'PUT' })).status, 201);
+  const post = (path: string, body: Uint8Array, headers: Record<string, string>) =>
+    fetch(`${db}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+
+  const docs = { docs: [{ _id: 'a', v: 1 }, { _id: 'b', v: 2 }] };
+  const zipped = await post('/_bulk_docs', gzipSync(JSON.stringify(docs)), { 'content-encoding': 'gzip' });
+  assert.equal(zipped.status, 201, await zipped.clone().text());
+  assert.equal((await request(`${db}/b`)).body.v, 2);
+
+  // An attachment sent gzip-encoded is stored as the bytes it encodes.
+  const text = 'hello, compressed world '.repeat(100);
+  const rev = (await request(`${db}/a`)).body._rev as string;
+  const att = await fetch(`${db}/a/t.txt?rev=${rev}`, { method: 'PUT', headers: { 'content-type': 'text/plain', 'content-encoding': 'gzip' }, body: gzipSync(text) });
+  assert.equal(att.status, 201, await att.clone().text());
+  assert.equal(await (await fetch(`${db}/a/t.txt`)).text(), text);
+
+  for (const encoding of ['br', 'deflate', 'compress']) {
+    const refused = await post('/_bulk_docs', Buffer.from(JSON.stringify({ docs: [{ _id: `x-${encoding}` }] })), { 'content-encoding': encoding });
+    assert.equal(refused.status, 415, encoding);
+    assert.equal(((await refused.json()) as { error: string }).error, 'bad_content_type');
+    assert.equal((await request(`${db}/x-${encoding}`)).status, 404);
+  }
+  // Plain bytes said to be gzip are not gzip.
+  const lying = await post('/_bulk_docs', Buffer.from(JSON.stringify({ docs: [{ _id: 'lie' }] })), { 'content-encoding': 'gzip' });
+  assert.equal(lying.status, 400);
+  // 8 MB of JSON in a few kilobytes: past the 1 MiB body limit once decompressed.
+  const bomb = gzipSync(JSON.stringify({ docs: [{ _id: 'bomb', pad: ' '.repeat(8 * 1024 * 1024) }] }));
+  assert.ok(bomb.length < 64 * 1024);
+  const exploded = await post('/_bulk_docs', bomb, { 'content-encoding': 'gzip' });
+  assert.equal(exploded.status, 413);
+  assert.equal((await request(`${db}/bomb`)).status, 404);
+  assert.equal((await request(db)).body.doc_count, 2);
+});
