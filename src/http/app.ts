@@ -19,6 +19,7 @@ import { docFromMultipart, formFromMultipart } from './multipart.ts';
 import { authorizePeer, CONTENT_SHA256, digestChecked, PEER_AUTH_PREFIX } from './peer-auth.ts';
 import { badContentType, clientErrorHandler, errorHandler } from './errors.ts';
 import { decodedBody } from './content-encoding.ts';
+import { pipelineInOrder } from './pipelining.ts';
 import { blobRoutes, type BlobRouteOptions } from './routes-blobs.ts';
 import { bulkRoutes } from './routes-bulk.ts';
 import { changesRoutes } from './routes-changes.ts';
@@ -110,6 +111,8 @@ export function buildApp(ctx: ServerContext, options: AppOptions = {}): FastifyI
   });
   // CouchDB's COPY (copy a document) is a method Fastify does not know by default.
   app.addHttpMethod('COPY');
+  // Before any other hook: a pipelined request waits for the one before it on its connection.
+  pipelineInOrder(app);
   // First, so its hook runs before authentication: preflights are answered without credentials,
   // and a 401 still carries the headers that let the page read it.
   if (options.cors) void app.register(cors, corsPluginOptions(options.cors));

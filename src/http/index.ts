@@ -13,6 +13,8 @@ import { HttpStats } from './http-stats.ts';
 import { Auth, parseAdmin, type AdminCredentials } from './auth.ts';
 import type { ServerContext } from './context.ts';
 import type { PeerAccess } from './peer-auth.ts';
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 
 export { buildApp } from './app.ts';
 export { parseCorsOrigins, type CorsSettings } from './cors.ts';
@@ -82,6 +84,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     await ctx.jobs.start();
   }
   const app = buildApp(ctx, options);
+  // Connections that have not sent a whole request yet (a browser opens some ahead of time) are not
+  // idle to Node, and were waited for until REQUEST_END_MS at close: they are cut at once.
+  const unasked = new Set<Socket>();
+  app.server.on('connection', (socket: Socket) => {
+    unasked.add(socket);
+    socket.once('close', () => unasked.delete(socket));
+  });
+  app.server.on('request', (req: IncomingMessage) => unasked.delete(req.socket));
   try {
     await app.listen({ host, port: options.port ?? 6986 });
   } catch (err) {
@@ -111,6 +121,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         // Requests under way are answered before their sockets close, within REQUEST_END_MS; a
         // client that keeps one open longer (a stalled upload) is cut then.
         const closed = app.close();
+        for (const socket of unasked) socket.destroy();
         let limit: ReturnType<typeof setTimeout> | undefined;
         await Promise.race([closed, new Promise((resolve) => (limit = setTimeout(resolve, REQUEST_END_MS)))]);
         clearTimeout(limit);

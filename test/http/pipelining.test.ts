@@ -1,0 +1,63 @@
+// Requests pipelined on one connection are answered in order and run in order: a GET sent right
+// behind a PUT sees what the PUT wrote.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { request, startTestServer } from './server.ts';
+
+test('a GET pipelined right behind a PUT sees the PUT', async (t) => {
+  const server = await startTestServer();
+  t.after(() => server.close());
+  assert.equal((await request(`${server.url}/pipe`, { method: 'PUT' })).status, 201);
+  const url = new URL(server.url);
+  const socket = connect(Number(url.port), url.hostname);
+  t.after(() => socket.destroy());
+  await new Promise<void>((resolve) => socket.once('connect', resolve));
+  const rounds = 5;
+  let wire = '';
+  for (let i = 0; i < rounds; i++) {
+    const body = JSON.stringify({ i });
+    wire += `PUT /pipe/k${i} HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+    wire += `GET /pipe/k${i} HTTP/1.1\r\nHost: ${url.host}\r\n\r\n`;
+  }
+  let text = '';
+  const answered = new Promise<void>((resolve) => {
+    socket.on('data', (chunk: Buffer) => {
+      text += chunk.toString('utf8');
+      if ((text.match(/HTTP\/1\.1 \d{3}/g) ?? []).length === rounds * 2 && /\}\s*$/.test(text)) resolve();
+    });
+  });
+  socket.write(wire);
+  await answered;
+  const statuses = (text.match(/HTTP\/1\.1 (\d{3})/g) ?? []).map((s) => s.slice(9));
+  assert.deepEqual(statuses, Array.from({ length: rounds }, () => ['201', '200']).flat());
+});
+
+test('close() cuts connections that never sent a request at once (it waited for them 10 s)', async () => {
+  const server = await startTestServer();
+  const url = new URL(server.url);
+  const sockets = await Promise.all(
+    Array.from({ length: 10 }, (_, i) => {
+      const socket = connect(Number(url.port), url.hostname);
+      // Cut by the server: a reset is the expected end.
+      socket.on('error', () => undefined);
+      return new Promise<ReturnType<typeof connect>>((resolve) =>
+        socket.once('connect', () => {
+          // Half of them start a request and stop mid-headers.
+          if (i % 2 === 1) socket.write(`GET /_up HTTP/1.1\r\nHost: ${url.host}\r\n`);
+          resolve(socket);
+        }),
+      );
+    }),
+  );
+  const gone = Promise.all(sockets.map((s) => new Promise((resolve) => s.once('close', resolve))));
+  let guard: ReturnType<typeof setTimeout> | undefined;
+  const outcome = await Promise.race([
+    server.close().then(() => 'closed'),
+    new Promise((resolve) => (guard = setTimeout(() => resolve('still waiting after 5 s'), 5000))),
+  ]);
+  clearTimeout(guard);
+  assert.equal(outcome, 'closed');
+  await gone;
+});
