@@ -4,13 +4,14 @@
 // given store under `<root><signature>!`, so it survives restarts and is reused without a rebuild.
 
 import type { Database, Doc } from '../documents/index.ts';
-import { RefugeError, isRefugeError } from '../errors/index.ts';
+import { RefugeError } from '../errors/index.ts';
 import { IndexFeeder, type UpdateMode } from '../indexers/index.ts';
 import { createSandbox } from '../sandbox/index.ts';
 import type { KvStore } from '../storage/index.ts';
 import { viewCleanup } from './cleanup.ts';
+import { dbFetcher } from './db-fetcher.ts';
 import { parseDesignDoc, type DesignDef } from './design-doc.ts';
-import type { DocRef, FetchDocs } from './map-query.ts';
+import type { FetchDocs } from './map-query.ts';
 import type { ViewQueryOptions } from './query-options.ts';
 import type { SandboxFactory, ViewSandbox } from './sandbox-face.ts';
 import { ViewGroup, type ViewResult } from './view-group.ts';
@@ -281,28 +282,4 @@ async function closeGroup(open: OpenGroup | undefined): Promise<void> {
   open.closed = true;
   await open.group.close();
   open.sandbox?.dispose();
-}
-
-/** include_docs from the database: current revisions through allDocs, pinned ones (`_rev`) one by one. */
-export function dbFetcher(db: Database): FetchDocs {
-  return async (refs: readonly DocRef[], { conflicts, attachments }) => {
-    const out: Array<Doc | null> = new Array(refs.length).fill(null);
-    const current = refs.map((r, i) => [r, i] as const).filter(([r]) => r.rev === undefined);
-    if (current.length > 0) {
-      const res = await db.allDocs({ keys: current.map(([r]) => r.id), includeDocs: true, conflicts, ...(attachments && { attachments: true }) });
-      res.rows.forEach((row, n) => {
-        out[current[n]![1]] = row.doc ?? null;
-      });
-    }
-    for (let i = 0; i < refs.length; i++) {
-      const r = refs[i]!;
-      if (r.rev === undefined) continue;
-      try {
-        out[i] = await db.get(r.id, { rev: r.rev, conflicts, ...(attachments && { attachments: true }) });
-      } catch (err) {
-        if (!isRefugeError(err, 'not_found')) throw err;
-      }
-    }
-    return out;
-  };
 }
