@@ -4,20 +4,33 @@
 
 import type { FastifyInstance } from 'fastify';
 
-/** Per connection, the end of its latest request's response. */
-const latest = new WeakMap<object, Promise<void>>();
+interface Connection {
+  busy: boolean;
+  /** Requests parsed while one was under way, in order. */
+  waiting: Array<() => void>;
+}
+
+/** Per socket; no promise per request, so a connection that does not pipeline pays a listener only. */
+const connections = new WeakMap<object, Connection>();
 
 export function pipelineInOrder(app: FastifyInstance): void {
   app.addHook('onRequest', (req, reply, done) => {
     const socket = req.raw.socket;
-    const previous = latest.get(socket);
+    let c = connections.get(socket);
+    if (c === undefined) connections.set(socket, (c = { busy: false, waiting: [] }));
+    const conn = c;
     // A response emits 'close' once it is sent or cut off (a hijacked feed's when it ends).
-    const ended = new Promise<void>((resolve) => reply.raw.once('close', resolve));
-    latest.set(socket, ended);
-    void ended.then(() => {
-      if (latest.get(socket) === ended) latest.delete(socket);
-    });
-    if (previous === undefined) done();
-    else void previous.then(() => done());
+    const start = () => {
+      reply.raw.once('close', () => {
+        const next = conn.waiting.shift();
+        if (next) next();
+        else conn.busy = false;
+      });
+      done();
+    };
+    if (!conn.busy) {
+      conn.busy = true;
+      start();
+    } else conn.waiting.push(start);
   });
 }
