@@ -2,6 +2,7 @@
 // tricks, a size limit, CouchDB-shaped errors, and the admin check before any handler runs.
 
 import { parse as parseQuery } from 'node:querystring';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import cors from '@fastify/cors';
 import websocket from '@fastify/websocket';
@@ -91,6 +92,9 @@ export function buildApp(ctx: ServerContext, options: AppOptions = {}): FastifyI
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit,
+    // Node answers a request without Host with a bare 400 of its own; CouchDB serves it (HTTP/1.0
+    // clients and tools send none), and the checks below judge it like any request.
+    http: { requireHostHeader: false },
     return503OnClosing: true,
     // Closing cuts idle keep-alive sockets at once; a request under way is answered first (index.ts
     // bounds how long that may take): cutting it lost the answer to a write that was made.
@@ -116,6 +120,12 @@ export function buildApp(ctx: ServerContext, options: AppOptions = {}): FastifyI
   // First, so its hook runs before authentication: preflights are answered without credentials,
   // and a 401 still carries the headers that let the page read it.
   if (options.cors) void app.register(cors, corsPluginOptions(options.cors));
+  // An Expect other than 100-continue: Node's own 417 has no body; CouchDB's answers carry JSON.
+  app.server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
+    const body = JSON.stringify({ error: 'expectation_failed', reason: `Expect: ${String(req.headers.expect)} is not supported` });
+    res.writeHead(417, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+    res.end(body);
+  });
   // CONNECT never reaches a route; without a listener Node drops the socket unanswered.
   app.server.on('connect', (_req, socket: Duplex) => {
     const body = JSON.stringify({ error: 'method_not_allowed', reason: 'CONNECT is not supported' });

@@ -61,3 +61,26 @@ test('close() cuts connections that never sent a request at once (it waited for 
   assert.equal(outcome, 'closed');
   await gone;
 });
+
+test("requests Node would answer itself with an empty body get CouchDB's JSON: no Host is served, an unknown Expect is 417", async (t) => {
+  const server = await startTestServer();
+  t.after(() => server.close());
+  const url = new URL(server.url);
+  const ask = async (raw: string): Promise<string> => {
+    const socket = connect(Number(url.port), url.hostname);
+    socket.on('error', () => undefined);
+    await new Promise<void>((resolve) => socket.once('connect', resolve));
+    let text = '';
+    socket.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+    const ended = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.end(raw);
+    await ended;
+    return text;
+  };
+  const noHost = await ask('GET /_up HTTP/1.1\r\nConnection: close\r\n\r\n');
+  assert.match(noHost, /^HTTP\/1\.1 200 /);
+  assert.match(noHost, /"status":"ok"/);
+  const expect = await ask(`GET /_up HTTP/1.1\r\nHost: ${url.host}\r\nExpect: 200-ok\r\nConnection: close\r\n\r\n`);
+  assert.match(expect, /^HTTP\/1\.1 417 /);
+  assert.match(expect, /"error":"expectation_failed"/);
+});
