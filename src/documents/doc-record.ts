@@ -31,6 +31,16 @@ export interface DocMeta {
  * written document. Safe because revision ids are validated `N-<hex>` strings (no escaping needed).
  */
 export function encodeRecord(rec: DocRecord): string {
+  return encodeHead(rec) + '\n' + JSON.stringify(rec.body);
+}
+
+/** The record with `meta` in place of its head, its body's text kept as it is (compaction). */
+export function replaceHead(value: string, meta: DocMeta): string {
+  const nl = value.indexOf('\n');
+  return encodeHead(meta) + (nl < 0 ? '\n{}' : value.slice(nl));
+}
+
+function encodeHead(rec: DocMeta): string {
   // The tree as a flat array [rev, parent, flags, ...]: parsed back, rev ids stay array elements,
   // never object keys (a unique key per document would cost V8 a hidden class per read).
   let t = '';
@@ -38,7 +48,7 @@ export function encodeRecord(rec: DocRecord): string {
     const flags = (n.deleted ? 1 : 0) | (n.available ? 2 : 0);
     t += (t === '' ? '"' : ',"') + rev + '",' + (n.parent === null ? 'null' : '"' + n.parent + '"') + ',' + flags;
   }
-  return '{"r":"' + rec.rev + '","d":' + (rec.deleted ? 1 : 0) + ',"s":' + rec.seq + ',"t":[' + t + ']}\n' + JSON.stringify(rec.body);
+  return '{"r":"' + rec.rev + '","d":' + (rec.deleted ? 1 : 0) + ',"s":' + rec.seq + ',"t":[' + t + ']}';
 }
 
 export function decodeMeta(value: string): DocMeta {

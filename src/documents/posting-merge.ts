@@ -95,7 +95,7 @@ export async function mergeAllPostings(core: DbCore, writer: Writer): Promise<vo
       }
       finish();
       return undefined;
-    }, true);
+    }, 'background');
     if (next === undefined) return;
     cursor = next;
   }

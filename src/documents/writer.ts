@@ -14,10 +14,19 @@ import { encodeState, type DbCore } from './core.ts';
 import { META_KEY } from './keys.ts';
 import { WriteBatch } from './write-batch.ts';
 
+/**
+ * How a job runs. `false`: with other writes in one group. `true`: alone, after every pending
+ * flush, acknowledged once in storage (jobs that scan storage: index rebuild, purge, counts).
+ * `'background'`: alone, but without waiting for ordinary writes to reach storage; it reads
+ * through `pendingView()` and a storage snapshot taken together, and is acknowledged when computed
+ * (compaction's passes: waiting for each flush held them ~250 ms apart under a steady stream of
+ * writes, so they never caught up with it).
+ */
+export type JobMode = boolean | 'background';
+
 type Job = {
   run: (batch: WriteBatch) => Promise<unknown>;
-  /** Jobs that scan storage (compaction, index rebuild) run alone, after every pending flush. */
-  exclusive: boolean;
+  exclusive: JobMode;
   resolve: (v: any) => void;
   reject: (e: unknown) => void;
 };
@@ -44,6 +53,14 @@ export class Writer {
   private takenWaiters: Array<() => void> = [];
   private closed = false;
   private failure: RefugeError | null = null;
+  /**
+   * Whether an exclusive (`true`) job's changes are still unflushed. A background job waits for
+   * them: unlike ordinary writes (records, visible in the pending maps, and postings under new
+   * tags), such a job may change any key.
+   */
+  private exclusiveUnflushed = false;
+  /** Keys the last group of ordinary writes changed: a background job's pace (lastGroupKeys). */
+  private lastWriteKeys = 0;
 
   constructor(
     private readonly core: DbCore,
@@ -55,7 +72,7 @@ export class Writer {
     return this.failure !== null;
   }
 
-  submit<T>(run: (batch: WriteBatch) => Promise<T>, exclusive = false): Promise<T> {
+  submit<T>(run: (batch: WriteBatch) => Promise<T>, exclusive: JobMode = false): Promise<T> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.closed) return Promise.reject(new RefugeError('closed', `database ${this.core.name} is closed`));
     return new Promise<T>((resolve, reject) => {
@@ -81,6 +98,28 @@ export class Writer {
     return v !== undefined ? v : this.inFlight?.get(key);
   }
 
+  /**
+   * The unflushed values as they stand now, fixed. Taken with a storage snapshot in the same
+   * synchronous step by a background job, it reads the database as of that moment: nothing else
+   * is computed while the job runs, and a flush only moves into storage what these maps hold.
+   */
+  pendingView(): (key: string) => string | null | undefined {
+    const queued = this.queued;
+    const inFlight = this.inFlight;
+    return (key) => {
+      const v = queued?.get(key);
+      return v !== undefined ? v : inFlight?.get(key);
+    };
+  }
+
+  /**
+   * How many keys the last group of ordinary writes changed. A background pass that visits at
+   * least as many records per job as the writes in between add keeps ahead of them, and ends.
+   */
+  get lastGroupKeys(): number {
+    return this.lastWriteKeys;
+  }
+
   /** Finishes queued and pending writes, then refuses new ones. */
   async close(): Promise<void> {
     this.closed = true;
@@ -92,8 +131,12 @@ export class Writer {
     try {
       while (this.queue.length > 0) {
         const group = this.takeGroup();
-        if (group[0]!.exclusive) await this.flushed().catch(() => undefined);
-        else if ((this.queuedChain?.length ?? 0) > MAX_PENDING_KEYS) await this.handedOver();
+        const mode = group[0]!.exclusive;
+        if (mode === true || (mode === 'background' && this.exclusiveUnflushed)) {
+          // Nothing is computed while this waits: once it returns, everything is in storage.
+          await this.flushed().catch(() => undefined);
+          this.exclusiveUnflushed = false;
+        } else if ((this.queuedChain?.length ?? 0) > MAX_PENDING_KEYS) await this.handedOver();
         await this.computeGroup(group);
       }
     } finally {
@@ -150,7 +193,10 @@ export class Writer {
     this.core.state = batch.state;
     this.core.seqCounts.apply(batch.seqRemoved, batch.seqAdded);
     if (batch.liveDeltas) this.core.idCounts.apply(batch.liveDeltas);
-    const ackNow = this.core.durability === 'fast' && !group[0]!.exclusive;
+    const mode = group[0]!.exclusive;
+    const ackNow = mode === 'background' || (this.core.durability === 'fast' && !mode);
+    if (mode === true) this.exclusiveUnflushed = true;
+    if (!mode) this.lastWriteKeys = batch.size;
     if (this.queued === null) this.queued = changes;
     else for (const [k, v] of changes) this.queued.set(k, v);
     for (let i = 0; i < taken; i++) {
