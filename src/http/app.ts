@@ -21,6 +21,7 @@ import { authorizePeer, CONTENT_SHA256, digestChecked, PEER_AUTH_PREFIX } from '
 import { badContentType, clientErrorHandler, errorHandler } from './errors.ts';
 import { decodedBody } from './content-encoding.ts';
 import { pipelineInOrder } from './pipelining.ts';
+import { enforceBodyRate, type BodyRateOptions } from './body-rate.ts';
 import { blobRoutes, type BlobRouteOptions } from './routes-blobs.ts';
 import { bulkRoutes } from './routes-bulk.ts';
 import { changesRoutes } from './routes-changes.ts';
@@ -58,6 +59,8 @@ export interface AppOptions extends BlobRouteOptions {
   logger?: boolean;
   /** Cross-origin access for browsers (off when absent, as CouchDB's enable_cors). */
   cors?: CorsSettings;
+  /** The slowest a request body may arrive (body-rate.ts; 20 s, then 500 bytes/s on average). */
+  bodyRate?: BodyRateOptions;
 }
 
 /** Paths anyone may use even when an admin is configured. */
@@ -113,6 +116,7 @@ export function buildApp(ctx: ServerContext, options: AppOptions = {}): FastifyI
     frameworkErrors: errorHandler,
     clientErrorHandler,
   });
+  enforceBodyRate(app.server, options.bodyRate);
   // CouchDB's COPY (copy a document) is a method Fastify does not know by default.
   app.addHttpMethod('COPY');
   // Before any other hook: a pipelined request waits for the one before it on its connection.

@@ -24,6 +24,7 @@ export interface TestServerOptions {
   maxOpenDbs?: number;
   cors?: CorsSettings;
   maxJobsPerUser?: number;
+  bodyRate?: { graceMs?: number; minBytesPerSecond?: number };
 }
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
@@ -38,7 +39,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   });
   let server: RunningServer;
   try {
-    server = await startServer({ node, port: 0, host: '127.0.0.1', admin: options.admin, bodyLimit: options.bodyLimit, maxDocumentSize: options.maxDocumentSize, blobLimit: options.blobLimit, ...(options.cors && { cors: options.cors }), ...(options.maxJobsPerUser !== undefined && { maxJobsPerUser: options.maxJobsPerUser }) });
+    server = await startServer({ node, port: 0, host: '127.0.0.1', admin: options.admin, bodyLimit: options.bodyLimit, maxDocumentSize: options.maxDocumentSize, blobLimit: options.blobLimit, ...(options.cors && { cors: options.cors }), ...(options.maxJobsPerUser !== undefined && { maxJobsPerUser: options.maxJobsPerUser }), ...(options.bodyRate && { bodyRate: options.bodyRate }) });
   } catch (err) {
     await node.close();
     await rm(dataDir, { recursive: true, force: true });
