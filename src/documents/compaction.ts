@@ -66,9 +66,46 @@ export async function rebuildPathIndex(core: DbCore, writer: Writer): Promise<vo
   });
 }
 
-export async function compact(core: DbCore, writer: Writer): Promise<{ droppedBodies: number }> {
+/** A compaction under way, as `_active_tasks` shows it (CouchDB's `database_compaction`). */
+export interface CompactionTask {
+  startedOn: number;
+  updatedOn: number;
+  /** Document records visited so far, of `totalChanges` when it started. */
+  changesDone: number;
+  totalChanges: number;
+}
+
+/** Runs a database's compactions, one at a time: asked again while one runs, it answers that one. */
+export class Compactor {
+  private running: { promise: Promise<{ droppedBodies: number }>; task: CompactionTask } | undefined;
+
+  constructor(
+    private readonly core: DbCore,
+    private readonly writer: Writer,
+  ) {}
+
+  /** The compaction under way, if any (a copy). */
+  get task(): CompactionTask | undefined {
+    return this.running && { ...this.running.task };
+  }
+
+  run(): Promise<{ droppedBodies: number }> {
+    if (this.running) return this.running.promise;
+    const now = Date.now();
+    const task: CompactionTask = { startedOn: now, updatedOn: now, changesDone: 0, totalChanges: this.core.state.docCount + this.core.state.delCount };
+    const promise = compact(this.core, this.writer, () => {
+      task.changesDone++;
+      task.updatedOn = Date.now();
+    }).finally(() => (this.running = undefined));
+    this.running = { promise, task };
+    return promise;
+  }
+}
+
+export async function compact(core: DbCore, writer: Writer, visited: () => void = () => undefined): Promise<{ droppedBodies: number }> {
   let droppedBodies = 0;
   await forEachRecordChunk(core, writer, 'background', (batch, key, id, value) => {
+    visited();
     // The head alone: a body is neither parsed nor serialized again.
     const rec = decodeMeta(value);
     const stemmed = stem(rec.tree, core.state.revsLimit);
@@ -81,7 +118,12 @@ export async function compact(core: DbCore, writer: Writer): Promise<{ droppedBo
     }
     for (const rev of dropped) batch.setRaw(revBodyKey(id, rev), null);
     droppedBodies += dropped.length;
-    if (tree !== rec.tree) batch.setRaw(key, replaceHead(value, { ...rec, tree }));
+    if (tree !== rec.tree) {
+      const record = replaceHead(value, { ...rec, tree });
+      batch.setRaw(key, record);
+      // The live records' bytes (sizes.external) follow every rewrite, as a write's do.
+      batch.state.liveBytes += record.length - value.length;
+    }
   });
   await mergeAllPostings(core, writer);
   // Background passes are acknowledged unflushed: this one waits until all of them are in storage.

@@ -2,7 +2,7 @@
 // commit watchers, snapshots, closing, and the settings and maintenance jobs (compaction, purge).
 
 import { RefugeError } from '../errors/index.ts';
-import { compact, rebuildPathIndex } from './compaction.ts';
+import { Compactor, rebuildPathIndex, type CompactionTask } from './compaction.ts';
 import { decodeState, initialState, type DbCore, type DbState } from './core.ts';
 import { META_KEY } from './keys.ts';
 import { LOCAL_ADMIN, type DesignHooks } from './hooks.ts';
@@ -42,6 +42,7 @@ export interface OpenDatabaseOptions {
 
 export abstract class DatabaseBase {
   protected readonly writer: Writer;
+  private readonly compactor: Compactor;
   protected readonly commits = new CommitSignal();
   protected closed = false;
   /** Set once close() begins: no new write starts, those started are waited for. */
@@ -64,6 +65,7 @@ export abstract class DatabaseBase {
       for (const watch of this.commitWatchers) watch();
     });
     this.postingMerger = new PostingMerger(core, this.writer);
+    this.compactor = new Compactor(core, this.writer);
     this.overlay = overlayReader(core.store, (key) => this.writer.pendingValue(key), () => this.writer.flushed());
   }
 
@@ -160,9 +162,15 @@ export abstract class DatabaseBase {
   }
 
 
+  /** Drops old revision bodies and reclaims their space; asked while one runs, answers that one. */
   async compact(): Promise<{ droppedBodies: number }> {
     this.check();
-    return compact(this.core, this.writer);
+    return this.compactor.run();
+  }
+
+  /** The compaction under way, if any (CouchDB's `compact_running`, `_active_tasks`). */
+  get compaction(): CompactionTask | undefined {
+    return this.compactor.task;
   }
 
   /**

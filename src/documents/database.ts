@@ -94,7 +94,7 @@ export class Database extends DatabaseWrites {
 
   async info(): Promise<DatabaseInfo> {
     await this.settle();
-    return databaseInfo(this.core, await this.stateIn(this.core.store));
+    return databaseInfo(this.core, await this.stateIn(this.core.store), this.compaction !== undefined);
   }
 
   // ---- reads ----

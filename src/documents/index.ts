@@ -6,6 +6,7 @@ export * from './types.ts';
 export { LOCAL_ADMIN, isDbAdmin, securityNames, type DesignHooks, type FilterRequest, type UserCtx, type WriteContext } from './hooks.ts';
 export type { FindRequest, FindResult, PathQuery, PathQueryRow } from './find.ts';
 export type { PurgeResult } from './purge.ts';
+export type { CompactionTask } from './compaction.ts';
 export { parseFindOptions } from './find.ts';
 export { compareIndexPlaces, encodeBookmark, placeAnchor, sortAnchor, sortPast, type Bookmark, type IndexPlace } from './find-bookmark.ts';
 export { explainMrargs, explainOpts } from './explain.ts';

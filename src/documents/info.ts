@@ -5,7 +5,7 @@ import type { DbCore, DbState } from './core.ts';
 import type { DatabaseInfo } from './types.ts';
 
 /** `s`: the counters storage holds (not the writer's, which may be ahead of it). */
-export async function databaseInfo(core: DbCore, s: DbState): Promise<DatabaseInfo> {
+export async function databaseInfo(core: DbCore, s: DbState, compactRunning: boolean): Promise<DatabaseInfo> {
   const info: DatabaseInfo = {
     dbName: core.name,
     docCount: s.docCount,
@@ -16,6 +16,7 @@ export async function databaseInfo(core: DbCore, s: DbState): Promise<DatabaseIn
     autoIndex: s.autoIndex,
     revsLimit: s.revsLimit,
     purgeSeq: s.purgeSeq,
+    compactRunning,
   };
   const store = core.store;
   // external: the live records' bytes (uncompressed); active: what storage estimates its tables

@@ -25,6 +25,8 @@ export interface DatabaseInfo {
   revsLimit: number;
   /** Purge requests applied (one per document id named), CouchDB's purge_seq. */
   purgeSeq: number;
+  /** A compaction is under way (CouchDB's `compact_running`). */
+  compactRunning: boolean;
   /**
    * When the engine can tell: `file`, the bytes on disk (tables and log); `active`, the live data
    * as the engine estimates it from its tables (0 while everything is still in the log).

@@ -17,6 +17,8 @@ export interface ServerContext {
   feeds: Set<AbortController>;
   /** Called when the last registered feed is done: shutdown waits for their closing lines. */
   onFeedsIdle?: () => void;
+  /** Databases compacting at a `POST /{db}/_compact`, by name, for `_active_tasks`. */
+  compactions: Map<string, Database>;
   /** Replication jobs (`/_replicate`, `_replicator`), when enabled. */
   jobs?: ReplicationJobs;
   /** What requests signed by mesh peers may do; without it such requests are refused. */

@@ -65,6 +65,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     uuid: randomUuid(),
     version: VERSION,
     feeds: new Set(),
+    compactions: new Map(),
     stats: new HttpStats(),
     settings: {
       host,

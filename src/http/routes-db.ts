@@ -95,10 +95,17 @@ export function dbRoutes(app: FastifyInstance, ctx: ServerContext): void {
     await requireDbAdmin(ctx, req.user, req.params.db);
     // CouchDB compacts in the background and answers 202 at once; the database is held until done.
     const lease = await ctx.node.lease(req.params.db);
+    const name = req.params.db;
+    ctx.compactions.set(name, lease.db);
     void lease.db
       .compact()
       .catch((err) => req.log.error({ err }, 'compaction failed'))
-      .finally(() => lease.release());
+      .finally(() => {
+        // A later request may have started another compaction of this name (another database,
+        // once this one was deleted and created again): that one stays listed.
+        if (ctx.compactions.get(name) === lease.db && !lease.db.compaction) ctx.compactions.delete(name);
+        lease.release();
+      });
     reply.code(202);
     return { ok: true };
   });

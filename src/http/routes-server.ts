@@ -102,6 +102,27 @@ export function serverRoutes(app: FastifyInstance, ctx: ServerContext): void {
 
   app.get('/_active_tasks', async (req) => {
     requireAdmin(req.user);
-    return ctx.jobs ? ctx.jobs.activeTasks() : [];
+    return [...compactionTasks(ctx), ...(ctx.jobs ? ctx.jobs.activeTasks() : [])];
   });
+}
+
+/** Compactions under way, as CouchDB's `database_compaction` tasks. */
+function compactionTasks(ctx: ServerContext): unknown[] {
+  const tasks: unknown[] = [];
+  for (const [name, db] of ctx.compactions) {
+    const task = db.compaction;
+    if (!task) continue;
+    tasks.push({
+      type: 'database_compaction',
+      node: 'refuge',
+      pid: `compaction:${name}`,
+      database: name,
+      changes_done: task.changesDone,
+      total_changes: task.totalChanges,
+      progress: task.totalChanges === 0 ? 0 : Math.min(100, Math.floor((task.changesDone * 100) / task.totalChanges)),
+      started_on: Math.floor(task.startedOn / 1000),
+      updated_on: Math.floor(task.updatedOn / 1000),
+    });
+  }
+  return tasks;
 }

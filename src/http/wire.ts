@@ -69,7 +69,7 @@ export function dbInfoWire(i: DatabaseInfo) {
     doc_count: i.docCount,
     doc_del_count: i.docDelCount,
     purge_seq: i.purgeSeq,
-    compact_running: false,
+    compact_running: i.compactRunning,
     sizes: { active, external: i.sizes?.external ?? 0, file },
     instance_start_time: '0',
     disk_format_version: 1,

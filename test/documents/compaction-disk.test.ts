@@ -50,3 +50,20 @@ test('a small database reports its bytes on disk at once (the log counts), not 0
   await db.purge(Object.fromEntries(leaves.rows.map((r) => [r.id, [(r as { value: { rev: string } }).value.rev]])));
   assert.equal((await db.info()).sizes!.external, 0);
 });
+
+test('compaction that stems histories gives their bytes back in sizes.external (it kept the old size for good)', async (t) => {
+  const { db, cleanup } = await freshDb('leveldb');
+  t.after(cleanup);
+  const revs = new Map<string, string>();
+  for (let round = 0; round < 12; round++) {
+    const res = await db.bulkDocs(Array.from({ length: 50 }, (_, i) => ({ _id: `d${i}`, ...(revs.has(`d${i}`) ? { _rev: revs.get(`d${i}`) } : {}), round })));
+    for (const r of res) if ('ok' in r) revs.set(r.id, r.rev);
+  }
+  await db.setRevsLimit(2);
+  const before = (await db.info()).sizes!.external;
+  await db.compact();
+  const after = (await db.info()).sizes!.external;
+  assert.ok(after < before * 0.6, `${before} -> ${after}`);
+  await db.purge(Object.fromEntries([...revs].map(([id, rev]) => [id, [rev]])));
+  assert.equal((await db.info()).sizes!.external, 0);
+});
