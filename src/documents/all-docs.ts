@@ -49,10 +49,10 @@ export function idRange(o: AllDocsOptions, prefix = DOC): KvRange {
 }
 
 /** The winning document of a live record; the tree is decoded only when conflicts are asked for. */
-function docOf(id: string, rev: string, raw: string, o: AllDocsOptions, revsLimit: number): Doc {
+function docOf(id: string, rev: string, raw: string, o: AllDocsOptions): Doc {
   if (!o.conflicts) return decodeWinnerDoc(id, rev, raw) as Doc;
   const rec = decodeRecord(id, raw);
-  return buildDoc(rec, rec.rev, rec.body, { conflicts: true }, revsLimit);
+  return buildDoc(rec, rec.rev, rec.body, { conflicts: true });
 }
 
 /**
@@ -66,7 +66,7 @@ export function offsetKey(o: AllDocsOptions): string | undefined {
 export async function allDocs(
   reader: KvReader,
   o: AllDocsOptions,
-  ctx: { docCount: number; revsLimit: number },
+  ctx: { docCount: number },
 ): Promise<Omit<AllDocsResult, 'updateSeq'>> {
   checkAllDocsOptions(o);
   const skip = o.skip ?? 0;
@@ -90,7 +90,7 @@ export async function allDocs(
         return;
       }
       const row: AllDocsRow = { id: key, key, value: { rev: head.rev } };
-      if (o.includeDocs) row.doc = docOf(key, head.rev, v, o, ctx.revsLimit);
+      if (o.includeDocs) row.doc = docOf(key, head.rev, v, o);
       rows.push(row);
     });
     // `offset` counts the rows skipped; the caller adds those before `key` (CouchDB's meaning).
@@ -111,7 +111,7 @@ export async function allDocs(
       if (rows.length >= limit) break outer;
       const id = key.slice(DOC.length);
       const row: AllDocsRow = { id, key: id, value: { rev: head.rev } };
-      if (o.includeDocs) row.doc = docOf(id, head.rev, v, o, ctx.revsLimit);
+      if (o.includeDocs) row.doc = docOf(id, head.rev, v, o);
       rows.push(row);
       if (rows.length >= limit) break outer;
     }

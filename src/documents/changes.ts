@@ -43,7 +43,6 @@ export async function readChanges(
   o: ChangesOptions,
   filter: ChangesFilter,
   upTo: number,
-  revsLimit: number,
 ): Promise<ChangesResult> {
   const since = o.since ?? 0;
   const limit = o.limit ?? Infinity;
@@ -70,7 +69,7 @@ export async function readChanges(
       const row: ChangeRow = { seq: e.seq, id: e.id, changes: [{ rev: e.rev }] };
       if (e.deleted) row.deleted = true;
       if (raw !== undefined) {
-        if (!fillRow(row, e, raw, o, filter, docBytesLeft > 0, revsLimit)) continue;
+        if (!fillRow(row, e, raw, o, filter, docBytesLeft > 0)) continue;
         if (row.doc !== undefined || row.docJson !== undefined) docBytesLeft -= raw.length;
       }
       results.push(row);
@@ -97,12 +96,11 @@ function fillRow(
   o: ChangesOptions,
   filter: ChangesFilter,
   withDoc: boolean,
-  revsLimit: number,
 ): boolean {
   const wantDoc = o.includeDocs === true && withDoc;
   if (wantDoc && o.docText && !filter.match && !o.conflicts && !o.attachments) {
     const tree = o.style === 'all_docs' || o.revs ? decodeMeta(raw).tree : undefined;
-    const text = docText(e, raw, o.revs ? tree : undefined, revsLimit);
+    const text = docText(e, raw, o.revs ? tree : undefined);
     if (text !== undefined) {
       if (o.style === 'all_docs') row.changes = sortedLeaves(tree!).map((l) => ({ rev: l.rev }));
       row.docJson = text;
@@ -114,8 +112,8 @@ function fillRow(
   if (o.style === 'all_docs' || o.conflicts || (o.revs && o.includeDocs) || filter.matchConflicts) {
     const rec = decodeRecord(e.id, raw);
     if (o.style === 'all_docs') row.changes = sortedLeaves(rec.tree).map((l) => ({ rev: l.rev }));
-    doc = buildDoc(rec, rec.rev, rec.body, { conflicts: o.conflicts, revs: o.revs === true && o.includeDocs === true }, revsLimit);
-    matched = filter.matchConflicts && !o.conflicts ? buildDoc(rec, rec.rev, rec.body, { conflicts: true }, revsLimit) : doc;
+    doc = buildDoc(rec, rec.rev, rec.body, { conflicts: o.conflicts, revs: o.revs === true && o.includeDocs === true });
+    matched = filter.matchConflicts && !o.conflicts ? buildDoc(rec, rec.rev, rec.body, { conflicts: true }) : doc;
   } else {
     doc = decodeWinnerDoc(e.id, e.rev, raw) as Doc;
     if (e.deleted) doc._deleted = true;
@@ -131,7 +129,7 @@ function fillRow(
  * given), spliced from the stored record: the body text is JSON.stringify output, so it reads
  * back identically. Undefined when the body holds attachment stubs (rewritten on the way out).
  */
-function docText(e: { id: string; rev: string; deleted: boolean }, raw: string, revsOf: RevTree | undefined, revsLimit: number): string | undefined {
+function docText(e: { id: string; rev: string; deleted: boolean }, raw: string, revsOf: RevTree | undefined): string | undefined {
   const nl = raw.indexOf('\n');
   if (nl < 0 || raw.includes('"_attachments":', nl)) return undefined;
   // The sequence entry names the winner the record holds (both come from one snapshot).
@@ -142,7 +140,7 @@ function docText(e: { id: string; rev: string; deleted: boolean }, raw: string, 
   if (revsOf) {
     // Rev ids are validated: no quote or backslash to escape.
     let ids = '';
-    for (const r of ancestry(revsOf, e.rev, revsLimit)) ids += (ids === '' ? '"' : ',"') + r.slice(r.indexOf('-') + 1) + '"';
+    for (const r of ancestry(revsOf, e.rev)) ids += (ids === '' ? '"' : ',"') + r.slice(r.indexOf('-') + 1) + '"';
     out += ',"_revisions":{"start":' + Number.parseInt(e.rev, 10) + ',"ids":[' + ids + ']}';
   }
   return out + '}';

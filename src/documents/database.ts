@@ -109,7 +109,7 @@ export class Database extends DatabaseWrites {
     // atts_since alone also brings the newer attachments' data, as CouchDB does; judging it needs
     // the revision history, which is read and then dropped when the caller did not ask for it.
     const since = options.attsSince !== undefined && options.attsSince.length > 0;
-    const doc = await getDoc(reader, id, since ? { ...options, revs: true } : options, this.core.state.revsLimit);
+    const doc = await getDoc(reader, id, since ? { ...options, revs: true } : options);
     if (options.attachments || since) await inlineSince(doc, this.options.blobs, options.attsSince, options.attachmentsFollow === true);
     if (since && !options.revs) delete doc._revisions;
     return doc;
@@ -144,7 +144,7 @@ export class Database extends DatabaseWrites {
   async getOpenRevs(id: string, revs: 'all' | readonly Rev[], options: GetOptions = {}): Promise<OpenRevsResult> {
     if (typeof id !== 'string') throw new RefugeError('bad_request', 'Document id must be a string');
     checkBooleanOptions(options, GET_FLAGS);
-    const out = await getOpenRevs(await this.pointReader(), id, revs, options, this.core.state.revsLimit);
+    const out = await getOpenRevs(await this.pointReader(), id, revs, options);
     if (options.attachments || (options.attsSince?.length ?? 0) > 0) {
       for (const r of out) if ('ok' in r) await inlineSince(r.ok, this.options.blobs, options.attsSince, options.attachmentsFollow === true);
     }
@@ -156,7 +156,7 @@ export class Database extends DatabaseWrites {
     if (!Array.isArray(requests)) throw new RefugeError('bad_request', '`docs` must be an array');
     const since = bulkAttsSince(requests);
     const histories = !options.revs && since.some((s) => s !== undefined);
-    const result = await this.withSnapshot((snap) => bulkGet(snap, requests, histories ? { ...options, revs: true } : options, this.core.state.revsLimit));
+    const result = await this.withSnapshot((snap) => bulkGet(snap, requests, histories ? { ...options, revs: true } : options));
     await inlineBulkGet(result, since, options.attachments === true, histories, this.options.blobs);
     return result;
   }
@@ -178,7 +178,7 @@ export class Database extends DatabaseWrites {
     let state = this.core.state;
     const listed = await this.withSnapshot(async (snap) => {
       state = await this.stateIn(snap);
-      const listing = await allDocs(snap, options, { docCount: state.docCount, revsLimit: state.revsLimit });
+      const listing = await allDocs(snap, options, { docCount: state.docCount });
       if (from === undefined) return listing;
       // Descending, the rows before the first are those after the start key.
       const counts = this.core.idCounts;
@@ -200,7 +200,7 @@ export class Database extends DatabaseWrites {
     checkChangesOptions(options);
     const filter = await this.compileFilter(options);
     await this.settle();
-    const result = await this.withSnapshot(async (snap) => readChanges(snap, options, filter, (await this.stateIn(snap)).seq, this.core.state.revsLimit));
+    const result = await this.withSnapshot(async (snap) => readChanges(snap, options, filter, (await this.stateIn(snap)).seq));
     if (options.attachments && options.includeDocs) await this.inlineAll(result.results.map((r) => r.doc));
     return result;
   }
@@ -251,7 +251,7 @@ export class Database extends DatabaseWrites {
         if (this.closed) return { results: [], lastSeq: since };
         await this.settle();
         const result = await this.withSnapshot(async (snap) =>
-          readChanges(snap, { ...options, since, limit, descending: false }, filter, (await this.stateIn(snap)).seq, this.core.state.revsLimit),
+          readChanges(snap, { ...options, since, limit, descending: false }, filter, (await this.stateIn(snap)).seq),
         );
         if (options.attachments && options.includeDocs) await this.inlineAll(result.results.map((r) => r.doc));
         return result;
@@ -273,7 +273,6 @@ export class Database extends DatabaseWrites {
     return this.withSnapshot((snap) =>
       executeFind(snap, parsed, {
         conflicts: request.conflicts,
-        revsLimit: this.core.state.revsLimit,
         executionStats: request.executionStats,
         fragmented: this.postingMerger.fragmented,
       }),
@@ -298,7 +297,7 @@ export class Database extends DatabaseWrites {
   query(q: PathQuery): AsyncGenerator<PathQueryRow> {
     this.check();
     if (!this.core.state.autoIndex) throw new RefugeError('bad_request', 'the path index is off for this database (autoIndex: false)');
-    const read = pathQuery(q, this.core.state.revsLimit, this.postingMerger.fragmented);
+    const read = pathQuery(q, this.postingMerger.fragmented);
     const store = this.core.store;
     const ready = async () => {
       await this.settle();

@@ -147,7 +147,7 @@ async function* scanAllDocs(reader: KvReader, stats: { keys: number }): AsyncGen
 export async function executeFind(
   reader: KvReader,
   parsed: ParsedFind,
-  opts: { conflicts?: boolean; revsLimit: number; executionStats?: boolean; fragmented?: Fragmented },
+  opts: { conflicts?: boolean; executionStats?: boolean; fragmented?: Fragmented },
 ): Promise<FindResult> {
   const started = performance.now();
   const { selector, sort, plan, limit, skip, bookmark } = parsed;
@@ -170,7 +170,7 @@ export async function executeFind(
     if (raw === undefined || id.startsWith('_design/') || decodeHead(raw).deleted) return;
     stats.docs++;
     const rec = decodeRecord(id, raw);
-    const doc = buildDoc(rec, rec.rev, rec.body, { conflicts: opts.conflicts }, opts.revsLimit);
+    const doc = buildDoc(rec, rec.rev, rec.body, { conflicts: opts.conflicts });
     if (!matchSelector(doc, selector) || !hasSortFields(sort, doc)) return;
     matches.push(doc);
     places.push(place);
@@ -267,11 +267,11 @@ function pathScan(q: PathQuery): IndexScan {
  * reading, which streams index rows (one per matching entry) in value order, chunk by chunk, from
  * the reader it is given. The reader should be a snapshot: rows come from several reads.
  */
-export function pathQuery(q: PathQuery, revsLimit: number, fragmented?: Fragmented): (reader: KvReader) => AsyncGenerator<PathQueryRow> {
+export function pathQuery(q: PathQuery, fragmented?: Fragmented): (reader: KvReader) => AsyncGenerator<PathQueryRow> {
   const scan = pathScan(q);
   const skip = nonNegative(q.skip, 0);
   const limit = nonNegative(q.limit, Infinity);
-  return (reader) => streamPathQuery(reader, q, scan, skip, limit, revsLimit, fragmented);
+  return (reader) => streamPathQuery(reader, q, scan, skip, limit, fragmented);
 }
 
 async function* streamPathQuery(
@@ -280,7 +280,6 @@ async function* streamPathQuery(
   scan: IndexScan,
   skip: number,
   left: number,
-  revsLimit: number,
   fragmented: Fragmented | undefined,
 ): AsyncGenerator<PathQueryRow> {
   if (left === 0) return;
@@ -300,7 +299,7 @@ async function* streamPathQuery(
         const raw = values[i];
         if (raw === undefined || decodeHead(raw).deleted) return false;
         const rec = decodeRecord(r.id, raw);
-        r.doc = buildDoc(rec, rec.rev, rec.body, {}, revsLimit);
+        r.doc = buildDoc(rec, rec.rev, rec.body, {});
         return true;
       });
     }

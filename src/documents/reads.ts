@@ -35,19 +35,21 @@ async function bodyOf(reader: KvReader, rec: DocRecord, rev: Rev): Promise<JsonO
 }
 
 /** Assembles the document CouchDB would return for `rev`, with the special fields asked for. */
-export function buildDoc(rec: DocRecord, rev: Rev, body: JsonObject, opts: GetOptions, revsLimit: number): Doc {
+export function buildDoc(rec: DocRecord, rev: Rev, body: JsonObject, opts: GetOptions): Doc {
   const doc: Doc = { _id: rec.id, _rev: rev, ...body };
   const node = rec.tree.get(rev)!;
   if (node.deleted) doc._deleted = true;
   if (opts.revs) {
-    const path = ancestry(rec.tree, rev, revsLimit);
+    const path = ancestry(rec.tree, rev);
     doc._revisions = {
       start: Number.parseInt(rev, 10),
       ids: path.map((r) => r.slice(r.indexOf('-') + 1)),
     };
   }
-  // Both histories end at revs_limit, stemmed or not yet (a lowered limit applies at the next write).
-  if (opts.revsInfo && rev === rec.rev) doc._revs_info = revsInfo(rec.tree, rev, revsLimit);
+  // Both histories are the stored path, as CouchDB's: stemming cuts it at writes and compaction, so a
+  // lowered revs_limit shows after the next one, and a path sharing ancestors with another leaf's
+  // may be longer than the limit (cutting it here made replicas graft it as a new branch).
+  if (opts.revsInfo && rev === rec.rev) doc._revs_info = revsInfo(rec.tree, rev);
   if (opts.conflicts && rev === rec.rev) {
     const c = conflicts(rec.tree);
     if (c.length) doc._conflicts = c;
@@ -81,7 +83,7 @@ export function getPlainSync(reader: KvReader, id: string, opts: GetOptions): Do
   return plainDoc(id, reader.getSync(docKey(id)));
 }
 
-export async function getDoc(reader: KvReader, id: string, opts: GetOptions, revsLimit: number): Promise<Doc> {
+export async function getDoc(reader: KvReader, id: string, opts: GetOptions): Promise<Doc> {
   if (opts.rev !== undefined && !isValidRev(opts.rev)) {
     if (isForeignRev(opts.rev)) throw notFound('missing');
     throw new RefugeError('bad_request', 'Invalid rev format');
@@ -108,7 +110,7 @@ export async function getDoc(reader: KvReader, id: string, opts: GetOptions, rev
   }
   const body = await bodyOf(reader, rec, rev);
   if (!body) throw notFound('missing');
-  return buildDoc(rec, rev, body, opts, revsLimit);
+  return buildDoc(rec, rev, body, opts);
 }
 
 /** CouchDB's `open_revs`: 'all' leaves, or the listed revisions (each found or reported missing). */
@@ -117,7 +119,6 @@ export async function getOpenRevs(
   id: string,
   revs: 'all' | readonly Rev[],
   opts: GetOptions,
-  revsLimit: number,
 ): Promise<OpenRevsResult> {
   if (revs !== 'all' && (!Array.isArray(revs) || !revs.every((r) => isValidRev(r) || isForeignRev(r)))) {
     throw new RefugeError('bad_request', 'Invalid rev format');
@@ -134,7 +135,7 @@ export async function getOpenRevs(
   const out: OpenRevsResult = [];
   for (const rev of wanted) {
     const body = rec.tree.has(rev) ? await bodyOf(reader, rec, rev) : undefined;
-    out.push(body ? { ok: buildDoc(rec, rev, body, { ...opts, revsInfo: false }, revsLimit) } : { missing: rev });
+    out.push(body ? { ok: buildDoc(rec, rev, body, { ...opts, revsInfo: false }) } : { missing: rev });
   }
   return out;
 }
@@ -143,7 +144,6 @@ export async function bulkGet(
   reader: KvReader,
   requests: readonly BulkGetRequest[],
   opts: { revs?: boolean; latest?: boolean },
-  revsLimit: number,
 ): Promise<BulkGetResult> {
   const results: BulkGetResult['results'] = [];
   reader = await prefetchRecords(reader, requests.map((r) => r?.id).filter((id): id is string => typeof id === 'string'));
@@ -169,7 +169,7 @@ export async function bulkGet(
     }
     try {
       // No rev asks for every leaf, deleted ones too (CouchDB reads it as open_revs=all).
-      const docs = await getOpenRevs(reader, id, rev === undefined ? 'all' : [rev], { revs: opts.revs, latest: opts.latest }, revsLimit);
+      const docs = await getOpenRevs(reader, id, rev === undefined ? 'all' : [rev], { revs: opts.revs, latest: opts.latest });
       results.push({ id, docs: docs.map((d) => ('ok' in d ? d : fail('not_found', 'missing'))) });
     } catch (err) {
       const e = err instanceof RefugeError ? err : new RefugeError('internal', String(err), { cause: err });

@@ -408,11 +408,31 @@ for (const engine of ENGINES) {
       assert.equal(droppedBodies, 2);
       await rejectsWith(db.get('a', { rev: revs[4] }), 'not_found');
       assert.equal((await db.get('a')).n, 5);
-      // A lowered limit cuts both histories at once, before a write stems the tree.
+      // A lowered limit shows at the next write, as in CouchDB: until then the histories are the
+      // stored path (a replica given a cut one grafted it as a new branch beside what it had).
       await db.setRevsLimit(2);
+      const before = await db.get('a', { revs: true, revsInfo: true });
+      assert.equal((before._revisions as { ids: string[] }).ids.length, 3);
+      assert.deepEqual((before._revs_info as Array<{ rev: string }>).map((r) => r.rev), [revs[5], revs[4], revs[3]]);
+      const next = await db.put({ _id: 'a', _rev: revs[5], n: 6 });
       const cut = await db.get('a', { revs: true, revsInfo: true });
       assert.equal((cut._revisions as { ids: string[] }).ids.length, 2);
-      assert.deepEqual((cut._revs_info as Array<{ rev: string }>).map((r) => r.rev), [revs[5], revs[4]]);
+      assert.deepEqual((cut._revs_info as Array<{ rev: string }>).map((r) => r.rev), [next.rev, revs[5]]);
+    });
+
+    test("a leaf's history is its stored path, longer than revs_limit where it shares ancestors with another leaf's (as CouchDB's stemming keeps)", async (t) => {
+      const { db, cleanup } = await freshDb(engine);
+      t.after(cleanup);
+      await db.setRevsLimit(3);
+      const h = (c: string) => c.repeat(32);
+      // a1 <- a2 <- a3 <- a4 <- a5, and b4 branching from a3.
+      await db.bulkDocs([{ _id: 'x', _revisions: { start: 5, ids: ['e', 'd', 'c', 'b', 'a'].map(h) } }], { newEdits: false });
+      await db.bulkDocs([{ _id: 'x', _revisions: { start: 4, ids: [h('f'), h('c'), h('b'), h('a')] } }], { newEdits: false });
+      // Stemming at 3 keeps each leaf's last three: e d c for the one, f c b for the other.
+      const five = await db.get('x', { rev: `5-${h('e')}`, revs: true });
+      assert.deepEqual((five._revisions as { ids: string[] }).ids, [h('e'), h('d'), h('c'), h('b')]);
+      const four = await db.get('x', { rev: `4-${h('f')}`, revs: true });
+      assert.deepEqual((four._revisions as { ids: string[] }).ids, [h('f'), h('c'), h('b')]);
     });
 
     test('local documents: 0-N revs, never checked (CouchDB 2+), never in changes or allDocs', async (t) => {
