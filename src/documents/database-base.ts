@@ -5,7 +5,7 @@ import { RefugeError } from '../errors/index.ts';
 import { Compactor, rebuildPathIndex, type CompactionTask } from './compaction.ts';
 import { decodeState, initialState, type DbCore, type DbState } from './core.ts';
 import { META_KEY } from './keys.ts';
-import { LOCAL_ADMIN, type DesignHooks } from './hooks.ts';
+import { LOCAL_ADMIN, type DesignHooks, type WriteContext } from './hooks.ts';
 import { inlineSince } from './attachment-edits.ts';
 import { purge, purgedInfos, purgedSince, setPurgedInfosLimit, type PurgeResult } from './purge.ts';
 import type { Rev } from './rev-tree.ts';
@@ -38,6 +38,14 @@ export interface OpenDatabaseOptions {
   ownsBlobs?: boolean;
   /** Compiles a Mango selector into a predicate, for changes filtered by selector. */
   compileSelector: (selector: unknown) => (doc: Doc) => boolean;
+}
+
+/** Rewrites documents before any check or write, knowing who writes (see setWritePreparation). */
+export type WritePreparation = (docs: readonly unknown[], ctx: WriteContext) => Promise<unknown[]>;
+
+/** Who writes, and how: the caller's userCtx (the local admin when none), and whether the edits are new. */
+export function writeContext(options: BulkDocsOptions): WriteContext {
+  return { userCtx: options.userCtx ?? LOCAL_ADMIN, newEdits: options.newEdits !== false };
 }
 
 export abstract class DatabaseBase {
@@ -89,13 +97,13 @@ export abstract class DatabaseBase {
   }
 
   /** Rewrites documents before any check or write (a system database's own rules); none by default. */
-  protected prepareWrites: ((docs: readonly unknown[]) => Promise<unknown[]>) | undefined;
+  protected prepareWrites: WritePreparation | undefined;
 
   /**
-   * Installs the database's write preparation: `_users` hashes passwords with it. It sees every
-   * bulk write and put, replicated ones too, before validation.
+   * Installs the database's write preparation: `_users` hashes passwords with it, `_replicator`
+   * names owners. It sees every bulk write, put and copy, replicated ones too, before validation.
    */
-  setWritePreparation(prepare: ((docs: readonly unknown[]) => Promise<unknown[]>) | undefined): void {
+  setWritePreparation(prepare: WritePreparation | undefined): void {
     this.prepareWrites = prepare;
   }
 
@@ -335,7 +343,7 @@ async function runWriteChecks(
 ): Promise<Array<WriteFailure | undefined> | undefined> {
   const candidates = docs.filter((d): d is Doc => d !== null && typeof d === 'object' && !Array.isArray(d));
   if (candidates.length === 0) return undefined;
-  const verdicts = await check(candidates, { userCtx: options.userCtx ?? LOCAL_ADMIN, newEdits: options.newEdits !== false });
+  const verdicts = await check(candidates, writeContext(options));
   let k = 0;
   return docs.map((d) => {
     if (d === null || typeof d !== 'object' || Array.isArray(d)) return undefined;

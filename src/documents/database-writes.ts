@@ -5,7 +5,7 @@ import { RefugeError, conflict, isRefugeError, toRefugeError } from '../errors/i
 import { copyOf, editOf, prepareBulkAttachments, withAttachment, withoutAttachment } from './attachment-edits.ts';
 import { sleep } from '../platform/sleep.ts';
 import { attachmentStubs, checkAttachmentName, checkContentType, type AttInputs } from './attachments.ts';
-import { DatabaseBase } from './database-base.ts';
+import { DatabaseBase, writeContext } from './database-base.ts';
 import { validateLocalDoc, writeLocal } from './local-docs.ts';
 import type { Rev } from './rev-tree.ts';
 import type { BulkDocsOptions, Doc, GetOptions, WriteFailure, WriteResult } from './types.ts';
@@ -32,7 +32,7 @@ export abstract class DatabaseWrites extends DatabaseBase {
   private async bulkDocsStarted(docs: readonly unknown[], options: BulkDocsOptions): Promise<Array<WriteResult | WriteFailure>> {
     if (!Array.isArray(docs)) throw new RefugeError('bad_request', 'docs must be an array');
     checkBooleanOptions(options, ['newEdits']);
-    if (this.prepareWrites) docs = await this.prepareWrites(docs);
+    if (this.prepareWrites) docs = await this.prepareWrites(docs, writeContext(options));
     // `_local/` documents may come in a bulk write too, as CouchDB takes them: each is a putLocal.
     if (docs.some(isLocalDoc)) return this.bulkWithLocal(docs, options);
     const newEdits = options.newEdits !== false;
@@ -92,7 +92,7 @@ export abstract class DatabaseWrites extends DatabaseBase {
     const copied = copyOf(await this.get(source, options.rev === undefined ? {} : { rev: options.rev }), dest, options.destRev);
     const atts = copied.atts;
     // The copy is a write like any: `_users` hashes a password it carries.
-    const doc = this.prepareWrites ? ((await this.prepareWrites([copied.doc]))[0] as Doc) : copied.doc;
+    const doc = this.prepareWrites ? ((await this.prepareWrites([copied.doc], writeContext(options)))[0] as Doc) : copied.doc;
     const refused = (await this.checkWrites([doc], options))?.[0];
     if (refused) throw new RefugeError(refused.error as never, refused.reason);
     const [result] = await this.writePrepared([doc], true, [atts]);

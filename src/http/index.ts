@@ -8,6 +8,7 @@ import { ReplicationJobs } from '../jobs/index.ts';
 import type { RefugeNode } from '../node/index.ts';
 import { DEFAULT_BLOB_LIMIT } from './routes-blobs.ts';
 import { UserAccounts } from './user-accounts.ts';
+import { docOwnerSpec } from './routes-replicate.ts';
 import { buildApp, DEFAULT_BODY_LIMIT, DEFAULT_MAX_DOCUMENT_SIZE, type AppOptions } from './app.ts';
 import { HttpStats } from './http-stats.ts';
 import { Auth, parseAdmin, type AdminCredentials } from './auth.ts';
@@ -81,6 +82,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     ctx.jobs = new ReplicationJobs(options.node, {
       ...(options.replicatorRetryMs !== undefined && { retryBaseMs: options.replicatorRetryMs }),
       ...(options.maxJobsPerUser !== undefined && { maxJobsPerUser: options.maxJobsPerUser }),
+      ownerSpec: docOwnerSpec(ctx),
     });
     await ctx.jobs.start();
   }

@@ -34,6 +34,20 @@ async function userJob(ctx: ServerContext, user: UserCtx, spec: JobSpec): Promis
   return { ...spec, owner: user, asOwner };
 }
 
+/**
+ * A `_replicator` document's job, run as its `owner`: the server admin's as it is, a user's as
+ * their own `POST /_replicate` would run (their databases, checked before each call). A document
+ * naming someone without an account here does not run.
+ */
+export function docOwnerSpec(ctx: ServerContext): (owner: string, spec: JobSpec) => Promise<JobSpec> {
+  return async (owner, spec) => {
+    if (!ctx.auth.enabled || owner === ctx.auth.admin?.name) return spec;
+    const account = await ctx.auth.users?.account(owner);
+    if (!account) throw new RefugeError('unauthorized', `${owner}, the owner of this replication document, has no account here`);
+    return userJob(ctx, account.ctx, spec);
+  };
+}
+
 export function replicateRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.route({
     method: ['GET', 'HEAD', 'PUT', 'DELETE'],

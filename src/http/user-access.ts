@@ -9,6 +9,7 @@ import { RefugeError } from '../errors/index.ts';
 import type { UserCtx } from './auth.ts';
 import type { ServerContext } from './context.ts';
 import { peerTarget } from './peer-auth.ts';
+import { authorizeReplicatorUse, replicatorPath } from './replicator-access.ts';
 import { USER_PREFIX, USERS_DB, type UserAccounts } from './user-accounts.ts';
 
 /** Server paths any logged-in user may use (reads), and may POST to. */
@@ -61,6 +62,8 @@ export async function authorizeUser(ctx: ServerContext, user: UserCtx, method: s
   if (user.name === null) throw new RefugeError('unauthorized', 'You are not a server admin.');
   if (USER_PATHS.has(path) && (method === 'GET' || method === 'HEAD')) return;
   if (USER_POSTS.has(path) && method === 'POST') return;
+  const replicator = replicatorPath(path);
+  if (replicator) return authorizeReplicatorUse(ctx, user, method, replicator);
   const target = peerTarget(method, path);
   if (target.kind === 'open') return;
   if (target.kind === 'db' && !target.db.startsWith('ref:')) {

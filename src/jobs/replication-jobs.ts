@@ -22,6 +22,12 @@ export interface ReplicationJobsOptions {
   retryBaseMs?: number;
   /** The most replications one user runs at once (default MAX_JOBS_PER_USER). */
   maxJobsPerUser?: number;
+  /**
+   * A `_replicator` document's job bound to the user its `owner` names (their databases, checked
+   * before each call, as a `POST /_replicate` of theirs), or as it is for the server admin; it
+   * throws when that user cannot run it. Without it, documents' jobs run as the node.
+   */
+  ownerSpec?: (owner: string, spec: JobSpec) => Promise<JobSpec>;
 }
 
 export class ReplicationJobs implements JobHost {
@@ -38,6 +44,19 @@ export class ReplicationJobs implements JobHost {
   ) {
     this.docs = new ReplicatorDocs(node, this, options.retryBaseMs ?? 5000);
     this.maxJobsPerUser = options.maxJobsPerUser ?? MAX_JOBS_PER_USER;
+    this.ownerSpec = options.ownerSpec;
+  }
+
+  private readonly ownerSpec: ReplicationJobsOptions['ownerSpec'];
+
+  /** A `_replicator` document's spec as its owner (a string naming a user) may run it. */
+  bindOwner(spec: JobSpec, owner: unknown): Promise<JobSpec> {
+    return typeof owner === 'string' && this.ownerSpec ? this.ownerSpec(owner, spec) : Promise.resolve(spec);
+  }
+
+  /** Starts a `_replicator` document's job; a user's counts against their cap, as their API jobs do. */
+  launchDocJob(key: string, spec: JobSpec, docId: string): Promise<Job> {
+    return spec.owner ? this.launchCapped(key, spec, spec.owner, docId) : this.launch(key, spec, docId);
   }
 
   /** Starts the jobs described in `_replicator` and follows that database's changes. */
@@ -160,7 +179,7 @@ export class ReplicationJobs implements JobHost {
    * Launches a user's job unless they run as many as they may already (a failed one, stopped, does
    * not count; one still starting does, so simultaneous requests cannot pass the bound together).
    */
-  private async launchCapped(key: string, spec: JobSpec, owner: UserCtx): Promise<Job> {
+  private async launchCapped(key: string, spec: JobSpec, owner: UserCtx, docId?: string): Promise<Job> {
     const name = owner.name ?? '';
     let mine = this.starting.get(name) ?? 0;
     for (const job of this.jobs.values()) if (!job.failed && job.spec.owner?.name === owner.name) mine++;
@@ -169,7 +188,7 @@ export class ReplicationJobs implements JobHost {
     }
     this.starting.set(name, (this.starting.get(name) ?? 0) + 1);
     try {
-      return await this.launch(key, spec);
+      return await this.launch(key, spec, docId);
     } finally {
       const left = this.starting.get(name)! - 1;
       if (left === 0) this.starting.delete(name);

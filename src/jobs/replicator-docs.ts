@@ -26,10 +26,15 @@ export interface DocState {
 /** The running jobs (documents' under `doc:<id>`) and how to start one: ReplicationJobs. */
 export interface JobHost {
   readonly jobs: Map<string, Job>;
-  launch(key: string, spec: JobSpec, docId?: string): Promise<Job>;
+  /** The spec as the document's `owner` may run it (see ReplicationJobsOptions.ownerSpec). */
+  bindOwner(spec: JobSpec, owner: unknown): Promise<JobSpec>;
+  launchDocJob(key: string, spec: JobSpec, docId: string): Promise<Job>;
 }
 
 const MAX_RETRY_MS = 10 * 60_000;
+
+/** A document's replication options and owner, canonically: what its job was started from. */
+const sourceOf = (doc: Doc): string => canonicalJson(parseSpec(doc)) + '\n' + JSON.stringify((doc as { owner?: unknown }).owner ?? null);
 
 export class ReplicatorDocs {
   private readonly docStates = new Map<string, DocState>();
@@ -37,6 +42,8 @@ export class ReplicatorDocs {
   private readonly retries = new Map<string, ReturnType<typeof setTimeout>>();
   /** The revision of its document each job describes: where its outcome is recorded. */
   private readonly jobRevs = new WeakMap<Job, string>();
+  /** What each job was started from (its options and owner): an edit that keeps them keeps the job. */
+  private readonly jobSources = new WeakMap<Job, string>();
   /** Bumped at each event of a document: a launch that an edit or deletion overtook is dropped. */
   private readonly generations = new Map<string, number>();
   /** Following the database's changes (null while it does not exist). */
@@ -207,9 +214,25 @@ export class ReplicatorDocs {
       note('failed', { error: reason, errorCount: 1 });
       return this.recordState(docId, doc._rev!, { _replication_state: 'failed', _replication_state_reason: reason });
     }
+    const crashed = (err: unknown) => {
+      const errorCount = (this.docStates.get(docId)?.errorCount ?? errorsBefore) + 1;
+      note('crashing', { spec, error: err instanceof RefugeError ? err.reason : String(err), errorCount });
+      this.retryLater(docId, doc, errorCount);
+    };
+    // An edit or deletion of the document (or of the database) while the job starts overtakes it.
+    const overtaken = () => this.generations.get(docId) !== generation;
+    // A user's document runs as that user (their databases, their cap on jobs); one the user can
+    // no longer run (account gone, database closed to them) crashes, and is tried again later.
+    let bound: JobSpec;
+    try {
+      bound = await this.host.bindOwner(spec, (doc as { owner?: unknown }).owner);
+    } catch (err) {
+      return overtaken() ? undefined : crashed(err);
+    }
+    if (overtaken()) return;
     // Two documents describing the same replication run it once, as in CouchDB: the later one fails.
     // (create_target is part of CouchDB's job id: with and without it they are two jobs.)
-    const sameReplication = (j: Job) => apiKey(j.spec) === apiKey(spec) && j.spec.createTarget === spec.createTarget;
+    const sameReplication = (j: Job) => apiKey(j.spec) === apiKey(bound) && j.spec.createTarget === bound.createTarget;
     const twin = [...this.host.jobs.entries()].find(([k, j]) => k.startsWith('doc:') && j.docId !== docId && sameReplication(j));
     if (twin) {
       const [, other] = twin;
@@ -221,16 +244,9 @@ export class ReplicatorDocs {
       note('failed', { spec, error: reason, errorCount: 1 });
       return this.recordState(docId, doc._rev!, { _replication_state: 'failed', _replication_state_reason: reason });
     }
-    const crashed = (err: unknown) => {
-      const errorCount = (this.docStates.get(docId)?.errorCount ?? errorsBefore) + 1;
-      note('crashing', { spec, error: err instanceof RefugeError ? err.reason : String(err), errorCount });
-      this.retryLater(docId, doc, errorCount);
-    };
-    // An edit or deletion of the document (or of the database) while the job starts overtakes it.
-    const overtaken = () => this.generations.get(docId) !== generation;
     let job: Job;
     try {
-      job = await this.host.launch(key, spec, docId);
+      job = await this.host.launchDocJob(key, bound, docId);
     } catch (err) {
       // A missing database or an unreachable peer may come later: CouchDB keeps trying.
       return overtaken() ? undefined : crashed(err);
@@ -241,6 +257,7 @@ export class ReplicatorDocs {
       return;
     }
     this.jobRevs.set(job, doc._rev!);
+    this.jobSources.set(job, sourceOf(doc));
     note('running', { spec, job });
     const current = () => this.docStates.get(docId)?.job === job;
     // Retried network failures are CouchDB's "crashing"; so is a job that stopped on an error, tried
@@ -277,7 +294,7 @@ export class ReplicatorDocs {
     const recorded = (doc as { _replication_state?: unknown })._replication_state;
     if (recorded === 'completed' || recorded === 'failed') return false;
     try {
-      return canonicalJson(parseSpec(doc)) === canonicalJson(job.spec);
+      return this.jobSources.get(job) === sourceOf(doc);
     } catch {
       return false;
     }

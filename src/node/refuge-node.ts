@@ -15,6 +15,7 @@ import { MemoryPinStore, type PinStore } from '../gc/pins.ts';
 import { attachDesign, type DbDesign } from '../design/index.ts';
 import { hashUserPasswords } from './user-passwords.ts';
 import { validateUserDoc } from './user-docs.ts';
+import { ownReplicatorDocs, validateReplicatorDoc } from './replicator-docs-rules.ts';
 import { DbUpdates, type DbUpdateRow, type DbUpdatesOptions } from './db-updates.ts';
 import { OpenDbs, type DbLease } from './open-dbs.ts';
 
@@ -216,9 +217,11 @@ export class RefugeNode {
     // Watched from here on: a database's own creation is reported as `created` only.
     db.watchCommits(() => this.updates.touched(name));
     if (name === '_users') db.setWritePreparation(hashUserPasswords());
+    if (name === '_replicator') db.setWritePreparation(ownReplicatorDocs);
     const design = attachDesign(db, {
       secObj: () => this.security(name),
       ...(name === '_users' && { validate: validateUserDoc }),
+      ...(name === '_replicator' && { validate: validateReplicatorDoc }),
       ...(this.options.sandbox && { sandbox: this.options.sandbox }),
       openIndexStore: () => this.options.engine.open({ location: this.indexLocation(name) }),
     });

@@ -1,0 +1,29 @@
+// The `_replicator` database's own rules for callers other than the server admin (CouchDB's
+// couch_replicator_docs before_doc_update and validation): a document belongs to its `owner`, set
+// to the writer's name when absent, and only its owner edits or deletes it; the job it describes
+// then runs as that user, with what the user may reach (jobs/replicator-docs.ts).
+
+import { RefugeError } from '../errors/index.ts';
+import type { Doc, UserCtx, WriteContext } from '../documents/index.ts';
+
+const isAdmin = (user: UserCtx) => user.roles.includes('_admin');
+
+const ownable = (doc: unknown): doc is Doc =>
+  doc !== null && typeof doc === 'object' && !Array.isArray(doc) && !(typeof (doc as Doc)._id === 'string' && /^_(design|local)\//.test((doc as Doc)._id!));
+
+/** Names the writer as the owner of the documents they write without one (replicated ones aside: their revs are given). */
+export async function ownReplicatorDocs(docs: readonly unknown[], ctx: WriteContext): Promise<unknown[]> {
+  const user = ctx.userCtx;
+  if (isAdmin(user) || user.name === null || !ctx.newEdits) return [...docs];
+  return docs.map((doc) => (ownable(doc) && doc._deleted !== true && !('owner' in doc) ? { ...doc, owner: user.name } : doc));
+}
+
+/** Only a document's owner (or the server admin) writes or deletes it, and only as its owner. */
+export function validateReplicatorDoc(newDoc: Doc, oldDoc: Doc | null, user: UserCtx): RefugeError | undefined {
+  if (isAdmin(user)) return undefined;
+  const refused = new RefugeError('forbidden', "Can't update replication documents from other users.");
+  if (user.name === null) return refused;
+  if (oldDoc && oldDoc._deleted !== true && (oldDoc as { owner?: unknown }).owner !== user.name) return refused;
+  if (newDoc._deleted !== true && (newDoc as { owner?: unknown }).owner !== user.name) return refused;
+  return undefined;
+}
