@@ -4,7 +4,7 @@
 import type { Database, Doc } from '../documents/index.ts';
 import { RefugeError } from '../errors/index.ts';
 import { createSandbox } from '../sandbox/index.ts';
-import { IndexFeeder, type FeederOptions, type UpdateMode } from '../indexers/index.ts';
+import { IndexFeeder, IndexHolds, type FeederOptions, type UpdateMode } from '../indexers/index.ts';
 import type { KvStore } from '../storage/index.ts';
 import { searchDefinitions, type SearchDefinition } from './definition.ts';
 import { fieldsSource } from './fields-source.ts';
@@ -45,8 +45,8 @@ export class SearchIndexes {
   private readonly defs = new Map<string, { rev: string; defs: Map<string, SearchDefinition> }>();
   private readonly prefix: string;
   private closed = false;
-  /** Retired indexes still in use, by signature: cleanup keeps their snapshots until they close. */
-  private readonly draining = new Map<string, Entry>();
+  /** The indexes queries hold; retired ones close after their last query. */
+  private readonly holds = new IndexHolds<Entry>((e) => e.index.close({ save: false }));
 
   constructor(private readonly options: SearchIndexesOptions) {
     this.prefix = options.prefix ?? 'search/';
@@ -95,19 +95,8 @@ export class SearchIndexes {
    * Runs `fn` with the index as currently defined, holding it open meanwhile: a definition edited
    * during a query retires the old index, which then closes only after the calls using it.
    */
-  private async using<T>(ddocName: string, indexName: string, fn: (entry: Entry) => Promise<T>): Promise<T> {
-    let entry = await this.index(ddocName, indexName);
-    // Retired (and so closed) between its opening and now: the index of the current definition.
-    for (let tries = 0; entry.retired && entry.users === 0 && tries < 3; tries++) entry = await this.index(ddocName, indexName);
-    entry.users++;
-    try {
-      return await fn(entry);
-    } finally {
-      if (--entry.users === 0 && entry.retired) {
-        if (this.draining.get(entry.signature) === entry) this.draining.delete(entry.signature);
-        await entry.index.close({ save: false });
-      }
-    }
+  private using<T>(ddocName: string, indexName: string, fn: (entry: Entry) => Promise<T>): Promise<T> {
+    return this.holds.using(() => this.index(ddocName, indexName), fn);
   }
 
   /** CouchDB's `_search_info/{index}`: how far the index is, in memory and on disk. */
@@ -137,7 +126,7 @@ export class SearchIndexes {
     }
     let removed = 0;
     for (const sig of stored) {
-      if (used.has(sig) || this.draining.has(sig)) continue;
+      if (used.has(sig) || this.holds.draining.has(sig)) continue;
       const entry = this.open.get(sig);
       this.open.delete(sig);
       await this.retire(entry);
@@ -157,11 +146,7 @@ export class SearchIndexes {
 
   /** Stops an index whose definition is gone (its stored data waits for cleanup): now, or after its last user. */
   private async retire(entry: Promise<Entry> | undefined): Promise<void> {
-    const e = await entry?.catch(() => undefined);
-    if (!e) return;
-    e.retired = true;
-    if (e.users === 0) await e.index.close({ save: false });
-    else this.draining.set(e.signature, e);
+    await this.holds.retire(await entry?.catch(() => undefined));
   }
 
   private definitions(ddoc: Doc): Map<string, SearchDefinition> {

@@ -5,7 +5,7 @@
 
 import type { Database, Doc } from '../documents/index.ts';
 import { RefugeError } from '../errors/index.ts';
-import { IndexFeeder, type UpdateMode } from '../indexers/index.ts';
+import { IndexFeeder, IndexHolds, type UpdateMode } from '../indexers/index.ts';
 import { createSandbox } from '../sandbox/index.ts';
 import type { KvStore } from '../storage/index.ts';
 import { viewCleanup } from './cleanup.ts';
@@ -46,6 +46,7 @@ interface OpenGroup {
   /** Calls using the group now: one retired meanwhile (its design document changed) closes after the last. */
   users: number;
   retired: boolean;
+  signature: string;
   closed?: boolean;
 }
 
@@ -74,8 +75,8 @@ export interface ViewIndexInfo {
 export class ViewIndexes {
   private readonly ddocs = new Map<string, DdocEntry>();
   private readonly groups = new Map<string, Promise<OpenGroup>>();
-  /** Retired groups still in use, by signature: cleanup keeps their data until they close. */
-  private readonly draining = new Map<string, OpenGroup>();
+  /** The groups queries hold; retired ones close after their last query. */
+  private readonly holds = new IndexHolds<OpenGroup>(closeGroup);
   private readonly root: string;
   private readonly fetchDocs: FetchDocs;
   private closed = false;
@@ -167,7 +168,7 @@ export class ViewIndexes {
     }
     for (const sig of [...this.groups.keys()]) if (!live.has(sig)) await this.retireGroup(sig);
     // A query still reading a retired group keeps its rows; the next cleanup removes them.
-    const kept = new Set([...live, ...this.draining.keys()]);
+    const kept = new Set([...live, ...this.holds.draining.keys()]);
     for (const [id, e] of this.ddocs) if (!live.has(e.def.signature)) this.ddocs.delete(id);
     return { removed: await viewCleanup(this.options.store, kept, this.root) };
   }
@@ -195,19 +196,8 @@ export class ViewIndexes {
    * Runs `fn` with the open group of `ddocId`, holding it open meanwhile: a design document edited
    * during a query retires its old group, which then closes only after the calls using it.
    */
-  private async using<T>(ddocId: string, fn: (open: OpenGroup) => Promise<T>): Promise<T> {
-    let open = await this.open(ddocId);
-    // Retired (and so closed) between its opening and now: the design document's current group.
-    for (let tries = 0; open.retired && open.users === 0 && tries < 3; tries++) open = await this.open(ddocId);
-    open.users++;
-    try {
-      return await fn(open);
-    } finally {
-      if (--open.users === 0 && open.retired) {
-        if (this.draining.get(open.group.signature) === open) this.draining.delete(open.group.signature);
-        await closeGroup(open);
-      }
-    }
+  private using<T>(ddocId: string, fn: (open: OpenGroup) => Promise<T>): Promise<T> {
+    return this.holds.using(() => this.open(ddocId), fn);
   }
 
   private async open(ddocId: string): Promise<OpenGroup> {
@@ -245,11 +235,7 @@ export class ViewIndexes {
     const p = this.groups.get(signature);
     if (!p) return;
     this.groups.delete(signature);
-    const open = await p.catch(() => undefined);
-    if (!open) return;
-    open.retired = true;
-    if (open.users === 0) await closeGroup(open);
-    else this.draining.set(signature, open);
+    await this.holds.retire(await p.catch(() => undefined));
   }
 
   private async openGroup(def: DesignDef): Promise<OpenGroup> {
@@ -265,7 +251,7 @@ export class ViewIndexes {
         ...(o.mapBatchSize !== undefined ? { mapBatchSize: o.mapBatchSize } : {}),
       });
       const feeder = new IndexFeeder(o.db, group, { batchSize: o.batchSize ?? 1000, ...(o.onError ? { onError: o.onError } : {}) });
-      return { group, feeder, ...(sandbox ? { sandbox } : {}), updating: 0, users: 0, retired: false };
+      return { group, feeder, ...(sandbox ? { sandbox } : {}), updating: 0, users: 0, retired: false, signature: def.signature };
     } catch (err) {
       sandbox?.dispose();
       throw err;
