@@ -1,20 +1,16 @@
 // The state and lifecycle under every database: its store, its single Writer, the design hooks,
-// commit watchers, snapshots, closing, and the settings and maintenance jobs (compaction, purge).
+// commit watchers, snapshots and closing (maintenance and settings: database-maintenance.ts).
 
 import { RefugeError } from '../errors/index.ts';
-import { Compactor, rebuildPathIndex, type CompactionTask } from './compaction.ts';
 import { decodeState, initialState, type DbCore, type DbState } from './core.ts';
 import { META_KEY } from './keys.ts';
 import { LOCAL_ADMIN, type DesignHooks, type WriteContext } from './hooks.ts';
 import { inlineSince } from './attachment-edits.ts';
-import { purge, purgedInfos, purgedSince, setPurgedInfosLimit, type PurgeResult } from './purge.ts';
-import type { Rev } from './rev-tree.ts';
 import type { BlobStore } from '../blobs/core.ts';
 import type { IndexValue } from '../query/index.ts';
 import type { KvReader, StorageEngine } from '../storage/index.ts';
 import { CommitSignal } from './subscription.ts';
 import type { BulkDocsOptions, Doc, Durability, JsonObject, WriteFailure } from './types.ts';
-import { validateRevsLimit } from './validate.ts';
 import type { WriteBatch } from './write-batch.ts';
 import { Writer } from './writer.ts';
 import { overlayReader } from './overlay-reader.ts';
@@ -50,7 +46,6 @@ export function writeContext(options: BulkDocsOptions): WriteContext {
 
 export abstract class DatabaseBase {
   protected readonly writer: Writer;
-  private readonly compactor: Compactor;
   protected readonly commits = new CommitSignal();
   protected closed = false;
   /** Set once close() begins: no new write starts, those started are waited for. */
@@ -73,7 +68,6 @@ export abstract class DatabaseBase {
       for (const watch of this.commitWatchers) watch();
     });
     this.postingMerger = new PostingMerger(core, this.writer);
-    this.compactor = new Compactor(core, this.writer);
     this.overlay = overlayReader(core.store, (key) => this.writer.pendingValue(key), () => this.writer.flushed());
   }
 
@@ -167,86 +161,6 @@ export abstract class DatabaseBase {
   /** Attachment data in place of stubs, for listings asked with `attachments` (as get does). */
   protected async inlineAll(docs: ReadonlyArray<Doc | null | undefined>): Promise<void> {
     for (const doc of docs) if (doc?._attachments) await inlineSince(doc, this.options.blobs);
-  }
-
-
-  /** Drops old revision bodies and reclaims their space; asked while one runs, answers that one. */
-  async compact(): Promise<{ droppedBodies: number }> {
-    this.check();
-    return this.compactor.run();
-  }
-
-  /** The compaction under way, if any (CouchDB's `compact_running`, `_active_tasks`). */
-  get compaction(): CompactionTask | undefined {
-    return this.compactor.task;
-  }
-
-  /**
-   * CouchDB's purge: each named leaf revision goes with the branch only it needed; a document left
-   * without leaves is gone entirely. Admin-only on the wire; not replicated.
-   */
-  async purge(request: Record<string, Rev[]>): Promise<PurgeResult> {
-    this.check();
-    const touchesDesign = request !== null && typeof request === 'object' && Object.keys(request).some((id) => id.startsWith('_design/'));
-    try {
-      return await purge(this.core, this.writer, request);
-    } finally {
-      if (touchesDesign) this.hooks.designWritten?.();
-    }
-  }
-
-  /** The purges remembered (the newest `purged_infos_limit`), oldest first. */
-  async purgedInfos(): Promise<Array<{ id: string; revs: Rev[] }>> {
-    await this.settle();
-    return this.withSnapshot((snap) => purgedInfos(snap));
-  }
-
-  /** Documents purged after update seq `since` (for indexers); `complete` false: rebuild instead. */
-  async purgedSince(since: number): Promise<{ ids: string[]; complete: boolean }> {
-    await this.settle();
-    return this.withSnapshot((snap) => purgedSince(snap, () => this.core.state, since));
-  }
-
-  async setPurgedInfosLimit(limit: number): Promise<void> {
-    this.check();
-    await setPurgedInfosLimit(this.core, this.writer, limit);
-  }
-
-  getPurgedInfosLimit(): number {
-    return this.core.state.purgedInfosLimit;
-  }
-
-  async setRevsLimit(limit: number): Promise<void> {
-    this.check();
-    const n = validateRevsLimit(limit);
-    await this.writer.submit(async (batch) => {
-      batch.state.revsLimit = n;
-    }, true);
-  }
-
-  getRevsLimit(): number {
-    return this.core.state.revsLimit;
-  }
-
-  /** Turns the automatic path index on (rebuilding it) or off (dropping it). */
-  async setAutoIndex(on: boolean): Promise<void> {
-    this.check();
-    // Not ready is stored with the switch, in one write: until the rebuild below has visited every
-    // document, queries scan documents instead, and a restart rebuilds again.
-    await this.writer.submit(async (batch) => {
-      batch.state.autoIndex = on;
-      batch.state.pathIndexReady = false;
-    }, true);
-    await this.core.store.clear({ gte: 'i!', lt: 'i"' });
-    if (!on) return;
-    const build = rebuildPathIndex(this.core, this.writer).then(() =>
-      this.writer.submit(async (batch) => {
-        // Turned off (or on again) meanwhile: that call owns the flag now.
-        if (this.indexBuild === build) batch.state.pathIndexReady = batch.state.autoIndex;
-      }, true),
-    );
-    this.indexBuild = build;
-    await build;
   }
 
   /**

@@ -5,7 +5,8 @@ import { RefugeError, conflict, isRefugeError, toRefugeError } from '../errors/i
 import { copyOf, editOf, prepareBulkAttachments, withAttachment, withoutAttachment } from './attachment-edits.ts';
 import { sleep } from '../platform/sleep.ts';
 import { attachmentStubs, checkAttachmentName, checkContentType, type AttInputs } from './attachments.ts';
-import { DatabaseBase, writeContext } from './database-base.ts';
+import { writeContext } from './database-base.ts';
+import { DatabaseMaintenance } from './database-maintenance.ts';
 import { validateLocalDoc, writeLocal } from './local-docs.ts';
 import type { Rev } from './rev-tree.ts';
 import type { BulkDocsOptions, Doc, GetOptions, WriteFailure, WriteResult } from './types.ts';
@@ -20,7 +21,7 @@ const hasAttachments = (d: unknown): boolean => d !== null && typeof d === 'obje
 const isLocalDoc = (d: unknown): d is Doc & { _id: string } =>
   d !== null && typeof d === 'object' && typeof (d as Doc)._id === 'string' && (d as Doc)._id!.startsWith('_local/');
 
-export abstract class DatabaseWrites extends DatabaseBase {
+export abstract class DatabaseWrites extends DatabaseMaintenance {
   abstract get(id: string, options?: GetOptions): Promise<Doc>;
 
   // ---- writes ----
