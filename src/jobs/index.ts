@@ -3,7 +3,7 @@
 
 export { ReplicationJobs, type ReplicationJobsOptions } from './replication-jobs.ts';
 export { jobId, type Job } from './job.ts';
-export type { DocState } from './replicator-docs.ts';
+export type { DocState } from './doc-states.ts';
 export { parseSpec, type JobSpec } from './job-spec.ts';
 export { checkEndpoint, describeEndpoint, endpointPeer, type Endpoint } from './endpoint.ts';
 export { isoSeconds, statsOf } from './recorded-state.ts';

@@ -9,7 +9,8 @@ import { replicate, type ReplicationReport } from '../replication/index.ts';
 import { describeEndpoint, endpointPeer } from './endpoint.ts';
 import { jobId, recordCrash, type Job } from './job.ts';
 import { apiKey, type JobSpec } from './job-spec.ts';
-import { ReplicatorDocs, type DocState, type JobHost } from './replicator-docs.ts';
+import { ReplicatorDocs, type JobHost } from './replicator-docs.ts';
+import type { DocState } from './doc-states.ts';
 
 /** How long a continuous `_replicate` waits for both peers to answer before it answers itself. */
 const ID_WAIT_MS = 10_000;

@@ -7,21 +7,8 @@ import { canonicalJson, type Database, type Doc } from '../documents/index.ts';
 import type { RefugeNode } from '../node/index.ts';
 import { apiKey, parseSpec, type JobSpec } from './job-spec.ts';
 import type { Job } from './job.ts';
+import { DocStates, type DocState } from './doc-states.ts';
 import { isoSeconds, replicationStats, withoutStartTime } from './recorded-state.ts';
-
-/** What became of a `_replicator` document, as CouchDB's scheduler reports it. */
-export interface DocState {
-  docId: string;
-  state: 'running' | 'completed' | 'crashing' | 'failed';
-  spec?: JobSpec;
-  job?: Job;
-  error?: string;
-  /** A completed job's `_replication_stats` (without start_time), as the scheduler shows them. */
-  stats?: Record<string, unknown>;
-  errorCount: number;
-  startTime: number;
-  lastUpdated: number;
-}
 
 /** The running jobs (documents' under `doc:<id>`) and how to start one: ReplicationJobs. */
 export interface JobHost {
@@ -37,8 +24,7 @@ const MAX_RETRY_MS = 10 * 60_000;
 const sourceOf = (doc: Doc): string => canonicalJson(parseSpec(doc)) + '\n' + JSON.stringify((doc as { owner?: unknown }).owner ?? null);
 
 export class ReplicatorDocs {
-  private readonly docStates = new Map<string, DocState>();
-  private readonly stateWatchers = new Set<() => void>();
+  private readonly docStates = new DocStates();
   private readonly retries = new Map<string, ReturnType<typeof setTimeout>>();
   /** The revision of its document each job describes: where its outcome is recorded. */
   private readonly jobRevs = new WeakMap<Job, string>();
@@ -114,7 +100,6 @@ export class ReplicatorDocs {
       this.host.jobs.delete(key);
     }
     this.docStates.clear();
-    for (const watch of [...this.stateWatchers]) watch();
   }
 
   /** Stops following the database and cancels pending retries (the jobs are the host's to stop). */
@@ -184,7 +169,6 @@ export class ReplicatorDocs {
     const note = (state: DocState['state'], extra: Partial<DocState> = {}) => {
       const before = this.docStates.get(docId);
       this.docStates.set(docId, { docId, state, errorCount: before?.errorCount ?? errorsBefore, startTime: before?.startTime ?? now, ...extra, lastUpdated: Date.now() });
-      for (const watch of [...this.stateWatchers]) watch();
     };
     this.docStates.delete(docId);
     // What the job recorded in the document: CouchDB runs neither a completed nor a failed one again
@@ -300,29 +284,11 @@ export class ReplicatorDocs {
     }
   }
 
-  /** Resolves once the `_replicator` document `docId` is in `state`, or its state passes a test (for tools and tests). */
   whenDoc(docId: string, state: DocState['state'] | ((d: DocState) => boolean), signal?: AbortSignal): Promise<DocState> {
-    const matches = typeof state === 'function' ? state : (d: DocState) => d.state === state;
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        const d = this.docStates.get(docId);
-        if (d && matches(d)) done(undefined, d);
-      };
-      const done = (err?: unknown, d?: DocState) => {
-        this.stateWatchers.delete(check);
-        signal?.removeEventListener('abort', onAbort);
-        if (d) resolve(d);
-        else reject(err);
-      };
-      const onAbort = () => done(signal!.reason ?? new RefugeError('closed', 'aborted'));
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.stateWatchers.add(check);
-      check();
-    });
+    return this.docStates.when(docId, state, signal);
   }
 
-  /** Every `_replicator` document's state (CouchDB's `_scheduler/docs`), in id order. */
   list(): DocState[] {
-    return [...this.docStates.values()].sort((a, b) => (a.docId < b.docId ? -1 : a.docId > b.docId ? 1 : 0));
+    return this.docStates.list();
   }
 }
