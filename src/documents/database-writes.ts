@@ -134,7 +134,10 @@ export abstract class DatabaseWrites extends DatabaseMaintenance {
 
   /** Writes one document; failures throw (conflict, bad_request, doc_validation, ...). */
   async put(doc: Doc, options: BulkDocsOptions = {}): Promise<WriteResult> {
-    if (typeof doc?._id === 'string' && doc._id.startsWith('_local/')) return this.putLocal(doc);
+    if (typeof doc?._id === 'string' && doc._id.startsWith('_local/')) {
+      // The database's own rules see local documents too (a system database may refuse them).
+      return this.putLocal(this.prepareWrites ? ((await this.prepareWrites([doc], writeContext(options)))[0] as Doc) : doc);
+    }
     const [result] = await this.bulkDocs([doc], options);
     if ('error' in result!) throw new RefugeError(result.error as never, result.reason);
     return result!;

@@ -244,7 +244,7 @@ export function buildApp(ctx: ServerContext, options: AppOptions = {}): FastifyI
     }
     req.user = await ctx.auth.identify(authorization, req.headers.cookie, (session) => reply.header('Set-Cookie', ctx.auth.cookieHeader(session)));
     const path = req.url.split('?', 1)[0]!;
-    if (!OPEN.has(path) && !req.user.roles.includes('_admin')) await authorizeUser(ctx, req.user, req.method, path);
+    if (!OPEN.has(path) && !req.user.roles.includes('_admin')) await authorizeUser(ctx, req.user, req.method, path, req.query as Record<string, unknown>);
   });
   // A user (or someone signing up) writing their user document keeps its name, type and roles.
   if (ctx.auth.enabled && ctx.auth.users) {

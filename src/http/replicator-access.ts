@@ -23,7 +23,7 @@ export function replicatorPath(path: string): string[] | undefined {
 }
 
 /** Throws unless `user` may make this request of `_replicator` (`rest`: the path after the name). */
-export async function authorizeReplicatorUse(ctx: ServerContext, user: UserCtx, method: string, rest: string[]): Promise<void> {
+export async function authorizeReplicatorUse(ctx: ServerContext, user: UserCtx, method: string, rest: string[], query: Record<string, unknown>): Promise<void> {
   if (!(await mayUseDb(ctx, user, REPLICATOR_DB))) throw new RefugeError('forbidden', 'You are not allowed to access this db.');
   const onlyAdmins = () => new RefugeError('forbidden', 'Only admins list, query or follow the _replicator database; users use their own documents.');
   if (rest.length === 0) {
@@ -36,15 +36,21 @@ export async function authorizeReplicatorUse(ctx: ServerContext, user: UserCtx, 
   if (id.startsWith('_')) throw onlyAdmins();
   if (method === 'PUT' || method === 'DELETE') return; // the database's rules check the owner
   if (method !== 'GET' && method !== 'HEAD') throw onlyAdmins();
-  let owner: unknown;
+  // The current revision only, of a document of theirs: another revision (an older one, a
+  // deleted one's, a branch) may be someone else's, with their credentials.
+  const notYours = () => new RefugeError('forbidden', 'You may read only the current revision of your own replication documents.');
+  if (query.open_revs !== undefined) throw notYours();
+  let doc: { _rev?: string; owner?: unknown };
   const lease = await ctx.node.lease(REPLICATOR_DB);
   try {
-    owner = ((await lease.db.get(id)) as { owner?: unknown }).owner;
+    doc = await lease.db.get(id);
   } catch (err) {
-    if (isRefugeError(err, 'not_found')) return; // the route answers 404
+    // Missing and deleted alike: the id's past is not the user's to read.
+    if (isRefugeError(err, 'not_found')) throw new RefugeError('not_found', 'missing');
     throw err;
   } finally {
     lease.release();
   }
-  if (owner !== user.name) throw new RefugeError('forbidden', 'You may read only your own replication documents.');
+  if (doc.owner !== user.name) throw notYours();
+  if (query.rev !== undefined && query.rev !== doc._rev) throw notYours();
 }

@@ -52,7 +52,7 @@ function userDocName(path: string): string | undefined {
  * 403 for a user asking beyond their databases. A database whose `_security` names nobody is the
  * admin's alone, as CouchDB 3 creates databases.
  */
-export async function authorizeUser(ctx: ServerContext, user: UserCtx, method: string, path: string): Promise<void> {
+export async function authorizeUser(ctx: ServerContext, user: UserCtx, method: string, path: string, query: Record<string, unknown> = {}): Promise<void> {
   const own = userDocName(path);
   if (own !== undefined) {
     // One's own user document; anyone's, to sign up, logged in or not, as in CouchDB (create it:
@@ -63,7 +63,7 @@ export async function authorizeUser(ctx: ServerContext, user: UserCtx, method: s
   if (USER_PATHS.has(path) && (method === 'GET' || method === 'HEAD')) return;
   if (USER_POSTS.has(path) && method === 'POST') return;
   const replicator = replicatorPath(path);
-  if (replicator) return authorizeReplicatorUse(ctx, user, method, replicator);
+  if (replicator) return authorizeReplicatorUse(ctx, user, method, replicator, query);
   const target = peerTarget(method, path);
   if (target.kind === 'open') return;
   if (target.kind === 'db' && !target.db.startsWith('ref:')) {

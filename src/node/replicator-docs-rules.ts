@@ -11,10 +11,17 @@ const isAdmin = (user: UserCtx) => user.roles.includes('_admin');
 const ownable = (doc: unknown): doc is Doc =>
   doc !== null && typeof doc === 'object' && !Array.isArray(doc) && !(typeof (doc as Doc)._id === 'string' && /^_(design|local)\//.test((doc as Doc)._id!));
 
-/** Names the writer as the owner of the documents they write without one (replicated ones aside: their revs are given). */
+/**
+ * Names the writer as the owner of the documents they write without one (replicated ones aside:
+ * their revs are given). Local documents, which no rule checks, are the admin's.
+ */
 export async function ownReplicatorDocs(docs: readonly unknown[], ctx: WriteContext): Promise<unknown[]> {
   const user = ctx.userCtx;
-  if (isAdmin(user) || user.name === null || !ctx.newEdits) return [...docs];
+  if (isAdmin(user)) return [...docs];
+  if (docs.some((d) => typeof (d as Doc | null)?._id === 'string' && (d as Doc)._id!.startsWith('_local/'))) {
+    throw new RefugeError('forbidden', 'Only admins write local documents in _replicator.');
+  }
+  if (user.name === null || !ctx.newEdits) return [...docs];
   return docs.map((doc) => (ownable(doc) && doc._deleted !== true && !('owner' in doc) ? { ...doc, owner: user.name } : doc));
 }
 

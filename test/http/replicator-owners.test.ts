@@ -76,4 +76,33 @@ describe("users' _replicator documents", () => {
     assert.equal((await ann('/_replicator/_find', { method: 'POST', body: { selector: {} } })).status, 403);
     assert.equal((await ann(`/_replicator/mine?rev=${mine._rev}`, { method: 'DELETE' })).status, 200);
   });
+
+  test("no past revision is readable by a user: not a deleted document's, not one beneath their own, nor a branch", async () => {
+    const json = (r: { status: number; text: string }) => `${r.status} ${r.text}`;
+    // Ben's credentials, in a document he then deletes; and the admin's.
+    const bens = await ben('/_replicator/backup', { method: 'PUT', body: { source: 'http://ben:benpw@127.0.0.1:1/x', target: 'dst' } });
+    const gone = await ben(`/_replicator/backup?rev=${bens.body.rev}`, { method: 'DELETE' });
+    assert.equal(gone.status, 200);
+    for (const path of [`/_replicator/backup?rev=${bens.body.rev}`, '/_replicator/backup?open_revs=all', `/_replicator/backup?open_revs=["${bens.body.rev}"]`, '/_replicator/backup']) {
+      const r = await ann(path);
+      assert.ok(r.status === 403 || r.status === 404, `${path}: ${json(r)}`);
+      assert.doesNotMatch(r.text, /benpw/);
+    }
+    // Ann takes the id over: her document's past is still not hers to read.
+    // (Continuous: its job records no outcome, so the revision read stays the current one.)
+    const hers = await ann('/_replicator/backup', { method: 'PUT', body: { source: 'src', target: 'dst', continuous: true } });
+    assert.equal(hers.status, 201, hers.text);
+    const current = await ann('/_replicator/backup');
+    assert.equal(current.status, 200);
+    assert.equal((await ann(`/_replicator/backup?rev=${current.body._rev}`)).status, 200);
+    for (const path of [`/_replicator/backup?rev=${bens.body.rev}`, '/_replicator/backup?open_revs=all']) {
+      const r = await ann(path);
+      assert.equal(r.status, 403, `${path}: ${json(r)}`);
+      assert.doesNotMatch(r.text, /benpw/);
+    }
+    // Local documents, which no rule checks, are the admin's.
+    assert.equal((await ann('/_replicator', { method: 'POST', body: { _id: '_local/x', v: 1 } })).status, 403);
+    const bulk = await ann('/_replicator/_bulk_docs', { method: 'POST', body: { docs: [{ _id: '_local/y' }] } });
+    assert.equal(bulk.status, 403, bulk.text);
+  });
 });
