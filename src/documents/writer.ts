@@ -99,9 +99,11 @@ export class Writer {
   }
 
   /**
-   * The unflushed values as they stand now, fixed. Taken with a storage snapshot in the same
-   * synchronous step by a background job, it reads the database as of that moment: nothing else
-   * is computed while the job runs, and a flush only moves into storage what these maps hold.
+   * The unflushed values of readable keys (records, bodies, local docs) as they stand now, fixed.
+   * Taken with a storage snapshot in the same synchronous step by a background job, it reads
+   * those keys as of that moment: nothing else is computed while the job runs, and a flush only
+   * moves into storage what these maps hold for them (sequence entries and postings are not here:
+   * a background job reads no sequence entries, and merges postings by their group tags).
    */
   pendingView(): (key: string) => string | null | undefined {
     const queued = this.queued;

@@ -49,6 +49,8 @@ export type ErrorCode =
   | 'sandbox_error'
   | 'render_error'
   | 'timeout'
+  /** A request body that arrived too slowly (HTTP 408). */
+  | 'request_timeout'
   | 'hash_mismatch'
   /** An upload whose bytes do not match the Content-MD5 its client sent (CouchDB's own check). */
   | 'content_md5_mismatch'
@@ -122,6 +124,7 @@ const STATUS: Record<ErrorCode, number> = {
   // An update function whose answer is not [doc or null, response] (CouchDB's render_error).
   render_error: 500,
   timeout: 500,
+  request_timeout: 408,
   hash_mismatch: 400,
   content_md5_mismatch: 400,
   too_large: 413,

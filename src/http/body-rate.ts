@@ -4,6 +4,7 @@
 // second for every `minBytesPerSecond` bytes received, so a slow but honest upload of any size passes.
 
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { RefugeError } from '../errors/index.ts';
 
 export interface BodyRateOptions {
   /** Time a body may take before the rate counts (default 20 s). */
@@ -20,9 +21,15 @@ function hasBody(req: IncomingMessage): boolean {
   return (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined;
 }
 
+const TOO_SLOW = 'the request body arrived too slowly';
+
+/** How often a body's progress is looked at (at most; less when the grace is shorter). */
+const TICK_MS = 1000;
+
 export function enforceBodyRate(server: Server, options: BodyRateOptions = {}): void {
   const grace = options.graceMs ?? DEFAULT_BODY_GRACE_MS;
   const rate = options.minBytesPerSecond ?? DEFAULT_MIN_BODY_RATE;
+  const tick = Math.min(TICK_MS, grace);
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     if (req.complete || !hasBody(req)) return;
     const socket = req.socket;
@@ -30,35 +37,39 @@ export function enforceBodyRate(server: Server, options: BodyRateOptions = {}): 
     // body from the handler. Whatever came with the headers counts as received already.
     let startBytes = socket.bytesRead;
     let start = Date.now();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const stop = () => clearTimeout(timer);
-    const check = () => {
-      if (req.complete || socket.destroyed) return;
-      // While the server is not reading the body (a pipelined request waiting its turn, a handler
-      // still deciding, a write holding back a stream), the client is not the slow one: the
-      // window starts again.
-      if (req.readableFlowing !== true) {
+    // Until the body is in or the connection gone: an answer sent before the body was read
+    // (a 401, a route that ignores it) leaves Node reading the rest, at the client's pace.
+    const timer = setInterval(() => {
+      if (req.complete || socket.destroyed) return stop();
+      // While the server holds the body back (a pipelined request waiting its turn, a handler
+      // still deciding, a write that cannot keep up), the client is not the slow one: the window
+      // starts again. Data it has sent then waits unread in the request's buffer, or the socket
+      // is paused; a slow client leaves that buffer short of full.
+      if (socket.isPaused() || req.readableLength >= req.readableHighWaterMark) {
         startBytes = socket.bytesRead;
         start = Date.now();
-        timer = setTimeout(check, grace);
         return;
       }
-      const deadline = start + grace + ((socket.bytesRead - startBytes) * 1000) / rate;
-      const now = Date.now();
-      if (now < deadline) {
-        timer = setTimeout(check, deadline - now);
-        return;
-      }
+      if (Date.now() < start + grace + ((socket.bytesRead - startBytes) * 1000) / rate) return;
+      stop();
       if (!res.headersSent) {
-        const body = JSON.stringify({ error: 'request_timeout', reason: 'the request body arrived too slowly' });
+        const body = JSON.stringify({ error: 'request_timeout', reason: TOO_SLOW });
         res.writeHead(408, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), Connection: 'close' });
         res.end(body);
       }
+      // The body's stream fails too: a handler still reading it (an upload) stops with an error.
+      // Node no longer tracks a request whose answer is sent, and would leave its reader waiting
+      // for ever once the socket is gone (and the database's close waiting on that write).
+      req.destroy(new RefugeError('request_timeout', TOO_SLOW));
       socket.destroy();
+    }, tick);
+    timer.unref();
+    const stop = () => {
+      clearInterval(timer);
+      socket.removeListener('close', stop);
+      req.removeListener('end', stop);
     };
-    timer = setTimeout(check, grace);
+    socket.once('close', stop);
     req.once('end', stop);
-    req.once('close', stop);
-    res.once('close', stop);
   });
 }

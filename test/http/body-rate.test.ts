@@ -68,3 +68,32 @@ test('a body sent slowly but above the minimum rate, and a pipelined one waiting
   assert.deepEqual((text.match(/HTTP\/1\.1 (\d{3})/g) ?? []).map((s) => s.slice(9)), ['201', '201']);
   assert.equal(((await request(`${server.url}/steady/a`)).body as { pad: string }).pad.length, 12_000);
 });
+
+test('a body left unsent after an early answer, or trickled into a streamed attachment upload, is cut too', async (t) => {
+  const server = await startTestServer({ bodyRate: rate, admin: 'admin:secret' });
+  t.after(() => server.close());
+  const admin = { authorization: 'Basic ' + Buffer.from('admin:secret').toString('base64') };
+  assert.equal((await request(`${server.url}/up`, { method: 'PUT', headers: admin })).status, 201);
+  const guard = async (received: Promise<string>) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const text = await Promise.race([received, new Promise<string>((resolve) => (timer = setTimeout(() => resolve('still open after 5 s'), 5000)))]);
+    clearTimeout(timer);
+    return text;
+  };
+
+  // Anonymous: answered 401 at once, its declared body never comes.
+  const early = await rawClient(server.url);
+  early.socket.write(`PUT /up/doc HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 10\r\n\r\n`);
+  const answered = await guard(early.received);
+  assert.match(answered, /^HTTP\/1\.1 401 /);
+
+  // An attachment (read as a stream by its route), trickled.
+  const slow = await rawClient(server.url);
+  slow.socket.write(`PUT /up/doc/a.bin HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${admin.authorization}\r\nContent-Type: application/octet-stream\r\nContent-Length: 10000\r\n\r\n`);
+  const trickle = setInterval(() => !slow.socket.destroyed && slow.socket.write('x'), 20);
+  t.after(() => clearInterval(trickle));
+  const cut = await guard(slow.received);
+  clearInterval(trickle);
+  assert.match(cut, /^HTTP\/1\.1 408 /);
+  assert.equal((await request(`${server.url}/up/doc`, { headers: admin })).status, 404);
+});
