@@ -9,6 +9,8 @@ export function selectorJson(sel: Selector): Record<string, unknown> {
       return { $and: sel.clauses.map(selectorJson) };
     case 'or':
       return { $or: sel.clauses.map(selectorJson) };
+    case 'not':
+      return { $not: selectorJson(sel.clause) };
     case 'field':
       return { [sel.field]: conditionJson(sel.cond) };
   }

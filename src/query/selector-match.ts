@@ -15,6 +15,8 @@ export function matchSelector(doc: unknown, sel: Selector): boolean {
     case 'or':
       // CouchDB treats an empty $or as true, like an empty $and.
       return sel.clauses.length === 0 || sel.clauses.some((c) => matchSelector(doc, c));
+    case 'not':
+      return !matchSelector(doc, sel.clause);
     case 'field': {
       const got = getField(doc, sel.path);
       if (!got.found) {

@@ -9,9 +9,10 @@ import { RE2JS } from 're2js';
 import { MATCH_ALL, type Condition, type RegexMatcher, type Selector, type SubSelectorOp } from './selector-types.ts';
 
 // Before negations are pushed down, $not and $nor still stand as nodes.
+// `atField`: written inside a field's condition ({"b": {"$not": ...}}), not over whole selectors.
 type Pre =
-  | { kind: 'and' | 'or' | 'nor'; clauses: Pre[] }
-  | { kind: 'not'; clause: Pre }
+  | { kind: 'and' | 'or' | 'nor'; clauses: Pre[]; atField: boolean }
+  | { kind: 'not'; clause: Pre; atField: boolean }
   | Extract<Selector, { kind: 'field' }>;
 
 const JSON_TYPES: ReadonlySet<string> = new Set<JsonType>(['null', 'boolean', 'number', 'string', 'array', 'object']);
@@ -53,16 +54,34 @@ export function normalizeFindSelector(sel: unknown): Selector {
   return out.kind === 'or' && out.clauses.length === 0 ? MATCH_NONE : out;
 }
 
-/** A sub-selector ($elemMatch...) is normalized on its own, its fields relative to the element. */
+/**
+ * A sub-selector ($elemMatch...) is normalized on its own, its fields relative to the element.
+ * CouchDB pushes no negation down in it: a `$not` or `$nor` over whole selectors stays a node
+ * (one inside a field's condition is pushed into it, as everywhere: the field must exist either way).
+ */
 function normalizeSub(sel: Record<string, unknown>): Selector {
-  return norm(parse(sel, ''));
+  return normSub(parse(sel, ''));
+}
+
+function normSub(s: Pre): Selector {
+  switch (s.kind) {
+    case 'not':
+      return s.atField ? negate(s.clause) : { kind: 'not', clause: normSub(s.clause) };
+    case 'nor':
+      return s.atField ? norm(s) : { kind: 'not', clause: { kind: 'or', clauses: s.clauses.map(normSub) } };
+    case 'and':
+    case 'or':
+      return { kind: s.kind, clauses: s.clauses.map(normSub) };
+    case 'field':
+      return s;
+  }
 }
 
 function parse(value: unknown, field: string): Pre {
   if (!isPlainObject(value)) return leaf(field, { op: '$eq', value });
   const keys = Object.keys(value);
   if (keys.length === 0) return leaf(field, { op: '$eq', value });
-  if (keys.length > 1) return { kind: 'and', clauses: keys.map((k) => parseEntry(k, value[k], field)) };
+  if (keys.length > 1) return { kind: 'and', clauses: keys.map((k) => parseEntry(k, value[k], field)), atField: field !== '' };
   return parseEntry(keys[0]!, value[keys[0]!], field);
 }
 
@@ -73,10 +92,10 @@ function parseEntry(key: string, arg: unknown, field: string): Pre {
     case '$or':
     case '$nor':
       if (!Array.isArray(arg)) throw badArg(key, arg);
-      return { kind: key === '$and' ? 'and' : key === '$or' ? 'or' : 'nor', clauses: arg.map((a) => parse(a, field)) };
+      return { kind: key === '$and' ? 'and' : key === '$or' ? 'or' : 'nor', clauses: arg.map((a) => parse(a, field)), atField: field !== '' };
     case '$not':
       if (!isPlainObject(arg)) throw badArg(key, arg);
-      return { kind: 'not', clause: parse(arg, field) };
+      return { kind: 'not', clause: parse(arg, field), atField: field !== '' };
     case '$eq':
     case '$ne':
     case '$gt':

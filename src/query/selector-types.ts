@@ -1,11 +1,18 @@
 // The normalized Mango selector: what `normalizeSelector` produces and everything else consumes.
-// Negations are already pushed down to the conditions (as CouchDB's normalizer does).
+// Negations are already pushed down to the conditions (as CouchDB's normalizer does), except in
+// sub-selectors ($elemMatch & co.), where CouchDB keeps them as they are written.
 
 import type { JsonType } from './collate.ts';
 
 export type Selector =
   | { kind: 'and'; clauses: Selector[] }
   | { kind: 'or'; clauses: Selector[] }
+  /**
+   * Inside a sub-selector only: `$not` (or `$nor`) over whole selectors, which matches what its
+   * clause does not. Not pushed down to conditions: there, `{"$not": {"b": 1}}` matches an element
+   * without `b`, as in CouchDB (a pushed-down `{"b": {"$ne": 1}}` would need `b`).
+   */
+  | { kind: 'not'; clause: Selector }
   /**
    * A condition on one field. `field` is the Mango name ("a.b"), `path` its parsed keys; an empty
    * path means the value at hand (an element inside `$elemMatch`, say).

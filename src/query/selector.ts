@@ -14,7 +14,8 @@ export function selectorFields(sel: Selector): string[] {
   const walk = (s: Selector) => {
     if (s.kind === 'field') {
       if (s.field !== '') out.add(s.field);
-    } else s.clauses.forEach(walk);
+    } else if (s.kind === 'not') walk(s.clause);
+    else s.clauses.forEach(walk);
   };
   walk(sel);
   return [...out];
@@ -33,6 +34,8 @@ export function requiresField(sel: Selector, field: string): boolean {
         return s.clauses.some(needs);
       case 'or':
         return s.clauses.length > 0 && s.clauses.every(needs);
+      case 'not':
+        return false;
       case 'field':
         if (s.cond.op === '$exists' && !s.cond.value) return false;
         return s.path.length >= want.length && want.every((k, i) => s.path[i] === k);
@@ -43,6 +46,6 @@ export function requiresField(sel: Selector, field: string): boolean {
 
 /** True when the selector matches every document. */
 export function isMatchAll(sel: Selector): boolean {
-  if (sel.kind === 'field') return false;
+  if (sel.kind === 'field' || sel.kind === 'not') return false;
   return sel.kind === 'and' ? sel.clauses.every(isMatchAll) : sel.clauses.length === 0;
 }

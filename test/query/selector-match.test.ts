@@ -36,6 +36,24 @@ describe('matchSelector: CouchDB mango_selector:match semantics', () => {
     yes({ a: null }, { a: { $ne: 1 } });
   });
 
+  test('inside $elemMatch & co., $not and $nor over selectors are plain negations (CouchDB pushes none down there)', () => {
+    // An element without `b`, or not an object at all, is "not {b: 1}".
+    yes({ arr: [{ b: 1 }, {}] }, { arr: { $elemMatch: { $not: { b: 1 } } } });
+    yes({ arr: [5] }, { arr: { $elemMatch: { $not: { b: 1 } } } });
+    no({ arr: [{ b: 1 }] }, { arr: { $elemMatch: { $not: { b: 1 } } } });
+    yes({ arr: [{ b: 1 }, {}] }, { arr: { $allMatch: { $not: { b: 2 } } } });
+    no({ arr: [{ b: 2 }, {}] }, { arr: { $allMatch: { $not: { b: 2 } } } });
+    yes({ arr: [{}] }, { arr: { $elemMatch: { $nor: [{ b: 2 }, { c: 3 }] } } });
+    no({ arr: [{ c: 3 }] }, { arr: { $elemMatch: { $nor: [{ b: 2 }, { c: 3 }] } } });
+    yes({ m: { x: 1 } }, { m: { $keyMapMatch: { $not: { $eq: 'y' } } } });
+    // Within a field's own condition the field must still exist, as everywhere.
+    no({ arr: [{}] }, { arr: { $elemMatch: { b: { $not: { $eq: 1 } } } } });
+    yes({ arr: [{ b: 2 }] }, { arr: { $elemMatch: { b: { $not: { $eq: 1 } } } } });
+    // At the top level negations are pushed down, as CouchDB's normalizer does: the field must exist.
+    no({}, { $not: { b: 1 } });
+    yes({ b: 2 }, { $not: { b: 1 } });
+  });
+
   test('$exists: true needs the key; false matches only a missing key, not a path through a scalar', () => {
     yes({ a: null }, { a: { $exists: true } });
     no({}, { a: { $exists: true } });
