@@ -38,6 +38,8 @@ export type ErrorCode =
   | 'invalid_list_index_params'
   | 'no_usable_index'
   | 'invalid_index_name'
+  /** A `POST /db/_index` of a type Mango does not know. */
+  | 'invalid_index'
   | 'invalid_key'
   | 'invalid_ok_or_false_value'
   | 'compilation_error'
@@ -108,6 +110,7 @@ const STATUS: Record<ErrorCode, number> = {
   invalid_list_index_params: 500,
   no_usable_index: 400,
   invalid_index_name: 400,
+  invalid_index: 400,
   invalid_key: 400,
   invalid_ok_or_false_value: 400,
   // A design document function that does not compile (CouchDB answers 400 compilation_error).

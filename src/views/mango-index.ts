@@ -36,10 +36,13 @@ export function parseIndexRequest(body: unknown): ParsedIndexRequest {
   for (const key of Object.keys(body)) {
     if (!INDEX_KEYS.has(key)) throw new RefugeError('invalid_key', `Invalid key ${key} for this request.`);
   }
+  // CouchDB's error names (mango_opts, mango_idx): a text index wants the search service it lacks.
   const type = body.type === undefined ? 'json' : body.type;
-  if (type !== 'json') throw bad(`Invalid type for index: ${JSON.stringify(type)}`);
+  if (type === 'text') throw new RefugeError('unavailable', 'required index service unavailable: text indexes are served by full-text search (indexes in design documents)');
+  if (type !== 'json') throw new RefugeError('invalid_index', `Invalid type for index: ${JSON.stringify(type)}`);
   const index = body.index;
-  if (!isObj(index)) throw bad('Missing required key: index');
+  if (index === undefined) throw new RefugeError('missing_required_key', 'Missing required key: index');
+  if (!isObj(index)) throw bad('Invalid index: must be a JSON object');
   // CouchDB dropped `selector` inside an index for `partial_filter_selector`; it refuses the old name.
   if (index.selector !== undefined) throw bad('`selector` is not an index option: use `partial_filter_selector`');
   if (!Array.isArray(index.fields) || index.fields.length === 0) throw bad('Index fields must be a non-empty array');
@@ -52,7 +55,7 @@ export function parseIndexRequest(body: unknown): ParsedIndexRequest {
     throw bad(`Invalid sort field: ${JSON.stringify(f)}`);
   });
   const dirs = new Set(fields.map((f) => Object.values(f)[0]));
-  if (dirs.size > 1) throw bad('Sorts currently only support a single direction for all fields.');
+  if (dirs.size > 1) throw new RefugeError('unsupported_mixed_sort', 'Sorts currently only support a single direction for all fields.');
   const def: IndexDefinition = { fields };
   if (index.partial_filter_selector !== undefined) {
     // Checked now, not at indexing time, and stored in CouchDB's normalized form.

@@ -194,6 +194,16 @@ describe('views and json indexes through PouchDB', () => {
     // The path index still answers what no json index fits.
     const plain = await db.find({ selector: { type: 'veg' } });
     assert.deepEqual(plain.docs.map((d: any) => d._id).sort(), ['c', 'd']);
+    // Refused index requests carry CouchDB's error names.
+    for (const [body, status, error] of [
+      [{ name: 'x' }, 400, 'missing_required_key'],
+      [{ index: { fields: ['n'] }, type: 'geo' }, 400, 'invalid_index'],
+      [{ index: { fields: [{ a: 'asc' }, { b: 'desc' }] } }, 400, 'unsupported_mixed_sort'],
+      [{ index: { fields: ['n'] }, type: 'text' }, 503, 'unavailable'],
+    ] as const) {
+      const r = await request(`${server.url}/views/_index`, { method: 'POST', body });
+      assert.deepEqual([r.status, r.body.error], [status, error], JSON.stringify(body));
+    }
     const del = await request(`${server.url}/views/_index/_design/by-n/json/n-idx`, { method: 'DELETE' });
     assert.equal(del.status, 200);
     assert.equal((await request(`${server.url}/views/_design/by-n`)).status, 404);
