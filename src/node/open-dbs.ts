@@ -5,6 +5,7 @@
 // closed, and opened again on the next request.
 
 import type { Database } from '../documents/index.ts';
+import { RefugeError } from '../errors/index.ts';
 import type { DbDesign } from '../design/index.ts';
 
 /** A database held for a while (one HTTP request, one mesh request): never closed while held. */
@@ -28,6 +29,15 @@ export class OpenDbs {
   private readonly entries = new Map<string, Entry>();
   /** Databases being closed to make room: opening one again waits for its lock to be free. */
   private readonly closing = new Map<string, Promise<void>>();
+  /**
+   * Set by closeAll: later asks are refused. A caller that passed the node's own check before it
+   * closed, and awaited something since, would otherwise open a database nobody ever closes.
+   */
+  private closed = false;
+
+  private refuseClosed(): void {
+    if (this.closed) throw new RefugeError('closed', 'the node is closed');
+  }
 
   constructor(
     private readonly maxOpen: number,
@@ -40,6 +50,7 @@ export class OpenDbs {
 
   /** Opens `name` (or joins its opening) and holds it: pinned for good, or leased until released. */
   async hold(name: string, how: 'pin' | 'lease'): Promise<Database> {
+    this.refuseClosed();
     let entry = this.entries.get(name);
     if (entry?.db?.failed && !entry.pinned) {
       // Its storage failed a write (a full disk, say): it refuses all work until opened again.
@@ -90,6 +101,10 @@ export class OpenDbs {
 
   /** Takes in a database just opened elsewhere (created with its own options), pinned or held by nobody. */
   adopt(name: string, opened: { db: Database; design: DbDesign }, how?: 'pin'): Database {
+    if (this.closed) {
+      void this.closeEntry({ ...opened, opening: Promise.resolve(opened.db), leases: 0, pinned: false });
+      this.refuseClosed();
+    }
     this.entries.set(name, { opening: Promise.resolve(opened.db), ...opened, leases: 0, pinned: how === 'pin' });
     this.evictIdle();
     return opened.db;
@@ -150,6 +165,7 @@ export class OpenDbs {
 
   /** Closes everything (the node is closing). */
   async closeAll(): Promise<void> {
+    this.closed = true;
     const entries = [...this.entries.values()];
     this.entries.clear();
     await Promise.all(entries.map((e) => e.design?.close()));

@@ -219,3 +219,31 @@ test('a failed database handed out for good (RefugeNode.db) stays that object: i
     assert.equal(db.isClosed, false);
   });
 });
+
+test('a lease asked for as the node closes is refused, not opened for nobody to close (its lock held for good)', async () => {
+  const dir = await tempDir('refuge-open-dbs-');
+  try {
+    const node = await openNode({ dataDir: dir.path, engine: 'leveldb', durability: 'fast', maxOpenDbs: 3 });
+    for (let i = 0; i < 6; i++) await node.createDb(`d${i}`, { hold: false });
+    // d0 was closed to make room: the lease must open it again, after an await the close overtakes.
+    const late = Promise.allSettled(['d0', 'd1', 'd2'].map((name) => node.lease(name).then((l) => l.db.put({ _id: 'late' }))));
+    await node.close();
+    for (const outcome of await late) {
+      assert.equal(outcome.status, 'rejected');
+      assert.ok(isRefugeError((outcome as PromiseRejectedResult).reason, 'closed'), String((outcome as PromiseRejectedResult).reason));
+    }
+    // Nothing kept them open: the same data opens again, in this very process.
+    const again = await openNode({ dataDir: dir.path, engine: 'leveldb', durability: 'fast', maxOpenDbs: 3 });
+    try {
+      for (const name of ['d0', 'd1', 'd2']) {
+        const lease = await again.lease(name);
+        assert.equal((await lease.db.info()).docCount, 0);
+        lease.release();
+      }
+    } finally {
+      await again.close();
+    }
+  } finally {
+    await dir.cleanup();
+  }
+});
