@@ -18,7 +18,7 @@ import { authorizeUser, checkUserDocWrite } from './user-access.ts';
 import { allowedMethods, endpointMethodError, isFormUploadPath, isJsonPutPath } from './db-endpoints.ts';
 import { docFromMultipart, formFromMultipart } from './multipart.ts';
 import { authorizePeer, CONTENT_SHA256, digestChecked, PEER_AUTH_PREFIX } from './peer-auth.ts';
-import { badContentType, clientErrorHandler, errorHandler } from './errors.ts';
+import { badContentType, clientErrorHandler, dbAwareErrorHandler, errorHandler } from './errors.ts';
 import { decodedBody } from './content-encoding.ts';
 import { pipelineInOrder } from './pipelining.ts';
 import { enforceBodyRate, type BodyRateOptions } from './body-rate.ts';
@@ -278,7 +278,7 @@ export function buildApp(ctx: ServerContext, options: AppOptions = {}): FastifyI
       process.stderr.write(`${req.method} ${req.url} -> ${reply.statusCode}\n`);
     });
   }
-  app.setErrorHandler(errorHandler);
+  app.setErrorHandler(dbAwareErrorHandler((name) => ctx.node.exists(name)));
   app.setNotFoundHandler(async (req) => {
     if (req.method === 'GET' || req.method === 'HEAD') throw new RefugeError('not_found', 'missing');
     throw new RefugeError('method_not_allowed', `Only ${allowedMethods(req.url)} allowed`);

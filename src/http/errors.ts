@@ -62,6 +62,20 @@ export function errorHandler(err: unknown, req: FastifyRequest, reply: FastifyRe
 }
 
 /**
+ * The routes' error handler. A request whose database was deleted under it finds it closed: that
+ * is the 404 it would have got a moment later, not a server error.
+ */
+export function dbAwareErrorHandler(exists: (db: string) => Promise<boolean>) {
+  return async (err: unknown, req: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const db = (req.params as { db?: unknown } | undefined)?.db;
+    if (isRefugeError(err, 'closed') && typeof db === 'string' && !(await exists(db).catch(() => true))) {
+      return errorHandler(new RefugeError('not_found', 'Database does not exist.', { cause: err }), req, reply);
+    }
+    return errorHandler(err, req, reply);
+  };
+}
+
+/**
  * Requests Node's HTTP parser rejects before any route runs (unknown methods, oversized headers,
  * broken framing) still get CouchDB's JSON error, then the connection closes.
  */
