@@ -52,7 +52,8 @@ export async function dbChangesSocket(ctx: ServerContext, socket: WebSocket, req
     }
     if (!feed.signal.aborted) {
       await send({ last_seq: lastSeq });
-      if (socket.readyState === socket.OPEN) socket.close(1000, 'limit reached');
+      // The feed ends for its limit, or because its database closed (deleted, the node stopping).
+      if (socket.readyState === socket.OPEN) socket.close(1000, sent >= limit ? 'limit reached' : 'feed ended');
     }
   } finally {
     lease?.release();

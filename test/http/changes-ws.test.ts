@@ -63,10 +63,21 @@ describe('_changes over WebSocket', () => {
   test('limit ends with last_seq and a normal close; filters apply', async () => {
     const limited = await collect(new WebSocket(wsUrl('&since=0&limit=1'))).until(10);
     assert.deepEqual(limited.msgs, [limited.msgs[0], { last_seq: limited.msgs[0]!.seq }]);
-    assert.equal(limited.closed?.code, 1000);
+    assert.deepEqual(limited.closed, { code: 1000, reason: 'limit reached' });
     const ids = encodeURIComponent(JSON.stringify(['b']));
     const filtered = await collect(new WebSocket(wsUrl(`&since=0&filter=_doc_ids&doc_ids=${ids}&limit=1`))).until(10);
     assert.equal(filtered.msgs[0]!.id, 'b');
+  });
+
+  test('a feed whose database is deleted ends with its last_seq and a normal close (not "limit reached")', async () => {
+    await request(`${server.url}/wsgone`, { method: 'PUT' });
+    const got = collect(new WebSocket(`${server.url.replace(/^http/, 'ws')}/wsgone/_changes?feed=websocket`));
+    await request(`${server.url}/wsgone/x`, { method: 'PUT', body: {} });
+    await got.until(1);
+    assert.equal((await request(`${server.url}/wsgone`, { method: 'DELETE' })).status, 200);
+    const { msgs, closed } = await got.until(Infinity);
+    assert.deepEqual(msgs.at(-1), { last_seq: 1 });
+    assert.deepEqual(closed, { code: 1000, reason: 'feed ended' });
   });
 
   test('a bad since or a missing database closes with 1008; plain HTTP gets 501', async () => {
