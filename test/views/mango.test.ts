@@ -53,7 +53,7 @@ describe('Mango json indexes', () => {
     assert.deepEqual(removeIndex({ ...created.doc!, _rev: '1-x' }, 'by-city-age'), { _id: '_design/people', _rev: '1-x', _deleted: true });
     assert.throws(() => removeIndex(created.doc!, 'nope'), (e) => isRefugeError(e, 'not_found') && e.reason === 'Index not found');
     assert.throws(() => prepareIndex({ index: { fields: [] } }, undefined), (e) => isRefugeError(e, 'bad_request'));
-    assert.throws(() => prepareIndex({ index: { fields: ['a', { b: 'desc' }] } }, undefined), (e) => isRefugeError(e, 'bad_request'));
+    assert.throws(() => prepareIndex({ index: { fields: ['a', { b: 'desc' }] } }, undefined), (e) => isRefugeError(e, 'unsupported_mixed_sort'));
   });
 
   test('mapping: key = [field values] for documents with every field and matching the partial filter', async () => {
