@@ -18,8 +18,8 @@ const MAX_CHUNK = 20_000;
  * Visits every document record in chunks; each chunk is one writer job of its own, so documents
  * cannot change under it and writes in between are never lost. A chunk reads storage through a
  * snapshot and the writer's unflushed records taken at the same moment; in `'background'` mode it
- * does not wait for writes to reach storage, and records only written since (not yet in storage)
- * are left for the next pass.
+ * does not wait for writes to reach storage, and records only written since the compaction began
+ * (not yet in storage) are left for the next one.
  */
 async function forEachRecordChunk(
   core: DbCore,
@@ -104,6 +104,10 @@ export class Compactor {
 
 export async function compact(core: DbCore, writer: Writer, visited: () => void = () => undefined): Promise<{ droppedBodies: number }> {
   let droppedBodies = 0;
+  // Every write made before the compaction was asked for reaches storage first: the passes below
+  // see only what is there (and what is unflushed of it), and a document written just before
+  // (not in storage at all yet) would be skipped. One wait, at the start only.
+  await writer.submit(async () => undefined, true);
   await forEachRecordChunk(core, writer, 'background', (batch, key, id, value) => {
     visited();
     // The head alone: a body is neither parsed nor serialized again.
