@@ -12,8 +12,9 @@ const ownable = (doc: unknown): doc is Doc =>
   doc !== null && typeof doc === 'object' && !Array.isArray(doc) && !(typeof (doc as Doc)._id === 'string' && /^_(design|local)\//.test((doc as Doc)._id!));
 
 /**
- * Names the writer as the owner of the documents they write without one (replicated ones aside:
- * their revs are given). Local documents, which no rule checks, are the admin's.
+ * Names the writer as the owner of the documents they write without one. Local documents, which no
+ * rule checks, are the admin's; so are replicated revisions (new_edits=false), as in `_users`: one
+ * grafted on another user's old revision would take its attachments, and be the user's to read.
  */
 export async function ownReplicatorDocs(docs: readonly unknown[], ctx: WriteContext): Promise<unknown[]> {
   const user = ctx.userCtx;
@@ -21,7 +22,8 @@ export async function ownReplicatorDocs(docs: readonly unknown[], ctx: WriteCont
   if (docs.some((d) => typeof (d as Doc | null)?._id === 'string' && (d as Doc)._id!.startsWith('_local/'))) {
     throw new RefugeError('forbidden', 'Only admins write local documents in _replicator.');
   }
-  if (user.name === null || !ctx.newEdits) return [...docs];
+  if (!ctx.newEdits) throw new RefugeError('forbidden', 'Only admins write replicated revisions (new_edits=false) in _replicator.');
+  if (user.name === null) return [...docs];
   return docs.map((doc) => (ownable(doc) && doc._deleted !== true && !('owner' in doc) ? { ...doc, owner: user.name } : doc));
 }
 

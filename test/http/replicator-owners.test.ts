@@ -100,6 +100,17 @@ describe("users' _replicator documents", () => {
       assert.equal(r.status, 403, `${path}: ${json(r)}`);
       assert.doesNotMatch(r.text, /benpw/);
     }
+    // Nor by grafting a replicated revision of hers on his old one: its attachment stubs would be
+    // filled from his revision. Replicated revisions (new_edits=false) are the admin's, as in _users.
+    const withAtt = await ben('/_replicator/bens-att', { method: 'PUT', body: { source: 'src', target: 'dst', _attachments: { 'cred.txt': { content_type: 'text/plain', data: Buffer.from('BENS-SECRET').toString('base64') } } } });
+    assert.equal(withAtt.status, 201, withAtt.text);
+    await ben(`/_replicator/bens-att?rev=${withAtt.body.rev}`, { method: 'DELETE' });
+    const graft = { _id: 'bens-att', _rev: '2-' + 'a'.repeat(32), _revisions: { start: 2, ids: ['a'.repeat(32), withAtt.body.rev.slice(2)] }, owner: 'ann', source: 'src', target: 'dst', _attachments: { 'cred.txt': { stub: true } } };
+    assert.equal((await ann('/_replicator/bens-att?new_edits=false', { method: 'PUT', body: graft })).status, 403);
+    assert.equal((await ann('/_replicator/_bulk_docs', { method: 'POST', body: { new_edits: false, docs: [graft] } })).status, 403);
+    const after = await ann('/_replicator/bens-att?attachments=true');
+    assert.ok(after.status === 403 || after.status === 404, after.text);
+    assert.doesNotMatch(after.text, /QkVOUy1TRUNSRVQ/);
     // Local documents, which no rule checks, are the admin's.
     assert.equal((await ann('/_replicator', { method: 'POST', body: { _id: '_local/x', v: 1 } })).status, 403);
     const bulk = await ann('/_replicator/_bulk_docs', { method: 'POST', body: { docs: [{ _id: '_local/y' }] } });
