@@ -9,10 +9,9 @@ import { RE2JS } from 're2js';
 import { MATCH_ALL, type Condition, type RegexMatcher, type Selector, type SubSelectorOp } from './selector-types.ts';
 
 // Before negations are pushed down, $not and $nor still stand as nodes.
-// `atField`: written inside a field's condition ({"b": {"$not": ...}}), not over whole selectors.
 type Pre =
-  | { kind: 'and' | 'or' | 'nor'; clauses: Pre[]; atField: boolean }
-  | { kind: 'not'; clause: Pre; atField: boolean }
+  | { kind: 'and' | 'or' | 'nor'; clauses: Pre[] }
+  | { kind: 'not'; clause: Pre }
   | Extract<Selector, { kind: 'field' }>;
 
 const JSON_TYPES: ReadonlySet<string> = new Set<JsonType>(['null', 'boolean', 'number', 'string', 'array', 'object']);
@@ -56,8 +55,9 @@ export function normalizeFindSelector(sel: unknown): Selector {
 
 /**
  * A sub-selector ($elemMatch...) is normalized on its own, its fields relative to the element.
- * CouchDB pushes no negation down in it: a `$not` or `$nor` over whole selectors stays a node
- * (one inside a field's condition is pushed into it, as everywhere: the field must exist either way).
+ * CouchDB pushes no negation down in it: every `$not` (and `$nor`) stays a node over the field
+ * selectors below it, a field's own `{"b": {"$not": ...}}` too (CouchDB's norm_fields lifts it to
+ * `{"$not": {"b": ...}}`), so an element without `b` matches it.
  */
 function normalizeSub(sel: Record<string, unknown>): Selector {
   return normSub(parse(sel, ''));
@@ -66,9 +66,9 @@ function normalizeSub(sel: Record<string, unknown>): Selector {
 function normSub(s: Pre): Selector {
   switch (s.kind) {
     case 'not':
-      return s.atField ? negate(s.clause) : { kind: 'not', clause: normSub(s.clause) };
+      return { kind: 'not', clause: normSub(s.clause) };
     case 'nor':
-      return s.atField ? norm(s) : { kind: 'not', clause: { kind: 'or', clauses: s.clauses.map(normSub) } };
+      return { kind: 'not', clause: { kind: 'or', clauses: s.clauses.map(normSub) } };
     case 'and':
     case 'or':
       return { kind: s.kind, clauses: s.clauses.map(normSub) };
@@ -81,7 +81,7 @@ function parse(value: unknown, field: string): Pre {
   if (!isPlainObject(value)) return leaf(field, { op: '$eq', value });
   const keys = Object.keys(value);
   if (keys.length === 0) return leaf(field, { op: '$eq', value });
-  if (keys.length > 1) return { kind: 'and', clauses: keys.map((k) => parseEntry(k, value[k], field)), atField: field !== '' };
+  if (keys.length > 1) return { kind: 'and', clauses: keys.map((k) => parseEntry(k, value[k], field)) };
   return parseEntry(keys[0]!, value[keys[0]!], field);
 }
 
@@ -92,10 +92,10 @@ function parseEntry(key: string, arg: unknown, field: string): Pre {
     case '$or':
     case '$nor':
       if (!Array.isArray(arg)) throw badArg(key, arg);
-      return { kind: key === '$and' ? 'and' : key === '$or' ? 'or' : 'nor', clauses: arg.map((a) => parse(a, field)), atField: field !== '' };
+      return { kind: key === '$and' ? 'and' : key === '$or' ? 'or' : 'nor', clauses: arg.map((a) => parse(a, field)) };
     case '$not':
       if (!isPlainObject(arg)) throw badArg(key, arg);
-      return { kind: 'not', clause: parse(arg, field), atField: field !== '' };
+      return { kind: 'not', clause: parse(arg, field) };
     case '$eq':
     case '$ne':
     case '$gt':

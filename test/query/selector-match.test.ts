@@ -46,9 +46,12 @@ describe('matchSelector: CouchDB mango_selector:match semantics', () => {
     yes({ arr: [{}] }, { arr: { $elemMatch: { $nor: [{ b: 2 }, { c: 3 }] } } });
     no({ arr: [{ c: 3 }] }, { arr: { $elemMatch: { $nor: [{ b: 2 }, { c: 3 }] } } });
     yes({ m: { x: 1 } }, { m: { $keyMapMatch: { $not: { $eq: 'y' } } } });
-    // Within a field's own condition the field must still exist, as everywhere.
-    no({ arr: [{}] }, { arr: { $elemMatch: { b: { $not: { $eq: 1 } } } } });
+    // A field's own $not too: CouchDB lifts it over the field ({"$not": {"b": ...}}) and keeps it.
+    yes({ arr: [{}] }, { arr: { $elemMatch: { b: { $not: { $eq: 1 } } } } });
     yes({ arr: [{ b: 2 }] }, { arr: { $elemMatch: { b: { $not: { $eq: 1 } } } } });
+    no({ arr: [{ b: 1 }] }, { arr: { $elemMatch: { b: { $not: { $eq: 1 } } } } });
+    // A double negation is none.
+    no({ arr: [{}] }, { arr: { $elemMatch: { $not: { b: { $not: { $eq: 1 } } } } } });
     // At the top level negations are pushed down, as CouchDB's normalizer does: the field must exist.
     no({}, { $not: { b: 1 } });
     yes({ b: 2 }, { $not: { b: 1 } });
