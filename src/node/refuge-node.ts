@@ -118,6 +118,11 @@ export class RefugeNode {
 
   async exists(name: string): Promise<boolean> {
     this.check();
+    return this.listed(name);
+  }
+
+  /** Whether the catalog lists `name`; for creations and deletions accepted before the node began closing. */
+  private async listed(name: string): Promise<boolean> {
     return (await this.catalog.get(CATALOG_PREFIX + name)) !== undefined;
   }
 
@@ -134,7 +139,7 @@ export class RefugeNode {
   }
 
   private async createLocked(name: string, options: { autoIndex?: boolean; hold?: boolean }): Promise<Database | void> {
-    if (await this.exists(name)) {
+    if (await this.listed(name)) {
       throw new RefugeError('file_exists', 'The database could not be created, the file already exists.');
     }
     // Opened (created on disk, with its autoIndex setting) before it is listed, so a listed
@@ -274,7 +279,7 @@ export class RefugeNode {
   }
 
   private async deleteLocked(name: string): Promise<void> {
-    if (!(await this.exists(name))) throw new RefugeError('not_found', 'Database does not exist.');
+    if (!(await this.listed(name))) throw new RefugeError('not_found', 'Database does not exist.');
     await this.updates.record('deleted', name, [
       { type: 'del', key: CATALOG_PREFIX + name },
       { type: 'del', key: SECURITY_PREFIX + name },
@@ -309,6 +314,9 @@ export class RefugeNode {
     if (this.closed) return;
     this.closed = true;
     this.blobAdds.stop();
+    // Creations and deletions under way finish first (new ones are refused now): a database being
+    // created would otherwise open after every other closed, and be closed by nobody in time.
+    await Promise.all(this.lifecycle.values());
     await this.dbs.closeAll();
     await this.updates.close();
     await Promise.all([this.catalog.close(), this.blobs.close()]);

@@ -247,3 +247,24 @@ test('a lease asked for as the node closes is refused, not opened for nobody to 
     await dir.cleanup();
   }
 });
+
+test('a database being created as the node closes is created, listed and closed with the rest', async () => {
+  const dir = await tempDir('refuge-open-dbs-');
+  try {
+    const node = await openNode({ dataDir: dir.path, engine: 'leveldb', durability: 'fast', maxOpenDbs: 3 });
+    const creating = node.createDb('made-late', { hold: false });
+    await node.close();
+    await creating;
+    const again = await openNode({ dataDir: dir.path, engine: 'leveldb', durability: 'fast', maxOpenDbs: 3 });
+    try {
+      assert.deepEqual(await again.allDbs(), ['made-late']);
+      const lease = await again.lease('made-late');
+      await lease.db.put({ _id: 'x' });
+      lease.release();
+    } finally {
+      await again.close();
+    }
+  } finally {
+    await dir.cleanup();
+  }
+});
