@@ -48,14 +48,18 @@ export async function withBody<T>(req: FastifyRequest, reply: FastifyReply, fn: 
   }
 }
 
-export function blobHeaders(id: BlobId, size: number): Record<string, string> {
+/**
+ * `shared`: whether a shared cache (a proxy, a CDN) may keep the bytes. Not when the node checks
+ * who asks: a response to an authenticated request kept there would be served to anyone.
+ */
+export function blobHeaders(id: BlobId, size: number, shared: boolean): Record<string, string> {
   return {
     'Content-Type': 'application/octet-stream',
     'Content-Length': String(size),
     ETag: `"${id}"`,
     'Accept-Ranges': 'bytes',
     // Immutable by construction: the id is the hash of the bytes.
-    'Cache-Control': 'public, max-age=31536000, immutable',
+    'Cache-Control': `${shared ? 'public' : 'private'}, max-age=31536000, immutable`,
   };
 }
 
@@ -64,9 +68,9 @@ export function blobHeaders(id: BlobId, size: number): Record<string, string> {
  * they turn out corrupt after the headers left, the connection is cut, so the client sees a short
  * body rather than wrong bytes presented as whole.
  */
-export function sendRead(reply: FastifyReply, read: BlobRead): FastifyReply {
+export function sendRead(reply: FastifyReply, read: BlobRead, shared: boolean): FastifyReply {
   const partial = read.start !== 0 || read.end !== read.size;
-  reply.code(partial ? 206 : 200).headers(blobHeaders(read.id, read.size));
+  reply.code(partial ? 206 : 200).headers(blobHeaders(read.id, read.size, shared));
   reply.header('Content-Length', String(read.end - read.start));
   if (partial) reply.header('Content-Range', `bytes ${read.start}-${read.end - 1}/${read.size}`);
   return reply.send(Readable.from(read, { objectMode: false, highWaterMark: 1 }));

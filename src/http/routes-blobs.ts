@@ -116,12 +116,12 @@ export function blobRoutes(app: FastifyInstance, ctx: ServerContext, options: Bl
         return notModified(reply, etag);
       }
       const rangeHeader = ifRangeHolds(req.headers['if-range'], etag) ? req.headers.range : undefined;
-      if (rangeHeader === undefined) return sendRead(reply, await store().get(id));
+      if (rangeHeader === undefined) return sendRead(reply, await store().get(id), !ctx.auth.enabled);
       // The size is needed to resolve the range; a 416 names it (RFC 9110: `bytes */size`).
       const [stat] = await store().stat([id]);
       if (!stat) throw new RefugeError('not_found', `blob ${id} not found`);
       const plan = withUnsatisfiable(reply, stat.size, () => planRange(rangeHeader, stat.size));
-      return sendRead(reply, await store().get(id, plan.range ?? {}));
+      return sendRead(reply, await store().get(id, plan.range ?? {}), !ctx.auth.enabled);
     });
 
     scope.head('/_blobs/:id', async (req: IdReq, reply) => {
@@ -130,7 +130,7 @@ export function blobRoutes(app: FastifyInstance, ctx: ServerContext, options: Bl
       if (!stat) throw new RefugeError('not_found', `blob ${id} not found`);
       const etag = `"${id}"`;
       if (etagMatches(req.headers['if-none-match'], etag)) return notModified(reply, etag);
-      reply.headers(blobHeaders(id, stat.size));
+      reply.headers(blobHeaders(id, stat.size, !ctx.auth.enabled));
       const rangeHeader = ifRangeHolds(req.headers['if-range'], etag) ? req.headers.range : undefined;
       const { range } = withUnsatisfiable(reply, stat.size, () => planRange(rangeHeader, stat.size));
       if (range && (range.start !== 0 || range.end !== stat.size)) {

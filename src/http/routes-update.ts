@@ -2,6 +2,7 @@
 // request object (the raw body as a string, whatever its type). Show, list and rewrite functions,
 // deprecated in CouchDB 3, answer a clear 501 instead of being taken for attachment names.
 
+import { SANDBOXED_CONTENT } from './sandboxed-content.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { randomUuid } from '../documents/index.ts';
 import { RefugeError } from '../errors/index.ts';
@@ -10,6 +11,9 @@ import { dbOf, type ServerContext } from './context.ts';
 import { dbInfoWire } from './wire.ts';
 
 type UpdateReq = FastifyRequest<{ Params: { db: string; ddoc: string; name: string; '*'?: string } }>;
+
+/** Headers an update function may not set: the caller's cookies, and the sandbox its answer is served in. */
+const FORBIDDEN_HEADERS = new Set(['set-cookie', 'content-security-policy', 'content-security-policy-report-only', 'x-content-type-options']);
 
 function cookies(header: string | undefined): Record<string, string> {
   const out: Record<string, string> = {};
@@ -35,7 +39,11 @@ function send(reply: FastifyReply, response: UpdateResponse, saved: boolean): un
     body = response.body ?? '';
   }
   reply.header('Content-Type', type);
-  for (const [k, v] of Object.entries(response.headers ?? {})) reply.header(k, v);
+  // A function's headers, but not those that would set the caller's cookies or lift the sandbox.
+  for (const [k, v] of Object.entries(response.headers ?? {})) {
+    if (!FORBIDDEN_HEADERS.has(k.toLowerCase())) reply.header(k, v);
+  }
+  reply.headers(SANDBOXED_CONTENT);
   return reply.send(body);
 }
 

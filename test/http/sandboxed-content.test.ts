@@ -1,0 +1,68 @@
+// Content writers give (attachments, update functions' answers) is served sandboxed, with no script
+// in the node's origin, which the dashboard and the admin's session share; blobs fetched with
+// credentials are not left to shared caches.
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { request, startTestServer, type TestServer } from './server.ts';
+
+const basic = (name: string, password: string) => ({ authorization: 'Basic ' + Buffer.from(`${name}:${password}`).toString('base64') });
+const ADMIN = basic('admin', 'secret');
+
+describe('content from writers, served', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer({ admin: 'admin:secret' });
+    await request(`${server.url}/_users`, { method: 'PUT', headers: ADMIN });
+  });
+  after(() => server.close());
+
+  test('an HTML attachment on a self-made user document is served sandboxed, without sniffing', async () => {
+    const page = Buffer.from('<script>fetch("/_all_dbs")</script>').toString('base64');
+    const signup = await request(`${server.url}/_users/org.couchdb.user:mallory`, {
+      method: 'PUT',
+      body: { name: 'mallory', type: 'user', roles: [], password: 'm', _attachments: { 'cv.html': { content_type: 'text/html', data: page } } },
+    });
+    assert.equal(signup.status, 201, signup.text);
+    const res = await fetch(`${server.url}/_users/org.couchdb.user:mallory/cv.html`, { headers: ADMIN });
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /^text\/html/);
+    assert.equal(res.headers.get('content-security-policy'), 'sandbox');
+    assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
+    await res.arrayBuffer();
+  });
+
+  test("an update function's answer is sandboxed and sets no cookie", async () => {
+    await request(`${server.url}/upd`, { method: 'PUT', headers: ADMIN });
+    const fn = 'function (doc, req) { return [null, { headers: { "Set-Cookie": "AuthSession=stolen; Path=/", "Content-Security-Policy": "default-src *", "X-Kept": "yes" }, body: "<script>1</script>" }]; }';
+    assert.equal((await request(`${server.url}/upd/_design/u`, { method: 'PUT', headers: ADMIN, body: { updates: { page: fn } } })).status, 201);
+    const res = await fetch(`${server.url}/upd/_design/u/_update/page`, { method: 'POST', headers: ADMIN });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('set-cookie'), null);
+    assert.equal(res.headers.get('content-security-policy'), 'sandbox');
+    assert.equal(res.headers.get('x-kept'), 'yes');
+    await res.text();
+  });
+
+  test('a blob read on a node with auth is for private caches only', async () => {
+    const put = await fetch(`${server.url}/_blobs`, { method: 'POST', headers: { ...ADMIN, 'content-type': 'application/octet-stream' }, body: Buffer.from('private bytes') });
+    assert.ok(put.status === 201 || put.status === 200, String(put.status));
+    const { id } = (await put.json()) as { id: string };
+    for (const method of ['GET', 'HEAD']) {
+      const res = await fetch(`${server.url}/_blobs/${id}`, { method, headers: ADMIN });
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get('cache-control'), 'private, max-age=31536000, immutable', method);
+      await res.arrayBuffer();
+    }
+  });
+});
+
+test('a blob read on a node without auth may be kept by shared caches (immutable by its id)', async (t) => {
+  const server = await startTestServer();
+  t.after(() => server.close());
+  const put = await fetch(`${server.url}/_blobs`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: Buffer.from('open bytes') });
+  const { id } = (await put.json()) as { id: string };
+  const res = await fetch(`${server.url}/_blobs/${id}`);
+  assert.equal(res.headers.get('cache-control'), 'public, max-age=31536000, immutable');
+  await res.arrayBuffer();
+});
