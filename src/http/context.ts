@@ -2,6 +2,7 @@
 
 import type { FastifyRequest } from 'fastify';
 import type { Database } from '../documents/index.ts';
+import { RefugeError } from '../errors/index.ts';
 import type { ReplicationJobs } from '../jobs/index.ts';
 import type { DbLease, RefugeNode } from '../node/index.ts';
 import type { Auth } from './auth.ts';
@@ -89,4 +90,14 @@ export function feedLifetime(ctx: ServerContext, emitter: NodeJS.EventEmitter, e
       if (ctx.feeds.size === 0) ctx.onFeedsIdle?.();
     },
   };
+}
+
+/** CouchDB's validate_referer: the Referer's host (and port) must be the one the request was sent to. */
+export function checkReferer(req: FastifyRequest): void {
+  const referer = req.headers.referer;
+  if (typeof referer !== 'string' || referer === '') throw new RefugeError('bad_request', 'Referer header required.');
+  // Either side unparsable (a Host header no URL can hold included) is a mismatch, not a failure.
+  const hostOf = (url: string) => (URL.canParse(url) ? new URL(url).host : undefined);
+  const refererHost = hostOf(referer);
+  if (refererHost === undefined || refererHost !== hostOf(absoluteUrl(req, '/'))) throw new RefugeError('bad_request', 'Referer header must match host.');
 }

@@ -12,7 +12,7 @@ export const DASHBOARD_HTML = `<!doctype html>
 <header>
   <strong>Refuge</strong> <span id="version"></span>
   <span id="who"></span>
-  <form id="login" hidden><input name="name" placeholder="user" autocomplete="username"><input name="password" type="password" placeholder="password" autocomplete="current-password"><button>Log in</button></form>
+  <form id="login" method="post" action="/_session?next=/_utils/" hidden><input name="name" placeholder="user" autocomplete="username"><input name="password" type="password" placeholder="password" autocomplete="current-password"><button>Log in</button></form>
   <button id="logout" hidden>Log out</button>
 </header>
 <p id="error" role="alert" hidden></p>

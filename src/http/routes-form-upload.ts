@@ -7,21 +7,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Doc } from '../documents/index.ts';
 import { RefugeError } from '../errors/index.ts';
-import { absoluteUrl, dbOf, type ServerContext } from './context.ts';
+import { checkReferer, dbOf, type ServerContext } from './context.ts';
 import { FormUpload } from './multipart.ts';
 import { docIdOf } from './routes-docs.ts';
 
 type Req = FastifyRequest<{ Params: { db: string; docid?: string; ddoc?: string; local?: string } }>;
 
-/** CouchDB's validate_referer: the Referer's host (and port) must be the one the request was sent to. */
-function checkReferer(req: Req): void {
-  const referer = req.headers.referer;
-  if (typeof referer !== 'string' || referer === '') throw new RefugeError('bad_request', 'Referer header required.');
-  // Either side unparsable (a Host header no URL can hold included) is a mismatch, not a failure.
-  const hostOf = (url: string) => URL.canParse(url) ? new URL(url).host : undefined;
-  const refererHost = hostOf(referer);
-  if (refererHost === undefined || refererHost !== hostOf(absoluteUrl(req, '/'))) throw new RefugeError('bad_request', 'Referer header must match host.');
-}
 
 /** The revision the upload extends: the `_doc` field's document, else the `_rev` field's revision. */
 async function baseDoc(form: FormUpload, id: string, get: (rev: string) => Promise<Doc>): Promise<Doc> {

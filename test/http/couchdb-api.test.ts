@@ -848,7 +848,8 @@ describe('admin authentication', () => {
         {
           method: 'POST',
           raw: 'name=admin&password=secret',
-          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          // A form logs in from this server's own pages only (below).
+          headers: { 'content-type': 'application/x-www-form-urlencoded', referer: `${u}/_utils/` },
         },
       ],
     ] as const) {
@@ -870,6 +871,16 @@ describe('admin authentication', () => {
       // A tampered cookie is anonymous.
       const tampered = await request(`${u}/secured/d`, { headers: { cookie: cookie.slice(0, -2) + 'xx' } });
       assert.equal(tampered.status, 401);
+    }
+    // A form from another site (or with no Referer), which any page may send, neither logs the
+    // visitor in as someone else nor out.
+    for (const referer of ['http://evil.example/login', undefined]) {
+      const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', ...(referer && { referer }) };
+      for (const raw of ['name=admin&password=secret', 'name=admin&password=nope']) {
+        const forged = await request(`${u}/_session`, { method: 'POST', raw, headers });
+        assert.equal(forged.status, 400, `${referer} ${raw}`);
+        assert.equal(forged.headers.get('set-cookie'), null);
+      }
     }
     const wrong = await request(`${u}/_session`, { method: 'POST', body: { name: 'admin', password: 'nope' } });
     assert.equal(wrong.status, 401);
