@@ -6,9 +6,10 @@ import type { FastifyInstance } from 'fastify';
 import { DASHBOARD_CSS, DASHBOARD_HTML } from './dashboard-assets.ts';
 import { DASHBOARD_JS } from './dashboard-script.ts';
 
-/** Scripts and styles from this origin only, no inline code, no framing by other sites. */
+/** Scripts and styles from this origin only, no inline code, no plugins, no framing by other sites. */
 const SECURITY_HEADERS = {
-  'content-security-policy': "default-src 'self'; connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+  'content-security-policy':
+    "default-src 'self'; script-src 'self'; object-src 'none'; connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
   'x-content-type-options': 'nosniff',
   'cache-control': 'no-cache',
 };
