@@ -96,8 +96,21 @@ export function feedLifetime(ctx: ServerContext, emitter: NodeJS.EventEmitter, e
 export function checkReferer(req: FastifyRequest): void {
   const referer = req.headers.referer;
   if (typeof referer !== 'string' || referer === '') throw new RefugeError('bad_request', 'Referer header required.');
-  // Either side unparsable (a Host header no URL can hold included) is a mismatch, not a failure.
-  const hostOf = (url: string) => (URL.canParse(url) ? new URL(url).host : undefined);
-  const refererHost = hostOf(referer);
-  if (refererHost === undefined || refererHost !== hostOf(absoluteUrl(req, '/'))) throw new RefugeError('bad_request', 'Referer header must match host.');
+  if (hostOf(referer) !== ownHost(req)) throw new RefugeError('bad_request', 'Referer header must match host.');
 }
+
+/**
+ * A form (which a page on any site may send without asking) must come from this server's own
+ * pages: browsers name the page's origin in `Origin` on every POST (`null` when hidden), else in
+ * `Referer`. A request with neither is no browser's form (nano, curl), and is taken as it is.
+ */
+export function checkFormOrigin(req: FastifyRequest): void {
+  const origin = req.headers.origin;
+  const referer = req.headers.referer;
+  const from = typeof origin === 'string' ? origin : typeof referer === 'string' && referer !== '' ? referer : undefined;
+  if (from !== undefined && hostOf(from) !== ownHost(req)) throw new RefugeError('forbidden', 'A form is taken from this server\'s own pages only.');
+}
+
+// Either side unparsable (a Host header no URL can hold, `Origin: null`) is a mismatch, not a failure.
+const hostOf = (url: string) => (URL.canParse(url) ? new URL(url).host : undefined);
+const ownHost = (req: FastifyRequest) => hostOf(absoluteUrl(req, '/')) ?? '\u0000no host';

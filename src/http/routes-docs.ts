@@ -128,7 +128,8 @@ export function docRoutes(app: FastifyInstance, ctx: ServerContext): void {
       const values = results.map((r) => ('ok' in r ? r.ok : r));
       await checkFollowed(ctx, values);
       const mixed = openRevsMixed(values, blobSource(ctx));
-      return reply.header('Content-Type', mixed.contentType).send(mixed.body);
+      // Attachments' bytes ride in the parts: sandboxed like the attachments themselves.
+      return reply.header('Content-Type', mixed.contentType).headers(SANDBOXED_CONTENT).send(mixed.body);
     }
     const options = getOptions(q);
     const withData = options.attachments === true || (options.attsSince?.length ?? 0) > 0;
@@ -141,7 +142,7 @@ export function docRoutes(app: FastifyInstance, ctx: ServerContext): void {
     if (related && doc._attachments !== undefined) {
       await checkFollowed(ctx, [doc]);
       const answer = docRelated(doc, blobSource(ctx));
-      return reply.header('Content-Type', answer.contentType).send(answer.body);
+      return reply.header('Content-Type', answer.contentType).headers(SANDBOXED_CONTENT).send(answer.body);
     }
     return doc;
   };

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { RefugeError } from '../errors/index.ts';
 import { IdGenerator, randomUuid } from '../documents/index.ts';
 import { requireAdmin } from './auth.ts';
-import { absoluteUrl, checkReferer, type ServerContext } from './context.ts';
+import { absoluteUrl, checkFormOrigin, type ServerContext } from './context.ts';
 import { dbNameRange } from './routes-db.ts';
 import { int, objectBody, str, type Query } from './params.ts';
 
@@ -69,7 +69,7 @@ export function serverRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.post('/_session', async (req, reply) => {
     // A form (which a page on any site may send without asking) logs in only from this server's
     // own pages: elsewhere it would log the visitor in as someone else, or out.
-    if (/^application\/x-www-form-urlencoded/i.test(req.headers['content-type'] ?? '')) checkReferer(req);
+    if (/^application\/x-www-form-urlencoded/i.test(req.headers['content-type'] ?? '')) checkFormOrigin(req);
     const q = req.query as Query;
     const body = (req.body === undefined ? {} : objectBody(req.body)) as { name?: unknown; username?: unknown; password?: unknown };
     // CouchDB takes the name as `name` or `username`, and asks for one when neither is there.

@@ -12,8 +12,27 @@ import { dbInfoWire } from './wire.ts';
 
 type UpdateReq = FastifyRequest<{ Params: { db: string; ddoc: string; name: string; '*'?: string } }>;
 
-/** Headers an update function may not set: the caller's cookies, and the sandbox its answer is served in. */
-const FORBIDDEN_HEADERS = new Set(['set-cookie', 'content-security-policy', 'content-security-policy-report-only', 'x-content-type-options']);
+/**
+ * Headers an update function may not set: the caller's cookies and session (Clear-Site-Data), the
+ * sandbox its answer is served in, the node's CORS policy (a wider one would let another site read
+ * the answer, which may echo the caller's credentials), and the message's own framing.
+ */
+const FORBIDDEN_HEADERS = new Set([
+  'set-cookie',
+  'clear-site-data',
+  'refresh',
+  'content-security-policy',
+  'content-security-policy-report-only',
+  'x-content-type-options',
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'keep-alive',
+  'upgrade',
+  'trailer',
+  'te',
+]);
+const forbidden = (name: string) => FORBIDDEN_HEADERS.has(name) || name.startsWith('access-control-') || name.startsWith('proxy-');
 
 function cookies(header: string | undefined): Record<string, string> {
   const out: Record<string, string> = {};
@@ -41,7 +60,7 @@ function send(reply: FastifyReply, response: UpdateResponse, saved: boolean): un
   reply.header('Content-Type', type);
   // A function's headers, but not those that would set the caller's cookies or lift the sandbox.
   for (const [k, v] of Object.entries(response.headers ?? {})) {
-    if (!FORBIDDEN_HEADERS.has(k.toLowerCase())) reply.header(k, v);
+    if (!forbidden(k.trim().toLowerCase())) reply.header(k, v);
   }
   reply.headers(SANDBOXED_CONTENT);
   return reply.send(body);

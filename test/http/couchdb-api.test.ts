@@ -848,8 +848,8 @@ describe('admin authentication', () => {
         {
           method: 'POST',
           raw: 'name=admin&password=secret',
-          // A form logs in from this server's own pages only (below).
-          headers: { 'content-type': 'application/x-www-form-urlencoded', referer: `${u}/_utils/` },
+          // As nano and curl send it: no Origin, no Referer, so no browser's form.
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
         },
       ],
     ] as const) {
@@ -872,15 +872,19 @@ describe('admin authentication', () => {
       const tampered = await request(`${u}/secured/d`, { headers: { cookie: cookie.slice(0, -2) + 'xx' } });
       assert.equal(tampered.status, 401);
     }
-    // A form from another site (or with no Referer), which any page may send, neither logs the
-    // visitor in as someone else nor out.
-    for (const referer of ['http://evil.example/login', undefined]) {
-      const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', ...(referer && { referer }) };
+    // A form from another site's page, which any page may send, neither logs the visitor in as
+    // someone else nor out; one from the node's own pages does.
+    const form = { 'content-type': 'application/x-www-form-urlencoded' };
+    for (const from of [{ origin: 'http://evil.example' }, { origin: 'null' }, { referer: 'http://evil.example/login' }] as Array<Record<string, string>>) {
       for (const raw of ['name=admin&password=secret', 'name=admin&password=nope']) {
-        const forged = await request(`${u}/_session`, { method: 'POST', raw, headers });
-        assert.equal(forged.status, 400, `${referer} ${raw}`);
+        const forged = await request(`${u}/_session`, { method: 'POST', raw, headers: { ...form, ...from } });
+        assert.equal(forged.status, 403, `${JSON.stringify(from)} ${raw}`);
         assert.equal(forged.headers.get('set-cookie'), null);
       }
+    }
+    for (const from of [{ origin: u }, { referer: `${u}/_utils/` }] as Array<Record<string, string>>) {
+      const own = await request(`${u}/_session`, { method: 'POST', raw: 'name=admin&password=secret', headers: { ...form, ...from } });
+      assert.equal(own.status, 200, JSON.stringify(from));
     }
     const wrong = await request(`${u}/_session`, { method: 'POST', body: { name: 'admin', password: 'nope' } });
     assert.equal(wrong.status, 401);

@@ -30,17 +30,28 @@ describe('content from writers, served', () => {
     assert.equal(res.headers.get('content-security-policy'), 'sandbox');
     assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
     await res.arrayBuffer();
+    // The same bytes inside a multipart answer of the document are sandboxed too.
+    for (const q of ['open_revs=all', 'attachments=true']) {
+      const multi = await fetch(`${server.url}/_users/org.couchdb.user:mallory?${q}`, { headers: { ...ADMIN, accept: 'multipart/mixed, multipart/related, */*;q=0.8' } });
+      assert.match(multi.headers.get('content-type') ?? '', /^multipart\//, q);
+      assert.equal(multi.headers.get('content-security-policy'), 'sandbox', q);
+      await multi.arrayBuffer();
+    }
   });
 
   test("an update function's answer is sandboxed and sets no cookie", async () => {
     await request(`${server.url}/upd`, { method: 'PUT', headers: ADMIN });
-    const fn = 'function (doc, req) { return [null, { headers: { "Set-Cookie": "AuthSession=stolen; Path=/", "Content-Security-Policy": "default-src *", "X-Kept": "yes" }, body: "<script>1</script>" }]; }';
+    const fn =
+      'function (doc, req) { return [null, { headers: { "Set-Cookie": "AuthSession=stolen; Path=/", "Content-Security-Policy": "default-src *", ' +
+      '"Access-Control-Allow-Origin": "https://evil.example", "Access-Control-Allow-Credentials": "true", "Transfer-Encoding": "chunked", ' +
+      '"Clear-Site-Data": "\\"cookies\\"", "X-Kept": "yes" }, body: "<script>1</script>" }]; }';
     assert.equal((await request(`${server.url}/upd/_design/u`, { method: 'PUT', headers: ADMIN, body: { updates: { page: fn } } })).status, 201);
     const res = await fetch(`${server.url}/upd/_design/u/_update/page`, { method: 'POST', headers: ADMIN });
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('set-cookie'), null);
     assert.equal(res.headers.get('content-security-policy'), 'sandbox');
     assert.equal(res.headers.get('x-kept'), 'yes');
+    for (const h of ['access-control-allow-origin', 'access-control-allow-credentials', 'transfer-encoding', 'clear-site-data']) assert.equal(res.headers.get(h), null, h);
     await res.text();
   });
 
