@@ -58,6 +58,7 @@ export class RefugeNode {
   private readonly dbs: OpenDbs;
   private readonly lifecycle = new Map<string, Promise<void>>();
   private closed = false;
+  private closing: Promise<void> | undefined;
   /** The node's content-addressed blob store (attachments, files, `/_blobs`). */
   readonly blobs: BlobStore;
   /** The node's Ed25519 key pair: its mesh identity and the signer of its refs. */
@@ -310,8 +311,12 @@ export class RefugeNode {
   }
 
   /** Flushes and closes every open database, the catalog and the blob store. */
-  async close(): Promise<void> {
-    if (this.closed) return;
+  /** Asked again while closing, it answers when the first close is done. */
+  close(): Promise<void> {
+    return (this.closing ??= this.closeNow());
+  }
+
+  private async closeNow(): Promise<void> {
     this.closed = true;
     this.blobAdds.stop();
     // Creations and deletions under way finish first (new ones are refused now): a database being

@@ -268,3 +268,24 @@ test('a database being created as the node closes is created, listed and closed 
     await dir.cleanup();
   }
 });
+
+test('close() asked twice answers both when everything is closed (the second answered at once)', async () => {
+  const dir = await tempDir('refuge-open-dbs-');
+  try {
+    const node = await openNode({ dataDir: dir.path, engine: 'leveldb', durability: 'fast', maxOpenDbs: 3 });
+    const db = await node.createDb('twice');
+    const first = node.close();
+    await node.close();
+    // Its storage is closed once the second answers, and every lock free: the same data opens again.
+    await assert.rejects(db.core.store.get('m!info'), (err) => isRefugeError(err, 'closed'));
+    const again = await openNode({ dataDir: dir.path, engine: 'leveldb', durability: 'fast', maxOpenDbs: 3 });
+    try {
+      await (await again.lease('twice')).db.info();
+    } finally {
+      await again.close();
+      await first;
+    }
+  } finally {
+    await dir.cleanup();
+  }
+});
