@@ -102,7 +102,7 @@ export class Compactor {
   }
 }
 
-export async function compact(core: DbCore, writer: Writer, visited: () => void = () => undefined): Promise<{ droppedBodies: number }> {
+async function compact(core: DbCore, writer: Writer, visited: () => void = () => undefined): Promise<{ droppedBodies: number }> {
   let droppedBodies = 0;
   // Every write made before the compaction was asked for reaches storage first: the passes below
   // see only what is there (and what is unflushed of it), and a document written just before
