@@ -101,10 +101,6 @@ export class OpenDbs {
 
   /** Takes in a database just opened elsewhere (created with its own options), pinned or held by nobody. */
   adopt(name: string, opened: { db: Database; design: DbDesign }, how?: 'pin'): Database {
-    if (this.closed) {
-      void this.closeEntry({ ...opened, opening: Promise.resolve(opened.db), leases: 0, pinned: false });
-      this.refuseClosed();
-    }
     this.entries.set(name, { opening: Promise.resolve(opened.db), ...opened, leases: 0, pinned: how === 'pin' });
     this.evictIdle();
     return opened.db;
