@@ -147,7 +147,10 @@ function fromCondition(path: string, cond: Condition, found: Found[], scopes: Sc
       if (cond.value) exists();
       return;
     case '$type':
-      return exists(cond.value);
+      // A type nothing has: an empty scan (an `$in` of no values).
+      if (typeof cond.value !== 'string') out.push({ kind: 'eq', path, values: [], elements: false });
+      else exists(cond.value);
+      return;
     case '$regex':
       return exists('string');
     case '$beginsWith': {

@@ -112,8 +112,9 @@ function parseEntry(key: string, arg: unknown, field: string): Pre {
       if (typeof arg !== 'boolean') throw badArg(key, arg);
       return leaf(field, { op: key, value: arg });
     case '$type':
-      if (typeof arg !== 'string' || !JSON_TYPES.has(arg)) throw badArg(key, arg);
-      return leaf(field, { op: key, value: arg as JsonType });
+      // Any string, as CouchDB: a name that is no JSON type is matched by nothing, not refused.
+      if (typeof arg !== 'string') throw badArg(key, arg);
+      return leaf(field, { op: key, value: JSON_TYPES.has(arg) ? (arg as JsonType) : { unknown: arg } });
     case '$size':
       if (!Number.isInteger(arg) || (arg as number) < 0) throw badArg(key, arg);
       return leaf(field, { op: key, value: arg as number });

@@ -26,7 +26,8 @@ export type Condition =
   | { op: CompareOp; value: unknown }
   | { op: '$in' | '$nin' | '$all'; values: unknown[] }
   | { op: '$exists'; value: boolean }
-  | { op: '$type'; value: JsonType }
+  /** `{ unknown }`: a type name that is no JSON type (CouchDB takes it; nothing has that type). */
+  | { op: '$type'; value: JsonType | { unknown: string } }
   | { op: '$size'; value: number }
   | { op: '$mod'; divisor: number; remainder: number }
   | { op: '$regex'; source: string; regex: RegexMatcher }

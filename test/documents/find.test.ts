@@ -61,6 +61,11 @@ for (const engine of ENGINES) {
       assert.deepEqual(await ids({ selector: { city: 'Moscow' } }), ['p1', 'p3']);
       assert.deepEqual(await ids({ selector: { age: { $gt: 20, $lt: 40 } }, sort: [{ age: 'asc' }] }), ['p2', 'p1']);
       assert.deepEqual(await ids({ selector: { age: { $type: 'number' } }, sort: [{ age: 'desc' }] }), ['p3', 'p1', 'p2', 'p5']);
+      // A name that is no JSON type is taken, as CouchDB takes it, and nothing has that type.
+      assert.deepEqual(await ids({ selector: { age: { $type: 'int' } } }), []);
+      assert.deepEqual(await ids({ selector: { age: { $not: { $type: 'int' } } }, sort: [{ age: 'desc' }] }), ['p4', 'p3', 'p1', 'p2', 'p5']);
+      assert.deepEqual(await ids({ selector: { $or: [{ age: { $type: 'int' } }, { city: 'Moscow' }] } }), ['p1', 'p3']);
+      assert.deepEqual(await ids({ selector: { exports: { $elemMatch: { city: { $type: 'text' } } } } }), []);
       assert.deepEqual(await ids({ selector: { tags: { $all: ['b'] } } }), ['p1', 'p2']);
       assert.deepEqual(await ids({ selector: { tags: { $size: 0 } } }), ['p3']);
       assert.deepEqual(await ids({ selector: { exports: { $elemMatch: { city: 'Berlin' } } } }), ['p2']);

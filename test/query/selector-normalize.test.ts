@@ -118,7 +118,6 @@ describe('normalizeSelector: CouchDB mango_selector:normalize', () => {
     rejects({ a: { $nin: {} } }, /\$nin/);
     rejects({ a: { $all: 'x' } }, /\$all/);
     rejects({ a: { $exists: 1 } }, /\$exists/);
-    rejects({ a: { $type: 'int' } }, 'Bad argument for operator $type: "int"');
     rejects({ a: { $type: 1 } }, /\$type/);
     rejects({ a: { $size: -1 } }, /\$size/);
     rejects({ a: { $size: 1.5 } }, /\$size/);
