@@ -2,7 +2,7 @@
 // with CouchDB's query options, ETags and If-Match, attachments streamed to and from blobs, and
 // CouchDB's multipart forms (multipart.ts) where a client asks for them.
 
-import { SANDBOXED_CONTENT } from './sandboxed-content.ts';
+import { attachmentHeaders, SANDBOXED_CONTENT } from './sandboxed-content.ts';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -230,8 +230,9 @@ export function docRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const etag = `"${stub.digest}"`;
     // Nothing is opened until the read is iterated, so an unused one needs no release.
     if (etagMatches(req.headers['if-none-match'], etag)) return notModified(reply, etag);
-    reply.header('Content-Type', servedContentType(stub.content_type)).header('ETag', etag).header('Accept-Ranges', 'bytes');
-    reply.headers(SANDBOXED_CONTENT);
+    const contentType = servedContentType(stub.content_type);
+    reply.header('Content-Type', contentType).header('ETag', etag).header('Accept-Ranges', 'bytes');
+    reply.headers(attachmentHeaders(contentType));
     reply.header('Content-Length', String(read.end - read.start));
     // A satisfiable range is a 206 even when it spans every byte, as CouchDB answers (attachment_ranges).
     if (ranged || read.start !== 0 || read.end !== read.size) {
