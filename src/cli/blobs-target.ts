@@ -1,7 +1,7 @@
 // Where a blobs/snapshot command works: a running node over HTTP (--url, the default) or a stopped
 // node's data directory opened directly (--data; refused with "in use" while a node runs on it).
 
-import { RefugeError } from '../errors/index.ts';
+import { isRefugeError, RefugeError } from '../errors/index.ts';
 import { nodeSha256, type BlobStore, type ScrubReport } from '../blobs/index.ts';
 import { HttpBlobStore } from '../blobs/http-store.ts';
 import { blobAgeOf, collectGarbage, type GcReport } from '../gc/index.ts';
@@ -57,7 +57,7 @@ async function openDataTarget(dir: string): Promise<Target> {
   try {
     node = await openNode({ dataDir: settings.data, engine: settings.engine, durability: settings.durability, blobs: blobOptions(settings) });
   } catch (err) {
-    if (/already open|lock/i.test(String((err as Error)?.message))) {
+    if (isRefugeError(err, 'locked')) {
       throw new RefugeError('conflict', `data directory ${dir} is in use (a node is running on it): stop it, or use --url`, { cause: err });
     }
     throw err;

@@ -63,6 +63,8 @@ export type ErrorCode =
   | 'requested_range_not_satisfiable'
   | 'not_implemented'
   | 'closed'
+  /** A database or data directory another open holds (LevelDB's lock): one node per directory. */
+  | 'locked'
   | 'unavailable'
   /** A peer answered something a CouchDB peer never would (a wrong shape, documents not asked for). */
   | 'bad_gateway'
@@ -135,6 +137,7 @@ const STATUS: Record<ErrorCode, number> = {
   requested_range_not_satisfiable: 416,
   not_implemented: 501,
   closed: 500,
+  locked: 500,
   // A peer or service that could not be reached or answered 5xx: worth retrying later.
   unavailable: 503,
   bad_gateway: 502,

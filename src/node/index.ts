@@ -10,7 +10,7 @@ import type { Durability } from '../documents/index.ts';
 import { FsRefStore, loadOrCreateNodeKey } from '../refs/index.ts';
 import { FsPinStore } from '../gc/index.ts';
 import { DEFAULT_MAX_OPEN_DBS, RefugeNode } from './refuge-node.ts';
-import { DEFAULT_CACHE_SIZE, leveldbEngine } from '../storage-node/index.ts';
+import { DEFAULT_CACHE_SIZE, leveldbEngine, lockDirectory } from '../storage-node/index.ts';
 
 export * from './core.ts';
 
@@ -65,14 +65,17 @@ export async function openNode(options: OpenNodeOptions = {}): Promise<RefugeNod
     options.engine === undefined || options.engine === 'leveldb'
       ? leveldbEngine({ cacheSize: nodeCacheSize(options.maxOpenDbs ?? DEFAULT_MAX_OPEN_DBS) })
       : resolveEngine(options.engine);
-  if (engine.name === 'leveldb') await mkdir(join(dataDir, 'dbs'), { recursive: true });
-  const blobs =
-    options.blobs && isStore(options.blobs)
-      ? options.blobs
-      : await openNodeBlobs(dataDir, engine.name === 'memory', options.durability, options.blobs);
+  const memory = engine.name === 'memory';
+  const blobBackend = options.blobs === undefined ? (memory ? 'memory' : 'fs') : options.blobs.backend;
   // A node with a data directory keeps its key, refs and pins there; a memory node makes fresh ones.
-  const onDisk = engine.name !== 'memory' || blobs.backend !== 'memory';
+  const onDisk = !memory || blobBackend !== 'memory';
+  // One node per directory, locked before anything in it is touched: a second node would share
+  // the first's blobs without knowing its documents, and its blob gc would delete theirs.
+  const unlock = onDisk ? await lockDirectory(dataDir) : undefined;
+  let blobs: BlobStore | undefined;
   try {
+    if (engine.name === 'leveldb') await mkdir(join(dataDir, 'dbs'), { recursive: true });
+    blobs = options.blobs && isStore(options.blobs) ? options.blobs : await openNodeBlobs(dataDir, memory, options.durability, options.blobs);
     const key = onDisk ? await loadOrCreateNodeKey(dataDir) : undefined;
     const refs = onDisk ? await FsRefStore.open(join(dataDir, 'refs')) : undefined;
     return await RefugeNode.open({
@@ -86,10 +89,12 @@ export async function openNode(options: OpenNodeOptions = {}): Promise<RefugeNod
       catalogLocation: join(dataDir, 'catalog'),
       locationOf: (name) => join(dataDir, 'dbs', encodeURIComponent(name)),
       blobs,
-      dataDir: engine.name === 'memory' && blobs.backend === 'memory' ? undefined : dataDir,
+      dataDir: onDisk ? dataDir : undefined,
+      ...(unlock && { onClosed: unlock }),
     });
   } catch (err) {
-    await blobs.close();
+    await blobs?.close();
+    await unlock?.();
     throw err;
   }
 }

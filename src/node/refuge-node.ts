@@ -46,6 +46,8 @@ export interface NodeOptions {
    * ones that nobody holds (see `lease`) are closed until asked for again.
    */
   maxOpenDbs?: number;
+  /** Called once the node is closed: what its opener held for its lifetime (the data directory's lock). */
+  onClosed?: () => Promise<void>;
 }
 
 /** CouchDB keeps 500 Erlang files; a LevelDB holds several descriptors, so fewer here. */
@@ -322,8 +324,12 @@ export class RefugeNode {
     // Creations and deletions under way finish first (new ones are refused now): a database being
     // created would otherwise open after every other closed, and be closed by nobody in time.
     await Promise.all(this.lifecycle.values());
-    await this.dbs.closeAll();
-    await this.updates.close();
-    await Promise.all([this.catalog.close(), this.blobs.close()]);
+    try {
+      await this.dbs.closeAll();
+      await this.updates.close();
+      await Promise.all([this.catalog.close(), this.blobs.close()]);
+    } finally {
+      await this.options.onClosed?.();
+    }
   }
 }

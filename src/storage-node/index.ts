@@ -4,7 +4,7 @@
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { ClassicLevel } from 'classic-level';
-import { RefugeError } from '../errors/index.ts';
+import { openFailure } from './open-failure.ts';
 import { LevelKvStore, type KvStore, type NativeBatchOps, type OpenStoreOptions, type StorageEngine } from '../storage/index.ts';
 
 /**
@@ -75,6 +75,8 @@ async function directoryBytes(dir: string): Promise<number> {
   return total;
 }
 
+export { lockDirectory } from './dir-lock.ts';
+
 export const DEFAULT_CACHE_SIZE = 32 * 1024 * 1024;
 export const DEFAULT_WRITE_BUFFER_SIZE = 16 * 1024 * 1024;
 export const DEFAULT_BLOCK_SIZE = 2048;
@@ -120,14 +122,7 @@ export function leveldbEngine(tuning: LevelDbTuning = {}): StorageEngine {
           blockSize: tuning.blockSize ?? DEFAULT_BLOCK_SIZE,
         } as any);
       } catch (err) {
-        const locked = /lock/i.test(String((err as { cause?: unknown })?.cause ?? err));
-        throw new RefugeError(
-          'internal',
-          locked
-            ? `database at ${options.location} is already open (locked by this or another process)`
-            : `cannot open LevelDB at ${options.location}`,
-          { cause: err },
-        );
+        throw openFailure(options.location, err);
       }
       const recoveryLoss = await droppedAtOpen(options.location);
       return new LevelKvStore(
