@@ -173,8 +173,9 @@ function readProblem(err: unknown): string {
 export function loadSettings(flags: Partial<Record<keyof NodeSettings | 'config', string>>, env: NodeJS.ProcessEnv = process.env): NodeSettings {
   const out: Record<string, unknown> = { ...DEFAULTS };
   const data = flags.data ?? env[ENV.data] ?? DEFAULTS.data;
+  if (flags.config === '') throw new RefugeError('bad_request', '--config needs a file name');
   const file = flags.config ?? (existsSync(join(data, 'refuge.json')) ? join(data, 'refuge.json') : undefined);
-  if (file) {
+  if (file !== undefined) {
     let parsed: unknown;
     try {
       parsed = JSON.parse(readFileSync(file, 'utf8'));
@@ -183,7 +184,8 @@ export function loadSettings(flags: Partial<Record<keyof NodeSettings | 'config'
     }
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new RefugeError('bad_request', `${file}: must hold a JSON object`);
     for (const [k, v] of Object.entries(parsed)) {
-      if (!(k in ENV)) throw new RefugeError('bad_request', `${file}: unknown setting ${k}`);
+      // Own keys only: `constructor` or `__proto__` is no setting, whatever objects inherit.
+      if (!Object.hasOwn(ENV, k)) throw new RefugeError('bad_request', `${file}: unknown setting ${k}`);
       out[k] = coerce(k as keyof NodeSettings, v, `${file}: ${k}`);
     }
   }

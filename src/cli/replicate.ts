@@ -2,7 +2,9 @@
 // and/or database names in a stopped node's data directory (--data), with live progress.
 
 import { existsSync } from 'node:fs';
-import { RefugeError, toRefugeError } from '../errors/index.ts';
+import { rm } from 'node:fs/promises';
+import { validateDbName } from '../documents/index.ts';
+import { isRefugeError, RefugeError, toRefugeError } from '../errors/index.ts';
 import { describeEndpoint, endpointPeer } from '../jobs/index.ts';
 import { openNode, type RefugeNode } from '../node/index.ts';
 import { replicate } from '../replication/index.ts';
@@ -46,7 +48,11 @@ async function replicateOnce(args: ReplicateArgs, out: NodeJS.WritableStream, er
     }
   }
   const docIds = args.docIds === undefined ? undefined : parseDocIds(args.docIds);
+  // Local names are checked before the data directory is opened (and made, for --create-target).
+  for (const name of [args.source, args.target]) if (!isUrl(name)) validateDbName(name);
   let node: RefugeNode | undefined;
+  // A data directory this command makes is removed again if it fails: bad input changes nothing.
+  const existed = existsSync(args.data);
   if (!isUrl(args.source) || !isUrl(args.target)) {
     // A directory that is not there holds no database: say so rather than make a node there (with
     // a new identity) for a command that then fails. Only a target it is told to create needs one.
@@ -57,8 +63,8 @@ async function replicateOnce(args: ReplicateArgs, out: NodeJS.WritableStream, er
     try {
       node = await openNode({ dataDir: args.data });
     } catch (err) {
-      // LevelDB's lock: a node runs on this data directory, and its databases are reached over HTTP.
-      if (/already open/.test(String((err as Error)?.message))) {
+      // The directory's lock: a node runs on it, and its databases are reached over HTTP.
+      if (isRefugeError(err, 'locked')) {
         throw new RefugeError('conflict', `a node is running on ${args.data}: name its databases by the URL its start line gives (http://HOST:PORT/NAME) instead`, { cause: err });
       }
       throw err;
@@ -101,6 +107,11 @@ async function replicateOnce(args: ReplicateArgs, out: NodeJS.WritableStream, er
       out.write(`${tty ? '\n' : ''}replicated ${describeEndpoint(args.source)} -> ${describeEndpoint(args.target)}: ${report.docsRead} read, ${report.docsWritten} written, ${report.docWriteFailures} failed (${report.status})\n`);
     }
     return report.docWriteFailures > 0 ? 1 : 0;
+  } catch (e) {
+    await node?.close();
+    node = undefined;
+    if (!existed) await rm(args.data, { recursive: true, force: true }).catch(() => undefined);
+    throw e;
   } finally {
     await node?.close();
   }

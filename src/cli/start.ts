@@ -1,7 +1,9 @@
 // `refuge start`: open the node's data directory and serve it over HTTP until Ctrl-C, then stop
 // accepting, end open feeds and flush every database before exiting (no lost writes, no stale lock).
 
-import { parseCorsOrigins, startServer, VERSION, type PeerAccess } from '../http/index.ts';
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { listenAdmin, parseCorsOrigins, startServer, VERSION, type PeerAccess, type RunningServer } from '../http/index.ts';
 import { RefugeError } from '../errors/index.ts';
 import { openNode, type NodeBlobOptions } from '../node/index.ts';
 import type { RefugeNode } from '../node/index.ts';
@@ -31,15 +33,16 @@ export async function runStart(settings: NodeSettings, out: NodeJS.WritableStrea
   // A reader that went away (`refuge start | head`) must not crash the node before it shuts down
   // cleanly: what it prints is only a courtesy.
   out.on('error', () => undefined);
-  const node = await openNode({
-    dataDir: settings.data,
-    engine: settings.engine,
-    durability: settings.durability,
-    blobs: blobOptions(settings),
-    maxOpenDbs: settings.maxOpenDbs,
-  });
-  let server;
+  // Settings that cannot work are refused before anything is opened: bad input changes nothing.
+  listenAdmin(settings.host, settings.admin);
+  const blobs = blobOptions(settings);
+  // A data directory this start makes is removed again if the node does not come up.
+  const existed = existsSync(settings.data);
+  let node: RefugeNode | undefined;
+  let server: RunningServer | undefined;
+  let mesh: Awaited<ReturnType<typeof startMesh>> | undefined;
   try {
+    node = await openNode({ dataDir: settings.data, engine: settings.engine, durability: settings.durability, blobs, maxOpenDbs: settings.maxOpenDbs });
     server = await startServer({
       node,
       host: settings.host,
@@ -50,20 +53,15 @@ export async function runStart(settings: NodeSettings, out: NodeJS.WritableStrea
       blobLimit: settings.blobLimit,
       ...(settings.cors !== undefined && { cors: { origins: parseCorsOrigins(settings.cors), credentials: settings.corsCredentials === 'on' } }),
     });
-  } catch (err) {
-    await node.close();
-    throw err;
-  }
-  let mesh: Awaited<ReturnType<typeof startMesh>> | undefined;
-  try {
     mesh = settings.mesh === 'on' ? await startMesh(settings, node) : undefined;
     if (mesh) {
       server.context.extras.mesh = mesh.mesh; // for /_mesh/* (src/http/routes-mesh.ts)
       server.context.peers = mesh.peers; // peer-signed HTTP requests, under the same grants
     }
   } catch (err) {
-    await server.close();
-    await node.close();
+    await server?.close();
+    await node?.close();
+    if (!existed) await rm(settings.data, { recursive: true, force: true }).catch(() => undefined);
     throw err;
   }
   // Listened for before the start line is out: a Ctrl-C right after it still shuts down cleanly.

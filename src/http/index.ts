@@ -54,12 +54,23 @@ const FEED_END_MS = 3000;
 /** How long a closing server lets requests under way finish before it cuts their sockets. */
 const REQUEST_END_MS = 10_000;
 
-export async function startServer(options: ServerOptions): Promise<RunningServer> {
-  const host = options.host ?? '127.0.0.1';
-  const admin = typeof options.admin === 'string' ? parseAdmin(options.admin) : (options.admin ?? null);
-  if (!admin && !isLoopbackHost(host)) {
+/**
+ * The admin a server on `host` runs with, or null; throws when the two may not go together (no
+ * listening beyond loopback without an admin). A command checks them with this before it opens
+ * anything, so bad settings change nothing.
+ */
+export function listenAdmin(host: string, admin: string | AdminCredentials | null | undefined): AdminCredentials | null {
+  if (host.trim() === '') throw new RefugeError('bad_request', 'the host to listen on must not be empty');
+  const parsed = typeof admin === 'string' ? parseAdmin(admin) : (admin ?? null);
+  if (!parsed && !isLoopbackHost(host)) {
     throw new RefugeError('forbidden', `refusing to listen on ${host} without an admin: configure one (--admin user:pass) or bind to 127.0.0.1`);
   }
+  return parsed;
+}
+
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const host = options.host ?? '127.0.0.1';
+  const admin = listenAdmin(host, options.admin);
   const ctx: ServerContext = {
     node: options.node,
     auth: new Auth(admin, new UserAccounts(options.node)),

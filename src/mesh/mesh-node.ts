@@ -33,6 +33,20 @@ import type { TrustState } from './trust.ts';
 import type { TrustStore } from './trust-store.ts';
 
 export { DEFAULT_MESH_LISTEN, type MeshEvents, type MeshNodeOptions, type PeerEvent };
+/**
+ * What went wrong, in a line: libp2p lists each address it could not listen on with the error's
+ * stack and advice about its own settings; a user needs the address and the reason.
+ */
+export function startFailure(err: unknown): string {
+  const message = (err as Error)?.message ?? String(err);
+  const addresses = message
+    .split('\n')
+    .map((line) => /^\s+(\/\S+): (?:\w*Error: )?(.*)$/.exec(line))
+    .filter((m) => m !== null)
+    .map((m) => `cannot listen on ${m[1]}: ${m[2]}`);
+  return addresses.length > 0 ? addresses.join('; ') : message.split('\n', 1)[0]!;
+}
+
 /** Concurrent Refuge streams per connection: replications of many databases share one connection. */
 const MAX_STREAMS = 256;
 
@@ -95,7 +109,7 @@ export class MeshNode extends Emitter<MeshEvents> implements StreamOpener {
       };
       libp2p = (await createLibp2p(libp2pOptions(settings, privateKey))) as unknown as Libp2p<Services>;
     } catch (err) {
-      throw new RefugeError('unavailable', `the mesh could not start: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+      throw new RefugeError('unavailable', `the mesh could not start: ${startFailure(err)}`, { cause: err });
     }
     const mesh = new MeshNode(libp2p, options);
     try {

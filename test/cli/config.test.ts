@@ -66,6 +66,12 @@ test('errors name the setting as it was given: the flag, the variable or the fil
   assert.match(reason(() => loadSettings({ data: dir.path }, {})), new RegExp(`^cannot read config file ${file}: it is not JSON \\(.+\\)$`));
   const missing = join(dir.path, 'nowhere.json');
   assert.equal(reason(() => loadSettings({ data: dir.path, config: missing }, {})), `cannot read config file ${missing}: there is no such file`);
+  assert.equal(reason(() => loadSettings({ data: dir.path, config: '' }, {})), '--config needs a file name');
+  // Names every object inherits are no settings.
+  for (const key of ['constructor', 'hasOwnProperty', '__proto__']) {
+    await writeFile(file, `{"port": 7001, ${JSON.stringify(key)}: {"x": 1}}`);
+    assert.equal(reason(() => loadSettings({ data: dir.path }, {})), `${file}: unknown setting ${key}`, key);
+  }
 });
 
 test('replicate --doc-ids: a comma list, or a JSON array of strings for ids that hold a comma', async () => {

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { openNode } from '../../src/node/index.ts';
@@ -80,18 +81,44 @@ test('refuge --help, start --help and bad usage', async () => {
   const { code, stderr } = await bad.exit;
   assert.equal(code, 2);
   assert.match(stderr, /port must be a port number/);
-  const open = run(['start', '--host', '0.0.0.0', '--port', '0', '--engine', 'memory']);
-  for await (const _ of open.lines);
-  const r = await open.exit;
-  assert.equal(r.code, 2);
-  assert.match(r.stderr, /without an admin/);
-  // Each command takes its own options only, and says so; replicate has its own help; --version.
+  // A command's exit code, stderr and stdout.
   const usage = async (args: string[]) => {
     const c = run(args);
     const lines: string[] = [];
     for await (const l of c.lines) lines.push(l);
     return { ...(await c.exit), stdout: lines.join('\n') };
   };
+  // Settings that cannot work are refused before the data directory is made, and a node that
+  // cannot listen leaves none behind either.
+  const fresh = await tempDir('refuge-cli-fresh-');
+  const busy = createServer();
+  try {
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const busyPort = String((busy.address() as { port: number }).port);
+    for (const [args, message, code] of [
+      [['--host', '0.0.0.0', '--port', '0'], /without an admin/, 2],
+      [['--host', '', '--port', '0'], /host to listen on must not be empty/, 2],
+      [['--admin', 'nopassword', '--port', '0'], /admin must be given as user:password/, 2],
+      [['--port', busyPort], /EADDRINUSE|address already in use/, 1],
+    ] as const) {
+      const data = `${fresh.path}/node`;
+      const c = run(['start', '--data', data, '--mesh', 'off', ...args]);
+      for await (const _ of c.lines);
+      const r = await c.exit;
+      assert.equal(r.code, code, args.join(' '));
+      assert.match(r.stderr, message);
+      assert.equal(existsSync(data), false, `${args.join(' ')} left ${data}`);
+    }
+    const badName = await usage(['replicate', 'http://127.0.0.1:1/src', 'Bad Name!', '--create-target', '--data', `${fresh.path}/node`]);
+    assert.equal(badName.code, 2);
+    assert.match(badName.stderr, /Name: 'Bad Name!'|illegal|Only lowercase/i);
+    assert.equal(existsSync(`${fresh.path}/node`), false);
+  } finally {
+    busy.close();
+    await fresh.cleanup();
+  }
+
+  // Each command takes its own options only, and says so; replicate has its own help; --version.
   for (const [args, message] of [
     [['start', '--continuous'], /refuge start takes no --continuous/],
     [['start', 'extra'], /takes no arguments/],

@@ -3,6 +3,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
 import { addPeer, peerIdOf, removePeer, type PeerEvent } from '../../src/mesh/index.ts';
 import { nextEvent, startPeerNode, tempDir } from './helpers.ts';
 
@@ -86,6 +87,25 @@ test('connect fails with unavailable when nobody listens there', async (t) => {
   await gone.close();
   t.after(a.close);
   await assert.rejects(a.mesh.connect(invite), { code: 'unavailable' });
+});
+
+test('a mesh that cannot listen says where and why in one line, not libp2p\'s stack and settings', async (t) => {
+  const busy = createServer();
+  t.after(() => busy.close());
+  await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+  const port = (busy.address() as { port: number }).port;
+  for (const [addr, why] of [
+    [`/ip4/127.0.0.1/tcp/${port}`, /address already in use/],
+    ['/ip4/127.0.0.1/udp/0', /No transport was configured to listen on this address/],
+  ] as const) {
+    await assert.rejects(startPeerNode({ listen: [addr], mdns: false, nat: false, dht: false }), (err: { code?: string; reason?: string }) => {
+      assert.equal(err.code, 'unavailable');
+      assert.match(err.reason!, new RegExp(`^the mesh could not start: cannot listen on ${addr.replace(/\//g, '\\/')}: `));
+      assert.match(err.reason!, why);
+      assert.doesNotMatch(err.reason!, /\n|faultTolerance| at /);
+      return true;
+    });
+  }
 });
 
 test('a node keeps its trusted peers connected: syncTrust (also run at start) dials those with known addresses', async (t) => {
