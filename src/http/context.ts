@@ -70,15 +70,19 @@ export function absoluteUrl(req: FastifyRequest, path: string): string {
 
 /** An AbortSignal that fires when the client goes away or the server shuts down. */
 export function lifetimeSignal(ctx: ServerContext, req: FastifyRequest): { signal: AbortSignal; done: () => void } {
-  return feedLifetime(ctx, req.raw.socket, ['close']);
+  const socket = req.raw.socket;
+  // A client may leave while the handler still awaits (opening the database, checking access):
+  // its socket has closed already and says so no more, so the feed is over before it starts.
+  return feedLifetime(ctx, socket, ['close'], socket.destroyed);
 }
 
 /**
  * A feed's signal, fired by `events` of `emitter` (its client going away) or by the server shutting
  * down; `done` takes it off the server's feeds and, with the last one, lets a shutdown go on.
  */
-export function feedLifetime(ctx: ServerContext, emitter: NodeJS.EventEmitter, events: readonly string[]): { signal: AbortSignal; done: () => void } {
+export function feedLifetime(ctx: ServerContext, emitter: NodeJS.EventEmitter, events: readonly string[], ended = false): { signal: AbortSignal; done: () => void } {
   const ac = new AbortController();
+  if (ended) ac.abort();
   ctx.feeds.add(ac);
   const onEnd = () => ac.abort();
   for (const e of events) emitter.once(e, onEnd);

@@ -95,7 +95,9 @@ export async function streamFeed<Row>(ctx: ServerContext, req: FastifyRequest, r
   const { signal, done } = lifetimeSignal(ctx, req);
   const ac = new AbortController();
   const stop = () => ac.abort();
-  signal.addEventListener('abort', stop, { once: true });
+  // Aborted already when the client left before the feed began: it ends at once.
+  if (signal.aborted) stop();
+  else signal.addEventListener('abort', stop, { once: true });
   reply.hijack();
   reply.raw.writeHead(200, feedHeaders(reply, o.sse ? 'text/event-stream' : 'application/json', 'no-cache'));
   // Send the headers now: a feed with nothing to say yet must still open at once for the client.
@@ -109,7 +111,7 @@ export async function streamFeed<Row>(ctx: ServerContext, req: FastifyRequest, r
   };
   // An SSE heartbeat is an event of its own, as CouchDB 2+ sends it (EventSource ignores bare newlines).
   const heartbeat = o.sse ? 'event: heartbeat\ndata: \n\n' : '\n';
-  const beat = o.heartbeat ? setInterval(() => reply.raw.write(heartbeat), o.heartbeat) : undefined;
+  const beat = o.heartbeat ? setInterval(() => beatUnlessFull(reply, heartbeat), o.heartbeat) : undefined;
   let lastSeq = o.since;
   let sent = 0;
   let revoked = false;
@@ -168,6 +170,14 @@ export interface LongpollOptions<Row> {
 }
 
 /**
+ * A heartbeat only keeps a quiet connection open: while the client is not reading (what was written
+ * waits in the buffer), it is skipped, or a stalled client would grow the buffer by one per beat.
+ */
+export function beatUnlessFull(reply: FastifyReply, beat: string): void {
+  if (!reply.raw.writableNeedDrain) reply.raw.write(beat);
+}
+
+/**
  * Longpoll after a first read found nothing, answered as CouchDB does: the headers and the opening
  * `{"results":[` at once (so the client knows its request was taken), a newline per heartbeat while
  * waiting, then the first batch of live rows and `last_seq` — or no rows once the timeout passes.
@@ -177,13 +187,15 @@ export async function streamLongpoll<Row>(ctx: ServerContext, req: FastifyReques
   const { signal, done } = lifetimeSignal(ctx, req);
   const ac = new AbortController();
   const stop = () => ac.abort();
-  signal.addEventListener('abort', stop, { once: true });
+  // Aborted already when the client left before the feed began: it ends at once.
+  if (signal.aborted) stop();
+  else signal.addEventListener('abort', stop, { once: true });
   const limit = feedTimeout(o);
   const timer = limit === undefined ? undefined : setTimeout(stop, limit);
   reply.hijack();
   reply.raw.writeHead(200, feedHeaders(reply, 'application/json', 'must-revalidate'));
   reply.raw.write('{"results":[\n');
-  const beat = o.heartbeat ? setInterval(() => reply.raw.write('\n'), o.heartbeat) : undefined;
+  const beat = o.heartbeat ? setInterval(() => beatUnlessFull(reply, '\n'), o.heartbeat) : undefined;
   let rows: Row[] = [];
   try {
     const feed = o.live(ac.signal);

@@ -5,6 +5,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RefugeError } from '../errors/index.ts';
 import { BlobChangeLog, type BlobChange } from './blob-log.ts';
 import { lifetimeSignal, type ServerContext } from './context.ts';
+import { beatUnlessFull, write } from './feed-stream.ts';
 import { int, str, type Query } from './params.ts';
 import type { BlobHttp } from './routes-blobs.ts';
 import { blobChangesSocket } from './routes-blobs-ws.ts';
@@ -56,18 +57,6 @@ export function blobChangesRoutes(scope: FastifyInstance, ctx: ServerContext, bl
   } });
 }
 
-function write(reply: FastifyReply, chunk: string): Promise<void> {
-  if (reply.raw.destroyed) return Promise.resolve();
-  const ok = reply.raw.write(chunk);
-  return ok ? Promise.resolve() : new Promise((resolve) => {
-    const go = () => {
-      reply.raw.off('drain', go).off('close', go);
-      resolve();
-    };
-    reply.raw.once('drain', go).once('close', go);
-  });
-}
-
 /** continuous (one JSON line per change) and eventsource (SSE; `id:` is the seq, so reconnects resume). */
 async function stream(
   ctx: ServerContext,
@@ -88,7 +77,7 @@ async function stream(
     'Transfer-Encoding': 'chunked',
   });
   reply.raw.flushHeaders();
-  const beat = setInterval(() => reply.raw.write(sse ? ': heartbeat\n\n' : '\n'), heartbeat || 30_000);
+  const beat = setInterval(() => beatUnlessFull(reply, sse ? ': heartbeat\n\n' : '\n'), heartbeat || 30_000);
   const line = (obj: unknown, id?: string) => (sse ? `${id === undefined ? '' : `id: ${id}\n`}data: ${JSON.stringify(obj)}\n\n` : JSON.stringify(obj) + '\n');
   try {
     let at = position;

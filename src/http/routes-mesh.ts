@@ -7,6 +7,7 @@ import { RefugeError } from '../errors/index.ts';
 import type { MeshNode, PeerEvent, Question } from '../mesh/index.ts';
 import { requireAdmin } from './auth.ts';
 import { lifetimeSignal, type ServerContext } from './context.ts';
+import { beatUnlessFull } from './feed-stream.ts';
 import { objectBody } from './params.ts';
 
 /** Where `startServer`'s caller puts the running MeshNode. */
@@ -114,7 +115,7 @@ async function peerEvents(ctx: ServerContext, mesh: MeshNode, req: FastifyReques
   send('peers', mesh.upPeers());
   const offUp = mesh.on('peer:up', (e: PeerEvent) => send('peer:up', e));
   const offDown = mesh.on('peer:down', (e: PeerEvent) => send('peer:down', e));
-  const beat = setInterval(() => !reply.raw.destroyed && reply.raw.write(': heartbeat\n\n'), HEARTBEAT_MS);
+  const beat = setInterval(() => !reply.raw.destroyed && beatUnlessFull(reply, ': heartbeat\n\n'), HEARTBEAT_MS);
   try {
     await new Promise<void>((resolve) => {
       if (signal.aborted) resolve();

@@ -61,6 +61,49 @@ describe('_changes feeds at their edges', () => {
     await until(() => server.server.context.feeds.size === 0);
   });
 
+  test('a client that leaves while its feed is still being set up (since=now reading the database) frees it', async () => {
+    const held = await server.node.lease('edges');
+    const db = held.db;
+    const info = db.info.bind(db);
+    let reached: () => void = () => undefined;
+    let gate: Promise<void> = Promise.resolve();
+    db.info = (async (...args: Parameters<typeof info>) => {
+      reached();
+      await gate;
+      return info(...args);
+    }) as typeof db.info;
+    const sockets = () => process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length;
+    const feeds = server.server.context.feeds;
+    let started = 0;
+    const add = feeds.add.bind(feeds);
+    feeds.add = (feed) => (started++, add(feed));
+    try {
+      for (const query of ['feed=continuous&heartbeat=50', 'feed=eventsource&heartbeat=50', 'feed=longpoll&heartbeat=50', 'feed=continuous']) {
+        const baseline = sockets();
+        let open: () => void = () => undefined;
+        gate = new Promise<void>((resolve) => (open = resolve));
+        const atLease = new Promise<void>((resolve) => (reached = resolve));
+        const url = new URL(`${base}/_changes?since=now&${query}`);
+        const socket = connect(Number(url.port), url.hostname);
+        await new Promise<void>((resolve) => socket.once('connect', resolve));
+        socket.write(`GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\n\r\n`);
+        await atLease;
+        socket.destroy();
+        // Both ends closed (the server has seen the client go) before the handler goes on.
+        await until(() => sockets() === baseline);
+        const before = started;
+        open();
+        await until(() => started > before);
+        // Before: the feed waited for a 'close' that had come already, and for ever with no writes.
+        await until(() => feeds.size === 0, 3000);
+      }
+    } finally {
+      db.info = info;
+      feeds.add = add;
+      held.release();
+    }
+  });
+
   test('a bad filter on a continuous or eventsource feed is an error status, as on a normal feed', async () => {
     for (const feed of ['continuous', 'eventsource']) {
       const missing = await request(`${base}/_changes?feed=${feed}&filter=zz/f`);
