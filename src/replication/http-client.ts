@@ -158,7 +158,7 @@ export class HttpClient {
       let heartbeats: boolean;
       const wait = req.waitMs === undefined ? undefined : quietWait(req.waitMs);
       try {
-        ({ text, heartbeats } = await readText(res, () => timer.touch(), this.maxAnswerBytes, wait));
+        ({ text, heartbeats } = await readText(res, timer.signal, () => timer.touch(), this.maxAnswerBytes, wait));
       } catch (err) {
         if (wait?.over && !req.signal?.aborted) return { status: res.status, body: undefined, heartbeats: true, quiet: true };
         if (req.signal?.aborted || isRefugeError(err, 'too_large')) throw err;
@@ -217,7 +217,12 @@ function quietWait(ms: number): QuietWait {
  * The body as text, the request's timer restarted at every chunk: a long answer that keeps coming
  * (a batch of large attachments on a slow link) is not cut off, a silent one still is.
  */
-async function readText(res: Response, touch: () => void, maxBytes: number, wait?: QuietWait): Promise<{ text: string; heartbeats: boolean }> {
+/**
+ * The answer's body as text. `signal` (the request's: cancelled, or its time up) ends the read
+ * itself, not only the fetch: an answer whose body stalls after its headers must not hold a
+ * cancelled replication for ever, whether or not the fetch implementation errors its body then.
+ */
+async function readText(res: Response, signal: AbortSignal, touch: () => void, maxBytes: number, wait?: QuietWait): Promise<{ text: string; heartbeats: boolean }> {
   if (!res.body) return { text: await res.text(), heartbeats: false };
   const decoder = new TextDecoder();
   let text = '';
@@ -226,10 +231,13 @@ async function readText(res: Response, touch: () => void, maxBytes: number, wait
   const reader = (res.body as ReadableStream<Uint8Array>).getReader();
   const giveUp = () => void reader.cancel().catch(() => undefined);
   wait?.signal.addEventListener('abort', giveUp, { once: true });
+  signal.addEventListener('abort', giveUp, { once: true });
   let finished = false;
   try {
     for (;;) {
+      if (signal.aborted) throw signal.reason ?? new RefugeError('unavailable', 'the request was aborted');
       const { value: chunk, done } = await reader.read();
+      if (signal.aborted) throw signal.reason ?? new RefugeError('unavailable', 'the request was aborted');
       if (done) {
         finished = true;
         break;
@@ -248,6 +256,7 @@ async function readText(res: Response, touch: () => void, maxBytes: number, wait
   } finally {
     wait?.clear();
     wait?.signal.removeEventListener('abort', giveUp);
+    signal.removeEventListener('abort', giveUp);
     // Leaving early (too large, given up) cancels the body: the rest is never read.
     if (!finished) await reader.cancel().catch(() => undefined);
     reader.releaseLock();

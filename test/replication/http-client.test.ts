@@ -62,3 +62,21 @@ test('the timeout counts silence: a slow answer that keeps coming completes, a s
   assert.equal((body as { pad: string }).pad.length, 14 * 8);
   await assert.rejects(client.request({ path: 'silent' }), (err: unknown) => isRefugeError(err, 'unavailable'));
 });
+
+test('an answer whose body stalls ends when the request is cancelled or times out, even if the fetch never errors the body', async () => {
+  // A fetch whose answer sends its headers and then nothing, and whose body ignores the signal:
+  // the end of the wait must come from the client itself.
+  const stalled: typeof fetch = async () =>
+    new Response(new ReadableStream<Uint8Array>({ pull: () => new Promise<void>(() => undefined) }), { status: 200, headers: { 'content-type': 'application/json' } });
+  const client = new HttpClient('http://127.0.0.1:9/db', { fetch: stalled, timeoutMs: 200 });
+  const ac = new AbortController();
+  const cancelled = client.request({ path: '_local/checkpoint', signal: ac.signal });
+  ac.abort(new Error('cancelled'));
+  await assert.rejects(cancelled, /cancelled/);
+  // Its own time up: a retryable failure, as for any peer that goes silent.
+  await assert.rejects(client.request({ path: '_local/checkpoint' }), (err: unknown) => {
+    assert.ok(isRefugeError(err, 'unavailable'), String(err));
+    assert.ok(isRetryable(err));
+    return true;
+  });
+});
