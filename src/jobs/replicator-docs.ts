@@ -30,8 +30,13 @@ export class ReplicatorDocs {
   private readonly jobRevs = new WeakMap<Job, string>();
   /** What each job was started from (its options and owner): an edit that keeps them keeps the job. */
   private readonly jobSources = new WeakMap<Job, string>();
-  /** Bumped at each event of a document: a launch that an edit or deletion overtook is dropped. */
+  /**
+   * A fresh number at each event of a document (from `lastGeneration`, never reused): a launch
+   * that an edit or deletion overtook is dropped. A deleted document's entry goes: its pending
+   * launch finds no entry, which is never its own, so ids that come and go leave nothing behind.
+   */
   private readonly generations = new Map<string, number>();
+  private lastGeneration = 0;
   /** Following the database's changes (null while it does not exist). */
   private follow: AbortController | null = null;
   /** Following the node's database events, to drop the jobs of a deleted `_replicator` and pick up a new one. */
@@ -93,7 +98,7 @@ export class ReplicatorDocs {
     this.db = null;
     for (const timer of this.retries.values()) clearTimeout(timer);
     this.retries.clear();
-    for (const docId of this.docStates.keys()) this.generations.set(docId, (this.generations.get(docId) ?? 0) + 1);
+    this.generations.clear();
     for (const [key, job] of [...this.host.jobs]) {
       if (!key.startsWith('doc:')) continue;
       job.replication.cancel();
@@ -151,7 +156,7 @@ export class ReplicatorDocs {
       this.jobRevs.set(kept, doc._rev!);
       return;
     }
-    const generation = (this.generations.get(docId) ?? 0) + 1;
+    const generation = ++this.lastGeneration;
     this.generations.set(docId, generation);
     clearTimeout(this.retries.get(docId));
     this.retries.delete(docId);
@@ -163,6 +168,7 @@ export class ReplicatorDocs {
     }
     if (!doc) {
       this.docStates.delete(docId);
+      this.generations.delete(docId);
       return;
     }
     const now = Date.now();

@@ -623,3 +623,21 @@ test('an edit of a _replicator document that changes no option leaves its job ru
   const restarted = await jobs.whenDoc('live', (d) => d.state === 'running' && d.job !== first.job, guard);
   assert.equal(describeEndpoint(restarted.spec!.target), 'elsewhere');
 });
+
+test('documents of _replicator created and deleted leave nothing behind in the scheduler', async (t) => {
+  const { node, srv } = await memoryNodeServer(t);
+  const jobs = srv.context.jobs!;
+  const guard = AbortSignal.timeout(30_000); // against a hang only
+  await node.createDb('src');
+  for (let i = 0; i < 20; i++) {
+    const put = await json(`${srv.url}/_replicator/job${i}`, 'PUT', { source: 'src', target: `out${i}`, create_target: true });
+    assert.equal(put.status, 201);
+    await jobs.whenDoc(`job${i}`, 'completed', guard);
+    const rev = ((await (await fetch(`${srv.url}/_replicator/job${i}`)).json()) as { _rev: string })._rev;
+    assert.equal((await json(`${srv.url}/_replicator/job${i}?rev=${rev}`, 'DELETE')).status, 200);
+  }
+  for (let i = 0; i < 2000 && jobs.replicatorDocs().length > 0; i++) await new Promise((r) => setTimeout(r, 5));
+  assert.deepEqual(jobs.replicatorDocs(), []);
+  // What tells a launch an edit overtook it is kept per live document only (was one entry per id ever seen).
+  assert.equal((jobs as unknown as { docs: { generations: Map<string, number> } }).docs.generations.size, 0);
+});
