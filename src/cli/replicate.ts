@@ -2,12 +2,12 @@
 // and/or database names in a stopped node's data directory (--data), with live progress.
 
 import { existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import { validateDbName } from '../documents/index.ts';
 import { isRefugeError, RefugeError, toRefugeError } from '../errors/index.ts';
 import { describeEndpoint, endpointPeer } from '../jobs/index.ts';
 import { openNode, type RefugeNode } from '../node/index.ts';
 import { replicate } from '../replication/index.ts';
+import { madeDirectory } from './made-dir.ts';
 
 // How often a continuous replication that keeps catching up says so.
 const CAUGHT_UP_EVERY_MS = 30_000;
@@ -52,7 +52,7 @@ async function replicateOnce(args: ReplicateArgs, out: NodeJS.WritableStream, er
   for (const name of [args.source, args.target]) if (!isUrl(name)) validateDbName(name);
   let node: RefugeNode | undefined;
   // A data directory this command makes is removed again if it fails: bad input changes nothing.
-  const existed = existsSync(args.data);
+  const made = madeDirectory(args.data);
   if (!isUrl(args.source) || !isUrl(args.target)) {
     // A directory that is not there holds no database: say so rather than make a node there (with
     // a new identity) for a command that then fails. Only a target it is told to create needs one.
@@ -62,6 +62,7 @@ async function replicateOnce(args: ReplicateArgs, out: NodeJS.WritableStream, er
     }
     try {
       node = await openNode({ dataDir: args.data });
+      made.opened();
     } catch (err) {
       // The directory's lock: a node runs on it, and its databases are reached over HTTP.
       if (isRefugeError(err, 'locked')) {
@@ -110,7 +111,7 @@ async function replicateOnce(args: ReplicateArgs, out: NodeJS.WritableStream, er
   } catch (e) {
     await node?.close();
     node = undefined;
-    if (!existed) await rm(args.data, { recursive: true, force: true }).catch(() => undefined);
+    await made.undo();
     throw e;
   } finally {
     await node?.close();

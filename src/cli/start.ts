@@ -1,13 +1,12 @@
 // `refuge start`: open the node's data directory and serve it over HTTP until Ctrl-C, then stop
 // accepting, end open feeds and flush every database before exiting (no lost writes, no stale lock).
 
-import { existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import { listenAdmin, parseCorsOrigins, startServer, VERSION, type PeerAccess, type RunningServer } from '../http/index.ts';
 import { RefugeError } from '../errors/index.ts';
 import { openNode, type NodeBlobOptions } from '../node/index.ts';
 import type { RefugeNode } from '../node/index.ts';
 import type { NodeSettings } from './config.ts';
+import { madeDirectory } from './made-dir.ts';
 
 /** The blob store settings as openNode takes them (undefined: the engine's default). */
 export function blobOptions(s: NodeSettings): NodeBlobOptions | undefined {
@@ -37,12 +36,13 @@ export async function runStart(settings: NodeSettings, out: NodeJS.WritableStrea
   listenAdmin(settings.host, settings.admin);
   const blobs = blobOptions(settings);
   // A data directory this start makes is removed again if the node does not come up.
-  const existed = existsSync(settings.data);
+  const made = madeDirectory(settings.data);
   let node: RefugeNode | undefined;
   let server: RunningServer | undefined;
   let mesh: Awaited<ReturnType<typeof startMesh>> | undefined;
   try {
     node = await openNode({ dataDir: settings.data, engine: settings.engine, durability: settings.durability, blobs, maxOpenDbs: settings.maxOpenDbs });
+    made.opened();
     server = await startServer({
       node,
       host: settings.host,
@@ -61,7 +61,7 @@ export async function runStart(settings: NodeSettings, out: NodeJS.WritableStrea
   } catch (err) {
     await server?.close();
     await node?.close();
-    if (!existed) await rm(settings.data, { recursive: true, force: true }).catch(() => undefined);
+    await made.undo();
     throw err;
   }
   // Listened for before the start line is out: a Ctrl-C right after it still shuts down cleanly.

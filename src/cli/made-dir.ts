@@ -1,0 +1,34 @@
+// A data directory that a failing command made itself is removed again: bad input changes nothing.
+
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { lockDirectory } from '../storage-node/index.ts';
+
+/**
+ * Notes whether `dir` exists now; `undo()` later removes it if it did not and this command's node
+ * opened it (held its lock, so it was this command's alone). Removed under the directory's lock,
+ * taken again once that node is closed: a node another command started meanwhile keeps it.
+ */
+export function madeDirectory(dir: string): { opened(): void; undo(): Promise<void> } {
+  const existed = existsSync(dir);
+  let opened = false;
+  return {
+    opened: () => {
+      opened = true;
+    },
+    undo: async () => {
+      if (existed || !opened) return;
+      let unlock: () => Promise<void>;
+      try {
+        unlock = await lockDirectory(dir);
+      } catch {
+        return; // another node holds it now: it is theirs
+      }
+      try {
+        await rm(dir, { recursive: true, force: true });
+      } finally {
+        await unlock().catch(() => undefined);
+      }
+    },
+  };
+}
