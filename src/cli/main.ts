@@ -130,6 +130,12 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const helpOf = (c: string | undefined) => (c === 'start' ? START_HELP : c === 'replicate' ? REPLICATE_HELP : HELP);
+  // Help about a command that does not exist is a usage error, as running it is.
+  const asked = command === 'help' ? topic : command;
+  if ((command === 'help' || v.help) && asked !== undefined && !['start', 'replicate', 'demo', 'help'].includes(asked)) {
+    process.stderr.write(`refuge: unknown command ${asked} (see refuge --help)\n`);
+    return 2;
+  }
   if (command === undefined || command === 'help' || (v.help && command !== 'start')) {
     process.stdout.write(helpOf(command === 'help' ? topic : command) + '\n');
     return command === undefined && !v.help ? 2 : 0;

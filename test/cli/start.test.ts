@@ -125,6 +125,8 @@ test('refuge --help, start --help and bad usage', async () => {
     [['replicate', 'a', 'b', '--port', '5'], /refuge replicate takes no --port/],
     [['replicate', 'a'], /usage: refuge replicate SOURCE TARGET/],
     [['frobnicate'], /^refuge: unknown command frobnicate \(see refuge --help\)\n$/],
+    [['frobnicate', '--help'], /^refuge: unknown command frobnicate \(see refuge --help\)\n$/],
+    [['help', 'frobnicate'], /^refuge: unknown command frobnicate \(see refuge --help\)\n$/],
     [['start', '--bogus'], /^refuge: Unknown option '--bogus'.*\(see refuge --help\)\n$/],
   ] as const) {
     const got = await usage([...args]);
