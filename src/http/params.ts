@@ -15,8 +15,11 @@ function one(q: Query, name: string): string | undefined {
 export function bool(q: Query, name: string, dflt = false): boolean {
   const v = one(q, name);
   if (v === undefined) return dflt;
-  if (v === 'true') return true;
-  if (v === 'false') return false;
+  // Any case, as CouchDB's view options take it (couch_mrview_http lowercases): Python's
+  // `requests` sends `True` for `params={'include_docs': True}`.
+  const lower = v.toLowerCase();
+  if (lower === 'true') return true;
+  if (lower === 'false') return false;
   throw new RefugeError('bad_request', `Invalid boolean parameter: "${name}"`);
 }
 

@@ -55,6 +55,10 @@ async function parse(db: Database, q: Query, body: unknown, user?: UserCtx, head
   if (!['normal', 'longpoll', 'continuous', 'eventsource', 'websocket'].includes(feed)) {
     throw new RefugeError('bad_request', 'Supported `feed` types: normal, continuous, longpoll, eventsource, websocket');
   }
+  // Sequences here are cheap integers, so `seq_interval` (how often CouchDB computes one) changes
+  // nothing; a bad value is still refused, as CouchDB's parse_changes_query refuses it.
+  const seqInterval = str(q, 'seq_interval');
+  if (seqInterval !== undefined && !/^[1-9][0-9]{0,8}$/.test(seqInterval)) throw new RefugeError('bad_request', 'invalid_seq_interval');
   const b = (body && typeof body === 'object' && !Array.isArray(body) ? body : {}) as Record<string, unknown>;
   // An EventSource that reconnects names the last event it saw: CouchDB resumes after it.
   const lastEventId = feed === 'eventsource' ? headers?.['last-event-id'] : undefined;

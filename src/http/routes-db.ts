@@ -37,6 +37,11 @@ export function dbRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.put<{ Params: { db: string } }>('/:db', async (req, reply) => {
     // Refused, not ignored: an app written for partitions must not get a plain database that says yes.
     if (bool(req.query as Query, 'partitioned')) throw new RefugeError('bad_request', 'Partitioned feature is not enabled.');
+    // Shards and copies mean nothing on one node, but a bad value is refused as CouchDB refuses it.
+    for (const opt of ['q', 'n']) {
+      const v = str(req.query as Query, opt);
+      if (v !== undefined && !/^[1-9][0-9]{0,8}$/.test(v)) throw new RefugeError('bad_request', `The \`${opt}\` value should be a positive integer.`);
+    }
     await ctx.node.createDb(req.params.db, { hold: false });
     reply.code(201).header('Location', absoluteUrl(req, `/${encodeURIComponent(req.params.db)}`));
     return { ok: true };

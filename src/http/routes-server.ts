@@ -37,13 +37,17 @@ export function serverRoutes(app: FastifyInstance, ctx: ServerContext): void {
     });
     return { uuids: Array.from({ length: count }, () => uuids.next()) };
   });
-  app.route({
-    method: ['POST', 'PUT', 'DELETE'],
-    url: '/_uuids',
-    handler: async () => {
-      throw new RefugeError('method_not_allowed', 'Only GET,HEAD allowed');
-    },
-  });
+  // Read-only server paths answer other methods 405 (CouchDB's send_method_not_allowed), never as
+  // the database routes would take `/_all_dbs` (a document POSTed to a database of that name).
+  for (const url of ['/', '/_up', '/_uuids', '/_all_dbs']) {
+    app.route({
+      method: ['POST', 'PUT', 'DELETE'],
+      url,
+      handler: async () => {
+        throw new RefugeError('method_not_allowed', 'Only GET,HEAD allowed');
+      },
+    });
+  }
 
   app.get('/_all_dbs', async (req) => dbNameRange(await ctx.node.allDbs(), req.query as Query));
 

@@ -760,6 +760,45 @@ describe('CouchDB API shapes', () => {
     const posted = await request(`${u}/seqs/_all_docs?update_seq=true`, { method: 'POST', body: { keys: ['b'] } });
     assert.equal(posted.body.update_seq, 2);
   });
+
+  test('query flags in any case (Python sends True), as CouchDB lowercases them; other words stay a 400', async () => {
+    await request(`${u}/flags`, { method: 'PUT' });
+    await request(`${u}/flags/a`, { method: 'PUT', body: { v: 1 } });
+    const all = await request(`${u}/flags/_all_docs?include_docs=True&update_seq=TRUE&descending=False`);
+    assert.equal(all.status, 200);
+    assert.equal(all.body.rows[0].doc.v, 1);
+    assert.equal(all.body.update_seq, 1);
+    const changes = await request(`${u}/flags/_changes?include_docs=True`);
+    assert.equal(changes.body.results[0].doc.v, 1);
+    const doc = await request(`${u}/flags/a?revs=True`);
+    assert.equal(doc.body._revisions.start, 1);
+    assert.equal((await request(`${u}/flags/_all_docs?include_docs=yes`)).status, 400);
+  });
+
+  test('read-only server paths answer other methods 405 with Allow; PUT /db checks q and n; _changes checks seq_interval', async () => {
+    for (const path of ['/', '/_up', '/_all_dbs', '/_uuids']) {
+      for (const method of ['POST', 'PUT', 'DELETE']) {
+        const r = await fetch(`${u}${path}`, { method, headers: { 'content-type': 'application/json' }, body: method === 'DELETE' ? undefined : '{}' });
+        assert.equal(r.status, 405, `${method} ${path}`);
+        assert.equal(r.headers.get('allow'), 'GET,HEAD', `${method} ${path}`);
+        assert.deepEqual(await r.json(), { error: 'method_not_allowed', reason: 'Only GET,HEAD allowed' });
+      }
+    }
+    assert.equal((await request(`${u}/_all_dbs`)).body.includes('_all_dbs'), false);
+    for (const bad of ['q=abc', 'q=0', 'n=0', 'n=-1', 'q=1.5']) {
+      const r = await request(`${u}/shards?${bad}`, { method: 'PUT' });
+      assert.equal(r.status, 400, bad);
+      assert.match(r.body.reason, /^The `[qn]` value should be a positive integer\.$/);
+    }
+    assert.equal((await request(`${u}/shards`)).status, 404, 'nothing was created');
+    assert.equal((await request(`${u}/shards?q=8&n=3`, { method: 'PUT' })).status, 201);
+    for (const bad of ['0', 'abc', '-2']) {
+      const r = await request(`${u}/shards/_changes?seq_interval=${bad}`);
+      assert.equal(r.status, 400, bad);
+      assert.deepEqual(r.body, { error: 'bad_request', reason: 'invalid_seq_interval' });
+    }
+    assert.equal((await request(`${u}/shards/_changes?seq_interval=10`)).status, 200);
+  });
 });
 
 describe('admin authentication', () => {

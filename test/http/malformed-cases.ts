@@ -92,7 +92,7 @@ export const BAD_DOCS: unknown[] = [
   { _id: 'x', _: 1 },
 ];
 
-const BAD_BOOLS = ['yes', '1', '', 'TRUE', 'null'];
+const BAD_BOOLS = ['yes', '1', '', 'truth', 'null'];
 const BAD_INTS = ['-1', 'a', '1.5', '1e3', '', '0x10', '99999999999999999999'];
 const BAD_KEYS = ['abc', '1', '[1]', '{"a":1}', '"unterminated', 'null'];
 
