@@ -230,9 +230,7 @@ export function docRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const etag = `"${stub.digest}"`;
     // Nothing is opened until the read is iterated, so an unused one needs no release.
     if (etagMatches(req.headers['if-none-match'], etag)) return notModified(reply, etag);
-    const contentType = servedContentType(stub.content_type);
-    reply.header('Content-Type', contentType).header('ETag', etag).header('Accept-Ranges', 'bytes');
-    reply.headers(attachmentHeaders(contentType));
+    reply.headers(attachmentHeaders(servedContentType(stub.content_type))).header('ETag', etag).header('Accept-Ranges', 'bytes');
     reply.header('Content-Length', String(read.end - read.start));
     // A satisfiable range is a 206 even when it spans every byte, as CouchDB answers (attachment_ranges).
     if (ranged || read.start !== 0 || read.end !== read.size) {

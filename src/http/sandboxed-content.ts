@@ -10,12 +10,14 @@ export const SANDBOXED_CONTENT: Readonly<Record<string, string>> = {
 };
 
 /**
- * The headers for an attachment of this content type. A PDF is the one type left out of the
- * sandbox: Chromium refuses to open its PDF viewer in a sandboxed document ("blocked by Chrome"),
- * and the viewer runs a PDF's script apart from the origin anyway. With `nosniff` kept, a body
- * labelled `application/pdf` is shown as a PDF or not at all, never as a page of the origin.
+ * The headers for an attachment of this content type, its Content-Type among them. A PDF is the
+ * one type left out of the sandbox: Chromium refuses to open its PDF viewer in a sandboxed
+ * document ("blocked by Chrome"), and the viewer runs a PDF's script apart from the origin. Only
+ * a value that is one media type, `application/pdf` (any parameters), counts, and it is sent as
+ * exactly `application/pdf`: a browser reads `application/pdf;x=1, text/html` as HTML (the Fetch
+ * standard takes the last type of a list). With `nosniff`, it shows as a PDF or not at all.
  */
 export function attachmentHeaders(contentType: string): Readonly<Record<string, string>> {
-  const mediaType = contentType.split(';', 1)[0]!.trim().toLowerCase();
-  return mediaType === 'application/pdf' ? { 'X-Content-Type-Options': 'nosniff' } : SANDBOXED_CONTENT;
+  const pdf = !contentType.includes(',') && /^\s*application\/pdf\s*(;.*)?$/i.test(contentType);
+  return pdf ? { 'Content-Type': 'application/pdf', 'X-Content-Type-Options': 'nosniff' } : { 'Content-Type': contentType, ...SANDBOXED_CONTENT };
 }
