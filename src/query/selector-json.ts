@@ -34,6 +34,9 @@ function conditionJson(c: Condition): Record<string, unknown> {
       return { [c.op]: selectorJson(c.selector) };
     case '$not':
       return { $not: conditionJson(c.cond) };
+    case '$type':
+      // A name that is no JSON type is kept as it was given.
+      return { $type: typeof c.value === 'string' ? c.value : c.value.unknown };
     default:
       return { [c.op]: c.value };
   }
