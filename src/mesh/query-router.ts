@@ -116,6 +116,9 @@ export class QueryRouter {
     const query: SignedQuery = { ...body, sig: bytesToHex(this.options.sign(signedBytes(body))) };
     this.seen.set(query.id, { upstream: null, hops: 0, relayed: 0, limit }, query.deadline);
     const stream = new QueryStream(query.id, limit, timeoutMs, options.signal, () => this.asks.delete(query.id));
+    // Asked with a signal aborted already (a client gone before its question left): the stream has
+    // ended, so nothing is registered and nothing is sent.
+    if (options.signal?.aborted) return stream;
     this.asks.set(query.id, stream);
     const neighbours = this.options.peers();
     stream.neighbours = neighbours.length;

@@ -145,7 +145,7 @@ test('forged, replayed and malformed queries are dropped without blocking the ge
 });
 
 test('the asker stops at the result limit and at its deadline', async () => {
-  const { nodes, settled } = simMesh(12, 0);
+  const { nodes, settled, sent } = simMesh(12, 0);
   const asker = nodes[0]!;
   const limited = asker.router.ask({ kind: 'find', selector: {}, db: '*' }, { ttl: 8, limit: 3, timeoutMs: 30_000 });
   const got = await limited.all(); // ends by itself once 3 documents came in
@@ -154,6 +154,12 @@ test('the asker stops at the result limit and at its deadline', async () => {
   const timed = asker.router.ask({ kind: 'find', selector: {}, db: '*' }, { ttl: 1, limit: 100, timeoutMs: 1000 });
   assert.equal((await timed.all()).length, 2, 'both ring neighbours answered before the deadline ended it');
   await settled();
+  // Asked with a signal aborted already (its client gone): an ended stream, nothing sent or kept.
+  const before = sent();
+  const gone = asker.router.ask({ kind: 'find', selector: {}, db: '*' }, { ttl: 8, signal: AbortSignal.abort() });
+  assert.deepEqual(await gone.all(), []);
+  assert.equal(sent(), before, 'nothing flooded');
+  assert.equal((asker.router as unknown as { asks: Map<string, unknown> }).asks.size, 0, 'nothing kept');
   for (const x of nodes) x.router.close();
   assert.throws(() => asker.router.ask({ kind: 'find', selector: {}, db: '*' }), /stopped/);
   assert.throws(() => nodes[1]!.router.ask({ kind: 'find', selector: { $bogus: 1 }, db: '*' }), /closed|stopped/);
