@@ -106,16 +106,18 @@ const OPTIONS = {
 /** Options of other commands than `start`. */
 const COMMAND_ONLY = new Set(['json', 'continuous', 'selector', 'doc-ids', 'create-target', 'version']);
 
+const OWN_PARSERS = { blobs: runBlobs, snapshot: runSnapshot, id: runId, peers: runPeers, query: runQuery } as const;
+const COMMANDS: readonly string[] = ['start', 'replicate', 'demo', 'help', ...Object.keys(OWN_PARSERS)];
+
 export async function main(argv: string[]): Promise<number> {
-  // These parse their own options.
+  // These parse their own options; `refuge --help blobs` and `refuge help blobs` show their help.
+  const ownHelp = (argv[0] === 'help' || argv[0] === '--help' || argv[0] === '-h') && argv.length === 2 ? argv[1] : undefined;
+  if (ownHelp !== undefined && Object.hasOwn(OWN_PARSERS, ownHelp)) return OWN_PARSERS[ownHelp as keyof typeof OWN_PARSERS](['--help']);
   if (argv[0] === 'blobs') return runBlobs(argv.slice(1));
   if (argv[0] === 'snapshot') return runSnapshot(argv.slice(1));
   if (argv[0] === 'id') return runId(argv.slice(1));
   if (argv[0] === 'peers') return runPeers(argv.slice(1));
   if (argv[0] === 'query') return runQuery(argv.slice(1));
-  if (argv[0] === 'help' && (argv[1] === 'blobs' || argv[1] === 'snapshot' || argv[1] === 'id' || argv[1] === 'peers' || argv[1] === 'query')) {
-    return ({ blobs: runBlobs, snapshot: runSnapshot, id: runId, peers: runPeers, query: runQuery } as const)[argv[1]](['--help']);
-  }
   let parsed;
   try {
     parsed = parseArgs({ args: argv, allowPositionals: true, options: OPTIONS });
@@ -132,7 +134,7 @@ export async function main(argv: string[]): Promise<number> {
   const helpOf = (c: string | undefined) => (c === 'start' ? START_HELP : c === 'replicate' ? REPLICATE_HELP : HELP);
   // Help about a command that does not exist is a usage error, as running it is.
   const asked = command === 'help' ? topic : command;
-  if ((command === 'help' || v.help) && asked !== undefined && !['start', 'replicate', 'demo', 'help'].includes(asked)) {
+  if ((command === 'help' || v.help) && asked !== undefined && !COMMANDS.includes(asked)) {
     process.stderr.write(`refuge: unknown command ${asked} (see refuge --help)\n`);
     return 2;
   }

@@ -80,6 +80,9 @@ async function replicateOnce(args: ReplicateArgs, out: NodeJS.WritableStream, er
     const { peer: source } = await endpointPeer(node!, args.source, false);
     const { peer: target } = await endpointPeer(node!, args.target, args.createTarget);
     const rep = replicate(source, target, { continuous: args.continuous, selector, docIds, createTarget: args.createTarget });
+    // From here on the directory may hold what was replicated (and the checkpoint to resume from):
+    // whatever happens next, it stays.
+    made.keep();
     const tty = (out as { isTTY?: boolean }).isTTY === true && !args.json;
     rep.on('change', (e) => {
       if (tty) out.write(`\r  read ${e.docsRead}  written ${e.docsWritten}  failed ${e.docWriteFailures}  seq ${String(e.lastSeq ?? '')}   `);

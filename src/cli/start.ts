@@ -42,7 +42,8 @@ export async function runStart(settings: NodeSettings, out: NodeJS.WritableStrea
   let mesh: Awaited<ReturnType<typeof startMesh>> | undefined;
   try {
     node = await openNode({ dataDir: settings.data, engine: settings.engine, durability: settings.durability, blobs, maxOpenDbs: settings.maxOpenDbs });
-    made.opened();
+    // Only a node that holds the directory's lock had it alone (a memory node with memory blobs takes none).
+    if (node.dataDir !== undefined) made.opened();
     server = await startServer({
       node,
       host: settings.host,

@@ -40,3 +40,29 @@ test('a directory that existed before, or that the command never opened, is kept
   await notOpened.undo();
   assert.ok(existsSync(dir));
 });
+
+test('refuge replicate keeps a data directory it made once the replication ran, even if it then fails', async (t) => {
+  const { startTestServer } = await import('../http/server.ts');
+  const { runReplicate } = await import('../../src/cli/replicate.ts');
+  const { PassThrough } = await import('node:stream');
+  const server = await startTestServer();
+  const parent = await tempDir('refuge-made-');
+  t.after(async () => {
+    await server.close();
+    await parent.cleanup();
+  });
+  await fetch(`${server.url}/src`, { method: 'PUT' });
+  await fetch(`${server.url}/src/a`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{"v":1}' });
+  const dir = join(parent.path, 'copy');
+  const sink = new PassThrough();
+  const caughtUp = new Promise<void>((resolve) => sink.on('data', (b: Buffer) => (b.toString().includes('caught up') ? resolve() : undefined)));
+  const running = runReplicate({ source: `${server.url}/src`, target: 'copy', data: dir, continuous: true, createTarget: true, json: false }, sink, sink);
+  // Once the document is in the copy, the source goes away: the continuous replication fails.
+  await caughtUp;
+  await fetch(`${server.url}/src`, { method: 'DELETE' });
+  await assert.rejects(running);
+  assert.ok(existsSync(dir), 'what was replicated stays');
+  const node = await openNode({ dataDir: dir });
+  t.after(() => node.close());
+  assert.equal(((await (await node.lease('copy')).db.get('a')) as { v: number }).v, 1);
+});

@@ -157,6 +157,12 @@ test('refuge --help, start --help and bad usage', async () => {
   } finally {
     await missingDir.cleanup();
   }
+  // Each command's own help, however it is asked for.
+  for (const args of [['--help', 'blobs'], ['-h', 'query'], ['help', 'peers'], ['snapshot', '--help']]) {
+    const got = await usage(args);
+    assert.equal(got.code, 0, args.join(' '));
+    assert.match(got.stdout, new RegExp(`^refuge ${args.find((a) => !a.startsWith('-') && a !== 'help')} `), args.join(' '));
+  }
   const replicateHelp = await usage(['replicate', '--help']);
   assert.equal(replicateHelp.code, 0);
   for (const flag of ['--continuous', '--selector', '--doc-ids', '--create-target', '--data', '--json']) assert.ok(replicateHelp.stdout.includes(flag), flag);
