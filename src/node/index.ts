@@ -93,8 +93,11 @@ export async function openNode(options: OpenNodeOptions = {}): Promise<RefugeNod
       ...(unlock && { onClosed: unlock }),
     });
   } catch (err) {
-    await blobs?.close();
-    await unlock?.();
+    try {
+      await blobs?.close();
+    } finally {
+      await unlock?.();
+    }
     throw err;
   }
 }

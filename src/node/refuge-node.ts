@@ -327,7 +327,10 @@ export class RefugeNode {
     try {
       await this.dbs.closeAll();
       await this.updates.close();
-      await Promise.all([this.catalog.close(), this.blobs.close()]);
+      // Both closed before anything is reported: the lock below must outlive every store.
+      const closed = await Promise.allSettled([this.catalog.close(), this.blobs.close()]);
+      const failed = closed.find((c) => c.status === 'rejected');
+      if (failed) throw failed.reason;
     } finally {
       await this.options.onClosed?.();
     }

@@ -10,11 +10,12 @@ import { openFailure } from './open-failure.ts';
 /** Takes the directory's lock (creating the directory); resolves to its release. Throws `locked` when held. */
 export async function lockDirectory(dir: string): Promise<() => Promise<void>> {
   await mkdir(dir, { recursive: true });
-  const lock = new ClassicLevel(join(dir, 'lock'));
+  const store = join(dir, 'lock');
+  const lock = new ClassicLevel(store);
   try {
     await lock.open({ createIfMissing: true });
   } catch (err) {
-    throw openFailure(dir, err, 'data directory');
+    throw openFailure(store, err, 'data directory', dir);
   }
   return () => lock.close();
 }

@@ -59,15 +59,16 @@ test('a node in another process holds the directory until that process ends, how
 });
 
 test('a store that cannot be opened is locked only when LevelDB says its lock is held; a read-only directory is said as such', () => {
-  const held = [
-    'IO error: lock /d/LOCK: already held by process',
-    'IO error: lock /d/LOCK: Resource temporarily unavailable',
-    'IO error: lock /d/LOCK: Permission denied',
-  ];
-  for (const m of held) assert.equal(openFailure('/d', new Error('open failed', { cause: new Error(m) })).code, 'locked', m);
-  for (const m of ['IO error: /d/LOCK: Read-only file system', 'IO error: /d/LOCK: Permission denied', 'Corruption: bad block']) {
-    const e = openFailure('/d', new Error('open failed', { cause: new Error(m) }));
+  const failure = (store: string, m: string) => openFailure(store, new Error('open failed', { cause: new Error(m) }));
+  for (const reason of ['already held by process', 'Resource temporarily unavailable', 'Permission denied']) {
+    assert.equal(failure('/d', `IO error: lock /d/LOCK: ${reason}`).code, 'locked', reason);
+  }
+  // A store whose path holds the word "lock " and cannot be written is not held by anyone.
+  const odd = '/srv/lock files/x';
+  for (const m of ['IO error: /d/LOCK: Read-only file system', 'IO error: /d/LOCK: Permission denied', 'Corruption: bad block', `IO error: ${odd}/LOCK: Permission denied`]) {
+    const e = failure(m.includes(odd) ? odd : '/d', m);
     assert.equal(e.code, 'internal', m);
     assert.ok(e.reason.endsWith(m), e.reason);
   }
+  assert.equal(failure(odd, `IO error: lock ${odd}/LOCK: Resource temporarily unavailable`).code, 'locked');
 });
