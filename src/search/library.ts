@@ -67,7 +67,8 @@ export function toRecord(id: string, entries: readonly FieldEntry[], analyzers: 
     const text = valueText(value);
     if (text === undefined) continue;
     if (truthy(options?.store)) {
-      stored ??= {};
+      // Prototype-less: a field may be named `constructor` or `toString`, like any JSON key.
+      stored ??= Object.create(null) as Record<string, unknown>;
       const prev = stored[field];
       stored[field] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value];
     }
@@ -75,7 +76,7 @@ export function toRecord(id: string, entries: readonly FieldEntry[], analyzers: 
     const tokens = analyzers(field)(text);
     if (tokens.length === 0) continue;
     for (const t of tokens) keys.push(field + FIELD_SEP + t);
-    texts ??= {};
+    texts ??= Object.create(null) as Record<string, string[]>;
     (texts[field] ??= []).push(tokens.join(TOKEN_SEP));
   }
   if (keys.length === 0 && !stored) return null;

@@ -2,7 +2,7 @@
 // its id, so a bookmark (the last key of a page) continues exactly after it even when scores tie.
 import { RefugeError } from '../errors/index.ts';
 import { parseError } from './query-parser.ts';
-import { TOKEN_SEP } from './query-compile.ts';
+import { ownField, TOKEN_SEP } from './query-compile.ts';
 
 export const DEFAULT_LIMIT = 25;
 export const MAX_LIMIT = 200;
@@ -47,8 +47,8 @@ export function sortValue(
   texts?: Record<string, string[]>,
 ): unknown {
   if (key.field === null) return score;
-  let v = stored?.[key.field];
-  if (v === undefined) v = indexedValue(texts?.[key.field]?.[0]);
+  let v = ownField(stored, key.field);
+  if (v === undefined) v = indexedValue(ownField(texts, key.field)?.[0]);
   if (Array.isArray(v)) v = v[0];
   if (key.type === 'number') v = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : null;
   else if (key.type === 'string' && v !== undefined && v !== null) v = String(v);

@@ -13,6 +13,11 @@ export const TOKEN_SEP = '\u0000';
 export const termKey = (field: string, token: string): string => field + FIELD_SEP + token;
 
 /** What the index keeps per document besides its terms: stored fields and token text per field. */
+/** A field's entry in a stored record's `s` or `t`, own keys only (read back from JSON, they have a prototype). */
+export function ownField<T>(fields: Record<string, T> | undefined, field: string): T | undefined {
+  return fields !== undefined && Object.hasOwn(fields, field) ? fields[field] : undefined;
+}
+
 export interface StoredDoc {
   s?: Record<string, unknown>;
   t?: Record<string, string[]>;
@@ -51,7 +56,7 @@ function phrase(field: string, tokens: readonly string[]): Clause {
   const boostDocument = (id: unknown, _term: string, stored?: Record<string, unknown>): number => {
     const key = String(id);
     let ok = seen.get(key);
-    if (ok === undefined) seen.set(key, (ok = hasPhrase((stored as StoredDoc | undefined)?.t?.[field], tokens) ? 1 : 0));
+    if (ok === undefined) seen.set(key, (ok = hasPhrase(ownField((stored as StoredDoc | undefined)?.t, field), tokens) ? 1 : 0));
     return ok;
   };
   return { combineWith: 'AND', queries: tokens.map((t) => termKey(field, t)), boostDocument };

@@ -71,3 +71,26 @@ test('a function that does not compile fails the query with compilation_error', 
   const err = await indexes.query('f', 'broken', { q: 'a' }).then(() => undefined, (e: RefugeError) => e);
   assert.equal(err?.code, 'compilation_error');
 });
+
+test('fields named like members every object has (constructor, toString) are fields like any', async (t) => {
+  const { db, indexes } = await setup(t);
+  await db.put({
+    _id: '_design/g',
+    indexes: {
+      all: {
+        index: "function (doc) { for (var k in doc) if (k.charAt(0) !== '_' && typeof doc[k] === 'string') { index(k, doc[k], { store: true }); index('default', doc[k]); } }",
+      },
+    },
+  });
+  await db.bulkDocs([
+    { _id: 'c', body: 'hello car', constructor: 'car', toString: 'x y' },
+    { _id: 'd', body: 'hello there' },
+  ]);
+  // Before: every query of the index failed (texts['constructor'] was Object, not a list).
+  assert.deepEqual(sorted(ids(await indexes.query('g', 'all', { q: 'hello' }))), ['c', 'd']);
+  assert.deepEqual(ids(await indexes.query('g', 'all', { q: 'constructor:car' })), ['c']);
+  assert.deepEqual(ids(await indexes.query('g', 'all', { q: 'toString:"x y"' })), ['c']);
+  // Sorting by such a field reads the document's own value, or none.
+  assert.deepEqual(ids(await indexes.query('g', 'all', { q: 'hello', sort: 'toString<string>' })), ['c', 'd']);
+  assert.deepEqual((await indexes.query('g', 'all', { q: 'constructor:car' })).rows[0]!.fields, { body: 'hello car', constructor: 'car', toString: 'x y' });
+});
