@@ -22,6 +22,8 @@ type Token =
   | { kind: 'phrase'; text: string; pos: number }
   | { kind: 'op'; text: 'AND' | 'OR' | 'NOT' | '+' | '-' | '(' | ')' | ':' | '^' | '~'; pos: number };
 
+const MAX_FUZZY_EDITS = 2;
+const MAX_FUZZY_TERM = 256;
 const SPECIAL = new Set(['(', ')', ':', '"', '^', '~', '[', ']', '{', '}', '/', '\\']);
 
 export const parseError = (reason: string): RefugeError => new RefugeError('query_parse_error', reason);
@@ -187,6 +189,10 @@ class Parser {
         if (t.wild) throw parseError(`a prefix cannot also be fuzzy (at position ${t.pos})`);
         this.i++;
         node.fuzzy = this.number(true) ?? 2;
+        // Lucene's limit (at most 2 edits); and the term's length bounds the work, which grows with
+        // its square: a 45k-character fuzzy term held the node for seconds and took 2 GB.
+        if (node.fuzzy > MAX_FUZZY_EDITS) throw parseError(`a fuzzy term allows at most ${MAX_FUZZY_EDITS} edits (at position ${t.pos})`);
+        if (t.text.length > MAX_FUZZY_TERM) throw parseError(`a fuzzy term may be at most ${MAX_FUZZY_TERM} characters long (at position ${t.pos})`);
       }
       return node;
     }

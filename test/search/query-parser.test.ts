@@ -37,6 +37,8 @@ test('terms, phrases, fields, prefixes and operators', () => {
     not: [],
   });
   assert.deepEqual(parseQuery('foo~1^2.5'), { type: 'term', text: 'foo', fuzzy: 1, boost: 2.5 });
+  assert.deepEqual(parseQuery('foo~2'), { type: 'term', text: 'foo', fuzzy: 2 });
+  assert.equal((parseQuery('x'.repeat(256) + '~1') as { fuzzy?: number }).fuzzy, 1);
   assert.deepEqual(parseQuery('foo-bar a\\:b'), {
     type: 'bool',
     must: [{ type: 'term', text: 'foo-bar' }, { type: 'term', text: 'a:b' }],
@@ -48,6 +50,10 @@ test('terms, phrases, fields, prefixes and operators', () => {
 });
 
 const BAD = [
+  // More edits than Lucene allows; a fuzzy term long enough to hold the node for seconds.
+  'hello~3',
+  'hello~99999999999',
+  'x'.repeat(300) + '~1',
   '',
   '   ',
   'title:',
