@@ -94,7 +94,17 @@ export function attachDesign(db: Database, options: AttachDesignOptions = {}): D
     },
     search() {
       check();
-      search ??= indexStore().then((s) => new SearchIndexes({ db, store: s, prefix: 'search/' }));
+      // Index functions run under the node's limits (time, memory), as view functions do.
+      search ??= indexStore().then(
+        (s) =>
+          new SearchIndexes({
+            db,
+            store: s,
+            prefix: 'search/',
+            createSandbox: ({ ddoc }) => createSandbox({ ...options.sandbox, ...(ddoc && { ddoc: ddoc as Doc }) }),
+            ...(onError ? { index: { onError } } : {}),
+          }),
+      );
       search.catch(() => (search = undefined));
       return search;
     },

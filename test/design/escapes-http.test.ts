@@ -24,6 +24,12 @@ describe('hostile design documents', () => {
       },
       loop: { views: { loop: { map: 'function (doc) { while (true) {} }' } } },
       hog: { views: { hog: { map: 'function (doc) { var a = []; for (;;) a.push(new Array(1e5).fill(doc)); }' } } },
+      search: {
+        indexes: {
+          loop: { index: 'function (doc) { while (true) {} }' },
+          hog: { index: 'function (doc) { var a = []; for (;;) a.push(new Array(1e5).fill(doc)); }' },
+        },
+      },
     };
     for (const [name, body] of Object.entries(ddocs)) {
       const res = await request(url(`/_design/${name}`), { method: 'PUT', body });
@@ -48,6 +54,13 @@ describe('hostile design documents', () => {
     assert.match(hog.body.reason, /memory|time/);
     assert.equal((await request(`${server.url}/`)).status, 200);
     assert.equal((await request(url('/a'))).body.n, 1);
+    // Search index functions run under the node's limits too (they ran under the 5 s default).
+    const searchLoop = await request(url('/_design/search/_search/loop?q=x'));
+    assert.equal(searchLoop.status, 500);
+    assert.equal(searchLoop.body.reason, 'function exceeded the time limit of 200 ms');
+    const searchHog = await request(url('/_design/search/_search/hog?q=x'));
+    assert.equal(searchHog.status, 500);
+    assert.match(searchHog.body.reason, /memory|time limit of 200 ms/);
     const spin = await request(url('/_changes?filter=evil/spin'));
     assert.equal(spin.status, 500); // as CouchDB: a filter past its time limit fails the request
     assert.equal(spin.body.error, 'timeout');
