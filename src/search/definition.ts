@@ -47,7 +47,17 @@ function parsePath(name: string, where: string): string[] {
   }
 }
 
-function parseOne(name: string, raw: unknown, where: string): SearchDefinition {
+/**
+ * What an index function may `require()`: the design document's other members (its modules). Part of
+ * the signature of a function that calls `require`, so editing a module it uses rebuilds the index,
+ * and two design documents with the same function but different modules get an index each.
+ */
+function modulesOf(ddoc: Record<string, unknown>): Record<string, unknown> {
+  const { _id: _i, _rev: _r, _revisions: _rs, _attachments: _a, indexes: _x, ...modules } = ddoc;
+  return modules;
+}
+
+function parseOne(name: string, raw: unknown, where: string, ddoc: Record<string, unknown>): SearchDefinition {
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw bad(where, 'an index must be an object');
   const def = raw as Record<string, unknown>;
   const analyzers = resolveAnalyzer(def.analyzer, where);
@@ -57,7 +67,10 @@ function parseOne(name: string, raw: unknown, where: string): SearchDefinition {
     if (typeof def.index !== 'string' || !/^\s*(\(|function\b|async\b)/u.test(def.index)) {
       throw bad(where, '"index" must be the source of a JavaScript function');
     }
-    const signature = md5Hex(canonicalJson({ kind: 'function', index: def.index, analyzer: def.analyzer ?? 'standard' }));
+    const requires = /\brequire\s*\(/.test(def.index);
+    const signature = md5Hex(
+      canonicalJson({ kind: 'function', index: def.index, analyzer: def.analyzer ?? 'standard', ...(requires ? { modules: modulesOf(ddoc) } : {}) }),
+    );
     return { kind: 'function', name, source: def.index, analyzers, signature };
   }
   if (!Array.isArray(def.fields) || def.fields.length === 0) throw bad(where, '"fields" must be a non-empty array');
@@ -97,6 +110,6 @@ export function searchDefinitions(ddoc: { _id?: unknown; indexes?: unknown }): M
   if (!ddoc.indexes || typeof ddoc.indexes !== 'object' || Array.isArray(ddoc.indexes)) {
     throw new RefugeError('invalid_design_doc', `${id}: "indexes" must be an object`);
   }
-  for (const [name, raw] of Object.entries(ddoc.indexes)) out.set(name, parseOne(name, raw, `${id} index ${name}`));
+  for (const [name, raw] of Object.entries(ddoc.indexes)) out.set(name, parseOne(name, raw, `${id} index ${name}`, ddoc as Record<string, unknown>));
   return out;
 }

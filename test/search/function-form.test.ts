@@ -94,3 +94,19 @@ test('fields named like members every object has (constructor, toString) are fie
   assert.deepEqual(ids(await indexes.query('g', 'all', { q: 'hello', sort: 'toString<string>' })), ['c', 'd']);
   assert.deepEqual((await indexes.query('g', 'all', { q: 'constructor:car' })).rows[0]!.fields, { body: 'hello car', constructor: 'car', toString: 'x y' });
 });
+
+test("an index function's required modules are part of its index: two design documents get one each, and editing a module rebuilds it", async (t) => {
+  const { db, indexes } = await setup(t);
+  const fn = "function (doc) { if (!doc.w) return; var l = require('lib/tag'); index('default', l.tag + ' ' + doc.w); }";
+  await db.put({ _id: '_design/a', lib: { tag: "exports.tag = 'alpha';" }, indexes: { i: { index: fn } } });
+  await db.put({ _id: '_design/b', lib: { tag: "exports.tag = 'beta';" }, indexes: { i: { index: fn } } });
+  await db.put({ _id: 'x', w: 'word' });
+  assert.deepEqual(ids(await indexes.query('a', 'i', { q: 'alpha' })), ['x']);
+  assert.deepEqual(ids(await indexes.query('b', 'i', { q: 'beta' })), ['x']);
+  assert.deepEqual(ids(await indexes.query('b', 'i', { q: 'alpha' })), []);
+  const a = await db.get('_design/a');
+  await db.put({ ...a, lib: { tag: "exports.tag = 'gamma';" } });
+  await db.put({ _id: 'y', w: 'other' });
+  assert.deepEqual(sorted(ids(await indexes.query('a', 'i', { q: 'gamma' }))), ['x', 'y']);
+  assert.deepEqual(ids(await indexes.query('a', 'i', { q: 'alpha' })), []);
+});
