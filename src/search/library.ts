@@ -32,7 +32,7 @@ const identity = (t: string): string => t;
 
 const OPTIONS: Options<LibraryRecord> = {
   fields: ['x'],
-  storeFields: ['s', 't'],
+  storeFields: ['s', 't', 'n'],
   idField: 'id',
   extractField: (doc, field) => (doc as unknown as Record<string, unknown>)[field] as string,
   stringifyField: (value) => value,
@@ -61,6 +61,7 @@ export function toRecord(id: string, entries: readonly FieldEntry[], analyzers: 
   const keys: string[] = [];
   let stored: Record<string, unknown> | undefined;
   let texts: Record<string, string[]> | undefined;
+  let numbers: Record<string, number> | undefined;
   for (const entry of entries) {
     const [field, value, options] = entry;
     if (typeof field !== 'string' || field === '' || field.includes(FIELD_SEP)) continue;
@@ -78,9 +79,14 @@ export function toRecord(id: string, entries: readonly FieldEntry[], analyzers: 
     for (const t of tokens) keys.push(field + FIELD_SEP + t);
     texts ??= Object.create(null) as Record<string, string[]>;
     (texts[field] ??= []).push(tokens.join(TOKEN_SEP));
+    // A number sorts as itself: its analyzed text has lost its sign and splits an exponent.
+    if (typeof value === 'number' && Number.isFinite(value)) {
+      numbers ??= Object.create(null) as Record<string, number>;
+      if (!Object.hasOwn(numbers, field)) numbers[field] = value;
+    }
   }
   if (keys.length === 0 && !stored) return null;
-  return { id, x: keys, ...(stored ? { s: stored } : {}), ...(texts ? { t: texts } : {}) };
+  return { id, x: keys, ...(stored ? { s: stored } : {}), ...(texts ? { t: texts } : {}), ...(numbers ? { n: numbers } : {}) };
 }
 
 /**

@@ -45,9 +45,10 @@ export function sortValue(
   key: SortKey,
   score: number,
   texts?: Record<string, string[]>,
+  numbers?: Record<string, number>,
 ): unknown {
   if (key.field === null) return score;
-  let v = ownField(stored, key.field);
+  let v: unknown = ownField(stored, key.field) ?? ownField(numbers, key.field);
   if (v === undefined) v = indexedValue(ownField(texts, key.field)?.[0]);
   if (Array.isArray(v)) v = v[0];
   if (key.type === 'number') v = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : null;

@@ -21,6 +21,8 @@ export function ownField<T>(fields: Record<string, T> | undefined, field: string
 export interface StoredDoc {
   s?: Record<string, unknown>;
   t?: Record<string, string[]>;
+  /** The first number given to each field (for sorting a field not stored). */
+  n?: Record<string, number>;
 }
 
 export interface CompileContext {

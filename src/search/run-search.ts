@@ -72,7 +72,7 @@ function pageByScore(hits: readonly Hit[], after: unknown[] | null, limit: numbe
 /** The page after `after` in a stored-field sort: every hit keyed and sorted. */
 function pageBySort(hits: readonly Hit[], sort: readonly SortKey[], after: unknown[] | null, limit: number): Keyed[] {
   const cmp = orderComparator(sort);
-  const keyed = hits.map((h) => ({ h, order: [...sort.map((k) => sortValue(h.s, k, h.score, h.t)), h.id as string] }));
+  const keyed = hits.map((h) => ({ h, order: [...sort.map((k) => sortValue(h.s, k, h.score, h.t, h.n)), h.id as string] }));
   keyed.sort((a, b) => cmp(a.order, b.order));
   let start = 0;
   if (after) {

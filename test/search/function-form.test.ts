@@ -110,3 +110,12 @@ test("an index function's required modules are part of its index: two design doc
   assert.deepEqual(sorted(ids(await indexes.query('a', 'i', { q: 'gamma' }))), ['x', 'y']);
   assert.deepEqual(ids(await indexes.query('a', 'i', { q: 'alpha' })), []);
 });
+
+test('numbers given to index() sort as numbers, stored or not (the analyzed text loses a sign and splits an exponent)', async (t) => {
+  const { db, indexes } = await setup(t);
+  await db.put({ _id: '_design/n', indexes: { n: { index: "function (doc) { if (typeof doc.n === 'number') { index('n', doc.n); index('default', 'num'); } }" } } });
+  const values: Record<string, number> = { minus3: -3, zero: 0, tiny: 1e-7, half: 0.5, two: 2, huge: 1e21 };
+  await db.bulkDocs(Object.entries(values).map(([_id, n]) => ({ _id, n })));
+  assert.deepEqual(ids(await indexes.query('n', 'n', { q: 'num', sort: 'n<number>' })), ['minus3', 'zero', 'tiny', 'half', 'two', 'huge']);
+  assert.deepEqual(ids(await indexes.query('n', 'n', { q: 'num', sort: '-n<number>' })), ['huge', 'two', 'half', 'tiny', 'zero', 'minus3']);
+});
