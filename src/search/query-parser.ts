@@ -119,7 +119,13 @@ class Parser {
       this.i++;
       sides.push(this.andExpr());
     }
-    return sides.length === 1 ? sides[0]! : { type: 'bool', must: [], should: sides, not: [] };
+    if (sides.length === 1) return sides[0]!;
+    // As Lucene's parser: a negated side excludes from the whole disjunction (`apple OR NOT cherry`
+    // is apple without cherry), it does not add "everything but cherry". Alone, negations stay.
+    const negative = (n: QueryNode): n is BoolNode => n.type === 'bool' && n.must.length === 0 && n.should.length === 0 && n.not.length > 0 && n.boost === undefined;
+    const positive = sides.filter((n) => !negative(n));
+    if (positive.length === 0 || positive.length === sides.length) return { type: 'bool', must: [], should: sides, not: [] };
+    return { type: 'bool', must: [], should: positive, not: sides.filter(negative).flatMap((n) => n.not) };
   }
 
   // Explicit AND makes both sides required (a negated side stays excluded).

@@ -23,6 +23,9 @@ test('boolean operators, groups, +/- and *:*', async (t) => {
   assert.deepEqual(sorted(ids(index.search({ q: 'red AND NOT fox' }))), ['n1', 'p2']);
   assert.deepEqual(sorted(ids(index.search({ q: 'red -fox' }))), ['n1', 'p2']);
   assert.deepEqual(sorted(ids(index.search({ q: '-red' }))), ['p3', 'p4']);
+  // As Lucene parses it: a negated side of OR excludes from the disjunction, it adds nothing.
+  assert.deepEqual(sorted(ids(index.search({ q: 'red OR NOT fox' }))), ['n1', 'p2']);
+  assert.deepEqual(sorted(ids(index.search({ q: 'fox OR sky OR NOT urban' }))), ['p1', 'p3']);
   assert.deepEqual(sorted(ids(index.search({ q: '(fox OR sky) && !urban' }))), ['p1', 'p3']);
   assert.deepEqual(sorted(ids(index.search({ q: 'big +balloons', any: true }))), ['p2']);
   assert.equal(index.search({ q: '*:*' }).total_rows, 5);
