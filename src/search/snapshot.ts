@@ -4,7 +4,7 @@
 import type { KvStore } from '../storage/index.ts';
 
 /** Bumped whenever analysis or the stored layout changes: an older snapshot is then rebuilt. */
-export const SNAPSHOT_FORMAT = 1;
+export const SNAPSHOT_FORMAT = 2;
 
 // Each UTF-16 unit takes at most 3 bytes in UTF-8 (a surrogate pair takes 4 for 2 units), so this
 // many units never exceed 1 MiB on disk.
