@@ -24,6 +24,18 @@ type Token =
 
 const MAX_FUZZY_EDITS = 2;
 const MAX_FUZZY_TERM = 256;
+
+/**
+ * Edits allowed by `term~f`, as Lucene's parser counts them (FuzzyQuery.floatToEdits): a whole
+ * number of edits, at most 2; or an old-style similarity below 1, `(1 - f) x length`, at most 2.
+ * Always a whole number: the library reads a fraction as a share of its own key's length.
+ */
+function fuzzyEdits(f: number, term: string, pos: number): number {
+  if (f >= 1 && !Number.isInteger(f)) throw parseError(`fractional edit distances are not allowed (at position ${pos})`);
+  if (f >= 1) return Math.min(f, MAX_FUZZY_EDITS);
+  if (f === 0) return 0;
+  return Math.min(Math.trunc((1 - f) * [...term].length), MAX_FUZZY_EDITS);
+}
 const SPECIAL = new Set(['(', ')', ':', '"', '^', '~', '[', ']', '{', '}', '/', '\\']);
 
 export const parseError = (reason: string): RefugeError => new RefugeError('query_parse_error', reason);
@@ -119,19 +131,19 @@ class Parser {
       this.i++;
       sides.push(this.andExpr());
     }
-    if (sides.length === 1) return sides[0]!;
-    // As Lucene's parser: a negated side excludes from the whole disjunction (`apple OR NOT cherry`
-    // is apple without cherry), it does not add "everything but cherry". Alone, negations stay.
-    const negative = (n: QueryNode): n is BoolNode => n.type === 'bool' && n.must.length === 0 && n.should.length === 0 && n.not.length > 0 && n.boost === undefined;
-    const positive = sides.filter((n) => !negative(n));
-    if (positive.length === 0 || positive.length === sides.length) return { type: 'bool', must: [], should: sides, not: [] };
-    return { type: 'bool', must: [], should: positive, not: sides.filter(negative).flatMap((n) => n.not) };
+    if (sides.length === 1) return sides[0]!.node;
+    // As Lucene's parser: a side of bare negations (`NOT cherry`, `-a -b`) excludes from the whole
+    // disjunction (`apple OR NOT cherry` is apple without cherry), it does not add "everything but
+    // cherry". A group in parentheses stays a query of its own, as there. Alone, negations stay.
+    const positive = sides.filter((side) => !side.bareNot);
+    if (positive.length === 0 || positive.length === sides.length) return { type: 'bool', must: [], should: sides.map((side) => side.node), not: [] };
+    return { type: 'bool', must: [], should: positive.map((side) => side.node), not: sides.filter((side) => side.bareNot).flatMap((side) => (side.node as BoolNode).not) };
   }
 
   // Explicit AND makes both sides required (a negated side stays excluded).
-  private andExpr(): QueryNode {
+  private andExpr(): { node: QueryNode; bareNot: boolean } {
     const first = this.sequence();
-    if (!this.isOp('AND')) return first.node;
+    if (!this.isOp('AND')) return { node: first.node, bareNot: first.onlyNot };
     const bool: BoolNode = { type: 'bool', must: [], should: [], not: [] };
     const add = (s: Sequence): void => {
       if (s.single?.occur === 'not') bool.not.push(s.single.node);
@@ -142,7 +154,7 @@ class Parser {
       this.i++;
       add(this.sequence());
     }
-    return bool;
+    return { node: bool, bareNot: false };
   }
 
   // Clauses side by side: each required (+, or by default unless `any`), optional or excluded (-, NOT).
@@ -157,8 +169,9 @@ class Parser {
     }
     const bool: BoolNode = { type: 'bool', must: [], should: [], not: [] };
     for (const c of clauses) bool[c.occur].push(c.node);
-    if (clauses.length === 1 && clauses[0]!.occur !== 'not') return { node: clauses[0]!.node, single: clauses[0] };
-    return { node: bool, single: clauses.length === 1 ? clauses[0] : undefined };
+    const onlyNot = clauses.every((c) => c.occur === 'not');
+    if (clauses.length === 1 && clauses[0]!.occur !== 'not') return { node: clauses[0]!.node, single: clauses[0], onlyNot };
+    return { node: bool, single: clauses.length === 1 ? clauses[0] : undefined, onlyNot };
   }
 
   private clause(): Clause {
@@ -194,10 +207,9 @@ class Parser {
       if (this.isOp('~')) {
         if (t.wild) throw parseError(`a prefix cannot also be fuzzy (at position ${t.pos})`);
         this.i++;
-        node.fuzzy = this.number(true) ?? 2;
-        // Lucene's limit (at most 2 edits); and the term's length bounds the work, which grows with
-        // its square: a 45k-character fuzzy term held the node for seconds and took 2 GB.
-        if (node.fuzzy > MAX_FUZZY_EDITS) throw parseError(`a fuzzy term allows at most ${MAX_FUZZY_EDITS} edits (at position ${t.pos})`);
+        node.fuzzy = fuzzyEdits(this.number(true) ?? MAX_FUZZY_EDITS, t.text, t.pos);
+        // The term's length bounds the work, which grows with its square: a 45k-character fuzzy
+        // term held the node for seconds and took 2 GB.
         if (t.text.length > MAX_FUZZY_TERM) throw parseError(`a fuzzy term may be at most ${MAX_FUZZY_TERM} characters long (at position ${t.pos})`);
       }
       return node;
@@ -238,6 +250,8 @@ interface Clause {
 interface Sequence {
   node: QueryNode;
   single: Clause | undefined;
+  /** Every clause excluded (`NOT a`, `-a -b`): nothing to match by itself. */
+  onlyNot: boolean;
 }
 
 /** `title:(a b)` applies the field to every term inside that names none. */

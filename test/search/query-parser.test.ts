@@ -38,6 +38,9 @@ test('terms, phrases, fields, prefixes and operators', () => {
   });
   assert.deepEqual(parseQuery('foo~1^2.5'), { type: 'term', text: 'foo', fuzzy: 1, boost: 2.5 });
   assert.deepEqual(parseQuery('foo~2'), { type: 'term', text: 'foo', fuzzy: 2 });
+  // Edits as Lucene counts them: at most 2, an old-style similarity by the term's length.
+  const edits = (q: string) => (parseQuery(q) as { fuzzy?: number }).fuzzy;
+  assert.deepEqual([edits('hello~3'), edits('hello~99999999999'), edits('hello~0.5'), edits('hello~0.7'), edits('hello~0'), edits('hello~')], [2, 2, 2, 1, 0, 2]);
   assert.equal((parseQuery('x'.repeat(256) + '~1') as { fuzzy?: number }).fuzzy, 1);
   assert.deepEqual(parseQuery('foo-bar a\\:b'), {
     type: 'bool',
@@ -47,12 +50,17 @@ test('terms, phrases, fields, prefixes and operators', () => {
   });
   assert.deepEqual(parseQuery('*:*'), { type: 'all' });
   assert.deepEqual(parseQuery('NOT a'), { type: 'bool', must: [], should: [], not: [{ type: 'term', text: 'a' }] });
+  // A bare negation beside OR excludes from the disjunction (Lucene's reading); a group stays a query of its own.
+  const a = { type: 'term', text: 'a' };
+  const b = { type: 'term', text: 'b' };
+  assert.deepEqual(parseQuery('a OR NOT b'), { type: 'bool', must: [], should: [a], not: [b] });
+  assert.deepEqual(parseQuery('a OR (NOT b)'), { type: 'bool', must: [], should: [a, { type: 'bool', must: [], should: [], not: [b] }], not: [] });
+  assert.deepEqual(parseQuery('NOT a OR NOT b'), { type: 'bool', must: [], should: [{ type: 'bool', must: [], should: [], not: [a] }, { type: 'bool', must: [], should: [], not: [b] }], not: [] });
 });
 
 const BAD = [
-  // More edits than Lucene allows; a fuzzy term long enough to hold the node for seconds.
-  'hello~3',
-  'hello~99999999999',
+  // A fractional edit distance (Lucene refuses it); a fuzzy term long enough to hold the node for seconds.
+  'hello~1.5',
   'x'.repeat(300) + '~1',
   '',
   '   ',
