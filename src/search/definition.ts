@@ -47,13 +47,21 @@ function parsePath(name: string, where: string): string[] {
   }
 }
 
+/** Design document members that hold functions and settings, never modules a `require` names. */
+const NOT_MODULES = new Set(['_id', '_rev', '_revisions', '_attachments', '_conflicts', '_deleted', 'indexes', 'views', 'validate_doc_update', 'filters', 'updates', 'shows', 'lists', 'rewrites', 'options', 'language', 'autoupdate']);
+
 /**
- * What an index function may `require()`: the design document's other members (its modules). Part of
- * the signature of a function that calls `require`, so editing a module it uses rebuilds the index,
- * and two design documents with the same function but different modules get an index each.
+ * The modules an index function may `require()`: the design document members its `require('a/b')`
+ * calls name (`a` here), or every member that may hold modules when a call names its path some
+ * other way. Part of the signature, so editing a module it uses rebuilds the index and two design
+ * documents with different modules get an index each, while editing a view leaves it alone.
  */
-function modulesOf(ddoc: Record<string, unknown>): Record<string, unknown> {
-  const { _id: _i, _rev: _r, _revisions: _rs, _attachments: _a, indexes: _x, ...modules } = ddoc;
+function modulesOf(source: string, ddoc: Record<string, unknown>): Record<string, unknown> {
+  const calls = [...source.matchAll(/\brequire\s*\(\s*(?:(['"])([^'"\\]*)\1\s*\))?/g)];
+  const named = calls.every((m) => m[2] !== undefined);
+  const members = named ? new Set(calls.map((m) => m[2]!.split('/')[0]!)) : undefined;
+  const modules: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(ddoc)) if (members ? members.has(k) : !NOT_MODULES.has(k)) modules[k] = v;
   return modules;
 }
 
@@ -69,7 +77,7 @@ function parseOne(name: string, raw: unknown, where: string, ddoc: Record<string
     }
     const requires = /\brequire\s*\(/.test(def.index);
     const signature = md5Hex(
-      canonicalJson({ kind: 'function', index: def.index, analyzer: def.analyzer ?? 'standard', ...(requires ? { modules: modulesOf(ddoc) } : {}) }),
+      canonicalJson({ kind: 'function', index: def.index, analyzer: def.analyzer ?? 'standard', ...(requires ? { modules: modulesOf(def.index, ddoc) } : {}) }),
     );
     return { kind: 'function', name, source: def.index, analyzers, signature };
   }

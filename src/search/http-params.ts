@@ -10,8 +10,10 @@ const UNSUPPORTED = ['counts', 'ranges', 'drilldown', 'group_field', 'group_limi
 
 function bool(name: string, v: unknown): boolean | undefined {
   if (v === undefined || v === true || v === false) return v;
-  if (v === 'true') return true;
-  if (v === 'false') return false;
+  // Any case, as the database's own query flags (Python's requests sends True).
+  const lower = typeof v === 'string' ? v.toLowerCase() : v;
+  if (lower === 'true') return true;
+  if (lower === 'false') return false;
   throw parseError(`${name} must be true or false`);
 }
 

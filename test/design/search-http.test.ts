@@ -51,6 +51,9 @@ describe('search over HTTP', () => {
     assert.ok(res.body.rows.every((r: { doc?: { _id: string }; id: string }) => r.doc?._id === r.id));
     const stored = res.body.rows.find((r: { id: string }) => r.id === 'p1');
     assert.deepEqual(stored.fields, { title: 'Big red barn' });
+    // In any case, as the database's own flags (Python's requests sends True).
+    const capital = await request(url('/_design/find/_search/posts?q=title:red&include_docs=True'));
+    assert.ok(capital.body.rows.every((r: { doc?: { _id: string }; id: string }) => r.doc?._id === r.id));
   });
 
   test('bookmarks page through every result once; POST works too', async () => {

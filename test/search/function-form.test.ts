@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { freshDb } from '../helpers/db.ts';
 import { memoryEngine } from '../../src/storage/index.ts';
 import type { RefugeError } from '../../src/errors/index.ts';
-import { SearchIndexes } from '../../src/search/index.ts';
+import { SearchIndexes, searchDefinitions } from '../../src/search/index.ts';
 import { ids, POSTS, sorted } from './helpers.ts';
 
 const DDOC = {
@@ -118,4 +118,16 @@ test('numbers given to index() sort as numbers, stored or not (the analyzed text
   await db.bulkDocs(Object.entries(values).map(([_id, n]) => ({ _id, n })));
   assert.deepEqual(ids(await indexes.query('n', 'n', { q: 'num', sort: 'n<number>' })), ['minus3', 'zero', 'tiny', 'half', 'two', 'huge']);
   assert.deepEqual(ids(await indexes.query('n', 'n', { q: 'num', sort: '-n<number>' })), ['huge', 'two', 'half', 'tiny', 'zero', 'minus3']);
+});
+
+test("an index's signature takes in the modules its function requires, not the design document's other members", () => {
+  const fn = "function (doc) { var l = require('lib/tag'); index('default', l.tag); }";
+  const sig = (ddoc: Record<string, unknown>) => searchDefinitions({ _id: '_design/a', ...ddoc }).get('i')!.signature;
+  const base = { lib: { tag: "exports.tag = 'a';" }, views: { v: { map: 'function (doc) { emit(1); }' } }, indexes: { i: { index: fn } } };
+  assert.equal(sig({ ...base, views: { v: { map: 'function (doc) { emit(2); }' } }, other: { x: 1 } }), sig(base), 'a view or another member edited: the same index');
+  assert.notEqual(sig({ ...base, lib: { tag: "exports.tag = 'b';" } }), sig(base), 'its module edited: a new index');
+  // A path not written out: every member that may hold modules counts, functions and settings aside.
+  const dynamic = { ...base, indexes: { i: { index: "function (doc) { var p = 'lib/tag'; index('default', require(p).tag); }" } } };
+  assert.notEqual(sig({ ...dynamic, other: { x: 1 } }), sig(dynamic));
+  assert.equal(sig({ ...dynamic, views: { v: { map: 'function (doc) { emit(3); }' } } }), sig(dynamic));
 });
