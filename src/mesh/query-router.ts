@@ -112,13 +112,14 @@ export class QueryRouter {
     if (!Number.isSafeInteger(ttl) || ttl < 1 || ttl > MAX_TTL) throw new RefugeError('bad_request', `ttl must be 1..${MAX_TTL}`);
     if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_QUERY_LIMIT) throw new RefugeError('bad_request', `limit must be 1..${MAX_QUERY_LIMIT}`);
     if (!(timeoutMs > 0 && timeoutMs <= MAX_QUERY_MS)) throw new RefugeError('bad_request', `timeout must be 1..${MAX_QUERY_MS} ms`);
-    const body = { v: 1 as const, id: randomId(), origin: this.options.self, question: checkQuestion(question), ttl, limit, deadline: Math.ceil(this.now() + timeoutMs) };
+    const checked = checkQuestion(question);
+    // Asked with a signal aborted already (a client gone before its question left): an ended
+    // stream, and nothing signed, remembered, registered or sent.
+    if (options.signal?.aborted) return new QueryStream(randomId(), limit, timeoutMs, options.signal, () => undefined);
+    const body = { v: 1 as const, id: randomId(), origin: this.options.self, question: checked, ttl, limit, deadline: Math.ceil(this.now() + timeoutMs) };
     const query: SignedQuery = { ...body, sig: bytesToHex(this.options.sign(signedBytes(body))) };
     this.seen.set(query.id, { upstream: null, hops: 0, relayed: 0, limit }, query.deadline);
     const stream = new QueryStream(query.id, limit, timeoutMs, options.signal, () => this.asks.delete(query.id));
-    // Asked with a signal aborted already (a client gone before its question left): the stream has
-    // ended, so nothing is registered and nothing is sent.
-    if (options.signal?.aborted) return stream;
     this.asks.set(query.id, stream);
     const neighbours = this.options.peers();
     stream.neighbours = neighbours.length;
