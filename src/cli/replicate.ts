@@ -80,9 +80,11 @@ async function replicateOnce(args: ReplicateArgs, out: NodeJS.WritableStream, er
     const { peer: source } = await endpointPeer(node!, args.source, false);
     const { peer: target } = await endpointPeer(node!, args.target, args.createTarget);
     const rep = replicate(source, target, { continuous: args.continuous, selector, docIds, createTarget: args.createTarget });
-    // From here on the directory may hold what was replicated (and the checkpoint to resume from):
-    // whatever happens next, it stays.
-    made.keep();
+    // Once a document is written the directory holds what was replicated (and soon the checkpoint
+    // to resume from): whatever happens next, it stays. A source that is not there writes nothing.
+    rep.on('change', (e) => {
+      if (e.docsWritten > 0) made.keep();
+    });
     const tty = (out as { isTTY?: boolean }).isTTY === true && !args.json;
     rep.on('change', (e) => {
       if (tty) out.write(`\r  read ${e.docsRead}  written ${e.docsWritten}  failed ${e.docWriteFailures}  seq ${String(e.lastSeq ?? '')}   `);

@@ -40,7 +40,7 @@ export function dbRoutes(app: FastifyInstance, ctx: ServerContext): void {
     // Shards and copies mean nothing on one node, but a bad value is refused as CouchDB refuses it.
     for (const opt of ['q', 'n']) {
       const v = str(req.query as Query, opt);
-      if (v !== undefined && !/^[1-9][0-9]{0,8}$/.test(v)) throw new RefugeError('bad_request', `The \`${opt}\` value should be a positive integer.`);
+      if (v !== undefined && !/^\+?0*[1-9][0-9]{0,8}$/.test(v)) throw new RefugeError('bad_request', `The \`${opt}\` value should be a positive integer.`);
     }
     await ctx.node.createDb(req.params.db, { hold: false });
     reply.code(201).header('Location', absoluteUrl(req, `/${encodeURIComponent(req.params.db)}`));

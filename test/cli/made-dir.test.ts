@@ -66,3 +66,19 @@ test('refuge replicate keeps a data directory it made once the replication ran, 
   t.after(() => node.close());
   assert.equal(((await (await node.lease('copy')).db.get('a')) as { v: number }).v, 1);
 });
+
+test('refuge replicate from a source that is not there removes the data directory it made (nothing was written)', async (t) => {
+  const { startTestServer } = await import('../http/server.ts');
+  const { runReplicate } = await import('../../src/cli/replicate.ts');
+  const { PassThrough } = await import('node:stream');
+  const server = await startTestServer();
+  const parent = await tempDir('refuge-made-');
+  t.after(async () => {
+    await server.close();
+    await parent.cleanup();
+  });
+  const dir = join(parent.path, 'copy');
+  const sink = new PassThrough().resume();
+  await assert.rejects(runReplicate({ source: `${server.url}/nonexistent`, target: 'copy', data: dir, continuous: false, createTarget: true, json: false }, sink, sink), /does not exist|not_found/);
+  assert.equal(existsSync(dir), false, 'a mistyped source leaves no node identity behind');
+});

@@ -792,6 +792,8 @@ describe('CouchDB API shapes', () => {
     }
     assert.equal((await request(`${u}/shards`)).status, 404, 'nothing was created');
     assert.equal((await request(`${u}/shards?q=8&n=3`, { method: 'PUT' })).status, 201);
+    // Erlang's list_to_integer takes a sign and leading zeros.
+    assert.equal((await request(`${u}/shards2?q=08&n=%2B3`, { method: 'PUT' })).status, 201);
     for (const bad of ['0', 'abc', '-2']) {
       const r = await request(`${u}/shards/_changes?seq_interval=${bad}`);
       assert.equal(r.status, 400, bad);
