@@ -7,6 +7,7 @@ import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
 import type { Ping } from '@libp2p/ping';
 import { multiaddr } from '@multiformats/multiaddr';
+import { checkListenAddrs, startFailure } from './start-checks.ts';
 import { createLibp2p } from 'libp2p';
 import { DEFAULT_MESH_LISTEN, type MeshEvents, type MeshNodeOptions, type PeerEvent } from './mesh-node-options.ts';
 import { RefugeError } from '../errors/index.ts';
@@ -33,19 +34,6 @@ import type { TrustState } from './trust.ts';
 import type { TrustStore } from './trust-store.ts';
 
 export { DEFAULT_MESH_LISTEN, type MeshEvents, type MeshNodeOptions, type PeerEvent };
-/**
- * What went wrong, in a line: libp2p lists each address it could not listen on with the error's
- * stack and advice about its own settings; a user needs the address and the reason.
- */
-export function startFailure(err: unknown): string {
-  const message = (err as Error)?.message ?? String(err);
-  const addresses = message
-    .split('\n')
-    .map((line) => /^\s+(\/\S+): (?:\w*Error: )?(.*)$/.exec(line))
-    .filter((m) => m !== null)
-    .map((m) => `cannot listen on ${m[1]}: ${m[2]}`);
-  return addresses.length > 0 ? addresses.join('; ') : message.split('\n', 1)[0]!;
-}
 
 /** Concurrent Refuge streams per connection: replications of many databases share one connection. */
 const MAX_STREAMS = 256;
@@ -94,6 +82,7 @@ export class MeshNode extends Emitter<MeshEvents> implements StreamOpener {
   }
 
   static async start(options: MeshNodeOptions): Promise<MeshNode> {
+    checkListenAddrs(options.listen ?? []);
     const privateKey = await meshPrivateKey(options.key);
     let libp2p: Libp2p<Services>;
     try {

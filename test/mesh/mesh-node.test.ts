@@ -106,6 +106,8 @@ test('a mesh that cannot listen says where and why in one line, not libp2p\'s st
       return true;
     });
   }
+  // No multiaddr at all: bad input, said as such.
+  await assert.rejects(startPeerNode({ listen: ['garbage'], mdns: false, nat: false, dht: false }), { code: 'bad_request', reason: 'not a multiaddr to listen on: garbage' });
 });
 
 test('a node keeps its trusted peers connected: syncTrust (also run at start) dials those with known addresses', async (t) => {
