@@ -25,6 +25,15 @@ export interface ReplicateArgs {
 
 const isUrl = (s: string) => /^https?:\/\//i.test(s);
 
+/** A server's URL with no database path (`http://host:5984/`), or not a URL at all. */
+function namesNoDatabase(url: string): boolean {
+  try {
+    return new URL(url).pathname.replace(/\/+$/, '') === '';
+  } catch {
+    return false; // said by the replication itself, which names what is wrong with it
+  }
+}
+
 export async function runReplicate(args: ReplicateArgs, out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
   try {
     return await replicateOnce(args, out, err);
@@ -48,8 +57,12 @@ async function replicateOnce(args: ReplicateArgs, out: NodeJS.WritableStream, er
     }
   }
   const docIds = args.docIds === undefined ? undefined : parseDocIds(args.docIds);
-  // Local names are checked before the data directory is opened (and made, for --create-target).
-  for (const name of [args.source, args.target]) if (!isUrl(name)) validateDbName(name);
+  // Local names are checked before the data directory is opened (and made, for --create-target),
+  // and a URL must name a database: bad input, said before anything is tried.
+  for (const name of [args.source, args.target]) {
+    if (!isUrl(name)) validateDbName(name);
+    else if (namesNoDatabase(name)) throw new RefugeError('bad_request', `${describeEndpoint(name)} names no database: add /DBNAME to it`);
+  }
   let node: RefugeNode | undefined;
   // A data directory this command makes is removed again if it fails: bad input changes nothing.
   const made = madeDirectory(args.data);

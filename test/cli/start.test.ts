@@ -125,6 +125,7 @@ test('refuge --help, start --help and bad usage', async () => {
     [['start', 'extra'], /takes no arguments/],
     [['replicate', 'a', 'b', '--port', '5'], /refuge replicate takes no --port/],
     [['replicate', 'a'], /usage: refuge replicate SOURCE TARGET/],
+    [['replicate', 'http://u:secret@127.0.0.1:1/', 'http://127.0.0.1:1/x'], /^refuge: http:\/\/127\.0\.0\.1:1\/ names no database: add \/DBNAME to it\n$/],
     [['frobnicate'], /^refuge: unknown command frobnicate \(see refuge --help\)\n$/],
     [['frobnicate', '--help'], /^refuge: unknown command frobnicate \(see refuge --help\)\n$/],
     [['help', 'frobnicate'], /^refuge: unknown command frobnicate \(see refuge --help\)\n$/],
