@@ -95,11 +95,9 @@ async function replicateOnce(args: ReplicateArgs, out: NodeJS.WritableStream, er
     const rep = replicate(source, target, { continuous: args.continuous, selector, docIds, createTarget: args.createTarget });
     // Once a document is written the directory holds what was replicated (and soon the checkpoint
     // to resume from): whatever happens next, it stays. A source that is not there writes nothing.
-    rep.on('change', (e) => {
-      if (e.docsWritten > 0) made.keep();
-    });
     const tty = (out as { isTTY?: boolean }).isTTY === true && !args.json;
     rep.on('change', (e) => {
+      if (e.docsWritten > 0) made.keep();
       if (tty) out.write(`\r  read ${e.docsRead}  written ${e.docsWritten}  failed ${e.docWriteFailures}  seq ${String(e.lastSeq ?? '')}   `);
     });
     // Under steady writes the feed catches up after every batch: say so once, then at most every
