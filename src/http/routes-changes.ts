@@ -2,8 +2,10 @@
 // in routes-changes-ws.ts), filtered by doc ids, a Mango selector or a design-document filter.
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { md5Hex } from '#platform/md5';
 import { RefugeError } from '../errors/index.ts';
 import type { ChangeRow, ChangesOptions, ChangesResult, Database, UserCtx } from '../documents/index.ts';
+import { etagMatches, notModified } from './blob-range.ts';
 import { dbOf, type ServerContext } from './context.ts';
 import { streamFeed, streamLongpoll } from './feed-stream.ts';
 import { bool, heartbeatParam, int, json, jsonStringArray, str, type Query } from './params.ts';
@@ -133,12 +135,20 @@ async function stream(ctx: ServerContext, req: FastifyRequest, reply: FastifyRep
   });
 }
 
-/** The normal feed's answer, with CouchDB's `pending`: changes after its `last_seq`. */
-async function answer(db: Database, reply: FastifyReply, result: ChangesResult) {
+/**
+ * The normal feed's answer, with CouchDB's `pending`: changes after its `last_seq`. A normal feed
+ * also carries an ETag, as CouchDB's does, so a client polling it revalidates with If-None-Match
+ * and gets a 304 while nothing changed. It is a digest of the answer itself: it cannot name a body
+ * older or newer than the one sent, whatever writes ran while it was read.
+ */
+async function answer(db: Database, req: FastifyRequest | undefined, reply: FastifyReply, result: ChangesResult) {
   const pending = await db.pendingAfter(result.lastSeq);
   const text = changesJson(result, pending);
-  if (text === undefined) return changesWire(result, pending);
-  return reply.type('application/json; charset=utf-8').send(text);
+  if (req === undefined) return text === undefined ? changesWire(result, pending) : reply.type('application/json; charset=utf-8').send(text);
+  const body = text ?? JSON.stringify(changesWire(result, pending));
+  const etag = `"${md5Hex(body)}"`;
+  if (etagMatches(req.headers['if-none-match'], etag)) return notModified(reply, etag);
+  return reply.type('application/json; charset=utf-8').header('ETag', etag).send(body);
 }
 
 /** A normal answer's documents are spliced from storage where they can be (see ChangesOptions.docText). */
@@ -148,7 +158,7 @@ function normal(db: Database, p: ParsedChanges) {
 
 async function longpoll(ctx: ServerContext, req: FastifyRequest, reply: FastifyReply, db: Database, p: ParsedChanges) {
   const first = await normal(db, p);
-  if (first.results.length > 0 || p.options.limit === 0) return answer(db, reply, first);
+  if (first.results.length > 0 || p.options.limit === 0) return answer(db, undefined, reply, first);
   const { limit, descending: _d, ...subscribe } = p.options;
   const allowed = await feedAccess(ctx, req.user, db.name);
   let readSeq = first.lastSeq;
@@ -174,7 +184,7 @@ export function changesRoutes(app: FastifyInstance, ctx: ServerContext): void {
     }
     if (p.feed === 'continuous' || p.feed === 'eventsource') return stream(ctx, req, reply, db, p);
     if (p.feed === 'longpoll') return longpoll(ctx, req, reply, db, p);
-    return answer(db, reply, await normal(db, p));
+    return answer(db, req, reply, await normal(db, p));
   };
   // WebSocket upgrades go to the socket feed; every other GET to the HTTP feeds.
   app.route({ method: 'GET', url: '/:db/_changes', wsHandler: (socket, req) => dbChangesSocket(ctx, socket, req, parse), handler });

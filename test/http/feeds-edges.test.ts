@@ -129,6 +129,33 @@ describe('_changes feeds at their edges', () => {
     assert.deepEqual((await waiting).body, { results: [], last_seq: seq + 1, pending: 0 });
   });
 
+  test('a normal feed carries an ETag of its answer: If-None-Match gets a 304 until a write changes it, as in CouchDB', async () => {
+    // A database of its own: the other cases count this one's documents.
+    const db = `${server.url}/etags`;
+    assert.equal((await request(db, { method: 'PUT' })).status, 201);
+    const docs = Array.from({ length: 5 }, (_, i) => ({ _id: `e${i}` }));
+    assert.equal((await request(`${db}/_bulk_docs`, { method: 'POST', body: { docs } })).status, 201);
+    const url = `${db}/_changes?since=2`;
+    const first = await request(url);
+    const etag = first.headers.get('etag');
+    assert.match(etag ?? '', /^"[0-9a-f]{32}"$/);
+    const again = await request(url, { headers: { 'if-none-match': etag! } });
+    assert.equal(again.status, 304);
+    assert.equal(again.text, '');
+    // Another query is another answer, with its own tag.
+    const other = await request(`${db}/_changes?since=2&limit=1`, { headers: { 'if-none-match': etag! } });
+    assert.equal(other.status, 200);
+    assert.notEqual(other.headers.get('etag'), etag);
+    assert.equal((await request(`${db}/late`, { method: 'PUT', body: {} })).status, 201);
+    const changed = await request(url, { headers: { 'if-none-match': etag! } });
+    assert.equal(changed.status, 200);
+    assert.ok(changed.body.results.some((r: { id: string }) => r.id === 'late'));
+    assert.notEqual(changed.headers.get('etag'), etag);
+    // Longpoll and continuous feeds carry none, as CouchDB's.
+    const longpoll = await request(`${db}/_changes?feed=longpoll&since=0&limit=1`);
+    assert.equal(longpoll.headers.get('etag'), null);
+  });
+
   test("a design filter function gets CouchDB's request object: method, headers, body, path, info", async () => {
     const asked = await request(`${base}/_changes?filter=f/hdr`, { method: 'POST', body: { k: 1 }, headers: { 'x-k': 'yes' } });
     assert.equal(asked.status, 200, asked.text);
