@@ -198,6 +198,12 @@ async function prefetchRecords(reader: KvReader, ids: readonly string[]): Promis
 }
 
 /**
+ * A revision `_revs_diff` may be asked about: any valid one, and generation 0 too, which CouchDB
+ * parses (it is what a `_local` document's rev looks like) and which no tree ever holds: missing.
+ */
+const isAskableRev = (rev: unknown): boolean => isValidRev(rev) || (typeof rev === 'string' && rev.startsWith('0-') && isValidRev('1' + rev.slice(1)));
+
+/**
  * CouchDB's `_revs_diff`. Given a Map (as the replicator asks), it answers a Map: ids read from a
  * feed are fresh strings, and object keys would make V8 internalize each one.
  */
@@ -213,7 +219,7 @@ export async function revsDiff(
   const asMap = request instanceof Map;
   const entries: Array<[string, unknown]> = asMap ? [...(request as ReadonlyMap<string, unknown>)] : Object.entries(request);
   for (const [, revs] of entries) {
-    if (!Array.isArray(revs) || !revs.every(isValidRev)) throw new RefugeError('bad_request', 'Invalid rev format');
+    if (!Array.isArray(revs) || !revs.every(isAskableRev)) throw new RefugeError('bad_request', 'Invalid rev format');
   }
   const values = await reader.getMany(entries.map(([id]) => docKey(id)));
   const out = new Map<string, RevsDiffEntry>();

@@ -376,6 +376,10 @@ for (const engine of ENGINES) {
       assert.ok(asMap instanceof Map);
       assert.deepEqual(Object.fromEntries(asMap), diff);
       await rejectsWith(db.revsDiff(new Map([['a', ['nope']]])), 'bad_request');
+      // Generation 0 parses, as in CouchDB, and no tree holds it; a negative one does not.
+      assert.deepEqual(await db.revsDiff({ a: ['0-abc', r2.rev] }), { a: { missing: ['0-abc'] } });
+      await rejectsWith(db.revsDiff({ a: ['-1-abc'] }), 'bad_request');
+      await rejectsWith(db.revsDiff({ a: ['0-'] }), 'bad_request');
       await db.bulkDocs([{ _id: 'a', _rev: '2-' + 'c'.repeat(32), _revisions: { start: 2, ids: ['c'.repeat(32), r1.rev.slice(2)] }, _deleted: true }], { newEdits: false });
       const got = await db.bulkGet([{ id: 'a', rev: r1.rev }, { id: 'a' }, { id: 'zz' }], { revs: true });
       // No rev: every leaf, the deleted one too (CouchDB reads it as open_revs=all).
