@@ -48,6 +48,8 @@ export abstract class DatabaseBase {
   protected readonly writer: Writer;
   protected readonly commits = new CommitSignal();
   protected closed = false;
+  /** Set as destroy() begins: from then on refusals say the database does not exist. */
+  private destroyed = false;
   /** Set once close() begins: no new write starts, those started are waited for. */
   private closing: Promise<void> | undefined;
   /** Writes started (past their first check) and not yet answered. */
@@ -63,7 +65,7 @@ export abstract class DatabaseBase {
     readonly core: DbCore,
     protected readonly options: OpenDatabaseOptions,
   ) {
-    this.writer = new Writer(core, () => {
+    this.writer = new Writer(core, () => this.closedError(), () => {
       this.commits.notify();
       for (const watch of this.commitWatchers) watch();
     });
@@ -118,7 +120,18 @@ export abstract class DatabaseBase {
   }
 
   protected check(): void {
-    if (this.closed) throw new RefugeError('closed', `database ${this.core.name} is closed`);
+    if (this.closed) throw this.closedError();
+  }
+
+  /**
+   * Why this database takes no more work: closed, or deleted. A deleted one says so as CouchDB
+   * does (404, "Database does not exist."): a replication or a request that held it across the
+   * deletion reports the database gone, not an internal state.
+   */
+  private closedError(): RefugeError {
+    return this.destroyed
+      ? new RefugeError('not_found', 'Database does not exist.')
+      : new RefugeError('closed', `database ${this.core.name} is closed`);
   }
 
   /** Reads wait for computed-but-unflushed writes, so callers always read their own writes. */
@@ -217,7 +230,7 @@ export abstract class DatabaseBase {
    * commit) before the database closes, rather than refused half-way; none starts after.
    */
   protected started<T>(write: () => Promise<T>): Promise<T> {
-    if (this.closing || this.closed) return Promise.reject(new RefugeError('closed', `database ${this.core.name} is closed`));
+    if (this.closing || this.closed) return Promise.reject(this.closedError());
     this.writesStarted++;
     // `finally` on the write's own promise: no async wrapper, so no extra turns on a single put.
     return write().finally(() => {
@@ -244,6 +257,7 @@ export abstract class DatabaseBase {
 
   /** Closes and deletes everything this database stored. */
   async destroy(): Promise<void> {
+    this.destroyed = true;
     await this.close();
     await this.options.engine.destroy(this.options.location);
   }

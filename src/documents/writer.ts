@@ -64,6 +64,8 @@ export class Writer {
 
   constructor(
     private readonly core: DbCore,
+    /** The refusal once closed (the database's: closed, or deleted). */
+    private readonly closedError: () => RefugeError,
     private readonly onCommit: () => void,
   ) {}
 
@@ -74,7 +76,7 @@ export class Writer {
 
   submit<T>(run: (batch: WriteBatch) => Promise<T>, exclusive: JobMode = false): Promise<T> {
     if (this.failure) return Promise.reject(this.failure);
-    if (this.closed) return Promise.reject(new RefugeError('closed', `database ${this.core.name} is closed`));
+    if (this.closed) return Promise.reject(this.closedError());
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ run, exclusive, resolve, reject });
       this.running ??= this.drain();

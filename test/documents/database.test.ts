@@ -527,5 +527,15 @@ for (const engine of ENGINES) {
       await rejectsWith(db.get('a'), 'closed');
       await rejectsWith(db.put({ _id: 'a' }), 'closed');
     });
+
+    test('operations on a deleted database say it does not exist (404), not that it is closed', async (t) => {
+      const { db, cleanup } = await freshDb(engine);
+      t.after(cleanup);
+      await db.put({ _id: 'a' });
+      await db.destroy();
+      for (const op of [db.get('a'), db.put({ _id: 'b' }), db.bulkDocs([{ _id: 'c' }]), db.changes()]) {
+        await assert.rejects(op, (e: unknown) => isRefugeError(e, 'not_found') && e.reason === 'Database does not exist.' && e.status === 404);
+      }
+    });
   });
 }

@@ -531,6 +531,27 @@ test('a continuous _replicate whose source does not answer is named at once, as 
   assert.deepEqual([cancel.status, await cancel.json()], [200, { ok: true, _local_id: id }]);
 });
 
+test('a continuous _replicate whose target is deleted under it says the database does not exist, not that it is closed', async (t) => {
+  const { node, srv } = await memoryNodeServer(t);
+  const a = await node.createDb('a');
+  const b = await node.createDb('b');
+  await a.put({ _id: 'x' });
+  const started = await json(srv.url + '/_replicate', 'POST', { source: 'a', target: 'b', continuous: true });
+  assert.equal(started.status, 202);
+  await waitForDoc(b, 'x');
+  await node.deleteDb('b');
+  await a.put({ _id: 'y' });
+  const crashes = async () => {
+    const jobs = (await (await fetch(srv.url + '/_scheduler/jobs')).json()) as { jobs: Array<{ history: Array<{ type: string; reason?: string }> }> };
+    return jobs.jobs.flatMap((j) => j.history).filter((h) => h.type === 'crashed').map((h) => h.reason);
+  };
+  // The crash is the job's, in its own time: asked until it is there.
+  let reasons: Array<string | undefined> = [];
+  for (const deadline = Date.now() + 10_000; reasons.length === 0; reasons = await crashes()) assert.ok(Date.now() < deadline, 'no crash recorded');
+  assert.deepEqual(reasons, ['Database does not exist.']);
+  assert.equal(await node.exists('b'), false, 'the replication did not make the deleted target again');
+});
+
 test('an endpoint is described without its credentials, a password holding @ included', () => {
   assert.equal(describeEndpoint('http://u:p@ss@127.0.0.1:1/x'), 'http://127.0.0.1:1/x');
   assert.equal(describeEndpoint('https://bob:secret@host.example/db?a=b@c'), 'https://host.example/db?a=b@c');
