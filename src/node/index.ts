@@ -1,7 +1,7 @@
 // The node: a data directory holding many databases, opened on the default engine (LevelDB), and
 // one blob store — what `refuge start` serves and what an embedding application opens with `openNode()`.
 
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DEFAULT_DATA_DIR, resolveEngine, type OpenOptions } from '../index.ts';
 import { openBlobStore, type BlobStore } from '../blobs/index.ts';
@@ -59,6 +59,25 @@ export function nodeCacheSize(maxOpenDbs: number): number {
   return Math.max(8 * 1024 * 1024, Math.min(DEFAULT_CACHE_SIZE, Math.floor(NODE_CACHE_BUDGET / maxOpenDbs)));
 }
 
+/**
+ * Removes database directories the catalog does not list: a crash during a deletion (after the
+ * catalog said the database is gone, before its files were) leaves them, taking disk space for
+ * good. Done before the node is handed out, so nothing creates a database meanwhile. A directory
+ * that cannot be removed stays: creating a database of its name removes it first, and says why
+ * that fails if it does.
+ */
+async function removeLeftoverDbs(node: RefugeNode, dir: string): Promise<void> {
+  const names = new Set<string>();
+  for (const entry of await readdir(dir).catch(() => [] as string[])) {
+    try {
+      names.add(decodeURIComponent(entry.endsWith('.idx') ? entry.slice(0, -'.idx'.length) : entry));
+    } catch {
+      // Not a name this node encoded: not one of its databases.
+    }
+  }
+  await node.removeUnlisted(names).catch(() => undefined);
+}
+
 export async function openNode(options: OpenNodeOptions = {}): Promise<RefugeNode> {
   const dataDir = options.dataDir ?? DEFAULT_DATA_DIR;
   const engine =
@@ -78,7 +97,7 @@ export async function openNode(options: OpenNodeOptions = {}): Promise<RefugeNod
     blobs = options.blobs && isStore(options.blobs) ? options.blobs : await openNodeBlobs(dataDir, memory, options.durability, options.blobs);
     const key = onDisk ? await loadOrCreateNodeKey(dataDir) : undefined;
     const refs = onDisk ? await FsRefStore.open(join(dataDir, 'refs')) : undefined;
-    return await RefugeNode.open({
+    const node = await RefugeNode.open({
       ...(key && { key }),
       ...(refs && { refs }),
       ...(onDisk && { pins: new FsPinStore(dataDir) }),
@@ -92,6 +111,8 @@ export async function openNode(options: OpenNodeOptions = {}): Promise<RefugeNod
       dataDir: onDisk ? dataDir : undefined,
       ...(unlock && { onClosed: unlock }),
     });
+    if (engine.name === 'leveldb') await removeLeftoverDbs(node, join(dataDir, 'dbs'));
+    return node;
   } catch (err) {
     try {
       await blobs?.close();

@@ -56,6 +56,15 @@ export const DEFAULT_MAX_OPEN_DBS = 100;
 const CATALOG_PREFIX = 'db!';
 const SECURITY_PREFIX = 'sec!';
 
+function isDbName(name: string): boolean {
+  try {
+    validateDbName(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export class RefugeNode {
   private readonly dbs: OpenDbs;
   private readonly lifecycle = new Map<string, Promise<void>>();
@@ -145,6 +154,10 @@ export class RefugeNode {
     if (await this.listed(name)) {
       throw new RefugeError('file_exists', 'The database could not be created, the file already exists.');
     }
+    // Whatever lies at its location was left by a database of this name whose deletion (or
+    // creation) a crash cut short: the catalog, written first, says it is gone, and a new
+    // database starts empty, never with the old one's documents or indexes.
+    await this.removeStorage(name);
     // Opened (created on disk, with its autoIndex setting) before it is listed, so a listed
     // database always opens.
     const opened = await this.openDb(name, options);
@@ -290,8 +303,32 @@ export class RefugeNode {
     const { db, design } = await this.dbs.take(name);
     await design?.close();
     if (db) await db.destroy();
-    else await this.options.engine.destroy(this.options.locationOf(name));
+    await this.removeStorage(name);
+  }
+
+  /** Removes what database `name` keeps in storage (its documents, its indexes), if anything. */
+  private async removeStorage(name: string): Promise<void> {
+    await this.options.engine.destroy(this.options.locationOf(name));
     await this.options.engine.destroy(this.indexLocation(name));
+  }
+
+  /**
+   * Removes the storage of databases the catalog does not list, by name (`stored`: the names found
+   * at their locations): what a crash in the middle of a deletion left. Meant for a node just
+   * opened, before anything creates a database in it. Answers the names removed.
+   */
+  async removeUnlisted(stored: Iterable<string>): Promise<string[]> {
+    this.check();
+    const removed: string[] = [];
+    for (const name of stored) {
+      // Only a database's own location: anything else found there is not ours to remove.
+      if (!isDbName(name) || (await this.listed(name))) continue;
+      await this.byName(name, async () => {
+        if (!(await this.listed(name))) await this.removeStorage(name);
+      });
+      removed.push(name);
+    }
+    return removed;
   }
 
   /**

@@ -3,6 +3,8 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { cp, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { openNode } from '../../src/node/index.ts';
 import { isRefugeError } from '../../src/errors/index.ts';
 import { tempDir } from '../helpers/db.ts';
@@ -45,5 +47,42 @@ test('concurrent PUT /db over HTTP: one 201, the rest 412 file_exists', async ()
     assert.deepEqual(deletes.map((r) => r.status).sort(), [200, 404, 404, 404, 404]);
   } finally {
     await server.close();
+  }
+});
+
+test("a database's files left by a deletion a crash cut short never come back: not in a new database of that name, not on disk after a restart", async () => {
+  const dir = await tempDir('refuge-leftover-');
+  const dbs = join(dir.path, 'dbs');
+  const saved = join(dir.path, 'saved');
+  try {
+    let node = await openNode({ dataDir: dir.path, engine: 'leveldb', durability: 'fast' });
+    const victim = await node.createDb('victim');
+    await victim.bulkDocs([{ _id: 'old', secret: 'OLD' }]);
+    await victim.put({ _id: '_design/v', views: { all: { map: 'function (doc) { emit(doc._id); }' } } });
+    await node.close();
+    // What a crash after the catalog's deletion and before the files' leaves: the files.
+    await cp(dbs, saved, { recursive: true });
+    node = await openNode({ dataDir: dir.path, engine: 'leveldb', durability: 'fast' });
+    await node.deleteDb('victim');
+    await rm(dbs, { recursive: true });
+    await cp(saved, dbs, { recursive: true });
+    // Created again in the same run: empty.
+    const again = await node.createDb('victim');
+    assert.equal((await again.info()).docCount, 0, 'the new database starts empty');
+    await assert.rejects(again.get('old'), (e: unknown) => isRefugeError(e, 'not_found'));
+    await node.deleteDb('victim');
+    await node.close();
+    // Found at the next start: removed before anything can create that name.
+    await rm(dbs, { recursive: true });
+    await cp(saved, dbs, { recursive: true });
+    node = await openNode({ dataDir: dir.path, engine: 'leveldb', durability: 'fast' });
+    try {
+      assert.deepEqual(await readdir(dbs), []);
+      assert.equal(await node.exists('victim'), false);
+    } finally {
+      await node.close();
+    }
+  } finally {
+    await dir.cleanup();
   }
 });
