@@ -7,7 +7,7 @@ import { IDENTITY_FILE, loadOrCreateNodeKey } from '../refs/index.ts';
 import { publicKeyOfOwner, ownerOf } from '../refs/keys.ts';
 import { readAddressFile } from '../mesh/address-file.ts';
 import { peerIdOf } from '../mesh/identity.ts';
-import { encodeInvite } from '../mesh/invite.ts';
+import { encodeInvite, parseAddr } from '../mesh/invite.ts';
 import { UsageError, parse, runCommand } from './blobs-args.ts';
 import { DEFAULT_URL } from './blobs-target.ts';
 import { NodeClient } from './node-client.ts';
@@ -40,6 +40,14 @@ export function runId(args: string[]): Promise<number> {
     if (v.help) return process.stdout.write(ID_HELP + '\n'), 0;
     if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}`);
     if (v['peer-id'] && v.invite) throw new UsageError('--peer-id and --invite are exclusive');
+    // Checked before an identity may be minted in --data: a typo changes nothing on disk.
+    for (const addr of v.addr ?? []) {
+      try {
+        parseAddr(addr);
+      } catch (err) {
+        throw new UsageError((err as Error).message);
+      }
+    }
     let owner: string;
     const client = v.data === undefined ? new NodeClient(v.url ?? (process.env.REFUGE_URL || DEFAULT_URL)) : undefined;
     if (v.data !== undefined) {

@@ -17,18 +17,22 @@ export interface Invite {
   addrs: string[];
 }
 
+/** `addr` as a multiaddr; bad_request when it is none (checked before anything is done with it). */
+export function parseAddr(addr: string): ReturnType<typeof multiaddr> {
+  try {
+    return multiaddr(addr);
+  } catch (err) {
+    throw new RefugeError('bad_request', `not a multiaddr: ${JSON.stringify(addr)}`, { cause: err });
+  }
+}
+
 /**
  * Drops a trailing `/p2p/<id>` (refusing one that names another peer) and validates the rest. Only
  * a final `/p2p` names the invited peer: a circuit address (`…/p2p/<relay>/p2p-circuit`) keeps its
  * relay's.
  */
 export function normaliseAddr(addr: string, id: string): string {
-  let ma;
-  try {
-    ma = multiaddr(addr);
-  } catch (err) {
-    throw new RefugeError('bad_request', `not a multiaddr: ${JSON.stringify(addr)}`, { cause: err });
-  }
+  const ma = parseAddr(addr);
   const components = ma.getComponents();
   const last = components[components.length - 1];
   if (last?.name !== 'p2p') return ma.toString();

@@ -3,7 +3,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseInvite } from '../../src/mesh/index.ts';
 import { runRefuge, startPeerNode, tempDir } from './helpers.ts';
@@ -13,6 +13,11 @@ const cli = runRefuge;
 test('refuge id prints the public key by default, the peer id, and an invite', async (t) => {
   const dir = await tempDir();
   t.after(dir.cleanup);
+  // An address that is none is a usage error, said before an identity is minted.
+  const bad = await cli(['id', '--data', dir.path, '--invite', '--addr', 'garbage']);
+  assert.equal(bad.code, 2, bad.stderr);
+  assert.match(bad.stderr, /not a multiaddr: "garbage"/);
+  assert.deepEqual(await readdir(dir.path), []);
   const key = await cli(['id', '--data', dir.path]);
   assert.equal(key.code, 0, key.stderr);
   // A new identity is said to be new (a mistyped --data mints one too); an existing one is not.
