@@ -5,7 +5,9 @@
 import { RefugeError } from '../errors/index.ts';
 import {
   decodeIndexValue,
+  isIndexedPath,
   matchSelector,
+  MAX_INDEXED_PATH,
   normalizeFindSelector,
   parseFields,
   parseSort,
@@ -243,6 +245,9 @@ export interface PathQueryRow {
 function pathScan(q: PathQuery): IndexScan {
   if (q === null || typeof q !== 'object' || typeof q.path !== 'string' || q.path === '' || q.path.includes('\u0000')) {
     throw new RefugeError('bad_request', 'query needs a non-empty string `path`');
+  }
+  if (!isIndexedPath(q.path)) {
+    throw new RefugeError('bad_request', `the path index holds paths of up to ${MAX_INDEXED_PATH} characters: query a longer one with find()`);
   }
   const bounds = (['gt', 'gte', 'lt', 'lte'] as const).filter((k) => q[k] !== undefined);
   for (const v of [q.eq, ...bounds.map((k) => q[k])]) {

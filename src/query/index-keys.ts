@@ -3,7 +3,7 @@
 
 import { isPlainObject } from './collate.ts';
 import { encodeIndexValue, INDEX_VALUE_SEPARATOR } from './index-value.ts';
-import { encodePathSegment, ARRAY_SEGMENT, PATH_SEPARATOR } from './index-path.ts';
+import { encodePathSegment, ARRAY_SEGMENT, isIndexedPath, PATH_SEPARATOR } from './index-path.ts';
 
 export {
   encodeIndexValue,
@@ -12,7 +12,7 @@ export {
   INDEX_VALUE_SEPARATOR,
 } from './index-value.ts';
 export type { ContainerKind } from './index-value.ts';
-export { encodePathSegment, joinPath, fieldToPath, ARRAY } from './index-path.ts';
+export { encodePathSegment, joinPath, fieldToPath, ARRAY, isIndexedPath, MAX_INDEXED_PATH } from './index-path.ts';
 
 export type IndexEntry = [path: string, encodedValue: string];
 
@@ -26,7 +26,7 @@ export type IndexValue = null | boolean | number | string | typeof ARRAY_MARKER 
 
 /**
  * Every path of `doc` with its value, deduplicated; top-level fields starting with `_` (`_id`,
- * `_rev`, `_attachments`...) are left out. Arrays and objects appear as their container marker at
+ * `_rev`, `_attachments`...) are left out, and so are paths longer than MAX_INDEXED_PATH. Arrays and objects appear as their container marker at
  * their own path, their content below it: `{"tags":["a"]}` gives `tags`=array marker, `tags/[]`="a".
  */
 export function indexEntries(doc: Record<string, unknown>): IndexEntry[] {
@@ -79,6 +79,8 @@ function add(state: WalkState, path: string, value: IndexValue, inArray: boolean
 }
 
 function walk(state: WalkState, path: string, v: unknown, inArray: boolean): void {
+  // Every path below is longer still (see MAX_INDEXED_PATH).
+  if (!isIndexedPath(path)) return;
   if (Array.isArray(v)) {
     add(state, path, ARRAY_MARKER, inArray);
     const inner = path + PATH_SEPARATOR + ARRAY_SEGMENT;

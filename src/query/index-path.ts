@@ -9,6 +9,16 @@ export const ARRAY_SEGMENT = '[]';
 export const PATH_SEPARATOR = '/';
 
 /**
+ * The longest path (encoded) the index holds: longer ones, and everything below them, are left
+ * out, and queries on them scan instead of reading the index. Without a bound a document with one
+ * long key over many fields costs key length x fields in index paths (a 470 KB document held a
+ * node for minutes), and paths past V8's 16,383-character hashing limit all hash alike.
+ */
+export const MAX_INDEXED_PATH = 256;
+
+export const isIndexedPath = (path: string): boolean => path.length <= MAX_INDEXED_PATH;
+
+/**
  * `\` -> `\\`, `/` -> `\/`, a key exactly "[]" -> `\[]`, U+0000 -> `\0`, a lone surrogate ->
  * `\uXXXX` (it has no UTF-8 form, so two different ones would collide once stored as bytes).
  */

@@ -12,6 +12,8 @@ export {
   joinPath,
   fieldToPath,
   ARRAY,
+  isIndexedPath,
+  MAX_INDEXED_PATH,
   indexEntries,
   forEachIndexEntry,
   forEachIndexValue,

@@ -4,7 +4,7 @@
 
 import { collate, type JsonType } from './collate.ts';
 import { isArrayIndexSegment, parseField } from './field-path.ts';
-import { appendPath, elementsPath, joinPath } from './index-path.ts';
+import { appendPath, elementsPath, isIndexedPath, joinPath } from './index-path.ts';
 import { isScalar, type IndexScan } from './scan-bounds.ts';
 import type { Condition, Selector } from './selector-types.ts';
 import type { SortField } from './sort.ts';
@@ -123,7 +123,8 @@ function collect(sel: Selector, prefix: string | null, found: Found[], scopes: S
 }
 
 function fromCondition(path: string, cond: Condition, found: Found[], scopes: Scopes): void {
-  const out = { push: (scan: IndexScan) => found.push({ scan, scope: scopes.scope }) };
+  // A path the index leaves out (too long) answers nothing there: the clause is checked on each document.
+  const out = { push: (scan: IndexScan) => void (isIndexedPath(scan.path) && found.push({ scan, scope: scopes.scope })) };
   const exists = (type?: JsonType): void => {
     out.push(type ? { kind: 'exists', path, type } : { kind: 'exists', path });
   };

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { ENGINES, freshDb, tempDir } from '../helpers/db.ts';
 import { isRefugeError } from '../../src/core.ts';
 import { leveldbEngine, openDatabase } from '../../src/index.ts';
-import { encodeIndexValue, makeIndexKey } from '../../src/query/index.ts';
+import { encodeIndexValue, makeIndexKey, MAX_INDEXED_PATH } from '../../src/query/index.ts';
 import { groupTag, valuePrefix } from '../../src/documents/postings.ts';
 
 const PEOPLE = [
@@ -47,6 +47,17 @@ for (const engine of ENGINES) {
       assert.deepEqual((await rows({ path: 'exports/[]/city', eq: 'Moscow' })).map((r) => r.id), []);
       assert.deepEqual((await rows({ path: 'city', eq: 'Rome' })).map((r) => r.id), ['p2']);
       assert.throws(() => db.query({ path: '' }), (e: unknown) => isRefugeError(e, 'bad_request'));
+      // A path longer than the index holds is refused here; find() answers it by scanning.
+      const long = 'k'.repeat(MAX_INDEXED_PATH);
+      assert.throws(() => db.query({ path: `n/${long}`, eq: 1 }), (e: unknown) => isRefugeError(e, 'bad_request') && /up to 256 characters/.test(e.reason));
+      await db.put({ _id: 'long', n: { [long]: 1 } });
+      const byScan = { selector: { [`n.${long}`]: 1 } };
+      assert.deepEqual((await db.find(byScan)).docs.map((d) => d._id), ['long']);
+      assert.equal((await db.explain(byScan)).index.name, '_all_docs');
+      // Its parent path is short: the index answers that part.
+      const both = { selector: { n: { $exists: true }, [`n.${long}`]: 1 } };
+      assert.deepEqual((await db.find(both)).docs.map((d) => d._id), ['long']);
+      assert.equal((await db.explain(both)).index.name, '_path_index');
       // Bounds the index cannot hold are refused when the query is made, not at its first row.
       for (const bound of [-Infinity, Number.NaN, 10n, () => 1, { a: 1 }]) {
         assert.throws(() => db.query({ path: 'age', gte: bound }), (e: unknown) => isRefugeError(e, 'bad_request'), String(bound));

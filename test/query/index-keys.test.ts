@@ -12,6 +12,7 @@ import {
   indexEntries,
   joinPath,
   makeIndexKey,
+  MAX_INDEXED_PATH,
   parseIndexKey,
 } from '../../src/query/index-keys.ts';
 import { compareBytes, isWellFormed, sign } from './helpers.ts';
@@ -113,6 +114,17 @@ describe('paths', () => {
 });
 
 describe('indexEntries', () => {
+  test('paths longer than MAX_INDEXED_PATH are left out, with everything below them', () => {
+    const long = 'k'.repeat(MAX_INDEXED_PATH - 1);
+    const doc = { a: { [long]: 1 }, [long + 'x']: { b: [1, { c: 2 }] }, [long + 'xy']: { b: 1 }, s: 'x' };
+    const paths = indexEntries(doc).map(([p]) => p);
+    // `a/<long>` is one character past the bound; `<long>x` is exactly at it, its children past.
+    assert.deepEqual(paths.sort(), ['a', long + 'x', 's'].sort());
+    // A key past V8's hashing limit over many fields costs nothing beyond its own entry's absence.
+    const flood = { [('p'.repeat(16_400))]: Object.fromEntries(Array.from({ length: 4000 }, (_, i) => [`f${i}`, i])) };
+    assert.deepEqual(indexEntries(flood), []);
+  });
+
   const values = (doc: Record<string, unknown>) =>
     indexEntries(doc).map(([p, e]) => [p, decodeIndexValue(e)] as const);
 
