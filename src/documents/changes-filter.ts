@@ -5,6 +5,7 @@ import { RefugeError } from '../errors/index.ts';
 import type { ChangesFilter } from './changes.ts';
 import { LOCAL_ADMIN, type DesignHooks } from './hooks.ts';
 import type { ChangesOptions, Doc } from './types.ts';
+import { withinIdLength } from './validate.ts';
 
 export async function compileChangesFilter(
   options: ChangesOptions,
@@ -12,7 +13,8 @@ export async function compileChangesFilter(
   hooks: DesignHooks,
 ): Promise<ChangesFilter> {
   const filter: ChangesFilter = {};
-  if (options.docIds) filter.docIds = new Set(options.docIds);
+  // Ids longer than any stored one match nothing and are left out (see MAX_DOC_ID_LENGTH).
+  if (options.docIds) filter.docIds = new Set(options.docIds.filter((id) => typeof id !== 'string' || withinIdLength(id)));
   const tests: Array<(doc: Doc) => boolean> = [];
   if (options.selector !== undefined) tests.push(compileSelector(options.selector));
   if (options.filter !== undefined) {

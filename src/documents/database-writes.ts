@@ -11,7 +11,7 @@ import { validateLocalDoc, writeLocal } from './local-docs.ts';
 import type { Rev } from './rev-tree.ts';
 import type { BulkDocsOptions, Doc, GetOptions, WriteFailure, WriteResult } from './types.ts';
 import { editEarly } from './edits.ts';
-import { checkBooleanOptions, validateDocId } from './validate.ts';
+import { checkBooleanOptions, validateDocId, withinIdLength } from './validate.ts';
 
 /** How long a bulk write computes before it lets other work run (see submitDocs). */
 const SLICE_MS = 50;
@@ -104,7 +104,8 @@ export abstract class DatabaseWrites extends DatabaseMaintenance {
   private submitDocs(docs: readonly unknown[], newEdits: boolean, prepared: Array<AttInputs | WriteFailure | undefined>): Promise<Array<WriteResult | WriteFailure>> {
     return this.writer.submit(async (batch) => {
       const ids: string[] = [];
-      for (const d of docs) if (d && typeof (d as Doc)._id === 'string') ids.push((d as Doc)._id!);
+      // An id too long to be valid fails on its own below; it is not looked up (see MAX_DOC_ID_LENGTH).
+      for (const d of docs) if (d && typeof (d as Doc)._id === 'string' && withinIdLength((d as Doc)._id!)) ids.push((d as Doc)._id!);
       const loading = batch.preload(ids);
       // While storage reads the records (a bulk write's on the engine's own thread), documents
       // named without a rev are checked and hashed as new ones.

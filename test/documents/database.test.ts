@@ -528,6 +528,23 @@ for (const engine of ENGINES) {
       await rejectsWith(db.put({ _id: 'a' }), 'closed');
     });
 
+    test('document ids are at most 8192 characters: longer ones are refused on write and never looked up', async (t) => {
+      const { db, cleanup } = await freshDb(engine);
+      t.after(cleanup);
+      const longest = 'x'.repeat(8192);
+      await db.put({ _id: longest });
+      const tooLong = 'x'.repeat(8193);
+      await assert.rejects(db.put({ _id: tooLong }), (e: unknown) => isRefugeError(e, 'illegal_docid') && e.reason === 'Document id is too long');
+      const [failed] = await db.bulkDocs([{ _id: tooLong }]);
+      assert.deepEqual(failed, { id: tooLong, error: 'illegal_docid', reason: 'Document id is too long' });
+      // Reads answer for such ids without a lookup: missing everywhere.
+      assert.deepEqual(await db.revsDiff({ [tooLong]: ['1-abc'], [longest]: ['1-abc'] }), { [tooLong]: { missing: ['1-abc'] }, [longest]: { missing: ['1-abc'] } });
+      const got = await db.bulkGet([{ id: tooLong }, { id: longest }]);
+      assert.equal((got.results[0]!.docs[0] as { error: { error: string } }).error.error, 'illegal_docid');
+      assert.ok('ok' in got.results[1]!.docs[0]!);
+      assert.deepEqual((await db.changes({ docIds: [tooLong, longest] })).results.map((r) => r.id.length), [8192]);
+    });
+
     test('operations on a deleted database say it does not exist (404), not that it is closed', async (t) => {
       const { db, cleanup } = await freshDb(engine);
       t.after(cleanup);
