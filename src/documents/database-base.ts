@@ -20,6 +20,8 @@ export interface OpenDatabaseOptions {
   engine: StorageEngine;
   /** Where the engine keeps this database (a directory for LevelDB). */
   location: string;
+  /** Made before: a persistent engine fails rather than make it anew, empty (OpenStoreOptions.mustExist). */
+  mustExist?: boolean;
   /** 'durable' (default): every acknowledged write is on disk. 'fast': the OS flushes. */
   durability?: Durability;
   /** Index every JSON path of winning revisions (default true). */

@@ -51,7 +51,7 @@ export type { OpenDatabaseOptions } from './database-base.ts';
 export class Database extends DatabaseWrites {
   static async open(name: string, options: OpenDatabaseOptions): Promise<Database> {
     validateDbName(name);
-    const store: KvStore = await options.engine.open({ location: options.location });
+    const store: KvStore = await options.engine.open({ location: options.location, ...(options.mustExist && { mustExist: true }) });
     try {
       const defaults = initialState(options.revsLimit === undefined ? 1000 : validateRevsLimit(options.revsLimit), options.autoIndex !== false);
       const stored = await store.get(META_KEY);

@@ -160,7 +160,7 @@ export class RefugeNode {
     await this.removeStorage(name);
     // Opened (created on disk, with its autoIndex setting) before it is listed, so a listed
     // database always opens.
-    const opened = await this.openDb(name, options);
+    const opened = await this.openDb(name, { ...options, created: true });
     const held = options.hold === false ? undefined : this.dbs.adopt(name, opened, 'pin');
     if (held === undefined) this.dbs.adopt(name, opened);
     await this.updates.record('created', name, [{ type: 'put', key: CATALOG_PREFIX + name, value: JSON.stringify({ created: Date.now() }) }]);
@@ -225,10 +225,12 @@ export class RefugeNode {
     }
   }
 
-  private async openDb(name: string, options: { autoIndex?: boolean }): Promise<{ db: Database; design: DbDesign }> {
+  /** `created`: opened by its creation; otherwise a listed database, whose storage must be there. */
+  private async openDb(name: string, options: { autoIndex?: boolean; created?: boolean }): Promise<{ db: Database; design: DbDesign }> {
     const db = await Database.open(name, {
       engine: this.options.engine,
       location: this.options.locationOf(name),
+      mustExist: options.created !== true,
       durability: this.options.durability,
       autoIndex: options.autoIndex,
       indexEntries: forEachIndexValue,

@@ -4,6 +4,7 @@
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { ClassicLevel } from 'classic-level';
+import { RefugeError } from '../errors/index.ts';
 import { openFailure } from './open-failure.ts';
 import { LevelKvStore, type KvStore, type NativeBatchOps, type OpenStoreOptions, type StorageEngine } from '../storage/index.ts';
 
@@ -109,19 +110,29 @@ export interface LevelDbTuning {
   blockSize?: number;
 }
 
+function missingStore(location: string, cause?: unknown): RefugeError {
+  return new RefugeError('internal', `the storage at ${location} is missing (removed from under the node?): not made again empty`, cause === undefined ? {} : { cause });
+}
+
 export function leveldbEngine(tuning: LevelDbTuning = {}): StorageEngine {
   return {
     name: 'leveldb',
     async open(options: OpenStoreOptions): Promise<KvStore> {
+      // LevelDB makes the directory before it finds no database there: checked first, so a missing
+      // store leaves nothing behind.
+      if (options.mustExist && !(await stat(options.location).then(() => true, () => false))) throw missingStore(options.location);
       const db = new ClassicLevel<string, string>(options.location, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
       try {
         await db.open({
-          createIfMissing: true,
+          createIfMissing: options.mustExist !== true,
           cacheSize: tuning.cacheSize ?? DEFAULT_CACHE_SIZE,
           writeBufferSize: tuning.writeBufferSize ?? DEFAULT_WRITE_BUFFER_SIZE,
           blockSize: tuning.blockSize ?? DEFAULT_BLOCK_SIZE,
         } as any);
       } catch (err) {
+        if (options.mustExist && /does not exist \(create_if_missing is false\)/.test(String((err as { cause?: unknown })?.cause ?? err))) {
+          throw missingStore(options.location, err);
+        }
         throw openFailure(options.location, err);
       }
       const recoveryLoss = await droppedAtOpen(options.location);

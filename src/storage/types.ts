@@ -91,6 +91,12 @@ export interface KvStore extends KvReader {
 export interface OpenStoreOptions {
   /** Where the store lives; ignored by engines that are not persistent. */
   location: string;
+  /**
+   * The store was made before (a database the node lists): a persistent engine that finds none
+   * there fails instead of making a new, empty one, which would silently lose every document and
+   * start the sequence again at 0 under peers' checkpoints.
+   */
+  mustExist?: boolean;
 }
 
 /** A storage engine opens and destroys stores by location. */

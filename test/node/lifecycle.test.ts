@@ -86,3 +86,26 @@ test("a database's files left by a deletion a crash cut short never come back: n
     await dir.cleanup();
   }
 });
+
+test('a listed database whose storage was removed from under the node is an error, never made again empty at sequence 0', async () => {
+  const dir = await tempDir('refuge-missing-');
+  try {
+    let node = await openNode({ dataDir: dir.path, engine: 'leveldb', durability: 'fast' });
+    await (await node.createDb('x')).put({ _id: 'a' });
+    await node.close();
+    await rm(join(dir.path, 'dbs', 'x'), { recursive: true });
+    node = await openNode({ dataDir: dir.path, engine: 'leveldb', durability: 'fast' });
+    try {
+      assert.deepEqual(await node.allDbs(), ['x']);
+      await assert.rejects(node.db('x'), (e: unknown) => isRefugeError(e, 'internal') && /storage at .* is missing/.test(e.reason));
+      assert.deepEqual(await readdir(join(dir.path, 'dbs')), [], 'nothing made in its place');
+      // Deleting it still works, and a database made anew under that name is new.
+      await node.deleteDb('x');
+      assert.equal((await (await node.createDb('x')).info()).docCount, 0);
+    } finally {
+      await node.close();
+    }
+  } finally {
+    await dir.cleanup();
+  }
+});
