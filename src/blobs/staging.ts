@@ -26,6 +26,13 @@ const SWEEP_EVERY_MS = 3600 * 1000;
 const errno = (err: unknown): string | undefined => (err as NodeJS.ErrnoException | null)?.code;
 
 /** Emits 'appended' (key, AppendResult) after every append has persisted what it received. */
+
+/** A failed write of staged bytes: out of room says so, as the blob store does; the errno is kept as cause. */
+function writeFailure(err: unknown): RefugeError {
+  const code = (err as { code?: unknown } | null)?.code;
+  const full = code === 'ENOSPC' || code === 'EDQUOT';
+  return new RefugeError('internal', full ? `the upload area is out of space (${code}): free some, then resume from the offset staged` : `the upload area failed to write (${String(code ?? err)})`, { cause: err });
+}
 export class BlobStaging extends EventEmitter implements StagingArea {
   readonly #locks = new KeyedLock();
   readonly ttlMs: number;
@@ -172,6 +179,7 @@ export class BlobStaging extends EventEmitter implements StagingArea {
       let size = current;
       let result: AppendResult = { offset: current, aborted: false };
       let failure: unknown;
+      let writeFailed = false;
       try {
         let batch: Uint8Array[] = [];
         let batched = 0;
@@ -182,11 +190,19 @@ export class BlobStaging extends EventEmitter implements StagingArea {
           batched = 0;
           let written = 0;
           const total = chunks.reduce((n, c) => n + c.length, 0);
-          while (written < total) {
-            // writev may write short: continue from where it stopped.
-            written += (await fh.writev(sliceFrom(chunks, written))).bytesWritten;
+          try {
+            while (written < total) {
+              // writev may write short: continue from where it stopped. `size` follows each write,
+              // so after a failure it is what the file holds and a client resumes from there.
+              const n = (await fh.writev(sliceFrom(chunks, written))).bytesWritten;
+              written += n;
+              size += n;
+            }
+          } catch (err) {
+            // A RefugeError, so the loop below does not take it for a client that went away.
+            writeFailed = true;
+            throw writeFailure(err);
           }
-          size += total;
         };
         try {
           for await (const chunk of body) {
@@ -201,8 +217,11 @@ export class BlobStaging extends EventEmitter implements StagingArea {
           if (isRefugeError(err)) failure = err;
           else result = { offset: current, aborted: true, cause: err }; // the source went away: keep what it sent
         }
-        await flush();
-        await fh.sync();
+        if (!writeFailed) await flush();
+        await fh.sync().catch((err: unknown) => {
+          // After a failed write, that failure is the one to report.
+          if (!writeFailed) throw writeFailure(err);
+        });
         result.offset = size;
       } finally {
         await fh.close();

@@ -63,7 +63,8 @@ export function blobUploadRoutes(scope: FastifyInstance, ctx: ServerContext, { u
       try {
         result = await uploads.append(req.params.upload, offset, req.raw);
       } catch (err) {
-        if (err instanceof RefugeError && err.code === 'conflict') {
+        // Where to resume from: after a conflict, and after a failed write (out of space) too.
+        if (err instanceof RefugeError && (err.code === 'conflict' || err.code === 'internal')) {
           const info = await uploads.info(req.params.upload);
           reply.header('Upload-Offset', String(info.offset));
         }

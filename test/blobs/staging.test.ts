@@ -3,7 +3,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BlobStaging, MemoryBlobStore, collectBytes } from '../../src/blobs/index.ts';
@@ -102,4 +102,19 @@ test('keys name files inside the staging directory only', async (t) => {
   await temp.create('x');
   await temp.close();
   await assert.rejects(readdir(temp.dir), { code: 'ENOENT' });
+});
+
+test('a write that fails (out of space) is an error, not a client that went away', { skip: process.platform !== 'linux' && 'needs /dev/full' }, async (t) => {
+  const dir = await scratch(t);
+  const staging = await BlobStaging.open({ dir });
+  const key = 'k1';
+  await staging.create(key);
+  // The staged bytes' file becomes /dev/full, where every write fails with ENOSPC.
+  const files = (await readdir(dir)).filter((f) => !f.endsWith('.json'));
+  assert.equal(files.length, 1, String(files));
+  await rm(join(dir, files[0]!));
+  await symlink('/dev/full', join(dir, files[0]!));
+  const appending = staging.append(key, 0, [randomBytesOf(2 * 1024 * 1024)]);
+  // Before: answered { aborted: true }, which the HTTP route sent as an empty 200.
+  await assert.rejects(appending, (e: unknown) => e instanceof RefugeError && e.code === 'internal' && /out of space \(ENOSPC\)/.test(e.reason));
 });

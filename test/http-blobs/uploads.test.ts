@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import http from 'node:http';
 import { existsSync } from 'node:fs';
+import { rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { PatchResult } from '../../src/http/blob-uploads.ts';
@@ -187,6 +188,25 @@ test('an upload cannot grow past the blob limit (413)', async () => {
       headers: { 'upload-offset': '600' },
     });
     assert.equal(chunked.status, 413);
+  } finally {
+    await s.close();
+  }
+});
+
+test('a PATCH whose bytes cannot be written (out of space) is a 500 with the offset to resume from, not an empty 200', { skip: process.platform !== 'linux' && 'needs /dev/full' }, async () => {
+  const s = await startBlobServer();
+  try {
+    const upload = await create(s);
+    assert.equal((await patch(s, upload, 0, randomBytesOf(1000))).status, 200);
+    // From here every write of the staged bytes fails with ENOSPC.
+    const file = join(s.dataDir, 'uploads', `${upload}.data`);
+    await rm(file);
+    await symlink('/dev/full', file);
+    const r = await patch(s, upload, 0, randomBytesOf(2 * MiB));
+    assert.equal(r.status, 500);
+    assert.equal(r.json.error, 'internal');
+    assert.match(r.json.reason, /out of space \(ENOSPC\)/);
+    assert.equal(r.headers['upload-offset'], '0');
   } finally {
     await s.close();
   }
