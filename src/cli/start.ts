@@ -41,7 +41,15 @@ export async function runStart(settings: NodeSettings, out: NodeJS.WritableStrea
   let server: RunningServer | undefined;
   let mesh: Awaited<ReturnType<typeof startMesh>> | undefined;
   try {
-    node = await openNode({ dataDir: settings.data, engine: settings.engine, durability: settings.durability, blobs, maxOpenDbs: settings.maxOpenDbs });
+    node = await openNode({
+      dataDir: settings.data,
+      engine: settings.engine,
+      durability: settings.durability,
+      blobs,
+      maxOpenDbs: settings.maxOpenDbs,
+      // Said where an operator looks: the database opened, but documents may be gone.
+      onDamage: (db, loss) => void process.stderr.write(`refuge: database ${db} opened with damaged data dropped (its counts were recomputed): ${loss}\n`),
+    });
     // Only a node that holds the directory's lock had it alone (a memory node with memory blobs takes none).
     if (node.dataDir !== undefined) made.opened();
     server = await startServer({

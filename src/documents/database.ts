@@ -49,6 +49,12 @@ const GET_FLAGS = ['revs', 'revsInfo', 'conflicts', 'deletedConflicts', 'latest'
 export type { OpenDatabaseOptions } from './database-base.ts';
 
 export class Database extends DatabaseWrites {
+  /**
+   * What storage dropped as damaged when this database opened (its counts were then recomputed),
+   * in the engine's words; undefined when it dropped nothing. A node reports it (NodeOptions.onDamage).
+   */
+  recoveryLoss: string | undefined;
+
   static async open(name: string, options: OpenDatabaseOptions): Promise<Database> {
     validateDbName(name);
     const store: KvStore = await options.engine.open({ location: options.location, ...(options.mustExist && { mustExist: true }) });
@@ -75,6 +81,7 @@ export class Database extends DatabaseWrites {
         indexEntries: options.indexEntries,
       };
       const db = new Database(core, options);
+      db.recoveryLoss = store.recoveryLoss;
       // A write group stores the counters: the first ones, or the recounted ones (and drops the
       // sequence entries no record points at).
       if (stored === undefined || recount) {

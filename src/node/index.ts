@@ -30,6 +30,8 @@ export interface OpenNodeOptions {
   sandbox?: { timeoutMs?: number; memoryBytes?: number };
   /** Databases kept open at once (default 100); idle ones past it are closed until used again. */
   maxOpenDbs?: number;
+  /** Told of a database that opened with damaged data dropped (see NodeOptions.onDamage). */
+  onDamage?: (dbName: string, loss: string) => void;
 }
 
 function isStore(value: NodeBlobOptions | BlobStore): value is BlobStore {
@@ -105,6 +107,7 @@ export async function openNode(options: OpenNodeOptions = {}): Promise<RefugeNod
       durability: options.durability,
       ...(options.sandbox && { sandbox: options.sandbox }),
       ...(options.maxOpenDbs !== undefined && { maxOpenDbs: options.maxOpenDbs }),
+      ...(options.onDamage && { onDamage: options.onDamage }),
       catalogLocation: join(dataDir, 'catalog'),
       locationOf: (name) => join(dataDir, 'dbs', encodeURIComponent(name)),
       blobs,

@@ -23,6 +23,11 @@ export type { DbLease } from './open-dbs.ts';
 
 export interface NodeOptions {
   engine: StorageEngine;
+  /**
+   * Told when a database opens with data its storage dropped as damaged (a corrupt log block, say):
+   * acknowledged documents may be gone, and nothing else would say so.
+   */
+  onDamage?: (dbName: string, loss: string) => void;
   /** Where the catalog and the databases live, as the engine understands locations. */
   locationOf: (dbName: string) => string;
   /** Where a database's indexes (views, search) live; default beside it, `<location>.idx`. */
@@ -237,6 +242,7 @@ export class RefugeNode {
       compileSelector,
       blobs: this.blobs,
     });
+    if (db.recoveryLoss !== undefined) this.options.onDamage?.(name, db.recoveryLoss);
     // Watched from here on: a database's own creation is reported as `created` only.
     db.watchCommits(() => this.updates.touched(name));
     if (name === '_users') db.setWritePreparation(hashUserPasswords());

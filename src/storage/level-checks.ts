@@ -14,6 +14,8 @@ export function wrapFailure(err: unknown, what: string): RefugeError {
   if (code === 'LEVEL_INVALID_KEY' || code === 'LEVEL_INVALID_VALUE') {
     return new RefugeError('bad_request', `storage ${what}: ${(err as Error).message}`, { cause: err });
   }
+  // Damaged files say so (LevelDB's message, with its paths, stays in the cause).
+  if (code === 'LEVEL_CORRUPTION' || (err as { cause?: { code?: unknown } } | null)?.cause?.code === 'LEVEL_CORRUPTION') return new RefugeError('internal', `storage ${what} failed: its files are damaged (corruption)`, { cause: err });
   return new RefugeError('internal', `storage ${what} failed`, { cause: err });
 }
 

@@ -165,6 +165,29 @@ test('a log damaged in the middle: LevelDB drops the damaged block; the database
   assert.ok(after.updateSeq > info.updateSeq);
 });
 
+test('a node says which database opened with damaged data dropped (onDamage), as nothing else would', async (t) => {
+  const { readdirSync, readFileSync, writeFileSync } = await import('node:fs');
+  const { openNode } = await import('../../src/node/index.ts');
+  const dir = await tempDir('refuge-damage-');
+  t.after(dir.cleanup);
+  let node = await openNode({ dataDir: dir.path, durability: 'durable' });
+  const db = await node.createDb('c');
+  for (let k = 0; k < 10; k++) await db.bulkDocs(Array.from({ length: 300 }, (_, j) => ({ _id: `d${k}-${j}`, pad: 'z'.repeat(200) })));
+  await node.close();
+  const location = `${dir.path}/dbs/c`;
+  const log = `${location}/${readdirSync(location).filter((f) => f.endsWith('.log')).sort().pop()}`;
+  const bytes = readFileSync(log);
+  for (let i = 0; i < 64; i++) bytes[Math.floor(bytes.length / 3) + i]! ^= 0xff;
+  writeFileSync(log, bytes);
+  const told: Array<[string, string]> = [];
+  node = await openNode({ dataDir: dir.path, durability: 'durable', onDamage: (name, loss) => told.push([name, loss]) });
+  t.after(() => node.close());
+  assert.ok((await (await node.db('c')).info()).docCount < 3000);
+  assert.equal(told.length, 1);
+  assert.equal(told[0]![0], 'c');
+  assert.match(told[0]![1], /dropping \d+ bytes/);
+});
+
 test('a lost write that moved a document leaves no second change row for it: entries no record points at go', async (t) => {
   const { readdirSync, readFileSync, writeFileSync } = await import('node:fs');
   const dir = await tempDir('refuge-corrupt-moved-');

@@ -4,7 +4,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { isRefugeError } from '../../src/errors/index.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
@@ -30,6 +31,28 @@ describe('leveldb engine', () => {
   });
   after(async () => {
     await rm(dir, { recursive: true, force: true });
+  });
+
+  test('a read of damaged table data fails saying the files are damaged', async () => {
+    const engine = leveldbEngine({ cacheSize: 1024 * 1024, writeBufferSize: 1024 * 1024 });
+    const location = join(dir, 'damaged');
+    let store = await engine.open({ location });
+    const keys = Array.from({ length: 2000 }, (_, i) => `k${String(i).padStart(5, '0')}`);
+    await store.batch(keys.map((key) => ({ type: 'put' as const, key, value: `value ${key} `.repeat(20) })), { sync: true });
+    await store.compactRange!({ gte: '', lt: '\uffff' });
+    await store.close();
+    const tables = (await readdir(location)).filter((f) => f.endsWith('.ldb'));
+    assert.ok(tables.length > 0, 'compaction wrote a table');
+    const table = join(location, tables[0]!);
+    const bytes = await readFile(table);
+    bytes.fill(0x55, Math.floor(bytes.length / 3), Math.floor(bytes.length / 3) + 200);
+    await writeFile(table, bytes);
+    store = await engine.open({ location });
+    try {
+      await assert.rejects(store.getMany(keys), (e: unknown) => isRefugeError(e, 'internal') && /damaged/.test(e.reason));
+    } finally {
+      await store.close();
+    }
   });
 
   test('creates its directory on open and destroy() deletes it', async () => {
