@@ -67,10 +67,15 @@ export abstract class DatabaseBase {
     readonly core: DbCore,
     protected readonly options: OpenDatabaseOptions,
   ) {
-    this.writer = new Writer(core, () => this.closedError(), () => {
-      this.commits.notify();
-      for (const watch of this.commitWatchers) watch();
-    });
+    this.writer = new Writer(
+      core,
+      () => this.closedError(),
+      () => {
+        this.commits.notify();
+        for (const watch of this.commitWatchers) watch();
+      },
+      core.store.reopen ? () => this.recoverStorage() : undefined,
+    );
     this.postingMerger = new PostingMerger(core, this.writer);
     this.overlay = overlayReader(core.store, (key) => this.writer.pendingValue(key), () => this.writer.flushed());
   }
@@ -121,6 +126,9 @@ export abstract class DatabaseBase {
     return this.core.name;
   }
 
+  /** Opens storage again after a failed write and reloads what is kept of it (see Writer.recover). */
+  protected abstract recoverStorage(): Promise<void>;
+
   protected check(): void {
     if (this.closed) throw this.closedError();
   }
@@ -139,6 +147,7 @@ export abstract class DatabaseBase {
   /** Reads wait for computed-but-unflushed writes, so callers always read their own writes. */
   protected async settle(): Promise<void> {
     this.check();
+    if (this.writer.storageClosed) await this.writer.recoverIfFailed();
     if (this.writer.hasPending) await this.writer.flushed();
   }
 
@@ -147,7 +156,8 @@ export abstract class DatabaseBase {
    * in fast mode writes are acknowledged before they are flushed.
    */
   async ensureFullCommit(): Promise<void> {
-    await this.settle();
+    this.check();
+    await this.writer.committed();
   }
 
   /**
@@ -160,6 +170,7 @@ export abstract class DatabaseBase {
   protected async pointReader(): Promise<KvReader> {
     const now = this.pointReaderNow();
     if (now) return now;
+    if (this.writer.storageClosed) await this.writer.recoverIfFailed();
     await this.writer.flushed();
     return this.core.store;
   }
@@ -167,6 +178,7 @@ export abstract class DatabaseBase {
   /** The point reader when no flush needs waiting for (nothing pending, or fast mode's overlay). */
   protected pointReaderNow(): KvReader | undefined {
     this.check();
+    if (this.writer.storageClosed) return undefined;
     if (!this.writer.hasPending) return this.core.store;
     if (this.core.durability === 'fast') return this.overlay;
     return undefined;

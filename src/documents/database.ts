@@ -99,6 +99,25 @@ export class Database extends DatabaseWrites {
     }
   }
 
+  protected async recoverStorage(): Promise<void> {
+    const store = this.core.store;
+    await store.reopen!();
+    const stored = await store.get(META_KEY);
+    let state = decodeState(stored, this.core.state);
+    if (store.recoveryLoss !== undefined) {
+      // As at an open: what storage dropped leaves the stored counters wrong, recounted and stored.
+      this.recoveryLoss = store.recoveryLoss;
+      const recount = await recountState(store, state);
+      state = recount.state;
+      await store.batch([...recount.orphanSeqKeys.map((key) => ({ type: 'del' as const, key })), { type: 'put', key: META_KEY, value: encodeState(state) }], { sync: true });
+      // Rebuilt once the writer takes work again.
+      if (state.autoIndex) setTimeout(() => void this.setAutoIndex(true).catch(() => undefined), 0);
+    }
+    this.core.state = state;
+    this.core.seqCounts.forget();
+    this.core.idCounts.forget();
+  }
+
   async info(): Promise<DatabaseInfo> {
     await this.settle();
     return databaseInfo(this.core, await this.stateIn(this.core.store), this.compaction !== undefined);

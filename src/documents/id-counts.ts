@@ -37,6 +37,12 @@ export class IdCounts {
     this.counts = cut.counts;
   }
 
+  /** Drops the counts (storage was opened again after a failed write): counted anew when next asked. */
+  forget(): void {
+    this.fences = null;
+    this.counts = [];
+  }
+
   /** A committed write group's changes of liveness: pairs of id and +1 (now live) or -1. */
   apply(deltas: ReadonlyArray<string | number>): void {
     if (this.fences === null) return;

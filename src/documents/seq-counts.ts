@@ -38,6 +38,11 @@ export class SeqCounts {
     this.blocks = blocks;
   }
 
+  /** Drops the counts (storage was opened again after a failed write): counted anew when next asked. */
+  forget(): void {
+    this.blocks = null;
+  }
+
   /** A committed write group's sequence entries: those it removed and those it added. */
   apply(removed: readonly number[], added: readonly number[]): void {
     const blocks = this.blocks;

@@ -8,7 +8,7 @@
 // lose the unflushed tail, never corrupt). Reads wait for pending flushes, so a caller always
 // reads its own writes.
 
-import { RefugeError, toRefugeError } from '../errors/index.ts';
+import { RefugeError, isRefugeError, toRefugeError } from '../errors/index.ts';
 import type { KvChain } from '../storage/index.ts';
 import { encodeState, type DbCore } from './core.ts';
 import { META_KEY } from './keys.ts';
@@ -62,20 +62,44 @@ export class Writer {
   /** Keys the last group of ordinary writes changed: a background job's pace (lastGroupKeys). */
   private lastWriteKeys = 0;
 
+  /** The recovery under way after a failed flush (see recovered). */
+  private recovering: Promise<void> | undefined;
+  /** A failure that lost acknowledged (fast-mode) writes, until committed() tells it. */
+  private lost: RefugeError | null = null;
+  private closedByRecovery = false;
+
   constructor(
     private readonly core: DbCore,
     /** The refusal once closed (the database's: closed, or deleted). */
     private readonly closedError: () => RefugeError,
     private readonly onCommit: () => void,
+    /**
+     * Brings storage back after a failed flush (opens it again, reloads the counters from it), or
+     * undefined where it cannot: then the database refuses all work until it is opened again.
+     */
+    private readonly recover?: () => Promise<void>,
   ) {}
 
-  /** A flush failed: every write from then on is refused (see fail). */
+  /** A flush failed and nothing brought storage back yet (see fail). */
   get failed(): boolean {
     return this.failure !== null;
   }
 
+  /**
+   * A recovery closed storage and could not open it again: reads cannot go on as they do after a
+   * failed write alone (storage still open), and try to bring it back too (recoverIfFailed).
+   */
+  get storageClosed(): boolean {
+    return this.closedByRecovery;
+  }
+
+  /** Brings storage back if a flush failed (see recovered); resolves at once otherwise. */
+  recoverIfFailed(): Promise<void> {
+    return this.failure ? this.recovered() : Promise.resolve();
+  }
+
   submit<T>(run: (batch: WriteBatch) => Promise<T>, exclusive: JobMode = false): Promise<T> {
-    if (this.failure) return Promise.reject(this.failure);
+    if (this.failure) return this.recovered().then(() => this.submit(run, exclusive));
     if (this.closed) return Promise.reject(this.closedError());
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ run, exclusive, resolve, reject });
@@ -92,6 +116,48 @@ export class Writer {
   async flushed(): Promise<void> {
     while (this.flushing) await this.flushing;
     if (this.failure) throw this.failure;
+  }
+
+  /**
+   * Resolves when everything computed so far is in storage; throws when acknowledged writes are
+   * known lost: storage is failed now, or a failed flush lost fast-mode writes since the last call (told once, to whoever asks next: a replicator's
+   * `_ensure_full_commit` then keeps its checkpoint where it was, and the writes are sent again).
+   */
+  async committed(): Promise<void> {
+    while (this.flushing) await this.flushing;
+    const lost = this.failure ?? this.lost;
+    this.lost = null;
+    if (lost) throw lost;
+  }
+
+  /**
+   * After a failed flush, the next write first brings storage back (one recovery for everyone
+   * waiting): the failed writes are gone, the counters are storage's again, and work resumes, as
+   * after a reopen. A full disk that was cleared needs no restart, for databases held for good too
+   * (`_replicator`, an application's). Refused once closing, or where the engine cannot reopen.
+   */
+  private recovered(): Promise<void> {
+    const failure = this.failure!;
+    if (this.closed || !this.recover) return Promise.reject(failure);
+    this.recovering ??= this.recover().then(
+      () => {
+        this.closedByRecovery = false;
+        this.failure = null;
+        this.queuedChain = null;
+        this.queued = null;
+        this.inFlight = null;
+        this.queuedWaiting = [];
+        this.exclusiveUnflushed = false;
+        this.recovering = undefined;
+      },
+      (err: unknown) => {
+        this.recovering = undefined;
+        // A refusal before closing (no room yet) leaves storage open; anything else may not have.
+        if (!isRefugeError(err, 'internal') || !/^still out of space/.test(err.reason)) this.closedByRecovery = true;
+        throw new RefugeError('internal', `database ${this.core.name} failed to write and could not be opened again`, { cause: toRefugeError(err) });
+      },
+    );
+    return this.recovering;
   }
 
   /** The newest unflushed value of a key: a string, null (deleted), or undefined (not pending). */
@@ -263,10 +329,12 @@ export class Writer {
 
   /** A failed flush loses acknowledged fast-mode writes: the database refuses all further work. */
   private fail(err: unknown, waiting: Waiting): void {
-    this.failure = new RefugeError('internal', `database ${this.core.name} failed to write; reopen it`, {
+    this.failure = new RefugeError('internal', `database ${this.core.name} failed to write`, {
       cause: toRefugeError(err),
     });
     for (const w of [...waiting, ...this.queuedWaiting]) w.job.reject(this.failure);
+    // Fast mode acknowledges writes before they are flushed: some of those were in this chain.
+    if (this.core.durability === 'fast') this.lost = this.failure;
     void this.queuedChain?.close().catch(() => undefined);
     this.queuedChain = null;
     this.queued = null;

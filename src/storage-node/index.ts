@@ -1,7 +1,7 @@
 // The LevelDB engine (classic-level): Refuge's default on disk. Node-only, so it lives outside the
 // portable core; a browser build swaps in browser-level (IndexedDB) behind the same interface.
 
-import { readdir, readFile, rm, stat } from 'node:fs/promises';
+import { readdir, readFile, rm, stat, statfs } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { ClassicLevel } from 'classic-level';
 import { RefugeError } from '../errors/index.ts';
@@ -110,6 +110,20 @@ export interface LevelDbTuning {
   blockSize?: number;
 }
 
+/** Refuses (without closing anything) when the disk lacks the room a reopen needs: its logs' size, and a margin. */
+async function checkRoomToReopen(location: string): Promise<void> {
+  let logs = 0;
+  for (const name of await readdir(location)) {
+    if (name.endsWith('.log')) logs += await stat(`${location}/${name}`).then((s) => s.size, () => 0);
+  }
+  const need = logs + REOPEN_MARGIN;
+  const fs = await statfs(location);
+  const free = fs.bavail * fs.bsize;
+  if (free < need) throw new RefugeError('internal', `still out of space: ${free} bytes free where opening ${location} again needs about ${need}`);
+}
+
+const REOPEN_MARGIN = 4 * 1024 * 1024;
+
 function missingStore(location: string, cause?: unknown): RefugeError {
   return new RefugeError('internal', `the storage at ${location} is missing (removed from under the node?): not made again empty`, cause === undefined ? {} : { cause });
 }
@@ -122,13 +136,13 @@ export function leveldbEngine(tuning: LevelDbTuning = {}): StorageEngine {
       // store leaves nothing behind.
       if (options.mustExist && !(await stat(options.location).then(() => true, () => false))) throw missingStore(options.location);
       const db = new ClassicLevel<string, string>(options.location, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
+      const openOptions = {
+        cacheSize: tuning.cacheSize ?? DEFAULT_CACHE_SIZE,
+        writeBufferSize: tuning.writeBufferSize ?? DEFAULT_WRITE_BUFFER_SIZE,
+        blockSize: tuning.blockSize ?? DEFAULT_BLOCK_SIZE,
+      };
       try {
-        await db.open({
-          createIfMissing: options.mustExist !== true,
-          cacheSize: tuning.cacheSize ?? DEFAULT_CACHE_SIZE,
-          writeBufferSize: tuning.writeBufferSize ?? DEFAULT_WRITE_BUFFER_SIZE,
-          blockSize: tuning.blockSize ?? DEFAULT_BLOCK_SIZE,
-        } as any);
+        await db.open({ createIfMissing: options.mustExist !== true, ...openOptions } as any);
       } catch (err) {
         if (options.mustExist && /does not exist \(create_if_missing is false\)/.test(String((err as { cause?: unknown })?.cause ?? err))) {
           throw missingStore(options.location, err);
@@ -146,6 +160,15 @@ export function leveldbEngine(tuning: LevelDbTuning = {}): StorageEngine {
           compactRange: (gte, lt) => db.compactRange(gte, lt),
           batchWritten: shadowNativeBytes,
           nativeOps,
+          // Made by now: opened again, it must be there.
+          reopen: async () => {
+            // Closed only when it can open again: LevelDB replays its log into a new table as it
+            // opens, so a disk still full would leave the store closed, where before reads worked.
+            await checkRoomToReopen(options.location);
+            await db.close();
+            await db.open({ createIfMissing: false, ...openOptions } as any);
+            return droppedAtOpen(options.location);
+          },
           ...(recoveryLoss !== undefined && { recoveryLoss }),
         },
       );

@@ -19,7 +19,8 @@ export class LevelKvStore extends LevelReader implements KvStore {
   readonly approximateSize?: (range: { gte: string; lt: string }) => Promise<number>;
   readonly diskSize?: () => Promise<number>;
   readonly compactRange?: (range: { gte: string; lt: string }) => Promise<void>;
-  readonly recoveryLoss?: string;
+  recoveryLoss?: string;
+  readonly reopen?: () => Promise<void>;
   private readonly batchWritten?: (batch: object, bytes: number) => void;
   private readonly nativeOps?: (batch: object) => NativeBatchOps | undefined;
   /** Snapshots kept by this adapter, for engines without their own (browser-level). */
@@ -43,10 +44,22 @@ export class LevelKvStore extends LevelReader implements KvStore {
       nativeOps?: (batch: object) => NativeBatchOps | undefined;
       /** What the engine dropped as damaged when it opened (see KvStore.recoveryLoss). */
       recoveryLoss?: string;
+      /** Closes and opens the engine's database again; answers what that open dropped as damaged. */
+      reopen?: () => Promise<string | undefined>;
     } = {},
   ) {
     super(db, undefined);
     if (extras.recoveryLoss !== undefined) this.recoveryLoss = extras.recoveryLoss;
+    const reopen = extras.reopen;
+    if (reopen) {
+      this.reopen = async () => {
+        try {
+          this.recoveryLoss = await reopen();
+        } catch (err) {
+          throw wrapFailure(err, 'reopen');
+        }
+      };
+    }
     if (!db.supports.explicitSnapshots) this.overlays = new SnapshotOverlays(this);
     if (extras.batchWritten) this.batchWritten = extras.batchWritten;
     if (extras.nativeOps) this.nativeOps = extras.nativeOps;

@@ -83,6 +83,12 @@ export interface KvStore extends KvReader {
   /** Bytes the store takes on disk now, logs included (present when `capabilities.diskSize`). */
   diskSize?(): Promise<number>;
   compactRange?(range: { gte: string; lt: string }): Promise<void>;
+  /**
+   * Closes and opens the store again where it is, as the same object: what brings back an engine
+   * that refuses every write after one failed (LevelDB after a full disk). Snapshots and scans
+   * open at the time fail; `recoveryLoss` tells of this open. Present only where an engine can.
+   */
+  reopen?(): Promise<void>;
   /** Deletes every entry in the range (all entries when omitted). */
   clear(range?: KvRange): Promise<void>;
   close(): Promise<void>;

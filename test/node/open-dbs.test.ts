@@ -185,7 +185,6 @@ test('a database whose storage failed a write (a full disk) is opened again on i
     await db.put({ _id: 'lost' }).catch(() => undefined);
     await db.ensureFullCommit().catch(() => undefined);
     assert.equal(db.failed, true);
-    await assert.rejects(db.put({ _id: 'refused' }), (err) => isRefugeError(err, 'internal'));
     lease.release();
     // Space again: the next request gets the database opened anew, with what storage kept.
     await putVia(node, 'full', { _id: 'after' });
@@ -198,13 +197,14 @@ test('a database whose storage failed a write (a full disk) is opened again on i
   });
 });
 
-test('a failed database handed out for good (RefugeNode.db) stays that object: its holders see it fail', async () => {
+test('a failed database handed out for good (RefugeNode.db) stays that object, and comes back once its storage writes again', async () => {
   await withNode({ maxOpenDbs: 10 }, async (node) => {
     await node.createDb('pinned');
     const db = await node.db('pinned');
     await db.put({ _id: 'kept' });
     await db.ensureFullCommit();
     const store = db.core.store as unknown as { chain(): { write(options?: unknown): Promise<void> } };
+    const unpatched = store.chain;
     store.chain = ((chain) => () => {
       const c = chain();
       c.write = async () => {
@@ -212,11 +212,20 @@ test('a failed database handed out for good (RefugeNode.db) stays that object: i
       };
       return c;
     })(store.chain.bind(store));
-    await db.put({ _id: 'lost' }).catch(() => undefined);
-    await db.ensureFullCommit().catch(() => undefined);
+    await db.put({ _id: 'lost' });
+    // Acknowledged (fast), then lost: said by the next full commit.
+    await assert.rejects(db.ensureFullCommit(), (err) => isRefugeError(err, 'internal') && /failed to write/.test(err.reason));
     assert.equal(db.failed, true);
     assert.equal(await node.db('pinned'), db);
     assert.equal(db.isClosed, false);
+    // Space again: the same object opens its storage again on the next write and goes on, as
+    // `_replicator` must (before, it refused all work until the node restarted).
+    store.chain = unpatched;
+    await db.put({ _id: 'after' });
+    await db.ensureFullCommit();
+    assert.equal(db.failed, false);
+    assert.deepEqual((await db.allDocs()).rows.map((r) => r.id), ['after', 'kept']);
+    assert.equal((await db.info()).docCount, 2, 'no count left for the lost write');
   });
 });
 
