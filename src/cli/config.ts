@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RefugeError } from '../errors/index.ts';
-import { parseCorsOrigins } from '../http/index.ts';
+import { DEFAULT_BODY_LIMIT, parseCorsOrigins } from '../http/index.ts';
 import { DEFAULT_MAX_OPEN_DBS } from '../node/index.ts';
 
 export interface NodeSettings {
@@ -55,7 +55,7 @@ const DEFAULTS: NodeSettings = {
   port: 6986,
   engine: 'leveldb',
   durability: 'durable',
-  bodyLimit: 64 * 1024 * 1024,
+  bodyLimit: DEFAULT_BODY_LIMIT,
   maxDocumentSize: 8_000_000,
   maxOpenDbs: DEFAULT_MAX_OPEN_DBS,
   blobLimit: 16 * 1024 ** 3,
@@ -98,7 +98,7 @@ export const SETTING_HELP: Array<[flag: string, env: string, text: string]> = [
   ['--admin USER:PASS', ENV.admin, 'server admin: enables Basic and cookie auth; then every request but /, /_up, /_session and a sign-up needs a login (the admin, or a user of _users)'],
   ['--engine NAME', ENV.engine, 'storage engine: leveldb (default, on disk) or memory'],
   ['--durability MODE', ENV.durability, 'durable (default: acknowledged writes are fsynced) or fast (no fsync; a killed process can lose its last few ms of writes)'],
-  ['--body-limit BYTES', ENV.bodyLimit, `largest request body (default ${DEFAULTS.bodyLimit})`],
+  ['--body-limit BYTES', ENV.bodyLimit, `largest request body (default ${DEFAULTS.bodyLimit}: 64 MiB, or a 32nd of the JS heap when less)`],
   ['--max-document-size BYTES', ENV.maxDocumentSize, `largest document's JSON, attachments aside (default ${DEFAULTS.maxDocumentSize}, as CouchDB's max_document_size)`],
   ['--cors ORIGINS', ENV.cors, 'let web pages on these origins call the API: * or a comma-separated list (CORS; default off)'],
   ['--cors-credentials on|off', ENV.corsCredentials, 'let those pages send cookies and Basic credentials (default off)'],

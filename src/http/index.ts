@@ -17,7 +17,7 @@ import type { PeerAccess } from './peer-auth.ts';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 
-export { buildApp } from './app.ts';
+export { buildApp, DEFAULT_BODY_LIMIT } from './app.ts';
 export { parseCorsOrigins, type CorsSettings } from './cors.ts';
 export { parseAdmin, type AdminCredentials } from './auth.ts';
 export type { ServerContext } from './context.ts';

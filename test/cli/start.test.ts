@@ -292,3 +292,25 @@ test('a node bound to every address is shown with the loopback URL to reach it f
   assert.equal(reachableUrl('http://127.0.0.1:6986'), 'http://127.0.0.1:6986');
   assert.equal(reachableUrl('http://192.168.1.5:6986'), 'http://192.168.1.5:6986');
 });
+
+test('on a small heap the default body limit is a 32nd of it: a body it could not parse is a 413, not an out-of-memory death', { timeout: 60_000 }, async (t) => {
+  const dir = await tempDir('refuge-cli-heap-');
+  t.after(dir.cleanup);
+  const child = spawn(process.execPath, ['--max-old-space-size=128', bin, 'start', '--port', '0', '--data', dir.path, '--mesh', 'off'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const exit = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  const url = await new Promise<string>((resolve) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const m = /listening on (http:\/\/\S+)/.exec(line);
+      if (m) resolve(m[1]!);
+    });
+    child.on('exit', () => resolve(''));
+  });
+  assert.ok(url);
+  assert.equal((await fetch(`${url}/db`, { method: 'PUT' })).status, 201);
+  const docs = Array.from({ length: 40_000 }, (_, i) => ({ _id: `d${i}`, pad: 'x'.repeat(200) }));
+  const res = await fetch(`${url}/db/_bulk_docs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ docs }) });
+  assert.equal(res.status, 413);
+  assert.equal(((await res.json()) as { error: string }).error, 'too_large');
+  child.kill('SIGINT');
+  assert.equal(await exit, 0);
+});
