@@ -281,7 +281,9 @@ export function latestLeaves(tree: RevTree, rev: Rev): Rev[] {
 export function revsDiff(tree: RevTree | undefined, revs: readonly Rev[]): { missing: Rev[]; possibleAncestors: Rev[] } {
   const missing = [...new Set(revs.filter((r) => !tree || !tree.has(r)))];
   if (!tree || missing.length === 0) return { missing, possibleAncestors: [] };
-  const maxGen = Math.max(...missing.map(revGeneration));
+  // A loop, not Math.max(...): hundreds of thousands of revs would overflow the call's arguments.
+  let maxGen = 0;
+  for (const rev of missing) maxGen = Math.max(maxGen, revGeneration(rev));
   const possibleAncestors = leaves(tree)
     .filter((leaf) => revGeneration(leaf) < maxGen)
     .sort();

@@ -438,6 +438,13 @@ describe('revsDiff', () => {
     assert.deepEqual(revsDiff(undefined, ['1-a', '2-b', '1-a']), { missing: ['1-a', '2-b'], possibleAncestors: [] });
   });
 
+  test('hundreds of thousands of missing revs are answered (no argument list overflows)', () => {
+    const many = Array.from({ length: 300_000 }, (_, i) => `${i + 1}-x`);
+    const diff = revsDiff(tree, many);
+    assert.equal(diff.missing.length, 300_000);
+    assert.deepEqual(diff.possibleAncestors, ['2-e9', '3-c', '4-d']);
+  });
+
   test('known revs, leaves or ancestors, are not missing', () => {
     assert.deepEqual(revsDiff(tree, ['1-a', '2-b', '3-c', '4-d']), { missing: [], possibleAncestors: [] });
   });
