@@ -5,6 +5,7 @@ import { parse as parseQuery } from 'node:querystring';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { getHeapStatistics } from 'node:v8';
+import { checkLongKeys } from './long-keys.ts';
 import cors from '@fastify/cors';
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
@@ -95,27 +96,6 @@ function requestId(given: string | string[] | undefined): string {
 export const DEFAULT_BODY_LIMIT = Math.max(1024 * 1024, Math.min(64 * 1024 * 1024, Math.floor(getHeapStatistics().heap_size_limit / 32)));
 /** CouchDB 3's default max_document_size. */
 export const DEFAULT_MAX_DOCUMENT_SIZE = 8_000_000;
-
-/**
- * V8 hashes strings longer than 16,383 characters by their length alone, so a body whose objects
- * hold many such keys of one length makes JSON.parse quadratic: 4,000 of them (a 64 MB body) held
- * the event loop for 11 s. Bodies too small to hold enough for that are not scanned (below 4 MB,
- * at most ~250 such keys: well under a second); larger ones may hold at most LONG_KEYS_ALLOWED.
- */
-const LONG_KEY_SCAN_FROM = 4 * 1024 * 1024;
-const LONG_KEYS_ALLOWED = 64;
-const LONG_KEY = /"(?:[^"\\]|\\.){16384,}"\s*:/g;
-
-function checkLongKeys(text: string): void {
-  if (text.length < LONG_KEY_SCAN_FROM) return;
-  LONG_KEY.lastIndex = 0;
-  let n = 0;
-  while (LONG_KEY.exec(text) !== null) {
-    if (++n > LONG_KEYS_ALLOWED) {
-      throw new RefugeError('bad_request', `more than ${LONG_KEYS_ALLOWED} object keys longer than 16,383 characters in one body`);
-    }
-  }
-}
 
 export function buildApp(ctx: ServerContext, options: AppOptions = {}): FastifyInstance {
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;

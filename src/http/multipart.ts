@@ -2,6 +2,7 @@
 // `multipart/related` (the JSON document, then the bytes of each attachment marked `follows`), and
 // `multipart/mixed` / `multipart/related` answers when a GET's Accept header asks for them.
 
+import { checkLongKeys } from './long-keys.ts';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
@@ -51,8 +52,10 @@ export function docFromMultipart(body: Uint8Array, contentType: string | undefin
     throw bad('the first part of a multipart document is its JSON');
   }
   let doc: unknown;
+  const json = first.text;
+  checkLongKeys(json);
   try {
-    doc = JSON.parse(first.text);
+    doc = JSON.parse(json);
   } catch (err) {
     throw bad('the JSON part of the multipart body is not JSON', err);
   }

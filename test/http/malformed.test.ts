@@ -234,11 +234,11 @@ test('a large body with many object keys past 16,383 characters is refused befor
   const manyKeys = Object.fromEntries(Array.from({ length: 300 }, (_, i) => [prefix + String(i).padStart(4, '0'), i]));
   const refused = await request(`${db}/doc`, { method: 'PUT', body: manyKeys });
   assert.equal(refused.status, 400);
-  assert.match(refused.body.reason, /object keys longer than 16,383 characters/);
+  assert.match(refused.body.reason, /object keys longer than 16383 characters/);
   assert.equal((await request(`${db}/doc`)).status, 404, 'nothing written');
   // A few such keys, or a large body of ordinary ones, are taken as before.
   const few = Object.fromEntries(Array.from({ length: 3 }, (_, i) => [prefix + i, i]));
-  assert.equal((await request(`${db}/few`, { method: 'PUT', body: { ...few, pad: 'p'.repeat(4_500_000) } })).status, 201);
+  assert.equal((await request(`${db}/few`, { method: 'PUT', body: { ...few, pad: 'p'.repeat(6_200_000) } })).status, 201);
   const docs = Array.from({ length: 20_000 }, (_, i) => ({ _id: `d${i}`, text: 'lorem ipsum dolor sit amet '.repeat(8) }));
   assert.equal((await request(`${db}/_bulk_docs`, { method: 'POST', body: { docs } })).status, 201);
 });

@@ -211,3 +211,14 @@ test('malformed multipart bodies are a 400 and write nothing', async (t) => {
   assert.equal(res.status, 400);
   assert.equal((await fetch(`${s.url}/db/doc`)).status, 404);
 });
+
+test('the JSON part of a multipart/related PUT is guarded against many keys past 16,383 characters, as a JSON body is', async (t) => {
+  const s = await startTestServer();
+  t.after(s.close);
+  await fetch(`${s.url}/db`, { method: 'PUT' });
+  const doc = Object.fromEntries(Array.from({ length: 300 }, (_, i) => ['k'.repeat(16_400) + i, i]));
+  const { body, type } = related(doc, []);
+  const res = await fetch(`${s.url}/db/longkeys`, { method: 'PUT', headers: { 'content-type': type }, body });
+  assert.equal(res.status, 400);
+  assert.match(((await res.json()) as { reason: string }).reason, /object keys longer than 16383/);
+});
