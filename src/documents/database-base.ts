@@ -147,7 +147,7 @@ export abstract class DatabaseBase {
   /** Reads wait for computed-but-unflushed writes, so callers always read their own writes. */
   protected async settle(): Promise<void> {
     this.check();
-    if (this.writer.storageClosed) await this.writer.recoverIfFailed();
+    if (this.writer.readsWait) await this.writer.readable();
     if (this.writer.hasPending) await this.writer.flushed();
   }
 
@@ -170,7 +170,7 @@ export abstract class DatabaseBase {
   protected async pointReader(): Promise<KvReader> {
     const now = this.pointReaderNow();
     if (now) return now;
-    if (this.writer.storageClosed) await this.writer.recoverIfFailed();
+    if (this.writer.readsWait) await this.writer.readable();
     await this.writer.flushed();
     return this.core.store;
   }
@@ -178,7 +178,7 @@ export abstract class DatabaseBase {
   /** The point reader when no flush needs waiting for (nothing pending, or fast mode's overlay). */
   protected pointReaderNow(): KvReader | undefined {
     this.check();
-    if (this.writer.storageClosed) return undefined;
+    if (this.writer.readsWait) return undefined;
     if (!this.writer.hasPending) return this.core.store;
     if (this.core.durability === 'fast') return this.overlay;
     return undefined;
@@ -227,12 +227,18 @@ export abstract class DatabaseBase {
   }
 
   /**
-   * A write to storage failed (a full disk, say): the database refuses all work, and only opening
-   * it again (which replays what storage kept) makes it usable. A node does so on the next request
-   * for it, unless the database was handed out for good (RefugeNode.db()).
+   * A write to storage failed (a full disk, say) and storage is not back yet. Where the engine can
+   * reopen (recoversItself), the next write brings it back in place; elsewhere the database refuses
+   * writes until opened again, which a node does on the next request for it (unless the database
+   * was handed out for good, RefugeNode.db()).
    */
   get failed(): boolean {
     return this.writer.failed;
+  }
+
+  /** Whether a failed write is recovered from in place (the engine can reopen its storage). */
+  get recoversItself(): boolean {
+    return this.core.store.reopen !== undefined;
   }
 
   get isClosed(): boolean {

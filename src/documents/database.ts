@@ -54,6 +54,8 @@ export class Database extends DatabaseWrites {
    * in the engine's words; undefined when it dropped nothing. A node reports it (NodeOptions.onDamage).
    */
   recoveryLoss: string | undefined;
+  /** Told when storage, opened again after a failed write, dropped damaged data (as recoveryLoss at an open). */
+  onDamage: ((loss: string) => void) | undefined;
 
   static async open(name: string, options: OpenDatabaseOptions): Promise<Database> {
     validateDbName(name);
@@ -105,8 +107,11 @@ export class Database extends DatabaseWrites {
     const stored = await store.get(META_KEY);
     let state = decodeState(stored, this.core.state);
     if (store.recoveryLoss !== undefined) {
-      // As at an open: what storage dropped leaves the stored counters wrong, recounted and stored.
+      // As at an open: what storage dropped leaves the stored counters wrong, recounted and stored
+      // (the pending mark first, so a recount cut short is done again at the next open).
       this.recoveryLoss = store.recoveryLoss;
+      this.onDamage?.(store.recoveryLoss);
+      if (!state.recountPending) await store.batch([{ type: 'put', key: META_KEY, value: encodeState({ ...state, recountPending: true }) }], { sync: true });
       const recount = await recountState(store, state);
       state = recount.state;
       await store.batch([...recount.orphanSeqKeys.map((key) => ({ type: 'del' as const, key })), { type: 'put', key: META_KEY, value: encodeState(state) }], { sync: true });

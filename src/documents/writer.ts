@@ -35,6 +35,8 @@ type Waiting = Array<{ job: Job; value: unknown }>;
 
 /** Bounds on one change set and on unflushed keys, so memory stays bounded under any load. */
 const MAX_GROUP_KEYS = 50_000;
+/** How long ensureFullCommit reports lost fast-mode writes: longer than replicators wait between checkpoints. */
+const LOSS_TOLD_MS = 120_000;
 const MAX_PENDING_KEYS = 25_000;
 
 export class Writer {
@@ -66,7 +68,10 @@ export class Writer {
   private recovering: Promise<void> | undefined;
   /** A failure that lost acknowledged (fast-mode) writes, until committed() tells it. */
   private lost: RefugeError | null = null;
+  private lostAt = 0;
   private closedByRecovery = false;
+  /** Counts recoveries: a group whose computation began before the last one is not committed. */
+  private generation = 0;
 
   constructor(
     private readonly core: DbCore,
@@ -75,7 +80,7 @@ export class Writer {
     private readonly onCommit: () => void,
     /**
      * Brings storage back after a failed flush (opens it again, reloads the counters from it), or
-     * undefined where it cannot: then the database refuses all work until it is opened again.
+     * undefined where it cannot: then the database refuses writes until it is opened again.
      */
     private readonly recover?: () => Promise<void>,
   ) {}
@@ -86,16 +91,18 @@ export class Writer {
   }
 
   /**
-   * A recovery closed storage and could not open it again: reads cannot go on as they do after a
-   * failed write alone (storage still open), and try to bring it back too (recoverIfFailed).
+   * Whether reads must wait before reading storage: a recovery is closing and opening it, or one
+   * closed it and could not open it again (after a failed write alone, storage is open and reads
+   * go on as before).
    */
-  get storageClosed(): boolean {
-    return this.closedByRecovery;
+  get readsWait(): boolean {
+    return this.recovering !== undefined || this.closedByRecovery;
   }
 
-  /** Brings storage back if a flush failed (see recovered); resolves at once otherwise. */
-  recoverIfFailed(): Promise<void> {
-    return this.failure ? this.recovered() : Promise.resolve();
+  /** For reads (see readsWait): waits out a recovery under way, and tries one if storage is closed. */
+  async readable(): Promise<void> {
+    if (this.recovering) await this.recovering.catch(() => undefined);
+    if (this.closedByRecovery) await this.recovered();
   }
 
   submit<T>(run: (batch: WriteBatch) => Promise<T>, exclusive: JobMode = false): Promise<T> {
@@ -120,14 +127,18 @@ export class Writer {
 
   /**
    * Resolves when everything computed so far is in storage; throws when acknowledged writes are
-   * known lost: storage is failed now, or a failed flush lost fast-mode writes since the last call (told once, to whoever asks next: a replicator's
-   * `_ensure_full_commit` then keeps its checkpoint where it was, and the writes are sent again).
+   * known lost: storage is failed now, or a failed flush lost fast-mode writes less than
+   * LOSS_TOLD_MS ago. Told to every caller in that time, not only the first: whose writes were
+   * lost is not known, and each replicator asks before it checkpoints (then keeps its checkpoint
+   * where it was and sends those writes again). `unavailable`: to be tried again, not fatal.
    */
   async committed(): Promise<void> {
     while (this.flushing) await this.flushing;
-    const lost = this.failure ?? this.lost;
+    if (this.failure) throw this.failure;
+    if (this.lost && Date.now() - this.lostAt < LOSS_TOLD_MS) {
+      throw new RefugeError('unavailable', `writes acknowledged before ${new Date(this.lostAt).toISOString()} were lost when database ${this.core.name} failed to write; send them again`, { cause: this.lost });
+    }
     this.lost = null;
-    if (lost) throw lost;
   }
 
   /**
@@ -141,6 +152,8 @@ export class Writer {
     if (this.closed || !this.recover) return Promise.reject(failure);
     this.recovering ??= this.recover().then(
       () => {
+        // Groups computed before this (from counters that counted the lost writes) are refused.
+        this.generation++;
         this.closedByRecovery = false;
         this.failure = null;
         this.queuedChain = null;
@@ -194,6 +207,8 @@ export class Writer {
   async close(): Promise<void> {
     this.closed = true;
     while (this.running) await this.running;
+    // A recovery under way finishes (storage open again) before the database closes storage.
+    await this.recovering?.catch(() => undefined);
     await this.flushed().catch(() => undefined);
   }
 
@@ -229,6 +244,7 @@ export class Writer {
     }
     // Jobs validate arguments before queueing and report per-document failures as results, so a
     // throw here is a storage failure: the whole group fails and nothing of it is kept.
+    const generation = this.generation;
     const batch = new WriteBatch(this.core, (key) => this.pendingValue(key));
     const values: unknown[] = [];
     let taken = group.length;
@@ -247,8 +263,11 @@ export class Writer {
     }
     // A flush may have failed while the jobs ran (they wait on reads, and a long bulk write lets
     // other work run): nothing of this group may be queued, seen or acknowledged after that.
-    if (this.failure) {
-      for (const job of group.slice(0, taken)) job.reject(this.failure);
+    // A recovery since this group began (it ran while storage was failed, from counters that
+    // counted lost writes) leaves its changes unusable too.
+    if (this.failure || this.generation !== generation) {
+      const refusal = this.failure ?? new RefugeError('unavailable', `database ${this.core.name} failed to write while this was computed; try again`);
+      for (const job of group.slice(0, taken)) job.reject(refusal);
       return;
     }
     let changes: Map<string, string | null>;
@@ -327,14 +346,17 @@ export class Writer {
     }
   }
 
-  /** A failed flush loses acknowledged fast-mode writes: the database refuses all further work. */
+  /** A failed flush loses acknowledged fast-mode writes: writes are refused until storage is back (recovered). */
   private fail(err: unknown, waiting: Waiting): void {
     this.failure = new RefugeError('internal', `database ${this.core.name} failed to write`, {
       cause: toRefugeError(err),
     });
     for (const w of [...waiting, ...this.queuedWaiting]) w.job.reject(this.failure);
     // Fast mode acknowledges writes before they are flushed: some of those were in this chain.
-    if (this.core.durability === 'fast') this.lost = this.failure;
+    if (this.core.durability === 'fast') {
+      this.lost = this.failure;
+      this.lostAt = Date.now();
+    }
     void this.queuedChain?.close().catch(() => undefined);
     this.queuedChain = null;
     this.queued = null;

@@ -52,10 +52,11 @@ export class OpenDbs {
   async hold(name: string, how: 'pin' | 'lease'): Promise<Database> {
     this.refuseClosed();
     let entry = this.entries.get(name);
-    if (entry?.db?.failed && !entry.pinned) {
-      // Its storage failed a write (a full disk, say): it refuses all work until opened again.
-      // Not one handed out by RefugeNode.db(): its holders (the `_replicator` watcher, embedding
-      // code) keep that object and its feeds, and are promised it stays open; it fails visibly.
+    if (entry?.db?.failed && !entry.db.recoversItself && !entry.pinned) {
+      // Its storage failed a write (a full disk, say) and its engine cannot reopen it in place:
+      // it refuses writes until opened again. (One that can comes back on its next write, under
+      // whoever holds it.) Not one handed out by RefugeNode.db(): its holders (the `_replicator`
+      // watcher, embedding code) keep that object and its feeds, and are promised it stays open.
       this.entries.delete(name);
       const failed = entry;
       this.closing.set(name, this.closeEntry(failed).finally(() => this.closing.delete(name)));

@@ -243,6 +243,8 @@ export class RefugeNode {
       blobs: this.blobs,
     });
     if (db.recoveryLoss !== undefined) this.options.onDamage?.(name, db.recoveryLoss);
+    const onDamage = this.options.onDamage;
+    if (onDamage) db.onDamage = (loss) => onDamage(name, loss);
     // Watched from here on: a database's own creation is reported as `created` only.
     db.watchCommits(() => this.updates.touched(name));
     if (name === '_users') db.setWritePreparation(hashUserPasswords());

@@ -535,6 +535,7 @@ for (const engine of ENGINES) {
       await db.put({ _id: longest });
       const tooLong = 'x'.repeat(8193);
       await assert.rejects(db.put({ _id: tooLong }), (e: unknown) => isRefugeError(e, 'illegal_docid') && e.reason === 'Document id is too long');
+      await assert.rejects(db.putLocal({ _id: `_local/${'x'.repeat(8192)}` }), (e: unknown) => isRefugeError(e, 'illegal_docid'));
       const [failed] = await db.bulkDocs([{ _id: tooLong }]);
       assert.deepEqual(failed, { id: tooLong, error: 'illegal_docid', reason: 'Document id is too long' });
       // Reads answer for such ids without a lookup: missing everywhere.
