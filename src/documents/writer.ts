@@ -10,7 +10,7 @@
 
 import { RefugeError, isRefugeError, toRefugeError } from '../errors/index.ts';
 import type { KvChain } from '../storage/index.ts';
-import { encodeState, type DbCore } from './core.ts';
+import { encodeState, type DbCore, type DbState } from './core.ts';
 import { META_KEY } from './keys.ts';
 import { WriteBatch } from './write-batch.ts';
 
@@ -72,6 +72,8 @@ export class Writer {
   private closedByRecovery = false;
   /** Counts recoveries: a group whose computation began before the last one is not committed. */
   private generation = 0;
+  /** The counters as the last successful flush stored them (as opened, before any). */
+  private storedState: DbState;
 
   constructor(
     private readonly core: DbCore,
@@ -83,7 +85,9 @@ export class Writer {
      * undefined where it cannot: then the database refuses writes until it is opened again.
      */
     private readonly recover?: () => Promise<void>,
-  ) {}
+  ) {
+    this.storedState = core.state;
+  }
 
   /** A flush failed and nothing brought storage back yet (see fail). */
   get failed(): boolean {
@@ -154,6 +158,7 @@ export class Writer {
       () => {
         // Groups computed before this (from counters that counted the lost writes) are refused.
         this.generation++;
+        this.storedState = this.core.state;
         this.closedByRecovery = false;
         this.failure = null;
         this.queuedChain = null;
@@ -327,10 +332,12 @@ export class Writer {
         this.queuedWaiting = [];
         // The chain holds every group computed so far, so the counters as they stand now are
         // exactly its counters: stored once here rather than once per group.
-        chain.put(META_KEY, encodeState(this.core.state));
+        const state = this.core.state;
+        chain.put(META_KEY, encodeState(state));
         this.releaseTakenWaiters();
         try {
           await chain.write({ sync: this.core.durability === 'durable' });
+          this.storedState = state;
         } catch (err) {
           this.fail(err, waiting);
           return;
@@ -361,5 +368,10 @@ export class Writer {
     this.queuedChain = null;
     this.queued = null;
     this.queuedWaiting = [];
+    // The counters go back to what storage holds: until storage is back, info and changes must
+    // not count writes that are not there (a sequence read now would be given again after).
+    this.core.state = this.storedState;
+    this.core.seqCounts.forget();
+    this.core.idCounts.forget();
   }
 }

@@ -8,6 +8,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Doc } from '../documents/index.ts';
 import { RefugeError } from '../errors/index.ts';
 import { checkReferer, dbOf, type ServerContext } from './context.ts';
+import { checkDocumentSizes } from './doc-writes.ts';
+import { checkLongKeys } from './long-keys.ts';
 import { FormUpload } from './multipart.ts';
 import { docIdOf } from './routes-docs.ts';
 
@@ -19,6 +21,7 @@ async function baseDoc(form: FormUpload, id: string, get: (rev: string) => Promi
   const { _doc: json, _rev: rev } = form.fields;
   if (json !== undefined) {
     let doc: unknown;
+    checkLongKeys(json);
     try {
       doc = JSON.parse(json);
     } catch (err) {
@@ -46,6 +49,8 @@ export function formUploadRoutes(app: FastifyInstance, ctx: ServerContext): void
       attachments[file.filename] = { content_type: file.contentType, data: Buffer.from(file.bytes).toString('base64') };
     }
     const doc: Doc = { ...base };
+    // max_document_size, as for any write (the body's length says nothing here: it holds the files).
+    checkDocumentSizes([doc], ctx.settings.maxDocumentSize, undefined);
     if (Object.keys(attachments).length > 0) doc._attachments = attachments;
     const r = await db.put(doc, { userCtx: req.user });
     reply.code(201).header('ETag', `"${r.rev}"`);

@@ -215,3 +215,23 @@ test('damage found when storage is opened again is told, as at an open', async (
   assert.equal((await db.info()).docCount, 2);
   await db.close();
 });
+
+for (const durability of ['durable', 'fast'] as const) {
+  test(`between a failed write and storage coming back, counts and changes are storage's, and no sequence is given twice (${durability})`, async () => {
+    const { engine, control } = flakyEngine();
+    const db = await openDatabase('x', { engine, durability, design: false });
+    await db.put({ _id: 'kept' });
+    control.failNext = true;
+    await db.put({ _id: 'lost' }).catch(() => undefined);
+    await db.ensureFullCommit().catch(() => undefined);
+    assert.equal(db.failed, true);
+    // Before: update_seq 2 and doc_count 2 here, then the next write took seq 2 again, and a
+    // reader that had read up to 2 never saw it.
+    const info = await db.info();
+    const feed = await db.changes();
+    assert.deepEqual([info.updateSeq, info.docCount, feed.lastSeq], [1, 1, 1]);
+    await db.put({ _id: 'after' });
+    assert.deepEqual((await db.changes({ since: feed.lastSeq })).results.map((r) => r.id), ['after']);
+    await db.close();
+  });
+}

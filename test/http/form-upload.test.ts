@@ -108,3 +108,19 @@ test('a form from another site, or without a Referer, or malformed, is refused a
     assert.equal(res.status, 415, path);
   }
 });
+
+test("a form's _doc field is held to the same rules as a JSON body: many keys past 16,383 characters, max_document_size", async (t) => {
+  const s = await startTestServer({ maxDocumentSize: 1_000_000 });
+  t.after(s.close);
+  await fetch(`${s.url}/db`, { method: 'PUT' });
+  const files = [{ name: 'x.txt', type: 'text/plain', bytes: new TextEncoder().encode('x') }];
+  const post = (doc: unknown) => fetch(`${s.url}/db/doc`, { method: 'POST', body: form({ _doc: JSON.stringify(doc) }, files), headers: { referer: `${s.url}/` } });
+  const longKeys = await post(Object.fromEntries(Array.from({ length: 300 }, (_, i) => ['k'.repeat(16_400) + i, i])));
+  assert.equal(longKeys.status, 400);
+  assert.match(((await longKeys.json()) as { reason: string }).reason, /object keys longer than 16383/);
+  const big = await post({ pad: 'p'.repeat(1_100_000) });
+  assert.equal(big.status, 413);
+  assert.equal(((await big.json()) as { error: string }).error, 'document_too_large');
+  assert.equal((await fetch(`${s.url}/db/doc`)).status, 404, 'nothing written');
+  assert.equal((await post({ small: true })).status, 201);
+});
