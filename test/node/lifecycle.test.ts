@@ -50,62 +50,58 @@ test('concurrent PUT /db over HTTP: one 201, the rest 412 file_exists', async ()
   }
 });
 
-test("a database's files left by a deletion a crash cut short never come back: not in a new database of that name, not on disk after a restart", async () => {
+test("a database's files left by a deletion a crash cut short never come back: not in a new database of that name, not on disk after a restart", async (t) => {
   const dir = await tempDir('refuge-leftover-');
   const dbs = join(dir.path, 'dbs');
   const saved = join(dir.path, 'saved');
-  try {
-    let node = await openNode({ dataDir: dir.path, engine: 'leveldb', durability: 'fast' });
-    const victim = await node.createDb('victim');
-    await victim.bulkDocs([{ _id: 'old', secret: 'OLD' }]);
-    await victim.put({ _id: '_design/v', views: { all: { map: 'function (doc) { emit(doc._id); }' } } });
+  const open = () => openNode({ dataDir: dir.path, engine: 'leveldb', durability: 'fast' });
+  let node = await open();
+  // The node first (whichever is open last), then its directory.
+  t.after(async () => {
     await node.close();
-    // What a crash after the catalog's deletion and before the files' leaves: the files.
-    await cp(dbs, saved, { recursive: true });
-    node = await openNode({ dataDir: dir.path, engine: 'leveldb', durability: 'fast' });
-    await node.deleteDb('victim');
-    await rm(dbs, { recursive: true });
-    await cp(saved, dbs, { recursive: true });
-    // Created again in the same run: empty.
-    const again = await node.createDb('victim');
-    assert.equal((await again.info()).docCount, 0, 'the new database starts empty');
-    await assert.rejects(again.get('old'), (e: unknown) => isRefugeError(e, 'not_found'));
-    await node.deleteDb('victim');
-    await node.close();
-    // Found at the next start: removed before anything can create that name.
-    await rm(dbs, { recursive: true });
-    await cp(saved, dbs, { recursive: true });
-    node = await openNode({ dataDir: dir.path, engine: 'leveldb', durability: 'fast' });
-    try {
-      assert.deepEqual(await readdir(dbs), []);
-      assert.equal(await node.exists('victim'), false);
-    } finally {
-      await node.close();
-    }
-  } finally {
     await dir.cleanup();
-  }
+  });
+  const victim = await node.createDb('victim');
+  await victim.bulkDocs([{ _id: 'old', secret: 'OLD' }]);
+  await victim.put({ _id: '_design/v', views: { all: { map: 'function (doc) { emit(doc._id); }' } } });
+  await node.close();
+  // What a crash after the catalog's deletion and before the files' leaves: the files.
+  await cp(dbs, saved, { recursive: true });
+  node = await open();
+  await node.deleteDb('victim');
+  await rm(dbs, { recursive: true });
+  await cp(saved, dbs, { recursive: true });
+  // Created again in the same run: empty.
+  const again = await node.createDb('victim');
+  assert.equal((await again.info()).docCount, 0, 'the new database starts empty');
+  await assert.rejects(again.get('old'), (e: unknown) => isRefugeError(e, 'not_found'));
+  await node.deleteDb('victim');
+  await node.close();
+  // Found at the next start: removed before anything can create that name.
+  await rm(dbs, { recursive: true });
+  await cp(saved, dbs, { recursive: true });
+  node = await open();
+  assert.deepEqual(await readdir(dbs), []);
+  assert.equal(await node.exists('victim'), false);
 });
 
-test('a listed database whose storage was removed from under the node is an error, never made again empty at sequence 0', async () => {
+test('a listed database whose storage was removed from under the node is an error, never made again empty at sequence 0', async (t) => {
   const dir = await tempDir('refuge-missing-');
-  try {
-    let node = await openNode({ dataDir: dir.path, engine: 'leveldb', durability: 'fast' });
-    await (await node.createDb('x')).put({ _id: 'a' });
+  const open = () => openNode({ dataDir: dir.path, engine: 'leveldb', durability: 'fast' });
+  let node = await open();
+  // The node first (whichever is open last), then its directory.
+  t.after(async () => {
     await node.close();
-    await rm(join(dir.path, 'dbs', 'x'), { recursive: true });
-    node = await openNode({ dataDir: dir.path, engine: 'leveldb', durability: 'fast' });
-    try {
-      assert.deepEqual(await node.allDbs(), ['x']);
-      await assert.rejects(node.db('x'), (e: unknown) => isRefugeError(e, 'internal') && /storage at .* is missing/.test(e.reason));
-      assert.deepEqual(await readdir(join(dir.path, 'dbs')), [], 'nothing made in its place');
-      // Deleting it still works, and a database made anew under that name is new.
-      await node.deleteDb('x');
-      assert.equal((await (await node.createDb('x')).info()).docCount, 0);
-    } finally {
-      await node.close();
-    }
-  } finally {
     await dir.cleanup();
-  }
+  });
+  await (await node.createDb('x')).put({ _id: 'a' });
+  await node.close();
+  await rm(join(dir.path, 'dbs', 'x'), { recursive: true });
+  node = await open();
+  assert.deepEqual(await node.allDbs(), ['x']);
+  await assert.rejects(node.db('x'), (e: unknown) => isRefugeError(e, 'internal') && /storage at .* is missing/.test(e.reason));
+  assert.deepEqual(await readdir(join(dir.path, 'dbs')), [], 'nothing made in its place');
+  // Deleting it still works, and a database made anew under that name is new.
+  await node.deleteDb('x');
+  assert.equal((await (await node.createDb('x')).info()).docCount, 0);
 });
