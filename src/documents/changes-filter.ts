@@ -5,7 +5,7 @@ import { RefugeError } from '../errors/index.ts';
 import type { ChangesFilter } from './changes.ts';
 import { LOCAL_ADMIN, type DesignHooks } from './hooks.ts';
 import type { ChangesOptions, Doc } from './types.ts';
-import { withinIdLength } from './validate.ts';
+import { checkLongIds } from './validate.ts';
 
 export async function compileChangesFilter(
   options: ChangesOptions,
@@ -13,8 +13,10 @@ export async function compileChangesFilter(
   hooks: DesignHooks,
 ): Promise<ChangesFilter> {
   const filter: ChangesFilter = {};
-  // Ids longer than any stored one match nothing and are left out (see MAX_DOC_ID_LENGTH).
-  if (options.docIds) filter.docIds = new Set(options.docIds.filter((id) => typeof id !== 'string' || withinIdLength(id)));
+  if (options.docIds) {
+    checkLongIds(options.docIds);
+    filter.docIds = new Set(options.docIds);
+  }
   const tests: Array<(doc: Doc) => boolean> = [];
   if (options.selector !== undefined) tests.push(compileSelector(options.selector));
   if (options.filter !== undefined) {

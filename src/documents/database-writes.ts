@@ -11,7 +11,7 @@ import { validateLocalDoc, writeLocal } from './local-docs.ts';
 import type { Rev } from './rev-tree.ts';
 import type { BulkDocsOptions, Doc, GetOptions, WriteFailure, WriteResult } from './types.ts';
 import { editEarly } from './edits.ts';
-import { checkBooleanOptions, validateDocId, withinIdLength } from './validate.ts';
+import { checkBooleanOptions, checkLongIds, validateDocId } from './validate.ts';
 
 /** How long a bulk write computes before it lets other work run (see submitDocs). */
 const SLICE_MS = 50;
@@ -33,6 +33,7 @@ export abstract class DatabaseWrites extends DatabaseMaintenance {
   private async bulkDocsStarted(docs: readonly unknown[], options: BulkDocsOptions): Promise<Array<WriteResult | WriteFailure>> {
     if (!Array.isArray(docs)) throw new RefugeError('bad_request', 'docs must be an array');
     checkBooleanOptions(options, ['newEdits']);
+    checkLongIds(docs.map((d) => (d !== null && typeof d === 'object' ? (d as Doc)._id : undefined)));
     if (this.prepareWrites) docs = await this.prepareWrites(docs, writeContext(options));
     // `_local/` documents may come in a bulk write too, as CouchDB takes them: each is a putLocal.
     if (docs.some(isLocalDoc)) return this.bulkWithLocal(docs, options);
@@ -104,8 +105,7 @@ export abstract class DatabaseWrites extends DatabaseMaintenance {
   private submitDocs(docs: readonly unknown[], newEdits: boolean, prepared: Array<AttInputs | WriteFailure | undefined>): Promise<Array<WriteResult | WriteFailure>> {
     return this.writer.submit(async (batch) => {
       const ids: string[] = [];
-      // An id too long to be valid fails on its own below; it is not looked up (see MAX_DOC_ID_LENGTH).
-      for (const d of docs) if (d && typeof (d as Doc)._id === 'string' && withinIdLength((d as Doc)._id!)) ids.push((d as Doc)._id!);
+      for (const d of docs) if (d && typeof (d as Doc)._id === 'string') ids.push((d as Doc)._id!);
       const loading = batch.preload(ids);
       // While storage reads the records (a bulk write's on the engine's own thread), documents
       // named without a rev are checked and hashed as new ones.

@@ -6,7 +6,7 @@ import type { KvReader } from '../storage/index.ts';
 import { checkAllDocsOptions, idRange } from './all-docs.ts';
 import { LOCAL, localKey } from './keys.ts';
 import type { AllDocsOptions, AllDocsRow, Doc, JsonObject, WriteResult } from './types.ts';
-import { checkJsonValue, checkSpecialMember, withinIdLength } from './validate.ts';
+import { checkJsonValue, checkSpecialMember } from './validate.ts';
 import type { WriteBatch } from './write-batch.ts';
 
 interface LocalRecord {
@@ -64,8 +64,6 @@ export function validateLocalDoc(doc: unknown): Doc {
   }
   const d = doc as Doc;
   checkLocalId(d._id);
-  // The same bound as any document's id (see MAX_DOC_ID_LENGTH).
-  if (!withinIdLength(d._id!)) throw new RefugeError('illegal_docid', 'Document id is too long');
   const form = d._deleted === true ? /^[0-9]+-./ : /^0-[0-9]+$/;
   if (d._rev !== undefined && (typeof d._rev !== 'string' || !form.test(d._rev))) {
     throw new RefugeError('bad_request', 'Invalid rev format');

@@ -19,7 +19,7 @@ import {
   type Rev,
 } from './rev-tree.ts';
 import type { BulkGetRequest, BulkGetResult, Doc, GetOptions, JsonObject, OpenRevsResult, RevsDiffEntry, RevsDiffResult } from './types.ts';
-import { validateDocId, withinIdLength } from './validate.ts';
+import { checkLongIds, validateDocId } from './validate.ts';
 
 export async function readRecord(reader: KvReader, id: string): Promise<DocRecord | undefined> {
   const v = await reader.get(docKey(id));
@@ -146,7 +146,9 @@ export async function bulkGet(
   opts: { revs?: boolean; latest?: boolean },
 ): Promise<BulkGetResult> {
   const results: BulkGetResult['results'] = [];
-  reader = await prefetchRecords(reader, requests.map((r) => r?.id).filter((id): id is string => typeof id === 'string' && withinIdLength(id)));
+  const ids = requests.map((r) => r?.id).filter((id): id is string => typeof id === 'string');
+  checkLongIds(ids);
+  reader = await prefetchRecords(reader, ids);
   for (const req of requests) {
     const id = req?.id;
     const rev = req?.rev;
@@ -221,11 +223,8 @@ export async function revsDiff(
   for (const [, revs] of entries) {
     if (!Array.isArray(revs) || !revs.every(isAskableRev)) throw new RefugeError('bad_request', 'Invalid rev format');
   }
-  // An id longer than any stored one has every rev missing: it is not looked up (see MAX_DOC_ID_LENGTH).
-  const stored = entries.filter(([id]) => withinIdLength(id));
-  const found = await reader.getMany(stored.map(([id]) => docKey(id)));
-  let k = 0;
-  const values = stored.length === entries.length ? found : entries.map(([id]) => (withinIdLength(id) ? found[k++] : undefined));
+  checkLongIds(entries.map(([id]) => id));
+  const values = await reader.getMany(entries.map(([id]) => docKey(id)));
   const out = new Map<string, RevsDiffEntry>();
   entries.forEach(([id, revs], i) => {
     const v = values[i];
