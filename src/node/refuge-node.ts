@@ -13,7 +13,7 @@ import { MemoryRefStore, type RefStore } from '../refs/store.ts';
 import { BlobAddTracker } from '../gc/ages.ts';
 import { MemoryPinStore, type PinStore } from '../gc/pins.ts';
 import { attachDesign, type DbDesign } from '../design/index.ts';
-import { hashUserPasswords } from './user-passwords.ts';
+import { hashStoredPasswords, hashUserPasswords } from './user-passwords.ts';
 import { validateUserDoc } from './user-docs.ts';
 import { ownReplicatorDocs, validateReplicatorDoc } from './replicator-docs-rules.ts';
 import { DbUpdates, type DbUpdateRow, type DbUpdatesOptions } from './db-updates.ts';
@@ -256,6 +256,9 @@ export class RefugeNode {
       ...(this.options.sandbox && { sandbox: this.options.sandbox }),
       openIndexStore: () => this.options.engine.open({ location: this.indexLocation(name) }),
     });
+    // Versions before passwords were hashed stored them as written: hashed now, so those users
+    // log in (login takes the derived key only) and no password stays in clear in the database.
+    if (name === '_users') await hashStoredPasswords(db).catch(() => undefined);
     return { db, design };
   }
 

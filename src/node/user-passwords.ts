@@ -2,7 +2,7 @@
 // stored with CouchDB's PBKDF2 fields instead (as CouchDB's before_doc_update does), so the same
 // document replicated to a CouchDB lets that user log in there. Portable: WebCrypto only.
 
-import type { Doc } from '../documents/index.ts';
+import type { Database, Doc } from '../documents/index.ts';
 
 /** CouchDB 3.4's defaults: PBKDF2 with HMAC-SHA-256, 600,000 iterations, a 32-byte key. */
 export const PBKDF2_ITERATIONS = 600_000;
@@ -44,4 +44,17 @@ export async function withHashedPassword(doc: unknown, iterations = PBKDF2_ITERA
 /** The `_users` database's write preparation: every user document's password hashed. */
 export function hashUserPasswords(iterations = PBKDF2_ITERATIONS): (docs: readonly unknown[]) => Promise<unknown[]> {
   return (docs) => Promise.all(docs.map((d) => withHashedPassword(d, iterations)));
+}
+
+/**
+ * Rewrites the user documents of `db` that hold a clear `password` (written by a version that did
+ * not hash them), through the database's own write preparation, which hashes it. Documents its
+ * rules refuse stay as they are. Answers how many were rewritten.
+ */
+export async function hashStoredPasswords(db: Database): Promise<number> {
+  const rows = (await db.allDocs({ startkey: USER_PREFIX, endkey: `${USER_PREFIX}\uffff`, includeDocs: true })).rows;
+  const clear = rows.map((r) => r.doc).filter((d): d is Doc => d != null && typeof (d as Doc).password === 'string');
+  if (clear.length === 0) return 0;
+  const written = await db.bulkDocs(clear);
+  return written.filter((r) => 'ok' in r).length;
 }

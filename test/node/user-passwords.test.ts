@@ -39,3 +39,24 @@ test('_users keeps PBKDF2 fields, never the password, whether written by put, bu
   await notes.put({ _id: 'org.couchdb.user:bob', password: 'plain' });
   assert.equal((await notes.get('org.couchdb.user:bob')).password, 'plain');
 });
+
+test('a _users written by a version that stored passwords in clear is hashed when the node opens it: no clear password stays, the user logs in', async (t) => {
+  const { tempDir } = await import('../helpers/db.ts');
+  const dir = await tempDir('refuge-users-upgrade-');
+  let node = await openNode({ dataDir: dir.path, durability: 'fast' });
+  t.after(async () => {
+    await node.close();
+    await dir.cleanup();
+  });
+  const users = await node.createDb('_users');
+  // What an older version stored: the document as written, its password in clear.
+  users.setWritePreparation(undefined);
+  await users.put({ _id: 'org.couchdb.user:bob', name: 'bob', type: 'user', roles: ['team'], password: 'bobpw' });
+  assert.equal((await users.get('org.couchdb.user:bob')).password, 'bobpw');
+  await node.close();
+  node = await openNode({ dataDir: dir.path, durability: 'fast' });
+  const doc = await (await node.db('_users')).get('org.couchdb.user:bob');
+  assert.equal(doc.password, undefined);
+  assert.deepEqual(doc.roles, ['team']);
+  assert.equal(doc.derived_key, pbkdf2Sync('bobpw', Buffer.from(doc.salt as string, 'utf8'), doc.iterations as number, 32, 'sha256').toString('hex'));
+});
