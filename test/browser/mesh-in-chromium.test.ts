@@ -159,9 +159,16 @@ test('two tabs in two Chromiums sync with each other through a hub: neither list
   const inB = await b.page.evaluate(async (aId: string) => {
     const { tab, otherUp } = globalThis as any;
     await otherUp;
+    // The pull may have run before this listens (a loaded machine): a `notes` already here will do.
     const db = await new Promise<any>((resolve) => {
       const off = tab.sync.on('paused', (e: { db: string; error?: unknown; progress: { docsWritten: number } }) => {
         if (e.db === 'notes' && e.error === undefined && e.progress.docsWritten > 0) {
+          off();
+          resolve(tab.node.db('notes'));
+        }
+      });
+      void tab.node.exists('notes').then((here: boolean) => {
+        if (here) {
           off();
           resolve(tab.node.db('notes'));
         }
