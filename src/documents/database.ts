@@ -300,7 +300,7 @@ export class Database extends DatabaseWrites {
   /** Mango `_find`: exact results, using the path index where a clause allows. */
   async find(request: FindRequest): Promise<FindResult> {
     await this.settle();
-    const parsed = parseFind(request, this.pathIndexState());
+    const parsed = parseFind(request, this.pathIndexState(), this.core.state.docCount);
     return this.withSnapshot((snap) =>
       executeFind(snap, parsed, {
         conflicts: request.conflicts,
@@ -313,7 +313,7 @@ export class Database extends DatabaseWrites {
   /** Mango `_explain`: which index scan `find` would use, and why. */
   async explain(request: FindRequest & { useIndex?: unknown; update?: boolean }): Promise<ReturnType<typeof explainFind>> {
     this.check();
-    return explainFind(this.core.name, parseFind(request, this.pathIndexState()), request);
+    return explainFind(this.core.name, parseFind(request, this.pathIndexState(), this.core.state.docCount), request);
   }
 
   private pathIndexState(): PathIndexState {

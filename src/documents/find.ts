@@ -101,11 +101,28 @@ export function parseFindOptions(req: FindRequest): Omit<ParsedFind, 'plan'> {
   return { selector, sort, fields, limit: Math.min(limit, MAX_LIMIT), skip: ownSkip + bookmark.offset, bookmark };
 }
 
-export function parseFind(req: FindRequest, pathIndex: PathIndexState): ParsedFind {
+/**
+ * An equality scan of more values than this share of the documents reads fewer of them by scanning
+ * them all: each value is one index lookup (~0.1 ms), each document in a full scan a few µs. A
+ * `$in` of 20,000 values on a 10-document database took 2.2 s through the index.
+ */
+const LOOKUPS_PER_DOC = 1 / 16;
+const MIN_LOOKUPS = 64;
+
+function cheaperThanScan(plan: FindPlan, docCount: number): FindPlan {
+  const scan = plan.scan;
+  if (scan?.kind !== 'eq' || scan.values.length <= Math.max(MIN_LOOKUPS, docCount * LOOKUPS_PER_DOC)) return plan;
+  return { scan: null, sortedByIndex: false, reason: `full scan: ${scan.values.length} values to look up on ${scan.path} cost more than reading the ${docCount} documents` };
+}
+
+/** `docCount` (the live documents) decides between many index lookups and one scan of every document. */
+export function parseFind(req: FindRequest, pathIndex: PathIndexState, docCount = Infinity): ParsedFind {
   const { selector, sort, fields, limit, skip, bookmark } = parseFindOptions(req);
+  // allow_fallback: false asks for the index whatever it costs.
+  const indexed = (p: FindPlan) => (req.allowFallback === false ? p : cheaperThanScan(p, docCount));
   const plan: FindPlan =
     pathIndex === 'ready'
-      ? planFind(selector, sort)
+      ? indexed(planFind(selector, sort))
       : {
           scan: null,
           sortedByIndex: false,

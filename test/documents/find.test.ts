@@ -100,6 +100,14 @@ for (const engine of ENGINES) {
       const ex = await db.explain({ selector: { city: 'Moscow', age: { $gt: 1 } } });
       assert.equal(ex.index.name, '_path_index');
       assert.match(ex.reason, /eq on city/);
+      // An $in of more values than a sixteenth of the documents (and 64) reads them all instead of
+      // looking each value up; the same answer either way. allow_fallback: false keeps the index.
+      const many = { selector: { name: { $in: ['Eve', 'Cid', ...Array.from({ length: 100 }, (_, i) => `nobody${i}`)] } } };
+      assert.equal((await db.explain(many)).index.name, '_all_docs');
+      assert.match((await db.explain(many)).reason, /102 values to look up on name/);
+      assert.deepEqual(await ids(many), ['p3', 'p5']);
+      assert.equal((await db.explain({ ...many, allowFallback: false })).index.name, '_path_index');
+      assert.equal((await db.explain({ selector: { name: { $in: ['Eve', 'Cid'] } } })).index.name, '_path_index');
       const full = await db.explain({ selector: { $or: [{ a: 1 }, { b: 2 }] } });
       assert.equal(full.index.name, '_all_docs');
       const stats = await db.find({ selector: { city: 'Moscow' }, executionStats: true });
