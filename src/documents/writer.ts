@@ -170,8 +170,9 @@ export class Writer {
       },
       (err: unknown) => {
         this.recovering = undefined;
-        // A refusal before closing (no room yet) leaves storage open; anything else may not have.
-        if (!isRefugeError(err, 'internal') || !/^still out of space/.test(err.reason)) this.closedByRecovery = true;
+        // `unavailable` is a reopen refused before closing anything (no room yet: KvStore.reopen);
+        // after any other failure storage may be closed.
+        if (!isRefugeError(err, 'unavailable')) this.closedByRecovery = true;
         throw new RefugeError('internal', `database ${this.core.name} failed to write and could not be opened again`, { cause: toRefugeError(err) });
       },
     );

@@ -119,7 +119,7 @@ async function checkRoomToReopen(location: string): Promise<void> {
   const need = logs + REOPEN_MARGIN;
   const fs = await statfs(location);
   const free = fs.bavail * fs.bsize;
-  if (free < need) throw new RefugeError('internal', `still out of space: ${free} bytes free where opening ${location} again needs about ${need}`);
+  if (free < need) throw new RefugeError('unavailable', `still out of space: ${free} bytes free where opening ${location} again needs about ${need}`);
 }
 
 const REOPEN_MARGIN = 4 * 1024 * 1024;

@@ -87,6 +87,7 @@ export interface KvStore extends KvReader {
    * Closes and opens the store again where it is, as the same object: what brings back an engine
    * that refuses every write after one failed (LevelDB after a full disk). Snapshots and scans
    * open at the time fail; `recoveryLoss` tells of this open. Present only where an engine can.
+   * Fails with `unavailable`, having closed nothing, when it cannot open again yet (no room).
    */
   reopen?(): Promise<void>;
   /** Deletes every entry in the range (all entries when omitted). */
