@@ -118,8 +118,10 @@ function cheaperThanScan(plan: FindPlan, docCount: number): FindPlan {
 /** `docCount` (the live documents) decides between many index lookups and one scan of every document. */
 export function parseFind(req: FindRequest, pathIndex: PathIndexState, docCount = Infinity): ParsedFind {
   const { selector, sort, fields, limit, skip, bookmark } = parseFindOptions(req);
-  // allow_fallback: false asks for the index whatever it costs.
-  const indexed = (p: FindPlan) => (req.allowFallback === false ? p : cheaperThanScan(p, docCount));
+  // allow_fallback: false asks for the index whatever it costs. A bookmark keeps the read its first
+  // page chose, though the count has moved since: an index read's bookmark is no anchor in a scan.
+  const place = bookmark.place?.kind;
+  const indexed = (p: FindPlan) => (req.allowFallback === false || place === 'index' ? p : cheaperThanScan(p, place === 'docs' ? 0 : docCount));
   const plan: FindPlan =
     pathIndex === 'ready'
       ? indexed(planFind(selector, sort))

@@ -64,6 +64,27 @@ for (const engine of ENGINES) {
       }
     });
 
+    test('an $in read pages on with its bookmark whichever read it began with, though the count of documents moved since', async (t) => {
+      const { db, cleanup } = await freshDb(engine);
+      t.after(cleanup);
+      const make = (from: number, n: number) => Array.from({ length: n }, (_, i) => ({ _id: `d${String(from + i).padStart(5, '0')}`, n: from + i }));
+      await db.bulkDocs(make(0, 2000));
+      const q = { selector: { n: { $in: Array.from({ length: 100 }, (_, i) => i) } }, limit: 5 };
+      const ids = (r: { docs: Array<{ _id?: string }> }) => r.docs.map((d) => d._id);
+      // Begun through the index (100 values, 2,000 documents); the count then falls under the threshold.
+      const first = await db.find(q);
+      assert.deepEqual(ids(first), ['d00000', 'd00001', 'd00002', 'd00003', 'd00004']);
+      const removed = await db.allDocs({ startkey: 'd01000', endkey: 'd01999' });
+      await db.bulkDocs(removed.rows.map((r) => ({ _id: r.id, _rev: r.value.rev, _deleted: true })));
+      assert.equal((await db.explain(q)).index.name, '_all_docs');
+      assert.deepEqual(ids(await db.find({ ...q, bookmark: first.bookmark })), ['d00005', 'd00006', 'd00007', 'd00008', 'd00009']);
+      // Begun by a scan (1,000 documents); the count then rises over it.
+      const scanned = await db.find(q);
+      await db.bulkDocs(make(5000, 2000));
+      assert.equal((await db.explain(q)).index.name, '_path_index');
+      assert.deepEqual(ids(await db.find({ ...q, bookmark: scanned.bookmark })), ['d00005', 'd00006', 'd00007', 'd00008', 'd00009']);
+    });
+
     test('Mango find: operators, sort, fields, limit/skip/bookmark, explain', async (t) => {
       const { db, cleanup } = await freshDb(engine);
       t.after(cleanup);
