@@ -46,18 +46,40 @@ export function hashUserPasswords(iterations = PBKDF2_ITERATIONS): (docs: readon
   return (docs) => Promise.all(docs.map((d) => withHashedPassword(d, iterations)));
 }
 
+/** Marks a `_users` database whose stored passwords were hashed (see hashStoredPasswords). */
+const HASHED_MARK = '_local/refuge-passwords-hashed';
+
 /**
- * Rewrites the user documents of `db` that hold a clear `password` (written by a version that did
- * not hash them), through the database's own write preparation, which hashes it. Documents its
- * rules refuse stay as they are. Answers how many were rewritten.
+ * Once per `_users` database: rewrites every revision that holds a clear `password` (written by a
+ * version that did not hash them) through the database's own write preparation, which hashes it,
+ * then compacts the revisions that held them away. Leaves are rewritten on their own branch
+ * (losing conflicts too); a deleted one becomes a tombstone without a body. Documents its rules
+ * refuse stay as they are. Marked done, so a database reopened later costs no second pass.
+ * Answers how many revisions were rewritten.
  */
 export async function hashStoredPasswords(db: Database): Promise<number> {
-  const rows = (await db.allDocs({ startkey: USER_PREFIX, endkey: `${USER_PREFIX}\uffff`, includeDocs: true })).rows;
-  const clear = rows.map((r) => r.doc).filter((d): d is Doc => d != null && typeof (d as Doc).password === 'string');
-  if (clear.length === 0) return 0;
-  const written = await db.bulkDocs(clear);
-  const hashed = written.filter((r) => 'ok' in r).length;
-  // The revisions that held them keep their bodies until a compaction: done now.
+  if (await db.get(HASHED_MARK).then(() => true, () => false)) return 0;
+  const ids = new Set<string>();
+  for (const row of (await db.changes()).results) if (row.id.startsWith(USER_PREFIX)) ids.add(row.id);
+  const edits: Doc[] = [];
+  // A deleted leaf takes no new edit (a conflict): a child tombstone without a body is added as a
+  // replicated revision instead.
+  const tombstones: Doc[] = [];
+  for (const id of ids) {
+    for (const leaf of await db.getOpenRevs(id, 'all')) {
+      if (!('ok' in leaf) || typeof leaf.ok.password !== 'string') continue;
+      if (leaf.ok._deleted !== true) edits.push(leaf.ok);
+      else {
+        const [gen, parent] = leaf.ok._rev!.split('-') as [string, string];
+        const child = hex(crypto.getRandomValues(new Uint8Array(16)));
+        tombstones.push({ _id: id, _rev: `${Number(gen) + 1}-${child}`, _deleted: true, _revisions: { start: Number(gen) + 1, ids: [child, parent] } });
+      }
+    }
+  }
+  const ok = (results: ReadonlyArray<object>) => results.filter((r) => 'ok' in r).length;
+  const hashed =
+    (edits.length === 0 ? 0 : ok(await db.bulkDocs(edits))) + (tombstones.length === 0 ? 0 : ok(await db.bulkDocs(tombstones, { newEdits: false })));
   if (hashed > 0) await db.compact();
+  await db.putLocal({ _id: HASHED_MARK, hashed });
   return hashed;
 }

@@ -75,7 +75,7 @@ for (const engine of ENGINES) {
       const first = await db.find(q);
       assert.deepEqual(ids(first), ['d00000', 'd00001', 'd00002', 'd00003', 'd00004']);
       const removed = await db.allDocs({ startkey: 'd01000', endkey: 'd01999' });
-      await db.bulkDocs(removed.rows.map((r) => ({ _id: r.id, _rev: r.value.rev, _deleted: true })));
+      await db.bulkDocs(removed.rows.map((r) => ({ _id: r.id, _rev: r.value!.rev, _deleted: true })));
       assert.equal((await db.explain(q)).index.name, '_all_docs');
       assert.deepEqual(ids(await db.find({ ...q, bookmark: first.bookmark })), ['d00005', 'd00006', 'd00007', 'd00008', 'd00009']);
       // Begun by a scan (1,000 documents); the count then rises over it.

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pbkdf2Sync } from 'node:crypto';
 import { openNode } from '../../src/node/index.ts';
+import { isRefugeError } from '../../src/errors/index.ts';
 import { derivedKey, withHashedPassword } from '../../src/node/user-passwords.ts';
 
 test('the derived key is PBKDF2-SHA-256 over the salt as text, as CouchDB computes it', async () => {
@@ -53,14 +54,36 @@ test('a _users written by a version that stored passwords in clear is hashed whe
   users.setWritePreparation(undefined);
   await users.put({ _id: 'org.couchdb.user:bob', name: 'bob', type: 'user', roles: ['team'], password: 'bobpw' });
   assert.equal((await users.get('org.couchdb.user:bob')).password, 'bobpw');
+  // A losing conflict and a deleted user holding theirs too.
+  const bobConflict = { _id: 'org.couchdb.user:bob', _rev: '1-00000000000000000000000000000001', name: 'bob', type: 'user', roles: [], password: 'conflictpw' };
+  await users.bulkDocs([bobConflict], { newEdits: false });
+  const gone = await users.put({ _id: 'org.couchdb.user:gone', name: 'gone', type: 'user', roles: [], password: 'x' });
+  await users.bulkDocs([{ _id: 'org.couchdb.user:gone', _rev: gone.rev, _deleted: true, password: 'delpw' }]);
+  // An older version's database has no mark of the pass done (this one was marked when created).
+  await users.removeLocal('_local/refuge-passwords-hashed');
   await node.close();
   node = await openNode({ dataDir: dir.path, durability: 'fast' });
-  const doc = await (await node.db('_users')).get('org.couchdb.user:bob');
-  assert.equal(doc.password, undefined);
-  assert.deepEqual(doc.roles, ['team']);
-  assert.equal(doc.derived_key, pbkdf2Sync('bobpw', Buffer.from(doc.salt as string, 'utf8'), doc.iterations as number, 32, 'sha256').toString('hex'));
-  // Nor in the revision before: its body is compacted away.
-  const history = await (await node.db('_users')).get('org.couchdb.user:bob', { revsInfo: true });
-  const older = (history._revs_info as Array<{ rev: string; status: string }>).find((r) => r.rev.startsWith('1-'));
-  assert.equal(older?.status, 'missing');
+  // Each of bob's leaves holds the derived key of its own password (the conflict's too).
+  for (const leaf of await (await node.db('_users')).getOpenRevs('org.couchdb.user:bob', 'all')) {
+    assert.ok('ok' in leaf);
+    const doc = leaf.ok;
+    assert.equal(doc.password, undefined);
+    const password = (doc.roles as string[]).includes('team') ? 'bobpw' : 'conflictpw';
+    assert.equal(doc.derived_key, pbkdf2Sync(password, Buffer.from(doc.salt as string, 'utf8'), doc.iterations as number, 32, 'sha256').toString('hex'));
+  }
+  // Nor in any other revision: no leaf holds one, and the bodies before are compacted away.
+  const db = await node.db('_users');
+  for (const id of ['org.couchdb.user:bob', 'org.couchdb.user:gone']) {
+    for (const leaf of await db.getOpenRevs(id, 'all')) {
+      assert.ok('ok' in leaf);
+      assert.equal(leaf.ok.password, undefined, `${id} ${leaf.ok._rev}`);
+      const { start, ids } = (await db.get(id, { rev: leaf.ok._rev!, revs: true }))._revisions as { start: number; ids: string[] };
+      for (let i = 1; i < ids.length; i++) {
+        await assert.rejects(db.get(id, { rev: `${start - i}-${ids[i]}` }), (e: unknown) => isRefugeError(e, 'not_found'), `${id} ${start - i}-${ids[i]}`);
+      }
+    }
+  }
+  assert.equal((await db.getOpenRevs('org.couchdb.user:bob', 'all')).length, 2, 'the conflict is kept, hashed');
+  // Done once: marked, so a later open makes no second pass.
+  assert.equal(((await db.get('_local/refuge-passwords-hashed')) as { hashed?: number }).hashed, 3);
 });
