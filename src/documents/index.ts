@@ -27,7 +27,7 @@ export {
 export { computeRev } from './rev-id.ts';
 export { servedContentType } from './attachments.ts';
 export { canonicalJson } from './canonical-json.ts';
-export { isSystemDbName, splitDoc, validateDbName, validateDocId } from './validate.ts';
+export { HASHED_LENGTH, isSystemDbName, splitDoc, validateDbName, validateDocId } from './validate.ts';
 export { IdGenerator, randomUuid } from './ids.ts';
 export { CommitSignal, liveChanges, type FeedSource } from './subscription.ts';
 export { changeRowJson } from './changes.ts';

@@ -58,7 +58,8 @@ export function validateDbName(name: unknown): string {
  * before keeps what it holds).
  */
 export const LONG_IDS_ALLOWED = 64;
-const HASHED_LENGTH = 16_383;
+/** V8's String::kMaxHashCalcLength: strings longer than this hash by their length alone. */
+export const HASHED_LENGTH = 16_383;
 
 /** Refuses a request naming more than LONG_IDS_ALLOWED ids past V8's hashing length (see above). */
 export function checkLongIds(ids: Iterable<unknown>): void {

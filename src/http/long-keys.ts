@@ -3,13 +3,12 @@
 // them, a 64 MB body, held the event loop for 11 s). Bodies too small to hold enough for that are
 // not scanned; larger ones may hold at most LONG_KEYS_ALLOWED such keys.
 
+import { HASHED_LENGTH } from '../documents/index.ts';
 import { RefugeError } from '../errors/index.ts';
 
 /** Below this, a body holds at most ~250 such keys: well under a second of parsing. */
 export const LONG_KEY_SCAN_FROM = 4 * 1024 * 1024;
 export const LONG_KEYS_ALLOWED = 64;
-/** V8's String::kMaxHashCalcLength: longer strings hash by length. */
-const HASHED_LENGTH = 16_383;
 
 const BACKSLASH = 0x5c;
 const COLON = 0x3a;
