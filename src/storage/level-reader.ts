@@ -31,35 +31,107 @@ export function admitsEmptyKey(range: KvRange): boolean {
   return range.lte !== undefined || range.lt !== '';
 }
 
+/**
+ * A store's reopens (KvStore.reopen) as its reads see them. Closing the engine fails whatever read
+ * is under way, and a read begun meanwhile: such a read is made again once storage is open, and a
+ * scan goes on after the last entry it gave, so a reopen costs a reader nothing but a wait.
+ */
+export class ReopenWatch {
+  /** Counts reopens begun. */
+  private epoch = 0;
+  private running: Promise<void> | undefined;
+
+  async run(reopen: () => Promise<void>): Promise<void> {
+    this.epoch++;
+    const p = reopen();
+    this.running = p;
+    try {
+      await p;
+    } finally {
+      if (this.running === p) this.running = undefined;
+    }
+  }
+
+  /** What a read notes as it begins (see mayRetry). */
+  get now(): number {
+    return this.epoch;
+  }
+
+  /**
+   * For a read begun at `since` that failed: waits out a reopen under way, and answers whether one
+   * runs or ran since the read began (then the failure may be the reopen's: the read is made again).
+   */
+  async mayRetry(since: number): Promise<boolean> {
+    if (this.epoch === since && this.running === undefined) return false;
+    await this.running?.catch(() => undefined);
+    return true;
+  }
+}
+
 export class LevelReader {
+  /** The reopen the snapshot was taken after (see renew). */
+  private snapEpoch: number;
+
   constructor(
     protected readonly db: Db,
-    protected readonly snap: AbstractSnapshot | undefined,
-  ) {}
+    protected snap: AbstractSnapshot | undefined,
+    /** The store's reopens, which its reads and snapshots outlive. */
+    protected readonly watch?: ReopenWatch,
+  ) {
+    this.snapEpoch = watch?.now ?? 0;
+  }
 
-  async get(key: string): Promise<string | undefined> {
-    try {
-      return await this.db.get(key, this.snap ? { snapshot: this.snap } : {});
-    } catch (err) {
-      throw wrapFailure(err, 'get');
-    }
+  get(key: string): Promise<string | undefined> {
+    return this.read('get', () => this.db.get(key, this.snap ? { snapshot: this.snap } : {}));
   }
 
   async getMany(keys: readonly string[]): Promise<(string | undefined)[]> {
     if (keys.length === 0) return [];
+    return this.read('getMany', () => this.db.getMany(keys as string[], this.snap ? { snapshot: this.snap } : {}));
+  }
+
+  private async read<T>(what: string, op: () => Promise<T>): Promise<T> {
+    const since = this.watch?.now ?? 0;
     try {
-      return await this.db.getMany(keys as string[], this.snap ? { snapshot: this.snap } : {});
+      return await op();
     } catch (err) {
-      throw wrapFailure(err, 'getMany');
+      if (!(await this.outlived(since))) throw wrapFailure(err, what);
+    }
+    try {
+      return await op();
+    } catch (err) {
+      throw wrapFailure(err, what);
     }
   }
 
+  /**
+   * For a read begun at `since` that failed: true when a reopen ran since (see ReopenWatch), once
+   * it is over. A snapshot the reopen ended is replaced by one taken now: the reader goes on with
+   * storage as it stands after the reopen (what a failed write left, and writes since), not the
+   * view it began with, which the engine no longer has.
+   */
+  private outlived = async (since: number): Promise<boolean> => {
+    const watch = this.watch;
+    if (!watch || !(await watch.mayRetry(since))) return false;
+    if (this.snap && this.snapEpoch !== watch.now) {
+      this.snapEpoch = watch.now;
+      try {
+        this.snap = this.db.snapshot();
+      } catch {
+        // Storage did not open again: the read made again fails as closed.
+      }
+    }
+    return true;
+  };
+
   scan(range: KvRange, chunkSize = DEFAULT_CHUNK): AsyncIterableIterator<Array<[string, string]>> {
-    return readAhead(() => this.db.iterator(this.iteratorOptions(range)), chunk(chunkSize)) as AsyncIterableIterator<Array<[string, string]>>;
+    const open = (r: KvRange) => this.db.iterator(this.iteratorOptions(r));
+    return readAhead(open, range, chunk(chunkSize), (entry) => (entry as [string, string])[0], this.watch, this.outlived) as AsyncIterableIterator<Array<[string, string]>>;
   }
 
   scanKeys(range: KvRange, chunkSize = DEFAULT_CHUNK): AsyncIterableIterator<string[]> {
-    return readAhead(() => this.db.keys(this.iteratorOptions(range)), chunk(chunkSize)) as AsyncIterableIterator<string[]>;
+    const open = (r: KvRange) => this.db.keys(this.iteratorOptions(r));
+    return readAhead(open, range, chunk(chunkSize), (key) => key as string, this.watch, this.outlived) as AsyncIterableIterator<string[]>;
   }
 
   private iteratorOptions(range: KvRange): Record<string, unknown> {
@@ -69,23 +141,67 @@ export class LevelReader {
   }
 }
 
+/** The rest of `range` once `given` entries ending at `lastKey` were read from it. */
+function rangeAfter(range: KvRange, lastKey: string, given: number): KvRange {
+  const rest: KvRange = { ...range };
+  if (range.reverse) {
+    delete rest.lte;
+    rest.lt = lastKey;
+  } else {
+    delete rest.gte;
+    rest.gt = lastKey;
+  }
+  if (range.limit !== undefined && range.limit >= 0) rest.limit = range.limit - given;
+  return rest;
+}
+
 /** What scan and scanKeys need of an abstract-level entry or key iterator. */
 interface ChunkIterator {
   nextv(size: number): Promise<unknown[]>;
   close(): Promise<void>;
 }
 
-/** An iterator's chunks, each next one read (on the engine's thread) while the caller works on this one. */
-async function* readAhead(open: () => ChunkIterator, size: number): AsyncIterableIterator<unknown[]> {
+/**
+ * An iterator's chunks, each next one read (on the engine's thread) while the caller works on this
+ * one. Failed by a reopen of the store (see ReopenWatch), it goes on from after the last entry given.
+ */
+async function* readAhead(
+  open: (range: KvRange) => ChunkIterator,
+  range: KvRange,
+  size: number,
+  keyOf: (item: unknown) => string,
+  watch: ReopenWatch | undefined,
+  outlived: (since: number) => Promise<boolean>,
+): AsyncIterableIterator<unknown[]> {
   let it: ChunkIterator | undefined;
   let ahead: Promise<unknown[]> | undefined;
-  try {
-    it = open();
+  let given = 0;
+  let lastKey: string | undefined;
+  let since = watch?.now ?? 0;
+  const start = () => {
+    since = watch?.now ?? 0;
+    it = open(lastKey === undefined ? range : rangeAfter(range, lastKey, given));
     ahead = it.nextv(size);
+  };
+  try {
+    if (range.limit === 0) return;
     for (;;) {
-      const items = await ahead;
+      let items: unknown[];
+      try {
+        if (ahead === undefined) start();
+        items = await ahead!;
+      } catch (err) {
+        ahead = undefined;
+        if (!(await outlived(since))) throw err;
+        await it?.close().catch(() => undefined);
+        it = undefined;
+        if (range.limit !== undefined && range.limit >= 0 && given >= range.limit) return;
+        continue;
+      }
       if (items.length === 0) return;
-      ahead = it.nextv(size);
+      given += items.length;
+      lastKey = keyOf(items[items.length - 1]);
+      ahead = it!.nextv(size);
       yield items;
     }
   } catch (err) {

@@ -3,7 +3,7 @@
 
 import { RefugeError } from '../errors/index.ts';
 import { checkOps, wellFormed, wrapFailure } from './level-checks.ts';
-import { admitsEmptyKey, DEFAULT_CHUNK, levelRange, LevelReader, LevelSnapshot, type Db } from './level-reader.ts';
+import { admitsEmptyKey, DEFAULT_CHUNK, levelRange, LevelReader, LevelSnapshot, ReopenWatch, type Db } from './level-reader.ts';
 import { SnapshotOverlays } from './snapshot-overlay.ts';
 import type { KvCapabilities, KvChain, KvOp, KvRange, KvSnapshot, KvStore, WriteOptions } from './types.ts';
 
@@ -48,17 +48,19 @@ export class LevelKvStore extends LevelReader implements KvStore {
       reopen?: () => Promise<string | undefined>;
     } = {},
   ) {
-    super(db, undefined);
+    const watch = extras.reopen ? new ReopenWatch() : undefined;
+    super(db, undefined, watch);
     if (extras.recoveryLoss !== undefined) this.recoveryLoss = extras.recoveryLoss;
     const reopen = extras.reopen;
-    if (reopen) {
-      this.reopen = async () => {
-        try {
-          this.recoveryLoss = await reopen();
-        } catch (err) {
-          throw wrapFailure(err, 'reopen');
-        }
-      };
+    if (reopen && watch) {
+      this.reopen = () =>
+        watch.run(async () => {
+          try {
+            this.recoveryLoss = await reopen();
+          } catch (err) {
+            throw wrapFailure(err, 'reopen');
+          }
+        });
     }
     if (!db.supports.explicitSnapshots) this.overlays = new SnapshotOverlays(this);
     if (extras.batchWritten) this.batchWritten = extras.batchWritten;
@@ -185,7 +187,7 @@ export class LevelKvStore extends LevelReader implements KvStore {
       return this.overlays.snapshot();
     }
     try {
-      return new LevelSnapshot(this.db, this.db.snapshot());
+      return new LevelSnapshot(this.db, this.db.snapshot(), this.watch);
     } catch (err) {
       throw wrapFailure(err, 'snapshot');
     }

@@ -85,8 +85,9 @@ export interface KvStore extends KvReader {
   compactRange?(range: { gte: string; lt: string }): Promise<void>;
   /**
    * Closes and opens the store again where it is, as the same object: what brings back an engine
-   * that refuses every write after one failed (LevelDB after a full disk). Snapshots and scans
-   * open at the time fail; `recoveryLoss` tells of this open. Present only where an engine can.
+   * that refuses every write after one failed (LevelDB after a full disk). Snapshots open at the
+   * time fail; the store's own reads under way or begun meanwhile wait and answer (a scan goes on
+   * after the last entry it gave); `recoveryLoss` tells of this open. Present only where an engine can.
    * Fails with `unavailable`, having closed nothing, when it cannot open again yet (no room).
    */
   reopen?(): Promise<void>;

@@ -538,6 +538,54 @@ export function runStorageConformance(
       await store.close(); // closing twice is harmless
     });
 
+    test('reopen, when offered, keeps the data, and reads under way or begun meanwhile answer as if it had not happened', async (t) => {
+      const { store } = await fresh();
+      if (!store.reopen) return t.skip('this engine does not reopen');
+      const data = new Map(Array.from({ length: 2000 }, (_, i) => [`k${String(i).padStart(5, '0')}`, `v${i}`] as [string, string]));
+      await store.batch(puts([...data]));
+      const all = modelScan(data, {});
+      for (const range of [{}, { reverse: true }, { gt: 'k00100', limit: 1500 }, { lte: 'k01900', reverse: true, limit: 700 }] as KvRange[]) {
+        const want = modelScan(data, range);
+        // Scans that took a chunk before the reopen began, entries and keys alike.
+        const scan = store.scan(range, 64)[Symbol.asyncIterator]();
+        const keys = store.scanKeys(range, 64)[Symbol.asyncIterator]();
+        const got: Array<[string, string]> = [...((await scan.next()).value as Array<[string, string]>)];
+        const gotKeys: string[] = [...((await keys.next()).value as string[])];
+        const reopening = store.reopen();
+        // Point reads made while it runs.
+        const during = [store.get('k00007'), store.getMany(['k01999', 'nope', 'k00000'])];
+        for (let r = await scan.next(); !r.done; r = await scan.next()) got.push(...r.value);
+        for (let r = await keys.next(); !r.done; r = await keys.next()) gotKeys.push(...r.value);
+        await reopening;
+        assert.equal(await during[0], 'v7');
+        assert.deepEqual(await during[1], ['v1999', undefined, 'v0']);
+        assert.deepEqual(got, want, `scan ${JSON.stringify(range)} across a reopen`);
+        assert.deepEqual(gotKeys, want.map(([k]) => k), `scanKeys ${JSON.stringify(range)} across a reopen`);
+      }
+      assert.deepEqual(await readScan(store, {}), all);
+      await store.batch(puts({ after: 'x' }));
+      assert.equal(await store.get('after'), 'x');
+    });
+
+    test('reopen, when offered: a snapshot it ends goes on with storage as the reopen left it', async (t) => {
+      const { store } = await fresh();
+      if (!store.reopen) return t.skip('this engine does not reopen');
+      const data = new Map(Array.from({ length: 1000 }, (_, i) => [`k${String(i).padStart(4, '0')}`, `v${i}`] as [string, string]));
+      await store.batch(puts([...data]));
+      const snap = store.snapshot();
+      try {
+        const scan = snap.scan({}, 50)[Symbol.asyncIterator]();
+        const got: Array<[string, string]> = [...((await scan.next()).value as Array<[string, string]>)];
+        await store.reopen();
+        for (let r = await scan.next(); !r.done; r = await scan.next()) got.push(...r.value);
+        assert.deepEqual(got, modelScan(data, {}));
+        assert.equal(await snap.get('k0999'), 'v999');
+        assert.deepEqual(await snap.getMany(['k0000', 'none']), ['v0', undefined]);
+      } finally {
+        await snap.close();
+      }
+    });
+
     if (opts.persistent) {
       test('data survives close and reopen of the same location', async () => {
         const { store, location } = await fresh();

@@ -55,6 +55,30 @@ describe('leveldb engine', () => {
     }
   });
 
+  test('reads begun while a reopen has the database closing wait for it and answer', async () => {
+    const raw: { db?: ClassicLevel<string, string> } = {};
+    const store = await leveldbEngine().open({ location: join(dir, 'closing') });
+    try {
+      await store.batch([{ type: 'put', key: 'a', value: '1' }, { type: 'put', key: 'b', value: '2' }]);
+      // The adapter's engine database, to make the reads at the moment it starts closing.
+      raw.db = (store as unknown as { db: ClassicLevel<string, string> }).db;
+      const reads: Array<Promise<unknown>> = [];
+      raw.db.once('closing', () => {
+        reads.push(store.get('a'), store.getMany(['b', 'c']));
+        reads.push((async () => {
+          const rows = [];
+          for await (const chunk of store.scan({})) rows.push(...chunk);
+          return rows;
+        })());
+      });
+      await store.reopen!();
+      assert.equal(reads.length, 3, 'the reads were made while closing');
+      assert.deepEqual(await Promise.all(reads), ['1', ['2', undefined], [['a', '1'], ['b', '2']]]);
+    } finally {
+      await store.close();
+    }
+  });
+
   test('creates its directory on open and destroy() deletes it', async () => {
     const engine = leveldbEngine({ cacheSize: 1024 * 1024, writeBufferSize: 1024 * 1024 });
     const location = join(dir, 'nested', 'db');
