@@ -31,7 +31,7 @@ export function accepts(accept: string | undefined, type: string): boolean {
 /**
  * The document of a `multipart/related` body with the bytes of every `follows` attachment put
  * inline (base64, decompressed when sent gzip-encoded): from there it is an ordinary JSON write.
- * Parts are matched by their Content-Disposition filename when they carry one, else in order.
+ * Parts are matched to the `follows` attachments in order, as CouchDB does (see matchParts).
  */
 export function docFromMultipart(body: Uint8Array, contentType: string | undefined, limit: number): Record<string, unknown> {
   const boundary = contentType ? getMultipartBoundary(contentType) : null;
@@ -63,18 +63,12 @@ export function docFromMultipart(body: Uint8Array, contentType: string | undefin
   const atts = (doc as { _attachments?: unknown })._attachments;
   if (atts === undefined) return doc as Record<string, unknown>;
   if (atts === null || typeof atts !== 'object' || Array.isArray(atts)) throw bad('_attachments must be an object');
-  const byName = new Map<string, MultipartPart>();
-  const unnamed: MultipartPart[] = [];
-  for (const p of rest) {
-    if (p.filename !== undefined && !byName.has(p.filename)) byName.set(p.filename, p);
-    else unnamed.push(p);
-  }
-  for (const [name, raw] of Object.entries(atts as Record<string, unknown>)) {
-    const att = raw as Record<string, unknown> | null;
-    if (att === null || typeof att !== 'object' || att.follows !== true) continue;
-    const part = byName.get(name) ?? unnamed.shift();
+  const follows = Object.entries(atts as Record<string, unknown>).filter(([, a]) => (a as { follows?: unknown } | null)?.follows === true);
+  const matched = matchParts(follows.map(([name]) => name), rest);
+  for (const [name, raw] of follows) {
+    const att = raw as Record<string, unknown>;
+    const part = matched.get(name);
     if (!part) throw bad(`attachment ${name} is marked follows but its part is missing`);
-    byName.delete(name);
     let bytes: Uint8Array = part.bytes;
     if (att.encoding === 'gzip') {
       try {
@@ -89,6 +83,29 @@ export function docFromMultipart(body: Uint8Array, contentType: string | undefin
     (atts as Record<string, unknown>)[name] = { ...kept, data: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('base64') };
   }
   return doc as Record<string, unknown>;
+}
+
+/** Attachment names JavaScript lists first, in numeric order, whatever their place in the JSON text. */
+const isIndexKey = (name: string) => /^(0|[1-9][0-9]{0,9})$/.test(name) && Number(name) < 2 ** 32 - 1;
+
+/**
+ * The part of each `follows` attachment. CouchDB takes them in the order the JSON names them and
+ * ignores the parts' filenames: its replicator writes a name there raw, quotes and backslashes
+ * unescaped, which no MIME parser reads back as written (matched by filename, two such names could
+ * swap their bytes). JavaScript keeps that order, except for names that are array indexes, which it
+ * lists first: with those, the filenames decide, if they name exactly the attachments that follow.
+ */
+function matchParts(names: readonly string[], parts: readonly MultipartPart[]): Map<string, MultipartPart> {
+  const out = new Map<string, MultipartPart>();
+  if (names.length > 1 && names.some(isIndexKey)) {
+    for (const p of parts) if (p.filename !== undefined && names.includes(p.filename) && !out.has(p.filename)) out.set(p.filename, p);
+    if (out.size === names.length && parts.length === names.length) return out;
+    out.clear();
+  }
+  names.forEach((name, i) => {
+    if (parts[i]) out.set(name, parts[i]!);
+  });
+  return out;
 }
 
 /** An attachment's bytes by digest (the node's blob store). */

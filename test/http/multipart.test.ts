@@ -10,9 +10,9 @@ import { startTestServer } from './server.ts';
 
 const CRLF = '\r\n';
 
-/** A multipart/related body: the JSON, then each attachment part (as CouchDB's replicator writes them). */
+/** A multipart/related body: the JSON (a string is sent as it is), then each attachment part (as CouchDB's replicator writes them). */
 function related(doc: unknown, parts: Array<{ name?: string; type: string; bytes: Buffer }>, boundary = 'e3b0c44298fc1c149afbf4c8996fb924'): { body: Buffer; type: string } {
-  const chunks: Buffer[] = [Buffer.from(`--${boundary}${CRLF}Content-Type: application/json${CRLF}${CRLF}${JSON.stringify(doc)}${CRLF}`)];
+  const chunks: Buffer[] = [Buffer.from(`--${boundary}${CRLF}Content-Type: application/json${CRLF}${CRLF}${typeof doc === 'string' ? doc : JSON.stringify(doc)}${CRLF}`)];
   for (const p of parts) {
     const disposition = p.name === undefined ? '' : `Content-Disposition: attachment; filename="${p.name}"${CRLF}`;
     chunks.push(Buffer.from(`--${boundary}${CRLF}${disposition}Content-Type: ${p.type}${CRLF}Content-Length: ${p.bytes.length}${CRLF}${CRLF}`), p.bytes, Buffer.from(CRLF));
@@ -37,10 +37,10 @@ test('a replicated multipart/related PUT stores the attachments that follow, gzi
       'pic.png': { content_type: 'image/png', revpos: 1, digest: 'md5-whatever', length: png.length, follows: true },
     },
   };
-  // Parts come in the order of _attachments; the names let them be matched whatever the order.
+  // Parts come in the order of _attachments, as CouchDB's replicator writes them.
   const { body, type } = related(doc, [
-    { name: 'pic.png', type: 'image/png', bytes: png },
     { name: 'notes.txt', type: 'text/plain', bytes: gzipSync(text) },
+    { name: 'pic.png', type: 'image/png', bytes: png },
   ]);
   const res = await fetch(`${s.url}/db/doc1?new_edits=false`, { method: 'PUT', headers: { 'content-type': type }, body });
   assert.equal(res.status, 201, await res.clone().text());
@@ -82,6 +82,33 @@ test('a replicated multipart/related PUT stores the attachments that follow, gzi
   const res2 = await fetch(`${s.url}/db/doc2`, { method: 'PUT', headers: { 'content-type': plain.type }, body: plain.body });
   assert.equal(res2.status, 201);
   assert.equal(await (await fetch(`${s.url}/db/doc2/x.bin`)).text(), 'xyz');
+});
+
+test('parts are the follows attachments in order, as CouchDB takes them: raw quotes and backslashes in their filenames swap nothing', async (t) => {
+  const s = await startTestServer();
+  t.after(s.close);
+  await fetch(`${s.url}/db`, { method: 'PUT' });
+  const put = async (id: string, names: string[], parts: Array<{ name?: string; data: string }>) => {
+    // Written by hand: the JSON text keeps the names' order even where a JavaScript object would not.
+    const atts = names.map((n, i) => `${JSON.stringify(n)}:{"follows":true,"content_type":"text/plain","length":${Buffer.byteLength(parts[i]!.data)}}`);
+    const { body, type } = related(`{"_id":${JSON.stringify(id)},"_attachments":{${atts.join(',')}}}`, parts.map((p) => ({ name: p.name, type: 'text/plain', bytes: Buffer.from(p.data) })));
+    const res = await fetch(`${s.url}/db/${id}`, { method: 'PUT', headers: { 'content-type': type }, body });
+    assert.equal(res.status, 201, `${id}: ${await res.clone().text()}`);
+  };
+  const att = async (id: string, name: string) => (await fetch(`${s.url}/db/${id}/${encodeURIComponent(name)}`)).text();
+  // CouchDB's replicator writes each name raw in `filename="..."`: a MIME parser reads `a"b` as `a`.
+  await put('swap', ['a"b', 'a'], [{ name: 'a"b', data: 'first!' }, { name: 'a', data: 'second' }]);
+  assert.equal(await att('swap', 'a"b'), 'first!');
+  assert.equal(await att('swap', 'a'), 'second');
+  await put('slash', ['x\\y', 'xy'], [{ name: 'x\\y', data: 'one' }, { name: 'xy', data: 'two' }]);
+  assert.equal(await att('slash', 'x\\y'), 'one');
+  assert.equal(await att('slash', 'xy'), 'two');
+  // A client naming its parts after local files.
+  await put('files', ['report.txt'], [{ name: '/home/me/draft-3.txt', data: 'report' }]);
+  assert.equal(await att('files', 'report.txt'), 'report');
+  // Names JavaScript reorders (array indexes come first): the parts' filenames place them.
+  await put('indexes', ['b', '7', '1'], [{ name: 'b', data: 'bee' }, { name: '7', data: 'seven' }, { name: '1', data: 'one' }]);
+  assert.deepEqual([await att('indexes', 'b'), await att('indexes', '7'), await att('indexes', '1')], ['bee', 'seven', 'one']);
 });
 
 test("open_revs as multipart/mixed carries each revision's attachment bytes; attachments=true as multipart/related", async (t) => {
