@@ -77,11 +77,12 @@ export async function inlineBulkGet(
   attachments: boolean,
   histories: boolean,
   blobs: BlobStore | undefined,
+  follow = false,
 ): Promise<void> {
   for (let i = 0; i < result.results.length; i++) {
     for (const d of result.results[i]!.docs) {
       if (!('ok' in d)) continue;
-      if (attachments || since[i] !== undefined) await inlineSince(d.ok, blobs, since[i]);
+      if (attachments || since[i] !== undefined) await inlineSince(d.ok, blobs, since[i], follow);
       if (histories) delete d.ok._revisions;
     }
   }

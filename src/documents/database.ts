@@ -182,13 +182,14 @@ export class Database extends DatabaseWrites {
     return out;
   }
 
-  async bulkGet(requests: readonly BulkGetRequest[], options: { revs?: boolean; latest?: boolean; attachments?: boolean } = {}): Promise<BulkGetResult> {
+  /** `attachmentsFollow`: attachments sent are `follows` stubs (their bytes go after the JSON, as in a multipart answer). */
+  async bulkGet(requests: readonly BulkGetRequest[], options: { revs?: boolean; latest?: boolean; attachments?: boolean; attachmentsFollow?: boolean } = {}): Promise<BulkGetResult> {
     await this.settle();
     if (!Array.isArray(requests)) throw new RefugeError('bad_request', '`docs` must be an array');
     const since = bulkAttsSince(requests);
     const histories = !options.revs && since.some((s) => s !== undefined);
     const result = await this.withSnapshot((snap) => bulkGet(snap, requests, histories ? { ...options, revs: true } : options));
-    await inlineBulkGet(result, since, options.attachments === true, histories, this.options.blobs);
+    await inlineBulkGet(result, since, options.attachments === true, histories, this.options.blobs, options.attachmentsFollow === true);
     return result;
   }
 

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { MultipartParseError, getMultipartBoundary, parseMultipart, type MultipartPart } from '@remix-run/multipart-parser';
-import { servedContentType } from '../documents/index.ts';
+import { servedContentType, type BulkGetResult } from '../documents/index.ts';
 import { RefugeError } from '../errors/index.ts';
 
 const bad = (reason: string, cause?: unknown) => new RefugeError('bad_request', reason, cause === undefined ? undefined : { cause });
@@ -178,6 +178,39 @@ export function openRevsMixed(values: readonly unknown[], open: BlobSource): { c
     yield Buffer.from(`--${boundary}--`);
   }
   return { contentType: `multipart/mixed; boundary="${boundary}"`, body: Readable.from(parts()) };
+}
+
+/**
+ * CouchDB's `_bulk_get` answer for an Accept of multipart only: one part per revision, in order.
+ * A document with attachments to follow is a `multipart/related` part (named by X-Doc-Id and
+ * X-Rev-Id, as CouchDB names it), one without a JSON part, an error a JSON part marked
+ * `error="true"`; attachment bytes are streamed as `relatedParts` streams them.
+ */
+export function bulkGetMultipart(results: BulkGetResult['results'], type: 'multipart/mixed' | 'multipart/related', open: BlobSource): { contentType: string; body: Readable } {
+  const boundary = newBoundary();
+  async function* parts(): AsyncGenerator<Buffer> {
+    for (const { docs } of results) {
+      for (const d of docs) {
+        if (!('ok' in d)) {
+          yield Buffer.from(`--${boundary}\r\nContent-Type: application/json; error="true"\r\n\r\n${JSON.stringify(d.error)}\r\n`);
+          continue;
+        }
+        if (!hasFollows(d.ok)) {
+          yield Buffer.from(`--${boundary}\r\nContent-Type: application/json\r\n\r\n${JSON.stringify(d.ok)}\r\n`);
+          continue;
+        }
+        const inner = newBoundary();
+        // An id is any string: one a header line cannot carry is left to the JSON, which names it too.
+        const { _id: id, _rev: rev } = d.ok;
+        const names = /[\u0000-\u001f\u007f]/.test(`${id}${rev}`) ? '' : `X-Doc-Id: ${id}\r\nX-Rev-Id: ${rev}\r\n`;
+        yield Buffer.from(`--${boundary}\r\n${names}Content-Type: multipart/related; boundary="${inner}"\r\n\r\n`);
+        yield* relatedParts(d.ok as Record<string, unknown>, inner, open);
+        yield CRLF;
+      }
+    }
+    yield Buffer.from(`--${boundary}--`);
+  }
+  return { contentType: `${type}; boundary="${boundary}"`, body: Readable.from(parts()) };
 }
 
 const NEUTRAL_HEADER = Buffer.from('X-Refuge-No-Headers: 1\r\n');

@@ -165,6 +165,53 @@ test("open_revs as multipart/mixed carries each revision's attachment bytes; att
   assert.ok(Buffer.from(attPart!.bytes).equals(data));
 });
 
+test('_bulk_get answers multipart to a client that takes it and not JSON: bytes after each document, errors marked', async (t) => {
+  const s = await startTestServer();
+  t.after(s.close);
+  await fetch(`${s.url}/db`, { method: 'PUT' });
+  const data = Buffer.from('bulk attached bytes');
+  const put = (await (
+    await fetch(`${s.url}/db/doc`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ v: 1, _attachments: { 'a.txt': { content_type: 'text/plain', data: data.toString('base64') } } }) })
+  ).json()) as { rev: string };
+  await fetch(`${s.url}/db/plain`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{"v":2}' });
+  const missing = '9-00000000000000000000000000000000';
+  const body = JSON.stringify({ docs: [{ id: 'doc', rev: put.rev }, { id: 'plain' }, { id: 'doc', rev: missing }] });
+  const ask = (accept: string) => fetch(`${s.url}/db/_bulk_get?revs=true&attachments=true`, { method: 'POST', headers: { 'content-type': 'application/json', accept }, body });
+
+  for (const type of ['multipart/mixed', 'multipart/related']) {
+    const res = await ask(type);
+    assert.equal(res.status, 200);
+    const outerType = res.headers.get('content-type')!;
+    assert.ok(outerType.startsWith(`${type}; boundary=`), outerType);
+    const parts = [...parseMultipart(new Uint8Array(await res.arrayBuffer()), { boundary: getMultipartBoundary(outerType)! })];
+    assert.equal(parts.length, 3);
+    // The document with an attachment: a multipart/related part, named as CouchDB names it.
+    assert.equal(parts[0]!.headers['x-doc-id'], 'doc');
+    assert.equal(parts[0]!.headers['x-rev-id'], put.rev);
+    const innerType = parts[0]!.headers['content-type']!;
+    assert.match(innerType, /^multipart\/related; boundary=/);
+    const [json, bytes] = [...parseMultipart(parts[0]!.bytes, { boundary: getMultipartBoundary(innerType)! })];
+    const doc = JSON.parse(json!.text) as { _rev: string; _revisions: { start: number }; _attachments: Record<string, Record<string, unknown>> };
+    assert.equal(doc._rev, put.rev);
+    assert.equal(doc._revisions.start, 1);
+    assert.equal(doc._attachments['a.txt']!.follows, true);
+    assert.equal(doc._attachments['a.txt']!.data, undefined);
+    assert.equal(bytes!.filename, 'a.txt');
+    assert.ok(Buffer.from(bytes!.bytes).equals(data));
+    assert.equal(parts[1]!.headers['content-type'], 'application/json');
+    assert.equal((JSON.parse(parts[1]!.text) as { v: number }).v, 2);
+    assert.equal(parts[2]!.headers['content-type'], 'application/json; error="true"');
+    assert.deepEqual(JSON.parse(parts[2]!.text), { id: 'doc', rev: missing, error: 'not_found', reason: 'missing' });
+  }
+  // A client that takes JSON too (PouchDB, fetch's */*) gets JSON, with the bytes inline.
+  for (const accept of ['application/json', '*/*', 'multipart/mixed, application/json']) {
+    const res = await ask(accept);
+    assert.match(res.headers.get('content-type')!, /^application\/json/, accept);
+    const got = (await res.json()) as { results: Array<{ docs: Array<{ ok?: { _attachments?: Record<string, { data?: string }> } }> }> };
+    assert.equal(got.results[0]!.docs[0]!.ok!._attachments!['a.txt']!.data, data.toString('base64'));
+  }
+});
+
 test('a multipart answer streams large attachments whole, and one whose bytes are gone is an error status, not a 200 cut short', async (t) => {
   const s = await startTestServer();
   t.after(s.close);
