@@ -23,6 +23,8 @@ export interface NodeSettings {
   corsCredentials?: 'on' | 'off';
   /** Databases kept open at once (CouchDB's max_dbs_open); idle ones past it are closed. */
   maxOpenDbs: number;
+  /** 'on' (default, as CouchDB's smoosh): compact written databases whose old revisions outweigh the rest. */
+  autoCompaction: 'on' | 'off';
   /** Blob store backend; default memory with the memory engine, otherwise fs in DATA/blobs. */
   blobBackend?: 'fs' | 'memory' | 's3';
   /** Largest blob accepted over HTTP (PUT/POST /_blobs, resumable uploads). */
@@ -58,6 +60,7 @@ const DEFAULTS: NodeSettings = {
   bodyLimit: DEFAULT_BODY_LIMIT,
   maxDocumentSize: 8_000_000,
   maxOpenDbs: DEFAULT_MAX_OPEN_DBS,
+  autoCompaction: 'on',
   blobLimit: 16 * 1024 ** 3,
   mesh: 'on',
 };
@@ -74,6 +77,7 @@ const ENV: Record<keyof NodeSettings, string> = {
   cors: 'REFUGE_CORS',
   corsCredentials: 'REFUGE_CORS_CREDENTIALS',
   maxOpenDbs: 'REFUGE_MAX_OPEN_DBS',
+  autoCompaction: 'REFUGE_AUTO_COMPACTION',
   blobBackend: 'REFUGE_BLOB_BACKEND',
   blobLimit: 'REFUGE_BLOB_LIMIT',
   blobS3Endpoint: 'REFUGE_BLOB_S3_ENDPOINT',
@@ -103,6 +107,7 @@ export const SETTING_HELP: Array<[flag: string, env: string, text: string]> = [
   ['--cors ORIGINS', ENV.cors, 'let web pages on these origins call the API: * or a comma-separated list (CORS; default off)'],
   ['--cors-credentials on|off', ENV.corsCredentials, 'let those pages send cookies and Basic credentials (default off)'],
   ['--max-open-dbs N', ENV.maxOpenDbs, `databases kept open at once; idle ones past it close until used (default ${DEFAULTS.maxOpenDbs})`],
+  ['--auto-compaction on|off', ENV.autoCompaction, 'compact, in the background, written databases whose old revisions take as much room as the rest (default on, as CouchDB 3)'],
   ['--blob-backend NAME', ENV.blobBackend, 'blob store: fs (DATA/blobs; default), memory (default with --engine memory) or s3'],
   ['--blob-limit BYTES', ENV.blobLimit, `largest blob accepted over HTTP (default ${DEFAULTS.blobLimit}, 16 GiB)`],
   ['--blob-s3-endpoint URL', ENV.blobS3Endpoint, 'S3 endpoint (MinIO, Ceph RGW, Garage…; omit for AWS)'],
@@ -121,7 +126,7 @@ export const SETTING_HELP: Array<[flag: string, env: string, text: string]> = [
   ['--config FILE', '', 'JSON file with any of these settings (default DATA/refuge.json if present)'],
 ];
 
-const ON_OFF = new Set<keyof NodeSettings>(['mesh', 'meshMdns', 'meshHub', 'meshDht', 'meshNat', 'corsCredentials']);
+const ON_OFF = new Set<keyof NodeSettings>(['mesh', 'meshMdns', 'meshHub', 'meshDht', 'meshNat', 'corsCredentials', 'autoCompaction']);
 
 /** `key` as its flag: --body-limit for bodyLimit (the two mesh hub settings are named otherwise). */
 const FLAG_NAMES: Partial<Record<string, string>> = { meshHub: '--hub', meshHubs: '--mesh-hub' };

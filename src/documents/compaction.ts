@@ -107,7 +107,7 @@ async function compact(core: DbCore, writer: Writer, visited: () => void = () =>
   // Every write made before the compaction was asked for reaches storage first: the passes below
   // see only what is there (and what is unflushed of it), and a document written just before
   // (not in storage at all yet) would be skipped. One wait, at the start only.
-  await writer.submit(async () => undefined, true);
+  const oldBodyBytes = await writer.submit(async (batch) => batch.state.oldBodyBytes, true);
   await forEachRecordChunk(core, writer, 'background', (batch, key, id, value) => {
     visited();
     // The head alone: a body is neither parsed nor serialized again.
@@ -131,7 +131,10 @@ async function compact(core: DbCore, writer: Writer, visited: () => void = () =>
   });
   await mergeAllPostings(core, writer);
   // Background passes are acknowledged unflushed: this one waits until all of them are in storage.
-  await writer.submit(async () => undefined, true);
+  // The old bodies counted before the start are gone; those of writes since may not all be.
+  await writer.submit(async (batch) => {
+    batch.state.oldBodyBytes = Math.max(0, batch.state.oldBodyBytes - oldBodyBytes);
+  }, true);
   if (core.store.capabilities.compactRange) await core.store.compactRange!({ gte: '', lt: '\u007f' });
   return { droppedBodies };
 }

@@ -31,6 +31,11 @@ export interface DbState {
    * Kept by each write; a database written before it was kept starts counting from 0.
    */
   liveBytes: number;
+  /**
+   * Bytes of the bodies kept for revisions that are no leaves any more (what compaction drops),
+   * as writes stored them; less what compactions dropped. Counted from when it was kept, as liveBytes.
+   */
+  oldBodyBytes: number;
   /** Write groups that changed the path index so far: the tag of the next one's postings. */
   indexGroup: number;
   /** The path index layout on disk (INDEX_LAYOUT once rebuilt or written by this code). */
@@ -70,7 +75,7 @@ export interface DbCore {
 
 /** The counters of a database that has never been written. */
 export function initialState(revsLimit: number, autoIndex: boolean): DbState {
-  return { seq: 0, docCount: 0, delCount: 0, revsLimit, autoIndex, pathIndexReady: autoIndex, purgeSeq: 0, purgedInfosLimit: 1000, purgeTrimmedSeq: 0, liveBytes: 0, indexGroup: 0, indexLayout: INDEX_LAYOUT };
+  return { seq: 0, docCount: 0, delCount: 0, revsLimit, autoIndex, pathIndexReady: autoIndex, purgeSeq: 0, purgedInfosLimit: 1000, purgeTrimmedSeq: 0, liveBytes: 0, oldBodyBytes: 0, indexGroup: 0, indexLayout: INDEX_LAYOUT };
 }
 
 export function encodeState(s: DbState): string {

@@ -22,6 +22,14 @@ export abstract class DatabaseMaintenance extends DatabaseBase {
     return this.compactor.run();
   }
 
+  /**
+   * The bytes of the bodies kept for old revisions (what compaction drops) and of the live
+   * documents' records, as writes counted them (uncompressed): CouchDB's file size is about their sum.
+   */
+  get revisionBytes(): { old: number; live: number } {
+    return { old: this.core.state.oldBodyBytes, live: this.core.state.liveBytes };
+  }
+
   /** The compaction under way, if any (CouchDB's `compact_running`, `_active_tasks`). */
   get compaction(): CompactionTask | undefined {
     return this.compactor.task;

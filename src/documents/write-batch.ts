@@ -14,7 +14,7 @@ import { IdGenerator } from './ids.ts';
 import { diffIndexEntries } from './index-diff.ts';
 import { docKey, revBodyKey, seqKey } from './keys.ts';
 import { groupTag, PostingCollector } from './postings.ts';
-import { sameTree, stem, winner, type RevTree } from './rev-tree.ts';
+import { isLeaf, sameTree, stem, winner, type RevTree } from './rev-tree.ts';
 import type { JsonObject, WriteFailure, WriteResult } from './types.ts';
 import { splitDoc, type SplitDoc } from './validate.ts';
 
@@ -198,7 +198,10 @@ export class WriteBatch {
   ): void {
     // Every available non-winning revision keeps its body under r!, until compaction.
     if (current && current.rev !== win.rev && tree.get(current.rev)?.available) {
-      this.ops.set(revBodyKey(id, current.rev), current.bodyJson ?? JSON.stringify(current.body));
+      const json = current.bodyJson ?? JSON.stringify(current.body);
+      this.ops.set(revBodyKey(id, current.rev), json);
+      // An edit of the winner made it an inner revision: its body is garbage until compaction.
+      if ((added && tree.get(newRev)?.parent === current.rev) || !isLeaf(tree, current.rev)) this.state.oldBodyBytes += json.length;
     }
     if (added && newRev !== win.rev && tree.has(newRev)) {
       this.ops.set(revBodyKey(id, newRev), JSON.stringify(newBody));

@@ -3,5 +3,6 @@
 // on a data directory; a browser makes one on IndexedDB (see the mesh's browser peer).
 
 export { DEFAULT_MAX_OPEN_DBS, RefugeNode, type DbLease, type NodeOptions } from './refuge-node.ts';
+export type { AutoCompactionOptions } from './auto-compaction.ts';
 export { UPDATED_DELAY_MS, type DbUpdateRow, type DbUpdateType, type DbUpdatesOptions } from './db-updates.ts';
 export { derivedKey, USER_PREFIX } from './user-passwords.ts';

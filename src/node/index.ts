@@ -10,6 +10,7 @@ import type { Durability } from '../documents/index.ts';
 import { FsRefStore, loadOrCreateNodeKey } from '../refs/index.ts';
 import { FsPinStore } from '../gc/index.ts';
 import { DEFAULT_MAX_OPEN_DBS, RefugeNode } from './refuge-node.ts';
+import type { AutoCompactionOptions } from './auto-compaction.ts';
 import { DEFAULT_CACHE_SIZE, leveldbEngine, lockDirectory } from '../storage-node/index.ts';
 
 export * from './core.ts';
@@ -32,6 +33,8 @@ export interface OpenNodeOptions {
   maxOpenDbs?: number;
   /** Told of a database that opened with damaged data dropped (see NodeOptions.onDamage). */
   onDamage?: (dbName: string, loss: string) => void;
+  /** Automatic compaction of written databases (default on; see NodeOptions.autoCompaction). */
+  autoCompaction?: AutoCompactionOptions | false;
 }
 
 function isStore(value: NodeBlobOptions | BlobStore): value is BlobStore {
@@ -108,6 +111,7 @@ export async function openNode(options: OpenNodeOptions = {}): Promise<RefugeNod
       ...(options.sandbox && { sandbox: options.sandbox }),
       ...(options.maxOpenDbs !== undefined && { maxOpenDbs: options.maxOpenDbs }),
       ...(options.onDamage && { onDamage: options.onDamage }),
+      ...(options.autoCompaction !== undefined && { autoCompaction: options.autoCompaction }),
       catalogLocation: join(dataDir, 'catalog'),
       locationOf: (name) => join(dataDir, 'dbs', encodeURIComponent(name)),
       blobs,

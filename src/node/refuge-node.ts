@@ -17,6 +17,7 @@ import { hashStoredPasswords, hashUserPasswords } from './user-passwords.ts';
 import { validateUserDoc } from './user-docs.ts';
 import { ownReplicatorDocs, validateReplicatorDoc } from './replicator-docs-rules.ts';
 import { DbUpdates, type DbUpdateRow, type DbUpdatesOptions } from './db-updates.ts';
+import { AutoCompaction, type AutoCompactionOptions } from './auto-compaction.ts';
 import { OpenDbs, type DbLease } from './open-dbs.ts';
 
 export type { DbLease } from './open-dbs.ts';
@@ -51,6 +52,8 @@ export interface NodeOptions {
    * ones that nobody holds (see `lease`) are closed until asked for again.
    */
   maxOpenDbs?: number;
+  /** Compaction of written databases whose old revisions take as much room as the rest (default on). */
+  autoCompaction?: AutoCompactionOptions | false;
   /** Called once the node is closed: what its opener held for its lifetime (the data directory's lock). */
   onClosed?: () => Promise<void>;
 }
@@ -99,6 +102,15 @@ export class RefugeNode {
     const max = options.maxOpenDbs ?? DEFAULT_MAX_OPEN_DBS;
     if (!Number.isSafeInteger(max) || max < 1) throw new RefugeError('bad_request', 'maxOpenDbs must be a positive integer');
     this.dbs = new OpenDbs(max, (name) => this.openDb(name, {}));
+    if (options.autoCompaction !== false) this.autoCompaction = new AutoCompaction((name) => this.lease(name), options.autoCompaction);
+  }
+
+  private readonly autoCompaction: AutoCompaction | undefined;
+
+  /** Looks now, as the node does every minute, for written databases worth compacting; answers those compacted. */
+  async compactWhereWorth(): Promise<string[]> {
+    this.check();
+    return (await this.autoCompaction?.lookNow()) ?? [];
   }
 
   static async open(options: NodeOptions): Promise<RefugeNode> {
@@ -246,7 +258,10 @@ export class RefugeNode {
     const onDamage = this.options.onDamage;
     if (onDamage) db.onDamage = (loss) => onDamage(name, loss);
     // Watched from here on: a database's own creation is reported as `created` only.
-    db.watchCommits(() => this.updates.touched(name));
+    db.watchCommits(() => {
+      this.updates.touched(name);
+      this.autoCompaction?.touched(name);
+    });
     if (name === '_users') db.setWritePreparation(hashUserPasswords());
     if (name === '_replicator') db.setWritePreparation(ownReplicatorDocs);
     const design = attachDesign(db, {
@@ -313,6 +328,7 @@ export class RefugeNode {
       { type: 'del', key: CATALOG_PREFIX + name },
       { type: 'del', key: SECURITY_PREFIX + name },
     ]);
+    this.autoCompaction?.forget(name);
     const { db, design } = await this.dbs.take(name);
     await design?.close();
     if (db) await db.destroy();
@@ -374,8 +390,11 @@ export class RefugeNode {
     // Creations and deletions under way finish first (new ones are refused now): a database being
     // created would otherwise open after every other closed, and be closed by nobody in time.
     await Promise.all(this.lifecycle.values());
+    // A compaction under way ends with its database.
+    const compacting = this.autoCompaction?.stop();
     try {
       await this.dbs.closeAll();
+      await compacting;
       await this.updates.close();
       // Both closed before anything is reported: the lock below must outlive every store.
       const closed = await Promise.allSettled([this.catalog.close(), this.blobs.close()]);

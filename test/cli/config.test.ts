@@ -43,6 +43,17 @@ test('cors origins: * or a list of origins, checked at start; credentials on or 
   assert.throws(() => loadSettings({ data: dir.path, corsCredentials: 'maybe' }, {}), (e: Error & { code?: string }) => e.code === 'bad_request');
 });
 
+test('auto-compaction: on by default, off by flag, variable or file', async (t) => {
+  const dir = await tempDir('refuge-config-compaction-');
+  t.after(dir.cleanup);
+  assert.equal(loadSettings({ data: dir.path }, {}).autoCompaction, 'on');
+  assert.equal(loadSettings({ data: dir.path, autoCompaction: 'off' }, {}).autoCompaction, 'off');
+  assert.equal(loadSettings({ data: dir.path }, { REFUGE_AUTO_COMPACTION: 'off' }).autoCompaction, 'off');
+  await writeFile(join(dir.path, 'refuge.json'), JSON.stringify({ autoCompaction: false }));
+  assert.equal(loadSettings({ data: dir.path }, {}).autoCompaction, 'off');
+  assert.throws(() => loadSettings({ data: dir.path, autoCompaction: 'sometimes' }, {}), (e: Error & { code?: string }) => e.code === 'bad_request');
+});
+
 test('errors name the setting as it was given: the flag, the variable or the file and its key, and say why a file was not read', async (t) => {
   const dir = await tempDir('refuge-config-errors-');
   t.after(dir.cleanup);
