@@ -14,6 +14,7 @@ import { docPath } from '../replication/index.ts';
 import { absoluteUrl, dbOf, type ServerContext } from './context.ts';
 import { batchWrite, checkDocumentSizes, documentBody } from './doc-writes.ts';
 import { decodedStream } from './content-encoding.ts';
+import { docEtag, localEtag } from './doc-etag.ts';
 import { accepts, docRelated, followedDigests, openRevsMixed, type BlobSource } from './multipart.ts';
 import { bool, json, jsonStringArray, str, type Query } from './params.ts';
 
@@ -136,9 +137,11 @@ export function docRoutes(app: FastifyInstance, ctx: ServerContext): void {
     // The attachments' bytes follow the JSON instead of sitting in it as base64, streamed.
     const related = withData && accepts(req.headers.accept, 'multipart/related');
     const doc = await db.get(id, related ? { ...options, attachmentsFollow: true } : options);
-    const etag = `"${doc._rev}"`;
-    if (etagMatches(req.headers['if-none-match'], etag)) return notModified(reply, etag);
-    reply.header('ETag', etag);
+    const etag = docEtag(doc);
+    if (etag !== undefined) {
+      if (etagMatches(req.headers['if-none-match'], etag)) return notModified(reply, etag);
+      reply.header('ETag', etag);
+    }
     if (related && doc._attachments !== undefined) {
       await checkFollowed(ctx, [doc]);
       const answer = docRelated(doc, blobSource(ctx));
@@ -162,7 +165,7 @@ export function docRoutes(app: FastifyInstance, ctx: ServerContext): void {
     if (str(q, 'batch') === 'ok') return batchWrite(db, doc, req.user, reply, () => location, newEdits);
     const r = await db.put(doc, { newEdits, userCtx: req.user });
     // A write that deletes is 200, as CouchDB answers it (and a DELETE).
-    reply.code(doc._deleted === true ? 200 : 201).header('ETag', `"${r.rev}"`).header('Location', location);
+    reply.code(doc._deleted === true ? 200 : 201).header('ETag', id.startsWith('_local/') ? localEtag(r.rev, doc) : `"${r.rev}"`).header('Location', location);
     return { ok: true, id: r.id, rev: r.rev };
   };
 
