@@ -12,7 +12,7 @@ import { etagMatches, ifRangeHolds, notModified, planAttachmentRange, withUnsati
 import { checkDeclaredLength, withBody } from './blob-body.ts';
 import { docPath } from '../replication/index.ts';
 import { absoluteUrl, dbOf, type ServerContext } from './context.ts';
-import { batchWrite, checkDocumentSizes, documentBody } from './doc-writes.ts';
+import { batchWrite, checkDocumentSizes, copyDestination, documentBody } from './doc-writes.ts';
 import { decodedStream } from './content-encoding.ts';
 import { docEtag, localEtag } from './doc-etag.ts';
 import { accepts, docRelated, followedDigests, openRevsMixed, type BlobSource } from './multipart.ts';
@@ -185,17 +185,7 @@ export function docRoutes(app: FastifyInstance, ctx: ServerContext): void {
   // COPY /{db}/{doc} with `Destination: {id}` or `{id}?rev={rev}` (to overwrite that revision).
   const copy = async (req: Req, reply: FastifyReply) => {
     const db = await dbOf(ctx, req);
-    const destination = req.headers.destination;
-    if (typeof destination !== 'string' || destination === '') throw new RefugeError('bad_request', 'Destination header is mandatory for COPY.');
-    if (/^https?:\/\//.test(destination)) throw new RefugeError('bad_request', 'Destination URL must be relative.');
-    const [rawId, query = ''] = destination.split('?', 2) as [string, string?];
-    let dest: string;
-    try {
-      dest = decodeURIComponent(rawId);
-    } catch (err) {
-      throw new RefugeError('bad_request', 'Destination is not a valid document id', { cause: err });
-    }
-    const destRev = new URLSearchParams(query).get('rev') ?? undefined;
+    const { id: dest, rev: destRev } = copyDestination(req.headers.destination);
     // The source revision: ?rev= or If-Match, which must agree (CouchDB reads both).
     const rev = writeRev(req, undefined);
     const r = await db.copy(docIdOf(req), dest, { userCtx: req.user, ...(rev !== undefined && { rev }), ...(destRev !== undefined && { destRev }) });
