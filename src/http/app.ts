@@ -21,7 +21,7 @@ import { allowedMethods, endpointMethodError, isFormUploadPath, isJsonPutPath } 
 import { docFromMultipart, formFromMultipart } from './multipart.ts';
 import { authorizePeer, CONTENT_SHA256, digestChecked, PEER_AUTH_PREFIX } from './peer-auth.ts';
 import { badContentType, clientErrorHandler, dbAwareErrorHandler, errorHandler } from './errors.ts';
-import { decodedBody } from './content-encoding.ts';
+import { checkTransferCoding, decodedBody } from './content-encoding.ts';
 import { pipelineInOrder } from './pipelining.ts';
 import { enforceBodyRate, type BodyRateOptions } from './body-rate.ts';
 import { blobRoutes, type BlobRouteOptions } from './routes-blobs.ts';
@@ -272,6 +272,7 @@ export function buildApp(ctx: ServerContext, options: AppOptions = {}): FastifyI
     const wrongMethod = endpointMethodError(req.method, req.url);
     if (wrongMethod) throw wrongMethod;
   });
+  app.addHook('onRequest', async (req, reply) => checkTransferCoding(req.headers, reply));
 
   // A signed peer's body must be the one it signed (its digest is part of the signature).
   app.addHook('preParsing', async (req, _reply, payload) => {

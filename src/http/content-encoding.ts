@@ -1,6 +1,7 @@
 // Request bodies sent compressed (`Content-Encoding: gzip`, as CouchDB's replicator and curl
 // --compressed may send them) are read decompressed, never past the body limit (no zip bombs);
 // an encoding Refuge cannot read is CouchDB's 415, never stored as if it were the bytes meant.
+// Transfer codings are framing: chunked only, which Node undoes; any other is refused.
 
 import type { Readable } from 'node:stream';
 import { createGunzip, gunzipSync } from 'node:zlib';
@@ -36,4 +37,20 @@ export function decodedStream(headers: Headers, payload: Readable): Readable {
   const gunzip = createGunzip();
   payload.on('error', (err) => gunzip.destroy(err));
   return payload.pipe(gunzip);
+}
+
+/**
+ * Refuses a request framed with a transfer coding other than chunked (`gzip, chunked`): Node
+ * removes the chunking alone, so the rest would be read as the body meant. RFC 9112 6.1 answers
+ * 501; this runs before the body is read, and the connection closes after the answer rather than
+ * read the body through.
+ */
+export function checkTransferCoding(headers: Headers, reply: { header(name: string, value: string): unknown }): void {
+  const raw = headers['transfer-encoding'];
+  if (raw === undefined) return;
+  const codings = (Array.isArray(raw) ? raw.join(',') : raw).split(',').map((c) => c.trim().toLowerCase()).filter((c) => c !== '');
+  const other = codings.filter((c) => c !== 'chunked');
+  if (other.length === 0) return;
+  reply.header('Connection', 'close');
+  throw new RefugeError('not_implemented', `Transfer-Encoding ${other.join(', ')} is not supported: only chunked`);
 }

@@ -1,9 +1,11 @@
 // Request bodies sent gzip-encoded are read as the bytes they encode (JSON, multipart, attachments),
-// never past the body limit; an encoding Refuge cannot read is a 415 and writes nothing.
+// never past the body limit; an encoding Refuge cannot read is a 415 and writes nothing, a transfer
+// coding other than chunked a 501.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
+import { socketRequest } from './raw-http.ts';
 import { request, startTestServer } from './server.ts';
 
 test('gzip bodies are read decompressed; unknown encodings are 415; a zip bomb is 413', async (t) => {
@@ -42,4 +44,31 @@ test('gzip bodies are read decompressed; unknown encodings are 415; a zip bomb i
   assert.equal(exploded.status, 413);
   assert.equal((await request(`${db}/bomb`)).status, 404);
   assert.equal((await request(db)).body.doc_count, 2);
+});
+
+test('a transfer coding other than chunked is 501 before the body is read, and writes nothing', { timeout: 20_000 }, async (t) => {
+  const server = await startTestServer();
+  t.after(() => server.close());
+  const db = `${server.url}/te`;
+  assert.equal((await request(db, { method: 'PUT' })).status, 201);
+  const gz = gzipSync('{"docs":[{"_id":"x"}]}');
+  const chunk = Buffer.concat([Buffer.from(`${gz.length.toString(16)}\r\n`), gz, Buffer.from('\r\n')]);
+  // Sent whole, a gzip-coded attachment would be stored as its compressed bytes.
+  const whole = `PUT /te/d/a.txt HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\nConnection: close\r\nTransfer-Encoding: gzip, chunked\r\n\r\n`;
+  assert.equal((await socketRequest(server.server.port, Buffer.concat([Buffer.from(whole), chunk, Buffer.from('0\r\n\r\n')]))).status, 501);
+  for (const [method, path, te] of [['PUT', '/te/d/a.txt', 'gzip, chunked'], ['POST', '/te/_bulk_docs', 'gzip, chunked'], ['PUT', '/te/d', 'deflate,chunked'], ['PUT', '/te/d', 'x-custom ,  chunked']] as const) {
+    // The last chunk is never sent: the answer must come without the body, and the server ends
+    // the connection (socketRequest resolves on close) rather than wait to read it through.
+    const head = `${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAccept: application/json\r\nTransfer-Encoding: ${te}\r\n\r\n`;
+    const res = await socketRequest(server.server.port, Buffer.concat([Buffer.from(head), chunk]));
+    assert.equal(res.status, 501, `${path} ${te}: ${res.text}`);
+    assert.equal(JSON.parse(res.text).error, 'not_implemented');
+    assert.equal(res.headers.connection, 'close');
+  }
+  assert.equal((await request(`${db}/d`)).status, 404);
+  assert.equal((await request(`${db}/x`)).status, 404);
+  // Chunked alone is read as ever.
+  const chunked = `PUT /te/c HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAccept: application/json\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n7\r\n{"v":1}\r\n0\r\n\r\n`;
+  assert.equal((await socketRequest(server.server.port, chunked)).status, 201);
+  assert.equal((await request(`${db}/c`)).body.v, 1);
 });
