@@ -137,11 +137,12 @@ export class Database extends DatabaseWrites {
     if (id.startsWith('_local/')) return getLocal(reader, id);
     const plain = options.attachments || options.attsSince !== undefined ? undefined : getPlainSync(reader, id, options);
     if (plain) return plain;
-    // atts_since alone also brings the newer attachments' data, as CouchDB does; judging it needs
-    // the revision history, which is read and then dropped when the caller did not ask for it.
+    // atts_since alone also brings the newer attachments' data, as CouchDB does (an empty list
+    // names no ancestor: all of them); judging it needs the revision history, which is read and
+    // then dropped when the caller did not ask for it.
     const since = options.attsSince !== undefined && options.attsSince.length > 0;
     const doc = await getDoc(reader, id, since ? { ...options, revs: true } : options);
-    if (options.attachments || since) await inlineSince(doc, this.options.blobs, options.attsSince, options.attachmentsFollow === true);
+    if (options.attachments || options.attsSince !== undefined) await inlineSince(doc, this.options.blobs, options.attsSince, options.attachmentsFollow === true);
     if (since && !options.revs) delete doc._revisions;
     return doc;
   }
@@ -176,7 +177,7 @@ export class Database extends DatabaseWrites {
     if (typeof id !== 'string') throw new RefugeError('bad_request', 'Document id must be a string');
     checkBooleanOptions(options, GET_FLAGS);
     const out = await getOpenRevs(await this.pointReader(), id, revs, options);
-    if (options.attachments || (options.attsSince?.length ?? 0) > 0) {
+    if (options.attachments || options.attsSince !== undefined) {
       for (const r of out) if ('ok' in r) await inlineSince(r.ok, this.options.blobs, options.attsSince, options.attachmentsFollow === true);
     }
     return out;

@@ -63,7 +63,10 @@ export interface GetOptions {
   localSeq?: boolean;
   /** Inline attachment data (base64) instead of stubs. */
   attachments?: boolean;
-  /** With `attachments`: only attachments changed after these revisions carry data. */
+  /**
+   * Attachment data (with or without `attachments`), but only for attachments changed after the
+   * newest of these revisions the document descends from; an empty list names none: all of them.
+   */
   attsSince?: Rev[];
   /**
    * With `attachments` (or `attsSince`): the attachments that would carry data are marked

@@ -133,7 +133,7 @@ export function docRoutes(app: FastifyInstance, ctx: ServerContext): void {
       return reply.header('Content-Type', mixed.contentType).headers(SANDBOXED_CONTENT).send(mixed.body);
     }
     const options = getOptions(q);
-    const withData = options.attachments === true || (options.attsSince?.length ?? 0) > 0;
+    const withData = options.attachments === true || options.attsSince !== undefined;
     // The attachments' bytes follow the JSON instead of sitting in it as base64, streamed.
     const related = withData && accepts(req.headers.accept, 'multipart/related');
     const doc = await db.get(id, related ? { ...options, attachmentsFollow: true } : options);

@@ -4,7 +4,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ENGINES, freshDb } from '../helpers/db.ts';
-import { isRefugeError, replicate, LocalPeer } from '../../src/core.ts';
+import { isRefugeError, replicate, LocalPeer, type Doc } from '../../src/core.ts';
 import { collectBytes } from '../../src/blobs/core.ts';
 import { MemoryBlobStore } from '../../src/blobs/memory.ts';
 
@@ -74,6 +74,11 @@ for (const engine of ENGINES) {
         const all = await db.get('a', { attsSince: [bogus] });
         assert.equal(typeof (all._attachments as Record<string, { data?: string }>)['hello.txt']!.data, 'string', bogus);
       }
+      // Nor does an empty list, as CouchDB reads it (no ancestor found): in open_revs too.
+      const none = await db.get('a', { attsSince: [] });
+      assert.equal((none._attachments as Record<string, { data?: string }>)['hello.txt']!.data, b64('hello world'));
+      const open = await db.getOpenRevs('a', [r2.rev], { attsSince: [] });
+      assert.equal(((open[0] as { ok: Doc }).ok._attachments as Record<string, { data?: string }>)['hello.txt']!.data, b64('hello world'));
       // The attachment API.
       const { stub: s, read } = await db.getAttachment('a', 'hello.txt');
       assert.equal(s.content_type, 'text/plain');
