@@ -7,9 +7,11 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RefugeError } from '../errors/index.ts';
+import type { ByteRange } from '../blobs/index.ts';
 import { isValidRev, servedContentType, type Doc, type GetOptions } from '../documents/index.ts';
 import { etagMatches, ifRangeHolds, notModified, planAttachmentRange, withUnsatisfiable } from './blob-range.ts';
 import { checkDeclaredLength, withBody } from './blob-body.ts';
+import { byteranges, planRanges } from './byteranges.ts';
 import { docPath } from '../replication/index.ts';
 import { absoluteUrl, dbOf, type ServerContext } from './context.ts';
 import { batchWrite, checkDocumentSizes, copyDestination, documentBody } from './doc-writes.ts';
@@ -211,11 +213,18 @@ export function docRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const redirected = designRedirect(req, reply);
     if (redirected) return redirected;
     const db = await dbOf(ctx, req);
-    // A single `bytes=` range is served as CouchDB does (206), unless If-Range names other bytes.
+    // A single `bytes=` range is served as CouchDB does (206), unless If-Range names other bytes;
+    // several are parts of a multipart answer, read from the blob store after the headers.
     let ranged = false;
+    let parts: Array<Required<ByteRange>> | undefined;
     const range = (stub: { digest: string; length: number }) => {
       const header = ifRangeHolds(req.headers['if-range'], `"${stub.digest}"`) ? req.headers.range : undefined;
-      const planned = withUnsatisfiable(reply, stub.length, () => planAttachmentRange(header, stub.length)).range;
+      const planned = withUnsatisfiable(reply, stub.length, () => {
+        const many = planRanges(header, stub.length);
+        if (many === undefined) return planAttachmentRange(header, stub.length).range;
+        if (many.length > 1) parts = many;
+        return many.length === 1 ? many[0] : undefined;
+      });
       ranged = planned !== undefined;
       return planned;
     };
@@ -223,7 +232,14 @@ export function docRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const etag = `"${stub.digest}"`;
     // Nothing is opened until the read is iterated, so an unused one needs no release.
     if (etagMatches(req.headers['if-none-match'], etag)) return notModified(reply, etag);
-    reply.headers(attachmentHeaders(servedContentType(stub.content_type))).header('ETag', etag).header('Accept-Ranges', 'bytes');
+    const headers = attachmentHeaders(servedContentType(stub.content_type));
+    reply.headers(headers).header('ETag', etag).header('Accept-Ranges', 'bytes');
+    if (parts !== undefined) {
+      const answer = byteranges(parts, read.size, headers['Content-Type']!, (r) => ctx.node.blobs.get(stub.digest as never, r));
+      // The parts hold the attachment's bytes: sandboxed as they are, a PDF's too.
+      reply.code(206).headers(SANDBOXED_CONTENT).header('Content-Type', answer.contentType).header('Content-Length', String(answer.length));
+      return reply.send(Readable.from(answer.body));
+    }
     reply.header('Content-Length', String(read.end - read.start));
     // A satisfiable range is a 206 even when it spans every byte, as CouchDB answers (attachment_ranges).
     if (ranged || read.start !== 0 || read.end !== read.size) {
