@@ -17,7 +17,8 @@ import { absoluteUrl, dbOf, type ServerContext } from './context.ts';
 import { batchWrite, checkDocumentSizes, copyDestination, documentBody } from './doc-writes.ts';
 import { decodedStream } from './content-encoding.ts';
 import { docEtag, localEtag } from './doc-etag.ts';
-import { accepts, docRelated, followedDigests, openRevsMixed, type BlobSource } from './multipart.ts';
+import { accepts, docRelated, openRevsMixed } from './multipart.ts';
+import { blobSource, checkFollowed } from './followed-blobs.ts';
 import { bool, json, jsonStringArray, str, type Query } from './params.ts';
 
 type Req = FastifyRequest<{ Params: { db: string; docid?: string; ddoc?: string; local?: string; att?: string } }>;
@@ -90,21 +91,6 @@ async function* md5Checked(bytes: AsyncIterable<Uint8Array>, expected: string): 
     yield chunk;
   }
   if (hash.digest('base64') !== expected.trim()) throw new RefugeError('content_md5_mismatch', 'Possible message corruption.');
-}
-
-/** The node's blob store, as multipart answers read attachments' bytes from it. */
-const blobSource = (ctx: ServerContext): BlobSource => async (digest) => ctx.node.blobs.get(digest as never);
-
-/**
- * Checks that the bytes to follow these documents are all in the blob store before an answer
- * starts: once streaming, a missing one could only cut a 200 short.
- */
-async function checkFollowed(ctx: ServerContext, docs: readonly unknown[]): Promise<void> {
-  for (const doc of docs) {
-    for (const digest of followedDigests(doc)) {
-      if (!(await ctx.node.blobs.has(digest as never))) throw new RefugeError('internal', `the bytes of attachment ${digest} are missing from the blob store`);
-    }
-  }
 }
 
 export function docRoutes(app: FastifyInstance, ctx: ServerContext): void {
