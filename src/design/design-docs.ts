@@ -207,7 +207,7 @@ export class DesignDocs {
       query: request.query ?? {},
       userCtx,
       secObj: await this.secObj(),
-      info: { db_name: this.db.name, doc_count: state.docCount, doc_del_count: state.delCount, update_seq: state.seq, purge_seq: state.purgeSeq, instance_start_time: '0' },
+      info: { db_name: this.db.name, doc_count: state.docCount, doc_del_count: state.delCount, update_seq: state.seq, purge_seq: state.purgeSeq, instance_start_time: this.db.instanceStartTime },
     };
     return (doc) => {
       const [passed] = sandbox.filter(fn, [doc], req);

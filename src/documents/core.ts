@@ -51,6 +51,13 @@ export interface DbState {
    * value (Indexer.rebuiltFor), so it is not rebuilt again for the same recount.
    */
   recoveredSeq?: number;
+  /**
+   * CouchDB's `instance_start_time`: when this database was created, in microseconds. A database
+   * deleted and created again under its name gets another, which tells a replicator that the
+   * checkpoints and sequences it holds belong to the old one. Absent in databases created before it
+   * was kept: they answer "0", what they always answered.
+   */
+  instanceStartTime?: string;
 }
 
 /**
@@ -76,6 +83,15 @@ export interface DbCore {
 /** The counters of a database that has never been written. */
 export function initialState(revsLimit: number, autoIndex: boolean): DbState {
   return { seq: 0, docCount: 0, delCount: 0, revsLimit, autoIndex, pathIndexReady: autoIndex, purgeSeq: 0, purgedInfosLimit: 1000, purgeTrimmedSeq: 0, liveBytes: 0, oldBodyBytes: 0, indexGroup: 0, indexLayout: INDEX_LAYOUT };
+}
+
+let lastInstanceStart = 0;
+
+/** A new database's `instanceStartTime`: the time now in microseconds, never one given before here. */
+export function newInstanceStartTime(): string {
+  // Strictly increasing: a database deleted and made again within a millisecond still gets another.
+  lastInstanceStart = Math.max(Date.now() * 1000, lastInstanceStart + 1);
+  return String(lastInstanceStart);
 }
 
 export function encodeState(s: DbState): string {

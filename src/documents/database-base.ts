@@ -126,6 +126,11 @@ export abstract class DatabaseBase {
     return this.core.name;
   }
 
+  /** CouchDB's `instance_start_time`: another one for a database deleted and created again. */
+  get instanceStartTime(): string {
+    return this.core.state.instanceStartTime ?? '0';
+  }
+
   /** Opens storage again after a failed write and reloads what is kept of it (see Writer.recover). */
   protected abstract recoverStorage(): Promise<void>;
 

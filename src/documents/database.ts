@@ -15,7 +15,7 @@ import { SeqCounts } from './seq-counts.ts';
 import { explainFind } from './explain.ts';
 import { databaseInfo } from './info.ts';
 import { executeFind, parseFind, pathQuery, type FindRequest, type FindResult, type PathIndexState, type PathQuery, type PathQueryRow } from './find.ts';
-import { decodeState, encodeState, initialState, type DbCore } from './core.ts';
+import { decodeState, encodeState, initialState, newInstanceStartTime, type DbCore } from './core.ts';
 import type { OpenDatabaseOptions } from './database-base.ts';
 import { DatabaseWrites } from './database-writes.ts';
 import { getLocal, localDocs } from './local-docs.ts';
@@ -64,6 +64,8 @@ export class Database extends DatabaseWrites {
       const defaults = initialState(options.revsLimit === undefined ? 1000 : validateRevsLimit(options.revsLimit), options.autoIndex !== false);
       const stored = await store.get(META_KEY);
       let state = decodeState(stored, defaults);
+      // Stored with the first counters below, and so kept for the life of the database.
+      if (stored === undefined) state.instanceStartTime = newInstanceStartTime();
       // Data the storage dropped as damaged leaves the stored counters wrong for good: recounted.
       let recount: Recount | undefined;
       if (stored !== undefined && (store.recoveryLoss !== undefined || state.recountPending === true)) {

@@ -17,6 +17,9 @@ export async function databaseInfo(core: DbCore, s: DbState, compactRunning: boo
     revsLimit: s.revsLimit,
     purgeSeq: s.purgeSeq,
     compactRunning,
+    // From the live state: it never changes while the database exists, and a database whose
+    // counters are not stored yet has it already.
+    instanceStartTime: core.state.instanceStartTime ?? '0',
   };
   const store = core.store;
   // external: the live records' bytes (uncompressed); active: what storage estimates its tables

@@ -27,6 +27,8 @@ export interface DatabaseInfo {
   purgeSeq: number;
   /** A compaction is under way (CouchDB's `compact_running`). */
   compactRunning: boolean;
+  /** CouchDB's `instance_start_time`: another value once the database is deleted and created again. */
+  instanceStartTime: string;
   /**
    * When the engine can tell: `file`, the bytes on disk (tables and log); `active`, the live data
    * as the engine estimates it from its tables (0 while everything is still in the log).

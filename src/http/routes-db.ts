@@ -116,9 +116,11 @@ export function dbRoutes(app: FastifyInstance, ctx: ServerContext): void {
   });
 
   app.post<{ Params: { db: string } }>('/:db/_ensure_full_commit', async (req, reply) => {
-    await (await dbOf(ctx, req)).ensureFullCommit();
+    const db = await dbOf(ctx, req);
+    await db.ensureFullCommit();
     reply.code(201);
-    return { ok: true, instance_start_time: '0' };
+    // A replicator compares it with the one it started with: another means the database was replaced.
+    return { ok: true, instance_start_time: db.instanceStartTime };
   });
 
   app.get<{ Params: { db: string } }>('/:db/_revs_limit', async (req) => (await dbOf(ctx, req)).getRevsLimit());

@@ -71,7 +71,7 @@ export function dbInfoWire(i: DatabaseInfo) {
     purge_seq: i.purgeSeq,
     compact_running: i.compactRunning,
     sizes: { active, external: i.sizes?.external ?? 0, file },
-    instance_start_time: '0',
+    instance_start_time: i.instanceStartTime,
     disk_format_version: 1,
     // One shard, one copy: what a single CouchDB node with q=1, n=1 reports.
     cluster: { q: 1, n: 1, w: 1, r: 1 },
