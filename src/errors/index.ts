@@ -68,6 +68,11 @@ export type ErrorCode =
   | 'unavailable'
   /** A peer answered something a CouchDB peer never would (a wrong shape, documents not asked for). */
   | 'bad_gateway'
+  /**
+   * A replication checkpoint that no longer matches the databases the session started with (one
+   * was deleted and created again, another run wrote the log): CouchDB's checkpoint_commit_failure.
+   */
+  | 'checkpoint_commit_failure'
   | 'internal';
 
 const STATUS: Record<ErrorCode, number> = {
@@ -141,6 +146,8 @@ const STATUS: Record<ErrorCode, number> = {
   // A peer or service that could not be reached or answered 5xx: worth retrying later.
   unavailable: 503,
   bad_gateway: 502,
+  // The checkpoint's state conflicts with this session's (CouchDB's job restarts; its tasks show the error).
+  checkpoint_commit_failure: 409,
   internal: 500,
 };
 

@@ -118,6 +118,8 @@ export class ReplicationJobs implements JobHost {
     replication.on('change', () => (job.updatedOn = Date.now()));
     // Every failure shows while the job struggles (the replicator retries it), not only the last.
     replication.on('retry', (e) => recordCrash(job, e.error.reason));
+    // A restart from the checkpoints (a database replaced under it) shows as CouchDB's job crash does.
+    replication.on('restart', (e) => recordCrash(job, e.error.reason));
     replication.on('error', (e) => recordCrash(job, e.reason));
     // Replicating again after a retry: the error is history (the crashes keep it), no longer the state.
     replication.on('active', () => delete job.lastError);

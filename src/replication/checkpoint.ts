@@ -1,8 +1,9 @@
 // Replication checkpoints: `_local/<replication id>` on both source and target, in CouchDB's shape,
-// and CouchDB's rule for picking where to resume (a session both sides recorded).
+// CouchDB's rule for picking where to resume (a session both sides recorded), and its refusal to
+// record a checkpoint once either database is not the one the session started with.
 
-import type { Doc } from '../documents/index.ts';
-import { isRefugeError } from '../errors/index.ts';
+import { canonicalJson, type Doc } from '../documents/index.ts';
+import { RefugeError, isRefugeError } from '../errors/index.ts';
 import type { ReplicationPeer, Seq } from './peer.ts';
 import { REPLICATION_ID_VERSION } from './replication-id.ts';
 
@@ -72,9 +73,23 @@ export interface CheckpointSession {
   startTime: string;
 }
 
+/** Each database's `instance_start_time` as the session found it (undefined: the peer did not say). */
+export interface PeerInstances {
+  source?: string;
+  target?: string;
+}
+
+/** The log's content, without `_id`, `_rev` and whatever else a server adds under `_`. */
+const logBody = (doc: Doc | ReplicationLog): string =>
+  canonicalJson(Object.fromEntries(Object.entries(doc).filter(([key]) => !key.startsWith('_'))));
+
+const refused = (err: unknown) => isRefugeError(err, 'forbidden') || isRefugeError(err, 'unauthorized');
+
 /** Reads the logs once at start, then writes one history entry for this session, replaced on each checkpoint. */
 export class Checkpointer {
   private readonly revs: { source?: string; target?: string } = {};
+  /** Per side, the log last sent whose answer never came (it may have been written all the same). */
+  private readonly unanswered: { source?: string; target?: string } = {};
   private baseHistory: HistoryEntry[] = [];
   private startSeq: Seq = LOWEST_SEQ;
   private written: HistoryEntry[] = [];
@@ -86,6 +101,7 @@ export class Checkpointer {
     private readonly target: ReplicationPeer,
     readonly docId: string,
     private readonly session: CheckpointSession,
+    private readonly instances: PeerInstances = {},
   ) {}
 
   /** The sequence to resume from; `override` (the `since` option) wins but history is kept. */
@@ -127,31 +143,70 @@ export class Checkpointer {
       history,
     };
     // Durable data first: a checkpoint must never name writes the target could still lose.
-    await this.target.ensureFullCommit?.({ signal });
+    await Promise.all([this.commit('source', signal), this.commit('target', signal)]);
     await this.put('target', body, signal);
     if (this.sourceWritable) {
       try {
         await this.put('source', body, signal);
       } catch (err) {
-        if (!isRefugeError(err, 'forbidden') && !isRefugeError(err, 'unauthorized')) throw err;
+        if (!refused(err)) throw err;
         this.sourceWritable = false;
       }
     }
     this.written = history;
   }
 
+  /**
+   * CouchDB's commit_to_both: each side makes its writes durable and tells its instance_start_time.
+   * Another one than at the session's start is another database under the same name (deleted and
+   * created again): its sequences and logs are not the ones this session resumed from, so nothing
+   * is recorded and the replication starts again from the logs.
+   */
+  private async commit(side: 'source' | 'target', signal?: AbortSignal): Promise<void> {
+    const peer = this[side];
+    const then = this.instances[side];
+    let now: string | undefined;
+    try {
+      // A peer without the call (the mesh's) still tells its instance in its info.
+      if (peer.ensureFullCommit) now = await peer.ensureFullCommit({ signal });
+      else if (then !== undefined) now = (await peer.info({ signal })).instanceStartTime;
+    } catch (err) {
+      // A source the replication may only read may also refuse this; its writes are not ours.
+      if (side === 'target' || !refused(err)) throw err;
+    }
+    if (now === undefined || then === undefined || now === then) return;
+    throw new RefugeError('checkpoint_commit_failure', `the ${side} database was deleted and created again (instance_start_time ${then}, now ${now})`);
+  }
+
   private async put(side: 'source' | 'target', body: ReplicationLog, signal?: AbortSignal): Promise<void> {
     const peer = this[side];
-    const attempt = () => peer.putLocal({ ...body, _id: this.docId, ...(this.revs[side] ? { _rev: this.revs[side] } : {}) }, { signal });
+    const sent = logBody(body);
+    const attempt = async () => {
+      try {
+        this.revs[side] = (await peer.putLocal({ ...body, _id: this.docId, ...(this.revs[side] ? { _rev: this.revs[side] } : {}) }, { signal })).rev;
+        this.unanswered[side] = undefined;
+      } catch (err) {
+        if (!isRefugeError(err, 'conflict')) this.unanswered[side] = sent;
+        throw err;
+      }
+    };
     try {
-      this.revs[side] = (await attempt()).rev;
+      await attempt();
     } catch (err) {
       if (!isRefugeError(err, 'conflict')) throw err;
-      // Our last write may have landed without us seeing the answer, or another run wrote: this
-      // session's record is authoritative now, so take the current rev and write over it.
+      // CouchDB's update_checkpoint: the conflict is our own write, landed with its answer lost, only
+      // when the stored log is one this session sent (this one, or the one whose answer never came:
+      // the retry rebuilt the log with a later end_time). Another run's log, or none (the database
+      // was replaced, its logs gone with it), means the resume point this session read is wrong.
       const current = await peer.getLocal(this.docId, { signal });
-      this.revs[side] = current?._rev;
-      this.revs[side] = (await attempt()).rev;
+      const stored = current?._rev === undefined ? undefined : logBody(current);
+      if (stored === undefined || (stored !== sent && stored !== this.unanswered[side])) {
+        const what = current === undefined ? 'is gone (was the database replaced?)' : 'was written by another replication';
+        throw new RefugeError('checkpoint_commit_failure', `the checkpoint on the ${side} ${what}`, { cause: err });
+      }
+      this.revs[side] = current!._rev;
+      this.unanswered[side] = undefined;
+      if (stored !== sent) await attempt();
     }
   }
 }

@@ -47,6 +47,12 @@ export interface ReplicationEvents {
   change: ChangeEvent;
   checkpoint: ReplicationProgress;
   retry: { error: RefugeError; attempt: number; delayMs: number };
+  /**
+   * A checkpoint the databases refused (`error`, code checkpoint_commit_failure): a database was
+   * deleted and created again, or another run wrote the log. The replication starts again from the
+   * logs, in a new session; `restarts` counts those since the last checkpoint recorded.
+   */
+  restart: { error: RefugeError; restarts: number };
   /** The replication failed for good; `done` rejects with the same error. */
   error: RefugeError;
   /** Finished or cancelled. */

@@ -263,12 +263,15 @@ export class HttpPeer implements ReplicationPeer {
     return { rev: String((body as Wire)?.rev) };
   }
 
-  async ensureFullCommit(options: CallOptions = {}): Promise<void> {
+  async ensureFullCommit(options: CallOptions = {}): Promise<string | undefined> {
     try {
-      await this.client.request({ method: 'POST', path: '_ensure_full_commit', body: {}, signal: options.signal });
+      const { body } = await this.client.request({ method: 'POST', path: '_ensure_full_commit', body: {}, signal: options.signal });
+      const time = (body as Wire)?.instance_start_time;
+      return typeof time === 'string' ? time : undefined;
     } catch (err) {
       // Servers that commit every write before answering (CouchDB 3, Refuge durable) may not have it.
       if (!(isRefugeError(err) && NO_BULK_GET.has(err.status))) throw err;
+      return undefined;
     }
   }
 }

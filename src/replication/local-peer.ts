@@ -87,7 +87,12 @@ export class LocalPeer implements ReplicationPeer {
 
   async info(): Promise<PeerInfo> {
     const info = await this.db.info();
-    return { updateSeq: info.updateSeq, dbName: info.dbName, docCount: info.docCount };
+    return { updateSeq: info.updateSeq, dbName: info.dbName, docCount: info.docCount, instanceStartTime: info.instanceStartTime };
+  }
+
+  async ensureFullCommit(): Promise<string> {
+    await this.db.ensureFullCommit();
+    return this.db.instanceStartTime;
   }
 
   async changes(request: PeerChangesRequest): Promise<PeerChanges> {

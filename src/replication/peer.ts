@@ -117,6 +117,9 @@ export interface ReplicationPeer {
   getLocal(id: string, options?: CallOptions): Promise<Doc | undefined>;
   /** Writes a `_local/` document (with `_rev` when replacing); answers its new rev. */
   putLocal(doc: Doc, options?: CallOptions): Promise<{ rev: string }>;
-  /** Asks the peer to make written data durable before a checkpoint names it. */
-  ensureFullCommit?(options?: CallOptions): Promise<void>;
+  /**
+   * Asks the peer to make written data durable before a checkpoint names it; answers the database's
+   * `instance_start_time` when the peer tells it (another one: the database was created again).
+   */
+  ensureFullCommit?(options?: CallOptions): Promise<string | undefined>;
 }

@@ -16,10 +16,13 @@ import { backoffDelay, isRetryable, timeoutSignal } from './retry.ts';
 import { toPeer, type PeerLike } from './to-peer.ts';
 
 const FINAL_CHECKPOINT_MS = 10_000;
+/** Restarts in a row (no checkpoint recorded between them) before the replication fails instead. */
+export const MAX_RESTARTS = 5;
 
 export class Replication extends Emitter<ReplicationEvents> {
   readonly done: Promise<ReplicationReport>;
-  readonly sessionId = randomUuid();
+  /** This session's; a restart (see restartAfter) begins another. */
+  sessionId = randomUuid();
   readonly startTime = new Date().toISOString();
   replicationId: string | undefined;
   /** Resolves with `replicationId` once both peers have answered; rejects if the replication ends first. */
@@ -27,9 +30,9 @@ export class Replication extends Emitter<ReplicationEvents> {
   private settleId!: { resolve: (id: string) => void; reject: (err: unknown) => void };
 
   private readonly options: ResolvedOptions;
-  private readonly controller = new AbortController();
-  private readonly signal = this.controller.signal;
-  private readonly seqs = new OrderedSeqs();
+  /** The session's: a restart aborts what the old session left running and takes a new one. */
+  private controller = new AbortController();
+  private seqs = new OrderedSeqs();
   private readonly inFlight = new Set<Promise<void>>();
   private readonly stats = { docsRead: 0, docsWritten: 0, docWriteFailures: 0, missingChecked: 0, missingFound: 0 };
   private checkpointer: Checkpointer | undefined;
@@ -51,6 +54,8 @@ export class Replication extends Emitter<ReplicationEvents> {
   private docsTooLarge = false;
   private cancelled = false;
   private fatal: unknown;
+  /** Restarts since the last checkpoint recorded. */
+  private restarts = 0;
 
   constructor(
     readonly source: ReplicationPeer,
@@ -88,17 +93,23 @@ export class Replication extends Emitter<ReplicationEvents> {
     return p;
   }
 
+  private get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
   private async run(): Promise<ReplicationReport> {
-    try {
-      await this.prepare();
-      this.setState('active');
-      await this.readChanges();
-      await this.settle();
-      if (this.fatal === undefined && !this.cancelled) await this.requestCheckpoint(true);
-      await this.checkpointChain;
-    } catch (err) {
-      if (!this.cancelled) this.fail(err);
-    }
+    do {
+      try {
+        await this.prepare();
+        this.setState('active');
+        await this.readChanges();
+        await this.settle();
+        if (this.fatal === undefined && !this.cancelled) await this.requestCheckpoint(true);
+        await this.checkpointChain;
+      } catch (err) {
+        if (!this.cancelled) this.fail(err);
+      }
+    } while (await this.restartAfter());
     if (this.fatal !== undefined) {
       await this.settle();
       await this.finalCheckpoint();
@@ -127,12 +138,36 @@ export class Replication extends Emitter<ReplicationEvents> {
     return report;
   }
 
+  /**
+   * After a checkpoint the databases refused (CouchDB's checkpoint_commit_failure: one of them was
+   * created again, or its log is not the one this session read), a new session re-reads the logs
+   * (none on a new database: from the start), as CouchDB's scheduler restarts the job. Bounded:
+   * after MAX_RESTARTS with no checkpoint recorded between them the replication fails.
+   */
+  private async restartAfter(): Promise<boolean> {
+    const error = this.fatal;
+    if (!isRefugeError(error, 'checkpoint_commit_failure') || this.cancelled || this.restarts >= MAX_RESTARTS) return false;
+    await this.settle();
+    await this.checkpointChain;
+    if (this.cancelled) return false;
+    this.restarts++;
+    this.fatal = undefined;
+    this.controller = new AbortController();
+    this.seqs = new OrderedSeqs();
+    this.caughtUp = false;
+    this.pending = undefined;
+    this.sessionId = randomUuid();
+    this.emit('restart', { error, restarts: this.restarts });
+    return true;
+  }
+
   private async prepare(): Promise<void> {
     const { source, target, options } = this;
     const begun = await beginSession(source, target, options, {
       call: (fn) => this.call(fn),
       signal: this.signal,
-      session: { sessionId: this.sessionId, startTime: this.startTime },
+      // A restart's session is a new one in the logs: the old one's entries name the old databases.
+      session: { sessionId: this.sessionId, startTime: this.restarts === 0 ? this.startTime : new Date().toISOString() },
       onId: (id) => {
         this.replicationId = id;
         this.settleId.resolve(id);
@@ -274,6 +309,7 @@ export class Replication extends Emitter<ReplicationEvents> {
   }
 
   private noteCheckpoint(seq: Seq): void {
+    this.restarts = 0;
     this.checkpointedSeq = seq;
     this.lastCheckpointAt = Date.now();
     this.emit('checkpoint', this.progress);

@@ -4,7 +4,7 @@
 import { RefugeError, isRefugeError } from '../errors/index.ts';
 import { Checkpointer } from './checkpoint.ts';
 import type { ResolvedOptions } from './options.ts';
-import type { ReplicationPeer, Seq } from './peer.ts';
+import type { PeerInfo, ReplicationPeer, Seq } from './peer.ts';
 import { checkpointDocId, replicationId } from './replication-id.ts';
 
 export interface SessionContext {
@@ -29,24 +29,28 @@ export async function beginSession(
   // options): known now, a continuous job is named while a peer that does not answer is retried.
   const early = options.filter === undefined ? await replicationId(source, target, options) : undefined;
   if (early !== undefined) ctx.onEarlyId?.(early);
-  await call(() => source.info({ signal })).catch((err) => {
+  const sourceInfo = await call(() => source.info({ signal })).catch((err) => {
     throw isRefugeError(err, 'not_found') ? new RefugeError('not_found', 'the source database does not exist', { cause: err }) : err;
   });
+  let targetInfo: PeerInfo;
   try {
-    await call(() => target.info({ signal }));
+    targetInfo = await call(() => target.info({ signal }));
   } catch (err) {
     if (!isRefugeError(err, 'not_found')) throw err;
     if (!options.createTarget || !target.createDatabase) {
       throw new RefugeError('not_found', 'the target database does not exist (createTarget creates it)', { cause: err });
     }
     await call(() => target.createDatabase!({ signal }));
+    // Asked again for the new database's instance_start_time, which checkpoints compare with.
+    targetInfo = await call(() => target.info({ signal }));
   }
   if (options.selector !== undefined && !source.capabilities.selector) {
     throw new RefugeError('not_implemented', 'the source cannot filter changes by selector');
   }
   const id = early ?? (await replicationId(source, target, options));
   ctx.onId(id);
-  const checkpointer = new Checkpointer(source, target, checkpointDocId(id), ctx.session);
+  const instances = { source: sourceInfo.instanceStartTime, target: targetInfo.instanceStartTime };
+  const checkpointer = new Checkpointer(source, target, checkpointDocId(id), ctx.session, instances);
   const startSeq = await call(() => checkpointer.read(signal, options.since));
   return { checkpointer, startSeq };
 }
