@@ -95,6 +95,8 @@ export class Checkpointer {
   private written: HistoryEntry[] = [];
   /** False once the source refused a write (read-only source): checkpoints then live on the target only. */
   sourceWritable = true;
+  /** Set when a checkpoint found the source replaced (another instance_start_time). */
+  sourceReplaced = false;
 
   constructor(
     private readonly source: ReplicationPeer,
@@ -104,15 +106,43 @@ export class Checkpointer {
     private readonly instances: PeerInstances = {},
   ) {}
 
-  /** The sequence to resume from; `override` (the `since` option) wins but history is kept. */
-  async read(signal: AbortSignal | undefined, override?: Seq): Promise<Seq> {
+  /**
+   * The sequence to resume from; `override` (the `since` option) wins but history is kept.
+   * `probeSource`: when only the target holds a log, find out whether the source can keep one at
+   * all (see sourceRefusesLogs). Off without checkpoints (nothing is written then), and after the
+   * source was found replaced: the target's log then names another database, never to be trusted alone.
+   */
+  async read(signal: AbortSignal | undefined, override?: Seq, { probeSource = true } = {}): Promise<Seq> {
     const [src, tgt] = await Promise.all([this.source.getLocal(this.docId, { signal }), this.target.getLocal(this.docId, { signal })]);
     this.revs.source = src?._rev;
     this.revs.target = tgt?._rev;
-    const found = compareReplicationLogs(src as ReplicationLog | undefined, tgt as ReplicationLog | undefined);
+    let found = compareReplicationLogs(src as ReplicationLog | undefined, tgt as ReplicationLog | undefined);
+    if (src === undefined && tgt !== undefined && probeSource && (await this.sourceRefusesLogs(signal))) {
+      // A read-only source can hold no log: the target's is the only one there is (PouchDB's rule).
+      const log = tgt as ReplicationLog;
+      found = { seq: log.source_last_seq ?? LOWEST_SEQ, history: historyOf(log) };
+    }
     this.baseHistory = found.history;
     this.startSeq = override ?? found.seq;
     return this.startSeq;
+  }
+
+  /**
+   * Whether the source refuses `_local` writes, tried as PouchDB does by writing an empty log: a
+   * missing source log with a target log means either a source that cannot keep one (resume from
+   * the target's) or a source that lost it, replaced by a new database (start over). The empty log
+   * names no session, so it never makes a resume point of its own.
+   */
+  private async sourceRefusesLogs(signal: AbortSignal | undefined): Promise<boolean> {
+    const empty: ReplicationLog = { _id: this.docId, source_last_seq: LOWEST_SEQ, replication_id_version: REPLICATION_ID_VERSION, history: [] };
+    try {
+      this.revs.source = (await this.source.putLocal(empty, { signal })).rev;
+      return false;
+    } catch (err) {
+      if (!refused(err)) throw err;
+      this.sourceWritable = false;
+      return true;
+    }
   }
 
   /** The history as last written (newest first); before any write, the one the run resumed from. */
@@ -175,6 +205,7 @@ export class Checkpointer {
       if (side === 'target' || !refused(err)) throw err;
     }
     if (now === undefined || then === undefined || now === then) return;
+    if (side === 'source') this.sourceReplaced = true;
     throw new RefugeError('checkpoint_commit_failure', `the ${side} database was deleted and created again (instance_start_time ${then}, now ${now})`);
   }
 

@@ -56,6 +56,7 @@ export class Replication extends Emitter<ReplicationEvents> {
   private fatal: unknown;
   /** Restarts since the last checkpoint recorded. */
   private restarts = 0;
+  private sourceReplaced = false;
 
   constructor(
     readonly source: ReplicationPeer,
@@ -151,6 +152,7 @@ export class Replication extends Emitter<ReplicationEvents> {
     await this.checkpointChain;
     if (this.cancelled) return false;
     this.restarts++;
+    this.sourceReplaced ||= this.checkpointer?.sourceReplaced === true;
     this.fatal = undefined;
     this.controller = new AbortController();
     this.seqs = new OrderedSeqs();
@@ -168,6 +170,7 @@ export class Replication extends Emitter<ReplicationEvents> {
       signal: this.signal,
       // A restart's session is a new one in the logs: the old one's entries name the old databases.
       session: { sessionId: this.sessionId, startTime: this.restarts === 0 ? this.startTime : new Date().toISOString() },
+      sourceReplaced: this.sourceReplaced,
       onId: (id) => {
         this.replicationId = id;
         this.settleId.resolve(id);
@@ -310,6 +313,7 @@ export class Replication extends Emitter<ReplicationEvents> {
 
   private noteCheckpoint(seq: Seq): void {
     this.restarts = 0;
+    this.sourceReplaced = false;
     this.checkpointedSeq = seq;
     this.lastCheckpointAt = Date.now();
     this.emit('checkpoint', this.progress);

@@ -16,6 +16,8 @@ export interface SessionContext {
   onId: (id: string) => void;
   /** Told it before any peer is asked, when no filter's code is part of it (see beginSession). */
   onEarlyId?: (id: string) => void;
+  /** A restart after the source was found replaced: the target's log alone is not trusted (Checkpointer.read). */
+  sourceReplaced?: boolean;
 }
 
 export async function beginSession(
@@ -51,6 +53,7 @@ export async function beginSession(
   ctx.onId(id);
   const instances = { source: sourceInfo.instanceStartTime, target: targetInfo.instanceStartTime };
   const checkpointer = new Checkpointer(source, target, checkpointDocId(id), ctx.session, instances);
-  const startSeq = await call(() => checkpointer.read(signal, options.since));
+  const probeSource = options.checkpoints && ctx.sourceReplaced !== true;
+  const startSeq = await call(() => checkpointer.read(signal, options.since, { probeSource }));
   return { checkpointer, startSeq };
 }

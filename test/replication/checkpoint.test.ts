@@ -1,5 +1,6 @@
 // Checkpoint logic in isolation: CouchDB's choice of the resume sequence from two replication logs,
-// the bounded history, the replication id's inputs, and a target restored from an older backup.
+// the bounded history, the replication id's inputs, a target restored from an older backup, and a
+// source that cannot keep a log (read-only).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -7,7 +8,9 @@ import type { Database } from '../../src/core.ts';
 import { LocalPeer, compareReplicationLogs, replicate, replicationId, type HistoryEntry, type ReplicationLog } from '../../src/replication/index.ts';
 import { HISTORY_LIMIT } from '../../src/replication/checkpoint.ts';
 import { OrderedSeqs } from '../../src/replication/ordered-seqs.ts';
+import { RefugeError } from '../../src/errors/index.ts';
 import { freshDb } from '../helpers/db.ts';
+import { wrapPeer } from './helpers/wrap-peer.ts';
 
 const entry = (session: string, seq: number | string): HistoryEntry => ({
   session_id: session,
@@ -112,4 +115,35 @@ test('history is bounded to CouchDB’s 50 sessions', async (t) => {
   const history = ((await b.db.get(`_local/${id}`)) as ReplicationLog).history!;
   assert.equal(history.length, HISTORY_LIMIT);
   assert.deepEqual(history[0]!.recorded_seq, HISTORY_LIMIT + 3);
+});
+
+test('a read-only source resumes from the target’s log; a writable one that lost its log starts over', async (t) => {
+  const a = await freshDb('memory', {}, 'a');
+  const b = await freshDb('memory', {}, 'b');
+  t.after(async () => {
+    await a.cleanup();
+    await b.cleanup();
+  });
+  await a.db.bulkDocs(Array.from({ length: 20 }, (_, i) => ({ _id: `d${i}` })));
+  // The replicating user may read the source but not write its _local documents (a 403).
+  const readOnly = () => {
+    const peer = wrapPeer(new LocalPeer(a.db));
+    peer.putLocal = async () => {
+      throw new RefugeError('forbidden', 'read only');
+    };
+    return peer;
+  };
+  const first = await replicate(readOnly(), b.db).done;
+  assert.equal(first.checkpointedSeq, 20);
+  const cpId = `_local/${first.replicationId}`;
+  await assert.rejects(a.db.get(cpId), { code: 'not_found' });
+  await a.db.put({ _id: 'new' });
+  const source = readOnly();
+  const second = await replicate(source, b.db).done;
+  assert.equal(second.startSeq, 20, 'from the target’s log, as PouchDB does');
+  assert.equal(source.rowsServed, 1);
+  assert.deepEqual(((await b.db.get(cpId)) as ReplicationLog).history!.map((h) => h.session_id), [second.sessionId, first.sessionId]);
+  // A writable source without a log is not one that cannot keep one: it lost it (a new database).
+  const third = await replicate(a.db, b.db).done;
+  assert.equal(third.startSeq, 0);
 });

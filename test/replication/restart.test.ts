@@ -64,30 +64,34 @@ test('a target deleted and created again under a continuous replication gets eve
   }
 });
 
-test('a source deleted and created again: the replication starts over in the new database', async (t) => {
-  const first = await open(t, 'a');
-  const source = replaceable(first);
-  const b = await open(t, 'b');
-  await first.bulkDocs(docs('old', 5));
-  // A short long-poll: the one waiting on the old database ends soon, the next asks the new one.
-  const rep = replicate(source.peer, new LocalPeer(b), { continuous: true, longpollTimeoutMs: 50 });
-  try {
-    const restarts: RefugeError[] = [];
-    rep.on('restart', (e) => restarts.push(e.error));
-    await checkpointAt(rep, 5);
-    const recreated = await open(t, 'a');
-    await recreated.bulkDocs(docs('new', 8));
-    const caughtUp = checkpointAt(rep, 8);
-    source.replace(recreated);
-    await caughtUp;
-    // Without the restart, new0..new4 were skipped: the replication went on from its old position (5).
-    assert.deepEqual((await ids(b)).filter((id) => id.startsWith('new')).sort(), ['new0', 'new1', 'new2', 'new3', 'new4', 'new5', 'new6', 'new7']);
-    assert.equal(restarts.length, 1);
-    assert.match(restarts[0]!.reason, /source database was deleted and created again/);
-  } finally {
-    await stop(rep);
-  }
-});
+for (const readOnly of [false, true]) {
+  test(`a source deleted and created again: the replication starts over in the new database${readOnly ? ' (read-only source)' : ''}`, async (t) => {
+    const first = await open(t, 'a');
+    const source = replaceable(first);
+    // Read-only: the target's log is the only one, and names the old database: not resumed from.
+    const peer = readOnly ? Object.assign(wrapPeer(source.peer), { putLocal: () => Promise.reject(new RefugeError('forbidden', 'read only')) }) : source.peer;
+    const b = await open(t, 'b');
+    await first.bulkDocs(docs('old', 5));
+    // A short long-poll: the one waiting on the old database ends soon, the next asks the new one.
+    const rep = replicate(peer, new LocalPeer(b), { continuous: true, longpollTimeoutMs: 50 });
+    try {
+      const restarts: RefugeError[] = [];
+      rep.on('restart', (e) => restarts.push(e.error));
+      await checkpointAt(rep, 5);
+      const recreated = await open(t, 'a');
+      await recreated.bulkDocs(docs('new', 8));
+      const caughtUp = checkpointAt(rep, 8);
+      source.replace(recreated);
+      await caughtUp;
+      // Without the restart, new0..new4 were skipped: the replication went on from its old position (5).
+      assert.deepEqual((await ids(b)).filter((id) => id.startsWith('new')).sort(), ['new0', 'new1', 'new2', 'new3', 'new4', 'new5', 'new6', 'new7']);
+      assert.equal(restarts.length, 1);
+      assert.match(restarts[0]!.reason, /source database was deleted and created again/);
+    } finally {
+      await stop(rep);
+    }
+  });
+}
 
 /** CouchDB 1 and PouchDB: a `_local` write must name the stored rev (none for a new document). */
 function strictLocalRevs(inner: ReplicationPeer): ReplicationPeer & { lostAnswers: number } {
