@@ -1,45 +1,37 @@
 // A database: the public face over one key/value store. Reads go straight to storage (or a
 // snapshot); every write goes through the single Writer so revision trees never race. The write
-// side lives in database-writes.ts, state, lifecycle and maintenance in database-base.ts.
+// side lives in database-writes.ts, feeds and queries in database-queries.ts, maintenance in
+// database-maintenance.ts, state and lifecycle in database-base.ts.
 
 import { RefugeError } from '../errors/index.ts';
 import type { BlobId, BlobRead, ByteRange } from '../blobs/core.ts';
 import { bulkAttsSince, inlineBulkGet, inlineSince, storedAttachmentBlobIds } from './attachment-edits.ts';
 import type { AttStub } from './attachments.ts';
-import { compileChangesFilter } from './changes-filter.ts';
 import type { KvStore } from '../storage/index.ts';
 import { allDocs, checkAllDocsOptions, offsetKey } from './all-docs.ts';
-import { checkChangesOptions, readChanges, type ChangesFilter } from './changes.ts';
 import { IdCounts } from './id-counts.ts';
 import { SeqCounts } from './seq-counts.ts';
-import { explainFind } from './explain.ts';
 import { databaseInfo } from './info.ts';
-import { executeFind, parseFind, pathQuery, type FindRequest, type FindResult, type PathIndexState, type PathQuery, type PathQueryRow } from './find.ts';
 import { decodeState, encodeState, initialState, newInstanceStartTime, type DbCore } from './core.ts';
 import type { OpenDatabaseOptions } from './database-base.ts';
-import { DatabaseWrites } from './database-writes.ts';
+import { DatabaseQueries } from './database-queries.ts';
 import { getLocal, localDocs } from './local-docs.ts';
 import { META_KEY } from './keys.ts';
 import { recountState, type Recount } from './recount.ts';
 import { bulkGet, getDoc, getOpenRevs, getPlainSync, revsDiff } from './reads.ts';
 import type { Rev } from './rev-tree.ts';
-import { liveChanges } from './subscription.ts';
 import type {
   AllDocsOptions,
   AllDocsResult,
   AllDocsRow,
   BulkGetRequest,
   BulkGetResult,
-  ChangeRow,
-  ChangesOptions,
-  ChangesResult,
   DatabaseInfo,
   Doc,
   GetOptions,
   OpenRevsResult,
   RevsDiffEntry,
   RevsDiffResult,
-  SubscribeOptions,
 } from './types.ts';
 import { checkBooleanOptions, validateDbName, validateRevsLimit } from './validate.ts';
 
@@ -48,7 +40,7 @@ const GET_FLAGS = ['revs', 'revsInfo', 'conflicts', 'deletedConflicts', 'latest'
 
 export type { OpenDatabaseOptions } from './database-base.ts';
 
-export class Database extends DatabaseWrites {
+export class Database extends DatabaseQueries {
   /**
    * What storage dropped as damaged when this database opened (its counts were then recomputed),
    * in the engine's words; undefined when it dropped nothing. A node reports it (NodeOptions.onDamage).
@@ -230,16 +222,6 @@ export class Database extends DatabaseWrites {
     return this.withSnapshot((snap) => localDocs(snap, options));
   }
 
-  async changes(options: ChangesOptions = {}): Promise<ChangesResult> {
-    await this.settle();
-    checkChangesOptions(options);
-    const filter = await this.compileFilter(options);
-    await this.settle();
-    const result = await this.withSnapshot(async (snap) => readChanges(snap, options, filter, (await this.stateIn(snap)).seq));
-    if (options.attachments && options.includeDocs) await this.inlineAll(result.results.map((r) => r.doc));
-    return result;
-  }
-
   /**
    * Makes the live-document counts ready to answer an offset at `id`: the first call counts every
    * document once, and a segment grown too long is cut again (jobs that hold writes back).
@@ -249,106 +231,5 @@ export class Database extends DatabaseWrites {
     const store = this.core.store;
     if (!counts.ready) await this.writer.submit(() => (counts.ready ? Promise.resolve() : counts.count(store)), true);
     if (counts.needsCut(id)) await this.writer.submit(() => (counts.needsCut(id) ? counts.recut(store, id) : Promise.resolve()), true);
-  }
-
-  /**
-   * How many changes lie after `seq` (CouchDB's `pending`): one per document changed since. The
-   * first call counts the whole feed once (a job that holds writes back meanwhile); later ones
-   * scan at most one block of sequences.
-   */
-  async pendingAfter(seq: number): Promise<number> {
-    this.check();
-    if (!Number.isSafeInteger(seq) || seq < 0) throw new RefugeError('bad_request', 'seq must be a non-negative integer');
-    const counts = this.core.seqCounts;
-    if (!counts.ready) await this.writer.submit(() => (counts.ready ? Promise.resolve() : counts.count(this.core.store)), true);
-    await this.settle();
-    // No snapshot: the count is of an instant anyway, and the scan is of one block at most.
-    return counts.after(this.core.store, seq);
-  }
-  /**
-   * Live changes in batches, from `since` on, until `signal` aborts or the database closes.
-   * Nothing is buffered beyond the batch being delivered.
-   */
-  subscribe(options: SubscribeOptions = {}): AsyncGenerator<ChangeRow[], void, undefined> {
-    this.check();
-    checkChangesOptions(options);
-    const batchSize = options.batchSize ?? 100;
-    if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new RefugeError('bad_request', 'batchSize must be a positive integer');
-    const intervalMs = options.intervalMs ?? 0;
-    // Compiled on the first read, so a bad filter name fails the first pull, not the call.
-    let compiled: Promise<ChangesFilter> | undefined;
-    const source = {
-      signal: this.commits,
-      currentSeq: () => this.core.state.seq,
-      read: async (since: number, limit: number) => {
-        const filter = await (compiled ??= this.compileFilter(options));
-        // Closed while the filter compiled: an empty read lets the feed see the close and end.
-        if (this.closed) return { results: [], lastSeq: since };
-        await this.settle();
-        const result = await this.withSnapshot(async (snap) =>
-          readChanges(snap, { ...options, since, limit, descending: false }, filter, (await this.stateIn(snap)).seq),
-        );
-        if (options.attachments && options.includeDocs) await this.inlineAll(result.results.map((r) => r.doc));
-        return result;
-      },
-    };
-    return liveChanges(source, options.since ?? 0, batchSize, intervalMs, options.signal, options.onRead);
-  }
-
-  private compileFilter(options: ChangesOptions): Promise<ChangesFilter> {
-    return compileChangesFilter(options, this.options.compileSelector, this.hooks);
-  }
-
-  // ---- queries ----
-
-  /** Mango `_find`: exact results, using the path index where a clause allows. */
-  async find(request: FindRequest): Promise<FindResult> {
-    await this.settle();
-    const parsed = parseFind(request, this.pathIndexState(), this.core.state.docCount);
-    return this.withSnapshot((snap) =>
-      executeFind(snap, parsed, {
-        conflicts: request.conflicts,
-        executionStats: request.executionStats,
-        fragmented: this.postingMerger.fragmented,
-      }),
-    );
-  }
-
-  /** Mango `_explain`: which index scan `find` would use, and why. */
-  async explain(request: FindRequest & { useIndex?: unknown; update?: boolean }): Promise<ReturnType<typeof explainFind>> {
-    this.check();
-    return explainFind(this.core.name, parseFind(request, this.pathIndexState(), this.core.state.docCount), request);
-  }
-
-  private pathIndexState(): PathIndexState {
-    const s = this.core.state;
-    return !s.autoIndex ? 'off' : s.pathIndexReady ? 'ready' : 'building';
-  }
-
-  /**
-   * Queries the path index directly: rows stream in value order (one per matching entry), so a
-   * large result is never held in memory. Needs `autoIndex` on.
-   */
-  query(q: PathQuery): AsyncGenerator<PathQueryRow> {
-    this.check();
-    if (!this.core.state.autoIndex) throw new RefugeError('bad_request', 'the path index is off for this database (autoIndex: false)');
-    const read = pathQuery(q, this.postingMerger.fragmented);
-    const store = this.core.store;
-    const ready = async () => {
-      await this.settle();
-      // A rebuild in progress here is waited for: rows from half an index would be wrong.
-      await this.indexBuild?.catch(() => undefined);
-      if (this.pathIndexState() !== 'ready') throw new RefugeError('unavailable', 'the path index is being rebuilt; try again when it is done');
-    };
-    return (async function* () {
-      await ready();
-      // One snapshot for the whole stream: a value's postings and the documents are read apart.
-      const snap = store.snapshot();
-      try {
-        yield* read(snap);
-      } finally {
-        await snap.close();
-      }
-    })();
   }
 }

@@ -1,0 +1,125 @@
+// The database's feeds and queries: `_changes` (one answer, or live batches), the pending count,
+// Mango `find`/`explain` and the path index's own query API. Reads only; they settle first so a
+// caller reads its own writes.
+
+import { RefugeError } from '../errors/index.ts';
+import { compileChangesFilter } from './changes-filter.ts';
+import { checkChangesOptions, readChanges, type ChangesFilter } from './changes.ts';
+import { DatabaseWrites } from './database-writes.ts';
+import { explainFind } from './explain.ts';
+import { executeFind, parseFind, pathQuery, type FindRequest, type FindResult, type PathIndexState, type PathQuery, type PathQueryRow } from './find.ts';
+import { liveChanges } from './subscription.ts';
+import type { ChangeRow, ChangesOptions, ChangesResult, SubscribeOptions } from './types.ts';
+
+export abstract class DatabaseQueries extends DatabaseWrites {
+  async changes(options: ChangesOptions = {}): Promise<ChangesResult> {
+    await this.settle();
+    checkChangesOptions(options);
+    const filter = await this.compileFilter(options);
+    await this.settle();
+    const result = await this.withSnapshot(async (snap) => readChanges(snap, options, filter, (await this.stateIn(snap)).seq));
+    if (options.attachments && options.includeDocs) await this.inlineAll(result.results.map((r) => r.doc));
+    return result;
+  }
+
+  /**
+   * How many changes lie after `seq` (CouchDB's `pending`): one per document changed since. The
+   * first call counts the whole feed once (a job that holds writes back meanwhile); later ones
+   * scan at most one block of sequences.
+   */
+  async pendingAfter(seq: number): Promise<number> {
+    this.check();
+    if (!Number.isSafeInteger(seq) || seq < 0) throw new RefugeError('bad_request', 'seq must be a non-negative integer');
+    const counts = this.core.seqCounts;
+    if (!counts.ready) await this.writer.submit(() => (counts.ready ? Promise.resolve() : counts.count(this.core.store)), true);
+    await this.settle();
+    // No snapshot: the count is of an instant anyway, and the scan is of one block at most.
+    return counts.after(this.core.store, seq);
+  }
+  /**
+   * Live changes in batches, from `since` on, until `signal` aborts or the database closes.
+   * Nothing is buffered beyond the batch being delivered.
+   */
+  subscribe(options: SubscribeOptions = {}): AsyncGenerator<ChangeRow[], void, undefined> {
+    this.check();
+    checkChangesOptions(options);
+    const batchSize = options.batchSize ?? 100;
+    if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new RefugeError('bad_request', 'batchSize must be a positive integer');
+    const intervalMs = options.intervalMs ?? 0;
+    // Compiled on the first read, so a bad filter name fails the first pull, not the call.
+    let compiled: Promise<ChangesFilter> | undefined;
+    const source = {
+      signal: this.commits,
+      currentSeq: () => this.core.state.seq,
+      read: async (since: number, limit: number) => {
+        const filter = await (compiled ??= this.compileFilter(options));
+        // Closed while the filter compiled: an empty read lets the feed see the close and end.
+        if (this.closed) return { results: [], lastSeq: since };
+        await this.settle();
+        const result = await this.withSnapshot(async (snap) =>
+          readChanges(snap, { ...options, since, limit, descending: false }, filter, (await this.stateIn(snap)).seq),
+        );
+        if (options.attachments && options.includeDocs) await this.inlineAll(result.results.map((r) => r.doc));
+        return result;
+      },
+    };
+    return liveChanges(source, options.since ?? 0, batchSize, intervalMs, options.signal, options.onRead);
+  }
+
+  private compileFilter(options: ChangesOptions): Promise<ChangesFilter> {
+    return compileChangesFilter(options, this.options.compileSelector, this.hooks);
+  }
+
+  // ---- queries ----
+
+  /** Mango `_find`: exact results, using the path index where a clause allows. */
+  async find(request: FindRequest): Promise<FindResult> {
+    await this.settle();
+    const parsed = parseFind(request, this.pathIndexState(), this.core.state.docCount);
+    return this.withSnapshot((snap) =>
+      executeFind(snap, parsed, {
+        conflicts: request.conflicts,
+        executionStats: request.executionStats,
+        fragmented: this.postingMerger.fragmented,
+      }),
+    );
+  }
+
+  /** Mango `_explain`: which index scan `find` would use, and why. */
+  async explain(request: FindRequest & { useIndex?: unknown; update?: boolean }): Promise<ReturnType<typeof explainFind>> {
+    this.check();
+    return explainFind(this.core.name, parseFind(request, this.pathIndexState(), this.core.state.docCount), request);
+  }
+
+  private pathIndexState(): PathIndexState {
+    const s = this.core.state;
+    return !s.autoIndex ? 'off' : s.pathIndexReady ? 'ready' : 'building';
+  }
+
+  /**
+   * Queries the path index directly: rows stream in value order (one per matching entry), so a
+   * large result is never held in memory. Needs `autoIndex` on.
+   */
+  query(q: PathQuery): AsyncGenerator<PathQueryRow> {
+    this.check();
+    if (!this.core.state.autoIndex) throw new RefugeError('bad_request', 'the path index is off for this database (autoIndex: false)');
+    const read = pathQuery(q, this.postingMerger.fragmented);
+    const store = this.core.store;
+    const ready = async () => {
+      await this.settle();
+      // A rebuild in progress here is waited for: rows from half an index would be wrong.
+      await this.indexBuild?.catch(() => undefined);
+      if (this.pathIndexState() !== 'ready') throw new RefugeError('unavailable', 'the path index is being rebuilt; try again when it is done');
+    };
+    return (async function* () {
+      await ready();
+      // One snapshot for the whole stream: a value's postings and the documents are read apart.
+      const snap = store.snapshot();
+      try {
+        yield* read(snap);
+      } finally {
+        await snap.close();
+      }
+    })();
+  }
+}
