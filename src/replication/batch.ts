@@ -1,7 +1,7 @@
 // One batch of the protocol: the changes' revisions → revs_diff on the target → _bulk_get of the
 // missing ones from the source (with their histories) → _bulk_docs new_edits:false on the target.
 
-import type { BulkGetRequest, Doc } from '../documents/index.ts';
+import type { BulkGetRequest, BulkGetResult, Doc } from '../documents/index.ts';
 import { RefugeError, isRefugeError } from '../errors/index.ts';
 import type { PeerChangeRow, PeerWriteResult, ReplicationPeer } from './peer.ts';
 
@@ -79,19 +79,64 @@ export async function replicateBatch(
       const half = Math.ceil(group.length / 2);
       return [...(await fetch(group.slice(0, half))), ...(await fetch(group.slice(half)))];
     }
+    const { docs, unresolved } = take(fetched, group);
+    return unresolved.length === 0 ? docs : [...docs, ...(await refetch(unresolved))];
+  };
+  /**
+   * The documents of an answer to `group`, and the revisions it did not give (an error entry, or
+   * no entry at all for an id asked).
+   */
+  const take = (fetched: BulkGetResult, group: readonly BulkGetRequest[]): { docs: Doc[]; unresolved: Unresolved[] } => {
     const docs: Doc[] = [];
-    for (const { docs: entries } of fetched.results) {
+    const unresolved: Unresolved[] = [];
+    const answered = new Set<string>();
+    for (const { id, docs: entries } of fetched.results) {
       for (const entry of entries ?? []) {
-        // A revision the source no longer has (compacted or purged since the changes read) is skipped,
-        // as CouchDB does: the next changes entry for that document brings its newer leaf.
-        if (!('ok' in entry)) continue;
+        if (!('ok' in entry)) {
+          const failedId = entry.error?.id ?? id;
+          if (typeof failedId === 'string' && asked.has(failedId)) {
+            answered.add(failedId);
+            const rev = entry.error?.rev;
+            // An error naming no revision stands for every revision of that id asked here.
+            for (const r of group) if (r.id === failedId && (typeof rev !== 'string' || r.rev === rev)) unresolved.push({ ...r, why: describeEntry(entry) });
+          }
+          continue;
+        }
         if (!asked.has(entry.ok._id!)) throw new RefugeError('bad_gateway', `the source answered document ${JSON.stringify(entry.ok._id)}, which was not asked for`);
+        answered.add(entry.ok._id!);
         const key = `${entry.ok._id}\u0000${entry.ok._rev}`;
         if (seen.has(key)) continue;
         seen.add(key);
         docs.push(entry.ok);
       }
     }
+    for (const r of group) if (!answered.has(r.id)) unresolved.push({ ...r, why: 'not in the answer' });
+    return { docs, unresolved: dedupe(unresolved) };
+  };
+  /**
+   * Revisions the source listed in its changes but did not return (a failing shard, a lagging
+   * replica, a purge since): asked again after the replication's back-off, and never skipped, as
+   * CouchDB's missing_doc: a checkpoint past them would leave them behind for good. Still missing
+   * when the attempts run out, the batch fails (retryably, so a job tries again later from its
+   * checkpoint, where a purged revision no longer shows in the changes).
+   */
+  const refetch = async (group: readonly Unresolved[]): Promise<Doc[]> => {
+    const docs: Doc[] = [];
+    let left = group;
+    let waited = false;
+    await call(async () => {
+      // Not asked again at once: the peer already tried them one by one (HttpPeer reads _bulk_get's
+      // errors again with open_revs); the first failure is reported, and waited out, like any other.
+      if (!waited) {
+        waited = true;
+        throw missingRevisions(left);
+      }
+      const requests = left.map(({ id, rev }) => ({ id, rev }));
+      const again = take(await source.bulkGet(requests, { revs: true, latest: true, signal }), requests);
+      docs.push(...again.docs);
+      left = again.unresolved;
+      if (left.length > 0) throw missingRevisions(left);
+    });
     return docs;
   };
   const write = async (docs: Doc[]): Promise<void> => {
@@ -122,6 +167,29 @@ export async function replicateBatch(
   result.docs = written;
   result.docsRead = written.length;
   return result;
+}
+
+/** A revision asked of the source and not returned, with what the source said of it. */
+interface Unresolved extends BulkGetRequest {
+  why: string;
+}
+
+function describeEntry(entry: { error?: { error?: unknown; reason?: unknown } }): string {
+  const { error, reason } = entry.error ?? {};
+  return [error, reason].filter((x) => typeof x === 'string' && x !== '').join(': ') || 'an error';
+}
+
+function dedupe(list: Unresolved[]): Unresolved[] {
+  const byKey = new Map<string, Unresolved>();
+  for (const r of list) byKey.set(`${r.id}\u0000${r.rev}`, r);
+  return [...byKey.values()];
+}
+
+/** Retryable: the source may give the revisions on a later attempt (a shard back, a replica caught up). */
+function missingRevisions(left: readonly Unresolved[]): RefugeError {
+  const named = left.slice(0, 3).map((r) => `${JSON.stringify(r.id)} ${r.rev ?? '(winner)'} (${r.why})`).join(', ');
+  const more = left.length > 3 ? ` and ${left.length - 3} more` : '';
+  return new RefugeError('unavailable', `the source did not return revisions its changes listed: ${named}${more} (never skipped: asked again, or the batch fails)`, { status: 502 });
 }
 
 /** Attachment bytes a single `_bulk_get` may carry before the next documents go in another one. */

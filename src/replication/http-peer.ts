@@ -172,6 +172,7 @@ export class HttpPeer implements ReplicationPeer {
 
   async bulkGet(requests: readonly BulkGetRequest[], options: { revs: true; latest: true } & CallOptions): Promise<BulkGetResult> {
     if (this.capabilities.bulkGet) {
+      let results: unknown;
       try {
         const { body } = await this.client.request({
           method: 'POST',
@@ -180,18 +181,46 @@ export class HttpPeer implements ReplicationPeer {
           body: { docs: requests },
           signal: options.signal,
         });
-        const results = (body as Wire)?.results;
-        if (!Array.isArray(results)) throw new RefugeError('bad_gateway', `${this.client.url}/_bulk_get: no results in the answer`);
-        return { results };
+        results = (body as Wire)?.results;
       } catch (err) {
         if (!(isRefugeError(err) && NO_BULK_GET.has(err.status))) throw err;
         // A 404 is also what a deleted database (or a proxy in trouble) answers: only a database
         // that is still there lacks the endpoint. Otherwise the batch fails, and is tried again.
         if (err.status === 404) await this.info({ signal: options.signal });
         this.capabilities.bulkGet = false;
+        return this.readEach(requests, options.signal);
       }
+      if (!Array.isArray(results)) throw new RefugeError('bad_gateway', `${this.client.url}/_bulk_get: no results in the answer`);
+      // Outside the try: a 404 on these reads is no sign that _bulk_get is missing.
+      return this.readErrorsAgain(requests, results, options.signal);
     }
     return this.readEach(requests, options.signal);
+  }
+
+  /**
+   * The revisions a _bulk_get answered with an error entry (a shard that timed out, say) read again
+   * one document at a time with open_revs, as CouchDB's replicator does; what is still missing
+   * then stays an error entry, for the replicator to wait on.
+   */
+  private async readErrorsAgain(requests: readonly BulkGetRequest[], results: BulkGetResult['results'], signal?: AbortSignal): Promise<BulkGetResult> {
+    const failed = new Map<string, Set<string | undefined>>();
+    for (const result of results) {
+      for (const entry of result?.docs ?? []) {
+        if (entry === null || typeof entry !== 'object' || 'ok' in entry) continue;
+        const id = entry.error?.id ?? result.id;
+        if (typeof id !== 'string') continue;
+        const revs = failed.get(id) ?? new Set();
+        failed.set(id, revs.add(typeof entry.error?.rev === 'string' ? entry.error.rev : undefined));
+      }
+    }
+    if (failed.size === 0) return { results };
+    // The requests those errors stand for (an error naming no revision: every one of its id).
+    const again = requests.filter((r) => failed.get(r.id)?.has(r.rev) || failed.get(r.id)?.has(undefined));
+    const kept = results
+      .map((result) => ({ ...result, docs: (result?.docs ?? []).filter((e) => e !== null && typeof e === 'object' && 'ok' in e) }))
+      .filter((result) => result.docs.length > 0);
+    if (again.length === 0) return { results };
+    return { results: [...kept, ...(await this.readEach(again, signal)).results] };
   }
 
   /** _bulk_get emulated: one open_revs read per document, a few at a time. */
