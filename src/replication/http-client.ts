@@ -73,7 +73,7 @@ export function docPath(id: string): string {
 }
 
 /** CouchDB's {error, reason} answer as a RefugeError; 5xx and 408/429 become retryable. */
-export function httpError(status: number, body: unknown, what: string): RefugeError {
+export function httpError(status: number, body: unknown, what: string, cause?: unknown): RefugeError {
   const wire = (typeof body === 'object' && body !== null ? body : {}) as { error?: unknown; reason?: unknown };
   const reason = typeof wire.reason === 'string' ? wire.reason : typeof wire.error === 'string' ? wire.error : `HTTP ${status}`;
   const transient = (status >= 500 && status !== 501) || status === 408 || status === 429;
@@ -81,7 +81,7 @@ export function httpError(status: number, body: unknown, what: string): RefugeEr
   if (transient) code = 'unavailable';
   else if (isErrorCode(wire.error)) code = wire.error;
   else code = statusCode(status);
-  return new RefugeError(code, `${what}: ${reason}`, { status });
+  return new RefugeError(code, `${what}: ${reason}`, { status, ...(cause !== undefined && { cause }) });
 }
 
 function statusCode(status: number): ErrorCode {
@@ -90,6 +90,7 @@ function statusCode(status: number): ErrorCode {
     case 401: return 'unauthorized';
     case 403: return 'forbidden';
     case 404: return 'not_found';
+    case 405: return 'method_not_allowed';
     case 409: return 'conflict';
     case 412: return 'precondition_failed';
     case 413: return 'too_large';
@@ -168,9 +169,15 @@ export class HttpClient {
       try {
         body = text === '' ? undefined : JSON.parse(text);
       } catch (err) {
-        if (res.status >= 500) throw httpError(res.status, undefined, what);
-        // A body cut short (a connection closed early, with no length to tell) or garbled on the way:
-        // the peer's fault and usually passing, so retried as a lost connection is; 502 if it lasts.
+        // An error status says what happened without a CouchDB body: a proxy's HTML 413 is a body
+        // too large (the batch is halved), its 404 a missing endpoint (the _bulk_get fallback), its
+        // 401/403 a refusal that retrying will not change.
+        if (res.status >= 400 && !req.acceptStatus?.includes(res.status)) {
+          throw httpError(res.status, { reason: `HTTP ${res.status}, an answer not JSON (${text.length} bytes)` }, what, err);
+        }
+        // A success whose body was cut short (a connection closed early, with no length to tell) or
+        // garbled on the way: the peer's fault and usually passing, so retried as a lost connection
+        // is; 502 if it lasts.
         throw new RefugeError('unavailable', `${what}: the answer is not JSON (HTTP ${res.status}, ${text.length} bytes)`, { cause: err, status: 502 });
       }
       if (res.status >= 400 && !req.acceptStatus?.includes(res.status)) throw httpError(res.status, body, what);

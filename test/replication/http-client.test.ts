@@ -80,3 +80,35 @@ test('an answer whose body stalls ends when the request is cancelled or times ou
     return true;
   });
 });
+
+test('an error answer that is not JSON (a proxy’s HTML page) is judged by its status', async (t) => {
+  const s = await serve((req, res) => {
+    const status = Number(req.url!.split('/').pop());
+    res.writeHead(status, { 'content-type': 'text/html' });
+    res.end(`<html><body><h1>${status}</h1><hr><center>nginx</center></body></html>`);
+  });
+  t.after(s.close);
+  const client = new HttpClient(s.url, { timeoutMs: 5000 });
+  const expected = [
+    [413, 'too_large'],
+    [404, 'not_found'],
+    [405, 'method_not_allowed'],
+    [400, 'bad_request'],
+    [501, 'not_implemented'],
+    [401, 'unauthorized'],
+    [403, 'forbidden'],
+  ] as const;
+  for (const [status, code] of expected) {
+    await assert.rejects(client.request({ path: `x/${status}` }), (err: unknown) => {
+      assert.ok(isRefugeError(err, code), `${status}: ${String(err)}`);
+      assert.equal(err.status, status);
+      assert.ok(!isRetryable(err), `${status} is not retried`);
+      assert.match(err.reason, new RegExp(`HTTP ${status}, an answer not JSON`));
+      return true;
+    });
+  }
+  // Passing failures stay retryable, whatever their body.
+  for (const status of [502, 503, 429]) {
+    await assert.rejects(client.request({ path: `x/${status}` }), (err: unknown) => isRefugeError(err, 'unavailable') && isRetryable(err));
+  }
+});
