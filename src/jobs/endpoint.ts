@@ -2,20 +2,31 @@
 // a replication peer on this node.
 
 import type { UserCtx } from '../documents/index.ts';
-import { RefugeError } from '../errors/index.ts';
+import { RefugeError, toRefugeError } from '../errors/index.ts';
 import type { RefugeNode } from '../node/index.ts';
-import { HttpPeer, LocalPeer, type ReplicationPeer } from '../replication/index.ts';
+import { HttpPeer, LocalPeer, urlCredential, type ReplicationPeer } from '../replication/index.ts';
 
 /** CouchDB's endpoint forms: a local name or URL, or `{url, headers, auth: {basic: {username, password}}}`. */
 export type Endpoint = string | { url: string; headers?: Record<string, string>; auth?: { basic: { username: string; password: string } } };
 
-/** A URL endpoint that no client could reach (`http://[::1`) is refused at once, not retried for good. */
-function checkUrl(url: string, name: string): void {
+/**
+ * A URL endpoint that no client could reach (`http://[::1`), or whose credentials no client could
+ * decode (unless `auth` replaces them), is refused at once, not retried for good.
+ */
+function checkUrl(url: string, name: string, ownCredentials = true): void {
   if (!/^https?:\/\//i.test(url)) return;
+  let parsed: URL;
   try {
-    new URL(url);
+    parsed = new URL(url);
   } catch (err) {
     throw new RefugeError('bad_request', `${name} is not a valid URL: ${describeEndpoint(url)}`, { cause: err });
+  }
+  if (!ownCredentials) return;
+  try {
+    urlCredential(parsed.username, 'user name');
+    urlCredential(parsed.password, 'password');
+  } catch (err) {
+    throw new RefugeError('bad_request', `${name}: ${toRefugeError(err).reason}: ${describeEndpoint(url)}`, { cause: err });
   }
 }
 
@@ -25,7 +36,7 @@ export function checkEndpoint(value: unknown, name: string): Endpoint {
     return value;
   }
   if (value && typeof value === 'object' && typeof (value as { url?: unknown }).url === 'string') {
-    checkUrl((value as { url: string }).url, `${name}.url`);
+    checkUrl((value as { url: string }).url, `${name}.url`, (value as { auth?: unknown }).auth === undefined);
     const headers = (value as { headers?: unknown }).headers;
     if (headers !== undefined && (headers === null || typeof headers !== 'object' || Array.isArray(headers) || !Object.values(headers).every((v) => typeof v === 'string'))) {
       throw new RefugeError('bad_request', `${name}.headers must be an object of strings`);

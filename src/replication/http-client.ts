@@ -99,6 +99,19 @@ function statusCode(status: number): ErrorCode {
   }
 }
 
+/**
+ * A user name or password from a URL, percent-decoded. A raw `%` not followed by two hex digits
+ * (a password such as `50%off` written unencoded) is the caller's mistake: refused as such, not
+ * left to escape as a URIError, an internal failure retried for ever.
+ */
+export function urlCredential(encoded: string, what = 'credential'): string {
+  try {
+    return decodeURIComponent(encoded);
+  } catch (err) {
+    throw new RefugeError('bad_request', `the URL's ${what} is not percent-encoded (write a % in it as %25)`, { cause: err });
+  }
+}
+
 export class HttpClient {
   /** The database URL without credentials and without a trailing slash. */
   readonly url: string;
@@ -118,8 +131,8 @@ export class HttpClient {
       throw new RefugeError('bad_request', `unsupported protocol ${parsed.protocol} (http: or https:)`);
     }
     this.headers = { accept: 'application/json', ...options.headers };
-    const user = options.auth?.username ?? decodeURIComponent(parsed.username);
-    const pass = options.auth?.password ?? decodeURIComponent(parsed.password);
+    const user = options.auth?.username ?? urlCredential(parsed.username, 'user name');
+    const pass = options.auth?.password ?? urlCredential(parsed.password, 'password');
     if (user || pass) this.headers.authorization = `Basic ${base64(`${user}:${pass}`)}`;
     parsed.username = '';
     parsed.password = '';

@@ -14,7 +14,7 @@ export type {
 } from './peer.ts';
 export { LocalPeer, type LocalPeerOptions } from './local-peer.ts';
 export { HttpPeer, type HttpPeerOptions } from './http-peer.ts';
-export { docPath, type HttpClientOptions } from './http-client.ts';
+export { docPath, urlCredential, type HttpClientOptions } from './http-client.ts';
 export { Replication, replicate } from './replicator.ts';
 export type { ChangeEvent, ReplicationEvents, ReplicationProgress, ReplicationReport } from './events.ts';
 export { Sync, sync, type Direction, type SyncEvents, type SyncOptions } from './sync.ts';

@@ -624,6 +624,30 @@ test('_replicator documents with a selector no source can run, or a URL no clien
   assert.equal(bad.status, 400);
 });
 
+test('a URL whose password holds a raw % is refused as a bad request: 400 from _replicate, a _replicator document failed at once', async (t) => {
+  const { node, srv } = await memoryNodeServer(t);
+  const jobs = srv.context.jobs!;
+  const guard = AbortSignal.timeout(30_000); // against a hang only
+  await node.createDb('local');
+  const raw = 'http://u:50%off@127.0.0.1:9/db';
+  for (const body of [{ source: raw, target: 'local' }, { source: 'local', target: raw }, { source: { url: raw }, target: 'local' }]) {
+    const res = await json(srv.url + '/_replicate', 'POST', body);
+    const answer = (await res.json()) as { error: string; reason: string };
+    assert.equal(res.status, 400, JSON.stringify(answer));
+    assert.equal(answer.error, 'bad_request');
+    assert.match(answer.reason, /password is not percent-encoded/);
+    assert.doesNotMatch(answer.reason, /50%off/, 'no secret in the answer');
+  }
+  // Credentials given apart (`auth`) replace the URL's, which are then never decoded.
+  assert.doesNotThrow(() => parseSpec({ source: { url: raw, auth: { basic: { username: 'u', password: '50%off' } } }, target: 'local' }));
+  await json(srv.url + '/_replicator/rawpct', 'PUT', { source: raw, target: 'local' });
+  const state = await jobs.whenDoc('rawpct', (d) => d.state !== 'running', guard);
+  assert.equal(state.state, 'failed', state.error);
+  assert.match(state.error ?? '', /password is not percent-encoded/);
+  const recorded = await docWith(await node.db('_replicator'), 'rawpct', (d) => d._replication_state === 'failed');
+  assert.match(recorded._replication_state_reason, /password is not percent-encoded/);
+});
+
 test('an edit of a _replicator document that changes no option leaves its job running; one that does restarts it', async (t) => {
   const { node, srv } = await memoryNodeServer(t);
   const jobs = srv.context.jobs!;

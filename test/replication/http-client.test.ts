@@ -112,3 +112,17 @@ test('an error answer that is not JSON (a proxy’s HTML page) is judged by its 
     await assert.rejects(client.request({ path: `x/${status}` }), (err: unknown) => isRefugeError(err, 'unavailable') && isRetryable(err));
   }
 });
+
+test('credentials with a raw % in the URL are a bad request, without the secret in the reason', () => {
+  assert.throws(() => new HttpClient('http://u:50%off@127.0.0.1:9/db'), (err: unknown) => {
+    assert.ok(isRefugeError(err, 'bad_request'), String(err));
+    assert.equal(err.status, 400);
+    assert.match(err.reason, /password is not percent-encoded/);
+    assert.doesNotMatch(err.reason, /50%off/);
+    return true;
+  });
+  assert.throws(() => new HttpClient('http://b%ob:pw@127.0.0.1:9/db'), (err: unknown) => isRefugeError(err, 'bad_request') && /user name/.test(err.reason));
+  // Encoded, or replaced by `auth`, they are fine.
+  assert.equal(new HttpClient('http://u:50%25off@127.0.0.1:9/db').url, 'http://127.0.0.1:9/db');
+  assert.equal(new HttpClient('http://u:50%off@127.0.0.1:9/db', { auth: { username: 'u', password: '50%off' } }).url, 'http://127.0.0.1:9/db');
+});
