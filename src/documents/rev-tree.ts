@@ -85,7 +85,8 @@ export function compareLeaves(a: { rev: Rev; deleted: boolean }, b: { rev: Rev; 
   return a.rev < b.rev ? 1 : a.rev > b.rev ? -1 : 0;
 }
 
-function childSet(tree: RevTree): Set<Rev> {
+/** The revisions of `tree` that have a child in it (its inner revisions). */
+export function childSet(tree: RevTree): Set<Rev> {
   // A node is internal when some present node names it as parent.
   const parents = new Set<Rev>();
   for (const node of tree.values()) {

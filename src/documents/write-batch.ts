@@ -14,7 +14,8 @@ import { IdGenerator } from './ids.ts';
 import { diffIndexEntries } from './index-diff.ts';
 import { docKey, revBodyKey, seqKey } from './keys.ts';
 import { groupTag, PostingCollector } from './postings.ts';
-import { isLeaf, sameTree, stem, winner, type RevTree } from './rev-tree.ts';
+import { countEdit, countPurged } from './old-bodies.ts';
+import { sameTree, stem, winner, type RevTree } from './rev-tree.ts';
 import type { JsonObject, WriteFailure, WriteResult } from './types.ts';
 import { splitDoc, type SplitDoc } from './validate.ts';
 
@@ -197,19 +198,22 @@ export class WriteBatch {
     body: JsonObject,
   ): void {
     // Every available non-winning revision keeps its body under r!, until compaction.
+    let oldWinnerJson: string | undefined;
     if (current && current.rev !== win.rev && tree.get(current.rev)?.available) {
-      const json = current.bodyJson ?? JSON.stringify(current.body);
-      this.ops.set(revBodyKey(id, current.rev), json);
-      // An edit of the winner made it an inner revision: its body is garbage until compaction.
-      if ((added && tree.get(newRev)?.parent === current.rev) || !isLeaf(tree, current.rev)) this.state.oldBodyBytes += json.length;
+      oldWinnerJson = current.bodyJson ?? JSON.stringify(current.body);
+      this.ops.set(revBodyKey(id, current.rev), oldWinnerJson);
     }
     if (added && newRev !== win.rev && tree.has(newRev)) {
       this.ops.set(revBodyKey(id, newRev), JSON.stringify(newBody));
     }
     // Bodies of revisions stemming dropped (none when it dropped nothing: the same tree comes back).
+    let stemmedBodies = 0;
     if (current && tree !== grown) {
       for (const [rev, node] of grown) {
-        if (!tree.has(rev) && node.available && rev !== current.rev) this.ops.set(revBodyKey(id, rev), null);
+        if (!tree.has(rev) && node.available && rev !== current.rev) {
+          this.ops.set(revBodyKey(id, rev), null);
+          stemmedBodies++;
+        }
       }
     }
 
@@ -228,6 +232,7 @@ export class WriteBatch {
     const encoded = encodeRecord(next);
     this.ops.set(docKey(id), encoded);
     this.state.liveBytes += encoded.length - this.records.set(id, next, encoded.length);
+    if (current) countEdit(this.state, current, grown, tree, added ? newRev : undefined, oldWinnerJson, stemmedBodies, encoded);
 
     if (current) {
       if (current.deleted) this.state.delCount--;
@@ -264,7 +269,9 @@ export class WriteBatch {
    * go, the new winner's body moves into the record, and the document takes a new sequence.
    */
   async prune(id: string, current: DocRecord, tree: RevTree): Promise<void> {
-    for (const rev of current.tree.keys()) if (!tree.has(rev) && rev !== current.rev) this.ops.set(revBodyKey(id, rev), null);
+    const gone = [...current.tree.keys()].filter((rev) => !tree.has(rev) && rev !== current.rev);
+    for (const rev of gone) this.ops.set(revBodyKey(id, rev), null);
+    countPurged(this.state, current, gone);
     const win = winner(tree);
     const body = win.rev === current.rev ? current.body : await this.revBody(id, win.rev);
     if (win.rev !== current.rev) this.ops.set(revBodyKey(id, win.rev), null);
@@ -274,6 +281,7 @@ export class WriteBatch {
   /** Purge of every leaf: record, bodies, sequence entry, path index entries and count all go. */
   drop(id: string, current: DocRecord): void {
     for (const rev of current.tree.keys()) if (rev !== current.rev) this.ops.set(revBodyKey(id, rev), null);
+    countPurged(this.state, current, current.tree.keys());
     this.ops.set(docKey(id), null);
     this.state.liveBytes -= this.records.set(id, null, 0);
     this.stream.push(seqKey(current.seq), null);

@@ -1,0 +1,50 @@
+// What automatic compaction measures (DbState.oldBodyBytes): the bytes of the bodies kept for
+// revisions that are no leaves any more, which compaction drops. A body's size that is not at hand
+// (kept under r!, unread) is taken as the document's current one: revisions of one document are
+// alike, and the count only decides when a compaction is worth running.
+
+import type { DbState } from './core.ts';
+import type { DocRecord } from './doc-record.ts';
+import { childSet, type Rev, type RevTree } from './rev-tree.ts';
+
+/**
+ * The leaf of `before` that an edit adding `newRev` made an inner revision: the first revision of
+ * `before` on the new branch's way to its root, if that was a leaf. At most one per edit.
+ */
+function leafMadeInner(before: RevTree, grown: RevTree, newRev: Rev, beforeWinner: Rev): Rev | undefined {
+  let rev = grown.get(newRev)?.parent ?? null;
+  while (rev !== null && !before.has(rev)) rev = grown.get(rev)?.parent ?? null;
+  if (rev === null) return undefined;
+  // The winner is a leaf; another revision is one when nothing in `before` names it as parent.
+  return rev === beforeWinner || !childSet(before).has(rev) ? rev : undefined;
+}
+
+/** How many of `revs` were inner revisions of `tree` with their bodies kept (counted as old). */
+function keptInner(tree: RevTree, revs: Iterable<Rev>): number {
+  const inner = childSet(tree);
+  let n = 0;
+  for (const rev of revs) if (inner.has(rev) && tree.get(rev)?.available) n++;
+  return n;
+}
+
+/**
+ * An edit of `current` (grown to `grown`, stemmed to `tree`; `newRev` when it added one): the leaf
+ * it made inner adds its kept body (the old winner's is `oldWinnerJson`), the `stemmedBodies`
+ * bodies stemming dropped go (counted when they became inner). `encoded` is the new record: its
+ * body or the current one, the larger, stands for the sizes not at hand.
+ */
+export function countEdit(state: DbState, current: DocRecord, grown: RevTree, tree: RevTree, newRev: Rev | undefined, oldWinnerJson: string | undefined, stemmedBodies: number, encoded: string): void {
+  const inner = newRev === undefined ? undefined : leafMadeInner(current.tree, grown, newRev, current.rev);
+  if (inner === undefined && stemmedBodies === 0) return;
+  // The larger of the new body and the one it replaces: a deletion's tombstone is no measure.
+  const estimate = Math.max(encoded.length - encoded.indexOf('\n') - 1, (current.bodyJson ?? JSON.stringify(current.body)).length);
+  let delta = -stemmedBodies * estimate;
+  if (inner !== undefined && tree.get(inner)?.available) delta += inner === current.rev ? (oldWinnerJson?.length ?? estimate) : estimate;
+  state.oldBodyBytes = Math.max(0, state.oldBodyBytes + delta);
+}
+
+/** A purge dropped the bodies of these revisions of `current`: those counted as old leave the count. */
+export function countPurged(state: DbState, current: DocRecord, revs: Iterable<Rev>): void {
+  const n = keptInner(current.tree, revs);
+  if (n > 0) state.oldBodyBytes = Math.max(0, state.oldBodyBytes - n * (current.bodyJson ?? JSON.stringify(current.body)).length);
+}
