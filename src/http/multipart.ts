@@ -2,6 +2,7 @@
 // `multipart/related` (the JSON document, then the bytes of each attachment marked `follows`), and
 // `multipart/mixed` / `multipart/related` answers when a GET's Accept header asks for them.
 
+import { attachmentNamesInOrder } from './json-member-order.ts';
 import { checkLongKeys } from './long-keys.ts';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -64,7 +65,7 @@ export function docFromMultipart(body: Uint8Array, contentType: string | undefin
   if (atts === undefined) return doc as Record<string, unknown>;
   if (atts === null || typeof atts !== 'object' || Array.isArray(atts)) throw bad('_attachments must be an object');
   const follows = Object.entries(atts as Record<string, unknown>).filter(([, a]) => (a as { follows?: unknown } | null)?.follows === true);
-  const matched = matchParts(follows.map(([name]) => name), rest);
+  const matched = matchParts(follows.map(([name]) => name), rest, json);
   for (const [name, raw] of follows) {
     const att = raw as Record<string, unknown>;
     const part = matched.get(name);
@@ -89,20 +90,19 @@ export function docFromMultipart(body: Uint8Array, contentType: string | undefin
 const isIndexKey = (name: string) => /^(0|[1-9][0-9]{0,9})$/.test(name) && Number(name) < 2 ** 32 - 1;
 
 /**
- * The part of each `follows` attachment. CouchDB takes them in the order the JSON names them and
- * ignores the parts' filenames: its replicator writes a name there raw, quotes and backslashes
- * unescaped, which no MIME parser reads back as written (matched by filename, two such names could
- * swap their bytes). JavaScript keeps that order, except for names that are array indexes, which it
- * lists first: with those, the filenames decide, if they name exactly the attachments that follow.
+ * The part of each `follows` attachment: CouchDB takes them in the order the JSON text names them
+ * and ignores the parts' filenames (its replicator writes a name there raw, quotes and backslashes
+ * unescaped, which no MIME parser reads back as written). JavaScript keeps that order, except for
+ * names that are array indexes: with those, the order is read from the text itself.
  */
-function matchParts(names: readonly string[], parts: readonly MultipartPart[]): Map<string, MultipartPart> {
-  const out = new Map<string, MultipartPart>();
+function matchParts(names: readonly string[], parts: readonly MultipartPart[], json: string): Map<string, MultipartPart> {
+  let ordered = names;
   if (names.length > 1 && names.some(isIndexKey)) {
-    for (const p of parts) if (p.filename !== undefined && names.includes(p.filename) && !out.has(p.filename)) out.set(p.filename, p);
-    if (out.size === names.length && parts.length === names.length) return out;
-    out.clear();
+    const follows = new Set(names);
+    ordered = attachmentNamesInOrder(json).filter((name) => follows.has(name));
   }
-  names.forEach((name, i) => {
+  const out = new Map<string, MultipartPart>();
+  ordered.forEach((name, i) => {
     if (parts[i]) out.set(name, parts[i]!);
   });
   return out;

@@ -199,7 +199,8 @@ export function bulkRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const accept = req.headers.accept;
     const type = accepts(accept, 'application/json') ? undefined : accepts(accept, 'multipart/mixed') ? 'multipart/mixed' : accepts(accept, 'multipart/related') ? 'multipart/related' : undefined;
     if (type === undefined) return db.bulkGet(body.docs as BulkGetRequest[], options);
-    const result = await db.bulkGet(body.docs as BulkGetRequest[], { ...options, attachmentsFollow: true });
+    // As CouchDB's: the bytes always follow (atts_since, per document, leaves out those the client has).
+    const result = await db.bulkGet(body.docs as BulkGetRequest[], { ...options, attachments: true, attachmentsFollow: true });
     const docs = result.results.flatMap((r) => r.docs.flatMap((d) => ('ok' in d ? [d.ok] : [])));
     await checkFollowed(ctx, docs);
     const answer = bulkGetMultipart(result.results, type, blobSource(ctx));

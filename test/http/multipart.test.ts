@@ -106,9 +106,12 @@ test('parts are the follows attachments in order, as CouchDB takes them: raw quo
   // A client naming its parts after local files.
   await put('files', ['report.txt'], [{ name: '/home/me/draft-3.txt', data: 'report' }]);
   assert.equal(await att('files', 'report.txt'), 'report');
-  // Names JavaScript reorders (array indexes come first): the parts' filenames place them.
+  // Names JavaScript reorders (array indexes come first): the JSON text's order still decides,
+  // next to names no filename carries back (a quote, UTF-8), parts of one length each.
   await put('indexes', ['b', '7', '1'], [{ name: 'b', data: 'bee' }, { name: '7', data: 'seven' }, { name: '1', data: 'one' }]);
   assert.deepEqual([await att('indexes', 'b'), await att('indexes', '7'), await att('indexes', '1')], ['bee', 'seven', 'one']);
+  await put('mixed', ['a"b.txt', '1', 'été'], [{ name: 'a"b.txt', data: 'quoted' }, { name: '1', data: 'index1' }, { name: 'été', data: 'accent' }]);
+  assert.deepEqual([await att('mixed', 'a"b.txt'), await att('mixed', '1'), await att('mixed', 'été')], ['quoted', 'index1', 'accent']);
 });
 
 test("open_revs as multipart/mixed carries each revision's attachment bytes; attachments=true as multipart/related", async (t) => {
@@ -176,10 +179,11 @@ test('_bulk_get answers multipart to a client that takes it and not JSON: bytes 
   await fetch(`${s.url}/db/plain`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{"v":2}' });
   const missing = '9-00000000000000000000000000000000';
   const body = JSON.stringify({ docs: [{ id: 'doc', rev: put.rev }, { id: 'plain' }, { id: 'doc', rev: missing }] });
-  const ask = (accept: string) => fetch(`${s.url}/db/_bulk_get?revs=true&attachments=true`, { method: 'POST', headers: { 'content-type': 'application/json', accept }, body });
+  const ask = (accept: string, query = 'revs=true&attachments=true') => fetch(`${s.url}/db/_bulk_get?${query}`, { method: 'POST', headers: { 'content-type': 'application/json', accept }, body });
 
-  for (const type of ['multipart/mixed', 'multipart/related']) {
-    const res = await ask(type);
+  // The bytes follow whether attachments=true is asked or not, as CouchDB sends them.
+  for (const [type, query] of [['multipart/mixed', 'revs=true&attachments=true'], ['multipart/related', 'revs=true']] as const) {
+    const res = await ask(type, query);
     assert.equal(res.status, 200);
     const outerType = res.headers.get('content-type')!;
     assert.ok(outerType.startsWith(`${type}; boundary=`), outerType);
