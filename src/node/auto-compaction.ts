@@ -52,14 +52,18 @@ export class AutoCompaction {
     const names = [...this.written];
     this.written.clear();
     const compacted: string[] = [];
-    for (const name of names) {
+    for (const [i, name] of names.entries()) {
       if (this.stopped) break;
       try {
         if (await this.compactIfWorth(name)) compacted.push(name);
       } catch (err) {
         // Deleted, closed with the node, or a storage failure its own requests report: the next
-        // write brings it back here. Anything else is a fault of this code, not to be hidden.
-        if (!isRefugeError(err)) throw err;
+        // write brings it back here. Anything else is a fault of this code, not to be hidden; the
+        // databases not looked at yet wait for the next look.
+        if (!isRefugeError(err)) {
+          for (const rest of names.slice(i + 1)) this.written.add(rest);
+          throw err;
+        }
       }
     }
     return compacted;

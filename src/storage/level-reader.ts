@@ -69,8 +69,10 @@ export class ReopenWatch {
 }
 
 export class LevelReader {
-  /** The reopen the snapshot was taken after (see renew). */
+  /** The reopen the snapshot was taken after (see outlived). */
   private snapEpoch: number;
+  /** A snapshot's owner closed it. */
+  protected released = false;
 
   constructor(
     protected readonly db: Db,
@@ -113,7 +115,8 @@ export class LevelReader {
   private outlived = async (since: number): Promise<boolean> => {
     const watch = this.watch;
     if (!watch || !(await watch.mayRetry(since))) return false;
-    if (this.snap && this.snapEpoch !== watch.now) {
+    // A snapshot its owner closed meanwhile stays closed: a new one would be left open by nobody.
+    if (this.snap && this.snapEpoch !== watch.now && !this.released) {
       this.snapEpoch = watch.now;
       try {
         this.snap = this.db.snapshot();
@@ -162,6 +165,16 @@ interface ChunkIterator {
 }
 
 /**
+ * `p`, marked handled: a read ahead that fails while its caller is between chunks (a snapshot or
+ * the store closed meanwhile) is an error of the next chunk, not an unhandled rejection that
+ * would end the process. Awaiting `p` still throws it.
+ */
+function handled<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined);
+  return p;
+}
+
+/**
  * An iterator's chunks, each next one read (on the engine's thread) while the caller works on this
  * one. Failed by a reopen of the store (see ReopenWatch), it goes on from after the last entry given.
  */
@@ -181,7 +194,7 @@ async function* readAhead(
   const start = () => {
     since = watch?.now ?? 0;
     it = open(lastKey === undefined ? range : rangeAfter(range, lastKey, given));
-    ahead = it.nextv(size);
+    ahead = handled(it.nextv(size));
   };
   try {
     if (range.limit === 0) return;
@@ -201,7 +214,7 @@ async function* readAhead(
       if (items.length === 0) return;
       given += items.length;
       lastKey = keyOf(items[items.length - 1]);
-      ahead = it!.nextv(size);
+      ahead = handled(it!.nextv(size));
       yield items;
     }
   } catch (err) {
@@ -215,6 +228,7 @@ async function* readAhead(
 
 export class LevelSnapshot extends LevelReader implements KvSnapshot {
   async close(): Promise<void> {
+    this.released = true;
     await this.snap!.close();
   }
 }

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { randomBytes } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { openNode, type RefugeNode } from '../../src/node/index.ts';
+import { AutoCompaction } from '../../src/node/auto-compaction.ts';
 import { isRefugeError } from '../../src/errors/index.ts';
 import { tempDir } from '../helpers/db.ts';
 
@@ -85,4 +86,22 @@ test('autoCompaction: false leaves every database as written', async () => {
     assert.deepEqual(await node.compactWhereWorth(), []);
     assert.equal(((await (await node.db('churn')).get('counter', { rev: revs[10]! })) as { n: number }).n, 10);
   });
+});
+
+test('a fault while looking leaves the databases not looked at yet for the next look', async () => {
+  const asked: string[] = [];
+  const compaction = new AutoCompaction(async (name) => {
+    asked.push(name);
+    if (asked.length === 1) throw new Error('a fault of this code');
+    return { db: { revisionBytes: { old: 0, live: 0 } } as never, release: () => undefined };
+  }, { intervalMs: 3_600_000 });
+  try {
+    compaction.touched('first');
+    compaction.touched('second');
+    await assert.rejects(compaction.lookNow(), /a fault of this code/);
+    assert.deepEqual(await compaction.lookNow(), []);
+    assert.deepEqual(asked, ['first', 'second']);
+  } finally {
+    await compaction.stop();
+  }
 });

@@ -79,6 +79,28 @@ describe('leveldb engine', () => {
     }
   });
 
+  test('a snapshot its owner closes while a read on it waits out a reopen stays closed (none is left open for nobody)', async () => {
+    const store = await leveldbEngine().open({ location: join(dir, 'owner-closed') });
+    try {
+      await store.batch([{ type: 'put', key: 'a', value: '1' }]);
+      const db = (store as unknown as { db: ClassicLevel<string, string> }).db;
+      const snap = store.snapshot();
+      let read: Promise<unknown> | undefined;
+      let closing: Promise<void> | undefined;
+      db.once('closing', () => {
+        read = snap.get('a');
+        closing = snap.close();
+      });
+      await store.reopen!();
+      await closing;
+      await assert.rejects(read!, (e: unknown) => isRefugeError(e, 'closed'));
+      // The store itself reads on.
+      assert.equal(await store.get('a'), '1');
+    } finally {
+      await store.close();
+    }
+  });
+
   test('creates its directory on open and destroy() deletes it', async () => {
     const engine = leveldbEngine({ cacheSize: 1024 * 1024, writeBufferSize: 1024 * 1024 });
     const location = join(dir, 'nested', 'db');
