@@ -73,6 +73,11 @@ export type ErrorCode =
    * was deleted and created again, another run wrote the log): CouchDB's checkpoint_commit_failure.
    */
   | 'checkpoint_commit_failure'
+  /**
+   * Revisions a replication source listed in its changes and kept failing to return (CouchDB's
+   * replicator's missing_doc): the replication starts again from its checkpoint, never past them.
+   */
+  | 'missing_doc'
   | 'internal';
 
 const STATUS: Record<ErrorCode, number> = {
@@ -148,6 +153,7 @@ const STATUS: Record<ErrorCode, number> = {
   bad_gateway: 502,
   // The checkpoint's state conflicts with this session's (CouchDB's job restarts; its tasks show the error).
   checkpoint_commit_failure: 409,
+  missing_doc: 502,
   internal: 500,
 };
 

@@ -123,19 +123,19 @@ export async function replicateBatch(
   const refetch = async (group: readonly Unresolved[]): Promise<Doc[]> => {
     const docs: Doc[] = [];
     let left = group;
-    let waited = false;
+    let asks = 0;
     await call(async () => {
       // Not asked again at once: the peer already tried them one by one (HttpPeer reads _bulk_get's
       // errors again with open_revs); the first failure is reported, and waited out, like any other.
-      if (!waited) {
-        waited = true;
-        throw missingRevisions(left);
-      }
+      if (asks++ === 0) throw missingRevisions(left);
       const requests = left.map(({ id, rev }) => ({ id, rev }));
       const again = take(await source.bulkGet(requests, { revs: true, latest: true, signal }), requests);
       docs.push(...again.docs);
       left = again.unresolved;
-      if (left.length > 0) throw missingRevisions(left);
+      if (left.length === 0) return;
+      // Asked often enough: the changes may have moved on (a revision purged since they were read
+      // shows no more), so the replication reads them again from its checkpoint (Replication.restartAfter).
+      throw asks > REFETCH_ASKS ? missingRevisions(left, 'missing_doc') : missingRevisions(left);
     });
     return docs;
   };
@@ -185,11 +185,17 @@ function dedupe(list: Unresolved[]): Unresolved[] {
   return [...byKey.values()];
 }
 
-/** Retryable: the source may give the revisions on a later attempt (a shard back, a replica caught up). */
-function missingRevisions(left: readonly Unresolved[]): RefugeError {
+/** Times revisions the source did not return are asked again before the batch gives up on them. */
+const REFETCH_ASKS = 3;
+
+/**
+ * `unavailable`, retried: the source may give the revisions on a later attempt (a shard back, a
+ * replica caught up). `missing_doc` once asked often enough: the batch fails without them.
+ */
+function missingRevisions(left: readonly Unresolved[], code: 'unavailable' | 'missing_doc' = 'unavailable'): RefugeError {
   const named = left.slice(0, 3).map((r) => `${JSON.stringify(r.id)} ${r.rev ?? '(winner)'} (${r.why})`).join(', ');
   const more = left.length > 3 ? ` and ${left.length - 3} more` : '';
-  return new RefugeError('unavailable', `the source did not return revisions its changes listed: ${named}${more} (never skipped: asked again, or the batch fails)`, { status: 502 });
+  return new RefugeError(code, `the source did not return revisions its changes listed: ${named}${more} (never skipped: asked again, or the batch fails)`, { status: 502 });
 }
 
 /** Attachment bytes a single `_bulk_get` may carry before the next documents go in another one. */

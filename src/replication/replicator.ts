@@ -147,7 +147,11 @@ export class Replication extends Emitter<ReplicationEvents> {
    */
   private async restartAfter(): Promise<boolean> {
     const error = this.fatal;
-    if (!isRefugeError(error, 'checkpoint_commit_failure') || this.cancelled || this.restarts >= MAX_RESTARTS) return false;
+    // A continuous replication also starts again from its checkpoint past revisions the source
+    // kept failing to return (CouchDB's job crashes on missing_doc and its scheduler restarts it):
+    // changes read again no longer list one purged since, and one merely late is asked again.
+    const restartable = isRefugeError(error, 'checkpoint_commit_failure') || (isRefugeError(error, 'missing_doc') && this.options.continuous);
+    if (!restartable || this.cancelled || this.restarts >= MAX_RESTARTS) return false;
     await this.settle();
     await this.checkpointChain;
     if (this.cancelled) return false;

@@ -148,3 +148,39 @@ test('a document left out of a bulkGet answer altogether is asked for again, not
   assert.equal(report.docsWritten, 2);
   assert.deepEqual(await ids(b.db), ['d1', 'd2']);
 });
+
+test('a continuous replication past a revision purged under it starts again from its checkpoint and goes on', { timeout: 30_000 }, async (t) => {
+  const a = await freshDb('memory', {}, 'a');
+  const b = await freshDb('memory', {}, 'b');
+  t.after(async () => {
+    await a.cleanup();
+    await b.cleanup();
+  });
+  await a.db.bulkDocs([{ _id: 'd1', v: 1 }, { _id: 'd2', v: 2 }, { _id: 'd3', v: 3 }]);
+  const inner = new LocalPeer(a.db);
+  let purged = false;
+  const source: ReplicationPeer = {
+    ...wrapPeer(inner),
+    capabilities: { ...inner.capabilities, changesDocs: false },
+    // d2 is purged on the source between the changes that list it and its read.
+    bulkGet: async (requests, options) => {
+      if (!purged && requests.some((r) => r.id === 'd2')) {
+        purged = true;
+        await a.db.purge({ d2: [(await a.db.get('d2'))._rev!] });
+      }
+      return inner.bulkGet(requests, options);
+    },
+  };
+  const rep = replicate(source, b.db, { continuous: true, retry: { initialDelayMs: 1, maxDelayMs: 5 } });
+  t.after(() => rep.cancel());
+  const restarted = nextEvent(rep, 'restart', (e) => isRefugeError(e.error, 'missing_doc'));
+  await restarted;
+  await nextEvent(rep, 'paused', () => true);
+  assert.deepEqual(await ids(b.db), ['d1', 'd3']);
+  // And it follows the source on.
+  const arrived = nextEvent(rep, 'change', (e) => e.docs.some((d: Doc) => d._id === 'd4'));
+  await a.db.put({ _id: 'd4' });
+  await arrived;
+  rep.cancel();
+  assert.equal((await rep.done).status, 'cancelled');
+});
