@@ -37,9 +37,9 @@ export function countEdit(state: DbState, current: DocRecord, grown: RevTree, tr
   const inner = newRev === undefined ? undefined : leafMadeInner(current.tree, grown, newRev, current.rev);
   if (inner === undefined && stemmedBodies === 0) return;
   // The larger of the new body and the one it replaces: a deletion's tombstone is no measure.
-  const estimate = Math.max(encoded.length - encoded.indexOf('\n') - 1, (current.bodyJson ?? JSON.stringify(current.body)).length);
-  let delta = -stemmedBodies * estimate;
-  if (inner !== undefined && tree.get(inner)?.available) delta += inner === current.rev ? (oldWinnerJson?.length ?? estimate) : estimate;
+  const estimate = () => Math.max(encoded.length - encoded.indexOf('\n') - 1, (current.bodyJson ?? JSON.stringify(current.body)).length);
+  let delta = stemmedBodies === 0 ? 0 : -stemmedBodies * estimate();
+  if (inner !== undefined && tree.get(inner)?.available) delta += inner === current.rev && oldWinnerJson !== undefined ? oldWinnerJson.length : estimate();
   state.oldBodyBytes = Math.max(0, state.oldBodyBytes + delta);
 }
 
