@@ -18,6 +18,7 @@ import { validateUserDoc } from './user-docs.ts';
 import { ownReplicatorDocs, validateReplicatorDoc } from './replicator-docs-rules.ts';
 import { DbUpdates, type DbUpdateRow, type DbUpdatesOptions } from './db-updates.ts';
 import { AutoCompaction, type AutoCompactionOptions } from './auto-compaction.ts';
+import { checkSecurityObject } from './security-object.ts';
 import { OpenDbs, type DbLease } from './open-dbs.ts';
 
 export type { DbLease } from './open-dbs.ts';
@@ -300,19 +301,7 @@ export class RefugeNode {
 
   async setSecurity(name: string, sec: unknown): Promise<void> {
     await this.checkExists(name);
-    if (sec === null || typeof sec !== 'object' || Array.isArray(sec)) throw new RefugeError('bad_request', 'the security object must be a JSON object');
-    // `readers` is CouchDB's older name for members, still honoured there: checked alike.
-    for (const part of ['admins', 'members', 'readers']) {
-      const v = (sec as Record<string, unknown>)[part];
-      if (v === undefined) continue;
-      if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new RefugeError('bad_request', `${part} must be an object`);
-      for (const list of ['names', 'roles']) {
-        const l = (v as Record<string, unknown>)[list];
-        if (l !== undefined && (!Array.isArray(l) || !l.every((x) => typeof x === 'string'))) {
-          throw new RefugeError('bad_request', `${part}.${list} must be an array of strings`);
-        }
-      }
-    }
+    checkSecurityObject(sec);
     await this.catalog.batch([{ type: 'put', key: SECURITY_PREFIX + name, value: JSON.stringify(sec) }], { sync: this.durability === 'durable' });
   }
 
