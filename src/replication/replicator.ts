@@ -54,8 +54,9 @@ export class Replication extends Emitter<ReplicationEvents> {
   private docsTooLarge = false;
   private cancelled = false;
   private fatal: unknown;
-  /** Restarts since the last checkpoint recorded. */
+  /** Restarts since the last checkpoint recorded: after checkpoint failures, after missing_doc. */
   private restarts = 0;
+  private missingRestarts = 0;
   private sourceReplaced = false;
 
   constructor(
@@ -144,26 +145,33 @@ export class Replication extends Emitter<ReplicationEvents> {
    * created again, or its log is not the one this session read), a new session re-reads the logs
    * (none on a new database: from the start), as CouchDB's scheduler restarts the job. Bounded:
    * after MAX_RESTARTS with no checkpoint recorded between them the replication fails.
+   * A continuous replication also starts again from its checkpoint past revisions the source kept
+   * failing to return (CouchDB's job crashes on missing_doc and its scheduler restarts it): changes
+   * read again no longer list one purged since, and one merely late is asked again. Those restarts
+   * back off as retries do, and end only where retries would (the retry policy's attempts).
    */
   private async restartAfter(): Promise<boolean> {
     const error = this.fatal;
-    // A continuous replication also starts again from its checkpoint past revisions the source
-    // kept failing to return (CouchDB's job crashes on missing_doc and its scheduler restarts it):
-    // changes read again no longer list one purged since, and one merely late is asked again.
-    const restartable = isRefugeError(error, 'checkpoint_commit_failure') || (isRefugeError(error, 'missing_doc') && this.options.continuous);
-    if (!restartable || this.cancelled || this.restarts >= MAX_RESTARTS) return false;
+    const missing = isRefugeError(error, 'missing_doc') && this.options.continuous;
+    if (this.cancelled || !(missing || isRefugeError(error, 'checkpoint_commit_failure'))) return false;
+    if (missing ? this.missingRestarts + 1 >= this.options.retry.maxAttempts : this.restarts >= MAX_RESTARTS) return false;
     await this.settle();
     await this.checkpointChain;
     if (this.cancelled) return false;
-    this.restarts++;
-    this.sourceReplaced ||= this.checkpointer?.sourceReplaced === true;
     this.fatal = undefined;
     this.controller = new AbortController();
+    if (missing) {
+      const delayMs = backoffDelay(++this.missingRestarts, this.options.retry);
+      this.setState('paused', toRefugeError(error));
+      // Cancelled meanwhile: the run ends as cancelled.
+      if (!(await sleep(delayMs, this.signal).then(() => !this.cancelled, () => false))) return false;
+    } else this.restarts++;
+    this.sourceReplaced ||= this.checkpointer?.sourceReplaced === true;
     this.seqs = new OrderedSeqs();
     this.caughtUp = false;
     this.pending = undefined;
     this.sessionId = randomUuid();
-    this.emit('restart', { error, restarts: this.restarts });
+    this.emit('restart', { error, restarts: this.restarts + this.missingRestarts });
     return true;
   }
 
@@ -317,6 +325,7 @@ export class Replication extends Emitter<ReplicationEvents> {
 
   private noteCheckpoint(seq: Seq): void {
     this.restarts = 0;
+    this.missingRestarts = 0;
     this.sourceReplaced = false;
     this.checkpointedSeq = seq;
     this.lastCheckpointAt = Date.now();

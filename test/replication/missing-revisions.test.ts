@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isRefugeError, type Database, type Doc } from '../../src/core.ts';
 import { HttpPeer, LocalPeer, isRetryable, replicate, type ReplicationPeer } from '../../src/replication/index.ts';
+import { MAX_RESTARTS } from '../../src/replication/replicator.ts';
 import { freshDb } from '../helpers/db.ts';
 import { startMiniCouch, type MiniCouch } from './helpers/mini-couch.ts';
 import { nextEvent } from './helpers/events.ts';
@@ -181,6 +182,32 @@ test('a continuous replication past a revision purged under it starts again from
   const arrived = nextEvent(rep, 'change', (e) => e.docs.some((d: Doc) => d._id === 'd4'));
   await a.db.put({ _id: 'd4' });
   await arrived;
+  rep.cancel();
+  assert.equal((await rep.done).status, 'cancelled');
+});
+
+test('a continuous replication goes on starting again, backing off, for as long as the source fails a revision', { timeout: 30_000 }, async (t) => {
+  const { server, target, faults } = await setup(t);
+  faults.bulkGetError = faults.openRevsMissing = true;
+  const rep = replicate(new HttpPeer(`${server.url}/src`), target, { continuous: true, retry: { initialDelayMs: 1, maxDelayMs: 5 } });
+  t.after(() => rep.cancel());
+  // Past the bound on restarts after checkpoint failures: these have none but the retry policy's.
+  await nextEvent(rep, 'restart', (e) => isRefugeError(e.error, 'missing_doc') && e.restarts > MAX_RESTARTS + 2);
+  const arrived = nextEvent(rep, 'change', (e) => e.docs.some((d: Doc) => d._id === 'd2'));
+  faults.bulkGetError = faults.openRevsMissing = false;
+  await arrived;
+  rep.cancel();
+  assert.equal((await rep.done).status, 'cancelled');
+  assert.deepEqual(await ids(target), ['d1', 'd2', 'd3']);
+});
+
+test('a continuous replication cancelled while it waits to start again ends as cancelled', { timeout: 30_000 }, async (t) => {
+  const { server, target, faults } = await setup(t);
+  faults.bulkGetError = faults.openRevsMissing = true;
+  const rep = replicate(new HttpPeer(`${server.url}/src`), target, { continuous: true, retry: { initialDelayMs: 1, maxDelayMs: 5 } });
+  await nextEvent(rep, 'restart', (e) => isRefugeError(e.error, 'missing_doc'));
+  // The next wait before a restart is under way as soon as the batch fails again.
+  await nextEvent(rep, 'paused', (e) => e.error !== undefined && isRefugeError(e.error, 'missing_doc'));
   rep.cancel();
   assert.equal((await rep.done).status, 'cancelled');
 });
