@@ -107,7 +107,7 @@ async function compact(core: DbCore, writer: Writer, visited: () => void = () =>
   // Every write made before the compaction was asked for reaches storage first: the passes below
   // see only what is there (and what is unflushed of it), and a document written just before
   // (not in storage at all yet) would be skipped. One wait, at the start only.
-  const oldBodyBytes = await writer.submit(async (batch) => batch.state.oldBodyBytes, true);
+  const addedBefore = await writer.submit(async (batch) => batch.state.oldBodyAdded, true);
   await forEachRecordChunk(core, writer, 'background', (batch, key, id, value) => {
     visited();
     // The head alone: a body is neither parsed nor serialized again.
@@ -131,9 +131,10 @@ async function compact(core: DbCore, writer: Writer, visited: () => void = () =>
   });
   await mergeAllPostings(core, writer);
   // Background passes are acknowledged unflushed: this one waits until all of them are in storage.
-  // The old bodies counted before the start are gone; those of writes since may not all be.
+  // The old bodies counted before the start are gone; those counted since may not all be (what
+  // purges and stemming took off meanwhile may have been either): all of these are kept counted.
   await writer.submit(async (batch) => {
-    batch.state.oldBodyBytes = Math.max(0, batch.state.oldBodyBytes - oldBodyBytes);
+    batch.state.oldBodyBytes = batch.state.oldBodyAdded - addedBefore;
   }, true);
   if (core.store.capabilities.compactRange) await core.store.compactRange!({ gte: '', lt: '\u007f' });
   return { droppedBodies };

@@ -36,6 +36,8 @@ export interface DbState {
    * as writes stored them; less what compactions dropped. Counted from when it was kept, as liveBytes.
    */
   oldBodyBytes: number;
+  /** Every byte ever added to oldBodyBytes: a compaction keeps only what was added while it ran. */
+  oldBodyAdded: number;
   /** Write groups that changed the path index so far: the tag of the next one's postings. */
   indexGroup: number;
   /** The path index layout on disk (INDEX_LAYOUT once rebuilt or written by this code). */
@@ -82,7 +84,7 @@ export interface DbCore {
 
 /** The counters of a database that has never been written. */
 export function initialState(revsLimit: number, autoIndex: boolean): DbState {
-  return { seq: 0, docCount: 0, delCount: 0, revsLimit, autoIndex, pathIndexReady: autoIndex, purgeSeq: 0, purgedInfosLimit: 1000, purgeTrimmedSeq: 0, liveBytes: 0, oldBodyBytes: 0, indexGroup: 0, indexLayout: INDEX_LAYOUT };
+  return { seq: 0, docCount: 0, delCount: 0, revsLimit, autoIndex, pathIndexReady: autoIndex, purgeSeq: 0, purgedInfosLimit: 1000, purgeTrimmedSeq: 0, liveBytes: 0, oldBodyBytes: 0, oldBodyAdded: 0, indexGroup: 0, indexLayout: INDEX_LAYOUT };
 }
 
 let lastInstanceStart = 0;

@@ -29,18 +29,22 @@ function keptInner(tree: RevTree, revs: Iterable<Rev>): number {
 
 /**
  * An edit of `current` (grown to `grown`, stemmed to `tree`; `newRev` when it added one): the leaf
- * it made inner adds its kept body (the old winner's is `oldWinnerJson`), the `stemmedBodies`
- * bodies stemming dropped go (counted when they became inner). `encoded` is the new record: its
+ * it made inner adds its kept body (the old winner's is `oldWinnerJson`), the bodies stemming
+ * dropped (`stemmed`) go, but for that leaf's, never counted. `encoded` is the new record: its
  * body or the current one, the larger, stands for the sizes not at hand.
  */
-export function countEdit(state: DbState, current: DocRecord, grown: RevTree, tree: RevTree, newRev: Rev | undefined, oldWinnerJson: string | undefined, stemmedBodies: number, encoded: string): void {
+export function countEdit(state: DbState, current: DocRecord, grown: RevTree, tree: RevTree, newRev: Rev | undefined, oldWinnerJson: string | undefined, stemmed: readonly Rev[], encoded: string): void {
   const inner = newRev === undefined ? undefined : leafMadeInner(current.tree, grown, newRev, current.rev);
-  if (inner === undefined && stemmedBodies === 0) return;
+  if (inner === undefined && stemmed.length === 0) return;
   // The larger of the new body and the one it replaces: a deletion's tombstone is no measure.
   const estimate = () => Math.max(encoded.length - encoded.indexOf('\n') - 1, (current.bodyJson ?? JSON.stringify(current.body)).length);
-  let delta = stemmedBodies === 0 ? 0 : -stemmedBodies * estimate();
-  if (inner !== undefined && tree.get(inner)?.available) delta += inner === current.rev && oldWinnerJson !== undefined ? oldWinnerJson.length : estimate();
-  state.oldBodyBytes = Math.max(0, state.oldBodyBytes + delta);
+  const dropped = stemmed.filter((rev) => rev !== inner).length;
+  if (dropped > 0) state.oldBodyBytes = Math.max(0, state.oldBodyBytes - dropped * estimate());
+  if (inner !== undefined && tree.get(inner)?.available) {
+    const added = inner === current.rev && oldWinnerJson !== undefined ? oldWinnerJson.length : estimate();
+    state.oldBodyBytes += added;
+    state.oldBodyAdded += added;
+  }
 }
 
 /** A purge dropped the bodies of these revisions of `current`: those counted as old leave the count. */

@@ -207,12 +207,12 @@ export class WriteBatch {
       this.ops.set(revBodyKey(id, newRev), JSON.stringify(newBody));
     }
     // Bodies of revisions stemming dropped (none when it dropped nothing: the same tree comes back).
-    let stemmedBodies = 0;
+    const stemmed: string[] = [];
     if (current && tree !== grown) {
       for (const [rev, node] of grown) {
         if (!tree.has(rev) && node.available && rev !== current.rev) {
           this.ops.set(revBodyKey(id, rev), null);
-          stemmedBodies++;
+          stemmed.push(rev);
         }
       }
     }
@@ -232,7 +232,7 @@ export class WriteBatch {
     const encoded = encodeRecord(next);
     this.ops.set(docKey(id), encoded);
     this.state.liveBytes += encoded.length - this.records.set(id, next, encoded.length);
-    if (current) countEdit(this.state, current, grown, tree, added ? newRev : undefined, oldWinnerJson, stemmedBodies, encoded);
+    if (current) countEdit(this.state, current, grown, tree, added ? newRev : undefined, oldWinnerJson, stemmed, encoded);
 
     if (current) {
       if (current.deleted) this.state.delCount--;

@@ -57,14 +57,14 @@ export function attachmentNamesInOrder(text: string): string[] {
   members((name) => {
     space();
     if (name !== '_attachments' || text[i] !== '{') return skipValue();
-    const names: string[] = [];
+    // A repeated name keeps its first place, as a JavaScript object keeps it.
+    const names = new Set<string>();
     members((n) => {
-      // A repeated name keeps its first place, as a JavaScript object keeps it.
-      if (!names.includes(n)) names.push(n);
+      names.add(n);
       skipValue();
     });
     // The last `_attachments` is the one JSON.parse keeps.
-    order = names;
+    order = [...names];
   });
   return order;
 }

@@ -61,3 +61,36 @@ test('bodies stemming drops and purged ones leave the count', async () => {
   await other.close();
   await db.close();
 });
+
+test('old bodies made while a compaction runs stay counted, whatever a purge took off meanwhile', async () => {
+  const db = await openDatabase('old-during', { engine: 'memory' });
+  const size = JSON.stringify(body(1)).length;
+  const zz = await edits(db, 'zz', 21);
+  // Enough documents that the compaction is still under way while the edits below are made.
+  await db.bulkDocs(Array.from({ length: 40_000 }, (_, i) => ({ _id: `m${String(i).padStart(5, '0')}`, x: i })));
+  const a0 = await edits(db, 'a0', 1);
+  const running = db.compact();
+  let rev = a0.at(-1)!;
+  for (let i = 0; i < 20; i++) rev = (await db.put({ _id: 'a0', ...body(i), _rev: rev })).rev;
+  // Bodies counted before the compaction, taken off by the purge as well as by the compaction's end.
+  await db.purge({ zz: [zz.at(-1)!] });
+  await running;
+  const left = db.revisionBytes.old;
+  const { droppedBodies } = await db.compact();
+  assert.ok(left >= droppedBodies * size - 64, `counted ${left / size} bodies, a compaction then dropped ${droppedBodies}`);
+  await db.close();
+});
+
+test('a losing leaf stemmed away by the history that extends it was never counted, and is not taken off', async () => {
+  const db = await openDatabase('old-stem-leaf', { engine: 'memory', revsLimit: 3 });
+  const size = JSON.stringify(body(1)).length;
+  await edits(db, 'x', 5);
+  near(db.revisionBytes.old, 2 * size, 'revs_limit 3 keeps two inner bodies of x');
+  const h = (c: string) => c.repeat(32);
+  await db.bulkDocs([{ _id: 'c', _rev: `1-${h('a')}`, ...body(1) }, { _id: 'c', _rev: `1-${h('b')}`, ...body(2) }], { newEdits: false });
+  const loser = ((await db.get('c')) as { _rev: string })._rev.endsWith('b') ? 'a' : 'b';
+  await db.bulkDocs([{ _id: 'c', _rev: `5-${h('f')}`, ...body(3), _revisions: { start: 5, ids: [h('f'), h('e'), h('d'), h('9'), h(loser)] } }], { newEdits: false });
+  near(db.revisionBytes.old, 2 * size, 'unchanged by the stemmed leaf');
+  assert.equal((await db.compact()).droppedBodies, 2);
+  await db.close();
+});
