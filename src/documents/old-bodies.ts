@@ -33,18 +33,23 @@ function keptInner(tree: RevTree, revs: Iterable<Rev>): number {
  * dropped (`stemmed`) go, but for that leaf's, never counted. `encoded` is the new record: its
  * body or the current one, the larger, stands for the sizes not at hand.
  */
-export function countEdit(state: DbState, current: DocRecord, grown: RevTree, tree: RevTree, newRev: Rev | undefined, oldWinnerJson: string | undefined, stemmed: readonly Rev[], encoded: string): void {
+export function countEdit(state: DbState, current: DocRecord, grown: RevTree, tree: RevTree, newRev: Rev | undefined, oldWinnerJson: string | undefined, stemmed: readonly Rev[] | undefined, encoded: string): void {
   const inner = newRev === undefined ? undefined : leafMadeInner(current.tree, grown, newRev, current.rev);
-  if (inner === undefined && stemmed.length === 0) return;
-  // The larger of the new body and the one it replaces: a deletion's tombstone is no measure.
-  const estimate = () => Math.max(encoded.length - encoded.indexOf('\n') - 1, (current.bodyJson ?? JSON.stringify(current.body)).length);
-  const dropped = stemmed.filter((rev) => rev !== inner).length;
-  if (dropped > 0) state.oldBodyBytes = Math.max(0, state.oldBodyBytes - dropped * estimate());
+  if (stemmed !== undefined) {
+    let dropped = 0;
+    for (const rev of stemmed) if (rev !== inner) dropped++;
+    if (dropped > 0) state.oldBodyBytes = Math.max(0, state.oldBodyBytes - dropped * estimatedBody(current, encoded));
+  }
   if (inner !== undefined && tree.get(inner)?.available) {
-    const added = inner === current.rev && oldWinnerJson !== undefined ? oldWinnerJson.length : estimate();
+    const added = inner === current.rev && oldWinnerJson !== undefined ? oldWinnerJson.length : estimatedBody(current, encoded);
     state.oldBodyBytes += added;
     state.oldBodyAdded += added;
   }
+}
+
+/** The larger of the new body (in `encoded`, its record) and the one it replaces: a deletion's tombstone is no measure. */
+function estimatedBody(current: DocRecord, encoded: string): number {
+  return Math.max(encoded.length - encoded.indexOf('\n') - 1, (current.bodyJson ?? JSON.stringify(current.body)).length);
 }
 
 /** A purge dropped the bodies of these revisions of `current`: those counted as old leave the count. */

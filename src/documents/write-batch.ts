@@ -207,12 +207,12 @@ export class WriteBatch {
       this.ops.set(revBodyKey(id, newRev), JSON.stringify(newBody));
     }
     // Bodies of revisions stemming dropped (none when it dropped nothing: the same tree comes back).
-    const stemmed: string[] = [];
+    let stemmed: string[] | undefined;
     if (current && tree !== grown) {
       for (const [rev, node] of grown) {
         if (!tree.has(rev) && node.available && rev !== current.rev) {
           this.ops.set(revBodyKey(id, rev), null);
-          stemmed.push(rev);
+          (stemmed ??= []).push(rev);
         }
       }
     }
