@@ -111,19 +111,27 @@ for (const [name, noBulkGet] of [
   });
 }
 
-test('a continuous replication waits out a revision the source does not return, then brings it', { timeout: 30_000 }, async (t) => {
+/**
+ * A continuous replication from a source that fails d2's reads until `recovered` (an event of the
+ * replication) has come: then the source answers again, and d2 must arrive.
+ */
+async function bringsD2Once(t: TestContext, recovered: (rep: ReturnType<typeof replicate>) => Promise<unknown>): Promise<void> {
   const { server, target, faults } = await setup(t);
   faults.bulkGetError = faults.openRevsMissing = true;
   const rep = replicate(new HttpPeer(`${server.url}/src`), target, { continuous: true, retry: { initialDelayMs: 1, maxDelayMs: 5 } });
   t.after(() => rep.cancel());
-  await nextEvent(rep, 'retry', (e) => e.attempt >= 3 && /"d2"/.test(e.error.reason));
+  await recovered(rep);
   const arrived = nextEvent(rep, 'change', (e) => e.docs.some((d: Doc) => d._id === 'd2'));
   faults.bulkGetError = faults.openRevsMissing = false;
   await arrived;
   rep.cancel();
   assert.equal((await rep.done).status, 'cancelled');
   assert.deepEqual(await ids(target), ['d1', 'd2', 'd3']);
-});
+}
+
+test('a continuous replication waits out a revision the source does not return, then brings it', { timeout: 30_000 }, (t) =>
+  bringsD2Once(t, (rep) => nextEvent(rep, 'retry', (e) => e.attempt >= 3 && /"d2"/.test(e.error.reason))),
+);
 
 test('a document left out of a bulkGet answer altogether is asked for again, not skipped', async (t) => {
   const a = await freshDb('memory', {}, 'a');
@@ -186,20 +194,10 @@ test('a continuous replication past a revision purged under it starts again from
   assert.equal((await rep.done).status, 'cancelled');
 });
 
-test('a continuous replication goes on starting again, backing off, for as long as the source fails a revision', { timeout: 30_000 }, async (t) => {
-  const { server, target, faults } = await setup(t);
-  faults.bulkGetError = faults.openRevsMissing = true;
-  const rep = replicate(new HttpPeer(`${server.url}/src`), target, { continuous: true, retry: { initialDelayMs: 1, maxDelayMs: 5 } });
-  t.after(() => rep.cancel());
-  // Past the bound on restarts after checkpoint failures: these have none but the retry policy's.
-  await nextEvent(rep, 'restart', (e) => isRefugeError(e.error, 'missing_doc') && e.restarts > MAX_RESTARTS + 2);
-  const arrived = nextEvent(rep, 'change', (e) => e.docs.some((d: Doc) => d._id === 'd2'));
-  faults.bulkGetError = faults.openRevsMissing = false;
-  await arrived;
-  rep.cancel();
-  assert.equal((await rep.done).status, 'cancelled');
-  assert.deepEqual(await ids(target), ['d1', 'd2', 'd3']);
-});
+// Past the bound on restarts after checkpoint failures: these have none but the retry policy's.
+test('a continuous replication goes on starting again, backing off, for as long as the source fails a revision', { timeout: 30_000 }, (t) =>
+  bringsD2Once(t, (rep) => nextEvent(rep, 'restart', (e) => isRefugeError(e.error, 'missing_doc') && e.restarts > MAX_RESTARTS + 2)),
+);
 
 test('a continuous replication cancelled while it waits to start again ends as cancelled', { timeout: 30_000 }, async (t) => {
   const { server, target, faults } = await setup(t);
