@@ -117,8 +117,9 @@ export async function replicateBatch(
    * Revisions the source listed in its changes but did not return (a failing shard, a lagging
    * replica, a purge since): asked again after the replication's back-off, and never skipped, as
    * CouchDB's missing_doc: a checkpoint past them would leave them behind for good. Still missing
-   * when the attempts run out, the batch fails (retryably, so a job tries again later from its
-   * checkpoint, where a purged revision no longer shows in the changes).
+   * after REFETCH_ASKS asks (or once the retry policy gives up), the batch fails: a continuous
+   * replication starts again from its checkpoint, where a purged revision no longer shows in the
+   * changes, and a job tries a failed one-shot run again later.
    */
   const refetch = async (group: readonly Unresolved[]): Promise<Doc[]> => {
     const docs: Doc[] = [];
