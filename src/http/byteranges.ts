@@ -2,9 +2,9 @@
 // parse_ranges and send_ranges_multipart): a 206 `multipart/byteranges`, one part per range, in
 // the order asked. One range keeps the rules of blob-range.ts.
 
-import { randomBytes } from 'node:crypto';
 import { rangeNotSatisfiable } from '../blobs/errors.ts';
 import type { BlobRead, ByteRange } from '../blobs/index.ts';
+import { newBoundary } from './multipart.ts';
 
 /** CouchDB answers fewer than 10 ranges in parts; more, with the whole attachment. */
 const MAX_PARTS = 9;
@@ -54,7 +54,7 @@ export interface Byteranges {
  * leaves the rest unopened.
  */
 export function byteranges(ranges: ReadonlyArray<Required<ByteRange>>, size: number, partType: string, read: (range: Required<ByteRange>) => Promise<BlobRead>): Byteranges {
-  const boundary = randomBytes(16).toString('hex');
+  const boundary = newBoundary();
   const heads = ranges.map((r) => Buffer.from(`\r\nContent-Type: ${partType}\r\nContent-Range: bytes ${r.start}-${r.end - 1}/${size}\r\n\r\n`));
   const separator = Buffer.from(`\r\n--${boundary}`);
   const length = boundary.length + 2 + ranges.reduce((n, r, i) => n + heads[i]!.length + (r.end - r.start) + separator.length, 0) + 2;

@@ -1,6 +1,6 @@
 // A document answer's entity tag, as CouchDB's couch_httpd:doc_etag and chttpd_db:send_doc make it.
 
-import { createHash } from 'node:crypto';
+import { md5Hex } from '#platform/md5';
 import { canonicalJson, type Doc } from '../documents/index.ts';
 
 /**
@@ -24,5 +24,5 @@ export function docEtag(doc: Doc): string | undefined {
 export function localEtag(rev: string, body: Record<string, unknown>): string {
   const stored: Record<string, unknown> = {};
   for (const k of Object.keys(body)) if (!k.startsWith('_')) stored[k] = body[k];
-  return `"${createHash('md5').update(canonicalJson([rev, stored])).digest('hex')}"`;
+  return `"${md5Hex(canonicalJson([rev, stored]))}"`;
 }

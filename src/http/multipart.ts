@@ -111,7 +111,8 @@ function matchParts(names: readonly string[], parts: readonly MultipartPart[], j
 /** An attachment's bytes by digest (the node's blob store). */
 export type BlobSource = (digest: string) => Promise<AsyncIterable<Uint8Array>>;
 
-const newBoundary = () => randomBytes(16).toString('hex');
+/** A fresh MIME boundary for a multipart answer. */
+export const newBoundary = () => randomBytes(16).toString('hex');
 const CRLF = Buffer.from('\r\n');
 
 type FollowsStub = { content_type?: unknown; digest: string; length: number; follows: true };
