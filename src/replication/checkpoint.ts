@@ -209,6 +209,28 @@ export class Checkpointer {
     throw new RefugeError('checkpoint_commit_failure', `the ${side} database was deleted and created again (instance_start_time ${then}, now ${now})`);
   }
 
+  /**
+   * Whether the source is still the database this session read, checked while its feed is quiet:
+   * a feed on a database deleted and created again under the same name goes quiet (its sequences
+   * start over below the one the session asks after), so without this the changes written there
+   * stay unseen until the new database passes the old position. Its instance_start_time tells;
+   * where it tells nothing (CouchDB 2+ says "0"), the log this session keeps there does. A source
+   * found missing fails the replication (not_found), as a feed's answer would.
+   */
+  async checkSource(signal?: AbortSignal): Promise<void> {
+    const then = this.instances.source;
+    const now = then === undefined ? undefined : (await this.source.info({ signal })).instanceStartTime;
+    if (now !== undefined && now !== then) {
+      this.sourceReplaced = true;
+      throw new RefugeError('checkpoint_commit_failure', `the source database was deleted and created again (instance_start_time ${then}, now ${now})`);
+    }
+    if ((then === undefined || then === '0') && this.sourceWritable && this.revs.source !== undefined) {
+      if ((await this.source.getLocal(this.docId, { signal })) !== undefined) return;
+      this.sourceReplaced = true;
+      throw new RefugeError('checkpoint_commit_failure', 'the checkpoint on the source is gone (was the database replaced?)');
+    }
+  }
+
   private async put(side: 'source' | 'target', body: ReplicationLog, signal?: AbortSignal): Promise<void> {
     const peer = this[side];
     const sent = logBody(body);

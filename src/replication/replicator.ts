@@ -56,6 +56,8 @@ export class Replication extends Emitter<ReplicationEvents> {
   private fatal: unknown;
   /** Restarts since the last checkpoint recorded: after checkpoint failures, after missing_doc. */
   private restarts = 0;
+  /** When the source was last checked for being replaced (sourceCheckDue). */
+  private sourceCheckedAt = Date.now();
   private missingRestarts = 0;
   private sourceReplaced = false;
 
@@ -232,6 +234,7 @@ export class Replication extends Emitter<ReplicationEvents> {
         continue;
       }
       if (this.signal.aborted) return;
+      const moved = !sameSeq(changes.lastSeq, since);
       since = this.lastSeq = changes.lastSeq;
       this.pending = changes.pending;
       if (changes.results.length > 0) {
@@ -243,6 +246,8 @@ export class Replication extends Emitter<ReplicationEvents> {
       } else {
         // A filtered feed moves on without rows; checkpointing that seq spares the rescan.
         this.seqs.add(changes.lastSeq).finish();
+        // A quiet feed may be one on a database replaced under the same name (Checkpointer.checkSource).
+        if (this.caughtUp && !moved && this.sourceCheckDue(longpoll)) await this.call(() => this.checkpointer!.checkSource(this.signal));
       }
       if (changes.results.length < limit) {
         if (!options.continuous) return;
@@ -255,6 +260,18 @@ export class Replication extends Emitter<ReplicationEvents> {
         }
       }
     }
+  }
+
+  /**
+   * A long poll that comes back empty where it began has waited its timeout, or its database went
+   * away: the source is checked each time. Short polls come back every poll interval: checked once
+   * per long-poll timeout, which is already how long a replaced source may go unnoticed with a long poll.
+   */
+  private sourceCheckDue(longpoll: boolean | undefined): boolean {
+    const now = Date.now();
+    if (!longpoll && now - this.sourceCheckedAt < this.options.longpollTimeoutMs) return false;
+    this.sourceCheckedAt = now;
+    return true;
   }
 
   private startBatch(rows: PeerChangeRow[], lastSeq: Seq): void {

@@ -93,6 +93,75 @@ for (const readOnly of [false, true]) {
   });
 }
 
+// A new database under the old name whose sequences stay below the position the replication had
+// reached: its feed answers nothing, so no checkpoint (where the instance was checked) ever came.
+for (const tells of ['instance', 'log'] as const) {
+  test(`a source created again behind the old position is found out while its feed is quiet (${tells === 'instance' ? 'instance_start_time' : 'instance "0": by its log'})`, async (t) => {
+    const first = await open(t, 'a');
+    const source = replaceable(first);
+    // CouchDB 2+ tells "0" for every database: the log this replication keeps there tells instead.
+    const peer =
+      tells === 'instance'
+        ? source.peer
+        : Object.assign(wrapPeer(source.peer), {
+            info: async () => ({ ...(await source.peer.info()), instanceStartTime: '0' }),
+            ensureFullCommit: async () => (await source.peer.ensureFullCommit!(), '0'),
+          });
+    const b = await open(t, 'b');
+    await first.bulkDocs(docs('old', 5));
+    const rep = replicate(peer, new LocalPeer(b), { continuous: true, longpollTimeoutMs: 50 });
+    try {
+      const restarts: RefugeError[] = [];
+      rep.on('restart', (e) => restarts.push(e.error));
+      await checkpointAt(rep, 5);
+      await nextEvent(rep, 'paused');
+      const recreated = await open(t, 'a');
+      await recreated.bulkDocs(docs('new', 2));
+      const caughtUp = checkpointAt(rep, 2);
+      source.replace(recreated);
+      await caughtUp;
+      assert.deepEqual((await ids(b)).filter((id) => id.startsWith('new')), ['new0', 'new1']);
+      assert.equal(restarts.length, 1);
+      assert.match(restarts[0]!.reason, tells === 'instance' ? /source database was deleted and created again/ : /checkpoint on the source is gone/);
+    } finally {
+      await stop(rep);
+    }
+  });
+}
+
+test('over HTTP: a source deleted and created again behind the old position is replicated from its start', async (t) => {
+  const src = await startTestServer();
+  t.after(src.close);
+  const tgt = await startTestServer();
+  t.after(tgt.close);
+  await request(`${src.url}/a`, { method: 'PUT' });
+  await request(`${tgt.url}/b`, { method: 'PUT' });
+  await request(`${src.url}/a/_bulk_docs`, { method: 'POST', body: { docs: docs('old', 5) } });
+  // The new database's feed answers nothing after seq 5. Calls to the source wait while it is
+  // missing: a replication that finds it missing fails (not_found), not what this test is about.
+  let made = () => {};
+  const recreated = new Promise<void>((resolve) => (made = resolve));
+  let held = false;
+  const source = Object.assign(wrapPeer(new HttpPeer(`${src.url}/a`)), { before: () => (held ? recreated : undefined) });
+  const rep = replicate(source, new HttpPeer(`${tgt.url}/b`), { continuous: true, longpollTimeoutMs: 200 });
+  // Held from the checkpoint at 5 on (listeners run as the event is emitted): no call reaches the
+  // source until it is made again.
+  rep.on('checkpoint', (p) => (held ||= String(p.checkpointedSeq) === '5'));
+  try {
+    await checkpointAt(rep, 5);
+    const caughtUp = checkpointAt(rep, 1);
+    await request(`${src.url}/a`, { method: 'DELETE' });
+    await request(`${src.url}/a`, { method: 'PUT' });
+    await request(`${src.url}/a/later`, { method: 'PUT', body: {} });
+    made();
+    await caughtUp;
+    const all = await request(`${tgt.url}/b/_all_docs`);
+    assert.deepEqual(all.body.rows.map((r: { id: string }) => r.id), ['later', 'old0', 'old1', 'old2', 'old3', 'old4']);
+  } finally {
+    await stop(rep);
+  }
+});
+
 /** CouchDB 1 and PouchDB: a `_local` write must name the stored rev (none for a new document). */
 function strictLocalRevs(inner: ReplicationPeer): ReplicationPeer & { lostAnswers: number } {
   const peer = Object.assign(wrapPeer(inner), { lostAnswers: 0 });
