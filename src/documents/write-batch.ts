@@ -175,7 +175,10 @@ export class WriteBatch {
     // (A new revision that survived stemming is a change: no need to compare the trees.)
     if (current && !(added && tree.has(newRev) && !current.tree.has(newRev)) && sameTree(tree, current.tree)) return undefined;
     const win = winner(tree);
-    if (win.rev === newRev) this.commitWinner(id, current, grown, tree, win, added, newRev, newBody, newBody);
+    // The incoming body is the winner's only when it is new to the tree: a revision re-sent with a
+    // longer history keeps the body stored for it (CouchDB's key tree merge keeps the stored value,
+    // value_pref), whatever body or deletion the re-sent copy carries.
+    if (win.rev === newRev && added) this.commitWinner(id, current, grown, tree, win, added, newRev, newBody, newBody);
     else if (current && win.rev === current.rev) this.commitWinner(id, current, grown, tree, win, added, newRev, newBody, current.body);
     else {
       return this.revBody(id, win.rev).then((body) => {

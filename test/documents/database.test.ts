@@ -361,6 +361,27 @@ for (const engine of ENGINES) {
       assert.equal((await db.info()).updateSeq, before + 1);
     });
 
+    test('a stored revision re-sent with a longer history keeps its stored body, whatever the copy carries', async (t) => {
+      const { db, cleanup } = await freshDb(engine);
+      t.after(cleanup);
+      const [a, b, c, w] = ['a', 'b', 'c', 'f'].map((x) => x.repeat(32)) as [string, string, string, string];
+      // The winner again, its history now known: only the parent link is new.
+      await db.bulkDocs([{ _id: 'd', _rev: `3-${c}`, _revisions: { start: 3, ids: [c] }, v: 'stored' }], { newEdits: false });
+      await db.bulkDocs([{ _id: 'd', _rev: `3-${c}`, _revisions: { start: 3, ids: [c, b, a] }, v: 'copy', _deleted: true }], { newEdits: false });
+      const doc = await db.get('d', { revs: true });
+      assert.equal(doc.v, 'stored');
+      assert.equal((doc._revisions as { ids: string[] }).ids.length, 3);
+      assert.deepEqual((await db.find({ selector: { v: 'stored' } })).docs.map((x) => x._id), ['d']);
+      // A losing leaf re-sent with a history through the winner: it wins now, with its stored body.
+      await db.bulkDocs([{ _id: 'e', _rev: `2-${w}`, _revisions: { start: 2, ids: [w, a] }, v: 'old winner' }], { newEdits: false });
+      await db.bulkDocs([{ _id: 'e', _rev: `3-${c}`, _revisions: { start: 3, ids: [c] }, v: 'stored', _deleted: true }], { newEdits: false });
+      assert.equal((await db.get('e')).v, 'old winner');
+      await db.bulkDocs([{ _id: 'e', _rev: `3-${c}`, _revisions: { start: 3, ids: [c, w, a] }, v: 'copy', _deleted: true }], { newEdits: false });
+      const won = await db.get('e', { rev: `3-${c}` });
+      assert.deepEqual([won._deleted, won.v], [true, 'stored']);
+      assert.deepEqual((await db.changes({ includeDocs: true, docIds: ['e'] })).results.map((r) => r.doc?.v), ['stored']);
+    });
+
     test('revsDiff and bulkGet', async (t) => {
       const { db, cleanup } = await freshDb(engine);
       t.after(cleanup);
