@@ -235,6 +235,21 @@ export function sameTree(a: RevTree, b: RevTree): boolean {
 }
 
 /**
+ * Whether `b` is `a` with nothing a reader can see changed: the same revisions, deletions and
+ * bodies, and parents differing only where `a` knew none and `b` names one it does not hold (a
+ * history re-sent past revs_limit: stemming drops what it taught but the parent pointer).
+ */
+export function sameVisibleTree(a: RevTree, b: RevTree): boolean {
+  if (a.size !== b.size) return false;
+  for (const [rev, x] of a) {
+    const y = b.get(rev);
+    if (!y || x.deleted !== y.deleted || x.available !== y.available) return false;
+    if (x.parent !== y.parent && (x.parent !== null || b.has(y.parent!))) return false;
+  }
+  return true;
+}
+
+/**
  * Keeps only revisions within `limit` steps of a leaf (the leaf counts as one), as CouchDB's
  * `revs_limit` does. Parent pointers of kept nodes are kept even when the parent goes.
  */

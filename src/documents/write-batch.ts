@@ -15,7 +15,7 @@ import { diffIndexEntries } from './index-diff.ts';
 import { docKey, revBodyKey, seqKey } from './keys.ts';
 import { groupTag, PostingCollector } from './postings.ts';
 import { countEdit, countPurged } from './old-bodies.ts';
-import { sameTree, stem, winner, type RevTree } from './rev-tree.ts';
+import { sameTree, sameVisibleTree, stem, winner, type RevTree } from './rev-tree.ts';
 import type { JsonObject, WriteFailure, WriteResult } from './types.ts';
 import { splitDoc, type SplitDoc } from './validate.ts';
 
@@ -174,6 +174,12 @@ export class WriteBatch {
     // (which can change the winner), is a change with a new sequence, as in CouchDB.
     // (A new revision that survived stemming is a change: no need to compare the trees.)
     if (current && !(added && tree.has(newRev) && !current.tree.has(newRev)) && sameTree(tree, current.tree)) return undefined;
+    if (current && !added && sameVisibleTree(current.tree, tree)) {
+      // Only parent pointers to revisions stemming dropped again were learnt: CouchDB's stemmed
+      // tree is unchanged (no update). They are kept for later merges, without a new sequence.
+      this.keepTree(id, current, tree);
+      return undefined;
+    }
     const win = winner(tree);
     // The incoming body is the winner's only when it is new to the tree: a revision re-sent with a
     // longer history keeps the body stored for it (CouchDB's key tree merge keeps the stored value,
@@ -187,6 +193,14 @@ export class WriteBatch {
       });
     }
     return undefined;
+  }
+
+  /** Stores `current` with `tree` in place of its own, nothing else about it changed. */
+  private keepTree(id: string, current: DocRecord, tree: RevTree): void {
+    const next: DocRecord = { id, tree, rev: current.rev, deleted: current.deleted, seq: current.seq, body: current.body, bodyJson: current.bodyJson };
+    const encoded = encodeRecord(next);
+    this.ops.set(docKey(id), encoded);
+    this.state.liveBytes += encoded.length - this.records.set(id, next, encoded.length);
   }
 
   private commitWinner(

@@ -445,6 +445,23 @@ for (const engine of ENGINES) {
       assert.deepEqual((cut._revs_info as Array<{ rev: string }>).map((r) => r.rev), [next.rev, revs[5]]);
     });
 
+    test('a history re-sent past revs_limit teaches nothing a reader sees: no new sequence, as in CouchDB', async (t) => {
+      const { db, cleanup } = await freshDb(engine, { revsLimit: 2 });
+      t.after(cleanup);
+      const h = (c: string) => c.repeat(32);
+      await db.bulkDocs([{ _id: 'x', _revisions: { start: 7, ids: [h('b'), h('a')] }, v: 1 }], { newEdits: false });
+      const seq = (await db.info()).updateSeq;
+      // 6-a's parent 5-z (and 4-y) are learnt, then stemmed away again: CouchDB's tree is unchanged.
+      await db.bulkDocs([{ _id: 'x', _revisions: { start: 7, ids: [h('b'), h('a'), h('z'), h('y')] }, v: 1 }], { newEdits: false });
+      assert.equal((await db.info()).updateSeq, seq);
+      assert.deepEqual((await db.changes({ since: seq })).results, []);
+      const doc = await db.get('x', { revs: true });
+      assert.deepEqual([doc._rev, (doc._revisions as { ids: string[] }).ids], [`7-${h('b')}`, [h('b'), h('a')]]);
+      // The parent learnt is kept: 5-z sent again joins under 6-a and is stemmed, not a new leaf.
+      await db.bulkDocs([{ _id: 'x', _revisions: { start: 5, ids: [h('z')] }, v: 2 }], { newEdits: false });
+      assert.deepEqual((await db.getOpenRevs('x', 'all')).map((r) => ('ok' in r ? r.ok._rev : r.missing)), [`7-${h('b')}`]);
+    });
+
     test("a leaf's history is its stored path, longer than revs_limit where it shares ancestors with another leaf's (as CouchDB's stemming keeps)", async (t) => {
       const { db, cleanup } = await freshDb(engine);
       t.after(cleanup);
