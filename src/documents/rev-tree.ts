@@ -76,13 +76,49 @@ export function parseRev(rev: unknown): { gen: number; hash: string } {
   return { gen: Number.parseInt(m[1]!, 10), hash: m[2]! };
 }
 
-/** CouchDB's ordering of leaves: non-deleted first, then higher generation, then higher rev string. */
+/** CouchDB's ordering of leaves: non-deleted first, then higher generation, then higher hash (compareSameGeneration). */
 export function compareLeaves(a: { rev: Rev; deleted: boolean }, b: { rev: Rev; deleted: boolean }): number {
   if (a.deleted !== b.deleted) return a.deleted ? 1 : -1;
   const ga = revGeneration(a.rev);
   const gb = revGeneration(b.rev);
   if (ga !== gb) return gb - ga;
-  return a.rev < b.rev ? 1 : a.rev > b.rev ? -1 : 0;
+  return compareSameGeneration(b.rev, a.rev);
+}
+
+const HEX32 = /^[0-9a-fA-F]{32}$/;
+const CAPITAL_HEX = /[A-F]/;
+
+/**
+ * Two revisions of one generation in CouchDB's order. CouchDB keeps a 32-character hash as the 16
+ * bytes its hex spells (couch_doc:parse_revid) and any other hash as its bytes, and orders leaves
+ * by those binaries (couch_doc:to_doc_info_path): beside a hash of another length (Couchbase
+ * Lite's 40 characters, a hand-made `2-x`) a hex one sorts by its bytes' values, not its text, and
+ * the winner of such a conflict differed from CouchDB's. Hashes of one length compare as text
+ * (bytes, as revs hold no surrogates), capital hex aside, which CouchDB reads as lowercase.
+ */
+export function compareSameGeneration(a: Rev, b: Rev): number {
+  const p = a.indexOf('-') + 1;
+  if (a.length === b.length && (a.length - p !== 32 || !(CAPITAL_HEX.test(a) || CAPITAL_HEX.test(b)))) {
+    return a < b ? -1 : a > b ? 1 : 0;
+  }
+  const ha = a.slice(p);
+  const hb = b.slice(b.indexOf('-') + 1);
+  const c = compareBytes(hashBytes(ha), hashBytes(hb));
+  // Equal as CouchDB reads them (hex differing in case): still two revisions here, in text order.
+  return c !== 0 ? c : ha < hb ? -1 : ha > hb ? 1 : 0;
+}
+
+function hashBytes(hash: string): Uint8Array {
+  if (!HEX32.test(hash)) return new TextEncoder().encode(hash);
+  const out = new Uint8Array(16);
+  for (let i = 0; i < 16; i++) out[i] = Number.parseInt(hash.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return a.length - b.length;
 }
 
 /** The revisions of `tree` that have a child in it (its inner revisions). */
@@ -133,7 +169,7 @@ export function winner(tree: RevTree): { rev: Rev; deleted: boolean } {
     const gen = revGeneration(rev);
     const better =
       bestRev === undefined ||
-      (node.deleted !== bestDeleted ? !node.deleted : gen !== bestGen ? gen > bestGen : rev > bestRev);
+      (node.deleted !== bestDeleted ? !node.deleted : gen !== bestGen ? gen > bestGen : compareSameGeneration(rev, bestRev) > 0);
     if (better) {
       bestRev = rev;
       bestDeleted = node.deleted;

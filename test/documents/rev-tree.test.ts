@@ -301,6 +301,22 @@ describe('leaves, winner and conflicts', () => {
     assert.deepEqual(conflicts(tree), ['3-abc', '3-ab']);
   });
 
+  test('a 32-character hex hash ranks by the 16 bytes it spells, any other by its bytes (CouchDB parse_revid)', () => {
+    const [e32, b32, a32, h7] = [`2-${'e'.repeat(32)}`, `2-${'B'.repeat(32)}`, `2-${'a'.repeat(32)}`, `2-7${'0'.repeat(31)}`];
+    const f40 = `2-${'f'.repeat(40)}`;
+    // 0xee.. beats Couchbase Lite's 40 characters 'f' (0x66), though its text sorts lower.
+    assert.equal(winner(build([e32], [f40])).rev, e32);
+    assert.deepEqual(sortedLeaves(build([f40], ['2-g'], [e32])).map((l) => l.rev), [e32, '2-g', f40]);
+    // 0x70 0x00.. beats 'p' (0x70): equal first byte, then the longer binary.
+    assert.equal(winner(build(['2-p'], [h7])).rev, h7);
+    // Hex is read case-blind: 0xbb.. beats 0xaa.., though 'B' sorts below 'a' as text.
+    assert.equal(winner(build([a32], [b32])).rev, b32);
+    assert.deepEqual(conflicts(build([a32], [b32])), [a32]);
+    // Hashes of one length (not capital hex) keep text order.
+    assert.equal(winner(build(['2-abd'], ['2-abc'])).rev, '2-abd');
+    assert.equal(compareLeaves({ rev: e32, deleted: false }, { rev: f40, deleted: false }) < 0, true);
+  });
+
   test('when every leaf is deleted, the best deleted leaf wins and the document reads as deleted', () => {
     const tree = build(['~3-c', '2-b', '1-a'], ['~2-f', '1-a']);
     assert.deepEqual(winner(tree), { rev: '3-c', deleted: true });
