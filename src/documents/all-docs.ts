@@ -1,12 +1,12 @@
-// `allDocs`: documents in id order from the record keyspace, streamed in chunks so a large
-// listing never holds more than one chunk of records in memory at a time.
+// `allDocs`: documents in id order from the record keyspace, read in chunks that are handed on as
+// they come, so a listing never holds more than one chunk of records in memory at a time.
 
 import { RefugeError } from '../errors/index.ts';
 import type { KvRange, KvReader } from '../storage/index.ts';
 import { decodeHead, decodeRecord, decodeWinnerDoc } from './doc-record.ts';
 import { DOC, docKey } from './keys.ts';
 import { buildDoc } from './reads.ts';
-import type { AllDocsOptions, AllDocsResult, AllDocsRow, Doc } from './types.ts';
+import type { AllDocsOptions, AllDocsRow, Doc } from './types.ts';
 import { checkBooleanOptions } from './validate.ts';
 
 export function checkAllDocsOptions(o: AllDocsOptions): void {
@@ -63,59 +63,74 @@ export function offsetKey(o: AllDocsOptions): string | undefined {
   return o.keys === undefined && o.offset !== false ? (o.key ?? o.startkey) : undefined;
 }
 
-export async function allDocs(
-  reader: KvReader,
-  o: AllDocsOptions,
-  ctx: { docCount: number },
-): Promise<Omit<AllDocsResult, 'updateSeq'>> {
+/** Rows read from storage at once: a listing holds about this many in memory, never the whole answer. */
+const CHUNK = 512;
+
+/**
+ * The rows of a listing from `reader` (a snapshot its caller holds), chunk by chunk as storage
+ * gives them; a chunk may be empty (all skipped, deleted or past the limit), so a consumer gets a
+ * turn at every read. `progress.skipped` counts the rows skipped (CouchDB's offset, less the
+ * documents before the start key): final once a chunk with rows has come, or the chunks ended.
+ */
+export async function* allDocsChunks(reader: KvReader, o: AllDocsOptions, progress: { skipped: number }): AsyncGenerator<AllDocsRow[], void, undefined> {
   checkAllDocsOptions(o);
   const skip = o.skip ?? 0;
   const limit = o.limit ?? Infinity;
-  const rows: AllDocsRow[] = [];
-
-  if (o.keys !== undefined || o.key !== undefined) {
-    const keys = o.keys ?? [o.key!];
-    // CouchDB answers `keys` with descending in reverse key order, then skips and limits.
-    const ordered = o.descending ? [...keys].reverse() : keys;
-    const values = await reader.getMany(ordered.map(docKey));
-    ordered.forEach((key, i) => {
-      const v = values[i];
-      if (v === undefined) {
-        if (o.keys) rows.push({ key, error: 'not_found' });
-        return;
-      }
-      const head = decodeHead(v);
-      if (head.deleted) {
-        if (o.keys) rows.push({ id: key, key, value: { rev: head.rev, deleted: true }, ...(o.includeDocs ? { doc: null } : {}) });
-        return;
-      }
-      const row: AllDocsRow = { id: key, key, value: { rev: head.rev } };
-      if (o.includeDocs) row.doc = docOf(key, head.rev, v, o);
-      rows.push(row);
-    });
-    // `offset` counts the rows skipped; the caller adds those before `key` (CouchDB's meaning).
-    return { totalRows: ctx.docCount, offset: o.keys ? skip : Math.min(skip, rows.length), rows: rows.slice(skip, skip + limit) };
+  if (o.keys !== undefined) {
+    // One row per key asked, found or not: skip and limit take a slice of the keys. CouchDB
+    // answers `keys` with descending in reverse key order, then skips and limits.
+    const ordered = o.descending ? [...o.keys].reverse() : o.keys;
+    const wanted = ordered.slice(skip, skip + limit);
+    progress.skipped = skip;
+    for (let i = 0; i < wanted.length; i += CHUNK) {
+      const keys = wanted.slice(i, i + CHUNK);
+      const values = await reader.getMany(keys.map(docKey));
+      yield keys.map((key, k) => keyRow(key, values[k], o));
+    }
+    return;
   }
-
-  if (limit === 0 && skip === 0) return { totalRows: ctx.docCount, offset: 0, rows };
-  let skipped = 0;
-  outer: for await (const chunk of reader.scan(idRange(o), 512)) {
+  if (o.key !== undefined) {
+    // A single key answers a live document only (no not_found or deleted row).
+    const [value] = await reader.getMany([docKey(o.key)]);
+    const row = value === undefined || decodeHead(value).deleted ? undefined : keyRow(o.key, value, o);
+    const rows = row ? [row] : [];
+    progress.skipped = Math.min(skip, rows.length);
+    yield rows.slice(skip, skip + limit);
+    return;
+  }
+  if (limit === 0 && skip === 0) return;
+  let given = 0;
+  for await (const chunk of reader.scan(idRange(o), CHUNK)) {
+    const rows: AllDocsRow[] = [];
+    let done = false;
     for (const [key, v] of chunk) {
       const head = decodeHead(v);
       if (head.deleted) continue;
-      if (skipped < skip) {
-        skipped++;
+      if (progress.skipped < skip) {
+        progress.skipped++;
         continue;
       }
       // `limit: 0` with a skip still counts the rows it passes over: no more than the range holds.
-      if (rows.length >= limit) break outer;
+      done = given >= limit;
+      if (done) break;
       const id = key.slice(DOC.length);
       const row: AllDocsRow = { id, key: id, value: { rev: head.rev } };
       if (o.includeDocs) row.doc = docOf(id, head.rev, v, o);
       rows.push(row);
-      if (rows.length >= limit) break outer;
+      done = ++given >= limit;
+      if (done) break;
     }
+    yield rows;
+    if (done) return;
   }
-  // The rows skipped; the caller adds the live documents before the start key.
-  return { totalRows: ctx.docCount, offset: skipped, rows };
+}
+
+/** The row of a key asked for by name: not_found, deleted (with a null doc when docs are asked) or live. */
+function keyRow(key: string, value: string | undefined, o: AllDocsOptions): AllDocsRow {
+  if (value === undefined) return { key, error: 'not_found' };
+  const head = decodeHead(value);
+  if (head.deleted) return { id: key, key, value: { rev: head.rev, deleted: true }, ...(o.includeDocs ? { doc: null } : {}) };
+  const row: AllDocsRow = { id: key, key, value: { rev: head.rev } };
+  if (o.includeDocs) row.doc = docOf(key, head.rev, value, o);
+  return row;
 }

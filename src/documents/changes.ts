@@ -35,24 +35,36 @@ export function checkChangesOptions(o: ChangesOptions): void {
 }
 
 /**
- * Reads changes after `since` (exclusive) up to `upTo` (the committed sequence when the read
- * began). `lastSeq` is the last sequence examined, so a filtered feed still makes progress.
+ * Where a read of changes stands: the last sequence examined (the answer's `last_seq` once the
+ * read ended) and how many sequence entries were, rows a filter passed over included.
  */
-export async function readChanges(
+export interface ChangesProgress {
+  lastSeq: number;
+  examined: number;
+}
+
+/**
+ * Reads changes after `since` (exclusive) up to `upTo` (the committed sequence when the read
+ * began), chunk by chunk as storage gives them: a chunk may be empty (all filtered out), so a
+ * consumer gets a turn at every read. `progress` follows the read; `lastSeq` is the last sequence
+ * examined, so a filtered feed still makes progress.
+ */
+export async function* changeChunks(
   reader: KvReader,
   o: ChangesOptions,
   filter: ChangesFilter,
   upTo: number,
-): Promise<ChangesResult> {
+  progress: ChangesProgress,
+): AsyncGenerator<ChangeRow[], void, undefined> {
   const since = o.since ?? 0;
   const limit = o.limit ?? Infinity;
-  const results: ChangeRow[] = [];
-  if (limit === 0) return { results, lastSeq: since };
+  progress.lastSeq = since;
+  if (limit === 0) return;
   const needRecord = o.includeDocs === true || o.style === 'all_docs' || filter.match !== undefined;
   // Descending starts from the newest change and, as in CouchDB, takes no lower bound from since.
   const range: KvRange = { gt: seqKey(o.descending ? 0 : since), lte: seqKey(upTo), reverse: o.descending === true };
-  let lastSeq = o.descending ? upTo : since;
-  let done = false;
+  if (o.descending) progress.lastSeq = upTo;
+  let given = 0;
   let docBytesLeft = o.maxDocBytes ?? Infinity;
   for await (const chunk of reader.scan(range, needRecord ? 256 : 1024)) {
     const entries = chunk.map(([key, value]) => {
@@ -61,9 +73,11 @@ export async function readChanges(
     });
     const wanted = filter.docIds ? entries.filter((e) => filter.docIds!.has(e.id)) : entries;
     const values = needRecord ? await reader.getMany(wanted.map((e) => docKey(e.id))) : [];
+    const rows: ChangeRow[] = [];
     let w = 0;
     for (const e of entries) {
-      lastSeq = e.seq;
+      progress.lastSeq = e.seq;
+      progress.examined++;
       if (filter.docIds && !filter.docIds.has(e.id)) continue;
       const raw = needRecord ? values[w++] : undefined;
       const row: ChangeRow = { seq: e.seq, id: e.id, changes: [{ rev: e.rev }] };
@@ -72,16 +86,21 @@ export async function readChanges(
         if (!fillRow(row, e, raw, o, filter, docBytesLeft > 0)) continue;
         if (row.doc !== undefined || row.docJson !== undefined) docBytesLeft -= raw.length;
       }
-      results.push(row);
-      if (results.length >= limit) {
-        done = true;
-        break;
-      }
+      rows.push(row);
+      if (++given >= limit) break;
     }
-    if (done) break;
+    yield rows;
+    if (given >= limit) return;
   }
-  if (!done && !o.descending) lastSeq = Math.max(lastSeq, upTo);
-  return { results, lastSeq };
+  if (!o.descending) progress.lastSeq = Math.max(progress.lastSeq, upTo);
+}
+
+/** changeChunks' rows in one answer (for reads of a bounded size: a live feed's batches). */
+export async function readChanges(reader: KvReader, o: ChangesOptions, filter: ChangesFilter, upTo: number): Promise<ChangesResult> {
+  const progress: ChangesProgress = { lastSeq: 0, examined: 0 };
+  const results: ChangeRow[] = [];
+  for await (const rows of changeChunks(reader, o, filter, upTo, progress)) for (const row of rows) results.push(row);
+  return { results, lastSeq: progress.lastSeq };
 }
 
 /**

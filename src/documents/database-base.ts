@@ -8,7 +8,7 @@ import { LOCAL_ADMIN, type DesignHooks, type WriteContext } from './hooks.ts';
 import { inlineSince } from './attachment-edits.ts';
 import type { BlobStore } from '../blobs/core.ts';
 import type { IndexValue } from '../query/index.ts';
-import type { KvReader, StorageEngine } from '../storage/index.ts';
+import type { KvReader, KvSnapshot, StorageEngine } from '../storage/index.ts';
 import { CommitSignal } from './subscription.ts';
 import type { BulkDocsOptions, Doc, Durability, JsonObject, WriteFailure } from './types.ts';
 import type { WriteBatch } from './write-batch.ts';
@@ -208,6 +208,34 @@ export abstract class DatabaseBase {
     const stored = await reader.get(META_KEY);
     const live = this.core.state;
     return stored === undefined ? initialState(live.revsLimit, live.autoIndex) : decodeState(stored, live);
+  }
+
+  /**
+   * A snapshot for a listing read over many turns, its counters, and `count(snap)`: a count from the
+   * in-memory block counts (seq-counts.ts, id-counts.ts), which sum their blocks as they are called,
+   * with the snapshot just taken. Those counts move as a write is computed, before it is stored:
+   * they are the snapshot's when no write lies between the two, which the snapshot's counters tell
+   * (its sequences are the live ones). Otherwise it is taken again, three times at most; a database
+   * written without pause may leave the last count off by the writes computed meanwhile, as any
+   * count of a database being written is.
+   */
+  protected async listingSnapshot<C>(count?: (snap: KvSnapshot) => Promise<C>): Promise<{ snap: KvSnapshot; state: DbState; counted: C | undefined }> {
+    for (let attempt = 1; ; attempt++) {
+      await this.settle();
+      const snap = this.core.store.snapshot();
+      const live = this.core.state;
+      const counting = count?.(snap);
+      counting?.catch(() => undefined);
+      try {
+        const state = { ...(await this.stateIn(snap)) };
+        if (attempt === 3 || (state.seq === live.seq && state.purgeSeq === live.purgeSeq)) return { snap, state, counted: await counting };
+        await counting?.catch(() => undefined);
+      } catch (err) {
+        await snap.close().catch(() => undefined);
+        throw err;
+      }
+      await snap.close();
+    }
   }
 
   /** Runs `fn` against a consistent snapshot, released afterwards. */

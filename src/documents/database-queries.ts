@@ -4,7 +4,9 @@
 
 import { RefugeError } from '../errors/index.ts';
 import { compileChangesFilter } from './changes-filter.ts';
-import { checkChangesOptions, readChanges, type ChangesFilter } from './changes.ts';
+import { changeChunks, checkChangesOptions, readChanges, type ChangesFilter, type ChangesProgress } from './changes.ts';
+import type { DbState } from './core.ts';
+import { snapshotChunks, type ChangesListing } from './listings.ts';
 import { DatabaseWrites } from './database-writes.ts';
 import { explainFind } from './explain.ts';
 import { executeFind, parseFind, pathQuery, type FindRequest, type FindResult, type PathIndexState, type PathQuery, type PathQueryRow } from './find.ts';
@@ -13,13 +15,60 @@ import type { ChangeRow, ChangesOptions, ChangesResult, SubscribeOptions } from 
 
 export abstract class DatabaseQueries extends DatabaseWrites {
   async changes(options: ChangesOptions = {}): Promise<ChangesResult> {
+    const listing = await this.changesListing(options);
+    const results: ChangeRow[] = [];
+    for await (const chunk of listing.chunks) for (const row of chunk) results.push(row);
+    return { results, lastSeq: listing.lastSeq };
+  }
+
+  /**
+   * changes read chunk by chunk from one snapshot, for answers written out as they are read (the
+   * HTTP feed's), with CouchDB's `pending` when `withPending`: `last_seq` and `pending` are the
+   * snapshot's, whatever is written meanwhile.
+   */
+  async changesListing(options: ChangesOptions = {}, withPending = false): Promise<ChangesListing> {
     await this.settle();
     checkChangesOptions(options);
+    const compiling = this.core.state;
     const filter = await this.compileFilter(options);
-    await this.settle();
-    const result = await this.withSnapshot(async (snap) => readChanges(snap, options, filter, (await this.stateIn(snap)).seq));
-    if (options.attachments && options.includeDocs) await this.inlineAll(result.results.map((r) => r.doc));
-    return result;
+    const compiled = this.core.state;
+    const since = options.since ?? 0;
+    const limit = options.limit;
+    // The changes after `since`, less those the read examines, are those after its last_seq: a
+    // count the snapshot's own. Needed only where a limit may stop the read (else none are left)
+    // and, descending, never (those examined are all above the last).
+    const total = withPending && (limit === 0 || (!options.descending && limit !== undefined));
+    if (total) await this.countSeqs();
+    const seqs = this.core.seqCounts;
+    const { snap, state, counted } = await this.listingSnapshot(total ? (s) => seqs.after(s, since) : undefined);
+    const progress: ChangesProgress = { lastSeq: since, examined: 0 };
+    const inline = options.attachments && options.includeDocs;
+    const rows = async function* (this: DatabaseQueries) {
+      for await (const chunk of changeChunks(snap, options, filter, state.seq, progress)) {
+        if (inline) await this.inlineAll(chunk.map((r) => r.doc));
+        yield chunk;
+      }
+    }.call(this);
+    const same = (a: DbState, b: DbState) => a.seq === b.seq && a.purgeSeq === b.purgeSeq;
+    return {
+      ...snapshotChunks(snap, rows),
+      state,
+      filterOfSnapshot: options.filter === undefined || (same(compiling, compiled) && same(compiled, state)),
+      get lastSeq() {
+        return progress.lastSeq;
+      },
+      get pending() {
+        if (!withPending) return undefined;
+        if (total) return Math.max(0, counted! - progress.examined);
+        return options.descending ? Math.max(0, progress.examined - 1) : 0;
+      },
+    };
+  }
+
+  /** Makes the sequence counts ready: the first call counts the whole feed once (a job that holds writes back meanwhile). */
+  private async countSeqs(): Promise<void> {
+    const counts = this.core.seqCounts;
+    if (!counts.ready) await this.writer.submit(() => (counts.ready ? Promise.resolve() : counts.count(this.core.store)), true);
   }
 
   /**
@@ -30,11 +79,10 @@ export abstract class DatabaseQueries extends DatabaseWrites {
   async pendingAfter(seq: number): Promise<number> {
     this.check();
     if (!Number.isSafeInteger(seq) || seq < 0) throw new RefugeError('bad_request', 'seq must be a non-negative integer');
-    const counts = this.core.seqCounts;
-    if (!counts.ready) await this.writer.submit(() => (counts.ready ? Promise.resolve() : counts.count(this.core.store)), true);
+    await this.countSeqs();
     await this.settle();
     // No snapshot: the count is of an instant anyway, and the scan is of one block at most.
-    return counts.after(this.core.store, seq);
+    return this.core.seqCounts.after(this.core.store, seq);
   }
   /**
    * Live changes in batches, from `since` on, until `signal` aborts or the database closes.

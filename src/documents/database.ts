@@ -8,7 +8,8 @@ import type { BlobId, BlobRead, ByteRange } from '../blobs/core.ts';
 import { bulkAttsSince, inlineBulkGet, inlineSince, storedAttachmentBlobIds } from './attachment-edits.ts';
 import type { AttStub } from './attachments.ts';
 import type { KvStore } from '../storage/index.ts';
-import { allDocs, checkAllDocsOptions, offsetKey } from './all-docs.ts';
+import { allDocsChunks, checkAllDocsOptions, offsetKey } from './all-docs.ts';
+import { snapshotChunks, type AllDocsListing } from './listings.ts';
 import { IdCounts } from './id-counts.ts';
 import { SeqCounts } from './seq-counts.ts';
 import { databaseInfo } from './info.ts';
@@ -197,23 +198,43 @@ export class Database extends DatabaseQueries {
   }
 
   async allDocs(options: AllDocsOptions = {}): Promise<AllDocsResult> {
+    const listing = await this.allDocsListing(options);
+    const rows: AllDocsRow[] = [];
+    for await (const chunk of listing.chunks) for (const row of chunk) rows.push(row);
+    return { totalRows: listing.totalRows, offset: listing.offset, rows, updateSeq: listing.updateSeq };
+  }
+
+  /**
+   * allDocs read chunk by chunk from one snapshot, for answers written out as they are read (the
+   * HTTP `_all_docs`): totals and offset are the snapshot's, whatever is written meanwhile.
+   */
+  async allDocsListing(options: AllDocsOptions = {}): Promise<AllDocsListing> {
     this.check();
     checkAllDocsOptions(options);
     const from = offsetKey(options);
     if (from !== undefined) await this.countIds(from);
-    await this.settle();
-    let state = this.core.state;
-    const listed = await this.withSnapshot(async (snap) => {
-      state = await this.stateIn(snap);
-      const listing = await allDocs(snap, options, { docCount: state.docCount });
-      if (from === undefined) return listing;
-      // Descending, the rows before the first are those after the start key.
-      const counts = this.core.idCounts;
-      const before = options.descending ? state.docCount - (await counts.before(snap, from, true)) : await counts.before(snap, from, false);
-      return { ...listing, offset: listing.offset + Math.max(0, before) };
-    });
-    if (options.attachments && options.includeDocs) await this.inlineAll(listed.rows.map((r) => r.doc));
-    return { ...listed, updateSeq: state.seq };
+    const ids = this.core.idCounts;
+    const descending = options.descending === true;
+    const { snap, state, counted } = await this.listingSnapshot(from === undefined ? undefined : (s) => ids.before(s, from, descending));
+    // Descending, the rows before the first are those after the start key.
+    const before = counted === undefined ? 0 : Math.max(0, descending ? state.docCount - counted : counted);
+    const progress = { skipped: 0 };
+    const inline = options.attachments && options.includeDocs;
+    const rows = async function* (this: Database) {
+      for await (const chunk of allDocsChunks(snap, options, progress)) {
+        if (inline) await this.inlineAll(chunk.map((r) => r.doc));
+        yield chunk;
+      }
+    }.call(this);
+    return {
+      ...snapshotChunks(snap, rows),
+      state,
+      totalRows: state.docCount,
+      updateSeq: state.seq,
+      get offset() {
+        return progress.skipped + before;
+      },
+    };
   }
 
   /** Local documents (replication checkpoints and the like), listed as `_all_docs` lists documents. */

@@ -65,9 +65,11 @@ export class IdCounts {
   }
 
   /**
-   * Live documents whose id sorts before `id` (or at it too, when `inclusive`). A write committing
-   * during the scan can make the answer off by what it wrote, as any count of a database being
-   * written is.
+   * Live documents whose id sorts before `id` (or at it too, when `inclusive`). The whole segments
+   * are summed as the call is made, before it awaits anything, and the partial one is read from
+   * `reader`: called as a snapshot is taken, with no write computed but not stored, the answer is
+   * the snapshot's (Database.listingSnapshot). Otherwise a write committing meanwhile can make it
+   * off by what it wrote, as any count of a database being written is.
    */
   async before(reader: KvReader, id: string, inclusive: boolean): Promise<number> {
     const fences = this.fences;

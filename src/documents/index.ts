@@ -31,3 +31,4 @@ export { HASHED_LENGTH, isSystemDbName, splitDoc, validateDbName, validateDocId 
 export { IdGenerator, randomUuid } from './ids.ts';
 export { CommitSignal, liveChanges, type FeedSource } from './subscription.ts';
 export { changeRowJson } from './changes.ts';
+export type { AllDocsListing, ChangesListing, Listing } from './listings.ts';

@@ -61,9 +61,11 @@ export class SeqCounts {
   }
 
   /**
-   * Entries after `seq` (exclusive). The whole blocks come from the counts, the partial one from
-   * `reader`; a write committing in between can make the answer off by what it wrote, as any
-   * `pending` of a database being written is.
+   * Entries after `seq` (exclusive). The whole blocks come from the counts, summed as the call is
+   * made (before it awaits anything), the partial one from `reader`: called as a snapshot is taken,
+   * with no write computed but not stored, the answer is the snapshot's. Otherwise a write
+   * committing in between can make it off by what it wrote, as any `pending` of a database being
+   * written is.
    */
   async after(reader: KvReader, seq: number): Promise<number> {
     const blocks = this.blocks;
