@@ -1,11 +1,12 @@
 // Many documents at once: `_all_docs`, `_design_docs`, `_local_docs` (each with `/queries`), `_bulk_docs`,
 // `_bulk_get`, `_revs_diff`, `_missing_revs`.
 
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RefugeError, isRefugeError } from '../errors/index.ts';
-import { splitDoc, type AllDocsOptions, type BulkGetRequest, type Database } from '../documents/index.ts';
+import { splitDoc, type AllDocsListing, type AllDocsOptions, type BulkGetRequest, type Database } from '../documents/index.ts';
 import { dbOf, type ServerContext } from './context.ts';
 import { checkDocumentSizes } from './doc-writes.ts';
+import { sendRows, type RowsAnswer } from './json-rows.ts';
 import { blobSource, checkFollowed } from './followed-blobs.ts';
 import { accepts, bulkGetMultipart } from './multipart.ts';
 import { SANDBOXED_CONTENT } from './sandboxed-content.ts';
@@ -44,9 +45,31 @@ function keysParam(value: unknown): string[] | undefined {
 }
 
 function foreignKeysRestored<R extends { rows: Array<{ key: unknown }> }>(result: R): R {
-  if (!result.rows.some((r) => typeof r.key === 'string' && r.key.startsWith(FOREIGN))) return result;
-  const rows = result.rows.map((r) => (typeof r.key === 'string' && r.key.startsWith(FOREIGN) ? { key: JSON.parse(r.key.slice(1)) as unknown, error: 'not_found' } : r));
-  return { ...result, rows };
+  if (!result.rows.some(isForeign)) return result;
+  return { ...result, rows: result.rows.map(restored) };
+}
+
+const isForeign = (r: { key: unknown }) => typeof r.key === 'string' && r.key.startsWith(FOREIGN);
+const restored = <R extends { key: unknown }>(r: R) => (isForeign(r) ? { key: JSON.parse((r.key as string).slice(1)) as unknown, error: 'not_found' } : r);
+
+/**
+ * A listing as CouchDB's answer, `{"total_rows":N,"offset":M,"rows":[...]}` and `update_seq` when
+ * asked, byte for byte as JSON.stringify writes allDocsWire's object. `total` stands for the
+ * listing's total rows (_design_docs counts its own).
+ */
+function allDocsAnswer(listing: AllDocsListing, total: number | undefined, updateSeq: boolean): RowsAnswer {
+  const chunks = (async function* () {
+    for await (const chunk of listing.chunks) yield chunk.map((row) => JSON.stringify(restored(row)));
+  })();
+  return {
+    chunks,
+    head: () => `{"total_rows":${total ?? listing.totalRows},"offset":${listing.offset},"rows":[`,
+    tail: () => (updateSeq ? `],"update_seq":${listing.updateSeq}}` : ']}'),
+    close: async () => {
+      await chunks.return(undefined).catch(() => undefined);
+      await listing.close();
+    },
+  };
 }
 
 export function allDocsOptions(query: Query, body?: Record<string, unknown>, bodyWins = false): AllDocsOptions {
@@ -102,13 +125,17 @@ export function bulkRoutes(app: FastifyInstance, ctx: ServerContext): void {
       const result = foreignKeysRestored(await db.allDocs(total === undefined ? options : { ...options, offset: false }));
       return total === undefined ? result : { ...result, totalRows: total };
     };
-    const one = async (req: FastifyRequest, body?: Record<string, unknown>) => {
+    // One listing is streamed as it is read (json-rows.ts), from one snapshot.
+    const one = async (req: FastifyRequest, reply: FastifyReply, body?: Record<string, unknown>) => {
       const db = await dbOf(ctx, req);
       const q = withBody(req.query as Query, body);
-      return allDocsWire(await listed(db, optionsOf(req.query as Query, body), await totalOf(db)), bool(q, 'update_seq'));
+      const options = optionsOf(req.query as Query, body);
+      const total = await totalOf(db);
+      const listing = await db.allDocsListing(total === undefined ? options : { ...options, offset: false });
+      return sendRows(reply, allDocsAnswer(listing, total, bool(q, 'update_seq')));
     };
-    app.get(`/:db/${path}`, (req) => one(req));
-    app.post(`/:db/${path}`, (req) => one(req, objectBody(req.body)));
+    app.get(`/:db/${path}`, (req, reply) => one(req, reply));
+    app.post(`/:db/${path}`, (req, reply) => one(req, reply, objectBody(req.body)));
     app.post(`/:db/${path}/queries`, async (req) => {
       const db = await dbOf(ctx, req);
       const queries = queriesOf(req.body);

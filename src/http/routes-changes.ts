@@ -2,16 +2,16 @@
 // in routes-changes-ws.ts), filtered by doc ids, a Mango selector or a design-document filter.
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { md5Hex } from '#platform/md5';
 import { RefugeError } from '../errors/index.ts';
-import type { ChangeRow, ChangesOptions, ChangesResult, Database, UserCtx } from '../documents/index.ts';
+import type { ChangeRow, ChangesOptions, Database, UserCtx } from '../documents/index.ts';
 import { etagMatches, notModified } from './blob-range.ts';
+import { changesAnswer, changesEtag } from './changes-answer.ts';
 import { dbOf, type ServerContext } from './context.ts';
 import { streamFeed, streamLongpoll } from './feed-stream.ts';
 import { bool, heartbeatParam, int, json, jsonStringArray, str, type Query } from './params.ts';
 import { dbChangesSocket } from './routes-changes-ws.ts';
 import { feedAccess } from './user-access.ts';
-import { changesJson, changesWire } from './wire.ts';
+import { sendRows } from './json-rows.ts';
 
 type Feed = 'normal' | 'longpoll' | 'continuous' | 'eventsource' | 'websocket';
 
@@ -40,7 +40,7 @@ function filterRequest(req: FastifyRequest): Record<string, unknown> {
   const text = req.body === undefined ? undefined : JSON.stringify(req.body);
   return {
     method: req.method,
-    headers: { ...req.headers },
+    headers: withoutRevalidation(req.headers),
     body: text === undefined || text.length > FILTER_BODY_LIMIT ? 'undefined' : text,
     path: segments,
     requested_path: segments,
@@ -48,6 +48,17 @@ function filterRequest(req: FastifyRequest): Record<string, unknown> {
     peer: req.ip,
     cookie,
   };
+}
+
+/** Headers a client adds to revalidate what it has (fetch adds the caching ones with If-None-Match). */
+const REVALIDATION = new Set(['if-none-match', 'if-modified-since', 'cache-control', 'pragma']);
+
+/**
+ * The headers a filter function sees: not those of a revalidation, since the normal feed's ETag
+ * names the request the filter sees (changes-answer.ts), and a revalidation must name the same.
+ */
+function withoutRevalidation(headers: FastifyRequest['headers']): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => !REVALIDATION.has(name)));
 }
 
 async function parse(db: Database, q: Query, body: unknown, user?: UserCtx, headers?: Record<string, string | string[] | undefined>, request?: FastifyRequest): Promise<ParsedChanges> {
@@ -135,40 +146,59 @@ async function stream(ctx: ServerContext, req: FastifyRequest, reply: FastifyRep
   });
 }
 
-/**
- * The normal feed's answer, with CouchDB's `pending`: changes after its `last_seq`. A normal feed
- * also carries an ETag, as CouchDB's does, so a client polling it revalidates with If-None-Match
- * and gets a 304 while nothing changed. It is a digest of the answer itself: it cannot name a body
- * older or newer than the one sent, whatever writes ran while it was read.
- */
-async function answer(db: Database, req: FastifyRequest | undefined, reply: FastifyReply, result: ChangesResult) {
-  const pending = await db.pendingAfter(result.lastSeq);
-  const text = changesJson(result, pending);
-  if (req === undefined) return text === undefined ? changesWire(result, pending) : reply.type('application/json; charset=utf-8').send(text);
-  const body = text ?? JSON.stringify(changesWire(result, pending));
-  const etag = `"${md5Hex(body)}"`;
-  if (etagMatches(req.headers['if-none-match'], etag)) return notModified(reply, etag);
-  return reply.type('application/json; charset=utf-8').header('ETag', etag).send(body);
-}
-
 /** A normal answer's documents are spliced from storage where they can be (see ChangesOptions.docText). */
-function normal(db: Database, p: ParsedChanges) {
-  return db.changes(p.options.includeDocs ? { ...p.options, docText: true } : p.options);
+function normalOptions(p: ParsedChanges): ChangesOptions {
+  return p.options.includeDocs ? { ...p.options, docText: true } : p.options;
 }
 
+/**
+ * The normal feed, streamed from one snapshot with CouchDB's `pending` (changes after its
+ * `last_seq`). It carries an ETag, as CouchDB's does, so a client polling it revalidates with
+ * If-None-Match and gets a 304 while nothing changed, before any row is read.
+ */
+async function normal(ctx: ServerContext, req: FastifyRequest, reply: FastifyReply, db: Database, p: ParsedChanges) {
+  const options = normalOptions(p);
+  const listing = await db.changesListing(options, true);
+  const etag = changesEtag(db, listing, options, ctx.version);
+  if (etag !== undefined && etagMatches(req.headers['if-none-match'], etag)) {
+    await listing.close();
+    return notModified(reply, etag);
+  }
+  if (etag !== undefined) reply.header('ETag', etag);
+  return sendRows(reply, changesAnswer(listing));
+}
+
+/**
+ * Longpoll answers at once, as a normal feed without ETag, when the feed has a row after `since`
+ * (or a limit of 0); else it waits for the first live one.
+ */
 async function longpoll(ctx: ServerContext, req: FastifyRequest, reply: FastifyReply, db: Database, p: ParsedChanges) {
-  const first = await normal(db, p);
-  if (first.results.length > 0 || p.options.limit === 0) return answer(db, undefined, reply, first);
+  const listing = await db.changesListing(normalOptions(p), true);
+  // The listing is read until its first row (a filter may pass over many chunks first).
+  const read: ChangeRow[] = [];
+  try {
+    while (read.length === 0) {
+      const next = await listing.chunks.next();
+      if (next.done) break;
+      read.push(...next.value);
+    }
+  } catch (err) {
+    await listing.close();
+    throw err;
+  }
+  if (read.length > 0 || p.options.limit === 0) return sendRows(reply, changesAnswer(listing, read));
+  await listing.close();
+  const since = listing.lastSeq;
   const { limit, descending: _d, ...subscribe } = p.options;
   const allowed = await feedAccess(ctx, req.user, db.name);
-  let readSeq = first.lastSeq;
+  let readSeq = since;
   return streamLongpoll<ChangeRow>(ctx, req, reply, {
     readSeq: () => readSeq,
     ...(allowed && { allowed }),
     ...(p.timeout !== undefined && { timeout: p.timeout }),
     ...(p.heartbeat !== undefined && { heartbeat: p.heartbeat }),
-    since: first.lastSeq,
-    live: (signal) => db.subscribe({ ...subscribe, since: first.lastSeq, batchSize: limit ?? 1000, signal, onRead: (seq) => (readSeq = seq) }),
+    since,
+    live: (signal) => db.subscribe({ ...subscribe, since, batchSize: limit ?? 1000, signal, onRead: (seq) => (readSeq = seq) }),
     wire: (row) => row,
     seqOf: (row) => row.seq,
     pending: (lastSeq) => db.pendingAfter(lastSeq),
@@ -184,7 +214,7 @@ export function changesRoutes(app: FastifyInstance, ctx: ServerContext): void {
     }
     if (p.feed === 'continuous' || p.feed === 'eventsource') return stream(ctx, req, reply, db, p);
     if (p.feed === 'longpoll') return longpoll(ctx, req, reply, db, p);
-    return answer(db, req, reply, await normal(db, p));
+    return normal(ctx, req, reply, db, p);
   };
   // WebSocket upgrades go to the socket feed; every other GET to the HTTP feeds.
   app.route({ method: 'GET', url: '/:db/_changes', wsHandler: (socket, req) => dbChangesSocket(ctx, socket, req, parse), handler });

@@ -1,26 +1,11 @@
 // camelCase library results to CouchDB's snake_case wire shapes (and back for request options).
 
-import { changeRowJson, type AllDocsResult, type ChangesResult, type DatabaseInfo, type FindResult, type RevsDiffResult, type WriteFailure, type WriteResult } from '../documents/index.ts';
+import type { AllDocsResult, DatabaseInfo, FindResult, RevsDiffResult, WriteFailure, WriteResult } from '../documents/index.ts';
 
 /** `update_seq` only when the request asked for it (`update_seq=true`), as CouchDB answers. */
 export function allDocsWire(r: Omit<AllDocsResult, 'updateSeq'> & { updateSeq?: number }, updateSeq = false) {
   const out = { total_rows: r.totalRows, offset: r.offset, rows: r.rows };
   return updateSeq && r.updateSeq !== undefined ? { ...out, update_seq: r.updateSeq } : out;
-}
-
-export function changesWire(r: ChangesResult, pending?: number) {
-  return pending === undefined ? { results: r.results, last_seq: r.lastSeq } : { results: r.results, last_seq: r.lastSeq, pending };
-}
-
-/**
- * The same answer as JSON text, when some rows carry their document as text (`docJson`): it goes
- * in as `doc` unparsed. Undefined when none does.
- */
-export function changesJson(r: ChangesResult, pending?: number): string | undefined {
-  if (!r.results.some((row) => row.docJson !== undefined)) return undefined;
-  // Joined once at the end: one flat string, not a chain of concatenations to flatten.
-  const rows = r.results.map((row) => changeRowJson(row));
-  return '{"results":[' + rows.join(',') + '],"last_seq":' + r.lastSeq + (pending === undefined ? '' : ',"pending":' + pending) + '}';
 }
 
 export function revsDiffWire(r: RevsDiffResult) {

@@ -1,4 +1,4 @@
-// Test helper: a Refuge node (memory engine by default, LevelDB in a temp dir on request) behind
+// Test helper: a Refuge node (memory engine by default, LevelDB in a temp dir or another engine on request) behind
 // its HTTP server on a free port; `close` stops the server, closes the node and removes the dir.
 
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, type CorsSettings, type RunningServer } from '../../src/http/index.ts';
 import { openNode, type RefugeNode } from '../../src/node/index.ts';
+import type { StorageEngine } from '../../src/storage/index.ts';
 
 export interface TestServer {
   url: string;
@@ -15,7 +16,7 @@ export interface TestServer {
 }
 
 export interface TestServerOptions {
-  engine?: 'memory' | 'leveldb';
+  engine?: 'memory' | 'leveldb' | StorageEngine;
   admin?: string;
   bodyLimit?: number;
   maxDocumentSize?: number;

@@ -1,0 +1,68 @@
+// JSON answers whose rows come chunk by chunk from a listing (`_all_docs`, `_changes`): a small one
+// goes whole, with its length, as any answer; a larger one is streamed, each chunk written once the
+// socket takes more, so the server holds about a chunk of it, never the whole answer.
+
+import { Readable } from 'node:stream';
+import type { FastifyReply } from 'fastify';
+
+/** Answers up to this many characters go whole; past it, what was read goes out and the rest follows. */
+export const WHOLE_ANSWER_CHARS = 64 * 1024;
+
+export interface RowsAnswer {
+  /** The rows as JSON texts, chunk by chunk (a chunk may be empty). */
+  chunks: AsyncIterator<string[], void, undefined>;
+  /** The text before the first row: asked once a row has come, or none will. */
+  head(): string;
+  /** The text after the last row: asked once the rows ended. */
+  tail(): string;
+  /** Releases what the rows are read from; called once, whether the answer was sent, cut off or failed. */
+  close(): Promise<void>;
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+/**
+ * Sends the answer. The first rows are read before anything goes out, so a failure there is an
+ * error answer; one later can only cut the connection (Fastify destroys it when the stream
+ * fails), as CouchDB does. A client that leaves ends the stream, and with it the read.
+ */
+export async function sendRows(reply: FastifyReply, answer: RowsAnswer): Promise<FastifyReply> {
+  const first: string[] = [];
+  let chars = 0;
+  try {
+    while (chars <= WHOLE_ANSWER_CHARS) {
+      const next = await answer.chunks.next();
+      if (next.done) {
+        const text = answer.head() + first.join(',') + answer.tail();
+        await answer.close();
+        return reply.type(JSON_TYPE).send(text);
+      }
+      for (const row of next.value) {
+        first.push(row);
+        chars += row.length;
+      }
+    }
+  } catch (err) {
+    await answer.close();
+    throw err;
+  }
+  // One piece at a time (highWaterMark 1): the next chunk is read once the socket took the last.
+  return reply.type(JSON_TYPE).send(Readable.from(streamed(answer, first), { objectMode: false, highWaterMark: 1 }));
+}
+
+async function* streamed(answer: RowsAnswer, first: string[]): AsyncGenerator<string, void, undefined> {
+  try {
+    yield answer.head() + first.join(',');
+    let comma = first.length > 0;
+    for (;;) {
+      const next = await answer.chunks.next();
+      if (next.done) break;
+      if (next.value.length === 0) continue;
+      yield (comma ? ',' : '') + next.value.join(',');
+      comma = true;
+    }
+    yield answer.tail();
+  } finally {
+    await answer.close();
+  }
+}

@@ -1,0 +1,144 @@
+// `_all_docs` and the normal `_changes` feed stream their answers chunk by chunk: for every option,
+// the bytes sent are the answer the library's allDocs/changes give, in the JSON CouchDB writes,
+// whether the answer goes whole (small) or streamed (large, spread over many storage chunks).
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { AllDocsOptions, ChangesOptions, Database } from '../../src/documents/index.ts';
+import { memoryEngine } from '../../src/storage/index.ts';
+import { putVariedDocs } from '../helpers/db.ts';
+import { newReadWatch, watchedEngine } from '../helpers/watched-engine.ts';
+import { request, startTestServer, type TestServer } from './server.ts';
+
+const watch = newReadWatch();
+let server: TestServer;
+let db: Database;
+let base: string;
+
+before(async () => {
+  // Small storage chunks: a few hundred documents span many of them.
+  watch.chunk = 7;
+  server = await startTestServer({ engine: watchedEngine(memoryEngine, watch) });
+  base = `${server.url}/matrix`;
+  assert.equal((await request(base, { method: 'PUT' })).status, 201);
+  db = (await server.node.db('matrix')) as Database;
+  await putVariedDocs(db);
+  const docs = Array.from({ length: 1200 }, (_, i) => ({ _id: `n${String(i).padStart(4, '0')}`, n: i, tags: ['a', i % 3] }));
+  await db.bulkDocs(docs);
+  await db.put({ _id: '_design/f', filters: { odd: 'function (doc, req) { return doc.n % 2 === 1 && req.query.extra === "1"; }' } });
+  await db.put({ _id: '_design/g', language: 'javascript' });
+});
+after(() => server.close());
+
+/** Whether the answer was streamed (chunked, no length) rather than sent whole. */
+const streamedAnswer = (res: { headers: Headers }) => res.headers.get('content-length') === null;
+const kinds = new Set<boolean>();
+
+const allDocsCases: Array<[string, AllDocsOptions, { keys?: string[]; updateSeq?: boolean }?]> = [
+  ['', {}],
+  ['include_docs=true', { includeDocs: true }],
+  ['descending=true&include_docs=true', { descending: true, includeDocs: true }],
+  ['startkey="n0100"&endkey="n0900"', { startkey: 'n0100', endkey: 'n0900' }],
+  ['startkey="n0900"&endkey="n0100"&descending=true&inclusive_end=false', { startkey: 'n0900', endkey: 'n0100', descending: true, inclusiveEnd: false }],
+  ['skip=30&limit=700', { skip: 30, limit: 700 }],
+  ['skip=1190&limit=5', { skip: 1190, limit: 5 }],
+  ['limit=0&skip=10', { limit: 0, skip: 10 }],
+  ['limit=0', { limit: 0 }],
+  ['key="n0005"&include_docs=true', { key: 'n0005', includeDocs: true }],
+  ['key="gone"', { key: 'gone' }],
+  ['startkey="n0500"&skip=3&update_seq=true', { startkey: 'n0500', skip: 3 }, { updateSeq: true }],
+  ['include_docs=true&conflicts=true', { includeDocs: true, conflicts: true }],
+  ['include_docs=true&attachments=true&endkey="n0050"', { includeDocs: true, attachments: true, endkey: 'n0050' }],
+  ['include_docs=true&descending=true&skip=2', { includeDocs: true, descending: true, skip: 2 }, { keys: ['n0003', 'missing', 'gone', 'attached', 'n0001', 'plain'] }],
+  ['skip=1&limit=2', { skip: 1, limit: 2 }, { keys: ['n0003', 'missing', 'gone', 'n0001'] }],
+];
+
+for (const [query, options, extra] of allDocsCases) {
+  test(`_all_docs?${query}${extra?.keys ? ' with keys' : ''}: the library's listing, byte for byte`, async () => {
+    const url = `${base}/_all_docs?${query}`;
+    const res = extra?.keys ? await request(url, { method: 'POST', body: { keys: extra.keys } }) : await request(url);
+    assert.equal(res.status, 200, res.text);
+    kinds.add(streamedAnswer(res));
+    const r = await db.allDocs(extra?.keys ? { ...options, keys: extra.keys } : options);
+    const expected = { total_rows: r.totalRows, offset: r.offset, rows: r.rows, ...(extra?.updateSeq && { update_seq: r.updateSeq }) };
+    assert.equal(res.text, JSON.stringify(expected));
+    assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
+    // As before streaming: _all_docs carries no ETag.
+    assert.equal(res.headers.get('etag'), null);
+  });
+}
+
+const changesCases: Array<[string, ChangesOptions, unknown?]> = [
+  ['', {}],
+  ['include_docs=true', { includeDocs: true }],
+  ['include_docs=true&style=all_docs&conflicts=true', { includeDocs: true, style: 'all_docs', conflicts: true }],
+  ['include_docs=true&revs=true&since=5', { includeDocs: true, revs: true, since: 5 }],
+  ['include_docs=true&attachments=true&limit=12', { includeDocs: true, attachments: true, limit: 12 }],
+  ['since=100&limit=700', { since: 100, limit: 700 }],
+  ['since=1000&limit=5', { since: 1000, limit: 5 }],
+  ['limit=0&since=40', { limit: 0, since: 40 }],
+  ['descending=true', { descending: true }],
+  ['descending=true&limit=900&include_docs=true', { descending: true, limit: 900, includeDocs: true }],
+  ['filter=_doc_ids&include_docs=true', { docIds: ['n0007', 'gone', 'conflicted', 'n1100'], includeDocs: true }, { doc_ids: ['n0007', 'gone', 'conflicted', 'n1100'] }],
+  ['filter=_selector&limit=300', { selector: { n: { $gt: 400 } }, limit: 300 }, { selector: { n: { $gt: 400 } } }],
+  ['filter=_design', { filter: '_design' }],
+  ['filter=f/odd&extra=1&include_docs=true&limit=400', { filter: 'f/odd', queryParams: { extra: '1' }, includeDocs: true, limit: 400 }],
+];
+
+for (const [query, options, body] of changesCases) {
+  test(`_changes?${query}: the library's changes with pending, as CouchDB writes them`, async () => {
+    const url = `${base}/_changes?${query}`;
+    const res = body === undefined ? await request(url) : await request(url, { method: 'POST', body });
+    assert.equal(res.status, 200, res.text);
+    kinds.add(streamedAnswer(res));
+    const r = await db.changes(options);
+    const expected = { results: r.results, last_seq: r.lastSeq, pending: await db.pendingAfter(r.lastSeq) };
+    // Documents are spliced from their stored text (their members' order is not JSON.stringify's).
+    if (options.includeDocs) assert.deepEqual(JSON.parse(res.text), JSON.parse(JSON.stringify(expected)));
+    else assert.equal(res.text, JSON.stringify(expected));
+    assert.match(res.headers.get('etag') ?? '', /^"[0-9a-f]{32}"$/);
+  });
+}
+
+test('the cases above had answers both sent whole and streamed', () => {
+  assert.deepEqual([...kinds].sort(), [false, true]);
+});
+
+test('longpoll answers at once with the rows there are, streamed from one read', async () => {
+  const res = await request(`${base}/_changes?feed=longpoll&since=10&include_docs=true`);
+  assert.equal(res.status, 200, res.text);
+  assert.ok(streamedAnswer(res));
+  const r = await db.changes({ since: 10, includeDocs: true });
+  assert.deepEqual(JSON.parse(res.text), JSON.parse(JSON.stringify({ results: r.results, last_seq: r.lastSeq, pending: 0 })));
+  assert.equal(res.headers.get('etag'), null);
+});
+
+test('a revalidated normal feed answers 304 without reading a row; a write or other options change its ETag', async () => {
+  const url = `${base}/_changes?include_docs=true&since=3`;
+  const first = await request(url);
+  const etag = first.headers.get('etag')!;
+  const scanned = watch.scanned.s ?? 0;
+  const again = await request(url, { headers: { 'if-none-match': etag } });
+  assert.equal(again.status, 304);
+  assert.equal(again.headers.get('etag'), etag);
+  assert.equal(watch.scanned.s ?? 0, scanned, 'no sequence entry was read for the 304');
+  const other = await request(`${base}/_changes?include_docs=true&since=4`, { headers: { 'if-none-match': etag } });
+  assert.equal(other.status, 200);
+  assert.notEqual(other.headers.get('etag'), etag);
+  await db.put({ _id: 'late' });
+  const changed = await request(url, { headers: { 'if-none-match': etag } });
+  assert.equal(changed.status, 200);
+  assert.notEqual(changed.headers.get('etag'), etag);
+  const now = changed.headers.get('etag')!;
+  assert.equal((await request(url, { headers: { 'if-none-match': now } })).status, 304);
+});
+
+test("a design filter's ETag names the request its function sees", async () => {
+  const url = `${base}/_changes?filter=f/odd&extra=1&limit=3`;
+  const etag = (await request(url)).headers.get('etag')!;
+  assert.equal((await request(url, { headers: { 'if-none-match': etag } })).status, 304);
+  // Another header the function could read is another answer as far as the ETag knows.
+  const other = await request(url, { headers: { 'if-none-match': etag, 'x-other': '1' } });
+  assert.equal(other.status, 200);
+  assert.notEqual(other.headers.get('etag'), etag);
+});
