@@ -100,7 +100,8 @@ export async function* allDocsChunks(reader: KvReader, o: AllDocsOptions, progre
   }
   if (limit === 0 && skip === 0) return;
   let given = 0;
-  for await (const chunk of reader.scan(idRange(o), CHUNK)) {
+  // No more entries at once than a small page needs (deleted ones, when any, take further chunks).
+  for await (const chunk of reader.scan(idRange(o), Math.min(CHUNK, skip + limit))) {
     const rows: AllDocsRow[] = [];
     let done = false;
     for (const [key, v] of chunk) {

@@ -66,7 +66,11 @@ export async function* changeChunks(
   if (o.descending) progress.lastSeq = upTo;
   let given = 0;
   let docBytesLeft = o.maxDocBytes ?? Infinity;
-  for await (const chunk of reader.scan(range, needRecord ? 256 : 1024)) {
+  // A read with a small limit and no filter asks storage for no more entries than it gives rows
+  // (with a read ahead, a 1024-entry chunk was most of a `limit=10` answer's time).
+  const unfiltered = filter.docIds === undefined && filter.match === undefined;
+  const chunkSize = Math.min(needRecord ? 256 : 1024, unfiltered ? limit : Infinity);
+  for await (const chunk of reader.scan(range, chunkSize)) {
     const entries = chunk.map(([key, value]) => {
       const [id, rev, deleted] = JSON.parse(value) as [string, string, number];
       return { seq: seqFromKey(key), id, rev, deleted: deleted === 1 };
