@@ -215,7 +215,7 @@ export abstract class DatabaseBase {
    * in-memory block counts (seq-counts.ts, id-counts.ts), which sum their blocks as they are called,
    * with the snapshot just taken. Those counts move as a write is computed, before it is stored:
    * they are the snapshot's when no write lies between the two, which the snapshot's counters tell
-   * (its sequences are the live ones). Otherwise it is taken again, three times at most; a database
+   * (its sequences are the live ones). Otherwise both are taken again, three times at most; a database
    * written without pause may leave the last count off by the writes computed meanwhile, as any
    * count of a database being written is.
    */
@@ -228,7 +228,7 @@ export abstract class DatabaseBase {
       counting?.catch(() => undefined);
       try {
         const state = { ...(await this.stateIn(snap)) };
-        if (attempt === 3 || (state.seq === live.seq && state.purgeSeq === live.purgeSeq)) return { snap, state, counted: await counting };
+        if (!counting || attempt === 3 || (state.seq === live.seq && state.purgeSeq === live.purgeSeq)) return { snap, state, counted: await counting };
         await counting?.catch(() => undefined);
       } catch (err) {
         await snap.close().catch(() => undefined);
