@@ -1,6 +1,7 @@
 // Every failure leaves the server as CouchDB's `{"error","reason"}` with CouchDB's status: our own
 // RefugeErrors as they are, framework errors (bad JSON, oversize bodies, media types) translated.
 
+import type { ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { RefugeError, isRefugeError } from '../errors/index.ts';
@@ -75,21 +76,37 @@ export function dbAwareErrorHandler(exists: (db: string) => Promise<boolean>) {
   };
 }
 
-/**
- * Requests Node's HTTP parser rejects before any route runs (unknown methods, oversized headers,
- * broken framing) still get CouchDB's JSON error, then the connection closes.
- */
-export function clientErrorHandler(err: Error & { code?: string }, socket: Duplex): void {
-  if (err.code === 'ECONNRESET' || socket.destroyed) return;
-  const [status, text, reason] =
-    err.code === 'HPE_HEADER_OVERFLOW'
-      ? [431, 'Request Header Fields Too Large', 'Request headers (or URL) too large']
-      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-        ? [408, 'Request Timeout', 'Request timed out']
-        : [400, 'Bad Request', 'Malformed HTTP request'];
-  const body = JSON.stringify({ error: status === 400 ? 'bad_request' : status === 431 ? 'too_large' : 'timeout', reason });
+/** A CouchDB error written straight to a socket (no response object left to answer with), which then closes. */
+function answerSocket(socket: Duplex, status: number, text: string, error: string, reason: string): void {
+  const body = JSON.stringify({ error, reason });
   if (socket.writable) {
     socket.write(`HTTP/1.1 ${status} ${text}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`);
   }
   socket.destroy();
+}
+
+/**
+ * The answer under way on this connection to a request before the one that failed to parse, if
+ * any: Node gives it the socket (`_httpMessage`) and queues the later ones. Its request was read
+ * whole; one still reading its body is the request the parse error is about.
+ */
+function earlierAnswer(socket: Duplex): ServerResponse | undefined {
+  const res = (socket as { _httpMessage?: ServerResponse | null })._httpMessage;
+  return res && !res.writableFinished && res.req?.complete ? res : undefined;
+}
+
+/**
+ * Requests Node's HTTP parser rejects before any route runs (unknown methods, oversized headers,
+ * broken framing) still get CouchDB's JSON error, then the connection closes. Bytes that fail to
+ * parse behind pipelined requests wait for those requests' answers: answering at once (and closing)
+ * lost an answer to a write that was made.
+ */
+export function clientErrorHandler(err: Error & { code?: string }, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const pending = earlierAnswer(socket);
+  // Node hands the socket to the next queued answer on 'finish', before 'close' comes.
+  if (pending) return void pending.once('close', () => clientErrorHandler(err, socket));
+  if (err.code === 'HPE_HEADER_OVERFLOW') return answerSocket(socket, 431, 'Request Header Fields Too Large', 'too_large', 'Request headers (or URL) too large');
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return answerSocket(socket, 408, 'Request Timeout', 'timeout', 'Request timed out');
+  answerSocket(socket, 400, 'Bad Request', 'bad_request', 'Malformed HTTP request');
 }

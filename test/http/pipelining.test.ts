@@ -84,3 +84,24 @@ test("requests Node would answer itself with an empty body get CouchDB's JSON: n
   assert.match(expect, /^HTTP\/1\.1 417 /);
   assert.match(expect, /"error":"expectation_failed"/);
 });
+
+test('bytes that fail to parse behind pipelined writes wait for their answers: each write is answered, then the 400', async (t) => {
+  const server = await startTestServer();
+  t.after(() => server.close());
+  assert.equal((await request(`${server.url}/pipe`, { method: 'PUT' })).status, 201);
+  const url = new URL(server.url);
+  const socket = connect(Number(url.port), url.hostname);
+  socket.on('error', () => undefined);
+  await new Promise<void>((resolve) => socket.once('connect', resolve));
+  let text = '';
+  socket.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  const put = (id: string) => `PUT /pipe/${id} HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}`;
+  // A body longer than its Content-Length: the rest is read as a request, and is none.
+  socket.write(put('a') + put('b') + 'NOT HTTP\r\n\r\n');
+  await closed;
+  const statuses = (text.match(/HTTP\/1\.1 (\d{3})/g) ?? []).map((s) => s.slice(9));
+  assert.deepEqual(statuses, ['201', '201', '400'], text);
+  assert.match(text, /\{"error":"bad_request","reason":"Malformed HTTP request"\}$/);
+  assert.equal((await request(`${server.url}/pipe/b`)).status, 200);
+});
