@@ -20,7 +20,7 @@ import { authorizeUser, checkUserDocWrite } from './user-access.ts';
 import { allowedMethods, endpointMethodError, isFormUploadPath, isJsonPutPath } from './db-endpoints.ts';
 import { docFromMultipart, formFromMultipart } from './multipart.ts';
 import { authorizePeer, CONTENT_SHA256, digestChecked, PEER_AUTH_PREFIX } from './peer-auth.ts';
-import { badContentType, clientErrorHandler, dbAwareErrorHandler, errorHandler } from './errors.ts';
+import { badContentType, clientErrorHandler, dbAwareErrorHandler, errorHandler, wsClientErrorHandler } from './errors.ts';
 import { checkTransferCoding, decodedBody } from './content-encoding.ts';
 import { pipelineInOrder } from './pipelining.ts';
 import { enforceBodyRate, type BodyRateOptions } from './body-rate.ts';
@@ -297,6 +297,8 @@ export function buildApp(ctx: ServerContext, options: AppOptions = {}): FastifyI
 
   // WebSocket upgrades (database and blob change feeds); onRequest (auth) runs for them like for any request.
   void app.register(websocket);
+  // Its refusals before a handshake answer as every other error does (ws writes text/html otherwise).
+  void app.after(() => app.websocketServer.on('wsClientError', wsClientErrorHandler));
   serverRoutes(app, ctx);
   dashboardRoutes(app);
   nodeRoutes(app, ctx);

@@ -77,10 +77,10 @@ export function dbAwareErrorHandler(exists: (db: string) => Promise<boolean>) {
 }
 
 /** A CouchDB error written straight to a socket (no response object left to answer with), which then closes. */
-function answerSocket(socket: Duplex, status: number, text: string, error: string, reason: string): void {
+function answerSocket(socket: Duplex, status: number, text: string, error: string, reason: string, headers = ''): void {
   const body = JSON.stringify({ error, reason });
   if (socket.writable) {
-    socket.write(`HTTP/1.1 ${status} ${text}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`);
+    socket.write(`HTTP/1.1 ${status} ${text}\r\n${headers}Content-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`);
   }
   socket.destroy();
 }
@@ -109,4 +109,20 @@ export function clientErrorHandler(err: Error & { code?: string }, socket: Duple
   if (err.code === 'HPE_HEADER_OVERFLOW') return answerSocket(socket, 431, 'Request Header Fields Too Large', 'too_large', 'Request headers (or URL) too large');
   if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return answerSocket(socket, 408, 'Request Timeout', 'timeout', 'Request timed out');
   answerSocket(socket, 400, 'Bad Request', 'bad_request', 'Malformed HTTP request');
+}
+
+/**
+ * A WebSocket upgrade `ws` refuses before its handshake (`wsClientError`: not a GET, an Upgrade other
+ * than websocket, a missing or bad Sec-WebSocket-Key or -Version): CouchDB's JSON error, where ws
+ * would write a bare text/html line. Node hands every request with an Upgrade to the WebSocket
+ * plugin, on any path, so these come after the route's hooks (authentication) have passed it.
+ */
+export function wsClientErrorHandler(err: Error, socket: Duplex): void {
+  if (socket.destroyed) return;
+  if (/method/i.test(err.message)) {
+    return answerSocket(socket, 405, 'Method Not Allowed', 'method_not_allowed', 'Only GET allowed: a WebSocket upgrade is a GET', 'Allow: GET\r\n');
+  }
+  // RFC 6455 4.4: a refused version names the ones the server speaks.
+  const versions = /version/i.test(err.message) ? 'Sec-WebSocket-Version: 13, 8\r\n' : '';
+  answerSocket(socket, 400, 'Bad Request', 'bad_request', `Invalid WebSocket upgrade: ${err.message}`, versions);
 }

@@ -1,9 +1,10 @@
 // `GET /{db}/_changes?feed=websocket`: rows as JSON messages with the feed's options, live rows
-// after the replay, `limit` ending with {"last_seq"}, refusals, and a clean end on close.
+// after the replay, `limit` ending with {"last_seq"}, refusals (handshakes too, in JSON), and a clean end on close.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { WebSocket } from 'ws';
+import { socketRequest } from './raw-http.ts';
 import { request, startTestServer, type TestServer } from './server.ts';
 
 /** Collects a socket's JSON messages; `until(n)` waits for the first `n`, or the close that came first. */
@@ -107,4 +108,27 @@ test('a server shutting down ends open WebSocket feeds (changes and blobs) at on
   // The wait for feeds to end is 3 s: each feed tells the server it ended, so none is waited for.
   assert.ok(performance.now() - started < 2000, `closing took ${Math.round(performance.now() - started)} ms`);
   for (const g of got) assert.equal((await g.until(Infinity)).closed?.code, 1001);
+});
+
+test("an upgrade refused before its handshake is CouchDB's JSON error, not ws's text/html line", async (t) => {
+  const server = await startTestServer();
+  t.after(() => server.close());
+  assert.equal((await request(`${server.url}/wsdb`, { method: 'PUT' })).status, 201);
+  const key = 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n';
+  const ask = (method: string, path: string, headers: string) =>
+    socketRequest(server.server.port, `${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\n${headers}\r\n`);
+  for (const [method, path, headers, status, allow] of [
+    ['GET', '/wsdb/_changes?feed=websocket', 'Upgrade: h2c\r\n', 400],
+    ['GET', '/wsdb/_changes?feed=websocket', 'Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n', 400],
+    ['GET', '/_blobs/_changes?feed=websocket', 'Upgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 99\r\n', 400],
+    ['PUT', '/wsdb/doc/att.txt', `Upgrade: websocket\r\n${key}`, 405, 'GET'],
+  ] as const) {
+    const res = await ask(method, path, headers);
+    assert.equal(res.status, status, `${method} ${path} ${headers}`);
+    assert.match(String(res.headers['content-type']), /^application\/json/);
+    const body = JSON.parse(res.text);
+    assert.deepEqual(Object.keys(body), ['error', 'reason']);
+    if (allow) assert.equal(res.headers.allow, allow);
+  }
+  assert.equal((await request(`${server.url}/wsdb/doc`)).status, 404, 'nothing written');
 });
