@@ -71,7 +71,20 @@ export function objectBody(body: unknown): Record<string, unknown> {
   return body as Record<string, unknown>;
 }
 
-/** A feed's `heartbeat`: `true` (60 s) or a positive number of milliseconds, with CouchDB's reasons. */
+/**
+ * The longest delay Node's timers take (2^31-1 ms, about 24.8 days): a longer one fires after 1 ms
+ * instead, with a warning, so `heartbeat=9999999999` sent a heartbeat every millisecond and a
+ * longpoll's `timeout` ended it at once. Durations from a request are held to it (as good as for ever).
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** An integer parameter that is a duration in milliseconds, at most MAX_TIMER_MS. */
+export function msParam(q: Query, name: string): number | undefined {
+  const ms = int(q, name);
+  return ms === undefined ? undefined : Math.min(ms, MAX_TIMER_MS);
+}
+
+/** A feed's `heartbeat`: `true` (60 s) or a positive number of milliseconds (at most MAX_TIMER_MS), with CouchDB's reasons. */
 export function heartbeatParam(q: Query): number | undefined {
   const raw = str(q, 'heartbeat');
   if (raw === undefined) return undefined;
@@ -79,7 +92,7 @@ export function heartbeatParam(q: Query): number | undefined {
   if (!/^-?[0-9]+$/.test(raw)) throw new RefugeError('bad_request', 'Invalid heartbeat value. Expecting a positive integer value (in milliseconds).');
   const ms = Number(raw);
   if (!(ms > 0) || !Number.isSafeInteger(ms)) throw new RefugeError('bad_request', 'The heartbeat value should be a positive integer (in milliseconds).');
-  return ms;
+  return Math.min(ms, MAX_TIMER_MS);
 }
 
 /**

@@ -6,7 +6,7 @@ import { RefugeError } from '../errors/index.ts';
 import { BlobChangeLog, type BlobChange } from './blob-log.ts';
 import { lifetimeSignal, type ServerContext } from './context.ts';
 import { beatUnlessFull, write } from './feed-stream.ts';
-import { int, str, type Query } from './params.ts';
+import { int, msParam, str, type Query } from './params.ts';
 import type { BlobHttp } from './routes-blobs.ts';
 import { blobChangesSocket } from './routes-blobs-ws.ts';
 
@@ -29,7 +29,7 @@ export function blobChangesRoutes(scope: FastifyInstance, ctx: ServerContext, bl
     }
     if (!FEEDS.includes(feed)) throw new RefugeError('bad_request', `Supported \`feed\` types: ${FEEDS.join(', ')}`);
     const limit = int(q, 'limit') ?? Infinity;
-    const timeout = int(q, 'timeout') ?? 60_000;
+    const timeout = msParam(q, 'timeout') ?? 60_000;
     const lastEventId = req.headers['last-event-id'];
     const since = BlobChangeLog.parseSince(str(q, 'since') ?? (typeof lastEventId === 'string' ? lastEventId : undefined));
     const position = log.resolve(since);
@@ -53,7 +53,7 @@ export function blobChangesRoutes(scope: FastifyInstance, ctx: ServerContext, bl
       const last = results.at(-1)?.seq ?? position;
       return { results: results.map((c) => wireChange(c, log)), last_seq: log.format(last) };
     }
-    return stream(ctx, req, reply, blobs, feed, position, limit, int(q, 'heartbeat'));
+    return stream(ctx, req, reply, blobs, feed, position, limit, msParam(q, 'heartbeat'));
   } });
 }
 
