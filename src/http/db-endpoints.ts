@@ -29,6 +29,12 @@ const ENDPOINTS: Record<string, readonly string[]> = {
   _security: [...GET, 'PUT'],
 };
 
+/**
+ * The methods of a database endpoint, undefined for any other name: its own keys only, so that a
+ * document id like `__proto__` or `__defineGetter__` is no endpoint (it was Object.prototype's, a 500).
+ */
+const endpointMethods = (name: string): readonly string[] | undefined => (Object.hasOwn(ENDPOINTS, name) ? ENDPOINTS[name] : undefined);
+
 /** Endpoints whose PUT body CouchDB reads as JSON whatever its declared type, as it reads documents. */
 const JSON_PUT_ENDPOINTS = new Set(['_security', '_revs_limit', '_purged_infos_limit']);
 
@@ -48,7 +54,7 @@ export function endpointMethodError(method: string, url: string): RefugeError | 
   if (second < 0 || url.charCodeAt(second + 1) !== 95 /* _ */) return undefined;
   const parts = segments(url);
   if (parts.length !== 2 || parts[0]!.startsWith('_')) return undefined;
-  const allowed = ENDPOINTS[parts[1]!];
+  const allowed = endpointMethods(parts[1]!);
   if (allowed === undefined || allowed.includes(method)) return undefined;
   const named = allowed.filter((m) => m !== 'HEAD');
   return new RefugeError('method_not_allowed', `Only ${named.join(',')} allowed`);
@@ -82,6 +88,6 @@ export function isFormUploadPath(url: string): boolean {
 export function isJsonPutPath(url: string): boolean {
   const parts = segments(url);
   const isDb = namesDb(parts[0]);
-  if (parts.length === 2) return isDb && (!(parts[1]! in ENDPOINTS) || JSON_PUT_ENDPOINTS.has(parts[1]!));
+  if (parts.length === 2) return isDb && (endpointMethods(parts[1]!) === undefined || JSON_PUT_ENDPOINTS.has(parts[1]!));
   return parts.length === 3 && isDb && (parts[1] === '_design' || parts[1] === '_local');
 }

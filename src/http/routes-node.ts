@@ -30,6 +30,9 @@ function config(ctx: ServerContext): Record<string, Record<string, string>> {
   };
 }
 
+/** A member of the configuration, never one of Object.prototype's (`constructor`, `__proto__`, `toString`). */
+const own = <T>(o: Record<string, T>, key: string): T | undefined => (Object.hasOwn(o, key) ? o[key] : undefined);
+
 export function nodeRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const gauges = () => ({ openDatabases: ctx.node.openDbCount });
 
@@ -74,7 +77,8 @@ export function nodeRoutes(app: FastifyInstance, ctx: ServerContext): void {
     checkNode(req);
     let at: unknown = ctx.stats.couch(gauges());
     for (const part of (req.params['*'] ?? '').split('/').filter(Boolean)) {
-      at = at !== null && typeof at === 'object' ? (at as Record<string, unknown>)[part] : undefined;
+      // Own members only: `constructor` or `__proto__` name no stat.
+      at = at !== null && typeof at === 'object' && Object.hasOwn(at, part) ? (at as Record<string, unknown>)[part] : undefined;
       if (at === undefined) throw new RefugeError('not_found', `no stat named ${req.params['*']}`);
     }
     return at;
@@ -92,11 +96,12 @@ export function nodeRoutes(app: FastifyInstance, ctx: ServerContext): void {
   });
   app.get('/_node/:node/_config/:section', async (req: NodeReq) => {
     checkNode(req);
-    return config(ctx)[req.params.section!] ?? {};
+    return own(config(ctx), req.params.section!) ?? {};
   });
   app.get('/_node/:node/_config/:section/:key', async (req: NodeReq, reply: FastifyReply) => {
     checkNode(req);
-    const value = config(ctx)[req.params.section!]?.[req.params.key!];
+    const section = own(config(ctx), req.params.section!);
+    const value = section && own(section, req.params.key!);
     if (value === undefined) throw new RefugeError('not_found', 'unknown_config_value');
     // A JSON string, as CouchDB answers (Fastify would send a bare string as text).
     reply.header('Content-Type', 'application/json');

@@ -34,6 +34,12 @@ export function dbNameCases(): Case[] {
     ['GET', '/data/nope'],
     ['GET', '/data/_design/nope'],
     ['GET', '/data/_local/nope'],
+    // Names of Object.prototype's members are no database endpoints (they were a 500).
+    ['GET', '/data/__proto__'],
+    ['PUT', '/data/__proto__', '{}'],
+    ['DELETE', '/data/__defineGetter__'],
+    ['COPY', '/data/__lookupSetter__'],
+    ['HEAD', '/data/__proto__'],
   ] as Array<[string, string, string?]>) {
     out.push({ label: `path trick ${method} ${path}`, method, path, body });
   }

@@ -46,6 +46,10 @@ describe('node endpoints', () => {
     const branch = await request(`${u}/_node/_local/_stats/couchdb/httpd_status_codes/404`);
     assert.deepEqual(Object.keys(branch.body).sort(), ['desc', 'type', 'value']);
     assert.equal((await request(`${u}/_node/_local/_stats/couchdb/nothing`)).status, 404);
+    // Object.prototype's members are no stats (they answered 200 with an empty body, or {}).
+    for (const path of ['constructor', '__proto__', 'couchdb/toString', 'couchdb/httpd/__proto__']) {
+      assert.equal((await request(`${u}/_node/_local/_stats/${path}`)).status, 404, path);
+    }
 
     const res = await fetch(`${u}/_node/_local/_prometheus`);
     assert.match(res.headers.get('content-type')!, /^text\/plain/);
@@ -69,6 +73,11 @@ describe('node endpoints', () => {
     assert.equal(port.body, config.chttpd.port);
     assert.match(port.headers.get('content-type')!, /application\/json/);
     assert.equal((await request(`${u}/_node/_local/_config/chttpd/nothing`)).status, 404);
+    // Nor settings: `constructor/name` answered "Object", `chttpd/constructor` 200 with no body.
+    for (const path of ['chttpd/constructor', 'constructor/name', '__proto__/toString', 'chttpd/__proto__']) {
+      const r = await request(`${u}/_node/_local/_config/${path}`);
+      assert.deepEqual([r.status, r.body?.error], [404, 'not_found'], path);
+    }
     for (const method of ['PUT', 'DELETE']) {
       const r = await request(`${u}/_node/_local/_config/chttpd/port`, { method, body: '1234' });
       assert.equal(r.status, 405, method);
