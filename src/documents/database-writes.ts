@@ -193,12 +193,18 @@ export abstract class DatabaseWrites extends DatabaseMaintenance {
    * 409 `{"error":"not_found","reason":"missing_rev"}` (a conflict in status, a missing rev in name).
    */
   private async revToEdit(docId: string, rev: Rev): Promise<Doc> {
+    let doc: Doc;
     try {
-      return await this.get(docId, { rev });
+      // `latest`: the leaf the revision leads to, itself when it is one.
+      doc = await this.get(docId, { rev, latest: true });
     } catch (err) {
       if (isRefugeError(err, 'not_found')) throw new RefugeError('not_found', 'missing_rev', { status: 409, cause: err });
       throw err;
     }
+    // An edit of an older revision is a conflict, told before an attachment's bytes go to the blob
+    // store: the write refused after left them there unreferenced.
+    if (doc._rev !== rev) throw conflict();
+    return doc;
   }
 
   private async writeWith(base: Doc, rev: Rev | undefined, atts: AttInputs, options: Pick<BulkDocsOptions, 'userCtx'>): Promise<WriteResult> {

@@ -25,6 +25,21 @@ for (const engine of ENGINES) {
       assert.deepEqual((await blobs.list()).ids, [], 'no bytes were stored');
     });
 
+    test('an attachment put on a revision that is no longer the latest is a conflict before its bytes are stored', async (t) => {
+      const blobs = new MemoryBlobStore();
+      const { db, cleanup } = await freshDb(engine, { blobs });
+      t.after(cleanup);
+      const r1 = await db.put({ _id: 'a', v: 1 });
+      const r2 = await db.put({ _id: 'a', _rev: r1.rev, v: 2 });
+      const stored = (await blobs.list()).ids;
+      await assert.rejects(db.putAttachment('a', 'f', r1.rev, new Uint8Array([7, 7, 7])), (e: unknown) => isRefugeError(e, 'conflict'));
+      await assert.rejects(db.removeAttachment('a', 'f', r1.rev), (e: unknown) => isRefugeError(e, 'conflict'));
+      assert.deepEqual((await blobs.list()).ids, stored, 'no bytes were stored');
+      // The latest revision still takes it.
+      const r3 = await db.putAttachment('a', 'f', r2.rev, new Uint8Array([7, 7, 7]));
+      assert.match(r3.rev, /^3-/);
+    });
+
     test("bulkGet takes each item's atts_since, as CouchDB's _bulk_get does: only newer attachments bring their data", async (t) => {
       const { db, cleanup } = await freshDb(engine);
       t.after(cleanup);
