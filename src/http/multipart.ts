@@ -37,23 +37,16 @@ export function accepts(accept: string | undefined, type: string): boolean {
 export function docFromMultipart(body: Uint8Array, contentType: string | undefined, limit: number): Record<string, unknown> {
   const boundary = contentType ? getMultipartBoundary(contentType) : null;
   if (!boundary) throw bad('a multipart/related body needs a boundary');
-  const parse = (bytes: Uint8Array) => [...parseMultipart(bytes, { boundary, maxParts: 10_000, maxFileSize: limit, maxTotalSize: limit, maxHeaderSize: 16 * 1024 })];
-  let parts: MultipartPart[];
-  try {
-    // Parts with no header at all are valid MIME (CouchDB's own tests send them), which the parser
-    // misreads: it refuses an odd number of them, and silently drops every other one of an even
-    // number. Each such part gets a neutral header first.
-    parts = parse(withEmptyHeadersFilled(body, boundary) ?? body);
-  } catch (err) {
-    if (!(err instanceof MultipartParseError)) throw err;
-    throw bad(`malformed multipart body: ${err.message}`, err);
-  }
+  // Parts with no header at all are valid MIME (CouchDB's own tests send them), which the parser
+  // misreads: it refuses an odd number of them, and silently drops every other one of an even
+  // number. Each such part gets a neutral header first.
+  const parts = partsOf(withEmptyHeadersFilled(body, boundary) ?? body, boundary, 10_000, limit);
   const [first, ...rest] = parts;
-  if (!first || !(first.headers['content-type'] ?? 'application/json').toLowerCase().startsWith('application/json')) {
+  if (!first || !(headersOf(first)['content-type'] ?? 'application/json').toLowerCase().startsWith('application/json')) {
     throw bad('the first part of a multipart document is its JSON');
   }
   let doc: unknown;
-  const json = first.text;
+  const json = textOf(first, 'the JSON part');
   checkLongKeys(json);
   try {
     doc = JSON.parse(json);
@@ -84,6 +77,37 @@ export function docFromMultipart(body: Uint8Array, contentType: string | undefin
     (atts as Record<string, unknown>)[name] = { ...kept, data: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('base64') };
   }
   return doc as Record<string, unknown>;
+}
+
+/** The parts of a multipart body; a malformed one is the client's 400. */
+function partsOf(body: Uint8Array, boundary: string, maxParts: number, limit: number): MultipartPart[] {
+  try {
+    return [...parseMultipart(body, { boundary, maxParts, maxFileSize: limit, maxTotalSize: limit, maxHeaderSize: 16 * 1024 })];
+  } catch (err) {
+    if (!(err instanceof MultipartParseError)) throw err;
+    throw bad(`malformed multipart body: ${err.message}`, err);
+  }
+}
+
+/**
+ * A part's headers (then cached, for its name, filename and type), and its content as text: the
+ * parser decodes both as strict UTF-8 only when first asked, and its TypeError was a 500 for the
+ * client's bytes. Parts whose headers are never read (attachments matched by order) are not judged.
+ */
+function headersOf(part: MultipartPart): MultipartPart['headers'] {
+  try {
+    return part.headers;
+  } catch (err) {
+    throw bad('the headers of a multipart part must be UTF-8', err);
+  }
+}
+
+function textOf(part: MultipartPart, what: string): string {
+  try {
+    return part.text;
+  } catch (err) {
+    throw bad(`${what} must be UTF-8`, err);
+  }
 }
 
 /** Attachment names JavaScript lists first, in numeric order, whatever their place in the JSON text. */
@@ -248,21 +272,16 @@ export class FormUpload {
 export function formFromMultipart(body: Uint8Array, contentType: string | undefined, limit: number): FormUpload {
   const boundary = contentType ? getMultipartBoundary(contentType) : null;
   if (!boundary) throw bad('a multipart/form-data body needs a boundary');
-  let parts: MultipartPart[];
-  try {
-    parts = [...parseMultipart(body, { boundary, maxParts: 1_000, maxFileSize: limit, maxTotalSize: limit, maxHeaderSize: 16 * 1024 })];
-  } catch (err) {
-    if (!(err instanceof MultipartParseError)) throw err;
-    throw bad(`malformed multipart body: ${err.message}`, err);
-  }
+  const parts = partsOf(body, boundary, 1_000, limit);
   const form = new FormUpload();
   for (const part of parts) {
+    headersOf(part);
     const field = part.name;
     if (field === undefined) throw bad('every part of a form names its field (Content-Disposition: form-data; name=...)');
     if (part.filename !== undefined) {
       form.files.push({ field, filename: part.filename, contentType: part.mediaType ?? 'application/octet-stream', bytes: part.bytes });
     } else {
-      form.fields[field] = part.text;
+      form.fields[field] = textOf(part, `the form field ${field}`);
     }
   }
   return form;

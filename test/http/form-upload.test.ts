@@ -82,6 +82,11 @@ test('a form from another site, or without a Referer, or malformed, is refused a
     await fetch(url, { method: 'POST', body: '--x\r\nContent-Disposition: form-data; name="_rev"\r\n\r\n1-a', headers: { ...same, 'content-type': 'multipart/form-data; boundary=x' } }),
     /multipart/,
   );
+  // A file name or field that is not UTF-8 (the parser's TypeError was a 500).
+  for (const part of ['name="_attachments"; filename="caf\u00e9"\r\nContent-Type: text/plain', 'name="_rev"']) {
+    const body = Buffer.from(`--x\r\nContent-Disposition: form-data; ${part}\r\n\r\ncaf\u00e9\r\n--x--\r\n`, 'latin1');
+    await expect400(await fetch(url, { method: 'POST', body, headers: { ...same, 'content-type': 'multipart/form-data; boundary=x' } }), /UTF-8/);
+  }
   // A Host header no URL can hold names no loopback address, and would match no Referer: refused
   // (a node without an admin answers only requests addressed to this machine), not a failure.
   const oddHost = await rawRequest(s.server.port, {

@@ -278,6 +278,10 @@ test('malformed multipart bodies are a 400 and write nothing', async (t) => {
     { label: 'missing part', ...related(follows, []) },
     { label: 'wrong length', ...related(follows, [{ name: 'a.txt', type: 'text/plain', bytes: Buffer.from('toolong') }]) },
     { label: 'bad gzip', ...related({ _attachments: { 'a.txt': { content_type: 'text/plain', follows: true, encoding: 'gzip' } } }, [{ name: 'a.txt', type: 'text/plain', bytes: Buffer.from('not gzip') }]) },
+
+    // Bytes that are not UTF-8 in the JSON part's headers or text (the parser's TypeError was a 500).
+    { label: 'latin1 header', type: 'multipart/related; boundary="b"', body: Buffer.from('--b\r\nContent-Type: application/json\r\nX-Name: caf\u00e9\r\n\r\n{}\r\n--b--', 'latin1') },
+    { label: 'latin1 JSON', type: 'multipart/related; boundary="b"', body: Buffer.from('--b\r\nContent-Type: application/json\r\n\r\n{"a":"caf\u00e9"}\r\n--b--', 'latin1') },
   ];
   for (const c of cases) {
     const res = await fetch(`${s.url}/db/doc`, { method: 'PUT', headers: { 'content-type': c.type }, body: c.body });
