@@ -9,10 +9,13 @@ import { inlineAttachments, prepareAttachments, servedContentType, type AttInput
 import { decodeBody } from './doc-record.ts';
 import type { Rev } from './rev-tree.ts';
 import type { BulkGetRequest, BulkGetResult, Doc, JsonObject, WriteFailure } from './types.ts';
+import { splitDoc } from './validate.ts';
 
 /**
  * Per document of a bulk write: its attachments stored as blobs (undefined when it has none), or
- * its failure, already known (`refused`) or from invalid attachments. Only `internal` errors throw.
+ * its failure, already known (`refused`), from a document the write would refuse anyway (a bad id or
+ * special member: its bytes are not stored, to stay there unreferenced) or from invalid attachments.
+ * Only `internal` errors throw.
  */
 export async function prepareBulkAttachments(
   docs: readonly unknown[],
@@ -33,6 +36,7 @@ export async function prepareBulkAttachments(
       continue;
     }
     try {
+      splitDoc(d, newEdits);
       prepared.push(await prepareAttachments(raw, blobs, newEdits));
     } catch (err) {
       const e = toRefugeError(err);

@@ -25,6 +25,18 @@ for (const engine of ENGINES) {
       assert.deepEqual((await blobs.list()).ids, [], 'no bytes were stored');
     });
 
+    test('a document write refused for its id or a special member stores none of its inline attachments', async (t) => {
+      const blobs = new MemoryBlobStore();
+      const { db, cleanup } = await freshDb(engine, { blobs });
+      t.after(cleanup);
+      const atts = { _attachments: { 'f.txt': { content_type: 'text/plain', data: b64('planted') } } };
+      await assert.rejects(db.put({ _id: '_config', ...atts }), (e: unknown) => isRefugeError(e, 'illegal_docid'));
+      await assert.rejects(db.put({ _id: 'ok', _bogus: 1, ...atts }), (e: unknown) => isRefugeError(e, 'doc_validation'));
+      const rows = await db.bulkDocs([{ _id: '_bad', ...atts }, { _id: 'fine', _rev: 'x', ...atts }]);
+      assert.ok(rows.every((r) => 'error' in r), JSON.stringify(rows));
+      assert.deepEqual((await blobs.list()).ids, [], 'no bytes were stored');
+    });
+
     test('an attachment put on a revision that is no longer the latest is a conflict before its bytes are stored', async (t) => {
       const blobs = new MemoryBlobStore();
       const { db, cleanup } = await freshDb(engine, { blobs });
