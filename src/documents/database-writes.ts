@@ -174,7 +174,7 @@ export abstract class DatabaseWrites extends DatabaseMaintenance {
     checkContentType(name, contentType);
     const blobs = this.options.blobs;
     return this.started(async () => {
-      const base: Doc = rev === undefined ? { _id: docId } : await this.revToEdit(docId, rev);
+      const base: Doc = rev === undefined ? await this.newDocFor(docId) : await this.revToEdit(docId, rev);
       const put = await blobs.put(bytes, options.maxSize === undefined ? {} : { maxSize: options.maxSize });
       return this.writeWith(base, rev, withAttachment(base, name, put, contentType), options);
     });
@@ -186,6 +186,19 @@ export abstract class DatabaseWrites extends DatabaseMaintenance {
       const base = await this.revToEdit(docId, rev);
       return this.writeWith(base, rev, withoutAttachment(base, name), options);
     });
+  }
+
+  /**
+   * The base of an attachment put without a revision: a new document. One that exists is a
+   * conflict, told before the bytes go to the blob store (as an edit of an older revision is).
+   */
+  private async newDocFor(docId: string): Promise<Doc> {
+    const existing = await this.get(docId).catch((err: unknown) => {
+      if (isRefugeError(err, 'not_found')) return undefined;
+      throw err;
+    });
+    if (existing !== undefined) throw conflict();
+    return { _id: docId };
   }
 
   /**

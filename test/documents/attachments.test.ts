@@ -37,7 +37,7 @@ for (const engine of ENGINES) {
       assert.deepEqual((await blobs.list()).ids, [], 'no bytes were stored');
     });
 
-    test('an attachment put on a revision that is no longer the latest is a conflict before its bytes are stored', async (t) => {
+    test('an attachment put on a revision that is no longer the latest, or on none, is a conflict before its bytes are stored', async (t) => {
       const blobs = new MemoryBlobStore();
       const { db, cleanup } = await freshDb(engine, { blobs });
       t.after(cleanup);
@@ -46,6 +46,8 @@ for (const engine of ENGINES) {
       const stored = (await blobs.list()).ids;
       await assert.rejects(db.putAttachment('a', 'f', r1.rev, new Uint8Array([7, 7, 7])), (e: unknown) => isRefugeError(e, 'conflict'));
       await assert.rejects(db.removeAttachment('a', 'f', r1.rev), (e: unknown) => isRefugeError(e, 'conflict'));
+      // Nor without a revision, on a document that exists.
+      await assert.rejects(db.putAttachment('a', 'f', undefined, new Uint8Array([7, 7, 7])), (e: unknown) => isRefugeError(e, 'conflict'));
       assert.deepEqual((await blobs.list()).ids, stored, 'no bytes were stored');
       // The latest revision still takes it.
       const r3 = await db.putAttachment('a', 'f', r2.rev, new Uint8Array([7, 7, 7]));
