@@ -51,10 +51,17 @@ export function parseCorsOrigins(value: string): '*' | string[] {
   });
 }
 
+/**
+ * A browser's preflight: OPTIONS naming the page's origin and the method it means to send. Any
+ * other OPTIONS is no preflight (the plugin's strict mode answered it a text/plain 400): it goes to
+ * the routes, as CouchDB takes it, and gets their JSON 405 (with the CORS headers, readable).
+ */
+const isPreflight = (req: { method: string; headers: Record<string, string | string[] | undefined> }) =>
+  req.method !== 'OPTIONS' || (req.headers.origin !== undefined && req.headers['access-control-request-method'] !== undefined);
+
 export function corsPluginOptions(settings: CorsSettings): FastifyCorsOptions {
   const credentials = settings.credentials === true;
-  return {
-    hook: 'onRequest',
+  const options = {
     // `*` with credentials is refused by browsers: echo the caller's origin instead, as CouchDB does.
     origin: settings.origins === '*' ? (credentials ? true : '*') : settings.origins,
     credentials,
@@ -63,5 +70,10 @@ export function corsPluginOptions(settings: CorsSettings): FastifyCorsOptions {
     exposedHeaders: EXPOSED_HEADERS,
     maxAge: MAX_AGE,
     optionsSuccessStatus: 204,
+  };
+  const notPreflight = { ...options, preflight: false };
+  return {
+    hook: 'onRequest',
+    delegator: (req, callback) => callback(null, isPreflight(req) ? options : notPreflight),
   };
 }

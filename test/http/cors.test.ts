@@ -51,6 +51,15 @@ test('listed origins: preflights, answers and errors carry the headers; other or
   assert.equal(missing.headers['access-control-allow-origin'], APP);
   assert.deepEqual(JSON.parse(missing.text), { error: 'not_found', reason: 'missing' });
 
+  // An OPTIONS that is no preflight (no Access-Control-Request-Method, or no Origin) is answered as
+  // without CORS, CouchDB's JSON 405, not the plugin's text/plain 400.
+  for (const headers of [{ origin: APP }, { 'access-control-request-method': 'PUT' }, {}] as Array<Record<string, string>>) {
+    const plain = await rawRequest(port, { method: 'OPTIONS', path: '/db/doc', headers });
+    assert.equal(plain.status, 405, JSON.stringify(headers));
+    assert.deepEqual(JSON.parse(plain.text), { error: 'method_not_allowed', reason: 'Only COPY,DELETE,GET,HEAD,POST,PUT allowed' });
+    assert.equal(plain.headers['access-control-allow-origin'], 'origin' in headers ? APP : undefined);
+  }
+
   for (const origin of ['http://evil.example', 'http://app.example:8080', 'https://app.example']) {
     const other = await rawRequest(port, { method: 'GET', path: '/db/doc', headers: { origin } });
     assert.equal(other.status, 200);
