@@ -3,7 +3,7 @@
 // an encoding Refuge cannot read is CouchDB's 415, never stored as if it were the bytes meant.
 // Transfer codings are framing: chunked only, which Node undoes; any other is refused.
 
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { createGunzip, gunzipSync } from 'node:zlib';
 import { RefugeError } from '../errors/index.ts';
 
@@ -31,12 +31,28 @@ export function decodedBody(headers: Headers, body: Buffer, limit: number): Buff
   }
 }
 
-/** A streamed body (an attachment) as it was meant: through a gunzip when sent gzip-encoded. */
+/**
+ * A streamed body (an attachment) as it was meant: through a gunzip when sent gzip-encoded. Bytes
+ * that are not gzip (or end mid-stream) fail it as the client's 400, as a buffered body does:
+ * zlib's own error was a 500.
+ */
 export function decodedStream(headers: Headers, payload: Readable): Readable {
   if (encodingOf(headers) === undefined) return payload;
   const gunzip = createGunzip();
   payload.on('error', (err) => gunzip.destroy(err));
-  return payload.pipe(gunzip);
+  return Readable.from(gunzipped(payload.pipe(gunzip)), { objectMode: false });
+}
+
+async function* gunzipped(gunzip: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  try {
+    yield* gunzip;
+  } catch (err) {
+    // zlib's errors carry its codes (Z_DATA_ERROR, Z_BUF_ERROR); the client's leaving is left as it is.
+    if (typeof (err as { code?: unknown }).code === 'string' && (err as { code: string }).code.startsWith('Z_')) {
+      throw new RefugeError('bad_request', 'the body is not valid gzip', { cause: err });
+    }
+    throw err;
+  }
 }
 
 /**

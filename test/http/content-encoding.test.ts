@@ -37,6 +37,13 @@ test('gzip bodies are read decompressed; unknown encodings are 415; a zip bomb i
   // Plain bytes said to be gzip are not gzip.
   const lying = await post('/_bulk_docs', Buffer.from(JSON.stringify({ docs: [{ _id: 'lie' }] })), { 'content-encoding': 'gzip' });
   assert.equal(lying.status, 400);
+  // Nor as an attachment, streamed (zlib's error was a 500), whole or cut short.
+  const rev2 = (await request(`${db}/a`)).body._rev as string;
+  for (const body of [Buffer.from('plain bytes'), gzipSync(text).subarray(0, 20)]) {
+    const lyingAtt = await fetch(`${db}/a/lie.txt?rev=${rev2}`, { method: 'PUT', headers: { 'content-type': 'text/plain', 'content-encoding': 'gzip' }, body });
+    assert.deepEqual([lyingAtt.status, ((await lyingAtt.json()) as { error: string }).error], [400, 'bad_request']);
+  }
+  assert.equal((await request(`${db}/a`)).body._rev, rev2);
   // 8 MB of JSON in a few kilobytes: past the 1 MiB body limit once decompressed.
   const bomb = gzipSync(JSON.stringify({ docs: [{ _id: 'bomb', pad: ' '.repeat(8 * 1024 * 1024) }] }));
   assert.ok(bomb.length < 64 * 1024);
