@@ -48,8 +48,9 @@ function asResponse(value: unknown): UpdateResponse {
     if (r.headers === null || typeof r.headers !== 'object' || Array.isArray(r.headers)) throw renderError('response headers must be an object');
     out.headers = {};
     for (const [k, v] of Object.entries(r.headers)) {
-      // A header name or value that could split the response is refused, not written.
-      if (typeof v !== 'string' || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(k) || /[\r\n]/.test(v)) throw renderError(`bad response header ${JSON.stringify(k)}`);
+      // A header name or value that could split the response, or that Node would refuse to write
+      // (a control or non-latin1 character: the answer failed after the document was saved), is refused.
+      if (typeof v !== 'string' || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(k) || !/^[\t\x20-\x7e\x80-\xff]*$/.test(v)) throw renderError(`bad response header ${JSON.stringify(k)}`);
       out.headers[k] = v;
     }
   }

@@ -47,8 +47,14 @@ export function toWireError(err: unknown): RefugeError {
   return new RefugeError('internal', 'Internal server error', { cause: err });
 }
 
+/** A value Node writes as a header (visible latin1 and tabs); any other makes writeHead throw. */
+const writableHeader = (value: unknown): boolean => (Array.isArray(value) ? value : [value]).every((v) => /^[\t\x20-\x7e\x80-\xff]*$/.test(String(v)));
+
 export function errorHandler(err: unknown, req: FastifyRequest, reply: FastifyReply): void {
   const e = toWireError(err);
+  // A header the failed answer had set that Node refuses to write would fail this answer too, and
+  // Fastify would send its own body instead of CouchDB's: dropped.
+  for (const [name, value] of Object.entries(reply.getHeaders())) if (!writableHeader(value)) reply.removeHeader(name);
   if (e.status >= 500 && e.code !== 'not_implemented') {
     req.log.error({ err }, 'request failed');
   }

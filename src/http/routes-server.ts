@@ -65,10 +65,13 @@ export function serverRoutes(app: FastifyInstance, ctx: ServerContext): void {
     };
   });
 
-  // `next` / `fail`: where CouchDB redirects after the login, a path on this server (never elsewhere).
+  // `next` / `fail`: where CouchDB redirects after the login, a path on this server (never elsewhere),
+  // its characters past printable ASCII percent-encoded: a Location holding a line break or a
+  // character no header takes failed the answer (a 500), and must never split it.
   const redirectTo = (q: Query, name: string) => {
     const to = str(q, name);
-    return to !== undefined && to.startsWith('/') && !to.startsWith('//') && !to.includes('\\') ? to : undefined;
+    if (to === undefined || !to.startsWith('/') || to.startsWith('//') || to.includes('\\')) return undefined;
+    return to.replace(/[^\x21-\x7e]/gu, (c) => [...Buffer.from(c, 'utf8')].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join(''));
   };
   app.post('/_session', async (req, reply) => {
     // A form (which a page on any site may send without asking) logs in only from this server's

@@ -942,6 +942,13 @@ describe('admin authentication', () => {
     assert.equal(fail.headers.get('location'), `${u}/bad`);
     const offsite = await fetch(`${u}/_session?next=//evil.example/`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'admin', password: 'secret' }) });
     assert.equal(offsite.status, 200, 'never a redirect off this server');
+    // A line break or a character no header takes is percent-encoded, never a 500 or a split answer.
+    for (const [given, location] of [['/%0d%0aSet-Cookie:%20x=1', '/%0D%0ASet-Cookie:%20x=1'], ['/caf%C3%A9%00', '/caf%C3%A9%00']]) {
+      const odd = await fetch(`${u}/_session?next=${given}`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'admin', password: 'secret' }) });
+      assert.equal(odd.status, 302, given);
+      assert.equal(odd.headers.get('location'), `${u}${location}`);
+      assert.equal(odd.headers.getSetCookie().length, 1);
+    }
     const missingFields = await request(`${u}/_session`, { method: 'POST', body: { name: 'admin' } });
     assert.equal(missingFields.status, 401);
     const logout = await request(`${u}/_session`, { method: 'DELETE' });
