@@ -50,8 +50,11 @@ export function refRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.put('/_refs/*', async (req: WildReq, reply) => {
     const name = checkRefName(req.params['*']);
     const body = objectBody(req.body);
-    // Either the bare signed ref, or {ref, meta}.
-    const ref = body.ref !== undefined && typeof body.ref === 'object' ? body.ref : body;
+    // Either the bare signed ref, or {ref, meta}: a `ref` that is no object is refused (null was a 500).
+    if (body.ref !== undefined && (body.ref === null || typeof body.ref !== 'object' || Array.isArray(body.ref))) {
+      throw new RefugeError('bad_request', '`ref` must be a signed ref (an object)');
+    }
+    const ref = body.ref !== undefined ? body.ref : body;
     if ((ref as { name?: unknown }).name !== name) throw new RefugeError('bad_request', `the ref's name does not match the URL (${name})`);
     await refs().put(ref as never, metaOf(body.ref !== undefined ? body.meta : undefined));
     reply.code(201);

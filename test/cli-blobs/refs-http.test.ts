@@ -1,5 +1,5 @@
 // The refs HTTP API: a ref signed by any key is stored once verified; forged → 403, replayed or old
-// seq → 409, another key taking over a name → 403; `_update` makes the node sign the next value.
+// seq → 409, another key taking over a name → 403, a malformed body → 400; `_update` makes the node sign the next value.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -33,6 +33,11 @@ test('PUT /_refs verifies signatures, refuses replays and takeovers; _update sig
   assert.equal((await put('photos/other', r1)).status, 400);
   // Garbage.
   assert.equal((await put('photos/2024', { name: 'photos/2024' })).status, 400);
+  // A `ref` member that is no object (null was a 500).
+  for (const ref of [null, 1, 'x', []]) {
+    const res = await put('photos/2024', { ref, meta: {} });
+    assert.deepEqual([res.status, ((await res.json()) as { error: string }).error], [400, 'bad_request'], JSON.stringify(ref));
+  }
 
   const got = (await (await fetch(`${node.url}/_refs/photos/2024`)).json()) as { seq: number; owner: string };
   assert.equal(got.seq, 1);
