@@ -7,6 +7,7 @@ import { BlobChangeLog, type BlobChange } from './blob-log.ts';
 import { feedLifetime, type ServerContext } from './context.ts';
 import { str, type Query } from './params.ts';
 import type { BlobHttp } from './routes-blobs.ts';
+import { closeFor } from './ws-close.ts';
 
 const wire = (c: BlobChange, log: BlobChangeLog) =>
   c.size === undefined ? { seq: log.format(c.seq), type: c.type, id: c.id } : { seq: log.format(c.seq), type: c.type, id: c.id, size: c.size };
@@ -20,7 +21,7 @@ export async function blobChangesSocket(ctx: ServerContext, { log }: BlobHttp, s
     try {
       at = log.resolve(BlobChangeLog.parseSince(str(req.query as Query, 'since')));
     } catch (err) {
-      socket.close(1008, (err as Error).message.slice(0, 120));
+      closeFor(socket, 1008, err);
       return;
     }
     const send = (obj: unknown) =>

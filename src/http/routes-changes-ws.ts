@@ -10,6 +10,7 @@ import type { DbLease } from '../node/index.ts';
 import { feedLifetime, type ServerContext } from './context.ts';
 import { feedAccess } from './user-access.ts';
 import type { Query } from './params.ts';
+import { closeFor } from './ws-close.ts';
 
 /** Option parsing shared with the HTTP feeds (routes-changes.ts). */
 export type ParseChanges = (db: Database, q: Query, body: unknown, user?: FastifyRequest['user']) => Promise<{ options: ChangesOptions }>;
@@ -23,9 +24,12 @@ export async function dbChangesSocket(ctx: ServerContext, socket: WebSocket, req
     try {
       lease = await ctx.node.lease((req.params as { db: string }).db);
       ({ options } = await parse(lease.db, req.query as Query, undefined, req.user));
+      // The filter is checked as the HTTP feeds check it (a missing one, a bad selector) before a
+      // row goes: failing in the feed, it closed as 1001 "server closing".
+      if (options.filter !== undefined || options.selector !== undefined) await lease.db.changes({ ...options, limit: 0 });
     } catch (err) {
       // 1008: policy violation, the close code for a request the server will not serve.
-      socket.close(1008, String((err as Error)?.message ?? err).slice(0, 120));
+      closeFor(socket, 1008, err);
       return;
     }
     const send = (obj: unknown) =>
@@ -37,17 +41,23 @@ export async function dbChangesSocket(ctx: ServerContext, socket: WebSocket, req
     const allowed = await feedAccess(ctx, req.user, lease.db.name);
     if (limit > 0) {
       const { limit: _l, descending: _d, ...subscribe } = options;
-      for await (const batch of lease.db.subscribe({ ...subscribe, batchSize: Math.min(limit, 500), signal: feed.signal })) {
-        if (allowed && !(await allowed())) {
-          socket.close(1008, 'You are no longer allowed to access this db.');
-          return;
+      try {
+        for await (const batch of lease.db.subscribe({ ...subscribe, batchSize: Math.min(limit, 500), signal: feed.signal })) {
+          if (allowed && !(await allowed())) {
+            socket.close(1008, 'You are no longer allowed to access this db.');
+            return;
+          }
+          for (const row of batch.slice(0, limit - sent) as ChangeRow[]) {
+            await send(row);
+            lastSeq = row.seq;
+            sent++;
+          }
+          if (sent >= limit) break;
         }
-        for (const row of batch.slice(0, limit - sent) as ChangeRow[]) {
-          await send(row);
-          lastSeq = row.seq;
-          sent++;
-        }
-        if (sent >= limit) break;
+      } catch (err) {
+        // A feed that fails on its way (its filter function throws) says so: 1011, not "server closing".
+        closeFor(socket, 1011, err);
+        return;
       }
     }
     if (!feed.signal.aborted) {

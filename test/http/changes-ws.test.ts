@@ -81,7 +81,7 @@ describe('_changes over WebSocket', () => {
     assert.deepEqual(closed, { code: 1000, reason: 'feed ended' });
   });
 
-  test('a bad since or a missing database closes with 1008; plain HTTP gets 501', async () => {
+  test('a bad since, a missing filter or a missing database closes with 1008; plain HTTP gets 501', async () => {
     const bad = await collect(new WebSocket(wsUrl('&since=abc'))).until(1);
     assert.equal(bad.closed?.code, 1008);
     assert.match(bad.closed!.reason, /since/);
@@ -89,6 +89,11 @@ describe('_changes over WebSocket', () => {
     const missing = await collect(new WebSocket(`${server.url.replace(/^http/, 'ws')}/nope/_changes?feed=websocket`)).until(1);
     assert.equal(missing.closed?.code, 1008);
     assert.match(missing.closed!.reason, /does not exist/);
+    // A filter that does not exist, as the HTTP feeds check it first (it closed as 1001 "server closing").
+    for (const filter of ['&filter=nope/nope', '&filter=_view&view=nope/nope', `&filter=${encodeURIComponent('é'.repeat(80))}/x`]) {
+      const unknown = await collect(new WebSocket(wsUrl(filter))).until(1);
+      assert.deepEqual([unknown.closed?.code, unknown.msgs.length], [1008, 0], filter);
+    }
     const res = await fetch(`${base}/_changes?feed=websocket`);
     assert.equal(res.status, 501);
   });
