@@ -32,20 +32,22 @@ export function decodedBody(headers: Headers, body: Buffer, limit: number): Buff
 }
 
 /**
- * A streamed body (an attachment) as it was meant: through a gunzip when sent gzip-encoded. Bytes
- * that are not gzip (or end mid-stream) fail it as the client's 400, as a buffered body does:
- * zlib's own error was a 500.
+ * A streamed body (an attachment) as it was meant: through a gunzip when sent gzip-encoded. The
+ * gunzip is made when the body is first read: made at once, a body never read (the request refused
+ * before it, a missing database, a stale revision) still flowed into it, and bytes that were not
+ * gzip failed it with no one listening, an uncaught error that ended the process. Bytes that are
+ * not gzip (or end mid-stream) fail the read as the client's 400, as a buffered body's do.
  */
 export function decodedStream(headers: Headers, payload: Readable): Readable {
   if (encodingOf(headers) === undefined) return payload;
-  const gunzip = createGunzip();
-  payload.on('error', (err) => gunzip.destroy(err));
-  return Readable.from(gunzipped(payload.pipe(gunzip)), { objectMode: false });
+  return Readable.from(gunzipped(payload), { objectMode: false });
 }
 
-async function* gunzipped(gunzip: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+async function* gunzipped(payload: Readable): AsyncGenerator<Uint8Array> {
+  const gunzip = createGunzip();
+  payload.on('error', (err) => gunzip.destroy(err));
   try {
-    yield* gunzip;
+    yield* payload.pipe(gunzip);
   } catch (err) {
     // zlib's errors carry its codes (Z_DATA_ERROR, Z_BUF_ERROR); the client's leaving is left as it is.
     if (typeof (err as { code?: unknown }).code === 'string' && (err as { code: string }).code.startsWith('Z_')) {

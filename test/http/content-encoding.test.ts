@@ -53,6 +53,21 @@ test('gzip bodies are read decompressed; unknown encodings are 415; a zip bomb i
   assert.equal((await request(db)).body.doc_count, 2);
 });
 
+test('an attachment sent gzip-encoded but refused before its body is read (no such database, a stale revision) leaves the node running', async (t) => {
+  const server = await startTestServer();
+  t.after(() => server.close());
+  assert.equal((await request(`${server.url}/gz`, { method: 'PUT' })).status, 201);
+  const rev = (await request(`${server.url}/gz/doc`, { method: 'PUT', body: {} })).body.rev as string;
+  await request(`${server.url}/gz/doc`, { method: 'PUT', body: { _rev: rev, v: 2 } });
+  // Bytes that are not gzip went into a gunzip nobody read: its error was uncaught and ended the process.
+  for (const [path, status] of [['/nodb/doc/a.txt', 404], [`/gz/doc/a.txt?rev=${rev}`, 409]] as const) {
+    const res = await fetch(`${server.url}${path}`, { method: 'PUT', headers: { 'content-type': 'text/plain', 'content-encoding': 'gzip' }, body: 'plain bytes, not gzip' });
+    assert.equal(res.status, status, path);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal((await request(`${server.url}/_up`)).status, 200, 'still running');
+  }
+});
+
 test('a transfer coding other than chunked is 501 before the body is read, and writes nothing', { timeout: 20_000 }, async (t) => {
   const server = await startTestServer();
   t.after(() => server.close());
