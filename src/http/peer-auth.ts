@@ -3,7 +3,7 @@
 // nothing else (no admin role, no server-wide route). The check itself is supplied by the mesh.
 
 import { createHash } from 'node:crypto';
-import { Transform } from 'node:stream';
+import { Readable } from 'node:stream';
 import { RefugeError } from '../errors/index.ts';
 
 export const PEER_AUTH_PREFIX = 'Refuge-Peer ';
@@ -99,24 +99,22 @@ export async function authorizePeer(
 
 /**
  * The request body passed through a SHA-256 that must match the signed digest: the bytes a handler
- * reads are exactly the ones the peer signed (a mismatch fails the body, so nothing is stored).
+ * reads are exactly the ones the peer signed (a mismatch fails the body, so nothing is stored). The
+ * body is hashed as it is read, and only then: a check fed as the bytes came failed, for a route
+ * that never read them (a refused write), with no one listening, and that uncaught error ended the process.
  */
 export function digestChecked(payload: NodeJS.ReadableStream, expected: string | undefined): NodeJS.ReadableStream {
+  return Readable.from(checked(payload, expected), { objectMode: false });
+}
+
+async function* checked(payload: NodeJS.ReadableStream, expected: string | undefined): AsyncGenerator<Buffer> {
   const hash = createHash('sha256');
   let seen = 0;
-  const check = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      seen += chunk.length;
-      hash.update(chunk);
-      done(null, chunk);
-    },
-    flush(done) {
-      const actual = hash.digest('hex');
-      if (seen === 0 && expected === undefined) return done();
-      if (actual !== expected) return done(new RefugeError('unauthorized', 'peer authentication failed: the body is not the one signed'));
-      done();
-    },
-  });
-  payload.on('error', (err) => check.destroy(err));
-  return payload.pipe(check);
+  for await (const chunk of payload as AsyncIterable<Buffer>) {
+    seen += chunk.length;
+    hash.update(chunk);
+    yield chunk;
+  }
+  if (seen === 0 && expected === undefined) return;
+  if (hash.digest('hex') !== expected) throw new RefugeError('unauthorized', 'peer authentication failed: the body is not the one signed');
 }

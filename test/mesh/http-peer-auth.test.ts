@@ -142,6 +142,17 @@ test('forged, replayed, stale, re-addressed and re-bodied requests are refused',
   assert.equal(res.status, 401);
   assert.match((await reason(res)).reason, /body/);
   await assert.rejects((await node.db('shared')).get('doc5'), { code: 'not_found' });
+  // Swapped on a write refused before its body is read (a stale revision, a missing document): the
+  // check fed as the bytes came failed with no one listening, and that uncaught error ended the process.
+  const db = await node.db('shared');
+  const r1 = await db.put({ _id: 'doc6' });
+  await db.put({ _id: 'doc6', _rev: r1.rev, v: 2 });
+  for (const path of [`/shared/doc6/a.txt?rev=${r1.rev}`, '/shared/nope/a.txt?rev=1-abc']) {
+    const headers = { ...signRequest(friend, { method: 'PUT', url: server.url + path, body: 'signed bytes' }), 'content-type': 'text/plain' };
+    assert.equal((await fetch(server.url + path, { method: 'PUT', headers, body: 'other bytes!' })).status, 409, path);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal((await fetch(server.url + '/_up')).status, 200, 'still running');
+  }
 
   for (const bad of ['Refuge-Peer', 'Refuge-Peer id="x"', 'Refuge-Peer id="12D3KooWxyz", ts="1", nonce="00", sig="!!"']) {
     res = await fetch(server.url + '/pub/doc1', { headers: { authorization: bad } });
