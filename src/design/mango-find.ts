@@ -5,7 +5,7 @@ import type { Database, Doc, FindRequest, FindResult } from '../documents/index.
 import { encodeBookmark, explainMrargs, explainOpts, placeAnchor, parseFindOptions, sortAnchor, sortPast, type IndexPlace } from '../documents/index.ts';
 import { RefugeError } from '../errors/index.ts';
 import { hasSortFields, matchSelector, normalizeFindSelector, parseSort, projectFields, requiresField, sortKeyOf, type Selector } from '../query/index.ts';
-import { rangeFor, WHOLE_INDEX, type ViewGroup, type ViewIndexes } from '../views/index.ts';
+import { indexDefinitionOf, rangeFor, WHOLE_INDEX, type IndexDefinition, type ViewGroup, type ViewIndexes } from '../views/index.ts';
 
 export interface MangoFindRequest extends FindRequest {
   /** CouchDB's `use_index`: "ddoc" or ["ddoc", "name"]. */
@@ -19,16 +19,19 @@ interface JsonIndex {
   name: string;
   fields: string[];
   partial: boolean;
+  /** As `_index` lists it (and `_explain` names it). */
+  def: IndexDefinition;
 }
 
+/** The json indexes of the design documents, read as their views map documents (and as `_index` lists them). */
 function jsonIndexes(ddocs: readonly Doc[]): JsonIndex[] {
   const out: JsonIndex[] = [];
   for (const d of ddocs) {
     if (d.language !== 'query' || !d.views || typeof d.views !== 'object') continue;
-    for (const [name, v] of Object.entries(d.views as Record<string, { map?: { fields?: Record<string, string>; partial_filter_selector?: unknown } }>)) {
-      const fields = v?.map?.fields;
-      if (!fields || typeof fields !== 'object') continue;
-      out.push({ ddocId: d._id!, name, fields: Object.keys(fields), partial: v.map!.partial_filter_selector !== undefined });
+    for (const [name, v] of Object.entries(d.views as Record<string, unknown>)) {
+      const def = indexDefinitionOf(v);
+      if (!def) continue;
+      out.push({ ddocId: d._id!, name, fields: def.fields.map((f) => Object.keys(f)[0]!), partial: def.partial_filter_selector !== undefined, def });
     }
   }
   return out;
@@ -121,7 +124,7 @@ export function explainJsonIndex(dbName: string, choice: JsonIndexChoice, req: M
   const { limit, skip, sort } = parseFindOptions(req); // refuses what find would refuse
   return {
     dbname: dbName,
-    index: { ddoc: choice.ix.ddocId, name: choice.ix.name, type: 'json', partitioned: false, def: { fields: choice.ix.fields.map((f) => ({ [f]: 'asc' })) } },
+    index: { ddoc: choice.ix.ddocId, name: choice.ix.name, type: 'json', partitioned: false, def: choice.ix.def },
     partitioned: false,
     selector: req.selector,
     opts: explainOpts(req, limit, skip),

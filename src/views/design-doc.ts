@@ -104,15 +104,22 @@ function parseView(name: string, v: unknown, language: string): ViewDef {
   return view;
 }
 
-// Field order comes from `options.def.fields` (an array) when present: a JSON object's member order
-// is not kept by JavaScript for integer-like names.
+/**
+ * The fields of a Mango map in index order. It comes from `options.def.fields` (an array) when that
+ * names the same fields: a JSON object's member order is not kept by JavaScript for integer-like
+ * names (`{"b": "asc", "1": "asc"}` lists "1" first), and every reader of the index (its map, the
+ * planner, the `_index` listing) must see one order.
+ */
+export function mangoFieldOrder(fields: Obj, def: unknown): string[] {
+  const ordered = isObj(def) && Array.isArray(def.fields) ? def.fields.map((f) => (isObj(f) ? Object.keys(f)[0] : f)) : [];
+  return ordered.length === Object.keys(fields).length && ordered.every((f) => typeof f === 'string' && Object.hasOwn(fields, f)) ? (ordered as string[]) : Object.keys(fields);
+}
+
 function parseMangoMap(name: string, map: Obj, def: unknown): MangoMap {
   const fields = map.fields;
   if (!isObj(fields) || Object.keys(fields).length === 0) throw invalid(`\`views.${name}.map.fields\` field should be a non-empty object`);
   const out: MangoMap = { fields: [] };
-  const ordered = isObj(def) && Array.isArray(def.fields) ? def.fields.map((f) => (isObj(f) ? Object.keys(f)[0] : f)) : [];
-  const names = ordered.length === Object.keys(fields).length && ordered.every((f) => typeof f === 'string' && Object.hasOwn(fields, f)) ? (ordered as string[]) : Object.keys(fields);
-  for (const [field, dir] of names.map((f) => [f, fields[f]] as const)) {
+  for (const [field, dir] of mangoFieldOrder(fields, def).map((f) => [f, fields[f]] as const)) {
     if (dir !== 'asc' && dir !== 'desc') throw invalid(`Invalid sort direction for field ${field}: ${JSON.stringify(dir)}`);
     out.fields.push([field, dir]);
   }

@@ -10,6 +10,7 @@ import { canonicalJson, type Doc } from '../documents/index.ts';
 import { RefugeError } from '../errors/index.ts';
 import { md5Hex } from '#platform/md5';
 import { normalizeSelector, selectorJson } from '../query/index.ts';
+import { mangoFieldOrder } from './design-doc.ts';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -91,7 +92,10 @@ export function prepareIndex(body: unknown, existing: Doc | undefined): { result
     reduce: '_count',
     options: { def: req.def },
   };
-  if (isObj(views[req.name]) && canonicalJson((views[req.name] as Obj).options) === canonicalJson(view.options)) {
+  // The same index is there when the map defines it alike, however its design document was written
+  // (CouchDB keeps the request's own `fields` in `options.def`, so a replicated one differs there).
+  const current = indexDefinitionOf(views[req.name]);
+  if (current && canonicalJson(current) === canonicalJson(req.def)) {
     return { result: 'exists', id: req.ddocId, name: req.name };
   }
   views[req.name] = view;
@@ -115,18 +119,28 @@ export function listIndexes(designDocs: readonly Doc[]): { total_rows: number; i
   for (const d of sorted) {
     const views = isObj(d.views) ? d.views : {};
     for (const name of Object.keys(views).sort()) {
-      const v = views[name];
-      if (!isObj(v) || !isObj(v.map)) continue;
-      const opts = isObj(v.options) && isObj(v.options.def) ? (v.options.def as unknown as IndexDefinition) : defFromMap(v.map);
-      indexes.push({ ddoc: d._id!, name, type: 'json', partitioned: false, def: opts });
+      const def = indexDefinitionOf(views[name]);
+      if (def) indexes.push({ ddoc: d._id!, name, type: 'json', partitioned: false, def });
     }
   }
   return { total_rows: indexes.length, indexes };
 }
 
-function defFromMap(map: Obj): IndexDefinition {
-  const fields = isObj(map.fields) ? Object.entries(map.fields).map(([k, dir]) => ({ [k]: dir === 'desc' ? 'desc' : 'asc' }) as Record<string, 'asc' | 'desc'>) : [];
-  return { fields, ...(isObj(map.partial_filter_selector) ? { partial_filter_selector: map.partial_filter_selector } : {}) };
+/**
+ * A json index as CouchDB reads it from its design document (mango_idx_view:from_ddoc, to_json):
+ * from the view's `map`, its fields in index order with their directions, and its partial filter
+ * unless that is empty (CouchDB writes `{}` for none). Undefined for a view that defines no index
+ * (CouchDB skips such a view). `options.def` only orders the fields: CouchDB keeps the request's
+ * own spelling there (`["a"]`), not the definition's.
+ */
+export function indexDefinitionOf(view: unknown): IndexDefinition | undefined {
+  if (!isObj(view) || !isObj(view.map) || !isObj(view.map.fields)) return undefined;
+  const { fields, partial_filter_selector: partial } = view.map;
+  const names = mangoFieldOrder(fields, isObj(view.options) ? view.options.def : undefined);
+  if (names.length === 0 || !names.every((f) => fields[f] === 'asc' || fields[f] === 'desc')) return undefined;
+  const def: IndexDefinition = { fields: names.map((f) => ({ [f]: fields[f] as 'asc' | 'desc' })) };
+  if (isObj(partial) && Object.keys(partial).length > 0) def.partial_filter_selector = partial;
+  return def;
 }
 
 /**

@@ -1,0 +1,79 @@
+// Json index design documents as CouchDB writes them (a replicated one, or one PUT by hand): listed,
+// chosen and recognised as CouchDB does, and fields whose names JavaScript reorders (integer-like)
+// kept in the index's order by every reader, through PouchDB's pouchdb-find as a client would.
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PouchDB, type Pouch } from '../http/pouchdb.ts';
+import { request, startTestServer, type TestServer } from '../http/server.ts';
+
+describe('json index design documents, as CouchDB writes and reads them', () => {
+  let server: TestServer;
+  let db: Pouch;
+  const ids = (r: { docs: Array<{ _id: string }> }) => r.docs.map((d) => d._id);
+
+  before(async () => {
+    server = await startTestServer({ engine: 'memory' });
+    db = new PouchDB(`${server.url}/ddocs`);
+    await db.bulkDocs(Array.from({ length: 10 }, (_, i) => ({ _id: `d${i}`, n: i, b: i % 3, '1': 9 - i })));
+  });
+  after(async () => {
+    await db.close();
+    await server.close();
+  });
+
+  test("CouchDB's own layout (`partial_filter_selector: {}`, the request's fields in options.def) is a plain index", async () => {
+    // What CouchDB 3 stores for POST _index {"index": {"fields": ["n"]}, "ddoc": "couch", "name": "byn"}.
+    await db.put({
+      _id: '_design/couch',
+      language: 'query',
+      views: { byn: { map: { fields: { n: 'asc' }, partial_filter_selector: {} }, reduce: '_count', options: { def: { fields: ['n'] } } } },
+    });
+    const listed = (await db.getIndexes()).indexes.find((i: { name: string }) => i.name === 'byn');
+    assert.deepEqual(listed, { ddoc: '_design/couch', name: 'byn', type: 'json', partitioned: false, def: { fields: [{ n: 'asc' }] } });
+    // Not partial: the planner picks it without being told, so a sort on n needs no full scan.
+    const explained = await db.explain({ selector: { n: { $gte: 7 } } });
+    assert.equal(explained.index.ddoc, '_design/couch');
+    const sorted = await db.find({ selector: {}, sort: [{ n: 'desc' }], limit: 3 });
+    assert.deepEqual(ids(sorted), ['d9', 'd8', 'd7']);
+    assert.equal(sorted.warning, undefined);
+    // Asked for again, it exists: the design document is not rewritten (a new revision would
+    // replicate back to the CouchDB it came from).
+    const rev = (await db.get('_design/couch'))._rev;
+    assert.deepEqual(await db.createIndex({ index: { fields: ['n'] }, ddoc: 'couch', name: 'byn' }), { result: 'exists', id: '_design/couch', name: 'byn' });
+    assert.equal((await db.get('_design/couch'))._rev, rev);
+  });
+
+  test('a partial, descending index is listed and explained with its direction and filter, from its map', async () => {
+    await db.put({
+      _id: '_design/couch2',
+      language: 'query',
+      views: {
+        byb: {
+          map: { fields: { b: 'desc' }, partial_filter_selector: { n: { $gt: 2 } } },
+          reduce: '_count',
+          options: { def: { fields: [{ b: 'desc' }], partial_filter_selector: { n: { $gt: 2 } } } },
+        },
+      },
+    });
+    const def = { fields: [{ b: 'desc' }], partial_filter_selector: { n: { $gt: 2 } } };
+    assert.deepEqual((await db.getIndexes()).indexes.find((i: { name: string }) => i.name === 'byb').def, def);
+    const explained = await db.explain({ selector: { b: 1 }, use_index: 'couch2' });
+    assert.deepEqual(explained.index.def, def);
+    assert.deepEqual(ids(await db.find({ selector: { b: 1 }, use_index: 'couch2' })), ['d4', 'd7']);
+  });
+
+  test('an index on ["b", "1"] keeps that order for its planner, its listing and its explanation', async () => {
+    // JavaScript lists the integer-like "1" before "b" in the map's `fields` object.
+    const made = await db.createIndex({ index: { fields: ['b', '1'] }, ddoc: 'b1', name: 'b1' });
+    assert.equal(made.result, 'created');
+    const found = await db.find({ selector: { b: 1, '1': { $gt: 3 } }, fields: ['_id', 'b', '1'] });
+    assert.deepEqual(ids(found), ['d4', 'd1'], 'read as [b, "1"]: b = 1, then "1" ascending');
+    const def = { fields: [{ b: 'asc' }, { '1': 'asc' }] };
+    assert.deepEqual((await db.explain({ selector: { b: 1, '1': { $gt: 3 } } })).index.def, def);
+    assert.deepEqual((await db.getIndexes()).indexes.find((i: { name: string }) => i.name === 'b1').def, def);
+    // Raw, as a CouchDB peer replicating the design document would read it.
+    const stored = (await request(`${server.url}/ddocs/_design/b1`)).body;
+    assert.deepEqual(stored.views.b1.options.def.fields, [{ b: 'asc' }, { '1': 'asc' }]);
+  });
+});
