@@ -113,7 +113,9 @@ export function attachDesign(db: Database, options: AttachDesignOptions = {}): D
       const { choice, warning } = chooseJsonIndex(await docs.all(), req);
       if (warning && req.allowFallback === false) throw new RefugeError('no_usable_index', `${warning} allow_fallback is false.`);
       const result = choice ? await findWithJsonIndex(db, await design.views(), choice, req) : await db.find(plain);
-      return warning ? { ...result, warning } : result;
+      // CouchDB gives every warning that applies, one a line: the index named and not used first,
+      // then the full scan's (mango_cursor:maybe_add_warning).
+      return warning ? { ...result, warning: result.warning ? `${warning}\n${result.warning}` : warning } : result;
     },
     async explain(req) {
       const { choice, warning } = chooseJsonIndex(await docs.all(), req);

@@ -1,5 +1,5 @@
 // `_find` options as CouchDB's mango reads them: a sort answers only documents that have the sort
-// fields (and a json index on them serves it), `use_index` in each of its spellings, `allow_fallback`,
+// fields (and a json index on them serves it), `use_index` in each of its spellings, the warnings, `allow_fallback`,
 // and bodies with keys CouchDB does not know (refused, changing nothing).
 
 import { after, before, describe, test } from 'node:test';
@@ -64,6 +64,17 @@ describe('_find options, as CouchDB reads them', () => {
       assert.equal(r.status, 400, JSON.stringify(bad));
       assert.equal((r.body as { error: string }).error, 'invalid_index_name');
     }
+  });
+
+  test('an index named but not used, then a full scan: both warnings, one a line, as CouchDB joins them', async () => {
+    // Nothing but a full scan answers `$exists: false`, and the index on n cannot hold those documents.
+    const r = await find(url, { selector: { n: { $exists: false } }, use_index: 'byn' });
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(ids(r), ['c']);
+    assert.equal(
+      (r.body as FindAnswer).warning,
+      '_design/byn was not used because it does not contain a valid index for this query.\nNo matching index found, create an index to optimize query time.',
+    );
   });
 
   test('allow_fallback: false refuses a named index that cannot serve, and a query only a full scan answers', async () => {
