@@ -41,6 +41,10 @@ export type ErrorCode =
   /** A `POST /db/_index` of a type Mango does not know. */
   | 'invalid_index'
   | 'invalid_key'
+  /** A `POST /db/_index` option that must be a string (`type`, `name`, `ddoc`). */
+  | 'invalid_string'
+  /** A `POST /db/_index` naming a design document that holds views of another language. */
+  | 'invalid_ddoc_lang'
   | 'invalid_ok_or_false_value'
   | 'compilation_error'
   | 'query_parse_error'
@@ -124,6 +128,8 @@ const STATUS: Record<ErrorCode, number> = {
   invalid_index_name: 400,
   invalid_index: 400,
   invalid_key: 400,
+  invalid_string: 400,
+  invalid_ddoc_lang: 400,
   invalid_ok_or_false_value: 400,
   // A design document function that does not compile (CouchDB answers 400 compilation_error).
   compilation_error: 400,

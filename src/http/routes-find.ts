@@ -88,12 +88,16 @@ export function findRoutes(app: FastifyInstance, ctx: ServerContext): void {
     return { result: prepared.result, id: prepared.id, name: prepared.name };
   });
 
-  // Deletes one index: `/_index/{ddoc}/json/{name}`, the ddoc with or without `_design/`.
+  // Deletes one index: `/_index/{ddoc}/json/{name}`, the ddoc with or without `_design/`. Whatever
+  // is not there (the type, the design document, deleted or never made, the index) is CouchDB's
+  // one not_found "missing".
   const removeOne = async (req: FastifyRequest<{ Params: { db: string; ddoc: string; type: string; name: string } }>) => {
     const db = await dbOf(ctx, req);
     const { ddoc: ddocName, type, name } = req.params;
-    if (type !== 'json') throw new RefugeError('not_found', `${type} index ${name} not found`);
-    const ddoc = await db.get(ddocName.startsWith('_design/') ? ddocName : `_design/${ddocName}`);
+    if (type !== 'json') throw new RefugeError('not_found', 'missing');
+    const ddoc = await db.get(ddocName.startsWith('_design/') ? ddocName : `_design/${ddocName}`).catch((err) => {
+      throw isRefugeError(err, 'not_found') ? new RefugeError('not_found', 'missing') : err;
+    });
     await db.put(removeIndex(ddoc, name), { userCtx: req.user });
     return { ok: true };
   };
@@ -109,7 +113,15 @@ export function findRoutes(app: FastifyInstance, ctx: ServerContext): void {
   // POST {"docids": [...]}: deletes the indexes of these design documents, each on its own.
   app.post('/:db/_index/_bulk_delete', async (req) => {
     const db = await dbOf(ctx, req);
-    const ids = objectBody(req.body).docids;
+    const body = objectBody(req.body);
+    // mango_opts:validate_bulk_delete: `docids` and `w`, nothing else.
+    for (const key of Object.keys(body)) {
+      if (key !== 'docids' && key !== 'w') throw new RefugeError('invalid_key', `Invalid key ${key} for this request.`);
+    }
+    if (body.w !== undefined && !(Number.isSafeInteger(body.w) && (body.w as number) > 0)) {
+      throw new RefugeError('invalid_pos_integer', `${JSON.stringify(body.w)} is not an integer greater than zero`);
+    }
+    const ids = body.docids;
     if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string')) {
       throw new RefugeError('invalid_bulk_docs', `Bulk Delete requires an array of non-null docids. Docids: ${JSON.stringify(ids)}`);
     }

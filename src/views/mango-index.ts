@@ -9,7 +9,7 @@
 import { canonicalJson, type Doc } from '../documents/index.ts';
 import { RefugeError } from '../errors/index.ts';
 import { md5Hex } from '#platform/md5';
-import { normalizeSelector, selectorJson } from '../query/index.ts';
+import { normalizeSelector, parseSort, selectorJson } from '../query/index.ts';
 import { mangoFieldOrder } from './design-doc.ts';
 
 type Obj = Record<string, unknown>;
@@ -30,43 +30,49 @@ export interface ParsedIndexRequest {
 
 /** The keys a `POST /db/_index` body may have (CouchDB's mango_opts); any other is refused. */
 const INDEX_KEYS = new Set(['index', 'type', 'name', 'ddoc', 'w', 'partitioned']);
+/** The keys of a json index's definition (mango_idx_view's opts); `selector` is a text index's. */
+const DEF_KEYS = new Set(['fields', 'partial_filter_selector']);
 
-/** Validates a `POST /db/_index` body (json indexes only). */
+const invalidKey = (key: string) => new RefugeError('invalid_key', `Invalid key ${key} for this request.`);
+const shown = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
+
+/**
+ * Validates a `POST /db/_index` body (json indexes only), with CouchDB's error names and in its
+ * order (mango_opts:validate_idx_create, mango_idx:new, mango_idx_view:validate_new). Stricter in
+ * one place: an index on no fields (`"fields": []`, which CouchDB takes and which holds every
+ * document under the key `[]`) is refused.
+ */
 export function parseIndexRequest(body: unknown): ParsedIndexRequest {
   if (!isObj(body)) throw bad('Request body must be a JSON object');
-  for (const key of Object.keys(body)) {
-    if (!INDEX_KEYS.has(key)) throw new RefugeError('invalid_key', `Invalid key ${key} for this request.`);
+  for (const key of Object.keys(body)) if (!INDEX_KEYS.has(key)) throw invalidKey(key);
+  for (const key of ['type', 'name', 'ddoc'] as const) {
+    if (body[key] !== undefined && typeof body[key] !== 'string') throw new RefugeError('invalid_string', `Invalid string: ${JSON.stringify(body[key])}`);
   }
-  // CouchDB's error names (mango_opts, mango_idx): a text index wants the search service it lacks.
-  const type = body.type === undefined ? 'json' : body.type;
-  if (type === 'text') throw new RefugeError('unavailable', 'required index service unavailable: text indexes are served by full-text search (indexes in design documents)');
-  if (type !== 'json') throw new RefugeError('invalid_index', `Invalid type for index: ${JSON.stringify(type)}`);
+  if (body.w !== undefined && !(Number.isSafeInteger(body.w) && (body.w as number) > 0)) {
+    throw new RefugeError('invalid_pos_integer', `${JSON.stringify(body.w)} is not an integer greater than zero`);
+  }
   const index = body.index;
   if (index === undefined) throw new RefugeError('missing_required_key', 'Missing required key: index');
-  if (!isObj(index)) throw bad('Invalid index: must be a JSON object');
-  // CouchDB dropped `selector` inside an index for `partial_filter_selector`; it refuses the old name.
-  if (index.selector !== undefined) throw bad('`selector` is not an index option: use `partial_filter_selector`');
-  if (!Array.isArray(index.fields) || index.fields.length === 0) throw bad('Index fields must be a non-empty array');
-  const fields = index.fields.map((f): Record<string, 'asc' | 'desc'> => {
-    if (typeof f === 'string' && f !== '') return { [f]: 'asc' };
-    if (isObj(f) && Object.keys(f).length === 1) {
-      const [name, dir] = Object.entries(f)[0]!;
-      if (name !== '' && (dir === 'asc' || dir === 'desc')) return { [name]: dir };
-    }
-    throw bad(`Invalid sort field: ${JSON.stringify(f)}`);
-  });
-  const dirs = new Set(fields.map((f) => Object.values(f)[0]));
-  if (dirs.size > 1) throw new RefugeError('unsupported_mixed_sort', 'Sorts currently only support a single direction for all fields.');
-  const def: IndexDefinition = { fields };
+  // A text index wants the search service CouchDB may lack (Refuge's search lives in design documents).
+  const type = body.type ?? 'json';
+  if (type === 'text') throw new RefugeError('unavailable', 'required index service unavailable: text indexes are served by full-text search (indexes in design documents)');
+  if (type !== 'json') throw new RefugeError('invalid_index', `Invalid type for index: ${shown(type)}`);
+  if (!isObj(index)) throw new RefugeError('invalid_index', `JSON indexes must be an object, not: ${JSON.stringify(index)}`);
+  if (index.fields === undefined) throw new RefugeError('missing_required_key', 'Missing required key: fields');
+  // mango_sort's checks and errors: an array of names or {name: "asc"|"desc"}, one direction.
+  const sort = parseSort(index.fields);
+  if (sort.length === 0) throw bad('Index fields must be a non-empty array');
+  for (const key of Object.keys(index)) if (!DEF_KEYS.has(key)) throw invalidKey(key);
+  const def: IndexDefinition = { fields: sort.map((f) => ({ [f.field]: f.dir })) };
   if (index.partial_filter_selector !== undefined) {
     // Checked now, not at indexing time, and stored in CouchDB's normalized form.
     def.partial_filter_selector = selectorJson(normalizeSelector(index.partial_filter_selector));
   }
   const hash = md5Hex(canonicalJson(def));
-  const ddoc = body.ddoc === undefined ? hash : body.ddoc;
-  const name = body.name === undefined ? hash : body.name;
-  if (typeof ddoc !== 'string' || ddoc === '' || ddoc === '_design/') throw bad('Invalid ddoc name');
-  if (typeof name !== 'string' || name === '') throw bad('Invalid index name');
+  const ddoc = (body.ddoc as string | undefined) ?? hash;
+  const name = (body.name as string | undefined) ?? hash;
+  if (ddoc === '' || ddoc === '_design/') throw bad('Invalid ddoc name');
+  if (name === '') throw bad('Invalid index name');
   return { ddocId: ddoc.startsWith('_design/') ? ddoc : `_design/${ddoc}`, name, def };
 }
 
@@ -82,7 +88,10 @@ export function indexDdocId(body: unknown): string {
 export function prepareIndex(body: unknown, existing: Doc | undefined): { result: 'created' | 'exists'; id: string; name: string; doc?: Doc } {
   const req = parseIndexRequest(body);
   const base: Doc = existing && !existing._deleted ? structuredClone(existing) : { _id: req.ddocId, language: 'query', views: {} };
-  if ((base.language ?? 'javascript') !== 'query') throw bad(`${req.ddocId} is not a Mango index design document`);
+  // CouchDB adds an index only to a design document of its own language (mango_util:check_lang).
+  if (base.language !== 'query') {
+    throw new RefugeError('invalid_ddoc_lang', `Existing design doc has an invalid language: ${JSON.stringify(base.language ?? false)}`);
+  }
   const views = (isObj(base.views) ? base.views : {}) as Obj;
   const view = {
     map: {
@@ -145,11 +154,11 @@ export function indexDefinitionOf(view: unknown): IndexDefinition | undefined {
 
 /**
  * `DELETE /db/_index/{ddoc}/json/{name}`: the design document without the index, marked
- * `_deleted` when no view is left. not_found "Index not found" when it has no such index.
+ * `_deleted` when no view is left. CouchDB's not_found "missing" when it has no such index.
  */
 export function removeIndex(ddoc: Doc, name: string): Doc {
   const views = isObj(ddoc.views) ? { ...ddoc.views } : {};
-  if (ddoc.language !== 'query' || !isObj(views[name])) throw new RefugeError('not_found', 'Index not found');
+  if (ddoc.language !== 'query' || !indexDefinitionOf(views[name])) throw new RefugeError('not_found', 'missing');
   delete views[name];
   if (Object.keys(views).length === 0) return { _id: ddoc._id!, ...(ddoc._rev ? { _rev: ddoc._rev } : {}), _deleted: true };
   return { ...ddoc, views };

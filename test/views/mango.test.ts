@@ -51,7 +51,7 @@ describe('Mango json indexes', () => {
       def: { fields: [{ city: 'asc' }, { age: 'asc' }], partial_filter_selector: { active: { $eq: true } } },
     });
     assert.deepEqual(removeIndex({ ...created.doc!, _rev: '1-x' }, 'by-city-age'), { _id: '_design/people', _rev: '1-x', _deleted: true });
-    assert.throws(() => removeIndex(created.doc!, 'nope'), (e) => isRefugeError(e, 'not_found') && e.reason === 'Index not found');
+    assert.throws(() => removeIndex(created.doc!, 'nope'), (e) => isRefugeError(e, 'not_found') && e.reason === 'missing');
     assert.throws(() => prepareIndex({ index: { fields: [] } }, undefined), (e) => isRefugeError(e, 'bad_request'));
     assert.throws(() => prepareIndex({ index: { fields: ['a', { b: 'desc' }] } }, undefined), (e) => isRefugeError(e, 'unsupported_mixed_sort'));
   });
