@@ -5,7 +5,7 @@ import type { Database, Doc, FindRequest, FindResult } from '../documents/index.
 import { encodeBookmark, explainMrargs, explainOpts, placeAnchor, parseFindOptions, sortAnchor, sortPast, type IndexPlace } from '../documents/index.ts';
 import { RefugeError } from '../errors/index.ts';
 import { hasSortFields, matchSelector, normalizeFindSelector, parseSort, projectFields, requiresField, sortKeyOf, type Selector } from '../query/index.ts';
-import { indexDefinitionOf, rangeFor, WHOLE_INDEX, type IndexDefinition, type ViewGroup, type ViewIndexes } from '../views/index.ts';
+import { indexDefinitionOf, isConstantField, rangeFor, WHOLE_INDEX, type IndexDefinition, type ViewGroup, type ViewIndexes } from '../views/index.ts';
 
 export interface MangoFindRequest extends FindRequest {
   /** CouchDB's `use_index`: "ddoc" or ["ddoc", "name"]. */
@@ -104,7 +104,7 @@ export function chooseJsonIndex(ddocs: readonly Doc[], req: MangoFindRequest): {
     if (ix.partial || !usable(ix, selector, sortFields)) continue;
     // An index the selector does not narrow still serves a sort on its leading fields, whole (CouchDB
     // picks it: it holds every document that has the sort fields, and only those are answered).
-    const range = rangeFor(selector, ix.fields) ?? (sortFields.size > 0 && indexOrder(ix, parseSort(req.sort)) !== undefined ? WHOLE_INDEX : undefined);
+    const range = rangeFor(selector, ix.fields) ?? (sortFields.size > 0 && indexOrder(ix, parseSort(req.sort), selector) !== undefined ? WHOLE_INDEX : undefined);
     if (!range) continue;
     const prefix = prefixLength(ix, selector);
     if (!best || prefix > best.prefix || (prefix === best.prefix && ix.fields.length < best.ix.fields.length)) best = { ix, range, prefix };
@@ -121,7 +121,7 @@ export function chooseJsonIndex(ddocs: readonly Doc[], req: MangoFindRequest): {
 
 /** CouchDB's `_explain` answer for a query a json index serves. */
 export function explainJsonIndex(dbName: string, choice: JsonIndexChoice, req: MangoFindRequest) {
-  const { limit, skip, sort } = parseFindOptions(req); // refuses what find would refuse
+  const { selector, limit, skip, sort } = parseFindOptions(req); // refuses what find would refuse
   return {
     dbname: dbName,
     index: { ddoc: choice.ix.ddocId, name: choice.ix.name, type: 'json', partitioned: false, def: choice.ix.def },
@@ -132,7 +132,7 @@ export function explainJsonIndex(dbName: string, choice: JsonIndexChoice, req: M
     skip,
     fields: req.fields ?? 'all_fields',
     // The range is read in view-key order; its bounds stay encoded (`range`), not restated as keys.
-    mrargs: explainMrargs({}, indexOrder(choice.ix, sort) === 'desc', req),
+    mrargs: explainMrargs({}, indexOrder(choice.ix, sort, selector) === 'desc', req),
     covering: false,
     range: choice.range,
   };
@@ -140,12 +140,15 @@ export function explainJsonIndex(dbName: string, choice: JsonIndexChoice, req: M
 
 /**
  * The direction to read the index in when its order is the answer's: no sort, or a sort on its
- * leading fields, all ascending or all descending. Rows then come as CouchDB reads them: in the
- * index's collation, equal keys by the index's further fields, then by document id (or all of it
- * reversed). Undefined when the answer must be sorted whole.
+ * leading fields, all ascending or all descending, past leading fields the selector fixes to one
+ * value (CouchDB's can_use_sort: an index on [type, date] reads {type: "post"} in date order). Rows
+ * then come as CouchDB reads them: in the index's collation, equal keys by the index's further
+ * fields, then by document id (or all of it reversed). Undefined when the answer must be sorted whole.
  */
-function indexOrder(ix: JsonIndex, sort: ReadonlyArray<{ field: string; dir: string }>): 'asc' | 'desc' | undefined {
-  if (!sort.every((s, i) => ix.fields[i] === s.field)) return undefined;
+function indexOrder(ix: JsonIndex, sort: ReadonlyArray<{ field: string; dir: string }>, selector: Selector): 'asc' | 'desc' | undefined {
+  let from = 0;
+  while (sort.length > 0 && from < ix.fields.length && ix.fields[from] !== sort[0]!.field && isConstantField(selector, ix.fields[from]!)) from++;
+  if (!sort.every((s, i) => ix.fields[from + i] === s.field)) return undefined;
   return sort[0]?.dir === 'desc' ? 'desc' : 'asc';
 }
 
@@ -167,7 +170,7 @@ export function findWithJsonIndex(db: Database, views: ViewIndexes, choice: Json
 async function readJsonIndex(db: Database, group: ViewGroup, choice: JsonIndexChoice, req: MangoFindRequest, parsed: ReturnType<typeof parseFindOptions>, started: number): Promise<FindResult> {
   const { ix, range } = choice;
   const { selector, sort, fields, skip, limit, bookmark } = parsed;
-  const order = indexOrder(ix, sort);
+  const order = indexOrder(ix, sort, selector);
   const streaming = order !== undefined;
   // In the index's order, the read starts past the bookmark's row; sorted in memory, every match
   // is read, sorted, and those up to the bookmark's are passed over.

@@ -76,6 +76,11 @@ function upperOf(prefix: string, v: unknown, inclusive: boolean): string {
   return prefix + encodeKey(v) + (inclusive ? PAST : '');
 }
 
+/** Whether the selector fixes `field` to one value: `$eq` in its top-level AND (CouchDB's is_constant_field). */
+export function isConstantField(selector: Selector, field: string): boolean {
+  return boundsOf(selector, field).hasEq;
+}
+
 /** What the top-level AND of the selector says about one field. */
 function boundsOf(sel: Selector, field: string): FieldBounds {
   const out: FieldBounds = { hasEq: false };

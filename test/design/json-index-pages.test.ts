@@ -1,5 +1,5 @@
 // `_find` over a json index reads only what a page needs when the index's order is the answer's
-// (no sort, or a sort on its leading fields, read backwards when descending), across the index's
+// (no sort, or a sort on its leading fields past those the selector fixes, read backwards when descending), across the index's
 // storage pages, and bookmarks walk the whole answer in order; other sorts read the whole range.
 
 import { after, before, describe, test } from 'node:test';
@@ -73,6 +73,30 @@ describe('_find over a json index, page by page', () => {
     const byOther = await find({ selector: { n: { $gte: 0 } }, use_index: 'by-n', sort: [{ other: 'asc' }], limit: 3, fields: ['_id', 'other'], execution_stats: true });
     assert.deepEqual(byOther.docs.map((d) => d.other), [0, 0, 0]);
     assert.equal(byOther.execution_stats!.total_keys_examined, N);
+  });
+
+  test("a sort past leading fields the selector fixes reads the index in its order (CouchDB's can_use_sort)", async () => {
+    const index = await request(`${url}/_index`, { method: 'POST', body: { index: { fields: ['other', 'n'] }, ddoc: 'by-other-n', name: 'other-n' } });
+    assert.equal(index.status, 200, index.text);
+    // other = 3 fixed: the index's order there is n's, then the id's.
+    const expected = ORDER.filter((x) => Number(x.slice(1)) % 7 === 3);
+    const query = { selector: { other: 3 }, sort: ['n'], fields: ['_id'] };
+    const explained = await request(`${url}/_explain`, { method: 'POST', body: query });
+    assert.equal(explained.body.index.name, 'other-n');
+    const first = await find({ ...query, limit: 20, execution_stats: true });
+    assert.deepEqual(first.docs.map((d) => d._id), expected.slice(0, 20));
+    assert.ok(first.execution_stats!.total_keys_examined < expected.length, `read ${first.execution_stats!.total_keys_examined} of ${expected.length} keys for 20 rows`);
+    const desc = await find({ ...query, sort: [{ n: 'desc' }], limit: 3 });
+    assert.deepEqual(desc.docs.map((d) => d._id), expected.slice(-3).reverse());
+    const seen: string[] = [];
+    let bookmark: string | undefined;
+    for (let pages = 0; pages < 10; pages++) {
+      const page = await find({ ...query, limit: 50, ...(bookmark && { bookmark }) });
+      if (page.docs.length === 0) break;
+      seen.push(...page.docs.map((d) => d._id));
+      bookmark = page.bookmark;
+    }
+    assert.deepEqual(seen, expected);
   });
 });
 
