@@ -85,8 +85,9 @@ function prefixLength(ix: JsonIndex, selector: Selector): number {
  * The json index `req` should use, and CouchDB's warning when `use_index` named one that cannot
  * serve it. A usable index (see `usable`) named by `use_index` is used, over its whole key range if
  * the selector does not narrow its first field; partial indexes only when named, as in CouchDB.
- * Otherwise CouchDB's planner: among usable indexes whose first field the selector narrows, the
- * longest narrowed prefix, then the fewest fields, then the first by design doc id and name.
+ * Otherwise CouchDB's planner: among usable indexes whose first field the selector narrows, one
+ * that gives the sort's order, the longest narrowed prefix, then the fewest fields, then the first
+ * by design doc id and name.
  */
 export function chooseJsonIndex(ddocs: readonly Doc[], req: MangoFindRequest): { choice?: JsonIndexChoice; warning?: string } {
   if (req.selector === undefined) throw new RefugeError('missing_required_key', 'Missing required key: selector');
@@ -99,15 +100,19 @@ export function chooseJsonIndex(ddocs: readonly Doc[], req: MangoFindRequest): {
     const named = all.find((ix) => ix.ddocId === want.ddoc && (want.name === undefined || ix.name === want.name) && usable(ix, selector, sortFields));
     if (named) return { choice: { ix: named, range: rangeFor(selector, named.fields) ?? WHOLE_INDEX } };
   }
-  let best: { ix: JsonIndex; range: JsonIndexChoice['range']; prefix: number } | undefined;
+  const sort = parseSort(req.sort);
+  let best: { ix: JsonIndex; range: JsonIndexChoice['range']; prefix: number; sorts: boolean } | undefined;
   for (const ix of all) {
     if (ix.partial || !usable(ix, selector, sortFields)) continue;
+    const sorts = sort.length > 0 && indexOrder(ix, sort, selector) !== undefined;
     // An index the selector does not narrow still serves a sort on its leading fields, whole (CouchDB
     // picks it: it holds every document that has the sort fields, and only those are answered).
-    const range = rangeFor(selector, ix.fields) ?? (sortFields.size > 0 && indexOrder(ix, parseSort(req.sort), selector) !== undefined ? WHOLE_INDEX : undefined);
+    const range = rangeFor(selector, ix.fields) ?? (sorts ? WHOLE_INDEX : undefined);
     if (!range) continue;
     const prefix = prefixLength(ix, selector);
-    if (!best || prefix > best.prefix || (prefix === best.prefix && ix.fields.length < best.ix.fields.length)) best = { ix, range, prefix };
+    // One in the sort's order first: CouchDB does not use an index that cannot give it (can_use_sort).
+    const better = !best || (sorts !== best.sorts ? sorts : prefix !== best.prefix ? prefix > best.prefix : ix.fields.length < best.ix.fields.length);
+    if (better) best = { ix, range, prefix, sorts };
   }
   const choice = best && { ix: best.ix, range: best.range };
   if (!want) return choice ? { choice } : {};
