@@ -2,7 +2,7 @@
 // chosen when `use_index` names one or one fits the selector; otherwise the path index answers.
 // Index rows only narrow the candidates; every document is checked against the whole selector.
 import type { Database, Doc, FindRequest, FindResult } from '../documents/index.ts';
-import { encodeBookmark, explainMrargs, explainOpts, placeAnchor, parseFindOptions, sortAnchor, sortPast, type IndexPlace } from '../documents/index.ts';
+import { encodeBookmark, explainMrargs, explainOpts, findWarnings, placeAnchor, parseFindOptions, sortAnchor, sortPast, type IndexPlace } from '../documents/index.ts';
 import { RefugeError } from '../errors/index.ts';
 import { hasSortFields, matchSelector, normalizeFindSelector, parseSort, projectFields, requiresField, sortKeyOf, type Selector } from '../query/index.ts';
 import { indexDefinitionOf, isConstantField, rangeFor, WHOLE_INDEX, type IndexDefinition, type ViewGroup, type ViewIndexes } from '../views/index.ts';
@@ -184,24 +184,35 @@ async function readJsonIndex(db: Database, group: ViewGroup, choice: JsonIndexCh
   let matched: Doc[] = [];
   const places = new Map<string, IndexPlace>();
   const seen = new Set<string>();
+  const wanted = streaming ? skip + limit : Infinity;
+  // Rows and documents are counted as CouchDB reads them, one by one up to the last a streamed page
+  // needs: those fetched ahead in its chunk were not examined (execution_stats, the scan warning).
   let keys = 0;
   let docs = 0;
-  let pending: string[] = [];
-  const check = async (ids: string[]) => {
-    docs += ids.length;
-    const res = await db.allDocs({ keys: ids, includeDocs: true, conflicts: req.conflicts === true });
-    for (const r of res.rows) if (r.doc && matchSelector(r.doc, selector as Selector) && hasSortFields(sort, r.doc)) matched.push(r.doc as Doc);
+  let keysAtEnd: number | undefined;
+  let pending: Array<{ id: string; keys: number }> = [];
+  const check = async (batch: Array<{ id: string; keys: number }>) => {
+    const res = await db.allDocs({ keys: batch.map((p) => p.id), includeDocs: true, conflicts: req.conflicts === true });
+    for (let i = 0; i < res.rows.length; i++) {
+      if (matched.length >= wanted) {
+        keysAtEnd ??= batch[i]!.keys - 1;
+        return;
+      }
+      docs++;
+      const doc = res.rows[i]!.doc;
+      if (doc && matchSelector(doc, selector as Selector) && hasSortFields(sort, doc)) matched.push(doc as Doc);
+    }
   };
   for await (const row of group.scanRows(ix.name, range, order === 'desc', { after: indexFrom?.[1] })) {
     keys++;
     if (seen.has(row.id) || row.id.startsWith('_design/')) continue;
     seen.add(row.id);
     if (streaming) places.set(row.id, [0, row.suffix, row.id]);
-    pending.push(row.id);
+    pending.push({ id: row.id, keys });
     if (pending.length < (streaming ? CHUNK : 500)) continue;
     await check(pending);
     pending = [];
-    if (streaming && matched.length >= skip + limit) break;
+    if (matched.length >= wanted) break;
   }
   if (pending.length > 0) await check(pending);
   // Read in the answer's order, the rows keep it: the index's collation (strings as CouchDB's ICU
@@ -216,8 +227,10 @@ async function readJsonIndex(db: Database, group: ViewGroup, choice: JsonIndexCh
   const bookmarkOut = encodeBookmark(lastPlace, bookmark);
   const page = rows.map((d) => projectFields(d as Record<string, unknown>, fields) as Doc);
   const result: FindResult = { docs: page, bookmark: bookmarkOut };
+  const warning = findWarnings(false, docs, page.length);
+  if (warning) result.warning = warning;
   if (req.executionStats) {
-    result.executionStats = { totalKeysExamined: keys, totalDocsExamined: docs, resultsReturned: page.length, executionTimeMs: performance.now() - started };
+    result.executionStats = { totalKeysExamined: keysAtEnd ?? keys, totalDocsExamined: docs, resultsReturned: page.length, executionTimeMs: performance.now() - started };
   }
   return result;
 }

@@ -26,6 +26,7 @@ import { decodeHead, decodeRecord } from './doc-record.ts';
 import { DOC, docKey, INDEX } from './keys.ts';
 import { scanPostings } from './posting-scan.ts';
 import { compareIndexPlaces, decodeBookmark, encodeBookmark, placeAnchor, sortAnchor, sortPast, type Bookmark, type IndexPlace, type PlaceKind } from './find-bookmark.ts';
+import { findWarnings } from './find-warnings.ts';
 import { buildDoc } from './reads.ts';
 import type { Doc } from './types.ts';
 
@@ -225,7 +226,8 @@ export async function executeFind(
   const last = page.length === 0 ? undefined : inMemorySort ? { sort: sortKeyOf(sort, page[page.length - 1]) } : { kind: placeKind, at: places[lastAt]! };
   const docs = parsed.fields ? page.map((d) => projectFields(d, parsed.fields) as Doc) : page;
   const result: FindResult = { docs, bookmark: encodeBookmark(last, bookmark) };
-  if (!plan.scan) result.warning = 'No matching index found, create an index to optimize query time.';
+  const warning = findWarnings(!plan.scan, stats.docs, docs.length);
+  if (warning) result.warning = warning;
   if (opts.executionStats) {
     result.executionStats = {
       totalKeysExamined: stats.keys,

@@ -77,6 +77,32 @@ describe('_find options, as CouchDB reads them', () => {
     );
   });
 
+  test('more than ten documents examined per result returned: CouchDB\'s scan warning, after the full scan\'s', async () => {
+    const db = `${server.url}/ratio`;
+    assert.equal((await request(db, { method: 'PUT' })).status, 201);
+    const docs = Array.from({ length: 30 }, (_, i) => ({ _id: `r${String(i).padStart(2, '0')}`, n: i, kind: i === 7 ? 'rare' : 'common' }));
+    assert.equal((await request(`${db}/_bulk_docs`, { method: 'POST', body: { docs } })).status, 201);
+    assert.equal((await request(`${db}/_index`, { method: 'POST', body: { index: { fields: ['n'] }, ddoc: 'byn', name: 'n' } })).status, 200);
+    const scanWarning = 'The number of documents examined is high in proportion to the number of results returned. Consider adding a more specific index to improve this.';
+    const noIndex = 'No matching index found, create an index to optimize query time.';
+    const warningOf = async (body: Record<string, unknown>) => ((await find(db, body)).body as FindAnswer).warning;
+    // A full scan (no index serves an `$or`) reading 30 documents for one.
+    assert.equal(await warningOf({ selector: { $or: [{ kind: 'rare' }, { n: -1 }] } }), `${noIndex}\n${scanWarning}`);
+    // The json index on n reads all 30 to find the one of this kind.
+    assert.equal(await warningOf({ selector: { n: { $gte: 0 }, kind: 'rare' }, use_index: 'byn' }), scanWarning);
+    // None found by a scan of more than ten is the same.
+    assert.equal(await warningOf({ selector: { n: { $gte: 0 }, kind: 'none' }, use_index: 'byn' }), scanWarning);
+    // Read for what it answers: nothing to warn about.
+    assert.equal(await warningOf({ selector: { kind: 'rare' } }), undefined);
+    assert.equal(await warningOf({ selector: { n: { $gte: 0 } }, use_index: 'byn' }), undefined);
+    // A page of 5 in the index's order examined 5 documents, not the chunk read ahead for them.
+    const page = (await find(db, { selector: { n: { $gte: 0 } }, use_index: 'byn', limit: 5, execution_stats: true })).body as FindAnswer & {
+      execution_stats: { total_keys_examined: number; total_docs_examined: number; results_returned: number };
+    };
+    assert.equal(page.warning, undefined);
+    assert.deepEqual([page.execution_stats.total_keys_examined, page.execution_stats.total_docs_examined, page.execution_stats.results_returned], [5, 5, 5]);
+  });
+
   test('allow_fallback: false refuses a named index that cannot serve, and a query only a full scan answers', async () => {
     const unusable = await find(url, { selector: { m: 1 }, use_index: 'nonexistent', allow_fallback: false });
     assert.equal(unusable.status, 400, unusable.text);
