@@ -1,18 +1,17 @@
 // `_find` over Mango json indexes (design documents with `language: "query"`, built as views):
 // chosen when `use_index` names one or one fits the selector; otherwise the path index answers.
 // Index rows only narrow the candidates; every document is checked against the whole selector.
-import type { Database, Doc, FindRequest, FindResult } from '../documents/index.ts';
-import { encodeBookmark, explainMrargs, explainOpts, findWarnings, placeAnchor, parseFindOptions, sortAnchor, sortPast, type IndexPlace } from '../documents/index.ts';
+import type { Database, Doc, ExplainRequest, FindResult } from '../documents/index.ts';
+import { encodeBookmark, explainMrargs, explainOpts, explainSelector, findWarnings, placeAnchor, parseFindOptions, readsStale, sortAnchor, sortPast, type IndexPlace } from '../documents/index.ts';
 import { RefugeError } from '../errors/index.ts';
 import { hasSortFields, matchSelector, normalizeFindSelector, parseSort, projectFields, requiresField, sortKeyOf, type Selector } from '../query/index.ts';
 import { indexDefinitionOf, isConstantField, rangeFor, WHOLE_INDEX, type IndexDefinition, type ViewGroup, type ViewIndexes } from '../views/index.ts';
 
-export interface MangoFindRequest extends FindRequest {
-  /** CouchDB's `use_index`: "ddoc" or ["ddoc", "name"]. */
-  useIndex?: unknown;
-  /** CouchDB's `update`: false reads a json index as it stands, without bringing it up to date first. */
-  update?: boolean;
-}
+/**
+ * A find with CouchDB's `use_index` ("ddoc" or ["ddoc", "name"]) and `update` (false, or `stale:
+ * "ok"`, reads a json index as it stands, without bringing it up to date first).
+ */
+export type MangoFindRequest = ExplainRequest;
 
 interface JsonIndex {
   ddocId: string;
@@ -126,16 +125,17 @@ export function chooseJsonIndex(ddocs: readonly Doc[], req: MangoFindRequest): {
 
 /** CouchDB's `_explain` answer for a query a json index serves. */
 export function explainJsonIndex(dbName: string, choice: JsonIndexChoice, req: MangoFindRequest) {
-  const { selector, limit, skip, sort } = parseFindOptions(req); // refuses what find would refuse
+  const parsed = parseFindOptions(req); // refuses what find would refuse
+  const { selector, limit, skip, sort } = parsed;
   return {
     dbname: dbName,
     index: { ddoc: choice.ix.ddocId, name: choice.ix.name, type: 'json', partitioned: false, def: choice.ix.def },
     partitioned: false,
-    selector: req.selector,
-    opts: explainOpts(req, limit, skip),
+    selector: explainSelector(req.selector),
+    opts: explainOpts(req, parsed),
     limit,
     skip,
-    fields: req.fields ?? 'all_fields',
+    fields: parsed.fields ?? 'all_fields',
     // The range is read in view-key order; its bounds stay encoded (`range`), not restated as keys.
     mrargs: explainMrargs({}, indexOrder(choice.ix, sort, selector) === 'desc', req),
     covering: false,
@@ -169,7 +169,7 @@ export function findWithJsonIndex(db: Database, views: ViewIndexes, choice: Json
   const parsed = parseFindOptions(req);
   const started = performance.now();
   // The group stays open for the whole read, even if its design document is edited meanwhile.
-  return views.withGroup(choice.ix.ddocId, req.update === false ? 'false' : 'true', (group) => readJsonIndex(db, group, choice, req, parsed, started));
+  return views.withGroup(choice.ix.ddocId, readsStale(req) ? 'false' : 'true', (group) => readJsonIndex(db, group, choice, req, parsed, started));
 }
 
 async function readJsonIndex(db: Database, group: ViewGroup, choice: JsonIndexChoice, req: MangoFindRequest, parsed: ReturnType<typeof parseFindOptions>, started: number): Promise<FindResult> {

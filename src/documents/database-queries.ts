@@ -8,7 +8,7 @@ import { changeChunks, checkChangesOptions, readChanges, type ChangesFilter, typ
 import type { DbState } from './core.ts';
 import { snapshotChunks, type ChangesListing } from './listings.ts';
 import { DatabaseWrites } from './database-writes.ts';
-import { explainFind } from './explain.ts';
+import { explainFind, type ExplainRequest } from './explain.ts';
 import { executeFind, parseFind, pathQuery, type FindRequest, type FindResult, type PathIndexState, type PathQuery, type PathQueryRow } from './find.ts';
 import { liveChanges } from './subscription.ts';
 import type { ChangeRow, ChangesOptions, ChangesResult, SubscribeOptions } from './types.ts';
@@ -134,7 +134,7 @@ export abstract class DatabaseQueries extends DatabaseWrites {
   }
 
   /** Mango `_explain`: which index scan `find` would use, and why. */
-  async explain(request: FindRequest & { useIndex?: unknown; update?: boolean }): Promise<ReturnType<typeof explainFind>> {
+  async explain(request: ExplainRequest): Promise<ReturnType<typeof explainFind>> {
     this.check();
     return explainFind(this.core.name, parseFind(request, this.pathIndexState(), this.core.state.docCount), request);
   }

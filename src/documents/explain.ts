@@ -1,31 +1,63 @@
 // Mango's `_explain` answer, in CouchDB's wire shape (snake_case, as the HTTP API returns it): the
 // index a query would use, the options it would run with, and the view arguments (`mrargs`).
 
-import { scanBounds, type IndexScan } from '../query/index.ts';
+import { normalizeSelector, scanBounds, selectorJson, type IndexScan, type SortField } from '../query/index.ts';
 import type { FindRequest, ParsedFind } from './find.ts';
 
-/** The request options as CouchDB echoes them under `opts`. */
-export function explainOpts(req: FindRequest & { useIndex?: unknown; update?: boolean }, limit: number, skip: number) {
-  const useIndex = req.useIndex;
+/**
+ * The options of a `_find` that change nothing on one node but that `_explain` echoes as given
+ * (CouchDB's `r`, `stale`, `stable`), beside the index named and `update`.
+ */
+export interface ExplainRequest extends FindRequest {
+  useIndex?: unknown;
+  update?: boolean;
+  r?: number;
+  stale?: 'ok' | false;
+  stable?: boolean;
+}
+
+/** Whether the request reads an index as it stands: `update: false`, or `stale: "ok"` (which CouchDB reads as that and `stable`). */
+export function readsStale(req: { update?: boolean; stale?: 'ok' | false }): boolean {
+  return req.update === false || req.stale === 'ok';
+}
+
+/** `use_index` as CouchDB validates it (mango_opts): a string split once at "/", "_design/" dropped. */
+function useIndexList(useIndex: unknown): unknown[] {
+  if (typeof useIndex !== 'string') return Array.isArray(useIndex) ? useIndex : [];
+  const slash = useIndex.indexOf('/');
+  if (slash < 0) return [useIndex];
+  const [head, rest] = [useIndex.slice(0, slash), useIndex.slice(slash + 1)];
+  return head === '_design' ? [rest] : [head, rest];
+}
+
+/** The selector as CouchDB echoes it: normalized (implicit `$and` and `$eq` spelled out), `{}` for none. */
+export function explainSelector(selector: unknown): unknown {
+  const json = selectorJson(normalizeSelector(selector)) as Record<string, unknown>;
+  return Array.isArray(json.$and) && json.$and.length === 0 ? {} : json;
+}
+
+/** The request options as CouchDB echoes them under `opts`, validated (mango_opts:validate_find). */
+export function explainOpts(req: ExplainRequest, parsed: { limit: number; skip: number; sort: readonly SortField[]; fields: string[] | undefined }) {
   return {
-    use_index: typeof useIndex === 'string' ? [useIndex] : Array.isArray(useIndex) ? useIndex : [],
-    bookmark: req.bookmark ?? 'nil',
-    limit,
-    skip,
-    sort: req.sort ?? {},
-    fields: req.fields ?? 'all_fields',
+    use_index: useIndexList(req.useIndex),
+    bookmark: req.bookmark || 'nil',
+    limit: parsed.limit,
+    skip: parsed.skip,
+    sort: Object.fromEntries(parsed.sort.map((f) => [f.field, f.dir])),
+    fields: parsed.fields ?? 'all_fields',
     partition: '',
-    r: 1,
+    r: req.r ?? 1,
     conflicts: req.conflicts === true,
-    stale: false,
+    stale: req.stale ?? false,
     update: req.update !== false,
-    stable: false,
+    stable: req.stable === true,
     execution_stats: req.executionStats === true,
+    allow_fallback: req.allowFallback !== false,
   };
 }
 
 /** View arguments as CouchDB reports them; keys only where the scan states them as values. */
-export function explainMrargs(keys: { start?: unknown; end?: unknown }, descending: boolean, req: FindRequest & { update?: boolean }) {
+export function explainMrargs(keys: { start?: unknown; end?: unknown }, descending: boolean, req: ExplainRequest) {
   return {
     include_docs: true,
     view_type: 'map',
@@ -34,8 +66,8 @@ export function explainMrargs(keys: { start?: unknown; end?: unknown }, descendi
     ...('start' in keys && { start_key: keys.start }),
     ...('end' in keys && { end_key: keys.end }),
     direction: descending ? 'rev' : 'fwd',
-    stable: false,
-    update: req.update !== false,
+    stable: req.stable === true || req.stale === 'ok',
+    update: !readsStale(req),
     conflicts: req.conflicts === true,
   };
 }
@@ -56,7 +88,7 @@ function scanKeys(scan: IndexScan | null): { start?: unknown; end?: unknown } {
 const ALL_DOCS = { ddoc: null, name: '_all_docs', type: 'special', partitioned: false, def: { fields: [{ _id: 'asc' }] } };
 
 /** `_explain` for a query the path index (or, without a usable clause, `_all_docs`) serves. */
-export function explainFind(dbName: string, parsed: ParsedFind, req: FindRequest & { useIndex?: unknown; update?: boolean }) {
+export function explainFind(dbName: string, parsed: ParsedFind, req: ExplainRequest) {
   const { scan, sortedByIndex, reason } = parsed.plan;
   const descending = sortedByIndex && parsed.sort[0]?.dir === 'desc';
   const pathIndex = scan && { ddoc: null, name: '_path_index', type: 'path', partitioned: false, def: { path: scan.path, scan } };
@@ -64,8 +96,8 @@ export function explainFind(dbName: string, parsed: ParsedFind, req: FindRequest
     dbname: dbName,
     index: pathIndex ?? ALL_DOCS,
     partitioned: false,
-    selector: req.selector,
-    opts: explainOpts(req, parsed.limit, parsed.skip),
+    selector: explainSelector(req.selector),
+    opts: explainOpts(req, parsed),
     limit: parsed.limit,
     skip: parsed.skip,
     fields: parsed.fields ?? 'all_fields',

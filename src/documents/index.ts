@@ -10,7 +10,7 @@ export type { CompactionTask } from './compaction.ts';
 export { parseFindOptions } from './find.ts';
 export { findWarnings } from './find-warnings.ts';
 export { compareIndexPlaces, encodeBookmark, placeAnchor, sortAnchor, sortPast, type Bookmark, type IndexPlace } from './find-bookmark.ts';
-export { explainMrargs, explainOpts } from './explain.ts';
+export { explainMrargs, explainOpts, explainSelector, readsStale, type ExplainRequest } from './explain.ts';
 export {
   compareLeaves,
   conflicts,

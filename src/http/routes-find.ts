@@ -4,7 +4,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { RefugeError, isRefugeError } from '../errors/index.ts';
 import { indexDdocId, listIndexes, prepareIndex, removeIndex } from '../views/index.ts';
-import type { FindRequest } from '../documents/index.ts';
+import type { MangoFindRequest } from '../design/index.ts';
 import { dbOf, type ServerContext } from './context.ts';
 import { objectBody, type Query } from './params.ts';
 import { findWire } from './wire.ts';
@@ -33,7 +33,7 @@ function checkWireOptions(body: Record<string, unknown>): void {
   }
 }
 
-function findRequest(body: Record<string, unknown>): FindRequest {
+function findRequest(body: Record<string, unknown>): MangoFindRequest {
   checkWireOptions(body);
   return {
     selector: body.selector,
@@ -45,6 +45,12 @@ function findRequest(body: Record<string, unknown>): FindRequest {
     conflicts: body.conflicts as boolean | undefined,
     executionStats: body.execution_stats === true,
     allowFallback: body.allow_fallback as boolean | undefined,
+    useIndex: body.use_index,
+    update: body.update as boolean | undefined,
+    // Nothing to wait for or agree on with one node, but `_explain` echoes them as CouchDB does.
+    r: body.r as number | undefined,
+    stale: body.stale === 'ok' ? 'ok' : body.stale === undefined ? undefined : false,
+    stable: body.stable as boolean | undefined,
   };
 }
 
@@ -56,12 +62,12 @@ export function findRoutes(app: FastifyInstance, ctx: ServerContext): void {
 
   app.post('/:db/_find', async (req) => {
     const body = objectBody(req.body);
-    return findWire(await (await design(req)).find({ ...findRequest(body), useIndex: body.use_index, update: body.stale === 'ok' ? false : (body.update as boolean | undefined) }));
+    return findWire(await (await design(req)).find(findRequest(body)));
   });
 
   app.post('/:db/_explain', async (req) => {
     const body = objectBody(req.body);
-    return (await design(req)).explain({ ...findRequest(body), useIndex: body.use_index });
+    return (await design(req)).explain(findRequest(body));
   });
 
   // The automatic path index is not listed: clients count and walk this list as CouchDB answers it

@@ -103,6 +103,23 @@ describe('_find options, as CouchDB reads them', () => {
     assert.deepEqual([page.execution_stats.total_keys_examined, page.execution_stats.total_docs_examined, page.execution_stats.results_returned], [5, 5, 5]);
   });
 
+  test('_explain echoes the selector normalized and the options as CouchDB validated them', async () => {
+    const body = { selector: { n: 2, m: { $gt: 0 } }, use_index: 'byn/n', sort: ['n'], fields: [], r: 2, stale: 'ok', stable: true, conflicts: true, bookmark: '' };
+    const r = await request(`${url}/_explain`, { method: 'POST', body });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.body.index.name, 'n');
+    assert.deepEqual(r.body.selector, { $and: [{ n: { $eq: 2 } }, { m: { $gt: 0 } }] });
+    assert.deepEqual(r.body.opts, {
+      use_index: ['byn', 'n'], bookmark: 'nil', limit: 25, skip: 0, sort: { n: 'asc' }, fields: 'all_fields', partition: '',
+      r: 2, conflicts: true, stale: 'ok', update: true, stable: true, execution_stats: false, allow_fallback: true,
+    });
+    assert.equal(r.body.fields, 'all_fields');
+    // stale: "ok" reads the index as it stands, and stably.
+    assert.deepEqual([r.body.mrargs.update, r.body.mrargs.stable, r.body.mrargs.conflicts], [false, true, true]);
+    const plainExplained = await request(`${plain}/_explain`, { method: 'POST', body: { selector: {}, use_index: '_design/a/b' } });
+    assert.deepEqual([plainExplained.body.selector, plainExplained.body.opts.use_index], [{}, ['a/b']]);
+  });
+
   test('allow_fallback: false refuses a named index that cannot serve, and a query only a full scan answers', async () => {
     const unusable = await find(url, { selector: { m: 1 }, use_index: 'nonexistent', allow_fallback: false });
     assert.equal(unusable.status, 400, unusable.text);
