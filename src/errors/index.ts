@@ -29,6 +29,8 @@ export type ErrorCode =
   | 'invalid_sort_field'
   | 'unsupported_mixed_sort'
   | 'invalid_fields'
+  /** One element of a Mango `fields` that is no string. */
+  | 'invalid_field'
   | 'invalid_bookmark'
   | 'missing_required_key'
   | 'invalid_non_neg_integer'
@@ -116,6 +118,7 @@ const STATUS: Record<ErrorCode, number> = {
   invalid_sort_field: 400,
   unsupported_mixed_sort: 400,
   invalid_fields: 400,
+  invalid_field: 400,
   invalid_bookmark: 400,
   missing_required_key: 400,
   invalid_non_neg_integer: 400,

@@ -3,13 +3,18 @@
 import { RefugeError } from '../errors/index.ts';
 import { getField, parseField, setField } from './field-path.ts';
 
-/** Validates `fields`; undefined or [] means the whole document (null is refused, as in CouchDB). */
+/**
+ * Validates `fields`; undefined or [] means the whole document (null is refused, as in CouchDB).
+ * CouchDB's two errors (mango_fields:new): invalid_fields for what is no array, invalid_field for
+ * an element that is no string (CouchDB takes an object there, then fails the query with a 500).
+ */
 export function parseFields(fields: unknown): string[] | undefined {
   if (fields === undefined) return undefined;
-  if (!Array.isArray(fields) || !fields.every((f) => typeof f === 'string')) {
-    throw new RefugeError('invalid_fields', `Fields must be an array of strings, not: ${JSON.stringify(fields)}`);
+  if (!Array.isArray(fields)) throw new RefugeError('invalid_fields', `Fields must be an array of strings, not: ${JSON.stringify(fields)}`);
+  for (const f of fields) {
+    if (typeof f !== 'string') throw new RefugeError('invalid_field', `Invalid JSON for field spec: ${JSON.stringify(f)}`);
+    parseField(f);
   }
-  for (const f of fields) parseField(f);
   return fields.length === 0 ? undefined : fields;
 }
 

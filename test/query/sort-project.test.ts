@@ -72,7 +72,9 @@ describe('projectFields: CouchDB mango_fields:extract', () => {
     assert.equal(parseFields([]), undefined);
     assert.deepEqual(parseFields(['a']), ['a']);
     rejects(() => parseFields('a'), 'Fields must be an array of strings, not: "a"', 'invalid_fields');
-    rejects(() => parseFields([1]), 'Fields must be an array of strings, not: [1]', 'invalid_fields');
+    // CouchDB names a bad element apart (mango_fields: invalid_field_json).
+    rejects(() => parseFields([1]), 'Invalid JSON for field spec: 1', 'invalid_field');
+    rejects(() => parseFields(['a', {}]), 'Invalid JSON for field spec: {}', 'invalid_field');
     rejects(() => parseFields(null), 'Fields must be an array of strings, not: null', 'invalid_fields');
   });
 });
