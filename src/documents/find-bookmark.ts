@@ -81,9 +81,12 @@ export function decodeBookmark(b: unknown): Bookmark {
   throw invalid(raw);
 }
 
-/** The bookmark of a page ending at `last` (or, for an empty page, the one it was asked with). */
+/**
+ * The bookmark of a page ending at `last`; an empty page hands back the one it was asked with, or
+ * CouchDB's "nil" when it was asked with none (mango_json_bookmark:create).
+ */
 export function encodeBookmark(last: { sort: SortKey } | { kind: PlaceKind; at: IndexPlace } | undefined, asked: Bookmark): string {
-  if (last === undefined) return asked.raw ?? btoa(JSON.stringify({ o: asked.offset }));
+  if (last === undefined) return asked.raw ?? 'nil';
   const json = 'sort' in last ? { s: last.sort } : { [KIND_TAG[last.kind]]: last.at };
   // UTF-8 first: btoa takes only Latin-1, and sort values and ids are any text.
   return encodeBase64(new TextEncoder().encode(JSON.stringify(json)));

@@ -120,6 +120,23 @@ describe('_find options, as CouchDB reads them', () => {
     assert.deepEqual([plainExplained.body.selector, plainExplained.body.opts.use_index], [{}, ['a/b']]);
   });
 
+  test('an empty page hands back its bookmark, "nil" when it was asked with none, as CouchDB', async () => {
+    const bookmarkOf = async (db: string, body: Record<string, unknown>) => {
+      const r = await find(db, body);
+      assert.equal(r.status, 200, r.text);
+      assert.deepEqual(ids(r), []);
+      return (r.body as { bookmark: string }).bookmark;
+    };
+    // Through the json index on n, the path index and a full scan.
+    for (const selector of [{ n: 99 }, { m: 99 }, { n: { $exists: false }, m: 99 }]) {
+      assert.equal(await bookmarkOf(url, { selector }), 'nil', JSON.stringify(selector));
+      assert.equal(await bookmarkOf(url, { selector, bookmark: 'nil' }), 'nil', JSON.stringify(selector));
+    }
+    const first = await find(url, { selector: { n: { $gte: 0 } }, limit: 10 });
+    const last = (first.body as { bookmark: string }).bookmark;
+    assert.equal(await bookmarkOf(url, { selector: { n: { $gte: 0 } }, bookmark: last }), last);
+  });
+
   test('allow_fallback: false refuses a named index that cannot serve, and a query only a full scan answers', async () => {
     const unusable = await find(url, { selector: { m: 1 }, use_index: 'nonexistent', allow_fallback: false });
     assert.equal(unusable.status, 400, unusable.text);
