@@ -111,9 +111,12 @@ function parseOne(name: string, raw: unknown, where: string, ddoc: Record<string
 }
 
 /** The search indexes of a design document by name (empty when it defines none). */
-export function searchDefinitions(ddoc: { _id?: unknown; indexes?: unknown }): Map<string, SearchDefinition> {
+export function searchDefinitions(ddoc: { _id?: unknown; indexes?: unknown; language?: unknown }): Map<string, SearchDefinition> {
   const out = new Map<string, SearchDefinition>();
-  if (ddoc.indexes === undefined) return out;
+  // A Mango design document's `indexes` are its text indexes (`_index` of type "text", which CouchDB
+  // serves with Clouseau): stored as CouchDB stores them, so the database replicates whole, and
+  // never search indexes here (as in a CouchDB without Clouseau, nothing lists or serves them).
+  if (ddoc.indexes === undefined || ddoc.language === 'query') return out;
   const id = String(ddoc._id ?? '_design/?');
   if (!ddoc.indexes || typeof ddoc.indexes !== 'object' || Array.isArray(ddoc.indexes)) {
     throw new RefugeError('invalid_design_doc', `${id}: "indexes" must be an object`);

@@ -1,10 +1,11 @@
 // Json index design documents as CouchDB writes them (a replicated one, or one PUT by hand): listed,
 // chosen and recognised as CouchDB does, and fields whose names JavaScript reorders (integer-like)
-// kept in the index's order by every reader, through PouchDB's pouchdb-find as a client would.
+// kept in the index's order by every reader, through PouchDB's pouchdb-find as a client would; a
+// Mango text index's design document is stored and replicated as CouchDB stores it.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PouchDB, type Pouch } from '../http/pouchdb.ts';
+import { localPouch, PouchDB, type Pouch } from '../http/pouchdb.ts';
 import { request, startTestServer, type TestServer } from '../http/server.ts';
 
 describe('json index design documents, as CouchDB writes and reads them', () => {
@@ -61,6 +62,35 @@ describe('json index design documents, as CouchDB writes and reads them', () => 
     const explained = await db.explain({ selector: { b: 1 }, use_index: 'couch2' });
     assert.deepEqual(explained.index.def, def);
     assert.deepEqual(ids(await db.find({ selector: { b: 1 }, use_index: 'couch2' })), ['d4', 'd7']);
+  });
+
+  test("a Mango text index's design document replicates in and is stored as it is, served by nothing", async () => {
+    // What CouchDB (with Clouseau) writes for POST _index {"index": {}, "type": "text", "ddoc": "txt"}.
+    const textDdoc = {
+      _id: '_design/txt',
+      language: 'query',
+      indexes: {
+        ti: {
+          index: { default_analyzer: 'keyword', default_field: {}, selector: {}, fields: 'all_fields', index_array_lengths: true },
+          analyzer: { name: 'perfield', default: 'keyword', fields: { $default: 'standard' } },
+        },
+      },
+    };
+    const { Local, cleanup } = await localPouch();
+    const local = new Local('with-text-index');
+    try {
+      await local.put(textDdoc);
+      const res = await local.replicate.to(db);
+      assert.deepEqual([res.ok, res.docs_written, res.doc_write_failures], [true, 1, 0]);
+    } finally {
+      await local.close();
+      await cleanup();
+    }
+    const stored = await db.get('_design/txt');
+    assert.deepEqual(stored.indexes, textDdoc.indexes);
+    // As a CouchDB without Clouseau: not listed, and _find answers as before.
+    assert.ok(!(await db.getIndexes()).indexes.some((i: { ddoc: string | null }) => i.ddoc === '_design/txt'));
+    assert.deepEqual(ids(await db.find({ selector: { n: 3 }, fields: ['_id'] })), ['d3']);
   });
 
   test('an index on ["b", "1"] keeps that order for its planner, its listing and its explanation', async () => {
