@@ -3,7 +3,7 @@
 
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { RefugeError, isRefugeError } from '../errors/index.ts';
-import { indexDdocId, listIndexes, prepareIndex, removeIndex } from '../views/index.ts';
+import { indexDdocId, listIndexes, prepareIndex, removeAllIndexes, removeIndex } from '../views/index.ts';
 import type { MangoFindRequest } from '../design/index.ts';
 import { dbOf, type ServerContext } from './context.ts';
 import { objectBody, type Query } from './params.ts';
@@ -116,7 +116,8 @@ export function findRoutes(app: FastifyInstance, ctx: ServerContext): void {
     app.route({ method: others('DELETE'), url, handler: only('DELETE') });
   }
 
-  // POST {"docids": [...]}: deletes the indexes of these design documents, each on its own.
+  // POST {"docids": [...]}: deletes the json indexes of these design documents, each on its own (the
+  // design document goes with its last index, unless it holds more: a text index's `indexes`).
   app.post('/:db/_index/_bulk_delete', async (req) => {
     const db = await dbOf(ctx, req);
     const body = objectBody(req.body);
@@ -136,9 +137,7 @@ export function findRoutes(app: FastifyInstance, ctx: ServerContext): void {
     for (const given of ids as string[]) {
       const id = given.startsWith('_design/') ? given : `_design/${given}`;
       try {
-        const ddoc = await db.get(id);
-        if (ddoc.language !== 'query') throw new RefugeError('not_found', 'missing');
-        await db.remove(id, ddoc._rev!, { userCtx: req.user });
+        await db.put(removeAllIndexes(await db.get(id)), { userCtx: req.user });
         success.push({ id, ok: true });
       } catch (err) {
         fail.push({ id, error: isRefugeError(err) ? err.code : 'internal' });

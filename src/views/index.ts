@@ -15,5 +15,5 @@ export { parseViewParams, parseViewRequest } from './query-params.ts';
 export { ViewIndexes, DEFAULT_VIEW_ROOT, type ViewIndexesOptions, type ViewIndexInfo } from './manager.ts';
 export { dbFetcher } from './db-fetcher.ts';
 export { viewCleanup, storedSignatures } from './cleanup.ts';
-export { parseIndexRequest, indexDdocId, prepareIndex, listIndexes, removeIndex, indexDefinitionOf, type IndexDefinition, type IndexListing } from './mango-index.ts';
+export { parseIndexRequest, indexDdocId, prepareIndex, listIndexes, removeIndex, removeAllIndexes, indexDefinitionOf, type IndexDefinition, type IndexListing } from './mango-index.ts';
 export { isConstantField, rangeFor, WHOLE_INDEX, type IndexRange } from './mango-range.ts';

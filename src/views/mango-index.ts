@@ -153,13 +153,32 @@ export function indexDefinitionOf(view: unknown): IndexDefinition | undefined {
 }
 
 /**
- * `DELETE /db/_index/{ddoc}/json/{name}`: the design document without the index, marked
- * `_deleted` when no view is left. CouchDB's not_found "missing" when it has no such index.
+ * `DELETE /db/_index/{ddoc}/json/{name}`: the design document without the index. CouchDB's
+ * not_found "missing" when it has no such index.
  */
 export function removeIndex(ddoc: Doc, name: string): Doc {
   const views = isObj(ddoc.views) ? { ...ddoc.views } : {};
   if (ddoc.language !== 'query' || !indexDefinitionOf(views[name])) throw new RefugeError('not_found', 'missing');
   delete views[name];
-  if (Object.keys(views).length === 0) return { _id: ddoc._id!, ...(ddoc._rev ? { _rev: ddoc._rev } : {}), _deleted: true };
-  return { ...ddoc, views };
+  return withViews(ddoc, views);
+}
+
+/** `_index/_bulk_delete` of a design document: it without any of its json indexes; not_found when it has none. */
+export function removeAllIndexes(ddoc: Doc): Doc {
+  const views = isObj(ddoc.views) ? ddoc.views : {};
+  const names = ddoc.language === 'query' ? Object.keys(views).filter((n) => indexDefinitionOf(views[n])) : [];
+  if (names.length === 0) throw new RefugeError('not_found', 'missing');
+  return withViews(ddoc, Object.fromEntries(Object.entries(views).filter(([n]) => !names.includes(n))));
+}
+
+/**
+ * The design document with these views. With the last one CouchDB drops `views` and `options`, and
+ * deletes the design document only when nothing but its language is left (mango_idx_view:remove,
+ * mango_idx:delete): what else it holds (a text index's `indexes`) keeps it.
+ */
+function withViews(ddoc: Doc, views: Obj): Doc {
+  if (Object.keys(views).length > 0) return { ...ddoc, views };
+  const { views: _views, options: _options, ...rest } = ddoc;
+  if (Object.keys(rest).every((k) => k.startsWith('_') || k === 'language')) return { _id: ddoc._id!, ...(ddoc._rev ? { _rev: ddoc._rev } : {}), _deleted: true };
+  return rest;
 }

@@ -93,6 +93,26 @@ describe('json index design documents, as CouchDB writes and reads them', () => 
     assert.deepEqual(ids(await db.find({ selector: { n: 3 }, fields: ['_id'] })), ['d3']);
   });
 
+  test('deleting the last json index of a design document that holds a text index keeps the text index', async () => {
+    const indexes = { ti: { index: { fields: 'all_fields' }, analyzer: 'keyword' } };
+    for (const ddoc of ['both1', 'both2']) {
+      await db.put({ _id: `_design/${ddoc}`, language: 'query', indexes });
+      assert.equal((await db.createIndex({ index: { fields: ['n'] }, ddoc, name: 'n' })).result, 'created');
+    }
+    // One by DELETE (PouchDB's deleteIndex), one by _bulk_delete: the views go, the rest stays.
+    await db.deleteIndex({ ddoc: '_design/both1', name: 'n', type: 'json' });
+    const bulk = await request(`${server.url}/ddocs/_index/_bulk_delete`, { method: 'POST', body: { docids: ['both2'] } });
+    assert.deepEqual(bulk.body, { success: [{ id: '_design/both2', ok: true }], fail: [] });
+    for (const ddoc of ['both1', 'both2']) {
+      const { _id, _rev, ...rest } = await db.get(`_design/${ddoc}`);
+      assert.deepEqual(rest, { language: 'query', indexes }, ddoc);
+    }
+    // Now without a json index: nothing for either to delete.
+    const again = await request(`${server.url}/ddocs/_index/_bulk_delete`, { method: 'POST', body: { docids: ['both2'] } });
+    assert.deepEqual(again.body, { success: [], fail: [{ id: '_design/both2', error: 'not_found' }] });
+    assert.equal((await request(`${server.url}/ddocs/_index/both1/json/n`, { method: 'DELETE' })).status, 404);
+  });
+
   test('an index on ["b", "1"] keeps that order for its planner, its listing and its explanation', async () => {
     // JavaScript lists the integer-like "1" before "b" in the map's `fields` object.
     const made = await db.createIndex({ index: { fields: ['b', '1'] }, ddoc: 'b1', name: 'b1' });
