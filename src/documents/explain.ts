@@ -85,7 +85,8 @@ function scanKeys(scan: IndexScan | null): { start?: unknown; end?: unknown } {
   }
 }
 
-const ALL_DOCS = { ddoc: null, name: '_all_docs', type: 'special', partitioned: false, def: { fields: [{ _id: 'asc' }] } };
+// As CouchDB shows it (mango_idx_special:to_json), and as `_index` lists it: no `partitioned`.
+const ALL_DOCS = { ddoc: null, name: '_all_docs', type: 'special', def: { fields: [{ _id: 'asc' }] } };
 
 /** `_explain` for a query the path index (or, without a usable clause, `_all_docs`) serves. */
 export function explainFind(dbName: string, parsed: ParsedFind, req: ExplainRequest) {

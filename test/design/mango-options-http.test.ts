@@ -118,6 +118,8 @@ describe('_find options, as CouchDB reads them', () => {
     assert.deepEqual([r.body.mrargs.update, r.body.mrargs.stable, r.body.mrargs.conflicts], [false, true, true]);
     const plainExplained = await request(`${plain}/_explain`, { method: 'POST', body: { selector: {}, use_index: '_design/a/b' } });
     assert.deepEqual([plainExplained.body.selector, plainExplained.body.opts.use_index], [{}, ['a/b']]);
+    // _all_docs, named as _index lists it.
+    assert.deepEqual(plainExplained.body.index, (await request(`${plain}/_index`)).body.indexes[0]);
   });
 
   test('an empty page hands back its bookmark, "nil" when it was asked with none, as CouchDB', async () => {
