@@ -41,7 +41,8 @@ const FOREIGN = '\u0000';
 function keysParam(value: unknown): string[] | undefined {
   if (value === undefined) return undefined;
   if (!Array.isArray(value)) throw new RefugeError('bad_request', '`keys` body member must be an array.');
-  return value.map((k) => (typeof k === 'string' ? k : FOREIGN + JSON.stringify(k)));
+  // A string key starting with the mark travels marked too (no document has such an id either).
+  return value.map((k) => (typeof k === 'string' && !k.startsWith(FOREIGN) ? k : FOREIGN + JSON.stringify(k)));
 }
 
 function foreignKeysRestored<R extends { rows: Array<{ key: unknown }> }>(result: R): R {

@@ -121,6 +121,10 @@ describe('CouchDB API shapes', () => {
     const mixed = await request(`${db}/_all_docs`, { method: 'POST', body: { keys: [1, 'a', null, { k: 2 }] } });
     assert.deepEqual(mixed.body.rows.map((r: any) => [r.key, r.error ?? r.id]), [[1, 'not_found'], ['a', 'a'], [null, 'not_found'], [{ k: 2 }, 'not_found']]);
     assert.deepEqual((await request(`${db}/_all_docs?limit=1`, { method: 'POST', body: { keys: [1, 2] } })).body.rows, [{ key: 1, error: 'not_found' }]);
+    // Keys starting with NUL (the mark non-string keys travel with) come back as sent.
+    const nul = await request(`${db}/_all_docs`, { method: 'POST', body: { keys: ['\u0000', '\u00001'] } });
+    assert.equal(nul.status, 200);
+    assert.deepEqual(nul.body.rows, [{ key: '\u0000', error: 'not_found' }, { key: '\u00001', error: 'not_found' }]);
     // Several queries at once.
     const many = await request(`${db}/_all_docs/queries`, { method: 'POST', body: { queries: [{ keys: ['b'] }, { limit: 2, skip: 1 }, { startkey: 'b', include_docs: true }] } });
     assert.equal(many.status, 200);
