@@ -129,7 +129,8 @@ for (const tells of ['instance', 'log'] as const) {
   });
 }
 
-test('over HTTP: a source deleted and created again behind the old position is replicated from its start', async (t) => {
+/** Two servers, the source's database `a` holding old0..old4 and the target's `b` empty. */
+async function twoServers(t: Cleanup): Promise<{ src: { url: string }; tgt: { url: string } }> {
   const src = await startTestServer();
   t.after(src.close);
   const tgt = await startTestServer();
@@ -137,6 +138,11 @@ test('over HTTP: a source deleted and created again behind the old position is r
   await request(`${src.url}/a`, { method: 'PUT' });
   await request(`${tgt.url}/b`, { method: 'PUT' });
   await request(`${src.url}/a/_bulk_docs`, { method: 'POST', body: { docs: docs('old', 5) } });
+  return { src, tgt };
+}
+
+test('over HTTP: a source deleted and created again behind the old position is replicated from its start', async (t) => {
+  const { src, tgt } = await twoServers(t);
   // The new database's feed answers nothing after seq 5. Calls to the source wait while it is
   // missing: a replication that finds it missing fails (not_found), not what this test is about.
   let made = () => {};
@@ -226,13 +232,7 @@ test('restarts are bounded: a target whose instance changes at every checkpoint 
 });
 
 test('over HTTP: a target database deleted and created again is filled again (instance_start_time)', async (t) => {
-  const src = await startTestServer();
-  t.after(src.close);
-  const tgt = await startTestServer();
-  t.after(tgt.close);
-  await request(`${src.url}/a`, { method: 'PUT' });
-  await request(`${tgt.url}/b`, { method: 'PUT' });
-  await request(`${src.url}/a/_bulk_docs`, { method: 'POST', body: { docs: docs('old', 5) } });
+  const { src, tgt } = await twoServers(t);
   const rep = replicate(new HttpPeer(`${src.url}/a`), new HttpPeer(`${tgt.url}/b`), { continuous: true });
   try {
     await checkpointAt(rep, 5);
