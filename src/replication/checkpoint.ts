@@ -204,6 +204,12 @@ export class Checkpointer {
       // A source the replication may only read may also refuse this; its writes are not ours.
       if (side === 'target' || !refused(err)) throw err;
     }
+    this.checkInstance(side, now);
+  }
+
+  /** Refuses to go on when `side` now tells another instance than at the session's start. */
+  private checkInstance(side: 'source' | 'target', now: string | undefined): void {
+    const then = this.instances[side];
     if (now === undefined || then === undefined || now === then) return;
     if (side === 'source') this.sourceReplaced = true;
     throw new RefugeError('checkpoint_commit_failure', `the ${side} database was deleted and created again (instance_start_time ${then}, now ${now})`);
@@ -219,11 +225,7 @@ export class Checkpointer {
    */
   async checkSource(signal?: AbortSignal): Promise<void> {
     const then = this.instances.source;
-    const now = then === undefined ? undefined : (await this.source.info({ signal })).instanceStartTime;
-    if (now !== undefined && now !== then) {
-      this.sourceReplaced = true;
-      throw new RefugeError('checkpoint_commit_failure', `the source database was deleted and created again (instance_start_time ${then}, now ${now})`);
-    }
+    if (then !== undefined) this.checkInstance('source', (await this.source.info({ signal })).instanceStartTime);
     if ((then === undefined || then === '0') && this.sourceWritable && this.revs.source !== undefined) {
       if ((await this.source.getLocal(this.docId, { signal })) !== undefined) return;
       this.sourceReplaced = true;
