@@ -1,7 +1,9 @@
 // JSON over HTTP to one CouchDB-compatible database: credentials taken out of the URL (fetch refuses
 // them there), per-request timeouts, and failures mapped onto RefugeError codes.
 
+import { defaultTransport } from '#platform/http-transport';
 import { RefugeError, isErrorCode, isRefugeError, type ErrorCode } from '../errors/index.ts';
+import { fetchTransport, type HttpTransport, type TransportAnswer } from '../platform/http-transport.ts';
 import { timeoutSignal } from './retry.ts';
 
 export interface HttpClientOptions {
@@ -11,7 +13,7 @@ export interface HttpClientOptions {
   auth?: { username: string; password: string };
   /** Per-request timeout in ms (default 60 s); long-polls add their own wait on top. */
   timeoutMs?: number;
-  /** The fetch to use (default the global one: undici in Node, the browser's otherwise). */
+  /** A fetch to send requests with (default: undici's `request` in Node, the global fetch elsewhere). */
   fetch?: typeof fetch;
   /**
    * The largest answer read (default 256 MiB): a peer that sends more gets a `too_large` error
@@ -117,7 +119,7 @@ export class HttpClient {
   readonly url: string;
   private readonly headers: Record<string, string>;
   private readonly timeoutMs: number;
-  private readonly fetchFn: typeof fetch;
+  private readonly transport: HttpTransport;
   private readonly maxAnswerBytes: number;
 
   constructor(url: string | URL, options: HttpClientOptions = {}) {
@@ -139,7 +141,7 @@ export class HttpClient {
     parsed.hash = '';
     this.url = parsed.href.replace(/\/+$/, '');
     this.timeoutMs = options.timeoutMs ?? 60_000;
-    this.fetchFn = options.fetch ?? globalThis.fetch.bind(globalThis);
+    this.transport = options.fetch ? fetchTransport(options.fetch) : defaultTransport;
     this.maxAnswerBytes = options.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES;
   }
 
@@ -155,9 +157,10 @@ export class HttpClient {
     const what = `${method} ${href}`;
     const timer = timeoutSignal(req.signal, this.timeoutMs + (req.extraTimeoutMs ?? 0));
     try {
-      let res: Response;
+      let res: TransportAnswer;
       try {
-        res = await this.fetchFn(href, {
+        res = await this.transport({
+          url: href,
           method,
           headers,
           body: req.body === undefined ? undefined : JSON.stringify(req.body),
@@ -234,29 +237,25 @@ function quietWait(ms: number): QuietWait {
 }
 
 /**
- * The body as text, the request's timer restarted at every chunk: a long answer that keeps coming
- * (a batch of large attachments on a slow link) is not cut off, a silent one still is.
+ * The answer's body as text, the request's timer restarted at every chunk: a long answer that
+ * keeps coming (a batch of large attachments on a slow link) is not cut off, a silent one still
+ * is. `signal` (the request's: cancelled, or its time up) ends the read itself, not only the
+ * request: an answer whose body stalls after its headers must not hold a cancelled replication for
+ * ever, whether or not the transport errors its body then.
  */
-/**
- * The answer's body as text. `signal` (the request's: cancelled, or its time up) ends the read
- * itself, not only the fetch: an answer whose body stalls after its headers must not hold a
- * cancelled replication for ever, whether or not the fetch implementation errors its body then.
- */
-async function readText(res: Response, signal: AbortSignal, touch: () => void, maxBytes: number, wait?: QuietWait): Promise<{ text: string; heartbeats: boolean }> {
-  if (!res.body) return { text: await res.text(), heartbeats: false };
+async function readText(res: TransportAnswer, signal: AbortSignal, touch: () => void, maxBytes: number, wait?: QuietWait): Promise<{ text: string; heartbeats: boolean }> {
   const decoder = new TextDecoder();
   let text = '';
   let heartbeats = false;
   let bytes = 0;
-  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
-  const giveUp = () => void reader.cancel().catch(() => undefined);
+  const giveUp = () => res.cancel();
   wait?.signal.addEventListener('abort', giveUp, { once: true });
   signal.addEventListener('abort', giveUp, { once: true });
   let finished = false;
   try {
     for (;;) {
       if (signal.aborted) throw signal.reason ?? new RefugeError('unavailable', 'the request was aborted');
-      const { value: chunk, done } = await reader.read();
+      const { value: chunk, done } = await res.chunks.next();
       if (signal.aborted) throw signal.reason ?? new RefugeError('unavailable', 'the request was aborted');
       if (done) {
         finished = true;
@@ -278,8 +277,7 @@ async function readText(res: Response, signal: AbortSignal, touch: () => void, m
     wait?.signal.removeEventListener('abort', giveUp);
     signal.removeEventListener('abort', giveUp);
     // Leaving early (too large, given up) cancels the body: the rest is never read.
-    if (!finished) await reader.cancel().catch(() => undefined);
-    reader.releaseLock();
+    if (!finished) res.cancel();
   }
   return { text: text + decoder.decode(), heartbeats };
 }

@@ -126,3 +126,35 @@ test('credentials with a raw % in the URL are a bad request, without the secret 
   assert.equal(new HttpClient('http://u:50%25off@127.0.0.1:9/db').url, 'http://127.0.0.1:9/db');
   assert.equal(new HttpClient('http://u:50%off@127.0.0.1:9/db', { auth: { username: 'u', password: '50%off' } }).url, 'http://127.0.0.1:9/db');
 });
+
+test('redirects are followed as fetch follows them, and credentials stay with their origin', async (t) => {
+  const seen: Array<{ url: string | undefined; method: string | undefined; auth: string | undefined }> = [];
+  const other = await serve((req, res) => {
+    seen.push({ url: req.url, method: req.method, auth: req.headers.authorization });
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end('{"elsewhere":true}');
+  });
+  t.after(other.close);
+  const s = await serve((req, res) => {
+    seen.push({ url: req.url, method: req.method, auth: req.headers.authorization });
+    if (req.url?.startsWith('/db/moved')) return void res.writeHead(307, { location: '/db/here' }).end();
+    if (req.url?.startsWith('/db/away')) return void res.writeHead(302, { location: `${other.url}/there` }).end();
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ at: req.url, method: req.method }));
+    });
+  });
+  t.after(s.close);
+  const client = new HttpClient(s.url.replace('http://', 'http://u:p@'), { timeoutMs: 5000 });
+  // 307 keeps the method and its body.
+  const moved = await client.request({ method: 'POST', path: 'moved', body: { a: 1 } });
+  assert.deepEqual(moved.body, { at: '/db/here', method: 'POST' });
+  assert.equal(seen[1]!.auth, seen[0]!.auth);
+  assert.ok(seen[0]!.auth?.startsWith('Basic '));
+  seen.length = 0;
+  const away = await client.request({ path: 'away' });
+  assert.deepEqual(away.body, { elsewhere: true });
+  assert.equal(seen[1]!.url, '/db/there');
+  assert.equal(seen[1]!.auth, undefined, 'no credentials to another origin');
+});

@@ -1,0 +1,27 @@
+// Node's default HTTP transport for the replicator: undici's `request` over one keep-alive pool.
+// It skips fetch's WHATWG layers (Request/Response objects, web streams): reading a 100k-doc
+// changes feed in 500-row pages took about a third less CPU than through fetch.
+import { Agent, interceptors, request, type Dispatcher } from 'undici';
+import type { HttpTransport } from './http-transport.ts';
+
+// Created on first use: a process that never replicates over HTTP opens no pool.
+let pool: Dispatcher | undefined;
+
+export const defaultTransport: HttpTransport = async (req) => {
+  // As fetch does, a redirect is followed rather than answered (a CouchDB moved behind a proxy);
+  // credentials are not carried to another origin.
+  pool ??= new Agent({ keepAliveTimeout: 10_000 }).compose(interceptors.redirect({ maxRedirections: 20 }));
+  const res = await request(req.url, {
+    method: req.method as Dispatcher.HttpMethod,
+    headers: req.headers,
+    body: req.body,
+    signal: req.signal,
+    dispatcher: pool,
+  });
+  const body = res.body;
+  return {
+    status: res.statusCode,
+    chunks: body[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>,
+    cancel: () => void body.destroy(),
+  };
+};
