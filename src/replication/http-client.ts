@@ -4,7 +4,7 @@
 import { defaultTransport } from '#platform/http-transport';
 import { RefugeError, isErrorCode, isRefugeError, type ErrorCode } from '../errors/index.ts';
 import { fetchTransport, type HttpTransport, type TransportAnswer } from '../platform/http-transport.ts';
-import { timeoutSignal } from './retry.ts';
+import { timeoutSignal, type TimeoutSignal } from './retry.ts';
 
 export interface HttpClientOptions {
   /** Extra headers on every request (e.g. a bearer token). */
@@ -46,6 +46,15 @@ export interface HttpRequest {
    * for a change however long it takes; an answer already flowing is never cut.
    */
   waitMs?: number;
+}
+
+/** A request sent, its answer's status come and its body still to read (HttpClient.open). */
+export interface OpenRequest {
+  res: TransportAnswer;
+  /** The request's timer: the reader touches it at each chunk and clears it when done. */
+  timer: TimeoutSignal;
+  /** `METHOD url`, for messages. */
+  what: string;
 }
 
 export interface HttpResponse {
@@ -120,7 +129,7 @@ export class HttpClient {
   private readonly headers: Record<string, string>;
   private readonly timeoutMs: number;
   private readonly transport: HttpTransport;
-  private readonly maxAnswerBytes: number;
+  readonly maxAnswerBytes: number;
 
   constructor(url: string | URL, options: HttpClientOptions = {}) {
     let parsed: URL;
@@ -145,7 +154,11 @@ export class HttpClient {
     this.maxAnswerBytes = options.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES;
   }
 
-  async request(req: HttpRequest): Promise<HttpResponse> {
+  /**
+   * Sends `req` and answers once its status has come: the caller reads the body and then clears
+   * `timer` (request and stream.ts).
+   */
+  async open(req: HttpRequest): Promise<OpenRequest> {
     const method = req.method ?? 'GET';
     let href = req.path ? `${this.url}/${req.path}` : this.url;
     const params = new URLSearchParams();
@@ -157,19 +170,24 @@ export class HttpClient {
     const what = `${method} ${href}`;
     const timer = timeoutSignal(req.signal, this.timeoutMs + (req.extraTimeoutMs ?? 0));
     try {
-      let res: TransportAnswer;
-      try {
-        res = await this.transport({
-          url: href,
-          method,
-          headers,
-          body: req.body === undefined ? undefined : JSON.stringify(req.body),
-          signal: timer.signal,
-        });
-      } catch (err) {
-        if (req.signal?.aborted) throw err;
-        throw new RefugeError('unavailable', `${what}: ${describe(err, timer.signal)}`, { cause: err });
-      }
+      const res = await this.transport({
+        url: href,
+        method,
+        headers,
+        body: req.body === undefined ? undefined : JSON.stringify(req.body),
+        signal: timer.signal,
+      });
+      return { res, timer, what };
+    } catch (err) {
+      timer.clear();
+      if (req.signal?.aborted) throw err;
+      throw new RefugeError('unavailable', `${what}: ${describeFailure(err, timer.signal)}`, { cause: err });
+    }
+  }
+
+  async request(req: HttpRequest): Promise<HttpResponse> {
+    const { res, timer, what } = await this.open(req);
+    try {
       if (req.idleMs !== undefined) timer.touch(req.idleMs);
       let text: string;
       let heartbeats: boolean;
@@ -179,7 +197,7 @@ export class HttpClient {
       } catch (err) {
         if (wait?.over && !req.signal?.aborted) return { status: res.status, body: undefined, heartbeats: true, quiet: true };
         if (req.signal?.aborted || isRefugeError(err, 'too_large')) throw err;
-        throw new RefugeError('unavailable', `${what}: connection lost reading the answer (${describe(err, timer.signal)})`, { cause: err });
+        throw new RefugeError('unavailable', `${what}: connection lost reading the answer (${describeFailure(err, timer.signal)})`, { cause: err });
       }
       let body: unknown;
       try {
@@ -282,7 +300,7 @@ async function readText(res: TransportAnswer, signal: AbortSignal, touch: () => 
   return { text: text + decoder.decode(), heartbeats };
 }
 
-function describe(err: unknown, signal: AbortSignal): string {
+export function describeFailure(err: unknown, signal: AbortSignal): string {
   if (signal.aborted && signal.reason instanceof RefugeError) return signal.reason.reason;
   const cause = (err as { cause?: { code?: string; message?: string } })?.cause;
   const message = err instanceof Error ? err.message : String(err);

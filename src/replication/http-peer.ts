@@ -4,11 +4,10 @@
 import type { BulkGetRequest, BulkGetResult, Doc, RevsDiffEntry } from '../documents/index.ts';
 import { RefugeError, isRefugeError } from '../errors/index.ts';
 import { HttpClient, docPath, type HttpClientOptions } from './http-client.ts';
+import { ChangeRows, changesFeed, changesQuery, heartbeatFor } from './http-changes.ts';
 import {
-  attachmentBytesOf,
   type CallOptions,
   type PeerCapabilities,
-  type PeerChangeRow,
   type PeerChanges,
   type PeerChangesRequest,
   type PeerInfo,
@@ -28,8 +27,6 @@ type Wire = Record<string, unknown>;
 /** Statuses with which servers without _bulk_get answer it (CouchDB 1.x, some proxies). */
 const NO_BULK_GET = new Set([400, 404, 405, 501]);
 
-/** The heartbeat asked of a long-poll waiting `timeoutMs`: a few beats per wait, 5 s at most. */
-const heartbeatFor = (timeoutMs: number) => Math.max(100, Math.min(5_000, Math.round(timeoutMs / 3)));
 /** How much longer than its `timeout` a long-poll is given before the wait is ended here. */
 const LONGPOLL_GRACE_MS = 1_000;
 /** Beats that may go missing before a long-poll's link counts as dead. */
@@ -46,11 +43,13 @@ export class HttpPeer implements ReplicationPeer {
    * ever given the full time.
    */
   private heartbeats = false;
+  private readonly rows: ChangeRows;
 
   constructor(url: string | URL, options: HttpPeerOptions = {}) {
     this.client = new HttpClient(url, options);
     this.capabilities = { bulkGet: true, selector: true, longpoll: true, changesDocs: true, ...options.capabilities };
     this.fallbackConcurrency = options.fallbackConcurrency ?? 8;
+    this.rows = new ChangeRows(this.client.url, () => (this.capabilities.changesDocs = false));
   }
 
   identity(): Promise<string> {
@@ -82,32 +81,7 @@ export class HttpPeer implements ReplicationPeer {
   async changes(req: PeerChangesRequest): Promise<PeerChanges> {
     const longpoll = req.feed === 'longpoll';
     const waitMs = Math.max(1, Math.round(req.timeoutMs ?? 30_000));
-    const heartbeat = longpoll ? heartbeatFor(waitMs) : undefined;
-    const query: Record<string, string | number | undefined> = {
-      style: req.style,
-      since: req.since,
-      limit: req.limit,
-      feed: longpoll ? 'longpoll' : undefined,
-      timeout: longpoll ? waitMs : undefined,
-      heartbeat,
-      // `revs` is Refuge's: CouchDB ignores it, its docs come without `_revisions` and are not used.
-      include_docs: req.includeDocs ? 'true' : undefined,
-      revs: req.includeDocs ? 'true' : undefined,
-    };
-    let body: unknown;
-    if (req.docIds) {
-      query.filter = '_doc_ids';
-      body = { doc_ids: req.docIds };
-    } else if (req.selector !== undefined) {
-      query.filter = '_selector';
-      body = { selector: req.selector };
-    } else if (req.filter) {
-      // CouchDB hands every extra query parameter to the filter function as `req.query`.
-      for (const [k, v] of Object.entries(req.filter.queryParams)) {
-        if (!(k in query)) query[k] = typeof v === 'string' || typeof v === 'number' ? v : JSON.stringify(v);
-      }
-      query.filter = req.filter.name;
-    }
+    const { query, body } = changesQuery(req);
     const res = await this.client.request({
       method: body === undefined ? 'GET' : 'POST',
       path: '_changes',
@@ -115,45 +89,21 @@ export class HttpPeer implements ReplicationPeer {
       body,
       signal: req.signal,
       extraTimeoutMs: longpoll ? waitMs : 0,
-      ...(heartbeat !== undefined && this.heartbeats && { idleMs: MISSED_BEATS * heartbeat }),
+      ...(longpoll && this.heartbeats && { idleMs: MISSED_BEATS * heartbeatFor(waitMs) }),
       // The server may wait on past `timeout` (CouchDB does when heartbeats are asked for).
       ...(longpoll && { waitMs: waitMs + LONGPOLL_GRACE_MS }),
     });
     if (res.heartbeats) this.heartbeats = true;
     // Nothing came in the time asked: an empty answer at the same place, as a server's own timeout gives.
     if (res.quiet) return { results: [], lastSeq: req.since };
-    const b = res.body as Wire;
-    if (!Array.isArray(b?.results)) throw new RefugeError('bad_gateway', `${this.client.url}/_changes: no results in the answer`);
-    const results: PeerChangeRow[] = b.results.map((r: Wire) => {
-      // A row the replicator cannot act on is the peer's fault, never silently stepped over.
-      if (typeof r?.id !== 'string' || !Array.isArray(r.changes) || r.seq === undefined) {
-        throw new RefugeError('bad_gateway', `${this.client.url}/_changes: a row without seq, id or changes: ${JSON.stringify(r).slice(0, 200)}`);
-      }
-      const row: PeerChangeRow = { seq: r.seq as PeerChangeRow['seq'], id: r.id as string, changes: r.changes as PeerChangeRow['changes'] };
-      if (r.deleted === true) row.deleted = true;
-      if (req.includeDocs) this.takeDoc(row, r.doc);
-      return row;
-    });
-    const lastSeq = (b.last_seq ?? results[results.length - 1]?.seq ?? req.since) as PeerChanges['lastSeq'];
-    const out: PeerChanges = { results, lastSeq };
-    if (typeof b.pending === 'number') out.pending = b.pending;
-    return out;
+    const { results, ...trailer } = (res.body ?? {}) as Wire;
+    return this.rows.page(results, trailer, req);
   }
 
-  /**
-   * A doc from changes is used only as bulkGet would give it: with its history, attachments inline.
-   * A server that answers rows without docs, or docs without `_revisions`, does not know the
-   * extension: it is never asked again.
-   */
-  private takeDoc(row: PeerChangeRow, doc: unknown): void {
-    if (doc === null || typeof doc !== 'object' || (doc as Doc)._revisions === undefined) {
-      this.capabilities.changesDocs = false;
-      return;
-    }
-    const d = doc as Doc;
-    if (d._id !== row.id) return;
-    if (d._attachments === undefined) row.doc = d;
-    else row.attachmentBytes = attachmentBytesOf(d);
+  /** A long normal feed read as it comes, in pages (http-changes.ts changesFeed). */
+  changesFeed(req: PeerChangesRequest, pageSize: number): AsyncIterable<PeerChanges> {
+    const maxAnswerChars = this.client.maxAnswerBytes;
+    return changesFeed(this.client, this.rows, req, pageSize, { maxRowChars: maxAnswerChars, maxAnswerChars });
   }
 
   async revsDiff(request: ReadonlyMap<string, string[]>, options: CallOptions = {}): Promise<Map<string, RevsDiffEntry>> {

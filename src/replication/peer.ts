@@ -105,6 +105,12 @@ export interface ReplicationPeer {
   /** Creates the database if it is missing (used for `createTarget`). Absent: cannot create. */
   createDatabase?(options?: CallOptions): Promise<void>;
   changes(request: PeerChangesRequest): Promise<PeerChanges>;
+  /**
+   * Optional: a normal feed of up to `request.limit` rows read as it comes, in pages of `pageSize`
+   * rows (each full but the last, which carries the feed's last seq and may be empty). For a
+   * remote peer, where one streamed answer spares a round trip per page.
+   */
+  changesFeed?(request: PeerChangesRequest, pageSize: number): AsyncIterable<PeerChanges>;
   /** id -> revs asked; answers id -> what is missing, for the ids that miss something. Maps: see reads.ts. */
   revsDiff(request: ReadonlyMap<string, string[]>, options?: CallOptions): Promise<ReadonlyMap<string, RevsDiffEntry>>;
   /** Each returned document carries `_revisions` (revs) and is the newest leaf of its branch (latest). */

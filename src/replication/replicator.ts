@@ -10,7 +10,8 @@ import type { ReplicationEvents, ReplicationProgress, ReplicationReport } from '
 import { resolveOptions, type ReplicateOptions, type ResolvedOptions } from './options.ts';
 import { beginSession } from './session-start.ts';
 import { OrderedSeqs, sameSeq } from './ordered-seqs.ts';
-import type { PeerChangeRow, ReplicationPeer, Seq } from './peer.ts';
+import { ChangesReader } from './changes-reader.ts';
+import type { PeerChangeRow, PeerChanges, PeerChangesRequest, ReplicationPeer, Seq } from './peer.ts';
 import { sleep } from '../platform/sleep.ts';
 import { backoffDelay, isRetryable, timeoutSignal } from './retry.ts';
 import { toPeer, type PeerLike } from './to-peer.ts';
@@ -60,6 +61,7 @@ export class Replication extends Emitter<ReplicationEvents> {
   private sourceCheckedAt = Date.now();
   private missingRestarts = 0;
   private sourceReplaced = false;
+  private readonly feed: ChangesReader;
 
   constructor(
     readonly source: ReplicationPeer,
@@ -68,6 +70,7 @@ export class Replication extends Emitter<ReplicationEvents> {
   ) {
     super();
     this.options = resolveOptions(options);
+    this.feed = new ChangesReader(source);
     // Start on the next tick so listeners attached right after construction see every event.
     this.idKnown = new Promise((resolve, reject) => (this.settleId = { resolve, reject }));
     this.idKnown.catch(() => undefined);
@@ -106,7 +109,11 @@ export class Replication extends Emitter<ReplicationEvents> {
       try {
         await this.prepare();
         this.setState('active');
-        await this.readChanges();
+        try {
+          await this.readChanges();
+        } finally {
+          this.feed.close();
+        }
         await this.settle();
         if (this.fatal === undefined && !this.cancelled) await this.requestCheckpoint(true);
         await this.checkpointChain;
@@ -207,23 +214,22 @@ export class Replication extends Emitter<ReplicationEvents> {
     while (!this.signal.aborted) {
       if (this.caughtUp && !longpoll) await sleep(options.pollIntervalMs, this.signal);
       const carry = this.carryDocs && !this.docsTooLarge && source.capabilities.changesDocs === true;
-      let changes: Awaited<ReturnType<typeof source.changes>>;
+      let changes: PeerChanges;
+      const request: PeerChangesRequest = {
+        since,
+        limit,
+        style: options.winningRevsOnly ? 'main_only' : 'all_docs',
+        docIds: options.docIds,
+        selector: options.selector,
+        ...(options.filter === undefined ? {} : { filter: { name: options.filter, queryParams: options.queryParams ?? {} } }),
+        feed: this.caughtUp && longpoll ? 'longpoll' : 'normal',
+        timeoutMs: options.longpollTimeoutMs,
+        // Checked at each call: a peer may find out that its server cannot carry them after all.
+        ...(carry && { includeDocs: true }),
+        signal: this.signal,
+      };
       try {
-        changes = await this.call(() =>
-          source.changes({
-            since,
-            limit,
-            style: options.winningRevsOnly ? 'main_only' : 'all_docs',
-            docIds: options.docIds,
-            selector: options.selector,
-            ...(options.filter === undefined ? {} : { filter: { name: options.filter, queryParams: options.queryParams ?? {} } }),
-            feed: this.caughtUp && longpoll ? 'longpoll' : 'normal',
-            timeoutMs: options.longpollTimeoutMs,
-            // Checked at each call: a peer may find out that its server cannot carry them after all.
-            ...(carry && { includeDocs: true }),
-            signal: this.signal,
-          }),
-        );
+        changes = await this.call(() => this.feed.next(request));
       } catch (err) {
         if (!isRefugeError(err, 'too_large')) throw err;
         // Too large an answer: first without the documents (bulkGet fetches them in halves as
@@ -236,7 +242,9 @@ export class Replication extends Emitter<ReplicationEvents> {
       if (this.signal.aborted) return;
       const moved = !sameSeq(changes.lastSeq, since);
       since = this.lastSeq = changes.lastSeq;
-      this.pending = changes.pending;
+      // A streamed feed's pages before its last do not know it: counted down from the last known.
+      if (changes.pending !== undefined) this.pending = changes.pending;
+      else if (this.pending !== undefined) this.pending = Math.max(0, this.pending - changes.results.length);
       if (changes.results.length > 0) {
         if (this.caughtUp) this.setState('active');
         this.caughtUp = false;

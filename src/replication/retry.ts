@@ -47,29 +47,48 @@ export function backoffDelay(failures: number, policy: RetryPolicy): number {
   return full / 2 + Math.random() * (full / 2);
 }
 
+/** A request's timer (timeoutSignal). */
+export interface TimeoutSignal {
+  signal: AbortSignal;
+  /** Releases the timer for good. */
+  clear: () => void;
+  /** Restarts the wait (for `ms` from now on when given), a paused one too. */
+  touch: (ms?: number) => void;
+  /** Stops counting until the next touch: the caller is busy, not waiting on the peer. */
+  pause: () => void;
+}
+
 /**
  * An AbortSignal that fires when `parent` does or after `ms` without news; `touch` restarts the
  * wait (a sign of life, such as a chunk of the answer), `clear` releases its timer.
  */
-export function timeoutSignal(parent: AbortSignal | undefined, ms: number): { signal: AbortSignal; clear: () => void; touch: (ms?: number) => void } {
+export function timeoutSignal(parent: AbortSignal | undefined, ms: number): TimeoutSignal {
   const controller = new AbortController();
   const expire = () => controller.abort(new RefugeError('unavailable', `no answer within ${ms} ms`));
   let timer = Number.isFinite(ms) ? setTimeout(expire, ms) : undefined;
+  let paused = false;
   const clearTimer = () => {
     if (timer !== undefined) clearTimeout(timer);
     timer = undefined;
+    paused = false;
   };
-  /** Restarts the wait, for `next` ms from now on when given. */
   const touch = (next?: number) => {
-    if (timer === undefined || controller.signal.aborted) return;
+    if ((timer === undefined && !paused) || controller.signal.aborted) return;
     if (next !== undefined) ms = next;
-    clearTimeout(timer);
+    if (timer !== undefined) clearTimeout(timer);
+    paused = false;
     timer = setTimeout(expire, ms);
   };
-  if (!parent) return { signal: controller.signal, clear: clearTimer, touch };
+  const pause = () => {
+    if (timer === undefined) return;
+    clearTimeout(timer);
+    timer = undefined;
+    paused = true;
+  };
+  if (!parent) return { signal: controller.signal, clear: clearTimer, touch, pause };
   // AbortSignal.any links without an abort listener on the parent: a replication's one signal is
   // shared by many concurrent requests, and per-request listeners would pile up on it.
-  if (typeof AbortSignal.any === 'function') return { signal: AbortSignal.any([parent, controller.signal]), clear: clearTimer, touch };
+  if (typeof AbortSignal.any === 'function') return { signal: AbortSignal.any([parent, controller.signal]), clear: clearTimer, touch, pause };
   const onAbort = () => controller.abort(parent.reason);
   if (parent.aborted) controller.abort(parent.reason);
   else parent.addEventListener('abort', onAbort, { once: true });
@@ -80,5 +99,6 @@ export function timeoutSignal(parent: AbortSignal | undefined, ms: number): { si
       parent.removeEventListener('abort', onAbort);
     },
     touch,
+    pause,
   };
 }

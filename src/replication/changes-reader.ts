@@ -1,0 +1,54 @@
+// Where the replicator's reader gets its changes from: pages of a streamed feed where the source
+// can stream one (changesFeed), one request per page otherwise and for long polls.
+
+import type { PeerChanges, PeerChangesRequest, ReplicationPeer } from './peer.ts';
+
+/**
+ * Pages a streamed feed asks for at once: fewer requests (and server snapshots) the more, and a
+ * feed is given up (to be asked again from where the reader is) when what it asks changes.
+ */
+export const FEED_PAGES = 20;
+
+export class ChangesReader {
+  private feed: { iterator: AsyncIterator<PeerChanges>; pageSize: number; includeDocs: boolean } | undefined;
+
+  constructor(private readonly source: ReplicationPeer) {}
+
+  /**
+   * The next page at `request.since` (of `request.limit` rows at most). A streamed feed is only
+   * ever asked in order: the reader's `since` is the last page's `lastSeq`, and after a failure the
+   * feed is dropped, so a retry asks again from there.
+   */
+  async next(request: PeerChangesRequest): Promise<PeerChanges> {
+    const open = this.source.changesFeed?.bind(this.source);
+    const wanted = request.feed !== 'longpoll' && open !== undefined;
+    const includeDocs = request.includeDocs === true;
+    if (this.feed && (!wanted || this.feed.pageSize !== request.limit || this.feed.includeDocs !== includeDocs)) this.close();
+    if (!wanted) return this.source.changes(request);
+    for (let opened = false; ; opened = true) {
+      this.feed ??= {
+        iterator: open({ ...request, limit: request.limit * FEED_PAGES }, request.limit)[Symbol.asyncIterator](),
+        pageSize: request.limit,
+        includeDocs,
+      };
+      let next: IteratorResult<PeerChanges>;
+      try {
+        next = await this.feed.iterator.next();
+      } catch (err) {
+        this.feed = undefined;
+        throw err;
+      }
+      if (!next.done) return next.value;
+      // The feed ended after a full page: the next one starts where it stopped.
+      this.feed = undefined;
+      if (opened) return { results: [], lastSeq: request.since };
+    }
+  }
+
+  /** Gives up the feed being read (its answer is not read further). */
+  close(): void {
+    const feed = this.feed;
+    this.feed = undefined;
+    void feed?.iterator.return?.(undefined)?.catch(() => undefined);
+  }
+}
