@@ -16,6 +16,8 @@ export interface ChangesFilter {
   match?: (doc: Doc) => boolean;
   /** `match` sees `_conflicts`, as CouchDB opens documents for design-document filters. */
   matchConflicts?: boolean;
+  /** Included documents keep only these fields (ChangesOptions.fields, checked). */
+  fields?: readonly string[];
 }
 
 export function checkChangesOptions(o: ChangesOptions): void {
@@ -121,7 +123,7 @@ function fillRow(
   withDoc: boolean,
 ): boolean {
   const wantDoc = o.includeDocs === true && withDoc;
-  if (wantDoc && o.docText && !filter.match && !o.conflicts && !o.attachments) {
+  if (wantDoc && o.docText && !filter.match && !filter.fields && !o.conflicts && !o.attachments) {
     const tree = o.style === 'all_docs' || o.revs ? decodeMeta(raw).tree : undefined;
     const text = docText(e, raw, o.revs ? tree : undefined);
     if (text !== undefined) {

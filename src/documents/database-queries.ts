@@ -3,6 +3,7 @@
 // caller reads its own writes.
 
 import { RefugeError } from '../errors/index.ts';
+import { projectFields } from '../query/index.ts';
 import { compileChangesFilter } from './changes-filter.ts';
 import { changeChunks, checkChangesOptions, readChanges, type ChangesFilter, type ChangesProgress } from './changes.ts';
 import type { DbState } from './core.ts';
@@ -11,7 +12,7 @@ import { DatabaseWrites } from './database-writes.ts';
 import { explainFind, type ExplainRequest } from './explain.ts';
 import { executeFind, parseFind, pathQuery, type FindRequest, type FindResult, type PathIndexState, type PathQuery, type PathQueryRow } from './find.ts';
 import { liveChanges } from './subscription.ts';
-import type { ChangeRow, ChangesOptions, ChangesResult, SubscribeOptions } from './types.ts';
+import type { ChangeRow, ChangesOptions, ChangesResult, Doc, SubscribeOptions } from './types.ts';
 
 export abstract class DatabaseQueries extends DatabaseWrites {
   async changes(options: ChangesOptions = {}): Promise<ChangesResult> {
@@ -42,10 +43,9 @@ export abstract class DatabaseQueries extends DatabaseWrites {
     const seqs = this.core.seqCounts;
     const { snap, state, counted } = await this.listingSnapshot(total ? (s) => seqs.after(s, since) : undefined);
     const progress: ChangesProgress = { lastSeq: since, examined: 0 };
-    const inline = options.attachments && options.includeDocs;
     const rows = async function* (this: DatabaseQueries) {
       for await (const chunk of changeChunks(snap, options, filter, state.seq, progress)) {
-        if (inline) await this.inlineAll(chunk.map((r) => r.doc));
+        await this.finishDocs(chunk, options, filter);
         yield chunk;
       }
     }.call(this);
@@ -107,11 +107,21 @@ export abstract class DatabaseQueries extends DatabaseWrites {
         const result = await this.withSnapshot(async (snap) =>
           readChanges(snap, { ...options, since, limit, descending: false }, filter, (await this.stateIn(snap)).seq),
         );
-        if (options.attachments && options.includeDocs) await this.inlineAll(result.results.map((r) => r.doc));
+        await this.finishDocs(result.results, options, filter);
         return result;
       },
     };
     return liveChanges(source, options.since ?? 0, batchSize, intervalMs, options.signal, options.onRead);
+  }
+
+  /**
+   * Included documents as the answer gives them: attachment data inlined, then the `fields` kept
+   * (CouchDB projects the document as it would send it, data and all).
+   */
+  private async finishDocs(rows: ChangeRow[], options: ChangesOptions, filter: ChangesFilter): Promise<void> {
+    if (options.attachments && options.includeDocs) await this.inlineAll(rows.map((r) => r.doc));
+    const fields = filter.fields;
+    if (fields) for (const row of rows) if (row.doc) row.doc = projectFields(row.doc, fields) as Doc;
   }
 
   private compileFilter(options: ChangesOptions): Promise<ChangesFilter> {

@@ -142,6 +142,11 @@ export interface ChangesOptions {
   style?: ChangesStyle;
   docIds?: string[];
   selector?: unknown;
+  /**
+   * With `includeDocs`: included documents keep only these fields (Mango's `fields`, as `find`
+   * takes them). CouchDB takes them with a `_selector` filter; the selector still sees whole documents.
+   */
+  fields?: readonly string[];
   /** A design-document filter (`ddoc/name`), `_view` (with `view: 'ddoc/view'`) or `_design`. */
   filter?: string;
   view?: string;

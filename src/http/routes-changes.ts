@@ -111,6 +111,8 @@ async function parse(db: Database, q: Query, body: unknown, user?: UserCtx, head
       throw new RefugeError('bad_request', 'Selector error: expected a JSON object');
     }
     options.selector = b.selector;
+    // Checked with the selector (changes-filter.ts); they shape included documents only.
+    if (b.fields !== undefined) options.fields = b.fields as string[];
   } else if (filter !== undefined) {
     // `_design`, `_view` (with `view=ddoc/name`) and `ddoc/name`: run by the design layer, which
     // hands the whole query string to a filter function as `req.query`, as CouchDB does.
