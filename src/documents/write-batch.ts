@@ -55,6 +55,17 @@ export class WriteBatch {
   readonly liveDeltas: Array<string | number> | null;
   private readonly records: BatchRecords;
   readonly state: DbState;
+  /**
+   * The merged, unstemmed trees of documents this batch stemmed: CouchDB merges every edit of a
+   * document in one update, then stems once (couch_db_updater:merge_rev_trees), so a later edit
+   * merges into what an earlier one's stemming dropped, not into the stemmed tree.
+   */
+  private readonly unstemmed = new Map<string, RevTree>();
+  /**
+   * Revisions whose bodies stemming dropped, by document: deleted once the batch is done, unless
+   * the final tree kept them (a later edit in the batch brought them within revs_limit again).
+   */
+  private readonly droppedBodies = new Map<string, Set<string>>();
 
   /** `pending` answers for keys written by earlier change sets not yet flushed to storage. */
   constructor(
@@ -151,15 +162,22 @@ export class WriteBatch {
     stubs: Record<string, AttStub> | undefined,
     revIfNew?: string,
   ): WriteResult | Promise<WriteResult> {
-    const outcome = newEdits ? applyLocalEdit(current, edit, attachmentDigests(stubs), revIfNew) : applyReplicatedEdit(current, edit);
+    // An earlier edit of this batch stemmed the tree: this one merges into the unstemmed one. Its
+    // leaves and winner are the stemmed tree's, so a local edit is judged the same either way.
+    const merged = this.unstemmed.get(edit.id);
+    const base = current && merged ? { ...current, tree: merged } : current;
+    const outcome = newEdits ? applyLocalEdit(base, edit, attachmentDigests(stubs), revIfNew) : applyReplicatedEdit(base, edit);
     const result: WriteResult = { ok: true, id: edit.id, rev: outcome.rev };
-    if (!outcome.added && current && outcome.tree === current.tree) return result;
+    if (!outcome.added && base && outcome.tree === base.tree) return result;
     const body = stubs ? { ...edit.body, _attachments: stubs } : edit.body;
-    const reading = this.commitTree(edit.id, current, outcome.tree, outcome.added, outcome.rev, body);
+    const reading = this.commitTree(edit.id, current, outcome.tree, outcome.added, outcome.rev, body, base?.tree);
     return reading === undefined ? result : reading.then(() => result);
   }
 
-  /** Records a grown tree; a promise only when the new winner's body must first be read from storage. */
+  /**
+   * Records a grown tree; a promise only when the new winner's body must first be read from storage.
+   * `base` is the tree it grew from: `current`'s, or the unstemmed one of an earlier edit of the batch.
+   */
   private commitTree(
     id: string,
     current: DocRecord | undefined,
@@ -167,8 +185,16 @@ export class WriteBatch {
     added: boolean,
     newRev: string,
     newBody: JsonObject,
+    base: RevTree | undefined = current?.tree,
   ): Promise<void> | undefined {
     const tree = stem(grown, this.state.revsLimit);
+    if (tree !== grown || this.unstemmed.has(id)) this.unstemmed.set(id, grown);
+    // A body stemming dropped at once may still be kept by a later edit of this batch: stored
+    // meanwhile, as every body the unstemmed tree holds is, and deleted at the end if it is not.
+    if (added && !tree.has(newRev)) {
+      this.ops.set(revBodyKey(id, newRev), JSON.stringify(newBody));
+      this.dropBody(id, newRev);
+    }
     // Nothing changed once stemmed (a revision re-sent after revs_limit dropped it): no write, no
     // sequence. Any other change to the tree, even a parent link learnt without a new revision
     // (which can change the winner), is a change with a new sequence, as in CouchDB.
@@ -184,15 +210,30 @@ export class WriteBatch {
     // The incoming body is the winner's only when it is new to the tree: a revision re-sent with a
     // longer history keeps the body stored for it (CouchDB's key tree merge keeps the stored value,
     // value_pref), whatever body or deletion the re-sent copy carries.
-    if (win.rev === newRev && added) this.commitWinner(id, current, grown, tree, win, added, newRev, newBody, newBody);
-    else if (current && win.rev === current.rev) this.commitWinner(id, current, grown, tree, win, added, newRev, newBody, current.body);
+    if (win.rev === newRev && added) this.commitWinner(id, current, grown, base, tree, win, added, newRev, newBody, newBody);
+    else if (current && win.rev === current.rev) this.commitWinner(id, current, grown, base, tree, win, added, newRev, newBody, current.body);
     else {
       return this.revBody(id, win.rev).then((body) => {
         this.ops.set(revBodyKey(id, win.rev), null);
-        this.commitWinner(id, current, grown, tree, win, added, newRev, newBody, body);
+        this.commitWinner(id, current, grown, base, tree, win, added, newRev, newBody, body);
       });
     }
     return undefined;
+  }
+
+  private dropBody(id: string, rev: string): void {
+    let revs = this.droppedBodies.get(id);
+    if (revs === undefined) this.droppedBodies.set(id, (revs = new Set()));
+    revs.add(rev);
+  }
+
+  /** Deletes the bodies stemming dropped that the documents' final trees do not hold. */
+  private deleteDroppedBodies(): void {
+    for (const [id, revs] of this.droppedBodies) {
+      const record = this.records.loaded(id);
+      for (const rev of revs) if (!record?.tree.has(rev) || record.rev === rev) this.ops.set(revBodyKey(id, rev), null);
+    }
+    this.droppedBodies.clear();
   }
 
   /** Stores `current` with `tree` in place of its own, nothing else about it changed. */
@@ -207,6 +248,7 @@ export class WriteBatch {
     id: string,
     current: DocRecord | undefined,
     grown: DocRecord['tree'],
+    base: RevTree | undefined,
     tree: DocRecord['tree'],
     win: { rev: string; deleted: boolean },
     added: boolean,
@@ -216,20 +258,23 @@ export class WriteBatch {
   ): void {
     // Every available non-winning revision keeps its body under r!, until compaction.
     let oldWinnerJson: string | undefined;
-    if (current && current.rev !== win.rev && tree.get(current.rev)?.available) {
+    if (current && current.rev !== win.rev && grown.get(current.rev)?.available) {
       oldWinnerJson = current.bodyJson ?? JSON.stringify(current.body);
       this.ops.set(revBodyKey(id, current.rev), oldWinnerJson);
+      if (!tree.has(current.rev)) this.dropBody(id, current.rev);
     }
     if (added && newRev !== win.rev && tree.has(newRev)) {
       this.ops.set(revBodyKey(id, newRev), JSON.stringify(newBody));
     }
-    // Bodies of revisions stemming dropped (none when it dropped nothing: the same tree comes back).
+    // Bodies of revisions stemming dropped (none when it dropped nothing: the same tree comes back),
+    // deleted with the batch (deleteDroppedBodies). Counted as they leave the stored tree: those an
+    // earlier edit of the batch dropped already were.
     let stemmed: string[] | undefined;
     if (current && tree !== grown) {
       for (const [rev, node] of grown) {
         if (!tree.has(rev) && node.available && rev !== current.rev) {
-          this.ops.set(revBodyKey(id, rev), null);
-          (stemmed ??= []).push(rev);
+          this.dropBody(id, rev);
+          if (current.tree.has(rev) || !base?.has(rev)) (stemmed ??= []).push(rev);
         }
       }
     }
@@ -286,6 +331,7 @@ export class WriteBatch {
    * go, the new winner's body moves into the record, and the document takes a new sequence.
    */
   async prune(id: string, current: DocRecord, tree: RevTree): Promise<void> {
+    this.unstemmed.delete(id);
     const gone = [...current.tree.keys()].filter((rev) => !tree.has(rev) && rev !== current.rev);
     for (const rev of gone) this.ops.set(revBodyKey(id, rev), null);
     countPurged(this.state, current, gone);
@@ -297,6 +343,7 @@ export class WriteBatch {
 
   /** Purge of every leaf: record, bodies, sequence entry, path index entries and count all go. */
   drop(id: string, current: DocRecord): void {
+    this.unstemmed.delete(id);
     for (const rev of current.tree.keys()) if (rev !== current.rev) this.ops.set(revBodyKey(id, rev), null);
     countPurged(this.state, current, current.tree.keys());
     this.ops.set(docKey(id), null);
@@ -320,6 +367,7 @@ export class WriteBatch {
    * not among them: the writer stores them once per chain, as they stand when it is written.
    */
   appendTo(chain: KvChain): Map<string, string | null> {
+    this.deleteDroppedBodies();
     // Checked before the first op is added: a chain may already hold earlier acknowledged groups,
     // so this group must go in whole or not at all.
     for (const key of this.ops.keys()) checkKey(key);

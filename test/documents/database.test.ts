@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { ENGINES, engineFor, freshDb } from '../helpers/db.ts';
 import { openDatabase } from '../../src/index.ts';
 import { isRefugeError } from '../../src/core.ts';
+import { dump } from '../helpers/store.ts';
 
 async function rejectsWith(p: Promise<unknown>, code: string): Promise<void> {
   await assert.rejects(p, (err: unknown) => {
@@ -475,6 +476,57 @@ for (const engine of ENGINES) {
       assert.deepEqual((five._revisions as { ids: string[] }).ids, [h('e'), h('d'), h('c'), h('b')]);
       const four = await db.get('x', { rev: `4-${h('f')}`, revs: true });
       assert.deepEqual((four._revisions as { ids: string[] }).ids, [h('f'), h('c'), h('b')]);
+    });
+
+    test("one bulk write stems a document once, after merging all of its edits (CouchDB's merge_rev_trees)", async (t) => {
+      const { db, cleanup } = await freshDb(engine, { revsLimit: 3 });
+      t.after(cleanup);
+      const h = (c: string) => c.repeat(32);
+      const docs = [
+        { _id: 'x', _revisions: { start: 1, ids: [h('a')] }, v: 'a' },
+        { _id: 'x', _revisions: { start: 4, ids: ['d', 'c', 'b', 'a'].map(h) }, v: 'd' },
+        // A branch from 2-b: within revs_limit of its leaf 3-x lies 1-a, which the edit before
+        // would have stemmed away had it been stemmed on its own.
+        { _id: 'x', _revisions: { start: 3, ids: ['x', 'b'].map(h) }, v: 'x' },
+      ];
+      const res = await db.bulkDocs(docs, { newEdits: false });
+      assert.ok(res.every((r) => 'ok' in r));
+      const leaf = await db.get('x', { rev: `3-${h('x')}`, revs: true });
+      assert.deepEqual((leaf._revisions as { ids: string[] }).ids, ['x', 'b', 'a'].map(h));
+      // 1-a keeps the body it was written with, as CouchDB's tree keeps it.
+      assert.equal((await db.get('x', { rev: `1-${h('a')}` })).v, 'a');
+      assert.equal((await db.get('x')).v, 'd');
+      assert.equal((await db.info()).updateSeq, 1);
+      // The same edits in separate writes are each stemmed as they come, as CouchDB's separate updates are.
+      const apart = await freshDb(engine, { revsLimit: 3 }, 'apart');
+      t.after(apart.cleanup);
+      for (const doc of docs) await apart.db.bulkDocs([doc], { newEdits: false });
+      const apartLeaf = await apart.db.get('x', { rev: `3-${h('x')}`, revs: true });
+      assert.deepEqual((apartLeaf._revisions as { ids: string[] }).ids, ['x', 'b'].map(h));
+      await rejectsWith(apart.db.get('x', { rev: `1-${h('a')}` }), 'not_found');
+    });
+
+    test('a body one edit of a bulk write stems away and a later one keeps is stored; one none keeps is not', async (t) => {
+      const { db, cleanup } = await freshDb(engine, { revsLimit: 2 });
+      t.after(cleanup);
+      const h = (c: string) => c.repeat(32);
+      // 1-a is the winner, then inner and stemmed by 3-c, then kept again by 2-y branching from it.
+      await db.bulkDocs(
+        [
+          { _id: 'x', _revisions: { start: 1, ids: [h('a')] }, v: 'a' },
+          { _id: 'x', _revisions: { start: 3, ids: ['c', 'b', 'a'].map(h) }, v: 'c' },
+          { _id: 'x', _revisions: { start: 2, ids: ['y', 'a'].map(h) }, v: 'y' },
+          { _id: 'z', _revisions: { start: 1, ids: [h('a')] }, v: 'a' },
+          { _id: 'z', _revisions: { start: 3, ids: ['c', 'b', 'a'].map(h) }, v: 'c' },
+        ],
+        { newEdits: false },
+      );
+      assert.equal((await db.get('x', { rev: `1-${h('a')}` })).v, 'a');
+      assert.deepEqual((await db.get('x', { conflicts: true }))._conflicts, [`2-${h('y')}`]);
+      await rejectsWith(db.get('z', { rev: `1-${h('a')}` }), 'not_found');
+      // No body is left behind for what no tree holds.
+      const bodies = ((await dump(db)).r ?? []).map(([k]) => k.replace('\u0000', ' '));
+      assert.deepEqual(bodies.sort(), [`r!x 1-${h('a')}`, `r!x 2-${h('y')}`]);
     });
 
     test('local documents: 0-N revs, never checked (CouchDB 2+), never in changes or allDocs', async (t) => {
