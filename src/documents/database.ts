@@ -9,14 +9,14 @@ import { bulkAttsSince, inlineBulkGet, inlineSince, storedAttachmentBlobIds } fr
 import type { AttStub } from './attachments.ts';
 import type { KvStore } from '../storage/index.ts';
 import { allDocsChunks, checkAllDocsOptions, offsetKey } from './all-docs.ts';
-import { snapshotChunks, type AllDocsListing } from './listings.ts';
+import { snapshotChunks, type AllDocsListing, type Listing } from './listings.ts';
 import { IdCounts } from './id-counts.ts';
 import { SeqCounts } from './seq-counts.ts';
 import { databaseInfo } from './info.ts';
 import { decodeState, encodeState, initialState, newInstanceStartTime, type DbCore } from './core.ts';
 import type { OpenDatabaseOptions } from './database-base.ts';
 import { DatabaseQueries } from './database-queries.ts';
-import { getLocal, localDocs } from './local-docs.ts';
+import { getLocal, localDocsChunks } from './local-docs.ts';
 import { META_KEY } from './keys.ts';
 import { recountState, type Recount } from './recount.ts';
 import { bulkGet, getDoc, getOpenRevs, getPlainSync, revsDiff } from './reads.ts';
@@ -239,8 +239,18 @@ export class Database extends DatabaseQueries {
 
   /** Local documents (replication checkpoints and the like), listed as `_all_docs` lists documents. */
   async localDocs(options: AllDocsOptions = {}): Promise<AllDocsRow[]> {
-    await this.settle();
-    return this.withSnapshot((snap) => localDocs(snap, options));
+    const listing = await this.localDocsListing(options);
+    const rows: AllDocsRow[] = [];
+    for await (const chunk of listing.chunks) for (const row of chunk) rows.push(row);
+    return rows;
+  }
+
+  /** localDocs read chunk by chunk from one snapshot, for answers written out as they are read (the HTTP `_local_docs`). */
+  async localDocsListing(options: AllDocsOptions = {}): Promise<Listing<AllDocsRow>> {
+    this.check();
+    checkAllDocsOptions(options);
+    const { snap, state } = await this.listingSnapshot();
+    return { ...snapshotChunks(snap, localDocsChunks(snap, options)), state };
   }
 
   /**

@@ -84,29 +84,44 @@ function localRow(id: string, raw: string, includeDocs: boolean | undefined): Al
   return row;
 }
 
-/** CouchDB's `_local_docs`: local documents in id order, with `_all_docs`'s options. */
-export async function localDocs(reader: KvReader, o: AllDocsOptions): Promise<AllDocsRow[]> {
+/** Rows read from storage at once: a listing holds about this many in memory, never the whole answer. */
+const CHUNK = 256;
+
+/**
+ * CouchDB's `_local_docs`: local documents in id order, with `_all_docs`'s options, chunk by chunk
+ * from `reader` (a snapshot its caller holds). As CouchDB parses them (couch_mrview_http), `keys`
+ * answer a row per key, found or not, reversed when descending; a single `key` is a range of one
+ * id, so a missing one answers no row.
+ */
+export async function* localDocsChunks(reader: KvReader, o: AllDocsOptions): AsyncGenerator<AllDocsRow[], void, undefined> {
   checkAllDocsOptions(o);
   const skip = o.skip ?? 0;
   const limit = o.limit ?? Infinity;
-  if (o.keys !== undefined || o.key !== undefined) {
-    const keys = o.keys ?? [o.key!];
-    const values = await reader.getMany(keys.map(localKey));
-    const rows = keys.map((key, i): AllDocsRow => (values[i] === undefined ? { key, error: 'not_found' } : localRow(key, values[i]!, o.includeDocs)));
-    return rows.slice(skip, skip + limit);
+  if (o.keys !== undefined) {
+    const ordered = o.descending ? [...o.keys].reverse() : o.keys;
+    const wanted = ordered.slice(skip, skip + limit);
+    for (let i = 0; i < wanted.length; i += CHUNK) {
+      const keys = wanted.slice(i, i + CHUNK);
+      const values = await reader.getMany(keys.map(localKey));
+      yield keys.map((key, k): AllDocsRow => (values[k] === undefined ? { key, error: 'not_found' } : localRow(key, values[k]!, o.includeDocs)));
+    }
+    return;
   }
-  const rows: AllDocsRow[] = [];
-  if (limit === 0) return rows;
+  if (limit === 0) return;
+  const range = idRange(o.key === undefined ? o : { ...o, startkey: o.key, endkey: o.key }, LOCAL);
   let skipped = 0;
-  for await (const chunk of reader.scan(idRange(o, LOCAL), 256)) {
+  let given = 0;
+  for await (const chunk of reader.scan(range, Math.min(CHUNK, skip + limit))) {
+    const rows: AllDocsRow[] = [];
     for (const [key, raw] of chunk) {
       if (skipped < skip) {
         skipped++;
         continue;
       }
       rows.push(localRow(key.slice(LOCAL.length), raw, o.includeDocs));
-      if (rows.length >= limit) return rows;
+      if (++given >= limit) break;
     }
+    yield rows;
+    if (given >= limit) return;
   }
-  return rows;
 }

@@ -3,7 +3,7 @@
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RefugeError, isRefugeError } from '../errors/index.ts';
-import { splitDoc, type AllDocsListing, type AllDocsOptions, type BulkGetRequest, type Database } from '../documents/index.ts';
+import { splitDoc, type AllDocsListing, type AllDocsOptions, type AllDocsRow, type BulkGetRequest, type Database, type Listing } from '../documents/index.ts';
 import { dbOf, type ServerContext } from './context.ts';
 import { checkDocumentSizes } from './doc-writes.ts';
 import { sendRows, type RowsAnswer } from './json-rows.ts';
@@ -59,13 +59,29 @@ const restored = <R extends { key: unknown }>(r: R) => (isForeign(r) ? { key: JS
  * listing's total rows (_design_docs counts its own).
  */
 function allDocsAnswer(listing: AllDocsListing, total: number | undefined, updateSeq: boolean): RowsAnswer {
+  return listingAnswer(
+    listing,
+    () => `{"total_rows":${total ?? listing.totalRows},"offset":${listing.offset},"rows":[`,
+    () => (updateSeq ? `],"update_seq":${listing.updateSeq}}` : ']}'),
+  );
+}
+
+/**
+ * `_local_docs` as CouchDB answers it: local documents are not counted, so its totals, offset and
+ * `update_seq` (when asked) are null (couch_mrview's get_total_rows and get_update_seq).
+ */
+function localDocsAnswer(listing: Listing<AllDocsRow>, updateSeq: boolean): RowsAnswer {
+  return listingAnswer(listing, () => '{"total_rows":null,"offset":null,"rows":[', () => (updateSeq ? '],"update_seq":null}' : ']}'));
+}
+
+function listingAnswer(listing: Listing<AllDocsRow>, head: () => string, tail: () => string): RowsAnswer {
   const chunks = (async function* () {
     for await (const chunk of listing.chunks) yield chunk.map((row) => JSON.stringify(restored(row)));
   })();
   return {
     chunks,
-    head: () => `{"total_rows":${total ?? listing.totalRows},"offset":${listing.offset},"rows":[`,
-    tail: () => (updateSeq ? `],"update_seq":${listing.updateSeq}}` : ']}'),
+    head,
+    tail,
     close: async () => {
       await chunks.return(undefined).catch(() => undefined);
       await listing.close();
@@ -149,14 +165,15 @@ export function bulkRoutes(app: FastifyInstance, ctx: ServerContext): void {
 
   // CouchDB lists local documents without totals (`null`), since they are not counted.
   const localWire = (rows: Array<{ key: unknown }>) => ({ total_rows: null, offset: null, rows: foreignKeysRestored({ rows }).rows });
-  app.get('/:db/_local_docs', async (req) => {
+  // Streamed as it is read, from one snapshot, as _all_docs is.
+  const local = async (req: FastifyRequest, reply: FastifyReply, body?: Record<string, unknown>) => {
     const db = await dbOf(ctx, req);
-    return localWire(await db.localDocs(allDocsOptions(req.query as Query)));
-  });
-  app.post('/:db/_local_docs', async (req) => {
-    const db = await dbOf(ctx, req);
-    return localWire(await db.localDocs(allDocsOptions(req.query as Query, objectBody(req.body))));
-  });
+    const options = allDocsOptions(req.query as Query, body);
+    const listing = await db.localDocsListing(options);
+    return sendRows(reply, localDocsAnswer(listing, bool(withBody(req.query as Query, body), 'update_seq')));
+  };
+  app.get('/:db/_local_docs', (req, reply) => local(req, reply));
+  app.post('/:db/_local_docs', (req, reply) => local(req, reply, objectBody(req.body)));
   app.post('/:db/_local_docs/queries', async (req) => {
     const db = await dbOf(ctx, req);
     const results = [];

@@ -1,4 +1,4 @@
-// `_all_docs` and the normal `_changes` feed stream their answers chunk by chunk: for every option,
+// `_all_docs`, `_local_docs` and the normal `_changes` feed stream their answers chunk by chunk: for every option,
 // the bytes sent are the answer the library's allDocs/changes give, in the JSON CouchDB writes,
 // whether the answer goes whole (small) or streamed (large, spread over many storage chunks).
 
@@ -27,6 +27,7 @@ before(async () => {
   await db.bulkDocs(docs);
   await db.put({ _id: '_design/f', filters: { odd: 'function (doc, req) { return doc.n % 2 === 1 && req.query.extra === "1"; }' } });
   await db.put({ _id: '_design/g', language: 'javascript' });
+  for (let i = 0; i < 900; i++) await db.putLocal({ _id: `_local/l${String(i).padStart(4, '0')}`, n: i, pad: 'q'.repeat(80) });
 });
 after(() => server.close());
 
@@ -67,6 +68,37 @@ for (const [query, options, extra] of allDocsCases) {
     assert.equal(res.headers.get('etag'), null);
   });
 }
+
+const localDocsCases: Array<[string, AllDocsOptions, { keys?: string[]; updateSeq?: boolean }?]> = [
+  ['', {}],
+  ['include_docs=true', { includeDocs: true }],
+  ['descending=true&include_docs=true&skip=3&limit=500', { descending: true, includeDocs: true, skip: 3, limit: 500 }],
+  ['startkey="_local/l0100"&endkey="_local/l0800"&inclusive_end=false', { startkey: '_local/l0100', endkey: '_local/l0800', inclusiveEnd: false }],
+  ['limit=0&update_seq=true', { limit: 0 }, { updateSeq: true }],
+  ['key="_local/l0005"&include_docs=true', { key: '_local/l0005', includeDocs: true }],
+  ['key="_local/none"', { key: '_local/none' }],
+  ['include_docs=true&descending=true&skip=1', { includeDocs: true, descending: true, skip: 1 }, { keys: ['_local/l0003', '_local/none', 'n0001', '_local/l0002'] }],
+];
+
+for (const [query, options, extra] of localDocsCases) {
+  test(`_local_docs?${query}${extra?.keys ? ' with keys' : ''}: the library's listing, with CouchDB's null totals`, async () => {
+    const url = `${base}/_local_docs?${query}`;
+    const res = extra?.keys ? await request(url, { method: 'POST', body: { keys: extra.keys } }) : await request(url);
+    assert.equal(res.status, 200, res.text);
+    kinds.add(streamedAnswer(res));
+    const rows = await db.localDocs(extra?.keys ? { ...options, keys: extra.keys } : options);
+    assert.equal(res.text, JSON.stringify({ total_rows: null, offset: null, rows, ...(extra?.updateSeq && { update_seq: null }) }));
+  });
+}
+
+test('_local_docs: a missing single key answers no row, keys answer one per key (reversed when descending), as CouchDB', async () => {
+  assert.deepEqual(await db.localDocs({ key: '_local/none' }), []);
+  const keyed = await db.localDocs({ keys: ['_local/l0001', '_local/none'], descending: true });
+  assert.deepEqual(keyed, [{ key: '_local/none', error: 'not_found' }, { id: '_local/l0001', key: '_local/l0001', value: { rev: '0-1' } }]);
+  const big = await request(`${base}/_local_docs?include_docs=true`);
+  assert.ok(streamedAnswer(big), 'a large _local_docs answer is streamed');
+  assert.equal(JSON.parse(big.text).rows.length, 900);
+});
 
 const changesCases: Array<[string, ChangesOptions, unknown?]> = [
   ['', {}],

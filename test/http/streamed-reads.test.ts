@@ -1,4 +1,4 @@
-// How a streamed `_all_docs` or `_changes` answer reads storage: from one snapshot whatever is
+// How a streamed `_all_docs`, `_local_docs` or `_changes` answer reads storage: from one snapshot whatever is
 // written meanwhile, no further than the client takes (a paused client pauses the read, one that
 // leaves ends it and frees the snapshot), and a failure once rows went out only cuts the answer.
 
@@ -31,7 +31,7 @@ before(async () => {
 after(() => server.close());
 
 /** The listing's own scan (its range ends at the snapshot's last entry), not a count's. */
-const isListing = (range: KvRange) => range.lte !== undefined || range.lt === 'd"';
+const isListing = (range: KvRange) => range.lte !== undefined || range.lt === 'd"' || range.lt === 'l"';
 
 /** Runs `write` once, between the 3rd and 4th chunk of the next listing scan of `keyspace`. */
 function writeMidStream(keyspace: string, write: () => Promise<void>): { done: () => boolean } {
@@ -62,6 +62,27 @@ test('writes landing between the chunks of a streamed _all_docs do not show: row
   assert.equal(res.status, 200);
   assert.equal(res.text, expected);
   assert.equal((await small.allDocs(options)).offset, snapshot.offset + 1, 'the writes are there for the next read');
+});
+
+test("writes landing between the chunks of a streamed _local_docs do not show: rows are the snapshot's", async () => {
+  for (let i = 0; i < 300; i++) await small.putLocal({ _id: `_local/c${String(i).padStart(3, '0')}`, n: i, pad: 'p'.repeat(200) });
+  watch.chunk = 10;
+  const expected = JSON.stringify({ total_rows: null, offset: null, rows: await small.localDocs({ includeDocs: true }) });
+  const writes = writeMidStream('l', async () => {
+    // One read already, one not read yet, a new one, one gone.
+    await small.putLocal({ _id: '_local/c001', _rev: '0-1', n: 'changed' });
+    await small.putLocal({ _id: '_local/c250', _rev: '0-1', n: 'changed' });
+    await small.putLocal({ _id: '_local/c250x' });
+    await small.removeLocal('_local/c280');
+    await small.ensureFullCommit();
+  });
+  const res = await request(`${server.url}/small/_local_docs?include_docs=true`);
+  watch.chunk = undefined;
+  assert.ok(writes.done(), 'the writes ran during the answer');
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get('content-length'), null, 'streamed');
+  assert.equal(res.text, expected);
+  assert.equal((await small.localDocs()).length, 300, 'the writes are there for the next read');
 });
 
 test('writes landing between the chunks of a streamed _changes do not show: rows, last_seq and pending are the snapshot\'s', async () => {
