@@ -2,6 +2,7 @@
 // store's end-exclusive ByteRange; several ranges, other units or bad syntax mean the whole blob
 // (attachments answer several ranges in parts: byteranges.ts).
 
+import { Readable } from 'node:stream';
 import { RefugeError } from '../errors/index.ts';
 import { rangeNotSatisfiable } from '../blobs/errors.ts';
 import type { ByteRange } from '../blobs/index.ts';
@@ -71,6 +72,16 @@ export function etagMatches(header: string | undefined, etag: string): boolean {
 /** 304 Not Modified with its tag and, as CouchDB sends it, an explicit empty length. */
 export function notModified<R extends { code(status: number): R; header(name: string, value: string): R; send(): R }>(reply: R, etag: string): R {
   return reply.code(304).header('ETag', etag).header('Content-Length', '0').send();
+}
+
+/**
+ * A HEAD answer: the headers set, no body read. CouchDB answers HEAD as the GET it would answer
+ * (chttpd aliases the method) without the body. Fastify's HEAD route drains a stream it is given
+ * (every row or byte read for nothing) and says `Content-Length: 0` for no payload: an empty stream
+ * keeps the headers as set.
+ */
+export function headersOnly<R extends { send(payload: unknown): R }>(reply: R): R {
+  return reply.send(Readable.from([]));
 }
 
 /** If-Range: a range request counts only while the tag still names this blob (always, for ids). */

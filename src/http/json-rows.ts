@@ -4,6 +4,7 @@
 
 import { Readable } from 'node:stream';
 import type { FastifyReply } from 'fastify';
+import { headersOnly } from './blob-range.ts';
 
 /** Answers up to this many characters go whole; past it, what was read goes out and the rest follows. */
 export const WHOLE_ANSWER_CHARS = 64 * 1024;
@@ -27,6 +28,11 @@ const JSON_TYPE = 'application/json; charset=utf-8';
  * fails), as CouchDB does. A client that leaves ends the stream, and with it the read.
  */
 export async function sendRows(reply: FastifyReply, answer: RowsAnswer): Promise<FastifyReply> {
+  // A HEAD has its headers once the listing is open (its options checked, its snapshot taken): no row is read.
+  if (reply.request.method === 'HEAD') {
+    await answer.close();
+    return headersOnly(reply.type(JSON_TYPE));
+  }
   const first: string[] = [];
   let chars = 0;
   try {

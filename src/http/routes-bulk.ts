@@ -147,8 +147,10 @@ export function bulkRoutes(app: FastifyInstance, ctx: ServerContext): void {
       const db = await dbOf(ctx, req);
       const q = withBody(req.query as Query, body);
       const options = optionsOf(req.query as Query, body);
-      const total = await totalOf(db);
-      const listing = await db.allDocsListing(total === undefined ? options : { ...options, offset: false });
+      // A HEAD reads no row (sendRows), nor counts any: its totals and offset are never sent.
+      const head = req.method === 'HEAD';
+      const total = head ? undefined : await totalOf(db);
+      const listing = await db.allDocsListing(total === undefined && !head ? options : { ...options, offset: false });
       return sendRows(reply, allDocsAnswer(listing, total, bool(q, 'update_seq')));
     };
     app.get(`/:db/${path}`, (req, reply) => one(req, reply));

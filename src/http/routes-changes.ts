@@ -160,7 +160,8 @@ function normalOptions(p: ParsedChanges): ChangesOptions {
  */
 async function normal(ctx: ServerContext, req: FastifyRequest, reply: FastifyReply, db: Database, p: ParsedChanges) {
   const options = normalOptions(p);
-  const listing = await db.changesListing(options, true);
+  // A HEAD sends no `pending`: it is not counted (sendRows answers HEAD without reading a row).
+  const listing = await db.changesListing(options, req.method !== 'HEAD');
   const etag = changesEtag(db, listing, options, ctx.version);
   if (etag !== undefined && etagMatches(req.headers['if-none-match'], etag)) {
     await listing.close();

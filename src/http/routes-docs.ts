@@ -9,7 +9,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RefugeError } from '../errors/index.ts';
 import type { ByteRange } from '../blobs/index.ts';
 import { isValidRev, servedContentType, type Doc, type GetOptions } from '../documents/index.ts';
-import { etagMatches, ifRangeHolds, notModified, planAttachmentRange, withUnsatisfiable } from './blob-range.ts';
+import { etagMatches, headersOnly, ifRangeHolds, notModified, planAttachmentRange, withUnsatisfiable } from './blob-range.ts';
 import { checkDeclaredLength, withBody } from './blob-body.ts';
 import { byteranges, planRanges } from './byteranges.ts';
 import { docPath } from '../replication/index.ts';
@@ -224,13 +224,14 @@ export function docRoutes(app: FastifyInstance, ctx: ServerContext): void {
       const answer = byteranges(parts, read.size, headers['Content-Type']!, (r) => ctx.node.blobs.get(stub.digest as never, r));
       // The parts hold the attachment's bytes: sandboxed as they are, a PDF's too.
       reply.code(206).headers(SANDBOXED_CONTENT).header('Content-Type', answer.contentType).header('Content-Length', String(answer.length));
-      return reply.send(Readable.from(answer.body));
+      return req.method === 'HEAD' ? headersOnly(reply) : reply.send(Readable.from(answer.body));
     }
     reply.header('Content-Length', String(read.end - read.start));
     // A satisfiable range is a 206 even when it spans every byte, as CouchDB answers (attachment_ranges).
     if (ranged || read.start !== 0 || read.end !== read.size) {
       reply.code(206).header('Content-Range', `bytes ${read.start}-${read.end - 1}/${read.size}`);
     }
+    if (req.method === 'HEAD') return headersOnly(reply);
     // Bytes are verified against the digest as they stream (the blob store holds back the end).
     return reply.send(Readable.from(read));
   };

@@ -91,4 +91,40 @@ describe('attachment reads', () => {
     assert.equal(head.status, 206);
     assert.match(head.headers.get('content-type')!, /^multipart\/byteranges/);
   });
+
+  test("HEAD on an attachment answers GET's headers without reading its bytes", async () => {
+    const data = 'x'.repeat(100_000);
+    assert.equal((await request(`${u}/reads/h/big.txt`, { method: 'PUT', raw: data, headers: { 'content-type': 'text/plain' } })).status, 201);
+    const att = `${u}/reads/h/big.txt`;
+    const got = await fetch(att);
+    await got.text();
+    const blobs = server.node.blobs;
+    const read = blobs.get.bind(blobs);
+    let reads = 0;
+    // Counts the reads begun: a read opens nothing until it is iterated.
+    blobs.get = (async (...args: Parameters<typeof read>) => {
+      const r = await read(...args);
+      const iterate = r[Symbol.asyncIterator].bind(r);
+      r[Symbol.asyncIterator] = () => (reads++, iterate());
+      return r;
+    }) as typeof blobs.get;
+    try {
+      for (const headers of [{}, { range: 'bytes=10-19' }, { range: 'bytes=0-1,5-6' }] as Array<Record<string, string>>) {
+        const head = await fetch(att, { method: 'HEAD', headers });
+        assert.equal(await head.text(), '');
+        const get = await fetch(att, { headers });
+        await get.text();
+        // A multipart answer's boundary is drawn for each.
+        const type = (res: Response) => res.headers.get('content-type')?.replace(/boundary="[^"]+"/, 'boundary');
+        assert.equal(type(head), type(get));
+        for (const name of ['content-length', 'etag', 'content-range']) assert.equal(head.headers.get(name), get.headers.get(name), `${JSON.stringify(headers)} ${name}`);
+      }
+      assert.ok(reads > 0, 'the GETs read the bytes');
+      const afterGets = reads;
+      await (await fetch(att, { method: 'HEAD' })).text();
+      assert.equal(reads, afterGets, 'no byte read for a HEAD');
+    } finally {
+      blobs.get = read;
+    }
+  });
 });

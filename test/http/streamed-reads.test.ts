@@ -167,6 +167,33 @@ for (const [path, keyspace] of [['_all_docs?include_docs=true', 'd'], ['_changes
   });
 }
 
+test('HEAD on a listing answers its headers without reading a row, as CouchDB answers HEAD as GET without the body', async () => {
+  await big.putLocal({ _id: '_local/one' });
+  await small.bulkDocs([{ _id: '_design/a' }, { _id: '_design/b' }]);
+  const etag = (await request(`${server.url}/big/_changes?limit=1`)).headers.get('etag');
+  const paths = [
+    ['big/_all_docs?include_docs=true', 'd'],
+    ['small/_all_docs?startkey="n0100"', 'd'],
+    ['big/_local_docs?include_docs=true', 'l'],
+    ['big/_changes?include_docs=true', 's'],
+    ['big/_changes?limit=1', 's'],
+    ['small/_design_docs?startkey="_design/b"', 'd'],
+  ] as const;
+  for (const [path, keyspace] of paths) {
+    const before = watch.scanned[keyspace] ?? 0;
+    const res = await fetch(`${server.url}/${path}`, { method: 'HEAD' });
+    assert.equal(res.status, 200, path);
+    assert.match(res.headers.get('content-type') ?? '', /^application\/json/, path);
+    assert.equal(await res.text(), '', path);
+    assert.equal(watch.scanned[keyspace] ?? 0, before, `${path}: no row read`);
+    if (path === 'big/_changes?limit=1') assert.equal(res.headers.get('etag'), etag, 'the ETag a GET gets');
+  }
+  await until(() => watch.openSnapshots === 0);
+  // What a GET would refuse, a HEAD is refused too (with no body).
+  assert.equal((await fetch(`${server.url}/big/_all_docs?limit=-1`, { method: 'HEAD' })).status, 400);
+  assert.equal((await fetch(`${server.url}/nodb/_local_docs`, { method: 'HEAD' })).status, 404);
+});
+
 test('a read failing after the first rows went out cuts the answer; the server goes on', async () => {
   let failed = false;
   watch.between = async (space, chunks, range) => {
