@@ -42,6 +42,17 @@ export function localParent(current: DocRecord | undefined, edit: SplitDoc): Rev
 }
 
 /**
+ * An edit judged against the document as its request found it (`start`), for a request that
+ * edited the document before: CouchDB checks every interactive edit of a request against the
+ * stored document (couch_db:prep_and_validate_updates), so extending a revision an earlier edit of
+ * the same request made, or re-creating a document it deleted, is a conflict there.
+ */
+export function checkRequestStart(start: DocRecord | undefined, edit: SplitDoc): void {
+  const named = namedRev(edit);
+  if (named === undefined ? start !== undefined && !start.deleted : !start?.tree.has(named)) throw conflict();
+}
+
+/**
  * `revIfNew`, when given, is this edit's rev computed as a new document's (no parent, no
  * attachments), ahead of knowing whether the document exists: used when it does not.
  */

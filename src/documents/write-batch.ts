@@ -9,7 +9,7 @@ import type { DbCore, DbState } from './core.ts';
 import { BatchRecords } from './batch-records.ts';
 import { encodeRecord, type DocRecord } from './doc-record.ts';
 import { attachmentDigests, attachmentsOfEdit, type AttInputs, type AttStub } from './attachments.ts';
-import { applyLocalEdit, applyReplicatedEdit, type EarlyEdit } from './edits.ts';
+import { applyLocalEdit, applyReplicatedEdit, checkRequestStart, type EarlyEdit } from './edits.ts';
 import { IdGenerator } from './ids.ts';
 import { diffIndexEntries } from './index-diff.ts';
 import { docKey, revBodyKey, seqKey } from './keys.ts';
@@ -66,6 +66,8 @@ export class WriteBatch {
    * the final tree kept them (a later edit in the batch brought them within revs_limit again).
    */
   private readonly droppedBodies = new Map<string, Set<string>>();
+  /** The records the running job's interactive edits found, by id (see checkRequestStart). */
+  private readonly jobStart = new Map<string, DocRecord | undefined>();
 
   /** `pending` answers for keys written by earlier change sets not yet flushed to storage. */
   constructor(
@@ -93,6 +95,11 @@ export class WriteBatch {
 
   get size(): number {
     return this.ops.size + this.stream.length / 2 + this.postings.entries;
+  }
+
+  /** A job (one request's writes) begins: its edits are judged against the records as it finds them. */
+  startJob(): void {
+    this.jobStart.clear();
   }
 
   /** Loads the current records of these ids in one storage round trip. */
@@ -162,6 +169,10 @@ export class WriteBatch {
     stubs: Record<string, AttStub> | undefined,
     revIfNew?: string,
   ): WriteResult | Promise<WriteResult> {
+    if (newEdits) {
+      if (this.jobStart.has(edit.id)) checkRequestStart(this.jobStart.get(edit.id), edit);
+      else this.jobStart.set(edit.id, current);
+    }
     // An earlier edit of this batch stemmed the tree: this one merges into the unstemmed one. Its
     // leaves and winner are the stemmed tree's, so a local edit is judged the same either way.
     const merged = this.unstemmed.get(edit.id);

@@ -261,6 +261,7 @@ export class Writer {
           this.queue.unshift(...group.slice(i));
           break;
         }
+        batch.startJob();
         values.push(await group[i]!.run(batch));
       }
     } catch (error) {

@@ -188,6 +188,35 @@ for (const engine of ENGINES) {
       assert.equal((await db.get('fresh')).v, 2);
     });
 
+    test("a bulk write's edits are judged against the documents as it found them (CouchDB's prep_and_validate_updates)", async (t) => {
+      const { db, cleanup } = await freshDb(engine);
+      t.after(cleanup);
+      const other = await freshDb(engine, {}, 'other');
+      t.after(other.cleanup);
+      const a1 = await db.put({ _id: 'a', v: 1 });
+      const b1 = await db.put({ _id: 'b', v: 1 });
+      // The rev the first edit of `a` makes (revs are deterministic): the second edit names it.
+      await other.db.put({ _id: 'a', v: 1 });
+      const a2 = (await other.db.put({ _id: 'a', _rev: a1.rev, v: 2 })).rev;
+      const res = await db.bulkDocs([
+        { _id: 'a', _rev: a1.rev, v: 2 },
+        { _id: 'a', _rev: a2, v: 3 },
+        { _id: 'b', _rev: b1.rev, _deleted: true },
+        { _id: 'b', v: 'again' },
+        { _id: 'c', v: 1 },
+        { _id: 'c', v: 2 },
+      ]);
+      assert.deepEqual(
+        res.map((r) => ('error' in r ? r.error : 'ok')),
+        ['ok', 'conflict', 'ok', 'conflict', 'ok', 'conflict'],
+      );
+      assert.equal((await db.get('a')).v, 2);
+      await rejectsWith(db.get('b'), 'not_found');
+      // Requests of their own see each other's edits.
+      assert.equal((await db.put({ _id: 'a', _rev: a2, v: 3 })).ok, true);
+      assert.equal((await db.put({ _id: 'b', v: 'again' })).ok, true);
+    });
+
     test('a deleted doc takes only a re-creation: editing or deleting its tombstone is a conflict (CouchDB 3)', async (t) => {
       const { db, cleanup } = await freshDb(engine);
       t.after(cleanup);
