@@ -9,8 +9,9 @@ import type { RowsAnswer } from './json-rows.ts';
 const rowJson = (row: ChangeRow) => (row.docJson === undefined ? JSON.stringify(row) : changeRowJson(row));
 
 /**
- * `{"results":[...],"last_seq":N,"pending":M}`, byte for byte as JSON.stringify writes it; `read`
- * holds rows the caller took from the listing already (a longpoll looking for a first row).
+ * `{"results":[...],"last_seq":N,"pending":M}` laid out as CouchDB writes it, a row per line, so a
+ * client can take rows as lines while the answer streams (Refuge's replicator does); `read` holds
+ * rows the caller took from the listing already (a longpoll looking for a first row).
  */
 export function changesAnswer(listing: ChangesListing, read: ChangeRow[] = []): RowsAnswer {
   const chunks = (async function* () {
@@ -19,10 +20,11 @@ export function changesAnswer(listing: ChangesListing, read: ChangeRow[] = []): 
   })();
   return {
     chunks,
-    head: () => '{"results":[',
+    head: () => '{"results":[\n',
+    separator: ',\n',
     tail: () => {
       const pending = listing.pending;
-      return '],"last_seq":' + listing.lastSeq + (pending === undefined ? '' : ',"pending":' + pending) + '}';
+      return '\n],\n"last_seq":' + listing.lastSeq + (pending === undefined ? '' : ',"pending":' + pending) + '}\n';
     },
     close: async () => {
       await chunks.return(undefined).catch(() => undefined);

@@ -16,6 +16,8 @@ export interface RowsAnswer {
   head(): string;
   /** The text after the last row: asked once the rows ended. */
   tail(): string;
+  /** Between two rows (default ','). */
+  separator?: string;
   /** Releases what the rows are read from; called once, whether the answer was sent, cut off or failed. */
   close(): Promise<void>;
 }
@@ -39,7 +41,7 @@ export async function sendRows(reply: FastifyReply, answer: RowsAnswer): Promise
     while (chars <= WHOLE_ANSWER_CHARS) {
       const next = await answer.chunks.next();
       if (next.done) {
-        const text = answer.head() + first.join(',') + answer.tail();
+        const text = answer.head() + first.join(answer.separator ?? ',') + answer.tail();
         await answer.close();
         return reply.type(JSON_TYPE).send(text);
       }
@@ -58,13 +60,14 @@ export async function sendRows(reply: FastifyReply, answer: RowsAnswer): Promise
 
 async function* streamed(answer: RowsAnswer, first: string[]): AsyncGenerator<string, void, undefined> {
   try {
-    yield answer.head() + first.join(',');
+    const separator = answer.separator ?? ',';
+    yield answer.head() + first.join(separator);
     let comma = first.length > 0;
     for (;;) {
       const next = await answer.chunks.next();
       if (next.done) break;
       if (next.value.length === 0) continue;
-      yield (comma ? ',' : '') + next.value.join(',');
+      yield (comma ? separator : '') + next.value.join(separator);
       comma = true;
     }
     yield answer.tail();

@@ -1,6 +1,7 @@
 // Splits a normal `_changes` answer into its rows while it arrives, so a replicator can act on the
-// first rows of a long feed before the last have come. Only row boundaries are found here (strings
-// and nesting are tracked); each row is then parsed by JSON.parse.
+// first rows of a long feed before the last have come. Rows laid out a line each (CouchDB's and
+// Refuge's layout) are taken as lines; otherwise row boundaries are found by tracking strings and
+// nesting. Each row is then parsed by JSON.parse.
 
 import { RefugeError } from '../errors/index.ts';
 
@@ -29,7 +30,7 @@ export class ChangesSplitter {
   /** Nesting inside the current row (0 between rows). */
   private depth = 0;
   private inString = false;
-  private phase: 'head' | 'rows' | 'trailer' | 'whole' = 'head';
+  private phase: 'head' | 'lines' | 'rows' | 'trailer' | 'whole' = 'head';
 
   constructor(private readonly maxRowChars: number) {}
 
@@ -38,8 +39,8 @@ export class ChangesSplitter {
     return this.phase === 'whole';
   }
 
-  /** The texts of the rows completed by `piece`. */
-  push(piece: string): string[] {
+  /** The rows `piece` completed, parsed. Throws SyntaxError on a row that is not JSON. */
+  push(piece: string): unknown[] {
     this.text += piece;
     if (this.phase === 'head') {
       const head = HEAD.exec(this.text);
@@ -48,11 +49,17 @@ export class ChangesSplitter {
         if (this.text.length > 64 || /^\s*\{\s*"(?!r)|^\s*[^\s{]/.test(this.text)) this.phase = 'whole';
         return [];
       }
-      this.text = this.text.slice(head[0].length);
-      this.phase = 'rows';
+      const after = this.text.slice(head[0].length);
+      // A line break right after the opening: a row per line, as CouchDB writes it.
+      const next = /^[ \t\r]*(\n|[^\s])/.exec(after);
+      if (!next) return [];
+      this.text = after;
+      this.phase = next[1] === '\n' ? 'lines' : 'rows';
     }
-    if (this.phase !== 'rows') return [];
-    const rows = this.scan();
+    const rows: unknown[] = [];
+    if (this.phase === 'lines') this.takeLines(rows);
+    if (this.phase !== 'rows') return rows;
+    for (const text of this.scan()) rows.push(JSON.parse(text));
     if (this.rowStart < 0) {
       // Between rows nothing scanned is needed again.
       this.text = this.text.slice(this.pos);
@@ -63,12 +70,50 @@ export class ChangesSplitter {
     return rows;
   }
 
+  /**
+   * Rows a line each: complete lines are taken, with the separating comma before or after them.
+   * A line that is not one row (a layout that only began like CouchDB's) hands it and the rest
+   * to the scanner.
+   */
+  private takeLines(rows: unknown[]): void {
+    const text = this.text;
+    let start = 0;
+    for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
+      const lineStart = start;
+      let line = text.slice(start, nl).trim();
+      start = nl + 1;
+      if (line.charCodeAt(0) === 44 /* , */) line = line.slice(1).trimStart();
+      if (line.charCodeAt(line.length - 1) === 44) line = line.slice(0, -1).trimEnd();
+      if (line === '') continue;
+      if (line.charCodeAt(0) === CLOSE_BRACKET) {
+        this.phase = 'trailer';
+        this.text = line.slice(1) + '\n' + text.slice(start);
+        return;
+      }
+      if (line.length > this.maxRowChars) throw this.tooLarge();
+      let row: unknown;
+      try {
+        row = JSON.parse(line);
+      } catch {
+        this.phase = 'rows';
+        this.text = text.slice(lineStart);
+        return;
+      }
+      rows.push(row);
+    }
+    this.text = text.slice(start);
+    if (this.text.length > this.maxRowChars) throw this.tooLarge();
+  }
+
   private tooLarge(): RefugeError {
     return new RefugeError('too_large', `a change row is larger than ${this.maxRowChars} characters`, { status: 502 });
   }
 
-  /** After the last piece: the trailer, or the whole answer parsed. Throws if it was cut short. */
-  end(): { rows?: unknown[]; trailer: ChangesTrailer } {
+  /**
+   * After the last piece: the rows not handed out yet (all of them for an answer read whole) and
+   * the trailer. Throws if the answer was cut short.
+   */
+  end(): { rows: unknown[]; trailer: ChangesTrailer } {
     if (this.phase === 'whole' || this.phase === 'head') {
       const body = JSON.parse(this.text) as { results?: unknown };
       if (body === null || typeof body !== 'object' || !Array.isArray(body.results)) {
@@ -77,11 +122,13 @@ export class ChangesSplitter {
       const { results, ...trailer } = body as { results: unknown[] };
       return { rows: results, trailer };
     }
+    // The last line may end without a line break.
+    const rows = this.phase === 'lines' ? this.push('\n') : [];
     if (this.phase !== 'trailer') throw new SyntaxError('the answer ended inside its rows');
     // What follows the rows' closing bracket: `,"last_seq":...}` (or just `}`).
     const rest = this.text.trim();
     const trailer = JSON.parse(rest.startsWith(',') ? '{' + rest.slice(1) : '{' + rest) as ChangesTrailer;
-    return { trailer };
+    return { rows, trailer };
   }
 
   private scan(): string[] {

@@ -120,8 +120,8 @@ export async function* changesFeed(
     if (splitter.whole && chars > limits.maxAnswerChars) {
       throw new RefugeError('too_large', `the answer is larger than ${limits.maxAnswerChars} characters`, { status: 502 });
     }
-    for (const text of splitter.push(piece)) {
-      page.push(rows.row(parseRow(text, client.url), req.includeDocs));
+    for (const wire of split(splitter, piece, client.url)) {
+      page.push(rows.row(wire as Wire, req.includeDocs));
       taken++;
       if (page.length === pageSize) {
         yield { results: page, lastSeq: page[pageSize - 1]!.seq };
@@ -137,27 +137,26 @@ export async function* changesFeed(
     // Cut short (a connection closed early, with no length to tell) or garbled: retried as a lost connection is.
     throw new RefugeError('unavailable', `${client.url}/_changes: the answer is not JSON`, { cause: err, status: 502 });
   }
-  if (end.rows === undefined) {
-    // All the rows asked came, in full pages: the feed may go on, and its end is not known here.
-    // Ending without a last page has the reader ask again from the last one's seq.
-    if (page.length === 0 && taken > 0 && taken >= req.limit) return;
-    yield rows.lastPage(page, end.trailer, req);
-    return;
+  // The rows left: the last line's, or every row of an answer read whole.
+  for (const wire of end.rows) {
+    page.push(rows.row(wire as Wire, req.includeDocs));
+    taken++;
+    if (page.length === pageSize) {
+      yield { results: page, lastSeq: page[pageSize - 1]!.seq };
+      page = [];
+    }
   }
-  // Read whole: its rows in pages as well.
-  const all = rows.page(end.rows, end.trailer, req);
-  for (let i = 0; i + pageSize < all.results.length; i += pageSize) {
-    const part = all.results.slice(i, i + pageSize);
-    yield { results: part, lastSeq: part[part.length - 1]!.seq };
-  }
-  const rest = all.results.length === 0 ? [] : all.results.slice(Math.floor((all.results.length - 1) / pageSize) * pageSize);
-  yield { ...all, results: rest };
+  // All the rows asked came, in full pages: the feed may go on, and its end is not known here.
+  // Ending without a last page has the reader ask again from the last one's seq.
+  if (page.length === 0 && taken > 0 && taken >= req.limit) return;
+  yield rows.lastPage(page, end.trailer, req);
 }
 
-function parseRow(text: string, url: string): Wire {
+function split(splitter: ChangesSplitter, piece: string, url: string): unknown[] {
   try {
-    return JSON.parse(text) as Wire;
+    return splitter.push(piece);
   } catch (err) {
+    if (err instanceof RefugeError) throw err;
     throw new RefugeError('unavailable', `${url}/_changes: a row is not JSON`, { cause: err, status: 502 });
   }
 }

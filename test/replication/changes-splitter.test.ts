@@ -14,18 +14,26 @@ function split(text: string, cuts: number[], maxRowChars = 1e9): { rows: unknown
   const rows: unknown[] = [];
   let from = 0;
   for (const at of [...cuts, text.length]) {
-    for (const row of s.push(text.slice(from, at))) rows.push(JSON.parse(row));
+    rows.push(...s.push(text.slice(from, at)));
     from = at;
   }
   const end = s.end();
-  return { rows: end.rows ?? rows, trailer: end.trailer };
+  return { rows: [...rows, ...end.rows], trailer: end.trailer };
 }
 
-/** CouchDB's layout: a row per line. */
-const couchLayout = (answer: { results: unknown[] } & Record<string, unknown>) => {
+/** The layouts servers write: compact (JSON.stringify's), a row per line (CouchDB, Refuge), with the
+ * comma leading the line (Sync Gateway), CRLF, and one that only begins like CouchDB's. */
+const LAYOUTS = ['compact', 'couch', 'crlf', 'leading', 'fake'] as const;
+function laidOut(answer: { results: unknown[] } & Record<string, unknown>, layout: (typeof LAYOUTS)[number]): string {
+  if (layout === 'compact') return JSON.stringify(answer);
   const { results, ...rest } = answer;
-  return `{"results":[\n${results.map((r) => JSON.stringify(r)).join(',\n')}\n],\n${JSON.stringify(rest).slice(1)}\n`;
-};
+  const rows = results.map((r) => JSON.stringify(r));
+  const trailer = JSON.stringify(rest).slice(1);
+  if (layout === 'fake') return `{"results":[\n${rows.join(',')}],${trailer}`;
+  if (layout === 'leading') return `{"results":[\n${rows.join('\n,')}\n],\n${trailer}\n`;
+  const nl = layout === 'crlf' ? '\r\n' : '\n';
+  return `{"results":[${nl}${rows.join(`,${nl}`)}${nl}],${nl}${trailer}${nl}`;
+}
 
 const tricky = fc.oneof(fc.string(), fc.constantFrom('"', '\\', '\\"', '{', '}', '[', ']', '\\\\"}', '"],"last_seq":9}', '\u2028', 'é😀'));
 const json: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
@@ -34,16 +42,22 @@ const json: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
 const row = fc.record({ seq: fc.oneof(fc.nat(), fc.string()), id: tricky, changes: fc.constant([{ rev: '1-a' }]), doc: json }, { requiredKeys: ['seq', 'id', 'changes'] });
 const answer = fc.record({ results: fc.array(row, { maxLength: 8 }), last_seq: fc.oneof(fc.nat(), fc.string()), pending: fc.nat() }, { requiredKeys: ['results', 'last_seq'] });
 
-test('rows and trailer come out as JSON.parse reads them, in either layout and any pieces', () => {
+test('rows and trailer come out as JSON.parse reads them, in every layout and any pieces', () => {
   fc.assert(
-    fc.property(answer, fc.boolean(), fc.array(fc.nat(), { maxLength: 12 }), (a, couch, rawCuts) => {
-      const text = couch ? couchLayout(a) : JSON.stringify(a);
+    fc.property(answer, fc.constantFrom(...LAYOUTS), fc.array(fc.nat(), { maxLength: 12 }), (a, layout, rawCuts) => {
+      const text = laidOut(a, layout);
       const cuts = [...new Set(rawCuts.map((c) => c % (text.length + 1)))].sort((x, y) => x - y);
       const { results, ...trailer } = JSON.parse(text) as { results: unknown[] };
       assert.deepEqual(split(text, cuts), { rows: results, trailer });
     }),
     { numRuns: 400 },
   );
+});
+
+test("CouchDB's empty answer, and rows split across pieces mid-line", () => {
+  assert.deepEqual(split('{"results":[\n\n],\n"last_seq":"0-g1AAAA","pending":0}\n', [13, 14]), { rows: [], trailer: { last_seq: '0-g1AAAA', pending: 0 } });
+  const text = '{"results":[\n{"seq":1,"id":"a","changes":[]},\n{"seq":2,"id":"b","changes":[]}\n],\n"last_seq":2}';
+  assert.deepEqual(split(text, [20, 40, 41]).rows, [{ seq: 1, id: 'a', changes: [] }, { seq: 2, id: 'b', changes: [] }]);
 });
 
 test('an answer whose rows do not come first is read whole', () => {
