@@ -199,6 +199,12 @@ export class HttpClient {
         if (req.signal?.aborted || isRefugeError(err, 'too_large')) throw err;
         throw new RefugeError('unavailable', `${what}: connection lost reading the answer (${describeFailure(err, timer.signal)})`, { cause: err });
       }
+      // Nothing after a success's headers is an answer cut short as surely as one cut mid-way (a
+      // body without a length ends where the connection does), never an empty one: a _revs_diff
+      // read as nothing missing would let a checkpoint pass its revisions by for good.
+      if (text === '' && res.status < 300 && res.status !== 204 && method !== 'HEAD') {
+        throw new RefugeError('unavailable', `${what}: the answer is empty (HTTP ${res.status})`, { status: 502 });
+      }
       let body: unknown;
       try {
         body = text === '' ? undefined : JSON.parse(text);

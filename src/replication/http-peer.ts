@@ -109,9 +109,10 @@ export class HttpPeer implements ReplicationPeer {
   async revsDiff(request: ReadonlyMap<string, string[]>, options: CallOptions = {}): Promise<Map<string, RevsDiffEntry>> {
     const { body } = await this.client.request({ method: 'POST', path: '_revs_diff', body: Object.fromEntries(request), signal: options.signal });
     const bad = () => new RefugeError('bad_gateway', `${this.client.url}/_revs_diff: not CouchDB's answer: ${JSON.stringify(body).slice(0, 200)}`);
-    if (body !== undefined && (body === null || typeof body !== 'object' || Array.isArray(body))) throw bad();
+    // An empty answer is none (CouchDB says nothing is missing with {}): read as one, a batch would be passed by.
+    if (body === undefined || body === null || typeof body !== 'object' || Array.isArray(body)) throw bad();
     const out = new Map<string, RevsDiffEntry>();
-    for (const [id, entry] of Object.entries((body ?? {}) as Record<string, Wire>)) {
+    for (const [id, entry] of Object.entries(body as Record<string, Wire>)) {
       if (entry === null || typeof entry !== 'object' || (entry.missing !== undefined && !Array.isArray(entry.missing))) throw bad();
       const missing = Array.isArray(entry.missing) ? (entry.missing as string[]) : [];
       if (missing.length === 0) continue;

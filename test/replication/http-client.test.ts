@@ -41,6 +41,26 @@ test('an answer that is not JSON (garbled, or cut short without a length) is a r
   }
 });
 
+test('a success cut right after its headers (a body without a length, none of it arrived) is a retryable 502, not an empty answer', async (t) => {
+  const s = await serve((req, res) => {
+    // The connection closes before any of a body whose end only its close would tell.
+    if (req.url?.includes('cut')) return void res.socket!.end('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n');
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': '0' });
+    res.end();
+  });
+  t.after(s.close);
+  const client = new HttpClient(s.url, { timeoutMs: 5000 });
+  for (const path of ['_revs_diff?cut', '_revs_diff']) {
+    await assert.rejects(client.request({ method: 'POST', path, body: { a: ['1-a'] } }), (err: unknown) => {
+      assert.ok(isRefugeError(err, 'unavailable'), `${path}: ${String(err)}`);
+      assert.equal(err.status, 502);
+      assert.ok(isRetryable(err));
+      assert.match(err.reason, /the answer is empty/);
+      return true;
+    });
+  }
+});
+
 test('the timeout counts silence: a slow answer that keeps coming completes, a silent one fails', async (t) => {
   const s = await serve((req, res) => {
     res.writeHead(200, { 'content-type': 'application/json' });
