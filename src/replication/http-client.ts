@@ -23,6 +23,12 @@ export interface HttpClientOptions {
 }
 
 const DEFAULT_MAX_ANSWER_BYTES = 256 * 1024 * 1024;
+/**
+ * A poor mobile uplink (64 kbit/s). fetch tells nothing of a body's upload, so before its answer
+ * a request is also given its body's time at this rate: a batch of large attachments over a slow
+ * uplink was cut as silent while it went out, and sent again, for ever.
+ */
+const SLOWEST_UPLINK_BYTES_PER_S = 8 * 1024;
 
 export interface HttpRequest {
   method?: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'HEAD';
@@ -167,16 +173,15 @@ export class HttpClient {
     if (qs) href += `?${qs}`;
     const headers = { ...this.headers };
     if (req.body !== undefined) headers['content-type'] = 'application/json';
+    const payload = req.body === undefined ? undefined : JSON.stringify(req.body);
     const what = `${method} ${href}`;
-    const timer = timeoutSignal(req.signal, this.timeoutMs + (req.extraTimeoutMs ?? 0));
+    const silenceMs = this.timeoutMs + (req.extraTimeoutMs ?? 0);
+    const sendingMs = payload === undefined ? 0 : Math.ceil((payload.length / SLOWEST_UPLINK_BYTES_PER_S) * 1000);
+    const timer = timeoutSignal(req.signal, silenceMs + sendingMs);
     try {
-      const res = await this.transport({
-        url: href,
-        method,
-        headers,
-        body: req.body === undefined ? undefined : JSON.stringify(req.body),
-        signal: timer.signal,
-      });
+      const res = await this.transport({ url: href, method, headers, body: payload, signal: timer.signal });
+      // The body is sent: from here on, silence alone counts.
+      timer.touch(silenceMs);
       return { res, timer, what };
     } catch (err) {
       timer.clear();
@@ -186,6 +191,7 @@ export class HttpClient {
   }
 
   async request(req: HttpRequest): Promise<HttpResponse> {
+    const method = req.method ?? 'GET';
     const { res, timer, what } = await this.open(req);
     try {
       if (req.idleMs !== undefined) timer.touch(req.idleMs);

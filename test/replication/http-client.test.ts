@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { isRefugeError } from '../../src/core.ts';
 import { HttpClient } from '../../src/replication/http-client.ts';
 import { isRetryable } from '../../src/replication/retry.ts';
+import { sleep } from '../../src/platform/sleep.ts';
 
 async function serve(handler: Parameters<typeof createServer>[1]): Promise<{ url: string; close: () => Promise<void> }> {
   const server: Server = createServer(handler);
@@ -81,6 +82,24 @@ test('the timeout counts silence: a slow answer that keeps coming completes, a s
   const { body } = await client.request({ path: 'slow' });
   assert.equal((body as { pad: string }).pad.length, 14 * 8);
   await assert.rejects(client.request({ path: 'silent' }), (err: unknown) => isRefugeError(err, 'unavailable'));
+});
+
+test('a large body is given time to go out over a slow uplink before its answer is awaited; a small one is not', async () => {
+  // A fetch over a 64 KiB/s uplink: the answer begins once the body has gone out.
+  const slowUplink: typeof fetch = async (_url, init) => {
+    const size = typeof init?.body === 'string' ? init.body.length : 0;
+    await sleep((size / (64 * 1024)) * 1000, init?.signal ?? undefined);
+    if (init?.signal?.aborted) throw init.signal.reason;
+    return new Response(size > 1000 ? '{"ok":true}' : '{"ok":false}', { status: 201, headers: { 'content-type': 'application/json' } });
+  };
+  const client = new HttpClient('http://127.0.0.1:9/db', { fetch: slowUplink, timeoutMs: 200 });
+  // About a second to send, five times the timeout: the answer still counts.
+  const { body } = await client.request({ method: 'POST', path: '_bulk_docs', body: { docs: [{ _id: 'big', pad: 'x'.repeat(64 * 1024) }] } });
+  assert.deepEqual(body, { ok: true });
+  // A peer silent past the timeout after a small body is still given up.
+  const never: typeof fetch = (_url, init) => new Promise<Response>((_resolve, reject) => init?.signal?.addEventListener('abort', () => reject(init.signal!.reason)));
+  const silent = new HttpClient('http://127.0.0.1:9/db', { fetch: never, timeoutMs: 200 });
+  await assert.rejects(silent.request({ method: 'POST', path: '_revs_diff', body: { a: ['1-a'] } }), (err: unknown) => isRefugeError(err, 'unavailable') && /no answer within 2\d\d ms/.test(err.reason));
 });
 
 test('an answer whose body stalls ends when the request is cancelled or times out, even if the fetch never errors the body', async () => {
