@@ -10,7 +10,9 @@ let pool: Dispatcher | undefined;
 export const defaultTransport: HttpTransport = async (req) => {
   // As fetch does, a redirect is followed rather than answered (a CouchDB moved behind a proxy);
   // credentials are not carried to another origin.
-  pool ??= new Agent({ keepAliveTimeout: 10_000 }).compose(interceptors.redirect({ maxRedirections: 20 }));
+  // undici's own header and body timeouts (300 s) are off: the client's timer counts silence as
+  // the caller asked (a long-poll's wait, a slow upload's time), which may be longer.
+  pool ??= new Agent({ keepAliveTimeout: 10_000, headersTimeout: 0, bodyTimeout: 0 }).compose(interceptors.redirect({ maxRedirections: 20 }));
   const res = await request(req.url, {
     method: req.method as Dispatcher.HttpMethod,
     headers: req.headers,
