@@ -1,19 +1,19 @@
 // Builds one atomic storage batch from many document edits: reads current records once, applies
-// edits in order (later edits of the same doc see earlier ones), and collects every key change —
-// record, body store, sequence entry, path index, counters — so they commit together or not at all.
+// edits in order (later edits of the same doc see earlier ones), and decides every key change —
+// record, body store, sequence entry, path index, counters — collected in its BatchChanges
+// (batch-changes.ts) so they commit together or not at all.
 
 import { RefugeError, toRefugeError } from '../errors/index.ts';
-import type { IndexValue } from '../query/index.ts';
 import type { KvChain } from '../storage/index.ts';
-import type { DbCore, DbState } from './core.ts';
+import type { DbCore } from './core.ts';
+import { BatchChanges } from './batch-changes.ts';
 import { BatchRecords } from './batch-records.ts';
 import { encodeRecord, type DocRecord } from './doc-record.ts';
 import { attachmentDigests, attachmentsOfEdit, type AttInputs, type AttStub } from './attachments.ts';
 import { applyLocalEdit, applyReplicatedEdit, checkRequestStart, type EarlyEdit } from './edits.ts';
 import { IdGenerator } from './ids.ts';
-import { diffIndexEntries } from './index-diff.ts';
 import { docKey, revBodyKey, seqKey } from './keys.ts';
-import { groupTag, PostingCollector } from './postings.ts';
+import { DroppedBodies } from './dropped-bodies.ts';
 import { countEdit, countPurged } from './old-bodies.ts';
 import { sameTree, sameVisibleTree, stem, winner, type RevTree } from './rev-tree.ts';
 import type { JsonObject, WriteFailure, WriteResult } from './types.ts';
@@ -32,70 +32,28 @@ function failure(err: unknown, id: unknown): WriteFailure {
   return { id: typeof id === 'string' ? id : '', error: e.code, reason: e.reason };
 }
 
-function checkKey(key: string): void {
-  if (!(key as string & { isWellFormed(): boolean }).isWellFormed()) {
-    throw new RefugeError('bad_request', 'a key derived from this write is not well-formed Unicode');
-  }
-}
-
-export class WriteBatch {
-  /** Keys a later read may ask for (records, bodies, local docs): key -> value, null = delete. */
-  private readonly ops = new Map<string, string | null>();
-  /**
-   * Write-only keys (sequence entries), in order as [key, value | null] pairs, never read back:
-   * they go to the engine without a map, and a later op on the same key wins there.
-   */
-  private readonly stream: Array<string | null> = [];
-  /** This group's path index changes, stored as one posting per value (postings.ts). */
-  private readonly postings = new PostingCollector();
-  /** Sequence entries this batch removes and adds, for the pending counts (seq-counts.ts). */
-  readonly seqRemoved: number[] = [];
-  readonly seqAdded: number[] = [];
-  /** Ids that became live (+1) or stopped being (-1), as pairs; kept only once ids are counted. */
-  readonly liveDeltas: Array<string | number> | null;
+export class WriteBatch extends BatchChanges {
   private readonly records: BatchRecords;
-  readonly state: DbState;
   /**
    * The merged, unstemmed trees of documents this batch stemmed: CouchDB merges every edit of a
    * document in one update, then stems once (couch_db_updater:merge_rev_trees), so a later edit
    * merges into what an earlier one's stemming dropped, not into the stemmed tree.
    */
   private readonly unstemmed = new Map<string, RevTree>();
-  /**
-   * Revisions whose bodies stemming dropped, by document: deleted once the batch is done, unless
-   * the final tree kept them (a later edit in the batch brought them within revs_limit again).
-   */
-  private readonly droppedBodies = new Map<string, Set<string>>();
+  /** Bodies stemming dropped, deleted with the batch unless a later edit kept them (dropped-bodies.ts). */
+  private readonly droppedBodies = new DroppedBodies();
   /** The records the running job's interactive edits found, by id (see checkRequestStart). */
   private readonly jobStart = new Map<string, DocRecord | undefined>();
 
   /** `pending` answers for keys written by earlier change sets not yet flushed to storage. */
-  constructor(
-    private readonly core: DbCore,
-    private readonly pending: (key: string) => string | null | undefined = () => undefined,
-  ) {
+  constructor(core: DbCore, pending: (key: string) => string | null | undefined = () => undefined) {
+    super(core, pending);
     this.records = new BatchRecords(core.store, pending);
-    this.state = { ...core.state };
-    this.liveDeltas = core.idCounts.ready ? [] : null;
     this.firstSeq = core.state.seq + 1;
   }
 
   /** The first sequence this batch assigns: a record at or past it was written by this batch. */
   private readonly firstSeq: number;
-
-  /** A key's current value: this batch's own changes, then unflushed ones, then storage. */
-  async read(key: string): Promise<string | undefined> {
-    const mine = this.ops.get(key);
-    if (mine !== undefined) return mine ?? undefined;
-    const queued = this.pending(key);
-    if (queued !== undefined) return queued ?? undefined;
-    const store = this.core.store;
-    return store.getSync ? store.getSync(key) : store.get(key);
-  }
-
-  get size(): number {
-    return this.ops.size + this.stream.length / 2 + this.postings.entries;
-  }
 
   /** A job (one request's writes) begins: its edits are judged against the records as it finds them. */
   startJob(): void {
@@ -204,7 +162,7 @@ export class WriteBatch {
     // meanwhile, as every body the unstemmed tree holds is, and deleted at the end if it is not.
     if (added && !tree.has(newRev)) {
       this.ops.set(revBodyKey(id, newRev), JSON.stringify(newBody));
-      this.dropBody(id, newRev);
+      this.droppedBodies.add(id, newRev);
     }
     // Nothing changed once stemmed (a revision re-sent after revs_limit dropped it): no write, no
     // sequence. Any other change to the tree, even a parent link learnt without a new revision
@@ -232,21 +190,6 @@ export class WriteBatch {
     return undefined;
   }
 
-  private dropBody(id: string, rev: string): void {
-    let revs = this.droppedBodies.get(id);
-    if (revs === undefined) this.droppedBodies.set(id, (revs = new Set()));
-    revs.add(rev);
-  }
-
-  /** Deletes the bodies stemming dropped that the documents' final trees do not hold. */
-  private deleteDroppedBodies(): void {
-    for (const [id, revs] of this.droppedBodies) {
-      const record = this.records.loaded(id);
-      for (const rev of revs) if (!record?.tree.has(rev) || record.rev === rev) this.ops.set(revBodyKey(id, rev), null);
-    }
-    this.droppedBodies.clear();
-  }
-
   /** Stores `current` with `tree` in place of its own, nothing else about it changed. */
   private keepTree(id: string, current: DocRecord, tree: RevTree): void {
     const next: DocRecord = { id, tree, rev: current.rev, deleted: current.deleted, seq: current.seq, body: current.body, bodyJson: current.bodyJson };
@@ -272,23 +215,15 @@ export class WriteBatch {
     if (current && current.rev !== win.rev && grown.get(current.rev)?.available) {
       oldWinnerJson = current.bodyJson ?? JSON.stringify(current.body);
       this.ops.set(revBodyKey(id, current.rev), oldWinnerJson);
-      if (!tree.has(current.rev)) this.dropBody(id, current.rev);
+      if (!tree.has(current.rev)) this.droppedBodies.add(id, current.rev);
     }
     if (added && newRev !== win.rev && tree.has(newRev)) {
       this.ops.set(revBodyKey(id, newRev), JSON.stringify(newBody));
     }
     // Bodies of revisions stemming dropped (none when it dropped nothing: the same tree comes back),
-    // deleted with the batch (deleteDroppedBodies). Counted as they leave the stored tree: those an
+    // deleted with the batch (appendTo). Counted as they leave the stored tree: those an
     // earlier edit of the batch dropped already were.
-    let stemmed: string[] | undefined;
-    if (current && tree !== grown) {
-      for (const [rev, node] of grown) {
-        if (!tree.has(rev) && node.available && rev !== current.rev) {
-          this.dropBody(id, rev);
-          if (current.tree.has(rev) || !base?.has(rev)) (stemmed ??= []).push(rev);
-        }
-      }
-    }
+    const stemmed = current && tree !== grown ? this.droppedBodies.addStemmed(id, current, grown, tree, base) : undefined;
 
     // A document written again in the same batch keeps the sequence this batch gave it: one
     // atomic write is one update of it, as in CouchDB, and no reader ever saw the first.
@@ -319,17 +254,6 @@ export class WriteBatch {
     if (this.state.autoIndex && (current?.body !== body || current?.deleted !== next.deleted)) {
       this.reindex(id, current && !current.deleted ? current.body : undefined, next.deleted ? undefined : body);
     }
-  }
-
-  private reindex(id: string, before: JsonObject | undefined, after: JsonObject | undefined): void {
-    const postings = this.postings;
-    postings.forDoc(id);
-    diffIndexEntries(this.core.indexEntries, before, after, postings.add, postings.remove);
-  }
-
-  /** Adds one path index entry (the index rebuild). */
-  indexPut(id: string, path: string, value: IndexValue): void {
-    this.postings.set(path, value, id, true);
   }
 
   /** A document's current record, this batch's changes included (for purge). */
@@ -367,41 +291,9 @@ export class WriteBatch {
     if (this.state.autoIndex && !current.deleted) this.reindex(id, current.body, undefined);
   }
 
-  /** Raw key changes for work outside documents (local docs, compaction). */
-  setRaw(key: string, value: string | null): void {
-    this.ops.set(key, value);
-  }
-
-  /**
-   * Appends every key change of the batch to `chain`, and returns the readable part (records,
-   * bodies, local docs) for read-your-writes until the chain is written. The counters (`state`) are
-   * not among them: the writer stores them once per chain, as they stand when it is written.
-   */
-  appendTo(chain: KvChain): Map<string, string | null> {
-    this.deleteDroppedBodies();
-    // Checked before the first op is added: a chain may already hold earlier acknowledged groups,
-    // so this group must go in whole or not at all.
-    for (const key of this.ops.keys()) checkKey(key);
-    for (let i = 0; i < this.stream.length; i += 2) checkKey(this.stream[i]!);
-    const postings: string[] = [];
-    if (!this.postings.isEmpty) {
-      this.postings.forEach(groupTag(this.state.indexGroup + 1), (key, value) => {
-        checkKey(key);
-        postings.push(key, value);
-      });
-      this.state.indexGroup++;
-    }
-    for (const [key, value] of this.ops) {
-      if (value === null) chain.del(key);
-      else chain.put(key, value);
-    }
-    const stream = this.stream;
-    for (let i = 0; i < stream.length; i += 2) {
-      const value = stream[i + 1];
-      if (value === null) chain.del(stream[i]!);
-      else chain.put(stream[i]!, value!);
-    }
-    for (let i = 0; i < postings.length; i += 2) chain.put(postings[i]!, postings[i + 1]!);
-    return this.ops;
+  /** The batch's key changes (appendTo), once the bodies stemming dropped for good are among them. */
+  override appendTo(chain: KvChain): Map<string, string | null> {
+    this.droppedBodies.deleteUnkept(this.records, this.ops);
+    return super.appendTo(chain);
   }
 }
