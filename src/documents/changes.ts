@@ -6,7 +6,8 @@ import type { KvRange, KvReader } from '../storage/index.ts';
 import { decodeMeta, decodeRecord, decodeWinnerDoc } from './doc-record.ts';
 import { docKey, seqFromKey, seqKey } from './keys.ts';
 import { buildDoc } from './reads.ts';
-import { ancestry, sortedLeaves, type RevTree } from './rev-tree.ts';
+import { ancestry, type RevTree } from './rev-tree.ts';
+import { sortedLeaves } from './rev-leaves.ts';
 import type { ChangeRow, ChangesOptions, ChangesResult, Doc } from './types.ts';
 import { checkBooleanOptions } from './validate.ts';
 

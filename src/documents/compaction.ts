@@ -6,7 +6,7 @@ import type { DbCore } from './core.ts';
 import { decodeMeta, decodeRecord, replaceHead } from './doc-record.ts';
 import { docKey, revBodyKey } from './keys.ts';
 import { mergeAllPostings } from './posting-merge.ts';
-import { dropInternalBodies, stem } from './rev-tree.ts';
+import { dropInternalBodies, stem } from './rev-stemming.ts';
 import type { WriteBatch } from './write-batch.ts';
 import type { JobMode, Writer } from './writer.ts';
 

@@ -4,7 +4,8 @@
 import { RefugeError, conflict } from '../errors/index.ts';
 import type { DocRecord } from './doc-record.ts';
 import { computeRev } from './rev-id.ts';
-import { addRevision, emptyTree, isLeaf, mergePath, parseRev, type Rev, type RevTree } from './rev-tree.ts';
+import { addRevision, emptyTree, mergePath, parseRev, type Rev, type RevTree } from './rev-tree.ts';
+import { isLeaf } from './rev-leaves.ts';
 import { splitDoc, type SplitDoc } from './validate.ts';
 
 export interface EditOutcome {

@@ -12,19 +12,16 @@ export { findWarnings } from './find-warnings.ts';
 export { compareIndexPlaces, encodeBookmark, placeAnchor, sortAnchor, sortPast, type Bookmark, type IndexPlace } from './find-bookmark.ts';
 export { explainMrargs, explainOpts, explainSelector, readsStale, type ExplainRequest } from './explain.ts';
 export {
-  compareLeaves,
-  conflicts,
   isValidRev,
-  leaves,
   mergePath,
   parseRev,
   revGeneration,
-  stem,
-  winner,
   type Rev,
   type RevNode,
   type RevTree,
 } from './rev-tree.ts';
+export { compareLeaves, conflicts, leaves, winner } from './rev-leaves.ts';
+export { stem } from './rev-stemming.ts';
 export { computeRev } from './rev-id.ts';
 export { servedContentType } from './attachments.ts';
 export { canonicalJson } from './canonical-json.ts';

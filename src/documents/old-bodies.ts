@@ -5,7 +5,8 @@
 
 import type { DbState } from './core.ts';
 import type { DocRecord } from './doc-record.ts';
-import { childSet, type Rev, type RevTree } from './rev-tree.ts';
+import { type Rev, type RevTree } from './rev-tree.ts';
+import { childSet } from './rev-leaves.ts';
 
 /**
  * The leaf of `before` that an edit adding `newRev` made an inner revision: the first revision of

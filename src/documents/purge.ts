@@ -5,7 +5,8 @@ import { RefugeError } from '../errors/index.ts';
 import type { KvReader } from '../storage/index.ts';
 import type { DbCore, DbState } from './core.ts';
 import { PURGE_INFO, purgeInfoKey } from './keys.ts';
-import { ancestry, isValidRev, leaves, type Rev, type RevTree } from './rev-tree.ts';
+import { ancestry, isValidRev, type Rev, type RevTree } from './rev-tree.ts';
+import { leaves } from './rev-leaves.ts';
 import type { WriteBatch } from './write-batch.ts';
 import type { Writer } from './writer.ts';
 

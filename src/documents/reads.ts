@@ -5,19 +5,15 @@ import { RefugeError, notFound } from '../errors/index.ts';
 import type { KvReader } from '../storage/index.ts';
 import { decodeHead, decodeMeta, decodeRecord, decodeWinnerDoc, type DocRecord } from './doc-record.ts';
 import { docKey, revBodyKey } from './keys.ts';
+import { ancestry, isForeignRev, isValidRev, revsInfo, type Rev } from './rev-tree.ts';
 import {
-  ancestry,
   conflicts,
   deletedConflicts,
-  isForeignRev,
-  isValidRev,
   latestLeaves,
   leaves,
   revsDiff as treeRevsDiff,
-  revsInfo,
   sortedLeaves,
-  type Rev,
-} from './rev-tree.ts';
+} from './rev-leaves.ts';
 import type { BulkGetRequest, BulkGetResult, Doc, GetOptions, JsonObject, OpenRevsResult, RevsDiffEntry, RevsDiffResult } from './types.ts';
 import { checkLongIds, validateDocId } from './validate.ts';
 

@@ -1,6 +1,7 @@
 // The revision tree of one document, as plain data and pure functions (CouchDB's key tree).
 // Nodes point at their parent by rev id, even after stemming drops that parent, so merging
 // histories is a union of (rev -> parent) facts and gives the same tree in any order.
+// Its leaves and winner are rev-leaves.ts's; what stemming and compaction drop, rev-stemming.ts's.
 
 import { RefugeError } from '../errors/index.ts';
 
@@ -74,125 +75,6 @@ export function parseRev(rev: unknown): { gen: number; hash: string } {
   const m = REV_RE.exec(rev);
   if (!m) throw new RefugeError('bad_request', 'Invalid rev format');
   return { gen: Number.parseInt(m[1]!, 10), hash: m[2]! };
-}
-
-/** CouchDB's ordering of leaves: non-deleted first, then higher generation, then higher hash (compareSameGeneration). */
-export function compareLeaves(a: { rev: Rev; deleted: boolean }, b: { rev: Rev; deleted: boolean }): number {
-  if (a.deleted !== b.deleted) return a.deleted ? 1 : -1;
-  const ga = revGeneration(a.rev);
-  const gb = revGeneration(b.rev);
-  if (ga !== gb) return gb - ga;
-  return compareSameGeneration(b.rev, a.rev);
-}
-
-const HEX32 = /^[0-9a-fA-F]{32}$/;
-const CAPITAL_HEX = /[A-F]/;
-
-/**
- * Two revisions of one generation in CouchDB's order. CouchDB keeps a 32-character hash as the 16
- * bytes its hex spells (couch_doc:parse_revid) and any other hash as its bytes, and orders leaves
- * by those binaries (couch_doc:to_doc_info_path): beside a hash of another length (Couchbase
- * Lite's 40 characters, a hand-made `2-x`) a hex one sorts by its bytes' values, not its text, and
- * the winner of such a conflict differed from CouchDB's. Hashes of one length compare as text
- * (bytes, as revs hold no surrogates), capital hex aside, which CouchDB reads as lowercase.
- */
-export function compareSameGeneration(a: Rev, b: Rev): number {
-  const p = a.indexOf('-') + 1;
-  if (a.length === b.length && (a.length - p !== 32 || !(CAPITAL_HEX.test(a) || CAPITAL_HEX.test(b)))) {
-    return a < b ? -1 : a > b ? 1 : 0;
-  }
-  const ha = a.slice(p);
-  const hb = b.slice(b.indexOf('-') + 1);
-  const c = compareBytes(hashBytes(ha), hashBytes(hb));
-  // Equal as CouchDB reads them (hex differing in case): still two revisions here, in text order.
-  return c !== 0 ? c : ha < hb ? -1 : ha > hb ? 1 : 0;
-}
-
-function hashBytes(hash: string): Uint8Array {
-  if (!HEX32.test(hash)) return new TextEncoder().encode(hash);
-  const out = new Uint8Array(16);
-  for (let i = 0; i < 16; i++) out[i] = Number.parseInt(hash.slice(2 * i, 2 * i + 2), 16);
-  return out;
-}
-
-function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
-  return a.length - b.length;
-}
-
-/** The revisions of `tree` that have a child in it (its inner revisions). */
-export function childSet(tree: RevTree): Set<Rev> {
-  // A node is internal when some present node names it as parent.
-  const parents = new Set<Rev>();
-  for (const node of tree.values()) {
-    const p = node.parent;
-    if (p !== null && tree.has(p)) parents.add(p);
-  }
-  return parents;
-}
-
-export function leaves(tree: RevTree): Rev[] {
-  const internal = childSet(tree);
-  const out: Rev[] = [];
-  for (const rev of tree.keys()) if (!internal.has(rev)) out.push(rev);
-  return out;
-}
-
-export function isLeaf(tree: RevTree, rev: Rev): boolean {
-  if (!tree.has(rev)) return false;
-  for (const node of tree.values()) if (node.parent === rev) return false;
-  return true;
-}
-
-/** Leaves sorted best first: element 0 is the winner. */
-export function sortedLeaves(tree: RevTree): Array<{ rev: Rev; deleted: boolean }> {
-  return leaves(tree)
-    .map((rev) => ({ rev, deleted: tree.get(rev)!.deleted }))
-    .sort(compareLeaves);
-}
-
-export function winner(tree: RevTree): { rev: Rev; deleted: boolean } {
-  // Written for the write path: no sorting, and no leaf set for a one-revision tree.
-  if (tree.size === 0) throw new RefugeError('internal', 'empty revision tree');
-  if (tree.size === 1) {
-    for (const [rev, node] of tree) return { rev, deleted: node.deleted };
-  }
-  const internal = childSet(tree);
-  // compareLeaves inlined, each leaf's generation read once: a document with thousands of
-  // conflicts runs this for every revision written to it.
-  let bestRev: Rev | undefined;
-  let bestDeleted = false;
-  let bestGen = 0;
-  for (const [rev, node] of tree) {
-    if (internal.has(rev)) continue;
-    const gen = revGeneration(rev);
-    const better =
-      bestRev === undefined ||
-      (node.deleted !== bestDeleted ? !node.deleted : gen !== bestGen ? gen > bestGen : compareSameGeneration(rev, bestRev) > 0);
-    if (better) {
-      bestRev = rev;
-      bestDeleted = node.deleted;
-      bestGen = gen;
-    }
-  }
-  return { rev: bestRev!, deleted: bestDeleted };
-}
-
-/** Non-deleted leaves other than the winner (CouchDB's `_conflicts`). */
-export function conflicts(tree: RevTree): Rev[] {
-  return sortedLeaves(tree)
-    .slice(1)
-    .filter((l) => !l.deleted)
-    .map((l) => l.rev);
-}
-
-/** Deleted leaves other than the winner (CouchDB's `_deleted_conflicts`). */
-export function deletedConflicts(tree: RevTree): Rev[] {
-  return sortedLeaves(tree)
-    .slice(1)
-    .filter((l) => l.deleted)
-    .map((l) => l.rev);
 }
 
 /** The history of `rev`, newest first, following parents while they are present. */
@@ -283,63 +165,6 @@ export function sameVisibleTree(a: RevTree, b: RevTree): boolean {
     if (x.parent !== y.parent && (x.parent !== null || b.has(y.parent!))) return false;
   }
   return true;
-}
-
-/**
- * Keeps only revisions within `limit` steps of a leaf (the leaf counts as one), as CouchDB's
- * `revs_limit` does. Parent pointers of kept nodes are kept even when the parent goes.
- */
-export function stem(tree: RevTree, limit: number): RevTree {
-  if (!(limit >= 1)) throw new RefugeError('bad_request', 'revs_limit must be a positive integer');
-  // A leaf is at most its generation steps from any of its ancestors: when no revision is deeper
-  // than the limit, nothing can go (the common case, checked without allocating).
-  let deepest = 0;
-  for (const rev of tree.keys()) deepest = Math.max(deepest, revGeneration(rev));
-  if (deepest <= limit) return tree;
-  const keep = new Set<Rev>();
-  for (const leaf of leaves(tree)) for (const rev of ancestry(tree, leaf, limit)) keep.add(rev);
-  let dropped = false;
-  for (const rev of tree.keys()) if (!keep.has(rev)) dropped = true;
-  if (!dropped) return tree;
-  const out = emptyTree();
-  for (const [rev, node] of tree) if (keep.has(rev)) out.set(rev, node);
-  return out;
-}
-
-/** Compaction: only leaves keep their bodies. */
-export function dropInternalBodies(tree: RevTree): { tree: RevTree; dropped: Rev[] } {
-  const leafSet = new Set(leaves(tree));
-  const dropped: Rev[] = [];
-  const out = emptyTree();
-  for (const [rev, node] of tree) {
-    if (node.available && !leafSet.has(rev)) {
-      dropped.push(rev);
-      out.set(rev, { ...node, available: false });
-    } else out.set(rev, node);
-  }
-  return { tree: dropped.length ? out : tree, dropped };
-}
-
-/** Leaves that descend from `rev` (itself when it is a leaf): what CouchDB's `latest=true` returns. */
-export function latestLeaves(tree: RevTree, rev: Rev): Rev[] {
-  if (!tree.has(rev)) return [];
-  return leaves(tree).filter((leaf) => ancestry(tree, leaf).includes(rev));
-}
-
-/**
- * CouchDB's `_revs_diff` for one document: which of `revs` the tree lacks, and for those, the
- * leaves of lower generation that may be their ancestors.
- */
-export function revsDiff(tree: RevTree | undefined, revs: readonly Rev[]): { missing: Rev[]; possibleAncestors: Rev[] } {
-  const missing = [...new Set(revs.filter((r) => !tree || !tree.has(r)))];
-  if (!tree || missing.length === 0) return { missing, possibleAncestors: [] };
-  // A loop, not Math.max(...): hundreds of thousands of revs would overflow the call's arguments.
-  let maxGen = 0;
-  for (const rev of missing) maxGen = Math.max(maxGen, revGeneration(rev));
-  const possibleAncestors = leaves(tree)
-    .filter((leaf) => revGeneration(leaf) < maxGen)
-    .sort();
-  return { missing, possibleAncestors };
 }
 
 /** CouchDB's `_revs_info` for `rev`: its history with each body's status. */

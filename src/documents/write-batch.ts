@@ -15,7 +15,9 @@ import { IdGenerator } from './ids.ts';
 import { docKey, revBodyKey, seqKey } from './keys.ts';
 import { DroppedBodies } from './dropped-bodies.ts';
 import { countEdit, countPurged } from './old-bodies.ts';
-import { sameTree, sameVisibleTree, stem, winner, type RevTree } from './rev-tree.ts';
+import { sameTree, sameVisibleTree, type RevTree } from './rev-tree.ts';
+import { winner } from './rev-leaves.ts';
+import { stem } from './rev-stemming.ts';
 import type { JsonObject, WriteFailure, WriteResult } from './types.ts';
 import { splitDoc, type SplitDoc } from './validate.ts';
 

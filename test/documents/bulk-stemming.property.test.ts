@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { openCoreDatabase, type Database } from '../../src/core.ts';
 import { decodeRecord } from '../../src/documents/doc-record.ts';
-import { mergePath, stem, winner, type Rev, type RevTree } from '../../src/documents/rev-tree.ts';
+import { mergePath, type Rev, type RevTree } from '../../src/documents/rev-tree.ts';
+import { winner } from '../../src/documents/rev-leaves.ts';
+import { stem } from '../../src/documents/rev-stemming.ts';
 import { dump } from '../helpers/store.ts';
 
 interface History {

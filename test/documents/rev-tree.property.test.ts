@@ -6,19 +6,21 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
   ancestry,
-  conflicts,
   decodeTree,
-  deletedConflicts,
   emptyTree,
   encodeTree,
-  leaves,
   mergePath,
   revGeneration,
+} from '../../src/documents/rev-tree.ts';
+import {
+  conflicts,
+  deletedConflicts,
+  leaves,
   revsDiff,
   sortedLeaves,
-  stem,
   winner,
-} from '../../src/documents/rev-tree.ts';
+} from '../../src/documents/rev-leaves.ts';
+import { stem } from '../../src/documents/rev-stemming.ts';
 import type { Rev, RevTree } from '../../src/documents/rev-tree.ts';
 
 const RUNS = { numRuns: 300 };

@@ -7,25 +7,26 @@ import { RefugeError, isRefugeError } from '../../src/errors/index.ts';
 import {
   addRevision,
   ancestry,
-  compareLeaves,
-  conflicts,
   decodeTree,
-  deletedConflicts,
-  dropInternalBodies,
   encodeTree,
-  isLeaf,
   isValidRev,
-  latestLeaves,
-  leaves,
   mergePath,
   parseRev,
   revGeneration,
-  revsDiff,
   revsInfo,
-  sortedLeaves,
-  stem,
-  winner,
 } from '../../src/documents/rev-tree.ts';
+import {
+  compareLeaves,
+  conflicts,
+  deletedConflicts,
+  isLeaf,
+  latestLeaves,
+  leaves,
+  revsDiff,
+  sortedLeaves,
+  winner,
+} from '../../src/documents/rev-leaves.ts';
+import { dropInternalBodies, stem } from '../../src/documents/rev-stemming.ts';
 import type { Rev, RevTree } from '../../src/documents/rev-tree.ts';
 
 /** Merges histories (newest first) in order; `~` before a head marks it deleted. */
