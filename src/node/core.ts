@@ -2,7 +2,8 @@
 // blob store, the node key, refs and pins. openNode() (node/index.ts) is the Node way to make one
 // on a data directory; a browser makes one on IndexedDB (see the mesh's browser peer).
 
-export { DEFAULT_MAX_OPEN_DBS, RefugeNode, type DbLease, type NodeOptions } from './refuge-node.ts';
+export { RefugeNode, type DbLease } from './refuge-node.ts';
+export { DEFAULT_MAX_OPEN_DBS, type NodeOptions } from './node-options.ts';
 export type { AutoCompactionOptions } from './auto-compaction.ts';
 export { UPDATED_DELAY_MS, type DbUpdateRow, type DbUpdateType, type DbUpdatesOptions } from './db-updates.ts';
 export { derivedKey, USER_PREFIX } from './user-passwords.ts';

@@ -9,7 +9,8 @@ import type { S3BlobStoreOptions } from '../blobs/index.ts';
 import type { Durability } from '../documents/index.ts';
 import { FsRefStore, loadOrCreateNodeKey } from '../refs/index.ts';
 import { FsPinStore } from '../gc/index.ts';
-import { DEFAULT_MAX_OPEN_DBS, RefugeNode } from './refuge-node.ts';
+import { RefugeNode } from './refuge-node.ts';
+import { DEFAULT_MAX_OPEN_DBS } from './node-options.ts';
 import type { AutoCompactionOptions } from './auto-compaction.ts';
 import { DEFAULT_CACHE_SIZE, leveldbEngine, lockDirectory } from '../storage-node/index.ts';
 

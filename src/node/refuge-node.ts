@@ -1,11 +1,11 @@
-// A node's databases: a catalog of names (in its own small store, so every engine can list them)
-// and the open Database objects, opened lazily, shared by everyone who asks for the same name, and
-// closed again when too many are open and nobody holds them (open-dbs.ts).
+// A node's databases: a catalog of names (node-catalog.ts, this class's base) and the open
+// Database objects, opened lazily, shared by everyone who asks for the same name, and closed again
+// when too many are open and nobody holds them (open-dbs.ts).
 
 import { RefugeError } from '../errors/index.ts';
 import { MemoryBlobStore, type BlobStore } from '../blobs/core.ts';
 import { Database, validateDbName, type Durability } from '../documents/index.ts';
-import type { KvStore, StorageEngine } from '../storage/index.ts';
+import type { KvStore } from '../storage/index.ts';
 import { compileSelector } from '../core.ts';
 import { forEachIndexValue } from '../query/index.ts';
 import { generateNodeKey, type NodeKey } from '../refs/keys.ts';
@@ -17,67 +17,16 @@ import { hashStoredPasswords, hashUserPasswords } from './user-passwords.ts';
 import { validateUserDoc } from './user-docs.ts';
 import { ownReplicatorDocs, validateReplicatorDoc } from './replicator-docs-rules.ts';
 import { DbUpdates, type DbUpdateRow, type DbUpdatesOptions } from './db-updates.ts';
-import { AutoCompaction, type AutoCompactionOptions } from './auto-compaction.ts';
+import { AutoCompaction } from './auto-compaction.ts';
 import { checkSecurityObject } from './security-object.ts';
 import { OpenDbs, type DbLease } from './open-dbs.ts';
+import { DEFAULT_MAX_OPEN_DBS, type NodeOptions } from './node-options.ts';
+import { CATALOG_PREFIX, NodeCatalog, SECURITY_PREFIX } from './node-catalog.ts';
 
 export type { DbLease } from './open-dbs.ts';
 
-export interface NodeOptions {
-  engine: StorageEngine;
-  /**
-   * Told when a database opens with data its storage dropped as damaged (a corrupt log block, say):
-   * acknowledged documents may be gone, and nothing else would say so.
-   */
-  onDamage?: (dbName: string, loss: string) => void;
-  /** Where the catalog and the databases live, as the engine understands locations. */
-  locationOf: (dbName: string) => string;
-  /** Where a database's indexes (views, search) live; default beside it, `<location>.idx`. */
-  indexLocationOf?: (dbName: string) => string;
-  catalogLocation: string;
-  durability?: Durability;
-  /** The node's blob store, closed with the node (default: a fresh memory store). */
-  blobs?: BlobStore;
-  /** The node's data directory on disk, when it has one (staged uploads live under it). */
-  dataDir?: string;
-  /** The node's Ed25519 key (mesh identity, signer of its refs); default a fresh one. */
-  key?: NodeKey;
-  /** Signed refs (snapshots, ...); default in memory. */
-  refs?: RefStore;
-  /** Blobs gc must keep; default in memory. */
-  pins?: PinStore;
-  /** Limits for design-document functions (default 5 s and 64 MiB per call). */
-  sandbox?: { timeoutMs?: number; memoryBytes?: number };
-  /**
-   * Databases kept open (CouchDB's max_dbs_open, default 100): past it, the least recently used
-   * ones that nobody holds (see `lease`) are closed until asked for again.
-   */
-  maxOpenDbs?: number;
-  /** Compaction of written databases whose old revisions take as much room as the rest (default on). */
-  autoCompaction?: AutoCompactionOptions | false;
-  /** Called once the node is closed: what its opener held for its lifetime (the data directory's lock). */
-  onClosed?: () => Promise<void>;
-}
-
-/** CouchDB keeps 500 Erlang files; a LevelDB holds several descriptors, so fewer here. */
-export const DEFAULT_MAX_OPEN_DBS = 100;
-
-const CATALOG_PREFIX = 'db!';
-const SECURITY_PREFIX = 'sec!';
-
-function isDbName(name: string): boolean {
-  try {
-    validateDbName(name);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-export class RefugeNode {
+export class RefugeNode extends NodeCatalog {
   private readonly dbs: OpenDbs;
-  private readonly lifecycle = new Map<string, Promise<void>>();
-  private closed = false;
   private closing: Promise<void> | undefined;
   /** The node's content-addressed blob store (attachments, files, `/_blobs`). */
   readonly blobs: BlobStore;
@@ -90,11 +39,8 @@ export class RefugeNode {
   /** When blobs were added while this node runs (gc's grace period on stores without file times). */
   readonly blobAdds: BlobAddTracker;
 
-  private constructor(
-    private readonly options: NodeOptions,
-    private readonly catalog: KvStore,
-    private readonly updates: DbUpdates,
-  ) {
+  private constructor(options: NodeOptions, catalog: KvStore, updates: DbUpdates) {
+    super(options, catalog, updates);
     this.blobs = options.blobs ?? new MemoryBlobStore();
     this.key = options.key ?? generateNodeKey();
     this.refs = options.refs ?? new MemoryRefStore();
@@ -131,29 +77,6 @@ export class RefugeNode {
 
   get durability(): Durability {
     return this.options.durability ?? 'durable';
-  }
-
-  private check(): void {
-    if (this.closed) throw new RefugeError('closed', 'the node is shutting down');
-  }
-
-  async allDbs(): Promise<string[]> {
-    this.check();
-    const out: string[] = [];
-    for await (const keys of this.catalog.scanKeys({ gte: CATALOG_PREFIX, lt: 'db"' })) {
-      for (const k of keys) out.push(k.slice(CATALOG_PREFIX.length));
-    }
-    return out;
-  }
-
-  async exists(name: string): Promise<boolean> {
-    this.check();
-    return this.listed(name);
-  }
-
-  /** Whether the catalog lists `name`; for creations and deletions accepted before the node began closing. */
-  private async listed(name: string): Promise<boolean> {
-    return (await this.catalog.get(CATALOG_PREFIX + name)) !== undefined;
   }
 
   /**
@@ -278,10 +201,6 @@ export class RefugeNode {
     return { db, design };
   }
 
-  private indexLocation(name: string): string {
-    return this.options.indexLocationOf?.(name) ?? `${this.options.locationOf(name)}.idx`;
-  }
-
   /**
    * The design-document layer of database `name` (validation, filters, views, search). Hold the
    * database (a lease) while using it: it closes with the database.
@@ -322,49 +241,6 @@ export class RefugeNode {
     await design?.close();
     if (db) await db.destroy();
     await this.removeStorage(name);
-  }
-
-  /** Removes what database `name` keeps in storage (its documents, its indexes), if anything. */
-  private async removeStorage(name: string): Promise<void> {
-    await this.options.engine.destroy(this.options.locationOf(name));
-    await this.options.engine.destroy(this.indexLocation(name));
-  }
-
-  /**
-   * Removes the storage of databases the catalog does not list, by name (`stored`: the names found
-   * at their locations): what a crash in the middle of a deletion left. Meant for a node just
-   * opened, before anything creates a database in it. Answers the names removed.
-   */
-  async removeUnlisted(stored: Iterable<string>): Promise<string[]> {
-    this.check();
-    const removed: string[] = [];
-    for (const name of stored) {
-      // Only a database's own location: anything else found there is not ours to remove.
-      if (!isDbName(name) || (await this.listed(name))) continue;
-      await this.byName(name, async () => {
-        if (!(await this.listed(name))) await this.removeStorage(name);
-      });
-      removed.push(name);
-    }
-    return removed;
-  }
-
-  /**
-   * Creations and deletions of one name, one at a time: concurrent `PUT /db` get one 201 and 412s
-   * (not a lock error from a second open), concurrent deletes one 200 and 404s.
-   */
-  private byName<T>(name: string, fn: () => Promise<T>): Promise<T> {
-    const previous = this.lifecycle.get(name) ?? Promise.resolve();
-    const run = previous.then(fn, fn);
-    const settled = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.lifecycle.set(name, settled);
-    void settled.then(() => {
-      if (this.lifecycle.get(name) === settled) this.lifecycle.delete(name);
-    });
-    return run;
   }
 
   /** Flushes and closes every open database, the catalog and the blob store. */
