@@ -113,14 +113,10 @@ export async function* changesFeed(
   const http: HttpRequest = { method: body === undefined ? 'GET' : 'POST', path: '_changes', query, body, signal: req.signal };
   const splitter = new ChangesSplitter(limits.maxRowChars);
   let page: PeerChangeRow[] = [];
-  let chars = 0;
   let taken = 0;
-  for await (const piece of streamText(client, http)) {
-    chars += piece.length;
-    if (splitter.whole && chars > limits.maxAnswerChars) {
-      throw new RefugeError('too_large', `the answer is larger than ${limits.maxAnswerChars} characters`, { status: 502 });
-    }
-    for (const wire of split(splitter, piece, client.url)) {
+  /** Takes rows into pages, handing out each page once full. */
+  const take = function* (wires: unknown[]): Generator<PeerChanges> {
+    for (const wire of wires) {
       page.push(rows.row(wire as Wire, req.includeDocs));
       taken++;
       if (page.length === pageSize) {
@@ -128,35 +124,31 @@ export async function* changesFeed(
         page = [];
       }
     }
-  }
-  let end: ReturnType<ChangesSplitter['end']>;
-  try {
-    end = splitter.end();
-  } catch (err) {
-    if (err instanceof RefugeError) throw err;
-    // Cut short (a connection closed early, with no length to tell) or garbled: retried as a lost connection is.
-    throw new RefugeError('unavailable', `${client.url}/_changes: the answer is not JSON`, { cause: err, status: 502 });
-  }
-  // The rows left: the last line's, or every row of an answer read whole.
-  for (const wire of end.rows) {
-    page.push(rows.row(wire as Wire, req.includeDocs));
-    taken++;
-    if (page.length === pageSize) {
-      yield { results: page, lastSeq: page[pageSize - 1]!.seq };
-      page = [];
+  };
+  let chars = 0;
+  for await (const piece of streamText(client, http)) {
+    chars += piece.length;
+    if (splitter.whole && chars > limits.maxAnswerChars) {
+      throw new RefugeError('too_large', `the answer is larger than ${limits.maxAnswerChars} characters`, { status: 502 });
     }
+    yield* take(readable(() => splitter.push(piece), client.url, 'a row is not JSON'));
   }
+  // Cut short (a connection closed early, with no length to tell) or garbled: retried as a lost connection is.
+  const end = readable(() => splitter.end(), client.url, 'the answer is not JSON');
+  // The rows left: the last line's, or every row of an answer read whole.
+  yield* take(end.rows);
   // All the rows asked came, in full pages: the feed may go on, and its end is not known here.
   // Ending without a last page has the reader ask again from the last one's seq.
   if (page.length === 0 && taken > 0 && taken >= req.limit) return;
   yield rows.lastPage(page, end.trailer, req);
 }
 
-function split(splitter: ChangesSplitter, piece: string, url: string): unknown[] {
+/** What the splitter gives; a SyntaxError (a garbled or cut-short answer) is `unavailable`, retried. */
+function readable<T>(read: () => T, url: string, what: string): T {
   try {
-    return splitter.push(piece);
+    return read();
   } catch (err) {
     if (err instanceof RefugeError) throw err;
-    throw new RefugeError('unavailable', `${url}/_changes: a row is not JSON`, { cause: err, status: 502 });
+    throw new RefugeError('unavailable', `${url}/_changes: ${what}`, { cause: err, status: 502 });
   }
 }
