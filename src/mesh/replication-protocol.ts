@@ -21,6 +21,16 @@ export const REPLICATION_PROTOCOL_MANY = '/refuge/replication/1.1.0';
 export const CHANGES_FEED_PROTOCOL = '/refuge/changes-feed/1.0.0';
 /** Batches a feed's client may let the server write ahead of its reading. */
 export const MAX_FEED_CREDIT = 16;
+/**
+ * The credit a feed's server holds after a grant of `value` on top of `held`: a grant must be a
+ * whole number of batches, and the client may never have more than MAX_FEED_CREDIT granted ahead.
+ */
+export function addCredit(value: unknown, held: number): number {
+  if (!Number.isSafeInteger(value) || (value as number) < 1 || held + (value as number) > MAX_FEED_CREDIT) {
+    throw new RefugeError('bad_request', `credit must be a whole number, with at most ${MAX_FEED_CREDIT} batches granted ahead`);
+  }
+  return held + (value as number);
+}
 /** A server closes a 1.1.0 stream that brought no new request for this long. */
 export const STREAM_IDLE_MS = 60_000;
 

@@ -11,11 +11,11 @@ import { inlineBlobAttachments } from './attachment-fetch.ts';
 import { accessOf, isTrusted, sharedWith } from './grants.ts';
 import {
   DEFAULT_MAX_REQUEST_BYTES,
-  MAX_FEED_CREDIT,
   MAX_LONGPOLL_MS,
   OP_ACCESS,
   STREAM_IDLE_MS,
   UNTRUSTED_MAX_REQUEST_BYTES,
+  addCredit,
   checkLocalId,
   isOp,
   localWriteAllowed,
@@ -137,7 +137,7 @@ export class ReplicationService {
       let credit = 0;
       try {
         first = object(await io.read(wait(REQUEST_WAIT_MS)), 'a changes feed request');
-        credit = creditOf(first.credit, credit);
+        credit = addCredit(first.credit, credit);
       } catch (err) {
         await io.write(errorAnswer(err), wait(this.idleMs));
         return true;
@@ -148,7 +148,7 @@ export class ReplicationService {
       void (async () => {
         for (;;) {
           const frame = await io.read(wait(this.idleMs));
-          credit = creditOf(object(frame, 'a credit frame').credit, credit);
+          credit = addCredit(object(frame, 'a credit frame').credit, credit);
           wake?.();
         }
       })().catch((err: unknown) => {
@@ -240,14 +240,6 @@ export class ReplicationService {
       }
     });
   }
-}
-
-/** Credit after a grant of `value` on top of `held`: a positive whole number, at most MAX_FEED_CREDIT in all. */
-function creditOf(value: unknown, held: number): number {
-  if (!Number.isSafeInteger(value) || (value as number) < 1 || held + (value as number) > MAX_FEED_CREDIT) {
-    throw bad(`credit must be a whole number, with at most ${MAX_FEED_CREDIT} batches granted ahead`);
-  }
-  return held + (value as number);
 }
 
 function changesRequest(req: ReplicationRequest, signal?: AbortSignal) {

@@ -8,6 +8,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { lpStream } from '@libp2p/utils';
 import { CHANGES_FEED_PROTOCOL, MeshPeer, ReplicationService, setGrant, type StreamOpener } from '../../src/mesh/index.ts';
+import { addCredit } from '../../src/mesh/replication-protocol.ts';
+import { isRefugeError } from '../../src/errors/index.ts';
 import { LocalPeer, Replication } from '../../src/replication/index.ts';
 import { serverAndReader, type PeerNode } from './helpers.ts';
 
@@ -154,9 +156,10 @@ test('grants past the cap, and a bad grant, are answered bad_request and end the
       }
     }
   };
-  // 16 granted, then 16 more at once: 32 ahead is past the cap of 16.
+  // 16 granted, then 17 more: past the cap of 16 however many batches went out meanwhile (a grant
+  // of 16 would be within it once all 16 were sent, and the server may send them before it reads).
   const greedy = await open({ db: 'db', since: 0, limit: 1, style: 'all_docs', credit: 16 });
-  await greedy.write(new TextEncoder().encode(JSON.stringify({ credit: 16 })));
+  await greedy.write(new TextEncoder().encode(JSON.stringify({ credit: 17 })));
   const got = await frames(greedy);
   assert.equal(got.at(-1)?.error, 'bad_request');
   assert.ok(got.filter((f) => f.ok).length <= 16, `${got.length - 1} batches`);
@@ -165,6 +168,15 @@ test('grants past the cap, and a bad grant, are answered bad_request and end the
   assert.equal(JSON.parse(new TextDecoder().decode((await bad.read()).subarray())).ok, true);
   await bad.write(new TextEncoder().encode(JSON.stringify({ credit: -1 })));
   assert.deepEqual((await frames(bad)).map((f) => f.error), ['bad_request']);
+});
+
+test('credit adds up to at most 16 batches ahead, in whole batches', () => {
+  assert.equal(addCredit(16, 0), 16);
+  assert.equal(addCredit(1, 15), 16);
+  assert.equal(addCredit(3, 4), 7);
+  for (const [value, held] of [[1, 16], [16, 1], [17, 0], [0, 0], [-1, 0], [1.5, 0], ['2', 0], [null, 0], [2 ** 53, 0]] as const) {
+    assert.throws(() => addCredit(value, held), (err: unknown) => isRefugeError(err, 'bad_request'), `${String(value)} on ${held}`);
+  }
 });
 
 test('a client that stops reading does not hold the source: the write gives up after the idle time', { timeout: 20_000 }, async (t) => {
