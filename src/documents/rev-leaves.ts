@@ -60,7 +60,35 @@ export function childSet(tree: RevTree): Set<Rev> {
   return parents;
 }
 
+/**
+ * The one leaf of a tree that is a single line of revisions, else undefined: most documents' trees,
+ * answered without a parent set. A line is one revision per generation over a span as long as the
+ * tree, each with its parent present (one generation down) but the oldest: then no generation can
+ * hold two, so no revision has two children.
+ */
+export function chainLeaf(tree: RevTree): Rev | undefined {
+  let min = Infinity;
+  let max = 0;
+  let top: Rev | undefined;
+  let orphans = 0;
+  for (const [rev, node] of tree) {
+    const gen = revGeneration(rev);
+    if (gen < min) min = gen;
+    if (gen > max) {
+      max = gen;
+      top = rev;
+    }
+    const parent = node.parent;
+    if (parent === null || revGeneration(parent) !== gen - 1 || !tree.has(parent)) {
+      if (++orphans > 1) return undefined;
+    }
+  }
+  return max - min + 1 === tree.size ? top : undefined;
+}
+
 export function leaves(tree: RevTree): Rev[] {
+  const only = chainLeaf(tree);
+  if (only !== undefined) return [only];
   const internal = childSet(tree);
   const out: Rev[] = [];
   for (const rev of tree.keys()) if (!internal.has(rev)) out.push(rev);
@@ -86,6 +114,8 @@ export function winner(tree: RevTree): { rev: Rev; deleted: boolean } {
   if (tree.size === 1) {
     for (const [rev, node] of tree) return { rev, deleted: node.deleted };
   }
+  const only = chainLeaf(tree);
+  if (only !== undefined) return { rev: only, deleted: tree.get(only)!.deleted };
   const internal = childSet(tree);
   // compareLeaves inlined, each leaf's generation read once: a document with thousands of
   // conflicts runs this for every revision written to it.

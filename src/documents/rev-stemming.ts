@@ -3,7 +3,7 @@
 
 import { RefugeError } from '../errors/index.ts';
 import { ancestry, emptyTree, revGeneration, type Rev, type RevTree } from './rev-tree.ts';
-import { leaves } from './rev-leaves.ts';
+import { chainLeaf, leaves } from './rev-leaves.ts';
 
 /**
  * Keeps only revisions within `limit` steps of a leaf (the leaf counts as one), as CouchDB's
@@ -16,6 +16,14 @@ export function stem(tree: RevTree, limit: number): RevTree {
   let deepest = 0;
   for (const rev of tree.keys()) deepest = Math.max(deepest, revGeneration(rev));
   if (deepest <= limit) return tree;
+  // A single line keeps its `limit` newest revisions: one per generation, so the generations above
+  // the cut, without a set of them.
+  if (chainLeaf(tree) !== undefined) {
+    if (tree.size <= limit) return tree;
+    const out = emptyTree();
+    for (const [rev, node] of tree) if (revGeneration(rev) > deepest - limit) out.set(rev, node);
+    return out;
+  }
   const keep = new Set<Rev>();
   for (const leaf of leaves(tree)) for (const rev of ancestry(tree, leaf, limit)) keep.add(rev);
   let dropped = false;

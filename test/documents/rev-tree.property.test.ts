@@ -13,6 +13,7 @@ import {
   revGeneration,
 } from '../../src/documents/rev-tree.ts';
 import {
+  compareLeaves,
   conflicts,
   deletedConflicts,
   leaves,
@@ -290,6 +291,67 @@ describe('rev tree properties', () => {
         },
       ),
       RUNS,
+    );
+  });
+});
+
+// Single lines of revisions (most documents) take shortcuts in leaves, winner and stem; these
+// compare them with the general answers on lines and on trees that only nearly are lines.
+describe('single lines of revisions', () => {
+  /** Leaves as the general rule has them: the revisions no present revision names as parent. */
+  const refLeaves = (tree: RevTree): Rev[] => {
+    const inner = new Set([...tree.values()].map((n) => n.parent).filter((p): p is Rev => p !== null && tree.has(p)));
+    return [...tree.keys()].filter((r) => !inner.has(r));
+  };
+  const refStem = (tree: RevTree, limit: number): RevTree => {
+    const keep = new Set(refLeaves(tree).flatMap((leaf) => ancestry(tree, leaf, limit)));
+    return new Map([...tree].filter(([rev]) => keep.has(rev)));
+  };
+
+  /** A line from generation `from` up, then one of the changes that make it nearly, or not, a line. */
+  const nearLineArb = fc
+    .record({
+      from: fc.integer({ min: 1, max: 40 }),
+      length: fc.integer({ min: 1, max: 30 }),
+      rootKnown: fc.boolean(),
+      change: fc.constantFrom('none', 'branch', 'second-root', 'gap', 'skip-generation', 'skip-link', 'twin-top'),
+      at: fc.nat(),
+      deleted: fc.array(fc.boolean(), { minLength: 40, maxLength: 40 }),
+    })
+    .map(({ from, length, rootKnown, change, at, deleted }) => {
+      const tree = emptyTree();
+      const revs: Rev[] = [];
+      for (let i = 0; i < length; i++) {
+        const rev = `${from + i}-${(i * 7919).toString(16).padStart(4, '0')}`;
+        tree.set(rev, { parent: i > 0 ? revs[i - 1]! : rootKnown || from === 1 ? null : `${from - 1}-gone`, deleted: deleted[i]!, available: true });
+        revs.push(rev);
+      }
+      const pick = revs[at % length]!;
+      const gen = revGeneration(pick);
+      if (change === 'branch') tree.set(`${gen + 1}-b${at}`, { parent: pick, deleted: deleted[39]!, available: true });
+      if (change === 'second-root') tree.set(`${from + length}-r${at}`, { parent: null, deleted: false, available: true });
+      if (change === 'gap' && length > 2) tree.delete(revs[1 + (at % (length - 2))]!);
+      // Parent links a generation off (only corrupt data could hold them): no line, whatever the counts say.
+      if (change === 'skip-generation') tree.set(`${from + length + 1}-s`, { parent: revs[length - 1]!, deleted: false, available: true });
+      if (change === 'skip-link' && length > 2) tree.set(revs[length - 1]!, { ...tree.get(revs[length - 1]!)!, parent: revs[length - 3]! });
+      if (change === 'twin-top') tree.set(`${from + length - 1}-t${at}`, { parent: length > 1 ? revs[length - 2]! : null, deleted: false, available: true });
+      return tree;
+    });
+
+  test('leaves, winner and stem agree with the general rule', () => {
+    fc.assert(
+      fc.property(nearLineArb, fc.integer({ min: 1, max: 35 }), (tree, limit) => {
+        assert.deepEqual(sorted(leaves(tree)), sorted(refLeaves(tree)));
+        const best = refLeaves(tree)
+          .map((rev) => ({ rev, deleted: tree.get(rev)!.deleted }))
+          .sort(compareLeaves)[0];
+        assert.deepEqual(winner(tree), best);
+        const s = stem(tree, limit);
+        assert.deepEqual(s, refStem(tree, limit));
+        // Nothing dropped: the very tree, which callers take as "not stemmed".
+        if (s.size === tree.size) assert.equal(s, tree);
+      }),
+      { numRuns: 2000 },
     );
   });
 });
