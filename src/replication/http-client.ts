@@ -4,6 +4,7 @@
 import { defaultTransport } from '#platform/http-transport';
 import { RefugeError, isErrorCode, isRefugeError, type ErrorCode } from '../errors/index.ts';
 import { fetchTransport, type HttpTransport, type TransportAnswer } from '../platform/http-transport.ts';
+import { HeartbeatEar } from './heartbeats.ts';
 import { timeoutSignal, type TimeoutSignal } from './retry.ts';
 
 export interface HttpClientOptions {
@@ -66,7 +67,7 @@ export interface OpenRequest {
 export interface HttpResponse {
   status: number;
   body: unknown;
-  /** Some chunk of the answer was only newlines: the server sent heartbeats while it waited. */
+  /** The answer shows the server sent heartbeats while it waited (heartbeats.ts tells how). */
   heartbeats: boolean;
   /** Given up after `waitMs` with nothing but the opening and heartbeats received: no body. */
   quiet?: boolean;
@@ -196,12 +197,13 @@ export class HttpClient {
     try {
       if (req.idleMs !== undefined) timer.touch(req.idleMs);
       let text: string;
-      let heartbeats: boolean;
+      const ear = new HeartbeatEar();
       const wait = req.waitMs === undefined ? undefined : quietWait(req.waitMs);
       try {
-        ({ text, heartbeats } = await readText(res, timer.signal, () => timer.touch(), this.maxAnswerBytes, wait));
+        text = await readText(res, timer.signal, () => timer.touch(), this.maxAnswerBytes, ear, wait);
       } catch (err) {
-        if (wait?.over && !req.signal?.aborted) return { status: res.status, body: undefined, heartbeats: true, quiet: true };
+        // A long wait alone is no heartbeat: a server that waits silently after the opening is given the full time again.
+        if (wait?.over && !req.signal?.aborted) return { status: res.status, body: undefined, heartbeats: ear.heard, quiet: true };
         if (req.signal?.aborted || isRefugeError(err, 'too_large')) throw err;
         throw new RefugeError('unavailable', `${what}: connection lost reading the answer (${describeFailure(err, timer.signal)})`, { cause: err });
       }
@@ -227,7 +229,7 @@ export class HttpClient {
         throw new RefugeError('unavailable', `${what}: the answer is not JSON (HTTP ${res.status}, ${text.length} bytes)`, { cause: err, status: 502 });
       }
       if (res.status >= 400 && !req.acceptStatus?.includes(res.status)) throw httpError(res.status, body, what);
-      return { status: res.status, body, heartbeats };
+      return { status: res.status, body, heartbeats: ear.heard };
     } finally {
       timer.clear();
     }
@@ -273,10 +275,9 @@ function quietWait(ms: number): QuietWait {
  * request: an answer whose body stalls after its headers must not hold a cancelled replication for
  * ever, whether or not the transport errors its body then.
  */
-async function readText(res: TransportAnswer, signal: AbortSignal, touch: () => void, maxBytes: number, wait?: QuietWait): Promise<{ text: string; heartbeats: boolean }> {
+async function readText(res: TransportAnswer, signal: AbortSignal, touch: () => void, maxBytes: number, ear: HeartbeatEar, wait?: QuietWait): Promise<string> {
   const decoder = new TextDecoder();
   let text = '';
-  let heartbeats = false;
   let bytes = 0;
   const giveUp = () => res.cancel();
   wait?.signal.addEventListener('abort', giveUp, { once: true });
@@ -295,11 +296,10 @@ async function readText(res: TransportAnswer, signal: AbortSignal, touch: () => 
       touch();
       bytes += chunk.length;
       if (bytes > maxBytes) throw new RefugeError('too_large', `the answer is larger than ${maxBytes} bytes`, { status: 502 });
-      // A heartbeat is a newline written alone while the server waits, arriving as a chunk of its own.
-      if (!heartbeats && chunk.length > 0 && chunk.every((b) => b === 10)) heartbeats = true;
       const piece = decoder.decode(chunk, { stream: true });
       wait?.seen(piece);
       text += piece;
+      ear.hear(text);
     }
     if (wait?.over) throw new RefugeError('unavailable', 'the long-poll waited its time');
   } finally {
@@ -309,7 +309,7 @@ async function readText(res: TransportAnswer, signal: AbortSignal, touch: () => 
     // Leaving early (too large, given up) cancels the body: the rest is never read.
     if (!finished) res.cancel();
   }
-  return { text: text + decoder.decode(), heartbeats };
+  return text + decoder.decode();
 }
 
 export function describeFailure(err: unknown, signal: AbortSignal): string {
