@@ -13,17 +13,19 @@ type Wire = Record<string, unknown>;
 /** The heartbeat asked of a long-poll waiting `timeoutMs`: a few beats per wait, 5 s at most. */
 export const heartbeatFor = (timeoutMs: number) => Math.max(100, Math.min(5_000, Math.round(timeoutMs / 3)));
 
-/** The query (and, for the filters that take one, the POST body) of a changes request. */
-export function changesQuery(req: PeerChangesRequest): { query: Record<string, string | number | undefined>; body: unknown } {
-  const longpoll = req.feed === 'longpoll';
-  const waitMs = Math.max(1, Math.round(req.timeoutMs ?? 30_000));
+/**
+ * The query (and, for the filters that take one, the POST body) of a changes request, and for a
+ * long-poll the wait it asks of the server (`timeout`), which the client's own timers follow.
+ */
+export function changesQuery(req: PeerChangesRequest): { query: Record<string, string | number | undefined>; body: unknown; waitMs?: number } {
+  const waitMs = req.feed === 'longpoll' ? Math.max(1, Math.round(req.timeoutMs ?? 30_000)) : undefined;
   const query: Record<string, string | number | undefined> = {
     style: req.style,
     since: req.since,
     limit: req.limit,
-    feed: longpoll ? 'longpoll' : undefined,
-    timeout: longpoll ? waitMs : undefined,
-    heartbeat: longpoll ? heartbeatFor(waitMs) : undefined,
+    feed: waitMs === undefined ? undefined : 'longpoll',
+    timeout: waitMs,
+    heartbeat: waitMs === undefined ? undefined : heartbeatFor(waitMs),
     // `revs` is Refuge's: CouchDB ignores it, its docs come without `_revisions` and are not used.
     include_docs: req.includeDocs ? 'true' : undefined,
     revs: req.includeDocs ? 'true' : undefined,
@@ -42,7 +44,7 @@ export function changesQuery(req: PeerChangesRequest): { query: Record<string, s
     }
     query.filter = req.filter.name;
   }
-  return { query, body };
+  return { query, body, ...(waitMs !== undefined && { waitMs }) };
 }
 
 /**

@@ -79,19 +79,17 @@ export class HttpPeer implements ReplicationPeer {
   }
 
   async changes(req: PeerChangesRequest): Promise<PeerChanges> {
-    const longpoll = req.feed === 'longpoll';
-    const waitMs = Math.max(1, Math.round(req.timeoutMs ?? 30_000));
-    const { query, body } = changesQuery(req);
+    const { query, body, waitMs } = changesQuery(req);
     const res = await this.client.request({
       method: body === undefined ? 'GET' : 'POST',
       path: '_changes',
       query,
       body,
       signal: req.signal,
-      extraTimeoutMs: longpoll ? waitMs : 0,
-      ...(longpoll && this.heartbeats && { idleMs: MISSED_BEATS * heartbeatFor(waitMs) }),
+      extraTimeoutMs: waitMs ?? 0,
+      ...(waitMs !== undefined && this.heartbeats && { idleMs: MISSED_BEATS * heartbeatFor(waitMs) }),
       // The server may wait on past `timeout` (CouchDB does when heartbeats are asked for).
-      ...(longpoll && { waitMs: waitMs + LONGPOLL_GRACE_MS }),
+      ...(waitMs !== undefined && { waitMs: waitMs + LONGPOLL_GRACE_MS }),
     });
     if (res.heartbeats) this.heartbeats = true;
     // Nothing came in the time asked: an empty answer at the same place, as a server's own timeout gives.
