@@ -11,6 +11,12 @@ export const FEED_PAGES = 20;
 
 export class ChangesReader {
   private feed: { iterator: AsyncIterator<PeerChanges>; pageSize: number; includeDocs: boolean } | undefined;
+  /**
+   * Pages the next feed asks: one for a session's first, which tells the source's `pending` after
+   * a page rather than after FEED_PAGES (a streamed feed has it only at its end; CouchDB's
+   * replicator asks the source for it aside, with a request of its own).
+   */
+  private pages = 1;
 
   constructor(private readonly source: ReplicationPeer) {}
 
@@ -27,10 +33,11 @@ export class ChangesReader {
     if (!wanted) return this.source.changes(request);
     for (let opened = false; ; opened = true) {
       this.feed ??= {
-        iterator: open({ ...request, limit: request.limit * FEED_PAGES }, request.limit)[Symbol.asyncIterator](),
+        iterator: open({ ...request, limit: request.limit * this.pages }, request.limit)[Symbol.asyncIterator](),
         pageSize: request.limit,
         includeDocs,
       };
+      this.pages = FEED_PAGES;
       let next: IteratorResult<PeerChanges>;
       try {
         next = await this.feed.iterator.next();
@@ -43,6 +50,12 @@ export class ChangesReader {
       this.feed = undefined;
       if (opened) return { results: [], lastSeq: request.since };
     }
+  }
+
+  /** A new session (from another place): its first feed asks one page again. */
+  restart(): void {
+    this.close();
+    this.pages = 1;
   }
 
   /** Gives up the feed being read (its answer is not read further). */

@@ -101,8 +101,9 @@ export class ChangeRows {
  * `pageSize` rows, each as soon as its rows have come: one request, and one snapshot on the
  * server, instead of one per page, and no round trip between pages. Every page but the last is
  * full and ends at its last row's seq; the last one (possibly empty) carries the answer's
- * `last_seq` and `pending`. Rows larger than `maxRowChars` fail with `too_large`; an answer not
- * written rows first is read whole (as `changes` would), within `maxAnswerChars`.
+ * `pending`, and its `last_seq` unless all the rows asked came. Rows larger than `maxRowChars`
+ * fail with `too_large`; an answer not written rows first is read whole (as `changes` would),
+ * within `maxAnswerChars`.
  */
 export async function* changesFeed(
   client: HttpClient,
@@ -116,32 +117,54 @@ export async function* changesFeed(
   const splitter = new ChangesSplitter(limits.maxRowChars);
   let page: PeerChangeRow[] = [];
   let taken = 0;
-  /** Takes rows into pages, handing out each page once full. */
+  const full = (): PeerChanges => ({ results: page, lastSeq: page[page.length - 1]!.seq });
+  /**
+   * Takes rows into pages, handing out each page once full, but for the one that ends with the
+   * last row asked: it waits for the trailer, only bytes away, to carry the feed's `pending`.
+   */
   const take = function* (wires: unknown[]): Generator<PeerChanges> {
     for (const wire of wires) {
-      page.push(rows.row(wire as Wire, req.includeDocs));
-      taken++;
+      const row = rows.row(wire as Wire, req.includeDocs);
+      // A server giving more than it was asked: the page held is not the last after all.
       if (page.length === pageSize) {
-        yield { results: page, lastSeq: page[pageSize - 1]!.seq };
+        yield full();
+        page = [];
+      }
+      page.push(row);
+      taken++;
+      if (page.length === pageSize && taken < req.limit) {
+        yield full();
         page = [];
       }
     }
   };
-  let chars = 0;
-  for await (const piece of streamText(client, http)) {
-    chars += piece.length;
-    if (splitter.whole && chars > limits.maxAnswerChars) {
-      throw new RefugeError('too_large', `the answer is larger than ${limits.maxAnswerChars} characters`, { status: 502 });
+  let end: ReturnType<ChangesSplitter['end']>;
+  try {
+    let chars = 0;
+    for await (const piece of streamText(client, http)) {
+      chars += piece.length;
+      if (splitter.whole && chars > limits.maxAnswerChars) {
+        throw new RefugeError('too_large', `the answer is larger than ${limits.maxAnswerChars} characters`, { status: 502 });
+      }
+      yield* take(readable(() => splitter.push(piece), client.url, 'a row is not JSON'));
     }
-    yield* take(readable(() => splitter.push(piece), client.url, 'a row is not JSON'));
+    // Cut short (a connection closed early, with no length to tell) or garbled: retried as a lost connection is.
+    end = readable(() => splitter.end(), client.url, 'the answer is not JSON');
+  } catch (err) {
+    // The rows of a page held for the trailer came whole: handed out before the failure is.
+    if (page.length === pageSize) yield full();
+    throw err;
   }
-  // Cut short (a connection closed early, with no length to tell) or garbled: retried as a lost connection is.
-  const end = readable(() => splitter.end(), client.url, 'the answer is not JSON');
   // The rows left: the last line's, or every row of an answer read whole.
   yield* take(end.rows);
-  // All the rows asked came, in full pages: the feed may go on, and its end is not known here.
-  // Ending without a last page has the reader ask again from the last one's seq.
-  if (page.length === 0 && taken > 0 && taken >= req.limit) return;
+  if (page.length === pageSize && taken >= req.limit) {
+    // All the rows asked came: the feed may go on, so the page ends at its last row, not at
+    // `last_seq`, and the reader asks again from there.
+    const last = full();
+    if (typeof end.trailer.pending === 'number') last.pending = end.trailer.pending;
+    yield last;
+    return;
+  }
   yield rows.lastPage(page, end.trailer, req);
 }
 

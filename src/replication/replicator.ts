@@ -179,6 +179,7 @@ export class Replication extends Emitter<ReplicationEvents> {
     this.seqs = new OrderedSeqs();
     this.caughtUp = false;
     this.pending = undefined;
+    this.feed.restart();
     this.sessionId = randomUuid();
     this.emit('restart', { error, restarts: this.restarts + this.missingRestarts });
     return true;

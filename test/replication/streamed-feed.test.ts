@@ -45,8 +45,9 @@ test('one streamed request serves many pages, over fetch and over the default tr
   const watched = watchedFetch();
   const report = await new Replication(new HttpPeer(url, { fetch: watched.fetch }), new LocalPeer(dst), { batchSize: 10 }).done;
   assert.equal(report.docsWritten, 450);
-  // 45 pages of 10 in ceil(450 / (10 * FEED_PAGES)) requests; a page per request would be 46.
-  assert.equal(watched.sinces.length, Math.ceil(450 / (10 * FEED_PAGES)));
+  // 45 pages of 10: the first asked alone (it tells `pending`), the 44 others in requests of
+  // FEED_PAGES pages; a page per request would be 46.
+  assert.equal(watched.sinces.length, 1 + Math.ceil(440 / (10 * FEED_PAGES)));
   await assertSameTrees(src, dst);
 
   const again = await served(t, 450);
@@ -57,9 +58,9 @@ test('one streamed request serves many pages, over fetch and over the default tr
 
 test('a feed cut mid-way is asked again from the last page handed out, not from the start', async (t) => {
   const { url, src, dst } = await served(t, 150);
-  // The first answer stops after about half its bytes, as a connection that drops.
+  // The first many-page answer (the session's second) stops after about half its bytes, as a connection that drops.
   const watched = watchedFetch((res, nth) => {
-    if (nth > 1) return res;
+    if (nth !== 2) return res;
     const reader = res.body!.getReader();
     let sent = 0;
     const cut = new ReadableStream<Uint8Array>({
@@ -81,10 +82,10 @@ test('a feed cut mid-way is asked again from the last page handed out, not from 
   assert.equal(report.status, 'complete');
   assert.equal(report.docsWritten, 150);
   await assertSameTrees(src, dst);
-  assert.equal(watched.sinces.length, 2, JSON.stringify(watched.sinces));
-  assert.equal(watched.sinces[0], '0');
-  const resumedAt = Number(watched.sinces[1]);
-  assert.ok(resumedAt >= 10 && resumedAt % 10 === 0 && resumedAt < 150, `resumed at ${resumedAt}, a page boundary past the first`);
+  assert.equal(watched.sinces.length, 3, JSON.stringify(watched.sinces));
+  assert.deepEqual(watched.sinces.slice(0, 2), ['0', '10']);
+  const resumedAt = Number(watched.sinces[2]);
+  assert.ok(resumedAt >= 20 && resumedAt % 10 === 0 && resumedAt < 150, `resumed at ${resumedAt}, a page boundary past the feed's first`);
 });
 
 test('a replicator busy with its pages for longer than the request timeout keeps its feed', async (t) => {
@@ -103,6 +104,55 @@ test('a replicator busy with its pages for longer than the request timeout keeps
   };
   const report = await new Replication(new HttpPeer(url, { fetch: watched.fetch, timeoutMs: 200 }), target, { batchSize: 10, batchesInFlight: 1 }).done;
   assert.equal(report.docsWritten, 100);
-  assert.deepEqual(watched.sinces, ['0'], 'one request, never timed out and asked again');
+  // The session's first page is asked alone; the rest in one request, never timed out and asked again.
+  assert.deepEqual(watched.sinces, ['0', '10']);
   await assertSameTrees(src, dst);
+});
+
+test("progress carries the source's pending from the first page on, counted down between answers that tell it", async (t) => {
+  const { url, dst } = await served(t, 450);
+  const rep = new Replication(new HttpPeer(url), new LocalPeer(dst), { batchSize: 10 });
+  const seen: Array<number | undefined> = [];
+  rep.on('change', (e) => seen.push(e.pending));
+  const report = await rep.done;
+  assert.equal(report.docsWritten, 450);
+  assert.equal(seen.length, 45);
+  assert.ok(seen.every((p) => typeof p === 'number' && p >= 0), JSON.stringify(seen));
+  assert.ok(seen.every((p, i) => i === 0 || p! <= seen[i - 1]!), `never up: ${JSON.stringify(seen)}`);
+  assert.equal(report.pending, 0);
+});
+
+test('a feed whose rows all came in full pages still hands out its pending, with the last page', async (t) => {
+  const { url } = await served(t, 45);
+  const pages: Array<{ rows: number; lastSeq: unknown; pending?: number }> = [];
+  for await (const p of new HttpPeer(url).changesFeed!({ since: 0, limit: 30, style: 'all_docs' }, 10)) {
+    pages.push({ rows: p.results.length, lastSeq: p.lastSeq, ...(p.pending !== undefined && { pending: p.pending }) });
+  }
+  assert.deepEqual(pages, [
+    { rows: 10, lastSeq: 10 },
+    { rows: 10, lastSeq: 20 },
+    { rows: 10, lastSeq: 30, pending: 15 },
+  ]);
+});
+
+test('a feed cut between its last row and its trailer still hands out that page before failing', async () => {
+  const rows = Array.from({ length: 20 }, (_, i) => JSON.stringify({ seq: i + 1, id: `d${i}`, changes: [{ rev: '1-a' }] }));
+  // Cut after the line break that ends the last row, before the closing `]` and `pending`.
+  const text = '{"results":[\n' + rows.join(',\n') + '\n';
+  const cut: typeof fetch = async () => {
+    let sent = false;
+    const body = new ReadableStream<Uint8Array>({
+      pull(c) {
+        if (sent) return c.error(new Error('connection reset'));
+        sent = true;
+        c.enqueue(new TextEncoder().encode(text));
+      },
+    });
+    return new Response(body, { status: 200 });
+  };
+  const got: unknown[] = [];
+  await assert.rejects(async () => {
+    for await (const p of new HttpPeer('http://peer.invalid/src', { fetch: cut }).changesFeed!({ since: 0, limit: 20, style: 'all_docs' }, 10)) got.push(p.lastSeq);
+  }, /connection lost/);
+  assert.deepEqual(got, [10, 20]);
 });
