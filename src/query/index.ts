@@ -39,7 +39,8 @@ export {
   type CompareOp,
   type SubSelectorOp,
 } from './selector.ts';
-export { planFind, type FindPlan } from './plan.ts';
+export { nextPrefix, planFind, type FindPlan } from './plan.ts';
+export { regexPrefix } from './regex-prefix.ts';
 export { scanBounds, type IndexScan, type KeyBounds } from './scan-bounds.ts';
 export { compareToSortKey, hasSortFields, parseSort, sortComparator, sortKeyOf, type SortField, type SortKey } from './sort.ts';
 export { parseFields, projectFields } from './project.ts';

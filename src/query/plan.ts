@@ -5,6 +5,7 @@
 import { collate, type JsonType } from './collate.ts';
 import { isArrayIndexSegment, parseField } from './field-path.ts';
 import { appendPath, elementsPath, isIndexedPath, joinPath } from './index-path.ts';
+import { regexPrefix } from './regex-prefix.ts';
 import { isScalar, type IndexScan } from './scan-bounds.ts';
 import type { Condition, Selector } from './selector-types.ts';
 import type { SortField } from './sort.ts';
@@ -27,7 +28,7 @@ type Range = Extract<IndexScan, { kind: 'range' }>;
  * $elemMatch / $allMatch. Bounds merge only within one scope: two $elemMatch on one array may be
  * met by two different elements, so their bounds on `a/[]` must not be intersected.
  */
-type Found = { scan: IndexScan; scope: number };
+type Found = { scan: IndexScan; scope: number; via?: string };
 /** The scope being collected, and the counter every scope of one plan draws from. */
 type Scopes = { scope: number; counter: { next: number } };
 
@@ -37,19 +38,19 @@ export function planFind(selector: Selector, sort: readonly SortField[] = []): F
   const candidates = mergeRanges(found);
   if (candidates.length === 0) return { scan: null, sortedByIndex: false, reason: 'full scan: no clause can use the path index' };
   let best = candidates[0]!;
-  for (const c of candidates) if (rank(c) < rank(best)) best = c;
+  for (const c of candidates) if (rank(c.scan) < rank(best.scan)) best = c;
 
   const sortPath = sortableField(sort);
-  const ordered = sortPath === null ? undefined : candidates.filter((c) => c.path === sortPath && keepsOrder(c));
+  const ordered = sortPath === null ? undefined : candidates.filter((c) => c.scan.path === sortPath && keepsOrder(c.scan));
   if (ordered !== undefined && ordered.length > 0) {
     let pick = ordered[0]!;
-    for (const c of ordered) if (rank(c) < rank(pick)) pick = c;
+    for (const c of ordered) if (rank(c.scan) < rank(pick.scan)) pick = c;
     // An equality elsewhere usually beats reading a range in order: keep it and sort in memory.
-    if (!(best.kind === 'eq' && pick.kind !== 'eq')) {
-      return { scan: pick, sortedByIndex: true, reason: `${describe(pick)}, in sort order` };
+    if (!(best.scan.kind === 'eq' && pick.scan.kind !== 'eq')) {
+      return { scan: pick.scan, sortedByIndex: true, reason: `${describe(pick)}, in sort order` };
     }
   }
-  return { scan: best, sortedByIndex: false, reason: describe(best) };
+  return { scan: best.scan, sortedByIndex: false, reason: describe(best) };
 }
 
 /** The index path that can deliver `sort`: one field (optionally followed by `_id`). */
@@ -90,14 +91,15 @@ function rank(scan: IndexScan): number {
 
 const defined = (v: unknown) => v !== undefined;
 
-function describe(scan: IndexScan): string {
+function describe({ scan, via }: Found): string {
+  const from = via === undefined ? '' : ` from ${via}`;
   switch (scan.kind) {
     case 'eq':
       return `eq on ${scan.path} (${scan.values.length} value${scan.values.length === 1 ? '' : 's'}${scan.elements ? ', and its elements' : ''})`;
     case 'range':
-      return `range on ${scan.path}`;
+      return `range on ${scan.path}${from}`;
     case 'exists':
-      return `exists on ${scan.path}${scan.type ? ` (${scan.type})` : ''}`;
+      return `exists on ${scan.path}${scan.type ? ` (${scan.type})` : ''}${from}`;
   }
 }
 
@@ -124,9 +126,17 @@ function collect(sel: Selector, prefix: string | null, found: Found[], scopes: S
 
 function fromCondition(path: string, cond: Condition, found: Found[], scopes: Scopes): void {
   // A path the index leaves out (too long) answers nothing there: the clause is checked on each document.
-  const out = { push: (scan: IndexScan) => void (isIndexedPath(scan.path) && found.push({ scan, scope: scopes.scope })) };
+  // Ranges and type scans name the clause they come from (explain's reason): several can make one.
+  const via = cond.op === '$regex' ? `$regex ${JSON.stringify(cond.source)}` : cond.op;
+  const out = { push: (scan: IndexScan) => void (isIndexedPath(scan.path) && found.push({ scan, scope: scopes.scope, via })) };
   const exists = (type?: JsonType): void => {
     out.push(type ? { kind: 'exists', path, type } : { kind: 'exists', path });
+  };
+  // The strings from the prefix up to the next prefix of its length, in code point order.
+  const prefixRange = (prefix: string): void => {
+    const upper = nextPrefix(prefix);
+    if (prefix === '' || upper === undefined) return exists('string');
+    out.push({ kind: 'range', path, gte: prefix, lt: upper });
   };
   switch (cond.op) {
     case '$eq':
@@ -153,14 +163,9 @@ function fromCondition(path: string, cond: Condition, found: Found[], scopes: Sc
       else exists(cond.value);
       return;
     case '$regex':
-      return exists('string');
-    case '$beginsWith': {
-      // The strings from the prefix up to the next prefix of its length, in code point order.
-      const upper = nextPrefix(cond.prefix);
-      if (cond.prefix === '' || upper === undefined) return exists('string');
-      out.push({ kind: 'range', path, gte: cond.prefix, lt: upper });
-      return;
-    }
+      return prefixRange(regexPrefix(cond.source));
+    case '$beginsWith':
+      return prefixRange(cond.prefix);
     case '$mod':
       return exists('number');
     case '$keyMapMatch':
@@ -192,24 +197,26 @@ function dedupe(values: unknown[]): unknown[] {
 }
 
 /** Folds the bounds on one path within one scope into a single range: the highest lower and the lowest upper. */
-function mergeRanges(found: Found[]): IndexScan[] {
-  const ranges = new Map<string, Range>();
-  const out: IndexScan[] = [];
-  for (const { scan: s, scope } of found) {
+function mergeRanges(found: Found[]): Found[] {
+  const ranges = new Map<string, Found & { scan: Range }>();
+  const out: Found[] = [];
+  for (const f of found) {
+    const s = f.scan;
     if (s.kind !== 'range') {
-      out.push(s);
+      out.push(f);
       continue;
     }
-    const key = `${scope} ${s.path}`;
+    const key = `${f.scope} ${s.path}`;
     const prev = ranges.get(key);
     if (prev === undefined) {
-      const copy = { ...s };
+      const copy = { ...f, scan: { ...s } };
       ranges.set(key, copy);
       out.push(copy);
       continue;
     }
-    if (s.gt !== undefined || s.gte !== undefined) tighten(prev, s, 'gt', 'gte', 1);
-    if (s.lt !== undefined || s.lte !== undefined) tighten(prev, s, 'lt', 'lte', -1);
+    if (f.via !== undefined && prev.via !== f.via) prev.via = prev.via === undefined ? f.via : `${prev.via}, ${f.via}`;
+    if (s.gt !== undefined || s.gte !== undefined) tighten(prev.scan, s, 'gt', 'gte', 1);
+    if (s.lt !== undefined || s.lte !== undefined) tighten(prev.scan, s, 'lt', 'lte', -1);
   }
   return out;
 }

@@ -10,8 +10,9 @@
 //   = E: [B E, B E 09)   >= E: [B E, ...)   > E: [B E 09, ...)   < E: [..., B E)   <= E: [..., B E 09)
 // and every key with prefix B lies in [B, B 09).
 
-import { normalizeSelector, type Selector } from '../query/index.ts';
+import { nextPrefix, normalizeSelector, regexPrefix, type Selector } from '../query/index.ts';
 import { encodeKey } from './key-codec.ts';
+import { primaryPrefix } from './string-collation.ts';
 
 export interface IndexRange {
   gte: string;
@@ -28,6 +29,8 @@ interface FieldBounds {
   hasEq: boolean;
   lower?: { value: unknown; inclusive: boolean };
   upper?: { value: unknown; inclusive: boolean };
+  /** A string prefix the value must start with (`$beginsWith`, or `$regex` anchored on literal text). */
+  prefix?: string;
 }
 
 /**
@@ -38,13 +41,14 @@ interface FieldBounds {
 export function rangeFor(selector: unknown, fields: readonly string[]): IndexRange | undefined {
   const sel = isNormalized(selector) ? selector : normalizeSelector(selector);
   const bounds = fields.map((f) => boundsOf(sel, f));
-  if (!bounds[0]!.hasEq && !bounds[0]!.lower && !bounds[0]!.upper) return undefined;
+  if (!bounds[0]!.hasEq && !bounds[0]!.lower && !bounds[0]!.upper && bounds[0]!.prefix === undefined) return undefined;
   let prefix = ARRAY;
   for (const b of bounds) {
     if (b.hasEq) {
       prefix += encodeKey(b.eq);
       continue;
     }
+    if (!b.lower && !b.upper && b.prefix !== undefined) return prefixRange(prefix, b.prefix);
     return {
       gte: b.lower ? lowerOf(prefix, b.lower.value, b.lower.inclusive) : prefix,
       lt: b.upper ? upperOf(prefix, b.upper.value, b.upper.inclusive) : prefix + PAST,
@@ -63,6 +67,17 @@ function isNormalized(s: unknown): s is Selector {
 }
 
 const widened = (v: unknown) => typeof v === 'string' || (typeof v === 'object' && v !== null);
+
+/**
+ * Strings starting with `text`: those whose primary weights start with its own (a superset: other
+ * cases and accents too), or, where those are not known, every string.
+ */
+function prefixRange(prefix: string, text: string): IndexRange {
+  const primary = primaryPrefix(text);
+  const gte = prefix + STRING_START + (primary ?? '');
+  const lt = primary === undefined ? undefined : nextPrefix(gte);
+  return lt === undefined ? { gte: prefix + STRING_START, lt: prefix + STRING_END } : { gte, lt };
+}
 
 function lowerOf(prefix: string, v: unknown, inclusive: boolean): string {
   if (typeof v === 'string') return prefix + STRING_START;
@@ -102,6 +117,12 @@ function boundsOf(sel: Selector, field: string): FieldBounds {
       case '$lte':
         out.upper ??= { value: cond.value, inclusive: cond.op === '$lte' };
         break;
+      case '$beginsWith':
+      case '$regex': {
+        const text = cond.op === '$regex' ? regexPrefix(cond.source) : cond.prefix;
+        if (text !== '') out.prefix ??= text;
+        break;
+      }
       default:
         break;
     }

@@ -111,6 +111,19 @@ export function stringSortKey(s: string): string {
   return b.simple ? key : key + IDENTICAL_MARK + identical(d) + SEP;
 }
 
+/**
+ * What the sort key of every string that begins with `prefix` begins with: the prefix's primary
+ * weights (case and accents weigh only at later levels). Given for printable ASCII only, where
+ * each character's weight is its own: normalization and ignorable characters never reach across
+ * the prefix's end, as they could after a combining mark.
+ */
+export function primaryPrefix(prefix: string): string | undefined {
+  if (!PRINTABLE_ASCII.test(prefix)) return undefined;
+  let primary = '';
+  for (let i = 0; i < prefix.length; i++) primary += ASCII_PRIMARY[prefix.charCodeAt(i)]!;
+  return primary;
+}
+
 function asciiKey(s: string): string {
   let primary = '';
   let tertiary = '';
