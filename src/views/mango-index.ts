@@ -8,9 +8,9 @@
 
 import { canonicalJson, type Doc } from '../documents/index.ts';
 import { RefugeError } from '../errors/index.ts';
-import { md5Hex } from '#platform/md5';
 import { normalizeSelector, parseSort, selectorJson } from '../query/index.ts';
 import { mangoFieldOrder } from './design-doc.ts';
+import { couchIndexName } from './mango-index-name.ts';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -26,6 +26,8 @@ export interface ParsedIndexRequest {
   ddocId: string;
   name: string;
   def: IndexDefinition;
+  /** The request's `index` as written: CouchDB keeps it as the view's `options.def`. */
+  given: Obj;
 }
 
 /** The keys a `POST /db/_index` body may have (CouchDB's mango_opts); any other is refused. */
@@ -68,12 +70,14 @@ export function parseIndexRequest(body: unknown): ParsedIndexRequest {
     // Checked now, not at indexing time, and stored in CouchDB's normalized form.
     def.partial_filter_selector = selectorJson(normalizeSelector(index.partial_filter_selector));
   }
-  const hash = md5Hex(canonicalJson(def));
-  const ddoc = (body.ddoc as string | undefined) ?? hash;
-  const name = (body.name as string | undefined) ?? hash;
+  // Unnamed, as CouchDB names it: one request makes one design document on either server.
+  const naming = { ...(body as Obj & { type?: string; name?: string; ddoc?: string; w?: number }), index };
+  const hash = body.ddoc === undefined || body.name === undefined ? couchIndexName(naming) : '';
+  const ddoc = naming.ddoc ?? hash;
+  const name = naming.name ?? hash;
   if (ddoc === '' || ddoc === '_design/') throw bad('Invalid ddoc name');
   if (name === '') throw bad('Invalid index name');
-  return { ddocId: ddoc.startsWith('_design/') ? ddoc : `_design/${ddoc}`, name, def };
+  return { ddocId: ddoc.startsWith('_design/') ? ddoc : `_design/${ddoc}`, name, def, given: index };
 }
 
 /** The design document id a `POST /db/_index` body goes to. */
@@ -93,13 +97,15 @@ export function prepareIndex(body: unknown, existing: Doc | undefined): { result
     throw new RefugeError('invalid_ddoc_lang', `Existing design doc has an invalid language: ${JSON.stringify(base.language ?? false)}`);
   }
   const views = (isObj(base.views) ? base.views : {}) as Obj;
+  // CouchDB's layout (mango_idx_view:make_view): `{}` for no partial filter, the request's own
+  // definition in `options.def`.
   const view = {
     map: {
       fields: Object.fromEntries(req.def.fields.map((f) => Object.entries(f)[0]!)),
-      ...(req.def.partial_filter_selector ? { partial_filter_selector: req.def.partial_filter_selector } : {}),
+      partial_filter_selector: req.def.partial_filter_selector ?? {},
     },
     reduce: '_count',
-    options: { def: req.def },
+    options: { def: req.given },
   };
   // The same index is there when the map defines it alike, however its design document was written
   // (CouchDB keeps the request's own `fields` in `options.def`, so a replicated one differs there).
