@@ -110,6 +110,11 @@ export class DesignDocs {
     try {
       // The views' and search indexes' own checks give CouchDB's reasons for malformed definitions.
       parseDesignDoc(doc);
+      // No database here is partitioned, and CouchDB refuses a design document that says it is
+      // (couch_mrview:validate): checked on writes only, so one stored before still reads.
+      if ((doc.options as { partitioned?: unknown } | undefined)?.partitioned === true) {
+        return new RefugeError('invalid_design_doc', 'partitioned option cannot be true in a non-partitioned database.');
+      }
       searchDefinitions(doc);
       const sources = designFunctionSources(doc);
       if (sources.length === 0) return undefined;

@@ -47,6 +47,8 @@ export type ErrorCode =
   | 'invalid_string'
   /** A `POST /db/_index` naming a design document that holds views of another language. */
   | 'invalid_ddoc_lang'
+  /** A `POST /db/_index` whose `partitioned` differs from its existing design document's. */
+  | 'invalid_partitioned_option'
   | 'invalid_ok_or_false_value'
   | 'compilation_error'
   | 'query_parse_error'
@@ -133,6 +135,7 @@ const STATUS: Record<ErrorCode, number> = {
   invalid_key: 400,
   invalid_string: 400,
   invalid_ddoc_lang: 400,
+  invalid_partitioned_option: 400,
   invalid_ok_or_false_value: 400,
   // A design document function that does not compile (CouchDB answers 400 compilation_error).
   compilation_error: 400,

@@ -28,6 +28,7 @@ export interface ParsedIndexRequest {
   def: IndexDefinition;
   /** The request's `index` as written: CouchDB keeps it as the view's `options.def`. */
   given: Obj;
+  partitioned?: boolean;
 }
 
 /** The keys a `POST /db/_index` body may have (CouchDB's mango_opts); any other is refused. */
@@ -50,6 +51,7 @@ export function parseIndexRequest(body: unknown): ParsedIndexRequest {
   for (const key of ['type', 'name', 'ddoc'] as const) {
     if (body[key] !== undefined && typeof body[key] !== 'string') throw new RefugeError('invalid_string', `Invalid string: ${JSON.stringify(body[key])}`);
   }
+  if (body.partitioned !== undefined && typeof body.partitioned !== 'boolean') throw bad(`Invalid partitioned value: ${JSON.stringify(body.partitioned)}`);
   if (body.w !== undefined && !(Number.isSafeInteger(body.w) && (body.w as number) > 0)) {
     throw new RefugeError('invalid_pos_integer', `${JSON.stringify(body.w)} is not an integer greater than zero`);
   }
@@ -77,7 +79,8 @@ export function parseIndexRequest(body: unknown): ParsedIndexRequest {
   const name = naming.name ?? hash;
   if (ddoc === '' || ddoc === '_design/') throw bad('Invalid ddoc name');
   if (name === '') throw bad('Invalid index name');
-  return { ddocId: ddoc.startsWith('_design/') ? ddoc : `_design/${ddoc}`, name, def, given: index };
+  const partitioned = body.partitioned as boolean | undefined;
+  return { ddocId: ddoc.startsWith('_design/') ? ddoc : `_design/${ddoc}`, name, def, given: index, ...(partitioned === undefined ? {} : { partitioned }) };
 }
 
 /** The design document id a `POST /db/_index` body goes to. */
@@ -91,10 +94,18 @@ export function indexDdocId(body: unknown): string {
  */
 export function prepareIndex(body: unknown, existing: Doc | undefined): { result: 'created' | 'exists'; id: string; name: string; doc?: Doc } {
   const req = parseIndexRequest(body);
-  const base: Doc = existing && !existing._deleted ? structuredClone(existing) : { _id: req.ddocId, language: 'query', views: {} };
+  const fresh = !existing || existing._deleted === true;
+  const base: Doc = fresh ? { _id: req.ddocId, language: 'query', views: {} } : structuredClone(existing);
   // CouchDB adds an index only to a design document of its own language (mango_util:check_lang).
   if (base.language !== 'query') {
     throw new RefugeError('invalid_ddoc_lang', `Existing design doc has an invalid language: ${JSON.stringify(base.language ?? false)}`);
+  }
+  // mango_idx:set_ddoc_partitioned: a new design document takes the request's `partitioned`; an
+  // existing one must already say the same (a request without it matches only one without it).
+  const current = isObj(base.options) ? base.options.partitioned : undefined;
+  if (req.partitioned !== current) {
+    if (!fresh) throw new RefugeError('invalid_partitioned_option', `Requested partitioned option does not match existing value on design document ${req.ddocId}`);
+    base.options = { ...(isObj(base.options) ? base.options : {}), partitioned: req.partitioned };
   }
   const views = (isObj(base.views) ? base.views : {}) as Obj;
   // CouchDB's layout (mango_idx_view:make_view): `{}` for no partial filter, the request's own
@@ -109,8 +120,8 @@ export function prepareIndex(body: unknown, existing: Doc | undefined): { result
   };
   // The same index is there when the map defines it alike, however its design document was written
   // (CouchDB keeps the request's own `fields` in `options.def`, so a replicated one differs there).
-  const current = indexDefinitionOf(views[req.name]);
-  if (current && canonicalJson(current) === canonicalJson(req.def)) {
+  const same = indexDefinitionOf(views[req.name]);
+  if (same && canonicalJson(same) === canonicalJson(req.def)) {
     return { result: 'exists', id: req.ddocId, name: req.name };
   }
   views[req.name] = view;
