@@ -5,7 +5,7 @@ import type { Database, Doc, ExplainRequest, FindResult } from '../documents/ind
 import { encodeBookmark, explainMrargs, explainOpts, explainSelector, findWarnings, placeAnchor, parseFindOptions, readsStale, sortAnchor, sortPast, type IndexPlace } from '../documents/index.ts';
 import { RefugeError } from '../errors/index.ts';
 import { hasSortFields, matchSelector, normalizeFindSelector, parseSort, projectFields, requiresField, sortKeyOf, type Selector } from '../query/index.ts';
-import { indexDefinitionOf, isConstantField, rangeFor, WHOLE_INDEX, type IndexDefinition, type ViewGroup, type ViewIndexes } from '../views/index.ts';
+import { describeRange, indexDefinitionOf, isConstantField, rangeFor, WHOLE_INDEX, type IndexDefinition, type ViewGroup, type ViewIndexes } from '../views/index.ts';
 
 /**
  * A find with CouchDB's `use_index` ("ddoc" or ["ddoc", "name"]) and `update` (false, or `stale:
@@ -139,6 +139,8 @@ export function explainJsonIndex(dbName: string, choice: JsonIndexChoice, req: M
     // The range is read in view-key order; its bounds stay encoded (`range`), not restated as keys.
     mrargs: explainMrargs({}, indexOrder(choice.ix, sort, selector) === 'desc', req),
     covering: false,
+    // As the path index's explain says it: which clauses narrowed the read.
+    reason: `json index ${choice.ix.ddocId}/${choice.ix.name}: ${describeRange(selector, choice.ix.fields)}`,
     range: choice.range,
   };
 }

@@ -31,6 +31,8 @@ interface FieldBounds {
   upper?: { value: unknown; inclusive: boolean };
   /** A string prefix the value must start with (`$beginsWith`, or `$regex` anchored on literal text). */
   prefix?: string;
+  /** The clauses that gave these bounds, as explain names them. */
+  via: string[];
 }
 
 /**
@@ -98,7 +100,7 @@ export function isConstantField(selector: Selector, field: string): boolean {
 
 /** What the top-level AND of the selector says about one field. */
 function boundsOf(sel: Selector, field: string): FieldBounds {
-  const out: FieldBounds = { hasEq: false };
+  const out: FieldBounds = { hasEq: false, via: [] };
   const clauses = sel.kind === 'and' ? sel.clauses : [sel];
   for (const c of clauses) {
     if (c.kind !== 'field' || c.field !== field) continue;
@@ -120,12 +122,29 @@ function boundsOf(sel: Selector, field: string): FieldBounds {
       case '$beginsWith':
       case '$regex': {
         const text = cond.op === '$regex' ? regexPrefix(cond.source) : cond.prefix;
-        if (text !== '') out.prefix ??= text;
+        if (text === '') continue;
+        out.prefix ??= text;
         break;
       }
       default:
-        break;
+        continue;
     }
+    out.via.push(cond.op === '$regex' ? `$regex ${JSON.stringify(cond.source)}` : cond.op);
   }
   return out;
+}
+
+/**
+ * How `rangeFor` narrows an index on `fields`, for explain: the fields it reads by equality, then
+ * the one it reads a range of, each with the clauses that bound it.
+ */
+export function describeRange(selector: Selector, fields: readonly string[]): string {
+  const parts: string[] = [];
+  for (const f of fields) {
+    const b = boundsOf(selector, f);
+    if (b.via.length === 0) break;
+    parts.push(`${b.hasEq ? 'eq' : 'range'} on ${f} from ${[...new Set(b.via)].join(', ')}`);
+    if (!b.hasEq) break;
+  }
+  return parts.length === 0 ? 'the whole index' : parts.join(', then ');
 }
