@@ -58,3 +58,14 @@ export function triples(result: unknown): Array<[string, unknown, unknown]> {
 export function keyValues(result: unknown): Array<[unknown, unknown]> {
   return (result as { rows: Array<{ key: unknown; value: unknown }> }).rows.map((r) => [r.key, r.value]);
 }
+
+/** A json index's design document built over `docs` (sequence numbers in their order). */
+export async function mangoGroup(ddoc: Doc, docs: Doc[]): Promise<ViewGroup> {
+  const store = await memoryEngine.open({ location: 'm' });
+  const group = await ViewGroup.open({ store, prefix: 'v!m!', ddoc });
+  await group.apply(
+    docs.map((doc, i) => ({ seq: i + 1, id: doc._id!, deleted: false, doc })),
+    docs.length,
+  );
+  return group;
+}

@@ -5,19 +5,9 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { compileSelector } from '../../src/core.ts';
-import { memoryEngine } from '../../src/storage/index.ts';
 import type { Doc } from '../../src/documents/index.ts';
-import { prepareIndex, rangeFor, ViewGroup, WHOLE_INDEX } from '../../src/views/index.ts';
-
-async function mangoGroup(ddoc: Doc, docs: Doc[]): Promise<ViewGroup> {
-  const store = await memoryEngine.open({ location: 'm' });
-  const group = await ViewGroup.open({ store, prefix: 'v!m!', ddoc });
-  await group.apply(
-    docs.map((doc, i) => ({ seq: i + 1, id: doc._id!, deleted: false, doc })),
-    docs.length,
-  );
-  return group;
-}
+import { prepareIndex, rangeFor, WHOLE_INDEX } from '../../src/views/index.ts';
+import { mangoGroup } from './helpers.ts';
 
 // Text where case, accents, punctuation, ignorables and compatibility forms all weigh somewhere.
 const unit = fc.constantFrom('a', 'A', 'b', '.', '-', ' ', 'é', 'e\u0301', 'ß', 'ﬁ', '\u0000', '\u200b', '😀', '1', '１');

@@ -6,19 +6,9 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { compileSelector } from '../../src/core.ts';
 import { isRefugeError } from '../../src/errors/index.ts';
-import { memoryEngine } from '../../src/storage/index.ts';
 import type { Doc } from '../../src/documents/index.ts';
-import { listIndexes, prepareIndex, rangeFor, removeIndex, ViewGroup, type MapResult } from '../../src/views/index.ts';
-
-async function mangoGroup(ddoc: Doc, docs: Doc[]): Promise<ViewGroup> {
-  const store = await memoryEngine.open({ location: 'm' });
-  const group = await ViewGroup.open({ store, prefix: 'v!m!', ddoc });
-  await group.apply(
-    docs.map((doc, i) => ({ seq: i + 1, id: doc._id!, deleted: false, doc })),
-    docs.length,
-  );
-  return group;
-}
+import { listIndexes, prepareIndex, rangeFor, removeIndex, type MapResult } from '../../src/views/index.ts';
+import { mangoGroup } from './helpers.ts';
 
 describe('Mango json indexes', () => {
   test('_index shapes: create, exists, list, delete', () => {
