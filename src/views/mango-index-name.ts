@@ -67,14 +67,17 @@ function encode(t: Term, out: number[]): void {
     for (const e of t.tuple) encode(e, out);
   } else if ('bin' in t) {
     const bytes = new TextEncoder().encode(t.bin);
-    out.push(109, ...u32(bytes.length), ...bytes);
+    out.push(109, ...u32(bytes.length));
+    // A loop, not a spread: a long field name would overflow the call's arguments.
+    for (const b of bytes) out.push(b);
   } else if ('num' in t) {
     encodeNumber(t.num, out);
   } else if (t.list.length === 0) {
     out.push(106);
   } else if (t.list.length < 65536 && t.list.every(isByte)) {
     // A list of small integers is a string to Erlang, and written as one.
-    out.push(107, t.list.length >> 8, t.list.length & 255, ...t.list.map((e) => (e as { num: number }).num));
+    out.push(107, t.list.length >> 8, t.list.length & 255);
+    for (const e of t.list) out.push((e as { num: number }).num);
   } else {
     out.push(108, ...u32(t.list.length));
     for (const e of t.list) encode(e, out);

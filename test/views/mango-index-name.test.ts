@@ -50,3 +50,8 @@ describe("CouchDB's index names (mango_idx:gen_name)", () => {
     }
   });
 });
+
+test('a definition with a very long field name is named (no spread of its bytes into one call)', () => {
+  assert.match(couchIndexName({ index: { fields: ['x'.repeat(500_000)] } }), /^[0-9a-f]{40}$/);
+  assert.match(couchIndexName({ index: { fields: ['a'], partial_filter_selector: { n: { $in: Array.from({ length: 300_000 }, () => 1) } } } }), /^[0-9a-f]{40}$/);
+});
