@@ -19,7 +19,7 @@ import { DatabaseQueries } from './database-queries.ts';
 import { getLocal, localDocsChunks } from './local-docs.ts';
 import { META_KEY } from './keys.ts';
 import { recountState, type Recount } from './recount.ts';
-import { bulkGet, getDoc, getOpenRevs, getPlainSync, revsDiff } from './reads.ts';
+import { bulkGet, getDoc, getOpenRevs, getPlainJsonSync, getPlainSync, revsDiff } from './reads.ts';
 import type { Rev } from './rev-tree.ts';
 import type {
   AllDocsOptions,
@@ -140,6 +140,21 @@ export class Database extends DatabaseQueries {
     if (options.attachments || options.attsSince !== undefined) await inlineSince(doc, this.options.blobs, options.attsSince, options.attachmentsFollow === true);
     if (since && !options.revs) delete doc._revisions;
     return doc;
+  }
+
+  /**
+   * The winning revision of `id` as JSON text, the document `get(id)` answers, without parsing
+   * the stored body: what a server sends for a plain GET. Fails as `get` does.
+   */
+  async getJson(id: string): Promise<{ json: string; rev: Rev }> {
+    const reader = this.pointReaderNow() ?? (await this.pointReader());
+    if (typeof id !== 'string') throw new RefugeError('bad_request', 'Document id must be a string');
+    if (!id.startsWith('_local/')) {
+      const plain = getPlainJsonSync(reader, id);
+      if (plain) return plain;
+    }
+    const doc = await this.get(id);
+    return { json: JSON.stringify(doc), rev: doc._rev! };
   }
 
   /**

@@ -76,10 +76,19 @@ export function decodeHead(value: string): { rev: Rev; deleted: boolean; seq: nu
  * fields spliced in front: no intermediate object to copy. Bodies never hold `_id` or `_rev`.
  */
 export function decodeWinnerDoc(id: string, rev: Rev, value: string): JsonObject {
+  return JSON.parse(winnerDocJson(id, rev, value));
+}
+
+/**
+ * decodeWinnerDoc's document as text, without parsing it: the stored body is JSON.stringify's own
+ * text, so this is the same document, with `_id` and `_rev` first as CouchDB writes them (a
+ * JSON.stringify of the parsed document puts integer-like keys before them).
+ */
+export function winnerDocJson(id: string, rev: Rev, value: string): string {
   const nl = value.indexOf('\n');
   const head = '{"_id":' + JSON.stringify(id) + ',"_rev":"' + rev + '"';
-  if (nl < 0 || value.length - nl <= 3) return JSON.parse(head + '}');
-  return JSON.parse(head + ',' + value.slice(nl + 2));
+  if (nl < 0 || value.length - nl <= 3) return head + '}';
+  return head + ',' + value.slice(nl + 2);
 }
 
 export function decodeBody(value: string): JsonObject {

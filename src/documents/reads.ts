@@ -3,7 +3,7 @@
 
 import { RefugeError, notFound } from '../errors/index.ts';
 import type { KvReader } from '../storage/index.ts';
-import { decodeHead, decodeMeta, decodeRecord, decodeWinnerDoc, type DocRecord } from './doc-record.ts';
+import { decodeHead, decodeMeta, decodeRecord, decodeWinnerDoc, winnerDocJson, type DocRecord } from './doc-record.ts';
 import { docKey, revBodyKey } from './keys.ts';
 import { ancestry, isForeignRev, isValidRev, revsInfo, type Rev } from './rev-tree.ts';
 import {
@@ -77,6 +77,19 @@ function plainDoc(id: string, raw: string | undefined): Doc {
 export function getPlainSync(reader: KvReader, id: string, opts: GetOptions): Doc | undefined {
   if (!reader.getSync || !isPlainGet(opts)) return undefined;
   return plainDoc(id, reader.getSync(docKey(id)));
+}
+
+/**
+ * A plain get's answer as JSON text, read and spliced without a parse (an HTTP GET sends it as it
+ * is); undefined where the reader does not read synchronously. Errors as a plain get's.
+ */
+export function getPlainJsonSync(reader: KvReader, id: string): { json: string; rev: Rev } | undefined {
+  if (!reader.getSync) return undefined;
+  const raw = reader.getSync(docKey(id));
+  if (raw === undefined) throw notFound('missing');
+  const head = decodeHead(raw);
+  if (head.deleted) throw notFound('deleted');
+  return { json: winnerDocJson(id, head.rev, raw), rev: head.rev };
 }
 
 export async function getDoc(reader: KvReader, id: string, opts: GetOptions): Promise<Doc> {

@@ -93,6 +93,14 @@ async function* md5Checked(bytes: AsyncIterable<Uint8Array>, expected: string): 
   if (hash.digest('base64') !== expected.trim()) throw new RefugeError('content_md5_mismatch', 'Possible message corruption.');
 }
 
+/** What Fastify names a JSON answer it serializes itself: the text answers say the same. */
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+function isEmpty(q: Query): boolean {
+  for (const _ in q) return false;
+  return true;
+}
+
 export function docRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const get = async (req: Req, reply: FastifyReply) => {
     const redirected = designRedirect(req, reply);
@@ -119,6 +127,13 @@ export function docRoutes(app: FastifyInstance, ctx: ServerContext): void {
       const mixed = openRevsMixed(values, blobSource(ctx));
       // Attachments' bytes ride in the parts: sandboxed like the attachments themselves.
       return reply.header('Content-Type', mixed.contentType).headers(SANDBOXED_CONTENT).send(mixed.body);
+    }
+    if (isEmpty(q) && !id.startsWith('_local/')) {
+      // A plain GET (most of them): the stored body goes out as it is stored, never parsed.
+      const { json: text, rev } = await db.getJson(id);
+      const etag = `"${rev}"`;
+      if (etagMatches(req.headers['if-none-match'], etag)) return notModified(reply, etag);
+      return reply.header('ETag', etag).type(JSON_TYPE).send(text);
     }
     const options = getOptions(q);
     const withData = options.attachments === true || options.attsSince !== undefined;
