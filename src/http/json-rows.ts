@@ -1,6 +1,6 @@
 // JSON answers whose rows come chunk by chunk from a listing (`_all_docs`, `_changes`): a small one
-// goes whole, with its length, as any answer; a larger one is streamed, each chunk written once the
-// socket takes more, so the server holds about a chunk of it, never the whole answer.
+// goes whole, with its length unless asked otherwise; a larger one is streamed, each chunk written
+// once the socket takes more, so the server holds about a chunk of it, never the whole answer.
 
 import { Readable } from 'node:stream';
 import type { FastifyReply } from 'fastify';
@@ -29,7 +29,7 @@ const JSON_TYPE = 'application/json; charset=utf-8';
  * error answer; one later can only cut the connection (Fastify destroys it when the stream
  * fails), as CouchDB does. A client that leaves ends the stream, and with it the read.
  */
-export async function sendRows(reply: FastifyReply, answer: RowsAnswer): Promise<FastifyReply> {
+export async function sendRows(reply: FastifyReply, answer: RowsAnswer, framing: { chunked?: boolean } = {}): Promise<FastifyReply> {
   // A HEAD has its headers once the listing is open (its options checked, its snapshot taken): no row is read.
   if (reply.request.method === 'HEAD') {
     await answer.close();
@@ -43,7 +43,7 @@ export async function sendRows(reply: FastifyReply, answer: RowsAnswer): Promise
       if (next.done) {
         const text = answer.head() + first.join(answer.separator ?? ',') + answer.tail();
         await answer.close();
-        return reply.type(JSON_TYPE).send(text);
+        return framing.chunked ? sendChunked(reply, text) : reply.type(JSON_TYPE).send(text);
       }
       for (const row of next.value) {
         first.push(row);
@@ -74,4 +74,14 @@ async function* streamed(answer: RowsAnswer, first: string[]): AsyncGenerator<st
   } finally {
     await answer.close();
   }
+}
+
+/**
+ * A whole JSON answer sent in chunked framing, without a length, as CouchDB sends `_changes` and
+ * `_bulk_get`. A client that reads a cut-short body by its length may never notice the cut: PouchDB
+ * 9 in Node (node-fetch 2) waits forever on a Content-Length body whose connection ended early, and
+ * rejects a chunked one that ends before its last chunk, so its replication retries.
+ */
+export function sendChunked(reply: FastifyReply, text: string): FastifyReply {
+  return reply.type(JSON_TYPE).send(Readable.from([text], { objectMode: false }));
 }

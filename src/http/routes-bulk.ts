@@ -6,7 +6,7 @@ import { RefugeError, isRefugeError } from '../errors/index.ts';
 import { splitDoc, type AllDocsListing, type AllDocsOptions, type AllDocsRow, type BulkGetRequest, type Database, type Listing } from '../documents/index.ts';
 import { dbOf, type ServerContext } from './context.ts';
 import { checkDocumentSizes } from './doc-writes.ts';
-import { sendRows, type RowsAnswer } from './json-rows.ts';
+import { sendChunked, sendRows, type RowsAnswer } from './json-rows.ts';
 import { blobSource, checkFollowed } from './followed-blobs.ts';
 import { accepts, bulkGetMultipart } from './multipart.ts';
 import { SANDBOXED_CONTENT } from './sandboxed-content.ts';
@@ -245,7 +245,8 @@ export function bulkRoutes(app: FastifyInstance, ctx: ServerContext): void {
     // attachment bytes then follow each document instead of riding in it as base64.
     const accept = req.headers.accept;
     const type = accepts(accept, 'application/json') ? undefined : accepts(accept, 'multipart/mixed') ? 'multipart/mixed' : accepts(accept, 'multipart/related') ? 'multipart/related' : undefined;
-    if (type === undefined) return db.bulkGet(body.docs as BulkGetRequest[], options);
+    // Chunked, as CouchDB sends it: a replicating client then notices an answer cut short (json-rows.ts).
+    if (type === undefined) return sendChunked(reply, JSON.stringify(await db.bulkGet(body.docs as BulkGetRequest[], options)));
     // As CouchDB's: the bytes always follow (atts_since, per document, leaves out those the client has).
     const result = await db.bulkGet(body.docs as BulkGetRequest[], { ...options, attachments: true, attachmentsFollow: true });
     const docs = result.results.flatMap((r) => r.docs.flatMap((d) => ('ok' in d ? [d.ok] : [])));

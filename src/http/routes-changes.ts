@@ -148,6 +148,9 @@ async function stream(ctx: ServerContext, req: FastifyRequest, reply: FastifyRep
   });
 }
 
+/** Chunked, as CouchDB's feeds always are: a replicating client then notices an answer cut short (json-rows.ts). */
+const REPLICATION_FRAMING = { chunked: true };
+
 /** A normal answer's documents are spliced from storage where they can be (see ChangesOptions.docText). */
 function normalOptions(p: ParsedChanges): ChangesOptions {
   return p.options.includeDocs ? { ...p.options, docText: true } : p.options;
@@ -168,7 +171,7 @@ async function normal(ctx: ServerContext, req: FastifyRequest, reply: FastifyRep
     return notModified(reply, etag);
   }
   if (etag !== undefined) reply.header('ETag', etag);
-  return sendRows(reply, changesAnswer(listing));
+  return sendRows(reply, changesAnswer(listing), REPLICATION_FRAMING);
 }
 
 /**
@@ -189,7 +192,7 @@ async function longpoll(ctx: ServerContext, req: FastifyRequest, reply: FastifyR
     await listing.close();
     throw err;
   }
-  if (read.length > 0 || p.options.limit === 0) return sendRows(reply, changesAnswer(listing, read));
+  if (read.length > 0 || p.options.limit === 0) return sendRows(reply, changesAnswer(listing, read), REPLICATION_FRAMING);
   await listing.close();
   const since = listing.lastSeq;
   const { limit, descending: _d, ...subscribe } = p.options;
