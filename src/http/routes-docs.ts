@@ -20,6 +20,7 @@ import { docEtag, localEtag } from './doc-etag.ts';
 import { accepts, docRelated, openRevsMixed } from './multipart.ts';
 import { blobSource, checkFollowed } from './followed-blobs.ts';
 import { bool, json, jsonStringArray, str, type Query } from './params.ts';
+import { sendChunked } from './json-rows.ts';
 
 type Req = FastifyRequest<{ Params: { db: string; docid?: string; ddoc?: string; local?: string; att?: string } }>;
 
@@ -121,7 +122,9 @@ export function docRoutes(app: FastifyInstance, ctx: ServerContext): void {
       const options = getOptions(q);
       // Multipart parts carry the bytes streamed from the blob store, not read into the answer.
       const results = await db.getOpenRevs(id, revs as 'all' | string[], multipart ? { ...options, attachments: true, attachmentsFollow: true } : options);
-      if (!multipart) return results;
+      // JSON in chunked framing, as CouchDB sends it: PouchDB reads documents this way after a failed
+      // _bulk_get, and notices a chunked answer cut short where it waits forever on a sized one (json-rows.ts).
+      if (!multipart) return sendChunked(reply, JSON.stringify(results));
       const values = results.map((r) => ('ok' in r ? r.ok : r));
       await checkFollowed(ctx, values);
       const mixed = openRevsMixed(values, blobSource(ctx));

@@ -125,6 +125,15 @@ test('PouchDB pull with retry: a _bulk_get answer reset mid-body is retried, and
   await pullThroughCut(t, bulkGetCut, docsAgain);
 });
 
+test('PouchDB pull with retry: after a cut _bulk_get, a document read by open_revs and reset mid-body is retried, and the replicas converge', async (t) => {
+  const openRevsCut: CutRule = { match: (m, url) => m === 'GET' && url.includes('open_revs='), afterBodyBytes: 100 };
+  // PouchDB reads documents one by one (open_revs) once a _bulk_get failed: the second cut lands there.
+  const s = await pullThroughCut(t, { ...bulkGetCut, then: openRevsCut }, docsAgain);
+  const cuts = s.proxy.requests.filter((r) => r.cut);
+  assert.equal(cuts.length, 2);
+  assert.match(cuts[1]!.url, /open_revs=/);
+});
+
 test('PouchDB push with retry: a _bulk_docs upload reset mid-body is retried, and the replicas converge', async (t) => {
   const s = await setup(t);
   await s.local.bulkDocs(docsWithAttachments('d'));

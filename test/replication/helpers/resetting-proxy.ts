@@ -22,6 +22,8 @@ export interface CutRule {
   afterBodyBytes?: number;
   /** Or reset after passing this many bytes of the request's body upstream. */
   afterRequestBytes?: number;
+  /** A cut armed once this one happened (before the client can notice it). */
+  then?: CutRule;
 }
 
 export interface ResettingProxy {
@@ -153,7 +155,10 @@ export async function resettingProxy(port: number): Promise<ResettingProxy> {
   return {
     port: (server.address() as AddressInfo).port,
     requests,
-    cut: (rule) => new Promise((done) => (armed = { rule, done })),
+    cut: (rule) =>
+      new Promise((done) => {
+        armed = { rule, done: (r) => (rule.then ? (armed = { rule: rule.then, done: () => undefined }) : undefined, done(r)) };
+      }),
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();
