@@ -12,13 +12,18 @@ import { requireDbAdmin } from './user-access.ts';
 type DesignReq = { Params: { db: string; ddoc: string; name: string }; Querystring: Record<string, string> };
 
 export function designRoutes(app: FastifyInstance, ctx: ServerContext): void {
-  const view = async (req: { params: DesignReq['Params']; query: unknown }, body: unknown, multi = false) => {
+  const view = async (req: { params: DesignReq['Params']; query: unknown }, body: Record<string, unknown> | undefined, multi = false) => {
     await dbOf(ctx, req);
+    // CouchDB 3 takes several queries only at `.../queries` (chttpd_view:handle_view_req); a
+    // `queries` member sent to the view itself is refused once it is known to be a list.
+    if (body !== undefined && !multi && body.queries !== undefined && Array.isArray(body.queries)) {
+      throw new RefugeError('bad_request', 'The `queries` parameter is no longer supported at this endpoint');
+    }
+    if (multi && body?.queries === undefined) throw new RefugeError('bad_request', 'POST body must include `queries` parameter.');
     const views = await (await ctx.node.design(req.params.db)).views();
     const ddocId = `_design/${req.params.ddoc}`;
     const parsed = parseViewRequest(req.query as Record<string, string>, body);
     if ('queries' in parsed) return views.queryMany(ddocId, req.params.name, parsed.queries);
-    if (multi) throw new RefugeError('bad_request', '`queries` member must be an array.');
     return views.query(ddocId, req.params.name, parsed.options);
   };
   // Temporary views are gone from CouchDB since 2.0; it says so, whatever the method.
@@ -33,6 +38,13 @@ export function designRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.get<DesignReq>('/:db/_design/:ddoc/_view/:name', (req) => view(req, undefined));
   app.post<DesignReq>('/:db/_design/:ddoc/_view/:name', (req) => view(req, objectBody(req.body)));
   app.post<DesignReq>('/:db/_design/:ddoc/_view/:name/queries', (req) => view(req, objectBody(req.body), true));
+  app.route({
+    method: ['GET', 'HEAD', 'PUT', 'DELETE'],
+    url: '/:db/_design/:ddoc/_view/:name/queries',
+    handler: async () => {
+      throw new RefugeError('method_not_allowed', 'Only POST allowed');
+    },
+  });
   // A view is read, never written: not an attachment of the design document named `_view/...`.
   app.route({
     method: ['PUT', 'DELETE'],

@@ -1,0 +1,35 @@
+// The views API answering as CouchDB 3 does on the wire, for requests real clients make: where
+// several queries go, which parameters are refused and how, what include_docs loads.
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { request, startTestServer, type TestServer } from '../http/server.ts';
+
+describe('views on the wire as CouchDB 3 answers', () => {
+  let server: TestServer;
+  let u: string;
+  before(async () => {
+    server = await startTestServer();
+    u = `${server.url}/wire`;
+    await request(u, { method: 'PUT' });
+    await request(`${u}/_bulk_docs`, {
+      method: 'POST',
+      body: { docs: [{ _id: 'a', type: 'fruit' }, { _id: 'b', type: 'veg' }] },
+    });
+    await request(`${u}/_design/d`, { method: 'PUT', body: { views: { byType: { map: 'function (doc) { if (doc.type) emit(doc.type, null); }' } } } });
+  });
+  after(() => server.close());
+
+  test('several queries go to .../queries only: the view refuses `queries`, GET on /queries is a 405', async () => {
+    const atView = await request(`${u}/_design/d/_view/byType`, { method: 'POST', body: { queries: [{ key: 'veg' }] } });
+    assert.deepEqual([atView.status, atView.body], [400, { error: 'bad_request', reason: 'The `queries` parameter is no longer supported at this endpoint' }]);
+    const notList = await request(`${u}/_design/d/_view/byType`, { method: 'POST', body: { queries: 5 } });
+    assert.deepEqual([notList.status, notList.body.reason], [400, '`queries` member must be an array.']);
+    const none = await request(`${u}/_design/d/_view/byType/queries`, { method: 'POST', body: { keys: ['veg'] } });
+    assert.deepEqual([none.status, none.body], [400, { error: 'bad_request', reason: 'POST body must include `queries` parameter.' }]);
+    const get = await request(`${u}/_design/d/_view/byType/queries`);
+    assert.deepEqual([get.status, get.body], [405, { error: 'method_not_allowed', reason: 'Only POST allowed' }]);
+    const many = await request(`${u}/_design/d/_view/byType/queries`, { method: 'POST', body: { queries: [{ key: 'veg' }, { limit: 1 }] } });
+    assert.deepEqual(many.body.results.map((r: { rows: Array<{ id: string }> }) => r.rows.map((row) => row.id)), [['b'], ['a']]);
+  });
+});
