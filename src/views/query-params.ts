@@ -62,7 +62,7 @@ function applyBody(o: ViewQueryOptions, body: unknown): ViewQueryOptions {
 
 /** One parameter; `decoded` values come from a JSON body (already typed), others are raw text. */
 function setParam(o: ViewQueryOptions, name: string, value: unknown, decoded: boolean): void {
-  const json = (): unknown => (decoded ? value : parseJson(name, value as string));
+  const json = (): unknown => (decoded ? value : parseJson(value as string));
   switch (name) {
     case 'key':
       o.key = json();
@@ -132,11 +132,13 @@ function setParam(o: ViewQueryOptions, name: string, value: unknown, decoded: bo
   }
 }
 
-function parseJson(name: string, text: string): unknown {
+// CouchDB's decoder throws invalid_json, which chttpd answers for any request the same way
+// (chttpd:catch_error): no parameter named, no query_parse_error.
+function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new RefugeError('query_parse_error', `Invalid JSON value for \`${name}\`: ${text}`, { cause: err });
+    throw new RefugeError('bad_request', 'invalid UTF-8 JSON', { cause: err });
   }
 }
 

@@ -32,4 +32,11 @@ describe('views on the wire as CouchDB 3 answers', () => {
     const many = await request(`${u}/_design/d/_view/byType/queries`, { method: 'POST', body: { queries: [{ key: 'veg' }, { limit: 1 }] } });
     assert.deepEqual(many.body.results.map((r: { rows: Array<{ id: string }> }) => r.rows.map((row) => row.id)), [['b'], ['a']]);
   });
+
+  test('a key that is not JSON is the bad_request CouchDB answers for any bad JSON', async () => {
+    for (const q of ['key=veg', 'keys=[veg]', 'startkey=%7B', 'end_key=nul']) {
+      const res = await request(`${u}/_design/d/_view/byType?${q}`);
+      assert.deepEqual([res.status, res.body], [400, { error: 'bad_request', reason: 'invalid UTF-8 JSON' }], q);
+    }
+  });
 });

@@ -25,14 +25,16 @@ describe('view request parameters', () => {
     assert.deepEqual(parseViewParams({ start_key: '[1,{}]', end_key: 'null', keys: '["a",2]', update: 'lazy' }), { startkey: [1, {}], endkey: null, keys: ['a', 2], update: 'lazy' });
   });
 
-  test('bad values are query_parse_error with CouchDB reasons', () => {
+  test('bad values are query_parse_error with CouchDB reasons; bad JSON is its bad_request', () => {
     assert.equal(reasonOf(() => parseViewParams({ limit: '-1' })), 'query_parse_error: Invalid value for positive integer: "-1"');
     assert.equal(reasonOf(() => parseViewParams({ group_level: '-1' })), 'query_parse_error: Invalid value for positive integer: "-1"');
     assert.equal(reasonOf(() => parseViewParams({ skip: 'abc' })), 'query_parse_error: Invalid value for integer: "abc"');
     assert.equal(reasonOf(() => parseViewParams({ descending: 'yes' })), 'query_parse_error: Invalid boolean parameter: "yes"');
     assert.equal(reasonOf(() => parseViewParams({ stale: 'later' })), 'query_parse_error: Invalid value for `stale`.');
     assert.equal(reasonOf(() => parseViewParams({ update: 'maybe' })), 'query_parse_error: Invalid value for `update`.');
-    assert.match(reasonOf(() => parseViewParams({ key: 'abc' })), /^query_parse_error: Invalid JSON value for `key`: abc$/);
+    for (const name of ['key', 'keys', 'startkey', 'start_key', 'endkey', 'end_key']) {
+      assert.equal(reasonOf(() => parseViewParams({ [name]: 'abc' })), 'bad_request: invalid UTF-8 JSON', name);
+    }
   });
 
   test('POST bodies: keys and other members on top of the query string; queries for several', () => {
