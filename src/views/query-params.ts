@@ -127,8 +127,17 @@ function setParam(o: ViewQueryOptions, name: string, value: unknown, decoded: bo
       else if (value === 'update_after') o.update = 'lazy';
       else throw parseError('Invalid value for `stale`.');
       break;
+    // Without effect on one node (rows are always sorted, every read is from the one copy), but
+    // checked as CouchDB checks them.
+    case 'stable':
+      if (!['true', 'false', true, false].includes(value as string | boolean)) throw parseError('Invalid value for `stable`.');
+      break;
+    case 'sorted':
+    case 'att_encoding_info':
+      bool(value);
+      break;
     default:
-      break; // sorted, stable, callback...: accepted and without effect here
+      break; // callback, unknown names...: accepted and without effect here
   }
 }
 

@@ -39,4 +39,14 @@ describe('views on the wire as CouchDB 3 answers', () => {
       assert.deepEqual([res.status, res.body], [400, { error: 'bad_request', reason: 'invalid UTF-8 JSON' }], q);
     }
   });
+
+  test('stable, sorted and att_encoding_info take only the values CouchDB takes', async () => {
+    const bad = await request(`${u}/_design/d/_view/byType?stable=yes`);
+    assert.deepEqual([bad.status, bad.body], [400, { error: 'query_parse_error', reason: 'Invalid value for `stable`.' }]);
+    const sorted = await request(`${u}/_design/d/_view/byType?sorted=maybe`);
+    assert.deepEqual([sorted.status, sorted.body], [400, { error: 'query_parse_error', reason: 'Invalid boolean parameter: "maybe"' }]);
+    assert.equal((await request(`${u}/_design/d/_view/byType?att_encoding_info=x`)).status, 400);
+    const fine = await request(`${u}/_design/d/_view/byType?stable=true&sorted=false&att_encoding_info=true`);
+    assert.deepEqual([fine.status, fine.body.rows.length], [200, 2]);
+  });
 });

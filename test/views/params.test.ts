@@ -32,6 +32,10 @@ describe('view request parameters', () => {
     assert.equal(reasonOf(() => parseViewParams({ descending: 'yes' })), 'query_parse_error: Invalid boolean parameter: "yes"');
     assert.equal(reasonOf(() => parseViewParams({ stale: 'later' })), 'query_parse_error: Invalid value for `stale`.');
     assert.equal(reasonOf(() => parseViewParams({ update: 'maybe' })), 'query_parse_error: Invalid value for `update`.');
+    assert.equal(reasonOf(() => parseViewParams({ stable: 'TRUE' })), 'query_parse_error: Invalid value for `stable`.');
+    assert.equal(reasonOf(() => parseViewParams({ sorted: 'no' })), 'query_parse_error: Invalid boolean parameter: "no"');
+    assert.equal(reasonOf(() => parseViewParams({ att_encoding_info: '1' })), 'query_parse_error: Invalid boolean parameter: "1"');
+    assert.equal(reasonOf(() => parseViewRequest({}, { stable: false, sorted: 'False', att_encoding_info: true })), 'no error');
     for (const name of ['key', 'keys', 'startkey', 'start_key', 'endkey', 'end_key']) {
       assert.equal(reasonOf(() => parseViewParams({ [name]: 'abc' })), 'bad_request: invalid UTF-8 JSON', name);
     }
