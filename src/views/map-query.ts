@@ -116,15 +116,19 @@ async function rowsBefore(ctx: ViewReadContext, plan: QueryPlan, first: { gte: s
 }
 
 async function attachDocs(rows: ViewRow[], fetchDocs: FetchDocs, options: { conflicts: boolean; attachments: boolean }): Promise<void> {
-  const refs = rows.map((r): DocRef => {
+  const refs = rows.map((r): DocRef | null => {
     const v = r.value as { _id?: unknown; _rev?: unknown } | null;
     if (v === null || typeof v !== 'object' || Array.isArray(v)) return { id: r.id };
+    // {_id: null} links to nothing: CouchDB gives the row a null doc (fabric_view:possibly_embed_doc).
+    if (v._id === null) return null;
     // {_id} names another document; {_rev} alone pins a revision of the row's own (CouchDB's doc_row).
     const id = typeof v._id === 'string' ? v._id : r.id;
     return typeof v._rev === 'string' ? { id, rev: v._rev } : { id };
   });
-  const docs = await fetchDocs(refs, options);
+  const wanted = refs.filter((ref): ref is DocRef => ref !== null);
+  const docs = wanted.length > 0 ? await fetchDocs(wanted, options) : [];
+  let n = 0;
   rows.forEach((r, i) => {
-    r.doc = docs[i] ?? null;
+    r.doc = refs[i] === null ? null : (docs[n++] ?? null);
   });
 }

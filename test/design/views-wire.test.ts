@@ -49,4 +49,11 @@ describe('views on the wire as CouchDB 3 answers', () => {
     const fine = await request(`${u}/_design/d/_view/byType?stable=true&sorted=false&att_encoding_info=true`);
     assert.deepEqual([fine.status, fine.body.rows.length], [200, 2]);
   });
+
+  test('include_docs: an emitted {_id: null} links to no document, as CouchDB gives it', async () => {
+    await request(`${u}/linked`, { method: 'PUT', body: { to: null } });
+    await request(`${u}/_design/links`, { method: 'PUT', body: { views: { v: { map: 'function (doc) { if (doc.to !== undefined) emit(doc._id, { _id: doc.to }); }' } } } });
+    const res = await request(`${u}/_design/links/_view/v?include_docs=true`);
+    assert.deepEqual(res.body.rows, [{ id: 'linked', key: 'linked', value: { _id: null }, doc: null }]);
+  });
 });
