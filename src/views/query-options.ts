@@ -70,7 +70,8 @@ export function planQuery(options: ViewQueryOptions, hasReduce: boolean): QueryP
   const groupLevel = determineGroupLevel(o);
   if (reduce && o.keys !== undefined && groupLevel !== 'exact') throw parseError('Multi-key fetches for reduce views must use `group=true`');
   if (o.keys !== undefined && !Array.isArray(o.keys)) throw parseError('`keys` must be an array of strings.');
-  if (o.keys !== undefined && (has(o, 'key') || has(o, 'startkey') || has(o, 'endkey'))) {
+  // An empty `keys` asks for nothing, so CouchDB lets key bounds stand beside it.
+  if (o.keys !== undefined && o.keys.length > 0 && (has(o, 'key') || has(o, 'startkey') || has(o, 'endkey'))) {
     throw parseError('`keys` is incompatible with `key`, `start_key` and `end_key`');
   }
   if (o.startkeyDocid !== undefined && typeof o.startkeyDocid !== 'string') throw parseError('`start_key_docid` must be a string.');

@@ -56,4 +56,11 @@ describe('views on the wire as CouchDB 3 answers', () => {
     const res = await request(`${u}/_design/links/_view/v?include_docs=true`);
     assert.deepEqual(res.body.rows, [{ id: 'linked', key: 'linked', value: { _id: null }, doc: null }]);
   });
+
+  test('an empty keys beside key or a range asks for nothing and is no error', async () => {
+    const res = await request(`${u}/_design/d/_view/byType?keys=[]&key=%22veg%22`);
+    assert.deepEqual([res.status, res.body.rows], [200, []]);
+    const post = await request(`${u}/_design/d/_view/byType?startkey=%22a%22`, { method: 'POST', body: { keys: [] } });
+    assert.deepEqual([post.status, post.body.rows], [200, []]);
+  });
 });

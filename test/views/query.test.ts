@@ -227,6 +227,7 @@ describe('query errors (query_parse_error, CouchDB reasons)', async () => {
     assert.equal(await e('by_k', { reduce: false, groupLevel: 1 }), 'query_parse_error: Invalid use of grouping on a map view.');
     assert.equal(await e('by_k', { groupLevel: -1 }), 'query_parse_error: `group_level` must be >= 0');
     assert.equal(await e('by_k', { reduce: false, key: 'a', keys: ['a'] }), 'query_parse_error: `keys` is incompatible with `key`, `start_key` and `end_key`');
+    assert.equal(await e('by_k', { reduce: false, key: 'a', keys: [] }), 'no error');
     assert.equal(
       await e('by_k', { reduce: false, startkey: 'b', endkey: 'a' }),
       'query_parse_error: No rows can match your key range, reverse your start_key and end_key or set descending=true',
