@@ -68,7 +68,8 @@ export function planQuery(options: ViewQueryOptions, hasReduce: boolean): QueryP
   if (!hasReduce && o.reduce === true) throw parseError('Reduce is invalid for map-only views.');
   const reduce = hasReduce && o.reduce !== false;
   const groupLevel = determineGroupLevel(o);
-  if (reduce && o.keys !== undefined && groupLevel !== 'exact') throw parseError('Multi-key fetches for reduce views must use `group=true`');
+  // CouchDB's spelling ("fetchs"), kept: clients match reasons as sent.
+  if (reduce && o.keys !== undefined && groupLevel !== 'exact') throw parseError('Multi-key fetchs for reduce views must use `group=true`');
   if (o.keys !== undefined && !Array.isArray(o.keys)) throw parseError('`keys` must be an array of strings.');
   // An empty `keys` asks for nothing, so CouchDB lets key bounds stand beside it.
   if (o.keys !== undefined && o.keys.length > 0 && (has(o, 'key') || has(o, 'startkey') || has(o, 'endkey'))) {

@@ -63,4 +63,10 @@ describe('views on the wire as CouchDB 3 answers', () => {
     const post = await request(`${u}/_design/d/_view/byType?startkey=%22a%22`, { method: 'POST', body: { keys: [] } });
     assert.deepEqual([post.status, post.body.rows], [200, []]);
   });
+
+  test('keys on a reduce view without group=true: CouchDB\'s reason, word for word', async () => {
+    await request(`${u}/_design/counted`, { method: 'PUT', body: { views: { v: { map: 'function (doc) { if (doc.type) emit(doc.type, 1); }', reduce: '_count' } } } });
+    const res = await request(`${u}/_design/counted/_view/v?keys=%5B%22veg%22%5D`);
+    assert.deepEqual([res.status, res.body], [400, { error: 'query_parse_error', reason: 'Multi-key fetchs for reduce views must use `group=true`' }]);
+  });
 });

@@ -237,7 +237,7 @@ describe('query errors (query_parse_error, CouchDB reasons)', async () => {
       'query_parse_error: No rows can match your key range, reverse your start_key and end_key or set descending=false',
     );
     assert.equal(await e('by_tag', { reduce: true }), 'query_parse_error: Reduce is invalid for map-only views.');
-    assert.equal(await e('by_k', { keys: ['a'] }), 'query_parse_error: Multi-key fetches for reduce views must use `group=true`');
+    assert.equal(await e('by_k', { keys: ['a'] }), 'query_parse_error: Multi-key fetchs for reduce views must use `group=true`');
     assert.equal(await e('by_k', { group: false, groupLevel: 2 }), "query_parse_error: Can't specify group=false and group_level>0 at the same time");
     assert.equal(await e('by_k', { reduce: false, limit: -1 }), 'query_parse_error: `limit` must be a positive integer.');
     assert.equal(await e('by_k', { reduce: false, skip: -1 }), 'query_parse_error: `skip` must be >= 0');
