@@ -69,4 +69,20 @@ describe('views on the wire as CouchDB 3 answers', () => {
     const res = await request(`${u}/_design/counted/_view/v?keys=%5B%22veg%22%5D`);
     assert.deepEqual([res.status, res.body], [400, { error: 'query_parse_error', reason: 'Multi-key fetchs for reduce views must use `group=true`' }]);
   });
+
+  test('_design_docs and _all_docs refuse bad parameters with the views\' errors, as CouchDB parses them alike', async () => {
+    const cases: Array<[string, string, string]> = [
+      ['_design_docs?limit=-1', 'query_parse_error', 'Invalid value for positive integer: "-1"'],
+      ['_design_docs?descending=yes', 'query_parse_error', 'Invalid boolean parameter: "yes"'],
+      ['_all_docs?skip=x', 'query_parse_error', 'Invalid value for integer: "x"'],
+      ['_all_docs?key=nope', 'bad_request', 'invalid UTF-8 JSON'],
+    ];
+    for (const [path, error, reason] of cases) {
+      const res = await request(`${u}/${path}`);
+      assert.deepEqual([res.status, res.body], [400, { error, reason }], path);
+    }
+    const posted = await request(`${u}/_design_docs`, { method: 'POST', body: { include_docs: 'sure' } });
+    assert.deepEqual([posted.status, posted.body.reason], [400, 'Invalid boolean parameter: "sure"']);
+    assert.equal((await request(`${u}/_design_docs?include_docs=True`)).status, 200);
+  });
 });
