@@ -10,7 +10,8 @@ import type { DbState } from './core.ts';
 import { snapshotChunks, type ChangesListing } from './listings.ts';
 import { DatabaseWrites } from './database-writes.ts';
 import { explainFind, type ExplainRequest } from './explain.ts';
-import { executeFind, parseFind, pathQuery, type FindRequest, type FindResult, type PathIndexState, type PathQuery, type PathQueryRow } from './find.ts';
+import { executeFind, parseFind, type FindRequest, type FindResult, type PathIndexState } from './find.ts';
+import { pathQuery, type PathQuery, type PathQueryRow } from './path-query.ts';
 import { liveChanges } from './subscription.ts';
 import type { ChangeRow, ChangesOptions, ChangesResult, Doc, SubscribeOptions } from './types.ts';
 

@@ -1,10 +1,12 @@
 // Reading the path index: rows (value, doc id) in index order from the postings of each value.
 // A value whose postings start with merged chunks (sorted, disjoint) is streamed chunk by chunk,
 // either way, with the few postings written since applied on the way, so `limit` stops the
-// reading early.
+// reading early. A query's index scan is read here too, as places (scanRows).
 
-import { compareStrings } from '../query/index.ts';
+import { compareStrings, scanBounds, type IndexScan } from '../query/index.ts';
 import type { KvReader } from '../storage/index.ts';
+import type { IndexPlace } from './find-bookmark.ts';
+import { INDEX } from './keys.ts';
 import { applyPosting, countEntries, isChunk, MERGE_THRESHOLD, resolvePostings, SEP, valueRange } from './postings.ts';
 
 export interface PostingScanStats {
@@ -130,4 +132,25 @@ export async function* scanPostings(
     }
   }
   yield* finish();
+}
+
+/** Told of each index value a query found with many postings, so they get merged. */
+export type Fragmented = (valuePrefix: string) => void;
+
+/** Index rows of a scan as places (its range's number, encoded value, doc id), in index order (an id may recur on array paths). */
+export async function* scanRows(
+  reader: KvReader,
+  scan: IndexScan,
+  descending: boolean,
+  stats: { keys: number },
+  fragmented: Fragmented | undefined,
+  rowsPerChunk: number,
+): AsyncGenerator<IndexPlace[]> {
+  const bounds = scanBounds(scan).map((b, section) => ({ ...b, section }));
+  if (descending) bounds.reverse();
+  for (const b of bounds) {
+    for await (const rows of scanPostings(reader, { gte: INDEX + b.gte, lt: INDEX + b.lt }, descending, stats, fragmented, rowsPerChunk)) {
+      yield rows.map(([enc, id]): IndexPlace => [b.section, enc, id]);
+    }
+  }
 }
