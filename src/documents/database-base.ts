@@ -4,7 +4,7 @@
 import { RefugeError } from '../errors/index.ts';
 import { decodeState, initialState, type DbCore, type DbState } from './core.ts';
 import { META_KEY } from './keys.ts';
-import { LOCAL_ADMIN, type DesignHooks, type WriteContext } from './hooks.ts';
+import { runWriteChecks, type DesignHooks, type WritePreparation } from './hooks.ts';
 import { inlineSince } from './attachment-edits.ts';
 import type { BlobStore } from '../blobs/core.ts';
 import type { IndexValue } from '../query/index.ts';
@@ -36,14 +36,6 @@ export interface OpenDatabaseOptions {
   ownsBlobs?: boolean;
   /** Compiles a Mango selector into a predicate, for changes filtered by selector. */
   compileSelector: (selector: unknown) => (doc: Doc) => boolean;
-}
-
-/** Rewrites documents before any check or write, knowing who writes (see setWritePreparation). */
-export type WritePreparation = (docs: readonly unknown[], ctx: WriteContext) => Promise<unknown[]>;
-
-/** Who writes, and how: the caller's userCtx (the local admin when none), and whether the edits are new. */
-export function writeContext(options: BulkDocsOptions): WriteContext {
-  return { userCtx: options.userCtx ?? LOCAL_ADMIN, newEdits: options.newEdits !== false };
 }
 
 export abstract class DatabaseBase {
@@ -314,21 +306,4 @@ export abstract class DatabaseBase {
     await this.close();
     await this.options.engine.destroy(this.options.location);
   }
-}
-
-/** Runs the write hook over the documents that are objects; answers its refusals by position. */
-async function runWriteChecks(
-  check: NonNullable<DesignHooks['checkWrites']>,
-  docs: readonly unknown[],
-  options: BulkDocsOptions,
-): Promise<Array<WriteFailure | undefined> | undefined> {
-  const candidates = docs.filter((d): d is Doc => d !== null && typeof d === 'object' && !Array.isArray(d));
-  if (candidates.length === 0) return undefined;
-  const verdicts = await check(candidates, writeContext(options));
-  let k = 0;
-  return docs.map((d) => {
-    if (d === null || typeof d !== 'object' || Array.isArray(d)) return undefined;
-    const err = verdicts[k++];
-    return err ? { id: typeof (d as Doc)._id === 'string' ? (d as Doc)._id! : '', error: err.code, reason: err.reason } : undefined;
-  });
 }

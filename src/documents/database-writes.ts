@@ -5,7 +5,7 @@ import { RefugeError, conflict, isRefugeError, toRefugeError } from '../errors/i
 import { copyOf, editOf, prepareBulkAttachments, withAttachment, withoutAttachment } from './attachment-edits.ts';
 import { sleep } from '../platform/sleep.ts';
 import { attachmentStubs, checkAttachmentName, checkContentType, type AttInputs } from './attachments.ts';
-import { writeContext } from './database-base.ts';
+import { writeContext } from './hooks.ts';
 import { DatabaseMaintenance } from './database-maintenance.ts';
 import { validateLocalDoc, writeLocal } from './local-docs.ts';
 import type { Rev } from './rev-tree.ts';

@@ -1,7 +1,8 @@
-// Hooks a database calls into the layer above it (design documents): a check on every write path
-// and named changes filters. The documents folder knows neither the sandbox nor design documents.
+// Hooks a database calls into the layer above it (design documents): a check on every write path,
+// run here over a write, and named changes filters. The documents folder knows neither the sandbox
+// nor design documents.
 import type { RefugeError } from '../errors/index.ts';
-import type { Doc } from './types.ts';
+import type { BulkDocsOptions, Doc, WriteFailure } from './types.ts';
 
 /** Who is writing or reading, as CouchDB's `userCtx`. */
 export interface UserCtx {
@@ -59,4 +60,29 @@ export interface DesignHooks {
   close?(): Promise<void>;
   /** Compiles a named changes filter into a predicate over documents (deleted ones included). */
   compileFilter?(request: FilterRequest): Promise<(doc: Doc) => boolean>;
+}
+
+/** Rewrites documents before any check or write, knowing who writes (see setWritePreparation). */
+export type WritePreparation = (docs: readonly unknown[], ctx: WriteContext) => Promise<unknown[]>;
+
+/** Who writes, and how: the caller's userCtx (the local admin when none), and whether the edits are new. */
+export function writeContext(options: BulkDocsOptions): WriteContext {
+  return { userCtx: options.userCtx ?? LOCAL_ADMIN, newEdits: options.newEdits !== false };
+}
+
+/** Runs the write hook over the documents that are objects; answers its refusals by position. */
+export async function runWriteChecks(
+  check: NonNullable<DesignHooks['checkWrites']>,
+  docs: readonly unknown[],
+  options: BulkDocsOptions,
+): Promise<Array<WriteFailure | undefined> | undefined> {
+  const candidates = docs.filter((d): d is Doc => d !== null && typeof d === 'object' && !Array.isArray(d));
+  if (candidates.length === 0) return undefined;
+  const verdicts = await check(candidates, writeContext(options));
+  let k = 0;
+  return docs.map((d) => {
+    if (d === null || typeof d !== 'object' || Array.isArray(d)) return undefined;
+    const err = verdicts[k++];
+    return err ? { id: typeof (d as Doc)._id === 'string' ? (d as Doc)._id! : '', error: err.code, reason: err.reason } : undefined;
+  });
 }
