@@ -4,7 +4,8 @@
 import { randomUuid } from '../documents/index.ts';
 import { RefugeError, isRefugeError, toRefugeError } from '../errors/index.ts';
 import { replicateBatch, type BatchResult } from './batch.ts';
-import { Checkpointer, LOWEST_SEQ } from './checkpoint.ts';
+import { LOWEST_SEQ } from './checkpoint.ts';
+import { CheckpointQueue } from './checkpoint-queue.ts';
 import { Emitter } from './emitter.ts';
 import type { ReplicationEvents, ReplicationProgress, ReplicationReport } from './events.ts';
 import { resolveOptions, type ReplicateOptions, type ResolvedOptions } from './options.ts';
@@ -13,10 +14,9 @@ import { OrderedSeqs, sameSeq } from './ordered-seqs.ts';
 import { ChangesReader } from './changes-reader.ts';
 import type { PeerChangeRow, PeerChanges, PeerChangesRequest, ReplicationPeer, Seq } from './peer.ts';
 import { sleep } from '../platform/sleep.ts';
-import { backoffDelay, isRetryable, timeoutSignal } from './retry.ts';
+import { backoffDelay, retrying, type RetryHooks } from './retry.ts';
 import { toPeer, type PeerLike } from './to-peer.ts';
 
-const FINAL_CHECKPOINT_MS = 10_000;
 /** Restarts in a row (no checkpoint recorded between them) before the replication fails instead. */
 export const MAX_RESTARTS = 5;
 
@@ -36,12 +36,9 @@ export class Replication extends Emitter<ReplicationEvents> {
   private seqs = new OrderedSeqs();
   private readonly inFlight = new Set<Promise<void>>();
   private readonly stats = { docsRead: 0, docsWritten: 0, docWriteFailures: 0, missingChecked: 0, missingFound: 0 };
-  private checkpointer: Checkpointer | undefined;
-  private checkpointChain: Promise<void> = Promise.resolve();
-  private lastCheckpointAt = 0;
+  private readonly checkpoints: CheckpointQueue;
   private startSeq: Seq = LOWEST_SEQ;
   private lastSeq: Seq = LOWEST_SEQ;
-  private checkpointedSeq: Seq = LOWEST_SEQ;
   private pending: number | undefined;
   private state: 'starting' | 'active' | 'paused' | 'finished' = 'starting';
   private caughtUp = false;
@@ -71,6 +68,13 @@ export class Replication extends Emitter<ReplicationEvents> {
     super();
     this.options = resolveOptions(options);
     this.feed = new ChangesReader(source);
+    this.checkpoints = new CheckpointQueue(this.options, this.stats, {
+      completed: () => this.seqs.completed,
+      signal: () => this.signal,
+      call: (fn) => this.call(fn),
+      fail: (err) => this.fail(err),
+      recorded: () => this.noteCheckpoint(),
+    });
     // Start on the next tick so listeners attached right after construction see every event.
     this.idKnown = new Promise((resolve, reject) => (this.settleId = { resolve, reject }));
     this.idKnown.catch(() => undefined);
@@ -95,7 +99,7 @@ export class Replication extends Emitter<ReplicationEvents> {
   }
 
   get progress(): ReplicationProgress {
-    const p: ReplicationProgress = { ...this.stats, checkpointedSeq: this.checkpointedSeq, lastSeq: this.lastSeq, throughSeq: this.seqs.completed ?? this.checkpointedSeq };
+    const p: ReplicationProgress = { ...this.stats, checkpointedSeq: this.checkpoints.seq, lastSeq: this.lastSeq, throughSeq: this.seqs.completed ?? this.checkpoints.seq };
     if (this.pending !== undefined) p.pending = this.pending;
     return p;
   }
@@ -115,15 +119,15 @@ export class Replication extends Emitter<ReplicationEvents> {
           this.feed.close();
         }
         await this.settle();
-        if (this.fatal === undefined && !this.cancelled) await this.requestCheckpoint(true);
-        await this.checkpointChain;
+        if (this.fatal === undefined && !this.cancelled) await this.checkpoints.request(true);
+        await this.checkpoints.idle;
       } catch (err) {
         if (!this.cancelled) this.fail(err);
       }
     } while (await this.restartAfter());
     if (this.fatal !== undefined) {
       await this.settle();
-      await this.finalCheckpoint();
+      await this.checkpoints.final();
       const error = toRefugeError(this.fatal);
       this.state = 'finished';
       this.emit('error', error);
@@ -131,7 +135,7 @@ export class Replication extends Emitter<ReplicationEvents> {
     }
     if (this.cancelled) {
       await this.settle();
-      await this.finalCheckpoint();
+      await this.checkpoints.final();
     }
     this.state = 'finished';
     const report: ReplicationReport = {
@@ -142,7 +146,7 @@ export class Replication extends Emitter<ReplicationEvents> {
       startTime: this.startTime,
       endTime: new Date().toISOString(),
       startSeq: this.startSeq,
-      history: this.checkpointer?.history ?? [],
+      history: this.checkpoints.checkpointer?.history ?? [],
       ...this.progress,
     };
     this.emit('complete', report);
@@ -165,7 +169,7 @@ export class Replication extends Emitter<ReplicationEvents> {
     if (this.cancelled || !(missing || isRefugeError(error, 'checkpoint_commit_failure'))) return false;
     if (missing ? this.missingRestarts + 1 >= this.options.retry.maxAttempts : this.restarts >= MAX_RESTARTS) return false;
     await this.settle();
-    await this.checkpointChain;
+    await this.checkpoints.idle;
     if (this.cancelled) return false;
     this.fatal = undefined;
     this.controller = new AbortController();
@@ -175,7 +179,7 @@ export class Replication extends Emitter<ReplicationEvents> {
       // Cancelled meanwhile: the run ends as cancelled.
       if (!(await sleep(delayMs, this.signal).then(() => !this.cancelled, () => false))) return false;
     } else this.restarts++;
-    this.sourceReplaced ||= this.checkpointer?.sourceReplaced === true;
+    this.sourceReplaced ||= this.checkpoints.checkpointer?.sourceReplaced === true;
     this.seqs = new OrderedSeqs();
     this.caughtUp = false;
     this.pending = undefined;
@@ -201,8 +205,8 @@ export class Replication extends Emitter<ReplicationEvents> {
     });
     this.startSeq = begun.startSeq;
     this.carryDocs = source.capabilities.changesDocs === true && sameSeq(this.startSeq, LOWEST_SEQ);
-    this.checkpointer = begun.checkpointer;
-    this.lastSeq = this.checkpointedSeq = this.startSeq;
+    this.checkpoints.checkpointer = begun.checkpointer;
+    this.lastSeq = this.checkpoints.seq = this.startSeq;
   }
 
   /** The reader: changes batches strictly in order, handed to at most `batchesInFlight` writers. */
@@ -256,14 +260,14 @@ export class Replication extends Emitter<ReplicationEvents> {
         // A filtered feed moves on without rows; checkpointing that seq spares the rescan.
         this.seqs.add(changes.lastSeq).finish();
         // A quiet feed may be one on a database replaced under the same name (Checkpointer.checkSource).
-        if (this.caughtUp && !moved && this.sourceCheckDue(longpoll)) await this.call(() => this.checkpointer!.checkSource(this.signal));
+        if (this.caughtUp && !moved && this.sourceCheckDue(longpoll)) await this.call(() => this.checkpoints.checkpointer!.checkSource(this.signal));
       }
       if (changes.results.length < limit) {
         if (!options.continuous) return;
         if (!this.caughtUp) {
           await this.settle();
           if (this.signal.aborted) return;
-          await this.requestCheckpoint(true);
+          await this.checkpoints.request(true);
           this.caughtUp = true;
           this.setState('paused');
         }
@@ -289,7 +293,7 @@ export class Replication extends Emitter<ReplicationEvents> {
       .then((result) => {
         slot.finish();
         this.record(result);
-        return this.requestCheckpoint(false);
+        return this.checkpoints.request(false);
       })
       .catch((err) => this.fail(err))
       .finally(() => this.inFlight.delete(work));
@@ -313,48 +317,10 @@ export class Replication extends Emitter<ReplicationEvents> {
     while (this.inFlight.size > 0) await Promise.all(this.inFlight);
   }
 
-  /** Queues a checkpoint of the written prefix; checkpoints run one at a time, in order. */
-  private requestCheckpoint(force: boolean): Promise<void> {
-    if (!this.options.checkpoints) return Promise.resolve();
-    const interval = this.options.checkpointInterval;
-    if (!force && interval > 0 && Date.now() - this.lastCheckpointAt < interval) return Promise.resolve();
-    this.checkpointChain = this.checkpointChain.then(async () => {
-      const seq = this.seqs.completed;
-      if (seq === undefined || sameSeq(seq, this.checkpointedSeq) || this.signal.aborted) return;
-      try {
-        await this.call(() => this.checkpointer!.write(seq, this.stats, this.signal));
-        this.noteCheckpoint(seq);
-      } catch (err) {
-        this.fail(err);
-      }
-    });
-    return this.checkpointChain;
-  }
-
-  /** After a cancel or a failure: one unretried attempt to save what was fully written. */
-  private async finalCheckpoint(): Promise<void> {
-    await this.checkpointChain;
-    if (!this.options.checkpoints) return;
-    const seq = this.seqs.completed;
-    if (!this.checkpointer || seq === undefined || sameSeq(seq, this.checkpointedSeq)) return;
-    // Bounded: when the failure was a peer gone silent, reporting it must not wait on that peer.
-    const limit = timeoutSignal(undefined, FINAL_CHECKPOINT_MS);
-    try {
-      await this.checkpointer.write(seq, this.stats, limit.signal);
-      this.noteCheckpoint(seq);
-    } catch {
-      // The next run resumes from the previous checkpoint; re-sent batches are answered by revs_diff.
-    } finally {
-      limit.clear();
-    }
-  }
-
-  private noteCheckpoint(seq: Seq): void {
+  private noteCheckpoint(): void {
     this.restarts = 0;
     this.missingRestarts = 0;
     this.sourceReplaced = false;
-    this.checkpointedSeq = seq;
-    this.lastCheckpointAt = Date.now();
     this.emit('checkpoint', this.progress);
   }
 
@@ -372,29 +338,20 @@ export class Replication extends Emitter<ReplicationEvents> {
   }
 
   /** Runs one peer call, backing off and retrying while the failure is transient. */
-  private async call<T>(fn: () => Promise<T>): Promise<T> {
-    const policy = this.options.retry;
-    for (let failures = 0; ; ) {
-      if (this.signal.aborted) throw this.signal.reason;
-      try {
-        const value = await fn();
-        if (failures > 0) {
-          this.setState('active');
-          if (this.caughtUp) this.setState('paused');
-        }
-        return value;
-      } catch (err) {
-        if (this.signal.aborted) throw this.signal.reason;
-        failures++;
-        if (!isRetryable(err) || failures >= policy.maxAttempts) throw err;
-        const error = toRefugeError(err);
-        const delayMs = backoffDelay(failures, policy);
-        this.emit('retry', { error, attempt: failures, delayMs });
-        this.setState('paused', error);
-        await sleep(delayMs, this.signal);
-      }
-    }
+  private call<T>(fn: () => Promise<T>): Promise<T> {
+    return retrying(fn, this.options.retry, () => this.signal, this.retryHooks);
   }
+
+  private readonly retryHooks: RetryHooks = {
+    retry: (error, attempt, delayMs) => {
+      this.emit('retry', { error, attempt, delayMs });
+      this.setState('paused', error);
+    },
+    recovered: () => {
+      this.setState('active');
+      if (this.caughtUp) this.setState('paused');
+    },
+  };
 }
 
 /** Starts replicating `source` into `target` (peers, Databases or URLs); see ReplicateOptions. */

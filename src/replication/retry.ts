@@ -1,7 +1,9 @@
-// Which failures are worth retrying, and the exponential back-off between attempts. Portable: only
-// setTimeout and AbortSignal, so a browser tab replicates over a flaky link the same way.
+// Which failures are worth retrying, the exponential back-off between attempts, and the loop that
+// retries a call. Portable: only setTimeout and AbortSignal, so a browser tab replicates over a
+// flaky link the same way.
 
-import { RefugeError, isRefugeError } from '../errors/index.ts';
+import { RefugeError, isRefugeError, toRefugeError } from '../errors/index.ts';
+import { sleep } from '../platform/sleep.ts';
 
 export interface RetryOptions {
   /** First wait after a retryable failure (default 500 ms); doubles on each further failure. */
@@ -45,6 +47,37 @@ export function isRetryable(err: unknown): boolean {
 export function backoffDelay(failures: number, policy: RetryPolicy): number {
   const full = Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** Math.max(0, failures - 1));
   return full / 2 + Math.random() * (full / 2);
+}
+
+/** Told of a call's retries (retrying). */
+export interface RetryHooks {
+  /** A transient failure: the call is tried again after `delayMs`. */
+  retry(error: RefugeError, attempt: number, delayMs: number): void;
+  /** The call answered after failing. */
+  recovered(): void;
+}
+
+/**
+ * Runs one peer call, backing off and retrying while the failure is transient. `signal` is read at
+ * each step, not once: a replication's restart gives it a new one.
+ */
+export async function retrying<T>(fn: () => Promise<T>, policy: RetryPolicy, signal: () => AbortSignal, hooks: RetryHooks): Promise<T> {
+  for (let failures = 0; ; ) {
+    if (signal().aborted) throw signal().reason;
+    try {
+      const value = await fn();
+      if (failures > 0) hooks.recovered();
+      return value;
+    } catch (err) {
+      if (signal().aborted) throw signal().reason;
+      failures++;
+      if (!isRetryable(err) || failures >= policy.maxAttempts) throw err;
+      const error = toRefugeError(err);
+      const delayMs = backoffDelay(failures, policy);
+      hooks.retry(error, failures, delayMs);
+      await sleep(delayMs, signal());
+    }
+  }
 }
 
 /** A request's timer (timeoutSignal). */
