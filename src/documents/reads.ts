@@ -3,7 +3,7 @@
 
 import { RefugeError, notFound } from '../errors/index.ts';
 import type { KvReader } from '../storage/index.ts';
-import { decodeHead, decodeMeta, decodeRecord, decodeWinnerDoc, winnerDocJson, type DocRecord } from './doc-record.ts';
+import { decodeHead, decodeMeta, decodeRecord, winnerDocJson, type DocRecord } from './doc-record.ts';
 import { docKey, revBodyKey } from './keys.ts';
 import { ancestry, isForeignRev, isValidRev, revsInfo, type Rev } from './rev-tree.ts';
 import {
@@ -62,12 +62,16 @@ function isPlainGet(o: GetOptions): boolean {
   return o.rev === undefined && !o.revs && !o.revsInfo && !o.conflicts && !o.deletedConflicts && !o.localSeq;
 }
 
-/** The winning revision from its stored record, as a plain get (no options) answers it. */
-function plainDoc(id: string, raw: string | undefined): Doc {
+/** The winning revision's text from its stored record, as a plain get (no options) answers it. */
+function plainText(id: string, raw: string | undefined): { json: string; rev: Rev } {
   if (raw === undefined) throw notFound('missing');
   const head = decodeHead(raw);
   if (head.deleted) throw notFound('deleted');
-  return decodeWinnerDoc(id, head.rev, raw) as Doc;
+  return { json: winnerDocJson(id, head.rev, raw), rev: head.rev };
+}
+
+function plainDoc(id: string, raw: string | undefined): Doc {
+  return JSON.parse(plainText(id, raw).json) as Doc;
 }
 
 /**
@@ -84,12 +88,7 @@ export function getPlainSync(reader: KvReader, id: string, opts: GetOptions): Do
  * is); undefined where the reader does not read synchronously. Errors as a plain get's.
  */
 export function getPlainJsonSync(reader: KvReader, id: string): { json: string; rev: Rev } | undefined {
-  if (!reader.getSync) return undefined;
-  const raw = reader.getSync(docKey(id));
-  if (raw === undefined) throw notFound('missing');
-  const head = decodeHead(raw);
-  if (head.deleted) throw notFound('deleted');
-  return { json: winnerDocJson(id, head.rev, raw), rev: head.rev };
+  return reader.getSync ? plainText(id, reader.getSync(docKey(id))) : undefined;
 }
 
 export async function getDoc(reader: KvReader, id: string, opts: GetOptions): Promise<Doc> {

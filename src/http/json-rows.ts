@@ -22,7 +22,8 @@ export interface RowsAnswer {
   close(): Promise<void>;
 }
 
-const JSON_TYPE = 'application/json; charset=utf-8';
+/** What Fastify names a JSON answer it serializes itself: text answers say the same. */
+export const JSON_TYPE = 'application/json; charset=utf-8';
 
 /**
  * Sends the answer. The first rows are read before anything goes out, so a failure there is an

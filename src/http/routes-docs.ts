@@ -20,7 +20,7 @@ import { docEtag, localEtag } from './doc-etag.ts';
 import { accepts, docRelated, openRevsMixed } from './multipart.ts';
 import { blobSource, checkFollowed } from './followed-blobs.ts';
 import { bool, json, jsonStringArray, str, type Query } from './params.ts';
-import { sendChunked } from './json-rows.ts';
+import { JSON_TYPE, sendChunked } from './json-rows.ts';
 
 type Req = FastifyRequest<{ Params: { db: string; docid?: string; ddoc?: string; local?: string; att?: string } }>;
 
@@ -93,9 +93,6 @@ async function* md5Checked(bytes: AsyncIterable<Uint8Array>, expected: string): 
   }
   if (hash.digest('base64') !== expected.trim()) throw new RefugeError('content_md5_mismatch', 'Possible message corruption.');
 }
-
-/** What Fastify names a JSON answer it serializes itself: the text answers say the same. */
-const JSON_TYPE = 'application/json; charset=utf-8';
 
 function isEmpty(q: Query): boolean {
   for (const _ in q) return false;
