@@ -4,12 +4,13 @@
 // source file, and the TypeScript through tsx otherwise, so an edit is never run stale.
 // `node scripts/build.mjs` builds when stale; `--force` always.
 
-import { readdirSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readdirSync, rmSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 export const BUNDLE = join(ROOT, 'dist', 'refuge.mjs');
+const CHUNKS = join(ROOT, 'dist', 'chunks');
 
 /** True when dist/refuge.mjs exists and no file under src/ (or package.json) changed after it. */
 export function bundleIsFresh() {
@@ -27,7 +28,10 @@ export function bundleIsFresh() {
 }
 
 export function buildBundle() {
-  return bundle(join(ROOT, 'src', 'cli', 'main.ts'), BUNDLE);
+  // The CLI imports each command when it runs: split, a command loads only its own chunks (and their
+  // npm packages), so `refuge --help` does not load libp2p or the S3 client. Old chunks go first.
+  rmSync(CHUNKS, { recursive: true, force: true });
+  return bundle(join(ROOT, 'src', 'cli', 'main.ts'), BUNDLE, { split: true });
 }
 
 /**
@@ -35,11 +39,13 @@ export function buildBundle() {
  * `npm start` runs a node). `outfile` must lie inside the repository: the bundle imports its npm
  * packages from node_modules, found from where it lies.
  */
-export async function bundle(entry, outfile) {
+export async function bundle(entry, outfile, { split = false } = {}) {
   const { build } = await import('esbuild');
   await build({
     entryPoints: [entry],
-    outfile,
+    ...(split
+      ? { splitting: true, outdir: dirname(outfile), entryNames: basename(outfile, '.mjs'), chunkNames: 'chunks/[name]-[hash]', outExtension: { '.js': '.mjs' } }
+      : { outfile }),
     bundle: true,
     platform: 'node',
     format: 'esm',

@@ -3,16 +3,6 @@
 
 import { parseArgs } from 'node:util';
 import { isRefugeError } from '../errors/index.ts';
-import { loadSettings, SETTING_HELP } from './config.ts';
-import { runBlobs } from './blobs.ts';
-import { runId } from './id.ts';
-import { runPeers } from './peers.ts';
-import { runQuery } from './query.ts';
-import { runDemo } from './demo.ts';
-import { runReplicate } from './replicate.ts';
-import { runSnapshot } from './snapshot.ts';
-import { runStart } from './start.ts';
-import { VERSION } from '../http/index.ts';
 
 const HELP = `refuge — store, sync and share your data without a central cloud
 
@@ -59,12 +49,16 @@ const COMMAND_OPTIONS: Record<string, readonly string[]> = {
   demo: ['help', 'data', 'json'],
 };
 
-const START_HELP = `refuge start [options] — run a node until Ctrl-C
+/** `refuge start --help`: the settings' table comes with config.ts, loaded only for `start`. */
+const startHelp = async () => {
+  const { SETTING_HELP } = await import('./config.ts');
+  return `refuge start [options] — run a node until Ctrl-C
 
 Options (each also from an environment variable or the config file):
 ${SETTING_HELP.map(([flag, env, text]) => `  ${flag.padEnd(34)} ${text}${env ? ` [${env}]` : ''}`).join('\n')}
 
 Without --admin the node only listens on loopback and anyone on this machine may use it.`;
+};
 
 const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
@@ -107,18 +101,24 @@ const OPTIONS = {
 /** Options of other commands than `start`. */
 const COMMAND_ONLY = new Set(['json', 'continuous', 'selector', 'doc-ids', 'create-target', 'version']);
 
-const OWN_PARSERS = { blobs: runBlobs, snapshot: runSnapshot, id: runId, peers: runPeers, query: runQuery } as const;
+/**
+ * Commands that parse their own options. Every command is imported only when it runs: a command (or
+ * `--help`) then loads none of the others' dependencies (libp2p, the S3 client, Fastify).
+ */
+const OWN_PARSERS: Record<string, () => Promise<(argv: string[]) => Promise<number>>> = {
+  blobs: async () => (await import('./blobs.ts')).runBlobs,
+  snapshot: async () => (await import('./snapshot.ts')).runSnapshot,
+  id: async () => (await import('./id.ts')).runId,
+  peers: async () => (await import('./peers.ts')).runPeers,
+  query: async () => (await import('./query.ts')).runQuery,
+};
 const COMMANDS: readonly string[] = ['start', 'replicate', 'demo', 'help', ...Object.keys(OWN_PARSERS)];
 
 export async function main(argv: string[]): Promise<number> {
   // These parse their own options; `refuge --help blobs` and `refuge help blobs` show their help.
   const ownHelp = (argv[0] === 'help' || argv[0] === '--help' || argv[0] === '-h') && argv.length === 2 ? argv[1] : undefined;
-  if (ownHelp !== undefined && Object.hasOwn(OWN_PARSERS, ownHelp)) return OWN_PARSERS[ownHelp as keyof typeof OWN_PARSERS](['--help']);
-  if (argv[0] === 'blobs') return runBlobs(argv.slice(1));
-  if (argv[0] === 'snapshot') return runSnapshot(argv.slice(1));
-  if (argv[0] === 'id') return runId(argv.slice(1));
-  if (argv[0] === 'peers') return runPeers(argv.slice(1));
-  if (argv[0] === 'query') return runQuery(argv.slice(1));
+  if (ownHelp !== undefined && Object.hasOwn(OWN_PARSERS, ownHelp)) return (await OWN_PARSERS[ownHelp]!())(['--help']);
+  if (argv[0] !== undefined && Object.hasOwn(OWN_PARSERS, argv[0])) return (await OWN_PARSERS[argv[0]]!())(argv.slice(1));
   let parsed;
   try {
     parsed = parseArgs({ args: argv, allowPositionals: true, options: OPTIONS });
@@ -129,10 +129,10 @@ export async function main(argv: string[]): Promise<number> {
   const { values: v, positionals } = parsed;
   const [command, topic] = positionals;
   if (command === undefined && (v as { version?: boolean }).version) {
-    process.stdout.write(`refuge ${VERSION}\n`);
+    process.stdout.write(`refuge ${(await import('../http/index.ts')).VERSION}\n`);
     return 0;
   }
-  const helpOf = (c: string | undefined) => (c === 'start' ? START_HELP : c === 'replicate' ? REPLICATE_HELP : HELP);
+  const helpOf = async (c: string | undefined) => (c === 'start' ? startHelp() : c === 'replicate' ? REPLICATE_HELP : HELP);
   // Help about a command that does not exist is a usage error, as running it is.
   const asked = command === 'help' ? topic : command;
   if ((command === 'help' || v.help) && asked !== undefined && !COMMANDS.includes(asked)) {
@@ -140,7 +140,7 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   if (command === undefined || command === 'help' || (v.help && command !== 'start')) {
-    process.stdout.write(helpOf(command === 'help' ? topic : command) + '\n');
+    process.stdout.write((await helpOf(command === 'help' ? topic : command)) + '\n');
     return command === undefined && !v.help ? 2 : 0;
   }
   const allowed = COMMAND_OPTIONS[command] ?? (command === 'start' ? Object.keys(OPTIONS).filter((k) => !COMMAND_ONLY.has(k)) : undefined);
@@ -152,14 +152,14 @@ export async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'start': {
       if (v.help) {
-        process.stdout.write(START_HELP + '\n');
+        process.stdout.write((await startHelp()) + '\n');
         return 0;
       }
       if (positionals.length > 1) {
         process.stderr.write(`refuge start takes no arguments, only options (see refuge start --help)\n`);
         return 2;
       }
-      const settings = loadSettings({
+      const settings = (await import('./config.ts')).loadSettings({
         data: v.data,
         host: v.host,
         port: v.port,
@@ -189,7 +189,7 @@ export async function main(argv: string[]): Promise<number> {
         meshNat: v['mesh-nat'],
         config: v.config,
       });
-      return runStart(settings);
+      return (await import('./start.ts')).runStart(settings);
     }
     case 'replicate': {
       const [, source, target, extra] = positionals;
@@ -197,7 +197,7 @@ export async function main(argv: string[]): Promise<number> {
         process.stderr.write(`usage: refuge replicate SOURCE TARGET [options] (see refuge replicate --help)\n`);
         return 2;
       }
-      return runReplicate({
+      return (await import('./replicate.ts')).runReplicate({
         source,
         target,
         data: v.data ?? process.env.REFUGE_DATA ?? './refuge-data',
@@ -209,7 +209,7 @@ export async function main(argv: string[]): Promise<number> {
       });
     }
     case 'demo':
-      return runDemo({ dataDir: v.data, json: v.json === true });
+      return (await import('./demo.ts')).runDemo({ dataDir: v.data, json: v.json === true });
     default:
       process.stderr.write(`refuge: unknown command ${command} (see refuge --help)\n`);
       return 2;
