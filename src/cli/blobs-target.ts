@@ -1,16 +1,11 @@
 // Where a blobs/snapshot command works: a running node over HTTP (--url, the default) or a stopped
 // node's data directory opened directly (--data; refused with "in use" while a node runs on it).
 
-import { isRefugeError, RefugeError } from '../errors/index.ts';
 import { nodeSha256, type BlobStore, type ScrubReport } from '../blobs/index.ts';
 import { HttpBlobStore } from '../blobs/http-store.ts';
-import { blobAgeOf, collectGarbage, type GcReport } from '../gc/index.ts';
-import { nodeExtraRoots } from '../gc/node-roots.ts';
-import { openNode, type RefugeNode } from '../node/index.ts';
-import { ownerOf, updateRef, type RefMeta, type RefStore, type SignedRef } from '../refs/index.ts';
-import { loadSettings } from './config.ts';
+import type { GcReport } from '../gc/index.ts';
+import type { RefMeta, RefStore, SignedRef } from '../refs/index.ts';
 import { NodeClient } from './node-client.ts';
-import { blobOptions } from './start.ts';
 
 export const DEFAULT_URL = 'http://127.0.0.1:6986';
 
@@ -31,7 +26,8 @@ export interface Target {
 }
 
 export async function openTarget(opts: { url?: string | undefined; data?: string | undefined }): Promise<Target> {
-  if (opts.data !== undefined) return openDataTarget(opts.data);
+  // A data directory opens the whole node: its code loads only then, not for a --url target.
+  if (opts.data !== undefined) return (await import('./blobs-data-target.ts')).openDataTarget(opts.data);
   const url = opts.url ?? process.env.REFUGE_URL ?? DEFAULT_URL;
   const client = new NodeClient(url);
   // HttpBlobStore takes credentials from the URL itself.
@@ -48,40 +44,5 @@ export async function openTarget(opts: { url?: string | undefined; data?: string
     pin: client.pin,
     unpin: client.unpin,
     close: () => store.close(),
-  };
-}
-
-async function openDataTarget(dir: string): Promise<Target> {
-  const settings = loadSettings({ data: dir });
-  let node: RefugeNode;
-  try {
-    node = await openNode({ dataDir: settings.data, engine: settings.engine, durability: settings.durability, blobs: blobOptions(settings) });
-  } catch (err) {
-    if (isRefugeError(err, 'locked')) {
-      throw new RefugeError('conflict', `data directory ${dir} is in use (a node is running on it): stop it, or use --url`, { cause: err });
-    }
-    throw err;
-  }
-  return {
-    describe: dir,
-    store: node.blobs,
-    refs: node.refs,
-    owner: async () => ownerOf(node.key.publicKey),
-    update: (name, root, meta) => updateRef(node.refs, node.key, name, root, meta),
-    gc: (o) =>
-      collectGarbage(node.blobs, {
-        refs: node.refs,
-        pins: node.pins,
-        extraRoots: nodeExtraRoots(node),
-        ageOf: blobAgeOf(node.blobs, node.blobAdds),
-        graceMs: o.graceSeconds * 1000,
-        dryRun: o.dryRun,
-        allowMissing: o.force,
-      }),
-    scrub: () => node.blobs.scrub(),
-    pins: () => node.pins.list(),
-    pin: (root) => node.pins.add(root),
-    unpin: (root) => node.pins.remove(root),
-    close: () => node.close(),
   };
 }
