@@ -36,12 +36,14 @@ test('refuge --help, help replicate and demo --help load no npm package', async 
   }
 });
 
-test('a command loads its own dependencies only: peers --help has no Fastify, query --help no libp2p either', async () => {
+test('a command loads its own dependencies only: peers --help has no Fastify, query and blobs --help no libp2p either', async () => {
   const peers = await packagesImported(['peers', '--help']);
   assert.equal(peers.code, 0);
   assert.ok(peers.packages.some((p) => p.startsWith('@libp2p/')), 'the hook sees the packages a command loads');
   assert.deepEqual(peers.packages.filter((p) => /^(fastify|@fastify\/|@aws-sdk\/|classic-level)/.test(p)), []);
-  const query = await packagesImported(['query', '--help']);
-  assert.equal(query.code, 0);
-  assert.deepEqual(query.packages.filter((p) => /^(fastify|@fastify\/|@aws-sdk\/|@libp2p\/|classic-level)/.test(p)), []);
+  for (const command of ['query', 'blobs']) {
+    const light = await packagesImported([command, '--help']);
+    assert.equal(light.code, 0, command);
+    assert.deepEqual(light.packages.filter((p) => /^(fastify|@fastify\/|@aws-sdk\/|@libp2p\/|classic-level)/.test(p)), [], command);
+  }
 });
