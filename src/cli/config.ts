@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RefugeError } from '../errors/index.ts';
 import { DEFAULT_BODY_LIMIT, parseCorsOrigins } from '../http/index.ts';
-import { DEFAULT_MAX_OPEN_DBS } from '../node/index.ts';
+import { DEFAULT_MAX_OPEN_DBS, MAX_PBKDF2_ITERATIONS, PBKDF2_ITERATIONS } from '../node/index.ts';
 
 export interface NodeSettings {
   data: string;
@@ -23,6 +23,8 @@ export interface NodeSettings {
   corsCredentials?: 'on' | 'off';
   /** Databases kept open at once (CouchDB's max_dbs_open); idle ones past it are closed. */
   maxOpenDbs: number;
+  /** PBKDF2 iterations for passwords written to `_users` (CouchDB's [chttpd_auth] iterations). */
+  passwordIterations: number;
   /** 'on' (default, as CouchDB's smoosh): compact written databases whose old revisions outweigh the rest. */
   autoCompaction: 'on' | 'off';
   /** Blob store backend; default memory with the memory engine, otherwise fs in DATA/blobs. */
@@ -60,6 +62,7 @@ const DEFAULTS: NodeSettings = {
   bodyLimit: DEFAULT_BODY_LIMIT,
   maxDocumentSize: 8_000_000,
   maxOpenDbs: DEFAULT_MAX_OPEN_DBS,
+  passwordIterations: PBKDF2_ITERATIONS,
   autoCompaction: 'on',
   blobLimit: 16 * 1024 ** 3,
   mesh: 'on',
@@ -77,6 +80,7 @@ const ENV: Record<keyof NodeSettings, string> = {
   cors: 'REFUGE_CORS',
   corsCredentials: 'REFUGE_CORS_CREDENTIALS',
   maxOpenDbs: 'REFUGE_MAX_OPEN_DBS',
+  passwordIterations: 'REFUGE_PASSWORD_ITERATIONS',
   autoCompaction: 'REFUGE_AUTO_COMPACTION',
   blobBackend: 'REFUGE_BLOB_BACKEND',
   blobLimit: 'REFUGE_BLOB_LIMIT',
@@ -107,6 +111,7 @@ export const SETTING_HELP: Array<[flag: string, env: string, text: string]> = [
   ['--cors ORIGINS', ENV.cors, 'let web pages on these origins call the API: * or a comma-separated list (CORS; default off)'],
   ['--cors-credentials on|off', ENV.corsCredentials, 'let those pages send cookies and Basic credentials (default off)'],
   ['--max-open-dbs N', ENV.maxOpenDbs, `databases kept open at once; idle ones past it close until used (default ${DEFAULTS.maxOpenDbs})`],
+  ['--password-iterations N', ENV.passwordIterations, `PBKDF2 iterations for passwords written to _users (default ${DEFAULTS.passwordIterations}, as CouchDB 3.4; at most ${MAX_PBKDF2_ITERATIONS})`],
   ['--auto-compaction on|off', ENV.autoCompaction, 'compact, in the background, written databases whose old revisions take as much room as the rest (default on, as CouchDB 3)'],
   ['--blob-backend NAME', ENV.blobBackend, 'blob store: fs (DATA/blobs; default), memory (default with --engine memory) or s3'],
   ['--blob-limit BYTES', ENV.blobLimit, `largest blob accepted over HTTP (default ${DEFAULTS.blobLimit}, 16 GiB)`],
@@ -135,7 +140,7 @@ const flagOf = (key: string): string => FLAG_NAMES[key] ?? `--${key.replace(/[A-
 /** `value` as the setting `key` takes it; `what` names where it came from in errors (a flag, a variable, a file's key). */
 function coerce(key: keyof NodeSettings, value: unknown, what: string): unknown {
   const bad = (must: string) => new RefugeError('bad_request', `${what} must be ${must}`);
-  if (key === 'port' || key === 'bodyLimit' || key === 'maxDocumentSize' || key === 'blobLimit' || key === 'maxOpenDbs') {
+  if (key === 'port' || key === 'bodyLimit' || key === 'maxDocumentSize' || key === 'blobLimit' || key === 'maxOpenDbs' || key === 'passwordIterations') {
     // Decimal digits in flags and variables, a JSON number in a file: Number() would take '' or
     // null as 0, '0x10' as 16 and [5] as 5.
     const n = typeof value === 'number' ? value : typeof value === 'string' && /^[0-9]+$/.test(value.trim()) ? Number(value) : Number.NaN;
@@ -144,6 +149,8 @@ function coerce(key: keyof NodeSettings, value: unknown, what: string): unknown 
     if (!Number.isSafeInteger(n) || n < least || (key === 'port' && n > 65535)) {
       throw bad(key === 'port' ? 'a port number (0-65535)' : 'a positive whole number');
     }
+    // A login derives no more than this, so a larger count would lock every new user out.
+    if (key === 'passwordIterations' && n > MAX_PBKDF2_ITERATIONS) throw bad(`at most ${MAX_PBKDF2_ITERATIONS}`);
     return n;
   }
   // A config file may say `"mesh": false` for off.

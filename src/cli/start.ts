@@ -47,6 +47,7 @@ export async function runStart(settings: NodeSettings, out: NodeJS.WritableStrea
       durability: settings.durability,
       blobs,
       maxOpenDbs: settings.maxOpenDbs,
+      passwordIterations: settings.passwordIterations,
       ...(settings.autoCompaction === 'off' && { autoCompaction: false as const }),
       // Said where an operator looks: the database opened, but documents may be gone.
       onDamage: (db, loss) => void process.stderr.write(`refuge: database ${db} opened with damaged data dropped (its counts were recomputed): ${loss}\n`),

@@ -5,15 +5,13 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { Doc } from '../documents/index.ts';
 import { isRefugeError } from '../errors/index.ts';
-import { derivedKey, USER_PREFIX, type RefugeNode } from '../node/index.ts';
+import { derivedKey, MAX_PBKDF2_ITERATIONS, USER_PREFIX, type RefugeNode } from '../node/index.ts';
 import { sameBytes } from './auth.ts';
 
 export { USER_PREFIX };
 export const USERS_DB = '_users';
 /** Logins remembered (name -> the revision and password last checked): a bound on memory. */
 const REMEMBERED = 1000;
-/** The most PBKDF2 iterations a login derives (CouchDB 3.4 makes 600,000). */
-const MAX_ITERATIONS = 1_000_000;
 
 export interface AccountCtx {
   name: string;
@@ -77,7 +75,7 @@ async function passwordMatches(doc: Doc, password: string): Promise<boolean> {
   if (doc.password_scheme !== 'pbkdf2' || typeof doc.salt !== 'string' || typeof doc.derived_key !== 'string') return false;
   const iterations = doc.iterations;
   // Past MAX_ITERATIONS a check would hold a thread for seconds: such a document logs nobody in.
-  if (typeof iterations !== 'number' || !Number.isSafeInteger(iterations) || iterations < 1 || iterations > MAX_ITERATIONS) return false;
+  if (typeof iterations !== 'number' || !Number.isSafeInteger(iterations) || iterations < 1 || iterations > MAX_PBKDF2_ITERATIONS) return false;
   const key = await derivedKey(password, doc.salt, iterations, typeof doc.pbkdf2_prf === 'string' ? doc.pbkdf2_prf : 'sha');
   return key !== undefined && sameBytes(key, doc.derived_key.toLowerCase());
 }

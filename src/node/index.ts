@@ -32,6 +32,8 @@ export interface OpenNodeOptions {
   sandbox?: { timeoutMs?: number; memoryBytes?: number };
   /** Databases kept open at once (default 100); idle ones past it are closed until used again. */
   maxOpenDbs?: number;
+  /** PBKDF2 iterations for passwords written to `_users` (default 600,000; see NodeOptions). */
+  passwordIterations?: number;
   /** Told of a database that opened with damaged data dropped (see NodeOptions.onDamage). */
   onDamage?: (dbName: string, loss: string) => void;
   /** Automatic compaction of written databases (default on; see NodeOptions.autoCompaction). */
@@ -111,6 +113,7 @@ export async function openNode(options: OpenNodeOptions = {}): Promise<RefugeNod
       durability: options.durability,
       ...(options.sandbox && { sandbox: options.sandbox }),
       ...(options.maxOpenDbs !== undefined && { maxOpenDbs: options.maxOpenDbs }),
+      ...(options.passwordIterations !== undefined && { passwordIterations: options.passwordIterations }),
       ...(options.onDamage && { onDamage: options.onDamage }),
       ...(options.autoCompaction !== undefined && { autoCompaction: options.autoCompaction }),
       catalogLocation: join(dataDir, 'catalog'),

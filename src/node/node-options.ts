@@ -39,6 +39,12 @@ export interface NodeOptions {
    * ones that nobody holds (see `lease`) are closed until asked for again.
    */
   maxOpenDbs?: number;
+  /**
+   * PBKDF2 iterations for the passwords written to `_users` (CouchDB's `[chttpd_auth] iterations`):
+   * default 600,000, CouchDB 3.4's; at most 1,000,000. Fewer make each first login cheaper, and
+   * each guess at a stolen document too.
+   */
+  passwordIterations?: number;
   /** Compaction of written databases whose old revisions take as much room as the rest (default on). */
   autoCompaction?: AutoCompactionOptions | false;
   /** Called once the node is closed: what its opener held for its lifetime (the data directory's lock). */

@@ -13,7 +13,7 @@ import { MemoryRefStore, type RefStore } from '../refs/store.ts';
 import { BlobAddTracker } from '../gc/ages.ts';
 import { MemoryPinStore, type PinStore } from '../gc/pins.ts';
 import { attachDesign, type DbDesign } from '../design/index.ts';
-import { hashStoredPasswords, hashUserPasswords } from './user-passwords.ts';
+import { hashStoredPasswords, hashUserPasswords, MAX_PBKDF2_ITERATIONS, PBKDF2_ITERATIONS } from './user-passwords.ts';
 import { validateUserDoc } from './user-docs.ts';
 import { ownReplicatorDocs, validateReplicatorDoc } from './replicator-docs-rules.ts';
 import { DbUpdates, type DbUpdateRow, type DbUpdatesOptions } from './db-updates.ts';
@@ -49,10 +49,16 @@ export class RefugeNode extends NodeCatalog {
     const max = options.maxOpenDbs ?? DEFAULT_MAX_OPEN_DBS;
     if (!Number.isSafeInteger(max) || max < 1) throw new RefugeError('bad_request', 'maxOpenDbs must be a positive integer');
     this.dbs = new OpenDbs(max, (name) => this.openDb(name, {}));
+    const iterations = options.passwordIterations ?? PBKDF2_ITERATIONS;
+    if (!Number.isSafeInteger(iterations) || iterations < 1 || iterations > MAX_PBKDF2_ITERATIONS) {
+      throw new RefugeError('bad_request', `passwordIterations must be a whole number from 1 to ${MAX_PBKDF2_ITERATIONS}`);
+    }
+    this.passwordIterations = iterations;
     if (options.autoCompaction !== false) this.autoCompaction = new AutoCompaction((name) => this.lease(name), options.autoCompaction);
   }
 
   private readonly autoCompaction: AutoCompaction | undefined;
+  private readonly passwordIterations: number;
 
   /** Looks now, as the node does every minute, for written databases worth compacting; answers those compacted. */
   async compactWhereWorth(): Promise<string[]> {
@@ -186,7 +192,7 @@ export class RefugeNode extends NodeCatalog {
       this.updates.touched(name);
       this.autoCompaction?.touched(name);
     });
-    if (name === '_users') db.setWritePreparation(hashUserPasswords());
+    if (name === '_users') db.setWritePreparation(hashUserPasswords(this.passwordIterations));
     if (name === '_replicator') db.setWritePreparation(ownReplicatorDocs);
     const design = attachDesign(db, {
       secObj: () => this.security(name),

@@ -6,6 +6,8 @@ import type { Database, Doc } from '../documents/index.ts';
 
 /** CouchDB 3.4's defaults: PBKDF2 with HMAC-SHA-256, 600,000 iterations, a 32-byte key. */
 export const PBKDF2_ITERATIONS = 600_000;
+/** The most iterations a login derives (a stored document may name any number): ~1 s of CPU. */
+export const MAX_PBKDF2_ITERATIONS = 1_000_000;
 export const USER_PREFIX = 'org.couchdb.user:';
 /** CouchDB's names for `pbkdf2_prf` (`sha`, its SHA-1, was the default before 3.4) and each key's size. */
 const PRF: Record<string, { hash: string; bits: number }> = { sha: { hash: 'SHA-1', bits: 160 }, sha256: { hash: 'SHA-256', bits: 256 } };

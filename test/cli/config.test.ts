@@ -30,6 +30,23 @@ test('config file, then environment, then flags; on/off settings take booleans i
   }
 });
 
+test('password iterations: CouchDB 3.4\'s 600,000 by default, set by flag, variable or file, at most what a login derives', async (t) => {
+  const dir = await tempDir('refuge-config-pbkdf2-');
+  t.after(dir.cleanup);
+  assert.equal(loadSettings({ data: dir.path }, {}).passwordIterations, 600_000);
+  assert.equal(loadSettings({ data: dir.path, passwordIterations: '1000' }, {}).passwordIterations, 1000);
+  assert.equal(loadSettings({ data: dir.path }, { REFUGE_PASSWORD_ITERATIONS: '20000' }).passwordIterations, 20_000);
+  await writeFile(join(dir.path, 'refuge.json'), JSON.stringify({ passwordIterations: 1_000_000 }));
+  assert.equal(loadSettings({ data: dir.path }, {}).passwordIterations, 1_000_000);
+  for (const bad of ['0', '1000001', '-5', '1e5', 'many']) {
+    assert.throws(
+      () => loadSettings({ data: dir.path, passwordIterations: bad }, {}),
+      (e: Error & { code?: string }) => e.code === 'bad_request' && e.message.includes('--password-iterations'),
+      bad,
+    );
+  }
+});
+
 test('cors origins: * or a list of origins, checked at start; credentials on or off', async (t) => {
   const dir = await tempDir('refuge-config-cors-');
   t.after(dir.cleanup);

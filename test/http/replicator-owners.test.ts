@@ -6,6 +6,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request, startTestServer, type TestServer } from './server.ts';
 
+/** Accounts here take 1,000 PBKDF2 iterations, not the default 600,000 (~0.3 s of CPU each). */
+const ITERATIONS = 1000;
+
 const basic = (name: string, password: string) => ({ authorization: 'Basic ' + Buffer.from(`${name}:${password}`).toString('base64') });
 const ADMIN = basic('admin', 'secret');
 
@@ -19,7 +22,7 @@ describe("users' _replicator documents", () => {
   const whenDoc = (id: string, state: 'completed' | 'crashing') => server.server.context.jobs!.whenDoc(id, state, AbortSignal.timeout(20_000));
 
   before(async () => {
-    server = await startTestServer({ admin: 'admin:secret' });
+    server = await startTestServer({ admin: 'admin:secret', passwordIterations: ITERATIONS });
     await admin('/_users', { method: 'PUT' });
     for (const name of ['ann', 'ben']) {
       const r = await at({})(`/_users/org.couchdb.user:${name}`, { method: 'PUT', body: { name, type: 'user', roles: [], password: 'pw' } });

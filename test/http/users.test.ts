@@ -9,6 +9,9 @@ import { rawRequest } from './raw-http.ts';
 import { request, startTestServer, type TestServer } from './server.ts';
 import { feedText } from '../helpers/feed-text.ts';
 
+/** Accounts here take 1,000 PBKDF2 iterations, not the default 600,000 (~0.3 s of CPU each). */
+const ITERATIONS = 1000;
+
 const basic = (name: string, password: string) => ({ authorization: 'Basic ' + Buffer.from(`${name}:${password}`).toString('base64') });
 const ADMIN = basic('admin', 'secret');
 const userDoc = (name: string, extra: Record<string, unknown> = {}) => ({ name, type: 'user', roles: [], ...extra });
@@ -20,7 +23,7 @@ describe('_users accounts and _security', () => {
     request(`${u}${path}`, { ...init, headers });
 
   before(async () => {
-    server = await startTestServer({ admin: 'admin:secret' });
+    server = await startTestServer({ admin: 'admin:secret', passwordIterations: ITERATIONS });
     u = server.url;
     const admin = as(ADMIN);
     for (const db of ['_users', 'team', 'private']) assert.equal((await admin(`/${db}`, { method: 'PUT' })).status, 201);
@@ -45,6 +48,7 @@ describe('_users accounts and _security', () => {
     const stored = (await as(ADMIN)('/_users/org.couchdb.user:bob')).body;
     assert.equal(stored.password, undefined);
     assert.equal(stored.password_scheme, 'pbkdf2');
+    assert.equal(stored.iterations, ITERATIONS, "the node's passwordIterations");
   });
 
   test('a user reaches the databases that name them, their own document, and nothing else', async () => {
@@ -314,7 +318,7 @@ describe('_users accounts and _security', () => {
 describe('replications a user runs', () => {
   let server: TestServer;
   before(async () => {
-    server = await startTestServer({ admin: 'admin:secret', maxJobsPerUser: 2 });
+    server = await startTestServer({ admin: 'admin:secret', passwordIterations: ITERATIONS, maxJobsPerUser: 2 });
   });
   after(() => server.close());
 
@@ -350,7 +354,7 @@ describe('replications a user runs', () => {
 describe('feeds a user keeps open', () => {
   let server: TestServer;
   before(async () => {
-    server = await startTestServer({ admin: 'admin:secret' });
+    server = await startTestServer({ admin: 'admin:secret', passwordIterations: ITERATIONS });
   });
   after(() => server.close());
 

@@ -87,3 +87,16 @@ test('a _users written by a version that stored passwords in clear is hashed whe
   // Done once: marked, so a later open makes no second pass.
   assert.equal(((await db.get('_local/refuge-passwords-hashed')) as { hashed?: number }).hashed, 3);
 });
+
+test('passwordIterations sets the iterations of new passwords; a count a login would not derive is refused', async (t) => {
+  const node = await openNode({ engine: 'memory', passwordIterations: 2000 });
+  t.after(() => node.close());
+  const users = await node.createDb('_users');
+  await users.put({ _id: 'org.couchdb.user:kim', name: 'kim', type: 'user', roles: [], password: 'pw' });
+  const doc = await users.get('org.couchdb.user:kim');
+  assert.equal(doc.iterations, 2000);
+  assert.equal(doc.derived_key, pbkdf2Sync('pw', Buffer.from(doc.salt as string, 'utf8'), 2000, 32, 'sha256').toString('hex'));
+  for (const bad of [0, -1, 1.5, 1_000_001, Number.NaN]) {
+    await assert.rejects(openNode({ engine: 'memory', passwordIterations: bad }), (e) => isRefugeError(e, 'bad_request'), String(bad));
+  }
+});
