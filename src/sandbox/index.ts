@@ -21,7 +21,7 @@ export async function createSandbox(options: SandboxOptions = {}): Promise<Desig
   const timeoutMs = positive('timeoutMs', options.timeoutMs ?? DEFAULT_TIMEOUT_MS, Infinity);
   const memoryBytes = positive('memoryBytes', options.memoryBytes ?? DEFAULT_MEMORY_BYTES, 2 ** 31);
   const stackBytes = positive('stackBytes', options.stackBytes ?? DEFAULT_STACK_BYTES, MAX_STACK_BYTES);
-  const engine = new QuickJsEngine(await acquireModule(), {
+  const engine = new QuickJsEngine(await acquireModule(memoryBytes), {
     timeoutMs,
     memoryBytes,
     stackBytes,

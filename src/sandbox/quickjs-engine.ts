@@ -153,7 +153,7 @@ export class QuickJsEngine {
 
   private ensureLive(): Live {
     if (this.live !== undefined) return this.live;
-    this.module ??= takeSpareModule();
+    this.module ??= takeSpareModule(this.settings.memoryBytes);
     if (this.module === undefined) {
       throw new RefugeError('sandbox_error', 'the sandbox is restarting after a crash; retry shortly');
     }

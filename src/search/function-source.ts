@@ -2,6 +2,7 @@
 // sandbox of its own (created on first use, disposed with the index), as CouchDB's Clouseau does.
 import type { Doc } from '../documents/index.ts';
 import { RefugeError } from '../errors/index.ts';
+import { isOutOfMemory } from '../sandbox/index.ts';
 import type { FunctionDefinition } from './definition.ts';
 import type { DocumentIndexer, FieldEntry } from './types.ts';
 
@@ -35,7 +36,11 @@ export function functionSource(def: FunctionDefinition, ddoc: Doc, createSandbox
         ready = undefined;
         throw err;
       });
-      return sandbox.index(fn as never, docs) as ReadonlyArray<readonly FieldEntry[] | Error>;
+      const out = sandbox.index(fn as never, docs) as ReadonlyArray<readonly FieldEntry[] | Error>;
+      // As for a view's map (views/mapper.ts): running out of memory kills CouchDB's query process
+      // and fails the request; a function that throws only leaves that document out.
+      for (const r of out) if (r instanceof Error && isOutOfMemory(r)) throw r;
+      return out;
     },
     dispose() {
       disposed = true;
