@@ -12,7 +12,7 @@ import { resolveOptions, type ReplicateOptions, type ResolvedOptions } from './o
 import { beginSession } from './session-start.ts';
 import { OrderedSeqs, sameSeq } from './ordered-seqs.ts';
 import { ChangesReader } from './changes-reader.ts';
-import type { PeerChangeRow, PeerChanges, PeerChangesRequest, ReplicationPeer, Seq } from './peer.ts';
+import type { PeerChangeRow, ReplicationPeer, Seq } from './peer.ts';
 import { sleep } from '../platform/sleep.ts';
 import { backoffDelay, retrying, type RetryHooks } from './retry.ts';
 import { toPeer, type PeerLike } from './to-peer.ts';
@@ -48,8 +48,6 @@ export class Replication extends Emitter<ReplicationEvents> {
    * already has it. Judged again after every batch.
    */
   private carryDocs = false;
-  /** A changes answer with documents was past the source's answer size limit: never carry them again. */
-  private docsTooLarge = false;
   private cancelled = false;
   private fatal: unknown;
   /** Restarts since the last checkpoint recorded: after checkpoint failures, after missing_doc. */
@@ -67,7 +65,7 @@ export class Replication extends Emitter<ReplicationEvents> {
   ) {
     super();
     this.options = resolveOptions(options);
-    this.feed = new ChangesReader(source);
+    this.feed = new ChangesReader(source, this.options, (fn) => this.call(fn));
     this.checkpoints = new CheckpointQueue(this.options, this.stats, {
       completed: () => this.seqs.completed,
       signal: () => this.signal,
@@ -214,36 +212,10 @@ export class Replication extends Emitter<ReplicationEvents> {
     const { source, options } = this;
     const longpoll = source.capabilities.longpoll;
     let since = this.startSeq;
-    // Rows asked per read: the batch size, halved while answers are past the peer's size limit.
-    let limit = options.batchSize;
     while (!this.signal.aborted) {
       if (this.caughtUp && !longpoll) await sleep(options.pollIntervalMs, this.signal);
-      const carry = this.carryDocs && !this.docsTooLarge && source.capabilities.changesDocs === true;
-      let changes: PeerChanges;
-      const request: PeerChangesRequest = {
-        since,
-        limit,
-        style: options.winningRevsOnly ? 'main_only' : 'all_docs',
-        docIds: options.docIds,
-        selector: options.selector,
-        ...(options.filter === undefined ? {} : { filter: { name: options.filter, queryParams: options.queryParams ?? {} } }),
-        feed: this.caughtUp && longpoll ? 'longpoll' : 'normal',
-        timeoutMs: options.longpollTimeoutMs,
-        // Checked at each call: a peer may find out that its server cannot carry them after all.
-        ...(carry && { includeDocs: true }),
-        signal: this.signal,
-      };
-      try {
-        changes = await this.call(() => this.feed.next(request));
-      } catch (err) {
-        if (!isRefugeError(err, 'too_large')) throw err;
-        // Too large an answer: first without the documents (bulkGet fetches them in halves as
-        // needed), then fewer rows at a time.
-        if (carry) this.docsTooLarge = true;
-        else if (limit > 1) limit = Math.ceil(limit / 2);
-        else throw err;
-        continue;
-      }
+      const changes = await this.feed.page(since, this.caughtUp && longpoll, this.carryDocs, this.signal);
+      if (changes === undefined) continue;
       if (this.signal.aborted) return;
       const moved = !sameSeq(changes.lastSeq, since);
       since = this.lastSeq = changes.lastSeq;
@@ -262,7 +234,7 @@ export class Replication extends Emitter<ReplicationEvents> {
         // A quiet feed may be one on a database replaced under the same name (Checkpointer.checkSource).
         if (this.caughtUp && !moved && this.sourceCheckDue(longpoll)) await this.call(() => this.checkpoints.checkpointer!.checkSource(this.signal));
       }
-      if (changes.results.length < limit) {
+      if (changes.results.length < this.feed.limit) {
         if (!options.continuous) return;
         if (!this.caughtUp) {
           await this.settle();
