@@ -3,16 +3,17 @@
 
 import { randomUuid } from '../documents/index.ts';
 import { RefugeError, isRefugeError, toRefugeError } from '../errors/index.ts';
-import { replicateBatch, type BatchResult } from './batch.ts';
+import type { BatchResult } from './batch.ts';
+import { BatchPipeline } from './batch-pipeline.ts';
 import { LOWEST_SEQ } from './checkpoint.ts';
 import { CheckpointQueue } from './checkpoint-queue.ts';
 import { Emitter } from './emitter.ts';
 import type { ReplicationEvents, ReplicationProgress, ReplicationReport } from './events.ts';
 import { resolveOptions, type ReplicateOptions, type ResolvedOptions } from './options.ts';
 import { beginSession } from './session-start.ts';
-import { OrderedSeqs, sameSeq } from './ordered-seqs.ts';
+import { sameSeq } from './ordered-seqs.ts';
 import { ChangesReader } from './changes-reader.ts';
-import type { PeerChangeRow, ReplicationPeer, Seq } from './peer.ts';
+import type { ReplicationPeer, Seq } from './peer.ts';
 import { sleep } from '../platform/sleep.ts';
 import { backoffDelay, retrying, type RetryHooks } from './retry.ts';
 import { toPeer, type PeerLike } from './to-peer.ts';
@@ -33,9 +34,7 @@ export class Replication extends Emitter<ReplicationEvents> {
   private readonly options: ResolvedOptions;
   /** The session's: a restart aborts what the old session left running and takes a new one. */
   private controller = new AbortController();
-  private seqs = new OrderedSeqs();
-  private readonly inFlight = new Set<Promise<void>>();
-  private readonly stats = { docsRead: 0, docsWritten: 0, docWriteFailures: 0, missingChecked: 0, missingFound: 0 };
+  private readonly batches: BatchPipeline;
   private readonly checkpoints: CheckpointQueue;
   private startSeq: Seq = LOWEST_SEQ;
   private lastSeq: Seq = LOWEST_SEQ;
@@ -66,8 +65,17 @@ export class Replication extends Emitter<ReplicationEvents> {
     super();
     this.options = resolveOptions(options);
     this.feed = new ChangesReader(source, this.options, (fn) => this.call(fn));
-    this.checkpoints = new CheckpointQueue(this.options, this.stats, {
-      completed: () => this.seqs.completed,
+    this.batches = new BatchPipeline(source, target, this.options.batchesInFlight, {
+      call: (fn) => this.call(fn),
+      signal: () => this.signal,
+      written: (result) => {
+        this.record(result);
+        return this.checkpoints.request(false);
+      },
+      fail: (err) => this.fail(err),
+    });
+    this.checkpoints = new CheckpointQueue(this.options, this.batches.stats, {
+      completed: () => this.batches.completed,
       signal: () => this.signal,
       call: (fn) => this.call(fn),
       fail: (err) => this.fail(err),
@@ -97,7 +105,7 @@ export class Replication extends Emitter<ReplicationEvents> {
   }
 
   get progress(): ReplicationProgress {
-    const p: ReplicationProgress = { ...this.stats, checkpointedSeq: this.checkpoints.seq, lastSeq: this.lastSeq, throughSeq: this.seqs.completed ?? this.checkpoints.seq };
+    const p: ReplicationProgress = { ...this.batches.stats, checkpointedSeq: this.checkpoints.seq, lastSeq: this.lastSeq, throughSeq: this.batches.completed ?? this.checkpoints.seq };
     if (this.pending !== undefined) p.pending = this.pending;
     return p;
   }
@@ -116,7 +124,7 @@ export class Replication extends Emitter<ReplicationEvents> {
         } finally {
           this.feed.close();
         }
-        await this.settle();
+        await this.batches.settle();
         if (this.fatal === undefined && !this.cancelled) await this.checkpoints.request(true);
         await this.checkpoints.idle;
       } catch (err) {
@@ -124,7 +132,7 @@ export class Replication extends Emitter<ReplicationEvents> {
       }
     } while (await this.restartAfter());
     if (this.fatal !== undefined) {
-      await this.settle();
+      await this.batches.settle();
       await this.checkpoints.final();
       const error = toRefugeError(this.fatal);
       this.state = 'finished';
@@ -132,7 +140,7 @@ export class Replication extends Emitter<ReplicationEvents> {
       throw error;
     }
     if (this.cancelled) {
-      await this.settle();
+      await this.batches.settle();
       await this.checkpoints.final();
     }
     this.state = 'finished';
@@ -166,7 +174,7 @@ export class Replication extends Emitter<ReplicationEvents> {
     const missing = isRefugeError(error, 'missing_doc') && this.options.continuous;
     if (this.cancelled || !(missing || isRefugeError(error, 'checkpoint_commit_failure'))) return false;
     if (missing ? this.missingRestarts + 1 >= this.options.retry.maxAttempts : this.restarts >= MAX_RESTARTS) return false;
-    await this.settle();
+    await this.batches.settle();
     await this.checkpoints.idle;
     if (this.cancelled) return false;
     this.fatal = undefined;
@@ -178,7 +186,7 @@ export class Replication extends Emitter<ReplicationEvents> {
       if (!(await sleep(delayMs, this.signal).then(() => !this.cancelled, () => false))) return false;
     } else this.restarts++;
     this.sourceReplaced ||= this.checkpoints.checkpointer?.sourceReplaced === true;
-    this.seqs = new OrderedSeqs();
+    this.batches.restart();
     this.caughtUp = false;
     this.pending = undefined;
     this.feed.restart();
@@ -225,19 +233,17 @@ export class Replication extends Emitter<ReplicationEvents> {
       if (changes.results.length > 0) {
         if (this.caughtUp) this.setState('active');
         this.caughtUp = false;
-        while (this.inFlight.size >= options.batchesInFlight) await Promise.race(this.inFlight);
-        if (this.signal.aborted) return;
-        this.startBatch(changes.results, changes.lastSeq);
+        if (!(await this.batches.add(changes.results, changes.lastSeq))) return;
       } else {
         // A filtered feed moves on without rows; checkpointing that seq spares the rescan.
-        this.seqs.add(changes.lastSeq).finish();
+        this.batches.skip(changes.lastSeq);
         // A quiet feed may be one on a database replaced under the same name (Checkpointer.checkSource).
         if (this.caughtUp && !moved && this.sourceCheckDue(longpoll)) await this.call(() => this.checkpoints.checkpointer!.checkSource(this.signal));
       }
       if (changes.results.length < this.feed.limit) {
         if (!options.continuous) return;
         if (!this.caughtUp) {
-          await this.settle();
+          await this.batches.settle();
           if (this.signal.aborted) return;
           await this.checkpoints.request(true);
           this.caughtUp = true;
@@ -259,34 +265,12 @@ export class Replication extends Emitter<ReplicationEvents> {
     return true;
   }
 
-  private startBatch(rows: PeerChangeRow[], lastSeq: Seq): void {
-    const slot = this.seqs.add(lastSeq);
-    const work = replicateBatch(rows, this.source, this.target, (fn) => this.call(fn), this.signal)
-      .then((result) => {
-        slot.finish();
-        this.record(result);
-        return this.checkpoints.request(false);
-      })
-      .catch((err) => this.fail(err))
-      .finally(() => this.inFlight.delete(work));
-    this.inFlight.add(work);
-  }
-
+  /** A batch written: whether to carry documents is judged again, and listeners told. */
   private record(result: BatchResult): void {
-    this.stats.docsRead += result.docsRead;
-    this.stats.docsWritten += result.docsWritten;
-    this.stats.docWriteFailures += result.docWriteFailures;
-    this.stats.missingChecked += result.missingChecked;
-    this.stats.missingFound += result.missingFound;
     if (this.source.capabilities.changesDocs === true && result.missingChecked > 0) {
       this.carryDocs = result.missingFound * 2 >= result.missingChecked;
     }
     this.emit('change', { ...this.progress, docs: result.docs, failures: result.failures });
-  }
-
-  /** Waits for every batch in flight to finish (they never reject: failures go to `fail`). */
-  private async settle(): Promise<void> {
-    while (this.inFlight.size > 0) await Promise.all(this.inFlight);
   }
 
   private noteCheckpoint(): void {
