@@ -2,7 +2,7 @@
 // batches at once, checkpoints only fully written prefixes, and retries transient failures.
 
 import { randomUuid } from '../documents/index.ts';
-import { RefugeError, isRefugeError, toRefugeError } from '../errors/index.ts';
+import { RefugeError, toRefugeError } from '../errors/index.ts';
 import type { BatchResult } from './batch.ts';
 import { BatchPipeline } from './batch-pipeline.ts';
 import { LOWEST_SEQ } from './checkpoint.ts';
@@ -15,11 +15,11 @@ import { sameSeq } from './ordered-seqs.ts';
 import { ChangesReader } from './changes-reader.ts';
 import type { ReplicationPeer, Seq } from './peer.ts';
 import { sleep } from '../platform/sleep.ts';
-import { backoffDelay, retrying, type RetryHooks } from './retry.ts';
+import { Restarts } from './restarts.ts';
+import { retrying, type RetryHooks } from './retry.ts';
 import { toPeer, type PeerLike } from './to-peer.ts';
 
-/** Restarts in a row (no checkpoint recorded between them) before the replication fails instead. */
-export const MAX_RESTARTS = 5;
+export { MAX_RESTARTS } from './restarts.ts';
 
 export class Replication extends Emitter<ReplicationEvents> {
   readonly done: Promise<ReplicationReport>;
@@ -49,11 +49,9 @@ export class Replication extends Emitter<ReplicationEvents> {
   private carryDocs = false;
   private cancelled = false;
   private fatal: unknown;
-  /** Restarts since the last checkpoint recorded: after checkpoint failures, after missing_doc. */
-  private restarts = 0;
+  private readonly restarts: Restarts;
   /** When the source was last checked for being replaced (sourceCheckDue). */
   private sourceCheckedAt = Date.now();
-  private missingRestarts = 0;
   private sourceReplaced = false;
   private readonly feed: ChangesReader;
 
@@ -64,6 +62,7 @@ export class Replication extends Emitter<ReplicationEvents> {
   ) {
     super();
     this.options = resolveOptions(options);
+    this.restarts = new Restarts(this.options);
     this.feed = new ChangesReader(source, this.options, (fn) => this.call(fn));
     this.batches = new BatchPipeline(source, target, this.options.batchesInFlight, {
       call: (fn) => this.call(fn),
@@ -159,39 +158,28 @@ export class Replication extends Emitter<ReplicationEvents> {
     return report;
   }
 
-  /**
-   * After a checkpoint the databases refused (CouchDB's checkpoint_commit_failure: one of them was
-   * created again, or its log is not the one this session read), a new session re-reads the logs
-   * (none on a new database: from the start), as CouchDB's scheduler restarts the job. Bounded:
-   * after MAX_RESTARTS with no checkpoint recorded between them the replication fails.
-   * A continuous replication also starts again from its checkpoint past revisions the source kept
-   * failing to return (CouchDB's job crashes on missing_doc and its scheduler restarts it): changes
-   * read again no longer list one purged since, and one merely late is asked again. Those restarts
-   * back off as retries do, and end only where retries would (the retry policy's attempts).
-   */
+  /** A new session after a failure that restarts (restarts.ts) rather than ending the replication. */
   private async restartAfter(): Promise<boolean> {
     const error = this.fatal;
-    const missing = isRefugeError(error, 'missing_doc') && this.options.continuous;
-    if (this.cancelled || !(missing || isRefugeError(error, 'checkpoint_commit_failure'))) return false;
-    if (missing ? this.missingRestarts + 1 >= this.options.retry.maxAttempts : this.restarts >= MAX_RESTARTS) return false;
+    if (this.cancelled || !this.restarts.allow(error)) return false;
     await this.batches.settle();
     await this.checkpoints.idle;
     if (this.cancelled) return false;
     this.fatal = undefined;
     this.controller = new AbortController();
-    if (missing) {
-      const delayMs = backoffDelay(++this.missingRestarts, this.options.retry);
+    const delayMs = this.restarts.take(error);
+    if (delayMs !== undefined) {
       this.setState('paused', toRefugeError(error));
       // Cancelled meanwhile: the run ends as cancelled.
       if (!(await sleep(delayMs, this.signal).then(() => !this.cancelled, () => false))) return false;
-    } else this.restarts++;
+    }
     this.sourceReplaced ||= this.checkpoints.checkpointer?.sourceReplaced === true;
     this.batches.restart();
     this.caughtUp = false;
     this.pending = undefined;
     this.feed.restart();
     this.sessionId = randomUuid();
-    this.emit('restart', { error, restarts: this.restarts + this.missingRestarts });
+    this.emit('restart', { error, restarts: this.restarts.count });
     return true;
   }
 
@@ -201,7 +189,7 @@ export class Replication extends Emitter<ReplicationEvents> {
       call: (fn) => this.call(fn),
       signal: this.signal,
       // A restart's session is a new one in the logs: the old one's entries name the old databases.
-      session: { sessionId: this.sessionId, startTime: this.restarts === 0 ? this.startTime : new Date().toISOString() },
+      session: { sessionId: this.sessionId, startTime: this.restarts.afterRefusal ? new Date().toISOString() : this.startTime },
       sourceReplaced: this.sourceReplaced,
       onId: (id) => {
         this.replicationId = id;
@@ -274,8 +262,7 @@ export class Replication extends Emitter<ReplicationEvents> {
   }
 
   private noteCheckpoint(): void {
-    this.restarts = 0;
-    this.missingRestarts = 0;
+    this.restarts.recorded();
     this.sourceReplaced = false;
     this.emit('checkpoint', this.progress);
   }
