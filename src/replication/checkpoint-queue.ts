@@ -1,5 +1,6 @@
 // When a replication checkpoints: the fully written prefix, one checkpoint at a time and in order,
-// no more often than the checkpoint interval unless forced, and one last bounded try at the end.
+// no more often than the checkpoint interval unless forced, and one last bounded try at the end;
+// and when a quiet feed's source is checked for being the one the checkpoints name.
 
 import { LOWEST_SEQ, type Checkpointer, type SessionStats } from './checkpoint.ts';
 import type { Call } from './batch.ts';
@@ -30,9 +31,11 @@ export class CheckpointQueue {
   seq: Seq = LOWEST_SEQ;
   private chain: Promise<void> = Promise.resolve();
   private lastAt = 0;
+  /** When the source was last checked for being replaced (checkQuietSource). */
+  private sourceCheckedAt = Date.now();
 
   constructor(
-    private readonly options: Pick<ResolvedOptions, 'checkpoints' | 'checkpointInterval'>,
+    private readonly options: Pick<ResolvedOptions, 'checkpoints' | 'checkpointInterval' | 'longpollTimeoutMs'>,
     private readonly stats: SessionStats,
     private readonly host: CheckpointHost,
   ) {}
@@ -76,6 +79,19 @@ export class CheckpointQueue {
     } finally {
       limit.clear();
     }
+  }
+
+  /**
+   * A quiet feed may be one on a database replaced under the same name (Checkpointer.checkSource).
+   * A long poll that comes back empty where it began has waited its timeout, or its database went
+   * away: the source is checked each time. Short polls come back every poll interval: checked once
+   * per long-poll timeout, which is already how long a replaced source may go unnoticed with a long poll.
+   */
+  async checkQuietSource(longpoll: boolean | undefined): Promise<void> {
+    const now = Date.now();
+    if (!longpoll && now - this.sourceCheckedAt < this.options.longpollTimeoutMs) return;
+    this.sourceCheckedAt = now;
+    await this.host.call(() => this.checkpointer!.checkSource(this.host.signal()));
   }
 
   private note(seq: Seq): void {

@@ -50,8 +50,6 @@ export class Replication extends Emitter<ReplicationEvents> {
   private cancelled = false;
   private fatal: unknown;
   private readonly restarts: Restarts;
-  /** When the source was last checked for being replaced (sourceCheckDue). */
-  private sourceCheckedAt = Date.now();
   private sourceReplaced = false;
   private readonly feed: ChangesReader;
 
@@ -211,6 +209,7 @@ export class Replication extends Emitter<ReplicationEvents> {
     while (!this.signal.aborted) {
       if (this.caughtUp && !longpoll) await sleep(options.pollIntervalMs, this.signal);
       const changes = await this.feed.page(since, this.caughtUp && longpoll, this.carryDocs, this.signal);
+      // An answer past the source's size limit: the page is asked again, smaller.
       if (changes === undefined) continue;
       if (this.signal.aborted) return;
       const moved = !sameSeq(changes.lastSeq, since);
@@ -225,8 +224,7 @@ export class Replication extends Emitter<ReplicationEvents> {
       } else {
         // A filtered feed moves on without rows; checkpointing that seq spares the rescan.
         this.batches.skip(changes.lastSeq);
-        // A quiet feed may be one on a database replaced under the same name (Checkpointer.checkSource).
-        if (this.caughtUp && !moved && this.sourceCheckDue(longpoll)) await this.call(() => this.checkpoints.checkpointer!.checkSource(this.signal));
+        if (this.caughtUp && !moved) await this.checkpoints.checkQuietSource(longpoll);
       }
       if (changes.results.length < this.feed.limit) {
         if (!options.continuous) return;
@@ -239,18 +237,6 @@ export class Replication extends Emitter<ReplicationEvents> {
         }
       }
     }
-  }
-
-  /**
-   * A long poll that comes back empty where it began has waited its timeout, or its database went
-   * away: the source is checked each time. Short polls come back every poll interval: checked once
-   * per long-poll timeout, which is already how long a replaced source may go unnoticed with a long poll.
-   */
-  private sourceCheckDue(longpoll: boolean | undefined): boolean {
-    const now = Date.now();
-    if (!longpoll && now - this.sourceCheckedAt < this.options.longpollTimeoutMs) return false;
-    this.sourceCheckedAt = now;
-    return true;
   }
 
   /** A batch written: whether to carry documents is judged again, and listeners told. */
