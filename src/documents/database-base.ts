@@ -2,8 +2,7 @@
 // commit watchers, snapshots and closing (maintenance and settings: database-maintenance.ts).
 
 import { RefugeError } from '../errors/index.ts';
-import { decodeState, initialState, type DbCore, type DbState } from './core.ts';
-import { META_KEY } from './keys.ts';
+import type { DbCore, DbState } from './core.ts';
 import { runWriteChecks, type DesignHooks, type WritePreparation } from './hooks.ts';
 import { inlineSince } from './attachment-edits.ts';
 import type { BlobStore } from '../blobs/core.ts';
@@ -14,6 +13,7 @@ import type { BulkDocsOptions, Doc, Durability, JsonObject, WriteFailure } from 
 import type { WriteBatch } from './write-batch.ts';
 import { Writer } from './writer.ts';
 import { overlayReader } from './overlay-reader.ts';
+import { listingSnapshot, stateIn } from './snapshot-state.ts';
 import { PostingMerger } from './posting-merge.ts';
 
 export interface OpenDatabaseOptions {
@@ -187,47 +187,14 @@ export abstract class DatabaseBase {
     for (const doc of docs) if (doc?._attachments) await inlineSince(doc, this.options.blobs);
   }
 
-  /**
-   * The counters as `reader` holds them (call it as the reader is made). The writer moves the live
-   * ones (`core.state`) when it computes a write, before the write reaches storage, and a read that
-   * settled may still see a later write computed since: a `lastSeq` or `totalRows` from the live
-   * counters would count rows the reader lacks (a poller from that `lastSeq` would never see them).
-   */
-  protected async stateIn(reader: KvReader): Promise<DbState> {
-    // Nothing computed but unwritten (checked as the reader is made, before any await): storage
-    // holds the live counters, and reading them back would cost a read per small `changes`.
-    if (!this.writer.hasPending) return this.core.state;
-    const stored = await reader.get(META_KEY);
-    const live = this.core.state;
-    return stored === undefined ? initialState(live.revsLimit, live.autoIndex) : decodeState(stored, live);
+  /** The counters as `reader` holds them, not the live ones (snapshot-state.ts); call it as the reader is made. */
+  protected stateIn(reader: KvReader): Promise<DbState> {
+    return stateIn(this.core, this.writer, reader);
   }
 
-  /**
-   * A snapshot for a listing read over many turns, its counters, and `count(snap)`: a count from the
-   * in-memory block counts (seq-counts.ts, id-counts.ts), which sum their blocks as they are called,
-   * with the snapshot just taken. Those counts move as a write is computed, before it is stored:
-   * they are the snapshot's when no write lies between the two, which the snapshot's counters tell
-   * (its sequences are the live ones). Otherwise both are taken again, three times at most; a database
-   * written without pause may leave the last count off by the writes computed meanwhile, as any
-   * count of a database being written is.
-   */
-  protected async listingSnapshot<C>(count?: (snap: KvSnapshot) => Promise<C>): Promise<{ snap: KvSnapshot; state: DbState; counted: C | undefined }> {
-    for (let attempt = 1; ; attempt++) {
-      await this.settle();
-      const snap = this.core.store.snapshot();
-      const live = this.core.state;
-      const counting = count?.(snap);
-      counting?.catch(() => undefined);
-      try {
-        const state = { ...(await this.stateIn(snap)) };
-        if (!counting || attempt === 3 || (state.seq === live.seq && state.purgeSeq === live.purgeSeq)) return { snap, state, counted: await counting };
-        await counting?.catch(() => undefined);
-      } catch (err) {
-        await snap.close().catch(() => undefined);
-        throw err;
-      }
-      await snap.close();
-    }
+  /** A snapshot for a listing, its counters, and `count(snap)` agreeing with it (snapshot-state.ts). */
+  protected listingSnapshot<C>(count?: (snap: KvSnapshot) => Promise<C>): Promise<{ snap: KvSnapshot; state: DbState; counted: C | undefined }> {
+    return listingSnapshot(this.core, this.writer, () => this.settle(), count);
   }
 
   /** Runs `fn` against a consistent snapshot, released afterwards. */
