@@ -1,7 +1,8 @@
 // A slow, bufferbloated link for tests: a TCP proxy on loopback that takes whatever is sent at once
 // and passes it on at a fixed rate each way, as an uplink with a deep queue does.
 
-import { connect, createServer, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
+import { tcpProxy } from './tcp-proxy.ts';
 
 export interface SlowLink {
   port: number;
@@ -49,7 +50,6 @@ function pipe(from: Socket, to: Socket, rate: number, onData: () => void): Pipe 
 
 /** A proxy to 127.0.0.1:`port` passing `rate` bytes/s each way (one connection at a time is enough here). */
 export async function slowLink(port: number, rate: number): Promise<SlowLink> {
-  const sockets = new Set<Socket>();
   const pipes = new Set<Pipe>();
   let down: Pipe | undefined;
   const watchers: Array<{ bytes: number; fn: () => void }> = [];
@@ -61,24 +61,15 @@ export async function slowLink(port: number, rate: number): Promise<SlowLink> {
       }
     }
   };
-  const server = createServer((client) => {
-    const upstream = connect(port, '127.0.0.1');
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('error', () => undefined);
-      s.on('close', () => {
-        client.destroy();
-        upstream.destroy();
-        sockets.delete(s);
-      });
-    }
+  const proxy = await tcpProxy(port, (client, upstream) => {
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
     down = pipe(upstream, client, rate, check);
     const up = pipe(client, upstream, rate, () => undefined);
     pipes.add(down).add(up);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
-    port: (server.address() as { port: number }).port,
+    port: proxy.port,
     backlog: () => down?.queued ?? 0,
     delivered: () => down?.delivered ?? 0,
     onBacklog: (bytes, fn) => {
@@ -87,8 +78,7 @@ export async function slowLink(port: number, rate: number): Promise<SlowLink> {
     },
     close: async () => {
       for (const p of pipes) p.stop();
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await proxy.close();
     },
   };
 }

@@ -4,12 +4,12 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Socket, createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import type { Socket } from 'node:net';
 import { startServer } from '../../src/http/index.ts';
 import { openNode } from '../../src/node/index.ts';
 import { HttpPeer, LocalPeer, Replication } from '../../src/replication/index.ts';
 import { nextEvent } from './helpers/events.ts';
+import { tcpProxy } from '../helpers/tcp-proxy.ts';
 
 /** A TCP proxy that can go silent: once frozen, nothing passes either way and nothing is closed. */
 async function freezableProxy(port: number) {
@@ -20,15 +20,7 @@ async function freezableProxy(port: number) {
   let current: Socket | undefined;
   const watchers = new Set<() => void>();
   const notify = () => watchers.forEach((w) => w());
-  const sockets = new Set<Socket>();
-  const server = createServer((client) => {
-    const upstream = new Socket();
-    upstream.connect(port, '127.0.0.1');
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('error', () => undefined);
-      s.on('close', () => sockets.delete(s));
-    }
+  const proxy = await tcpProxy(port, (client, upstream) => {
     // A client that hangs up (a long-poll it gave up on) closes its side through the proxy too.
     client.on('close', () => upstream.destroy());
     client.on('data', (chunk: Buffer) => {
@@ -49,9 +41,8 @@ async function freezableProxy(port: number) {
       notify();
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
-    port: (server.address() as AddressInfo).port,
+    port: proxy.port,
     freeze: () => void (frozen = true),
     /** Resolves once `test` holds of (long-polls seen, heartbeats in the latest one). */
     when: (check: (longpolls: number, beats: number) => boolean) =>
@@ -64,11 +55,7 @@ async function freezableProxy(port: number) {
         watchers.add(w);
         w();
       }),
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
+    close: proxy.close,
   };
 }
 

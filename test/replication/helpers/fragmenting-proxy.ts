@@ -1,11 +1,11 @@
 // A TCP proxy on loopback that hands on every write, both ways, in pieces of 1 to 3 bytes, each
 // once the previous one left: what a poor link does to an HTTP exchange's framing and bodies.
 
-import { createServer, Socket } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import type { Socket } from 'node:net';
+import { tcpProxy, type TcpProxy } from '../../helpers/tcp-proxy.ts';
 
 /** `seed` makes the cuts repeatable (a failure can be replayed). */
-export async function fragmentingProxy(port: number, seed = 1): Promise<{ port: number; close: () => Promise<void> }> {
+export async function fragmentingProxy(port: number, seed = 1): Promise<TcpProxy> {
   let state = seed >>> 0 || 1;
   const pieceLength = () => {
     // xorshift32: enough to vary the cuts, and the same ones on every run.
@@ -14,7 +14,6 @@ export async function fragmentingProxy(port: number, seed = 1): Promise<{ port: 
     state ^= state << 5;
     return 1 + ((state >>> 0) % 3);
   };
-  const sockets = new Set<Socket>();
   const pipe = (from: Socket, to: Socket) => {
     const queue: Buffer[] = [];
     let busy = false;
@@ -45,27 +44,11 @@ export async function fragmentingProxy(port: number, seed = 1): Promise<{ port: 
       if (!busy) to.end();
     });
   };
-  const server = createServer((client) => {
-    const upstream = new Socket();
-    upstream.connect(port, '127.0.0.1');
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.setNoDelay(true);
-      s.on('error', () => undefined);
-      s.on('close', () => sockets.delete(s));
-    }
+  return tcpProxy(port, (client, upstream) => {
+    for (const s of [client, upstream]) s.setNoDelay(true);
     client.on('close', () => upstream.destroy());
     upstream.on('close', () => client.destroy());
     pipe(client, upstream);
     pipe(upstream, client);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as AddressInfo).port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
 }

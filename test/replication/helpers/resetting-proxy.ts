@@ -1,8 +1,7 @@
 // A TCP proxy on loopback that logs each request it carries and, once told, resets (TCP RST) the
 // connection carrying a matching request after N bytes of its answer: a link dying mid-answer.
 
-import { createServer, Socket } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import { tcpProxy } from '../../helpers/tcp-proxy.ts';
 
 export interface ProxiedRequest {
   method: string;
@@ -75,17 +74,9 @@ class RequestReader {
 
 export async function resettingProxy(port: number): Promise<ResettingProxy> {
   const requests: ProxiedRequest[] = [];
-  const sockets = new Set<Socket>();
   let armed: { rule: CutRule; done: (r: ProxiedRequest) => void } | undefined;
 
-  const server = createServer((client) => {
-    const upstream = new Socket();
-    upstream.connect(port, '127.0.0.1');
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('error', () => undefined);
-      s.on('close', () => sockets.delete(s));
-    }
+  const proxy = await tcpProxy(port, (client, upstream) => {
     // The request whose answer is flowing: a client sends the next one after the answer (no pipelining).
     let current: ProxiedRequest | undefined;
     let target: { rule: CutRule; done: (r: ProxiedRequest) => void; sent: number } | undefined;
@@ -151,18 +142,13 @@ export async function resettingProxy(port: number): Promise<ResettingProxy> {
     client.on('close', () => upstream.destroy());
     upstream.on('close', () => client.destroy());
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
-    port: (server.address() as AddressInfo).port,
+    port: proxy.port,
     requests,
     cut: (rule) =>
       new Promise((done) => {
         armed = { rule, done: (r) => (rule.then ? (armed = { rule: rule.then, done: () => undefined }) : undefined, done(r)) };
       }),
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
+    close: proxy.close,
   };
 }
