@@ -79,6 +79,21 @@ function feedHeaders(reply: FastifyReply, contentType: string, cacheControl: str
   return { ...headers, 'Content-Type': contentType, 'Cache-Control': cacheControl, 'Transfer-Encoding': 'chunked' };
 }
 
+/**
+ * A feed's own stop (its idle timer pulls it too), pulled when the request's lifetime ends: the
+ * client leaving or the server stopping. `release` unhooks it from that lifetime as the feed ends;
+ * `done` then tells the server the feed is over.
+ */
+function feedStop(ctx: ServerContext, req: FastifyRequest): { signal: AbortSignal; stop: () => void; release: () => void; done: () => void } {
+  const lifetime = lifetimeSignal(ctx, req);
+  const ac = new AbortController();
+  const stop = () => ac.abort();
+  // Aborted already when the client left before the feed began: it ends at once.
+  if (lifetime.signal.aborted) stop();
+  else lifetime.signal.addEventListener('abort', stop, { once: true });
+  return { signal: ac.signal, stop, release: () => lifetime.signal.removeEventListener('abort', stop), done: lifetime.done };
+}
+
 /** CouchDB's `changes_timeout`: the longest a feed without heartbeats waits for a change. */
 const MAX_FEED_TIMEOUT_MS = 60_000;
 
@@ -92,12 +107,7 @@ function feedTimeout(o: { heartbeat?: number; timeout?: number }): number | unde
 }
 
 export async function streamFeed<Row>(ctx: ServerContext, req: FastifyRequest, reply: FastifyReply, o: StreamFeedOptions<Row>): Promise<void> {
-  const { signal, done } = lifetimeSignal(ctx, req);
-  const ac = new AbortController();
-  const stop = () => ac.abort();
-  // Aborted already when the client left before the feed began: it ends at once.
-  if (signal.aborted) stop();
-  else signal.addEventListener('abort', stop, { once: true });
+  const { signal, stop, release, done } = feedStop(ctx, req);
   reply.hijack();
   reply.raw.writeHead(200, feedHeaders(reply, o.sse ? 'text/event-stream' : 'application/json', 'no-cache'));
   // Send the headers now: a feed with nothing to say yet must still open at once for the client.
@@ -119,7 +129,7 @@ export async function streamFeed<Row>(ctx: ServerContext, req: FastifyRequest, r
   try {
     armIdle();
     if (limit > 0) {
-      for await (const batch of o.batches(ac.signal, Math.min(limit, 500))) {
+      for await (const batch of o.batches(signal, Math.min(limit, 500))) {
         armIdle();
         if (o.allowed && !(await o.allowed())) {
           revoked = true;
@@ -144,7 +154,7 @@ export async function streamFeed<Row>(ctx: ServerContext, req: FastifyRequest, r
   } finally {
     clearTimeout(idle);
     clearInterval(beat);
-    signal.removeEventListener('abort', stop);
+    release();
     // Done once the last bytes are out: a shutting-down server cuts the sockets after that.
     await ended(reply);
     done();
@@ -184,12 +194,7 @@ export function beatUnlessFull(reply: FastifyReply, beat: string): void {
  * The client leaving or the server stopping ends the wait.
  */
 export async function streamLongpoll<Row>(ctx: ServerContext, req: FastifyRequest, reply: FastifyReply, o: LongpollOptions<Row>): Promise<void> {
-  const { signal, done } = lifetimeSignal(ctx, req);
-  const ac = new AbortController();
-  const stop = () => ac.abort();
-  // Aborted already when the client left before the feed began: it ends at once.
-  if (signal.aborted) stop();
-  else signal.addEventListener('abort', stop, { once: true });
+  const { signal, stop, release, done } = feedStop(ctx, req);
   const limit = feedTimeout(o);
   const timer = limit === undefined ? undefined : setTimeout(stop, limit);
   reply.hijack();
@@ -198,14 +203,14 @@ export async function streamLongpoll<Row>(ctx: ServerContext, req: FastifyReques
   const beat = o.heartbeat ? setInterval(() => beatUnlessFull(reply, '\n'), o.heartbeat) : undefined;
   let rows: Row[] = [];
   try {
-    const feed = o.live(ac.signal);
+    const feed = o.live(signal);
     const next = await feed.next();
     await feed.return();
     if (!next.done && (!o.allowed || (await o.allowed()))) rows = next.value;
   } finally {
     clearTimeout(timer);
     clearInterval(beat);
-    signal.removeEventListener('abort', stop);
+    release();
     if (!reply.raw.destroyed) {
       const lastSeq = rows.length > 0 ? o.seqOf(rows[rows.length - 1]!) : Math.max(o.since, o.readSeq?.() ?? 0);
       const last = await closing(lastSeq, o.pending);
