@@ -1,5 +1,5 @@
-// Shared argument handling for `refuge blobs|snapshot|id`: parsing with usage errors (exit 2), the
-// --url/--data target options, and running a command with RefugeError-aware exit codes.
+// Shared argument handling for `refuge blobs|snapshot|peers|id`: parsing with usage errors (exit 2),
+// subcommands and their help, the --url/--data target options, and RefugeError-aware exit codes.
 
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { isRefugeError } from '../errors/index.ts';
@@ -24,6 +24,21 @@ export function parse<O extends NonNullable<ParseArgsConfig['options']>>(args: s
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
+}
+
+/**
+ * A command's options and its subcommand with the arguments after it (`refuge blobs put FILE`), or
+ * the exit code once the command's help is printed: asked for (0), or no subcommand given (2).
+ */
+export function parseSubcommand<O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O, help: string) {
+  const { values, positionals } = parse(args, options);
+  const [sub, ...rest] = positionals;
+  const asked = (values as { help?: boolean }).help === true || sub === 'help';
+  if (asked || sub === undefined) {
+    process.stdout.write(help + '\n');
+    return { exit: asked ? 0 : 2 };
+  }
+  return { v: values, sub, rest };
 }
 
 /** A non-negative number option. */

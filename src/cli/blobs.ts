@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { parseBlobId, toBlobId, type BlobId } from '../blobs/index.ts';
 import { DEFAULT_GRACE_MS } from '../gc/index.ts';
-import { TARGET_HELP, TARGET_OPTIONS, UsageError, num, parse, runCommand } from './blobs-args.ts';
+import { TARGET_HELP, TARGET_OPTIONS, UsageError, num, parse, parseSubcommand, runCommand } from './blobs-args.ts';
 import { openTarget, type Target } from './blobs-target.ts';
 import { formatBytes } from './progress.ts';
 
@@ -73,12 +73,9 @@ export function runId(args: string[]): Promise<number> {
 
 export function runBlobs(args: string[]): Promise<number> {
   return runCommand(BLOBS_HELP, async () => {
-    const { values: v, positionals } = parse(args, OPTIONS);
-    const [sub, ...rest] = positionals;
-    if (v.help || sub === undefined || sub === 'help') {
-      out(BLOBS_HELP + '\n');
-      return v.help || sub === 'help' ? 0 : 2;
-    }
+    const command = parseSubcommand(args, OPTIONS, BLOBS_HELP);
+    if (command.exit !== undefined) return command.exit;
+    const { v, sub, rest } = command;
     const json = v.json === true;
     switch (sub) {
       case 'put': {

@@ -7,7 +7,7 @@ import { readNodeKey } from '../refs/index.ts';
 import { parseInvite } from '../mesh/invite.ts';
 import { addPeer, findPeer, parseSubject, removePeer, setGrant, setGroup, type Access, type Subject, type TrustState } from '../mesh/trust.ts';
 import { FileTrustStore } from '../mesh/trust-file.ts';
-import { UsageError, num, parse, runCommand } from './blobs-args.ts';
+import { UsageError, num, parseSubcommand, runCommand } from './blobs-args.ts';
 import { NodeClient } from './node-client.ts';
 
 export const PEERS_HELP = `refuge peers COMMAND [--data DIR] [--json] — who this node trusts, and what they may do
@@ -92,12 +92,9 @@ function printGrants(state: TrustState, db: string | undefined, json: boolean): 
 
 export function runPeers(args: string[]): Promise<number> {
   return runCommand(PEERS_HELP, async () => {
-    const { values: v, positionals } = parse(args, OPTIONS);
-    const [sub, ...rest] = positionals;
-    if (v.help || sub === undefined || sub === 'help') {
-      out(PEERS_HELP + '\n');
-      return v.help || sub === 'help' ? 0 : 2;
-    }
+    const command = parseSubcommand(args, OPTIONS, PEERS_HELP);
+    if (command.exit !== undefined) return command.exit;
+    const { v, sub, rest } = command;
     if (sub === 'status' || sub === 'watch') {
       // A running node's answer: its data directory says nothing of where it listens.
       if (v.data !== undefined) throw new UsageError(`refuge peers ${sub} asks a running node: give its address with --url, not --data`);

@@ -5,7 +5,7 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { isRefName } from '../refs/index.ts';
 import { createSnapshot, listSnapshots, previousSnapshot, restoreSnapshot } from '../files/index.ts';
-import { TARGET_HELP, TARGET_OPTIONS, UsageError, parse, runCommand } from './blobs-args.ts';
+import { TARGET_HELP, TARGET_OPTIONS, UsageError, parseSubcommand, runCommand } from './blobs-args.ts';
 import { openTarget } from './blobs-target.ts';
 import { formatBytes, progressReporter } from './progress.ts';
 
@@ -27,12 +27,9 @@ const out = (s: string) => process.stdout.write(s);
 
 export function runSnapshot(args: string[]): Promise<number> {
   return runCommand(SNAPSHOT_HELP, async () => {
-    const { values: v, positionals } = parse(args, OPTIONS);
-    const [sub, ...rest] = positionals;
-    if (v.help || sub === undefined || sub === 'help') {
-      out(SNAPSHOT_HELP + '\n');
-      return v.help || sub === 'help' ? 0 : 2;
-    }
+    const command = parseSubcommand(args, OPTIONS, SNAPSHOT_HELP);
+    if (command.exit !== undefined) return command.exit;
+    const { v, sub, rest } = command;
     const json = v.json === true;
     const quiet = v.quiet === true || json;
     switch (sub) {
