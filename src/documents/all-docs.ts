@@ -48,6 +48,16 @@ export function idRange(o: AllDocsOptions, prefix = DOC): KvRange {
   return range;
 }
 
+/**
+ * The keys a listing by `keys` answers, a row each, found or not: skip and limit take a slice of
+ * the keys, which CouchDB first reverses when descending.
+ */
+export function keysAnswered(keys: readonly string[], o: AllDocsOptions): readonly string[] {
+  const skip = o.skip ?? 0;
+  const ordered = o.descending ? [...keys].reverse() : keys;
+  return ordered.slice(skip, skip + (o.limit ?? Infinity));
+}
+
 /** The winning document of a live record; the tree is decoded only when conflicts are asked for. */
 function docOf(id: string, rev: string, raw: string, o: AllDocsOptions): Doc {
   if (!o.conflicts) return decodeWinnerDoc(id, rev, raw) as Doc;
@@ -77,10 +87,7 @@ export async function* allDocsChunks(reader: KvReader, o: AllDocsOptions, progre
   const skip = o.skip ?? 0;
   const limit = o.limit ?? Infinity;
   if (o.keys !== undefined) {
-    // One row per key asked, found or not: skip and limit take a slice of the keys. CouchDB
-    // answers `keys` with descending in reverse key order, then skips and limits.
-    const ordered = o.descending ? [...o.keys].reverse() : o.keys;
-    const wanted = ordered.slice(skip, skip + limit);
+    const wanted = keysAnswered(o.keys, o);
     progress.skipped = skip;
     for (let i = 0; i < wanted.length; i += CHUNK) {
       const keys = wanted.slice(i, i + CHUNK);

@@ -3,7 +3,7 @@
 
 import { RefugeError, notFound } from '../errors/index.ts';
 import type { KvReader } from '../storage/index.ts';
-import { checkAllDocsOptions, idRange } from './all-docs.ts';
+import { checkAllDocsOptions, idRange, keysAnswered } from './all-docs.ts';
 import { LOCAL, localKey } from './keys.ts';
 import type { AllDocsOptions, AllDocsRow, Doc, JsonObject, WriteResult } from './types.ts';
 import { checkJsonValue, checkSpecialMember } from './validate.ts';
@@ -98,8 +98,7 @@ export async function* localDocsChunks(reader: KvReader, o: AllDocsOptions): Asy
   const skip = o.skip ?? 0;
   const limit = o.limit ?? Infinity;
   if (o.keys !== undefined) {
-    const ordered = o.descending ? [...o.keys].reverse() : o.keys;
-    const wanted = ordered.slice(skip, skip + limit);
+    const wanted = keysAnswered(o.keys, o);
     for (let i = 0; i < wanted.length; i += CHUNK) {
       const keys = wanted.slice(i, i + CHUNK);
       const values = await reader.getMany(keys.map(localKey));
