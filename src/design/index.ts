@@ -14,7 +14,7 @@ import { runUpdate, type UpdateCall, type UpdateOutcome } from './update-functio
 
 export { DesignDocs, type BuiltinValidator } from './design-docs.ts';
 export { designFunctionSources } from './design-shape.ts';
-export type { MangoFindRequest } from './mango-find.ts';
+export { wanted as parseUseIndex, type MangoFindRequest } from './mango-find.ts';
 export { SandboxCache, type CompiledFn } from './sandboxes.ts';
 export type { UpdateCall, UpdateOutcome, UpdateResponse } from './update-functions.ts';
 

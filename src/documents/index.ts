@@ -8,7 +8,7 @@ export type { FindRequest, FindResult } from './find.ts';
 export type { PathQuery, PathQueryRow } from './path-query.ts';
 export type { PurgeResult } from './purge.ts';
 export type { CompactionTask } from './compaction.ts';
-export { parseFindOptions } from './find.ts';
+export { nonNegative, parseFindOptions } from './find.ts';
 export { findWarnings } from './find-warnings.ts';
 export { compareIndexPlaces, encodeBookmark, placeAnchor, sortAnchor, sortPast, type Bookmark, type IndexPlace } from './find-bookmark.ts';
 export { explainMrargs, explainOpts, explainSelector, readsStale, type ExplainRequest } from './explain.ts';

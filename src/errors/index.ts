@@ -25,7 +25,6 @@ export type ErrorCode =
   | 'not_supported'
   | 'bad_arg'
   | 'invalid_sort_json'
-  | 'invalid_sort_dir'
   | 'invalid_sort_field'
   | 'unsupported_mixed_sort'
   | 'invalid_fields'
@@ -116,7 +115,6 @@ const STATUS: Record<ErrorCode, number> = {
   not_supported: 400,
   bad_arg: 400,
   invalid_sort_json: 400,
-  invalid_sort_dir: 400,
   invalid_sort_field: 400,
   unsupported_mixed_sort: 400,
   invalid_fields: 400,

@@ -4,55 +4,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { RefugeError, isRefugeError } from '../errors/index.ts';
 import { indexDdocId, listIndexes, prepareIndex, removeAllIndexes, removeIndex } from '../views/index.ts';
-import type { MangoFindRequest } from '../design/index.ts';
 import { dbOf, type ServerContext } from './context.ts';
 import { objectBody, type Query } from './params.ts';
+import { findRequest } from './find-request.ts';
 import { findWire } from './wire.ts';
-
-/** The keys a `_find` body may have (CouchDB's mango_opts); any other is refused, as CouchDB does. */
-const FIND_KEYS = new Set(['selector', 'use_index', 'allow_fallback', 'bookmark', 'limit', 'skip', 'sort', 'fields', 'partition', 'r', 'conflicts', 'stale', 'update', 'stable', 'execution_stats']);
-
-/** CouchDB's checks of the options only the wire has (mango_opts): the keys, `r`, `stale` and the flags. */
-function checkWireOptions(body: Record<string, unknown>): void {
-  for (const key of Object.keys(body)) {
-    if (!FIND_KEYS.has(key)) throw new RefugeError('invalid_key', `Invalid key ${key} for this request.`);
-  }
-  // Partitioned databases do not exist here: a partition names none of them.
-  if (body.partition !== undefined && body.partition !== '') throw new RefugeError('bad_request', 'This database is not partitioned.');
-  const stale = body.stale;
-  if (stale !== undefined && stale !== 'ok' && stale !== 'false' && stale !== false) {
-    throw new RefugeError('invalid_ok_or_false_value', `Invalid value for stale: ${JSON.stringify(stale)}`);
-  }
-  const r = body.r;
-  if (r !== undefined && !(Number.isSafeInteger(r) && (r as number) > 0)) {
-    throw new RefugeError('invalid_pos_integer', `${JSON.stringify(r)} is not an integer greater than zero`);
-  }
-  for (const flag of ['execution_stats', 'stable', 'update', 'allow_fallback']) {
-    const v = body[flag];
-    if (v !== undefined && typeof v !== 'boolean') throw new RefugeError('invalid_boolean', `Invalid boolean value: ${JSON.stringify(v)}`);
-  }
-}
-
-function findRequest(body: Record<string, unknown>): MangoFindRequest {
-  checkWireOptions(body);
-  return {
-    selector: body.selector,
-    fields: body.fields,
-    sort: body.sort,
-    limit: body.limit as number | undefined,
-    skip: body.skip as number | undefined,
-    bookmark: body.bookmark as string | undefined,
-    conflicts: body.conflicts as boolean | undefined,
-    executionStats: body.execution_stats === true,
-    allowFallback: body.allow_fallback as boolean | undefined,
-    useIndex: body.use_index,
-    update: body.update as boolean | undefined,
-    // Nothing to wait for or agree on with one node, but `_explain` echoes them as CouchDB does.
-    r: body.r as number | undefined,
-    stale: body.stale === 'ok' ? 'ok' : body.stale === undefined ? undefined : false,
-    stable: body.stable as boolean | undefined,
-  };
-}
 
 export function findRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const design = async (req: { params: unknown }) => {

@@ -22,6 +22,11 @@ export function parseSort(sort: unknown): SortField[] {
   return out;
 }
 
+/**
+ * A direction other than asc or desc is an invalid_sort_field naming the whole spec, as CouchDB
+ * answers it: mango_sort:sort_field's invalid_sort_dir clause matches a 2-tuple `{Name, Dir}`, which
+ * no decoded JSON object (`{[{Name, Dir}]}`) ever is, so its catch-all clause is the one that runs.
+ */
 function sortField(spec: unknown): SortField {
   if (typeof spec === 'string' && spec !== '') return checked({ field: spec, dir: 'asc' });
   if (isPlainObject(spec)) {
@@ -29,7 +34,6 @@ function sortField(spec: unknown): SortField {
     if (keys.length === 1 && keys[0] !== '') {
       const dir = spec[keys[0]!];
       if (dir === 'asc' || dir === 'desc') return checked({ field: keys[0]!, dir });
-      throw new RefugeError('invalid_sort_dir', `Invalid sort direction: ${show(dir)}`);
     }
   }
   throw new RefugeError('invalid_sort_field', `Invalid sort field: ${show(spec)}`);

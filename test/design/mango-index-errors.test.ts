@@ -30,7 +30,7 @@ describe('_index errors, as CouchDB names them', () => {
       [{ index: {} }, 'missing_required_key', 'Missing required key: fields'],
       [{ index: { fields: 'n' } }, 'invalid_sort_json', 'Sort must be an array of sort specs, not: "n"'],
       [{ index: { fields: [5] } }, 'invalid_sort_field', 'Invalid sort field: 5'],
-      [{ index: { fields: [{ n: 'up' }] } }, 'invalid_sort_dir', 'Invalid sort direction: "up"'],
+      [{ index: { fields: [{ n: 'up' }] } }, 'invalid_sort_field', 'Invalid sort field: {"n":"up"}'],
       // `selector` names a text index's filter; a json index's is partial_filter_selector.
       [{ index: { fields: ['n'], selector: { n: 1 } } }, 'invalid_key', 'Invalid key selector for this request.'],
       [{ index: fields, ddoc: 'js' }, 'invalid_ddoc_lang', 'Existing design doc has an invalid language: false'],

@@ -145,7 +145,7 @@ describe('views and json indexes through PouchDB', () => {
     // A json index checks the request as the path index does: nothing half-valid runs.
     const bads: Array<[object, string]> = [
       [{ limit: -1 }, 'invalid_non_neg_integer'], [{ limit: '2' }, 'invalid_non_neg_integer'], [{ skip: -3 }, 'invalid_non_neg_integer'],
-      [{ sort: [{ n: 'up' }] }, 'invalid_sort_dir'], [{ sort: null }, 'invalid_sort_json'], [{ fields: null }, 'invalid_fields'],
+      [{ sort: [{ n: 'up' }] }, 'invalid_sort_field'], [{ sort: null }, 'invalid_sort_json'], [{ fields: null }, 'invalid_fields'],
       [{ bookmark: 'garbage!' }, 'invalid_bookmark'], [{ r: 'no limit!' }, 'invalid_pos_integer'], [{ r: 0 }, 'invalid_pos_integer'],
       [{ conflicts: 'no limit!' }, 'invalid_boolean'], [{ conflicts: null }, 'invalid_boolean'], [{ execution_stats: 1 }, 'invalid_boolean'],
     ];

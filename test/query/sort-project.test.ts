@@ -21,7 +21,7 @@ describe('parseSort: CouchDB mango_sort', () => {
     rejects(() => parseSort(null), 'Sort must be an array of sort specs, not: null', 'invalid_sort_json');
     rejects(() => parseSort(['']), 'Invalid sort field: ""', 'invalid_sort_field');
     rejects(() => parseSort([1]), 'Invalid sort field: 1', 'invalid_sort_field');
-    rejects(() => parseSort([{ a: 'up' }]), 'Invalid sort direction: "up"', 'invalid_sort_dir');
+    rejects(() => parseSort([{ a: 'up' }]), 'Invalid sort field: {"a":"up"}', 'invalid_sort_field');
     rejects(() => parseSort([{ a: 'asc', b: 'asc' }]), 'Invalid sort field: {"a":"asc","b":"asc"}', 'invalid_sort_field');
     rejects(() => parseSort(['a', { b: 'desc' }]), 'Sorts currently only support a single direction for all fields.', 'unsupported_mixed_sort');
   });
