@@ -127,10 +127,35 @@ export function parseFind(req: FindRequest, pathIndex: PathIndexState, docCount 
           reason: pathIndex === 'off' ? 'full scan: the path index is off (autoIndex: false)' : 'full scan: the path index is being rebuilt',
         };
   if (plan.scan === null && req.allowFallback === false) {
+    // Without the path index a sort only _all_docs cannot give finds no index at all: CouchDB's
+    // own no_usable_index for it comes first (mango_idx:get_usable_indexes, before any fallback).
+    if (pathIndex === 'off' && !allDocsSorts(selector, sort)) throw new RefugeError('no_usable_index', NO_SORT_INDEX);
     throw new RefugeError('no_usable_index', `No index can serve this query without reading every document (${plan.reason}), and allow_fallback is false.`);
   }
   return { selector, sort, fields, limit, skip, bookmark, plan };
 }
+
+const NO_SORT_INDEX = 'No index exists for this sort, try indexing by the sort fields.';
+
+/**
+ * Whether `_all_docs` alone may answer a query in its sort (CouchDB's mango_idx_special:is_usable):
+ * with no sort, or a sort on `_id` only when the selector bounds `_id` (mango_idx_view's
+ * indexable_fields: a comparison, `$beginsWith` or `$exists` on it, at the top or under `$and`).
+ * Otherwise CouchDB needs a json index on the sort fields and, finding none, answers
+ * no_usable_index. Refuge does not, by choice: the path index gives every field's order, and
+ * without it (autoIndex off) the matches are sorted in memory, as they are whenever the path index
+ * narrows on another field than the sort's. Only `allow_fallback: false`, which asks for an index
+ * or nothing, gets CouchDB's refusal.
+ */
+function allDocsSorts(selector: Selector, sort: readonly SortField[]): boolean {
+  if (sort.length === 0) return true;
+  if (sort.length > 1 || sort[0]!.field !== '_id') return false;
+  const bounds = (sel: Selector): boolean =>
+    sel.kind === 'and' ? sel.clauses.some(bounds) : sel.kind === 'field' && sel.field === '_id' && ID_BOUNDS.has(sel.cond.op);
+  return bounds(selector);
+}
+
+const ID_BOUNDS = new Set(['$eq', '$gt', '$gte', '$lt', '$lte', '$beginsWith', '$exists']);
 
 /** Every live document, in id order, when no index clause applies. */
 async function* scanAllDocs(reader: KvReader, stats: { keys: number }): AsyncGenerator<Array<[IndexPlace, string]>> {
