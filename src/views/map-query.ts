@@ -115,20 +115,34 @@ async function rowsBefore(ctx: ViewReadContext, plan: QueryPlan, first: { gte: s
   return plan.descending ? ctx.totalRows - (await blocks.rank(ctx.store, first.lt)) : await blocks.rank(ctx.store, first.gte);
 }
 
+/**
+ * A linked document (an emitted `{_id}`) is read plainly, whatever `conflicts` and `attachments`
+ * ask: CouchDB's coordinator reopens it with no options (fabric_view:possibly_embed_doc,
+ * fabric:open_doc/open_revs with []), so it has no `_conflicts` and attachment stubs only. The
+ * row's own document (a value without `_id`, or with `_rev` alone) is read with them.
+ */
 async function attachDocs(rows: ViewRow[], fetchDocs: FetchDocs, options: { conflicts: boolean; attachments: boolean }): Promise<void> {
-  const refs = rows.map((r): DocRef | null => {
+  const refs = rows.map((r): (DocRef & { linked: boolean }) | null => {
     const v = r.value as { _id?: unknown; _rev?: unknown } | null;
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) return { id: r.id };
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) return { id: r.id, linked: false };
     // {_id: null} links to nothing: CouchDB gives the row a null doc (fabric_view:possibly_embed_doc).
     if (v._id === null) return null;
     // {_id} names another document; {_rev} alone pins a revision of the row's own (CouchDB's doc_row).
-    const id = typeof v._id === 'string' ? v._id : r.id;
-    return typeof v._rev === 'string' ? { id, rev: v._rev } : { id };
+    const linked = typeof v._id === 'string';
+    const id = linked ? (v._id as string) : r.id;
+    return typeof v._rev === 'string' ? { id, rev: v._rev, linked } : { id, linked };
   });
-  const wanted = refs.filter((ref): ref is DocRef => ref !== null);
-  const docs = wanted.length > 0 ? await fetchDocs(wanted, options) : [];
-  let n = 0;
-  rows.forEach((r, i) => {
-    r.doc = refs[i] === null ? null : (docs[n++] ?? null);
-  });
+  rows.forEach((r) => (r.doc = null));
+  for (const linked of [false, true]) {
+    const at = refs.flatMap((ref, i) => (ref !== null && ref.linked === linked ? [i] : []));
+    if (at.length === 0) continue;
+    const docs = await fetchDocs(
+      at.map((i) => {
+        const { linked: _l, ...ref } = refs[i]!;
+        return ref;
+      }),
+      linked ? { conflicts: false } : options,
+    );
+    at.forEach((i, n) => (rows[i]!.doc = docs[n] ?? null));
+  }
 }
