@@ -10,7 +10,7 @@ import { sendChunked, sendRows, type RowsAnswer } from './json-rows.ts';
 import { blobSource, checkFollowed } from './followed-blobs.ts';
 import { accepts, bulkGetMultipart } from './multipart.ts';
 import { SANDBOXED_CONTENT } from './sandboxed-content.ts';
-import { bool, int, json, jsonKey, objectBody, type Query } from './params.ts';
+import { bool, int, json, objectBody, type Query } from './params.ts';
 import { allDocsWire, bulkDocsWire, revsDiffWire } from './wire.ts';
 import { parseViewParams } from '../views/index.ts';
 
@@ -90,6 +90,22 @@ function listingAnswer(listing: Listing<AllDocsRow>, head: () => string, tail: (
   };
 }
 
+/**
+ * `key`, `startkey` or `endkey` of an id listing. CouchDB takes any JSON there and compares it with
+ * ids as the id tree does, in Erlang term order (couch_mrview_util:ad_skey_opts/ad_ekey_opts, since
+ * apache/couchdb#4524), where a number, null, boolean, array or object sorts before every string.
+ * So a key that is no string stands for the place before every id: '' (no id is empty). `key=1`
+ * then lists nothing, `startkey=1` starts at the first id, `endkey=1` ends before it (descending,
+ * the other way round).
+ */
+function idKey(q: Query, ...names: string[]): string | undefined {
+  for (const name of names) {
+    const v = json(q, name);
+    if (v !== undefined) return typeof v === 'string' ? v : '';
+  }
+  return undefined;
+}
+
 export function allDocsOptions(query: Query, body?: Record<string, unknown>, bodyWins = false): AllDocsOptions {
   const q = withBody(query, body, bodyWins);
   // CouchDB reads these with its views' parser (couch_mrview_http:parse_params): a bad value is
@@ -97,9 +113,9 @@ export function allDocsOptions(query: Query, body?: Record<string, unknown>, bod
   parseViewParams(q);
   const keys = keysParam(body?.keys ?? json(q, 'keys'));
   return {
-    startkey: jsonKey(q, 'startkey', 'start_key'),
-    endkey: jsonKey(q, 'endkey', 'end_key'),
-    key: jsonKey(q, 'key'),
+    startkey: idKey(q, 'startkey', 'start_key'),
+    endkey: idKey(q, 'endkey', 'end_key'),
+    key: idKey(q, 'key'),
     keys,
     inclusiveEnd: bool(q, 'inclusive_end', true),
     descending: bool(q, 'descending'),

@@ -105,7 +105,7 @@ describe('CouchDB API shapes', () => {
     assert.equal((await request(`${db}/_all_docs?limit=1;skip=1`)).body.rows.length, 1);
     assert.equal((await request(`${db}/_all_docs?startkey=%22a%3Bb%22;limit=5`)).body.rows[0].id, 'b');
     assert.deepEqual(ids((await request(`${db}/_all_docs`, { method: 'POST', body: { startkey: 'b', endkey: '_design/', descending: true } })).body), ['b', 'a', '_design/y', '_design/x']);
-    for (const body of [{ limit: -1 }, { include_docs: 'yes' }, { startkey: 5 }, { descending: {} }, { keys: 'a' }]) {
+    for (const body of [{ limit: -1 }, { include_docs: 'yes' }, { descending: {} }, { keys: 'a' }]) {
       const bad = await request(`${db}/_all_docs`, { method: 'POST', body });
       assert.equal(bad.status, 400, JSON.stringify(body));
     }

@@ -94,7 +94,8 @@ export const BAD_DOCS: unknown[] = [
 
 const BAD_BOOLS = ['yes', '1', '', 'truth', 'null'];
 const BAD_INTS = ['-1', 'a', '1.5', '1e3', '', '0x10', '99999999999999999999'];
-const BAD_KEYS = ['abc', '1', '[1]', '{"a":1}', '"unterminated', 'null'];
+// Keys that are not JSON. JSON that is no string is taken, as CouchDB takes it (all-docs-foreign-keys.test.ts).
+const BAD_KEYS = ['abc', '"unterminated', '{"a":', 'nul'];
 
 export function badJsonCases(): Case[] {
   const out: Case[] = [];
