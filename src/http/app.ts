@@ -33,6 +33,7 @@ import { docRoutes } from './routes-docs.ts';
 import { formUploadRoutes } from './routes-form-upload.ts';
 import { designRoutes } from './routes-design.ts';
 import { findRoutes } from './routes-find.ts';
+import { partitionRoutes } from './routes-partition.ts';
 import { gcRoutes } from './routes-gc.ts';
 import { meshRoutes } from './routes-mesh.ts';
 import { nodeRoutes } from './routes-node.ts';
@@ -308,6 +309,7 @@ export function buildApp(ctx: ServerContext, options: AppOptions = {}): FastifyI
   // In a scope of its own, so its WebSocket route is declared after the plugin has loaded.
   void app.register(async (scope) => changesRoutes(scope, ctx));
   findRoutes(app, ctx);
+  partitionRoutes(app, ctx);
   designRoutes(app, ctx);
   replicateRoutes(app, ctx);
   schedulerRoutes(app, ctx);

@@ -12,7 +12,7 @@ import { accepts, bulkGetMultipart } from './multipart.ts';
 import { SANDBOXED_CONTENT } from './sandboxed-content.ts';
 import { bool, int, json, objectBody, type Query } from './params.ts';
 import { allDocsWire, bulkDocsWire, revsDiffWire } from './wire.ts';
-import { parseViewParams } from '../views/index.ts';
+import { checkPartition, parseViewParams } from '../views/index.ts';
 
 /** Parameters CouchDB reads as JSON in a query string (the rest are words and integers). */
 const JSON_PARAMS = new Set(['key', 'keys', 'startkey', 'start_key', 'endkey', 'end_key']);
@@ -110,7 +110,7 @@ export function allDocsOptions(query: Query, body?: Record<string, unknown>, bod
   const q = withBody(query, body, bodyWins);
   // CouchDB reads these with its views' parser (couch_mrview_http:parse_params): a bad value is
   // refused with that parser's error and reason before anything else is looked at.
-  parseViewParams(q);
+  checkPartition(parseViewParams(q).partition, '`partition` parameter is not supported on this db');
   const keys = keysParam(body?.keys ?? json(q, 'keys'));
   return {
     startkey: idKey(q, 'startkey', 'start_key'),

@@ -6,7 +6,7 @@ export { compareViewStrings, stringSortKey } from './string-collation.ts';
 export { builtinName, builtinReducer, SUM_ERROR, type BuiltinName, type Reducer, type ReduceRow } from './builtin-reduce.ts';
 export { HyperLogLog } from './hll.ts';
 export { parseDesignDoc, findView, type DesignDef, type ViewDef, type MangoMap } from './design-doc.ts';
-export { planQuery, type ViewQueryOptions, type QueryPlan } from './query-options.ts';
+export { checkPartition, planQuery, type ViewQueryOptions, type QueryPlan } from './query-options.ts';
 export { ViewGroup, type ViewGroupOptions, type ViewResult } from './view-group.ts';
 export type { MapResult, ViewRow, FetchDocs, DocRef } from './map-query.ts';
 export type { ReduceResult } from './reduce-query.ts';

@@ -31,6 +31,8 @@ export interface ViewQueryOptions {
   updateSeq?: boolean;
   /** How a lagging index is treated (CouchDB's `update`/`stale`): used by ViewIndexes. */
   update?: UpdateMode;
+  /** CouchDB's partition of a partitioned view: none exists here, so any is refused. */
+  partition?: string;
 }
 
 export interface KeyBound {
@@ -91,6 +93,7 @@ export function planQuery(options: ViewQueryOptions, hasReduce: boolean): QueryP
     if (reduce) throw parseError('`conflicts` is invalid for reduce views.');
     if (typeof o.conflicts !== 'boolean') throw parseError('Invalid value for `conflicts`.');
   }
+  checkPartition(o.partition, '`partition` parameter is not supported in this design doc');
   const plan: QueryPlan = {
     reduce,
     groupLevel,
@@ -112,6 +115,17 @@ export function planQuery(options: ViewQueryOptions, hasReduce: boolean): QueryP
   if (has(o, 'key') || has(o, 'endkey')) plan.end = { key: end, ...(o.endkeyDocid !== undefined ? { docid: o.endkeyDocid } : {}) };
   checkRange(plan);
   return plan;
+}
+
+/**
+ * No database is partitioned here, nor any design document. CouchDB's validate_args refuses an
+ * empty partition as invalid, then validate_args/2 (views) and validate_all_docs_args (_all_docs)
+ * refuse any other on a view or database that is not partitioned, each with its own reason.
+ */
+export function checkPartition(partition: unknown, notSupported: string): void {
+  if (partition === undefined) return;
+  if (typeof partition !== 'string' || partition === '') throw parseError('Invalid value for `partition`.');
+  throw parseError(notSupported);
 }
 
 // group=false with group_level>0 is refused; group=true means exact unless a level is given.

@@ -132,6 +132,9 @@ function setParam(o: ViewQueryOptions, name: string, value: unknown, decoded: bo
     case 'stable':
       if (!['true', 'false', true, false].includes(value as string | boolean)) throw parseError('Invalid value for `stable`.');
       break;
+    case 'partition':
+      o.partition = String(value);
+      break;
     case 'sorted':
     case 'att_encoding_info':
       bool(value);
