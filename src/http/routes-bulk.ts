@@ -55,16 +55,14 @@ const isForeign = (r: { key: unknown }) => typeof r.key === 'string' && r.key.st
 const restored = <R extends { key: unknown }>(r: R) => (isForeign(r) ? { key: JSON.parse((r.key as string).slice(1)) as unknown, error: 'not_found' } : r);
 
 /**
- * A listing as CouchDB's answer, `{"total_rows":N,"offset":M,"rows":[...]}` and `update_seq` when
- * asked, byte for byte as JSON.stringify writes allDocsWire's object. `total` stands for the
- * listing's total rows (_design_docs counts its own).
+ * A listing as CouchDB's answer, `{"total_rows":N,"offset":M,"rows":[...]}` with `update_seq` before
+ * `rows` when asked (couch_mrview_http:view_cb writes its meta first), byte for byte as
+ * JSON.stringify writes allDocsWire's object. `total` stands for the listing's total rows
+ * (_design_docs counts its own).
  */
 function allDocsAnswer(listing: AllDocsListing, total: number | undefined, updateSeq: boolean): RowsAnswer {
-  return listingAnswer(
-    listing,
-    () => `{"total_rows":${total ?? listing.totalRows},"offset":${listing.offset},"rows":[`,
-    () => (updateSeq ? `],"update_seq":${listing.updateSeq}}` : ']}'),
-  );
+  const seq = updateSeq ? `"update_seq":${listing.updateSeq},` : '';
+  return listingAnswer(listing, () => `{"total_rows":${total ?? listing.totalRows},"offset":${listing.offset},${seq}"rows":[`, () => ']}');
 }
 
 /**
@@ -72,7 +70,7 @@ function allDocsAnswer(listing: AllDocsListing, total: number | undefined, updat
  * `update_seq` (when asked) are null (couch_mrview's get_total_rows and get_update_seq).
  */
 function localDocsAnswer(listing: Listing<AllDocsRow>, updateSeq: boolean): RowsAnswer {
-  return listingAnswer(listing, () => '{"total_rows":null,"offset":null,"rows":[', () => (updateSeq ? '],"update_seq":null}' : ']}'));
+  return listingAnswer(listing, () => `{"total_rows":null,"offset":null,${updateSeq ? '"update_seq":null,' : ''}"rows":[`, () => ']}');
 }
 
 function listingAnswer(listing: Listing<AllDocsRow>, head: () => string, tail: () => string): RowsAnswer {
@@ -180,7 +178,8 @@ export function bulkRoutes(app: FastifyInstance, ctx: ServerContext): void {
       const queries = queriesOf(req.body);
       const total = await totalOf(db);
       const results = [];
-      for (const query of queries) results.push(allDocsWire(await listed(db, optionsOf(req.query as Query, query, true), total)));
+      // Each query asks for update_seq on its own, as each of CouchDB's sends its own meta.
+      for (const query of queries) results.push(allDocsWire(await listed(db, optionsOf(req.query as Query, query, true), total), bool(withBody(req.query as Query, query, true), 'update_seq')));
       return { results };
     });
   }

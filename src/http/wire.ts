@@ -2,10 +2,10 @@
 
 import type { AllDocsResult, DatabaseInfo, FindResult, RevsDiffResult, WriteFailure, WriteResult } from '../documents/index.ts';
 
-/** `update_seq` only when the request asked for it (`update_seq=true`), as CouchDB answers. */
+/** `update_seq` only when the request asked for it (`update_seq=true`), before `rows` as CouchDB writes it. */
 export function allDocsWire(r: Omit<AllDocsResult, 'updateSeq'> & { updateSeq?: number }, updateSeq = false) {
-  const out = { total_rows: r.totalRows, offset: r.offset, rows: r.rows };
-  return updateSeq && r.updateSeq !== undefined ? { ...out, update_seq: r.updateSeq } : out;
+  if (updateSeq && r.updateSeq !== undefined) return { total_rows: r.totalRows, offset: r.offset, update_seq: r.updateSeq, rows: r.rows };
+  return { total_rows: r.totalRows, offset: r.offset, rows: r.rows };
 }
 
 export function revsDiffWire(r: RevsDiffResult) {

@@ -186,8 +186,11 @@ export class ViewGroup implements Indexer {
     return this.lock.read(async () => {
       const ctx = this.readContext(index, this.store);
       const result: ViewResult = plan.reduce ? await reduceQuery(ctx, plan, reducer!) : await mapQuery(ctx, plan, fetchDocs);
-      if (plan.updateSeq) result.update_seq = this.meta.seq;
-      return result;
+      if (!plan.updateSeq) return result;
+      // In CouchDB's place: after total_rows and offset, before rows (couch_mrview_http:view_cb
+      // writes the meta it has, then "rows"), so a reduce answers {"update_seq":N,"rows":[...]}.
+      const { rows, ...meta } = result;
+      return { ...meta, update_seq: this.meta.seq, rows } as ViewResult;
     });
   }
 

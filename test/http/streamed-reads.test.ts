@@ -48,7 +48,7 @@ test('writes landing between the chunks of a streamed _all_docs do not show: row
   watch.chunk = 10;
   const options = { startkey: 'n0700', includeDocs: true } as const;
   const snapshot = await small.allDocs(options);
-  const expected = JSON.stringify({ total_rows: snapshot.totalRows, offset: snapshot.offset, rows: snapshot.rows, update_seq: snapshot.updateSeq });
+  const expected = JSON.stringify({ total_rows: snapshot.totalRows, offset: snapshot.offset, update_seq: snapshot.updateSeq, rows: snapshot.rows });
   const old = await small.get('n0900');
   const writes = writeMidStream('d', async () => {
     // Before the start key (the offset), in rows not read yet, and new ones.
