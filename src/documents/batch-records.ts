@@ -5,11 +5,15 @@ import type { KvStore } from '../storage/index.ts';
 import { decodeRecordForWrite, type DocRecord } from './doc-record.ts';
 import { docKey } from './keys.ts';
 
+/** A record loaded or written (null: no such document) with its stored length, for the live bytes counter. */
+interface Held {
+  record: DocRecord | null;
+  length: number;
+}
+
 export class BatchRecords {
-  /** Loaded or written records; null = no such document. */
-  private readonly records = new Map<string, DocRecord | null>();
-  /** Stored length of each record loaded or written, for the live bytes counter. */
-  private readonly lengths = new Map<string, number>();
+  /** Loaded or written records, by id: one map, not one per field (a single put's batch makes it anew). */
+  private readonly records = new Map<string, Held>();
 
   /** `pending` answers for keys written by earlier change sets not yet flushed to storage. */
   constructor(
@@ -19,21 +23,26 @@ export class BatchRecords {
 
   /** A record already loaded (undefined when there is none, or it is not loaded). */
   loaded(id: string): DocRecord | undefined {
-    return this.records.get(id) ?? undefined;
+    return this.records.get(id)?.record ?? undefined;
   }
 
   /** Replaces a record (null: the document is gone); answers the stored length it had. */
   set(id: string, record: DocRecord | null, storedLength: number): number {
-    const before = this.lengths.get(id) ?? 0;
-    this.records.set(id, record);
-    this.lengths.set(id, storedLength);
+    const held = this.records.get(id);
+    if (held === undefined) {
+      this.records.set(id, { record, length: storedLength });
+      return 0;
+    }
+    const before = held.length;
+    held.record = record;
+    held.length = storedLength;
     return before;
   }
 
   /** A document's record, read first when it is not loaded. */
   async get(id: string): Promise<DocRecord | undefined> {
     if (!this.records.has(id)) await this.loadOne(id);
-    return this.records.get(id) ?? undefined;
+    return this.loaded(id);
   }
 
   /** Loads the current records of these ids in one storage round trip. */
@@ -79,7 +88,6 @@ export class BatchRecords {
   }
 
   private found(id: string, stored: string | undefined): void {
-    this.records.set(id, stored === undefined ? null : decodeRecordForWrite(id, stored));
-    this.lengths.set(id, stored?.length ?? 0);
+    this.records.set(id, { record: stored === undefined ? null : decodeRecordForWrite(id, stored), length: stored?.length ?? 0 });
   }
 }

@@ -11,11 +11,13 @@ import type { RevTree } from './rev-tree.ts';
  * the final tree kept them (a later edit in the batch brought them within revs_limit again).
  */
 export class DroppedBodies {
-  private readonly byId = new Map<string, Set<string>>();
+  /** Made on the first body dropped: most batches stem nothing. */
+  private byId: Map<string, Set<string>> | undefined;
 
   add(id: string, rev: string): void {
-    let revs = this.byId.get(id);
-    if (revs === undefined) this.byId.set(id, (revs = new Set()));
+    const byId = (this.byId ??= new Map());
+    let revs = byId.get(id);
+    if (revs === undefined) byId.set(id, (revs = new Set()));
     revs.add(rev);
   }
 
@@ -37,6 +39,7 @@ export class DroppedBodies {
 
   /** Deletes (in `ops`) the bodies stemming dropped that the documents' final trees do not hold. */
   deleteUnkept(records: BatchRecords, ops: Map<string, string | null>): void {
+    if (this.byId === undefined) return;
     for (const [id, revs] of this.byId) {
       const record = records.loaded(id);
       for (const rev of revs) if (!record?.tree.has(rev) || record.rev === rev) ops.set(revBodyKey(id, rev), null);

@@ -26,23 +26,37 @@ export function sameJson(a: unknown, b: unknown): boolean {
   return true;
 }
 
-/** The fields of `before` and `after` that differ, each side as its own (prototype-less) object. */
+/**
+ * Sets `obj[k]` as an own, enumerable property, `__proto__` included, on a plain object: a
+ * prototype-less one (as these were) is a dictionary-mode object in V8, two of them per update.
+ */
+function setField(obj: JsonObject | undefined, k: string, v: JsonObject[string]): JsonObject {
+  const out = obj ?? {};
+  if (k === '__proto__') Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+  else out[k] = v;
+  return out;
+}
+
+/** The fields of `before` and `after` that differ, each side as its own object. */
 function changedFields(before: JsonObject, after: JsonObject): [JsonObject, JsonObject] | undefined {
   let from: JsonObject | undefined;
   let to: JsonObject | undefined;
   for (const k of Object.keys(before)) {
     // Top-level `_` fields (attachments) are not indexed.
     if (k.charCodeAt(0) === 95 || (Object.hasOwn(after, k) && sameJson(before[k], after[k]))) continue;
-    (from ??= Object.create(null) as JsonObject)[k] = before[k]!;
-    if (Object.hasOwn(after, k)) (to ??= Object.create(null) as JsonObject)[k] = after[k]!;
+    from = setField(from, k, before[k]!);
+    if (Object.hasOwn(after, k)) to = setField(to, k, after[k]!);
   }
   for (const k of Object.keys(after)) {
     if (k.charCodeAt(0) === 95 || Object.hasOwn(before, k)) continue;
-    (to ??= Object.create(null) as JsonObject)[k] = after[k]!;
+    to = setField(to, k, after[k]!);
   }
   if (!from && !to) return undefined;
-  return [from ?? Object.create(null), to ?? Object.create(null)];
+  return [from ?? {}, to ?? {}];
 }
+
+/** Entries of the new fields held in one flat array (path, value, ...) up to this many, in a map past it. */
+const FLAT_ENTRIES = 32;
 
 /**
  * Calls `put` for each entry `after` has and `before` lacks, and `del` for the reverse. Either body
@@ -66,15 +80,45 @@ export function diffIndexEntries(
   const changed = changedFields(before, after);
   if (!changed) return;
   const [from, to] = changed;
-  // path -> values the new fields have there; values compare as Map keys, as their encodings do.
-  const added = new Map<string, Set<IndexValue>>();
+  // The new fields' entries, matched against the old ones: an update changes a few scalars, whose
+  // entries a short array holds and a scan finds, without a map and a set per path. Values compare
+  // with ===, as Map keys do (SameValueZero: NaN is no JSON value), which matches their encodings.
+  const flat: Array<string | IndexValue> = [];
+  let added: Map<string, Set<IndexValue>> | undefined;
   entries(to, (path, value) => {
-    let values = added.get(path);
-    if (values === undefined) added.set(path, (values = new Set()));
-    values.add(value);
+    if (added === undefined && flat.length < 2 * FLAT_ENTRIES) {
+      flat.push(path, value);
+      return;
+    }
+    if (added === undefined) {
+      added = new Map();
+      for (let i = 0; i < flat.length; i += 2) addTo(added, flat[i] as string, flat[i + 1] as IndexValue);
+    }
+    addTo(added, path, value);
   });
+  if (added !== undefined) {
+    const more = added;
+    entries(from, (path, value) => {
+      if (!more.get(path)?.delete(value)) del(path, value);
+    });
+    for (const [path, values] of more) for (const value of values) put(path, value);
+    return;
+  }
+  // A matched entry is struck out by a null path (paths are strings, the empty one included).
   entries(from, (path, value) => {
-    if (!added.get(path)?.delete(value)) del(path, value);
+    for (let i = 0; i < flat.length; i += 2) {
+      if (flat[i] === path && flat[i + 1] === value) {
+        flat[i] = null;
+        return;
+      }
+    }
+    del(path, value);
   });
-  for (const [path, values] of added) for (const value of values) put(path, value);
+  for (let i = 0; i < flat.length; i += 2) if (flat[i] !== null) put(flat[i] as string, flat[i + 1] as IndexValue);
+}
+
+function addTo(added: Map<string, Set<IndexValue>>, path: string, value: IndexValue): void {
+  let values = added.get(path);
+  if (values === undefined) added.set(path, (values = new Set()));
+  values.add(value);
 }

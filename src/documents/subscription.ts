@@ -10,6 +10,8 @@ export class CommitSignal {
   private closed = false;
 
   notify(): void {
+    // Every commit notifies, most with no one waiting: no new set then (one per single put).
+    if (this.waiters.size === 0) return;
     const waiters = this.waiters;
     this.waiters = new Set();
     for (const wake of waiters) wake();

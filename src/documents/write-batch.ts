@@ -10,7 +10,8 @@ import { BatchChanges } from './batch-changes.ts';
 import { BatchRecords } from './batch-records.ts';
 import { encodeRecord, type DocRecord } from './doc-record.ts';
 import { attachmentDigests, attachmentsOfEdit, type AttInputs, type AttStub } from './attachments.ts';
-import { applyLocalEdit, applyReplicatedEdit, checkRequestStart, type EarlyEdit } from './edits.ts';
+import { applyLocalEdit, applyReplicatedEdit, type EarlyEdit } from './edits.ts';
+import { JobStarts } from './job-starts.ts';
 import { IdGenerator } from './ids.ts';
 import { docKey, revBodyKey, seqKey } from './keys.ts';
 import { DroppedBodies } from './dropped-bodies.ts';
@@ -41,11 +42,11 @@ export class WriteBatch extends BatchChanges {
    * document in one update, then stems once (couch_db_updater:merge_rev_trees), so a later edit
    * merges into what an earlier one's stemming dropped, not into the stemmed tree.
    */
-  private readonly unstemmed = new Map<string, RevTree>();
+  private unstemmed: Map<string, RevTree> | undefined;
   /** Bodies stemming dropped, deleted with the batch unless a later edit kept them (dropped-bodies.ts). */
   private readonly droppedBodies = new DroppedBodies();
   /** The records the running job's interactive edits found, by id (see checkRequestStart). */
-  private readonly jobStart = new Map<string, DocRecord | undefined>();
+  private readonly jobStart = new JobStarts();
 
   /** `pending` answers for keys written by earlier change sets not yet flushed to storage. */
   constructor(core: DbCore, pending: (key: string) => string | null | undefined = () => undefined) {
@@ -129,13 +130,10 @@ export class WriteBatch extends BatchChanges {
     stubs: Record<string, AttStub> | undefined,
     revIfNew?: string,
   ): WriteResult | Promise<WriteResult> {
-    if (newEdits) {
-      if (this.jobStart.has(edit.id)) checkRequestStart(this.jobStart.get(edit.id), edit);
-      else this.jobStart.set(edit.id, current);
-    }
+    if (newEdits) this.jobStart.check(edit, current);
     // An earlier edit of this batch stemmed the tree: this one merges into the unstemmed one. Its
     // leaves and winner are the stemmed tree's, so a local edit is judged the same either way.
-    const merged = this.unstemmed.get(edit.id);
+    const merged = this.unstemmed?.get(edit.id);
     const base = current && merged ? { ...current, tree: merged } : current;
     const outcome = newEdits ? applyLocalEdit(base, edit, attachmentDigests(stubs), revIfNew) : applyReplicatedEdit(base, edit);
     const result: WriteResult = { ok: true, id: edit.id, rev: outcome.rev };
@@ -159,7 +157,7 @@ export class WriteBatch extends BatchChanges {
     base: RevTree | undefined = current?.tree,
   ): Promise<void> | undefined {
     const tree = stem(grown, this.state.revsLimit);
-    if (tree !== grown || this.unstemmed.has(id)) this.unstemmed.set(id, grown);
+    if (tree !== grown || this.unstemmed?.has(id)) (this.unstemmed ??= new Map()).set(id, grown);
     // A body stemming dropped at once may still be kept by a later edit of this batch: stored
     // meanwhile, as every body the unstemmed tree holds is, and deleted at the end if it is not.
     if (added && !tree.has(newRev)) {
@@ -268,7 +266,7 @@ export class WriteBatch extends BatchChanges {
    * go, the new winner's body moves into the record, and the document takes a new sequence.
    */
   async prune(id: string, current: DocRecord, tree: RevTree): Promise<void> {
-    this.unstemmed.delete(id);
+    this.unstemmed?.delete(id);
     const gone = [...current.tree.keys()].filter((rev) => !tree.has(rev) && rev !== current.rev);
     for (const rev of gone) this.ops.set(revBodyKey(id, rev), null);
     countPurged(this.state, current, gone);
@@ -280,7 +278,7 @@ export class WriteBatch extends BatchChanges {
 
   /** Purge of every leaf: record, bodies, sequence entry, path index entries and count all go. */
   drop(id: string, current: DocRecord): void {
-    this.unstemmed.delete(id);
+    this.unstemmed?.delete(id);
     for (const rev of current.tree.keys()) if (rev !== current.rev) this.ops.set(revBodyKey(id, rev), null);
     countPurged(this.state, current, current.tree.keys());
     this.ops.set(docKey(id), null);

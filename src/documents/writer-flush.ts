@@ -141,6 +141,9 @@ export class WriterFlush {
     return v !== undefined ? v : this.inFlight?.get(key);
   }
 
+  /** pendingValue as a function, made once: every write group's batch reads through it. */
+  readonly pending = (key: string): string | null | undefined => this.pendingValue(key);
+
   /**
    * The unflushed values of readable keys (records, bodies, local docs) as they stand now, fixed.
    * Taken with a storage snapshot in the same synchronous step by a background job, it reads

@@ -115,7 +115,7 @@ export class Writer extends WriterFlush {
     // Jobs validate arguments before queueing and report per-document failures as results, so a
     // throw here is a storage failure: the whole group fails and nothing of it is kept.
     const generation = this.generation;
-    const batch = new WriteBatch(this.core, (key) => this.pendingValue(key));
+    const batch = new WriteBatch(this.core, this.pending);
     const values: unknown[] = [];
     let taken = group.length;
     try {

@@ -40,6 +40,28 @@ test('the diff turns the old entries into the new ones', () => {
   );
 });
 
+test('the diff is the same past the few entries held flat: long arrays, the empty field name', () => {
+  // Arrays longer than the flat list (32 entries) take the map; short ones and the field '' the list.
+  const item = fc.oneof(fc.integer({ min: 0, max: 40 }), fc.constantFrom('x', 'y', null, true));
+  const big = fc.dictionary(fc.constantFrom('', 'a', 'b'), fc.oneof(fc.array(item, { maxLength: 80 }), item), { maxKeys: 3 });
+  fc.assert(
+    fc.property(big, big, (before, after) => {
+      const got = entrySet(before);
+      const entry = (p: string, v: IndexValue) => p + '\u0000' + encodeIndexValue(v);
+      const puts: string[] = [];
+      const dels: string[] = [];
+      diffIndexEntries(forEachIndexValue, before, after, (p, v) => puts.push(entry(p, v)), (p, v) => dels.push(entry(p, v)));
+      for (const d of dels) assert.ok(got.delete(d), `deleted an entry the old body lacks: ${d}`);
+      for (const p of puts) {
+        assert.ok(!got.has(p), `put an entry already there: ${p}`);
+        got.add(p);
+      }
+      assert.deepEqual([...got].sort(), [...entrySet(after)].sort());
+    }),
+    { numRuns: 2000 },
+  );
+});
+
 test('sameJson: deep equality of JSON values, key order aside, -0 apart', () => {
   assert.ok(sameJson({ a: [1, { b: 2, c: 3 }] }, { a: [1, { c: 3, b: 2 }] }));
   assert.ok(!sameJson({ a: 1 }, { a: 1, b: 2 }));
