@@ -125,7 +125,9 @@ function bundled(script: string): Promise<string> {
   const known = bundles.get(script);
   if (known) return known;
   const file = join(REPO_DIR, 'dist', 'bench', script.replace(/\.ts$/, '.mjs'));
-  const out: Promise<string> = bundle(join(BENCH_DIR, script), file).then(() => file);
+  // Split as the CLI's: the sandbox thread imports its entry chunk (src/sandbox/thread-entry.ts),
+  // which in a single-file bundle would be the whole script.
+  const out: Promise<string> = bundle(join(BENCH_DIR, script), file, { split: true }).then(() => file);
   bundles.set(script, out);
   return out;
 }

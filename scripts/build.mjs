@@ -37,7 +37,8 @@ export function buildBundle() {
 /**
  * Bundles one TypeScript entry point into `outfile` (the benchmarks run their Refuge children so, as
  * `npm start` runs a node). `outfile` must lie inside the repository: the bundle imports its npm
- * packages from node_modules, found from where it lies.
+ * packages from node_modules, found from where it lies. A bundle whose code creates sandboxes must
+ * be split: their thread imports its own entry chunk (src/sandbox/thread-host.ts).
  */
 export async function bundle(entry, outfile, { split = false } = {}) {
   const { build } = await import('esbuild');

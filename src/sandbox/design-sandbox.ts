@@ -3,7 +3,7 @@
 
 import { RefugeError } from '../errors/index.ts';
 import { RunKind } from './harness-source.ts';
-import type { Deadline, QuickJsEngine } from './quickjs-engine.ts';
+import type { Deadline, SandboxEngine } from './quickjs-engine.ts';
 import { thrownToError, type ThrownDescriptor } from './sandbox-errors.ts';
 import type { DesignSandbox, EmittedRow, FnHandle, IndexCall } from './types.ts';
 
@@ -15,7 +15,7 @@ export class QuickJsDesignSandbox implements DesignSandbox {
   private nextHandle = 1;
 
   constructor(
-    private readonly engine: QuickJsEngine,
+    private readonly engine: SandboxEngine,
     private readonly timeoutMs: number,
     private readonly memoryBytes: number,
   ) {}

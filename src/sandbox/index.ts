@@ -2,9 +2,9 @@
 // compiled to WebAssembly: no Node APIs, a time, memory and stack limit per call.
 
 import { RefugeError } from '../errors/index.ts';
-import { acquireModule } from './module-pool.ts';
+// Node: the engine in a worker thread, so a call past its time limit is stopped (see thread-host.ts).
+import { openEngine } from '#sandbox/open-engine';
 import { QuickJsDesignSandbox } from './design-sandbox.ts';
-import { QuickJsEngine } from './quickjs-engine.ts';
 import type { DesignSandbox, SandboxOptions } from './types.ts';
 
 export type { DesignSandbox, EmittedRow, FnHandle, IndexCall, SandboxOptions } from './types.ts';
@@ -21,7 +21,7 @@ export async function createSandbox(options: SandboxOptions = {}): Promise<Desig
   const timeoutMs = positive('timeoutMs', options.timeoutMs ?? DEFAULT_TIMEOUT_MS, Infinity);
   const memoryBytes = positive('memoryBytes', options.memoryBytes ?? DEFAULT_MEMORY_BYTES, 2 ** 31);
   const stackBytes = positive('stackBytes', options.stackBytes ?? DEFAULT_STACK_BYTES, MAX_STACK_BYTES);
-  const engine = new QuickJsEngine(await acquireModule(memoryBytes), {
+  const engine = await openEngine({
     timeoutMs,
     memoryBytes,
     stackBytes,

@@ -14,6 +14,8 @@ import { HarnessStartError, startHarness, type HarnessSettings, type LiveHarness
 
 export interface EngineSettings extends HarnessSettings {
   timeoutMs: number;
+  /** Told each deadline QuickJS code starts running under (a watchdog outside may enforce it). */
+  armed?: (at: number) => void;
 }
 
 /** When a call must end (ms since the epoch); shared by the pieces of a split batch. */
@@ -26,7 +28,14 @@ export type RunOutcome = { json: string } | { failed: ThrownDescriptor };
 
 type Live = LiveHarness;
 
-export class QuickJsEngine {
+/** What the design sandbox drives: this engine in-thread, or a proxy to it in a worker thread. */
+export interface SandboxEngine {
+  compile(id: number, source: string): void;
+  run(kind: RunKind, id: number, payload: string, deadline: Deadline): RunOutcome;
+  dispose(): void;
+}
+
+export class QuickJsEngine implements SandboxEngine {
   private module: QuickJSWASMModule | undefined;
   private live: Live | undefined;
   private readonly sources = new Map<number, string>();
@@ -48,6 +57,11 @@ export class QuickJsEngine {
       this.compileIn(live, id, source, Date.now() + this.settings.timeoutMs);
       this.sources.set(id, source);
     });
+  }
+
+  /** Knows `source` under `id` without compiling it yet (an engine rebuilt in a new thread). */
+  adopt(id: number, source: string): void {
+    this.sources.set(id, source);
   }
 
   /** Runs a compiled function; rebuilding the runtime and recompiling is not charged to `deadline`. */
@@ -102,7 +116,7 @@ export class QuickJsEngine {
     let ranJobs = false;
     try {
       const handles = args.map((a) => (typeof a === 'string' ? context.newString(a) : context.newNumber(a)));
-      this.deadline = deadline;
+      this.arm(deadline);
       const result = context.callFunction(fn, context.undefined, ...handles);
       for (const h of handles) h.dispose();
       if (result.error !== undefined) {
@@ -157,7 +171,7 @@ export class QuickJsEngine {
     if (this.module === undefined) {
       throw new RefugeError('sandbox_error', 'the sandbox is restarting after a crash; retry shortly');
     }
-    this.deadline = Date.now() + Math.max(this.settings.timeoutMs, 5000);
+    this.arm(Date.now() + Math.max(this.settings.timeoutMs, 5000));
     try {
       this.live = startHarness(this.module, this.settings, () => Date.now() > this.deadline);
       return this.live;
@@ -169,6 +183,11 @@ export class QuickJsEngine {
     } finally {
       this.deadline = Infinity;
     }
+  }
+
+  private arm(at: number): void {
+    this.deadline = at;
+    this.settings.armed?.(at);
   }
 
   /** Disposes the runtime; the next call builds a new one. A failing dispose condemns the instance. */
