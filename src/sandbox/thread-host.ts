@@ -20,6 +20,8 @@ interface Thread {
   port: MessagePort;
   flags: Int32Array;
   armedAt: BigInt64Array;
+  /** Its start, awaited by every sandbox created meanwhile (one set of listeners). */
+  boot?: Promise<void>;
 }
 
 // Plain JavaScript evaluated in the thread, so the entry's URL may be TypeScript (tsx) or a chunk.
@@ -142,10 +144,11 @@ function retire(thread: Thread): void {
 
 function booted(thread: Thread): Promise<void> {
   if (Atomics.load(thread.flags, SLOT.ready) === 1) return Promise.resolve();
+  if (thread.boot !== undefined) return thread.boot;
   // Held referenced while it starts, or a process awaiting its first sandbox could exit meanwhile.
   const { worker } = thread;
   worker.ref();
-  return new Promise<void>((resolve, reject) => {
+  return (thread.boot = new Promise<void>((resolve, reject) => {
     const settle = (why?: unknown) => {
       worker.off('message', settle).off('error', settle).off('exit', settle).unref();
       if (why === 'ready') return resolve();
@@ -153,5 +156,5 @@ function booted(thread: Thread): Promise<void> {
       reject(new RefugeError('sandbox_error', `the sandbox thread did not start: ${String(why)}`, { cause: why }));
     };
     worker.on('message', settle).on('error', settle).on('exit', settle);
-  });
+  }));
 }
