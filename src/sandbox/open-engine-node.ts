@@ -5,7 +5,7 @@ import { RefugeError } from '../errors/index.ts';
 import type { RunKind } from './harness-source.ts';
 import type { Deadline, EngineSettings, RunOutcome, SandboxEngine } from './quickjs-engine.ts';
 import { callThread, notifyThread, prepareThreads, useMemorySize } from './thread-host.ts';
-import type { OpenEngine, Reply, Request } from './thread-protocol.ts';
+import type { OpenEngine, Operation, Reply } from './thread-protocol.ts';
 
 let nextSid = 1;
 
@@ -39,7 +39,7 @@ class ThreadEngine implements SandboxEngine {
   run(kind: RunKind, id: number, payload: string, deadline: Deadline): RunOutcome {
     // The time left, from when the thread takes the request: waiting for a replacement thread to
     // start, or for the message, is not charged to the call.
-    const reply = this.call({ op: 'run', kind, id, payload, leftMs: 0 }, deadline);
+    const reply = this.call({ op: 'run', kind, id, payload, leftMs: NaN }, deadline); // call() sets leftMs
     if (reply.at !== undefined) deadline.at = reply.at;
     return reply.ok as RunOutcome;
   }
@@ -50,7 +50,7 @@ class ThreadEngine implements SandboxEngine {
     notifyThread({ op: 'dispose', sid: this.sid }, this.openedIn);
   }
 
-  private call(op: Request extends infer R ? (R extends unknown ? Omit<R, 'sid' | 'open'> : never) : never, deadline?: Deadline): Reply {
+  private call(op: Operation, deadline?: Deadline): Reply {
     if (this.disposed) throw new RefugeError('closed', 'the sandbox was disposed');
     let opening = false;
     const asked = Date.now();
@@ -58,7 +58,7 @@ class ThreadEngine implements SandboxEngine {
       opening = generation !== this.openedIn;
       this.openedIn = generation;
       const left = deadline === undefined ? {} : { leftMs: deadline.at - asked };
-      return { ...op, ...left, sid: this.sid, ...(opening && { open: this.openRequest() }) } as Request;
+      return { ...op, ...left, sid: this.sid, ...(opening && { open: this.openRequest() }) };
     }, this.settings.timeoutMs);
     const { log } = this.settings;
     if (log !== undefined) for (const line of reply.logs ?? []) deliver(log, line);

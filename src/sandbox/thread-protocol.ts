@@ -14,12 +14,15 @@ export interface OpenEngine {
   sources: Array<[number, string]>;
 }
 
-export type Request = { sid: number; open?: OpenEngine } & (
+/** What a sandbox asks; `leftMs` counts from when the thread takes the request. */
+export type Operation =
   | { op: 'open' }
   | { op: 'dispose' }
   | { op: 'compile'; id: number; source: string }
-  | { op: 'run'; kind: number; id: number; payload: string; leftMs: number }
-);
+  | { op: 'run'; kind: number; id: number; payload: string; leftMs: number };
+
+/** An operation of sandbox `sid`, with its engine's settings when the thread has not opened it yet. */
+export type Request = Operation & { sid: number; open?: OpenEngine };
 
 export interface Reply {
   ok?: true | RunOutcome;
