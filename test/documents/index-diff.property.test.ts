@@ -20,21 +20,29 @@ const field = fc.constantFrom('a', 'b', 'c', '__proto__', '10', '_attachments');
 const value = fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.constantFrom(0, -0, 1, 'x', [1, 2], { k: [1, 1] }));
 const body = fc.dictionary(field, value, { maxKeys: 5 });
 
+/**
+ * Applies the diff from `before` to `after` to the old body's entries: each delete must remove an
+ * entry there, each put add a missing one, and the result must be exactly the new body's entries.
+ */
+function diffTurnsInto(before: Body | undefined, after: Body | undefined): void {
+  const got = entrySet(before);
+  const puts: string[] = [];
+  const dels: string[] = [];
+  // The writer's own walk (unencoded values), its entries compared in their stored form.
+  const entry = (p: string, v: IndexValue) => p + '\u0000' + encodeIndexValue(v);
+  diffIndexEntries(forEachIndexValue, before, after, (p, v) => puts.push(entry(p, v)), (p, v) => dels.push(entry(p, v)));
+  for (const d of dels) assert.ok(got.delete(d), `deleted an entry the old body lacks: ${d}`);
+  for (const p of puts) {
+    assert.ok(!got.has(p), `put an entry already there: ${p}`);
+    got.add(p);
+  }
+  assert.deepEqual([...got].sort(), [...entrySet(after)].sort());
+}
+
 test('the diff turns the old entries into the new ones', () => {
   fc.assert(
     fc.property(fc.option(body, { nil: undefined }), fc.option(body, { nil: undefined }), (before, after) => {
-      const got = entrySet(before);
-      const puts: string[] = [];
-      const dels: string[] = [];
-      // The writer's own walk (unencoded values), its entries compared in their stored form.
-      const entry = (p: string, v: IndexValue) => p + '\u0000' + encodeIndexValue(v);
-      diffIndexEntries(forEachIndexValue, before, after, (p, v) => puts.push(entry(p, v)), (p, v) => dels.push(entry(p, v)));
-      for (const d of dels) assert.ok(got.delete(d), `deleted an entry the old body lacks: ${d}`);
-      for (const p of puts) {
-        assert.ok(!got.has(p), `put an entry already there: ${p}`);
-        got.add(p);
-      }
-      assert.deepEqual([...got].sort(), [...entrySet(after)].sort());
+      diffTurnsInto(before, after);
     }),
     { numRuns: 3000 },
   );
@@ -46,17 +54,7 @@ test('the diff is the same past the few entries held flat: long arrays, the empt
   const big = fc.dictionary(fc.constantFrom('', 'a', 'b'), fc.oneof(fc.array(item, { maxLength: 80 }), item), { maxKeys: 3 });
   fc.assert(
     fc.property(big, big, (before, after) => {
-      const got = entrySet(before);
-      const entry = (p: string, v: IndexValue) => p + '\u0000' + encodeIndexValue(v);
-      const puts: string[] = [];
-      const dels: string[] = [];
-      diffIndexEntries(forEachIndexValue, before, after, (p, v) => puts.push(entry(p, v)), (p, v) => dels.push(entry(p, v)));
-      for (const d of dels) assert.ok(got.delete(d), `deleted an entry the old body lacks: ${d}`);
-      for (const p of puts) {
-        assert.ok(!got.has(p), `put an entry already there: ${p}`);
-        got.add(p);
-      }
-      assert.deepEqual([...got].sort(), [...entrySet(after)].sort());
+      diffTurnsInto(before, after);
     }),
     { numRuns: 2000 },
   );
