@@ -8,9 +8,16 @@ import type { Indexer, IndexerChange, UpdateMode } from './types.ts';
 export interface FeederOptions {
   /** Changes read and applied per step (default 1000). */
   batchSize?: number;
+  /**
+   * Stored document bytes read per step (default 16 MiB): a step ends at the document that passes
+   * it, so large documents are indexed a few at a time, not a thousand (100 MB held at once).
+   */
+  batchBytes?: number;
   /** Called when a background ('lazy') catch-up fails; nothing else can see that failure. */
   onError?: (err: unknown) => void;
 }
+
+const DEFAULT_BATCH_BYTES = 16 * 1024 * 1024;
 
 export class IndexFeeder {
   private running: Promise<number> | undefined;
@@ -68,9 +75,19 @@ export class IndexFeeder {
     if (since > target) since = await this.rebuild('is ahead of its database');
     else if (stale) since = await this.rebuild('may hold writes the database lost');
     else if (since > 0 && since < target) since = await this.applyPurges(since);
+    let limit = batchSize;
     while (since < target) {
       // With `_conflicts`, as CouchDB hands documents to map functions (views that list conflicts).
-      const { results, lastSeq } = await this.db.changes({ since, limit: batchSize, includeDocs: true, conflicts: true });
+      const read = await this.db.changes({ since, limit, includeDocs: true, conflicts: true, maxDocBytes: this.options.batchBytes ?? DEFAULT_BATCH_BYTES });
+      let { results, lastSeq } = read;
+      // Rows past the byte budget come without their document: the next step starts with them.
+      const cut = results.findIndex((row) => !row.deleted && row.doc === undefined);
+      if (cut > 0) {
+        results = results.slice(0, cut);
+        lastSeq = results[cut - 1]!.seq;
+      }
+      // The next step asks for about as many as fitted (each row past the budget was read for nothing).
+      limit = cut > 0 ? cut : Math.min(batchSize, limit * 2);
       if (results.length === 0) {
         // Nothing more to read (changes collapse to one row per document): the index is current.
         await this.indexer.apply([], Math.max(lastSeq, target));

@@ -74,3 +74,34 @@ test('after a recount, an index from before is rebuilt once, and a rebuild cut s
   assert.equal(state.resets, 1);
   assert.ok(ids.has('late'));
 });
+
+test('large documents are fed a few at a time, within the byte budget, each once and in order', async (t) => {
+  const dir = await tempDir('refuge-feeder-bytes-');
+  t.after(dir.cleanup);
+  const db = await openDatabase('f', { dataDir: dir.path });
+  t.after(() => db.close());
+  const pad = 'x'.repeat(4000);
+  // Small and 4 kB documents mixed, a deletion among them.
+  await db.bulkDocs(Array.from({ length: 40 }, (_, i) => ({ _id: `d${String(i).padStart(2, '0')}`, ...(i % 3 === 0 ? {} : { pad }) })));
+  await db.remove('d05', (await db.get('d05'))._rev!);
+  const { indexer, ids, state } = memoryIndexer();
+  const seen: string[] = [];
+  const sizes: number[] = [];
+  const apply = indexer.apply.bind(indexer);
+  indexer.apply = async (changes, upTo) => {
+    if (changes.length > 0) sizes.push(changes.reduce((n, c) => n + (c.doc ? JSON.stringify(c.doc).length : 0), 0));
+    for (const c of changes) {
+      seen.push(c.id);
+      assert.ok(c.deleted || c.doc !== undefined, `${c.id} came without its document`);
+    }
+    await apply(changes, upTo);
+  };
+  const seq = await new IndexFeeder(db, indexer, { batchSize: 1000, batchBytes: 10_000 }).catchUp();
+  assert.equal(seq, (await db.info()).updateSeq);
+  assert.equal(state.seq, seq);
+  assert.deepEqual(seen, [...Array.from({ length: 40 }, (_, i) => `d${String(i).padStart(2, '0')}`).filter((id) => id !== 'd05'), 'd05']);
+  assert.equal(ids.size, 39);
+  assert.ok(sizes.length >= 8, `${sizes.length} steps for ~108 kB`);
+  // A step ends at the document that passes the budget: at most one 4 kB document past it.
+  for (const bytes of sizes) assert.ok(bytes < 10_000 + 4_200, `a step of ${bytes} bytes`);
+});
