@@ -3,11 +3,16 @@
 
 import { RefugeError } from '../errors/index.ts';
 import { RunKind } from './harness-source.ts';
-import type { Deadline, SandboxEngine } from './quickjs-engine.ts';
+import type { Deadline, RunOutcome, SandboxEngine } from './quickjs-engine.ts';
 import { thrownToError, type ThrownDescriptor } from './sandbox-errors.ts';
 import type { DesignSandbox, EmittedRow, FnHandle, IndexCall } from './types.ts';
 
 type Entry = unknown;
+/** One call of the engine a batch makes. */
+interface Call {
+  payload: string;
+  deadline: Deadline;
+}
 type BatchKind = typeof RunKind.map | typeof RunKind.index | typeof RunKind.filter;
 
 export class QuickJsDesignSandbox implements DesignSandbox {
@@ -31,7 +36,11 @@ export class QuickJsDesignSandbox implements DesignSandbox {
   }
 
   map(fn: FnHandle, docs: readonly object[]): Array<EmittedRow[] | RefugeError> {
-    return this.batch(RunKind.map, fn, docs).map((e) => (Array.isArray(e) ? (e as EmittedRow[]) : this.entryError(e)));
+    return this.batch(RunKind.map, fn, docs).map((e) => this.rows<EmittedRow>(e));
+  }
+
+  async mapAsync(fn: FnHandle, docs: readonly object[]): Promise<Array<EmittedRow[] | RefugeError>> {
+    return (await this.batchAsync(RunKind.map, fn, docs)).map((e) => this.rows<EmittedRow>(e));
   }
 
   filter(fn: FnHandle, docs: readonly object[], req: object): Array<boolean | RefugeError> {
@@ -39,7 +48,11 @@ export class QuickJsDesignSandbox implements DesignSandbox {
   }
 
   index(fn: FnHandle, docs: readonly object[]): Array<IndexCall[] | RefugeError> {
-    return this.batch(RunKind.index, fn, docs).map((e) => (Array.isArray(e) ? (e as IndexCall[]) : this.entryError(e)));
+    return this.batch(RunKind.index, fn, docs).map((e) => this.rows<IndexCall>(e));
+  }
+
+  async indexAsync(fn: FnHandle, docs: readonly object[]): Promise<Array<IndexCall[] | RefugeError>> {
+    return (await this.batchAsync(RunKind.index, fn, docs)).map((e) => this.rows<IndexCall>(e));
   }
 
   reduce(fn: FnHandle, keys: ReadonlyArray<[unknown, string]> | null, values: readonly unknown[], rereduce: boolean): unknown {
@@ -66,45 +79,67 @@ export class QuickJsDesignSandbox implements DesignSandbox {
     return answer.ok;
   }
 
-  /**
-   * Raw harness entries, one per doc. Each doc is made JSON once; the docs go in pieces of at most
-   * pieceBytes of it, each piece with its own deadline, so the time limit is each document's (the
-   * harness also hands back what it did every quarter of the limit, and the rest runs anew).
-   */
+  /** Raw harness entries, one per doc (see pieces), the calling thread blocked meanwhile. */
   private batch(kind: BatchKind, fn: FnHandle, docs: readonly object[], reqJson?: string): Entry[] {
+    const plan = this.pieces(kind, fn, docs, reqJson);
+    let step = plan.next();
+    while (!step.done) step = plan.next(this.engine.run(kind, fn, step.value.payload, step.value.deadline));
+    return step.value;
+  }
+
+  /** batch() letting the calling thread work while the engine runs, where it runs in another thread. */
+  private async batchAsync(kind: BatchKind, fn: FnHandle, docs: readonly object[], reqJson?: string): Promise<Entry[]> {
+    const plan = this.pieces(kind, fn, docs, reqJson);
+    let step = plan.next();
+    while (!step.done) {
+      const { payload, deadline } = step.value;
+      step = plan.next(this.engine.runAsync ? await this.engine.runAsync(kind, fn, payload, deadline) : this.engine.run(kind, fn, payload, deadline));
+    }
+    return step.value;
+  }
+
+  /**
+   * The calls a batch makes (yielded, answered with their outcome) and its entries. Each doc is
+   * made JSON once; the docs go in pieces of at most pieceBytes of it, each piece with its own
+   * deadline, so the time limit is each document's (the harness also hands back what it did every
+   * quarter of the limit, and the rest runs anew).
+   */
+  private *pieces(kind: BatchKind, fn: FnHandle, docs: readonly object[], reqJson?: string): Generator<Call, Entry[], RunOutcome> {
     const parts = docs.map(toJson);
     const most = pieceBytes(this.memoryBytes);
     const entries: Entry[] = [];
     for (let from = 0; from < parts.length; ) {
       let to = from + 1;
       for (let size = parts[from]!.length; to < parts.length && size + parts[to]!.length < most; to++) size += parts[to]!.length + 1;
-      for (const entry of this.runParts(kind, fn, parts.slice(from, to), { at: Date.now() + this.timeoutMs }, reqJson)) entries.push(entry);
+      const done = yield* this.piece(parts.slice(from, to), { at: Date.now() + this.timeoutMs }, reqJson);
+      for (const entry of done) entries.push(entry);
       from = to;
     }
     return entries;
   }
 
-  private runParts(kind: BatchKind, fn: FnHandle, parts: readonly string[], deadline: Deadline, reqJson?: string): Entry[] {
+  private *piece(parts: readonly string[], deadline: Deadline, reqJson?: string): Generator<Call, Entry[], RunOutcome> {
     const docsJson = `[${parts.join(',')}]`;
-    const payload = reqJson === undefined ? docsJson : `[${reqJson},${docsJson}]`;
-    const outcome = this.engine.run(kind, fn, payload, deadline);
+    const outcome = yield { payload: reqJson === undefined ? docsJson : `[${reqJson},${docsJson}]`, deadline };
     if ('failed' in outcome) {
       // Nothing per doc came back (out of memory, a doc too deeply nested to parse...): halve the
       // batch until the failure belongs to a single doc.
       if (parts.length === 1) return [{ error: outcome.failed }];
       const half = parts.length >> 1;
-      return [
-        ...this.runParts(kind, fn, parts.slice(0, half), deadline, reqJson),
-        ...this.runParts(kind, fn, parts.slice(half), deadline, reqJson),
-      ];
+      const first = yield* this.piece(parts.slice(0, half), deadline, reqJson);
+      return first.concat(yield* this.piece(parts.slice(half), deadline, reqJson));
     }
     const entries = JSON.parse(outcome.json) as Entry[];
     // Fewer entries: the harness stopped at a doc that ran out of memory (the runtime was replaced),
     // or handed back a time slice; the rest goes on with its own deadline.
     if (entries.length < parts.length) {
-      return entries.concat(this.runParts(kind, fn, parts.slice(entries.length), { at: Date.now() + this.timeoutMs }, reqJson));
+      return entries.concat(yield* this.piece(parts.slice(entries.length), { at: Date.now() + this.timeoutMs }, reqJson));
     }
     return entries;
+  }
+
+  private rows<T>(entry: Entry): T[] | RefugeError {
+    return Array.isArray(entry) ? (entry as T[]) : this.entryError(entry);
   }
 
   private entryError(entry: Entry): RefugeError {

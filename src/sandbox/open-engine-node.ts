@@ -4,8 +4,8 @@
 import { RefugeError } from '../errors/index.ts';
 import type { RunKind } from './harness-source.ts';
 import type { Deadline, EngineSettings, RunOutcome, SandboxEngine } from './quickjs-engine.ts';
-import { callThread, notifyThread, prepareThreads, useMemorySize } from './thread-host.ts';
-import type { OpenEngine, Operation, Reply } from './thread-protocol.ts';
+import { callThread, callThreadAsync, notifyThread, prepareThreads, useMemorySize } from './thread-host.ts';
+import type { OpenEngine, Operation, Reply, Request } from './thread-protocol.ts';
 
 let nextSid = 1;
 
@@ -44,6 +44,14 @@ class ThreadEngine implements SandboxEngine {
     return reply.ok as RunOutcome;
   }
 
+  async runAsync(kind: RunKind, id: number, payload: string, deadline: Deadline): Promise<RunOutcome> {
+    // Queued behind other sandboxes' calls: the deadline counts from when this one is sent.
+    const leftMs = deadline.at - Date.now();
+    const reply = await this.callAsync({ op: 'run', kind, id, payload, leftMs }, leftMs);
+    if (reply.at !== undefined) deadline.at = reply.at;
+    return reply.ok as RunOutcome;
+  }
+
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
@@ -52,19 +60,35 @@ class ThreadEngine implements SandboxEngine {
 
   private call(op: Operation, deadline?: Deadline): Reply {
     if (this.disposed) throw new RefugeError('closed', 'the sandbox was disposed');
-    let opening = false;
     const asked = Date.now();
-    const reply = callThread((generation) => {
-      opening = generation !== this.openedIn;
+    const opening = { value: false };
+    const reply = callThread(this.request(op, opening, deadline === undefined ? undefined : () => deadline.at - asked), this.settings.timeoutMs);
+    return this.answer(reply, opening.value);
+  }
+
+  private async callAsync(op: Operation, leftMs: number): Promise<Reply> {
+    if (this.disposed) throw new RefugeError('closed', 'the sandbox was disposed');
+    const opening = { value: false };
+    const reply = await callThreadAsync(this.request(op, opening, () => leftMs), this.settings.timeoutMs);
+    return this.answer(reply, opening.value);
+  }
+
+  /** The request for a thread's generation; opening the engine there when it is a new one. */
+  private request(op: Operation, opening: { value: boolean }, leftMs?: () => number): (generation: number) => Request {
+    return (generation) => {
+      opening.value = generation !== this.openedIn;
       this.openedIn = generation;
-      const left = deadline === undefined ? {} : { leftMs: deadline.at - asked };
-      return { ...op, ...left, sid: this.sid, ...(opening && { open: this.openRequest() }) };
-    }, this.settings.timeoutMs);
+      const left = leftMs === undefined ? {} : { leftMs: leftMs() };
+      return { ...op, ...left, sid: this.sid, ...(opening.value && { open: this.openRequest() }) };
+    };
+  }
+
+  private answer(reply: Reply, opened: boolean): Reply {
     const { log } = this.settings;
     if (log !== undefined) for (const line of reply.logs ?? []) deliver(log, line);
     if (reply.error !== undefined) {
       // The engine may not exist in the thread: the next call opens it again.
-      if (opening) this.openedIn = -1;
+      if (opened) this.openedIn = -1;
       throw new RefugeError(reply.error.code, reply.error.reason);
     }
     return reply;

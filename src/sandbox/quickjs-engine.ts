@@ -32,6 +32,8 @@ type Live = LiveHarness;
 export interface SandboxEngine {
   compile(id: number, source: string): void;
   run(kind: RunKind, id: number, payload: string, deadline: Deadline): RunOutcome;
+  /** run() without blocking the calling thread, where the engine runs in another one. */
+  runAsync?(kind: RunKind, id: number, payload: string, deadline: Deadline): Promise<RunOutcome>;
   dispose(): void;
 }
 

@@ -22,6 +22,22 @@ interface Thread {
   armedAt: BigInt64Array;
   /** Its start, awaited by every sandbox created meanwhile (one set of listeners). */
   boot?: Promise<void>;
+  /** The asynchronous call it is running: a synchronous call first waits for it and keeps its answer. */
+  pending?: PendingCall;
+}
+
+/** An asynchronous call's outcome, filled by whoever sees the thread finish it. */
+interface PendingCall {
+  timeoutMs: number;
+  grace: number;
+  /** Until then the call may be setting up (no deadline armed yet). */
+  setupEnds: number;
+  reply?: Reply;
+  error?: unknown;
+}
+
+function pendingCall(timeoutMs: number): PendingCall {
+  return { timeoutMs, grace: 25 + timeoutMs / 20, setupEnds: Date.now() + SETUP_MS };
 }
 
 // Plain JavaScript evaluated in the thread, so the entry's URL may be TypeScript (tsx) or a chunk.
@@ -68,24 +84,97 @@ export async function prepareThreads(): Promise<void> {
  * thread is terminated and the call fails as timed out.
  */
 export function callThread(build: (generation: number) => Request, timeoutMs: number): Reply {
+  let thread = current();
+  if (thread.pending !== undefined) {
+    // One call at a time per thread: an asynchronous one in progress ends first (or times out).
+    settle(thread, thread.pending);
+    thread = current();
+  }
+  send(thread, build);
+  const call = pendingCall(timeoutMs);
+  settle(thread, call);
+  if (call.error !== undefined) throw call.error;
+  return call.reply!;
+}
+
+let asyncTail: Promise<unknown> = Promise.resolve();
+
+// In every Node this runs on (V8 8.7+), not yet in TypeScript's ES2022 library.
+type WaitAsync = (on: Int32Array, index: number, value: number, timeoutMs: number) => { async: false; value: string } | { async: true; value: Promise<string> };
+const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
+
+/**
+ * callThread without blocking: the main thread serves other work (HTTP requests, reading the next
+ * documents) while the sandbox thread runs. Asynchronous calls queue behind one another.
+ */
+export function callThreadAsync(build: (generation: number) => Request, timeoutMs: number): Promise<Reply> {
+  const call = asyncTail.then(() => runAsync(build, timeoutMs));
+  asyncTail = call.catch(() => undefined);
+  return call;
+}
+
+async function runAsync(build: (generation: number) => Request, timeoutMs: number): Promise<Reply> {
   const thread = current();
-  Atomics.store(thread.flags, SLOT.done, 0);
-  Atomics.store(thread.armedAt, 0, 0n);
-  thread.worker.postMessage(build(generation));
-  // The interrupt handler ends nearly every overrun itself (the thread survives); the grace leaves
-  // it that chance before the costlier termination.
-  const grace = 25 + timeoutMs / 20;
-  const setupEnds = Date.now() + SETUP_MS;
+  const call = pendingCall(timeoutMs);
+  send(thread, build);
+  thread.pending = call;
+  // Nothing else may hold the process open while it waits on the thread (both are unreferenced).
+  thread.worker.ref();
+  try {
+    while (call.reply === undefined && call.error === undefined) {
+      if (Atomics.load(thread.flags, SLOT.done) === 1) {
+        call.reply = receive(thread);
+        break;
+      }
+      const left = timeLeft(thread, call);
+      if (left <= 0) {
+        retire(thread);
+        call.error = timeoutError(call.timeoutMs);
+        break;
+      }
+      const waited = waitAsync(thread.flags, SLOT.done, 0, left);
+      if (waited.async) await waited.value;
+    }
+  } finally {
+    if (thread.pending === call) thread.pending = undefined;
+    thread.worker.unref();
+  }
+  if (call.error !== undefined) throw call.error;
+  return call.reply!;
+}
+
+/** Blocks until the thread ends `call` (its answer kept for its caller), or ends the thread at its deadline. */
+function settle(thread: Thread, call: PendingCall): void {
+  if (thread.pending === call) thread.pending = undefined;
   while (Atomics.load(thread.flags, SLOT.done) === 0) {
-    const armed = Number(Atomics.load(thread.armedAt, 0));
-    const left = (armed === 0 ? setupEnds : armed + grace) - Date.now();
+    const left = timeLeft(thread, call);
     if (left <= 0) {
       retire(thread);
-      throw timeoutError(timeoutMs);
+      call.error = timeoutError(call.timeoutMs);
+      return;
     }
     // Woken early when the thread arms a new deadline; otherwise at the limit.
     Atomics.wait(thread.flags, SLOT.done, 0, left);
   }
+  call.reply = receive(thread);
+}
+
+function send(thread: Thread, build: (generation: number) => Request): void {
+  Atomics.store(thread.flags, SLOT.done, 0);
+  Atomics.store(thread.armedAt, 0, 0n);
+  thread.worker.postMessage(build(generation));
+}
+
+/**
+ * Until the armed deadline plus a grace: the interrupt handler ends nearly every overrun itself (the
+ * thread survives), and the grace leaves it that chance before the costlier termination.
+ */
+function timeLeft(thread: Thread, call: PendingCall): number {
+  const armed = Number(Atomics.load(thread.armedAt, 0));
+  return (armed === 0 ? call.setupEnds : armed + call.grace) - Date.now();
+}
+
+function receive(thread: Thread): Reply {
   const received = receiveMessageOnPort(thread.port);
   if (received === undefined) throw new RefugeError('internal', 'the sandbox thread answered nothing');
   return received.message as Reply;

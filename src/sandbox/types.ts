@@ -31,6 +31,8 @@ export interface DesignSandbox {
   compile(source: string): FnHandle;
   /** Runs a map function over many docs in ONE boundary crossing; per doc its emitted rows, or the error that doc raised (CouchDB skips such a doc and logs). A time limit applies to the whole call. */
   map(fn: FnHandle, docs: readonly object[]): Array<EmittedRow[] | RefugeError>;
+  /** map() letting the calling thread work meanwhile (on Node the engine runs in a worker thread). */
+  mapAsync(fn: FnHandle, docs: readonly object[]): Promise<Array<EmittedRow[] | RefugeError>>;
   /** CouchDB reduce(keys, values, rereduce): keys are [key, docid] pairs, null when rereduce. Throws on error. */
   reduce(fn: FnHandle, keys: ReadonlyArray<[unknown, string]> | null, values: readonly unknown[], rereduce: boolean): unknown;
   /** filter(doc, req) per doc (truthy → true); per doc error → RefugeError in that slot. */
@@ -39,6 +41,8 @@ export interface DesignSandbox {
   validate(fn: FnHandle, newDoc: object, oldDoc: object | null, userCtx: object, secObj: object): void;
   /** Full-text index functions: per doc the `index(field, value, options?)` calls it made (field 'default' allowed), or its error. */
   index(fn: FnHandle, docs: readonly object[]): Array<IndexCall[] | RefugeError>;
+  /** index() letting the calling thread work meanwhile. */
+  indexAsync(fn: FnHandle, docs: readonly object[]): Promise<Array<IndexCall[] | RefugeError>>;
   /** Any compiled function called with JSON arguments; returns its JSON result. */
   call(fn: FnHandle, args: readonly unknown[]): unknown;
   dispose(): void;

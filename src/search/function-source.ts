@@ -6,10 +6,14 @@ import { isOutOfMemory } from '../sandbox/index.ts';
 import type { FunctionDefinition } from './definition.ts';
 import type { DocumentIndexer, FieldEntry } from './types.ts';
 
+type IndexEntries = ReadonlyArray<readonly [string, unknown, Record<string, unknown>]>;
+
 /** What search needs of src/sandbox's DesignSandbox (a handle from compile goes back to index). */
 export interface IndexSandbox {
   compile(source: string): unknown;
-  index(fn: never, docs: readonly object[]): ReadonlyArray<ReadonlyArray<readonly [string, unknown, Record<string, unknown>]> | Error>;
+  index(fn: never, docs: readonly object[]): ReadonlyArray<IndexEntries | Error>;
+  /** index() that leaves the calling thread free meanwhile (used when present). */
+  indexAsync?(fn: never, docs: readonly object[]): Promise<ReadonlyArray<IndexEntries | Error>>;
   dispose(): void;
 }
 
@@ -36,7 +40,7 @@ export function functionSource(def: FunctionDefinition, ddoc: Doc, createSandbox
         ready = undefined;
         throw err;
       });
-      const out = sandbox.index(fn as never, docs) as ReadonlyArray<readonly FieldEntry[] | Error>;
+      const out = (sandbox.indexAsync ? await sandbox.indexAsync(fn as never, docs) : sandbox.index(fn as never, docs)) as ReadonlyArray<readonly FieldEntry[] | Error>;
       // As for a view's map (views/mapper.ts): running out of memory kills CouchDB's query process
       // and fails the request; a function that throws only leaves that document out.
       for (const r of out) if (r instanceof Error && isOutOfMemory(r)) throw r;

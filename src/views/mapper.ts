@@ -24,7 +24,8 @@ export async function createMapper(def: DesignDef, sandbox: ViewSandbox | undefi
     async map(docs) {
       const out: Emits[][] = [];
       for (const fn of fns) {
-        const results = await sandbox.map(fn, docs);
+        // A build leaves the node serving requests while the sandbox thread maps.
+        const results = sandbox.mapAsync ? await sandbox.mapAsync(fn, docs) : await sandbox.map(fn, docs);
         out.push(
           results.map((r) => {
             if (!(r instanceof Error)) return r;

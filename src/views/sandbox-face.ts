@@ -13,6 +13,8 @@ export interface ViewSandbox {
   compile(source: string): MaybePromise<FnHandle>;
   /** Runs a map function over a batch: per document its emitted [key, value] pairs, or the error it threw. */
   map(fn: FnHandle, docs: readonly object[]): MaybePromise<Array<Array<[unknown, unknown]> | Error>>;
+  /** map() that leaves the calling thread free meanwhile, where the sandbox can (used when present). */
+  mapAsync?(fn: FnHandle, docs: readonly object[]): Promise<Array<Array<[unknown, unknown]> | Error>>;
   reduce(fn: FnHandle, keys: ReadonlyArray<[unknown, string]> | null, values: readonly unknown[], rereduce: boolean): MaybePromise<unknown>;
   dispose(): void;
 }
