@@ -19,6 +19,13 @@ export interface FeederOptions {
 
 const DEFAULT_BATCH_BYTES = 16 * 1024 * 1024;
 
+interface Step {
+  batch: IndexerChange[];
+  lastSeq: number;
+  /** How many rows fitted in the byte budget, when it ran out. */
+  fitted?: number;
+}
+
 export class IndexFeeder {
   private running: Promise<number> | undefined;
   private again = false;
@@ -76,34 +83,48 @@ export class IndexFeeder {
     else if (stale) since = await this.rebuild('may hold writes the database lost');
     else if (since > 0 && since < target) since = await this.applyPurges(since);
     let limit = batchSize;
+    let next: Promise<Step> | undefined;
     while (since < target) {
-      // With `_conflicts`, as CouchDB hands documents to map functions (views that list conflicts).
-      const read = await this.db.changes({ since, limit, includeDocs: true, conflicts: true, maxDocBytes: this.options.batchBytes ?? DEFAULT_BATCH_BYTES });
-      let { results, lastSeq } = read;
-      // Rows past the byte budget come without their document: the next step starts with them.
-      const cut = results.findIndex((row) => !row.deleted && row.doc === undefined);
-      if (cut > 0) {
-        results = results.slice(0, cut);
-        lastSeq = results[cut - 1]!.seq;
-      }
+      const step = await (next ?? this.readStep(since, limit));
+      next = undefined;
       // The next step asks for about as many as fitted (each row past the budget was read for nothing).
-      limit = cut > 0 ? cut : Math.min(batchSize, limit * 2);
-      if (results.length === 0) {
+      limit = step.fitted ?? Math.min(batchSize, limit * 2);
+      if (step.batch.length === 0) {
         // Nothing more to read (changes collapse to one row per document): the index is current.
-        await this.indexer.apply([], Math.max(lastSeq, target));
-        return Math.max(lastSeq, target);
+        await this.indexer.apply([], Math.max(step.lastSeq, target));
+        return Math.max(step.lastSeq, target);
       }
-      const batch: IndexerChange[] = results.map((row) => ({
-        seq: row.seq,
-        id: row.id,
-        deleted: row.deleted === true,
-        ...(row.deleted || !row.doc ? {} : { doc: row.doc }),
-      }));
-      await this.indexer.apply(batch, lastSeq);
-      if (lastSeq <= since) throw new RefugeError('internal', `changes feed did not advance past ${since}`);
-      since = lastSeq;
+      if (step.lastSeq <= since) throw new RefugeError('internal', `changes feed did not advance past ${since}`);
+      // The next documents are read and decoded while this step is indexed (a sandbox maps in its
+      // own thread meanwhile). A failed step leaves that read unused, and its failure unheard.
+      if (step.lastSeq < target) {
+        next = this.readStep(step.lastSeq, limit);
+        next.catch(() => undefined);
+      }
+      await this.indexer.apply(step.batch, step.lastSeq);
+      since = step.lastSeq;
     }
     return since;
+  }
+
+  /** Changes after `since` with their documents, cut where the byte budget ran out. */
+  private async readStep(since: number, limit: number): Promise<Step> {
+    // With `_conflicts`, as CouchDB hands documents to map functions (views that list conflicts).
+    const read = await this.db.changes({ since, limit, includeDocs: true, conflicts: true, maxDocBytes: this.options.batchBytes ?? DEFAULT_BATCH_BYTES });
+    let { results, lastSeq } = read;
+    // Rows past the byte budget come without their document: the next step starts with them.
+    const cut = results.findIndex((row) => !row.deleted && row.doc === undefined);
+    if (cut > 0) {
+      results = results.slice(0, cut);
+      lastSeq = results[cut - 1]!.seq;
+    }
+    const batch: IndexerChange[] = results.map((row) => ({
+      seq: row.seq,
+      id: row.id,
+      deleted: row.deleted === true,
+      ...(row.deleted || !row.doc ? {} : { doc: row.doc }),
+    }));
+    return { batch, lastSeq, ...(cut > 0 && { fitted: cut }) };
   }
 
   /** Drops the index so that it is built again from sequence 0 (which it answers). */
