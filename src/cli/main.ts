@@ -3,6 +3,7 @@
 
 import { parseArgs } from 'node:util';
 import { isRefugeError } from '../errors/index.ts';
+import { VERSION } from '../platform/version.ts';
 
 const HELP = `refuge — store, sync and share your data without a central cloud
 
@@ -130,7 +131,7 @@ export async function main(argv: string[]): Promise<number> {
   const { values: v, positionals } = parsed;
   const [command, topic] = positionals;
   if (command === undefined && (v as { version?: boolean }).version) {
-    process.stdout.write(`refuge ${(await import('../http/index.ts')).VERSION}\n`);
+    process.stdout.write(`refuge ${VERSION}\n`);
     return 0;
   }
   const helpOf = async (c: string | undefined) => (c === 'start' ? startHelp() : c === 'replicate' ? REPLICATE_HELP : HELP);

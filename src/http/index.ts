@@ -23,7 +23,9 @@ export { parseAdmin, type AdminCredentials } from './auth.ts';
 export type { ServerContext } from './context.ts';
 export { peerTarget, type PeerAccess, type PeerTarget } from './peer-auth.ts';
 
-export const VERSION = '0.1.0';
+import { VERSION } from '../platform/version.ts';
+
+export { VERSION };
 
 export interface ServerOptions extends AppOptions {
   node: RefugeNode;

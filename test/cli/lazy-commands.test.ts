@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { bin } from './run-cli.ts';
 
@@ -46,4 +47,12 @@ test('a command loads its own dependencies only: peers --help has no Fastify, qu
     assert.equal(light.code, 0, command);
     assert.deepEqual(light.packages.filter((p) => /^(fastify|@fastify\/|@aws-sdk\/|@libp2p\/|classic-level)/.test(p)), [], command);
   }
+});
+
+test('refuge --version prints the package version and loads no npm package', async () => {
+  const { version } = JSON.parse(await readFile(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as { version: string };
+  const { code, stdout, packages } = await packagesImported(['--version']);
+  assert.equal(code, 0);
+  assert.equal(stdout, `refuge ${version}\n`);
+  assert.deepEqual(packages.filter((p) => !LOADER.test(p)), []);
 });
