@@ -81,22 +81,67 @@ export class DesignDocs {
   /** The database's write hook: design documents need an admin and must compile; others pass every validate_doc_update. */
   async checkWrites(docs: readonly Doc[], ctx: WriteContext): Promise<Array<RefugeError | undefined>> {
     const out: Array<RefugeError | undefined> = new Array(docs.length).fill(undefined);
-    let validators: Array<{ ddoc: Doc; source: string }> | undefined;
+    const checked: number[] = [];
     for (let i = 0; i < docs.length; i++) {
       const doc = docs[i]!;
       const id = typeof doc._id === 'string' ? doc._id : undefined;
       if (id?.startsWith('_local/')) continue;
-      if (id?.startsWith('_design/')) {
-        out[i] = await this.checkDesignWrite(doc, ctx);
-        continue;
-      }
-      validators ??= (await this.all()).flatMap((d) =>
-        typeof d.validate_doc_update === 'string' ? [{ ddoc: d, source: d.validate_doc_update }] : [],
-      );
-      if (validators.length === 0 && !this.builtin) continue;
-      out[i] = await this.runValidators(validators, doc, ctx);
+      if (id?.startsWith('_design/')) out[i] = await this.checkDesignWrite(doc, ctx);
+      else checked.push(i);
     }
+    if (checked.length === 0) return out;
+    const validators = (await this.all()).flatMap((d) => (typeof d.validate_doc_update === 'string' ? [{ ddoc: d, source: d.validate_doc_update }] : []));
+    if (validators.length === 0 && !this.builtin) return out;
+    await this.runValidators(validators, checked, docs, ctx, out);
     return out;
+  }
+
+  /**
+   * Every validator over the documents at `slots`, each judged against the documents as the write
+   * found them; a document's first refusal is its answer. One sandbox call per validator for them all.
+   */
+  private async runValidators(validators: Array<{ ddoc: Doc; source: string }>, slots: number[], docs: readonly Doc[], ctx: WriteContext, out: Array<RefugeError | undefined>): Promise<void> {
+    const ids = slots.flatMap((i) => (typeof docs[i]!._id === 'string' ? [docs[i]!._id!] : []));
+    const stored = new Map<string, Doc | null>();
+    const winners = await this.db.storedWinners(ids);
+    ids.forEach((id, k) => stored.set(id, winners[k]!));
+    let pending: Array<{ slot: number; newDoc: Doc; oldDoc: Doc | null }> = [];
+    for (const slot of slots) {
+      const doc = docs[slot]!;
+      const newDoc = { ...doc, _id: doc._id ?? '' };
+      const oldDoc = (typeof doc._id === 'string' && stored.get(doc._id)) || null;
+      const refused = this.builtin?.(newDoc, oldDoc, ctx.userCtx);
+      if (refused) out[slot] = refused;
+      else pending.push({ slot, newDoc, oldDoc });
+    }
+    if (pending.length === 0) return;
+    const secObj = await this.secObj();
+    // CouchDB's userCtx names the database too.
+    const userCtx = { ...ctx.userCtx, db: this.db.name };
+    for (const { ddoc, source } of validators) {
+      const { sandbox, fn } = await this.sandboxes.compile(ddoc, source);
+      let results: Array<RefugeError | undefined>;
+      try {
+        results = await sandbox.validateMany(fn, pending.map((p) => [p.newDoc, p.oldDoc] as const), userCtx, secObj);
+      } catch (err) {
+        if (!isRefugeError(err)) throw err;
+        // The call failed as a whole (a document past the time limit): each is judged alone.
+        results = pending.map((p) => {
+          try {
+            sandbox.validate(fn, p.newDoc, p.oldDoc, userCtx, secObj);
+            return undefined;
+          } catch (one) {
+            if (isRefugeError(one)) return one;
+            throw one;
+          }
+        });
+      }
+      pending = pending.filter((p, k) => {
+        out[p.slot] = results[k];
+        return results[k] === undefined;
+      });
+      if (pending.length === 0) return;
+    }
   }
 
   private async checkDesignWrite(doc: Doc, ctx: WriteContext): Promise<RefugeError | undefined> {
@@ -139,38 +184,6 @@ export class DesignDocs {
       if (isRefugeError(err)) return err;
       throw err;
     }
-  }
-
-  private async runValidators(validators: Array<{ ddoc: Doc; source: string }>, doc: Doc, ctx: WriteContext): Promise<RefugeError | undefined> {
-    const oldDoc = typeof doc._id === 'string' ? await this.current(doc._id) : null;
-    const secObj = await this.secObj();
-    const newDoc = { ...doc, _id: doc._id ?? '' };
-    const refused = this.builtin?.(newDoc, oldDoc, ctx.userCtx);
-    if (refused) return refused;
-    for (const { ddoc, source } of validators) {
-      const { sandbox, fn } = await this.sandboxes.compile(ddoc, source);
-      try {
-        // CouchDB's userCtx names the database too.
-        sandbox.validate(fn, newDoc, oldDoc, { ...ctx.userCtx, db: this.db.name }, secObj);
-      } catch (err) {
-        if (isRefugeError(err)) return err;
-        throw err;
-      }
-    }
-    return undefined;
-  }
-
-  /** The stored winner (a deletion stub when deleted), or null when the id is new. */
-  private async current(id: string): Promise<Doc | null> {
-    try {
-      return await this.db.get(id);
-    } catch (err) {
-      if (!isRefugeError(err, 'not_found')) throw err;
-    }
-    // A deleted winner: CouchDB hands validate functions the tombstone.
-    const res = await this.db.allDocs({ keys: [id] });
-    const row = res.rows[0];
-    return row?.value?.deleted ? { _id: id, _rev: row.value.rev, _deleted: true } : null;
   }
 
   /** The database's filter hook: `ddoc/name` filter functions and `_view` (docs the map emits for). */

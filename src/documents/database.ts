@@ -19,7 +19,7 @@ import { DatabaseQueries } from './database-queries.ts';
 import { getLocal, localDocsChunks } from './local-docs.ts';
 import { META_KEY } from './keys.ts';
 import { recountState, type Recount } from './recount.ts';
-import { bulkGet, getDoc, getOpenRevs, getPlainJsonSync, getPlainSync, revsDiff } from './reads.ts';
+import { bulkGet, getDoc, getOpenRevs, getPlainJsonSync, getPlainSync, revsDiff, storedWinners } from './reads.ts';
 import type { Rev } from './rev-tree.ts';
 import type {
   AllDocsOptions,
@@ -140,6 +140,11 @@ export class Database extends DatabaseQueries {
     if (options.attachments || options.attsSince !== undefined) await inlineSince(doc, this.options.blobs, options.attsSince, options.attachmentsFollow === true);
     if (since && !options.revs) delete doc._revisions;
     return doc;
+  }
+
+  /** Each id's winner as validate_doc_update sees it (see storedWinners): one read, for a write's checks. */
+  async storedWinners(ids: readonly string[]): Promise<Array<Doc | null>> {
+    return storedWinners(this.pointReaderNow() ?? (await this.pointReader()), ids);
   }
 
   /**

@@ -91,6 +91,22 @@ export function getPlainJsonSync(reader: KvReader, id: string): { json: string; 
   return reader.getSync ? plainText(id, reader.getSync(docKey(id))) : undefined;
 }
 
+/**
+ * Each id's stored winner as a validate_doc_update function gets it: the document as a plain get
+ * answers it, the tombstone `{_id, _rev, _deleted}` of a deleted one (as CouchDB hands it), null
+ * for an id never written. One read for them all.
+ */
+export async function storedWinners(reader: KvReader, ids: readonly string[]): Promise<Array<Doc | null>> {
+  const raws = await reader.getMany(ids.map(docKey));
+  return raws.map((raw, i) => {
+    if (raw === undefined) return null;
+    const id = ids[i]!;
+    const head = decodeHead(raw);
+    if (head.deleted) return { _id: id, _rev: head.rev, _deleted: true };
+    return JSON.parse(winnerDocJson(id, head.rev, raw)) as Doc;
+  });
+}
+
 export async function getDoc(reader: KvReader, id: string, opts: GetOptions): Promise<Doc> {
   if (opts.rev !== undefined && !isValidRev(opts.rev)) {
     if (isForeignRev(opts.rev)) throw notFound('missing');

@@ -13,7 +13,7 @@ interface Call {
   payload: string;
   deadline: Deadline;
 }
-type BatchKind = typeof RunKind.map | typeof RunKind.index | typeof RunKind.filter;
+type BatchKind = typeof RunKind.map | typeof RunKind.index | typeof RunKind.filter | typeof RunKind.validateMany;
 
 export class QuickJsDesignSandbox implements DesignSandbox {
   private readonly handles = new Map<string, FnHandle>();
@@ -61,6 +61,12 @@ export class QuickJsDesignSandbox implements DesignSandbox {
 
   validate(fn: FnHandle, newDoc: object, oldDoc: object | null, userCtx: object, secObj: object): void {
     this.single(RunKind.validate, fn, [newDoc, oldDoc, userCtx, secObj]);
+  }
+
+  async validateMany(fn: FnHandle, docs: ReadonlyArray<readonly [newDoc: object, oldDoc: object | null]>, userCtx: object, secObj: object): Promise<Array<RefugeError | undefined>> {
+    // The context goes as JSON text, parsed again for each document.
+    const entries = await this.batchAsync(RunKind.validateMany, fn, docs, JSON.stringify(toJson([userCtx, secObj])));
+    return entries.map((e) => (e === null ? undefined : this.entryError(e)));
   }
 
   call(fn: FnHandle, args: readonly unknown[]): unknown {

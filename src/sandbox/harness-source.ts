@@ -8,7 +8,7 @@ import { LOCKDOWN_SOURCE } from './harness-lockdown.ts';
 import { REQUIRE_SOURCE } from './harness-require.ts';
 
 /** Kinds of batched or single runs; numbers so the host passes no string per call. */
-export const RunKind = { map: 1, index: 2, filter: 3, reduce: 4, validate: 5, call: 6 } as const;
+export const RunKind = { map: 1, index: 2, filter: 3, reduce: 4, validate: 5, call: 6, validateMany: 7 } as const;
 export type RunKind = (typeof RunKind)[keyof typeof RunKind];
 
 export const HARNESS_SOURCE = String.raw`(function (hostLog, ddocJson, sliceMs) {
@@ -144,6 +144,12 @@ function runBatch(fn, docs, kind, req) {
     mode = kind; rows = [];
     try {
       if (kind === 3) entry = fn(docs[i], req) ? 'true' : 'false';
+      else if (kind === 7) {
+        // Each document gets its own userCtx and secObj: one it changed must not judge the next.
+        var ctx = parse(req);
+        fn(docs[i][0], docs[i][1], ctx[0], ctx[1]);
+        entry = 'null';
+      }
       else { fn(docs[i]); mode = 0; entry = stringify(rows); }
     } catch (e) {
       entry = errorJson(e);
@@ -169,6 +175,7 @@ function dispatch(kind, fn, payload) {
   try { args = parse(payload); } catch (e) { return '{"batchError":' + stringify(describe(e)) + '}'; }
   if (kind === 1 || kind === 2) return runBatch(fn, args, kind);
   if (kind === 3) return runBatch(fn, args[1], kind, deepFreeze(args[0]));
+  if (kind === 7) return runBatch(fn, args[1], kind, args[0]);
   return runOne(kind, fn, args);
 }
 

@@ -39,6 +39,8 @@ export interface DesignSandbox {
   filter(fn: FnHandle, docs: readonly object[], req: object): Array<boolean | RefugeError>;
   /** validate_doc_update(newDoc, oldDoc, userCtx, secObj): returns when accepted; `throw({forbidden: m})` → RefugeError('forbidden', m); `throw({unauthorized: m})` → RefugeError('unauthorized', m); any other throw → RefugeError('sandbox_error', …). */
   validate(fn: FnHandle, newDoc: object, oldDoc: object | null, userCtx: object, secObj: object): void;
+  /** validate() for many documents in one call, each with its stored winner (the calling thread free meanwhile): per document undefined when accepted, else its error. */
+  validateMany(fn: FnHandle, docs: ReadonlyArray<readonly [newDoc: object, oldDoc: object | null]>, userCtx: object, secObj: object): Promise<Array<RefugeError | undefined>>;
   /** Full-text index functions: per doc the `index(field, value, options?)` calls it made (field 'default' allowed), or its error. */
   index(fn: FnHandle, docs: readonly object[]): Array<IndexCall[] | RefugeError>;
   /** index() letting the calling thread work meanwhile. */
