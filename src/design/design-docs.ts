@@ -187,17 +187,14 @@ export class DesignDocs {
   }
 
   /** The database's filter hook: `ddoc/name` filter functions and `_view` (docs the map emits for). */
-  async compileFilter(request: FilterRequest): Promise<(doc: Doc) => boolean> {
+  async compileFilter(request: FilterRequest): Promise<(docs: Doc[]) => Promise<boolean[]>> {
     if (request.name === '_view') {
       const [ddocName, viewName] = splitName(request.view, 'view');
       const ddoc = await this.get(ddocName);
       const view = (ddoc.views as Record<string, { map?: unknown }> | undefined)?.[viewName];
       if (!view || typeof view.map !== 'string') throw new RefugeError('not_found', 'missing_named_view');
       const { sandbox, fn } = await this.sandboxes.compile(ddoc, view.map);
-      return (doc) => {
-        const [rows] = sandbox.map(fn, [doc]);
-        return Array.isArray(rows) && rows.length > 0;
-      };
+      return async (docs) => (await sandbox.mapAsync(fn, docs)).map((rows) => Array.isArray(rows) && rows.length > 0);
     }
     const [ddocName, filterName] = splitName(request.name, 'filter');
     const ddoc = await this.get(ddocName);
@@ -227,12 +224,12 @@ export class DesignDocs {
       secObj: await this.secObj(),
       info: { db_name: this.db.name, doc_count: state.docCount, doc_del_count: state.delCount, update_seq: state.seq, purge_seq: state.purgeSeq, instance_start_time: this.db.instanceStartTime },
     };
-    return (doc) => {
-      const [passed] = sandbox.filter(fn, [doc], req);
-      // A filter that throws fails the request, as in CouchDB; it does not just leave the doc out.
-      if (passed instanceof Error) throw passed;
-      return passed === true;
-    };
+    return async (docs) =>
+      (await sandbox.filterAsync(fn, docs, req)).map((passed) => {
+        // A filter that throws fails the request, as in CouchDB; it does not just leave the doc out.
+        if (passed instanceof Error) throw passed;
+        return passed === true;
+      });
   }
 }
 

@@ -27,16 +27,14 @@ export async function compileChangesFilter(
       throw new RefugeError('not_found', `filter ${options.filter} needs design documents, which this database does not run`);
     } else {
       filter.matchConflicts = true;
-      tests.push(
-        await hooks.compileFilter({
-          name: options.filter,
-          // `view` as its own option, or among the query parameters (a replication's query_params).
-          ...(viewOf(options) === undefined ? {} : { view: viewOf(options) }),
-          ...(options.queryParams === undefined ? {} : { query: options.queryParams }),
-          ...(options.filterRequest === undefined ? {} : { request: options.filterRequest }),
-          userCtx: options.userCtx ?? LOCAL_ADMIN,
-        }),
-      );
+      filter.matchMany = await hooks.compileFilter({
+        name: options.filter,
+        // `view` as its own option, or among the query parameters (a replication's query_params).
+        ...(viewOf(options) === undefined ? {} : { view: viewOf(options) }),
+        ...(options.queryParams === undefined ? {} : { query: options.queryParams }),
+        ...(options.filterRequest === undefined ? {} : { request: options.filterRequest }),
+        userCtx: options.userCtx ?? LOCAL_ADMIN,
+      });
     }
   }
   if (tests.length === 1) filter.match = tests[0];

@@ -15,7 +15,9 @@ import { checkBooleanOptions } from './validate.ts';
 export interface ChangesFilter {
   docIds?: Set<string>;
   match?: (doc: Doc) => boolean;
-  /** `match` sees `_conflicts`, as CouchDB opens documents for design-document filters. */
+  /** A predicate judging a chunk's documents at once (a design document's filter, in its sandbox). */
+  matchMany?: (docs: Doc[]) => Promise<boolean[]>;
+  /** `match` and `matchMany` see `_conflicts`, as CouchDB opens documents for design-document filters. */
   matchConflicts?: boolean;
   /** Included documents keep only these fields (ChangesOptions.fields, checked). */
   fields?: readonly string[];
@@ -63,7 +65,7 @@ export async function* changeChunks(
   const limit = o.limit ?? Infinity;
   progress.lastSeq = since;
   if (limit === 0) return;
-  const needRecord = o.includeDocs === true || o.style === 'all_docs' || filter.match !== undefined;
+  const needRecord = o.includeDocs === true || o.style === 'all_docs' || filter.match !== undefined || filter.matchMany !== undefined;
   // Descending starts from the newest change and, as in CouchDB, takes no lower bound from since.
   const range: KvRange = { gt: seqKey(o.descending ? 0 : since), lte: seqKey(upTo), reverse: o.descending === true };
   if (o.descending) progress.lastSeq = upTo;
@@ -71,7 +73,7 @@ export async function* changeChunks(
   let docBytesLeft = o.maxDocBytes ?? Infinity;
   // A read with a small limit and no filter asks storage for no more entries than it gives rows
   // (with a read ahead, a 1024-entry chunk was most of a `limit=10` answer's time).
-  const unfiltered = filter.docIds === undefined && filter.match === undefined;
+  const unfiltered = filter.docIds === undefined && filter.match === undefined && filter.matchMany === undefined;
   const chunkSize = Math.min(needRecord ? 256 : 1024, unfiltered ? limit : Infinity);
   for await (const chunk of reader.scan(range, chunkSize)) {
     const entries = chunk.map(([key, value]) => {
@@ -80,17 +82,26 @@ export async function* changeChunks(
     });
     const wanted = filter.docIds ? entries.filter((e) => filter.docIds!.has(e.id)) : entries;
     const values = needRecord ? await reader.getMany(wanted.map((e) => docKey(e.id))) : [];
+    const judged = filter.matchMany ? await judgeChunk(wanted, values, o, filter, filter.matchMany) : undefined;
     const rows: ChangeRow[] = [];
     let w = 0;
     for (const e of entries) {
       progress.lastSeq = e.seq;
       progress.examined++;
       if (filter.docIds && !filter.docIds.has(e.id)) continue;
-      const raw = needRecord ? values[w++] : undefined;
-      const row: ChangeRow = { seq: e.seq, id: e.id, changes: [{ rev: e.rev }] };
+      const raw = needRecord ? values[w] : undefined;
+      const ready = judged?.[w];
+      w++;
+      if (ready === false) continue;
+      const row: ChangeRow = ready ?? { seq: e.seq, id: e.id, changes: [{ rev: e.rev }] };
       if (e.deleted) row.deleted = true;
       if (raw !== undefined) {
-        if (!fillRow(row, e, raw, o, filter, docBytesLeft > 0)) continue;
+        if (ready === undefined && fillRow(row, e, raw, o, filter, docBytesLeft > 0) === false) continue;
+        // A judged row was filled before its turn: past the budget, it goes without its document.
+        if (ready !== undefined && docBytesLeft <= 0) {
+          delete row.doc;
+          delete row.docJson;
+        }
         if (row.doc !== undefined || row.docJson !== undefined) docBytesLeft -= raw.length;
       }
       rows.push(row);
@@ -100,6 +111,39 @@ export async function* changeChunks(
     if (given >= limit) return;
   }
   if (!o.descending) progress.lastSeq = Math.max(progress.lastSeq, upTo);
+}
+
+/**
+ * The rows of a chunk's wanted entries, filled and judged by `matchMany` in one call (false where
+ * a filter refuses the document), before changeChunks takes them in order up to its limit.
+ */
+async function judgeChunk(
+  wanted: ReadonlyArray<{ seq: number; id: string; rev: string; deleted: boolean }>,
+  values: ReadonlyArray<string | undefined>,
+  o: ChangesOptions,
+  filter: ChangesFilter,
+  matchMany: (docs: Doc[]) => Promise<boolean[]>,
+): Promise<Array<ChangeRow | false>> {
+  const out: Array<ChangeRow | false> = [];
+  const docs: Doc[] = [];
+  const slots: number[] = [];
+  wanted.forEach((e, i) => {
+    const row: ChangeRow = { seq: e.seq, id: e.id, changes: [{ rev: e.rev }] };
+    const raw = values[i];
+    const filled = raw === undefined ? true : fillRow(row, e, raw, o, filter, true);
+    if (filled !== true && filled !== false) {
+      slots.push(out.length);
+      docs.push(filled);
+    }
+    out.push(filled === false ? false : row);
+  });
+  if (docs.length > 0) {
+    const passed = await matchMany(docs);
+    slots.forEach((slot, k) => {
+      if (passed[k] !== true) out[slot] = false;
+    });
+  }
+  return out;
 }
 
 /** changeChunks' rows in one answer (for reads of a bounded size: a live feed's batches). */
@@ -113,7 +157,8 @@ export async function readChanges(reader: KvReader, o: ChangesOptions, filter: C
 /**
  * Completes `row` from its document's record (the snapshot guarantees the record is at the row's
  * sequence): `all_docs` leaves, and the document when `withDoc`, as text where it can be spliced.
- * False when the filter rejects the document. The tree is decoded only when the row needs it.
+ * False when the filter rejects the document; with `matchMany`, the document it is to judge. The
+ * tree is decoded only when the row needs it.
  */
 function fillRow(
   row: ChangeRow,
@@ -122,9 +167,9 @@ function fillRow(
   o: ChangesOptions,
   filter: ChangesFilter,
   withDoc: boolean,
-): boolean {
+): boolean | Doc {
   const wantDoc = o.includeDocs === true && withDoc;
-  if (wantDoc && o.docText && !filter.match && !filter.fields && !o.conflicts && !o.attachments) {
+  if (wantDoc && o.docText && !filter.match && !filter.matchMany && !filter.fields && !o.conflicts && !o.attachments) {
     const tree = o.style === 'all_docs' || o.revs ? decodeMeta(raw).tree : undefined;
     const text = docText(e, raw, o.revs ? tree : undefined);
     if (text !== undefined) {
@@ -147,7 +192,8 @@ function fillRow(
   }
   if (filter.match && !filter.match(matched)) return false;
   if (wantDoc) row.doc = doc;
-  return true;
+  // The document a chunk's matchMany judges (judgeChunk).
+  return filter.matchMany ? matched : true;
 }
 
 /**

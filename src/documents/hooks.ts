@@ -58,8 +58,11 @@ export interface DesignHooks {
   designWritten?(): void;
   /** Called when the database closes: the layer above closes its indexes. */
   close?(): Promise<void>;
-  /** Compiles a named changes filter into a predicate over documents (deleted ones included). */
-  compileFilter?(request: FilterRequest): Promise<(doc: Doc) => boolean>;
+  /**
+   * Compiles a named changes filter into a predicate judging many documents at once (deleted ones
+   * included), so a feed crosses into the sandbox once per chunk, not once per document.
+   */
+  compileFilter?(request: FilterRequest): Promise<(docs: Doc[]) => Promise<boolean[]>>;
 }
 
 /** Rewrites documents before any check or write, knowing who writes (see setWritePreparation). */

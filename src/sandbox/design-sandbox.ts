@@ -47,6 +47,10 @@ export class QuickJsDesignSandbox implements DesignSandbox {
     return this.batch(RunKind.filter, fn, docs, toJson(req)).map((e) => (typeof e === 'boolean' ? e : this.entryError(e)));
   }
 
+  async filterAsync(fn: FnHandle, docs: readonly object[], req: object): Promise<Array<boolean | RefugeError>> {
+    return (await this.batchAsync(RunKind.filter, fn, docs, toJson(req))).map((e) => (typeof e === 'boolean' ? e : this.entryError(e)));
+  }
+
   index(fn: FnHandle, docs: readonly object[]): Array<IndexCall[] | RefugeError> {
     return this.batch(RunKind.index, fn, docs).map((e) => this.rows<IndexCall>(e));
   }

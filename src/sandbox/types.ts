@@ -41,6 +41,8 @@ export interface DesignSandbox {
   validate(fn: FnHandle, newDoc: object, oldDoc: object | null, userCtx: object, secObj: object): void;
   /** validate() for many documents in one call, each with its stored winner (the calling thread free meanwhile): per document undefined when accepted, else its error. */
   validateMany(fn: FnHandle, docs: ReadonlyArray<readonly [newDoc: object, oldDoc: object | null]>, userCtx: object, secObj: object): Promise<Array<RefugeError | undefined>>;
+  /** filter() letting the calling thread work meanwhile. */
+  filterAsync(fn: FnHandle, docs: readonly object[], req: object): Promise<Array<boolean | RefugeError>>;
   /** Full-text index functions: per doc the `index(field, value, options?)` calls it made (field 'default' allowed), or its error. */
   index(fn: FnHandle, docs: readonly object[]): Array<IndexCall[] | RefugeError>;
   /** index() letting the calling thread work meanwhile. */
