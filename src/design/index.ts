@@ -82,6 +82,9 @@ export function attachDesign(db: Database, options: AttachDesignOptions = {}): D
   // when the document that opened it changed or went away.
   const sandboxFor = (ddoc: Doc) => createSandbox({ ...options.sandbox, ddoc });
   const onError = options.onError;
+  // A query for a partition may use partitioned json indexes only (mango_idx's
+  // filter_partition_indexes), and none is partitioned here: it plans over _all_docs alone.
+  const jsonIndexDocs = async (req: MangoFindRequest) => (req.partition ? [] : await docs.all());
   const design: DbDesign = {
     docs,
     sandboxes,
@@ -110,15 +113,18 @@ export function attachDesign(db: Database, options: AttachDesignOptions = {}): D
     },
     async find(req) {
       const { useIndex: _u, ...plain } = req;
-      const { choice, warning } = chooseJsonIndex(await docs.all(), req);
+      const { choice, warning } = chooseJsonIndex(await jsonIndexDocs(req), req);
       if (warning && req.allowFallback === false) throw new RefugeError('no_usable_index', `${warning} allow_fallback is false.`);
+      // No database is partitioned here: CouchDB plans the query, then refuses the partition when
+      // it reads the shards (fabric_view:get_shards), with this reason.
+      if (req.partition) throw new RefugeError('bad_request', 'partition specified on non-partitioned db');
       const result = choice ? await findWithJsonIndex(db, await design.views(), choice, req) : await db.find(plain);
       // CouchDB gives every warning that applies, one a line: the index named and not used first,
       // then the full scan's (mango_cursor:maybe_add_warning).
       return warning ? { ...result, warning: result.warning ? `${warning}\n${result.warning}` : warning } : result;
     },
     async explain(req) {
-      const { choice, warning } = chooseJsonIndex(await docs.all(), req);
+      const { choice, warning } = chooseJsonIndex(await jsonIndexDocs(req), req);
       if (warning && req.allowFallback === false) throw new RefugeError('no_usable_index', `${warning} allow_fallback is false.`);
       return choice ? explainJsonIndex(db.name, choice, req) : db.explain(req);
     },

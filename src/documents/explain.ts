@@ -14,6 +14,8 @@ export interface ExplainRequest extends FindRequest {
   r?: number;
   stale?: 'ok' | false;
   stable?: boolean;
+  /** CouchDB's `partition` (none: ""), echoed; no database is partitioned here. */
+  partition?: string;
 }
 
 /** Whether the request reads an index as it stands: `update: false`, or `stale: "ok"` (which CouchDB reads as that and `stable`). */
@@ -45,7 +47,7 @@ export function explainOpts(req: ExplainRequest, parsed: { limit: number; skip: 
     skip: parsed.skip,
     sort: Object.fromEntries(parsed.sort.map((f) => [f.field, f.dir])),
     fields: parsed.fields ?? 'all_fields',
-    partition: '',
+    partition: req.partition ?? '',
     r: req.r ?? 1,
     conflicts: req.conflicts === true,
     stale: req.stale ?? false,
@@ -62,7 +64,7 @@ export function explainMrargs(keys: { start?: unknown; end?: unknown }, descendi
     include_docs: true,
     view_type: 'map',
     reduce: false,
-    partition: null,
+    partition: req.partition || null,
     ...('start' in keys && { start_key: keys.start }),
     ...('end' in keys && { end_key: keys.end }),
     direction: descending ? 'rev' : 'fwd',

@@ -7,6 +7,8 @@ export type ErrorCode =
   | 'db_not_found'
   | 'illegal_database_name'
   | 'illegal_docid'
+  /** A partition name couch_partition:validate_partition refuses (a `_find` body's `partition`). */
+  | 'illegal_partition'
   | 'bad_content_type'
   | 'method_not_allowed'
   | 'gone'
@@ -94,6 +96,7 @@ const STATUS: Record<ErrorCode, number> = {
   db_not_found: 404,
   illegal_database_name: 400,
   illegal_docid: 400,
+  illegal_partition: 400,
   bad_content_type: 415,
   method_not_allowed: 405,
   // What CouchDB dropped for good (temporary views).

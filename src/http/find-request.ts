@@ -1,11 +1,14 @@
 // A `_find`/`_explain` body read as CouchDB's mango_opts:validate_find reads it: each option's type
 // checked in mango_opts' order, so that of several bad options the same one is named; keys it does
-// not know refused only once every known one has passed; a partition refused last of all.
+// not know refused only once every known one has passed. A partition, in the body or the query
+// string, is checked as CouchDB checks one; no database is partitioned here, so `_find` refuses it
+// when it runs (design's find), and `_explain` shows it.
 
 import { RefugeError } from '../errors/index.ts';
 import { nonNegative } from '../documents/index.ts';
 import { parseUseIndex, type MangoFindRequest } from '../design/index.ts';
 import { normalizeFindSelector, parseFields, parseSort } from '../query/index.ts';
+import type { Query } from './params.ts';
 
 const show = (v: unknown) => JSON.stringify(v) ?? String(v);
 
@@ -14,6 +17,14 @@ const posInteger = (v: unknown) => {
 };
 const boolean = (v: unknown) => {
   if (typeof v !== 'boolean') throw new RefugeError('invalid_boolean', `Invalid boolean value: ${show(v)}`);
+};
+/** mango_opts:validate_partition: "" is no partition, anything else what couch_partition:validate_partition allows. */
+const partition = (v: unknown) => {
+  if (v === '') return;
+  const illegal = (reason: string) => new RefugeError('illegal_partition', reason);
+  if (typeof v !== 'string') throw illegal('Partition must be a string');
+  if (v.startsWith('_')) throw illegal('Partition must not start with an underscore');
+  if (v.includes(':')) throw illegal('Partition must not contain a colon');
 };
 
 /**
@@ -33,7 +44,7 @@ const VALIDATORS: Array<[string, (v: unknown) => void]> = [
   ['skip', (v) => nonNegative(v, 0)],
   ['sort', (v) => parseSort(v)],
   ['fields', (v) => parseFields(v)],
-  ['partition', () => undefined], // refused below, once everything else is known good
+  ['partition', partition],
   ['r', posInteger],
   ['conflicts', boolean],
   ['stale', (v) => {
@@ -54,13 +65,23 @@ function checkFindBody(body: Record<string, unknown>): void {
   for (const key of Object.keys(body)) {
     if (!KNOWN.has(key)) throw new RefugeError('invalid_key', `Invalid key ${key} for this request.`);
   }
-  // Partitioned databases do not exist here. CouchDB validates the options first, then refuses the
-  // partition when the query runs (fabric_view:get_shards), with this reason.
-  if (body.partition !== undefined && body.partition !== '') throw new RefugeError('bad_request', 'partition specified on non-partitioned db');
 }
 
-/** The library request for a checked `_find`/`_explain` body. */
-export function findRequest(body: Record<string, unknown>): MangoFindRequest {
+/**
+ * A `partition` in the query string goes into a body that names none (mango_httpd's
+ * maybe_set_partition), so `POST /db/_find?partition=p` is the body's `"partition": "p"`. Where
+ * the body names one too CouchDB answers an error of its own; the body's is kept here.
+ */
+function withQueryPartition(body: Record<string, unknown>, query: Query): Record<string, unknown> {
+  const given = query.partition;
+  // chttpd:qs_value reads the first of repeated names.
+  const first = Array.isArray(given) ? given[0] : given;
+  return first === undefined || body.partition !== undefined ? body : { ...body, partition: first };
+}
+
+/** The library request for a checked `_find`/`_explain` body (and its query string's partition). */
+export function findRequest(given: Record<string, unknown>, query: Query = {}): MangoFindRequest {
+  const body = withQueryPartition(given, query);
   checkFindBody(body);
   return {
     selector: body.selector,
@@ -78,5 +99,6 @@ export function findRequest(body: Record<string, unknown>): MangoFindRequest {
     r: body.r as number | undefined,
     stale: body.stale === 'ok' ? 'ok' : body.stale === undefined ? undefined : false,
     stable: body.stable as boolean | undefined,
+    ...(body.partition ? { partition: body.partition as string } : {}),
   };
 }

@@ -17,12 +17,12 @@ export function findRoutes(app: FastifyInstance, ctx: ServerContext): void {
 
   app.post('/:db/_find', async (req) => {
     const body = objectBody(req.body);
-    return findWire(await (await design(req)).find(findRequest(body)));
+    return findWire(await (await design(req)).find(findRequest(body, req.query as Query)));
   });
 
   app.post('/:db/_explain', async (req) => {
     const body = objectBody(req.body);
-    return (await design(req)).explain(findRequest(body));
+    return (await design(req)).explain(findRequest(body, req.query as Query));
   });
 
   // The automatic path index is not listed: clients count and walk this list as CouchDB answers it
