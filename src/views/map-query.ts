@@ -126,7 +126,9 @@ async function attachDocs(rows: ViewRow[], fetchDocs: FetchDocs, options: { conf
     const v = r.value as { _id?: unknown; _rev?: unknown } | null;
     if (v === null || typeof v !== 'object' || Array.isArray(v)) return { id: r.id, linked: false };
     // {_id: null} links to nothing: CouchDB gives the row a null doc (fabric_view:possibly_embed_doc).
-    if (v._id === null) return null;
+    // Nor does an _id that is no string: CouchDB looks it up (fabric:open_doc), finds no document by
+    // that id, and gives null too; only a value without _id is the row's own document.
+    if (v._id !== undefined && typeof v._id !== 'string') return null;
     // {_id} names another document; {_rev} alone pins a revision of the row's own (CouchDB's doc_row).
     const linked = typeof v._id === 'string';
     const id = linked ? (v._id as string) : r.id;

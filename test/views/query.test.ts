@@ -124,6 +124,22 @@ describe('map queries', async () => {
     );
   });
 
+  test('include_docs: an {_id} that is no string links to no document (fabric_view:possibly_embed_doc)', async () => {
+    const g = await testGroup({ link: { map: 'function(doc){ emit(doc._id, {_id: doc.to}) }' } }, [
+      { _id: '5', to: 5 },
+      { _id: 'a', to: ['a'] },
+      { _id: 'o', to: { x: 1 } },
+      { _id: 't', to: true },
+      { _id: 'u' },
+    ]);
+    const r = (await g.group.query('link', { includeDocs: true }, g.fetchDocs)) as { rows: Array<{ id: string; doc?: { _id: string } | null }> };
+    // Only a value without _id (`to` undefined is left out of the value) is the row's own document.
+    assert.deepEqual(
+      r.rows.map((row) => [row.id, row.doc === null ? null : row.doc?._id]),
+      [['5', null], ['a', null], ['o', null], ['t', null], ['u', 'u']],
+    );
+  });
+
   test('options.local_seq hands map functions _local_seq', async () => {
     const plain = await testGroup({ seqs: { map: 'function(doc){ emit(doc._local_seq === undefined ? null : "seq", null) }' } }, [{ _id: 'a' }, { _id: 'b' }]);
     assert.deepEqual(triples(await plain.group.query('seqs', {})).map((x) => x[1]), [null, null]);
