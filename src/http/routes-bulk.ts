@@ -10,7 +10,7 @@ import { sendChunked, sendRows, type RowsAnswer } from './json-rows.ts';
 import { blobSource, checkFollowed } from './followed-blobs.ts';
 import { accepts, bulkGetMultipart } from './multipart.ts';
 import { SANDBOXED_CONTENT } from './sandboxed-content.ts';
-import { bool, int, json, objectBody, type Query } from './params.ts';
+import { bool, json, objectBody, type Query } from './params.ts';
 import { allDocsWire, bulkDocsWire, revsDiffWire } from './wire.ts';
 import { checkPartition, parseViewParams } from '../views/index.ts';
 
@@ -108,7 +108,8 @@ export function allDocsOptions(query: Query, body?: Record<string, unknown>, bod
   const q = withBody(query, body, bodyWins);
   // CouchDB reads these with its views' parser (couch_mrview_http:parse_params): a bad value is
   // refused with that parser's error and reason before anything else is looked at.
-  checkPartition(parseViewParams(q).partition, '`partition` parameter is not supported on this db');
+  const parsed = parseViewParams(q);
+  checkPartition(parsed.partition, '`partition` parameter is not supported on this db');
   const keys = keysParam(body?.keys ?? json(q, 'keys'));
   return {
     startkey: idKey(q, 'startkey', 'start_key'),
@@ -117,8 +118,9 @@ export function allDocsOptions(query: Query, body?: Record<string, unknown>, bod
     keys,
     inclusiveEnd: bool(q, 'inclusive_end', true),
     descending: bool(q, 'descending'),
-    limit: int(q, 'limit'),
-    skip: int(q, 'skip'),
+    // As that parser reads them: a count past 2^53 is taken (held to the largest safe integer).
+    limit: parsed.limit,
+    skip: parsed.skip,
     includeDocs: bool(q, 'include_docs'),
     conflicts: bool(q, 'conflicts'),
     attachments: bool(q, 'attachments'),

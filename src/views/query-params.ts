@@ -162,11 +162,15 @@ function bool(v: unknown): boolean {
   throw parseError(`Invalid boolean parameter: ${JSON.stringify(String(v))}`);
 }
 
+/**
+ * A count (limit, skip, group_level). CouchDB's are Erlang integers, of any size: one past 2^53 is
+ * taken, and held here to the largest safe integer, which counts as far as any index reaches.
+ */
 function posInt(v: unknown): number {
   const n = typeof v === 'number' ? v : /^[+-]?\d+$/.test(String(v)) ? Number(v) : Number.NaN;
-  if (!Number.isSafeInteger(n)) throw parseError(`Invalid value for integer: ${JSON.stringify(String(v))}`);
+  if (!Number.isInteger(n)) throw parseError(`Invalid value for integer: ${JSON.stringify(String(v))}`);
   if (n < 0) throw parseError(`Invalid value for positive integer: ${JSON.stringify(String(v))}`);
-  return n;
+  return Math.min(n, Number.MAX_SAFE_INTEGER);
 }
 
 function update(v: unknown): UpdateMode {
