@@ -44,17 +44,6 @@ export function str(q: Query, name: string): string | undefined {
   return one(q, name);
 }
 
-/** A JSON-encoded string parameter (`startkey="a"`), with CouchDB's `start_key` spelling too. */
-export function jsonKey(q: Query, ...names: string[]): string | undefined {
-  for (const name of names) {
-    const v = json(q, name);
-    if (v === undefined) continue;
-    if (typeof v !== 'string') throw new RefugeError('bad_request', `${name} must be a JSON string`);
-    return v;
-  }
-  return undefined;
-}
-
 export function jsonStringArray(value: unknown, name: string): string[] | undefined {
   if (value === undefined) return undefined;
   if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {

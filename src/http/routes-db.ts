@@ -7,7 +7,8 @@ import { RefugeError } from '../errors/index.ts';
 import { requireDbAdmin } from './user-access.ts';
 import { absoluteUrl, dbOf, type ServerContext } from './context.ts';
 import { batchWrite, checkDocumentSizes, documentBody } from './doc-writes.ts';
-import { bool, int, jsonKey, objectBody, requireJsonType, str, type Query } from './params.ts';
+import { bool, objectBody, requireJsonType, str, type Query } from './params.ts';
+import { parseViewParams } from '../views/index.ts';
 import { dbInfoWire } from './wire.ts';
 
 /** CouchDB's max_db_number_for_dbs_info_req. */
@@ -15,22 +16,27 @@ const MAX_DBS_INFO_KEYS = 100;
 const DBS_INFO_PARALLEL = 8;
 
 /**
- * The names `_all_dbs` and `_dbs_info` list, with `_all_docs`'s range options: `startkey`/`endkey`
- * (`start_key`/`end_key`), `inclusive_end`, `descending` (then startkey is the upper end), `skip`, `limit`.
+ * The names `_all_dbs` and `_dbs_info` list, read as CouchDB reads them: an `_all_docs` of its
+ * database of databases (chttpd_misc:handle_all_dbs_info_req, couch_mrview_http:parse_params), so
+ * with `_all_docs`'s range options and their errors: `key`, `startkey`/`endkey` (`start_key`/
+ * `end_key`), `inclusive_end`, `descending` (then startkey is the upper end), `skip`, `limit`. A key
+ * that is no string sorts before every name (Erlang term order, as for `_all_docs` ids).
  */
 export function dbNameRange(sorted: readonly string[], q: Query): string[] {
-  const start = jsonKey(q, 'startkey', 'start_key');
-  const end = jsonKey(q, 'endkey', 'end_key');
-  const inclusiveEnd = bool(q, 'inclusive_end', true);
-  const descending = bool(q, 'descending');
-  const skip = int(q, 'skip') ?? 0;
-  const limit = int(q, 'limit');
+  const o = parseViewParams(q);
+  // '' is the place before every name: no database is named ''.
+  const place = (k: unknown) => (k === undefined ? undefined : typeof k === 'string' ? k : '');
+  const start = place(o.key ?? o.startkey);
+  const end = place(o.key ?? o.endkey);
+  const inclusiveEnd = o.inclusiveEnd ?? true;
+  const descending = o.descending ?? false;
+  const skip = o.skip ?? 0;
   const names = descending ? [...sorted].reverse() : [...sorted];
   const before = (a: string, b: string) => (descending ? a > b : a < b);
   const inRange = (n: string) =>
     (start === undefined || !before(n, start)) && (end === undefined || (inclusiveEnd ? !before(end, n) : before(n, end)));
   const kept = names.filter(inRange);
-  return kept.slice(skip, limit === undefined ? undefined : skip + limit);
+  return kept.slice(skip, o.limit === undefined ? undefined : skip + o.limit);
 }
 
 export function dbRoutes(app: FastifyInstance, ctx: ServerContext): void {

@@ -72,10 +72,11 @@ describe('CouchDB API shapes', () => {
     assert.deepEqual(await names('startkey=%22alpha%22&endkey=%22gamma%22&skip=1&limit=1'), ['beta']);
     assert.deepEqual(await names('startkey=%22alpha%22&limit=0'), []);
     assert.equal((await names('descending=true'))[0], [...dbs.body, 'gamma'].sort().at(-1));
-    for (const bad of ['limit=-1', 'startkey=alpha', 'descending=yes', 'startkey=1']) {
+    // Refused by _all_docs's parser, with its errors (couch_mrview_http:parse_params).
+    for (const [bad, error] of [['limit=-1', 'query_parse_error'], ['startkey=alpha', 'bad_request'], ['descending=yes', 'query_parse_error']]) {
       const r = await request(`${u}/_all_dbs?${bad}`);
       assert.equal(r.status, 400, bad);
-      assert.ok(isCouchError(r.body, 'bad_request'));
+      assert.ok(isCouchError(r.body, error!), bad);
     }
   });
 

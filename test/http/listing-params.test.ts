@@ -1,5 +1,7 @@
-// Listings read with CouchDB's view parameter parser (couch_mrview_http:parse_params): counts are
-// Erlang integers, so one past 2^53 is taken, by views and `_all_docs`.
+// Listings read with CouchDB's view parameter parser (couch_mrview_http:parse_params): `_all_dbs`
+// takes `_all_docs`'s keys, a key that is no string placed before every name as Erlang term order
+// places it (chttpd_misc:handle_all_dbs_info_req lists its database of databases as `_all_docs`);
+// and counts are Erlang integers, so one past 2^53 is taken, by views, `_all_docs` and `_all_dbs`.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,6 +12,11 @@ const HUGE = '100000000000000000000';
 describe('listing parameters as couch_mrview_http parses them', () => {
   let server: TestServer;
   let db: string;
+  const names = async (qs: string) => {
+    const r = await request(`${server.url}/_all_dbs?${qs}`);
+    assert.equal(r.status, 200, `${qs} ${r.text}`);
+    return (r.body as string[]).filter((n) => !n.startsWith('_'));
+  };
   const ids = async (path: string) => {
     const r = await request(`${db}/${path}`);
     assert.equal(r.status, 200, `${path} ${r.text}`);
@@ -26,7 +33,19 @@ describe('listing parameters as couch_mrview_http parses them', () => {
   });
   after(() => server.close());
 
+  test('_all_dbs: a key that is no string sorts before every name', async () => {
+    assert.deepEqual(await names('startkey=5'), ['alpha', 'beta', 'gamma']);
+    assert.deepEqual(await names('start_key=null&endkey=%22beta%22'), ['alpha', 'beta']);
+    assert.deepEqual(await names('endkey=%5B%5D'), []);
+    assert.deepEqual(await names('descending=true&startkey=%7B%7D'), []);
+    assert.deepEqual(await names('descending=true&endkey=true'), ['gamma', 'beta', 'alpha']);
+    assert.deepEqual(await names('key=5'), []);
+    assert.deepEqual(await names('key=%22beta%22'), ['beta']);
+  });
+
   test('counts past 2^53 are taken', async () => {
+    assert.deepEqual(await names(`limit=${HUGE}`), ['alpha', 'beta', 'gamma']);
+    assert.deepEqual(await names(`skip=${HUGE}`), []);
     assert.deepEqual(await ids(`_all_docs?limit=${HUGE}`), ['_design/d', 'a', 'b']);
     assert.deepEqual(await ids(`_all_docs?skip=${HUGE}`), []);
     assert.deepEqual(await ids(`_design/d/_view/v?reduce=false&limit=${HUGE}`), ['a', 'b']);
