@@ -18,6 +18,7 @@ import { corsPluginOptions, type CorsSettings } from './cors.ts';
 import type { DbLease } from '../node/index.ts';
 import { authorizeUser, checkUserDocWrite } from './user-access.ts';
 import { allowedMethods, endpointMethodError, isFormUploadPath, isJsonPutPath } from './db-endpoints.ts';
+import { keepNumberTexts } from './json-number-text.ts';
 import { docFromMultipart, formFromMultipart } from './multipart.ts';
 import { authorizePeer, CONTENT_SHA256, digestChecked, PEER_AUTH_PREFIX } from './peer-auth.ts';
 import { badContentType, clientErrorHandler, dbAwareErrorHandler, errorHandler, wsClientErrorHandler } from './errors.ts';
@@ -159,7 +160,10 @@ export function buildApp(ctx: ServerContext, options: AppOptions = {}): FastifyI
     try {
       const text = utf8.decode(bytes);
       checkLongKeys(text);
-      done(null, JSON.parse(text));
+      const value: unknown = JSON.parse(text);
+      // Mango's counts are integers as the text writes them (2.0 is none): kept for its options.
+      if (req.method === 'POST' && /\/_(?:find|explain)$/.test(req.url.split('?', 1)[0]!)) keepNumberTexts(value, text);
+      done(null, value);
     } catch (err) {
       if (err instanceof RefugeError) return done(err, undefined);
       done(new RefugeError('bad_request', 'invalid UTF-8 JSON', { cause: err }), undefined);
