@@ -75,6 +75,11 @@ export type ErrorCode =
   /** A database or data directory another open holds (LevelDB's lock): one node per directory. */
   | 'locked'
   | 'unavailable'
+  /**
+   * A Mango index of a type whose service the node lacks (a text index: Refuge's full-text search
+   * lives in design documents); CouchDB's own error, spaces and all (mango_error's index_service_unavailable).
+   */
+  | 'required index service unavailable'
   /** A peer answered something a CouchDB peer never would (a wrong shape, documents not asked for). */
   | 'bad_gateway'
   /**
@@ -163,6 +168,7 @@ const STATUS: Record<ErrorCode, number> = {
   locked: 500,
   // A peer or service that could not be reached or answered 5xx: worth retrying later.
   unavailable: 503,
+  'required index service unavailable': 503,
   bad_gateway: 502,
   // The checkpoint's state conflicts with this session's (CouchDB's job restarts; its tasks show the error).
   checkpoint_commit_failure: 409,

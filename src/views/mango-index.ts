@@ -57,9 +57,10 @@ export function parseIndexRequest(body: unknown): ParsedIndexRequest {
   }
   const index = body.index;
   if (index === undefined) throw new RefugeError('missing_required_key', 'Missing required key: index');
-  // A text index wants the search service CouchDB may lack (Refuge's search lives in design documents).
+  // A text index wants a search service Refuge does not run for Mango (its full-text search lives in
+  // design documents): answered as a CouchDB without one answers (mango_idx:get_idx_type).
   const type = body.type ?? 'json';
-  if (type === 'text') throw new RefugeError('unavailable', 'required index service unavailable: text indexes are served by full-text search (indexes in design documents)');
+  if (type === 'text') throw new RefugeError('required index service unavailable', 'text');
   if (type !== 'json') throw new RefugeError('invalid_index', `Invalid type for index: ${shown(type)}`);
   if (!isObj(index)) throw new RefugeError('invalid_index', `JSON indexes must be an object, not: ${JSON.stringify(index)}`);
   if (index.fields === undefined) throw new RefugeError('missing_required_key', 'Missing required key: fields');

@@ -47,6 +47,14 @@ describe('_index errors, as CouchDB names them', () => {
     assert.equal((await request(`${url}/_design/js`)).body.views.v.map, 'function (doc) { emit(doc.n); }');
   });
 
+  test('a text index is the 503 of a CouchDB without a text service (mango_idx:get_idx_type, mango_error)', async () => {
+    const r = await post({ index: {}, type: 'text', ddoc: 'txt' });
+    assert.deepEqual([r.status, r.body], [503, { error: 'required index service unavailable', reason: 'text' }]);
+    // Its body is checked first: no index at all is still the missing key.
+    assert.equal((await post({ type: 'text' })).body.error, 'missing_required_key');
+    assert.equal((await request(`${url}/_design/txt`)).status, 404);
+  });
+
   test('_bulk_delete takes docids and w only', async () => {
     const bulk = (body: unknown) => request(`${url}/_index/_bulk_delete`, { method: 'POST', body });
     assert.deepEqual((await bulk({ docids: [], bogus: 1 })).body, { error: 'invalid_key', reason: 'Invalid key bogus for this request.' });

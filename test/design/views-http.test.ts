@@ -199,7 +199,7 @@ describe('views and json indexes through PouchDB', () => {
       [{ name: 'x' }, 400, 'missing_required_key'],
       [{ index: { fields: ['n'] }, type: 'geo' }, 400, 'invalid_index'],
       [{ index: { fields: [{ a: 'asc' }, { b: 'desc' }] } }, 400, 'unsupported_mixed_sort'],
-      [{ index: { fields: ['n'] }, type: 'text' }, 503, 'unavailable'],
+      [{ index: { fields: ['n'] }, type: 'text' }, 503, 'required index service unavailable'],
     ] as const) {
       const r = await request(`${server.url}/views/_index`, { method: 'POST', body });
       assert.deepEqual([r.status, r.body.error], [status, error], JSON.stringify(body));
