@@ -171,7 +171,9 @@ export function docCases(): Case[] {
 
 export function readParamCases(): Case[] {
   const out: Case[] = [];
-  for (const p of ['limit', 'skip']) for (const v of BAD_INTS) out.push({ label: `_all_docs ${p}=${v}`, method: 'GET', path: `/data/_all_docs?${p}=${enc(v)}` });
+  // An integer past 2^53 is none of them there: couch_mrview_http takes Erlang integers of any size.
+  const badCounts = BAD_INTS.filter((v) => !/^[0-9]+$/.test(v));
+  for (const p of ['limit', 'skip']) for (const v of badCounts) out.push({ label: `_all_docs ${p}=${v}`, method: 'GET', path: `/data/_all_docs?${p}=${enc(v)}` });
   for (const p of ['descending', 'include_docs', 'inclusive_end', 'conflicts']) {
     for (const v of BAD_BOOLS) out.push({ label: `_all_docs ${p}=${v}`, method: 'GET', path: `/data/_all_docs?${p}=${enc(v)}` });
   }
