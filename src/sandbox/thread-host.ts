@@ -153,7 +153,6 @@ function settle(thread: Thread, call: PendingCall): void {
       call.error = timeoutError(call.timeoutMs);
       return;
     }
-    // Woken early when the thread arms a new deadline; otherwise at the limit.
     Atomics.wait(thread.flags, SLOT.done, 0, left);
   }
   call.reply = receive(thread);
@@ -167,11 +166,16 @@ function send(thread: Thread, build: (generation: number) => Request): void {
 
 /**
  * Until the armed deadline plus a grace: the interrupt handler ends nearly every overrun itself (the
- * thread survives), and the grace leaves it that chance before the costlier termination.
+ * thread survives), and the grace leaves it that chance before the costlier termination. The thread
+ * arms deadlines without waking this one: while none is armed, it looks again after the call's own
+ * limit, so an overrun is stopped within twice the limit at worst.
  */
 function timeLeft(thread: Thread, call: PendingCall): number {
   const armed = Number(Atomics.load(thread.armedAt, 0));
-  return (armed === 0 ? call.setupEnds : armed + call.grace) - Date.now();
+  const now = Date.now();
+  if (armed !== 0) return armed + call.grace - now;
+  const setupLeft = call.setupEnds - now;
+  return setupLeft <= 0 ? setupLeft : Math.min(setupLeft, call.timeoutMs + call.grace);
 }
 
 function receive(thread: Thread): Reply {
