@@ -13,7 +13,7 @@ interface Call {
   payload: string;
   deadline: Deadline;
 }
-type BatchKind = typeof RunKind.map | typeof RunKind.index | typeof RunKind.filter | typeof RunKind.validateMany;
+type BatchKind = typeof RunKind.map | typeof RunKind.index | typeof RunKind.filter | typeof RunKind.validateMany | typeof RunKind.reduceMany;
 
 export class QuickJsDesignSandbox implements DesignSandbox {
   private readonly handles = new Map<string, FnHandle>();
@@ -61,6 +61,10 @@ export class QuickJsDesignSandbox implements DesignSandbox {
 
   reduce(fn: FnHandle, keys: ReadonlyArray<[unknown, string]> | null, values: readonly unknown[], rereduce: boolean): unknown {
     return this.single(RunKind.reduce, fn, [keys, values, rereduce]);
+  }
+
+  async reduceMany(fn: FnHandle, jobs: ReadonlyArray<readonly [keys: ReadonlyArray<[unknown, string]> | null, values: readonly unknown[], rereduce: boolean]>): Promise<Array<{ ok: unknown } | RefugeError>> {
+    return (await this.batchAsync(RunKind.reduceMany, fn, jobs)).map((e) => (e !== null && typeof e === 'object' && 'ok' in e ? (e as { ok: unknown }) : this.entryError(e)));
   }
 
   validate(fn: FnHandle, newDoc: object, oldDoc: object | null, userCtx: object, secObj: object): void {

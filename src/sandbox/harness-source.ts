@@ -8,7 +8,7 @@ import { LOCKDOWN_SOURCE } from './harness-lockdown.ts';
 import { REQUIRE_SOURCE } from './harness-require.ts';
 
 /** Kinds of batched or single runs; numbers so the host passes no string per call. */
-export const RunKind = { map: 1, index: 2, filter: 3, reduce: 4, validate: 5, call: 6, validateMany: 7 } as const;
+export const RunKind = { map: 1, index: 2, filter: 3, reduce: 4, validate: 5, call: 6, validateMany: 7, reduceMany: 8 } as const;
 export type RunKind = (typeof RunKind)[keyof typeof RunKind];
 
 export const HARNESS_SOURCE = String.raw`(function (hostLog, ddocJson, sliceMs) {
@@ -144,6 +144,7 @@ function runBatch(fn, docs, kind, req) {
     mode = kind; rows = [];
     try {
       if (kind === 3) entry = fn(docs[i], req) ? 'true' : 'false';
+      else if (kind === 8) entry = '{"ok":' + json(fn(docs[i][0], docs[i][1], docs[i][2])) + '}';
       else if (kind === 7) {
         // Each document gets its own userCtx and secObj: one it changed must not judge the next.
         var ctx = parse(req);
@@ -173,7 +174,7 @@ function runOne(kind, fn, args) {
 function dispatch(kind, fn, payload) {
   var args;
   try { args = parse(payload); } catch (e) { return '{"batchError":' + stringify(describe(e)) + '}'; }
-  if (kind === 1 || kind === 2) return runBatch(fn, args, kind);
+  if (kind === 1 || kind === 2 || kind === 8) return runBatch(fn, args, kind);
   if (kind === 3) return runBatch(fn, args[1], kind, deepFreeze(args[0]));
   if (kind === 7) return runBatch(fn, args[1], kind, args[0]);
   return runOne(kind, fn, args);

@@ -50,6 +50,17 @@ export interface AsyncReducer {
   reduce(rows: readonly ReduceRow[]): unknown;
   rereduce(reductions: readonly unknown[]): unknown;
   finalize(reduction: unknown): unknown;
+  /** reduce() of many groups' rows at once, where one call costs far more than its work (a sandbox crossing). */
+  reduceMany?(groups: ReadonlyArray<readonly ReduceRow[]>): Promise<unknown[]>;
+}
+
+/** Groups whose reduction waits to be computed with others' (see GroupFold.flush). */
+const DEFERRED_GROUPS = 256;
+
+interface DeferredGroup {
+  key: unknown;
+  rows: ReduceRow[];
+  skipped: boolean;
 }
 
 class Done extends Error {}
@@ -61,6 +72,8 @@ class GroupFold {
   private reds: unknown[] = [];
   private rows: ReduceRow[] = [];
   private skip: number;
+  private deferred: DeferredGroup[] = [];
+  private deferredShown = 0;
   readonly out: ReduceRowOut[] = [];
 
   constructor(
@@ -90,20 +103,48 @@ class GroupFold {
     this.key = key;
   }
 
+  /**
+   * Ends the group in progress. A group of rows alone, with a reducer that takes many groups at
+   * once, waits for others (up to DEFERRED_GROUPS, or as many as the limit still shows): group=true
+   * over thousands of keys crosses into the sandbox a few times, not once per key.
+   */
   async flush(): Promise<void> {
     if (this.enc === undefined) return;
-    if (this.rows.length > 0) this.reds.push(await reduceSafely(() => this.reducer.reduce(this.rows)));
-    const red = this.reds.length === 1 ? this.reds[0] : await reduceSafely(() => this.reducer.rereduce(this.reds));
-    this.enc = undefined;
-    this.reds = [];
-    this.rows = [];
-    if (this.skip > 0) this.skip--;
-    else {
-      const key = this.plan.groupLevel === 0 ? null : this.key;
-      const overflow = overflowReason(red);
-      this.out.push(overflow === undefined ? { key, value: await this.reducer.finalize(red) } : { key, error: 'reduce_overflow_error', reason: overflow });
+    const skipped = this.skip > 0;
+    if (skipped) this.skip--;
+    const key = this.plan.groupLevel === 0 ? null : this.key;
+    if (this.reducer.reduceMany !== undefined && this.reds.length === 0 && this.rows.length > 0) {
+      this.deferred.push({ key, rows: this.rows, skipped });
+      if (!skipped) this.deferredShown++;
+      this.enc = undefined;
+      this.rows = [];
+      if (this.deferred.length >= DEFERRED_GROUPS || this.out.length + this.deferredShown >= this.plan.limit) await this.settle();
+    } else {
+      // In order: the groups waiting go first.
+      await this.settle();
+      if (this.rows.length > 0) this.reds.push(await reduceSafely(() => this.reducer.reduce(this.rows)));
+      const red = this.reds.length === 1 ? this.reds[0] : await reduceSafely(() => this.reducer.rereduce(this.reds));
+      this.enc = undefined;
+      this.reds = [];
+      this.rows = [];
+      if (!skipped) await this.show(key, red);
     }
     if (this.out.length >= this.plan.limit) throw new Done();
+  }
+
+  /** Computes the groups waiting in flush, in one call. */
+  async settle(): Promise<void> {
+    if (this.deferred.length === 0) return;
+    const groups = this.deferred;
+    this.deferred = [];
+    this.deferredShown = 0;
+    const reds = (await reduceSafely(() => this.reducer.reduceMany!(groups.map((g) => g.rows)))) as unknown[];
+    for (let i = 0; i < groups.length; i++) if (!groups[i]!.skipped) await this.show(groups[i]!.key, reds[i]);
+  }
+
+  private async show(key: unknown, red: unknown): Promise<void> {
+    const overflow = overflowReason(red);
+    this.out.push(overflow === undefined ? { key, value: await this.reducer.finalize(red) } : { key, error: 'reduce_overflow_error', reason: overflow });
   }
 }
 
@@ -126,10 +167,11 @@ export async function reduceQuery(ctx: ViewReadContext, plan: QueryPlan, reducer
       if (plan.keys) await fold.flush();
     }
     await fold.flush();
+    await fold.settle();
   } catch (err) {
     if (!(err instanceof Done)) throw err;
   }
-  return { rows: fold.out };
+  return { rows: fold.out.slice(0, plan.limit) };
 }
 
 async function readRange(ctx: ViewReadContext, plan: QueryPlan, reducer: AsyncReducer, fold: GroupFold, range: ScanRange): Promise<void> {

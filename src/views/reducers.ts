@@ -3,7 +3,7 @@
 
 import { RefugeError, isRefugeError } from '../errors/index.ts';
 import { isOutOfMemory } from '../sandbox/index.ts';
-import { builtinName, builtinReducer, copy } from './builtin-reduce.ts';
+import { builtinName, builtinReducer, copy, type ReduceRow } from './builtin-reduce.ts';
 import { compileFn } from './mapper.ts';
 import { overflowed, overflowReason, type AsyncReducer } from './reduce-query.ts';
 import type { ViewSandbox } from './sandbox-face.ts';
@@ -26,6 +26,20 @@ export async function makeReducer(viewName: string, source: string, sandbox: Vie
       return overflowed(await userErrorsAsNull(() => sandbox.reduce(fn, null, reds, true)), () => [null, reds]);
     },
     finalize: copy,
+    ...(sandbox.reduceMany && {
+      async reduceMany(groups: ReadonlyArray<readonly ReduceRow[]>) {
+        const jobs = groups.map((rows) => [rows.map((r) => [r.key, r.id] as [unknown, string]), rows.map((r) => r.value), false] as const);
+        const results = await sandbox.reduceMany!(fn, jobs);
+        return results.map((result, i) => {
+          if (result instanceof Error) {
+            // As userErrorsAsNull: a throwing function gives null; out of memory fails the query.
+            if (isRefugeError(result, 'sandbox_error') && !isOutOfMemory(result)) return null;
+            throw result;
+          }
+          return overflowed(result.ok, () => [jobs[i]![0], jobs[i]![1]]);
+        });
+      },
+    }),
   };
 }
 

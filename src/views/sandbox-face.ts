@@ -16,6 +16,8 @@ export interface ViewSandbox {
   /** map() that leaves the calling thread free meanwhile, where the sandbox can (used when present). */
   mapAsync?(fn: FnHandle, docs: readonly object[]): Promise<Array<Array<[unknown, unknown]> | Error>>;
   reduce(fn: FnHandle, keys: ReadonlyArray<[unknown, string]> | null, values: readonly unknown[], rereduce: boolean): MaybePromise<unknown>;
+  /** Many reduce calls in one (used when present): per call `{ok: result}` or the error it raised. */
+  reduceMany?(fn: FnHandle, jobs: ReadonlyArray<readonly [ReadonlyArray<[unknown, string]> | null, readonly unknown[], boolean]>): Promise<Array<{ ok: unknown } | Error>>;
   dispose(): void;
 }
 

@@ -136,16 +136,17 @@ describe('ViewIndexes', () => {
       store: db.core.store,
       sandbox: async (ddoc) => {
         const real = await createCountingSandbox(ddoc);
+        // Two views, 500 documents a call: the fifth maps the second batch of changes, the first one's rows stored.
+        const gate = async () => {
+          if (++calls === 5) {
+            mapping();
+            await released;
+          }
+        };
         return {
           ...real,
-          map: async (fn, docs) => {
-            // Two views, 500 documents a call: the fifth maps the second batch of changes, the first one's rows stored.
-            if (++calls === 5) {
-              mapping();
-              await released;
-            }
-            return real.map(fn, docs);
-          },
+          map: async (fn, docs) => (await gate(), real.map(fn, docs)),
+          mapAsync: async (fn, docs) => (await gate(), real.mapAsync!(fn, docs)),
         };
       },
     });
