@@ -1,9 +1,9 @@
 // The stored record of one document: metadata (winner, sequence, revision tree) and the winning
-// body, as `{"r":REV,"d":0|1,"s":SEQ,"t":[REV,PARENT,FLAGS,...]}\n<body json>`. The fixed head lets listings read the
-// winner without parsing the tree, and the separate body is parsed only when a document is built.
+// body, as `{"r":REV,"d":0|1,"s":SEQ,"t":TREE}\n<body json>` (TREE: rev-tree-codec.ts). The fixed head
+// lets listings read the winner without parsing the tree, and the body is parsed only when a document is built.
 
 import type { Rev, RevTree } from './rev-tree.ts';
-import { decodeTree } from './rev-tree.ts';
+import { decodeTree, decodeTreeText, encodeTreeText } from './rev-tree-codec.ts';
 import type { JsonObject } from './types.ts';
 
 export interface DocRecord {
@@ -41,14 +41,7 @@ export function replaceHead(value: string, meta: DocMeta): string {
 }
 
 function encodeHead(rec: DocMeta): string {
-  // The tree as a flat array [rev, parent, flags, ...]: parsed back, rev ids stay array elements,
-  // never object keys (a unique key per document would cost V8 a hidden class per read).
-  let t = '';
-  for (const [rev, n] of rec.tree) {
-    const flags = (n.deleted ? 1 : 0) | (n.available ? 2 : 0);
-    t += (t === '' ? '"' : ',"') + rev + '",' + (n.parent === null ? 'null' : '"' + n.parent + '"') + ',' + flags;
-  }
-  return '{"r":"' + rec.rev + '","d":' + (rec.deleted ? 1 : 0) + ',"s":' + rec.seq + ',"t":[' + t + ']}';
+  return '{"r":"' + rec.rev + '","d":' + (rec.deleted ? 1 : 0) + ',"s":' + rec.seq + ',"t":' + encodeTreeText(rec.tree) + '}';
 }
 
 export function decodeMeta(value: string): DocMeta {
@@ -128,10 +121,9 @@ function decodeWhole(id: string, value: string, keepJson: boolean): DocRecord {
 }
 
 /**
- * The head as encodeHead writes it, `{"r":REV,"d":0|1,"s":SEQ,"t":[REV,PARENT,FLAGS,...]}` ending
- * at `end`, read without JSON.parse (a third of its time, on every update): revs are written
- * without escapes, since they hold no quotes, backslashes or control characters. Undefined for
- * anything else (a record of the older object tree), which JSON.parse then reads.
+ * The head as encodeHead writes it, `{"r":REV,"d":0|1,"s":SEQ,"t":TREE}` ending at `end`, read
+ * without parsing it whole: revs are written without escapes, since they hold no quotes,
+ * backslashes or control characters. Undefined for any other layout, which JSON.parse then reads.
  */
 function headByHand(value: string, end: number): DocMeta | undefined {
   if (!value.startsWith('{"r":"')) return undefined;
@@ -142,27 +134,6 @@ function headByHand(value: string, end: number): DocMeta | undefined {
   const seqEnd = value.indexOf(',', seqStart);
   if ((d !== 48 && d !== 49) || seqEnd < 0 || !value.startsWith(',"t":[', seqEnd)) return undefined;
   const seq = Number(value.slice(seqStart, seqEnd));
-  if (!Number.isSafeInteger(seq)) return undefined;
-  const tree: RevTree = new Map();
-  let i = seqEnd + 6;
-  while (value.charCodeAt(i) === 34 /* " */) {
-    const revClose = value.indexOf('"', i + 1);
-    if (revClose < 0 || value.charCodeAt(revClose + 1) !== 44 /* , */) return undefined;
-    let j = revClose + 2;
-    let parent: Rev | null = null;
-    if (value.startsWith('null', j)) j += 4;
-    else if (value.charCodeAt(j) === 34) {
-      const parentClose = value.indexOf('"', j + 1);
-      if (parentClose < 0) return undefined;
-      parent = value.slice(j + 1, parentClose);
-      j = parentClose + 1;
-    } else return undefined;
-    const flags = value.charCodeAt(j + 1) - 48;
-    if (value.charCodeAt(j) !== 44 || !(flags >= 0 && flags <= 3)) return undefined;
-    tree.set(value.slice(i + 1, revClose), { parent, deleted: (flags & 1) !== 0, available: (flags & 2) !== 0 });
-    i = j + 2;
-    if (value.charCodeAt(i) === 44 && value.charCodeAt(i + 1) === 34) i++;
-  }
-  if (value.charCodeAt(i) !== 93 /* ] */ || value.charCodeAt(i + 1) !== 125 /* } */ || i + 2 !== end) return undefined;
-  return { tree, rev: value.slice(6, revEnd), deleted: d === 49, seq };
+  if (!Number.isSafeInteger(seq) || value.charCodeAt(end - 1) !== 125 /* } */ || value.charCodeAt(end - 2) !== 93 /* ] */) return undefined;
+  return { tree: decodeTreeText(value.slice(seqEnd + 5, end - 1)), rev: value.slice(6, revEnd), deleted: d === 49, seq };
 }

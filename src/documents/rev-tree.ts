@@ -1,7 +1,8 @@
 // The revision tree of one document, as plain data and pure functions (CouchDB's key tree).
 // Nodes point at their parent by rev id, even after stemming drops that parent, so merging
 // histories is a union of (rev -> parent) facts and gives the same tree in any order.
-// Its leaves and winner are rev-leaves.ts's; what stemming and compaction drop, rev-stemming.ts's.
+// Its leaves and winner are rev-leaves.ts's; what stemming and compaction drop, rev-stemming.ts's;
+// how records store it, rev-tree-codec.ts's.
 
 import { RefugeError } from '../errors/index.ts';
 
@@ -173,31 +174,4 @@ export function revsInfo(tree: RevTree, rev: Rev, limit = Infinity): Array<{ rev
     const node = tree.get(r)!;
     return { rev: r, status: !node.available ? 'missing' : node.deleted ? 'deleted' : 'available' };
   });
-}
-
-/** Compact serialisation, as records store it: [rev, parent, flags, ...], flags bit 0 = deleted, bit 1 = available. */
-export function encodeTree(tree: RevTree): Array<Rev | null | number> {
-  const out: Array<Rev | null | number> = [];
-  for (const [rev, n] of tree) out.push(rev, n.parent, (n.deleted ? 1 : 0) | (n.available ? 2 : 0));
-  return out;
-}
-
-/**
- * Reads both stored forms: the flat array [rev, parent, flags, ...] records are written in, and
- * the rev -> [parent, flags] object of records written before it.
- */
-export function decodeTree(data: Array<Rev | null | number> | Record<Rev, [Rev | null, number]>): RevTree {
-  const out = emptyTree();
-  if (Array.isArray(data)) {
-    for (let i = 0; i + 2 < data.length; i += 3) {
-      const flags = data[i + 2] as number;
-      out.set(data[i] as Rev, { parent: data[i + 1] as Rev | null, deleted: (flags & 1) !== 0, available: (flags & 2) !== 0 });
-    }
-    return out;
-  }
-  for (const rev in data) {
-    const [parent, flags] = data[rev]!;
-    out.set(rev, { parent, deleted: (flags & 1) !== 0, available: (flags & 2) !== 0 });
-  }
-  return out;
 }

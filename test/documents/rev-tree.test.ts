@@ -7,8 +7,6 @@ import { RefugeError, isRefugeError } from '../../src/errors/index.ts';
 import {
   addRevision,
   ancestry,
-  decodeTree,
-  encodeTree,
   isValidRev,
   mergePath,
   parseRev,
@@ -27,6 +25,7 @@ import {
   winner,
 } from '../../src/documents/rev-leaves.ts';
 import { dropInternalBodies, stem } from '../../src/documents/rev-stemming.ts';
+import { decodeTree, decodeTreeText, encodeFlatText, encodeTreeText } from '../../src/documents/rev-tree-codec.ts';
 import type { Rev, RevTree } from '../../src/documents/rev-tree.ts';
 
 /** Merges histories (newest first) in order; `~` before a head marks it deleted. */
@@ -555,35 +554,59 @@ describe('dropInternalBodies', () => {
   });
 });
 
-describe('encodeTree / decodeTree', () => {
-  test('round-trip every flag combination, also through JSON', () => {
-    const plain = {
-      '1-a': { parent: null, deleted: false, available: false },
-      '2-b': { parent: '1-a', deleted: true, available: false },
-      '3-c': { parent: '2-b', deleted: false, available: true },
-      '4-d': { parent: '3-c', deleted: true, available: true },
-      '9-e': { parent: '8-gone', deleted: false, available: true },
-    };
-    const tree: RevTree = new Map(Object.entries(plain));
-    const encoded = encodeTree(tree);
-    assert.deepEqual(encoded, ['1-a', null, 0, '2-b', '1-a', 1, '3-c', '2-b', 2, '4-d', '3-c', 3, '9-e', '8-gone', 2]);
-    assert.deepEqual(decodeTree(encoded), tree);
-    assert.deepEqual(decodeTree(JSON.parse(JSON.stringify(encoded))), tree);
-    assert.deepEqual(Object.fromEntries(decodeTree(encodeTree(new Map()))), {});
+describe('encodeTreeText / decodeTreeText', () => {
+  const plain = {
+    '1-a': { parent: null, deleted: false, available: false },
+    '2-b': { parent: '1-a', deleted: true, available: false },
+    '3-c': { parent: '2-b', deleted: false, available: true },
+    '4-d': { parent: '3-c', deleted: true, available: true },
+    '9-e': { parent: '8-gone', deleted: false, available: true },
+  };
+
+  test('a line is one run: its generation, first parent, flags and hashes, each rev written once', () => {
+    const line: RevTree = new Map(Object.entries(plain).slice(0, 4));
+    assert.equal(encodeTreeText(line), '[1,null,"0123","a","b","c","d"]');
+    const stemmed: RevTree = new Map([['5-e', { parent: '4-d', deleted: false, available: true }]]);
+    assert.equal(encodeTreeText(stemmed), '[5,"4-d","2","e"]');
+    assert.equal(encodeTreeText(new Map()), '[]');
   });
 
-  test('records written before the flat form (rev -> [parent, flags]) still decode', () => {
+  test('round-trip every flag combination, branches and parents not held', () => {
+    const tree: RevTree = new Map(Object.entries(plain));
+    tree.set('3-x', { parent: '2-b', deleted: true, available: false });
+    tree.set('4-y', { parent: '3-x', deleted: false, available: true });
+    const text = encodeTreeText(tree);
+    assert.equal(text, '[[1,null,"0123","a","b","c","d"],[9,"8-gone","2","e"],[3,"2-b","12","x","y"]]');
+    assert.deepEqual([...decodeTreeText(text)], [...tree]);
+    assert.deepEqual([...decodeTree(JSON.parse(text))], [...tree]);
+    assert.deepEqual([...decodeTreeText(encodeTreeText(new Map()))], []);
+  });
+
+  test('records written in the flat form and in the older object form still decode', () => {
+    const tree: RevTree = new Map(Object.entries(plain));
+    const flat = encodeFlatText(tree);
+    assert.equal(flat, '["1-a",null,0,"2-b","1-a",1,"3-c","2-b",2,"4-d","3-c",3,"9-e","8-gone",2]');
+    assert.deepEqual([...decodeTreeText(flat)], [...tree]);
+    assert.deepEqual([...decodeTree(JSON.parse(flat))], [...tree]);
     const old = { '1-a': [null, 0], '2-b': ['1-a', 3] } as Record<string, [string | null, number]>;
-    assert.deepEqual(Object.fromEntries(decodeTree(old)), {
+    const expected = {
       '1-a': { parent: null, deleted: false, available: false },
       '2-b': { parent: '1-a', deleted: true, available: true },
-    });
+    };
+    assert.deepEqual(Object.fromEntries(decodeTree(old)), expected);
+    assert.deepEqual(Object.fromEntries(decodeTreeText(JSON.stringify(old))), expected);
+  });
+
+  test('a rev no run can spell back (a generation with a leading zero) keeps the flat form', () => {
+    const tree: RevTree = new Map([['01-a', { parent: null, deleted: false, available: true }]]);
+    assert.equal(encodeTreeText(tree), '["01-a",null,2]');
+    assert.deepEqual([...decodeTreeText(encodeTreeText(tree))], [...tree]);
   });
 
   test('a merged, stemmed and compacted tree survives the round trip', () => {
     const tree = dropInternalBodies(stem(build(['5-e', '4-d', '3-c', '2-b', '1-a'], ['~3-e9', '2-b']), 3)).tree;
-    const back = decodeTree(JSON.parse(JSON.stringify(encodeTree(tree))));
-    assert.deepEqual(Object.fromEntries(back), Object.fromEntries(tree));
+    const back = decodeTreeText(encodeTreeText(tree));
+    assert.deepEqual([...back], [...tree]);
     assert.deepEqual(winner(back), winner(tree));
     assert.deepEqual(deletedConflicts(back), ['3-e9']);
   });
