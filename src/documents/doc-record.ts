@@ -3,20 +3,45 @@
 // lets listings read the winner without parsing the tree, and the body is parsed only when a document is built.
 
 import type { Rev, RevTree } from './rev-tree.ts';
+import { revGeneration } from './rev-tree.ts';
 import { decodeTree, decodeTreeText, encodeTreeText } from './rev-tree-codec.ts';
+import { lineStart } from './rev-line.ts';
 import type { JsonObject } from './types.ts';
 
-export interface DocRecord {
-  id: string;
-  tree: RevTree;
-  /** Winning leaf. */
-  rev: Rev;
-  deleted: boolean;
-  seq: number;
-  /** Body of the winning revision, without special fields. */
-  body: JsonObject;
-  /** `body` as stored (JSON.stringify of it), when known: kept when a record is read to be rewritten. */
-  bodyJson: string | undefined;
+/**
+ * A document's record. Read for a write, its tree is kept as stored text and built only when
+ * asked for: an edit that extends a line of revisions (rev-line.ts) rewrites the text instead,
+ * and for a history of 1000 revisions building the tree was most of the edit's time.
+ */
+export class DocRecord {
+  private built: RevTree | undefined;
+
+  constructor(
+    readonly id: string,
+    tree: RevTree | undefined,
+    /** The tree's stored text when at hand (encodeTreeText's, or an older form): one of the two is given. */
+    readonly treeText: string | undefined,
+    /** Winning leaf. */
+    readonly rev: Rev,
+    readonly deleted: boolean,
+    readonly seq: number,
+    /** Body of the winning revision, without special fields. */
+    readonly body: JsonObject,
+    /** `body` as stored (JSON.stringify of it), when known: kept when a record is read to be rewritten. */
+    readonly bodyJson: string | undefined,
+  ) {
+    this.built = tree;
+  }
+
+  get tree(): RevTree {
+    return (this.built ??= decodeTreeText(this.treeText!));
+  }
+
+  /** Whether the tree holds `rev`: known without building it when it is older than a stored line. */
+  holds(rev: Rev): boolean {
+    if (this.built === undefined && this.treeText !== undefined && revGeneration(rev) < lineStart(this.treeText)) return false;
+    return this.tree.has(rev);
+  }
 }
 
 export interface DocMeta {
@@ -26,11 +51,17 @@ export interface DocMeta {
   seq: number;
 }
 
+/** What encodeRecord writes: a record, or its fields (the tree as text when it is at hand). */
+export interface RecordFields extends DocMeta {
+  treeText?: string | undefined;
+  body: JsonObject;
+}
+
 /**
  * Built by hand rather than through JSON.stringify of an intermediate object: this runs once per
  * written document. Safe because revision ids are validated `N-<hex>` strings (no escaping needed).
  */
-export function encodeRecord(rec: DocRecord): string {
+export function encodeRecord(rec: RecordFields): string {
   return encodeHead(rec) + '\n' + JSON.stringify(rec.body);
 }
 
@@ -40,8 +71,8 @@ export function replaceHead(value: string, meta: DocMeta): string {
   return encodeHead(meta) + (nl < 0 ? '\n{}' : value.slice(nl));
 }
 
-function encodeHead(rec: DocMeta): string {
-  return '{"r":"' + rec.rev + '","d":' + (rec.deleted ? 1 : 0) + ',"s":' + rec.seq + ',"t":' + encodeTreeText(rec.tree) + '}';
+function encodeHead(rec: DocMeta & { treeText?: string | undefined }): string {
+  return '{"r":"' + rec.rev + '","d":' + (rec.deleted ? 1 : 0) + ',"s":' + rec.seq + ',"t":' + (rec.treeText ?? encodeTreeText(rec.tree)) + '}';
 }
 
 export function decodeMeta(value: string): DocMeta {
@@ -104,28 +135,22 @@ export function decodeRecordForWrite(id: string, value: string): DocRecord {
 function decodeWhole(id: string, value: string, keepJson: boolean): DocRecord {
   const nl = value.indexOf('\n');
   const json = nl < 0 ? undefined : value.slice(nl + 1);
+  const body = json === undefined ? {} : JSON.parse(json);
   // A record read to be rewritten lives as long as its write group, which keeps its body's text
-  // anyway: its head may be read by hand, in slices of it.
-  const meta = (keepJson && headByHand(value, nl < 0 ? value.length : nl)) || decodeMeta(value);
-  // One literal of one shape for every record, written ones included: a field added afterwards
-  // gave records two hidden classes, and the write path's every access to them a polymorphic one.
-  return {
-    id,
-    tree: meta.tree,
-    rev: meta.rev,
-    deleted: meta.deleted,
-    seq: meta.seq,
-    body: json === undefined ? {} : JSON.parse(json),
-    bodyJson: keepJson ? json : undefined,
-  };
+  // anyway: its head may be read by hand, in slices of it, and its tree kept as text.
+  const head = keepJson ? headByHand(value, nl < 0 ? value.length : nl) : undefined;
+  if (head !== undefined) return new DocRecord(id, undefined, head.treeText, head.rev, head.deleted, head.seq, body, json);
+  const meta = decodeMeta(value);
+  return new DocRecord(id, meta.tree, undefined, meta.rev, meta.deleted, meta.seq, body, keepJson ? json : undefined);
 }
 
 /**
  * The head as encodeHead writes it, `{"r":REV,"d":0|1,"s":SEQ,"t":TREE}` ending at `end`, read
- * without parsing it whole: revs are written without escapes, since they hold no quotes,
- * backslashes or control characters. Undefined for any other layout, which JSON.parse then reads.
+ * without JSON.parse, its tree left as text: an edit that extends a line never builds it. Revs
+ * are written without escapes, since they hold no quotes, backslashes or control characters.
+ * Undefined for any other layout, which JSON.parse then reads.
  */
-function headByHand(value: string, end: number): DocMeta | undefined {
+function headByHand(value: string, end: number): { rev: Rev; deleted: boolean; seq: number; treeText: string } | undefined {
   if (!value.startsWith('{"r":"')) return undefined;
   const revEnd = value.indexOf('"', 6);
   if (revEnd < 0 || !value.startsWith('","d":', revEnd) || !value.startsWith(',"s":', revEnd + 7)) return undefined;
@@ -135,5 +160,5 @@ function headByHand(value: string, end: number): DocMeta | undefined {
   if ((d !== 48 && d !== 49) || seqEnd < 0 || !value.startsWith(',"t":[', seqEnd)) return undefined;
   const seq = Number(value.slice(seqStart, seqEnd));
   if (!Number.isSafeInteger(seq) || value.charCodeAt(end - 1) !== 125 /* } */ || value.charCodeAt(end - 2) !== 93 /* ] */) return undefined;
-  return { tree: decodeTreeText(value.slice(seqEnd + 5, end - 1)), rev: value.slice(6, revEnd), deleted: d === 49, seq };
+  return { rev: value.slice(6, revEnd), deleted: d === 49, seq, treeText: value.slice(seqEnd + 5, end - 1) };
 }

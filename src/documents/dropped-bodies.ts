@@ -42,7 +42,7 @@ export class DroppedBodies {
     if (this.byId === undefined) return;
     for (const [id, revs] of this.byId) {
       const record = records.loaded(id);
-      for (const rev of revs) if (!record?.tree.has(rev) || record.rev === rev) ops.set(revBodyKey(id, rev), null);
+      for (const rev of revs) if (!record?.holds(rev) || record.rev === rev) ops.set(revBodyKey(id, rev), null);
     }
     this.byId.clear();
   }

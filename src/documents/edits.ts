@@ -20,7 +20,7 @@ export interface EditOutcome {
  * revision from it as from `_rev`: a document read with `revs=true` and saved again carries both),
  * else its `_rev`.
  */
-function namedRev(edit: SplitDoc): Rev | undefined {
+export function namedRev(edit: SplitDoc): Rev | undefined {
   return edit.revisions ? `${edit.revisions.start}-${edit.revisions.ids[0]}` : edit.rev;
 }
 

@@ -36,12 +36,20 @@ function keptInner(tree: RevTree, revs: Iterable<Rev>): number {
  */
 export function countEdit(state: DbState, current: DocRecord, grown: RevTree, tree: RevTree, newRev: Rev | undefined, oldWinnerJson: string | undefined, stemmed: readonly Rev[] | undefined, encoded: string): void {
   const inner = newRev === undefined ? undefined : leafMadeInner(current.tree, grown, newRev, current.rev);
+  countInner(state, current, inner, inner !== undefined && tree.get(inner)?.available === true, oldWinnerJson, stemmed, encoded);
+}
+
+/**
+ * countEdit once the leaf the edit made inner is known (`inner`, and whether the stemmed tree
+ * keeps its body): what an edit that extends a line (rev-line.ts) counts without a tree.
+ */
+export function countInner(state: DbState, current: DocRecord, inner: Rev | undefined, innerKept: boolean, oldWinnerJson: string | undefined, stemmed: readonly Rev[] | undefined, encoded: string): void {
   if (stemmed !== undefined) {
     let dropped = 0;
     for (const rev of stemmed) if (rev !== inner) dropped++;
     if (dropped > 0) state.oldBodyBytes = Math.max(0, state.oldBodyBytes - dropped * estimatedBody(current, encoded));
   }
-  if (inner !== undefined && tree.get(inner)?.available) {
+  if (inner !== undefined && innerKept) {
     const added = inner === current.rev && oldWinnerJson !== undefined ? oldWinnerJson.length : estimatedBody(current, encoded);
     state.oldBodyBytes += added;
     state.oldBodyAdded += added;

@@ -1,22 +1,21 @@
 // Builds one atomic storage batch from many document edits: reads current records once, applies
 // edits in order (later edits of the same doc see earlier ones), and decides every key change —
 // record, body store, sequence entry, path index, counters — collected in its BatchChanges
-// (batch-changes.ts) so they commit together or not at all.
+// (batch-changes.ts) so they commit together or not at all. Records are stored by RecordCommits
+// (record-commits.ts), which also makes the edits that only extend a line of revisions.
 
 import { RefugeError, toRefugeError } from '../errors/index.ts';
-import type { KvChain } from '../storage/index.ts';
 import type { DbCore } from './core.ts';
-import { BatchChanges } from './batch-changes.ts';
-import { BatchRecords } from './batch-records.ts';
-import { encodeRecord, type DocRecord } from './doc-record.ts';
+import { DocRecord } from './doc-record.ts';
 import { attachmentDigests, attachmentsOfEdit, type AttInputs, type AttStub } from './attachments.ts';
 import { applyLocalEdit, applyReplicatedEdit, type EarlyEdit } from './edits.ts';
 import { JobStarts } from './job-starts.ts';
 import { IdGenerator } from './ids.ts';
 import { docKey, revBodyKey, seqKey } from './keys.ts';
-import { DroppedBodies } from './dropped-bodies.ts';
 import { countEdit, countPurged } from './old-bodies.ts';
+import { RecordCommits } from './record-commits.ts';
 import { sameTree, sameVisibleTree, type RevTree } from './rev-tree.ts';
+import { decodeTreeText } from './rev-tree-codec.ts';
 import { winner } from './rev-leaves.ts';
 import { stem } from './rev-stemming.ts';
 import type { JsonObject, WriteFailure, WriteResult } from './types.ts';
@@ -35,28 +34,14 @@ function failure(err: unknown, id: unknown): WriteFailure {
   return { id: typeof id === 'string' ? id : '', error: e.code, reason: e.reason };
 }
 
-export class WriteBatch extends BatchChanges {
-  private readonly records: BatchRecords;
-  /**
-   * The merged, unstemmed trees of documents this batch stemmed: CouchDB merges every edit of a
-   * document in one update, then stems once (couch_db_updater:merge_rev_trees), so a later edit
-   * merges into what an earlier one's stemming dropped, not into the stemmed tree.
-   */
-  private unstemmed: Map<string, RevTree> | undefined;
-  /** Bodies stemming dropped, deleted with the batch unless a later edit kept them (dropped-bodies.ts). */
-  private readonly droppedBodies = new DroppedBodies();
+export class WriteBatch extends RecordCommits {
   /** The records the running job's interactive edits found, by id (see checkRequestStart). */
   private readonly jobStart = new JobStarts();
 
   /** `pending` answers for keys written by earlier change sets not yet flushed to storage. */
   constructor(core: DbCore, pending: (key: string) => string | null | undefined = () => undefined) {
     super(core, pending);
-    this.records = new BatchRecords(core.store, pending);
-    this.firstSeq = core.state.seq + 1;
   }
-
-  /** The first sequence this batch assigns: a record at or past it was written by this batch. */
-  private readonly firstSeq: number;
 
   /** A job (one request's writes) begins: its edits are judged against the records as it finds them. */
   startJob(): void {
@@ -133,8 +118,13 @@ export class WriteBatch extends BatchChanges {
     if (newEdits) this.jobStart.check(edit, current);
     // An earlier edit of this batch stemmed the tree: this one merges into the unstemmed one. Its
     // leaves and winner are the stemmed tree's, so a local edit is judged the same either way.
-    const merged = this.unstemmed?.get(edit.id);
-    const base = current && merged ? { ...current, tree: merged } : current;
+    const unstemmed = this.unstemmed?.get(edit.id);
+    if (newEdits && current && unstemmed === undefined && stubs === undefined) {
+      const rev = this.extendLeaf(edit, current);
+      if (rev !== undefined) return { ok: true, id: edit.id, rev };
+    }
+    const merged = typeof unstemmed === 'string' ? decodeTreeText(unstemmed) : unstemmed;
+    const base = current && merged ? new DocRecord(current.id, merged, undefined, current.rev, current.deleted, current.seq, current.body, current.bodyJson) : current;
     const outcome = newEdits ? applyLocalEdit(base, edit, attachmentDigests(stubs), revIfNew) : applyReplicatedEdit(base, edit);
     const result: WriteResult = { ok: true, id: edit.id, rev: outcome.rev };
     if (!outcome.added && base && outcome.tree === base.tree) return result;
@@ -190,14 +180,6 @@ export class WriteBatch extends BatchChanges {
     return undefined;
   }
 
-  /** Stores `current` with `tree` in place of its own, nothing else about it changed. */
-  private keepTree(id: string, current: DocRecord, tree: RevTree): void {
-    const next: DocRecord = { id, tree, rev: current.rev, deleted: current.deleted, seq: current.seq, body: current.body, bodyJson: current.bodyJson };
-    const encoded = encodeRecord(next);
-    this.ops.set(docKey(id), encoded);
-    this.state.liveBytes += encoded.length - this.records.set(id, next, encoded.length);
-  }
-
   private commitWinner(
     id: string,
     current: DocRecord | undefined,
@@ -224,36 +206,8 @@ export class WriteBatch extends BatchChanges {
     // deleted with the batch (appendTo). Counted as they leave the stored tree: those an
     // earlier edit of the batch dropped already were.
     const stemmed = current && tree !== grown ? this.droppedBodies.addStemmed(id, current, grown, tree, base) : undefined;
-
-    // A document written again in the same batch keeps the sequence this batch gave it: one
-    // atomic write is one update of it, as in CouchDB, and no reader ever saw the first.
-    const again = current !== undefined && current.seq >= this.firstSeq;
-    if (current && !again) {
-      this.stream.push(seqKey(current.seq), null);
-      this.seqRemoved.push(current.seq);
-    }
-    const seq = again ? current.seq : ++this.state.seq;
-    // `[id, rev, deleted]` by hand, as encodeRecord builds its head: revs are validated and need no escaping.
-    this.stream.push(seqKey(seq), '[' + JSON.stringify(id) + ',"' + win.rev + '",' + (win.deleted ? 1 : 0) + ']');
-    if (!again) this.seqAdded.push(seq);
-    const next: DocRecord = { id, tree, rev: win.rev, deleted: win.deleted, seq, body, bodyJson: undefined };
-    const encoded = encodeRecord(next);
-    this.ops.set(docKey(id), encoded);
-    this.state.liveBytes += encoded.length - this.records.set(id, next, encoded.length);
+    const encoded = this.storeWinner(id, current, tree, undefined, win.rev, win.deleted, body);
     if (current) countEdit(this.state, current, grown, tree, added ? newRev : undefined, oldWinnerJson, stemmed, encoded);
-
-    if (current) {
-      if (current.deleted) this.state.delCount--;
-      else this.state.docCount--;
-    }
-    if (next.deleted) this.state.delCount++;
-    else this.state.docCount++;
-    const wasLive = current !== undefined && !current.deleted;
-    if (this.liveDeltas && wasLive === next.deleted) this.liveDeltas.push(id, wasLive ? -1 : 1);
-
-    if (this.state.autoIndex && (current?.body !== body || current?.deleted !== next.deleted)) {
-      this.reindex(id, current && !current.deleted ? current.body : undefined, next.deleted ? undefined : body);
-    }
   }
 
   /** A document's current record, this batch's changes included (for purge). */
@@ -289,11 +243,5 @@ export class WriteBatch extends BatchChanges {
     else this.state.docCount--;
     if (this.liveDeltas && !current.deleted) this.liveDeltas.push(id, -1);
     if (this.state.autoIndex && !current.deleted) this.reindex(id, current.body, undefined);
-  }
-
-  /** The batch's key changes (appendTo), once the bodies stemming dropped for good are among them. */
-  override appendTo(chain: KvChain): Map<string, string | null> {
-    this.droppedBodies.deleteUnkept(this.records, this.ops);
-    return super.appendTo(chain);
   }
 }
