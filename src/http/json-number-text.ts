@@ -3,6 +3,8 @@
 // Mango's options take integers only (mango_opts:is_non_neg_integer), so a `_find` body's `limit`
 // of 2.0 is refused there and one of 100000000000000000000 is taken.
 
+import { JsonCursor } from './json-cursor.ts';
+
 /** Bodies whose number texts were kept, by the object JSON.parse made of them. */
 const kept = new WeakMap<object, Map<string, string>>();
 
@@ -22,53 +24,12 @@ export const isIntegerText = (text: string): boolean => /^-?[0-9]+$/.test(text);
 
 function topLevelNumberTexts(text: string): Map<string, string> {
   const out = new Map<string, string>();
-  let i = 0;
-  const space = () => {
-    while (text[i] === ' ' || text[i] === '\t' || text[i] === '\n' || text[i] === '\r') i++;
-  };
-  const string = (): string => {
-    const start = i++;
-    while (text[i] !== '"') i += text[i] === '\\' ? 2 : 1;
-    i++;
-    return JSON.parse(text.slice(start, i)) as string;
-  };
-  /** Passes over the value at `i`; returns its text when it is a scalar. */
-  const value = (): string | undefined => {
-    space();
-    if (text[i] === '"') return void string();
-    if (text[i] !== '{' && text[i] !== '[') {
-      const start = i;
-      while (i < text.length && !',}] \t\n\r'.includes(text[i]!)) i++;
-      return text.slice(start, i);
-    }
-    let depth = 0;
-    do {
-      const c = text[i];
-      if (c === '"') {
-        string();
-        continue;
-      }
-      if (c === '{' || c === '[') depth++;
-      else if (c === '}' || c === ']') depth--;
-      i++;
-    } while (depth > 0);
-    return undefined;
-  };
-  space();
-  i++; // the object's {
-  for (;;) {
-    space();
-    if (i >= text.length || text[i] === '}') return out;
-    if (text[i] === ',') {
-      i++;
-      continue;
-    }
-    const name = string();
-    space();
-    i++; // :
-    const scalar = value();
+  const cursor = new JsonCursor(text);
+  cursor.members((name) => {
+    const scalar = cursor.value();
     // The last of repeated names is the one JSON.parse keeps.
     if (scalar !== undefined && /^-?[0-9]/.test(scalar)) out.set(name, scalar);
     else out.delete(name);
-  }
+  });
+  return out;
 }
