@@ -45,9 +45,8 @@ class ThreadEngine implements SandboxEngine {
   }
 
   async runAsync(kind: RunKind, id: number, payload: string, deadline: Deadline): Promise<RunOutcome> {
-    // Queued behind other sandboxes' calls: the deadline counts from when this one is sent.
-    const leftMs = deadline.at - Date.now();
-    const reply = await this.callAsync({ op: 'run', kind, id, payload, leftMs }, leftMs);
+    // The time left from now: waiting behind other sandboxes' calls is not charged to this one.
+    const reply = await this.callAsync({ op: 'run', kind, id, payload, leftMs: deadline.at - Date.now() });
     if (reply.at !== undefined) deadline.at = reply.at;
     return reply.ok as RunOutcome;
   }
@@ -66,10 +65,10 @@ class ThreadEngine implements SandboxEngine {
     return this.answer(reply, opening.value);
   }
 
-  private async callAsync(op: Operation, leftMs: number): Promise<Reply> {
+  private async callAsync(op: Operation): Promise<Reply> {
     if (this.disposed) throw new RefugeError('closed', 'the sandbox was disposed');
     const opening = { value: false };
-    const reply = await callThreadAsync(this.request(op, opening, () => leftMs), this.settings.timeoutMs);
+    const reply = await callThreadAsync(this.request(op, opening), this.settings.timeoutMs);
     return this.answer(reply, opening.value);
   }
 
