@@ -1,18 +1,19 @@
 // Design-document indexes over HTTP: views (`_view`, `queries`, `_info`), full-text search
 // (`_search`, `_search_info`) and `_view_cleanup` (`_design_docs` is with `_all_docs`, routes-bulk.ts).
 
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { searchRequest } from '../search/index.ts';
-import { parseViewRequest } from '../views/index.ts';
+import { parseViewRequest, type ViewListing } from '../views/index.ts';
 import { RefugeError } from '../errors/index.ts';
 import { dbOf, type ServerContext } from './context.ts';
 import { objectBody, requireJsonType } from './params.ts';
 import { requireDbAdmin } from './user-access.ts';
+import { sendRows, type RowsAnswer } from './json-rows.ts';
 
 type DesignReq = { Params: { db: string; ddoc: string; name: string }; Querystring: Record<string, string> };
 
 export function designRoutes(app: FastifyInstance, ctx: ServerContext): void {
-  const view = async (req: { params: DesignReq['Params']; query: unknown }, body: Record<string, unknown> | undefined, multi = false) => {
+  const view = async (req: { params: DesignReq['Params']; query: unknown }, reply: FastifyReply, body: Record<string, unknown> | undefined, multi = false) => {
     await dbOf(ctx, req);
     // CouchDB 3 takes several queries only at `.../queries` (chttpd_view:handle_view_req); a
     // `queries` member sent to the view itself is refused once it is known to be a list.
@@ -24,7 +25,7 @@ export function designRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const ddocId = `_design/${req.params.ddoc}`;
     const parsed = parseViewRequest(req.query as Record<string, string>, body);
     if ('queries' in parsed) return views.queryMany(ddocId, req.params.name, parsed.queries);
-    return views.query(ddocId, req.params.name, parsed.options);
+    return sendRows(reply, viewAnswer(await views.listing(ddocId, req.params.name, parsed.options)));
   };
   // Temporary views are gone from CouchDB since 2.0; it says so, whatever the method.
   app.route({
@@ -35,9 +36,9 @@ export function designRoutes(app: FastifyInstance, ctx: ServerContext): void {
       throw new RefugeError('gone', 'Temporary views are not supported in CouchDB');
     },
   });
-  app.get<DesignReq>('/:db/_design/:ddoc/_view/:name', (req) => view(req, undefined));
-  app.post<DesignReq>('/:db/_design/:ddoc/_view/:name', (req) => view(req, objectBody(req.body)));
-  app.post<DesignReq>('/:db/_design/:ddoc/_view/:name/queries', (req) => view(req, objectBody(req.body), true));
+  app.get<DesignReq>('/:db/_design/:ddoc/_view/:name', (req, reply) => view(req, reply, undefined));
+  app.post<DesignReq>('/:db/_design/:ddoc/_view/:name', (req, reply) => view(req, reply, objectBody(req.body)));
+  app.post<DesignReq>('/:db/_design/:ddoc/_view/:name/queries', (req, reply) => view(req, reply, objectBody(req.body), true));
   app.route({
     method: ['GET', 'HEAD', 'PUT', 'DELETE'],
     url: '/:db/_design/:ddoc/_view/:name/queries',
@@ -101,4 +102,28 @@ export function designRoutes(app: FastifyInstance, ctx: ServerContext): void {
     reply.code(202);
     return { ok: true };
   });
+}
+
+/**
+ * A view's answer as CouchDB writes it: a map's `total_rows` and `offset`, then `update_seq` when
+ * asked (a reduce has only that), then the rows; a large one streams as it is read (json-rows.ts).
+ */
+function viewAnswer(listing: ViewListing): RowsAnswer {
+  const meta = (listing.totalRows === undefined ? '' : `"total_rows":${listing.totalRows},"offset":${listing.offset},`) + (listing.updateSeq === undefined ? '' : `"update_seq":${listing.updateSeq},`);
+  const chunks = (async function* () {
+    for (;;) {
+      const next = await listing.chunks.next();
+      if (next.done) return;
+      yield next.value.map((row) => JSON.stringify(row));
+    }
+  })();
+  return {
+    chunks,
+    head: () => `{${meta}"rows":[`,
+    tail: () => ']}',
+    close: async () => {
+      await chunks.return(undefined).catch(() => undefined);
+      await listing.close();
+    },
+  };
 }

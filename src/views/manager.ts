@@ -14,7 +14,7 @@ import { parseDesignDoc, type DesignDef } from './design-doc.ts';
 import type { FetchDocs } from './map-query.ts';
 import type { ViewQueryOptions } from './query-options.ts';
 import type { SandboxFactory, ViewSandbox } from './sandbox-face.ts';
-import { ViewGroup, type ViewResult } from './view-group.ts';
+import { ViewGroup, type ViewListing, type ViewResult } from './view-group.ts';
 
 export const DEFAULT_VIEW_ROOT = 'v!';
 
@@ -95,6 +95,28 @@ export class ViewIndexes {
       if (how === 'lazy') this.catchUp(open).catch((err) => this.options.onError?.(err));
       return result;
     });
+  }
+
+  /**
+   * query() as a listing whose rows are read as they are asked for (the HTTP answer streams it). The
+   * group stays held, so it does not close under the reader, until the listing is closed.
+   */
+  async listing(ddocId: string, viewName: string, options: ViewQueryOptions = {}, mode?: UpdateMode): Promise<ViewListing> {
+    const how = mode ?? options.update ?? 'true';
+    let opened: (listing: ViewListing) => void = () => undefined;
+    const given = new Promise<ViewListing>((resolve) => (opened = resolve));
+    const held = this.using(ddocId, async (open) => {
+      if (how === 'true') await this.catchUp(open);
+      const listing = await open.group.listing(viewName, options, this.fetchDocs);
+      if (how === 'lazy') this.catchUp(open).catch((err) => this.options.onError?.(err));
+      let release: () => void = () => undefined;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      let closing: Promise<void> | undefined;
+      opened({ ...listing, close: () => (closing ??= listing.close().finally(release)) });
+      await released;
+    });
+    // Failing before the listing is given, the hold's own failure is the answer.
+    return Promise.race([given, held.then(() => given)]);
   }
 
   /** Several queries on one view (`queries` in a POST body): CouchDB answers `{results: [...]}`. */

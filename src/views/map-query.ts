@@ -41,31 +41,89 @@ export interface ViewReadContext {
   blocks(): Promise<RowBlocks>;
 }
 
-export async function mapQuery(ctx: ViewReadContext, plan: QueryPlan, fetchDocs: FetchDocs | undefined): Promise<MapResult> {
+export async function mapQuery(ctx: ViewReadContext, plan: QueryPlan, fetchDocs: FetchDocs | undefined, direct: Direct = 'may'): Promise<MapResult> {
   const ranges = rangesFor(plan, ctx.prefix, ctx.end);
   const rows: ViewRow[] = [];
+  for await (const chunk of rowChunks(ctx, plan, ranges, direct)) rows.push(...chunk);
+  const offset = await offsetOf(ctx, plan, ranges);
+  if (plan.includeDocs && rows.length > 0 && fetchDocs) await attachDocs(rows, fetchDocs, { conflicts: plan.conflicts, attachments: plan.attachments });
+  return { total_rows: ctx.totalRows, offset, rows };
+}
+
+/**
+ * The whole answer when every range of the query is small enough to be read by point lookups
+ * (most `key=` and `keys=` queries); undefined when one is not, to be streamed instead.
+ */
+export async function smallMapQuery(ctx: ViewReadContext, plan: QueryPlan, fetchDocs: FetchDocs | undefined): Promise<MapResult | undefined> {
+  if (!ctx.store.getSync) return undefined;
+  try {
+    return await mapQuery(ctx, plan, fetchDocs, 'only');
+  } catch (err) {
+    if (err === NOT_SMALL) return undefined;
+    throw err;
+  }
+}
+
+/** Thrown by rowChunks when it may only read ranges by point lookups and one is too big for them. */
+const NOT_SMALL = Symbol('not small');
+
+/** A map query's rows read as they are asked for, chunk by chunk, with their documents when asked. */
+export interface MapListing {
+  totalRows: number;
+  offset: number;
+  chunks: AsyncGenerator<ViewRow[], void, undefined>;
+}
+
+/**
+ * The rows of a map query chunk by chunk from `ctx.store` (a snapshot, for an answer streamed while
+ * the index moves on), include_docs fetched per chunk: a reader holds about a chunk, never the whole.
+ */
+export async function mapListing(ctx: ViewReadContext, plan: QueryPlan, fetchDocs: FetchDocs | undefined): Promise<MapListing> {
+  const ranges = rangesFor(plan, ctx.prefix, ctx.end);
+  const offset = await offsetOf(ctx, plan, ranges);
+  const rows = rowChunks(ctx, plan, ranges, 'never');
+  const options = { conflicts: plan.conflicts, attachments: plan.attachments };
+  const chunks = (async function* () {
+    for await (const chunk of rows) {
+      if (plan.includeDocs && fetchDocs) await attachDocs(chunk, fetchDocs, options);
+      yield chunk;
+    }
+  })();
+  return { totalRows: ctx.totalRows, offset, chunks };
+}
+
+async function offsetOf(ctx: ViewReadContext, plan: QueryPlan, ranges: ReadonlyArray<{ gte: string; lt: string }>): Promise<number> {
+  const before = ranges.length === 0 ? 0 : await rowsBefore(ctx, plan, ranges[0]!);
+  return Math.min(ctx.totalRows, before + plan.skip);
+}
+
+/** Whether a range is read by point lookups: where it can be, never, or only (else NOT_SMALL is thrown). */
+type Direct = 'may' | 'never' | 'only';
+
+/** The rows of the ranges in order, skip and limit applied across them. */
+async function* rowChunks(ctx: ViewReadContext, plan: QueryPlan, ranges: ReadonlyArray<{ gte: string; lt: string }>, direct: Direct): AsyncGenerator<ViewRow[], void, undefined> {
   const cut = ctx.prefix.length;
   let skip = plan.skip;
-  outer: for (const range of ranges) {
-    if (rows.length >= plan.limit) break;
+  let left = plan.limit;
+  for (const range of ranges) {
+    if (left <= 0) return;
     if (isEmpty(range)) continue;
-    const direct = await directRows(ctx, plan, range);
-    if (direct) {
-      for (const row of direct) {
-        if (skip > 0) {
-          skip--;
-          continue;
-        }
-        rows.push(row);
-        if (rows.length >= plan.limit) break outer;
-      }
+    const found = direct === 'never' ? undefined : await directRows(ctx, plan, range);
+    if (!found && direct === 'only') throw NOT_SMALL;
+    if (found) {
+      const dropped = Math.min(skip, found.length);
+      skip -= dropped;
+      const taken = found.slice(dropped, dropped + left);
+      left -= taken.length;
+      if (taken.length > 0) yield taken;
       continue;
     }
     // Ask the store for no more than can be used.
-    const want = plan.limit - rows.length + skip;
+    const want = left + skip;
     const finite = Number.isFinite(want);
     const scan = { ...range, reverse: plan.descending, ...(finite ? { limit: want } : {}) };
     for await (const entries of ctx.store.scan(scan, finite ? Math.min(1024, want) : 256)) {
+      const rows: ViewRow[] = [];
       for (const [k, v] of entries) {
         if (skip > 0) {
           skip--;
@@ -73,14 +131,12 @@ export async function mapQuery(ctx: ViewReadContext, plan: QueryPlan, fetchDocs:
         }
         const [key, value] = JSON.parse(v) as [unknown, unknown];
         rows.push({ id: parseRowSuffix(k.slice(cut)).id, key, value });
-        if (rows.length >= plan.limit) break outer;
+        if (--left <= 0) break;
       }
+      if (rows.length > 0) yield rows;
+      if (left <= 0) return;
     }
   }
-  const total = ctx.totalRows;
-  const before = ranges.length === 0 ? 0 : await rowsBefore(ctx, plan, ranges[0]!);
-  if (plan.includeDocs && rows.length > 0 && fetchDocs) await attachDocs(rows, fetchDocs, { conflicts: plan.conflicts, attachments: plan.attachments });
-  return { total_rows: total, offset: Math.min(total, before + plan.skip), rows };
 }
 
 /** Ranges of at most this many rows are read by point lookups when the store has synchronous gets. */

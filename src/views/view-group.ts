@@ -12,10 +12,10 @@ import { findView, parseDesignDoc, type DesignDef } from './design-doc.ts';
 import { compareKeys, encodeKey } from './key-codec.ts';
 import { viewRange } from './key-range.ts';
 import { entryView, GroupLayout, parseRowSuffix, rowKeysOf, type GroupMeta } from './layout.ts';
-import { mapQuery, type FetchDocs, type MapResult, type ViewReadContext } from './map-query.ts';
+import { mapListing, mapQuery, smallMapQuery, type FetchDocs, type MapResult, type ViewReadContext, type ViewRow } from './map-query.ts';
 import { createMapper, type Mapper } from './mapper.ts';
 import { planQuery, type ViewQueryOptions } from './query-options.ts';
-import { reduceQuery, type AsyncReducer, type ReduceResult } from './reduce-query.ts';
+import { reduceQuery, type AsyncReducer, type ReduceResult, type ReduceRowOut } from './reduce-query.ts';
 import { makeReducer } from './reducers.ts';
 import { RowBlocks } from './row-blocks.ts';
 import { RwLock } from './rw-lock.ts';
@@ -35,6 +35,30 @@ export interface ViewGroupOptions {
 }
 
 export type ViewResult = MapResult | ReduceResult;
+
+/**
+ * A query's answer as it is read: its meta, then its rows chunk by chunk. A large map query reads
+ * its rows from a storage snapshot taken with the meta, so the index may move on meanwhile and the
+ * answer is still one state of it. Close it once done, read or not.
+ */
+export interface ViewListing {
+  /** A map query's `total_rows` and `offset`; a reduce has neither. */
+  totalRows?: number;
+  offset?: number;
+  /** The index's sequence, when the query asked for `update_seq`. */
+  updateSeq?: number;
+  chunks: AsyncIterator<Array<ViewRow | ReduceRowOut>, void, undefined>;
+  close(): Promise<void>;
+}
+
+/** A listing of an answer already read whole. */
+function wholeListing(result: ViewResult, updateSeq: number | undefined): ViewListing {
+  const chunks = (async function* () {
+    yield result.rows as Array<ViewRow | ReduceRowOut>;
+  })();
+  const meta = 'total_rows' in result ? { totalRows: result.total_rows, offset: result.offset } : {};
+  return { ...meta, ...(updateSeq !== undefined && { updateSeq }), chunks, close: async () => void (await chunks.return(undefined)) };
+}
 
 export class ViewGroup implements Indexer {
   readonly kind = 'view';
@@ -191,6 +215,45 @@ export class ViewGroup implements Indexer {
       // writes the meta it has, then "rows"), so a reduce answers {"update_seq":N,"rows":[...]}.
       const { rows, ...meta } = result;
       return { ...meta, update_seq: this.meta.seq, rows } as ViewResult;
+    });
+  }
+
+  /**
+   * Runs a query on one view as a listing (HTTP streams it): a reduce, or a map query whose ranges
+   * are all small, is read whole as query() reads it; any other map query reads its rows from a
+   * snapshot taken under the read lock, so the lock is not held while a slow client reads.
+   */
+  async listing(viewName: string, options: ViewQueryOptions = {}, fetchDocs?: FetchDocs): Promise<ViewListing> {
+    this.check();
+    const { index } = findView(this.def, viewName);
+    const reducer = this.reducers[index];
+    const plan = planQuery(options, reducer !== undefined);
+    return this.lock.read(async () => {
+      const ctx = this.readContext(index, this.store);
+      const seq = plan.updateSeq ? this.meta.seq : undefined;
+      if (plan.reduce) return wholeListing(await reduceQuery(ctx, plan, reducer!), seq);
+      const small = await smallMapQuery(ctx, plan, fetchDocs);
+      if (small) return wholeListing(small, seq);
+      const snapshot = this.store.snapshot();
+      try {
+        const listing = await mapListing({ ...ctx, store: snapshot }, plan, fetchDocs);
+        return {
+          totalRows: listing.totalRows,
+          offset: listing.offset,
+          ...(seq !== undefined && { updateSeq: seq }),
+          chunks: listing.chunks,
+          close: async () => {
+            try {
+              await listing.chunks.return(undefined);
+            } finally {
+              await snapshot.close();
+            }
+          },
+        };
+      } catch (err) {
+        await snapshot.close().catch(() => undefined);
+        throw err;
+      }
     });
   }
 
