@@ -189,16 +189,22 @@ export class DesignDocs {
   /** The database's filter hook: `ddoc/name` filter functions and `_view` (docs the map emits for). */
   async compileFilter(request: FilterRequest): Promise<(docs: Doc[]) => Promise<boolean[]>> {
     if (request.name === '_view') {
+      // CouchDB's words when the parameter is missing altogether (couch_changes:configure_filter).
+      if (!request.view) throw new RefugeError('bad_request', '`view` filter parameter is not provided.');
       const [ddocName, viewName] = splitName(request.view, 'view');
       const ddoc = await this.get(ddocName);
-      const view = (ddoc.views as Record<string, { map?: unknown }> | undefined)?.[viewName];
-      if (!view || typeof view.map !== 'string') throw new RefugeError('not_found', 'missing_named_view');
+      const view = jsonMember(jsonMember(ddoc, 'views'), viewName) as { map?: unknown };
+      if (typeof view.map !== 'string') throw new RefugeError('not_found', 'missing_named_view');
       const { sandbox, fn } = await this.sandboxes.compile(ddoc, view.map);
       return async (docs) => (await sandbox.mapAsync(fn, docs)).map((rows) => Array.isArray(rows) && rows.length > 0);
     }
+    // Any other name with CouchDB's builtin prefix is none of its builtins (`_design/d/f` is d's f).
+    if (request.name.startsWith('_') && !request.name.startsWith('_design/')) {
+      throw new RefugeError('bad_request', 'unknown builtin filter name');
+    }
     const [ddocName, filterName] = splitName(request.name, 'filter');
     const ddoc = await this.get(ddocName);
-    const source = (ddoc.filters as Record<string, unknown> | undefined)?.[filterName];
+    const source = jsonMember(jsonMember(ddoc, 'filters'), filterName);
     if (typeof source !== 'string') throw new RefugeError('not_found', `missing json key: ${filterName}`);
     const { sandbox, fn } = await this.sandboxes.compile(ddoc, source);
     // CouchDB's request object: the request that made the feed (method, headers, body, path, peer;
@@ -231,6 +237,17 @@ export class DesignDocs {
         return passed === true;
       });
   }
+}
+
+/**
+ * A member of a design document's JSON, or CouchDB's 404 naming the first key missing on the way
+ * (couch_util:get_nested_json_value, which CouchDB checks a filter's or view's path with): a design
+ * document without `views` says so rather than naming the view.
+ */
+function jsonMember(value: unknown, key: string): unknown {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new RefugeError('not_found', 'json_mismatch');
+  if (!Object.hasOwn(value, key)) throw new RefugeError('not_found', `missing json key: ${key}`);
+  return (value as Record<string, unknown>)[key];
 }
 
 function splitName(value: string | undefined, what: string): [string, string] {
