@@ -86,3 +86,40 @@ async function* streamed(answer: RowsAnswer, first: string[]): AsyncGenerator<st
 export function sendChunked(reply: FastifyReply, text: string): FastifyReply {
   return reply.type(JSON_TYPE).send(Readable.from([text], { objectMode: false }));
 }
+
+/**
+ * Several answers as one `{"results":[...]}` (a `/queries` POST), each opened once the one before is
+ * done and its rows streamed as one answer's are: the server holds about a chunk of one of them.
+ * Each answer's head is written once its first row came (or none will), as sendRows writes one's.
+ */
+export function resultsAnswer(opens: ReadonlyArray<() => Promise<RowsAnswer>>): RowsAnswer {
+  const chunks = (async function* () {
+    for (let i = 0; i < opens.length; i++) {
+      const answer = await opens[i]!();
+      try {
+        const separator = answer.separator ?? ',';
+        const lead = i > 0 ? ',' : '';
+        let started = false;
+        for (;;) {
+          const next = await answer.chunks.next();
+          if (next.done) break;
+          if (next.value.length === 0) continue;
+          const pieces = next.value.map((row, k) => (started || k > 0 ? separator + row : lead + answer.head() + row));
+          started = true;
+          yield pieces;
+        }
+        yield [(started ? '' : lead + answer.head()) + answer.tail()];
+      } finally {
+        await answer.close();
+      }
+    }
+  })();
+  return {
+    chunks,
+    head: () => '{"results":[',
+    tail: () => ']}',
+    // Each piece carries its own separators.
+    separator: '',
+    close: async () => void (await chunks.return(undefined).catch(() => undefined)),
+  };
+}

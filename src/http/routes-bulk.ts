@@ -6,12 +6,12 @@ import { RefugeError, isRefugeError } from '../errors/index.ts';
 import { splitDoc, type AllDocsListing, type AllDocsOptions, type AllDocsRow, type BulkGetRequest, type Database, type Listing } from '../documents/index.ts';
 import { dbOf, type ServerContext } from './context.ts';
 import { checkDocumentSizes } from './doc-writes.ts';
-import { sendChunked, sendRows, type RowsAnswer } from './json-rows.ts';
+import { resultsAnswer, sendChunked, sendRows, type RowsAnswer } from './json-rows.ts';
 import { blobSource, checkFollowed } from './followed-blobs.ts';
 import { accepts, bulkGetMultipart } from './multipart.ts';
 import { SANDBOXED_CONTENT } from './sandboxed-content.ts';
 import { bool, json, objectBody, type Query } from './params.ts';
-import { allDocsWire, bulkDocsWire, revsDiffWire } from './wire.ts';
+import { bulkDocsWire, revsDiffWire } from './wire.ts';
 import { checkPartition, parseViewParams } from '../views/index.ts';
 
 /** Parameters CouchDB reads as JSON in a query string (the rest are words and integers). */
@@ -35,7 +35,7 @@ function withBody(q: Query, body?: Record<string, unknown>, bodyWins = false): Q
 /**
  * `keys` may hold any JSON, as in CouchDB: a key that is not a string names no document and comes
  * back as not_found. It travels as an id no document can have (ids never hold NUL) that keeps its
- * value, and `foreignKeysRestored` puts the value back in its row.
+ * value, and `restored` puts the value back in its row.
  */
 const FOREIGN = '\u0000';
 
@@ -46,18 +46,13 @@ function keysParam(value: unknown): string[] | undefined {
   return value.map((k) => (typeof k === 'string' && !k.startsWith(FOREIGN) ? k : FOREIGN + JSON.stringify(k)));
 }
 
-function foreignKeysRestored<R extends { rows: Array<{ key: unknown }> }>(result: R): R {
-  if (!result.rows.some(isForeign)) return result;
-  return { ...result, rows: result.rows.map(restored) };
-}
-
 const isForeign = (r: { key: unknown }) => typeof r.key === 'string' && r.key.startsWith(FOREIGN);
 const restored = <R extends { key: unknown }>(r: R) => (isForeign(r) ? { key: JSON.parse((r.key as string).slice(1)) as unknown, error: 'not_found' } : r);
 
 /**
  * A listing as CouchDB's answer, `{"total_rows":N,"offset":M,"rows":[...]}` with `update_seq` before
  * `rows` when asked (couch_mrview_http:view_cb writes its meta first), byte for byte as
- * JSON.stringify writes allDocsWire's object. `total` stands for the listing's total rows
+ * JSON.stringify writes the library's result. `total` stands for the listing's total rows
  * (_design_docs counts its own).
  */
 function allDocsAnswer(listing: AllDocsListing, total: number | undefined, updateSeq: boolean): RowsAnswer {
@@ -157,11 +152,6 @@ export function bulkRoutes(app: FastifyInstance, ctx: ServerContext): void {
     // CouchDB's _design_docs counts design documents in total_rows, not the whole database: counted
     // once per request, however many queries it holds.
     const totalOf = async (db: Database) => (path === '_design_docs' ? (await db.allDocs({ ...designDocsOptions({}), offset: false })).rows.length : undefined);
-    // Its offset, too, counts design documents only: the rows skipped among them.
-    const listed = async (db: Database, options: AllDocsOptions, total: number | undefined) => {
-      const result = foreignKeysRestored(await db.allDocs(total === undefined ? options : { ...options, offset: false }));
-      return total === undefined ? result : { ...result, totalRows: total };
-    };
     // One listing is streamed as it is read (json-rows.ts), from one snapshot.
     const one = async (req: FastifyRequest, reply: FastifyReply, body?: Record<string, unknown>) => {
       const db = await dbOf(ctx, req);
@@ -175,19 +165,22 @@ export function bulkRoutes(app: FastifyInstance, ctx: ServerContext): void {
     };
     app.get(`/:db/${path}`, (req, reply) => one(req, reply));
     app.post(`/:db/${path}`, (req, reply) => one(req, reply, objectBody(req.body)));
-    app.post(`/:db/${path}/queries`, async (req) => {
+    // Several listings, each streamed in turn from its own snapshot; every query is checked first.
+    app.post(`/:db/${path}/queries`, async (req, reply) => {
       const db = await dbOf(ctx, req);
       const queries = queriesOf(req.body);
+      const options = queries.map((query) => optionsOf(req.query as Query, query, true));
       const total = await totalOf(db);
-      const results = [];
       // Each query asks for update_seq on its own, as each of CouchDB's sends its own meta.
-      for (const query of queries) results.push(allDocsWire(await listed(db, optionsOf(req.query as Query, query, true), total), bool(withBody(req.query as Query, query, true), 'update_seq')));
-      return { results };
+      const opens = queries.map((query, i) => async () => {
+        // _design_docs' offset, too, counts design documents only: the rows skipped among them.
+        const listing = await db.allDocsListing(total === undefined ? options[i]! : { ...options[i]!, offset: false });
+        return allDocsAnswer(listing, total, bool(withBody(req.query as Query, query, true), 'update_seq'));
+      });
+      return sendRows(reply, resultsAnswer(opens));
     });
   }
 
-  // CouchDB lists local documents without totals (`null`), since they are not counted.
-  const localWire = (rows: Array<{ key: unknown }>) => ({ total_rows: null, offset: null, rows: foreignKeysRestored({ rows }).rows });
   // Streamed as it is read, from one snapshot, as _all_docs is.
   const local = async (req: FastifyRequest, reply: FastifyReply, body?: Record<string, unknown>) => {
     const db = await dbOf(ctx, req);
@@ -197,11 +190,12 @@ export function bulkRoutes(app: FastifyInstance, ctx: ServerContext): void {
   };
   app.get('/:db/_local_docs', (req, reply) => local(req, reply));
   app.post('/:db/_local_docs', (req, reply) => local(req, reply, objectBody(req.body)));
-  app.post('/:db/_local_docs/queries', async (req) => {
+  app.post('/:db/_local_docs/queries', async (req, reply) => {
     const db = await dbOf(ctx, req);
-    const results = [];
-    for (const query of queriesOf(req.body)) results.push(localWire(await db.localDocs(allDocsOptions(req.query as Query, query, true))));
-    return { results };
+    const queries = queriesOf(req.body);
+    const options = queries.map((query) => allDocsOptions(req.query as Query, query, true));
+    const opens = queries.map((query, i) => async () => localDocsAnswer(await db.localDocsListing(options[i]!), bool(withBody(req.query as Query, query, true), 'update_seq')));
+    return sendRows(reply, resultsAnswer(opens));
   });
   const postOnly = async () => {
     throw new RefugeError('method_not_allowed', 'Only POST allowed');

@@ -8,7 +8,7 @@ import { RefugeError } from '../errors/index.ts';
 import { dbOf, type ServerContext } from './context.ts';
 import { objectBody, requireJsonType } from './params.ts';
 import { requireDbAdmin } from './user-access.ts';
-import { sendRows, type RowsAnswer } from './json-rows.ts';
+import { resultsAnswer, sendRows, type RowsAnswer } from './json-rows.ts';
 
 type DesignReq = { Params: { db: string; ddoc: string; name: string }; Querystring: Record<string, string> };
 
@@ -24,7 +24,8 @@ export function designRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const views = await (await ctx.node.design(req.params.db)).views();
     const ddocId = `_design/${req.params.ddoc}`;
     const parsed = parseViewRequest(req.query as Record<string, string>, body);
-    if ('queries' in parsed) return views.queryMany(ddocId, req.params.name, parsed.queries);
+    // Every query is checked before the first is read, then each is streamed in turn.
+    if ('queries' in parsed) return sendRows(reply, resultsAnswer(parsed.queries.map((q) => async () => viewAnswer(await views.listing(ddocId, req.params.name, q, q.update)))));
     return sendRows(reply, viewAnswer(await views.listing(ddocId, req.params.name, parsed.options)));
   };
   // Temporary views are gone from CouchDB since 2.0; it says so, whatever the method.

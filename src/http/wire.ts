@@ -1,12 +1,6 @@
 // camelCase library results to CouchDB's snake_case wire shapes (and back for request options).
 
-import type { AllDocsResult, DatabaseInfo, FindResult, RevsDiffResult, WriteFailure, WriteResult } from '../documents/index.ts';
-
-/** `update_seq` only when the request asked for it (`update_seq=true`), before `rows` as CouchDB writes it. */
-export function allDocsWire(r: Omit<AllDocsResult, 'updateSeq'> & { updateSeq?: number }, updateSeq = false) {
-  if (updateSeq && r.updateSeq !== undefined) return { total_rows: r.totalRows, offset: r.offset, update_seq: r.updateSeq, rows: r.rows };
-  return { total_rows: r.totalRows, offset: r.offset, rows: r.rows };
-}
+import type { DatabaseInfo, FindResult, RevsDiffResult, WriteFailure, WriteResult } from '../documents/index.ts';
 
 export function revsDiffWire(r: RevsDiffResult) {
   const out: Record<string, { missing: string[]; possible_ancestors?: string[] }> = {};

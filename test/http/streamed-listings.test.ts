@@ -133,6 +133,36 @@ for (const [query, options, body] of changesCases) {
   });
 }
 
+test('`queries` of _all_docs, _design_docs and _local_docs: each listing streamed in turn, as the library lists them', async () => {
+  const queries: Array<[Record<string, unknown>, AllDocsOptions]> = [
+    [{ include_docs: true }, { includeDocs: true }],
+    [{ key: 'n0005' }, { key: 'n0005' }],
+    [{ keys: ['n0007', 'missing', 'n0001'] }, { keys: ['n0007', 'missing', 'n0001'] }],
+    [{ startkey: 'n1100', update_seq: true }, { startkey: 'n1100' }],
+    [{ limit: 0 }, { limit: 0 }],
+    [{ descending: true, skip: 1000 }, { descending: true, skip: 1000 }],
+  ];
+  const res = await request(`${base}/_all_docs/queries`, { method: 'POST', body: { queries: queries.map(([wire]) => wire) } });
+  assert.equal(res.status, 200, res.text);
+  assert.ok(streamedAnswer(res));
+  const results = [];
+  for (const [wire, options] of queries) {
+    const r = await db.allDocs(options);
+    results.push({ total_rows: r.totalRows, offset: r.offset, ...(wire.update_seq === true && { update_seq: r.updateSeq }), rows: r.rows });
+  }
+  assert.equal(res.text, JSON.stringify({ results }));
+  // _design_docs counts design documents only, in total_rows and offset alike.
+  const design = await request(`${base}/_design_docs/queries`, { method: 'POST', body: { queries: [{}, { skip: 1 }] } });
+  const ddocs = (await db.allDocs({ startkey: '_design/', endkey: '_design0', inclusiveEnd: false })).rows;
+  assert.equal(design.text, JSON.stringify({ results: [{ total_rows: ddocs.length, offset: 0, rows: ddocs }, { total_rows: ddocs.length, offset: 1, rows: ddocs.slice(1) }] }));
+  const local = await request(`${base}/_local_docs/queries`, { method: 'POST', body: { queries: [{ include_docs: true }, { key: '_local/l0003' }] } });
+  assert.ok(streamedAnswer(local));
+  const localRows = [await db.localDocs({ includeDocs: true }), await db.localDocs({ key: '_local/l0003' })];
+  assert.equal(local.text, JSON.stringify({ results: localRows.map((rows) => ({ total_rows: null, offset: null, rows })) }));
+  const bad = await request(`${base}/_all_docs/queries`, { method: 'POST', body: { queries: [{ include_docs: true }, { limit: 'x' }] } });
+  assert.equal(bad.status, 400, bad.text);
+});
+
 test('the cases above had answers both sent whole and streamed', () => {
   assert.deepEqual([...kinds].sort(), [false, true]);
 });

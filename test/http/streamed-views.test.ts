@@ -143,3 +143,27 @@ test('a client that leaves in the middle of a streamed answer releases its snaps
   const res = await request(`${base}/_design/big/_view/big?key=-1`);
   assert.deepEqual(res.body.rows, [{ id: 'big-after', key: -1, value: 'a' }]);
 });
+
+test('`queries`: each answer streamed in turn, byte for byte the library answers in order; one bad query is a 400 before any row', async () => {
+  const queries: Array<[Record<string, unknown>, ViewQueryOptions]> = [
+    [{ include_docs: true }, { includeDocs: true }],
+    [{ key: 5 }, { key: 5 }],
+    [{ keys: [7, 3, 99999] }, { keys: [7, 3, 99999] }],
+    [{ startkey: 1100, update_seq: true }, { startkey: 1100, updateSeq: true }],
+    [{ limit: 0 }, { limit: 0 }],
+    [{ descending: true, skip: 1000 }, { descending: true, skip: 1000 }],
+  ];
+  const res = await request(`${base}/${DDOC}/_view/byN/queries`, { method: 'POST', body: { queries: queries.map(([wire]) => wire) } });
+  assert.equal(res.status, 200, res.text);
+  assert.ok(streamedAnswer(res));
+  const v = await views();
+  const results = [];
+  for (const [, options] of queries) results.push(await v.query(DDOC, 'byN', options));
+  assert.equal(res.text, JSON.stringify({ results }));
+  const reduced = await request(`${base}/${DDOC}/_view/tens/queries`, { method: 'POST', body: { queries: [{ group: true }, { reduce: false, key: 4 }, {}] } });
+  assert.equal(reduced.text, JSON.stringify({ results: [await v.query(DDOC, 'tens', { group: true }), await v.query(DDOC, 'tens', { reduce: false, key: 4 }), await v.query(DDOC, 'tens', {})] }));
+  const bad = await request(`${base}/${DDOC}/_view/byN/queries`, { method: 'POST', body: { queries: [{ include_docs: true }, { limit: -1 }] } });
+  assert.equal(bad.status, 400, bad.text);
+  assert.equal(bad.body.error, 'query_parse_error');
+  assert.equal(watch.openSnapshots, 0);
+});
