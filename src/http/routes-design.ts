@@ -26,7 +26,8 @@ export function designRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const parsed = parseViewRequest(req.query as Record<string, string>, body);
     // Every query is checked before the first is read, then each is streamed in turn.
     if ('queries' in parsed) return sendRows(reply, resultsAnswer(parsed.queries.map((q) => async () => viewAnswer(await views.listing(ddocId, req.params.name, q, q.update)))));
-    return sendRows(reply, viewAnswer(await views.listing(ddocId, req.params.name, parsed.options)));
+    const listing = await views.listing(ddocId, req.params.name, parsed.options);
+    return 'whole' in listing ? listing.whole : sendRows(reply, viewAnswer(listing));
   };
   // Temporary views are gone from CouchDB since 2.0; it says so, whatever the method.
   app.route({
@@ -108,9 +109,14 @@ export function designRoutes(app: FastifyInstance, ctx: ServerContext): void {
 /**
  * A view's answer as CouchDB writes it: a map's `total_rows` and `offset`, then `update_seq` when
  * asked (a reduce has only that), then the rows; a large one streams as it is read (json-rows.ts).
+ * One read whole is its JSON as the library's query answers it.
  */
 function viewAnswer(listing: ViewListing): RowsAnswer {
-  const meta = (listing.totalRows === undefined ? '' : `"total_rows":${listing.totalRows},"offset":${listing.offset},`) + (listing.updateSeq === undefined ? '' : `"update_seq":${listing.updateSeq},`);
+  if ('whole' in listing) {
+    const text = JSON.stringify(listing.whole);
+    return { chunks: (async function* () {})(), head: () => '', tail: () => text, close: async () => undefined };
+  }
+  const meta = `"total_rows":${listing.totalRows},"offset":${listing.offset},` + (listing.updateSeq === undefined ? '' : `"update_seq":${listing.updateSeq},`);
   const chunks = (async function* () {
     for (;;) {
       const next = await listing.chunks.next();

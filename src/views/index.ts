@@ -7,7 +7,7 @@ export { builtinName, builtinReducer, SUM_ERROR, type BuiltinName, type Reducer,
 export { HyperLogLog } from './hll.ts';
 export { parseDesignDoc, findView, type DesignDef, type ViewDef, type MangoMap } from './design-doc.ts';
 export { checkPartition, planQuery, type ViewQueryOptions, type QueryPlan } from './query-options.ts';
-export { ViewGroup, type ViewGroupOptions, type ViewListing, type ViewResult } from './view-group.ts';
+export { ViewGroup, type ViewGroupOptions, type ViewListing, type ViewResult, type ViewRowsListing } from './view-group.ts';
 export type { MapResult, ViewRow, FetchDocs, DocRef } from './map-query.ts';
 export type { ReduceResult } from './reduce-query.ts';
 export type { ViewSandbox, SandboxFactory } from './sandbox-face.ts';

@@ -98,8 +98,8 @@ export class ViewIndexes {
   }
 
   /**
-   * query() as a listing whose rows are read as they are asked for (the HTTP answer streams it). The
-   * group stays held, so it does not close under the reader, until the listing is closed.
+   * query() as a listing: whole, or rows read as they are asked for (the HTTP answer streams them).
+   * The group of a streamed one stays held, so it does not close under the reader, until it is closed.
    */
   async listing(ddocId: string, viewName: string, options: ViewQueryOptions = {}, mode?: UpdateMode): Promise<ViewListing> {
     const how = mode ?? options.update ?? 'true';
@@ -109,6 +109,7 @@ export class ViewIndexes {
       if (how === 'true') await this.catchUp(open);
       const listing = await open.group.listing(viewName, options, this.fetchDocs);
       if (how === 'lazy') this.catchUp(open).catch((err) => this.options.onError?.(err));
+      if ('whole' in listing) return opened(listing);
       let release: () => void = () => undefined;
       const released = new Promise<void>((resolve) => (release = resolve));
       let closing: Promise<void> | undefined;

@@ -51,10 +51,16 @@ export async function mapQuery(ctx: ViewReadContext, plan: QueryPlan, fetchDocs:
 }
 
 /**
- * The whole answer when every range of the query is small enough to be read by point lookups
- * (most `key=` and `keys=` queries); undefined when one is not, to be streamed instead.
+ * The whole answer when it is known to be small: at most `maxRows` rows by its limit or by the row
+ * blocks its ranges span, or every range small enough for point lookups (most `key=` and `keys=`
+ * queries). Undefined otherwise, to be streamed instead.
  */
-export async function smallMapQuery(ctx: ViewReadContext, plan: QueryPlan, fetchDocs: FetchDocs | undefined): Promise<MapResult | undefined> {
+export async function smallMapQuery(ctx: ViewReadContext, plan: QueryPlan, fetchDocs: FetchDocs | undefined, maxRows: number): Promise<MapResult | undefined> {
+  if (plan.limit <= maxRows) return mapQuery(ctx, plan, fetchDocs);
+  const blocks = await ctx.blocks();
+  let bound = 0;
+  for (const range of rangesFor(plan, ctx.prefix, ctx.end)) if (!isEmpty(range)) bound += blocks.rowsAtMost(range);
+  if (bound <= maxRows) return mapQuery(ctx, plan, fetchDocs);
   if (!ctx.store.getSync) return undefined;
   try {
     return await mapQuery(ctx, plan, fetchDocs, 'only');

@@ -164,6 +164,15 @@ export class RowBlocks {
     return this.prefixSums()[i]! + lowerBound(keys, suffix);
   }
 
+  /** At least as many rows as a store key range holds: those of the blocks it spans (nothing is read). */
+  rowsAtMost(range: { gte: string; lt: string }): number {
+    const cut = this.viewPrefix.length;
+    const first = this.locate(compareStrings(range.gte, this.viewPrefix) <= 0 ? '' : range.gte.slice(cut));
+    const last = compareStrings(range.lt, this.end) >= 0 ? this.blocks.length - 1 : this.locate(range.lt.slice(cut));
+    const p = this.prefixSums();
+    return p[last + 1]! - p[first]!;
+  }
+
   /**
    * The key suffixes of the rows in a store key range when there are at most `max` of them and the
    * blocks it spans hold at most 8 * `max` rows (their keys are read once and then kept);

@@ -14,8 +14,8 @@ import { viewRange } from './key-range.ts';
 import { entryView, GroupLayout, parseRowSuffix, rowKeysOf, type GroupMeta } from './layout.ts';
 import { mapListing, mapQuery, smallMapQuery, type FetchDocs, type MapResult, type ViewReadContext, type ViewRow } from './map-query.ts';
 import { createMapper, type Mapper } from './mapper.ts';
-import { planQuery, type ViewQueryOptions } from './query-options.ts';
-import { reduceQuery, type AsyncReducer, type ReduceResult, type ReduceRowOut } from './reduce-query.ts';
+import { planQuery, type QueryPlan, type ViewQueryOptions } from './query-options.ts';
+import { reduceQuery, type AsyncReducer, type ReduceResult } from './reduce-query.ts';
 import { makeReducer } from './reducers.ts';
 import { RowBlocks } from './row-blocks.ts';
 import { RwLock } from './rw-lock.ts';
@@ -37,28 +37,29 @@ export interface ViewGroupOptions {
 export type ViewResult = MapResult | ReduceResult;
 
 /**
- * A query's answer as it is read: its meta, then its rows chunk by chunk. A large map query reads
- * its rows from a storage snapshot taken with the meta, so the index may move on meanwhile and the
- * answer is still one state of it. Close it once done, read or not.
+ * A query's answer: `whole` when it was read at once (a reduce, a small map query), else its meta
+ * and then its rows chunk by chunk, read from a storage snapshot taken with the meta, so the index
+ * may move on meanwhile and the answer is still one state of it. Close a streamed one once done.
  */
-export interface ViewListing {
-  /** A map query's `total_rows` and `offset`; a reduce has neither. */
-  totalRows?: number;
-  offset?: number;
+export type ViewListing = { whole: ViewResult } | ViewRowsListing;
+
+export interface ViewRowsListing {
+  totalRows: number;
+  offset: number;
   /** The index's sequence, when the query asked for `update_seq`. */
   updateSeq?: number;
-  chunks: AsyncIterator<Array<ViewRow | ReduceRowOut>, void, undefined>;
+  chunks: AsyncIterator<ViewRow[], void, undefined>;
   close(): Promise<void>;
 }
 
-/** A listing of an answer already read whole. */
-function wholeListing(result: ViewResult, updateSeq: number | undefined): ViewListing {
-  const chunks = (async function* () {
-    yield result.rows as Array<ViewRow | ReduceRowOut>;
-  })();
-  const meta = 'total_rows' in result ? { totalRows: result.total_rows, offset: result.offset } : {};
-  return { ...meta, ...(updateSeq !== undefined && { updateSeq }), chunks, close: async () => void (await chunks.return(undefined)) };
-}
+/**
+ * Map answers of up to this many rows are read whole under the read lock, as query() reads them
+ * (fewer with their documents, which may be large): pages and small ranges, where a snapshot and a
+ * stream cost more than they save (a 100-row range took 10-25% longer streamed). Rows may carry
+ * large values too, so the bound stays low.
+ */
+const WHOLE_ROWS = 250;
+const WHOLE_ROWS_WITH_DOCS = 50;
 
 export class ViewGroup implements Indexer {
   readonly kind = 'view';
@@ -209,19 +210,14 @@ export class ViewGroup implements Indexer {
     const plan = planQuery(options, reducer !== undefined);
     return this.lock.read(async () => {
       const ctx = this.readContext(index, this.store);
-      const result: ViewResult = plan.reduce ? await reduceQuery(ctx, plan, reducer!) : await mapQuery(ctx, plan, fetchDocs);
-      if (!plan.updateSeq) return result;
-      // In CouchDB's place: after total_rows and offset, before rows (couch_mrview_http:view_cb
-      // writes the meta it has, then "rows"), so a reduce answers {"update_seq":N,"rows":[...]}.
-      const { rows, ...meta } = result;
-      return { ...meta, update_seq: this.meta.seq, rows } as ViewResult;
+      return this.withSeq(plan, plan.reduce ? await reduceQuery(ctx, plan, reducer!) : await mapQuery(ctx, plan, fetchDocs));
     });
   }
 
   /**
-   * Runs a query on one view as a listing (HTTP streams it): a reduce, or a map query whose ranges
-   * are all small, is read whole as query() reads it; any other map query reads its rows from a
-   * snapshot taken under the read lock, so the lock is not held while a slow client reads.
+   * Runs a query on one view as a listing (HTTP streams it). A reduce, or a map query known to be
+   * small (smallMapQuery: WHOLE_ROWS rows at most, or point lookups), is read whole as query() reads it; any other reads its rows from a snapshot taken under the read lock, so the lock is
+   * not held while a slow client reads, and the reader holds about a chunk of rows at a time.
    */
   async listing(viewName: string, options: ViewQueryOptions = {}, fetchDocs?: FetchDocs): Promise<ViewListing> {
     this.check();
@@ -230,17 +226,16 @@ export class ViewGroup implements Indexer {
     const plan = planQuery(options, reducer !== undefined);
     return this.lock.read(async () => {
       const ctx = this.readContext(index, this.store);
-      const seq = plan.updateSeq ? this.meta.seq : undefined;
-      if (plan.reduce) return wholeListing(await reduceQuery(ctx, plan, reducer!), seq);
-      const small = await smallMapQuery(ctx, plan, fetchDocs);
-      if (small) return wholeListing(small, seq);
+      if (plan.reduce) return { whole: this.withSeq(plan, await reduceQuery(ctx, plan, reducer!)) };
+      const small = await smallMapQuery(ctx, plan, fetchDocs, plan.includeDocs ? WHOLE_ROWS_WITH_DOCS : WHOLE_ROWS);
+      if (small) return { whole: this.withSeq(plan, small) };
       const snapshot = this.store.snapshot();
       try {
         const listing = await mapListing({ ...ctx, store: snapshot }, plan, fetchDocs);
         return {
           totalRows: listing.totalRows,
           offset: listing.offset,
-          ...(seq !== undefined && { updateSeq: seq }),
+          ...(plan.updateSeq && { updateSeq: this.meta.seq }),
           chunks: listing.chunks,
           close: async () => {
             try {
@@ -255,6 +250,17 @@ export class ViewGroup implements Indexer {
         throw err;
       }
     });
+  }
+
+  /**
+   * The answer with `update_seq` when asked, in CouchDB's place: after total_rows and offset, before
+   * rows (couch_mrview_http:view_cb writes the meta it has, then "rows"), so a reduce answers
+   * {"update_seq":N,"rows":[...]}.
+   */
+  private withSeq(plan: QueryPlan, result: ViewResult): ViewResult {
+    if (!plan.updateSeq) return result;
+    const { rows, ...meta } = result;
+    return { ...meta, update_seq: this.meta.seq, rows } as ViewResult;
   }
 
   /**

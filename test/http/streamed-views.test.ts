@@ -117,7 +117,7 @@ test('a streamed answer is the index as it was asked: writes and updated queries
 
 test('a client that leaves in the middle of a streamed answer releases its snapshot and its read', async () => {
   // 20 MB of rows: more than the sockets' buffers hold, so the answer is still being read when the client goes.
-  const bigDocs = Array.from({ length: 400 }, (_, i) => ({ _id: `big${i}`, b: i, big: 'b'.repeat(50_000) }));
+  const bigDocs = Array.from({ length: 1000 }, (_, i) => ({ _id: `big${i}`, b: i, big: 'b'.repeat(20_000) }));
   await db.bulkDocs(bigDocs);
   await db.put({ _id: '_design/big', views: { big: { map: 'function (doc) { if (doc.big) emit(doc.b, doc.big); }' } } });
   assert.equal((await request(`${base}/_design/big/_view/big?limit=1`)).status, 200);
