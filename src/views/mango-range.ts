@@ -98,11 +98,20 @@ export function isConstantField(selector: Selector, field: string): boolean {
   return boundsOf(selector, field).hasEq;
 }
 
-/** What the top-level AND of the selector says about one field. */
+/**
+ * The clauses every match satisfies: the selector's top-level AND, with the ANDs nested in it
+ * opened. Normalizing keeps a field's several operators as an AND of their own, so
+ * `{"type": "post", "date": {"$gt": a, "$lt": b}}` is an AND holding an AND on `date`; its bounds
+ * narrow the read as much as a lone `{"date": {"$gt": a, "$lt": b}}` does.
+ */
+function conjuncts(sel: Selector): Selector[] {
+  return sel.kind === 'and' ? sel.clauses.flatMap(conjuncts) : [sel];
+}
+
+/** What the top-level AND of the selector (nested ANDs opened) says about one field. */
 function boundsOf(sel: Selector, field: string): FieldBounds {
   const out: FieldBounds = { hasEq: false, via: [] };
-  const clauses = sel.kind === 'and' ? sel.clauses : [sel];
-  for (const c of clauses) {
+  for (const c of conjuncts(sel)) {
     if (c.kind !== 'field' || c.field !== field) continue;
     const cond = c.cond;
     switch (cond.op) {
