@@ -5,7 +5,7 @@ import type { Database, Doc, ExplainRequest, FindResult } from '../documents/ind
 import { encodeBookmark, explainMrargs, explainOpts, explainSelector, findWarnings, placeAnchor, parseFindOptions, readsStale, sortAnchor, sortPast, type IndexPlace } from '../documents/index.ts';
 import { RefugeError } from '../errors/index.ts';
 import { hasSortFields, matchSelector, normalizeFindSelector, parseSort, projectFields, requiresField, sortKeyOf, type Selector } from '../query/index.ts';
-import { describeRange, indexDefinitionOf, isConstantField, rangeFor, WHOLE_INDEX, type IndexDefinition, type ViewGroup, type ViewIndexes } from '../views/index.ts';
+import { describeRange, explainKeys, indexDefinitionOf, isConstantField, rangeFor, WHOLE_INDEX, type IndexDefinition, type ViewGroup, type ViewIndexes } from '../views/index.ts';
 
 /**
  * A find with CouchDB's `use_index` ("ddoc" or ["ddoc", "name"]) and `update` (false, or `stale:
@@ -127,6 +127,7 @@ export function chooseJsonIndex(ddocs: readonly Doc[], req: MangoFindRequest): {
 export function explainJsonIndex(dbName: string, choice: JsonIndexChoice, req: MangoFindRequest) {
   const parsed = parseFindOptions(req); // refuses what find would refuse
   const { selector, limit, skip, sort } = parsed;
+  const descending = indexOrder(choice.ix, sort, selector) === 'desc';
   return {
     dbname: dbName,
     index: { ddoc: choice.ix.ddocId, name: choice.ix.name, type: 'json', partitioned: false, def: choice.ix.def },
@@ -136,13 +137,18 @@ export function explainJsonIndex(dbName: string, choice: JsonIndexChoice, req: M
     limit,
     skip,
     fields: parsed.fields ?? 'all_fields',
-    // The range is read in view-key order; its bounds stay encoded (`range`), not restated as keys.
-    mrargs: explainMrargs({}, indexOrder(choice.ix, sort, selector) === 'desc', req),
+    mrargs: explainMrargs(mrargsKeys(choice.ix, selector, descending), descending, req),
     covering: false,
     // As the path index's explain says it: which clauses narrowed the read.
     reason: `json index ${choice.ix.ddocId}/${choice.ix.name}: ${describeRange(selector, choice.ix.fields)}`,
     range: choice.range,
   };
+}
+
+/** The view keys of a json index read, as CouchDB's explain states them: swapped when read backwards (its apply_opts). */
+function mrargsKeys(ix: JsonIndex, selector: Selector, descending: boolean): { start: unknown; end: unknown } {
+  const { start, end } = explainKeys(selector, ix.fields);
+  return descending ? { start: end, end: start } : { start, end };
 }
 
 /**

@@ -16,4 +16,4 @@ export { ViewIndexes, DEFAULT_VIEW_ROOT, type ViewIndexesOptions, type ViewIndex
 export { dbFetcher } from './db-fetcher.ts';
 export { viewCleanup, storedSignatures } from './cleanup.ts';
 export { parseIndexRequest, indexDdocId, prepareIndex, listIndexes, removeIndex, removeAllIndexes, indexDefinitionOf, type IndexDefinition, type IndexListing } from './mango-index.ts';
-export { describeRange, isConstantField, rangeFor, WHOLE_INDEX, type IndexRange } from './mango-range.ts';
+export { describeRange, explainKeys, isConstantField, rangeFor, WHOLE_INDEX, type IndexRange } from './mango-range.ts';

@@ -93,6 +93,46 @@ function upperOf(prefix: string, v: unknown, inclusive: boolean): string {
   return prefix + encodeKey(v) + (inclusive ? PAST : '');
 }
 
+/**
+ * The view keys CouchDB's `_explain` reports for a json index on `fields` (mrargs `start_key` and
+ * `end_key`, before a descending sort swaps them), composed as mango_idx_view:start_key/end_key
+ * compose them over the leading fields the selector bounds (mango_cursor_view:composite_prefix):
+ * each field's `$eq` value, or its lower bound in the start key and its upper bound in the end key;
+ * a side with no bound ends there, the end key with `<MAX>` (CouchDB's ?MAX_JSON_OBJ as explain
+ * writes it, also after the last field). A field bounded only by a string prefix ends the prefix,
+ * as `$regex`, which CouchDB does not index, does there. The keys describe the read; the range
+ * actually scanned is `rangeFor`'s.
+ */
+export function explainKeys(selector: Selector, fields: readonly string[]): { start: unknown[]; end: unknown[] } {
+  const start: unknown[] = [];
+  const end: unknown[] = [];
+  let startOpen = true;
+  let endOpen = true;
+  for (const f of fields) {
+    const b = boundsOf(selector, f);
+    if (!b.hasEq && !b.lower && !b.upper) break;
+    if (startOpen) {
+      const low = b.hasEq ? { value: b.eq } : b.lower;
+      if (low) start.push(low.value);
+      else startOpen = false;
+    }
+    if (endOpen) {
+      const high = b.hasEq ? { value: b.eq } : b.upper;
+      if (high) end.push(high.value);
+      else {
+        end.push(MAX_KEY);
+        endOpen = false;
+      }
+    }
+    if (!startOpen && !endOpen) break;
+  }
+  if (endOpen) end.push(MAX_KEY);
+  return { start, end };
+}
+
+/** How explain writes the key past every other (CouchDB's maybe_replace_max_json). */
+const MAX_KEY = '<MAX>';
+
 /** Whether the selector fixes `field` to one value: `$eq` in its top-level AND (CouchDB's is_constant_field). */
 export function isConstantField(selector: Selector, field: string): boolean {
   return boundsOf(selector, field).hasEq;
