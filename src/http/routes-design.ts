@@ -116,7 +116,7 @@ function viewAnswer(listing: ViewListing): RowsAnswer {
     const text = JSON.stringify(listing.whole);
     return { chunks: (async function* () {})(), head: () => '', tail: () => text, close: async () => undefined };
   }
-  const meta = `"total_rows":${listing.totalRows},"offset":${listing.offset},` + (listing.updateSeq === undefined ? '' : `"update_seq":${listing.updateSeq},`);
+  const meta = (listing.totalRows === undefined ? '' : `"total_rows":${listing.totalRows},"offset":${listing.offset},`) + (listing.updateSeq === undefined ? '' : `"update_seq":${listing.updateSeq},`);
   const chunks = (async function* () {
     for (;;) {
       const next = await listing.chunks.next();

@@ -56,11 +56,7 @@ export async function mapQuery(ctx: ViewReadContext, plan: QueryPlan, fetchDocs:
  * queries). Undefined otherwise, to be streamed instead.
  */
 export async function smallMapQuery(ctx: ViewReadContext, plan: QueryPlan, fetchDocs: FetchDocs | undefined, maxRows: number): Promise<MapResult | undefined> {
-  if (plan.limit <= maxRows) return mapQuery(ctx, plan, fetchDocs);
-  const blocks = await ctx.blocks();
-  let bound = 0;
-  for (const range of rangesFor(plan, ctx.prefix, ctx.end)) if (!isEmpty(range)) bound += blocks.rowsAtMost(range);
-  if (bound <= maxRows) return mapQuery(ctx, plan, fetchDocs);
+  if (plan.limit <= maxRows || (await rowsAtMost(ctx, plan)) <= maxRows) return mapQuery(ctx, plan, fetchDocs);
   if (!ctx.store.getSync) return undefined;
   try {
     return await mapQuery(ctx, plan, fetchDocs, 'only');
@@ -68,6 +64,14 @@ export async function smallMapQuery(ctx: ViewReadContext, plan: QueryPlan, fetch
     if (err === NOT_SMALL) return undefined;
     throw err;
   }
+}
+
+/** At least as many rows as the query's ranges hold: those of the row blocks they span (nothing is read). */
+export async function rowsAtMost(ctx: ViewReadContext, plan: QueryPlan): Promise<number> {
+  const blocks = await ctx.blocks();
+  let bound = 0;
+  for (const range of rangesFor(plan, ctx.prefix, ctx.end)) if (!isEmpty(range)) bound += blocks.rowsAtMost(range);
+  return bound;
 }
 
 /** Thrown by rowChunks when it may only read ranges by point lookups and one is too big for them. */

@@ -74,6 +74,8 @@ class GroupFold {
   private skip: number;
   private deferred: DeferredGroup[] = [];
   private deferredShown = 0;
+  /** Rows shown so far, whether still in `out` or taken from it by a streamed answer. */
+  private shown = 0;
   readonly out: ReduceRowOut[] = [];
 
   constructor(
@@ -118,7 +120,7 @@ class GroupFold {
       if (!skipped) this.deferredShown++;
       this.enc = undefined;
       this.rows = [];
-      if (this.deferred.length >= DEFERRED_GROUPS || this.out.length + this.deferredShown >= this.plan.limit) await this.settle();
+      if (this.deferred.length >= DEFERRED_GROUPS || this.shown + this.deferredShown >= this.plan.limit) await this.settle();
     } else {
       // In order: the groups waiting go first.
       await this.settle();
@@ -129,7 +131,7 @@ class GroupFold {
       this.rows = [];
       if (!skipped) await this.show(key, red);
     }
-    if (this.out.length >= this.plan.limit) throw new Done();
+    if (this.shown >= this.plan.limit) throw new Done();
   }
 
   /** Computes the groups waiting in flush, in one call. */
@@ -145,6 +147,7 @@ class GroupFold {
   private async show(key: unknown, red: unknown): Promise<void> {
     const overflow = overflowReason(red);
     this.out.push(overflow === undefined ? { key, value: await this.reducer.finalize(red) } : { key, error: 'reduce_overflow_error', reason: overflow });
+    this.shown++;
   }
 }
 
@@ -172,6 +175,40 @@ export async function reduceQuery(ctx: ViewReadContext, plan: QueryPlan, reducer
     if (!(err instanceof Done)) throw err;
   }
   return { rows: fold.out.slice(0, plan.limit) };
+}
+
+/**
+ * A group=true answer (no `keys`) chunk by chunk from `ctx.store`, a snapshot: every row is read and
+ * folded in order, which is what group=true does anyway (a block's reduction never spans one
+ * exact group). The row blocks are not used: they follow the live index, not the snapshot.
+ */
+export async function* exactGroupChunks(ctx: ViewReadContext, plan: QueryPlan, reducer: AsyncReducer): AsyncGenerator<ReduceRowOut[], void, undefined> {
+  let left = plan.limit;
+  const fold = new GroupFold(reducer, plan);
+  const taken = () => {
+    const rows = fold.out.splice(0, fold.out.length).slice(0, left);
+    left -= rows.length;
+    return rows;
+  };
+  const cut = ctx.prefix.length;
+  try {
+    for (const range of rangesFor(plan, ctx.prefix, ctx.end)) {
+      if (isEmpty(range)) continue;
+      for await (const entries of ctx.store.scan({ ...range, reverse: plan.descending }, 512)) {
+        for (const [k, v] of entries) {
+          const row = toRow(k.slice(cut), v);
+          await fold.row(row, groupOf(row.enc, plan.groupLevel));
+        }
+        if (fold.out.length > 0) yield taken();
+        if (left <= 0) return;
+      }
+    }
+    await fold.flush();
+    await fold.settle();
+  } catch (err) {
+    if (!(err instanceof Done)) throw err;
+  }
+  if (fold.out.length > 0 && left > 0) yield taken();
 }
 
 async function readRange(ctx: ViewReadContext, plan: QueryPlan, reducer: AsyncReducer, fold: GroupFold, range: ScanRange): Promise<void> {

@@ -12,10 +12,10 @@ import { findView, parseDesignDoc, type DesignDef } from './design-doc.ts';
 import { compareKeys, encodeKey } from './key-codec.ts';
 import { viewRange } from './key-range.ts';
 import { entryView, GroupLayout, parseRowSuffix, rowKeysOf, type GroupMeta } from './layout.ts';
-import { mapListing, mapQuery, smallMapQuery, type FetchDocs, type MapResult, type ViewReadContext, type ViewRow } from './map-query.ts';
+import { mapListing, mapQuery, rowsAtMost, smallMapQuery, type FetchDocs, type MapResult, type ViewReadContext, type ViewRow } from './map-query.ts';
 import { createMapper, type Mapper } from './mapper.ts';
 import { planQuery, type QueryPlan, type ViewQueryOptions } from './query-options.ts';
-import { reduceQuery, type AsyncReducer, type ReduceResult } from './reduce-query.ts';
+import { exactGroupChunks, reduceQuery, type AsyncReducer, type ReduceResult, type ReduceRowOut } from './reduce-query.ts';
 import { makeReducer } from './reducers.ts';
 import { RowBlocks } from './row-blocks.ts';
 import { RwLock } from './rw-lock.ts';
@@ -44,11 +44,12 @@ export type ViewResult = MapResult | ReduceResult;
 export type ViewListing = { whole: ViewResult } | ViewRowsListing;
 
 export interface ViewRowsListing {
-  totalRows: number;
-  offset: number;
+  /** A map query's `total_rows` and `offset`; a reduce has neither. */
+  totalRows?: number;
+  offset?: number;
   /** The index's sequence, when the query asked for `update_seq`. */
   updateSeq?: number;
-  chunks: AsyncIterator<ViewRow[], void, undefined>;
+  chunks: AsyncIterator<ViewRow[] | ReduceRowOut[], void, undefined>;
   close(): Promise<void>;
 }
 
@@ -226,30 +227,50 @@ export class ViewGroup implements Indexer {
     const plan = planQuery(options, reducer !== undefined);
     return this.lock.read(async () => {
       const ctx = this.readContext(index, this.store);
-      if (plan.reduce) return { whole: this.withSeq(plan, await reduceQuery(ctx, plan, reducer!)) };
-      const small = await smallMapQuery(ctx, plan, fetchDocs, plan.includeDocs ? WHOLE_ROWS_WITH_DOCS : WHOLE_ROWS);
-      if (small) return { whole: this.withSeq(plan, small) };
-      const snapshot = this.store.snapshot();
-      try {
-        const listing = await mapListing({ ...ctx, store: snapshot }, plan, fetchDocs);
-        return {
-          totalRows: listing.totalRows,
-          offset: listing.offset,
-          ...(plan.updateSeq && { updateSeq: this.meta.seq }),
-          chunks: listing.chunks,
-          close: async () => {
-            try {
-              await listing.chunks.return(undefined);
-            } finally {
-              await snapshot.close();
-            }
-          },
-        };
-      } catch (err) {
-        await snapshot.close().catch(() => undefined);
-        throw err;
+      const maxRows = plan.includeDocs ? WHOLE_ROWS_WITH_DOCS : WHOLE_ROWS;
+      if (plan.reduce) {
+        // Only group=true answers can be as long as the view; other levels fold block reductions.
+        const exact = plan.groupLevel === 'exact' && !plan.keys && plan.limit > maxRows && (await rowsAtMost(ctx, plan)) > maxRows;
+        if (!exact) return { whole: this.withSeq(plan, await reduceQuery(ctx, plan, reducer!)) };
+        return this.streamed(plan, undefined, (snapshotCtx) => exactGroupChunks(snapshotCtx, plan, reducer!), ctx);
       }
+      const small = await smallMapQuery(ctx, plan, fetchDocs, maxRows);
+      if (small) return { whole: this.withSeq(plan, small) };
+      return this.streamed(plan, fetchDocs, undefined, ctx);
     });
+  }
+
+  /**
+   * A listing read from a snapshot taken now (under the read lock): a map query's rows, or the
+   * chunks `reduced` makes from the snapshot.
+   */
+  private async streamed(
+    plan: QueryPlan,
+    fetchDocs: FetchDocs | undefined,
+    reduced: ((ctx: ViewReadContext) => AsyncGenerator<ReduceRowOut[], void, undefined>) | undefined,
+    ctx: ViewReadContext,
+  ): Promise<ViewRowsListing> {
+    const snapshot = this.store.snapshot();
+    try {
+      const at = { ...ctx, store: snapshot };
+      const map = reduced ? undefined : await mapListing(at, plan, fetchDocs);
+      const chunks = map ? map.chunks : reduced!(at);
+      return {
+        ...(map && { totalRows: map.totalRows, offset: map.offset }),
+        ...(plan.updateSeq && { updateSeq: this.meta.seq }),
+        chunks,
+        close: async () => {
+          try {
+            await chunks.return(undefined);
+          } finally {
+            await snapshot.close();
+          }
+        },
+      };
+    } catch (err) {
+      await snapshot.close().catch(() => undefined);
+      throw err;
+    }
   }
 
   /**

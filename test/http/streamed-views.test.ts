@@ -32,6 +32,9 @@ before(async () => {
     views: {
       byN: { map: 'function (doc) { if (typeof doc.n === "number") emit(doc.n, doc.pad); }' },
       tens: { map: 'function (doc) { if (typeof doc.n === "number") emit(doc.n % 10, doc.n); }', reduce: '_sum' },
+      // A group per document: group=true answers are as long as the view, so they stream.
+      groups: { map: 'function (doc) { if (typeof doc.n === "number") emit([doc.n, doc.pad], doc.n); }', reduce: 'function (keys, values, rereduce) { return sum(values); }' },
+      counted: { map: 'function (doc) { if (typeof doc.n === "number") emit(doc.n % 600, null); }', reduce: '_count' },
     },
   });
 });
@@ -61,6 +64,13 @@ const cases: Array<[string, string, ViewQueryOptions, unknown[]?]> = [
   ['tens', '', {}],
   ['tens', 'group=true&update_seq=true', { group: true, updateSeq: true }],
   ['tens', 'group=true&descending=true&skip=2&limit=5', { group: true, descending: true, skip: 2, limit: 5 }],
+  ['groups', 'group=true', { group: true }],
+  ['groups', 'group=true&descending=true&skip=5&limit=900', { group: true, descending: true, skip: 5, limit: 900 }],
+  ['groups', 'group=true&startkey=[100]&endkey=[900]&update_seq=true', { group: true, startkey: [100], endkey: [900], updateSeq: true }],
+  ['groups', 'group_level=1&limit=300', { groupLevel: 1, limit: 300 }],
+  ['groups', 'group=true', { group: true }, [[5, 'p'.repeat(60)], [7], [1199, 'p'.repeat(60)]]],
+  ['counted', 'group=true&skip=10', { group: true, skip: 10 }],
+  ['counted', 'group=true&limit=599&descending=true', { group: true, limit: 599, descending: true }],
 ];
 
 for (const [view, query, options, keys] of cases) {
@@ -165,5 +175,28 @@ test('`queries`: each answer streamed in turn, byte for byte the library answers
   const bad = await request(`${base}/${DDOC}/_view/byN/queries`, { method: 'POST', body: { queries: [{ include_docs: true }, { limit: -1 }] } });
   assert.equal(bad.status, 400, bad.text);
   assert.equal(bad.body.error, 'query_parse_error');
+  assert.equal(watch.openSnapshots, 0);
+});
+
+test('a group=true answer as long as the view streams too, from one state of the index', { timeout: 30_000 }, async () => {
+  const v = await views();
+  const before = await v.query(DDOC, 'groups', { group: true });
+  let stepped = 0;
+  watch.between = async (_space, chunks) => {
+    if (chunks !== 2 || stepped > 0) return;
+    stepped++;
+    await db.put({ _id: 'late-group', n: -1, pad: 'q' });
+    assert.deepEqual((await v.query(DDOC, 'groups', { group: true, endkey: [0] })).rows, [{ key: [-1, 'q'], value: -1 }]);
+  };
+  try {
+    const res = await request(`${base}/${DDOC}/_view/groups?group=true`);
+    assert.equal(res.status, 200);
+    assert.ok(streamedAnswer(res));
+    assert.equal(stepped, 1, 'the step ran while the answer was read');
+    assert.equal(res.text, JSON.stringify(before));
+  } finally {
+    watch.between = undefined;
+    await db.remove('late-group', (await db.get('late-group'))._rev!);
+  }
   assert.equal(watch.openSnapshots, 0);
 });
