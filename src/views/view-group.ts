@@ -205,28 +205,20 @@ export class ViewGroup implements Indexer {
 
   /** Runs a query on one view; `fetchDocs` serves include_docs. */
   async query(viewName: string, options: ViewQueryOptions = {}, fetchDocs?: FetchDocs): Promise<ViewResult> {
-    this.check();
-    const { index } = findView(this.def, viewName);
-    const reducer = this.reducers[index];
-    const plan = planQuery(options, reducer !== undefined);
-    return this.lock.read(async () => {
-      const ctx = this.readContext(index, this.store);
-      return this.withSeq(plan, plan.reduce ? await reduceQuery(ctx, plan, reducer!) : await mapQuery(ctx, plan, fetchDocs));
-    });
+    return this.underReadLock(viewName, options, async (ctx, plan, reducer) =>
+      this.withSeq(plan, plan.reduce ? await reduceQuery(ctx, plan, reducer!) : await mapQuery(ctx, plan, fetchDocs)),
+    );
   }
 
   /**
-   * Runs a query on one view as a listing (HTTP streams it). A reduce, or a map query known to be
-   * small (smallMapQuery: WHOLE_ROWS rows at most, or point lookups), is read whole as query() reads it; any other reads its rows from a snapshot taken under the read lock, so the lock is
-   * not held while a slow client reads, and the reader holds about a chunk of rows at a time.
+   * Runs a query on one view as a listing (HTTP streams it). An answer known to be small (a map
+   * query of at most WHOLE_ROWS rows or read by point lookups, a reduce other than a long
+   * group=true) is read whole as query() reads it; any other is read from a snapshot taken under
+   * the read lock, so the lock is not held while a slow client reads, and the reader holds about a
+   * chunk of rows at a time.
    */
   async listing(viewName: string, options: ViewQueryOptions = {}, fetchDocs?: FetchDocs): Promise<ViewListing> {
-    this.check();
-    const { index } = findView(this.def, viewName);
-    const reducer = this.reducers[index];
-    const plan = planQuery(options, reducer !== undefined);
-    return this.lock.read(async () => {
-      const ctx = this.readContext(index, this.store);
+    return this.underReadLock(viewName, options, async (ctx, plan, reducer): Promise<ViewListing> => {
       const maxRows = plan.includeDocs ? WHOLE_ROWS_WITH_DOCS : WHOLE_ROWS;
       if (plan.reduce) {
         // Only group=true answers can be as long as the view; other levels fold block reductions.
@@ -238,6 +230,15 @@ export class ViewGroup implements Indexer {
       if (small) return { whole: this.withSeq(plan, small) };
       return this.streamed(plan, fetchDocs, undefined, ctx);
     });
+  }
+
+  /** Runs `fn` on one view's rows under the read lock, with the query's plan and the view's reducer. */
+  private underReadLock<T>(viewName: string, options: ViewQueryOptions, fn: (ctx: ViewReadContext, plan: QueryPlan, reducer: AsyncReducer | undefined) => Promise<T>): Promise<T> {
+    this.check();
+    const { index } = findView(this.def, viewName);
+    const reducer = this.reducers[index];
+    const plan = planQuery(options, reducer !== undefined);
+    return this.lock.read(() => fn(this.readContext(index, this.store), plan, reducer));
   }
 
   /**

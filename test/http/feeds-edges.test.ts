@@ -8,6 +8,7 @@ import { EventEmitter } from 'node:events';
 import { connect } from 'node:net';
 import { write } from '../../src/http/feed-stream.ts';
 import { request, startTestServer, type TestServer } from './server.ts';
+import { pausedAfter } from '../helpers/paused-reader.ts';
 import { until } from '../helpers/until.ts';
 
 test('a feed write waiting for the socket to drain ends when the socket closes instead', async () => {
@@ -39,21 +40,8 @@ describe('_changes feeds at their edges', () => {
   after(() => server.close());
 
   test('a client that stops reading a continuous feed and leaves frees it', async () => {
-    const url = new URL(`${base}/_changes?feed=continuous&include_docs=true&heartbeat=50`);
-    const socket = connect(Number(url.port), url.hostname);
-    await new Promise<void>((resolve) => socket.once('connect', resolve));
-    socket.write(`GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\n\r\n`);
     // It reads the first megabyte, then stops: 20 MB of documents wait on the server's side.
-    let received = 0;
-    await new Promise<void>((resolve) => {
-      socket.on('data', (chunk: Buffer) => {
-        received += chunk.length;
-        if (received > 1_000_000) {
-          socket.pause();
-          resolve();
-        }
-      });
-    });
+    const socket = await pausedAfter(new URL(`${base}/_changes?feed=continuous&include_docs=true&heartbeat=50`), 1_000_000);
     assert.equal(server.server.context.feeds.size, 1);
     socket.destroy();
     await until(() => server.server.context.feeds.size === 0);

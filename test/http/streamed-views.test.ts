@@ -4,10 +4,10 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
 import type { Database } from '../../src/documents/index.ts';
 import { memoryEngine } from '../../src/storage/index.ts';
 import type { ViewQueryOptions } from '../../src/views/index.ts';
+import { pausedAfter } from '../helpers/paused-reader.ts';
 import { until } from '../helpers/until.ts';
 import { newReadWatch, watchedEngine } from '../helpers/watched-engine.ts';
 import { request, startTestServer, type TestServer } from './server.ts';
@@ -131,20 +131,7 @@ test('a client that leaves in the middle of a streamed answer releases its snaps
   await db.bulkDocs(bigDocs);
   await db.put({ _id: '_design/big', views: { big: { map: 'function (doc) { if (doc.big) emit(doc.b, doc.big); }' } } });
   assert.equal((await request(`${base}/_design/big/_view/big?limit=1`)).status, 200);
-  const url = new URL(`${base}/_design/big/_view/big`);
-  const socket = connect(Number(url.port), url.hostname);
-  await new Promise<void>((resolve) => socket.once('connect', resolve));
-  socket.write(`GET ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\nAccept: application/json\r\n\r\n`);
-  let received = 0;
-  await new Promise<void>((resolve) => {
-    socket.on('data', (chunk: Buffer) => {
-      received += chunk.length;
-      if (received > 1_000_000) {
-        socket.pause();
-        resolve();
-      }
-    });
-  });
+  const socket = await pausedAfter(new URL(`${base}/_design/big/_view/big`), 1_000_000, { Accept: 'application/json' });
   assert.equal(watch.openSnapshots, 1, 'the answer is being read from its snapshot');
   socket.destroy();
   await until(() => watch.openSnapshots === 0 && watch.openScans === 0);

@@ -1,0 +1,23 @@
+// Test helper: a raw HTTP client that sends a GET, reads the first bytes of the answer and stops
+// reading, as a slow or departing client does; the server's side keeps the rest waiting.
+
+import { connect, type Socket } from 'node:net';
+
+/** Connects, sends `GET url` (with `headers`), and resolves once more than `bytes` came, the socket paused. */
+export async function pausedAfter(url: URL, bytes: number, headers: Record<string, string> = {}): Promise<Socket> {
+  const socket = connect(Number(url.port), url.hostname);
+  await new Promise<void>((resolve) => socket.once('connect', resolve));
+  const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+  socket.write(`GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\n${extra}\r\n`);
+  let received = 0;
+  await new Promise<void>((resolve) => {
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > bytes) {
+        socket.pause();
+        resolve();
+      }
+    });
+  });
+  return socket;
+}
