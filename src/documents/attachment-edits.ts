@@ -10,6 +10,7 @@ import { decodeBody } from './doc-record.ts';
 import type { Rev } from './rev-tree.ts';
 import type { BulkGetRequest, BulkGetResult, Doc, JsonObject, WriteFailure } from './types.ts';
 import { splitDoc } from './validate.ts';
+import { writeFailure } from './write-failure.ts';
 
 /**
  * Per document of a bulk write: its attachments stored as blobs (undefined when it has none), or
@@ -41,7 +42,7 @@ export async function prepareBulkAttachments(
     } catch (err) {
       const e = toRefugeError(err);
       if (e.code === 'internal') throw e;
-      prepared.push({ id: String((d as Doc)._id ?? ''), error: e.code, reason: e.reason });
+      prepared.push(writeFailure(String((d as Doc)._id ?? ''), e));
     }
   }
   return prepared;

@@ -12,6 +12,7 @@ import type { Rev } from './rev-tree.ts';
 import type { BulkDocsOptions, Doc, GetOptions, WriteFailure, WriteResult } from './types.ts';
 import { editEarly } from './edits.ts';
 import { checkBooleanOptions, checkLongIds, validateDocId } from './validate.ts';
+import { failureError, writeFailure } from './write-failure.ts';
 
 /** How long a bulk write computes before it lets other work run (see submitDocs). */
 const SLICE_MS = 50;
@@ -61,7 +62,7 @@ export abstract class DatabaseWrites extends DatabaseMaintenance {
       } catch (err) {
         const e = toRefugeError(err);
         if (e.code === 'internal' || e.code === 'closed') throw e;
-        out.push({ id: d._id, error: e.code, reason: e.reason });
+        out.push(writeFailure(d._id, e));
       }
     }
     return out;
@@ -96,9 +97,9 @@ export abstract class DatabaseWrites extends DatabaseMaintenance {
     // The copy is a write like any: `_users` hashes a password it carries.
     const doc = this.prepareWrites ? ((await this.prepareWrites([copied.doc], writeContext(options)))[0] as Doc) : copied.doc;
     const refused = (await this.checkWrites([doc], options))?.[0];
-    if (refused) throw new RefugeError(refused.error as never, refused.reason);
+    if (refused) throw failureError(refused);
     const [result] = await this.writePrepared([doc], true, [atts]);
-    if ('error' in result!) throw new RefugeError(result.error as never, result.reason);
+    if ('error' in result!) throw failureError(result);
     return result!;
   }
 
@@ -140,7 +141,7 @@ export abstract class DatabaseWrites extends DatabaseMaintenance {
       return this.putLocal(this.prepareWrites ? ((await this.prepareWrites([doc], writeContext(options)))[0] as Doc) : doc);
     }
     const [result] = await this.bulkDocs([doc], options);
-    if ('error' in result!) throw new RefugeError(result.error as never, result.reason);
+    if ('error' in result!) throw failureError(result);
     return result!;
   }
 
@@ -223,13 +224,13 @@ export abstract class DatabaseWrites extends DatabaseMaintenance {
   private async writeWith(base: Doc, rev: Rev | undefined, atts: AttInputs, options: Pick<BulkDocsOptions, 'userCtx'>): Promise<WriteResult> {
     const doc = editOf(base, rev);
     const refused = await this.checkWrites([{ ...doc, _attachments: attachmentStubs(atts, base._attachments) }], options);
-    if (refused?.[0]) throw new RefugeError(refused[0].error as never, refused[0].reason);
+    if (refused?.[0]) throw failureError(refused[0]);
     const result = await this.writer
       .submit(async (batch) => batch.write(doc, true, Object.keys(atts).length ? atts : undefined))
       .finally(() => {
         if (doc._id!.startsWith('_design/')) this.hooks.designWritten?.();
       });
-    if ('error' in result) throw new RefugeError(result.error as never, result.reason);
+    if ('error' in result) throw failureError(result);
     return result;
   }
 

@@ -3,6 +3,7 @@
 // nor design documents.
 import type { RefugeError } from '../errors/index.ts';
 import type { BulkDocsOptions, Doc, WriteFailure } from './types.ts';
+import { writeFailure } from './write-failure.ts';
 
 /** Who is writing or reading, as CouchDB's `userCtx`. */
 export interface UserCtx {
@@ -86,6 +87,6 @@ export async function runWriteChecks(
   return docs.map((d) => {
     if (d === null || typeof d !== 'object' || Array.isArray(d)) return undefined;
     const err = verdicts[k++];
-    return err ? { id: typeof (d as Doc)._id === 'string' ? (d as Doc)._id! : '', error: err.code, reason: err.reason } : undefined;
+    return err ? writeFailure(typeof (d as Doc)._id === 'string' ? (d as Doc)._id! : '', err) : undefined;
   });
 }

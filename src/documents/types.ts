@@ -1,6 +1,7 @@
 // Public shapes of the document API. CouchDB's wire names (`_id`, `_rev`, `_deleted`) stay inside
 // documents because they are part of the document; options and results are camelCase.
 
+import type { JsonValue } from '../errors/index.ts';
 import type { Rev } from './rev-tree.ts';
 
 export type JsonObject = { [key: string]: unknown };
@@ -45,7 +46,8 @@ export interface WriteResult {
 export interface WriteFailure {
   id: string;
   error: string;
-  reason: string;
+  /** A string, or the value a validate_doc_update function refused the document with (`throw({forbidden: value})`), as CouchDB answers it. */
+  reason: JsonValue;
 }
 
 export interface BulkDocsOptions {

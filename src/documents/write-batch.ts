@@ -20,6 +20,7 @@ import { winner } from './rev-leaves.ts';
 import { stem } from './rev-stemming.ts';
 import type { JsonObject, WriteFailure, WriteResult } from './types.ts';
 import { splitDoc, type SplitDoc } from './validate.ts';
+import { writeFailure } from './write-failure.ts';
 
 const ids = new IdGenerator();
 
@@ -31,7 +32,7 @@ type Edit = SplitDoc & { id: string };
 function failure(err: unknown, id: unknown): WriteFailure {
   const e = toRefugeError(err);
   if (e.code === 'internal' || e.code === 'closed') throw e;
-  return { id: typeof id === 'string' ? id : '', error: e.code, reason: e.reason };
+  return writeFailure(typeof id === 'string' ? id : '', e);
 }
 
 export class WriteBatch extends RecordCommits {

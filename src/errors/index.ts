@@ -181,23 +181,39 @@ export function isErrorCode(code: unknown): code is ErrorCode {
   return typeof code === 'string' && Object.hasOwn(STATUS, code);
 }
 
+/** A value as JSON.parse gives it. */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
 export class RefugeError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
+  /** What went wrong, as text (for logs and messages); see reasonValue for what goes on the wire. */
   readonly reason: string;
+  /**
+   * CouchDB's `reason` as it goes on the wire: `reason` itself, unless the error carries another JSON
+   * value. A validate_doc_update function's `throw({forbidden: {field: "bad"}})` is answered with
+   * that object, as CouchDB passes it through; `reason` is then its JSON text.
+   */
+  readonly reasonValue: JsonValue;
 
-  constructor(code: ErrorCode, reason: string, options?: { cause?: unknown; status?: number }) {
+  constructor(code: ErrorCode, reason: string, options?: { cause?: unknown; status?: number; reasonValue?: JsonValue }) {
     super(reason, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'RefugeError';
     this.code = code;
     this.reason = reason;
+    this.reasonValue = options?.reasonValue === undefined ? reason : options.reasonValue;
     this.status = options?.status ?? STATUS[code];
   }
 
   /** CouchDB's wire shape. */
-  toJSON(): { error: string; reason: string } {
-    return { error: this.code, reason: this.reason };
+  toJSON(): { error: string; reason: JsonValue } {
+    return { error: this.code, reason: this.reasonValue };
   }
+}
+
+/** The error a `{error, reason}` stands for, its reason any JSON value (a validate function's refusal). */
+export function errorWithReason(code: ErrorCode, reason: JsonValue): RefugeError {
+  return typeof reason === 'string' ? new RefugeError(code, reason) : new RefugeError(code, JSON.stringify(reason), { reasonValue: reason });
 }
 
 export const badRequest = (reason: string, cause?: unknown) => new RefugeError('bad_request', reason, { cause });

@@ -5,6 +5,7 @@ import type { ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { RefugeError, isRefugeError } from '../errors/index.ts';
+import { reasonWire } from './wire.ts';
 
 /** CouchDB's 415 for a body (or a bodiless POST) that does not say application/json. */
 export const badContentType = (cause?: unknown): RefugeError =>
@@ -65,7 +66,7 @@ export function errorHandler(err: unknown, req: FastifyRequest, reply: FastifyRe
   // CouchDB names the methods a 405 would take in Allow too; its reason lists them ("Only GET,HEAD allowed").
   const allowed = e.code === 'method_not_allowed' ? /^Only ([A-Z]+(?:,[A-Z]+)*) allowed$/.exec(e.reason)?.[1] : undefined;
   if (allowed !== undefined) reply.header('Allow', allowed);
-  void reply.code(e.status).type('application/json').send(JSON.stringify(e.toJSON()));
+  void reply.code(e.status).type('application/json').send(JSON.stringify({ error: e.code, reason: reasonWire(e.reasonValue) }));
 }
 
 /**

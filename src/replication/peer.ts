@@ -2,6 +2,7 @@
 // A local Database, a CouchDB-compatible HTTP endpoint or (later) a mesh stream all implement it.
 
 import type { BulkGetRequest, BulkGetResult, Doc, RevsDiffEntry } from '../documents/index.ts';
+import type { JsonValue } from '../errors/index.ts';
 
 /**
  * A position in a changes feed. Opaque: CouchDB 2+ uses strings like "12-g1AAA…", Refuge and
@@ -78,7 +79,8 @@ export interface PeerWriteResult {
   rev?: string;
   ok?: boolean;
   error?: string;
-  reason?: string;
+  /** A string, or the value a validate_doc_update function refused the document with (CouchDB passes it through). */
+  reason?: JsonValue;
 }
 
 export interface PeerCapabilities {

@@ -35,14 +35,25 @@ function text(v) {
   try { var s = stringify(v); if (s !== undefined) return s; } catch (err) { /* fall through */ }
   return typeof v;
 }
+// couchjs answers a refusal's value as JSON, whatever it is, and CouchDB puts it in the reason as
+// it is: a value that is no string travels beside its text.
+function refusal(d, kind, v) {
+  d.kind = kind;
+  if (typeof v === 'string') { d.message = v; return d; }
+  var s;
+  try { s = stringify(v); } catch (err) { s = undefined; }
+  if (s === undefined) { d.message = typeof v; return d; }
+  d.message = s; d.value = parse(s);
+  return d;
+}
 // Reading name/message may run user getters: any failure here degrades to a generic description.
 function describe(e) {
   var d = { kind: 'error', name: 'Error', message: '' };
   try {
     if (isOom(e)) { oomSeen = true; d.kind = 'oom'; d.name = 'InternalError'; d.message = 'out of memory'; return d; }
     if (e !== null && (typeof e === 'object' || typeof e === 'function')) {
-      if (hasOwn(e, 'forbidden')) { d.kind = 'forbidden'; d.message = text(e.forbidden); return d; }
-      if (hasOwn(e, 'unauthorized')) { d.kind = 'unauthorized'; d.message = text(e.unauthorized); return d; }
+      if (hasOwn(e, 'forbidden')) return refusal(d, 'forbidden', e.forbidden);
+      if (hasOwn(e, 'unauthorized')) return refusal(d, 'unauthorized', e.unauthorized);
       if (isCouchError(e)) { d.kind = 'couch'; d.name = e[1]; d.message = text(e[2]); return d; }
       var name = e.name, message = e.message;
       if (typeof message === 'string') {

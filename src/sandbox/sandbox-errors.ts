@@ -1,12 +1,14 @@
 // Turns what the in-sandbox harness reports about a thrown value into the RefugeError callers see.
 
-import { RefugeError, isRefugeError } from '../errors/index.ts';
+import { RefugeError, isRefugeError, type JsonValue } from '../errors/index.ts';
 
 /** The harness's description of a thrown value (see describe() in harness-source.ts). */
 export interface ThrownDescriptor {
   kind: 'error' | 'raised' | 'forbidden' | 'unauthorized' | 'couch' | 'oom';
   name: string;
   message: string;
+  /** What a `throw({forbidden: v})` or `throw({unauthorized: v})` threw when it is no string (message is its JSON text). */
+  value?: JsonValue;
   stack?: string;
 }
 
@@ -35,9 +37,8 @@ export function thrownToError(thrown: ThrownDescriptor, memoryBytes: number): Re
     case 'oom':
       return outOfMemoryError(memoryBytes);
     case 'forbidden':
-      return new RefugeError('forbidden', thrown.message);
     case 'unauthorized':
-      return new RefugeError('unauthorized', thrown.message);
+      return new RefugeError(thrown.kind, thrown.message, thrown.value === undefined ? undefined : { reasonValue: thrown.value });
     case 'raised':
       return new RefugeError('sandbox_error', `function raised ${thrown.message}`);
     case 'couch':

@@ -39,7 +39,7 @@ export interface DesignSandbox {
   filter(fn: FnHandle, docs: readonly object[], req: object): Array<boolean | RefugeError>;
   /** Many independent reduce calls (the groups of a query) in one crossing: per call `{ok: result}` or its error. */
   reduceMany(fn: FnHandle, jobs: ReadonlyArray<readonly [keys: ReadonlyArray<[unknown, string]> | null, values: readonly unknown[], rereduce: boolean]>): Promise<Array<{ ok: unknown } | RefugeError>>;
-  /** validate_doc_update(newDoc, oldDoc, userCtx, secObj): returns when accepted; `throw({forbidden: m})` → RefugeError('forbidden', m); `throw({unauthorized: m})` → RefugeError('unauthorized', m); any other throw → RefugeError('sandbox_error', …). */
+  /** validate_doc_update(newDoc, oldDoc, userCtx, secObj): returns when accepted; `throw({forbidden: m})` → RefugeError('forbidden', m); `throw({unauthorized: m})` → RefugeError('unauthorized', m) (an m that is no string is the error's reasonValue, its JSON text the reason); any other throw → RefugeError('sandbox_error', …). */
   validate(fn: FnHandle, newDoc: object, oldDoc: object | null, userCtx: object, secObj: object): void;
   /** validate() for many documents in one call, each with its stored winner (the calling thread free meanwhile): per document undefined when accepted, else its error. */
   validateMany(fn: FnHandle, docs: ReadonlyArray<readonly [newDoc: object, oldDoc: object | null]>, userCtx: object, secObj: object): Promise<Array<RefugeError | undefined>>;
