@@ -3,7 +3,7 @@
 
 import { connect, type Socket } from 'node:net';
 
-/** Connects, sends `GET url` (with `headers`), and resolves once more than `bytes` came, the socket paused. */
+/** Connects, sends `GET url` (with `headers`), and resolves once more than `bytes` came, the socket paused (resume() reads on). */
 export async function pausedAfter(url: URL, bytes: number, headers: Record<string, string> = {}): Promise<Socket> {
   const socket = connect(Number(url.port), url.hostname);
   await new Promise<void>((resolve) => socket.once('connect', resolve));
@@ -11,13 +11,15 @@ export async function pausedAfter(url: URL, bytes: number, headers: Record<strin
   socket.write(`GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\n${extra}\r\n`);
   let received = 0;
   await new Promise<void>((resolve) => {
-    socket.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       received += chunk.length;
-      if (received > bytes) {
-        socket.pause();
-        resolve();
-      }
-    });
+      if (received <= bytes) return;
+      // Paused once: a caller that resumes reads the rest.
+      socket.pause();
+      socket.off('data', onData);
+      resolve();
+    };
+    socket.on('data', onData);
   });
   return socket;
 }
