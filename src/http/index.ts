@@ -55,6 +55,8 @@ export interface RunningServer {
 const FEED_END_MS = 3000;
 /** How long a closing server lets requests under way finish before it cuts their sockets. */
 const REQUEST_END_MS = 10_000;
+/** How often a closing server looks for connections whose answer has ended since. */
+const IDLE_SWEEP_MS = 50;
 
 /**
  * The admin a server on `host` runs with, or null; throws when the two may not go together (no
@@ -138,9 +140,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         // client that keeps one open longer (a stalled upload) is cut then.
         const closed = app.close();
         for (const socket of unasked) socket.destroy();
+        // Node closes the connections idle when close begins; one whose answer ends later (a long
+        // streamed listing) would stay open, keep-alive, until REQUEST_END_MS: it is closed soon after.
+        const sweep = setInterval(() => app.server.closeIdleConnections(), IDLE_SWEEP_MS);
         let limit: ReturnType<typeof setTimeout> | undefined;
         await Promise.race([closed, new Promise((resolve) => (limit = setTimeout(resolve, REQUEST_END_MS)))]);
         clearTimeout(limit);
+        clearInterval(sweep);
         app.server.closeAllConnections();
         await closed;
       })()),

@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
+import { pausedAfter } from '../helpers/paused-reader.ts';
 import { request, startTestServer } from './server.ts';
 
 test('a GET pipelined right behind a PUT sees the PUT', async (t) => {
@@ -60,6 +61,28 @@ test('close() cuts connections that never sent a request at once (it waited for 
   clearTimeout(guard);
   assert.equal(outcome, 'closed');
   await gone;
+});
+
+test('close() lets an answer under way finish, then closes its connection at once (it waited 10 s)', async () => {
+  const server = await startTestServer();
+  assert.equal((await request(`${server.url}/big`, { method: 'PUT' })).status, 201);
+  const db = await server.node.db('big');
+  await db.bulkDocs(Array.from({ length: 200 }, (_, i) => ({ _id: `d${i}`, pad: 'p'.repeat(20_000) })));
+  // 4 MB streamed: more than the sockets hold, so the answer is still being sent when close begins.
+  const socket = await pausedAfter(new URL(`${server.url}/big/_all_docs?include_docs=true`), 1_000_000);
+  socket.on('error', () => undefined);
+  let tail = '';
+  socket.on('data', (chunk: Buffer) => (tail = (tail + chunk.toString('latin1')).slice(-16)));
+  const gone = new Promise((resolve) => socket.once('close', resolve));
+  const closing = server.close().then(() => 'closed');
+  socket.resume();
+  let guard: ReturnType<typeof setTimeout> | undefined;
+  const outcome = await Promise.race([closing, new Promise((resolve) => (guard = setTimeout(() => resolve('still waiting after 5 s'), 5000)))]);
+  clearTimeout(guard);
+  assert.equal(outcome, 'closed');
+  await gone;
+  // The whole answer came, its last chunk included.
+  assert.ok(tail.endsWith(']}\r\n0\r\n\r\n'), JSON.stringify(tail));
 });
 
 test("requests Node would answer itself with an empty body get CouchDB's JSON: no Host is served, an unknown Expect is 417", async (t) => {
