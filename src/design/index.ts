@@ -1,8 +1,8 @@
 // Design documents: what a database runs of its users' code — validate_doc_update on every write
 // path, changes filters, and the indexes they define (views in src/views, full-text in
 // src/search). `attachDesign` installs the hooks on a Database; user code runs in src/sandbox.
-import type { Database, Doc, FindResult } from '../documents/index.ts';
-import { chooseJsonIndex, explainJsonIndex, findWithJsonIndex, type MangoFindRequest } from './mango-find.ts';
+import { collectFind, type Database, type Doc, type FindListing, type FindResult } from '../documents/index.ts';
+import { chooseJsonIndex, explainJsonIndex, jsonIndexListing, type MangoFindRequest } from './mango-find.ts';
 import { RefugeError } from '../errors/index.ts';
 import { createSandbox, type SandboxOptions } from '../sandbox/index.ts';
 import { SearchIndexes } from '../search/index.ts';
@@ -43,6 +43,8 @@ export interface DbDesign {
   cleanup(): Promise<void>;
   /** Mango `_find`: a json index when `useIndex` names one or one fits, else the path index. */
   find(req: MangoFindRequest): Promise<FindResult>;
+  /** find read as it is given out (the HTTP `_find` streams it); the caller closes it. */
+  findListing(req: MangoFindRequest): Promise<FindListing>;
   /** `_explain`: which index `find` would use and how. */
   explain(req: MangoFindRequest): Promise<unknown>;
   /** Runs update function `ddoc/name` (`_update`) and saves the document it returns. */
@@ -112,16 +114,26 @@ export function attachDesign(db: Database, options: AttachDesignOptions = {}): D
       return search;
     },
     async find(req) {
+      return collectFind(await design.findListing(req));
+    },
+    async findListing(req) {
       const { useIndex: _u, ...plain } = req;
       const { choice, warning } = chooseJsonIndex(await jsonIndexDocs(req), req);
       if (warning && req.allowFallback === false) throw new RefugeError('no_usable_index', `${warning} allow_fallback is false.`);
       // No database is partitioned here: CouchDB plans the query, then refuses the partition when
       // it reads the shards (fabric_view:get_shards), with this reason.
       if (req.partition) throw new RefugeError('bad_request', 'partition specified on non-partitioned db');
-      const result = choice ? await findWithJsonIndex(db, await design.views(), choice, req) : await db.find(plain);
+      const listing = choice ? await jsonIndexListing(db, await design.views(), choice, req) : await db.findListing(plain);
+      if (!warning) return listing;
       // CouchDB gives every warning that applies, one a line: the index named and not used first,
       // then the full scan's (mango_cursor:maybe_add_warning).
-      return warning ? { ...result, warning: result.warning ? `${warning}\n${result.warning}` : warning } : result;
+      return {
+        ...listing,
+        end: () => {
+          const end = listing.end();
+          return { ...end, warning: end.warning ? `${warning}\n${end.warning}` : warning };
+        },
+      };
     },
     async explain(req) {
       const { choice, warning } = chooseJsonIndex(await jsonIndexDocs(req), req);

@@ -1,11 +1,11 @@
 // `_find` over Mango json indexes (design documents with `language: "query"`, built as views):
 // chosen when `use_index` names one or one fits the selector; otherwise the path index answers.
 // Index rows only narrow the candidates; every document is checked against the whole selector.
-import type { Database, Doc, ExplainRequest, FindResult } from '../documents/index.ts';
-import { encodeBookmark, explainMrargs, explainOpts, explainSelector, findWarnings, placeAnchor, parseFindOptions, readsStale, sortAnchor, sortPast, type IndexPlace } from '../documents/index.ts';
+import type { Database, Doc, ExplainRequest, FindListing } from '../documents/index.ts';
+import { explainMrargs, explainOpts, explainSelector, FindPager, placeAnchor, parseFindOptions, readsStale, sortAnchor, type IndexPlace } from '../documents/index.ts';
 import { RefugeError } from '../errors/index.ts';
-import { hasSortFields, matchSelector, normalizeFindSelector, parseSort, projectFields, requiresField, sortKeyOf, type Selector } from '../query/index.ts';
-import { describeRange, explainKeys, indexDefinitionOf, isConstantField, rangeFor, WHOLE_INDEX, type IndexDefinition, type ViewGroup, type ViewIndexes } from '../views/index.ts';
+import { hasSortFields, matchSelector, normalizeFindSelector, parseSort, requiresField, type Selector } from '../query/index.ts';
+import { describeRange, explainKeys, indexDefinitionOf, isConstantField, rangeFor, WHOLE_INDEX, type IndexDefinition, type ViewIndexes } from '../views/index.ts';
 
 /**
  * A find with CouchDB's `use_index` ("ddoc" or ["ddoc", "name"]) and `update` (false, or `stale:
@@ -170,75 +170,78 @@ const CHUNK = 100;
 
 /**
  * Runs `req` over the chosen json index; every candidate is checked against the whole selector.
- * When the index's order (or its reverse) is the answer's, reading stops once the page (and its
- * bookmark's anchor) is found, as CouchDB's does, instead of reading the whole range.
+ * When the index's order (or its reverse) is the answer's, documents are given out as they are
+ * found and reading stops once the page (and its bookmark's anchor) is found, as CouchDB's does,
+ * instead of reading the whole range. The group stays open until the listing is closed.
  */
-export function findWithJsonIndex(db: Database, views: ViewIndexes, choice: JsonIndexChoice, req: MangoFindRequest): Promise<FindResult> {
+export async function jsonIndexListing(db: Database, views: ViewIndexes, choice: JsonIndexChoice, req: MangoFindRequest): Promise<FindListing> {
   const parsed = parseFindOptions(req);
-  const started = performance.now();
-  // The group stays open for the whole read, even if its design document is edited meanwhile.
-  return views.withGroup(choice.ix.ddocId, readsStale(req) ? 'false' : 'true', (group) => readJsonIndex(db, group, choice, req, parsed, started));
-}
-
-async function readJsonIndex(db: Database, group: ViewGroup, choice: JsonIndexChoice, req: MangoFindRequest, parsed: ReturnType<typeof parseFindOptions>, started: number): Promise<FindResult> {
   const { ix, range } = choice;
-  const { selector, sort, fields, skip, limit, bookmark } = parsed;
+  const { selector, sort, bookmark } = parsed;
   const order = indexOrder(ix, sort, selector);
   const streaming = order !== undefined;
   // In the index's order, the read starts past the bookmark's row; sorted in memory, every match
   // is read, sorted, and those up to the bookmark's are passed over.
   const sortFrom = streaming ? undefined : sortAnchor(bookmark, sort);
   const indexFrom = streaming ? placeAnchor(bookmark, 'view') : undefined;
-  let matched: Doc[] = [];
-  const places = new Map<string, IndexPlace>();
-  const seen = new Set<string>();
-  const wanted = streaming ? skip + limit : Infinity;
+  const pager = new FindPager(parsed, streaming ? 'view' : undefined);
+  // The group stays open for the whole read, even if its design document is edited meanwhile.
+  const { group, release } = await views.heldGroup(choice.ix.ddocId, readsStale(req) ? 'false' : 'true');
   // Rows and documents are counted as CouchDB reads them, one by one up to the last a streamed page
   // needs: those fetched ahead in its chunk were not examined (execution_stats, the scan warning).
-  let keys = 0;
-  let docs = 0;
-  let keysAtEnd: number | undefined;
-  let pending: Array<{ id: string; keys: number }> = [];
-  const check = async (batch: Array<{ id: string; keys: number }>) => {
+  const count = { keys: 0, docs: 0, keysAtEnd: undefined as number | undefined };
+  type Candidate = { id: string; keys: number; place: IndexPlace };
+  const check = async function* (batch: Candidate[]): AsyncGenerator<Doc[], void, undefined> {
     const res = await db.allDocs({ keys: batch.map((p) => p.id), includeDocs: true, conflicts: req.conflicts === true });
+    const out: Doc[] = [];
     for (let i = 0; i < res.rows.length; i++) {
-      if (matched.length >= wanted) {
-        keysAtEnd ??= batch[i]!.keys - 1;
-        return;
+      if (!pager.wantsMore) {
+        count.keysAtEnd ??= batch[i]!.keys - 1;
+        break;
       }
-      docs++;
-      const doc = res.rows[i]!.doc;
-      if (doc && matchSelector(doc, selector as Selector) && hasSortFields(sort, doc)) matched.push(doc as Doc);
+      count.docs++;
+      const doc = res.rows[i]!.doc as Doc | undefined;
+      if (!doc || !matchSelector(doc, selector as Selector) || !hasSortFields(sort, doc)) continue;
+      if (!streaming) pager.hold(doc);
+      else {
+        const given = pager.take(doc, batch[i]!.place);
+        if (given) out.push(given);
+      }
+    }
+    if (out.length > 0) yield out;
+  };
+  const chunks = async function* (): AsyncGenerator<Doc[], void, undefined> {
+    try {
+      const seen = new Set<string>();
+      let pending: Candidate[] = [];
+      for await (const row of group.scanRows(ix.name, range, order === 'desc', { after: indexFrom?.[1] })) {
+        count.keys++;
+        if (seen.has(row.id) || row.id.startsWith('_design/')) continue;
+        seen.add(row.id);
+        pending.push({ id: row.id, keys: count.keys, place: [0, row.suffix, row.id] });
+        if (pending.length < (streaming ? CHUNK : 500)) continue;
+        yield* check(pending);
+        pending = [];
+        if (!pager.wantsMore) break;
+      }
+      if (pending.length > 0) yield* check(pending);
+      // Read in the answer's order, the rows keep it: the index's collation (strings as CouchDB's
+      // ICU order has them, ties by its further fields, then id) is the answer's, on every page
+      // alike. A sort of the read prefix by another order would move rows across the bookmark's place.
+      if (!streaming) yield* pager.sorted(sortFrom);
+    } finally {
+      pager.ended();
     }
   };
-  for await (const row of group.scanRows(ix.name, range, order === 'desc', { after: indexFrom?.[1] })) {
-    keys++;
-    if (seen.has(row.id) || row.id.startsWith('_design/')) continue;
-    seen.add(row.id);
-    if (streaming) places.set(row.id, [0, row.suffix, row.id]);
-    pending.push({ id: row.id, keys });
-    if (pending.length < (streaming ? CHUNK : 500)) continue;
-    await check(pending);
-    pending = [];
-    if (matched.length >= wanted) break;
-  }
-  if (pending.length > 0) await check(pending);
-  // Read in the answer's order, the rows keep it: the index's collation (strings as CouchDB's ICU
-  // order has them, ties by its further fields, then id) is the answer's, on every page alike. A
-  // sort of the read prefix by another order would move rows across the bookmark's place.
-  if (!streaming && sort.length > 0) {
-    matched = sortPast(matched, sort, sortFrom);
-  }
-  const rows = matched.slice(skip, skip + limit);
-  const last = rows[rows.length - 1];
-  const lastPlace = last === undefined ? undefined : streaming ? { kind: 'view' as const, at: places.get(last._id!)! } : { sort: sortKeyOf(sort, last) };
-  const bookmarkOut = encodeBookmark(lastPlace, bookmark);
-  const page = rows.map((d) => projectFields(d as Record<string, unknown>, fields) as Doc);
-  const result: FindResult = { docs: page, bookmark: bookmarkOut };
-  const warning = findWarnings(false, docs, page.length);
-  if (warning) result.warning = warning;
-  if (req.executionStats) {
-    result.executionStats = { totalKeysExamined: keysAtEnd ?? keys, totalDocsExamined: docs, resultsReturned: page.length, executionTimeMs: performance.now() - started };
-  }
-  return result;
+  const rows = chunks();
+  let closing: Promise<void> | undefined;
+  return {
+    chunks: rows,
+    end: () => pager.end(false, count.keysAtEnd ?? count.keys, count.docs, req.executionStats),
+    close: () =>
+      (closing ??= (async () => {
+        await rows.return(undefined).catch(() => undefined);
+        release();
+      })()),
+  };
 }

@@ -10,7 +10,8 @@ import type { DbState } from './core.ts';
 import { snapshotChunks, type ChangesListing } from './listings.ts';
 import { DatabaseWrites } from './database-writes.ts';
 import { explainFind, type ExplainRequest } from './explain.ts';
-import { executeFind, parseFind, type FindRequest, type FindResult, type PathIndexState } from './find.ts';
+import { findChunks, parseFind, type FindRequest, type PathIndexState } from './find.ts';
+import { collectFind, type FindListing, type FindResult } from './find-pager.ts';
 import { pathQuery, type PathQuery, type PathQueryRow } from './path-query.ts';
 import { liveChanges } from './subscription.ts';
 import type { ChangeRow, ChangesOptions, ChangesResult, Doc, SubscribeOptions } from './types.ts';
@@ -133,15 +134,28 @@ export abstract class DatabaseQueries extends DatabaseWrites {
 
   /** Mango `_find`: exact results, using the path index where a clause allows. */
   async find(request: FindRequest): Promise<FindResult> {
+    return collectFind(await this.findListing(request));
+  }
+
+  /**
+   * find read chunk by chunk from one snapshot, for answers written out as they are read (the HTTP
+   * `_find`): a page in the path index's or the documents' order is never held whole.
+   */
+  async findListing(request: FindRequest): Promise<FindListing> {
     await this.settle();
     const parsed = parseFind(request, this.pathIndexState(), this.core.state.docCount);
-    return this.withSnapshot((snap) =>
-      executeFind(snap, parsed, {
+    const { snap } = await this.listingSnapshot();
+    try {
+      const { chunks, end } = findChunks(snap, parsed, {
         conflicts: request.conflicts,
         executionStats: request.executionStats,
         fragmented: this.postingMerger.fragmented,
-      }),
-    );
+      });
+      return { ...snapshotChunks(snap, chunks), end };
+    } catch (err) {
+      await snap.close().catch(() => undefined);
+      throw err;
+    }
   }
 
   /** Mango `_explain`: which index scan `find` would use, and why. */

@@ -9,8 +9,6 @@ import {
   parseFields,
   parseSort,
   planFind,
-  projectFields,
-  sortKeyOf,
   hasSortFields,
   type FindPlan,
   type Selector,
@@ -20,8 +18,8 @@ import type { KvReader } from '../storage/index.ts';
 import { decodeHead, decodeRecord } from './doc-record.ts';
 import { DOC, docKey } from './keys.ts';
 import { scanRows, type Fragmented } from './posting-scan.ts';
-import { compareIndexPlaces, decodeBookmark, encodeBookmark, placeAnchor, sortAnchor, sortPast, type Bookmark, type IndexPlace, type PlaceKind } from './find-bookmark.ts';
-import { findWarnings } from './find-warnings.ts';
+import { compareIndexPlaces, decodeBookmark, placeAnchor, sortAnchor, type Bookmark, type IndexPlace, type PlaceKind } from './find-bookmark.ts';
+import { FindPager, type FindListing } from './find-pager.ts';
 import { buildDoc } from './reads.ts';
 import type { Doc } from './types.ts';
 
@@ -39,18 +37,6 @@ export interface FindRequest {
    * serves (one that would read every document) instead of answering it.
    */
   allowFallback?: boolean;
-}
-
-export interface FindResult {
-  docs: Doc[];
-  bookmark: string;
-  warning?: string;
-  executionStats?: {
-    totalKeysExamined: number;
-    totalDocsExamined: number;
-    resultsReturned: number;
-    executionTimeMs: number;
-  };
 }
 
 export interface ParsedFind {
@@ -165,75 +151,74 @@ async function* scanAllDocs(reader: KvReader, stats: { keys: number }): AsyncGen
   }
 }
 
-export async function executeFind(
+/**
+ * The answer's documents chunk by chunk, read through `reader` (one snapshot) in the answer's order
+ * where the plan gives it, so reading stops once the page is in hand; sorted in memory, every match
+ * is read, then sorted. `end()` is final once the chunks ended.
+ */
+export function findChunks(
   reader: KvReader,
   parsed: ParsedFind,
   opts: { conflicts?: boolean; executionStats?: boolean; fragmented?: Fragmented },
-): Promise<FindResult> {
-  const started = performance.now();
-  const { selector, sort, plan, limit, skip, bookmark } = parsed;
+): Pick<FindListing, 'chunks' | 'end'> {
+  const { selector, sort, plan, bookmark } = parsed;
   const stats = { keys: 0, docs: 0 };
   const inMemorySort = sort.length > 0 && !plan.sortedByIndex;
   const descending = plan.sortedByIndex && sort[0]!.dir === 'desc';
-  // Read in answer order, rows up to the bookmark's place are passed over unread, and the scan
-  // stops once the page is in hand. Sorted in memory, every match is read, then sorted.
-  const sortFrom = inMemorySort ? sortAnchor(bookmark, sort) : undefined;
   const placeKind: PlaceKind = plan.scan ? 'index' : 'docs';
+  const pager = new FindPager(parsed, inMemorySort ? undefined : placeKind);
+  // Read in answer order, rows up to the bookmark's place are passed over unread. Sorted in
+  // memory, those up to the bookmark's sort key are left out once sorted.
+  const sortFrom = inMemorySort ? sortAnchor(bookmark, sort) : undefined;
   const indexFrom = inMemorySort ? undefined : placeAnchor(bookmark, placeKind);
   const pastAnchor = (place: IndexPlace) => indexFrom === undefined || compareIndexPlaces(place, indexFrom) * (descending ? -1 : 1) > 0;
-  const wanted = inMemorySort ? Infinity : skip + limit;
-  let matches: Doc[] = [];
-  const places: IndexPlace[] = [];
-  const seen = new Set<string>();
-  const consider = (place: IndexPlace, raw: string | undefined) => {
+  /** The document at `place` if it is an answer: live, no design document, matching, with the sort fields. */
+  const match = (place: IndexPlace, raw: string | undefined): Doc | undefined => {
     const id = place[2];
     // Mango never answers design documents (CouchDB's _find skips them).
-    if (raw === undefined || id.startsWith('_design/') || decodeHead(raw).deleted) return;
+    if (raw === undefined || id.startsWith('_design/') || decodeHead(raw).deleted) return undefined;
     stats.docs++;
     const rec = decodeRecord(id, raw);
     const doc = buildDoc(rec, rec.rev, rec.body, { conflicts: opts.conflicts });
-    if (!matchSelector(doc, selector) || !hasSortFields(sort, doc)) return;
-    matches.push(doc);
-    places.push(place);
+    return matchSelector(doc, selector) && hasSortFields(sort, doc) ? doc : undefined;
   };
-
-  if (wanted > 0) {
+  // The candidates in read order, a chunk at a time.
+  const candidates = async function* (): AsyncGenerator<Array<[IndexPlace, string | undefined]>> {
     if (plan.scan) {
-      outer: for await (const rows of scanRows(reader, plan.scan, descending, stats, opts.fragmented, 512)) {
+      const seen = new Set<string>();
+      for await (const rows of scanRows(reader, plan.scan, descending, stats, opts.fragmented, 512)) {
         const fresh: IndexPlace[] = [];
         // A document met again further on an array path was answered (or not) where first met.
         for (const place of rows) if (!seen.has(place[2])) seen.add(place[2]), pastAnchor(place) && fresh.push(place);
         const values = await reader.getMany(fresh.map((p) => docKey(p[2])));
-        for (let i = 0; i < fresh.length; i++) {
-          consider(fresh[i]!, values[i]);
-          if (matches.length >= wanted) break outer;
-        }
+        yield fresh.map((p, i) => [p, values[i]]);
       }
     } else {
-      outer: for await (const chunk of scanAllDocs(reader, stats)) {
-        for (const [place, raw] of chunk) {
-          if (!pastAnchor(place)) continue;
-          consider(place, raw);
-          if (matches.length >= wanted) break outer;
-        }
-      }
+      for await (const chunk of scanAllDocs(reader, stats)) yield chunk.filter(([place]) => pastAnchor(place));
     }
-  }
-  if (inMemorySort) matches = sortPast(matches, sort, sortFrom);
-  const page = matches.slice(skip, skip + limit);
-  const lastAt = skip + page.length - 1;
-  const last = page.length === 0 ? undefined : inMemorySort ? { sort: sortKeyOf(sort, page[page.length - 1]) } : { kind: placeKind, at: places[lastAt]! };
-  const docs = parsed.fields ? page.map((d) => projectFields(d, parsed.fields) as Doc) : page;
-  const result: FindResult = { docs, bookmark: encodeBookmark(last, bookmark) };
-  const warning = findWarnings(!plan.scan, stats.docs, docs.length);
-  if (warning) result.warning = warning;
-  if (opts.executionStats) {
-    result.executionStats = {
-      totalKeysExamined: stats.keys,
-      totalDocsExamined: stats.docs,
-      resultsReturned: docs.length,
-      executionTimeMs: performance.now() - started,
-    };
-  }
-  return result;
+  };
+  const chunks = async function* (): AsyncGenerator<Doc[], void, undefined> {
+    try {
+      if (!pager.wantsMore) return;
+      for await (const chunk of candidates()) {
+        const out: Doc[] = [];
+        for (const [place, raw] of chunk) {
+          const doc = match(place, raw);
+          if (doc === undefined) continue;
+          if (inMemorySort) pager.hold(doc);
+          else {
+            const given = pager.take(doc, place);
+            if (given) out.push(given);
+            if (!pager.wantsMore) break;
+          }
+        }
+        if (out.length > 0) yield out;
+        if (!pager.wantsMore) return;
+      }
+      if (inMemorySort) yield* pager.sorted(sortFrom);
+    } finally {
+      pager.ended();
+    }
+  };
+  return { chunks: chunks(), end: () => pager.end(!plan.scan, stats.keys, stats.docs, opts.executionStats) };
 }

@@ -4,7 +4,8 @@
 export { Database, type OpenDatabaseOptions } from './database.ts';
 export * from './types.ts';
 export { LOCAL_ADMIN, isDbAdmin, securityNames, type DesignHooks, type FilterRequest, type UserCtx, type WriteContext } from './hooks.ts';
-export type { FindRequest, FindResult } from './find.ts';
+export type { FindRequest } from './find.ts';
+export { FindPager, collectFind, type FindEnd, type FindListing, type FindResult } from './find-pager.ts';
 export type { PathQuery, PathQueryRow } from './path-query.ts';
 export type { PurgeResult } from './purge.ts';
 export type { CompactionTask } from './compaction.ts';

@@ -2,12 +2,14 @@
 // `_explain`, and `_index` (json indexes as views, listed beside the automatic path index).
 
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FindListing } from '../documents/index.ts';
 import { RefugeError, isRefugeError } from '../errors/index.ts';
 import { indexDdocId, listIndexes, prepareIndex, removeAllIndexes, removeIndex } from '../views/index.ts';
 import { dbOf, type ServerContext } from './context.ts';
 import { objectBody, type Query } from './params.ts';
 import { findRequest } from './find-request.ts';
-import { findWire } from './wire.ts';
+import { sendRows, type RowsAnswer } from './json-rows.ts';
+import { findEndWire } from './wire.ts';
 
 export function findRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const design = async (req: { params: unknown }) => {
@@ -15,9 +17,12 @@ export function findRoutes(app: FastifyInstance, ctx: ServerContext): void {
     return ctx.node.design((req.params as { db: string }).db);
   };
 
-  app.post('/:db/_find', async (req) => {
+  // Documents go out as they are found (sendRows); the bookmark, warnings and statistics follow
+  // them, as in CouchDB's answer, once the read ended.
+  app.post('/:db/_find', async (req, reply) => {
     const body = objectBody(req.body);
-    return findWire(await (await design(req)).find(findRequest(body, req.query as Query)));
+    const listing = await (await design(req)).findListing(findRequest(body, req.query as Query));
+    return sendRows(reply, findAnswer(listing));
   });
 
   app.post('/:db/_explain', async (req) => {
@@ -121,4 +126,17 @@ function listRange(q: Query, total: number): { skip: number; limit: number } {
     return n;
   };
   return { skip: num('skip', 0, 0), limit: num('limit', total, 1) };
+}
+
+/** A find listing as `{"docs":[...],"bookmark":...}`, its tail written once the documents ended. */
+function findAnswer(listing: FindListing): RowsAnswer {
+  const chunks = (async function* () {
+    for await (const docs of listing.chunks) yield docs.map((d) => JSON.stringify(d));
+  })();
+  return {
+    chunks,
+    head: () => '{"docs":[',
+    tail: () => '],' + JSON.stringify(findEndWire(listing.end())).slice(1),
+    close: () => listing.close(),
+  };
 }

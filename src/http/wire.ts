@@ -1,6 +1,6 @@
 // camelCase library results to CouchDB's snake_case wire shapes (and back for request options).
 
-import type { DatabaseInfo, FindResult, RevsDiffResult, WriteFailure, WriteResult } from '../documents/index.ts';
+import type { DatabaseInfo, FindEnd, RevsDiffResult, WriteFailure, WriteResult } from '../documents/index.ts';
 import type { JsonValue } from '../errors/index.ts';
 
 export function revsDiffWire(r: RevsDiffResult) {
@@ -11,8 +11,9 @@ export function revsDiffWire(r: RevsDiffResult) {
   return out;
 }
 
-export function findWire(r: FindResult) {
-  const out: Record<string, unknown> = { docs: r.docs, bookmark: r.bookmark };
+/** What a `_find` answer says after its documents, as CouchDB names it. */
+export function findEndWire(r: FindEnd) {
+  const out: Record<string, unknown> = { bookmark: r.bookmark };
   if (r.warning) out.warning = r.warning;
   if (r.executionStats) {
     out.execution_stats = {

@@ -140,6 +140,24 @@ export class ViewIndexes {
   }
 
   /**
+   * withGroup for a reader that outlives one call (a streamed `_find` over a json index): the group
+   * stays open, whatever happens to its design document, until `release` is called.
+   */
+  async heldGroup(ddocId: string, mode: UpdateMode): Promise<{ group: ViewGroup; release: () => void }> {
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let given: (group: ViewGroup) => void = () => undefined;
+    const got = new Promise<ViewGroup>((resolve) => (given = resolve));
+    const held = this.withGroup(ddocId, mode, async (group) => {
+      given(group);
+      await released;
+    });
+    // Failing before the group is given, the hold's own failure is the answer.
+    const group = await Promise.race([got, held.then(() => got)]);
+    return { group, release };
+  }
+
+  /**
    * The group of a design document, current as of now, as an Indexer (tests and tools). A caller that
    * reads rows from it while the design document may change uses withGroup.
    */
