@@ -186,7 +186,9 @@ export function findChunks(
   const candidates = async function* (): AsyncGenerator<Array<[IndexPlace, string | undefined]>> {
     if (plan.scan) {
       const seen = new Set<string>();
-      for await (const rows of scanRows(reader, plan.scan, descending, stats, opts.fragmented, 512)) {
+      // Sorted in memory every match is read: chunks are full-sized from the first.
+      const first = inMemorySort ? 512 : parsed.skip + parsed.limit;
+      for await (const rows of scanRows(reader, plan.scan, descending, stats, opts.fragmented, 512, first)) {
         const fresh: IndexPlace[] = [];
         // A document met again further on an array path was answered (or not) where first met.
         for (const place of rows) if (!seen.has(place[2])) seen.add(place[2]), pastAnchor(place) && fresh.push(place);

@@ -80,7 +80,7 @@ async function* streamPathQuery(
 ): AsyncGenerator<PathQueryRow> {
   if (left === 0) return;
   const stats = { keys: 0 };
-  for await (const entries of scanRows(reader, scan, q.descending === true, stats, fragmented, 256)) {
+  for await (const entries of scanRows(reader, scan, q.descending === true, stats, fragmented, 256, skip + left)) {
     let rows = entries.map(([, encodedValue, id]) => ({ id, value: decodeIndexValue(encodedValue) }) as PathQueryRow);
     if (skip > 0) {
       const n = Math.min(skip, rows.length);

@@ -137,7 +137,13 @@ export async function* scanPostings(
 /** Told of each index value a query found with many postings, so they get merged. */
 export type Fragmented = (valuePrefix: string) => void;
 
-/** Index rows of a scan as places (its range's number, encoded value, doc id), in index order (an id may recur on array paths). */
+/**
+ * Index rows of a scan as places (its range's number, encoded value, doc id), in index order (an id
+ * may recur on array paths), in chunks of rows of many values: a field whose values are each one
+ * document's (a date, a counter) would otherwise give a chunk, and its reader a document read, per
+ * row. Chunks grow from `firstChunk` rows to `rowsPerChunk`, so a reader that needs only a few rows
+ * (a small limit) reads only a few more.
+ */
 export async function* scanRows(
   reader: KvReader,
   scan: IndexScan,
@@ -145,12 +151,20 @@ export async function* scanRows(
   stats: { keys: number },
   fragmented: Fragmented | undefined,
   rowsPerChunk: number,
+  firstChunk = rowsPerChunk,
 ): AsyncGenerator<IndexPlace[]> {
   const bounds = scanBounds(scan).map((b, section) => ({ ...b, section }));
   if (descending) bounds.reverse();
+  let want = Math.max(1, Math.min(firstChunk, rowsPerChunk));
+  let out: IndexPlace[] = [];
   for (const b of bounds) {
     for await (const rows of scanPostings(reader, { gte: INDEX + b.gte, lt: INDEX + b.lt }, descending, stats, fragmented, rowsPerChunk)) {
-      yield rows.map(([enc, id]): IndexPlace => [b.section, enc, id]);
+      for (const [enc, id] of rows) out.push([b.section, enc, id]);
+      if (out.length < want) continue;
+      yield out;
+      out = [];
+      want = Math.min(want * 2, rowsPerChunk);
     }
   }
+  if (out.length > 0) yield out;
 }

@@ -13,8 +13,8 @@ import {
   resolvePostings,
   valuePrefix,
 } from '../../src/documents/postings.ts';
-import { scanPostings } from '../../src/documents/posting-scan.ts';
-import { compareStrings } from '../../src/query/index.ts';
+import { scanPostings, scanRows } from '../../src/documents/posting-scan.ts';
+import { compareStrings, encodeIndexValue } from '../../src/query/index.ts';
 import { memoryEngine } from '../../src/storage/index.ts';
 
 // The collector takes values unencoded and stores them encoded (a string is '5' + itself).
@@ -115,6 +115,35 @@ test('scanPostings streams (value, id) rows in order both ways and reports fragm
     const back: Array<[string, string]> = [];
     for await (const chunk of scanPostings(store, range, true, { keys: 0 })) back.push(...chunk);
     assert.deepEqual(back, [...want].reverse());
+  } finally {
+    await store.close();
+  }
+});
+
+test('scanRows gives rows of many values per chunk, growing from the first chunk asked to the most', async () => {
+  // One document per value (a counter, a date): a chunk per value would be a document read per row.
+  const store = await memoryEngine.open({ location: 'rows' });
+  try {
+    const c = new PostingCollector();
+    for (let i = 0; i < 100; i++) c.set('n', i, `d${i}`, true);
+    const puts: Array<{ type: 'put'; key: string; value: string }> = [];
+    c.forEach(groupTag(1), (key, value) => puts.push({ type: 'put', key, value }));
+    await store.batch(puts);
+    for (const descending of [false, true]) {
+      const sizes: number[] = [];
+      const ids: string[] = [];
+      for await (const chunk of scanRows(store, { kind: 'range', path: 'n', gte: 10 }, descending, { keys: 0 }, undefined, 16, 3)) {
+        sizes.push(chunk.length);
+        for (const [section, value, id] of chunk) {
+          assert.equal(section, 0);
+          assert.equal(value, encodeIndexValue(Number(id.slice(1))));
+          ids.push(id);
+        }
+      }
+      const want = Array.from({ length: 90 }, (_, i) => `d${i + 10}`);
+      assert.deepEqual(ids, descending ? want.reverse() : want);
+      assert.deepEqual(sizes, [3, 6, 12, 16, 16, 16, 16, 5]);
+    }
   } finally {
     await store.close();
   }
