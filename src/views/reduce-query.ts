@@ -178,11 +178,12 @@ export async function reduceQuery(ctx: ViewReadContext, plan: QueryPlan, reducer
 }
 
 /**
- * A group=true answer (no `keys`) chunk by chunk from `ctx.store`, a snapshot: every row is read and
- * folded in order, which is what group=true does anyway (a block's reduction never spans one
- * exact group). The row blocks are not used: they follow the live index, not the snapshot.
+ * A grouped answer (no `keys`) chunk by chunk from `ctx.store`, a snapshot: every row is read and
+ * folded in order. The row blocks are not used: they follow the live index, not the snapshot. That
+ * costs nothing to group=true (a block's reduction never spans one exact group) and little to a
+ * group level with as many groups as a streamed answer has (a block seldom lies in one group).
  */
-export async function* exactGroupChunks(ctx: ViewReadContext, plan: QueryPlan, reducer: AsyncReducer): AsyncGenerator<ReduceRowOut[], void, undefined> {
+export async function* groupChunks(ctx: ViewReadContext, plan: QueryPlan, reducer: AsyncReducer): AsyncGenerator<ReduceRowOut[], void, undefined> {
   let left = plan.limit;
   const fold = new GroupFold(reducer, plan);
   const taken = () => {

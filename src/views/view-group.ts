@@ -15,7 +15,7 @@ import { entryView, GroupLayout, parseRowSuffix, rowKeysOf, type GroupMeta } fro
 import { mapListing, mapQuery, rowsAtMost, smallMapQuery, type FetchDocs, type MapResult, type ViewReadContext, type ViewRow } from './map-query.ts';
 import { createMapper, type Mapper } from './mapper.ts';
 import { planQuery, type QueryPlan, type ViewQueryOptions } from './query-options.ts';
-import { exactGroupChunks, reduceQuery, type AsyncReducer, type ReduceResult, type ReduceRowOut } from './reduce-query.ts';
+import { groupChunks, reduceQuery, type AsyncReducer, type ReduceResult, type ReduceRowOut } from './reduce-query.ts';
 import { makeReducer } from './reducers.ts';
 import { RowBlocks } from './row-blocks.ts';
 import { RwLock } from './rw-lock.ts';
@@ -212,8 +212,8 @@ export class ViewGroup implements Indexer {
 
   /**
    * Runs a query on one view as a listing (HTTP streams it). An answer known to be small (a map
-   * query of at most WHOLE_ROWS rows or read by point lookups, a reduce other than a long
-   * group=true) is read whole as query() reads it; any other is read from a snapshot taken under
+   * query of at most WHOLE_ROWS rows or read by point lookups, a reduce of at most WHOLE_ROWS
+   * groups) is read whole as query() reads it; any other is read from a snapshot taken under
    * the read lock, so the lock is not held while a slow client reads, and the reader holds about a
    * chunk of rows at a time.
    */
@@ -221,10 +221,17 @@ export class ViewGroup implements Indexer {
     return this.underReadLock(viewName, options, async (ctx, plan, reducer): Promise<ViewListing> => {
       const maxRows = plan.includeDocs ? WHOLE_ROWS_WITH_DOCS : WHOLE_ROWS;
       if (plan.reduce) {
-        // Only group=true answers can be as long as the view; other levels fold block reductions.
-        const exact = plan.groupLevel === 'exact' && !plan.keys && plan.limit > maxRows && (await rowsAtMost(ctx, plan)) > maxRows;
-        if (!exact) return { whole: this.withSeq(plan, await reduceQuery(ctx, plan, reducer!)) };
-        return this.streamed(plan, undefined, (snapshotCtx) => exactGroupChunks(snapshotCtx, plan, reducer!), ctx);
+        // An answer has at most as many groups as rows; `keys` answers one row per key asked.
+        const mayBeLong = plan.groupLevel !== 0 && !plan.keys && plan.limit > maxRows && (await rowsAtMost(ctx, plan)) > maxRows;
+        if (!mayBeLong) return { whole: this.withSeq(plan, await reduceQuery(ctx, plan, reducer!)) };
+        if (plan.groupLevel !== 'exact') {
+          // A group level may fold many rows into few groups, with the row blocks' reductions: its
+          // answer is computed whole up to one group more than a whole answer holds, and only
+          // streamed when it has that many.
+          const head = await reduceQuery(ctx, { ...plan, limit: maxRows + 1 }, reducer!);
+          if (head.rows.length <= maxRows) return { whole: this.withSeq(plan, head) };
+        }
+        return this.streamed(plan, undefined, (snapshotCtx) => groupChunks(snapshotCtx, plan, reducer!), ctx);
       }
       const small = await smallMapQuery(ctx, plan, fetchDocs, maxRows);
       if (small) return { whole: this.withSeq(plan, small) };

@@ -35,6 +35,8 @@ before(async () => {
       // A group per document: group=true answers are as long as the view, so they stream.
       groups: { map: 'function (doc) { if (typeof doc.n === "number") emit([doc.n, doc.pad], doc.n); }', reduce: 'function (keys, values, rereduce) { return sum(values); }' },
       counted: { map: 'function (doc) { if (typeof doc.n === "number") emit(doc.n % 600, null); }', reduce: '_count' },
+      // Level 1 folds every row into three groups, level 2 gives one per document.
+      levels: { map: 'function (doc) { if (typeof doc.n === "number") emit([doc.n % 3, doc.pad + doc.n], doc.n); }', reduce: '_sum' },
     },
   });
 });
@@ -69,6 +71,13 @@ const cases: Array<[string, string, ViewQueryOptions, unknown[]?]> = [
   ['groups', 'group=true&startkey=[100]&endkey=[900]&update_seq=true', { group: true, startkey: [100], endkey: [900], updateSeq: true }],
   ['groups', 'group_level=1&limit=300', { groupLevel: 1, limit: 300 }],
   ['groups', 'group=true', { group: true }, [[5, 'p'.repeat(60)], [7], [1199, 'p'.repeat(60)]]],
+  ['groups', 'group_level=1&startkey=[100]&endkey=[700]', { groupLevel: 1, startkey: [100], endkey: [700] }],
+  ['levels', 'group_level=1', { groupLevel: 1 }],
+  ['levels', 'group_level=1&descending=true&update_seq=true', { groupLevel: 1, descending: true, updateSeq: true }],
+  ['levels', 'group_level=2&skip=5', { groupLevel: 2, skip: 5 }],
+  ['levels', 'group_level=2&descending=true&limit=400&update_seq=true', { groupLevel: 2, descending: true, limit: 400, updateSeq: true }],
+  ['levels', 'group_level=2&startkey=[1]&endkey=[2]&inclusive_end=false', { groupLevel: 2, startkey: [1], endkey: [2], inclusiveEnd: false }],
+  ['levels', '', {}],
   ['counted', 'group=true&skip=10', { group: true, skip: 10 }],
   ['counted', 'group=true&limit=599&descending=true', { group: true, limit: 599, descending: true }],
 ];
@@ -87,6 +96,16 @@ for (const [view, query, options, keys] of cases) {
 
 test('the cases above had answers both sent whole and streamed', () => {
   assert.deepEqual([...kinds].sort(), [false, true]);
+});
+
+test('a group level answer streams when it has more groups than a whole answer holds, not for its rows alone', async () => {
+  const long = await request(`${base}/${DDOC}/_view/levels?group_level=2`);
+  assert.equal(long.body.rows.length, 1200);
+  assert.ok(streamedAnswer(long), 'the long answer is streamed');
+  const few = await request(`${base}/${DDOC}/_view/levels?group_level=1`);
+  assert.equal(few.body.rows.length, 3);
+  assert.ok(!streamedAnswer(few), 'the short answer is whole');
+  assert.equal(watch.openSnapshots, 0);
 });
 
 test('a HEAD of a large view answers its headers and no row', async () => {
@@ -112,7 +131,7 @@ test('a streamed answer is the index as it was asked: writes and updated queries
   try {
     const res = await request(`${base}/${DDOC}/_view/byN`);
     assert.equal(res.status, 200);
-    assert.ok(streamedAnswer(res));
+    assert.ok(streamedAnswer(res), 'the answer is streamed');
     assert.equal(stepped, 1, 'the step ran while the answer was read');
     assert.deepEqual((during as { rows: unknown[] }).rows, [{ id: 'late1', key: -5, value: 'x' }]);
     assert.equal(res.text, JSON.stringify(before), 'the answer holds none of what was written meanwhile');
@@ -152,7 +171,7 @@ test('`queries`: each answer streamed in turn, byte for byte the library answers
   ];
   const res = await request(`${base}/${DDOC}/_view/byN/queries`, { method: 'POST', body: { queries: queries.map(([wire]) => wire) } });
   assert.equal(res.status, 200, res.text);
-  assert.ok(streamedAnswer(res));
+  assert.ok(streamedAnswer(res), 'the answer is streamed');
   const v = await views();
   const results = [];
   for (const [, options] of queries) results.push(await v.query(DDOC, 'byN', options));
@@ -178,7 +197,7 @@ test('a group=true answer as long as the view streams too, from one state of the
   try {
     const res = await request(`${base}/${DDOC}/_view/groups?group=true`);
     assert.equal(res.status, 200);
-    assert.ok(streamedAnswer(res));
+    assert.ok(streamedAnswer(res), 'the answer is streamed');
     assert.equal(stepped, 1, 'the step ran while the answer was read');
     assert.equal(res.text, JSON.stringify(before));
   } finally {
