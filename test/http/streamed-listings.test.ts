@@ -5,10 +5,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AllDocsOptions, ChangesOptions, Database } from '../../src/documents/index.ts';
-import { memoryEngine } from '../../src/storage/index.ts';
 import { putVariedDocs } from '../helpers/db.ts';
-import { newReadWatch, watchedEngine } from '../helpers/watched-engine.ts';
-import { request, startTestServer, type TestServer } from './server.ts';
+import { newReadWatch } from '../helpers/watched-engine.ts';
+import { request, type TestServer } from './server.ts';
+import { startWatchedServer } from './watched-server.ts';
 
 const watch = newReadWatch();
 let server: TestServer;
@@ -16,12 +16,7 @@ let db: Database;
 let base: string;
 
 before(async () => {
-  // Small storage chunks: a few hundred documents span many of them.
-  watch.chunk = 7;
-  server = await startTestServer({ engine: watchedEngine(memoryEngine, watch) });
-  base = `${server.url}/matrix`;
-  assert.equal((await request(base, { method: 'PUT' })).status, 201);
-  db = (await server.node.db('matrix')) as Database;
+  ({ server, db, base } = await startWatchedServer(watch, 'matrix'));
   await putVariedDocs(db);
   const docs = Array.from({ length: 1200 }, (_, i) => ({ _id: `n${String(i).padStart(4, '0')}`, n: i, tags: ['a', i % 3] }));
   await db.bulkDocs(docs);

@@ -5,12 +5,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Database } from '../../src/documents/index.ts';
-import { memoryEngine } from '../../src/storage/index.ts';
 import type { ViewQueryOptions } from '../../src/views/index.ts';
 import { pausedAfter } from '../helpers/paused-reader.ts';
 import { until } from '../helpers/until.ts';
-import { newReadWatch, watchedEngine } from '../helpers/watched-engine.ts';
-import { request, startTestServer, type TestServer } from './server.ts';
+import { newReadWatch } from '../helpers/watched-engine.ts';
+import { request, type TestServer } from './server.ts';
+import { startWatchedServer } from './watched-server.ts';
 
 const watch = newReadWatch();
 let server: TestServer;
@@ -19,12 +19,7 @@ let base: string;
 const DDOC = '_design/v';
 
 before(async () => {
-  // Small storage chunks: a few hundred rows span many of them.
-  watch.chunk = 7;
-  server = await startTestServer({ engine: watchedEngine(memoryEngine, watch) });
-  base = `${server.url}/views`;
-  assert.equal((await request(base, { method: 'PUT' })).status, 201);
-  db = (await server.node.db('views')) as Database;
+  ({ server, db, base } = await startWatchedServer(watch, 'views'));
   const docs = Array.from({ length: 1200 }, (_, i) => ({ _id: `n${String(i).padStart(4, '0')}`, n: i, pad: 'p'.repeat(60) }));
   await db.bulkDocs(docs);
   await db.put({
