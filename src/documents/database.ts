@@ -34,12 +34,17 @@ import type {
   RevsDiffEntry,
   RevsDiffResult,
 } from './types.ts';
-import { checkBooleanOptions, validateDbName, validateRevsLimit } from './validate.ts';
+import { checkBooleanOptions, checkLongIds, validateDbName, validateRevsLimit } from './validate.ts';
 
 /** GetOptions that must be booleans when given: a string `"false"` would be taken as true. */
 const GET_FLAGS = ['revs', 'revsInfo', 'conflicts', 'deletedConflicts', 'latest', 'localSeq', 'attachments', 'attachmentsFollow'] as const;
 
 export type { OpenDatabaseOptions } from './database-base.ts';
+
+/** `_bulk_get` items read (and their records fetched in one round trip) at a time, when no attachment is inlined. */
+const BULK_GET_CHUNK = 100;
+
+type BulkGetOptions = { revs?: boolean; latest?: boolean; attachments?: boolean; attachmentsFollow?: boolean };
 
 export class Database extends DatabaseQueries {
   /**
@@ -199,14 +204,42 @@ export class Database extends DatabaseQueries {
   }
 
   /** `attachmentsFollow`: attachments sent are `follows` stubs (their bytes go after the JSON, as in a multipart answer). */
-  async bulkGet(requests: readonly BulkGetRequest[], options: { revs?: boolean; latest?: boolean; attachments?: boolean; attachmentsFollow?: boolean } = {}): Promise<BulkGetResult> {
+  async bulkGet(requests: readonly BulkGetRequest[], options: BulkGetOptions = {}): Promise<BulkGetResult> {
+    const listing = await this.bulkGetListing(requests, options);
+    const results: BulkGetResult['results'] = [];
+    try {
+      for await (const chunk of listing.chunks) for (const item of chunk) results.push(item);
+    } finally {
+      await listing.close();
+    }
+    return { results };
+  }
+
+  /**
+   * bulkGet read from one snapshot a few items at a time, for answers written out as they are read
+   * (the HTTP `_bulk_get`): with attachments inlined, one item's documents at a time, so a batch of
+   * documents with large attachments is never held whole as base64.
+   */
+  async bulkGetListing(requests: readonly BulkGetRequest[], options: BulkGetOptions = {}): Promise<Pick<Listing<BulkGetResult['results'][number]>, 'chunks' | 'close'>> {
     await this.settle();
     if (!Array.isArray(requests)) throw new RefugeError('bad_request', '`docs` must be an array');
+    // Refused before any item is read: an answer under way can only be cut.
+    checkLongIds(requests.map((r) => r?.id).filter((id): id is string => typeof id === 'string'));
     const since = bulkAttsSince(requests);
     const histories = !options.revs && since.some((s) => s !== undefined);
-    const result = await this.withSnapshot((snap) => bulkGet(snap, requests, histories ? { ...options, revs: true } : options));
-    await inlineBulkGet(result, since, options.attachments === true, histories, this.options.blobs, options.attachmentsFollow === true);
-    return result;
+    const inlines = options.attachments === true || since.some((s) => s !== undefined);
+    const perChunk = inlines ? 1 : BULK_GET_CHUNK;
+    const reading = histories ? { ...options, revs: true } : options;
+    const blobs = this.options.blobs;
+    const snap = this.core.store.snapshot();
+    const read = async function* () {
+      for (let i = 0; i < requests.length; i += perChunk) {
+        const part = await bulkGet(snap, requests.slice(i, i + perChunk), reading);
+        await inlineBulkGet(part, since.slice(i, i + perChunk), options.attachments === true, histories, blobs, options.attachmentsFollow === true);
+        yield part.results;
+      }
+    };
+    return snapshotChunks(snap, read());
   }
 
   /** CouchDB's `_revs_diff`: a Map asked (as the replicator asks) is answered with a Map. */

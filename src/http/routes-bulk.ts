@@ -6,7 +6,7 @@ import { RefugeError, isRefugeError } from '../errors/index.ts';
 import { splitDoc, type AllDocsListing, type AllDocsOptions, type AllDocsRow, type BulkGetRequest, type Database, type Listing } from '../documents/index.ts';
 import { dbOf, type ServerContext } from './context.ts';
 import { checkDocumentSizes } from './doc-writes.ts';
-import { resultsAnswer, sendChunked, sendRows, type RowsAnswer } from './json-rows.ts';
+import { resultsAnswer, sendRows, type RowsAnswer } from './json-rows.ts';
 import { blobSource, checkFollowed } from './followed-blobs.ts';
 import { accepts, bulkGetMultipart } from './multipart.ts';
 import { SANDBOXED_CONTENT } from './sandboxed-content.ts';
@@ -261,7 +261,8 @@ export function bulkRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const accept = req.headers.accept;
     const type = accepts(accept, 'application/json') ? undefined : accepts(accept, 'multipart/mixed') ? 'multipart/mixed' : accepts(accept, 'multipart/related') ? 'multipart/related' : undefined;
     // Chunked, as CouchDB sends it: a replicating client then notices an answer cut short (json-rows.ts).
-    if (type === undefined) return sendChunked(reply, JSON.stringify(await db.bulkGet(body.docs as BulkGetRequest[], options)));
+    // Items go out as they are read, documents with inlined attachments one item at a time.
+    if (type === undefined) return sendRows(reply, bulkGetAnswer(await db.bulkGetListing(body.docs as BulkGetRequest[], options)), { chunked: true });
     // As CouchDB's: the bytes always follow (atts_since, per document, leaves out those the client has).
     const result = await db.bulkGet(body.docs as BulkGetRequest[], { ...options, attachments: true, attachmentsFollow: true });
     const docs = result.results.flatMap((r) => r.docs.flatMap((d) => ('ok' in d ? [d.ok] : [])));
@@ -283,4 +284,12 @@ export function bulkRoutes(app: FastifyInstance, ctx: ServerContext): void {
     for (const [id, v] of Object.entries(diff)) missing[id] = v.missing;
     return { missing_revs: missing };
   });
+}
+
+/** A `_bulk_get` listing as CouchDB's `{"results":[...]}`. */
+function bulkGetAnswer(listing: Awaited<ReturnType<Database['bulkGetListing']>>): RowsAnswer {
+  const chunks = (async function* () {
+    for await (const items of listing.chunks) yield items.map((item) => JSON.stringify(item));
+  })();
+  return { chunks, head: () => '{"results":[', tail: () => ']}', close: () => listing.close() };
 }
