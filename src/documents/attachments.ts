@@ -3,6 +3,7 @@
 // base64 is turned into blobs before a write is queued; stubs are resolved against the revision
 // being edited inside the writer.
 
+import { base64ToBytes, bytesToBase64 } from '#platform/base64';
 import { RefugeError } from '../errors/index.ts';
 import type { BlobStore } from '../blobs/core.ts';
 import { collectBytes } from '../blobs/core.ts';
@@ -200,17 +201,10 @@ const B64 = /^[A-Za-z0-9+/]*={0,2}$/;
 export function decodeBase64(data: string, name = 'attachment'): Uint8Array {
   const clean = data.replace(/\s+/g, '');
   if (clean.length % 4 === 1 || !B64.test(clean)) throw new RefugeError('bad_request', `Invalid attachment data for ${name}`);
-  const bin = atob(clean);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
+  return base64ToBytes(clean);
 }
 
-export function encodeBase64(bytes: Uint8Array): string {
-  let bin = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(bin);
-}
+export const encodeBase64 = bytesToBase64;
 
 /** How a document's attachments look to a validate function before the write: stubs, no data. */
 export function attachmentStubs(atts: AttInputs, existing: unknown): Record<string, unknown> {
