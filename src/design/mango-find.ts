@@ -184,7 +184,7 @@ export async function jsonIndexListing(db: Database, views: ViewIndexes, choice:
   // is read, sorted, and those up to the bookmark's are passed over.
   const sortFrom = streaming ? undefined : sortAnchor(bookmark, sort);
   const indexFrom = streaming ? placeAnchor(bookmark, 'view') : undefined;
-  const pager = new FindPager(parsed, streaming ? 'view' : undefined);
+  const pager = new FindPager(parsed, streaming ? 'view' : undefined, sortFrom);
   // The group stays open for the whole read, even if its design document is edited meanwhile.
   const { group, release } = await views.heldGroup(choice.ix.ddocId, readsStale(req) ? 'false' : 'true');
   // Rows and documents are counted as CouchDB reads them, one by one up to the last a streamed page
@@ -228,7 +228,7 @@ export async function jsonIndexListing(db: Database, views: ViewIndexes, choice:
       // Read in the answer's order, the rows keep it: the index's collation (strings as CouchDB's
       // ICU order has them, ties by its further fields, then id) is the answer's, on every page
       // alike. A sort of the read prefix by another order would move rows across the bookmark's place.
-      if (!streaming) yield* pager.sorted(sortFrom);
+      if (!streaming) yield* pager.sorted();
     } finally {
       pager.ended();
     }

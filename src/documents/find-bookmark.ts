@@ -3,7 +3,7 @@
 // document id the same way). A bookmark of an earlier version (an offset) still pages by offset.
 
 import { RefugeError } from '../errors/index.ts';
-import { compareStrings, compareToSortKey, sortComparator, type SortField, type SortKey } from '../query/index.ts';
+import { compareStrings, type SortField, type SortKey } from '../query/index.ts';
 import { encodeBase64 } from './attachments.ts';
 
 /**
@@ -108,13 +108,4 @@ export function placeAnchor(b: Bookmark, kind: PlaceKind): IndexPlace | undefine
 
 export function compareIndexPlaces(a: IndexPlace, b: IndexPlace): number {
   return a[0] !== b[0] ? (a[0] < b[0] ? -1 : 1) : compareStrings(a[1], b[1]) || compareStrings(a[2], b[2]);
-}
-
-/** `matches` sorted by `sort` in place, then those up to `from` (a bookmark's sort key) left out. */
-export function sortPast<D>(matches: D[], sort: readonly SortField[], from: SortKey | undefined): D[] {
-  matches.sort(sortComparator(sort));
-  if (from === undefined) return matches;
-  const cmp = compareToSortKey(sort);
-  const at = matches.findIndex((d) => cmp(d, from) > 0);
-  return at < 0 ? [] : matches.slice(at);
 }

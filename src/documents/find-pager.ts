@@ -1,9 +1,11 @@
 // A Mango answer as its matches come, shared by every executor (the path index's, a json index's):
 // matches read in the answer's order go out chunk by chunk, so a large `limit` is never held whole;
-// matches that must be sorted in memory are held, sorted, then given out the same way.
+// of matches that must be sorted in memory, the page's (skip + limit first) are held, then given out
+// the same way.
 
-import { projectFields, sortKeyOf, type SortField } from '../query/index.ts';
-import { encodeBookmark, sortPast, type Bookmark, type IndexPlace, type PlaceKind } from './find-bookmark.ts';
+import { compareToSortKey, projectFields, sortComparator, sortKeyOf, type SortField, type SortKey } from '../query/index.ts';
+import { encodeBookmark, type Bookmark, type IndexPlace, type PlaceKind } from './find-bookmark.ts';
+import { TopK } from './top-k.ts';
 import { findWarnings } from './find-warnings.ts';
 import type { Doc } from './types.ts';
 
@@ -59,7 +61,7 @@ export interface PageShape {
 /**
  * One find's page: passes over `skip` matches, keeps `limit`, projects `fields`, and remembers the
  * last document given for the bookmark. In the answer's order (`take`) nothing is held; sorted in
- * memory (`hold`, then `sorted`), every match is.
+ * memory (`hold`, then `sorted`), the skip + limit first matches past the bookmark's are.
  */
 export class FindPager {
   /** Matches met so far, those passed over included. */
@@ -67,7 +69,9 @@ export class FindPager {
   private returned = 0;
   private lastPlace: IndexPlace | undefined;
   private lastDoc: Doc | undefined;
-  private readonly held: Doc[] = [];
+  private readonly held: TopK<Doc> | undefined;
+  /** True for a match at or before the bookmark's row (sorted in memory). */
+  private readonly before: ((doc: Doc) => boolean) | undefined;
   private readonly started = performance.now();
   private endedAt: number | undefined;
 
@@ -75,7 +79,16 @@ export class FindPager {
     private readonly shape: PageShape,
     /** The order matches come in: an index's (or documents by id), or undefined when sorted in memory. */
     private readonly placeKind: PlaceKind | undefined,
-  ) {}
+    /** Sorted in memory, the bookmark's row: the answer starts past it. */
+    sortFrom?: SortKey,
+  ) {
+    if (placeKind !== undefined) return;
+    this.held = new TopK<Doc>(shape.skip + shape.limit, sortComparator(shape.sort));
+    if (sortFrom !== undefined) {
+      const cmp = compareToSortKey(shape.sort);
+      this.before = (doc) => cmp(doc, sortFrom) <= 0;
+    }
+  }
 
   /** Whether the read is to go on: in the answer's order, until the page is in hand. */
   get wantsMore(): boolean {
@@ -92,13 +105,13 @@ export class FindPager {
 
   /** A match of an answer sorted in memory. */
   hold(doc: Doc): void {
-    this.held.push(doc);
+    if (this.before?.(doc)) return;
+    this.held!.add(doc);
   }
 
-  /** The held matches sorted, past the bookmark's, then the page given out chunk by chunk. */
-  *sorted(from: Parameters<typeof sortPast>[2]): Generator<Doc[], void, undefined> {
-    const page = sortPast(this.held, this.shape.sort, from).slice(this.shape.skip, this.shape.skip + this.shape.limit);
-    this.held.length = 0;
+  /** The held matches sorted, then the page given out chunk by chunk. */
+  *sorted(): Generator<Doc[], void, undefined> {
+    const page = this.held!.take().slice(this.shape.skip);
     this.returned = page.length;
     this.lastDoc = page[page.length - 1];
     for (let i = 0; i < page.length; i += SORTED_CHUNK) yield page.slice(i, i + SORTED_CHUNK).map((d) => this.project(d));

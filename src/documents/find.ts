@@ -166,10 +166,10 @@ export function findChunks(
   const inMemorySort = sort.length > 0 && !plan.sortedByIndex;
   const descending = plan.sortedByIndex && sort[0]!.dir === 'desc';
   const placeKind: PlaceKind = plan.scan ? 'index' : 'docs';
-  const pager = new FindPager(parsed, inMemorySort ? undefined : placeKind);
   // Read in answer order, rows up to the bookmark's place are passed over unread. Sorted in
-  // memory, those up to the bookmark's sort key are left out once sorted.
+  // memory, those up to the bookmark's sort key are left out as they come.
   const sortFrom = inMemorySort ? sortAnchor(bookmark, sort) : undefined;
+  const pager = new FindPager(parsed, inMemorySort ? undefined : placeKind, sortFrom);
   const indexFrom = inMemorySort ? undefined : placeAnchor(bookmark, placeKind);
   const pastAnchor = (place: IndexPlace) => indexFrom === undefined || compareIndexPlaces(place, indexFrom) * (descending ? -1 : 1) > 0;
   /** The document at `place` if it is an answer: live, no design document, matching, with the sort fields. */
@@ -217,7 +217,7 @@ export function findChunks(
         if (out.length > 0) yield out;
         if (!pager.wantsMore) return;
       }
-      if (inMemorySort) yield* pager.sorted(sortFrom);
+      if (inMemorySort) yield* pager.sorted();
     } finally {
       pager.ended();
     }

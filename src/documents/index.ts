@@ -11,7 +11,7 @@ export type { PurgeResult } from './purge.ts';
 export type { CompactionTask } from './compaction.ts';
 export { nonNegative, parseFindOptions } from './find.ts';
 export { findWarnings } from './find-warnings.ts';
-export { compareIndexPlaces, encodeBookmark, placeAnchor, sortAnchor, sortPast, type Bookmark, type IndexPlace } from './find-bookmark.ts';
+export { compareIndexPlaces, encodeBookmark, placeAnchor, sortAnchor, type Bookmark, type IndexPlace } from './find-bookmark.ts';
 export { explainMrargs, explainOpts, explainSelector, readsStale, type ExplainRequest } from './explain.ts';
 export {
   isValidRev,
