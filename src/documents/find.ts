@@ -182,21 +182,32 @@ export function findChunks(
     const doc = buildDoc(rec, rec.rev, rec.body, { conflicts: opts.conflicts });
     return matchSelector(doc, selector) && hasSortFields(sort, doc) ? doc : undefined;
   };
-  // The candidates in read order, a chunk at a time.
-  const candidates = async function* (): AsyncGenerator<Array<[IndexPlace, string | undefined]>> {
+  // The candidates in read order, a chunk at a time, each with the index rows it stands for (itself
+  // and those passed over before it), counted as examined once it is: a chunk read ahead of the
+  // page's last row is not examined (execution_stats, as CouchDB counts rows one by one).
+  const candidates = async function* (): AsyncGenerator<Array<[IndexPlace, string | undefined, number]>> {
     if (plan.scan) {
       const seen = new Set<string>();
+      let passed = 0;
       // Sorted in memory every match is read: chunks are full-sized from the first.
       const first = inMemorySort ? 512 : parsed.skip + parsed.limit;
-      for await (const rows of scanRows(reader, plan.scan, descending, stats, opts.fragmented, 512, first)) {
-        const fresh: IndexPlace[] = [];
+      for await (const rows of scanRows(reader, plan.scan, descending, { keys: 0 }, opts.fragmented, 512, first)) {
+        const fresh: Array<[IndexPlace, number]> = [];
         // A document met again further on an array path was answered (or not) where first met.
-        for (const place of rows) if (!seen.has(place[2])) seen.add(place[2]), pastAnchor(place) && fresh.push(place);
-        const values = await reader.getMany(fresh.map((p) => docKey(p[2])));
-        yield fresh.map((p, i) => [p, values[i]]);
+        for (const place of rows) {
+          passed++;
+          if (seen.has(place[2])) continue;
+          seen.add(place[2]);
+          if (!pastAnchor(place)) continue;
+          fresh.push([place, passed]);
+          passed = 0;
+        }
+        const values = await reader.getMany(fresh.map(([p]) => docKey(p[2])));
+        yield fresh.map(([p, rows], i) => [p, values[i], rows]);
       }
+      stats.keys += passed;
     } else {
-      for await (const chunk of scanAllDocs(reader, stats)) yield chunk.filter(([place]) => pastAnchor(place));
+      for await (const chunk of scanAllDocs(reader, stats)) yield chunk.filter(([place]) => pastAnchor(place)).map(([place, raw]) => [place, raw, 0]);
     }
   };
   const chunks = async function* (): AsyncGenerator<Doc[], void, undefined> {
@@ -204,7 +215,8 @@ export function findChunks(
       if (!pager.wantsMore) return;
       for await (const chunk of candidates()) {
         const out: Doc[] = [];
-        for (const [place, raw] of chunk) {
+        for (const [place, raw, rows] of chunk) {
+          stats.keys += rows;
           const doc = match(place, raw);
           if (doc === undefined) continue;
           if (inMemorySort) pager.hold(doc);
