@@ -144,11 +144,10 @@ function allDocsSorts(selector: Selector, sort: readonly SortField[]): boolean {
 const ID_BOUNDS = new Set(['$eq', '$gt', '$gte', '$lt', '$lte', '$beginsWith', '$exists']);
 
 /** Every live document, in id order, when no index clause applies. */
-async function* scanAllDocs(reader: KvReader, stats: { keys: number }): AsyncGenerator<Array<[IndexPlace, string]>> {
-  for await (const chunk of reader.scan({ gte: DOC, lt: 'd"' }, 256)) {
-    stats.keys += chunk.length;
-    yield chunk.map(([k, v]) => [[0, '', k.slice(DOC.length)], v]);
-  }
+async function* scanAllDocs(reader: KvReader, after: string | undefined): AsyncGenerator<Array<[IndexPlace, string]>> {
+  // A page after a bookmark starts past its document: the rows before it are not read again.
+  const range = after === undefined ? { gte: DOC, lt: 'd"' } : { gt: DOC + after, lt: 'd"' };
+  for await (const chunk of reader.scan(range, 256)) yield chunk.map(([k, v]) => [[0, '', k.slice(DOC.length)], v]);
 }
 
 /**
@@ -207,7 +206,8 @@ export function findChunks(
       }
       stats.keys += passed;
     } else {
-      for await (const chunk of scanAllDocs(reader, stats)) yield chunk.filter(([place]) => pastAnchor(place)).map(([place, raw]) => [place, raw, 0]);
+      // Documents by id, ascending: a full scan gives no other order (its sorts are made in memory).
+      for await (const chunk of scanAllDocs(reader, indexFrom?.[2])) yield chunk.map(([place, raw]) => [place, raw, 1]);
     }
   };
   const chunks = async function* (): AsyncGenerator<Doc[], void, undefined> {
