@@ -25,6 +25,11 @@ export interface RowsAnswer {
 /** What Fastify names a JSON answer it serializes itself: text answers say the same. */
 export const JSON_TYPE = 'application/json; charset=utf-8';
 
+/** Rows as their JSON texts, chunk by chunk (`wire` lays a row out for the wire first). */
+export async function* jsonTexts<T>(chunks: AsyncIterable<readonly T[]>, wire: (row: T) => unknown = (row) => row): AsyncGenerator<string[], void, undefined> {
+  for await (const rows of chunks) yield rows.map((row) => JSON.stringify(wire(row)));
+}
+
 /**
  * Sends the answer. The first rows are read before anything goes out, so a failure there is an
  * error answer; one later can only cut the connection (Fastify destroys it when the stream

@@ -6,7 +6,7 @@ import { RefugeError, isRefugeError } from '../errors/index.ts';
 import { splitDoc, type AllDocsListing, type AllDocsOptions, type AllDocsRow, type BulkGetRequest, type Database, type Listing } from '../documents/index.ts';
 import { dbOf, type ServerContext } from './context.ts';
 import { checkDocumentSizes } from './doc-writes.ts';
-import { resultsAnswer, sendRows, type RowsAnswer } from './json-rows.ts';
+import { jsonTexts, resultsAnswer, sendRows, type RowsAnswer } from './json-rows.ts';
 import { blobSource, checkFollowed } from './followed-blobs.ts';
 import { accepts, bulkGetMultipart } from './multipart.ts';
 import { SANDBOXED_CONTENT } from './sandboxed-content.ts';
@@ -69,9 +69,7 @@ function localDocsAnswer(listing: Listing<AllDocsRow>, updateSeq: boolean): Rows
 }
 
 function listingAnswer(listing: Listing<AllDocsRow>, head: () => string, tail: () => string): RowsAnswer {
-  const chunks = (async function* () {
-    for await (const chunk of listing.chunks) yield chunk.map((row) => JSON.stringify(restored(row)));
-  })();
+  const chunks = jsonTexts(listing.chunks, restored);
   return {
     chunks,
     head,
@@ -288,8 +286,5 @@ export function bulkRoutes(app: FastifyInstance, ctx: ServerContext): void {
 
 /** A `_bulk_get` listing as CouchDB's `{"results":[...]}`. */
 function bulkGetAnswer(listing: Awaited<ReturnType<Database['bulkGetListing']>>): RowsAnswer {
-  const chunks = (async function* () {
-    for await (const items of listing.chunks) yield items.map((item) => JSON.stringify(item));
-  })();
-  return { chunks, head: () => '{"results":[', tail: () => ']}', close: () => listing.close() };
+  return { chunks: jsonTexts(listing.chunks), head: () => '{"results":[', tail: () => ']}', close: () => listing.close() };
 }

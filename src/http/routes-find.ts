@@ -8,7 +8,7 @@ import { indexDdocId, listIndexes, prepareIndex, removeAllIndexes, removeIndex }
 import { dbOf, type ServerContext } from './context.ts';
 import { objectBody, type Query } from './params.ts';
 import { findRequest } from './find-request.ts';
-import { sendRows, type RowsAnswer } from './json-rows.ts';
+import { jsonTexts, sendRows, type RowsAnswer } from './json-rows.ts';
 import { findEndWire } from './wire.ts';
 
 export function findRoutes(app: FastifyInstance, ctx: ServerContext): void {
@@ -130,11 +130,8 @@ function listRange(q: Query, total: number): { skip: number; limit: number } {
 
 /** A find listing as `{"docs":[...],"bookmark":...}`, its tail written once the documents ended. */
 function findAnswer(listing: FindListing): RowsAnswer {
-  const chunks = (async function* () {
-    for await (const docs of listing.chunks) yield docs.map((d) => JSON.stringify(d));
-  })();
   return {
-    chunks,
+    chunks: jsonTexts(listing.chunks),
     head: () => '{"docs":[',
     tail: () => '],' + JSON.stringify(findEndWire(listing.end())).slice(1),
     close: () => listing.close(),
