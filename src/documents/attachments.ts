@@ -30,6 +30,18 @@ export type AttInput =
 
 export type AttInputs = Record<string, AttInput>;
 
+/**
+ * An attachment's `data` that is already in the database's blob store: a multipart upload streams
+ * each attachment there as it arrives, and hands the write this in place of base64. A class, not
+ * JSON: a client cannot name, and so attach, blobs it did not send.
+ */
+export class StoredAttachmentData {
+  constructor(
+    readonly id: string,
+    readonly size: number,
+  ) {}
+}
+
 /** CouchDB's rule and words for attachment names (a 400 that fails a whole bulk request). */
 export function checkAttachmentName(name: string): void {
   if (name.startsWith('_')) throw new RefugeError('bad_request', `Attachment name '${name}' starts with prohibited character '_'`);
@@ -70,15 +82,15 @@ export async function prepareAttachments(value: unknown, blobs: BlobStore | unde
       out[name] = Number.isSafeInteger(a.revpos) ? { kind: 'stub', revpos: a.revpos as number } : { kind: 'stub' };
       continue;
     }
-    if (a.follows === true) fail(`attachment ${name} is marked follows: its bytes come in a multipart/related body, not in JSON`);
-    if (typeof a.data !== 'string') fail(`attachment ${name} needs base64 data or stub: true`);
+    const stored = a.data instanceof StoredAttachmentData ? a.data : undefined;
+    if (a.follows === true && !stored) fail(`attachment ${name} is marked follows: its bytes come in a multipart/related body, not in JSON`);
+    if (typeof a.data !== 'string' && !stored) fail(`attachment ${name} needs base64 data or stub: true`);
     if (a.content_type !== undefined && typeof a.content_type !== 'string') fail(`content_type of ${name} must be a string`);
     // A replicated revision keeps the type it was written with (CouchDB stores any): it is served
     // as bytes when it cannot be a header (servedContentType). A new edit must give a servable one.
     if (newEdits && typeof a.content_type === 'string') checkContentType(name, a.content_type);
     if (!blobs) throw new RefugeError('not_implemented', 'this database has no blob store for attachments');
-    const bytes = decodeBase64(a.data as string, name);
-    const put = await blobs.put(bytes);
+    const put = stored ?? (await blobs.put(decodeBase64(a.data as string, name)));
     out[name] = {
       kind: 'new',
       content_type: (a.content_type as string | undefined) ?? 'application/octet-stream',

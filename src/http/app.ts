@@ -17,12 +17,13 @@ import { bool, type Query } from './params.ts';
 import { corsPluginOptions, type CorsSettings } from './cors.ts';
 import type { DbLease } from '../node/index.ts';
 import { authorizeUser, checkUserDocWrite } from './user-access.ts';
-import { allowedMethods, endpointMethodError, isFormUploadPath, isJsonPutPath } from './db-endpoints.ts';
+import { allowedMethods, endpointMethodError, isDocPath, isFormUploadPath, isJsonPutPath } from './db-endpoints.ts';
 import { keepNumberTexts } from './json-number-text.ts';
-import { docFromMultipart, formFromMultipart } from './multipart.ts';
+import { formFromMultipart } from './multipart.ts';
+import { RelatedBody } from './related-upload.ts';
 import { authorizePeer, CONTENT_SHA256, digestChecked, PEER_AUTH_PREFIX } from './peer-auth.ts';
 import { badContentType, clientErrorHandler, dbAwareErrorHandler, errorHandler, wsClientErrorHandler } from './errors.ts';
-import { checkTransferCoding, decodedBody } from './content-encoding.ts';
+import { checkTransferCoding, decodedBody, decodedStream } from './content-encoding.ts';
 import { pipelineInOrder } from './pipelining.ts';
 import { enforceBodyRate, type BodyRateOptions } from './body-rate.ts';
 import { blobRoutes, type BlobRouteOptions } from './routes-blobs.ts';
@@ -173,11 +174,13 @@ export function buildApp(ctx: ServerContext, options: AppOptions = {}): FastifyI
   // are types a browser sends from any web page without asking (no CORS preflight), and must not
   // write documents or start replications on a node whose address it knows (CSRF).
   app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit }, parseJson);
-  // CouchDB's replicator PUTs documents with attachments as multipart/related: the parsed body is the
-  // document with those attachments inline, so the route handles it as any JSON write.
-  app.addContentTypeParser('multipart/related', { parseAs: 'buffer', bodyLimit }, (req, body, done) => {
+  // CouchDB's replicator PUTs documents with attachments as multipart/related: left unread here, and
+  // read by the document route once the request is let through, each attachment streamed into the
+  // blob store as it comes (related-upload.ts), so it is not bound by the body limit.
+  app.addContentTypeParser('multipart/related', (req, payload, done) => {
+    if (req.method !== 'PUT' || !isDocPath(req.url)) return done(req.is404 ? null : badContentType(), undefined);
     try {
-      done(null, docFromMultipart(decodedBody(req.headers, body as Buffer, bodyLimit), req.headers['content-type'], bodyLimit));
+      done(null, new RelatedBody(decodedStream(req.headers, payload), req.headers['content-type']));
     } catch (err) {
       done(err as Error, undefined);
     }

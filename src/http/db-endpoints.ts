@@ -87,7 +87,14 @@ export function isFormUploadPath(url: string): boolean {
  */
 export function isJsonPutPath(url: string): boolean {
   const parts = segments(url);
+  if (parts.length === 2 && namesDb(parts[0]) && JSON_PUT_ENDPOINTS.has(parts[1]!)) return true;
+  return isDocPath(url);
+}
+
+/** `/{db}/{id}`, `/{db}/_design/{name}` or `/{db}/_local/{name}`: a document, not one of its attachments. */
+export function isDocPath(url: string): boolean {
+  const parts = segments(url);
   const isDb = namesDb(parts[0]);
-  if (parts.length === 2) return isDb && (endpointMethods(parts[1]!) === undefined || JSON_PUT_ENDPOINTS.has(parts[1]!));
+  if (parts.length === 2) return isDb && endpointMethods(parts[1]!) === undefined;
   return parts.length === 3 && isDb && (parts[1] === '_design' || parts[1] === '_local');
 }

@@ -3,10 +3,8 @@
 // `multipart/mixed` / `multipart/related` answers when a GET's Accept header asks for them.
 
 import { attachmentNamesInOrder } from './json-member-order.ts';
-import { checkLongKeys } from './long-keys.ts';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { gunzipSync } from 'node:zlib';
 import { MultipartParseError, getMultipartBoundary, parseMultipart, type MultipartPart } from '@remix-run/multipart-parser';
 import { servedContentType, type BulkGetResult } from '../documents/index.ts';
 import { RefugeError } from '../errors/index.ts';
@@ -27,56 +25,6 @@ export function accepts(accept: string | undefined, type: string): boolean {
     if (t !== type && t !== major && t !== '*/*') return false;
     return !params.some((p) => /^\s*q\s*=\s*0(\.0*)?\s*$/i.test(p));
   });
-}
-
-/**
- * The document of a `multipart/related` body with the bytes of every `follows` attachment put
- * inline (base64, decompressed when sent gzip-encoded): from there it is an ordinary JSON write.
- * Parts are matched to the `follows` attachments in order, as CouchDB does (see matchParts).
- */
-export function docFromMultipart(body: Uint8Array, contentType: string | undefined, limit: number): Record<string, unknown> {
-  const boundary = contentType ? getMultipartBoundary(contentType) : null;
-  if (!boundary) throw bad('a multipart/related body needs a boundary');
-  // Parts with no header at all are valid MIME (CouchDB's own tests send them), which the parser
-  // misreads: it refuses an odd number of them, and silently drops every other one of an even
-  // number. Each such part gets a neutral header first.
-  const parts = partsOf(withEmptyHeadersFilled(body, boundary) ?? body, boundary, 10_000, limit);
-  const [first, ...rest] = parts;
-  if (!first || !(headersOf(first)['content-type'] ?? 'application/json').toLowerCase().startsWith('application/json')) {
-    throw bad('the first part of a multipart document is its JSON');
-  }
-  let doc: unknown;
-  const json = textOf(first, 'the JSON part');
-  checkLongKeys(json);
-  try {
-    doc = JSON.parse(json);
-  } catch (err) {
-    throw bad('the JSON part of the multipart body is not JSON', err);
-  }
-  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw bad('the document must be a JSON object');
-  const atts = (doc as { _attachments?: unknown })._attachments;
-  if (atts === undefined) return doc as Record<string, unknown>;
-  if (atts === null || typeof atts !== 'object' || Array.isArray(atts)) throw bad('_attachments must be an object');
-  const follows = Object.entries(atts as Record<string, unknown>).filter(([, a]) => (a as { follows?: unknown } | null)?.follows === true);
-  const matched = matchParts(follows.map(([name]) => name), rest, json);
-  for (const [name, raw] of follows) {
-    const att = raw as Record<string, unknown>;
-    const part = matched.get(name);
-    if (!part) throw bad(`attachment ${name} is marked follows but its part is missing`);
-    let bytes: Uint8Array = part.bytes;
-    if (att.encoding === 'gzip') {
-      try {
-        bytes = gunzipSync(bytes, { maxOutputLength: limit });
-      } catch (err) {
-        throw bad(`attachment ${name} is not valid gzip`, err);
-      }
-    } else if (att.encoding !== undefined && att.encoding !== 'identity') throw bad(`attachment ${name} has an unknown encoding`);
-    if (att.length !== undefined && att.length !== bytes.length) throw bad(`attachment ${name} has ${bytes.length} bytes, not the ${String(att.length)} announced`);
-    // The store names the bytes itself: CouchDB's md5 digest and the transfer fields do not travel on.
-    const { follows: _f, encoding: _e, encoded_length: _el, digest: _d, length: _l, ...kept } = att;
-    (atts as Record<string, unknown>)[name] = { ...kept, data: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('base64') };
-  }
-  return doc as Record<string, unknown>;
 }
 
 /** The parts of a multipart body; a malformed one is the client's 400. */
@@ -114,22 +62,16 @@ function textOf(part: MultipartPart, what: string): string {
 const isIndexKey = (name: string) => /^(0|[1-9][0-9]{0,9})$/.test(name) && Number(name) < 2 ** 32 - 1;
 
 /**
- * The part of each `follows` attachment: CouchDB takes them in the order the JSON text names them
- * and ignores the parts' filenames (its replicator writes a name there raw, quotes and backslashes
- * unescaped, which no MIME parser reads back as written). JavaScript keeps that order, except for
- * names that are array indexes: with those, the order is read from the text itself.
+ * The `follows` attachment names in the order their parts come: CouchDB takes the parts in the order
+ * the JSON text names the attachments and ignores the parts' filenames (its replicator writes a name
+ * there raw, quotes and backslashes unescaped, which no MIME parser reads back as written).
+ * JavaScript keeps that order, except for names that are array indexes: with those, the order is
+ * read from the text itself.
  */
-function matchParts(names: readonly string[], parts: readonly MultipartPart[], json: string): Map<string, MultipartPart> {
-  let ordered = names;
-  if (names.length > 1 && names.some(isIndexKey)) {
-    const follows = new Set(names);
-    ordered = attachmentNamesInOrder(json).filter((name) => follows.has(name));
-  }
-  const out = new Map<string, MultipartPart>();
-  ordered.forEach((name, i) => {
-    if (parts[i]) out.set(name, parts[i]!);
-  });
-  return out;
+export function followsInOrder(names: readonly string[], json: string): readonly string[] {
+  if (names.length <= 1 || !names.some(isIndexKey)) return names;
+  const follows = new Set(names);
+  return attachmentNamesInOrder(json).filter((name) => follows.has(name));
 }
 
 /** An attachment's bytes by digest (the node's blob store). */
@@ -205,6 +147,36 @@ export function openRevsMixed(values: readonly unknown[], open: BlobSource): { c
   return { contentType: `multipart/mixed; boundary="${boundary}"`, body: Readable.from(parts()) };
 }
 
+
+/**
+ * A `multipart/form-data` upload: its text fields, and its files (field name, file name, type, bytes).
+ * A class, so a route tells a parsed form from a JSON body of the same shape.
+ */
+export class FormUpload {
+  /** Without a prototype: a field may be named anything, `__proto__` included. */
+  readonly fields: Record<string, string> = Object.create(null);
+  readonly files: Array<{ field: string; filename: string; contentType: string; bytes: Uint8Array }> = [];
+}
+
+/** The fields and files of a `multipart/form-data` body (CouchDB's attachment upload form). */
+export function formFromMultipart(body: Uint8Array, contentType: string | undefined, limit: number): FormUpload {
+  const boundary = contentType ? getMultipartBoundary(contentType) : null;
+  if (!boundary) throw bad('a multipart/form-data body needs a boundary');
+  const parts = partsOf(body, boundary, 1_000, limit);
+  const form = new FormUpload();
+  for (const part of parts) {
+    headersOf(part);
+    const field = part.name;
+    if (field === undefined) throw bad('every part of a form names its field (Content-Disposition: form-data; name=...)');
+    if (part.filename !== undefined) {
+      form.files.push({ field, filename: part.filename, contentType: part.mediaType ?? 'application/octet-stream', bytes: part.bytes });
+    } else {
+      form.fields[field] = textOf(part, `the form field ${field}`);
+    }
+  }
+  return form;
+}
+
 /**
  * CouchDB's `_bulk_get` answer for an Accept of multipart only: one part per revision, in order.
  * A document with attachments to follow is a `multipart/related` part (named by X-Doc-Id and
@@ -236,53 +208,4 @@ export function bulkGetMultipart(results: BulkGetResult['results'], type: 'multi
     yield Buffer.from(`--${boundary}--`);
   }
   return { contentType: `${type}; boundary="${boundary}"`, body: Readable.from(parts()) };
-}
-
-const NEUTRAL_HEADER = Buffer.from('X-Refuge-No-Headers: 1\r\n');
-
-/** `body` with a neutral header line in every part that has none; undefined when none lacks one. */
-function withEmptyHeadersFilled(body: Uint8Array, boundary: string): Uint8Array | undefined {
-  const bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-  const delimiter = Buffer.from(`--${boundary}\r\n\r\n`);
-  const chunks: Buffer[] = [];
-  let from = 0;
-  for (let at = bytes.indexOf(delimiter); at >= 0; at = bytes.indexOf(delimiter, at + delimiter.length)) {
-    // A delimiter starts the body or follows a line break; elsewhere these bytes are content.
-    if (at !== 0 && !(bytes[at - 2] === 13 && bytes[at - 1] === 10)) continue;
-    const headersAt = at + delimiter.length - 2;
-    chunks.push(bytes.subarray(from, headersAt), NEUTRAL_HEADER);
-    from = headersAt;
-  }
-  if (chunks.length === 0) return undefined;
-  chunks.push(bytes.subarray(from));
-  return Buffer.concat(chunks);
-}
-
-/**
- * A `multipart/form-data` upload: its text fields, and its files (field name, file name, type, bytes).
- * A class, so a route tells a parsed form from a JSON body of the same shape.
- */
-export class FormUpload {
-  /** Without a prototype: a field may be named anything, `__proto__` included. */
-  readonly fields: Record<string, string> = Object.create(null);
-  readonly files: Array<{ field: string; filename: string; contentType: string; bytes: Uint8Array }> = [];
-}
-
-/** The fields and files of a `multipart/form-data` body (CouchDB's attachment upload form). */
-export function formFromMultipart(body: Uint8Array, contentType: string | undefined, limit: number): FormUpload {
-  const boundary = contentType ? getMultipartBoundary(contentType) : null;
-  if (!boundary) throw bad('a multipart/form-data body needs a boundary');
-  const parts = partsOf(body, boundary, 1_000, limit);
-  const form = new FormUpload();
-  for (const part of parts) {
-    headersOf(part);
-    const field = part.name;
-    if (field === undefined) throw bad('every part of a form names its field (Content-Disposition: form-data; name=...)');
-    if (part.filename !== undefined) {
-      form.files.push({ field, filename: part.filename, contentType: part.mediaType ?? 'application/octet-stream', bytes: part.bytes });
-    } else {
-      form.fields[field] = textOf(part, `the form field ${field}`);
-    }
-  }
-  return form;
 }

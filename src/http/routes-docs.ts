@@ -18,6 +18,7 @@ import { batchWrite, checkDocumentSizes, copyDestination, documentBody } from '.
 import { decodedStream } from './content-encoding.ts';
 import { docEtag, localEtag } from './doc-etag.ts';
 import { accepts, docRelated, openRevsMixed } from './multipart.ts';
+import { readRelatedDoc, RelatedBody } from './related-upload.ts';
 import { blobSource, checkFollowed } from './followed-blobs.ts';
 import { bool, json, jsonStringArray, str, type Query } from './params.ts';
 import { JSON_TYPE, sendChunked } from './json-rows.ts';
@@ -153,12 +154,15 @@ export function docRoutes(app: FastifyInstance, ctx: ServerContext): void {
     return doc;
   };
 
+  const relatedDoc = (body: RelatedBody) =>
+    readRelatedDoc(body, { json: ctx.settings.bodyLimit, blob: ctx.settings.blobLimit }, (bytes, maxSize) => ctx.node.blobs.put(bytes, { maxSize }));
+
   const put = async (req: Req, reply: FastifyReply) => {
     const db = await dbOf(ctx, req);
     const id = docIdOf(req);
     const q = req.query as Query;
     // The URL names the document, whatever `_id` the body says, as in CouchDB.
-    const body = documentBody(req.body);
+    const body = documentBody(req.body instanceof RelatedBody ? await withBody(req, reply, () => relatedDoc(req.body as RelatedBody)) : req.body);
     const rev = writeRev(req, body._rev);
     const doc: Doc = { ...body, _id: id };
     checkDocumentSizes([doc], ctx.settings.maxDocumentSize, req.headers['content-length']);

@@ -6,6 +6,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
 import { getMultipartBoundary, parseMultipart } from '@remix-run/multipart-parser';
+import { readdirSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { until } from '../helpers/until.ts';
 import { startTestServer } from './server.ts';
 
 const CRLF = '\r\n';
@@ -303,4 +307,105 @@ test('the JSON part of a multipart/related PUT is guarded against many keys past
   const res = await fetch(`${s.url}/db/longkeys`, { method: 'PUT', headers: { 'content-type': type }, body });
   assert.equal(res.status, 400);
   assert.match(((await res.json()) as { reason: string }).reason, /object keys longer than 16383/);
+});
+
+/** `body` sent in pieces of `size` bytes, so that delimiters and headers fall across chunks. */
+function inPieces(body: Buffer, size: number): ReadableStream<Uint8Array> {
+  let at = 0;
+  return new ReadableStream({
+    pull(controller) {
+      if (at >= body.length) return controller.close();
+      controller.enqueue(body.subarray(at, (at += size)));
+    },
+  });
+}
+
+const put = (url: string, type: string, body: Buffer, piece = 64 * 1024) =>
+  fetch(url, { method: 'PUT', headers: { 'content-type': type }, body: inPieces(body, piece), duplex: 'half' } as RequestInit);
+
+test('a multipart/related PUT far past the body limit streams its attachments into the blob store', async (t) => {
+  // A body limit of 1 MiB: the JSON part is held to it, the attachments only to the blob limit.
+  const s = await startTestServer({ bodyLimit: 1024 * 1024, blobLimit: 8 * 1024 * 1024 });
+  t.after(s.close);
+  await fetch(`${s.url}/db`, { method: 'PUT' });
+  const big = Buffer.alloc(5 * 1024 * 1024);
+  for (let i = 0; i < big.length; i += 1) big[i] = (i * 7 + (i >> 12)) & 255;
+  const text = Buffer.from('streamed and gzipped '.repeat(150_000));
+  const doc = {
+    _id: 'big',
+    _rev: '1-0123456789abcdef0123456789abcdef',
+    _attachments: {
+      'video.bin': { content_type: 'application/octet-stream', revpos: 1, length: big.length, follows: true },
+      'notes.txt': { content_type: 'text/plain', revpos: 1, length: text.length, follows: true, encoding: 'gzip' },
+    },
+  };
+  const { body, type } = related(doc, [
+    { name: 'video.bin', type: 'application/octet-stream', bytes: big },
+    { name: 'notes.txt', type: 'text/plain', bytes: gzipSync(text) },
+  ]);
+  assert.ok(body.length > 5 * 1024 * 1024, `the body (${body.length} bytes) is past the body limit`);
+  // Pieces of 7 bytes for the first 64 KiB (every delimiter and header split), then larger ones.
+  const res = await put(`${s.url}/db/big?new_edits=false`, type, body, 4099);
+  assert.equal(res.status, 201, await res.clone().text());
+  const got = (await (await fetch(`${s.url}/db/big`)).json()) as { _attachments: Record<string, { length: number; content_type: string }> };
+  assert.equal(got._attachments['video.bin']!.length, big.length, 'the stored length');
+  assert.equal(got._attachments['notes.txt']!.content_type, 'text/plain', 'the stored type');
+  assert.ok(Buffer.from(await (await fetch(`${s.url}/db/big/video.bin`)).arrayBuffer()).equals(big), 'the large attachment reads back byte for byte');
+  assert.ok(Buffer.from(await (await fetch(`${s.url}/db/big/notes.txt`)).arrayBuffer()).equals(text), 'the gzip attachment reads back decompressed');
+
+  // Parts without headers, sent a few bytes at a time: each split of a delimiter is still found.
+  const bare = Buffer.from(
+    `--abc${CRLF}${CRLF}${JSON.stringify({ _id: 'bare', _attachments: { 'a.txt': { follows: true, content_type: 'text/plain', length: 9 } } })}${CRLF}` +
+      `--abc${CRLF}${CRLF}nine byte${CRLF}--abc--`,
+  );
+  for (const piece of [1, 2, 3, 5, 8, 13]) {
+    const r = await put(`${s.url}/db/bare${piece}`, 'multipart/related; boundary="abc"', bare, piece);
+    assert.equal(r.status, 201, `pieces of ${piece}: ${await r.clone().text()}`);
+    assert.equal(await (await fetch(`${s.url}/db/bare${piece}/a.txt`)).text(), 'nine byte', `pieces of ${piece}`);
+  }
+});
+
+test('a streamed multipart/related PUT keeps its limits and writes nothing when refused', async (t) => {
+  const s = await startTestServer({ bodyLimit: 64 * 1024, blobLimit: 256 * 1024 });
+  t.after(s.close);
+  await fetch(`${s.url}/db`, { method: 'PUT' });
+  const att = (length: number) => ({ _attachments: { 'a.bin': { content_type: 'application/octet-stream', follows: true, length } } });
+  const cases: Array<{ label: string; status: number; error: string; body: Buffer; type?: string }> = [
+    { label: 'an attachment past the blob limit', status: 413, error: 'too_large', ...related(att(300 * 1024), [{ type: 'application/octet-stream', bytes: Buffer.alloc(300 * 1024, 1) }]) },
+    { label: 'a JSON part past the body limit', status: 413, error: 'too_large', ...related({ pad: 'x'.repeat(70 * 1024) }, []) },
+    { label: 'a body cut inside an attachment', status: 400, error: 'bad_request', body: related(att(100 * 1024), [{ type: 'application/octet-stream', bytes: Buffer.alloc(100 * 1024, 2) }]).body.subarray(0, 50 * 1024) },
+    { label: 'a body without its closing delimiter', status: 400, error: 'bad_request', body: related(att(3), [{ type: 'application/octet-stream', bytes: Buffer.from('abc') }]).body.subarray(0, -8) },
+  ];
+  for (const c of cases) {
+    const res = await put(`${s.url}/db/doc`, c.type ?? related({}, []).type, c.body, 16 * 1024);
+    assert.equal(res.status, c.status, `${c.label}: ${await res.clone().text()}`);
+    assert.equal(((await res.json()) as { error: string }).error, c.error, c.label);
+    assert.equal((await fetch(`${s.url}/db/doc`)).status, 404, `${c.label}: nothing written`);
+  }
+  // multipart/related is a document's form only: elsewhere it is refused, as CouchDB does.
+  const elsewhere = await fetch(`${s.url}/db`, { method: 'POST', headers: { 'content-type': related({}, []).type }, body: related({ _id: 'x' }, []).body });
+  assert.equal(elsewhere.status, 415, 'POST /db');
+});
+
+test('a client that leaves in the middle of a streamed attachment leaves no staged bytes and no document', async (t) => {
+  const s = await startTestServer({ engine: 'leveldb' });
+  t.after(s.close);
+  await fetch(`${s.url}/db`, { method: 'PUT' });
+  const tmp = join(s.node.dataDir!, 'blobs', 'tmp');
+  const parts = () => readdirSync(tmp).filter((name) => name.endsWith('.part'));
+  const { body, type } = related({ _attachments: { 'a.bin': { content_type: 'application/octet-stream', follows: true, length: 4 * 1024 * 1024 } } }, [
+    { type: 'application/octet-stream', bytes: Buffer.alloc(4 * 1024 * 1024, 5) },
+  ]);
+  const url = new URL(s.url);
+  const socket = connect(Number(url.port), url.hostname);
+  await new Promise<void>((resolve) => socket.once('connect', resolve));
+  socket.write(`PUT /db/left HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: ${type}\r\nContent-Length: ${body.length}\r\n\r\n`);
+  socket.write(body.subarray(0, 1024 * 1024));
+  // The attachment is being staged: the client goes.
+  await until(() => parts().length > 0);
+  socket.destroy();
+  await until(() => parts().length === 0);
+  assert.equal((await fetch(`${s.url}/db/left`)).status, 404, 'no document');
+  const again = await fetch(`${s.url}/db/right`, { method: 'PUT', headers: { 'content-type': type }, body });
+  assert.equal(again.status, 201, 'the next upload is stored');
 });
