@@ -5,6 +5,7 @@ import type { BulkGetRequest, BulkGetResult, Doc, RevsDiffEntry } from '../docum
 import { RefugeError, isRefugeError } from '../errors/index.ts';
 import { HttpClient, docPath, type HttpClientOptions } from './http-client.ts';
 import { ChangeRows, changesFeed, changesQuery, heartbeatFor } from './http-changes.ts';
+import { inlineDataChars, relatedBody, RELATED_MIN_CHARS } from './related-write.ts';
 import {
   type CallOptions,
   type PeerCapabilities,
@@ -44,6 +45,8 @@ export class HttpPeer implements ReplicationPeer {
    */
   private heartbeats = false;
   private readonly rows: ChangeRows;
+  /** Whether documents with large attachments go as multipart/related; off once a server refuses it (415). */
+  private relatedPut = true;
 
   constructor(url: string | URL, options: HttpPeerOptions = {}) {
     this.client = new HttpClient(url, options);
@@ -213,7 +216,44 @@ export class HttpPeer implements ReplicationPeer {
     }
   }
 
+  /**
+   * Documents with large attachments go one at a time as multipart/related PUTs, as CouchDB's
+   * replicator writes them (related-write.ts); the others in one _bulk_docs.
+   */
   async bulkDocs(docs: readonly Doc[], options: { newEdits: false } & CallOptions): Promise<PeerWriteResult[]> {
+    const alone = this.relatedPut ? docs.filter((d) => inlineDataChars(d) >= RELATED_MIN_CHARS) : [];
+    const results = alone.length === docs.length ? [] : await this.bulkDocsJson(alone.length === 0 ? docs : docs.filter((d) => !alone.includes(d)), options);
+    for (let i = 0; i < alone.length; i++) {
+      const result = await this.putRelated(alone[i]!, options);
+      if (result === undefined) return [...results, ...(await this.bulkDocsJson(alone.slice(i), options))];
+      results.push(result);
+    }
+    return results;
+  }
+
+  /**
+   * One document as multipart/related. A refusal of the document (403 from a validation function,
+   * 413 past a limit) is its write failure, as in a _bulk_docs answer. Undefined when the server
+   * does not read multipart (415): it gets this and later documents as JSON.
+   */
+  private async putRelated(doc: Doc, options: { newEdits: false } & CallOptions): Promise<PeerWriteResult | undefined> {
+    const id = String(doc._id);
+    try {
+      const { body } = await this.client.request({ method: 'PUT', path: docPath(id), query: { new_edits: false }, raw: relatedBody(doc), signal: options.signal });
+      const rev = (body as Wire | undefined)?.rev;
+      return { id, rev: typeof rev === 'string' ? rev : (doc._rev as string), ok: true };
+    } catch (err) {
+      const status = isRefugeError(err) ? err.status : undefined;
+      if (status === undefined || status < 400 || status >= 500 || status === 404 || status === 408 || status === 429) throw err;
+      if (status === 415) {
+        this.relatedPut = false;
+        return undefined;
+      }
+      return { id, rev: doc._rev as string, error: (err as RefugeError).code, reason: (err as RefugeError).reason };
+    }
+  }
+
+  private async bulkDocsJson(docs: readonly Doc[], options: { newEdits: false } & CallOptions): Promise<PeerWriteResult[]> {
     const { body } = await this.client.request({
       method: 'POST',
       path: '_bulk_docs',

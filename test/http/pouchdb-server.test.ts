@@ -5,6 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { replicate } from '../../src/replication/index.ts';
+import type { Doc } from '../../src/core.ts';
 import { PouchDB, revisionTrees, type Pouch } from './pouchdb.ts';
 import { startPouchServer, type PouchServer } from './pouchdb-server.ts';
 import { startTestServer, type TestServer } from './server.ts';
@@ -77,6 +78,25 @@ describe('pouchdb-server as a peer', () => {
     const res = await PouchDB.replicate(`${ps.url}/pp-origin`, `${refuge.url}/pp-into`);
     assert.equal(res.doc_write_failures, 0);
     assert.deepEqual(await revisionTrees(open(`${refuge.url}/pp-into`)), await revisionTrees(origin));
+  });
+
+  test("Refuge's replicator writes documents with large attachments to pouchdb-server as multipart/related", async () => {
+    const local = await refuge.node.createDb('rr-attachments');
+    const big = Buffer.from(Array.from({ length: 600 * 1024 }, (_, i) => (i * 13 + (i >> 9)) & 255));
+    const first = await local.put({ _id: 'film', _attachments: { 'film.bin': { content_type: 'application/octet-stream', data: big.toString('base64') }, 'cast.txt': { content_type: 'text/plain', data: btoa('cast') } } });
+    await local.put({ _id: 'film', _rev: first.rev, seen: true, _attachments: { 'film.bin': { stub: true }, 'cast.txt': { stub: true } } });
+    await local.put({ _id: 'plain', n: 1 });
+    const out = await replicate(local, `${ps.url}/rr-attachments`, { createTarget: true }).done;
+    assert.equal(out.docWriteFailures, 0, JSON.stringify(out));
+    assert.equal(out.docsWritten, 2);
+    const copy = open(`${ps.url}/rr-attachments`);
+    const film = (await copy.get('film', { attachments: true, binary: true, revs: true })) as unknown as { seen: boolean; _attachments: Record<string, { data: Buffer }> };
+    assert.equal(film.seen, true, 'the latest revision');
+    assert.ok(Buffer.from(film._attachments['film.bin']!.data).equals(big), 'the large attachment, byte for byte');
+    assert.equal(Buffer.from(film._attachments['cast.txt']!.data).toString(), 'cast', 'its small sibling');
+    // The same revision history (digests differ: PouchDB names bytes by MD5, Refuge by SHA-256).
+    const mine = await local.get('film', { revs: true });
+    assert.deepEqual([(film as unknown as Doc)._rev, (film as unknown as Doc)._revisions], [mine._rev, mine._revisions]);
   });
 
   test("Refuge's replicator: Refuge -> pouchdb-server and back, incrementally, with a conflict", async () => {

@@ -215,6 +215,93 @@ describe('HttpPeer details', () => {
     assert.equal(checkpoint.session_id, push.sessionId);
   });
 
+  test('documents with large attachments go as multipart/related PUTs, past the target\'s body limit', async (t) => {
+    const dir = await tempDir();
+    const node = await openNode({ dataDir: dir.path, engine: 'memory' });
+    const server = await startServer({ node, host: '127.0.0.1', port: 0, bodyLimit: 1024 * 1024 });
+    const url = server.url.replace(/\/$/, '');
+    const a = await freshDb('memory');
+    const back = await freshDb('memory');
+    t.after(async () => {
+      await server.close();
+      await node.close();
+      await dir.cleanup();
+      await a.cleanup();
+      await back.cleanup();
+    });
+    const bytes = (n: number, seed: number) => Buffer.from(Array.from({ length: n }, (_, i) => (i * seed + (i >> 10)) & 255));
+    const big = bytes(3 * 1024 * 1024, 7);
+    const mid = bytes(300 * 1024, 3);
+    await a.db.put({ _id: 'big', kind: 'video', _attachments: { 'v.bin': { content_type: 'video/mp4', data: big.toString('base64') }, 'n.txt': { content_type: 'text/plain', data: btoa('note') } } });
+    const first = await a.db.put({ _id: 'mid', _attachments: { 'm.bin': { content_type: 'application/octet-stream', data: mid.toString('base64') } } });
+    // A second revision that keeps the attachment: replicated, it carries its bytes again.
+    await a.db.put({ _id: 'mid', _rev: first.rev, edited: true, _attachments: { 'm.bin': { stub: true } } });
+    await a.db.put({ _id: 'refused', reject: true, _attachments: { 'r.bin': { content_type: 'application/octet-stream', data: mid.toString('base64') } } });
+    await a.db.bulkDocs(Array.from({ length: 5 }, (_, i) => ({ _id: `small${i}`, _attachments: { 's.txt': { content_type: 'text/plain', data: btoa(`small ${i}`) } } })));
+    await fetch(`${url}/target`, { method: 'PUT' });
+    // A validation function on the target refuses one document: its PUT is that document's failure.
+    const vdu = await fetch(`${url}/target/_design/guard`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ validate_doc_update: 'function (doc) { if (doc.reject) throw({ forbidden: "no thanks" }); }' }),
+    });
+    assert.equal(vdu.status, 201, 'the validation function is written');
+    const sent: string[] = [];
+    const recording: typeof fetch = (input, init) => {
+      const type = new Headers(init?.headers).get('content-type') ?? '';
+      sent.push(`${init?.method ?? 'GET'} ${new URL(String(input)).pathname} ${type.split(';')[0]}`);
+      return fetch(input, init);
+    };
+    const report = await replicate(a.db, new HttpPeer(`${url}/target`, { fetch: recording })).done;
+    assert.equal(report.docWriteFailures, 1, `one refusal: ${JSON.stringify(report)}`);
+    assert.equal(report.docsWritten, 7, 'big, mid and the 5 small ones');
+    assert.deepEqual(sent.filter((line) => line.startsWith('PUT /target/') && !line.includes('/_local/')).sort(), ['PUT /target/big multipart/related', 'PUT /target/mid multipart/related', 'PUT /target/refused multipart/related']);
+    assert.ok(sent.some((line) => line === 'POST /target/_bulk_docs application/json'), 'small documents go together');
+    const target = await node.db('target');
+    await assert.rejects(target.get('refused'), (err) => isRefugeError(err, 'not_found'), 'the refused document is not there');
+    const read = async (id: string, name: string) => {
+      const chunks: Uint8Array[] = [];
+      for await (const chunk of (await target.getAttachment(id, name)).read) chunks.push(chunk);
+      return Buffer.concat(chunks);
+    };
+    assert.ok((await read('big', 'v.bin')).equals(big), 'the large attachment arrives byte for byte');
+    assert.equal((await read('big', 'n.txt')).toString(), 'note', 'and its small sibling');
+    assert.ok((await read('mid', 'm.bin')).equals(mid), 'an attachment kept by a later revision');
+    assert.equal(((await target.get('big'))._attachments as Record<string, { content_type: string }>)['v.bin']!.content_type, 'video/mp4', 'the type travels in the JSON part');
+
+    // Back from the target: the same trees.
+    const pulled = await replicate(`${url}/target`, back.db).done;
+    assert.equal(pulled.docWriteFailures, 0, JSON.stringify(pulled));
+    await assertSameTrees(target, back.db);
+    assert.equal((await back.db.get('mid')).edited, true, 'the second revision came back');
+  });
+
+  test('a server that refuses multipart/related (415) gets those documents in _bulk_docs', async (t) => {
+    let refused = 0;
+    const server = await startMiniCouch({
+      intercept: (req, res) => {
+        if (req.method !== 'PUT' || !String(req.headers['content-type']).startsWith('multipart/related')) return false;
+        refused++;
+        req.resume();
+        res.writeHead(415, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: 'bad_content_type', reason: 'Content-Type must be application/json' }));
+        return true;
+      },
+    });
+    const a = await freshDb('memory');
+    t.after(async () => {
+      await server.close();
+      await a.cleanup();
+    });
+    const data = Buffer.alloc(400 * 1024, 9).toString('base64');
+    for (let i = 0; i < 3; i++) await a.db.put({ _id: `big${i}`, _attachments: { 'b.bin': { content_type: 'application/octet-stream', data } } });
+    const report = await replicate(a.db, new HttpPeer(`${server.url}/copy`), { createTarget: true }).done;
+    assert.equal(report.docWriteFailures, 0, JSON.stringify(report));
+    assert.equal(report.docsWritten, 3);
+    assert.equal(refused, 1, 'asked once, then JSON only');
+    await assertSameTrees(a.db, server.dbs.get('copy')!);
+  });
+
   test('continuous over HTTP survives dropped connections and cancels a pending long-poll', async (t) => {
     let changesRequests = 0;
     const server = await startMiniCouch({
