@@ -5,7 +5,7 @@
 import { RefugeError, toRefugeError } from '../errors/index.ts';
 import type { BlobStore } from '../blobs/core.ts';
 import type { KvReader } from '../storage/index.ts';
-import { inlineAttachments, prepareAttachments, servedContentType, type AttInputs, type AttStub } from './attachments.ts';
+import { inlineAttachments, prepareAttachments, servedContentType, type AttachmentForm, type AttInputs, type AttStub } from './attachments.ts';
 import { decodeBody } from './doc-record.ts';
 import type { Rev } from './rev-tree.ts';
 import type { BulkGetRequest, BulkGetResult, Doc, JsonObject, WriteFailure } from './types.ts';
@@ -16,7 +16,7 @@ import { writeFailure } from './write-failure.ts';
  * Per document of a bulk write: its attachments stored as blobs (undefined when it has none), or
  * its failure, already known (`refused`), from a document the write would refuse anyway (a bad id or
  * special member: its bytes are not stored, to stay there unreferenced) or from invalid attachments.
- * Only `internal` errors throw.
+ * Only `internal` and `unavailable` errors throw.
  */
 export async function prepareBulkAttachments(
   docs: readonly unknown[],
@@ -41,7 +41,8 @@ export async function prepareBulkAttachments(
       prepared.push(await prepareAttachments(raw, blobs, newEdits));
     } catch (err) {
       const e = toRefugeError(err);
-      if (e.code === 'internal') throw e;
+      // Storage failing, or given bytes that could not be read: the write, not the document, fails.
+      if (e.code === 'internal' || e.code === 'unavailable') throw e;
       prepared.push(writeFailure(String((d as Doc)._id ?? ''), e));
     }
   }
@@ -49,7 +50,7 @@ export async function prepareBulkAttachments(
 }
 
 /** Replaces attachment stubs by data (or `follows` marks), except those unchanged since `attsSince`. */
-export async function inlineSince(doc: Doc, blobs: BlobStore | undefined, attsSince?: readonly Rev[], follow = false): Promise<void> {
+export async function inlineSince(doc: Doc, blobs: BlobStore | undefined, attsSince?: readonly Rev[], form: AttachmentForm = 'base64'): Promise<void> {
   let since = 0;
   const history = doc._revisions as { start: number; ids: string[] } | undefined;
   for (const rev of attsSince ?? []) {
@@ -59,7 +60,7 @@ export async function inlineSince(doc: Doc, blobs: BlobStore | undefined, attsSi
     const known = history ? history.ids[history.start - gen] === rev.slice(rev.indexOf('-') + 1) : false;
     if (known) since = Math.max(since, gen);
   }
-  await inlineAttachments(doc, blobs, since, follow);
+  await inlineAttachments(doc, blobs, since, form);
 }
 
 /** Every blob id named by an attachment of a stored revision (winners, and kept older or conflicting ones). */
@@ -82,12 +83,12 @@ export async function inlineBulkGet(
   attachments: boolean,
   histories: boolean,
   blobs: BlobStore | undefined,
-  follow = false,
+  form: AttachmentForm = 'base64',
 ): Promise<void> {
   for (let i = 0; i < result.results.length; i++) {
     for (const d of result.results[i]!.docs) {
       if (!('ok' in d)) continue;
-      if (attachments || since[i] !== undefined) await inlineSince(d.ok, blobs, since[i], follow);
+      if (attachments || since[i] !== undefined) await inlineSince(d.ok, blobs, since[i], form);
       if (histories) delete d.ok._revisions;
     }
   }

@@ -5,8 +5,7 @@
 
 import { base64ToBytes, bytesToBase64 } from '#platform/base64';
 import { RefugeError } from '../errors/index.ts';
-import type { BlobStore } from '../blobs/core.ts';
-import { collectBytes } from '../blobs/core.ts';
+import { collectBytes, isBlobId, type BlobId, type BlobStore } from '../blobs/core.ts';
 import type { DocRecord } from './doc-record.ts';
 import { localParent } from './edits.ts';
 import { parseRev, revGeneration } from './rev-tree.ts';
@@ -31,15 +30,41 @@ export type AttInput =
 export type AttInputs = Record<string, AttInput>;
 
 /**
- * An attachment's `data` that is already in the database's blob store: a multipart upload streams
- * each attachment there as it arrives, and hands the write this in place of base64. A class, not
- * JSON: a client cannot name, and so attach, blobs it did not send.
+ * An attachment's `data` as bytes to read when written, in place of base64: what a replication
+ * source hands on (a database's attachments as `attachmentBytes` read them, the blobs a mesh pull
+ * fetched) and what a multipart upload streamed into the blob store. A write whose store already
+ * holds `id` (a replication between databases of one node) names the blob without reading it; any
+ * other reads it through `open` into its store, verified against `id` when there is one. A class,
+ * not JSON: a client cannot name, and so attach, blobs it did not send.
  */
-export class StoredAttachmentData {
+export class AttachmentBytes {
   constructor(
-    readonly id: string,
     readonly size: number,
+    readonly open: () => Promise<AsyncIterable<Uint8Array>>,
+    /** The blob id (SHA-256) of the bytes, when known. */
+    readonly id?: string,
   ) {}
+
+  /** The bytes of blob `id` in `store`. */
+  static ofBlob(store: BlobStore, id: string, size: number): AttachmentBytes {
+    return new AttachmentBytes(size, () => store.get(id as BlobId), id);
+  }
+}
+
+/**
+ * Stores (or, when its store holds them, only names) an attachment's bytes given as AttachmentBytes.
+ * Bytes that cannot be read (a source's blob collected since it was listed, a link gone) fail the
+ * write as `unavailable`, to be tried again, never as that document's own failure: a replicator
+ * counts those and moves on.
+ */
+async function putBytes(blobs: BlobStore, name: string, bytes: AttachmentBytes): Promise<{ id: string; size: number }> {
+  const id = bytes.id !== undefined && isBlobId(bytes.id) ? bytes.id : undefined;
+  if (id !== undefined && (await blobs.has(id))) return { id, size: bytes.size };
+  try {
+    return await blobs.put(await bytes.open(), id === undefined ? {} : { expectedId: id });
+  } catch (err) {
+    throw new RefugeError('unavailable', `the bytes of attachment ${name} could not be read`, { cause: err });
+  }
 }
 
 /** CouchDB's rule and words for attachment names (a 400 that fails a whole bulk request). */
@@ -82,15 +107,15 @@ export async function prepareAttachments(value: unknown, blobs: BlobStore | unde
       out[name] = Number.isSafeInteger(a.revpos) ? { kind: 'stub', revpos: a.revpos as number } : { kind: 'stub' };
       continue;
     }
-    const stored = a.data instanceof StoredAttachmentData ? a.data : undefined;
-    if (a.follows === true && !stored) fail(`attachment ${name} is marked follows: its bytes come in a multipart/related body, not in JSON`);
-    if (typeof a.data !== 'string' && !stored) fail(`attachment ${name} needs base64 data or stub: true`);
+    const given = a.data instanceof AttachmentBytes ? a.data : undefined;
+    if (a.follows === true && !given) fail(`attachment ${name} is marked follows: its bytes come in a multipart/related body, not in JSON`);
+    if (typeof a.data !== 'string' && !given) fail(`attachment ${name} needs base64 data or stub: true`);
     if (a.content_type !== undefined && typeof a.content_type !== 'string') fail(`content_type of ${name} must be a string`);
     // A replicated revision keeps the type it was written with (CouchDB stores any): it is served
     // as bytes when it cannot be a header (servedContentType). A new edit must give a servable one.
     if (newEdits && typeof a.content_type === 'string') checkContentType(name, a.content_type);
     if (!blobs) throw new RefugeError('not_implemented', 'this database has no blob store for attachments');
-    const put = stored ?? (await blobs.put(decodeBase64(a.data as string, name)));
+    const put = given ? await putBytes(blobs, name, given) : await blobs.put(decodeBase64(a.data as string, name));
     out[name] = {
       kind: 'new',
       content_type: (a.content_type as string | undefined) ?? 'application/octet-stream',
@@ -183,12 +208,18 @@ export function storedAttachments(body: JsonObject): Record<string, AttStub> | u
 }
 
 /**
- * Replaces stubs with inline base64 data (`attachments=true`), for those changed after every
- * revision in `attsSince` that the document's history contains (CouchDB's `atts_since`). With
- * `follow`, those are marked `follows: true` (with their length) and their bytes are not read: the
- * caller streams them after the document (a multipart answer), never holding them in memory.
+ * How a read gives attachment bytes: inline base64 (`attachments=true`); `follows` stubs with their
+ * length, the caller streaming the bytes after the document (a multipart answer); or
+ * AttachmentBytes, read only when written (a replication source).
  */
-export async function inlineAttachments(doc: JsonObject, blobs: BlobStore | undefined, sinceGeneration: number, follow = false): Promise<void> {
+export type AttachmentForm = 'base64' | 'follows' | 'bytes';
+
+/**
+ * Replaces stubs with the attachments' bytes in `form`, for those changed after every revision in
+ * `attsSince` that the document's history contains (CouchDB's `atts_since`). Only base64 reads
+ * them here; the other forms never hold them in memory.
+ */
+export async function inlineAttachments(doc: JsonObject, blobs: BlobStore | undefined, sinceGeneration: number, form: AttachmentForm = 'base64'): Promise<void> {
   const atts = doc._attachments as Record<string, AttStub> | undefined;
   if (!atts) return;
   const out: Record<string, unknown> = {};
@@ -197,8 +228,12 @@ export async function inlineAttachments(doc: JsonObject, blobs: BlobStore | unde
       out[name] = a;
       continue;
     }
-    if (follow) {
+    if (form === 'follows') {
       out[name] = { content_type: a.content_type, revpos: a.revpos, digest: a.digest, length: a.length, follows: true };
+      continue;
+    }
+    if (form === 'bytes') {
+      out[name] = { content_type: a.content_type, digest: a.digest, revpos: a.revpos, data: AttachmentBytes.ofBlob(blobs, a.digest, a.length) as never };
       continue;
     }
     const bytes = await collectBytes(await blobs.get(a.digest as never));

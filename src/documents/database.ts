@@ -6,7 +6,7 @@
 import { RefugeError } from '../errors/index.ts';
 import type { BlobId, BlobRead, ByteRange } from '../blobs/core.ts';
 import { bulkAttsSince, inlineBulkGet, inlineSince, storedAttachmentBlobIds } from './attachment-edits.ts';
-import type { AttStub } from './attachments.ts';
+import type { AttachmentForm, AttStub } from './attachments.ts';
 import type { KvStore } from '../storage/index.ts';
 import { allDocsChunks, checkAllDocsOptions, offsetKey } from './all-docs.ts';
 import { snapshotChunks, type AllDocsListing, type Listing } from './listings.ts';
@@ -37,14 +37,17 @@ import type {
 import { checkBooleanOptions, checkLongIds, validateDbName, validateRevsLimit } from './validate.ts';
 
 /** GetOptions that must be booleans when given: a string `"false"` would be taken as true. */
-const GET_FLAGS = ['revs', 'revsInfo', 'conflicts', 'deletedConflicts', 'latest', 'localSeq', 'attachments', 'attachmentsFollow'] as const;
+const GET_FLAGS = ['revs', 'revsInfo', 'conflicts', 'deletedConflicts', 'latest', 'localSeq', 'attachments', 'attachmentsFollow', 'attachmentBytes'] as const;
 
 export type { OpenDatabaseOptions } from './database-base.ts';
 
 /** `_bulk_get` items read (and their records fetched in one round trip) at a time, when no attachment is inlined. */
 const BULK_GET_CHUNK = 100;
 
-type BulkGetOptions = { revs?: boolean; latest?: boolean; attachments?: boolean; attachmentsFollow?: boolean };
+type BulkGetOptions = Pick<GetOptions, 'revs' | 'latest' | 'attachments' | 'attachmentsFollow' | 'attachmentBytes'>;
+
+const attachmentForm = (options: Pick<GetOptions, 'attachmentsFollow' | 'attachmentBytes'>): AttachmentForm =>
+  options.attachmentsFollow === true ? 'follows' : options.attachmentBytes === true ? 'bytes' : 'base64';
 
 export class Database extends DatabaseQueries {
   /**
@@ -142,7 +145,7 @@ export class Database extends DatabaseQueries {
     // then dropped when the caller did not ask for it.
     const since = options.attsSince !== undefined && options.attsSince.length > 0;
     const doc = await getDoc(reader, id, since ? { ...options, revs: true } : options);
-    if (options.attachments || options.attsSince !== undefined) await inlineSince(doc, this.options.blobs, options.attsSince, options.attachmentsFollow === true);
+    if (options.attachments || options.attsSince !== undefined) await inlineSince(doc, this.options.blobs, options.attsSince, attachmentForm(options));
     if (since && !options.revs) delete doc._revisions;
     return doc;
   }
@@ -198,12 +201,12 @@ export class Database extends DatabaseQueries {
     checkBooleanOptions(options, GET_FLAGS);
     const out = await getOpenRevs(await this.pointReader(), id, revs, options);
     if (options.attachments || options.attsSince !== undefined) {
-      for (const r of out) if ('ok' in r) await inlineSince(r.ok, this.options.blobs, options.attsSince, options.attachmentsFollow === true);
+      for (const r of out) if ('ok' in r) await inlineSince(r.ok, this.options.blobs, options.attsSince, attachmentForm(options));
     }
     return out;
   }
 
-  /** `attachmentsFollow`: attachments sent are `follows` stubs (their bytes go after the JSON, as in a multipart answer). */
+  /** `attachmentsFollow` and `attachmentBytes` as for get: the bytes are not read into the answer. */
   async bulkGet(requests: readonly BulkGetRequest[], options: BulkGetOptions = {}): Promise<BulkGetResult> {
     const listing = await this.bulkGetListing(requests, options);
     const results: BulkGetResult['results'] = [];
@@ -228,14 +231,15 @@ export class Database extends DatabaseQueries {
     const since = bulkAttsSince(requests);
     const histories = !options.revs && since.some((s) => s !== undefined);
     const inlines = options.attachments === true || since.some((s) => s !== undefined);
-    const perChunk = inlines ? 1 : BULK_GET_CHUNK;
+    // Base64 is the bytes themselves: then one item at a time.
+    const perChunk = inlines && attachmentForm(options) === 'base64' ? 1 : BULK_GET_CHUNK;
     const reading = histories ? { ...options, revs: true } : options;
     const blobs = this.options.blobs;
     const snap = this.core.store.snapshot();
     const read = async function* () {
       for (let i = 0; i < requests.length; i += perChunk) {
         const part = await bulkGet(snap, requests.slice(i, i + perChunk), reading);
-        await inlineBulkGet(part, since.slice(i, i + perChunk), options.attachments === true, histories, blobs, options.attachmentsFollow === true);
+        await inlineBulkGet(part, since.slice(i, i + perChunk), options.attachments === true, histories, blobs, attachmentForm(options));
         yield part.results;
       }
     };

@@ -78,6 +78,12 @@ export interface GetOptions {
    * their bytes from the blob store after the document (CouchDB's multipart answers).
    */
   attachmentsFollow?: boolean;
+  /**
+   * With `attachments` (or `attsSince`): the data is an AttachmentBytes, read from the blob store
+   * only when written (a replication source: another database's write names the same blob, or
+   * streams it, never base64).
+   */
+  attachmentBytes?: boolean;
 }
 
 export type OpenRevsResult = Array<{ ok: Doc } | { missing: Rev }>;

@@ -6,7 +6,8 @@ import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { getMultipartBoundary } from '@remix-run/multipart-parser';
 import * as Multipasta from 'multipasta';
-import { StoredAttachmentData } from '../documents/index.ts';
+import type { BlobStore } from '../blobs/index.ts';
+import { AttachmentBytes } from '../documents/index.ts';
 import { RefugeError } from '../errors/index.ts';
 import { checkLongKeys } from './long-keys.ts';
 import { followsInOrder } from './multipart.ts';
@@ -28,8 +29,6 @@ export interface RelatedLimits {
   blob: number;
 }
 
-/** Stores bytes as they come; answers the blob's id and size. */
-export type PutBytes = (bytes: AsyncIterable<Uint8Array>, maxSize: number) => Promise<{ id: string; size: number }>;
 
 /** One attachment's bytes, handed from the parser (which pushes) to the blob store (which pulls). */
 class PartQueue implements AsyncIterable<Uint8Array> {
@@ -95,13 +94,13 @@ async function* gunzipped(bytes: AsyncIterable<Uint8Array>, name: string): Async
 
 /**
  * The document of a multipart/related body, its `follows` attachments already in the blob store
- * (their `data` a StoredAttachmentData). Parts match the `follows` attachments in the order the
+ * (their `data` an AttachmentBytes naming the stored blob). Parts match the `follows` attachments in the order the
  * JSON names them, as CouchDB matches them (multipart.ts followsInOrder).
  */
-export async function readRelatedDoc(body: RelatedBody, limits: RelatedLimits, putBytes: PutBytes): Promise<Record<string, unknown>> {
+export async function readRelatedDoc(body: RelatedBody, limits: RelatedLimits, store: BlobStore): Promise<Record<string, unknown>> {
   const boundary = body.contentType ? getMultipartBoundary(body.contentType) : null;
   if (!boundary) throw bad('a multipart/related body needs a boundary');
-  const parts = new RelatedParts(limits, putBytes);
+  const parts = new RelatedParts(limits, store);
   const parser = Multipasta.make({
     headers: { 'content-type': body.contentType ?? '' },
     isFile: () => true,
@@ -153,7 +152,7 @@ class RelatedParts {
 
   constructor(
     private readonly limits: RelatedLimits,
-    private readonly putBytes: PutBytes,
+    private readonly store: BlobStore,
   ) {}
 
   begin(headers: Record<string, string | string[]>): (chunk: Uint8Array | null) => void {
@@ -171,7 +170,7 @@ class RelatedParts {
     if (follow === undefined) return () => undefined;
     const queue = new PartQueue();
     this.queue = queue;
-    this.storing.push(this.store(follow[0], follow[1], queue));
+    this.storing.push(this.storePart(follow[0], follow[1], queue));
     return (chunk) => (chunk === null ? queue.end() : queue.push(chunk));
   }
 
@@ -208,15 +207,15 @@ class RelatedParts {
     }
   }
 
-  private async store(name: string, att: Record<string, unknown>, queue: PartQueue): Promise<void> {
+  private async storePart(name: string, att: Record<string, unknown>, queue: PartQueue): Promise<void> {
     const gzip = att.encoding === 'gzip';
     try {
       if (!gzip && att.encoding !== undefined && att.encoding !== 'identity') throw bad(`attachment ${name} has an unknown encoding`);
-      const put = await this.putBytes(gzip ? gunzipped(queue, name) : queue, this.limits.blob);
+      const put = await this.store.put(gzip ? gunzipped(queue, name) : queue, { maxSize: this.limits.blob });
       if (att.length !== undefined && att.length !== put.size) throw bad(`attachment ${name} has ${put.size} bytes, not the ${String(att.length)} announced`);
       // The store names the bytes itself: CouchDB's md5 digest and the transfer fields do not travel on.
       const { follows: _f, encoding: _e, encoded_length: _el, digest: _d, length: _l, ...kept } = att;
-      (this.doc!._attachments as Record<string, unknown>)[name] = { ...kept, data: new StoredAttachmentData(put.id, put.size) };
+      (this.doc!._attachments as Record<string, unknown>)[name] = { ...kept, data: AttachmentBytes.ofBlob(this.store, put.id, put.size) };
     } catch (err) {
       queue.abandon();
       this.fail(err);
@@ -249,7 +248,7 @@ class RelatedParts {
     if (this.doc === undefined) throw bad('the first part of a multipart document is its JSON');
     const atts = this.doc._attachments as Record<string, { data?: unknown }> | undefined;
     for (const [name] of this.follows) {
-      if (!(atts?.[name]?.data instanceof StoredAttachmentData)) throw bad(`attachment ${name} is marked follows but its part is missing`);
+      if (!(atts?.[name]?.data instanceof AttachmentBytes)) throw bad(`attachment ${name} is marked follows but its part is missing`);
     }
     return this.doc;
   }

@@ -155,7 +155,7 @@ export function docRoutes(app: FastifyInstance, ctx: ServerContext): void {
   };
 
   const relatedDoc = (body: RelatedBody) =>
-    readRelatedDoc(body, { json: ctx.settings.bodyLimit, blob: ctx.settings.blobLimit }, (bytes, maxSize) => ctx.node.blobs.put(bytes, { maxSize }));
+    readRelatedDoc(body, { json: ctx.settings.bodyLimit, blob: ctx.settings.blobLimit }, ctx.node.blobs);
 
   const put = async (req: Req, reply: FastifyReply) => {
     const db = await dbOf(ctx, req);

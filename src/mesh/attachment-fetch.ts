@@ -4,9 +4,10 @@
 // attachments name them (`blob: true`), which the peer inlines from its own store.
 
 import type { BlobId, BlobStore } from '../blobs/core.ts';
-import { collectBytes, isBlobId } from '../blobs/core.ts';
-import { decodeBase64, encodeBase64 } from '../documents/attachments.ts';
-import type { BulkGetResult, Doc } from '../documents/index.ts';
+import { isBlobId } from '../blobs/core.ts';
+import { decodeBase64 } from '../documents/attachments.ts';
+import { AttachmentBytes, type BulkGetResult, type Doc } from '../documents/index.ts';
+import { RefugeError } from '../errors/index.ts';
 
 /** What a pull needs to move attachments by blob: the exchange with peers and the local store. */
 export interface AttachmentBlobs {
@@ -17,16 +18,6 @@ export interface AttachmentBlobs {
 }
 
 type Att = Record<string, unknown>;
-
-/** A blob of the local store as base64, read and encoded once per batch however many documents carry it. */
-async function encodedBlob(store: BlobStore, id: BlobId, cache: Map<BlobId, string>): Promise<string> {
-  let data = cache.get(id);
-  if (data === undefined) {
-    data = encodeBase64(await collectBytes(await store.get(id)));
-    cache.set(id, data);
-  }
-  return data;
-}
 
 function stubsOf(doc: Doc): Array<[string, Att]> {
   const atts = doc._attachments as Record<string, Att> | undefined;
@@ -47,7 +38,6 @@ export async function fetchAttachments(result: BulkGetResult, peerId: string, bl
   if (ids.length === 0) return { fetched: 0 };
   const { fetched, missing } = await blobs.want(peerId, ids, signal ? { signal } : {});
   const absent = new Set(missing);
-  const encoded = new Map<BlobId, string>();
   for (const doc of docs) {
     const stubs = stubsOf(doc);
     if (stubs.length === 0) continue;
@@ -56,11 +46,21 @@ export async function fetchAttachments(result: BulkGetResult, peerId: string, bl
       const id = a.digest as BlobId;
       if (absent.has(id)) continue;
       const { stub: _stub, ...meta } = a;
-      atts[name] = { ...meta, data: await encodedBlob(blobs.store, id, encoded) };
+      atts[name] = { ...meta, data: AttachmentBytes.ofBlob(blobs.store, id, Number(a.length)) };
     }
     doc._attachments = atts;
   }
   return { fetched: fetched.length };
+}
+
+/** Bytes given unread, in the local store: named when it holds them (a local source's), else stored. */
+async function storedBytes(store: BlobStore, bytes: AttachmentBytes, name: string): Promise<{ id: BlobId; size: number }> {
+  if (bytes.id !== undefined && isBlobId(bytes.id) && (await store.has(bytes.id))) return { id: bytes.id, size: bytes.size };
+  try {
+    return await store.put(await bytes.open(), bytes.id !== undefined && isBlobId(bytes.id) ? { expectedId: bytes.id } : {});
+  } catch (err) {
+    throw new RefugeError('unavailable', `the bytes of attachment ${name} could not be read`, { cause: err });
+  }
 }
 
 /**
@@ -74,7 +74,7 @@ export async function attachmentsAsBlobs(docs: readonly Doc[], store: BlobStore)
   const out: Doc[] = [];
   for (const doc of docs) {
     const atts = doc._attachments as Record<string, Att> | undefined;
-    const inline = atts && typeof atts === 'object' ? Object.entries(atts).filter(([, a]) => typeof a?.data === 'string') : [];
+    const inline = atts && typeof atts === 'object' ? Object.entries(atts).filter(([, a]) => typeof a?.data === 'string' || a?.data instanceof AttachmentBytes) : [];
     if (inline.length === 0) {
       out.push(doc);
       continue;
@@ -82,7 +82,7 @@ export async function attachmentsAsBlobs(docs: readonly Doc[], store: BlobStore)
     any = true;
     const next: Record<string, unknown> = { ...atts };
     for (const [name, a] of inline) {
-      const put = await store.put(decodeBase64(a.data as string, name));
+      const put = a.data instanceof AttachmentBytes ? await storedBytes(store, a.data, name) : await store.put(decodeBase64(a.data as string, name));
       ids.add(put.id);
       const { data: _data, digest: _digest, ...meta } = a;
       next[name] = { ...meta, digest: put.id, length: put.size, blob: true };
@@ -98,7 +98,6 @@ export async function attachmentsAsBlobs(docs: readonly Doc[], store: BlobStore)
  * document fails its write visibly (missing stub) instead of being stored without it.
  */
 export async function inlineBlobAttachments(docs: readonly Doc[], store: BlobStore | undefined): Promise<Doc[]> {
-  const encoded = new Map<BlobId, string>();
   const out: Doc[] = [];
   for (const doc of docs) {
     const atts = doc?._attachments as Record<string, Att> | undefined;
@@ -111,8 +110,8 @@ export async function inlineBlobAttachments(docs: readonly Doc[], store: BlobSto
     for (const [name, a] of marked) {
       const { blob: _blob, digest, ...meta } = a;
       const id = digest as BlobId;
-      const held = store !== undefined && isBlobId(id) && (encoded.has(id) || (await store.has(id)));
-      next[name] = held ? { ...meta, data: await encodedBlob(store, id, encoded) } : { ...meta, digest, stub: true };
+      const held = store !== undefined && isBlobId(id) && (await store.has(id));
+      next[name] = held ? { ...meta, data: AttachmentBytes.ofBlob(store, id, Number(a.length)) } : { ...meta, digest, stub: true };
     }
     out.push({ ...doc, _attachments: next });
   }

@@ -15,6 +15,7 @@ import type {
   ReplicationPeer,
 } from '../replication/index.ts';
 import { timeoutSignal } from '../replication/retry.ts';
+import { withBase64 } from '../replication/index.ts';
 import { attachmentsAsBlobs, fetchAttachments, type AttachmentBlobs } from './attachment-fetch.ts';
 import { FeedReader } from './changes-feed.ts';
 import { DEFAULT_MAX_ANSWER_BYTES, REPLICATION_PROTOCOL, REPLICATION_PROTOCOL_MANY, type ReplicationRequest, type SharedDb } from './replication-protocol.ts';
@@ -113,7 +114,7 @@ type StoredBlobs = AttachmentBlobs & { store: NonNullable<AttachmentBlobs['store
 
 export class MeshPeer implements ReplicationPeer {
   // changesDocs: a server that predates it ignores the ask, and the rows come without docs.
-  readonly capabilities: PeerCapabilities = { bulkGet: true, selector: true, longpoll: true, changesDocs: true };
+  readonly capabilities: PeerCapabilities = { bulkGet: true, selector: true, longpoll: true, changesDocs: true, attachmentBytes: true };
   private readonly timeoutMs: number;
   /** Cleared when the peer refuses us its blobs (we are not trusted there): inline from then on. */
   private blobs: StoredBlobs | undefined;
@@ -207,7 +208,7 @@ export class MeshPeer implements ReplicationPeer {
         }
       }
     }
-    return (await this.call('bulkDocs', { docs }, options.signal)) as PeerWriteResult[];
+    return (await this.call('bulkDocs', { docs: await withBase64(docs) }, options.signal)) as PeerWriteResult[];
   }
 
   async getLocal(id: string, options: CallOptions = {}): Promise<Doc | undefined> {

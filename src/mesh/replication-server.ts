@@ -101,8 +101,8 @@ export class ReplicationService {
           return Object.fromEntries(await peer.revsDiff(new Map(Object.entries(object(req.revs, 'revs') as Record<string, string[]>))));
         case 'bulkGet':
           // Stubs keep attachment bytes off this stream: the asker fetches only the blobs it lacks.
-          if (req.attachments === 'stubs') return await peer.db.bulkGet(bulkGetRequests(req.docs), { revs: true, latest: true });
-          return await peer.bulkGet(bulkGetRequests(req.docs), { revs: true, latest: true });
+          // Otherwise inline, as base64: the answer is JSON (a LocalPeer hands bytes on unread).
+          return await peer.db.bulkGet(bulkGetRequests(req.docs), { revs: true, latest: true, ...(req.attachments !== 'stubs' && { attachments: true }) });
         case 'bulkDocs': {
           const docs = list(req.docs, 'docs') as Doc[];
           // Pushed by blobs: attachments name blobs the pusher sent before (attachment-fetch.ts).

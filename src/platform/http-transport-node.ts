@@ -1,6 +1,7 @@
 // Node's default HTTP transport for the replicator: undici's `request` over one keep-alive pool.
 // It skips fetch's WHATWG layers (Request/Response objects, web streams): reading a 100k-doc
 // changes feed in 500-row pages took about a third less CPU than through fetch.
+import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { HttpTransport } from './http-transport.ts';
 
@@ -27,7 +28,7 @@ export const defaultTransport: HttpTransport = async (req) => {
   const res = await request(req.url, {
     method: req.method as Dispatcher.HttpMethod,
     headers: req.headers,
-    body: req.body,
+    body: req.body === undefined || typeof req.body === 'string' ? req.body : Readable.from(req.body.chunks, { objectMode: false }),
     signal: req.signal,
     dispatcher: pool,
   });

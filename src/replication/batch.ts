@@ -4,6 +4,7 @@
 import type { BulkGetRequest, BulkGetResult, Doc } from '../documents/index.ts';
 import { RefugeError, isRefugeError } from '../errors/index.ts';
 import type { PeerChangeRow, PeerWriteResult, ReplicationPeer } from './peer.ts';
+import { withBase64 } from './attachment-data.ts';
 
 export interface BatchResult {
   missingChecked: number;
@@ -237,7 +238,8 @@ function withStubs(doc: Doc): Doc {
 /** Writes with new_edits:false; a body the target finds too large is split in halves (as CouchDB's replicator does). */
 async function writeDocs(target: ReplicationPeer, docs: readonly Doc[], call: Call, signal: AbortSignal): Promise<PeerWriteResult[]> {
   try {
-    const results = await call(() => target.bulkDocs(docs, { newEdits: false, signal }));
+    // A target that takes only base64 is given it (a local source hands bytes on unread).
+    const results = await call(async () => target.bulkDocs(target.capabilities.attachmentBytes ? docs : await withBase64(docs), { newEdits: false, signal }));
     return results.filter((r) => r.error !== undefined);
   } catch (err) {
     // A body past the target's request limit (too_large), or one document past its document limit

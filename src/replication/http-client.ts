@@ -39,8 +39,8 @@ export interface HttpRequest {
   path?: string;
   query?: Record<string, string | number | boolean | undefined>;
   body?: unknown;
-  /** A body sent as it is, in place of `body`'s JSON (a multipart document). */
-  raw?: { contentType: string; bytes: Uint8Array<ArrayBuffer> };
+  /** A body streamed as it is, in place of `body`'s JSON (a multipart document). */
+  raw?: { contentType: string; length: number; chunks(): AsyncIterable<Uint8Array> };
   signal?: AbortSignal;
   /** Extra time this request may legitimately take (long-poll). */
   extraTimeoutMs?: number;
@@ -177,8 +177,12 @@ export class HttpClient {
     const qs = params.toString();
     if (qs) href += `?${qs}`;
     const headers = { ...this.headers };
-    if (req.body !== undefined || req.raw) headers['content-type'] = req.raw?.contentType ?? 'application/json';
-    const payload = req.raw ? req.raw.bytes : req.body === undefined ? undefined : JSON.stringify(req.body);
+    if (req.body !== undefined) headers['content-type'] = 'application/json';
+    if (req.raw) {
+      headers['content-type'] = req.raw.contentType;
+      headers['content-length'] = String(req.raw.length);
+    }
+    const payload = req.raw ? { length: req.raw.length, chunks: req.raw.chunks() } : req.body === undefined ? undefined : JSON.stringify(req.body);
     const what = `${method} ${href}`;
     const silenceMs = this.timeoutMs + (req.extraTimeoutMs ?? 0);
     const sendingMs = payload === undefined ? 0 : Math.ceil((payload.length / SLOWEST_UPLINK_BYTES_PER_S) * 1000);

@@ -5,7 +5,8 @@ import type { BulkGetRequest, BulkGetResult, Doc, RevsDiffEntry } from '../docum
 import { RefugeError, isRefugeError } from '../errors/index.ts';
 import { HttpClient, docPath, type HttpClientOptions } from './http-client.ts';
 import { ChangeRows, changesFeed, changesQuery, heartbeatFor } from './http-changes.ts';
-import { inlineDataChars, relatedBody, RELATED_MIN_CHARS } from './related-write.ts';
+import { attachmentDataBytes, withBase64 } from './attachment-data.ts';
+import { relatedBody, RELATED_MIN_BYTES } from './related-write.ts';
 import {
   type CallOptions,
   type PeerCapabilities,
@@ -50,7 +51,7 @@ export class HttpPeer implements ReplicationPeer {
 
   constructor(url: string | URL, options: HttpPeerOptions = {}) {
     this.client = new HttpClient(url, options);
-    this.capabilities = { bulkGet: true, selector: true, longpoll: true, changesDocs: true, ...options.capabilities };
+    this.capabilities = { bulkGet: true, selector: true, longpoll: true, changesDocs: true, attachmentBytes: true, ...options.capabilities };
     this.fallbackConcurrency = options.fallbackConcurrency ?? 8;
     this.rows = new ChangeRows(this.client.url, () => (this.capabilities.changesDocs = false));
   }
@@ -221,7 +222,7 @@ export class HttpPeer implements ReplicationPeer {
    * replicator writes them (related-write.ts); the others in one _bulk_docs.
    */
   async bulkDocs(docs: readonly Doc[], options: { newEdits: false } & CallOptions): Promise<PeerWriteResult[]> {
-    const alone = this.relatedPut ? docs.filter((d) => inlineDataChars(d) >= RELATED_MIN_CHARS) : [];
+    const alone = this.relatedPut ? docs.filter((d) => attachmentDataBytes(d) >= RELATED_MIN_BYTES) : [];
     const results = alone.length === docs.length ? [] : await this.bulkDocsJson(alone.length === 0 ? docs : docs.filter((d) => !alone.includes(d)), options);
     for (let i = 0; i < alone.length; i++) {
       const result = await this.putRelated(alone[i]!, options);
@@ -257,7 +258,7 @@ export class HttpPeer implements ReplicationPeer {
     const { body } = await this.client.request({
       method: 'POST',
       path: '_bulk_docs',
-      body: { docs, new_edits: options.newEdits },
+      body: { docs: await withBase64(docs), new_edits: options.newEdits },
       signal: options.signal,
       acceptStatus: [417],
     });

@@ -13,6 +13,7 @@ export type {
   Seq,
 } from './peer.ts';
 export { LocalPeer, type LocalPeerOptions } from './local-peer.ts';
+export { withBase64 } from './attachment-data.ts';
 export { HttpPeer, type HttpPeerOptions } from './http-peer.ts';
 export { docPath, urlCredential, type HttpClientOptions } from './http-client.ts';
 export { Replication, replicate } from './replicator.ts';

@@ -58,7 +58,7 @@ function withoutAttachmentDocs<T extends { results: Array<{ doc?: Doc; attachmen
 }
 
 export class LocalPeer implements ReplicationPeer {
-  readonly capabilities: PeerCapabilities = { bulkGet: true, selector: true, longpoll: true, changesDocs: true };
+  readonly capabilities: PeerCapabilities = { bulkGet: true, selector: true, longpoll: true, changesDocs: true, attachmentBytes: true };
 
   constructor(
     readonly db: Database,
@@ -140,8 +140,10 @@ export class LocalPeer implements ReplicationPeer {
 
   async bulkGet(requests: readonly BulkGetRequest[], options: { revs: true; latest: true }): Promise<BulkGetResult> {
     await this.options.asUser?.();
-    // Attachments travel inline (base64), as CouchDB's replicator asks with attachments=true.
-    return this.db.bulkGet(requests, { revs: options.revs, latest: options.latest, attachments: true });
+    // Attachments travel whole, as CouchDB's replicator asks with attachments=true, but as bytes
+    // read only when written: a database of this node's store names the same blobs, another streams
+    // them, and a target that takes only base64 is given it by the replicator.
+    return this.db.bulkGet(requests, { revs: options.revs, latest: options.latest, attachments: true, attachmentBytes: true });
   }
 
   async bulkDocs(docs: readonly Doc[], options: { newEdits: false }): Promise<PeerWriteResult[]> {

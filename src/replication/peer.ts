@@ -92,6 +92,11 @@ export interface PeerCapabilities {
   longpoll: boolean;
   /** Changes can carry the winning documents (`includeDocs`): one round trip less per batch. */
   changesDocs?: boolean;
+  /**
+   * bulkDocs takes attachment data given as AttachmentBytes (read only as written), not only base64:
+   * the replicator hands such a peer what a local source read without turning it into text.
+   */
+  attachmentBytes?: boolean;
 }
 
 export interface CallOptions {

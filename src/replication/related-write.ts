@@ -1,26 +1,22 @@
 // A document with large attachments written as CouchDB's replicator writes it: a PUT of
 // multipart/related, its JSON then each attachment's bytes. No base64 on the wire (a third less),
-// and no JSON body past a server's body limit: Refuge and CouchDB read the bytes into their
-// attachment stores as they come, where a _bulk_docs of the same document was refused as too large.
+// no JSON body past a server's body limit (Refuge and CouchDB read the bytes into their attachment
+// stores as they come), and bytes a source gave as AttachmentBytes streamed, never held whole.
 
 import { base64ToBytes } from '#platform/base64';
-import type { Doc } from '../documents/index.ts';
+import { AttachmentBytes, type Doc } from '../documents/index.ts';
+import { RefugeError } from '../errors/index.ts';
+import { attachmentsOf } from './attachment-data.ts';
 
-/** Inline attachment data (base64 characters) from which a document is written alone, as multipart. */
-export const RELATED_MIN_CHARS = 256 * 1024;
+/** Attachment bytes from which a document is written alone, as multipart (256 KiB as base64). */
+export const RELATED_MIN_BYTES = 192 * 1024;
 
-type Att = Record<string, unknown>;
-
-const attachmentsOf = (doc: Doc): Record<string, Att> | undefined => {
-  const atts = doc._attachments;
-  return atts !== null && typeof atts === 'object' && !Array.isArray(atts) ? (atts as Record<string, Att>) : undefined;
-};
-
-/** The base64 characters of a document's inline attachment data. */
-export function inlineDataChars(doc: Doc): number {
-  let chars = 0;
-  for (const att of Object.values(attachmentsOf(doc) ?? {})) if (typeof att?.data === 'string') chars += att.data.length;
-  return chars;
+export interface RelatedBody {
+  contentType: string;
+  /** The body's length in bytes, sent as Content-Length. */
+  length: number;
+  /** The body's bytes; each call reads them again (a retried request). */
+  chunks(): AsyncIterable<Uint8Array>;
 }
 
 function boundary(): string {
@@ -28,41 +24,56 @@ function boundary(): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
+/** A replicated type may hold what no header can (a line break would end the part's headers). */
+const partType = (type: unknown) => (typeof type === 'string' && /^[\t\x20-\x7e]*$/.test(type) ? type : 'application/octet-stream');
+
 /**
  * The multipart/related body of `doc`: its attachments with data become `follows` stubs (with their
- * decoded length), their bytes the parts after the JSON, in the order the JSON names them (the
- * order CouchDB matches parts in). Stubs stay stubs.
+ * length), their bytes the parts after the JSON, in the order the JSON names them (the order CouchDB
+ * matches parts in). Stubs stay stubs.
  */
-export function relatedBody(doc: Doc): { contentType: string; bytes: Uint8Array<ArrayBuffer> } {
+export function relatedBody(doc: Doc): RelatedBody {
   const mark = boundary();
   const encoder = new TextEncoder();
-  const parts: Uint8Array[] = [];
-  const atts: Record<string, Att> = {};
-  const follows: Array<[string, string, Uint8Array]> = [];
+  const atts: Record<string, unknown> = {};
+  const follows: Array<{ head: Uint8Array; bytes: Uint8Array | AttachmentBytes; size: number; name: string }> = [];
   for (const [name, att] of Object.entries(attachmentsOf(doc) ?? {})) {
-    if (typeof att?.data !== 'string') {
+    const data = att?.data;
+    if (typeof data !== 'string' && !(data instanceof AttachmentBytes)) {
       atts[name] = att;
       continue;
     }
     // The target names the bytes itself: this node's digest (a SHA-256) is no CouchDB md5 to check.
-    const { data, digest: _d, length: _l, encoding: _e, encoded_length: _el, ...kept } = att;
-    const bytes = base64ToBytes(data);
-    atts[name] = { ...kept, length: bytes.length, follows: true };
-    // A replicated type may hold what no header can (a line break would end the part's headers).
-    const type = typeof att.content_type === 'string' && /^[\t\x20-\x7e]*$/.test(att.content_type) ? att.content_type : 'application/octet-stream';
-    follows.push([name, type, bytes]);
+    const { data: _data, digest: _d, length: _l, encoding: _e, encoded_length: _el, ...kept } = att;
+    const bytes = typeof data === 'string' ? base64ToBytes(data) : data;
+    const size = bytes instanceof AttachmentBytes ? bytes.size : bytes.length;
+    atts[name] = { ...kept, length: size, follows: true };
+    const head = encoder.encode(`--${mark}\r\nContent-Disposition: attachment; filename=${JSON.stringify(name)}\r\nContent-Type: ${partType(att.content_type)}\r\nContent-Length: ${size}\r\n\r\n`);
+    follows.push({ head, bytes, size, name });
   }
-  const json = JSON.stringify({ ...doc, _attachments: atts });
-  parts.push(encoder.encode(`--${mark}\r\nContent-Type: application/json\r\n\r\n${json}\r\n`));
-  for (const [name, type, bytes] of follows) {
-    parts.push(encoder.encode(`--${mark}\r\nContent-Disposition: attachment; filename=${JSON.stringify(name)}\r\nContent-Type: ${type}\r\nContent-Length: ${bytes.length}\r\n\r\n`), bytes, encoder.encode('\r\n'));
-  }
-  parts.push(encoder.encode(`--${mark}--`));
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return { contentType: `multipart/related; boundary="${mark}"`, bytes: out };
+  const json = encoder.encode(`--${mark}\r\nContent-Type: application/json\r\n\r\n${JSON.stringify({ ...doc, _attachments: atts })}\r\n`);
+  const crlf = encoder.encode('\r\n');
+  const end = encoder.encode(`--${mark}--`);
+  const length = json.length + follows.reduce((n, f) => n + f.head.length + f.size + crlf.length, 0) + end.length;
+  return {
+    contentType: `multipart/related; boundary="${mark}"`,
+    length,
+    async *chunks() {
+      yield json;
+      for (const f of follows) {
+        yield f.head;
+        if (f.bytes instanceof AttachmentBytes) {
+          let sent = 0;
+          for await (const chunk of await f.bytes.open()) {
+            sent += chunk.length;
+            yield chunk;
+          }
+          // The length was announced: other bytes would garble the body, not just this attachment.
+          if (sent !== f.size) throw new RefugeError('unavailable', `attachment ${f.name} gave ${sent} bytes, not ${f.size}`);
+        } else yield f.bytes;
+        yield crlf;
+      }
+      yield end;
+    },
+  };
 }

@@ -259,15 +259,24 @@ describe('HttpPeer details', () => {
     assert.ok(sent.some((line) => line === 'POST /target/_bulk_docs application/json'), 'small documents go together');
     const target = await node.db('target');
     await assert.rejects(target.get('refused'), (err) => isRefugeError(err, 'not_found'), 'the refused document is not there');
-    const read = async (id: string, name: string) => {
+    const readFrom = async (db: typeof target, id: string, name: string) => {
       const chunks: Uint8Array[] = [];
-      for await (const chunk of (await target.getAttachment(id, name)).read) chunks.push(chunk);
+      for await (const chunk of (await db.getAttachment(id, name)).read) chunks.push(chunk);
       return Buffer.concat(chunks);
     };
+    const read = (id: string, name: string) => readFrom(target, id, name);
     assert.ok((await read('big', 'v.bin')).equals(big), 'the large attachment arrives byte for byte');
     assert.equal((await read('big', 'n.txt')).toString(), 'note', 'and its small sibling');
     assert.ok((await read('mid', 'm.bin')).equals(mid), 'an attachment kept by a later revision');
     assert.equal(((await target.get('big'))._attachments as Record<string, { content_type: string }>)['v.bin']!.content_type, 'video/mp4', 'the type travels in the JSON part');
+
+    // Node's own transport streams the bytes from the source's blob store (the fetch above is
+    // handed the body whole).
+    const streamed = await replicate(a.db, `${url}/target2`, { createTarget: true }).done;
+    assert.equal(streamed.docWriteFailures, 0, JSON.stringify(streamed));
+    const target2 = await node.db('target2');
+    await assertSameTrees(a.db, target2);
+    assert.ok((await readFrom(target2, 'big', 'v.bin')).equals(big), 'streamed byte for byte');
 
     // Back from the target: the same trees.
     const pulled = await replicate(`${url}/target`, back.db).done;

@@ -1,0 +1,129 @@
+// Attachments as a local source hands them on: bytes read only when written (AttachmentBytes), so a
+// database of the same node names the same blob without reading it, a target that takes only
+// base64 is given base64, and bytes that cannot be read fail the write, never count as the
+// document's failure.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { MemoryBlobStore, type BlobId, type BlobRead, type BlobSource, type GetOptions, type PutOptions, type PutResult } from '../../src/blobs/core.ts';
+import { AttachmentBytes, isRefugeError, type BulkGetResult, type Doc } from '../../src/core.ts';
+import { LocalPeer, replicate } from '../../src/replication/index.ts';
+import { openNode } from '../../src/node/index.ts';
+import { freshDb, tempDir } from '../helpers/db.ts';
+import { assertSameTrees } from './helpers/trees.ts';
+import { wrapPeer } from './helpers/wrap-peer.ts';
+
+class CountingStore extends MemoryBlobStore {
+  gets = 0;
+  puts = 0;
+  override get(id: BlobId, options?: GetOptions): Promise<BlobRead> {
+    this.gets++;
+    return super.get(id, options);
+  }
+  override put(source: BlobSource, options?: PutOptions): Promise<PutResult> {
+    this.puts++;
+    return super.put(source, options);
+  }
+}
+
+const bytes = (n: number, seed: number) => Buffer.from(Array.from({ length: n }, (_, i) => (i * seed + (i >> 8)) & 255));
+
+async function readAll(read: AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of read) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
+
+test('between databases of one node, attachments are named in the shared store, not read again', async (t) => {
+  const dir = await tempDir();
+  const store = new CountingStore();
+  const node = await openNode({ dataDir: dir.path, engine: 'memory', blobs: store });
+  t.after(async () => {
+    await node.close();
+    await dir.cleanup();
+  });
+  const a = await node.createDb('a');
+  const b = await node.createDb('b');
+  const big = bytes(2 * 1024 * 1024, 7);
+  for (let i = 0; i < 3; i++) await a.put({ _id: `doc${i}`, _attachments: { 'f.bin': { content_type: 'application/octet-stream', data: big.toString('base64') }, [`n${i}.txt`]: { content_type: 'text/plain', data: btoa(`note ${i}`) } } });
+  store.gets = 0;
+  store.puts = 0;
+  const report = await replicate(a, b).done;
+  assert.equal(report.docsWritten, 3, JSON.stringify(report));
+  assert.deepEqual([store.gets, store.puts], [0, 0], 'no blob read or written again');
+  await assertSameTrees(a, b);
+  assert.ok((await readAll((await b.getAttachment('doc2', 'f.bin')).read)).equals(big), 'the copy reads the same bytes');
+});
+
+test('a target that declares no attachmentBytes is given base64; one on another store gets the bytes streamed', async (t) => {
+  const a = await freshDb('memory');
+  const b = await freshDb('memory');
+  const c = await freshDb('memory');
+  t.after(async () => {
+    await a.cleanup();
+    await b.cleanup();
+    await c.cleanup();
+  });
+  const data = bytes(300 * 1024, 3);
+  await a.db.put({ _id: 'x', _attachments: { 'x.bin': { content_type: 'application/octet-stream', data: data.toString('base64') } } });
+  const plain = wrapPeer(new LocalPeer(b.db));
+  const forms: string[] = [];
+  const target = {
+    ...plain,
+    capabilities: { bulkGet: true, selector: true, longpoll: true },
+    bulkDocs: (docs: readonly Doc[], options: { newEdits: false }) => {
+      for (const doc of docs) for (const att of Object.values((doc._attachments ?? {}) as Record<string, { data?: unknown }>)) forms.push(typeof att.data);
+      return plain.bulkDocs(docs, options);
+    },
+  };
+  const report = await replicate(a.db, target).done;
+  assert.equal(report.docWriteFailures, 0, JSON.stringify(report));
+  assert.deepEqual(forms, ['string'], 'base64 text');
+  await assertSameTrees(a.db, b.db);
+  // A LocalPeer on another store takes the bytes as they are read.
+  const direct = await replicate(a.db, c.db).done;
+  assert.equal(direct.docsWritten, 1);
+  assert.ok((await readAll((await c.db.getAttachment('x', 'x.bin')).read)).equals(data), 'the same bytes');
+});
+
+test('attachment bytes that cannot be read fail the write as unavailable, never as the document\'s failure', async (t) => {
+  const a = await freshDb('memory');
+  const b = await freshDb('memory');
+  t.after(async () => {
+    await a.cleanup();
+    await b.cleanup();
+  });
+  const data = bytes(64 * 1024, 5);
+  await a.db.put({ _id: 'y', _attachments: { 'y.bin': { content_type: 'application/octet-stream', data: data.toString('base64') } } });
+  const source = wrapPeer(new LocalPeer(a.db));
+  const inner = source.bulkGet;
+  let broken = 0;
+  // The first answer's bytes are gone by the time they are written (a blob collected meanwhile).
+  source.bulkGet = async (requests, options) => {
+    const answer: BulkGetResult = await inner(requests, options);
+    if (broken > 0) return answer;
+    for (const result of answer.results) {
+      for (const entry of result.docs) {
+        if (!('ok' in entry)) continue;
+        for (const att of Object.values((entry.ok._attachments ?? {}) as Record<string, { data?: unknown }>)) {
+          if (!(att.data instanceof AttachmentBytes)) continue;
+          broken++;
+          att.data = new AttachmentBytes(att.data.size, async () => {
+            throw new Error('blob collected');
+          }, 'sha256-' + '0'.repeat(64));
+        }
+      }
+    }
+    return answer;
+  };
+  // The write fails as unavailable (retried, then the one-shot run fails): no failure is counted
+  // for the document and no checkpoint passes it.
+  await assert.rejects(replicate(source, b.db, { retry: { initialDelayMs: 1, maxAttempts: 2 } }).done, (err) => isRefugeError(err, 'unavailable'));
+  assert.equal(broken, 1, 'the source gave bytes to be read when written');
+  await assert.rejects(b.db.get('y'), (err) => isRefugeError(err, 'not_found'), 'nothing written');
+  // The next run reads the document again, and its bytes.
+  const report = await replicate(source, b.db).done;
+  assert.equal(report.docWriteFailures, 0, JSON.stringify(report));
+  assert.equal(report.docsWritten, 1);
+  assert.ok((await readAll((await b.db.getAttachment('y', 'y.bin')).read)).equals(data), 'the bytes arrived on the next run');
+});
