@@ -94,6 +94,11 @@ export function docPath(id: string): string {
   return encodeURIComponent(id);
 }
 
+/** An attachment's path below its document: each `/`-separated segment encoded, as servers route it. */
+export function attachmentPath(name: string): string {
+  return name.split('/').map(encodeURIComponent).join('/');
+}
+
 /** CouchDB's {error, reason} answer as a RefugeError; 5xx and 408/429 become retryable. */
 export function httpError(status: number, body: unknown, what: string, cause?: unknown): RefugeError {
   const wire = (typeof body === 'object' && body !== null ? body : {}) as { error?: unknown; reason?: unknown };

@@ -3,10 +3,12 @@
 
 import type { BulkGetRequest, BulkGetResult, Doc, RevsDiffEntry } from '../documents/index.ts';
 import { RefugeError, isRefugeError } from '../errors/index.ts';
-import { HttpClient, docPath, type HttpClientOptions } from './http-client.ts';
+import { HttpClient, attachmentPath, docPath, type HttpClientOptions } from './http-client.ts';
 import { ChangeRows, changesFeed, changesQuery, heartbeatFor } from './http-changes.ts';
 import { attachmentDataBytes, withBase64 } from './attachment-data.ts';
+import { readLazily, withInline } from './pulled-attachments.ts';
 import { relatedBody, RELATED_MIN_BYTES } from './related-write.ts';
+import { streamBytes } from './http-stream.ts';
 import {
   type CallOptions,
   type PeerCapabilities,
@@ -123,31 +125,42 @@ export class HttpPeer implements ReplicationPeer {
     return out;
   }
 
+  /**
+   * Read first without data; documents with large attachments get them as bytes read from the
+   * server when written, the others are read again with their data inline (pulled-attachments.ts).
+   */
   async bulkGet(requests: readonly BulkGetRequest[], options: { revs: true; latest: true } & CallOptions): Promise<BulkGetResult> {
-    if (this.capabilities.bulkGet) {
-      let results: unknown;
-      try {
-        const { body } = await this.client.request({
-          method: 'POST',
-          path: '_bulk_get',
-          query: { revs: true, latest: true, attachments: true },
-          body: { docs: requests },
-          signal: options.signal,
-        });
-        results = (body as Wire)?.results;
-      } catch (err) {
-        if (!(isRefugeError(err) && NO_BULK_GET.has(err.status))) throw err;
-        // A 404 is also what a deleted database (or a proxy in trouble) answers: only a database
-        // that is still there lacks the endpoint. Otherwise the batch fails, and is tried again.
-        if (err.status === 404) await this.info({ signal: options.signal });
-        this.capabilities.bulkGet = false;
-        return this.readEach(requests, options.signal);
-      }
-      if (!Array.isArray(results)) throw new RefugeError('bad_gateway', `${this.client.url}/_bulk_get: no results in the answer`);
-      // Outside the try: a 404 on these reads is no sign that _bulk_get is missing.
-      return this.readErrorsAgain(requests, results, options.signal);
+    if (!this.capabilities.bulkGet) return this.readEach(requests, options.signal);
+    let results: BulkGetResult['results'];
+    try {
+      results = await this.postBulkGet(requests, false, options.signal);
+    } catch (err) {
+      if (!(isRefugeError(err) && NO_BULK_GET.has(err.status))) throw err;
+      // A 404 is also what a deleted database (or a proxy in trouble) answers: only a database
+      // that is still there lacks the endpoint. Otherwise the batch fails, and is tried again.
+      if (err.status === 404) await this.info({ signal: options.signal });
+      this.capabilities.bulkGet = false;
+      return this.readEach(requests, options.signal);
     }
-    return this.readEach(requests, options.signal);
+    // Outside the try: a 404 on these reads is no sign that _bulk_get is missing.
+    const first = await this.readErrorsAgain(requests, results, options.signal);
+    const inline = readLazily(first, (id, rev, name) => streamBytes(this.client, { path: `${docPath(id)}/${attachmentPath(name)}`, query: { rev } }));
+    if (inline.length === 0) return first;
+    const again = await this.readErrorsAgain(inline, await this.postBulkGet(inline, true, options.signal), options.signal);
+    return withInline(first, again);
+  }
+
+  private async postBulkGet(requests: readonly BulkGetRequest[], attachments: boolean, signal?: AbortSignal): Promise<BulkGetResult['results']> {
+    const { body } = await this.client.request({
+      method: 'POST',
+      path: '_bulk_get',
+      query: { revs: true, latest: true, ...(attachments && { attachments: true }) },
+      body: { docs: requests },
+      signal,
+    });
+    const results = (body as Wire)?.results;
+    if (!Array.isArray(results)) throw new RefugeError('bad_gateway', `${this.client.url}/_bulk_get: no results in the answer`);
+    return results;
   }
 
   /**

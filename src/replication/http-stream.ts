@@ -1,20 +1,28 @@
-// An answer read as it comes, for a feed too long to hold whole: its text piece by piece. The
-// request's timeout counts silence only while the caller waits for the next piece; a caller busy
-// with what it was given is not a dead link.
+// An answer read as it comes, for a feed too long to hold whole (its text piece by piece) or an
+// attachment (its bytes). The request's timeout counts silence only while the caller waits for
+// the next piece; a caller busy with what it was given is not a dead link.
 
 import { RefugeError } from '../errors/index.ts';
 import { describeFailure, httpError, type HttpClient, type HttpRequest } from './http-client.ts';
 
 /** Error statuses are read whole and thrown as `HttpClient.request` throws them. */
 export async function* streamText(client: HttpClient, req: HttpRequest): AsyncGenerator<string> {
-  const { res, timer, what } = await client.open(req);
   const decoder = new TextDecoder();
+  for await (const chunk of streamBytes(client, req)) yield decoder.decode(chunk, { stream: true });
+  const last = decoder.decode();
+  if (last !== '') yield last;
+}
+
+/** The answer's bytes as they come (an attachment); error statuses are thrown as for streamText. */
+export async function* streamBytes(client: HttpClient, req: HttpRequest): AsyncGenerator<Uint8Array> {
+  const { res, timer, what } = await client.open(req);
   // The transport may not end a stalled body when the signal fires (a fetch's may not): cancel it.
   const giveUp = () => res.cancel();
   timer.signal.addEventListener('abort', giveUp, { once: true });
   let finished = false;
   try {
     if (res.status >= 400) {
+      const decoder = new TextDecoder();
       let text = '';
       for (let r = await res.chunks.next(); !r.done; r = await res.chunks.next()) text += decoder.decode(r.value, { stream: true });
       finished = true;
@@ -39,11 +47,9 @@ export async function* streamText(client: HttpClient, req: HttpRequest): AsyncGe
       }
       if (next.done) break;
       timer.pause();
-      yield decoder.decode(next.value, { stream: true });
+      yield next.value;
     }
     finished = true;
-    const last = decoder.decode();
-    if (last !== '') yield last;
   } finally {
     timer.signal.removeEventListener('abort', giveUp);
     timer.clear();

@@ -285,6 +285,58 @@ describe('HttpPeer details', () => {
     assert.equal((await back.db.get('mid')).edited, true, 'the second revision came back');
   });
 
+  test('from a server, large attachments are read one by one as they are written, small ones inline', async (t) => {
+    const dir = await tempDir();
+    const node = await openNode({ dataDir: dir.path, engine: 'memory' });
+    const server = await startServer({ node, host: '127.0.0.1', port: 0 });
+    const url = server.url.replace(/\/$/, '');
+    const local = await freshDb('memory');
+    t.after(async () => {
+      await server.close();
+      await node.close();
+      await dir.cleanup();
+      await local.cleanup();
+    });
+    const src = await node.createDb('src');
+    const big = Buffer.from(Array.from({ length: 2 * 1024 * 1024 }, (_, i) => (i * 11 + (i >> 11)) & 255));
+    await src.put({ _id: 'big', _attachments: { 'v/1.bin': { content_type: 'video/mp4', data: big.toString('base64') }, 'n.txt': { content_type: 'text/plain', data: btoa('note') } } });
+    await src.put({ _id: 'small', _attachments: { 's.txt': { content_type: 'text/plain', data: btoa('small one') } } });
+    await src.put({ _id: 'plain', n: 1 });
+    const sent: string[] = [];
+    const recording: typeof fetch = (input, init) => {
+      const u = new URL(String(input));
+      sent.push(`${init?.method ?? 'GET'} ${decodeURIComponent(u.pathname)}${u.searchParams.has('attachments') ? ' with data' : ''}`);
+      return fetch(input, init);
+    };
+    const report = await replicate(new HttpPeer(`${url}/src`, { fetch: recording }), local.db).done;
+    assert.equal(report.docsWritten, 3, JSON.stringify(report));
+    await assertSameTrees(src, local.db);
+    const read = async (db: typeof src, id: string, name: string) => {
+      const chunks: Uint8Array[] = [];
+      for await (const chunk of (await db.getAttachment(id, name)).read) chunks.push(chunk);
+      return Buffer.concat(chunks);
+    };
+    assert.ok((await read(local.db, 'big', 'v/1.bin')).equals(big), 'the large attachment, byte for byte');
+    assert.equal((await read(local.db, 'small', 's.txt')).toString(), 'small one');
+    const reads = sent.filter((line) => line.includes('_bulk_get') || line.startsWith('GET /src/big/'));
+    assert.deepEqual(reads.sort(), ['GET /src/big/n.txt', 'GET /src/big/v/1.bin', 'POST /src/_bulk_get', 'POST /src/_bulk_get with data'], 'stubs first; the small document again with data; the large one attachment by attachment');
+
+    // Server to server: each large attachment streams from one to the other, in a multipart PUT.
+    sent.length = 0;
+    const copy = await replicate(new HttpPeer(`${url}/src`, { fetch: recording }), new HttpPeer(`${url}/copy`, { fetch: recording }), { createTarget: true }).done;
+    assert.equal(copy.docsWritten, 3, JSON.stringify(copy));
+    assert.deepEqual(sent.filter((line) => line.startsWith('GET /src/big/') || line.startsWith('PUT /copy/big')).sort(), ['GET /src/big/n.txt', 'GET /src/big/v/1.bin', 'PUT /copy/big']);
+    await assertSameTrees(src, await node.db('copy'));
+
+    // Into a database whose store holds the blobs already (a Refuge server's digest is the blob id): none is read.
+    sent.length = 0;
+    const held = await node.createDb('held');
+    const named = await replicate(new HttpPeer(`${url}/src`, { fetch: recording }), held).done;
+    assert.equal(named.docsWritten, 3, JSON.stringify(named));
+    assert.deepEqual(sent.filter((line) => line.startsWith('GET /src/big/')), [], 'no attachment read');
+    assert.ok((await read(held, 'big', 'v/1.bin')).equals(big), 'the same bytes, named');
+  });
+
   test('a server that refuses multipart/related (415) gets those documents in _bulk_docs', async (t) => {
     let refused = 0;
     const server = await startMiniCouch({

@@ -1,0 +1,71 @@
+// Attachments pulled from a server without holding them whole: `_bulk_get` is first read without
+// data (stubs, with lengths); a document whose attachments come to LAZY_MIN_BYTES or more gets them
+// as AttachmentBytes that read each one from the server when written (streamed on into the
+// target's store, or a multipart PUT); the others are read again with their data inline, as before.
+
+import { isBlobId } from '../blobs/core.ts';
+import { AttachmentBytes, type BulkGetRequest, type BulkGetResult, type Doc } from '../documents/index.ts';
+import { attachmentsOf } from './attachment-data.ts';
+
+/** Attachment bytes from which a document's attachments are read one by one, when written. */
+export const LAZY_MIN_BYTES = 1024 * 1024;
+
+/** Opens the bytes of attachment `name` of revision `rev` of document `id` on the server. */
+export type AttachmentReader = (id: string, rev: string, name: string) => AsyncIterable<Uint8Array>;
+
+/**
+ * Turns the stubs of the large documents of `result` (an answer read without data) into
+ * AttachmentBytes; answers the revisions whose attachments are to be read inline.
+ */
+export function readLazily(result: BulkGetResult, read: AttachmentReader): BulkGetRequest[] {
+  const inline: BulkGetRequest[] = [];
+  for (const item of result.results) {
+    for (const entry of item.docs ?? []) {
+      if (entry === null || typeof entry !== 'object' || !('ok' in entry)) continue;
+      const doc = entry.ok;
+      const stubs = Object.entries(attachmentsOf(doc) ?? {}).filter(([, a]) => a?.stub === true);
+      if (stubs.length === 0) continue;
+      const id = doc._id!;
+      const rev = doc._rev!;
+      const total = stubs.reduce((n, [, a]) => n + (Number.isSafeInteger(a.length) ? (a.length as number) : 0), 0);
+      // A length a server leaves out is no size to judge by: read inline, as before.
+      if (total < LAZY_MIN_BYTES || stubs.some(([, a]) => !Number.isSafeInteger(a.length))) {
+        inline.push({ id, rev });
+        continue;
+      }
+      const atts = { ...attachmentsOf(doc) };
+      for (const [name, a] of stubs) {
+        const { stub: _stub, length, ...meta } = a;
+        // A Refuge server's digest is the blob id: a target holding it reads nothing.
+        const blob = typeof a.digest === 'string' && isBlobId(a.digest) ? a.digest : undefined;
+        atts[name] = { ...meta, data: new AttachmentBytes(length as number, async () => read(id, rev, name), blob) };
+      }
+      doc._attachments = atts;
+    }
+  }
+  return inline;
+}
+
+const hasStubs = (doc: Doc) => Object.values(attachmentsOf(doc) ?? {}).some((a) => a?.stub === true);
+
+/** `result` with the documents read again inline (`again`, an answer to the requests readLazily gave) in their places. */
+export function withInline(result: BulkGetResult, again: BulkGetResult): BulkGetResult {
+  const byRev = new Map<string, BulkGetResult['results'][number]['docs'][number]>();
+  for (const item of again.results) {
+    for (const entry of item.docs ?? []) {
+      const key = 'ok' in entry ? `${entry.ok._id}\u0000${entry.ok._rev}` : `${entry.error?.id ?? item.id}\u0000${entry.error?.rev}`;
+      byRev.set(key, entry);
+    }
+  }
+  return {
+    results: result.results.map((item) => ({
+      ...item,
+      // A revision the second read did not give is an error entry: the replicator reads it again.
+      docs: (item.docs ?? []).map((entry) => {
+        if (!('ok' in entry) || !hasStubs(entry.ok)) return entry;
+        const { _id: id, _rev: rev } = entry.ok;
+        return byRev.get(`${id}\u0000${rev}`) ?? { error: { id: id!, rev: rev!, error: 'not_found', reason: 'missing' } };
+      }),
+    })),
+  };
+}
