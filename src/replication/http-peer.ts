@@ -239,16 +239,26 @@ export class HttpPeer implements ReplicationPeer {
     const results = alone.length === docs.length ? [] : await this.bulkDocsJson(alone.length === 0 ? docs : docs.filter((d) => !alone.includes(d)), options);
     for (let i = 0; i < alone.length; i++) {
       const result = await this.putRelated(alone[i]!, options);
-      if (result === undefined) return [...results, ...(await this.bulkDocsJson(alone.slice(i), options))];
-      results.push(result);
+      if (result !== undefined) {
+        results.push(result);
+        continue;
+      }
+      // The body was refused as such (400, 415): JSON tells whether the server or the document is
+      // at fault. A server that takes it as JSON reads no multipart, and gets JSON from now on.
+      const json = await this.bulkDocsJson([alone[i]!], options);
+      results.push(...json);
+      if (json.every((r) => r.error === undefined)) {
+        this.relatedPut = false;
+        return [...results, ...(await this.bulkDocsJson(alone.slice(i + 1), options))];
+      }
     }
     return results;
   }
 
   /**
    * One document as multipart/related. A refusal of the document (403 from a validation function,
-   * 413 past a limit) is its write failure, as in a _bulk_docs answer. Undefined when the server
-   * does not read multipart (415): it gets this and later documents as JSON.
+   * 413 past a limit) is its write failure, as in a _bulk_docs answer. Undefined when the body is
+   * refused as such (400, 415): a server that reads no multipart answers so.
    */
   private async putRelated(doc: Doc, options: { newEdits: false } & CallOptions): Promise<PeerWriteResult | undefined> {
     const id = String(doc._id);
@@ -259,10 +269,7 @@ export class HttpPeer implements ReplicationPeer {
     } catch (err) {
       const status = isRefugeError(err) ? err.status : undefined;
       if (status === undefined || status < 400 || status >= 500 || status === 404 || status === 408 || status === 429) throw err;
-      if (status === 415) {
-        this.relatedPut = false;
-        return undefined;
-      }
+      if (status === 400 || status === 415) return undefined;
       return { id, rev: doc._rev as string, error: (err as RefugeError).code, reason: (err as RefugeError).reason };
     }
   }

@@ -3,7 +3,7 @@
 
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Doc } from '../../src/core.ts';
+import { AttachmentBytes, type Doc } from '../../src/core.ts';
 import type { ReplicationPeer } from '../../src/replication/index.ts';
 
 export interface PeerFixture {
@@ -157,6 +157,37 @@ export function peerConformance(name: string, open: () => Promise<PeerFixture>):
       assert.deepEqual(revs.sort(), [REV_B, REV_C]);
       const diff = await f.peer.revsDiff(new Map([['c', [REV_A, REV_B, REV_C]]]));
       assert.equal(diff.size, 0, 'the stub ancestor counts as known');
+    });
+
+    withPeer('attachments written with their data read back whole: base64, and AttachmentBytes where declared', async (f) => {
+      const bytes = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * seed + (i >> 8)) & 255);
+      const small = bytes(1000, 3);
+      // Past the size from which an HTTP peer sends a document alone, as multipart.
+      const large = bytes(300 * 1024, 7);
+      const docs: Doc[] = [{ _id: 'att-text', _rev: REV_A, _attachments: { 'a.bin': { content_type: 'application/octet-stream', data: Buffer.from(small).toString('base64') } } }];
+      if (f.peer.capabilities.attachmentBytes) {
+        const given = new AttachmentBytes(large.length, async () => (async function* () {
+          for (let at = 0; at < large.length; at += 64 * 1024) yield large.subarray(at, at + 64 * 1024);
+        })());
+        docs.push({ _id: 'att-bytes', _rev: REV_A, kind: 'bytes', _attachments: { 'b.bin': { content_type: 'application/octet-stream', data: given } } });
+      }
+      const results = await f.peer.bulkDocs(docs, { newEdits: false });
+      assert.deepEqual(results.filter((r) => r.error !== undefined), [], 'no write failure');
+      for (const [id, name, expected] of [['att-text', 'a.bin', small], ['att-bytes', 'b.bin', large]] as const) {
+        if (id === 'att-bytes' && !f.peer.capabilities.attachmentBytes) continue;
+        const got = await f.peer.bulkGet([{ id, rev: REV_A }], { revs: true, latest: true });
+        const entry = got.results[0]?.docs[0];
+        assert.ok(entry && 'ok' in entry, `${id} is read back`);
+        const data = (entry.ok._attachments as Record<string, { data?: unknown }>)[name]?.data;
+        let read: Buffer | undefined;
+        if (typeof data === 'string') read = Buffer.from(data, 'base64');
+        else if (data instanceof AttachmentBytes) {
+          const chunks: Uint8Array[] = [];
+          for await (const chunk of await data.open()) chunks.push(chunk);
+          read = Buffer.concat(chunks);
+        }
+        assert.ok(read?.equals(expected), `${id}: the same bytes`);
+      }
     });
 
     withPeer('_local documents: missing is undefined; writes are never refused for their rev (CouchDB 2+)', async (f) => {

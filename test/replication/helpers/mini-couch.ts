@@ -89,7 +89,7 @@ export async function startMiniCouch(options: MiniCouchOptions = {}): Promise<Mi
     }
     if (first === '_bulk_get' && method === 'POST') {
       if (options.noBulkGet) throw new RefugeError('not_found', 'missing');
-      return [200, await db.bulkGet(body!.docs as never, { revs: q.revs === 'true', latest: q.latest === 'true' })];
+      return [200, await db.bulkGet(body!.docs as never, { revs: q.revs === 'true', latest: q.latest === 'true', attachments: q.attachments === 'true' })];
     }
     if (first === '_bulk_docs' && method === 'POST') {
       const results = await db.bulkDocs(body!.docs as unknown[], { newEdits: body!.new_edits !== false });
@@ -103,7 +103,7 @@ export async function startMiniCouch(options: MiniCouchOptions = {}): Promise<Mi
     }
     if (method === 'GET' && q.open_revs !== undefined) {
       const revs = q.open_revs === 'all' ? 'all' : (JSON.parse(q.open_revs) as string[]);
-      return [200, await db.getOpenRevs(id, revs, { revs: q.revs === 'true', latest: q.latest === 'true' })];
+      return [200, await db.getOpenRevs(id, revs, { revs: q.revs === 'true', latest: q.latest === 'true', attachments: q.attachments === 'true' })];
     }
     if (method === 'GET') return [200, await db.get(id, { revs: q.revs === 'true' })];
     throw new RefugeError('bad_request', `unsupported: ${method} ${url.pathname}`);
