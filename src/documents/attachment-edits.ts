@@ -41,7 +41,8 @@ export async function prepareBulkAttachments(
       prepared.push(await prepareAttachments(raw, blobs, newEdits));
     } catch (err) {
       const e = toRefugeError(err);
-      // Storage failing, or given bytes that could not be read: the write, not the document, fails.
+      // Storage failing, or given bytes that could not be read for now: the write, not the
+      // document, fails (and is tried again). Bytes gone from their source fail their document.
       if (e.code === 'internal' || e.code === 'unavailable') throw e;
       prepared.push(writeFailure(String((d as Doc)._id ?? ''), e));
     }

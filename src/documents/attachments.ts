@@ -4,7 +4,7 @@
 // being edited inside the writer.
 
 import { base64ToBytes, bytesToBase64 } from '#platform/base64';
-import { RefugeError } from '../errors/index.ts';
+import { RefugeError, isRefugeError } from '../errors/index.ts';
 import { collectBytes, isBlobId, type BlobId, type BlobStore } from '../blobs/core.ts';
 import type { DocRecord } from './doc-record.ts';
 import { localParent } from './edits.ts';
@@ -52,19 +52,40 @@ export class AttachmentBytes {
 }
 
 /**
- * Stores (or, when its store holds them, only names) an attachment's bytes given as AttachmentBytes.
- * Bytes that cannot be read (a source's blob collected since it was listed, a link gone) fail the
- * write as `unavailable`, to be tried again, never as that document's own failure: a replicator
- * counts those and moves on.
+ * The bytes of `given` as they are read, a failure to read them told apart from a failure to store
+ * them: `unavailable` when the source says so (a link, for now: tried again), else `gone` (its
+ * revision replaced and the bytes collected since it was listed: that revision cannot be written,
+ * and the one that replaced it comes in a later change).
  */
+export async function* readAttachmentBytes(given: AttachmentBytes, name: string): AsyncGenerator<Uint8Array> {
+  let chunks: AsyncIterator<Uint8Array>;
+  try {
+    chunks = (await given.open())[Symbol.asyncIterator]();
+  } catch (err) {
+    throw readFailure(err, name);
+  }
+  for (;;) {
+    let next: IteratorResult<Uint8Array>;
+    try {
+      next = await chunks.next();
+    } catch (err) {
+      throw readFailure(err, name);
+    }
+    if (next.done) return;
+    yield next.value;
+  }
+}
+
+function readFailure(err: unknown, name: string): RefugeError {
+  if (isRefugeError(err, 'unavailable')) return new RefugeError('unavailable', `the bytes of attachment ${name} could not be read: ${err.reason}`, { cause: err });
+  return new RefugeError('gone', `the bytes of attachment ${name} are gone from the source`, { cause: err });
+}
+
+/** Stores (or, when its store holds them, only names) an attachment's bytes given as AttachmentBytes. */
 async function putBytes(blobs: BlobStore, name: string, bytes: AttachmentBytes): Promise<{ id: string; size: number }> {
   const id = bytes.id !== undefined && isBlobId(bytes.id) ? bytes.id : undefined;
   if (id !== undefined && (await blobs.has(id))) return { id, size: bytes.size };
-  try {
-    return await blobs.put(await bytes.open(), id === undefined ? {} : { expectedId: id });
-  } catch (err) {
-    throw new RefugeError('unavailable', `the bytes of attachment ${name} could not be read`, { cause: err });
-  }
+  return blobs.put(readAttachmentBytes(bytes, name), id === undefined ? {} : { expectedId: id });
 }
 
 /** CouchDB's rule and words for attachment names (a 400 that fails a whole bulk request). */

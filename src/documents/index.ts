@@ -25,7 +25,7 @@ export {
 export { compareLeaves, conflicts, leaves, winner } from './rev-leaves.ts';
 export { stem } from './rev-stemming.ts';
 export { computeRev } from './rev-id.ts';
-export { AttachmentBytes, servedContentType } from './attachments.ts';
+export { AttachmentBytes, readAttachmentBytes, servedContentType } from './attachments.ts';
 export { canonicalJson } from './canonical-json.ts';
 export { HASHED_LENGTH, isSystemDbName, splitDoc, validateDbName, validateDocId } from './validate.ts';
 export { IdGenerator, randomUuid } from './ids.ts';

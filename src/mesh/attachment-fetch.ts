@@ -6,8 +6,7 @@
 import type { BlobId, BlobStore } from '../blobs/core.ts';
 import { isBlobId } from '../blobs/core.ts';
 import { decodeBase64 } from '../documents/attachments.ts';
-import { AttachmentBytes, type BulkGetResult, type Doc } from '../documents/index.ts';
-import { RefugeError } from '../errors/index.ts';
+import { AttachmentBytes, readAttachmentBytes, type BulkGetResult, type Doc } from '../documents/index.ts';
 
 /** What a pull needs to move attachments by blob: the exchange with peers and the local store. */
 export interface AttachmentBlobs {
@@ -56,11 +55,7 @@ export async function fetchAttachments(result: BulkGetResult, peerId: string, bl
 /** Bytes given unread, in the local store: named when it holds them (a local source's), else stored. */
 async function storedBytes(store: BlobStore, bytes: AttachmentBytes, name: string): Promise<{ id: BlobId; size: number }> {
   if (bytes.id !== undefined && isBlobId(bytes.id) && (await store.has(bytes.id))) return { id: bytes.id, size: bytes.size };
-  try {
-    return await store.put(await bytes.open(), bytes.id !== undefined && isBlobId(bytes.id) ? { expectedId: bytes.id } : {});
-  } catch (err) {
-    throw new RefugeError('unavailable', `the bytes of attachment ${name} could not be read`, { cause: err });
-  }
+  return store.put(readAttachmentBytes(bytes, name), bytes.id !== undefined && isBlobId(bytes.id) ? { expectedId: bytes.id } : {});
 }
 
 /**

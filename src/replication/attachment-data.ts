@@ -4,8 +4,7 @@
 
 import { bytesToBase64 } from '#platform/base64';
 import { collectBytes } from '../blobs/core.ts';
-import { AttachmentBytes, type Doc } from '../documents/index.ts';
-import { RefugeError } from '../errors/index.ts';
+import { AttachmentBytes, readAttachmentBytes, type Doc } from '../documents/index.ts';
 
 type Att = Record<string, unknown>;
 
@@ -27,18 +26,9 @@ export function attachmentDataBytes(doc: Doc): number {
 const hasBytes = (doc: Doc) => Object.values(attachmentsOf(doc) ?? {}).some((att) => att?.data instanceof AttachmentBytes);
 
 /**
- * The bytes, whole. A failure (the source's blob collected since it was listed) is `unavailable`:
- * the batch is fetched again, never counted as the document's failure and passed by.
+ * `docs` with every AttachmentBytes read and given as base64 (the same array when none has any);
+ * bytes that cannot be read fail it as `unavailable` or `gone` (readAttachmentBytes).
  */
-export async function readBytes(bytes: AttachmentBytes, name: string): Promise<Uint8Array> {
-  try {
-    return await collectBytes(await bytes.open());
-  } catch (err) {
-    throw new RefugeError('unavailable', `the bytes of attachment ${name} could not be read`, { cause: err });
-  }
-}
-
-/** `docs` with every AttachmentBytes read and given as base64 (the same array when none has any). */
 export async function withBase64(docs: readonly Doc[]): Promise<readonly Doc[]> {
   if (!docs.some(hasBytes)) return docs;
   const out: Doc[] = [];
@@ -49,7 +39,7 @@ export async function withBase64(docs: readonly Doc[]): Promise<readonly Doc[]> 
     }
     const atts: Record<string, Att> = {};
     for (const [name, att] of Object.entries(attachmentsOf(doc)!)) {
-      atts[name] = att?.data instanceof AttachmentBytes ? { ...att, data: bytesToBase64(await readBytes(att.data, name)) } : att;
+      atts[name] = att?.data instanceof AttachmentBytes ? { ...att, data: bytesToBase64(await collectBytes(readAttachmentBytes(att.data, name))) } : att;
     }
     out.push({ ...doc, _attachments: atts });
   }

@@ -242,9 +242,10 @@ async function writeDocs(target: ReplicationPeer, docs: readonly Doc[], call: Ca
     const results = await call(async () => target.bulkDocs(target.capabilities.attachmentBytes ? docs : await withBase64(docs), { newEdits: false, signal }));
     return results.filter((r) => r.error !== undefined);
   } catch (err) {
-    // A body past the target's request limit (too_large), or one document past its document limit
-    // (document_too_large, CouchDB 3's 413 naming it): halves until that document is alone.
-    if (!isRefugeError(err, 'too_large') && !isRefugeError(err, 'document_too_large')) throw err;
+    // A body past the target's request limit (too_large), one document past its document limit
+    // (document_too_large, CouchDB 3's 413 naming it), or attachment bytes gone from the source
+    // since they were listed (gone): halves until that document is alone, and it fails.
+    if (!isRefugeError(err, 'too_large') && !isRefugeError(err, 'document_too_large') && !isRefugeError(err, 'gone')) throw err;
     if (docs.length === 1) return [{ id: String(docs[0]!._id), rev: docs[0]!._rev, error: err.code, reason: err.reason }];
     const half = Math.ceil(docs.length / 2);
     return [...(await writeDocs(target, docs.slice(0, half), call, signal)), ...(await writeDocs(target, docs.slice(half), call, signal))];

@@ -262,11 +262,14 @@ export class HttpPeer implements ReplicationPeer {
    */
   private async putRelated(doc: Doc, options: { newEdits: false } & CallOptions): Promise<PeerWriteResult | undefined> {
     const id = String(doc._id);
+    const raw = relatedBody(doc);
     try {
-      const { body } = await this.client.request({ method: 'PUT', path: docPath(id), query: { new_edits: false }, raw: relatedBody(doc), signal: options.signal });
+      const { body } = await this.client.request({ method: 'PUT', path: docPath(id), query: { new_edits: false }, raw, signal: options.signal });
       const rev = (body as Wire | undefined)?.rev;
       return { id, rev: typeof rev === 'string' ? rev : (doc._rev as string), ok: true };
     } catch (err) {
+      // The bytes could not be read from the source: for now (tried again), or for good (that document fails).
+      if (isRefugeError(raw.failure)) throw raw.failure;
       const status = isRefugeError(err) ? err.status : undefined;
       if (status === undefined || status < 400 || status >= 500 || status === 404 || status === 408 || status === 429) throw err;
       if (status === 400 || status === 415) return undefined;

@@ -4,7 +4,7 @@
 // stores as they come), and bytes a source gave as AttachmentBytes streamed, never held whole.
 
 import { base64ToBytes } from '#platform/base64';
-import { AttachmentBytes, type Doc } from '../documents/index.ts';
+import { AttachmentBytes, readAttachmentBytes, type Doc } from '../documents/index.ts';
 import { RefugeError } from '../errors/index.ts';
 import { attachmentsOf } from './attachment-data.ts';
 
@@ -17,6 +17,8 @@ export interface RelatedBody {
   length: number;
   /** The body's bytes; each call reads them again (a retried request). */
   chunks(): AsyncIterable<Uint8Array>;
+  /** Why the attachments' bytes could not be read, when they could not: the request failed for it. */
+  readonly failure?: unknown;
 }
 
 function boundary(): string {
@@ -55,7 +57,7 @@ export function relatedBody(doc: Doc): RelatedBody {
   const crlf = encoder.encode('\r\n');
   const end = encoder.encode(`--${mark}--`);
   const length = json.length + follows.reduce((n, f) => n + f.head.length + f.size + crlf.length, 0) + end.length;
-  return {
+  const body: { -readonly [K in keyof RelatedBody]: RelatedBody[K] } = {
     contentType: `multipart/related; boundary="${mark}"`,
     length,
     async *chunks() {
@@ -64,16 +66,22 @@ export function relatedBody(doc: Doc): RelatedBody {
         yield f.head;
         if (f.bytes instanceof AttachmentBytes) {
           let sent = 0;
-          for await (const chunk of await f.bytes.open()) {
-            sent += chunk.length;
-            yield chunk;
+          try {
+            for await (const chunk of readAttachmentBytes(f.bytes, f.name)) {
+              sent += chunk.length;
+              yield chunk;
+            }
+          } catch (err) {
+            body.failure = err;
+            throw err;
           }
           // The length was announced: other bytes would garble the body, not just this attachment.
-          if (sent !== f.size) throw new RefugeError('unavailable', `attachment ${f.name} gave ${sent} bytes, not ${f.size}`);
+          if (sent !== f.size) throw (body.failure = new RefugeError('gone', `attachment ${f.name} gave ${sent} bytes, not the ${f.size} its source announced`));
         } else yield f.bytes;
         yield crlf;
       }
       yield end;
     },
   };
+  return body;
 }

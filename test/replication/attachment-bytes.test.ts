@@ -6,11 +6,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryBlobStore, type BlobId, type BlobRead, type BlobSource, type GetOptions, type PutOptions, type PutResult } from '../../src/blobs/core.ts';
-import { AttachmentBytes, isRefugeError, type BulkGetResult, type Doc } from '../../src/core.ts';
+import { AttachmentBytes, RefugeError, isRefugeError, type BulkGetResult, type Doc } from '../../src/core.ts';
 import { LocalPeer, replicate } from '../../src/replication/index.ts';
 import { openNode } from '../../src/node/index.ts';
 import { freshDb, tempDir } from '../helpers/db.ts';
 import { assertSameTrees } from './helpers/trees.ts';
+import { startTestServer } from '../http/server.ts';
 import { wrapPeer } from './helpers/wrap-peer.ts';
 
 class CountingStore extends MemoryBlobStore {
@@ -86,7 +87,34 @@ test('a target that declares no attachmentBytes is given base64; one on another 
   assert.ok((await readAll((await c.db.getAttachment('x', 'x.bin')).read)).equals(data), 'the same bytes');
 });
 
-test('attachment bytes that cannot be read fail the write as unavailable, never as the document\'s failure', async (t) => {
+/** A source whose first answer's attachment bytes fail as `failure` says, the first `times` they are read. */
+function failing(db: ConstructorParameters<typeof LocalPeer>[0], failure: () => Error, times = 1) {
+  const source = wrapPeer(new LocalPeer(db));
+  const inner = source.bulkGet;
+  const state = { broken: 0 };
+  source.bulkGet = async (requests, options) => {
+    const answer: BulkGetResult = await inner(requests, options);
+    for (const result of answer.results) {
+      for (const entry of result.docs) {
+        if (!('ok' in entry)) continue;
+        for (const att of Object.values((entry.ok._attachments ?? {}) as Record<string, { data?: unknown }>)) {
+          if (!(att.data instanceof AttachmentBytes) || state.broken > 0) continue;
+          state.broken++;
+          const real = att.data;
+          let tries = 0;
+          att.data = new AttachmentBytes(real.size, async () => {
+            if (tries++ < times) throw failure();
+            return real.open();
+          });
+        }
+      }
+    }
+    return answer;
+  };
+  return { source, state };
+}
+
+test('attachment bytes that cannot be read for now are read again: the write is tried again, nothing fails', async (t) => {
   const a = await freshDb('memory');
   const b = await freshDb('memory');
   t.after(async () => {
@@ -95,35 +123,58 @@ test('attachment bytes that cannot be read fail the write as unavailable, never 
   });
   const data = bytes(64 * 1024, 5);
   await a.db.put({ _id: 'y', _attachments: { 'y.bin': { content_type: 'application/octet-stream', data: data.toString('base64') } } });
-  const source = wrapPeer(new LocalPeer(a.db));
-  const inner = source.bulkGet;
-  let broken = 0;
-  // The first answer's bytes are gone by the time they are written (a blob collected meanwhile).
-  source.bulkGet = async (requests, options) => {
-    const answer: BulkGetResult = await inner(requests, options);
-    if (broken > 0) return answer;
-    for (const result of answer.results) {
-      for (const entry of result.docs) {
-        if (!('ok' in entry)) continue;
-        for (const att of Object.values((entry.ok._attachments ?? {}) as Record<string, { data?: unknown }>)) {
-          if (!(att.data instanceof AttachmentBytes)) continue;
-          broken++;
-          att.data = new AttachmentBytes(att.data.size, async () => {
-            throw new Error('blob collected');
-          }, 'sha256-' + '0'.repeat(64));
-        }
-      }
-    }
-    return answer;
-  };
-  // The write fails as unavailable (retried, then the one-shot run fails): no failure is counted
-  // for the document and no checkpoint passes it.
-  await assert.rejects(replicate(source, b.db, { retry: { initialDelayMs: 1, maxAttempts: 2 } }).done, (err) => isRefugeError(err, 'unavailable'));
-  assert.equal(broken, 1, 'the source gave bytes to be read when written');
-  await assert.rejects(b.db.get('y'), (err) => isRefugeError(err, 'not_found'), 'nothing written');
-  // The next run reads the document again, and its bytes.
-  const report = await replicate(source, b.db).done;
+  const { source, state } = failing(a.db, () => new RefugeError('unavailable', 'link down'));
+  const report = await replicate(source, b.db, { retry: { initialDelayMs: 1 } }).done;
+  assert.equal(state.broken, 1, 'the source gave bytes to be read when written');
   assert.equal(report.docWriteFailures, 0, JSON.stringify(report));
   assert.equal(report.docsWritten, 1);
-  assert.ok((await readAll((await b.db.getAttachment('y', 'y.bin')).read)).equals(data), 'the bytes arrived on the next run');
+  assert.ok((await readAll((await b.db.getAttachment('y', 'y.bin')).read)).equals(data), 'the bytes arrived on the next try');
+});
+
+test('attachment bytes gone from the source fail that document alone (its revision was replaced), never the run', async (t) => {
+  const a = await freshDb('memory');
+  const b = await freshDb('memory');
+  t.after(async () => {
+    await a.cleanup();
+    await b.cleanup();
+  });
+  const data = bytes(64 * 1024, 5);
+  await a.db.put({ _id: 'y', _attachments: { 'y.bin': { content_type: 'application/octet-stream', data: data.toString('base64') } } });
+  await a.db.bulkDocs(Array.from({ length: 4 }, (_, i) => ({ _id: `plain${i}` })));
+  const { source, state } = failing(a.db, () => new RefugeError('not_found', 'no such blob'), Infinity);
+  // Continuous runs retry a failing call for ever: a gone blob must not be one.
+  const rep = replicate(source, b.db, { retry: { initialDelayMs: 1, maxAttempts: 1_000 } });
+  const failures: Array<[string, string | undefined]> = [];
+  rep.on('change', (c) => failures.push(...c.failures.map((f): [string, string | undefined] => [f.id, f.error])));
+  const report = await rep.done;
+  assert.equal(state.broken, 1);
+  assert.equal(report.docsWritten, 4, JSON.stringify(report));
+  assert.equal(report.docWriteFailures, 1, 'the document whose bytes are gone');
+  assert.deepEqual(failures, [['y', 'gone']]);
+  await assert.rejects(b.db.get('y'), (err) => isRefugeError(err, 'not_found'), 'not written without its bytes');
+});
+
+test('to a server, bytes that fail mid-multipart are tried again when for now, and fail their document when gone', async (t) => {
+  const server = await startTestServer();
+  const a = await freshDb('memory');
+  t.after(async () => {
+    await server.close();
+    await a.cleanup();
+  });
+  // Past the size from which a document goes alone, as a multipart PUT.
+  const data = bytes(400 * 1024, 9);
+  await a.db.put({ _id: 'z', _attachments: { 'z.bin': { content_type: 'application/octet-stream', data: data.toString('base64') } } });
+  await a.db.put({ _id: 'plain' });
+
+  const now = failing(a.db, () => new RefugeError('unavailable', 'link down'));
+  const first = await replicate(now.source, `${server.url}/later`, { createTarget: true, retry: { initialDelayMs: 1 } }).done;
+  assert.equal(now.state.broken, 1);
+  assert.deepEqual([first.docsWritten, first.docWriteFailures], [2, 0], JSON.stringify(first));
+  const later = await server.node.db('later');
+  assert.ok((await readAll((await later.getAttachment('z', 'z.bin')).read)).equals(data), 'written on the next try');
+
+  const gone = failing(a.db, () => new RefugeError('not_found', 'no such blob'), Infinity);
+  const second = await replicate(gone.source, `${server.url}/never`, { createTarget: true, retry: { initialDelayMs: 1, maxAttempts: 1_000 } }).done;
+  assert.deepEqual([second.docsWritten, second.docWriteFailures], [1, 1], JSON.stringify(second));
+  await assert.rejects((await server.node.db('never')).get('z'), (err) => isRefugeError(err, 'not_found'), 'not written');
 });
