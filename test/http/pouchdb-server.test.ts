@@ -82,7 +82,8 @@ describe('pouchdb-server as a peer', () => {
 
   test("Refuge's replicator writes documents with large attachments to pouchdb-server as multipart/related", async () => {
     const local = await refuge.node.createDb('rr-attachments');
-    const big = Buffer.from(Array.from({ length: 600 * 1024 }, (_, i) => (i * 13 + (i >> 9)) & 255));
+    // Past 1 MiB: read back from pouchdb-server attachment by attachment, as it is written.
+    const big = Buffer.from(Array.from({ length: 1200 * 1024 }, (_, i) => (i * 13 + (i >> 9)) & 255));
     const first = await local.put({ _id: 'film', _attachments: { 'film.bin': { content_type: 'application/octet-stream', data: big.toString('base64') }, 'cast.txt': { content_type: 'text/plain', data: btoa('cast') } } });
     await local.put({ _id: 'film', _rev: first.rev, seen: true, _attachments: { 'film.bin': { stub: true }, 'cast.txt': { stub: true } } });
     await local.put({ _id: 'plain', n: 1 });
@@ -97,6 +98,15 @@ describe('pouchdb-server as a peer', () => {
     // The same revision history (digests differ: PouchDB names bytes by MD5, Refuge by SHA-256).
     const mine = await local.get('film', { revs: true });
     assert.deepEqual([(film as unknown as Doc)._rev, (film as unknown as Doc)._revisions], [mine._rev, mine._revisions]);
+
+    // And back from pouchdb-server into a new Refuge database.
+    const back = await replicate(`${ps.url}/rr-attachments`, `${refuge.url}/rr-attachments-back`, { createTarget: true }).done;
+    assert.equal(back.docWriteFailures, 0, JSON.stringify(back));
+    const returned = await refuge.node.db('rr-attachments-back');
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of (await returned.getAttachment('film', 'film.bin')).read) chunks.push(chunk);
+    assert.ok(Buffer.concat(chunks).equals(big), 'the large attachment came back byte for byte');
+    assert.equal((await returned.get('film', { revs: true }))._rev, mine._rev, 'the same revision');
   });
 
   test("Refuge's replicator: Refuge -> pouchdb-server and back, incrementally, with a conflict", async () => {
