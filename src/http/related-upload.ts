@@ -94,8 +94,8 @@ async function* gunzipped(bytes: AsyncIterable<Uint8Array>, name: string): Async
 
 /**
  * The document of a multipart/related body, its `follows` attachments already in the blob store
- * (their `data` an AttachmentBytes naming the stored blob). Parts match the `follows` attachments in the order the
- * JSON names them, as CouchDB matches them (multipart.ts followsInOrder).
+ * (their `data` an AttachmentBytes naming the stored blob). Parts match the `follows` attachments
+ * in the order the JSON names them, as CouchDB matches them (multipart.ts followsInOrder).
  */
 export async function readRelatedDoc(body: RelatedBody, limits: RelatedLimits, store: BlobStore): Promise<Record<string, unknown>> {
   const boundary = body.contentType ? getMultipartBoundary(body.contentType) : null;
