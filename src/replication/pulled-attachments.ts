@@ -3,7 +3,6 @@
 // as AttachmentBytes that read each one from the server when written (streamed on into the
 // target's store, or a multipart PUT); the others are read again with their data inline, as before.
 
-import { isBlobId } from '../blobs/core.ts';
 import { AttachmentBytes, type BulkGetRequest, type BulkGetResult, type Doc } from '../documents/index.ts';
 import { attachmentsOf } from './attachment-data.ts';
 
@@ -36,9 +35,10 @@ export function readLazily(result: BulkGetResult, read: AttachmentReader): BulkG
       const atts = { ...attachmentsOf(doc) };
       for (const [name, a] of stubs) {
         const { stub: _stub, length, ...meta } = a;
-        // A Refuge server's digest is the blob id: a target holding it reads nothing.
-        const blob = typeof a.digest === 'string' && isBlobId(a.digest) ? a.digest : undefined;
-        atts[name] = { ...meta, data: new AttachmentBytes(length as number, async () => read(id, rev, name), blob) };
+        // No blob id, even where the digest is one (a Refuge server's): a target holding that blob
+        // would attach it unread, and a server could then name (and read back through this
+        // database) bytes it never had, by their hash alone. The bytes are read, and stored once.
+        atts[name] = { ...meta, data: new AttachmentBytes(length as number, async () => read(id, rev, name)) };
       }
       doc._attachments = atts;
     }

@@ -328,13 +328,48 @@ describe('HttpPeer details', () => {
     assert.deepEqual(sent.filter((line) => line.startsWith('GET /src/big/') || line.startsWith('PUT /copy/big')).sort(), ['GET /src/big/n.txt', 'GET /src/big/v/1.bin', 'PUT /copy/big']);
     await assertSameTrees(src, await node.db('copy'));
 
-    // Into a database whose store holds the blobs already (a Refuge server's digest is the blob id): none is read.
+    // Into a database whose store holds the blobs already: still read, never named by hash alone.
     sent.length = 0;
     const held = await node.createDb('held');
     const named = await replicate(new HttpPeer(`${url}/src`, { fetch: recording }), held).done;
     assert.equal(named.docsWritten, 3, JSON.stringify(named));
-    assert.deepEqual(sent.filter((line) => line.startsWith('GET /src/big/')), [], 'no attachment read');
-    assert.ok((await read(held, 'big', 'v/1.bin')).equals(big), 'the same bytes, named');
+    assert.deepEqual(sent.filter((line) => line.startsWith('GET /src/big/')).sort(), ['GET /src/big/n.txt', 'GET /src/big/v/1.bin'], 'each attachment read from the source');
+    assert.ok((await read(held, 'big', 'v/1.bin')).equals(big), 'the same bytes');
+  });
+
+  test('a server cannot attach bytes it does not send by naming their hash', async (t) => {
+    const secret = Buffer.from(Array.from({ length: 1100 * 1024 }, (_, i) => (i * 17 + (i >> 10)) & 255));
+    const local = await freshDb('memory');
+    // The target holds a secret blob; the server knows its id (a SHA-256 of bytes it may guess).
+    await local.db.put({ _id: 'secret', _attachments: { 's.bin': { content_type: 'application/octet-stream', data: secret.toString('base64') } } });
+    const digest = ((await local.db.get('secret'))._attachments as Record<string, { digest: string }>)['s.bin']!.digest;
+    let evilRev = '';
+    const server = await startMiniCouch({
+      intercept: (req, res) => {
+        const path = new URL(req.url!, 'http://x').pathname;
+        if (path === '/src/_bulk_get') {
+          req.resume();
+          const ok = { _id: 'evil', _rev: evilRev, _revisions: { start: 1, ids: [evilRev.slice(2)] }, _attachments: { 'x.bin': { stub: true, content_type: 'application/octet-stream', digest, length: secret.length, revpos: 1 } } };
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ results: [{ id: 'evil', docs: [{ ok }] }] }));
+          return true;
+        }
+        if (path === '/src/evil/x.bin') {
+          res.writeHead(404, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ error: 'not_found', reason: 'missing' }));
+          return true;
+        }
+        return false;
+      },
+    });
+    t.after(async () => {
+      await server.close();
+      await local.cleanup();
+    });
+    evilRev = (await (await server.createDb('src')).put({ _id: 'evil' })).rev;
+    const report = await replicate(new HttpPeer(`${server.url}/src`), local.db).done;
+    assert.equal(report.docWriteFailures, 1, JSON.stringify(report));
+    await assert.rejects(local.db.get('evil'), (err) => isRefugeError(err, 'not_found'), 'not written with the secret attached');
   });
 
   test('a server that refuses multipart/related (415) gets those documents in _bulk_docs', async (t) => {
