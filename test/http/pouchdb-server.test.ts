@@ -4,6 +4,9 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { replicate } from '../../src/replication/index.ts';
 import type { Doc } from '../../src/core.ts';
 import { PouchDB, revisionTrees, type Pouch } from './pouchdb.ts';
@@ -87,7 +90,19 @@ describe('pouchdb-server as a peer', () => {
     const first = await local.put({ _id: 'film', _attachments: { 'film.bin': { content_type: 'application/octet-stream', data: big.toString('base64') }, 'cast.txt': { content_type: 'text/plain', data: btoa('cast') } } });
     await local.put({ _id: 'film', _rev: first.rev, seen: true, _attachments: { 'film.bin': { stub: true }, 'cast.txt': { stub: true } } });
     await local.put({ _id: 'plain', n: 1 });
-    const out = await replicate(local, `${ps.url}/rr-attachments`, { createTarget: true }).done;
+    // express-pouchdb reads multipart bodies through multiparty, which leaves each attachment in a
+    // file under os.tmpdir() for good: pointed at a directory of this test's, removed after.
+    const uploads = await mkdtemp(join(tmpdir(), 'pouchdb-server-uploads-'));
+    const tmp = process.env.TMPDIR;
+    process.env.TMPDIR = uploads;
+    let out;
+    try {
+      out = await replicate(local, `${ps.url}/rr-attachments`, { createTarget: true }).done;
+    } finally {
+      if (tmp === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = tmp;
+      await rm(uploads, { recursive: true, force: true });
+    }
     assert.equal(out.docWriteFailures, 0, JSON.stringify(out));
     assert.equal(out.docsWritten, 2);
     const copy = open(`${ps.url}/rr-attachments`);
