@@ -49,6 +49,13 @@ export class AttachmentBytes {
   static ofBlob(store: BlobStore, id: string, size: number): AttachmentBytes {
     return new AttachmentBytes(size, () => store.get(id as BlobId), id);
   }
+
+  /** Stores the bytes in `store` (attachment `name`'s), or only names them when it holds them already. */
+  async storeIn(store: BlobStore, name: string): Promise<{ id: BlobId; size: number }> {
+    const id = this.id !== undefined && isBlobId(this.id) ? this.id : undefined;
+    if (id !== undefined && (await store.has(id))) return { id, size: this.size };
+    return store.put(readAttachmentBytes(this, name), id === undefined ? {} : { expectedId: id });
+  }
 }
 
 /**
@@ -79,13 +86,6 @@ export async function* readAttachmentBytes(given: AttachmentBytes, name: string)
 function readFailure(err: unknown, name: string): RefugeError {
   if (isRefugeError(err, 'unavailable')) return new RefugeError('unavailable', `the bytes of attachment ${name} could not be read: ${err.reason}`, { cause: err });
   return new RefugeError('gone', `the bytes of attachment ${name} are gone from the source`, { cause: err });
-}
-
-/** Stores (or, when its store holds them, only names) an attachment's bytes given as AttachmentBytes. */
-async function putBytes(blobs: BlobStore, name: string, bytes: AttachmentBytes): Promise<{ id: string; size: number }> {
-  const id = bytes.id !== undefined && isBlobId(bytes.id) ? bytes.id : undefined;
-  if (id !== undefined && (await blobs.has(id))) return { id, size: bytes.size };
-  return blobs.put(readAttachmentBytes(bytes, name), id === undefined ? {} : { expectedId: id });
 }
 
 /** CouchDB's rule and words for attachment names (a 400 that fails a whole bulk request). */
@@ -136,7 +136,7 @@ export async function prepareAttachments(value: unknown, blobs: BlobStore | unde
     // as bytes when it cannot be a header (servedContentType). A new edit must give a servable one.
     if (newEdits && typeof a.content_type === 'string') checkContentType(name, a.content_type);
     if (!blobs) throw new RefugeError('not_implemented', 'this database has no blob store for attachments');
-    const put = given ? await putBytes(blobs, name, given) : await blobs.put(decodeBase64(a.data as string, name));
+    const put = given ? await given.storeIn(blobs, name) : await blobs.put(decodeBase64(a.data as string, name));
     out[name] = {
       kind: 'new',
       content_type: (a.content_type as string | undefined) ?? 'application/octet-stream',

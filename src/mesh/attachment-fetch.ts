@@ -6,7 +6,7 @@
 import type { BlobId, BlobStore } from '../blobs/core.ts';
 import { isBlobId } from '../blobs/core.ts';
 import { decodeBase64 } from '../documents/attachments.ts';
-import { AttachmentBytes, readAttachmentBytes, type BulkGetResult, type Doc } from '../documents/index.ts';
+import { AttachmentBytes, type BulkGetResult, type Doc } from '../documents/index.ts';
 
 /** What a pull needs to move attachments by blob: the exchange with peers and the local store. */
 export interface AttachmentBlobs {
@@ -52,12 +52,6 @@ export async function fetchAttachments(result: BulkGetResult, peerId: string, bl
   return { fetched: fetched.length };
 }
 
-/** Bytes given unread, in the local store: named when it holds them (a local source's), else stored. */
-async function storedBytes(store: BlobStore, bytes: AttachmentBytes, name: string): Promise<{ id: BlobId; size: number }> {
-  if (bytes.id !== undefined && isBlobId(bytes.id) && (await store.has(bytes.id))) return { id: bytes.id, size: bytes.size };
-  return store.put(readAttachmentBytes(bytes, name), bytes.id !== undefined && isBlobId(bytes.id) ? { expectedId: bytes.id } : {});
-}
-
 /**
  * Documents to push with their inline attachments replaced by blob references (`blob: true`, digest
  * = blob id): the bytes go into the local store (where they usually are already) to be named.
@@ -77,7 +71,7 @@ export async function attachmentsAsBlobs(docs: readonly Doc[], store: BlobStore)
     any = true;
     const next: Record<string, unknown> = { ...atts };
     for (const [name, a] of inline) {
-      const put = a.data instanceof AttachmentBytes ? await storedBytes(store, a.data, name) : await store.put(decodeBase64(a.data as string, name));
+      const put = a.data instanceof AttachmentBytes ? await a.data.storeIn(store, name) : await store.put(decodeBase64(a.data as string, name));
       ids.add(put.id);
       const { data: _data, digest: _digest, ...meta } = a;
       next[name] = { ...meta, digest: put.id, length: put.size, blob: true };

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryBlobStore, type BlobId, type BlobRead, type BlobSource, type GetOptions, type PutOptions, type PutResult } from '../../src/blobs/core.ts';
-import { AttachmentBytes, RefugeError, isRefugeError, type BulkGetResult, type Doc } from '../../src/core.ts';
+import { AttachmentBytes, RefugeError, isRefugeError, type BulkGetResult, type Database, type Doc } from '../../src/core.ts';
 import { LocalPeer, replicate } from '../../src/replication/index.ts';
 import { openNode } from '../../src/node/index.ts';
 import { freshDb, tempDir } from '../helpers/db.ts';
@@ -35,6 +35,20 @@ async function readAll(read: AsyncIterable<Uint8Array>): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/** In-memory databases for one test, removed after it. */
+async function dbs(t: { after: (fn: () => Promise<void>) => void }, count: number) {
+  const made = await Promise.all(Array.from({ length: count }, () => freshDb('memory')));
+  t.after(async () => {
+    for (const m of made) await m.cleanup();
+  });
+  return made.map((m) => m.db);
+}
+
+/** `db` with document `id` holding one attachment of `data`. */
+async function withAttachment(db: Database, id: string, data: Buffer) {
+  await db.put({ _id: id, _attachments: { [`${id}.bin`]: { content_type: 'application/octet-stream', data: data.toString('base64') } } });
+}
+
 test('between databases of one node, attachments are named in the shared store, not read again', async (t) => {
   const dir = await tempDir();
   const store = new CountingStore();
@@ -57,17 +71,10 @@ test('between databases of one node, attachments are named in the shared store, 
 });
 
 test('a target that declares no attachmentBytes is given base64; one on another store gets the bytes streamed', async (t) => {
-  const a = await freshDb('memory');
-  const b = await freshDb('memory');
-  const c = await freshDb('memory');
-  t.after(async () => {
-    await a.cleanup();
-    await b.cleanup();
-    await c.cleanup();
-  });
+  const [a, b, c] = (await dbs(t, 3)) as [Database, Database, Database];
   const data = bytes(300 * 1024, 3);
-  await a.db.put({ _id: 'x', _attachments: { 'x.bin': { content_type: 'application/octet-stream', data: data.toString('base64') } } });
-  const plain = wrapPeer(new LocalPeer(b.db));
+  await withAttachment(a, 'x', data);
+  const plain = wrapPeer(new LocalPeer(b));
   const forms: string[] = [];
   const target = {
     ...plain,
@@ -77,14 +84,14 @@ test('a target that declares no attachmentBytes is given base64; one on another 
       return plain.bulkDocs(docs, options);
     },
   };
-  const report = await replicate(a.db, target).done;
+  const report = await replicate(a, target).done;
   assert.equal(report.docWriteFailures, 0, JSON.stringify(report));
   assert.deepEqual(forms, ['string'], 'base64 text');
-  await assertSameTrees(a.db, b.db);
+  await assertSameTrees(a, b);
   // A LocalPeer on another store takes the bytes as they are read.
-  const direct = await replicate(a.db, c.db).done;
+  const direct = await replicate(a, c).done;
   assert.equal(direct.docsWritten, 1);
-  assert.ok((await readAll((await c.db.getAttachment('x', 'x.bin')).read)).equals(data), 'the same bytes');
+  assert.ok((await readAll((await c.getAttachment('x', 'x.bin')).read)).equals(data), 'the same bytes');
 });
 
 /** A source whose first answer's attachment bytes fail as `failure` says, the first `times` they are read. */
@@ -115,35 +122,25 @@ function failing(db: ConstructorParameters<typeof LocalPeer>[0], failure: () => 
 }
 
 test('attachment bytes that cannot be read for now are read again: the write is tried again, nothing fails', async (t) => {
-  const a = await freshDb('memory');
-  const b = await freshDb('memory');
-  t.after(async () => {
-    await a.cleanup();
-    await b.cleanup();
-  });
+  const [a, b] = (await dbs(t, 2)) as [Database, Database];
   const data = bytes(64 * 1024, 5);
-  await a.db.put({ _id: 'y', _attachments: { 'y.bin': { content_type: 'application/octet-stream', data: data.toString('base64') } } });
-  const { source, state } = failing(a.db, () => new RefugeError('unavailable', 'link down'));
-  const report = await replicate(source, b.db, { retry: { initialDelayMs: 1 } }).done;
+  await withAttachment(a, 'y', data);
+  const { source, state } = failing(a, () => new RefugeError('unavailable', 'link down'));
+  const report = await replicate(source, b, { retry: { initialDelayMs: 1 } }).done;
   assert.equal(state.broken, 1, 'the source gave bytes to be read when written');
   assert.equal(report.docWriteFailures, 0, JSON.stringify(report));
   assert.equal(report.docsWritten, 1);
-  assert.ok((await readAll((await b.db.getAttachment('y', 'y.bin')).read)).equals(data), 'the bytes arrived on the next try');
+  assert.ok((await readAll((await b.getAttachment('y', 'y.bin')).read)).equals(data), 'the bytes arrived on the next try');
 });
 
 test('attachment bytes gone from the source fail that document alone (its revision was replaced), never the run', async (t) => {
-  const a = await freshDb('memory');
-  const b = await freshDb('memory');
-  t.after(async () => {
-    await a.cleanup();
-    await b.cleanup();
-  });
+  const [a, b] = (await dbs(t, 2)) as [Database, Database];
   const data = bytes(64 * 1024, 5);
-  await a.db.put({ _id: 'y', _attachments: { 'y.bin': { content_type: 'application/octet-stream', data: data.toString('base64') } } });
-  await a.db.bulkDocs(Array.from({ length: 4 }, (_, i) => ({ _id: `plain${i}` })));
-  const { source, state } = failing(a.db, () => new RefugeError('not_found', 'no such blob'), Infinity);
+  await withAttachment(a, 'y', data);
+  await a.bulkDocs(Array.from({ length: 4 }, (_, i) => ({ _id: `plain${i}` })));
+  const { source, state } = failing(a, () => new RefugeError('not_found', 'no such blob'), Infinity);
   // Continuous runs retry a failing call for ever: a gone blob must not be one.
-  const rep = replicate(source, b.db, { retry: { initialDelayMs: 1, maxAttempts: 1_000 } });
+  const rep = replicate(source, b, { retry: { initialDelayMs: 1, maxAttempts: 1_000 } });
   const failures: Array<[string, string | undefined]> = [];
   rep.on('change', (c) => failures.push(...c.failures.map((f): [string, string | undefined] => [f.id, f.error])));
   const report = await rep.done;
@@ -151,29 +148,26 @@ test('attachment bytes gone from the source fail that document alone (its revisi
   assert.equal(report.docsWritten, 4, JSON.stringify(report));
   assert.equal(report.docWriteFailures, 1, 'the document whose bytes are gone');
   assert.deepEqual(failures, [['y', 'gone']]);
-  await assert.rejects(b.db.get('y'), (err) => isRefugeError(err, 'not_found'), 'not written without its bytes');
+  await assert.rejects(b.get('y'), (err) => isRefugeError(err, 'not_found'), 'not written without its bytes');
 });
 
 test('to a server, bytes that fail mid-multipart are tried again when for now, and fail their document when gone', async (t) => {
   const server = await startTestServer();
-  const a = await freshDb('memory');
-  t.after(async () => {
-    await server.close();
-    await a.cleanup();
-  });
+  t.after(server.close);
+  const [a] = (await dbs(t, 1)) as [Database];
   // Past the size from which a document goes alone, as a multipart PUT.
   const data = bytes(400 * 1024, 9);
-  await a.db.put({ _id: 'z', _attachments: { 'z.bin': { content_type: 'application/octet-stream', data: data.toString('base64') } } });
-  await a.db.put({ _id: 'plain' });
+  await withAttachment(a, 'z', data);
+  await a.put({ _id: 'plain' });
 
-  const now = failing(a.db, () => new RefugeError('unavailable', 'link down'));
+  const now = failing(a, () => new RefugeError('unavailable', 'link down'));
   const first = await replicate(now.source, `${server.url}/later`, { createTarget: true, retry: { initialDelayMs: 1 } }).done;
   assert.equal(now.state.broken, 1);
   assert.deepEqual([first.docsWritten, first.docWriteFailures], [2, 0], JSON.stringify(first));
   const later = await server.node.db('later');
   assert.ok((await readAll((await later.getAttachment('z', 'z.bin')).read)).equals(data), 'written on the next try');
 
-  const gone = failing(a.db, () => new RefugeError('not_found', 'no such blob'), Infinity);
+  const gone = failing(a, () => new RefugeError('not_found', 'no such blob'), Infinity);
   const second = await replicate(gone.source, `${server.url}/never`, { createTarget: true, retry: { initialDelayMs: 1, maxAttempts: 1_000 } }).done;
   assert.deepEqual([second.docsWritten, second.docWriteFailures], [1, 1], JSON.stringify(second));
   await assert.rejects((await server.node.db('never')).get('z'), (err) => isRefugeError(err, 'not_found'), 'not written');
