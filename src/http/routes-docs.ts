@@ -12,7 +12,7 @@ import { isValidRev, servedContentType, type Doc, type GetOptions } from '../doc
 import { etagMatches, headersOnly, ifRangeHolds, notModified, planAttachmentRange, withUnsatisfiable } from './blob-range.ts';
 import { checkDeclaredLength, withBody } from './blob-body.ts';
 import { byteranges, planRanges } from './byteranges.ts';
-import { docPath } from '../replication/index.ts';
+import { attachmentPath, docPath } from '../replication/index.ts';
 import { absoluteUrl, dbOf, type ServerContext } from './context.ts';
 import { batchWrite, checkDocumentSizes, copyDestination, documentBody } from './doc-writes.ts';
 import { decodedStream } from './content-encoding.ts';
@@ -267,7 +267,7 @@ export function docRoutes(app: FastifyInstance, ctx: ServerContext): void {
       checkDeclaredLength(req, ctx.settings.blobLimit);
       return db.putAttachment(docIdOf(req), attName(req), rev, bytes, type, { maxSize: ctx.settings.blobLimit, userCtx: req.user });
     });
-    const path = `/${encodeURIComponent(req.params.db)}/${docPath(r.id)}/${attName(req).split('/').map(encodeURIComponent).join('/')}`;
+    const path = `/${encodeURIComponent(req.params.db)}/${docPath(r.id)}/${attachmentPath(attName(req))}`;
     reply.code(201).header('ETag', `"${r.rev}"`).header('Location', absoluteUrl(req, path));
     return { ok: true, id: r.id, rev: r.rev };
   };

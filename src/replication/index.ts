@@ -15,7 +15,7 @@ export type {
 export { LocalPeer, type LocalPeerOptions } from './local-peer.ts';
 export { withBase64 } from './attachment-data.ts';
 export { HttpPeer, type HttpPeerOptions } from './http-peer.ts';
-export { docPath, urlCredential, type HttpClientOptions } from './http-client.ts';
+export { attachmentPath, docPath, urlCredential, type HttpClientOptions } from './http-client.ts';
 export { Replication, replicate } from './replicator.ts';
 export type { ChangeEvent, ReplicationEvents, ReplicationProgress, ReplicationReport } from './events.ts';
 export { Sync, sync, type Direction, type SyncEvents, type SyncOptions } from './sync.ts';

@@ -7,7 +7,7 @@ import { isRefugeError, type Doc } from '../../src/core.ts';
 import { HttpPeer, docPath, isRetryable, replicate, sync } from '../../src/replication/index.ts';
 import { freshDb, tempDir } from '../helpers/db.ts';
 import { peerConformance, type PeerFixture } from './peer-conformance.ts';
-import { startMiniCouch } from './helpers/mini-couch.ts';
+import { answerJson, startMiniCouch } from './helpers/mini-couch.ts';
 import { assertSameTrees } from './helpers/trees.ts';
 import { nextEvent } from './helpers/events.ts';
 import { startServer } from '../../src/http/index.ts';
@@ -127,9 +127,7 @@ describe('HttpPeer details', () => {
     const server = await startMiniCouch({
       intercept: (_req, res) => {
         if (!failWith) return false;
-        res.writeHead(failWith, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ error: failWith === 403 ? 'forbidden' : 'oops', reason: 'said the server' }));
-        return true;
+        return answerJson(res, failWith, { error: failWith === 403 ? 'forbidden' : 'oops', reason: 'said the server' });
       },
     });
     const peer = new HttpPeer(`${server.url}/missing`);
@@ -167,9 +165,7 @@ describe('HttpPeer details', () => {
         const read = path === '/src/_bulk_get' || (req.method === 'GET' && /^\/src\/d\d+$/.test(path));
         if (!read || notFound <= 0) return false;
         notFound--;
-        res.writeHead(404, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ error: 'not_found', reason: 'Database does not exist.' }));
-        return true;
+        return answerJson(res, 404, { error: 'not_found', reason: 'Database does not exist.' });
       },
     });
     const target = await freshDb('memory');
@@ -350,14 +346,10 @@ describe('HttpPeer details', () => {
         if (path === '/src/_bulk_get') {
           req.resume();
           const ok = { _id: 'evil', _rev: evilRev, _revisions: { start: 1, ids: [evilRev.slice(2)] }, _attachments: { 'x.bin': { stub: true, content_type: 'application/octet-stream', digest, length: secret.length, revpos: 1 } } };
-          res.writeHead(200, { 'content-type': 'application/json' });
-          res.end(JSON.stringify({ results: [{ id: 'evil', docs: [{ ok }] }] }));
-          return true;
+          return answerJson(res, 200, { results: [{ id: 'evil', docs: [{ ok }] }] });
         }
         if (path === '/src/evil/x.bin') {
-          res.writeHead(404, { 'content-type': 'application/json' });
-          res.end(JSON.stringify({ error: 'not_found', reason: 'missing' }));
-          return true;
+          return answerJson(res, 404, { error: 'not_found', reason: 'missing' });
         }
         return false;
       },
@@ -379,9 +371,7 @@ describe('HttpPeer details', () => {
         if (req.method !== 'PUT' || !String(req.headers['content-type']).startsWith('multipart/related')) return false;
         refused++;
         req.resume();
-        res.writeHead(415, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ error: 'bad_content_type', reason: 'Content-Type must be application/json' }));
-        return true;
+        return answerJson(res, 415, { error: 'bad_content_type', reason: 'Content-Type must be application/json' });
       },
     });
     const a = await freshDb('memory');

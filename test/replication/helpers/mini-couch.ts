@@ -34,6 +34,13 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   }
 }
 
+/** For an `intercept`: answers `body` as JSON with `status`, and says the request is answered. */
+export function answerJson(res: ServerResponse, status: number, body: unknown): true {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+  return true;
+}
+
 export async function startMiniCouch(options: MiniCouchOptions = {}): Promise<MiniCouch> {
   const dbs = new Map<string, Database>();
   const requests: MiniCouch['requests'] = [];
