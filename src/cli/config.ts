@@ -106,7 +106,7 @@ export const SETTING_HELP: Array<[flag: string, env: string, text: string]> = [
   ['--admin USER:PASS', ENV.admin, 'server admin: enables Basic and cookie auth; then every request but /, /_up, /_session and a sign-up needs a login (the admin, or a user of _users)'],
   ['--engine NAME', ENV.engine, 'storage engine: leveldb (default, on disk) or memory'],
   ['--durability MODE', ENV.durability, 'durable (default: acknowledged writes are fsynced) or fast (no fsync; a killed process can lose its last few ms of writes)'],
-  ['--body-limit BYTES', ENV.bodyLimit, `largest request body (default ${DEFAULTS.bodyLimit}: 64 MiB, or a 32nd of the JS heap when less)`],
+  ['--body-limit BYTES', ENV.bodyLimit, `largest request body (default ${DEFAULTS.bodyLimit}: 64 MiB, or a 32nd of the JS heap when less); attachment data streams past it in document writes`],
   ['--max-document-size BYTES', ENV.maxDocumentSize, `largest document's JSON, attachments aside (default ${DEFAULTS.maxDocumentSize}, as CouchDB's max_document_size)`],
   ['--cors ORIGINS', ENV.cors, 'let web pages on these origins call the API: * or a comma-separated list (CORS; default off)'],
   ['--cors-credentials on|off', ENV.corsCredentials, 'let those pages send cookies and Basic credentials (default off)'],

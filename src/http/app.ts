@@ -3,13 +3,13 @@
 
 import { parse as parseQuery } from 'node:querystring';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Duplex } from 'node:stream';
+import { Readable, type Duplex } from 'node:stream';
 import { getHeapStatistics } from 'node:v8';
 import { checkLongKeys } from './long-keys.ts';
 import cors from '@fastify/cors';
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
-import { RefugeError } from '../errors/index.ts';
+import { RefugeError, isRefugeError } from '../errors/index.ts';
 import { ADMIN_PARTY, ANONYMOUS, type UserCtx } from './auth.ts';
 import { releaseLeases, type ServerContext } from './context.ts';
 import { isLoopbackHostHeader } from './loopback.ts';
@@ -17,7 +17,9 @@ import { bool, type Query } from './params.ts';
 import { corsPluginOptions, type CorsSettings } from './cors.ts';
 import type { DbLease } from '../node/index.ts';
 import { authorizeUser, checkUserDocWrite } from './user-access.ts';
-import { allowedMethods, endpointMethodError, isDocPath, isFormUploadPath, isJsonPutPath } from './db-endpoints.ts';
+import { allowedMethods, endpointMethodError, isDocPath, isFormUploadPath, isJsonPutPath, streamedJsonShape } from './db-endpoints.ts';
+import { jsonRequestBody } from './json-request-body.ts';
+import { StreamedJsonBody, type BodyShape } from './streamed-json.ts';
 import { keepNumberTexts } from './json-number-text.ts';
 import { formFromMultipart } from './multipart.ts';
 import { RelatedBody } from './related-upload.ts';
@@ -150,11 +152,13 @@ export function buildApp(ctx: ServerContext, options: AppOptions = {}): FastifyI
   // JSON.parse makes `__proto__` an ordinary own key, which is what a document store wants.
   // Bytes are decoded strictly: invalid UTF-8 is refused rather than stored as U+FFFD.
   const utf8 = new TextDecoder('utf-8', { fatal: true });
-  const parseJson = (req: FastifyRequest, body: string | Buffer, done: (err: Error | null, body?: unknown) => void): void => {
+  const parseJson = (req: FastifyRequest, body: string | Buffer, done: (err: Error | null, body?: unknown) => void, shape?: BodyShape): void => {
     let bytes: Buffer;
     try {
       bytes = decodedBody(req.headers, body as Buffer, bodyLimit);
     } catch (err) {
+      // Compressed within the limit, past it once decompressed: a document write streams it.
+      if (shape !== undefined && isRefugeError(err, 'too_large')) return done(null, new StreamedJsonBody(decodedStream(req.headers, Readable.from([body])), shape));
       return done(err as Error, undefined);
     }
     if (bytes.length === 0) return done(null, undefined);
@@ -173,7 +177,15 @@ export function buildApp(ctx: ServerContext, options: AppOptions = {}): FastifyI
   // Only application/json is JSON for a POST, as in CouchDB: text/plain, forms and multipart/form-data
   // are types a browser sends from any web page without asking (no CORS preflight), and must not
   // write documents or start replications on a node whose address it knows (CSRF).
-  app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit }, parseJson);
+  // A document write larger than the body limit is read by its route as it arrives instead
+  // (streamed-json.ts): PouchDB sends attachments inline, as base64 in the JSON.
+  app.addContentTypeParser('application/json', (req, payload, done) => {
+    const shape = streamedJsonShape(req.method, req.url);
+    jsonRequestBody(req.headers, payload, bodyLimit, shape).then(
+      (body) => (body instanceof StreamedJsonBody ? done(null, body) : parseJson(req, body, done, shape)),
+      (err: Error) => done(err, undefined),
+    );
+  });
   // CouchDB's replicator PUTs documents with attachments as multipart/related: left unread here, and
   // read by the document route once the request is let through, each attachment streamed into the
   // blob store as it comes (related-upload.ts), so it is not bound by the body limit.

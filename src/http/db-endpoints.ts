@@ -98,3 +98,19 @@ export function isDocPath(url: string): boolean {
   if (parts.length === 2) return isDb && endpointMethods(parts[1]!) === undefined;
   return parts.length === 3 && isDb && (parts[1] === '_design' || parts[1] === '_local');
 }
+
+/**
+ * Where a JSON body larger than the body limit is read as it arrives rather than refused
+ * (streamed-json.ts): `_bulk_docs`, and a document written whole (`POST /{db}`, a PUT of a
+ * document or design document; a local document has no attachments).
+ */
+export function streamedJsonShape(method: string, url: string): 'bulk' | 'doc' | undefined {
+  if (method !== 'POST' && method !== 'PUT') return undefined;
+  const parts = segments(url);
+  if (!parts[0] || !namesDb(parts[0])) return undefined;
+  if (method === 'POST') {
+    if (parts.length === 1) return 'doc';
+    return parts.length === 2 && parts[1] === '_bulk_docs' ? 'bulk' : undefined;
+  }
+  return isDocPath(url) && parts[1] !== '_local' ? 'doc' : undefined;
+}

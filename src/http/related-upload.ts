@@ -11,6 +11,7 @@ import { AttachmentBytes } from '../documents/index.ts';
 import { RefugeError } from '../errors/index.ts';
 import { checkLongKeys } from './long-keys.ts';
 import { followsInOrder } from './multipart.ts';
+import { PartQueue } from './part-queue.ts';
 
 const bad = (reason: string, cause?: unknown) => new RefugeError('bad_request', reason, cause === undefined ? undefined : { cause });
 
@@ -27,60 +28,6 @@ export interface RelatedLimits {
   json: number;
   /** An attachment's largest size, as sent and once decompressed (the blob limit). */
   blob: number;
-}
-
-
-/** One attachment's bytes, handed from the parser (which pushes) to the blob store (which pulls). */
-class PartQueue implements AsyncIterable<Uint8Array> {
-  private chunks: Uint8Array[] = [];
-  private ended = false;
-  private failure: unknown;
-  private wake: (() => void) | undefined;
-  private drainedWake: (() => void) | undefined;
-
-  push(chunk: Uint8Array): void {
-    this.chunks.push(chunk);
-    this.poke();
-  }
-  end(): void {
-    this.ended = true;
-    this.poke();
-  }
-  fail(err: unknown): void {
-    this.failure = err;
-    this.poke();
-  }
-  private poke(): void {
-    this.wake?.();
-    this.wake = undefined;
-  }
-  /** Resolves once the store has taken every chunk pushed so far (the request is read no faster). */
-  drained(): Promise<void> {
-    if (this.chunks.length === 0 || this.failure !== undefined) return Promise.resolve();
-    return new Promise((resolve) => (this.drainedWake = resolve));
-  }
-  async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array> {
-    for (;;) {
-      if (this.failure !== undefined) throw this.failure;
-      const chunk = this.chunks.shift();
-      if (chunk !== undefined) {
-        if (this.chunks.length === 0) {
-          this.drainedWake?.();
-          this.drainedWake = undefined;
-        }
-        yield chunk;
-        continue;
-      }
-      if (this.ended) return;
-      await new Promise<void>((resolve) => (this.wake = resolve));
-    }
-  }
-  /** The store stopped reading (it failed): nothing waits on it any more. */
-  abandon(): void {
-    this.chunks = [];
-    this.drainedWake?.();
-    this.drainedWake = undefined;
-  }
 }
 
 async function* gunzipped(bytes: AsyncIterable<Uint8Array>, name: string): AsyncGenerator<Uint8Array> {

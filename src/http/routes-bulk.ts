@@ -11,6 +11,7 @@ import { blobSource, checkFollowed } from './followed-blobs.ts';
 import { accepts, bulkGetMultipart } from './multipart.ts';
 import { SANDBOXED_CONTENT } from './sandboxed-content.ts';
 import { bool, json, objectBody, type Query } from './params.ts';
+import { bodyOf } from './streamed-json.ts';
 import { bulkDocsWire, revsDiffWire } from './wire.ts';
 import { checkPartition, parseViewParams } from '../views/index.ts';
 
@@ -202,7 +203,7 @@ export function bulkRoutes(app: FastifyInstance, ctx: ServerContext): void {
 
   app.post('/:db/_bulk_docs', async (req, reply) => {
     const db = await dbOf(ctx, req);
-    const body = objectBody(req.body);
+    const body = objectBody(await bodyOf(ctx, req, reply));
     if (body.docs === undefined) throw new RefugeError('bad_request', 'POST body must include `docs` parameter.');
     if (!Array.isArray(body.docs)) throw new RefugeError('bad_request', '`docs` parameter must be an array.');
     if (body.new_edits !== undefined && typeof body.new_edits !== 'boolean') {

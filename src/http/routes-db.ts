@@ -7,6 +7,7 @@ import { RefugeError } from '../errors/index.ts';
 import { requireDbAdmin } from './user-access.ts';
 import { absoluteUrl, dbOf, type ServerContext } from './context.ts';
 import { batchWrite, checkDocumentSizes, documentBody } from './doc-writes.ts';
+import { bodyOf } from './streamed-json.ts';
 import { bool, objectBody, requireJsonType, str, type Query } from './params.ts';
 import { parseViewParams } from '../views/index.ts';
 import { dbInfoWire } from './wire.ts';
@@ -92,7 +93,7 @@ export function dbRoutes(app: FastifyInstance, ctx: ServerContext): void {
 
   app.post<{ Params: { db: string } }>('/:db', async (req, reply) => {
     const db = await dbOf(ctx, req);
-    const doc = documentBody(req.body);
+    const doc = documentBody(await bodyOf(ctx, req, reply));
     checkDocumentSizes([doc], ctx.settings.maxDocumentSize, req.headers['content-length']);
     const location = (id: string) => absoluteUrl(req, `/${encodeURIComponent(req.params.db)}/${encodeURIComponent(id)}`);
     if (str(req.query as Query, 'batch') === 'ok') return batchWrite(db, doc, req.user, reply, location);

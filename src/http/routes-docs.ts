@@ -19,6 +19,7 @@ import { decodedStream } from './content-encoding.ts';
 import { docEtag, localEtag } from './doc-etag.ts';
 import { accepts, docRelated, openRevsMixed } from './multipart.ts';
 import { readRelatedDoc, RelatedBody } from './related-upload.ts';
+import { bodyOf } from './streamed-json.ts';
 import { blobSource, checkFollowed } from './followed-blobs.ts';
 import { bool, json, jsonStringArray, str, type Query } from './params.ts';
 import { JSON_TYPE, sendChunked } from './json-rows.ts';
@@ -162,7 +163,7 @@ export function docRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const id = docIdOf(req);
     const q = req.query as Query;
     // The URL names the document, whatever `_id` the body says, as in CouchDB.
-    const body = documentBody(req.body instanceof RelatedBody ? await withBody(req, reply, () => relatedDoc(req.body as RelatedBody)) : req.body);
+    const body = documentBody(req.body instanceof RelatedBody ? await withBody(req, reply, () => relatedDoc(req.body as RelatedBody)) : await bodyOf(ctx, req, reply));
     const rev = writeRev(req, body._rev);
     const doc: Doc = { ...body, _id: id };
     checkDocumentSizes([doc], ctx.settings.maxDocumentSize, req.headers['content-length']);
