@@ -52,16 +52,25 @@ export async function prepareBulkAttachments(
 
 /** Replaces attachment stubs by data (or `follows` marks), except those unchanged since `attsSince`. */
 export async function inlineSince(doc: Doc, blobs: BlobStore | undefined, attsSince?: readonly Rev[], form: AttachmentForm = 'base64'): Promise<void> {
+  await inlineAttachments(doc, blobs, attsSinceGeneration(doc, attsSince), form);
+}
+
+/**
+ * The generation up to which `doc`'s attachments are known to whoever named `attsSince`: the
+ * newest of those revisions that `doc` descends from (CouchDB's `atts_since`), 0 when none.
+ * Attachments of that revpos or less are theirs already.
+ */
+export function attsSinceGeneration(doc: Doc, attsSince: readonly Rev[] | undefined): number {
   let since = 0;
   const history = doc._revisions as { start: number; ids: string[] } | undefined;
   for (const rev of attsSince ?? []) {
     const gen = Number.parseInt(rev, 10);
-    // Only revisions this document descends from count (CouchDB's atts_since); without the history
-    // to tell, none does, and every attachment is sent.
+    // Only revisions this document descends from count; without the history to tell, none does,
+    // and every attachment is sent.
     const known = history ? history.ids[history.start - gen] === rev.slice(rev.indexOf('-') + 1) : false;
     if (known) since = Math.max(since, gen);
   }
-  await inlineAttachments(doc, blobs, since, form);
+  return since;
 }
 
 /** Every blob id named by an attachment of a stored revision (winners, and kept older or conflicting ones). */

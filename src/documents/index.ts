@@ -26,6 +26,7 @@ export { compareLeaves, conflicts, leaves, winner } from './rev-leaves.ts';
 export { stem } from './rev-stemming.ts';
 export { computeRev } from './rev-id.ts';
 export { AttachmentBytes, readAttachmentBytes, servedContentType } from './attachments.ts';
+export { attsSinceGeneration } from './attachment-edits.ts';
 export { canonicalJson } from './canonical-json.ts';
 export { HASHED_LENGTH, isSystemDbName, splitDoc, validateDbName, validateDocId } from './validate.ts';
 export { IdGenerator, randomUuid } from './ids.ts';

@@ -53,10 +53,12 @@ export async function replicateBatch(
     // Only what was asked about: a target's answer cannot make the source's other documents flow.
     if (!revs.has(id)) continue;
     const doc = carried.get(id);
+    // Attachments the target has in a revision it holds come as stubs, not their bytes (CouchDB's atts_since).
+    const since = source.capabilities.attsSince && entry.possibleAncestors?.length ? entry.possibleAncestors : undefined;
     for (const rev of entry.missing) {
       result.missingFound++;
       if (doc !== undefined && doc._rev === rev) result.docs.push(doc);
-      else requests.push({ id, rev });
+      else requests.push(since ? { id, rev, atts_since: since } : { id, rev });
     }
   }
   if (result.missingFound === 0) return result;
@@ -143,7 +145,17 @@ export async function replicateBatch(
   };
   const write = async (docs: Doc[]): Promise<void> => {
     if (docs.length === 0) return;
-    const failures = await writeDocs(target, docs, call, signal);
+    let failures = await writeDocs(target, docs, call, signal);
+    // A stub the target could not resolve (the revision it named lacks that attachment, or it knows
+    // the bytes by another digest: PouchDB finds stubs by md5): those documents are read again with
+    // all their attachments and written once more, as CouchDB's replicator does.
+    const stubbed = failures.filter((f) => f.error === 'missing_stub');
+    if (stubbed.length > 0) {
+      const again = docs.filter((d) => stubbed.some((f) => f.id === d._id && (f.rev === undefined || f.rev === d._rev))).map((d) => ({ id: d._id!, rev: d._rev! }));
+      for (const r of again) seen.delete(`${r.id}\u0000${r.rev}`);
+      const refailed = again.length > 0 ? await writeDocs(target, await fetch(again), call, signal) : stubbed;
+      failures = [...failures.filter((f) => f.error !== 'missing_stub'), ...refailed];
+    }
     result.failures.push(...failures);
     result.docWriteFailures += failures.length;
     result.docsWritten += docs.length - failures.length;

@@ -53,7 +53,7 @@ export class HttpPeer implements ReplicationPeer {
 
   constructor(url: string | URL, options: HttpPeerOptions = {}) {
     this.client = new HttpClient(url, options);
-    this.capabilities = { bulkGet: true, selector: true, longpoll: true, changesDocs: true, attachmentBytes: true, ...options.capabilities };
+    this.capabilities = { bulkGet: true, selector: true, longpoll: true, changesDocs: true, attachmentBytes: true, attsSince: true, ...options.capabilities };
     this.fallbackConcurrency = options.fallbackConcurrency ?? 8;
     this.rows = new ChangeRows(this.client.url, () => (this.capabilities.changesDocs = false));
   }
@@ -133,7 +133,8 @@ export class HttpPeer implements ReplicationPeer {
     if (!this.capabilities.bulkGet) return this.readEach(requests, options.signal);
     let results: BulkGetResult['results'];
     try {
-      results = await this.postBulkGet(requests, false, options.signal);
+      // Without atts_since: alone, it would bring the newer attachments' data (as CouchDB reads it).
+      results = await this.postBulkGet(requests.map(({ id, rev }) => (rev === undefined ? { id } : { id, rev })), false, options.signal);
     } catch (err) {
       if (!(isRefugeError(err) && NO_BULK_GET.has(err.status))) throw err;
       // A 404 is also what a deleted database (or a proxy in trouble) answers: only a database
@@ -144,10 +145,10 @@ export class HttpPeer implements ReplicationPeer {
     }
     // Outside the try: a 404 on these reads is no sign that _bulk_get is missing.
     const first = await this.readErrorsAgain(requests, results, options.signal);
-    const inline = readLazily(first, (id, rev, name) => streamBytes(this.client, { path: `${docPath(id)}/${attachmentPath(name)}`, query: { rev } }));
+    const inline = readLazily(first, requests, (id, rev, name) => streamBytes(this.client, { path: `${docPath(id)}/${attachmentPath(name)}`, query: { rev } }));
     if (inline.length === 0) return first;
     const again = await this.readErrorsAgain(inline, await this.postBulkGet(inline, true, options.signal), options.signal);
-    return withInline(first, again);
+    return withInline(first, again, inline);
   }
 
   private async postBulkGet(requests: readonly BulkGetRequest[], attachments: boolean, signal?: AbortSignal): Promise<BulkGetResult['results']> {

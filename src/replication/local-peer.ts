@@ -58,7 +58,7 @@ function withoutAttachmentDocs<T extends { results: Array<{ doc?: Doc; attachmen
 }
 
 export class LocalPeer implements ReplicationPeer {
-  readonly capabilities: PeerCapabilities = { bulkGet: true, selector: true, longpoll: true, changesDocs: true, attachmentBytes: true };
+  readonly capabilities: PeerCapabilities = { bulkGet: true, selector: true, longpoll: true, changesDocs: true, attachmentBytes: true, attsSince: true };
 
   constructor(
     readonly db: Database,

@@ -97,6 +97,11 @@ export interface PeerCapabilities {
    * the replicator hands such a peer what a local source read without turning it into text.
    */
   attachmentBytes?: boolean;
+  /**
+   * bulkGet honours a request's `atts_since` (the target's possible ancestors): attachments the
+   * target has in one of those revisions come as stubs, not their bytes (CouchDB's replicator asks so).
+   */
+  attsSince?: boolean;
 }
 
 export interface CallOptions {

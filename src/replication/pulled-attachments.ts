@@ -2,8 +2,9 @@
 // data (stubs, with lengths); a document whose attachments come to LAZY_MIN_BYTES or more gets them
 // as AttachmentBytes that read each one from the server when written (streamed on into the
 // target's store, or a multipart PUT); the others are read again with their data inline, as before.
+// Attachments the target has already (its `atts_since`) stay stubs, and are not read at all.
 
-import { AttachmentBytes, type BulkGetRequest, type BulkGetResult, type Doc } from '../documents/index.ts';
+import { AttachmentBytes, attsSinceGeneration, type BulkGetRequest, type BulkGetResult } from '../documents/index.ts';
 import { attachmentsOf } from './attachment-data.ts';
 
 /** Attachment bytes from which a document's attachments are read one by one, when written. */
@@ -16,20 +17,26 @@ export type AttachmentReader = (id: string, rev: string, name: string) => AsyncI
  * Turns the stubs of the large documents of `result` (an answer read without data) into
  * AttachmentBytes; answers the revisions whose attachments are to be read inline.
  */
-export function readLazily(result: BulkGetResult, read: AttachmentReader): BulkGetRequest[] {
+export function readLazily(result: BulkGetResult, requests: readonly BulkGetRequest[], read: AttachmentReader): BulkGetRequest[] {
+  // By id: with `latest`, the revision answered may be a newer leaf than the one asked.
+  const attsSince = new Map<string, string[]>();
+  for (const r of requests) if (r.atts_since?.length) attsSince.set(r.id, [...(attsSince.get(r.id) ?? []), ...r.atts_since]);
   const inline: BulkGetRequest[] = [];
   for (const item of result.results) {
     for (const entry of item.docs ?? []) {
       if (entry === null || typeof entry !== 'object' || !('ok' in entry)) continue;
       const doc = entry.ok;
-      const stubs = Object.entries(attachmentsOf(doc) ?? {}).filter(([, a]) => a?.stub === true);
-      if (stubs.length === 0) continue;
       const id = doc._id!;
       const rev = doc._rev!;
+      const since = attsSince.get(id);
+      const known = attsSinceGeneration(doc, since);
+      const revpos = (a: { revpos?: unknown }) => (Number.isSafeInteger(a.revpos) ? (a.revpos as number) : Infinity);
+      const stubs = Object.entries(attachmentsOf(doc) ?? {}).filter(([, a]) => a?.stub === true && revpos(a) > known);
+      if (stubs.length === 0) continue;
       const total = stubs.reduce((n, [, a]) => n + (Number.isSafeInteger(a.length) ? (a.length as number) : 0), 0);
       // A length a server leaves out is no size to judge by: read inline, as before.
       if (total < LAZY_MIN_BYTES || stubs.some(([, a]) => !Number.isSafeInteger(a.length))) {
-        inline.push({ id, rev });
+        inline.push(since ? { id, rev, atts_since: since } : { id, rev });
         continue;
       }
       const atts = { ...attachmentsOf(doc) };
@@ -46,10 +53,9 @@ export function readLazily(result: BulkGetResult, read: AttachmentReader): BulkG
   return inline;
 }
 
-const hasStubs = (doc: Doc) => Object.values(attachmentsOf(doc) ?? {}).some((a) => a?.stub === true);
-
-/** `result` with the documents read again inline (`again`, an answer to the requests readLazily gave) in their places. */
-export function withInline(result: BulkGetResult, again: BulkGetResult): BulkGetResult {
+/** `result` with the documents read again inline (`again`, an answer to `inline`, the requests readLazily gave) in their places. */
+export function withInline(result: BulkGetResult, again: BulkGetResult, inline: readonly BulkGetRequest[]): BulkGetResult {
+  const reread = new Set(inline.map((r) => `${r.id}\u0000${r.rev}`));
   const byRev = new Map<string, BulkGetResult['results'][number]['docs'][number]>();
   for (const item of again.results) {
     for (const entry of item.docs ?? []) {
@@ -62,7 +68,7 @@ export function withInline(result: BulkGetResult, again: BulkGetResult): BulkGet
       ...item,
       // A revision the second read did not give is an error entry: the replicator reads it again.
       docs: (item.docs ?? []).map((entry) => {
-        if (!('ok' in entry) || !hasStubs(entry.ok)) return entry;
+        if (!('ok' in entry) || !reread.has(`${entry.ok._id}\u0000${entry.ok._rev}`)) return entry;
         const { _id: id, _rev: rev } = entry.ok;
         return byRev.get(`${id}\u0000${rev}`) ?? { error: { id: id!, rev: rev!, error: 'not_found', reason: 'missing' } };
       }),
