@@ -146,9 +146,9 @@ export async function replicateBatch(
   const write = async (docs: Doc[]): Promise<void> => {
     if (docs.length === 0) return;
     let failures = await writeDocs(target, docs, call, signal);
-    // A stub the target could not resolve (the revision it named lacks that attachment, or it knows
-    // the bytes by another digest: PouchDB finds stubs by md5): those documents are read again with
-    // all their attachments and written once more, as CouchDB's replicator does.
+    // A stub the target could not resolve (the revision it named lacks that attachment, or it looks
+    // stubs up by a digest of its own): those documents are read again with all their attachments
+    // and written once more, as CouchDB's replicator does.
     const stubbed = failures.filter((f) => f.error === 'missing_stub');
     if (stubbed.length > 0) {
       const again = docs.filter((d) => stubbed.some((f) => f.id === d._id && (f.rev === undefined || f.rev === d._rev))).map((d) => ({ id: d._id!, rev: d._rev! }));

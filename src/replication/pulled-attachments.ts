@@ -7,6 +7,9 @@
 import { AttachmentBytes, attsSinceGeneration, type BulkGetRequest, type BulkGetResult } from '../documents/index.ts';
 import { attachmentsOf } from './attachment-data.ts';
 
+/** An attachment's revpos; one a server leaves out is taken as new (its bytes are read). */
+const revpos = (a: { revpos?: unknown }) => (Number.isSafeInteger(a.revpos) ? (a.revpos as number) : Infinity);
+
 /** Attachment bytes from which a document's attachments are read one by one, when written. */
 export const LAZY_MIN_BYTES = 1024 * 1024;
 
@@ -30,7 +33,6 @@ export function readLazily(result: BulkGetResult, requests: readonly BulkGetRequ
       const rev = doc._rev!;
       const since = attsSince.get(id);
       const known = attsSinceGeneration(doc, since);
-      const revpos = (a: { revpos?: unknown }) => (Number.isSafeInteger(a.revpos) ? (a.revpos as number) : Infinity);
       const stubs = Object.entries(attachmentsOf(doc) ?? {}).filter(([, a]) => a?.stub === true && revpos(a) > known);
       if (stubs.length === 0) continue;
       const total = stubs.reduce((n, [, a]) => n + (Number.isSafeInteger(a.length) ? (a.length as number) : 0), 0);
