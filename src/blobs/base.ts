@@ -218,6 +218,17 @@ export abstract class BaseBlobStore implements BlobStore {
     return (await this.sizeOf(parseBlobId(id))) !== null;
   }
 
+  async reuse(id: BlobId): Promise<boolean> {
+    this.assertOpen();
+    parseBlobId(id);
+    // Under the blob's lock: a delete (gc's sweep) either removed it first, or comes after the touch.
+    return this.locks.run(id, async () => {
+      if ((await this.sizeOf(id)) === null) return false;
+      await this.touch(id);
+      return true;
+    });
+  }
+
   async delete(id: BlobId): Promise<boolean> {
     this.assertOpen();
     parseBlobId(id);

@@ -216,6 +216,11 @@ export class HttpBlobStore implements BlobStore {
     return true;
   }
 
+  /** The remote node keeps its blobs' ages: a reference written there is its own gc's to see. */
+  reuse(id: BlobId): Promise<boolean> {
+    return this.has(id);
+  }
+
   async delete(id: BlobId): Promise<boolean> {
     this.#assertOpen();
     parseBlobId(id);

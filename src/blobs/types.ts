@@ -157,6 +157,12 @@ export interface BlobStore {
   /** One answer per id, in order (duplicates allowed): `null` for a missing blob. */
   stat(ids: readonly BlobId[]): Promise<Array<BlobStat | null>>;
   has(id: BlobId): Promise<boolean>;
+  /**
+   * Names a held blob for a new reference without its bytes (a write that attaches a blob the store
+   * has): true when the store holds it, its age then renewed as storing the same bytes again renews
+   * it, so gc's grace period spares it until that reference is written. False when it is not held.
+   */
+  reuse(id: BlobId): Promise<boolean>;
   /** True when the blob existed. */
   delete(id: BlobId): Promise<boolean>;
   list(options?: ListOptions): Promise<ListPage>;

@@ -50,10 +50,14 @@ export class AttachmentBytes {
     return new AttachmentBytes(size, () => store.get(id as BlobId), id);
   }
 
-  /** Stores the bytes in `store` (attachment `name`'s), or only names them when it holds them already. */
+  /**
+   * Stores the bytes in `store` (attachment `name`'s), or only names them when it holds them
+   * already: renewed as a store of the same bytes would be, so gc does not sweep them before the
+   * write that names them is committed.
+   */
   async storeIn(store: BlobStore, name: string): Promise<{ id: BlobId; size: number }> {
     const id = this.id !== undefined && isBlobId(this.id) ? this.id : undefined;
-    if (id !== undefined && (await store.has(id))) return { id, size: this.size };
+    if (id !== undefined && (await store.reuse(id))) return { id, size: this.size };
     return store.put(readAttachmentBytes(this, name), id === undefined ? {} : { expectedId: id });
   }
 }

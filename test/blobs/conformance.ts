@@ -151,6 +151,9 @@ export function runBlobConformance(name: string, opts: BlobConformanceOptions): 
       assert.deepEqual(Buffer.from(await readAll(await store.get(id))).toString(), 'hello world');
       assert.equal(await store.has(id), true);
       assert.equal(await store.has(EMPTY_ID), false);
+      assert.equal(await store.reuse(id), true, 'a held blob is named for reuse');
+      assert.equal(await store.reuse(EMPTY_ID), false, 'a blob not held is not');
+      assert.equal(await store.has(EMPTY_ID), false, 'and is not made by it');
       // Buffers are Uint8Arrays: a Node stream's chunks are accepted as they are.
       assert.deepEqual(await store.put(Buffer.from('hello world')), { id, size: 11, created: false });
     });
@@ -504,6 +507,7 @@ export function runBlobConformance(name: string, opts: BlobConformanceOptions): 
         const label = JSON.stringify(bad) ?? String(bad);
         await assert.rejects(store.get(id), isCode('bad_request'), label);
         await assert.rejects(store.has(id), isCode('bad_request'), label);
+        await assert.rejects(store.reuse(id), isCode('bad_request'), label);
         await assert.rejects(store.stat([id]), isCode('bad_request'), label);
         await assert.rejects(store.delete(id), isCode('bad_request'), label);
         await assert.rejects(store.verify(id), isCode('bad_request'), label);

@@ -129,6 +129,25 @@ test('a blob stored again (reused by a writer) is young again: gc spares it for 
   assert.equal(await store.has(orphan.id), false);
 });
 
+test('a held blob an attachment write names without its bytes is young again too: gc spares it until the write is committed', async (t) => {
+  const { collectGarbage, blobAgeOf } = await import('../../src/gc/index.ts');
+  const { AttachmentBytes } = await import('../../src/documents/index.ts');
+  const { utimes } = await import('node:fs/promises');
+  const dir = await tempDir('refuge-gc-reuse-');
+  t.after(dir.cleanup);
+  const store = await FsBlobStore.open({ dir: dir.path });
+  t.after(() => store.close());
+  const old = await store.put(new TextEncoder().encode('bytes a replicated attachment names by their hash'));
+  const hourAgo = new Date(Date.now() - 3600_000);
+  await utimes(store.pathOf(old.id), hourAgo, hourAgo);
+  // A write of a document naming that blob (a replication between databases of this node) takes it
+  // as it is; gc runs before the document is committed.
+  const named = await AttachmentBytes.ofBlob(store, old.id, old.size).storeIn(store, 'a.bin');
+  assert.equal(named.id, old.id);
+  await collectGarbage(store, { ageOf: blobAgeOf(store), graceMs: 10 * 60_000 });
+  assert.equal(await store.has(old.id), true, 'not swept from under the write');
+});
+
 test('a pin is one pin however its root is spelled: a raw CID is its blob id, a tree CID its base32 CIDv1', async () => {
   const { MemoryPinStore, checkPin } = await import('../../src/gc/pins.ts');
   const { cidOfBlobId, DAG_PB_CODEC, RAW_CODEC } = await import('../../src/files/blocks.ts');
