@@ -12,6 +12,7 @@ import { assertSameTrees } from './helpers/trees.ts';
 import { nextEvent } from './helpers/events.ts';
 import { startServer } from '../../src/http/index.ts';
 import { openNode } from '../../src/node/index.ts';
+import { startTestServer } from '../http/server.ts';
 
 let dbCounter = 0;
 
@@ -282,15 +283,12 @@ describe('HttpPeer details', () => {
   });
 
   test('from a server, large attachments are read one by one as they are written, small ones inline', async (t) => {
-    const dir = await tempDir();
-    const node = await openNode({ dataDir: dir.path, engine: 'memory' });
-    const server = await startServer({ node, host: '127.0.0.1', port: 0 });
+    const server = await startTestServer();
+    const { node } = server;
     const url = server.url.replace(/\/$/, '');
     const local = await freshDb('memory');
     t.after(async () => {
       await server.close();
-      await node.close();
-      await dir.cleanup();
       await local.cleanup();
     });
     const src = await node.createDb('src');
