@@ -13,6 +13,8 @@ interface Stored {
   size: number;
   /** Copies of the chunks as they came (a blob can outgrow one typed array). */
   parts: Uint8Array[];
+  /** When it was last stored or reused (ms since the epoch): its age for gc's grace period. */
+  storedAt: number;
 }
 
 /** Index of the first element >= id in a sorted array. */
@@ -63,11 +65,28 @@ export class MemoryBlobStore extends BaseBlobStore {
     const id = source.id();
     checkExpected(expected, id);
     return this.commit(id, source.size, async () => {
-      if (this.#blobs.has(id)) return false;
-      this.#blobs.set(id, { size: source.size, parts });
+      const held = this.#blobs.get(id);
+      if (held) {
+        // The same bytes stored again are as young as new ones, as a file rewritten is.
+        held.storedAt = Date.now();
+        return false;
+      }
+      this.#blobs.set(id, { size: source.size, parts, storedAt: Date.now() });
       this.#sorted.splice(lowerBound(this.#sorted, id), 0, id);
       return true;
     });
+  }
+
+  protected override async touch(id: BlobId): Promise<void> {
+    const blob = this.#blobs.get(id);
+    if (blob) blob.storedAt = Date.now();
+  }
+
+  /** When blob `id` was last stored or reused (ms since the epoch): its age for gc's grace period. */
+  async modifiedAt(id: BlobId): Promise<number> {
+    const blob = this.#blobs.get(id);
+    if (!blob) throw blobNotFound(id);
+    return blob.storedAt;
   }
 
   protected async remove(id: BlobId): Promise<number | null> {

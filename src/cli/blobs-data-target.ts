@@ -2,8 +2,6 @@
 // this process, its blob store, refs, pins and garbage collection used directly.
 
 import { isRefugeError, RefugeError } from '../errors/index.ts';
-import { blobAgeOf, collectGarbage } from '../gc/index.ts';
-import { nodeExtraRoots } from '../gc/node-roots.ts';
 import { openNode, type RefugeNode } from '../node/index.ts';
 import { ownerOf, updateRef } from '../refs/index.ts';
 import type { Target } from './blobs-target.ts';
@@ -14,7 +12,8 @@ export async function openDataTarget(dir: string): Promise<Target> {
   const settings = loadSettings({ data: dir });
   let node: RefugeNode;
   try {
-    node = await openNode({ dataDir: settings.data, engine: settings.engine, durability: settings.durability, blobs: blobOptions(settings) });
+    // Opened for one command: gc runs only when that command asks for it.
+    node = await openNode({ dataDir: settings.data, engine: settings.engine, durability: settings.durability, blobs: blobOptions(settings), blobGc: false });
   } catch (err) {
     if (isRefugeError(err, 'locked')) {
       throw new RefugeError('conflict', `data directory ${dir} is in use (a node is running on it): stop it, or use --url`, { cause: err });
@@ -28,15 +27,7 @@ export async function openDataTarget(dir: string): Promise<Target> {
     owner: async () => ownerOf(node.key.publicKey),
     update: (name, root, meta) => updateRef(node.refs, node.key, name, root, meta),
     gc: (o) =>
-      collectGarbage(node.blobs, {
-        refs: node.refs,
-        pins: node.pins,
-        extraRoots: nodeExtraRoots(node),
-        ageOf: blobAgeOf(node.blobs, node.blobAdds),
-        graceMs: o.graceSeconds * 1000,
-        dryRun: o.dryRun,
-        allowMissing: o.force,
-      }),
+      node.collectBlobGarbage({ graceMs: o.graceSeconds * 1000, dryRun: o.dryRun, allowMissing: o.force }),
     scrub: () => node.blobs.scrub(),
     pins: () => node.pins.list(),
     pin: (root) => node.pins.add(root),

@@ -31,6 +31,8 @@ export interface NodeSettings {
   blobBackend?: 'fs' | 'memory' | 's3';
   /** Largest blob accepted over HTTP (PUT/POST /_blobs, resumable uploads). */
   blobLimit: number;
+  /** Blob gc by itself; default on for fs and memory stores, off for s3 (a bucket may be shared). */
+  blobGc?: 'on' | 'off';
   blobS3Endpoint?: string;
   blobS3Bucket?: string;
   blobS3Region?: string;
@@ -84,6 +86,7 @@ const ENV: Record<keyof NodeSettings, string> = {
   autoCompaction: 'REFUGE_AUTO_COMPACTION',
   blobBackend: 'REFUGE_BLOB_BACKEND',
   blobLimit: 'REFUGE_BLOB_LIMIT',
+  blobGc: 'REFUGE_BLOB_GC',
   blobS3Endpoint: 'REFUGE_BLOB_S3_ENDPOINT',
   blobS3Bucket: 'REFUGE_BLOB_S3_BUCKET',
   blobS3Region: 'REFUGE_BLOB_S3_REGION',
@@ -115,6 +118,7 @@ export const SETTING_HELP: Array<[flag: string, env: string, text: string]> = [
   ['--auto-compaction on|off', ENV.autoCompaction, 'compact, in the background, written databases whose old revisions take as much room as the rest (default on, as CouchDB 3)'],
   ['--blob-backend NAME', ENV.blobBackend, 'blob store: fs (DATA/blobs; default), memory (default with --engine memory) or s3'],
   ['--blob-limit BYTES', ENV.blobLimit, `largest blob accepted over HTTP (default ${DEFAULTS.blobLimit}, 16 GiB)`],
+  ['--blob-gc on|off', ENV.blobGc, 'delete, by itself, blobs no document, ref or pin names any more, 10 minutes after they were stored: within a minute of a compaction, purge, database deletion or unpin, hourly otherwise (default on; off with s3, whose bucket other nodes may share)'],
   ['--blob-s3-endpoint URL', ENV.blobS3Endpoint, 'S3 endpoint (MinIO, Ceph RGW, Garage…; omit for AWS)'],
   ['--blob-s3-bucket NAME', ENV.blobS3Bucket, 'S3 bucket (required with --blob-backend s3; created if missing)'],
   ['--blob-s3-region NAME', ENV.blobS3Region, 'S3 region (default us-east-1)'],
@@ -131,7 +135,7 @@ export const SETTING_HELP: Array<[flag: string, env: string, text: string]> = [
   ['--config FILE', '', 'JSON file with any of these settings (default DATA/refuge.json if present)'],
 ];
 
-const ON_OFF = new Set<keyof NodeSettings>(['mesh', 'meshMdns', 'meshHub', 'meshDht', 'meshNat', 'corsCredentials', 'autoCompaction']);
+const ON_OFF = new Set<keyof NodeSettings>(['mesh', 'meshMdns', 'meshHub', 'meshDht', 'meshNat', 'corsCredentials', 'autoCompaction', 'blobGc']);
 
 /** `key` as its flag: --body-limit for bodyLimit (the two mesh hub settings are named otherwise). */
 const FLAG_NAMES: Partial<Record<string, string>> = { meshHub: '--hub', meshHubs: '--mesh-hub' };

@@ -49,6 +49,13 @@ export async function runStart(settings: NodeSettings, out: NodeJS.WritableStrea
       maxOpenDbs: settings.maxOpenDbs,
       passwordIterations: settings.passwordIterations,
       ...(settings.autoCompaction === 'off' && { autoCompaction: false as const }),
+      // Off by default with S3, as openNode decides: a bucket may be shared with other nodes.
+      blobGc: (settings.blobGc ?? (blobs?.backend === 's3' ? 'off' : 'on')) === 'on' && {
+        // An operator sees what went.
+        onCollected: (r) => {
+          if (r.deleted.length > 0) process.stdout.write(`refuge: blob gc deleted ${r.deleted.length} unreferenced blob(s), ${r.deletedBytes} bytes\n`);
+        },
+      },
       // Said where an operator looks: the database opened, but documents may be gone.
       onDamage: (db, loss) => void process.stderr.write(`refuge: database ${db} opened with damaged data dropped (its counts were recomputed): ${loss}\n`),
     });

@@ -86,6 +86,22 @@ export abstract class DatabaseBase {
     return () => this.commitWatchers.delete(watch);
   }
 
+  private readonly dropWatchers = new Set<() => void>();
+
+  /**
+   * Calls `watch` (synchronously: it must be cheap) whenever stored revisions were dropped for good
+   * (a compaction that dropped bodies, a purge), until the returned function is called: attachment
+   * blobs only those revisions named are unreferenced from then on. The node's blob gc uses it.
+   */
+  watchDrops(watch: () => void): () => void {
+    this.dropWatchers.add(watch);
+    return () => this.dropWatchers.delete(watch);
+  }
+
+  protected revisionsDropped(): void {
+    for (const watch of this.dropWatchers) watch();
+  }
+
   /** Installs the design-document layer's hooks (validation on writes, named filters). */
   setDesignHooks(hooks: DesignHooks): void {
     this.hooks = hooks;

@@ -19,7 +19,9 @@ export abstract class DatabaseMaintenance extends DatabaseBase {
   /** Drops old revision bodies and reclaims their space; asked while one runs, answers that one. */
   async compact(): Promise<{ droppedBodies: number }> {
     this.check();
-    return this.compactor.run();
+    const result = await this.compactor.run();
+    if (result.droppedBodies > 0) this.revisionsDropped();
+    return result;
   }
 
   /**
@@ -43,7 +45,9 @@ export abstract class DatabaseMaintenance extends DatabaseBase {
     this.check();
     const touchesDesign = request !== null && typeof request === 'object' && Object.keys(request).some((id) => id.startsWith('_design/'));
     try {
-      return await purge(this.core, this.writer, request);
+      const result = await purge(this.core, this.writer, request);
+      if (Object.values(result.purged).some((revs) => revs.length > 0)) this.revisionsDropped();
+      return result;
     } finally {
       if (touchesDesign) this.hooks.designWritten?.();
     }

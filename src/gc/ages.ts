@@ -13,14 +13,19 @@ export class BlobAddTracker {
   readonly #added = new Map<BlobId, number>();
   readonly #ac = new AbortController();
 
-  constructor(store: BlobStore) {
+  /** `onAdded` is told of each blob added (cheaply: synchronously, no id). */
+  constructor(store: BlobStore, onAdded?: () => void) {
     void (async () => {
       try {
         for await (const e of store.subscribe({ signal: this.#ac.signal, bufferSize: 1 << 16 })) {
           // On overflow we lose some adds: treat everything as new from now on.
+          if (e.type === 'removed') {
+            this.#added.delete(e.id);
+            continue;
+          }
           if (e.type === 'overflow') this.#overflowAt = Date.now();
-          else if (e.type === 'added') this.#added.set(e.id, Date.now());
-          else this.#added.delete(e.id);
+          else this.#added.set(e.id, Date.now());
+          onAdded?.();
         }
       } catch {
         // The store closed.

@@ -40,3 +40,16 @@ export class MemoryPinStore implements PinStore {
     return this.#pins.delete(checkPin(root));
   }
 }
+
+/** `pins` telling `onRemoved` of each root it unpinned (the node's automatic gc looks then). */
+export function watchedPins(pins: PinStore, onRemoved: () => void): PinStore {
+  return {
+    list: () => pins.list(),
+    add: (root) => pins.add(root),
+    remove: async (root) => {
+      const removed = await pins.remove(root);
+      if (removed) onRemoved();
+      return removed;
+    },
+  };
+}

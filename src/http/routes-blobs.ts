@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RefugeError } from '../errors/index.ts';
 import { keptBy } from '../gc/index.ts';
-import { nodeExtraRoots } from '../gc/node-roots.ts';
 import { MAX_LIST_LIMIT, type BlobId } from '../blobs/index.ts';
 import { BlobChangeLog } from './blob-log.ts';
 import { blobHeaders, blobIdParam, checkDeclaredLength, rawBodies, sendRead, withBody } from './blob-body.ts';
@@ -145,7 +144,7 @@ export function blobRoutes(app: FastifyInstance, ctx: ServerContext, options: Bl
       // A pin says "keep this": it is lifted first, not overridden by a delete; a ref or a
       // document still using the blob would be left pointing at nothing.
       const node = ctx.node;
-      const kept = await keptBy(store(), id, { pins: node.pins, refs: node.refs, extraRoots: nodeExtraRoots(node) });
+      const kept = await keptBy(store(), id, { pins: node.pins, refs: node.refs, extraRoots: () => node.attachmentBlobIds() });
       if (kept) throw new RefugeError('conflict', `blob ${id} is in use: ${KEPT_REASON[kept]}`);
       if (!(await store().delete(id))) throw new RefugeError('not_found', `blob ${id} not found`);
       return { ok: true, id };

@@ -3,8 +3,7 @@
 
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { RefugeError } from '../errors/index.ts';
-import { blobAgeOf, checkPin, collectGarbage } from '../gc/index.ts';
-import { nodeExtraRoots } from '../gc/node-roots.ts';
+import { checkPin } from '../gc/index.ts';
 import type { ServerContext } from './context.ts';
 import { objectBody } from './params.ts';
 
@@ -15,17 +14,10 @@ export function gcRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const body = req.body === undefined ? {} : objectBody(req.body);
     const grace = body.grace === undefined ? undefined : Number(body.grace);
     if (grace !== undefined && (!Number.isFinite(grace) || grace < 0)) throw new RefugeError('bad_request', '`grace` is a number of seconds >= 0');
-    const node = ctx.node;
-    const ac = new AbortController();
-    return collectGarbage(node.blobs, {
-      refs: node.refs,
-      pins: node.pins,
-      extraRoots: nodeExtraRoots(node),
-      ageOf: blobAgeOf(node.blobs, node.blobAdds),
+    return ctx.node.collectBlobGarbage({
       ...(grace !== undefined && { graceMs: grace * 1000 }),
       dryRun: body.dry_run === true,
       allowMissing: body.force === true,
-      signal: ac.signal,
     });
   });
 

@@ -12,6 +12,7 @@ import { FsPinStore } from '../gc/index.ts';
 import { RefugeNode } from './refuge-node.ts';
 import { DEFAULT_MAX_OPEN_DBS } from './node-options.ts';
 import type { AutoCompactionOptions } from './auto-compaction.ts';
+import type { AutoBlobGcOptions } from './auto-blob-gc.ts';
 import { DEFAULT_CACHE_SIZE, leveldbEngine, lockDirectory } from '../storage-node/index.ts';
 
 export * from './core.ts';
@@ -38,6 +39,17 @@ export interface OpenNodeOptions {
   onDamage?: (dbName: string, loss: string) => void;
   /** Automatic compaction of written databases (default on; see NodeOptions.autoCompaction). */
   autoCompaction?: AutoCompactionOptions | false;
+  /**
+   * Automatic blob gc (see NodeOptions.blobGc). Default on for the node's own store (fs in its data
+   * directory, memory), off for S3 or a store given: a bucket may be shared with other nodes, whose
+   * documents this node cannot see.
+   */
+  blobGc?: AutoBlobGcOptions | boolean;
+}
+
+function blobGcOf(option: AutoBlobGcOptions | boolean | undefined, ownStore: boolean): AutoBlobGcOptions | false {
+  if (option === undefined) return ownStore ? {} : false;
+  return option === true ? {} : option;
 }
 
 function isStore(value: NodeBlobOptions | BlobStore): value is BlobStore {
@@ -116,6 +128,7 @@ export async function openNode(options: OpenNodeOptions = {}): Promise<RefugeNod
       ...(options.passwordIterations !== undefined && { passwordIterations: options.passwordIterations }),
       ...(options.onDamage && { onDamage: options.onDamage }),
       ...(options.autoCompaction !== undefined && { autoCompaction: options.autoCompaction }),
+      blobGc: blobGcOf(options.blobGc, options.blobs === undefined || (!isStore(options.blobs) && options.blobs.backend !== 's3')),
       catalogLocation: join(dataDir, 'catalog'),
       locationOf: (name) => join(dataDir, 'dbs', encodeURIComponent(name)),
       blobs,

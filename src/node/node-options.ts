@@ -8,6 +8,7 @@ import type { NodeKey } from '../refs/keys.ts';
 import type { RefStore } from '../refs/store.ts';
 import type { PinStore } from '../gc/pins.ts';
 import type { AutoCompactionOptions } from './auto-compaction.ts';
+import type { AutoBlobGcOptions } from './auto-blob-gc.ts';
 
 export interface NodeOptions {
   engine: StorageEngine;
@@ -47,6 +48,12 @@ export interface NodeOptions {
   passwordIterations?: number;
   /** Compaction of written databases whose old revisions take as much room as the rest (default on). */
   autoCompaction?: AutoCompactionOptions | false;
+  /**
+   * Blob gc by itself (Kubo's `--enable-gc`): blobs whose last reference went (compaction, purge, a
+   * deleted database, an unpin) are collected within a minute, blobs only added within an hour,
+   * each once past the grace period. Default off here; `openNode` turns it on for a store of its own.
+   */
+  blobGc?: AutoBlobGcOptions | false;
   /** Called once the node is closed: what its opener held for its lifetime (the data directory's lock). */
   onClosed?: () => Promise<void>;
 }

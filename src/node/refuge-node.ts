@@ -2,7 +2,7 @@
 // Database objects, opened lazily, shared by everyone who asks for the same name, and closed again
 // when too many are open and nobody holds them (open-dbs.ts).
 
-import { RefugeError } from '../errors/index.ts';
+import { isRefugeError, RefugeError } from '../errors/index.ts';
 import { MemoryBlobStore, type BlobStore } from '../blobs/core.ts';
 import { Database, validateDbName, type Durability } from '../documents/index.ts';
 import type { KvStore } from '../storage/index.ts';
@@ -10,14 +10,17 @@ import { compileSelector } from '../core.ts';
 import { forEachIndexValue } from '../query/index.ts';
 import { generateNodeKey, type NodeKey } from '../refs/keys.ts';
 import { MemoryRefStore, type RefStore } from '../refs/store.ts';
-import { BlobAddTracker } from '../gc/ages.ts';
-import { MemoryPinStore, type PinStore } from '../gc/pins.ts';
+// The gc files one by one, not gc/index.ts: it also exports the pins file store, which needs node:fs.
+import { BlobAddTracker, blobAgeOf } from '../gc/ages.ts';
+import { collectGarbage, type GcOptions, type GcReport } from '../gc/gc.ts';
+import { MemoryPinStore, watchedPins, type PinStore } from '../gc/pins.ts';
 import { attachDesign, type DbDesign } from '../design/index.ts';
 import { hashStoredPasswords, hashUserPasswords, MAX_PBKDF2_ITERATIONS, PBKDF2_ITERATIONS } from './user-passwords.ts';
 import { validateUserDoc } from './user-docs.ts';
 import { ownReplicatorDocs, validateReplicatorDoc } from './replicator-docs-rules.ts';
 import { DbUpdates, type DbUpdateRow, type DbUpdatesOptions } from './db-updates.ts';
 import { AutoCompaction } from './auto-compaction.ts';
+import { AutoBlobGc } from './auto-blob-gc.ts';
 import { checkSecurityObject } from './security-object.ts';
 import { OpenDbs, type DbLease } from './open-dbs.ts';
 import { DEFAULT_MAX_OPEN_DBS, type NodeOptions } from './node-options.ts';
@@ -44,8 +47,10 @@ export class RefugeNode extends NodeCatalog {
     this.blobs = options.blobs ?? new MemoryBlobStore();
     this.key = options.key ?? generateNodeKey();
     this.refs = options.refs ?? new MemoryRefStore();
-    this.pins = options.pins ?? new MemoryPinStore();
-    this.blobAdds = new BlobAddTracker(this.blobs);
+    if (options.blobGc) this.autoBlobGc = new AutoBlobGc((graceMs, signal) => this.collectIfAny(graceMs, signal), options.blobGc);
+    const gc = this.autoBlobGc;
+    this.pins = gc ? watchedPins(options.pins ?? new MemoryPinStore(), () => gc.referencesDropped()) : (options.pins ?? new MemoryPinStore());
+    this.blobAdds = new BlobAddTracker(this.blobs, gc && (() => gc.blobAdded()));
     const max = options.maxOpenDbs ?? DEFAULT_MAX_OPEN_DBS;
     if (!Number.isSafeInteger(max) || max < 1) throw new RefugeError('bad_request', 'maxOpenDbs must be a positive integer');
     this.dbs = new OpenDbs(max, (name) => this.openDb(name, {}));
@@ -58,12 +63,60 @@ export class RefugeNode extends NodeCatalog {
   }
 
   private readonly autoCompaction: AutoCompaction | undefined;
+  private readonly autoBlobGc: AutoBlobGc | undefined;
   private readonly passwordIterations: number;
 
   /** Looks now, as the node does every minute, for written databases worth compacting; answers those compacted. */
   async compactWhereWorth(): Promise<string[]> {
     this.check();
     return (await this.autoCompaction?.lookNow()) ?? [];
+  }
+
+  /**
+   * Blob garbage collection: deletes the blobs that no ref (any value it had), pin or attachment of
+   * a stored revision reaches, once older than the grace period (default 10 minutes).
+   */
+  collectBlobGarbage(options: Pick<GcOptions, 'graceMs' | 'dryRun' | 'allowMissing' | 'signal'> = {}): Promise<GcReport> {
+    this.check();
+    return collectGarbage(this.blobs, {
+      refs: this.refs,
+      pins: this.pins,
+      extraRoots: () => this.attachmentBlobIds(),
+      ageOf: blobAgeOf(this.blobs, this.blobAdds),
+      ...options,
+    });
+  }
+
+  /** Collects now, as the node does by itself, if blobs may have become garbage since the last time. */
+  async collectBlobsWhereDue(): Promise<GcReport | undefined> {
+    this.check();
+    return this.autoBlobGc?.lookNow();
+  }
+
+  private async collectIfAny(graceMs: number | undefined, signal: AbortSignal): Promise<GcReport | undefined> {
+    // A node without blobs does not read every document of every database to find none.
+    if ((await this.blobs.list({ limit: 1 })).ids.length === 0) return undefined;
+    return this.collectBlobGarbage({ ...(graceMs !== undefined && { graceMs }), signal });
+  }
+
+  /** Every blob id an attachment of any database names (winners and kept revisions): gc's roots beside refs and pins. */
+  async *attachmentBlobIds(): AsyncGenerator<string> {
+    for (const name of await this.allDbs()) {
+      // Held one at a time: a node with many databases keeps only a few open (maxOpenDbs).
+      let lease: DbLease;
+      try {
+        lease = await this.lease(name);
+      } catch (err) {
+        // Deleted since it was listed: its attachments are no roots any more.
+        if (isRefugeError(err, 'not_found')) continue;
+        throw err;
+      }
+      try {
+        yield* lease.db.attachmentBlobIds();
+      } finally {
+        lease.release();
+      }
+    }
   }
 
   static async open(options: NodeOptions): Promise<RefugeNode> {
@@ -192,6 +245,8 @@ export class RefugeNode extends NodeCatalog {
       this.updates.touched(name);
       this.autoCompaction?.touched(name);
     });
+    const gc = this.autoBlobGc;
+    if (gc) db.watchDrops(() => gc.referencesDropped());
     if (name === '_users') db.setWritePreparation(hashUserPasswords(this.passwordIterations));
     if (name === '_replicator') db.setWritePreparation(ownReplicatorDocs);
     const design = attachDesign(db, {
@@ -247,6 +302,7 @@ export class RefugeNode extends NodeCatalog {
     await design?.close();
     if (db) await db.destroy();
     await this.removeStorage(name);
+    this.autoBlobGc?.referencesDropped();
   }
 
   /** Flushes and closes every open database, the catalog and the blob store. */
@@ -263,9 +319,11 @@ export class RefugeNode extends NodeCatalog {
     await Promise.all(this.lifecycle.values());
     // A compaction under way ends with its database.
     const compacting = this.autoCompaction?.stop();
+    const collecting = this.autoBlobGc?.stop();
     try {
       await this.dbs.closeAll();
       await compacting;
+      await collecting;
       await this.updates.close();
       // Both closed before anything is reported: the lock below must outlive every store.
       const closed = await Promise.allSettled([this.catalog.close(), this.blobs.close()]);

@@ -88,15 +88,13 @@ test('gc keeps every reachable, pinned or young blob and deletes the rest (--dat
 
 test('gc keeps blobs that document attachments refer to, in winners and older revisions', async (t) => {
   const { openNode } = await import('../../src/node/index.ts');
-  const { collectGarbage } = await import('../../src/gc/gc.ts');
-  const { nodeExtraRoots } = await import('../../src/gc/node-roots.ts');
   const node = await openNode({ engine: 'memory' });
   t.after(() => node.close());
   const db = await node.createDb('withatts');
   const r1 = await db.put({ _id: 'a', _attachments: { old: { content_type: 'text/plain', data: Buffer.from('old bytes').toString('base64') } } });
   await db.put({ _id: 'a', _rev: r1.rev, _attachments: { cur: { content_type: 'text/plain', data: Buffer.from('current bytes').toString('base64') } } });
   const stray = await node.blobs.put(new TextEncoder().encode('nobody refers to me'));
-  const result = await collectGarbage(node.blobs, { refs: node.refs, pins: node.pins, extraRoots: nodeExtraRoots(node), graceMs: 0 });
+  const result = await node.collectBlobGarbage({ graceMs: 0 });
   assert.ok(result);
   assert.equal(await node.blobs.has(stray.id), false);
   const { read } = await db.getAttachment('a', 'cur');
@@ -146,6 +144,27 @@ test('a held blob an attachment write names without its bytes is young again too
   assert.equal(named.id, old.id);
   await collectGarbage(store, { ageOf: blobAgeOf(store), graceMs: 10 * 60_000 });
   assert.equal(await store.has(old.id), true, 'not swept from under the write');
+});
+
+test('the memory store ages its blobs as the fs store does: reused ones are young again, others are swept', async (t) => {
+  const { collectGarbage, blobAgeOf } = await import('../../src/gc/index.ts');
+  const { AttachmentBytes } = await import('../../src/documents/index.ts');
+  const { MemoryBlobStore } = await import('../../src/blobs/index.ts');
+  // Only Date is mocked: the store's clock. Stored an hour "ago", then the clock moves on.
+  t.mock.timers.enable({ apis: ['Date'], now: 1_000_000_000_000 });
+  const store = new MemoryBlobStore();
+  t.after(() => store.close());
+  const bytes = new TextEncoder().encode('stored again by a new snapshot');
+  const stored = await store.put(bytes);
+  const named = await store.put(new TextEncoder().encode('named by an attachment write'));
+  const orphan = await store.put(new TextEncoder().encode('nobody reuses this one'));
+  t.mock.timers.tick(3600_000);
+  assert.equal((await store.put(bytes, { expectedId: stored.id })).created, false);
+  await AttachmentBytes.ofBlob(store, named.id, named.size).storeIn(store, 'a.bin');
+  const report = await collectGarbage(store, { ageOf: blobAgeOf(store), graceMs: 10 * 60_000 });
+  assert.deepEqual(report.deleted, [orphan.id], 'only the blob nobody reused is old enough');
+  assert.equal(await store.has(stored.id), true);
+  assert.equal(await store.has(named.id), true);
 });
 
 test('a pin is one pin however its root is spelled: a raw CID is its blob id, a tree CID its base32 CIDv1', async () => {

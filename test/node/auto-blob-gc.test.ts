@@ -1,0 +1,165 @@
+// A node collects, by itself, the attachment blobs its documents stopped naming, as CouchDB's
+// compaction gives their space back: after a compaction, a purge, a database's deletion or an unpin
+// (Kubo's periodic gc, on by default here for the node's own store, off for a store given to it).
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { openNode, type OpenNodeOptions, type RefugeNode } from '../../src/node/index.ts';
+import { MemoryBlobStore, type BlobId } from '../../src/blobs/index.ts';
+import type { GcReport } from '../../src/gc/index.ts';
+import type { Database } from '../../src/documents/index.ts';
+import { tempDir } from '../helpers/db.ts';
+
+/** The timer never fires in these tests unless one asks: each looks itself, as the timer would. */
+const NO_TIMER = { intervalMs: 3_600_000 };
+
+async function withNode(options: OpenNodeOptions, fn: (node: RefugeNode) => Promise<void>): Promise<void> {
+  const dir = await tempDir('refuge-auto-blob-gc-');
+  const node = await openNode({ dataDir: dir.path, engine: 'leveldb', durability: 'fast', autoCompaction: false, ...options });
+  try {
+    await fn(node);
+  } finally {
+    await node.close();
+    await dir.cleanup();
+  }
+}
+
+const inline = (text: string) => ({ content_type: 'text/plain', data: Buffer.from(text).toString('base64') });
+
+async function digestOf(db: Database, id: string, name: string): Promise<BlobId> {
+  const doc = (await db.get(id)) as { _attachments: Record<string, { digest: BlobId }> };
+  return doc._attachments[name]!.digest;
+}
+
+async function readAttachment(db: Database, id: string, name: string): Promise<string> {
+  const { read } = await db.getAttachment(id, name);
+  const chunks: Uint8Array[] = [];
+  for await (const c of read) chunks.push(c);
+  return Buffer.concat(chunks).toString();
+}
+
+test('a compaction that drops an old revision lets its attachment blob go; the current one stays', async () => {
+  await withNode({ blobGc: { ...NO_TIMER, graceMs: 0 } }, async (node) => {
+    const db = await node.createDb('photos');
+    const r1 = await db.put({ _id: 'a', _attachments: { pic: inline('first version of the picture') } });
+    const old = await digestOf(db, 'a', 'pic');
+    await db.put({ _id: 'a', _rev: r1.rev, _attachments: { pic: inline('second version of the picture') } });
+    const current = await digestOf(db, 'a', 'pic');
+
+    // Blobs were only added: a collection for them is due hourly, not now.
+    assert.equal(await node.collectBlobsWhereDue(), undefined, 'no collection right after uploads');
+    assert.ok(await node.blobs.has(old), 'the old revision still names its blob until compaction');
+
+    assert.equal((await db.compact()).droppedBodies, 1);
+    const report = await node.collectBlobsWhereDue();
+    assert.ok(report, 'a compaction that dropped a body makes a collection due');
+    assert.deepEqual(report.deleted, [old]);
+    assert.equal(report.deletedBytes, 'first version of the picture'.length);
+    assert.equal(await node.blobs.has(old), false, 'the blob only the dropped revision named is gone');
+    assert.equal(await node.blobs.has(current), true, 'the winner\'s blob stays');
+    assert.equal(await readAttachment(db, 'a', 'pic'), 'second version of the picture');
+    // Nothing dropped since: nothing due.
+    assert.equal(await node.collectBlobsWhereDue(), undefined, 'no second collection without a new drop');
+    // A compaction that drops nothing makes nothing due.
+    assert.equal((await db.compact()).droppedBodies, 0);
+    assert.equal(await node.collectBlobsWhereDue(), undefined, 'a compaction that dropped nothing');
+  });
+});
+
+test('a deleted database, a purge and an unpin each let their blobs go; blobs still named elsewhere stay', async () => {
+  await withNode({ blobGc: { ...NO_TIMER, graceMs: 0 } }, async (node) => {
+    const gone = await node.createDb('gone');
+    const kept = await node.createDb('kept');
+    await gone.put({ _id: 'x', _attachments: { only: inline('only in the deleted database'), shared: inline('in both databases') } });
+    await kept.put({ _id: 'y', _attachments: { shared: inline('in both databases') } });
+    const only = await digestOf(gone, 'x', 'only');
+    const shared = await digestOf(kept, 'y', 'shared');
+    await node.deleteDb('gone');
+    assert.deepEqual((await node.collectBlobsWhereDue())?.deleted, [only]);
+    assert.equal(await node.blobs.has(shared), true, 'a blob another database names stays');
+
+    const p = await kept.put({ _id: 'purged', _attachments: { f: inline('purged with its document') } });
+    const purgedBlob = await digestOf(kept, 'purged', 'f');
+    await kept.purge({ purged: [p.rev] });
+    assert.deepEqual((await node.collectBlobsWhereDue())?.deleted, [purgedBlob]);
+
+    const pinned = await node.blobs.put(new TextEncoder().encode('kept by a pin alone'));
+    await node.pins.add(pinned.id);
+    assert.equal(await node.collectBlobsWhereDue(), undefined, 'a pin added makes nothing due');
+    assert.equal(await node.pins.remove(pinned.id), true);
+    assert.deepEqual((await node.collectBlobsWhereDue())?.deleted, [pinned.id]);
+    assert.equal(await readAttachment(kept, 'y', 'shared'), 'in both databases');
+  });
+});
+
+test('blobs younger than the grace period stay, and a later look tries them again', async () => {
+  // Blobs only added are due at once here (addedEveryMs 0): what makes the second look run is the
+  // young blob the first one kept.
+  await withNode({ blobGc: { ...NO_TIMER, addedEveryMs: 0 } }, async (node) => {
+    const db = await node.createDb('young');
+    const r1 = await db.put({ _id: 'a', _attachments: { f: inline('just uploaded, soon replaced') } });
+    const old = await digestOf(db, 'a', 'f');
+    await db.put({ _id: 'a', _rev: r1.rev, _attachments: { f: inline('the replacement') } });
+    await db.compact();
+    const report = await node.collectBlobsWhereDue();
+    assert.ok(report, 'due after the compaction');
+    assert.deepEqual(report.deleted, [], 'the default grace period keeps a blob stored a moment ago');
+    assert.equal(report.young, 1);
+    assert.equal(await node.blobs.has(old), true);
+    const again = await node.collectBlobsWhereDue();
+    assert.ok(again, 'the young blob makes another collection due');
+    assert.equal(again.young, 1);
+    assert.equal(await readAttachment(db, 'a', 'f'), 'the replacement');
+  });
+});
+
+test('the timer collects by itself once references were dropped', async () => {
+  let collected!: (r: GcReport) => void;
+  const reported = new Promise<GcReport>((resolve) => (collected = resolve));
+  await withNode({ blobGc: { intervalMs: 20, graceMs: 0, onCollected: (r) => collected(r) } }, async (node) => {
+    const db = await node.createDb('timed');
+    const r1 = await db.put({ _id: 'a', _attachments: { f: inline('replaced, then compacted away') } });
+    const old = await digestOf(db, 'a', 'f');
+    await db.put({ _id: 'a', _rev: r1.rev, _attachments: { f: inline('what stays') } });
+    await db.compact();
+    const report = await reported;
+    assert.deepEqual(report.deleted, [old]);
+    assert.equal(await node.blobs.has(old), false);
+  });
+});
+
+test('on by default for the node\'s own store, off for a store given to it or when turned off', async () => {
+  const own = await openNode({ engine: 'memory', blobGc: undefined, autoCompaction: false });
+  try {
+    const db = await own.createDb('d');
+    const r1 = await db.put({ _id: 'a', _attachments: { f: inline('one') } });
+    await db.put({ _id: 'a', _rev: r1.rev, _attachments: { f: inline('two') } });
+    await db.compact();
+    assert.ok(await own.collectBlobsWhereDue(), 'a memory node with memory blobs collects by default');
+  } finally {
+    await own.close();
+  }
+  for (const options of [{ blobs: new MemoryBlobStore() }, { blobGc: false as const }]) {
+    const node = await openNode({ engine: 'memory', autoCompaction: false, ...options });
+    try {
+      const db = await node.createDb('d');
+      const r1 = await db.put({ _id: 'a', _attachments: { f: inline('one') } });
+      await db.put({ _id: 'a', _rev: r1.rev, _attachments: { f: inline('two') } });
+      await db.compact();
+      assert.equal(await node.collectBlobsWhereDue(), undefined, `no automatic gc with ${Object.keys(options)[0]}`);
+    } finally {
+      await node.close();
+    }
+  }
+});
+
+test('a node without any blob does not scan its databases', async () => {
+  await withNode({ blobGc: { ...NO_TIMER, graceMs: 0 } }, async (node) => {
+    const db = await node.createDb('plain');
+    const r1 = await db.put({ _id: 'a', n: 1 });
+    await db.put({ _id: 'a', _rev: r1.rev, n: 2 });
+    assert.equal((await db.compact()).droppedBodies, 1);
+    assert.equal(await node.collectBlobsWhereDue(), undefined, 'no blob: no collection');
+    assert.equal(await node.collectBlobsWhereDue(), undefined);
+  });
+});
