@@ -47,8 +47,13 @@ export interface OpenNodeOptions {
   blobGc?: AutoBlobGcOptions | boolean;
 }
 
-function blobGcOf(option: AutoBlobGcOptions | boolean | undefined, ownStore: boolean): AutoBlobGcOptions | false {
-  if (option === undefined) return ownStore ? {} : false;
+/** Whether a node collects its blobs by itself unless told: only in a store of its own (not S3, not one given). */
+export function blobGcByDefault(blobs: NodeBlobOptions | BlobStore | undefined): boolean {
+  return blobs === undefined || (!isStore(blobs) && blobs.backend !== 's3');
+}
+
+function blobGcOf(option: AutoBlobGcOptions | boolean | undefined, blobs: NodeBlobOptions | BlobStore | undefined): AutoBlobGcOptions | false {
+  if (option === undefined) return blobGcByDefault(blobs) ? {} : false;
   return option === true ? {} : option;
 }
 
@@ -128,7 +133,7 @@ export async function openNode(options: OpenNodeOptions = {}): Promise<RefugeNod
       ...(options.passwordIterations !== undefined && { passwordIterations: options.passwordIterations }),
       ...(options.onDamage && { onDamage: options.onDamage }),
       ...(options.autoCompaction !== undefined && { autoCompaction: options.autoCompaction }),
-      blobGc: blobGcOf(options.blobGc, options.blobs === undefined || (!isStore(options.blobs) && options.blobs.backend !== 's3')),
+      blobGc: blobGcOf(options.blobGc, options.blobs),
       catalogLocation: join(dataDir, 'catalog'),
       locationOf: (name) => join(dataDir, 'dbs', encodeURIComponent(name)),
       blobs,

@@ -31,6 +31,14 @@ async function digestOf(db: Database, id: string, name: string): Promise<BlobId>
   return doc._attachments[name]!.digest;
 }
 
+/** Writes `id` with attachment `name` holding `first`, then replaces it with `second`: answers both blobs. */
+async function replaced(db: Database, id: string, name: string, first: string, second: string): Promise<{ old: BlobId; current: BlobId }> {
+  const r1 = await db.put({ _id: id, _attachments: { [name]: inline(first) } });
+  const old = await digestOf(db, id, name);
+  await db.put({ _id: id, _rev: r1.rev, _attachments: { [name]: inline(second) } });
+  return { old, current: await digestOf(db, id, name) };
+}
+
 async function readAttachment(db: Database, id: string, name: string): Promise<string> {
   const { read } = await db.getAttachment(id, name);
   const chunks: Uint8Array[] = [];
@@ -41,10 +49,7 @@ async function readAttachment(db: Database, id: string, name: string): Promise<s
 test('a compaction that drops an old revision lets its attachment blob go; the current one stays', async () => {
   await withNode({ blobGc: { ...NO_TIMER, graceMs: 0 } }, async (node) => {
     const db = await node.createDb('photos');
-    const r1 = await db.put({ _id: 'a', _attachments: { pic: inline('first version of the picture') } });
-    const old = await digestOf(db, 'a', 'pic');
-    await db.put({ _id: 'a', _rev: r1.rev, _attachments: { pic: inline('second version of the picture') } });
-    const current = await digestOf(db, 'a', 'pic');
+    const { old, current } = await replaced(db, 'a', 'pic', 'first version of the picture', 'second version of the picture');
 
     // Blobs were only added: a collection for them is due hourly, not now.
     assert.equal(await node.collectBlobsWhereDue(), undefined, 'no collection right after uploads');
@@ -97,9 +102,7 @@ test('blobs younger than the grace period stay, and a later look tries them agai
   // young blob the first one kept.
   await withNode({ blobGc: { ...NO_TIMER, addedEveryMs: 0 } }, async (node) => {
     const db = await node.createDb('young');
-    const r1 = await db.put({ _id: 'a', _attachments: { f: inline('just uploaded, soon replaced') } });
-    const old = await digestOf(db, 'a', 'f');
-    await db.put({ _id: 'a', _rev: r1.rev, _attachments: { f: inline('the replacement') } });
+    const { old } = await replaced(db, 'a', 'f', 'just uploaded, soon replaced', 'the replacement');
     await db.compact();
     const report = await node.collectBlobsWhereDue();
     assert.ok(report, 'due after the compaction');
@@ -118,9 +121,7 @@ test('the timer collects by itself once references were dropped', async () => {
   const reported = new Promise<GcReport>((resolve) => (collected = resolve));
   await withNode({ blobGc: { intervalMs: 20, graceMs: 0, onCollected: (r) => collected(r) } }, async (node) => {
     const db = await node.createDb('timed');
-    const r1 = await db.put({ _id: 'a', _attachments: { f: inline('replaced, then compacted away') } });
-    const old = await digestOf(db, 'a', 'f');
-    await db.put({ _id: 'a', _rev: r1.rev, _attachments: { f: inline('what stays') } });
+    const { old } = await replaced(db, 'a', 'f', 'replaced, then compacted away', 'what stays');
     await db.compact();
     const report = await reported;
     assert.deepEqual(report.deleted, [old]);
@@ -132,8 +133,7 @@ test('on by default for the node\'s own store, off for a store given to it or wh
   const own = await openNode({ engine: 'memory', blobGc: undefined, autoCompaction: false });
   try {
     const db = await own.createDb('d');
-    const r1 = await db.put({ _id: 'a', _attachments: { f: inline('one') } });
-    await db.put({ _id: 'a', _rev: r1.rev, _attachments: { f: inline('two') } });
+    await replaced(db, 'a', 'f', 'one', 'two');
     await db.compact();
     assert.ok(await own.collectBlobsWhereDue(), 'a memory node with memory blobs collects by default');
   } finally {
@@ -143,8 +143,7 @@ test('on by default for the node\'s own store, off for a store given to it or wh
     const node = await openNode({ engine: 'memory', autoCompaction: false, ...options });
     try {
       const db = await node.createDb('d');
-      const r1 = await db.put({ _id: 'a', _attachments: { f: inline('one') } });
-      await db.put({ _id: 'a', _rev: r1.rev, _attachments: { f: inline('two') } });
+      await replaced(db, 'a', 'f', 'one', 'two');
       await db.compact();
       assert.equal(await node.collectBlobsWhereDue(), undefined, `no automatic gc with ${Object.keys(options)[0]}`);
     } finally {
