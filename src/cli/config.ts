@@ -118,7 +118,7 @@ export const SETTING_HELP: Array<[flag: string, env: string, text: string]> = [
   ['--auto-compaction on|off', ENV.autoCompaction, 'compact, in the background, written databases whose old revisions take as much room as the rest (default on, as CouchDB 3)'],
   ['--blob-backend NAME', ENV.blobBackend, 'blob store: fs (DATA/blobs; default), memory (default with --engine memory) or s3'],
   ['--blob-limit BYTES', ENV.blobLimit, `largest blob accepted over HTTP (default ${DEFAULTS.blobLimit}, 16 GiB)`],
-  ['--blob-gc on|off', ENV.blobGc, 'delete, by itself, blobs no document, ref or pin names any more, 10 minutes after they were stored: within a minute of a compaction, purge, database deletion or unpin, hourly otherwise (default on; off with s3, whose bucket other nodes may share)'],
+  ['--blob-gc on|off', ENV.blobGc, 'delete, by itself, blobs no document, ref or pin names any more: after a compaction, purge, database deletion or unpin, hourly otherwise; only blobs over an hour old, once none was added for five minutes (default on; off with s3, whose bucket other nodes may share)'],
   ['--blob-s3-endpoint URL', ENV.blobS3Endpoint, 'S3 endpoint (MinIO, Ceph RGW, Garage…; omit for AWS)'],
   ['--blob-s3-bucket NAME', ENV.blobS3Bucket, 'S3 bucket (required with --blob-backend s3; created if missing)'],
   ['--blob-s3-region NAME', ENV.blobS3Region, 'S3 region (default us-east-1)'],

@@ -1,7 +1,12 @@
 // Automatic blob garbage collection, as Kubo's `--enable-gc` runs it periodically: a node whose
 // documents stopped naming attachment blobs (a compaction dropped old revisions, a purge, a deleted
-// database, an unpinned root) collects them within a minute, as CouchDB's compaction gives their
+// database, an unpinned root) collects them within minutes, as CouchDB's compaction gives their
 // space back; blobs merely added (uploads that failed, snapshots never named) are looked at hourly.
+//
+// What keeps work in progress safe is time, as for gc by hand, with more of it: blobs stored in the
+// last hour are kept, and nothing is collected while blobs are being added (none in the last five
+// minutes): a snapshot or an upload names its blobs only once they are all stored, however long
+// that takes. A node that is never quiet that long is left to gc by hand.
 
 import { isRefugeError } from '../errors/index.ts';
 import type { GcReport } from '../gc/gc.ts';
@@ -11,14 +16,18 @@ export interface AutoBlobGcOptions {
   intervalMs?: number;
   /** At most this often for blobs only added since the last collection (default one hour). */
   addedEveryMs?: number;
-  /** Blobs stored less than this long ago are kept (gc's grace period; default 10 minutes). */
+  /** Blobs stored less than this long ago are kept (gc's grace period; default one hour). */
   graceMs?: number;
+  /** Nothing is collected until no blob was added for this long (default five minutes). */
+  quietMs?: number;
   /** Told of each collection that ran (the node's log; tests). */
   onCollected?: (report: GcReport) => void;
 }
 
 const DEFAULT_INTERVAL_MS = 60_000;
 const DEFAULT_ADDED_EVERY_MS = 60 * 60_000;
+const DEFAULT_GRACE_MS = 60 * 60_000;
+const DEFAULT_QUIET_MS = 5 * 60_000;
 
 export class AutoBlobGc {
   /** References were dropped: collect at the next look. */
@@ -26,6 +35,7 @@ export class AutoBlobGc {
   /** Blobs were added (or kept young last time): collect once `addedEveryMs` has passed. */
   private added = false;
   private lastRun = Date.now();
+  private lastAdd = 0;
   private running: Promise<GcReport | undefined> | undefined;
   private stopped = false;
   private readonly abort = new AbortController();
@@ -34,7 +44,7 @@ export class AutoBlobGc {
 
   constructor(
     /** One collection with this grace period; undefined when the store holds no blob at all. */
-    private readonly collect: (graceMs: number | undefined, signal: AbortSignal) => Promise<GcReport | undefined>,
+    private readonly collect: (graceMs: number, signal: AbortSignal) => Promise<GcReport | undefined>,
     private readonly options: AutoBlobGcOptions = {},
   ) {
     this.addedEveryMs = options.addedEveryMs ?? DEFAULT_ADDED_EVERY_MS;
@@ -51,6 +61,7 @@ export class AutoBlobGc {
   /** A blob was added: unreferenced, it is garbage once older than the grace period. */
   blobAdded(): void {
     this.added = true;
+    this.lastAdd = Date.now();
   }
 
   /** Collects now when one is due (as the timer does); answers its report, or undefined. */
@@ -60,15 +71,16 @@ export class AutoBlobGc {
   }
 
   private async look(): Promise<GcReport | undefined> {
-    const due = this.dropped || (this.added && Date.now() - this.lastRun >= this.addedEveryMs);
-    if (!due || this.stopped) return undefined;
+    const now = Date.now();
+    const due = this.dropped || (this.added && now - this.lastRun >= this.addedEveryMs);
+    if (!due || this.stopped || now - this.lastAdd < (this.options.quietMs ?? DEFAULT_QUIET_MS)) return undefined;
     const wasDropped = this.dropped;
     this.dropped = false;
     this.added = false;
     this.lastRun = Date.now();
     let report: GcReport | undefined;
     try {
-      report = await this.collect(this.options.graceMs, this.abort.signal);
+      report = await this.collect(this.options.graceMs ?? DEFAULT_GRACE_MS, this.abort.signal);
     } catch (err) {
       // Missing blobs of a damaged tree (`conflict`) wait for an admin: retrying hourly would only
       // scan again. A node closing, or storage failing, is retried at the next look.

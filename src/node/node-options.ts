@@ -50,8 +50,9 @@ export interface NodeOptions {
   autoCompaction?: AutoCompactionOptions | false;
   /**
    * Blob gc by itself (Kubo's `--enable-gc`): blobs whose last reference went (compaction, purge, a
-   * deleted database, an unpin) are collected within a minute, blobs only added within an hour,
-   * each once past the grace period. Default off here; `openNode` turns it on for a store of its own.
+   * deleted database, an unpin) are collected within minutes, blobs only added within an hour, each
+   * once an hour old and when no blob was added for five minutes (see auto-blob-gc.ts). Default off
+   * here; `openNode` turns it on for a store of its own.
    */
   blobGc?: AutoBlobGcOptions | false;
   /** Called once the node is closed: what its opener held for its lifetime (the data directory's lock). */

@@ -93,10 +93,10 @@ export class RefugeNode extends NodeCatalog {
     return this.autoBlobGc?.lookNow();
   }
 
-  private async collectIfAny(graceMs: number | undefined, signal: AbortSignal): Promise<GcReport | undefined> {
+  private async collectIfAny(graceMs: number, signal: AbortSignal): Promise<GcReport | undefined> {
     // A node without blobs does not read every document of every database to find none.
     if ((await this.blobs.list({ limit: 1 })).ids.length === 0) return undefined;
-    return this.collectBlobGarbage({ ...(graceMs !== undefined && { graceMs }), signal });
+    return this.collectBlobGarbage({ graceMs, signal });
   }
 
   /** Every blob id an attachment of any database names (winners and kept revisions): gc's roots beside refs and pins. */

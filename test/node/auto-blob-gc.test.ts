@@ -2,7 +2,7 @@
 // compaction gives their space back: after a compaction, a purge, a database's deletion or an unpin
 // (Kubo's periodic gc, on by default here for the node's own store, off for a store given to it).
 
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { openNode, type OpenNodeOptions, type RefugeNode } from '../../src/node/index.ts';
 import { MemoryBlobStore, type BlobId } from '../../src/blobs/index.ts';
@@ -10,8 +10,11 @@ import type { GcReport } from '../../src/gc/index.ts';
 import type { Database } from '../../src/documents/index.ts';
 import { tempDir } from '../helpers/db.ts';
 
-/** The timer never fires in these tests unless one asks: each looks itself, as the timer would. */
-const NO_TIMER = { intervalMs: 3_600_000 };
+/**
+ * The timer never fires in these tests unless one asks: each looks itself, as the timer would. No
+ * quiet time after the last blob added either, unless a test is about it.
+ */
+const NO_TIMER = { intervalMs: 3_600_000, quietMs: 0 };
 
 async function withNode(options: OpenNodeOptions, fn: (node: RefugeNode) => Promise<void>): Promise<void> {
   const dir = await tempDir('refuge-auto-blob-gc-');
@@ -97,29 +100,61 @@ test('a deleted database, a purge and an unpin each let their blobs go; blobs st
   });
 });
 
-test('blobs younger than the grace period stay, and a later look tries them again', async () => {
-  // Blobs only added are due at once here (addedEveryMs 0): what makes the second look run is the
-  // young blob the first one kept.
-  await withNode({ blobGc: { ...NO_TIMER, addedEveryMs: 0 } }, async (node) => {
+/** A memory node (its blobs aged by Date, which the test moves) with the automatic gc's own timing. */
+async function withClockedNode(t: TestContext, fn: (node: RefugeNode) => Promise<void>): Promise<void> {
+  t.mock.timers.enable({ apis: ['Date'], now: 1_000_000_000_000 });
+  const node = await openNode({ engine: 'memory', autoCompaction: false, blobGc: { intervalMs: 3_600_000 } });
+  try {
+    await fn(node);
+  } finally {
+    await node.close();
+  }
+}
+
+test('an hour\'s grace: a blob stored within the last hour stays, and is collected at the look after', async (t) => {
+  await withClockedNode(t, async (node) => {
     const db = await node.createDb('young');
     const { old } = await replaced(db, 'a', 'f', 'just uploaded, soon replaced', 'the replacement');
     await db.compact();
+    t.mock.timers.tick(15 * 60_000);
     const report = await node.collectBlobsWhereDue();
-    assert.ok(report, 'due after the compaction');
-    assert.deepEqual(report.deleted, [], 'the default grace period keeps a blob stored a moment ago');
+    assert.ok(report, 'due after the compaction, the store quiet for five minutes');
+    assert.deepEqual(report.deleted, [], 'kept: stored a quarter of an hour ago');
     assert.equal(report.young, 1);
     assert.equal(await node.blobs.has(old), true);
-    const again = await node.collectBlobsWhereDue();
-    assert.ok(again, 'the young blob makes another collection due');
-    assert.equal(again.young, 1);
+    t.mock.timers.tick(30 * 60_000);
+    assert.equal(await node.collectBlobsWhereDue(), undefined, 'the young blob is looked at again hourly, not at each look');
+    t.mock.timers.tick(30 * 60_000);
+    assert.deepEqual((await node.collectBlobsWhereDue())?.deleted, [old], 'an hour later it is old enough');
     assert.equal(await readAttachment(db, 'a', 'f'), 'the replacement');
+  });
+});
+
+test('nothing is collected while blobs are being added (a snapshot, an upload under way)', async (t) => {
+  await withClockedNode(t, async (node) => {
+    const db = await node.createDb('busy');
+    const { old } = await replaced(db, 'a', 'f', 'stored two hours ago, then replaced', 'its replacement');
+    t.mock.timers.tick(2 * 3600_000);
+    await db.compact();
+    // A client stores blobs every four minutes (the blocks of a long snapshot not named yet).
+    for (let i = 0; i < 5; i++) {
+      await node.blobs.put(new TextEncoder().encode(`block ${i} of a snapshot under way`));
+      t.mock.timers.tick(4 * 60_000);
+      assert.equal(await node.collectBlobsWhereDue(), undefined, `postponed while blobs keep coming (${i})`);
+    }
+    assert.equal(await node.blobs.has(old), true);
+    t.mock.timers.tick(60_000);
+    const report = await node.collectBlobsWhereDue();
+    assert.ok(report, 'five quiet minutes: collected');
+    assert.deepEqual(report.deleted, [old], 'the old unreferenced blob; the blocks are within the grace period');
+    assert.equal(report.young, 5);
   });
 });
 
 test('the timer collects by itself once references were dropped', async () => {
   let collected!: (r: GcReport) => void;
   const reported = new Promise<GcReport>((resolve) => (collected = resolve));
-  await withNode({ blobGc: { intervalMs: 20, graceMs: 0, onCollected: (r) => collected(r) } }, async (node) => {
+  await withNode({ blobGc: { intervalMs: 20, quietMs: 0, graceMs: 0, onCollected: (r) => collected(r) } }, async (node) => {
     const db = await node.createDb('timed');
     const { old } = await replaced(db, 'a', 'f', 'replaced, then compacted away', 'what stays');
     await db.compact();
@@ -129,13 +164,15 @@ test('the timer collects by itself once references were dropped', async () => {
   });
 });
 
-test('on by default for the node\'s own store, off for a store given to it or when turned off', async () => {
+test('on by default for the node\'s own store, off for a store given to it or when turned off', async (t) => {
+  t.mock.timers.enable({ apis: ['Date'], now: 1_000_000_000_000 });
   const own = await openNode({ engine: 'memory', blobGc: undefined, autoCompaction: false });
   try {
     const db = await own.createDb('d');
-    await replaced(db, 'a', 'f', 'one', 'two');
+    const { old } = await replaced(db, 'a', 'f', 'one', 'two');
     await db.compact();
-    assert.ok(await own.collectBlobsWhereDue(), 'a memory node with memory blobs collects by default');
+    t.mock.timers.tick(2 * 3600_000);
+    assert.deepEqual((await own.collectBlobsWhereDue())?.deleted, [old], 'a memory node with memory blobs collects by default');
   } finally {
     await own.close();
   }
