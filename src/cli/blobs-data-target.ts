@@ -28,6 +28,8 @@ export async function openDataTarget(dir: string): Promise<Target> {
     update: (name, root, meta) => updateRef(node.refs, node.key, name, root, meta),
     gc: (o) =>
       node.collectBlobGarbage({ graceMs: o.graceSeconds * 1000, dryRun: o.dryRun, allowMissing: o.force }),
+    // This process holds the directory: no gc runs but the one a command asks for.
+    holdGc: async () => async () => undefined,
     scrub: () => node.blobs.scrub(),
     pins: () => node.pins.list(),
     pin: (root) => node.pins.add(root),

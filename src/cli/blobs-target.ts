@@ -18,6 +18,8 @@ export interface Target {
   /** Points `name` at `root`, signed by the node's key. */
   update(name: string, root: string, meta?: RefMeta): Promise<SignedRef>;
   gc(options: { dryRun: boolean; graceSeconds: number; force: boolean }): Promise<GcReport>;
+  /** Keeps gc from the blobs being written until the answered function is called (a snapshot's). */
+  holdGc(): Promise<() => Promise<void>>;
   scrub(): Promise<ScrubReport>;
   pins(): Promise<string[]>;
   pin(root: string): Promise<boolean>;
@@ -39,6 +41,7 @@ export async function openTarget(opts: { url?: string | undefined; data?: string
     owner: client.owner,
     update: client.update,
     gc: client.gc,
+    holdGc: client.holdGc,
     scrub: client.scrub,
     pins: client.pins,
     pin: client.pin,

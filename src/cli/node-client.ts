@@ -7,6 +7,9 @@ import type { GcReport } from '../gc/index.ts';
 import type { RefEntry, RefMeta, RefStore, SignedRef } from '../refs/index.ts';
 import { readEventStream } from '../platform/event-stream.ts';
 
+/** How long a gc hold lasts between renewals (seconds). */
+const HOLD_SECONDS = 600;
+
 export class NodeClient {
   readonly url: string;
   readonly #headers: Record<string, string> = {};
@@ -94,6 +97,31 @@ export class NodeClient {
       if (err instanceof RefugeError && err.code === 'not_found') return false;
       throw err;
     }
+  };
+
+  /**
+   * Holds the node's gc off (`/_blobs/_holds`) until the answered function releases it, renewing
+   * the hold meanwhile: for a writer that names its blobs only at the end. A node without holds
+   * (an older one) is written to as before.
+   */
+  holdGc = async (): Promise<() => Promise<void>> => {
+    let hold: string;
+    try {
+      hold = (await this.json<{ hold: string }>('POST', '/_blobs/_holds', { ttl: HOLD_SECONDS })).hold;
+    } catch (err) {
+      // What an older node answers for a path it does not know.
+      if (err instanceof RefugeError && (err.code === 'not_found' || err.code === 'method_not_allowed')) return async () => undefined;
+      throw err;
+    }
+    const path = `/_blobs/_holds/${encodeURIComponent(hold)}`;
+    // Renewed at a third of its life: two renewals may fail (a busy node) before it lapses.
+    const timer = setInterval(() => void this.json('PUT', path, { ttl: HOLD_SECONDS }).catch(() => undefined), (HOLD_SECONDS * 1000) / 3);
+    timer.unref();
+    return async () => {
+      clearInterval(timer);
+      // Left to lapse when the node cannot be reached now.
+      await this.json('DELETE', path).catch(() => undefined);
+    };
   };
 
   /** The node's refs as a read-mostly RefStore (puts send already signed refs). */

@@ -49,9 +49,17 @@ export function runSnapshot(args: string[]): Promise<number> {
           // Files unchanged since the ref's last snapshot of this folder are taken over unread.
           const source = resolve(dir);
           const previous = (await previousSnapshot(target.refs, ref, source)) ?? false;
-          const result = await createSnapshot(target.store, dir, { previous, onProgress: (p) => progress.update(p), progressIntervalMs: 200 });
-          const meta = { source, files: result.files, bytes: result.bytes, newBytes: result.stats.newBytes, startedAt: result.startedAt };
-          const signed = await target.update(ref, result.root, meta);
+          // Its blocks are named only once the ref is updated: the node's gc keeps off them until then.
+          const release = await target.holdGc();
+          let result: Awaited<ReturnType<typeof createSnapshot>>;
+          let signed: Awaited<ReturnType<typeof target.update>>;
+          try {
+            result = await createSnapshot(target.store, dir, { previous, onProgress: (p) => progress.update(p), progressIntervalMs: 200 });
+            const meta = { source, files: result.files, bytes: result.bytes, newBytes: result.stats.newBytes, startedAt: result.startedAt };
+            signed = await target.update(ref, result.root, meta);
+          } finally {
+            await release();
+          }
           progress.end();
           const summary = { ref: ref, seq: signed.seq, root: result.root, files: result.files, bytes: result.bytes, newBytes: result.stats.newBytes, newBlocks: result.stats.newBlocks, reused: result.reused, skipped: result.skipped, elapsedMs: Math.round(result.elapsedMs) };
           if (json) out(JSON.stringify(summary) + '\n');

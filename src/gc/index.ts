@@ -4,3 +4,4 @@ export * from './gc.ts';
 export * from './pins.ts';
 export { FsPinStore } from './pins-file.ts';
 export * from './ages.ts';
+export * from './holds.ts';

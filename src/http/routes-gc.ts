@@ -1,13 +1,25 @@
 // Blob maintenance over HTTP: `POST /_blobs/_gc` (mark and sweep, `dry_run`, `grace` in seconds),
+// holds on it `GET/POST /_blobs/_holds`, `PUT/DELETE /_blobs/_holds/{hold}` (`ttl` in seconds),
 // `POST /_blobs/_scrub` (verify every blob), and the pin list `GET/PUT/DELETE /_pins[/{root}]`.
 
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { RefugeError } from '../errors/index.ts';
-import { checkPin } from '../gc/index.ts';
+import { checkPin, type GcHold } from '../gc/index.ts';
 import type { ServerContext } from './context.ts';
 import { objectBody } from './params.ts';
 
 type RootReq = FastifyRequest<{ Params: { root: string } }>;
+type HoldReq = FastifyRequest<{ Params: { hold: string } }>;
+
+const holdWire = (h: GcHold) => ({ hold: h.id, expires_at: new Date(h.expiresAt).toISOString() });
+
+/** A hold's `ttl` (seconds) in ms, or undefined for the default; the holds check its range. */
+function ttlOf(body: unknown): number | undefined {
+  const ttl = (body === undefined ? {} : objectBody(body)).ttl;
+  if (ttl === undefined) return undefined;
+  if (typeof ttl !== 'number') throw new RefugeError('bad_request', '`ttl` is a number of seconds');
+  return ttl * 1000;
+}
 
 export function gcRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.post('/_blobs/_gc', async (req) => {
@@ -19,6 +31,19 @@ export function gcRoutes(app: FastifyInstance, ctx: ServerContext): void {
       dryRun: body.dry_run === true,
       allowMissing: body.force === true,
     });
+  });
+
+  // A writer that names its blobs only once all are stored (a snapshot, before its ref) holds gc off
+  // meanwhile, renewing its hold before it expires (gc/holds.ts).
+  app.get('/_blobs/_holds', async () => ({ holds: ctx.node.gcHolds.list().map(holdWire) }));
+  app.post('/_blobs/_holds', async (req, reply) => {
+    reply.code(201);
+    return { ok: true, ...holdWire(ctx.node.gcHolds.open(ttlOf(req.body))) };
+  });
+  app.put('/_blobs/_holds/:hold', async (req: HoldReq) => ({ ok: true, ...holdWire(ctx.node.gcHolds.renew(req.params.hold, ttlOf(req.body))) }));
+  app.delete('/_blobs/_holds/:hold', async (req: HoldReq) => {
+    if (!ctx.node.gcHolds.release(req.params.hold)) throw new RefugeError('not_found', `no hold ${req.params.hold} (released, or expired)`);
+    return { ok: true, hold: req.params.hold };
   });
 
   app.post('/_blobs/_scrub', async () => ctx.node.blobs.scrub());

@@ -3,10 +3,10 @@
 // database, an unpinned root) collects them within minutes, as CouchDB's compaction gives their
 // space back; blobs merely added (uploads that failed, snapshots never named) are looked at hourly.
 //
-// What keeps work in progress safe is time, as for gc by hand, with more of it: blobs stored in the
-// last hour are kept, and nothing is collected while blobs are being added (none in the last five
-// minutes): a snapshot or an upload names its blobs only once they are all stored, however long
-// that takes. A node that is never quiet that long is left to gc by hand.
+// A writer that names its blobs only once all are stored (a snapshot) holds gc off meanwhile
+// (gc/holds.ts). One that does not is kept safe by time, as for gc by hand, with more of it: blobs
+// stored in the last hour are kept, and nothing is collected while blobs are being added (none in
+// the last five minutes). A node that is never quiet that long is left to gc by hand.
 
 import { isRefugeError } from '../errors/index.ts';
 import type { GcReport } from '../gc/gc.ts';
@@ -46,6 +46,8 @@ export class AutoBlobGc {
     /** One collection with this grace period; undefined when the store holds no blob at all. */
     private readonly collect: (graceMs: number, signal: AbortSignal) => Promise<GcReport | undefined>,
     private readonly options: AutoBlobGcOptions = {},
+    /** True while a writer holds gc off (gc/holds.ts): collections wait. */
+    private readonly held: () => boolean = () => false,
   ) {
     this.addedEveryMs = options.addedEveryMs ?? DEFAULT_ADDED_EVERY_MS;
     this.timer = setInterval(() => void this.lookNow().catch(() => undefined), options.intervalMs ?? DEFAULT_INTERVAL_MS);
@@ -73,7 +75,7 @@ export class AutoBlobGc {
   private async look(): Promise<GcReport | undefined> {
     const now = Date.now();
     const due = this.dropped || (this.added && now - this.lastRun >= this.addedEveryMs);
-    if (!due || this.stopped || now - this.lastAdd < (this.options.quietMs ?? DEFAULT_QUIET_MS)) return undefined;
+    if (!due || this.stopped || now - this.lastAdd < (this.options.quietMs ?? DEFAULT_QUIET_MS) || this.held()) return undefined;
     const wasDropped = this.dropped;
     this.dropped = false;
     this.added = false;

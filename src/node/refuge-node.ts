@@ -14,6 +14,7 @@ import { MemoryRefStore, type RefStore } from '../refs/store.ts';
 import { BlobAddTracker, blobAgeOf } from '../gc/ages.ts';
 import { collectGarbage, type GcOptions, type GcReport } from '../gc/gc.ts';
 import { MemoryPinStore, watchedPins, type PinStore } from '../gc/pins.ts';
+import { GcHolds } from '../gc/holds.ts';
 import { attachDesign, type DbDesign } from '../design/index.ts';
 import { hashStoredPasswords, hashUserPasswords, MAX_PBKDF2_ITERATIONS, PBKDF2_ITERATIONS } from './user-passwords.ts';
 import { validateUserDoc } from './user-docs.ts';
@@ -41,13 +42,17 @@ export class RefugeNode extends NodeCatalog {
   readonly pins: PinStore;
   /** When blobs were added while this node runs (gc's grace period on stores without file times). */
   readonly blobAdds: BlobAddTracker;
+  /** Writers holding gc off while they store blobs they name only at the end (snapshots). */
+  readonly gcHolds = new GcHolds();
 
   private constructor(options: NodeOptions, catalog: KvStore, updates: DbUpdates) {
     super(options, catalog, updates);
     this.blobs = options.blobs ?? new MemoryBlobStore();
     this.key = options.key ?? generateNodeKey();
     this.refs = options.refs ?? new MemoryRefStore();
-    if (options.blobGc) this.autoBlobGc = new AutoBlobGc((graceMs, signal) => this.collectIfAny(graceMs, signal), options.blobGc);
+    if (options.blobGc) {
+      this.autoBlobGc = new AutoBlobGc((graceMs, signal) => this.collectIfAny(graceMs, signal), options.blobGc, () => this.gcHolds.count > 0);
+    }
     const gc = this.autoBlobGc;
     this.pins = gc ? watchedPins(options.pins ?? new MemoryPinStore(), () => gc.referencesDropped()) : (options.pins ?? new MemoryPinStore());
     this.blobAdds = new BlobAddTracker(this.blobs, gc && (() => gc.blobAdded()));
@@ -74,10 +79,15 @@ export class RefugeNode extends NodeCatalog {
 
   /**
    * Blob garbage collection: deletes the blobs that no ref (any value it had), pin or attachment of
-   * a stored revision reaches, once older than the grace period (default 10 minutes).
+   * a stored revision reaches, once older than the grace period (default 10 minutes). Refused
+   * (`conflict`) while a writer holds gc off, as Kubo's gc waits for `ipfs add`.
    */
-  collectBlobGarbage(options: Pick<GcOptions, 'graceMs' | 'dryRun' | 'allowMissing' | 'signal'> = {}): Promise<GcReport> {
+  async collectBlobGarbage(options: Pick<GcOptions, 'graceMs' | 'dryRun' | 'allowMissing' | 'signal'> = {}): Promise<GcReport> {
     this.check();
+    const holds = this.gcHolds.count;
+    if (holds > 0 && options.dryRun !== true) {
+      throw new RefugeError('conflict', `gc is held off by ${holds} writer(s) storing blobs they have not named yet (a snapshot); try again once they are done`);
+    }
     return collectGarbage(this.blobs, {
       refs: this.refs,
       pins: this.pins,

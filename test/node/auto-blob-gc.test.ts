@@ -151,6 +151,36 @@ test('nothing is collected while blobs are being added (a snapshot, an upload un
   });
 });
 
+test('a hold keeps gc off: automatic collections wait, gc by hand is refused, until released or lapsed', async (t) => {
+  t.mock.timers.enable({ apis: ['Date'], now: 1_000_000_000_000 });
+  const node = await openNode({ engine: 'memory', autoCompaction: false, blobGc: { ...NO_TIMER, graceMs: 0 } });
+  try {
+    const db = await node.createDb('held');
+    const { old } = await replaced(db, 'a', 'f', 'dropped while a snapshot runs', 'kept');
+    await db.compact();
+    const hold = node.gcHolds.open(60_000);
+    assert.equal(await node.collectBlobsWhereDue(), undefined, 'the automatic collection waits');
+    await assert.rejects(node.collectBlobGarbage({ graceMs: 0 }), (e: Error & { code?: string }) => e.code === 'conflict');
+    assert.equal(await node.blobs.has(old), true);
+    assert.equal(node.gcHolds.release(hold.id), true);
+    assert.deepEqual((await node.collectBlobsWhereDue())?.deleted, [old], 'released: the waiting collection runs');
+
+    const { old: second } = await replaced(db, 'b', 'f', 'dropped under a hold that lapses', 'kept too');
+    await db.compact();
+    const lapsing = node.gcHolds.open(60_000);
+    t.mock.timers.tick(30_000);
+    node.gcHolds.renew(lapsing.id, 60_000);
+    t.mock.timers.tick(59_000);
+    assert.equal(await node.collectBlobsWhereDue(), undefined, 'renewed: still held');
+    t.mock.timers.tick(1_000);
+    assert.equal(node.gcHolds.count, 0, 'not renewed again: lapsed');
+    assert.throws(() => node.gcHolds.renew(lapsing.id), (e: Error & { code?: string }) => e.code === 'not_found');
+    assert.deepEqual((await node.collectBlobsWhereDue())?.deleted, [second]);
+  } finally {
+    await node.close();
+  }
+});
+
 test('the timer collects by itself once references were dropped', async () => {
   let collected!: (r: GcReport) => void;
   const reported = new Promise<GcReport>((resolve) => (collected = resolve));
