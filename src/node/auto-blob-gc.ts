@@ -84,9 +84,10 @@ export class AutoBlobGc {
     try {
       report = await this.collect(this.options.graceMs ?? DEFAULT_GRACE_MS, this.abort.signal);
     } catch (err) {
-      // Missing blobs of a damaged tree (`conflict`) wait for an admin: retrying hourly would only
-      // scan again. A node closing, or storage failing, is retried at the next look.
-      if (isRefugeError(err, 'conflict')) return undefined;
+      // Missing blobs of a damaged tree, or of one being pulled (`conflict`), wait for an admin or
+      // the next blobs added: retrying each minute would only scan again. A hold taken meanwhile, a
+      // node closing, or storage failing is retried at the next look.
+      if (isRefugeError(err, 'conflict') && !this.held()) return undefined;
       if (wasDropped) this.dropped = true;
       this.added = true;
       if (isRefugeError(err) || this.stopped) return undefined;

@@ -181,6 +181,21 @@ test('a hold keeps gc off: automatic collections wait, gc by hand is refused, un
   }
 });
 
+test('a damaged tree (a pinned root that is missing) stops a collection before it deletes anything, quietly', async () => {
+  const { cidOfBlobId, DAG_PB_CODEC } = await import('../../src/files/blocks.ts');
+  await withNode({ blobGc: { ...NO_TIMER, graceMs: 0 } }, async (node) => {
+    const db = await node.createDb('damaged');
+    const { old } = await replaced(db, 'a', 'f', 'would go, but for the damage', 'stays');
+    const absent = (await node.blobs.put(new TextEncoder().encode('a tree node, then lost'))).id;
+    await node.pins.add(cidOfBlobId(absent, DAG_PB_CODEC).toString());
+    await node.blobs.delete(absent);
+    await db.compact();
+    assert.equal(await node.collectBlobsWhereDue(), undefined, 'no report, no throw');
+    assert.equal(await node.blobs.has(old), true, 'nothing deleted while a reachable blob is missing');
+    await assert.rejects(node.collectBlobGarbage({ graceMs: 0 }), (e: Error & { code?: string }) => e.code === 'conflict');
+  });
+});
+
 test('the timer collects by itself once references were dropped', async () => {
   let collected!: (r: GcReport) => void;
   const reported = new Promise<GcReport>((resolve) => (collected = resolve));
