@@ -232,6 +232,18 @@ export function storedAttachments(body: JsonObject): Record<string, AttStub> | u
   return body._attachments as Record<string, AttStub> | undefined;
 }
 
+/** The bytes of a stored body's attachments, each counted (CouchDB's sizes count a document's attachments). */
+export function attachmentBytes(body: JsonObject): number {
+  const atts = body._attachments as Record<string, AttStub> | undefined;
+  if (atts === undefined) return 0;
+  let total = 0;
+  for (const name in atts) {
+    const length = atts[name]!.length;
+    if (typeof length === 'number') total += length;
+  }
+  return total;
+}
+
 /**
  * How a read gives attachment bytes: inline base64 (`attachments=true`); `follows` stubs with their
  * length, the caller streaming the bytes after the document (a multipart answer); or

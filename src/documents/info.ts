@@ -24,11 +24,13 @@ export async function databaseInfo(core: DbCore, s: DbState, compactRunning: boo
   const store = core.store;
   // external: the live records' bytes (uncompressed); active: what storage estimates its tables
   // hold, or while everything still sits in LevelDB's memory table (no table yet), the live bytes
-  // as far as the files (its log) hold them.
-  const external = Math.max(0, s.liveBytes ?? 0);
+  // as far as the files (its log) hold them. The attachments of the winning revisions count in
+  // all three, as CouchDB counts them (their blobs are the node's, but they are this database's data).
+  const records = Math.max(0, s.liveBytes ?? 0);
+  const atts = Math.max(0, s.attBytes ?? 0);
   const approximate = store.approximateSize ? await store.approximateSize({ gte: '', lt: '\u007f' }) : 0;
-  const file = store.diskSize ? await store.diskSize() : Math.max(approximate, external);
-  const active = approximate > 0 ? approximate : Math.min(external, file);
-  info.sizes = { file, active, external };
+  const stored = store.diskSize ? await store.diskSize() : Math.max(approximate, records);
+  const active = approximate > 0 ? approximate : Math.min(records, stored);
+  info.sizes = { file: stored + atts, active: active + atts, external: records + atts };
   return info;
 }

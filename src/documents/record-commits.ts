@@ -3,6 +3,7 @@
 // revisions, stored without building its tree. WriteBatch (write-batch.ts) judges edits on top.
 
 import type { DbCore } from './core.ts';
+import { attachmentBytes } from './attachments.ts';
 import { BatchChanges } from './batch-changes.ts';
 import { BatchRecords } from './batch-records.ts';
 import { DocRecord, encodeRecord } from './doc-record.ts';
@@ -94,6 +95,8 @@ export class RecordCommits extends BatchChanges {
     const encoded = encodeRecord(next);
     this.ops.set(docKey(id), encoded);
     this.state.liveBytes += encoded.length - this.records.set(id, next, encoded.length);
+    const attBytes = attachmentBytes(body) - (current ? attachmentBytes(current.body) : 0);
+    if (attBytes !== 0) this.state.attBytes = (this.state.attBytes ?? 0) + attBytes;
 
     if (current) {
       if (current.deleted) this.state.delCount--;

@@ -6,7 +6,8 @@
 
 import type { KvReader } from '../storage/index.ts';
 import type { DbState } from './core.ts';
-import { decodeHead } from './doc-record.ts';
+import { attachmentBytes } from './attachments.ts';
+import { decodeBody, decodeHead } from './doc-record.ts';
 import { DOC, SEQ, seqFromKey } from './keys.ts';
 
 export interface Recount {
@@ -19,11 +20,12 @@ export interface Recount {
   orphanSeqKeys: string[];
 }
 
-/** `state` with its document counts, record bytes and last sequence taken from `store` itself. */
+/** `state` with its document counts, record and attachment bytes and last sequence taken from `store` itself. */
 export async function recountState(store: KvReader, state: DbState): Promise<Recount> {
   let docCount = 0;
   let delCount = 0;
   let liveBytes = 0;
+  let attBytes = 0;
   const seqs = new Set<number>();
   for await (const rows of store.scan({ gt: DOC, lt: 'd"' }, 1024)) {
     for (const [, value] of rows) {
@@ -32,6 +34,8 @@ export async function recountState(store: KvReader, state: DbState): Promise<Rec
       if (head.deleted) delCount++;
       else docCount++;
       liveBytes += value.length;
+      // Only records naming attachments are parsed.
+      if (value.includes('"_attachments"')) attBytes += attachmentBytes(decodeBody(value));
     }
   }
   let lastSeq = 0;
@@ -47,7 +51,7 @@ export async function recountState(store: KvReader, state: DbState): Promise<Rec
   // One more is skipped, so that an index that had read every change before the loss still lags
   // behind recoveredSeq, and is rebuilt.
   const seq = Math.max(state.seq, lastSeq) + 1;
-  const counted: DbState = { ...state, docCount, delCount, liveBytes, seq, recoveredSeq: seq, pathIndexReady: false };
+  const counted: DbState = { ...state, docCount, delCount, liveBytes, attBytes, seq, recoveredSeq: seq, pathIndexReady: false };
   delete counted.recountPending;
   return { state: counted, orphanSeqKeys };
 }

@@ -7,7 +7,7 @@
 import { RefugeError, toRefugeError } from '../errors/index.ts';
 import type { DbCore } from './core.ts';
 import { DocRecord } from './doc-record.ts';
-import { attachmentDigests, attachmentsOfEdit, type AttInputs, type AttStub } from './attachments.ts';
+import { attachmentBytes, attachmentDigests, attachmentsOfEdit, type AttInputs, type AttStub } from './attachments.ts';
 import { applyLocalEdit, applyReplicatedEdit, type EarlyEdit } from './edits.ts';
 import { JobStarts } from './job-starts.ts';
 import { IdGenerator } from './ids.ts';
@@ -238,6 +238,8 @@ export class WriteBatch extends RecordCommits {
     countPurged(this.state, current, current.tree.keys());
     this.ops.set(docKey(id), null);
     this.state.liveBytes -= this.records.set(id, null, 0);
+    const attBytes = attachmentBytes(current.body);
+    if (attBytes !== 0) this.state.attBytes = (this.state.attBytes ?? 0) - attBytes;
     this.stream.push(seqKey(current.seq), null);
     this.seqRemoved.push(current.seq);
     if (current.deleted) this.state.delCount--;
