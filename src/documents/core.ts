@@ -33,8 +33,8 @@ export interface DbState {
   liveBytes: number;
   /**
    * Bytes of the attachments the documents' winning revisions name, each counted: CouchDB counts
-   * them in its sizes (the blobs themselves are the node's, shared). Kept by each write, as
-   * liveBytes; a database written before it was kept starts counting from 0.
+   * them in its sizes (the blobs themselves are the node's, shared). Kept by each write; counted
+   * from the records at the first open of a database whose counters were stored before it was kept.
    */
   attBytes?: number;
   /**
@@ -90,7 +90,7 @@ export interface DbCore {
 
 /** The counters of a database that has never been written. */
 export function initialState(revsLimit: number, autoIndex: boolean): DbState {
-  return { seq: 0, docCount: 0, delCount: 0, revsLimit, autoIndex, pathIndexReady: autoIndex, purgeSeq: 0, purgedInfosLimit: 1000, purgeTrimmedSeq: 0, liveBytes: 0, attBytes: 0, oldBodyBytes: 0, oldBodyAdded: 0, indexGroup: 0, indexLayout: INDEX_LAYOUT };
+  return { seq: 0, docCount: 0, delCount: 0, revsLimit, autoIndex, pathIndexReady: autoIndex, purgeSeq: 0, purgedInfosLimit: 1000, purgeTrimmedSeq: 0, liveBytes: 0, oldBodyBytes: 0, oldBodyAdded: 0, indexGroup: 0, indexLayout: INDEX_LAYOUT };
 }
 
 let lastInstanceStart = 0;

@@ -18,7 +18,7 @@ import type { OpenDatabaseOptions } from './database-base.ts';
 import { DatabaseQueries } from './database-queries.ts';
 import { getLocal, localDocsChunks } from './local-docs.ts';
 import { META_KEY } from './keys.ts';
-import { recountState, type Recount } from './recount.ts';
+import { countAttachmentBytes, recountState, type Recount } from './recount.ts';
 import { bulkGet, getDoc, getOpenRevs, getPlainJsonSync, getPlainSync, revsDiff, storedWinners } from './reads.ts';
 import type { Rev } from './rev-tree.ts';
 import type {
@@ -66,7 +66,10 @@ export class Database extends DatabaseQueries {
       const stored = await store.get(META_KEY);
       let state = decodeState(stored, defaults);
       // Stored with the first counters below, and so kept for the life of the database.
-      if (stored === undefined) state.instanceStartTime = newInstanceStartTime();
+      if (stored === undefined) {
+        state.instanceStartTime = newInstanceStartTime();
+        state.attBytes = 0;
+      }
       // Data the storage dropped as damaged leaves the stored counters wrong for good: recounted.
       let recount: Recount | undefined;
       if (stored !== undefined && (store.recoveryLoss !== undefined || state.recountPending === true)) {
@@ -75,6 +78,9 @@ export class Database extends DatabaseQueries {
         recount = await recountState(store, state);
         state = recount.state;
       }
+      // Counters stored before attachment bytes were kept: counted once, from the records.
+      const attCounted = state.attBytes === undefined;
+      if (attCounted) state = { ...state, attBytes: await countAttachmentBytes(store) };
       const wantIndex = options.autoIndex ?? state.autoIndex;
       const core: DbCore = {
         name,
@@ -87,9 +93,9 @@ export class Database extends DatabaseQueries {
       };
       const db = new Database(core, options);
       db.recoveryLoss = store.recoveryLoss;
-      // A write group stores the counters: the first ones, or the recounted ones (and drops the
-      // sequence entries no record points at).
-      if (stored === undefined || recount) {
+      // A write group stores the counters: the first ones, the recounted ones (and drops the
+      // sequence entries no record points at), or those given their attachment bytes.
+      if (stored === undefined || recount || attCounted) {
         await db.writer.submit(async (batch) => {
           for (const key of recount?.orphanSeqKeys ?? []) batch.setRaw(key, null);
         });

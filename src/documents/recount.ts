@@ -20,6 +20,18 @@ export interface Recount {
   orphanSeqKeys: string[];
 }
 
+/** The attachment bytes a stored record's winning body names (only a record naming some is parsed). */
+function recordAttachmentBytes(value: string): number {
+  return value.includes('"_attachments"') ? attachmentBytes(decodeBody(value)) : 0;
+}
+
+/** The attachment bytes every document's winning revision names, counted from the records (DbState.attBytes). */
+export async function countAttachmentBytes(store: KvReader): Promise<number> {
+  let total = 0;
+  for await (const rows of store.scan({ gt: DOC, lt: 'd"' }, 1024)) for (const [, value] of rows) total += recordAttachmentBytes(value);
+  return total;
+}
+
 /** `state` with its document counts, record and attachment bytes and last sequence taken from `store` itself. */
 export async function recountState(store: KvReader, state: DbState): Promise<Recount> {
   let docCount = 0;
@@ -34,8 +46,7 @@ export async function recountState(store: KvReader, state: DbState): Promise<Rec
       if (head.deleted) delCount++;
       else docCount++;
       liveBytes += value.length;
-      // Only records naming attachments are parsed.
-      if (value.includes('"_attachments"')) attBytes += attachmentBytes(decodeBody(value));
+      attBytes += recordAttachmentBytes(value);
     }
   }
   let lastSeq = 0;

@@ -95,3 +95,32 @@ test('a recount (storage dropped damaged data) counts attachment bytes again fro
   t.after(() => db.close());
   await holds(db, 3 * KB10, 'recounted');
 });
+
+test('a database whose counters were stored before attachment bytes were kept counts them once, at its next open', async (t) => {
+  const { leveldbEngine } = await import('../../src/storage-node/index.ts');
+  const dir = await tempDir('refuge-att-sizes-upgrade-');
+  const blobs = new MemoryBlobStore();
+  t.after(async () => {
+    await blobs.close();
+    await dir.cleanup();
+  });
+  let db = await openDatabase('u', { dataDir: dir.path, blobs });
+  const inline = { content_type: 'app/binary', data: Buffer.alloc(KB10, 'u').toString('base64') };
+  await db.bulkDocs([{ _id: 'a', _attachments: { f: inline } }, { _id: 'b' }]);
+  await db.close();
+  // As an earlier version stored them: no attBytes.
+  const store = await leveldbEngine().open({ location: `${dir.path}/u` });
+  const { attBytes, ...older } = JSON.parse((await store.get('m!info'))!) as Record<string, unknown>;
+  assert.equal(attBytes, KB10);
+  await store.batch([{ type: 'put', key: 'm!info', value: JSON.stringify(older) }], { sync: true });
+  await store.close();
+  db = await openDatabase('u', { dataDir: dir.path, blobs });
+  await holds(db, KB10, 'counted at the open');
+  // Deleting the document takes its bytes away: counted from there, not from 0.
+  await db.remove('a', ((await db.get('a')) as { _rev: string })._rev);
+  await holds(db, 0, 'its document deleted');
+  await db.close();
+  const again = await leveldbEngine().open({ location: `${dir.path}/u` });
+  t.after(() => again.close());
+  assert.equal((JSON.parse((await again.get('m!info'))!) as { attBytes?: number }).attBytes, 0, 'stored: not counted again');
+});
