@@ -3,7 +3,7 @@
 // deleting or purging its document takes them away, a deletion that keeps one keeps its bytes.
 // The blobs are the node's, shared by every database; the bytes are each document's.
 
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { openDatabase } from '../../src/index.ts';
 import type { Database } from '../../src/documents/index.ts';
@@ -73,54 +73,65 @@ for (const engine of ['memory', 'leveldb'] as const) {
   });
 }
 
-test('a recount (storage dropped damaged data) counts attachment bytes again from the records', async (t) => {
+/**
+ * A LevelDB database `name` in a temp dir holding `docs`, closed, its stored counters (`m!info`) then
+ * rewritten by `edit`, as a killed process or an earlier version left them; answers it opened again.
+ */
+async function reopenedWithCounters(
+  t: TestContext,
+  docs: object[],
+  edit: (meta: Record<string, unknown>) => Record<string, unknown>,
+): Promise<{ db: Database; location: string }> {
   const { leveldbEngine } = await import('../../src/storage-node/index.ts');
-  const dir = await tempDir('refuge-att-sizes-recount-');
+  const dir = await tempDir('refuge-att-sizes-counters-');
   const blobs = new MemoryBlobStore();
+  let db: Database | undefined;
+  // One hook, in this order: the database closes before its directory goes.
   t.after(async () => {
+    await db?.close();
     await blobs.close();
     await dir.cleanup();
   });
-  let db = await openDatabase('c', { dataDir: dir.path, blobs });
-  const inline = (n: number) => ({ content_type: 'app/binary', data: Buffer.alloc(n, 'z').toString('base64') });
-  await db.bulkDocs([{ _id: 'a', _attachments: { f: inline(KB10) } }, { _id: 'b', _attachments: { f: inline(KB10), g: inline(KB10) } }, { _id: 'c' }]);
-  await db.close();
-  // Wrong counters marked for a recount, as a process killed during one leaves them.
-  const store = await leveldbEngine().open({ location: `${dir.path}/c` });
+  const first = await openDatabase('c', { dataDir: dir.path, blobs });
+  await first.bulkDocs(docs);
+  await first.close();
+  const location = `${dir.path}/c`;
+  const store = await leveldbEngine().open({ location });
   const meta = JSON.parse((await store.get('m!info'))!) as Record<string, unknown>;
-  assert.equal(meta.attBytes, 3 * KB10, 'stored with the counters');
-  await store.batch([{ type: 'put', key: 'm!info', value: JSON.stringify({ ...meta, attBytes: 5, recountPending: true }) }], { sync: true });
+  await store.batch([{ type: 'put', key: 'm!info', value: JSON.stringify(edit(meta)) }], { sync: true });
   await store.close();
   db = await openDatabase('c', { dataDir: dir.path, blobs });
-  t.after(() => db.close());
+  return { db, location };
+}
+
+const inline = (n: number) => ({ content_type: 'app/binary', data: Buffer.alloc(n, 'z').toString('base64') });
+
+test('a recount (storage dropped damaged data) counts attachment bytes again from the records', async (t) => {
+  const docs = [{ _id: 'a', _attachments: { f: inline(KB10) } }, { _id: 'b', _attachments: { f: inline(KB10), g: inline(KB10) } }, { _id: 'c' }];
+  const { db } = await reopenedWithCounters(t, docs, (meta) => {
+    assert.equal(meta.attBytes, 3 * KB10, 'stored with the counters');
+    // Wrong counters marked for a recount, as a process killed during one leaves them.
+    return { ...meta, attBytes: 5, recountPending: true };
+  });
   await holds(db, 3 * KB10, 'recounted');
 });
 
 test('a database whose counters were stored before attachment bytes were kept counts them once, at its next open', async (t) => {
   const { leveldbEngine } = await import('../../src/storage-node/index.ts');
-  const dir = await tempDir('refuge-att-sizes-upgrade-');
-  const blobs = new MemoryBlobStore();
-  t.after(async () => {
-    await blobs.close();
-    await dir.cleanup();
+  const { db, location } = await reopenedWithCounters(t, [{ _id: 'a', _attachments: { f: inline(KB10) } }, { _id: 'b' }], ({ attBytes, ...older }) => {
+    assert.equal(attBytes, KB10);
+    // As an earlier version stored them: no attBytes.
+    return older;
   });
-  let db = await openDatabase('u', { dataDir: dir.path, blobs });
-  const inline = { content_type: 'app/binary', data: Buffer.alloc(KB10, 'u').toString('base64') };
-  await db.bulkDocs([{ _id: 'a', _attachments: { f: inline } }, { _id: 'b' }]);
-  await db.close();
-  // As an earlier version stored them: no attBytes.
-  const store = await leveldbEngine().open({ location: `${dir.path}/u` });
-  const { attBytes, ...older } = JSON.parse((await store.get('m!info'))!) as Record<string, unknown>;
-  assert.equal(attBytes, KB10);
-  await store.batch([{ type: 'put', key: 'm!info', value: JSON.stringify(older) }], { sync: true });
-  await store.close();
-  db = await openDatabase('u', { dataDir: dir.path, blobs });
   await holds(db, KB10, 'counted at the open');
   // Deleting the document takes its bytes away: counted from there, not from 0.
   await db.remove('a', ((await db.get('a')) as { _rev: string })._rev);
   await holds(db, 0, 'its document deleted');
   await db.close();
-  const again = await leveldbEngine().open({ location: `${dir.path}/u` });
-  t.after(() => again.close());
-  assert.equal((JSON.parse((await again.get('m!info'))!) as { attBytes?: number }).attBytes, 0, 'stored: not counted again');
+  const again = await leveldbEngine().open({ location });
+  try {
+    assert.equal((JSON.parse((await again.get('m!info'))!) as { attBytes?: number }).attBytes, 0, 'stored: not counted again');
+  } finally {
+    await again.close();
+  }
 });
