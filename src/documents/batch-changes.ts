@@ -35,7 +35,7 @@ export class BatchChanges {
 
   /** `pending` answers for keys written by earlier change sets not yet flushed to storage. */
   constructor(
-    private readonly core: DbCore,
+    protected readonly core: DbCore,
     private readonly pending: (key: string) => string | null | undefined,
   ) {
     this.state = { ...core.state };

@@ -69,6 +69,7 @@ export abstract class DatabaseBase {
       core.store.reopen ? () => this.recoverStorage() : undefined,
     );
     this.postingMerger = new PostingMerger(core, this.writer);
+    core.onRevisionsDropped = () => this.revisionsDropped();
     this.overlay = overlayReader(core.store, (key) => this.writer.pendingValue(key), () => this.writer.flushed());
   }
 

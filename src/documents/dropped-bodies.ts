@@ -37,13 +37,23 @@ export class DroppedBodies {
     return stemmed;
   }
 
-  /** Deletes (in `ops`) the bodies stemming dropped that the documents' final trees do not hold. */
-  deleteUnkept(records: BatchRecords, ops: Map<string, string | null>): void {
-    if (this.byId === undefined) return;
+  /**
+   * Deletes (in `ops`) the bodies stemming dropped that the documents' final trees do not hold;
+   * answers how many.
+   */
+  deleteUnkept(records: BatchRecords, ops: Map<string, string | null>): number {
+    if (this.byId === undefined) return 0;
+    let deleted = 0;
     for (const [id, revs] of this.byId) {
       const record = records.loaded(id);
-      for (const rev of revs) if (!record?.holds(rev) || record.rev === rev) ops.set(revBodyKey(id, rev), null);
+      for (const rev of revs) {
+        if (!record?.holds(rev) || record.rev === rev) {
+          ops.set(revBodyKey(id, rev), null);
+          deleted++;
+        }
+      }
     }
     this.byId.clear();
+    return deleted;
   }
 }

@@ -123,7 +123,10 @@ export class RecordCommits extends BatchChanges {
 
   /** The batch's key changes (appendTo), once the bodies stemming dropped for good are among them. */
   override appendTo(chain: KvChain): Map<string, string | null> {
-    this.droppedBodies.deleteUnkept(this.records, this.ops);
-    return super.appendTo(chain);
+    const dropped = this.droppedBodies.deleteUnkept(this.records, this.ops);
+    const changes = super.appendTo(chain);
+    // Their attachments may be named by nothing else now (the node's blob gc looks).
+    if (dropped > 0) this.core.onRevisionsDropped?.();
+    return changes;
   }
 }

@@ -74,6 +74,21 @@ test('a compaction that drops an old revision lets its attachment blob go; the c
   });
 });
 
+test('revisions a write stems past revs_limit let their attachment blobs go too, no compaction needed', async () => {
+  await withNode({ blobGc: { ...NO_TIMER, graceMs: 0 } }, async (node) => {
+    const db = await node.createDb('stemmed');
+    await db.setRevsLimit(2);
+    let rev = (await db.put({ _id: 'a', _attachments: { f: inline('version 1') } })).rev;
+    const first = await digestOf(db, 'a', 'f');
+    rev = (await db.put({ _id: 'a', _rev: rev, _attachments: { f: inline('version 2') } })).rev;
+    const second = await digestOf(db, 'a', 'f');
+    assert.equal(await node.collectBlobsWhereDue(), undefined, 'nothing stemmed yet');
+    await db.put({ _id: 'a', _rev: rev, _attachments: { f: inline('version 3') } });
+    assert.deepEqual((await node.collectBlobsWhereDue())?.deleted, [first], 'revision 1 stemmed with its body');
+    assert.equal(await node.blobs.has(second), true, 'revision 2 is still in the tree, its body kept');
+  });
+});
+
 test('a deleted database, a purge and an unpin each let their blobs go; blobs still named elsewhere stay', async () => {
   await withNode({ blobGc: { ...NO_TIMER, graceMs: 0 } }, async (node) => {
     const gone = await node.createDb('gone');
