@@ -40,22 +40,12 @@ export interface OpenNodeOptions {
   /** Automatic compaction of written databases (default on; see NodeOptions.autoCompaction). */
   autoCompaction?: AutoCompactionOptions | false;
   /**
-   * Automatic blob gc (see NodeOptions.blobGc). Default on for the node's own store (fs in its data
-   * directory, memory), off for S3 or a store given: a bucket may be shared with other nodes, whose
-   * documents this node cannot see.
+   * Automatic blob gc (see NodeOptions.blobGc): off unless asked, as Kubo's: it deletes every blob
+   * nothing names, blobs stored with `PUT /_blobs` and never pinned or referenced too.
    */
   blobGc?: AutoBlobGcOptions | boolean;
 }
 
-/** Whether a node collects its blobs by itself unless told: only in a store of its own (not S3, not one given). */
-export function blobGcByDefault(blobs: NodeBlobOptions | BlobStore | undefined): boolean {
-  return blobs === undefined || (!isStore(blobs) && blobs.backend !== 's3');
-}
-
-function blobGcOf(option: AutoBlobGcOptions | boolean | undefined, blobs: NodeBlobOptions | BlobStore | undefined): AutoBlobGcOptions | false {
-  if (option === undefined) return blobGcByDefault(blobs) ? {} : false;
-  return option === true ? {} : option;
-}
 
 function isStore(value: NodeBlobOptions | BlobStore): value is BlobStore {
   return typeof (value as BlobStore).put === 'function';
@@ -133,7 +123,7 @@ export async function openNode(options: OpenNodeOptions = {}): Promise<RefugeNod
       ...(options.passwordIterations !== undefined && { passwordIterations: options.passwordIterations }),
       ...(options.onDamage && { onDamage: options.onDamage }),
       ...(options.autoCompaction !== undefined && { autoCompaction: options.autoCompaction }),
-      blobGc: blobGcOf(options.blobGc, options.blobs),
+      blobGc: options.blobGc === true ? {} : (options.blobGc ?? false),
       catalogLocation: join(dataDir, 'catalog'),
       locationOf: (name) => join(dataDir, 'dbs', encodeURIComponent(name)),
       blobs,
