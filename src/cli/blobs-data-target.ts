@@ -12,7 +12,8 @@ export async function openDataTarget(dir: string): Promise<Target> {
   const settings = loadSettings({ data: dir });
   let node: RefugeNode;
   try {
-    node = await openNode({ dataDir: settings.data, engine: settings.engine, durability: settings.durability, blobs: blobOptions(settings) });
+    // Opened for one command: gc runs only when that command asks for it.
+    node = await openNode({ dataDir: settings.data, engine: settings.engine, durability: settings.durability, blobs: blobOptions(settings), blobGc: false });
   } catch (err) {
     if (isRefugeError(err, 'locked')) {
       throw new RefugeError('conflict', `data directory ${dir} is in use (a node is running on it): stop it, or use --url`, { cause: err });

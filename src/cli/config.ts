@@ -31,8 +31,8 @@ export interface NodeSettings {
   blobBackend?: 'fs' | 'memory' | 's3';
   /** Largest blob accepted over HTTP (PUT/POST /_blobs, resumable uploads). */
   blobLimit: number;
-  /** Blob gc by itself (default off, as Kubo's `--enable-gc`). */
-  blobGc: 'on' | 'off';
+  /** Blob gc of dropped attachments by itself; default on for fs and memory stores, off for s3 (a bucket may be shared). */
+  blobGc?: 'on' | 'off';
   blobS3Endpoint?: string;
   blobS3Bucket?: string;
   blobS3Region?: string;
@@ -67,7 +67,6 @@ const DEFAULTS: NodeSettings = {
   passwordIterations: PBKDF2_ITERATIONS,
   autoCompaction: 'on',
   blobLimit: 16 * 1024 ** 3,
-  blobGc: 'off',
   mesh: 'on',
 };
 
@@ -119,7 +118,7 @@ export const SETTING_HELP: Array<[flag: string, env: string, text: string]> = [
   ['--auto-compaction on|off', ENV.autoCompaction, 'compact, in the background, written databases whose old revisions take as much room as the rest (default on, as CouchDB 3)'],
   ['--blob-backend NAME', ENV.blobBackend, 'blob store: fs (DATA/blobs; default), memory (default with --engine memory) or s3'],
   ['--blob-limit BYTES', ENV.blobLimit, `largest blob accepted over HTTP (default ${DEFAULTS.blobLimit}, 16 GiB)`],
-  ['--blob-gc on|off', ENV.blobGc, 'delete, by itself, the blobs no document, ref or pin names (attachments a compaction dropped, and blobs stored by hand and never pinned too): after a compaction, purge, database deletion or unpin, hourly otherwise; only blobs over an hour old, once none was added for five minutes (default off, as Kubo\'s --enable-gc)'],
+  ['--blob-gc on|off', ENV.blobGc, 'delete, by itself, the attachments (and unpinned trees) that nothing names any more once a compaction, purge, stemming write, database deletion or unpin dropped them; only blobs over an hour old, once none was added for five minutes; never a blob stored by hand (default on; off with s3, whose bucket other nodes may share)'],
   ['--blob-s3-endpoint URL', ENV.blobS3Endpoint, 'S3 endpoint (MinIO, Ceph RGW, Garage…; omit for AWS)'],
   ['--blob-s3-bucket NAME', ENV.blobS3Bucket, 'S3 bucket (required with --blob-backend s3; created if missing)'],
   ['--blob-s3-region NAME', ENV.blobS3Region, 'S3 region (default us-east-1)'],

@@ -3,7 +3,7 @@
 
 import { listenAdmin, parseCorsOrigins, startServer, VERSION, type PeerAccess, type RunningServer } from '../http/index.ts';
 import { RefugeError } from '../errors/index.ts';
-import { openNode, type NodeBlobOptions } from '../node/index.ts';
+import { blobGcByDefault, openNode, type NodeBlobOptions } from '../node/index.ts';
 import type { RefugeNode } from '../node/index.ts';
 import type { NodeSettings } from './config.ts';
 import { madeDirectory } from './made-dir.ts';
@@ -49,7 +49,7 @@ export async function runStart(settings: NodeSettings, out: NodeJS.WritableStrea
       maxOpenDbs: settings.maxOpenDbs,
       passwordIterations: settings.passwordIterations,
       ...(settings.autoCompaction === 'off' && { autoCompaction: false as const }),
-      blobGc: settings.blobGc === 'on' && {
+      blobGc: (settings.blobGc === undefined ? blobGcByDefault(blobs) : settings.blobGc === 'on') && {
         // An operator sees what went.
         onCollected: (r) => {
           if (r.deleted.length > 0) process.stdout.write(`refuge: blob gc deleted ${r.deleted.length} unreferenced blob(s), ${r.deletedBytes} bytes\n`);

@@ -52,6 +52,13 @@ export class BatchChanges {
     return store.getSync ? store.getSync(key) : store.get(key);
   }
 
+  /** A key's value before this batch (unflushed, then storage), when it can be read without waiting. */
+  protected storedNow(key: string): string | undefined {
+    const queued = this.pending(key);
+    if (queued !== undefined) return queued ?? undefined;
+    return this.core.store.getSync?.(key);
+  }
+
   get size(): number {
     return this.ops.size + this.stream.length / 2 + this.postings.entries;
   }

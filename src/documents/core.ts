@@ -86,8 +86,11 @@ export interface DbCore {
   readonly idCounts: IdCounts;
   /** Calls `emit` with each path index entry (path, unencoded value) of a winning body. */
   indexEntries(body: JsonObject, emit: (path: string, value: IndexValue) => void): void;
-  /** Told when a write group drops stored revision bodies for good (stemming past revs_limit). */
-  onRevisionsDropped?: () => void;
+  /**
+   * Told when a write group drops stored revision bodies for good (stemming past revs_limit), with
+   * the blob ids their attachments named, as far as they could be read without waiting.
+   */
+  onRevisionsDropped?: (named: ReadonlySet<string>) => void;
 }
 
 /** The counters of a database that has never been written. */

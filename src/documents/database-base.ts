@@ -4,7 +4,7 @@
 import { RefugeError } from '../errors/index.ts';
 import type { DbCore, DbState } from './core.ts';
 import { runWriteChecks, type DesignHooks, type WritePreparation } from './hooks.ts';
-import { inlineSince } from './attachment-edits.ts';
+import { inlineSince, storedAttachmentBlobIds } from './attachment-edits.ts';
 import type { BlobStore } from '../blobs/core.ts';
 import type { IndexValue } from '../query/index.ts';
 import type { KvReader, KvSnapshot, StorageEngine } from '../storage/index.ts';
@@ -69,7 +69,7 @@ export abstract class DatabaseBase {
       core.store.reopen ? () => this.recoverStorage() : undefined,
     );
     this.postingMerger = new PostingMerger(core, this.writer);
-    core.onRevisionsDropped = () => this.revisionsDropped();
+    core.onRevisionsDropped = (named) => this.revisionsDropped(named);
     this.overlay = overlayReader(core.store, (key) => this.writer.pendingValue(key), () => this.writer.flushed());
   }
 
@@ -87,20 +87,35 @@ export abstract class DatabaseBase {
     return () => this.commitWatchers.delete(watch);
   }
 
-  private readonly dropWatchers = new Set<() => void>();
+  private readonly dropWatchers = new Set<(named: ReadonlySet<string>) => void>();
 
   /**
    * Calls `watch` (synchronously: it must be cheap) whenever stored revisions were dropped for good
-   * (a compaction that dropped bodies, a purge), until the returned function is called: attachment
-   * blobs only those revisions named are unreferenced from then on. The node's blob gc uses it.
+   * (a compaction that dropped bodies, a stemming write, a purge), until the returned function is
+   * called. It is given blob ids attachments named before: among them, those only the dropped
+   * revisions named. The node's blob gc deletes among those only.
    */
-  watchDrops(watch: () => void): () => void {
+  watchDrops(watch: (named: ReadonlySet<string>) => void): () => void {
     this.dropWatchers.add(watch);
     return () => this.dropWatchers.delete(watch);
   }
 
-  protected revisionsDropped(): void {
-    for (const watch of this.dropWatchers) watch();
+  /** Whether drops are watched: then compaction and purge note the attachments named first. */
+  protected get dropsWatched(): boolean {
+    return this.dropWatchers.size > 0;
+  }
+
+  protected revisionsDropped(named: ReadonlySet<string>): void {
+    if (named.size === 0) return;
+    for (const watch of this.dropWatchers) watch(named);
+  }
+
+  /** The blob ids the attachments of every stored revision name now (a scan, for drop watchers). */
+  protected async namedAttachments(): Promise<Set<string>> {
+    await this.settle();
+    const ids = new Set<string>();
+    for await (const id of storedAttachmentBlobIds(this.core.store)) ids.add(id);
+    return ids;
   }
 
   /** Installs the design-document layer's hooks (validation on writes, named filters). */

@@ -19,8 +19,10 @@ export abstract class DatabaseMaintenance extends DatabaseBase {
   /** Drops old revision bodies and reclaims their space; asked while one runs, answers that one. */
   async compact(): Promise<{ droppedBodies: number }> {
     this.check();
+    // What attachments named before: the node's gc deletes among those only (a scan, when watched).
+    const named = this.dropsWatched ? await this.namedAttachments() : undefined;
     const result = await this.compactor.run();
-    if (result.droppedBodies > 0) this.revisionsDropped();
+    if (named && result.droppedBodies > 0) this.revisionsDropped(named);
     return result;
   }
 
@@ -45,8 +47,9 @@ export abstract class DatabaseMaintenance extends DatabaseBase {
     this.check();
     const touchesDesign = request !== null && typeof request === 'object' && Object.keys(request).some((id) => id.startsWith('_design/'));
     try {
+      const named = this.dropsWatched ? await this.namedAttachments() : undefined;
       const result = await purge(this.core, this.writer, request);
-      if (Object.values(result.purged).some((revs) => revs.length > 0)) this.revisionsDropped();
+      if (named && Object.values(result.purged).some((revs) => revs.length > 0)) this.revisionsDropped(named);
       return result;
     } finally {
       if (touchesDesign) this.hooks.designWritten?.();

@@ -39,17 +39,18 @@ export class DroppedBodies {
 
   /**
    * Deletes (in `ops`) the bodies stemming dropped that the documents' final trees do not hold;
-   * answers how many.
+   * answers their keys.
    */
-  deleteUnkept(records: BatchRecords, ops: Map<string, string | null>): number {
-    if (this.byId === undefined) return 0;
-    let deleted = 0;
+  deleteUnkept(records: BatchRecords, ops: Map<string, string | null>): string[] {
+    if (this.byId === undefined) return [];
+    const deleted: string[] = [];
     for (const [id, revs] of this.byId) {
       const record = records.loaded(id);
       for (const rev of revs) {
         if (!record?.holds(rev) || record.rev === rev) {
-          ops.set(revBodyKey(id, rev), null);
-          deleted++;
+          const key = revBodyKey(id, rev);
+          ops.set(key, null);
+          deleted.push(key);
         }
       }
     }

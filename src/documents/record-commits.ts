@@ -3,7 +3,7 @@
 // revisions, stored without building its tree. WriteBatch (write-batch.ts) judges edits on top.
 
 import type { DbCore } from './core.ts';
-import { attachmentBytes } from './attachments.ts';
+import { attachmentBytes, storedAttachments } from './attachments.ts';
 import { BatchChanges } from './batch-changes.ts';
 import { BatchRecords } from './batch-records.ts';
 import { DocRecord, encodeRecord } from './doc-record.ts';
@@ -124,9 +124,24 @@ export class RecordCommits extends BatchChanges {
   /** The batch's key changes (appendTo), once the bodies stemming dropped for good are among them. */
   override appendTo(chain: KvChain): Map<string, string | null> {
     const dropped = this.droppedBodies.deleteUnkept(this.records, this.ops);
-    const changes = super.appendTo(chain);
     // Their attachments may be named by nothing else now (the node's blob gc looks).
-    if (dropped > 0) this.core.onRevisionsDropped?.();
+    const named = dropped.length > 0 && this.core.onRevisionsDropped ? this.attachmentsOfBodies(dropped) : undefined;
+    const changes = super.appendTo(chain);
+    if (named) this.core.onRevisionsDropped!(named);
     return changes;
+  }
+
+  /**
+   * The blob ids the attachments of these stored bodies name, as far as they can be read without
+   * waiting (an engine without synchronous reads gives none: those blobs wait for gc by hand).
+   */
+  private attachmentsOfBodies(keys: readonly string[]): Set<string> {
+    const ids = new Set<string>();
+    for (const key of keys) {
+      const value = this.storedNow(key);
+      if (value === undefined || !value.includes('"_attachments"')) continue;
+      for (const stub of Object.values(storedAttachments(JSON.parse(value) as JsonObject) ?? {})) ids.add(stub.digest);
+    }
+    return ids;
   }
 }

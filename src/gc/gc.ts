@@ -28,6 +28,12 @@ export interface GcOptions {
   allowMissing?: boolean;
   /** Report what would be deleted, delete nothing. */
   dryRun?: boolean;
+  /**
+   * Deletes only among these (blob ids or tree roots, their trees included: what dropped
+   * references named), not in the whole store: every other blob stays, whether or not anything
+   * reaches it. The node's own gc uses it, so that blobs stored by hand are never its to delete.
+   */
+  only?: Iterable<string>;
   signal?: AbortSignal;
   onProgress?: (p: { phase: 'mark' | 'sweep'; scanned: number; deleted: number }) => void;
 }
@@ -100,14 +106,23 @@ export async function collectGarbage(store: BlobStore, options: GcOptions = {}):
   const ageOf = options.ageOf ?? (async () => Date.now());
   const report: GcReport = { roots: roots.length, reachable: reachable.size, missing, scanned: 0, deleted: [], deletedBytes: 0, young: 0, dryRun: options.dryRun === true };
   const candidates: BlobId[] = [];
-  let after: BlobId | undefined;
-  do {
-    signal?.throwIfAborted();
-    const page = await store.list({ ...(after !== undefined && { after }), limit: 1000 });
-    report.scanned += page.ids.length;
-    for (const id of page.ids) if (!reachable.has(id)) candidates.push(id);
-    after = page.next;
-  } while (after !== undefined);
+  if (options.only !== undefined) {
+    // The blobs under the given roots, as far as they are still stored (one gone is passed over).
+    const under = await reachableBlobs(store, [...new Set(options.only)], signal ? { signal } : {});
+    for (const id of under.reachable) {
+      report.scanned++;
+      if (!reachable.has(id)) candidates.push(id);
+    }
+  } else {
+    let after: BlobId | undefined;
+    do {
+      signal?.throwIfAborted();
+      const page = await store.list({ ...(after !== undefined && { after }), limit: 1000 });
+      report.scanned += page.ids.length;
+      for (const id of page.ids) if (!reachable.has(id)) candidates.push(id);
+      after = page.next;
+    } while (after !== undefined);
+  }
   for (const id of candidates) {
     signal?.throwIfAborted();
     if (graceMs > 0 && (await ageOf(id)) > startedAt - graceMs) {

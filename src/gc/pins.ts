@@ -42,13 +42,13 @@ export class MemoryPinStore implements PinStore {
 }
 
 /** `pins` telling `onRemoved` of each root it unpinned (the node's automatic gc looks then). */
-export function watchedPins(pins: PinStore, onRemoved: () => void): PinStore {
+export function watchedPins(pins: PinStore, onRemoved: (root: string) => void): PinStore {
   return {
     list: () => pins.list(),
     add: (root) => pins.add(root),
     remove: async (root) => {
       const removed = await pins.remove(root);
-      if (removed) onRemoved();
+      if (removed) onRemoved(checkPin(root));
       return removed;
     },
   };

@@ -1,12 +1,13 @@
-// Automatic blob garbage collection, as Kubo's `--enable-gc` runs it periodically: a node whose
-// documents stopped naming attachment blobs (a compaction dropped old revisions, a purge, a deleted
-// database, an unpinned root) collects them within minutes, as CouchDB's compaction gives their
-// space back; blobs merely added (uploads that failed, snapshots never named) are looked at hourly.
+// Automatic blob garbage collection, as Kubo's `--enable-gc` runs it periodically, but only over
+// what references dropped: the attachments old revisions named once a compaction, a stemming write
+// or a purge dropped them, a deleted database's, an unpinned root's. It deletes those that nothing
+// names any more, as CouchDB's compaction gives attachment space back; a blob stored by hand and
+// never named is never its to delete (gc by hand sweeps the whole store).
 //
 // A writer that names its blobs only once all are stored (a snapshot) holds gc off meanwhile
-// (gc/holds.ts). One that does not is kept safe by time, as for gc by hand, with more of it: blobs
-// stored in the last hour are kept, and nothing is collected while blobs are being added (none in
-// the last five minutes). A node that is never quiet that long is left to gc by hand.
+// (gc/holds.ts). What is young is kept by time, with more of it than gc by hand: blobs stored in
+// the last hour stay (tried again an hour later), and nothing is collected while blobs are being
+// added (none in the last five minutes). A node that is never quiet that long is left to gc by hand.
 
 import { isRefugeError } from '../errors/index.ts';
 import type { GcReport } from '../gc/gc.ts';
@@ -14,8 +15,8 @@ import type { GcReport } from '../gc/gc.ts';
 export interface AutoBlobGcOptions {
   /** How often the node looks whether a collection is due (default one minute). */
   intervalMs?: number;
-  /** At most this often for blobs only added since the last collection (default one hour). */
-  addedEveryMs?: number;
+  /** When the last collection kept some blobs as young (or failed), it is tried again this much later (default one hour). */
+  retryMs?: number;
   /** Blobs stored less than this long ago are kept (gc's grace period; default one hour). */
   graceMs?: number;
   /** Nothing is collected until no blob was added for this long (default five minutes). */
@@ -25,44 +26,44 @@ export interface AutoBlobGcOptions {
 }
 
 const DEFAULT_INTERVAL_MS = 60_000;
-const DEFAULT_ADDED_EVERY_MS = 60 * 60_000;
+const DEFAULT_RETRY_MS = 60 * 60_000;
 const DEFAULT_GRACE_MS = 60 * 60_000;
 const DEFAULT_QUIET_MS = 5 * 60_000;
 
+/** One collection: delete among `only` (blob ids or tree roots) what nothing names. */
+export type CollectAmong = (only: ReadonlySet<string>, graceMs: number, signal: AbortSignal) => Promise<GcReport>;
+
 export class AutoBlobGc {
-  /** References were dropped: collect at the next look. */
-  private dropped = false;
-  /** Blobs were added (or kept young last time): collect once `addedEveryMs` has passed. */
-  private added = false;
-  private lastRun = Date.now();
+  /** Roots whose references dropped since the last collection: collected at the next look. */
+  private fresh = new Set<string>();
+  /** Roots a collection kept (young) or could not look at: tried again at `retryAt`. */
+  private retry = new Set<string>();
+  private retryAt = 0;
   private lastAdd = 0;
   private running: Promise<GcReport | undefined> | undefined;
   private stopped = false;
   private readonly abort = new AbortController();
   private readonly timer: ReturnType<typeof setInterval>;
-  private readonly addedEveryMs: number;
 
   constructor(
-    /** One collection with this grace period; undefined when the store holds no blob at all. */
-    private readonly collect: (graceMs: number, signal: AbortSignal) => Promise<GcReport | undefined>,
+    private readonly collect: CollectAmong,
     private readonly options: AutoBlobGcOptions = {},
     /** True while a writer holds gc off (gc/holds.ts): collections wait. */
     private readonly held: () => boolean = () => false,
   ) {
-    this.addedEveryMs = options.addedEveryMs ?? DEFAULT_ADDED_EVERY_MS;
     this.timer = setInterval(() => void this.lookNow().catch(() => undefined), options.intervalMs ?? DEFAULT_INTERVAL_MS);
     // Never what holds a process open.
     (this.timer as { unref?: () => void }).unref?.();
   }
 
-  /** Blob references went away (compaction, purge, a deleted database, an unpin). */
-  referencesDropped(): void {
-    this.dropped = true;
+  /** References to these blob ids or roots went away (compaction, stemming, purge, a deleted database, an unpin). */
+  referencesDropped(named: Iterable<string>): void {
+    if (this.stopped) return;
+    for (const id of named) this.fresh.add(id);
   }
 
-  /** A blob was added: unreferenced, it is garbage once older than the grace period. */
+  /** A blob was added: a writer may be storing blobs it names only later. */
   blobAdded(): void {
-    this.added = true;
     this.lastAdd = Date.now();
   }
 
@@ -74,29 +75,30 @@ export class AutoBlobGc {
 
   private async look(): Promise<GcReport | undefined> {
     const now = Date.now();
-    const due = this.dropped || (this.added && now - this.lastRun >= this.addedEveryMs);
+    const due = this.fresh.size > 0 || (this.retry.size > 0 && now >= this.retryAt);
     if (!due || this.stopped || now - this.lastAdd < (this.options.quietMs ?? DEFAULT_QUIET_MS) || this.held()) return undefined;
-    const wasDropped = this.dropped;
-    this.dropped = false;
-    this.added = false;
-    this.lastRun = Date.now();
-    let report: GcReport | undefined;
+    const taken = new Set([...this.retry, ...this.fresh]);
+    this.fresh = new Set();
+    this.retry = new Set();
+    let report: GcReport;
     try {
-      report = await this.collect(this.options.graceMs ?? DEFAULT_GRACE_MS, this.abort.signal);
+      report = await this.collect(taken, this.options.graceMs ?? DEFAULT_GRACE_MS, this.abort.signal);
     } catch (err) {
-      // Missing blobs of a damaged tree, or of one being pulled (`conflict`), wait for an admin or
-      // the next blobs added: retrying each minute would only scan again. A hold taken meanwhile, a
-      // node closing, or storage failing is retried at the next look.
-      if (isRefugeError(err, 'conflict') && !this.held()) return undefined;
-      if (wasDropped) this.dropped = true;
-      this.added = true;
+      // A hold taken meanwhile is looked at again next time; missing blobs of a damaged tree (or
+      // of one being pulled), a node closing, or storage failing, an hour later.
+      this.later(taken, isRefugeError(err, 'conflict') && this.held() ? 0 : undefined);
       if (isRefugeError(err) || this.stopped) return undefined;
       throw err;
     }
-    // Unreferenced blobs still within the grace period go at a later collection.
-    if (report && report.young > 0) this.added = true;
-    if (report) this.options.onCollected?.(report);
+    // Blobs still within the grace period go at a later collection.
+    if (report.young > 0) this.later(taken);
+    this.options.onCollected?.(report);
     return report;
+  }
+
+  private later(roots: Iterable<string>, delayMs = this.options.retryMs ?? DEFAULT_RETRY_MS): void {
+    for (const id of roots) this.retry.add(id);
+    this.retryAt = Date.now() + delayMs;
   }
 
   /** Stops looking; a collection under way stops at its next blob and is waited for. */

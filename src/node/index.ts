@@ -40,10 +40,21 @@ export interface OpenNodeOptions {
   /** Automatic compaction of written databases (default on; see NodeOptions.autoCompaction). */
   autoCompaction?: AutoCompactionOptions | false;
   /**
-   * Automatic blob gc (see NodeOptions.blobGc): off unless asked, as Kubo's: it deletes every blob
-   * nothing names, blobs stored with `PUT /_blobs` and never pinned or referenced too.
+   * Automatic blob gc (see NodeOptions.blobGc). Default on for the node's own store (fs in its data
+   * directory, memory); off for S3 or a store given, which other nodes may share: an attachment
+   * this node dropped may be theirs too.
    */
   blobGc?: AutoBlobGcOptions | boolean;
+}
+
+/** Whether a node collects dropped attachments by itself unless told: only in a store of its own (not S3, not one given). */
+export function blobGcByDefault(blobs: NodeBlobOptions | BlobStore | undefined): boolean {
+  return blobs === undefined || (!isStore(blobs) && blobs.backend !== 's3');
+}
+
+function blobGcOf(option: AutoBlobGcOptions | boolean | undefined, blobs: NodeBlobOptions | BlobStore | undefined): AutoBlobGcOptions | false {
+  if (option === undefined) return blobGcByDefault(blobs) ? {} : false;
+  return option === true ? {} : option;
 }
 
 
@@ -123,7 +134,7 @@ export async function openNode(options: OpenNodeOptions = {}): Promise<RefugeNod
       ...(options.passwordIterations !== undefined && { passwordIterations: options.passwordIterations }),
       ...(options.onDamage && { onDamage: options.onDamage }),
       ...(options.autoCompaction !== undefined && { autoCompaction: options.autoCompaction }),
-      blobGc: options.blobGc === true ? {} : (options.blobGc ?? false),
+      blobGc: blobGcOf(options.blobGc, options.blobs),
       catalogLocation: join(dataDir, 'catalog'),
       locationOf: (name) => join(dataDir, 'dbs', encodeURIComponent(name)),
       blobs,

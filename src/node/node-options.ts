@@ -51,8 +51,9 @@ export interface NodeOptions {
   /**
    * Blob gc by itself (Kubo's `--enable-gc`): blobs whose last reference went (compaction, purge, a
    * deleted database, an unpin) are collected within minutes, blobs only added within an hour, each
-   * once an hour old and when no blob was added for five minutes (see auto-blob-gc.ts). Default off,
-   * as Kubo's: every blob nothing names goes, those stored by hand and never pinned too.
+   * once an hour old and when no blob was added for five minutes (see auto-blob-gc.ts). Only blobs
+   * dropped references named: one stored by hand is never its to delete. Default off here;
+   * `openNode` turns it on for a store of its own.
    */
   blobGc?: AutoBlobGcOptions | false;
   /** Called once the node is closed: what its opener held for its lifetime (the data directory's lock). */

@@ -51,10 +51,10 @@ export class RefugeNode extends NodeCatalog {
     this.key = options.key ?? generateNodeKey();
     this.refs = options.refs ?? new MemoryRefStore();
     if (options.blobGc) {
-      this.autoBlobGc = new AutoBlobGc((graceMs, signal) => this.collectIfAny(graceMs, signal), options.blobGc, () => this.gcHolds.count > 0);
+      this.autoBlobGc = new AutoBlobGc((only, graceMs, signal) => this.collectBlobGarbage({ only, graceMs, signal }), options.blobGc, () => this.gcHolds.count > 0);
     }
     const gc = this.autoBlobGc;
-    this.pins = gc ? watchedPins(options.pins ?? new MemoryPinStore(), () => gc.referencesDropped()) : (options.pins ?? new MemoryPinStore());
+    this.pins = gc ? watchedPins(options.pins ?? new MemoryPinStore(), (root) => gc.referencesDropped([root])) : (options.pins ?? new MemoryPinStore());
     this.blobAdds = new BlobAddTracker(this.blobs, gc && (() => gc.blobAdded()));
     const max = options.maxOpenDbs ?? DEFAULT_MAX_OPEN_DBS;
     if (!Number.isSafeInteger(max) || max < 1) throw new RefugeError('bad_request', 'maxOpenDbs must be a positive integer');
@@ -82,7 +82,7 @@ export class RefugeNode extends NodeCatalog {
    * a stored revision reaches, once older than the grace period (default 10 minutes). Refused
    * (`conflict`) while a writer holds gc off, as Kubo's gc waits for `ipfs add`.
    */
-  async collectBlobGarbage(options: Pick<GcOptions, 'graceMs' | 'dryRun' | 'allowMissing' | 'signal'> = {}): Promise<GcReport> {
+  async collectBlobGarbage(options: Pick<GcOptions, 'graceMs' | 'dryRun' | 'allowMissing' | 'signal' | 'only'> = {}): Promise<GcReport> {
     this.check();
     const holds = this.gcHolds.count;
     if (holds > 0 && options.dryRun !== true) {
@@ -101,12 +101,6 @@ export class RefugeNode extends NodeCatalog {
   async collectBlobsWhereDue(): Promise<GcReport | undefined> {
     this.check();
     return this.autoBlobGc?.lookNow();
-  }
-
-  private async collectIfAny(graceMs: number, signal: AbortSignal): Promise<GcReport | undefined> {
-    // A node without blobs does not read every document of every database to find none.
-    if ((await this.blobs.list({ limit: 1 })).ids.length === 0) return undefined;
-    return this.collectBlobGarbage({ graceMs, signal });
   }
 
   /** Every blob id an attachment of any database names (winners and kept revisions): gc's roots beside refs and pins. */
@@ -256,7 +250,7 @@ export class RefugeNode extends NodeCatalog {
       this.autoCompaction?.touched(name);
     });
     const gc = this.autoBlobGc;
-    if (gc) db.watchDrops(() => gc.referencesDropped());
+    if (gc) db.watchDrops((named) => gc.referencesDropped(named));
     if (name === '_users') db.setWritePreparation(hashUserPasswords(this.passwordIterations));
     if (name === '_replicator') db.setWritePreparation(ownReplicatorDocs);
     const design = attachDesign(db, {
@@ -303,6 +297,8 @@ export class RefugeNode extends NodeCatalog {
 
   private async deleteLocked(name: string): Promise<void> {
     if (!(await this.listed(name))) throw new RefugeError('not_found', 'Database does not exist.');
+    // Its attachments, for the node's own gc: those no other database names go with it.
+    const named = this.autoBlobGc ? await this.attachmentsOf(name) : undefined;
     await this.updates.record('deleted', name, [
       { type: 'del', key: CATALOG_PREFIX + name },
       { type: 'del', key: SECURITY_PREFIX + name },
@@ -312,7 +308,27 @@ export class RefugeNode extends NodeCatalog {
     await design?.close();
     if (db) await db.destroy();
     await this.removeStorage(name);
-    this.autoBlobGc?.referencesDropped();
+    if (named) this.autoBlobGc?.referencesDropped(named);
+  }
+
+  /** A database's attachments, read before it is deleted; none when it cannot be read (they wait for gc by hand). */
+  private async attachmentsOf(name: string): Promise<string[]> {
+    let lease: DbLease;
+    try {
+      lease = await this.dbs.lease(name);
+    } catch {
+      // Its storage is gone or damaged: its deletion goes on all the same.
+      return [];
+    }
+    try {
+      const ids: string[] = [];
+      for await (const id of lease.db.attachmentBlobIds()) ids.push(id);
+      return ids;
+    } catch {
+      return [];
+    } finally {
+      lease.release();
+    }
   }
 
   /** Flushes and closes every open database, the catalog and the blob store. */

@@ -167,6 +167,25 @@ test('the memory store ages its blobs as the fs store does: reused ones are youn
   assert.equal(await store.has(named.id), true);
 });
 
+test('gc among given roots (the node\'s own gc): only those, and what their trees hold, may go; the rest of the store stays', async (t) => {
+  const { collectGarbage, MemoryPinStore } = await import('../../src/gc/index.ts');
+  const { MemoryBlobStore } = await import('../../src/blobs/index.ts');
+  const store = new MemoryBlobStore();
+  t.after(() => store.close());
+  const put = async (text: string) => (await store.put(new TextEncoder().encode(text))).id;
+  const dropped = await put('an attachment a compaction dropped');
+  const pinned = await put('dropped too, but pinned');
+  const byHand = await put('stored by hand, named by nothing');
+  const pins = new MemoryPinStore();
+  await pins.add(pinned);
+  const absent = idOf('named by a dropped revision, already gone');
+  const report = await collectGarbage(store, { pins, graceMs: 0, only: [dropped, pinned, absent] });
+  assert.deepEqual(report.deleted, [dropped]);
+  assert.equal(await store.has(pinned), true, 'reachable: kept');
+  assert.equal(await store.has(byHand), true, 'not among the given roots: not looked at');
+  assert.deepEqual((await collectGarbage(store, { pins, graceMs: 0 })).deleted, [byHand], 'the whole store, by hand');
+});
+
 test('a pin is one pin however its root is spelled: a raw CID is its blob id, a tree CID its base32 CIDv1', async () => {
   const { MemoryPinStore, checkPin } = await import('../../src/gc/pins.ts');
   const { cidOfBlobId, DAG_PB_CODEC, RAW_CODEC } = await import('../../src/files/blocks.ts');

@@ -71,10 +71,10 @@ test('auto-compaction: on by default, off by flag, variable or file', async (t) 
   assert.throws(() => loadSettings({ data: dir.path, autoCompaction: 'sometimes' }, {}), (e: Error & { code?: string }) => e.code === 'bad_request');
 });
 
-test('blob gc: off by default, on or off by flag, variable or file', async (t) => {
+test('blob gc: unset (the node decides by its store), on or off by flag, variable or file', async (t) => {
   const dir = await tempDir('refuge-config-blob-gc-');
   t.after(dir.cleanup);
-  assert.equal(loadSettings({ data: dir.path }, {}).blobGc, 'off');
+  assert.equal(loadSettings({ data: dir.path }, {}).blobGc, undefined);
   assert.equal(loadSettings({ data: dir.path, blobGc: 'off' }, {}).blobGc, 'off');
   assert.equal(loadSettings({ data: dir.path }, { REFUGE_BLOB_GC: 'on' }).blobGc, 'on');
   await writeFile(join(dir.path, 'refuge.json'), JSON.stringify({ blobGc: false }));

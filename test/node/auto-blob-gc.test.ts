@@ -1,9 +1,11 @@
-// A node asked to (`blobGc`, Kubo's `--enable-gc`) collects, by itself, the attachment blobs its
-// documents stopped naming, as CouchDB's compaction gives their space back: after a compaction, a
-// stemming write, a purge, a database's deletion or an unpin.
+// A node collects, by itself, the attachment blobs its documents stopped naming, as CouchDB's
+// compaction gives their space back: after a compaction, a stemming write, a purge, a database's
+// deletion or an unpin (Kubo's periodic gc, on by default here for the node's own store, and only
+// over what dropped references named: a blob stored by hand is never its to delete).
 
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { openNode, type OpenNodeOptions, type RefugeNode } from '../../src/node/index.ts';
 import { MemoryBlobStore, type BlobId } from '../../src/blobs/index.ts';
 import type { GcReport } from '../../src/gc/index.ts';
@@ -41,6 +43,8 @@ async function replaced(db: Database, id: string, name: string, first: string, s
   await db.put({ _id: id, _rev: r1.rev, _attachments: { [name]: inline(second) } });
   return { old, current: await digestOf(db, id, name) };
 }
+
+const idOfText = (text: string): BlobId => `sha256-${createHash('sha256').update(text).digest('hex')}`;
 
 async function readAttachment(db: Database, id: string, name: string): Promise<string> {
   const { read } = await db.getAttachment(id, name);
@@ -161,8 +165,9 @@ test('nothing is collected while blobs are being added (a snapshot, an upload un
     t.mock.timers.tick(60_000);
     const report = await node.collectBlobsWhereDue();
     assert.ok(report, 'five quiet minutes: collected');
-    assert.deepEqual(report.deleted, [old], 'the old unreferenced blob; the blocks are within the grace period');
-    assert.equal(report.young, 5);
+    assert.deepEqual(report.deleted, [old], 'the attachment the compaction dropped');
+    assert.equal(report.young, 0, 'the blocks were never named: not among what it looks at');
+    for (let i = 0; i < 5; i++) assert.equal(await node.blobs.has(idOfText(`block ${i} of a snapshot under way`)), true, `block ${i} stays`);
   });
 });
 
@@ -224,20 +229,23 @@ test('the timer collects by itself once references were dropped', async () => {
   });
 });
 
-test('off unless asked, as Kubo\'s: a blob stored by hand and never pinned is garbage to it', async (t) => {
+test('on by default for the node\'s own store, where a blob stored by hand is never its to delete; off for a store given to it or when turned off', async (t) => {
   t.mock.timers.enable({ apis: ['Date'], now: 1_000_000_000_000 });
-  const asked = await openNode({ engine: 'memory', blobGc: true, autoCompaction: false });
+  const own = await openNode({ engine: 'memory', autoCompaction: false });
   try {
-    const db = await asked.createDb('d');
+    const db = await own.createDb('d');
     const { old } = await replaced(db, 'a', 'f', 'one', 'two');
-    const byHand = await asked.blobs.put(new TextEncoder().encode('stored with PUT /_blobs, never pinned'));
+    const byHand = await own.blobs.put(new TextEncoder().encode('stored with PUT /_blobs, never pinned'));
     await db.compact();
     t.mock.timers.tick(2 * 3600_000);
-    assert.deepEqual(new Set((await asked.collectBlobsWhereDue())?.deleted), new Set([old, byHand.id]), 'blobGc: true, with its defaults');
+    assert.deepEqual((await own.collectBlobsWhereDue())?.deleted, [old], 'a memory node with memory blobs collects by default');
+    assert.equal(await own.blobs.has(byHand.id), true, 'named by nothing, but never dropped by anything: kept');
+    // Gc by hand sweeps the whole store.
+    assert.deepEqual((await own.collectBlobGarbage({ graceMs: 0 })).deleted, [byHand.id]);
   } finally {
-    await asked.close();
+    await own.close();
   }
-  for (const options of [{}, { blobs: new MemoryBlobStore() }, { blobGc: false as const }]) {
+  for (const options of [{ blobs: new MemoryBlobStore() }, { blobGc: false as const }]) {
     const node = await openNode({ engine: 'memory', autoCompaction: false, ...options });
     try {
       const db = await node.createDb('d');
@@ -250,13 +258,13 @@ test('off unless asked, as Kubo\'s: a blob stored by hand and never pinned is ga
   }
 });
 
-test('a node without any blob does not scan its databases', async () => {
+test('a compaction of documents without attachments makes no collection due', async () => {
   await withNode({ blobGc: { ...NO_TIMER, graceMs: 0 } }, async (node) => {
     const db = await node.createDb('plain');
     const r1 = await db.put({ _id: 'a', n: 1 });
     await db.put({ _id: 'a', _rev: r1.rev, n: 2 });
     assert.equal((await db.compact()).droppedBodies, 1);
-    assert.equal(await node.collectBlobsWhereDue(), undefined, 'no blob: no collection');
+    assert.equal(await node.collectBlobsWhereDue(), undefined, 'no attachment dropped: no collection');
     assert.equal(await node.collectBlobsWhereDue(), undefined);
   });
 });
