@@ -104,8 +104,13 @@ export async function inlineBulkGet(
   }
 }
 
-export async function* storedAttachmentBlobIds(store: KvReader): AsyncGenerator<string> {
-  for (const range of [{ gte: 'd!', lt: 'd"' }, { gte: 'r!', lt: 'r"' }]) {
+/**
+ * The blob ids attachments of stored revisions name: the winners' (records) and the other kept
+ * revisions' (bodies), or with `winners: false` the latter only (what a compaction may drop).
+ */
+export async function* storedAttachmentBlobIds(store: KvReader, options: { winners?: boolean } = {}): AsyncGenerator<string> {
+  const ranges = [{ gte: 'd!', lt: 'd"' }, { gte: 'r!', lt: 'r"' }];
+  for (const range of options.winners === false ? ranges.slice(1) : ranges) {
     for await (const chunk of store.scan(range, 512)) {
       for (const [key, value] of chunk) {
         if (!value.includes('"_attachments"')) continue;

@@ -38,6 +38,12 @@ export interface DbState {
    */
   attBytes?: number;
   /**
+   * Set by the first write with attachments, and kept: a compaction or a purge notes the
+   * attachments it may drop (for the node's blob gc) only in a database that ever had some. Absent
+   * in counters stored before it was kept: such a database is taken to have had some.
+   */
+  attachmentsSeen?: boolean;
+  /**
    * Bytes of the bodies kept for revisions that are no leaves any more (what compaction drops),
    * as writes stored them; less what compactions dropped. Counted from when it was kept, as liveBytes.
    */

@@ -110,11 +110,14 @@ export abstract class DatabaseBase {
     for (const watch of this.dropWatchers) watch(named);
   }
 
-  /** The blob ids the attachments of every stored revision name now (a scan, for drop watchers). */
-  protected async namedAttachments(): Promise<Set<string>> {
+  /**
+   * The blob ids the attachments of stored revisions name now (a scan, for drop watchers): every
+   * revision's, or with `winners: false` those of the revisions that are not their document's winner.
+   */
+  protected async namedAttachments(options: { winners?: boolean } = {}): Promise<Set<string>> {
     await this.settle();
     const ids = new Set<string>();
-    for await (const id of storedAttachmentBlobIds(this.core.store)) ids.add(id);
+    for await (const id of storedAttachmentBlobIds(this.core.store, options)) ids.add(id);
     return ids;
   }
 

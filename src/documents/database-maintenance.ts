@@ -16,11 +16,17 @@ export abstract class DatabaseMaintenance extends DatabaseBase {
     this.compactor = new Compactor(core, this.writer);
   }
 
+  /** Whether a compaction or purge notes the attachments it may drop: watched, and the database ever had some. */
+  private get attachmentsWatched(): boolean {
+    return this.dropsWatched && this.core.state.attachmentsSeen !== false;
+  }
+
   /** Drops old revision bodies and reclaims their space; asked while one runs, answers that one. */
   async compact(): Promise<{ droppedBodies: number }> {
     this.check();
     // What attachments named before: the node's gc deletes among those only (a scan, when watched).
-    const named = this.dropsWatched ? await this.namedAttachments() : undefined;
+    // A compaction drops bodies of revisions that are not winners: theirs alone.
+    const named = this.attachmentsWatched ? await this.namedAttachments({ winners: false }) : undefined;
     const result = await this.compactor.run();
     if (named && result.droppedBodies > 0) this.revisionsDropped(named);
     return result;
@@ -47,7 +53,7 @@ export abstract class DatabaseMaintenance extends DatabaseBase {
     this.check();
     const touchesDesign = request !== null && typeof request === 'object' && Object.keys(request).some((id) => id.startsWith('_design/'));
     try {
-      const named = this.dropsWatched ? await this.namedAttachments() : undefined;
+      const named = this.attachmentsWatched ? await this.namedAttachments() : undefined;
       const result = await purge(this.core, this.writer, request);
       if (named && Object.values(result.purged).some((revs) => revs.length > 0)) this.revisionsDropped(named);
       return result;

@@ -69,6 +69,7 @@ export class Database extends DatabaseQueries {
       if (stored === undefined) {
         state.instanceStartTime = newInstanceStartTime();
         state.attBytes = 0;
+        state.attachmentsSeen = false;
       }
       // Data the storage dropped as damaged leaves the stored counters wrong for good: recounted.
       let recount: Recount | undefined;

@@ -87,6 +87,7 @@ export class WriteBatch extends RecordCommits {
       }
       id = edit.id;
       if (edit.id.startsWith('_local/')) throw new RefugeError('bad_request', '_local documents are written with putLocal');
+      if (atts !== undefined) this.state.attachmentsSeen = true;
       if (atts === undefined && this.records.loadedNow(edit.id)) {
         // apply's promise, when it has one, can only fail in storage: that fails the group, as failure() would.
         return this.apply(edit as Edit, this.records.loaded(edit.id), newEdits, undefined, early?.revIfNew);

@@ -258,6 +258,27 @@ test('on by default for the node\'s own store, where a blob stored by hand is ne
   }
 });
 
+test('a compaction reads old revisions for the attachments it may drop only in a database that ever had some', async () => {
+  await withNode({ blobGc: { ...NO_TIMER, graceMs: 0 } }, async (node) => {
+    const bodyScans = async (name: string, attachments: boolean): Promise<number> => {
+      const db = await node.createDb(name);
+      const r1 = await db.put({ _id: 'a', n: 1, ...(attachments && { _attachments: { f: inline(`in ${name}`) } }) });
+      await db.put({ _id: 'a', _rev: r1.rev, n: 2 });
+      const store = db.core.store;
+      const scan = store.scan.bind(store);
+      let scans = 0;
+      store.scan = ((range, ...rest) => {
+        if ((range as { gte?: string }).gte === 'r!') scans++;
+        return scan(range, ...rest);
+      }) as typeof store.scan;
+      assert.equal((await db.compact()).droppedBodies, 1);
+      return scans;
+    };
+    assert.equal(await bodyScans('plain', false), 0, 'never had attachments: not read');
+    assert.equal(await bodyScans('photos', true), 1, 'had some: read once');
+  });
+});
+
 test('a compaction of documents without attachments makes no collection due', async () => {
   await withNode({ blobGc: { ...NO_TIMER, graceMs: 0 } }, async (node) => {
     const db = await node.createDb('plain');
