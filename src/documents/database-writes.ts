@@ -12,12 +12,25 @@ import type { Rev } from './rev-tree.ts';
 import type { BulkDocsOptions, Doc, GetOptions, WriteFailure, WriteResult } from './types.ts';
 import { editEarly } from './edits.ts';
 import { checkBooleanOptions, checkLongIds, validateDocId } from './validate.ts';
-import { failureError, writeFailure } from './write-failure.ts';
+import { failureError, isWriteFailure, writeFailure } from './write-failure.ts';
 
 /** How long a bulk write computes before it lets other work run (see submitDocs). */
 const SLICE_MS = 50;
 
 const hasAttachments = (d: unknown): boolean => d !== null && typeof d === 'object' && (d as Doc)._attachments != null;
+
+/**
+ * The blobs attachments of documents not written were stored as (all of them when the write
+ * failed whole): named by nothing, unless another document names the same bytes.
+ */
+function unwrittenAttachments(prepared: ReadonlyArray<AttInputs | WriteFailure | undefined>, results: ReadonlyArray<WriteResult | WriteFailure> | undefined): Set<string> {
+  const ids = new Set<string>();
+  prepared.forEach((p, i) => {
+    if (p === undefined || isWriteFailure(p) || (results && !('error' in results[i]!))) return;
+    for (const att of Object.values(p as AttInputs)) if (att.kind === 'new') ids.add(att.digest);
+  });
+  return ids;
+}
 
 const isLocalDoc = (d: unknown): d is Doc & { _id: string } =>
   d !== null && typeof d === 'object' && typeof (d as Doc)._id === 'string' && (d as Doc)._id!.startsWith('_local/');
@@ -71,11 +84,13 @@ export abstract class DatabaseWrites extends DatabaseMaintenance {
   /** Writes documents whose attachments are prepared (stored as blobs) and whose checks passed. */
   private async writePrepared(docs: readonly unknown[], newEdits: boolean, prepared: Array<AttInputs | WriteFailure | undefined>): Promise<Array<WriteResult | WriteFailure>> {
     const touchesDesign = docs.some((d) => d !== null && typeof d === 'object' && typeof (d as Doc)._id === 'string' && (d as Doc)._id!.startsWith('_design/'));
-    if (!touchesDesign) return this.submitDocs(docs, newEdits, prepared);
+    let results: Array<WriteResult | WriteFailure> | undefined;
     try {
-      return await this.submitDocs(docs, newEdits, prepared);
+      results = await this.submitDocs(docs, newEdits, prepared);
+      return results;
     } finally {
-      this.hooks.designWritten?.();
+      if (touchesDesign) this.hooks.designWritten?.();
+      if (this.dropsWatched) this.revisionsDropped(unwrittenAttachments(prepared, results));
     }
   }
 
@@ -124,7 +139,7 @@ export abstract class DatabaseWrites extends DatabaseMaintenance {
           sliceStart = performance.now();
         }
         const p = prepared[i];
-        if (p && 'error' in p) out.push(p as WriteFailure);
+        if (isWriteFailure(p)) out.push(p);
         else {
           const written = batch.write(docs[i], newEdits, p as AttInputs | undefined, early?.[i]);
           out.push(written instanceof Promise ? await written : written);

@@ -8,6 +8,14 @@ export function writeFailure(id: string, err: RefugeError): WriteFailure {
   return { id, error: err.code, reason: err.reasonValue };
 }
 
+/**
+ * Whether a prepared write's entry is a refusal rather than its attachments: not `'error' in`, as
+ * a document may well have an attachment named "error" (a refusal's error is a code, a string).
+ */
+export function isWriteFailure(value: object | undefined): value is WriteFailure {
+  return value !== undefined && typeof (value as { error?: unknown }).error === 'string';
+}
+
 export function failureError(failure: WriteFailure): RefugeError {
   return errorWithReason(failure.error as ErrorCode, failure.reason);
 }

@@ -25,6 +25,21 @@ for (const engine of ENGINES) {
       assert.deepEqual((await blobs.list()).ids, [], 'no bytes were stored');
     });
 
+    test('an attachment may be named "error" (a write\'s refusal is told apart by its code, not by that name)', async (t) => {
+      const blobs = new MemoryBlobStore();
+      const { db, cleanup } = await freshDb(engine, { blobs });
+      t.after(cleanup);
+      const atts = { _attachments: { error: { content_type: 'text/plain', data: b64('named error') } } };
+      const put = await db.put({ _id: 'x', ...atts });
+      assert.equal(put.ok, true);
+      const [row] = await db.bulkDocs([{ _id: 'y', ...atts }]);
+      assert.ok(row && 'ok' in row && row.ok, JSON.stringify(row));
+      const doc = (await db.get('y')) as Doc & { _attachments: Record<string, { length: number }> };
+      assert.equal(doc._attachments.error!.length, 'named error'.length);
+      const { read } = await db.getAttachment('x', 'error');
+      assert.equal(Buffer.from(await collectBytes(read)).toString(), 'named error');
+    });
+
     test('a document write refused for its id or a special member stores none of its inline attachments', async (t) => {
       const blobs = new MemoryBlobStore();
       const { db, cleanup } = await freshDb(engine, { blobs });

@@ -93,6 +93,26 @@ test('revisions a write stems past revs_limit let their attachment blobs go too,
   });
 });
 
+test('a write refused after its attachments were stored (a conflict) lets their blobs go; one another document names stays', async () => {
+  await withNode({ blobGc: { ...NO_TIMER, graceMs: 0 } }, async (node) => {
+    const db = await node.createDb('refused');
+    const r1 = await db.put({ _id: 'a', _attachments: { f: inline('the first version') } });
+    await db.put({ _id: 'a', _rev: r1.rev, n: 2 });
+    // Both name a revision that is no leaf any more: conflicts, after their bytes were stored.
+    const rows = await db.bulkDocs([
+      { _id: 'a', _rev: r1.rev, _attachments: { f: inline('never written') } },
+      { _id: 'a', _rev: r1.rev, _attachments: { f: inline('the first version') } },
+    ]);
+    assert.ok(rows.every((r) => 'error' in r && r.error === 'conflict'), JSON.stringify(rows));
+    const stored = idOfText('never written');
+    assert.equal(await node.blobs.has(stored), true, 'stored before the write was refused');
+    const report = await node.collectBlobsWhereDue();
+    assert.ok(report, 'a refused write makes a collection due');
+    assert.deepEqual(report.deleted, [stored]);
+    assert.equal(await node.blobs.has(idOfText('the first version')), true, 'still named by revision 1');
+  });
+});
+
 test('a deleted database, a purge and an unpin each let their blobs go; blobs still named elsewhere stay', async () => {
   await withNode({ blobGc: { ...NO_TIMER, graceMs: 0 } }, async (node) => {
     const gone = await node.createDb('gone');
