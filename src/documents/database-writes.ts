@@ -4,7 +4,7 @@
 import { RefugeError, conflict, isRefugeError, toRefugeError } from '../errors/index.ts';
 import { copyOf, editOf, prepareBulkAttachments, withAttachment, withoutAttachment } from './attachment-edits.ts';
 import { sleep } from '../platform/sleep.ts';
-import { attachmentStubs, checkAttachmentName, checkContentType, type AttInputs } from './attachments.ts';
+import { AttachmentBytes, attachmentStubs, checkAttachmentName, checkContentType, type AttInputs } from './attachments.ts';
 import { writeContext } from './hooks.ts';
 import { DatabaseMaintenance } from './database-maintenance.ts';
 import { validateLocalDoc, writeLocal } from './local-docs.ts';
@@ -21,13 +21,27 @@ const hasAttachments = (d: unknown): boolean => d !== null && typeof d === 'obje
 
 /**
  * The blobs attachments of documents not written were stored as (all of them when the write
- * failed whole): named by nothing, unless another document names the same bytes.
+ * failed whole): named by nothing, unless another document names the same bytes. A document
+ * refused before its attachments were prepared (validate_doc_update) names those a streamed or
+ * multipart body stored already, as bytes of a known blob.
  */
-function unwrittenAttachments(prepared: ReadonlyArray<AttInputs | WriteFailure | undefined>, results: ReadonlyArray<WriteResult | WriteFailure> | undefined): Set<string> {
+function unwrittenAttachments(
+  docs: readonly unknown[],
+  prepared: ReadonlyArray<AttInputs | WriteFailure | undefined>,
+  results: ReadonlyArray<WriteResult | WriteFailure> | undefined,
+): Set<string> {
   const ids = new Set<string>();
   prepared.forEach((p, i) => {
-    if (p === undefined || isWriteFailure(p) || (results && !('error' in results[i]!))) return;
-    for (const att of Object.values(p as AttInputs)) if (att.kind === 'new') ids.add(att.digest);
+    if (p === undefined || (results && !('error' in results[i]!))) return;
+    if (!isWriteFailure(p)) {
+      for (const att of Object.values(p)) if (att.kind === 'new') ids.add(att.digest);
+      return;
+    }
+    const atts = (docs[i] as Doc | null)?._attachments;
+    if (atts === null || typeof atts !== 'object') return;
+    for (const att of Object.values(atts as Record<string, { data?: unknown }>)) {
+      if (att?.data instanceof AttachmentBytes && att.data.id !== undefined) ids.add(att.data.id);
+    }
   });
   return ids;
 }
@@ -90,7 +104,7 @@ export abstract class DatabaseWrites extends DatabaseMaintenance {
       return results;
     } finally {
       if (touchesDesign) this.hooks.designWritten?.();
-      if (this.dropsWatched) this.revisionsDropped(unwrittenAttachments(prepared, results));
+      if (this.dropsWatched) this.revisionsDropped(unwrittenAttachments(docs, prepared, results));
     }
   }
 

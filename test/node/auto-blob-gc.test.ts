@@ -113,6 +113,20 @@ test('a write refused after its attachments were stored (a conflict) lets their 
   });
 });
 
+test('a streamed body\'s blobs, stored before validate_doc_update refused its document, go too', async () => {
+  const { AttachmentBytes } = await import('../../src/documents/index.ts');
+  await withNode({ blobGc: { ...NO_TIMER, graceMs: 0 } }, async (node) => {
+    const db = await node.createDb('validated');
+    await db.put({ _id: '_design/v', validate_doc_update: 'function (doc) { if (doc.refuse) throw({ forbidden: "refused" }); }' });
+    // As the HTTP layer hands on a streamed or multipart body: the bytes already stored, named by id.
+    const blob = await node.blobs.put(new TextEncoder().encode('streamed, then refused'));
+    const data = AttachmentBytes.ofBlob(node.blobs, blob.id, blob.size);
+    const [row] = await db.bulkDocs([{ _id: 'r', refuse: true, _attachments: { f: { content_type: 'text/plain', data } } }]);
+    assert.equal(row && 'error' in row ? row.error : undefined, 'forbidden', JSON.stringify(row));
+    assert.deepEqual((await node.collectBlobsWhereDue())?.deleted, [blob.id]);
+  });
+});
+
 test('a deleted database, a purge and an unpin each let their blobs go; blobs still named elsewhere stay', async () => {
   await withNode({ blobGc: { ...NO_TIMER, graceMs: 0 } }, async (node) => {
     const gone = await node.createDb('gone');
