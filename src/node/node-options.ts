@@ -49,11 +49,11 @@ export interface NodeOptions {
   /** Compaction of written databases whose old revisions take as much room as the rest (default on). */
   autoCompaction?: AutoCompactionOptions | false;
   /**
-   * Blob gc by itself (Kubo's `--enable-gc`): blobs whose last reference went (compaction, purge, a
-   * deleted database, an unpin) are collected within minutes, blobs only added within an hour, each
-   * once an hour old and when no blob was added for five minutes (see auto-blob-gc.ts). Only blobs
-   * dropped references named: one stored by hand is never its to delete. Default off here;
-   * `openNode` turns it on for a store of its own.
+   * Blob gc by itself (Kubo's `--enable-gc`, over less): among the blobs dropped references named
+   * (a compaction, a stemming write, a purge, a deleted database, an unpin, a refused write), those
+   * nothing names any more, once an hour old and when no blob was added for five minutes (see
+   * auto-blob-gc.ts). A blob stored by hand is never its to delete. Default off here; `openNode`
+   * turns it on for a store of its own.
    */
   blobGc?: AutoBlobGcOptions | false;
   /** Called once the node is closed: what its opener held for its lifetime (the data directory's lock). */
