@@ -30,6 +30,16 @@ const DEFAULT_RETRY_MS = 60 * 60_000;
 const DEFAULT_GRACE_MS = 60 * 60_000;
 const DEFAULT_QUIET_MS = 5 * 60_000;
 
+/**
+ * Where candidates outlive the process (the node's catalog). Without one, candidates noted before a
+ * restart are left to gc by hand.
+ */
+export interface CandidateLog {
+  load(): Promise<string[]>;
+  add(ids: readonly string[]): Promise<void>;
+  remove(ids: readonly string[]): Promise<void>;
+}
+
 /** One collection: delete among `only` (blob ids or tree roots) what nothing names. */
 export type CollectAmong = (only: ReadonlySet<string>, graceMs: number, signal: AbortSignal) => Promise<GcReport>;
 
@@ -44,22 +54,41 @@ export class AutoBlobGc {
   private stopped = false;
   private readonly abort = new AbortController();
   private readonly timer: ReturnType<typeof setInterval>;
+  /** The log's writes, one after the other: a candidate noted again after a collection dropped it is kept. */
+  private logged: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly collect: CollectAmong,
     private readonly options: AutoBlobGcOptions = {},
     /** True while a writer holds gc off (gc/holds.ts): collections wait. */
     private readonly held: () => boolean = () => false,
+    private readonly log?: CandidateLog,
+    /** Candidates the log kept from before a restart: due at the first look. */
+    carried: Iterable<string> = [],
   ) {
+    for (const id of carried) this.retry.add(id);
     this.timer = setInterval(() => void this.lookNow().catch(() => undefined), options.intervalMs ?? DEFAULT_INTERVAL_MS);
     // Never what holds a process open.
     (this.timer as { unref?: () => void }).unref?.();
   }
 
   /** References to these blob ids or roots went away (compaction, stemming, purge, a deleted database, an unpin). */
-  referencesDropped(named: Iterable<string>): void {
+  /** `logged`: the caller already wrote them to the log, in the batch that dropped them. */
+  referencesDropped(named: Iterable<string>, logged = false): void {
     if (this.stopped) return;
-    for (const id of named) this.fresh.add(id);
+    const added: string[] = [];
+    for (const id of named) {
+      if (this.fresh.has(id) || this.retry.has(id)) continue;
+      this.fresh.add(id);
+      added.push(id);
+    }
+    if (added.length > 0 && !logged) this.toLog((log) => log.add(added));
+  }
+
+  /** A failed write leaves the candidate in memory (collected if the node keeps running) and, at worst, to gc by hand. */
+  private toLog(write: (log: CandidateLog) => Promise<void>): void {
+    const log = this.log;
+    if (log) this.logged = this.logged.then(() => write(log)).catch(() => undefined);
   }
 
   /** A blob was added: a writer may be storing blobs it names only later. */
@@ -92,8 +121,15 @@ export class AutoBlobGc {
     }
     // Blobs still within the grace period go at a later collection.
     if (report.young > 0) this.later(taken);
+    else this.done(taken);
     this.options.onCollected?.(report);
     return report;
+  }
+
+  /** Candidates a collection settled: out of the log, unless noted again meanwhile. */
+  private done(taken: Set<string>): void {
+    const settled = [...taken].filter((id) => !this.fresh.has(id) && !this.retry.has(id));
+    if (settled.length > 0) this.toLog((log) => log.remove(settled));
   }
 
   private later(roots: Iterable<string>, delayMs = this.options.retryMs ?? DEFAULT_RETRY_MS): void {
@@ -102,10 +138,11 @@ export class AutoBlobGc {
   }
 
   /** Stops looking; a collection under way stops at its next blob and is waited for. */
-  stop(): Promise<unknown> {
+  stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
     this.abort.abort();
-    return this.running?.catch(() => undefined) ?? Promise.resolve();
+    // The log's writes end before the node closes its catalog.
+    return (this.running?.catch(() => undefined) ?? Promise.resolve()).then(() => this.logged);
   }
 }

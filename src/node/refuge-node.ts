@@ -22,6 +22,7 @@ import { ownReplicatorDocs, validateReplicatorDoc } from './replicator-docs-rule
 import { DbUpdates, type DbUpdateRow, type DbUpdatesOptions } from './db-updates.ts';
 import { AutoCompaction } from './auto-compaction.ts';
 import { AutoBlobGc } from './auto-blob-gc.ts';
+import { candidatePuts, catalogCandidateLog } from './gc-candidates.ts';
 import { checkSecurityObject } from './security-object.ts';
 import { OpenDbs, type DbLease } from './open-dbs.ts';
 import { DEFAULT_MAX_OPEN_DBS, type NodeOptions } from './node-options.ts';
@@ -45,13 +46,19 @@ export class RefugeNode extends NodeCatalog {
   /** Writers holding gc off while they store blobs they name only at the end (snapshots). */
   readonly gcHolds = new GcHolds();
 
-  private constructor(options: NodeOptions, catalog: KvStore, updates: DbUpdates) {
+  private constructor(options: NodeOptions, catalog: KvStore, updates: DbUpdates, gcCarried: string[]) {
     super(options, catalog, updates);
     this.blobs = options.blobs ?? new MemoryBlobStore();
     this.key = options.key ?? generateNodeKey();
     this.refs = options.refs ?? new MemoryRefStore();
     if (options.blobGc) {
-      this.autoBlobGc = new AutoBlobGc((only, graceMs, signal) => this.collectBlobGarbage({ only, graceMs, signal }), options.blobGc, () => this.gcHolds.count > 0);
+      this.autoBlobGc = new AutoBlobGc(
+        (only, graceMs, signal) => this.collectBlobGarbage({ only, graceMs, signal }),
+        options.blobGc,
+        () => this.gcHolds.count > 0,
+        catalogCandidateLog(catalog),
+        gcCarried,
+      );
     }
     const gc = this.autoBlobGc;
     this.pins = gc ? watchedPins(options.pins ?? new MemoryPinStore(), (root) => gc.referencesDropped([root])) : (options.pins ?? new MemoryPinStore());
@@ -126,7 +133,8 @@ export class RefugeNode extends NodeCatalog {
   static async open(options: NodeOptions): Promise<RefugeNode> {
     const catalog = await options.engine.open({ location: options.catalogLocation });
     try {
-      return new RefugeNode(options, catalog, await DbUpdates.open(catalog, (options.durability ?? 'durable') === 'durable'));
+      const carried = options.blobGc ? await catalogCandidateLog(catalog).load() : [];
+      return new RefugeNode(options, catalog, await DbUpdates.open(catalog, (options.durability ?? 'durable') === 'durable'), carried);
     } catch (err) {
       await catalog.close();
       throw err;
@@ -299,16 +307,18 @@ export class RefugeNode extends NodeCatalog {
     if (!(await this.listed(name))) throw new RefugeError('not_found', 'Database does not exist.');
     // Its attachments, for the node's own gc: those no other database names go with it.
     const named = this.autoBlobGc ? await this.attachmentsOf(name) : undefined;
+    // Noted as gc candidates in the batch that deletes it: a restart right after cannot lose them.
     await this.updates.record('deleted', name, [
       { type: 'del', key: CATALOG_PREFIX + name },
       { type: 'del', key: SECURITY_PREFIX + name },
+      ...candidatePuts(named ?? []),
     ]);
     this.autoCompaction?.forget(name);
     const { db, design } = await this.dbs.take(name);
     await design?.close();
     if (db) await db.destroy();
     await this.removeStorage(name);
-    if (named) this.autoBlobGc?.referencesDropped(named);
+    if (named) this.autoBlobGc?.referencesDropped(named, true);
   }
 
   /** A database's attachments, read before it is deleted; none when it cannot be read (they wait for gc by hand). */
