@@ -29,6 +29,8 @@ import type {
 import { scrubByVerifying } from './scrub.ts';
 
 export const DEFAULT_LIST_LIMIT = 1000;
+const RENEWAL_KEPT_MS = 24 * 3600_000;
+const MAX_RENEWALS = 1_000_000;
 export const MAX_LIST_LIMIT = 10_000;
 /** Covers every content-defined chunk (1 MiB max) with room to spare; reading 4 MiB costs milliseconds. */
 export const DEFAULT_RANGE_VERIFY_LIMIT = 4 * 1024 * 1024;
@@ -64,6 +66,12 @@ export abstract class BaseBlobStore implements BlobStore {
   /** How many `sizeOf` calls `stat` runs at once. */
   protected statConcurrency = 16;
   #closed = false;
+  /**
+   * When this process stored again or reused a blob that was there already (ms since the epoch).
+   * gc's ages take it where a backend keeps no time of its own (S3, IndexedDB): an old blob a
+   * writer reuses is young again until its reference is written, whatever the backend.
+   */
+  readonly #renewed = new Map<BlobId, number>();
 
   constructor(options: BaseStoreOptions & { hasher: HasherFactory }) {
     this.hasher = options.hasher;
@@ -111,8 +119,27 @@ export abstract class BaseBlobStore implements BlobStore {
     return this.locks.run(id, async () => {
       const created = await commitFn();
       if (created) this.feed.emit({ type: 'added', id, size });
+      else this.renew(id);
       return { id, size, created };
     });
+  }
+
+  /** When this process last stored `id` again or reused it, if it did within the last day (gc's ages). */
+  renewedAt(id: BlobId): number | undefined {
+    return this.#renewed.get(id);
+  }
+
+  /** Records that `id`, already there, was just stored again or reused (renewedAt). */
+  protected renew(id: BlobId): void {
+    const now = Date.now();
+    // Kept in the order renewed (moved to the end): the oldest go first, once older than any grace
+    // period or past the cap (forgetting one only makes a blob look as old as its backend says).
+    this.#renewed.delete(id);
+    this.#renewed.set(id, now);
+    for (const [k, t] of this.#renewed) {
+      if (now - t <= RENEWAL_KEPT_MS && this.#renewed.size <= MAX_RENEWALS) break;
+      this.#renewed.delete(k);
+    }
   }
 
   /**
@@ -161,6 +188,7 @@ export abstract class BaseBlobStore implements BlobStore {
     const id = blobIdFromDigest(hasher.digest());
     checkExpected(expected, id);
     if ((expected !== undefined || options.probe === true) && (await this.sizeOf(id)) !== null) {
+      this.renew(id);
       await this.touch(id);
       return { id, size: bytes.length, created: false };
     }
@@ -224,6 +252,7 @@ export abstract class BaseBlobStore implements BlobStore {
     // Under the blob's lock: a delete (gc's sweep) either removed it first, or comes after the touch.
     return this.locks.run(id, async () => {
       if ((await this.sizeOf(id)) === null) return false;
+      this.renew(id);
       await this.touch(id);
       return true;
     });
@@ -234,6 +263,7 @@ export abstract class BaseBlobStore implements BlobStore {
     parseBlobId(id);
     return this.locks.run(id, async () => {
       const size = await this.remove(id);
+      this.#renewed.delete(id);
       if (size === null) return false;
       const event: BlobEvent = size === undefined ? { type: 'removed', id } : { type: 'removed', id, size };
       this.feed.emit(event);

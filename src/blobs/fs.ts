@@ -172,6 +172,7 @@ export class FsBlobStore extends BaseBlobStore {
     const id: BlobId = `sha256-${written.hex}`;
     checkExpected(expected, id);
     if (written.created) this.feed.emit({ type: 'added', id, size: bytes.length });
+    else this.renew(id);
     return { id, size: bytes.length, created: written.created === true };
   }
 

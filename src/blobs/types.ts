@@ -174,4 +174,14 @@ export interface BlobStore {
   scrub(options?: ScrubOptions): Promise<ScrubReport>;
   /** Ends subscriptions; later calls fail with `closed`. */
   close(): Promise<void>;
+  /**
+   * When blob `id` was last stored or reused (ms since the epoch), where the backend keeps that time
+   * (fs: the file's; memory): gc's ages. Absent where it does not (S3, IndexedDB, a remote store).
+   */
+  modifiedAt?(id: BlobId): Promise<number>;
+  /**
+   * When this store object last stored `id` again or reused it, if it did lately: gc's ages where
+   * the backend keeps no time of its own. Absent on a store that does not track it (a remote one).
+   */
+  renewedAt?(id: BlobId): number | undefined;
 }

@@ -1,5 +1,5 @@
 // How old a blob is, for gc's grace period: the file's mtime for the filesystem backend; otherwise
-// when this process saw it added (a store feed tracker), or — never seen — the tracker's start time.
+// when this process saw it added or reused it (a store feed tracker, the store's renewals), or — never seen — the tracker's start time.
 
 import type { BlobId } from '../blobs/id.ts';
 import type { BlobStore } from '../blobs/types.ts';
@@ -62,15 +62,15 @@ export class BlobAddTracker {
  * else the tracker (or "now": keep all).
  */
 export function blobAgeOf(store: BlobStore, tracker?: BlobAddTracker): BlobAgeOf {
-  const modifiedAt = (store as { modifiedAt?: (id: BlobId) => Promise<number> }).modifiedAt;
-  if (typeof modifiedAt === 'function') {
+  if (store.modifiedAt) {
     return async (id) => {
       try {
-        return Math.max(await modifiedAt.call(store, id), tracker?.seenAt(id) ?? 0);
+        return Math.max(await store.modifiedAt!(id), tracker?.seenAt(id) ?? 0);
       } catch {
         return Date.now();
       }
     };
   }
-  return async (id) => tracker?.addedAt(id) ?? Date.now();
+  // Stores that keep no time of their own still say when this process stored a blob again or reused it.
+  return async (id) => (tracker ? Math.max(tracker.addedAt(id), store.renewedAt?.(id) ?? 0) : Date.now());
 }

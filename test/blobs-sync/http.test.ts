@@ -102,5 +102,6 @@ runBlobConformance('http (a node on port 0, memory blobs)', {
   skip: {
     overflow: 'events cross the network asynchronously: a burst is not dropped at once the way an in-process buffer drops it',
     corruption: 'the node cuts a corrupt body after its headers: the client sees `unavailable` (a short body), not `hash_mismatch`; sync.test covers corrupt sources',
+    renewals: 'a remote store: the node that holds the blobs renews them, and its gc reads their ages',
   },
 });

@@ -21,7 +21,7 @@ export interface BlobConformanceOptions {
   /** Blobs for the paging test; default 1000. */
   manyBlobs?: number;
   /** Tests a backend cannot support, with the reason (e.g. a store over the network). */
-  skip?: { overflow?: string; corruption?: string };
+  skip?: { overflow?: string; corruption?: string; renewals?: string };
 }
 
 const EMPTY_ID: BlobId = 'sha256-e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
@@ -393,6 +393,26 @@ export function runBlobConformance(name: string, opts: BlobConformanceOptions): 
       assert.equal(await store.delete(id), false);
       assert.deepEqual((await store.list()).ids, [keep.id]);
       assert.deepEqual(await store.put(bytes('to delete')), { id, size: 9, created: true });
+    });
+
+    test('a blob stored again, streamed again or reused is renewed for gc\'s ages where the store tracks it; a new one is not', { skip: opts.skip?.renewals ?? false }, async () => {
+      const store = await fresh();
+      assert.equal(typeof store.renewedAt, 'function', 'a local store says when it renewed a blob');
+      const before = Date.now();
+      const once = await store.put(bytes('stored once'));
+      assert.equal(store.renewedAt!(once.id), undefined, 'a blob only created is not renewed');
+      const again = await store.put(bytes('stored again'));
+      assert.equal(store.renewedAt!(again.id), undefined);
+      assert.equal((await store.put(bytes('stored again'), { expectedId: again.id })).created, false);
+      assert.ok((store.renewedAt!(again.id) ?? 0) >= before, 'stored again from memory');
+      const streamed = await store.put(bytes('streamed again'));
+      assert.equal((await store.put(trickle([bytes('streamed '), bytes('again')]))).created, false);
+      assert.ok((store.renewedAt!(streamed.id) ?? 0) >= before, 'streamed again');
+      const reused = await store.put(bytes('reused'));
+      assert.equal(await store.reuse(reused.id), true);
+      assert.ok((store.renewedAt!(reused.id) ?? 0) >= before, 'reused');
+      assert.equal(await store.delete(reused.id), true);
+      assert.equal(store.renewedAt!(reused.id), undefined, 'a deleted blob is forgotten');
     });
 
     test('the change feed reports added and removed in commit order, once each', async () => {

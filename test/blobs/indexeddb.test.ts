@@ -66,3 +66,25 @@ test('failed, refused and duplicate uploads leave no parts; an upload cut short 
   assert.deepEqual(await store.storedKeysForTesting(), keptKeys);
   assert.deepEqual([...(await readAll(await store.get(kept.id)))].length, 600_000);
 });
+
+test('gc spares an old blob a writer stores again or reuses, though IndexedDB keeps no times of its own', async (t) => {
+  const { collectGarbage, blobAgeOf, BlobAddTracker } = await import('../../src/gc/index.ts');
+  const { AttachmentBytes } = await import('../../src/documents/index.ts');
+  // Only Date is mocked: the tracker's and the store's clock. Stored an hour "ago", then the clock moves on.
+  t.mock.timers.enable({ apis: ['Date'], now: 1_000_000_000_000 });
+  const store = await IndexedDbBlobStore.open({ name: `blobs-ages-${process.pid}` });
+  t.after(() => store.close());
+  const tracker = new BlobAddTracker(store);
+  t.after(() => tracker.stop());
+  const again = randomBytesOf(1000);
+  const stored = await store.put(again);
+  const named = await store.put(randomBytesOf(1000));
+  const orphan = await store.put(randomBytesOf(1000));
+  t.mock.timers.tick(3600_000);
+  assert.equal((await store.put(again, { expectedId: stored.id })).created, false);
+  await AttachmentBytes.ofBlob(store, named.id, named.size).storeIn(store, 'a.bin');
+  const report = await collectGarbage(store, { ageOf: blobAgeOf(store, tracker), graceMs: 10 * 60_000 });
+  assert.deepEqual(report.deleted, [orphan.id], 'only the blob nobody stored again or reused is old enough');
+  assert.equal(await store.has(stored.id), true, 'stored again: young');
+  assert.equal(await store.has(named.id), true, 'reused by an attachment write: young');
+});
