@@ -29,11 +29,15 @@ import type {
 import { scrubByVerifying } from './scrub.ts';
 
 export const DEFAULT_LIST_LIMIT = 1000;
-const RENEWAL_KEPT_MS = 24 * 3600_000;
-const MAX_RENEWALS = 1_000_000;
 export const MAX_LIST_LIMIT = 10_000;
 /** Covers every content-defined chunk (1 MiB max) with room to spare; reading 4 MiB costs milliseconds. */
 export const DEFAULT_RANGE_VERIFY_LIMIT = 4 * 1024 * 1024;
+/**
+ * Renewals (renewedAt) are kept a day, a million at the most: a writer names what it reused long
+ * before that (one that takes longer, a snapshot, holds gc off).
+ */
+const RENEWAL_KEPT_MS = 24 * 3600_000;
+const MAX_RENEWALS = 1_000_000;
 
 export interface BaseStoreOptions {
   /** The SHA-256 implementation (default: the platform's fastest the backend knows). */
@@ -132,8 +136,8 @@ export abstract class BaseBlobStore implements BlobStore {
   /** Records that `id`, already there, was just stored again or reused (renewedAt). */
   protected renew(id: BlobId): void {
     const now = Date.now();
-    // Kept in the order renewed (moved to the end): the oldest go first, once older than any grace
-    // period or past the cap (forgetting one only makes a blob look as old as its backend says).
+    // Kept in the order renewed (moved to the end): the oldest go first, once older than a day or
+    // past the cap (forgetting one only makes a blob look as old as its backend says).
     this.#renewed.delete(id);
     this.#renewed.set(id, now);
     for (const [k, t] of this.#renewed) {

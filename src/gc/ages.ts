@@ -1,5 +1,6 @@
-// How old a blob is, for gc's grace period: the file's mtime for the filesystem backend; otherwise
-// when this process saw it added or reused it (a store feed tracker, the store's renewals), or — never seen — the tracker's start time.
+// How old a blob is, for gc's grace period: the time the backend keeps (the fs store's mtime, the
+// memory store's); otherwise when this process saw it added (a store feed tracker) or stored it
+// again or reused it (the store's renewals), or — never seen — the tracker's start time.
 
 import type { BlobId } from '../blobs/id.ts';
 import type { BlobStore } from '../blobs/types.ts';

@@ -72,8 +72,11 @@ export class AutoBlobGc {
     (this.timer as { unref?: () => void }).unref?.();
   }
 
-  /** References to these blob ids or roots went away (compaction, stemming, purge, a deleted database, an unpin). */
-  /** `logged`: the caller already wrote them to the log, in the batch that dropped them. */
+  /**
+   * References to these blob ids or roots went away (compaction, stemming, purge, a deleted
+   * database, an unpin). `logged`: the caller already wrote them to the log, in the batch that
+   * dropped them.
+   */
   referencesDropped(named: Iterable<string>, logged = false): void {
     if (this.stopped) return;
     const added: string[] = [];

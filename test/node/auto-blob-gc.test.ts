@@ -324,88 +324,80 @@ test('a compaction of documents without attachments makes no collection due', as
   });
 });
 
-test('candidates outlive a restart: a database deleted and a compaction just before the node stopped are collected after it starts again', async () => {
+/** A node on one LevelDB data directory, opened again for each `inNode` (a restart in between). */
+async function withRestarts(fn: (inNode: (fn: (node: RefugeNode) => Promise<void>, graceMs?: number) => Promise<void>) => Promise<void>): Promise<void> {
   const dir = await tempDir('refuge-auto-blob-gc-restart-');
-  const open = () => openNode({ dataDir: dir.path, engine: 'leveldb', durability: 'fast', autoCompaction: false, blobGc: { ...NO_TIMER, graceMs: 0 } });
   try {
-    let node = await open();
-    const gone = await node.createDb('gone');
-    await gone.put({ _id: 'a', _attachments: { f: inline('only the deleted database names this') } });
-    const ofGone = await digestOf(gone, 'a', 'f');
-    const kept = await node.createDb('kept');
-    const { old, current } = await replaced(kept, 'b', 'g', 'replaced before the restart', 'current after the restart');
-    await node.deleteDb('gone');
-    assert.equal((await kept.compact()).droppedBodies, 1);
-    await node.close();
+    await fn(async (inNode, graceMs = 0) => {
+      const node = await openNode({ dataDir: dir.path, engine: 'leveldb', durability: 'fast', autoCompaction: false, blobGc: { ...NO_TIMER, graceMs } });
+      try {
+        await inNode(node);
+      } finally {
+        await node.close();
+      }
+    });
+  } finally {
+    await dir.cleanup();
+  }
+}
 
-    node = await open();
-    try {
+test('candidates outlive a restart: a database deleted and a compaction just before the node stopped are collected after it starts again', async () => {
+  await withRestarts(async (inNode) => {
+    let ofGone: BlobId, old: BlobId, current: BlobId;
+    await inNode(async (node) => {
+      const gone = await node.createDb('gone');
+      await gone.put({ _id: 'a', _attachments: { f: inline('only the deleted database names this') } });
+      ofGone = await digestOf(gone, 'a', 'f');
+      const kept = await node.createDb('kept');
+      ({ old, current } = await replaced(kept, 'b', 'g', 'replaced before the restart', 'current after the restart'));
+      await node.deleteDb('gone');
+      assert.equal((await kept.compact()).droppedBodies, 1);
+    });
+    await inNode(async (node) => {
       const report = await node.collectBlobsWhereDue();
       assert.ok(report, 'candidates noted before the restart make a collection due');
       assert.deepEqual([...report.deleted].sort(), [ofGone, old].sort());
       assert.equal(await node.blobs.has(current), true, 'the winner\'s blob stays');
       assert.equal(await node.collectBlobsWhereDue(), undefined, 'settled candidates are not due again');
-    } finally {
-      await node.close();
-    }
-
+    });
     // Settled candidates left the log: nothing is due after another restart either.
-    node = await open();
-    try {
+    await inNode(async (node) => {
       assert.equal(await node.collectBlobsWhereDue(), undefined, 'nothing carried over a second restart');
-    } finally {
-      await node.close();
-    }
-  } finally {
-    await dir.cleanup();
-  }
+    });
+  });
 });
 
 test('a candidate young at the last collection is kept in the log until a later one settles it, across a restart', async () => {
-  const dir = await tempDir('refuge-auto-blob-gc-young-');
-  const open = (graceMs: number) => openNode({ dataDir: dir.path, engine: 'leveldb', durability: 'fast', autoCompaction: false, blobGc: { ...NO_TIMER, graceMs } });
-  try {
-    let node = await open(3_600_000);
-    const db = await node.createDb('photos');
-    const { old } = await replaced(db, 'a', 'pic', 'young when first looked at', 'the current picture');
-    await db.compact();
-    const report = await node.collectBlobsWhereDue();
-    assert.equal(report?.young, 1, 'kept as young within the grace period');
-    assert.equal(await node.blobs.has(old), true, 'a young blob stays');
-    await node.close();
-
-    node = await open(0);
-    try {
+  await withRestarts(async (inNode) => {
+    let old: BlobId;
+    await inNode(async (node) => {
+      const db = await node.createDb('photos');
+      ({ old } = await replaced(db, 'a', 'pic', 'young when first looked at', 'the current picture'));
+      await db.compact();
+      const report = await node.collectBlobsWhereDue();
+      assert.equal(report?.young, 1, 'kept as young within the grace period');
+      assert.equal(await node.blobs.has(old), true, 'a young blob stays');
+    }, 3_600_000);
+    await inNode(async (node) => {
       assert.deepEqual((await node.collectBlobsWhereDue())?.deleted, [old], 'the young candidate came back with the node');
-    } finally {
-      await node.close();
-    }
-  } finally {
-    await dir.cleanup();
-  }
+    });
+  });
 });
 
 test('a carried candidate that gc by hand already deleted settles quietly', async () => {
-  const dir = await tempDir('refuge-auto-blob-gc-gone-');
-  const open = () => openNode({ dataDir: dir.path, engine: 'leveldb', durability: 'fast', autoCompaction: false, blobGc: { ...NO_TIMER, graceMs: 0 } });
-  try {
-    let node = await open();
-    const db = await node.createDb('gone');
-    await db.put({ _id: 'a', _attachments: { f: inline('deleted by hand before the node looked') } });
-    const blob = await digestOf(db, 'a', 'f');
-    await node.deleteDb('gone');
-    await node.close();
-
-    node = await open();
-    try {
+  await withRestarts(async (inNode) => {
+    let blob: BlobId;
+    await inNode(async (node) => {
+      const db = await node.createDb('gone');
+      await db.put({ _id: 'a', _attachments: { f: inline('deleted by hand before the node looked') } });
+      blob = await digestOf(db, 'a', 'f');
+      await node.deleteDb('gone');
+    });
+    await inNode(async (node) => {
       assert.deepEqual((await node.collectBlobGarbage({ graceMs: 0 })).deleted, [blob], 'gc by hand takes it first');
       const report = await node.collectBlobsWhereDue();
       assert.deepEqual(report?.deleted, [], 'the automatic collection finds nothing left to delete, and no error');
       assert.equal(await node.collectBlobsWhereDue(), undefined, 'settled');
-    } finally {
-      await node.close();
-    }
-  } finally {
-    await dir.cleanup();
-  }
+    });
+  });
 });
