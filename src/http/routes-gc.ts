@@ -1,4 +1,5 @@
 // Blob maintenance over HTTP: `POST /_blobs/_gc` (mark and sweep, `dry_run`, `grace` in seconds),
+// `GET /_blobs/_gc` (the node's own gc: what it has still to look at, when, what it last did),
 // holds on it `GET/POST /_blobs/_holds`, `PUT/DELETE /_blobs/_holds/{hold}` (`ttl` in seconds),
 // `POST /_blobs/_scrub` (verify every blob), and the pin list `GET/PUT/DELETE /_pins[/{root}]`.
 
@@ -31,6 +32,24 @@ export function gcRoutes(app: FastifyInstance, ctx: ServerContext): void {
       dryRun: body.dry_run === true,
       allowMissing: body.force === true,
     });
+  });
+
+  app.get('/_blobs/_gc', async () => {
+    const status = ctx.node.blobGcStatus();
+    if (!status) return { auto: false };
+    const iso = (ms: number) => new Date(ms).toISOString();
+    const { last } = status;
+    return {
+      auto: true,
+      candidates: status.candidates,
+      due_at: status.dueAt === undefined ? null : iso(status.dueAt),
+      held: status.held,
+      running: status.running,
+      last:
+        last === undefined
+          ? null
+          : { at: iso(last.at), deleted: last.report.deleted.length, deleted_bytes: last.report.deletedBytes, young: last.report.young, missing: last.report.missing.length },
+    };
   });
 
   // A writer that names its blobs only once all are stored (a snapshot, before its ref) holds gc off

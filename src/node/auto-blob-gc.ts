@@ -40,6 +40,22 @@ export interface CandidateLog {
   remove(ids: readonly string[]): Promise<void>;
 }
 
+/** What the node's own gc has still to look at, and what it last did (`GET /_blobs/_gc`). */
+export interface AutoBlobGcStatus {
+  /** Blob ids and roots whose references dropped, not settled yet. */
+  candidates: number;
+  /**
+   * The earliest time the next collection may run (ms since the epoch; the node looks once a
+   * minute), or undefined when nothing is due. It moves later while blobs keep being added.
+   */
+  dueAt: number | undefined;
+  /** A writer holds gc off (a snapshot): the collection waits for it. */
+  held: boolean;
+  running: boolean;
+  /** The last collection that ran, and when it ended. */
+  last: { at: number; report: GcReport } | undefined;
+}
+
 /** One collection: delete among `only` (blob ids or tree roots) what nothing names. */
 export type CollectAmong = (only: ReadonlySet<string>, graceMs: number, signal: AbortSignal) => Promise<GcReport>;
 
@@ -51,6 +67,7 @@ export class AutoBlobGc {
   private retryAt = 0;
   private lastAdd = 0;
   private running: Promise<GcReport | undefined> | undefined;
+  private last: { at: number; report: GcReport } | undefined;
   private stopped = false;
   private readonly abort = new AbortController();
   private readonly timer: ReturnType<typeof setInterval>;
@@ -99,6 +116,18 @@ export class AutoBlobGc {
     this.lastAdd = Date.now();
   }
 
+  status(): AutoBlobGcStatus {
+    const quietUntil = this.lastAdd + (this.options.quietMs ?? DEFAULT_QUIET_MS);
+    const dueFrom = this.fresh.size > 0 ? 0 : this.retry.size > 0 ? this.retryAt : undefined;
+    return {
+      candidates: new Set([...this.fresh, ...this.retry]).size,
+      dueAt: dueFrom === undefined ? undefined : Math.max(dueFrom, quietUntil, Date.now()),
+      held: this.held(),
+      running: this.running !== undefined,
+      last: this.last,
+    };
+  }
+
   /** Collects now when one is due (as the timer does); answers its report, or undefined. */
   lookNow(): Promise<GcReport | undefined> {
     this.running ??= this.look().finally(() => (this.running = undefined));
@@ -125,6 +154,7 @@ export class AutoBlobGc {
     // Blobs still within the grace period go at a later collection.
     if (report.young > 0) this.later(taken);
     else this.done(taken);
+    this.last = { at: Date.now(), report };
     this.options.onCollected?.(report);
     return report;
   }

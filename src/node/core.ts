@@ -5,6 +5,6 @@
 export { RefugeNode, type DbLease } from './refuge-node.ts';
 export { DEFAULT_MAX_OPEN_DBS, type NodeOptions } from './node-options.ts';
 export type { AutoCompactionOptions } from './auto-compaction.ts';
-export type { AutoBlobGcOptions } from './auto-blob-gc.ts';
+export type { AutoBlobGcOptions, AutoBlobGcStatus } from './auto-blob-gc.ts';
 export { UPDATED_DELAY_MS, type DbUpdateRow, type DbUpdateType, type DbUpdatesOptions } from './db-updates.ts';
 export { derivedKey, MAX_PBKDF2_ITERATIONS, PBKDF2_ITERATIONS, USER_PREFIX } from './user-passwords.ts';

@@ -21,7 +21,7 @@ import { validateUserDoc } from './user-docs.ts';
 import { ownReplicatorDocs, validateReplicatorDoc } from './replicator-docs-rules.ts';
 import { DbUpdates, type DbUpdateRow, type DbUpdatesOptions } from './db-updates.ts';
 import { AutoCompaction } from './auto-compaction.ts';
-import { AutoBlobGc } from './auto-blob-gc.ts';
+import { AutoBlobGc, type AutoBlobGcStatus } from './auto-blob-gc.ts';
 import { candidatePuts, catalogCandidateLog } from './gc-candidates.ts';
 import { checkSecurityObject } from './security-object.ts';
 import { OpenDbs, type DbLease } from './open-dbs.ts';
@@ -108,6 +108,11 @@ export class RefugeNode extends NodeCatalog {
   async collectBlobsWhereDue(): Promise<GcReport | undefined> {
     this.check();
     return this.autoBlobGc?.lookNow();
+  }
+
+  /** The node's own gc: what it has still to look at and what it last did; undefined when it is off. */
+  blobGcStatus(): AutoBlobGcStatus | undefined {
+    return this.autoBlobGc?.status();
   }
 
   /** Every blob id an attachment of any database names (winners and kept revisions): gc's roots beside refs and pins. */

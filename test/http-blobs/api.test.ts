@@ -338,6 +338,7 @@ describe('auth', () => {
         ['GET', '/_blobs'],
         ['GET', '/_blobs/_changes'],
         ['POST', '/_blobs/_uploads'],
+        ['GET', '/_blobs/_gc'],
       ];
       for (const [method, path] of attempts) {
         const r = await req(s.port, method, path, method === 'PUT' || method === 'POST' ? { body: data } : {});

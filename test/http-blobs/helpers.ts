@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, type RunningServer } from '../../src/http/index.ts';
-import { openNode, type NodeBlobOptions, type RefugeNode } from '../../src/node/index.ts';
+import { openNode, type NodeBlobOptions, type OpenNodeOptions, type RefugeNode } from '../../src/node/index.ts';
 import type { BlobHttp } from '../../src/http/routes-blobs.ts';
 import type { BlobId } from '../../src/blobs/index.ts';
 
@@ -33,11 +33,12 @@ export interface BlobServerOptions {
   uploadTtlMs?: number;
   changeLogSize?: number;
   dataDir?: string;
+  blobGc?: OpenNodeOptions['blobGc'];
 }
 
 export async function startBlobServer(options: BlobServerOptions = {}): Promise<BlobServer> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'refuge-http-blobs-')));
-  const node = await openNode({ dataDir, engine: options.engine ?? 'leveldb', durability: 'fast', ...(options.blobs && { blobs: options.blobs }) });
+  const node = await openNode({ dataDir, engine: options.engine ?? 'leveldb', durability: 'fast', ...(options.blobs && { blobs: options.blobs }), ...(options.blobGc !== undefined && { blobGc: options.blobGc }) });
   let server: RunningServer;
   try {
     server = await startServer({
