@@ -49,6 +49,7 @@ export function gcRoutes(app: FastifyInstance, ctx: ServerContext): void {
         last === undefined
           ? null
           : { at: iso(last.at), deleted: last.report.deleted.length, deleted_bytes: last.report.deletedBytes, young: last.report.young, missing: last.report.missing.length },
+      failed: status.failed === undefined ? null : { at: iso(status.failed.at), reason: status.failed.reason },
     };
   });
 

@@ -54,6 +54,8 @@ export interface AutoBlobGcStatus {
   running: boolean;
   /** The last collection that ran, and when it ended. */
   last: { at: number; report: GcReport } | undefined;
+  /** Why the last attempt failed (a damaged tree, storage), when it did: tried again an hour later. */
+  failed: { at: number; reason: string } | undefined;
 }
 
 /** One collection: delete among `only` (blob ids or tree roots) what nothing names. */
@@ -68,6 +70,7 @@ export class AutoBlobGc {
   private lastAdd = 0;
   private running: Promise<GcReport | undefined> | undefined;
   private last: { at: number; report: GcReport } | undefined;
+  private failed: { at: number; reason: string } | undefined;
   private stopped = false;
   private readonly abort = new AbortController();
   private readonly timer: ReturnType<typeof setInterval>;
@@ -125,6 +128,7 @@ export class AutoBlobGc {
       held: this.held(),
       running: this.running !== undefined,
       last: this.last,
+      failed: this.failed,
     };
   }
 
@@ -147,7 +151,9 @@ export class AutoBlobGc {
     } catch (err) {
       // A hold taken meanwhile is looked at again next time; missing blobs of a damaged tree (or
       // of one being pulled), a node closing, or storage failing, an hour later.
-      this.later(taken, isRefugeError(err, 'conflict') && this.held() ? 0 : undefined);
+      const heldOff = isRefugeError(err, 'conflict') && this.held();
+      this.later(taken, heldOff ? 0 : undefined);
+      if (!heldOff && !this.stopped) this.failed = { at: Date.now(), reason: err instanceof Error ? err.message : String(err) };
       if (isRefugeError(err) || this.stopped) return undefined;
       throw err;
     }
@@ -155,6 +161,7 @@ export class AutoBlobGc {
     if (report.young > 0) this.later(taken);
     else this.done(taken);
     this.last = { at: Date.now(), report };
+    this.failed = undefined;
     this.options.onCollected?.(report);
     return report;
   }

@@ -14,7 +14,7 @@ test('the node\'s own gc tells its candidates, when it is due, its holds and its
   try {
     const idle = await req(s.port, 'GET', '/_blobs/_gc');
     assert.equal(idle.status, 200);
-    assert.deepEqual(idle.json, { auto: true, candidates: 0, due_at: null, held: false, running: false, last: null });
+    assert.deepEqual(idle.json, { auto: true, candidates: 0, due_at: null, held: false, running: false, last: null, failed: null });
 
     const db = await s.node.createDb('photos');
     const r1 = await db.put({ _id: 'a', _attachments: { pic: inline('the first picture') } });
@@ -39,6 +39,7 @@ test('the node\'s own gc tells its candidates, when it is due, its holds and its
     const { at, ...counts } = after.last;
     assert.deepEqual(counts, { deleted: 0, deleted_bytes: 0, young: 1, missing: 0 });
     assert.ok(Date.parse(at) >= before, `when it ran: ${at}`);
+    assert.equal(after.failed, null);
   } finally {
     await s.close();
   }

@@ -246,6 +246,10 @@ test('a damaged tree (a pinned root that is missing) stops a collection before i
     await db.compact();
     assert.equal(await node.collectBlobsWhereDue(), undefined, 'no report, no throw');
     assert.equal(await node.blobs.has(old), true, 'nothing deleted while a reachable blob is missing');
+    const status = node.blobGcStatus()!;
+    assert.match(status.failed?.reason ?? '', /missing/, `the status says why: ${JSON.stringify(status.failed)}`);
+    assert.equal(status.candidates, 1, 'the candidate waits for the next attempt');
+    assert.ok((status.dueAt ?? 0) >= Date.now() + 3_500_000, 'an hour later');
     await assert.rejects(node.collectBlobGarbage({ graceMs: 0 }), (e: Error & { code?: string }) => e.code === 'conflict');
   });
 });
