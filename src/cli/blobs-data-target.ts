@@ -28,6 +28,9 @@ export async function openDataTarget(dir: string): Promise<Target> {
     update: (name, root, meta) => updateRef(node.refs, node.key, name, root, meta),
     gc: (o) =>
       node.collectBlobGarbage({ graceMs: o.graceSeconds * 1000, dryRun: o.dryRun, allowMissing: o.force }),
+    gcStatus: async () => {
+      throw new RefugeError('bad_request', `a stopped node runs no gc of its own: ask the running node (--url), not its data directory`);
+    },
     // This process holds the directory: no gc runs but the one a command asks for.
     holdGc: async () => async () => undefined,
     scrub: () => node.blobs.scrub(),

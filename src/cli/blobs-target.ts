@@ -5,7 +5,7 @@ import { nodeSha256, type BlobStore, type ScrubReport } from '../blobs/index.ts'
 import { HttpBlobStore } from '../blobs/http-store.ts';
 import type { GcReport } from '../gc/index.ts';
 import type { RefMeta, RefStore, SignedRef } from '../refs/index.ts';
-import { NodeClient } from './node-client.ts';
+import { NodeClient, type GcStatusWire } from './node-client.ts';
 
 export const DEFAULT_URL = 'http://127.0.0.1:6986';
 
@@ -18,6 +18,8 @@ export interface Target {
   /** Points `name` at `root`, signed by the node's key. */
   update(name: string, root: string, meta?: RefMeta): Promise<SignedRef>;
   gc(options: { dryRun: boolean; graceSeconds: number; force: boolean }): Promise<GcReport>;
+  /** The node's own gc (a running node's; a stopped node runs none, and refuses). */
+  gcStatus(): Promise<GcStatusWire>;
   /** Keeps gc from the blobs being written until the answered function is called (a snapshot's). */
   holdGc(): Promise<() => Promise<void>>;
   scrub(): Promise<ScrubReport>;
@@ -41,6 +43,7 @@ export async function openTarget(opts: { url?: string | undefined; data?: string
     owner: client.owner,
     update: client.update,
     gc: client.gc,
+    gcStatus: client.gcStatus,
     holdGc: client.holdGc,
     scrub: client.scrub,
     pins: client.pins,

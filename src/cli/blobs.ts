@@ -10,6 +10,7 @@ import { DEFAULT_GRACE_MS } from '../gc/index.ts';
 import { TARGET_HELP, TARGET_OPTIONS, UsageError, num, parse, parseSubcommand, runCommand } from './blobs-args.ts';
 import { openTarget, type Target } from './blobs-target.ts';
 import { formatBytes } from './progress.ts';
+import { describeGcStatus } from './gc-status.ts';
 
 export const BLOBS_HELP = `refuge blobs COMMAND [options] — the node's content-addressed blob store
 
@@ -21,6 +22,8 @@ Commands:
   gc [--dry-run] [--grace MIN] [--force]
                               delete blobs no ref (any version), pin or attachment reaches;
                               blobs younger than --grace minutes (default ${DEFAULT_GRACE_MS / 60000}) are kept
+  gc --status                 what the running node's own gc has still to look at, when it may
+                              next collect, and what its last collection did (--url)
   pin ID|CID / unpin ID|CID   keep a blob (or a whole tree) through gc / stop keeping it
   pins                        list pins
 
@@ -37,6 +40,7 @@ const OPTIONS = {
   'dry-run': { type: 'boolean' },
   grace: { type: 'string' },
   force: { type: 'boolean' },
+  status: { type: 'boolean' },
 } as const;
 
 const out = (s: string) => process.stdout.write(s);
@@ -145,6 +149,14 @@ export function runBlobs(args: string[]): Promise<number> {
           return report.corrupt.length > 0 ? 1 : 0;
         });
       case 'gc': {
+        if (v.status === true) {
+          if (v['dry-run'] === true || v.grace !== undefined || v.force === true) throw new UsageError('gc --status takes none of --dry-run, --grace, --force');
+          return withTarget(v, async (t) => {
+            const status = await t.gcStatus();
+            out(json ? JSON.stringify(status) + '\n' : describeGcStatus(status));
+            return 0;
+          });
+        }
         const graceMinutes = num(v.grace, '--grace') ?? DEFAULT_GRACE_MS / 60000;
         return withTarget(v, async (t) => {
           const report = await t.gc({ dryRun: v['dry-run'] === true, graceSeconds: graceMinutes * 60, force: v.force === true });

@@ -202,3 +202,41 @@ test('a pin is one pin however its root is spelled: a raw CID is its blob id, a 
   assert.equal(await pins.remove(raw.toString()), true);
   assert.deepEqual(await pins.list(), []);
 });
+
+test('gc --status tells what the running node\'s own gc has still to look at; a stopped node\'s directory is refused', async (t) => {
+  const dir = await tempDir('refuge-cli-gc-status-');
+  t.after(dir.cleanup);
+  const data = join(dir.path, 'data');
+  const node = await startNode(data);
+  try {
+    const idle = await cli(['blobs', 'gc', '--status', '--url', node.url, '--json']);
+    assert.equal(idle.code, 0, idle.stderr);
+    assert.equal(JSON.parse(idle.stdout).candidates, 0);
+
+    const db = await node.node.createDb('photos');
+    const att = (text: string) => ({ pic: { content_type: 'text/plain', data: Buffer.from(text).toString('base64') } });
+    const r1 = await db.put({ _id: 'a', _attachments: att('the first picture') });
+    await db.put({ _id: 'a', _rev: r1.rev, _attachments: att('the second picture') });
+    assert.equal((await db.compact()).droppedBodies, 1);
+
+    const wire = await cli(['blobs', 'gc', '--status', '--url', node.url, '--json']);
+    assert.equal(wire.code, 0, wire.stderr);
+    const status = JSON.parse(wire.stdout) as { auto: boolean; candidates: number; due_at: string | null };
+    assert.equal(status.auto, true);
+    assert.equal(status.candidates, 1, 'the compacted revision\'s attachment');
+    assert.equal(typeof status.due_at, 'string');
+    const text = await cli(['blobs', 'gc', '--status', '--url', node.url]);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /^1 blob\(s\) or root\(s\) whose references dropped wait/);
+    assert.match(text.stdout, new RegExp(`next collection from ${status.due_at!.slice(0, 10)}`));
+
+    const mixed = await cli(['blobs', 'gc', '--status', '--grace', '0', '--url', node.url]);
+    assert.equal(mixed.code, 2, 'a usage error');
+    assert.match(mixed.stderr, /takes none of/);
+  } finally {
+    await node.close();
+  }
+  const stopped = await cli(['blobs', 'gc', '--status', '--data', data]);
+  assert.equal(stopped.code, 1);
+  assert.match(stopped.stderr, /a stopped node runs no gc of its own/);
+});
