@@ -5,7 +5,8 @@ import { nodeSha256, type BlobStore, type ScrubReport } from '../blobs/index.ts'
 import { HttpBlobStore } from '../blobs/http-store.ts';
 import type { GcReport } from '../gc/index.ts';
 import type { RefMeta, RefStore, SignedRef } from '../refs/index.ts';
-import { NodeClient, type GcStatusWire } from './node-client.ts';
+import type { BlobGcStatusWire } from '../http/index.ts';
+import { NodeClient } from './node-client.ts';
 
 export const DEFAULT_URL = 'http://127.0.0.1:6986';
 
@@ -19,7 +20,7 @@ export interface Target {
   update(name: string, root: string, meta?: RefMeta): Promise<SignedRef>;
   gc(options: { dryRun: boolean; graceSeconds: number; force: boolean }): Promise<GcReport>;
   /** The node's own gc (a running node's; a stopped node runs none, and refuses). */
-  gcStatus(): Promise<GcStatusWire>;
+  gcStatus(): Promise<BlobGcStatusWire>;
   /** Keeps gc from the blobs being written until the answered function is called (a snapshot's). */
   holdGc(): Promise<() => Promise<void>>;
   scrub(): Promise<ScrubReport>;

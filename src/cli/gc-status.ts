@@ -1,10 +1,10 @@
 // `refuge blobs gc --status`: the running node's own blob gc, as `GET /_blobs/_gc` tells it, in a
 // few lines for a person (`--json` prints the answer itself).
 
-import type { GcStatusWire } from './node-client.ts';
+import type { BlobGcStatusWire } from '../http/index.ts';
 import { formatBytes } from './progress.ts';
 
-export function describeGcStatus(s: GcStatusWire): string {
+export function describeGcStatus(s: BlobGcStatusWire): string {
   if (!s.auto) return 'the node runs no gc of its own (--blob-gc off, or its blobs are on S3): `refuge blobs gc` collects by hand\n';
   const lines = [`${s.candidates ?? 0} blob(s) or root(s) whose references dropped wait to be looked at`];
   if (s.running) lines.push('a collection is running');

@@ -4,19 +4,9 @@
 import { RefugeError, isErrorCode } from '../errors/index.ts';
 import type { ScrubReport } from '../blobs/index.ts';
 import type { GcReport } from '../gc/index.ts';
+import type { BlobGcStatusWire } from '../http/index.ts';
 import type { RefEntry, RefMeta, RefStore, SignedRef } from '../refs/index.ts';
 import { readEventStream } from '../platform/event-stream.ts';
-
-/** `GET /_blobs/_gc`'s answer: `{auto: false}`, or the node's own gc's state. */
-export interface GcStatusWire {
-  auto: boolean;
-  candidates?: number;
-  due_at?: string | null;
-  held?: boolean;
-  running?: boolean;
-  last?: { at: string; deleted: number; deleted_bytes: number; young: number; missing: number } | null;
-  failed?: { at: string; reason: string } | null;
-}
 
 /** How long a gc hold lasts between renewals (seconds). */
 const HOLD_SECONDS = 600;
@@ -99,7 +89,7 @@ export class NodeClient {
     this.json('POST', '/_blobs/_gc', { dry_run: options.dryRun, grace: options.graceSeconds, force: options.force });
   scrub = (): Promise<ScrubReport> => this.json('POST', '/_blobs/_scrub', {});
   /** The node's own gc as `GET /_blobs/_gc` tells it (wire JSON). */
-  gcStatus = (): Promise<GcStatusWire> => this.json('GET', '/_blobs/_gc');
+  gcStatus = (): Promise<BlobGcStatusWire> => this.json('GET', '/_blobs/_gc');
   pins = async (): Promise<string[]> => (await this.json<{ pins: string[] }>('GET', '/_pins')).pins;
   pin = async (root: string): Promise<boolean> => (await this.json<{ created: boolean }>('PUT', `/_pins/${encodeURIComponent(root)}`)).created;
   unpin = async (root: string): Promise<boolean> => {

@@ -21,6 +21,7 @@ export { buildApp, DEFAULT_BODY_LIMIT } from './app.ts';
 export { parseCorsOrigins, type CorsSettings } from './cors.ts';
 export { parseAdmin, type AdminCredentials } from './auth.ts';
 export type { ServerContext } from './context.ts';
+export type { BlobGcStatusWire } from './routes-gc.ts';
 export { peerTarget, type PeerAccess, type PeerTarget } from './peer-auth.ts';
 
 import { VERSION } from '../platform/version.ts';

@@ -6,8 +6,38 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { RefugeError } from '../errors/index.ts';
 import { checkPin, type GcHold } from '../gc/index.ts';
+import type { AutoBlobGcStatus } from '../node/index.ts';
 import type { ServerContext } from './context.ts';
 import { objectBody } from './params.ts';
+
+/** `GET /_blobs/_gc`'s answer (the CLI's `blobs gc --status` reads it): `{auto: false}` when the node's own gc is off. */
+export interface BlobGcStatusWire {
+  auto: boolean;
+  candidates?: number;
+  due_at?: string | null;
+  held?: boolean;
+  running?: boolean;
+  last?: { at: string; deleted: number; deleted_bytes: number; young: number; missing: number } | null;
+  failed?: { at: string; reason: string } | null;
+}
+
+function blobGcStatusWire(status: AutoBlobGcStatus | undefined): BlobGcStatusWire {
+  if (!status) return { auto: false };
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const { last, failed } = status;
+  return {
+    auto: true,
+    candidates: status.candidates,
+    due_at: status.dueAt === undefined ? null : iso(status.dueAt),
+    held: status.held,
+    running: status.running,
+    last:
+      last === undefined
+        ? null
+        : { at: iso(last.at), deleted: last.report.deleted.length, deleted_bytes: last.report.deletedBytes, young: last.report.young, missing: last.report.missing.length },
+    failed: failed === undefined ? null : { at: iso(failed.at), reason: failed.reason },
+  };
+}
 
 type RootReq = FastifyRequest<{ Params: { root: string } }>;
 type HoldReq = FastifyRequest<{ Params: { hold: string } }>;
@@ -34,24 +64,7 @@ export function gcRoutes(app: FastifyInstance, ctx: ServerContext): void {
     });
   });
 
-  app.get('/_blobs/_gc', async () => {
-    const status = ctx.node.blobGcStatus();
-    if (!status) return { auto: false };
-    const iso = (ms: number) => new Date(ms).toISOString();
-    const { last } = status;
-    return {
-      auto: true,
-      candidates: status.candidates,
-      due_at: status.dueAt === undefined ? null : iso(status.dueAt),
-      held: status.held,
-      running: status.running,
-      last:
-        last === undefined
-          ? null
-          : { at: iso(last.at), deleted: last.report.deleted.length, deleted_bytes: last.report.deletedBytes, young: last.report.young, missing: last.report.missing.length },
-      failed: status.failed === undefined ? null : { at: iso(status.failed.at), reason: status.failed.reason },
-    };
-  });
+  app.get('/_blobs/_gc', async (): Promise<BlobGcStatusWire> => blobGcStatusWire(ctx.node.blobGcStatus()));
 
   // A writer that names its blobs only once all are stored (a snapshot, before its ref) holds gc off
   // meanwhile, renewing its hold before it expires (gc/holds.ts).
