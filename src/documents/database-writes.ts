@@ -19,6 +19,12 @@ const SLICE_MS = 50;
 
 const hasAttachments = (d: unknown): boolean => d !== null && typeof d === 'object' && (d as Doc)._attachments != null;
 
+/** Adds to `ids` the blobs this write stored for its new attachments (not those it kept). */
+function addNewBlobs(atts: AttInputs, ids: Set<string>): Set<string> {
+  for (const att of Object.values(atts)) if (att.kind === 'new') ids.add(att.digest);
+  return ids;
+}
+
 /**
  * The blobs attachments of documents not written were stored as (all of them when the write
  * failed whole): named by nothing, unless another document names the same bytes. A document
@@ -34,7 +40,7 @@ function unwrittenAttachments(
   prepared.forEach((p, i) => {
     if (p === undefined || (results && !('error' in results[i]!))) return;
     if (!isWriteFailure(p)) {
-      for (const att of Object.values(p)) if (att.kind === 'new') ids.add(att.digest);
+      addNewBlobs(p, ids);
       return;
     }
     const atts = (docs[i] as Doc | null)?._attachments;
@@ -252,15 +258,23 @@ export abstract class DatabaseWrites extends DatabaseMaintenance {
 
   private async writeWith(base: Doc, rev: Rev | undefined, atts: AttInputs, options: Pick<BulkDocsOptions, 'userCtx'>): Promise<WriteResult> {
     const doc = editOf(base, rev);
-    const refused = await this.checkWrites([{ ...doc, _attachments: attachmentStubs(atts, base._attachments) }], options);
-    if (refused?.[0]) throw failureError(refused[0]);
-    const result = await this.writer
-      .submit(async (batch) => batch.write(doc, true, Object.keys(atts).length ? atts : undefined))
-      .finally(() => {
-        if (doc._id!.startsWith('_design/')) this.hooks.designWritten?.();
-      });
-    if ('error' in result) throw failureError(result);
-    return result;
+    let written = false;
+    try {
+      const refused = await this.checkWrites([{ ...doc, _attachments: attachmentStubs(atts, base._attachments) }], options);
+      if (refused?.[0]) throw failureError(refused[0]);
+      const result = await this.writer
+        .submit(async (batch) => batch.write(doc, true, Object.keys(atts).length ? atts : undefined))
+        .finally(() => {
+          if (doc._id!.startsWith('_design/')) this.hooks.designWritten?.();
+        });
+      if ('error' in result) throw failureError(result);
+      written = true;
+      return result;
+    } finally {
+      // An upload stored its bytes before this write was judged (refused by validate_doc_update,
+      // or a conflict with a write that landed while they streamed in): named by nothing then.
+      if (!written && this.dropsWatched) this.revisionsDropped(addNewBlobs(atts, new Set()));
+    }
   }
 
   // ---- local documents ----

@@ -127,6 +127,44 @@ test('a streamed body\'s blobs, stored before validate_doc_update refused its do
   });
 });
 
+test('an attachment uploaded on its own, whose document write is then refused or loses a race, lets its blob go', async () => {
+  await withNode({ blobGc: { ...NO_TIMER, graceMs: 0 } }, async (node) => {
+    const db = await node.createDb('uploads');
+    await db.put({ _id: '_design/v', validate_doc_update: 'function (doc) { if (doc._attachments && doc._attachments.bad) throw({ forbidden: "no bad attachments" }); }' });
+    const r1 = await db.put({ _id: 'a' });
+
+    // Refused by validate_doc_update after the bytes were stored (the rule sees the attachment only then).
+    await assert.rejects(db.putAttachment('a', 'bad', r1.rev, new TextEncoder().encode('refused upload'), 'text/plain'), (err: Error & { code?: string }) => err.code === 'forbidden');
+    const refused = idOfText('refused upload');
+    assert.equal(await node.blobs.has(refused), true, 'stored before the write was refused');
+
+    // Another write lands while the bytes stream in: the upload's edit is then a conflict.
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let streaming!: () => void;
+    const started = new Promise<void>((resolve) => (streaming = resolve));
+    async function* body(): AsyncGenerator<Uint8Array> {
+      yield new TextEncoder().encode('lost the ');
+      streaming();
+      await gate;
+      yield new TextEncoder().encode('race');
+    }
+    const upload = db.putAttachment('a', 'f', r1.rev, body(), 'text/plain');
+    await started;
+    await db.put({ _id: 'a', _rev: r1.rev, n: 2 });
+    release();
+    await assert.rejects(upload, (err: Error & { code?: string }) => err.code === 'conflict');
+    const lost = idOfText('lost the race');
+    assert.equal(await node.blobs.has(lost), true, 'stored before the write lost the race');
+
+    const report = await node.collectBlobsWhereDue();
+    assert.ok(report, 'an upload whose document was not written makes a collection due');
+    assert.deepEqual([...report.deleted].sort(), [lost, refused].sort());
+    assert.equal(await node.blobs.has(lost), false, 'the blob of the lost upload is gone');
+    assert.equal(await node.blobs.has(refused), false, 'the blob of the refused upload is gone');
+  });
+});
+
 test('a deleted database, a purge and an unpin each let their blobs go; blobs still named elsewhere stay', async () => {
   await withNode({ blobGc: { ...NO_TIMER, graceMs: 0 } }, async (node) => {
     const gone = await node.createDb('gone');
