@@ -38,6 +38,17 @@ export interface OpenDatabaseOptions {
   compileSelector: (selector: unknown) => (doc: Doc) => boolean;
 }
 
+/** What watches dropped revisions (the node's blob gc): blob ids their attachments named. */
+export interface DropWatcher {
+  /** Stored revisions naming some of these were dropped for good. Synchronous: it must be cheap. */
+  dropped(named: ReadonlySet<string>): void;
+  /**
+   * A compaction or purge may drop revisions naming some of these: awaited before it drops any.
+   * Answers what to call once it ended (whether it dropped any), in place of `dropped`.
+   */
+  mayDrop?(named: ReadonlySet<string>): Promise<(dropped: boolean) => void>;
+}
+
 export abstract class DatabaseBase {
   protected readonly writer: Writer;
   protected readonly commits = new CommitSignal();
@@ -87,15 +98,15 @@ export abstract class DatabaseBase {
     return () => this.commitWatchers.delete(watch);
   }
 
-  private readonly dropWatchers = new Set<(named: ReadonlySet<string>) => void>();
+  private readonly dropWatchers = new Set<DropWatcher>();
 
   /**
-   * Calls `watch` (synchronously: it must be cheap) whenever stored revisions were dropped for good
-   * (a compaction that dropped bodies, a stemming write, a purge), until the returned function is
-   * called. It is given blob ids attachments named before: among them, those only the dropped
-   * revisions named. The node's blob gc deletes among those only.
+   * Tells `watch` of stored revisions dropped for good (a compaction that dropped bodies, a stemming
+   * write, a purge), until the returned function is called. It is given blob ids attachments named
+   * before: among them, those only the dropped revisions named. The node's blob gc deletes among
+   * those only.
    */
-  watchDrops(watch: (named: ReadonlySet<string>) => void): () => void {
+  watchDrops(watch: DropWatcher): () => void {
     this.dropWatchers.add(watch);
     return () => this.dropWatchers.delete(watch);
   }
@@ -107,7 +118,29 @@ export abstract class DatabaseBase {
 
   protected revisionsDropped(named: ReadonlySet<string>): void {
     if (named.size === 0) return;
-    for (const watch of this.dropWatchers) watch(named);
+    for (const watch of this.dropWatchers) watch.dropped(named);
+  }
+
+  /**
+   * Runs `drop` (a compaction, a purge), having told the watchers first what it may drop and waited
+   * for them, then what it did: a crash in the middle finds the blobs noted already. A drop that
+   * failed may have dropped some (a compaction writes in passes): told as dropped.
+   */
+  protected async droppingRevisions<T>(named: ReadonlySet<string> | undefined, drop: () => Promise<T>, dropped: (result: T) => boolean): Promise<T> {
+    if (named === undefined || named.size === 0) return drop();
+    const ends = await Promise.all(
+      [...this.dropWatchers].map(async (w): Promise<(dropped: boolean) => void> => (w.mayDrop ? w.mayDrop(named) : (d) => d && w.dropped(named))),
+    );
+    let result: T;
+    try {
+      result = await drop();
+    } catch (err) {
+      for (const end of ends) end(true);
+      throw err;
+    }
+    const any = dropped(result);
+    for (const end of ends) end(any);
+    return result;
   }
 
   /**

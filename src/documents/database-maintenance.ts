@@ -27,9 +27,7 @@ export abstract class DatabaseMaintenance extends DatabaseBase {
     // What attachments named before: the node's gc deletes among those only (a scan, when watched).
     // A compaction drops bodies of revisions that are not winners: theirs alone.
     const named = this.attachmentsWatched ? await this.namedAttachments({ winners: false }) : undefined;
-    const result = await this.compactor.run();
-    if (named && result.droppedBodies > 0) this.revisionsDropped(named);
-    return result;
+    return this.droppingRevisions(named, () => this.compactor.run(), (result) => result.droppedBodies > 0);
   }
 
   /**
@@ -54,9 +52,7 @@ export abstract class DatabaseMaintenance extends DatabaseBase {
     const touchesDesign = request !== null && typeof request === 'object' && Object.keys(request).some((id) => id.startsWith('_design/'));
     try {
       const named = this.attachmentsWatched ? await this.namedAttachments() : undefined;
-      const result = await purge(this.core, this.writer, request);
-      if (named && Object.values(result.purged).some((revs) => revs.length > 0)) this.revisionsDropped(named);
-      return result;
+      return await this.droppingRevisions(named, () => purge(this.core, this.writer, request), (result) => Object.values(result.purged).some((revs) => revs.length > 0));
     } finally {
       if (touchesDesign) this.hooks.designWritten?.();
     }

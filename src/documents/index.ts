@@ -2,6 +2,7 @@
 // compaction, path index and Mango find). Portable: storage comes in through a StorageEngine.
 
 export { Database, type OpenDatabaseOptions } from './database.ts';
+export type { DropWatcher } from './database-base.ts';
 export * from './types.ts';
 export { LOCAL_ADMIN, isDbAdmin, securityNames, type DesignHooks, type FilterRequest, type UserCtx, type WriteContext } from './hooks.ts';
 export type { FindRequest } from './find.ts';

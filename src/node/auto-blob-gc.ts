@@ -36,7 +36,8 @@ const DEFAULT_QUIET_MS = 5 * 60_000;
  */
 export interface CandidateLog {
   load(): Promise<string[]>;
-  add(ids: readonly string[]): Promise<void>;
+  /** `sync`: on stable storage once it resolves (a note written ahead of a drop). */
+  add(ids: readonly string[], sync?: boolean): Promise<void>;
   remove(ids: readonly string[]): Promise<void>;
 }
 
@@ -76,6 +77,11 @@ export class AutoBlobGc {
   private readonly timer: ReturnType<typeof setInterval>;
   /** The log's writes, one after the other: a candidate noted again after a collection dropped it is kept. */
   private logged: Promise<void> = Promise.resolve();
+  /**
+   * Ids noted in the log ahead of a drop under way (referencesMayDrop), with how many drops noted
+   * each: a collection that settles one meanwhile leaves it in the log, which the drop counts on.
+   */
+  private ahead = new Map<string, number>();
 
   constructor(
     private readonly collect: CollectAmong,
@@ -105,13 +111,44 @@ export class AutoBlobGc {
       this.fresh.add(id);
       added.push(id);
     }
-    if (added.length > 0 && !logged) this.toLog((log) => log.add(added));
+    if (added.length > 0 && !logged) void this.toLog((log) => log.add(added));
   }
 
-  /** A failed write leaves the candidate in memory (collected if the node keeps running) and, at worst, to gc by hand. */
-  private toLog(write: (log: CandidateLog) => Promise<void>): void {
+  /**
+   * A compaction or purge may drop references to these: they are written to the log, synced, before
+   * it drops any, so a crash in the middle of it leaves them candidates at the next start (due at
+   * the first look). Answers what to call once it ended, telling whether it dropped any: they are
+   * then candidates, or out of the log again.
+   */
+  async referencesMayDrop(named: Iterable<string>): Promise<(dropped: boolean) => void> {
+    const ids = [...new Set(named)];
+    if (this.stopped || ids.length === 0) return () => undefined;
+    for (const id of ids) this.ahead.set(id, (this.ahead.get(id) ?? 0) + 1);
     const log = this.log;
-    if (log) this.logged = this.logged.then(() => write(log)).catch(() => undefined);
+    // Not written (the catalog failing): the drop goes on, and its candidates are noted after it.
+    const written = log ? await this.toLog((l) => l.add(ids, true)) : false;
+    return (dropped) => {
+      for (const id of ids) {
+        const n = this.ahead.get(id)!;
+        if (n > 1) this.ahead.set(id, n - 1);
+        else this.ahead.delete(id);
+      }
+      if (dropped) return this.referencesDropped(ids, written);
+      const kept = ids.filter((id) => !this.ahead.has(id) && !this.fresh.has(id) && !this.retry.has(id));
+      if (written && kept.length > 0) void this.toLog((l) => l.remove(kept));
+    };
+  }
+
+  /**
+   * Queues a write of the log; resolves true once written. A failed write leaves the candidate in
+   * memory (collected if the node keeps running) and, at worst, to gc by hand.
+   */
+  private toLog(write: (log: CandidateLog) => Promise<void>): Promise<boolean> {
+    const log = this.log;
+    if (!log) return Promise.resolve(false);
+    const written = this.logged.then(() => write(log)).then(() => true, () => false);
+    this.logged = written.then(() => undefined);
+    return written;
   }
 
   /** A blob was added: a writer may be storing blobs it names only later. */
@@ -168,8 +205,8 @@ export class AutoBlobGc {
 
   /** Candidates a collection settled: out of the log, unless noted again meanwhile. */
   private done(taken: Set<string>): void {
-    const settled = [...taken].filter((id) => !this.fresh.has(id) && !this.retry.has(id));
-    if (settled.length > 0) this.toLog((log) => log.remove(settled));
+    const settled = [...taken].filter((id) => !this.fresh.has(id) && !this.retry.has(id) && !this.ahead.has(id));
+    if (settled.length > 0) void this.toLog((log) => log.remove(settled));
   }
 
   private later(roots: Iterable<string>, delayMs = this.options.retryMs ?? DEFAULT_RETRY_MS): void {

@@ -16,9 +16,9 @@ export function candidatePuts(ids: Iterable<string>): KvOp[] {
 }
 
 /**
- * Not synced: a candidate lost with the machine (not the process) only waits for gc by hand, and one
- * whose removal is lost is looked at once more. A compaction's or a purge's note is written just
- * after what dropped it, so a crash in between leaves those to gc by hand too.
+ * Not synced, but for a compaction's or a purge's note, written before they drop anything: another
+ * candidate lost with the machine (not the process) only waits for gc by hand, and one whose
+ * removal is lost is looked at once more.
  */
 export function catalogCandidateLog(catalog: KvStore): CandidateLog {
   return {
@@ -27,7 +27,7 @@ export function catalogCandidateLog(catalog: KvStore): CandidateLog {
       for await (const keys of catalog.scanKeys({ gte: PREFIX, lt: END })) for (const k of keys) ids.push(k.slice(PREFIX.length));
       return ids;
     },
-    add: (ids) => catalog.batch(candidatePuts(ids)),
+    add: (ids, sync) => catalog.batch(candidatePuts(ids), sync ? { sync: true } : undefined),
     remove: (ids) => catalog.batch(ids.map((id) => ({ type: 'del' as const, key: PREFIX + id }))),
   };
 }

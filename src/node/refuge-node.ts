@@ -263,7 +263,7 @@ export class RefugeNode extends NodeCatalog {
       this.autoCompaction?.touched(name);
     });
     const gc = this.autoBlobGc;
-    if (gc) db.watchDrops((named) => gc.referencesDropped(named));
+    if (gc) db.watchDrops({ dropped: (named) => gc.referencesDropped(named), mayDrop: (named) => gc.referencesMayDrop(named) });
     if (name === '_users') db.setWritePreparation(hashUserPasswords(this.passwordIterations));
     if (name === '_replicator') db.setWritePreparation(ownReplicatorDocs);
     const design = attachDesign(db, {

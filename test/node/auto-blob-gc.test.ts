@@ -5,7 +5,10 @@
 
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { openNode, type OpenNodeOptions, type RefugeNode } from '../../src/node/index.ts';
 import { MemoryBlobStore, type BlobId } from '../../src/blobs/index.ts';
 import type { GcReport } from '../../src/gc/index.ts';
@@ -442,4 +445,30 @@ test('a carried candidate that gc by hand already deleted settles quietly', asyn
       assert.equal(await node.collectBlobsWhereDue(), undefined, 'settled');
     });
   });
+});
+
+test('a node killed just as a compaction dropped a revision collects its attachment after it starts again: noted before the drop', async () => {
+  const dir = await tempDir('refuge-auto-blob-gc-crash-');
+  try {
+    const fixture = fileURLToPath(new URL('../fixtures/crash-after-drop.ts', import.meta.url));
+    const child = spawn(process.execPath, ['--import', 'tsx', fixture, dir.path], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+    const lines: string[] = [];
+    for await (const line of createInterface({ input: child.stdout! })) lines.push(line);
+    assert.equal(await exited, 'SIGKILL', `the child was to be killed in the compaction: ${lines.join(' | ')}`);
+    const old = lines[0] as BlobId;
+
+    const node = await openNode({ dataDir: dir.path, engine: 'leveldb', durability: 'durable', autoCompaction: false, blobGc: { ...NO_TIMER, graceMs: 0 } });
+    try {
+      assert.equal(await node.blobs.has(old), true, 'the blob outlived the crash');
+      const report = await node.collectBlobsWhereDue();
+      assert.ok(report, 'the compaction\'s candidate came back with the node');
+      assert.deepEqual(report.deleted, [old]);
+      assert.equal(await readAttachment(await node.db('photos'), 'a', 'pic'), 'the new picture');
+    } finally {
+      await node.close();
+    }
+  } finally {
+    await dir.cleanup();
+  }
 });
