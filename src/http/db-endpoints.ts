@@ -27,6 +27,8 @@ const ENDPOINTS: Record<string, readonly string[]> = {
   _revs_limit: [...GET, 'PUT'],
   _purged_infos_limit: [...GET, 'PUT'],
   _security: [...GET, 'PUT'],
+  _shards: [...GET],
+  _sync_shards: ['POST'],
 };
 
 /**

@@ -60,7 +60,7 @@ export function peerTarget(method: string, path: string): PeerTarget {
     if (reading) return { kind: 'db', db: first, access: 'read' };
     return method === 'POST' ? { kind: 'db', db: first, access: 'write' } : { kind: 'other' };
   }
-  if (['_compact', '_view_cleanup', '_security', '_revs_limit', '_purge', '_purged_infos_limit'].includes(rest[0]!)) return reading && rest[0] !== '_compact' ? { kind: 'db', db: first, access: 'read' } : { kind: 'other' };
+  if (['_compact', '_view_cleanup', '_security', '_revs_limit', '_purge', '_purged_infos_limit', '_sync_shards'].includes(rest[0]!)) return reading && rest[0] !== '_compact' ? { kind: 'db', db: first, access: 'read' } : { kind: 'other' };
   if (reading) return { kind: 'db', db: first, access: 'read' };
   if (method === 'POST') {
     if (rest.length === 1 && READING_POSTS.has(rest[0]!)) return { kind: 'db', db: first, access: 'read' };

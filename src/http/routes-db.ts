@@ -1,5 +1,5 @@
 // Database-level endpoints: create, info (one, or several by `_dbs_info`), delete, `POST /{db}`,
-// compaction, revs_limit, purge.
+// compaction, revs_limit, purge, and the one shard a single node has (`_shards`).
 
 import type { FastifyInstance } from 'fastify';
 import { mapLimit } from '../blobs/index.ts';
@@ -11,6 +11,7 @@ import { bodyOf } from './streamed-json.ts';
 import { bool, objectBody, requireJsonType, str, type Query } from './params.ts';
 import { parseViewParams } from '../views/index.ts';
 import { dbInfoWire } from './wire.ts';
+import { NODE_NAME } from './routes-node.ts';
 
 /** CouchDB's max_db_number_for_dbs_info_req. */
 const MAX_DBS_INFO_KEYS = 100;
@@ -23,6 +24,9 @@ const DBS_INFO_PARALLEL = 8;
  * `end_key`), `inclusive_end`, `descending` (then startkey is the upper end), `skip`, `limit`. A key
  * that is no string sorts before every name (Erlang term order, as for `_all_docs` ids).
  */
+/** The whole hash range: the one shard of a database on a single node. */
+const SHARD_RANGE = '00000000-ffffffff';
+
 export function dbNameRange(sorted: readonly string[], q: Query): string[] {
   const o = parseViewParams(q);
   // '' is the place before every name: no database is named ''.
@@ -158,6 +162,24 @@ export function dbRoutes(app: FastifyInstance, ctx: ServerContext): void {
     // A cluster's purge_seq is opaque, and CouchDB 3 answers null for it.
     reply.code(201);
     return { purge_seq: null, purged };
+  });
+
+  // CouchDB 3 without a cluster keeps a database in one shard (the `q: 1` its info tells), on itself;
+  // clients that read the shard map to plan parallel reads find that.
+  app.get<{ Params: { db: string } }>('/:db/_shards', async (req) => {
+    await dbOf(ctx, req);
+    return { shards: { [SHARD_RANGE]: [NODE_NAME] } };
+  });
+  app.get<{ Params: { db: string } }>('/:db/_shards/*', async (req) => {
+    await dbOf(ctx, req);
+    return { range: SHARD_RANGE, nodes: [NODE_NAME] };
+  });
+  // Nothing to bring in line on one node: accepted, as CouchDB accepts it and syncs in the background.
+  app.post<{ Params: { db: string } }>('/:db/_sync_shards', async (req, reply) => {
+    await requireDbAdmin(ctx, req.user, req.params.db);
+    await dbOf(ctx, req);
+    reply.code(202);
+    return { ok: true };
   });
 
   app.get<{ Params: { db: string } }>('/:db/_purged_infos', async (req) => {

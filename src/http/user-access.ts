@@ -17,7 +17,7 @@ const USER_PATHS = new Set(['/_uuids']);
 const USER_POSTS = new Set(['/_replicate']);
 
 /** Database paths (after the name) only its admins use: CouchDB's `check_is_admin` ones. */
-const DB_ADMIN_PATHS = new Set(['_security', '_compact', '_view_cleanup', '_revs_limit', '_purge', '_purged_infos_limit']);
+const DB_ADMIN_PATHS = new Set(['_security', '_compact', '_view_cleanup', '_revs_limit', '_purge', '_purged_infos_limit', '_sync_shards']);
 
 /** The database a db-admin request names (`/db/_compact[/ddoc]`, `PUT /db/_security`, ...), if it is one. */
 function dbAdminTarget(method: string, path: string): string | undefined {

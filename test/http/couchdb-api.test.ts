@@ -603,6 +603,32 @@ describe('CouchDB API shapes', () => {
     assert.equal((await request(`${u}/methods`)).body.doc_count, 0);
   });
 
+  test('_shards: the one shard of a single node, for a database and for any document id; _sync_shards is accepted', async () => {
+    await request(`${u}/sharded`, { method: 'PUT' });
+    const map = await request(`${u}/sharded/_shards`);
+    assert.equal(map.status, 200);
+    assert.deepEqual(map.body, { shards: { '00000000-ffffffff': ['nonode@nohost'] } });
+    // The database's info tells the same: one shard (q), one copy (n).
+    assert.deepEqual((await request(`${u}/sharded`)).body.cluster, { q: 1, n: 1, w: 1, r: 1 });
+    // Any id, existing or not, with a slash or not.
+    for (const id of ['missing', 'a%2Fb', '_design/d']) {
+      assert.deepEqual((await request(`${u}/sharded/_shards/${id}`)).body, { range: '00000000-ffffffff', nodes: ['nonode@nohost'] }, id);
+    }
+    const sync = await request(`${u}/sharded/_sync_shards`, { method: 'POST', body: {} });
+    assert.equal(sync.status, 202);
+    assert.deepEqual(sync.body, { ok: true });
+    const gone = await request(`${u}/no-such-db/_shards`);
+    assert.equal(gone.status, 404);
+    assert.ok(isCouchError(gone.body, 'not_found'), JSON.stringify(gone.body));
+    for (const [method, endpoint, reason] of [['PUT', '_shards', 'Only GET allowed'], ['GET', '_sync_shards', 'Only POST allowed']] as const) {
+      const res = await request(`${u}/sharded/${endpoint}`, { method, body: method === 'PUT' ? {} : undefined });
+      assert.equal(res.status, 405, `${method} ${endpoint}`);
+      assert.deepEqual(res.body, { error: 'method_not_allowed', reason });
+    }
+    // Neither is a document.
+    assert.equal((await request(`${u}/sharded`)).body.doc_count, 0);
+  });
+
   test('COPY: a document (and its attachments, same blobs) to a new id, or over a given revision', async () => {
     await request(`${u}/copies`, { method: 'PUT' });
     const src = await request(`${u}/copies/src`, { method: 'PUT', body: { x: 1, _attachments: { 't.txt': { content_type: 'text/plain', data: Buffer.from('hello').toString('base64') } } } });

@@ -51,6 +51,8 @@ test('peerTarget maps CouchDB routes to read, write or nothing', () => {
     // Purge erases history: never a grant's, not even a writer's.
     ['POST', '/db/_purge', { kind: 'other' }],
     ['PUT', '/db/_purged_infos_limit', { kind: 'other' }],
+    ['POST', '/db/_sync_shards', { kind: 'other' }],
+    ['GET', '/db/_shards', { kind: 'db', db: 'db', access: 'read' }],
     ['GET', '/db/_purged_infos_limit', { kind: 'db', db: 'db', access: 'read' }],
     ['GET', '/a%2Fb/doc', { kind: 'db', db: 'a/b', access: 'read' }],
     // Escaped as the router unescapes them: the same paths, the same answers.

@@ -97,7 +97,7 @@ describe('_users accounts and _security', () => {
     assert.equal((await admin('/guarded/d3/a.txt', { method: 'PUT', body: 'x' })).status, 201, 'the admin passes');
   });
 
-  test("a database's admins (by name or role) keep it: _security, design documents, compaction, revs limit, purge; its members do not", async () => {
+  test("a database's admins (by name or role) keep it: _security, design documents, compaction, revs limit, purge, _sync_shards; its members do not", async () => {
     const admin = as(ADMIN);
     const anon = as({});
     for (const name of ['dana', 'erin', 'carl']) {
@@ -115,23 +115,24 @@ describe('_users accounts and _security', () => {
       (await who('/shop/_revs_limit', { method: 'PUT', body: 50 })).status,
       (await who('/shop/_security', { method: 'PUT', body: sec })).status,
       (await who('/shop/_purge', { method: 'POST', body: {} })).status,
+      (await who('/shop/_sync_shards', { method: 'POST', body: {} })).status,
     ];
     // A member reads and writes documents, and keeps nothing.
     const carl = as(basic('carl', 'pw'));
     assert.equal((await carl('/shop/item', { method: 'PUT', body: { n: 1 } })).status, 201);
-    assert.deepEqual(await tried(carl), [401, 401, 401, 401, 401]);
+    assert.deepEqual(await tried(carl), [401, 401, 401, 401, 401, 401]);
     // Spelled with escapes, a path is still the one the router takes.
     for (const [method, path] of [['PUT', '/shop/%5Frevs_limit'], ['PUT', '/shop/_revs%5Flimit'], ['POST', '/shop/%5Fcompact'], ['POST', '/shop/%5fview_cleanup'], ['POST', '/shop/%5Fcompact/app']] as const) {
       assert.equal((await carl(path, { method, body: method === 'PUT' ? 2 : {} })).status, 401, path);
     }
     assert.equal((await admin('/shop/_revs_limit')).body, 1000);
     // An admin by name: everything; then the design document is there to delete.
-    assert.deepEqual(await tried(as(basic('dana', 'pw'))), [201, 202, 200, 200, 201]);
+    assert.deepEqual(await tried(as(basic('dana', 'pw'))), [201, 202, 200, 200, 201, 202]);
     const app = (await as(basic('dana', 'pw'))('/shop/_design/app')).body;
     assert.equal((await as(basic('dana', 'pw'))(`/shop/_design/app?rev=${app._rev}`, { method: 'DELETE' })).status, 200);
     // An admin by role: the same, and a database admin reads and writes documents too.
     const erin = as(basic('erin', 'pw'));
-    assert.deepEqual(await tried(erin), [201, 202, 200, 200, 201]);
+    assert.deepEqual(await tried(erin), [201, 202, 200, 200, 201, 202]);
     assert.equal((await erin('/shop/item')).status, 200);
     // Admin of one database, nothing of another, nor of the server.
     assert.equal((await as(basic('dana', 'pw'))('/other/_security', { method: 'PUT', body: sec })).status, 403);
