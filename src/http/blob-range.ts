@@ -1,6 +1,6 @@
 // HTTP's Range and conditional headers for blob reads (RFC 9110): one `bytes=` range becomes the
-// store's end-exclusive ByteRange; several ranges, other units or bad syntax mean the whole blob
-// (attachments answer several ranges in parts: byteranges.ts).
+// store's end-exclusive ByteRange; other units or bad syntax mean the whole blob (several ranges
+// are answered in parts: byteranges.ts).
 
 import { Readable } from 'node:stream';
 import { RefugeError } from '../errors/index.ts';

@@ -1,15 +1,17 @@
 // `/_blobs`: the node's content-addressed blob store over HTTP — PUT (verified against the id), POST
-// (id computed), GET/HEAD with Range and ETags, DELETE, `_stat` of many ids, paged enumeration; the
+// (id computed), GET/HEAD with Range (several ranges: a multipart/byteranges answer) and ETags, DELETE, `_stat` of many ids, paged enumeration; the
 // change feed and resumable uploads are in routes-blobs-changes.ts and routes-blobs-uploads.ts.
 
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RefugeError } from '../errors/index.ts';
 import { keptBy } from '../gc/index.ts';
-import { MAX_LIST_LIMIT, type BlobId } from '../blobs/index.ts';
+import { MAX_LIST_LIMIT, type BlobId, type ByteRange } from '../blobs/index.ts';
 import { BlobChangeLog } from './blob-log.ts';
 import { blobHeaders, blobIdParam, checkDeclaredLength, rawBodies, sendRead, withBody } from './blob-body.ts';
-import { etagMatches, ifRangeHolds, notModified, planRange, withUnsatisfiable } from './blob-range.ts';
+import { etagMatches, ifRangeHolds, notModified, planRange, withUnsatisfiable, type RangePlan } from './blob-range.ts';
+import { byteranges, planRanges, type Byteranges } from './byteranges.ts';
 import { BlobUploads } from './blob-uploads.ts';
 import type { ServerContext } from './context.ts';
 import { int, objectBody, str, type Query } from './params.ts';
@@ -42,6 +44,23 @@ const KEPT_REASON = {
 } as const;
 
 type IdReq = FastifyRequest<{ Params: { id: string } }>;
+
+/**
+ * A Range header resolved against a blob of `size` bytes: one range, the whole blob, or two to nine
+ * ranges sent in parts, by the rules attachments follow (byteranges.ts); a 416 names the size.
+ */
+function planBlobRanges(reply: FastifyReply, header: string | undefined, size: number): RangePlan & { parts?: Array<Required<ByteRange>> } {
+  return withUnsatisfiable(reply, size, () => {
+    const many = planRanges(header, size);
+    if (many === undefined) return planRange(header, size);
+    return many.length === 1 ? { range: many[0]! } : { parts: many };
+  });
+}
+
+/** The 206 headers of a multipart/byteranges answer, over the blob's own (its ETag, caching). */
+function partsHeaders(reply: FastifyReply, id: BlobId, size: number, shared: boolean, answer: Byteranges): FastifyReply {
+  return reply.code(206).headers(blobHeaders(id, size, shared)).header('Content-Type', answer.contentType).header('Content-Length', String(answer.length));
+}
 
 export function blobRoutes(app: FastifyInstance, ctx: ServerContext, options: BlobRouteOptions = {}): void {
   const store = () => ctx.node.blobs;
@@ -119,7 +138,12 @@ export function blobRoutes(app: FastifyInstance, ctx: ServerContext, options: Bl
       // The size is needed to resolve the range; a 416 names it (RFC 9110: `bytes */size`).
       const [stat] = await store().stat([id]);
       if (!stat) throw new RefugeError('not_found', `blob ${id} not found`);
-      const plan = withUnsatisfiable(reply, stat.size, () => planRange(rangeHeader, stat.size));
+      const plan = planBlobRanges(reply, rangeHeader, stat.size);
+      if (plan.parts) {
+        // Each range is opened only when its part is reached.
+        const answer = byteranges(plan.parts, stat.size, 'application/octet-stream', (r) => store().get(id, r));
+        return partsHeaders(reply, id, stat.size, !ctx.auth.enabled, answer).send(Readable.from(answer.body));
+      }
       return sendRead(reply, await store().get(id, plan.range ?? {}), !ctx.auth.enabled);
     });
 
@@ -131,7 +155,10 @@ export function blobRoutes(app: FastifyInstance, ctx: ServerContext, options: Bl
       if (etagMatches(req.headers['if-none-match'], etag)) return notModified(reply, etag);
       reply.headers(blobHeaders(id, stat.size, !ctx.auth.enabled));
       const rangeHeader = ifRangeHolds(req.headers['if-range'], etag) ? req.headers.range : undefined;
-      const { range } = withUnsatisfiable(reply, stat.size, () => planRange(rangeHeader, stat.size));
+      const { range, parts } = planBlobRanges(reply, rangeHeader, stat.size);
+      // The length and type the GET's parts would have (its boundary is another, of the same length);
+      // nothing is read: the body is never iterated.
+      if (parts) return partsHeaders(reply, id, stat.size, !ctx.auth.enabled, byteranges(parts, stat.size, 'application/octet-stream', (r) => store().get(id, r))).send();
       if (range && (range.start !== 0 || range.end !== stat.size)) {
         reply.code(206).header('Content-Length', String(range.end - range.start));
         reply.header('Content-Range', `bytes ${range.start}-${range.end - 1}/${stat.size}`);
