@@ -1,6 +1,7 @@
 // `/_blobs`: the node's content-addressed blob store over HTTP — PUT (verified against the id), POST
-// (id computed), GET/HEAD with Range (several ranges: a multipart/byteranges answer) and ETags, DELETE, `_stat` of many ids, paged enumeration; the
-// change feed and resumable uploads are in routes-blobs-changes.ts and routes-blobs-uploads.ts.
+// (id computed), GET/HEAD with Range (several: a multipart/byteranges answer) and ETags, DELETE,
+// `_stat` of many ids, paged enumeration; the change feed and resumable uploads are in
+// routes-blobs-changes.ts and routes-blobs-uploads.ts.
 
 import { join } from 'node:path';
 import { Readable } from 'node:stream';

@@ -13,6 +13,9 @@ import { parseViewParams } from '../views/index.ts';
 import { dbInfoWire } from './wire.ts';
 import { NODE_NAME } from './routes-node.ts';
 
+/** The whole hash range: the one shard of a database on a single node. */
+const SHARD_RANGE = '00000000-ffffffff';
+
 /** CouchDB's max_db_number_for_dbs_info_req. */
 const MAX_DBS_INFO_KEYS = 100;
 const DBS_INFO_PARALLEL = 8;
@@ -24,9 +27,6 @@ const DBS_INFO_PARALLEL = 8;
  * `end_key`), `inclusive_end`, `descending` (then startkey is the upper end), `skip`, `limit`. A key
  * that is no string sorts before every name (Erlang term order, as for `_all_docs` ids).
  */
-/** The whole hash range: the one shard of a database on a single node. */
-const SHARD_RANGE = '00000000-ffffffff';
-
 export function dbNameRange(sorted: readonly string[], q: Query): string[] {
   const o = parseViewParams(q);
   // '' is the place before every name: no database is named ''.

@@ -81,7 +81,7 @@ export class AutoBlobGc {
    * Ids noted in the log ahead of a drop under way (referencesMayDrop), with how many drops noted
    * each: a collection that settles one meanwhile leaves it in the log, which the drop counts on.
    */
-  private ahead = new Map<string, number>();
+  private readonly ahead = new Map<string, number>();
 
   constructor(
     private readonly collect: CollectAmong,
