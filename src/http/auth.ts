@@ -112,8 +112,13 @@ export class Auth {
     return createHmac('sha256', this.secret).update(`${payload}\u0000${salt}`).digest('base64url');
   }
 
+  /**
+   * `Expires` as well as `Max-Age`, as CouchDB sends them (mochiweb_cookies): cookie jars that read
+   * only `Expires`, as nano's does, otherwise hold the cookie as already expired and never send it.
+   */
   cookieHeader(value: string, maxAge = SESSION_SECONDS): string {
-    return `${COOKIE}=${value}; Version=1; Path=/; HttpOnly; SameSite=Lax; Max-Age=${maxAge}`;
+    const expires = new Date(Date.now() + maxAge * 1000).toUTCString();
+    return `${COOKIE}=${value}; Version=1; Expires=${expires}; Max-Age=${maxAge}; Path=/; HttpOnly; SameSite=Lax`;
   }
 
   /** A session cookie's parts (names may hold colons: the expiry and the MAC are the last two). */
