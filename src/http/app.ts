@@ -86,6 +86,18 @@ function methodOverride(req: { method?: string; headers: Record<string, string |
   if (typeof wanted === 'string' && OVERRIDES.has(wanted)) req.method = wanted;
 }
 
+/**
+ * The URL with each run of slashes in its path made one, as CouchDB reads paths (chttpd splits them
+ * on `/` and drops empty parts): `//_cluster_setup`, which Fauxton asks for, is `/_cluster_setup`,
+ * and `/db//doc` is `/db/doc`. Rewritten before routing, so every check sees the path routed.
+ */
+function collapseSlashes(url: string): string {
+  const q = url.indexOf('?');
+  const path = q < 0 ? url : url.slice(0, q);
+  if (!path.includes('//')) return url;
+  return path.replace(/\/{2,}/g, '/') + (q < 0 ? '' : url.slice(q));
+}
+
 /** A client's request id when it is a plain token, else a new one: 10 hex digits, as CouchDB makes them. */
 function requestId(given: string | string[] | undefined): string {
   if (typeof given === 'string' && /^[\x21-\x7e]{1,128}$/.test(given)) return given;
@@ -122,7 +134,7 @@ export function buildApp(ctx: ServerContext, options: AppOptions = {}): FastifyI
     },
     rewriteUrl: (req) => {
       methodOverride(req);
-      return req.url!;
+      return collapseSlashes(req.url!);
     },
     // Bad percent-encodings and the like are found by the router, before the error handler.
     frameworkErrors: errorHandler,

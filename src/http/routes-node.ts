@@ -1,6 +1,6 @@
 // Node-level endpoints as CouchDB 3 has them, for admins: `_membership`, `_node/{node}` with
-// `_versions`, `_system`, `_stats`, `_prometheus`, and a read-only `_config` (settings come from
-// flags, environment and the config file, and change with a restart).
+// `_versions`, `_system`, `_stats`, `_prometheus`, a read-only `_config` (settings come from
+// flags, environment and the config file, and change with a restart), and `_cluster_setup`'s state.
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RefugeError } from '../errors/index.ts';
@@ -112,4 +112,15 @@ export function nodeRoutes(app: FastifyInstance, ctx: ServerContext): void {
     throw new RefugeError('method_not_allowed', 'the configuration is read-only while the node runs: change its flags, environment or config file and restart');
   };
   app.route({ method: ['PUT', 'DELETE'], url: '/_node/:node/_config/:section/:key', handler: readOnly });
+
+  // A single node, set up by its start options: enabled once it has an admin, as CouchDB's setup
+  // reports it (Fauxton's setup page reads it). Set up only so: the wizard's actions are refused.
+  app.get('/_cluster_setup', async (req) => {
+    requireAdmin(req.user);
+    return { state: ctx.auth.admin ? 'single_node_enabled' : 'single_node_disabled' };
+  });
+  app.post('/_cluster_setup', async (req) => {
+    requireAdmin(req.user);
+    throw new RefugeError('bad_request', 'a Refuge node is a single node set up by its start options (`refuge start --admin user:pass`, its environment or config file), not by _cluster_setup');
+  });
 }

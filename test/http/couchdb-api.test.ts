@@ -603,6 +603,21 @@ describe('CouchDB API shapes', () => {
     assert.equal((await request(`${u}/methods`)).body.doc_count, 0);
   });
 
+  test('a path with repeated slashes is read as CouchDB reads it, each run one slash (the query untouched)', async () => {
+    // Fauxton asks for `//_cluster_setup`; CouchDB splits paths on `/` and drops the empty parts.
+    assert.equal((await request(`${u}//slashes`, { method: 'PUT' })).status, 201);
+    assert.equal((await request(`${u}//slashes`)).body.db_name, 'slashes');
+    const put = await request(`${u}/slashes//a`, { method: 'PUT', body: { n: 1 } });
+    assert.equal(put.status, 201);
+    assert.equal(put.body.id, 'a');
+    assert.equal((await request(`${u}///slashes///a`)).body.n, 1);
+    assert.deepEqual((await request(`${u}/slashes//_all_docs?keys=${encodeURIComponent('["a","a//b"]')}`)).body.rows.map((r: { key: string }) => r.key), ['a', 'a//b']);
+    assert.ok((await request(`${u}//_all_dbs`)).body.includes('slashes'));
+    // An id holding `//`, spelled with %2F, is still that id.
+    assert.equal((await request(`${u}/slashes/b%2F%2Fc`, { method: 'PUT', body: {} })).body.id, 'b//c');
+    assert.equal((await request(`${u}/slashes/b%2F%2Fc`)).body._id, 'b//c');
+  });
+
   test('_shards: the one shard of a single node, for a database and for any document id; _sync_shards is accepted', async () => {
     await request(`${u}/sharded`, { method: 'PUT' });
     const map = await request(`${u}/sharded/_shards`);

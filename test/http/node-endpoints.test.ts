@@ -28,6 +28,22 @@ describe('node endpoints', () => {
     assert.ok(system.memory.rss > 0 && system.uptime >= 0 && Number.isInteger(system.open_databases));
   });
 
+  test('_cluster_setup: a single node, not set up by the setup wizard', async () => {
+    // No admin configured here: CouchDB calls that single_node_disabled.
+    assert.deepEqual((await request(`${u}/_cluster_setup`)).body, { state: 'single_node_disabled' });
+    const wizard = await request(`${u}/_cluster_setup`, { method: 'POST', body: { action: 'enable_single_node', username: 'a', password: 'b' } });
+    assert.equal(wizard.status, 400);
+    assert.equal(wizard.body.error, 'bad_request');
+    const admin = await startTestServer({ admin: 'root:pw' });
+    try {
+      const auth = { authorization: 'Basic ' + Buffer.from('root:pw').toString('base64') };
+      assert.deepEqual((await request(`${admin.url}/_cluster_setup`, { headers: auth })).body, { state: 'single_node_enabled' });
+      assert.equal((await request(`${admin.url}/_cluster_setup`)).status, 401, 'the admin\'s only');
+    } finally {
+      await admin.close();
+    }
+  });
+
   test('_stats counts requests by method and status; _prometheus says the same', async () => {
     const before = (await request(`${u}/_node/_local/_stats`)).body.couchdb;
     const n = (tree: any, ...path: string[]) => path.reduce((at, p) => at?.[p], tree)?.value ?? 0;
