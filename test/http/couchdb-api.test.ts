@@ -612,7 +612,7 @@ describe('CouchDB API shapes', () => {
     assert.equal(put.body.id, 'a');
     assert.equal((await request(`${u}///slashes///a`)).body.n, 1);
     assert.deepEqual((await request(`${u}/slashes//_all_docs?keys=${encodeURIComponent('["a","a//b"]')}`)).body.rows.map((r: { key: string }) => r.key), ['a', 'a//b']);
-    assert.ok((await request(`${u}//_all_dbs`)).body.includes('slashes'));
+    assert.ok((await request(`${u}//_all_dbs`)).body.includes('slashes'), '//_all_dbs lists the databases');
     // An id holding `//`, spelled with %2F, is still that id.
     assert.equal((await request(`${u}/slashes/b%2F%2Fc`, { method: 'PUT', body: {} })).body.id, 'b//c');
     assert.equal((await request(`${u}/slashes/b%2F%2Fc`)).body._id, 'b//c');

@@ -44,7 +44,7 @@ describe('nano (Apache CouchDB\'s Node.js client) against a Refuge node', () => 
     assert.equal(bad.statusCode, 400);
     assert.equal(bad.error, 'illegal_database_name');
     assert.equal((await admin.db.get('nano-db')).doc_count, 0);
-    assert.ok((await admin.db.list()).includes('nano-db'));
+    assert.ok((await admin.db.list()).includes('nano-db'), 'db.list names the new database');
     const updates = (await admin.db.updates({ feed: 'normal', since: '0' } as never)) as unknown as { results: Array<{ db_name: string; type: string }> };
     assert.ok(updates.results.some((r) => r.db_name === 'nano-db' && r.type === 'created'), JSON.stringify(updates));
     await admin.db.create('nano-gone');
