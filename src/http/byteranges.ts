@@ -37,6 +37,20 @@ export function planRanges(header: string | undefined, size: number): Array<Requ
   return ranges;
 }
 
+/**
+ * A Range header resolved against `size` bytes: two to nine ranges as `parts` (planRanges), else
+ * what `single` makes of it (one range, or the whole). Throws a 416 as either does.
+ */
+export function planSomeRanges(
+  header: string | undefined,
+  size: number,
+  single: (header: string | undefined, size: number) => { range?: Required<ByteRange> },
+): { range?: Required<ByteRange>; parts?: Array<Required<ByteRange>> } {
+  const many = planRanges(header, size);
+  if (many === undefined) return single(header, size);
+  return many.length === 1 ? { range: many[0]! } : { parts: many };
+}
+
 function unsatisfiable(header: string, size: number): Error {
   return rangeNotSatisfiable(`ranges ${JSON.stringify(header.slice(0, 100))} select no byte of the ${size}-byte attachment`);
 }

@@ -8,11 +8,11 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RefugeError } from '../errors/index.ts';
 import { keptBy } from '../gc/index.ts';
-import { MAX_LIST_LIMIT, type BlobId, type ByteRange } from '../blobs/index.ts';
+import { MAX_LIST_LIMIT, type BlobId } from '../blobs/index.ts';
 import { BlobChangeLog } from './blob-log.ts';
 import { blobHeaders, blobIdParam, checkDeclaredLength, rawBodies, sendRead, withBody } from './blob-body.ts';
-import { etagMatches, ifRangeHolds, notModified, planRange, withUnsatisfiable, type RangePlan } from './blob-range.ts';
-import { byteranges, planRanges, type Byteranges } from './byteranges.ts';
+import { etagMatches, ifRangeHolds, notModified, planRange, withUnsatisfiable } from './blob-range.ts';
+import { byteranges, planSomeRanges, type Byteranges } from './byteranges.ts';
 import { BlobUploads } from './blob-uploads.ts';
 import type { ServerContext } from './context.ts';
 import { int, objectBody, str, type Query } from './params.ts';
@@ -45,18 +45,6 @@ const KEPT_REASON = {
 } as const;
 
 type IdReq = FastifyRequest<{ Params: { id: string } }>;
-
-/**
- * A Range header resolved against a blob of `size` bytes: one range, the whole blob, or two to nine
- * ranges sent in parts, by the rules attachments follow (byteranges.ts); a 416 names the size.
- */
-function planBlobRanges(reply: FastifyReply, header: string | undefined, size: number): RangePlan & { parts?: Array<Required<ByteRange>> } {
-  return withUnsatisfiable(reply, size, () => {
-    const many = planRanges(header, size);
-    if (many === undefined) return planRange(header, size);
-    return many.length === 1 ? { range: many[0]! } : { parts: many };
-  });
-}
 
 /** The 206 headers of a multipart/byteranges answer, over the blob's own (its ETag, caching). */
 function partsHeaders(reply: FastifyReply, id: BlobId, size: number, shared: boolean, answer: Byteranges): FastifyReply {
@@ -139,7 +127,8 @@ export function blobRoutes(app: FastifyInstance, ctx: ServerContext, options: Bl
       // The size is needed to resolve the range; a 416 names it (RFC 9110: `bytes */size`).
       const [stat] = await store().stat([id]);
       if (!stat) throw new RefugeError('not_found', `blob ${id} not found`);
-      const plan = planBlobRanges(reply, rangeHeader, stat.size);
+      // Several ranges by the rules attachments follow (byteranges.ts); a 416 names the size.
+      const plan = withUnsatisfiable(reply, stat.size, () => planSomeRanges(rangeHeader, stat.size, planRange));
       if (plan.parts) {
         // Each range is opened only when its part is reached.
         const answer = byteranges(plan.parts, stat.size, 'application/octet-stream', (r) => store().get(id, r));
@@ -156,7 +145,7 @@ export function blobRoutes(app: FastifyInstance, ctx: ServerContext, options: Bl
       if (etagMatches(req.headers['if-none-match'], etag)) return notModified(reply, etag);
       reply.headers(blobHeaders(id, stat.size, !ctx.auth.enabled));
       const rangeHeader = ifRangeHolds(req.headers['if-range'], etag) ? req.headers.range : undefined;
-      const { range, parts } = planBlobRanges(reply, rangeHeader, stat.size);
+      const { range, parts } = withUnsatisfiable(reply, stat.size, () => planSomeRanges(rangeHeader, stat.size, planRange));
       // The length and type the GET's parts would have (its boundary is another, of the same length);
       // nothing is read: the body is never iterated.
       if (parts) return partsHeaders(reply, id, stat.size, !ctx.auth.enabled, byteranges(parts, stat.size, 'application/octet-stream', (r) => store().get(id, r))).send();

@@ -11,7 +11,7 @@ import type { ByteRange } from '../blobs/index.ts';
 import { isValidRev, servedContentType, type Doc, type GetOptions } from '../documents/index.ts';
 import { etagMatches, headersOnly, ifRangeHolds, notModified, planAttachmentRange, withUnsatisfiable } from './blob-range.ts';
 import { checkDeclaredLength, withBody } from './blob-body.ts';
-import { byteranges, planRanges } from './byteranges.ts';
+import { byteranges, planSomeRanges } from './byteranges.ts';
 import { attachmentPath, docPath } from '../replication/index.ts';
 import { absoluteUrl, dbOf, type ServerContext } from './context.ts';
 import { batchWrite, checkDocumentSizes, copyDestination, documentBody } from './doc-writes.ts';
@@ -225,14 +225,10 @@ export function docRoutes(app: FastifyInstance, ctx: ServerContext): void {
     let parts: Array<Required<ByteRange>> | undefined;
     const range = (stub: { digest: string; length: number }) => {
       const header = ifRangeHolds(req.headers['if-range'], `"${stub.digest}"`) ? req.headers.range : undefined;
-      const planned = withUnsatisfiable(reply, stub.length, () => {
-        const many = planRanges(header, stub.length);
-        if (many === undefined) return planAttachmentRange(header, stub.length).range;
-        if (many.length > 1) parts = many;
-        return many.length === 1 ? many[0] : undefined;
-      });
-      ranged = planned !== undefined;
-      return planned;
+      const planned = withUnsatisfiable(reply, stub.length, () => planSomeRanges(header, stub.length, planAttachmentRange));
+      parts = planned.parts;
+      ranged = planned.range !== undefined;
+      return planned.range;
     };
     const { stub, read } = await db.getAttachment(docIdOf(req), attName(req), { rev: str(req.query as Query, 'rev'), range });
     const etag = `"${stub.digest}"`;
