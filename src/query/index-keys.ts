@@ -49,7 +49,7 @@ export function forEachIndexEntry(doc: Record<string, unknown>, emit: (path: str
  * drops them; the value must otherwise be JSON (checked before writes).
  */
 export function forEachIndexValue(doc: Record<string, unknown>, emit: (path: string, value: IndexValue) => void): void {
-  const state: WalkState = { emit, seen: undefined };
+  const state: WalkState = { emit, seen: undefined, few: undefined };
   for (const k of Object.keys(doc)) {
     const v = doc[k];
     if (k.charCodeAt(0) === 95 /* _ */ || v === undefined) continue;
@@ -65,17 +65,45 @@ interface WalkState {
    * (0 and -0 encode alike; markers are single objects).
    */
   seen: Map<string, Set<IndexValue>> | undefined;
+  /**
+   * The entries below arrays while they are few, as path, value, path, value...: most documents'
+   * arrays are short, and a linear scan of them costs less than a Map and a Set for every
+   * document. `===` matches the Map's comparison on JSON values (no NaN; 0 and -0 alike).
+   */
+  few: Array<string | IndexValue> | undefined;
 }
 
+/** Entries below arrays kept in `few` before they move to the Map. */
+const FEW = 16;
+
 function add(state: WalkState, path: string, value: IndexValue, inArray: boolean): void {
-  if (inArray) {
-    state.seen ??= new Map();
-    let values = state.seen.get(path);
-    if (values === undefined) state.seen.set(path, (values = new Set()));
-    else if (values.has(value)) return;
-    values.add(value);
-  }
+  if (inArray && !firstInArray(state, path, value)) return;
   state.emit(path, value);
+}
+
+/** True the first time this entry is met below an array (and remembers it). */
+function firstInArray(state: WalkState, path: string, value: IndexValue): boolean {
+  if (state.seen === undefined) {
+    const few = (state.few ??= []);
+    for (let i = 0; i < few.length; i += 2) if (few[i + 1] === value && few[i] === path) return false;
+    if (few.length < 2 * FEW) {
+      few.push(path, value);
+      return true;
+    }
+    state.seen = new Map();
+    for (let i = 0; i < few.length; i += 2) remember(state.seen, few[i] as string, few[i + 1] as IndexValue);
+  }
+  let values = state.seen.get(path);
+  if (values === undefined) state.seen.set(path, (values = new Set()));
+  else if (values.has(value)) return false;
+  values.add(value);
+  return true;
+}
+
+function remember(seen: Map<string, Set<IndexValue>>, path: string, value: IndexValue): void {
+  const values = seen.get(path);
+  if (values === undefined) seen.set(path, new Set([value]));
+  else values.add(value);
 }
 
 function walk(state: WalkState, path: string, v: unknown, inArray: boolean): void {
