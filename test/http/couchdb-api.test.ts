@@ -893,8 +893,12 @@ describe('admin authentication', () => {
     assert.equal(created.status, 201);
     const doc = await request(`${u}/secured/d`, { method: 'PUT', body: { x: 1 }, headers: basic('admin', 'secret') });
     assert.equal(doc.status, 201);
+    // Asked after the right password was verified (remembered by its MAC): near misses still fail.
     for (const [user, pass] of [
       ['admin', 'wrong'],
+      ['admin', 'secret '],
+      ['admin', 'Secret'],
+      ['admin', 'secretsecret'],
       ['root', 'secret'],
       ['admin', ''],
       // Same length in characters, not in bytes: must be a 401, not a crash in the comparison.
