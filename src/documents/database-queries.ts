@@ -17,6 +17,13 @@ import { liveChanges } from './subscription.ts';
 import type { ChangeRow, ChangesOptions, ChangesResult, Doc, SubscribeOptions } from './types.ts';
 
 export abstract class DatabaseQueries extends DatabaseWrites {
+  /**
+   * Live reads in flight, for subscribers to join (sharedReadKey): a commit wakes every feed of
+   * the database at once, and those that are caught up (say, a thousand PouchDB clients syncing
+   * live) would each read the same rows from their own snapshot.
+   */
+  private readonly liveReads = new Map<string, Promise<ChangesResult>>();
+
   async changes(options: ChangesOptions = {}): Promise<ChangesResult> {
     const listing = await this.changesListing(options);
     const results: ChangeRow[] = [];
@@ -98,19 +105,34 @@ export abstract class DatabaseQueries extends DatabaseWrites {
     const intervalMs = options.intervalMs ?? 0;
     // Compiled on the first read, so a bad filter name fails the first pull, not the call.
     let compiled: Promise<ChangesFilter> | undefined;
+    const readOnce = async (since: number, limit: number): Promise<ChangesResult> => {
+      const filter = await (compiled ??= this.compileFilter(options));
+      // Closed while the filter compiled: an empty read lets the feed see the close and end.
+      if (this.closed) return { results: [], lastSeq: since };
+      await this.settle();
+      const result = await this.withSnapshot(async (snap) =>
+        readChanges(snap, { ...options, since, limit, descending: false }, filter, (await this.stateIn(snap)).seq),
+      );
+      await this.finishDocs(result.results, options, filter);
+      return result;
+    };
     const source = {
       signal: this.commits,
       currentSeq: () => this.core.state.seq,
-      read: async (since: number, limit: number) => {
-        const filter = await (compiled ??= this.compileFilter(options));
-        // Closed while the filter compiled: an empty read lets the feed see the close and end.
-        if (this.closed) return { results: [], lastSeq: since };
-        await this.settle();
-        const result = await this.withSnapshot(async (snap) =>
-          readChanges(snap, { ...options, since, limit, descending: false }, filter, (await this.stateIn(snap)).seq),
-        );
-        await this.finishDocs(result.results, options, filter);
-        return result;
+      read: (since: number, limit: number) => {
+        const key = sharedReadKey(options, since, limit, this.core.state.seq);
+        if (key === undefined) return readOnce(since, limit);
+        let shared = this.liveReads.get(key);
+        if (shared === undefined) {
+          const read = readOnce(since, limit);
+          this.liveReads.set(key, (shared = read));
+          const forget = () => {
+            if (this.liveReads.get(key) === read) this.liveReads.delete(key);
+          };
+          read.then(forget, forget);
+        }
+        // Each subscriber gets rows of its own: one may add to or drop from a row without the others seeing it.
+        return shared.then((r) => ({ results: r.results.map((row) => ({ ...row })), lastSeq: r.lastSeq }));
       },
     };
     return liveChanges(source, options.since ?? 0, batchSize, intervalMs, options.signal, options.onRead);
@@ -195,4 +217,15 @@ export abstract class DatabaseQueries extends DatabaseWrites {
       }
     })();
   }
+}
+
+/**
+ * What makes two live reads the same read, or undefined when a read is a subscriber's own: it
+ * filters (its filter may see who asks), or includes documents (rows that large are not worth
+ * holding twice, and the consumers of documents may change them). Reads started at one committed
+ * sequence see the same rows.
+ */
+function sharedReadKey(o: SubscribeOptions, since: number, limit: number, committed: number): string | undefined {
+  if (o.includeDocs || o.docIds !== undefined || o.selector !== undefined || o.fields !== undefined || o.filter !== undefined || o.view !== undefined) return undefined;
+  return `${since}:${limit}:${committed}:${o.style ?? ''}:${o.conflicts ? 1 : 0}:${o.revs ? 1 : 0}`;
 }

@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { freshDb } from '../helpers/db.ts';
+import { memoryEngine, type StorageEngine } from '../../src/storage/index.ts';
 
 test('subscribe delivers existing and later changes in bounded batches', async (t) => {
   const { db, cleanup } = await freshDb('memory');
@@ -99,4 +100,54 @@ test('return() ends a feed whose next() waits for a commit, without any write or
   assert.deepEqual(await feed.next(), { done: true, value: undefined });
   // The database is not held by the ended feed: it closes at once.
   await db.close();
+});
+
+/** The memory engine, counting the snapshots its stores take (a live read takes one). */
+function countingEngine(): { engine: StorageEngine; snapshots: () => number } {
+  let n = 0;
+  const engine: StorageEngine = {
+    name: 'memory',
+    destroy: (location) => memoryEngine.destroy(location),
+    async open(options) {
+      const store = await memoryEngine.open(options);
+      const snapshot = store.snapshot.bind(store);
+      store.snapshot = () => {
+        n++;
+        return snapshot();
+      };
+      return store;
+    },
+  };
+  return { engine, snapshots: () => n };
+}
+
+test('subscribers caught up at one sequence share their reads, each with rows of its own', async (t) => {
+  const { engine, snapshots } = countingEngine();
+  const { db, cleanup } = await freshDb('memory', { engine });
+  t.after(cleanup);
+  await db.bulkDocs([{ _id: 'a' }, { _id: 'b' }]);
+  const ac = new AbortController();
+  const feeds = Array.from({ length: 50 }, () => db.subscribe({ style: 'all_docs', signal: ac.signal }));
+  // One turn: every feed asks for its first batch before any read is done.
+  const before = snapshots();
+  const first = await Promise.all(feeds.map((f) => f.next()));
+  assert.ok(snapshots() - before <= 2, `50 feeds at one sequence read once, not ${snapshots() - before} times`);
+  for (const r of first) assert.deepEqual(r.value?.map((row) => row.id), ['a', 'b'], 'every feed gets the rows');
+  // A feed that changes its rows changes nobody else's.
+  const mine = first[0]!.value![0]!;
+  mine.id = 'changed';
+  delete (mine as { changes?: unknown }).changes;
+  assert.deepEqual([first[1]!.value![0]!.id, first[1]!.value![0]!.changes.length], ['a', 1], 'another feed keeps its row');
+  // A commit wakes them all; each gets the new row (they may wake before or after each other's reads).
+  const next = feeds.map((f) => f.next());
+  await db.put({ _id: 'c' });
+  for (const r of await Promise.all(next)) assert.deepEqual(r.value?.map((row) => row.id), ['c'], 'every feed gets the later change');
+  // A feed with a filter or with documents reads for itself, and gets its own answer.
+  const filtered = db.subscribe({ docIds: ['b'], signal: ac.signal });
+  const withDocs = db.subscribe({ includeDocs: true, signal: ac.signal });
+  const [f, d] = await Promise.all([filtered.next(), withDocs.next()]);
+  assert.deepEqual(f.value?.map((row) => row.id), ['b'], 'the filtered feed');
+  assert.deepEqual(d.value?.map((row) => row.doc?._id), ['a', 'b', 'c'], 'the feed with documents');
+  ac.abort();
+  await Promise.all([...feeds, filtered, withDocs].map((f) => f.return(undefined)));
 });
