@@ -23,6 +23,8 @@ export abstract class DatabaseQueries extends DatabaseWrites {
    * live) would each read the same rows from their own snapshot.
    */
   private readonly liveReads = new Map<string, Promise<ChangesResult>>();
+  /** pendingAfter's counts in flight, by the sequence counted from and the committed one. */
+  private readonly pendingCounts = new Map<string, Promise<number>>();
 
   async changes(options: ChangesOptions = {}): Promise<ChangesResult> {
     const listing = await this.changesListing(options);
@@ -90,8 +92,19 @@ export abstract class DatabaseQueries extends DatabaseWrites {
     if (!Number.isSafeInteger(seq) || seq < 0) throw new RefugeError('bad_request', 'seq must be a non-negative integer');
     await this.countSeqs();
     await this.settle();
-    // No snapshot: the count is of an instant anyway, and the scan is of one block at most.
-    return this.core.seqCounts.after(this.core.store, seq);
+    // Asked by every longpoll feed a commit ends: those at one sequence share one count.
+    const key = `${seq}:${this.core.state.seq}`;
+    let counting = this.pendingCounts.get(key);
+    if (counting === undefined) {
+      // No snapshot: the count is of an instant anyway, and the scan is of one block at most.
+      const count = this.core.seqCounts.after(this.core.store, seq);
+      this.pendingCounts.set(key, (counting = count));
+      const forget = () => {
+        if (this.pendingCounts.get(key) === count) this.pendingCounts.delete(key);
+      };
+      count.then(forget, forget);
+    }
+    return counting;
   }
   /**
    * Live changes in batches, from `since` on, until `signal` aborts or the database closes.

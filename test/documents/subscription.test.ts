@@ -102,9 +102,10 @@ test('return() ends a feed whose next() waits for a commit, without any write or
   await db.close();
 });
 
-/** The memory engine, counting the snapshots its stores take (a live read takes one). */
-function countingEngine(): { engine: StorageEngine; snapshots: () => number } {
+/** The memory engine, counting the snapshots its stores take (a live read takes one) and their key scans. */
+function countingEngine(): { engine: StorageEngine; snapshots: () => number; keyScans: () => number } {
   let n = 0;
+  let scans = 0;
   const engine: StorageEngine = {
     name: 'memory',
     destroy: (location) => memoryEngine.destroy(location),
@@ -115,10 +116,15 @@ function countingEngine(): { engine: StorageEngine; snapshots: () => number } {
         n++;
         return snapshot();
       };
+      const scanKeys = store.scanKeys.bind(store);
+      store.scanKeys = (...args) => {
+        scans++;
+        return scanKeys(...args);
+      };
       return store;
     },
   };
-  return { engine, snapshots: () => n };
+  return { engine, snapshots: () => n, keyScans: () => scans };
 }
 
 test('subscribers caught up at one sequence share their reads, each with rows of its own', async (t) => {
@@ -150,4 +156,18 @@ test('subscribers caught up at one sequence share their reads, each with rows of
   assert.deepEqual(d.value?.map((row) => row.doc?._id), ['a', 'b', 'c'], 'the feed with documents');
   ac.abort();
   await Promise.all([...feeds, filtered, withDocs].map((f) => f.return(undefined)));
+});
+
+test('pending counts asked at once from one sequence are counted once', async (t) => {
+  const { engine, keyScans } = countingEngine();
+  const { db, cleanup } = await freshDb('memory', { engine });
+  t.after(cleanup);
+  await db.bulkDocs(Array.from({ length: 30 }, (_, i) => ({ _id: `d${i}` })));
+  assert.equal(await db.pendingAfter(10), 20, 'the first count (it counts the whole feed once)');
+  const before = keyScans();
+  // Every longpoll feed a commit ends asks this, most from the same sequence.
+  const counts = await Promise.all([...Array.from({ length: 40 }, () => db.pendingAfter(10)), db.pendingAfter(25)]);
+  assert.deepEqual(new Set(counts.slice(0, 40)), new Set([20]), 'each gets the count');
+  assert.equal(counts[40], 5, 'a count from another sequence is its own');
+  assert.ok(keyScans() - before <= 2, `41 counts from two sequences scan at most twice, not ${keyScans() - before} times`);
 });
