@@ -77,7 +77,7 @@ async function parse(db: Database, q: Query, body: unknown, user?: UserCtx, head
   const lastEventId = feed === 'eventsource' ? headers?.['last-event-id'] : undefined;
   const sinceRaw = (typeof lastEventId === 'string' ? lastEventId : undefined) ?? str(q, 'since') ?? (b.since !== undefined ? String(b.since) : undefined);
   let since = 0;
-  if (sinceRaw === 'now') since = (await db.info()).updateSeq;
+  if (sinceRaw === 'now') since = await db.updateSeq();
   else if (sinceRaw !== undefined) {
     // CouchDB clients may echo back a "N-opaque" sequence: its numeric prefix is ours. CouchDB's
     // replicator sends a checkpointed string seq JSON-encoded, quotes and all.
@@ -174,27 +174,16 @@ async function normal(ctx: ServerContext, req: FastifyRequest, reply: FastifyRep
   return sendRows(reply, changesAnswer(listing), REPLICATION_FRAMING);
 }
 
-/**
- * Longpoll answers at once, as a normal feed without ETag, when the feed has a row after `since`
- * (or a limit of 0); else it waits for the first live one.
- */
+/** Longpoll: the rows after `since` when there are any (listOrWait), else the first live one. */
 async function longpoll(ctx: ServerContext, req: FastifyRequest, reply: FastifyReply, db: Database, p: ParsedChanges) {
-  const listing = await db.changesListing(normalOptions(p), true);
-  // The listing is read until its first row (a filter may pass over many chunks first).
-  const read: ChangeRow[] = [];
-  try {
-    while (read.length === 0) {
-      const next = await listing.chunks.next();
-      if (next.done) break;
-      read.push(...next.value);
-    }
-  } catch (err) {
-    await listing.close();
-    throw err;
-  }
-  if (read.length > 0 || p.options.limit === 0) return sendRows(reply, changesAnswer(listing, read), REPLICATION_FRAMING);
-  await listing.close();
-  const since = listing.lastSeq;
+  // A client already caught up (`since=now`, or a live replication asking again after each
+  // change) has nothing to list: it waits at once, and a write landing meanwhile is the live
+  // feed's first row. A thousand of them asking again after every write made that read dear.
+  // A design filter is still compiled by the listing: a bad one is a 404 before any waiting.
+  const o = p.options;
+  const caughtUp = o.limit !== 0 && !o.descending && o.filter === undefined && (o.since ?? 0) === (await db.updateSeq());
+  const since = caughtUp ? (o.since ?? 0) : await listOrWait(reply, db, p);
+  if (since === undefined) return reply;
   const { limit, descending: _d, ...subscribe } = p.options;
   const allowed = await feedAccess(ctx, req.user, db.name);
   let readSeq = since;
@@ -209,6 +198,32 @@ async function longpoll(ctx: ServerContext, req: FastifyRequest, reply: FastifyR
     seqOf: (row) => row.seq,
     pending: (lastSeq) => db.pendingAfter(lastSeq),
   });
+}
+
+/**
+ * Answers a longpoll at once, as a normal feed without ETag, when the feed has a row after
+ * `since` (or a limit of 0), and answers undefined; else the sequence to wait from.
+ */
+async function listOrWait(reply: FastifyReply, db: Database, p: ParsedChanges): Promise<number | undefined> {
+  const listing = await db.changesListing(normalOptions(p), true);
+  // The listing is read until its first row (a filter may pass over many chunks first).
+  const read: ChangeRow[] = [];
+  try {
+    while (read.length === 0) {
+      const next = await listing.chunks.next();
+      if (next.done) break;
+      read.push(...next.value);
+    }
+  } catch (err) {
+    await listing.close();
+    throw err;
+  }
+  if (read.length > 0 || p.options.limit === 0) {
+    await sendRows(reply, changesAnswer(listing, read), REPLICATION_FRAMING);
+    return undefined;
+  }
+  await listing.close();
+  return listing.lastSeq;
 }
 
 export function changesRoutes(app: FastifyInstance, ctx: ServerContext): void {

@@ -71,7 +71,7 @@ export class IndexFeeder {
 
   private async runOnce(): Promise<number> {
     const batchSize = this.options.batchSize ?? 1000;
-    const target = (await this.db.info()).updateSeq;
+    const target = await this.db.updateSeq();
     let since = await this.indexer.indexedSeq();
     // After a recount for lost writes, an index built before it may hold what was lost: it is
     // rebuilt once, and records the recount, so a rebuild cut short resumes like any build.

@@ -97,7 +97,7 @@ export class LocalPeer implements ReplicationPeer {
 
   async changes(request: PeerChangesRequest): Promise<PeerChanges> {
     // CouchDB's replicator hands `since_seq: "now"` to _changes as it is; so do URL sources.
-    const since = request.since === 'now' ? (await this.db.info()).updateSeq : toLocalSeq(request.since);
+    const since = request.since === 'now' ? await this.db.updateSeq() : toLocalSeq(request.since);
     const userCtx = await this.options.asUser?.();
     const filter = {
       ...(userCtx && { userCtx }),

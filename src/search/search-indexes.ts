@@ -173,7 +173,7 @@ export class SearchIndexes {
       defaultFields: def.kind === 'fields' ? def.fields.map((f) => f.name) : ['default'],
     };
     const saved = await readMeta(options.store, options.prefix);
-    if (saved && saved.seq > (await this.options.db.info()).updateSeq) {
+    if (saved && saved.seq > (await this.options.db.updateSeq())) {
       // Saved for a database that has since been recreated under the same name: start over.
       await clearSnapshot(options.store, options.prefix);
     }

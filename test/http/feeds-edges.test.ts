@@ -50,14 +50,15 @@ describe('_changes feeds at their edges', () => {
   test('a client that leaves while its feed is still being set up (since=now reading the database) frees it', async () => {
     const held = await server.node.lease('edges');
     const db = held.db;
-    const info = db.info.bind(db);
+    // since=now asks the database its update sequence: held there until the client has gone.
+    const updateSeq = db.updateSeq.bind(db);
     let reached: () => void = () => undefined;
     let gate: Promise<void> = Promise.resolve();
-    db.info = (async (...args: Parameters<typeof info>) => {
+    db.updateSeq = async () => {
       reached();
       await gate;
-      return info(...args);
-    }) as typeof db.info;
+      return updateSeq();
+    };
     const sockets = () => process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length;
     const feeds = server.server.context.feeds;
     let started = 0;
@@ -84,7 +85,7 @@ describe('_changes feeds at their edges', () => {
         await until(() => feeds.size === 0, 3000);
       }
     } finally {
-      db.info = info;
+      db.updateSeq = updateSeq;
       feeds.add = add;
       held.release();
     }
@@ -113,6 +114,29 @@ describe('_changes feeds at their edges', () => {
     await until(() => server.server.context.feeds.size === 1);
     assert.equal((await request(`${base}/other`, { method: 'PUT', body: {} })).status, 201);
     assert.deepEqual((await waiting).body, { results: [], last_seq: seq + 1, pending: 0 });
+  });
+
+  test('a longpoll already caught up (since = update_seq) waits, then answers the next write with its seq and pending', async () => {
+    const seq = ((await request(base)).body as { update_seq: number }).update_seq;
+    const plain = request(`${base}/_changes?feed=longpoll&since=${seq}`);
+    const filtered = request(`${base}/_changes?feed=longpoll&since=${seq}&filter=_selector`, { method: 'POST', body: { selector: { keep: true } } });
+    await until(() => server.server.context.feeds.size === 2);
+    assert.equal((await request(`${base}/skipped`, { method: 'PUT', body: { keep: false } })).status, 201);
+    const kept = await request(`${base}/kept`, { method: 'PUT', body: { keep: true } });
+    const first = (await plain).body as { results: Array<{ id: string; seq: number }>; last_seq: number; pending: number };
+    // The longpoll answers the first write it sees: the second may or may not be in it.
+    assert.equal(first.results[0]?.id, 'skipped', 'the caught-up longpoll gets the next write');
+    assert.equal(first.results[0]?.seq, seq + 1, 'at its sequence');
+    assert.equal(first.last_seq, first.results.at(-1)?.seq, 'its last_seq is its last row');
+    // pending counts the second write only if it had landed when the answer was written.
+    assert.ok([seq + 1, seq + 2].includes(first.last_seq + first.pending), `last_seq ${first.last_seq} and pending ${first.pending}`);
+    const second = (await filtered).body as { results: Array<{ id: string }>; last_seq: number };
+    assert.deepEqual(second.results.map((r) => r.id), ['kept'], 'the filtered one passes over the write its selector skips');
+    assert.equal(kept.status, 201);
+    assert.equal(second.last_seq, seq + 2, 'and answers at the kept write');
+    // Asked again from there, it is caught up and waits again.
+    const again = request(`${base}/_changes?feed=longpoll&since=${seq + 2}&timeout=200`);
+    assert.deepEqual((await again).body, { results: [], last_seq: seq + 2, pending: 0 }, 'an empty answer when the timeout ends it');
   });
 
   test('a normal feed carries an ETag of its answer: If-None-Match gets a 304 until a write changes it, as in CouchDB', async () => {
