@@ -234,6 +234,12 @@ export class RefugeNode extends NodeCatalog {
     return this.dbs.size;
   }
 
+  /** An open database exists (deleteDb forgets it first): no catalog read then. */
+  override async exists(name: string): Promise<boolean> {
+    this.check();
+    return this.dbs.isOpen(name) || this.listed(name);
+  }
+
   private async checkExists(name: string): Promise<void> {
     // An open database exists (deleteDb forgets it first): no catalog read on the hot path.
     if (this.dbs.isOpen(name)) return;
@@ -292,7 +298,7 @@ export class RefugeNode extends NodeCatalog {
 
   /** CouchDB's `_security` object of a database (`{}` until one is set). */
   async security(name: string): Promise<Record<string, unknown>> {
-    const raw = await this.catalog.get(SECURITY_PREFIX + name);
+    const raw = await this.catalogGet(SECURITY_PREFIX + name);
     return raw === undefined ? {} : (JSON.parse(raw) as Record<string, unknown>);
   }
 
