@@ -234,11 +234,13 @@ export abstract class DatabaseQueries extends DatabaseWrites {
 
 /**
  * What makes two live reads the same read, or undefined when a read is a subscriber's own: it
- * filters (its filter may see who asks), or includes documents (rows that large are not worth
- * holding twice, and the consumers of documents may change them). Reads started at one committed
+ * filters (its filter may see who asks), or includes documents for a consumer that may change
+ * them (only one that writes them out as JSON asks for `docText`). Reads started at one committed
  * sequence see the same rows.
  */
 function sharedReadKey(o: SubscribeOptions, since: number, limit: number, committed: number): string | undefined {
-  if (o.includeDocs || o.docIds !== undefined || o.selector !== undefined || o.fields !== undefined || o.filter !== undefined || o.view !== undefined) return undefined;
-  return `${since}:${limit}:${committed}:${o.style ?? ''}:${o.conflicts ? 1 : 0}:${o.revs ? 1 : 0}`;
+  if (o.docIds !== undefined || o.selector !== undefined || o.fields !== undefined || o.filter !== undefined || o.view !== undefined) return undefined;
+  if (o.includeDocs && !o.docText) return undefined;
+  const docs = o.includeDocs ? `docs:${o.attachments ? 1 : 0}:${o.maxDocBytes ?? ''}` : '';
+  return `${since}:${limit}:${committed}:${o.style ?? ''}:${o.conflicts ? 1 : 0}:${o.revs ? 1 : 0}:${docs}`;
 }

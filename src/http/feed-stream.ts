@@ -19,8 +19,8 @@ export interface StreamFeedOptions<Row> {
   since: number;
   /** The live rows, batch by batch, until `signal` aborts. */
   batches: (signal: AbortSignal, batchSize: number) => AsyncIterable<Row[]>;
-  /** The wire form of a row, and its sequence. */
-  wire: (row: Row) => unknown;
+  /** A row as its JSON text on the wire, and its sequence. */
+  json: (row: Row) => string;
   seqOf: (row: Row) => number;
   /** The closing line's `pending` (changes after its `last_seq`), where the feed has one. */
   pending?: (lastSeq: number) => Promise<number>;
@@ -137,7 +137,7 @@ export async function streamFeed<Row>(ctx: ServerContext, req: FastifyRequest, r
         }
         for (const row of batch.slice(0, limit - sent)) {
           const seq = o.seqOf(row);
-          const json = JSON.stringify(o.wire(row));
+          const json = o.json(row);
           await write(reply, o.sse ? `data: ${json}\nid: ${seq}\n\n` : json + '\n');
           lastSeq = seq;
           sent++;
@@ -170,7 +170,8 @@ export interface LongpollOptions<Row> {
   since: number;
   /** The live rows after `since`; the first batch is the answer. */
   live: (signal: AbortSignal) => AsyncGenerator<Row[], void, undefined>;
-  wire: (row: Row) => unknown;
+  /** A row as its JSON text on the wire. */
+  json: (row: Row) => string;
   seqOf: (row: Row) => number;
   pending?: (lastSeq: number) => Promise<number>;
   /** Asked before the rows are answered: false answers none (the reader's access was revoked). */
@@ -214,7 +215,7 @@ export async function streamLongpoll<Row>(ctx: ServerContext, req: FastifyReques
     if (!reply.raw.destroyed) {
       const lastSeq = rows.length > 0 ? o.seqOf(rows[rows.length - 1]!) : Math.max(o.since, o.readSeq?.() ?? 0);
       const last = await closing(lastSeq, o.pending);
-      if (!reply.raw.destroyed) reply.raw.write(rows.map((r) => JSON.stringify(o.wire(r))).join(',\n') + `\n],\n${last}}\n`);
+      if (!reply.raw.destroyed) reply.raw.write(rows.map(o.json).join(',\n') + `\n],\n${last}}\n`);
     }
     await ended(reply);
     done();

@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RefugeError } from '../errors/index.ts';
 import type { ChangeRow, ChangesOptions, Database, UserCtx } from '../documents/index.ts';
 import { etagMatches, notModified } from './blob-range.ts';
-import { changesAnswer, changesEtag } from './changes-answer.ts';
+import { changesAnswer, changesEtag, rowJson } from './changes-answer.ts';
 import { dbOf, type ServerContext } from './context.ts';
 import { streamFeed, streamLongpoll } from './feed-stream.ts';
 import { bool, heartbeatParam, int, json, jsonStringArray, str, type Query } from './params.ts';
@@ -127,7 +127,7 @@ async function parse(db: Database, q: Query, body: unknown, user?: UserCtx, head
 }
 
 async function stream(ctx: ServerContext, req: FastifyRequest, reply: FastifyReply, db: Database, p: ParsedChanges): Promise<void> {
-  const { limit: _l, descending: _d, ...subscribe } = p.options;
+  const { limit: _l, descending: _d, ...subscribe } = feedOptions(p);
   const allowed = await feedAccess(ctx, req.user, db.name);
   // The filter is checked as a normal feed checks it (a missing one is a 404, a bad selector a 400)
   // before the headers go out: after them, a feed can only end.
@@ -142,7 +142,7 @@ async function stream(ctx: ServerContext, req: FastifyRequest, reply: FastifyRep
     ...(p.options.limit !== undefined && { limit: p.options.limit }),
     since: p.options.since ?? 0,
     batches: (signal, batchSize) => db.subscribe({ ...subscribe, batchSize, signal, onRead: (seq) => (readSeq = seq) }),
-    wire: (row) => row,
+    json: rowJson,
     seqOf: (row) => row.seq,
     pending: (lastSeq) => db.pendingAfter(lastSeq),
   });
@@ -151,8 +151,8 @@ async function stream(ctx: ServerContext, req: FastifyRequest, reply: FastifyRep
 /** Chunked, as CouchDB's feeds always are: a replicating client then notices an answer cut short (json-rows.ts). */
 const REPLICATION_FRAMING = { chunked: true };
 
-/** A normal answer's documents are spliced from storage where they can be (see ChangesOptions.docText). */
-function normalOptions(p: ParsedChanges): ChangesOptions {
+/** Every feed's documents are spliced from storage where they can be (see ChangesOptions.docText). */
+function feedOptions(p: ParsedChanges): ChangesOptions {
   return p.options.includeDocs ? { ...p.options, docText: true } : p.options;
 }
 
@@ -162,7 +162,7 @@ function normalOptions(p: ParsedChanges): ChangesOptions {
  * If-None-Match and gets a 304 while nothing changed, before any row is read.
  */
 async function normal(ctx: ServerContext, req: FastifyRequest, reply: FastifyReply, db: Database, p: ParsedChanges) {
-  const options = normalOptions(p);
+  const options = feedOptions(p);
   // A HEAD sends no `pending`: it is not counted (sendRows answers HEAD without reading a row).
   const listing = await db.changesListing(options, req.method !== 'HEAD');
   const etag = changesEtag(db, listing, options, ctx.version);
@@ -184,7 +184,7 @@ async function longpoll(ctx: ServerContext, req: FastifyRequest, reply: FastifyR
   const caughtUp = o.limit !== 0 && !o.descending && o.filter === undefined && (o.since ?? 0) === (await db.updateSeq());
   const since = caughtUp ? (o.since ?? 0) : await listOrWait(reply, db, p);
   if (since === undefined) return reply;
-  const { limit, descending: _d, ...subscribe } = p.options;
+  const { limit, descending: _d, ...subscribe } = feedOptions(p);
   const allowed = await feedAccess(ctx, req.user, db.name);
   let readSeq = since;
   return streamLongpoll<ChangeRow>(ctx, req, reply, {
@@ -194,7 +194,7 @@ async function longpoll(ctx: ServerContext, req: FastifyRequest, reply: FastifyR
     ...(p.heartbeat !== undefined && { heartbeat: p.heartbeat }),
     since,
     live: (signal) => db.subscribe({ ...subscribe, since, batchSize: limit ?? 1000, signal, onRead: (seq) => (readSeq = seq) }),
-    wire: (row) => row,
+    json: rowJson,
     seqOf: (row) => row.seq,
     pending: (lastSeq) => db.pendingAfter(lastSeq),
   });
@@ -205,7 +205,7 @@ async function longpoll(ctx: ServerContext, req: FastifyRequest, reply: FastifyR
  * `since` (or a limit of 0), and answers undefined; else the sequence to wait from.
  */
 async function listOrWait(reply: FastifyReply, db: Database, p: ParsedChanges): Promise<number | undefined> {
-  const listing = await db.changesListing(normalOptions(p), true);
+  const listing = await db.changesListing(feedOptions(p), true);
   // The listing is read until its first row (a filter may pass over many chunks first).
   const read: ChangeRow[] = [];
   try {

@@ -48,7 +48,7 @@ export function dbUpdatesRoutes(app: FastifyInstance, ctx: ServerContext): void 
         ...(limit !== undefined && { limit }),
         since,
         batches: (signal, batchSize) => ctx.node.subscribeDbUpdates({ since, batchSize, signal }),
-        wire,
+        json: (row) => JSON.stringify(wire(row)),
         seqOf: (row) => row.seq,
       });
     }
@@ -59,7 +59,7 @@ export function dbUpdatesRoutes(app: FastifyInstance, ctx: ServerContext): void 
         ...(heartbeat !== undefined && { heartbeat }),
         since: first.lastSeq,
         live: (signal) => ctx.node.subscribeDbUpdates({ since: first.lastSeq, batchSize: limit ?? 1000, signal }),
-        wire,
+        json: (row) => JSON.stringify(wire(row)),
         seqOf: (row) => row.seq,
       });
     }

@@ -148,14 +148,22 @@ test('subscribers caught up at one sequence share their reads, each with rows of
   const next = feeds.map((f) => f.next());
   await db.put({ _id: 'c' });
   for (const r of await Promise.all(next)) assert.deepEqual(r.value?.map((row) => row.id), ['c'], 'every feed gets the later change');
-  // A feed with a filter or with documents reads for itself, and gets its own answer.
+  // A feed with a filter, or with documents as objects (its consumer may change them), reads for itself.
   const filtered = db.subscribe({ docIds: ['b'], signal: ac.signal });
   const withDocs = db.subscribe({ includeDocs: true, signal: ac.signal });
+  let reads = snapshots();
   const [f, d] = await Promise.all([filtered.next(), withDocs.next()]);
+  assert.equal(snapshots() - reads, 2, 'two feeds of their own read twice');
   assert.deepEqual(f.value?.map((row) => row.id), ['b'], 'the filtered feed');
   assert.deepEqual(d.value?.map((row) => row.doc?._id), ['a', 'b', 'c'], 'the feed with documents');
+  // Feeds that write documents out as JSON text (the HTTP feeds) share them.
+  const texts = Array.from({ length: 20 }, () => db.subscribe({ includeDocs: true, docText: true, signal: ac.signal }));
+  reads = snapshots();
+  const got = await Promise.all(texts.map((t) => t.next()));
+  assert.ok(snapshots() - reads <= 2, `20 feeds with documents as text read once, not ${snapshots() - reads} times`);
+  for (const r of got) assert.deepEqual(r.value?.map((row) => JSON.parse(row.docJson!)._id), ['a', 'b', 'c'], 'each gets the documents');
   ac.abort();
-  await Promise.all([...feeds, filtered, withDocs].map((f) => f.return(undefined)));
+  await Promise.all([...feeds, filtered, withDocs, ...texts].map((f) => f.return(undefined)));
 });
 
 test('pending counts asked at once from one sequence are counted once', async (t) => {
