@@ -35,7 +35,7 @@ export class Auth {
   private readonly salt = randomBytes(16);
   private readonly secret = randomBytes(32);
   private readonly hash: Buffer | null;
-  /** Keys the MAC of the admin password last verified: a password is never kept in another form. */
+  /** Keys the MAC by which the admin password, once verified, is known again. */
   private readonly macKey = randomBytes(32);
   /** The MAC of the admin password once a login has verified it, as user-accounts.ts remembers users'. */
   private verified: Buffer | null = null;
