@@ -93,18 +93,8 @@ export abstract class DatabaseQueries extends DatabaseWrites {
     await this.countSeqs();
     await this.settle();
     // Asked by every longpoll feed a commit ends: those at one sequence share one count.
-    const key = `${seq}:${this.core.state.seq}`;
-    let counting = this.pendingCounts.get(key);
-    if (counting === undefined) {
-      // No snapshot: the count is of an instant anyway, and the scan is of one block at most.
-      const count = this.core.seqCounts.after(this.core.store, seq);
-      this.pendingCounts.set(key, (counting = count));
-      const forget = () => {
-        if (this.pendingCounts.get(key) === count) this.pendingCounts.delete(key);
-      };
-      count.then(forget, forget);
-    }
-    return counting;
+    // No snapshot: the count is of an instant anyway, and the scan is of one block at most.
+    return joinInFlight(this.pendingCounts, `${seq}:${this.core.state.seq}`, () => this.core.seqCounts.after(this.core.store, seq));
   }
   /**
    * Live changes in batches, from `since` on, until `signal` aborts or the database closes.
@@ -135,15 +125,7 @@ export abstract class DatabaseQueries extends DatabaseWrites {
       read: (since: number, limit: number) => {
         const key = sharedReadKey(options, since, limit, this.core.state.seq);
         if (key === undefined) return readOnce(since, limit);
-        let shared = this.liveReads.get(key);
-        if (shared === undefined) {
-          const read = readOnce(since, limit);
-          this.liveReads.set(key, (shared = read));
-          const forget = () => {
-            if (this.liveReads.get(key) === read) this.liveReads.delete(key);
-          };
-          read.then(forget, forget);
-        }
+        const shared = joinInFlight(this.liveReads, key, () => readOnce(since, limit));
         // Each subscriber gets rows of its own: one may add to or drop from a row without the others seeing it.
         return shared.then((r) => ({ results: r.results.map((row) => ({ ...row })), lastSeq: r.lastSeq }));
       },
@@ -243,4 +225,17 @@ function sharedReadKey(o: SubscribeOptions, since: number, limit: number, commit
   if (o.includeDocs && !o.docText) return undefined;
   const docs = o.includeDocs ? `docs:${o.attachments ? 1 : 0}:${o.maxDocBytes ?? ''}` : '';
   return `${since}:${limit}:${committed}:${o.style ?? ''}:${o.conflicts ? 1 : 0}:${o.revs ? 1 : 0}:${docs}`;
+}
+
+/** The work in flight under `key`, or `start()`'s, held there until it settles: callers asking at once share one. */
+function joinInFlight<T>(inFlight: Map<string, Promise<T>>, key: string, start: () => Promise<T>): Promise<T> {
+  const running = inFlight.get(key);
+  if (running !== undefined) return running;
+  const work = start();
+  inFlight.set(key, work);
+  const forget = () => {
+    if (inFlight.get(key) === work) inFlight.delete(key);
+  };
+  work.then(forget, forget);
+  return work;
 }

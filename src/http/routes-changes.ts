@@ -20,6 +20,8 @@ interface ParsedChanges {
   options: ChangesOptions;
   heartbeat?: number;
   timeout?: number;
+  /** `since=now`: the feed starts at the update sequence, caught up by definition. */
+  sinceNow: boolean;
 }
 
 /** The largest request body a design filter function gets as `req.body` (see filterRequest). */
@@ -123,7 +125,7 @@ async function parse(db: Database, q: Query, body: unknown, user?: UserCtx, head
     if (user) options.userCtx = user;
     if (request) options.filterRequest = filterRequest(request);
   }
-  return { feed, options, heartbeat: heartbeatParam(q), timeout: int(q, 'timeout') };
+  return { feed, options, heartbeat: heartbeatParam(q), timeout: int(q, 'timeout'), sinceNow: sinceRaw === 'now' };
 }
 
 async function stream(ctx: ServerContext, req: FastifyRequest, reply: FastifyReply, db: Database, p: ParsedChanges): Promise<void> {
@@ -181,7 +183,7 @@ async function longpoll(ctx: ServerContext, req: FastifyRequest, reply: FastifyR
   // feed's first row. A thousand of them asking again after every write made that read dear.
   // A design filter is still compiled by the listing: a bad one is a 404 before any waiting.
   const o = p.options;
-  const caughtUp = o.limit !== 0 && !o.descending && o.filter === undefined && (o.since ?? 0) === (await db.updateSeq());
+  const caughtUp = o.limit !== 0 && !o.descending && o.filter === undefined && (p.sinceNow || (o.since ?? 0) === (await db.updateSeq()));
   const since = caughtUp ? (o.since ?? 0) : await listOrWait(reply, db, p);
   if (since === undefined) return reply;
   const { limit, descending: _d, ...subscribe } = feedOptions(p);
