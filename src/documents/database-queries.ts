@@ -4,6 +4,7 @@
 
 import { RefugeError } from '../errors/index.ts';
 import { projectFields } from '../query/index.ts';
+import { captureChanges, type CapturedChanges } from './captured-changes.ts';
 import { compileChangesFilter } from './changes-filter.ts';
 import { changeChunks, checkChangesOptions, readChanges, type ChangesFilter, type ChangesProgress } from './changes.ts';
 import type { DbState } from './core.ts';
@@ -23,6 +24,11 @@ export abstract class DatabaseQueries extends DatabaseWrites {
    * live) would each read the same rows from their own snapshot.
    */
   private readonly liveReads = new Map<string, Promise<ChangesResult>>();
+  /**
+   * Changes captured for live feeds of their own (a filter, documents as objects) near the end of
+   * the feed, by the sequence read from and the committed one: each reads its rows from the capture.
+   */
+  private readonly liveCaptures = new Map<string, Promise<CapturedChanges>>();
   /** pendingAfter's counts in flight, by the sequence counted from and the committed one. */
   private readonly pendingCounts = new Map<string, Promise<number>>();
 
@@ -108,29 +114,48 @@ export abstract class DatabaseQueries extends DatabaseWrites {
     const intervalMs = options.intervalMs ?? 0;
     // Compiled on the first read, so a bad filter name fails the first pull, not the call.
     let compiled: Promise<ChangesFilter> | undefined;
-    const readOnce = async (since: number, limit: number): Promise<ChangesResult> => {
+    // Each read makes the feed's own rows with its filter, from the storage snapshot or the capture
+    // `rows` reads them from.
+    const readRows = async (since: number, rows: (filter: ChangesFilter) => Promise<ChangesResult>): Promise<ChangesResult> => {
       const filter = await (compiled ??= this.compileFilter(options));
       // Closed while the filter compiled: an empty read lets the feed see the close and end.
       if (this.closed) return { results: [], lastSeq: since };
-      await this.settle();
-      const result = await this.withSnapshot(async (snap) =>
-        readChanges(snap, { ...options, since, limit, descending: false }, filter, (await this.stateIn(snap)).seq),
-      );
+      const result = await rows(filter);
       await this.finishDocs(result.results, options, filter);
       return result;
     };
+    const live = (since: number, limit: number): ChangesOptions => ({ ...options, since, limit, descending: false });
+    const readOnce = (since: number, limit: number) =>
+      readRows(since, async (filter) => {
+        await this.settle();
+        return this.withSnapshot(async (snap) => readChanges(snap, live(since, limit), filter, (await this.stateIn(snap)).seq));
+      });
+    // A feed of its own near the end of the feed (a filter, documents made for it alone) reads from
+    // the changes captured once for every such feed at that point.
+    const readCaptured = (since: number, limit: number, committed: number) =>
+      readRows(since, async (filter) => {
+        const captured = await joinInFlight(this.liveCaptures, `${since}:${committed}`, () => this.captureAfter(since));
+        return readChanges(captured.reader, live(since, limit), filter, captured.upTo);
+      });
     const source = {
       signal: this.commits,
       currentSeq: () => this.core.state.seq,
       read: (since: number, limit: number) => {
-        const key = sharedReadKey(options, since, limit, this.core.state.seq);
-        if (key === undefined) return readOnce(since, limit);
+        const committed = this.core.state.seq;
+        const key = sharedReadKey(options, since, limit, committed);
+        if (key === undefined) return committed - since <= CAPTURE_SPAN ? readCaptured(since, limit, committed) : readOnce(since, limit);
         const shared = joinInFlight(this.liveReads, key, () => readOnce(since, limit));
         // Each subscriber gets rows of its own: one may add to or drop from a row without the others seeing it.
         return shared.then((r) => ({ results: r.results.map((row) => ({ ...row })), lastSeq: r.lastSeq }));
       },
     };
     return liveChanges(source, options.since ?? 0, batchSize, intervalMs, options.signal, options.onRead);
+  }
+
+  /** The changes after `since` as they stand committed now, at most CAPTURE_SPAN of them (captured-changes.ts). */
+  private async captureAfter(since: number): Promise<CapturedChanges> {
+    await this.settle();
+    return this.withSnapshot(async (snap) => captureChanges(snap, since, (await this.stateIn(snap)).seq, CAPTURE_SPAN));
   }
 
   /**
@@ -213,6 +238,13 @@ export abstract class DatabaseQueries extends DatabaseWrites {
     })();
   }
 }
+
+/**
+ * How far behind the committed sequence a live feed of its own may be and still read from a capture
+ * shared with others: a capture holds that many changes at most, records and all, and one feed
+ * alone reads them all where its filter might have read fewer.
+ */
+const CAPTURE_SPAN = 256;
 
 /**
  * What makes two live reads the same read, or undefined when a read is a subscriber's own: it

@@ -15,4 +15,4 @@ export type {
 } from './types.ts';
 export { LevelKvStore, type NativeBatchOps } from './level-store.ts';
 export { memoryEngine } from './memory.ts';
-export { collect, prefixRange } from './ranges.ts';
+export { collect, inRange, prefixRange } from './ranges.ts';

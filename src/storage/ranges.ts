@@ -1,6 +1,14 @@
 // Small helpers over KvReader scans shared by the layers above.
 
+import { compareStrings as compareKeys } from '../platform/compare-strings.ts';
 import type { KvRange, KvReader } from './types.ts';
+
+/** Whether `key` lies in `range`, with abstract-level's bounds: gte wins over gt, lte over lt. */
+export function inRange(key: string, range: KvRange): boolean {
+  if (range.gte !== undefined ? compareKeys(key, range.gte) < 0 : range.gt !== undefined && compareKeys(key, range.gt) <= 0) return false;
+  if (range.lte !== undefined ? compareKeys(key, range.lte) > 0 : range.lt !== undefined && compareKeys(key, range.lt) >= 0) return false;
+  return true;
+}
 
 /**
  * The range of every key that starts with `prefix`. The prefix must end in an ASCII character:

@@ -5,14 +5,8 @@
 
 import { RefugeError } from '../errors/index.ts';
 import { compareStrings as compareKeys } from '../platform/compare-strings.ts';
+import { inRange } from './ranges.ts';
 import type { KvRange, KvReader, KvSnapshot } from './types.ts';
-
-/** abstract-level's bounds: gte wins over gt, lte over lt. */
-function inRange(key: string, range: KvRange): boolean {
-  if (range.gte !== undefined ? compareKeys(key, range.gte) < 0 : range.gt !== undefined && compareKeys(key, range.gt) <= 0) return false;
-  if (range.lte !== undefined ? compareKeys(key, range.lte) > 0 : range.lt !== undefined && compareKeys(key, range.lt) >= 0) return false;
-  return true;
-}
 
 interface Overlay {
   /** Writes issued up to this one are in the snapshot; later ones record into `was`. */
