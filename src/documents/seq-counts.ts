@@ -12,6 +12,8 @@ const SEQ_BLOCK = 256;
 export class SeqCounts {
   /** Live sequence entries per block; null until counted (the first `pending` asked). */
   private blocks: Map<number, number> | null = null;
+  /** The highest sequence ever counted or added: nothing lies after it (sequences only grow). */
+  private last = 0;
 
   constructor(private readonly blockSize = SEQ_BLOCK) {}
 
@@ -29,13 +31,17 @@ export class SeqCounts {
    */
   async count(reader: KvReader): Promise<void> {
     const blocks = new Map<number, number>();
+    let last = 0;
     for await (const keys of reader.scanKeys({ gt: SEQ, lt: 's"' }, 4096)) {
       for (const key of keys) {
-        const b = this.blockOf(Number.parseInt(key.slice(SEQ.length), 16));
+        const seq = Number.parseInt(key.slice(SEQ.length), 16);
+        const b = this.blockOf(seq);
         blocks.set(b, (blocks.get(b) ?? 0) + 1);
+        last = seq;
       }
     }
     this.blocks = blocks;
+    this.last = last;
   }
 
   /** Drops the counts (storage was opened again after a failed write): counted anew when next asked. */
@@ -51,6 +57,7 @@ export class SeqCounts {
     for (const seq of added) {
       const b = this.blockOf(seq);
       blocks.set(b, (blocks.get(b) ?? 0) + 1);
+      if (seq > this.last) this.last = seq;
     }
     for (const seq of removed) {
       const b = this.blockOf(seq);
@@ -70,6 +77,8 @@ export class SeqCounts {
   async after(reader: KvReader, seq: number): Promise<number> {
     const blocks = this.blocks;
     if (blocks === null) throw new RefugeError('internal', 'sequence counts asked before they were counted');
+    // Asked from the end of the feed (`since=now`, a feed caught up): no block to scan.
+    if (seq >= this.last) return 0;
     const first = this.blockOf(seq);
     let total = 0;
     for (const [b, n] of blocks) if (b > first) total += n;

@@ -55,6 +55,32 @@ test('block counts answer exactly what a scan of the sequence keys counts', asyn
   );
 });
 
+test('a count asked from the end of the feed, or past it, reads nothing', async () => {
+  const store = await memoryEngine.open({ location: 'seq-counts-end' });
+  try {
+    await store.batch([1, 2, 3, 5, 6].map((s) => ({ type: 'put' as const, key: seqKey(s), value: '[]' })));
+    const counts = new SeqCounts(4);
+    await counts.count(store);
+    let scans = 0;
+    const reader = {
+      get: (key: string) => store.get(key),
+      getMany: (keys: readonly string[]) => store.getMany(keys),
+      scan: store.scan.bind(store),
+      scanKeys: (...args: Parameters<typeof store.scanKeys>) => {
+        scans++;
+        return store.scanKeys(...args);
+      },
+    };
+    assert.deepEqual([await counts.after(reader, 6), await counts.after(reader, 9), scans], [0, 0, 0], 'nothing after the last sequence, and nothing read');
+    await store.batch([{ type: 'put', key: seqKey(7), value: '[]' }]);
+    counts.apply([], [7]);
+    assert.deepEqual([await counts.after(reader, 6), scans], [1, 1], 'a later write is counted (its block read)');
+    assert.deepEqual([await counts.after(reader, 7), scans], [0, 1], 'and is the new end');
+  } finally {
+    await store.close();
+  }
+});
+
 test('pendingAfter equals the rows the feed still holds after each sequence', async () => {
   const db = await openCoreDatabase('pending');
   try {
