@@ -68,9 +68,19 @@ export class ReopenWatch {
   }
 }
 
+/**
+ * Up to this many keys are read synchronously where the engine can. classic-level's `getMany`
+ * costs ~40 µs of CPU a call plus ~3.3 a key; reading here, ~2.5 a key (16 keys: 94 µs against 41,
+ * `.tmp/getmany-micro.ts`), for a wait of the event loop still short. A replication's small
+ * `_bulk_get`s and `_revs_diff`s and its checkpoint reads are all such reads.
+ */
+const FEW_KEYS = 16;
+
 export class LevelReader {
   /** The reopen the snapshot was taken after (see outlived). */
   private snapEpoch: number;
+  /** The engine reads a key without the thread pool (classic-level, memory-level). */
+  private readonly syncReads: boolean;
   /** A snapshot's owner closed it. */
   protected released = false;
 
@@ -81,15 +91,23 @@ export class LevelReader {
     protected readonly watch?: ReopenWatch,
   ) {
     this.snapEpoch = watch?.now ?? 0;
+    this.syncReads = (db.supports as { getSync?: boolean }).getSync === true;
   }
 
   get(key: string): Promise<string | undefined> {
-    return this.read('get', () => this.db.get(key, this.snap ? { snapshot: this.snap } : {}));
+    if (this.syncReads) return this.read('get', async () => this.db.getSync(key, this.readOptions()));
+    return this.read('get', () => this.db.get(key, this.readOptions()));
   }
 
   async getMany(keys: readonly string[]): Promise<(string | undefined)[]> {
     if (keys.length === 0) return [];
-    return this.read('getMany', () => this.db.getMany(keys as string[], this.snap ? { snapshot: this.snap } : {}));
+    if (this.syncReads && keys.length <= FEW_KEYS) return this.read('getMany', async () => keys.map((key) => this.db.getSync(key, this.readOptions())));
+    return this.read('getMany', () => this.db.getMany(keys as string[], this.readOptions()));
+  }
+
+  /** Read at the snapshot, if any: the current one, which a reopen may have replaced (outlived). */
+  private readOptions(): { snapshot?: AbstractSnapshot } {
+    return this.snap ? { snapshot: this.snap } : {};
   }
 
   private async read<T>(what: string, op: () => Promise<T>): Promise<T> {
