@@ -41,6 +41,7 @@ function capturedReader(entries: Array<[string, string]>, records: Map<string, s
     }
     const inside = entries.filter(([key]) => inRange(key, range));
     if (range.reverse) inside.reverse();
+    if (range.limit !== undefined && range.limit >= 0) inside.length = Math.min(inside.length, range.limit);
     for (let i = 0; i < inside.length; i += chunkSize) yield inside.slice(i, i + chunkSize);
   };
   return {

@@ -3,7 +3,7 @@
 
 import { RefugeError } from '../errors/index.ts';
 import type { KvRange, KvReader } from '../storage/index.ts';
-import { decodeMeta, decodeRecord, decodeWinnerDoc } from './doc-record.ts';
+import { decodeMeta, decodeRecord, decodeWinnerDoc, singleLeaf } from './doc-record.ts';
 import { docKey, seqFromKey, seqKey } from './keys.ts';
 import { buildDoc } from './reads.ts';
 import { ancestry, type RevTree } from './rev-tree.ts';
@@ -66,14 +66,16 @@ export async function* changeChunks(
   progress.lastSeq = since;
   if (limit === 0) return;
   const needRecord = o.includeDocs === true || o.style === 'all_docs' || filter.match !== undefined || filter.matchMany !== undefined;
+  // A read with a limit and no filter asks storage for no more entries than it gives rows (with a
+  // read ahead, a 1024-entry chunk was most of a `limit=10` answer's time, and a replicator's
+  // `limit=100` read a second hundred it never gave).
+  const unfiltered = filter.docIds === undefined && filter.match === undefined && filter.matchMany === undefined;
   // Descending starts from the newest change and, as in CouchDB, takes no lower bound from since.
   const range: KvRange = { gt: seqKey(o.descending ? 0 : since), lte: seqKey(upTo), reverse: o.descending === true };
+  if (unfiltered && Number.isFinite(limit)) range.limit = limit;
   if (o.descending) progress.lastSeq = upTo;
   let given = 0;
   let docBytesLeft = o.maxDocBytes ?? Infinity;
-  // A read with a small limit and no filter asks storage for no more entries than it gives rows
-  // (with a read ahead, a 1024-entry chunk was most of a `limit=10` answer's time).
-  const unfiltered = filter.docIds === undefined && filter.match === undefined && filter.matchMany === undefined;
   const chunkSize = Math.min(needRecord ? 256 : 1024, unfiltered ? limit : Infinity);
   for await (const chunk of reader.scan(range, chunkSize)) {
     const entries = chunk.map(([key, value]) => {
@@ -169,6 +171,12 @@ function fillRow(
   withDoc: boolean,
 ): boolean | Doc {
   const wantDoc = o.includeDocs === true && withDoc;
+  if (!wantDoc && !filter.match && !filter.matchMany) {
+    // Only the leaves are asked for (every replicator reads `style=all_docs`): the tree alone is
+    // decoded, not the body besides, and not even the tree when it is one run (the winner is its leaf).
+    if (o.style === 'all_docs' && !singleLeaf(raw)) row.changes = sortedLeaves(decodeMeta(raw).tree).map((l) => ({ rev: l.rev }));
+    return true;
+  }
   if (wantDoc && o.docText && !filter.match && !filter.matchMany && !filter.fields && !o.conflicts && !o.attachments) {
     const tree = o.style === 'all_docs' || o.revs ? decodeMeta(raw).tree : undefined;
     const text = docText(e, raw, o.revs ? tree : undefined);

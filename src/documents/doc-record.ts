@@ -145,6 +145,16 @@ function decodeWhole(id: string, value: string, keepJson: boolean): DocRecord {
 }
 
 /**
+ * Whether a stored record's tree is a single run of revisions, so its one leaf is the winner: told
+ * from the head as written, without parsing the tree (false for any other layout).
+ */
+export function singleLeaf(value: string): boolean {
+  const nl = value.indexOf('\n');
+  const head = headByHand(value, nl < 0 ? value.length : nl);
+  return head !== undefined && lineStart(head.treeText) > 0;
+}
+
+/**
  * The head as encodeHead writes it, `{"r":REV,"d":0|1,"s":SEQ,"t":TREE}` ending at `end`, read
  * without JSON.parse, its tree left as text: an edit that extends a line never builds it. Revs
  * are written without escapes, since they hold no quotes, backslashes or control characters.

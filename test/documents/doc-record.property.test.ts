@@ -4,7 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { decodeRecord, decodeRecordForWrite, encodeRecord, type DocRecord } from '../../src/documents/doc-record.ts';
+import { decodeRecord, decodeRecordForWrite, encodeRecord, singleLeaf, type DocRecord } from '../../src/documents/doc-record.ts';
+import { sortedLeaves } from '../../src/documents/rev-leaves.ts';
 import type { RevTree } from '../../src/documents/rev-tree.ts';
 
 /** Rev hashes as CouchDB takes them: anything but quotes, backslashes, control characters and surrogates. */
@@ -51,4 +52,32 @@ test('other layouts are left to JSON.parse: the older object tree, a head with s
     assert.deepEqual(meta(decodeRecordForWrite('x', value)), meta(decodeRecord('x', value)));
   }
   assert.deepEqual([...decodeRecordForWrite('x', older).tree.keys()], ['1-a', '2-b']);
+});
+
+test('a record told to hold a single run has exactly one leaf, and every line is told so', () => {
+  fc.assert(
+    fc.property(record, (r) => {
+      const encoded = encodeRecord(r);
+      if (singleLeaf(encoded)) assert.equal(sortedLeaves(decodeRecord('x', encoded).tree).length, 1, encoded);
+    }),
+    { numRuns: 2000 },
+  );
+  // Lines as edits make them: consecutive generations, each the child of the one before (a stemmed
+  // line starts past generation 1).
+  const line = fc.tuple(fc.integer({ min: 1, max: 1000 }), fc.array(fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: 32, maxLength: 32 }), { minLength: 1, maxLength: 8 }), fc.boolean());
+  fc.assert(
+    fc.property(line, ([start, hashes, deleted]) => {
+      const tree: RevTree = new Map();
+      let parent: string | null = null;
+      hashes.forEach((h, i) => {
+        const r = `${start + i}-${h}`;
+        tree.set(r, { parent, deleted: deleted && i === hashes.length - 1, available: i === hashes.length - 1 });
+        parent = r;
+      });
+      const encoded = encodeRecord({ tree, rev: parent!, deleted, seq: 5, body: { a: 1 } } as unknown as DocRecord);
+      assert.ok(singleLeaf(encoded), `a line is one run: ${encoded}`);
+      assert.deepEqual(sortedLeaves(decodeRecord('x', encoded).tree).map((l) => l.rev), [parent], 'its leaf is its last revision');
+    }),
+    { numRuns: 500 },
+  );
 });
