@@ -6,7 +6,7 @@ import { changeRowJson, type ChangeRow, type ChangesListing, type ChangesOptions
 import type { RowsAnswer } from './json-rows.ts';
 
 /** A row as JSON text, its document spliced from storage where it came as text (ChangesOptions.docText). */
-export const rowJson = (row: ChangeRow): string => (row.docJson === undefined ? JSON.stringify(row) : changeRowJson(row));
+export const rowJson = (row: ChangeRow): string => changeRowJson(row);
 
 /**
  * `{"results":[...],"last_seq":N,"pending":M}` laid out as CouchDB writes it, a row per line, so a
