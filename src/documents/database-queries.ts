@@ -29,8 +29,6 @@ export abstract class DatabaseQueries extends DatabaseWrites {
    * the feed, by the sequence read from and the committed one: each reads its rows from the capture.
    */
   private readonly liveCaptures = new Map<string, Promise<CapturedChanges>>();
-  /** pendingAfter's counts in flight, by the sequence counted from and the committed one. */
-  private readonly pendingCounts = new Map<string, Promise<number>>();
 
   async changes(options: ChangesOptions = {}): Promise<ChangesResult> {
     const listing = await this.changesListing(options);
@@ -58,7 +56,8 @@ export abstract class DatabaseQueries extends DatabaseWrites {
     const total = withPending && (limit === 0 || (!options.descending && limit !== undefined));
     if (total) await this.countSeqs();
     const seqs = this.core.seqCounts;
-    const { snap, state, counted } = await this.listingSnapshot(total ? (s) => seqs.after(s, since) : undefined);
+    // Counted as the snapshot is taken (see SeqCounts.after).
+    const { snap, state, counted } = await this.listingSnapshot(total ? async () => seqs.after(since) : undefined);
     const progress: ChangesProgress = { lastSeq: since, examined: 0 };
     const rows = async function* (this: DatabaseQueries) {
       for await (const chunk of changeChunks(snap, options, filter, state.seq, progress)) {
@@ -91,16 +90,15 @@ export abstract class DatabaseQueries extends DatabaseWrites {
   /**
    * How many changes lie after `seq` (CouchDB's `pending`): one per document changed since. The
    * first call counts the whole feed once (a job that holds writes back meanwhile); later ones
-   * scan at most one block of sequences.
+   * are answered from memory (seq-counts.ts).
    */
   async pendingAfter(seq: number): Promise<number> {
     this.check();
     if (!Number.isSafeInteger(seq) || seq < 0) throw new RefugeError('bad_request', 'seq must be a non-negative integer');
     await this.countSeqs();
     await this.settle();
-    // Asked by every longpoll feed a commit ends: those at one sequence share one count.
-    // No snapshot: the count is of an instant anyway, and the scan is of one block at most.
-    return joinInFlight(this.pendingCounts, `${seq}:${this.core.state.seq}`, () => this.core.seqCounts.after(this.core.store, seq));
+    // No snapshot: the count is of an instant anyway, and read from memory.
+    return this.core.seqCounts.after(seq);
   }
   /**
    * Live changes in batches, from `since` on, until `signal` aborts or the database closes.

@@ -1,28 +1,94 @@
 // How many changes lie after a sequence (CouchDB's `pending` in `_changes`), without walking the
-// feed: the sequence entries (one per document) are counted per block of sequences in memory, kept
-// by every committed write, so an answer is a sum over blocks plus a scan of at most one block.
+// feed: which sequences hold an entry (one per document) is kept in memory as a bitmap, with a
+// Fenwick tree of its counts per block, kept by every committed write. An answer is a prefix sum
+// and a few words' bits: no storage read (a scan of up to 256 keys cost a replicator's 100-row
+// `_changes` read 50 µs of its 1.2 ms).
 
 import { RefugeError } from '../errors/index.ts';
 import type { KvReader } from '../storage/index.ts';
-import { SEQ, seqKey } from './keys.ts';
+import { SEQ } from './keys.ts';
 
-/** Sequences per block by default: the longest scan one answer may need. */
-const SEQ_BLOCK = 256;
+/** Bits set in a 32-bit word. */
+function popcount(v: number): number {
+  v -= (v >>> 1) & 0x55555555;
+  v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
+  return (((v + (v >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
+}
 
-export class SeqCounts {
-  /** Live sequence entries per block; null until counted (the first `pending` asked). */
-  private blocks: Map<number, number> | null = null;
-  /** The highest sequence ever counted or added: nothing lies after it (sequences only grow). */
-  private last = 0;
+/** Bits per bitmap word, and words per block of the Fenwick tree (256 sequences a block). */
+const WORD = 32;
+const BLOCK_WORDS = 8;
 
-  constructor(private readonly blockSize = SEQ_BLOCK) {}
+/**
+ * Sequences with an entry: a bitmap (bit `seq % 32` of word `seq / 32`), and a Fenwick tree of
+ * the entries per block of 256 sequences (1-based: tree[i] sums blocks i - lowbit(i) to i - 1).
+ * Both grow by doubling; a database that reached sequence N holds about N / 7 bytes of them
+ * (14 MB at a hundred million, however few of its documents are left).
+ */
+class LiveSeqs {
+  private words = new Int32Array(BLOCK_WORDS * 8);
+  private tree = new Int32Array(9);
+  total = 0;
 
-  private blockOf(seq: number): number {
-    return Math.floor(seq / this.blockSize);
+  add(seq: number): void {
+    const w = Math.floor(seq / WORD);
+    if (w >= this.words.length) this.grow(w + 1);
+    const bit = 1 << seq % WORD;
+    if ((this.words[w]! & bit) !== 0) return;
+    this.words[w] = this.words[w]! | bit;
+    this.bump(Math.floor(w / BLOCK_WORDS), 1);
   }
 
+  remove(seq: number): void {
+    const w = Math.floor(seq / WORD);
+    const bit = 1 << seq % WORD;
+    if (w >= this.words.length || (this.words[w]! & bit) === 0) return;
+    this.words[w] = this.words[w]! & ~bit;
+    this.bump(Math.floor(w / BLOCK_WORDS), -1);
+  }
+
+  /** Entries at sequences up to `seq` (included). */
+  upTo(seq: number): number {
+    const w = Math.floor(seq / WORD);
+    if (w >= this.words.length) return this.total;
+    const block = Math.floor(w / BLOCK_WORDS);
+    let sum = 0;
+    for (let i = block; i > 0; i -= i & -i) sum += this.tree[i]!;
+    for (let i = block * BLOCK_WORDS; i < w; i++) sum += popcount(this.words[i]!);
+    // The word's own bits up to `seq`: its low (seq % 32) + 1 bits.
+    const low = seq % WORD;
+    return sum + popcount(low === WORD - 1 ? this.words[w]! : this.words[w]! & ((1 << (low + 1)) - 1));
+  }
+
+  private bump(block: number, by: number): void {
+    this.total += by;
+    for (let i = block + 1; i < this.tree.length; i += i & -i) this.tree[i] = this.tree[i]! + by;
+  }
+
+  private grow(minWords: number): void {
+    let size = this.words.length;
+    while (size < minWords) size *= 2;
+    const words = new Int32Array(size);
+    words.set(this.words);
+    this.words = words;
+    // The tree is rebuilt from the blocks in one pass: each node passes its sum on to its parent.
+    const blocks = size / BLOCK_WORDS;
+    const tree = new Int32Array(blocks + 1);
+    for (let i = 1; i <= blocks; i++) {
+      for (let k = (i - 1) * BLOCK_WORDS; k < i * BLOCK_WORDS; k++) tree[i] = tree[i]! + popcount(words[k]!);
+      const parent = i + (i & -i);
+      if (parent <= blocks) tree[parent] = tree[parent]! + tree[i]!;
+    }
+    this.tree = tree;
+  }
+}
+
+export class SeqCounts {
+  /** Null until counted (the first `pending` asked). */
+  private live: LiveSeqs | null = null;
+
   get ready(): boolean {
-    return this.blocks !== null;
+    return this.live !== null;
   }
 
   /**
@@ -30,62 +96,36 @@ export class SeqCounts {
    * (the writer runs it as an exclusive job), so later `apply` calls start from exactly this state.
    */
   async count(reader: KvReader): Promise<void> {
-    const blocks = new Map<number, number>();
-    let last = 0;
+    const live = new LiveSeqs();
     for await (const keys of reader.scanKeys({ gt: SEQ, lt: 's"' }, 4096)) {
-      for (const key of keys) {
-        const seq = Number.parseInt(key.slice(SEQ.length), 16);
-        const b = this.blockOf(seq);
-        blocks.set(b, (blocks.get(b) ?? 0) + 1);
-        last = seq;
-      }
+      for (const key of keys) live.add(Number.parseInt(key.slice(SEQ.length), 16));
     }
-    this.blocks = blocks;
-    this.last = last;
+    this.live = live;
   }
 
   /** Drops the counts (storage was opened again after a failed write): counted anew when next asked. */
   forget(): void {
-    this.blocks = null;
+    this.live = null;
   }
 
   /** A committed write group's sequence entries: those it removed and those it added. */
   apply(removed: readonly number[], added: readonly number[]): void {
-    const blocks = this.blocks;
-    if (blocks === null) return;
+    const live = this.live;
+    if (live === null) return;
     // Added first: a document written twice in one group adds a sequence and removes it again.
-    for (const seq of added) {
-      const b = this.blockOf(seq);
-      blocks.set(b, (blocks.get(b) ?? 0) + 1);
-      if (seq > this.last) this.last = seq;
-    }
-    for (const seq of removed) {
-      const b = this.blockOf(seq);
-      const n = (blocks.get(b) ?? 0) - 1;
-      if (n > 0) blocks.set(b, n);
-      else blocks.delete(b);
-    }
+    for (const seq of added) live.add(seq);
+    for (const seq of removed) live.remove(seq);
   }
 
   /**
-   * Entries after `seq` (exclusive). The whole blocks come from the counts, summed as the call is
-   * made (before it awaits anything), the partial one from `reader`: called as a snapshot is taken,
-   * with no write computed but not stored, the answer is the snapshot's. Otherwise a write
-   * committing in between can make it off by what it wrote, as any `pending` of a database being
-   * written is.
+   * Entries after `seq` (exclusive), as the writes applied so far leave them: called as a snapshot
+   * is taken, with no write computed but not stored, the answer is the snapshot's. Otherwise a
+   * write committing in between can make it off by what it wrote, as any `pending` of a database
+   * being written is.
    */
-  async after(reader: KvReader, seq: number): Promise<number> {
-    const blocks = this.blocks;
-    if (blocks === null) throw new RefugeError('internal', 'sequence counts asked before they were counted');
-    // Asked from the end of the feed (`since=now`, a feed caught up): no block to scan.
-    if (seq >= this.last) return 0;
-    const first = this.blockOf(seq);
-    let total = 0;
-    for (const [b, n] of blocks) if (b > first) total += n;
-    if (blocks.has(first)) {
-      const end = (first + 1) * this.blockSize;
-      for await (const keys of reader.scanKeys({ gt: seqKey(seq), lt: seqKey(end) }, this.blockSize)) total += keys.length;
-    }
-    return total;
+  after(seq: number): number {
+    const live = this.live;
+    if (live === null) throw new RefugeError('internal', 'sequence counts asked before they were counted');
+    return seq < 0 ? live.total : live.total - live.upTo(seq);
   }
 }
