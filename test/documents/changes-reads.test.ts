@@ -6,7 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { freshDb } from '../helpers/db.ts';
-import { memoryEngine, type StorageEngine } from '../../src/storage/index.ts';
+import { memoryEngine } from '../../src/storage/index.ts';
+import { newReadWatch, watchedEngine } from '../helpers/watched-engine.ts';
 
 test('a feed of all leaves gives the same leaves with documents and without', async (t) => {
   const { db, cleanup } = await freshDb('memory');
@@ -43,38 +44,22 @@ test('a feed of all leaves gives the same leaves with documents and without', as
 });
 
 test('a feed with a limit and no filter asks storage for no more sequence entries than it answers', async (t) => {
-  // The scans of sequence entries the feed asks for, with their bounds (a storage scan ends at its
-  // limit, the conformance suite checks, however far it reads ahead).
-  const asked: Array<number | undefined> = [];
-  const engine: StorageEngine = {
-    name: 'memory',
-    destroy: (location) => memoryEngine.destroy(location),
-    async open(options) {
-      const store = await memoryEngine.open(options);
-      const snapshot = store.snapshot.bind(store);
-      store.snapshot = () => {
-        const snap = snapshot();
-        const scan = snap.scan.bind(snap);
-        snap.scan = (range, chunk) => {
-          if (range.gt?.startsWith('s!')) asked.push(range.limit);
-          return scan(range, chunk);
-        };
-        return snap;
-      };
-      return store;
-    },
-  };
+  // The bounds of the scans of sequence entries the feed asks for (a storage scan ends at its limit,
+  // the conformance suite checks, however far it reads ahead).
+  const watch = newReadWatch();
+  const engine = watchedEngine(memoryEngine, watch);
+  const asked = () => watch.ranges.filter((r) => r.gt?.startsWith('s!')).map((r) => r.limit);
   const { db, cleanup } = await freshDb('memory', { engine });
   t.after(cleanup);
   await db.bulkDocs(Array.from({ length: 1000 }, (_, i) => ({ _id: `d${i}` })));
   for (const o of [{ limit: 100, style: 'all_docs' as const }, { limit: 10 }, { limit: 100, includeDocs: true }]) {
-    asked.length = 0;
+    watch.ranges.length = 0;
     const { results, lastSeq } = await db.changes({ since: 300, ...o });
     assert.deepEqual([results.length, results.at(-1)?.seq, lastSeq], [o.limit, 300 + o.limit, 300 + o.limit], JSON.stringify(o));
-    assert.deepEqual(asked, [o.limit], `${JSON.stringify(o)}: one scan, bounded by the limit`);
+    assert.deepEqual(asked(), [o.limit], `${JSON.stringify(o)}: one scan, bounded by the limit`);
   }
   // A filter may pass over entries: its scan is not bounded by the limit.
-  asked.length = 0;
+  watch.ranges.length = 0;
   const filtered = await db.changes({ since: 300, limit: 5, docIds: ['d900', 'd901'] });
-  assert.deepEqual([filtered.results.map((r) => r.id), asked], [['d900', 'd901'], [undefined]], 'a filtered read');
+  assert.deepEqual([filtered.results.map((r) => r.id), asked()], [['d900', 'd901'], [undefined]], 'a filtered read');
 });

@@ -11,6 +11,8 @@ export interface ReadWatch {
   openScans: number;
   /** Entries snapshot scans gave, by keyspace letter (`d` documents, `s` sequences). */
   scanned: Record<string, number>;
+  /** The ranges snapshot scans were asked for, in order. */
+  ranges: KvRange[];
   /** Entries per chunk of snapshot scans (undefined: as the reader asks). */
   chunk?: number;
   /** Run after each chunk of a snapshot scan, before the reader gets it (the keyspace letter, the chunks given so far, the range). */
@@ -25,6 +27,7 @@ function watchedSnapshot(snap: KvSnapshot, watch: ReadWatch): KvSnapshot {
   const scan = (method: 'scan' | 'scanKeys') => (range: KvRange, chunkSize?: number) =>
     (async function* () {
       const space = keyspaceOf(range);
+      watch.ranges.push(range);
       watch.openScans++;
       let chunks = 0;
       try {
@@ -77,5 +80,5 @@ export function watchedEngine(inner: StorageEngine, watch: ReadWatch): StorageEn
 }
 
 export function newReadWatch(): ReadWatch {
-  return { openSnapshots: 0, openScans: 0, scanned: {} };
+  return { openSnapshots: 0, openScans: 0, scanned: {}, ranges: [] };
 }
