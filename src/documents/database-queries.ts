@@ -130,7 +130,7 @@ export abstract class DatabaseQueries extends DatabaseWrites {
       });
     // A feed of its own near the end of the feed (a filter, documents made for it alone) reads from
     // the changes captured once for every such feed at that point.
-    const readCaptured = (since: number, limit: number, committed: number) =>
+    const readCaptured = (since: number, limit: number, committed: string) =>
       readRows(since, async (filter) => {
         const captured = await joinInFlight(this.liveCaptures, `${since}:${committed}`, () => this.captureAfter(since));
         return readChanges(captured.reader, live(since, limit), filter, captured.upTo);
@@ -139,9 +139,11 @@ export abstract class DatabaseQueries extends DatabaseWrites {
       signal: this.commits,
       currentSeq: () => this.core.state.seq,
       read: (since: number, limit: number) => {
-        const committed = this.core.state.seq;
+        // What is committed now: a later write or purge makes a read begun since another read.
+        const { seq, purgeSeq } = this.core.state;
+        const committed = `${seq}:${purgeSeq}`;
         const key = sharedReadKey(options, since, limit, committed);
-        if (key === undefined) return committed - since <= CAPTURE_SPAN ? readCaptured(since, limit, committed) : readOnce(since, limit);
+        if (key === undefined) return seq - since <= CAPTURE_SPAN ? readCaptured(since, limit, committed) : readOnce(since, limit);
         const shared = joinInFlight(this.liveReads, key, () => readOnce(since, limit));
         // Each subscriber gets rows of its own: one may add to or drop from a row without the others seeing it.
         return shared.then((r) => ({ results: r.results.map((row) => ({ ...row })), lastSeq: r.lastSeq }));
@@ -250,7 +252,7 @@ const CAPTURE_SPAN = 256;
  * them (only one that writes them out as JSON asks for `docText`). Reads started at one committed
  * sequence see the same rows.
  */
-function sharedReadKey(o: SubscribeOptions, since: number, limit: number, committed: number): string | undefined {
+function sharedReadKey(o: SubscribeOptions, since: number, limit: number, committed: string): string | undefined {
   if (o.docIds !== undefined || o.selector !== undefined || o.fields !== undefined || o.filter !== undefined || o.view !== undefined) return undefined;
   if (o.includeDocs && !o.docText) return undefined;
   const docs = o.includeDocs ? `docs:${o.attachments ? 1 : 0}:${o.maxDocBytes ?? ''}` : '';
