@@ -65,7 +65,11 @@ export async function* changeChunks(
   const limit = o.limit ?? Infinity;
   progress.lastSeq = since;
   if (limit === 0) return;
-  const needRecord = o.includeDocs === true || o.style === 'all_docs' || filter.match !== undefined || filter.matchMany !== undefined;
+  // Rows with documents, or judged by a filter, read every record; a feed of all leaves reads
+  // those whose sequence entry does not say their tree is one run (storeWinner).
+  const needDocs = o.includeDocs === true || filter.match !== undefined || filter.matchMany !== undefined;
+  const allLeaves = o.style === 'all_docs';
+  const needRecord = needDocs || allLeaves;
   // A read with a limit and no filter asks storage for no more entries than it gives rows (with a
   // read ahead, a 1024-entry chunk was most of a `limit=10` answer's time, and a replicator's
   // `limit=100` read a second hundred it never gave).
@@ -79,11 +83,11 @@ export async function* changeChunks(
   const chunkSize = Math.min(needRecord ? 256 : 1024, unfiltered ? limit : Infinity);
   for await (const chunk of reader.scan(range, chunkSize)) {
     const entries = chunk.map(([key, value]) => {
-      const [id, rev, deleted] = JSON.parse(value) as [string, string, number];
-      return { seq: seqFromKey(key), id, rev, deleted: deleted === 1 };
+      const [id, rev, deleted, oneRun] = JSON.parse(value) as [string, string, number, number?];
+      return { seq: seqFromKey(key), id, rev, deleted: deleted === 1, oneRun: oneRun === 1 };
     });
     const wanted = filter.docIds ? entries.filter((e) => filter.docIds!.has(e.id)) : entries;
-    const values = needRecord ? await reader.getMany(wanted.map((e) => docKey(e.id))) : [];
+    const values = needDocs ? await reader.getMany(wanted.map((e) => docKey(e.id))) : allLeaves ? await leafRecords(reader, wanted) : [];
     const judged = filter.matchMany ? await judgeChunk(wanted, values, o, filter, filter.matchMany) : undefined;
     const rows: ChangeRow[] = [];
     let w = 0;
@@ -113,6 +117,15 @@ export async function* changeChunks(
     if (given >= limit) return;
   }
   if (!o.descending) progress.lastSeq = Math.max(progress.lastSeq, upTo);
+}
+
+/** The records of the entries whose leaves their sequence entry does not give, in the entries' places. */
+async function leafRecords(reader: KvReader, entries: ReadonlyArray<{ id: string; oneRun: boolean }>): Promise<Array<string | undefined>> {
+  const unknown = entries.filter((e) => !e.oneRun);
+  if (unknown.length === 0) return [];
+  const read = await reader.getMany(unknown.map((e) => docKey(e.id)));
+  let r = 0;
+  return entries.map((e) => (e.oneRun ? undefined : read[r++]));
 }
 
 /**

@@ -88,10 +88,13 @@ export class RecordCommits extends BatchChanges {
       this.seqRemoved.push(current.seq);
     }
     const seq = again ? current.seq : ++this.state.seq;
-    // `[id, rev, deleted]` by hand, as encodeRecord builds its head: revs are validated and need no escaping.
-    this.stream.push(seqKey(seq), '[' + JSON.stringify(id) + ',"' + rev + '",' + (deleted ? 1 : 0) + ']');
+    const text = treeText ?? encodeTreeText(tree!);
+    // `[id, rev, deleted]` by hand, as encodeRecord builds its head: revs are validated and need no
+    // escaping. A fourth member, 1, says the tree is one run, so its one leaf is `rev`: a feed of
+    // all leaves (every replicator's) then needs no record. Entries without it say nothing.
+    this.stream.push(seqKey(seq), '[' + JSON.stringify(id) + ',"' + rev + '",' + (deleted ? 1 : 0) + (lineStart(text) > 0 ? ',1]' : ']'));
     if (!again) this.seqAdded.push(seq);
-    const next = new DocRecord(id, tree, treeText ?? encodeTreeText(tree!), rev, deleted, seq, body, undefined);
+    const next = new DocRecord(id, tree, text, rev, deleted, seq, body, undefined);
     const encoded = encodeRecord(next);
     this.ops.set(docKey(id), encoded);
     this.state.liveBytes += encoded.length - this.records.set(id, next, encoded.length);

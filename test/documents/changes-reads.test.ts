@@ -63,3 +63,22 @@ test('a feed with a limit and no filter asks storage for no more sequence entrie
   const filtered = await db.changes({ since: 300, limit: 5, docIds: ['d900', 'd901'] });
   assert.deepEqual([filtered.results.map((r) => r.id), asked()], [['d900', 'd901'], [undefined]], 'a filtered read');
 });
+
+test('a feed of all leaves without documents reads no record of a document stored as one run', async (t) => {
+  const watch = newReadWatch();
+  const { db, cleanup } = await freshDb('memory', { engine: watchedEngine(memoryEngine, watch) });
+  t.after(cleanup);
+  await db.bulkDocs(Array.from({ length: 50 }, (_, i) => ({ _id: `d${i}` })));
+  const edited = await db.get('d7');
+  await db.put({ ...edited, v: 2 });
+  await db.bulkDocs([{ _id: 'd9', _rev: '1-zzzz', _revisions: { start: 1, ids: ['zzzz'] } }], { newEdits: false });
+  watch.got = {};
+  const { results } = await db.changes({ style: 'all_docs' });
+  assert.equal(results.length, 50, 'every document');
+  assert.equal(results.find((r) => r.id === 'd9')?.changes.length, 2, 'the one with a conflict lists both leaves');
+  assert.equal(watch.got.d, 1, 'one record read: the document with a conflict');
+  // With documents, or a filter, every record is read as before.
+  watch.got = {};
+  await db.changes({ style: 'all_docs', includeDocs: true });
+  assert.equal(watch.got.d, 50, 'every record for the documents');
+});

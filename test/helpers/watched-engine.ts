@@ -13,6 +13,8 @@ export interface ReadWatch {
   scanned: Record<string, number>;
   /** The ranges snapshot scans were asked for, in order. */
   ranges: KvRange[];
+  /** Keys snapshot point reads (get, getMany) asked for, by keyspace letter. */
+  got: Record<string, number>;
   /** Entries per chunk of snapshot scans (undefined: as the reader asks). */
   chunk?: number;
   /** Run after each chunk of a snapshot scan, before the reader gets it (the keyspace letter, the chunks given so far, the range). */
@@ -44,6 +46,12 @@ function watchedSnapshot(snap: KvSnapshot, watch: ReadWatch): KvSnapshot {
   return new Proxy(snap, {
     get(target, name) {
       if (name === 'scan' || name === 'scanKeys') return scan(name);
+      if (name === 'get' || name === 'getMany') {
+        return (keys: string | readonly string[]) => {
+          for (const key of typeof keys === 'string' ? [keys] : keys) watch.got[key[0] ?? '?'] = (watch.got[key[0] ?? '?'] ?? 0) + 1;
+          return name === 'get' ? target.get(keys as string) : target.getMany(keys as readonly string[]);
+        };
+      }
       if (name === 'close') {
         return async () => {
           if (!closed) watch.openSnapshots--;
@@ -80,5 +88,5 @@ export function watchedEngine(inner: StorageEngine, watch: ReadWatch): StorageEn
 }
 
 export function newReadWatch(): ReadWatch {
-  return { openSnapshots: 0, openScans: 0, scanned: {}, ranges: [] };
+  return { openSnapshots: 0, openScans: 0, scanned: {}, ranges: [], got: {} };
 }
