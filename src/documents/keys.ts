@@ -4,6 +4,7 @@
 export const META_KEY = 'm!info';
 export const DOC = 'd!';
 export const REV_BODY = 'r!';
+/** Sequence entries: `s!<seq>` -> `[id, rev, deleted 0|1]`, and a fourth member 1 when the tree is one run (record-commits.ts). */
 export const SEQ = 's!';
 export const LOCAL = 'l!';
 export const INDEX = 'i!';
