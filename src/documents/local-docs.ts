@@ -22,10 +22,7 @@ export function checkLocalId(id: unknown): string {
 }
 
 export async function getLocal(reader: KvReader, id: string): Promise<Doc> {
-  // Read without a thread-pool round trip where the engine can: replicators read their
-  // checkpoints at every start and retry, and that round trip was most of such a request's cost.
-  const key = localKey(checkLocalId(id));
-  const raw = reader.getSync ? reader.getSync(key) : await reader.get(key);
+  const raw = await reader.get(localKey(checkLocalId(id)));
   if (raw === undefined) throw notFound('missing');
   const rec = JSON.parse(raw) as LocalRecord;
   return { _id: id, _rev: `0-${rec.n}`, ...rec.body };

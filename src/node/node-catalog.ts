@@ -51,16 +51,7 @@ export class NodeCatalog {
 
   /** Whether the catalog lists `name`; for creations and deletions accepted before the node began closing. */
   protected async listed(name: string): Promise<boolean> {
-    return (await this.catalogGet(CATALOG_PREFIX + name)) !== undefined;
-  }
-
-  /**
-   * A catalog key's value. Requests read the catalog every time (a `_users` login asks whether
-   * `_users` exists, a member's request reads the database's `_security`): a small store whose
-   * blocks stay cached is read synchronously where the engine can, without a thread-pool round trip.
-   */
-  protected catalogGet(key: string): string | undefined | Promise<string | undefined> {
-    return this.catalog.getSync ? this.catalog.getSync(key) : this.catalog.get(key);
+    return (await this.catalog.get(CATALOG_PREFIX + name)) !== undefined;
   }
 
   protected indexLocation(name: string): string {

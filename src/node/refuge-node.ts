@@ -298,7 +298,7 @@ export class RefugeNode extends NodeCatalog {
 
   /** CouchDB's `_security` object of a database (`{}` until one is set). */
   async security(name: string): Promise<Record<string, unknown>> {
-    const raw = await this.catalogGet(SECURITY_PREFIX + name);
+    const raw = await this.catalog.get(SECURITY_PREFIX + name);
     return raw === undefined ? {} : (JSON.parse(raw) as Record<string, unknown>);
   }
 
