@@ -92,10 +92,10 @@ export class ReplicationService {
         case 'info':
           return await peer.info();
         case 'changes': {
-          const result = await peer.changes({ ...changesRequest(req, signal), docText: true });
+          const text = await changesText(peer.changesChunks({ ...changesRequest(req, signal), docText: true }));
           // A long-poll may have waited a while: answer only if the grant still holds.
           if (!accessOf(await trust.current(), peerId, dbName).read) throw forbidden(peerId, 'read', dbName);
-          return changesText(result);
+          return text;
         }
         case 'revsDiff':
           return Object.fromEntries(await peer.revsDiff(new Map(Object.entries(object(req.revs, 'revs') as Record<string, string[]>))));

@@ -6,7 +6,7 @@ import type { Stream } from '@libp2p/interface';
 import { lpStream } from '@libp2p/utils';
 import { RefugeError, isErrorCode, isRefugeError } from '../errors/index.ts';
 import { changeRowJson } from '../documents/index.ts';
-import type { PeerChanges } from '../replication/index.ts';
+import type { ChangesEnd, PeerChangeRow, PeerChanges } from '../replication/index.ts';
 
 export type Answer = { ok: true; result: unknown } | { error: string; reason: string };
 
@@ -35,12 +35,26 @@ export class ChangesText extends JsonText {
   }
 }
 
-/** A changes answer as JSON text: rows that carry `docJson` get it as their `doc`, unparsed. */
-export function changesText(changes: PeerChanges): ChangesText {
-  const rows = changes.results.map((row) => changeRowJson(row, row.attachmentBytes === undefined ? '' : ',"attachmentBytes":' + row.attachmentBytes));
-  const pending = changes.pending === undefined ? '' : ',"pending":' + changes.pending;
-  const text = '{"results":[' + rows.join(',') + '],"lastSeq":' + JSON.stringify(changes.lastSeq) + pending + '}';
-  return new ChangesText(text, rows.length, changes.lastSeq);
+/**
+ * A changes answer as JSON text, written a chunk of rows at a time as they are read (no row
+ * outlives its chunk): rows that carry `docJson` get it as their `doc`, unparsed.
+ */
+export async function changesText(chunks: AsyncGenerator<PeerChangeRow[], ChangesEnd, undefined>): Promise<ChangesText> {
+  const parts: string[] = [];
+  let rows = 0;
+  let next: IteratorResult<PeerChangeRow[], ChangesEnd>;
+  try {
+    while (!(next = await chunks.next()).done) {
+      rows += next.value.length;
+      parts.push(next.value.map((row) => changeRowJson(row, row.attachmentBytes === undefined ? '' : ',"attachmentBytes":' + row.attachmentBytes)).join(','));
+    }
+  } catch (err) {
+    await chunks.return(undefined as never).catch(() => undefined);
+    throw err;
+  }
+  const { lastSeq, pending } = next.value;
+  const text = '{"results":[' + parts.join(',') + '],"lastSeq":' + JSON.stringify(lastSeq) + (pending === undefined ? '' : ',"pending":' + pending) + '}';
+  return new ChangesText(text, rows, lastSeq);
 }
 
 export function decodeJson(bytes: Uint8Array): unknown {

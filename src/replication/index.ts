@@ -12,7 +12,7 @@ export type {
   ReplicationPeer,
   Seq,
 } from './peer.ts';
-export { LocalPeer, type LocalPeerOptions } from './local-peer.ts';
+export { LocalPeer, type ChangesEnd, type LocalPeerOptions } from './local-peer.ts';
 export { withBase64 } from './attachment-data.ts';
 export { HttpPeer, type HttpPeerOptions } from './http-peer.ts';
 export { attachmentPath, docPath, urlCredential, type HttpClientOptions } from './http-client.ts';

@@ -9,6 +9,7 @@ import {
   type CallOptions,
   type PeerCapabilities,
   type PeerChanges,
+  type PeerChangeRow,
   type PeerChangesRequest,
   type PeerInfo,
   type PeerWriteResult,
@@ -48,13 +49,19 @@ function toLocalSeq(seq: Seq): number {
  * Documents in changes carry attachment stubs, where bulkGet would carry the data (or the mesh its
  * blobs): those rows lose their doc and are fetched by bulkGet as before.
  */
-function withoutAttachmentDocs<T extends { results: Array<{ doc?: Doc; attachmentBytes?: number }> }>(changes: T): T {
-  for (const row of changes.results) {
+function withoutAttachmentDocs(rows: PeerChangeRow[]): PeerChangeRow[] {
+  for (const row of rows) {
     if (row.doc?._attachments === undefined) continue;
     row.attachmentBytes = attachmentBytesOf(row.doc);
     delete row.doc;
   }
-  return changes;
+  return rows;
+}
+
+/** What a changes answer read chunk by chunk ends with: the sequence it reached and what is left. */
+export interface ChangesEnd {
+  lastSeq: Seq;
+  pending?: number;
 }
 
 export class LocalPeer implements ReplicationPeer {
@@ -96,9 +103,27 @@ export class LocalPeer implements ReplicationPeer {
   }
 
   async changes(request: PeerChangesRequest): Promise<PeerChanges> {
+    const chunks = this.changesChunks(request);
+    const results: PeerChangeRow[] = [];
+    for (;;) {
+      const next = await chunks.next();
+      if (next.done) return { results, ...next.value };
+      for (const row of next.value) results.push(row);
+    }
+  }
+
+  /**
+   * The answer `changes` gives, a chunk of rows at a time as storage yields them, ending with its
+   * `lastSeq` and `pending`: a server writing the answer out (the mesh's) keeps no row past its
+   * chunk. Collected whole first, the 500 rows of a batch with their documents outlived the young
+   * generation's collections on a node serving the mesh, and were each copied twice by them.
+   * Nothing is read before the first `next()`.
+   */
+  async *changesChunks(request: PeerChangesRequest): AsyncGenerator<PeerChangeRow[], ChangesEnd, undefined> {
     // CouchDB's replicator hands `since_seq: "now"` to _changes as it is; so do URL sources.
     const since = request.since === 'now' ? await this.db.updateSeq() : toLocalSeq(request.since);
-    const userCtx = await this.options.asUser?.();
+    const asUser = this.options.asUser;
+    const userCtx = await asUser?.();
     const filter = {
       ...(userCtx && { userCtx }),
       style: request.style,
@@ -107,30 +132,38 @@ export class LocalPeer implements ReplicationPeer {
       ...(request.filter ? { filter: request.filter.name, queryParams: request.filter.queryParams } : {}),
       ...(request.includeDocs === true && { includeDocs: true, revs: true, maxDocBytes: CARRIED_DOC_BYTES, docText: request.docText === true }),
     };
-    const first = await this.db.changes({ ...filter, since, limit: request.limit });
-    // Rows read while the user lost the database are not handed over: checked again once read.
-    if (userCtx && first.results.length > 0) await this.options.asUser!();
-    if (first.results.length > 0 || request.feed !== 'longpoll' || request.signal?.aborted) return this.withPending(withoutAttachmentDocs(first));
+    const listing = await this.db.changesListing({ ...filter, since, limit: request.limit }, true);
+    let rows = 0;
+    try {
+      for await (const chunk of listing.chunks) {
+        if (chunk.length === 0) continue;
+        // Rows read while the user lost the database are not handed over: checked again once read.
+        if (asUser) await asUser();
+        rows += chunk.length;
+        yield withoutAttachmentDocs(chunk);
+      }
+    } finally {
+      await listing.close();
+    }
+    if (rows > 0 || request.feed !== 'longpoll' || request.signal?.aborted) return { lastSeq: listing.lastSeq, pending: listing.pending };
     // Nothing new: wait for the first matching commit, the timeout, or the caller giving up.
     const wait = timeoutSignal(request.signal, request.timeoutMs ?? 60_000);
-    const live = this.db.subscribe({ ...filter, since: first.lastSeq, batchSize: request.limit, signal: wait.signal });
+    const live = this.db.subscribe({ ...filter, since: listing.lastSeq, batchSize: request.limit, signal: wait.signal });
     try {
       const next = await live.next();
-      const rows = next.done ? [] : next.value;
-      // A long wait: the user may have lost the database meanwhile, and these rows with it.
-      if (rows.length > 0) await this.options.asUser?.();
-      if (rows.length > 0) return this.withPending(withoutAttachmentDocs({ results: rows, lastSeq: rows[rows.length - 1]!.seq }));
+      const found = next.done ? [] : next.value;
+      if (found.length > 0) {
+        // A long wait: the user may have lost the database meanwhile, and these rows with it.
+        if (asUser) await asUser();
+        yield withoutAttachmentDocs(found);
+        const lastSeq = found[found.length - 1]!.seq;
+        return { lastSeq, pending: await this.db.pendingAfter(lastSeq) };
+      }
     } finally {
       wait.clear();
       await live.return(undefined);
     }
-    return { results: [], lastSeq: first.lastSeq };
-  }
-
-  /** CouchDB's `pending` (changes left after the answer), as the HTTP feed reports it: progress. */
-  private async withPending(changes: PeerChanges): Promise<PeerChanges> {
-    if (typeof changes.lastSeq === 'number') changes.pending = await this.db.pendingAfter(changes.lastSeq);
-    return changes;
+    return { lastSeq: listing.lastSeq };
   }
 
   async revsDiff(request: ReadonlyMap<string, string[]>): Promise<ReadonlyMap<string, RevsDiffEntry>> {

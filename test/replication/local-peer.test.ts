@@ -6,6 +6,8 @@ import { freshDb, ENGINES } from '../helpers/db.ts';
 import { RefugeError } from '../../src/errors/index.ts';
 import { LocalPeer, replicate } from '../../src/replication/index.ts';
 import { peerConformance } from './peer-conformance.ts';
+import { memoryEngine } from '../../src/storage/index.ts';
+import { newReadWatch, watchedEngine } from '../helpers/watched-engine.ts';
 
 for (const engine of ENGINES) {
   peerConformance(`LocalPeer (${engine})`, async () => {
@@ -54,4 +56,39 @@ test('a peer acting for a user stops the replication once the user may no longer
   await src.db.put({ _id: 'after' });
   await assert.rejects(rep.done, { code: 'forbidden' });
   await assert.rejects(dst.db.get('after'), { code: 'not_found' });
+});
+
+test('a local source answers changes a chunk at a time: the same rows, end and pending as the whole answer, one snapshot, closed when the reader stops', async (t) => {
+  const watch = newReadWatch();
+  watch.chunk = 7;
+  const { db, cleanup } = await freshDb('memory', { engine: watchedEngine(memoryEngine, watch) });
+  t.after(cleanup);
+  await db.bulkDocs(Array.from({ length: 40 }, (_, i) => ({ _id: `c${String(i).padStart(2, '0')}`, n: i })));
+  await db.bulkDocs([{ _id: 'att', _attachments: { 'a.txt': { content_type: 'text/plain', data: Buffer.from('hello').toString('base64') } } }]);
+  const peer = new LocalPeer(db);
+  const request = { since: 3, limit: 30, style: 'all_docs' as const, includeDocs: true, docText: true };
+  const whole = await peer.changes(request);
+  const chunks = peer.changesChunks(request);
+  const rows = [];
+  let sizes = 0;
+  let next;
+  while (!(next = await chunks.next()).done) {
+    sizes++;
+    rows.push(...next.value);
+  }
+  assert.ok(sizes > 1, `rows came in more than one chunk (${sizes})`);
+  assert.deepEqual(rows, whole.results, 'the chunks hold the rows of the whole answer');
+  assert.deepEqual(next.value, { lastSeq: whole.lastSeq, pending: whole.pending }, 'and end where it ends');
+  assert.equal(whole.pending, 41 - 3 - 30, 'pending counts what the limit left');
+  // The document with an attachment comes without it, as it did (its size says what to fetch).
+  const rest = await peer.changes({ ...request, since: whole.lastSeq });
+  const att = rest.results.find((r) => r.id === 'att');
+  assert.ok(att && att.doc === undefined && att.docJson === undefined && att.attachmentBytes === 5, `the attachment's document is left for bulkGet: ${JSON.stringify(att)}`);
+  // A reader that stops after its first chunk releases the snapshot.
+  const stopped = peer.changesChunks(request);
+  assert.equal((await stopped.next()).done, false);
+  assert.equal(watch.openSnapshots, 1, 'the read holds one snapshot');
+  await stopped.return(undefined as never);
+  assert.equal(watch.openSnapshots, 0, 'returned early, it closed it');
+  assert.equal(watch.openScans, 0, 'and its scans');
 });
