@@ -19,10 +19,6 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
  */
 export class JsonText {
   constructor(readonly parts: readonly string[]) {}
-
-  get text(): string {
-    return this.parts.join('');
-  }
 }
 
 export function encodeJson(value: unknown): Uint8Array {
