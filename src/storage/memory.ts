@@ -37,10 +37,30 @@ const codePointOrder = {
   decode: (stored: string) => remap(stored, false),
 };
 
+/** Written by `flat`, only so that no compiler drops the read that flattens. */
+let flattened = 0;
+
+/**
+ * Values are stored flat. A value built by concatenation (a record is its head, a line break and its
+ * body) is a tree of its pieces in V8 until something reads its characters, and it would be stored
+ * so: 100k documents took 1.56 KB of heap each, against 0.96 flat, and the first read of each paid
+ * for the flattening (an all-docs read of them ran at ~350k docs/s against ~500k). LevelDB's binding
+ * flattens a value as it encodes it; here reading one character does it, in place.
+ */
+const flat = {
+  name: 'refuge-flat-utf8',
+  format: 'utf8' as const,
+  encode: (value: string) => {
+    flattened ^= value.charCodeAt(value.length >> 1);
+    return value;
+  },
+  decode: (stored: string) => stored,
+};
+
 export const memoryEngine: StorageEngine = {
   name: 'memory',
   async open(_options: OpenStoreOptions): Promise<KvStore> {
-    const db = new MemoryLevel<string, string>({ storeEncoding: 'utf8', keyEncoding: codePointOrder, valueEncoding: 'utf8' } as never);
+    const db = new MemoryLevel<string, string>({ storeEncoding: 'utf8', keyEncoding: codePointOrder, valueEncoding: flat } as never);
     await db.open();
     return new LevelKvStore(db as any, 'memory', {
       persistent: false,
