@@ -3,6 +3,7 @@
 // and after a failed flush refuses writes until storage is brought back (recovered).
 
 import { RefugeError, isRefugeError, toRefugeError } from '../errors/index.ts';
+import { onNextTurn } from '../platform/next-turn.ts';
 import type { KvChain } from '../storage/index.ts';
 import { encodeState, type DbCore, type DbState } from './core.ts';
 import { META_KEY } from './keys.ts';
@@ -12,6 +13,9 @@ type Waiting = Array<{ job: Job; value: unknown }>;
 
 /** How long ensureFullCommit reports lost fast-mode writes: longer than replicators wait between checkpoints. */
 const LOSS_TOLD_MS = 120_000;
+
+/** Keys past which a deferred flush (see startFlush) starts at once: one engine call never grows long. */
+export const DEFERRED_MAX_KEYS = 4096;
 
 export class WriterFlush {
   // Change sets computed since the last flush began go into one native batch (later ops win); the
@@ -25,6 +29,10 @@ export class WriterFlush {
   protected flushing: Promise<void> | null = null;
   /** Resolved when the flusher takes the queued chain (see handedOver). */
   private takenWaiters: Array<() => void> = [];
+  /** Starts a flush that waits for the next turn (see startFlush) now, while one waits. */
+  private hurry: (() => void) | null = null;
+  /** Whether flushes wait for the next turn before they start (see startFlush). */
+  private readonly defers: boolean;
   protected closed = false;
   protected failure: RefugeError | null = null;
   /**
@@ -52,6 +60,7 @@ export class WriterFlush {
     private readonly recover?: () => Promise<void>,
   ) {
     this.storedState = core.state;
+    this.defers = core.durability === 'fast' && !core.store.capabilities.persistent;
   }
 
   /** A flush failed and nothing brought storage back yet (see fail). */
@@ -81,6 +90,7 @@ export class WriterFlush {
 
   /** Resolves when everything computed so far is in storage. */
   async flushed(): Promise<void> {
+    this.hurry?.();
     while (this.flushing) await this.flushing;
     if (this.failure) throw this.failure;
   }
@@ -93,6 +103,7 @@ export class WriterFlush {
    * where it was and sends those writes again). `unavailable`: to be tried again, not fatal.
    */
   async committed(): Promise<void> {
+    this.hurry?.();
     while (this.flushing) await this.flushing;
     if (this.failure) throw this.failure;
     if (this.lost && Date.now() - this.lostAt < LOSS_TOLD_MS) {
@@ -167,6 +178,7 @@ export class WriterFlush {
    */
   protected handedOver(): Promise<void> {
     if (this.flushing === null || this.queuedChain === null) return Promise.resolve();
+    this.hurry?.();
     return new Promise((resolve) => this.takenWaiters.push(resolve));
   }
 
@@ -176,11 +188,40 @@ export class WriterFlush {
     for (const resolve of waiters) resolve();
   }
 
-  protected async flush(): Promise<void> {
+  /**
+   * Starts the flush of the queued chain, unless one is running (it takes the chain after its own).
+   * Where storage writes without I/O (a memory engine) and fast mode acknowledges writes before
+   * they are stored, the flush waits for the next turn of the event loop, so that the writes of one
+   * turn share it: flushing each single put alone, its batch, counters and engine call made again
+   * every time, cost 68 us of CPU a put against 55-57 (10k single updates of a 100k-doc memory
+   * database). Whoever waits for storage (a range read, ensureFullCommit, back-pressure, close)
+   * starts it at once, and so does a turn whose writes pass DEFERRED_MAX_KEYS.
+   */
+  protected startFlush(): void {
+    if (this.flushing !== null) {
+      if (this.hurry !== null && (this.queuedChain?.length ?? 0) > DEFERRED_MAX_KEYS) this.hurry();
+      return;
+    }
+    this.flushing = this.flush(this.defers && (this.queuedChain?.length ?? 0) <= DEFERRED_MAX_KEYS);
+  }
+
+  /** Resolves on the next turn, or as soon as someone needs the flush (hurry). */
+  private nextTurn(): Promise<void> {
+    return new Promise((resolve) => {
+      const go = () => {
+        if (this.hurry === go) this.hurry = null;
+        resolve();
+      };
+      this.hurry = go;
+      onNextTurn(go);
+    });
+  }
+
+  private async flush(deferred: boolean): Promise<void> {
     // Never ends before `flushing` holds it: a flush with nothing to do (a failure, an empty queue)
     // would clear `flushing` in its finally first, then be stored, settled, for good; flushed()
     // would wait on it for ever and no flush would start again.
-    await null;
+    await (deferred ? this.nextTurn() : null);
     try {
       while (this.queuedChain !== null && !this.failure) {
         const chain = this.queuedChain;

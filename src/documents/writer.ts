@@ -164,7 +164,7 @@ export class Writer extends WriterFlush {
       else this.queuedWaiting.push({ job: group[i]!, value: values[i] });
     }
     if (ackNow) this.onCommit();
-    this.flushing ??= this.flush();
+    this.startFlush();
   }
 
 }

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { freshDb } from '../helpers/db.ts';
 import { openDatabase } from '../../src/index.ts';
 import { memoryEngine, type StorageEngine } from '../../src/storage/index.ts';
+import { DEFERRED_MAX_KEYS } from '../../src/documents/writer-flush.ts';
 
 test('back-to-back bulk updates in fast mode keep every revision', async (t) => {
   const { db, cleanup } = await freshDb('leveldb', { durability: 'fast' });
@@ -92,6 +93,8 @@ test('fast mode: point reads see acknowledged writes while their flush is held; 
     release();
     await db.destroy();
   });
+  // What opening wrote is stored before the gate closes (a fast-mode flush waits for the turn).
+  await db.ensureFullCommit();
   hold();
   const { rev } = await db.put({ _id: 'a', v: 1 });
   await db.putLocal({ _id: '_local/checkpoint', seq: 1 });
@@ -189,3 +192,78 @@ for (const durability of ['durable', 'fast'] as const) {
     await assert.rejects(db.put({ _id: 'later' }), (e: unknown) => (e as { code?: string }).code === 'internal');
   });
 }
+
+/** The memory engine, counting the batches written to it and the keys of each. */
+function countingEngine(): { engine: StorageEngine; writes: number[] } {
+  const writes: number[] = [];
+  const engine: StorageEngine = {
+    name: 'counting-memory',
+    async open(options) {
+      const store = await memoryEngine.open(options);
+      const chain = store.chain.bind(store);
+      store.chain = () => {
+        const c = chain();
+        const write = c.write.bind(c);
+        c.write = (opts) => {
+          writes.push(c.length);
+          return write(opts);
+        };
+        return c;
+      };
+      return store;
+    },
+    destroy: (location) => memoryEngine.destroy(location),
+  };
+  return { engine, writes };
+}
+
+test('fast mode on an engine without I/O: the writes of one turn share a flush, which a read of storage starts at once', async (t) => {
+  const { engine, writes } = countingEngine();
+  const db = await openDatabase('turns', { engine, durability: 'fast' });
+  t.after(() => db.destroy());
+  // The first write lists the design documents (a range read); later ones know there are none.
+  await db.put({ _id: 'first' });
+  await db.ensureFullCommit();
+  const base = writes.length;
+  // Each put resolves within this turn (the engine has no I/O): none is flushed yet.
+  for (let i = 0; i < 20; i++) await db.put({ _id: `d${i}`, i });
+  assert.equal(writes.length, base, 'no flush before the turn ends');
+  // A range read cannot take unflushed values: it starts the flush rather than wait for the turn.
+  assert.equal((await db.allDocs()).rows.length, 21);
+  assert.equal(writes.length, base + 1, `one flush for the twenty puts, not ${writes.length - base}`);
+  await db.put({ _id: 'e', i: 20 });
+  await db.ensureFullCommit();
+  assert.equal(writes.length, base + 2, 'ensureFullCommit starts the flush too');
+  // Left alone, a write is flushed on the next turn.
+  await db.put({ _id: 'f', i: 21 });
+  await ticks();
+  assert.equal(writes.length, base + 3, 'flushed by the next turn');
+});
+
+test('fast mode on an engine without I/O: a turn of many writes is flushed in bounded batches', async (t) => {
+  const { engine, writes } = countingEngine();
+  const db = await openDatabase('bounded', { engine, durability: 'fast' });
+  t.after(() => db.destroy());
+  await db.put({ _id: 'first' });
+  await db.ensureFullCommit();
+  const base = writes.length;
+  for (let i = 0; writes.length === base; i++) {
+    assert.ok(i < 5 * DEFERRED_MAX_KEYS, 'a flush starts once the keys of a turn pass the bound');
+    await db.put({ _id: `d${i}`, a: i, b: `v${i}`, c: [i, i + 1] });
+  }
+  // Each put adds a handful of keys: the flush starts within one put of the bound.
+  assert.ok(writes[base]! <= DEFERRED_MAX_KEYS + 16, `the first flush wrote ${writes[base]} keys, past the bound of ${DEFERRED_MAX_KEYS}`);
+  await db.ensureFullCommit();
+});
+
+test('durable mode on an engine without I/O: each write is flushed before it is acknowledged', async (t) => {
+  const { engine, writes } = countingEngine();
+  const db = await openDatabase('durable-turns', { engine, durability: 'durable' });
+  t.after(() => db.destroy());
+  await db.put({ _id: 'first' });
+  const base = writes.length;
+  for (let i = 0; i < 5; i++) {
+    await db.put({ _id: `d${i}`, i });
+    assert.equal(writes.length, base + i + 1, 'stored before it is acknowledged');
+  }
+});

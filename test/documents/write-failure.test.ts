@@ -94,6 +94,8 @@ for (const durability of ['durable', 'fast'] as const) {
     const db = await openDatabase('x', { engine, durability, design: false });
     try {
       await db.put({ _id: 'kept', v: 1 });
+      // Stored before the failure (a fast-mode flush on this I/O-less engine waits for the next turn).
+      await db.ensureFullCommit();
       control.failNext = true;
       // The write that fails: durable, refused; fast, acknowledged then lost with its group.
       const failed = (e: unknown) => isRefugeError(e, 'internal') && /failed to write/.test(e.reason);
@@ -157,6 +159,7 @@ test('reads while storage is being opened again wait for it instead of failing; 
   const { engine, control } = flakyEngine();
   const db = await openDatabase('x', { engine, durability: 'fast', design: false });
   await db.put({ _id: 'kept' });
+  await db.ensureFullCommit();
   await failOnce(db, control);
   const held = gate();
   control.gate = held.promise;
@@ -179,6 +182,7 @@ test('a write group computed across a recovery is refused, not committed with co
   const { engine, control } = flakyEngine();
   const db = await openDatabase('x', { engine, durability: 'fast', design: false });
   await db.put({ _id: 'kept' });
+  await db.ensureFullCommit();
   control.failNext = true;
   await db.put({ _id: 'lost' });
   // A group that starts computing before the flush fails, and ends after storage is back.
@@ -205,6 +209,7 @@ test('damage found when storage is opened again is told, as at an open', async (
   const { engine, control } = flakyEngine();
   const db = await openDatabase('x', { engine, durability: 'fast', design: false });
   await db.put({ _id: 'kept' });
+  await db.ensureFullCommit();
   const told: string[] = [];
   db.onDamage = (loss) => told.push(loss);
   await failOnce(db, control);
@@ -221,6 +226,7 @@ for (const durability of ['durable', 'fast'] as const) {
     const { engine, control } = flakyEngine();
     const db = await openDatabase('x', { engine, durability, design: false });
     await db.put({ _id: 'kept' });
+    await db.ensureFullCommit();
     control.failNext = true;
     await db.put({ _id: 'lost' }).catch(() => undefined);
     await db.ensureFullCommit().catch(() => undefined);
