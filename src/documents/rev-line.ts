@@ -16,6 +16,11 @@ export interface LineEdit {
   leafKept: boolean;
 }
 
+/** The text of a new document's tree: its one revision, `rev` (generation 1), with a body. */
+export function newLine(rev: Rev, deleted: boolean): string {
+  return '[1,null,"' + (deleted ? '3' : '2') + '","' + rev.slice(rev.indexOf('-') + 1) + '"]';
+}
+
 /** The generation a tree's text starts at when it is a single run (rev-tree-codec.ts), else 0. */
 export function lineStart(text: string): number {
   if (text.charCodeAt(0) !== 91 /* [ */) return 0;

@@ -8,7 +8,7 @@ import { RefugeError, toRefugeError } from '../errors/index.ts';
 import type { DbCore } from './core.ts';
 import { DocRecord } from './doc-record.ts';
 import { attachmentBytes, attachmentDigests, attachmentsOfEdit, type AttInputs, type AttStub } from './attachments.ts';
-import { applyLocalEdit, applyReplicatedEdit, type EarlyEdit } from './edits.ts';
+import { applyLocalEdit, applyReplicatedEdit, namedRev, type EarlyEdit } from './edits.ts';
 import { JobStarts } from './job-starts.ts';
 import { IdGenerator } from './ids.ts';
 import { docKey, revBodyKey, seqKey } from './keys.ts';
@@ -17,6 +17,8 @@ import { RecordCommits } from './record-commits.ts';
 import { sameTree, sameVisibleTree, type RevTree } from './rev-tree.ts';
 import { decodeTreeText } from './rev-tree-codec.ts';
 import { winner } from './rev-leaves.ts';
+import { newLine } from './rev-line.ts';
+import { computeRev } from './rev-id.ts';
 import { stem } from './rev-stemming.ts';
 import type { JsonObject, WriteFailure, WriteResult } from './types.ts';
 import { splitDoc, type SplitDoc } from './validate.ts';
@@ -124,6 +126,13 @@ export class WriteBatch extends RecordCommits {
     if (newEdits && current && unstemmed === undefined && stubs === undefined) {
       const rev = this.extendLeaf(edit, current);
       if (rev !== undefined) return { ok: true, id: edit.id, rev };
+    }
+    if (newEdits && current === undefined && unstemmed === undefined && stubs === undefined && namedRev(edit) === undefined) {
+      // A new document (a bulk load's every one) is its tree's one revision: its text is written
+      // as is, with no tree built, stemmed, judged for a winner and encoded.
+      const rev = revIfNew ?? computeRev(null, edit.deleted, edit.body);
+      this.storeWinner(edit.id, undefined, undefined, newLine(rev, edit.deleted), rev, edit.deleted, edit.body);
+      return { ok: true, id: edit.id, rev };
     }
     const merged = typeof unstemmed === 'string' ? decodeTreeText(unstemmed) : unstemmed;
     const base = current && merged ? new DocRecord(current.id, merged, undefined, current.rev, current.deleted, current.seq, current.body, current.bodyJson) : current;

@@ -1,11 +1,11 @@
 // An edit extending a line of revisions on its stored text (rev-line.ts) against the tree it
 // stands for: the text it writes is the one the tree, grown and stemmed, would be stored as, and
-// what it says stemming dropped is what stem() drops.
+// what it says stemming dropped is what stem() drops; a new document's line is its one-revision tree.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { extendLine, lineStart } from '../../src/documents/rev-line.ts';
+import { extendLine, lineStart, newLine } from '../../src/documents/rev-line.ts';
 import { encodeFlatText, encodeTreeText } from '../../src/documents/rev-tree-codec.ts';
 import { stem } from '../../src/documents/rev-stemming.ts';
 import { addRevision, type Rev, type RevTree } from '../../src/documents/rev-tree.ts';
@@ -71,5 +71,16 @@ test('anything but a line ending at the leaf, extended by its child, is left to 
       assert.equal(extendLine(text, leaf, rev, false, 0), undefined);
     }),
     { numRuns: 500 },
+  );
+});
+
+test("a new document's line is the text of the one-revision tree the general way builds", () => {
+  fc.assert(
+    fc.property(fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: 32, maxLength: 32 }), fc.boolean(), (hash, deleted) => {
+      const rev = `1-${hash}`;
+      const text = newLine(rev, deleted);
+      assert.equal(text, encodeTreeText(addRevision(undefined, rev, null, deleted)));
+      assert.equal(lineStart(text), 1, 'a line the next edit extends on its text');
+    }),
   );
 });
