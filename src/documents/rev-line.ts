@@ -1,6 +1,7 @@
 // An edit that extends the only leaf of a tree stored as a single run (a document edited over and
 // over: a counter, a config, a presence), made on the stored text: no tree is built, stemmed or
-// encoded again, which for a history at revs_limit (1000) was most of an edit's time.
+// encoded again, which for a history at revs_limit (1000) was most of an edit's time. A new
+// document's one-revision line is written as text the same way.
 
 import { revGeneration, type Rev } from './rev-tree.ts';
 

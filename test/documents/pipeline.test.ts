@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { freshDb } from '../helpers/db.ts';
 import { openDatabase } from '../../src/index.ts';
-import { memoryEngine, type StorageEngine } from '../../src/storage/index.ts';
+import { memoryEngine, type KvChain, type StorageEngine } from '../../src/storage/index.ts';
 import { DEFERRED_MAX_KEYS } from '../../src/documents/writer-flush.ts';
 
 test('back-to-back bulk updates in fast mode keep every revision', async (t) => {
@@ -45,28 +45,33 @@ test('back-to-back bulk updates in fast mode keep every revision', async (t) => 
  * The memory engine, with every batch write held while `hold` is in force: `release` lets the held
  * writes go on, `fail` makes them fail as a disk would (EIO).
  */
-function gatedEngine(): { engine: StorageEngine; hold: () => void; release: () => void; fail: () => void } {
-  let gate: Promise<void> = Promise.resolve();
-  let release = () => {};
-  let fail = () => {};
-  const engine: StorageEngine = {
-    name: 'gated-memory',
+/** The memory engine, each chained batch's write going through `write`, given the chain and a call of its own write. */
+function chainWritesThrough(name: string, write: (chain: KvChain, own: () => Promise<void>) => Promise<void>): StorageEngine {
+  return {
+    name,
     async open(options) {
       const store = await memoryEngine.open(options);
       const chain = store.chain.bind(store);
       store.chain = () => {
         const c = chain();
-        const write = c.write.bind(c);
-        c.write = async (opts) => {
-          await gate;
-          return write(opts);
-        };
+        const own = c.write.bind(c);
+        c.write = (opts) => write(c, () => own(opts));
         return c;
       };
       return store;
     },
     destroy: (location) => memoryEngine.destroy(location),
   };
+}
+
+function gatedEngine(): { engine: StorageEngine; hold: () => void; release: () => void; fail: () => void } {
+  let gate: Promise<void> = Promise.resolve();
+  let release = () => {};
+  let fail = () => {};
+  const engine = chainWritesThrough('gated-memory', async (_chain, own) => {
+    await gate;
+    return own();
+  });
   return {
     engine,
     hold: () => {
@@ -196,24 +201,10 @@ for (const durability of ['durable', 'fast'] as const) {
 /** The memory engine, counting the batches written to it and the keys of each. */
 function countingEngine(): { engine: StorageEngine; writes: number[] } {
   const writes: number[] = [];
-  const engine: StorageEngine = {
-    name: 'counting-memory',
-    async open(options) {
-      const store = await memoryEngine.open(options);
-      const chain = store.chain.bind(store);
-      store.chain = () => {
-        const c = chain();
-        const write = c.write.bind(c);
-        c.write = (opts) => {
-          writes.push(c.length);
-          return write(opts);
-        };
-        return c;
-      };
-      return store;
-    },
-    destroy: (location) => memoryEngine.destroy(location),
-  };
+  const engine = chainWritesThrough('counting-memory', (chain, own) => {
+    writes.push(chain.length);
+    return own();
+  });
   return { engine, writes };
 }
 
