@@ -6,7 +6,7 @@ import type { DbCore } from './core.ts';
 import { attachmentBytes, storedAttachments } from './attachments.ts';
 import { BatchChanges } from './batch-changes.ts';
 import { BatchRecords } from './batch-records.ts';
-import { DocRecord, encodeRecord } from './doc-record.ts';
+import { DocRecord, encodeRecord, oldBodyJson } from './doc-record.ts';
 import { DroppedBodies } from './dropped-bodies.ts';
 import { namedRev } from './edits.ts';
 import { docKey, revBodyKey, seqKey } from './keys.ts';
@@ -56,7 +56,7 @@ export class RecordCommits extends BatchChanges {
     if (line.grown !== undefined) (this.unstemmed ??= new Map()).set(id, line.grown);
     let oldWinnerJson: string | undefined;
     if (line.leafAvailable) {
-      oldWinnerJson = current.bodyJson ?? JSON.stringify(current.body);
+      oldWinnerJson = oldBodyJson(current);
       this.ops.set(revBodyKey(id, current.rev), oldWinnerJson);
       if (!line.leafKept) this.droppedBodies.add(id, current.rev);
     }

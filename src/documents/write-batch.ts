@@ -6,7 +6,7 @@
 
 import { RefugeError, toRefugeError } from '../errors/index.ts';
 import type { DbCore } from './core.ts';
-import { DocRecord } from './doc-record.ts';
+import { DocRecord, oldBodyJson } from './doc-record.ts';
 import { attachmentBytes, attachmentDigests, attachmentsOfEdit, type AttInputs, type AttStub } from './attachments.ts';
 import { applyLocalEdit, applyReplicatedEdit, namedRev, type EarlyEdit } from './edits.ts';
 import { JobStarts } from './job-starts.ts';
@@ -206,7 +206,7 @@ export class WriteBatch extends RecordCommits {
     // Every available non-winning revision keeps its body under r!, until compaction.
     let oldWinnerJson: string | undefined;
     if (current && current.rev !== win.rev && grown.get(current.rev)?.available) {
-      oldWinnerJson = current.bodyJson ?? JSON.stringify(current.body);
+      oldWinnerJson = oldBodyJson(current);
       this.ops.set(revBodyKey(id, current.rev), oldWinnerJson);
       if (!tree.has(current.rev)) this.droppedBodies.add(id, current.rev);
     }
