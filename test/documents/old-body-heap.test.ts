@@ -2,19 +2,12 @@
 // record it was read from, which held that whole record (its tree, growing with every revision) for
 // as long as the body is kept — until compaction in a memory store.
 
-import { spawn } from 'node:child_process';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
+import { runWithGc } from '../helpers/gc-child.ts';
 
 test('an update of a document edited over and over leaves the heap of its old body, not of its old record', async () => {
-  const fixture = fileURLToPath(new URL('../fixtures/hot-doc-heap.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', fixture], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-  assert.equal(code, 0, 'the heap probe ran');
-  const { perUpdate, revisions } = JSON.parse(out) as { perUpdate: number; revisions: number };
+  const { perUpdate, revisions } = await runWithGc<{ perUpdate: number; revisions: number }>(new URL('../fixtures/hot-doc-heap.ts', import.meta.url));
   assert.equal(revisions, 401);
   // About 1.5 KB an update here (the body, its keys and the index's postings); each old record
   // kept whole made it grow with the history, ~10 KB an update over 400 of them.

@@ -1,12 +1,11 @@
 // The memory engine (memory-level) against the shared storage conformance suite, its key order, and how its values are kept.
 
-import { spawn } from 'node:child_process';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { memoryEngine, type KvRange, type KvStore } from '../../src/storage/index.ts';
 import { runStorageConformance } from './conformance.ts';
+import { runWithGc } from '../helpers/gc-child.ts';
 
 let n = 0;
 runStorageConformance('memory', () => memoryEngine, async () => `memory-${n++}`, { persistent: false });
@@ -50,12 +49,6 @@ async function collectKeys(store: KvStore, range: KvRange): Promise<string[]> {
 // A value built of pieces (a record's head and body) is stored flat, as LevelDB's binding stores
 // it: kept as V8 made it, each of its pieces held a string and a join of its own on the heap.
 test('a value built of pieces takes no more heap once stored than the same value flat', async () => {
-  const fixture = fileURLToPath(new URL('../fixtures/memory-value-heap.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', fixture], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-  assert.equal(code, 0, 'the heap probe ran');
-  const { flat, built } = JSON.parse(out) as { flat: number; built: number };
+  const { flat, built } = await runWithGc<{ flat: number; built: number }>(new URL('../fixtures/memory-value-heap.ts', import.meta.url));
   assert.ok(built < flat * 1.15, `a built value took ${built.toFixed(0)} bytes of heap, a flat one ${flat.toFixed(0)}`);
 });
