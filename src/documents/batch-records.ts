@@ -3,6 +3,7 @@
 
 import type { KvStore } from '../storage/index.ts';
 import { decodeRecordForWrite, type DocRecord } from './doc-record.ts';
+import type { IdCeiling } from './id-ceiling.ts';
 import { docKey } from './keys.ts';
 
 /** A record loaded or written (null: no such document) with its stored length, for the live bytes counter. */
@@ -19,6 +20,8 @@ export class BatchRecords {
   constructor(
     private readonly store: KvStore,
     private readonly pending: (key: string) => string | null | undefined,
+    /** Ids above it are known to be new: not looked for in storage or the unflushed writes. */
+    private readonly ceiling: IdCeiling,
   ) {}
 
   /** A record already loaded (undefined when there is none, or it is not loaded). */
@@ -28,6 +31,7 @@ export class BatchRecords {
 
   /** Replaces a record (null: the document is gone); answers the stored length it had. */
   set(id: string, record: DocRecord | null, storedLength: number): number {
+    if (record !== null) this.ceiling.raise(id);
     const held = this.records.get(id);
     if (held === undefined) {
       this.records.set(id, { record, length: storedLength });
@@ -48,7 +52,13 @@ export class BatchRecords {
   /** Loads the current records of these ids in one storage round trip. */
   async load(docIds: Iterable<string>): Promise<void> {
     if (Array.isArray(docIds) && docIds.length === 1) return this.loadOne(docIds[0]!);
-    const missing = [...new Set(docIds)].filter((id) => !this.records.has(id));
+    const missing: string[] = [];
+    for (const id of new Set(docIds)) {
+      if (this.records.has(id)) continue;
+      // Above the ceiling, an id has no record pending either (a pending record raised it).
+      if (this.ceiling.isAbove(id)) this.found(id, undefined);
+      else missing.push(id);
+    }
     if (missing.length === 0) return;
     const store = this.store;
     const keys = missing.map(docKey);
@@ -74,6 +84,10 @@ export class BatchRecords {
    */
   loadedNow(id: string): boolean {
     if (this.records.has(id)) return true;
+    if (this.ceiling.isAbove(id)) {
+      this.found(id, undefined);
+      return true;
+    }
     const key = docKey(id);
     const queued = this.pending(key);
     if (queued !== undefined) this.found(id, queued ?? undefined);

@@ -3,6 +3,7 @@
 import type { IndexValue } from '../query/index.ts';
 import type { KvStore } from '../storage/index.ts';
 import type { IdCounts } from './id-counts.ts';
+import type { IdCeiling } from './id-ceiling.ts';
 import type { SeqCounts } from './seq-counts.ts';
 import type { Durability, JsonObject } from './types.ts';
 
@@ -90,6 +91,8 @@ export interface DbCore {
   readonly seqCounts: SeqCounts;
   /** Live documents counted per segment of ids, kept by the writer (`offset` of `_all_docs`). */
   readonly idCounts: IdCounts;
+  /** The highest id with a record, kept by the writer: ids above it are new without a read. */
+  readonly idCeiling: IdCeiling;
   /** Calls `emit` with each path index entry (path, unencoded value) of a winning body. */
   indexEntries(body: JsonObject, emit: (path: string, value: IndexValue) => void): void;
   /**

@@ -11,6 +11,7 @@ import type { KvStore } from '../storage/index.ts';
 import { allDocsChunks, checkAllDocsOptions, offsetKey } from './all-docs.ts';
 import { snapshotChunks, type AllDocsListing, type Listing } from './listings.ts';
 import { IdCounts } from './id-counts.ts';
+import { IdCeiling } from './id-ceiling.ts';
 import { SeqCounts } from './seq-counts.ts';
 import { databaseInfo } from './info.ts';
 import { decodeState, encodeState, initialState, newInstanceStartTime, type DbCore } from './core.ts';
@@ -90,8 +91,10 @@ export class Database extends DatabaseQueries {
         state,
         seqCounts: new SeqCounts(),
         idCounts: new IdCounts(),
+        idCeiling: new IdCeiling(),
         indexEntries: options.indexEntries,
       };
+      await core.idCeiling.load(store);
       const db = new Database(core, options);
       db.recoveryLoss = store.recoveryLoss;
       // A write group stores the counters: the first ones, the recounted ones (and drops the

@@ -36,7 +36,7 @@ export class RecordCommits extends BatchChanges {
   /** `pending` answers for keys written by earlier change sets not yet flushed to storage. */
   constructor(core: DbCore, pending: (key: string) => string | null | undefined) {
     super(core, pending);
-    this.records = new BatchRecords(core.store, pending);
+    this.records = new BatchRecords(core.store, pending, core.idCeiling);
     this.firstSeq = core.state.seq + 1;
   }
 
