@@ -60,6 +60,29 @@ test('new documents with ids above every stored id are written without a read of
   assert.equal((await db.info()).docCount, 204);
 });
 
+test('documents given no id get increasing ids, after those of an earlier open too, and are written without a read', async (t) => {
+  const { engine, reads } = recordReadsCounted();
+  const dir = await tempDir();
+  t.after(() => dir.cleanup());
+  // The memory engine keeps nothing across opens: LevelDB shows the ids of a new open (a restart).
+  const level = await openDatabase('made', { engine: 'leveldb', dataDir: dir.path, durability: 'fast' });
+  const first = await level.bulkDocs([{ a: 1 }, { a: 2 }]);
+  await level.close();
+  const again = await openDatabase('made', { engine: 'leveldb', dataDir: dir.path, durability: 'fast' });
+  t.after(() => again.close());
+  const later = await again.bulkDocs([{ a: 3 }]);
+  const ids = [...first, ...later].map((r) => ('ok' in r ? r.id : assert.fail(JSON.stringify(r))));
+  assert.deepEqual([...ids].sort(), ids, `each id sorts after those made before: ${ids.join(' ')}`);
+  assert.equal(new Set(ids).size, 3);
+
+  const db = await openDatabase('made', { engine, durability: 'fast' });
+  t.after(() => db.destroy());
+  await db.bulkDocs(Array.from({ length: 100 }, (_, n) => ({ n })));
+  for (let n = 0; n < 10; n++) await db.put({ n } as never);
+  assert.equal(reads(), 0, 'no record read for a document given no id');
+  assert.equal((await db.info()).docCount, 110);
+});
+
 for (const name of ENGINES) {
   test(`${name}: an existing document is never taken for a new one (astral ids, reopen, purge)`, async (t) => {
     const dir = await tempDir();

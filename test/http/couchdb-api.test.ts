@@ -46,10 +46,12 @@ describe('CouchDB API shapes', () => {
     assert.equal(new Set(uuids.body.uuids).size, 3);
     for (const id of uuids.body.uuids) assert.match(id, /^[0-9a-f]{32}$/);
     assert.equal((await request(`${u}/_uuids`)).body.uuids.length, 1);
-    // CouchDB's default `sequential` algorithm: each id after the last, across requests.
+    // Time-ordered (CouchDB's `utc_random` layout): each id after the last, across requests.
     const many = [...(await request(`${u}/_uuids?count=1000`)).body.uuids, ...(await request(`${u}/_uuids?count=1000`)).body.uuids];
     assert.equal(new Set(many).size, 2000);
-    assert.ok(many.filter((id, i) => i > 0 && id <= many[i - 1]).length <= 1, 'increasing, but for a prefix change');
+    assert.deepEqual(many.filter((id, i) => i > 0 && id <= many[i - 1]), [], 'every id after the one before');
+    const micros = Number.parseInt(many[0].slice(0, 14), 16);
+    assert.ok(Math.abs(micros / 1000 - Date.now()) < 60_000, `the first 14 digits are the time in microseconds: ${many[0]}`);
     // Zero asks for none, as CouchDB answers it.
     assert.deepEqual((await request(`${u}/_uuids?count=0`)).body, { uuids: [] });
     for (const bad of ['-1', 'x', '100000']) {
