@@ -270,7 +270,8 @@ export class Database extends DatabaseQueries {
   revsDiff(request: Record<string, unknown>): Promise<RevsDiffResult>;
   async revsDiff(request: Record<string, unknown> | ReadonlyMap<string, readonly string[]>): Promise<RevsDiffResult | Map<string, RevsDiffEntry>> {
     const reader = await this.pointReader();
-    return request instanceof Map ? revsDiff(reader, request) : revsDiff(reader, request as Record<string, unknown>);
+    const isNew = (id: string) => this.core.idCeiling.isAbove(id);
+    return request instanceof Map ? revsDiff(reader, request, isNew) : revsDiff(reader, request as Record<string, unknown>, isNew);
   }
 
   async allDocs(options: AllDocsOptions = {}): Promise<AllDocsResult> {

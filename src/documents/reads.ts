@@ -233,11 +233,13 @@ const isAskableRev = (rev: unknown): boolean => isValidRev(rev) || (typeof rev =
  * CouchDB's `_revs_diff`. Given a Map (as the replicator asks), it answers a Map: ids read from a
  * feed are fresh strings, and object keys would make V8 internalize each one.
  */
-export async function revsDiff(reader: KvReader, request: ReadonlyMap<string, readonly unknown[]>): Promise<Map<string, RevsDiffEntry>>;
-export async function revsDiff(reader: KvReader, request: Record<string, unknown>): Promise<RevsDiffResult>;
+/** `isNew` names ids known to have no record without a read (above the id ceiling). */
+export async function revsDiff(reader: KvReader, request: ReadonlyMap<string, readonly unknown[]>, isNew?: (id: string) => boolean): Promise<Map<string, RevsDiffEntry>>;
+export async function revsDiff(reader: KvReader, request: Record<string, unknown>, isNew?: (id: string) => boolean): Promise<RevsDiffResult>;
 export async function revsDiff(
   reader: KvReader,
   request: Record<string, unknown> | ReadonlyMap<string, readonly unknown[]>,
+  isNew: (id: string) => boolean = () => false,
 ): Promise<RevsDiffResult | Map<string, RevsDiffEntry>> {
   if (request === null || typeof request !== 'object' || Array.isArray(request)) {
     throw new RefugeError('bad_request', 'revs_diff expects an object of id -> [revs]');
@@ -248,10 +250,14 @@ export async function revsDiff(
     if (!Array.isArray(revs) || !revs.every(isAskableRev)) throw new RefugeError('bad_request', 'Invalid rev format');
   }
   checkLongIds(entries.map(([id]) => id));
-  const values = await reader.getMany(entries.map(([id]) => docKey(id)));
+  // A replication into a new database asks about ids none of which is stored: nothing to read.
+  const toRead = entries.filter(([id]) => !isNew(id));
+  const read = toRead.length === 0 ? [] : await reader.getMany(toRead.map(([id]) => docKey(id)));
+  let r = 0;
   const out = new Map<string, RevsDiffEntry>();
-  entries.forEach(([id, revs], i) => {
-    const v = values[i];
+  entries.forEach((entry) => {
+    const [id, revs] = entry;
+    const v = toRead[r] === entry ? read[r++] : undefined;
     const tree = v === undefined ? undefined : decodeMeta(v).tree;
     const { missing, possibleAncestors } = treeRevsDiff(tree, revs as Rev[]);
     if (missing.length) out.set(id, possibleAncestors.length ? { missing, possibleAncestors } : { missing });

@@ -60,6 +60,23 @@ test('new documents with ids above every stored id are written without a read of
   assert.equal((await db.info()).docCount, 204);
 });
 
+test('revsDiff reads no record for ids above every stored id (a replication into a new database)', async (t) => {
+  const { engine, reads } = recordReadsCounted();
+  const db = await openDatabase('diff', { engine, durability: 'fast' });
+  t.after(() => db.destroy());
+  const [stored] = await db.bulkDocs([{ _id: 'm' }]);
+  await db.ensureFullCommit();
+  const rev = 'ok' in stored! ? stored.rev : assert.fail('written');
+  const other = '1-' + 'a'.repeat(32);
+  const diff = await db.revsDiff({ n: [other], z: [other, '2-' + 'b'.repeat(32)] });
+  assert.equal(reads(), 0, 'ids above the ceiling are not looked for');
+  assert.deepEqual(diff, { n: { missing: [other] }, z: { missing: [other, '2-' + 'b'.repeat(32)] } });
+  // Below it (or at it), ids are read: the stored rev is not missing, the other is.
+  const mixed = await db.revsDiff({ a: [other], m: [rev, '2-' + 'c'.repeat(32)], q: [other] });
+  assert.equal(reads(), 2, 'the two ids at or below the ceiling are read');
+  assert.deepEqual(mixed, { a: { missing: [other] }, m: { missing: ['2-' + 'c'.repeat(32)], possibleAncestors: [rev] }, q: { missing: [other] } });
+});
+
 test('documents given no id get increasing ids, after those of an earlier open too, and are written without a read', async (t) => {
   const { engine, reads } = recordReadsCounted();
   const dir = await tempDir();
