@@ -8,6 +8,7 @@ import { freshDb } from '../helpers/db.ts';
 import { openDatabase } from '../../src/index.ts';
 import { memoryEngine, type KvChain, type StorageEngine } from '../../src/storage/index.ts';
 import { DEFERRED_MAX_KEYS } from '../../src/documents/writer-flush.ts';
+import { MAX_PENDING_KEYS } from '../../src/documents/writer.ts';
 
 test('back-to-back bulk updates in fast mode keep every revision', async (t) => {
   const { db, cleanup } = await freshDb('leveldb', { durability: 'fast' });
@@ -257,4 +258,47 @@ test('durable mode on an engine without I/O: each write is flushed before it is 
     await db.put({ _id: `d${i}`, i });
     assert.equal(writes.length, base + i + 1, 'stored before it is acknowledged');
   }
+});
+
+test('fast mode: while a flush is held, writes are acknowledged only until the unflushed keys pass their bound', async (t) => {
+  let gate: Promise<void> = Promise.resolve();
+  let release = () => {};
+  const lengths: number[] = [];
+  const engine = chainWritesThrough('bounded-memory', async (chain, own) => {
+    lengths.push(chain.length);
+    await gate;
+    return own();
+  });
+  const db = await openDatabase('bounded-pending', { engine, durability: 'fast' });
+  t.after(async () => {
+    release();
+    await db.destroy();
+  });
+  await db.ensureFullCommit();
+  gate = new Promise((resolve) => (release = resolve));
+  await db.put({ _id: 'first' });
+  await ticks();
+  const held = lengths.length;
+  assert.ok(held > 0, 'the first flush is under way, held');
+  // Groups of 100 new documents (a few keys each), each awaited: acknowledged at once until the
+  // keys queued behind the held flush pass the bound, then no more.
+  const group = 100;
+  let acked = 0;
+  let stalled: Promise<unknown> | undefined;
+  for (let g = 0; stalled === undefined; g++) {
+    assert.ok(acked < 10 * MAX_PENDING_KEYS, 'writes stop being acknowledged while the flush is held');
+    const docs = Array.from({ length: group }, (_, i) => ({ _id: `d${String(g * group + i).padStart(6, '0')}`, v: g * group + i }));
+    const written = db.bulkDocs(docs);
+    if (await Promise.race([written.then(() => true), ticks().then(() => false)])) acked += group;
+    else stalled = written;
+  }
+  assert.equal(lengths.length, held, 'nothing else was flushed meanwhile');
+  release();
+  await stalled;
+  await db.ensureFullCommit();
+  // The chain that waited behind the held flush: past the bound by at most the group that passed it.
+  const queued = lengths[held]!;
+  assert.ok(queued > MAX_PENDING_KEYS, `the writer went on up to its bound (${queued} keys queued)`);
+  assert.ok(queued <= MAX_PENDING_KEYS + (queued / acked) * group, `${queued} keys queued for ${acked} documents: past the bound by more than one group`);
+  assert.equal((await db.info()).docCount, 1 + acked + group, 'every write is stored once released');
 });
