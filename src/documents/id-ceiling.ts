@@ -1,6 +1,6 @@
 // The highest document id with a record, stored or being written: an id above it names no
-// document, so new documents whose ids increase (CouchDB's sequential uuids, time-ordered ids, a
-// sorted load, a replication in id order) are written without a storage read to learn they are new.
+// document, so new documents whose ids increase (the time-ordered ids Refuge makes, a sorted load,
+// a replication in id order) are written without a storage read to learn they are new.
 
 import { compareStrings } from '../query/index.ts';
 import type { KvReader } from '../storage/index.ts';

@@ -231,9 +231,9 @@ const isAskableRev = (rev: unknown): boolean => isValidRev(rev) || (typeof rev =
 
 /**
  * CouchDB's `_revs_diff`. Given a Map (as the replicator asks), it answers a Map: ids read from a
- * feed are fresh strings, and object keys would make V8 internalize each one.
+ * feed are fresh strings, and object keys would make V8 internalize each one. `isNew` names ids
+ * known to have no record without a read (above the id ceiling).
  */
-/** `isNew` names ids known to have no record without a read (above the id ceiling). */
 export async function revsDiff(reader: KvReader, request: ReadonlyMap<string, readonly unknown[]>, isNew?: (id: string) => boolean): Promise<Map<string, RevsDiffEntry>>;
 export async function revsDiff(reader: KvReader, request: Record<string, unknown>, isNew?: (id: string) => boolean): Promise<RevsDiffResult>;
 export async function revsDiff(

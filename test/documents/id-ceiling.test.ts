@@ -81,7 +81,8 @@ test('documents given no id get increasing ids, after those of an earlier open t
   const { engine, reads } = recordReadsCounted();
   const dir = await tempDir();
   t.after(() => dir.cleanup());
-  // The memory engine keeps nothing across opens: LevelDB shows the ids of a new open (a restart).
+  // The memory engine keeps nothing across opens: LevelDB shows the ids of a new open (in this process;
+  // ids.test.ts gives a generator made later, as a restarted node has, a clock of its own).
   const level = await openDatabase('made', { engine: 'leveldb', dataDir: dir.path, durability: 'fast' });
   const first = await level.bulkDocs([{ a: 1 }, { a: 2 }]);
   await level.close();
