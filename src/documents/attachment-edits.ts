@@ -9,7 +9,7 @@ import { inlineAttachments, prepareAttachments, servedContentType, type Attachme
 import { decodeBody } from './doc-record.ts';
 import type { Rev } from './rev-tree.ts';
 import type { BulkGetRequest, BulkGetResult, Doc, JsonObject, WriteFailure } from './types.ts';
-import { splitDoc } from './validate.ts';
+import { checkDoc } from './validate.ts';
 import { writeFailure } from './write-failure.ts';
 
 /**
@@ -37,7 +37,7 @@ export async function prepareBulkAttachments(
       continue;
     }
     try {
-      splitDoc(d, newEdits);
+      checkDoc(d, newEdits);
       prepared.push(await prepareAttachments(raw, blobs, newEdits));
     } catch (err) {
       const e = toRefugeError(err);

@@ -9,9 +9,10 @@ import type { DbCore, DbState } from './core.ts';
 import { diffIndexEntries } from './index-diff.ts';
 import { groupTag, PostingCollector } from './postings.ts';
 import type { JsonObject } from './types.ts';
+import { isWellFormedUtf16 } from './validate.ts';
 
 function checkKey(key: string): void {
-  if (!(key as string & { isWellFormed(): boolean }).isWellFormed()) {
+  if (!isWellFormedUtf16(key)) {
     throw new RefugeError('bad_request', 'a key derived from this write is not well-formed Unicode');
   }
 }

@@ -3,7 +3,7 @@
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RefugeError, isRefugeError } from '../errors/index.ts';
-import { splitDoc, type AllDocsListing, type AllDocsOptions, type AllDocsRow, type BulkGetRequest, type Database, type Listing } from '../documents/index.ts';
+import { checkDoc, type AllDocsListing, type AllDocsOptions, type AllDocsRow, type BulkGetRequest, type Database, type Listing } from '../documents/index.ts';
 import { dbOf, type ServerContext } from './context.ts';
 import { checkDocumentSizes } from './doc-writes.ts';
 import { jsonTexts, resultsAnswer, sendRows, type RowsAnswer } from './json-rows.ts';
@@ -235,7 +235,7 @@ export function bulkRoutes(app: FastifyInstance, ctx: ServerContext): void {
       const id = (doc as { _id?: unknown } | null)?._id;
       if (typeof id === 'string' && id.startsWith('_local/') && id.length > '_local/'.length) continue;
       try {
-        splitDoc(doc, newEdits);
+        checkDoc(doc, newEdits);
       } catch (err) {
         if (isRefugeError(err) && err.status === 400) throw err;
       }
