@@ -15,6 +15,11 @@ export async function createDb(dbUrl: string): Promise<void> {
   if (status !== 201 && status !== 202) throw new Error(`PUT ${dbUrl}: ${status} ${JSON.stringify(body)}`);
 }
 
+export async function deleteDb(dbUrl: string): Promise<void> {
+  const { status, body } = await call(dbUrl, { method: 'DELETE' });
+  if (status !== 200) throw new Error(`DELETE ${dbUrl}: ${status} ${JSON.stringify(body)}`);
+}
+
 /** One _bulk_docs POST; throws unless every document was written. */
 export async function postBulkDocs(dbUrl: string, docs: readonly BenchDoc[]): Promise<void> {
   const { status, body } = await call(`${dbUrl}/_bulk_docs`, {
@@ -22,11 +27,16 @@ export async function postBulkDocs(dbUrl: string, docs: readonly BenchDoc[]): Pr
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ docs }),
   });
-  if (status !== 201 || !Array.isArray(body) || body.length !== docs.length) {
-    throw new Error(`POST ${dbUrl}/_bulk_docs: ${status} ${JSON.stringify(body).slice(0, 300)}`);
+  expectBulkWritten(`${dbUrl}/_bulk_docs`, status, body, docs.length);
+}
+
+/** Throws unless a _bulk_docs answer says every one of `n` documents was written. */
+export function expectBulkWritten(url: string, status: number, body: unknown, n: number): void {
+  if (status !== 201 || !Array.isArray(body) || body.length !== n) {
+    throw new Error(`POST ${url}: ${status} ${JSON.stringify(body).slice(0, 300)}`);
   }
   const bad = (body as Array<{ error?: unknown }>).find((r) => r.error !== undefined);
-  if (bad) throw new Error(`POST ${dbUrl}/_bulk_docs: ${JSON.stringify(bad)}`);
+  if (bad) throw new Error(`POST ${url}: ${JSON.stringify(bad)}`);
 }
 
 /** Writes `docs` in sequential batches of `batch`. */
