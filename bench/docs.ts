@@ -104,8 +104,8 @@ async function runSide(label: string, open: (dir: string) => Promise<DocStore>, 
 
 /**
  * An untimed round on a fifth of the workload, so that no side is timed while its code is still being
- * compiled: the first round of a fresh process was the slowest of three (Refuge's insert more so,
- * being the shorter, with the same compile time to spend).
+ * compiled, as the HTTP figures are timed warm (a fresh Refuge server filled 54k docs/s cold, 66k
+ * warm). Here it moved the figures little: the docs rounds are long enough to amortize the start.
  */
 async function warmUp(label: string, open: (dir: string) => Promise<DocStore>): Promise<void> {
   const size = workloadSize();
