@@ -7,7 +7,7 @@ import type { IndexValue } from '../query/index.ts';
 import type { KvChain } from '../storage/index.ts';
 import type { DbCore, DbState } from './core.ts';
 import { diffIndexEntries } from './index-diff.ts';
-import { groupTag, PostingCollector } from './postings.ts';
+import { PostingCollector } from './postings.ts';
 import type { JsonObject } from './types.ts';
 import { isWellFormedUtf16 } from './validate.ts';
 
@@ -15,6 +15,11 @@ function checkKey(key: string): void {
   if (!isWellFormedUtf16(key)) {
     throw new RefugeError('bad_request', 'a key derived from this write is not well-formed Unicode');
   }
+}
+
+/** Where a write group's postings go once it is appended: the writer tags them (writer-flush.ts). */
+export interface PostingSink {
+  addPostings(group: PostingCollector, chain: KvChain): void;
 }
 
 export class BatchChanges {
@@ -81,23 +86,17 @@ export class BatchChanges {
   }
 
   /**
-   * Appends every key change of the batch to `chain`, and returns the readable part (records,
-   * bodies, local docs) for read-your-writes until the chain is written. The counters (`state`) are
-   * not among them: the writer stores them once per chain, as they stand when it is written.
+   * Appends every key change of the batch to `chain` (its postings through `sink`, which tags
+   * them), and returns the readable part (records, bodies, local docs) for read-your-writes until
+   * the chain is written. The counters (`state`) are not among them: the writer stores them once
+   * per chain, as they stand when it is written.
    */
-  appendTo(chain: KvChain): Map<string, string | null> {
+  appendTo(chain: KvChain, sink: PostingSink): Map<string, string | null> {
     // Checked before the first op is added: a chain may already hold earlier acknowledged groups,
     // so this group must go in whole or not at all.
     for (const key of this.ops.keys()) checkKey(key);
     for (let i = 0; i < this.stream.length; i += 2) checkKey(this.stream[i]!);
-    const postings: string[] = [];
-    if (!this.postings.isEmpty) {
-      this.postings.forEach(groupTag(this.state.indexGroup + 1), (key, value) => {
-        checkKey(key);
-        postings.push(key, value);
-      });
-      this.state.indexGroup++;
-    }
+    this.postings.checkKeys(checkKey);
     for (const [key, value] of this.ops) {
       if (value === null) chain.del(key);
       else chain.put(key, value);
@@ -108,7 +107,7 @@ export class BatchChanges {
       if (value === null) chain.del(stream[i]!);
       else chain.put(stream[i]!, value!);
     }
-    for (let i = 0; i < postings.length; i += 2) chain.put(postings[i]!, postings[i + 1]!);
+    if (!this.postings.isEmpty) sink.addPostings(this.postings, chain);
     return this.ops;
   }
 }

@@ -1,6 +1,7 @@
 // The path index's storage: posting lists. One key per (path, value, write group) holds the ids
 // the group added (`+id`) or removed (`-id`) at that value, so a batch of 1000 documents writes one
-// key per distinct value instead of one per entry. Readers replay a value's postings in group order.
+// key per distinct value instead of one per entry; small groups flushed together share theirs
+// (PostingRun). Readers replay a value's postings in tag order, which is the groups' order.
 // Values with many postings are merged into few (posting-merge.ts), as an LSM tree compacts;
 // posting-scan.ts reads them back.
 
@@ -91,6 +92,11 @@ export class PostingCollector {
 
   /** Calls `put` once per value with its posting key (tagged `tag`) and value. */
   forEach(tag: string, put: (key: string, value: string) => void): void {
+    this.forEachPosting((prefix, posting) => put(prefix + tag, posting));
+  }
+
+  /** Calls `emit` once per value with its value prefix (valuePrefix's, untagged) and posting. */
+  forEachPosting(emit: (prefix: string, posting: string) => void): void {
     for (const [path, values] of this.byPath) {
       const head = INDEX + path + SEP;
       for (const [value, changes] of values) {
@@ -100,9 +106,49 @@ export class PostingCollector {
           const { ids, removed } = changes;
           posting = removed === null ? '+' + ids.join(SEP + '+') : ids.map((id, i) => (removed[i] ? '-' : '+') + id).join(SEP);
         }
-        put(head + encodeIndexValue(value) + SEP + tag, posting);
+        emit(head + encodeIndexValue(value) + SEP, posting);
       }
     }
+  }
+
+  /**
+   * Throws (through `check`) when a key these postings make would not be well-formed Unicode, without
+   * making the keys: a key is a path and an encoded value between fixed ASCII, and the encoding of a
+   * string only escapes two control characters, so the key is well-formed when both are.
+   */
+  checkKeys(check: (text: string) => void): void {
+    for (const [path, values] of this.byPath) {
+      check(path);
+      for (const value of values.keys()) if (typeof value === 'string') check(value);
+    }
+  }
+}
+
+/**
+ * The postings of consecutive small write groups (single puts, small replicated batches), merged
+ * per value and written under one tag when their run ends: a run of a thousand single updates
+ * writes one key per value they touched, where each update wrote a key of its own per value (four
+ * for an update that changes two fields). Entries keep their groups' order, so a value's posting
+ * replays them as the groups' own postings in tag order would.
+ */
+export class PostingRun {
+  private readonly byPrefix = new Map<string, string | string[]>();
+  /** Entries held (ids added or removed), for the writer's bound on what waits for a flush. */
+  entries = 0;
+
+  add(group: PostingCollector): void {
+    group.forEachPosting((prefix, posting) => {
+      const held = this.byPrefix.get(prefix);
+      if (held === undefined) this.byPrefix.set(prefix, posting);
+      else if (typeof held === 'string') this.byPrefix.set(prefix, [held, posting]);
+      else held.push(posting);
+    });
+    this.entries += group.entries;
+  }
+
+  /** Calls `put` once per value with its posting key (tagged `tag`) and the run's posting of it. */
+  forEach(tag: string, put: (key: string, value: string) => void): void {
+    for (const [prefix, held] of this.byPrefix) put(prefix + tag, typeof held === 'string' ? held : held.join(SEP));
   }
 }
 

@@ -4,7 +4,7 @@
 
 import type { DbCore } from './core.ts';
 import { attachmentBytes, storedAttachments } from './attachments.ts';
-import { BatchChanges } from './batch-changes.ts';
+import { BatchChanges, type PostingSink } from './batch-changes.ts';
 import { BatchRecords } from './batch-records.ts';
 import { DocRecord, encodeRecord, oldBodyJson } from './doc-record.ts';
 import { DroppedBodies } from './dropped-bodies.ts';
@@ -125,11 +125,11 @@ export class RecordCommits extends BatchChanges {
   }
 
   /** The batch's key changes (appendTo), once the bodies stemming dropped for good are among them. */
-  override appendTo(chain: KvChain): Map<string, string | null> {
+  override appendTo(chain: KvChain, sink: PostingSink): Map<string, string | null> {
     const dropped = this.droppedBodies.deleteUnkept(this.records, this.ops);
     // Their attachments may be named by nothing else now (the node's blob gc looks).
     const named = dropped.length > 0 && this.core.onRevisionsDropped ? this.attachmentsOfBodies(dropped) : undefined;
-    const changes = super.appendTo(chain);
+    const changes = super.appendTo(chain, sink);
     if (named) this.core.onRevisionsDropped!(named);
     return changes;
   }

@@ -5,8 +5,10 @@
 import { RefugeError, isRefugeError, toRefugeError } from '../errors/index.ts';
 import { onNextTurn } from '../platform/next-turn.ts';
 import type { KvChain } from '../storage/index.ts';
+import type { PostingSink } from './batch-changes.ts';
 import { encodeState, type DbCore, type DbState } from './core.ts';
 import { META_KEY } from './keys.ts';
+import { groupTag, PostingRun, type PostingCollector } from './postings.ts';
 import type { Job } from './writer.ts';
 
 type Waiting = Array<{ job: Job; value: unknown }>;
@@ -17,12 +19,21 @@ const LOSS_TOLD_MS = 120_000;
 /** Keys past which a deferred flush (see startFlush) starts at once: one engine call never grows long. */
 export const DEFERRED_MAX_KEYS = 4096;
 
-export class WriterFlush {
+/**
+ * Groups with fewer posting entries than this join the queued chain's run of postings (PostingRun),
+ * written under one tag with the chain; larger ones (bulk writes, which fill their own keys) are
+ * written at once under a tag of their own.
+ */
+export const RUN_MAX_GROUP_ENTRIES = 256;
+
+export class WriterFlush implements PostingSink {
   // Change sets computed since the last flush began go into one native batch (later ops win); the
   // readable keys among them (records, bodies) are also kept in `queued` for read-your-writes, and
   // in `inFlight` while that batch is being written. Maps keep lookups O(1) however many small
   // writes pile up; index keys never enter them.
   protected queuedChain: KvChain | null = null;
+  /** The postings of the small groups appended to `queuedChain` since its last tagged posting. */
+  private queuedRun: PostingRun | null = null;
   protected queued: Map<string, string | null> | null = null;
   protected queuedWaiting: Waiting = [];
   private inFlight: Map<string, string | null> | null = null;
@@ -129,6 +140,7 @@ export class WriterFlush {
         this.closedByRecovery = false;
         this.failure = null;
         this.queuedChain = null;
+        this.queuedRun = null;
         this.queued = null;
         this.inFlight = null;
         this.queuedWaiting = [];
@@ -144,6 +156,42 @@ export class WriterFlush {
       },
     );
     return this.recovering;
+  }
+
+  /** Keys and posting entries waiting for the next flush (the writer's bound on them). */
+  protected get queuedKeys(): number {
+    return (this.queuedChain?.length ?? 0) + (this.queuedRun?.entries ?? 0);
+  }
+
+  /**
+   * A group's postings, appended to `chain` (the queued chain): tags are handed out here, in the
+   * order postings reach the chain, so a value's postings replay in the order of their groups.
+   */
+  addPostings(group: PostingCollector, chain: KvChain): void {
+    if (group.entries < RUN_MAX_GROUP_ENTRIES) {
+      (this.queuedRun ??= new PostingRun()).add(group);
+      return;
+    }
+    this.endRun(chain);
+    group.forEach(this.nextTag(), (key, value) => chain.put(key, value));
+  }
+
+  /** Writes the queued run of postings into `chain` under the next tag. */
+  private endRun(chain: KvChain): void {
+    const run = this.queuedRun;
+    if (run === null) return;
+    this.queuedRun = null;
+    run.forEach(this.nextTag(), (key, value) => chain.put(key, value));
+  }
+
+  /**
+   * The next group tag. The counter lives in the counters the chain stores, which groups copy when
+   * they start: the writer keeps it when it takes a group's counters (Writer.computeGroup).
+   */
+  private nextTag(): string {
+    const group = this.core.state.indexGroup + 1;
+    this.core.state = { ...this.core.state, indexGroup: group };
+    return groupTag(group);
   }
 
   /** The newest unflushed value of a key: a string, null (deleted), or undefined (not pending). */
@@ -199,10 +247,10 @@ export class WriterFlush {
    */
   protected startFlush(): void {
     if (this.flushing !== null) {
-      if (this.hurry !== null && (this.queuedChain?.length ?? 0) > DEFERRED_MAX_KEYS) this.hurry();
+      if (this.hurry !== null && this.queuedKeys > DEFERRED_MAX_KEYS) this.hurry();
       return;
     }
-    this.flushing = this.flush(this.defers && (this.queuedChain?.length ?? 0) <= DEFERRED_MAX_KEYS);
+    this.flushing = this.flush(this.defers && this.queuedKeys <= DEFERRED_MAX_KEYS);
   }
 
   /** Resolves on the next turn, or as soon as someone needs the flush (hurry). */
@@ -225,6 +273,7 @@ export class WriterFlush {
     try {
       while (this.queuedChain !== null && !this.failure) {
         const chain = this.queuedChain;
+        this.endRun(chain);
         this.inFlight = this.queued;
         const waiting = this.queuedWaiting;
         this.queuedChain = null;
@@ -266,6 +315,7 @@ export class WriterFlush {
     }
     void this.queuedChain?.close().catch(() => undefined);
     this.queuedChain = null;
+    this.queuedRun = null;
     this.queued = null;
     this.queuedWaiting = [];
     // The counters go back to what storage holds: until storage is back, info and changes must

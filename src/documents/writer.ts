@@ -97,7 +97,7 @@ export class Writer extends WriterFlush {
           // Nothing is computed while this waits: once it returns, everything is in storage.
           await this.flushed().catch(() => undefined);
           this.exclusiveUnflushed = false;
-        } else if ((this.queuedChain?.length ?? 0) > MAX_PENDING_KEYS) await this.handedOver();
+        } else if (this.queuedKeys > MAX_PENDING_KEYS) await this.handedOver();
         await this.computeGroup(group);
       }
     } finally {
@@ -150,12 +150,14 @@ export class Writer extends WriterFlush {
     let changes: Map<string, string | null>;
     try {
       this.queuedChain ??= this.core.store.chain();
-      changes = batch.appendTo(this.queuedChain);
+      changes = batch.appendTo(this.queuedChain, this);
     } catch (error) {
       // appendTo checks every key before adding any: a refusal here leaves the chain untouched.
       for (const job of group.slice(0, taken)) job.reject(error);
       return;
     }
+    // The group's counters, but the tag counter as the writer moved it (addPostings, flushes).
+    batch.state.indexGroup = this.core.state.indexGroup;
     this.core.state = batch.state;
     this.core.seqCounts.apply(batch.seqRemoved, batch.seqAdded);
     if (batch.liveDeltas) this.core.idCounts.apply(batch.liveDeltas);

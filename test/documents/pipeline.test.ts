@@ -6,7 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { freshDb } from '../helpers/db.ts';
 import { openDatabase } from '../../src/index.ts';
-import { memoryEngine, type KvChain, type StorageEngine } from '../../src/storage/index.ts';
+import { chainWritesThrough, gatedEngine, ticks } from '../helpers/gated-engine.ts';
+import type { StorageEngine } from '../../src/storage/index.ts';
 import { DEFERRED_MAX_KEYS } from '../../src/documents/writer-flush.ts';
 import { MAX_PENDING_KEYS } from '../../src/documents/writer.ts';
 
@@ -41,56 +42,6 @@ test('back-to-back bulk updates in fast mode keep every revision', async (t) => 
   const info = await db.info();
   assert.equal(info.updateSeq, n * rounds);
 });
-
-/**
- * The memory engine, with every batch write held while `hold` is in force: `release` lets the held
- * writes go on, `fail` makes them fail as a disk would (EIO).
- */
-/** The memory engine, each chained batch's write going through `write`, given the chain and a call of its own write. */
-function chainWritesThrough(name: string, write: (chain: KvChain, own: () => Promise<void>) => Promise<void>): StorageEngine {
-  return {
-    name,
-    async open(options) {
-      const store = await memoryEngine.open(options);
-      const chain = store.chain.bind(store);
-      store.chain = () => {
-        const c = chain();
-        const own = c.write.bind(c);
-        c.write = (opts) => write(c, () => own(opts));
-        return c;
-      };
-      return store;
-    },
-    destroy: (location) => memoryEngine.destroy(location),
-  };
-}
-
-function gatedEngine(): { engine: StorageEngine; hold: () => void; release: () => void; fail: () => void } {
-  let gate: Promise<void> = Promise.resolve();
-  let release = () => {};
-  let fail = () => {};
-  const engine = chainWritesThrough('gated-memory', async (_chain, own) => {
-    await gate;
-    return own();
-  });
-  return {
-    engine,
-    hold: () => {
-      gate = new Promise((resolve, reject) => {
-        release = resolve;
-        fail = () => reject(Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' }));
-      });
-      gate.catch(() => undefined);
-    },
-    release: () => release(),
-    fail: () => fail(),
-  };
-}
-
-/** Lets pending promise callbacks run, so a read that does not wait would have settled. */
-async function ticks(): Promise<void> {
-  for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
-}
 
 test('fast mode: point reads see acknowledged writes while their flush is held; range reads wait for it', async (t) => {
   const { engine, hold, release } = gatedEngine();
