@@ -92,21 +92,23 @@ export class PostingCollector {
 
   /** Calls `put` once per value with its posting key (tagged `tag`) and value. */
   forEach(tag: string, put: (key: string, value: string) => void): void {
-    this.forEachPosting((prefix, posting) => put(prefix + tag, posting));
-  }
-
-  /** Calls `emit` once per value with its value prefix (valuePrefix's, untagged) and posting. */
-  forEachPosting(emit: (prefix: string, posting: string) => void): void {
     for (const [path, values] of this.byPath) {
       const head = INDEX + path + SEP;
+      for (const [value, changes] of values) put(head + encodeIndexValue(value) + SEP + tag, postingOf(changes));
+    }
+  }
+
+  /** Adds this group's postings after those `run` holds, value by value (PostingRun). */
+  addTo(run: Map<string, Map<IndexValue, string | string[]>>): void {
+    for (const [path, values] of this.byPath) {
+      let held = run.get(path);
+      if (held === undefined) run.set(path, (held = new Map()));
       for (const [value, changes] of values) {
-        let posting: string;
-        if (typeof changes === 'string') posting = '+' + changes;
-        else {
-          const { ids, removed } = changes;
-          posting = removed === null ? '+' + ids.join(SEP + '+') : ids.map((id, i) => (removed[i] ? '-' : '+') + id).join(SEP);
-        }
-        emit(head + encodeIndexValue(value) + SEP, posting);
+        const posting = postingOf(changes);
+        const before = held.get(value);
+        if (before === undefined) held.set(value, posting);
+        else if (typeof before === 'string') held.set(value, [before, posting]);
+        else before.push(posting);
       }
     }
   }
@@ -124,31 +126,37 @@ export class PostingCollector {
   }
 }
 
+/** A value's changes in one group as its stored posting. */
+function postingOf(changes: Changes): string {
+  if (typeof changes === 'string') return '+' + changes;
+  const { ids, removed } = changes;
+  return removed === null ? '+' + ids.join(SEP + '+') : ids.map((id, i) => (removed[i] ? '-' : '+') + id).join(SEP);
+}
+
 /**
  * The postings of consecutive small write groups (single puts, small replicated batches), merged
  * per value and written under one tag when their run ends: a run of a thousand single updates
  * writes one key per value they touched, where each update wrote a key of its own per value (four
  * for an update that changes two fields). Entries keep their groups' order, so a value's posting
- * replays them as the groups' own postings in tag order would.
+ * replays them as the groups' own postings in tag order would. Held as path -> value -> postings,
+ * as the collector holds its entries: no key is made until the run is written.
  */
 export class PostingRun {
-  private readonly byPrefix = new Map<string, string | string[]>();
+  private readonly byPath = new Map<string, Map<IndexValue, string | string[]>>();
   /** Entries held (ids added or removed), for the writer's bound on what waits for a flush. */
   entries = 0;
 
   add(group: PostingCollector): void {
-    group.forEachPosting((prefix, posting) => {
-      const held = this.byPrefix.get(prefix);
-      if (held === undefined) this.byPrefix.set(prefix, posting);
-      else if (typeof held === 'string') this.byPrefix.set(prefix, [held, posting]);
-      else held.push(posting);
-    });
+    group.addTo(this.byPath);
     this.entries += group.entries;
   }
 
   /** Calls `put` once per value with its posting key (tagged `tag`) and the run's posting of it. */
   forEach(tag: string, put: (key: string, value: string) => void): void {
-    for (const [prefix, held] of this.byPrefix) put(prefix + tag, typeof held === 'string' ? held : held.join(SEP));
+    for (const [path, values] of this.byPath) {
+      const head = INDEX + path + SEP;
+      for (const [value, held] of values) put(head + encodeIndexValue(value) + SEP + tag, typeof held === 'string' ? held : held.join(SEP));
+    }
   }
 }
 
