@@ -98,8 +98,12 @@ export class RecordCommits extends BatchChanges {
     const encoded = encodeRecord(next);
     this.ops.set(docKey(id), encoded);
     this.state.liveBytes += encoded.length - this.records.set(id, next, encoded.length);
-    const attBytes = attachmentBytes(body) - (current ? attachmentBytes(current.body) : 0);
-    if (attBytes !== 0) this.state.attBytes = (this.state.attBytes ?? 0) + attBytes;
+    // A database that never took an attachment has none to count (a body's missing `_attachments`
+    // is a slow property miss, twice an update).
+    if (this.state.attachmentsSeen !== false) {
+      const attBytes = attachmentBytes(body) - (current ? attachmentBytes(current.body) : 0);
+      if (attBytes !== 0) this.state.attBytes = (this.state.attBytes ?? 0) + attBytes;
+    }
 
     if (current) {
       if (current.deleted) this.state.delCount--;
