@@ -6,14 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ENGINES, freshDb } from '../helpers/db.ts';
 import type { Database } from '../../src/core.ts';
-import { logicalEntries, MERGE_THRESHOLD, valuePrefix } from '../../src/documents/postings.ts';
-import { encodeIndexValue } from '../../src/query/index.ts';
-import { dump } from '../helpers/store.ts';
-
-const postingsOf = async (db: Database, path: string, value: unknown) => {
-  const prefix = valuePrefix(path, encodeIndexValue(value));
-  return ((await dump(db)).i ?? []).filter(([k]) => k.startsWith(prefix) && k.lastIndexOf('\u0000') + 1 === prefix.length);
-};
+import { logicalEntries, MERGE_THRESHOLD } from '../../src/documents/postings.ts';
+import { dump, postingsOf } from '../helpers/store.ts';
 
 const idsWhere = async (db: Database, selector: object) => (await db.find({ selector, limit: 1000 })).docs.map((d) => d._id).sort();
 

@@ -6,18 +6,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tempDir } from '../helpers/db.ts';
 import { gatedEngine, ticks } from '../helpers/gated-engine.ts';
-import { dump } from '../helpers/store.ts';
+import { postingsOf } from '../helpers/store.ts';
 import { openDatabase } from '../../src/index.ts';
 import type { Database } from '../../src/core.ts';
-import { valuePrefix } from '../../src/documents/postings.ts';
 import { RUN_MAX_GROUP_ENTRIES } from '../../src/documents/writer-flush.ts';
-import { encodeIndexValue } from '../../src/query/index.ts';
-
-/** The stored posting keys of one value. */
-const postingsOf = async (db: Database, path: string, value: unknown) => {
-  const prefix = valuePrefix(path, encodeIndexValue(value));
-  return ((await dump(db)).i ?? []).filter(([k]) => k.startsWith(prefix) && k.lastIndexOf('\u0000') + 1 === prefix.length);
-};
 
 /** The ids the path index holds at `path` = `value` (a path query reads the index alone; find would re-check each document). */
 const idsWhere = async (db: Database, path: string, value: unknown) => {

@@ -2,6 +2,8 @@
 // still mention one document (what a purge must leave none of).
 
 import type { Database } from '../../src/core.ts';
+import { valuePrefix } from '../../src/documents/postings.ts';
+import { encodeIndexValue } from '../../src/query/index.ts';
 
 /** Every key/value of the database's store, by keyspace letter (`d`, `r`, `s`, `i`, `p`, `m`, `l`). */
 export async function dump(db: Database): Promise<Record<string, Array<[string, string]>>> {
@@ -22,4 +24,10 @@ export async function traces(db: Database, id: string): Promise<string[]> {
   for (const [k, v] of all.s ?? []) if ((JSON.parse(v) as [string])[0] === id) found.push(k);
   for (const [k] of all.i ?? []) if (k.endsWith(`\u0000${id}`)) found.push(k);
   return found;
+}
+
+/** The stored path index postings of one value (`path` = `value`), as keys and values. */
+export async function postingsOf(db: Database, path: string, value: unknown): Promise<Array<[string, string]>> {
+  const prefix = valuePrefix(path, encodeIndexValue(value));
+  return ((await dump(db)).i ?? []).filter(([k]) => k.startsWith(prefix) && k.lastIndexOf('\u0000') + 1 === prefix.length);
 }
