@@ -34,7 +34,8 @@ export type Job = {
 
 /**
  * Bounds on one change set and on unflushed keys, so memory stays bounded under any load. Past
- * MAX_PENDING_KEYS queued behind a flush, the next group waits for the flusher to take them. At
+ * MAX_PENDING_KEYS queued behind a flush (keys in the chain, and the entries of the postings run
+ * held for it: queuedKeys), the next group waits for the flusher to take them. At
  * 25,000, a 100k-doc bulk load that storage could not keep up with held more than it gained: the
  * docs benchmark's peak RSS was 279-285 MB against 261-278 at 8,000, its insert ratio the same
  * (run medians 2.22-2.61 against 2.30-2.61).
