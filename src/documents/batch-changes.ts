@@ -4,9 +4,9 @@
 
 import { RefugeError } from '../errors/index.ts';
 import type { IndexValue } from '../query/index.ts';
-import type { KvChain } from '../storage/index.ts';
 import type { DbCore, DbState } from './core.ts';
 import { diffIndexEntries } from './index-diff.ts';
+import type { OpSink } from './op-buffer.ts';
 import { PostingCollector } from './postings.ts';
 import type { JsonObject } from './types.ts';
 import { isWellFormedUtf16 } from './validate.ts';
@@ -19,7 +19,7 @@ function checkKey(key: string): void {
 
 /** Where a write group's postings go once it is appended: the writer tags them (writer-flush.ts). */
 export interface PostingSink {
-  addPostings(group: PostingCollector, chain: KvChain): void;
+  addPostings(group: PostingCollector, chain: OpSink): void;
 }
 
 export class BatchChanges {
@@ -91,7 +91,7 @@ export class BatchChanges {
    * the chain is written. The counters (`state`) are not among them: the writer stores them once
    * per chain, as they stand when it is written.
    */
-  appendTo(chain: KvChain, sink: PostingSink): Map<string, string | null> {
+  appendTo(chain: OpSink, sink: PostingSink): Map<string, string | null> {
     // Checked before the first op is added: a chain may already hold earlier acknowledged groups,
     // so this group must go in whole or not at all.
     for (const key of this.ops.keys()) checkKey(key);

@@ -11,11 +11,11 @@ import { DroppedBodies } from './dropped-bodies.ts';
 import { namedRev } from './edits.ts';
 import { docKey, revBodyKey, seqKey } from './keys.ts';
 import { countInner } from './old-bodies.ts';
+import type { OpSink } from './op-buffer.ts';
 import { computeRev } from './rev-id.ts';
 import { extendLine, lineStart } from './rev-line.ts';
 import { encodeTreeText } from './rev-tree-codec.ts';
 import type { Rev, RevTree } from './rev-tree.ts';
-import type { KvChain } from '../storage/index.ts';
 import type { JsonObject } from './types.ts';
 import type { SplitDoc } from './validate.ts';
 
@@ -129,7 +129,7 @@ export class RecordCommits extends BatchChanges {
   }
 
   /** The batch's key changes (appendTo), once the bodies stemming dropped for good are among them. */
-  override appendTo(chain: KvChain, sink: PostingSink): Map<string, string | null> {
+  override appendTo(chain: OpSink, sink: PostingSink): Map<string, string | null> {
     const dropped = this.droppedBodies.deleteUnkept(this.records, this.ops);
     // Their attachments may be named by nothing else now (the node's blob gc looks).
     const named = dropped.length > 0 && this.core.onRevisionsDropped ? this.attachmentsOfBodies(dropped) : undefined;

@@ -122,6 +122,7 @@ export class Writer extends WriterFlush {
     // Jobs validate arguments before queueing and report per-document failures as results, so a
     // throw here is a storage failure: the whole group fails and nothing of it is kept.
     const generation = this.generation;
+    this.groupStarts();
     const batch = new WriteBatch(this.core, this.pending);
     const values: unknown[] = [];
     let taken = group.length;
@@ -150,8 +151,7 @@ export class Writer extends WriterFlush {
     }
     let changes: Map<string, string | null>;
     try {
-      this.queuedChain ??= this.core.store.chain();
-      changes = batch.appendTo(this.queuedChain, this);
+      changes = batch.appendTo(this.opsFor(batch.size), this);
     } catch (error) {
       // appendTo checks every key before adding any: a refusal here leaves the chain untouched.
       for (const job of group.slice(0, taken)) job.reject(error);
