@@ -6,7 +6,7 @@ import { RefugeError } from '../errors/index.ts';
 import type { IndexValue } from '../query/index.ts';
 import type { DbCore, DbState } from './core.ts';
 import { diffIndexEntries } from './index-diff.ts';
-import type { OpSink } from './op-buffer.ts';
+import type { OpSink } from './kept-ops.ts';
 import { PostingCollector } from './postings.ts';
 import type { JsonObject } from './types.ts';
 import { isWellFormedUtf16 } from './validate.ts';

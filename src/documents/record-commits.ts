@@ -11,7 +11,7 @@ import { DroppedBodies } from './dropped-bodies.ts';
 import { namedRev } from './edits.ts';
 import { docKey, revBodyKey, seqKey } from './keys.ts';
 import { countInner } from './old-bodies.ts';
-import type { OpSink } from './op-buffer.ts';
+import type { OpSink } from './kept-ops.ts';
 import { computeRev } from './rev-id.ts';
 import { extendLine, lineStart } from './rev-line.ts';
 import { encodeTreeText } from './rev-tree-codec.ts';

@@ -8,7 +8,7 @@ import type { KvChain } from '../storage/index.ts';
 import type { PostingSink } from './batch-changes.ts';
 import { encodeState, type DbCore, type DbState } from './core.ts';
 import { META_KEY } from './keys.ts';
-import { OpBuffer, type OpSink } from './op-buffer.ts';
+import { KeptOps, type OpSink } from './kept-ops.ts';
 import { groupTag, PostingRun, type PostingCollector } from './postings.ts';
 import type { Job } from './writer.ts';
 
@@ -27,15 +27,6 @@ export const DEFERRED_MAX_KEYS = 4096;
  */
 export const RUN_MAX_GROUP_ENTRIES = 256;
 
-/**
- * In fast mode, the ops of groups of at least this many keys (bulk writes) are kept for the flush,
- * which waits for the next turn (see opsFor); smaller ones (single puts) go in as they are computed.
- */
-export const BULK_GROUP_KEYS = 256;
-
-/** Bulk groups that go in as computed after one was not left a turn (see groupStarts). */
-const BACK_TO_BACK_GROUPS = 16;
-
 export class WriterFlush implements PostingSink {
   // Change sets computed since the last flush began go into one native batch (later ops win); the
   // readable keys among them (records, bodies) are also kept in `queued` for read-your-writes, and
@@ -44,14 +35,8 @@ export class WriterFlush implements PostingSink {
   protected queuedChain: KvChain | null = null;
   /** The postings of the small groups appended to `queuedChain` since its last tagged posting. */
   private queuedRun: PostingRun | null = null;
-  /** The last bulk group's ops, for the flush (or the next group) to add to `queuedChain` (opsFor). */
-  private keptOps: OpBuffer | null = null;
-  /** Whether bulk groups' ops are kept for the flush (see opsFor). */
-  private readonly keepsBulk: boolean;
-  /** Bulk groups still to go in as computed, their writes coming back to back (see groupStarts). */
-  private backToBack = 0;
-  /** Whether the event loop turned since a bulk group's ops were last kept (see groupStarts). */
-  private turned = true;
+  /** The last bulk group's ops, for the flush (or the next group) to add to `queuedChain` (kept-ops.ts). */
+  private readonly kept: KeptOps;
   protected queued: Map<string, string | null> | null = null;
   protected queuedWaiting: Waiting = [];
   private inFlight: Map<string, string | null> | null = null;
@@ -90,7 +75,7 @@ export class WriterFlush implements PostingSink {
   ) {
     this.storedState = core.state;
     this.defers = core.durability === 'fast' && !core.store.capabilities.persistent;
-    this.keepsBulk = core.durability === 'fast';
+    this.kept = new KeptOps(core.durability === 'fast');
   }
 
   /** A flush failed and nothing brought storage back yet (see fail). */
@@ -159,7 +144,7 @@ export class WriterFlush implements PostingSink {
         this.closedByRecovery = false;
         this.failure = null;
         this.queuedChain = null;
-        this.keptOps = null;
+        this.kept.clear();
         this.queuedRun = null;
         this.queued = null;
         this.inFlight = null;
@@ -180,56 +165,29 @@ export class WriterFlush implements PostingSink {
 
   /** Keys and posting entries waiting for the next flush (the writer's bound on them). */
   protected get queuedKeys(): number {
-    return (this.queuedChain?.length ?? 0) + (this.keptOps?.length ?? 0) + (this.queuedRun?.entries ?? 0);
+    return (this.queuedChain?.length ?? 0) + this.kept.length + (this.queuedRun?.entries ?? 0);
   }
 
-  /**
-   * Where a computed group of `keys` keys goes. In fast mode a bulk group's ops are kept in order and
-   * added to the storage batch by the flush, which waits for the next turn: the engine's puts of a
-   * request (LevelDB converts every key and value, ~2 ms for 1,000 documents) then run after it is
-   * answered, while its client reads the answer and sends the next (a server's thread was idle
-   * 11-14% of an http.bulk_docs fill). Only the last group's are kept: the next group adds them to
-   * the batch before its own, so the batch takes every op in the order of the groups (a later op
-   * on a key wins) and no more than one group's ops wait in this heap. Single puts in a loop have
-   * no idle turn to fill: they go in as they are computed.
-   */
+  /** Where a computed group of `keys` keys goes: the queued chain, or kept for the flush (kept-ops.ts). */
   protected opsFor(keys: number): OpSink {
     const chain = (this.queuedChain ??= this.core.store.chain());
-    const kept = this.keptOps;
-    if (kept !== null) {
-      this.keptOps = null;
-      try {
-        kept.addTo(chain);
-      } catch (err) {
-        // Part of an acknowledged group may be in the batch: it fails as a write to storage does.
-        this.fail(err, []);
-        throw this.failure;
-      }
+    try {
+      this.kept.takeInto(chain);
+    } catch (err) {
+      // Part of an acknowledged group may be in the batch: it fails as a write to storage does.
+      this.fail(err, []);
+      throw this.failure;
     }
-    if (!this.keepsBulk || keys < BULK_GROUP_KEYS) return chain;
-    if (this.backToBack > 0) {
-      this.backToBack--;
-      return chain;
-    }
-    if (this.turned) {
-      this.turned = false;
-      onNextTurn(() => (this.turned = true));
-    }
-    return (this.keptOps = new OpBuffer());
+    return this.kept.sinkFor(keys, chain);
   }
 
   /**
-   * A group is about to be computed. If a bulk group's ops are kept (opsFor) and the event loop has
-   * not turned since, the writes come back to back (an import, a loop of bulk writes): there is no
-   * idle turn to fill, and keeping ops costs (their strings live longer; main thread 0.4-1.1 µs a
-   * document more in a 100k-doc loop). Their flush starts now if it waits for its turn, so their
-   * write runs while this group is computed, and the next bulk groups go in as computed, until
-   * keeping is tried again.
+   * A group is about to be computed. After a bulk group whose ops are kept, with no turn between,
+   * their flush starts now rather than on the next turn, so their write runs while this group is
+   * computed (KeptOps.cameBackToBack).
    */
   protected groupStarts(): void {
-    if (this.keptOps === null || this.turned) return;
-    this.backToBack = BACK_TO_BACK_GROUPS;
-    this.hurry?.();
+    if (this.kept.cameBackToBack()) this.hurry?.();
   }
 
   /**
@@ -319,7 +277,7 @@ export class WriterFlush implements PostingSink {
       if (this.hurry !== null && this.queuedKeys > DEFERRED_MAX_KEYS) this.hurry();
       return;
     }
-    this.flushing = this.flush((this.defers || this.keptOps !== null) && this.queuedKeys <= DEFERRED_MAX_KEYS);
+    this.flushing = this.flush((this.defers || this.kept.held) && this.queuedKeys <= DEFERRED_MAX_KEYS);
   }
 
   /** Resolves on the next turn, or as soon as someone needs the flush (hurry). */
@@ -342,11 +300,9 @@ export class WriterFlush implements PostingSink {
     try {
       while (this.queuedChain !== null && !this.failure) {
         const chain = this.queuedChain;
-        const kept = this.keptOps;
-        this.keptOps = null;
         try {
           // The group's keys were checked as it was computed: this fails only as storage does.
-          kept?.addTo(chain);
+          this.kept.takeInto(chain);
         } catch (err) {
           this.fail(err, []);
           return;
@@ -393,7 +349,7 @@ export class WriterFlush implements PostingSink {
     }
     void this.queuedChain?.close().catch(() => undefined);
     this.queuedChain = null;
-    this.keptOps = null;
+    this.kept.clear();
     this.queuedRun = null;
     this.queued = null;
     this.queuedWaiting = [];

@@ -1,13 +1,13 @@
 // In fast mode a bulk group's ops reach the storage batch when the flush takes it, a turn later, or
 // when the next group comes; either way storage ends with every write, each document's last edit last.
 
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { ENGINES, engineFor, tempDir } from '../helpers/db.ts';
+import { ENGINES, engineFor, tempDir, type EngineName } from '../helpers/db.ts';
 import { gatedEngine, ticks } from '../helpers/gated-engine.ts';
 import { openDatabase } from '../../src/index.ts';
 import type { Database } from '../../src/core.ts';
-import { BULK_GROUP_KEYS } from '../../src/documents/writer-flush.ts';
+import { BULK_GROUP_KEYS } from '../../src/documents/kept-ops.ts';
 
 const ids = async (db: Database, path: string, value: unknown) => {
   const out: string[] = [];
@@ -29,39 +29,46 @@ async function expectStored(db: Database, rev: string, label: string): Promise<v
   assert.equal((await ids(db, 'v', 1)).length, 299, `${label}: and the bulk write's for the others`);
 }
 
+/** A fast-mode database on `engine` in a temp dir, which `reopen` closes and opens again; closed and removed after the test. */
+async function onDisk(t: TestContext, engine: EngineName): Promise<{ db: Database; reopen: () => Promise<Database> }> {
+  const dir = await tempDir();
+  const open = async () => openDatabase('kept', { engine: await engineFor(engine), dataDir: dir.path, durability: 'fast' });
+  const handle = {
+    db: await open(),
+    reopen: async () => {
+      await handle.db.close();
+      return (handle.db = await open());
+    },
+  };
+  t.after(async () => {
+    await handle.db.close();
+    await dir.cleanup();
+  });
+  return handle;
+}
+
 for (const engine of ENGINES) {
   test(`${engine}: a put computed after a bulk write, before their flush, is stored after it`, async (t) => {
-    const dir = await tempDir();
-    const open = async () => openDatabase('deferred', { engine: await engineFor(engine), dataDir: dir.path, durability: 'fast' });
-    let db = await open();
-    t.after(async () => {
-      await db.close();
-      await dir.cleanup();
-    });
+    const handle = await onDisk(t, engine);
+    let db = handle.db;
     const docs = Array.from({ length: 300 }, (_, i) => ({ _id: `d${String(i).padStart(3, '0')}`, v: 1 }));
     // A record and a sequence entry a document at least: the group is a bulk one, kept for the flush.
-    assert.ok(docs.length * 2 >= BULK_GROUP_KEYS, 'the bulk write is large enough to be deferred');
+    assert.ok(docs.length * 2 >= BULK_GROUP_KEYS, 'the bulk write is large enough for its ops to be kept');
     const written = await db.bulkDocs(docs);
     // Acknowledged, not flushed: the flush waits for the next turn, and this put is computed first.
     const put = await db.put({ _id: 'd000', _rev: (written[0] as { rev: string }).rev, v: 2 });
     await db.ensureFullCommit();
     await expectStored(db, put.rev, 'after the flush');
     if (engine === 'memory') return; // its data goes with the database
-    await db.close();
-    db = await open();
+    db = await handle.reopen();
     await expectStored(db, put.rev, 'reopened');
   });
 }
 
 for (const engine of ENGINES.filter((e) => e !== 'memory')) {
   test(`${engine}: two bulk writes computed before their flush are both stored, the second's edits last`, async (t) => {
-    const dir = await tempDir();
-    const open = async () => openDatabase('deferred2', { engine: await engineFor(engine), dataDir: dir.path, durability: 'fast' });
-    let db = await open();
-    t.after(async () => {
-      await db.close();
-      await dir.cleanup();
-    });
+    const handle = await onDisk(t, engine);
+    let db = handle.db;
     const first = Array.from({ length: 300 }, (_, i) => ({ _id: `a${String(i).padStart(3, '0')}`, v: 1 }));
     const revs = await db.bulkDocs(first);
     // In the same turn: 300 new documents and an edit of each of the first 150.
@@ -72,8 +79,7 @@ for (const engine of ENGINES.filter((e) => e !== 'memory')) {
     const results = await db.bulkDocs(second);
     assert.ok(results.every((r) => !('error' in r)), 'the second bulk write is accepted whole');
     await db.ensureFullCommit();
-    await db.close();
-    db = await open();
+    db = await handle.reopen();
     const info = await db.info();
     assert.equal(info.docCount, 600, 'both bulk writes are stored');
     assert.equal(info.updateSeq, 750, 'every write has its sequence');
