@@ -269,8 +269,10 @@ export class WriterFlush implements PostingSink {
    * they are stored, the flush waits for the next turn of the event loop, so that the writes of one
    * turn share it: flushing each single put alone, its batch, counters and engine call made again
    * every time, cost 68 us of CPU a put against 55-57 (10k single updates of a 100k-doc memory
-   * database). Whoever waits for storage (a range read, ensureFullCommit, back-pressure, close)
-   * starts it at once, and so does a turn whose writes pass DEFERRED_MAX_KEYS.
+   * database). So does a flush with a bulk group's ops kept (kept-ops.ts), so that they reach the
+   * engine after the write is answered. Whoever waits for storage (a range read, ensureFullCommit,
+   * back-pressure, close) starts it at once, and so does a turn whose writes pass DEFERRED_MAX_KEYS,
+   * or a group that follows kept ops with no turn between (groupStarts).
    */
   protected startFlush(): void {
     if (this.flushing !== null) {
