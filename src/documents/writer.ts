@@ -153,7 +153,9 @@ export class Writer extends WriterFlush {
     try {
       changes = batch.appendTo(this.opsFor(batch.size), this);
     } catch (error) {
-      // appendTo checks every key before adding any: a refusal here leaves the chain untouched.
+      // appendTo checks every key before adding any: a refusal leaves none of this group's ops in
+      // the chain. (opsFor may first have added an earlier, acknowledged group's kept ops; if that
+      // fails, the writer has failed, and this group is refused with that failure.)
       for (const job of group.slice(0, taken)) job.reject(error);
       return;
     }

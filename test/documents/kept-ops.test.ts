@@ -65,6 +65,20 @@ for (const engine of ENGINES) {
   });
 }
 
+for (const engine of ENGINES) {
+  test(`${engine}: a bulk write alone is stored by its flush`, async (t) => {
+    const handle = await onDisk(t, engine);
+    let db = handle.db;
+    await db.bulkDocs(Array.from({ length: 300 }, (_, i) => ({ _id: `d${String(i).padStart(3, '0')}`, v: 1 })));
+    // Nothing follows it: only the flush adds its kept ops to the batch.
+    await db.ensureFullCommit();
+    if (engine !== 'memory') db = await handle.reopen(); // memory: nothing pending, reads are storage's
+    assert.equal((await db.info()).docCount, 300, 'every document is stored');
+    assert.equal((await db.changes({ since: 0 })).results.length, 300, 'each with its changes row');
+    assert.equal((await ids(db, 'v', 1)).length, 300, 'and its path index entry');
+  });
+}
+
 for (const engine of ENGINES.filter((e) => e !== 'memory')) {
   test(`${engine}: two bulk writes computed before their flush are both stored, the second's edits last`, async (t) => {
     const handle = await onDisk(t, engine);
