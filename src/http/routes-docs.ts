@@ -272,7 +272,14 @@ export function docRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const delAtt = async (req: Req, reply: FastifyReply) => {
     const db = await dbOf(ctx, req);
     const rev = writeRev(req, undefined);
-    if (rev === undefined) throw new RefugeError('conflict', 'Document update conflict.');
+    if (rev === undefined) {
+      // CouchDB first looks for what is to be deleted: a missing or deleted document, or a missing
+      // attachment, is its 404; only an attachment that is there, deleted without a rev, conflicts.
+      const current = await db.get(docIdOf(req));
+      const atts = current._attachments as Record<string, unknown> | undefined;
+      if (atts === undefined || !Object.hasOwn(atts, attName(req))) throw new RefugeError('not_found', 'Document is missing attachment');
+      throw new RefugeError('conflict', 'Document update conflict.');
+    }
     const r = await db.removeAttachment(docIdOf(req), attName(req), rev, { userCtx: req.user });
     reply.header('ETag', `"${r.rev}"`);
     return { ok: true, id: r.id, rev: r.rev };

@@ -1,5 +1,5 @@
-// COPY's Destination header as CouchDB reads it: the header's bytes are the id (UTF-8, never
-// percent-decoded), an absolute URL is refused, and `id?key=rev` names the revision to overwrite.
+// COPY's Destination header as CouchDB reads it: the id is percent-decoded (as Fauxton encodes it),
+// an absolute URL is refused, and `id?key=rev` names the revision to overwrite.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -24,21 +24,37 @@ describe('COPY Destination', () => {
       Buffer.concat([Buffer.from('COPY /dest/src HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/json\r\nConnection: close\r\nDestination: '), destination, Buffer.from('\r\n\r\n')]),
     );
 
-  test('the header is the id as sent: percent signs stay, UTF-8 bytes are UTF-8', async () => {
-    for (const id of ['100%25', '50%', 'été', 'a%2Fb']) {
-      const res = await copy(Buffer.from(id, 'utf8'));
-      assert.equal(res.status, 201, `${id}: ${res.text}`);
-      assert.equal(JSON.parse(res.text).id, id);
+  test('the id is percent-decoded (a lone % and + stay), raw UTF-8 bytes are UTF-8', async () => {
+    const cases: Array<[string, string]> = [
+      ['100%25', '100%'],
+      ['50%', '50%'],
+      ['a%2', 'a%2'],
+      ['%zz', '%zz'],
+      ['été', 'été'],
+      ['a%2Fb', 'a/b'],
+      ['my%20doc', 'my doc'],
+      ['a+b', 'a+b'],
+      ['xxx%E5%95%8Axxx', 'xxx啊xxx'],
+      // An encoded ? is part of the id, not the start of `?rev=`.
+      ['foo%2Fbar%23baz%3Fpow%3Afiz', 'foo/bar#baz?pow:fiz'],
+    ];
+    for (const [sent, id] of cases) {
+      const res = await copy(Buffer.from(sent, 'utf8'));
+      assert.equal(res.status, 201, `${sent}: ${res.text}`);
+      assert.equal(JSON.parse(res.text).id, id, sent);
       const got = await request(`${u}/dest/${encodeURIComponent(id)}`);
       assert.equal(got.status, 200, id);
       assert.equal(got.body.a, 1, id);
     }
-    // Nothing was made under the decoded id.
-    assert.equal((await request(`${u}/dest/100%25`)).status, 404);
-    // Bytes that are not UTF-8 name no document.
-    const bad = await copy(Buffer.from([0x61, 0xff, 0x62]));
-    assert.equal(bad.status, 400);
-    assert.equal(JSON.parse(bad.text).error, 'illegal_docid');
+    // Nothing was made under the encoded ids.
+    assert.equal((await request(`${u}/dest/${encodeURIComponent('my%20doc')}`)).status, 404);
+    assert.equal((await request(`${u}/dest/${encodeURIComponent('100%25')}`)).status, 404);
+    // Bytes that are not UTF-8 name no document, sent raw or encoded.
+    for (const bad of [Buffer.from([0x61, 0xff, 0x62]), Buffer.from('a%FFb')]) {
+      const res = await copy(bad);
+      assert.equal(res.status, 400, res.text);
+      assert.equal(JSON.parse(res.text).error, 'illegal_docid');
+    }
   });
 
   test('?key=rev after the id overwrites that revision; other shapes and absolute URLs are 400', async () => {

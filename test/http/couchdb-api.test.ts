@@ -236,6 +236,16 @@ describe('CouchDB API shapes', () => {
     await request(`${db}/m?rev=${right.body.rev}`, { method: 'DELETE' });
     const del = await request(`${db}/d/a.txt?rev=${unknown}`, { method: 'DELETE' });
     assert.deepEqual([del.status, del.body], [409, { error: 'not_found', reason: 'missing_rev' }]);
+    // Without a rev, CouchDB looks first: a missing or deleted document, or a missing attachment,
+    // is a 404; only an attachment that is there conflicts.
+    const noRev = async (path: string) => {
+      const r = await request(`${db}/${path}`, { method: 'DELETE' });
+      return [r.status, r.body];
+    };
+    assert.deepEqual(await noRev('nodoc/a.txt'), [404, { error: 'not_found', reason: 'missing' }]);
+    assert.deepEqual(await noRev('m/b.txt'), [404, { error: 'not_found', reason: 'deleted' }]);
+    assert.deepEqual(await noRev('d/nope.txt'), [404, { error: 'not_found', reason: 'Document is missing attachment' }]);
+    assert.deepEqual(await noRev('d/a.txt'), [409, { error: 'conflict', reason: 'Document update conflict.' }]);
     const reason = "Attachment name '_foo.txt' starts with prohibited character '_'";
     const standalone = await request(`${db}/d/_foo.txt?rev=${added.body.rev}`, { method: 'PUT', raw: 'x', headers: { 'content-type': 'text/plain' } });
     assert.deepEqual([standalone.status, standalone.body], [400, { error: 'bad_request', reason }]);
