@@ -1,7 +1,7 @@
 // Mango's `_explain` answer, in CouchDB's wire shape (snake_case, as the HTTP API returns it): the
 // index a query would use, the options it would run with, and the view arguments (`mrargs`).
 
-import { normalizeSelector, scanBounds, selectorJson, type IndexScan, type SortField } from '../query/index.ts';
+import { normalizeSelector, scanBounds, selectorJson, type IdBounds, type IndexScan, type SortField } from '../query/index.ts';
 import type { FindRequest, ParsedFind } from './find.ts';
 
 /**
@@ -87,12 +87,18 @@ function scanKeys(scan: IndexScan | null): { start?: unknown; end?: unknown } {
   }
 }
 
+/** The first and last ids an `_all_docs` read of these ids reads (CouchDB's start_key and end_key there). */
+function idKeys(ids: IdBounds): { start: unknown; end: unknown } {
+  if ('keys' in ids) return { start: ids.keys[0] ?? null, end: ids.keys[ids.keys.length - 1] ?? null };
+  return { start: ids.gte ?? ids.gt ?? null, end: ids.lte ?? ids.lt ?? '<MAX>' };
+}
+
 // As CouchDB shows it (mango_idx_special:to_json), and as `_index` lists it: no `partitioned`.
 const ALL_DOCS = { ddoc: null, name: '_all_docs', type: 'special', def: { fields: [{ _id: 'asc' }] } };
 
 /** `_explain` for a query the path index (or, without a usable clause, `_all_docs`) serves. */
 export function explainFind(dbName: string, parsed: ParsedFind, req: ExplainRequest) {
-  const { scan, sortedByIndex, reason } = parsed.plan;
+  const { scan, sortedByIndex, reason, ids } = parsed.plan;
   const descending = sortedByIndex && parsed.sort[0]?.dir === 'desc';
   const pathIndex = scan && { ddoc: null, name: '_path_index', type: 'path', partitioned: false, def: { path: scan.path, scan } };
   return {
@@ -104,7 +110,7 @@ export function explainFind(dbName: string, parsed: ParsedFind, req: ExplainRequ
     limit: parsed.limit,
     skip: parsed.skip,
     fields: parsed.fields ?? 'all_fields',
-    mrargs: explainMrargs(scanKeys(scan), descending, req),
+    mrargs: explainMrargs(scan === null && ids !== undefined ? idKeys(ids) : scanKeys(scan), descending, req),
     covering: false,
     // The indexes this query could have used instead, and why they were not (CouchDB 3.4).
     index_candidates: pathIndex ? [{ index: ALL_DOCS, analysis: { usable: true, reasons: [{ name: 'unfavored_type' }], ranking: 1, covering: null } }] : [],

@@ -10,11 +10,14 @@ import {
   parseSort,
   planFind,
   hasSortFields,
+  withIdReads,
+  compareStrings,
   type FindPlan,
+  type IdBounds,
   type Selector,
   type SortField,
 } from '../query/index.ts';
-import type { KvReader } from '../storage/index.ts';
+import type { KvRange, KvReader } from '../storage/index.ts';
 import { decodeHead, decodeRecord } from './doc-record.ts';
 import { DOC, docKey } from './keys.ts';
 import { scanRows, type Fragmented } from './posting-scan.ts';
@@ -104,7 +107,7 @@ export function parseFind(req: FindRequest, pathIndex: PathIndexState, docCount 
   // page chose, though the count has moved since: an index read's bookmark is no anchor in a scan.
   const place = bookmark.place?.kind;
   const indexed = (p: FindPlan) => (req.allowFallback === false || place === 'index' ? p : cheaperThanScan(p, place === 'docs' ? 0 : docCount));
-  const plan: FindPlan =
+  const pathPlan: FindPlan =
     pathIndex === 'ready'
       ? indexed(planFind(selector, sort))
       : {
@@ -112,6 +115,7 @@ export function parseFind(req: FindRequest, pathIndex: PathIndexState, docCount 
           sortedByIndex: false,
           reason: pathIndex === 'off' ? 'full scan: the path index is off (autoIndex: false)' : 'full scan: the path index is being rebuilt',
         };
+  const plan = withIdReads(pathPlan, selector, sort, req.selector);
   if (plan.scan === null && req.allowFallback === false) {
     // Without the path index a sort only _all_docs cannot give finds no index at all: CouchDB's
     // own no_usable_index for it comes first (mango_idx:get_usable_indexes, before any fallback).
@@ -143,11 +147,46 @@ function allDocsSorts(selector: Selector, sort: readonly SortField[]): boolean {
 
 const ID_BOUNDS = new Set(['$eq', '$gt', '$gte', '$lt', '$lte', '$beginsWith', '$exists']);
 
-/** Every live document, in id order, when no index clause applies. */
-async function* scanAllDocs(reader: KvReader, after: string | undefined): AsyncGenerator<Array<[IndexPlace, string]>> {
-  // A page after a bookmark starts past its document: the rows before it are not read again.
-  const range = after === undefined ? { gte: DOC, lt: 'd"' } : { gt: DOC + after, lt: 'd"' };
+/**
+ * The documents `ids` allows (every one without it), in id order, when no path-index scan applies.
+ * A page after a bookmark starts past its document: the rows before it are not read again.
+ */
+async function* scanDocs(reader: KvReader, ids: IdBounds | undefined, descending: boolean, after: string | undefined): AsyncGenerator<Array<[IndexPlace, string | undefined]>> {
+  const pastAfter = (id: string) => after === undefined || compareStrings(id, after) * (descending ? -1 : 1) > 0;
+  if (ids !== undefined && 'keys' in ids) {
+    const keys = (descending ? [...ids.keys].reverse() : ids.keys).filter(pastAfter);
+    for (let i = 0; i < keys.length; i += 256) {
+      const chunk = keys.slice(i, i + 256);
+      const values = await reader.getMany(chunk.map(docKey));
+      yield chunk.map((id, k) => [[0, '', id], values[k]]);
+    }
+    return;
+  }
+  const range: KvRange = { reverse: descending };
+  if (ids?.gt !== undefined) range.gt = DOC + ids.gt;
+  else range.gte = DOC + (ids?.gte ?? '');
+  if (ids?.lt !== undefined) range.lt = DOC + ids.lt;
+  else if (ids?.lte !== undefined) range.lte = DOC + ids.lte;
+  else range.lt = 'd"';
+  if (after !== undefined) narrowPast(range, DOC + after, descending);
   for await (const chunk of reader.scan(range, 256)) yield chunk.map(([k, v]) => [[0, '', k.slice(DOC.length)], v]);
+}
+
+/** Moves the range's start (its end, read backwards) past `key`, where `key` is further in. */
+function narrowPast(range: KvRange, key: string, descending: boolean): void {
+  if (!descending) {
+    const from = range.gt ?? range.gte!;
+    if (compareStrings(key, from) >= 0) {
+      delete range.gte;
+      range.gt = key;
+    }
+    return;
+  }
+  const to = range.lt ?? range.lte!;
+  if (compareStrings(key, to) <= 0) {
+    delete range.lte;
+    range.lt = key;
+  }
 }
 
 /**
@@ -206,8 +245,8 @@ export function findChunks(
       }
       stats.keys += passed;
     } else {
-      // Documents by id, ascending: a full scan gives no other order (its sorts are made in memory).
-      for await (const chunk of scanAllDocs(reader, indexFrom?.[2])) yield chunk.map(([place, raw]) => [place, raw, 1]);
+      // Documents by id: descending only for an `_id` sort that asks it (other sorts are made in memory).
+      for await (const chunk of scanDocs(reader, plan.ids, descending, indexFrom?.[2])) yield chunk.map(([place, raw]) => [place, raw, 1]);
     }
   };
   const chunks = async function* (): AsyncGenerator<Doc[], void, undefined> {

@@ -40,6 +40,7 @@ export {
   type SubSelectorOp,
 } from './selector.ts';
 export { nextPrefix, planFind, type FindPlan } from './plan.ts';
+export { idBounds, withIdReads, type IdBounds } from './id-bounds.ts';
 export { regexPrefix } from './regex-prefix.ts';
 export { scanBounds, type IndexScan, type KeyBounds } from './scan-bounds.ts';
 export { compareToSortKey, hasSortFields, parseSort, sortComparator, sortKeyOf, type SortField, type SortKey } from './sort.ts';

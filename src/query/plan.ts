@@ -5,6 +5,7 @@
 import { collate, type JsonType } from './collate.ts';
 import { isArrayIndexSegment, parseField } from './field-path.ts';
 import { appendPath, elementsPath, isIndexedPath, joinPath } from './index-path.ts';
+import type { IdBounds } from './id-bounds.ts';
 import { regexPrefix } from './regex-prefix.ts';
 import { isScalar, type IndexScan } from './scan-bounds.ts';
 import type { Condition, Selector } from './selector-types.ts';
@@ -19,6 +20,8 @@ export interface FindPlan {
    */
   sortedByIndex: boolean;
   reason: string;
+  /** With no scan: the documents read are those whose ids these allow (id-bounds.ts), in id order. */
+  ids?: IdBounds;
 }
 
 type Range = Extract<IndexScan, { kind: 'range' }>;
