@@ -176,7 +176,8 @@ export async function bulkGet(
   for (const req of requests) {
     const id = req?.id;
     const rev = req?.rev;
-    const fail = (error: string, reason: string) => ({ error: { id: id as string, rev, error, reason } });
+    // Without a rev asked, CouchDB names the rev "undefined" (chttpd_db's bulk_get_rev_error(all)).
+    const fail = (error: string, reason: string) => ({ error: { id: id as string, rev: rev ?? 'undefined', error, reason } });
     // CouchDB's answers for an item without an id, or with one no document can have (no rev then).
     if (id === undefined || id === null) {
       results.push({ id: null, docs: [{ error: { id: null, rev: null, error: 'bad_request', reason: 'document id missed' } }] });
