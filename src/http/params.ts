@@ -23,6 +23,14 @@ export function bool(q: Query, name: string, dflt = false): boolean {
   throw new RefugeError('bad_request', `Invalid boolean parameter: "${name}"`);
 }
 
+/**
+ * A `_changes` flag as CouchDB's parse_changes_query reads one: on for the exact word `true`, and
+ * any other value ignored (off), not refused as a view option's is.
+ */
+export function changesFlag(q: Query, name: string): boolean {
+  return one(q, name) === 'true';
+}
+
 export function int(q: Query, name: string): number | undefined {
   const v = one(q, name);
   if (v === undefined) return undefined;

@@ -8,7 +8,7 @@ import { etagMatches, notModified } from './blob-range.ts';
 import { changesAnswer, changesEtag, rowJson } from './changes-answer.ts';
 import { dbOf, type ServerContext } from './context.ts';
 import { streamFeed, streamLongpoll } from './feed-stream.ts';
-import { bool, heartbeatParam, int, json, jsonStringArray, str, type Query } from './params.ts';
+import { changesFlag, heartbeatParam, int, json, jsonStringArray, objectBody, requireJsonType, str, type Query } from './params.ts';
 import { dbChangesSocket } from './routes-changes-ws.ts';
 import { feedAccess } from './user-access.ts';
 import { sendRows } from './json-rows.ts';
@@ -91,16 +91,17 @@ async function parse(db: Database, q: Query, body: unknown, user?: UserCtx, head
   const options: ChangesOptions = {
     since,
     limit: int(q, 'limit'),
-    descending: bool(q, 'descending'),
-    includeDocs: bool(q, 'include_docs'),
-    conflicts: bool(q, 'conflicts'),
+    descending: changesFlag(q, 'descending'),
+    includeDocs: changesFlag(q, 'include_docs'),
+    conflicts: changesFlag(q, 'conflicts'),
     // Refuge's extension (CouchDB ignores it): with include_docs, docs carry `_revisions`, so a
     // replicator can write them without asking _bulk_get for them again.
-    revs: bool(q, 'revs'),
-    attachments: bool(q, 'attachments'),
+    revs: changesFlag(q, 'revs'),
+    attachments: changesFlag(q, 'attachments'),
     style: (str(q, 'style') ?? 'main_only') as ChangesOptions['style'],
   };
-  const filter = str(q, 'filter');
+  // An empty name is no filter, as CouchDB's configure_filter reads it.
+  const filter = str(q, 'filter') || undefined;
   if (filter === '_doc_ids') {
     const docIds = jsonStringArray(b.doc_ids ?? json(q, 'doc_ids'), 'doc_ids');
     // No list at all is a lost parameter, not a filter that matches nothing (CouchDB's answer).
@@ -231,6 +232,11 @@ async function listOrWait(reply: FastifyReply, db: Database, p: ParsedChanges): 
 export function changesRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const handler = async (req: FastifyRequest, reply: FastifyReply) => {
     const db = await dbOf(ctx, req);
+    // A POST says it is JSON and is an object, as CouchDB's handle_changes_req checks it.
+    if (req.method === 'POST') {
+      requireJsonType(req.headers);
+      if (req.body !== undefined) objectBody(req.body);
+    }
     const p = await parse(db, req.query as Query, req.body, req.user, req.headers, req);
     if (p.feed === 'websocket') {
       throw new RefugeError('not_implemented', 'feed=websocket needs a WebSocket upgrade (Connection: Upgrade, Upgrade: websocket): plain HTTP gets feed=continuous or eventsource');

@@ -120,6 +120,32 @@ describe('_changes feeds over HTTP', () => {
     assert.deepEqual([noIdsPost.status, noIdsPost.body.error], [400, 'bad_request']);
   });
 
+  test('parameters as CouchDB parse_changes_query reads them: flags on for `true` only, an empty filter none; a POST is a JSON object', async () => {
+    const all = (await request(`${base}/_changes`)).body.results.map((r: any) => r.id);
+    assert.ok(all.length > 1, 'the feed has rows');
+    // Any other value of a flag is ignored, not refused.
+    for (const v of ['1', 'yes', 'TRUE', '']) {
+      const res = await request(`${base}/_changes?include_docs=${v}&descending=${v}`);
+      assert.equal(res.status, 200, `${v}: ${res.text}`);
+      assert.deepEqual(res.body.results.map((r: any) => r.id), all, v);
+      assert.ok(res.body.results.every((r: any) => r.doc === undefined), `${v}: no documents`);
+    }
+    assert.ok((await request(`${base}/_changes?include_docs=true`)).body.results.every((r: any) => r.doc !== undefined), 'documents for true');
+    const noFilter = await request(`${base}/_changes?filter=`);
+    assert.deepEqual([noFilter.status, noFilter.body.results.map((r: any) => r.id)], [200, all]);
+    // A POST must say it is JSON (a page on another site cannot, unasked) and send an object.
+    const untyped = await request(`${base}/_changes`, { method: 'POST', raw: '{}', headers: { 'content-type': 'text/plain' } });
+    assert.deepEqual([untyped.status, untyped.body.error], [415, 'bad_content_type']);
+    const bare = await request(`${base}/_changes`, { method: 'POST' });
+    assert.deepEqual([bare.status, bare.body.error], [415, 'bad_content_type']);
+    for (const body of [[1], 'x', 2]) {
+      const res = await request(`${base}/_changes`, { method: 'POST', body });
+      assert.deepEqual([res.status, res.body.error], [400, 'bad_request'], JSON.stringify(body));
+    }
+    const posted = await request(`${base}/_changes`, { method: 'POST', body: {} });
+    assert.deepEqual([posted.status, posted.body.results.map((r: any) => r.id)], [200, all]);
+  });
+
   test('longpoll waits for the next write; timeout answers empty with last_seq', async () => {
     const empty = await request(`${base}/_changes?feed=longpoll&since=now&timeout=50`);
     assert.deepEqual(empty.body, { results: [], last_seq: 3, pending: 0 });

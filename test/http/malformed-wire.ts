@@ -196,7 +196,8 @@ export function fuzzCases(): Case[] {
     out.push({ label: `fuzz int ${j(s)}`, method: 'GET', path: intParams[i % intParams.length] + enc(s) });
   }
   const notBool = fc.string({ maxLength: 8 }).filter((s) => s !== 'true' && s !== 'false');
-  const boolParams = ['/data/_all_docs?descending=', '/data/d01?revs=', '/data/_changes?include_docs=', '/data/d01?conflicts='];
+  // Not _changes: CouchDB's takes the word `true` there and ignores other values.
+  const boolParams = ['/data/_all_docs?descending=', '/data/d01?revs=', '/data/_all_docs?include_docs=', '/data/d01?conflicts='];
   for (const [i, s] of fc.sample(notBool, { seed: seed + 2, numRuns: 40 }).entries()) {
     out.push({ label: `fuzz bool ${j(s)}`, method: 'GET', path: boolParams[i % boolParams.length] + enc(s) });
   }
