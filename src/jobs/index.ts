@@ -4,6 +4,6 @@
 export { ReplicationJobs, type ReplicationJobsOptions } from './replication-jobs.ts';
 export { jobId, type Job } from './job.ts';
 export type { DocState } from './doc-states.ts';
-export { parseSpec, type JobSpec } from './job-spec.ts';
+export { parseSpec, refusedReplicatorDoc, type JobSpec } from './job-spec.ts';
 export { checkEndpoint, describeEndpoint, endpointPeer, type Endpoint } from './endpoint.ts';
 export { isoSeconds, statsOf } from './recorded-state.ts';

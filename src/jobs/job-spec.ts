@@ -1,7 +1,7 @@
 // What a replication job is asked to do: CouchDB's `_replicate` body or `_replicator` document,
 // checked as CouchDB checks it and turned into a JobSpec.
 
-import type { UserCtx } from '../documents/index.ts';
+import type { Doc, UserCtx } from '../documents/index.ts';
 import { RefugeError, toRefugeError } from '../errors/index.ts';
 import { normalizeSelector } from '../query/index.ts';
 import { checkEndpoint, describeEndpoint, type Endpoint } from './endpoint.ts';
@@ -126,4 +126,20 @@ export function parseSpec(body: Record<string, unknown>): JobSpec {
     ...(tuning && { tuning }),
     ...(body.winning_revs_only === true && { winningRevsOnly: true }),
   };
+}
+
+/**
+ * A `_replicator` document that asks for a replication no one could run (no source, `continuous:
+ * "yes"`) is refused when written (403), as CouchDB 3.3's before_doc_update refuses it, rather than
+ * taken and marked failed after. A deletion passes, and so does a document already marked failed:
+ * one replicated in from a CouchDB, or this node's own record of one stored before the check.
+ */
+export function refusedReplicatorDoc(doc: Doc): RefugeError | undefined {
+  if (doc._deleted === true || (doc as { _replication_state?: unknown })._replication_state === 'failed') return undefined;
+  try {
+    parseSpec(doc);
+    return undefined;
+  } catch (err) {
+    return new RefugeError('forbidden', toRefugeError(err).reason, { cause: err });
+  }
 }

@@ -5,7 +5,7 @@
 import { RefugeError } from '../errors/index.ts';
 import { canonicalJson, type Database, type Doc } from '../documents/index.ts';
 import type { RefugeNode } from '../node/index.ts';
-import { apiKey, parseSpec, type JobSpec } from './job-spec.ts';
+import { apiKey, parseSpec, refusedReplicatorDoc, type JobSpec } from './job-spec.ts';
 import type { Job } from './job.ts';
 import { DocStates, type DocState } from './doc-states.ts';
 import { isoSeconds, replicationStats, withoutStartTime } from './recorded-state.ts';
@@ -55,6 +55,7 @@ export class ReplicatorDocs {
    * `_replicator` stops its jobs, and one created again is followed from its start, as in CouchDB.
    */
   async start(): Promise<void> {
+    this.node.setReplicatorDocCheck(refusedReplicatorDoc);
     const since = this.node.dbUpdatesSeq;
     if (!(await this.node.exists('_replicator'))) await this.node.createDb('_replicator');
     await this.attach();
@@ -109,6 +110,7 @@ export class ReplicatorDocs {
 
   /** Stops following the database and cancels pending retries (the jobs are the host's to stop). */
   stop(): void {
+    this.node.setReplicatorDocCheck(undefined);
     this.watch?.abort();
     this.follow?.abort();
     for (const timer of this.retries.values()) clearTimeout(timer);

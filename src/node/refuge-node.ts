@@ -4,7 +4,7 @@
 
 import { isRefugeError, RefugeError } from '../errors/index.ts';
 import { MemoryBlobStore, type BlobStore } from '../blobs/core.ts';
-import { Database, validateDbName, type Durability } from '../documents/index.ts';
+import { Database, validateDbName, type Doc, type Durability } from '../documents/index.ts';
 import type { KvStore } from '../storage/index.ts';
 import { compileSelector } from '../core.ts';
 import { forEachIndexValue } from '../query/index.ts';
@@ -77,6 +77,7 @@ export class RefugeNode extends NodeCatalog {
   private readonly autoCompaction: AutoCompaction | undefined;
   private readonly autoBlobGc: AutoBlobGc | undefined;
   private readonly passwordIterations: number;
+  private replicatorDocCheck: ((doc: Doc) => RefugeError | undefined) | undefined;
 
   /** Looks now, as the node does every minute, for written databases worth compacting; answers those compacted. */
   async compactWhereWorth(): Promise<string[]> {
@@ -108,6 +109,14 @@ export class RefugeNode extends NodeCatalog {
   async collectBlobsWhereDue(): Promise<GcReport | undefined> {
     this.check();
     return this.autoBlobGc?.lookNow();
+  }
+
+  /**
+   * What the layer that runs `_replicator` documents (jobs) refuses in them when they are written,
+   * as CouchDB's replicator does: a document it could never run. None while no such layer runs.
+   */
+  setReplicatorDocCheck(check: ((doc: Doc) => RefugeError | undefined) | undefined): void {
+    this.replicatorDocCheck = check;
   }
 
   /** The node's own gc: what it has still to look at and what it last did; undefined when it is off. */
@@ -275,7 +284,7 @@ export class RefugeNode extends NodeCatalog {
     const design = attachDesign(db, {
       secObj: () => this.security(name),
       ...(name === '_users' && { validate: validateUserDoc }),
-      ...(name === '_replicator' && { validate: validateReplicatorDoc }),
+      ...(name === '_replicator' && { validate: (next, old, user) => validateReplicatorDoc(next, old, user) ?? this.replicatorDocCheck?.(next) }),
       ...(this.options.sandbox && { sandbox: this.options.sandbox }),
       openIndexStore: () => this.options.engine.open({ location: this.indexLocation(name) }),
     });

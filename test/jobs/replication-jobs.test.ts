@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { Database } from '../../src/documents/index.ts';
 import { startServer } from '../../src/http/index.ts';
-import { describeEndpoint, parseSpec, ReplicationJobs } from '../../src/jobs/index.ts';
+import { describeEndpoint, parseSpec, refusedReplicatorDoc, ReplicationJobs } from '../../src/jobs/index.ts';
 import { openNode } from '../../src/node/index.ts';
 import { tempDir } from '../helpers/db.ts';
 
@@ -200,8 +200,17 @@ test('_scheduler/docs and _scheduler/jobs: running, completed and failed _replic
   const guard = AbortSignal.timeout(30_000); // against a hang only: every wait ends on a state change
   assert.equal((await json(srv.url + '/_replicator/live', 'PUT', { source: 'src', target: 'live-dst', create_target: true, continuous: true })).status, 201);
   assert.equal((await json(srv.url + '/_replicator/once', 'PUT', { source: 'src', target: 'once-dst', create_target: true })).status, 201);
-  assert.equal((await json(srv.url + '/_replicator/broken', 'PUT', { source: 42, target: 'x' })).status, 201);
-  await Promise.all([jobs.whenDoc('live', 'running', guard), jobs.whenDoc('once', 'completed', guard), jobs.whenDoc('broken', 'failed', guard)]);
+  // A document no one could run is refused when written (CouchDB 3.3's before_doc_update), and not stored.
+  for (const bad of [{ source: 42, target: 'x' }, { target: 'x' }, { source: 'src', target: 'x', continuous: 'yes' }, { source: 'src', target: 'x', doc_ids: 'a' }]) {
+    const refused = await json(srv.url + '/_replicator/bad', 'PUT', bad);
+    assert.deepEqual([refused.status, ((await refused.json()) as { error: string }).error], [403, 'forbidden'], JSON.stringify(bad));
+    assert.equal((await fetch(srv.url + '/_replicator/bad')).status, 404);
+  }
+  await jobs.whenDoc('live', 'running', guard);
+  // One that can run fails when it starts: the same replication as `live`.
+  const twin = { source: 'src', target: 'live-dst', create_target: true, continuous: true };
+  assert.equal((await json(srv.url + '/_replicator/broken', 'PUT', twin)).status, 201);
+  await Promise.all([jobs.whenDoc('once', 'completed', guard), jobs.whenDoc('broken', 'failed', guard)]);
   // As CouchDB, the outcome is also written into the documents (a running job's is not).
   const repl = await node.db('_replicator');
   const once = await docWith(repl, 'once', (d) => d._replication_state === 'completed');
@@ -210,13 +219,13 @@ test('_scheduler/docs and _scheduler/jobs: running, completed and failed _replic
   assert.equal(once._replication_stats.missing_revisions_found, 20);
   assert.match(once._replication_stats.start_time, ISO_SECONDS);
   const broken = await docWith(repl, 'broken', (d) => d._replication_state === 'failed');
-  assert.match(broken._replication_state_reason, /source/);
+  assert.match(broken._replication_state_reason, /already started/);
   assert.equal((await repl.get('live'))._replication_state, undefined);
 
   const docs = (await (await fetch(srv.url + '/_scheduler/docs')).json()) as { total_rows: number; docs: Array<Record<string, any>> };
   assert.equal(docs.total_rows, 3);
   assert.deepEqual(docs.docs.map((d) => [d.doc_id, d.state, d.database]), [['broken', 'failed', '_replicator'], ['live', 'running', '_replicator'], ['once', 'completed', '_replicator']]);
-  assert.match(String(docs.docs[0]!.info.error), /source/);
+  assert.match(String(docs.docs[0]!.info.error), /already started/);
   assert.equal(docs.docs[1]!.source, 'src');
   assert.match(docs.docs[1]!.last_updated, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
   const one = await (await fetch(srv.url + '/_scheduler/docs/_replicator/live')).json() as Record<string, any>;
@@ -603,19 +612,23 @@ test('deleting _replicator stops its jobs; one created again is followed: its do
   assert.equal((await (await node.db('out2')).info()).docCount, 1);
 });
 
-test('_replicator documents with a selector no source can run, or a URL no client can reach, fail at once; with and without create_target they are two jobs', async (t) => {
+test('_replicator documents with a selector no source can run, or a URL no client can reach, are refused when written; with and without create_target they are two jobs', async (t) => {
   const { node, srv } = await memoryNodeServer(t);
   const jobs = srv.context.jobs!;
   const guard = AbortSignal.timeout(30_000); // against a hang only
   await node.createDb('src');
   await node.createDb('out');
-  await json(srv.url + '/_replicator/badsel', 'PUT', { source: 'src', target: 'out', selector: { $bogus: 1 } });
-  await json(srv.url + '/_replicator/badurl', 'PUT', { source: 'http://[::1', target: 'out' });
-  for (const id of ['badsel', 'badurl']) {
-    const state = await jobs.whenDoc(id, (d) => d.state !== 'running', guard);
-    assert.equal(state.state, 'failed', `${id}: ${state.error}`);
+  const refusals: Array<[string, unknown, RegExp]> = [
+    ['badsel', { source: 'src', target: 'out', selector: { $bogus: 1 } }, /selector.*Invalid operator/],
+    ['badurl', { source: 'http://[::1', target: 'out' }, /not a valid URL/],
+  ];
+  for (const [id, body, reason] of refusals) {
+    const res = await json(`${srv.url}/_replicator/${id}`, 'PUT', body);
+    const answer = (await res.json()) as { error: string; reason: string };
+    assert.deepEqual([res.status, answer.error], [403, 'forbidden'], id);
+    assert.match(answer.reason, reason, id);
+    assert.equal((await fetch(`${srv.url}/_replicator/${id}`)).status, 404, `${id}: not stored`);
   }
-  assert.match((await jobs.whenDoc('badsel', 'failed', guard)).error ?? '', /selector.*Invalid operator/);
   await json(srv.url + '/_replicator/plain', 'PUT', { source: 'src', target: 'out', continuous: true });
   await jobs.whenDoc('plain', 'running', guard);
   await json(srv.url + '/_replicator/creating', 'PUT', { source: 'src', target: 'out', continuous: true, create_target: true });
@@ -624,10 +637,8 @@ test('_replicator documents with a selector no source can run, or a URL no clien
   assert.equal(bad.status, 400);
 });
 
-test('a URL whose password holds a raw % is refused as a bad request: 400 from _replicate, a _replicator document failed at once', async (t) => {
+test('a URL whose password holds a raw % is refused: 400 from _replicate, 403 for a _replicator document', async (t) => {
   const { node, srv } = await memoryNodeServer(t);
-  const jobs = srv.context.jobs!;
-  const guard = AbortSignal.timeout(30_000); // against a hang only
   await node.createDb('local');
   const raw = 'http://u:50%off@127.0.0.1:9/db';
   for (const body of [{ source: raw, target: 'local' }, { source: 'local', target: raw }, { source: { url: raw }, target: 'local' }]) {
@@ -640,12 +651,13 @@ test('a URL whose password holds a raw % is refused as a bad request: 400 from _
   }
   // Credentials given apart (`auth`) replace the URL's, which are then never decoded.
   assert.doesNotThrow(() => parseSpec({ source: { url: raw, auth: { basic: { username: 'u', password: '50%off' } } }, target: 'local' }));
-  await json(srv.url + '/_replicator/rawpct', 'PUT', { source: raw, target: 'local' });
-  const state = await jobs.whenDoc('rawpct', (d) => d.state !== 'running', guard);
-  assert.equal(state.state, 'failed', state.error);
-  assert.match(state.error ?? '', /password is not percent-encoded/);
-  const recorded = await docWith(await node.db('_replicator'), 'rawpct', (d) => d._replication_state === 'failed');
-  assert.match(recorded._replication_state_reason, /password is not percent-encoded/);
+  // A _replicator document asking it is refused when written (403), its secret left out too.
+  const res = await json(srv.url + '/_replicator/rawpct', 'PUT', { source: raw, target: 'local' });
+  const answer = (await res.json()) as { error: string; reason: string };
+  assert.deepEqual([res.status, answer.error], [403, 'forbidden']);
+  assert.match(answer.reason, /password is not percent-encoded/);
+  assert.doesNotMatch(answer.reason, /50%off/, 'no secret in the answer');
+  assert.equal((await fetch(srv.url + '/_replicator/rawpct')).status, 404);
 });
 
 test('an edit of a _replicator document that changes no option leaves its job running; one that does restarts it', async (t) => {
@@ -685,4 +697,15 @@ test('documents of _replicator created and deleted leave nothing behind in the s
   assert.deepEqual(jobs.replicatorDocs(), []);
   // What tells a launch an edit overtook it is kept per live document only (was one entry per id ever seen).
   assert.equal((jobs as unknown as { docs: { generations: Map<string, number> } }).docs.generations.size, 0);
+});
+
+test('a _replicator document is refused when no one could run it, unless deleted or already marked failed (as one replicated in from a CouchDB)', () => {
+  assert.equal(refusedReplicatorDoc({ _id: 'ok', source: 'a', target: 'b' }), undefined);
+  assert.equal(refusedReplicatorDoc({ _id: 'gone', _deleted: true }), undefined);
+  assert.equal(refusedReplicatorDoc({ _id: 'old', source: 42, _replication_state: 'failed' }), undefined);
+  for (const doc of [{ _id: 'x', source: 42, target: 'b', _replication_state: 'completed' }, { _id: 'y', target: 'b' }, { _id: 'z', source: 'a', target: 'b', create_target: 1 }]) {
+    const refused = refusedReplicatorDoc(doc);
+    assert.equal(refused?.code, 'forbidden', JSON.stringify(doc));
+    assert.equal(refused?.status, 403, JSON.stringify(doc));
+  }
 });
