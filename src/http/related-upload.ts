@@ -10,6 +10,7 @@ import type { BlobStore } from '../blobs/index.ts';
 import { AttachmentBytes } from '../documents/index.ts';
 import { RefugeError } from '../errors/index.ts';
 import { checkLongKeys } from './long-keys.ts';
+import { md5Checked } from './md5-checked.ts';
 import { followsInOrder } from './multipart.ts';
 import { PartQueue } from './part-queue.ts';
 
@@ -158,9 +159,14 @@ class RelatedParts {
     const gzip = att.encoding === 'gzip';
     try {
       if (!gzip && att.encoding !== undefined && att.encoding !== 'identity') throw bad(`attachment ${name} has an unknown encoding`);
-      const put = await this.store.put(gzip ? gunzipped(queue, name) : queue, { maxSize: this.limits.blob });
+      // A digest the client named is checked as CouchDB checks its own kind (an MD5 of the bytes as
+      // sent); a sha256 one is the name this node gives them. A gzipped part's is not read.
+      const digest = gzip || typeof att.digest !== 'string' ? undefined : att.digest;
+      const sent = digest?.startsWith('md5-') ? md5Checked(queue, digest.slice(4)) : queue;
+      const put = await this.store.put(gzip ? gunzipped(queue, name) : sent, { maxSize: this.limits.blob });
       if (att.length !== undefined && att.length !== put.size) throw bad(`attachment ${name} has ${put.size} bytes, not the ${String(att.length)} announced`);
-      // The store names the bytes itself: CouchDB's md5 digest and the transfer fields do not travel on.
+      if (digest?.startsWith('sha256-') && digest !== put.id) throw new RefugeError('content_md5_mismatch', `attachment ${name}: its bytes are not the ${digest} announced`);
+      // The store names the bytes itself: the digest sent and the transfer fields do not travel on.
       const { follows: _f, encoding: _e, encoded_length: _el, digest: _d, length: _l, ...kept } = att;
       (this.doc!._attachments as Record<string, unknown>)[name] = { ...kept, data: AttachmentBytes.ofBlob(this.store, put.id, put.size) };
     } catch (err) {

@@ -3,7 +3,6 @@
 // CouchDB's multipart forms (multipart.ts) where a client asks for them.
 
 import { attachmentHeaders, SANDBOXED_CONTENT } from './sandboxed-content.ts';
-import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RefugeError } from '../errors/index.ts';
@@ -19,6 +18,7 @@ import { decodedStream } from './content-encoding.ts';
 import { docEtag, localEtag } from './doc-etag.ts';
 import { accepts, docRelated, openRevsMixed } from './multipart.ts';
 import { readRelatedDoc, RelatedBody } from './related-upload.ts';
+import { md5Checked } from './md5-checked.ts';
 import { bodyOf } from './streamed-json.ts';
 import { blobSource, checkFollowed } from './followed-blobs.ts';
 import { bool, json, jsonStringArray, str, type Query } from './params.ts';
@@ -81,19 +81,6 @@ function writeRev(req: Req, bodyRev: unknown): string | undefined {
     throw new RefugeError('bad_request', 'Document rev from request body and query string have different values');
   }
   return fromQuery ?? ifMatch ?? fromBody;
-}
-
-/**
- * The upload's bytes, checked against the Content-MD5 (base64) its client sent, as CouchDB checks
- * it: a mismatch fails the stream at its end, so the attachment is never written.
- */
-async function* md5Checked(bytes: AsyncIterable<Uint8Array>, expected: string): AsyncGenerator<Uint8Array> {
-  const hash = createHash('md5');
-  for await (const chunk of bytes) {
-    hash.update(chunk);
-    yield chunk;
-  }
-  if (hash.digest('base64') !== expected.trim()) throw new RefugeError('content_md5_mismatch', 'Possible message corruption.');
 }
 
 function isEmpty(q: Query): boolean {

@@ -4,6 +4,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { getMultipartBoundary, parseMultipart } from '@remix-run/multipart-parser';
 import { readdirSync } from 'node:fs';
@@ -38,7 +39,7 @@ test('a replicated multipart/related PUT stores the attachments that follow, gzi
     title: 'with attachments',
     _attachments: {
       'notes.txt': { content_type: 'text/plain', revpos: 2, digest: 'md5-whatever', length: text.length, follows: true, encoding: 'gzip', encoded_length: 0 },
-      'pic.png': { content_type: 'image/png', revpos: 1, digest: 'md5-whatever', length: png.length, follows: true },
+      'pic.png': { content_type: 'image/png', revpos: 1, digest: `md5-${createHash('md5').update(png).digest('base64')}`, length: png.length, follows: true },
     },
   };
   // Parts come in the order of _attachments, as CouchDB's replicator writes them.
@@ -295,7 +296,23 @@ test('malformed multipart bodies are a 400 and write nothing', async (t) => {
   // follows in a JSON body: its bytes cannot be anywhere.
   const res = await fetch(`${s.url}/db/doc`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(follows) });
   assert.equal(res.status, 400);
+  // A digest the document names is checked, as CouchDB checks its MD5: other bytes write nothing.
+  const md5 = (b: Buffer) => `md5-${createHash('md5').update(b).digest('base64')}`;
+  const sha = (b: Buffer) => `sha256-${createHash('sha256').update(b).digest('hex')}`;
+  const bytes = Buffer.from('hello');
+  const put = (id: string, digest: string) => {
+    const { body, type } = related({ _attachments: { 'a.txt': { content_type: 'text/plain', follows: true, length: 5, digest } } }, [{ name: 'a.txt', type: 'text/plain', bytes }]);
+    return fetch(`${s.url}/db/${id}`, { method: 'PUT', headers: { 'content-type': type }, body });
+  };
+  for (const digest of [md5(Buffer.from('hullo')), sha(Buffer.from('hullo')), 'md5-AAAAAAAAAAAAAAAAAAAAAA==']) {
+    const refused = await put('doc', digest);
+    assert.deepEqual([refused.status, ((await refused.json()) as { error: string }).error], [400, 'content_md5_mismatch'], digest);
+  }
   assert.equal((await fetch(`${s.url}/db/doc`)).status, 404);
+  for (const [i, digest] of [md5(bytes), sha(bytes)].entries()) {
+    assert.equal((await put(`fine${i}`, digest)).status, 201, digest);
+    assert.equal(await (await fetch(`${s.url}/db/fine${i}/a.txt`)).text(), 'hello');
+  }
 });
 
 test('the JSON part of a multipart/related PUT is guarded against many keys past 16,383 characters, as a JSON body is', async (t) => {
