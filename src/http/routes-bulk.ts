@@ -56,9 +56,11 @@ const restored = <R extends { key: unknown }>(r: R) => (isForeign(r) ? { key: JS
  * JSON.stringify writes the library's result. `total` stands for the listing's total rows
  * (_design_docs counts its own).
  */
-function allDocsAnswer(listing: AllDocsListing, total: number | undefined, updateSeq: boolean): RowsAnswer {
-  const seq = updateSeq ? `"update_seq":${listing.updateSeq},` : '';
-  return listingAnswer(listing, () => `{"total_rows":${total ?? listing.totalRows},"offset":${listing.offset},${seq}"rows":[`, () => ']}');
+function allDocsAnswer(listing: AllDocsListing, total: number | undefined, updateSeq: boolean, byKeys: boolean): RowsAnswer {
+  // Rows asked by `keys` have no place in the index: CouchDB's offset and update_seq are null then
+  // (fabric_view_all_docs' keys branch).
+  const seq = updateSeq ? `"update_seq":${byKeys ? null : listing.updateSeq},` : '';
+  return listingAnswer(listing, () => `{"total_rows":${total ?? listing.totalRows},"offset":${byKeys ? null : listing.offset},${seq}"rows":[`, () => ']}');
 }
 
 /**
@@ -121,12 +123,16 @@ export function allDocsOptions(query: Query, body?: Record<string, unknown>, bod
   };
 }
 
-/** `_design_docs`: the same options, the range kept inside `_design/` ids. */
+/**
+ * `_design_docs`: the same options, the range kept inside `_design/` ids, and `keys` to the design
+ * documents among them (CouchDB's fabric_view_all_docs: filter_keys_by_namespace).
+ */
 function designDocsOptions(query: Query, body?: Record<string, unknown>, bodyWins = false): AllDocsOptions {
   const o = allDocsOptions(query, body, bodyWins);
   const [low, high] = ['_design/', '_design0'];
   if (o.keys) return { ...o, keys: o.keys.filter((k) => k.startsWith(low)) };
-  if (o.key !== undefined) return o.key.startsWith(low) ? o : { ...o, keys: [] };
+  // A key outside the range reads nothing: an empty range, not an empty list of keys (whose offset is null).
+  if (o.key !== undefined) return o.key.startsWith(low) ? o : { ...o, key: undefined, startkey: high, endkey: high, inclusiveEnd: false };
   if (o.descending) {
     const start = o.startkey === undefined || o.startkey > high ? high : o.startkey;
     const end = o.endkey === undefined || o.endkey < low ? low : o.endkey;
@@ -160,7 +166,7 @@ export function bulkRoutes(app: FastifyInstance, ctx: ServerContext): void {
       const head = req.method === 'HEAD';
       const total = head ? undefined : await totalOf(db);
       const listing = await db.allDocsListing(total === undefined && !head ? options : { ...options, offset: false });
-      return sendRows(reply, allDocsAnswer(listing, total, bool(q, 'update_seq')));
+      return sendRows(reply, allDocsAnswer(listing, total, bool(q, 'update_seq'), options.keys !== undefined));
     };
     app.get(`/:db/${path}`, (req, reply) => one(req, reply));
     app.post(`/:db/${path}`, (req, reply) => one(req, reply, objectBody(req.body)));
@@ -174,7 +180,7 @@ export function bulkRoutes(app: FastifyInstance, ctx: ServerContext): void {
       const opens = queries.map((query, i) => async () => {
         // _design_docs' offset, too, counts design documents only: the rows skipped among them.
         const listing = await db.allDocsListing(total === undefined ? options[i]! : { ...options[i]!, offset: false });
-        return allDocsAnswer(listing, total, bool(withBody(req.query as Query, query, true), 'update_seq'));
+        return allDocsAnswer(listing, total, bool(withBody(req.query as Query, query, true), 'update_seq'), options[i]!.keys !== undefined);
       });
       return sendRows(reply, resultsAnswer(opens));
     });

@@ -137,7 +137,15 @@ describe('CouchDB API shapes', () => {
     assert.deepEqual(ids((await request(`${db}/_design_docs`)).body), ['_design/x', '_design/y']);
     assert.deepEqual(ids((await request(`${db}/_design_docs?descending=true&limit=1`)).body), ['_design/y']);
     assert.deepEqual(ids((await request(`${db}/_design_docs?startkey=%22_design%2Fy%22`)).body), ['_design/y']);
+    // Keys outside the namespace are left out, as CouchDB's filter_keys_by_namespace leaves them.
     assert.deepEqual(ids((await request(`${db}/_design_docs`, { method: 'POST', body: { keys: ['_design/x', 'a'] } })).body), ['_design/x']);
+    assert.deepEqual(ids((await request(`${db}/_design_docs?key=%22a%22`)).body), []);
+    // Rows asked by keys have no place: offset and update_seq are null, as CouchDB answers them.
+    const byKeys = await request(`${db}/_all_docs?update_seq=true`, { method: 'POST', body: { keys: ['a'] } });
+    assert.deepEqual([byKeys.body.offset, byKeys.body.update_seq, byKeys.body.total_rows], [null, null, 4]);
+    assert.equal((await request(`${db}/_all_docs?keys=%5B%22a%22%5D`)).body.offset, null);
+    assert.deepEqual((await request(`${db}/_all_docs/queries`, { method: 'POST', body: { queries: [{ keys: ['a'] }, { limit: 1 }] } })).body.results.map((r: any) => r.offset), [null, 0]);
+    assert.equal(typeof (await request(`${db}/_design_docs?key=%22a%22`)).body.offset, 'number');
     assert.deepEqual((await request(`${db}/_design_docs/queries`, { method: 'POST', body: { queries: [{}, { limit: 1 }] } })).body.results.map(ids), [['_design/x', '_design/y'], ['_design/x']]);
     assert.equal((await request(`${db}/_design_docs?limit=abc`)).status, 400);
     const locals = await request(`${db}/_local_docs/queries`, { method: 'POST', body: { queries: [{ limit: 1 }, { descending: true }] } });
@@ -816,8 +824,9 @@ describe('CouchDB API shapes', () => {
     const withSeq = await request(`${u}/seqs/_all_docs?update_seq=true`);
     assert.equal(withSeq.body.update_seq, 2);
     assert.equal(withSeq.body.rows.length, 2);
+    // Rows asked by keys have no place in the sequence either: null, as CouchDB answers it.
     const posted = await request(`${u}/seqs/_all_docs?update_seq=true`, { method: 'POST', body: { keys: ['b'] } });
-    assert.equal(posted.body.update_seq, 2);
+    assert.equal(posted.body.update_seq, null);
   });
 
   test('view and document flags in any case (Python sends True), as CouchDB lowercases them; other words stay a 400', async () => {
