@@ -33,8 +33,11 @@ const REPLICATION_FIELDS = new Set([
 
 const DB_NAME_RE = /^[a-z][a-z0-9_$()+/-]*$/;
 
-/** CouchDB's system databases, the only names allowed to start with `_`. */
-const SYSTEM_DBS = new Set(['_replicator', '_users']);
+/**
+ * CouchDB's system databases that a client may create, the only names allowed to start with `_`
+ * (`_global_changes` is CouchDB's optional feed of database events; nothing here writes it).
+ */
+const SYSTEM_DBS = new Set(['_replicator', '_users', '_global_changes']);
 
 export const isSystemDbName = (name: string): boolean => SYSTEM_DBS.has(name);
 

@@ -229,6 +229,8 @@ export class ReplicationJobs implements JobHost {
         replication_id: jobId(job) ?? null,
         doc_id: job.docId ?? null,
         database: job.docId ? '_replicator' : null,
+        // Whose job it is, as CouchDB names it: a user's, or null for the server admin's.
+        user: job.spec.owner?.name ?? null,
         source: describeEndpoint(job.spec.source),
         target: describeEndpoint(job.spec.target),
         continuous: job.spec.continuous,

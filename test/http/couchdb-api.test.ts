@@ -298,6 +298,9 @@ describe('CouchDB API shapes', () => {
     }
     // CouchDB's reason, its quotes included.
     assert.match((await request(`${u}/Upper`, { method: 'PUT' })).body.reason, /^Name: 'Upper'\. Only lowercase characters/);
+    // A system database a client may create, as in CouchDB: _global_changes too.
+    assert.equal((await request(`${u}/_global_changes`, { method: 'PUT' })).status, 201);
+    assert.equal((await request(`${u}/_global_changes`, { method: 'DELETE' })).status, 200);
     // Partitioned databases are refused, as a CouchDB with the feature off does: nothing is created.
     const partitioned = await request(`${u}/parts?partitioned=true`, { method: 'PUT' });
     assert.deepEqual([partitioned.status, partitioned.body], [400, { error: 'bad_request', reason: 'Partitioned feature is not enabled.' }]);

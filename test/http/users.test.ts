@@ -175,6 +175,9 @@ describe('_users accounts and _security', () => {
     // A continuous job is its user's: another user cannot cancel it.
     const spec = { source: 'src1', target: 'dst1', continuous: true };
     assert.equal((await finn('/_replicate', { method: 'POST', body: spec })).status, 202);
+    // The admin's _active_tasks names whose it is, as CouchDB's does.
+    const tasks = (await admin('/_active_tasks')).body as Array<{ type: string; user: unknown }>;
+    assert.deepEqual(tasks.filter((task) => task.type === 'replication').map((task) => task.user), ['finn']);
     assert.equal((await as(basic('carl', 'pw'))('/_replicate', { method: 'POST', body: { ...spec, cancel: true } })).status, 404);
     assert.equal((await finn('/_replicate', { method: 'POST', body: { ...spec, cancel: true } })).status, 200);
   });

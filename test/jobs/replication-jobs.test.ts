@@ -112,8 +112,9 @@ test('POST /_replicate one-shot, continuous, _active_tasks and cancel', async (t
   assert.match(localId, /^[0-9a-f]{32}\+continuous\+create_target$/);
   const repeat = await json(srv.url + '/_replicate', 'POST', { source: srv.url + '/a', target: 'c', create_target: true, continuous: true });
   assert.equal(((await repeat.json()) as { _local_id: string })._local_id, localId);
-  const tasks = (await (await fetch(srv.url + '/_active_tasks')).json()) as Array<{ type: string; continuous: boolean; replication_id: string; through_seq: unknown; checkpoint_interval: unknown }>;
+  const tasks = (await (await fetch(srv.url + '/_active_tasks')).json()) as Array<{ type: string; continuous: boolean; replication_id: string; through_seq: unknown; checkpoint_interval: unknown; user: unknown }>;
   assert.equal(tasks.length, 1);
+  assert.equal(tasks[0]!.user, null, "the server admin's job");
   assert.equal(tasks[0]!.continuous, true);
   assert.equal(tasks[0]!.replication_id, localId);
   // What CouchDB's clients wait on: every change up to through_seq is written.
