@@ -115,6 +115,16 @@ export function mangoFieldOrder(fields: Obj, def: unknown): string[] {
   return ordered.length === Object.keys(fields).length && ordered.every((f) => typeof f === 'string' && Object.hasOwn(fields, f)) ? (ordered as string[]) : Object.keys(fields);
 }
 
+/**
+ * An index defined before CouchDB 2.1 named its filter `selector`: CouchDB still applies it where
+ * no `partial_filter_selector` says otherwise (mango_native_proc's get_index_partial_filter_selector).
+ */
+export function legacySelector(map: Obj): Obj | undefined {
+  const partial = map.partial_filter_selector;
+  if (isObj(partial) && Object.keys(partial).length > 0) return undefined;
+  return isObj(map.selector) && Object.keys(map.selector).length > 0 ? map.selector : undefined;
+}
+
 function parseMangoMap(name: string, map: Obj, def: unknown): MangoMap {
   const fields = map.fields;
   if (!isObj(fields) || Object.keys(fields).length === 0) throw invalid(`\`views.${name}.map.fields\` field should be a non-empty object`);
@@ -127,6 +137,8 @@ function parseMangoMap(name: string, map: Obj, def: unknown): MangoMap {
     if (!isObj(map.partial_filter_selector)) throw invalid(`\`views.${name}.map.partial_filter_selector\` field should be object`);
     out.partialFilter = map.partial_filter_selector;
   }
+  const legacy = legacySelector(map);
+  if (legacy !== undefined) out.partialFilter = legacy;
   return out;
 }
 

@@ -9,7 +9,7 @@
 import { canonicalJson, type Doc } from '../documents/index.ts';
 import { RefugeError } from '../errors/index.ts';
 import { normalizeSelector, parseSort, selectorJson } from '../query/index.ts';
-import { mangoFieldOrder } from './design-doc.ts';
+import { legacySelector, mangoFieldOrder } from './design-doc.ts';
 import { couchIndexName } from './mango-index-name.ts';
 
 type Obj = Record<string, unknown>;
@@ -167,6 +167,8 @@ export function indexDefinitionOf(view: unknown): IndexDefinition | undefined {
   if (names.length === 0 || !names.every((f) => fields[f] === 'asc' || fields[f] === 'desc')) return undefined;
   const def: IndexDefinition = { fields: names.map((f) => ({ [f]: fields[f] as 'asc' | 'desc' })) };
   if (isObj(partial) && Object.keys(partial).length > 0) def.partial_filter_selector = partial;
+  const legacy = legacySelector(view.map);
+  if (legacy !== undefined) def.partial_filter_selector = legacy;
   return def;
 }
 

@@ -64,6 +64,19 @@ describe('json index design documents, as CouchDB writes and reads them', () => 
     assert.deepEqual(ids(await db.find({ selector: { b: 1 }, use_index: 'couch2' })), ['d4', 'd7']);
   });
 
+  test('an index from before CouchDB 2.1 filters by its map.selector, as CouchDB still applies it', async () => {
+    // CouchDB's test_old_selector_still_supported: `selector` where partial_filter_selector is now.
+    await db.put({
+      _id: '_design/oldschool',
+      language: 'query',
+      views: { oldschool: { map: { fields: { n: 'asc' }, selector: { b: { $gte: 2 } } }, reduce: '_count', options: { def: { fields: ['n'] } } } },
+    });
+    assert.deepEqual(ids(await db.find({ selector: { n: { $gt: null } }, use_index: 'oldschool' })), ['d2', 'd5', 'd8']);
+    // Partial, so never picked unasked: a query it does not name reads every match.
+    assert.notEqual((await db.explain({ selector: { n: { $gt: 5 } } })).index.ddoc, '_design/oldschool');
+    assert.deepEqual(ids(await db.find({ selector: { n: { $gt: 5 } } })), ['d6', 'd7', 'd8', 'd9']);
+  });
+
   test("a Mango text index's design document replicates in and is stored as it is, served by nothing", async () => {
     // What CouchDB (with Clouseau) writes for POST _index {"index": {}, "type": "text", "ddoc": "txt"}.
     const textDdoc = {
