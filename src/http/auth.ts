@@ -2,7 +2,7 @@
 // server admin or a user of `_users` (user-accounts.ts); what a user may then do is user-access.ts's.
 // Without an admin the server only ever listens on loopback (enforced at start), all admin party.
 
-import { createHmac, pbkdf2, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, hkdfSync, pbkdf2, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 import { RefugeError } from '../errors/index.ts';
 import type { UserAccounts } from './user-accounts.ts';
@@ -33,17 +33,29 @@ export function parseAdmin(spec: string): AdminCredentials {
 
 export class Auth {
   private readonly salt = randomBytes(16);
-  private readonly secret = randomBytes(32);
+  /** Signs session cookies (see the constructor). */
+  private readonly secret: Buffer;
+  /** Ties the admin's sessions to their password, as a user's salt ties theirs. */
+  private readonly adminSalt: string;
   private readonly hash: Buffer | null;
   /** Keys the MAC by which the admin password, once verified, is known again. */
   private readonly macKey = randomBytes(32);
   /** The MAC of the admin password once a login has verified it, as user-accounts.ts remembers users'. */
   private verified: Buffer | null = null;
 
+  /**
+   * `nodeSecret` (the node's own key, kept in its data directory) makes the cookie secret, so a
+   * session outlives a restart of the node, as CouchDB's (it keeps its secret in its config); a
+   * node without one signs with a secret of this server's only. The admin's sessions end when the
+   * admin's password changes.
+   */
   constructor(
     readonly admin: AdminCredentials | null,
     readonly users?: UserAccounts,
+    nodeSecret?: Uint8Array,
   ) {
+    this.secret = nodeSecret ? Buffer.from(hkdfSync('sha256', nodeSecret, new Uint8Array(0), 'refuge session cookie', 32)) : randomBytes(32);
+    this.adminSalt = admin ? createHmac('sha256', this.secret).update(`admin\u0000${admin.name}\u0000${admin.password}`).digest('base64url') : '';
     this.hash = admin ? pbkdf2Sync(admin.password, this.salt, ADMIN_ITERATIONS, 32, 'sha256') : null;
   }
 
@@ -104,7 +116,7 @@ export class Auth {
     if (parts === undefined) return ANONYMOUS;
     const { name } = parts;
     let user: UserCtx | undefined;
-    if (name === this.admin.name) user = this.verifySession(parts, '') ? { name, roles: ['_admin'] } : undefined;
+    if (name === this.admin.name) user = this.verifySession(parts, this.adminSalt) ? { name, roles: ['_admin'] } : undefined;
     else {
       // A user's session holds while their password does (the salt changes with it, as in CouchDB),
       // with their roles as their document says now; a user deleted since is logged out.
@@ -118,7 +130,7 @@ export class Auth {
 
   /** A signed session cookie value: name:expiry:hmac, base64url; `salt` ties it to the password. */
   async issueSession(name: string): Promise<string> {
-    const salt = name === this.admin?.name ? '' : ((await this.users?.account(name))?.salt ?? '');
+    const salt = name === this.admin?.name ? this.adminSalt : ((await this.users?.account(name))?.salt ?? '');
     const expires = Math.floor(Date.now() / 1000) + SESSION_SECONDS;
     const payload = `${name}:${expires.toString(16)}`;
     return Buffer.from(`${payload}:${this.sessionMac(payload, salt)}`).toString('base64url');

@@ -78,7 +78,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const admin = listenAdmin(host, options.admin);
   const ctx: ServerContext = {
     node: options.node,
-    auth: new Auth(admin, new UserAccounts(options.node)),
+    auth: new Auth(admin, new UserAccounts(options.node), options.node.key.secretKey),
     uuid: randomUuid(),
     version: VERSION,
     feeds: new Set(),
