@@ -59,7 +59,12 @@ export async function authorizeUser(ctx: ServerContext, user: UserCtx, method: s
     // the write check keeps it a new, role-less account). Not COPY: it would write another user's document.
     if ((user.name === own && ['GET', 'HEAD', 'PUT', 'DELETE'].includes(method)) || method === 'PUT') return;
   }
-  if (user.name === null) throw new RefugeError('unauthorized', 'You are not a server admin.');
+  if (user.name === null) {
+    // CouchDB's words for an anonymous caller: the database's check (couch_db) or the server's.
+    const target = peerTarget(method, path);
+    const onDb = target.kind === 'db' || dbAdminTarget(method, path) !== undefined;
+    throw new RefugeError('unauthorized', onDb ? 'You are not authorized to access this db.' : 'You are not a server admin.');
+  }
   if (USER_PATHS.has(path) && (method === 'GET' || method === 'HEAD')) return;
   if (USER_POSTS.has(path) && method === 'POST') return;
   const replicator = replicatorPath(path);
@@ -77,7 +82,10 @@ export async function authorizeUser(ctx: ServerContext, user: UserCtx, method: s
     if (await mayUseDb(ctx, user, adminOf)) throw new RefugeError('unauthorized', 'You are not a db or server admin.');
     throw new RefugeError('forbidden', 'You are not allowed to access this db.');
   }
-  throw new RefugeError('forbidden', 'You are not a server admin.');
+  // Another user's account: CouchDB's _users rules refuse it (403). Anything else is the server
+  // admin's, and CouchDB's verify_is_server_admin answers 401 whoever is logged in.
+  if (path === `/${USERS_DB}` || path.startsWith(`/${USERS_DB}/`)) throw new RefugeError('forbidden', 'You are not a server admin.');
+  throw new RefugeError('unauthorized', 'You are not a server admin.');
 }
 
 /** Whether `user` reads and writes the documents of database `db`: its `_security` names them as a member or admin. */

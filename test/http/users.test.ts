@@ -59,15 +59,26 @@ describe('_users accounts and _security', () => {
     for (const [method, path, status] of [
       ['GET', '/private', 403],
       ['PUT', '/private/x', 403],
-      ['GET', '/_all_dbs', 403],
-      ['PUT', '/newdb', 403],
+      // Server-wide routes answer 401 to a user, as CouchDB's verify_is_server_admin does.
+      ['GET', '/_all_dbs', 401],
+      ['PUT', '/newdb', 401],
       ['PUT', '/team/_security', 401],
       ['POST', '/_users', 403],
       ['GET', '/_users/org.couchdb.user:admin', 403],
-      ['GET', '/_active_tasks', 403],
+      ['GET', '/_active_tasks', 401],
     ] as const) {
       const r = await bob(path, { method, ...(method !== 'GET' && { body: {} }) });
       assert.equal(r.status, status, `${method} ${path}: ${r.text}`);
+    }
+    // Anonymous callers get 401 in CouchDB's words: the database's check, or the server's.
+    for (const [path, reason] of [
+      ['/private', 'You are not authorized to access this db.'],
+      ['/private/x', 'You are not authorized to access this db.'],
+      ['/private/_all_docs', 'You are not authorized to access this db.'],
+      ['/_all_dbs', 'You are not a server admin.'],
+    ] as const) {
+      const r = await as({})(path);
+      assert.deepEqual([r.status, r.body], [401, { error: 'unauthorized', reason }], path);
     }
     // Design documents are the admin's.
     assert.notEqual((await bob('/team/_design/d', { method: 'PUT', body: { views: {} } })).status, 201);
@@ -137,7 +148,7 @@ describe('_users accounts and _security', () => {
     // Admin of one database, nothing of another, nor of the server.
     assert.equal((await as(basic('dana', 'pw'))('/other/_security', { method: 'PUT', body: sec })).status, 403);
     assert.equal((await as(basic('dana', 'pw'))('/other/_compact', { method: 'POST', body: {} })).status, 403);
-    assert.equal((await as(basic('dana', 'pw'))('/shop', { method: 'DELETE' })).status, 403);
+    assert.equal((await as(basic('dana', 'pw'))('/shop', { method: 'DELETE' })).status, 401);
   });
 
   test('a user replicates between the databases they use, as themselves: validation holds, no design documents, no new databases', async () => {
