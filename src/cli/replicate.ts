@@ -6,6 +6,7 @@ import { validateDbName } from '../documents/index.ts';
 import { isRefugeError, RefugeError, toRefugeError } from '../errors/index.ts';
 import { describeEndpoint, endpointPeer } from '../jobs/index.ts';
 import { openNode, type RefugeNode } from '../node/index.ts';
+import { normalizeSelector } from '../query/index.ts';
 import { replicate } from '../replication/index.ts';
 import { madeDirectory } from './made-dir.ts';
 
@@ -54,6 +55,12 @@ async function replicateOnce(args: ReplicateArgs, out: NodeJS.WritableStream, er
       selector = JSON.parse(args.selector);
     } catch (err) {
       throw new RefugeError('bad_request', '--selector must be JSON', { cause: err });
+    }
+    // One no source could run is said now, by its option's name, before anything is made.
+    try {
+      normalizeSelector(selector);
+    } catch (err) {
+      throw new RefugeError('bad_request', `--selector: ${toRefugeError(err).reason}`, { cause: err });
     }
   }
   const docIds = args.docIds === undefined ? undefined : parseDocIds(args.docIds);

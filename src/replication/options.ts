@@ -1,6 +1,7 @@
 // Replication options, their defaults and their validation (bad options fail before anything runs).
 
-import { RefugeError } from '../errors/index.ts';
+import { RefugeError, toRefugeError } from '../errors/index.ts';
+import { normalizeSelector } from '../query/index.ts';
 import type { Seq } from './peer.ts';
 import { retryPolicy, type RetryOptions, type RetryPolicy } from './retry.ts';
 
@@ -77,6 +78,15 @@ export function resolveOptions(o: ReplicateOptions = {}): ResolvedOptions {
   }
   if (o.selector !== undefined && (o.selector === null || typeof o.selector !== 'object' || Array.isArray(o.selector))) {
     throw new RefugeError('bad_selector', 'selector must be an object');
+  }
+  // A selector no source could run is refused before anything is done (a target created, say), as
+  // CouchDB's replicator parses it before its job starts.
+  if (o.selector !== undefined) {
+    try {
+      normalizeSelector(o.selector);
+    } catch (err) {
+      throw new RefugeError('bad_selector', `selector: ${toRefugeError(err).reason}`, { cause: err });
+    }
   }
   if (o.filter !== undefined) {
     // A design document's filter, or CouchDB's built-ins _view (with query_params.view) and _design.

@@ -40,7 +40,7 @@ export async function beginSession(
   } catch (err) {
     if (!isRefugeError(err, 'not_found')) throw err;
     if (!options.createTarget || !target.createDatabase) {
-      throw new RefugeError('not_found', 'the target database does not exist (createTarget creates it)', { cause: err });
+      throw new RefugeError('not_found', 'the target database does not exist (the create_target option, --create-target on the command line, creates it)', { cause: err });
     }
     await call(() => target.createDatabase!({ signal }));
     // Asked again for the new database's instance_start_time, which checkpoints compare with.

@@ -71,6 +71,17 @@ test('refuge replicate copies a database between two running nodes, with a selec
   const report = JSON.parse(out.at(-1)!);
   assert.equal(report.docsWritten, 2);
   assert.deepEqual((await (await node.db('dst')).allDocs()).rows.map((row) => row.id), ['a', 'c']);
+  // A selector no source could run is refused by its option's name, before the target is made.
+  const bad = run(['replicate', `${srv.url}/src`, `${srv.url}/typo`, '--create-target', '--selector', '{"keep":{"$regexx":"a"}}']);
+  for await (const _ of bad.lines);
+  const { code, stderr } = await bad.exit;
+  assert.equal(code, 2, stderr);
+  assert.match(stderr, /--selector: .*\$regexx/);
+  assert.equal(await node.exists('typo'), false, 'no target made');
+  // A missing target says which option makes it.
+  const absent = run(['replicate', `${srv.url}/src`, `${srv.url}/absent`]);
+  for await (const _ of absent.lines);
+  assert.match((await absent.exit).stderr, /--create-target/);
 });
 
 /** Starts `refuge start ARGS` and resolves with its output lines once one satisfies `until` (or it ends). */
