@@ -79,7 +79,11 @@ export function serverRoutes(app: FastifyInstance, ctx: ServerContext): void {
     if (/^application\/x-www-form-urlencoded/i.test(req.headers['content-type'] ?? '')) checkFormOrigin(req);
     const q = req.query as Query;
     const body = (req.body === undefined ? {} : objectBody(req.body)) as { name?: unknown; username?: unknown; password?: unknown };
-    // CouchDB takes the name as `name` or `username`, and asks for one when neither is there.
+    // CouchDB takes the name as `name` or `username`, and asks for one when neither is there, or
+    // when the two differ (couch_httpd_auth's extract_username).
+    if (body.name !== undefined && body.username !== undefined && body.name !== body.username) {
+      throw new RefugeError('bad_request', 'request body contains different usernames');
+    }
     const name = body.name ?? body.username;
     const { password } = body;
     if (name === undefined) throw new RefugeError('bad_request', 'request body must contain a username');
@@ -105,8 +109,11 @@ export function serverRoutes(app: FastifyInstance, ctx: ServerContext): void {
       throw new RefugeError('method_not_allowed', 'Only GET,HEAD,POST,DELETE allowed');
     },
   });
-  app.delete('/_session', async (_req, reply) => {
+  app.delete('/_session', async (req, reply) => {
     reply.header('Set-Cookie', ctx.auth.cookieHeader('', 0));
+    // As after a login, `next` sends the client on (CouchDB answers the log-out with a 302 too).
+    const next = redirectTo(req.query as Query, 'next');
+    if (next !== undefined) reply.code(302).header('Location', absoluteUrl(req, next));
     return { ok: true };
   });
 

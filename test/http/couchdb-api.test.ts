@@ -951,6 +951,14 @@ describe('admin authentication', () => {
     const neither = await request(`${u}/_session`, { method: 'POST', body: { password: 'secret' } });
     assert.equal(neither.status, 400);
     assert.equal(neither.body.reason, 'request body must contain a username');
+    // Both, naming two people: which one is meant is not guessed.
+    const both = await request(`${u}/_session`, { method: 'POST', body: { name: 'bob', username: 'admin', password: 'secret' } });
+    assert.deepEqual([both.status, both.body.reason], [400, 'request body contains different usernames']);
+    assert.equal((await request(`${u}/_session`, { method: 'POST', body: { name: 'admin', username: 'admin', password: 'secret' } })).status, 200);
+    // A log-out with `next` is sent on, as a login with it is.
+    const out = await fetch(`${u}/_session?next=/_utils/`, { method: 'DELETE', redirect: 'manual' });
+    assert.deepEqual([out.status, new URL(out.headers.get('location') ?? '', u).pathname], [302, '/_utils/']);
+    assert.match(out.headers.get('set-cookie') ?? '', /^AuthSession=;/);
     assert.equal((await request(`${u}/_session`, { method: 'PUT', body: {} })).status, 405);
     const malformed = await request(`${u}/_session`, { headers: { cookie: 'AuthSession=garbage' } });
     assert.equal(malformed.status, 400);
