@@ -98,14 +98,25 @@ export class Auth {
    */
   async identify(authorization: string | undefined, cookie: string | undefined, renew?: (session: string) => void): Promise<UserCtx> {
     if (!this.admin) return ADMIN_PARTY; // loopback only
+    // CouchDB's handlers in their order: a session cookie that names someone, then Basic auth.
+    const bySession = await this.sessionUser(cookie, renew);
+    if (bySession.name !== null) return bySession;
     // The scheme name is case-insensitive (RFC 9110), as CouchDB takes it.
     if (authorization !== undefined && /^basic /i.test(authorization)) {
       const decoded = Buffer.from(authorization.slice(6), 'base64').toString('utf8');
       const i = decoded.indexOf(':');
-      const user = i < 0 ? undefined : await this.login(decoded.slice(0, i), decoded.slice(i + 1));
+      // No colon, or `_:_` (Futon's way to log out): no credentials, as CouchDB's basic_name_pw reads them.
+      if (i < 0 || decoded === '_:_') return ANONYMOUS;
+      const user = await this.login(decoded.slice(0, i), decoded.slice(i + 1));
       if (!user) throw new RefugeError('unauthorized', 'Name or password is incorrect.');
       return user;
     }
+    return ANONYMOUS;
+  }
+
+  /** Who a session cookie names, if it is a live one issued here; anonymous otherwise. */
+  private async sessionUser(cookie: string | undefined, renew?: (session: string) => void): Promise<UserCtx> {
+    if (!this.admin) return ANONYMOUS;
     const session = readCookie(cookie, COOKIE);
     if (!session) return ANONYMOUS;
     // Not even shaped like a session (name:time:mac): CouchDB refuses it rather than ignore it.

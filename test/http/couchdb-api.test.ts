@@ -996,7 +996,16 @@ describe('admin authentication', () => {
       // A tampered cookie is anonymous.
       const tampered = await request(`${u}/secured/d`, { headers: { cookie: cookie.slice(0, -2) + 'xx' } });
       assert.equal(tampered.status, 401);
+      // CouchDB's handlers in their order: a live session wins over wrong Basic credentials.
+      const both = await request(`${u}/secured/d`, { headers: { cookie, ...basic('admin', 'wrong') } });
+      assert.equal(both.status, 200, label);
     }
+    // Basic credentials without a colon, or Futon's `_:_` log-out, are none: the caller is anonymous.
+    for (const value of ['nocolon', '_:_']) {
+      const who = await request(`${u}/_session`, { headers: { authorization: 'Basic ' + Buffer.from(value).toString('base64') } });
+      assert.deepEqual([who.status, who.body.userCtx?.name], [200, null], value);
+    }
+    assert.equal((await request(`${u}/secured/d`, { headers: basic('admin', 'wrong') })).status, 401);
     // A form from another site's page, which any page may send, neither logs the visitor in as
     // someone else nor out; one from the node's own pages does.
     const form = { 'content-type': 'application/x-www-form-urlencoded' };
