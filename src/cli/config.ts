@@ -207,7 +207,8 @@ export function loadSettings(flags: Partial<Record<keyof NodeSettings | 'config'
   }
   for (const key of Object.keys(ENV) as Array<keyof NodeSettings>) {
     const v = env[ENV[key]];
-    if (v !== undefined && v !== '') out[key] = coerce(key, v, ENV[key]);
+    // A variable a flag overrides is not read: a stale one in the environment does not stop a start.
+    if (v !== undefined && v !== '' && flags[key] === undefined) out[key] = coerce(key, v, ENV[key]);
   }
   for (const key of Object.keys(ENV) as Array<keyof NodeSettings>) {
     const v = flags[key];
