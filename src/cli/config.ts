@@ -21,6 +21,8 @@ export interface NodeSettings {
   cors?: string;
   /** 'on': cross-origin pages may send credentials (cookies, Basic auth). */
   corsCredentials?: 'on' | 'off';
+  /** The session cookie's SameSite (CouchDB's [chttpd_auth] same_site): lax by default. */
+  cookieSameSite?: 'lax' | 'strict' | 'none';
   /** Databases kept open at once (CouchDB's max_dbs_open); idle ones past it are closed. */
   maxOpenDbs: number;
   /** PBKDF2 iterations for passwords written to `_users` (CouchDB's [chttpd_auth] iterations). */
@@ -81,6 +83,7 @@ const ENV: Record<keyof NodeSettings, string> = {
   maxDocumentSize: 'REFUGE_MAX_DOCUMENT_SIZE',
   cors: 'REFUGE_CORS',
   corsCredentials: 'REFUGE_CORS_CREDENTIALS',
+  cookieSameSite: 'REFUGE_COOKIE_SAME_SITE',
   maxOpenDbs: 'REFUGE_MAX_OPEN_DBS',
   passwordIterations: 'REFUGE_PASSWORD_ITERATIONS',
   autoCompaction: 'REFUGE_AUTO_COMPACTION',
@@ -113,6 +116,7 @@ export const SETTING_HELP: Array<[flag: string, env: string, text: string]> = [
   ['--max-document-size BYTES', ENV.maxDocumentSize, `largest document's JSON, attachments aside (default ${DEFAULTS.maxDocumentSize}, as CouchDB's max_document_size)`],
   ['--cors ORIGINS', ENV.cors, 'let web pages on these origins call the API: * or a comma-separated list (CORS; default off)'],
   ['--cors-credentials on|off', ENV.corsCredentials, 'let those pages send cookies and Basic credentials (default off)'],
+  ['--cookie-same-site lax|strict|none', ENV.cookieSameSite, "the session cookie's SameSite (default lax: other sites' pages cannot use a login; none lets a page of another site keep one, with --cors and --cors-credentials; the cookie is then Secure, which browsers take over http on localhost only)"],
   ['--max-open-dbs N', ENV.maxOpenDbs, `databases kept open at once; idle ones past it close until used (default ${DEFAULTS.maxOpenDbs})`],
   ['--password-iterations N', ENV.passwordIterations, `PBKDF2 iterations for passwords written to _users (default ${DEFAULTS.passwordIterations}, as CouchDB 3.4; at most ${MAX_PBKDF2_ITERATIONS})`],
   ['--auto-compaction on|off', ENV.autoCompaction, 'compact, in the background, written databases whose old revisions take as much room as the rest (default on, as CouchDB 3)'],
@@ -173,6 +177,7 @@ function coerce(key: keyof NodeSettings, value: unknown, what: string): unknown 
     }
   }
   if (key === 'blobBackend' && value !== 'fs' && value !== 'memory' && value !== 's3') throw bad('fs, memory or s3');
+  if (key === 'cookieSameSite' && value !== 'lax' && value !== 'strict' && value !== 'none') throw bad('lax, strict or none');
   return value;
 }
 

@@ -69,6 +69,7 @@ export async function runStart(settings: NodeSettings, out: NodeJS.WritableStrea
       maxDocumentSize: settings.maxDocumentSize,
       blobLimit: settings.blobLimit,
       ...(settings.cors !== undefined && { cors: { origins: parseCorsOrigins(settings.cors), credentials: settings.corsCredentials === 'on' } }),
+      ...(settings.cookieSameSite !== undefined && { cookieSameSite: settings.cookieSameSite }),
     });
     mesh = settings.mesh === 'on' ? await startMesh(settings, node) : undefined;
     if (mesh) {

@@ -18,6 +18,8 @@ export interface UserCtx {
 }
 
 export const ANONYMOUS: UserCtx = { name: null, roles: [] };
+
+export type CookieSameSite = 'lax' | 'strict' | 'none';
 /** Everyone, when no admin is configured (the server then listens on loopback only). */
 export const ADMIN_PARTY: UserCtx = Object.freeze({ name: null, roles: Object.freeze(['_admin']) as string[] });
 const COOKIE = 'AuthSession';
@@ -53,6 +55,7 @@ export class Auth {
     readonly admin: AdminCredentials | null,
     readonly users?: UserAccounts,
     nodeSecret?: Uint8Array,
+    private readonly sameSite: CookieSameSite = 'lax',
   ) {
     this.secret = nodeSecret ? Buffer.from(hkdfSync('sha256', nodeSecret, new Uint8Array(0), 'refuge session cookie', 32)) : randomBytes(32);
     this.adminSalt = admin ? createHmac('sha256', this.secret).update(`admin\u0000${admin.name}\u0000${admin.password}`).digest('base64url') : '';
@@ -157,7 +160,9 @@ export class Auth {
    */
   cookieHeader(value: string, maxAge = SESSION_SECONDS): string {
     const expires = new Date(Date.now() + maxAge * 1000).toUTCString();
-    return `${COOKIE}=${value}; Version=1; Expires=${expires}; Max-Age=${maxAge}; Path=/; HttpOnly; SameSite=Lax`;
+    // Browsers refuse SameSite=None without Secure (and take Secure over http on localhost only).
+    const site = this.sameSite === 'none' ? 'SameSite=None; Secure' : this.sameSite === 'strict' ? 'SameSite=Strict' : 'SameSite=Lax';
+    return `${COOKIE}=${value}; Version=1; Expires=${expires}; Max-Age=${maxAge}; Path=/; HttpOnly; ${site}`;
   }
 
   /** A session cookie's parts (names may hold colons: the expiry and the MAC are the last two). */

@@ -11,7 +11,7 @@ import { UserAccounts } from './user-accounts.ts';
 import { docOwnerSpec } from './routes-replicate.ts';
 import { buildApp, DEFAULT_BODY_LIMIT, DEFAULT_MAX_DOCUMENT_SIZE, type AppOptions } from './app.ts';
 import { HttpStats } from './http-stats.ts';
-import { Auth, parseAdmin, type AdminCredentials } from './auth.ts';
+import { Auth, parseAdmin, type AdminCredentials, type CookieSameSite } from './auth.ts';
 import type { ServerContext } from './context.ts';
 import type { PeerAccess } from './peer-auth.ts';
 import type { IncomingMessage } from 'node:http';
@@ -19,7 +19,7 @@ import type { Socket } from 'node:net';
 
 export { buildApp, DEFAULT_BODY_LIMIT } from './app.ts';
 export { parseCorsOrigins, type CorsSettings } from './cors.ts';
-export { parseAdmin, type AdminCredentials } from './auth.ts';
+export { parseAdmin, type AdminCredentials, type CookieSameSite } from './auth.ts';
 export type { ServerContext } from './context.ts';
 export type { BlobGcStatusWire } from './routes-gc.ts';
 export { peerTarget, type PeerAccess, type PeerTarget } from './peer-auth.ts';
@@ -33,6 +33,8 @@ export interface ServerOptions extends AppOptions {
   host?: string;
   port?: number;
   admin?: AdminCredentials | string | null;
+  /** The session cookie's SameSite (CouchDB's same_site): lax by default; none makes it Secure too. */
+  cookieSameSite?: CookieSameSite;
   /** Lets mesh peers in with signed requests, under the node's grants (see peer-auth.ts). */
   peers?: PeerAccess;
   /** Run replication jobs (`/_replicate`, the `_replicator` database); default true. */
@@ -78,7 +80,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const admin = listenAdmin(host, options.admin);
   const ctx: ServerContext = {
     node: options.node,
-    auth: new Auth(admin, new UserAccounts(options.node), options.node.key.secretKey),
+    auth: new Auth(admin, new UserAccounts(options.node), options.node.key.secretKey, options.cookieSameSite),
     uuid: randomUuid(),
     version: VERSION,
     feeds: new Set(),

@@ -18,6 +18,10 @@ test('config file, then environment, then flags; on/off settings take booleans i
   assert.deepEqual([fromEnv.port, fromEnv.mesh], [7002, 'on']);
   const fromFlags = loadSettings({ data: dir.path, port: '7003' }, { REFUGE_PORT: '7002' });
   assert.equal(fromFlags.port, 7003);
+  // The session cookie's SameSite, by flag or variable; nothing else is taken.
+  assert.equal(loadSettings({ data: dir.path, cookieSameSite: 'none' }, {}).cookieSameSite, 'none');
+  assert.equal(loadSettings({ data: dir.path }, { REFUGE_COOKIE_SAME_SITE: 'strict' }).cookieSameSite, 'strict');
+  assert.throws(() => loadSettings({ data: dir.path, cookieSameSite: 'Lax' }, {}), (e: Error & { code?: string }) => e.code === 'bad_request');
   // A variable a flag overrides is not read: a bad one does not stop the start. Unless overridden, it does.
   assert.equal(loadSettings({ data: dir.path, port: '0' }, { REFUGE_PORT: 'abc' }).port, 0);
   assert.throws(() => loadSettings({ data: dir.path }, { REFUGE_PORT: 'abc' }), (e: Error & { code?: string; reason?: string }) => e.code === 'bad_request' && /REFUGE_PORT/.test(e.reason ?? ''));

@@ -1,6 +1,6 @@
 // A session cookie outlives a restart of its node, as CouchDB's do (the cookie secret comes from
 // the node's key, kept in its data directory): until it expires, the admin's password changes or
-// the user's does; a cookie from another node is none.
+// the user's does; a cookie from another node is none. Its SameSite is a setting, as CouchDB's.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -57,4 +57,22 @@ test('a session cookie holds across restarts of its node, and ends with its pass
   // Another node (another key) knows none of them.
   url = await start(other, 'admin:secret');
   assert.equal(await whoAmI(url, admin), null);
+});
+
+test("the session cookie's SameSite: lax unless set; none makes it Secure, as browsers require", async (t) => {
+  const node = await openNode({ engine: 'memory' });
+  const servers: RunningServer[] = [];
+  t.after(async () => {
+    for (const s of servers) await s.close();
+    await node.close();
+  });
+  const cookieOf = async (sameSite?: 'lax' | 'strict' | 'none') => {
+    const server = await startServer({ node, port: 0, host: '127.0.0.1', admin: 'admin:secret', ...(sameSite && { cookieSameSite: sameSite }) });
+    servers.push(server);
+    const res = await fetch(`${server.url}/_session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'admin', password: 'secret' }) });
+    return res.headers.get('set-cookie') ?? '';
+  };
+  assert.match(await cookieOf(), /; SameSite=Lax$/);
+  assert.match(await cookieOf('strict'), /; SameSite=Strict$/);
+  assert.match(await cookieOf('none'), /; SameSite=None; Secure$/);
 });
