@@ -109,7 +109,7 @@ export const SETTING_HELP: Array<[flag: string, env: string, text: string]> = [
   ['--data DIR', ENV.data, `data directory (default ${DEFAULTS.data})`],
   ['--host HOST', ENV.host, `address to listen on (default ${DEFAULTS.host}; other than loopback needs --admin)`],
   ['--port PORT', ENV.port, `port to listen on (default ${DEFAULTS.port}; 0 picks a free one)`],
-  ['--admin USER:PASS', ENV.admin, 'server admin: enables Basic and cookie auth; then every request but /, /_up, /_session and a sign-up needs a login (the admin, or a user of _users)'],
+  ['--admin USER:PASS', ENV.admin, 'server admin: enables Basic and cookie auth; then every request but /, /_up, /_uuids, /_session and a sign-up needs a login (the admin, or a user of _users)'],
   ['--engine NAME', ENV.engine, 'storage engine: leveldb (default, on disk) or memory'],
   ['--durability MODE', ENV.durability, 'durable (default: acknowledged writes are fsynced) or fast (no fsync; a killed process can lose its last few ms of writes)'],
   ['--body-limit BYTES', ENV.bodyLimit, `largest request body (default ${DEFAULTS.bodyLimit}: 64 MiB, or a 32nd of the JS heap when less); attachment data streams past it in document writes`],

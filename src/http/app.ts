@@ -71,7 +71,8 @@ export interface AppOptions extends BlobRouteOptions {
 }
 
 /** Paths anyone may use even when an admin is configured. */
-const OPEN = new Set(['/', '/_up', '/_session', ...DASHBOARD_PATHS]);
+// What anyone may ask, as CouchDB's server_authorization_check lets them (`/_uuids` too).
+const OPEN = new Set(['/', '/_up', '/_uuids', '/_session', ...DASHBOARD_PATHS]);
 
 /** The methods `X-HTTP-Method-Override` may name, as in CouchDB (CONNECT aside: never routed here). */
 const OVERRIDES = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'TRACE', 'COPY']);

@@ -80,6 +80,8 @@ describe('_users accounts and _security', () => {
       const r = await as({})(path);
       assert.deepEqual([r.status, r.body], [401, { error: 'unauthorized', reason }], path);
     }
+    // What CouchDB lets anyone ask: uuids too.
+    assert.equal((await as({})('/_uuids?count=2')).body.uuids.length, 2);
     // Design documents are the admin's.
     assert.notEqual((await bob('/team/_design/d', { method: 'PUT', body: { views: {} } })).status, 201);
     assert.equal((await as(basic('bob', 'wrong'))('/team')).status, 401);
