@@ -18,10 +18,10 @@ export interface UserCtx {
 }
 
 export const ANONYMOUS: UserCtx = { name: null, roles: [] };
-
-export type CookieSameSite = 'lax' | 'strict' | 'none';
 /** Everyone, when no admin is configured (the server then listens on loopback only). */
 export const ADMIN_PARTY: UserCtx = Object.freeze({ name: null, roles: Object.freeze(['_admin']) as string[] });
+/** The session cookie's SameSite attribute (CouchDB's [chttpd_auth] same_site). */
+export type CookieSameSite = 'lax' | 'strict' | 'none';
 const COOKIE = 'AuthSession';
 const SESSION_SECONDS = 600;
 const ADMIN_ITERATIONS = 10_000;
