@@ -3,7 +3,7 @@
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RefugeError, isRefugeError } from '../errors/index.ts';
-import { checkDoc, type AllDocsListing, type AllDocsOptions, type AllDocsRow, type BulkGetRequest, type Database, type Listing } from '../documents/index.ts';
+import { checkDoc, randomUuid, type AllDocsListing, type AllDocsOptions, type AllDocsRow, type BulkGetRequest, type Database, type Listing } from '../documents/index.ts';
 import { dbOf, type ServerContext } from './context.ts';
 import { checkDocumentSizes } from './doc-writes.ts';
 import { jsonTexts, resultsAnswer, sendRows, type RowsAnswer } from './json-rows.ts';
@@ -217,15 +217,6 @@ export function bulkRoutes(app: FastifyInstance, ctx: ServerContext): void {
     }
     const newEdits = body.new_edits !== false;
     checkDocumentSizes(body.docs, ctx.settings.maxDocumentSize, req.headers['content-length']);
-    // CouchDB 3 dropped all_or_nothing: 417, one not_implemented row per document, nothing written.
-    if (body.all_or_nothing === true) {
-      reply.code(417);
-      return body.docs.map((d) => ({
-        id: d !== null && typeof d === 'object' && typeof (d as { _id?: unknown })._id === 'string' ? (d as { _id: string })._id : null,
-        error: 'not_implemented',
-        reason: 'all_or_nothing is not supported',
-      }));
-    }
     if (!newEdits) {
       for (const d of body.docs) {
         const doc = (d ?? {}) as { _rev?: unknown; _revisions?: unknown };
@@ -245,6 +236,21 @@ export function bulkRoutes(app: FastifyInstance, ctx: ServerContext): void {
       } catch (err) {
         if (isRefugeError(err) && err.status === 400) throw err;
       }
+    }
+    // CouchDB 3 dropped all_or_nothing: once the documents passed its checks, a write that asks it
+    // (with new edits: replicated ones ignore it) writes nothing, and answers 417 with one
+    // not_implemented row per document, named by its id (a new one drawn where none is given) and rev.
+    if (body.all_or_nothing === true && newEdits && body.docs.length > 0) {
+      reply.code(417);
+      return body.docs.map((d) => {
+        const doc = d as { _id?: unknown; _rev?: unknown };
+        return {
+          id: typeof doc._id === 'string' ? doc._id : randomUuid(),
+          rev: typeof doc._rev === 'string' ? doc._rev : '0-',
+          error: 'not_implemented',
+          reason: 'all_or_nothing is not supported',
+        };
+      });
     }
     const results = await db.bulkDocs(body.docs, { newEdits, userCtx: req.user });
     reply.code(201);

@@ -189,18 +189,25 @@ describe('CouchDB API shapes', () => {
     assert.equal(post.status, 405);
     const db = `${u}/bulkrules`;
     await request(db, { method: 'PUT' });
-    const aon = await request(`${db}/_bulk_docs`, { method: 'POST', body: { docs: [{ _id: 'x' }, { v: 1 }], all_or_nothing: true } });
+    const aon = await request(`${db}/_bulk_docs`, { method: 'POST', body: { docs: [{ _id: 'x' }, { v: 1 }, { _id: 'z', _rev: '2-abc' }], all_or_nothing: true } });
     assert.equal(aon.status, 417);
-    assert.deepEqual(aon.body, [
-      { id: 'x', error: 'not_implemented', reason: 'all_or_nothing is not supported' },
-      { id: null, error: 'not_implemented', reason: 'all_or_nothing is not supported' },
-    ]);
+    // As CouchDB's rows: an id (drawn for a document without one) and a rev ("0-" for a new one).
+    const notSupported = { error: 'not_implemented', reason: 'all_or_nothing is not supported' };
+    assert.deepEqual([aon.body[0], aon.body[2]], [{ id: 'x', rev: '0-', ...notSupported }, { id: 'z', rev: '2-abc', ...notSupported }]);
+    assert.match(aon.body[1].id, /^[0-9a-f]{32}$/);
+    assert.equal((await request(`${db}/x`)).status, 404, 'nothing written');
+    // The documents' own checks come first (400); replicated writes ignore the flag, as CouchDB's do; no documents, no refusal.
+    assert.equal((await request(`${db}/_bulk_docs`, { method: 'POST', body: { docs: [{ _id: 'x' }, 'notobj'], all_or_nothing: true } })).status, 400);
+    const replicated = await request(`${db}/_bulk_docs`, { method: 'POST', body: { docs: [{ _id: 'r1', _rev: '1-abc' }], new_edits: false, all_or_nothing: true } });
+    assert.equal(replicated.status, 201);
+    assert.equal((await request(`${db}/r1`)).body._rev, '1-abc');
+    assert.deepEqual(await request(`${db}/_bulk_docs`, { method: 'POST', body: { docs: [], all_or_nothing: true } }).then((r) => [r.status, r.body]), [201, []]);
     const norev = await request(`${db}/_bulk_docs`, { method: 'POST', body: { docs: [{ _id: 'y' }], new_edits: false } });
     assert.equal(norev.status, 400);
     assert.match(norev.body.reason, /needs `_rev` or `_revisions`/);
     const notArray = await request(`${db}/_bulk_docs`, { method: 'POST', body: { docs: 'foo' } });
     assert.deepEqual(notArray.body, { error: 'bad_request', reason: '`docs` parameter must be an array.' });
-    assert.equal((await request(db)).body.doc_count, 0);
+    assert.equal((await request(db)).body.doc_count, 1, 'only the replicated r1');
     // _local documents in a bulk write, as CouchDB takes them.
     const mixed = await request(`${db}/_bulk_docs`, { method: 'POST', body: { docs: [{ _id: '_design/d' }, { _id: '_local/l', v: 1 }, { _id: 'plain' }] } });
     assert.equal(mixed.status, 201);
