@@ -30,6 +30,7 @@ export { AttachmentBytes, readAttachmentBytes, servedContentType } from './attac
 export { attsSinceGeneration } from './attachment-edits.ts';
 export { canonicalJson } from './canonical-json.ts';
 export { HASHED_LENGTH, checkDoc, isSystemDbName, splitDoc, validateDbName, validateDocId } from './validate.ts';
+export { validateLocalDoc } from './local-docs.ts';
 export { IdGenerator, randomUuid } from './ids.ts';
 export { CommitSignal, liveChanges, type FeedSource } from './subscription.ts';
 export { changeRowJson } from './changes.ts';

@@ -64,6 +64,7 @@ export function validateLocalDoc(doc: unknown): Doc {
   }
   const d = doc as Doc;
   checkLocalId(d._id);
+  if (d._deleted !== undefined && typeof d._deleted !== 'boolean') throw new RefugeError('doc_validation', '_deleted must be a boolean');
   const form = d._deleted === true ? /^[0-9]+-./ : /^0-[0-9]+$/;
   if (d._rev !== undefined && (typeof d._rev !== 'string' || !form.test(d._rev))) {
     throw new RefugeError('bad_request', 'Invalid rev format');

@@ -3,7 +3,7 @@
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RefugeError, isRefugeError } from '../errors/index.ts';
-import { checkDoc, randomUuid, type AllDocsListing, type AllDocsOptions, type AllDocsRow, type BulkGetRequest, type Database, type Listing } from '../documents/index.ts';
+import { checkDoc, randomUuid, validateLocalDoc, type AllDocsListing, type AllDocsOptions, type AllDocsRow, type BulkGetRequest, type Database, type Listing } from '../documents/index.ts';
 import { dbOf, type ServerContext } from './context.ts';
 import { checkDocumentSizes } from './doc-writes.ts';
 import { jsonTexts, resultsAnswer, sendRows, type RowsAnswer } from './json-rows.ts';
@@ -228,11 +228,12 @@ export function bulkRoutes(app: FastifyInstance, ctx: ServerContext): void {
     // As CouchDB: a malformed document (not an object, bad id, bad special field) fails the whole
     // request with nothing written; conflicts and the like stay per-document results.
     for (const doc of body.docs) {
-      // `_local/` documents have their own revs (`0-N`), read by putLocal.
+      // `_local/` documents have their own revs (`0-N`) and checks, as CouchDB's from_json_obj reads them too.
       const id = (doc as { _id?: unknown } | null)?._id;
-      if (typeof id === 'string' && id.startsWith('_local/') && id.length > '_local/'.length) continue;
+      const local = typeof id === 'string' && id.startsWith('_local/') && id.length > '_local/'.length;
       try {
-        checkDoc(doc, newEdits);
+        if (local) validateLocalDoc(doc);
+        else checkDoc(doc, newEdits);
       } catch (err) {
         if (isRefugeError(err) && err.status === 400) throw err;
       }

@@ -27,6 +27,8 @@ for (const engine of ENGINES) {
       assert.deepEqual(await db.get('_local/cp'), { _id: '_local/cp', _rev: '0-1', seq: 5 });
       // A `_` member CouchDB does not know is refused, as on any document.
       await assert.rejects(db.putLocal({ _id: '_local/cp', _foo: 1 }), (e) => isRefugeError(e, 'doc_validation'));
+      await assert.rejects(db.putLocal({ _id: '_local/del', _deleted: 'x' as unknown as boolean }), (e) => isRefugeError(e, 'doc_validation'), '_deleted must be a boolean');
+      await assert.rejects(db.get('_local/del'), (e) => isRefugeError(e, 'not_found'));
       assert.deepEqual(await db.get('_local/cp'), { _id: '_local/cp', _rev: '0-1', seq: 5 });
       // A deletion takes any rev, or none; a missing document cannot be removed.
       await db.putLocal({ _id: '_local/gone', v: 1 });

@@ -213,6 +213,13 @@ describe('CouchDB API shapes', () => {
     assert.equal(mixed.status, 201);
     assert.deepEqual(mixed.body.map((r: any) => [r.id, r.ok === true]), [['_design/d', true], ['_local/l', true], ['plain', true]]);
     assert.equal((await request(`${db}/_local/l`)).body.v, 1);
+    // A malformed local document fails the whole request, nothing written, as any other does.
+    for (const bad of [{ _id: '_local/a', _bogus: 1 }, { _id: '_local/b', _deleted: 'x' }, { _id: '_local/c', _rev: 'nope' }]) {
+      const refused = await request(`${db}/_bulk_docs`, { method: 'POST', body: { docs: [{ _id: 'fine' }, bad] } });
+      assert.equal(refused.status, 400, JSON.stringify(bad));
+      assert.equal((await request(`${db}/${bad._id}`)).status, 404, JSON.stringify(bad));
+    }
+    assert.equal((await request(`${db}/fine`)).status, 404, 'nothing written');
     // No rev check on local documents (CouchDB 2+): the new rev counts on from the one given.
     const stale = await request(`${db}/_bulk_docs`, { method: 'POST', body: { docs: [{ _id: '_local/l', _rev: '0-9', v: 2 }] } });
     assert.deepEqual(stale.body, [{ ok: true, id: '_local/l', rev: '0-10' }]);
