@@ -16,7 +16,7 @@ interface Collected {
   keys?: string[];
   lower?: Bound;
   upper?: Bound;
-  /** No string can meet the clauses (e.g. `_id` below every string in collation). */
+  /** No string can meet the clauses (e.g. `_id` below a number, which every string is above). */
   none: boolean;
 }
 
@@ -71,8 +71,8 @@ function fromCondition(cond: Condition, c: Collected): void {
 }
 
 function addKeys(keys: string[], c: Collected): void {
-  const sorted = [...new Set(keys)].sort(compareStrings);
-  c.keys = c.keys === undefined ? sorted : c.keys.filter((k) => sorted.includes(k));
+  const named = new Set(keys);
+  c.keys = c.keys === undefined ? [...named].sort(compareStrings) : c.keys.filter((k) => named.has(k));
 }
 
 function raiseLower(c: Collected, b: Bound): void {
