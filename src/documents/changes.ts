@@ -40,6 +40,17 @@ export function checkChangesOptions(o: ChangesOptions): void {
 }
 
 /**
+ * The `since` a feed reads after, given the last sequence this database gave. One past it names no
+ * change of this database (it was deleted and made again, the sequence is another database's, or a
+ * crash in fast mode took back writes it had acknowledged): the feed starts over from 0, as
+ * CouchDB's does for a sequence of another shard file (couch_db:calculate_start_seq), rather than
+ * skipping every change until the count passes it.
+ */
+export function sinceHere(since: number, lastGiven: number): number {
+  return since > lastGiven ? 0 : since;
+}
+
+/**
  * Where a read of changes stands: the last sequence examined (the answer's `last_seq` once the
  * read ended) and how many sequence entries were, rows a filter passed over included.
  */

@@ -6,7 +6,7 @@ import { RefugeError } from '../errors/index.ts';
 import { projectFields } from '../query/index.ts';
 import { captureChanges, type CapturedChanges } from './captured-changes.ts';
 import { compileChangesFilter } from './changes-filter.ts';
-import { changeChunks, checkChangesOptions, readChanges, type ChangesFilter, type ChangesProgress } from './changes.ts';
+import { changeChunks, checkChangesOptions, readChanges, sinceHere, type ChangesFilter, type ChangesProgress } from './changes.ts';
 import type { DbState } from './core.ts';
 import { snapshotChunks, type ChangesListing } from './listings.ts';
 import { DatabaseWrites } from './database-writes.ts';
@@ -45,6 +45,7 @@ export abstract class DatabaseQueries extends DatabaseWrites {
   async changesListing(options: ChangesOptions = {}, withPending = false): Promise<ChangesListing> {
     await this.settle();
     checkChangesOptions(options);
+    if (options.since !== undefined && !options.descending) options = { ...options, since: sinceHere(options.since, this.core.state.seq) };
     const compiling = this.core.state;
     const filter = await this.compileFilter(options);
     const compiled = this.core.state;
@@ -149,7 +150,7 @@ export abstract class DatabaseQueries extends DatabaseWrites {
         return shared.then((r) => ({ results: r.results.map((row) => ({ ...row })), lastSeq: r.lastSeq }));
       },
     };
-    return liveChanges(source, options.since ?? 0, batchSize, intervalMs, options.signal, options.onRead);
+    return liveChanges(source, sinceHere(options.since ?? 0, this.core.state.seq), batchSize, intervalMs, options.signal, options.onRead);
   }
 
   /** The changes after `since` as they stand committed now, at most CAPTURE_SPAN of them (captured-changes.ts). */

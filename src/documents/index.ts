@@ -33,5 +33,5 @@ export { HASHED_LENGTH, checkDoc, isSystemDbName, splitDoc, validateDbName, vali
 export { validateLocalDoc } from './local-docs.ts';
 export { IdGenerator, randomUuid } from './ids.ts';
 export { CommitSignal, liveChanges, type FeedSource } from './subscription.ts';
-export { changeRowJson } from './changes.ts';
+export { changeRowJson, sinceHere } from './changes.ts';
 export type { AllDocsListing, ChangesListing, Listing } from './listings.ts';

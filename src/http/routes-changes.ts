@@ -3,7 +3,7 @@
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RefugeError } from '../errors/index.ts';
-import type { ChangeRow, ChangesOptions, Database, UserCtx } from '../documents/index.ts';
+import { sinceHere, type ChangeRow, type ChangesOptions, type Database, type UserCtx } from '../documents/index.ts';
 import { etagMatches, notModified } from './blob-range.ts';
 import { changesAnswer, changesEtag, rowJson } from './changes-answer.ts';
 import { dbOf, type ServerContext } from './context.ts';
@@ -86,7 +86,7 @@ async function parse(db: Database, q: Query, body: unknown, user?: UserCtx, head
     const unquoted = sinceRaw.length > 1 && sinceRaw.startsWith('"') && sinceRaw.endsWith('"') ? sinceRaw.slice(1, -1) : sinceRaw;
     const m = /^([0-9]{1,15})(-.*)?$/.exec(unquoted);
     if (!m) throw new RefugeError('bad_request', 'Malformed sequence supplied in \'since\' parameter.');
-    since = Number(m[1]);
+    since = sinceHere(Number(m[1]), await db.updateSeq());
   }
   const options: ChangesOptions = {
     since,

@@ -3,6 +3,7 @@
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RefugeError } from '../errors/index.ts';
+import { sinceHere } from '../documents/index.ts';
 import type { DbUpdateRow } from '../node/index.ts';
 import { requireAdmin } from './auth.ts';
 import type { ServerContext } from './context.ts';
@@ -22,7 +23,7 @@ function parseSince(ctx: ServerContext, raw: string | undefined): number {
   const unquoted = raw.length > 1 && raw.startsWith('"') && raw.endsWith('"') ? raw.slice(1, -1) : raw;
   const m = /^([0-9]{1,15})(-.*)?$/.exec(unquoted);
   if (!m) throw new RefugeError('bad_request', "Malformed sequence supplied in 'since' parameter.");
-  return Number(m[1]);
+  return sinceHere(Number(m[1]), ctx.node.dbUpdatesSeq);
 }
 
 export function dbUpdatesRoutes(app: FastifyInstance, ctx: ServerContext): void {
