@@ -1,10 +1,11 @@
 // A few changes read once from a snapshot and held in memory: the sequence entries after a point
-// and the records they name. Live feeds that one commit wakes, each with a filter of its own, read
+// and the records they name (and their conflicting leaves' bodies). Live feeds that one commit wakes, each with a filter of its own, read
 // their rows from it (the feed reader as it is, changes.ts) instead of each from storage.
 
 import { RefugeError } from '../errors/index.ts';
 import { collect, inRange, type KvRange, type KvReader } from '../storage/index.ts';
-import { docKey, seqKey } from './keys.ts';
+import { otherLeaves } from './changes.ts';
+import { DOC, docKey, revBodyKey, seqKey } from './keys.ts';
 
 export interface CapturedChanges {
   /** The last sequence held: every change in (since, upTo] is, with its document's record. */
@@ -24,6 +25,15 @@ export async function captureChanges(snap: KvReader, since: number, committed: n
   const keys = entries.map(([, value]) => docKey((JSON.parse(value) as [string])[0]));
   const values = await snap.getMany(keys);
   const records = new Map(keys.map((key, i) => [key, values[i]]));
+  // The bodies of conflicting leaves too, which a filtered feed of all leaves judges (changes.ts).
+  const leafKeys = keys.flatMap((key, i) => {
+    const raw = values[i];
+    return raw === undefined ? [] : otherLeaves(raw).map((rev) => revBodyKey(key.slice(DOC.length), rev));
+  });
+  if (leafKeys.length > 0) {
+    const bodies = await snap.getMany(leafKeys);
+    leafKeys.forEach((key, i) => records.set(key, bodies[i]));
+  }
   return { upTo, reader: capturedReader(entries, records, held) };
 }
 

@@ -4,11 +4,11 @@
 import { RefugeError } from '../errors/index.ts';
 import type { KvRange, KvReader } from '../storage/index.ts';
 import { decodeMeta, decodeRecord, decodeWinnerDoc, singleLeaf } from './doc-record.ts';
-import { docKey, seqFromKey, seqKey } from './keys.ts';
+import { docKey, revBodyKey, seqFromKey, seqKey } from './keys.ts';
 import { buildDoc } from './reads.ts';
-import { ancestry, type RevTree } from './rev-tree.ts';
+import { ancestry, type Rev, type RevTree } from './rev-tree.ts';
 import { sortedLeaves } from './rev-leaves.ts';
-import type { ChangeRow, ChangesOptions, ChangesResult, Doc } from './types.ts';
+import type { ChangeRow, ChangesOptions, ChangesResult, Doc, JsonObject } from './types.ts';
 import { checkBooleanOptions } from './validate.ts';
 
 /** A compiled filter: which ids to keep, and a predicate on the winning document. */
@@ -99,7 +99,8 @@ export async function* changeChunks(
     });
     const wanted = filter.docIds ? entries.filter((e) => filter.docIds!.has(e.id)) : entries;
     const values = needDocs ? await reader.getMany(wanted.map((e) => docKey(e.id))) : allLeaves ? await leafRecords(reader, wanted) : [];
-    const judged = filter.matchMany ? await judgeChunk(wanted, values, o, filter, filter.matchMany) : undefined;
+    const others = allLeaves && (filter.match || filter.matchMany) ? await otherLeafBodies(reader, wanted, values) : undefined;
+    const judged = filter.matchMany ? await judgeChunk(wanted, values, o, filter, filter.matchMany, others) : undefined;
     const rows: ChangeRow[] = [];
     let w = 0;
     for (const e of entries) {
@@ -113,7 +114,7 @@ export async function* changeChunks(
       const row: ChangeRow = ready ?? { seq: e.seq, id: e.id, changes: [{ rev: e.rev }] };
       if (e.deleted) row.deleted = true;
       if (raw !== undefined) {
-        if (ready === undefined && fillRow(row, e, raw, o, filter, docBytesLeft > 0) === false) continue;
+        if (ready === undefined && fillRow(row, e, raw, o, filter, docBytesLeft > 0, others?.[w - 1]) === false) continue;
         // A judged row was filled before its turn: past the budget, it goes without its document.
         if (ready !== undefined && docBytesLeft <= 0) {
           delete row.doc;
@@ -140,6 +141,53 @@ async function leafRecords(reader: KvReader, entries: ReadonlyArray<{ id: string
 }
 
 /**
+ * For a feed of all leaves that a filter judges: per wanted entry whose tree is not one run, the
+ * stored bodies of its leaves other than the winner (the winner's is in its record). CouchDB judges
+ * every leaf and lists those that pass (couch_changes:filter/3, open_revs, filter_revs): a
+ * filtered replication then carries neither a leaf the filter refuses (a deletion a filter keeps
+ * out) nor misses a conflicting leaf that passes beside a winner that does not.
+ */
+async function otherLeafBodies(
+  reader: KvReader,
+  entries: ReadonlyArray<{ id: string }>,
+  records: ReadonlyArray<string | undefined>,
+): Promise<Array<Map<Rev, JsonObject> | undefined>> {
+  const keys: string[] = [];
+  const places: Array<{ at: number; rev: Rev }> = [];
+  const out = entries.map((e, i) => {
+    const raw = records[i];
+    if (raw === undefined || singleLeaf(raw)) return undefined;
+    for (const rev of otherLeaves(raw)) {
+      keys.push(revBodyKey(e.id, rev));
+      places.push({ at: i, rev });
+    }
+    return new Map<Rev, JsonObject>();
+  });
+  if (keys.length === 0) return out;
+  const bodies = await reader.getMany(keys);
+  places.forEach(({ at, rev }, k) => {
+    const body = bodies[k];
+    if (body !== undefined) out[at]!.set(rev, JSON.parse(body) as JsonObject);
+  });
+  return out;
+}
+
+/** The leaves of a stored record other than its winner whose bodies are stored (none for a tree of one run). */
+export function otherLeaves(raw: string): Rev[] {
+  if (singleLeaf(raw)) return [];
+  const { tree, rev: winner } = decodeMeta(raw);
+  return sortedLeaves(tree)
+    .filter((l) => l.rev !== winner && tree.get(l.rev)!.available)
+    .map((l) => l.rev);
+}
+
+/** A leaf a filter judges: its rev, and the document the filter sees. */
+interface JudgedLeaf {
+  rev: Rev;
+  doc: Doc;
+}
+
+/**
  * The rows of a chunk's wanted entries, filled and judged by `matchMany` in one call (false where
  * a filter refuses the document), before changeChunks takes them in order up to its limit.
  */
@@ -149,25 +197,29 @@ async function judgeChunk(
   o: ChangesOptions,
   filter: ChangesFilter,
   matchMany: (docs: Doc[]) => Promise<boolean[]>,
+  others: ReadonlyArray<Map<Rev, JsonObject> | undefined> | undefined,
 ): Promise<Array<ChangeRow | false>> {
   const out: Array<ChangeRow | false> = [];
   const docs: Doc[] = [];
-  const slots: number[] = [];
+  // Each judged row's place in `out`, and its leaves, judged from `first` on in `docs`.
+  const slots: Array<{ at: number; first: number; leaves: JudgedLeaf[] }> = [];
   wanted.forEach((e, i) => {
     const row: ChangeRow = { seq: e.seq, id: e.id, changes: [{ rev: e.rev }] };
     const raw = values[i];
-    const filled = raw === undefined ? true : fillRow(row, e, raw, o, filter, true);
-    if (filled !== true && filled !== false) {
-      slots.push(out.length);
-      docs.push(filled);
+    const filled = raw === undefined ? true : fillRow(row, e, raw, o, filter, true, others?.[i]);
+    if (Array.isArray(filled)) {
+      slots.push({ at: out.length, first: docs.length, leaves: filled });
+      for (const leaf of filled) docs.push(leaf.doc);
     }
     out.push(filled === false ? false : row);
   });
   if (docs.length > 0) {
     const passed = await matchMany(docs);
-    slots.forEach((slot, k) => {
-      if (passed[k] !== true) out[slot] = false;
-    });
+    for (const { at, first, leaves } of slots) {
+      const kept = leaves.filter((_, k) => passed[first + k] === true);
+      if (kept.length === 0) out[at] = false;
+      else if (o.style === 'all_docs') (out[at] as ChangeRow).changes = kept.map((l) => ({ rev: l.rev }));
+    }
   }
   return out;
 }
@@ -183,7 +235,9 @@ export async function readChanges(reader: KvReader, o: ChangesOptions, filter: C
 /**
  * Completes `row` from its document's record (the snapshot guarantees the record is at the row's
  * sequence): `all_docs` leaves, and the document when `withDoc`, as text where it can be spliced.
- * False when the filter rejects the document; with `matchMany`, the document it is to judge. The
+ * False when the filter rejects the document; with `matchMany`, the leaves it is to judge. With
+ * `others` (a feed of all leaves whose document has several: otherLeafBodies), every leaf is
+ * judged and the row lists those that pass; its document stays the winner, as CouchDB's. The
  * tree is decoded only when the row needs it.
  */
 function fillRow(
@@ -193,7 +247,8 @@ function fillRow(
   o: ChangesOptions,
   filter: ChangesFilter,
   withDoc: boolean,
-): boolean | Doc {
+  others?: ReadonlyMap<Rev, JsonObject>,
+): boolean | JudgedLeaf[] {
   const wantDoc = o.includeDocs === true && withDoc;
   if (!wantDoc && !filter.match && !filter.matchMany) {
     // Only the leaves are asked for (every replicator reads `style=all_docs`): the tree alone is
@@ -211,21 +266,35 @@ function fillRow(
     }
   }
   let doc: Doc;
-  let matched: Doc;
+  let leaves: JudgedLeaf[];
   if (o.style === 'all_docs' || o.conflicts || (o.revs && o.includeDocs) || filter.matchConflicts) {
     const rec = decodeRecord(e.id, raw);
-    if (o.style === 'all_docs') row.changes = sortedLeaves(rec.tree).map((l) => ({ rev: l.rev }));
     doc = buildDoc(rec, rec.rev, rec.body, { conflicts: o.conflicts, revs: o.revs === true && o.includeDocs === true });
-    matched = filter.matchConflicts && !o.conflicts ? buildDoc(rec, rec.rev, rec.body, { conflicts: true }) : doc;
+    const matched = filter.matchConflicts && !o.conflicts ? buildDoc(rec, rec.rev, rec.body, { conflicts: true }) : doc;
+    leaves = [{ rev: rec.rev, doc: matched }];
+    if (o.style === 'all_docs') {
+      const all = sortedLeaves(rec.tree);
+      row.changes = all.map((l) => ({ rev: l.rev }));
+      // Judged leaf by leaf; one whose body is gone is left out, as CouchDB's open_revs leaves it.
+      if (others !== undefined) {
+        leaves = all.flatMap((l) => {
+          if (l.rev === rec.rev) return [{ rev: l.rev, doc: matched }];
+          const body = others.get(l.rev);
+          return body === undefined ? [] : [{ rev: l.rev, doc: buildDoc(rec, l.rev, body, {}) }];
+        });
+      }
+    }
   } else {
     doc = decodeWinnerDoc(e.id, e.rev, raw) as Doc;
     if (e.deleted) doc._deleted = true;
-    matched = doc;
+    leaves = [{ rev: e.rev, doc }];
   }
-  if (filter.match && !filter.match(matched)) return false;
+  const passing = filter.match ? leaves.filter((l) => filter.match!(l.doc)) : leaves;
+  if (passing.length === 0) return false;
+  if (others !== undefined && o.style === 'all_docs') row.changes = passing.map((l) => ({ rev: l.rev }));
   if (wantDoc) row.doc = doc;
-  // The document a chunk's matchMany judges (judgeChunk).
-  return filter.matchMany ? matched : true;
+  // The leaves a chunk's matchMany judges (judgeChunk).
+  return filter.matchMany ? passing : true;
 }
 
 /**

@@ -89,7 +89,7 @@ test('doc_ids filter: only the named documents, and a replication id of its own'
   assert.equal(sameIdOtherOrder.replicationId, some.replicationId);
 });
 
-test('selector filter: only documents whose winner matches', async (t) => {
+test('selector filter: only the documents that match', async (t) => {
   const { a, b } = await pair(t);
   await a.bulkDocs([
     { _id: 'p1', type: 'post', n: 1 },
