@@ -64,7 +64,9 @@ export function replicateRoutes(app: FastifyInstance, ctx: ServerContext): void 
     // judged as theirs, and a job only they cancel.
     const user = req.user.roles.includes('_admin') ? undefined : req.user;
     if (body.cancel === true) {
-      const id = typeof body.replication_id === 'string' ? body.replication_id : undefined;
+      // The job's id under any of CouchDB's three names for it (couch_replicator_parse:convert_options):
+      // a client cancels with the `_local_id` the start answered.
+      const id = ['replication_id', '_local_id', 'id'].map((key) => body[key]).find((v): v is string => typeof v === 'string');
       const cancelled = jobs.cancel(id !== undefined ? { id } : { spec: { ...parseSpec(body), ...(user && { owner: user }) } }, user);
       if (cancelled === undefined) throw new RefugeError('not_found', 'replication job not found');
       return cancelled === null ? { ok: true } : { ok: true, _local_id: cancelled };

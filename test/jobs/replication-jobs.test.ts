@@ -138,6 +138,14 @@ test('POST /_replicate one-shot, continuous, _active_tasks and cancel', async (t
   const cancelById = await json(srv.url + '/_replicate', 'POST', { replication_id: dId, cancel: true });
   assert.deepEqual(await cancelById.json(), { ok: true, _local_id: dId });
   assert.deepEqual(await (await fetch(srv.url + '/_active_tasks')).json(), []);
+  // And under CouchDB's two other names for it: the `_local_id` the start answered, and `id`.
+  for (const key of ['_local_id', 'id']) {
+    const started = await json(srv.url + '/_replicate', 'POST', { source: 'a', target: 'd', continuous: true });
+    const startedId = ((await started.json()) as { _local_id: string })._local_id;
+    const cancelled = await json(srv.url + '/_replicate', 'POST', { [key]: startedId, cancel: true });
+    assert.deepEqual([cancelled.status, await cancelled.json()], [200, { ok: true, _local_id: startedId }], key);
+    assert.deepEqual(await (await fetch(srv.url + '/_active_tasks')).json(), [], key);
+  }
   // A continuous replication from a missing database fails the request, as a one-shot does.
   const missingContinuous = await json(srv.url + '/_replicate', 'POST', { source: 'nope', target: 'c', continuous: true });
   assert.equal(missingContinuous.status, 404);
