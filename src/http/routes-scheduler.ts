@@ -22,7 +22,8 @@ function jobWire(job: Job) {
     pid: job.replication.sessionId,
     source: describeEndpoint(job.spec.source),
     target: describeEndpoint(job.spec.target),
-    user: null,
+    // The user it runs as, as _active_tasks names it (the admin's own jobs run as no user).
+    user: job.spec.owner?.name ?? null,
     doc_id: job.docId ?? null,
     info: info(job),
     // Newest first, as CouchDB lists a job's events.

@@ -191,6 +191,8 @@ describe('_users accounts and _security', () => {
     // The admin's _active_tasks names whose it is, as CouchDB's does.
     const tasks = (await admin('/_active_tasks')).body as Array<{ type: string; user: unknown }>;
     assert.deepEqual(tasks.filter((task) => task.type === 'replication').map((task) => task.user), ['finn']);
+    const scheduled = (await admin('/_scheduler/jobs')).body as { jobs: Array<{ user: unknown }> };
+    assert.deepEqual(scheduled.jobs.map((job) => job.user), ['finn'], '_scheduler/jobs names them too');
     assert.equal((await as(basic('carl', 'pw'))('/_replicate', { method: 'POST', body: { ...spec, cancel: true } })).status, 404);
     assert.equal((await finn('/_replicate', { method: 'POST', body: { ...spec, cancel: true } })).status, 200);
   });
