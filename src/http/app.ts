@@ -13,7 +13,7 @@ import { RefugeError, isRefugeError } from '../errors/index.ts';
 import { ADMIN_PARTY, ANONYMOUS, type UserCtx } from './auth.ts';
 import { releaseLeases, type ServerContext } from './context.ts';
 import { isLoopbackHostHeader } from './loopback.ts';
-import { bool, type Query } from './params.ts';
+import { newEditsParam, type Query } from './params.ts';
 import { corsPluginOptions, type CorsSettings } from './cors.ts';
 import type { DbLease } from '../node/index.ts';
 import { authorizeUser, checkUserDocWrite } from './user-access.ts';
@@ -298,7 +298,7 @@ export function buildApp(ctx: ServerContext, options: AppOptions = {}): FastifyI
     app.addHook('preHandler', async (req) => {
       if (req.peer !== null || req.user.roles.includes('_admin') || !req.url.startsWith('/_users/')) return;
       // Read as the route reads it (a repeated parameter counts by its last value), so the two agree.
-      const newEdits = bool((req.query ?? {}) as Query, 'new_edits', true);
+      const newEdits = newEditsParam((req.query ?? {}) as Query);
       await checkUserDocWrite(accounts, req.user, req.method, req.url.split('?', 1)[0]!, req.body, newEdits);
     });
   }

@@ -24,11 +24,21 @@ export function bool(q: Query, name: string, dflt = false): boolean {
 }
 
 /**
- * A `_changes` flag as CouchDB's parse_changes_query reads one: on for the exact word `true`, and
- * any other value ignored (off), not refused as a view option's is.
+ * A flag of `_changes` or of a document read, as CouchDB's parse_changes_query and parse_doc_query
+ * read one: on for the exact word `true`, and any other value ignored (off), not refused as a
+ * view option's is (`revs=1` is no error, and no `_revisions`).
  */
-export function changesFlag(q: Query, name: string): boolean {
+export function trueFlag(q: Query, name: string): boolean {
   return one(q, name) === 'true';
+}
+
+/**
+ * A document write's `new_edits`, as CouchDB's parse_doc_query reads it: off for the exact word
+ * `false` alone. `False` (Python's `requests` spelling) is an interactive edit there, judged
+ * against the document's revisions, not a replicated write storing the rev it is given.
+ */
+export function newEditsParam(q: Query): boolean {
+  return one(q, 'new_edits') !== 'false';
 }
 
 export function int(q: Query, name: string): number | undefined {

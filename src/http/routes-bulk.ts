@@ -10,7 +10,7 @@ import { jsonTexts, resultsAnswer, sendRows, type RowsAnswer } from './json-rows
 import { blobSource, checkFollowed } from './followed-blobs.ts';
 import { accepts, bulkGetMultipart } from './multipart.ts';
 import { SANDBOXED_CONTENT } from './sandboxed-content.ts';
-import { bool, json, objectBody, type Query } from './params.ts';
+import { bool, json, objectBody, trueFlag, type Query } from './params.ts';
 import { bodyOf } from './streamed-json.ts';
 import { bulkDocsWire, revsDiffWire } from './wire.ts';
 import { checkPartition, parseViewParams } from '../views/index.ts';
@@ -267,7 +267,7 @@ export function bulkRoutes(app: FastifyInstance, ctx: ServerContext): void {
     for (const name of ['rev', 'open_revs', 'atts_since', 'w', 'new_edits']) {
       if (Object.hasOwn(q, name)) throw new RefugeError('bad_request', `"${name}" query parameter is not acceptable`);
     }
-    const options = { revs: bool(q, 'revs'), latest: bool(q, 'latest'), attachments: bool(q, 'attachments') };
+    const options = { revs: trueFlag(q, 'revs'), latest: trueFlag(q, 'latest'), attachments: trueFlag(q, 'attachments') };
     // Multipart only for a client that takes it and not JSON, as CouchDB negotiates (2.3+):
     // attachment bytes then follow each document instead of riding in it as base64.
     const accept = req.headers.accept;

@@ -8,7 +8,7 @@ import { etagMatches, notModified } from './blob-range.ts';
 import { changesAnswer, changesEtag, rowJson } from './changes-answer.ts';
 import { dbOf, type ServerContext } from './context.ts';
 import { streamFeed, streamLongpoll } from './feed-stream.ts';
-import { changesFlag, heartbeatParam, int, json, jsonStringArray, objectBody, requireJsonType, str, type Query } from './params.ts';
+import { trueFlag, heartbeatParam, int, json, jsonStringArray, objectBody, requireJsonType, str, type Query } from './params.ts';
 import { dbChangesSocket } from './routes-changes-ws.ts';
 import { feedAccess } from './user-access.ts';
 import { sendRows } from './json-rows.ts';
@@ -91,13 +91,13 @@ async function parse(db: Database, q: Query, body: unknown, user?: UserCtx, head
   const options: ChangesOptions = {
     since,
     limit: int(q, 'limit'),
-    descending: changesFlag(q, 'descending'),
-    includeDocs: changesFlag(q, 'include_docs'),
-    conflicts: changesFlag(q, 'conflicts'),
+    descending: trueFlag(q, 'descending'),
+    includeDocs: trueFlag(q, 'include_docs'),
+    conflicts: trueFlag(q, 'conflicts'),
     // Refuge's extension (CouchDB ignores it): with include_docs, docs carry `_revisions`, so a
     // replicator can write them without asking _bulk_get for them again.
-    revs: changesFlag(q, 'revs'),
-    attachments: changesFlag(q, 'attachments'),
+    revs: trueFlag(q, 'revs'),
+    attachments: trueFlag(q, 'attachments'),
     style: (str(q, 'style') ?? 'main_only') as ChangesOptions['style'],
   };
   // An empty name is no filter, as CouchDB's configure_filter reads it.

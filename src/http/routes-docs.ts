@@ -21,7 +21,7 @@ import { readRelatedDoc, RelatedBody } from './related-upload.ts';
 import { md5Checked } from './md5-checked.ts';
 import { bodyOf } from './streamed-json.ts';
 import { blobSource, checkFollowed } from './followed-blobs.ts';
-import { bool, json, jsonStringArray, str, type Query } from './params.ts';
+import { json, jsonStringArray, newEditsParam, str, trueFlag, type Query } from './params.ts';
 import { JSON_TYPE, sendChunked } from './json-rows.ts';
 
 type Req = FastifyRequest<{ Params: { db: string; docid?: string; ddoc?: string; local?: string; att?: string } }>;
@@ -47,16 +47,16 @@ function designRedirect(req: Req, reply: FastifyReply): FastifyReply | undefined
 }
 
 function getOptions(q: Query): GetOptions {
-  const meta = bool(q, 'meta');
+  const meta = trueFlag(q, 'meta');
   return {
     rev: str(q, 'rev'),
-    revs: bool(q, 'revs'),
-    revsInfo: bool(q, 'revs_info') || meta,
-    conflicts: bool(q, 'conflicts') || meta,
-    deletedConflicts: bool(q, 'deleted_conflicts') || meta,
-    latest: bool(q, 'latest'),
-    localSeq: bool(q, 'local_seq'),
-    attachments: bool(q, 'attachments'),
+    revs: trueFlag(q, 'revs'),
+    revsInfo: trueFlag(q, 'revs_info') || meta,
+    conflicts: trueFlag(q, 'conflicts') || meta,
+    deletedConflicts: trueFlag(q, 'deleted_conflicts') || meta,
+    latest: trueFlag(q, 'latest'),
+    localSeq: trueFlag(q, 'local_seq'),
+    attachments: trueFlag(q, 'attachments'),
     attsSince: attsSinceParam(q),
   };
 }
@@ -156,7 +156,7 @@ export function docRoutes(app: FastifyInstance, ctx: ServerContext): void {
     checkDocumentSizes([doc], ctx.settings.maxDocumentSize, req.headers['content-length']);
     if (rev !== undefined) doc._rev = rev;
     const location = absoluteUrl(req, `/${encodeURIComponent(req.params.db)}/${docPath(id)}`);
-    const newEdits = bool(q, 'new_edits', true);
+    const newEdits = newEditsParam(q);
     if (str(q, 'batch') === 'ok') return batchWrite(db, doc, req.user, reply, () => location, newEdits);
     const r = await db.put(doc, { newEdits, userCtx: req.user });
     // A write that deletes is 200, as CouchDB answers it (and a DELETE).

@@ -846,7 +846,7 @@ describe('CouchDB API shapes', () => {
     assert.equal(posted.body.update_seq, null);
   });
 
-  test('view and document flags in any case (Python sends True), as CouchDB lowercases them; other words stay a 400', async () => {
+  test('view flags in any case (Python sends True), as CouchDB lowercases them, other words a 400; document and _changes flags only as the word true', async () => {
     await request(`${u}/flags`, { method: 'PUT' });
     await request(`${u}/flags/a`, { method: 'PUT', body: { v: 1 } });
     const all = await request(`${u}/flags/_all_docs?include_docs=True&update_seq=TRUE&descending=False`);
@@ -856,9 +856,23 @@ describe('CouchDB API shapes', () => {
     // Not _changes: CouchDB's parse_changes_query takes the exact word `true` and ignores any other.
     const changes = await request(`${u}/flags/_changes?include_docs=True`);
     assert.equal(changes.body.results[0].doc, undefined);
-    const doc = await request(`${u}/flags/a?revs=True`);
-    assert.equal(doc.body._revisions.start, 1);
     assert.equal((await request(`${u}/flags/_all_docs?include_docs=yes`)).status, 400);
+    // A document's options, as CouchDB's parse_doc_query reads them: the exact word, others ignored.
+    assert.equal((await request(`${u}/flags/a?revs=true`)).body._revisions.start, 1);
+    for (const flags of ['revs=True', 'revs=1', 'revs=yes&conflicts=1&meta=TRUE']) {
+      const doc = await request(`${u}/flags/a?${flags}`);
+      assert.deepEqual([doc.status, Object.keys(doc.body).sort()], [200, ['_id', '_rev', 'v']], flags);
+    }
+    const bulkGet = await request(`${u}/flags/_bulk_get?revs=1`, { method: 'POST', body: { docs: [{ id: 'a' }] } });
+    assert.equal(bulkGet.body.results[0].docs[0].ok._revisions, undefined, '_bulk_get reads them so too');
+    // new_edits is off for the word false alone: `False` is an interactive edit, judged against the
+    // document's revisions (a rev it does not have is a conflict), not a replicated write of that rev.
+    for (const word of ['False', '0', 'no']) {
+      const put = await request(`${u}/flags/ne-${word}?new_edits=${word}`, { method: 'PUT', body: { _rev: '1-abc' } });
+      assert.equal(put.status, 409, `new_edits=${word}: ${put.text}`);
+    }
+    assert.equal((await request(`${u}/flags/ne-false?new_edits=false`, { method: 'PUT', body: { _rev: '1-abc' } })).status, 201);
+    assert.equal((await request(`${u}/flags/ne-false`)).body._rev, '1-abc');
   });
 
   test('read-only server paths answer other methods 405 with Allow; PUT /db checks q and n; _changes checks seq_interval', async () => {

@@ -196,8 +196,8 @@ export function fuzzCases(): Case[] {
     out.push({ label: `fuzz int ${j(s)}`, method: 'GET', path: intParams[i % intParams.length] + enc(s) });
   }
   const notBool = fc.string({ maxLength: 8 }).filter((s) => s !== 'true' && s !== 'false');
-  // Not _changes: CouchDB's takes the word `true` there and ignores other values.
-  const boolParams = ['/data/_all_docs?descending=', '/data/d01?revs=', '/data/_all_docs?include_docs=', '/data/d01?conflicts='];
+  // View options only: `_changes` and document reads take the word `true` and ignore other values.
+  const boolParams = ['/data/_all_docs?descending=', '/data/_all_docs?inclusive_end=', '/data/_all_docs?include_docs=', '/data/_all_docs?conflicts='];
   for (const [i, s] of fc.sample(notBool, { seed: seed + 2, numRuns: 40 }).entries()) {
     out.push({ label: `fuzz bool ${j(s)}`, method: 'GET', path: boolParams[i % boolParams.length] + enc(s) });
   }
