@@ -28,18 +28,20 @@ export function emptyTree(): RevTree {
 }
 
 /**
- * `N-hash`: Refuge makes hex hashes, but CouchDB takes any hash (only 32-character ones are hex),
- * and PouchDB and CouchDB clients replicate such revisions. A hash may hold anything but quotes,
- * backslashes, control characters and surrogates, which keeps it safe in keys and hand-made JSON.
+ * `N-hash`: Refuge makes hex hashes, but CouchDB takes any hash, and PouchDB and CouchDB clients
+ * replicate such revisions. A hash may hold anything but quotes, backslashes, control characters
+ * and surrogates, which keeps it safe in keys and hand-made JSON; one of 32 characters is hex, as
+ * CouchDB reads it as the 16 bytes it spells (couch_doc:parse_revid) and refuses one that is not.
  */
-const REV_RE = /^([1-9][0-9]{0,14})-([^"\\\u0000-\u001f\ud800-\udfff]{1,128})$/;
+const HASH = String.raw`(?:[0-9a-fA-F]{32}|(?![^"\\\u0000-\u001f\ud800-\udfff]{32}$)[^"\\\u0000-\u001f\ud800-\udfff]{1,128})`;
+const REV_RE = new RegExp(String.raw`^([1-9][0-9]{0,14})-(${HASH})$`);
 /**
  * The highest generation a stored revision may have: the largest with 15 digits. Generations are
  * JavaScript numbers, exact only below 2^53 (16 digits), and one past that would make an edit's
  * child no higher than its parent.
  */
 export const MAX_GENERATION = 999_999_999_999_999;
-const HASH_RE = /^[^"\\\u0000-\u001f\ud800-\udfff]{1,128}$/;
+const HASH_RE = new RegExp(`^${HASH}$`);
 
 /** A revision's hash part as `_revisions.ids` lists it. */
 export function isValidRevHash(hash: unknown): hash is string {
@@ -56,8 +58,11 @@ export function isValidRev(rev: unknown): rev is Rev {
  * `conflict`, as in CouchDB.
  */
 export function isForeignRev(rev: unknown): boolean {
-  return typeof rev === 'string' && !REV_RE.test(rev) && /^[1-9][0-9]{0,15}-[^\u0000]{1,256}$/.test(rev);
+  return typeof rev === 'string' && !REV_RE.test(rev) && /^[1-9][0-9]{0,15}-[^\u0000]{1,256}$/.test(rev) && !NOT_HEX_32.test(rev);
 }
+
+/** A hash of 32 characters that is not hex, which CouchDB refuses (400) rather than looks for. */
+const NOT_HEX_32 = /^[0-9]+-(?![0-9a-fA-F]{32}$).{32}$/s;
 
 export function revGeneration(rev: Rev): number {
   // Validated revs only (digits, then '-'): read by hand, a few times faster than parseInt, which

@@ -7,7 +7,9 @@ import { RefugeError, isRefugeError } from '../../src/errors/index.ts';
 import {
   addRevision,
   ancestry,
+  isForeignRev,
   isValidRev,
+  isValidRevHash,
   mergePath,
   parseRev,
   revGeneration,
@@ -64,6 +66,18 @@ describe('rev ids', () => {
   test('hashes need not be hex: CouchDB and PouchDB replicate any (1-x, 2-randomid, 1-ABC)', () => {
     for (const rev of ['1-x', '2-randomid', '1-ABC', '1-abc-def', '3-a b', '1-ünï']) assert.equal(isValidRev(rev), true, rev);
     assert.deepEqual(parseRev('2-randomid'), { gen: 2, hash: 'randomid' });
+  });
+
+  test('a hash of 32 characters is hex, as CouchDB reads it (couch_doc:parse_revid), or the rev is refused', () => {
+    assert.equal(isValidRev(`1-${'A'.repeat(32)}`), true, 'hex in capitals');
+    for (const hash of ['z'.repeat(32), 'a'.repeat(31) + 'g', 'a'.repeat(31) + ' ']) {
+      assert.equal(isValidRev(`1-${hash}`), false, hash);
+      assert.equal(isForeignRev(`1-${hash}`), false, `${hash}: not looked for either (CouchDB answers 400)`);
+      assert.throws(() => parseRev(`1-${hash}`), /Invalid rev format/);
+    }
+    assert.equal(isValidRevHash('z'.repeat(32)), false);
+    // Any other length may hold anything a hash may.
+    for (const hash of ['z'.repeat(31), 'z'.repeat(33)]) assert.equal(isValidRev(`1-${hash}`), true, hash);
   });
 
   const bad: unknown[] = [

@@ -82,6 +82,9 @@ export const BAD_DOCS: unknown[] = [
   { _id: 'x', _revisions: 'g' },
   { _id: 'x', _revisions: { start: 'a', ids: [] } },
   { _id: 'x', _revisions: { start: 1, ids: ['z"z'] } },
+  // 32 characters are hex, as CouchDB reads them (couch_doc:parse_revid), or refused.
+  { _id: 'x', _rev: '1-' + HEX('z') },
+  { _id: 'x', _revisions: { start: 2, ids: [HEX('z'), 'bbb'] } },
   { _id: 'x', _revisions: { start: 1, ids: ['a', 'b'] } },
   { _id: 'x', _revisions: { start: 0, ids: ['a'] } },
   { _id: 'x', _revisions: null, _foo: 1 },
@@ -143,7 +146,7 @@ export function docCases(): Case[] {
   out.push({ label: 'PUT If-Match disagrees', method: 'PUT', path: '/data/d01', body: j({ _rev: REV }), headers: { 'if-match': `"2-${HEX('b')}"` } });
   // A document's flags (new_edits, revs, conflicts...) are no error in any spelling: CouchDB's
   // parse_doc_query takes the exact word and ignores any other (couchdb-api.test.ts).
-  for (const rev of ['garbage', '1-xyz', '', '1-', 'abc-' + HEX('a')]) {
+  for (const rev of ['garbage', '1-xyz', '', '1-', 'abc-' + HEX('a'), '1-' + HEX('z')]) {
     out.push({ label: `GET rev=${rev}`, method: 'GET', path: `/data/d01?rev=${enc(rev)}` });
     out.push({ label: `DELETE rev=${rev}`, method: 'DELETE', path: `/data/d01?rev=${enc(rev)}` });
     out.push({ label: `PUT rev=${rev}`, method: 'PUT', path: `/data/d01?rev=${enc(rev)}`, body: '{}' });
@@ -152,7 +155,7 @@ export function docCases(): Case[] {
   out.push({ label: 'DELETE without rev', method: 'DELETE', path: '/data/d01' });
   out.push({ label: 'DELETE stale rev', method: 'DELETE', path: `/data/d01?rev=${REV}` });
   out.push({ label: 'DELETE missing doc', method: 'DELETE', path: `/data/nope?rev=${REV}` });
-  for (const v of ['nope', '[1]', '{}', '"x"', '["garbage"]', 'null', '1', '[']) {
+  for (const v of ['nope', '[1]', '{}', '"x"', '["garbage"]', 'null', '1', '[', `["1-${HEX('z')}"]`]) {
     out.push({ label: `GET open_revs=${v}`, method: 'GET', path: `/data/d01?open_revs=${enc(v)}` });
   }
   for (const id of ['_bad', '_all', '_design', '_localx']) {
