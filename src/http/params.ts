@@ -91,15 +91,21 @@ export function msParam(q: Query, name: string): number | undefined {
   return ms === undefined ? undefined : Math.min(ms, MAX_TIMER_MS);
 }
 
-/** A feed's `heartbeat`: `true` (60 s) or a positive number of milliseconds (at most MAX_TIMER_MS), with CouchDB's reasons. */
+/** CouchDB's `changes_timeout`: a feed's heartbeat comes at least this often (couch_changes:get_changes_timeout). */
+const MAX_HEARTBEAT_MS = 60_000;
+
+/**
+ * A feed's `heartbeat`: `true` (60 s) or a positive number of milliseconds, at most 60 s as CouchDB
+ * caps it (a proxy that drops a connection idle for 90 s keeps a feed asked for `heartbeat=120000`).
+ */
 export function heartbeatParam(q: Query): number | undefined {
   const raw = str(q, 'heartbeat');
   if (raw === undefined) return undefined;
-  if (raw === 'true') return 60_000;
+  if (raw === 'true') return MAX_HEARTBEAT_MS;
   if (!/^-?[0-9]+$/.test(raw)) throw new RefugeError('bad_request', 'Invalid heartbeat value. Expecting a positive integer value (in milliseconds).');
   const ms = Number(raw);
   if (!(ms > 0) || !Number.isSafeInteger(ms)) throw new RefugeError('bad_request', 'The heartbeat value should be a positive integer (in milliseconds).');
-  return Math.min(ms, MAX_TIMER_MS);
+  return Math.min(ms, MAX_HEARTBEAT_MS);
 }
 
 /**

@@ -77,7 +77,8 @@ async function parse(db: Database, q: Query, body: unknown, user?: UserCtx, head
   const b = (body && typeof body === 'object' && !Array.isArray(body) ? body : {}) as Record<string, unknown>;
   // An EventSource that reconnects names the last event it saw: CouchDB resumes after it.
   const lastEventId = feed === 'eventsource' ? headers?.['last-event-id'] : undefined;
-  const sinceRaw = (typeof lastEventId === 'string' ? lastEventId : undefined) ?? str(q, 'since') ?? (b.since !== undefined ? String(b.since) : undefined);
+  // CouchDB takes `last-event-id` in the query too, for an EventSource that cannot set headers.
+  const sinceRaw = (typeof lastEventId === 'string' ? lastEventId : undefined) ?? str(q, 'last-event-id') ?? str(q, 'since') ?? (b.since !== undefined ? String(b.since) : undefined);
   let since = 0;
   if (sinceRaw === 'now') since = await db.updateSeq();
   else if (sinceRaw !== undefined) {
