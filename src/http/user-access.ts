@@ -1,10 +1,12 @@
 // What a caller other than the server admin may do once an admin is configured. A user of `_users`
 // reads and writes the documents of a database whose `_security` names them, or one of their roles,
-// as a member or admin, and their own user document; nothing server-wide. A database's admins also
+// as a member or admin, and their own user document; nothing server-wide. Anyone, anonymous callers
+// too, reads and writes the documents of a public database (one whose `_security` names no member). A database's admins also
 // keep it: its `_security`, compaction, revs limit, purges (and design documents: design-docs.ts).
 // Anyone may sign up: create a user document with no roles.
 
 import { isDbAdmin, securityNames, type Doc } from '../documents/index.ts';
+import { isPublicDb } from '../node/index.ts';
 import { RefugeError } from '../errors/index.ts';
 import type { UserCtx } from './auth.ts';
 import type { ServerContext } from './context.ts';
@@ -49,8 +51,8 @@ function userDocName(path: string): string | undefined {
 
 /**
  * Throws unless `user` (not the server admin) may make this request: 401 for an anonymous caller,
- * 403 for a user asking beyond their databases. A database whose `_security` names nobody is the
- * admin's alone, as CouchDB 3 creates databases.
+ * 403 for a user asking beyond their databases. A database never given a `_security` is the
+ * admin's alone, as CouchDB 3 creates databases; one given a `_security` naming no member is public.
  */
 export async function authorizeUser(ctx: ServerContext, user: UserCtx, method: string, path: string, query: Record<string, unknown> = {}): Promise<void> {
   const own = userDocName(path);
@@ -60,8 +62,10 @@ export async function authorizeUser(ctx: ServerContext, user: UserCtx, method: s
     if ((user.name === own && ['GET', 'HEAD', 'PUT', 'DELETE'].includes(method)) || method === 'PUT') return;
   }
   if (user.name === null) {
-    // CouchDB's words for an anonymous caller: the database's check (couch_db) or the server's.
     const target = peerTarget(method, path);
+    // A public database's documents are anyone's, as in CouchDB; its administration is not.
+    if (target.kind === 'db' && !target.db.startsWith('ref:') && isPublic(target.db, await ctx.node.security(target.db))) return;
+    // CouchDB's words for an anonymous caller: the database's check (couch_db) or the server's.
     const onDb = target.kind === 'db' || dbAdminTarget(method, path) !== undefined;
     throw new RefugeError('unauthorized', onDb ? 'You are not authorized to access this db.' : 'You are not a server admin.');
   }
@@ -88,10 +92,18 @@ export async function authorizeUser(ctx: ServerContext, user: UserCtx, method: s
   throw new RefugeError('unauthorized', 'You are not a server admin.');
 }
 
-/** Whether `user` reads and writes the documents of database `db`: its `_security` names them as a member or admin. */
+/**
+ * Whether `user` reads and writes the documents of database `db`: it is public (CouchDB's
+ * is_public_db: its `_security` names no member), or its `_security` names them as a member or admin.
+ */
 export async function mayUseDb(ctx: ServerContext, user: UserCtx, db: string): Promise<boolean> {
   const sec = await ctx.node.security(db);
-  return securityNames(sec.members, user) || securityNames(sec.readers, user) || isDbAdmin(user, sec);
+  return isPublic(db, sec) || securityNames(sec.members, user) || securityNames(sec.readers, user) || isDbAdmin(user, sec);
+}
+
+/** A database anyone may use, anonymous callers too; never a system one (`_users`, `_replicator`), which keep their own rules. */
+function isPublic(db: string, sec: Record<string, unknown>): boolean {
+  return !db.startsWith('_') && isPublicDb(sec);
 }
 
 /**
@@ -108,6 +120,8 @@ export async function feedAccess(ctx: ServerContext, user: UserCtx, db: string):
     const peerId = user.name.slice('peer:'.length);
     return peers ? () => peers.may(peerId, 'read', db) : undefined;
   }
+  // An anonymous caller's feed of a public database: while it stays public.
+  if (ctx.auth.enabled && user.name === null && !user.roles.includes('_admin')) return async () => isPublic(db, await ctx.node.security(db));
   const accounts = ctx.auth.users;
   if (!ctx.auth.enabled || !accounts || user.name === null || user.roles.includes('_admin')) return undefined;
   const name = user.name;

@@ -8,3 +8,4 @@ export type { AutoCompactionOptions } from './auto-compaction.ts';
 export type { AutoBlobGcOptions, AutoBlobGcStatus } from './auto-blob-gc.ts';
 export { UPDATED_DELAY_MS, type DbUpdateRow, type DbUpdateType, type DbUpdatesOptions } from './db-updates.ts';
 export { derivedKey, MAX_PBKDF2_ITERATIONS, PBKDF2_ITERATIONS, USER_PREFIX } from './user-passwords.ts';
+export { isPublicDb } from './security-object.ts';

@@ -23,7 +23,7 @@ import { DbUpdates, type DbUpdateRow, type DbUpdatesOptions } from './db-updates
 import { AutoCompaction } from './auto-compaction.ts';
 import { AutoBlobGc, type AutoBlobGcStatus } from './auto-blob-gc.ts';
 import { candidatePuts, catalogCandidateLog } from './gc-candidates.ts';
-import { checkSecurityObject } from './security-object.ts';
+import { checkSecurityObject, defaultSecurity } from './security-object.ts';
 import { OpenDbs, type DbLease } from './open-dbs.ts';
 import { DEFAULT_MAX_OPEN_DBS, type NodeOptions } from './node-options.ts';
 import { CATALOG_PREFIX, NodeCatalog, SECURITY_PREFIX } from './node-catalog.ts';
@@ -305,10 +305,10 @@ export class RefugeNode extends NodeCatalog {
     return this.dbs.design(name)!;
   }
 
-  /** CouchDB's `_security` object of a database (`{}` until one is set). */
+  /** CouchDB's `_security` object of a database (CouchDB 3's admin-only one until one is set). */
   async security(name: string): Promise<Record<string, unknown>> {
     const raw = await this.catalog.get(SECURITY_PREFIX + name);
-    return raw === undefined ? {} : (JSON.parse(raw) as Record<string, unknown>);
+    return raw === undefined ? defaultSecurity() : (JSON.parse(raw) as Record<string, unknown>);
   }
 
   async setSecurity(name: string, sec: unknown): Promise<void> {

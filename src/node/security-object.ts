@@ -1,5 +1,6 @@
 // CouchDB's `_security` object of a database, as a node accepts it: `admins` and `members` (and
-// `readers`, CouchDB's older name for members), each with `names` and `roles` lists of strings.
+// `readers`, CouchDB's older name for members), each with `names` and `roles` lists of strings;
+// the one a database has until one is set; and what makes a database public.
 
 import { RefugeError } from '../errors/index.ts';
 
@@ -18,4 +19,22 @@ export function checkSecurityObject(sec: unknown): asserts sec is Record<string,
       }
     }
   }
+}
+
+/**
+ * The security object of a database none was set for, as CouchDB 3 gives one (default_security =
+ * admin_only): its members and admins are the server admins, so it is no one else's, and not public.
+ */
+export function defaultSecurity(): Record<string, unknown> {
+  return { members: { roles: ['_admin'] }, admins: { roles: ['_admin'] } };
+}
+
+/**
+ * CouchDB's public database (couch_db:is_public_db): its members (or, without them, readers) name
+ * no one and no role, as a `_security` set to `{}` or to empty lists does. Anyone reads and writes
+ * its documents, anonymous callers too; its design documents and `_security` stay its admins'.
+ */
+export function isPublicDb(sec: Record<string, unknown>): boolean {
+  const members = (sec.members ?? sec.readers ?? {}) as { names?: unknown[]; roles?: unknown[] };
+  return (members.names ?? []).length === 0 && (members.roles ?? []).length === 0;
 }

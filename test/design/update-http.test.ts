@@ -74,7 +74,7 @@ describe('update functions', () => {
     assert.equal(json.status, 200);
     assert.deepEqual(json.body, {
       method: 'PUT', body: '{"not":"parsed"}', query: { a: '1', b: 'x' }, form: {}, id: 'some/id',
-      path: ['upd', '_design', 'app', '_update', 'echo', 'some/id'], db: 'upd', user: 'upd', hasDoc: false, secObj: {},
+      path: ['upd', '_design', 'app', '_update', 'echo', 'some/id'], db: 'upd', user: 'upd', hasDoc: false, secObj: { members: { roles: ['_admin'] }, admins: { roles: ['_admin'] } },
     });
     const form = await request(`${u}/_design/app/_update/echo`, { method: 'POST', raw: 'k=v&w=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
     assert.deepEqual([form.body.form, form.body.id, form.body.body], [{ k: 'v', w: '1' }, null, 'k=v&w=1']);

@@ -13,7 +13,7 @@ const VDU = `function (newDoc, oldDoc, userCtx, secObj) {
   if (typeof newDoc.title !== 'string') throw({forbidden: 'title must be a string'});
   if (newDoc.owner && newDoc.owner !== userCtx.name && userCtx.roles.indexOf('_admin') === -1) throw({unauthorized: 'not yours'});
   if (oldDoc && oldDoc.locked) throw({forbidden: 'doc is locked'});
-  if (newDoc.needsMember && (!secObj.members || secObj.members.names.indexOf('ann') === -1)) throw({forbidden: 'ann must be a member'});
+  if (newDoc.needsMember && (!secObj.members || !secObj.members.names || secObj.members.names.indexOf('ann') === -1)) throw({forbidden: 'ann must be a member'});
   if (newDoc.wantDb && userCtx.db !== newDoc.wantDb) throw({forbidden: 'userCtx.db is ' + userCtx.db});
 }`;
 

@@ -222,7 +222,7 @@ test('bodies nested deeper than the server recurses are the client\'s 400, never
     const res = await rawRequest(server.server.port, { method, path, body });
     assert.equal(res.status, 400, `${method} ${path}: ${res.text.slice(0, 200)}`);
   }
-  assert.deepEqual((await request(`${server.url}/data/_security`)).body, {});
+  assert.deepEqual((await request(`${server.url}/data/_security`)).body, { members: { roles: ['_admin'] }, admins: { roles: ['_admin'] } }, 'still the default');
 });
 
 test('a large body with many object keys past 16,383 characters is refused before JSON.parse goes quadratic on them', async (t) => {
