@@ -153,7 +153,7 @@ describe('_users accounts and _security', () => {
     assert.equal((await as(basic('dana', 'pw'))('/shop', { method: 'DELETE' })).status, 401);
   });
 
-  test('a user replicates between the databases they use, as themselves: validation holds, no design documents, no new databases', async () => {
+  test('a user replicates between the databases they use, as themselves: validation holds, no design documents, no new databases here', async () => {
     const admin = as(ADMIN);
     assert.equal((await as({})('/_users/org.couchdb.user:finn', { method: 'PUT', body: userDoc('finn', { password: 'pw' }) })).status, 201);
     for (const db of ['src1', 'dst1', 'dst2', 'closed1']) assert.equal((await admin(`/${db}`, { method: 'PUT' })).status, 201);
@@ -175,6 +175,15 @@ describe('_users accounts and _security', () => {
     assert.equal((await finn('/_replicate', { method: 'POST', body: { source: 'closed1', target: 'dst1' } })).status, 403);
     assert.equal((await finn('/_replicate', { method: 'POST', body: { source: 'src1', target: 'fresh1', create_target: true } })).status, 401);
     assert.equal((await admin('/fresh1')).status, 404);
+    // A remote target is created there, with the credentials given for it, which its server judges
+    // (CouchDB's): the admin's create it, finn's own are refused by it.
+    const remote = (who: string, db: string) => `${u.replace('http://', `http://${who}@`)}/${db}`;
+    const made = await finn('/_replicate', { method: 'POST', body: { source: 'src1', target: remote('admin:secret', 'fresh2'), create_target: true } });
+    assert.equal(made.status, 200, made.text);
+    assert.equal((await admin('/fresh2')).status, 200);
+    const refused = await finn('/_replicate', { method: 'POST', body: { source: 'src1', target: remote('finn:pw', 'fresh3'), create_target: true } });
+    assert.notEqual(refused.status, 200, refused.text);
+    assert.equal((await admin('/fresh3')).status, 404);
     assert.equal((await as({})('/_replicate', { method: 'POST', body: { source: 'src1', target: 'dst1' } })).status, 401);
     // Never into or out of a system database, even one whose _security names them: their own
     // rules (the roles and keys of accounts, who runs a job) hold for direct writes only.
