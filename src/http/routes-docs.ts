@@ -96,11 +96,12 @@ export function docRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const id = docIdOf(req);
     const q = req.query as Query;
     const openRevs = str(q, 'open_revs');
-    if (openRevs !== undefined) {
-      const revs = openRevs === 'all' ? 'all' : json(q, 'open_revs');
-      if (revs !== 'all' && (!Array.isArray(revs) || !revs.every((r) => typeof r === 'string'))) {
-        throw new RefugeError('bad_request', 'open_revs must be "all" or a JSON array of revs');
-      }
+    const revs = openRevs === undefined || openRevs === 'all' ? openRevs : json(q, 'open_revs');
+    if (revs !== undefined && revs !== 'all' && (!Array.isArray(revs) || !revs.every((r) => typeof r === 'string'))) {
+      throw new RefugeError('bad_request', 'open_revs must be "all" or a JSON array of revs');
+    }
+    // An empty list asks for no revision in particular: a plain read, as CouchDB's db_doc_req takes it.
+    if (revs !== undefined && !(Array.isArray(revs) && revs.length === 0)) {
       // Multipart unless the client asks for JSON (PouchDB does), as CouchDB negotiates; its
       // replicator reads each revision with the bytes of its attachments (those newer than
       // atts_since), which a multipart answer always carries.

@@ -463,6 +463,9 @@ describe('CouchDB API shapes', () => {
     await request(`${u}/docs/_bulk_docs`, { method: 'POST', body: { docs: [{ _id: 'opaque', _rev: '2-y', _revisions: { start: 2, ids: ['y', 'a'] }, v: 'y' }], new_edits: false } });
     const both = await request(`${u}/docs/opaque?open_revs=all`, { headers: { accept: 'application/json' } });
     assert.deepEqual(both.body.map((r: any) => r.ok._rev).sort(), ['2-x', '2-y']);
+    // An empty list names no revision: a plain read of the winner, as CouchDB's db_doc_req takes it.
+    const none = await request(`${u}/docs/opaque?open_revs=${encodeURIComponent('[]')}`, { headers: { accept: 'application/json' } });
+    assert.deepEqual([none.status, none.body._rev, Array.isArray(none.body)], [200, '2-y', false]);
     assert.deepEqual((await request(`${u}/docs/_revs_diff`, { method: 'POST', body: { opaque: ['2-x', '3-randomid'] } })).body, { opaque: { missing: ['3-randomid'], possible_ancestors: ['2-x', '2-y'] } });
     // _revisions names the revision: a _rev that disagrees says nothing more, as in CouchDB.
     const overridden = await request(`${u}/docs/_bulk_docs`, { method: 'POST', body: { docs: [{ _id: 'hist', _rev: '3-c', _revisions: { start: 2, ids: ['c', 'a'] } }], new_edits: false } });
