@@ -1,6 +1,7 @@
-// A few changes read once from a snapshot and held in memory: the sequence entries after a point
-// and the records they name (and their conflicting leaves' bodies). Live feeds that one commit wakes, each with a filter of its own, read
-// their rows from it (the feed reader as it is, changes.ts) instead of each from storage.
+// A few changes read once from a snapshot and held in memory: the sequence entries after a point,
+// the records they name and their conflicting leaves' bodies. Live feeds that one commit wakes, each
+// with a filter of its own, read their rows from it (the feed reader as it is, changes.ts) instead
+// of each from storage.
 
 import { RefugeError } from '../errors/index.ts';
 import { collect, inRange, type KvRange, type KvReader } from '../storage/index.ts';

@@ -8,7 +8,7 @@ import { etagMatches, notModified } from './blob-range.ts';
 import { changesAnswer, changesEtag, rowJson } from './changes-answer.ts';
 import { dbOf, type ServerContext } from './context.ts';
 import { streamFeed, streamLongpoll } from './feed-stream.ts';
-import { trueFlag, heartbeatParam, int, json, jsonStringArray, objectBody, requireJsonType, str, type Query } from './params.ts';
+import { heartbeatParam, int, json, jsonStringArray, objectBody, requireJsonType, str, trueFlag, type Query } from './params.ts';
 import { dbChangesSocket } from './routes-changes-ws.ts';
 import { feedAccess } from './user-access.ts';
 import { sendRows } from './json-rows.ts';

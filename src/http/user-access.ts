@@ -1,9 +1,9 @@
 // What a caller other than the server admin may do once an admin is configured. A user of `_users`
 // reads and writes the documents of a database whose `_security` names them, or one of their roles,
 // as a member or admin, and their own user document; nothing server-wide. Anyone, anonymous callers
-// too, reads and writes the documents of a public database (one whose `_security` names no member). A database's admins also
-// keep it: its `_security`, compaction, revs limit, purges (and design documents: design-docs.ts).
-// Anyone may sign up: create a user document with no roles.
+// too, reads and writes the documents of a public database (one whose `_security` names no member).
+// A database's admins also keep it: its `_security`, compaction, revs limit, purges (and design
+// documents: design-docs.ts). Anyone may sign up: create a user document with no roles.
 
 import { isDbAdmin, securityNames, type Doc } from '../documents/index.ts';
 import { isPublicDb } from '../node/index.ts';
