@@ -96,7 +96,7 @@ test('_find floods the query; peers lists up/down; bad input is a 400', async (t
   const { CID } = await import('multiformats/cid');
   const { create } = await import('multiformats/hashes/digest');
   const cid = CID.createV1(0x55, create(0x12, Buffer.from(blobId.slice('sha256-'.length), 'hex'))).toString();
-  const who = await run(['query', '--url', url, '--blob', cid, '--ttl', '2', '--timeout', '20000', '--json']);
+  const who = await run(['query', '--url', url, '--blob', cid, '--ttl', '2', '--limit', '1', '--timeout', '20000', '--json']);
   assert.equal(who.code, 0, who.stderr);
   assert.deepEqual((JSON.parse(who.stdout) as { results: Array<{ peer: string; blob: { id: string } }> }).results.map((r) => [r.peer, r.blob.id]), [[b.mesh.peerId, blobId]]);
   assert.equal((await run(['query', '--url', url, '--blob', 'bafy-not-a-cid'])).code, 2);
