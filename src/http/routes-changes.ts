@@ -63,7 +63,19 @@ function withoutRevalidation(headers: FastifyRequest['headers']): Record<string,
   return Object.fromEntries(Object.entries(headers).filter(([name]) => !REVALIDATION.has(name)));
 }
 
-async function parse(db: Database, q: Query, body: unknown, user?: UserCtx, headers?: Record<string, string | string[] | undefined>, request?: FastifyRequest): Promise<ParsedChanges> {
+/**
+ * The query with its names in lower case, as CouchDB's parse_changes_query reads them (`Since=` is
+ * `since=`); of two names alike but for case, the later counts, as its fold over them has it.
+ */
+function lowerNames(q: Query): Query {
+  if (Object.keys(q).every((name) => name === name.toLowerCase())) return q;
+  const out: Query = {};
+  for (const [name, value] of Object.entries(q)) out[name.toLowerCase()] = value;
+  return out;
+}
+
+async function parse(db: Database, query: Query, body: unknown, user?: UserCtx, headers?: Record<string, string | string[] | undefined>, request?: FastifyRequest): Promise<ParsedChanges> {
+  const q = lowerNames(query);
   const asked = str(q, 'feed') ?? 'normal';
   // CouchDB takes `live` for continuous.
   const feed = (asked === 'live' ? 'continuous' : asked) as Feed;
@@ -123,7 +135,7 @@ async function parse(db: Database, q: Query, body: unknown, user?: UserCtx, head
     options.filter = filter;
     const view = str(q, 'view');
     if (view !== undefined) options.view = view;
-    options.queryParams = { ...q };
+    options.queryParams = { ...query };
     if (user) options.userCtx = user;
     if (request) options.filterRequest = filterRequest(request);
   }

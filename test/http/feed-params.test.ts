@@ -1,5 +1,6 @@
 // The parameters of feeds and document requests as CouchDB reads them: a heartbeat is at most its
-// changes_timeout (60 s); flags are the exact word; a feed resumes from `last-event-id` in the query.
+// changes_timeout (60 s); flags are the exact word; a feed resumes from `last-event-id` in the query;
+// `_changes` reads its parameter names in any case.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -24,7 +25,7 @@ test('flags are the exact word, as parse_doc_query and parse_changes_query read 
   for (const v of ['False', '0', 'no', 'true', '']) assert.equal(newEditsParam({ new_edits: v }), true, v);
 });
 
-describe('last-event-id in the query', () => {
+describe('_changes parameters on the wire', () => {
   let server: TestServer;
   before(async () => {
     server = await startTestServer();
@@ -39,5 +40,12 @@ describe('last-event-id in the query', () => {
     const text = await res.text();
     assert.deepEqual([...text.matchAll(/"id":"(\w+)"/g)].map((m) => m[1]), ['c'], text);
     assert.deepEqual((await request(`${server.url}/ev/_changes?last-event-id=1`)).body.results.map((r: { id: string }) => r.id), ['b', 'c']);
+  });
+
+  test('names in any case, as CouchDB lowercases them (Since= is since=); the later of two alike counts', async () => {
+    const res = await request(`${server.url}/ev/_changes?Since=1&LIMIT=1&Include_Docs=true`);
+    assert.deepEqual(res.body.results.map((r: { id: string; doc?: { _id: string } }) => [r.id, r.doc?._id]), [['b', 'b']]);
+    const later = await request(`${server.url}/ev/_changes?Since=2&since=0`);
+    assert.deepEqual(later.body.results.map((r: { id: string }) => r.id), ['a', 'b', 'c']);
   });
 });
