@@ -8,7 +8,7 @@ import type { DbUpdateRow } from '../node/index.ts';
 import { requireAdmin } from './auth.ts';
 import type { ServerContext } from './context.ts';
 import { streamFeed, streamLongpoll } from './feed-stream.ts';
-import { bool, heartbeatParam, int, str, type Query } from './params.ts';
+import { heartbeatParam, int, str, trueFlag, type Query } from './params.ts';
 
 const FEEDS = ['normal', 'longpoll', 'continuous', 'eventsource'] as const;
 type Feed = (typeof FEEDS)[number];
@@ -36,9 +36,11 @@ export function dbUpdatesRoutes(app: FastifyInstance, ctx: ServerContext): void 
     const lastEventId = feed === 'eventsource' ? req.headers['last-event-id'] : undefined;
     const since = parseSince(ctx, typeof lastEventId === 'string' ? lastEventId : str(q, 'since'));
     const limit = int(q, 'limit');
-    const descending = bool(q, 'descending');
+    // As CouchDB's parse_global_changes_query reads them: descending for the word `true` alone
+    // (another is ignored), and `heartbeat=false` is no heartbeat.
+    const descending = trueFlag(q, 'descending');
     const timeout = int(q, 'timeout');
-    const heartbeat = heartbeatParam(q);
+    const heartbeat = str(q, 'heartbeat') === 'false' ? undefined : heartbeatParam(q);
     if (descending && feed !== 'normal') throw new RefugeError('bad_request', 'descending is only for feed=normal');
 
     if (feed === 'continuous' || feed === 'eventsource') {

@@ -78,11 +78,18 @@ describe('_db_updates', () => {
   });
 
   test('bad parameters are 400 bad_request', async () => {
-    for (const qs of ['feed=websocket', 'feed=x', 'since=abc', 'since=-1', 'limit=x', 'timeout=-5', 'descending=true&feed=continuous', 'descending=maybe']) {
+    for (const qs of ['feed=websocket', 'feed=x', 'since=abc', 'since=-1', 'limit=x', 'timeout=-5', 'descending=true&feed=continuous', 'heartbeat=maybe']) {
       const r = await request(`${u}/_db_updates?${qs}`);
       assert.equal(r.status, 400, qs);
       assert.equal(r.body.error, 'bad_request', qs);
     }
+    // As CouchDB's parse_global_changes_query reads them: descending for the word `true` alone,
+    // another ignored; `heartbeat=false` is no heartbeat.
+    const plain = (await request(`${u}/_db_updates`)).body;
+    assert.deepEqual((await request(`${u}/_db_updates?descending=maybe`)).body, plain);
+    assert.deepEqual((await request(`${u}/_db_updates?descending=TRUE`)).body, plain);
+    const poll = await request(`${u}/_db_updates?feed=longpoll&heartbeat=false&since=0`);
+    assert.deepEqual([poll.status, poll.body.results], [200, plain.results]);
   });
 });
 
