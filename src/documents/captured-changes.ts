@@ -29,7 +29,7 @@ export async function captureChanges(snap: KvReader, since: number, committed: n
   // The bodies of conflicting leaves too, which a filtered feed of all leaves judges (changes.ts).
   const leafKeys = keys.flatMap((key, i) => {
     const raw = values[i];
-    return raw === undefined ? [] : otherLeaves(raw).map((rev) => revBodyKey(key.slice(DOC.length), rev));
+    return (raw === undefined ? undefined : otherLeaves(raw))?.map((rev) => revBodyKey(key.slice(DOC.length), rev)) ?? [];
   });
   if (leafKeys.length > 0) {
     const bodies = await snap.getMany(leafKeys);

@@ -156,8 +156,9 @@ async function otherLeafBodies(
   const places: Array<{ at: number; rev: Rev }> = [];
   const out = entries.map((e, i) => {
     const raw = records[i];
-    if (raw === undefined || singleLeaf(raw)) return undefined;
-    for (const rev of otherLeaves(raw)) {
+    const revs = raw === undefined ? undefined : otherLeaves(raw);
+    if (revs === undefined) return undefined;
+    for (const rev of revs) {
       keys.push(revBodyKey(e.id, rev));
       places.push({ at: i, rev });
     }
@@ -172,9 +173,9 @@ async function otherLeafBodies(
   return out;
 }
 
-/** The leaves of a stored record other than its winner whose bodies are stored (none for a tree of one run). */
-export function otherLeaves(raw: string): Rev[] {
-  if (singleLeaf(raw)) return [];
+/** The leaves of a stored record other than its winner whose bodies are stored; undefined for a tree of one run (its winner is its leaf). */
+export function otherLeaves(raw: string): Rev[] | undefined {
+  if (singleLeaf(raw)) return undefined;
   const { tree, rev: winner } = decodeMeta(raw);
   return sortedLeaves(tree)
     .filter((l) => l.rev !== winner && tree.get(l.rev)!.available)
