@@ -125,16 +125,18 @@ export class DesignDocs {
         results = await sandbox.validateMany(fn, pending.map((p) => [p.newDoc, p.oldDoc] as const), userCtx, secObj);
       } catch (err) {
         if (!isRefugeError(err)) throw err;
-        // The call failed as a whole (a document past the time limit): each is judged alone.
-        results = pending.map((p) => {
+        // The call failed as a whole (a document past the time limit): each is judged alone, in
+        // turn, the node answering other requests meanwhile.
+        results = [];
+        for (const p of pending) {
           try {
-            sandbox.validate(fn, p.newDoc, p.oldDoc, userCtx, secObj);
-            return undefined;
+            await sandbox.validateAsync(fn, p.newDoc, p.oldDoc, userCtx, secObj);
+            results.push(undefined);
           } catch (one) {
-            if (isRefugeError(one)) return one;
-            throw one;
+            if (!isRefugeError(one)) throw one;
+            results.push(one);
           }
-        });
+        }
       }
       pending = pending.filter((p, k) => {
         out[p.slot] = results[k];

@@ -25,7 +25,7 @@ export class SandboxCache {
     const sandbox = await entry.sandbox;
     let fn = entry.fns.get(source);
     if (fn === undefined) {
-      fn = sandbox.compile(source);
+      fn = await sandbox.compileAsync(source);
       entry.fns.set(source, fn);
     }
     return { sandbox, fn };

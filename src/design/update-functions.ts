@@ -80,7 +80,7 @@ export async function runUpdate(db: Database, docs: DesignDocs, call: UpdateCall
   if (typeof source !== 'string') throw new RefugeError('not_found', `missing update function ${call.name} on design doc ${ddoc._id}`);
   const doc = await current(db, call.docId);
   const { sandbox, fn } = await docs.sandboxes.compile(ddoc, source);
-  const result = sandbox.call(fn, [doc, { ...call.req, id: call.docId ?? null }]);
+  const result = await sandbox.callAsync(fn, [doc, { ...call.req, id: call.docId ?? null }]);
   if (!Array.isArray(result) || result.length !== 2) throw renderError('undefined response from update function');
   const [newDoc, response] = result as [unknown, unknown];
   const out: UpdateOutcome = { response: asResponse(response) };

@@ -17,6 +17,8 @@ type BatchKind = typeof RunKind.map | typeof RunKind.index | typeof RunKind.filt
 
 export class QuickJsDesignSandbox implements DesignSandbox {
   private readonly handles = new Map<string, FnHandle>();
+  /** Sources being compiled by compileAsync, so that one compiles once however many ask. */
+  private readonly compiling = new Map<string, Promise<FnHandle>>();
   private nextHandle = 1;
 
   constructor(
@@ -33,6 +35,25 @@ export class QuickJsDesignSandbox implements DesignSandbox {
     this.engine.compile(handle, source);
     this.handles.set(source, handle);
     return handle;
+  }
+
+  compileAsync(source: string): Promise<FnHandle> {
+    if (typeof source !== 'string') return Promise.reject(new RefugeError('compilation_error', 'function source must be a string'));
+    const known = this.handles.get(source);
+    if (known !== undefined) return Promise.resolve(known);
+    let compiling = this.compiling.get(source);
+    if (compiling === undefined) {
+      const handle = this.nextHandle++;
+      compiling = (async () => {
+        await (this.engine.compileAsync ? this.engine.compileAsync(handle, source) : this.engine.compile(handle, source));
+        this.handles.set(source, handle);
+        return handle;
+      })();
+      const done = () => void this.compiling.delete(source);
+      compiling.then(done, done);
+      this.compiling.set(source, compiling);
+    }
+    return compiling;
   }
 
   map(fn: FnHandle, docs: readonly object[]): Array<EmittedRow[] | RefugeError> {
@@ -63,12 +84,20 @@ export class QuickJsDesignSandbox implements DesignSandbox {
     return this.single(RunKind.reduce, fn, [keys, values, rereduce]);
   }
 
+  reduceAsync(fn: FnHandle, keys: ReadonlyArray<[unknown, string]> | null, values: readonly unknown[], rereduce: boolean): Promise<unknown> {
+    return this.singleAsync(RunKind.reduce, fn, [keys, values, rereduce]);
+  }
+
   async reduceMany(fn: FnHandle, jobs: ReadonlyArray<readonly [keys: ReadonlyArray<[unknown, string]> | null, values: readonly unknown[], rereduce: boolean]>): Promise<Array<{ ok: unknown } | RefugeError>> {
     return (await this.batchAsync(RunKind.reduceMany, fn, jobs)).map((e) => (e !== null && typeof e === 'object' && 'ok' in e ? (e as { ok: unknown }) : this.entryError(e)));
   }
 
   validate(fn: FnHandle, newDoc: object, oldDoc: object | null, userCtx: object, secObj: object): void {
     this.single(RunKind.validate, fn, [newDoc, oldDoc, userCtx, secObj]);
+  }
+
+  async validateAsync(fn: FnHandle, newDoc: object, oldDoc: object | null, userCtx: object, secObj: object): Promise<void> {
+    await this.singleAsync(RunKind.validate, fn, [newDoc, oldDoc, userCtx, secObj]);
   }
 
   async validateMany(fn: FnHandle, docs: ReadonlyArray<readonly [newDoc: object, oldDoc: object | null]>, userCtx: object, secObj: object): Promise<Array<RefugeError | undefined>> {
@@ -81,12 +110,26 @@ export class QuickJsDesignSandbox implements DesignSandbox {
     return this.single(RunKind.call, fn, args);
   }
 
+  callAsync(fn: FnHandle, args: readonly unknown[]): Promise<unknown> {
+    return this.singleAsync(RunKind.call, fn, args);
+  }
+
   dispose(): void {
     this.engine.dispose();
   }
 
   private single(kind: RunKind, fn: FnHandle, args: readonly unknown[]): unknown {
-    const outcome = this.engine.run(kind, fn, toJson(args), { at: Date.now() + this.timeoutMs });
+    return this.answer(this.engine.run(kind, fn, toJson(args), { at: Date.now() + this.timeoutMs }));
+  }
+
+  /** single() letting the calling thread work while the engine runs, where it runs in another thread. */
+  private async singleAsync(kind: RunKind, fn: FnHandle, args: readonly unknown[]): Promise<unknown> {
+    const payload = toJson(args);
+    const deadline = { at: Date.now() + this.timeoutMs };
+    return this.answer(this.engine.runAsync ? await this.engine.runAsync(kind, fn, payload, deadline) : this.engine.run(kind, fn, payload, deadline));
+  }
+
+  private answer(outcome: RunOutcome): unknown {
     if ('failed' in outcome) throw thrownToError(outcome.failed, this.memoryBytes);
     const answer = JSON.parse(outcome.json) as { ok?: unknown; error?: ThrownDescriptor };
     if (answer.error !== undefined) throw thrownToError(answer.error, this.memoryBytes);

@@ -13,8 +13,9 @@ export async function openEngine(settings: EngineSettings): Promise<SandboxEngin
   useMemorySize(settings.memoryBytes);
   await prepareThreads();
   const engine = new ThreadEngine(settings);
-  // Opened now, so a sandbox that cannot start fails at creation, as in-thread.
-  engine.open();
+  // Opened now, so a sandbox that cannot start fails at creation, as in-thread; without blocking,
+  // as the thread may be running another sandbox's call.
+  await engine.openAsync();
   return engine;
 }
 
@@ -24,15 +25,22 @@ class ThreadEngine implements SandboxEngine {
   private readonly sources = new Map<number, string>();
   private openedIn = -1;
   private disposed = false;
+  /** Settles once every asynchronous call made so far has (they run in the order they were made). */
+  private calls: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly settings: EngineSettings) {}
 
-  open(): void {
-    this.call({ op: 'open' });
+  async openAsync(): Promise<void> {
+    await this.callAsync({ op: 'open' });
   }
 
   compile(id: number, source: string): void {
     this.call({ op: 'compile', id, source });
+    this.sources.set(id, source);
+  }
+
+  async compileAsync(id: number, source: string): Promise<void> {
+    await this.callAsync({ op: 'compile', id, source });
     this.sources.set(id, source);
   }
 
@@ -54,7 +62,8 @@ class ThreadEngine implements SandboxEngine {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    notifyThread({ op: 'dispose', sid: this.sid }, this.openedIn);
+    // After the calls already made: the thread would not know the sandbox when their turn came.
+    void this.calls.then(() => notifyThread({ op: 'dispose', sid: this.sid }, this.openedIn));
   }
 
   private call(op: Operation, deadline?: Deadline): Reply {
@@ -68,8 +77,9 @@ class ThreadEngine implements SandboxEngine {
   private async callAsync(op: Operation): Promise<Reply> {
     if (this.disposed) throw new RefugeError('closed', 'the sandbox was disposed');
     const opening = { value: false };
-    const reply = await callThreadAsync(this.request(op, opening), this.settings.timeoutMs);
-    return this.answer(reply, opening.value);
+    const called = callThreadAsync(this.request(op, opening), this.settings.timeoutMs);
+    this.calls = called.catch(() => undefined);
+    return this.answer(await called, opening.value);
   }
 
   /** The request for a thread's generation; opening the engine there when it is a new one. */

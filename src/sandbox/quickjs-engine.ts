@@ -31,6 +31,8 @@ type Live = LiveHarness;
 /** What the design sandbox drives: this engine in-thread, or a proxy to it in a worker thread. */
 export interface SandboxEngine {
   compile(id: number, source: string): void;
+  /** compile() without blocking the calling thread, where the engine runs in another one. */
+  compileAsync?(id: number, source: string): Promise<void>;
   run(kind: RunKind, id: number, payload: string, deadline: Deadline): RunOutcome;
   /** run() without blocking the calling thread, where the engine runs in another one. */
   runAsync?(kind: RunKind, id: number, payload: string, deadline: Deadline): Promise<RunOutcome>;

@@ -29,18 +29,24 @@ export interface SandboxOptions {
 export interface DesignSandbox {
   /** Compiles a function source as CouchDB stores it ("function(doc){...}", also arrow functions). Throws RefugeError 'compilation_error' when it is not a function expression or does not parse. */
   compile(source: string): FnHandle;
+  /** compile() letting the calling thread work meanwhile (the sandbox thread may be running another call). */
+  compileAsync(source: string): Promise<FnHandle>;
   /** Runs a map function over many docs in ONE boundary crossing; per doc its emitted rows, or the error that doc raised (CouchDB skips such a doc and logs). A time limit applies to the whole call. */
   map(fn: FnHandle, docs: readonly object[]): Array<EmittedRow[] | RefugeError>;
   /** map() letting the calling thread work meanwhile (on Node the engine runs in a worker thread). */
   mapAsync(fn: FnHandle, docs: readonly object[]): Promise<Array<EmittedRow[] | RefugeError>>;
   /** CouchDB reduce(keys, values, rereduce): keys are [key, docid] pairs, null when rereduce. Throws on error. */
   reduce(fn: FnHandle, keys: ReadonlyArray<[unknown, string]> | null, values: readonly unknown[], rereduce: boolean): unknown;
+  /** reduce() letting the calling thread work meanwhile. */
+  reduceAsync(fn: FnHandle, keys: ReadonlyArray<[unknown, string]> | null, values: readonly unknown[], rereduce: boolean): Promise<unknown>;
   /** filter(doc, req) per doc (truthy → true); per doc error → RefugeError in that slot. */
   filter(fn: FnHandle, docs: readonly object[], req: object): Array<boolean | RefugeError>;
   /** Many independent reduce calls (the groups of a query) in one crossing: per call `{ok: result}` or its error. */
   reduceMany(fn: FnHandle, jobs: ReadonlyArray<readonly [keys: ReadonlyArray<[unknown, string]> | null, values: readonly unknown[], rereduce: boolean]>): Promise<Array<{ ok: unknown } | RefugeError>>;
   /** validate_doc_update(newDoc, oldDoc, userCtx, secObj): returns when accepted; `throw({forbidden: m})` → RefugeError('forbidden', m); `throw({unauthorized: m})` → RefugeError('unauthorized', m) (an m that is no string is the error's reasonValue, its JSON text the reason); any other throw → RefugeError('sandbox_error', …). */
   validate(fn: FnHandle, newDoc: object, oldDoc: object | null, userCtx: object, secObj: object): void;
+  /** validate() letting the calling thread work meanwhile. */
+  validateAsync(fn: FnHandle, newDoc: object, oldDoc: object | null, userCtx: object, secObj: object): Promise<void>;
   /** validate() for many documents in one call, each with its stored winner (the calling thread free meanwhile): per document undefined when accepted, else its error. */
   validateMany(fn: FnHandle, docs: ReadonlyArray<readonly [newDoc: object, oldDoc: object | null]>, userCtx: object, secObj: object): Promise<Array<RefugeError | undefined>>;
   /** filter() letting the calling thread work meanwhile. */
@@ -51,5 +57,7 @@ export interface DesignSandbox {
   indexAsync(fn: FnHandle, docs: readonly object[]): Promise<Array<IndexCall[] | RefugeError>>;
   /** Any compiled function called with JSON arguments; returns its JSON result. */
   call(fn: FnHandle, args: readonly unknown[]): unknown;
+  /** call() letting the calling thread work meanwhile. */
+  callAsync(fn: FnHandle, args: readonly unknown[]): Promise<unknown>;
   dispose(): void;
 }

@@ -11,6 +11,8 @@ type IndexEntries = ReadonlyArray<readonly [string, unknown, Record<string, unkn
 /** What search needs of src/sandbox's DesignSandbox (a handle from compile goes back to index). */
 export interface IndexSandbox {
   compile(source: string): unknown;
+  /** compile() that leaves the calling thread free meanwhile (used when present). */
+  compileAsync?(source: string): Promise<unknown>;
   index(fn: never, docs: readonly object[]): ReadonlyArray<IndexEntries | Error>;
   /** index() that leaves the calling thread free meanwhile (used when present). */
   indexAsync?(fn: never, docs: readonly object[]): Promise<ReadonlyArray<IndexEntries | Error>>;
@@ -25,7 +27,7 @@ export function functionSource(def: FunctionDefinition, ddoc: Doc, createSandbox
   const start = async (): Promise<{ sandbox: IndexSandbox; fn: unknown }> => {
     const sandbox = await createSandbox({ ddoc });
     try {
-      return { sandbox, fn: sandbox.compile(def.source) };
+      return { sandbox, fn: await (sandbox.compileAsync ? sandbox.compileAsync(def.source) : sandbox.compile(def.source)) };
     } catch (err) {
       sandbox.dispose();
       throw err instanceof RefugeError ? err : new RefugeError('compilation_error', `index ${def.name}: ${String(err)}`, { cause: err });

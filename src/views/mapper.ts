@@ -44,7 +44,7 @@ export async function createMapper(def: DesignDef, sandbox: ViewSandbox | undefi
 /** Compiles with CouchDB's wording for failures ("Compilation of the map function in the 'v' view failed: ..."). */
 export async function compileFn(sandbox: ViewSandbox, type: 'map' | 'reduce', viewName: string, source: string): Promise<FnHandle> {
   try {
-    return await sandbox.compile(source);
+    return await (sandbox.compileAsync ? sandbox.compileAsync(source) : sandbox.compile(source));
   } catch (err) {
     const reason = isRefugeError(err) ? err.reason : err instanceof Error ? err.message : String(err);
     throw new RefugeError('compilation_error', `Compilation of the ${type} function in the '${viewName}' view failed: ${reason}`, { cause: err });

@@ -13,17 +13,19 @@ export async function makeReducer(viewName: string, source: string, sandbox: Vie
   if (builtin) return builtinReducer(builtin);
   if (!sandbox) throw new RefugeError('internal', 'a JavaScript reduce needs a sandbox');
   const fn = await compileFn(sandbox, 'reduce', viewName, source);
+  const run = (keys: ReadonlyArray<[unknown, string]> | null, values: readonly unknown[], rereduce: boolean) =>
+    sandbox.reduceAsync ? sandbox.reduceAsync(fn, keys, values, rereduce) : sandbox.reduce(fn, keys, values, rereduce);
   return {
     async reduce(rows) {
       const keys = rows.map((r) => [r.key, r.id] as [unknown, string]);
       const values = rows.map((r) => r.value);
-      return overflowed(await userErrorsAsNull(() => sandbox.reduce(fn, keys, values, false)), () => [keys, values]);
+      return overflowed(await userErrorsAsNull(() => run(keys, values, false)), () => [keys, values]);
     },
     async rereduce(reds) {
       // An overflow is final: CouchDB passes it on without running the function again.
       const over = reds.find((r) => overflowReason(r) !== undefined);
       if (over !== undefined) return over;
-      return overflowed(await userErrorsAsNull(() => sandbox.reduce(fn, null, reds, true)), () => [null, reds]);
+      return overflowed(await userErrorsAsNull(() => run(null, reds, true)), () => [null, reds]);
     },
     finalize: copy,
     ...(sandbox.reduceMany && {

@@ -11,11 +11,15 @@ export type FnHandle = unknown;
 export interface ViewSandbox {
   /** Compiles a function source; throws RefugeError 'compilation_error'. */
   compile(source: string): MaybePromise<FnHandle>;
+  /** compile() that leaves the calling thread free meanwhile, where the sandbox can (used when present). */
+  compileAsync?(source: string): Promise<FnHandle>;
   /** Runs a map function over a batch: per document its emitted [key, value] pairs, or the error it threw. */
   map(fn: FnHandle, docs: readonly object[]): MaybePromise<Array<Array<[unknown, unknown]> | Error>>;
   /** map() that leaves the calling thread free meanwhile, where the sandbox can (used when present). */
   mapAsync?(fn: FnHandle, docs: readonly object[]): Promise<Array<Array<[unknown, unknown]> | Error>>;
   reduce(fn: FnHandle, keys: ReadonlyArray<[unknown, string]> | null, values: readonly unknown[], rereduce: boolean): MaybePromise<unknown>;
+  /** reduce() that leaves the calling thread free meanwhile, where the sandbox can (used when present). */
+  reduceAsync?(fn: FnHandle, keys: ReadonlyArray<[unknown, string]> | null, values: readonly unknown[], rereduce: boolean): Promise<unknown>;
   /** Many reduce calls in one (used when present): per call `{ok: result}` or the error it raised. */
   reduceMany?(fn: FnHandle, jobs: ReadonlyArray<readonly [ReadonlyArray<[unknown, string]> | null, readonly unknown[], boolean]>): Promise<Array<{ ok: unknown } | Error>>;
   dispose(): void;

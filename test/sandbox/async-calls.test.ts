@@ -1,6 +1,7 @@
-// mapAsync and indexAsync leave the calling thread free while the sandbox thread runs (a view build
-// no longer stops the node serving requests), keep the time limit, and never mix up answers with
-// synchronous calls made meanwhile.
+// The asynchronous calls (mapAsync, indexAsync, callAsync, reduceAsync, validateAsync, and opening a
+// sandbox or compileAsync) leave the calling thread free while the sandbox thread runs (a view build
+// or an update function no longer stops the node serving requests), keep the time limit, and never
+// mix up answers with synchronous calls made meanwhile.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -65,6 +66,45 @@ describe('sandbox asynchronous calls', () => {
     assert.deepEqual(await other, [[['after', 3]]]);
     assert.deepEqual(await a.mapAsync(a.compile('function (doc) { emit(1, 2); }'), [{}]), [[[1, 2]]]);
     assert.deepEqual(b.map(b.compile('function (doc) { emit(3, 4); }'), [{}]), [[[3, 4]]]);
+  });
+
+  it('calls, reduces and validates as the synchronous calls do', async () => {
+    const call = a.compile('function (doc, req) { if (req.bad) throw new Error("bad"); return [doc, { json: req }]; }');
+    assert.deepEqual(await a.callAsync(call, [{ _id: 'x' }, { n: 1 }]), a.call(call, [{ _id: 'x' }, { n: 1 }]));
+    await assert.rejects(a.callAsync(call, [null, { bad: true }]), (err: unknown) => err instanceof RefugeError && err.code === 'sandbox_error' && /bad/.test(err.reason));
+    const reduce = a.compile('function (keys, values, rereduce) { return sum(values) + (rereduce ? 100 : 0); }');
+    assert.equal(await a.reduceAsync(reduce, [[1, 'a'], [2, 'b']], [3, 4], false), 7);
+    assert.equal(await a.reduceAsync(reduce, null, [7, 1], true), 108);
+    const validate = a.compile('function (newDoc, oldDoc, userCtx) { if (!newDoc.ok) throw ({ forbidden: "not ok for " + userCtx.name }); }');
+    assert.equal(await a.validateAsync(validate, { ok: true }, null, { name: 'u' }, {}), undefined);
+    await assert.rejects(a.validateAsync(validate, {}, null, { name: 'u' }, {}), (err: unknown) => err instanceof RefugeError && err.code === 'forbidden' && err.reason === 'not ok for u');
+  });
+
+  it('opens a sandbox and compiles while another call runs, without blocking the calling thread', async () => {
+    const spin = a.compile('function () { for (;;) {} }');
+    const spinning = assert.rejects(a.callAsync(spin, []), (err: unknown) => err instanceof RefugeError && err.code === 'timeout');
+    let last = performance.now();
+    let heldMs = 0;
+    const ticker = setInterval(() => {
+      heldMs = Math.max(heldMs, performance.now() - last);
+      last = performance.now();
+    }, 10);
+    try {
+      // Both wait for the thread, which is busy until the spin's time limit.
+      const c = await createSandbox({ timeoutMs: TIMEOUT_MS });
+      try {
+        const fn = await c.compileAsync('function (doc) { emit(doc.n, null); }');
+        assert.equal(await c.compileAsync('function (doc) { emit(doc.n, null); }'), fn, 'a source compiles once');
+        assert.deepEqual(await c.mapAsync(fn, [{ n: 5 }]), [[[5, null]]]);
+        await assert.rejects(c.compileAsync('function ('), (err: unknown) => err instanceof RefugeError && err.code === 'compilation_error');
+      } finally {
+        c.dispose();
+      }
+      await spinning;
+    } finally {
+      clearInterval(ticker);
+    }
+    assert.ok(heldMs < TIMEOUT_MS / 2, `the calling thread was held ${Math.round(heldMs)} ms`);
   });
 
   it('indexes as index does', async () => {
