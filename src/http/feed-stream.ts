@@ -125,6 +125,7 @@ export async function streamFeed<Row>(ctx: ServerContext, req: FastifyRequest, r
   let lastSeq = o.since;
   let sent = 0;
   let revoked = false;
+  let failed = false;
   const limit = o.limit ?? Infinity;
   try {
     armIdle();
@@ -151,14 +152,27 @@ export async function streamFeed<Row>(ctx: ServerContext, req: FastifyRequest, r
       const last = await closing(lastSeq, o.pending);
       if (!reply.raw.destroyed) reply.raw.write(`{${last}}\n`);
     }
+  } catch (err) {
+    failed = true;
+    throw err;
   } finally {
     clearTimeout(idle);
     clearInterval(beat);
     release();
     // Done once the last bytes are out: a shutting-down server cuts the sockets after that.
-    await ended(reply);
+    if (failed) cut(reply);
+    else await ended(reply);
     done();
   }
+}
+
+/**
+ * A feed that fails once its headers are out (a filter that throws) can no longer answer an error:
+ * its connection is cut without the closing chunk, as CouchDB's `http_abort` does, so the client
+ * knows the answer is incomplete instead of reading it as a feed that ended.
+ */
+function cut(reply: FastifyReply): void {
+  reply.raw.destroy();
 }
 
 export interface LongpollOptions<Row> {
@@ -203,16 +217,21 @@ export async function streamLongpoll<Row>(ctx: ServerContext, req: FastifyReques
   reply.raw.write('{"results":[\n');
   const beat = o.heartbeat ? setInterval(() => beatUnlessFull(reply, '\n'), o.heartbeat) : undefined;
   let rows: Row[] = [];
+  let failed = false;
   try {
     const feed = o.live(signal);
     const next = await feed.next();
     await feed.return();
     if (!next.done && (!o.allowed || (await o.allowed()))) rows = next.value;
+  } catch (err) {
+    failed = true;
+    throw err;
   } finally {
     clearTimeout(timer);
     clearInterval(beat);
     release();
-    if (!reply.raw.destroyed) {
+    if (failed) cut(reply);
+    else if (!reply.raw.destroyed) {
       const lastSeq = rows.length > 0 ? o.seqOf(rows[rows.length - 1]!) : Math.max(o.since, o.readSeq?.() ?? 0);
       const last = await closing(lastSeq, o.pending);
       if (!reply.raw.destroyed) reply.raw.write(rows.map(o.json).join(',\n') + `\n],\n${last}}\n`);
