@@ -88,6 +88,9 @@ function isEmpty(q: Query): boolean {
   return true;
 }
 
+/** A request body of no bytes. */
+async function* noBytes(): AsyncIterable<Uint8Array> {}
+
 export function docRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const get = async (req: Req, reply: FastifyReply) => {
     const redirected = designRedirect(req, reply);
@@ -245,7 +248,8 @@ export function docRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const rev = writeRev(req, undefined);
     const type = req.headers['content-type'] ?? 'application/octet-stream';
     const md5 = req.headers['content-md5'];
-    const body = req.body as AsyncIterable<Uint8Array>;
+    // Without a Content-Type or a body, Fastify parses nothing: an empty attachment, as CouchDB stores it.
+    const body = (req.body as AsyncIterable<Uint8Array> | undefined) ?? noBytes();
     const bytes = typeof md5 === 'string' ? md5Checked(body, md5) : body;
     // Attachments are blobs: the blob limit holds for them as for /_blobs (a refused body is not read).
     const r = await withBody(req, reply, () => {
