@@ -11,6 +11,7 @@ import { validateLocalDoc, writeLocal } from './local-docs.ts';
 import type { Rev } from './rev-tree.ts';
 import type { BulkDocsOptions, Doc, GetOptions, WriteFailure, WriteResult } from './types.ts';
 import { editEarly } from './edits.ts';
+import { newDocIds } from './ids.ts';
 import { checkBooleanOptions, checkLongIds, validateDocId } from './validate.ts';
 import { failureError, isWriteFailure, writeFailure } from './write-failure.ts';
 
@@ -55,6 +56,27 @@ function unwrittenAttachments(
 const isLocalDoc = (d: unknown): d is Doc & { _id: string } =>
   d !== null && typeof d === 'object' && typeof (d as Doc)._id === 'string' && (d as Doc)._id!.startsWith('_local/');
 
+/**
+ * The documents, each without an `_id` given a new one (a copy: the caller's object is left as it
+ * was), before anything judges them: validate_doc_update sees the id, and a refusal names it, as
+ * CouchDB's chttpd gives the id before the update.
+ */
+const isPlainObject = (d: object): boolean => {
+  const proto = Object.getPrototypeOf(d);
+  return proto === Object.prototype || proto === null;
+};
+
+function withIds(docs: readonly unknown[]): readonly unknown[] {
+  let out: unknown[] | undefined;
+  for (let i = 0; i < docs.length; i++) {
+    const d = docs[i];
+    // Only plain objects: any other is refused as it is later (a copy would pass a Date or a Map off as JSON).
+    if (d === null || typeof d !== 'object' || (d as Doc)._id !== undefined || !isPlainObject(d)) continue;
+    (out ??= docs.slice())[i] = { ...d, _id: newDocIds.next() };
+  }
+  return out ?? docs;
+}
+
 export abstract class DatabaseWrites extends DatabaseMaintenance {
   abstract get(id: string, options?: GetOptions): Promise<Doc>;
 
@@ -68,6 +90,7 @@ export abstract class DatabaseWrites extends DatabaseMaintenance {
     if (!Array.isArray(docs)) throw new RefugeError('bad_request', 'docs must be an array');
     checkBooleanOptions(options, ['newEdits']);
     checkLongIds(docs.map((d) => (d !== null && typeof d === 'object' ? (d as Doc)._id : undefined)));
+    if (options.newEdits !== false) docs = withIds(docs);
     if (this.prepareWrites) docs = await this.prepareWrites(docs, writeContext(options));
     // `_local/` documents may come in a bulk write too, as CouchDB takes them: each is a putLocal.
     if (docs.some(isLocalDoc)) return this.bulkWithLocal(docs, options);

@@ -32,3 +32,6 @@ export class IdGenerator {
 }
 
 export const randomUuid = (): string => randomHex(16);
+
+/** The ids the documents written without one get: one generator for the process, so they keep increasing. */
+export const newDocIds = new IdGenerator();

@@ -10,7 +10,7 @@ import { DocRecord, oldBodyJson } from './doc-record.ts';
 import { attachmentBytes, attachmentDigests, attachmentsOfEdit, type AttInputs, type AttStub } from './attachments.ts';
 import { applyLocalEdit, applyReplicatedEdit, namedRev, type EarlyEdit } from './edits.ts';
 import { JobStarts } from './job-starts.ts';
-import { IdGenerator } from './ids.ts';
+import { newDocIds } from './ids.ts';
 import { docKey, revBodyKey, seqKey } from './keys.ts';
 import { countEdit, countPurged } from './old-bodies.ts';
 import { RecordCommits } from './record-commits.ts';
@@ -24,7 +24,6 @@ import type { JsonObject, WriteFailure, WriteResult } from './types.ts';
 import { splitDoc, type SplitDoc } from './validate.ts';
 import { writeFailure } from './write-failure.ts';
 
-const ids = new IdGenerator();
 
 type WriteOutcome = WriteResult | WriteFailure;
 /** An edit whose id is known (generated when the document had none). */
@@ -85,7 +84,7 @@ export class WriteBatch extends RecordCommits {
       const edit = early?.edit ?? splitDoc(doc, newEdits);
       if (edit.id === undefined) {
         if (!newEdits) throw new RefugeError('bad_request', 'new_edits=false needs an _id on every document');
-        edit.id = ids.next();
+        edit.id = newDocIds.next();
       }
       id = edit.id;
       if (edit.id.startsWith('_local/')) throw new RefugeError('bad_request', '_local documents are written with putLocal');

@@ -47,6 +47,30 @@ describe('validate_doc_update', () => {
     await db.put({ _id: 'named', title: 't', wantDb: 'v' });
   });
 
+  test('a document written without an id has its new one before validation: the function sees it, a refusal names it', async () => {
+    await server.node.createDb('vid');
+    const db = await server.node.db('vid');
+    await db.put({ _id: '_design/ids', validate_doc_update: 'function (n) { if (!n._id) throw ({ forbidden: "no _id seen" }); if (n.refuse) throw ({ forbidden: "refused " + n._id }); }' });
+    const given = { title: 'no id' };
+    const res = (await db.bulkDocs([given, { refuse: true }, { _id: 'named', title: 'x' }])) as Array<{ id: string; ok?: boolean; error?: string; reason?: string }>;
+    assert.equal(res[0]!.ok, true, JSON.stringify(res[0]));
+    assert.match(res[0]!.id, /^[0-9a-f]{32}$/);
+    assert.deepEqual(given, { title: 'no id' }, "the caller's object is left as it was");
+    assert.equal(res[1]!.error, 'forbidden');
+    assert.match(res[1]!.id, /^[0-9a-f]{32}$/, 'the refusal names the id the document was given');
+    assert.equal(res[1]!.reason, `refused ${res[1]!.id}`);
+    assert.notEqual(res[0]!.id, res[1]!.id);
+    assert.equal(res[2]!.ok, true);
+    assert.equal((await db.get(res[0]!.id)).title, 'no id');
+    // Over HTTP: POST /{db} and _bulk_docs.
+    const posted = await request(`${server.url}/vid`, { method: 'POST', body: { title: 'posted' } });
+    assert.equal(posted.status, 201, JSON.stringify(posted.body));
+    const bulk = await request(`${server.url}/vid/_bulk_docs`, { method: 'POST', body: { docs: [{ refuse: true }] } });
+    assert.equal(bulk.status, 201);
+    assert.match(bulk.body[0].id, /^[0-9a-f]{32}$/);
+    assert.equal(bulk.body[0].reason, `refused ${bulk.body[0].id}`);
+  });
+
   test('the security object reaches the function', async () => {
     const db = await server.node.db('v');
     await assert.rejects(db.put({ _id: 'm', title: 't', needsMember: true }), { code: 'forbidden' });
