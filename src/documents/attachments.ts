@@ -10,7 +10,7 @@ import type { DocRecord } from './doc-record.ts';
 import { localParent } from './edits.ts';
 import { parseRev, revGeneration } from './rev-tree.ts';
 import type { JsonObject } from './types.ts';
-import type { SplitDoc } from './validate.ts';
+import { isWellFormedUtf16, type SplitDoc } from './validate.ts';
 
 /** What a stored revision keeps per attachment. */
 export interface AttStub {
@@ -95,7 +95,7 @@ function readFailure(err: unknown, name: string): RefugeError {
 /** CouchDB's rule and words for attachment names (a 400 that fails a whole bulk request). */
 export function checkAttachmentName(name: string): void {
   if (name.startsWith('_')) throw new RefugeError('bad_request', `Attachment name '${name}' starts with prohibited character '_'`);
-  if (name === '' || name.includes('\u0000')) throw new RefugeError('bad_request', `Attachment name '${name}' is not valid`);
+  if (name === '' || name.includes('\u0000') || !isWellFormedUtf16(name)) throw new RefugeError('bad_request', `Attachment name '${name}' is not valid`);
 }
 
 function fail(reason: string): never {

@@ -115,11 +115,14 @@ const MAX_DEPTH = 1000;
  * Refuses what JSON cannot carry (NaN, Infinity, functions, symbols, bigints, holes or `undefined`
  * in arrays, class instances such as Date): stored, it would come back as something else, and the
  * path index and revision id could not name it. Object properties holding `undefined` are dropped,
- * as JSON drops them. Bodies parsed from JSON always pass.
+ * as JSON drops them. Also strings and member names holding a lone UTF-16 surrogate (JSON text may
+ * write one as an escape, `"\ud800"`): no UTF-8 carries it, and CouchDB refuses such a document.
  */
 export function checkJsonValue(v: unknown, field: string, depth = 1): void {
   switch (typeof v) {
     case 'string':
+      if (!isWellFormedUtf16(v)) throw loneSurrogate(field);
+      return;
     case 'boolean':
       return;
     case 'number':
@@ -138,6 +141,7 @@ export function checkJsonValue(v: unknown, field: string, depth = 1): void {
       const proto = Object.getPrototypeOf(v);
       if (proto !== Object.prototype && proto !== null) break;
       for (const k of Object.keys(v)) {
+        if (!isWellFormedUtf16(k)) throw loneSurrogate(field);
         const x = (v as JsonObject)[k];
         if (x !== undefined) checkJsonValue(x, field, depth + 1);
       }
@@ -156,6 +160,10 @@ export function checkBooleanOptions<T extends object>(options: T, names: Readonl
     const v = options[name];
     if (v !== undefined && typeof v !== 'boolean') throw new RefugeError('bad_request', `${name} must be a boolean`);
   }
+}
+
+function loneSurrogate(field: string): RefugeError {
+  return new RefugeError('bad_request', `field ${JSON.stringify(field)} holds a lone UTF-16 surrogate, which is no Unicode character`);
 }
 
 /** What a value JSON cannot carry is, for an error's reason: `a Date object`, `NaN`, `function`... */
@@ -204,6 +212,7 @@ function readDoc(doc: unknown, newEdits: boolean, body: JsonObject | undefined):
   for (const key of Object.keys(doc)) {
     const value = (doc as JsonObject)[key];
     if (key.charCodeAt(0) !== 95 /* _ */ || REPLICATION_FIELDS.has(key)) {
+      if (!isWellFormedUtf16(key)) throw loneSurrogate(key);
       if (value !== undefined) {
         checkJsonValue(value, key);
         if (body !== undefined) body[key] = value;

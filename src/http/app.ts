@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable, type Duplex } from 'node:stream';
 import { getHeapStatistics } from 'node:v8';
 import { checkLongKeys } from './long-keys.ts';
+import { checkLoneSurrogates } from './lone-surrogates.ts';
 import cors from '@fastify/cors';
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
@@ -182,6 +183,7 @@ export function buildApp(ctx: ServerContext, options: AppOptions = {}): FastifyI
       const text = utf8.decode(bytes);
       checkLongKeys(text);
       const value: unknown = JSON.parse(text);
+      checkLoneSurrogates(text, value);
       // Mango's counts are integers as the text writes them (2.0 is none): kept for its options.
       if (req.method === 'POST' && /\/_(?:find|explain)$/.test(req.url.split('?', 1)[0]!)) keepNumberTexts(value, text);
       done(null, value);
