@@ -41,7 +41,8 @@ function asResponse(value: unknown): UpdateResponse {
   const r = value as Record<string, unknown>;
   const out: UpdateResponse = {};
   if (r.code !== undefined) {
-    if (!Number.isInteger(r.code) || (r.code as number) < 100 || (r.code as number) > 599) throw renderError('response code must be an HTTP status');
+    // Not 1xx: an informational status is no final answer, and the client would wait for the real one.
+    if (!Number.isInteger(r.code) || (r.code as number) < 200 || (r.code as number) > 599) throw renderError('response code must be an HTTP status from 200 to 599');
     out.code = r.code as number;
   }
   if (r.headers !== undefined) {

@@ -27,6 +27,8 @@ const UPDATES = {
   notArray: 'function (doc, req) { return { no: 1 }; }',
   badDoc: 'function (doc, req) { return ["string", "x"]; }',
   noId: 'function (doc, req) { return [{ x: 1 }, "x"]; }',
+  // A 1xx is no final answer: sent, the client would wait for the real one.
+  informational: 'function (doc, req) { return [null, { code: 101, body: "x" }]; }',
   badHeader: 'function (doc, req) { return [null, { headers: { "X-Bad": "a\\r\\nSet-Cookie: x=1" }, body: "x" }]; }',
   // Saved first, then refused by Node (a character no header takes): the answer was Fastify's 500.
   wideHeader: 'function (doc, req) { return [{ _id: "wide" }, { headers: { "X-Wide": "\\u0100" }, body: "x" }]; }',
@@ -126,6 +128,7 @@ describe('update functions', () => {
       ['badDoc', 500, 'render_error'],
       ['noId', 400, 'illegal_docid'],
       ['badHeader', 500, 'render_error'],
+      ['informational', 500, 'render_error'],
       ['wideHeader', 500, 'render_error'],
       ['forbidden', 403, 'forbidden'],
       ['raises', 500, 'sandbox_error'],
