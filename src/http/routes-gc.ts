@@ -57,6 +57,10 @@ export function gcRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const body = req.body === undefined ? {} : objectBody(req.body);
     const grace = body.grace === undefined ? undefined : Number(body.grace);
     if (grace !== undefined && (!Number.isFinite(grace) || grace < 0)) throw new RefugeError('bad_request', '`grace` is a number of seconds >= 0');
+    // A word that is no boolean (`"true"`, 1) must not be taken for false: that would delete for real.
+    for (const flag of ['dry_run', 'force'] as const) {
+      if (body[flag] !== undefined && typeof body[flag] !== 'boolean') throw new RefugeError('bad_request', `\`${flag}\` must be true or false`);
+    }
     return ctx.node.collectBlobGarbage({
       ...(grace !== undefined && { graceMs: grace * 1000 }),
       dryRun: body.dry_run === true,

@@ -29,6 +29,13 @@ describe('gc holds over HTTP', () => {
     assert.equal(refused.status, 409);
     assert.equal(refused.json.error, 'conflict');
     assert.match(refused.json.reason, /held off by 1 writer/);
+    // A flag that is no boolean is refused, never read as false (which would delete for real).
+    for (const flags of [{ dry_run: 'true' }, { dry_run: 1 }, { force: 'yes' }]) {
+      const odd = await req(s.port, 'POST', '/_blobs/_gc', { body: JSON.stringify({ grace: 0, ...flags }), headers: JSON_TYPE });
+      assert.equal(odd.status, 400, JSON.stringify(flags));
+      assert.equal(odd.json.error, 'bad_request');
+    }
+    assert.equal(await s.node.blobs.has(stray.id), true);
     const dry = await req(s.port, 'POST', '/_blobs/_gc', { body: JSON.stringify({ grace: 0, dry_run: true }), headers: JSON_TYPE });
     assert.equal(dry.status, 200, 'a dry run deletes nothing: not held off');
     assert.deepEqual(dry.json.deleted, [stray.id]);

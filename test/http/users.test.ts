@@ -45,6 +45,15 @@ describe('_users accounts and _security', () => {
     const newbie = (await as(ADMIN)('/_users/org.couchdb.user:newbie')).body;
     assert.equal((await bob('/_users/org.couchdb.user:newbie', { method: 'PUT', body: { ...userDoc('newbie', { password: 'taken' }), _rev: newbie._rev } })).status, 409);
     assert.equal((await bob(`/_users/org.couchdb.user:newbie?rev=${newbie._rev}`, { method: 'DELETE' })).status, 403);
+    // A password that is no string would be stored as it came (no hash is made of it): refused.
+    for (const password of [12345678, ['pw'], { p: 1 }, true]) {
+      for (const who of [anon, as(ADMIN)]) {
+        const odd = await who('/_users/org.couchdb.user:odd', { method: 'PUT', body: userDoc('odd', { password }) });
+        assert.equal(odd.status, 403, `password ${JSON.stringify(password)}: ${odd.text}`);
+        assert.equal(odd.body.reason, 'doc.password must be a string');
+      }
+    }
+    assert.equal((await as(ADMIN)('/_users/org.couchdb.user:odd')).status, 404);
     const stored = (await as(ADMIN)('/_users/org.couchdb.user:bob')).body;
     assert.equal(stored.password, undefined);
     assert.equal(stored.password_scheme, 'pbkdf2');
