@@ -4,7 +4,7 @@
 import type { UserCtx } from '../documents/index.ts';
 import { RefugeError, toRefugeError } from '../errors/index.ts';
 import type { RefugeNode } from '../node/index.ts';
-import { HttpPeer, LocalPeer, urlCredential, type ReplicationPeer } from '../replication/index.ts';
+import { HttpPeer, LocalPeer, checkPeerUrl, checkRequestHeaders, urlCredential, type ReplicationPeer } from '../replication/index.ts';
 
 /** CouchDB's endpoint forms: a local name or URL, or `{url, headers, auth: {basic: {username, password}}}`. */
 export type Endpoint = string | { url: string; headers?: Record<string, string>; auth?: { basic: { username: string; password: string } } };
@@ -20,6 +20,11 @@ function checkUrl(url: string, name: string, ownCredentials = true): void {
     parsed = new URL(url);
   } catch (err) {
     throw new RefugeError('bad_request', `${name} is not a valid URL: ${describeEndpoint(url)}`, { cause: err });
+  }
+  try {
+    checkPeerUrl(parsed);
+  } catch (err) {
+    throw new RefugeError('bad_request', `${name}: ${toRefugeError(err).reason}: ${describeEndpoint(url)}`, { cause: err });
   }
   if (!ownCredentials) return;
   try {
@@ -38,8 +43,9 @@ export function checkEndpoint(value: unknown, name: string): Endpoint {
   if (value && typeof value === 'object' && typeof (value as { url?: unknown }).url === 'string') {
     checkUrl((value as { url: string }).url, `${name}.url`, (value as { auth?: unknown }).auth === undefined);
     const headers = (value as { headers?: unknown }).headers;
-    if (headers !== undefined && (headers === null || typeof headers !== 'object' || Array.isArray(headers) || !Object.values(headers).every((v) => typeof v === 'string'))) {
-      throw new RefugeError('bad_request', `${name}.headers must be an object of strings`);
+    if (headers !== undefined) {
+      if (headers === null || typeof headers !== 'object' || Array.isArray(headers)) throw new RefugeError('bad_request', `${name}.headers must be an object of strings`);
+      checkRequestHeaders(headers as Record<string, unknown>, `${name}.headers`);
     }
     const auth = (value as { auth?: unknown }).auth;
     if (auth !== undefined) {

@@ -7,6 +7,7 @@ import { RefugeError, isErrorCode, isRefugeError, type ErrorCode } from '../erro
 import { fetchTransport, type HttpTransport, type TransportAnswer } from '../platform/http-transport.ts';
 import { HeartbeatEar } from './heartbeats.ts';
 import { quietWait, readText } from './http-body.ts';
+import { checkRequestHeaders } from './request-headers.ts';
 import { timeoutSignal, type TimeoutSignal } from './retry.ts';
 
 export interface HttpClientOptions {
@@ -139,6 +140,18 @@ export function urlCredential(encoded: string, what = 'credential'): string {
   }
 }
 
+/**
+ * Refuses a database URL no request could be made under: another scheme, or a query string (each
+ * request appends its own path after the database's, and the query would land before it: a
+ * `_revs_diff` posted to `/db?x=1/_revs_diff` is a new document in `db`).
+ */
+export function checkPeerUrl(url: URL): void {
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new RefugeError('bad_request', `unsupported protocol ${url.protocol} (http: or https:)`);
+  }
+  if (url.search !== '') throw new RefugeError('bad_request', 'a database URL takes no query string');
+}
+
 export class HttpClient {
   /** The database URL without credentials and without a trailing slash. */
   readonly url: string;
@@ -154,9 +167,8 @@ export class HttpClient {
     } catch (err) {
       throw new RefugeError('bad_request', `not a URL: ${String(url)}`, { cause: err });
     }
-    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-      throw new RefugeError('bad_request', `unsupported protocol ${parsed.protocol} (http: or https:)`);
-    }
+    checkPeerUrl(parsed);
+    if (options.headers) checkRequestHeaders(options.headers);
     this.headers = { accept: 'application/json', ...options.headers };
     const user = options.auth?.username ?? urlCredential(parsed.username, 'user name');
     const pass = options.auth?.password ?? urlCredential(parsed.password, 'password');

@@ -15,7 +15,8 @@ export type {
 export { LocalPeer, type ChangesEnd, type LocalPeerOptions } from './local-peer.ts';
 export { withBase64 } from './attachment-data.ts';
 export { HttpPeer, type HttpPeerOptions } from './http-peer.ts';
-export { attachmentPath, docPath, urlCredential, type HttpClientOptions } from './http-client.ts';
+export { attachmentPath, checkPeerUrl, docPath, urlCredential, type HttpClientOptions } from './http-client.ts';
+export { checkRequestHeaders } from './request-headers.ts';
 export { Replication, replicate } from './replicator.ts';
 export type { ChangeEvent, ReplicationEvents, ReplicationProgress, ReplicationReport } from './events.ts';
 export { Sync, sync, type Direction, type SyncEvents, type SyncOptions } from './sync.ts';

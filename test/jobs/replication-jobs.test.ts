@@ -293,10 +293,21 @@ test('endpoints as objects: {url, auth: {basic}} and {url, headers} reach a serv
   const headers = await json(srv.url + '/_replicate', 'POST', { source: 'here', target: { url, headers: { Authorization: token } } });
   assert.equal(headers.status, 200);
   assert.equal((await (await remote.db('there')).info()).docCount, 3);
-  for (const target of [{ url, auth: { basic: { username: 'admin' } } }, { url, auth: 'x' }, { url, headers: { a: 1 } }]) {
-    const bad = await json(srv.url + '/_replicate', 'POST', { source: 'here', target });
+  // Headers no request could carry, and a URL with a query string (each request's path would land
+  // after it: a _revs_diff posted to the database as a document), are refused at once, not retried.
+  const badTargets = [
+    { url, auth: { basic: { username: 'admin' } } }, { url, auth: 'x' }, { url, headers: { a: 1 } },
+    { url, headers: { 'X\r\nEvil': 'v' } }, { url, headers: { 'x-a': 'one\r\nSet-Cookie: x=1' } }, { url, headers: { '': 'v' } },
+    { url, headers: { 'Transfer-Encoding': 'gzip' } }, { url: `${url}?x=1` }, `${url}?x=1`,
+  ];
+  for (const target of badTargets) {
+    const bad = await json(srv.url + '/_replicate', 'POST', { source: 'here', target: target as never });
     assert.equal(bad.status, 400, JSON.stringify(target));
+    // A _replicator document asking it is refused when written, as any no one could run.
+    const doc = await json(srv.url + '/_replicator/bad', 'PUT', { source: 'here', target: target as never });
+    assert.equal(doc.status, 403, JSON.stringify(target));
   }
+  assert.equal((await (await remote.db('there')).info()).docCount, 3, 'nothing was written');
 });
 
 test('CouchDB replication options: since_seq, worker_batch_size, worker_processes, checkpoint_interval, connection_timeout', async (t) => {

@@ -166,6 +166,28 @@ test('credentials with a raw % in the URL are a bad request, without the secret 
   assert.equal(new HttpClient('http://u:50%off@127.0.0.1:9/db', { auth: { username: 'u', password: '50%off' } }).url, 'http://127.0.0.1:9/db');
 });
 
+test('headers no request can carry, and a database URL with a query string, are a bad request when the client is made', () => {
+  const bad = (headers: Record<string, string>) => () => new HttpClient('http://127.0.0.1:9/db', { headers });
+  const refused: Array<Record<string, string>> = [{ 'X\r\nEvil': 'v' }, { '': 'v' }, { 'x a': 'v' }, { 'x-a': 'one\r\ntwo' }, { 'x-a': 'nul\u0000' }, { 'x-a': '\u0100' }, { 'Transfer-Encoding': 'gzip' }, { connection: 'close' }];
+  for (const headers of refused) {
+    assert.throws(bad(headers), (err: unknown) => isRefugeError(err, 'bad_request'), JSON.stringify(headers));
+  }
+  assert.doesNotThrow(bad({ 'X-Token': 'a b\tc', Authorization: 'Bearer x' }));
+  assert.throws(() => new HttpClient('http://127.0.0.1:9/db?x=1'), (err: unknown) => isRefugeError(err, 'bad_request') && /query string/.test(err.reason));
+  // A fragment is never sent: dropped.
+  assert.equal(new HttpClient('http://127.0.0.1:9/db#frag').url, 'http://127.0.0.1:9/db');
+});
+
+test('a timeout past what a timer holds (2^31 ms) waits, rather than firing at once', async (t) => {
+  const s = await serve((_req, res) => {
+    // Answered on a later turn, well after the 1 ms Node gives an overflowing timer.
+    setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}'), 50);
+  });
+  t.after(s.close);
+  const client = new HttpClient(s.url, { timeoutMs: 2 ** 31 });
+  assert.deepEqual((await client.request({ path: '' })).body, { ok: true });
+});
+
 test('redirects are followed as fetch follows them, and credentials stay with their origin', async (t) => {
   const seen: Array<{ url: string | undefined; method: string | undefined; auth: string | undefined }> = [];
   const other = await serve((req, res) => {
