@@ -1,5 +1,6 @@
-// The start of a replication session: both databases answer (the target created when asked), the
-// replication id is derived, and the checkpoint to resume from is read from both sides.
+// The start of a replication session: the source answers, the replication id is derived (a filter
+// read from the source), the target answers (created when asked, once the source passed), and the
+// checkpoint to resume from is read from both sides.
 
 import { RefugeError, isRefugeError } from '../errors/index.ts';
 import { Checkpointer } from './checkpoint.ts';
@@ -34,6 +35,12 @@ export async function beginSession(
   const sourceInfo = await call(() => source.info({ signal })).catch((err) => {
     throw isRefugeError(err, 'not_found') ? new RefugeError('not_found', 'the source database does not exist', { cause: err }) : err;
   });
+  // What the source must have or do is known before the target is made: a replication refused for
+  // its filter or its selector creates nothing (CouchDB fetches the filter as it computes the id).
+  if (options.selector !== undefined && !source.capabilities.selector) {
+    throw new RefugeError('not_implemented', 'the source cannot filter changes by selector');
+  }
+  const id = early ?? (await replicationId(source, target, options));
   let targetInfo: PeerInfo;
   try {
     targetInfo = await call(() => target.info({ signal }));
@@ -46,10 +53,6 @@ export async function beginSession(
     // Asked again for the new database's instance_start_time, which checkpoints compare with.
     targetInfo = await call(() => target.info({ signal }));
   }
-  if (options.selector !== undefined && !source.capabilities.selector) {
-    throw new RefugeError('not_implemented', 'the source cannot filter changes by selector');
-  }
-  const id = early ?? (await replicationId(source, target, options));
   ctx.onId(id);
   const instances = { source: sourceInfo.instanceStartTime, target: targetInfo.instanceStartTime };
   const checkpointer = new Checkpointer(source, target, checkpointDocId(id), ctx.session, instances);

@@ -310,6 +310,21 @@ test('endpoints as objects: {url, auth: {basic}} and {url, headers} reach a serv
   assert.equal((await (await remote.db('there')).info()).docCount, 3, 'nothing was written');
 });
 
+test('a replication refused for its filter creates no remote target, as CouchDB reads the filter first', async (t) => {
+  const { node, srv } = await memoryNodeServer(t);
+  const src = await node.createDb('src');
+  await src.put({ _id: '_design/d', filters: { yes: 'function (doc) { return true; }' } });
+  await src.put({ _id: 'a' });
+  for (const filter of ['d/nope', 'nope/f']) {
+    const refused = await json(srv.url + '/_replicate', 'POST', { source: 'src', target: `${srv.url}/made`, create_target: true, filter });
+    assert.equal(refused.status, 404, filter);
+    assert.equal(await node.exists('made'), false, `${filter}: the target was not created`);
+  }
+  const ran = await json(srv.url + '/_replicate', 'POST', { source: 'src', target: `${srv.url}/made`, create_target: true, filter: 'd/yes' });
+  assert.equal(ran.status, 200);
+  assert.equal(((await ran.json()) as { docs_written: number }).docs_written, 2);
+});
+
 test('CouchDB replication options: since_seq, worker_batch_size, worker_processes, checkpoint_interval, connection_timeout', async (t) => {
   const { node, srv } = await memoryNodeServer(t);
   const a = await node.createDb('src');
