@@ -56,16 +56,16 @@ function unwrittenAttachments(
 const isLocalDoc = (d: unknown): d is Doc & { _id: string } =>
   d !== null && typeof d === 'object' && typeof (d as Doc)._id === 'string' && (d as Doc)._id!.startsWith('_local/');
 
-/**
- * The documents, each without an `_id` given a new one (a copy: the caller's object is left as it
- * was), before anything judges them: validate_doc_update sees the id, and a refusal names it, as
- * CouchDB's chttpd gives the id before the update.
- */
 const isPlainObject = (d: object): boolean => {
   const proto = Object.getPrototypeOf(d);
   return proto === Object.prototype || proto === null;
 };
 
+/**
+ * The documents, each without an `_id` given a new one (a copy: the caller's object is left as it
+ * was), before anything judges them: validate_doc_update sees the id, and a refusal names it, as
+ * CouchDB's chttpd gives the id before the update.
+ */
 function withIds(docs: readonly unknown[]): readonly unknown[] {
   let out: unknown[] | undefined;
   for (let i = 0; i < docs.length; i++) {

@@ -24,7 +24,6 @@ import type { JsonObject, WriteFailure, WriteResult } from './types.ts';
 import { splitDoc, type SplitDoc } from './validate.ts';
 import { writeFailure } from './write-failure.ts';
 
-
 type WriteOutcome = WriteResult | WriteFailure;
 /** An edit whose id is known (generated when the document had none). */
 type Edit = SplitDoc & { id: string };

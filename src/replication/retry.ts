@@ -92,15 +92,15 @@ export interface TimeoutSignal {
 }
 
 /**
- * An AbortSignal that fires when `parent` does or after `ms` without news; `touch` restarts the
- * wait (a sign of life, such as a chunk of the answer), `clear` releases its timer.
- */
-/**
  * The longest wait a timer takes (2^31 - 1 ms, 24.8 days): past it, Node fires at once (after 1 ms)
  * with a warning, and a peer given a larger timeout would time out every request.
  */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/**
+ * An AbortSignal that fires when `parent` does or after `ms` without news; `touch` restarts the
+ * wait (a sign of life, such as a chunk of the answer), `clear` releases its timer.
+ */
 export function timeoutSignal(parent: AbortSignal | undefined, ms: number): TimeoutSignal {
   const controller = new AbortController();
   const expire = () => controller.abort(new RefugeError('unavailable', `no answer within ${ms} ms`));
