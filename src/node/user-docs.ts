@@ -21,9 +21,9 @@ export function validateUserDoc(newDoc: Doc, oldDoc: Doc | null): RefugeError | 
   if (newDoc._id !== USER_PREFIX + name) return forbidden('Doc ID must be of the form org.couchdb.user:name');
   // A deleted account may be made again under its name; a live one keeps it.
   if (oldDoc && oldDoc._deleted !== true && oldDoc.name !== name) return forbidden('Usernames can not be changed.');
-  // A string is hashed before this check sees the document (user-passwords.ts): one left here is
-  // another type, which would be stored as it came, readable by the user and no password at all.
-  if (newDoc.password !== undefined && newDoc.password !== null) return forbidden('doc.password must be a string');
+  // A string is hashed as the document is written (user-passwords.ts); any other type would be
+  // stored as it came, readable by the user and no password at all.
+  if (newDoc.password !== undefined && newDoc.password !== null && typeof newDoc.password !== 'string') return forbidden('doc.password must be a string');
   if (newDoc.password_sha !== undefined && newDoc.salt === undefined) {
     return forbidden('Users with password_sha must have a salt. See /_utils/script/couch.js for example code.');
   }
