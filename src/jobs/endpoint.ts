@@ -2,9 +2,9 @@
 // a replication peer on this node.
 
 import type { UserCtx } from '../documents/index.ts';
-import { RefugeError, toRefugeError } from '../errors/index.ts';
+import { RefugeError, isRefugeError, toRefugeError } from '../errors/index.ts';
 import type { RefugeNode } from '../node/index.ts';
-import { HttpPeer, LocalPeer, checkPeerUrl, checkRequestHeaders, urlCredential, type ReplicationPeer } from '../replication/index.ts';
+import { HttpPeer, LocalPeer, checkPeerUrl, checkRequestHeaders, filterSource, isRetryable, urlCredential, type ReplicationPeer } from '../replication/index.ts';
 
 /** CouchDB's endpoint forms: a local name or URL, or `{url, headers, auth: {basic: {username, password}}}`. */
 export type Endpoint = string | { url: string; headers?: Record<string, string>; auth?: { basic: { username: string; password: string } } };
@@ -68,7 +68,8 @@ export function describeEndpoint(e: Endpoint): string {
 
 /**
  * The peer an endpoint names: a remote database over HTTP, or one of the node's own, held (leased)
- * until `release()` so that a finished replication does not keep it open for good.
+ * until `release()` so that a finished replication does not keep it open for good. A missing one of
+ * the node's is made when `create` says so, once `beforeCreate` passed.
  */
 export async function endpointPeer(
   node: RefugeNode,
@@ -76,6 +77,7 @@ export async function endpointPeer(
   create: boolean,
   timeoutMs?: number,
   asUser?: (db: string) => Promise<UserCtx>,
+  beforeCreate?: () => Promise<void>,
 ): Promise<{ peer: ReplicationPeer; release(): void }> {
   const url = typeof e === 'string' ? e : e.url;
   if (/^https?:\/\//i.test(url)) {
@@ -86,7 +88,30 @@ export async function endpointPeer(
     };
     return { peer: new HttpPeer(url, options), release: () => {} };
   }
-  if (create && !(await node.exists(url))) await node.createDb(url, { hold: false });
+  if (create && !(await node.exists(url))) {
+    await beforeCreate?.();
+    await node.createDb(url, { hold: false });
+  }
   const lease = await node.lease(url);
   return { peer: new LocalPeer(lease.db, asUser ? { asUser: () => asUser(url) } : {}), release: () => lease.release() };
+}
+
+/**
+ * What must hold of the source before create_target makes a database here: it exists and has the
+ * filter asked, as the replication's start checks them (session-start.ts) before it makes a remote
+ * target. A source that does not answer yet is the replication's to retry: the target is made.
+ */
+export async function sourceReady(source: ReplicationPeer, filter?: { name: string; queryParams?: Record<string, unknown> }): Promise<void> {
+  try {
+    await source.info();
+  } catch (err) {
+    if (isRetryable(err)) return;
+    throw isRefugeError(err, 'not_found') ? new RefugeError('not_found', 'the source database does not exist', { cause: err }) : err;
+  }
+  if (filter === undefined) return;
+  try {
+    await filterSource(source, filter.name, filter.queryParams);
+  } catch (err) {
+    if (!isRetryable(err)) throw err;
+  }
 }

@@ -6,7 +6,7 @@ import type { UserCtx } from '../documents/index.ts';
 import { RefugeError } from '../errors/index.ts';
 import type { RefugeNode } from '../node/index.ts';
 import { replicate, type ReplicationReport } from '../replication/index.ts';
-import { describeEndpoint, endpointPeer } from './endpoint.ts';
+import { describeEndpoint, endpointPeer, sourceReady } from './endpoint.ts';
 import { jobId, recordCrash, type Job } from './job.ts';
 import { apiKey, type JobSpec } from './job-spec.ts';
 import { ReplicatorDocs, type JobHost } from './replicator-docs.ts';
@@ -91,7 +91,8 @@ export class ReplicationJobs implements JobHost {
     const source = await endpointPeer(this.node, spec.source, false, timeoutMs, spec.asOwner);
     let target;
     try {
-      target = await endpointPeer(this.node, spec.target, spec.createTarget, timeoutMs, spec.asOwner);
+      const filter = spec.filter === undefined ? undefined : { name: spec.filter, ...(spec.queryParams && { queryParams: spec.queryParams }) };
+      target = await endpointPeer(this.node, spec.target, spec.createTarget, timeoutMs, spec.asOwner, () => sourceReady(source.peer, filter));
     } catch (err) {
       source.release();
       throw err;

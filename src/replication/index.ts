@@ -24,5 +24,5 @@ export type { ReplicateOptions } from './options.ts';
 export type { RetryOptions } from './retry.ts';
 export { isRetryable } from './retry.ts';
 export { compareReplicationLogs, type HistoryEntry, type ReplicationLog } from './checkpoint.ts';
-export { checkpointDocId, replicationId } from './replication-id.ts';
+export { checkpointDocId, filterSource, replicationId } from './replication-id.ts';
 export { toPeer, type PeerLike } from './to-peer.ts';

@@ -46,7 +46,7 @@ const winsOver = (a: string, b: string) => generation(a) > generation(b) || (gen
  * The source's code of filter `ddoc/name` (for `_view`, of the view's map); not_found when the
  * design document or function is missing. `_design` runs no code.
  */
-async function filterSource(source: ReplicationPeer, name: string, queryParams: Record<string, unknown> | undefined): Promise<string | undefined> {
+export async function filterSource(source: ReplicationPeer, name: string, queryParams: Record<string, unknown> | undefined): Promise<string | undefined> {
   if (name === '_design') return undefined;
   const byView = name === '_view';
   const [ddoc, fn] = (byView ? String(queryParams?.view) : name).split('/') as [string, string];

@@ -310,15 +310,17 @@ test('endpoints as objects: {url, auth: {basic}} and {url, headers} reach a serv
   assert.equal((await (await remote.db('there')).info()).docCount, 3, 'nothing was written');
 });
 
-test('a replication refused for its filter creates no remote target, as CouchDB reads the filter first', async (t) => {
+test('a replication refused for its source or its filter creates no target, remote or here, as CouchDB reads them first', async (t) => {
   const { node, srv } = await memoryNodeServer(t);
   const src = await node.createDb('src');
   await src.put({ _id: '_design/d', filters: { yes: 'function (doc) { return true; }' } });
   await src.put({ _id: 'a' });
-  for (const filter of ['d/nope', 'nope/f']) {
-    const refused = await json(srv.url + '/_replicate', 'POST', { source: 'src', target: `${srv.url}/made`, create_target: true, filter });
-    assert.equal(refused.status, 404, filter);
-    assert.equal(await node.exists('made'), false, `${filter}: the target was not created`);
+  for (const target of [`${srv.url}/made`, 'made']) {
+    for (const [source, filter] of [['src', 'd/nope'], ['src', 'nope/f'], ['nosuch', undefined], [`${srv.url}/nosuch`, undefined]] as const) {
+      const refused = await json(srv.url + '/_replicate', 'POST', { source, target, create_target: true, ...(filter && { filter }) });
+      assert.equal(refused.status, 404, `${source} ${filter} -> ${target}`);
+      assert.equal(await node.exists('made'), false, `${source} ${filter} -> ${target}: the target was not created`);
+    }
   }
   const ran = await json(srv.url + '/_replicate', 'POST', { source: 'src', target: `${srv.url}/made`, create_target: true, filter: 'd/yes' });
   assert.equal(ran.status, 200);
