@@ -22,6 +22,8 @@ export interface JobSpec {
     batchesInFlight?: number;
     checkpointInterval?: number;
     timeoutMs?: number;
+    /** CouchDB's `retries_per_request`: how often a one-shot job retries a failed request before it fails. */
+    retriesPerRequest?: number;
     /** CouchDB's `use_checkpoints: false`: no checkpoints written. */
     checkpoints?: boolean;
   };
@@ -42,14 +44,19 @@ const TUNING = {
   worker_processes: 'batchesInFlight',
   checkpoint_interval: 'checkpointInterval',
   connection_timeout: 'timeoutMs',
+  retries_per_request: 'retriesPerRequest',
 } as const;
+
+/** The options that may be 0. */
+const MAY_BE_ZERO = new Set<string>(['checkpointInterval', 'retriesPerRequest']);
 
 function tuningOf(body: Record<string, unknown>): JobSpec['tuning'] {
   const tuning: NonNullable<JobSpec['tuning']> = {};
   for (const [wire, name] of Object.entries(TUNING)) {
     const v = body[wire];
     if (v === undefined) continue;
-    if (!Number.isSafeInteger(v) || (v as number) < (name === 'checkpointInterval' ? 0 : 1)) throw new RefugeError('bad_request', `${wire} must be a positive integer`);
+    const least = MAY_BE_ZERO.has(name) ? 0 : 1;
+    if (!Number.isSafeInteger(v) || (v as number) < least) throw new RefugeError('bad_request', `${wire} must be ${least === 0 ? 'a non-negative' : 'a positive'} integer`);
     tuning[name] = v as number;
   }
   if (body.use_checkpoints !== undefined) {

@@ -18,6 +18,9 @@ const ID_WAIT_MS = 10_000;
 /** The most replications one user (not the admin) runs at once: anyone may sign up, so each is bounded. */
 export const MAX_JOBS_PER_USER = 20;
 
+/** CouchDB's default `retries_per_request`. */
+export const RETRIES_PER_REQUEST = 5;
+
 export interface ReplicationJobsOptions {
   /** First wait before a crashing `_replicator` job is tried again; it doubles up to 10 minutes. */
   retryBaseMs?: number;
@@ -114,6 +117,9 @@ export class ReplicationJobs implements JobHost {
       ...(spec.tuning?.checkpointInterval !== undefined && { checkpointInterval: spec.tuning.checkpointInterval }),
       ...(spec.tuning?.checkpoints === false && { checkpoints: false }),
       ...(spec.winningRevsOnly && { winningRevsOnly: true }),
+      // A one-shot job fails once a request has failed this often, as CouchDB's does (its answer or
+      // its document's crash then says why): not after the library's ten tries, a minute and a half.
+      ...(!spec.continuous && { retry: { maxAttempts: (spec.tuning?.retriesPerRequest ?? RETRIES_PER_REQUEST) + 1 } }),
     });
     const job: Job = { spec, replication, docId, startedOn: Date.now(), updatedOn: Date.now(), crashes: [] };
     replication.on('change', () => (job.updatedOn = Date.now()));

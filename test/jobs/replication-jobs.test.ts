@@ -327,6 +327,24 @@ test('a replication refused for its source or its filter creates no target, remo
   assert.equal(((await ran.json()) as { docs_written: number }).docs_written, 2);
 });
 
+test('retries_per_request: a one-shot _replicate to a peer that does not answer fails after that many retries, as CouchDB answers it', async (t) => {
+  const { node, srv } = await memoryNodeServer(t);
+  await node.createDb('src');
+  // A port nothing listens on: every request is refused at once.
+  const closed = createServer();
+  await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+  const { port } = closed.address() as { port: number };
+  await new Promise((resolve) => closed.close(resolve));
+  const refused = await json(srv.url + '/_replicate', 'POST', { source: 'src', target: `http://127.0.0.1:${port}/x`, retries_per_request: 0 });
+  const answer = (await refused.json()) as { error: string; reason: string };
+  assert.equal(refused.status, 503, JSON.stringify(answer));
+  assert.match(answer.reason, /ECONNREFUSED|refused/);
+  for (const bad of [-1, 'x', 1.5]) {
+    const r = await json(srv.url + '/_replicate', 'POST', { source: 'src', target: 'x', retries_per_request: bad });
+    assert.equal(r.status, 400, JSON.stringify(bad));
+  }
+});
+
 test('CouchDB replication options: since_seq, worker_batch_size, worker_processes, checkpoint_interval, connection_timeout', async (t) => {
   const { node, srv } = await memoryNodeServer(t);
   const a = await node.createDb('src');
