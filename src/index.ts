@@ -7,7 +7,7 @@ import { RefugeError } from './errors/index.ts';
 import { memoryEngine, type StorageEngine } from './storage/index.ts';
 import { leveldbEngine } from './storage-node/index.ts';
 import { openBlobStore } from './blobs/index.ts';
-import { validateDbName } from './documents/index.ts';
+import { checkOpenOptions, validateDbName } from './documents/index.ts';
 
 export * from './core.ts';
 export { leveldbEngine } from './storage-node/index.ts';
@@ -31,7 +31,7 @@ let defaultLeveldb: StorageEngine | undefined;
 export function resolveEngine(engine: OpenOptions['engine']): StorageEngine {
   if (engine === undefined || engine === 'leveldb') return (defaultLeveldb ??= leveldbEngine());
   if (engine === 'memory') return memoryEngine;
-  if (typeof engine === 'object' && typeof engine.open === 'function') return engine;
+  if (engine !== null && typeof engine === 'object' && typeof engine.open === 'function') return engine;
   throw new RefugeError('bad_request', `unknown storage engine: ${String(engine)}`);
 }
 
@@ -45,7 +45,11 @@ export function databaseLocation(dataDir: string, name: string): string {
  * data directory (`<dataDir>/_blobs`; in memory for the memory engine) unless `blobs` is given.
  */
 export async function openDatabase(name: string, options: OpenOptions = {}): Promise<Database> {
+  // Checked before the shared blob store is made: a refused open leaves nothing behind.
+  validateDbName(name);
+  checkOpenOptions(options);
   const { dataDir = DEFAULT_DATA_DIR, engine, design = true, ...rest } = options;
+  if (typeof dataDir !== 'string' || dataDir === '') throw new RefugeError('bad_request', 'dataDir must be a directory path');
   const resolved = resolveEngine(engine);
   const owned = rest.blobs === undefined;
   const blobs =

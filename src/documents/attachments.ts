@@ -94,6 +94,7 @@ function readFailure(err: unknown, name: string): RefugeError {
 
 /** CouchDB's rule and words for attachment names (a 400 that fails a whole bulk request). */
 export function checkAttachmentName(name: string): void {
+  if (typeof name !== 'string') throw new RefugeError('bad_request', 'an attachment name must be a string');
   if (name.startsWith('_')) throw new RefugeError('bad_request', `Attachment name '${name}' starts with prohibited character '_'`);
   if (name === '' || name.includes('\u0000') || !isWellFormedUtf16(name)) throw new RefugeError('bad_request', `Attachment name '${name}' is not valid`);
 }

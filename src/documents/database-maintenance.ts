@@ -1,6 +1,7 @@
 // The database's maintenance and settings: compaction, purge and its limit, revs_limit, and the
 // automatic path index switched on (rebuilt) or off. Each is a writer job, or a run of them.
 
+import { RefugeError } from '../errors/index.ts';
 import { Compactor, rebuildPathIndex, type CompactionTask } from './compaction.ts';
 import type { DbCore } from './core.ts';
 import { DatabaseBase, type OpenDatabaseOptions } from './database-base.ts';
@@ -94,6 +95,7 @@ export abstract class DatabaseMaintenance extends DatabaseBase {
   /** Turns the automatic path index on (rebuilding it) or off (dropping it). */
   async setAutoIndex(on: boolean): Promise<void> {
     this.check();
+    if (typeof on !== 'boolean') throw new RefugeError('bad_request', 'autoIndex must be true or false');
     // Not ready is stored with the switch, in one write: until the rebuild below has visited every
     // document, queries scan documents instead, and a restart rebuilds again.
     await this.writer.submit(async (batch) => {

@@ -108,6 +108,7 @@ export abstract class DatabaseQueries extends DatabaseWrites {
   subscribe(options: SubscribeOptions = {}): AsyncGenerator<ChangeRow[], void, undefined> {
     this.check();
     checkChangesOptions(options);
+    if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw new RefugeError('bad_request', 'signal must be an AbortSignal');
     const batchSize = options.batchSize ?? 100;
     if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new RefugeError('bad_request', 'batchSize must be a positive integer');
     const intervalMs = options.intervalMs ?? 0;

@@ -35,7 +35,7 @@ import type {
   RevsDiffEntry,
   RevsDiffResult,
 } from './types.ts';
-import { checkBooleanOptions, checkLongIds, validateDbName, validateRevsLimit } from './validate.ts';
+import { checkBooleanOptions, checkLongIds, checkOpenOptions, validateDbName, validateRevsLimit } from './validate.ts';
 
 /** GetOptions that must be booleans when given: a string `"false"` would be taken as true. */
 const GET_FLAGS = ['revs', 'revsInfo', 'conflicts', 'deletedConflicts', 'latest', 'localSeq', 'attachments', 'attachmentsFollow', 'attachmentBytes'] as const;
@@ -61,6 +61,7 @@ export class Database extends DatabaseQueries {
 
   static async open(name: string, options: OpenDatabaseOptions): Promise<Database> {
     validateDbName(name);
+    checkOpenOptions(options);
     const store: KvStore = await options.engine.open({ location: options.location, ...(options.mustExist && { mustExist: true }) });
     try {
       const defaults = initialState(options.revsLimit === undefined ? 1000 : validateRevsLimit(options.revsLimit), options.autoIndex !== false);

@@ -29,7 +29,7 @@ export { computeRev } from './rev-id.ts';
 export { AttachmentBytes, readAttachmentBytes, servedContentType } from './attachments.ts';
 export { attsSinceGeneration } from './attachment-edits.ts';
 export { canonicalJson } from './canonical-json.ts';
-export { HASHED_LENGTH, checkDoc, isSystemDbName, isWellFormedUtf16, splitDoc, validateDbName, validateDocId } from './validate.ts';
+export { HASHED_LENGTH, checkDoc, checkOpenOptions, isSystemDbName, isWellFormedUtf16, splitDoc, validateDbName, validateDocId } from './validate.ts';
 export { validateLocalDoc } from './local-docs.ts';
 export { IdGenerator, randomUuid } from './ids.ts';
 export { CommitSignal, liveChanges, type FeedSource } from './subscription.ts';

@@ -156,6 +156,8 @@ export function checkJsonValue(v: unknown, field: string, depth = 1): void {
  * as it is, it would turn a replicated write into a new edit, or a listing the wrong way round).
  */
 export function checkBooleanOptions<T extends object>(options: T, names: ReadonlyArray<keyof T & string>): void {
+  // Every call's options pass here first: a null (a default `= {}` takes only undefined) is refused as such.
+  if (options === null || typeof options !== 'object') throw new RefugeError('bad_request', 'options must be an object');
   for (const name of names) {
     const v = options[name];
     if (v !== undefined && typeof v !== 'boolean') throw new RefugeError('bad_request', `${name} must be a boolean`);
@@ -277,4 +279,16 @@ export function validateRevsLimit(limit: unknown): number {
     throw new RefugeError('bad_request', 'revs_limit must be a positive integer');
   }
   return limit as number;
+}
+
+/**
+ * Refuses open options of the wrong kind: a misspelt durability (`'Durable'`) taken as not
+ * 'durable' would write without syncing, and a string `autoIndex` would be stored as the switch.
+ */
+export function checkOpenOptions(options: { durability?: unknown; autoIndex?: unknown }): void {
+  if (options === null || typeof options !== 'object') throw new RefugeError('bad_request', 'the open options must be an object');
+  if (options.durability !== undefined && options.durability !== 'durable' && options.durability !== 'fast') {
+    throw new RefugeError('bad_request', `durability must be 'durable' or 'fast', not ${JSON.stringify(options.durability)}`);
+  }
+  checkBooleanOptions(options, ['autoIndex']);
 }

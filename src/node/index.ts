@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { DEFAULT_DATA_DIR, resolveEngine, type OpenOptions } from '../index.ts';
 import { openBlobStore, type BlobStore } from '../blobs/index.ts';
 import type { S3BlobStoreOptions } from '../blobs/index.ts';
-import type { Durability } from '../documents/index.ts';
+import { checkOpenOptions, type Durability } from '../documents/index.ts';
+import { RefugeError } from '../errors/index.ts';
 import { FsRefStore, loadOrCreateNodeKey } from '../refs/index.ts';
 import { FsPinStore } from '../gc/index.ts';
 import { RefugeNode } from './refuge-node.ts';
@@ -105,7 +106,10 @@ async function removeLeftoverDbs(node: RefugeNode, dir: string): Promise<void> {
 }
 
 export async function openNode(options: OpenNodeOptions = {}): Promise<RefugeNode> {
+  // Checked before the data directory is locked or anything made in it.
+  checkOpenOptions(options);
   const dataDir = options.dataDir ?? DEFAULT_DATA_DIR;
+  if (typeof dataDir !== 'string' || dataDir === '') throw new RefugeError('bad_request', 'dataDir must be a directory path');
   const engine =
     options.engine === undefined || options.engine === 'leveldb'
       ? leveldbEngine({ cacheSize: nodeCacheSize(options.maxOpenDbs ?? DEFAULT_MAX_OPEN_DBS) })

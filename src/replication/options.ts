@@ -70,6 +70,8 @@ function nonNegative(name: string, value: number | undefined, fallback: number):
 }
 
 export function resolveOptions(o: ReplicateOptions = {}): ResolvedOptions {
+  if (o === null || typeof o !== 'object') throw new RefugeError('bad_request', 'replication options must be an object');
+  if (o.continuous !== undefined && typeof o.continuous !== 'boolean') throw new RefugeError('bad_request', 'continuous must be true or false');
   if (o.docIds !== undefined && (!Array.isArray(o.docIds) || !o.docIds.every((id) => typeof id === 'string'))) {
     throw new RefugeError('bad_request', 'docIds must be an array of strings');
   }

@@ -22,6 +22,7 @@ export interface RetryPolicy {
 
 export function retryPolicy(options: RetryOptions | false | undefined, continuous: boolean): RetryPolicy {
   if (options === false) return { initialDelayMs: 0, maxDelayMs: 0, maxAttempts: 1 };
+  if (options !== undefined && (options === null || typeof options !== 'object')) throw new RefugeError('bad_request', 'retry must be an object of settings, or false');
   const policy = {
     initialDelayMs: options?.initialDelayMs ?? 500,
     maxDelayMs: options?.maxDelayMs ?? 30_000,
