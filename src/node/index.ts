@@ -8,6 +8,7 @@ import { openBlobStore, type BlobStore } from '../blobs/index.ts';
 import type { S3BlobStoreOptions } from '../blobs/index.ts';
 import { checkOpenOptions, type Durability } from '../documents/index.ts';
 import { RefugeError } from '../errors/index.ts';
+import { checkNodeOptions } from './check-node-options.ts';
 import { FsRefStore, loadOrCreateNodeKey } from '../refs/index.ts';
 import { FsPinStore } from '../gc/index.ts';
 import { RefugeNode } from './refuge-node.ts';
@@ -108,6 +109,7 @@ async function removeLeftoverDbs(node: RefugeNode, dir: string): Promise<void> {
 export async function openNode(options: OpenNodeOptions = {}): Promise<RefugeNode> {
   // Checked before the data directory is locked or anything made in it.
   checkOpenOptions(options);
+  checkNodeOptions(options);
   const dataDir = options.dataDir ?? DEFAULT_DATA_DIR;
   if (typeof dataDir !== 'string' || dataDir === '') throw new RefugeError('bad_request', 'dataDir must be a directory path');
   const engine =

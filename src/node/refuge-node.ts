@@ -16,7 +16,8 @@ import { collectGarbage, type GcOptions, type GcReport } from '../gc/gc.ts';
 import { MemoryPinStore, watchedPins, type PinStore } from '../gc/pins.ts';
 import { GcHolds } from '../gc/holds.ts';
 import { attachDesign, type DbDesign } from '../design/index.ts';
-import { hashStoredPasswords, hashUserPasswords, MAX_PBKDF2_ITERATIONS, PBKDF2_ITERATIONS } from './user-passwords.ts';
+import { hashStoredPasswords, hashUserPasswords, PBKDF2_ITERATIONS } from './user-passwords.ts';
+import { checkNodeOptions } from './check-node-options.ts';
 import { validateUserDoc } from './user-docs.ts';
 import { ownReplicatorDocs, validateReplicatorDoc } from './replicator-docs-rules.ts';
 import { DbUpdates, type DbUpdateRow, type DbUpdatesOptions } from './db-updates.ts';
@@ -63,14 +64,8 @@ export class RefugeNode extends NodeCatalog {
     const gc = this.autoBlobGc;
     this.pins = gc ? watchedPins(options.pins ?? new MemoryPinStore(), (root) => gc.referencesDropped([root])) : (options.pins ?? new MemoryPinStore());
     this.blobAdds = new BlobAddTracker(this.blobs, gc && (() => gc.blobAdded()));
-    const max = options.maxOpenDbs ?? DEFAULT_MAX_OPEN_DBS;
-    if (!Number.isSafeInteger(max) || max < 1) throw new RefugeError('bad_request', 'maxOpenDbs must be a positive integer');
-    this.dbs = new OpenDbs(max, (name) => this.openDb(name, {}));
-    const iterations = options.passwordIterations ?? PBKDF2_ITERATIONS;
-    if (!Number.isSafeInteger(iterations) || iterations < 1 || iterations > MAX_PBKDF2_ITERATIONS) {
-      throw new RefugeError('bad_request', `passwordIterations must be a whole number from 1 to ${MAX_PBKDF2_ITERATIONS}`);
-    }
-    this.passwordIterations = iterations;
+    this.dbs = new OpenDbs(options.maxOpenDbs ?? DEFAULT_MAX_OPEN_DBS, (name) => this.openDb(name, {}));
+    this.passwordIterations = options.passwordIterations ?? PBKDF2_ITERATIONS;
     if (options.autoCompaction !== false) this.autoCompaction = new AutoCompaction((name) => this.lease(name), options.autoCompaction);
   }
 
@@ -145,6 +140,7 @@ export class RefugeNode extends NodeCatalog {
   }
 
   static async open(options: NodeOptions): Promise<RefugeNode> {
+    checkNodeOptions(options);
     const catalog = await options.engine.open({ location: options.catalogLocation });
     try {
       const carried = options.blobGc ? await catalogCandidateLog(catalog).load() : [];

@@ -2,7 +2,8 @@
 // is made or written: a null options object (a `= {}` default takes only undefined), a misspelt
 // durability (taken as not 'durable', it wrote without syncing), a string autoIndex, a null engine,
 // an attachment name that is no string, a signal that is no AbortSignal, and replication ends or
-// options that are neither peers nor settings. None escapes as a TypeError or an internal error.
+// options that are neither peers nor settings, and a node's limits and intervals. None escapes as a
+// TypeError or an internal error.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -49,6 +50,13 @@ test('opening with options of the wrong kind is refused before anything is made 
   await assert.rejects(openDatabase('ABC', { dataDir: dir.path }), { code: 'illegal_database_name' });
   await refused('openNode durability "Durable"', () => openNode({ dataDir: `${dir.path}/node`, durability: 'Durable' as never }));
   await refused('openNode null', () => openNode(null as never));
+  // The node's own options too, before it locks or makes anything (a bad interval was a 1 ms timer).
+  for (const options of [
+    { maxOpenDbs: 0 }, { passwordIterations: 0 }, { sandbox: { timeoutMs: -1 } }, { sandbox: { memoryBytes: 'x' } },
+    { autoCompaction: { intervalMs: -5 } }, { autoCompaction: 'x' }, { blobGc: { intervalMs: 'x' } }, { blobGc: { graceMs: -1 } }, { onDamage: 'x' },
+  ]) {
+    await refused(`openNode ${JSON.stringify(options)}`, () => openNode({ dataDir: `${dir.path}/node`, ...(options as object) }));
+  }
   assert.deepEqual(await readdir(dir.path), [], 'no blob store, database or node directory was made');
 });
 
