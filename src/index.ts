@@ -1,6 +1,7 @@
 // Refuge as a library in Node: the portable core plus the on-disk LevelDB engine as the default.
 // `openDatabase('notes')` keeps its data in ./refuge-data/notes.
 
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { attachDesign, openCoreDatabase, type CoreOpenOptions, type Database } from './core.ts';
 import { RefugeError } from './errors/index.ts';
@@ -35,6 +36,14 @@ export function resolveEngine(engine: OpenOptions['engine']): StorageEngine {
   throw new RefugeError('bad_request', `unknown storage engine: ${String(engine)}`);
 }
 
+/** Refuses a data directory that a file stands in place of (or on the path to): the caller's mistake, said as such. */
+async function checkDataDir(dataDir: string): Promise<void> {
+  const found = await stat(dataDir).catch((err: { code?: unknown }) => (err.code === 'ENOTDIR' ? 'file on path' : undefined));
+  if (found === 'file on path' || (found !== undefined && !found.isDirectory())) {
+    throw new RefugeError('bad_request', `the data directory ${dataDir} is not a directory (a file is in its place or on its path)`);
+  }
+}
+
 /** The folder of a database: its name made safe as one path segment ('/' and friends escaped). */
 export function databaseLocation(dataDir: string, name: string): string {
   return join(dataDir, encodeURIComponent(validateDbName(name)));
@@ -51,6 +60,7 @@ export async function openDatabase(name: string, options: OpenOptions = {}): Pro
   const { dataDir = DEFAULT_DATA_DIR, engine, design = true, ...rest } = options;
   if (typeof dataDir !== 'string' || dataDir === '') throw new RefugeError('bad_request', 'dataDir must be a directory path');
   const resolved = resolveEngine(engine);
+  if (resolved.name === 'leveldb') await checkDataDir(dataDir);
   const owned = rest.blobs === undefined;
   const blobs =
     rest.blobs ??

@@ -6,10 +6,18 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { openFailure } from './open-failure.ts';
+import { RefugeError } from '../errors/index.ts';
 
 /** Takes the directory's lock (creating the directory); resolves to its release. Throws `locked` when held. */
 export async function lockDirectory(dir: string): Promise<() => Promise<void>> {
-  await mkdir(dir, { recursive: true });
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (err) {
+    // A file where the directory should be (or on its path): the user's mistake, said as such.
+    const code = (err as { code?: unknown }).code;
+    if (code === 'EEXIST' || code === 'ENOTDIR') throw new RefugeError('bad_request', `the data directory ${dir} is not a directory (a file is in its place or on its path)`, { cause: err });
+    throw err;
+  }
   const store = join(dir, 'lock');
   const lock = new ClassicLevel(store);
   try {

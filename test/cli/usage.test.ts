@@ -3,7 +3,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { openNode } from '../../src/node/index.ts';
 import { tempDir } from '../helpers/db.ts';
@@ -53,6 +53,13 @@ test('refuge --help, start --help and bad usage', async () => {
       assert.equal(r.code, code, args.join(' '));
       assert.match(r.stderr, message);
       assert.equal(existsSync(data), false, `${args.join(' ')} left ${data}`);
+    }
+    // A file where the data directory should be is the user's mistake: exit 2, said as such.
+    writeFileSync(`${fresh.path}/afile`, 'x');
+    for (const data of [`${fresh.path}/afile`, `${fresh.path}/afile/sub`]) {
+      const onFile = await usage(['start', '--data', data, '--port', '0', '--mesh', 'off']);
+      assert.equal(onFile.code, 2, onFile.stderr);
+      assert.match(onFile.stderr, /is not a directory/);
     }
     const badName = await usage(['replicate', 'http://127.0.0.1:1/src', 'Bad Name!', '--create-target', '--data', `${fresh.path}/node`]);
     assert.equal(badName.code, 2);

@@ -7,7 +7,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import { openDatabase, replicate } from '../../src/index.ts';
 import { openNode } from '../../src/node/index.ts';
 import { tempDir } from '../helpers/db.ts';
@@ -58,6 +58,12 @@ test('opening with options of the wrong kind is refused before anything is made 
     await refused(`openNode ${JSON.stringify(options)}`, () => openNode({ dataDir: `${dir.path}/node`, ...(options as object) }));
   }
   assert.deepEqual(await readdir(dir.path), [], 'no blob store, database or node directory was made');
+  // A file where the data directory should be (or on its path) is said to be one.
+  await writeFile(`${dir.path}/afile`, 'x');
+  for (const dataDir of [`${dir.path}/afile`, `${dir.path}/afile/sub`]) {
+    await refused(`openDatabase in ${dataDir}`, () => openDatabase('x', { dataDir }));
+    await refused(`openNode in ${dataDir}`, () => openNode({ dataDir }));
+  }
 });
 
 test('replication ends that are no peers, and options that are no settings, are bad requests', async (t) => {
