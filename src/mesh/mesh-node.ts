@@ -83,6 +83,7 @@ export class MeshNode extends Emitter<MeshEvents> implements StreamOpener {
 
   static async start(options: MeshNodeOptions): Promise<MeshNode> {
     checkListenAddrs(options.listen ?? []);
+    checkListenAddrs(options.hubs ?? [], 'of a hub (--mesh-hub)');
     const privateKey = await meshPrivateKey(options.key);
     let libp2p: Libp2p<Services>;
     try {

@@ -5,12 +5,12 @@ import { multiaddr } from '@multiformats/multiaddr';
 import { RefugeError } from '../errors/index.ts';
 
 /** Addresses that are no multiaddrs are bad input (a usage error), not a mesh that failed. */
-export function checkListenAddrs(addrs: readonly string[]): void {
+export function checkListenAddrs(addrs: readonly string[], what = 'to listen on'): void {
   for (const addr of addrs) {
     try {
       multiaddr(addr);
     } catch (err) {
-      throw new RefugeError('bad_request', `not a multiaddr to listen on: ${addr}`, { cause: err });
+      throw new RefugeError('bad_request', `not a multiaddr ${what}: ${addr}`, { cause: err });
     }
   }
 }

@@ -45,6 +45,7 @@ test('refuge --help, start --help and bad usage', async () => {
       [['--admin', 'nopassword', '--port', '0'], /admin must be given as user:password/, 2],
       [['--port', busyPort], /EADDRINUSE|address already in use/, 1],
       [['--port', '0', '--mesh', 'on', '--mesh-listen', 'garbage'], /not a multiaddr to listen on: garbage/, 2],
+      [['--port', '0', '--mesh', 'on', '--mesh-hub', 'garbage'], /not a multiaddr of a hub \(--mesh-hub\): garbage/, 2],
     ] as const) {
       const data = `${fresh.path}/node`;
       const c = run(['start', '--data', data, '--mesh', 'off', ...args]);
