@@ -44,11 +44,13 @@ const winsOver = (a: string, b: string) => generation(a) > generation(b) || (gen
 
 /**
  * The source's code of filter `ddoc/name` (for `_view`, of the view's map); not_found when the
- * design document or function is missing. `_design` runs no code.
+ * design document or function is missing. `_design` and the other built-in filters run no code.
  */
 export async function filterSource(source: ReplicationPeer, name: string, queryParams: Record<string, unknown> | undefined): Promise<string | undefined> {
-  if (name === '_design') return undefined;
   const byView = name === '_view';
+  // Built-in filters run no code of the source's (`_design`, and any other the feed knows).
+  if (name.startsWith('_') && !byView) return undefined;
+  if (byView && typeof queryParams?.view !== 'string') throw new RefugeError('bad_request', '`view` filter parameter is not provided.');
   const [ddoc, fn] = (byView ? String(queryParams?.view) : name).split('/') as [string, string];
   const res = await source.bulkGet([{ id: `_design/${ddoc}` }], { revs: true, latest: true });
   // Every leaf comes back (no rev asked): the filter is the winner's, CouchDB's choice among the
