@@ -37,6 +37,9 @@ export function checkChangesOptions(o: ChangesOptions): void {
   if (o.docIds !== undefined && (!Array.isArray(o.docIds) || !o.docIds.every((d) => typeof d === 'string'))) {
     throw new RefugeError('bad_request', 'doc_ids must be an array of strings');
   }
+  if (o.maxDocBytes !== undefined && (typeof o.maxDocBytes !== 'number' || !(o.maxDocBytes >= 0))) {
+    throw new RefugeError('bad_request', 'maxDocBytes must be a number >= 0');
+  }
 }
 
 /**

@@ -157,6 +157,9 @@ export class Database extends DatabaseQueries {
     const reader = this.pointReaderNow() ?? (await this.pointReader());
     if (typeof id !== 'string') throw new RefugeError('bad_request', 'Document id must be a string');
     checkBooleanOptions(options, GET_FLAGS);
+    if (options.attsSince !== undefined && (!Array.isArray(options.attsSince) || !options.attsSince.every((r) => typeof r === 'string'))) {
+      throw new RefugeError('bad_request', 'attsSince must be an array of revisions');
+    }
     if (id.startsWith('_local/')) return getLocal(reader, id);
     const plain = options.attachments || options.attsSince !== undefined ? undefined : getPlainSync(reader, id, options);
     if (plain) return plain;

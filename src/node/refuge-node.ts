@@ -215,6 +215,12 @@ export class RefugeNode extends NodeCatalog {
    */
   async dbUpdates(options: DbUpdatesOptions = {}): Promise<{ results: DbUpdateRow[]; lastSeq: number }> {
     this.check();
+    if (options === null || typeof options !== 'object') throw new RefugeError('bad_request', 'options must be an object');
+    for (const name of ['since', 'limit'] as const) {
+      const v = options[name];
+      if (v !== undefined && (!Number.isSafeInteger(v) || v < 0)) throw new RefugeError('bad_request', `${name} must be a non-negative integer`);
+    }
+    if (options.descending !== undefined && typeof options.descending !== 'boolean') throw new RefugeError('bad_request', 'descending must be a boolean');
     return this.updates.read(options);
   }
 

@@ -35,6 +35,8 @@ test('calls with options, names or signals of the wrong kind are bad requests, a
   await refused('subscribe signal 5', () => db.subscribe({ signal: 5 as never }).next());
   await refused('attachment name 5', () => db.putAttachment('a', 5 as never, undefined, new Uint8Array([1]), 'text/plain'));
   await refused('setAutoIndex "no"', () => db.setAutoIndex('no' as never));
+  await refused('get attsSince "x"', () => db.get('a', { attsSince: 'x' as never }));
+  await refused('changes maxDocBytes -1', () => db.changes({ maxDocBytes: -1 } as never));
   const info = await db.info();
   assert.deepEqual([info.docCount, info.updateSeq, info.autoIndex], [1, 1, true]);
 });
@@ -50,6 +52,14 @@ test('opening with options of the wrong kind is refused before anything is made 
   await assert.rejects(openDatabase('ABC', { dataDir: dir.path }), { code: 'illegal_database_name' });
   await refused('openNode durability "Durable"', () => openNode({ dataDir: `${dir.path}/node`, durability: 'Durable' as never }));
   await refused('openNode null', () => openNode(null as never));
+  const node = await openNode({ engine: 'memory' });
+  try {
+    for (const options of [null, { since: -1 }, { since: 'x' }, { limit: 1.5 }, { descending: 'yes' }]) {
+      await refused(`dbUpdates ${JSON.stringify(options)}`, () => node.dbUpdates(options as never));
+    }
+  } finally {
+    await node.close();
+  }
   // The node's own options too, before it locks or makes anything (a bad interval was a 1 ms timer).
   for (const options of [
     { maxOpenDbs: 0 }, { passwordIterations: 0 }, { sandbox: { timeoutMs: -1 } }, { sandbox: { memoryBytes: 'x' } },
