@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { attachDesign, openCoreDatabase, type CoreOpenOptions, type Database } from './core.ts';
 import { RefugeError } from './errors/index.ts';
 import { memoryEngine, type StorageEngine } from './storage/index.ts';
-import { leveldbEngine } from './storage-node/index.ts';
+import { leveldbEngine, notADirectory } from './storage-node/index.ts';
 import { openBlobStore } from './blobs/index.ts';
 import { checkOpenOptions, validateDbName } from './documents/index.ts';
 
@@ -36,12 +36,10 @@ export function resolveEngine(engine: OpenOptions['engine']): StorageEngine {
   throw new RefugeError('bad_request', `unknown storage engine: ${String(engine)}`);
 }
 
-/** Refuses a data directory that a file stands in place of (or on the path to): the caller's mistake, said as such. */
+/** Refuses a data directory that a file stands in place of (or on the path to). */
 async function checkDataDir(dataDir: string): Promise<void> {
   const found = await stat(dataDir).catch((err: { code?: unknown }) => (err.code === 'ENOTDIR' ? 'file on path' : undefined));
-  if (found === 'file on path' || (found !== undefined && !found.isDirectory())) {
-    throw new RefugeError('bad_request', `the data directory ${dataDir} is not a directory (a file is in its place or on its path)`);
-  }
+  if (found === 'file on path' || (found !== undefined && !found.isDirectory())) throw notADirectory(dataDir);
 }
 
 /** The folder of a database: its name made safe as one path segment ('/' and friends escaped). */

@@ -3,6 +3,7 @@
 // never becomes a timer firing every millisecond.
 
 import { RefugeError } from '../errors/index.ts';
+import { MAX_SANDBOX_MEMORY_BYTES } from '../sandbox/index.ts';
 import { MAX_PBKDF2_ITERATIONS } from './user-passwords.ts';
 
 const bad = (reason: string) => new RefugeError('bad_request', reason);
@@ -36,7 +37,7 @@ export function checkNodeOptions(options: CheckedNodeOptions): void {
   if (sandbox !== undefined) {
     if (!isObject(sandbox)) throw bad('sandbox must be an object of limits');
     checkDurations('sandbox', sandbox, ['timeoutMs', 'memoryBytes']);
-    if (typeof sandbox.memoryBytes === 'number' && sandbox.memoryBytes > 2 ** 31) throw bad('sandbox.memoryBytes must be at most 2 GiB');
+    if (typeof sandbox.memoryBytes === 'number' && sandbox.memoryBytes > MAX_SANDBOX_MEMORY_BYTES) throw bad(`sandbox.memoryBytes must be at most ${MAX_SANDBOX_MEMORY_BYTES}`);
   }
   if (autoCompaction !== undefined && autoCompaction !== false) {
     if (!isObject(autoCompaction)) throw bad('autoCompaction must be false or an object of settings');

@@ -13,13 +13,15 @@ export { isOutOfMemory } from './sandbox-errors.ts';
 const DEFAULT_TIMEOUT_MS = 5000;
 const DEFAULT_MEMORY_BYTES = 64 * 1024 * 1024;
 const DEFAULT_STACK_BYTES = 32 * 1024;
+/** The most heap a sandbox may be given. */
+export const MAX_SANDBOX_MEMORY_BYTES = 2 ** 31;
 // The WASM build's own (shadow) stack is ~5 MiB: past it QuickJS's limit could not protect it.
 const MAX_STACK_BYTES = 4 * 1024 * 1024;
 
 /** One sandbox per design document: its own QuickJS instance, runtime and context. */
 export async function createSandbox(options: SandboxOptions = {}): Promise<DesignSandbox> {
   const timeoutMs = positive('timeoutMs', options.timeoutMs ?? DEFAULT_TIMEOUT_MS, Infinity);
-  const memoryBytes = positive('memoryBytes', options.memoryBytes ?? DEFAULT_MEMORY_BYTES, 2 ** 31);
+  const memoryBytes = positive('memoryBytes', options.memoryBytes ?? DEFAULT_MEMORY_BYTES, MAX_SANDBOX_MEMORY_BYTES);
   const stackBytes = positive('stackBytes', options.stackBytes ?? DEFAULT_STACK_BYTES, MAX_STACK_BYTES);
   const engine = await openEngine({
     timeoutMs,

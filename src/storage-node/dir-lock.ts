@@ -15,7 +15,7 @@ export async function lockDirectory(dir: string): Promise<() => Promise<void>> {
   } catch (err) {
     // A file where the directory should be (or on its path): the user's mistake, said as such.
     const code = (err as { code?: unknown }).code;
-    if (code === 'EEXIST' || code === 'ENOTDIR') throw new RefugeError('bad_request', `the data directory ${dir} is not a directory (a file is in its place or on its path)`, { cause: err });
+    if (code === 'EEXIST' || code === 'ENOTDIR') throw notADirectory(dir, err);
     throw err;
   }
   const store = join(dir, 'lock');
@@ -26,4 +26,9 @@ export async function lockDirectory(dir: string): Promise<() => Promise<void>> {
     throw openFailure(store, err, 'data directory', dir);
   }
   return () => lock.close();
+}
+
+/** A data directory a file stands in place of, or on the path to: the caller's mistake, said as such. */
+export function notADirectory(dir: string, cause?: unknown): RefugeError {
+  return new RefugeError('bad_request', `the data directory ${dir} is not a directory (a file is in its place or on its path)`, cause === undefined ? {} : { cause });
 }

@@ -84,7 +84,7 @@ async function directoryBytes(dir: string): Promise<number> {
   return total;
 }
 
-export { lockDirectory } from './dir-lock.ts';
+export { lockDirectory, notADirectory } from './dir-lock.ts';
 
 export const DEFAULT_CACHE_SIZE = 32 * 1024 * 1024;
 export const DEFAULT_WRITE_BUFFER_SIZE = 16 * 1024 * 1024;
